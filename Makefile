@@ -1,0 +1,62 @@
+# plcio: thin wrapper around CMake so users type make, make test, make install.
+#
+#   make              build (build/)
+#   make test         install what the tests need, then build and run the whole
+#                     suite twice: gcc plain (build/) and clang ASan+UBSan (build-asan/)
+#   make install      install library, headers, pkg-config file, CMake package, CLI
+#   make bench        build and run the benchmarks
+#   make bootstrap    only install the build and test dependencies
+#
+# CI sets CI=true, which turns warnings into errors.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+WERROR     ?= $(if $(CI),ON,OFF)
+CTEST_ARGS ?=
+CC_PLAIN   ?= gcc
+CC_ASAN    ?= clang
+
+.PHONY: all build test test-plain test-asan install bootstrap bench clean format
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC_PLAIN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DPLCIO_WERROR=$(WERROR)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: bootstrap
+	$(MAKE) test-plain test-asan
+	@echo "plcio: all tests passed (plain and ASan+UBSan)"
+
+test-plain:
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC_PLAIN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLCIO_WERROR=$(WERROR)
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPLCIO_SANITIZE=ON \
+	  -DPLCIO_BUILD_BENCH=OFF -DPLCIO_WERROR=$(WERROR)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+bench: bootstrap build
+	cmake --build $(BUILD) --target bench_all -j $(JOBS) 2>/dev/null || true
+	@if [ -x bench/run.sh ]; then bench/run.sh $(BUILD); else echo "no benchmarks yet"; fi
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,68 @@
+/* Helpers shared by plcio's tests: fixtures, byte strings, foreign peer processes.
+ *
+ * Include after <stdarg.h> <stddef.h> <setjmp.h> and <cmocka.h> is not required:
+ * this header includes them in the order cmocka needs. */
+#ifndef PLCIO_TEST_H
+#define PLCIO_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+/* Absolute path of a file under tests/fixtures ("s7-vectors/s7.json"); static buffer. */
+const char *plcio_test_fixture_path(const char *relpath);
+/* Whole file into a NUL-terminated malloc'd buffer (caller frees); NULL on error. */
+char *plcio_test_read_file(const char *path, size_t *len_out);
+/* Parse a fixture JSON file; fails the test if missing or invalid. Caller cJSON_Delete()s. */
+cJSON *plcio_test_load_json(const char *relpath);
+
+/* Hex text ("03 00 00 16", "030000", "0x03,0x00") to bytes. Returns the byte count,
+ * or (size_t)-1 on a bad digit or when cap is exceeded. */
+size_t plcio_test_hex(const char *hex, uint8_t *out, size_t cap);
+
+/* Bytes as the shared vector files write them, all forms accepted:
+ *   [1, 2, 3]                                   plain array of integers
+ *   {"chunks": [...]} or [chunk, ...]            list of chunks
+ *   chunk = {"hex": "0300"} | {"bytes": [3, 0]} |
+ *           {"repeat": {"count": N, "byte_hex": "aa"}} | {"repeat": {"count": N, "byte": 170}}
+ *   "03 00 16"                                   hex string
+ * Returns the byte count, (size_t)-1 on a malformed description or overflow. */
+size_t plcio_test_bytes(const cJSON *desc, uint8_t *out, size_t cap);
+
+/* ---- foreign peers and our own tools as child processes ----
+ * Each child runs in its own process group, dies with the test (PDEATHSIG), and
+ * is killed (SIGKILL to the group) by plcio_test_proc_stop or at the latest
+ * after its `max_seconds`. */
+typedef struct plcio_test_proc {
+    pid_t pid;
+    int stdout_fd; /* read end of the child's stdout, -1 if not captured */
+    char line[512]; /* the ready line, when waited for */
+} plcio_test_proc;
+
+/* Start argv[0] (PATH searched) with argv; stdout captured; stderr inherited.
+ * If ready_prefix is not NULL, wait up to wait_ms for a stdout line starting with
+ * it and keep that line in proc->line. Returns 0, or -1 (child killed) on failure. */
+int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const char *ready_prefix,
+                          int wait_ms, int max_seconds);
+/* Read one more stdout line (without newline) within wait_ms; 0 ok, -1 timeout/EOF. */
+int plcio_test_proc_read_line(plcio_test_proc *proc, char *buf, size_t cap, int wait_ms);
+/* Kill the process group and reap; returns the exit status as waitpid gave it. */
+int plcio_test_proc_stop(plcio_test_proc *proc);
+/* Wait for a normal exit within wait_ms; returns the exit code, or -1 (then killed). */
+int plcio_test_proc_wait(plcio_test_proc *proc, int wait_ms);
+
+/* Parse "listening on HOST:PORT" (or any "...:PORT" line); returns the port or -1. */
+int plcio_test_port_from_line(const char *line);
+
+/* Path of tests/interop/node_modules; fails the test if the npm peers are not installed
+ * (scripts/bootstrap.sh installs them). Static buffer. */
+const char *plcio_test_node_modules(void);
+
+#endif

@@ -1,0 +1,47 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+int cli_error(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("plcio: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (*p < 0x20) fprintf(out, "\\u%04x", *p);
+            else fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+bool cli_option(int argc, char **argv, int *i, const char *opt, const char **value, bool *bad)
+{
+    if (strcmp(argv[*i], opt) != 0) return false;
+    if (value) {
+        if (*i + 1 >= argc) {
+            cli_error(2, "option %s needs a value", opt);
+            *bad = true;
+            return true;
+        }
+        *value = argv[++*i];
+    }
+    return true;
+}

@@ -1,0 +1,23 @@
+/* Small helpers every command shares: error reporting with the exit-status
+ * contract, and JSON output. */
+#ifndef PLCIO_TOOL_CLI_H
+#define PLCIO_TOOL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "plcio/export.h"
+
+/* Print "plcio: <message>" on stderr (one line) and return `status`
+ * (PLCIO_EXIT_FAILURE or PLCIO_EXIT_USAGE), for `return cli_error(...)`. */
+int cli_error(int status, const char *fmt, ...) PLCIO_PRINTF(2, 3);
+
+/* Write s as a JSON string literal (quotes included, UTF-8 passed through,
+ * control characters escaped). */
+void cli_json_string(FILE *out, const char *s);
+
+/* True if argv[i] equals opt; if the option takes a value, *value gets argv[i+1]
+ * and *i is advanced. A missing value is reported and sets *bad. */
+bool cli_option(int argc, char **argv, int *i, const char *opt, const char **value, bool *bad);
+
+#endif

@@ -1,0 +1,19 @@
+/* plcio sub-commands: one file per command (tools/plcio/cmd_<name>.c), each
+ * defining one plcio_command. To add a command: define it, declare it here,
+ * list it in main.c's table. The CLI uses the public API only. */
+#ifndef PLCIO_TOOL_COMMANDS_H
+#define PLCIO_TOOL_COMMANDS_H
+
+/* Exit status contract (DESIGN.md): 0 ok, 1 device or protocol error, 2 bad usage. */
+enum { PLCIO_EXIT_OK = 0, PLCIO_EXIT_FAILURE = 1, PLCIO_EXIT_USAGE = 2 };
+
+typedef struct plcio_command {
+    const char *name;
+    const char *synopsis; /* one line, after "plcio NAME " */
+    const char *summary;  /* one line of what it does */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} plcio_command;
+
+extern const plcio_command plcio_cmd_version;
+
+#endif
