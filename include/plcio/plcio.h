@@ -31,5 +31,6 @@
 #include "plcio/bytes.h"
 #include "plcio/types.h"
 #include "plcio/url.h"
+#include "plcio/modbus.h"
 
 #endif
