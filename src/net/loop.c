@@ -1,0 +1,284 @@
+#include "net/loop.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+typedef struct io_watch {
+    plcio_io_cb cb;
+    void *ctx;
+    unsigned events;
+    uint32_t generation; /* bumped on every add: stale epoll events are recognised */
+    bool active;
+} io_watch;
+
+typedef struct timer {
+    uint64_t deadline;
+    uint64_t seq; /* tie-break: insertion order */
+    uint64_t id;
+    plcio_timer_cb cb;
+    void *ctx;
+} timer;
+
+struct plcio_loop {
+    int epfd;
+    int wakefd;
+    plcio_clock clock;
+    io_watch *watches; /* indexed by fd */
+    size_t watch_cap;
+    timer *heap; /* binary min-heap on (deadline, seq) */
+    size_t heap_len, heap_cap;
+    uint64_t next_seq;
+    atomic_bool stop;
+};
+
+static uint64_t pack(int fd, uint32_t gen) { return (uint64_t)gen << 32 | (uint32_t)fd; }
+
+static uint32_t to_epoll(unsigned events)
+{
+    return ((events & PLCIO_IO_READ) ? (uint32_t)EPOLLIN : 0u) | ((events & PLCIO_IO_WRITE) ? (uint32_t)EPOLLOUT : 0u);
+}
+
+plcio_loop *plcio_loop_new(const plcio_clock *clock)
+{
+    plcio_loop *loop = calloc(1, sizeof *loop);
+    if (!loop) return NULL;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (clock) loop->clock = *clock;
+    atomic_init(&loop->stop, false);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
+    if (loop->epfd < 0 || loop->wakefd < 0 || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ev) != 0) {
+        plcio_loop_free(loop);
+        return NULL;
+    }
+    return loop;
+}
+
+void plcio_loop_free(plcio_loop *loop)
+{
+    if (!loop) return;
+    if (loop->epfd >= 0) close(loop->epfd);
+    if (loop->wakefd >= 0) close(loop->wakefd);
+    free(loop->watches);
+    free(loop->heap);
+    free(loop);
+}
+
+static int grow_watches(plcio_loop *loop, int fd)
+{
+    if ((size_t)fd < loop->watch_cap) return PLCIO_OK;
+    size_t cap = loop->watch_cap ? loop->watch_cap : 64;
+    while (cap <= (size_t)fd) cap *= 2;
+    io_watch *w = realloc(loop->watches, cap * sizeof *w);
+    if (!w) return PLCIO_ENOMEM;
+    memset(w + loop->watch_cap, 0, (cap - loop->watch_cap) * sizeof *w);
+    loop->watches = w;
+    loop->watch_cap = cap;
+    return PLCIO_OK;
+}
+
+static io_watch *watch_of(plcio_loop *loop, int fd)
+{
+    return (fd >= 0 && (size_t)fd < loop->watch_cap && loop->watches[fd].active) ? &loop->watches[fd] : NULL;
+}
+
+int plcio_loop_add(plcio_loop *loop, int fd, unsigned events, plcio_io_cb cb, void *ctx)
+{
+    if (!loop || fd < 0 || !cb) return PLCIO_EINVAL;
+    if (watch_of(loop, fd)) return PLCIO_EEXIST;
+    int rc = grow_watches(loop, fd);
+    if (rc != PLCIO_OK) return rc;
+    io_watch *w = &loop->watches[fd];
+    w->generation++;
+    struct epoll_event ev = {.events = to_epoll(events), .data.u64 = pack(fd, w->generation)};
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return errno == EEXIST ? PLCIO_EEXIST : PLCIO_EIO;
+    w->cb = cb;
+    w->ctx = ctx;
+    w->events = events;
+    w->active = true;
+    return PLCIO_OK;
+}
+
+int plcio_loop_mod(plcio_loop *loop, int fd, unsigned events)
+{
+    io_watch *w = loop ? watch_of(loop, fd) : NULL;
+    if (!w) return PLCIO_ENOTFOUND;
+    if (w->events == events) return PLCIO_OK;
+    struct epoll_event ev = {.events = to_epoll(events), .data.u64 = pack(fd, w->generation)};
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return PLCIO_EIO;
+    w->events = events;
+    return PLCIO_OK;
+}
+
+int plcio_loop_del(plcio_loop *loop, int fd)
+{
+    io_watch *w = loop ? watch_of(loop, fd) : NULL;
+    if (!w) return PLCIO_ENOTFOUND;
+    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if fd was already closed */
+    w->active = false;
+    w->cb = NULL;
+    return PLCIO_OK;
+}
+
+/* ---- timers: binary heap ---- */
+
+static bool timer_before(const timer *a, const timer *b)
+{
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void heap_swap(timer *h, size_t a, size_t b)
+{
+    timer t = h[a];
+    h[a] = h[b];
+    h[b] = t;
+}
+
+static void sift_up(timer *h, size_t i)
+{
+    while (i > 0 && timer_before(&h[i], &h[(i - 1) / 2])) {
+        heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void sift_down(timer *h, size_t len, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < len && timer_before(&h[l], &h[m])) m = l;
+        if (r < len && timer_before(&h[r], &h[m])) m = r;
+        if (m == i) return;
+        heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(plcio_loop *loop, size_t i)
+{
+    loop->heap[i] = loop->heap[--loop->heap_len];
+    if (i < loop->heap_len) {
+        sift_down(loop->heap, loop->heap_len, i);
+        sift_up(loop->heap, i);
+    }
+}
+
+uint64_t plcio_loop_timer_add(plcio_loop *loop, uint64_t deadline_ns, plcio_timer_cb cb, void *ctx)
+{
+    if (!loop || !cb) return 0;
+    if (loop->heap_len == loop->heap_cap) {
+        size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+        timer *h = realloc(loop->heap, cap * sizeof *h);
+        if (!h) return 0;
+        loop->heap = h;
+        loop->heap_cap = cap;
+    }
+    uint64_t seq = ++loop->next_seq;
+    timer t = {deadline_ns, seq, seq, cb, ctx};
+    loop->heap[loop->heap_len] = t;
+    sift_up(loop->heap, loop->heap_len++);
+    return seq;
+}
+
+void plcio_loop_timer_cancel(plcio_loop *loop, uint64_t id)
+{
+    if (!loop || id == 0) return;
+    /* Linear search: loops hold tens to a few thousand timers and cancels are rare
+     * compared with the I/O they guard (one per completed request at most). */
+    for (size_t i = 0; i < loop->heap_len; i++) {
+        if (loop->heap[i].id == id) {
+            heap_remove(loop, i);
+            return;
+        }
+    }
+}
+
+uint64_t plcio_loop_now(const plcio_loop *loop) { return plcio_clock_now(&loop->clock); }
+
+static int run_due_timers(plcio_loop *loop)
+{
+    int ran = 0;
+    uint64_t now = plcio_loop_now(loop);
+    /* Only timers due now: one added by a callback for "now" runs in the next round,
+     * so a timer that re-arms itself at the same instant cannot starve I/O. */
+    uint64_t limit_seq = loop->next_seq;
+    while (loop->heap_len > 0 && loop->heap[0].deadline <= now && loop->heap[0].seq <= limit_seq) {
+        timer t = loop->heap[0];
+        heap_remove(loop, 0);
+        t.cb(loop, t.ctx);
+        ran++;
+    }
+    return ran;
+}
+
+static int wait_ms(plcio_loop *loop, int max_wait_ms)
+{
+    if (loop->heap_len == 0) return max_wait_ms;
+    uint64_t now = plcio_loop_now(loop), due = loop->heap[0].deadline;
+    if (due <= now) return 0;
+    uint64_t ms = (due - now + PLCIO_NS_PER_MS - 1) / PLCIO_NS_PER_MS;
+    if (max_wait_ms >= 0 && ms > (uint64_t)max_wait_ms) return max_wait_ms;
+    return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+int plcio_loop_run_once(plcio_loop *loop, int max_wait_ms)
+{
+    if (!loop) return PLCIO_EINVAL;
+    struct epoll_event events[64];
+    int n = epoll_wait(loop->epfd, events, 64, wait_ms(loop, max_wait_ms));
+    if (n < 0) {
+        if (errno != EINTR) return PLCIO_EIO;
+        n = 0;
+    }
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        if (events[i].data.u64 == UINT64_MAX) {
+            uint64_t drain;
+            while (read(loop->wakefd, &drain, sizeof drain) > 0) {
+            }
+            continue;
+        }
+        int fd = (int)(uint32_t)events[i].data.u64;
+        uint32_t gen = (uint32_t)(events[i].data.u64 >> 32);
+        io_watch *w = watch_of(loop, fd);
+        if (!w || w->generation != gen) continue; /* deleted (or replaced) earlier in this round */
+        unsigned what = 0;
+        if (events[i].events & (EPOLLIN | EPOLLPRI)) what |= PLCIO_IO_READ;
+        if (events[i].events & EPOLLOUT) what |= PLCIO_IO_WRITE;
+        if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) what |= PLCIO_IO_ERROR;
+        w->cb(loop, fd, what, w->ctx);
+        ran++;
+    }
+    return ran + run_due_timers(loop);
+}
+
+int plcio_loop_run(plcio_loop *loop)
+{
+    if (!loop) return PLCIO_EINVAL;
+    while (!atomic_load(&loop->stop)) {
+        int rc = plcio_loop_run_once(loop, -1);
+        if (rc < 0) return rc;
+    }
+    atomic_store(&loop->stop, false);
+    return PLCIO_OK;
+}
+
+void plcio_loop_wake(plcio_loop *loop)
+{
+    uint64_t one = 1;
+    ssize_t r = write(loop->wakefd, &one, sizeof one);
+    (void)r; /* a full eventfd already means "wake up" */
+}
+
+void plcio_loop_stop(plcio_loop *loop)
+{
+    atomic_store(&loop->stop, true);
+    plcio_loop_wake(loop);
+}
+
+bool plcio_loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }

@@ -1,0 +1,63 @@
+/* A small epoll event loop: file descriptors and timers, one thread.
+ *
+ * One loop drives many sessions (the sync engine, the servers) without a thread
+ * per connection. Callbacks run on the thread that calls plcio_loop_run_once /
+ * plcio_loop_run. Inside a callback it is safe to add, modify or delete any fd
+ * (also the one being served) and to add or cancel timers; an fd deleted during
+ * a dispatch round gets no further callback in that round.
+ *
+ * Thread-safety: only plcio_loop_stop and plcio_loop_wake may be called from
+ * another thread; everything else belongs to the loop's thread. */
+#ifndef PLCIO_SRC_NET_LOOP_H
+#define PLCIO_SRC_NET_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plcio/core.h"
+
+typedef struct plcio_loop plcio_loop;
+
+enum {
+    PLCIO_IO_READ = 1u << 0,
+    PLCIO_IO_WRITE = 1u << 1,
+    PLCIO_IO_ERROR = 1u << 2 /* hang-up or error; always reported, never requested */
+};
+
+/* events: what happened (PLCIO_IO_* bits). */
+typedef void (*plcio_io_cb)(plcio_loop *loop, int fd, unsigned events, void *ctx);
+typedef void (*plcio_timer_cb)(plcio_loop *loop, void *ctx);
+
+/* NULL clock: the system monotonic clock. Caller frees with plcio_loop_free. */
+plcio_loop *plcio_loop_new(const plcio_clock *clock);
+/* Does not close the registered fds (their owners do). NULL is a no-op. */
+void plcio_loop_free(plcio_loop *loop);
+
+/* Watch fd for `events` (PLCIO_IO_READ / PLCIO_IO_WRITE). PLCIO_EEXIST if already watched. */
+int plcio_loop_add(plcio_loop *loop, int fd, unsigned events, plcio_io_cb cb, void *ctx);
+int plcio_loop_mod(plcio_loop *loop, int fd, unsigned events);
+/* Stop watching fd (before closing it). PLCIO_ENOTFOUND if not watched. */
+int plcio_loop_del(plcio_loop *loop, int fd);
+
+/* Call cb once when the loop's clock reaches deadline_ns (monotonic ns). Returns a
+ * timer id > 0, or 0 when out of memory. Timers due at the same time fire in the
+ * order they were added. */
+uint64_t plcio_loop_timer_add(plcio_loop *loop, uint64_t deadline_ns, plcio_timer_cb cb, void *ctx);
+/* Cancel a pending timer; unknown or already fired ids are ignored. */
+void plcio_loop_timer_cancel(plcio_loop *loop, uint64_t id);
+
+/* The loop clock's "now". */
+uint64_t plcio_loop_now(const plcio_loop *loop);
+
+/* Wait up to max_wait_ms (-1: until something happens; 0: poll) for I/O or the
+ * next timer, then dispatch. Returns the number of callbacks run, or an error. */
+int plcio_loop_run_once(plcio_loop *loop, int max_wait_ms);
+/* Run until plcio_loop_stop. Returns PLCIO_OK, or an error from epoll. */
+int plcio_loop_run(plcio_loop *loop);
+/* Thread-safe and async-signal-safe: make plcio_loop_run return soon. */
+void plcio_loop_stop(plcio_loop *loop);
+/* Thread-safe: interrupt a waiting plcio_loop_run_once. */
+void plcio_loop_wake(plcio_loop *loop);
+bool plcio_loop_stopped(const plcio_loop *loop);
+
+#endif

@@ -1,0 +1,1 @@
+target_link_libraries(unit_test_net PRIVATE util)
