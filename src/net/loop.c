@@ -282,3 +282,5 @@ void plcio_loop_stop(plcio_loop *loop)
 }
 
 bool plcio_loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }
+
+int plcio_loop_fd(const plcio_loop *loop) { return loop ? loop->epfd : -1; }

@@ -59,5 +59,9 @@ void plcio_loop_stop(plcio_loop *loop);
 /* Thread-safe: interrupt a waiting plcio_loop_run_once. */
 void plcio_loop_wake(plcio_loop *loop);
 bool plcio_loop_stopped(const plcio_loop *loop);
+/* The epoll descriptor: readable when a watched fd has events, so a loop can be
+ * nested in a foreign poll loop (then call plcio_loop_run_once(loop, 0); timers
+ * only fire inside run_once). Owned by the loop. */
+int plcio_loop_fd(const plcio_loop *loop);
 
 #endif
