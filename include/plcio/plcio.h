@@ -32,5 +32,7 @@
 #include "plcio/types.h"
 #include "plcio/url.h"
 #include "plcio/modbus.h"
+#include "plcio/value.h"
+#include "plcio/address.h"
 
 #endif

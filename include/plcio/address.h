@@ -1,0 +1,133 @@
+/* Address strings for S7 and Modbus: parse into a struct, format back.
+ *
+ * Usage
+ * -----
+ *   plcio_s7_address a;
+ *   char err[PLCIO_ADDRESS_ERR_MAX];
+ *   if (plcio_s7_address_parse("DB1.DBD8:REAL", &a, err, sizeof err) != PLCIO_OK)
+ *       fprintf(stderr, "%s\n", err);   // e.g. "DB1.DBW4:REAL: REAL is 4 bytes, W addresses 2"
+ *   // a.area == PLCIO_S7_AREA_DB, a.db == 1, a.offset == 8, a.type == PLCIO_TYPE_REAL,
+ *   // a.count == 1, a.size == 4
+ *   plcio_s7_address_format(&a, buf, sizeof buf);   // "DB1.DBD8:REAL"
+ *
+ *   plcio_mb_address m;
+ *   plcio_mb_address_parse("400101:REAL:CDAB", &m, err, sizeof err);
+ *   // m.table == PLCIO_MB_TABLE_HOLDING_REGISTER, m.address == 100 (0-based),
+ *   // m.type == PLCIO_TYPE_REAL, m.order == PLCIO_MB_CDAB, m.quantity == 2
+ *
+ * S7 forms (case-insensitive, optional leading '%'):
+ *   DB1.DBX0.0  DB1.DBB2  DB1.DBW4  DB1.DBD8      data block bit/byte/word/dword
+ *   M10.5  MB3  MW10  MD4  (MX10.5)               memory (flags)
+ *   I0.1  IB0  IW0  ID0,  Q0.1  QB3  QW0  QD0     inputs/outputs; German E and A
+ *   PIW256  PQW256  (PEW, PAW)                    peripheral I/O
+ *   T5  C3 (German Z3)                            timers (S5TIME), counters (WORD)
+ *   DB1:8:REAL  DB1:20:STRING[30]  DB1:0.3:BOOL   python-snap7 / PLC4X forms
+ * then optionally ":TYPE" (REAL, INT, STRING[30], WSTRING[10], ...) and an array
+ * count "[n]" after the type or after the address: DB1.DBX0.0:BOOL[8],
+ * DB1.DBW0[4], DB1.DBB0:STRING[10][3].
+ * Without a type, the size letter decides: X -> BOOL, B -> BYTE, W -> WORD,
+ * D -> DWORD. With both, the type must match the letter: X needs BOOL, W a
+ * 2-byte type, D a 4-byte type, B a 1-byte type or a type that has no letter
+ * of its own (8-byte types, DTL, STRING, WSTRING).
+ *
+ * Modbus forms (case-insensitive):
+ *   hr100 ir100 co100 di100                       0-based protocol addresses
+ *   400101 4x00101 40001 30001 10001 00001        Modicon, 1-based (5 or 6 digits)
+ * then optionally ":TYPE" (registers: INT UINT DINT UDINT REAL LREAL LINT ULINT
+ * WORD DWORD LWORD STRING[n] ...; coils and discrete inputs: BOOL only), a
+ * word/byte order ":ABCD" (default), ":CDAB", ":BADC", ":DCBA" and a count
+ * "[n]". Default type: UINT for registers, BOOL for bits. Modbus STRING[n] is
+ * n Latin-1 bytes without header, two per register, high byte first.
+ *
+ * Errors: PLCIO_ESYNTAX (malformed) or PLCIO_ERANGE (a number out of range:
+ * bit 8, DB 0 or > 65535, an address beyond the area), PLCIO_EINVAL (NULL).
+ * `err` (may be NULL) receives one line naming the input and the problem.
+ * Nothing here allocates.
+ */
+#ifndef PLCIO_ADDRESS_H
+#define PLCIO_ADDRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcio/export.h"
+#include "plcio/modbus.h"
+#include "plcio/types.h"
+
+PLCIO_BEGIN_DECLS
+
+/* A good size for the `err` buffers of this module. */
+#define PLCIO_ADDRESS_ERR_MAX 160
+/* Formatted addresses never need more than this (with NUL). */
+#define PLCIO_ADDRESS_TEXT_MAX 64
+
+/* S7 memory areas; the values are the area codes of the S7 protocol's
+ * read/write variable item (the "Area" byte of the S7ANY address). */
+typedef enum plcio_s7_area {
+    PLCIO_S7_AREA_P = 0x80,  /* peripheral (direct) I/O: PIW / PQW */
+    PLCIO_S7_AREA_PE = 0x81, /* process inputs I (E) */
+    PLCIO_S7_AREA_PA = 0x82, /* process outputs Q (A) */
+    PLCIO_S7_AREA_MK = 0x83, /* memory / flags M */
+    PLCIO_S7_AREA_DB = 0x84, /* data blocks DB */
+    PLCIO_S7_AREA_DI = 0x85, /* instance data blocks (servers accept it like DB) */
+    PLCIO_S7_AREA_CT = 0x1C, /* S7 counters C (Z) */
+    PLCIO_S7_AREA_TM = 0x1D  /* S7 timers T */
+} plcio_s7_area;
+
+/* The S7ANY address field holds byte * 8 + bit in 24 bits. */
+#define PLCIO_S7_MAX_BYTE_OFFSET 0x1FFFFFu
+
+typedef struct plcio_s7_address {
+    plcio_s7_area area;
+    uint16_t db;          /* data block number 1..65535 for DB, 0 otherwise */
+    uint32_t offset;      /* byte offset; timer/counter number for TM/CT */
+    uint8_t bit;          /* 0..7: first bit of a BOOL; 0 for other types */
+    bool periph_output;   /* area P only: written PQ (true) or PI (false) */
+    plcio_type type;      /* element type */
+    uint16_t length;      /* STRING[n] / WSTRING[n]: n; 0 otherwise */
+    uint32_t count;       /* array elements, 1 without [n] */
+    uint32_t size;        /* bytes to transfer: count * element size; for BOOL
+                           * the bytes the bits span, for T/C 2 per element */
+} plcio_s7_address;
+
+/* Parse a NUL-terminated S7 address. */
+PLCIO_API int plcio_s7_address_parse(const char *text, plcio_s7_address *out, char *err, size_t errcap);
+
+/* Canonical text: Siemens English mnemonics, type suffix only when it is not
+ * the size letter's default, count only when not 1: "DB1.DBX0.0",
+ * "DB1.DBD8:REAL", "MW10", "M10.5", "PIW256", "T5", "DB1.DBB20:STRING[30]",
+ * "DB1.DBX0.0:BOOL[8]". PLCIO_ENOSPC if cap is too small (output cut, NUL-terminated),
+ * PLCIO_EINVAL for an address that is not valid. */
+PLCIO_API int plcio_s7_address_format(const plcio_s7_address *a, char *buf, size_t cap);
+
+/* Modbus data tables; the values are the Modicon reference prefixes. */
+typedef enum plcio_mb_table {
+    PLCIO_MB_TABLE_COIL = 0,             /* 0xxxx, "co": read/write bits */
+    PLCIO_MB_TABLE_DISCRETE_INPUT = 1,   /* 1xxxx, "di": read-only bits */
+    PLCIO_MB_TABLE_INPUT_REGISTER = 3,   /* 3xxxx, "ir": read-only registers */
+    PLCIO_MB_TABLE_HOLDING_REGISTER = 4  /* 4xxxx, "hr": read/write registers */
+} plcio_mb_table;
+
+typedef struct plcio_mb_address {
+    plcio_mb_table table;
+    uint16_t address;        /* 0-based protocol address of the first register/bit */
+    plcio_type type;         /* element type */
+    uint16_t length;         /* STRING[n]: n bytes; 0 otherwise */
+    plcio_mb_order order;    /* word/byte order (modbus.h); ABCD unless given */
+    uint32_t count;          /* array elements, 1 without [n] */
+    uint32_t quantity;       /* registers (register tables) or bits (bit tables) to read */
+} plcio_mb_address;
+
+/* Parse a NUL-terminated Modbus address. address + quantity must stay within
+ * 65536 (PLCIO_ERANGE otherwise). */
+PLCIO_API int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err,
+                                         size_t errcap);
+
+/* Canonical text: "hr100", "co5[8]", "hr100:REAL:CDAB", "ir0:STRING[10]",
+ * "hr10:INT[4]" (defaults omitted). PLCIO_ENOSPC / PLCIO_EINVAL as above. */
+PLCIO_API int plcio_mb_address_format(const plcio_mb_address *a, char *buf, size_t cap);
+
+PLCIO_END_DECLS
+
+#endif
