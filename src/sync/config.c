@@ -1,0 +1,493 @@
+/* YAML configuration of the sync engine (format: include/plcio/sync.h), parsed
+ * with libyaml's document API so every node keeps its line and column. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "plcio/core.h"
+#include "plcio/sync.h"
+
+#define DEFAULT_SHM_NAME "plcio"
+#define DEFAULT_STATS_MS 1000u
+#define DEFAULT_RECONNECT_MIN_MS 100u
+#define DEFAULT_RECONNECT_MAX_MS 5000u
+#define DEFAULT_STALE_CYCLES 3u
+#define MAX_INTERVAL_MS (24u * 3600u * 1000u)
+
+/* Everything a config owns lives in one arena, freed at once. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    max_align_t data[];
+} arena_block;
+
+typedef struct config_owner {
+    plcio_sync_config config; /* first: the public pointer is the owner */
+    arena_block *blocks;
+} config_owner;
+
+typedef struct parse_ctx {
+    yaml_document_t *doc;
+    config_owner *owner;
+    const char *source;
+    const char *base_dir;
+    char *err;
+    size_t err_cap;
+} parse_ctx;
+
+static void *arena_alloc(config_owner *o, size_t size)
+{
+    size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    arena_block *b = o->blocks;
+    if (!b || b->cap - b->used < size) {
+        size_t cap = size > 8192 ? size : 8192;
+        b = malloc(sizeof *b + cap);
+        if (!b) return NULL;
+        b->cap = cap;
+        b->used = 0;
+        b->next = o->blocks;
+        o->blocks = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+static char *arena_strndup(config_owner *o, const char *s, size_t len)
+{
+    char *p = arena_alloc(o, len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+static int fail(parse_ctx *ctx, const yaml_node_t *node, int code, const char *fmt, ...) PLCIO_PRINTF(4, 5);
+
+static int fail(parse_ctx *ctx, const yaml_node_t *node, int code, const char *fmt, ...)
+{
+    if (!ctx->err || !ctx->err_cap) return code;
+    int n = snprintf(ctx->err, ctx->err_cap, "%s:%zu:%zu: ", ctx->source, node ? node->start_mark.line + 1 : 1,
+                     node ? node->start_mark.column + 1 : 1);
+    if (n < 0 || (size_t)n >= ctx->err_cap) return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err + n, ctx->err_cap - (size_t)n, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static yaml_node_t *node_at(parse_ctx *ctx, yaml_node_item_t id) { return yaml_document_get_node(ctx->doc, id); }
+
+static const char *scalar(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static int want_kind(parse_ctx *ctx, const yaml_node_t *n, yaml_node_type_t kind, const char *what)
+{
+    static const char *const names[] = {"nothing", "a value", "a list", "a mapping"};
+    if (n->type == kind) return PLCIO_OK;
+    return fail(ctx, n, PLCIO_ESYNTAX, "%s must be %s, not %s", what, names[kind], names[n->type]);
+}
+
+static int get_string(parse_ctx *ctx, const yaml_node_t *n, const char *what, const char **out)
+{
+    int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    if (n->data.scalar.length == 0) return fail(ctx, n, PLCIO_ESYNTAX, "%s must not be empty", what);
+    if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+        return fail(ctx, n, PLCIO_ESYNTAX, "%s contains a NUL character", what);
+    *out = arena_strndup(ctx->owner, scalar(n), n->data.scalar.length);
+    return *out ? PLCIO_OK : PLCIO_ENOMEM;
+}
+
+static int get_uint(parse_ctx *ctx, const yaml_node_t *n, const char *what, unsigned long min, unsigned long max,
+                    unsigned long *out)
+{
+    int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    const char *s = scalar(n);
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || *end || errno)
+        return fail(ctx, n, PLCIO_ESYNTAX, "%s must be a whole number, not '%s'", what, s);
+    if (v < min || v > max) return fail(ctx, n, PLCIO_ERANGE, "%s %lu is out of range (%lu..%lu)", what, v, min, max);
+    *out = v;
+    return PLCIO_OK;
+}
+
+static int get_duration(parse_ctx *ctx, const yaml_node_t *n, const char *what, uint32_t min_ms, uint32_t *out)
+{
+    int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    rc = plcio_sync_parse_duration_ms(scalar(n), out);
+    if (rc == PLCIO_ESYNTAX)
+        return fail(ctx, n, rc, "%s '%s' is not a duration (examples: 20, 20ms, 1s, 2min)", what, scalar(n));
+    if (rc != PLCIO_OK || *out < min_ms || *out > MAX_INTERVAL_MS)
+        return fail(ctx, n, PLCIO_ERANGE, "%s '%s' is out of range (%ums to 24h)", what, scalar(n), min_ms);
+    return PLCIO_OK;
+}
+
+int plcio_sync_parse_duration_ms(const char *text, uint32_t *ms)
+{
+    if (!text || !ms) return PLCIO_EINVAL;
+    if (text[0] < '0' || text[0] > '9') return PLCIO_ESYNTAX;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno) return PLCIO_ERANGE;
+    unsigned long long scale;
+    if (!*end || !strcmp(end, "ms")) scale = 1;
+    else if (!strcmp(end, "s")) scale = 1000;
+    else if (!strcmp(end, "min")) scale = 60000;
+    else if (!strcmp(end, "h")) scale = 3600000;
+    else return PLCIO_ESYNTAX;
+    if (v > UINT32_MAX / scale) return PLCIO_ERANGE;
+    *ms = (uint32_t)(v * scale);
+    return PLCIO_OK;
+}
+
+/* Walk a mapping: for each pair call handle(ctx, key, value, obj); unknown keys
+ * are reported by the handler returning PLCIO_ENOTFOUND; duplicate keys are errors. */
+typedef int (*pair_handler)(parse_ctx *ctx, const char *key, yaml_node_t *value, void *obj);
+
+static int walk_mapping(parse_ctx *ctx, yaml_node_t *map, const char *what, pair_handler handle, void *obj)
+{
+    int rc = want_kind(ctx, map, YAML_MAPPING_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(ctx, p->key), *v = node_at(ctx, p->value);
+        if (!k || !v) return fail(ctx, map, PLCIO_ESYNTAX, "broken %s", what);
+        rc = want_kind(ctx, k, YAML_SCALAR_NODE, "a key");
+        if (rc != PLCIO_OK) return rc;
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *k2 = node_at(ctx, q->key);
+            if (k2 && k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
+                return fail(ctx, k, PLCIO_ESYNTAX, "'%s' is given twice in %s", scalar(k), what);
+        }
+        rc = handle(ctx, scalar(k), v, obj);
+        if (rc == PLCIO_ENOTFOUND) return fail(ctx, k, PLCIO_ESYNTAX, "unknown key '%s' in %s", scalar(k), what);
+        if (rc != PLCIO_OK) return rc;
+    }
+    return PLCIO_OK;
+}
+
+static size_t seq_len(const yaml_node_t *n) { return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start); }
+
+/* ---- tags ---- */
+
+static int tag_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_tag_spec *t = obj;
+    if (!strcmp(key, "name")) return get_string(ctx, v, "tag name", &t->name);
+    if (!strcmp(key, "member")) return get_string(ctx, v, "member", &t->member);
+    if (!strcmp(key, "address")) return get_string(ctx, v, "address", &t->address);
+    if (!strcmp(key, "deadband")) {
+        int rc = want_kind(ctx, v, YAML_SCALAR_NODE, "deadband");
+        if (rc != PLCIO_OK) return rc;
+        char *end;
+        double d = strtod(scalar(v), &end);
+        if (end == scalar(v) || *end || !(d >= 0) || d > 1e300)
+            return fail(ctx, v, PLCIO_ERANGE, "deadband must be a number >= 0, not '%s'", scalar(v));
+        t->deadband = d;
+        return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static int parse_tag(parse_ctx *ctx, yaml_node_t *n, plcio_sync_tag_spec *t)
+{
+    t->line = (unsigned)n->start_mark.line + 1;
+    if (n->type == YAML_SCALAR_NODE) return get_string(ctx, n, "tag", &t->member);
+    int rc = walk_mapping(ctx, n, "a tag", tag_pair, t);
+    if (rc != PLCIO_OK) return rc;
+    if (!t->member == !t->address)
+        return fail(ctx, n, PLCIO_ESYNTAX, "a tag needs exactly one of 'member' or 'address'");
+    return PLCIO_OK;
+}
+
+/* ---- groups ---- */
+
+static int group_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_group_spec *g = obj;
+    unsigned long u;
+    int rc;
+    if (!strcmp(key, "name")) return get_string(ctx, v, "group name", &g->name);
+    if (!strcmp(key, "interval")) return get_duration(ctx, v, "interval", 1, &g->interval_ms);
+    if (!strcmp(key, "layout")) return get_string(ctx, v, "layout", &g->layout);
+    if (!strcmp(key, "db")) {
+        rc = get_uint(ctx, v, "db", 1, 65535, &u);
+        g->db = (int)u;
+        return rc;
+    }
+    if (!strcmp(key, "tags")) {
+        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "tags");
+        if (rc != PLCIO_OK) return rc;
+        g->tag_count = seq_len(v);
+        if (g->tag_count == 0) return fail(ctx, v, PLCIO_ESYNTAX, "tags is empty (leave it out to take every member)");
+        g->tags = arena_alloc(ctx->owner, g->tag_count * sizeof *g->tags);
+        if (!g->tags) return PLCIO_ENOMEM;
+        for (size_t i = 0; i < g->tag_count; i++) {
+            rc = parse_tag(ctx, node_at(ctx, v->data.sequence.items.start[i]), &g->tags[i]);
+            if (rc != PLCIO_OK) return rc;
+        }
+        g->all_members = false;
+        return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static int parse_group(parse_ctx *ctx, yaml_node_t *n, plcio_sync_group_spec *g, size_t index)
+{
+    g->db = -1;
+    g->interval_ms = 100;
+    g->all_members = true;
+    g->line = (unsigned)n->start_mark.line + 1;
+    int rc = walk_mapping(ctx, n, "a group", group_pair, g);
+    if (rc != PLCIO_OK) return rc;
+    if (!g->name) {
+        char name[32];
+        snprintf(name, sizeof name, "group%zu", index + 1);
+        g->name = arena_strndup(ctx->owner, name, strlen(name));
+        if (!g->name) return PLCIO_ENOMEM;
+    }
+    if (g->db < 0 && g->all_members)
+        return fail(ctx, n, PLCIO_ESYNTAX, "group '%s' has neither 'db' (with a layout) nor 'tags'", g->name);
+    for (size_t i = 0; i < g->tag_count; i++)
+        if (g->tags[i].member && g->db < 0)
+            return fail(ctx, n, PLCIO_ESYNTAX, "group '%s' lists member '%s' (line %u) but no 'db' to take it from",
+                        g->name, g->tags[i].member, g->tags[i].line);
+    return PLCIO_OK;
+}
+
+/* ---- devices ---- */
+
+static int reconnect_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_device_spec *d = obj;
+    if (!strcmp(key, "min")) return get_duration(ctx, v, "reconnect min", 1, &d->reconnect_min_ms);
+    if (!strcmp(key, "max")) return get_duration(ctx, v, "reconnect max", 1, &d->reconnect_max_ms);
+    return PLCIO_ENOTFOUND;
+}
+
+static int device_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_device_spec *d = obj;
+    unsigned long u;
+    int rc;
+    if (!strcmp(key, "name")) return get_string(ctx, v, "device name", &d->name);
+    if (!strcmp(key, "url")) return get_string(ctx, v, "url", &d->url);
+    if (!strcmp(key, "reconnect")) return walk_mapping(ctx, v, "reconnect", reconnect_pair, d);
+    if (!strcmp(key, "stale-after")) {
+        rc = get_uint(ctx, v, "stale-after", 1, 1000000, &u);
+        d->stale_after_cycles = (uint32_t)u;
+        return rc;
+    }
+    if (!strcmp(key, "groups")) {
+        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "groups");
+        if (rc != PLCIO_OK) return rc;
+        d->group_count = seq_len(v);
+        if (d->group_count == 0) return fail(ctx, v, PLCIO_ESYNTAX, "groups is empty");
+        d->groups = arena_alloc(ctx->owner, d->group_count * sizeof *d->groups);
+        if (!d->groups) return PLCIO_ENOMEM;
+        for (size_t i = 0; i < d->group_count; i++) {
+            rc = parse_group(ctx, node_at(ctx, v->data.sequence.items.start[i]), &d->groups[i], i);
+            if (rc != PLCIO_OK) return rc;
+        }
+        return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static int parse_device(parse_ctx *ctx, yaml_node_t *n, plcio_sync_device_spec *d, size_t index)
+{
+    d->reconnect_min_ms = DEFAULT_RECONNECT_MIN_MS;
+    d->reconnect_max_ms = DEFAULT_RECONNECT_MAX_MS;
+    d->stale_after_cycles = DEFAULT_STALE_CYCLES;
+    d->line = (unsigned)n->start_mark.line + 1;
+    int rc = walk_mapping(ctx, n, "a device", device_pair, d);
+    if (rc != PLCIO_OK) return rc;
+    if (!d->url) return fail(ctx, n, PLCIO_ESYNTAX, "a device needs a 'url'");
+    if (!d->groups) return fail(ctx, n, PLCIO_ESYNTAX, "device '%s' has no 'groups'", d->name ? d->name : d->url);
+    if (!d->name) {
+        char name[32];
+        snprintf(name, sizeof name, "device%zu", index + 1);
+        d->name = arena_strndup(ctx->owner, name, strlen(name));
+        if (!d->name) return PLCIO_ENOMEM;
+    }
+    if (d->reconnect_min_ms > d->reconnect_max_ms)
+        return fail(ctx, n, PLCIO_ERANGE, "device '%s': reconnect min (%ums) is above max (%ums)", d->name,
+                    d->reconnect_min_ms, d->reconnect_max_ms);
+    return PLCIO_OK;
+}
+
+/* ---- top level ---- */
+
+static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char **out)
+{
+    const char *p;
+    int rc = get_string(ctx, n, "layout file", &p);
+    if (rc != PLCIO_OK) return rc;
+    if (p[0] == '/' || !ctx->base_dir || !*ctx->base_dir) {
+        *out = p;
+        return PLCIO_OK;
+    }
+    size_t len = strlen(ctx->base_dir) + 1 + strlen(p);
+    char *full = arena_alloc(ctx->owner, len + 1);
+    if (!full) return PLCIO_ENOMEM;
+    snprintf(full, len + 1, "%s/%s", ctx->base_dir, p);
+    *out = full;
+    return PLCIO_OK;
+}
+
+static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_config *c = obj;
+    int rc;
+    if (!strcmp(key, "shm")) return get_string(ctx, v, "shm", &c->shm_name);
+    if (!strcmp(key, "stats-interval")) return get_duration(ctx, v, "stats-interval", 10, &c->stats_interval_ms);
+    if (!strcmp(key, "layouts")) {
+        if (v->type == YAML_SCALAR_NODE) {
+            c->layout_count = 1;
+            c->layout_files = arena_alloc(ctx->owner, sizeof *c->layout_files);
+            return c->layout_files ? resolve_path(ctx, v, &c->layout_files[0]) : PLCIO_ENOMEM;
+        }
+        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "layouts");
+        if (rc != PLCIO_OK) return rc;
+        c->layout_count = seq_len(v);
+        c->layout_files = arena_alloc(ctx->owner, (c->layout_count + 1) * sizeof *c->layout_files);
+        if (!c->layout_files) return PLCIO_ENOMEM;
+        for (size_t i = 0; i < c->layout_count; i++) {
+            rc = resolve_path(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->layout_files[i]);
+            if (rc != PLCIO_OK) return rc;
+        }
+        return PLCIO_OK;
+    }
+    if (!strcmp(key, "devices")) {
+        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");
+        if (rc != PLCIO_OK) return rc;
+        c->device_count = seq_len(v);
+        c->devices = arena_alloc(ctx->owner, (c->device_count + 1) * sizeof *c->devices);
+        if (!c->devices) return PLCIO_ENOMEM;
+        for (size_t i = 0; i < c->device_count; i++) {
+            rc = parse_device(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->devices[i], i);
+            if (rc != PLCIO_OK) return rc;
+        }
+        return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static int check_unique_names(parse_ctx *ctx, yaml_node_t *root)
+{
+    const plcio_sync_config *c = &ctx->owner->config;
+    for (size_t i = 0; i < c->device_count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(c->devices[i].name, c->devices[j].name))
+                return fail(ctx, root, PLCIO_ESYNTAX, "device name '%s' is used twice (lines %u and %u)",
+                            c->devices[i].name, c->devices[j].line, c->devices[i].line);
+    return PLCIO_OK;
+}
+
+static int parse_document(parse_ctx *ctx)
+{
+    yaml_node_t *root = yaml_document_get_root_node(ctx->doc);
+    if (!root) return fail(ctx, NULL, PLCIO_ESYNTAX, "the configuration is empty");
+    plcio_sync_config *c = &ctx->owner->config;
+    c->stats_interval_ms = DEFAULT_STATS_MS;
+    int rc = walk_mapping(ctx, root, "the configuration", top_pair, c);
+    if (rc != PLCIO_OK) return rc;
+    if (c->device_count == 0) return fail(ctx, root, PLCIO_ESYNTAX, "no devices: add a 'devices' list");
+    if (!c->shm_name) c->shm_name = DEFAULT_SHM_NAME;
+    return check_unique_names(ctx, root);
+}
+
+void plcio_sync_config_free(plcio_sync_config *config)
+{
+    if (!config) return;
+    config_owner *o = (config_owner *)config;
+    for (arena_block *b = o->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(o);
+}
+
+int plcio_sync_config_parse(const char *text, size_t len, const char *source, const char *base_dir,
+                            plcio_sync_config **out, char *err, size_t err_cap)
+{
+    if (!text || !out) return PLCIO_EINVAL;
+    *out = NULL;
+    if (err && err_cap) err[0] = '\0';
+    config_owner *owner = calloc(1, sizeof *owner);
+    if (!owner) return PLCIO_ENOMEM;
+    parse_ctx ctx = {NULL, owner, source ? source : "config", base_dir, err, err_cap};
+
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser)) {
+        free(owner);
+        return PLCIO_ENOMEM;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rc;
+    if (!yaml_parser_load(&parser, &doc)) {
+        yaml_node_t where = {0};
+        where.start_mark = parser.problem_mark;
+        rc = fail(&ctx, &where, PLCIO_ESYNTAX, "YAML: %s%s%s", parser.problem ? parser.problem : "syntax error",
+                  parser.context ? " " : "", parser.context ? parser.context : "");
+    } else {
+        ctx.doc = &doc;
+        rc = parse_document(&ctx);
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&parser);
+    if (rc != PLCIO_OK) {
+        plcio_sync_config_free(&owner->config);
+        return rc;
+    }
+    *out = &owner->config;
+    return PLCIO_OK;
+}
+
+int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err, size_t err_cap)
+{
+    if (!path || !out) return PLCIO_EINVAL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err && err_cap) snprintf(err, err_cap, "%s: %s", path, strerror(errno));
+        return PLCIO_ENOTFOUND;
+    }
+    size_t cap = 16384, len = 0;
+    char *text = malloc(cap);
+    size_t n;
+    while (text && (n = fread(text + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) {
+            if (cap >= (16u << 20)) { /* 16 MiB: no configuration is that large */
+                free(text);
+                fclose(f);
+                if (err && err_cap) snprintf(err, err_cap, "%s: file is larger than 16 MiB", path);
+                return PLCIO_ERANGE;
+            }
+            char *bigger = realloc(text, cap *= 2);
+            if (!bigger) free(text);
+            text = bigger;
+        }
+    }
+    fclose(f);
+    if (!text) return PLCIO_ENOMEM;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    int rc = plcio_sync_config_parse(text, len, path, dir, out, err, err_cap);
+    free(text);
+    return rc;
+}
