@@ -34,5 +34,6 @@
 #include "plcio/modbus.h"
 #include "plcio/value.h"
 #include "plcio/address.h"
+#include "plcio/s7.h"
 
 #endif
