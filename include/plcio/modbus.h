@@ -22,6 +22,67 @@
 PLCIO_BEGIN_DECLS
 
 /* ===========================================================================
+ * Protocol constants
+ * ========================================================================= */
+
+/* Public function codes (AP 5.1, 6.x). */
+typedef enum plcio_mb_function {
+    PLCIO_MB_FC_READ_COILS = 0x01,               /* AP 6.1 */
+    PLCIO_MB_FC_READ_DISCRETE_INPUTS = 0x02,     /* AP 6.2 */
+    PLCIO_MB_FC_READ_HOLDING_REGISTERS = 0x03,   /* AP 6.3 */
+    PLCIO_MB_FC_READ_INPUT_REGISTERS = 0x04,     /* AP 6.4 */
+    PLCIO_MB_FC_WRITE_SINGLE_COIL = 0x05,        /* AP 6.5 */
+    PLCIO_MB_FC_WRITE_SINGLE_REGISTER = 0x06,    /* AP 6.6 */
+    PLCIO_MB_FC_READ_EXCEPTION_STATUS = 0x07,    /* AP 6.7, serial line only */
+    PLCIO_MB_FC_DIAGNOSTICS = 0x08,              /* AP 6.8, serial line only */
+    PLCIO_MB_FC_GET_COMM_EVENT_COUNTER = 0x0B,   /* AP 6.9, serial line only */
+    PLCIO_MB_FC_GET_COMM_EVENT_LOG = 0x0C,       /* AP 6.10, serial line only */
+    PLCIO_MB_FC_WRITE_MULTIPLE_COILS = 0x0F,     /* AP 6.11 */
+    PLCIO_MB_FC_WRITE_MULTIPLE_REGISTERS = 0x10, /* AP 6.12 */
+    PLCIO_MB_FC_REPORT_SERVER_ID = 0x11,         /* AP 6.13, serial line only */
+    PLCIO_MB_FC_READ_FILE_RECORD = 0x14,         /* AP 6.14 */
+    PLCIO_MB_FC_WRITE_FILE_RECORD = 0x15,        /* AP 6.15 */
+    PLCIO_MB_FC_MASK_WRITE_REGISTER = 0x16,      /* AP 6.16 */
+    PLCIO_MB_FC_READ_WRITE_REGISTERS = 0x17,     /* AP 6.17 */
+    PLCIO_MB_FC_READ_FIFO_QUEUE = 0x18,          /* AP 6.18 */
+    PLCIO_MB_FC_ENCAPSULATED = 0x2B              /* AP 6.19-6.21; MEI 0x0E = device identification */
+} plcio_mb_function;
+
+#define PLCIO_MB_MEI_DEVICE_ID 0x0E /* AP 6.21 */
+
+/* Exception codes (AP 7). */
+typedef enum plcio_mb_exception {
+    PLCIO_MB_EX_NONE = 0x00,
+    PLCIO_MB_EX_ILLEGAL_FUNCTION = 0x01,
+    PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS = 0x02,
+    PLCIO_MB_EX_ILLEGAL_DATA_VALUE = 0x03,
+    PLCIO_MB_EX_SERVER_DEVICE_FAILURE = 0x04,
+    PLCIO_MB_EX_ACKNOWLEDGE = 0x05,
+    PLCIO_MB_EX_SERVER_DEVICE_BUSY = 0x06,
+    PLCIO_MB_EX_NEGATIVE_ACKNOWLEDGE = 0x07, /* Modicon PI-MBUS-300; not in AP 7 */
+    PLCIO_MB_EX_MEMORY_PARITY_ERROR = 0x08,
+    PLCIO_MB_EX_GATEWAY_PATH_UNAVAILABLE = 0x0A,
+    PLCIO_MB_EX_GATEWAY_TARGET_FAILED = 0x0B
+} plcio_mb_exception;
+
+/* "illegal data address", ...; "unknown exception" for other codes. Static. */
+PLCIO_API const char *plcio_mb_exception_text(int code);
+/* "read holding registers", ...; "function 0xNN"-style text is not produced:
+ * unknown codes give "unknown function". Static. */
+PLCIO_API const char *plcio_mb_function_name(int fc);
+
+/* Quantity limits (AP 6.x request descriptions). */
+#define PLCIO_MB_MAX_READ_BITS 2000         /* AP 6.1/6.2: 1 to 2000 (0x7D0) */
+#define PLCIO_MB_MAX_READ_REGISTERS 125     /* AP 6.3/6.4: 1 to 125 (0x7D) */
+#define PLCIO_MB_MAX_WRITE_BITS 1968        /* AP 6.11: 1 to 1968 (0x7B0) */
+#define PLCIO_MB_MAX_WRITE_REGISTERS 123    /* AP 6.12: 1 to 123 (0x7B) */
+#define PLCIO_MB_MAX_RW_READ_REGISTERS 125  /* AP 6.17: read 1 to 125 (0x7D) */
+#define PLCIO_MB_MAX_RW_WRITE_REGISTERS 121 /* AP 6.17: write 1 to 121 (0x79) */
+#define PLCIO_MB_MAX_FIFO_COUNT 31          /* AP 6.18: FIFO count <= 31 */
+#define PLCIO_MB_MAX_PDU 253                /* AP 4.1: 256 byte serial ADU - address - CRC */
+#define PLCIO_MB_MAX_FILE_RECORD 0x270F     /* AP 6.14: record number 0 to 9999 */
+
+/* ===========================================================================
  * Data mangling: values across 16-bit registers, bits, checksums.
  * Pure functions, no allocation.
  * ========================================================================= */
