@@ -387,6 +387,31 @@ int plcio_net_serial_open(const char *device, const plcio_serial_params *params,
 
 void plcio_net_serial_flush(int fd) { tcflush(fd, TCIOFLUSH); }
 
+int plcio_net_udp_recv_from(int fd, void *buf, size_t cap, size_t *got, plcio_net_peer *peer)
+{
+    _Static_assert(sizeof peer->storage >= sizeof(struct sockaddr_storage), "peer storage");
+    for (;;) {
+        socklen_t alen = (socklen_t)sizeof peer->storage;
+        ssize_t n = recvfrom(fd, buf, cap, 0, (struct sockaddr *)(void *)peer->storage, &alen);
+        if (n >= 0) {
+            *got = (size_t)n;
+            peer->len = (unsigned)alen;
+            return PLCIO_OK;
+        }
+        if (errno != EINTR) return plcio_net_error_from_errno(errno);
+    }
+}
+
+int plcio_net_udp_send_to(int fd, const void *buf, size_t len, const plcio_net_peer *peer)
+{
+    for (;;) {
+        ssize_t n = sendto(fd, buf, len, MSG_NOSIGNAL, (const struct sockaddr *)(const void *)peer->storage,
+                           (socklen_t)peer->len);
+        if (n >= 0) return PLCIO_OK;
+        if (errno != EINTR) return plcio_net_error_from_errno(errno);
+    }
+}
+
 void plcio_net_close(int fd)
 {
     if (fd >= 0) close(fd); /* on Linux the fd is released even when close reports EINTR */

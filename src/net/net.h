@@ -42,6 +42,18 @@ int plcio_net_accept(int listen_fd, int *fd_out, char *peer, size_t peer_cap);
  * server=false connects the socket to host:port so send/recv work as on TCP. */
 int plcio_net_udp_open(const char *host, int port, bool server, int *fd_out, int *bound_port);
 
+/* UDP servers: the sender of a datagram, to answer it. Opaque storage for a
+ * struct sockaddr_storage. */
+typedef struct plcio_net_peer {
+    uint64_t storage[16]; /* 128 bytes, aligned: sockaddr_storage */
+    unsigned len;
+} plcio_net_peer;
+/* Receive one datagram now: PLCIO_OK (*got may be 0 for an empty datagram),
+ * PLCIO_EAGAIN when none is pending. A datagram longer than cap is cut. */
+int plcio_net_udp_recv_from(int fd, void *buf, size_t cap, size_t *got, plcio_net_peer *peer);
+/* Send one datagram to peer (does not wait; PLCIO_EAGAIN if the socket is full). */
+int plcio_net_udp_send_to(int fd, const void *buf, size_t len, const plcio_net_peer *peer);
+
 /* Send everything, waiting for writability until the deadline. On PLCIO_ETIMEDOUT
  * or PLCIO_ECLOSED some bytes may have been sent (*sent tells, may be NULL). */
 int plcio_net_send_all(int fd, const void *buf, size_t len, uint64_t deadline_ns, size_t *sent);
