@@ -1,0 +1,192 @@
+/* plcio S7 server: a simulator that answers like an S7-300/400 CPU.
+ *
+ * One thread serves every connection (epoll event loop, non-blocking sockets).
+ * The server runs either in its own background thread (plcio_s7_server_start /
+ * _stop, like snap7's Srv_Start) or inside the caller's loop
+ * (plcio_s7_server_listen, then poll plcio_s7_server_fd() for readability and
+ * call plcio_s7_server_run_once()).
+ *
+ * Memory areas (DBs, M, I, Q, timers, counters) are registered by the
+ * application. The in-memory bytes are the default data source; callbacks
+ * let the application refresh data before a read, veto a read or a write,
+ * and react after a write. plcio_s7_server_lock_area() gives the
+ * application consistent access while the server runs (like snap7's
+ * Srv_LockArea).
+ *
+ * Threads: plcio_s7_server_lock_area/_unlock_area, _area_data, _set_cpu_state,
+ * _cpu_state, _client_count, _stop and _port are thread-safe. Registering and
+ * removing areas is thread-safe too. Everything else: one thread at a time.
+ * Callbacks run on the thread that serves the connections (the background
+ * thread, or the caller of plcio_s7_server_run_once), with the lock of the
+ * area they concern held (the lock is recursive: callbacks may lock it again).
+ */
+#ifndef PLCIO_S7_SERVER_H
+#define PLCIO_S7_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcio/core.h"
+#include "plcio/export.h"
+
+PLCIO_BEGIN_DECLS
+
+typedef struct plcio_s7_server plcio_s7_server;
+
+/* Memory areas; the values are the S7 any-pointer area codes on the wire. */
+typedef enum plcio_s7_server_area {
+    PLCIO_S7_SERVER_AREA_I = 0x81,  /* process inputs (E) */
+    PLCIO_S7_SERVER_AREA_Q = 0x82,  /* process outputs (A) */
+    PLCIO_S7_SERVER_AREA_M = 0x83,  /* flags / merker */
+    PLCIO_S7_SERVER_AREA_DB = 0x84, /* data blocks, numbered 1..65535 */
+    PLCIO_S7_SERVER_AREA_C = 0x1C,  /* counters, 2 bytes each */
+    PLCIO_S7_SERVER_AREA_T = 0x1D   /* timers, 2 bytes each */
+} plcio_s7_server_area;
+
+/* Data-item return codes a CPU gives (the byte before each item in a
+ * read/write answer). Callbacks return one of them. */
+#define PLCIO_S7_SERVER_ITEM_OK 0xFF
+#define PLCIO_S7_SERVER_ITEM_HW_FAULT 0x01
+#define PLCIO_S7_SERVER_ITEM_ACCESS_DENIED 0x03
+#define PLCIO_S7_SERVER_ITEM_OUT_OF_RANGE 0x05
+#define PLCIO_S7_SERVER_ITEM_TYPE_NOT_SUPPORTED 0x06
+#define PLCIO_S7_SERVER_ITEM_TYPE_INCONSISTENT 0x07
+#define PLCIO_S7_SERVER_ITEM_NOT_FOUND 0x0A
+
+/* CPU operating state as SZL 0x0424 and GetPlcStatus report it. */
+typedef enum plcio_s7_server_cpu_state {
+    PLCIO_S7_SERVER_CPU_STOP = 0x04,
+    PLCIO_S7_SERVER_CPU_RUN = 0x08
+} plcio_s7_server_cpu_state;
+
+/* One read or write of one item, as the callbacks see it. */
+typedef struct plcio_s7_server_access {
+    plcio_s7_server_area area;
+    uint16_t db_number; /* DB number; 0 for other areas */
+    uint32_t start;     /* first byte of the area touched (timers/counters: byte = 2 * element) */
+    uint32_t size;      /* bytes touched (1 for a bit) */
+    int bit;            /* 0..7 for a bit access, -1 otherwise */
+    uint8_t transport;  /* the request's transport size code (0x01 bit, 0x02 byte, ... 0x1D timer) */
+    unsigned client;    /* connection id, unique while the server lives */
+} plcio_s7_server_access;
+
+/* Kinds of events reported through on_event (for logs and tests). */
+typedef enum plcio_s7_server_event_kind {
+    PLCIO_S7_SERVER_EV_CLIENT_ADDED,
+    PLCIO_S7_SERVER_EV_CLIENT_REFUSED, /* over max_connections */
+    PLCIO_S7_SERVER_EV_CLIENT_CLOSED,  /* detail: the reason, a plcio_err (PLCIO_OK = orderly) */
+    PLCIO_S7_SERVER_EV_CPU_STOP,
+    PLCIO_S7_SERVER_EV_CPU_START, /* detail: 1 warm (hot), 2 cold */
+    PLCIO_S7_SERVER_EV_CLOCK_SET,
+    PLCIO_S7_SERVER_EV_PASSWORD  /* detail: 1 accepted, 0 refused, 2 cleared */
+} plcio_s7_server_event_kind;
+
+typedef struct plcio_s7_server_callbacks {
+    /* Before the bytes of a read are copied out. `mem` is the whole area
+     * (`mem_size` bytes), locked; the callback may refresh it. Return
+     * PLCIO_S7_SERVER_ITEM_OK to serve the read, any other item code to
+     * refuse it with that code. NULL: serve. */
+    uint8_t (*before_read)(void *ctx, const plcio_s7_server_access *acc, uint8_t *mem, size_t mem_size);
+    /* Before a write is applied. `data` is what the client sends (for a bit:
+     * one byte, 0 or 1). Return PLCIO_S7_SERVER_ITEM_OK to apply it, another
+     * item code to refuse it (nothing is written). NULL: apply. */
+    uint8_t (*before_write)(void *ctx, const plcio_s7_server_access *acc, const uint8_t *data);
+    /* After a write was applied; `mem` is the whole area, still locked. */
+    void (*after_write)(void *ctx, const plcio_s7_server_access *acc, uint8_t *mem, size_t mem_size);
+    /* Connection and control events; detail depends on the kind. */
+    void (*on_event)(void *ctx, plcio_s7_server_event_kind kind, unsigned client, int detail);
+    void *ctx; /* borrowed, handed to every callback */
+} plcio_s7_server_callbacks;
+
+/* What SZL 0x0011 / 0x001C / 0x0131 report. Strings are copied at
+ * plcio_s7_server_new and cut to the field width of the SZL record. */
+typedef struct plcio_s7_server_identity {
+    const char *order_code;       /* "6ES7 315-2EH14-0AB0" (20 chars) */
+    uint8_t firmware[3];          /* V3.2.6 */
+    const char *module_type_name; /* "CPU 315-2 PN/DP" (32) */
+    const char *as_name;          /* automation system name (24) */
+    const char *module_name;      /* (24) */
+    const char *plant_id;         /* (32) */
+    const char *copyright;        /* (26) */
+    const char *serial_number;    /* (24) */
+    uint32_t max_mpi_rate;        /* SZL 0x0131 index 1, bit/s */
+    uint32_t max_bus_rate;
+} plcio_s7_server_identity;
+
+typedef struct plcio_s7_server_config {
+    const char *host;          /* address to bind; default "127.0.0.1" */
+    uint16_t port;             /* default 102 (ISO-TSAP); 0 picks a free port */
+    unsigned max_connections;  /* default 256; more are accepted and closed at once */
+    uint16_t pdu_size;         /* largest PDU offered, 240..960; default 960 */
+    uint16_t max_parallel_jobs; /* most jobs offered per connection, 1..64; default 8 */
+    uint32_t frame_timeout_ms; /* a started frame must complete within this; default 5000 */
+    uint32_t idle_timeout_ms;  /* close a silent connection after this; 0 (default) = never */
+    size_t max_output_bytes;   /* unsent answers per connection before it is closed; default 256 KiB */
+    uint8_t protection_level;  /* 1 none (default), 2 write-protected, 3 read/write-protected */
+    const char *password;      /* lifts protection for one session (8 chars max); NULL = none */
+    plcio_s7_server_cpu_state cpu_state; /* state at start; default RUN */
+    plcio_s7_server_identity identity;
+    plcio_s7_server_callbacks callbacks;
+    plcio_logger logger; /* copied; NULL fn = process default */
+} plcio_s7_server_config;
+
+/* Fill cfg with the defaults above and a CPU 315-2 PN/DP identity. */
+PLCIO_API void plcio_s7_server_config_init(plcio_s7_server_config *cfg);
+
+/* Create a server (not yet listening). cfg is copied (strings too).
+ * PLCIO_EINVAL for out-of-range settings. Caller frees with plcio_s7_server_free. */
+PLCIO_API int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out);
+/* Stop if running, close every connection, free the areas the server owns.
+ * NULL is a no-op. */
+PLCIO_API void plcio_s7_server_free(plcio_s7_server *srv);
+
+/* Register an area. For DB, `number` is the DB number (1..65535); for other
+ * areas it is ignored (one of each). size: 1..65535 bytes (timers and
+ * counters: 2 bytes per element). `memory`: NULL = the server allocates
+ * zeroed memory and owns it; otherwise borrowed, must stay valid until the
+ * area is removed or the server freed. PLCIO_EEXIST if already registered. */
+PLCIO_API int plcio_s7_server_add_area(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number, size_t size,
+                                       void *memory);
+/* Unregister (and free if owned). PLCIO_ENOTFOUND if absent. */
+PLCIO_API int plcio_s7_server_remove_area(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number);
+/* The bytes of an area (owned by the server or the caller, see add_area);
+ * NULL if absent. Change them under plcio_s7_server_lock_area. */
+PLCIO_API uint8_t *plcio_s7_server_area_data(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number,
+                                             size_t *size);
+/* Keep the server from reading or writing the area until unlocked. */
+PLCIO_API int plcio_s7_server_lock_area(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number);
+PLCIO_API int plcio_s7_server_unlock_area(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number);
+
+/* Background mode: bind, listen and serve in a new thread. */
+PLCIO_API int plcio_s7_server_start(plcio_s7_server *srv);
+/* Stop the background thread (or leave run_once mode), close all connections
+ * and the listening socket. The areas stay. A no-op if not running. */
+PLCIO_API int plcio_s7_server_stop(plcio_s7_server *srv);
+
+/* Caller-driven mode: bind and listen only. */
+PLCIO_API int plcio_s7_server_listen(plcio_s7_server *srv);
+/* A file descriptor that turns readable when run_once has work (-1 if not
+ * listening). Owned by the server. */
+PLCIO_API int plcio_s7_server_fd(const plcio_s7_server *srv);
+/* Serve whatever is ready, waiting up to timeout_ms (0 = do not wait,
+ * -1 = until something happens). PLCIO_ESTATE if not listening or if the
+ * background thread owns the server. */
+PLCIO_API int plcio_s7_server_run_once(plcio_s7_server *srv, int timeout_ms);
+
+/* The bound port (after listen/start), 0 otherwise. */
+PLCIO_API uint16_t plcio_s7_server_port(const plcio_s7_server *srv);
+/* Connections open now. */
+PLCIO_API unsigned plcio_s7_server_client_count(const plcio_s7_server *srv);
+
+PLCIO_API plcio_s7_server_cpu_state plcio_s7_server_cpu_state_get(const plcio_s7_server *srv);
+PLCIO_API void plcio_s7_server_set_cpu_state(plcio_s7_server *srv, plcio_s7_server_cpu_state state);
+
+/* The PLC clock runs as the system clock plus an offset that clients change
+ * with "set clock". In ns since 1970-01-01 (the PLC's local time, no zone). */
+PLCIO_API int64_t plcio_s7_server_clock_ns(const plcio_s7_server *srv);
+PLCIO_API void plcio_s7_server_set_clock_ns(plcio_s7_server *srv, int64_t plc_time_ns);
+
+PLCIO_END_DECLS
+
+#endif

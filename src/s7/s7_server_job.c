@@ -1,0 +1,421 @@
+/* S7 server: job PDUs (rosctr 1). One small handler per function, found in
+ * a table: setup communication, read var, write var, PLC control (PI service
+ * and stop), upload; anything else is refused the way a CPU refuses it.
+ * Every handler writes one whole answer frame (TPKT + COTP DT + S7). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s7/s7_codec.h"
+#include "s7/s7_server_priv.h"
+
+/* Header error codes (class << 8 | code), texts as Wireshark's s7comm shows them. */
+#define ERR_WRONG_FRAMES 0x8500      /* also what CPUs give when an answer would not fit the PDU */
+#define ERR_NOT_IMPLEMENTED 0x8104   /* service not implemented on the module */
+#define ERR_SEQUENCE 0x8401          /* invalid service sequence (upload) */
+#define ERR_BLOCK_NOT_FOUND 0xD209   /* (at least) one of the given blocks not found */
+#define ERR_PROTECTION 0xD241        /* function not permitted in the current protection level */
+#define ERR_STATE 0xD081             /* function not permitted in current mode */
+
+typedef int (*job_fn)(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out);
+
+static int refuse(const plcio_s7_pdu *pdu, plcio_s7_out *out, uint16_t error)
+{
+    int rc = plcio_s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, plcio_s7_pdu_function(pdu), error);
+    return rc ? rc : (int)out->len;
+}
+
+/* ---------------------------------------------------------------------------
+ * Setup communication: the CPU offers min(asked, configured) for both.
+ * ------------------------------------------------------------------------- */
+static int job_setup(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+{
+    plcio_s7_setup req;
+    if (plcio_s7_setup_decode(pdu, &req)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    uint16_t size = req.pdu_size;
+    if (size > srv->cfg.pdu_size) size = srv->cfg.pdu_size;
+    if (size < S7SRV_PDU_MIN) size = S7SRV_PDU_MIN;
+    uint16_t jobs = srv->cfg.max_parallel_jobs;
+    plcio_s7_setup ack = {req.max_amq_calling < jobs ? req.max_amq_calling : jobs,
+                          req.max_amq_called < jobs ? req.max_amq_called : jobs, size};
+    if (ack.max_amq_calling == 0) ack.max_amq_calling = 1;
+    if (ack.max_amq_called == 0) ack.max_amq_called = 1;
+    ses->pdu_size = size;
+    ses->jobs = ack.max_amq_called;
+    out->pdu_max = size;
+    int rc = plcio_s7_setup_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, &ack);
+    return rc ? rc : (int)out->len;
+}
+
+/* ---------------------------------------------------------------------------
+ * Item access shared by read and write.
+ * ------------------------------------------------------------------------- */
+
+/* Area code the registry knows for a wire area (DI are DBs). */
+static uint8_t registry_area(uint8_t wire)
+{
+    return wire == PLCIO_S7_AREA_DI ? (uint8_t)PLCIO_S7_AREA_DB : wire;
+}
+
+/* Check an item against the area: return code, and on success the byte
+ * range. Timers and counters only with their own transport size, and only
+ * they; a bit access is one bit. */
+static uint8_t item_range(const plcio_s7_item *it, const s7srv_area *a, size_t *start, size_t *bytes)
+{
+    bool tc_area = a->code == PLCIO_S7_AREA_T || a->code == PLCIO_S7_AREA_C;
+    bool tc_ts = it->transport == PLCIO_S7_TS_TIMER || it->transport == PLCIO_S7_TS_COUNTER;
+    if (tc_area != tc_ts) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
+    if (a->code == PLCIO_S7_AREA_T && it->transport != PLCIO_S7_TS_TIMER) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
+    if (a->code == PLCIO_S7_AREA_C && it->transport != PLCIO_S7_TS_COUNTER) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
+    size_t n = plcio_s7_item_bytes(it);
+    if (n == 0) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
+    if (it->transport == PLCIO_S7_TS_BIT && it->count != 1) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
+    size_t s = tc_ts ? (size_t)it->start * 2 : it->start;
+    if (s > a->size || n > a->size - s) return PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE;
+    *start = s;
+    *bytes = n;
+    return PLCIO_S7_RC_SUCCESS;
+}
+
+static plcio_s7_server_access make_access(const plcio_s7_item *it, const s7srv_area *a, size_t start, size_t bytes,
+                                          unsigned client)
+{
+    plcio_s7_server_access acc;
+    acc.area = (plcio_s7_server_area)a->code;
+    acc.db_number = a->number;
+    acc.start = (uint32_t)start;
+    acc.size = (uint32_t)bytes;
+    acc.bit = it->transport == PLCIO_S7_TS_BIT ? it->bit : -1;
+    acc.transport = it->transport;
+    acc.client = client;
+    return acc;
+}
+
+/* Data transport size a CPU answers a read with. */
+static uint8_t read_answer_transport(uint8_t ts)
+{
+    switch (ts) {
+    case PLCIO_S7_TS_BIT: return PLCIO_S7_DTS_BIT;
+    case PLCIO_S7_TS_INT:
+    case PLCIO_S7_TS_DINT: return PLCIO_S7_DTS_INT;
+    case PLCIO_S7_TS_REAL: return PLCIO_S7_DTS_REAL;
+    case PLCIO_S7_TS_CHAR:
+    case PLCIO_S7_TS_TIMER:
+    case PLCIO_S7_TS_COUNTER: return PLCIO_S7_DTS_OCTET;
+    default: return PLCIO_S7_DTS_BYTE;
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Read var
+ * ------------------------------------------------------------------------- */
+
+static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it, uint8_t *dst,
+                        size_t *len)
+{
+    if (s7srv_effective_protection(srv, ses) >= 3) return PLCIO_S7_RC_ACCESS_DENIED;
+    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
+    if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
+    size_t start = 0, bytes = 0;
+    uint8_t rc = item_range(it, a, &start, &bytes);
+    if (rc == PLCIO_S7_RC_SUCCESS && srv->cfg.callbacks.before_read) {
+        plcio_s7_server_access acc = make_access(it, a, start, bytes, ses->client);
+        rc = srv->cfg.callbacks.before_read(srv->cfg.callbacks.ctx, &acc, a->mem, a->size);
+    }
+    if (rc == PLCIO_S7_RC_SUCCESS) {
+        if (it->transport == PLCIO_S7_TS_BIT)
+            dst[0] = (uint8_t)((a->mem[start] >> it->bit) & 1u);
+        else
+            memcpy(dst, a->mem + start, bytes);
+        *len = bytes;
+    }
+    s7srv_area_release(a);
+    return rc;
+}
+
+static int job_read(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+{
+    plcio_s7_item items[S7SRV_MAX_ITEMS];
+    plcio_s7_data_item data[S7SRV_MAX_ITEMS];
+    uint8_t scratch[S7SRV_PDU_MAX];
+    size_t n = 0;
+    if (plcio_s7_read_request_decode(pdu, items, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    /* The whole answer must fit the negotiated PDU, or the CPU refuses the job. */
+    size_t need = PLCIO_S7_READ_RSP_OVERHEAD, used = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = plcio_s7_item_bytes(&items[i]);
+        need += i + 1 < n ? plcio_s7_read_rsp_cost(b) : PLCIO_S7_DATA_ITEM_HEAD + b; /* last item unpadded */
+    }
+    if (need > ses->pdu_size) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        uint8_t rc = read_one(srv, ses, &items[i], scratch + used, &len);
+        data[i].return_code = rc;
+        data[i].transport = rc == PLCIO_S7_RC_SUCCESS ? read_answer_transport(items[i].transport) : 0;
+        data[i].data = rc == PLCIO_S7_RC_SUCCESS ? scratch + used : NULL;
+        data[i].len = (uint16_t)(rc == PLCIO_S7_RC_SUCCESS ? len : 0);
+        used += len;
+    }
+    int rc = plcio_s7_read_response_encode(out, pdu->pdu_ref, data, n);
+    if (rc == PLCIO_ENOSPC) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    return rc ? rc : (int)out->len;
+}
+
+/* ---------------------------------------------------------------------------
+ * Write var
+ * ------------------------------------------------------------------------- */
+
+static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it,
+                         const plcio_s7_data_item *d)
+{
+    if (s7srv_effective_protection(srv, ses) >= 2) return PLCIO_S7_RC_ACCESS_DENIED;
+    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
+    if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
+    size_t start = 0, bytes = 0;
+    uint8_t rc = item_range(it, a, &start, &bytes);
+    if (rc == PLCIO_S7_RC_SUCCESS && d->len != bytes) rc = PLCIO_S7_RC_TYPE_INCONSISTENT;
+    plcio_s7_server_access acc = make_access(it, a, start, bytes, ses->client);
+    if (rc == PLCIO_S7_RC_SUCCESS && srv->cfg.callbacks.before_write)
+        rc = srv->cfg.callbacks.before_write(srv->cfg.callbacks.ctx, &acc, d->data);
+    if (rc == PLCIO_S7_RC_SUCCESS) {
+        if (it->transport == PLCIO_S7_TS_BIT) {
+            uint8_t mask = (uint8_t)(1u << it->bit);
+            a->mem[start] = (uint8_t)((d->data[0] & 1u) ? (a->mem[start] | mask) : (a->mem[start] & ~mask));
+        } else {
+            memcpy(a->mem + start, d->data, bytes);
+        }
+        if (srv->cfg.callbacks.after_write) srv->cfg.callbacks.after_write(srv->cfg.callbacks.ctx, &acc, a->mem, a->size);
+    }
+    s7srv_area_release(a);
+    return rc;
+}
+
+static int job_write(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+{
+    plcio_s7_item items[S7SRV_MAX_ITEMS];
+    plcio_s7_data_item data[S7SRV_MAX_ITEMS];
+    uint8_t codes[S7SRV_MAX_ITEMS];
+    size_t n = 0;
+    if (plcio_s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n))
+        return refuse(pdu, out, ERR_WRONG_FRAMES);
+    for (size_t i = 0; i < n; i++) codes[i] = write_one(srv, ses, &items[i], &data[i]);
+    int rc = plcio_s7_write_response_encode(out, pdu->pdu_ref, codes, n);
+    return rc ? rc : (int)out->len;
+}
+
+/* ---------------------------------------------------------------------------
+ * PLC control: PI service "P_PROGRAM" starts (parameter "C " = cold start),
+ * "_GARB" (compress) and "_MODU" (copy RAM to ROM) are accepted as no-ops of
+ * a CPU whose memory never fragments; stop (0x29) "P_PROGRAM" stops.
+ * ------------------------------------------------------------------------- */
+
+static bool service_is(const plcio_s7_control *c, const char *name)
+{
+    size_t n = strlen(name);
+    return c->service && c->service_len == n && memcmp(c->service, name, n) == 0;
+}
+
+static int job_control(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+{
+    plcio_s7_control c;
+    if (plcio_s7_control_decode(pdu, &c)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
+    uint16_t error = 0;
+    if (c.function == PLCIO_S7_FN_PLC_STOP && service_is(&c, "P_PROGRAM")) {
+        plcio_s7_server_set_cpu_state(srv, PLCIO_S7_SERVER_CPU_STOP);
+        s7srv_event(srv, PLCIO_S7_SERVER_EV_CPU_STOP, ses->client, 0);
+    } else if (c.function == PLCIO_S7_FN_PI_SERVICE && service_is(&c, "P_PROGRAM")) {
+        bool cold = c.param_len >= 1 && c.param[0] == 'C';
+        plcio_s7_server_set_cpu_state(srv, PLCIO_S7_SERVER_CPU_RUN);
+        s7srv_event(srv, PLCIO_S7_SERVER_EV_CPU_START, ses->client, cold ? 2 : 1);
+    } else if (c.function == PLCIO_S7_FN_PI_SERVICE && (service_is(&c, "_GARB") || service_is(&c, "_MODU"))) {
+        if (plcio_s7_server_cpu_state_get(srv) == PLCIO_S7_SERVER_CPU_RUN && service_is(&c, "_MODU"))
+            error = ERR_STATE; /* copy RAM to ROM needs STOP */
+    } else {
+        error = ERR_NOT_IMPLEMENTED;
+    }
+    int rc = plcio_s7_control_response_encode(out, pdu->pdu_ref, c.function, error);
+    return rc ? rc : (int)out->len;
+}
+
+/* ---------------------------------------------------------------------------
+ * Upload of a DB: the block image is the MC7 load-memory format
+ * (36-byte header, the DB's bytes as MC7 code, no interface, 56-byte footer).
+ * ------------------------------------------------------------------------- */
+#define BLOCK_HEADER_LEN 36
+#define BLOCK_FOOTER_LEN 56
+#define BLOCK_LANG_DB 0x05
+#define BLOCK_SUBTYPE_DB 0x0A
+
+/* Days since 1984-01-01 for block time stamps. */
+static uint16_t block_days(int64_t plc_ns)
+{
+    int64_t days = plc_ns / INT64_C(86400000000000) - 5113; /* 1970 -> 1984 */
+    return (uint16_t)(days < 0 ? 0 : days > 0xFFFF ? 0xFFFF : days);
+}
+
+static uint16_t block_checksum(const uint8_t *p, size_t n)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum = (sum + p[i]) & 0xFFFFu;
+    return (uint16_t)sum;
+}
+
+int s7srv_block_info(plcio_s7_server *srv, uint16_t number, plcio_s7_block_info *bi)
+{
+    s7srv_area *a = s7srv_area_acquire(srv, PLCIO_S7_AREA_DB, number);
+    if (!a) return PLCIO_ENOTFOUND;
+    memset(bi, 0, sizeof *bi);
+    bi->block_type = PLCIO_S7_BLOCK_DB;
+    bi->flags = 0x01;
+    bi->language = BLOCK_LANG_DB;
+    bi->sub_block_type = BLOCK_SUBTYPE_DB;
+    bi->number = number;
+    bi->load_size = (uint32_t)(a->size + BLOCK_HEADER_LEN + BLOCK_FOOTER_LEN);
+    bi->mc7_size = (uint16_t)a->size;
+    uint16_t days = block_days(s7srv_plc_now_ns(srv));
+    plcio_put_u16be(bi->code_date + 4, days);
+    plcio_put_u16be(bi->interface_date + 4, days);
+    memcpy(bi->author, "PLCIO", 6);
+    memcpy(bi->family, "SIM", 4);
+    snprintf(bi->name, sizeof bi->name, "DB%u", (unsigned)number);
+    bi->version = 0x01;
+    bi->checksum = block_checksum(a->mem, a->size);
+    s7srv_area_release(a);
+    return PLCIO_OK;
+}
+
+/* Block image of a DB for upload; caller frees. */
+static uint8_t *block_image(plcio_s7_server *srv, uint16_t number, size_t *len)
+{
+    plcio_s7_block_info bi;
+    if (s7srv_block_info(srv, number, &bi)) return NULL;
+    s7srv_area *a = s7srv_area_acquire(srv, PLCIO_S7_AREA_DB, number);
+    if (!a) return NULL;
+    size_t total = BLOCK_HEADER_LEN + a->size + BLOCK_FOOTER_LEN;
+    uint8_t *img = calloc(1, total);
+    if (img) {
+        plcio_wcursor w = plcio_wcursor_make(img, total);
+        plcio_wcursor_u16be(&w, 0x7070); /* block id "pp" */
+        plcio_wcursor_u8(&w, 0x01);
+        plcio_wcursor_u8(&w, bi.flags);
+        plcio_wcursor_u8(&w, bi.language);
+        plcio_wcursor_u8(&w, bi.sub_block_type);
+        plcio_wcursor_u16be(&w, number);
+        plcio_wcursor_u32be(&w, (uint32_t)total);
+        plcio_wcursor_u32be(&w, 0); /* security: none */
+        plcio_wcursor_write(&w, bi.code_date, 6);
+        plcio_wcursor_write(&w, bi.interface_date, 6);
+        plcio_wcursor_u16be(&w, 0); /* SBB (interface) length */
+        plcio_wcursor_u16be(&w, 0); /* additional */
+        plcio_wcursor_u16be(&w, 0); /* local data */
+        plcio_wcursor_u16be(&w, (uint16_t)a->size);
+        plcio_wcursor_write(&w, a->mem, a->size);
+        plcio_wcursor_fill(&w, 0, 20);
+        plcio_wcursor_write(&w, "PLCIO\0\0\0", 8); /* author */
+        plcio_wcursor_write(&w, "SIM\0\0\0\0\0", 8); /* family */
+        char name[9] = {0};
+        snprintf(name, sizeof name, "DB%u", (unsigned)number);
+        plcio_wcursor_write(&w, name, 8);
+        plcio_wcursor_u8(&w, 0x11);
+        plcio_wcursor_u8(&w, 0x00);
+        plcio_wcursor_u16be(&w, bi.checksum);
+        plcio_wcursor_fill(&w, 0, 8);
+        *len = total;
+    }
+    s7srv_area_release(a);
+    return img;
+}
+
+void s7srv_session_clear(s7srv_session *ses)
+{
+    free(ses->upload);
+    ses->upload = NULL;
+    ses->upload_id = 0;
+    ses->upload_len = ses->upload_off = 0;
+    ses->frag_group = 0;
+}
+
+static int upload_ack(const plcio_s7_pdu *pdu, plcio_s7_out *out, const plcio_s7_xfer *x, uint16_t error)
+{
+    int rc = plcio_s7_xfer_ack_encode(out, pdu->pdu_ref, x, error);
+    return rc ? rc : (int)out->len;
+}
+
+static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+{
+    plcio_s7_xfer req, ack;
+    if (plcio_s7_xfer_job_decode(pdu, &req)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    memset(&ack, 0, sizeof ack);
+    ack.function = req.function;
+    if (req.function == PLCIO_S7_FN_START_UPLOAD) {
+        uint8_t type = 0;
+        uint16_t number = 0;
+        char dest = 0;
+        if (plcio_s7_filename_parse(req.filename, &type, &number, &dest)) return upload_ack(pdu, out, &ack, ERR_WRONG_FRAMES);
+        if (s7srv_effective_protection(srv, ses) >= 3) return upload_ack(pdu, out, &ack, ERR_PROTECTION);
+        if (ses->upload) return upload_ack(pdu, out, &ack, ERR_SEQUENCE); /* one upload per connection */
+        size_t len = 0;
+        uint8_t *img = type == PLCIO_S7_BLOCK_DB ? block_image(srv, number, &len) : NULL;
+        if (!img) return upload_ack(pdu, out, &ack, ERR_BLOCK_NOT_FOUND);
+        ses->upload = img;
+        ses->upload_len = len;
+        ses->upload_off = 0;
+        ses->upload_id = srv->next_upload_id++;
+        if (srv->next_upload_id == 0) srv->next_upload_id = 1;
+        ack.upload_id = ses->upload_id;
+        ack.load_len = (uint32_t)len;
+        ack.has_lengths = true;
+        return upload_ack(pdu, out, &ack, 0);
+    }
+    if (!ses->upload || req.upload_id != ses->upload_id) return upload_ack(pdu, out, &ack, ERR_SEQUENCE);
+    if (req.function == PLCIO_S7_FN_END_UPLOAD) {
+        s7srv_session_clear(ses);
+        return upload_ack(pdu, out, &ack, 0);
+    }
+    /* Upload: the next slice, as much as the PDU carries. */
+    size_t room = ses->pdu_size - (PLCIO_S7_ACK_HEADER_LEN + 2 + 4);
+    size_t left = ses->upload_len - ses->upload_off;
+    size_t n = left < room ? left : room;
+    ack.status = n < left ? 1 : 0;
+    ack.payload = ses->upload + ses->upload_off;
+    ack.payload_len = (uint16_t)n;
+    ses->upload_off += n;
+    return upload_ack(pdu, out, &ack, 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Dispatch
+ * ------------------------------------------------------------------------- */
+
+typedef struct job_entry {
+    uint8_t function;
+    job_fn fn;
+} job_entry;
+
+static const job_entry job_table[] = {
+    {PLCIO_S7_FN_SETUP, job_setup},          {PLCIO_S7_FN_READ, job_read},
+    {PLCIO_S7_FN_WRITE, job_write},          {PLCIO_S7_FN_PI_SERVICE, job_control},
+    {PLCIO_S7_FN_PLC_STOP, job_control},     {PLCIO_S7_FN_START_UPLOAD, job_upload},
+    {PLCIO_S7_FN_UPLOAD, job_upload},        {PLCIO_S7_FN_END_UPLOAD, job_upload},
+};
+
+int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
+                     size_t cap)
+{
+    plcio_s7_pdu pdu;
+    if (plcio_s7_pdu_decode(buf, len, &pdu)) return PLCIO_EPROTO;
+    plcio_s7_out out = plcio_s7_out_make(frame, cap, ses->pdu_size ? ses->pdu_size : S7SRV_PDU_MIN);
+    /* A request larger than the negotiated PDU is refused, not served. */
+    if (ses->pdu_size && len > ses->pdu_size) return refuse(&pdu, &out, ERR_WRONG_FRAMES);
+    if (pdu.rosctr == PLCIO_S7_USERDATA) {
+        if (!ses->pdu_size) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
+        return s7srv_handle_userdata(srv, ses, &pdu, &out);
+    }
+    if (pdu.rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO; /* a client sends jobs and userdata only */
+    int fn = plcio_s7_pdu_function(&pdu);
+    if (!ses->pdu_size && fn != PLCIO_S7_FN_SETUP) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
+    for (size_t i = 0; i < sizeof job_table / sizeof *job_table; i++)
+        if (job_table[i].function == fn) return job_table[i].fn(srv, ses, &pdu, &out);
+    return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
+}
