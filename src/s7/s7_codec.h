@@ -553,7 +553,7 @@ int plcio_s7_block_name_encode(uint8_t out[8], uint8_t type, uint16_t number);
 int plcio_s7_block_name_decode(const uint8_t *payload, size_t len, uint8_t *type, uint16_t *number);
 
 /* Block info answer (78 bytes). Dates are the raw 6 bytes (ms since midnight,
- * days since 1984-01-01). Strings are NUL-terminated, trailing spaces kept. */
+ * days since 1984-01-01). Strings are NUL-terminated, trailing spaces removed. */
 typedef struct plcio_s7_block_info {
     uint8_t block_type;     /* PLCIO_S7_BLOCK_* */
     uint8_t flags;
