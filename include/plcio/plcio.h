@@ -35,5 +35,6 @@
 #include "plcio/value.h"
 #include "plcio/address.h"
 #include "plcio/s7.h"
+#include "plcio/s7_server.h"
 
 #endif

@@ -15,5 +15,6 @@ typedef struct plcio_command {
 } plcio_command;
 
 extern const plcio_command plcio_cmd_version;
+extern const plcio_command plcio_cmd_sim;
 
 #endif

@@ -1,0 +1,23 @@
+/* plcio sim: built-in simulators. Dispatches on the protocol:
+ *   plcio sim s7 ...      -> sim_s7_main (sim_s7.c)
+ * Each simulator lives in its own file; add a branch per protocol here. */
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+int sim_s7_main(int argc, char **argv);
+
+static int run_sim(int argc, char **argv)
+{
+    if (argc < 2) return cli_error(PLCIO_EXIT_USAGE, "sim: which protocol? (plcio sim s7 ...)");
+    if (!strcmp(argv[1], "s7")) return sim_s7_main(argc - 1, argv + 1);
+    return cli_error(PLCIO_EXIT_USAGE, "sim: unknown protocol '%s'", argv[1]);
+}
+
+const plcio_command plcio_cmd_sim = {
+    "sim",
+    "s7 [--listen HOST:PORT] [--db N:SIZE]... [--area M:SIZE]... [--pdu N] [--seconds S]",
+    "run a simulated PLC (S7 CPU) that clients can connect to",
+    run_sim,
+};

@@ -1,0 +1,213 @@
+/* plcio sim s7: the built-in S7 CPU simulator on a TCP port.
+ *
+ *   plcio sim s7 [--listen HOST:PORT] [--db N:SIZE]... [--area M:SIZE]...
+ *                [--pdu N] [--seconds S] [--max-connections N]
+ *                [--password PW [--protection 2|3]] [--verbose]
+ *
+ * Default listen address 127.0.0.1:1102 (port 102 needs root); port 0 picks a
+ * free port. When ready it prints "listening on HOST:PORT" and flushes.
+ * Areas: M, I (or E), Q (or A) take a size in bytes; T and C a count of
+ * timers / counters (2 bytes each). Without --area: M, I, Q 256 bytes each,
+ * 256 timers and 256 counters. Without --db: DB1 of 1024 bytes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "plcio/core.h"
+#include "plcio/s7_server.h"
+
+#define MAX_AREAS 64
+
+typedef struct sim_area {
+    plcio_s7_server_area area;
+    uint16_t number;
+    size_t size;
+} sim_area;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-') return false;
+    *out = v;
+    return true;
+}
+
+static int parse_db(const char *arg, sim_area *a)
+{
+    const char *colon = strchr(arg, ':');
+    unsigned long n, size;
+    char num[16];
+    if (!colon || (size_t)(colon - arg) >= sizeof num) return cli_error(PLCIO_EXIT_USAGE, "--db wants N:SIZE, got '%s'", arg);
+    memcpy(num, arg, (size_t)(colon - arg));
+    num[colon - arg] = '\0';
+    if (!parse_uint(num, 65535, &n) || n == 0) return cli_error(PLCIO_EXIT_USAGE, "--db: bad DB number in '%s' (1..65535)", arg);
+    if (!parse_uint(colon + 1, 65535, &size) || size == 0)
+        return cli_error(PLCIO_EXIT_USAGE,
+                         "--db: '%s' is not a size of 1..65535 bytes (layout files are not supported by sim yet)",
+                         colon + 1);
+    a->area = PLCIO_S7_SERVER_AREA_DB;
+    a->number = (uint16_t)n;
+    a->size = size;
+    return PLCIO_EXIT_OK;
+}
+
+static int parse_area(const char *arg, sim_area *a)
+{
+    const char *colon = strchr(arg, ':');
+    unsigned long size;
+    if (!colon || colon - arg != 1) return cli_error(PLCIO_EXIT_USAGE, "--area wants M:SIZE (M, I, Q, T, C), got '%s'", arg);
+    unsigned long elem = 1;
+    switch (arg[0]) {
+    case 'M': case 'm': a->area = PLCIO_S7_SERVER_AREA_M; break;
+    case 'I': case 'i': case 'E': case 'e': a->area = PLCIO_S7_SERVER_AREA_I; break;
+    case 'Q': case 'q': case 'A': case 'a': a->area = PLCIO_S7_SERVER_AREA_Q; break;
+    case 'T': case 't': a->area = PLCIO_S7_SERVER_AREA_T; elem = 2; break;
+    case 'C': case 'c': case 'Z': case 'z': a->area = PLCIO_S7_SERVER_AREA_C; elem = 2; break;
+    default: return cli_error(PLCIO_EXIT_USAGE, "--area: unknown area '%c' (M, I, Q, T, C)", arg[0]);
+    }
+    if (!parse_uint(colon + 1, 65535 / elem, &size) || size == 0)
+        return cli_error(PLCIO_EXIT_USAGE, "--area: bad size '%s'", colon + 1);
+    a->number = 0;
+    a->size = size * elem;
+    return PLCIO_EXIT_OK;
+}
+
+static int parse_listen(const char *arg, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(arg, ':');
+    unsigned long p;
+    if (!colon || (size_t)(colon - arg) >= cap || !parse_uint(colon + 1, 65535, &p))
+        return cli_error(PLCIO_EXIT_USAGE, "--listen wants HOST:PORT, got '%s'", arg);
+    memcpy(host, arg, (size_t)(colon - arg));
+    host[colon - arg] = '\0';
+    *port = (uint16_t)p;
+    return PLCIO_EXIT_OK;
+}
+
+static bool has_area(const sim_area *areas, size_t n, plcio_s7_server_area area)
+{
+    for (size_t i = 0; i < n; i++)
+        if (areas[i].area == area) return true;
+    return false;
+}
+
+static void add_defaults(sim_area *areas, size_t *n)
+{
+    static const sim_area defaults[] = {
+        {PLCIO_S7_SERVER_AREA_M, 0, 256}, {PLCIO_S7_SERVER_AREA_I, 0, 256}, {PLCIO_S7_SERVER_AREA_Q, 0, 256},
+        {PLCIO_S7_SERVER_AREA_T, 0, 512}, {PLCIO_S7_SERVER_AREA_C, 0, 512}, {PLCIO_S7_SERVER_AREA_DB, 1, 1024},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
+        if (!has_area(areas, *n, defaults[i].area) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
+}
+
+static int serve(plcio_s7_server *srv, const char *host, double seconds)
+{
+    int rc = plcio_s7_server_listen(srv);
+    if (rc) return cli_error(PLCIO_EXIT_FAILURE, "cannot listen on %s: %s", host, plcio_strerror(rc));
+    printf("listening on %s:%u\n", host, (unsigned)plcio_s7_server_port(srv));
+    fflush(stdout);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!stop_requested) {
+        rc = plcio_s7_server_run_once(srv, 100);
+        if (rc) return cli_error(PLCIO_EXIT_FAILURE, "server: %s", plcio_strerror(rc));
+        if (seconds > 0) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+            if (el >= seconds) break;
+        }
+    }
+    return PLCIO_EXIT_OK;
+}
+
+int sim_s7_main(int argc, char **argv);
+
+int sim_s7_main(int argc, char **argv)
+{
+    plcio_s7_server_config cfg;
+    plcio_s7_server_config_init(&cfg);
+    char host[64] = "127.0.0.1";
+    cfg.port = 1102;
+    sim_area areas[MAX_AREAS];
+    size_t n_areas = 0;
+    double seconds = 0;
+    bool bad = false, verbose = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *v = NULL;
+        unsigned long u;
+        if (cli_option(argc, argv, &i, "--listen", &v, &bad)) {
+            if (!bad && parse_listen(v, host, sizeof host, &cfg.port)) return PLCIO_EXIT_USAGE;
+        } else if (cli_option(argc, argv, &i, "--db", &v, &bad) || cli_option(argc, argv, &i, "--area", &v, &bad)) {
+            if (bad) break;
+            if (n_areas == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d areas", MAX_AREAS);
+            bool db = strcmp(argv[i - 1], "--db") == 0;
+            if (db ? parse_db(v, &areas[n_areas]) : parse_area(v, &areas[n_areas])) return PLCIO_EXIT_USAGE;
+            n_areas++;
+        } else if (cli_option(argc, argv, &i, "--pdu", &v, &bad)) {
+            if (!bad && (!parse_uint(v, 960, &u) || u < 240))
+                return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
+            cfg.pdu_size = (uint16_t)u;
+        } else if (cli_option(argc, argv, &i, "--max-connections", &v, &bad)) {
+            if (!bad && (!parse_uint(v, 100000, &u) || u == 0))
+                return cli_error(PLCIO_EXIT_USAGE, "--max-connections wants 1..100000, got '%s'", v);
+            cfg.max_connections = (unsigned)u;
+        } else if (cli_option(argc, argv, &i, "--seconds", &v, &bad)) {
+            char *end;
+            if (!bad && ((seconds = strtod(v, &end)) <= 0 || *end))
+                return cli_error(PLCIO_EXIT_USAGE, "--seconds wants a positive number, got '%s'", v);
+        } else if (cli_option(argc, argv, &i, "--password", &v, &bad)) {
+            if (!bad && strlen(v) > 8) return cli_error(PLCIO_EXIT_USAGE, "--password: at most 8 characters");
+            cfg.password = v;
+            if (cfg.protection_level < 2) cfg.protection_level = 2;
+        } else if (cli_option(argc, argv, &i, "--protection", &v, &bad)) {
+            if (!bad && (!parse_uint(v, 3, &u) || u < 1)) return cli_error(PLCIO_EXIT_USAGE, "--protection wants 1..3");
+            cfg.protection_level = (uint8_t)u;
+        } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
+            verbose = true;
+        } else {
+            return cli_error(PLCIO_EXIT_USAGE, "sim s7: unknown option '%s'", argv[i]);
+        }
+    }
+    if (bad) return PLCIO_EXIT_USAGE;
+    if (cfg.protection_level > 1 && !cfg.password)
+        return cli_error(PLCIO_EXIT_USAGE, "--protection needs --password (the level applies until it is given)");
+    add_defaults(areas, &n_areas);
+    cfg.host = host;
+    if (verbose) {
+        cfg.logger.fn = plcio_log_to_stream;
+        cfg.logger.level = PLCIO_LOG_DEBUG;
+    }
+    plcio_s7_server *srv = NULL;
+    int rc = plcio_s7_server_new(&cfg, &srv);
+    if (rc) return cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
+    for (size_t i = 0; i < n_areas; i++) {
+        rc = plcio_s7_server_add_area(srv, areas[i].area, areas[i].number, areas[i].size, NULL);
+        if (rc) {
+            plcio_s7_server_free(srv);
+            return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d: %s", (int)i + 1, plcio_strerror(rc));
+        }
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    rc = serve(srv, host, seconds);
+    plcio_s7_server_free(srv);
+    return rc;
+}
