@@ -76,9 +76,11 @@ typedef struct plcio_datetime {
     uint8_t hour;        /* 0..23 */
     uint8_t minute;      /* 0..59 */
     uint8_t second;      /* 0..59 */
-    uint8_t weekday;     /* S7 convention 1 = Sunday .. 7 = Saturday (DATE_AND_TIME, DTL);
-                          * 0 when encoding means "compute it from the date";
-                          * 1..7 is written as given (PLCs ignore it on write) */
+    uint8_t weekday;     /* S7 convention 1 = Sunday .. 7 = Saturday. Decoding fills it
+                          * for every type with a date; DATE_AND_TIME and DTL encode it
+                          * as given and require 1..7 (plcio_weekday() computes it;
+                          * from_text does so; it is not checked against the date,
+                          * PLCs recompute it when they take the value) */
     uint32_t nanosecond; /* 0..999999999; TIME_OF_DAY and DATE_AND_TIME hold whole ms */
 } plcio_datetime;
 
@@ -141,6 +143,11 @@ PLCIO_API int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len
  * WSTRING their UTF-8 text as is (no quotes). PLCIO_ENOSPC if cap is too small
  * (the text is cut at a character boundary then), PLCIO_EINVAL. */
 PLCIO_API int plcio_value_to_text(const plcio_value *v, char *buf, size_t cap, size_t *len);
+
+/* As plcio_value_to_text, but dates and times of day as IEC 61131-3 literals:
+ * D#2024-05-06, TOD#07:08:09.123, LTOD#..., DT#2024-05-06-07:08:09.123,
+ * LDT#..., DTL#... (durations are IEC literals in both functions). */
+PLCIO_API int plcio_value_to_iec_text(const plcio_value *v, char *buf, size_t cap, size_t *len);
 
 /* Text -> value of `type` (STRING[length] / WSTRING[length]). `text` need not
  * be NUL-terminated. Accepts what plcio_value_to_text prints plus IEC forms
