@@ -11,23 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plcio/address.h"
 #include "plcio/export.h"
 
 PLCIO_BEGIN_DECLS
 
-/* Memory areas as the any-pointer encodes them (the byte on the wire). */
-typedef enum plcio_s7_area {
-    PLCIO_S7_AREA_P = 0x80,  /* peripheral I/O (PIB/PIW/PQB...) */
-    PLCIO_S7_AREA_I = 0x81,  /* inputs (process image) */
-    PLCIO_S7_AREA_Q = 0x82,  /* outputs (process image) */
-    PLCIO_S7_AREA_M = 0x83,  /* flags / merkers */
-    PLCIO_S7_AREA_DB = 0x84, /* data blocks */
-    PLCIO_S7_AREA_DI = 0x85, /* instance data blocks */
-    PLCIO_S7_AREA_L = 0x86,  /* local data */
-    PLCIO_S7_AREA_V = 0x87,  /* previous local data */
-    PLCIO_S7_AREA_C = 0x1C,  /* S7 counters */
-    PLCIO_S7_AREA_T = 0x1D   /* S7 timers */
-} plcio_s7_area;
+/* Memory areas: plcio_s7_area of plcio/address.h (PLCIO_S7_AREA_DB, _MK,
+ * _PE, _PA, _CT, _TM, _P, _DI); the codec also passes 0x86 (L) and 0x87 (V). */
 
 /* Transport sizes of a request item (any-pointer "type"). */
 typedef enum plcio_s7_transport {

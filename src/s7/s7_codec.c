@@ -362,8 +362,8 @@ size_t plcio_s7_transport_size(uint8_t transport)
 
 static bool area_known(uint8_t area)
 {
-    return (area >= PLCIO_S7_AREA_P && area <= PLCIO_S7_AREA_V) || area == PLCIO_S7_AREA_C ||
-           area == PLCIO_S7_AREA_T;
+    return (area >= PLCIO_S7_AREA_P && area <= 0x87) || area == PLCIO_S7_AREA_CT ||
+           area == PLCIO_S7_AREA_TM;
 }
 
 static bool is_ct_transport(uint8_t t) { return t == PLCIO_S7_TS_COUNTER || t == PLCIO_S7_TS_TIMER; }

@@ -68,6 +68,16 @@
 #include "plcio/core.h"
 #include "plcio/s7.h"
 
+/* Short area names used inside src/s7 (same values as plcio_s7_area of
+ * plcio/address.h, which owns the public enum), plus L and V. */
+#define PLCIO_S7_AREA_I PLCIO_S7_AREA_PE
+#define PLCIO_S7_AREA_Q PLCIO_S7_AREA_PA
+#define PLCIO_S7_AREA_M PLCIO_S7_AREA_MK
+#define PLCIO_S7_AREA_C PLCIO_S7_AREA_CT
+#define PLCIO_S7_AREA_T PLCIO_S7_AREA_TM
+#define PLCIO_S7_AREA_L 0x86
+#define PLCIO_S7_AREA_V 0x87
+
 /* ======================================================================
  * TPKT (RFC 1006 s.6): version 3, reserved, 16-bit length of the whole frame.
  * ==================================================================== */

@@ -712,8 +712,8 @@ static void test_s7_address_and_chunk_cases(void **state)
         print_message("address %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "packet"), buf_c);
         uint8_t area = (uint8_t)num_of(c, "area");
-        uint8_t ts = area == PLCIO_S7_AREA_C ? PLCIO_S7_TS_COUNTER
-                     : area == PLCIO_S7_AREA_T ? PLCIO_S7_TS_TIMER
+        uint8_t ts = area == PLCIO_S7_AREA_CT ? PLCIO_S7_TS_COUNTER
+                     : area == PLCIO_S7_AREA_TM ? PLCIO_S7_TS_TIMER
                                                : PLCIO_S7_TS_BYTE;
         plcio_s7_item it = {area, ts, 2, (uint16_t)(area == PLCIO_S7_AREA_DB), (uint32_t)num_of(c, "start_bytes"), 0};
         plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
@@ -897,7 +897,7 @@ static void test_encoder_limits(void **state)
     it.start = 0;
     assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_EINVAL);
     /* bit write: bit transport, length 1 bit */
-    it = (plcio_s7_item){PLCIO_S7_AREA_M, PLCIO_S7_TS_BIT, 1, 0, 10, 5};
+    it = (plcio_s7_item){PLCIO_S7_AREA_MK, PLCIO_S7_TS_BIT, 1, 0, 10, 5};
     uint8_t one = 1;
     d = (plcio_s7_data_item){0, 0, &one, 1};
     assert_int_equal(plcio_s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_OK);
