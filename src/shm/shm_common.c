@@ -1,0 +1,295 @@
+/* Shared helpers of the shm writer and reader: names, locks, futex, the tag
+ * directory entry codec, name lookup and value text/JSON. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plcio/bytes.h"
+#include "plcio/core.h"
+#include "plcio/value.h"
+#include "shm/shm_internal.h"
+
+const char *plcio_shm_quality_name(int quality)
+{
+    static const char *const names[] = {"none", "good", "stale", "error"};
+    return quality >= 0 && quality <= 3 ? names[quality] : "?";
+}
+
+bool shm_name_valid(const char *name)
+{
+    if (!name || name[0] != '/') return false;
+    size_t n = strlen(name);
+    return n >= 2 && n <= 200 && !strchr(name + 1, '/');
+}
+
+void shm_msg(char *msg, size_t cap, const char *fmt, ...)
+{
+    if (!msg || !cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t shm_fnv1a64(const uint8_t *p, size_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static int ofd_lock_cmd(int fd, int cmd, short type, uint64_t start, uint64_t len, struct flock *fl)
+{
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = (off_t)start;
+    fl->l_len = (off_t)len;
+    return fcntl(fd, cmd, fl);
+}
+
+int shm_lock(int fd, uint64_t start, uint64_t len)
+{
+    struct flock fl;
+    if (ofd_lock_cmd(fd, F_OFD_SETLK, F_WRLCK, start, len, &fl) == 0) return PLCIO_OK;
+    return errno == EAGAIN || errno == EACCES ? PLCIO_EBUSY : PLCIO_EIO;
+}
+
+void shm_unlock(int fd, uint64_t start, uint64_t len)
+{
+    struct flock fl;
+    (void)ofd_lock_cmd(fd, F_OFD_SETLK, F_UNLCK, start, len, &fl);
+}
+
+bool shm_locked_elsewhere(int fd, uint64_t start, uint64_t len)
+{
+    struct flock fl;
+    if (ofd_lock_cmd(fd, F_OFD_GETLK, F_WRLCK, start, len, &fl) != 0) return false;
+    return fl.l_type != F_UNLCK;
+}
+
+void shm_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, timeout_ms < 0 ? NULL : &ts, NULL, 0);
+}
+
+void shm_futex_wake_all(_Atomic uint32_t *word)
+{
+    (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+bool shm_pid_alive(uint32_t pid)
+{
+    if (pid == 0 || pid > INT_MAX) return false;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int shm_errno_to_plcio(int e)
+{
+    switch (e) {
+    case ENOENT: return PLCIO_ENOTFOUND;
+    case EACCES:
+    case EPERM: return PLCIO_EACCESS;
+    case ENOMEM: return PLCIO_ENOMEM;
+    case EEXIST: return PLCIO_EEXIST;
+    case EINVAL:
+    case ENAMETOOLONG: return PLCIO_EINVAL;
+    default: return PLCIO_EIO;
+    }
+}
+
+void shm_tag_store(uint8_t *entry, const shm_tag *t)
+{
+    memset(entry, 0, SHM_DIR_ENTRY_SIZE);
+    memcpy(entry + SHM_D_NAME, t->name, strlen(t->name));
+    uint16_t type = (uint16_t)t->type, length = (uint16_t)t->length;
+    memcpy(entry + SHM_D_TYPE, &type, 2);
+    memcpy(entry + SHM_D_LENGTH, &length, 2);
+    entry[SHM_D_BIT] = (uint8_t)t->bit;
+    memcpy(entry + SHM_D_OFFSET, &t->offset, 4);
+    memcpy(entry + SHM_D_SIZE, &t->size, 4);
+}
+
+int shm_tag_load(const uint8_t *entry, uint32_t image_size, shm_tag *t, char *msg, size_t cap)
+{
+    const char *name = (const char *)entry + SHM_D_NAME;
+    size_t n = strnlen(name, PLCIO_SHM_NAME_MAX + 1);
+    if (n == 0 || n > PLCIO_SHM_NAME_MAX) {
+        shm_msg(msg, cap, "tag name empty or not terminated within %d bytes", PLCIO_SHM_NAME_MAX + 1);
+        return PLCIO_EPROTO;
+    }
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+    uint16_t type, length;
+    memcpy(&type, entry + SHM_D_TYPE, 2);
+    memcpy(&length, entry + SHM_D_LENGTH, 2);
+    memcpy(&t->offset, entry + SHM_D_OFFSET, 4);
+    memcpy(&t->size, entry + SHM_D_SIZE, 4);
+    t->bit = entry[SHM_D_BIT];
+    if (type >= PLCIO_TYPE_COUNT_) {
+        shm_msg(msg, cap, "tag '%s': type %u unknown", t->name, (unsigned)type);
+        return PLCIO_EPROTO;
+    }
+    t->type = (plcio_type)type;
+    t->length = (t->type == PLCIO_TYPE_STRING || t->type == PLCIO_TYPE_WSTRING) ? length : 0;
+    size_t want = plcio_type_size(t->type, t->length);
+    if (want == 0 || want != t->size || (t->bit > 7) || (t->bit && t->type != PLCIO_TYPE_BOOL)) {
+        shm_msg(msg, cap, "tag '%s': size %u / bit %u inconsistent with %s[%u]", t->name, (unsigned)t->size,
+                t->bit, plcio_type_name(t->type), t->length);
+        return PLCIO_EPROTO;
+    }
+    if ((uint64_t)t->offset + t->size > image_size) {
+        shm_msg(msg, cap, "tag '%s': offset %u + size %u beyond the value image (%u bytes)", t->name,
+                (unsigned)t->offset, (unsigned)t->size, (unsigned)image_size);
+        return PLCIO_EPROTO;
+    }
+    return PLCIO_OK;
+}
+
+/* qsort has no context argument; the tag array is passed through this. */
+static _Thread_local const shm_tag *sort_tags;
+
+static int cmp_by_name(const void *a, const void *b)
+{
+    return strcmp(sort_tags[*(const size_t *)a].name, sort_tags[*(const size_t *)b].name);
+}
+
+size_t *shm_name_index_new(const shm_tag *tags, size_t count)
+{
+    size_t *order = malloc((count ? count : 1) * sizeof *order);
+    if (!order) return NULL;
+    for (size_t i = 0; i < count; i++) order[i] = i;
+    sort_tags = tags;
+    qsort(order, count, sizeof *order, cmp_by_name);
+    sort_tags = NULL;
+    return order;
+}
+
+int shm_name_index_find(const shm_tag *tags, const size_t *order, size_t count, const char *name, size_t *index)
+{
+    if (!name) return PLCIO_EINVAL;
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(tags[order[mid]].name, name);
+        if (c == 0) {
+            if (index) *index = order[mid];
+            return PLCIO_OK;
+        }
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static bool is_text_type(plcio_type t)
+{
+    return t == PLCIO_TYPE_STRING || t == PLCIO_TYPE_WSTRING;
+}
+
+size_t shm_value_text_bound(const shm_tag *t)
+{
+    /* UTF-8 of Latin-1 is 2 bytes per char; of UTF-16 at most 3 per unit. */
+    if (t->type == PLCIO_TYPE_STRING) return 2u * t->length + 1;
+    if (t->type == PLCIO_TYPE_WSTRING) return 3u * t->length + 1;
+    return PLCIO_VALUE_TEXT_MAX;
+}
+
+int shm_value_text(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *len)
+{
+    plcio_value v;
+    plcio_value_init(&v, t->type);
+    if (is_text_type(t->type)) plcio_value_use_buffer(&v, buf, cap);
+    int rc = plcio_value_decode(&v, t->type, t->length, raw, t->size, t->bit, NULL, NULL, 0);
+    if (rc != PLCIO_OK) {
+        if (cap) buf[0] = '\0';
+        if (len) *len = 0;
+        return rc;
+    }
+    if (is_text_type(t->type)) {
+        size_t n = 0;
+        const char *s = plcio_value_text(&v, &n);
+        if (s != buf) { /* inline text: copy out */
+            if (n + 1 > cap) return PLCIO_ENOSPC;
+            memmove(buf, s, n + 1);
+        }
+        if (len) *len = n;
+        return PLCIO_OK;
+    }
+    return plcio_value_to_text(&v, buf, cap, len);
+}
+
+int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos)
+{
+    size_t p = *pos;
+    if (p >= cap) return PLCIO_ENOSPC;
+    buf[p++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (cap - p < 8) return PLCIO_ENOSPC;
+        if (c == '"' || c == '\\') {
+            buf[p++] = '\\';
+            buf[p++] = (char)c;
+        } else if (c < 0x20) {
+            p += (size_t)snprintf(buf + p, cap - p, "\\u%04x", c);
+        } else {
+            buf[p++] = (char)c;
+        }
+    }
+    if (cap - p < 2) return PLCIO_ENOSPC;
+    buf[p++] = '"';
+    *pos = p;
+    return PLCIO_OK;
+}
+
+static bool is_json_number_type(plcio_type t)
+{
+    switch (t) {
+    case PLCIO_TYPE_BYTE: case PLCIO_TYPE_WORD: case PLCIO_TYPE_DWORD: case PLCIO_TYPE_LWORD:
+    case PLCIO_TYPE_SINT: case PLCIO_TYPE_USINT: case PLCIO_TYPE_INT: case PLCIO_TYPE_UINT:
+    case PLCIO_TYPE_DINT: case PLCIO_TYPE_UDINT: case PLCIO_TYPE_LINT: case PLCIO_TYPE_ULINT:
+    case PLCIO_TYPE_REAL: case PLCIO_TYPE_LREAL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *pos, char *scratch,
+                   size_t scratch_cap)
+{
+    size_t n = 0;
+    int rc = shm_value_text(t, raw, scratch, scratch_cap, &n);
+    const char *lit = NULL;
+    if (rc != PLCIO_OK) lit = "null";
+    else if (t->type == PLCIO_TYPE_BOOL) lit = scratch;
+    else if (is_json_number_type(t->type)) {
+        /* nan, inf and -inf have no JSON form */
+        if (t->type == PLCIO_TYPE_REAL || t->type == PLCIO_TYPE_LREAL) {
+            double d = t->type == PLCIO_TYPE_REAL ? (double)plcio_get_f32be(raw) : plcio_get_f64be(raw);
+            lit = isfinite(d) ? scratch : "null";
+        } else {
+            lit = scratch;
+        }
+    }
+    if (!lit) return shm_json_string(scratch, n, buf, cap, pos);
+    size_t l = strlen(lit);
+    if (cap - *pos < l + 1) return PLCIO_ENOSPC;
+    memcpy(buf + *pos, lit, l);
+    *pos += l;
+    return PLCIO_OK;
+}

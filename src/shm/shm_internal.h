@@ -1,0 +1,72 @@
+/* Helpers shared by the shm writer and reader (not exported). */
+#ifndef PLCIO_SHM_INTERNAL_H
+#define PLCIO_SHM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcio/shm.h"
+#include "shm/shm_format.h"
+
+/* Directory entry decoded into native form. */
+typedef struct shm_tag {
+    char name[PLCIO_SHM_NAME_MAX + 1];
+    plcio_type type;
+    unsigned length, bit;
+    uint32_t offset, size;
+} shm_tag;
+
+/* Section geometry, computed by the writer, validated by the reader. */
+typedef struct shm_geometry {
+    uint32_t tag_count, image_size;
+    uint32_t dir_offset, snap_offset, snap_stride;
+    uint32_t json_count, json_offset, json_stride;
+    uint32_t ring_offset, ring_slots, ring_slot_size, ring_value_cap;
+    uint64_t total_size;
+} shm_geometry;
+
+/* Offset of the per-tag states inside a snapshot buffer. */
+static inline uint32_t shm_tagstate_offset(const shm_geometry *g) { return SHM_S_HEAD + shm_align8(g->image_size); }
+
+/* "/name": leading '/', no other '/', 2..200 bytes. */
+bool shm_name_valid(const char *name);
+void shm_msg(char *msg, size_t cap, const char *fmt, ...) PLCIO_PRINTF(3, 4);
+uint64_t shm_fnv1a64(const uint8_t *p, size_t n);
+
+/* Open-file-description locks on a byte range (Linux F_OFD_*). lock: PLCIO_OK,
+ * PLCIO_EBUSY (held elsewhere), PLCIO_EIO. */
+int shm_lock(int fd, uint64_t start, uint64_t len);
+void shm_unlock(int fd, uint64_t start, uint64_t len);
+/* True if some other open file description holds a lock on the range. */
+bool shm_locked_elsewhere(int fd, uint64_t start, uint64_t len);
+
+/* futex on a 32-bit word in shared memory (not FUTEX_PRIVATE). */
+void shm_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms);
+void shm_futex_wake_all(_Atomic uint32_t *word);
+
+bool shm_pid_alive(uint32_t pid);
+int shm_errno_to_plcio(int e);
+
+/* Tag directory entry <-> struct. */
+void shm_tag_store(uint8_t *entry, const shm_tag *t);
+/* Validate one directory entry against the image size; msg explains. */
+int shm_tag_load(const uint8_t *entry, uint32_t image_size, shm_tag *t, char *msg, size_t cap);
+
+/* Sorted index for name lookup: order[] holds tag indexes sorted by name. */
+size_t *shm_name_index_new(const shm_tag *tags, size_t count);
+int shm_name_index_find(const shm_tag *tags, const size_t *order, size_t count, const char *name, size_t *index);
+
+/* Value text of raw bytes (plcio_value_to_text). `scratch`/`scratch_cap` hold
+ * long WSTRING text. Returns PLCIO_OK or the decode error. */
+int shm_value_text(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *len);
+/* The JSON value of raw bytes (number, true/false, null for NaN/inf, or a
+ * quoted string) appended at *pos within [buf, buf+cap). */
+int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *pos, char *scratch,
+                   size_t scratch_cap);
+/* Upper bound of the bytes shm_value_json and the value text may take. */
+size_t shm_value_text_bound(const shm_tag *t);
+/* JSON string literal of s[0..n) appended at *pos. PLCIO_ENOSPC if it does not fit. */
+int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos);
+
+#endif

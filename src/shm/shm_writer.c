@@ -1,0 +1,687 @@
+/* The engine's side of the shared-memory segment: create (with stale and
+ * busy detection), stage values, publish snapshots and JSON under a seqlock,
+ * drain the write-request ring.
+ *
+ * Publication protocol (seqlock over two buffers)
+ * -----------------------------------------------
+ * There are two snapshot buffers; header.latest names the newest complete one.
+ * The writer always fills the other one:
+ *
+ *   seq = buf.seq (even, only the writer changes it)
+ *   store(buf.seq, seq + 1, relaxed)        -- odd: "being written"
+ *   atomic_thread_fence(release)            -- the odd store is ordered before
+ *                                              every data store that follows
+ *   memcpy(buf.data, working copy)          -- plain stores
+ *   store(buf.seq, seq + 2, release)        -- data stores happen-before this
+ *   store(header.latest, idx, release)
+ *   store(header.generation, gen, release)
+ *   fetch_add(header.update_seq, 1, release); futex wake if readers sleep
+ *
+ * A reader:
+ *   idx = load(header.latest, acquire)
+ *   s1 = load(buf[idx].seq, acquire)         -- odd: writer inside, retry
+ *   memcpy(private, buf[idx].data)
+ *   atomic_thread_fence(acquire)            -- the data loads are ordered before
+ *                                              the re-check below
+ *   s2 = load(buf[idx].seq, relaxed)
+ *   s1 == s2: the copy is one consistent publication; otherwise retry.
+ * If the copy overlapped any write, the writer's odd store (made visible
+ * before its data by the release fence) or its final even store is seen by
+ * the re-check, so s2 != s1. The writer never waits for readers; a reader only
+ * retries when the writer lapped it twice during one copy (two buffers).
+ * The data copy itself is a formally racy memcpy, as in every seqlock (Linux
+ * seqcount, Boehm 2012); the sequence check discards any torn copy.
+ *
+ * Write ring: see docs/shm.md. Requesters move FREE -> CLAIMED (under an OFD
+ * lock on the slot's state word, so pure-Python requesters that have no CAS
+ * take part) -> SUBMITTED; the engine SUBMITTED -> BUSY -> DONE/FAILED; the
+ * requester DONE/FAILED -> FREE after reading the answer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plcio/core.h"
+#include "plcio/value.h"
+#include "shm/shm_internal.h"
+
+#define REAP_INTERVAL_NS (PLCIO_NS_PER_S)
+#define ABANDONED_AFTER_NS (60 * PLCIO_NS_PER_S)
+
+struct plcio_shm_writer {
+    char name[208];
+    int fd;
+    uint8_t *base;
+    size_t map_size;
+    shm_geometry g;
+    shm_tag *tags;
+    size_t *order;
+    uint8_t *work;      /* working copy laid out like a snapshot buffer */
+    uint64_t generation;
+    bool json_dirty;
+    uint64_t json_last_ns;
+    uint64_t last_reap_ns;
+    uint32_t replaced_pid;
+    char *scratch;      /* value text for JSON and write requests */
+    size_t scratch_cap;
+    uint8_t *req_data;  /* encoded value of the request being handed out */
+    char *req_text;
+    plcio_shm_options opts;
+};
+
+/* ---------------------------------------------------------------------------
+ * Geometry
+ * ------------------------------------------------------------------------- */
+
+static void publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns);
+
+static uint64_t align64(uint64_t v) { return (v + 63u) & ~UINT64_C(63); }
+
+static int compute_geometry(shm_tag *tags, size_t count, const plcio_shm_options *o, shm_geometry *g,
+                            size_t *json_cap, size_t *scratch_cap)
+{
+    uint64_t image = 0, json = 128, value_cap = 64, scratch = PLCIO_VALUE_INLINE_TEXT;
+    for (size_t i = 0; i < count; i++) {
+        tags[i].offset = (uint32_t)image;
+        image += tags[i].size;
+        size_t tb = shm_value_text_bound(&tags[i]);
+        /* "name":{"value":V,"quality":"stale","error":"PLCIO_EOPTIMIZED","ts":N,"read":N}, */
+        json += 6 * strlen(tags[i].name) + 2 + 2 * tb + 4 * tb + 160;
+        if (tags[i].size > value_cap) value_cap = tags[i].size;
+        if (tb > value_cap) value_cap = tb;
+        if (tb > scratch) scratch = tb;
+        if (image > SHM_MAX_SEGMENT) return PLCIO_ELIMIT;
+    }
+    value_cap = (value_cap + 7u) & ~UINT64_C(7);
+    uint64_t slots = o->write_slots ? o->write_slots : 64;
+    if (slots > 65536) return PLCIO_ELIMIT;
+    uint64_t dir = SHM_HEADER_SIZE, snap = align64(dir + (uint64_t)count * SHM_DIR_ENTRY_SIZE);
+    uint64_t stride = align64(SHM_S_HEAD + ((image + 7u) & ~UINT64_C(7)) + (uint64_t)count * SHM_TAGSTATE_SIZE);
+    uint64_t jcount = o->no_json ? 0 : SHM_JSON_BUFFERS;
+    uint64_t joff = snap + SHM_SNAP_BUFFERS * stride, jstride = jcount ? align64(SHM_J_HEAD + json + 1) : 0;
+    uint64_t roff = joff + jcount * jstride, slot = align64(SHM_W_HEAD + value_cap);
+    uint64_t total = roff + slots * slot;
+    if (total > SHM_MAX_SEGMENT) return PLCIO_ELIMIT;
+    *g = (shm_geometry){(uint32_t)count, (uint32_t)image, (uint32_t)dir, (uint32_t)snap, (uint32_t)stride,
+                        (uint32_t)jcount, (uint32_t)joff, (uint32_t)jstride, (uint32_t)roff, (uint32_t)slots,
+                        (uint32_t)slot, (uint32_t)value_cap, total};
+    *json_cap = (size_t)json;
+    *scratch_cap = (size_t)scratch;
+    return PLCIO_OK;
+}
+
+static int check_tags(const plcio_shm_tag_def *defs, size_t count, shm_tag *tags, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < count; i++) {
+        const plcio_shm_tag_def *d = &defs[i];
+        size_t n = d->name ? strlen(d->name) : 0;
+        if (n == 0 || n > PLCIO_SHM_NAME_MAX) {
+            shm_msg(msg, cap, "tag %zu: name empty or longer than %d bytes", i, PLCIO_SHM_NAME_MAX);
+            return PLCIO_EINVAL;
+        }
+        shm_tag *t = &tags[i];
+        memcpy(t->name, d->name, n + 1);
+        t->type = d->type;
+        bool text = d->type == PLCIO_TYPE_STRING || d->type == PLCIO_TYPE_WSTRING;
+        t->length = text ? d->length : 0;
+        t->bit = d->bit;
+        size_t size = (unsigned)d->type < PLCIO_TYPE_COUNT_ ? plcio_type_size(d->type, t->length) : 0;
+        if (size == 0 || d->bit > 7 || (d->bit && d->type != PLCIO_TYPE_BOOL)) {
+            shm_msg(msg, cap, "tag '%s': bad type, string length or bit", d->name);
+            return PLCIO_EINVAL;
+        }
+        t->size = (uint32_t)size;
+    }
+    return PLCIO_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Creation: exclusive name, stale detection
+ * ------------------------------------------------------------------------- */
+
+static uint32_t header_pid(int fd)
+{
+    struct stat st;
+    uint32_t pid = 0;
+    if (fstat(fd, &st) == 0 && st.st_size >= (off_t)SHM_HEADER_SIZE &&
+        pread(fd, &pid, sizeof pid, SHM_H_ENGINE_PID) != (ssize_t)sizeof pid)
+        pid = 0;
+    return pid;
+}
+
+/* The name exists. If its engine still holds the lock: PLCIO_EBUSY. Else it is
+ * stale (the kernel dropped the lock when the engine died): unlink it and
+ * return PLCIO_EAGAIN so the caller creates a fresh one. */
+static int handle_existing(plcio_shm_writer *w, char *msg, size_t cap)
+{
+    int fd = shm_open(w->name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) return errno == ENOENT ? PLCIO_EAGAIN : shm_errno_to_plcio(errno);
+    uint32_t pid = header_pid(fd);
+    int rc = shm_lock(fd, 0, 1);
+    if (rc == PLCIO_EBUSY) {
+        shm_msg(msg, cap, "shared memory %s is in use by engine pid %u (%s)", w->name, (unsigned)pid,
+                shm_pid_alive(pid) ? "running" : "starting");
+        close(fd);
+        return PLCIO_EBUSY;
+    }
+    if (rc == PLCIO_OK) {
+        w->replaced_pid = pid ? pid : w->replaced_pid;
+        shm_unlink(w->name); /* we hold the lock, so no live engine owns it */
+        rc = PLCIO_EAGAIN;
+    }
+    close(fd);
+    return rc;
+}
+
+static int open_exclusive(plcio_shm_writer *w, char *msg, size_t cap)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int fd = shm_open(w->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            if (errno != EEXIST) {
+                int e = errno;
+                shm_msg(msg, cap, "shm_open %s: %s", w->name, strerror(e));
+                return shm_errno_to_plcio(e);
+            }
+            int rc = handle_existing(w, msg, cap);
+            if (rc == PLCIO_EAGAIN) continue;
+            if (rc != PLCIO_EBUSY) shm_msg(msg, cap, "cannot inspect existing shared memory %s", w->name);
+            return rc;
+        }
+        /* Lock first, then check we still own the name: another engine that
+         * took our fresh, empty object for a stale one may have unlinked it. */
+        struct stat st;
+        if (shm_lock(fd, 0, 1) != PLCIO_OK || fstat(fd, &st) != 0 || st.st_nlink == 0) {
+            close(fd);
+            continue;
+        }
+        w->fd = fd;
+        return PLCIO_OK;
+    }
+    shm_msg(msg, cap, "shared memory %s: another engine keeps creating it", w->name);
+    return PLCIO_EBUSY;
+}
+
+static void init_header(plcio_shm_writer *w)
+{
+    uint8_t *b = w->base;
+    const shm_geometry *g = &w->g;
+    memcpy(b + SHM_H_MAGIC, SHM_MAGIC, 8);
+    *SHM_U32(b, SHM_H_VERSION) = SHM_VERSION;
+    *SHM_U32(b, SHM_H_HEADER_SIZE) = SHM_HEADER_SIZE;
+    *SHM_U64(b, SHM_H_TOTAL_SIZE) = g->total_size;
+    *SHM_U32(b, SHM_H_ENGINE_PID) = (uint32_t)getpid();
+    *SHM_U64(b, SHM_H_CREATED_NS) = plcio_realtime_ns();
+    *SHM_U32(b, SHM_H_TAG_COUNT) = g->tag_count;
+    *SHM_U32(b, SHM_H_DIR_OFFSET) = g->dir_offset;
+    *SHM_U32(b, SHM_H_DIR_ENTRY_SIZE) = SHM_DIR_ENTRY_SIZE;
+    *SHM_U32(b, SHM_H_IMAGE_SIZE) = g->image_size;
+    *SHM_U32(b, SHM_H_TAGSTATE_SIZE) = SHM_TAGSTATE_SIZE;
+    *SHM_U32(b, SHM_H_SNAP_COUNT) = SHM_SNAP_BUFFERS;
+    *SHM_U32(b, SHM_H_SNAP_OFFSET) = g->snap_offset;
+    *SHM_U32(b, SHM_H_SNAP_STRIDE) = g->snap_stride;
+    *SHM_U32(b, SHM_H_JSON_COUNT) = g->json_count;
+    *SHM_U32(b, SHM_H_JSON_OFFSET) = g->json_offset;
+    *SHM_U32(b, SHM_H_JSON_STRIDE) = g->json_stride;
+    *SHM_U32(b, SHM_H_RING_OFFSET) = g->ring_offset;
+    *SHM_U32(b, SHM_H_RING_SLOTS) = g->ring_slots;
+    *SHM_U32(b, SHM_H_RING_SLOT_SIZE) = g->ring_slot_size;
+    *SHM_U32(b, SHM_H_RING_VALUE_CAP) = g->ring_value_cap;
+    *SHM_U32(b, SHM_H_ENDIAN) = SHM_ENDIAN;
+    for (size_t i = 0; i < g->tag_count; i++)
+        shm_tag_store(b + g->dir_offset + i * SHM_DIR_ENTRY_SIZE, &w->tags[i]);
+    *SHM_U64(b, SHM_H_LAYOUT_HASH) =
+        shm_fnv1a64(b + g->dir_offset, (size_t)g->tag_count * SHM_DIR_ENTRY_SIZE);
+}
+
+static int alloc_private(plcio_shm_writer *w, size_t json_cap)
+{
+    (void)json_cap;
+    w->work = calloc(1, w->g.snap_stride);
+    w->req_data = calloc(1, w->g.ring_value_cap + 8);
+    w->req_text = calloc(1, w->g.ring_value_cap + 1);
+    w->scratch = malloc(w->scratch_cap);
+    w->order = shm_name_index_new(w->tags, w->g.tag_count);
+    return w->work && w->req_data && w->req_text && w->scratch && w->order ? PLCIO_OK : PLCIO_ENOMEM;
+}
+
+static int check_duplicates(const plcio_shm_writer *w, char *msg, size_t cap)
+{
+    for (size_t i = 1; i < w->g.tag_count; i++)
+        if (!strcmp(w->tags[w->order[i - 1]].name, w->tags[w->order[i]].name)) {
+            shm_msg(msg, cap, "tag name '%s' appears twice", w->tags[w->order[i]].name);
+            return PLCIO_EINVAL;
+        }
+    return PLCIO_OK;
+}
+
+int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, size_t count,
+                            const plcio_shm_options *opts, plcio_shm_writer **out, char *msg, size_t msg_cap)
+{
+    if (!out || (!tags && count)) return PLCIO_EINVAL;
+    *out = NULL;
+    if (!shm_name_valid(name)) {
+        shm_msg(msg, msg_cap, "bad shared memory name '%s' (want /NAME, no other '/')", name ? name : "");
+        return PLCIO_EINVAL;
+    }
+    plcio_shm_writer *w = calloc(1, sizeof *w);
+    if (!w) return PLCIO_ENOMEM;
+    w->fd = -1;
+    snprintf(w->name, sizeof w->name, "%s", name);
+    if (opts) w->opts = *opts;
+    size_t json_cap = 0;
+    w->tags = calloc(count ? count : 1, sizeof *w->tags);
+    int rc = w->tags ? check_tags(tags, count, w->tags, msg, msg_cap) : PLCIO_ENOMEM;
+    if (rc == PLCIO_OK) {
+        rc = compute_geometry(w->tags, count, &w->opts, &w->g, &json_cap, &w->scratch_cap);
+        if (rc != PLCIO_OK) shm_msg(msg, msg_cap, "segment would exceed 4 GiB or 65536 write slots");
+    }
+    if (rc == PLCIO_OK) rc = alloc_private(w, json_cap);
+    if (rc == PLCIO_OK) rc = check_duplicates(w, msg, msg_cap);
+    if (rc == PLCIO_OK) rc = open_exclusive(w, msg, msg_cap);
+    if (rc == PLCIO_OK && ftruncate(w->fd, (off_t)w->g.total_size) != 0) {
+        rc = shm_errno_to_plcio(errno);
+        shm_msg(msg, msg_cap, "ftruncate %s: %s", name, strerror(errno));
+        shm_unlink(w->name);
+    }
+    if (rc == PLCIO_OK) {
+        w->map_size = (size_t)w->g.total_size;
+        void *p = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+        if (p == MAP_FAILED) {
+            rc = PLCIO_ENOMEM;
+            shm_msg(msg, msg_cap, "mmap %s: %s", name, strerror(errno));
+            shm_unlink(w->name);
+        } else {
+            w->base = p;
+        }
+    }
+    if (rc != PLCIO_OK) {
+        if (w->fd >= 0) close(w->fd);
+        w->fd = -1;
+        w->map_size = 0;
+        plcio_shm_writer_free(w);
+        return rc;
+    }
+    init_header(w);
+    plcio_shm_writer_heartbeat(w);
+    /* Buffer 0 holds generation 0 (all NONE): readers may copy it at once. */
+    memcpy(w->base + w->g.snap_offset + 8, w->work + 8, w->g.snap_stride - 8);
+    w->json_dirty = true;
+    publish_json(w, 0, plcio_realtime_ns(), plcio_monotonic_ns());
+    atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_READY, memory_order_release);
+    *out = w;
+    return PLCIO_OK;
+}
+
+/* Answer every request the engine will never handle. */
+static void fail_pending(plcio_shm_writer *w)
+{
+    for (uint32_t i = 0; i < w->g.ring_slots; i++) {
+        uint8_t *s = w->base + w->g.ring_offset + (size_t)i * w->g.ring_slot_size;
+        uint32_t st = atomic_load_explicit(SHM_A32(s, SHM_W_STATE), memory_order_acquire);
+        if (st == SHM_SLOT_SUBMITTED || st == SHM_SLOT_BUSY)
+            plcio_shm_writer_complete(w, i, PLCIO_ECLOSED, "engine stopped");
+    }
+}
+
+/* Unlink the name only if it still names our object. */
+static void unlink_if_ours(plcio_shm_writer *w)
+{
+    struct stat mine, cur;
+    int fd = shm_open(w->name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return;
+    if (fstat(w->fd, &mine) == 0 && fstat(fd, &cur) == 0 && mine.st_ino == cur.st_ino && mine.st_dev == cur.st_dev)
+        shm_unlink(w->name);
+    close(fd);
+}
+
+void plcio_shm_writer_free(plcio_shm_writer *w)
+{
+    if (!w) return;
+    if (w->base) {
+        fail_pending(w);
+        atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_CLOSED, memory_order_release);
+        atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_release);
+        shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
+        atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_DONE_SEQ), 1, memory_order_release);
+        shm_futex_wake_all(SHM_A32(w->base, SHM_H_DONE_SEQ));
+        unlink_if_ours(w);
+        munmap(w->base, w->map_size);
+    }
+    if (w->fd >= 0) close(w->fd); /* drops the engine lock */
+    free(w->tags);
+    free(w->order);
+    free(w->work);
+    free(w->scratch);
+    free(w->req_data);
+    free(w->req_text);
+    free(w);
+}
+
+size_t plcio_shm_writer_tag_count(const plcio_shm_writer *w) { return w ? w->g.tag_count : 0; }
+
+int plcio_shm_writer_find(const plcio_shm_writer *w, const char *name, size_t *index)
+{
+    if (!w) return PLCIO_EINVAL;
+    return shm_name_index_find(w->tags, w->order, w->g.tag_count, name, index);
+}
+
+int plcio_shm_writer_tag_info(const plcio_shm_writer *w, size_t index, plcio_shm_tag_info *out)
+{
+    if (!w || !out || index >= w->g.tag_count) return PLCIO_EINVAL;
+    const shm_tag *t = &w->tags[index];
+    *out = (plcio_shm_tag_info){t->name, t->type, t->length, t->bit, t->offset, t->size};
+    return PLCIO_OK;
+}
+
+uint32_t plcio_shm_writer_replaced_pid(const plcio_shm_writer *w) { return w ? w->replaced_pid : 0; }
+
+/* ---------------------------------------------------------------------------
+ * Staging
+ * ------------------------------------------------------------------------- */
+
+static uint8_t *work_state(plcio_shm_writer *w, size_t index)
+{
+    return w->work + shm_tagstate_offset(&w->g) + index * SHM_TAGSTATE_SIZE;
+}
+
+int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, size_t len,
+                         uint64_t read_real_ns, bool *changed)
+{
+    if (!w || !raw || index >= w->g.tag_count || len != w->tags[index].size) return PLCIO_EINVAL;
+    const shm_tag *t = &w->tags[index];
+    uint8_t *img = w->work + SHM_S_HEAD + t->offset, *st = work_state(w, index);
+    bool diff = t->type == PLCIO_TYPE_BOOL ? ((img[0] ^ raw[0]) >> t->bit & 1u) != 0 : memcmp(img, raw, len) != 0;
+    uint64_t now = read_real_ns ? read_real_ns : plcio_realtime_ns();
+    bool was_good = st[SHM_T_QUALITY] == PLCIO_SHM_QUALITY_GOOD;
+    if (diff) memcpy(img, raw, len);
+    if (diff || !was_good) {
+        memcpy(st + SHM_T_CHANGED, &now, 8);
+        w->json_dirty = true;
+    }
+    st[SHM_T_QUALITY] = PLCIO_SHM_QUALITY_GOOD;
+    int32_t zero = 0;
+    memcpy(st + SHM_T_ERROR, &zero, 4);
+    memcpy(st + SHM_T_READ, &now, 8);
+    if (changed) *changed = diff;
+    return PLCIO_OK;
+}
+
+int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_quality quality, int error)
+{
+    if (!w || index >= w->g.tag_count || quality == PLCIO_SHM_QUALITY_GOOD || (unsigned)quality > 3)
+        return PLCIO_EINVAL;
+    uint8_t *st = work_state(w, index);
+    int32_t e = quality == PLCIO_SHM_QUALITY_NONE ? 0 : error, old;
+    memcpy(&old, st + SHM_T_ERROR, 4);
+    if (st[SHM_T_QUALITY] != (uint8_t)quality || old != e) {
+        uint64_t now = plcio_realtime_ns();
+        memcpy(st + SHM_T_CHANGED, &now, 8);
+        w->json_dirty = true;
+    }
+    st[SHM_T_QUALITY] = (uint8_t)quality;
+    memcpy(st + SHM_T_ERROR, &e, 4);
+    return PLCIO_OK;
+}
+
+const uint8_t *plcio_shm_writer_raw(const plcio_shm_writer *w, size_t index, size_t *len)
+{
+    if (!w || index >= w->g.tag_count) return NULL;
+    if (len) *len = w->tags[index].size;
+    return w->work + SHM_S_HEAD + w->tags[index].offset;
+}
+
+/* ---------------------------------------------------------------------------
+ * Publication
+ * ------------------------------------------------------------------------- */
+
+void plcio_shm_writer_heartbeat(plcio_shm_writer *w)
+{
+    if (!w || !w->base) return;
+    atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_MONO), plcio_monotonic_ns(), memory_order_relaxed);
+    atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_REAL), plcio_realtime_ns(), memory_order_relaxed);
+}
+
+/* Seqlock write of `len` bytes of `src` (after the seq word) into buffer `buf`. */
+static void seq_write(uint8_t *buf, const uint8_t *src, size_t len)
+{
+    _Atomic uint64_t *seq = SHM_A64(buf, 0);
+    uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
+    atomic_store_explicit(seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    memcpy(buf + 8, src + 8, len - 8);
+    atomic_store_explicit(seq, s + 2, memory_order_release);
+}
+
+static void format_utc(uint64_t ns, char *buf, size_t cap)
+{
+    time_t secs = (time_t)(ns / PLCIO_NS_PER_S);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns % PLCIO_NS_PER_S / PLCIO_NS_PER_MS));
+}
+
+static int json_tag(plcio_shm_writer *w, size_t i, char *buf, size_t cap, size_t *pos)
+{
+    const shm_tag *t = &w->tags[i];
+    const uint8_t *st = work_state(w, i);
+    int32_t err;
+    uint64_t changed, read;
+    memcpy(&err, st + SHM_T_ERROR, 4);
+    memcpy(&changed, st + SHM_T_CHANGED, 8);
+    memcpy(&read, st + SHM_T_READ, 8);
+    int rc = shm_json_string(t->name, strlen(t->name), buf, cap, pos);
+    if (rc != PLCIO_OK || cap - *pos < 16) return PLCIO_ENOSPC;
+    *pos += (size_t)snprintf(buf + *pos, cap - *pos, ":{\"value\":");
+    if (st[SHM_T_QUALITY] == PLCIO_SHM_QUALITY_NONE) {
+        if (cap - *pos < 5) return PLCIO_ENOSPC;
+        memcpy(buf + *pos, "null", 4);
+        *pos += 4;
+    } else {
+        rc = shm_value_json(t, w->work + SHM_S_HEAD + t->offset, buf, cap, pos, w->scratch, w->scratch_cap);
+        if (rc != PLCIO_OK) return rc;
+    }
+    int n = snprintf(buf + *pos, cap - *pos, ",\"quality\":\"%s\"", plcio_shm_quality_name(st[SHM_T_QUALITY]));
+    if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
+    *pos += (size_t)n;
+    if (err) {
+        n = snprintf(buf + *pos, cap - *pos, ",\"error\":\"%s\"", plcio_err_name(err));
+        if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
+        *pos += (size_t)n;
+    }
+    n = snprintf(buf + *pos, cap - *pos, ",\"ts\":%llu,\"read\":%llu}",
+                 (unsigned long long)(changed / PLCIO_NS_PER_MS), (unsigned long long)(read / PLCIO_NS_PER_MS));
+    if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
+    *pos += (size_t)n;
+    return PLCIO_OK;
+}
+
+/* Render the JSON rendition straight into buffer `buf` (under its seqlock). */
+static int json_render(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, char *buf, size_t cap, size_t *len)
+{
+    char when[96];
+    format_utc(real_ns, when, sizeof when);
+    size_t pos = (size_t)snprintf(buf, cap, "{\"generation\":%llu,\"time\":\"%s\",\"tags\":{",
+                                  (unsigned long long)gen, when);
+    for (size_t i = 0; i < w->g.tag_count; i++) {
+        if (i) {
+            if (cap - pos < 2) return PLCIO_ENOSPC;
+            buf[pos++] = ',';
+        }
+        int rc = json_tag(w, i, buf, cap, &pos);
+        if (rc != PLCIO_OK) return rc;
+    }
+    if (cap - pos < 3) return PLCIO_ENOSPC;
+    buf[pos++] = '}';
+    buf[pos++] = '}';
+    buf[pos] = '\0';
+    *len = pos;
+    return PLCIO_OK;
+}
+
+static void publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
+{
+    if (!w->g.json_count || !w->json_dirty) return;
+    if (w->opts.json_min_interval_ns && w->json_last_ns && mono_ns - w->json_last_ns < w->opts.json_min_interval_ns)
+        return;
+    uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), memory_order_relaxed);
+    uint32_t idx = (latest + 1) % SHM_JSON_BUFFERS;
+    uint8_t *buf = w->base + w->g.json_offset + (size_t)idx * w->g.json_stride;
+    _Atomic uint64_t *seq = SHM_A64(buf, SHM_J_SEQ);
+    uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
+    atomic_store_explicit(seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    size_t len = 0;
+    char *text = (char *)buf + SHM_J_HEAD;
+    if (json_render(w, gen, real_ns, text, w->g.json_stride - SHM_J_HEAD, &len) != PLCIO_OK) {
+        /* cannot happen with the computed bound; publish a valid document anyway */
+        len = (size_t)snprintf(text, w->g.json_stride - SHM_J_HEAD, "{\"generation\":%llu,\"error\":\"overflow\"}",
+                               (unsigned long long)gen);
+    }
+    *SHM_U64(buf, SHM_J_GENERATION) = gen;
+    *SHM_U32(buf, SHM_J_LENGTH) = (uint32_t)len;
+    atomic_store_explicit(seq, s + 2, memory_order_release);
+    atomic_store_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), idx, memory_order_release);
+    w->json_dirty = false;
+    w->json_last_ns = mono_ns;
+}
+
+int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
+{
+    if (!w || !w->base) return PLCIO_EINVAL;
+    uint64_t gen = ++w->generation, real = plcio_realtime_ns(), mono = plcio_monotonic_ns();
+    memcpy(w->work + SHM_S_GENERATION, &gen, 8);
+    memcpy(w->work + SHM_S_PUBLISHED_REAL, &real, 8);
+    memcpy(w->work + SHM_S_PUBLISHED_MONO, &mono, 8);
+    uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), memory_order_relaxed);
+    uint32_t idx = (latest + 1) % SHM_SNAP_BUFFERS;
+    seq_write(w->base + w->g.snap_offset + (size_t)idx * w->g.snap_stride, w->work, w->g.snap_stride);
+    atomic_store_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), idx, memory_order_release);
+    publish_json(w, gen, real, mono);
+    atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_MONO), mono, memory_order_relaxed);
+    atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_REAL), real, memory_order_relaxed);
+    atomic_store_explicit(SHM_A64(w->base, SHM_H_GENERATION), gen, memory_order_release);
+    atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_seq_cst);
+    /* seq_cst pairs with the reader's seq_cst increment of WAITERS before it
+     * re-reads UPDATE_SEQ: either we see the waiter, or it sees the new seq. */
+    if (atomic_load_explicit(SHM_A32(w->base, SHM_H_WAITERS), memory_order_seq_cst))
+        shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
+    if (generation) *generation = gen;
+    return PLCIO_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Write ring (consumer side)
+ * ------------------------------------------------------------------------- */
+
+static uint8_t *slot_at(plcio_shm_writer *w, uint32_t i)
+{
+    return w->base + w->g.ring_offset + (size_t)i * w->g.ring_slot_size;
+}
+
+static void slot_answer(plcio_shm_writer *w, uint8_t *s, int err, const char *message)
+{
+    char *m = (char *)s + SHM_W_MESSAGE;
+    memset(m, 0, PLCIO_SHM_MESSAGE_MAX + 1);
+    if (message) snprintf(m, PLCIO_SHM_MESSAGE_MAX + 1, "%s", message);
+    int32_t e = err;
+    memcpy(s + SHM_W_RESULT, &e, 4);
+    uint64_t now = plcio_monotonic_ns();
+    memcpy(s + SHM_W_COMPLETED, &now, 8);
+    atomic_store_explicit(SHM_A32(s, SHM_W_STATE), err == PLCIO_OK ? SHM_SLOT_DONE : SHM_SLOT_FAILED,
+                          memory_order_release);
+    atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_DONE_SEQ), 1, memory_order_release);
+    shm_futex_wake_all(SHM_A32(w->base, SHM_H_DONE_SEQ));
+}
+
+int plcio_shm_writer_complete(plcio_shm_writer *w, uint32_t slot, int err, const char *message)
+{
+    if (!w || slot >= w->g.ring_slots) return PLCIO_EINVAL;
+    uint8_t *s = slot_at(w, slot);
+    uint32_t st = atomic_load_explicit(SHM_A32(s, SHM_W_STATE), memory_order_acquire);
+    if (st != SHM_SLOT_BUSY && st != SHM_SLOT_SUBMITTED) return PLCIO_ESTATE;
+    slot_answer(w, s, err, message ? message : (err ? plcio_strerror(err) : ""));
+    return PLCIO_OK;
+}
+
+/* Free slots whose requester died, and answers nobody collected in time. */
+static void reap(plcio_shm_writer *w)
+{
+    uint64_t now = plcio_monotonic_ns();
+    if (now - w->last_reap_ns < REAP_INTERVAL_NS && w->last_reap_ns) return;
+    w->last_reap_ns = now;
+    for (uint32_t i = 0; i < w->g.ring_slots; i++) {
+        uint8_t *s = slot_at(w, i);
+        _Atomic uint32_t *state = SHM_A32(s, SHM_W_STATE);
+        uint32_t st = atomic_load_explicit(state, memory_order_acquire);
+        if (st != SHM_SLOT_CLAIMED && st != SHM_SLOT_DONE && st != SHM_SLOT_FAILED) continue;
+        uint32_t pid = *SHM_U32(s, SHM_W_PID);
+        uint64_t done = *SHM_U64(s, SHM_W_COMPLETED);
+        bool old = st != SHM_SLOT_CLAIMED && now - done > ABANDONED_AFTER_NS;
+        if (old || !shm_pid_alive(pid))
+            atomic_compare_exchange_strong_explicit(state, &st, SHM_SLOT_FREE, memory_order_acq_rel,
+                                                    memory_order_relaxed);
+    }
+}
+
+/* Check and encode one submitted request; PLCIO_OK fills *req. */
+static int take_request(plcio_shm_writer *w, uint32_t i, uint8_t *s, plcio_shm_write_request *req)
+{
+    uint32_t tag = *SHM_U32(s, SHM_W_TAG), format = *SHM_U32(s, SHM_W_FORMAT), len = *SHM_U32(s, SHM_W_VALUE_LEN);
+    char err[PLCIO_VALUE_ERR_MAX] = "";
+    if (tag >= w->g.tag_count || len > w->g.ring_value_cap || format > SHM_FORMAT_RAW) {
+        slot_answer(w, s, PLCIO_EINVAL, "malformed request (tag index, length or format out of range)");
+        return PLCIO_EINVAL;
+    }
+    const shm_tag *t = &w->tags[tag];
+    memcpy(w->req_text, s + SHM_W_HEAD, len);
+    w->req_text[len] = '\0';
+    memset(w->req_data, 0, t->size);
+    if (format == SHM_FORMAT_RAW) {
+        if (len != t->size) {
+            char why[PLCIO_SHM_NAME_MAX + 64];
+            snprintf(why, sizeof why, "raw value for %s must be %u bytes, got %u", t->name, (unsigned)t->size,
+                     (unsigned)len);
+            slot_answer(w, s, PLCIO_EINVAL, why);
+            return PLCIO_EINVAL;
+        }
+        memcpy(w->req_data, s + SHM_W_HEAD, len);
+        if (t->type == PLCIO_TYPE_BOOL) w->req_data[0] &= (uint8_t)(1u << t->bit);
+        w->req_text[0] = '\0';
+    } else {
+        plcio_value v;
+        plcio_value_init(&v, t->type);
+        if (t->type == PLCIO_TYPE_WSTRING) plcio_value_use_buffer(&v, w->scratch, w->scratch_cap);
+        int rc = plcio_value_from_text(&v, t->type, t->length, w->req_text, len, err, sizeof err);
+        if (rc == PLCIO_OK) rc = plcio_value_encode(&v, w->req_data, t->size, t->bit, NULL, err, sizeof err);
+        if (rc != PLCIO_OK) {
+            slot_answer(w, s, rc, err[0] ? err : plcio_strerror(rc));
+            return rc;
+        }
+    }
+    *req = (plcio_shm_write_request){i, *SHM_U64(s, SHM_W_ID), *SHM_U32(s, SHM_W_PID), tag, t->name, t->type,
+                                     t->length, t->bit, w->req_data, t->size, w->req_text};
+    return PLCIO_OK;
+}
+
+int plcio_shm_writer_next_write(plcio_shm_writer *w, plcio_shm_write_request *req)
+{
+    if (!w || !req || !w->base) return PLCIO_EINVAL;
+    reap(w);
+    for (uint32_t i = 0; i < w->g.ring_slots; i++) {
+        uint8_t *s = slot_at(w, i);
+        _Atomic uint32_t *state = SHM_A32(s, SHM_W_STATE);
+        if (atomic_load_explicit(state, memory_order_acquire) != SHM_SLOT_SUBMITTED) continue;
+        /* Only the engine leaves SUBMITTED, so a plain store is enough. */
+        atomic_store_explicit(state, SHM_SLOT_BUSY, memory_order_relaxed);
+        if (take_request(w, i, s, req) == PLCIO_OK) return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}

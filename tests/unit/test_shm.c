@@ -1,0 +1,582 @@
+/* Shared-memory segment: publish/read for every type, quality and timestamps,
+ * JSON, write ring, lifecycle (stale, busy, closed), waiting. Corruption and
+ * torn reads are in test_shm_robust.c. */
+#include "plcio_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plcio/core.h"
+#include "plcio/shm.h"
+
+static char seg_name[64];
+
+static int setup(void **state)
+{
+    static int counter;
+    (void)state;
+    snprintf(seg_name, sizeof seg_name, "/plcio-test-shm-%d-%d", (int)getpid(), ++counter);
+    shm_unlink(seg_name);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    shm_unlink(seg_name); /* whatever the test left, even on failure */
+    return 0;
+}
+
+/* Every type with raw PLC bytes and the text the reader must give. */
+typedef struct type_case {
+    const char *name;
+    plcio_type type;
+    unsigned length, bit;
+    const char *hex;
+    const char *text;
+} type_case;
+
+static const type_case cases[] = {
+    {"Flags.Run", PLCIO_TYPE_BOOL, 0, 3, "08", "true"},
+    {"Flags.Stop", PLCIO_TYPE_BOOL, 0, 2, "08", "false"},
+    {"B", PLCIO_TYPE_BYTE, 0, 0, "A5", "165"},
+    {"W", PLCIO_TYPE_WORD, 0, 0, "1234", "4660"},
+    {"DW", PLCIO_TYPE_DWORD, 0, 0, "DEADBEEF", "3735928559"},
+    {"LW", PLCIO_TYPE_LWORD, 0, 0, "FFFFFFFFFFFFFFFF", "18446744073709551615"},
+    {"SI", PLCIO_TYPE_SINT, 0, 0, "80", "-128"},
+    {"USI", PLCIO_TYPE_USINT, 0, 0, "FF", "255"},
+    {"Motor.Speed", PLCIO_TYPE_INT, 0, 0, "FFFE", "-2"},
+    {"UI", PLCIO_TYPE_UINT, 0, 0, "FFFF", "65535"},
+    {"DI", PLCIO_TYPE_DINT, 0, 0, "80000000", "-2147483648"},
+    {"UDI", PLCIO_TYPE_UDINT, 0, 0, "00010000", "65536"},
+    {"LI", PLCIO_TYPE_LINT, 0, 0, "FFFFFFFFFFFFFFFF", "-1"},
+    {"ULI", PLCIO_TYPE_ULINT, 0, 0, "0000000000000102", "258"},
+    {"Recipe[3].Temp", PLCIO_TYPE_REAL, 0, 0, "41480000", "12.5"},
+    {"LR", PLCIO_TYPE_LREAL, 0, 0, "400921FB54442D18", "3.1415926535897931"},
+    {"C", PLCIO_TYPE_CHAR, 0, 0, "41", "A"},
+    {"WC", PLCIO_TYPE_WCHAR, 0, 0, "00E9", "\xc3\xa9"},
+    {"S", PLCIO_TYPE_STRING, 10, 0, "0A0361626300000000000000", "abc"},
+    {"WS", PLCIO_TYPE_WSTRING, 4, 0, "0004000200680" "0E900000000", "h\xc3\xa9"},
+    {"T", PLCIO_TYPE_TIME, 0, 0, "000003E9", "T#1s1ms"},
+    {"LT", PLCIO_TYPE_LTIME, 0, 0, "0000000000000005", "LT#5ns"},
+    {"D", PLCIO_TYPE_DATE, 0, 0, "0000", "1990-01-01"},
+    {"TOD", PLCIO_TYPE_TIME_OF_DAY, 0, 0, "0187FC23", "07:08:09.123"},
+    {"DT", PLCIO_TYPE_DATE_AND_TIME, 0, 0, "2405060708091232", "2024-05-06T07:08:09.123"},
+    {"DTL", PLCIO_TYPE_DTL, 0, 0, "07E805060207080900000001", "2024-05-06T07:08:09.000000001"},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static plcio_shm_writer *make_writer(const plcio_shm_options *opts)
+{
+    plcio_shm_tag_def defs[NCASES];
+    for (size_t i = 0; i < NCASES; i++)
+        defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit};
+    plcio_shm_writer *w = NULL;
+    char msg[PLCIO_SHM_MSG_MAX] = "";
+    int rc = plcio_shm_writer_create(seg_name, defs, NCASES, opts, &w, msg, sizeof msg);
+    if (rc != PLCIO_OK) fail_msg("create: %s %s", plcio_err_name(rc), msg);
+    return w;
+}
+
+static void set_all(plcio_shm_writer *w)
+{
+    for (size_t i = 0; i < NCASES; i++) {
+        uint8_t raw[64];
+        size_t n = plcio_test_hex(cases[i].hex, raw, sizeof raw);
+        assert_int_equal(plcio_shm_writer_set(w, i, raw, n, 0, NULL), PLCIO_OK);
+    }
+}
+
+static plcio_shm_reader *open_reader(void)
+{
+    plcio_shm_reader *r = NULL;
+    char msg[PLCIO_SHM_MSG_MAX] = "";
+    int rc = plcio_shm_reader_open(seg_name, &r, msg, sizeof msg);
+    if (rc != PLCIO_OK) fail_msg("open: %s %s", plcio_err_name(rc), msg);
+    return r;
+}
+
+static void test_every_type(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer(NULL);
+    plcio_shm_reader *r = open_reader();
+    assert_int_equal(plcio_shm_reader_tag_count(r), NCASES);
+    /* before any publish: generation 0, quality none */
+    plcio_shm_value v;
+    assert_int_equal(plcio_shm_reader_get(r, 0, &v), PLCIO_OK);
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_NONE);
+    assert_int_equal(plcio_shm_reader_generation(r), 0);
+
+    uint64_t before = plcio_realtime_ns();
+    set_all(w);
+    uint64_t gen = 0;
+    assert_int_equal(plcio_shm_writer_publish(w, &gen), PLCIO_OK);
+    assert_int_equal(gen, 1);
+    assert_int_equal(plcio_shm_reader_refresh(r), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_generation(r), 1);
+    for (size_t i = 0; i < NCASES; i++) {
+        assert_int_equal(plcio_shm_reader_get_by_name(r, cases[i].name, &v), PLCIO_OK);
+        assert_int_equal(v.index, i);
+        assert_int_equal(v.type, cases[i].type);
+        assert_int_equal(v.decode_error, 0);
+        assert_string_equal(v.text, cases[i].text);
+        assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+        assert_true(v.changed_real_ns >= before && v.read_real_ns >= v.changed_real_ns);
+        plcio_shm_tag_info info;
+        assert_int_equal(plcio_shm_reader_tag_info(r, i, &info), PLCIO_OK);
+        assert_string_equal(info.name, cases[i].name);
+        assert_int_equal(info.size, v.raw_len);
+    }
+    assert_int_equal(plcio_shm_reader_get_by_name(r, "Motor.Speed", &v), PLCIO_OK);
+    assert_int_equal(v.as_int, -2);
+    assert_int_equal(plcio_shm_reader_get_by_name(r, "Recipe[3].Temp", &v), PLCIO_OK);
+    assert_true(v.as_double == 12.5);
+    assert_int_equal(plcio_shm_reader_get_by_name(r, "D", &v), PLCIO_OK);
+    assert_true(v.as_double == 631152000.0); /* 1990-01-01 in Unix seconds */
+    assert_int_equal(plcio_shm_reader_get_by_name(r, "nope", &v), PLCIO_ENOTFOUND);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
+static void test_quality_and_timestamps(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer(NULL);
+    plcio_shm_reader *r = open_reader();
+    size_t idx;
+    assert_int_equal(plcio_shm_writer_find(w, "Motor.Speed", &idx), PLCIO_OK);
+    uint8_t a[2] = {0, 1}, b[2] = {0, 2};
+    bool changed = false;
+    assert_int_equal(plcio_shm_writer_set(w, idx, a, 2, 1000, &changed), PLCIO_OK);
+    assert_true(changed);
+    assert_int_equal(plcio_shm_writer_set(w, idx, a, 2, 2000, &changed), PLCIO_OK);
+    assert_false(changed);
+    plcio_shm_writer_publish(w, NULL);
+    plcio_shm_value v;
+    plcio_shm_reader_refresh(r);
+    plcio_shm_reader_get(r, idx, &v);
+    assert_int_equal(v.changed_real_ns, 1000); /* the unchanged second read kept the change time */
+    assert_int_equal(v.read_real_ns, 2000);
+    assert_string_equal(v.text, "1");
+    /* error keeps the bytes, records the reason */
+    assert_int_equal(plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_ERROR, PLCIO_ETIMEDOUT), PLCIO_OK);
+    plcio_shm_writer_publish(w, NULL);
+    plcio_shm_reader_refresh(r);
+    plcio_shm_reader_get(r, idx, &v);
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_ERROR);
+    assert_int_equal(v.error, PLCIO_ETIMEDOUT);
+    assert_string_equal(v.text, "1");
+    assert_int_equal(plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_STALE, PLCIO_ECLOSED), PLCIO_OK);
+    plcio_shm_writer_publish(w, NULL);
+    plcio_shm_reader_refresh(r);
+    plcio_shm_reader_get(r, idx, &v);
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_STALE);
+    /* back to good with a new value: change time is the read time */
+    assert_int_equal(plcio_shm_writer_set(w, idx, b, 2, 5000, &changed), PLCIO_OK);
+    plcio_shm_writer_publish(w, NULL);
+    plcio_shm_reader_refresh(r);
+    plcio_shm_reader_get(r, idx, &v);
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+    assert_int_equal(v.error, 0);
+    assert_int_equal(v.changed_real_ns, 5000);
+    assert_string_equal(v.text, "2");
+    /* bad arguments */
+    assert_int_equal(plcio_shm_writer_set(w, idx, a, 3, 0, NULL), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_set(w, 9999, a, 2, 0, NULL), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_GOOD, 0), PLCIO_EINVAL);
+    /* BOOL change detection looks at its bit only */
+    assert_int_equal(plcio_shm_writer_find(w, "Flags.Run", &idx), PLCIO_OK);
+    uint8_t on = 0x08, on_other = 0xFF, off = 0xF7;
+    plcio_shm_writer_set(w, idx, &on, 1, 0, &changed);
+    plcio_shm_writer_set(w, idx, &on_other, 1, 0, &changed);
+    assert_false(changed);
+    plcio_shm_writer_set(w, idx, &off, 1, 0, &changed);
+    assert_true(changed);
+    plcio_shm_status st;
+    assert_int_equal(plcio_shm_reader_status(r, &st), PLCIO_OK);
+    assert_int_equal(st.engine_pid, (uint32_t)getpid());
+    assert_true(st.engine_alive);
+    assert_false(st.closed);
+    assert_int_equal(st.generation, 4);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer(NULL);
+    plcio_shm_reader *r = open_reader();
+    const char *json = NULL;
+    size_t len = 0;
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+    cJSON *doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "tags"), "S"), "value")));
+    cJSON_Delete(doc);
+
+    set_all(w);
+    size_t idx;
+    plcio_shm_writer_find(w, "DI", &idx);
+    plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_ERROR, PLCIO_ETIMEDOUT);
+    plcio_shm_writer_publish(w, NULL);
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+    assert_int_equal(strlen(json), len);
+    doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    assert_int_equal(cJSON_GetObjectItem(doc, "generation")->valuedouble, 1);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(doc, "time")));
+    cJSON *tags = cJSON_GetObjectItem(doc, "tags");
+    assert_int_equal(cJSON_GetArraySize(tags), NCASES);
+    cJSON *t = cJSON_GetObjectItem(tags, "Recipe[3].Temp");
+    assert_true(cJSON_GetObjectItem(t, "value")->valuedouble == 12.5);
+    assert_string_equal(cJSON_GetObjectItem(t, "quality")->valuestring, "good");
+    assert_true(cJSON_GetObjectItem(t, "ts")->valuedouble > 1.6e12);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Flags.Run"), "value")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Flags.Stop"), "value")));
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "WS"), "value")->valuestring, "h\xc3\xa9");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "DT"), "value")->valuestring,
+                        "2024-05-06T07:08:09.123");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Motor.Speed"), "value")->valuedouble, -2);
+    cJSON *di = cJSON_GetObjectItem(tags, "DI");
+    assert_string_equal(cJSON_GetObjectItem(di, "quality")->valuestring, "error");
+    assert_string_equal(cJSON_GetObjectItem(di, "error")->valuestring, "PLCIO_ETIMEDOUT");
+    cJSON_Delete(doc);
+
+    /* nothing changed: the JSON is not rewritten (generation stays 1) */
+    plcio_shm_writer_publish(w, NULL);
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+    doc = cJSON_Parse(json);
+    assert_int_equal(cJSON_GetObjectItem(doc, "generation")->valuedouble, 1);
+    cJSON_Delete(doc);
+    /* a string needing escapes, and a NaN */
+    plcio_shm_writer_find(w, "S", &idx);
+    uint8_t s[12] = {10, 4, '"', '\\', '\n', 0xE4};
+    plcio_shm_writer_set(w, idx, s, 12, 0, NULL);
+    plcio_shm_writer_find(w, "Recipe[3].Temp", &idx);
+    uint8_t nan[4] = {0x7F, 0xC0, 0, 0};
+    plcio_shm_writer_set(w, idx, nan, 4, 0, NULL);
+    plcio_shm_writer_publish(w, NULL);
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+    doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    tags = cJSON_GetObjectItem(doc, "tags");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "S"), "value")->valuestring,
+                        "\"\\\n\xc3\xa4");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Recipe[3].Temp"), "value")));
+    assert_int_equal(cJSON_GetObjectItem(doc, "generation")->valuedouble, 3);
+    cJSON_Delete(doc);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+
+    /* no JSON at all when asked */
+    plcio_shm_options o = {.no_json = true};
+    w = make_writer(&o);
+    r = open_reader();
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_ENOTFOUND);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
+/* ---- write ring ---- */
+
+typedef struct requester {
+    const char *tag, *text;
+    int rc;
+    plcio_shm_write_result res;
+} requester;
+
+static void *request_thread(void *arg)
+{
+    requester *q = arg;
+    plcio_shm_reader *r = open_reader();
+    q->rc = plcio_shm_reader_write(r, q->tag, q->text, 5000, &q->res);
+    plcio_shm_reader_free(r);
+    return NULL;
+}
+
+/* Serve requests for up to 5 s: INT writes succeed, "Recipe[3].Temp" fails
+ * as if the PLC refused. Returns the number served. */
+static int serve(plcio_shm_writer *w, int want, uint8_t *last, size_t *last_len)
+{
+    int served = 0;
+    uint64_t end = plcio_monotonic_ns() + 5 * PLCIO_NS_PER_S;
+    while (served < want && plcio_monotonic_ns() < end) {
+        plcio_shm_write_request req;
+        if (plcio_shm_writer_next_write(w, &req) != PLCIO_OK) {
+            usleep(1000);
+            continue;
+        }
+        memcpy(last, req.data, req.size);
+        *last_len = req.size;
+        if (!strcmp(req.name, "Recipe[3].Temp")) plcio_shm_writer_complete(w, req.slot, PLCIO_EPLC, "PLC says: access denied");
+        else plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL);
+        served++;
+    }
+    return served;
+}
+
+static void test_write_round_trip(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer(NULL);
+    uint8_t last[64];
+    size_t last_len = 0;
+    requester q[4] = {{"Motor.Speed", "-300", 0, {0}},
+                      {"Recipe[3].Temp", "1.5", 0, {0}},
+                      {"Motor.Speed", "70000", 0, {0}},
+                      {"WS", "h\xc3\xa9!", 0, {0}}};
+    for (int k = 0; k < 4; k++) {
+        pthread_t th;
+        pthread_create(&th, NULL, request_thread, &q[k]);
+        int served = serve(w, k == 2 ? 0 : 1, last, &last_len);
+        if (k == 2) { /* refused in next_write, never handed to the engine */
+            plcio_shm_write_request req;
+            for (int i = 0; i < 200 && plcio_shm_writer_next_write(w, &req) == PLCIO_ENOTFOUND; i++) usleep(5000);
+        }
+        pthread_join(th, NULL);
+        assert_int_equal(q[k].rc, PLCIO_OK);
+        if (k == 0) {
+            assert_int_equal(served, 1);
+            assert_int_equal(last_len, 2);
+            assert_int_equal(last[0], 0xFE);
+            assert_int_equal(last[1], 0xD4);
+            assert_int_equal(q[k].res.state, PLCIO_SHM_WRITE_DONE);
+            assert_int_equal(q[k].res.error, PLCIO_OK);
+        } else if (k == 1) {
+            assert_int_equal(q[k].res.state, PLCIO_SHM_WRITE_FAILED);
+            assert_int_equal(q[k].res.error, PLCIO_EPLC);
+            assert_string_equal(q[k].res.message, "PLC says: access denied");
+        } else if (k == 2) {
+            assert_int_equal(q[k].res.state, PLCIO_SHM_WRITE_FAILED);
+            assert_int_equal(q[k].res.error, PLCIO_ERANGE);
+            assert_non_null(strstr(q[k].res.message, "70000"));
+        } else {
+            assert_int_equal(q[k].res.state, PLCIO_SHM_WRITE_DONE);
+            uint8_t want[12] = {0, 4, 0, 3, 0, 'h', 0, 0xE9, 0, '!', 0, 0};
+            assert_int_equal(last_len, 12);
+            assert_memory_equal(last, want, 12);
+        }
+    }
+    plcio_shm_writer_free(w);
+}
+
+static void test_write_ring_full_and_raw(void **state)
+{
+    (void)state;
+    plcio_shm_options o = {.write_slots = 4};
+    plcio_shm_writer *w = make_writer(&o);
+    plcio_shm_reader *r = open_reader();
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++) assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &ids[i]), PLCIO_OK);
+    uint64_t extra;
+    assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &extra), PLCIO_ELIMIT);
+    assert_int_equal(plcio_shm_reader_submit_text(r, "nope", "7", &extra), PLCIO_ENOTFOUND);
+    plcio_shm_write_result res;
+    assert_int_equal(plcio_shm_reader_write_wait(r, ids[0], 20, &res), PLCIO_ETIMEDOUT);
+    /* the engine drains all four; answers them in reverse order */
+    plcio_shm_write_request reqs[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(plcio_shm_writer_next_write(w, &reqs[i]), PLCIO_OK);
+        assert_int_equal(reqs[i].size, 2);
+        assert_int_equal(reqs[i].data[1], 7);
+        assert_string_equal(reqs[i].text, "7");
+    }
+    plcio_shm_write_request none;
+    assert_int_equal(plcio_shm_writer_next_write(w, &none), PLCIO_ENOTFOUND);
+    for (int i = 3; i >= 0; i--) assert_int_equal(plcio_shm_writer_complete(w, reqs[i].slot, PLCIO_OK, NULL), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_complete(w, reqs[0].slot, PLCIO_OK, NULL), PLCIO_ESTATE);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(plcio_shm_reader_write_wait(r, ids[i], 1000, &res), PLCIO_OK);
+        assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
+    }
+    assert_int_equal(plcio_shm_reader_write_wait(r, ids[0], 10, &res), PLCIO_ENOTFOUND);
+    /* slots are free again; raw writes: BOOL keeps only its bit */
+    uint8_t all = 0xFF;
+    uint64_t id;
+    assert_int_equal(plcio_shm_reader_submit_raw(r, "Flags.Run", &all, 1, &id), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_submit_raw(r, "Motor.Speed", &all, 1, &id), PLCIO_EINVAL);
+    plcio_shm_write_request req;
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_OK);
+    assert_int_equal(req.data[0], 0x08);
+    assert_int_equal(req.bit, 3);
+    /* syntax errors are answered without the engine */
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Motor.Speed", "fast", &id), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_next_write(w, &none), PLCIO_ENOTFOUND);
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.state, PLCIO_SHM_WRITE_FAILED);
+    assert_int_equal(res.error, PLCIO_ESYNTAX);
+    /* the engine stops with a request still in hand: it is answered ECLOSED */
+    assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "9", &id), PLCIO_OK);
+    plcio_shm_writer_free(w);
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.state, PLCIO_SHM_WRITE_FAILED);
+    assert_int_equal(res.error, PLCIO_ECLOSED);
+    assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "9", &id), PLCIO_ECLOSED);
+    plcio_shm_reader_free(r);
+}
+
+/* ---- lifecycle ---- */
+
+static void test_second_engine_refused(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer(NULL);
+    plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0};
+    plcio_shm_writer *w2 = NULL;
+    char msg[PLCIO_SHM_MSG_MAX] = "", pid[32];
+    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EBUSY);
+    assert_null(w2);
+    snprintf(pid, sizeof pid, "pid %d", (int)getpid());
+    assert_non_null(strstr(msg, pid));
+    /* the running engine's segment is untouched */
+    plcio_shm_reader *r = open_reader();
+    assert_int_equal(plcio_shm_reader_tag_count(r), NCASES);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+    /* after a clean exit the name is gone, and free again */
+    plcio_shm_reader *none = NULL;
+    assert_int_equal(plcio_shm_reader_open(seg_name, &none, msg, sizeof msg), PLCIO_ENOTFOUND);
+    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_replaced_pid(w2), 0);
+    plcio_shm_writer_free(w2);
+    /* bad definitions */
+    plcio_shm_tag_def dup[2] = {{"X", PLCIO_TYPE_INT, 0, 0}, {"X", PLCIO_TYPE_REAL, 0, 0}};
+    assert_int_equal(plcio_shm_writer_create(seg_name, dup, 2, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+    assert_non_null(strstr(msg, "twice"));
+    plcio_shm_tag_def badbit = {"X", PLCIO_TYPE_INT, 0, 3};
+    assert_int_equal(plcio_shm_writer_create(seg_name, &badbit, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+    plcio_shm_tag_def badstr = {"X", PLCIO_TYPE_STRING, 300, 0};
+    assert_int_equal(plcio_shm_writer_create(seg_name, &badstr, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_create("no-slash", &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_create("/a/b", &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+}
+
+static void test_stale_segment_replaced(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0};
+        plcio_shm_writer *w = NULL;
+        if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
+        plcio_shm_writer_publish(w, NULL);
+        _exit(0); /* "crash": no cleanup */
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* a reader of the dead engine's segment sees it is not alive */
+    plcio_shm_reader *old = open_reader();
+    plcio_shm_status st;
+    plcio_shm_reader_status(old, &st);
+    assert_false(st.engine_alive);
+    assert_int_equal(st.engine_pid, (uint32_t)child);
+    assert_int_equal(plcio_shm_reader_wait(old, st.generation, 1000, NULL), PLCIO_ECLOSED);
+    /* a new engine replaces it */
+    plcio_shm_writer *w = make_writer(NULL);
+    assert_int_equal(plcio_shm_writer_replaced_pid(w), (uint32_t)child);
+    plcio_shm_reader_status(old, &st);
+    assert_true(st.closed); /* unlinked under the old reader */
+    plcio_shm_reader_free(old);
+    plcio_shm_reader *r = open_reader();
+    assert_int_equal(plcio_shm_reader_tag_count(r), NCASES);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
+static void test_busy_across_processes(void **state)
+{
+    (void)state;
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        alarm(10);
+        plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0};
+        plcio_shm_writer *w = NULL;
+        if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
+        if (write(pipefd[1], "r", 1) != 1) _exit(1);
+        char c;
+        if (read(pipefd[0], &c, 1) < 0) _exit(1); /* until the parent says stop */
+        _exit(0);
+    }
+    char c;
+    assert_int_equal(read(pipefd[0], &c, 1), 1);
+    plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0};
+    plcio_shm_writer *w = NULL;
+    char msg[PLCIO_SHM_MSG_MAX], pid[32];
+    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg), PLCIO_EBUSY);
+    snprintf(pid, sizeof pid, "pid %d", (int)child);
+    assert_non_null(strstr(msg, pid));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_replaced_pid(w), (uint32_t)child);
+    plcio_shm_writer_free(w);
+}
+
+typedef struct waiter {
+    int rc;
+    uint64_t gen;
+} waiter;
+
+static void *wait_thread(void *arg)
+{
+    waiter *wt = arg;
+    plcio_shm_reader *r = open_reader();
+    wt->rc = plcio_shm_reader_wait(r, 0, 5000, &wt->gen);
+    plcio_shm_reader_free(r);
+    return NULL;
+}
+
+static void test_wait(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer(NULL);
+    plcio_shm_reader *r = open_reader();
+    uint64_t t0 = plcio_monotonic_ns();
+    assert_int_equal(plcio_shm_reader_wait(r, 0, 50, NULL), PLCIO_ETIMEDOUT);
+    assert_true(plcio_monotonic_ns() - t0 >= 45 * PLCIO_NS_PER_MS);
+    waiter wt = {-1, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, wait_thread, &wt);
+    usleep(50000);
+    plcio_shm_writer_publish(w, NULL);
+    pthread_join(th, NULL);
+    assert_int_equal(wt.rc, PLCIO_OK);
+    assert_int_equal(wt.gen, 1);
+    uint64_t g = 0;
+    assert_int_equal(plcio_shm_reader_wait(r, 0, 0, &g), PLCIO_OK); /* already newer */
+    assert_int_equal(g, 1);
+    plcio_shm_writer_free(w);
+    assert_int_equal(plcio_shm_reader_wait(r, 1, 1000, NULL), PLCIO_ECLOSED);
+    plcio_shm_reader_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quality_and_timestamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ring_full_and_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_engine_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_segment_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_across_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
