@@ -19,9 +19,12 @@
 
 typedef int (*job_fn)(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out);
 
+/* A refused job: ack-data with the error in the header and no parameters
+ * (what CPUs and snap7 send; a lone function byte would make the answer look
+ * truncated to dissectors that expect the function's parameters). */
 static int refuse(const plcio_s7_pdu *pdu, plcio_s7_out *out, uint16_t error)
 {
-    int rc = plcio_s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, plcio_s7_pdu_function(pdu), error);
+    int rc = plcio_s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, -1, error);
     return rc ? rc : (int)out->len;
 }
 
@@ -338,7 +341,8 @@ void s7srv_session_clear(s7srv_session *ses)
 
 static int upload_ack(const plcio_s7_pdu *pdu, plcio_s7_out *out, const plcio_s7_xfer *x, uint16_t error)
 {
-    int rc = plcio_s7_xfer_ack_encode(out, pdu->pdu_ref, x, error);
+    if (error) return refuse(pdu, out, error);
+    int rc = plcio_s7_xfer_ack_encode(out, pdu->pdu_ref, x, 0);
     return rc ? rc : (int)out->len;
 }
 
