@@ -31,6 +31,7 @@
 #include "plcio/bytes.h"
 #include "plcio/types.h"
 #include "plcio/url.h"
+#include "plcio/layout.h"
 #include "plcio/modbus.h"
 #include "plcio/value.h"
 #include "plcio/address.h"

@@ -15,6 +15,7 @@ typedef struct plcio_command {
 } plcio_command;
 
 extern const plcio_command plcio_cmd_version;
+extern const plcio_command plcio_cmd_layout;
 extern const plcio_command plcio_cmd_sim;
 
 #endif

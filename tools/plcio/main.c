@@ -8,6 +8,7 @@
 
 static const plcio_command *const commands[] = {
     &plcio_cmd_version,
+    &plcio_cmd_layout,
     &plcio_cmd_sim,
 };
 
