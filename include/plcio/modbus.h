@@ -169,6 +169,309 @@ PLCIO_API uint16_t plcio_mb_crc16(const uint8_t *data, size_t len);
 /* LRC (SL 6.2.1): two's complement of the 8-bit sum of the bytes. */
 PLCIO_API uint8_t plcio_mb_lrc(const uint8_t *data, size_t len);
 
+/* ===========================================================================
+ * Client
+ *
+ *   plcio_modbus_client *c = plcio_modbus_client_new("modbus-tcp://10.0.0.7?unit=1", NULL, &err);
+ *   uint16_t regs[10];
+ *   rc = plcio_modbus_read_holding_registers(c, PLCIO_MODBUS_UNIT_DEFAULT, 100, 10, regs);
+ *   if (rc == PLCIO_EMBEXC) printf("exception %d\n", plcio_modbus_last_exception(c));
+ *   plcio_modbus_client_free(c);
+ *
+ * URLs (DESIGN.md): modbus-tcp://HOST[:502], modbus-udp://HOST[:502],
+ * modbus-rtu:///dev/ttyX, modbus-ascii:///dev/ttyX, and RTU or ASCII framing
+ * over a TCP stream with a host: modbus-rtu://HOST:PORT. Query keys: unit
+ * (0-255, default 1), timeout (ms, default 1000), retries (default 1 on
+ * serial lines, 0 otherwise), baud (19200), parity (N/E/O, default E),
+ * data-bits (8), stop-bits (1), rs485 (0/1: kernel RS-485 RTS control).
+ * Unknown keys are refused.
+ *
+ * Connection: opened on the first request (or plcio_modbus_client_connect),
+ * re-opened after a failure on the next request ("auto-open"). A timeout or
+ * a dropped connection is retried `retries` times; an exception never is.
+ *
+ * Answers are matched to requests by transaction id (TCP/UDP), unit id and
+ * function code; anything else (a late answer to an earlier, timed-out
+ * request, a foreign unit) is dropped, never taken for the answer.
+ *
+ * Logging: Tx/Rx frame dumps at PLCIO_LOG_TRACE ("Tx [12] 00 01 00 00 00 06
+ * 01 03 00 00 00 04"), retries and dropped frames at PLCIO_LOG_DEBUG.
+ *
+ * Every request function returns PLCIO_OK, PLCIO_EMBEXC (the device answered
+ * with an exception: plcio_modbus_last_exception), PLCIO_ERANGE (quantity
+ * outside the protocol limits: nothing was sent), PLCIO_ETIMEDOUT,
+ * PLCIO_ECLOSED, PLCIO_ECONNREFUSED, PLCIO_ECRC, PLCIO_EPROTO (malformed or
+ * mismatching answer), PLCIO_EINVAL. Buffers are the caller's.
+ * ========================================================================= */
+
+typedef struct plcio_modbus_client plcio_modbus_client;
+
+/* Use the unit id the client was created with. */
+#define PLCIO_MODBUS_UNIT_DEFAULT (-1)
+
+/* Parse the URL and create a client (nothing is opened yet). `logger` is
+ * copied (NULL: process default). On failure returns NULL and *err (may be
+ * NULL) says why: PLCIO_ESYNTAX / PLCIO_ERANGE / PLCIO_EINVAL for a bad URL
+ * or parameter, PLCIO_ENOMEM. Caller frees with plcio_modbus_client_free. */
+PLCIO_API plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger *logger, int *err);
+/* Closes the connection. NULL is a no-op. */
+PLCIO_API void plcio_modbus_client_free(plcio_modbus_client *c);
+
+PLCIO_API int plcio_modbus_client_connect(plcio_modbus_client *c);
+PLCIO_API void plcio_modbus_client_close(plcio_modbus_client *c);
+PLCIO_API bool plcio_modbus_client_is_open(const plcio_modbus_client *c);
+PLCIO_API void plcio_modbus_client_set_unit(plcio_modbus_client *c, uint8_t unit);
+PLCIO_API uint8_t plcio_modbus_client_unit(const plcio_modbus_client *c);
+/* Per-attempt timeout (>= 1 ms) and number of retries (0..10). */
+PLCIO_API int plcio_modbus_client_set_timeout(plcio_modbus_client *c, int timeout_ms);
+PLCIO_API int plcio_modbus_client_set_retries(plcio_modbus_client *c, unsigned retries);
+/* Exception code of the last request that returned PLCIO_EMBEXC (0 after a
+ * request that did not). */
+PLCIO_API int plcio_modbus_last_exception(const plcio_modbus_client *c);
+
+/* `unit`: 0..255, or PLCIO_MODBUS_UNIT_DEFAULT. On a serial line unit 0 is
+ * a broadcast: only writes are allowed, nothing is awaited (SL 2.1). */
+
+/* FC 1 / FC 2: one byte per bit (0/1) in `bits`. n: 1..2000. */
+PLCIO_API int plcio_modbus_read_coils(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t n, uint8_t *bits);
+PLCIO_API int plcio_modbus_read_discrete_inputs(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t n,
+                                                uint8_t *bits);
+/* FC 3 / FC 4. n: 1..125. */
+PLCIO_API int plcio_modbus_read_holding_registers(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t n,
+                                                  uint16_t *regs);
+PLCIO_API int plcio_modbus_read_input_registers(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t n,
+                                                uint16_t *regs);
+/* FC 5, FC 6. */
+PLCIO_API int plcio_modbus_write_coil(plcio_modbus_client *c, int unit, uint16_t addr, bool on);
+PLCIO_API int plcio_modbus_write_register(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t value);
+/* FC 15 (n 1..1968, one byte per bit), FC 16 (n 1..123). */
+PLCIO_API int plcio_modbus_write_coils(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t n,
+                                       const uint8_t *bits);
+PLCIO_API int plcio_modbus_write_registers(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t n,
+                                           const uint16_t *regs);
+/* FC 22: register = (register AND and_mask) OR (or_mask AND NOT and_mask). */
+PLCIO_API int plcio_modbus_mask_write_register(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t and_mask,
+                                               uint16_t or_mask);
+/* FC 23: the write happens before the read (AP 6.17). */
+PLCIO_API int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t read_addr,
+                                                uint16_t read_n, uint16_t *read_regs, uint16_t write_addr,
+                                                uint16_t write_n, const uint16_t *write_regs);
+/* FC 24: up to 31 registers into regs[31]; *count gets the FIFO count. */
+PLCIO_API int plcio_modbus_read_fifo_queue(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t *regs,
+                                           uint16_t *count);
+/* FC 7. */
+PLCIO_API int plcio_modbus_read_exception_status(plcio_modbus_client *c, int unit, uint8_t *status);
+/* FC 8: sub-function with data; the answer's data (after the sub-function)
+ * is copied to out (cap bytes), *out_len tells its length. Sub-function 4
+ * (force listen only) gets no answer: the call returns PLCIO_OK after
+ * sending. */
+PLCIO_API int plcio_modbus_diagnostics(plcio_modbus_client *c, int unit, uint16_t sub, const uint8_t *data,
+                                       size_t len, uint8_t *out, size_t cap, size_t *out_len);
+/* FC 8 counter sub-functions (0x0B..0x12) and 0x02 (diagnostic register): the 16-bit value. */
+PLCIO_API int plcio_modbus_diagnostic_counter(plcio_modbus_client *c, int unit, uint16_t sub, uint16_t *value);
+/* FC 11. */
+PLCIO_API int plcio_modbus_get_comm_event_counter(plcio_modbus_client *c, int unit, uint16_t *status,
+                                                  uint16_t *event_count);
+/* FC 12: events newest first (AP 6.10), at most 64. */
+typedef struct plcio_modbus_event_log {
+    uint16_t status, event_count, message_count;
+    uint8_t events[64];
+    size_t event_len;
+} plcio_modbus_event_log;
+PLCIO_API int plcio_modbus_get_comm_event_log(plcio_modbus_client *c, int unit, plcio_modbus_event_log *log);
+/* FC 17: the bytes after the byte count (server id, run indicator, extra). */
+PLCIO_API int plcio_modbus_report_server_id(plcio_modbus_client *c, int unit, uint8_t *out, size_t cap,
+                                            size_t *len);
+/* FC 20 / FC 21: file records (reference type 6). For reads, `regs` receives
+ * `length` registers; for writes it supplies them. */
+typedef struct plcio_modbus_file_record {
+    uint16_t file;   /* 1..0xFFFF */
+    uint16_t record; /* 0..9999 */
+    uint16_t length; /* registers */
+    uint16_t *regs;
+} plcio_modbus_file_record;
+PLCIO_API int plcio_modbus_read_file_record(plcio_modbus_client *c, int unit, plcio_modbus_file_record *recs,
+                                            size_t n);
+PLCIO_API int plcio_modbus_write_file_record(plcio_modbus_client *c, int unit,
+                                             const plcio_modbus_file_record *recs, size_t n);
+/* FC 43 / MEI 14: read device identification. code 1 basic, 2 regular,
+ * 3 extended (stream access, following more-follows until the end), 4 one
+ * object (`object_id`). Objects land in objs[0..cap), *count tells how many. */
+typedef struct plcio_modbus_device_object {
+    uint8_t id;
+    uint8_t length;
+    char value[256]; /* `length` bytes, NUL-terminated for convenience */
+} plcio_modbus_device_object;
+PLCIO_API int plcio_modbus_read_device_id(plcio_modbus_client *c, int unit, uint8_t code, uint8_t object_id,
+                                          plcio_modbus_device_object *objs, size_t cap, size_t *count);
+/* Any PDU (function code first). The answer PDU is copied to resp. */
+PLCIO_API int plcio_modbus_execute(plcio_modbus_client *c, int unit, const uint8_t *pdu, size_t len,
+                                   uint8_t *resp, size_t cap, size_t *resp_len);
+
+/* Typed helpers: n floats in consecutive register pairs (FC 3 / FC 16).
+ * input true reads input registers (FC 4). */
+PLCIO_API int plcio_modbus_read_floats(plcio_modbus_client *c, int unit, bool input, uint16_t addr, size_t n,
+                                       float *out, plcio_mb_order order);
+PLCIO_API int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16_t addr, size_t n,
+                                        const float *v, plcio_mb_order order);
+
+/* Several requests in flight (TCP and UDP: up to `window` at once, matched
+ * by transaction id; serial lines: one after the other). Each request gets
+ * its own result; the call returns PLCIO_OK when all were sent and answered
+ * (exceptions included: look at each result), or the first transport error
+ * (then the requests not done have result PLCIO_ECANCELED). */
+typedef struct plcio_modbus_request {
+    int unit;          /* 0..255 or PLCIO_MODBUS_UNIT_DEFAULT */
+    uint8_t function;  /* 1, 2, 3, 4, 5, 6, 15, 16 */
+    uint16_t addr;
+    uint16_t n;        /* quantity (ignored for 5 and 6) */
+    uint16_t *regs;    /* FC 3/4: out; FC 6 (regs[0]), 16: in */
+    uint8_t *bits;     /* FC 1/2: out; FC 5 (bits[0]), 15: in; one byte per bit */
+    int result;        /* out: PLCIO_OK, PLCIO_EMBEXC, ... */
+    uint8_t exception; /* out: exception code when result is PLCIO_EMBEXC */
+} plcio_modbus_request;
+PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n,
+                                         size_t window);
+
+/* ===========================================================================
+ * Server
+ *
+ *   plcio_modbus_server *s = plcio_modbus_server_new(NULL);
+ *   plcio_modbus_bank_config bank = plcio_modbus_bank_default(10000);
+ *   plcio_modbus_server_add_unit(s, 1, &bank);
+ *   int port;
+ *   plcio_modbus_server_listen_tcp(s, "127.0.0.1", 0, &port);
+ *   plcio_modbus_server_run(s);          // until plcio_modbus_server_stop()
+ *
+ * Units: each unit id has a data bank (coils, discrete inputs, holding and
+ * input registers, each a sequential range [start, start + count), and
+ * optionally files for FC 20/21) and may have callbacks that replace the
+ * bank per table and function code (nanoMODBUS / pymodbus context style).
+ * PLCIO_MODBUS_ANY_UNIT answers every unit id that has no unit of its own.
+ * A request for a unit that does not exist gets exception 0x0B (gateway
+ * target failed to respond) on TCP/UDP and no answer on a serial line.
+ * Unit 0 on a serial line is a broadcast: writes go to every unit, nobody
+ * answers.
+ *
+ * Exceptions: unknown function codes and FC 8 sub-functions 01; quantities
+ * and byte counts outside AP 6.x 03; addresses outside a table 02; a
+ * callback may return any exception code (04 server failure, 06 busy, ...).
+ *
+ * Diagnostics (FC 8, 11, 12): the counters and the event log of AP 6.8-6.10
+ * are kept per server (all its links together); listen-only mode (FC 8/04)
+ * silences the server until FC 8/01 (restart communications).
+ *
+ * Transports: any number of TCP listeners (many clients, one thread: an
+ * event loop), UDP sockets and serial lines (RTU or ASCII) on the same loop.
+ * A connection that sends something that cannot be framed (MBAP length 0,
+ * 1 or above 254, foreign protocol id) is closed; other clients go on. A
+ * bad CRC/LRC on a serial line is counted and not answered.
+ *
+ * Threads: run/run_once on one thread; plcio_modbus_server_stop and the bank
+ * accessors (read_bank / write_bank) may be called from any thread.
+ * Callbacks run on the loop thread, with the server's lock held (they may
+ * call the bank accessors).
+ * ========================================================================= */
+
+typedef struct plcio_modbus_server plcio_modbus_server;
+
+#define PLCIO_MODBUS_ANY_UNIT (-2)
+
+/* The four tables; values are the Modicon reference prefixes (0x, 1x, 3x,
+ * 4x) as in address.h's plcio_mb_table. */
+typedef enum plcio_modbus_area {
+    PLCIO_MODBUS_COILS = 0,
+    PLCIO_MODBUS_DISCRETE_INPUTS = 1,
+    PLCIO_MODBUS_INPUT_REGISTERS = 3,
+    PLCIO_MODBUS_HOLDING_REGISTERS = 4
+} plcio_modbus_area;
+
+typedef struct plcio_modbus_range {
+    uint16_t start;
+    uint32_t count; /* 0..65536, start + count <= 65536 */
+} plcio_modbus_range;
+
+typedef struct plcio_modbus_bank_config {
+    plcio_modbus_range coils, discrete_inputs, holding_registers, input_registers;
+    uint16_t files; /* FC 20/21 files 1..files, 10000 records each; 0: none */
+} plcio_modbus_bank_config;
+
+/* Every table [0, size); no files. */
+PLCIO_API plcio_modbus_bank_config plcio_modbus_bank_default(uint32_t size);
+
+/* Application data behind a unit. Each returns 0 or an exception code
+ * (PLCIO_MB_EX_*). A NULL member uses the unit's data bank. `fc` tells
+ * which request asked (5 or 15; 6, 16, 22 or 23). Bits are one byte each. */
+typedef struct plcio_modbus_callbacks {
+    int (*read_bits)(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n, uint8_t *bits);
+    int (*read_registers)(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n,
+                          uint16_t *regs);
+    int (*write_bits)(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint8_t *bits);
+    int (*write_registers)(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint16_t *regs);
+    int (*read_file)(void *ctx, uint8_t unit, uint16_t file, uint16_t record, uint16_t n, uint16_t *regs);
+    int (*write_file)(void *ctx, uint8_t unit, uint16_t file, uint16_t record, uint16_t n, const uint16_t *regs);
+    /* FC 24: up to 31 registers into regs, *count how many. */
+    int (*read_fifo)(void *ctx, uint8_t unit, uint16_t addr, uint16_t *regs, uint16_t *count);
+} plcio_modbus_callbacks;
+
+typedef struct plcio_modbus_server_stats {
+    /* AP 6.8 counters (FC 8 sub-functions 0x0B..0x12) */
+    uint16_t bus_messages, bus_comm_errors, bus_exceptions, server_messages, server_no_response, server_nak,
+        server_busy, bus_char_overruns;
+    uint16_t event_count; /* FC 11 */
+    bool listen_only;
+    /* links */
+    uint32_t connections_open, connections_accepted, connections_dropped;
+} plcio_modbus_server_stats;
+
+/* `logger` copied (NULL: process default). NULL on out of memory. Caller
+ * frees with plcio_modbus_server_free (closes every link). */
+PLCIO_API plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger);
+PLCIO_API void plcio_modbus_server_free(plcio_modbus_server *s);
+
+/* Add a unit (0..247 on serial lines by SL 2.2, 0..255 on TCP) or
+ * PLCIO_MODBUS_ANY_UNIT with its own data bank (zeroed). PLCIO_EEXIST if
+ * already there, PLCIO_ERANGE for a bad range, PLCIO_ENOMEM. */
+PLCIO_API int plcio_modbus_server_add_unit(plcio_modbus_server *s, int unit, const plcio_modbus_bank_config *bank);
+/* Callbacks (copied) and their ctx (borrowed) for a unit; NULL cb: the bank. */
+PLCIO_API int plcio_modbus_server_set_callbacks(plcio_modbus_server *s, int unit, const plcio_modbus_callbacks *cb,
+                                                void *ctx);
+/* Bank access for the application (thread-safe). Bits: 0/1 per element.
+ * PLCIO_ENOTFOUND (no such unit), PLCIO_ERANGE (outside the table). */
+PLCIO_API int plcio_modbus_server_read_bank(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t addr,
+                                            uint16_t n, uint16_t *values);
+PLCIO_API int plcio_modbus_server_write_bank(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t addr,
+                                             uint16_t n, const uint16_t *values);
+/* FC 7 status byte of a unit. */
+PLCIO_API int plcio_modbus_server_set_exception_status(plcio_modbus_server *s, int unit, uint8_t status);
+/* FC 43/14 object (0x00..0xFF); value copied, at most 240 bytes; NULL
+ * removes it. Defaults: 0 "plcio", 1 "plcio-sim", 2 the version. */
+PLCIO_API int plcio_modbus_server_set_device_id(plcio_modbus_server *s, uint8_t object_id, const char *value);
+/* FC 17 answer: server id bytes (<= 200) and run indicator. */
+PLCIO_API int plcio_modbus_server_set_server_id(plcio_modbus_server *s, const uint8_t *id, size_t len, bool running);
+
+/* Links. Port 0 picks a free port, *bound_port (may be NULL) tells which. */
+PLCIO_API int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int port, int *bound_port);
+PLCIO_API int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char *host, int port, int *bound_port);
+/* A serial line from a URL: modbus-rtu:///dev/ttyX?baud=... or modbus-ascii:///dev/ttyX?... */
+PLCIO_API int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url);
+
+/* Serve for up to max_wait_ms (-1: until something happens). */
+PLCIO_API int plcio_modbus_server_run_once(plcio_modbus_server *s, int max_wait_ms);
+/* Serve until plcio_modbus_server_stop. */
+PLCIO_API int plcio_modbus_server_run(plcio_modbus_server *s);
+/* Thread-safe and async-signal-safe. */
+PLCIO_API void plcio_modbus_server_stop(plcio_modbus_server *s);
+
+/* Answer one request PDU for `unit` as the links do (counters, events,
+ * listen-only included). *resp_len 0 means "no answer" (broadcast, listen
+ * only, unknown unit on a serial line). `serial` selects the serial-line
+ * rules for unit 0 and unknown units. resp needs PLCIO_MB_MAX_PDU bytes. */
+PLCIO_API int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint8_t *req, size_t len,
+                                          bool serial, uint8_t *resp, size_t cap, size_t *resp_len);
+
+PLCIO_API int plcio_modbus_server_stats_get(plcio_modbus_server *s, plcio_modbus_server_stats *out);
+
 PLCIO_END_DECLS
 
 #endif

@@ -1,0 +1,532 @@
+/* Modbus client and server together in one process over loopback TCP and
+ * UDP (port 0), every function code, exceptions, and bad input thrown at
+ * the server from raw sockets: it must drop only the bad frame/connection.
+ * A fake server (raw socket) checks that the client never takes a stale
+ * answer for a fresh one. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modbus/mb_codec.h"
+#include "net/net.h"
+#include "plcio/modbus.h"
+#include "plcio_test.h"
+
+typedef struct fixture {
+    plcio_modbus_server *srv;
+    pthread_t thread;
+    int port, udp_port;
+    plcio_modbus_client *c;
+} fixture;
+
+static void *serve(void *arg)
+{
+    plcio_modbus_server_run(arg);
+    return NULL;
+}
+
+static int cb_read_regs(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n, uint16_t *regs)
+{
+    (void)ctx;
+    (void)unit;
+    if (addr >= 1000) return PLCIO_MB_EX_SERVER_DEVICE_BUSY;
+    for (uint16_t i = 0; i < n; i++) regs[i] = (uint16_t)(area * 1000 + addr + i);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->srv = plcio_modbus_server_new(NULL);
+    plcio_modbus_bank_config bank = plcio_modbus_bank_default(1000);
+    bank.files = 2;
+    assert_int_equal(plcio_modbus_server_add_unit(f->srv, 1, &bank), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_add_unit(f->srv, 1, &bank), PLCIO_EEXIST);
+    plcio_modbus_bank_config small = {.holding_registers = {100, 10}};
+    assert_int_equal(plcio_modbus_server_add_unit(f->srv, 2, &small), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_add_unit(f->srv, 3, &small), PLCIO_OK);
+    plcio_modbus_bank_config big = plcio_modbus_bank_default(2000);
+    assert_int_equal(plcio_modbus_server_add_unit(f->srv, 5, &big), PLCIO_OK);
+    plcio_modbus_callbacks cb = {.read_registers = cb_read_regs};
+    assert_int_equal(plcio_modbus_server_set_callbacks(f->srv, 3, &cb, NULL), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_listen_tcp(f->srv, "127.0.0.1", 0, &f->port), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_listen_udp(f->srv, "127.0.0.1", 0, &f->udp_port), PLCIO_OK);
+    pthread_create(&f->thread, NULL, serve, f->srv);
+    char url[128];
+    snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1&timeout=2000", f->port);
+    int err;
+    f->c = plcio_modbus_client_new(url, NULL, &err);
+    assert_non_null(f->c);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    plcio_modbus_client_free(f->c);
+    plcio_modbus_server_stop(f->srv);
+    pthread_join(f->thread, NULL);
+    plcio_modbus_server_free(f->srv);
+    free(f);
+    return 0;
+}
+
+static void test_registers_and_bits(void **state)
+{
+    fixture *f = *state;
+    plcio_modbus_client *c = f->c;
+    uint16_t w[125], r[125];
+    for (int i = 0; i < 123; i++) w[i] = (uint16_t)(i * 3 + 1);
+    assert_int_equal(plcio_modbus_write_registers(c, PLCIO_MODBUS_UNIT_DEFAULT, 10, 123, w), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, PLCIO_MODBUS_UNIT_DEFAULT, 10, 123, r), PLCIO_OK);
+    assert_memory_equal(w, r, 123 * 2);
+    assert_int_equal(plcio_modbus_write_register(c, 1, 5, 0xBEEF), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 5, 1, r), PLCIO_OK);
+    assert_int_equal(r[0], 0xBEEF);
+    assert_int_equal(plcio_modbus_mask_write_register(c, 1, 5, 0x00F2, 0x0025), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 5, 1, r), PLCIO_OK);
+    assert_int_equal(r[0], (0xBEEF & 0x00F2) | (0x0025 & ~0x00F2));
+    uint16_t rw[3] = {7, 8, 9};
+    assert_int_equal(plcio_modbus_read_write_registers(c, 1, 200, 3, r, 200, 3, rw), PLCIO_OK);
+    assert_memory_equal(r, rw, 6); /* the write happens before the read */
+    uint16_t in[3] = {11, 12, 13};
+    assert_int_equal(plcio_modbus_server_write_bank(f->srv, 1, PLCIO_MODBUS_INPUT_REGISTERS, 997, 3, in), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_input_registers(c, 1, 997, 3, r), PLCIO_OK);
+    assert_memory_equal(r, in, 6);
+
+    uint8_t bits[2000], back[2000];
+    for (int i = 0; i < 1968; i++) bits[i] = (uint8_t)((i * 7) % 3 == 0);
+    assert_int_equal(plcio_modbus_write_coils(c, 5, 0, 1968, bits), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_coils(c, 5, 0, 1968, back), PLCIO_OK);
+    assert_memory_equal(bits, back, 1968);
+    assert_int_equal(plcio_modbus_write_coil(c, 1, 999, true), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_coils(c, 1, 999, 1, back), PLCIO_OK);
+    assert_int_equal(back[0], 1);
+    uint16_t di[5] = {1, 0, 1, 1, 0};
+    assert_int_equal(plcio_modbus_server_write_bank(f->srv, 1, PLCIO_MODBUS_DISCRETE_INPUTS, 3, 5, di), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_discrete_inputs(c, 1, 3, 5, back), PLCIO_OK);
+    for (int i = 0; i < 5; i++) assert_int_equal(back[i], di[i]);
+
+    float fl[3] = {123.456f, -1.5f, 3e10f}, fo[3];
+    for (int o = 0; o < 4; o++) {
+        assert_int_equal(plcio_modbus_write_floats(c, 1, 300, 3, fl, (plcio_mb_order)o), PLCIO_OK);
+        assert_int_equal(plcio_modbus_read_floats(c, 1, false, 300, 3, fo, (plcio_mb_order)o), PLCIO_OK);
+        assert_memory_equal(fl, fo, sizeof fl);
+    }
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 300, 2, r), PLCIO_OK);
+    assert_int_equal(r[0], 0x79E9); /* the last order written was DCBA */
+}
+
+static void test_exceptions_and_limits(void **state)
+{
+    fixture *f = *state;
+    plcio_modbus_client *c = f->c;
+    uint16_t r[130];
+    uint8_t b[2100];
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 990, 20, r), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 1, r), PLCIO_OK);
+    assert_int_equal(plcio_modbus_last_exception(c), 0);
+    /* unit 2 holds registers 100..109 only */
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 100, 10, r), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 99, 2, r), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_read_coils(c, 2, 0, 1, b), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), 2);
+    /* unit 3 is backed by callbacks */
+    assert_int_equal(plcio_modbus_read_input_registers(c, 3, 40, 2, r), PLCIO_OK);
+    assert_int_equal(r[0], 3040);
+    assert_int_equal(r[1], 3041);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 3, 1000, 1, r), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_SERVER_DEVICE_BUSY);
+    /* a unit that does not exist: gateway target failed (TCP) */
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 77, 0, 1, r), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_GATEWAY_TARGET_FAILED);
+    /* quantities checked before sending */
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 126, r), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 0, r), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_read_coils(c, 1, 0, 2001, b), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_write_registers(c, 1, 0, 124, r), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_write_coils(c, 1, 0, 1969, b), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 300, 0, 1, r), PLCIO_EINVAL);
+    /* unknown function code through the raw call: illegal function */
+    uint8_t pdu[3] = {0x64, 0x01, 0x02}, resp[260];
+    size_t n;
+    assert_int_equal(plcio_modbus_execute(c, 1, pdu, 3, resp, sizeof resp, &n), PLCIO_EMBEXC);
+    assert_int_equal(n, 2);
+    assert_int_equal(resp[0], 0xE4);
+    assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_ILLEGAL_FUNCTION);
+}
+
+static void test_diagnostics_and_identity(void **state)
+{
+    fixture *f = *state;
+    plcio_modbus_client *c = f->c;
+    uint8_t echo[4] = {0xA5, 0x37, 0x01, 0x02}, out[16];
+    size_t n;
+    assert_int_equal(plcio_modbus_diagnostics(c, 1, 0x00, echo, 4, out, sizeof out, &n), PLCIO_OK);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, echo, 4);
+    uint16_t v;
+    assert_int_equal(plcio_modbus_diagnostic_counter(c, 1, 0x0B, &v), PLCIO_OK);
+    assert_true(v >= 2);
+    assert_int_equal(plcio_modbus_diagnostic_counter(c, 1, 0x0A, &v), PLCIO_OK); /* clear */
+    assert_int_equal(plcio_modbus_diagnostic_counter(c, 1, 0x0E, &v), PLCIO_OK);
+    assert_int_equal(v, 1); /* this request itself */
+    uint16_t r[2];
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 2000, 1, r), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_diagnostic_counter(c, 1, 0x0D, &v), PLCIO_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(plcio_modbus_diagnostic_counter(c, 1, 0x63, &v), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_ILLEGAL_FUNCTION);
+
+    uint16_t status, count, count2;
+    assert_int_equal(plcio_modbus_get_comm_event_counter(c, 1, &status, &count), PLCIO_OK);
+    assert_int_equal(status, 0);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 1, r), PLCIO_OK);
+    assert_int_equal(plcio_modbus_get_comm_event_counter(c, 1, &status, &count2), PLCIO_OK);
+    assert_int_equal(count2, count + 1);
+    plcio_modbus_event_log log;
+    assert_int_equal(plcio_modbus_get_comm_event_log(c, 1, &log), PLCIO_OK);
+    assert_int_equal(log.event_count, count2);
+    assert_true(log.event_len >= 2);
+    assert_int_equal(log.events[0], 0x80); /* newest: the receive of this request */
+    assert_int_equal(log.events[1], 0x40); /* a normal send before it */
+
+    uint8_t st;
+    assert_int_equal(plcio_modbus_server_set_exception_status(f->srv, 1, 0x6D), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_exception_status(c, 1, &st), PLCIO_OK);
+    assert_int_equal(st, 0x6D);
+    uint8_t id[64];
+    assert_int_equal(plcio_modbus_report_server_id(c, 1, id, sizeof id, &n), PLCIO_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(id, "plcio\xff", 6);
+
+    plcio_modbus_device_object objs[300];
+    assert_int_equal(plcio_modbus_read_device_id(c, 1, 1, 0, objs, 300, &n), PLCIO_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(objs[0].value, "plcio");
+    assert_string_equal(objs[1].value, "plcio-sim");
+    /* Many extended objects: the stream needs more-follows continuation. */
+    char val[241];
+    memset(val, 'x', 240);
+    val[240] = 0;
+    for (int i = 0x80; i < 0x88; i++) assert_int_equal(plcio_modbus_server_set_device_id(f->srv, (uint8_t)i, val), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_set_device_id(f->srv, 0x90, "short"), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_device_id(c, 1, 3, 0, objs, 300, &n), PLCIO_OK);
+    assert_int_equal(n, 3 + 8 + 1);
+    assert_int_equal(objs[11].id, 0x90);
+    assert_int_equal(objs[5].length, 240);
+    assert_int_equal(plcio_modbus_read_device_id(c, 1, 4, 0x90, objs, 300, &n), PLCIO_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(objs[0].value, "short");
+    assert_int_equal(plcio_modbus_read_device_id(c, 1, 4, 0x91, objs, 300, &n), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), 2);
+    assert_int_equal(plcio_modbus_read_device_id(c, 1, 2, 0, objs, 2, &n), PLCIO_ENOSPC);
+}
+
+static void test_files_and_fifo(void **state)
+{
+    fixture *f = *state;
+    plcio_modbus_client *c = f->c;
+    uint16_t a[3] = {1, 2, 3}, b[2] = {0xAF04, 0xBE10}, ra[3], rb[2];
+    plcio_modbus_file_record w[2] = {{1, 7, 3, a}, {2, 9999, 1, b}};
+    assert_int_equal(plcio_modbus_write_file_record(c, 1, w, 2), PLCIO_OK);
+    plcio_modbus_file_record r[2] = {{1, 7, 3, ra}, {2, 9999, 1, rb}};
+    assert_int_equal(plcio_modbus_read_file_record(c, 1, r, 2), PLCIO_OK);
+    assert_memory_equal(ra, a, 6);
+    assert_int_equal(rb[0], 0xAF04);
+    plcio_modbus_file_record bad = {3, 0, 1, ra}; /* file 3 does not exist */
+    assert_int_equal(plcio_modbus_read_file_record(c, 1, &bad, 1), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), 2);
+    bad = (plcio_modbus_file_record){1, 9999, 2, ra}; /* runs past record 9999 */
+    assert_int_equal(plcio_modbus_read_file_record(c, 1, &bad, 1), PLCIO_EMBEXC);
+
+    uint16_t q[4] = {3, 0x1B8, 0x1284, 0x42}, out[31], count = 99;
+    assert_int_equal(plcio_modbus_write_registers(c, 1, 0x4DE, 4, q), PLCIO_EMBEXC); /* 0x4DE > 1000 */
+    assert_int_equal(plcio_modbus_read_fifo_queue(c, 1, 0x4DE, out, &count), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_write_registers(c, 1, 998, 2, q), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_fifo_queue(c, 1, 998, out, &count), PLCIO_EMBEXC); /* 3 past the end */
+    assert_int_equal(plcio_modbus_last_exception(c), 2);
+    assert_int_equal(plcio_modbus_write_registers(c, 1, 500, 4, q), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_fifo_queue(c, 1, 500, out, &count), PLCIO_OK);
+    assert_int_equal(count, 3);
+    assert_int_equal(out[2], 0x42);
+    uint16_t big = 32;
+    assert_int_equal(plcio_modbus_write_register(c, 1, 500, big), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_fifo_queue(c, 1, 500, out, &count), PLCIO_EMBEXC);
+    assert_int_equal(plcio_modbus_last_exception(c), 3);
+}
+
+static void test_pipelined(void **state)
+{
+    fixture *f = *state;
+    enum { N = 200 };
+    static uint16_t regs[N][125];
+    static plcio_modbus_request reqs[N];
+    uint16_t init[100];
+    for (int i = 0; i < 100; i++) init[i] = (uint16_t)(1000 + i);
+    assert_int_equal(plcio_modbus_write_registers(f->c, 1, 0, 100, init), PLCIO_OK);
+    for (int i = 0; i < N; i++)
+        reqs[i] = (plcio_modbus_request){.unit = PLCIO_MODBUS_UNIT_DEFAULT, .function = 3,
+                                         .addr = (uint16_t)(i % 50), .n = 50, .regs = regs[i]};
+    reqs[7].addr = 990; /* one exception in the middle */
+    reqs[9].n = 200;    /* one refused before sending */
+    assert_int_equal(plcio_modbus_transact_many(f->c, reqs, N, 16), PLCIO_OK);
+    for (int i = 0; i < N; i++) {
+        if (i == 7) {
+            assert_int_equal(reqs[i].result, PLCIO_EMBEXC);
+            assert_int_equal(reqs[i].exception, 2);
+            continue;
+        }
+        if (i == 9) {
+            assert_int_equal(reqs[i].result, PLCIO_ERANGE);
+            continue;
+        }
+        assert_int_equal(reqs[i].result, PLCIO_OK);
+        assert_int_equal(regs[i][0], 1000 + i % 50);
+        assert_int_equal(regs[i][49], 1000 + i % 50 + 49);
+    }
+}
+
+static void test_udp(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?timeout=1000", f->udp_port);
+    plcio_modbus_client *u = plcio_modbus_client_new(url, NULL, NULL);
+    assert_non_null(u);
+    uint16_t w[4] = {1, 2, 3, 4}, r[4];
+    assert_int_equal(plcio_modbus_write_registers(u, 1, 50, 4, w), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(u, 1, 50, 4, r), PLCIO_OK);
+    assert_memory_equal(w, r, 8);
+    plcio_modbus_request reqs[10];
+    uint16_t regs[10][4];
+    for (int i = 0; i < 10; i++)
+        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 50, .n = 4, .regs = regs[i]};
+    assert_int_equal(plcio_modbus_transact_many(u, reqs, 10, 5), PLCIO_OK);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(reqs[i].result, PLCIO_OK);
+        assert_memory_equal(regs[i], w, 8);
+    }
+    /* garbage datagrams are dropped, the socket keeps serving */
+    int fd;
+    assert_int_equal(plcio_net_udp_open("127.0.0.1", f->udp_port, false, &fd, NULL), PLCIO_OK);
+    static const uint8_t junk[] = {0, 1, 0, 0, 0, 0, 1, 3};
+    assert_int_equal(plcio_net_send_all(fd, junk, sizeof junk, plcio_net_deadline(500), NULL), PLCIO_OK);
+    plcio_net_close(fd);
+    assert_int_equal(plcio_modbus_read_holding_registers(u, 1, 50, 4, r), PLCIO_OK);
+    plcio_modbus_client_free(u);
+}
+
+/* ---- bad input from raw sockets ---- */
+
+static int raw_connect(const fixture *f)
+{
+    int fd;
+    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", f->port, 1000, &fd), PLCIO_OK);
+    return fd;
+}
+
+static void raw_send(int fd, const char *hex)
+{
+    uint8_t b[600];
+    size_t n = plcio_test_hex(hex, b, sizeof b);
+    assert_true(n != (size_t)-1);
+    assert_int_equal(plcio_net_send_all(fd, b, n, plcio_net_deadline(1000), NULL), PLCIO_OK);
+}
+
+/* Read exactly one MBAP frame from fd within 1 s; returns its length or -1. */
+static int raw_recv(int fd, uint8_t *buf, size_t cap)
+{
+    uint64_t dl = plcio_net_deadline(1000);
+    if (plcio_net_recv_exact(fd, buf, 6, dl) != PLCIO_OK) return -1;
+    size_t rest = (size_t)(buf[4] << 8 | buf[5]);
+    if (6 + rest > cap || plcio_net_recv_exact(fd, buf + 6, rest, dl) != PLCIO_OK) return -1;
+    return (int)(6 + rest);
+}
+
+static bool raw_closed(int fd)
+{
+    uint8_t b[64];
+    size_t got;
+    int rc;
+    while ((rc = plcio_net_recv_some(fd, b, sizeof b, &got, plcio_net_deadline(1000))) == PLCIO_OK) {}
+    return rc == PLCIO_ECLOSED;
+}
+
+static void test_bad_frames(void **state)
+{
+    fixture *f = *state;
+    uint8_t b[600];
+    /* A healthy client connected all along must keep being served. */
+    uint16_t r[1];
+    assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
+    static const char *const fatal[] = {
+        "00 01 00 00 00 00 01",       /* length 0 */
+        "00 01 00 00 00 01 01",       /* length 1 */
+        "00 01 00 00 01 2C 01 03",    /* length 300 */
+        "00 01 00 05 00 06 01 03 00 00 00 01", /* protocol id 5 */
+    };
+    for (size_t i = 0; i < 4; i++) {
+        int fd = raw_connect(f);
+        raw_send(fd, fatal[i]);
+        assert_true(raw_closed(fd));
+        plcio_net_close(fd);
+        assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
+    }
+    int fd = raw_connect(f);
+    /* unknown function code with data: exception 01, stream stays in step */
+    raw_send(fd, "00 07 00 00 00 06 01 64 AA BB CC DD 00 08 00 00 00 06 01 03 00 00 00 01");
+    assert_int_equal(raw_recv(fd, b, sizeof b), 9);
+    assert_int_equal(b[1], 7);
+    assert_int_equal(b[7], 0xE4);
+    assert_int_equal(b[8], 0x01);
+    assert_int_equal(raw_recv(fd, b, sizeof b), 11);
+    assert_int_equal(b[1], 8);
+    assert_int_equal(b[7], 0x03);
+    /* byte count disagreeing with the quantity: exception 03 */
+    raw_send(fd, "00 09 00 00 00 0A 01 10 00 00 00 02 03 00 01 00");
+    assert_int_equal(raw_recv(fd, b, sizeof b), 9);
+    assert_int_equal(b[7], 0x90);
+    assert_int_equal(b[8], 0x03);
+    /* a frame in pieces, one byte at a time */
+    const char *pieces[] = {"00", "0A", "00 00", "00", "06 01", "03 00", "00 00", "02"};
+    for (size_t i = 0; i < 8; i++) raw_send(fd, pieces[i]);
+    assert_int_equal(raw_recv(fd, b, sizeof b), 13);
+    assert_int_equal(b[1], 0x0A);
+    /* a flood of 500 requests in one write, answers read afterwards */
+    static uint8_t flood[500 * 12];
+    for (int i = 0; i < 500; i++) {
+        static const uint8_t req[12] = {0, 0, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1};
+        memcpy(flood + 12 * i, req, 12);
+        flood[12 * i] = (uint8_t)(i >> 8);
+        flood[12 * i + 1] = (uint8_t)i;
+    }
+    assert_int_equal(plcio_net_send_all(fd, flood, sizeof flood, plcio_net_deadline(5000), NULL), PLCIO_OK);
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(raw_recv(fd, b, 11), 11);
+        assert_int_equal(b[0] << 8 | b[1], i);
+    }
+    /* a truncated frame then close: the server just forgets it */
+    raw_send(fd, "00 0B 00 00 00 06 01 03");
+    plcio_net_close(fd);
+    assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
+    plcio_modbus_server_stats st;
+    assert_int_equal(plcio_modbus_server_stats_get(f->srv, &st), PLCIO_OK);
+    assert_true(st.connections_dropped >= 4);
+}
+
+/* ---- a fake server that answers wrongly ---- */
+
+typedef struct fake {
+    int listen_fd;
+    int mode;
+} fake;
+
+static void *fake_serve(void *arg)
+{
+    fake *fk = arg;
+    int fd = -1;
+    uint64_t dl = plcio_net_deadline(3000);
+    while (plcio_net_accept(fk->listen_fd, &fd, NULL, 0) != PLCIO_OK && plcio_monotonic_ns() < dl)
+        plcio_net_wait(fk->listen_fd, false, dl);
+    if (fd < 0) return NULL;
+    uint8_t req[12];
+    for (int k = 0; k < 2; k++) {
+        if (plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) break;
+        uint8_t resp[11] = {req[0], req[1], 0, 0, 0, 5, req[6], 3, 2, 0x12, 0x34};
+        if (fk->mode == 0) { /* first a stale answer (old tid), then a foreign unit, then the right one */
+            uint8_t stale[11];
+            memcpy(stale, resp, 11);
+            stale[1] = (uint8_t)(stale[1] - 1);
+            stale[9] = 0x66;
+            plcio_net_send_all(fd, stale, 11, plcio_net_deadline(1000), NULL);
+            stale[1] = req[1];
+            stale[6] = (uint8_t)(req[6] + 1);
+            plcio_net_send_all(fd, stale, 11, plcio_net_deadline(1000), NULL);
+        } else if (fk->mode == 1) { /* wrong function code only */
+            resp[7] = 4;
+        } else { /* byte count disagreeing with the quantity */
+            resp[8] = 4;
+            resp[5] = 7;
+        }
+        plcio_net_send_all(fd, resp, fk->mode == 2 ? 11 : 11, plcio_net_deadline(1000), NULL);
+        if (fk->mode == 2) {
+            static const uint8_t pad[2] = {0, 0};
+            plcio_net_send_all(fd, pad, 2, plcio_net_deadline(1000), NULL);
+        }
+    }
+    plcio_net_recv_exact(fd, req, 1, plcio_net_deadline(500));
+    plcio_net_close(fd);
+    return NULL;
+}
+
+static void test_stale_answers(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 3; mode++) {
+        fake fk = {-1, mode};
+        int port;
+        assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 4, &fk.listen_fd, &port), PLCIO_OK);
+        pthread_t th;
+        pthread_create(&th, NULL, fake_serve, &fk);
+        char url[128];
+        snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=300", port);
+        plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+        uint16_t r[1] = {0};
+        int rc = plcio_modbus_read_holding_registers(c, 1, 0, 1, r);
+        if (mode == 0) {
+            assert_int_equal(rc, PLCIO_OK);
+            assert_int_equal(r[0], 0x1234);
+        } else {
+            assert_int_not_equal(rc, PLCIO_OK);
+            assert_int_equal(r[0], 0);
+        }
+        plcio_modbus_client_free(c);
+        pthread_join(th, NULL);
+        plcio_net_close(fk.listen_fd);
+    }
+}
+
+static void test_reconnect(void **state)
+{
+    fixture *f = *state;
+    uint16_t r[1];
+    assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
+    plcio_modbus_client_close(f->c);
+    assert_false(plcio_modbus_client_is_open(f->c));
+    assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK); /* auto-open */
+    assert_true(plcio_modbus_client_is_open(f->c));
+    /* nothing listening: refused, clear error */
+    plcio_modbus_client *c = plcio_modbus_client_new("modbus-tcp://127.0.0.1:1?timeout=300", NULL, NULL);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 1, r), PLCIO_ECONNREFUSED);
+    plcio_modbus_client_free(c);
+    int err = 0;
+    assert_null(plcio_modbus_client_new("modbus-tcp://127.0.0.1?slave=1", NULL, &err));
+    assert_int_equal(err, PLCIO_ESYNTAX);
+    assert_null(plcio_modbus_client_new("modbus-tcp://127.0.0.1?unit=256", NULL, &err));
+    assert_int_equal(err, PLCIO_ERANGE);
+    assert_null(plcio_modbus_client_new("modbus-rtu:///dev/null?parity=X", NULL, &err));
+    assert_null(plcio_modbus_client_new("http://x", NULL, &err));
+    assert_null(plcio_modbus_client_new(NULL, NULL, &err));
+    plcio_modbus_client_free(NULL);
+    plcio_modbus_server_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_registers_and_bits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exceptions_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnostics_and_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_and_fifo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+        cmocka_unit_test(test_stale_answers),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
