@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "plcio/address.h"
+#include "plcio/core.h"
 #include "plcio/export.h"
 
 PLCIO_BEGIN_DECLS
@@ -49,6 +50,169 @@ PLCIO_API const char *plcio_s7_return_code_text(uint8_t return_code);
 /* Name of an area as addresses write it ("DB", "M", "I", "Q", "C", "T", "P",
  * "DI", "L", "V"); "?" if unknown. */
 PLCIO_API const char *plcio_s7_area_name(uint8_t area);
+
+
+/* ---------------------------------------------------------------------------
+ * Client
+ * ------------------------------------------------------------------------- */
+typedef struct plcio_s7_client plcio_s7_client;
+
+typedef void (*plcio_s7_conn_fn)(void *ctx, plcio_s7_client *client, int reason);
+
+typedef struct plcio_s7_client_options {
+    const char *host;            /* borrowed during _new (copied) */
+    int port;                    /* 102 */
+    unsigned rack, slot;         /* 0, 1 */
+    plcio_s7_conn_type type;     /* PG */
+    uint16_t local_tsap;         /* 0x0100 */
+    uint16_t remote_tsap;        /* 0: type << 8 | rack * 32 + slot */
+    /* Routed connection through a gateway: the whole called TSAP as the
+     * gateway expects it (up to 32 bytes); overrides remote_tsap. */
+    const uint8_t *remote_tsap_bytes;
+    size_t remote_tsap_len;
+    uint16_t pdu_size;           /* asked for: 960 */
+    unsigned parallel_jobs;      /* asked for: 8 (the partner may give fewer) */
+    int connect_timeout_ms;      /* 3000 */
+    int timeout_ms;              /* per request: 3000 */
+    bool auto_reconnect;         /* reconnect on the next call after a failure, with backoff */
+    int reconnect_min_ms;        /* 100 */
+    int reconnect_max_ms;        /* 5000 */
+    plcio_s7_conn_fn on_connect;    /* after each (re)connection; reason PLCIO_OK */
+    plcio_s7_conn_fn on_disconnect; /* when a connection is lost; reason the error */
+    void *callback_ctx;
+    plcio_logger logger;
+} plcio_s7_client_options;
+
+/* Defaults as listed above. */
+PLCIO_API void plcio_s7_client_options_init(plcio_s7_client_options *o);
+/* Options from an s7:// URL (DESIGN.md): host, port, rack, slot, pdu, timeout,
+ * type=pg|op|basic, local-tsap, remote-tsap, parallel, reconnect=0|1.
+ * o->host points into url (keep url alive until _new). PLCIO_ESYNTAX /
+ * PLCIO_ERANGE / PLCIO_EINVAL with a line in err. */
+struct plcio_url;
+PLCIO_API int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const struct plcio_url *url, char *err,
+                                               size_t errcap);
+/* NULL on allocation failure. Does not connect. */
+PLCIO_API plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o);
+PLCIO_API void plcio_s7_client_free(plcio_s7_client *c);
+
+PLCIO_API int plcio_s7_client_connect(plcio_s7_client *c);
+PLCIO_API void plcio_s7_client_disconnect(plcio_s7_client *c);
+/* True while the socket is up and the session ready (checked, not cached:
+ * a peer that closed is noticed here). */
+PLCIO_API bool plcio_s7_client_connected(plcio_s7_client *c);
+PLCIO_API unsigned plcio_s7_client_pdu_size(const plcio_s7_client *c);
+PLCIO_API unsigned plcio_s7_client_parallel_jobs(const plcio_s7_client *c);
+/* The socket, for event loops that want to watch it; -1 when disconnected. */
+PLCIO_API int plcio_s7_client_fd(const plcio_s7_client *c);
+
+/* Details of the last failure on this handle: a one-line message naming what
+ * failed and the PLC's reason ("DB12.DBB0 (4 bytes): object does not exist"),
+ * the S7 header error (class << 8 | code, 0 if none) and the data-item return
+ * code (0xFF if none). */
+PLCIO_API const char *plcio_s7_client_last_error(const plcio_s7_client *c);
+PLCIO_API uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c);
+PLCIO_API uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c);
+
+/* Raw memory: `size` bytes at byte `start` of area (DB/DI number `db`).
+ * Counters and timers: start and size count elements of 2 bytes. Split into
+ * PDU-sized requests sent in parallel. */
+PLCIO_API int plcio_s7_client_read_area(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t start,
+                                        uint32_t size, void *buf);
+PLCIO_API int plcio_s7_client_write_area(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t start,
+                                         uint32_t size, const void *buf);
+/* One bit, written with the bit transport size (neighbouring bits untouched). */
+PLCIO_API int plcio_s7_client_read_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte,
+                                       unsigned bit, bool *value);
+PLCIO_API int plcio_s7_client_write_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte,
+                                        unsigned bit, bool value);
+
+/* One variable of a multi-variable read or write. */
+typedef struct plcio_s7_var {
+    plcio_s7_area area;
+    uint16_t db;
+    uint32_t start;     /* byte (element for C/T) */
+    uint32_t size;      /* bytes (elements for C/T); 1 for a bit */
+    int bit;            /* -1: bytes; 0..7: a single bit (size 1, data holds 0/1) */
+    void *data;         /* read: filled; write: the bytes to write */
+    int result;         /* out: PLCIO_OK or the error of this variable */
+    uint8_t item_code;  /* out: the PLC's return code (0xFF ok) */
+} plcio_s7_var;
+/* Read many variables: neighbours are merged, items packed into the fewest
+ * PDUs (20 items and the PDU size per request and per answer) and the PDUs
+ * pipelined. Returns PLCIO_OK when all succeeded, PLCIO_EPLC when the PLC
+ * refused some (see each var's result), or a connection error. */
+PLCIO_API int plcio_s7_client_read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n);
+/* Write many variables (not merged: each write touches exactly its bytes). */
+PLCIO_API int plcio_s7_client_write_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n);
+
+/* Typed access by address string ("DB1.DBD8:REAL", "M10.5", "DB1:20:STRING[30]").
+ * read_value fills *out (plcio_value_init'ed by the caller). write_text parses
+ * the text for the address's type and writes it. */
+struct plcio_value;
+PLCIO_API int plcio_s7_client_read_value(plcio_s7_client *c, const char *address, struct plcio_value *out);
+PLCIO_API int plcio_s7_client_write_value(plcio_s7_client *c, const char *address, const struct plcio_value *v);
+PLCIO_API int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const char *text);
+
+/* SZL: the whole list (all fragments) id/index into buf: 8-byte header
+ * (id, index, entry length, entry count, big-endian) then the entries.
+ * PLCIO_ENOSPC if cap is too small. */
+PLCIO_API int plcio_s7_client_read_szl(plcio_s7_client *c, uint16_t id, uint16_t index, void *buf, size_t cap,
+                                       size_t *len);
+
+typedef struct plcio_s7_cpu_info {
+    char module_type[33];   /* SZL 0x001C */
+    char serial[25];
+    char as_name[25];
+    char copyright[27];
+    char module_name[25];
+    char order_code[21];    /* SZL 0x0011 */
+    char firmware[16];      /* "V3.3.0" when the PLC reports it */
+    int cpu_state;          /* SZL 0x0424: 0x08 run, 0x04 stop, 0 unknown */
+    int protection_level;   /* SZL 0x0232 index 4: 1..3, 0 unknown */
+    int max_pdu, max_connections, mpi_rate, bus_rate; /* SZL 0x0131 index 1 (CP info) */
+} plcio_s7_cpu_info;
+/* Fill what the PLC answers; a PLC that lacks one of the lists leaves its
+ * fields empty (returns PLCIO_OK if at least 0x001C was read). */
+PLCIO_API int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info);
+/* SZL 0x0424: 0x08 run, 0x04 stop. */
+PLCIO_API int plcio_s7_client_cpu_state(plcio_s7_client *c, int *state);
+
+/* Blocks. types: "OB","FB","FC","DB","SDB","SFC","SFB". */
+typedef struct plcio_s7_block_count {
+    unsigned ob, fb, fc, db, sdb, sfc, sfb;
+} plcio_s7_block_count;
+PLCIO_API int plcio_s7_client_list_blocks(plcio_s7_client *c, plcio_s7_block_count *out);
+/* Numbers of all blocks of a type; *n gets how many (PLCIO_ENOSPC if > cap). */
+PLCIO_API int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, uint16_t *numbers,
+                                                  size_t cap, size_t *n);
+typedef struct plcio_s7_block_details {
+    char type[4];
+    unsigned number, language, flags;
+    unsigned load_size, mc7_size, local_data_size, sbb_size;
+    unsigned checksum, version;
+    char author[9], family[9], name[9];
+    char code_date[24], interface_date[24]; /* "2024-05-06 07:08:09.123" */
+} plcio_s7_block_details;
+PLCIO_API int plcio_s7_client_block_info(plcio_s7_client *c, const char *type, unsigned number,
+                                         plcio_s7_block_details *out);
+/* PLC control. */
+PLCIO_API int plcio_s7_client_plc_stop(plcio_s7_client *c);
+PLCIO_API int plcio_s7_client_plc_hot_start(plcio_s7_client *c);
+PLCIO_API int plcio_s7_client_plc_cold_start(plcio_s7_client *c);
+PLCIO_API int plcio_s7_client_compress(plcio_s7_client *c);
+PLCIO_API int plcio_s7_client_copy_ram_to_rom(plcio_s7_client *c);
+
+/* Clock, in the PLC's local time. */
+typedef struct plcio_s7_clock {
+    int year, month, day, hour, minute, second, millisecond, weekday; /* weekday 1 = Sunday */
+} plcio_s7_clock;
+PLCIO_API int plcio_s7_client_get_clock(plcio_s7_client *c, plcio_s7_clock *out);
+PLCIO_API int plcio_s7_client_set_clock(plcio_s7_client *c, const plcio_s7_clock *in);
+
+/* Session password (8 characters at most) and its removal. */
+PLCIO_API int plcio_s7_client_set_password(plcio_s7_client *c, const char *password);
+PLCIO_API int plcio_s7_client_clear_password(plcio_s7_client *c);
 
 PLCIO_END_DECLS
 

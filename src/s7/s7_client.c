@@ -1,0 +1,339 @@
+/* Blocking S7 client on top of the session state machine: connection,
+ * reconnect, and the pipelined executor used by every request. */
+#include "s7/s7_client_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "plcio/url.h"
+
+static const char MOD[] = "s7";
+
+void plcio_s7_client_options_init(plcio_s7_client_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 102;
+    o->rack = 0;
+    o->slot = 1;
+    o->type = PLCIO_S7_CONN_PG;
+    o->local_tsap = 0x0100;
+    o->pdu_size = PLCIO_S7_PDU_MAX;
+    o->parallel_jobs = 8;
+    o->connect_timeout_ms = 3000;
+    o->timeout_ms = 3000;
+    o->reconnect_min_ms = 100;
+    o->reconnect_max_ms = 5000;
+}
+
+static int url_err(char *err, size_t cap, int rc, const char *fmt, ...) PLCIO_PRINTF(4, 5);
+static int url_err(char *err, size_t cap, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && cap) vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url *url, char *err, size_t errcap)
+{
+    static const char *const keys[] = {"rack", "slot", "pdu", "timeout", "type", "local-tsap", "remote-tsap",
+                                       "parallel", "reconnect", "connect-timeout", NULL};
+    if (!o || !url) return PLCIO_EINVAL;
+    if (strcmp(url->scheme, "s7") != 0) return url_err(err, errcap, PLCIO_EINVAL, "not an s7:// URL: %s", url->scheme);
+    const char *bad = plcio_url_unknown_key(url, keys);
+    if (bad) return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);
+    if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL without a host%s", "");
+    o->host = url->host;
+    if (url->port > 0) o->port = url->port;
+    unsigned long v;
+#define GETU(key, def, lo, hi, field, type)                                                    \
+    if (plcio_url_get_uint(url, key, def, lo, hi, &v) != PLCIO_OK)                              \
+        return url_err(err, errcap, PLCIO_ERANGE, "s7:// parameter '%s' out of range", key);   \
+    o->field = (type)v;
+    GETU("rack", o->rack, 0, 7, rack, unsigned)
+    GETU("slot", o->slot, 0, 31, slot, unsigned)
+    GETU("pdu", o->pdu_size, 240, 8192, pdu_size, uint16_t)
+    GETU("timeout", (unsigned long)o->timeout_ms, 1, 600000, timeout_ms, int)
+    GETU("connect-timeout", (unsigned long)o->connect_timeout_ms, 1, 600000, connect_timeout_ms, int)
+    GETU("local-tsap", o->local_tsap, 0, 0xFFFF, local_tsap, uint16_t)
+    GETU("remote-tsap", o->remote_tsap, 0, 0xFFFF, remote_tsap, uint16_t)
+    GETU("parallel", o->parallel_jobs, 1, 16, parallel_jobs, unsigned)
+    GETU("reconnect", o->auto_reconnect, 0, 1, auto_reconnect, bool)
+#undef GETU
+    const char *t = plcio_url_get(url, "type");
+    if (t) {
+        if (!strcmp(t, "pg")) o->type = PLCIO_S7_CONN_PG;
+        else if (!strcmp(t, "op")) o->type = PLCIO_S7_CONN_OP;
+        else if (!strcmp(t, "basic")) o->type = PLCIO_S7_CONN_BASIC;
+        else return url_err(err, errcap, PLCIO_ESYNTAX, "type=%s: expected pg, op or basic", t);
+    }
+    return PLCIO_OK;
+}
+
+plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
+{
+    plcio_s7_client_options def;
+    if (!o) {
+        plcio_s7_client_options_init(&def);
+        o = &def;
+    }
+    plcio_s7_client *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->opt = *o;
+    snprintf(c->host, sizeof c->host, "%s", o->host ? o->host : "127.0.0.1");
+    c->opt.host = c->host;
+    c->opt.remote_tsap_bytes = NULL;
+    c->fd = -1;
+    c->item_code = 0xFF;
+    plcio_s7_session_cfg sc;
+    memset(&sc, 0, sizeof sc);
+    plcio_put_u16be(sc.local_tsap, o->local_tsap);
+    sc.local_tsap_len = 2;
+    if (o->remote_tsap_bytes && o->remote_tsap_len && o->remote_tsap_len <= PLCIO_COTP_TSAP_MAX) {
+        memcpy(sc.remote_tsap, o->remote_tsap_bytes, o->remote_tsap_len);
+        sc.remote_tsap_len = (uint8_t)o->remote_tsap_len;
+    } else {
+        uint16_t rt = o->remote_tsap ? o->remote_tsap : plcio_s7_tsap((uint8_t)o->type, o->rack, o->slot);
+        plcio_put_u16be(sc.remote_tsap, rt);
+        sc.remote_tsap_len = 2;
+    }
+    sc.pdu_request = o->pdu_size ? o->pdu_size : PLCIO_S7_PDU_MAX;
+    sc.jobs_request = (uint16_t)(o->parallel_jobs ? o->parallel_jobs : 1);
+    sc.connect_timeout_ns = (uint64_t)(o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 3000) * PLCIO_NS_PER_MS;
+    sc.request_timeout_ns = (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : 3000) * PLCIO_NS_PER_MS;
+    sc.logger = o->logger;
+    c->session = plcio_s7_session_new(&sc);
+    if (!c->session) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void plcio_s7_client_free(plcio_s7_client *c)
+{
+    if (!c) return;
+    plcio_net_close(c->fd);
+    plcio_s7_session_free(c->session);
+    free(c);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+    plcio_log(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->message);
+    return rc;
+}
+
+static void clear_error(plcio_s7_client *c)
+{
+    c->message[0] = '\0';
+    c->s7_error = 0;
+    c->item_code = 0xFF;
+}
+
+const char *plcio_s7_client_last_error(const plcio_s7_client *c) { return c ? c->message : ""; }
+uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c) { return c ? c->s7_error : 0; }
+uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c) { return c ? c->item_code : 0xFF; }
+
+/* ---------------------------------------------------------------- connection */
+
+static void drop(plcio_s7_client *c, int reason)
+{
+    if (c->fd < 0) return;
+    plcio_net_close(c->fd);
+    c->fd = -1;
+    plcio_s7_session_fail(c->session, reason ? reason : PLCIO_ECLOSED);
+    if (c->opt.on_disconnect) c->opt.on_disconnect(c->opt.callback_ctx, c, reason);
+}
+
+/* Send what is pending, then wait for input until the session deadline or
+ * `until`; feed what arrives. */
+int s7c_pump(plcio_s7_client *c)
+{
+    plcio_s7_session *s = c->session;
+    size_t len;
+    const uint8_t *tx = plcio_s7_session_tx(s, &len);
+    if (tx) {
+        size_t sent = 0;
+        uint64_t d = plcio_s7_session_deadline(s);
+        int rc = plcio_net_send_all(c->fd, tx, len, d ? d : plcio_net_deadline(c->opt.timeout_ms), &sent);
+        plcio_s7_session_tx_done(s, sent);
+        if (rc) {
+            drop(c, rc);
+            return rc;
+        }
+    }
+    uint64_t deadline = plcio_s7_session_deadline(s);
+    if (!deadline) return PLCIO_OK;
+    uint8_t buf[16384];
+    size_t got = 0;
+    int rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
+    uint64_t now = plcio_monotonic_ns();
+    if (rc == PLCIO_ETIMEDOUT) {
+        rc = plcio_s7_session_on_time(s, now);
+        if (rc == PLCIO_OK) return PLCIO_OK;
+    } else if (rc == PLCIO_OK) {
+        rc = plcio_s7_session_feed(s, buf, got, now);
+        if (rc == PLCIO_OK) rc = plcio_s7_session_on_time(s, now);
+    }
+    if (rc) drop(c, rc);
+    return rc;
+}
+
+static int connect_now(plcio_s7_client *c)
+{
+    int rc = plcio_net_tcp_connect(c->opt.host, c->opt.port, c->opt.connect_timeout_ms, &c->fd);
+    if (rc) {
+        c->fd = -1;
+        return s7c_fail(c, rc, "connect to %s:%d: %s", c->opt.host, c->opt.port, plcio_strerror(rc));
+    }
+    plcio_s7_session_start(c->session, plcio_monotonic_ns());
+    while (plcio_s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) {
+        rc = s7c_pump(c);
+        if (rc == PLCIO_OK && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_FAILED)
+            rc = plcio_s7_session_error(c->session);
+        if (rc) {
+            plcio_net_close(c->fd);
+            c->fd = -1;
+            const char *why = rc == PLCIO_ECONNREFUSED ? "the PLC refused the connection (check rack/slot or TSAPs)"
+                              : rc == PLCIO_ECLOSED    ? "the PLC closed the connection while connecting"
+                                                       : plcio_strerror(rc);
+            return s7c_fail(c, rc, "S7 connect to %s:%d: %s", c->opt.host, c->opt.port, why);
+        }
+    }
+    c->ever_connected = true;
+    c->backoff_ms = 0;
+    if (c->opt.on_connect) c->opt.on_connect(c->opt.callback_ctx, c, PLCIO_OK);
+    return PLCIO_OK;
+}
+
+int plcio_s7_client_connect(plcio_s7_client *c)
+{
+    if (!c) return PLCIO_EINVAL;
+    clear_error(c);
+    if (c->fd >= 0) drop(c, PLCIO_OK);
+    c->want_connected = true;
+    return connect_now(c);
+}
+
+void plcio_s7_client_disconnect(plcio_s7_client *c)
+{
+    if (!c) return;
+    c->want_connected = false;
+    drop(c, PLCIO_OK);
+}
+
+bool plcio_s7_client_connected(plcio_s7_client *c)
+{
+    if (!c || c->fd < 0 || plcio_s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) return false;
+    /* peek: a closed socket reads EOF now */
+    uint8_t b[1];
+    size_t got = 0;
+    int rc = plcio_net_recv_some(c->fd, b, sizeof b, &got, 0);
+    if (rc == PLCIO_ETIMEDOUT || rc == PLCIO_EAGAIN) return true;
+    if (rc == PLCIO_OK) {
+        /* unexpected byte with nothing in flight: feed it (it fails the session if bad) */
+        if (plcio_s7_session_feed(c->session, b, got, plcio_monotonic_ns()) == PLCIO_OK) return true;
+        rc = plcio_s7_session_error(c->session);
+    }
+    drop(c, rc);
+    return false;
+}
+
+unsigned plcio_s7_client_pdu_size(const plcio_s7_client *c) { return c ? plcio_s7_session_pdu_size(c->session) : 0; }
+unsigned plcio_s7_client_parallel_jobs(const plcio_s7_client *c) { return c ? plcio_s7_session_jobs(c->session) : 0; }
+int plcio_s7_client_fd(const plcio_s7_client *c) { return c ? c->fd : -1; }
+
+/* Make sure there is a connection: reconnect when allowed, with backoff. */
+int s7c_ready(plcio_s7_client *c)
+{
+    clear_error(c);
+    if (c->fd >= 0 && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) return PLCIO_OK;
+    if (c->fd >= 0) drop(c, plcio_s7_session_error(c->session));
+    if (!c->want_connected || !c->opt.auto_reconnect)
+        return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
+    uint64_t now = plcio_monotonic_ns();
+    if (now < c->next_attempt_ns)
+        return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d (next attempt in %llu ms)", c->opt.host,
+                        c->opt.port, (unsigned long long)((c->next_attempt_ns - now) / PLCIO_NS_PER_MS));
+    int rc = connect_now(c);
+    if (rc) {
+        int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
+        int hi = c->opt.reconnect_max_ms > lo ? c->opt.reconnect_max_ms : lo;
+        c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > hi ? hi : c->backoff_ms * 2) : lo;
+        c->next_attempt_ns = plcio_monotonic_ns() + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- executor */
+
+int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
+{
+    int rc = s7c_ready(c);
+    if (rc) return rc;
+    plcio_s7_session *s = c->session;
+    int slot_of[PLCIO_S7_SESSION_MAX_JOBS];
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) slot_of[i] = -1;
+    size_t next = 0, done = 0;
+    int first_err = PLCIO_OK;
+    while (done < count) {
+        while (next < count && plcio_s7_session_free_slots(s)) {
+            plcio_s7_out out;
+            uint16_t ref;
+            rc = plcio_s7_session_request_begin(s, &out, &ref);
+            if (rc) break;
+            rc = enc(c, ctx, next, &out, ref);
+            if (rc) return s7c_fail(c, rc, "cannot encode request: %s", plcio_strerror(rc));
+            int slot;
+            rc = plcio_s7_session_request_commit(s, &out, ref, plcio_monotonic_ns(), &slot);
+            if (rc) return s7c_fail(c, rc, "cannot queue request: %s", plcio_strerror(rc));
+            slot_of[slot] = (int)next++;
+        }
+        rc = s7c_pump(c);
+        if (rc) {
+            const char *why = rc == PLCIO_ETIMEDOUT ? "no answer from the PLC within the timeout"
+                              : rc == PLCIO_ECLOSED ? "the PLC closed the connection"
+                              : rc == PLCIO_EPROTO  ? "malformed or unexpected answer from the PLC"
+                                                    : plcio_strerror(rc);
+            return s7c_fail(c, rc, "%s:%d: %s", c->opt.host, c->opt.port, why);
+        }
+        for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+            if (slot_of[i] < 0 || !plcio_s7_session_slot_done(s, i)) continue;
+            size_t len;
+            const uint8_t *p = plcio_s7_session_slot_pdu(s, i, &len);
+            plcio_s7_pdu pdu;
+            int drc = plcio_s7_pdu_decode(p, len, &pdu);
+            if (drc == PLCIO_OK) drc = dec(c, ctx, (size_t)slot_of[i], &pdu);
+            plcio_s7_session_slot_release(s, i);
+            slot_of[i] = -1;
+            done++;
+            if (drc == PLCIO_EPROTO) {
+                /* the answer does not fit the question: this connection is not trustworthy */
+                drop(c, PLCIO_EPROTO);
+                if (!c->message[0]) s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
+                return PLCIO_EPROTO;
+            }
+            if (drc && !first_err) first_err = drc;
+        }
+    }
+    return first_err;
+}
+
+int s7c_error_from_pdu(plcio_s7_client *c, const plcio_s7_pdu *pdu, const char *what)
+{
+    uint16_t e = plcio_s7_pdu_error(pdu);
+    c->s7_error = e;
+    return s7c_fail(c, PLCIO_EPLC, "%s: %s (S7 error 0x%04X)", what, plcio_s7_error_text(e), e);
+}

@@ -1,0 +1,551 @@
+/* S7 client: read/write of memory. Variables are merged into regions
+ * (reads), regions cut into items that fit the PDU, items packed into the
+ * fewest PDUs (20 items, request and answer budgets), PDUs pipelined. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plcio/value.h"
+#include "s7/s7_client_internal.h"
+
+#define MERGE_GAP 16 /* bytes: a separate item costs 12 (request) + 4 (answer) */
+#define MIN_SPLIT 16 /* do not start a split item in less room than this */
+
+typedef struct region {
+    uint8_t area;
+    uint16_t db;
+    bool ct;         /* counters/timers: units are 2-byte elements */
+    uint32_t start;  /* first unit */
+    uint32_t end;    /* one past the last unit */
+    uint8_t *mem;    /* read: scratch; write: the var's data */
+    size_t vars;     /* how many vars it serves */
+} region;
+
+typedef struct chunk {
+    plcio_s7_item item;
+    size_t region;
+    size_t offset; /* bytes into the region */
+    size_t len;    /* bytes */
+    int result;
+    uint8_t code;
+} chunk;
+
+typedef struct pdu_plan {
+    size_t first, n;
+} pdu_plan;
+
+typedef struct rw_plan {
+    bool write;
+    region *regions;
+    size_t nregions;
+    chunk *chunks;
+    size_t nchunks;
+    pdu_plan *pdus;
+    size_t npdus;
+    uint8_t *scratch;
+    uint16_t header_error;
+} rw_plan;
+
+static bool is_ct(uint8_t area) { return area == PLCIO_S7_AREA_C || area == PLCIO_S7_AREA_T; }
+static size_t unit_size(const region *r) { return r->ct ? 2 : 1; }
+
+static void plan_free(rw_plan *p)
+{
+    free(p->regions);
+    free(p->chunks);
+    free(p->pdus);
+    free(p->scratch);
+    memset(p, 0, sizeof *p);
+}
+
+static void var_name(const plcio_s7_var *v, char *buf, size_t cap)
+{
+    const char *a = plcio_s7_area_name((uint8_t)v->area);
+    if (v->area == PLCIO_S7_AREA_DB || v->area == PLCIO_S7_AREA_DI) {
+        if (v->bit >= 0) snprintf(buf, cap, "%s%u.DBX%u.%d", a, v->db, v->start, v->bit);
+        else snprintf(buf, cap, "%s%u.DBB%u (%u bytes)", a, v->db, v->start, v->size);
+    } else if (is_ct((uint8_t)v->area)) {
+        snprintf(buf, cap, "%s%u (%u)", a, v->start, v->size);
+    } else if (v->bit >= 0) {
+        snprintf(buf, cap, "%s%u.%d", a, v->start, v->bit);
+    } else {
+        snprintf(buf, cap, "%sB%u (%u bytes)", a, v->start, v->size);
+    }
+}
+
+static int check_var(plcio_s7_client *c, const plcio_s7_var *v)
+{
+    char name[80];
+    var_name(v, name, sizeof name);
+    bool known = v->area == PLCIO_S7_AREA_P || v->area == PLCIO_S7_AREA_I || v->area == PLCIO_S7_AREA_Q ||
+                 v->area == PLCIO_S7_AREA_M || v->area == PLCIO_S7_AREA_DB || v->area == PLCIO_S7_AREA_DI ||
+                 is_ct((uint8_t)v->area) || v->area == PLCIO_S7_AREA_L || v->area == PLCIO_S7_AREA_V;
+    if (!known) return s7c_fail(c, PLCIO_EINVAL, "unknown S7 area 0x%02X", (unsigned)v->area);
+    if (!v->data || v->size == 0) return s7c_fail(c, PLCIO_EINVAL, "%s: no data or size 0", name);
+    if (v->bit > 7 || (v->bit >= 0 && (v->size != 1 || is_ct((uint8_t)v->area))))
+        return s7c_fail(c, PLCIO_EINVAL, "%s: a bit variable is one bit 0..7 of a byte", name);
+    uint64_t end = (uint64_t)v->start + v->size;
+    if (end > (is_ct((uint8_t)v->area) ? 0x10000u : PLCIO_S7_MAX_BYTE_ADDRESS + 1u))
+        return s7c_fail(c, PLCIO_ERANGE, "%s: beyond the addressable range", name);
+    if ((v->area == PLCIO_S7_AREA_DB || v->area == PLCIO_S7_AREA_DI) && v->db == 0)
+        return s7c_fail(c, PLCIO_EINVAL, "%s: DB number 0 does not exist", name);
+    return PLCIO_OK;
+}
+
+/* ---- planning ---- */
+
+static const plcio_s7_var *sort_vars_base;
+static int cmp_var(const void *a, const void *b)
+{
+    const plcio_s7_var *x = &sort_vars_base[*(const size_t *)a], *y = &sort_vars_base[*(const size_t *)b];
+    if (x->area != y->area) return (int)x->area - (int)y->area;
+    if (x->db != y->db) return (int)x->db - (int)y->db;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return 0;
+}
+
+static bool add_pdu(rw_plan *p, size_t first)
+{
+    pdu_plan *np = realloc(p->pdus, (p->npdus + 1) * sizeof *np);
+    if (!np) return false;
+    p->pdus = np;
+    p->pdus[p->npdus].first = first;
+    p->pdus[p->npdus].n = 0;
+    p->npdus++;
+    return true;
+}
+
+/* Cut every region into items and pack them. Budgets per PDU: items <= 20,
+ * request <= pdu, answer <= pdu (read: 4 + data + pad per item in the
+ * answer; write: 16 + data + pad per item in the request). */
+static int pack(rw_plan *p, size_t pdu)
+{
+    size_t cap = 0;
+    for (size_t r = 0; r < p->nregions; r++)
+        cap += ((p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r])) / (pdu / 2) + 2;
+    p->chunks = calloc(cap, sizeof *p->chunks);
+    if (!p->chunks) return PLCIO_ENOMEM;
+    size_t req = 0, rsp = 0, k = 0;
+    bool open = false;
+    for (size_t r = 0; r < p->nregions; r++) {
+        region *g = &p->regions[r];
+        size_t us = unit_size(g), total = (g->end - g->start) * us, off = 0;
+        while (off < total) {
+            size_t room = p->write ? pdu - req : pdu - rsp;
+            size_t head = p->write ? PLCIO_S7_ITEM_LEN + PLCIO_S7_DATA_ITEM_HEAD : PLCIO_S7_DATA_ITEM_HEAD;
+            size_t left = total - off;
+            bool fits_items = open && k < PLCIO_S7_MAX_ITEMS &&
+                              (p->write ? rsp + 1 <= pdu : req + PLCIO_S7_ITEM_LEN <= pdu);
+            if (!fits_items || room < head + (left < MIN_SPLIT ? left + (left & 1u) : MIN_SPLIT)) {
+                if (!add_pdu(p, p->nchunks)) return PLCIO_ENOMEM;
+                req = p->write ? PLCIO_S7_WRITE_REQ_OVERHEAD : PLCIO_S7_READ_REQ_OVERHEAD;
+                rsp = p->write ? PLCIO_S7_WRITE_RSP_OVERHEAD : PLCIO_S7_READ_RSP_OVERHEAD;
+                k = 0;
+                open = true;
+                continue;
+            }
+            size_t take = room - head;
+            if (take > left) take = left;
+            if (take + (take & 1u) > room - head) take--;
+            if (us == 2) take &= ~(size_t)1;
+            if (take > 0xFFFFu) take = 0xFFFEu;
+            if (take == 0) return PLCIO_EINTERNAL;
+            chunk *ch = &p->chunks[p->nchunks++];
+            ch->region = r;
+            ch->offset = off;
+            ch->len = take;
+            ch->result = PLCIO_EIO;
+            ch->code = 0;
+            ch->item.area = g->area;
+            ch->item.db = g->db;
+            ch->item.bit = 0;
+            if (g->ct) {
+                ch->item.transport = g->area == PLCIO_S7_AREA_C ? PLCIO_S7_TS_COUNTER : PLCIO_S7_TS_TIMER;
+                ch->item.start = g->start + (uint32_t)(off / 2);
+                ch->item.count = (uint16_t)(take / 2);
+            } else {
+                ch->item.transport = PLCIO_S7_TS_BYTE;
+                ch->item.start = g->start + (uint32_t)off;
+                ch->item.count = (uint16_t)take;
+            }
+            if (p->write) {
+                req += head + take + (take & 1u);
+                rsp += 1;
+            } else {
+                req += PLCIO_S7_ITEM_LEN;
+                rsp += head + take + (take & 1u);
+            }
+            k++;
+            p->pdus[p->npdus - 1].n++;
+            off += take;
+        }
+    }
+    return PLCIO_OK;
+}
+
+/* ---- execution ---- */
+
+static int enc_rw(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+{
+    (void)c;
+    rw_plan *p = ctx;
+    const pdu_plan *pp = &p->pdus[index];
+    plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
+    plcio_s7_data_item data[PLCIO_S7_MAX_ITEMS];
+    for (size_t i = 0; i < pp->n; i++) {
+        const chunk *ch = &p->chunks[pp->first + i];
+        items[i] = ch->item;
+        data[i].return_code = 0;
+        data[i].transport = 0;
+        data[i].data = p->regions[ch->region].mem + ch->offset;
+        data[i].len = (uint16_t)ch->len;
+    }
+    if (p->write) return plcio_s7_write_request_encode(out, ref, items, data, pp->n);
+    return plcio_s7_read_request_encode(out, ref, items, pp->n);
+}
+
+static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+{
+    (void)c;
+    rw_plan *p = ctx;
+    const pdu_plan *pp = &p->pdus[index];
+    chunk *chs = &p->chunks[pp->first];
+    int rc;
+    if (p->write) {
+        uint8_t codes[PLCIO_S7_MAX_ITEMS];
+        rc = plcio_s7_write_response_decode(pdu, pp->n, codes);
+        for (size_t i = 0; rc == PLCIO_OK && i < pp->n; i++) {
+            chs[i].code = codes[i];
+            chs[i].result = codes[i] == PLCIO_S7_RC_SUCCESS ? PLCIO_OK : PLCIO_EPLC;
+        }
+    } else {
+        plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
+        plcio_s7_data_item out[PLCIO_S7_MAX_ITEMS];
+        for (size_t i = 0; i < pp->n; i++) items[i] = chs[i].item;
+        rc = plcio_s7_read_response_decode(pdu, items, pp->n, out);
+        for (size_t i = 0; rc == PLCIO_OK && i < pp->n; i++) {
+            chs[i].code = out[i].return_code;
+            chs[i].result = out[i].return_code == PLCIO_S7_RC_SUCCESS ? PLCIO_OK : PLCIO_EPLC;
+            if (chs[i].result == PLCIO_OK)
+                memcpy(p->regions[chs[i].region].mem + chs[i].offset, out[i].data, out[i].len);
+        }
+    }
+    if (rc == PLCIO_EPLC) {
+        /* the whole PDU was refused (header error) */
+        p->header_error = plcio_s7_pdu_error(pdu);
+        for (size_t i = 0; i < pp->n; i++) {
+            chs[i].result = PLCIO_EPLC;
+            chs[i].code = 0;
+        }
+        return PLCIO_OK;
+    }
+    return rc;
+}
+
+/* Result of var v from the chunks of region r that overlap it. */
+static void var_result(const rw_plan *p, size_t r, plcio_s7_var *v, size_t from, size_t len)
+{
+    v->result = PLCIO_OK;
+    v->item_code = PLCIO_S7_RC_SUCCESS;
+    for (size_t i = 0; i < p->nchunks; i++) {
+        const chunk *ch = &p->chunks[i];
+        if (ch->region != r || ch->offset >= from + len || ch->offset + ch->len <= from) continue;
+        if (ch->result != PLCIO_OK) {
+            v->result = ch->result;
+            v->item_code = ch->code;
+            return;
+        }
+    }
+}
+
+static int report(plcio_s7_client *c, plcio_s7_var *vars, size_t n, uint16_t header_error, const char *verb)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (vars[i].result == PLCIO_OK) continue;
+        char name[80];
+        var_name(&vars[i], name, sizeof name);
+        c->item_code = vars[i].item_code;
+        if (vars[i].item_code == 0 && header_error) {
+            c->s7_error = header_error;
+            return s7c_fail(c, PLCIO_EPLC, "%s %s: %s (S7 error 0x%04X)", verb, name, plcio_s7_error_text(header_error),
+                            header_error);
+        }
+        return s7c_fail(c, vars[i].result, "%s %s: %s", verb, name, plcio_s7_return_code_text(vars[i].item_code));
+    }
+    return PLCIO_OK;
+}
+
+static int read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool merge);
+
+static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t n, size_t *order, size_t *reg_of,
+                     bool merge)
+{
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    sort_vars_base = vars;
+    qsort(order, n, sizeof *order, cmp_var);
+    p->regions = calloc(n, sizeof *p->regions);
+    if (!p->regions) return PLCIO_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const plcio_s7_var *v = &vars[order[k]];
+        uint32_t s = v->start, e = v->start + v->size;
+        region *g = p->nregions ? &p->regions[p->nregions - 1] : NULL;
+        uint32_t gap = (uint32_t)(is_ct((uint8_t)v->area) ? MERGE_GAP / 2 : MERGE_GAP);
+        if (merge && g && g->area == v->area && g->db == v->db && s <= g->end + gap) {
+            if (e > g->end) g->end = e;
+            g->vars++;
+        } else {
+            g = &p->regions[p->nregions++];
+            g->area = (uint8_t)v->area;
+            g->db = v->db;
+            g->ct = is_ct((uint8_t)v->area);
+            g->start = s;
+            g->end = e;
+            g->vars = 1;
+        }
+        reg_of[order[k]] = p->nregions - 1;
+    }
+    size_t total = 0;
+    for (size_t r = 0; r < p->nregions; r++) total += (p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r]);
+    p->scratch = malloc(total ? total : 1);
+    if (!p->scratch) return PLCIO_ENOMEM;
+    total = 0;
+    for (size_t r = 0; r < p->nregions; r++) {
+        p->regions[r].mem = p->scratch + total;
+        total += (p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r]);
+    }
+    (void)c;
+    return PLCIO_OK;
+}
+
+static int read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool merge)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_var(c, &vars[i]);
+        if (rc) return rc;
+    }
+    int rc = s7c_ready(c);
+    if (rc) return rc;
+    rw_plan p;
+    memset(&p, 0, sizeof p);
+    size_t *order = malloc(2 * n * sizeof *order);
+    if (!order) return PLCIO_ENOMEM;
+    size_t *reg_of = order + n;
+    rc = read_plan(c, &p, vars, n, order, reg_of, merge);
+    if (!rc) rc = pack(&p, plcio_s7_client_pdu_size(c));
+    if (!rc) rc = s7c_run(c, p.npdus, enc_rw, dec_rw, &p);
+    if (rc) {
+        plan_free(&p);
+        free(order);
+        return rc;
+    }
+    bool retry = false;
+    for (size_t i = 0; i < n; i++) {
+        plcio_s7_var *v = &vars[i];
+        region *g = &p.regions[reg_of[i]];
+        size_t us = unit_size(g), from = (v->start - g->start) * us, len = v->size * us;
+        var_result(&p, reg_of[i], v, from, len);
+        if (v->result == PLCIO_OK) {
+            if (v->bit >= 0) *(uint8_t *)v->data = (uint8_t)((g->mem[from] >> v->bit) & 1u);
+            else memcpy(v->data, g->mem + from, len);
+        } else if (g->vars > 1) {
+            retry = true; /* a merged item failed: ask for each variable alone */
+        }
+    }
+    uint16_t herr = p.header_error;
+    plan_free(&p);
+    if (retry && merge) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (vars[i].result != PLCIO_OK) order[m++] = i;
+        plcio_s7_var *again = malloc(m * sizeof *again);
+        if (!again) {
+            free(order);
+            return PLCIO_ENOMEM;
+        }
+        for (size_t i = 0; i < m; i++) again[i] = vars[order[i]];
+        rc = read_vars(c, again, m, false);
+        for (size_t i = 0; i < m; i++) vars[order[i]] = again[i];
+        free(again);
+        free(order);
+        if (rc && rc != PLCIO_EPLC) return rc;
+        return report(c, vars, n, herr, "read");
+    }
+    free(order);
+    return report(c, vars, n, herr, "read");
+}
+
+int plcio_s7_client_read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n)
+{
+    if (!c || (!vars && n)) return PLCIO_EINVAL;
+    if (n == 0) return PLCIO_OK;
+    return read_vars(c, vars, n, true);
+}
+
+int plcio_s7_client_write_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n)
+{
+    if (!c || (!vars && n)) return PLCIO_EINVAL;
+    if (n == 0) return PLCIO_OK;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_var(c, &vars[i]);
+        if (rc) return rc;
+    }
+    int rc = s7c_ready(c);
+    if (rc) return rc;
+    rw_plan p;
+    memset(&p, 0, sizeof p);
+    p.write = true;
+    p.regions = calloc(n, sizeof *p.regions);
+    uint8_t *bits = malloc(n);
+    if (!p.regions || !bits) {
+        free(bits);
+        plan_free(&p);
+        return PLCIO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        region *g = &p.regions[i];
+        g->area = (uint8_t)vars[i].area;
+        g->db = vars[i].db;
+        g->ct = is_ct(g->area);
+        g->start = vars[i].start;
+        g->end = vars[i].start + vars[i].size;
+        g->vars = 1;
+        g->mem = vars[i].data;
+        if (vars[i].bit >= 0) {
+            bits[i] = *(const uint8_t *)vars[i].data ? 1 : 0;
+            g->mem = &bits[i];
+        }
+    }
+    p.nregions = n;
+    rc = pack(&p, plcio_s7_client_pdu_size(c));
+    /* bit variables: the bit transport size, so the PLC touches only that bit */
+    for (size_t i = 0; rc == PLCIO_OK && i < p.nchunks; i++) {
+        const plcio_s7_var *v = &vars[p.chunks[i].region];
+        if (v->bit >= 0) {
+            p.chunks[i].item.transport = PLCIO_S7_TS_BIT;
+            p.chunks[i].item.bit = (uint8_t)v->bit;
+        }
+    }
+    if (!rc) rc = s7c_run(c, p.npdus, enc_rw, dec_rw, &p);
+    if (!rc) {
+        for (size_t i = 0; i < n; i++) {
+            region *g = &p.regions[i];
+            var_result(&p, i, &vars[i], 0, (g->end - g->start) * unit_size(g));
+        }
+        rc = report(c, vars, n, p.header_error, "write");
+    }
+    free(bits);
+    plan_free(&p);
+    return rc;
+}
+
+/* ---- single area / bit ---- */
+
+int plcio_s7_client_read_area(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t start, uint32_t size,
+                              void *buf)
+{
+    plcio_s7_var v = {area, db, start, size, -1, buf, 0, 0};
+    return plcio_s7_client_read_vars(c, &v, 1);
+}
+
+int plcio_s7_client_write_area(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t start, uint32_t size,
+                               const void *buf)
+{
+    plcio_s7_var v = {area, db, start, size, -1, (void *)(uintptr_t)buf, 0, 0};
+    return plcio_s7_client_write_vars(c, &v, 1);
+}
+
+int plcio_s7_client_read_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte, unsigned bit,
+                             bool *value)
+{
+    uint8_t b = 0;
+    plcio_s7_var v = {area, db, byte, 1, bit > 7 ? 8 : (int)bit, &b, 0, 0};
+    int rc = plcio_s7_client_read_vars(c, &v, 1);
+    if (rc == PLCIO_OK && value) *value = b != 0;
+    return rc;
+}
+
+int plcio_s7_client_write_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte, unsigned bit,
+                              bool value)
+{
+    uint8_t b = value ? 1 : 0;
+    plcio_s7_var v = {area, db, byte, 1, bit > 7 ? 8 : (int)bit, &b, 0, 0};
+    return plcio_s7_client_write_vars(c, &v, 1);
+}
+
+/* ---- typed access ---- */
+
+static int address_var(plcio_s7_client *c, const char *address, plcio_s7_address *a, plcio_s7_var *v, void *buf,
+                       size_t cap)
+{
+    char err[PLCIO_ADDRESS_ERR_MAX];
+    int rc = plcio_s7_address_parse(address, a, err, sizeof err);
+    if (rc) return s7c_fail(c, rc, "%s", err);
+    if (a->count != 1) return s7c_fail(c, PLCIO_EINVAL, "%s: arrays need plcio_s7_client_read_vars", address);
+    if (a->size > cap) return s7c_fail(c, PLCIO_ENOSPC, "%s: %u bytes is too large", address, a->size);
+    v->area = a->area;
+    v->db = a->db;
+    v->start = a->offset;
+    v->size = is_ct((uint8_t)a->area) ? a->size / 2 : a->size;
+    v->bit = -1;
+    v->data = buf;
+    return PLCIO_OK;
+}
+
+int plcio_s7_client_read_value(plcio_s7_client *c, const char *address, plcio_value *out)
+{
+    if (!c || !address || !out) return PLCIO_EINVAL;
+    plcio_s7_address a;
+    plcio_s7_var v;
+    static const size_t cap = 2 * 16384 + 8;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return PLCIO_ENOMEM;
+    int rc = address_var(c, address, &a, &v, buf, cap);
+    if (!rc) rc = plcio_s7_client_read_vars(c, &v, 1);
+    if (!rc) {
+        char err[PLCIO_VALUE_ERR_MAX];
+        rc = plcio_value_decode(out, a.type, a.length, buf, a.size, a.bit, NULL, err, sizeof err);
+        if (rc) s7c_fail(c, rc, "%s: %s", address, err);
+    }
+    free(buf);
+    return rc;
+}
+
+int plcio_s7_client_write_value(plcio_s7_client *c, const char *address, const plcio_value *val)
+{
+    if (!c || !address || !val) return PLCIO_EINVAL;
+    plcio_s7_address a;
+    plcio_s7_var v;
+    static const size_t cap = 2 * 16384 + 8;
+    uint8_t *buf = calloc(1, cap);
+    if (!buf) return PLCIO_ENOMEM;
+    int rc = address_var(c, address, &a, &v, buf, cap);
+    if (!rc && a.type == PLCIO_TYPE_BOOL) {
+        v.bit = a.bit;
+        v.size = 1;
+        buf[0] = val->v.b ? 1 : 0;
+    } else if (!rc) {
+        char err[PLCIO_VALUE_ERR_MAX];
+        rc = plcio_value_encode(val, buf, a.size, 0, NULL, err, sizeof err);
+        if (rc) s7c_fail(c, rc, "%s: %s", address, err);
+    }
+    if (!rc) rc = plcio_s7_client_write_vars(c, &v, 1);
+    free(buf);
+    return rc;
+}
+
+int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const char *text)
+{
+    if (!c || !address || !text) return PLCIO_EINVAL;
+    plcio_s7_address a;
+    char err[PLCIO_ADDRESS_ERR_MAX > PLCIO_VALUE_ERR_MAX ? PLCIO_ADDRESS_ERR_MAX : PLCIO_VALUE_ERR_MAX];
+    int rc = plcio_s7_address_parse(address, &a, err, sizeof err);
+    if (rc) return s7c_fail(c, rc, "%s", err);
+    plcio_value *v = malloc(sizeof *v);
+    if (!v) return PLCIO_ENOMEM;
+    plcio_value_init(v, a.type);
+    rc = plcio_value_from_text(v, a.type, a.length, text, strlen(text), err, sizeof err);
+    if (rc) rc = s7c_fail(c, rc, "%s=%s: %s", address, text, err);
+    else rc = plcio_s7_client_write_value(c, address, v);
+    free(v);
+    return rc;
+}

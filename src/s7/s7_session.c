@@ -1,0 +1,374 @@
+/* S7 client session state machine (see s7_session.h). */
+#include "s7/s7_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RX_CAP (PLCIO_TPKT_MAX_LEN + 1)
+#define PDU_CAP 8192 /* largest S7 PDU accepted after COTP reassembly */
+#define TX_SLOT (PDU_CAP + PLCIO_S7_FRAME_OVERHEAD)
+
+typedef struct job {
+    bool busy;
+    bool done;
+    uint16_t ref;
+    uint64_t deadline;
+    size_t rsp_len;
+    uint8_t *rsp; /* PDU_CAP bytes */
+} job;
+
+struct plcio_s7_session {
+    plcio_s7_session_cfg cfg;
+    plcio_s7_session_state state;
+    int error;
+    uint64_t phase_deadline;
+    uint16_t pdu_size;
+    unsigned jobs_max;
+    uint16_t next_ref;
+    /* transmit: one linear buffer, appended to and drained from the front */
+    uint8_t *tx;
+    size_t tx_cap, tx_off, tx_len;
+    /* receive: raw stream bytes, and the S7 PDU being reassembled */
+    uint8_t *rx;
+    size_t rx_len;
+    uint8_t *pdu;
+    size_t pdu_len;
+    job jobs[PLCIO_S7_SESSION_MAX_JOBS];
+};
+
+static const char MOD[] = "s7";
+
+plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
+{
+    plcio_s7_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->cfg = *cfg;
+    if (s->cfg.jobs_request == 0) s->cfg.jobs_request = 1;
+    if (s->cfg.jobs_request > PLCIO_S7_SESSION_MAX_JOBS) s->cfg.jobs_request = PLCIO_S7_SESSION_MAX_JOBS;
+    if (s->cfg.pdu_request < PLCIO_S7_PDU_MIN) s->cfg.pdu_request = PLCIO_S7_PDU_MIN;
+    if (s->cfg.pdu_request > PDU_CAP) s->cfg.pdu_request = PDU_CAP;
+    s->tx_cap = TX_SLOT * (PLCIO_S7_SESSION_MAX_JOBS + 1);
+    s->tx = malloc(s->tx_cap);
+    s->rx = malloc(RX_CAP);
+    s->pdu = malloc(PDU_CAP);
+    bool ok = s->tx && s->rx && s->pdu;
+    for (int i = 0; ok && i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        s->jobs[i].rsp = malloc(PDU_CAP);
+        ok = s->jobs[i].rsp != NULL;
+    }
+    if (!ok) {
+        plcio_s7_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void plcio_s7_session_free(plcio_s7_session *s)
+{
+    if (!s) return;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) free(s->jobs[i].rsp);
+    free(s->tx);
+    free(s->rx);
+    free(s->pdu);
+    free(s);
+}
+
+void plcio_s7_session_fail(plcio_s7_session *s, int err)
+{
+    if (s->state == PLCIO_S7_SESSION_FAILED) return;
+    s->state = PLCIO_S7_SESSION_FAILED;
+    s->error = err ? err : PLCIO_EPROTO;
+    plcio_log(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "session failed: %s", plcio_strerror(s->error));
+}
+
+static void tx_append(plcio_s7_session *s, const uint8_t *p, size_t n)
+{
+    if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
+    if (s->tx_len + n > s->tx_cap) {
+        plcio_s7_session_fail(s, PLCIO_ENOSPC);
+        return;
+    }
+    memcpy(s->tx + s->tx_len, p, n);
+    s->tx_len += n;
+}
+
+void plcio_s7_session_start(plcio_s7_session *s, uint64_t now)
+{
+    s->state = PLCIO_S7_SESSION_COTP;
+    s->error = PLCIO_OK;
+    s->tx_off = s->tx_len = s->rx_len = s->pdu_len = 0;
+    s->pdu_size = 0;
+    s->jobs_max = 0;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) s->jobs[i].busy = s->jobs[i].done = false;
+    s->phase_deadline = now + s->cfg.connect_timeout_ns;
+    plcio_cotp_conn c;
+    memset(&c, 0, sizeof c);
+    c.src_ref = 0x0001;
+    c.tpdu_size = 1024; /* RFC 905 class 0 TPDU size: 1024 carries a 960-byte PDU */
+    c.src_tsap_len = s->cfg.local_tsap_len;
+    memcpy(c.src_tsap, s->cfg.local_tsap, c.src_tsap_len);
+    c.dst_tsap_len = s->cfg.remote_tsap_len;
+    memcpy(c.dst_tsap, s->cfg.remote_tsap, c.dst_tsap_len);
+    uint8_t frame[128];
+    size_t n = 0;
+    if (plcio_cotp_cr_frame(frame, sizeof frame, &c, &n) != PLCIO_OK) {
+        plcio_s7_session_fail(s, PLCIO_EINVAL);
+        return;
+    }
+    tx_append(s, frame, n);
+}
+
+plcio_s7_session_state plcio_s7_session_state_get(const plcio_s7_session *s) { return s->state; }
+int plcio_s7_session_error(const plcio_s7_session *s) { return s->state == PLCIO_S7_SESSION_FAILED ? s->error : 0; }
+uint16_t plcio_s7_session_pdu_size(const plcio_s7_session *s) { return s->pdu_size; }
+unsigned plcio_s7_session_jobs(const plcio_s7_session *s) { return s->jobs_max; }
+
+const uint8_t *plcio_s7_session_tx(const plcio_s7_session *s, size_t *len)
+{
+    *len = s->tx_len - s->tx_off;
+    return *len ? s->tx + s->tx_off : NULL;
+}
+
+void plcio_s7_session_tx_done(plcio_s7_session *s, size_t sent)
+{
+    if (plcio_log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE))
+        plcio_log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Tx", s->tx + s->tx_off, sent);
+    s->tx_off += sent;
+    if (s->tx_off >= s->tx_len) s->tx_off = s->tx_len = 0;
+}
+
+/* ---------------------------------------------------------------- input */
+
+static void on_setup(plcio_s7_session *s, const plcio_s7_pdu *pdu)
+{
+    plcio_s7_setup st;
+    if (pdu->rosctr != PLCIO_S7_ACK_DATA || plcio_s7_pdu_error(pdu) || plcio_s7_setup_decode(pdu, &st)) {
+        plcio_s7_session_fail(s, plcio_s7_pdu_error(pdu) ? PLCIO_EPLC : PLCIO_EPROTO);
+        return;
+    }
+    /* the partner may lower both values, never raise them */
+    s->pdu_size = st.pdu_size < s->cfg.pdu_request ? st.pdu_size : s->cfg.pdu_request;
+    if (s->pdu_size < PLCIO_S7_PDU_MIN / 2) {
+        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+    unsigned jobs = st.max_amq_calling ? st.max_amq_calling : 1;
+    s->jobs_max = jobs < s->cfg.jobs_request ? jobs : s->cfg.jobs_request;
+    s->state = PLCIO_S7_SESSION_READY;
+    s->phase_deadline = 0;
+    plcio_log(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "connected: PDU %u, %u parallel jobs", s->pdu_size, s->jobs_max);
+}
+
+static void on_pdu(plcio_s7_session *s, const uint8_t *p, size_t n)
+{
+    plcio_s7_pdu pdu;
+    if (plcio_s7_pdu_decode(p, n, &pdu) != PLCIO_OK) {
+        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+    if (s->state == PLCIO_S7_SESSION_SETUP) {
+        on_setup(s, &pdu);
+        return;
+    }
+    if (s->state != PLCIO_S7_SESSION_READY || pdu.rosctr == PLCIO_S7_JOB) {
+        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        job *j = &s->jobs[i];
+        if (j->busy && !j->done && j->ref == pdu.pdu_ref) {
+            memcpy(j->rsp, p, n);
+            j->rsp_len = n;
+            j->done = true;
+            return;
+        }
+    }
+    /* an answer nobody waits for: the partner is confused or we are */
+    plcio_log(&s->cfg.logger, PLCIO_LOG_WARN, MOD, "answer with unknown PDU reference %u", pdu.pdu_ref);
+    plcio_s7_session_fail(s, PLCIO_EPROTO);
+}
+
+static void send_setup(plcio_s7_session *s)
+{
+    uint8_t frame[64];
+    plcio_s7_out out = plcio_s7_out_make(frame, sizeof frame, 0);
+    plcio_s7_setup st = {s->cfg.jobs_request, s->cfg.jobs_request, s->cfg.pdu_request};
+    if (plcio_s7_setup_encode(&out, PLCIO_S7_JOB, 0, &st) != PLCIO_OK) {
+        plcio_s7_session_fail(s, PLCIO_EINTERNAL);
+        return;
+    }
+    tx_append(s, frame, out.len);
+    s->state = PLCIO_S7_SESSION_SETUP;
+}
+
+static void on_tpdu(plcio_s7_session *s, const uint8_t *p, size_t n)
+{
+    plcio_cotp_tpdu t;
+    if (plcio_cotp_decode(p, n, &t) != PLCIO_OK) {
+        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+    switch (t.code) {
+    case PLCIO_COTP_CC:
+        if (s->state != PLCIO_S7_SESSION_COTP) {
+            plcio_s7_session_fail(s, PLCIO_EPROTO);
+            return;
+        }
+        send_setup(s);
+        return;
+    case PLCIO_COTP_DT:
+        if (s->state != PLCIO_S7_SESSION_SETUP && s->state != PLCIO_S7_SESSION_READY) {
+            plcio_s7_session_fail(s, PLCIO_EPROTO);
+            return;
+        }
+        if (s->pdu_len + t.data_len > PDU_CAP) {
+            plcio_s7_session_fail(s, PLCIO_EPROTO);
+            return;
+        }
+        if (t.data_len) memcpy(s->pdu + s->pdu_len, t.data, t.data_len);
+        s->pdu_len += t.data_len;
+        if (t.eot) {
+            size_t len = s->pdu_len;
+            s->pdu_len = 0;
+            on_pdu(s, s->pdu, len);
+        }
+        return;
+    case PLCIO_COTP_DR:
+        /* refused connection (wrong rack/slot/TSAP) or closed by the partner */
+        plcio_s7_session_fail(s, s->state == PLCIO_S7_SESSION_COTP ? PLCIO_ECONNREFUSED : PLCIO_ECLOSED);
+        return;
+    default:
+        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+}
+
+int plcio_s7_session_feed(plcio_s7_session *s, const uint8_t *data, size_t len, uint64_t now)
+{
+    (void)now;
+    if (s->state == PLCIO_S7_SESSION_FAILED) return s->error;
+    if (s->state == PLCIO_S7_SESSION_IDLE) {
+        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        return s->error;
+    }
+    if (plcio_log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE))
+        plcio_log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
+    while (len) {
+        size_t take = RX_CAP - s->rx_len < len ? RX_CAP - s->rx_len : len;
+        memcpy(s->rx + s->rx_len, data, take);
+        s->rx_len += take;
+        data += take;
+        len -= take;
+        size_t off = 0, frame = 0;
+        for (;;) {
+            int rc = plcio_tpkt_decode(s->rx + off, s->rx_len - off, &frame);
+            if (rc == PLCIO_EAGAIN) break;
+            if (rc != PLCIO_OK) {
+                plcio_s7_session_fail(s, PLCIO_EPROTO);
+                return s->error;
+            }
+            on_tpdu(s, s->rx + off + PLCIO_TPKT_HEADER_LEN, frame - PLCIO_TPKT_HEADER_LEN);
+            if (s->state == PLCIO_S7_SESSION_FAILED) return s->error;
+            off += frame;
+        }
+        memmove(s->rx, s->rx + off, s->rx_len - off);
+        s->rx_len -= off;
+    }
+    return PLCIO_OK;
+}
+
+uint64_t plcio_s7_session_deadline(const plcio_s7_session *s)
+{
+    uint64_t d = s->state == PLCIO_S7_SESSION_READY ? 0 : s->phase_deadline;
+    if (s->state == PLCIO_S7_SESSION_FAILED || s->state == PLCIO_S7_SESSION_IDLE) return 0;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        const job *j = &s->jobs[i];
+        if (j->busy && !j->done && (!d || j->deadline < d)) d = j->deadline;
+    }
+    return d;
+}
+
+int plcio_s7_session_on_time(plcio_s7_session *s, uint64_t now)
+{
+    uint64_t d = plcio_s7_session_deadline(s);
+    if (d && now >= d) plcio_s7_session_fail(s, PLCIO_ETIMEDOUT);
+    return plcio_s7_session_error(s);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+unsigned plcio_s7_session_in_flight(const plcio_s7_session *s)
+{
+    unsigned n = 0;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) n += s->jobs[i].busy && !s->jobs[i].done;
+    return n;
+}
+
+static unsigned busy_slots(const plcio_s7_session *s)
+{
+    unsigned n = 0;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) n += s->jobs[i].busy;
+    return n;
+}
+
+unsigned plcio_s7_session_free_slots(const plcio_s7_session *s)
+{
+    if (s->state != PLCIO_S7_SESSION_READY) return 0;
+    unsigned busy = busy_slots(s);
+    return busy >= s->jobs_max ? 0 : s->jobs_max - busy;
+}
+
+int plcio_s7_session_request_begin(plcio_s7_session *s, plcio_s7_out *out, uint16_t *ref)
+{
+    if (s->state != PLCIO_S7_SESSION_READY) return s->state == PLCIO_S7_SESSION_FAILED ? s->error : PLCIO_ESTATE;
+    if (!plcio_s7_session_free_slots(s)) return PLCIO_EBUSY;
+    if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
+    if (s->tx_cap - s->tx_len < TX_SLOT) {
+        /* compact: drop what was sent already */
+        memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
+        s->tx_len -= s->tx_off;
+        s->tx_off = 0;
+        if (s->tx_cap - s->tx_len < TX_SLOT) return PLCIO_EBUSY;
+    }
+    *out = plcio_s7_out_make(s->tx + s->tx_len, TX_SLOT, s->pdu_size);
+    do s->next_ref++;
+    while (s->next_ref == 0);
+    *ref = s->next_ref;
+    return PLCIO_OK;
+}
+
+int plcio_s7_session_request_commit(plcio_s7_session *s, const plcio_s7_out *out, uint16_t ref, uint64_t now,
+                                    int *slot)
+{
+    if (out->buf != s->tx + s->tx_len || out->len == 0 || out->len > TX_SLOT) return PLCIO_EINVAL;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        job *j = &s->jobs[i];
+        if (j->busy) continue;
+        j->busy = true;
+        j->done = false;
+        j->ref = ref;
+        j->deadline = now + s->cfg.request_timeout_ns;
+        j->rsp_len = 0;
+        s->tx_len += out->len;
+        *slot = i;
+        return PLCIO_OK;
+    }
+    return PLCIO_EBUSY;
+}
+
+bool plcio_s7_session_slot_done(const plcio_s7_session *s, int slot)
+{
+    return slot >= 0 && slot < PLCIO_S7_SESSION_MAX_JOBS && s->jobs[slot].busy && s->jobs[slot].done;
+}
+
+const uint8_t *plcio_s7_session_slot_pdu(const plcio_s7_session *s, int slot, size_t *len)
+{
+    if (!plcio_s7_session_slot_done(s, slot)) return NULL;
+    *len = s->jobs[slot].rsp_len;
+    return s->jobs[slot].rsp;
+}
+
+void plcio_s7_session_slot_release(plcio_s7_session *s, int slot)
+{
+    if (slot >= 0 && slot < PLCIO_S7_SESSION_MAX_JOBS) s->jobs[slot].busy = s->jobs[slot].done = false;
+}

@@ -1,0 +1,229 @@
+/* plcio's S7 client against snap7's server (node-snap7, a foreign peer):
+ * connection, PDU negotiation, reads/writes of every area, large reads split
+ * and pipelined, multi-variable reads/writes with the optimizer, bits,
+ * typed values, SZL, blocks, clock, control, password and error cases. */
+#include <string.h>
+
+#include "plcio/plcio.h"
+#include "plcio/value.h"
+#include "plcio_test.h"
+
+static plcio_test_proc server;
+static int port;
+
+static int start_server(void **state)
+{
+    (void)state;
+    char script[1024];
+    snprintf(script, sizeof script, "%s/../s7_snap7_server.js", plcio_test_node_modules());
+    const char *argv[] = {"node", script, "--seconds", "120", NULL};
+    if (plcio_test_proc_start(&server, argv, "listening on", 20000, 150) != 0) return -1;
+    port = plcio_test_port_from_line(server.line);
+    return port > 0 ? 0 : -1;
+}
+
+static int stop_server(void **state)
+{
+    (void)state;
+    plcio_test_proc_stop(&server);
+    return 0;
+}
+
+static plcio_s7_client *connect_client(unsigned jobs)
+{
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    o.port = port;
+    o.parallel_jobs = jobs;
+    plcio_s7_client *c = plcio_s7_client_new(&o);
+    assert_non_null(c);
+    int rc = plcio_s7_client_connect(c);
+    if (rc) print_message("connect: %s\n", plcio_s7_client_last_error(c));
+    assert_int_equal(rc, PLCIO_OK);
+    assert_true(plcio_s7_client_connected(c));
+    return c;
+}
+
+static uint8_t db2_byte(uint32_t i) { return (uint8_t)((i & 0xFF) ^ (i >> 8)); }
+
+static void test_connect_and_small_read(void **state)
+{
+    (void)state;
+    plcio_s7_client *c = connect_client(8);
+    assert_int_equal(plcio_s7_client_pdu_size(c), 960);
+    assert_int_equal(plcio_s7_client_parallel_jobs(c), 8);
+    uint8_t b[4];
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_OK);
+    static const uint8_t want[] = {0x04, 0xD2, 0x40, 0x60};
+    assert_memory_equal(b, want, 4);
+    plcio_s7_client_disconnect(c);
+    assert_false(plcio_s7_client_connected(c));
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ENOTCONN);
+    plcio_s7_client_free(c);
+}
+
+static void test_large_read_pipelined(void **state)
+{
+    (void)state;
+    for (unsigned jobs = 1; jobs <= 8; jobs += 7) {
+        plcio_s7_client *c = connect_client(jobs);
+        static uint8_t big[65535];
+        memset(big, 0xEE, sizeof big);
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 2, 0, sizeof big, big), PLCIO_OK);
+        for (uint32_t i = 0; i < sizeof big; i++)
+            if (big[i] != db2_byte(i)) fail_msg("DB2 byte %u: %02x != %02x", i, big[i], db2_byte(i));
+        /* an odd start and length */
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 2, 1001, 3333, big), PLCIO_OK);
+        for (uint32_t i = 0; i < 3333; i++) assert_int_equal(big[i], db2_byte(1001 + i));
+        plcio_s7_client_free(c);
+    }
+}
+
+static void test_write_every_area(void **state)
+{
+    (void)state;
+    plcio_s7_client *c = connect_client(8);
+    static const plcio_s7_area areas[] = {PLCIO_S7_AREA_DB, PLCIO_S7_AREA_MK, PLCIO_S7_AREA_PE, PLCIO_S7_AREA_PA};
+    for (size_t a = 0; a < 4; a++) {
+        uint8_t w[200], r[200];
+        for (int i = 0; i < 200; i++) w[i] = (uint8_t)(i * 7 + a);
+        uint16_t db = areas[a] == PLCIO_S7_AREA_DB ? 3 : 0;
+        assert_int_equal(plcio_s7_client_write_area(c, areas[a], db, 20, 200, w), PLCIO_OK);
+        assert_int_equal(plcio_s7_client_read_area(c, areas[a], db, 20, 200, r), PLCIO_OK);
+        assert_memory_equal(w, r, 200);
+    }
+    /* a write larger than one PDU, split and pipelined */
+    static uint8_t w[1000], r[1000];
+    for (int i = 0; i < 1000; i++) w[i] = (uint8_t)(i * 13);
+    assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_DB, 3, 0, 1000, w), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 0, 1000, r), PLCIO_OK);
+    assert_memory_equal(w, r, 1000);
+    /* counters and timers: elements of 2 bytes */
+    uint8_t ct[8] = {0, 1, 0, 2, 0, 3, 0, 4}, back[8];
+    assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_CT, 0, 5, 4, ct), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_CT, 0, 5, 4, back), PLCIO_OK);
+    assert_memory_equal(ct, back, 8);
+    assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_TM, 0, 1, 4, ct), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_TM, 0, 1, 4, back), PLCIO_OK);
+    assert_memory_equal(ct, back, 8);
+    plcio_s7_client_free(c);
+}
+
+static void test_bits(void **state)
+{
+    (void)state;
+    plcio_s7_client *c = connect_client(8);
+    uint8_t b = 0xA5;
+    assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_MK, 0, 40, 1, &b), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_write_bit(c, PLCIO_S7_AREA_MK, 0, 40, 1, true), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_write_bit(c, PLCIO_S7_AREA_MK, 0, 40, 7, false), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_MK, 0, 40, 1, &b), PLCIO_OK);
+    assert_int_equal(b, 0x27); /* 1010 0101 -> bit 1 set, bit 7 cleared, others kept */
+    bool v = false;
+    assert_int_equal(plcio_s7_client_read_bit(c, PLCIO_S7_AREA_MK, 0, 40, 5, &v), PLCIO_OK);
+    assert_true(v);
+    assert_int_equal(plcio_s7_client_read_bit(c, PLCIO_S7_AREA_MK, 0, 40, 6, &v), PLCIO_OK);
+    assert_false(v);
+    plcio_s7_client_free(c);
+}
+
+static void test_multi_var(void **state)
+{
+    (void)state;
+    plcio_s7_client *c = connect_client(8);
+    enum { N = 45 };
+    plcio_s7_var v[N];
+    uint8_t buf[N][16];
+    for (int i = 0; i < N; i++) {
+        /* scattered DB2 items (some neighbours merge), M bytes and bits */
+        if (i < 30) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 997 % 60000), 4 + (uint32_t)i % 9, -1, buf[i], 0, 0};
+        else if (i < 40) v[i] = (plcio_s7_var){PLCIO_S7_AREA_MK, 0, (uint32_t)(100 + i * 3), 2, -1, buf[i], 0, 0};
+        else v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(300 + i), 1, i % 8, buf[i], 0, 0};
+    }
+    uint8_t mk[256];
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_MK, 0, 0, 256, mk), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_vars(c, v, N), PLCIO_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(v[i].result, PLCIO_OK);
+        if (i < 30)
+            for (uint32_t k = 0; k < v[i].size; k++) assert_int_equal(buf[i][k], db2_byte(v[i].start + k));
+        else if (i < 40)
+            assert_memory_equal(buf[i], mk + v[i].start, 2);
+        else
+            assert_int_equal(buf[i][0], (db2_byte(v[i].start) >> v[i].bit) & 1);
+    }
+    /* one missing DB and one out-of-range item among good ones: each gets its own verdict */
+    uint8_t a[4], b[4], d[4], e[4];
+    plcio_s7_var m[4] = {{PLCIO_S7_AREA_DB, 1, 0, 4, -1, a, 0, 0},
+                         {PLCIO_S7_AREA_DB, 99, 0, 4, -1, b, 0, 0},
+                         {PLCIO_S7_AREA_DB, 1, 98, 4, -1, d, 0, 0},
+                         {PLCIO_S7_AREA_DB, 1, 10, 4, -1, e, 0, 0}};
+    assert_int_equal(plcio_s7_client_read_vars(c, m, 4), PLCIO_EPLC);
+    assert_int_equal(m[0].result, PLCIO_OK);
+    assert_int_equal(m[1].result, PLCIO_EPLC);
+    assert_int_equal(m[1].item_code, 0x0A);
+    assert_int_equal(m[2].result, PLCIO_EPLC);
+    assert_int_equal(m[2].item_code, 0x05);
+    assert_int_equal(m[3].result, PLCIO_OK);
+    assert_int_equal(e[0], 10);
+    print_message("error: %s\n", plcio_s7_client_last_error(c));
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "DB99.DBB0 (4 bytes): object does not exist"));
+    /* multi write */
+    uint8_t w1[3] = {1, 2, 3}, w2[5] = {9, 8, 7, 6, 5}, one = 1;
+    plcio_s7_var w[3] = {{PLCIO_S7_AREA_DB, 3, 500, 3, -1, w1, 0, 0},
+                         {PLCIO_S7_AREA_MK, 0, 200, 5, -1, w2, 0, 0},
+                         {PLCIO_S7_AREA_DB, 3, 600, 1, 3, &one, 0, 0}};
+    assert_int_equal(plcio_s7_client_write_vars(c, w, 3), PLCIO_OK);
+    uint8_t r[5];
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 500, 3, r), PLCIO_OK);
+    assert_memory_equal(r, w1, 3);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_MK, 0, 200, 5, r), PLCIO_OK);
+    assert_memory_equal(r, w2, 5);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 600, 1, r), PLCIO_OK);
+    assert_int_equal(r[0] & 0x08, 0x08);
+    /* a write to a missing DB is reported, never as done */
+    plcio_s7_var bad = {PLCIO_S7_AREA_DB, 77, 0, 3, -1, w1, 0, 0};
+    assert_int_equal(plcio_s7_client_write_vars(c, &bad, 1), PLCIO_EPLC);
+    assert_int_equal(plcio_s7_client_last_item_code(c), 0x0A);
+    assert_true(plcio_s7_client_connected(c));
+    plcio_s7_client_free(c);
+}
+
+static void test_typed_values(void **state)
+{
+    (void)state;
+    plcio_s7_client *c = connect_client(8);
+    plcio_value v;
+    plcio_value_init(&v, PLCIO_TYPE_INT);
+    assert_int_equal(plcio_s7_client_read_value(c, "DB1.DBW0:INT", &v), PLCIO_OK);
+    assert_int_equal(v.v.i, 1234);
+    assert_int_equal(plcio_s7_client_read_value(c, "DB1.DBD2:REAL", &v), PLCIO_OK);
+    assert_true(v.v.f == 3.5);
+    assert_int_equal(plcio_s7_client_write_text(c, "DB3.DBD8:REAL", "-12.25"), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_value(c, "DB3:8:REAL", &v), PLCIO_OK);
+    assert_true(v.v.f == -12.25);
+    assert_int_equal(plcio_s7_client_write_text(c, "DB3.DBB20:STRING[10]", "hello"), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_value(c, "DB3:20:STRING[10]", &v), PLCIO_OK);
+    assert_string_equal(plcio_value_text(&v, NULL), "hello");
+    assert_int_equal(plcio_s7_client_write_text(c, "M50.3", "true"), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_value(c, "M50.3", &v), PLCIO_OK);
+    assert_true(v.v.b);
+    assert_int_equal(plcio_s7_client_write_text(c, "DB3.DBW30:INT", "70000"), PLCIO_ERANGE);
+    assert_int_equal(plcio_s7_client_read_value(c, "DB12.DBW0", &v), PLCIO_EPLC);
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "DB12"));
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "does not exist"));
+    plcio_s7_client_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connect_and_small_read),
+        cmocka_unit_test(test_large_read_pipelined),
+        cmocka_unit_test(test_write_every_area),
+        cmocka_unit_test(test_bits),
+        cmocka_unit_test(test_multi_var),
+        cmocka_unit_test(test_typed_values),
+    };
+    return cmocka_run_group_tests(tests, start_server, stop_server);
+}
