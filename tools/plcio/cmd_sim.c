@@ -1,5 +1,6 @@
 /* plcio sim: built-in simulators. Dispatches on the protocol:
  *   plcio sim s7 ...      -> sim_s7_main (sim_s7.c)
+ *   plcio sim modbus ...  -> sim_modbus_main (sim_modbus.c)
  * Each simulator lives in its own file; add a branch per protocol here. */
 #include <string.h>
 
@@ -7,17 +8,20 @@
 #include "commands.h"
 
 int sim_s7_main(int argc, char **argv);
+int sim_modbus_main(int argc, char **argv);
 
 static int run_sim(int argc, char **argv)
 {
     if (argc < 2) return cli_error(PLCIO_EXIT_USAGE, "sim: which protocol? (plcio sim s7 ...)");
     if (!strcmp(argv[1], "s7")) return sim_s7_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "modbus")) return sim_modbus_main(argc - 1, argv + 1);
     return cli_error(PLCIO_EXIT_USAGE, "sim: unknown protocol '%s'", argv[1]);
 }
 
 const plcio_command plcio_cmd_sim = {
     "sim",
-    "s7 [--listen HOST:PORT] [--db N:SIZE]... [--area M:SIZE]... [--pdu N] [--seconds S]",
-    "run a simulated PLC (S7 CPU) that clients can connect to",
+    "s7 [--listen HOST:PORT] [--db N:SIZE]... [--area M:SIZE]... [--pdu N] [--seconds S]\n"
+    "           modbus [--tcp HOST:PORT|--udp HOST:PORT|--rtu DEV|--ascii DEV]... [--unit N]... [--size N] [--seconds S]",
+    "run a simulated PLC (S7 CPU or Modbus device) that clients can connect to",
     run_sim,
 };
