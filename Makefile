@@ -5,6 +5,7 @@
 #                     suite twice: gcc plain (build/) and clang ASan+UBSan (build-asan/)
 #   make install      install library, headers, pkg-config file, CMake package, CLI
 #   make bench        build and run the benchmarks
+#   make fuzz         run every fuzz harness for FUZZ_SECONDS (clang + libFuzzer)
 #   make bootstrap    only install the build and test dependencies
 #
 # CI sets CI=true, which turns warnings into errors.
@@ -18,7 +19,9 @@ CTEST_ARGS ?=
 CC_PLAIN   ?= gcc
 CC_ASAN    ?= clang
 
-.PHONY: all build test test-plain test-asan install bootstrap bench clean format
+.PHONY: all build test test-plain test-asan install bootstrap bench fuzz clean format
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -55,8 +58,14 @@ bench: bootstrap build
 	cmake --build $(BUILD) --target bench_all -j $(JOBS) 2>/dev/null || true
 	@if [ -x bench/run.sh ]; then bench/run.sh $(BUILD); else echo "no benchmarks yet"; fi
 
+fuzz: bootstrap
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DPLCIO_FUZZ=ON \
+	  -DPLCIO_BUILD_BENCH=OFF -DPLCIO_BUILD_TOOLS=ON -DPLCIO_WERROR=$(WERROR)
+	cmake --build $(FUZZ_BUILD) --target fuzz_all -j $(JOBS)
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
