@@ -315,6 +315,18 @@ PLCIO_API int plcio_modbus_read_floats(plcio_modbus_client *c, int unit, bool in
 PLCIO_API int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16_t addr, size_t n,
                                         const float *v, plcio_mb_order order);
 
+/* Address strings (address.h syntax: "hr100:REAL:CDAB", "400101", "co5[8]").
+ * Reads the registers/bits and gives each element as text (value.h text
+ * forms) through `cb`; element i of `count`. Reads longer than one request
+ * allows are split. */
+typedef void (*plcio_modbus_value_cb)(void *ctx, size_t index, const char *text);
+PLCIO_API int plcio_modbus_read_address(plcio_modbus_client *c, int unit, const char *address,
+                                        plcio_modbus_value_cb cb, void *ctx, char *err, size_t errcap);
+/* Write text values (one per element, count of them) to the address. Input
+ * registers and discrete inputs are refused (PLCIO_EACCESS). */
+PLCIO_API int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const char *address,
+                                         const char *const *texts, size_t count, char *err, size_t errcap);
+
 /* Several requests in flight (TCP and UDP: up to `window` at once, matched
  * by transaction id; serial lines: one after the other). Each request gets
  * its own result; the call returns PLCIO_OK when all were sent and answered

@@ -12,6 +12,10 @@
 
 #include "plcio/modbus.h"
 
+/* words[0..n) hold a value big-endian (ABCD): rearrange them into `order`
+ * (modbus.h table). The transformation is its own inverse. */
+void plcio_mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order);
+
 /* One PDU, request or response, as fields. Which fields a function code
  * uses is listed in mb_codec.c next to its encoder. `data` is borrowed from
  * the decoded buffer (or from the caller when encoding). */

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "plcio/bytes.h"
+#include "modbus/mb_codec.h"
 #include "plcio/modbus.h"
 
 static bool order_swaps_words(plcio_mb_order order) { return order == PLCIO_MB_CDAB || order == PLCIO_MB_DCBA; }
@@ -13,7 +14,7 @@ static uint16_t swap16(uint16_t v) { return (uint16_t)(v << 8 | v >> 8); }
 
 /* words[0..n) hold the value big-endian (ABCD); rearrange into `order`. The
  * transformation is its own inverse, so it serves both directions. */
-static void reorder(uint16_t *words, size_t n, plcio_mb_order order)
+void plcio_mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order)
 {
     if (order_swaps_words(order))
         for (size_t i = 0; i < n / 2; i++) {
@@ -44,33 +45,33 @@ int plcio_mb_order_parse(const char *name, plcio_mb_order *out)
 void plcio_mb_put_u16(uint16_t *regs, uint16_t v, plcio_mb_order order)
 {
     regs[0] = v;
-    reorder(regs, 1, order);
+    plcio_mb_reorder_words(regs, 1, order);
 }
 
 void plcio_mb_put_u32(uint16_t *regs, uint32_t v, plcio_mb_order order)
 {
     regs[0] = (uint16_t)(v >> 16);
     regs[1] = (uint16_t)v;
-    reorder(regs, 2, order);
+    plcio_mb_reorder_words(regs, 2, order);
 }
 
 void plcio_mb_put_u64(uint16_t *regs, uint64_t v, plcio_mb_order order)
 {
     for (unsigned i = 0; i < 4; i++) regs[i] = (uint16_t)(v >> (48 - 16 * i));
-    reorder(regs, 4, order);
+    plcio_mb_reorder_words(regs, 4, order);
 }
 
 uint16_t plcio_mb_get_u16(const uint16_t *regs, plcio_mb_order order)
 {
     uint16_t w = regs[0];
-    reorder(&w, 1, order);
+    plcio_mb_reorder_words(&w, 1, order);
     return w;
 }
 
 uint32_t plcio_mb_get_u32(const uint16_t *regs, plcio_mb_order order)
 {
     uint16_t w[2] = {regs[0], regs[1]};
-    reorder(w, 2, order);
+    plcio_mb_reorder_words(w, 2, order);
     return (uint32_t)w[0] << 16 | w[1];
 }
 
@@ -78,7 +79,7 @@ uint64_t plcio_mb_get_u64(const uint16_t *regs, plcio_mb_order order)
 {
     uint16_t w[4];
     memcpy(w, regs, sizeof w);
-    reorder(w, 4, order);
+    plcio_mb_reorder_words(w, 4, order);
     uint64_t v = 0;
     for (unsigned i = 0; i < 4; i++) v = v << 16 | w[i];
     return v;

@@ -320,6 +320,69 @@ static void test_udp(void **state)
     plcio_modbus_client_free(u);
 }
 
+typedef struct collected {
+    size_t n;
+    char text[16][64];
+} collected;
+
+static void collect(void *ctx, size_t index, const char *text)
+{
+    collected *col = ctx;
+    assert_int_equal(index, col->n);
+    snprintf(col->text[col->n++], 64, "%s", text);
+}
+
+static void test_addresses(void **state)
+{
+    fixture *f = *state;
+    plcio_modbus_client *c = f->c;
+    char err[160];
+    const char *fl[] = {"123.456", "-1.5"};
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr100:REAL:CDAB[2]", fl, 2, err, sizeof err), PLCIO_OK);
+    uint16_t r[4];
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 100, 4, r), PLCIO_OK);
+    assert_int_equal(r[0], 0xE979);
+    assert_int_equal(r[1], 0x42F6);
+    collected col = {0};
+    assert_int_equal(plcio_modbus_read_address(c, 1, "400101:REAL:CDAB[2]", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_int_equal(col.n, 2);
+    assert_string_equal(col.text[0], "123.456001");
+    assert_string_equal(col.text[1], "-1.5");
+    const char *i16[] = {"-2"};
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr7:INT", i16, 1, err, sizeof err), PLCIO_OK);
+    col.n = 0;
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr7:UINT", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_string_equal(col.text[0], "65534");
+    const char *big[] = {"70000"};
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr7:INT", big, 1, err, sizeof err), PLCIO_ERANGE);
+    const char *coils[] = {"true", "false", "true"};
+    assert_int_equal(plcio_modbus_write_address(c, 1, "co10[3]", coils, 3, err, sizeof err), PLCIO_OK);
+    col.n = 0;
+    assert_int_equal(plcio_modbus_read_address(c, 1, "co10[3]", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_string_equal(col.text[2], "true");
+    assert_string_equal(col.text[1], "false");
+    const char *str[] = {"hello"};
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr200:STRING[6]", str, 1, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 200, 3, r), PLCIO_OK);
+    assert_int_equal(r[0], 0x6865);
+    col.n = 0;
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr200:STRING[6]", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_string_equal(col.text[0], "hello");
+    const char *ld[] = {"1e300"};
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr300:LREAL:DCBA", ld, 1, err, sizeof err), PLCIO_OK);
+    col.n = 0;
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr300:LREAL:DCBA", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_string_equal(col.text[0], "1.0000000000000001e+300");
+    /* errors: read-only tables, bad syntax, device exception */
+    assert_int_equal(plcio_modbus_write_address(c, 1, "ir0", i16, 1, err, sizeof err), PLCIO_EACCESS);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "xx0", collect, &col, err, sizeof err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr999:REAL", collect, &col, err, sizeof err), PLCIO_EMBEXC);
+    assert_non_null(strstr(err, "illegal data address"));
+    /* long reads are split: 300 registers in three requests */
+    col.n = 0;
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr0:DINT[150]", NULL, NULL, err, sizeof err), PLCIO_EINVAL);
+}
+
 /* ---- bad input from raw sockets ---- */
 
 static int raw_connect(const fixture *f)
@@ -526,6 +589,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
         cmocka_unit_test(test_stale_answers),
+        cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
