@@ -123,15 +123,25 @@ static int ref_shape(plcio_layout_set *set, const lay_type *t, const lay_shape *
     return PLCIO_OK;
 }
 
+/* Nesting through user types (each level of the source is already bounded
+ * by the parser); keeps hostile chains of UDTs off the end of the stack. */
+#define MAX_TYPE_DEPTH 256
+
 static int compute_type(plcio_layout_set *set, const lay_type *t, const lay_shape **out)
 {
+    if (set->depth >= MAX_TYPE_DEPTH)
+        return lay_fail(&set->diag, PLCIO_ELIMIT, t->pos, "types nested deeper than %d levels", MAX_TYPE_DEPTH);
+    set->depth++;
+    int rc;
     switch (t->kind) {
-    case LT_ELEM: return elem_shape(set, t, out);
-    case LT_STRUCT: return struct_shape(set, t, out);
-    case LT_ARRAY: return array_shape(set, t, out);
-    case LT_REF: return ref_shape(set, t, out);
+    case LT_ELEM: rc = elem_shape(set, t, out); break;
+    case LT_STRUCT: rc = struct_shape(set, t, out); break;
+    case LT_ARRAY: rc = array_shape(set, t, out); break;
+    case LT_REF: rc = ref_shape(set, t, out); break;
+    default: rc = lay_fail(&set->diag, PLCIO_EINTERNAL, t->pos, "bad type node"); break;
     }
-    return lay_fail(&set->diag, PLCIO_EINTERNAL, t->pos, "bad type node");
+    set->depth--;
+    return rc;
 }
 
 int lay_compute_block(plcio_layout_set *set, lay_block *b)

@@ -179,6 +179,7 @@ struct plcio_layout_set {
     lay_diag diag;
     lay_block *blocks, *blocks_tail;
     bool resolved;
+    unsigned depth; /* compute recursion through user types */
     plcio_layout **dbs;
     size_t ndbs;
     plcio_layout **types;

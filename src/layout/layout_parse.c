@@ -13,7 +13,10 @@
 typedef struct parser {
     plcio_layout_set *set;
     lay_lexer lx;
+    unsigned depth; /* STRUCT/ARRAY nesting: bounded so hostile input cannot exhaust the stack */
 } parser;
+
+#define MAX_NESTING 64
 
 #define TOK (&p->lx.tok)
 
@@ -200,7 +203,7 @@ static lay_type *new_type(parser *p, lay_type_kind kind)
     return t;
 }
 
-static bool int_const(parser *p, long *out)
+static bool int_const(parser *p, long long *out)
 {
     bool neg = false;
     if (lay_tok_is(TOK, "-") || lay_tok_is(TOK, "+")) {
@@ -214,8 +217,7 @@ static bool int_const(parser *p, long *out)
                             TOK->p) == PLCIO_OK;
         return syntax(p, "an integer");
     }
-    long v = strtol(TOK->p, NULL, 10);
-    if (TOK->len > 9) v = 1000000000L; /* out of every S7 range; reported by the caller */
+    long long v = TOK->len > 12 ? 1000000000000LL : strtoll(TOK->p, NULL, 10); /* huge: reported by the caller */
     *out = neg ? -v : v;
     return next(p);
 }
@@ -237,16 +239,17 @@ static lay_type *array_type(parser *p)
             return NULL;
         }
         lay_pos bound_pos = TOK->pos;
-        long lo = 0, hi = 0;
+        long long lo = 0, hi = 0;
         if (!int_const(p, &lo) || !expect(p, "..", "'..' between the array bounds") || !int_const(p, &hi))
             return NULL;
-        if (lo < -32768 || lo > 32767 || hi < -32768 || hi > 32767) {
-            lay_fail(&p->set->diag, PLCIO_ERANGE, bound_pos, "array bounds %ld..%ld are outside -32768..32767", lo, hi);
+        if (lo < INT32_MIN || lo > INT32_MAX || hi < INT32_MIN || hi > INT32_MAX) {
+            lay_fail(&p->set->diag, PLCIO_ERANGE, bound_pos, "array bounds %lld..%lld are outside the DINT range", lo,
+                     hi);
             return NULL;
         }
         if (lo > hi) {
             lay_fail(&p->set->diag, PLCIO_ERANGE, bound_pos,
-                     "array bounds %ld..%ld are reversed: the low bound must not exceed the high bound", lo, hi);
+                     "array bounds %lld..%lld are reversed: the low bound must not exceed the high bound", lo, hi);
             return NULL;
         }
         t->lo[t->ndims] = (int32_t)lo;
@@ -270,11 +273,11 @@ static lay_type *string_type(parser *p, plcio_type kind)
     if (lay_tok_is(TOK, "[")) {
         if (!next(p)) return NULL;
         lay_pos lpos = TOK->pos;
-        long n = 0;
+        long long n = 0;
         if (!int_const(p, &n) || !expect(p, "]", "']' after the string length")) return NULL;
-        long max = kind == PLCIO_TYPE_STRING ? PLCIO_STRING_MAX : PLCIO_WSTRING_MAX;
+        long long max = kind == PLCIO_TYPE_STRING ? PLCIO_STRING_MAX : PLCIO_WSTRING_MAX;
         if (n < 0 || n > max) {
-            lay_fail(&p->set->diag, PLCIO_ERANGE, lpos, "%s length %ld is over %ld, the longest an S7 CPU accepts",
+            lay_fail(&p->set->diag, PLCIO_ERANGE, lpos, "%s length %lld is over %lld, the longest an S7 CPU accepts",
                      kind == PLCIO_TYPE_STRING ? "String" : "WString", n, max);
             return NULL;
         }
@@ -295,9 +298,22 @@ static lay_type *ref_type(parser *p)
     return t;
 }
 
+static lay_type *type_spec_inner(parser *p);
+
 static lay_type *type_spec(parser *p)
 {
     if (failed(p)) return NULL;
+    if (++p->depth > MAX_NESTING) {
+        lay_fail(&p->set->diag, PLCIO_ELIMIT, TOK->pos, "types nested deeper than %d levels", MAX_NESTING);
+        return NULL;
+    }
+    lay_type *t = type_spec_inner(p);
+    p->depth--;
+    return t;
+}
+
+static lay_type *type_spec_inner(parser *p)
+{
     if (TOK->kind == TK_QNAME) return ref_type(p);
     if (TOK->kind != TK_IDENT) {
         syntax(p, "a data type");
@@ -412,11 +428,12 @@ static bool members(parser *p, const char *end_word, lay_member **out, size_t *c
     size_t n = 0, cap = 0;
     while (!lay_tok_is(TOK, end_word)) {
         if (failed(p)) return false;
-        if (TOK->kind == TK_EOF) {
-            char what[40];
-            snprintf(what, sizeof what, "%s", end_word);
-            return syntax(p, what);
-        }
+        if (TOK->kind == TK_EOF) return syntax(p, end_word);
+        static const char *const block_words[] = {"BEGIN", "END_DATA_BLOCK", "END_TYPE", "END_VAR", "END_STRUCT",
+                                                  "END_FUNCTION_BLOCK", "VAR_INPUT", "VAR_OUTPUT", "VAR_IN_OUT",
+                                                  "VAR_TEMP", "DATA_BLOCK", "TYPE", "FUNCTION_BLOCK"};
+        for (size_t k = 0; k < sizeof block_words / sizeof block_words[0]; k++)
+            if (lay_tok_is(TOK, block_words[k])) return syntax(p, end_word);
         list = grow(p, list, &cap, n, sizeof *list);
         if (!list) return oom(p);
         if (!member(p, &list[n])) return false;
