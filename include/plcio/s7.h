@@ -192,7 +192,7 @@ typedef struct plcio_s7_block_details {
     unsigned load_size, mc7_size, local_data_size, sbb_size;
     unsigned checksum, version;
     char author[9], family[9], name[9];
-    char code_date[24], interface_date[24]; /* "2024-05-06 07:08:09.123" */
+    char code_date[48], interface_date[48]; /* "2024-05-06 07:08:09.123" */
 } plcio_s7_block_details;
 PLCIO_API int plcio_s7_client_block_info(plcio_s7_client *c, const char *type, unsigned number,
                                          plcio_s7_block_details *out);

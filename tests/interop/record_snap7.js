@@ -46,6 +46,8 @@ function run(port) {
     (k) => c.SetSessionPassword('SECRET', k),
     (k) => c.ClearSessionPassword(k),
     (k) => c.DBRead(1, 98, 4, k),
+    (k) => c.GetAgBlockInfo(c.Block_DB, 42, k),
+    (k) => c.ReadSZL(0x1234, 0, k),
   ];
   let i = 0;
   const next = () => {
