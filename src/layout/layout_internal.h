@@ -31,7 +31,7 @@ typedef struct lay_pos {
 typedef struct lay_diag {
     int err; /* first error code, PLCIO_OK if none */
     lay_pos pos;
-    char text[512]; /* "file:line:col: message" */
+    char text[1024]; /* "file:line:col: message" */
 } lay_diag;
 
 /* Record an error (only the first one is kept); returns err. */

@@ -35,7 +35,7 @@ static int print_text(const plcio_layout *l, const uint8_t *image)
     printf("%s", plcio_layout_name(l));
     if (plcio_layout_db_number(l) >= 0) printf(" (DB%d)", plcio_layout_db_number(l));
     printf(": %u bytes, %zu members\n", plcio_layout_size(l), n);
-    printf("  %-*s  %-12s  %-8s  %5s  %s\n", width, "NAME", "TYPE", "ADDRESS", "SIZE", "START");
+    printf("  %-*s  %-14s  %-8s  %5s  %s\n", width, "NAME", "TYPE", "ADDRESS", "SIZE", "START");
     for (size_t i = 0; i < n; i++) {
         plcio_layout_member m;
         char type[32], addr[24], start[1024];
@@ -44,7 +44,7 @@ static int print_text(const plcio_layout *l, const uint8_t *image)
         snprintf(addr, sizeof addr, "%u.%d", m.byte, m.bit < 0 ? 0 : m.bit);
         if (plcio_layout_format_value(&m, image, plcio_layout_size(l), start, sizeof start, 0) != PLCIO_OK)
             snprintf(start, sizeof start, "%s", m.start ? m.start : "?");
-        printf("  %-*s  %-12s  %-8s  %5u  %s\n", width, m.name, type, addr, m.size, start);
+        printf("  %-*s  %-14s  %-8s  %5u  %s\n", width, m.name, type, addr, m.size, start);
     }
     return 0;
 }
