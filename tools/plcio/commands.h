@@ -17,5 +17,10 @@ typedef struct plcio_command {
 extern const plcio_command plcio_cmd_version;
 extern const plcio_command plcio_cmd_layout;
 extern const plcio_command plcio_cmd_sim;
+extern const plcio_command plcio_cmd_read;
+extern const plcio_command plcio_cmd_write;
+extern const plcio_command plcio_cmd_watch;
+extern const plcio_command plcio_cmd_info;
+extern const plcio_command plcio_cmd_blocks;
 
 #endif

@@ -1,0 +1,20 @@
+/* plcio read: dispatches on the URL scheme. s7:// -> s7_cli_read (s7_cmds.c);
+ * other protocols add their branch here. */
+#include "cli.h"
+#include "commands.h"
+#include "s7_cmds.h"
+
+static int run_read(int argc, char **argv)
+{
+    const char *url = plcio_cli_url_arg(argc, argv);
+    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio read URL ADDR... [--json]");
+    if (plcio_cli_scheme_is(url, "s7")) return s7_cli_read(argc, argv);
+    return cli_error(PLCIO_EXIT_USAGE, "read: unsupported URL '%s' (s7://HOST...)", url);
+}
+
+const plcio_command plcio_cmd_read = {
+    "read",
+    "URL ADDR... [--json]",
+    "read values by address (DB1.DBD8:REAL, M10.5, ...) and print them",
+    run_read,
+};
