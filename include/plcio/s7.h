@@ -112,6 +112,9 @@ PLCIO_API int plcio_s7_client_fd(const plcio_s7_client *c);
  * code (0xFF if none). */
 PLCIO_API const char *plcio_s7_client_last_error(const plcio_s7_client *c);
 PLCIO_API uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c);
+/* The reason alone, without what failed ("object does not exist", "address
+ * out of range: DB1 is 100 bytes"); "" when the last call succeeded. */
+PLCIO_API const char *plcio_s7_client_last_reason(const plcio_s7_client *c);
 PLCIO_API uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c);
 
 /* Raw memory: `size` bytes at byte `start` of area (DB/DI number `db`).

@@ -138,11 +138,13 @@ int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...)
 static void clear_error(plcio_s7_client *c)
 {
     c->message[0] = '\0';
+    c->reason[0] = '\0';
     c->s7_error = 0;
     c->item_code = 0xFF;
 }
 
 const char *plcio_s7_client_last_error(const plcio_s7_client *c) { return c ? c->message : ""; }
+const char *plcio_s7_client_last_reason(const plcio_s7_client *c) { return c ? c->reason : ""; }
 uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c) { return c ? c->s7_error : 0; }
 uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c) { return c ? c->item_code : 0xFF; }
 
@@ -335,5 +337,6 @@ int s7c_error_from_pdu(plcio_s7_client *c, const plcio_s7_pdu *pdu, const char *
 {
     uint16_t e = plcio_s7_pdu_error(pdu);
     c->s7_error = e;
-    return s7c_fail(c, PLCIO_EPLC, "%s: %s (S7 error 0x%04X)", what, plcio_s7_error_text(e), e);
+    snprintf(c->reason, sizeof c->reason, "%s (S7 error 0x%04X)", plcio_s7_error_text(e), e);
+    return s7c_fail(c, PLCIO_EPLC, "%s: %s", what, c->reason);
 }

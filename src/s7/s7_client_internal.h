@@ -16,6 +16,7 @@ struct plcio_s7_client {
     int backoff_ms;
     uint64_t next_attempt_ns;
     char message[320];
+    char reason[160];
     uint16_t s7_error;
     uint8_t item_code;
 };

@@ -258,19 +258,37 @@ static void var_result(const rw_plan *p, size_t r, plcio_s7_var *v, size_t from,
     }
 }
 
+static _Thread_local bool recursing;
+
 static int report(plcio_s7_client *c, plcio_s7_var *vars, size_t n, uint16_t header_error, const char *verb)
 {
     for (size_t i = 0; i < n; i++) {
         if (vars[i].result == PLCIO_OK) continue;
         char name[80];
         var_name(&vars[i], name, sizeof name);
-        c->item_code = vars[i].item_code;
-        if (vars[i].item_code == 0 && header_error) {
+        uint8_t code = vars[i].item_code;
+        if (code == 0 && header_error) {
             c->s7_error = header_error;
-            return s7c_fail(c, PLCIO_EPLC, "%s %s: %s (S7 error 0x%04X)", verb, name, plcio_s7_error_text(header_error),
-                            header_error);
+            snprintf(c->reason, sizeof c->reason, "%s (S7 error 0x%04X)", plcio_s7_error_text(header_error),
+                     header_error);
+        } else {
+            snprintf(c->reason, sizeof c->reason, "%s", plcio_s7_return_code_text(code));
+            if (code == PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE && !recursing &&
+                (vars[i].area == PLCIO_S7_AREA_DB || vars[i].area == PLCIO_S7_AREA_DI)) {
+                /* tell how large the DB really is, when the PLC says */
+                plcio_s7_block_details bd;
+                recursing = true;
+                int brc = plcio_s7_client_block_info(c, "DB", vars[i].db, &bd);
+                recursing = false;
+                if (brc == PLCIO_OK)
+                    snprintf(c->reason, sizeof c->reason, "address out of range: DB%u is %u bytes", vars[i].db,
+                             bd.mc7_size);
+                else
+                    snprintf(c->reason, sizeof c->reason, "%s", plcio_s7_return_code_text(code));
+            }
         }
-        return s7c_fail(c, vars[i].result, "%s %s: %s", verb, name, plcio_s7_return_code_text(vars[i].item_code));
+        c->item_code = code;
+        return s7c_fail(c, vars[i].result, "%s %s: %s", verb, name, c->reason);
     }
     return PLCIO_OK;
 }

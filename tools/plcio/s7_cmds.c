@@ -78,6 +78,13 @@ static int read_tags(plcio_s7_client *c, s7_tag *tags, size_t n)
         v[i] = (plcio_s7_var){a->area, a->db, a->offset, is_ct(a->area) ? a->size / 2 : a->size, -1, tags[i].data, 0, 0};
     }
     int rc = plcio_s7_client_read_vars(c, v, n);
+    for (size_t i = 0; rc == PLCIO_EPLC && i < n; i++) {
+        if (v[i].result == PLCIO_OK) continue;
+        /* name the address as the user wrote it, with the PLC's reason */
+        rc = cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, plcio_s7_client_last_reason(c));
+        free(v);
+        return rc;
+    }
     free(v);
     if (rc) return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
     return PLCIO_EXIT_OK;
@@ -164,12 +171,20 @@ static char *tag_text(const s7_tag *t, bool json)
 
 static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only)
 {
+    /* decode everything first: no half-printed output on a bad value */
+    for (size_t i = 0; i < n; i++) {
+        if (only && !only[i]) continue;
+        char *text = tag_text(&tags[i], json);
+        if (!text) return cli_error(PLCIO_EXIT_FAILURE, "%s: the PLC's bytes are not a valid %s", tags[i].text,
+                                    plcio_type_name(tags[i].a.type));
+        free(text);
+    }
     bool first = true;
     if (json) fputc('{', stdout);
     for (size_t i = 0; i < n; i++) {
         if (only && !only[i]) continue;
         char *text = tag_text(&tags[i], json);
-        if (!text) return cli_error(PLCIO_EXIT_FAILURE, "%s: cannot decode the value", tags[i].text);
+        if (!text) return PLCIO_EXIT_FAILURE;
         if (json) {
             if (!first) fputs(", ", stdout);
             cli_json_string(stdout, tags[i].text);
@@ -282,6 +297,9 @@ int s7_cli_write(int argc, char **argv)
         *eq = '=';
         if (e == PLCIO_ERANGE || e == PLCIO_ESYNTAX || e == PLCIO_EINVAL || e == PLCIO_ETYPE)
             rc = cli_error(PLCIO_EXIT_USAGE, "%s", plcio_s7_client_last_error(c));
+        else if (e && plcio_s7_client_last_reason(c)[0])
+            rc = cli_error(PLCIO_EXIT_FAILURE, "write %.*s: %s", (int)(eq - argv[i]), argv[i],
+                           plcio_s7_client_last_reason(c));
         else if (e)
             rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
     }

@@ -1,0 +1,53 @@
+#!/bin/sh
+# plcio read/write/watch/info/blocks with s7:// URLs against snap7's server:
+# output (text and --json), error messages and exit codes.
+# usage: test_s7_cli.sh PLCIO_BIN INTEROP_DIR
+set -u
+BIN=$1
+DIR=$2
+TMP=$(mktemp -d)
+fail() { echo "FAIL: $*"; kill "$SRV" 2>/dev/null; rm -rf "$TMP"; exit 1; }
+
+node "$DIR/s7_snap7_server.js" --seconds 90 > "$TMP/srv" &
+SRV=$!
+i=0
+while ! grep -q listening "$TMP/srv" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 200 ] && fail "snap7 server did not start"; sleep 0.1
+done
+PORT=$(sed 's/.*://' "$TMP/srv")
+U="s7://127.0.0.1:$PORT"
+
+expect() { # expect STATUS OUTPUT_FILE_PATTERN -- command...
+  want=$1; pat=$2; shift 2
+  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
+  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/err")"
+  if [ -n "$pat" ]; then
+    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
+  fi
+}
+
+expect 0 "DB1.DBW0:INT = 1234" "$BIN" read "$U" DB1.DBW0:INT DB1.DBD2:REAL
+expect 0 "DB1.DBD2:REAL = 3.5" "$BIN" read "$U" DB1.DBW0:INT DB1.DBD2:REAL
+expect 0 '{"DB1.DBW0:INT": 1234, "DB1:2:REAL": 3.5, "DB1.DBB10\[3\]": \[10, 11, 12\]}' \
+  "$BIN" read "$U" DB1.DBW0:INT DB1:2:REAL "DB1.DBB10[3]" --json
+expect 0 "" "$BIN" write "$U" "DB3.DBW0:INT=-7" "DB3.DBB2:STRING[10]=hi \"there\"" M5.3=true
+expect 0 '{"DB3.DBW0:INT": -7, "DB3.DBB2:STRING\[10\]": "hi \\"there\\"", "M5.3": true}' \
+  "$BIN" read "$U" DB3.DBW0:INT "DB3.DBB2:STRING[10]" M5.3 --json
+expect 1 "read DB9.DBW0: object does not exist" "$BIN" read "$U" MW0 DB9.DBW0
+expect 1 "address out of range: DB1 is 100 bytes" "$BIN" read "$U" DB1.DBD98:REAL
+expect 1 "address out of range: DB1 is 100 bytes" "$BIN" write "$U" DB1.DBD98:REAL=1.5
+expect 2 "out of range for INT" "$BIN" write "$U" DB3.DBW0:INT=70000
+expect 2 "" "$BIN" read "$U" DB1.DBQ0
+expect 2 "" "$BIN" read "$U"
+expect 2 "unknown s7:// parameter" "$BIN" read "s7://127.0.0.1:$PORT?slott=1" MW0
+expect 1 "connection refused" "$BIN" read "s7://127.0.0.1:1" MW0
+expect 0 "state *RUN" "$BIN" info "$U"
+expect 0 '"order_code": "6ES7 315-2EH14-0AB0"' "$BIN" info "$U" --json
+expect 0 "DB  *3  1 2 3" "$BIN" blocks "$U"
+expect 0 '"DB": \[1, 2, 3\]' "$BIN" blocks "$U" --json
+expect 0 '{"DB1.DBW0:INT": 1234}' "$BIN" watch "$U" DB1.DBW0:INT --interval 50 --count 3 --json
+[ "$(wc -l < "$TMP/out")" = 1 ] || fail "watch printed unchanged values: $(cat "$TMP/out")"
+
+kill "$SRV" 2>/dev/null
+rm -rf "$TMP"
+echo "cli_s7: ok"
