@@ -1,0 +1,261 @@
+/* S7 client failure paths against a scripted fake partner on 127.0.0.1:
+ * connection refused, silence (connect and request timeouts), a drop in the
+ * middle of an answer, garbage, and reconnection with callbacks. The fake
+ * partner speaks through plcio's own codec (server side); the foreign-peer
+ * tests are in tests/interop/test_s7_client_snap7.c. */
+#include <pthread.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "plcio/plcio.h"
+#include "plcio_test.h"
+#include "s7/s7_codec.h"
+
+typedef enum mode {
+    GOOD,            /* handshake, answers reads with zeros */
+    SILENT,          /* accepts, never answers */
+    SILENT_AFTER_SETUP,
+    DROP_MID_ANSWER, /* half an answer, then close */
+    GARBAGE,         /* answers a job with non-TPKT bytes */
+    CLOSE_AFTER_SETUP
+} mode;
+
+typedef struct fake {
+    int listen_fd;
+    int port;
+    mode modes[4];
+    int nmodes;
+    pthread_t thread;
+} fake;
+
+static int recv_frame(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+    size_t have = 0, need = 4;
+    for (;;) {
+        size_t frame = 0;
+        int rc = plcio_tpkt_decode(buf, have, &frame);
+        if (rc == PLCIO_OK) {
+            *len = frame;
+            return PLCIO_OK;
+        }
+        if (rc != PLCIO_EAGAIN) return rc;
+        need = frame;
+        if (need > cap) return PLCIO_ENOSPC;
+        rc = plcio_net_recv_exact(fd, buf + have, need - have, plcio_net_deadline(5000));
+        if (rc) return rc;
+        have = need;
+    }
+}
+
+static int handshake(int fd)
+{
+    uint8_t b[512], f[128];
+    size_t n;
+    if (recv_frame(fd, b, sizeof b, &n)) return -1;
+    plcio_cotp_tpdu t;
+    if (plcio_cotp_decode(b + 4, n - 4, &t) || t.code != PLCIO_COTP_CR) return -1;
+    plcio_cotp_conn cc = t.conn;
+    cc.dst_ref = t.conn.src_ref;
+    cc.src_ref = 7;
+    size_t len;
+    plcio_cotp_cc_frame(f, sizeof f, &cc, &len);
+    if (plcio_net_send_all(fd, f, len, plcio_net_deadline(1000), NULL)) return -1;
+    if (recv_frame(fd, b, sizeof b, &n)) return -1;
+    plcio_s7_pdu pdu;
+    plcio_s7_setup st;
+    if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu) || plcio_s7_setup_decode(&pdu, &st)) return -1;
+    st.pdu_size = 480;
+    plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
+    plcio_s7_setup_encode(&o, PLCIO_S7_ACK_DATA, pdu.pdu_ref, &st);
+    return plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL) ? -1 : 0;
+}
+
+static void serve_good(int fd)
+{
+    static uint8_t b[70000], f[2048], zeros[1024];
+    size_t n;
+    while (recv_frame(fd, b, sizeof b, &n) == PLCIO_OK) {
+        plcio_s7_pdu pdu;
+        plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
+        plcio_s7_data_item d[PLCIO_S7_MAX_ITEMS];
+        size_t k = 0;
+        if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu)) return;
+        if (plcio_s7_read_request_decode(&pdu, items, PLCIO_S7_MAX_ITEMS, &k)) return;
+        for (size_t i = 0; i < k; i++)
+            d[i] = (plcio_s7_data_item){PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, zeros,
+                                        (uint16_t)plcio_s7_item_bytes(&items[i])};
+        plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
+        if (plcio_s7_read_response_encode(&o, pdu.pdu_ref, d, k)) return;
+        if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
+    }
+}
+
+static void drain(int fd)
+{
+    uint8_t b[4096];
+    size_t got;
+    while (plcio_net_recv_some(fd, b, sizeof b, &got, plcio_net_deadline(5000)) == PLCIO_OK) {
+    }
+}
+
+static void *fake_main(void *arg)
+{
+    fake *fk = arg;
+    for (int i = 0; i < fk->nmodes; i++) {
+        int fd = -1;
+        if (plcio_net_wait(fk->listen_fd, false, plcio_net_deadline(10000))) break;
+        if (plcio_net_accept(fk->listen_fd, &fd, NULL, 0)) break;
+        uint8_t b[4096];
+        size_t n;
+        switch (fk->modes[i]) {
+        case GOOD:
+            if (!handshake(fd)) serve_good(fd);
+            break;
+        case SILENT:
+            drain(fd);
+            break;
+        case SILENT_AFTER_SETUP:
+            if (!handshake(fd)) drain(fd);
+            break;
+        case DROP_MID_ANSWER:
+            if (!handshake(fd) && !recv_frame(fd, b, sizeof b, &n)) {
+                static const uint8_t half[] = {3, 0, 0, 0x1A, 2, 0xF0, 0x80, 0x32, 3, 0};
+                plcio_net_send_all(fd, half, sizeof half, plcio_net_deadline(1000), NULL);
+            }
+            break;
+        case GARBAGE:
+            if (!handshake(fd) && !recv_frame(fd, b, sizeof b, &n)) {
+                static const char junk[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+                plcio_net_send_all(fd, junk, sizeof junk - 1, plcio_net_deadline(1000), NULL);
+                drain(fd);
+            }
+            break;
+        case CLOSE_AFTER_SETUP:
+            handshake(fd);
+            break;
+        }
+        plcio_net_close(fd);
+    }
+    return NULL;
+}
+
+static void fake_start(fake *fk, const mode *modes, int n)
+{
+    memset(fk, 0, sizeof *fk);
+    memcpy(fk->modes, modes, (size_t)n * sizeof *modes);
+    fk->nmodes = n;
+    assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 4, &fk->listen_fd, &fk->port), PLCIO_OK);
+    assert_int_equal(pthread_create(&fk->thread, NULL, fake_main, fk), 0);
+}
+
+static void fake_stop(fake *fk)
+{
+    pthread_join(fk->thread, NULL);
+    plcio_net_close(fk->listen_fd);
+}
+
+static int connects, disconnects, last_reason;
+static void on_conn(void *ctx, plcio_s7_client *c, int reason)
+{
+    (void)ctx, (void)c, (void)reason;
+    connects++;
+}
+static void on_disc(void *ctx, plcio_s7_client *c, int reason)
+{
+    (void)ctx, (void)c;
+    disconnects++;
+    last_reason = reason;
+}
+
+static plcio_s7_client *client_for(int port, bool reconnect)
+{
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    o.port = port;
+    o.connect_timeout_ms = 300;
+    o.timeout_ms = 300;
+    o.auto_reconnect = reconnect;
+    o.reconnect_min_ms = 1;
+    o.on_connect = on_conn;
+    o.on_disconnect = on_disc;
+    plcio_s7_client *c = plcio_s7_client_new(&o);
+    assert_non_null(c);
+    return c;
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    int fd, port;
+    assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 1, &fd, &port), PLCIO_OK);
+    plcio_net_close(fd);
+    plcio_s7_client *c = client_for(port, false);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_ECONNREFUSED);
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "refused"));
+    assert_false(plcio_s7_client_connected(c));
+    plcio_s7_client_free(c);
+}
+
+static void test_silent_partner(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {SILENT, SILENT_AFTER_SETUP};
+    fake_start(&fk, m, 2);
+    plcio_s7_client *c = client_for(fk.port, false);
+    uint64_t t0 = plcio_monotonic_ns();
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_ETIMEDOUT);
+    assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    uint8_t b[4];
+    t0 = plcio_monotonic_ns();
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ETIMEDOUT);
+    assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "no answer"));
+    assert_false(plcio_s7_client_connected(c));
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
+static void test_drop_and_garbage_then_reconnect(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {DROP_MID_ANSWER, GARBAGE, GOOD, CLOSE_AFTER_SETUP};
+    fake_start(&fk, m, 4);
+    connects = disconnects = 0;
+    plcio_s7_client *c = client_for(fk.port, true);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    uint8_t b[2000];
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ECLOSED);
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "closed"));
+    assert_int_equal(disconnects, 1);
+    assert_int_equal(last_reason, PLCIO_ECLOSED);
+    /* next call reconnects by itself; this partner sends garbage */
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_EPROTO);
+    assert_non_null(strstr(plcio_s7_client_last_error(c), "malformed"));
+    assert_int_equal(connects, 2);
+    /* and again: this one works, also for a read split over 5 PDUs (PDU 480) */
+    memset(b, 0xEE, sizeof b);
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, sizeof b, b), PLCIO_OK);
+    for (size_t i = 0; i < sizeof b; i++) assert_int_equal(b[i], 0);
+    assert_int_equal(plcio_s7_client_pdu_size(c), 480);
+    /* the partner closes quietly; `connected` notices without a request */
+    plcio_s7_client_disconnect(c);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    uint64_t until = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;
+    while (plcio_s7_client_connected(c) && plcio_monotonic_ns() < until) plcio_net_wait(-1, false, plcio_net_deadline(10));
+    assert_false(plcio_s7_client_connected(c));
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_silent_partner),
+        cmocka_unit_test(test_drop_and_garbage_then_reconnect),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
