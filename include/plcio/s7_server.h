@@ -154,7 +154,10 @@ PLCIO_API int plcio_s7_server_remove_area(plcio_s7_server *srv, plcio_s7_server_
  * NULL if absent. Change them under plcio_s7_server_lock_area. */
 PLCIO_API uint8_t *plcio_s7_server_area_data(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number,
                                              size_t *size);
-/* Keep the server from reading or writing the area until unlocked. */
+/* Keep the server from reading or writing the area until unlocked (the
+ * connection that wants it waits; others are not served meanwhile, so keep
+ * it short). Unlock from the thread that locked; locks nest. PLCIO_ENOTFOUND
+ * if the area is not registered. */
 PLCIO_API int plcio_s7_server_lock_area(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number);
 PLCIO_API int plcio_s7_server_unlock_area(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t number);
 
