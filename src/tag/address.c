@@ -156,14 +156,14 @@ static plcio_type letter_default(char letter)
 /* Does `type` fit the size letter? */
 static bool letter_accepts(char letter, plcio_type type)
 {
-    size_t size = plcio_type_size(type, 1);
+    bool text = type == PLCIO_TYPE_STRING || type == PLCIO_TYPE_WSTRING;
+    size_t size = plcio_type_size(type, 0);
     switch (letter) {
     case 'X': return type == PLCIO_TYPE_BOOL;
-    case 'W': return type != PLCIO_TYPE_BOOL && size == 2 && type != PLCIO_TYPE_WSTRING;
-    case 'D': return size == 4;
-    default: /* B: one byte, or a type that has no letter of its own */
-        return type != PLCIO_TYPE_BOOL && (size == 1 || size > 4 || type == PLCIO_TYPE_STRING ||
-                                           type == PLCIO_TYPE_WSTRING);
+    case 'W': return type != PLCIO_TYPE_BOOL && !text && size == 2;
+    case 'D': return !text && size == 4;
+    default: /* B: one byte, or a type that has no letter of its own (strings at any length) */
+        return type != PLCIO_TYPE_BOOL && (text || size == 1 || size > 4);
     }
 }
 
@@ -252,6 +252,9 @@ static int apply_type(plcio_s7_address *a, char letter, const suffix *sx, const 
     a->length = (uint16_t)sx->length;
     if (letter && !letter_accepts(letter, sx->type)) {
         size_t size = plcio_type_size(sx->type, a->length);
+        if (sx->type == PLCIO_TYPE_STRING || sx->type == PLCIO_TYPE_WSTRING)
+            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s goes with B addresses (e.g. DBB20)", quote(text).s,
+                                  plcio_type_name(sx->type));
         if (letter == 'X' || sx->type == PLCIO_TYPE_BOOL)
             return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: BOOL goes with X addresses (e.g. DBX0.0) and only there",
                                   quote(text).s);
@@ -396,8 +399,9 @@ static bool put(char *buf, size_t cap, size_t *n, const char *fmt_, ...)
 static char letter_for(plcio_type type, unsigned length)
 {
     if (type == PLCIO_TYPE_BOOL) return 'X';
+    if (type == PLCIO_TYPE_STRING || type == PLCIO_TYPE_WSTRING) return 'B'; /* whatever their size */
     size_t size = plcio_type_size(type, length);
-    return size == 2 && type != PLCIO_TYPE_WSTRING ? 'W' : size == 4 ? 'D' : 'B';
+    return size == 2 ? 'W' : size == 4 ? 'D' : 'B';
 }
 
 static bool put_type_suffix(char *buf, size_t cap, size_t *n, plcio_type type, unsigned length, bool show)
