@@ -362,7 +362,9 @@ int plcio_net_serial_open(const char *device, const plcio_serial_params *params,
     if (params->parity != 'N') tio.c_cflag |= PARENB | (params->parity == 'O' ? PARODD : 0);
     if (params->stop_bits == 2) tio.c_cflag |= CSTOPB;
     tio.c_iflag &= (tcflag_t) ~(IXON | IXOFF | IXANY);
-    tio.c_cc[VMIN] = 0;
+    /* VMIN 1 with O_NONBLOCK: an empty line reads as EAGAIN. VMIN 0 would
+     * make read() return 0 ("end of file") whenever nothing is pending. */
+    tio.c_cc[VMIN] = 1;
     tio.c_cc[VTIME] = 0;
     cfsetispeed(&tio, speed);
     cfsetospeed(&tio, speed);
