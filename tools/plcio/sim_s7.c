@@ -151,7 +151,7 @@ int sim_s7_main(int argc, char **argv)
     bool bad = false, verbose = false;
     for (int i = 1; i < argc && !bad; i++) {
         const char *v = NULL;
-        unsigned long u;
+        unsigned long u = 0;
         if (cli_option(argc, argv, &i, "--listen", &v, &bad)) {
             if (!bad && parse_listen(v, host, sizeof host, &cfg.port)) return PLCIO_EXIT_USAGE;
         } else if (cli_option(argc, argv, &i, "--db", &v, &bad) || cli_option(argc, argv, &i, "--area", &v, &bad)) {
@@ -161,11 +161,12 @@ int sim_s7_main(int argc, char **argv)
             if (db ? parse_db(v, &areas[n_areas]) : parse_area(v, &areas[n_areas])) return PLCIO_EXIT_USAGE;
             n_areas++;
         } else if (cli_option(argc, argv, &i, "--pdu", &v, &bad)) {
-            if (!bad && (!parse_uint(v, 960, &u) || u < 240))
-                return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
+            if (bad) break;
+            if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
             cfg.pdu_size = (uint16_t)u;
         } else if (cli_option(argc, argv, &i, "--max-connections", &v, &bad)) {
-            if (!bad && (!parse_uint(v, 100000, &u) || u == 0))
+            if (bad) break;
+            if (!parse_uint(v, 100000, &u) || u == 0)
                 return cli_error(PLCIO_EXIT_USAGE, "--max-connections wants 1..100000, got '%s'", v);
             cfg.max_connections = (unsigned)u;
         } else if (cli_option(argc, argv, &i, "--seconds", &v, &bad)) {
@@ -173,11 +174,13 @@ int sim_s7_main(int argc, char **argv)
             if (!bad && ((seconds = strtod(v, &end)) <= 0 || *end))
                 return cli_error(PLCIO_EXIT_USAGE, "--seconds wants a positive number, got '%s'", v);
         } else if (cli_option(argc, argv, &i, "--password", &v, &bad)) {
-            if (!bad && strlen(v) > 8) return cli_error(PLCIO_EXIT_USAGE, "--password: at most 8 characters");
+            if (bad) break;
+            if (strlen(v) > 8) return cli_error(PLCIO_EXIT_USAGE, "--password: at most 8 characters");
             cfg.password = v;
             if (cfg.protection_level < 2) cfg.protection_level = 2;
         } else if (cli_option(argc, argv, &i, "--protection", &v, &bad)) {
-            if (!bad && (!parse_uint(v, 3, &u) || u < 1)) return cli_error(PLCIO_EXIT_USAGE, "--protection wants 1..3");
+            if (bad) break;
+            if (!parse_uint(v, 3, &u) || u < 1) return cli_error(PLCIO_EXIT_USAGE, "--protection wants 1..3");
             cfg.protection_level = (uint8_t)u;
         } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
             verbose = true;
