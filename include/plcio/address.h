@@ -80,15 +80,15 @@ typedef enum plcio_s7_area {
 
 typedef struct plcio_s7_address {
     plcio_s7_area area;
-    uint16_t db;          /* data block number 1..65535 for DB, 0 otherwise */
-    uint32_t offset;      /* byte offset; timer/counter number for TM/CT */
-    uint8_t bit;          /* 0..7: first bit of a BOOL; 0 for other types */
-    bool periph_output;   /* area P only: written PQ (true) or PI (false) */
-    plcio_type type;      /* element type */
-    uint16_t length;      /* STRING[n] / WSTRING[n]: n; 0 otherwise */
-    uint32_t count;       /* array elements, 1 without [n] */
-    uint32_t size;        /* bytes to transfer: count * element size; for BOOL
-                           * the bytes the bits span, for T/C 2 per element */
+    uint16_t db;        /* data block number 1..65535 for DB, 0 otherwise */
+    uint32_t offset;    /* byte offset; timer/counter number for TM/CT */
+    uint8_t bit;        /* 0..7: first bit of a BOOL; 0 for other types */
+    bool periph_output; /* area P only: written PQ (true) or PI (false) */
+    plcio_type type;    /* element type */
+    uint16_t length;    /* STRING[n] / WSTRING[n]: n; 0 otherwise */
+    uint32_t count;     /* array elements, 1 without [n] */
+    uint32_t size;      /* bytes to transfer: count * element size; for BOOL
+                         * the bytes the bits span, for T/C 2 per element */
 } plcio_s7_address;
 
 /* Parse a NUL-terminated S7 address. */
@@ -103,26 +103,25 @@ PLCIO_API int plcio_s7_address_format(const plcio_s7_address *a, char *buf, size
 
 /* Modbus data tables; the values are the Modicon reference prefixes. */
 typedef enum plcio_mb_table {
-    PLCIO_MB_TABLE_COIL = 0,             /* 0xxxx, "co": read/write bits */
-    PLCIO_MB_TABLE_DISCRETE_INPUT = 1,   /* 1xxxx, "di": read-only bits */
-    PLCIO_MB_TABLE_INPUT_REGISTER = 3,   /* 3xxxx, "ir": read-only registers */
-    PLCIO_MB_TABLE_HOLDING_REGISTER = 4  /* 4xxxx, "hr": read/write registers */
+    PLCIO_MB_TABLE_COIL = 0,            /* 0xxxx, "co": read/write bits */
+    PLCIO_MB_TABLE_DISCRETE_INPUT = 1,  /* 1xxxx, "di": read-only bits */
+    PLCIO_MB_TABLE_INPUT_REGISTER = 3,  /* 3xxxx, "ir": read-only registers */
+    PLCIO_MB_TABLE_HOLDING_REGISTER = 4 /* 4xxxx, "hr": read/write registers */
 } plcio_mb_table;
 
 typedef struct plcio_mb_address {
     plcio_mb_table table;
-    uint16_t address;        /* 0-based protocol address of the first register/bit */
-    plcio_type type;         /* element type */
-    uint16_t length;         /* STRING[n]: n bytes; 0 otherwise */
-    plcio_mb_order order;    /* word/byte order (modbus.h); ABCD unless given */
-    uint32_t count;          /* array elements, 1 without [n] */
-    uint32_t quantity;       /* registers (register tables) or bits (bit tables) to read */
+    uint16_t address;     /* 0-based protocol address of the first register/bit */
+    plcio_type type;      /* element type */
+    uint16_t length;      /* STRING[n]: n bytes; 0 otherwise */
+    plcio_mb_order order; /* word/byte order (modbus.h); ABCD unless given */
+    uint32_t count;       /* array elements, 1 without [n] */
+    uint32_t quantity;    /* registers (register tables) or bits (bit tables) to read */
 } plcio_mb_address;
 
 /* Parse a NUL-terminated Modbus address. address + quantity must stay within
  * 65536 (PLCIO_ERANGE otherwise). */
-PLCIO_API int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err,
-                                         size_t errcap);
+PLCIO_API int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, size_t errcap);
 
 /* Canonical text: "hr100", "co5[8]", "hr100:REAL:CDAB", "ir0:STRING[10]",
  * "hr10:INT[4]" (defaults omitted). PLCIO_ENOSPC / PLCIO_EINVAL as above. */

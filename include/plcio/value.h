@@ -96,7 +96,7 @@ typedef struct plcio_value {
     } v;
     /* STRING / WSTRING text, read it with plcio_value_text(). */
     size_t text_len;
-    char *text_ext;     /* attached buffer (borrowed) or NULL for text_inline */
+    char *text_ext; /* attached buffer (borrowed) or NULL for text_inline */
     size_t text_ext_cap;
     char text_inline[PLCIO_VALUE_INLINE_TEXT];
 } plcio_value;
@@ -115,7 +115,9 @@ PLCIO_API void plcio_value_use_buffer(plcio_value *v, char *buf, size_t cap);
 PLCIO_API const char *plcio_value_text(const plcio_value *v, size_t *len);
 
 /* PLC bytes -> value. `type`/`length` as declared (length: STRING[n] /
- * WSTRING[n]; 0 accepts whatever maximum the header states). `bit` 0..7 picks
+ * WSTRING[n]; 0 accepts whatever maximum the header states and the field is
+ * header + that maximum; with n the field is header + n and a smaller header
+ * maximum, as in memory no PLC wrote yet, is accepted). `bit` 0..7 picks
  * the bit of data[0] for BOOL; it must be 0 otherwise. `*used` (may be NULL):
  * bytes consumed on success; with PLCIO_EAGAIN (buffer shorter than the value,
  * or than the string its header declares) the total bytes needed.
@@ -123,8 +125,8 @@ PLCIO_API const char *plcio_value_text(const plcio_value *v, size_t *len);
  * inconsistent, unpaired surrogate, a declared maximum above `length`),
  * PLCIO_ENOSPC (text does not fit v's buffer), PLCIO_EINVAL. On error *out
  * keeps its buffer and its contents are unspecified. */
-PLCIO_API int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data,
-                                 size_t len, unsigned bit, size_t *used, char *err, size_t errcap);
+PLCIO_API int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data, size_t len,
+                                 unsigned bit, size_t *used, char *err, size_t errcap);
 
 /* Value -> PLC bytes at data[0..]. BOOL sets or clears bit `bit` of data[0]
  * and leaves the other bits alone. Strings write header + `v->length` chars
@@ -132,8 +134,8 @@ PLCIO_API int plcio_value_decode(plcio_value *out, plcio_type type, unsigned len
  * needed with PLCIO_ENOSPC. Errors: PLCIO_ERANGE (value outside the type, text
  * too long or not representable, S5TIME not representable, invalid date),
  * PLCIO_ENOSPC, PLCIO_EINVAL. Nothing is written on error. */
-PLCIO_API int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used,
-                                 char *err, size_t errcap);
+PLCIO_API int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used, char *err,
+                                 size_t errcap);
 
 /* Value -> text, NUL-terminated; `*len` (may be NULL) gets the length without
  * the NUL. Numbers round-trip (%.9g REAL, %.17g LREAL), BOOL true/false, TIME
@@ -155,17 +157,15 @@ PLCIO_API int plcio_value_to_iec_text(const plcio_value *v, char *buf, size_t ca
  * docs/values.md. Errors: PLCIO_ESYNTAX (not a value of the type, e.g. "1.5"
  * for DINT, "maybe" for BOOL), PLCIO_ERANGE (e.g. "70000" for INT, a string
  * longer than `length`), PLCIO_ENOSPC (text longer than v's buffer). */
-PLCIO_API int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text,
-                                    size_t len, char *err, size_t errcap);
+PLCIO_API int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len,
+                                    char *err, size_t errcap);
 
 /* Fixed-size character fields without an S7 header (Modbus register strings,
  * ARRAY OF CHAR): `len` Latin-1 bytes; the text ends at the first NUL.
  * Decode gives a STRING value (length = len); encode writes the text and pads
  * with NUL bytes, PLCIO_ERANGE if it does not fit or is not Latin-1. */
-PLCIO_API int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, char *err,
-                                       size_t errcap);
-PLCIO_API int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, char *err,
-                                       size_t errcap);
+PLCIO_API int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, char *err, size_t errcap);
+PLCIO_API int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, char *err, size_t errcap);
 
 /* Day of the week in the S7 convention (1 = Sunday .. 7 = Saturday) for a
  * proleptic Gregorian date; 0 if the date is invalid. */

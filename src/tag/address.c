@@ -32,8 +32,10 @@ static quoted quote(const char *text)
 {
     quoted q;
     size_t len = strlen(text);
-    if (len > 40) snprintf(q.s, sizeof q.s, "%.40s...", text);
-    else snprintf(q.s, sizeof q.s, "%s", text);
+    if (len > 40)
+        snprintf(q.s, sizeof q.s, "%.40s...", text);
+    else
+        snprintf(q.s, sizeof q.s, "%s", text);
     return q;
 }
 
@@ -102,7 +104,8 @@ static int parse_count(scan *s, suffix *sx, const char *text, char *err, size_t 
 static int parse_type(scan *s, suffix *sx, const char *text, char *err, size_t cap)
 {
     const char *name = s->p;
-    while (isalnum((unsigned char)*s->p) || *s->p == '_') s->p++;
+    while (isalnum((unsigned char)*s->p) || *s->p == '_')
+        s->p++;
     size_t len = (size_t)(s->p - name);
     if (len == 0) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a type name must follow ':'", quote(text).s);
     if (sx->has_type) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: type given twice", quote(text).s);
@@ -137,10 +140,10 @@ static const struct {
     plcio_s7_area area;
     bool periph_output;
 } s7_areas[] = {
-    {"PI", PLCIO_S7_AREA_P, false},  {"PE", PLCIO_S7_AREA_P, false}, {"PQ", PLCIO_S7_AREA_P, true},
-    {"PA", PLCIO_S7_AREA_P, true},   {"M", PLCIO_S7_AREA_MK, false}, {"I", PLCIO_S7_AREA_PE, false},
-    {"E", PLCIO_S7_AREA_PE, false},  {"Q", PLCIO_S7_AREA_PA, false}, {"A", PLCIO_S7_AREA_PA, false},
-    {"T", PLCIO_S7_AREA_TM, false},  {"C", PLCIO_S7_AREA_CT, false}, {"Z", PLCIO_S7_AREA_CT, false},
+    {"PI", PLCIO_S7_AREA_P, false}, {"PE", PLCIO_S7_AREA_P, false}, {"PQ", PLCIO_S7_AREA_P, true},
+    {"PA", PLCIO_S7_AREA_P, true},  {"M", PLCIO_S7_AREA_MK, false}, {"I", PLCIO_S7_AREA_PE, false},
+    {"E", PLCIO_S7_AREA_PE, false}, {"Q", PLCIO_S7_AREA_PA, false}, {"A", PLCIO_S7_AREA_PA, false},
+    {"T", PLCIO_S7_AREA_TM, false}, {"C", PLCIO_S7_AREA_CT, false}, {"Z", PLCIO_S7_AREA_CT, false},
 };
 
 static plcio_type letter_default(char letter)
@@ -222,9 +225,8 @@ static int s7_finish(plcio_s7_address *a, const char *text, char *err, size_t ca
     if (a->area == PLCIO_S7_AREA_TM || a->area == PLCIO_S7_AREA_CT) {
         uint64_t last = (uint64_t)a->offset + a->count - 1;
         if (last > 65535)
-            return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: %s %llu is beyond the last number 65535",
-                                  quote(text).s, a->area == PLCIO_S7_AREA_TM ? "timer" : "counter",
-                                  (unsigned long long)last);
+            return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: %s %llu is beyond the last number 65535", quote(text).s,
+                                  a->area == PLCIO_S7_AREA_TM ? "timer" : "counter", (unsigned long long)last);
         size = 2 * (uint64_t)a->count;
     } else if (a->type == PLCIO_TYPE_BOOL) {
         size = ((uint64_t)a->bit + a->count + 7) / 8;
@@ -243,8 +245,7 @@ static int apply_type(plcio_s7_address *a, char letter, const suffix *sx, const 
 {
     a->count = sx->has_count ? (uint32_t)sx->count : 1;
     if (!sx->has_type) {
-        if (!letter)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a type, e.g. DB1:8:REAL", quote(text).s);
+        if (!letter) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a type, e.g. DB1:8:REAL", quote(text).s);
         a->type = letter_default(letter);
         return PLCIO_OK;
     }
@@ -256,11 +257,13 @@ static int apply_type(plcio_s7_address *a, char letter, const suffix *sx, const 
             return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s goes with B addresses (e.g. DBB20)", quote(text).s,
                                   plcio_type_name(sx->type));
         if (letter == 'X' || sx->type == PLCIO_TYPE_BOOL)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: BOOL goes with X addresses (e.g. DBX0.0) and only there",
-                                  quote(text).s);
+            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
+                                  "%s: BOOL goes with X addresses (e.g. DBX0.0) and only there", quote(text).s);
         return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s is %zu byte%s, a %c address holds %d", quote(text).s,
                               plcio_type_name(sx->type), size, size == 1 ? "" : "s", letter,
-                              letter == 'B' ? 1 : letter == 'W' ? 2 : 4);
+                              letter == 'B'   ? 1
+                              : letter == 'W' ? 2
+                                              : 4);
     }
     return PLCIO_OK;
 }
@@ -319,9 +322,9 @@ static int parse_s7_io(scan *s, plcio_s7_address *a, const char *area_text, cons
     if (rc != PLCIO_OK) return rc;
     if (letter == 0) {
         if (!has_bit)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
-                                  "%s: give a size letter (%sB, %sW, %sD) or a bit (%s%llu.0)", quote(text).s, area_text,
-                                  area_text, area_text, area_text, (unsigned long long)offset);
+            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a size letter (%sB, %sW, %sD) or a bit (%s%llu.0)",
+                                  quote(text).s, area_text, area_text, area_text, area_text,
+                                  (unsigned long long)offset);
         letter = 'X';
     }
     rc = scan_s7_suffixes(s, &sx, text, err, cap);
@@ -436,8 +439,10 @@ int plcio_s7_address_format(const plcio_s7_address *a, char *buf, size_t cap)
                            : a->area == PLCIO_S7_AREA_PA ? "Q"
                            : a->periph_output            ? "PQ"
                                                          : "PI";
-        if (letter == 'X') ok = put(buf, cap, &n, "%s%u.%u", area, (unsigned)a->offset, (unsigned)a->bit);
-        else ok = put(buf, cap, &n, "%s%c%u", area, letter, (unsigned)a->offset);
+        if (letter == 'X')
+            ok = put(buf, cap, &n, "%s%u.%u", area, (unsigned)a->offset, (unsigned)a->bit);
+        else
+            ok = put(buf, cap, &n, "%s%c%u", area, letter, (unsigned)a->offset);
         break;
     }
     case PLCIO_S7_AREA_TM:
@@ -538,8 +543,8 @@ static int mb_check_type(plcio_mb_address *a, const char *text, char *err, size_
                               quote(text).s);
     if (a->type != PLCIO_TYPE_STRING && plcio_type_size(a->type, 0) == 1)
         return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
-                              "%s: %s is one byte and registers are two; use INT/UINT/WORD or STRING[n]",
-                              quote(text).s, plcio_type_name(a->type));
+                              "%s: %s is one byte and registers are two; use INT/UINT/WORD or STRING[n]", quote(text).s,
+                              plcio_type_name(a->type));
     return PLCIO_OK;
 }
 
@@ -577,7 +582,8 @@ int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, s
     while (accept_char(&s, ':')) {
         const char *word = s.p;
         size_t len = 0;
-        while (isalnum((unsigned char)word[len]) || word[len] == '_') len++;
+        while (isalnum((unsigned char)word[len]) || word[len] == '_')
+            len++;
         plcio_mb_order order;
         char name[8] = "";
         if (len == 4) {
@@ -604,7 +610,8 @@ int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, s
     if (has_order && mb_is_bits(out->table))
         return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: a word order applies to registers, not bits",
                               quote(text).s);
-    uint64_t quantity = mb_is_bits(out->table) ? out->count : mb_registers(out->type, out->length) * (uint64_t)out->count;
+    uint64_t quantity =
+        mb_is_bits(out->table) ? out->count : mb_registers(out->type, out->length) * (uint64_t)out->count;
     if (out->address + quantity > 65536)
         return plcio_tag_fail(PLCIO_ERANGE, err, errcap, "%s: %llu %s from %u run past the last address 65535",
                               quote(text).s, (unsigned long long)quantity,

@@ -16,10 +16,7 @@ int plcio_tag_fail(int code, char *err, size_t cap, const char *fmt, ...)
     return code;
 }
 
-bool plcio_tag_is_leap(int32_t year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
+bool plcio_tag_is_leap(int32_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
 unsigned plcio_tag_days_in_month(int32_t year, unsigned month)
 {
@@ -39,10 +36,10 @@ int64_t plcio_tag_days_from_civil(int32_t year, unsigned month, unsigned day)
 {
     int64_t y = (int64_t)year - (month <= 2 ? 1 : 0);
     int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;                                         /* [0, 399] */
-    int64_t mp = (int64_t)month + (month > 2 ? -3 : 9);                  /* March = 0 */
-    int64_t doy = (153 * mp + 2) / 5 + (int64_t)day - 1;                 /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                 /* [0, 146096] */
+    int64_t yoe = y - era * 400;                         /* [0, 399] */
+    int64_t mp = (int64_t)month + (month > 2 ? -3 : 9);  /* March = 0 */
+    int64_t doy = (153 * mp + 2) / 5 + (int64_t)day - 1; /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
     return era * 146097 + doe - 719468;
 }
 

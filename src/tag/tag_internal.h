@@ -68,7 +68,7 @@ int64_t plcio_tag_ldt_ns(const plcio_datetime *dt);
 void plcio_tag_dt_from_ns(int64_t ns, plcio_datetime *dt);
 
 #define PLCIO_TAG_S5TIME_MAX_MS 9990000 /* 999 x 10 s */
-#define PLCIO_TAG_NS_PER_DAY (INT64_C(86400) * 1000000000)
+#define PLCIO_TAG_NS_PER_DAY    (INT64_C(86400) * 1000000000)
 
 /* ---- the value's text storage ---- */
 

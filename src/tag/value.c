@@ -119,8 +119,10 @@ const char *plcio_value_text(const plcio_value *v, size_t *len)
 static const struct {
     int32_t min_year, max_year;
 } year_range[] = {
-    [PLCIO_TAG_DATE] = {1990, 2169}, [PLCIO_TAG_DT] = {1990, 2089},
-    [PLCIO_TAG_LDT] = {1970, 2262},  [PLCIO_TAG_DTL] = {1970, 2554},
+    [PLCIO_TAG_DATE] = {1990, 2169},
+    [PLCIO_TAG_DT] = {1990, 2089},
+    [PLCIO_TAG_LDT] = {1970, 2262},
+    [PLCIO_TAG_DTL] = {1970, 2554},
 };
 
 static int check_time_fields(plcio_type type, const plcio_datetime *dt, uint32_t ns_step, char *err, size_t cap)
@@ -227,13 +229,15 @@ typedef int (*encode_fn)(const plcio_value *v, uint8_t *p, char *err, size_t cap
 static uint64_t load_be(const uint8_t *p, size_t n)
 {
     uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) x = x << 8 | p[i];
+    for (size_t i = 0; i < n; i++)
+        x = x << 8 | p[i];
     return x;
 }
 
 static void store_be(uint8_t *p, size_t n, uint64_t x)
 {
-    for (size_t i = n; i-- > 0; x >>= 8) p[i] = (uint8_t)x;
+    for (size_t i = n; i-- > 0; x >>= 8)
+        p[i] = (uint8_t)x;
 }
 
 static size_t fixed_size(plcio_type type) { return plcio_type_size(type, 0); }
@@ -348,8 +352,7 @@ static int dec_date(plcio_value *out, const uint8_t *p, char *err, size_t cap)
 static int dec_tod(plcio_value *out, const uint8_t *p, char *err, size_t cap)
 {
     uint32_t ms = plcio_get_u32be(p);
-    if (ms >= 86400000u)
-        return plcio_tag_fail(PLCIO_EPROTO, err, cap, "TIME_OF_DAY %u ms is beyond 23:59:59.999", ms);
+    if (ms >= 86400000u) return plcio_tag_fail(PLCIO_EPROTO, err, cap, "TIME_OF_DAY %u ms is beyond 23:59:59.999", ms);
     memset(&out->v.dt, 0, sizeof out->v.dt);
     set_time_from_ns(&out->v.dt, (uint64_t)ms * 1000000);
     return PLCIO_OK;
@@ -381,8 +384,7 @@ static int dec_dt(plcio_value *out, const uint8_t *p, char *err, size_t cap)
             return plcio_tag_fail(PLCIO_EPROTO, err, cap, "DATE_AND_TIME byte %d (16#%02X) is not BCD", i, p[i]);
     }
     unsigned ms_low = p[7] >> 4, weekday = p[7] & 0xF;
-    if (ms_low > 9)
-        return plcio_tag_fail(PLCIO_EPROTO, err, cap, "DATE_AND_TIME byte 7 (16#%02X) is not BCD", p[7]);
+    if (ms_low > 9) return plcio_tag_fail(PLCIO_EPROTO, err, cap, "DATE_AND_TIME byte 7 (16#%02X) is not BCD", p[7]);
     plcio_datetime *dt = &out->v.dt;
     memset(dt, 0, sizeof *dt);
     dt->year = (int32_t)(f[0] >= 90 ? 1900 + f[0] : 2000 + f[0]);
@@ -463,8 +465,8 @@ static int enc_real(const plcio_value *v, uint8_t *p, char *err, size_t cap)
         /* Values that round to FLT_MAX are fine; beyond that binary32 has only infinity. */
         float f = (float)v->v.f;
         if (isinf(f))
-            return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%.17g is out of range for REAL (-3.40282347e+38..3.40282347e+38)",
-                                  v->v.f);
+            return plcio_tag_fail(PLCIO_ERANGE, err, cap,
+                                  "%.17g is out of range for REAL (-3.40282347e+38..3.40282347e+38)", v->v.f);
     }
     plcio_put_f32be(p, (float)v->v.f);
     return PLCIO_OK;
@@ -524,9 +526,10 @@ static int enc_s5time(const plcio_value *v, uint8_t *p, char *err, size_t cap)
     for (unsigned base = 0; base < 4; base++) {
         if (ms > 999 * s5_base_ms[base]) continue;
         if (ms % s5_base_ms[base] != 0)
-            return plcio_tag_fail(PLCIO_ERANGE, err, cap,
-                                  "%lld ms is not a multiple of %lld ms, the S5TIME resolution for values up to %lld ms",
-                                  (long long)ms, (long long)s5_base_ms[base], (long long)(999 * s5_base_ms[base]));
+            return plcio_tag_fail(
+                PLCIO_ERANGE, err, cap,
+                "%lld ms is not a multiple of %lld ms, the S5TIME resolution for values up to %lld ms", (long long)ms,
+                (long long)s5_base_ms[base], (long long)(999 * s5_base_ms[base]));
         unsigned n = (unsigned)(ms / s5_base_ms[base]);
         plcio_put_u16be(p, (uint16_t)(base << 12 | (n / 100) << 8 | (n / 10 % 10) << 4 | n % 10));
         return PLCIO_OK;
@@ -540,8 +543,9 @@ static int enc_date(const plcio_value *v, uint8_t *p, char *err, size_t cap)
     if (rc != PLCIO_OK) return rc;
     int64_t days = plcio_tag_days_from_civil(v->v.dt.year, v->v.dt.month, v->v.dt.day) - DATE_EPOCH_DAYS;
     if (days < 0 || days > UINT16_MAX)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%04d-%02u-%02u is out of range for DATE (1990-01-01..2169-06-06)",
-                              (int)v->v.dt.year, v->v.dt.month, v->v.dt.day);
+        return plcio_tag_fail(PLCIO_ERANGE, err, cap,
+                              "%04d-%02u-%02u is out of range for DATE (1990-01-01..2169-06-06)", (int)v->v.dt.year,
+                              v->v.dt.month, v->v.dt.day);
     plcio_put_u16be(p, (uint16_t)days);
     return PLCIO_OK;
 }
@@ -615,13 +619,20 @@ static const struct {
     decode_fn decode;
     encode_fn encode;
 } fixed_codec[] = {
-    [PLCIO_TAG_SIGNED] = {dec_signed, enc_signed}, [PLCIO_TAG_UNSIGNED] = {dec_unsigned, enc_unsigned},
-    [PLCIO_TAG_REAL] = {dec_real, enc_real},       [PLCIO_TAG_LREAL] = {dec_lreal, enc_lreal},
-    [PLCIO_TAG_CHAR] = {dec_char, enc_char},       [PLCIO_TAG_WCHAR] = {dec_wchar, enc_wchar},
-    [PLCIO_TAG_TIME] = {dec_time, enc_time},       [PLCIO_TAG_LTIME] = {dec_ltime, enc_ltime},
-    [PLCIO_TAG_S5TIME] = {dec_s5time, enc_s5time}, [PLCIO_TAG_DATE] = {dec_date, enc_date},
-    [PLCIO_TAG_TOD] = {dec_tod, enc_tod},          [PLCIO_TAG_LTOD] = {dec_ltod, enc_ltod},
-    [PLCIO_TAG_DT] = {dec_dt, enc_dt},             [PLCIO_TAG_LDT] = {dec_ldt, enc_ldt},
+    [PLCIO_TAG_SIGNED] = {dec_signed, enc_signed},
+    [PLCIO_TAG_UNSIGNED] = {dec_unsigned, enc_unsigned},
+    [PLCIO_TAG_REAL] = {dec_real, enc_real},
+    [PLCIO_TAG_LREAL] = {dec_lreal, enc_lreal},
+    [PLCIO_TAG_CHAR] = {dec_char, enc_char},
+    [PLCIO_TAG_WCHAR] = {dec_wchar, enc_wchar},
+    [PLCIO_TAG_TIME] = {dec_time, enc_time},
+    [PLCIO_TAG_LTIME] = {dec_ltime, enc_ltime},
+    [PLCIO_TAG_S5TIME] = {dec_s5time, enc_s5time},
+    [PLCIO_TAG_DATE] = {dec_date, enc_date},
+    [PLCIO_TAG_TOD] = {dec_tod, enc_tod},
+    [PLCIO_TAG_LTOD] = {dec_ltod, enc_ltod},
+    [PLCIO_TAG_DT] = {dec_dt, enc_dt},
+    [PLCIO_TAG_LDT] = {dec_ldt, enc_ldt},
     [PLCIO_TAG_DTL] = {dec_dtl, enc_dtl},
 };
 
@@ -702,8 +713,8 @@ static int dec_wstring(plcio_value *out, unsigned length, const uint8_t *data, s
     size_t total = 4 + 2 * (size_t)(length ? length : max);
     if (len < total) {
         set_used(used, total, 0);
-        return plcio_tag_fail(PLCIO_EAGAIN, err, cap, "WSTRING[%u] needs %zu bytes, %zu given",
-                              length ? length : max, total, len);
+        return plcio_tag_fail(PLCIO_EAGAIN, err, cap, "WSTRING[%u] needs %zu bytes, %zu given", length ? length : max,
+                              total, len);
     }
     if (cur > max)
         return plcio_tag_fail(PLCIO_EPROTO, err, cap, "WSTRING current length %u exceeds its maximum %u", cur, max);
@@ -889,7 +900,8 @@ int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, ch
     size_t tlen, pos = 0, i = 0;
     const char *s = plcio_value_text(v, &tlen);
     uint32_t cp;
-    while (pos < tlen && plcio_tag_utf8_next(s, tlen, &pos, &cp)) data[i++] = (uint8_t)cp;
+    while (pos < tlen && plcio_tag_utf8_next(s, tlen, &pos, &cp))
+        data[i++] = (uint8_t)cp;
     memset(data + i, 0, len - i);
     return PLCIO_OK;
 }

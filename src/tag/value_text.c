@@ -51,8 +51,12 @@ static const struct {
     const char *name;
     uint64_t ns;
 } duration_units[] = {
-    {"d", UINT64_C(86400000000000)}, {"h", UINT64_C(3600000000000)}, {"m", UINT64_C(60000000000)},
-    {"s", UINT64_C(1000000000)},     {"ms", UINT64_C(1000000)},      {"us", UINT64_C(1000)},
+    {"d", UINT64_C(86400000000000)},
+    {"h", UINT64_C(3600000000000)},
+    {"m", UINT64_C(60000000000)},
+    {"s", UINT64_C(1000000000)},
+    {"ms", UINT64_C(1000000)},
+    {"us", UINT64_C(1000)},
     {"ns", 1},
 };
 #define DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
@@ -65,8 +69,9 @@ static size_t fmt_duration(char *out, const char *prefix, bool negative, uint64_
     for (size_t u = 0; u < DURATION_UNITS; u++) {
         uint64_t q = ns / duration_units[u].ns;
         ns %= duration_units[u].ns;
-        if (q) n += (size_t)snprintf(out + n, PLCIO_VALUE_TEXT_MAX - n, "%llu%s", (unsigned long long)q,
-                                     duration_units[u].name);
+        if (q)
+            n += (size_t)snprintf(out + n, PLCIO_VALUE_TEXT_MAX - n, "%llu%s", (unsigned long long)q,
+                                  duration_units[u].name);
     }
     return n;
 }
@@ -110,9 +115,7 @@ static int format_scalar(const plcio_value *v, bool iec, char *out, size_t *n)
         *n = plcio_tag_utf8_put((uint32_t)v->v.u, out);
         out[*n] = '\0';
         return PLCIO_OK;
-    case PLCIO_TAG_TIME:
-        *n = fmt_duration(out, "T#", v->v.i < 0, magnitude(v->v.i) * 1000000u);
-        return PLCIO_OK;
+    case PLCIO_TAG_TIME: *n = fmt_duration(out, "T#", v->v.i < 0, magnitude(v->v.i) * 1000000u); return PLCIO_OK;
     case PLCIO_TAG_LTIME: *n = fmt_duration(out, "LT#", v->v.i < 0, magnitude(v->v.i)); return PLCIO_OK;
     case PLCIO_TAG_S5TIME:
         if (v->v.i < 0 || v->v.i > PLCIO_TAG_S5TIME_MAX_MS) return PLCIO_ERANGE;
@@ -148,7 +151,8 @@ static int copy_text(const char *src, size_t n, char *buf, size_t cap, size_t *l
     if (n + 1 > cap) {
         rc = PLCIO_ENOSPC;
         n = cap ? cap - 1 : 0;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--; /* do not split a character */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--; /* do not split a character */
     }
     if (cap) {
         memcpy(buf, src, n);
@@ -203,7 +207,8 @@ static quoted quote(const char *text, size_t len)
     quoted q;
     if (len > 40) {
         size_t n = 40;
-        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
         snprintf(q.s, sizeof q.s, "%.*s...", (int)n, text);
     } else {
         snprintf(q.s, sizeof q.s, "%.*s", (int)len, text);
@@ -264,14 +269,20 @@ static bool scan_integer(scan *s, bool *negative, uint64_t *mag, bool *overflow)
 {
     *negative = false;
     *overflow = false;
-    if (accept_char(s, '-')) *negative = true;
-    else accept_char(s, '+');
+    if (accept_char(s, '-'))
+        *negative = true;
+    else
+        accept_char(s, '+');
     unsigned base = 10;
     size_t left = (size_t)(s->end - s->p);
-    if (left > 3 && s->p[0] == '1' && s->p[1] == '6' && s->p[2] == '#') base = 16, s->p += 3;
-    else if (left > 2 && s->p[0] == '8' && s->p[1] == '#') base = 8, s->p += 2;
-    else if (left > 2 && s->p[0] == '2' && s->p[1] == '#') base = 2, s->p += 2;
-    else if (left > 2 && s->p[0] == '0' && (s->p[1] == 'x' || s->p[1] == 'X')) base = 16, s->p += 2;
+    if (left > 3 && s->p[0] == '1' && s->p[1] == '6' && s->p[2] == '#')
+        base = 16, s->p += 3;
+    else if (left > 2 && s->p[0] == '8' && s->p[1] == '#')
+        base = 8, s->p += 2;
+    else if (left > 2 && s->p[0] == '2' && s->p[1] == '#')
+        base = 2, s->p += 2;
+    else if (left > 2 && s->p[0] == '0' && (s->p[1] == 'x' || s->p[1] == 'X'))
+        base = 16, s->p += 2;
     return scan_digits(s, base, mag, overflow) > 0 && at_end(s);
 }
 
@@ -407,7 +418,8 @@ static int scan_components(scan *s, uint64_t *total, bool *overflow)
             if (frac_digits == 0 || frac_digits > 9) return PLCIO_ESYNTAX;
         }
         const char *u = s->p;
-        while (!at_end(s) && isalpha((unsigned char)*s->p)) s->p++;
+        while (!at_end(s) && isalpha((unsigned char)*s->p))
+            s->p++;
         size_t ulen = (size_t)(s->p - u), unit = DURATION_UNITS;
         for (size_t i = 0; i < DURATION_UNITS; i++) {
             if (strlen(duration_units[i].name) == ulen && strncasecmp(u, duration_units[i].name, ulen) == 0) unit = i;
@@ -418,7 +430,8 @@ static int scan_components(scan *s, uint64_t *total, bool *overflow)
         uint64_t add = whole * per;
         if (frac_digits) {
             uint64_t scale = 1;
-            for (size_t i = 0; i < frac_digits; i++) scale *= 10;
+            for (size_t i = 0; i < frac_digits; i++)
+                scale *= 10;
             if (per % scale != 0) return PLCIO_ERANGE; /* finer than a nanosecond */
             add += per / scale * frac;
             if (!at_end(s)) return PLCIO_ESYNTAX; /* only the last component has a fraction */
@@ -448,8 +461,10 @@ static int parse_duration(plcio_value *v, const char *t, size_t n, bool prefixed
             goto have_ns;
         }
     }
-    if (accept_char(&s, '-')) negative = true;
-    else accept_char(&s, '+');
+    if (accept_char(&s, '-'))
+        negative = true;
+    else
+        accept_char(&s, '+');
     int rc = scan_components(&s, &ns, &overflow);
     if (rc == PLCIO_ERANGE)
         return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is more precise than a nanosecond", quote(t, n).s);
@@ -511,7 +526,8 @@ static bool scan_time_of_day(scan *s, plcio_datetime *dt)
             ns = ns * 10 + (uint32_t)(*s->p++ - '0');
         }
         if (digits == 0) return false;
-        for (; digits < 9; digits++) ns *= 10;
+        for (; digits < 9; digits++)
+            ns *= 10;
     }
     if (h > 255 || mi > 255 || sec > 255) return false;
     dt->hour = (uint8_t)h;
@@ -538,8 +554,8 @@ static int parse_datetime(plcio_value *v, const char *t, size_t n, char *err, si
         example = kind == PLCIO_TAG_TOD ? "07:08:09.123 or TOD#07:08:09.123" : "07:08:09.123456789";
     } else {
         /* ISO 8601 'T' (or a space), or the IEC '-' between date and time. */
-        ok = scan_date(&s, &dt) && (accept_char(&s, 'T') || accept_char(&s, 't') || accept_char(&s, ' ') ||
-                                    accept_char(&s, '-')) &&
+        ok = scan_date(&s, &dt) &&
+             (accept_char(&s, 'T') || accept_char(&s, 't') || accept_char(&s, ' ') || accept_char(&s, '-')) &&
              scan_time_of_day(&s, &dt);
         example = "2024-05-06T07:08:09.123 or DT#2024-05-06-07:08:09.123";
     }
@@ -587,12 +603,14 @@ static int strip_prefix(plcio_type type, const char **t, size_t *n, bool *prefix
     *prefixed = false;
     if (*n == 0 || !isalpha((unsigned char)(*t)[0])) return PLCIO_OK;
     size_t i = 0;
-    while (i < *n && (isalnum((unsigned char)(*t)[i]) || (*t)[i] == '_')) i++;
+    while (i < *n && (isalnum((unsigned char)(*t)[i]) || (*t)[i] == '_'))
+        i++;
     if (i == *n || (*t)[i] != '#') return PLCIO_OK;
     bool ok = false;
     const char *const *list = prefixes_for(plcio_tag_kind_of(type));
     if (list) {
-        for (; *list && !ok; list++) ok = strlen(*list) == i && strncasecmp(*t, *list, i) == 0;
+        for (; *list && !ok; list++)
+            ok = strlen(*list) == i && strncasecmp(*t, *list, i) == 0;
     } else {
         plcio_type named;
         ok = plcio_type_parse(*t, i, &named) == PLCIO_OK && named == type;
@@ -608,12 +626,14 @@ static int strip_prefix(plcio_type type, const char **t, size_t *n, bool *prefix
 
 static void trim(const char **t, size_t *n)
 {
-    while (*n > 0 && isspace((unsigned char)(*t)[0])) (*t)++, (*n)--;
-    while (*n > 0 && isspace((unsigned char)(*t)[*n - 1])) (*n)--;
+    while (*n > 0 && isspace((unsigned char)(*t)[0]))
+        (*t)++, (*n)--;
+    while (*n > 0 && isspace((unsigned char)(*t)[*n - 1]))
+        (*n)--;
 }
 
-int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len,
-                          char *err, size_t errcap)
+int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len, char *err,
+                          size_t errcap)
 {
     if (!out || (!text && len)) return plcio_tag_fail(PLCIO_EINVAL, err, errcap, "no value or text given");
     if ((unsigned)type >= PLCIO_TYPE_COUNT_)

@@ -60,7 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = plcio_value_decode(&v, type, length, data + 2, size - 2, bit, &used, err, sizeof err);
         if (rc == PLCIO_OK && used > size - 2) abort();
     }
-    if (rc == PLCIO_OK) check_stable(&v, bit);
-    else if (strlen(err) == 0) abort(); /* every error explains itself */
+    if (rc == PLCIO_OK)
+        check_stable(&v, bit);
+    else if (strlen(err) == 0)
+        abort(); /* every error explains itself */
     return 0;
 }

@@ -57,7 +57,8 @@ static void check_line(const char *l, int *counts)
     if (plcio_value_from_text(&w, type, length, text, strlen(text), err, sizeof err) != PLCIO_OK)
         fail_msg("%s '%s': %s", tname, text, err);
     memset(got, 0xEE, n);
-    if (plcio_value_encode(&w, got, n, 0, &used, err, sizeof err) != PLCIO_OK) fail_msg("%s '%s': %s", tname, text, err);
+    if (plcio_value_encode(&w, got, n, 0, &used, err, sizeof err) != PLCIO_OK)
+        fail_msg("%s '%s': %s", tname, text, err);
     assert_int_equal(used, n);
     if (memcmp(got, want, n) != 0) fail_msg("%s '%s': plcio encodes other bytes than %s", tname, text, hex);
     cJSON_Delete(o);
@@ -87,9 +88,9 @@ static void test_against_oracle(void **state)
     }
     assert_int_equal(plcio_test_proc_wait(&proc, 10000), 0);
     /* every type the oracle covers was seen */
-    const plcio_type covered[] = {PLCIO_TYPE_DATE_AND_TIME, PLCIO_TYPE_DTL,  PLCIO_TYPE_DATE,  PLCIO_TYPE_TIME_OF_DAY,
-                                  PLCIO_TYPE_LDT,           PLCIO_TYPE_REAL, PLCIO_TYPE_LREAL, PLCIO_TYPE_SINT,
-                                  PLCIO_TYPE_INT,           PLCIO_TYPE_UINT, PLCIO_TYPE_DINT,  PLCIO_TYPE_UDINT,
+    const plcio_type covered[] = {PLCIO_TYPE_DATE_AND_TIME, PLCIO_TYPE_DTL,   PLCIO_TYPE_DATE,   PLCIO_TYPE_TIME_OF_DAY,
+                                  PLCIO_TYPE_LDT,           PLCIO_TYPE_REAL,  PLCIO_TYPE_LREAL,  PLCIO_TYPE_SINT,
+                                  PLCIO_TYPE_INT,           PLCIO_TYPE_UINT,  PLCIO_TYPE_DINT,   PLCIO_TYPE_UDINT,
                                   PLCIO_TYPE_LINT,          PLCIO_TYPE_ULINT, PLCIO_TYPE_STRING, PLCIO_TYPE_WSTRING};
     for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) {
         if (counts[covered[i]] < 100) fail_msg("only %d %s cases", counts[covered[i]], plcio_type_name(covered[i]));

@@ -265,12 +265,10 @@ static const mb_case mb_valid[] = {
     {"hr0:ULINT:ABCD", PLCIO_MB_TABLE_HOLDING_REGISTER, 0, PLCIO_TYPE_ULINT, 0, PLCIO_MB_ABCD, 1, 4, "hr0:ULINT"},
     {"hr0:STRING[10]", PLCIO_MB_TABLE_HOLDING_REGISTER, 0, PLCIO_TYPE_STRING, 10, PLCIO_MB_ABCD, 1, 5,
      "hr0:STRING[10]"},
-    {"ir0:STRING[11]", PLCIO_MB_TABLE_INPUT_REGISTER, 0, PLCIO_TYPE_STRING, 11, PLCIO_MB_ABCD, 1, 6,
-     "ir0:STRING[11]"},
+    {"ir0:STRING[11]", PLCIO_MB_TABLE_INPUT_REGISTER, 0, PLCIO_TYPE_STRING, 11, PLCIO_MB_ABCD, 1, 6, "ir0:STRING[11]"},
     {"hr0:WORD", PLCIO_MB_TABLE_HOLDING_REGISTER, 0, PLCIO_TYPE_WORD, 0, PLCIO_MB_ABCD, 1, 1, "hr0:WORD"},
     {"hr65535", PLCIO_MB_TABLE_HOLDING_REGISTER, 65535, PLCIO_TYPE_UINT, 0, PLCIO_MB_ABCD, 1, 1, "hr65535"},
-    {"hr65534:REAL", PLCIO_MB_TABLE_HOLDING_REGISTER, 65534, PLCIO_TYPE_REAL, 0, PLCIO_MB_ABCD, 1, 2,
-     "hr65534:REAL"},
+    {"hr65534:REAL", PLCIO_MB_TABLE_HOLDING_REGISTER, 65534, PLCIO_TYPE_REAL, 0, PLCIO_MB_ABCD, 1, 2, "hr65534:REAL"},
     {"co0[2000]", PLCIO_MB_TABLE_COIL, 0, PLCIO_TYPE_BOOL, 0, PLCIO_MB_ABCD, 2000, 2000, "co0[2000]"},
     {"co65535", PLCIO_MB_TABLE_COIL, 65535, PLCIO_TYPE_BOOL, 0, PLCIO_MB_ABCD, 1, 1, "co65535"},
 };
@@ -285,8 +283,8 @@ static void test_mb_valid(void **state)
         if (rc != PLCIO_OK) fail_msg("'%s': %d %s", c->text, rc, err);
         if (a.table != c->table || a.address != c->address || a.type != c->type || a.length != c->length ||
             a.order != c->order || a.count != c->count || a.quantity != c->quantity)
-            fail_msg("'%s': table %d addr %u type %s len %u order %d count %u quantity %u", c->text, a.table,
-                     a.address, plcio_type_name(a.type), a.length, a.order, a.count, a.quantity);
+            fail_msg("'%s': table %d addr %u type %s len %u order %d count %u quantity %u", c->text, a.table, a.address,
+                     plcio_type_name(a.type), a.length, a.order, a.count, a.quantity);
         char text[PLCIO_ADDRESS_TEXT_MAX];
         assert_int_equal(plcio_mb_address_format(&a, text, sizeof text), PLCIO_OK);
         if (strcmp(text, c->canonical) != 0) fail_msg("'%s' formats as '%s', want '%s'", c->text, text, c->canonical);

@@ -49,9 +49,9 @@ static void test_issue_date_and_time(void **state)
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         plcio_value w;
         plcio_value_init(&w, PLCIO_TYPE_BOOL);
-        assert_int_equal(plcio_value_from_text(&w, PLCIO_TYPE_DATE_AND_TIME, 0, forms[i], strlen(forms[i]), errbuf,
-                                               sizeof errbuf),
-                         PLCIO_OK);
+        assert_int_equal(
+            plcio_value_from_text(&w, PLCIO_TYPE_DATE_AND_TIME, 0, forms[i], strlen(forms[i]), errbuf, sizeof errbuf),
+            PLCIO_OK);
         uint8_t out[8];
         assert_int_equal(plcio_value_encode(&w, out, sizeof out, 0, &used, errbuf, sizeof errbuf), PLCIO_OK);
         assert_int_equal(used, 8);
@@ -84,8 +84,7 @@ static void test_issue_dtl(void **state)
     plcio_value v;
     plcio_value_init(&v, PLCIO_TYPE_DTL);
     size_t used;
-    assert_int_equal(plcio_value_decode(&v, PLCIO_TYPE_DTL, 0, golden, 12, 0, &used, errbuf, sizeof errbuf),
-                     PLCIO_OK);
+    assert_int_equal(plcio_value_decode(&v, PLCIO_TYPE_DTL, 0, golden, 12, 0, &used, errbuf, sizeof errbuf), PLCIO_OK);
     assert_int_equal(used, 12);
     assert_int_equal(v.v.dt.year, 2024);
     assert_int_equal(v.v.dt.weekday, 2);
@@ -95,9 +94,9 @@ static void test_issue_dtl(void **state)
     assert_string_equal(text, "2024-05-06T07:08:09.123000000");
     plcio_value w;
     plcio_value_init(&w, PLCIO_TYPE_DTL);
-    assert_int_equal(plcio_value_from_text(&w, PLCIO_TYPE_DTL, 0, "DTL#2024-05-06-07:08:09.123", 27, errbuf,
-                                           sizeof errbuf),
-                     PLCIO_OK);
+    assert_int_equal(
+        plcio_value_from_text(&w, PLCIO_TYPE_DTL, 0, "DTL#2024-05-06-07:08:09.123", 27, errbuf, sizeof errbuf),
+        PLCIO_OK);
     uint8_t out[12];
     assert_int_equal(plcio_value_encode(&w, out, sizeof out, 0, NULL, errbuf, sizeof errbuf), PLCIO_OK);
     assert_memory_equal(out, golden, 12);
@@ -154,10 +153,12 @@ static size_t raw_input_value(const char *json, const char *id, char *out, size_
     assert_non_null(at);
     const char *p = at;
     const char *marker = "\"input_value\":";
-    while (p > json && strncmp(p, marker, strlen(marker)) != 0) p--;
+    while (p > json && strncmp(p, marker, strlen(marker)) != 0)
+        p--;
     assert_true(p > json);
     p += strlen(marker);
-    while (*p == ' ' || *p == '\n') p++; /* the file is pretty-printed */
+    while (*p == ' ' || *p == '\n')
+        p++; /* the file is pretty-printed */
     assert_int_equal(*p, '"');
     p++;
     size_t n = 0;
@@ -297,9 +298,9 @@ static plcio_type int_codec_type(const char *codec)
         const char *name;
         plcio_type type;
     } map[] = {
-        {"uint8", PLCIO_TYPE_USINT}, {"uint16", PLCIO_TYPE_UINT}, {"uint32", PLCIO_TYPE_UDINT},
-        {"uint64", PLCIO_TYPE_ULINT}, {"int8", PLCIO_TYPE_SINT},  {"int16", PLCIO_TYPE_INT},
-        {"int32", PLCIO_TYPE_DINT},  {"int64", PLCIO_TYPE_LINT},
+        {"uint8", PLCIO_TYPE_USINT},  {"uint16", PLCIO_TYPE_UINT}, {"uint32", PLCIO_TYPE_UDINT},
+        {"uint64", PLCIO_TYPE_ULINT}, {"int8", PLCIO_TYPE_SINT},   {"int16", PLCIO_TYPE_INT},
+        {"int32", PLCIO_TYPE_DINT},   {"int64", PLCIO_TYPE_LINT},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i].name, codec) == 0) return map[i].type;
@@ -327,9 +328,9 @@ static void test_vectors_integers(void **state)
         size_t used = 0;
         if (!accepted(c)) {
             /* truncated-value */
-            assert_int_equal(plcio_value_decode(&v, type, 0, data + offset, dlen - offset, 0, &used, errbuf,
-                                                sizeof errbuf),
-                             PLCIO_EAGAIN);
+            assert_int_equal(
+                plcio_value_decode(&v, type, 0, data + offset, dlen - offset, 0, &used, errbuf, sizeof errbuf),
+                PLCIO_EAGAIN);
             assert_int_equal(used, size);
             assert_int_equal(plcio_value_from_text(&v, type, 0, input, strlen(input), NULL, 0), PLCIO_OK);
             assert_int_equal(plcio_value_encode(&v, out, dlen - offset, 0, &used, NULL, 0), PLCIO_ENOSPC);
@@ -552,7 +553,8 @@ static void test_wstring_buffer(void **state)
     static uint8_t wire[4 + 2 * 300];
     plcio_put_u16be(wire, 300);
     plcio_put_u16be(wire + 2, 300);
-    for (int i = 0; i < 300; i++) plcio_put_u16be(wire + 4 + 2 * i, 0x6F22); /* 3 UTF-8 bytes each */
+    for (int i = 0; i < 300; i++)
+        plcio_put_u16be(wire + 4 + 2 * i, 0x6F22); /* 3 UTF-8 bytes each */
     plcio_value v;
     plcio_value_init(&v, PLCIO_TYPE_WSTRING);
     assert_int_equal(plcio_value_decode(&v, PLCIO_TYPE_WSTRING, 0, wire, sizeof wire, 0, NULL, errbuf, sizeof errbuf),

@@ -51,16 +51,17 @@ static int round_trip(plcio_type type, unsigned length, const uint8_t *bytes, si
 
 static void put_be(uint8_t *p, size_t n, uint64_t x)
 {
-    for (size_t i = n; i-- > 0; x >>= 8) p[i] = (uint8_t)x;
+    for (size_t i = n; i-- > 0; x >>= 8)
+        p[i] = (uint8_t)x;
 }
 
 static void test_integers(void **state)
 {
     (void)state;
-    static const plcio_type types[] = {PLCIO_TYPE_BYTE,  PLCIO_TYPE_WORD, PLCIO_TYPE_DWORD, PLCIO_TYPE_LWORD,
-                                       PLCIO_TYPE_SINT,  PLCIO_TYPE_USINT, PLCIO_TYPE_INT,  PLCIO_TYPE_UINT,
-                                       PLCIO_TYPE_DINT,  PLCIO_TYPE_UDINT, PLCIO_TYPE_LINT, PLCIO_TYPE_ULINT,
-                                       PLCIO_TYPE_TIME,  PLCIO_TYPE_LTIME};
+    static const plcio_type types[] = {PLCIO_TYPE_BYTE, PLCIO_TYPE_WORD,  PLCIO_TYPE_DWORD, PLCIO_TYPE_LWORD,
+                                       PLCIO_TYPE_SINT, PLCIO_TYPE_USINT, PLCIO_TYPE_INT,   PLCIO_TYPE_UINT,
+                                       PLCIO_TYPE_DINT, PLCIO_TYPE_UDINT, PLCIO_TYPE_LINT,  PLCIO_TYPE_ULINT,
+                                       PLCIO_TYPE_TIME, PLCIO_TYPE_LTIME};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         size_t n = plcio_type_size(types[t], 0);
         uint8_t b[8];
@@ -103,8 +104,13 @@ static void test_floats(void **state)
         plcio_put_u32be(b, x);
         assert_int_equal(round_trip(PLCIO_TYPE_REAL, 0, b, 4), PLCIO_OK);
     }
-    const uint64_t d_edges[] = {0, UINT64_C(0x8000000000000000), 1, UINT64_C(0x000FFFFFFFFFFFFF),
-                                UINT64_C(0x7FEFFFFFFFFFFFFF), UINT64_C(0xFFEFFFFFFFFFFFFF), UINT64_C(0x7FF0000000000000),
+    const uint64_t d_edges[] = {0,
+                                UINT64_C(0x8000000000000000),
+                                1,
+                                UINT64_C(0x000FFFFFFFFFFFFF),
+                                UINT64_C(0x7FEFFFFFFFFFFFFF),
+                                UINT64_C(0xFFEFFFFFFFFFFFFF),
+                                UINT64_C(0x7FF0000000000000),
                                 UINT64_C(0x3FB999999999999A)};
     for (size_t i = 0; i < sizeof d_edges / sizeof d_edges[0]; i++) {
         plcio_put_u64be(b, d_edges[i]);
@@ -154,7 +160,8 @@ static void test_strings(void **state)
     s[0] = 254;
     for (unsigned cur = 0; cur <= 254; cur += 127) {
         s[1] = (uint8_t)cur;
-        for (unsigned i = 0; i < 254; i++) s[2 + i] = i < cur ? (uint8_t)(i + 1 + (cur == 254 ? 0 : 100)) : 0;
+        for (unsigned i = 0; i < 254; i++)
+            s[2 + i] = i < cur ? (uint8_t)(i + 1 + (cur == 254 ? 0 : 100)) : 0;
         assert_int_equal(round_trip(PLCIO_TYPE_STRING, 254, s, 256), PLCIO_OK);
     }
     for (unsigned c = 0; c < 256; c++) {
@@ -210,7 +217,8 @@ static void test_s5time_all_words(void **state)
         assert_int_equal(plcio_value_decode(&w, PLCIO_TYPE_S5TIME, 0, e, 2, 0, NULL, NULL, 0), PLCIO_OK);
         assert_int_equal(w.v.i, v.v.i);
         /* Canonical words (bits 15-14 clear, finest base) round-trip exactly. */
-        if ((x >> 14) == 0 && (b[0] == e[0] && b[1] == e[1])) assert_int_equal(round_trip(PLCIO_TYPE_S5TIME, 0, b, 2), PLCIO_OK);
+        if ((x >> 14) == 0 && (b[0] == e[0] && b[1] == e[1]))
+            assert_int_equal(round_trip(PLCIO_TYPE_S5TIME, 0, b, 2), PLCIO_OK);
     }
     assert_int_equal(valid, 4 * 4 * 1000); /* 2 ignored bits x 4 bases x 1000 BCD values */
 }
@@ -258,9 +266,9 @@ static void test_dates_full_range(void **state)
                 if (y >= 1990 && y <= 2089) {
                     snprintf(text, sizeof text, "%04d-%02u-%02uT%02u:%02u:%02u.%03u", (int)y, m, d, h, mi, s, ms);
                     plcio_value_init(&v, PLCIO_TYPE_BOOL);
-                    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_DATE_AND_TIME, 0, text, strlen(text), err,
-                                                           sizeof err),
-                                     PLCIO_OK);
+                    assert_int_equal(
+                        plcio_value_from_text(&v, PLCIO_TYPE_DATE_AND_TIME, 0, text, strlen(text), err, sizeof err),
+                        PLCIO_OK);
                     assert_int_equal(v.v.dt.weekday, wd);
                     assert_int_equal(plcio_value_encode(&v, b, 8, 0, NULL, NULL, 0), PLCIO_OK);
                     assert_int_equal(b[7] & 0xF, wd);
@@ -280,9 +288,12 @@ static void test_dates_full_range(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_integers),         cmocka_unit_test(test_floats),
-        cmocka_unit_test(test_chars),            cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_s5time_all_words), cmocka_unit_test(test_dates_full_range),
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_chars),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_s5time_all_words),
+        cmocka_unit_test(test_dates_full_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

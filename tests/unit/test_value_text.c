@@ -32,7 +32,8 @@ static void expect_text(plcio_type type, const char *text, const char *printed)
     char out[PLCIO_VALUE_TEXT_MAX];
     size_t n;
     assert_int_equal(plcio_value_to_text(&v, out, sizeof out, &n), PLCIO_OK);
-    if (strcmp(out, printed) != 0) fail_msg("%s '%s' printed '%s', want '%s'", plcio_type_name(type), text, out, printed);
+    if (strcmp(out, printed) != 0)
+        fail_msg("%s '%s' printed '%s', want '%s'", plcio_type_name(type), text, out, printed);
     assert_int_equal(n, strlen(printed));
     expect_ok(&w, type, out);
     uint8_t a[16], b[16];
@@ -46,7 +47,8 @@ static void expect_fail(plcio_type type, const char *text, int rc, const char *m
     plcio_value v;
     int got = parse(&v, type, 0, text);
     if (got != rc) fail_msg("%s '%s': got %d want %d (%s)", plcio_type_name(type), text, got, rc, err);
-    if (msg_part && !strstr(err, msg_part)) fail_msg("%s '%s': message '%s' lacks '%s'", plcio_type_name(type), text, err, msg_part);
+    if (msg_part && !strstr(err, msg_part))
+        fail_msg("%s '%s': message '%s' lacks '%s'", plcio_type_name(type), text, err, msg_part);
     assert_true(strlen(err) > 0);
 }
 
@@ -97,10 +99,10 @@ static void test_error_messages(void **state)
     expect_fail(PLCIO_TYPE_LREAL, "1e400", PLCIO_ERANGE, "LREAL");
     expect_fail(PLCIO_TYPE_CHAR, "ab", PLCIO_ESYNTAX, "CHAR");
     expect_fail(PLCIO_TYPE_CHAR, "", PLCIO_ESYNTAX, "CHAR");
-    expect_fail(PLCIO_TYPE_CHAR, "\xC4\x80", PLCIO_ERANGE, "CHAR");   /* U+0100 */
+    expect_fail(PLCIO_TYPE_CHAR, "\xC4\x80", PLCIO_ERANGE, "CHAR");           /* U+0100 */
     expect_fail(PLCIO_TYPE_WCHAR, "\xF0\x9F\x98\x80", PLCIO_ERANGE, "WCHAR"); /* U+1F600 */
-    expect_fail(PLCIO_TYPE_CHAR, "\xC3", PLCIO_ESYNTAX, "CHAR");       /* truncated UTF-8 */
-    expect_fail(PLCIO_TYPE_WCHAR, "\xED\xA0\x80", PLCIO_ESYNTAX, "WCHAR"); /* CESU surrogate */
+    expect_fail(PLCIO_TYPE_CHAR, "\xC3", PLCIO_ESYNTAX, "CHAR");              /* truncated UTF-8 */
+    expect_fail(PLCIO_TYPE_WCHAR, "\xED\xA0\x80", PLCIO_ESYNTAX, "WCHAR");    /* CESU surrogate */
     /* Long input is cut in the message. */
     expect_fail(PLCIO_TYPE_INT, "1111111111111111111111111111111111111111111111111111111111111111", PLCIO_ERANGE,
                 "...");
