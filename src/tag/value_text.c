@@ -24,27 +24,34 @@
  * value -> text
  * ------------------------------------------------------------------------- */
 
-/* snprintf into a PLCIO_VALUE_TEXT_MAX buffer; returns the length. */
-static size_t fmt(char *out, const char *f, ...) PLCIO_PRINTF(2, 3);
-static size_t fmt(char *out, const char *f, ...)
+/* A bounded text of at most PLCIO_VALUE_TEXT_MAX - 1 bytes (every scalar's
+ * text fits; put() stops at the bound, it never writes past it). */
+typedef struct tbuf {
+    char s[PLCIO_VALUE_TEXT_MAX];
+    size_t n;
+} tbuf;
+
+static void put(tbuf *t, const char *f, ...) PLCIO_PRINTF(2, 3);
+static void put(tbuf *t, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    int n = vsnprintf(out, PLCIO_VALUE_TEXT_MAX, f, ap);
+    int w = vsnprintf(t->s + t->n, sizeof t->s - t->n, f, ap);
     va_end(ap);
-    return n < 0 ? 0 : (size_t)n < PLCIO_VALUE_TEXT_MAX ? (size_t)n : PLCIO_VALUE_TEXT_MAX - 1;
+    if (w > 0) t->n = t->n + (size_t)w < sizeof t->s ? t->n + (size_t)w : sizeof t->s - 1;
 }
 
 /* printf's decimal point follows LC_NUMERIC; text forms always use '.'. */
-static void fix_decimal_point(char *s)
+static void fix_decimal_point(tbuf *t)
 {
     const char *dp = localeconv()->decimal_point;
     if (!dp || (dp[0] == '.' && dp[1] == '\0')) return;
     size_t dl = strlen(dp);
-    char *p = strstr(s, dp);
+    char *p = strstr(t->s, dp);
     if (!p) return;
     *p = '.';
     memmove(p + 1, p + dl, strlen(p + dl) + 1);
+    t->n = strlen(t->s);
 }
 
 static const struct {
@@ -62,84 +69,79 @@ static const struct {
 #define DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
 
 /* prefix + sign + components, largest unit first, zero components left out. */
-static size_t fmt_duration(char *out, const char *prefix, bool negative, uint64_t ns)
+static void put_duration(tbuf *t, const char *prefix, bool negative, uint64_t ns)
 {
-    size_t n = fmt(out, "%s%s", prefix, negative ? "-" : "");
-    if (ns == 0) return n + fmt(out + n, "%s", strcmp(prefix, "LT#") == 0 ? "0ns" : "0ms");
-    for (size_t u = 0; u < DURATION_UNITS; u++) {
+    put(t, "%s%s", prefix, negative ? "-" : "");
+    if (ns == 0) put(t, "%s", strcmp(prefix, "LT#") == 0 ? "0ns" : "0ms");
+    for (size_t u = 0; u < DURATION_UNITS && ns; u++) {
         uint64_t q = ns / duration_units[u].ns;
         ns %= duration_units[u].ns;
-        if (q)
-            n += (size_t)snprintf(out + n, PLCIO_VALUE_TEXT_MAX - n, "%llu%s", (unsigned long long)q,
-                                  duration_units[u].name);
+        if (q) put(t, "%llu%s", (unsigned long long)q, duration_units[u].name);
     }
-    return n;
 }
 
 static uint64_t magnitude(int64_t x) { return x < 0 ? 0 - (uint64_t)x : (uint64_t)x; }
 
-static size_t fmt_date(char *out, const plcio_datetime *dt)
+static void put_date(tbuf *t, const plcio_datetime *dt) { put(t, "%04d-%02u-%02u", (int)dt->year, dt->month, dt->day); }
+
+static void put_time(tbuf *t, const plcio_datetime *dt, bool nanos)
 {
-    return fmt(out, "%04d-%02u-%02u", (int)dt->year, dt->month, dt->day);
+    if (nanos)
+        put(t, "%02u:%02u:%02u.%09u", dt->hour, dt->minute, dt->second, (unsigned)dt->nanosecond);
+    else
+        put(t, "%02u:%02u:%02u.%03u", dt->hour, dt->minute, dt->second, (unsigned)(dt->nanosecond / 1000000));
 }
 
-static size_t fmt_time(char *out, const plcio_datetime *dt, bool nanos)
+/* Dates and times of day: ISO 8601, or IEC literals with their prefix. */
+static void put_calendar(tbuf *t, plcio_tag_kind kind, const plcio_datetime *dt, bool iec)
 {
-    if (nanos) return fmt(out, "%02u:%02u:%02u.%09u", dt->hour, dt->minute, dt->second, (unsigned)dt->nanosecond);
-    return fmt(out, "%02u:%02u:%02u.%03u", dt->hour, dt->minute, dt->second, (unsigned)(dt->nanosecond / 1000000));
+    static const char *const iec_prefix[] = {
+        [PLCIO_TAG_DATE] = "D#", [PLCIO_TAG_TOD] = "TOD#", [PLCIO_TAG_LTOD] = "LTOD#",
+        [PLCIO_TAG_DT] = "DT#",  [PLCIO_TAG_LDT] = "LDT#", [PLCIO_TAG_DTL] = "DTL#",
+    };
+    bool has_date = kind != PLCIO_TAG_TOD && kind != PLCIO_TAG_LTOD;
+    bool has_time = kind != PLCIO_TAG_DATE;
+    bool nanos = kind == PLCIO_TAG_LTOD || kind == PLCIO_TAG_LDT || kind == PLCIO_TAG_DTL;
+    if (iec) put(t, "%s", iec_prefix[kind]);
+    if (has_date) put_date(t, dt);
+    if (has_date && has_time) put(t, "%c", iec ? '-' : 'T');
+    if (has_time) put_time(t, dt, nanos);
 }
 
-/* Text of a non-string value into out[PLCIO_VALUE_TEXT_MAX]. */
-static int format_scalar(const plcio_value *v, bool iec, char *out, size_t *n)
+/* Text of a non-string value. */
+static int format_scalar(const plcio_value *v, bool iec, tbuf *t)
 {
-    const plcio_datetime *dt = &v->v.dt;
-    bool nanos = true;
-    const char *iec_prefix = "";
-    switch (plcio_tag_kind_of(v->type)) {
-    case PLCIO_TAG_BOOL: *n = fmt(out, "%s", v->v.b ? "true" : "false"); return PLCIO_OK;
-    case PLCIO_TAG_SIGNED: *n = fmt(out, "%lld", (long long)v->v.i); return PLCIO_OK;
-    case PLCIO_TAG_UNSIGNED: *n = fmt(out, "%llu", (unsigned long long)v->v.u); return PLCIO_OK;
+    plcio_tag_kind kind = plcio_tag_kind_of(v->type);
+    switch (kind) {
+    case PLCIO_TAG_BOOL: put(t, "%s", v->v.b ? "true" : "false"); return PLCIO_OK;
+    case PLCIO_TAG_SIGNED: put(t, "%lld", (long long)v->v.i); return PLCIO_OK;
+    case PLCIO_TAG_UNSIGNED: put(t, "%llu", (unsigned long long)v->v.u); return PLCIO_OK;
     case PLCIO_TAG_REAL:
-        *n = fmt(out, "%.9g", (double)(float)v->v.f);
-        fix_decimal_point(out);
-        *n = strlen(out);
+        put(t, "%.9g", (double)(float)v->v.f);
+        fix_decimal_point(t);
         return PLCIO_OK;
     case PLCIO_TAG_LREAL:
-        *n = fmt(out, "%.17g", v->v.f);
-        fix_decimal_point(out);
-        *n = strlen(out);
+        put(t, "%.17g", v->v.f);
+        fix_decimal_point(t);
         return PLCIO_OK;
     case PLCIO_TAG_CHAR:
     case PLCIO_TAG_WCHAR:
         if (v->v.u > 0x10FFFF || (v->v.u >= 0xD800 && v->v.u <= 0xDFFF)) return PLCIO_ERANGE;
-        *n = plcio_tag_utf8_put((uint32_t)v->v.u, out);
-        out[*n] = '\0';
+        t->n = plcio_tag_utf8_put((uint32_t)v->v.u, t->s);
+        t->s[t->n] = '\0';
         return PLCIO_OK;
-    case PLCIO_TAG_TIME: *n = fmt_duration(out, "T#", v->v.i < 0, magnitude(v->v.i) * 1000000u); return PLCIO_OK;
-    case PLCIO_TAG_LTIME: *n = fmt_duration(out, "LT#", v->v.i < 0, magnitude(v->v.i)); return PLCIO_OK;
+    case PLCIO_TAG_TIME: put_duration(t, "T#", v->v.i < 0, magnitude(v->v.i) * 1000000u); return PLCIO_OK;
+    case PLCIO_TAG_LTIME: put_duration(t, "LT#", v->v.i < 0, magnitude(v->v.i)); return PLCIO_OK;
     case PLCIO_TAG_S5TIME:
         if (v->v.i < 0 || v->v.i > PLCIO_TAG_S5TIME_MAX_MS) return PLCIO_ERANGE;
-        *n = fmt_duration(out, "S5T#", false, (uint64_t)v->v.i * 1000000u);
+        put_duration(t, "S5T#", false, (uint64_t)v->v.i * 1000000u);
         return PLCIO_OK;
     case PLCIO_TAG_DATE:
-        *n = fmt(out, "%s", iec ? "D#" : "");
-        *n += fmt_date(out + *n, dt);
-        return PLCIO_OK;
-    case PLCIO_TAG_TOD: nanos = false; /* fall through */
+    case PLCIO_TAG_TOD:
     case PLCIO_TAG_LTOD:
-        *n = fmt(out, "%s", !iec ? "" : nanos ? "LTOD#" : "TOD#");
-        *n += fmt_time(out + *n, dt, nanos);
-        return PLCIO_OK;
-    case PLCIO_TAG_DT: nanos = false, iec_prefix = "DT#"; goto date_and_time;
-    case PLCIO_TAG_LDT: iec_prefix = "LDT#"; goto date_and_time;
-    case PLCIO_TAG_DTL:
-        iec_prefix = "DTL#";
-    date_and_time:
-        *n = fmt(out, "%s", iec ? iec_prefix : "");
-        *n += fmt_date(out + *n, dt);
-        out[(*n)++] = iec ? '-' : 'T';
-        *n += fmt_time(out + *n, dt, nanos);
-        return PLCIO_OK;
+    case PLCIO_TAG_DT:
+    case PLCIO_TAG_LDT:
+    case PLCIO_TAG_DTL: put_calendar(t, kind, &v->v.dt, iec); return PLCIO_OK;
     default: return PLCIO_EINVAL;
     }
 }
@@ -173,14 +175,14 @@ static int to_text(const plcio_value *v, bool iec, char *buf, size_t cap, size_t
         const char *s = plcio_value_text(v, &n);
         return copy_text(s, n, buf, cap, len);
     }
-    char tmp[PLCIO_VALUE_TEXT_MAX];
-    size_t n = 0;
-    int rc = format_scalar(v, iec, tmp, &n);
+    tbuf t = {.n = 0};
+    t.s[0] = '\0';
+    int rc = format_scalar(v, iec, &t);
     if (rc != PLCIO_OK) {
         if (cap) buf[0] = '\0';
         return rc;
     }
-    return copy_text(tmp, n, buf, cap, len);
+    return copy_text(t.s, t.n, buf, cap, len);
 }
 
 int plcio_value_to_text(const plcio_value *v, char *buf, size_t cap, size_t *len)
