@@ -1,0 +1,141 @@
+/* `plcio sim s7` as a process: the ready line, nodes7 against it (every frame
+ * judged by tshark when capturing is possible), exit on --seconds, and
+ * usage errors with exit status 2. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plcio_test.h"
+
+static const char *plcio_bin(void)
+{
+    const char *bin = getenv("PLCIO_BIN");
+    if (!bin) fail_msg("PLCIO_BIN is not set");
+    return bin;
+}
+
+static bool capture_start(plcio_test_proc *cap, const char *pcap, int port)
+{
+    if (geteuid() != 0 || access("/usr/bin/tshark", X_OK) != 0) return false;
+    char filter[64];
+    snprintf(filter, sizeof filter, "tcp port %d", port);
+    unlink(pcap);
+    const char *argv[] = {"tshark", "-q", "-i", "lo", "-f", filter, "-w", pcap, NULL};
+    if (plcio_test_proc_start(cap, argv, NULL, 0, 120) != 0) return false;
+    for (int i = 0; i < 100; i++) {
+        struct stat st;
+        if (stat(pcap, &st) == 0 && st.st_size > 0) {
+            usleep(300000);
+            return true;
+        }
+        usleep(100000);
+    }
+    plcio_test_proc_stop(cap);
+    return false;
+}
+
+static int count_lines(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, p)) {
+        fprintf(stderr, "%s", line);
+        n++;
+    }
+    pclose(p);
+    return n;
+}
+
+static void test_nodes7_against_sim(void **state)
+{
+    (void)state;
+    const char *argv[] = {plcio_bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--db", "1:200", "--db", "2:20",
+                          "--area", "M:64", "--seconds", "60", NULL};
+    plcio_test_proc sim;
+    assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on ", 10000, 90), 0);
+    int port = plcio_test_port_from_line(sim.line);
+    assert_true(port > 0);
+    assert_non_null(strstr(sim.line, "127.0.0.1:"));
+
+    char pcap[256];
+    snprintf(pcap, sizeof pcap, "/tmp/plcio_s7sim_nodes7_%d.pcapng", (int)getpid());
+    plcio_test_proc cap;
+    bool capturing = capture_start(&cap, pcap, port);
+
+    char script[512], port_s[16];
+    snprintf(script, sizeof script, "%s/s7_server_nodes7_client.js", PLCIO_INTEROP_DIR);
+    snprintf(port_s, sizeof port_s, "%d", port);
+    setenv("NODE_PATH", plcio_test_node_modules(), 1);
+    const char *nargv[] = {"node", script, port_s, NULL};
+    plcio_test_proc node;
+    assert_int_equal(plcio_test_proc_start(&node, nargv, NULL, 0, 60), 0);
+    char line[512];
+    int failed = 0;
+    while (plcio_test_proc_read_line(&node, line, sizeof line, 40000) == 0) {
+        printf("  %s\n", line);
+        if (!strncmp(line, "FAIL", 4)) failed++;
+    }
+    int code = plcio_test_proc_wait(&node, 10000);
+    if (capturing) {
+        usleep(500000);
+        kill(cap.pid, SIGINT);
+        if (plcio_test_proc_wait(&cap, 5000) < 0) plcio_test_proc_stop(&cap);
+    }
+    plcio_test_proc_stop(&sim);
+    assert_int_equal(failed, 0);
+    assert_int_equal(code, 0);
+    if (capturing) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "tshark -r %s -d tcp.port==%d,tpkt -Y '_ws.malformed || _ws.expert.severity >= warning' 2>/dev/null",
+                 pcap, port);
+        assert_int_equal(count_lines(cmd), 0);
+        snprintf(cmd, sizeof cmd, "tshark -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == 3' 2>/dev/null", pcap,
+                 port);
+        FILE *p = popen(cmd, "r");
+        int n = 0;
+        while (fgets(line, sizeof line, p)) n++;
+        pclose(p);
+        printf("tshark: %d ack-data frames from the simulator, no warnings\n", n);
+        assert_true(n >= 4);
+        unlink(pcap);
+    }
+}
+
+static void test_seconds_and_usage(void **state)
+{
+    (void)state;
+    const char *ok[] = {plcio_bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--seconds", "0.5", NULL};
+    plcio_test_proc p;
+    assert_int_equal(plcio_test_proc_start(&p, ok, "listening on ", 10000, 30), 0);
+    assert_int_equal(plcio_test_proc_wait(&p, 10000), 0);
+
+    static const char *const bad[][8] = {
+        {"sim", "s7", "--db", "0:10", NULL},          {"sim", "s7", "--db", "1:70000", NULL},
+        {"sim", "s7", "--db", "1", NULL},             {"sim", "s7", "--area", "X:10", NULL},
+        {"sim", "s7", "--pdu", "100", NULL},          {"sim", "s7", "--listen", "nohostport", NULL},
+        {"sim", "s7", "--bogus", NULL},               {"sim", "s7", "--db", "1:10", "--db", "1:20", NULL},
+        {"sim", "s7", "--protection", "3", NULL},     {"sim", "s7", "--seconds", NULL},
+        {"sim", "nope", NULL},                        {"sim", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[10] = {plcio_bin()};
+        for (int j = 0; bad[i][j]; j++) argv[j + 1] = bad[i][j];
+        assert_int_equal(plcio_test_proc_start(&p, argv, NULL, 0, 10), 0);
+        int code = plcio_test_proc_wait(&p, 5000);
+        if (code != 2) fail_msg("case %zu: exit %d, want 2", i, code);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nodes7_against_sim),
+        cmocka_unit_test(test_seconds_and_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
