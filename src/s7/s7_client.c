@@ -180,7 +180,10 @@ int s7c_pump(plcio_s7_client *c)
     if (!deadline) return PLCIO_OK;
     uint8_t buf[16384];
     size_t got = 0;
-    int rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
+    /* right after a send the answer is not there yet: poll first and save
+     * the read that would only say EAGAIN */
+    int rc = tx ? plcio_net_wait(c->fd, false, deadline) : PLCIO_OK;
+    if (rc == PLCIO_OK) rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
         rc = plcio_s7_session_on_time(s, now);
