@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "plcio_test.h"
+#include "s7/s7_codec.h"
 
 static const char *plcio_bin(void)
 {
@@ -121,6 +123,7 @@ static void test_seconds_and_usage(void **state)
         {"sim", "s7", "--bogus", NULL},               {"sim", "s7", "--db", "1:10", "--db", "1:20", NULL},
         {"sim", "s7", "--protection", "3", NULL},     {"sim", "s7", "--seconds", NULL},
         {"sim", "nope", NULL},                        {"sim", NULL},
+        {"sim", "s7", "--db", "7:/nonexistent/db.db", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *argv[10] = {plcio_bin()};
@@ -131,11 +134,71 @@ static void test_seconds_and_usage(void **state)
     }
 }
 
+/* One request/answer exchange on a raw socket with the codec's encoders. */
+static void exchange(int fd, const uint8_t *frame, size_t len, uint8_t *rx, size_t cap, size_t *rx_len)
+{
+    assert_int_equal(plcio_net_send_all(fd, frame, len, plcio_net_deadline(3000), NULL), PLCIO_OK);
+    assert_int_equal(plcio_net_recv_exact(fd, rx, 4, plcio_net_deadline(3000)), PLCIO_OK);
+    *rx_len = (size_t)rx[2] << 8 | rx[3];
+    assert_true(*rx_len >= 7 && *rx_len <= cap);
+    assert_int_equal(plcio_net_recv_exact(fd, rx + 4, *rx_len - 4, plcio_net_deadline(3000)), PLCIO_OK);
+}
+
+static void test_db_from_layout(void **state)
+{
+    (void)state;
+    char layout[512];
+    snprintf(layout, sizeof layout, "7:%s", plcio_test_fixture_path("layouts/test_db.db"));
+    const char *argv[] = {plcio_bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--db", layout, "--seconds", "30", NULL};
+    plcio_test_proc sim;
+    assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on ", 10000, 60), 0);
+    int fd = -1;
+    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", plcio_test_port_from_line(sim.line), 3000, &fd), PLCIO_OK);
+    uint8_t tx[128], rx[1024];
+    size_t len = 0, rx_len = 0;
+    plcio_cotp_conn cr;
+    memset(&cr, 0, sizeof cr);
+    cr.src_ref = 1;
+    cr.tpdu_size = 1024;
+    assert_int_equal(plcio_cotp_cr_frame(tx, sizeof tx, &cr, &len), PLCIO_OK);
+    exchange(fd, tx, len, rx, sizeof rx, &rx_len);
+    plcio_s7_out o = plcio_s7_out_make(tx, sizeof tx, 0);
+    plcio_s7_setup s = {1, 1, 480};
+    assert_int_equal(plcio_s7_setup_encode(&o, PLCIO_S7_JOB, 1, &s), PLCIO_OK);
+    exchange(fd, tx, o.len, rx, sizeof rx, &rx_len);
+    plcio_s7_item it;
+    memset(&it, 0, sizeof it);
+    it.area = PLCIO_S7_AREA_DB;
+    it.db = 7;
+    it.transport = PLCIO_S7_TS_BYTE;
+    it.count = 18; /* the whole DB: 3 REAL, 4 BOOL in one byte, 2 INT */
+    o = plcio_s7_out_make(tx, sizeof tx, 0);
+    assert_int_equal(plcio_s7_read_request_encode(&o, 2, &it, 1), PLCIO_OK);
+    exchange(fd, tx, o.len, rx, sizeof rx, &rx_len);
+    plcio_s7_pdu pdu;
+    assert_int_equal(plcio_s7_pdu_decode(rx + 7, rx_len - 7, &pdu), PLCIO_OK);
+    plcio_s7_data_item d;
+    assert_int_equal(plcio_s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
+    assert_int_equal(d.return_code, PLCIO_S7_RC_SUCCESS);
+    static const uint8_t want[18] = {0x40, 0x80, 0, 0, 0x40, 0xA0, 0, 0, 0x40, 0xC0, 0, 0, 0x06, 0, 0, 21, 0, 74};
+    assert_memory_equal(d.data, want, 18);
+    it.count = 19; /* one past the DB's end */
+    o = plcio_s7_out_make(tx, sizeof tx, 0);
+    assert_int_equal(plcio_s7_read_request_encode(&o, 3, &it, 1), PLCIO_OK);
+    exchange(fd, tx, o.len, rx, sizeof rx, &rx_len);
+    assert_int_equal(plcio_s7_pdu_decode(rx + 7, rx_len - 7, &pdu), PLCIO_OK);
+    assert_int_equal(plcio_s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
+    assert_int_equal(d.return_code, PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE);
+    plcio_net_close(fd);
+    plcio_test_proc_stop(&sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nodes7_against_sim),
         cmocka_unit_test(test_seconds_and_usage),
+        cmocka_unit_test(test_db_from_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ static int run_sim(int argc, char **argv)
 
 const plcio_command plcio_cmd_sim = {
     "sim",
-    "s7 [--listen HOST:PORT] [--db N:SIZE]... [--area M:SIZE]... [--pdu N] [--seconds S]\n"
+    "s7 [--listen HOST:PORT] [--db N:SIZE|N:LAYOUT_FILE]... [--area M:SIZE]... [--pdu N] [--seconds S]\n"
     "           modbus [--tcp HOST:PORT|--udp HOST:PORT|--rtu DEV|--ascii DEV]... [--unit N]... [--size N] [--seconds S]",
     "run a simulated PLC (S7 CPU or Modbus device) that clients can connect to",
     run_sim,

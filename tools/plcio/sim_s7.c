@@ -1,13 +1,16 @@
 /* plcio sim s7: the built-in S7 CPU simulator on a TCP port.
  *
- *   plcio sim s7 [--listen HOST:PORT] [--db N:SIZE]... [--area M:SIZE]...
+ *   plcio sim s7 [--listen HOST:PORT] [--db N:SIZE | --db N:LAYOUT_FILE]... [--layout UDT_FILE]...
+ *                [--area M:SIZE]...
  *                [--pdu N] [--seconds S] [--max-connections N]
  *                [--password PW [--protection 2|3]] [--verbose]
  *
  * Default listen address 127.0.0.1:1102 (port 102 needs root); port 0 picks a
  * free port. When ready it prints "listening on HOST:PORT" and flushes.
  * Areas: M, I (or E), Q (or A) take a size in bytes; T and C a count of
- * timers / counters (2 bytes each). Without --area: M, I, Q 256 bytes each,
+ * timers / counters (2 bytes each). --db N:FILE takes the DB's size and start
+ * values from a TIA Portal / STEP 7 source (UDTs it uses: --layout FILE).
+ * Without --area: M, I, Q 256 bytes each,
  * 256 timers and 256 counters. Without --db: DB1 of 1024 bytes. */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +22,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "plcio/core.h"
+#include "plcio/layout.h"
 #include "plcio/s7_server.h"
 
 #define MAX_AREAS 64
@@ -27,6 +31,7 @@ typedef struct sim_area {
     plcio_s7_server_area area;
     uint16_t number;
     size_t size;
+    const char *layout_file; /* --db N:FILE: size and start values from a DB source */
 } sim_area;
 
 static volatile sig_atomic_t stop_requested;
@@ -56,13 +61,18 @@ static int parse_db(const char *arg, sim_area *a)
     memcpy(num, arg, (size_t)(colon - arg));
     num[colon - arg] = '\0';
     if (!parse_uint(num, 65535, &n) || n == 0) return cli_error(PLCIO_EXIT_USAGE, "--db: bad DB number in '%s' (1..65535)", arg);
-    if (!parse_uint(colon + 1, 65535, &size) || size == 0)
-        return cli_error(PLCIO_EXIT_USAGE,
-                         "--db: '%s' is not a size of 1..65535 bytes (layout files are not supported by sim yet)",
-                         colon + 1);
     a->area = PLCIO_S7_SERVER_AREA_DB;
     a->number = (uint16_t)n;
-    a->size = size;
+    a->layout_file = NULL;
+    if (colon[1] >= '0' && colon[1] <= '9') {
+        if (!parse_uint(colon + 1, 65535, &size) || size == 0)
+            return cli_error(PLCIO_EXIT_USAGE, "--db: '%s' is not a size of 1..65535 bytes", colon + 1);
+        a->size = size;
+    } else {
+        if (!colon[1]) return cli_error(PLCIO_EXIT_USAGE, "--db wants N:SIZE or N:LAYOUT_FILE, got '%s'", arg);
+        a->layout_file = colon + 1; /* loaded later, with the --layout files */
+        a->size = 0;
+    }
     return PLCIO_EXIT_OK;
 }
 
@@ -97,6 +107,43 @@ static int parse_listen(const char *arg, char *host, size_t cap, uint16_t *port)
     host[colon - arg] = '\0';
     *port = (uint16_t)p;
     return PLCIO_EXIT_OK;
+}
+
+/* The DB that a layout file defines: size and start values. UDT files given
+ * with --layout are parsed along. Returns the image (malloc'd) or NULL after
+ * printing the reason. */
+static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extra)
+{
+    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    if (!set) return NULL;
+    int rc = plcio_layout_set_add_file(set, a->layout_file);
+    for (size_t i = 0; !rc && i < n_extra; i++) rc = plcio_layout_set_add_file(set, extra[i]);
+    if (!rc) rc = plcio_layout_set_resolve(set);
+    uint8_t *image = NULL;
+    if (rc) {
+        const char *why = plcio_layout_set_error(set);
+        cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: %s", (unsigned)a->number, a->layout_file, why[0] ? why : plcio_strerror(rc));
+    } else if (plcio_layout_set_count(set) == 0) {
+        cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: the file defines no data block", (unsigned)a->number, a->layout_file);
+    } else {
+        /* The DB numbered N if the source says so, else the first one. */
+        const plcio_layout *l = plcio_layout_set_get(set, 0);
+        for (size_t i = 0; i < plcio_layout_set_count(set); i++)
+            if (plcio_layout_db_number(plcio_layout_set_get(set, i)) == a->number) l = plcio_layout_set_get(set, i);
+        uint32_t size = plcio_layout_size(l);
+        if (size == 0 || size > 65535) {
+            cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: DB size %u is not 1..65535", (unsigned)a->number, a->layout_file,
+                      (unsigned)size);
+        } else if ((image = calloc(1, size)) != NULL && plcio_layout_start_image(l, image, size) != PLCIO_OK) {
+            free(image);
+            image = NULL;
+            cli_error(PLCIO_EXIT_FAILURE, "--db %u:%s: cannot build the start values", (unsigned)a->number, a->layout_file);
+        } else {
+            a->size = size;
+        }
+    }
+    plcio_layout_set_free(set);
+    return image;
 }
 
 static bool has_area(const sim_area *areas, size_t n, plcio_s7_server_area area)
@@ -147,6 +194,8 @@ int sim_s7_main(int argc, char **argv)
     cfg.port = 1102;
     sim_area areas[MAX_AREAS];
     size_t n_areas = 0;
+    const char *layouts[MAX_AREAS];
+    size_t n_layouts = 0;
     double seconds = 0;
     bool bad = false, verbose = false;
     for (int i = 1; i < argc && !bad; i++) {
@@ -160,6 +209,10 @@ int sim_s7_main(int argc, char **argv)
             bool db = strcmp(argv[i - 1], "--db") == 0;
             if (db ? parse_db(v, &areas[n_areas]) : parse_area(v, &areas[n_areas])) return PLCIO_EXIT_USAGE;
             n_areas++;
+        } else if (cli_option(argc, argv, &i, "--layout", &v, &bad)) {
+            if (bad) break;
+            if (n_layouts == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --layout files", MAX_AREAS);
+            layouts[n_layouts++] = v;
         } else if (cli_option(argc, argv, &i, "--pdu", &v, &bad)) {
             if (bad) break;
             if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
@@ -201,9 +254,17 @@ int sim_s7_main(int argc, char **argv)
     int rc = plcio_s7_server_new(&cfg, &srv);
     if (rc) return cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
     for (size_t i = 0; i < n_areas; i++) {
+        uint8_t *image = NULL;
+        if (areas[i].layout_file && !(image = load_layout(&areas[i], layouts, n_layouts))) {
+            plcio_s7_server_free(srv);
+            return PLCIO_EXIT_USAGE;
+        }
         rc = plcio_s7_server_add_area(srv, areas[i].area, areas[i].number, areas[i].size, NULL);
+        if (!rc && image) memcpy(plcio_s7_server_area_data(srv, areas[i].area, areas[i].number, NULL), image, areas[i].size);
+        free(image);
         if (rc) {
             plcio_s7_server_free(srv);
+            if (rc == PLCIO_EEXIST) return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d given twice", (int)i + 1);
             return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d: %s", (int)i + 1, plcio_strerror(rc));
         }
     }
