@@ -742,7 +742,23 @@ static void fail_rest(plcio_modbus_request *reqs, size_t n, size_t next, const i
     for (size_t i = next; i < n; i++) reqs[i].result = PLCIO_ECANCELED;
 }
 
-/* Take one answer (or a timeout) for the in-flight set. */
+/* Match a frame to an in-flight request and finish it; unknown ids are dropped. */
+static void pipeline_match(plcio_modbus_client *c, plcio_modbus_request *reqs, inflight *fl, size_t *nfl,
+                           const plcio_mb_frame *f)
+{
+    for (size_t i = 0; i < *nfl; i++) {
+        plcio_modbus_request *r = &reqs[fl[i].index];
+        if (f->tid == fl[i].tid && f->unit == fl[i].unit && (f->pdu[0] & 0x7F) == r->function) {
+            request_finish(r, f->pdu, f->pdu_len);
+            fl[i] = fl[--*nfl];
+            return;
+        }
+    }
+    plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "dropping answer with unknown transaction id %u", f->tid);
+}
+
+/* Take at least one answer (or a timeout) for the in-flight set, then every
+ * further answer already buffered, so refills go out in one write. */
 static int pipeline_receive(plcio_modbus_client *c, plcio_modbus_request *reqs, inflight *fl, size_t *nfl)
 {
     uint64_t deadline = fl[0].deadline;
@@ -759,19 +775,13 @@ static int pipeline_receive(plcio_modbus_client *c, plcio_modbus_request *reqs, 
         fl[k] = fl[--*nfl];
         return PLCIO_OK;
     }
-    if (rc != PLCIO_OK) return rc;
-    for (size_t i = 0; i < *nfl; i++) {
-        plcio_modbus_request *r = &reqs[fl[i].index];
-        if (f.tid == fl[i].tid && f.unit == fl[i].unit && (f.pdu[0] & 0x7F) == r->function) {
-            request_finish(r, f.pdu, f.pdu_len);
-            fl[i] = fl[--*nfl];
-            rx_consume(c, used);
-            return PLCIO_OK;
-        }
+    while (rc == PLCIO_OK) {
+        pipeline_match(c, reqs, fl, nfl, &f);
+        rx_consume(c, used);
+        if (!*nfl || frame_decode(c, false, &f, &used) != PLCIO_OK) return PLCIO_OK;
+        plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, used);
     }
-    plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "dropping answer with unknown transaction id %u", f.tid);
-    rx_consume(c, used);
-    return PLCIO_OK;
+    return rc;
 }
 
 static int transact_serial(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n)

@@ -1,0 +1,190 @@
+/* bench_modbus: 125-register reads (FC 3) over TCP on loopback.
+ *
+ * Servers: plcio's (event loop thread) and libmodbus's (modbus_reply in a
+ * thread), both in this process on 127.0.0.1, port 0. Clients: plcio one
+ * request at a time, libmodbus one at a time, plcio with several requests in
+ * flight (transact_many). Every combination runs for PLCIO_BENCH_SECONDS
+ * (default 1) and prints requests per second; then the ratios the issue asks
+ * for:
+ *   client:   plcio client / libmodbus client, same server (each server)
+ *   server:   plcio server / libmodbus server, same client (each client)
+ *   in flight plcio pipelined / libmodbus client, same server
+ * Every answer is checked (register 0 and 124) so a fast wrong answer cannot
+ * count. */
+#include <arpa/inet.h>
+#include <modbus.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plcio/modbus.h"
+
+#define REGS 125
+
+static double bench_seconds(void)
+{
+    const char *s = getenv("PLCIO_BENCH_SECONDS");
+    double v = s ? atof(s) : 1.0;
+    return v > 0 ? v : 1.0;
+}
+
+static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
+
+static void fill(uint16_t *regs)
+{
+    for (int i = 0; i < REGS; i++) regs[i] = (uint16_t)(i * 7 + 1);
+}
+
+static int good(const uint16_t *r) { return r[0] == 1 && r[REGS - 1] == (REGS - 1) * 7 + 1; }
+
+/* ---- servers ---- */
+
+static void *plcio_server_thread(void *arg)
+{
+    plcio_modbus_server_run(arg);
+    return NULL;
+}
+
+static int start_plcio_server(plcio_modbus_server **out)
+{
+    plcio_modbus_server *s = plcio_modbus_server_new(NULL);
+    plcio_modbus_bank_config bank = plcio_modbus_bank_default(1000);
+    int port = 0;
+    if (!s || plcio_modbus_server_add_unit(s, 1, &bank) != PLCIO_OK ||
+        plcio_modbus_server_listen_tcp(s, "127.0.0.1", 0, &port) != PLCIO_OK)
+        return -1;
+    uint16_t regs[REGS];
+    fill(regs);
+    plcio_modbus_server_write_bank(s, 1, PLCIO_MODBUS_HOLDING_REGISTERS, 0, REGS, regs);
+    pthread_t th;
+    pthread_create(&th, NULL, plcio_server_thread, s);
+    pthread_detach(th);
+    *out = s;
+    return port;
+}
+
+typedef struct lmb_server {
+    modbus_t *ctx;
+    modbus_mapping_t *map;
+    int listen_fd;
+} lmb_server;
+
+static void *lmb_server_thread(void *arg)
+{
+    lmb_server *ls = arg;
+    uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
+    for (;;) { /* one client at a time, as the benchmark runs them */
+        int fd = modbus_tcp_accept(ls->ctx, &ls->listen_fd);
+        if (fd < 0) return NULL;
+        for (;;) {
+            int rc = modbus_receive(ls->ctx, query);
+            if (rc > 0) modbus_reply(ls->ctx, query, rc, ls->map);
+            else if (rc == -1) break;
+        }
+        close(fd);
+    }
+}
+
+static int start_lmb_server(void)
+{
+    static lmb_server ls;
+    ls.ctx = modbus_new_tcp("127.0.0.1", 0);
+    ls.map = modbus_mapping_new(0, 0, 1000, 0);
+    ls.listen_fd = modbus_tcp_listen(ls.ctx, 4);
+    if (ls.listen_fd < 0) return -1;
+    fill(ls.map->tab_registers);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    getsockname(ls.listen_fd, (struct sockaddr *)&sa, &len);
+    pthread_t th;
+    pthread_create(&th, NULL, lmb_server_thread, &ls);
+    pthread_detach(th);
+    return ntohs(sa.sin_port);
+}
+
+/* ---- clients ---- */
+
+static double run_plcio(int port, size_t window)
+{
+    char url[96];
+    snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=2000", port);
+    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    if (!c || plcio_modbus_client_connect(c) != PLCIO_OK) return -1;
+    static uint16_t regs[256][REGS];
+    static plcio_modbus_request reqs[256];
+    double end = now_s() + bench_seconds(), start = now_s();
+    long done = 0;
+    while (now_s() < end) {
+        if (window <= 1) {
+            if (plcio_modbus_read_holding_registers(c, 1, 0, REGS, regs[0]) != PLCIO_OK || !good(regs[0])) return -1;
+            done++;
+            continue;
+        }
+        size_t batch = 256;
+        for (size_t i = 0; i < batch; i++)
+            reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 0, .n = REGS, .regs = regs[i]};
+        if (plcio_modbus_transact_many(c, reqs, batch, window) != PLCIO_OK) return -1;
+        for (size_t i = 0; i < batch; i++)
+            if (reqs[i].result != PLCIO_OK || !good(regs[i])) return -1;
+        done += (long)batch;
+    }
+    double rate = (double)done / (now_s() - start);
+    plcio_modbus_client_free(c);
+    return rate;
+}
+
+static double run_lmb(int port)
+{
+    modbus_t *ctx = modbus_new_tcp("127.0.0.1", port);
+    modbus_set_slave(ctx, 1);
+    if (modbus_connect(ctx) != 0) return -1;
+    uint16_t regs[REGS];
+    double end = now_s() + bench_seconds(), start = now_s();
+    long done = 0;
+    while (now_s() < end) {
+        if (modbus_read_registers(ctx, 0, REGS, regs) != REGS || !good(regs)) return -1;
+        done++;
+    }
+    double rate = (double)done / (now_s() - start);
+    modbus_close(ctx);
+    modbus_free(ctx);
+    return rate;
+}
+
+int main(void)
+{
+    plcio_modbus_server *ours;
+    int p_ours = start_plcio_server(&ours), p_lmb = start_lmb_server();
+    if (p_ours <= 0 || p_lmb <= 0) {
+        fprintf(stderr, "bench_modbus: cannot start the servers\n");
+        return 1;
+    }
+    printf("bench_modbus: FC 3, 125 registers, TCP loopback, %.1f s per run\n", bench_seconds());
+    double pc_ps = run_plcio(p_ours, 1), lc_ps = run_lmb(p_ours);
+    double pc_ls = run_plcio(p_lmb, 1), lc_ls = run_lmb(p_lmb);
+    double pipe8_ps = run_plcio(p_ours, 8), pipe32_ps = run_plcio(p_ours, 32);
+    double pipe8_ls = run_plcio(p_lmb, 8);
+    if (pc_ps < 0 || lc_ps < 0 || pc_ls < 0 || lc_ls < 0 || pipe8_ps < 0 || pipe32_ps < 0 || pipe8_ls < 0) {
+        fprintf(stderr, "bench_modbus: a run failed (wrong or missing answer)\n");
+        return 1;
+    }
+    printf("  %-44s %10.0f req/s\n", "plcio client    -> plcio server", pc_ps);
+    printf("  %-44s %10.0f req/s\n", "libmodbus client -> plcio server", lc_ps);
+    printf("  %-44s %10.0f req/s\n", "plcio client    -> libmodbus server", pc_ls);
+    printf("  %-44s %10.0f req/s\n", "libmodbus client -> libmodbus server", lc_ls);
+    printf("  %-44s %10.0f req/s\n", "plcio client, 8 in flight  -> plcio server", pipe8_ps);
+    printf("  %-44s %10.0f req/s\n", "plcio client, 32 in flight -> plcio server", pipe32_ps);
+    printf("  %-44s %10.0f req/s\n", "plcio client, 8 in flight  -> libmodbus server", pipe8_ls);
+    printf("ratios (>= 1 means plcio is faster):\n");
+    printf("  client one-at-a-time vs libmodbus client, plcio server:     %.2fx\n", pc_ps / lc_ps);
+    printf("  client one-at-a-time vs libmodbus client, libmodbus server: %.2fx\n", pc_ls / lc_ls);
+    printf("  plcio server vs libmodbus server, libmodbus client:         %.2fx\n", lc_ps / lc_ls);
+    printf("  plcio server vs libmodbus server, plcio client:             %.2fx\n", pc_ps / pc_ls);
+    printf("  client 8 in flight vs libmodbus client, plcio server:       %.2fx (target >= 3)\n", pipe8_ps / lc_ps);
+    printf("  client 32 in flight vs libmodbus client, plcio server:      %.2fx\n", pipe32_ps / lc_ps);
+    printf("  client 8 in flight vs libmodbus client, libmodbus server:   %.2fx\n", pipe8_ls / lc_ls);
+    plcio_modbus_server_stop(ours);
+    return 0;
+}
