@@ -5,7 +5,7 @@
  *   plcio_s7_address a;
  *   char err[PLCIO_ADDRESS_ERR_MAX];
  *   if (plcio_s7_address_parse("DB1.DBD8:REAL", &a, err, sizeof err) != PLCIO_OK)
- *       fprintf(stderr, "%s\n", err);   // e.g. "DB1.DBW4:REAL: REAL is 4 bytes, W addresses 2"
+ *       fprintf(stderr, "%s\n", err);   // e.g. "DB1.DBW4:REAL: REAL is 4 bytes, a W address holds 2"
  *   // a.area == PLCIO_S7_AREA_DB, a.db == 1, a.offset == 8, a.type == PLCIO_TYPE_REAL,
  *   // a.count == 1, a.size == 4
  *   plcio_s7_address_format(&a, buf, sizeof buf);   // "DB1.DBD8:REAL"
