@@ -149,6 +149,35 @@ PLCIO_API int plcio_s7_client_read_vars(plcio_s7_client *c, plcio_s7_var *vars, 
 /* Write many variables (not merged: each write touches exactly its bytes). */
 PLCIO_API int plcio_s7_client_write_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n);
 
+/* ---- event-loop use (nothing blocks) ----
+ * Start with plcio_s7_client_connect_async, queue work with the *_async
+ * calls, and drive the client from your loop: watch plcio_s7_client_fd() for
+ * the events plcio_s7_client_wants() returns and call
+ * plcio_s7_client_process() when one fires or the deadline passes. The
+ * `done` callback runs inside plcio_s7_client_process with the result (vars
+ * carry per-variable results as in the blocking calls). One async job at a
+ * time per client; auto_reconnect applies when a job is queued while
+ * disconnected. */
+typedef void (*plcio_s7_done_fn)(void *ctx, plcio_s7_client *client, int result);
+enum { PLCIO_S7_WANT_READ = 1, PLCIO_S7_WANT_WRITE = 2 };
+/* Begin connecting: PLCIO_OK (in progress or done) or an immediate error. */
+PLCIO_API int plcio_s7_client_connect_async(plcio_s7_client *c);
+/* vars (and their data) are borrowed until done has been called.
+ * PLCIO_EBUSY if a job is already queued. */
+PLCIO_API int plcio_s7_client_read_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
+                                              void *ctx);
+PLCIO_API int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n,
+                                               plcio_s7_done_fn done, void *ctx);
+/* Events to wait for on the fd (0 when idle) and the deadline (monotonic ns,
+ * 0 = none) at which plcio_s7_client_process must be called anyway. */
+PLCIO_API unsigned plcio_s7_client_wants(const plcio_s7_client *c, uint64_t *deadline);
+/* Connect, send, receive and time out as far as possible without blocking.
+ * Returns PLCIO_OK or the connection error that just happened (the job, if
+ * any, has then been completed with it). */
+PLCIO_API int plcio_s7_client_process(plcio_s7_client *c);
+/* True while an async job is queued or running. */
+PLCIO_API bool plcio_s7_client_busy(const plcio_s7_client *c);
+
 /* Typed access by address string ("DB1.DBD8:REAL", "M10.5", "DB1:20:STRING[30]").
  * read_value fills *out (plcio_value_init'ed by the caller). write_text parses
  * the text for the address's type and writes it. */

@@ -284,56 +284,279 @@ int s7c_ready(plcio_s7_client *c)
 
 /* ---------------------------------------------------------------- executor */
 
+static void exec_init(s7c_exec *e, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
+{
+    memset(e, 0, sizeof *e);
+    e->count = count;
+    e->enc = enc;
+    e->dec = dec;
+    e->ctx = ctx;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) e->slot_of[i] = -1;
+}
+
+/* Queue as many requests as the pipeline takes. */
+static int exec_submit(plcio_s7_client *c, s7c_exec *e)
+{
+    plcio_s7_session *s = c->session;
+    while (e->next < e->count && plcio_s7_session_free_slots(s)) {
+        plcio_s7_out out;
+        uint16_t ref;
+        int rc = plcio_s7_session_request_begin(s, &out, &ref);
+        if (rc) break;
+        rc = e->enc(c, e->ctx, e->next, &out, ref);
+        if (rc) return s7c_fail(c, rc, "cannot encode request: %s", plcio_strerror(rc));
+        int slot;
+        rc = plcio_s7_session_request_commit(s, &out, ref, plcio_monotonic_ns(), &slot);
+        if (rc) return s7c_fail(c, rc, "cannot queue request: %s", plcio_strerror(rc));
+        e->slot_of[slot] = (int)e->next++;
+    }
+    return PLCIO_OK;
+}
+
+/* Hand finished answers to the decoder. PLCIO_EPROTO: the connection was dropped. */
+static int exec_collect(plcio_s7_client *c, s7c_exec *e)
+{
+    plcio_s7_session *s = c->session;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        if (e->slot_of[i] < 0 || !plcio_s7_session_slot_done(s, i)) continue;
+        size_t len;
+        const uint8_t *p = plcio_s7_session_slot_pdu(s, i, &len);
+        plcio_s7_pdu pdu;
+        int drc = plcio_s7_pdu_decode(p, len, &pdu);
+        if (drc == PLCIO_OK) drc = e->dec(c, e->ctx, (size_t)e->slot_of[i], &pdu);
+        plcio_s7_session_slot_release(s, i);
+        e->slot_of[i] = -1;
+        e->done++;
+        if (drc == PLCIO_EPROTO) {
+            /* the answer does not fit the question: this connection is not trustworthy */
+            drop(c, PLCIO_EPROTO);
+            if (!c->message[0])
+                s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
+            return PLCIO_EPROTO;
+        }
+        if (drc && !e->first_err) e->first_err = drc;
+    }
+    return PLCIO_OK;
+}
+
+static int link_error(plcio_s7_client *c, int rc)
+{
+    const char *why = rc == PLCIO_ETIMEDOUT ? "no answer from the PLC within the timeout"
+                      : rc == PLCIO_ECLOSED ? "the PLC closed the connection"
+                      : rc == PLCIO_EPROTO  ? "malformed or unexpected answer from the PLC"
+                                            : plcio_strerror(rc);
+    return s7c_fail(c, rc, "%s:%d: %s", c->opt.host, c->opt.port, why);
+}
+
 int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
 {
     int rc = s7c_ready(c);
     if (rc) return rc;
-    plcio_s7_session *s = c->session;
-    int slot_of[PLCIO_S7_SESSION_MAX_JOBS];
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) slot_of[i] = -1;
-    size_t next = 0, done = 0;
-    int first_err = PLCIO_OK;
-    while (done < count) {
-        while (next < count && plcio_s7_session_free_slots(s)) {
-            plcio_s7_out out;
-            uint16_t ref;
-            rc = plcio_s7_session_request_begin(s, &out, &ref);
-            if (rc) break;
-            rc = enc(c, ctx, next, &out, ref);
-            if (rc) return s7c_fail(c, rc, "cannot encode request: %s", plcio_strerror(rc));
-            int slot;
-            rc = plcio_s7_session_request_commit(s, &out, ref, plcio_monotonic_ns(), &slot);
-            if (rc) return s7c_fail(c, rc, "cannot queue request: %s", plcio_strerror(rc));
-            slot_of[slot] = (int)next++;
-        }
+    s7c_exec e;
+    exec_init(&e, count, enc, dec, ctx);
+    while (e.done < e.count) {
+        rc = exec_submit(c, &e);
+        if (rc) return rc;
         rc = s7c_pump(c);
-        if (rc) {
-            const char *why = rc == PLCIO_ETIMEDOUT ? "no answer from the PLC within the timeout"
-                              : rc == PLCIO_ECLOSED ? "the PLC closed the connection"
-                              : rc == PLCIO_EPROTO  ? "malformed or unexpected answer from the PLC"
-                                                    : plcio_strerror(rc);
-            return s7c_fail(c, rc, "%s:%d: %s", c->opt.host, c->opt.port, why);
-        }
-        for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
-            if (slot_of[i] < 0 || !plcio_s7_session_slot_done(s, i)) continue;
-            size_t len;
-            const uint8_t *p = plcio_s7_session_slot_pdu(s, i, &len);
-            plcio_s7_pdu pdu;
-            int drc = plcio_s7_pdu_decode(p, len, &pdu);
-            if (drc == PLCIO_OK) drc = dec(c, ctx, (size_t)slot_of[i], &pdu);
-            plcio_s7_session_slot_release(s, i);
-            slot_of[i] = -1;
-            done++;
-            if (drc == PLCIO_EPROTO) {
-                /* the answer does not fit the question: this connection is not trustworthy */
-                drop(c, PLCIO_EPROTO);
-                if (!c->message[0]) s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
-                return PLCIO_EPROTO;
-            }
-            if (drc && !first_err) first_err = drc;
-        }
+        if (rc) return link_error(c, rc);
+        rc = exec_collect(c, &e);
+        if (rc) return rc;
     }
-    return first_err;
+    return e.first_err;
+}
+
+int s7c_run_job(plcio_s7_client *c, const s7c_job_ops *ops, void *job)
+{
+    int rc;
+    do {
+        rc = s7c_ready(c);
+        if (!rc) rc = ops->prepare(c, job);
+        if (!rc) rc = s7c_run(c, ops->count(job), ops->encode, ops->decode, ops->ctx(job));
+        rc = ops->complete(c, job, rc);
+    } while (rc == PLCIO_EAGAIN);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- event loop */
+
+bool plcio_s7_client_busy(const plcio_s7_client *c) { return c && c->aops; }
+
+static void async_finish(plcio_s7_client *c, int rc)
+{
+    const s7c_job_ops *ops = c->aops;
+    void *job = c->ajob;
+    plcio_s7_done_fn done = c->adone;
+    void *ctx = c->adone_ctx;
+    c->aops = NULL;
+    c->ajob = NULL;
+    c->in_async = true;
+    rc = ops->complete(c, job, rc);
+    c->in_async = false;
+    if (rc == PLCIO_EAGAIN) {
+        /* another pass: keep the job */
+        c->aops = ops;
+        c->ajob = job;
+        c->aprepared = false;
+        return;
+    }
+    ops->destroy(job);
+    if (done) done(ctx, c, rc);
+}
+
+int plcio_s7_client_connect_async(plcio_s7_client *c)
+{
+    if (!c) return PLCIO_EINVAL;
+    clear_error(c);
+    if (c->fd >= 0) drop(c, PLCIO_OK);
+    c->want_connected = true;
+    int rc = plcio_net_tcp_connect_start(c->opt.host, c->opt.port, &c->fd);
+    if (rc == PLCIO_EAGAIN) {
+        c->connecting = true;
+        c->connect_deadline = plcio_monotonic_ns() + (uint64_t)c->opt.connect_timeout_ms * PLCIO_NS_PER_MS;
+        return PLCIO_OK;
+    }
+    if (rc) {
+        c->fd = -1;
+        return s7c_fail(c, rc, "connect to %s:%d: %s", c->opt.host, c->opt.port, plcio_strerror(rc));
+    }
+    c->connecting = false;
+    plcio_s7_session_start(c->session, plcio_monotonic_ns());
+    return PLCIO_OK;
+}
+
+int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plcio_s7_done_fn done, void *ctx)
+{
+    if (c->aops) return PLCIO_EBUSY;
+    clear_error(c);
+    bool up = c->fd >= 0 && plcio_s7_session_state_get(c->session) != PLCIO_S7_SESSION_FAILED;
+    if (!up) {
+        if (!c->want_connected || !c->opt.auto_reconnect)
+            return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
+        if (plcio_monotonic_ns() < c->next_attempt_ns)
+            return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d (waiting to reconnect)", c->opt.host,
+                            c->opt.port);
+        int rc = plcio_s7_client_connect_async(c);
+        if (rc) return rc;
+    }
+    c->aops = ops;
+    c->ajob = job;
+    c->aprepared = false;
+    c->adone = done;
+    c->adone_ctx = ctx;
+    return PLCIO_OK;
+}
+
+unsigned plcio_s7_client_wants(const plcio_s7_client *c, uint64_t *deadline)
+{
+    if (deadline) *deadline = 0;
+    if (!c || c->fd < 0) return 0;
+    if (c->connecting) {
+        if (deadline) *deadline = c->connect_deadline;
+        return PLCIO_S7_WANT_WRITE;
+    }
+    size_t pending;
+    plcio_s7_session_tx(c->session, &pending);
+    if (deadline) *deadline = plcio_s7_session_deadline(c->session);
+    return PLCIO_S7_WANT_READ | (pending ? PLCIO_S7_WANT_WRITE : 0u);
+}
+
+static int async_fail(plcio_s7_client *c, int rc)
+{
+    if (c->connecting) {
+        c->connecting = false;
+        plcio_net_close(c->fd);
+        c->fd = -1;
+    } else {
+        drop(c, rc);
+    }
+    link_error(c, rc);
+    if (c->opt.auto_reconnect) {
+        int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
+        int hi = c->opt.reconnect_max_ms > lo ? c->opt.reconnect_max_ms : lo;
+        c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > hi ? hi : c->backoff_ms * 2) : lo;
+        c->next_attempt_ns = plcio_monotonic_ns() + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
+    }
+    if (c->aops) async_finish(c, rc);
+    return rc;
+}
+
+static int async_io(plcio_s7_client *c, uint64_t now)
+{
+    plcio_s7_session *s = c->session;
+    size_t len;
+    const uint8_t *tx = plcio_s7_session_tx(s, &len);
+    if (tx) {
+        size_t sent = 0;
+        int rc = plcio_net_send_some(c->fd, tx, len, &sent);
+        if (rc && rc != PLCIO_EAGAIN) return rc;
+        plcio_s7_session_tx_done(s, sent);
+    }
+    for (;;) {
+        uint8_t buf[16384];
+        size_t got = 0;
+        int rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, 0);
+        if (rc == PLCIO_EAGAIN) break;
+        if (rc) return rc;
+        rc = plcio_s7_session_feed(s, buf, got, now);
+        if (rc) return rc;
+        if (got < sizeof buf) break;
+    }
+    return plcio_s7_session_on_time(s, now);
+}
+
+int plcio_s7_client_process(plcio_s7_client *c)
+{
+    if (!c) return PLCIO_EINVAL;
+    uint64_t now = plcio_monotonic_ns();
+    if (c->fd < 0) return PLCIO_OK;
+    if (c->connecting) {
+        int rc = plcio_net_wait(c->fd, true, 0) == PLCIO_OK ? plcio_net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
+        if (rc == PLCIO_EAGAIN) return now >= c->connect_deadline ? async_fail(c, PLCIO_ETIMEDOUT) : PLCIO_OK;
+        if (rc) return async_fail(c, rc);
+        c->connecting = false;
+        plcio_s7_session_start(c->session, now);
+    }
+    bool was_ready = plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
+    int rc = async_io(c, now);
+    if (rc) return async_fail(c, rc);
+    if (!was_ready && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
+        c->ever_connected = true;
+        c->backoff_ms = 0;
+        if (c->opt.on_connect) c->opt.on_connect(c->opt.callback_ctx, c, PLCIO_OK);
+    }
+    while (c->aops && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
+        if (!c->aprepared) {
+            c->aprepared = true;
+            rc = c->aops->prepare(c, c->ajob);
+            if (rc) {
+                async_finish(c, rc);
+                continue;
+            }
+            exec_init(&c->aexec, c->aops->count(c->ajob), c->aops->encode, c->aops->decode, c->aops->ctx(c->ajob));
+        }
+        rc = exec_collect(c, &c->aexec);
+        if (rc) return async_fail(c, rc);
+        if (c->aexec.done == c->aexec.count) {
+            async_finish(c, c->aexec.first_err);
+            continue;
+        }
+        rc = exec_submit(c, &c->aexec);
+        if (rc) {
+            async_finish(c, rc);
+            continue;
+        }
+        /* push what was queued right away */
+        size_t len;
+        const uint8_t *tx = plcio_s7_session_tx(c->session, &len);
+        if (tx) {
+            size_t sent = 0;
+            rc = plcio_net_send_some(c->fd, tx, len, &sent);
+            if (rc && rc != PLCIO_EAGAIN) return async_fail(c, rc);
+            plcio_s7_session_tx_done(c->session, sent);
+        }
+        break;
+    }
+    return PLCIO_OK;
 }
 
 int s7c_error_from_pdu(plcio_s7_client *c, const plcio_s7_pdu *pdu, const char *what)

@@ -6,6 +6,30 @@
 #include "s7/s7_codec.h"
 #include "s7/s7_session.h"
 
+/* A request that may need several passes (a read retried unmerged), run
+ * blocking (s7c_run_job) or from an event loop (s7c_async_submit). */
+typedef int (*s7c_encode_fn)(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref);
+typedef int (*s7c_decode_fn)(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu);
+typedef struct s7c_job_ops {
+    int (*prepare)(plcio_s7_client *c, void *job); /* build the PDUs of a pass (connection ready) */
+    size_t (*count)(void *job);                      /* PDUs in the pass */
+    void *(*ctx)(void *job);                         /* handed to encode / decode */
+    s7c_encode_fn encode;
+    s7c_decode_fn decode;
+    int (*complete)(plcio_s7_client *c, void *job, int rc); /* PLCIO_EAGAIN: run another pass */
+    void (*destroy)(void *job);
+} s7c_job_ops;
+
+/* The pipelined exchange of `count` requests. */
+typedef struct s7c_exec {
+    size_t count, next, done;
+    int slot_of[PLCIO_S7_SESSION_MAX_JOBS];
+    int first_err;
+    s7c_encode_fn enc;
+    s7c_decode_fn dec;
+    void *ctx;
+} s7c_exec;
+
 struct plcio_s7_client {
     plcio_s7_client_options opt;
     char host[256];
@@ -19,12 +43,18 @@ struct plcio_s7_client {
     char reason[160];
     uint16_t s7_error;
     uint8_t item_code;
+    /* event-loop mode */
+    bool in_async;            /* completing an async job: no nested blocking calls */
+    bool connecting;          /* non-blocking TCP connect in progress */
+    uint64_t connect_deadline;
+    const s7c_job_ops *aops;  /* the async job, NULL when none */
+    void *ajob;
+    bool aprepared;
+    s7c_exec aexec;
+    plcio_s7_done_fn adone;
+    void *adone_ctx;
 };
 
-/* Encode request `index` into out with PDU reference ref. */
-typedef int (*s7c_encode_fn)(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref);
-/* Handle the answer to request `index`. PLCIO_EPROTO drops the connection. */
-typedef int (*s7c_decode_fn)(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu);
 
 /* Connect or reconnect as the options allow; clears the last error. */
 int s7c_ready(plcio_s7_client *c);
@@ -33,6 +63,11 @@ int s7c_ready(plcio_s7_client *c);
  * connection error (then the message is set). */
 int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx);
 int s7c_pump(plcio_s7_client *c);
+/* Run a job to the end, blocking. */
+int s7c_run_job(plcio_s7_client *c, const s7c_job_ops *ops, void *job);
+/* Queue a job for the event loop (one at a time: PLCIO_EBUSY). The job is
+ * destroyed by the client after `done` ran. */
+int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plcio_s7_done_fn done, void *ctx);
 /* Set the message (printf) and return rc. */
 int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
 /* PLCIO_EPLC with the header error named. */

@@ -273,7 +273,7 @@ static int report(plcio_s7_client *c, plcio_s7_var *vars, size_t n, uint16_t hea
                      header_error);
         } else {
             snprintf(c->reason, sizeof c->reason, "%s", plcio_s7_return_code_text(code));
-            if (code == PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE && !recursing &&
+            if (code == PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE && !recursing && !c->in_async &&
                 (vars[i].area == PLCIO_S7_AREA_DB || vars[i].area == PLCIO_S7_AREA_DI)) {
                 /* tell how large the DB really is, when the PLC says */
                 plcio_s7_block_details bd;
@@ -293,11 +293,10 @@ static int report(plcio_s7_client *c, plcio_s7_var *vars, size_t n, uint16_t hea
     return PLCIO_OK;
 }
 
-static int read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool merge);
-
 static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t n, size_t *order, size_t *reg_of,
                      bool merge)
 {
+    (void)c;
     for (size_t i = 0; i < n; i++) order[i] = i;
     sort_vars_base = vars;
     qsort(order, n, sizeof *order, cmp_var);
@@ -331,37 +330,108 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
         p->regions[r].mem = p->scratch + total;
         total += (p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r]);
     }
-    (void)c;
     return PLCIO_OK;
 }
 
-static int read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool merge)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = check_var(c, &vars[i]);
-        if (rc) return rc;
-    }
-    int rc = s7c_ready(c);
-    if (rc) return rc;
+/* ---- jobs: prepared when the connection is ready, completed after the run ---- */
+
+typedef struct rw_job {
+    bool write;
+    plcio_s7_var *vars; /* the caller's (or, in a retry pass, `again`) */
+    size_t n;
+    bool merge;
     rw_plan p;
-    memset(&p, 0, sizeof p);
-    size_t *order = malloc(2 * n * sizeof *order);
-    if (!order) return PLCIO_ENOMEM;
-    size_t *reg_of = order + n;
-    rc = read_plan(c, &p, vars, n, order, reg_of, merge);
-    if (!rc) rc = pack(&p, plcio_s7_client_pdu_size(c));
-    if (!rc) rc = s7c_run(c, p.npdus, enc_rw, dec_rw, &p);
-    if (rc) {
-        plan_free(&p);
-        free(order);
-        return rc;
+    size_t *order, *reg_of;
+    uint8_t *bits;
+    /* retry pass of a read: failed variables alone, unmerged */
+    plcio_s7_var *orig;
+    size_t orig_n;
+    size_t *again_idx;
+    uint16_t herr;
+} rw_job;
+
+static void job_clear_pass(rw_job *j)
+{
+    plan_free(&j->p);
+    free(j->order);
+    free(j->bits);
+    j->order = j->reg_of = NULL;
+    j->bits = NULL;
+}
+
+static void job_destroy(void *vj)
+{
+    rw_job *j = vj;
+    if (!j) return;
+    job_clear_pass(j);
+    if (j->orig) free(j->vars);
+    free(j->again_idx);
+    free(j);
+}
+
+static int job_prepare(plcio_s7_client *c, void *vj)
+{
+    rw_job *j = vj;
+    size_t pdu = plcio_s7_client_pdu_size(c);
+    j->p.write = j->write;
+    if (!j->write) {
+        j->order = malloc(2 * j->n * sizeof *j->order);
+        if (!j->order) return PLCIO_ENOMEM;
+        j->reg_of = j->order + j->n;
+        int rc = read_plan(c, &j->p, j->vars, j->n, j->order, j->reg_of, j->merge);
+        return rc ? rc : pack(&j->p, pdu);
     }
+    j->p.regions = calloc(j->n, sizeof *j->p.regions);
+    j->bits = malloc(j->n);
+    if (!j->p.regions || !j->bits) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < j->n; i++) {
+        region *g = &j->p.regions[i];
+        const plcio_s7_var *v = &j->vars[i];
+        g->area = (uint8_t)v->area;
+        g->db = v->db;
+        g->ct = is_ct(g->area);
+        g->start = v->start;
+        g->end = v->start + v->size;
+        g->vars = 1;
+        g->mem = v->data;
+        if (v->bit >= 0) {
+            j->bits[i] = *(const uint8_t *)v->data ? 1 : 0;
+            g->mem = &j->bits[i];
+        }
+    }
+    j->p.nregions = j->n;
+    int rc = pack(&j->p, pdu);
+    /* bit variables: the bit transport size, so the PLC touches only that bit */
+    for (size_t i = 0; rc == PLCIO_OK && i < j->p.nchunks; i++) {
+        const plcio_s7_var *v = &j->vars[j->p.chunks[i].region];
+        if (v->bit >= 0) {
+            j->p.chunks[i].item.transport = PLCIO_S7_TS_BIT;
+            j->p.chunks[i].item.bit = (uint8_t)v->bit;
+        }
+    }
+    return rc;
+}
+
+static size_t job_count(void *vj) { return ((rw_job *)vj)->p.npdus; }
+static void *job_ctx(void *vj) { return &((rw_job *)vj)->p; }
+
+/* After a pass: results into the variables. PLCIO_EAGAIN: a retry pass is
+ * needed (prepare and run again); otherwise the final result. */
+static int job_complete(plcio_s7_client *c, void *vj, int rc)
+{
+    rw_job *j = vj;
+    if (rc) return rc;
     bool retry = false;
-    for (size_t i = 0; i < n; i++) {
-        plcio_s7_var *v = &vars[i];
-        region *g = &p.regions[reg_of[i]];
+    for (size_t i = 0; i < j->n; i++) {
+        plcio_s7_var *v = &j->vars[i];
+        if (j->write) {
+            region *g = &j->p.regions[i];
+            var_result(&j->p, i, v, 0, (g->end - g->start) * unit_size(g));
+            continue;
+        }
+        region *g = &j->p.regions[j->reg_of[i]];
         size_t us = unit_size(g), from = (v->start - g->start) * us, len = v->size * us;
-        var_result(&p, reg_of[i], v, from, len);
+        var_result(&j->p, j->reg_of[i], v, from, len);
         if (v->result == PLCIO_OK) {
             if (v->bit >= 0) *(uint8_t *)v->data = (uint8_t)((g->mem[from] >> v->bit) & 1u);
             else memcpy(v->data, g->mem + from, len);
@@ -369,91 +439,104 @@ static int read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool merg
             retry = true; /* a merged item failed: ask for each variable alone */
         }
     }
-    uint16_t herr = p.header_error;
-    plan_free(&p);
-    if (retry && merge) {
+    if (j->p.header_error) j->herr = j->p.header_error;
+    job_clear_pass(j);
+    if (retry && j->merge && !j->orig) {
         size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (vars[i].result != PLCIO_OK) order[m++] = i;
+        for (size_t i = 0; i < j->n; i++) m += j->vars[i].result != PLCIO_OK;
         plcio_s7_var *again = malloc(m * sizeof *again);
-        if (!again) {
-            free(order);
+        j->again_idx = malloc(m * sizeof *j->again_idx);
+        if (!again || !j->again_idx) {
+            free(again);
             return PLCIO_ENOMEM;
         }
-        for (size_t i = 0; i < m; i++) again[i] = vars[order[i]];
-        rc = read_vars(c, again, m, false);
-        for (size_t i = 0; i < m; i++) vars[order[i]] = again[i];
-        free(again);
-        free(order);
-        if (rc && rc != PLCIO_EPLC) return rc;
-        return report(c, vars, n, herr, "read");
+        m = 0;
+        for (size_t i = 0; i < j->n; i++)
+            if (j->vars[i].result != PLCIO_OK) j->again_idx[m] = i, again[m++] = j->vars[i];
+        j->orig = j->vars;
+        j->orig_n = j->n;
+        j->vars = again;
+        j->n = m;
+        j->merge = false;
+        return PLCIO_EAGAIN;
     }
-    free(order);
-    return report(c, vars, n, herr, "read");
+    if (j->orig) {
+        for (size_t i = 0; i < j->n; i++) j->orig[j->again_idx[i]] = j->vars[i];
+        free(j->vars);
+        j->vars = j->orig;
+        j->n = j->orig_n;
+        j->orig = NULL;
+    }
+    return report(c, j->vars, j->n, j->herr, j->write ? "write" : "read");
+}
+
+static const s7c_job_ops rw_ops = {job_prepare, job_count, job_ctx, enc_rw, dec_rw, job_complete, job_destroy};
+
+static rw_job *job_new(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool write, int *rc)
+{
+    *rc = PLCIO_OK;
+    if (!c || (!vars && n)) {
+        *rc = PLCIO_EINVAL;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        *rc = check_var(c, &vars[i]);
+        if (*rc) return NULL;
+    }
+    rw_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        *rc = PLCIO_ENOMEM;
+        return NULL;
+    }
+    j->write = write;
+    j->vars = vars;
+    j->n = n;
+    j->merge = !write;
+    return j;
+}
+
+static int rw_blocking(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool write)
+{
+    if (c && n == 0) return PLCIO_OK;
+    int rc;
+    rw_job *j = job_new(c, vars, n, write, &rc);
+    if (!j) return rc;
+    rc = s7c_run_job(c, &rw_ops, j);
+    job_destroy(j);
+    return rc;
 }
 
 int plcio_s7_client_read_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n)
 {
-    if (!c || (!vars && n)) return PLCIO_EINVAL;
-    if (n == 0) return PLCIO_OK;
-    return read_vars(c, vars, n, true);
+    return rw_blocking(c, vars, n, false);
 }
 
 int plcio_s7_client_write_vars(plcio_s7_client *c, plcio_s7_var *vars, size_t n)
 {
-    if (!c || (!vars && n)) return PLCIO_EINVAL;
-    if (n == 0) return PLCIO_OK;
-    for (size_t i = 0; i < n; i++) {
-        int rc = check_var(c, &vars[i]);
-        if (rc) return rc;
-    }
-    int rc = s7c_ready(c);
-    if (rc) return rc;
-    rw_plan p;
-    memset(&p, 0, sizeof p);
-    p.write = true;
-    p.regions = calloc(n, sizeof *p.regions);
-    uint8_t *bits = malloc(n);
-    if (!p.regions || !bits) {
-        free(bits);
-        plan_free(&p);
-        return PLCIO_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        region *g = &p.regions[i];
-        g->area = (uint8_t)vars[i].area;
-        g->db = vars[i].db;
-        g->ct = is_ct(g->area);
-        g->start = vars[i].start;
-        g->end = vars[i].start + vars[i].size;
-        g->vars = 1;
-        g->mem = vars[i].data;
-        if (vars[i].bit >= 0) {
-            bits[i] = *(const uint8_t *)vars[i].data ? 1 : 0;
-            g->mem = &bits[i];
-        }
-    }
-    p.nregions = n;
-    rc = pack(&p, plcio_s7_client_pdu_size(c));
-    /* bit variables: the bit transport size, so the PLC touches only that bit */
-    for (size_t i = 0; rc == PLCIO_OK && i < p.nchunks; i++) {
-        const plcio_s7_var *v = &vars[p.chunks[i].region];
-        if (v->bit >= 0) {
-            p.chunks[i].item.transport = PLCIO_S7_TS_BIT;
-            p.chunks[i].item.bit = (uint8_t)v->bit;
-        }
-    }
-    if (!rc) rc = s7c_run(c, p.npdus, enc_rw, dec_rw, &p);
-    if (!rc) {
-        for (size_t i = 0; i < n; i++) {
-            region *g = &p.regions[i];
-            var_result(&p, i, &vars[i], 0, (g->end - g->start) * unit_size(g));
-        }
-        rc = report(c, vars, n, p.header_error, "write");
-    }
-    free(bits);
-    plan_free(&p);
+    return rw_blocking(c, vars, n, true);
+}
+
+static int rw_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool write, plcio_s7_done_fn done, void *ctx)
+{
+    if (!c || n == 0) return PLCIO_EINVAL;
+    int rc;
+    rw_job *j = job_new(c, vars, n, write, &rc);
+    if (!j) return rc;
+    rc = s7c_async_submit(c, &rw_ops, j, done, ctx);
+    if (rc) job_destroy(j);
     return rc;
+}
+
+int plcio_s7_client_read_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
+                                    void *ctx)
+{
+    return rw_async(c, vars, n, false, done, ctx);
+}
+
+int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
+                                     void *ctx)
+{
+    return rw_async(c, vars, n, true, done, ctx);
 }
 
 /* ---- single area / bit ---- */

@@ -302,6 +302,85 @@ static void test_url_options(void **state)
     assert_int_equal(plcio_s7_client_options_from_url(&o, &url, err, sizeof err), PLCIO_ERANGE);
 }
 
+/* ---- event-loop mode: poll() on the client's fd, nothing blocks ---- */
+#include <poll.h>
+
+typedef struct done_flag {
+    bool done;
+    int result;
+    int calls;
+} done_flag;
+
+static void on_done(void *ctx, plcio_s7_client *c, int result)
+{
+    (void)c;
+    done_flag *d = ctx;
+    d->done = true;
+    d->result = result;
+    d->calls++;
+}
+
+static void drive(plcio_s7_client *c, done_flag *d)
+{
+    uint64_t until = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
+    while (!d->done) {
+        assert_true(plcio_monotonic_ns() < until);
+        uint64_t deadline;
+        unsigned want = plcio_s7_client_wants(c, &deadline);
+        struct pollfd pfd = {plcio_s7_client_fd(c), (short)((want & PLCIO_S7_WANT_READ ? POLLIN : 0) |
+                                                             (want & PLCIO_S7_WANT_WRITE ? POLLOUT : 0)), 0};
+        int wait_ms = 100;
+        uint64_t now = plcio_monotonic_ns();
+        if (deadline && deadline > now && (deadline - now) / PLCIO_NS_PER_MS < 100)
+            wait_ms = (int)((deadline - now) / PLCIO_NS_PER_MS) + 1;
+        poll(&pfd, pfd.fd >= 0 && want ? 1 : 0, wait_ms);
+        plcio_s7_client_process(c);
+    }
+}
+
+static void test_async(void **state)
+{
+    (void)state;
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    o.port = port;
+    plcio_s7_client *c = plcio_s7_client_new(&o);
+    assert_int_equal(plcio_s7_client_connect_async(c), PLCIO_OK);
+    enum { N = 30 };
+    plcio_s7_var v[N];
+    static uint8_t buf[N][2000];
+    for (int i = 0; i < N; i++)
+        v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 2000), 2000, -1, buf[i], 0, 0};
+    done_flag d = {false, 0, 0};
+    assert_int_equal(plcio_s7_client_read_vars_async(c, v, N, on_done, &d), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_read_vars_async(c, v, N, on_done, &d), PLCIO_EBUSY);
+    assert_true(plcio_s7_client_busy(c));
+    drive(c, &d);
+    assert_int_equal(d.result, PLCIO_OK);
+    assert_int_equal(d.calls, 1);
+    assert_false(plcio_s7_client_busy(c));
+    for (int i = 0; i < N; i++)
+        for (uint32_t k = 0; k < 2000; k += 97) assert_int_equal(buf[i][k], db2_byte((uint32_t)i * 2000 + k));
+    /* write then read back, and a refused item among good ones */
+    uint8_t w[4] = {9, 8, 7, 6}, r[4], x[2];
+    plcio_s7_var wv = {PLCIO_S7_AREA_DB, 3, 40, 4, -1, w, 0, 0};
+    d = (done_flag){false, 0, 0};
+    assert_int_equal(plcio_s7_client_write_vars_async(c, &wv, 1, on_done, &d), PLCIO_OK);
+    drive(c, &d);
+    assert_int_equal(d.result, PLCIO_OK);
+    plcio_s7_var rv[2] = {{PLCIO_S7_AREA_DB, 3, 40, 4, -1, r, 0, 0}, {PLCIO_S7_AREA_DB, 55, 0, 2, -1, x, 0, 0}};
+    d = (done_flag){false, 0, 0};
+    assert_int_equal(plcio_s7_client_read_vars_async(c, rv, 2, on_done, &d), PLCIO_OK);
+    drive(c, &d);
+    assert_int_equal(d.result, PLCIO_EPLC);
+    assert_int_equal(rv[0].result, PLCIO_OK);
+    assert_memory_equal(r, w, 4);
+    assert_int_equal(rv[1].item_code, 0x0A);
+    /* the blocking calls still work on the same handle */
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 40, 4, r), PLCIO_OK);
+    plcio_s7_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_typed_values),
         cmocka_unit_test(test_szl_blocks_clock_control),
         cmocka_unit_test(test_url_options),
+        cmocka_unit_test(test_async),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }

@@ -250,12 +250,66 @@ static void test_drop_and_garbage_then_reconnect(void **state)
     fake_stop(&fk);
 }
 
+#include <poll.h>
+
+static int async_result = 1;
+static void async_done(void *ctx, plcio_s7_client *c, int result)
+{
+    (void)ctx, (void)c;
+    async_result = result;
+}
+
+static void drive(plcio_s7_client *c)
+{
+    uint64_t until = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+    while (async_result == 1 && plcio_monotonic_ns() < until) {
+        uint64_t deadline;
+        unsigned want = plcio_s7_client_wants(c, &deadline);
+        struct pollfd pfd = {plcio_s7_client_fd(c), (short)((want & 1 ? POLLIN : 0) | (want & 2 ? POLLOUT : 0)), 0};
+        poll(&pfd, pfd.fd >= 0 && want ? 1 : 0, 20);
+        plcio_s7_client_process(c);
+    }
+}
+
+static void test_async_timeout_and_reconnect(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {SILENT_AFTER_SETUP, GOOD};
+    fake_start(&fk, m, 2);
+    plcio_s7_client *c = client_for(fk.port, true);
+    assert_int_equal(plcio_s7_client_connect_async(c), PLCIO_OK);
+    uint8_t b[600];
+    plcio_s7_var v = {PLCIO_S7_AREA_DB, 1, 0, sizeof b, -1, b, 0, 0};
+    async_result = 1;
+    uint64_t t0 = plcio_monotonic_ns();
+    assert_int_equal(plcio_s7_client_read_vars_async(c, &v, 1, async_done, NULL), PLCIO_OK);
+    drive(c);
+    assert_int_equal(async_result, PLCIO_ETIMEDOUT);
+    assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
+    assert_int_equal(plcio_s7_client_fd(c), -1);
+    /* the next job reconnects (after the backoff) and is served */
+    uint64_t until = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;
+    int rc;
+    while ((rc = plcio_s7_client_read_vars_async(c, &v, 1, async_done, NULL)) == PLCIO_ENOTCONN &&
+           plcio_monotonic_ns() < until)
+        poll(NULL, 0, 5);
+    assert_int_equal(rc, PLCIO_OK);
+    async_result = 1;
+    drive(c);
+    assert_int_equal(async_result, PLCIO_OK);
+    assert_int_equal(plcio_s7_client_pdu_size(c), 480);
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_silent_partner),
         cmocka_unit_test(test_drop_and_garbage_then_reconnect),
+        cmocka_unit_test(test_async_timeout_and_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
