@@ -2,6 +2,7 @@
  * other protocols add their branch here. */
 #include "cli.h"
 #include "commands.h"
+#include "modbus_cmds.h"
 #include "s7_cmds.h"
 
 static int run_read(int argc, char **argv)
@@ -9,7 +10,8 @@ static int run_read(int argc, char **argv)
     const char *url = plcio_cli_url_arg(argc, argv);
     if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio read URL ADDR... [--json]");
     if (plcio_cli_scheme_is(url, "s7")) return s7_cli_read(argc, argv);
-    return cli_error(PLCIO_EXIT_USAGE, "read: unsupported URL '%s' (s7://HOST...)", url);
+    if (plcio_cli_scheme_is_modbus(url)) return modbus_cli_read(argc, argv);
+    return cli_error(PLCIO_EXIT_USAGE, "read: unsupported URL '%s' (s7://HOST..., modbus-tcp://HOST...)", url);
 }
 
 const plcio_command plcio_cmd_read = {
