@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plcio/core.h"
 #include "plcio/export.h"
 
 PLCIO_BEGIN_DECLS
@@ -85,6 +86,84 @@ PLCIO_API void plcio_sync_config_free(plcio_sync_config *config);
 
 /* "20", "20ms", "1s", "2min" -> milliseconds; PLCIO_ESYNTAX or PLCIO_ERANGE. */
 PLCIO_API int plcio_sync_parse_duration_ms(const char *text, uint32_t *ms);
+
+/* ======================================================================
+ * The engine
+ *
+ * One engine drives every device of a configuration from one event loop on
+ * the thread that calls plcio_sync_run / _run_once: no thread per device, a
+ * dead device never delays the others, a group's cycles never overlap (a
+ * cycle still running when the next is due makes that one "late").
+ * Values land in the shared-memory segment (plcio/shm.h) after every loop
+ * round that changed something; other processes read it there and ask for
+ * writes through its write ring.
+ * ==================================================================== */
+
+typedef struct plcio_sync plcio_sync;
+
+typedef struct plcio_sync_options {
+    plcio_logger logger;     /* fn NULL: process default */
+    const char *shm_name;    /* overrides the configuration's "shm" (NULL: keep) */
+    bool no_shm;             /* run without a segment (tests, benchmarks) */
+    plcio_clock clock;       /* now NULL: the system monotonic clock */
+} plcio_sync_options;
+
+/* Build an engine: load the layout files, resolve every tag, plan the reads,
+ * create the segment. Nothing connects until _run / _run_once. Errors name the
+ * device, group and tag ("tank-plc/fast: member 'Levl' not in DB 10 (Tank)").
+ * *out: free with plcio_sync_free. `opts` may be NULL. */
+PLCIO_API int plcio_sync_new(const plcio_sync_config *config, const plcio_sync_options *opts, plcio_sync **out,
+                             char *err, size_t err_cap);
+/* Disconnect everything, fail queued writes, remove the segment. NULL: no-op. */
+PLCIO_API void plcio_sync_free(plcio_sync *s);
+
+/* Run until plcio_sync_stop. Returns PLCIO_OK or a fatal loop error. */
+PLCIO_API int plcio_sync_run(plcio_sync *s);
+/* One round: wait up to max_wait_ms for I/O or timers, handle them, publish. */
+PLCIO_API int plcio_sync_run_once(plcio_sync *s, int max_wait_ms);
+/* Thread-safe and async-signal-safe (call it from a SIGINT handler). */
+PLCIO_API void plcio_sync_stop(plcio_sync *s);
+
+/* Result of a write: err PLCIO_OK when the device acknowledged it; otherwise
+ * the reason (PLCIO_ENOTCONN: device down; PLCIO_ETIMEDOUT: queued too long;
+ * PLCIO_EPLC / PLCIO_EMBEXC: the device refused; message says more). */
+typedef void (*plcio_sync_write_cb)(void *ctx, int err, const char *message);
+
+/* Write `text` to a tag by name, from the engine's thread (between _run_once
+ * calls or from a callback). The value is checked against the type and range
+ * and encoded by the tag's type; only the tag's own bytes (or bit) are
+ * written. queue_ms 0: fail at once (PLCIO_ENOTCONN) if the device is down;
+ * otherwise wait up to queue_ms for it to come back. cb runs exactly once,
+ * later, on the engine's thread. Returns an error (and does not call cb) when
+ * the tag does not exist or the value does not fit. */
+PLCIO_API int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms,
+                               plcio_sync_write_cb cb, void *ctx, char *err, size_t err_cap);
+
+typedef struct plcio_sync_stats {
+    const char *name;       /* "device" or "device/group"; owned by the engine */
+    bool connected;         /* devices: the connection is up */
+    uint64_t cycles;        /* completed read cycles */
+    uint64_t late;          /* cycles skipped because the previous one still ran */
+    uint64_t errors;        /* failed cycles (devices: failed connections) */
+    uint64_t requests;      /* requests sent */
+    uint64_t bytes;         /* payload bytes received */
+    uint64_t cycle_min_ns, cycle_avg_ns, cycle_max_ns;
+    uint64_t jitter_avg_ns, jitter_max_ns; /* start of cycle vs. schedule */
+    uint32_t interval_ms;   /* groups */
+    size_t tags;            /* groups: tags in the group */
+    int last_error;         /* devices: why the last connection failed */
+    const char *last_message;
+} plcio_sync_stats;
+
+PLCIO_API size_t plcio_sync_device_count(const plcio_sync *s);
+PLCIO_API int plcio_sync_device_stats(const plcio_sync *s, size_t index, plcio_sync_stats *out);
+PLCIO_API size_t plcio_sync_group_count(const plcio_sync *s);
+PLCIO_API int plcio_sync_group_stats(const plcio_sync *s, size_t index, plcio_sync_stats *out);
+PLCIO_API size_t plcio_sync_tag_count(const plcio_sync *s);
+/* The segment the engine publishes to (NULL with no_shm). Borrowed. */
+PLCIO_API struct plcio_shm_writer *plcio_sync_shm(plcio_sync *s);
+/* The segment's name, as given to shm_open ("/plcio-tank"). */
+PLCIO_API const char *plcio_sync_shm_name(const plcio_sync *s);
 
 PLCIO_END_DECLS
 

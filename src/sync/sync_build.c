@@ -1,0 +1,310 @@
+/* Turning a configuration into devices, groups and tags: load the layouts,
+ * resolve every member and address through the device's driver, plan the reads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/sync_engine_priv.h"
+
+const sync_driver_ops *sync_test_driver;
+
+static const sync_driver_ops *const drivers[] = {NULL};
+
+static bool scheme_matches(const sync_driver_ops *ops, const char *scheme)
+{
+    const char *p = ops->scheme_prefix;
+    size_t n = strlen(p);
+    /* "s7" must match "s7" exactly; "modbus-" matches every modbus-* scheme. */
+    return p[n - 1] == '-' ? strncmp(scheme, p, n) == 0 : strcmp(scheme, p) == 0;
+}
+
+const sync_driver_ops *sync_driver_for(const char *scheme)
+{
+    if (sync_test_driver && scheme_matches(sync_test_driver, scheme)) return sync_test_driver;
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++) {
+        if (drivers[i] && scheme_matches(drivers[i], scheme)) return drivers[i];
+    }
+    return NULL;
+}
+
+const char *sync_keep_string(plcio_sync *s, const char *text, size_t len)
+{
+    if (s->string_count == s->string_cap) {
+        size_t cap = s->string_cap ? s->string_cap * 2 : 64;
+        char **more = realloc(s->strings, cap * sizeof *more);
+        if (!more) return NULL;
+        s->strings = more;
+        s->string_cap = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) return NULL;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    s->strings[s->string_count++] = copy;
+    return copy;
+}
+
+static sync_tag *new_tag(plcio_sync *s)
+{
+    if (s->tag_count == s->tag_cap) {
+        size_t cap = s->tag_cap ? s->tag_cap * 2 : 256;
+        sync_tag *more = realloc(s->tags, cap * sizeof *more);
+        if (!more) return NULL;
+        s->tags = more;
+        s->tag_cap = cap;
+    }
+    sync_tag *t = &s->tags[s->tag_count];
+    memset(t, 0, sizeof *t);
+    t->index = s->tag_count++;
+    return t;
+}
+
+/* The layout a group's members come from. */
+static int find_layout(plcio_sync *s, const sync_device *d, const plcio_sync_group_spec *gs,
+                       const plcio_layout **out, char *err, size_t cap)
+{
+    size_t n = plcio_layout_set_count(s->layouts);
+    if (gs->layout) {
+        *out = plcio_layout_set_find(s->layouts, gs->layout);
+        if (!*out) {
+            snprintf(err, cap, "%s/%s: no data block named '%s' in the layout files", d->name, gs->name, gs->layout);
+            return PLCIO_ENOTFOUND;
+        }
+        return PLCIO_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const plcio_layout *l = plcio_layout_set_get(s->layouts, i);
+        if (plcio_layout_db_number(l) == gs->db) {
+            *out = l;
+            return PLCIO_OK;
+        }
+    }
+    if (n == 1) {
+        *out = plcio_layout_set_get(s->layouts, 0);
+        return PLCIO_OK;
+    }
+    snprintf(err, cap,
+             n == 0 ? "%s/%s: DB %d needs a layout file (add 'layouts:' or --layout)"
+                    : "%s/%s: which layout is DB %d? the layout files hold several data blocks; name one with 'layout:'",
+             d->name, gs->name, gs->db);
+    return PLCIO_ENOTFOUND;
+}
+
+typedef struct tag_source {
+    const char *name;    /* as the user wants it, or NULL */
+    const char *address; /* or */
+    const plcio_layout_member *member;
+    double deadband;
+} tag_source;
+
+static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const tag_source *src, bool prefix,
+                   char *err, size_t cap)
+{
+    sync_tag *t = new_tag(s);
+    if (!t) return PLCIO_ENOMEM;
+    char where[300];
+    snprintf(where, sizeof where, "%s/%s", d->name, g->name);
+    char derr[200] = "";
+    int rc = d->ops->add_tag(d, t, src->address, src->member, db, derr, sizeof derr);
+    if (rc != PLCIO_OK) {
+        snprintf(err, cap, "%s: %s: %s", where, src->address ? src->address : src->member->name,
+                 derr[0] ? derr : plcio_strerror(rc));
+        s->tag_count--;
+        return rc;
+    }
+    const char *base = src->name ? src->name : src->address ? src->address : src->member->name;
+    char full[512];
+    int n = prefix ? snprintf(full, sizeof full, "%s.%s", d->name, base) : snprintf(full, sizeof full, "%s", base);
+    if (n < 0 || (size_t)n > PLCIO_SHM_NAME_MAX) {
+        snprintf(err, cap, "%s: tag name '%s' is longer than %d bytes", where, full, PLCIO_SHM_NAME_MAX);
+        s->tag_count--;
+        return PLCIO_ERANGE;
+    }
+    t->name = sync_keep_string(s, full, (size_t)n);
+    if (!t->name) return PLCIO_ENOMEM;
+    t->deadband = src->deadband;
+    return PLCIO_OK;
+}
+
+/* A member that is a struct or an array stands for every leaf inside its bytes. */
+static int add_member(plcio_sync *s, sync_device *d, sync_group *g, const plcio_layout *l, int db,
+                      const plcio_sync_tag_spec *spec, bool prefix, char *err, size_t cap)
+{
+    plcio_layout_member m;
+    int rc = plcio_layout_lookup(l, spec->member, &m);
+    if (rc != PLCIO_OK) {
+        snprintf(err, cap, "%s/%s: member '%s' %s in DB %d (%s)", d->name, g->name, spec->member,
+                 rc == PLCIO_ERANGE ? "has an index outside its bounds" : "does not exist", db, plcio_layout_name(l));
+        return rc;
+    }
+    if (m.name) {
+        tag_source src = {spec->name, NULL, &m, spec->deadband};
+        return add_tag(s, d, g, db, &src, prefix, err, cap);
+    }
+    if (spec->name) {
+        snprintf(err, cap, "%s/%s: '%s' is a struct or array: it cannot take the single name '%s'", d->name, g->name,
+                 spec->member, spec->name);
+        return PLCIO_EINVAL;
+    }
+    for (size_t i = 0; i < plcio_layout_leaf_count(l); i++) {
+        plcio_layout_member leaf;
+        if (plcio_layout_leaf(l, i, &leaf) != PLCIO_OK) continue;
+        if (leaf.byte < m.byte || leaf.byte >= m.byte + m.size) continue;
+        tag_source src = {NULL, NULL, &leaf, spec->deadband};
+        rc = add_tag(s, d, g, db, &src, prefix, err, cap);
+        if (rc != PLCIO_OK) return rc;
+    }
+    return PLCIO_OK;
+}
+
+static int build_group(plcio_sync *s, sync_device *d, sync_group *g, const plcio_sync_group_spec *gs, bool prefix,
+                       char *err, size_t cap)
+{
+    g->name = gs->name;
+    g->device = d;
+    g->interval_ns = (uint64_t)gs->interval_ms * PLCIO_NS_PER_MS;
+    const plcio_layout *l = NULL;
+    int rc = PLCIO_OK;
+    if (gs->db >= 0) rc = find_layout(s, d, gs, &l, err, cap);
+    size_t first = s->tag_count;
+    if (rc == PLCIO_OK && gs->all_members) {
+        for (size_t i = 0; rc == PLCIO_OK && i < plcio_layout_leaf_count(l); i++) {
+            plcio_layout_member leaf;
+            rc = plcio_layout_leaf(l, i, &leaf);
+            tag_source src = {NULL, NULL, &leaf, 0};
+            if (rc == PLCIO_OK) rc = add_tag(s, d, g, gs->db, &src, prefix, err, cap);
+        }
+    }
+    for (size_t i = 0; rc == PLCIO_OK && i < gs->tag_count; i++) {
+        const plcio_sync_tag_spec *ts = &gs->tags[i];
+        if (ts->member) {
+            rc = add_member(s, d, g, l, gs->db, ts, prefix, err, cap);
+        } else {
+            tag_source src = {ts->name, ts->address, NULL, ts->deadband};
+            rc = add_tag(s, d, g, -1, &src, prefix, err, cap);
+        }
+    }
+    if (rc != PLCIO_OK) return rc;
+    g->tag_count = s->tag_count - first;
+    if (g->tag_count == 0) {
+        snprintf(err, cap, "%s/%s: the group has no tags (the layout of DB %d has no members)", d->name, g->name, gs->db);
+        return PLCIO_EINVAL;
+    }
+    g->tag_first = first; /* pointers are taken once the tag array stops growing */
+    return PLCIO_OK;
+}
+
+static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_spec *ds, bool prefix, char *err,
+                        size_t cap)
+{
+    d->engine = s;
+    d->name = ds->name;
+    d->url = ds->url;
+    d->reconnect_min_ns = (uint64_t)ds->reconnect_min_ms * PLCIO_NS_PER_MS;
+    d->reconnect_max_ns = (uint64_t)ds->reconnect_max_ms * PLCIO_NS_PER_MS;
+    d->backoff_ns = d->reconnect_min_ns;
+    d->stale_after = ds->stale_after_cycles;
+    plcio_url url;
+    int rc = plcio_url_parse(ds->url, &url);
+    if (rc != PLCIO_OK) {
+        snprintf(err, cap, "%s: '%s' is not a device URL (%s)", d->name, ds->url, plcio_strerror(rc));
+        return rc;
+    }
+    d->ops = sync_driver_for(url.scheme);
+    if (!d->ops) {
+        snprintf(err, cap, "%s: unknown kind of device '%s://' (s7://, modbus-tcp://, modbus-udp://, modbus-rtu://, modbus-ascii://)",
+                 d->name, url.scheme);
+        return PLCIO_EUNSUPPORTED;
+    }
+    char derr[200] = "";
+    rc = d->ops->open(d, &url, derr, sizeof derr);
+    if (rc != PLCIO_OK) {
+        snprintf(err, cap, "%s: %s", d->name, derr[0] ? derr : plcio_strerror(rc));
+        return rc;
+    }
+    d->groups = calloc(ds->group_count, sizeof *d->groups);
+    if (!d->groups) return PLCIO_ENOMEM;
+    d->group_count = ds->group_count;
+    for (size_t i = 0; i < ds->group_count; i++) {
+        rc = build_group(s, d, &d->groups[i], &ds->groups[i], prefix, err, cap);
+        if (rc != PLCIO_OK) return rc;
+    }
+    return PLCIO_OK;
+}
+
+/* Groups hold index ranges while the tag array grows; turn them into pointers. */
+static int link_groups(plcio_sync *s)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->device_count; i++) total += s->devices[i].group_count;
+    s->groups = calloc(total ? total : 1, sizeof *s->groups);
+    if (!s->groups) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < s->device_count; i++) {
+        sync_device *d = &s->devices[i];
+        for (size_t j = 0; j < d->group_count; j++) {
+            sync_group *g = &d->groups[j];
+            g->tags = calloc(g->tag_count, sizeof *g->tags);
+            if (!g->tags) return PLCIO_ENOMEM;
+            for (size_t k = 0; k < g->tag_count; k++) {
+                g->tags[k] = &s->tags[g->tag_first + k];
+                g->tags[k]->group = g;
+            }
+            s->groups[s->group_count++] = g;
+        }
+    }
+    return PLCIO_OK;
+}
+
+static int load_layouts(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap)
+{
+    s->layouts = plcio_layout_set_new(NULL);
+    if (!s->layouts) return PLCIO_ENOMEM;
+    int rc = PLCIO_OK;
+    for (size_t i = 0; rc == PLCIO_OK && i < cfg->layout_count; i++) rc = plcio_layout_set_add_file(s->layouts, cfg->layout_files[i]);
+    if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(s->layouts);
+    if (rc != PLCIO_OK) snprintf(err, cap, "%s", plcio_layout_set_error(s->layouts));
+    return rc;
+}
+
+int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap)
+{
+    int rc = load_layouts(s, cfg, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    s->devices = calloc(cfg->device_count, sizeof *s->devices);
+    if (!s->devices) return PLCIO_ENOMEM;
+    bool prefix = cfg->device_count > 1; /* "device.tag" once names could clash */
+    for (size_t i = 0; i < cfg->device_count; i++) {
+        s->device_count = i + 1;
+        rc = build_device(s, &s->devices[i], &cfg->devices[i], prefix, err, cap);
+        if (rc != PLCIO_OK) return rc;
+    }
+    rc = link_groups(s);
+    for (size_t i = 0; rc == PLCIO_OK && i < s->group_count; i++) {
+        sync_group *g = s->groups[i];
+        char derr[200] = "";
+        rc = g->device->ops->plan(g->device, g, derr, sizeof derr);
+        if (rc != PLCIO_OK) snprintf(err, cap, "%s/%s: cannot plan the reads: %s", g->device->name, g->name, derr);
+    }
+    return rc;
+}
+
+void sync_unbuild(plcio_sync *s)
+{
+    for (size_t i = 0; i < s->device_count; i++) {
+        sync_device *d = &s->devices[i];
+        if (d->groups) {
+            for (size_t j = 0; j < d->group_count; j++) {
+                if (d->groups[j].plan && d->ops->free_plan) d->ops->free_plan(&d->groups[j]);
+                free(d->groups[j].tags);
+            }
+            free(d->groups);
+        }
+        if (d->ops && d->drv) d->ops->close(d);
+    }
+    free(s->devices);
+    free(s->groups);
+    free(s->tags);
+    for (size_t i = 0; i < s->string_count; i++) free(s->strings[i]);
+    free(s->strings);
+    plcio_layout_set_free(s->layouts);
+}

@@ -1,0 +1,553 @@
+/* Running the sync engine: per-group schedules on one event loop, connection
+ * management with backoff, quality, statistics, publishing, writes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plcio/value.h"
+#include "sync/sync_engine_priv.h"
+
+#define WRITE_POLL_NS (2 * PLCIO_NS_PER_MS)      /* how often the shm write ring is looked at */
+#define HEARTBEAT_NS (250 * PLCIO_NS_PER_MS)
+
+static uint64_t now_ns(const plcio_sync *s) { return plcio_loop_now(s->loop); }
+
+plcio_loop *sync_loop(const sync_device *d) { return d->engine->loop; }
+
+const plcio_logger *sync_logger(const sync_device *d) { return &d->engine->logger; }
+
+/* ---- quality ---- */
+
+/* The group's values are not being read: keep the last good ones as STALE, and
+ * mark tags that never had a value as ERROR (there is nothing to be stale). */
+static void mark_group_unavailable(sync_group *g, int err)
+{
+    plcio_sync *s = g->device->engine;
+    if (!s->shm) return;
+    plcio_shm_quality q = g->last_good_ns ? PLCIO_SHM_QUALITY_STALE : PLCIO_SHM_QUALITY_ERROR;
+    for (size_t i = 0; i < g->tag_count; i++) plcio_shm_writer_set_quality(s->shm, g->tags[i]->index, q, err);
+    s->dirty = true;
+}
+
+/* ---- values from drivers ---- */
+
+static bool numeric(plcio_type t)
+{
+    switch (t) {
+    case PLCIO_TYPE_BOOL:
+    case PLCIO_TYPE_STRING:
+    case PLCIO_TYPE_WSTRING:
+    case PLCIO_TYPE_CHAR:
+    case PLCIO_TYPE_WCHAR:
+    case PLCIO_TYPE_DATE_AND_TIME:
+    case PLCIO_TYPE_DTL:
+    case PLCIO_TYPE_LDT:
+    case PLCIO_TYPE_DATE: return false;
+    default: return true;
+    }
+}
+
+static double number_of(const sync_tag *t, const uint8_t *raw, size_t len, bool *ok)
+{
+    plcio_value v;
+    plcio_value_init(&v, t->type);
+    *ok = plcio_value_decode(&v, t->type, t->length, raw, len, 0, NULL, NULL, 0) == PLCIO_OK;
+    switch (t->type) {
+    case PLCIO_TYPE_REAL:
+    case PLCIO_TYPE_LREAL: return v.v.f;
+    case PLCIO_TYPE_SINT:
+    case PLCIO_TYPE_INT:
+    case PLCIO_TYPE_DINT:
+    case PLCIO_TYPE_LINT:
+    case PLCIO_TYPE_TIME:
+    case PLCIO_TYPE_LTIME: return (double)v.v.i;
+    default: return (double)v.v.u;
+    }
+}
+
+void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
+{
+    plcio_sync *s = t->group->device->engine;
+    if (!s->shm) return;
+    if (t->deadband > 0 && numeric(t->type)) {
+        size_t old_len;
+        const uint8_t *old = plcio_shm_writer_raw(s->shm, t->index, &old_len);
+        bool ok_old, ok_new;
+        /* Within the deadband the published value stays; only the read time moves.
+         * Numeric types are at most 8 bytes. */
+        if (old && old_len == len && len <= 8 && t->group->last_good_ns) {
+            double a = number_of(t, old, len, &ok_old), b = number_of(t, raw, len, &ok_new);
+            if (ok_old && ok_new && fabs(a - b) < t->deadband) {
+                uint8_t keep[8];
+                memcpy(keep, old, len);
+                plcio_shm_writer_set(s->shm, t->index, keep, len, 0, NULL);
+                s->dirty = true;
+                return;
+            }
+        }
+    }
+    plcio_shm_writer_set(s->shm, t->index, raw, len, 0, NULL);
+    s->dirty = true;
+}
+
+void sync_tag_error(sync_tag *t, int err)
+{
+    plcio_sync *s = t->group->device->engine;
+    if (!s->shm) return;
+    plcio_shm_writer_set_quality(s->shm, t->index, PLCIO_SHM_QUALITY_ERROR, err);
+    s->dirty = true;
+}
+
+static void count_cycle(sync_counters *c, uint64_t cycle_ns)
+{
+    if (c->cycles == 0 || cycle_ns < c->cycle_min) c->cycle_min = cycle_ns;
+    if (cycle_ns > c->cycle_max) c->cycle_max = cycle_ns;
+    c->cycle_sum += cycle_ns;
+    c->cycles++;
+}
+
+void sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes)
+{
+    plcio_sync *s = g->device->engine;
+    if (!g->busy) return;
+    g->busy = false;
+    uint64_t now = now_ns(s);
+    g->stats.requests += requests;
+    g->stats.bytes += bytes;
+    if (err == PLCIO_OK) {
+        count_cycle(&g->stats, now - g->started_ns);
+        g->last_good_ns = now;
+        g->missed = 0;
+    } else {
+        g->stats.errors++;
+    }
+}
+
+/* ---- connections ---- */
+
+static void connect_now(plcio_loop *loop, void *ctx)
+{
+    (void)loop;
+    sync_device *d = ctx;
+    d->reconnect_timer = 0;
+    d->state = SYNC_DEV_CONNECTING;
+    d->ops->connect(d);
+}
+
+static void fail_write(sync_write *w, int err, const char *message);
+
+static void start_write(sync_device *d, sync_write *w)
+{
+    w->started = true;
+    d->writes_in_flight++;
+    d->ops->write(d, w);
+}
+
+void sync_device_up(sync_device *d)
+{
+    plcio_sync *s = d->engine;
+    d->state = SYNC_DEV_UP;
+    d->backoff_ns = d->reconnect_min_ns;
+    d->connects++;
+    d->up_since_ns = now_ns(s);
+    d->last_error = PLCIO_OK;
+    plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "%s: connected", d->name);
+    while (d->writes_head) {
+        sync_write *w = d->writes_head;
+        d->writes_head = w->next;
+        w->next = NULL;
+        start_write(d, w);
+    }
+    d->writes_tail = NULL;
+}
+
+void sync_device_down(sync_device *d, int err, const char *message)
+{
+    plcio_sync *s = d->engine;
+    bool was_up = d->state == SYNC_DEV_UP;
+    if (d->state == SYNC_DEV_DOWN && d->reconnect_timer) return; /* already handled */
+    d->state = SYNC_DEV_DOWN;
+    d->last_error = err;
+    snprintf(d->last_message, sizeof d->last_message, "%s", message && *message ? message : plcio_strerror(err));
+    if (was_up) d->disconnects++;
+    else d->connect_failures++;
+    plcio_log(&s->logger, was_up ? PLCIO_LOG_WARN : PLCIO_LOG_INFO, "sync", "%s: %s%s; retry in %llu ms", d->name,
+              was_up ? "connection lost: " : "cannot connect: ", d->last_message,
+              (unsigned long long)(d->backoff_ns / PLCIO_NS_PER_MS));
+    for (size_t i = 0; i < d->group_count; i++) {
+        sync_group *g = &d->groups[i];
+        if (g->busy) {
+            g->busy = false;
+            g->stats.errors++;
+        }
+        mark_group_unavailable(g, err);
+    }
+    if (!plcio_loop_stopped(s->loop)) {
+        d->reconnect_timer = plcio_loop_timer_add(s->loop, now_ns(s) + d->backoff_ns, connect_now, d);
+        d->backoff_ns = d->backoff_ns * 2 > d->reconnect_max_ns ? d->reconnect_max_ns : d->backoff_ns * 2;
+    }
+}
+
+/* ---- schedules ---- */
+
+static void group_tick(plcio_loop *loop, void *ctx)
+{
+    sync_group *g = ctx;
+    sync_device *d = g->device;
+    uint64_t now = plcio_loop_now(loop);
+    g->timer = 0;
+    if (d->state == SYNC_DEV_UP && !g->busy) {
+        uint64_t jitter = now - g->due_ns;
+        g->stats.jitter_sum += jitter;
+        if (jitter > g->stats.jitter_max) g->stats.jitter_max = jitter;
+        g->busy = true;
+        g->started_ns = now;
+        d->ops->read(d, g); /* may complete synchronously */
+    } else {
+        if (g->busy) g->stats.late++;
+        if (++g->missed == d->stale_after) mark_group_unavailable(g, d->state == SYNC_DEV_UP ? PLCIO_ETIMEDOUT : d->last_error);
+    }
+    /* Next slot on the grid; slots already past are skipped and counted late. */
+    g->due_ns += g->interval_ns;
+    if (g->due_ns <= now) {
+        uint64_t behind = (now - g->due_ns) / g->interval_ns + 1;
+        g->stats.late += behind;
+        g->due_ns += behind * g->interval_ns;
+    }
+    if (!plcio_loop_stopped(loop)) g->timer = plcio_loop_timer_add(loop, g->due_ns, group_tick, g);
+}
+
+/* ---- writes ---- */
+
+static void fail_write(sync_write *w, int err, const char *message) { sync_write_done(w, err, message); }
+
+void sync_write_done(sync_write *w, int err, const char *message)
+{
+    sync_device *d = w->tag->group->device;
+    plcio_sync *s = d->engine;
+    if (w->started) d->writes_in_flight--;
+    const char *msg = message && *message ? message : (err ? plcio_strerror(err) : NULL);
+    plcio_log(&s->logger, err ? PLCIO_LOG_WARN : PLCIO_LOG_DEBUG, "sync", "write %s: %s", w->tag->name,
+              err ? msg : "done");
+    if (w->from_shm) {
+        if (s->shm) plcio_shm_writer_complete(s->shm, w->shm_slot, err, msg);
+    } else if (w->cb) {
+        w->cb(w->cb_ctx, err, msg);
+    }
+    free(w->data);
+    free(w);
+}
+
+static void submit_write(plcio_sync *s, sync_write *w)
+{
+    sync_device *d = w->tag->group->device;
+    if (d->state == SYNC_DEV_UP) {
+        start_write(d, w);
+    } else if (w->deadline_ns > now_ns(s)) {
+        if (d->writes_tail) d->writes_tail->next = w;
+        else d->writes_head = w;
+        d->writes_tail = w;
+    } else {
+        char msg[300];
+        snprintf(msg, sizeof msg, "device %s is not connected (%s)", d->name,
+                 d->last_message[0] ? d->last_message : "connecting");
+        fail_write(w, PLCIO_ENOTCONN, msg);
+    }
+}
+
+static void expire_queued_writes(plcio_sync *s, uint64_t now)
+{
+    for (size_t i = 0; i < s->device_count; i++) {
+        sync_device *d = &s->devices[i];
+        sync_write **link = &d->writes_head, *prev = NULL;
+        while (*link) {
+            sync_write *w = *link;
+            if (w->deadline_ns > now) {
+                prev = w;
+                link = &w->next;
+                continue;
+            }
+            *link = w->next;
+            if (d->writes_tail == w) d->writes_tail = prev;
+            w->next = NULL;
+            char msg[300];
+            snprintf(msg, sizeof msg, "device %s did not come back in time (%s)", d->name, d->last_message);
+            fail_write(w, PLCIO_ETIMEDOUT, msg);
+        }
+    }
+}
+
+static sync_write *new_write(sync_tag *t, const uint8_t *data, size_t size)
+{
+    sync_write *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->data = malloc(size ? size : 1);
+    if (!w->data) {
+        free(w);
+        return NULL;
+    }
+    memcpy(w->data, data, size);
+    w->size = size;
+    w->tag = t;
+    return w;
+}
+
+static void poll_write_ring(plcio_loop *loop, void *ctx)
+{
+    plcio_sync *s = ctx;
+    plcio_shm_write_request req;
+    while (s->shm && plcio_shm_writer_next_write(s->shm, &req) == PLCIO_OK) {
+        sync_tag *t = req.tag < s->tag_count ? &s->tags[req.tag] : NULL;
+        sync_write *w = t ? new_write(t, req.data, req.size) : NULL;
+        if (!w) {
+            plcio_shm_writer_complete(s->shm, req.slot, t ? PLCIO_ENOMEM : PLCIO_ENOTFOUND, NULL);
+            continue;
+        }
+        w->from_shm = true;
+        w->shm_slot = req.slot;
+        submit_write(s, w);
+    }
+    expire_queued_writes(s, plcio_loop_now(loop));
+    if (!plcio_loop_stopped(loop)) s->ring_timer = plcio_loop_timer_add(loop, plcio_loop_now(loop) + WRITE_POLL_NS, poll_write_ring, s);
+}
+
+static int find_tag(const plcio_sync *s, const char *name, sync_tag **out)
+{
+    for (size_t i = 0; i < s->tag_count; i++)
+        if (!strcmp(s->tags[i].name, name)) {
+            *out = &s->tags[i];
+            return PLCIO_OK;
+        }
+    return PLCIO_ENOTFOUND;
+}
+
+int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb,
+                     void *ctx, char *err, size_t err_cap)
+{
+    if (!s || !tag || !text) return PLCIO_EINVAL;
+    sync_tag *t;
+    if (find_tag(s, tag, &t) != PLCIO_OK) {
+        if (err && err_cap) snprintf(err, err_cap, "no tag named '%s'", tag);
+        return PLCIO_ENOTFOUND;
+    }
+    size_t text_cap = 3 * (size_t)t->length + 8;
+    char *text_buf = malloc(text_cap);
+    uint8_t *bytes = calloc(1, t->size ? t->size : 1);
+    int rc = (text_buf && bytes) ? PLCIO_OK : PLCIO_ENOMEM;
+    plcio_value v;
+    plcio_value_init(&v, t->type);
+    if (rc == PLCIO_OK) {
+        plcio_value_use_buffer(&v, text_buf, text_cap);
+        char why[200] = "";
+        rc = plcio_value_from_text(&v, t->type, t->length, text, strlen(text), why, sizeof why);
+        if (rc == PLCIO_OK) rc = plcio_value_encode(&v, bytes, t->size, t->bit, NULL, why, sizeof why);
+        if (rc != PLCIO_OK && err && err_cap) snprintf(err, err_cap, "%s: %s", tag, why[0] ? why : plcio_strerror(rc));
+    }
+    sync_write *w = rc == PLCIO_OK ? new_write(t, bytes, t->size) : NULL;
+    free(text_buf);
+    free(bytes);
+    if (rc != PLCIO_OK) return rc;
+    if (!w) return PLCIO_ENOMEM;
+    w->cb = cb;
+    w->cb_ctx = ctx;
+    w->deadline_ns = queue_ms > 0 ? now_ns(s) + (uint64_t)queue_ms * PLCIO_NS_PER_MS : 0;
+    submit_write(s, w);
+    return PLCIO_OK;
+}
+
+/* ---- lifecycle ---- */
+
+static void heartbeat(plcio_loop *loop, void *ctx)
+{
+    plcio_sync *s = ctx;
+    if (s->shm) plcio_shm_writer_heartbeat(s->shm);
+    if (!plcio_loop_stopped(loop)) plcio_loop_timer_add(loop, plcio_loop_now(loop) + HEARTBEAT_NS, heartbeat, s);
+}
+
+static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plcio_sync_options *o, char *err,
+                          size_t cap)
+{
+    const char *name = (o && o->shm_name) ? o->shm_name : cfg->shm_name;
+    snprintf(s->shm_name, sizeof s->shm_name, "%s%s", name[0] == '/' ? "" : "/", name);
+    if (o && o->no_shm) return PLCIO_OK;
+    plcio_shm_tag_def *defs = calloc(s->tag_count ? s->tag_count : 1, sizeof *defs);
+    if (!defs) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < s->tag_count; i++) {
+        defs[i].name = s->tags[i].name;
+        defs[i].type = s->tags[i].type;
+        defs[i].length = s->tags[i].length;
+        defs[i].bit = s->tags[i].bit;
+    }
+    char msg[PLCIO_SHM_MSG_MAX] = "";
+    int rc = plcio_shm_writer_create(s->shm_name, defs, s->tag_count, NULL, &s->shm, msg, sizeof msg);
+    free(defs);
+    if (rc != PLCIO_OK) snprintf(err, cap, "shared memory %s: %s", s->shm_name, msg[0] ? msg : plcio_strerror(rc));
+    else if (plcio_shm_writer_replaced_pid(s->shm))
+        plcio_log(&s->logger, PLCIO_LOG_WARN, "sync", "replaced the segment %s left by engine pid %u, which died",
+                  s->shm_name, plcio_shm_writer_replaced_pid(s->shm));
+    return rc;
+}
+
+int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, char *err,
+                   size_t err_cap)
+{
+    char scratch[8];
+    if (!err || !err_cap) {
+        err = scratch;
+        err_cap = sizeof scratch;
+    }
+    err[0] = '\0';
+    if (!cfg || !out) return PLCIO_EINVAL;
+    *out = NULL;
+    plcio_sync *s = calloc(1, sizeof *s);
+    if (!s) return PLCIO_ENOMEM;
+    if (o) {
+        s->logger = o->logger;
+        s->clock = o->clock;
+    }
+    atomic_init(&s->stop, false);
+    s->loop = plcio_loop_new(&s->clock);
+    int rc = s->loop ? sync_build(s, cfg, err, err_cap) : PLCIO_ENOMEM;
+    if (rc == PLCIO_OK) rc = create_segment(s, cfg, o, err, err_cap);
+    if (rc != PLCIO_OK) {
+        if (!err[0]) snprintf(err, err_cap, "%s", plcio_strerror(rc));
+        plcio_sync_free(s);
+        return rc;
+    }
+    uint64_t now = now_ns(s);
+    for (size_t i = 0; i < s->device_count; i++) {
+        sync_device *d = &s->devices[i];
+        d->reconnect_timer = plcio_loop_timer_add(s->loop, now, connect_now, d);
+        for (size_t j = 0; j < d->group_count; j++) {
+            sync_group *g = &d->groups[j];
+            g->due_ns = now + g->interval_ns;
+            g->timer = plcio_loop_timer_add(s->loop, g->due_ns, group_tick, g);
+        }
+    }
+    s->ring_timer = plcio_loop_timer_add(s->loop, now + WRITE_POLL_NS, poll_write_ring, s);
+    plcio_loop_timer_add(s->loop, now, heartbeat, s);
+    *out = s;
+    return PLCIO_OK;
+}
+
+static void fail_queued_writes(plcio_sync *s)
+{
+    for (size_t i = 0; i < s->device_count; i++) {
+        sync_device *d = &s->devices[i];
+        while (d->writes_head) {
+            sync_write *w = d->writes_head;
+            d->writes_head = w->next;
+            w->next = NULL;
+            fail_write(w, PLCIO_ECANCELED, "the sync engine stopped");
+        }
+        d->writes_tail = NULL;
+    }
+}
+
+void plcio_sync_free(plcio_sync *s)
+{
+    if (!s) return;
+    if (s->loop) plcio_loop_stop(s->loop); /* no new timers from here on */
+    fail_queued_writes(s);
+    if (s->shm) {
+        /* Requests still in the ring will not be served: answer them. */
+        plcio_shm_write_request req;
+        while (plcio_shm_writer_next_write(s->shm, &req) == PLCIO_OK)
+            plcio_shm_writer_complete(s->shm, req.slot, PLCIO_ECANCELED, "the sync engine stopped");
+    }
+    sync_unbuild(s); /* drivers fail their in-flight writes as they close */
+    plcio_shm_writer_free(s->shm);
+    plcio_loop_free(s->loop);
+    free(s);
+}
+
+int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
+{
+    if (!s) return PLCIO_EINVAL;
+    int rc = plcio_loop_run_once(s->loop, max_wait_ms);
+    if (s->dirty && s->shm) {
+        plcio_shm_writer_publish(s->shm, NULL);
+        s->dirty = false;
+    }
+    return rc < 0 ? rc : PLCIO_OK;
+}
+
+int plcio_sync_run(plcio_sync *s)
+{
+    if (!s) return PLCIO_EINVAL;
+    while (!atomic_load(&s->stop)) {
+        int rc = plcio_sync_run_once(s, 1000);
+        if (rc != PLCIO_OK) return rc;
+    }
+    return PLCIO_OK;
+}
+
+void plcio_sync_stop(plcio_sync *s)
+{
+    if (!s) return;
+    atomic_store(&s->stop, true);
+    plcio_loop_wake(s->loop);
+}
+
+/* ---- statistics ---- */
+
+size_t plcio_sync_device_count(const plcio_sync *s) { return s ? s->device_count : 0; }
+size_t plcio_sync_group_count(const plcio_sync *s) { return s ? s->group_count : 0; }
+size_t plcio_sync_tag_count(const plcio_sync *s) { return s ? s->tag_count : 0; }
+struct plcio_shm_writer *plcio_sync_shm(plcio_sync *s) { return s ? s->shm : NULL; }
+const char *plcio_sync_shm_name(const plcio_sync *s) { return s ? s->shm_name : ""; }
+
+static void fill_counters(plcio_sync_stats *out, const sync_counters *c)
+{
+    out->cycles = c->cycles;
+    out->late = c->late;
+    out->errors = c->errors;
+    out->requests = c->requests;
+    out->bytes = c->bytes;
+    out->cycle_min_ns = c->cycle_min;
+    out->cycle_max_ns = c->cycle_max;
+    out->cycle_avg_ns = c->cycles ? c->cycle_sum / c->cycles : 0;
+    out->jitter_max_ns = c->jitter_max;
+    out->jitter_avg_ns = c->cycles ? c->jitter_sum / c->cycles : 0;
+}
+
+int plcio_sync_device_stats(const plcio_sync *s, size_t index, plcio_sync_stats *out)
+{
+    if (!s || !out || index >= s->device_count) return PLCIO_EINVAL;
+    const sync_device *d = &s->devices[index];
+    memset(out, 0, sizeof *out);
+    sync_counters sum = {0};
+    for (size_t i = 0; i < d->group_count; i++) {
+        const sync_counters *c = &d->groups[i].stats;
+        if (c->cycles && (sum.cycles == 0 || c->cycle_min < sum.cycle_min)) sum.cycle_min = c->cycle_min;
+        if (c->cycle_max > sum.cycle_max) sum.cycle_max = c->cycle_max;
+        if (c->jitter_max > sum.jitter_max) sum.jitter_max = c->jitter_max;
+        sum.cycles += c->cycles;
+        sum.late += c->late;
+        sum.requests += c->requests;
+        sum.bytes += c->bytes;
+        sum.cycle_sum += c->cycle_sum;
+        sum.jitter_sum += c->jitter_sum;
+    }
+    fill_counters(out, &sum);
+    out->errors = d->connect_failures + d->disconnects;
+    out->name = d->name;
+    out->connected = d->state == SYNC_DEV_UP;
+    out->last_error = d->last_error;
+    out->last_message = d->last_message;
+    return PLCIO_OK;
+}
+
+int plcio_sync_group_stats(const plcio_sync *s, size_t index, plcio_sync_stats *out)
+{
+    if (!s || !out || index >= s->group_count) return PLCIO_EINVAL;
+    const sync_group *g = s->groups[index];
+    memset(out, 0, sizeof *out);
+    fill_counters(out, &g->stats);
+    out->name = g->name;
+    out->connected = g->device->state == SYNC_DEV_UP;
+    out->interval_ms = (uint32_t)(g->interval_ns / PLCIO_NS_PER_MS);
+    out->tags = g->tag_count;
+    return PLCIO_OK;
+}

@@ -1,0 +1,40 @@
+/* The engine object, shared by sync_build.c (construction) and sync_engine.c
+ * (running it). Drivers see only sync_internal.h. */
+#ifndef PLCIO_SRC_SYNC_ENGINE_PRIV_H
+#define PLCIO_SRC_SYNC_ENGINE_PRIV_H
+
+#include <stdatomic.h>
+
+#include "sync/sync_internal.h"
+
+struct plcio_sync {
+    plcio_logger logger;
+    plcio_clock clock;
+    plcio_loop *loop;
+    plcio_layout_set *layouts;
+    sync_device *devices;
+    size_t device_count;
+    sync_group **groups; /* every group of every device, for stats */
+    size_t group_count;
+    sync_tag *tags;
+    size_t tag_count, tag_cap;
+    char **strings; /* owned names */
+    size_t string_count, string_cap;
+    plcio_shm_writer *shm;
+    char shm_name[256];
+    bool dirty; /* staged changes not yet published */
+    uint64_t ring_timer;
+    atomic_bool stop;
+};
+
+/* Keep a copy of s[0..len) for the engine's life; NULL when out of memory. */
+const char *sync_keep_string(plcio_sync *s, const char *text, size_t len);
+/* Build devices, groups and tags from the configuration (sync_build.c). */
+int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
+/* Release what sync_build made. */
+void sync_unbuild(plcio_sync *s);
+const sync_driver_ops *sync_driver_for(const char *scheme);
+/* Tests install a driver of their own (a fake device) here; NULL otherwise. */
+extern const sync_driver_ops *sync_test_driver;
+
+#endif

@@ -1,0 +1,539 @@
+/* Sync engine core with a fake device (test double driver) and a manual clock:
+ * scheduling, quality, reconnect backoff, late cycles, deadband, writes (API and
+ * shared-memory ring), and configuration errors. Protocol drivers are tested
+ * against real servers in tests/interop. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plcio/plcio.h"
+#include "plcio/shm.h"
+#include "plcio/sync.h"
+#include "plcio/value.h"
+#include "plcio_test.h"
+#include "sync/sync_engine_priv.h"
+
+/* ---- the fake device ---- */
+
+typedef struct fake_device {
+    uint8_t mem[256];
+    bool refuse;            /* connect fails */
+    bool connected;
+    bool busy;              /* a read is in flight */
+    int read_delay_ms;      /* 0: answer in the same loop round */
+    int reads, overlaps, writes;
+    sync_device *dev;
+    sync_group *pending;
+} fake_device;
+
+static fake_device fake;
+
+static int fake_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
+{
+    (void)url;
+    (void)err;
+    (void)cap;
+    fake.dev = d;
+    d->drv = &fake;
+    return PLCIO_OK;
+}
+
+static void fake_close(sync_device *d) { d->drv = NULL; }
+
+/* Addresses "OFFSET:TYPE" or "BYTE.BIT:BOOL"; members use their layout offsets. */
+static int fake_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db,
+                        char *err, size_t cap)
+{
+    (void)d;
+    (void)db;
+    if (m) {
+        t->type = m->type;
+        t->length = m->length;
+        t->bit = m->bit >= 0 ? (unsigned)m->bit : 0;
+        t->size = m->size;
+        t->at.fake.offset = m->byte;
+    } else {
+        unsigned off, bit = 0;
+        char type[32];
+        if (sscanf(address, "%u.%u:%31s", &off, &bit, type) != 3 && sscanf(address, "%u:%31s", &off, type) != 2) {
+            snprintf(err, cap, "not a fake address");
+            return PLCIO_ESYNTAX;
+        }
+        if (plcio_type_parse(type, strlen(type), &t->type) != PLCIO_OK) return PLCIO_ETYPE;
+        t->bit = bit;
+        t->size = (uint32_t)plcio_type_size(t->type, 0);
+        t->at.fake.offset = off;
+    }
+    return t->at.fake.offset + t->size <= sizeof fake.mem ? PLCIO_OK : PLCIO_ERANGE;
+}
+
+static int fake_plan(sync_device *d, sync_group *g, char *err, size_t cap)
+{
+    (void)d;
+    (void)err;
+    (void)cap;
+    g->plan = &fake;
+    return PLCIO_OK;
+}
+
+static void fake_connected(plcio_loop *loop, void *ctx)
+{
+    (void)loop;
+    sync_device *d = ctx;
+    if (fake.refuse) {
+        sync_device_down(d, PLCIO_ECONNREFUSED, "fake: refused");
+        return;
+    }
+    fake.connected = true;
+    sync_device_up(d);
+}
+
+static void fake_connect(sync_device *d)
+{
+    plcio_loop *loop = sync_loop(d);
+    plcio_loop_timer_add(loop, plcio_loop_now(loop), fake_connected, d);
+}
+
+static void fake_answer(plcio_loop *loop, void *ctx)
+{
+    (void)loop;
+    sync_group *g = ctx;
+    fake.busy = false;
+    fake.pending = NULL;
+    if (!fake.connected) return;
+    for (size_t i = 0; i < g->tag_count; i++) {
+        sync_tag *t = g->tags[i];
+        sync_tag_value(t, fake.mem + t->at.fake.offset, t->size);
+    }
+    sync_group_done(g, PLCIO_OK, 1, 10);
+}
+
+static void fake_read(sync_device *d, sync_group *g)
+{
+    fake.reads++;
+    if (fake.busy) fake.overlaps++;
+    fake.busy = true;
+    fake.pending = g;
+    plcio_loop *loop = sync_loop(d);
+    plcio_loop_timer_add(loop, plcio_loop_now(loop) + (uint64_t)fake.read_delay_ms * PLCIO_NS_PER_MS, fake_answer, g);
+}
+
+static void fake_write(sync_device *d, sync_write *w)
+{
+    (void)d;
+    fake.writes++;
+    uint8_t *dst = fake.mem + w->tag->at.fake.offset;
+    if (w->tag->type == PLCIO_TYPE_BOOL) {
+        uint8_t mask = (uint8_t)(1u << w->tag->bit);
+        dst[0] = (uint8_t)((dst[0] & ~mask) | (w->data[0] & mask));
+    } else {
+        memcpy(dst, w->data, w->size);
+    }
+    sync_write_done(w, PLCIO_OK, NULL);
+}
+
+static const sync_driver_ops fake_ops = {"fake", fake_open, fake_close, fake_add_tag, fake_plan, NULL,
+                                         fake_connect, fake_read, fake_write};
+
+/* ---- fixtures ---- */
+
+typedef struct world {
+    plcio_manual_clock clock;
+    plcio_sync_config *cfg;
+    plcio_sync *sync;
+    char shm[64];
+    char dir[64];
+} world;
+
+static const char tank_db[] = "DATA_BLOCK \"Tank\"\n"
+                              "{ S7_Optimized_Access := 'FALSE' }\n"
+                              "VERSION : 0.1\n"
+                              "   STRUCT\n"
+                              "      Level : Real;\n"
+                              "      Pump : Bool;\n"
+                              "      Valve : Bool;\n"
+                              "      Count : Int;\n"
+                              "      Motor : Struct\n"
+                              "         Speed : Real;\n"
+                              "         Run : Bool;\n"
+                              "      END_STRUCT;\n"
+                              "   END_STRUCT;\n"
+                              "BEGIN\n"
+                              "END_DATA_BLOCK\n";
+/* Offsets: Level 0, Pump 4.0, Valve 4.1, Count 6, Motor.Speed 8, Motor.Run 12.0; size 14 */
+
+static int make_world(world *w, const char *groups_yaml)
+{
+    memset(w, 0, sizeof *w);
+    memset(&fake, 0, sizeof fake);
+    sync_test_driver = &fake_ops;
+    w->clock.now_ns = 1000 * PLCIO_NS_PER_S;
+    snprintf(w->shm, sizeof w->shm, "/plcio-test-sync-%d", (int)getpid());
+    snprintf(w->dir, sizeof w->dir, "/tmp/plcio-sync-XXXXXX");
+    assert_non_null(mkdtemp(w->dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/tank.db", w->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(tank_db, f);
+    fclose(f);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "layouts: [tank.db]\n"
+             "devices:\n"
+             "  - name: plc\n"
+             "    url: fake://x\n"
+             "    reconnect: {min: 100ms, max: 400ms}\n"
+             "    stale-after: 3\n"
+             "    groups:\n%s",
+             groups_yaml);
+    char err[256];
+    int rc = plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", w->dir, &w->cfg, err, sizeof err);
+    if (rc != PLCIO_OK) fail_msg("config: %s", err);
+    plcio_sync_options o = {0};
+    o.clock = plcio_manual_clock_bind(&w->clock);
+    o.shm_name = w->shm;
+    rc = plcio_sync_new(w->cfg, &o, &w->sync, err, sizeof err);
+    if (rc != PLCIO_OK) print_error("engine: %s\n", err);
+    return rc;
+}
+
+static void free_world(world *w)
+{
+    plcio_sync_free(w->sync);
+    plcio_sync_config_free(w->cfg);
+    char path[128];
+    snprintf(path, sizeof path, "%s/tank.db", w->dir);
+    unlink(path);
+    rmdir(w->dir);
+    sync_test_driver = NULL;
+}
+
+/* Advance the manual clock in steps, running the loop at each. */
+static void run_ms(world *w, unsigned ms)
+{
+    for (unsigned i = 0; i < ms; i++) {
+        plcio_sync_run_once(w->sync, 0);
+        w->clock.now_ns += PLCIO_NS_PER_MS;
+    }
+    plcio_sync_run_once(w->sync, 0);
+}
+
+static plcio_shm_value get(plcio_shm_reader *r, const char *name)
+{
+    plcio_shm_value v;
+    assert_int_equal(plcio_shm_reader_refresh(r), PLCIO_OK);
+    if (plcio_shm_reader_get_by_name(r, name, &v) != PLCIO_OK) fail_msg("no tag %s", name);
+    return v;
+}
+
+static plcio_shm_reader *reader(world *w)
+{
+    plcio_shm_reader *r;
+    char msg[256];
+    assert_int_equal(plcio_shm_reader_open(w->shm, &r, msg, sizeof msg), PLCIO_OK);
+    return r;
+}
+
+/* ---- tests ---- */
+
+static void test_whole_db_reaches_shared_memory(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {name: fast, interval: 10ms, db: 10}\n"), PLCIO_OK);
+    assert_int_equal(plcio_sync_tag_count(w.sync), 6);
+    plcio_put_f32be(fake.mem + 0, 42.5f);
+    fake.mem[4] = 0x02; /* Valve */
+    plcio_put_u16be(fake.mem + 6, (uint16_t)-7);
+    plcio_put_f32be(fake.mem + 8, 1450.0f);
+    fake.mem[12] = 0x01;
+    plcio_shm_reader *r = reader(&w);
+    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_NONE);
+    run_ms(&w, 25);
+    plcio_shm_value v = get(r, "Level");
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+    assert_true(v.as_double == 42.5);
+    assert_int_equal(get(r, "Pump").as_int, 0);
+    assert_int_equal(get(r, "Valve").as_int, 1);
+    assert_int_equal(get(r, "Count").as_int, -7);
+    assert_true(get(r, "Motor.Speed").as_double == 1450.0);
+    assert_int_equal(get(r, "Motor.Run").as_int, 1);
+    plcio_sync_stats st;
+    assert_int_equal(plcio_sync_group_stats(w.sync, 0, &st), PLCIO_OK);
+    assert_int_equal(st.cycles, 2);
+    assert_int_equal(st.late, 0);
+    assert_int_equal(st.interval_ms, 10);
+    assert_int_equal(st.tags, 6);
+    assert_int_equal(fake.overlaps, 0);
+    assert_int_equal(plcio_sync_device_stats(w.sync, 0, &st), PLCIO_OK);
+    assert_true(st.connected);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+static void test_selected_members_addresses_and_struct(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - db: 10\n"
+                                    "        interval: 5ms\n"
+                                    "        tags: [Level, {member: Motor}, {address: '100:DINT', name: extra}]\n"),
+                     PLCIO_OK);
+    /* Motor expands to its two leaves. */
+    assert_int_equal(plcio_sync_tag_count(w.sync), 4);
+    plcio_put_u32be(fake.mem + 100, 123456);
+    plcio_shm_reader *r = reader(&w);
+    run_ms(&w, 6);
+    assert_int_equal(get(r, "extra").as_int, 123456);
+    assert_int_equal(get(r, "Motor.Run").quality, PLCIO_SHM_QUALITY_GOOD);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+static void test_refused_then_up_then_lost(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    fake.refuse = true;
+    plcio_shm_reader *r = reader(&w);
+    run_ms(&w, 50);
+    plcio_shm_value v = get(r, "Level");
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_ERROR); /* never read: error, not stale */
+    assert_int_equal(v.error, PLCIO_ECONNREFUSED);
+    assert_int_equal(fake.reads, 0);
+    plcio_sync_stats st;
+    plcio_sync_device_stats(w.sync, 0, &st);
+    assert_false(st.connected);
+    assert_int_equal(st.last_error, PLCIO_ECONNREFUSED);
+    assert_string_equal(st.last_message, "fake: refused");
+    /* Backoff: attempts at 0, 100, 300 (then 700, capped at 400 steps): by 50 ms only one. */
+    assert_int_equal(st.errors, 1);
+    run_ms(&w, 300);
+    plcio_sync_device_stats(w.sync, 0, &st);
+    assert_int_equal(st.errors, 3);
+
+    fake.refuse = false;
+    plcio_put_f32be(fake.mem, 7.0f);
+    run_ms(&w, 450); /* next attempt at 700 */
+    v = get(r, "Level");
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+    assert_true(v.as_double == 7.0);
+
+    /* The connection breaks: values stay, marked stale, and come back good. */
+    fake.connected = false;
+    sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: reset by peer");
+    run_ms(&w, 1);
+    v = get(r, "Level");
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_STALE);
+    assert_true(v.as_double == 7.0);
+    run_ms(&w, 150); /* backoff was reset to 100 ms by the good connection */
+    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_GOOD);
+    plcio_sync_device_stats(w.sync, 0, &st);
+    assert_true(st.connected);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+static void test_slow_device_late_cycles_never_overlap(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    fake.read_delay_ms = 35; /* each read takes 3.5 intervals */
+    plcio_shm_reader *r = reader(&w);
+    run_ms(&w, 200);
+    assert_int_equal(fake.overlaps, 0);
+    plcio_sync_stats st;
+    plcio_sync_group_stats(w.sync, 0, &st);
+    assert_true(st.late >= 10);
+    assert_true(st.cycles >= 4);
+    assert_true(st.cycle_min_ns >= 35 * PLCIO_NS_PER_MS);
+    /* A device that stops answering while connected: stale after 3 missed cycles. */
+    fake.read_delay_ms = 100000;
+    run_ms(&w, 100);
+    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_STALE);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+static void test_deadband(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10, tags: [{member: Level, deadband: 0.5}]}\n"),
+                     PLCIO_OK);
+    plcio_shm_reader *r = reader(&w);
+    plcio_put_f32be(fake.mem, 10.0f);
+    run_ms(&w, 11);
+    assert_true(get(r, "Level").as_double == 10.0);
+    plcio_put_f32be(fake.mem, 10.25f); /* inside the deadband: not a change */
+    run_ms(&w, 10);
+    assert_true(get(r, "Level").as_double == 10.0);
+    plcio_put_f32be(fake.mem, 10.75f);
+    run_ms(&w, 10);
+    assert_true(get(r, "Level").as_double == 10.75);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+typedef struct write_result {
+    int calls, err;
+    char msg[256];
+} write_result;
+
+static void on_write(void *ctx, int err, const char *message)
+{
+    write_result *res = ctx;
+    res->calls++;
+    res->err = err;
+    snprintf(res->msg, sizeof res->msg, "%s", message ? message : "");
+}
+
+static void test_writes_by_name(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    char err[256];
+    write_result res = {0};
+    /* Device not up yet: a write without queueing fails at once, reported once. */
+    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 0, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(res.calls, 1);
+    assert_int_equal(res.err, PLCIO_ENOTCONN);
+    assert_non_null(strstr(res.msg, "device plc is not connected"));
+    assert_int_equal(fake.writes, 0);
+    /* Queued: done once the device is up. */
+    memset(&res, 0, sizeof res);
+    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 1000, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(res.calls, 0);
+    run_ms(&w, 1);
+    assert_int_equal(res.calls, 1);
+    assert_int_equal(res.err, PLCIO_OK);
+    assert_true(plcio_get_f32be(fake.mem) == 3.25f);
+    /* A BOOL write touches only its bit. */
+    fake.mem[4] = 0xFD; /* every bit but Valve */
+    memset(&res, 0, sizeof res);
+    assert_int_equal(plcio_sync_write(w.sync, "Valve", "true", 0, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(fake.mem[4], 0xFF);
+    assert_int_equal(plcio_sync_write(w.sync, "Pump", "false", 0, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(fake.mem[4], 0xFE);
+    /* Values are checked before anything is sent. */
+    int before = fake.writes;
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "70000", 0, on_write, &res, err, sizeof err), PLCIO_ERANGE);
+    assert_non_null(strstr(err, "Count"));
+    assert_non_null(strstr(err, "INT"));
+    assert_int_equal(plcio_sync_write(w.sync, "Pump", "maybe", 0, on_write, &res, err, sizeof err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_sync_write(w.sync, "Nope", "1", 0, on_write, &res, err, sizeof err), PLCIO_ENOTFOUND);
+    assert_string_equal(err, "no tag named 'Nope'");
+    assert_int_equal(fake.writes, before);
+    /* Queued past its deadline while the device is down: timed out, not done. */
+    fake.connected = false;
+    fake.refuse = true;
+    sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
+    memset(&res, 0, sizeof res);
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "5", 50, on_write, &res, err, sizeof err), PLCIO_OK);
+    run_ms(&w, 60);
+    assert_int_equal(res.calls, 1);
+    assert_int_equal(res.err, PLCIO_ETIMEDOUT);
+    assert_int_equal(fake.writes, before);
+    /* Queued when the engine stops: canceled, reported. */
+    memset(&res, 0, sizeof res);
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "6", 10000, on_write, &res, err, sizeof err), PLCIO_OK);
+    free_world(&w);
+    assert_int_equal(res.calls, 1);
+    assert_int_equal(res.err, PLCIO_ECANCELED);
+}
+
+static void test_writes_through_shared_memory(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    run_ms(&w, 1);
+    plcio_shm_reader *r = reader(&w);
+    uint64_t id;
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Motor.Speed", "1234.5", &id), PLCIO_OK);
+    run_ms(&w, 3);
+    plcio_shm_write_result res;
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
+    assert_true(plcio_get_f32be(fake.mem + 8) == 1234.5f);
+    /* A device that is down answers FAILED with the reason. */
+    fake.connected = false;
+    fake.refuse = true;
+    sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Count", "9", &id), PLCIO_OK);
+    run_ms(&w, 3);
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.state, PLCIO_SHM_WRITE_FAILED);
+    assert_int_equal(res.error, PLCIO_ENOTCONN);
+    assert_non_null(strstr(res.message, "not connected"));
+    assert_int_equal(plcio_get_u16be(fake.mem + 6), 0);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+static void test_configuration_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *groups;
+        const char *message;
+    } cases[] = {
+        {"      - {db: 10, tags: [Levl]}\n", "plc/group1: member 'Levl' does not exist in DB 10 (Tank)"},
+        {"      - {db: 10, layout: Other}\n", "plc/group1: no data block named 'Other' in the layout files"},
+        {"      - {tags: [{address: 'garbage'}]}\n", "plc/group1: garbage: not a fake address"},
+        {"      - {db: 10, tags: [{member: Motor, name: m}]}\n", "plc/group1: 'Motor' is a struct or array"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        world w;
+        memset(&w, 0, sizeof w);
+        memset(&fake, 0, sizeof fake);
+        sync_test_driver = &fake_ops;
+        char yaml[1024], err[256] = "";
+        snprintf(yaml, sizeof yaml, "devices:\n  - name: plc\n    url: fake://x\n    groups:\n%s", cases[i].groups);
+        snprintf(w.dir, sizeof w.dir, "/tmp/plcio-sync-XXXXXX");
+        assert_non_null(mkdtemp(w.dir));
+        char path[128];
+        snprintf(path, sizeof path, "%s/tank.db", w.dir);
+        FILE *f = fopen(path, "w");
+        fputs(tank_db, f);
+        fclose(f);
+        char full[1200];
+        snprintf(full, sizeof full, "layouts: [tank.db]\n%s", yaml);
+        assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, err, sizeof err), PLCIO_OK);
+        plcio_sync_options o = {0};
+        o.no_shm = true;
+        assert_int_not_equal(plcio_sync_new(w.cfg, &o, &w.sync, err, sizeof err), PLCIO_OK);
+        assert_null(w.sync);
+        if (strncmp(err, cases[i].message, strlen(cases[i].message)) != 0)
+            fail_msg("case %zu: '%s' (want '%s...')", i, err, cases[i].message);
+        free_world(&w);
+    }
+    /* An unknown scheme is named. */
+    plcio_sync_config *cfg;
+    char err[256];
+    const char *y = "devices:\n  - url: opcua://h\n    groups: [{tags: [{address: x}]}]\n";
+    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "t.yaml", NULL, &cfg, err, sizeof err), PLCIO_OK);
+    plcio_sync *s = NULL;
+    assert_int_equal(plcio_sync_new(cfg, NULL, &s, err, sizeof err), PLCIO_EUNSUPPORTED);
+    assert_non_null(strstr(err, "unknown kind of device 'opcua://'"));
+    plcio_sync_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whole_db_reaches_shared_memory),
+        cmocka_unit_test(test_selected_members_addresses_and_struct),
+        cmocka_unit_test(test_refused_then_up_then_lost),
+        cmocka_unit_test(test_slow_device_late_cycles_never_overlap),
+        cmocka_unit_test(test_deadband),
+        cmocka_unit_test(test_writes_by_name),
+        cmocka_unit_test(test_writes_through_shared_memory),
+        cmocka_unit_test(test_configuration_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
