@@ -1,0 +1,69 @@
+#!/bin/sh
+# plcio read/write/watch/info with modbus-* URLs against pymodbus's server
+# (foreign peer, known contents) and plcio sim modbus: output (text and
+# --json), error messages and exit codes.
+# usage: test_modbus_cli.sh PLCIO_BIN INTEROP_DIR
+set -u
+BIN=$1
+DIR=$2
+TMP=$(mktemp -d)
+SRV=
+SIM=
+fail() { echo "FAIL: $*"; kill $SRV $SIM 2>/dev/null; rm -rf "$TMP"; exit 1; }
+
+wait_line() { # wait_line FILE
+  i=0
+  while ! grep -q listening "$1" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 300 ] && fail "server did not start: $(cat "$1")"; sleep 0.1
+  done
+}
+
+/usr/bin/python3 "$DIR/modbus/pymodbus_peer.py" server tcp --seconds 60 > "$TMP/srv" 2>/dev/null &
+SRV=$!
+"$BIN" sim modbus --tcp 127.0.0.1:0 --unit 1 --seconds 60 > "$TMP/sim" &
+SIM=$!
+wait_line "$TMP/srv"
+wait_line "$TMP/sim"
+U="modbus-tcp://127.0.0.1:$(sed 's/.*://' "$TMP/srv")"
+S="modbus-tcp://127.0.0.1:$(head -1 "$TMP/sim" | sed 's/.*:\([0-9]*\).*/\1/')"
+
+expect() { # expect STATUS PATTERN command...
+  want=$1; pat=$2; shift 2
+  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
+  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/err")"
+  if [ -n "$pat" ]; then
+    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
+  fi
+}
+
+# pymodbus's contents: holding[i] = i, float 123.456 (ABCD) at 100, input[i] = 1000 + i
+expect 0 "hr5 = 5" "$BIN" read "$U" hr5
+expect 0 "hr100:REAL = 123.456001" "$BIN" read "$U" hr100:REAL
+expect 0 "400101:REAL = 123.456001" "$BIN" read "$U" 400101:REAL
+expect 0 "hr6 = 5" "$BIN" read "$U" hr6 --base 1
+expect 0 '{"hr0\[4\]": \[0, 1, 2, 3\], "ir2": 1002, "co0\[4\]": \[true, false, false, true\]}' \
+  "$BIN" read "$U" "hr0[4]" ir2 "co0[4]" --json
+expect 0 '"hr100": 123.456001' "$BIN" read "$U" hr100 --type REAL --json
+expect 0 "" "$BIN" write "$U" "hr300:REAL:CDAB=-2.5" "hr310:DINT=-100000" "co50[3]=true,false,true" "hr320:STRING[6]=abc"
+expect 0 '{"hr300:REAL:CDAB": -2.5, "hr310:DINT": -100000, "co50\[3\]": \[true, false, true\], "hr320:STRING\[6\]": "abc"}' \
+  "$BIN" read "$U" hr300:REAL:CDAB hr310:DINT "co50[3]" "hr320:STRING[6]" --json
+expect 0 "hr300 = 0" "$BIN" read "$U" hr300
+expect 0 "VendorName *pymodbus-peer" "$BIN" info "$U"
+expect 0 '{"VendorName": "pymodbus-peer", "ProductCode": "PM"' "$BIN" info "$U" --json
+expect 1 "illegal data address" "$BIN" read "$U" hr995[10]
+expect 2 "out of range for INT" "$BIN" write "$U" hr7:INT=70000
+expect 2 "read-only" "$BIN" write "$U" ir7=1
+expect 2 "" "$BIN" read "$U" hx7
+expect 2 "" "$BIN" read "$U"
+expect 2 "bad URL" "$BIN" read "modbus-tcp://127.0.0.1?slave=1" hr0
+expect 1 "connection refused" "$BIN" read "modbus-tcp://127.0.0.1:1" hr0
+# our simulator: only unit 1 exists; other units get exception 0B
+expect 0 "ProductCode *plcio-sim" "$BIN" info "$S"
+expect 1 "gateway target" "$BIN" read "$S" hr0 --unit 9
+expect 0 "" "$BIN" write "$S" hr0=41
+expect 0 '{"hr0": 41}' "$BIN" watch "$S" hr0 --interval 50 --count 3 --json
+[ "$(wc -l < "$TMP/out")" = 1 ] || fail "watch printed unchanged values: $(cat "$TMP/out")"
+
+kill $SRV $SIM 2>/dev/null
+rm -rf "$TMP"
+echo "cli modbus: all passed"
