@@ -228,6 +228,14 @@ typedef struct plcio_s7_block_details {
 } plcio_s7_block_details;
 PLCIO_API int plcio_s7_client_block_info(plcio_s7_client *c, const char *type, unsigned number,
                                          plcio_s7_block_details *out);
+/* Upload a block from the PLC (start upload, upload until the last
+ * fragment, end upload): the block as the PLC sends it (MC7 with header)
+ * into buf. PLCIO_ENOSPC if larger than cap (the upload is ended anyway). */
+PLCIO_API int plcio_s7_client_upload(plcio_s7_client *c, const char *type, unsigned number, void *buf, size_t cap,
+                                     size_t *len);
+/* Delete a block from the PLC's work and load memory (PI service _DELE). */
+PLCIO_API int plcio_s7_client_delete_block(plcio_s7_client *c, const char *type, unsigned number);
+
 /* PLC control. */
 PLCIO_API int plcio_s7_client_plc_stop(plcio_s7_client *c);
 PLCIO_API int plcio_s7_client_plc_hot_start(plcio_s7_client *c);

@@ -392,3 +392,92 @@ int plcio_s7_client_copy_ram_to_rom(plcio_s7_client *c)
 {
     return control(c, "copy RAM to ROM", PLCIO_S7_FN_PI_SERVICE, "_MODU", "EP");
 }
+
+/* ---- upload and delete ---- */
+
+typedef struct xfer_call {
+    const char *what;
+    plcio_s7_xfer job;
+    plcio_s7_xfer ack;
+    uint8_t *buf;
+    size_t cap, len;
+    bool overflow;
+} xfer_call;
+
+static int enc_xfer(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+{
+    (void)c;
+    (void)index;
+    return plcio_s7_xfer_job_encode(out, ref, &((xfer_call *)ctx)->job);
+}
+
+static int dec_xfer(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+{
+    (void)index;
+    xfer_call *x = ctx;
+    int rc = plcio_s7_xfer_ack_decode(pdu, x->job.function, &x->ack);
+    if (rc == PLCIO_EPLC) return s7c_error_from_pdu(c, pdu, x->what);
+    if (rc) return rc;
+    if (x->ack.payload_len) {
+        if (x->ack.payload_len > x->cap - x->len) {
+            x->overflow = true;
+        } else {
+            memcpy(x->buf + x->len, x->ack.payload, x->ack.payload_len);
+            x->len += x->ack.payload_len;
+        }
+    }
+    return PLCIO_OK;
+}
+
+int plcio_s7_client_upload(plcio_s7_client *c, const char *type, unsigned number, void *buf, size_t cap, size_t *len)
+{
+    if (!c || (!buf && cap)) return PLCIO_EINVAL;
+    uint8_t t;
+    int rc = block_type(c, type, &t);
+    if (rc) return rc;
+    if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
+    char what[40];
+    snprintf(what, sizeof what, "upload %s%u", plcio_s7_block_type_name(t), number);
+    xfer_call x;
+    memset(&x, 0, sizeof x);
+    x.what = what;
+    x.buf = buf;
+    x.cap = cap;
+    x.job.function = PLCIO_S7_FN_START_UPLOAD;
+    plcio_s7_filename(x.job.filename, t, (uint16_t)number, 'A');
+    rc = s7c_run(c, 1, enc_xfer, dec_xfer, &x);
+    if (rc) return rc;
+    uint32_t id = x.ack.upload_id;
+    for (int guard = 0; guard < 100000; guard++) {
+        memset(&x.job, 0, sizeof x.job);
+        x.job.function = PLCIO_S7_FN_UPLOAD;
+        x.job.upload_id = id;
+        rc = s7c_run(c, 1, enc_xfer, dec_xfer, &x);
+        if (rc || x.ack.status == 0) break;
+    }
+    /* end the upload in every case, so the PLC frees it */
+    memset(&x.job, 0, sizeof x.job);
+    x.job.function = PLCIO_S7_FN_END_UPLOAD;
+    x.job.upload_id = id;
+    int erc = rc == PLCIO_OK || rc == PLCIO_EPLC ? s7c_run(c, 1, enc_xfer, dec_xfer, &x) : rc;
+    if (!rc) rc = erc;
+    if (!rc && x.overflow) rc = s7c_fail(c, PLCIO_ENOSPC, "%s: the block is larger than %zu bytes", what, cap);
+    if (len) *len = x.len;
+    return rc;
+}
+
+int plcio_s7_client_delete_block(plcio_s7_client *c, const char *type, unsigned number)
+{
+    if (!c) return PLCIO_EINVAL;
+    uint8_t t;
+    int rc = block_type(c, type, &t);
+    if (rc) return rc;
+    if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
+    uint8_t param[11];
+    plcio_s7_pi_block_param(param, t, (uint16_t)number);
+    param[10] = '\0';
+    char what[40];
+    snprintf(what, sizeof what, "delete %s%u", plcio_s7_block_type_name(t), number);
+    ctl_call k = {what, {PLCIO_S7_FN_PI_SERVICE, param, 10, "_DELE", 5}};
+    return s7c_run(c, 1, enc_ctl, dec_ctl, &k);
+}

@@ -270,6 +270,16 @@ static void test_szl_blocks_clock_control(void **state)
     assert_int_equal(st, 0x08);
     assert_int_equal(plcio_s7_client_plc_stop(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_plc_cold_start(c), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_compress(c), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_copy_ram_to_rom(c), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_delete_block(c, "DB", 77), PLCIO_OK);
+    /* snap7's server refuses every upload: the PLC's reason is named */
+    uint8_t up[256];
+    size_t ulen = 0;
+    assert_int_equal(plcio_s7_client_upload(c, "DB", 1, up, sizeof up, &ulen), PLCIO_EPLC);
+    print_message("upload: %s\n", plcio_s7_client_last_error(c));
+    assert_int_equal(plcio_s7_client_last_s7_error(c), 0xD241);
+    assert_true(plcio_s7_client_connected(c));
     assert_int_equal(plcio_s7_client_set_password(c, "SECRET"), PLCIO_OK);
     assert_int_equal(plcio_s7_client_clear_password(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_set_password(c, "toolongpassword"), PLCIO_EINVAL);

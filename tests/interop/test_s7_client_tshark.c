@@ -64,6 +64,9 @@ static void exercise(plcio_s7_client *c)
     assert_int_equal(plcio_s7_client_plc_cold_start(c), PLCIO_OK);
     plcio_s7_client_compress(c);        /* snap7 may refuse: the frame is what counts */
     plcio_s7_client_copy_ram_to_rom(c);
+    assert_int_equal(plcio_s7_client_delete_block(c, "DB", 77), PLCIO_OK);
+    uint8_t up[64];
+    assert_int_equal(plcio_s7_client_upload(c, "DB", 1, up, sizeof up, &n), PLCIO_EPLC); /* snap7 refuses */
     assert_int_equal(plcio_s7_client_set_password(c, "SECRET"), PLCIO_OK);
     assert_int_equal(plcio_s7_client_clear_password(c), PLCIO_OK);
 }

@@ -17,7 +17,8 @@ typedef enum mode {
     SILENT_AFTER_SETUP,
     DROP_MID_ANSWER, /* half an answer, then close */
     GARBAGE,         /* answers a job with non-TPKT bytes */
-    CLOSE_AFTER_SETUP
+    CLOSE_AFTER_SETUP,
+    UPLOADER         /* serves an upload in two fragments */
 } mode;
 
 typedef struct fake {
@@ -90,6 +91,37 @@ static void serve_good(int fd)
     }
 }
 
+/* Start upload -> id 7; two fragments "ABC" (more) and "DE" (last); end. */
+static void serve_upload(int fd)
+{
+    static uint8_t b[4096], f[512];
+    size_t n;
+    int fragment = 0;
+    while (recv_frame(fd, b, sizeof b, &n) == PLCIO_OK) {
+        plcio_s7_pdu pdu;
+        plcio_s7_xfer job, ack;
+        if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu) || plcio_s7_xfer_job_decode(&pdu, &job)) return;
+        memset(&ack, 0, sizeof ack);
+        ack.function = job.function;
+        if (job.function == PLCIO_S7_FN_START_UPLOAD) {
+            if (strcmp(job.filename, "_0A00005A") != 0) return;
+            ack.upload_id = 7;
+            ack.load_len = 5;
+        } else if (job.function == PLCIO_S7_FN_UPLOAD) {
+            if (job.upload_id != 7) return;
+            ack.status = fragment == 0;
+            ack.payload = (const uint8_t *)(fragment == 0 ? "ABC" : "DE");
+            ack.payload_len = fragment == 0 ? 3 : 2;
+            fragment++;
+        } else if (job.function != PLCIO_S7_FN_END_UPLOAD) {
+            return;
+        }
+        plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
+        if (plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0)) return;
+        if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
+    }
+}
+
 static void drain(int fd)
 {
     uint8_t b[4096];
@@ -132,6 +164,9 @@ static void *fake_main(void *arg)
             break;
         case CLOSE_AFTER_SETUP:
             handshake(fd);
+            break;
+        case UPLOADER:
+            if (!handshake(fd)) serve_upload(fd);
             break;
         }
         plcio_net_close(fd);
@@ -303,6 +338,31 @@ static void test_async_timeout_and_reconnect(void **state)
     fake_stop(&fk);
 }
 
+static void test_upload_flow(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {UPLOADER};
+    fake_start(&fk, m, 1);
+    plcio_s7_client *c = client_for(fk.port, false);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    char buf[16];
+    size_t len = 0;
+    assert_int_equal(plcio_s7_client_upload(c, "DB", 5, buf, 4, &len), PLCIO_ENOSPC);
+    plcio_s7_client_disconnect(c);
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+    fake_start(&fk, m, 1);
+    c = client_for(fk.port, false);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_upload(c, "DB", 5, buf, sizeof buf, &len), PLCIO_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "ABCDE", 5);
+    assert_int_equal(plcio_s7_client_upload(c, "XX", 5, buf, sizeof buf, &len), PLCIO_EINVAL);
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_silent_partner),
         cmocka_unit_test(test_drop_and_garbage_then_reconnect),
         cmocka_unit_test(test_async_timeout_and_reconnect),
+        cmocka_unit_test(test_upload_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
