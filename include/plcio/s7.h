@@ -77,6 +77,9 @@ typedef struct plcio_s7_client_options {
     bool auto_reconnect;         /* reconnect on the next call after a failure, with backoff */
     int reconnect_min_ms;        /* 100 */
     int reconnect_max_ms;        /* 5000 */
+    int heartbeat_ms;            /* event-loop mode: after this long without traffic, ask the
+                                  * PLC for its state (SZL 0x0424) so a dead link is noticed;
+                                  * with auto_reconnect the loop also reconnects by itself. 0: off */
     plcio_s7_conn_fn on_connect;    /* after each (re)connection; reason PLCIO_OK */
     plcio_s7_conn_fn on_disconnect; /* when a connection is lost; reason the error */
     void *callback_ctx;
@@ -163,7 +166,7 @@ enum { PLCIO_S7_WANT_READ = 1, PLCIO_S7_WANT_WRITE = 2 };
 /* Begin connecting: PLCIO_OK (in progress or done) or an immediate error. */
 PLCIO_API int plcio_s7_client_connect_async(plcio_s7_client *c);
 /* vars (and their data) are borrowed until done has been called.
- * PLCIO_EBUSY if a job is already queued. */
+ * PLCIO_EBUSY if a job (or a heartbeat) is already under way. */
 PLCIO_API int plcio_s7_client_read_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
                                               void *ctx);
 PLCIO_API int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n,

@@ -189,6 +189,7 @@ int s7c_pump(plcio_s7_client *c)
         rc = plcio_s7_session_on_time(s, now);
         if (rc == PLCIO_OK) return PLCIO_OK;
     } else if (rc == PLCIO_OK) {
+        c->last_activity_ns = now;
         rc = plcio_s7_session_feed(s, buf, got, now);
         if (rc == PLCIO_OK) rc = plcio_s7_session_on_time(s, now);
     }
@@ -446,17 +447,63 @@ int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plci
     return PLCIO_OK;
 }
 
+/* Heartbeat: one userdata request for SZL 0x0424 (CPU state), which every
+ * CPU answers cheaply; only the fact that an answer comes matters. */
+static int hb_prepare(plcio_s7_client *c, void *job) { (void)c, (void)job; return PLCIO_OK; }
+static size_t hb_count(void *job) { (void)job; return 1; }
+static void *hb_ctx(void *job) { return job; }
+static int hb_encode(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+{
+    (void)c, (void)ctx, (void)index;
+    uint8_t p[4];
+    plcio_s7_szl_request_encode(p, 0x0424, 0);
+    plcio_s7_userdata ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_CPU, PLCIO_S7_UD_CPU_READ_SZL, 0, p, 4);
+    return plcio_s7_userdata_encode(out, ref, &ud);
+}
+static int hb_decode(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+{
+    (void)c, (void)ctx, (void)index;
+    plcio_s7_userdata ud;
+    return plcio_s7_userdata_decode(pdu, &ud); /* a refusal is an answer too */
+}
+static int hb_complete(plcio_s7_client *c, void *job, int rc)
+{
+    (void)job;
+    c->heartbeat_job = false;
+    return rc;
+}
+static void hb_destroy(void *job) { (void)job; }
+static const s7c_job_ops hb_ops = {hb_prepare, hb_count, hb_ctx, hb_encode, hb_decode, hb_complete, hb_destroy};
+
+static bool idle_ready(const plcio_s7_client *c)
+{
+    return c->fd >= 0 && !c->connecting && !c->aops &&
+           plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
+}
+
+static uint64_t min_deadline(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
+
 unsigned plcio_s7_client_wants(const plcio_s7_client *c, uint64_t *deadline)
 {
     if (deadline) *deadline = 0;
-    if (!c || c->fd < 0) return 0;
+    if (!c) return 0;
+    uint64_t hb = (uint64_t)(c->opt.heartbeat_ms > 0 ? c->opt.heartbeat_ms : 0) * PLCIO_NS_PER_MS;
+    if (c->fd < 0) {
+        /* with a heartbeat the loop keeps the link up: come back to reconnect */
+        if (deadline && hb && c->want_connected && c->opt.auto_reconnect)
+            *deadline = c->next_attempt_ns ? c->next_attempt_ns : plcio_monotonic_ns();
+        return 0;
+    }
     if (c->connecting) {
         if (deadline) *deadline = c->connect_deadline;
         return PLCIO_S7_WANT_WRITE;
     }
     size_t pending;
     plcio_s7_session_tx(c->session, &pending);
-    if (deadline) *deadline = plcio_s7_session_deadline(c->session);
+    if (deadline) {
+        *deadline = plcio_s7_session_deadline(c->session);
+        if (hb && idle_ready(c)) *deadline = min_deadline(*deadline, c->last_activity_ns + hb);
+    }
     return PLCIO_S7_WANT_READ | (pending ? PLCIO_S7_WANT_WRITE : 0u);
 }
 
@@ -497,6 +544,7 @@ static int async_io(plcio_s7_client *c, uint64_t now)
         int rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, 0);
         if (rc == PLCIO_EAGAIN) break;
         if (rc) return rc;
+        c->last_activity_ns = now;
         rc = plcio_s7_session_feed(s, buf, got, now);
         if (rc) return rc;
         if (got < sizeof buf) break;
@@ -508,7 +556,20 @@ int plcio_s7_client_process(plcio_s7_client *c)
 {
     if (!c) return PLCIO_EINVAL;
     uint64_t now = plcio_monotonic_ns();
-    if (c->fd < 0) return PLCIO_OK;
+    uint64_t hb = (uint64_t)(c->opt.heartbeat_ms > 0 ? c->opt.heartbeat_ms : 0) * PLCIO_NS_PER_MS;
+    if (c->fd < 0) {
+        if (!hb || !c->want_connected || !c->opt.auto_reconnect || now < c->next_attempt_ns) return PLCIO_OK;
+        int rc = plcio_s7_client_connect_async(c);
+        if (rc) return async_fail(c, rc);
+    }
+    if (hb && idle_ready(c) && now >= c->last_activity_ns + hb) {
+        c->heartbeat_job = true;
+        c->aops = &hb_ops;
+        c->ajob = c;
+        c->aprepared = false;
+        c->adone = NULL;
+        c->adone_ctx = NULL;
+    }
     if (c->connecting) {
         int rc = plcio_net_wait(c->fd, true, 0) == PLCIO_OK ? plcio_net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
         if (rc == PLCIO_EAGAIN) return now >= c->connect_deadline ? async_fail(c, PLCIO_ETIMEDOUT) : PLCIO_OK;
@@ -522,6 +583,7 @@ int plcio_s7_client_process(plcio_s7_client *c)
     if (!was_ready && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
         c->ever_connected = true;
         c->backoff_ms = 0;
+        c->last_activity_ns = now;
         if (c->opt.on_connect) c->opt.on_connect(c->opt.callback_ctx, c, PLCIO_OK);
     }
     while (c->aops && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {

@@ -47,6 +47,8 @@ struct plcio_s7_client {
     bool in_async;            /* completing an async job: no nested blocking calls */
     bool connecting;          /* non-blocking TCP connect in progress */
     uint64_t connect_deadline;
+    uint64_t last_activity_ns; /* last bytes received */
+    bool heartbeat_job;        /* the async job is our own heartbeat */
     const s7c_job_ops *aops;  /* the async job, NULL when none */
     void *ajob;
     bool aprepared;

@@ -4,6 +4,7 @@
  * partner speaks through plcio's own codec (server side); the foreign-peer
  * tests are in tests/interop/test_s7_client_snap7.c. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "net/net.h"
@@ -71,6 +72,8 @@ static int handshake(int fd)
     return plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL) ? -1 : 0;
 }
 
+static atomic_int hb_seen; /* written by the partner thread */
+
 static void serve_good(int fd)
 {
     static uint8_t b[70000], f[2048], zeros[1024];
@@ -81,6 +84,16 @@ static void serve_good(int fd)
         plcio_s7_data_item d[PLCIO_S7_MAX_ITEMS];
         size_t k = 0;
         if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu)) return;
+        plcio_s7_userdata ud;
+        if (plcio_s7_userdata_decode(&pdu, &ud) == PLCIO_OK) {
+            /* heartbeats: an empty answer of the right group */
+            hb_seen++;
+            plcio_s7_userdata ans = plcio_s7_userdata_response(ud.group, ud.subfunction, 0, 0, false, 0, NULL, 0);
+            plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
+            if (plcio_s7_userdata_encode(&o, pdu.pdu_ref, &ans)) return;
+            if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
+            continue;
+        }
         if (plcio_s7_read_request_decode(&pdu, items, PLCIO_S7_MAX_ITEMS, &k)) return;
         for (size_t i = 0; i < k; i++)
             d[i] = (plcio_s7_data_item){PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, zeros,
@@ -363,6 +376,43 @@ static void test_upload_flow(void **state)
     fake_stop(&fk);
 }
 
+static void test_heartbeat_reconnects(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {CLOSE_AFTER_SETUP, GOOD};
+    fake_start(&fk, m, 2);
+    connects = disconnects = 0;
+    hb_seen = 0;
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    o.port = fk.port;
+    o.timeout_ms = 500;
+    o.auto_reconnect = true;
+    o.reconnect_min_ms = 10;
+    o.heartbeat_ms = 30;
+    o.on_connect = on_conn;
+    o.on_disconnect = on_disc;
+    plcio_s7_client *c = plcio_s7_client_new(&o);
+    assert_int_equal(plcio_s7_client_connect_async(c), PLCIO_OK);
+    /* an idle loop: the partner drops the first link, the client comes back
+     * by itself and keeps the second one alive with heartbeats */
+    uint64_t until = plcio_monotonic_ns() + 5 * PLCIO_NS_PER_S;
+    while (plcio_monotonic_ns() < until && hb_seen < 3) {
+        uint64_t deadline;
+        unsigned want = plcio_s7_client_wants(c, &deadline);
+        struct pollfd pfd = {plcio_s7_client_fd(c), (short)((want & 1 ? POLLIN : 0) | (want & 2 ? POLLOUT : 0)), 0};
+        poll(&pfd, pfd.fd >= 0 && want ? 1 : 0, 10);
+        plcio_s7_client_process(c);
+    }
+    assert_true(hb_seen >= 3);
+    assert_int_equal(connects, 2);
+    assert_int_equal(disconnects, 1);
+    assert_true(plcio_s7_client_connected(c));
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_drop_and_garbage_then_reconnect),
         cmocka_unit_test(test_async_timeout_and_reconnect),
         cmocka_unit_test(test_upload_flow),
+        cmocka_unit_test(test_heartbeat_reconnects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
