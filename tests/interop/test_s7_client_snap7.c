@@ -391,6 +391,27 @@ static void test_async(void **state)
     plcio_s7_client_free(c);
 }
 
+/* A routed connection carries the route in an extended called TSAP; snap7's
+ * server takes any TSAP, so the long one must get through COTP as it is. */
+static void test_extended_tsap(void **state)
+{
+    (void)state;
+    static const uint8_t route[] = {0x01, 0x02, 0x00, 0x11, 0x22, 0x33, 0x44, 0x01, 0x02, 0x0A, 0x00};
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    o.port = port;
+    o.remote_tsap_bytes = route;
+    o.remote_tsap_len = sizeof route;
+    plcio_s7_client *c = plcio_s7_client_new(&o);
+    int rc = plcio_s7_client_connect(c);
+    print_message("extended TSAP: %s\n", rc ? plcio_s7_client_last_error(c) : "accepted");
+    assert_int_equal(rc, PLCIO_OK);
+    uint8_t b[2];
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 2, b), PLCIO_OK);
+    assert_int_equal(b[0], 0x04);
+    plcio_s7_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_szl_blocks_clock_control),
         cmocka_unit_test(test_url_options),
         cmocka_unit_test(test_async),
+        cmocka_unit_test(test_extended_tsap),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }
