@@ -44,6 +44,7 @@ struct plcio_s7_client {
     uint16_t s7_error;
     uint8_t item_code;
     /* event-loop mode */
+    bool in_report;           /* asking for a DB's size inside an error report */
     bool in_async;            /* completing an async job: no nested blocking calls */
     bool connecting;          /* non-blocking TCP connect in progress */
     uint64_t connect_deadline;

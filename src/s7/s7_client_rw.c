@@ -94,14 +94,21 @@ static int check_var(plcio_s7_client *c, const plcio_s7_var *v)
 
 /* ---- planning ---- */
 
-static const plcio_s7_var *sort_vars_base;
-static int cmp_var(const void *a, const void *b)
+/* Sort keys copied out of the variables (no global state for qsort). */
+typedef struct sort_key {
+    uint8_t area;
+    uint16_t db;
+    uint32_t start;
+    size_t index;
+} sort_key;
+
+static int cmp_key(const void *a, const void *b)
 {
-    const plcio_s7_var *x = &sort_vars_base[*(const size_t *)a], *y = &sort_vars_base[*(const size_t *)b];
+    const sort_key *x = a, *y = b;
     if (x->area != y->area) return (int)x->area - (int)y->area;
     if (x->db != y->db) return (int)x->db - (int)y->db;
     if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return 0;
+    return x->index < y->index ? -1 : x->index > y->index;
 }
 
 static bool add_pdu(rw_plan *p, size_t first)
@@ -258,8 +265,6 @@ static void var_result(const rw_plan *p, size_t r, plcio_s7_var *v, size_t from,
     }
 }
 
-static _Thread_local bool recursing;
-
 static int report(plcio_s7_client *c, plcio_s7_var *vars, size_t n, uint16_t header_error, const char *verb)
 {
     for (size_t i = 0; i < n; i++) {
@@ -273,13 +278,13 @@ static int report(plcio_s7_client *c, plcio_s7_var *vars, size_t n, uint16_t hea
                      header_error);
         } else {
             snprintf(c->reason, sizeof c->reason, "%s", plcio_s7_return_code_text(code));
-            if (code == PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE && !recursing && !c->in_async &&
+            if (code == PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE && !c->in_report && !c->in_async &&
                 (vars[i].area == PLCIO_S7_AREA_DB || vars[i].area == PLCIO_S7_AREA_DI)) {
                 /* tell how large the DB really is, when the PLC says */
                 plcio_s7_block_details bd;
-                recursing = true;
+                c->in_report = true;
                 int brc = plcio_s7_client_block_info(c, "DB", vars[i].db, &bd);
-                recursing = false;
+                c->in_report = false;
                 if (brc == PLCIO_OK)
                     snprintf(c->reason, sizeof c->reason, "address out of range: DB%u is %u bytes", vars[i].db,
                              bd.mc7_size);
@@ -297,9 +302,12 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
                      bool merge)
 {
     (void)c;
-    for (size_t i = 0; i < n; i++) order[i] = i;
-    sort_vars_base = vars;
-    qsort(order, n, sizeof *order, cmp_var);
+    sort_key *keys = malloc(n * sizeof *keys);
+    if (!keys) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < n; i++) keys[i] = (sort_key){(uint8_t)vars[i].area, vars[i].db, vars[i].start, i};
+    qsort(keys, n, sizeof *keys, cmp_key);
+    for (size_t i = 0; i < n; i++) order[i] = keys[i].index;
+    free(keys);
     p->regions = calloc(n, sizeof *p->regions);
     if (!p->regions) return PLCIO_ENOMEM;
     for (size_t k = 0; k < n; k++) {
