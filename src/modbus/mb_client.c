@@ -157,9 +157,12 @@ static int rx_fill(plcio_modbus_client *c, uint64_t deadline, bool *idle)
     *idle = false;
     if (c->rx_len == MB_RX_CAP) c->rx_len = 0; /* garbage that never framed */
     uint64_t until = deadline;
-    bool bus = c->cfg.link.ops->serial && c->rx_len > 0;
+    /* RTU frames whose length the content does not tell (unknown function,
+     * FC 8/00) end at silence: t3.5 on a line, 20 ms on a TCP stream. */
+    bool bus = (c->cfg.link.ops->serial || c->cfg.framing == MB_FRAMING_RTU) && c->rx_len > 0;
     if (bus) {
-        uint64_t gap = c->last_io_ns + (uint64_t)c->t35_us * 1000u;
+        uint64_t silence = c->cfg.link.ops->serial ? (uint64_t)c->t35_us * 1000u : 20 * PLCIO_NS_PER_MS;
+        uint64_t gap = c->last_io_ns + silence;
         if (gap < until) until = gap;
     }
     size_t got = 0;

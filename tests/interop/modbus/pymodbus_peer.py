@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """pymodbus 3.0 as a foreign Modbus peer for plcio's interop tests.
 
-  pymodbus_peer.py server tcp|udp|rtu|ascii [DEVICE] [--seconds N]
+  pymodbus_peer.py server tcp|udp|rtu|ascii|rtu-tcp [DEVICE] [--seconds N]
       Serves one slave context (zero_mode: protocol address = list index) with
       known contents, prints "listening on 127.0.0.1:PORT" (or "listening on
       DEVICE") when ready, exits by itself after N seconds (default 30).
@@ -69,8 +69,9 @@ async def serve(kind, device):
     from pymodbus.server.async_io import ModbusSerialServer, ModbusTcpServer, ModbusUdpServer
 
     ctx, ident = make_context(), make_identity()
-    if kind == "tcp":
-        server = ModbusTcpServer(ctx, ModbusSocketFramer, ident, address=("127.0.0.1", 0))
+    if kind in ("tcp", "rtu-tcp"):  # rtu-tcp: RTU frames (CRC, no MBAP) on a TCP stream
+        framer = ModbusSocketFramer if kind == "tcp" else ModbusRtuFramer
+        server = ModbusTcpServer(ctx, framer, ident, address=("127.0.0.1", 0))
         task = asyncio.create_task(server.serve_forever())
         await server.serving
         where = "127.0.0.1:%d" % server.server.sockets[0].getsockname()[1]
