@@ -6,7 +6,9 @@
  *   small:  4-byte DB reads, one client, requests/s
  *   large:  65535-byte DB reads, one client, MB/s
  *   x16:    the same with 16 clients in parallel threads
- * Each figure is the best of 3 interleaved rounds of ROUND_MS. Printed with
+ * With 16 clients plcio's server also runs with 2 serving threads (config
+ * .threads; the default is 1). Each figure is the best of 3 interleaved
+ * rounds of ROUND_MS. Printed with
  * ratios; targets (issue 4): plcio >= snap7 everywhere, small reads within
  * 1.25x of the ping-pong. */
 #include <pthread.h>
@@ -179,17 +181,21 @@ static double run_round(work_kind kind, int port, int n)
 }
 
 typedef struct result {
-    double ours, snap7, floor;
+    double ours, ours2, snap7, floor;
 } result;
+
+static int ours2_port; /* plcio's server with 2 serving threads */
 
 static result measure(work_kind s7_kind, work_kind pp_kind, int ours, int snap7, int n)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0};
     for (int round = 0; round < 3; round++) { /* interleaved: machine load hits all alike */
         double a = run_round(s7_kind, ours, n), b = run_round(s7_kind, snap7, n), c = run_round(pp_kind, 0, n);
+        double d = n > 1 ? run_round(s7_kind, ours2_port, n) : 0;
         if (a > r.ours) r.ours = a;
         if (b > r.snap7) r.snap7 = b;
         if (c > r.floor) r.floor = c;
+        if (d > r.ours2) r.ours2 = d;
     }
     return r;
 }
@@ -199,6 +205,8 @@ static void print_small(const char *what, result r)
     printf("%-28s plcio %8.0f req/s   snap7 %8.0f req/s   ping-pong %8.0f req/s\n", what, r.ours, r.snap7, r.floor);
     printf("%-28s plcio/snap7 %.2fx   ping-pong/plcio %.2fx (target <= 1.25x)\n", "", r.ours / r.snap7,
            r.floor / r.ours);
+    if (r.ours2 > 0)
+        printf("%-28s plcio with 2 serving threads %8.0f req/s: plcio/snap7 %.2fx\n", "", r.ours2, r.ours2 / r.snap7);
 }
 
 static void print_big(const char *what, result r)
@@ -206,6 +214,9 @@ static void print_big(const char *what, result r)
     printf("%-28s plcio %7.1f MB/s    snap7 %7.1f MB/s    sequential ping-pong %7.1f MB/s\n", what,
            r.ours * BIG / 1e6, r.snap7 * BIG / 1e6, r.floor * BIG / 1e6);
     printf("%-28s plcio/snap7 %.2fx   plcio/sequential floor %.2fx\n", "", r.ours / r.snap7, r.ours / r.floor);
+    if (r.ours2 > 0)
+        printf("%-28s plcio with 2 serving threads %7.1f MB/s: plcio/snap7 %.2fx\n", "", r.ours2 * BIG / 1e6,
+               r.ours2 / r.snap7);
 }
 
 int main(void)
@@ -222,6 +233,14 @@ int main(void)
         return 1;
     }
     int ours = plcio_s7_server_port(srv);
+    cfg.threads = 2;
+    plcio_s7_server *srv2 = NULL;
+    if (plcio_s7_server_new(&cfg, &srv2) || plcio_s7_server_add_area(srv2, PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL) ||
+        plcio_s7_server_add_area(srv2, PLCIO_S7_SERVER_AREA_DB, 2, BIG, NULL) || plcio_s7_server_start(srv2)) {
+        fprintf(stderr, "plcio server (2 threads) did not start\n");
+        return 1;
+    }
+    ours2_port = plcio_s7_server_port(srv2);
     /* snap7's server */
     int snap_port = free_port();
     uint16_t p16 = (uint16_t)snap_port;
@@ -250,6 +269,7 @@ int main(void)
     printf("(ping-pong: thread per connection, same frame sizes; 16-client figures are totals)\n");
 
     plcio_s7_server_free(srv);
+    plcio_s7_server_free(srv2);
     Srv_Stop(snap);
     Srv_Destroy(&snap);
     plcio_net_close(pp_listen_fd);

@@ -16,9 +16,10 @@
  * Threads: plcio_s7_server_lock_area/_unlock_area, _area_data, _set_cpu_state,
  * _cpu_state, _client_count, _stop and _port are thread-safe. Registering and
  * removing areas is thread-safe too. Everything else: one thread at a time.
- * Callbacks run on the thread that serves the connections (the background
+ * Callbacks run on the thread that serves the connection (a background
  * thread, or the caller of plcio_s7_server_run_once), with the lock of the
  * area they concern held (the lock is recursive: callbacks may lock it again).
+ * With config.threads > 1 they may run on several threads at once.
  */
 #ifndef PLCIO_S7_SERVER_H
 #define PLCIO_S7_SERVER_H
@@ -123,6 +124,9 @@ typedef struct plcio_s7_server_config {
     uint32_t frame_timeout_ms; /* a started frame must complete within this; default 5000 */
     uint32_t idle_timeout_ms;  /* close a silent connection after this; 0 (default) = never */
     size_t max_output_bytes;   /* unsent answers per connection before it is closed; default 256 KiB */
+    unsigned threads;          /* serving threads in background mode (1..64, default 1): connections are
+                                  spread over them round-robin, and callbacks then run on several
+                                  threads at once (each with its area locked). run_once mode uses 1. */
     uint8_t protection_level;  /* 1 none (default), 2 write-protected, 3 read/write-protected */
     const char *password;      /* lifts protection for one session (8 chars max); NULL = none */
     plcio_s7_server_cpu_state cpu_state; /* state at start; default RUN */

@@ -24,6 +24,7 @@ void plcio_s7_server_config_init(plcio_s7_server_config *cfg)
     cfg->frame_timeout_ms = 5000;
     cfg->idle_timeout_ms = 0;
     cfg->max_output_bytes = 256 * 1024;
+    cfg->threads = 1;
     cfg->protection_level = 1;
     cfg->cpu_state = PLCIO_S7_SERVER_CPU_RUN;
     cfg->identity.order_code = "6ES7 315-2EH14-0AB0";
@@ -58,6 +59,7 @@ static int check_config(const plcio_s7_server_config *cfg)
     if (cfg->cpu_state != PLCIO_S7_SERVER_CPU_RUN && cfg->cpu_state != PLCIO_S7_SERVER_CPU_STOP) return PLCIO_EINVAL;
     if (cfg->password && strlen(cfg->password) > 8) return PLCIO_EINVAL;
     if (cfg->max_output_bytes < 4096) return PLCIO_EINVAL;
+    if (cfg->threads < 1 || cfg->threads > 64) return PLCIO_EINVAL;
     return PLCIO_OK;
 }
 
@@ -111,7 +113,7 @@ int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out
     atomic_init(&srv->port, (uint16_t)0);
     srv->listen_fd = -1;
     srv->mode = S7SRV_IDLE;
-    srv->next_upload_id = 1;
+    atomic_init(&srv->next_upload_id, 1u);
     /* A real CPU's diagnostic buffer starts with its last startup. */
     s7srv_diag_add(srv, 0x1381); /* request for manual warm restart */
     if (cfg->cpu_state == PLCIO_S7_SERVER_CPU_RUN) s7srv_diag_add(srv, 0x4302); /* STARTUP -> RUN */

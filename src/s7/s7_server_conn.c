@@ -27,9 +27,24 @@
 #define FRAME_CAP (S7SRV_PDU_MAX + 64)
 #define SWEEP_NS (100 * PLCIO_NS_PER_MS)
 
+/* One event loop and the connections it serves. Worker 0 also accepts and
+ * hands connections to the others through their pending queue. */
+struct s7srv_worker {
+    plcio_s7_server *srv;
+    plcio_loop *loop;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    pthread_mutex_t pending_lock;
+    int *pending; /* accepted fds (pairs: fd, client id) not yet adopted */
+    size_t pending_n, pending_cap;
+    s7srv_conn *conns; /* doubly linked list */
+};
+
 struct s7srv_conn {
     s7srv_conn *prev, *next;
     plcio_s7_server *srv;
+    s7srv_worker *w;
     int fd;
     bool cotp_open; /* CR received, CC sent */
     uint16_t src_ref;
@@ -68,7 +83,7 @@ static int flush(s7srv_conn *c)
     bool want = pending(c) > 0;
     if (want != c->want_write) {
         c->want_write = want;
-        plcio_loop_mod(c->srv->loop, c->fd, PLCIO_IO_READ | (want ? PLCIO_IO_WRITE : 0u));
+        plcio_loop_mod(c->w->loop, c->fd, PLCIO_IO_READ | (want ? PLCIO_IO_WRITE : 0u));
     }
     return PLCIO_OK;
 }
@@ -176,7 +191,7 @@ static int process_input(s7srv_conn *c)
         c->in_len -= off;
     }
     if (c->in_len || c->pdu_partial) {
-        if (!c->partial_since) c->partial_since = plcio_loop_now(c->srv->loop);
+        if (!c->partial_since) c->partial_since = plcio_loop_now(c->w->loop);
     } else {
         c->partial_since = 0;
     }
@@ -196,7 +211,7 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
         if (rc == PLCIO_EAGAIN) rc = PLCIO_OK;
         if (!rc && got) {
             c->in_len += got;
-            c->last_rx = plcio_loop_now(c->srv->loop);
+            c->last_rx = plcio_loop_now(c->w->loop);
             rc = process_input(c);
             if (!rc) rc = flush(c);
         }
@@ -213,10 +228,10 @@ static void conn_close(s7srv_conn *c, int reason)
     plcio_s7_server *srv = c->srv;
     plcio_log(&srv->cfg.logger, reason ? PLCIO_LOG_INFO : PLCIO_LOG_DEBUG, LOG_MODULE, "client %u closed: %s",
               c->ses.client, reason ? plcio_strerror(reason) : "disconnected");
-    plcio_loop_del(srv->loop, c->fd);
+    plcio_loop_del(c->w->loop, c->fd);
     plcio_net_close(c->fd);
     if (c->prev) c->prev->next = c->next;
-    else srv->conns = c->next;
+    else c->w->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     atomic_fetch_sub(&srv->conn_count, 1u);
     s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_CLOSED, c->ses.client, reason);
@@ -225,8 +240,68 @@ static void conn_close(s7srv_conn *c, int reason)
     free(c);
 }
 
+/* Start serving an accepted socket in this worker's loop (its thread). */
+static void adopt(s7srv_worker *w, int cfd, unsigned id)
+{
+    plcio_s7_server *srv = w->srv;
+    s7srv_conn *c = calloc(1, sizeof *c);
+    if (!c || plcio_loop_add(w->loop, cfd, PLCIO_IO_READ, on_io, c) != PLCIO_OK) {
+        free(c);
+        plcio_net_close(cfd);
+        atomic_fetch_sub(&srv->conn_count, 1u);
+        return;
+    }
+    c->srv = srv;
+    c->w = w;
+    c->fd = cfd;
+    c->ses.client = id;
+    c->src_ref = (uint16_t)(id | 1u);
+    c->last_rx = plcio_loop_now(w->loop);
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    w->conns = c;
+    s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_ADDED, id, 0);
+}
+
+static void adopt_pending(s7srv_worker *w)
+{
+    pthread_mutex_lock(&w->pending_lock);
+    int *fds = w->pending;
+    size_t n = w->pending_n;
+    w->pending = NULL;
+    w->pending_n = w->pending_cap = 0;
+    pthread_mutex_unlock(&w->pending_lock);
+    for (size_t i = 0; i + 1 < n; i += 2) adopt(w, fds[i], (unsigned)fds[i + 1]);
+    free(fds);
+}
+
+/* Hand a socket to another worker; false (socket closed) if out of memory. */
+static bool hand_over(s7srv_worker *w, int cfd, unsigned id)
+{
+    pthread_mutex_lock(&w->pending_lock);
+    bool ok = true;
+    if (w->pending_n + 2 > w->pending_cap) {
+        size_t cap = w->pending_cap ? w->pending_cap * 2 : 32;
+        int *p = realloc(w->pending, cap * sizeof *p);
+        if (p) {
+            w->pending = p;
+            w->pending_cap = cap;
+        } else {
+            ok = false;
+        }
+    }
+    if (ok) {
+        w->pending[w->pending_n++] = cfd;
+        w->pending[w->pending_n++] = (int)id;
+    }
+    pthread_mutex_unlock(&w->pending_lock);
+    if (ok) plcio_loop_wake(w->loop);
+    return ok;
+}
+
 static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
 {
+    (void)loop;
     (void)events;
     plcio_s7_server *srv = ctx;
     for (;;) {
@@ -245,98 +320,132 @@ static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
             s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_REFUSED, id, 0);
             continue;
         }
-        s7srv_conn *c = calloc(1, sizeof *c);
-        if (!c || plcio_loop_add(loop, cfd, PLCIO_IO_READ, on_io, c) != PLCIO_OK) {
-            free(c);
-            plcio_net_close(cfd);
-            continue;
-        }
-        c->srv = srv;
-        c->fd = cfd;
-        c->ses.client = id;
-        c->src_ref = (uint16_t)(id | 1u);
-        c->last_rx = plcio_loop_now(loop);
-        c->next = srv->conns;
-        if (srv->conns) srv->conns->prev = c;
-        srv->conns = c;
         atomic_fetch_add(&srv->conn_count, 1u);
         plcio_log(&srv->cfg.logger, PLCIO_LOG_DEBUG, LOG_MODULE, "client %u from %s", id, peer);
-        s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_ADDED, id, 0);
+        s7srv_worker *w = &srv->workers[srv->next_worker++ % srv->n_workers];
+        if (w == &srv->workers[0]) {
+            adopt(w, cfd, id);
+        } else if (!hand_over(w, cfd, id)) {
+            plcio_net_close(cfd);
+            atomic_fetch_sub(&srv->conn_count, 1u);
+        }
     }
 }
 
 static void sweep(plcio_loop *loop, void *ctx)
 {
-    plcio_s7_server *srv = ctx;
+    s7srv_worker *w = ctx;
+    plcio_s7_server *srv = w->srv;
     uint64_t now = plcio_loop_now(loop);
     uint64_t frame_ns = (uint64_t)srv->cfg.frame_timeout_ms * PLCIO_NS_PER_MS;
     uint64_t idle_ns = (uint64_t)srv->cfg.idle_timeout_ms * PLCIO_NS_PER_MS;
     s7srv_conn *next;
-    for (s7srv_conn *c = srv->conns; c; c = next) {
+    for (s7srv_conn *c = w->conns; c; c = next) {
         next = c->next;
         if (frame_ns && c->partial_since && now - c->partial_since > frame_ns)
             conn_close(c, PLCIO_ETIMEDOUT);
         else if (idle_ns && now - c->last_rx > idle_ns)
             conn_close(c, PLCIO_ETIMEDOUT);
     }
-    plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, srv);
+    plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, w);
 }
 
 /* ---------------------------------------------------------------------------
  * Listening, background thread, caller-driven mode
  * ------------------------------------------------------------------------- */
 
-int plcio_s7_server_listen(plcio_s7_server *srv)
+static void workers_free(plcio_s7_server *srv)
 {
-    if (!srv) return PLCIO_EINVAL;
-    if (srv->mode != S7SRV_IDLE) return PLCIO_ESTATE;
-    srv->loop = plcio_loop_new(NULL);
-    if (!srv->loop) return PLCIO_ENOMEM;
-    int port = 0;
-    int rc = plcio_net_tcp_listen(srv->host, srv->cfg.port, 128, &srv->listen_fd, &port);
-    if (!rc) rc = plcio_loop_add(srv->loop, srv->listen_fd, PLCIO_IO_READ, on_accept, srv);
-    if (!rc && !plcio_loop_timer_add(srv->loop, plcio_loop_now(srv->loop) + SWEEP_NS, sweep, srv)) rc = PLCIO_ENOMEM;
-    if (rc) {
-        plcio_net_close(srv->listen_fd);
-        srv->listen_fd = -1;
-        plcio_loop_free(srv->loop);
-        srv->loop = NULL;
-        return rc;
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        s7srv_worker *w = &srv->workers[i];
+        while (w->conns) conn_close(w->conns, PLCIO_ECANCELED);
+        for (size_t k = 0; k + 1 < w->pending_n; k += 2) {
+            plcio_net_close(w->pending[k]);
+            atomic_fetch_sub(&srv->conn_count, 1u);
+        }
+        free(w->pending);
+        pthread_mutex_destroy(&w->pending_lock);
+        plcio_loop_free(w->loop);
     }
-    atomic_store(&srv->port, (uint16_t)port);
-    srv->mode = S7SRV_CALLER;
-    plcio_log(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "listening on %s:%d", srv->host, port);
+    free(srv->workers);
+    srv->workers = NULL;
+    srv->n_workers = 0;
+}
+
+static int workers_new(plcio_s7_server *srv, unsigned n)
+{
+    srv->workers = calloc(n, sizeof *srv->workers);
+    if (!srv->workers) return PLCIO_ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        s7srv_worker *w = &srv->workers[i];
+        w->srv = srv;
+        atomic_init(&w->stop, false);
+        pthread_mutex_init(&w->pending_lock, NULL);
+        srv->n_workers = i + 1;
+        w->loop = plcio_loop_new(NULL);
+        if (!w->loop || !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + SWEEP_NS, sweep, w)) return PLCIO_ENOMEM;
+    }
     return PLCIO_OK;
 }
 
+static int listen_with(plcio_s7_server *srv, unsigned n_workers)
+{
+    if (!srv) return PLCIO_EINVAL;
+    if (srv->mode != S7SRV_IDLE) return PLCIO_ESTATE;
+    int port = 0;
+    int rc = workers_new(srv, n_workers);
+    if (!rc) rc = plcio_net_tcp_listen(srv->host, srv->cfg.port, 128, &srv->listen_fd, &port);
+    if (!rc) rc = plcio_loop_add(srv->workers[0].loop, srv->listen_fd, PLCIO_IO_READ, on_accept, srv);
+    if (rc) {
+        plcio_net_close(srv->listen_fd);
+        srv->listen_fd = -1;
+        workers_free(srv);
+        return rc;
+    }
+    srv->next_worker = 0;
+    atomic_store(&srv->port, (uint16_t)port);
+    srv->mode = S7SRV_CALLER;
+    plcio_log(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "listening on %s:%d (%u thread%s)", srv->host, port,
+              n_workers, n_workers > 1 ? "s" : "");
+    return PLCIO_OK;
+}
+
+int plcio_s7_server_listen(plcio_s7_server *srv) { return listen_with(srv, 1); }
+
 int plcio_s7_server_fd(const plcio_s7_server *srv)
 {
-    return srv && srv->loop ? plcio_loop_fd(srv->loop) : -1;
+    return srv && srv->n_workers ? plcio_loop_fd(srv->workers[0].loop) : -1;
 }
 
 int plcio_s7_server_run_once(plcio_s7_server *srv, int timeout_ms)
 {
     if (!srv || srv->mode != S7SRV_CALLER) return PLCIO_ESTATE;
-    int rc = plcio_loop_run_once(srv->loop, timeout_ms);
+    int rc = plcio_loop_run_once(srv->workers[0].loop, timeout_ms);
     return rc < 0 ? rc : PLCIO_OK;
 }
 
-static void *server_thread(void *arg)
+static void *worker_thread(void *arg)
 {
-    plcio_s7_server *srv = arg;
-    plcio_loop_run(srv->loop);
+    s7srv_worker *w = arg;
+    while (!atomic_load(&w->stop)) {
+        if (plcio_loop_run_once(w->loop, 1000) < 0) break;
+        adopt_pending(w);
+    }
     return NULL;
 }
 
 int plcio_s7_server_start(plcio_s7_server *srv)
 {
-    int rc = plcio_s7_server_listen(srv);
+    int rc = listen_with(srv, srv ? srv->cfg.threads : 1);
     if (rc) return rc;
     srv->mode = S7SRV_THREAD;
-    if (pthread_create(&srv->thread, NULL, server_thread, srv) != 0) {
-        srv->mode = S7SRV_CALLER;
-        plcio_s7_server_stop(srv);
-        return PLCIO_ENOMEM;
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        s7srv_worker *w = &srv->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_thread, w) != 0) {
+            plcio_s7_server_stop(srv);
+            return PLCIO_ENOMEM;
+        }
+        w->thread_started = true;
     }
     return PLCIO_OK;
 }
@@ -344,16 +453,18 @@ int plcio_s7_server_start(plcio_s7_server *srv)
 int plcio_s7_server_stop(plcio_s7_server *srv)
 {
     if (!srv || srv->mode == S7SRV_IDLE) return PLCIO_OK;
-    if (srv->mode == S7SRV_THREAD) {
-        plcio_loop_stop(srv->loop);
-        pthread_join(srv->thread, NULL);
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        s7srv_worker *w = &srv->workers[i];
+        if (!w->thread_started) continue;
+        atomic_store(&w->stop, true);
+        plcio_loop_wake(w->loop);
+        pthread_join(w->thread, NULL);
+        w->thread_started = false;
     }
-    while (srv->conns) conn_close(srv->conns, PLCIO_ECANCELED);
-    plcio_loop_del(srv->loop, srv->listen_fd);
+    plcio_loop_del(srv->workers[0].loop, srv->listen_fd);
     plcio_net_close(srv->listen_fd);
     srv->listen_fd = -1;
-    plcio_loop_free(srv->loop);
-    srv->loop = NULL;
+    workers_free(srv);
     atomic_store(&srv->port, (uint16_t)0);
     srv->mode = S7SRV_IDLE;
     return PLCIO_OK;

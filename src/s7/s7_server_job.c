@@ -365,8 +365,8 @@ static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_p
         ses->upload = img;
         ses->upload_len = len;
         ses->upload_off = 0;
-        ses->upload_id = srv->next_upload_id++;
-        if (srv->next_upload_id == 0) srv->next_upload_id = 1;
+        ses->upload_id = atomic_fetch_add(&srv->next_upload_id, 1u);
+        if (ses->upload_id == 0) ses->upload_id = atomic_fetch_add(&srv->next_upload_id, 1u);
         ack.upload_id = ses->upload_id;
         ack.load_len = (uint32_t)len;
         ack.has_lengths = true;

@@ -20,6 +20,7 @@
 
 struct plcio_loop;
 typedef struct s7srv_conn s7srv_conn;
+typedef struct s7srv_worker s7srv_worker;
 
 /* Smallest PDU a CPU negotiates (S7-200/300 minimum, snap7's MinPduSize). */
 #define S7SRV_PDU_MIN 240
@@ -90,15 +91,14 @@ struct plcio_s7_server {
     s7srv_diag_entry diag[S7SRV_DIAG_MAX];
     size_t diag_count, diag_head;
 
-    struct plcio_loop *loop;
     int listen_fd;
     _Atomic uint16_t port;
     s7srv_mode mode;
-    pthread_t thread;
-    s7srv_conn *conns; /* doubly linked list */
+    s7srv_worker *workers; /* [0] accepts; each runs its own event loop */
+    unsigned n_workers, next_worker;
     atomic_uint conn_count;
     unsigned next_client;
-    uint32_t next_upload_id;
+    atomic_uint next_upload_id;
 };
 
 /* ---- s7_server.c ---- */

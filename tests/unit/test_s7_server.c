@@ -45,10 +45,13 @@ static void after_write(void *ctx, const plcio_s7_server_access *acc, uint8_t *m
     g_after_writes++;
 }
 
+static unsigned g_threads = 1; /* serving threads of the next make_server */
+
 static plcio_s7_server *make_server(unsigned max_conn, uint32_t frame_timeout_ms, const char *password, uint8_t level)
 {
     plcio_s7_server_config cfg;
     plcio_s7_server_config_init(&cfg);
+    cfg.threads = g_threads;
     cfg.port = 0;
     cfg.max_connections = max_conn;
     cfg.frame_timeout_ms = frame_timeout_ms;
@@ -558,6 +561,25 @@ static void test_many_connections(void **state)
     plcio_s7_server_free(srv);
 }
 
+/* Several serving threads: connections spread over them, all served, limit kept. */
+static void test_many_connections_threads(void **state)
+{
+    g_threads = 3;
+    test_many_connections(state);
+    plcio_s7_server *srv = make_server(5, 5000, NULL, 1);
+    g_threads = 1;
+    assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
+    int port = plcio_s7_server_port(srv);
+    cli c[7];
+    for (int i = 0; i < 5; i++) cli_open(&c[i], port);
+    for (int i = 5; i < 7; i++) {
+        assert_int_equal(cli_connect_raw(&c[i], port), PLCIO_OK);
+        assert_true(cli_closed_by_server(&c[i], TMO));
+    }
+    for (int i = 0; i < 7; i++) cli_close(&c[i]);
+    plcio_s7_server_free(srv);
+}
+
 static void test_lock_area(void **state)
 {
     (void)state;
@@ -702,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_area, setup, teardown),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_many_connections),
+        cmocka_unit_test(test_many_connections_threads),
         cmocka_unit_test(test_protection_and_password),
         cmocka_unit_test(test_caller_driven),
     };

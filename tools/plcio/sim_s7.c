@@ -2,7 +2,7 @@
  *
  *   plcio sim s7 [--listen HOST:PORT] [--db N:SIZE | --db N:LAYOUT_FILE]... [--layout UDT_FILE]...
  *                [--area M:SIZE]...
- *                [--pdu N] [--seconds S] [--max-connections N]
+ *                [--pdu N] [--seconds S] [--max-connections N] [--threads N]
  *                [--password PW [--protection 2|3]] [--verbose]
  *
  * Default listen address 127.0.0.1:1102 (port 102 needs root); port 0 picks a
@@ -94,6 +94,7 @@ static int parse_area(const char *arg, sim_area *a)
         return cli_error(PLCIO_EXIT_USAGE, "--area: bad size '%s'", colon + 1);
     a->number = 0;
     a->size = size * elem;
+    a->layout_file = NULL;
     return PLCIO_EXIT_OK;
 }
 
@@ -156,24 +157,31 @@ static bool has_area(const sim_area *areas, size_t n, plcio_s7_server_area area)
 static void add_defaults(sim_area *areas, size_t *n)
 {
     static const sim_area defaults[] = {
-        {PLCIO_S7_SERVER_AREA_M, 0, 256}, {PLCIO_S7_SERVER_AREA_I, 0, 256}, {PLCIO_S7_SERVER_AREA_Q, 0, 256},
-        {PLCIO_S7_SERVER_AREA_T, 0, 512}, {PLCIO_S7_SERVER_AREA_C, 0, 512}, {PLCIO_S7_SERVER_AREA_DB, 1, 1024},
+        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_I, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_Q, 0, 256, NULL},
+        {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL}, {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL},
+        {PLCIO_S7_SERVER_AREA_DB, 1, 1024, NULL},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         if (!has_area(areas, *n, defaults[i].area) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
 }
 
-static int serve(plcio_s7_server *srv, const char *host, double seconds)
+static int serve(plcio_s7_server *srv, const char *host, double seconds, bool threaded)
 {
-    int rc = plcio_s7_server_listen(srv);
+    /* One serving thread: the server runs in this thread (run_once); more: in
+     * its own threads while this one waits for the end. */
+    int rc = threaded ? plcio_s7_server_start(srv) : plcio_s7_server_listen(srv);
     if (rc) return cli_error(PLCIO_EXIT_FAILURE, "cannot listen on %s: %s", host, plcio_strerror(rc));
     printf("listening on %s:%u\n", host, (unsigned)plcio_s7_server_port(srv));
     fflush(stdout);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!stop_requested) {
-        rc = plcio_s7_server_run_once(srv, 100);
-        if (rc) return cli_error(PLCIO_EXIT_FAILURE, "server: %s", plcio_strerror(rc));
+        if (threaded) {
+            struct timespec nap = {0, 100000000L};
+            nanosleep(&nap, NULL);
+        } else if ((rc = plcio_s7_server_run_once(srv, 100)) != PLCIO_OK) {
+            return cli_error(PLCIO_EXIT_FAILURE, "server: %s", plcio_strerror(rc));
+        }
         if (seconds > 0) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -222,6 +230,10 @@ int sim_s7_main(int argc, char **argv)
             if (!parse_uint(v, 100000, &u) || u == 0)
                 return cli_error(PLCIO_EXIT_USAGE, "--max-connections wants 1..100000, got '%s'", v);
             cfg.max_connections = (unsigned)u;
+        } else if (cli_option(argc, argv, &i, "--threads", &v, &bad)) {
+            if (bad) break;
+            if (!parse_uint(v, 64, &u) || u == 0) return cli_error(PLCIO_EXIT_USAGE, "--threads wants 1..64, got '%s'", v);
+            cfg.threads = (unsigned)u;
         } else if (cli_option(argc, argv, &i, "--seconds", &v, &bad)) {
             char *end;
             if (!bad && ((seconds = strtod(v, &end)) <= 0 || *end))
@@ -271,7 +283,7 @@ int sim_s7_main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    rc = serve(srv, host, seconds);
+    rc = serve(srv, host, seconds, cfg.threads > 1);
     plcio_s7_server_free(srv);
     return rc;
 }
