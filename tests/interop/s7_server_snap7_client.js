@@ -99,6 +99,8 @@ const s11 = c.ReadSZL(0x0011, 0);
 check('ReadSZL 0x0011 (3 records of 28)', s11 && s11.length === 4 + 3 * 28 && s11.readUInt16LE(0) === 28 && s11.readUInt16LE(2) === 3, s11 && s11.length);
 const s1c = c.ReadSZL(0x001C, 0); // 344 bytes: more than one 480 PDU? no; checks the record layout
 check('ReadSZL 0x001C (10 records of 34)', s1c && s1c.length === 4 + 10 * 34, s1c && s1c.length);
+const s0f = c.ReadSZL(0x0F1C, 0); // header only, as real CPUs answer it: record length 34, count 10
+check('ReadSZL 0x0F1C (header only)', s0f && s0f.length === 4 && s0f.readUInt16LE(0) === 34 && s0f.readUInt16LE(2) === 10, s0f && s0f.toString('hex'));
 const sa0 = c.ReadSZL(0x00A0, 0);
 check('ReadSZL 0x00A0 diagnostic buffer', sa0 && sa0.length >= 4 + 20 && (sa0.length - 4) % 20 === 0, sa0 && sa0.length);
 check('ReadSZL unknown id -> error', c.ReadSZL(0x0B0B, 0) === false);
