@@ -8,7 +8,7 @@
 
 const sync_driver_ops *sync_test_driver;
 
-static const sync_driver_ops *const drivers[] = {NULL};
+static const sync_driver_ops *const drivers[] = {&sync_driver_s7};
 
 static bool scheme_matches(const sync_driver_ops *ops, const char *scheme)
 {
@@ -290,16 +290,19 @@ int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t ca
 
 void sync_unbuild(plcio_sync *s)
 {
+    /* Drivers first: closing reports their queued reads and writes against
+     * groups and tags that must still exist. */
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
-        if (d->groups) {
-            for (size_t j = 0; j < d->group_count; j++) {
-                if (d->groups[j].plan && d->ops->free_plan) d->ops->free_plan(&d->groups[j]);
-                free(d->groups[j].tags);
-            }
-            free(d->groups);
-        }
         if (d->ops && d->drv) d->ops->close(d);
+    }
+    for (size_t i = 0; i < s->device_count; i++) {
+        sync_device *d = &s->devices[i];
+        for (size_t j = 0; d->groups && j < d->group_count; j++) {
+            if (d->groups[j].plan && d->ops->free_plan) d->ops->free_plan(&d->groups[j]);
+            free(d->groups[j].tags);
+        }
+        free(d->groups);
     }
     free(s->devices);
     free(s->groups);

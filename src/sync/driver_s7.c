@@ -1,0 +1,374 @@
+/* The sync engine's S7 driver: one plcio_s7_client per device in event-loop
+ * mode. The client runs one job at a time (each job pipelines its PDUs up to
+ * the negotiated parallel jobs), so the driver queues group reads and writes
+ * and starts the next when one is done. Neighbouring tags of a group are
+ * merged into few PDUs by the client's multi-variable read. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plcio/s7.h"
+#include "sync/sync_internal.h"
+
+typedef struct s7_job {
+    struct s7_job *next;
+    sync_group *group;   /* a read, or */
+    sync_write *write;   /* a write */
+    plcio_s7_var var;    /* the write's variable */
+    uint8_t bit_value;
+} s7_job;
+
+typedef struct s7_plan {
+    plcio_s7_var *vars; /* one per tag, data into buf */
+    uint8_t *buf;
+    size_t bytes;
+} s7_plan;
+
+typedef struct s7_drv {
+    sync_device *dev;
+    plcio_s7_client *client;
+    int watched_fd;
+    unsigned watched_events;
+    uint64_t timer, timer_deadline;
+    s7_job *head, *tail; /* head is running when client busy */
+    bool running;
+    bool came_up; /* set by the client's on_connect, inside process */
+    uint64_t kick;  /* timer: process() soon, so a newly queued job is encoded and sent */
+} s7_drv;
+
+static void pump(s7_drv *drv);
+
+static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    pump(ctx);
+}
+
+static void on_deadline(plcio_loop *loop, void *ctx)
+{
+    (void)loop;
+    s7_drv *drv = ctx;
+    drv->timer = 0;
+    drv->timer_deadline = 0;
+    pump(drv);
+}
+
+/* Keep the loop's view of the socket and deadline in step with the client. */
+static void rewatch(s7_drv *drv)
+{
+    plcio_loop *loop = sync_loop(drv->dev);
+    uint64_t deadline = 0;
+    unsigned wants = plcio_s7_client_wants(drv->client, &deadline);
+    int fd = plcio_s7_client_fd(drv->client);
+    unsigned events = ((wants & PLCIO_S7_WANT_READ) ? PLCIO_IO_READ : 0u) |
+                      ((wants & PLCIO_S7_WANT_WRITE) ? PLCIO_IO_WRITE : 0u);
+    /* Always watch readability while connected: a peer that closes is noticed at once. */
+    if (fd >= 0) events |= PLCIO_IO_READ;
+    if (fd != drv->watched_fd) {
+        if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
+        drv->watched_fd = -1;
+        if (fd >= 0 && plcio_loop_add(loop, fd, events, on_io, drv) == PLCIO_OK) {
+            drv->watched_fd = fd;
+            drv->watched_events = events;
+        }
+    } else if (fd >= 0 && events != drv->watched_events) {
+        plcio_loop_mod(loop, fd, events);
+        drv->watched_events = events;
+    }
+    if (deadline != drv->timer_deadline) {
+        if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
+        drv->timer = deadline ? plcio_loop_timer_add(loop, deadline, on_deadline, drv) : 0;
+        drv->timer_deadline = deadline;
+    }
+}
+
+static bool start_next(s7_drv *drv);
+
+static void finish_head(s7_drv *drv)
+{
+    s7_job *job = drv->head;
+    drv->head = job->next;
+    if (!drv->head) drv->tail = NULL;
+    drv->running = false;
+    free(job);
+}
+
+static void read_done(void *ctx, plcio_s7_client *client, int result)
+{
+    s7_drv *drv = ctx;
+    s7_job *job = drv->head;
+    sync_group *g = job->group;
+    s7_plan *p = g->plan;
+    /* A lost connection is reported by the device going down; per-item refusals
+     * (missing DB, out of range) mark only their tags. */
+    if (result == PLCIO_OK || result == PLCIO_EPLC) {
+        for (size_t i = 0; i < g->tag_count; i++) {
+            if (p->vars[i].result == PLCIO_OK) sync_tag_value(g->tags[i], p->vars[i].data, p->vars[i].size);
+            else sync_tag_error(g->tags[i], p->vars[i].result);
+        }
+        if (result == PLCIO_EPLC)
+            plcio_log(sync_logger(drv->dev), PLCIO_LOG_WARN, "sync", "%s/%s: %s", drv->dev->name, g->name,
+                      plcio_s7_client_last_error(client));
+    }
+    finish_head(drv);
+    sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
+}
+
+static void write_done(void *ctx, plcio_s7_client *client, int result)
+{
+    s7_drv *drv = ctx;
+    s7_job *job = drv->head;
+    sync_write *w = job->write;
+    char msg[256] = "";
+    if (result != PLCIO_OK) snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(client));
+    finish_head(drv);
+    sync_write_done(w, result, msg);
+}
+
+/* Hand the next queued job to the client; true when one was started. */
+static bool start_next(s7_drv *drv)
+{
+    while (drv->head && !drv->running && drv->dev->state == SYNC_DEV_UP) {
+        s7_job *job = drv->head;
+        int rc;
+        if (job->group) {
+            s7_plan *p = job->group->plan;
+            rc = plcio_s7_client_read_vars_async(drv->client, p->vars, job->group->tag_count, read_done, drv);
+        } else {
+            rc = plcio_s7_client_write_vars_async(drv->client, &job->var, 1, write_done, drv);
+        }
+        if (rc == PLCIO_OK) {
+            drv->running = true;
+            return true;
+        }
+        /* Could not even queue it: report and go on with the next. */
+        sync_group *g = job->group;
+        sync_write *w = job->write;
+        finish_head(drv);
+        if (g) sync_group_done(g, rc, 0, 0);
+        else sync_write_done(w, rc, plcio_s7_client_last_error(drv->client));
+    }
+    return false;
+}
+
+/* Everything queued is over when the connection is: reads end, writes fail. */
+static void drop_jobs(s7_drv *drv, int err)
+{
+    while (drv->head) {
+        s7_job *job = drv->head;
+        sync_group *g = job->group;
+        sync_write *w = job->write;
+        bool was_running = drv->running;
+        finish_head(drv);
+        if (g) sync_group_done(g, err, 0, 0);
+        else if (!was_running) sync_write_done(w, err, "not sent: the connection was lost");
+        else sync_write_done(w, err, "the connection was lost before the PLC answered: the write may or may not have happened");
+    }
+}
+
+/* Failures (refused, timed out, reset, EOF: the fd is always watched for
+ * reading) come out of process(), which has then completed the running job. */
+static void pump(s7_drv *drv)
+{
+    sync_device *d = drv->dev;
+    /* A job handed over by start_next is encoded and sent by the next process(). */
+    do {
+        int rc = plcio_s7_client_process(drv->client);
+        if (rc != PLCIO_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(drv->client));
+            plcio_s7_client_disconnect(drv->client);
+            drop_jobs(drv, rc);
+            rewatch(drv);
+            sync_device_down(d, rc, msg);
+            return;
+        }
+        if (drv->came_up) {
+            drv->came_up = false;
+            if (d->state == SYNC_DEV_CONNECTING) sync_device_up(d);
+        }
+    } while (start_next(drv));
+    rewatch(drv);
+}
+
+/* ---- driver operations ---- */
+
+static void on_client_connect(void *ctx, plcio_s7_client *client, int reason)
+{
+    (void)client;
+    if (reason == PLCIO_OK) ((s7_drv *)ctx)->came_up = true;
+}
+
+static int s7_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
+{
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    int rc = plcio_s7_client_options_from_url(&o, url, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    o.auto_reconnect = false; /* the engine reconnects, with its own backoff */
+    o.logger = *sync_logger(d);
+    s7_drv *drv = calloc(1, sizeof *drv);
+    if (!drv) return PLCIO_ENOMEM;
+    drv->dev = d;
+    drv->watched_fd = -1;
+    o.on_connect = on_client_connect;
+    o.callback_ctx = drv;
+    drv->client = plcio_s7_client_new(&o);
+    if (!drv->client) {
+        free(drv);
+        return PLCIO_ENOMEM;
+    }
+    d->drv = drv;
+    return PLCIO_OK;
+}
+
+static void s7_close(sync_device *d)
+{
+    s7_drv *drv = d->drv;
+    plcio_loop *loop = sync_loop(d);
+    if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
+    if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
+    if (drv->kick) plcio_loop_timer_cancel(loop, drv->kick);
+    drop_jobs(drv, PLCIO_ECANCELED);
+    plcio_s7_client_free(drv->client);
+    free(drv);
+    d->drv = NULL;
+}
+
+static int s7_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db,
+                      char *err, size_t cap)
+{
+    (void)d;
+    if (m) {
+        t->at.s7.area = PLCIO_S7_AREA_DB;
+        t->at.s7.db = (uint16_t)(m->db_number >= 0 ? m->db_number : db);
+        t->at.s7.byte = m->byte;
+        t->type = m->type;
+        t->length = m->length;
+        t->bit = m->bit >= 0 ? (unsigned)m->bit : 0;
+        t->size = m->size;
+        return PLCIO_OK;
+    }
+    plcio_s7_address a;
+    int rc = plcio_s7_address_parse(address, &a, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    if (a.count != 1) {
+        snprintf(err, cap, "an array address is not one tag: list its elements, or use a layout member");
+        return PLCIO_EUNSUPPORTED;
+    }
+    if (a.area == PLCIO_S7_AREA_CT || a.area == PLCIO_S7_AREA_TM) {
+        snprintf(err, cap, "S7 timers and counters are not synchronised; copy them to a DB or M");
+        return PLCIO_EUNSUPPORTED;
+    }
+    t->at.s7.area = (uint8_t)a.area;
+    t->at.s7.db = a.db;
+    t->at.s7.byte = a.offset;
+    t->type = a.type;
+    t->length = a.length;
+    t->bit = a.bit;
+    t->size = t->type == PLCIO_TYPE_BOOL ? 1 : a.size;
+    return PLCIO_OK;
+}
+
+static void s7_free_plan(sync_group *g)
+{
+    s7_plan *p = g->plan;
+    if (!p) return;
+    free(p->vars);
+    free(p->buf);
+    free(p);
+    g->plan = NULL;
+}
+
+static int s7_plan_group(sync_device *d, sync_group *g, char *err, size_t cap)
+{
+    (void)d;
+    (void)err;
+    (void)cap;
+    s7_plan *p = calloc(1, sizeof *p);
+    if (!p) return PLCIO_ENOMEM;
+    g->plan = p;
+    for (size_t i = 0; i < g->tag_count; i++) p->bytes += g->tags[i]->size;
+    p->vars = calloc(g->tag_count, sizeof *p->vars);
+    p->buf = malloc(p->bytes ? p->bytes : 1);
+    if (!p->vars || !p->buf) return PLCIO_ENOMEM;
+    size_t off = 0;
+    for (size_t i = 0; i < g->tag_count; i++) {
+        const sync_tag *t = g->tags[i];
+        /* BOOLs are read as the byte that holds them: neighbours merge into one item. */
+        p->vars[i] = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, t->size, -1,
+                                    p->buf + off, PLCIO_OK, 0};
+        off += t->size;
+    }
+    return PLCIO_OK;
+}
+
+static void s7_connect(sync_device *d)
+{
+    s7_drv *drv = d->drv;
+    int rc = plcio_s7_client_connect_async(drv->client);
+    if (rc != PLCIO_OK) {
+        sync_device_down(d, rc, plcio_s7_client_last_error(drv->client));
+        return;
+    }
+    pump(drv);
+}
+
+static void on_kick(plcio_loop *loop, void *ctx)
+{
+    (void)loop;
+    s7_drv *drv = ctx;
+    drv->kick = 0;
+    pump(drv);
+}
+
+/* The client encodes a queued job inside process(): nothing on the socket asks
+ * for it yet, so run process() in this loop round (not from here: enqueue may
+ * be called from within a callback of process()). */
+static void enqueue(s7_drv *drv, s7_job *job)
+{
+    if (drv->tail) drv->tail->next = job;
+    else drv->head = job;
+    drv->tail = job;
+    if (!drv->kick) {
+        plcio_loop *loop = sync_loop(drv->dev);
+        drv->kick = plcio_loop_timer_add(loop, plcio_loop_now(loop), on_kick, drv);
+    }
+}
+
+static void s7_read(sync_device *d, sync_group *g)
+{
+    s7_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        sync_group_done(g, PLCIO_ENOMEM, 0, 0);
+        return;
+    }
+    job->group = g;
+    enqueue(d->drv, job);
+}
+
+static void s7_write(sync_device *d, sync_write *w)
+{
+    s7_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        sync_write_done(w, PLCIO_ENOMEM, NULL);
+        return;
+    }
+    const sync_tag *t = w->tag;
+    job->write = w;
+    if (t->type == PLCIO_TYPE_BOOL) {
+        /* The bit transport size: the PLC changes that bit and no other. */
+        job->bit_value = (uint8_t)((w->data[0] >> t->bit) & 1u);
+        job->var = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 1, (int)t->bit,
+                                  &job->bit_value, PLCIO_OK, 0};
+    } else {
+        job->var = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, (uint32_t)w->size, -1,
+                                  w->data, PLCIO_OK, 0};
+    }
+    enqueue(d->drv, job);
+}
+
+const sync_driver_ops sync_driver_s7 = {"s7", s7_open, s7_close, s7_add_tag, s7_plan_group, s7_free_plan,
+                                        s7_connect, s7_read, s7_write};
