@@ -11,16 +11,17 @@
 #include "plcio/core.h"
 #include "plcio/layout.h"
 
-#define MEMBERS 50000
+#define MEMBERS    50000
 #define PER_STRUCT 100
-#define RUNS 7
+#define RUNS       7
 
 static char *generate(size_t *len_out)
 {
     size_t cap = (size_t)MEMBERS * 64 + 4096, len = 0;
     char *s = malloc(cap);
     if (!s) return NULL;
-    len += (size_t)sprintf(s + len, "\xEF\xBB\xBF" "DATA_BLOCK \"Bench\"\r\n{ S7_Optimized_Access := 'FALSE' }\r\n"
+    len += (size_t)sprintf(s + len, "\xEF\xBB\xBF"
+                                    "DATA_BLOCK \"Bench\"\r\n{ S7_Optimized_Access := 'FALSE' }\r\n"
                                     "VERSION : 0.1\r\nNON_RETAIN\r\n   STRUCT \r\n");
     static const char *const types[] = {"Bool", "Bool", "Bool", "Byte", "Bool", "Int", "Bool", "Real", "Bool", "Bool"};
     for (int g = 0; g < MEMBERS / PER_STRUCT; g++) {

@@ -58,21 +58,21 @@ typedef enum plcio_layout_kind {
 /* One member as placed in the DB. A plain value struct filled by the calls
  * below; the pointers in it belong to the set. */
 typedef struct plcio_layout_member {
-    const char *name;       /* full name ("Recipe[3].Temp"); NULL for a lookup
-                               result that is not a leaf */
+    const char *name; /* full name ("Recipe[3].Temp"); NULL for a lookup
+                         result that is not a leaf */
     plcio_layout_kind kind;
-    plcio_type type;        /* ELEMENTARY: its type; ARRAY of elementary: the
-                               element type; otherwise PLCIO_TYPE_COUNT_ */
-    unsigned length;        /* declared STRING/WSTRING length, else 0 */
-    int db_number;          /* from `DATA_BLOCK DB 99`; -1 when the source
-                               does not say (TIA names): the caller gives it */
-    uint32_t byte;          /* byte offset in the DB */
-    int bit;                /* 0..7 for BOOL (and an ARRAY OF BOOL), else -1 */
-    uint32_t size;          /* bytes occupied; a BOOL counts its 1 byte */
-    uint32_t count;         /* ARRAY: element count; otherwise 1 */
-    const char *start;      /* leaves: start value as the source wrote it
-                               ("16#0F", "'abc'", "T#2s"), NULL for the type's
-                               default (zero, FALSE, empty string) */
+    plcio_type type;   /* ELEMENTARY: its type; ARRAY of elementary: the
+                          element type; otherwise PLCIO_TYPE_COUNT_ */
+    unsigned length;   /* declared STRING/WSTRING length, else 0 */
+    int db_number;     /* from `DATA_BLOCK DB 99`; -1 when the source
+                          does not say (TIA names): the caller gives it */
+    uint32_t byte;     /* byte offset in the DB */
+    int bit;           /* 0..7 for BOOL (and an ARRAY OF BOOL), else -1 */
+    uint32_t size;     /* bytes occupied; a BOOL counts its 1 byte */
+    uint32_t count;    /* ARRAY: element count; otherwise 1 */
+    const char *start; /* leaves: start value as the source wrote it
+                          ("16#0F", "'abc'", "T#2s"), NULL for the type's
+                          default (zero, FALSE, empty string) */
 } plcio_layout_member;
 
 /* A new, empty set. opts may be NULL (defaults). Caller frees with

@@ -30,11 +30,14 @@ static void layout_release(plcio_layout *l)
 void plcio_layout_set_free(plcio_layout_set *set)
 {
     if (!set) return;
-    for (size_t i = 0; i < set->ndbs; i++) layout_release(set->dbs[i]);
-    for (size_t i = 0; i < set->ntypes; i++) layout_release(set->types[i]);
+    for (size_t i = 0; i < set->ndbs; i++)
+        layout_release(set->dbs[i]);
+    for (size_t i = 0; i < set->ntypes; i++)
+        layout_release(set->types[i]);
     free(set->dbs);
     free(set->types);
-    for (size_t i = 0; i < set->nwarnings; i++) free(set->warnings[i]);
+    for (size_t i = 0; i < set->nwarnings; i++)
+        free(set->warnings[i]);
     free(set->warnings);
     lay_arena_free(&set->arena);
     free(set);
@@ -42,8 +45,10 @@ void plcio_layout_set_free(plcio_layout_set *set)
 
 void lay_add_block(plcio_layout_set *set, lay_block *b)
 {
-    if (set->blocks_tail) set->blocks_tail->next = b;
-    else set->blocks = b;
+    if (set->blocks_tail)
+        set->blocks_tail->next = b;
+    else
+        set->blocks = b;
     set->blocks_tail = b;
 }
 
@@ -93,7 +98,8 @@ int plcio_layout_set_add_text(plcio_layout_set *set, const char *name, const cha
     if (memchr(copy, '\0', len))
         return lay_fail(&set->diag, PLCIO_ESYNTAX, (lay_pos){file, 1, 1},
                         "file holds NUL bytes: it is not a text export (UTF-16 or binary?)");
-    bool ok = looks_like_table(copy, len) ? lay_parse_table(set, copy, len, file) : lay_parse_source(set, copy, len, file);
+    bool ok =
+        looks_like_table(copy, len) ? lay_parse_table(set, copy, len, file) : lay_parse_source(set, copy, len, file);
     return ok ? PLCIO_OK : set->diag.err;
 }
 
@@ -151,8 +157,8 @@ static void warn(plcio_layout_set *set, const char *fmt, ...)
     if (nw[set->nwarnings]) set->nwarnings++;
 }
 
-#define HOW_TO_STANDARD                                                                                             \
-    "in TIA Portal right-click the DB (for an instance DB: its FB) > Properties > Attributes, untick \"Optimized " \
+#define HOW_TO_STANDARD                                                                                                \
+    "in TIA Portal right-click the DB (for an instance DB: its FB) > Properties > Attributes, untick \"Optimized "     \
     "block access\", compile and download, then export the source again"
 
 /* Standard or optimized? Explicit attribute first; an instance DB follows its
@@ -229,10 +235,7 @@ int plcio_layout_set_resolve(plcio_layout_set *set)
     return PLCIO_OK;
 }
 
-const char *plcio_layout_set_error(const plcio_layout_set *set)
-{
-    return set ? set->diag.text : "";
-}
+const char *plcio_layout_set_error(const plcio_layout_set *set) { return set ? set->diag.text : ""; }
 
 void plcio_layout_set_error_pos(const plcio_layout_set *set, const char **file, unsigned *line, unsigned *column)
 {
@@ -241,20 +244,14 @@ void plcio_layout_set_error_pos(const plcio_layout_set *set, const char **file, 
     if (column) *column = set ? set->diag.pos.col : 0;
 }
 
-size_t plcio_layout_set_warning_count(const plcio_layout_set *set)
-{
-    return set ? set->nwarnings : 0;
-}
+size_t plcio_layout_set_warning_count(const plcio_layout_set *set) { return set ? set->nwarnings : 0; }
 
 const char *plcio_layout_set_warning(const plcio_layout_set *set, size_t index)
 {
     return set && index < set->nwarnings ? set->warnings[index] : NULL;
 }
 
-size_t plcio_layout_set_count(const plcio_layout_set *set)
-{
-    return set ? set->ndbs : 0;
-}
+size_t plcio_layout_set_count(const plcio_layout_set *set) { return set ? set->ndbs : 0; }
 
 const plcio_layout *plcio_layout_set_get(const plcio_layout_set *set, size_t index)
 {
@@ -276,35 +273,20 @@ const plcio_layout *plcio_layout_set_find(const plcio_layout_set *set, const cha
     return NULL;
 }
 
-size_t plcio_layout_set_type_count(const plcio_layout_set *set)
-{
-    return set ? set->ntypes : 0;
-}
+size_t plcio_layout_set_type_count(const plcio_layout_set *set) { return set ? set->ntypes : 0; }
 
 const plcio_layout *plcio_layout_set_type(const plcio_layout_set *set, size_t index)
 {
     return set && index < set->ntypes ? set->types[index] : NULL;
 }
 
-const char *plcio_layout_name(const plcio_layout *layout)
-{
-    return layout ? layout->name : NULL;
-}
+const char *plcio_layout_name(const plcio_layout *layout) { return layout ? layout->name : NULL; }
 
-int plcio_layout_db_number(const plcio_layout *layout)
-{
-    return layout ? layout->db_number : -1;
-}
+int plcio_layout_db_number(const plcio_layout *layout) { return layout ? layout->db_number : -1; }
 
-uint32_t plcio_layout_size(const plcio_layout *layout)
-{
-    return layout ? layout->size : 0;
-}
+uint32_t plcio_layout_size(const plcio_layout *layout) { return layout ? layout->size : 0; }
 
-size_t plcio_layout_leaf_count(const plcio_layout *layout)
-{
-    return layout ? layout->nleaves : 0;
-}
+size_t plcio_layout_leaf_count(const plcio_layout *layout) { return layout ? layout->nleaves : 0; }
 
 /* ------------------------------------------------------------ members */
 
@@ -337,8 +319,10 @@ static const lay_leaf *leaf_at(const plcio_layout *l, uint32_t bitpos)
     size_t lo = 0, hi = l->nleaves;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (l->leaves[mid].bitpos < bitpos) lo = mid + 1;
-        else hi = mid;
+        if (l->leaves[mid].bitpos < bitpos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < l->nleaves && l->leaves[lo].bitpos == bitpos ? &l->leaves[lo] : NULL;
 }
@@ -371,17 +355,20 @@ static int walk(const plcio_layout *l, const char *name, const lay_shape **shape
     uint64_t bit = 0;
     const char *p = name;
     for (;;) {
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         const char *seg = p;
         size_t len;
         if (*p == '"') {
             seg = ++p;
-            while (*p && *p != '"') p++;
+            while (*p && *p != '"')
+                p++;
             if (*p != '"') return PLCIO_ESYNTAX;
             len = (size_t)(p - seg);
             p++;
         } else {
-            while (*p && *p != '.' && *p != '[' && *p != ' ') p++;
+            while (*p && *p != '.' && *p != '[' && *p != ' ')
+                p++;
             len = (size_t)(p - seg);
         }
         if (len == 0) return PLCIO_ESYNTAX;
@@ -395,7 +382,8 @@ static int walk(const plcio_layout *l, const char *name, const lay_shape **shape
         if (!f) return PLCIO_ENOTFOUND;
         bit += f->bitoff;
         s = f->shape;
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         while (*p == '[') {
             if (s->kind != PLCIO_LAYOUT_ARRAY) return PLCIO_ENOTFOUND;
             uint64_t linear = 0;
@@ -407,7 +395,8 @@ static int walk(const plcio_layout *l, const char *name, const lay_shape **shape
                 long v = strtol(p, &end, 10);
                 if (end == p || errno) return PLCIO_ESYNTAX;
                 p = end;
-                while (*p == ' ') p++;
+                while (*p == ' ')
+                    p++;
                 if (d >= s->ndims) return PLCIO_ERANGE;
                 if (v < s->lo[d] || v > s->hi[d]) return PLCIO_ERANGE;
                 linear = linear * (uint64_t)((int64_t)s->hi[d] - s->lo[d] + 1) + (uint64_t)(v - s->lo[d]);
@@ -422,7 +411,8 @@ static int walk(const plcio_layout *l, const char *name, const lay_shape **shape
             if (d + 1 != s->ndims) return PLCIO_ERANGE;
             bit += linear * s->stride_bits;
             s = s->elem;
-            while (*p == ' ') p++;
+            while (*p == ' ')
+                p++;
         }
         if (*p == '\0') break;
         if (*p != '.') return PLCIO_ESYNTAX;

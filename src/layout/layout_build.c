@@ -174,7 +174,8 @@ static int build_hash(builder *b)
 {
     plcio_layout *l = b->l;
     size_t cap = 16;
-    while (cap < l->nleaves * 2) cap *= 2;
+    while (cap < l->nleaves * 2)
+        cap *= 2;
     l->hash = calloc(cap, sizeof *l->hash);
     if (!l->hash) return lay_fail(&b->set->diag, PLCIO_ENOMEM, (lay_pos){0}, "out of memory");
     l->hash_cap = cap;
@@ -203,8 +204,10 @@ static size_t leaf_index_at(const plcio_layout *l, uint32_t bitpos)
     size_t lo = 0, hi = l->nleaves;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (l->leaves[mid].bitpos < bitpos) lo = mid + 1;
-        else hi = mid;
+        if (l->leaves[mid].bitpos < bitpos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -270,7 +273,8 @@ int lay_build_layout(plcio_layout_set *set, lay_block *blk, plcio_layout **out)
     builder b = {.set = set, .l = l};
     int rc = flatten_struct(&b, blk->shape, 0);
     if (!rc) rc = build_hash(&b);
-    for (size_t i = 0; !rc && i < blk->nassigns; i++) rc = apply_assign(&b, &blk->assigns[i]);
+    for (size_t i = 0; !rc && i < blk->nassigns; i++)
+        rc = apply_assign(&b, &blk->assigns[i]);
     if (!rc) rc = check_values(&b);
     if (rc) {
         free(l->leaves);

@@ -18,10 +18,7 @@
 
 #define MAX_BITS ((uint64_t)PLCIO_LAYOUT_MAX_DB_SIZE * 8u)
 
-static uint64_t align_up(uint64_t v, uint32_t a)
-{
-    return (v + a - 1) / a * a;
-}
+static uint64_t align_up(uint64_t v, uint32_t a) { return (v + a - 1) / a * a; }
 
 static int compute_type(plcio_layout_set *set, const lay_type *t, const lay_shape **out);
 
@@ -97,7 +94,8 @@ static int array_shape(plcio_layout_set *set, const lay_type *t, const lay_shape
     uint32_t stride = e->size_bits == 1 ? 1u : e->size_bits == 8 ? 8u : (uint32_t)align_up(e->size_bits, 16);
     uint64_t bits = count * stride;
     if (count > MAX_BITS || bits > MAX_BITS)
-        return lay_fail(&set->diag, PLCIO_ERANGE, t->pos, "array of %llu elements does not fit in a data block of at most %u bytes",
+        return lay_fail(&set->diag, PLCIO_ERANGE, t->pos,
+                        "array of %llu elements does not fit in a data block of at most %u bytes",
                         (unsigned long long)count, PLCIO_LAYOUT_MAX_DB_SIZE);
     s->count = (uint32_t)count;
     s->stride_bits = stride;
@@ -115,8 +113,8 @@ static int ref_shape(plcio_layout_set *set, const lay_type *t, const lay_shape *
                         "is in the files given",
                         t->ref);
     if (b->state == 1)
-        return lay_fail(&set->diag, PLCIO_ELIMIT, t->pos,
-                        "user type \"%s\" contains itself, so it has no finite size", b->name);
+        return lay_fail(&set->diag, PLCIO_ELIMIT, t->pos, "user type \"%s\" contains itself, so it has no finite size",
+                        b->name);
     int rc = lay_compute_block(set, b);
     if (rc) return rc;
     *out = b->shape;

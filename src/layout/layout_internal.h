@@ -40,11 +40,11 @@ int lay_fail(lay_diag *d, int err, lay_pos pos, const char *fmt, ...) PLCIO_PRIN
 /* ---- lexer ---- */
 typedef enum lay_tok_kind {
     TK_EOF,
-    TK_IDENT,   /* Real, END_STRUCT, DB, B#16#FF (typed literals too) */
-    TK_QNAME,   /* "quoted name" (text without the quotes) */
-    TK_STRING,  /* 'text' (with the quotes, escapes as written) */
-    TK_NUMBER,  /* 12, 1.5e3, 16#FF */
-    TK_PUNCT    /* := .. and single characters */
+    TK_IDENT,  /* Real, END_STRUCT, DB, B#16#FF (typed literals too) */
+    TK_QNAME,  /* "quoted name" (text without the quotes) */
+    TK_STRING, /* 'text' (with the quotes, escapes as written) */
+    TK_NUMBER, /* 12, 1.5e3, 16#FF */
+    TK_PUNCT   /* := .. and single characters */
 } lay_tok_kind;
 
 typedef struct lay_tok {
@@ -113,11 +113,11 @@ typedef struct lay_shape lay_shape;
 typedef struct lay_block {
     lay_block_kind kind;
     const char *name;
-    int number;        /* DB 99 -> 99, else -1 */
-    bool classic;      /* STEP 7 classic form (DB 99, UDT 5, FB 3): always standard */
-    bool table_copy;   /* from a TIA table copy: offsets were printed */
+    int number;      /* DB 99 -> 99, else -1 */
+    bool classic;    /* STEP 7 classic form (DB 99, UDT 5, FB 3): always standard */
+    bool table_copy; /* from a TIA table copy: offsets were printed */
     lay_access access;
-    lay_type *body;    /* STRUCT, or REF for instance/type-based DBs */
+    lay_type *body; /* STRUCT, or REF for instance/type-based DBs */
     lay_assign *assigns;
     size_t nassigns;
     lay_pos pos;
@@ -140,11 +140,11 @@ typedef struct lay_field {
 
 struct lay_shape {
     plcio_layout_kind kind;
-    plcio_type type;      /* ELEMENTARY */
-    unsigned length;      /* STRING/WSTRING */
-    uint32_t size_bits;   /* BOOL 1; everything else a multiple of 8 */
-    uint32_t align_bits;  /* 1 (BOOL), 8 or 16 */
-    unsigned ndims;       /* ARRAY */
+    plcio_type type;     /* ELEMENTARY */
+    unsigned length;     /* STRING/WSTRING */
+    uint32_t size_bits;  /* BOOL 1; everything else a multiple of 8 */
+    uint32_t align_bits; /* 1 (BOOL), 8 or 16 */
+    unsigned ndims;      /* ARRAY */
     int32_t lo[PLCIO_LAYOUT_MAX_DIMS], hi[PLCIO_LAYOUT_MAX_DIMS];
     uint32_t count, stride_bits;
     const lay_shape *elem;

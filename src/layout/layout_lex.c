@@ -89,10 +89,7 @@ void lay_lex_init(lay_lexer *lx, const char *text, size_t len, const char *file,
     lx->diag = diag;
 }
 
-static lay_pos here(const lay_lexer *lx)
-{
-    return (lay_pos){lx->file, lx->line, lx->col};
-}
+static lay_pos here(const lay_lexer *lx) { return (lay_pos){lx->file, lx->line, lx->col}; }
 
 /* Move one byte; columns count characters (UTF-8 continuation bytes do not). */
 static void step(lay_lexer *lx)
@@ -111,14 +108,12 @@ static int peek(const lay_lexer *lx, size_t ahead)
     return lx->cur + ahead < lx->end ? (unsigned char)lx->cur[ahead] : -1;
 }
 
-static bool is_bom(const lay_lexer *lx)
-{
-    return peek(lx, 0) == 0xEF && peek(lx, 1) == 0xBB && peek(lx, 2) == 0xBF;
-}
+static bool is_bom(const lay_lexer *lx) { return peek(lx, 0) == 0xEF && peek(lx, 1) == 0xBB && peek(lx, 2) == 0xBF; }
 
 void lay_lex_skip_line(lay_lexer *lx)
 {
-    while (lx->cur < lx->end && *lx->cur != '\n') step(lx);
+    while (lx->cur < lx->end && *lx->cur != '\n')
+        step(lx);
 }
 
 /* Skip blanks, BOMs and comments; false on an unterminated comment. */
@@ -155,20 +150,11 @@ static bool skip_space(lay_lexer *lx)
     }
 }
 
-static bool is_ident_start(int c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
-}
+static bool is_ident_start(int c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80; }
 
-static bool is_ident_char(int c)
-{
-    return is_ident_start(c) || (c >= '0' && c <= '9');
-}
+static bool is_ident_char(int c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
 
-static bool is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
+static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 
 /* After a '#': the rest of a typed literal (16#FF, T#1h2m, DT#1990-1-1-0:0:0.0,
  * CHAR#'a'). Stops at blanks and at ; , ) ] and at "..". */
@@ -207,20 +193,23 @@ static bool lex_literal_tail(lay_lexer *lx)
 
 static bool lex_number(lay_lexer *lx)
 {
-    while (is_digit(peek(lx, 0)) || peek(lx, 0) == '_') step(lx);
+    while (is_digit(peek(lx, 0)) || peek(lx, 0) == '_')
+        step(lx);
     if (peek(lx, 0) == '#') {
         step(lx);
         return lex_literal_tail(lx);
     }
     if (peek(lx, 0) == '.' && is_digit(peek(lx, 1))) {
         step(lx);
-        while (is_digit(peek(lx, 0)) || peek(lx, 0) == '_') step(lx);
+        while (is_digit(peek(lx, 0)) || peek(lx, 0) == '_')
+            step(lx);
     }
     if ((peek(lx, 0) == 'e' || peek(lx, 0) == 'E') &&
         (is_digit(peek(lx, 1)) || ((peek(lx, 1) == '+' || peek(lx, 1) == '-') && is_digit(peek(lx, 2))))) {
         step(lx);
         step(lx);
-        while (is_digit(peek(lx, 0))) step(lx);
+        while (is_digit(peek(lx, 0)))
+            step(lx);
     }
     return true;
 }
@@ -270,7 +259,8 @@ bool lay_lex_next(lay_lexer *lx)
     }
     if (is_ident_start(c)) {
         t->kind = TK_IDENT;
-        while (is_ident_char(peek(lx, 0))) step(lx);
+        while (is_ident_char(peek(lx, 0)))
+            step(lx);
         if (peek(lx, 0) == '#') {
             step(lx);
             ok = lex_literal_tail(lx);
@@ -305,7 +295,4 @@ bool lay_tok_is(const lay_tok *t, const char *word)
     return strlen(word) == t->len && strncasecmp(t->p, word, t->len) == 0;
 }
 
-bool lay_name_eq(const char *a, const char *b)
-{
-    return strcasecmp(a, b) == 0;
-}
+bool lay_name_eq(const char *a, const char *b) { return strcasecmp(a, b) == 0; }

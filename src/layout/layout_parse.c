@@ -20,15 +20,9 @@ typedef struct parser {
 
 #define TOK (&p->lx.tok)
 
-static bool next(parser *p)
-{
-    return lay_lex_next(&p->lx);
-}
+static bool next(parser *p) { return lay_lex_next(&p->lx); }
 
-static bool failed(const parser *p)
-{
-    return p->set->diag.err != PLCIO_OK;
-}
+static bool failed(const parser *p) { return p->set->diag.err != PLCIO_OK; }
 
 static const char *tok_desc(const lay_tok *t, char *buf, size_t cap)
 {
@@ -42,8 +36,7 @@ static const char *tok_desc(const lay_tok *t, char *buf, size_t cap)
 static bool syntax(parser *p, const char *expected)
 {
     char buf[64];
-    lay_fail(&p->set->diag, PLCIO_ESYNTAX, TOK->pos, "expected %s, found %s", expected,
-             tok_desc(TOK, buf, sizeof buf));
+    lay_fail(&p->set->diag, PLCIO_ESYNTAX, TOK->pos, "expected %s, found %s", expected, tok_desc(TOK, buf, sizeof buf));
     return false;
 }
 
@@ -66,10 +59,7 @@ static bool accept(parser *p, const char *word)
     return true;
 }
 
-static char *tok_dup(parser *p)
-{
-    return lay_strndup(&p->set->arena, TOK->p, TOK->len);
-}
+static char *tok_dup(parser *p) { return lay_strndup(&p->set->arena, TOK->p, TOK->len); }
 
 /* ---- growable arrays carved from the arena (old blocks are abandoned) ---- */
 static void *grow(parser *p, void *old, size_t *cap, size_t n, size_t elem)
@@ -94,7 +84,8 @@ static bool classic_split(const char *s, size_t len, const char **prefix, long *
         if (len <= pl || len > pl + 5 || strncasecmp(s, prefixes[i], pl) != 0) continue;
         long v = 0;
         size_t k = pl;
-        for (; k < len && isdigit((unsigned char)s[k]); k++) v = v * 10 + (s[k] - '0');
+        for (; k < len && isdigit((unsigned char)s[k]); k++)
+            v = v * 10 + (s[k] - '0');
         if (k != len) continue;
         *prefix = prefixes[i];
         *number = v;
@@ -123,8 +114,12 @@ static bool block_name(parser *p, const char **name, int *number, bool *classic)
         if (!next(p)) return false;
         if (TOK->kind != TK_NUMBER) return syntax(p, "a block number");
         num = strtol(TOK->p, NULL, 10);
-        for (size_t i = 0; word[i]; i++) word[i] = (char)toupper((unsigned char)word[i]);
-        prefix = strcmp(word, "DB") == 0 ? "DB" : strcmp(word, "UDT") == 0 ? "UDT" : strcmp(word, "FB") == 0 ? "FB" : "SFB";
+        for (size_t i = 0; word[i]; i++)
+            word[i] = (char)toupper((unsigned char)word[i]);
+        prefix = strcmp(word, "DB") == 0    ? "DB"
+                 : strcmp(word, "UDT") == 0 ? "UDT"
+                 : strcmp(word, "FB") == 0  ? "FB"
+                                            : "SFB";
     } else {
         *name = tok_dup(p);
         return *name ? next(p) : oom(p);
@@ -240,8 +235,7 @@ static lay_type *array_type(parser *p)
         }
         lay_pos bound_pos = TOK->pos;
         long long lo = 0, hi = 0;
-        if (!int_const(p, &lo) || !expect(p, "..", "'..' between the array bounds") || !int_const(p, &hi))
-            return NULL;
+        if (!int_const(p, &lo) || !expect(p, "..", "'..' between the array bounds") || !int_const(p, &hi)) return NULL;
         if (lo < INT32_MIN || lo > INT32_MAX || hi < INT32_MIN || hi > INT32_MAX) {
             lay_fail(&p->set->diag, PLCIO_ERANGE, bound_pos, "array bounds %lld..%lld are outside the DINT range", lo,
                      hi);
@@ -414,7 +408,8 @@ static bool member(parser *p, lay_member *m)
         if (!m->init) return false;
     }
     const lay_type *inner = m->type;
-    while (inner->kind == LT_ARRAY) inner = inner->of;
+    while (inner->kind == LT_ARRAY)
+        inner = inner->of;
     if (inner->kind == LT_STRUCT && !m->init) {
         accept(p, ";"); /* END_STRUCT; -- TIA writes it, some sources leave it out */
         return !failed(p);
@@ -429,9 +424,9 @@ static bool members(parser *p, const char *end_word, lay_member **out, size_t *c
     while (!lay_tok_is(TOK, end_word)) {
         if (failed(p)) return false;
         if (TOK->kind == TK_EOF) return syntax(p, end_word);
-        static const char *const block_words[] = {"BEGIN", "END_DATA_BLOCK", "END_TYPE", "END_VAR", "END_STRUCT",
-                                                  "END_FUNCTION_BLOCK", "VAR_INPUT", "VAR_OUTPUT", "VAR_IN_OUT",
-                                                  "VAR_TEMP", "DATA_BLOCK", "TYPE", "FUNCTION_BLOCK"};
+        static const char *const block_words[] = {
+            "BEGIN",      "END_DATA_BLOCK", "END_TYPE", "END_VAR",    "END_STRUCT", "END_FUNCTION_BLOCK", "VAR_INPUT",
+            "VAR_OUTPUT", "VAR_IN_OUT",     "VAR_TEMP", "DATA_BLOCK", "TYPE",       "FUNCTION_BLOCK"};
         for (size_t k = 0; k < sizeof block_words / sizeof block_words[0]; k++)
             if (lay_tok_is(TOK, block_words[k])) return syntax(p, end_word);
         list = grow(p, list, &cap, n, sizeof *list);
@@ -630,12 +625,18 @@ bool lay_parse_source(plcio_layout_set *set, const char *text, size_t len, const
     bool any = false;
     while (TOK->kind != TK_EOF) {
         bool ok;
-        if (lay_tok_is(TOK, "TYPE")) ok = type_block(p);
-        else if (lay_tok_is(TOK, "DATA_BLOCK")) ok = db_block(p);
-        else if (lay_tok_is(TOK, "FUNCTION_BLOCK")) ok = fb_block(p);
-        else if (lay_tok_is(TOK, "FUNCTION")) ok = next(p) && skip_code(p, "END_FUNCTION");
-        else if (lay_tok_is(TOK, "ORGANIZATION_BLOCK")) ok = next(p) && skip_code(p, "END_ORGANIZATION_BLOCK");
-        else ok = syntax(p, "DATA_BLOCK, TYPE or FUNCTION_BLOCK");
+        if (lay_tok_is(TOK, "TYPE"))
+            ok = type_block(p);
+        else if (lay_tok_is(TOK, "DATA_BLOCK"))
+            ok = db_block(p);
+        else if (lay_tok_is(TOK, "FUNCTION_BLOCK"))
+            ok = fb_block(p);
+        else if (lay_tok_is(TOK, "FUNCTION"))
+            ok = next(p) && skip_code(p, "END_FUNCTION");
+        else if (lay_tok_is(TOK, "ORGANIZATION_BLOCK"))
+            ok = next(p) && skip_code(p, "END_ORGANIZATION_BLOCK");
+        else
+            ok = syntax(p, "DATA_BLOCK, TYPE or FUNCTION_BLOCK");
         if (!ok || failed(p)) return false;
         any = true;
     }

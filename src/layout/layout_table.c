@@ -17,7 +17,7 @@
 #include "layout/layout_internal.h"
 
 #define MAX_FIELDS 32
-#define MAX_DEPTH 64
+#define MAX_DEPTH  64
 
 typedef struct row {
     const char *field[MAX_FIELDS];
@@ -70,7 +70,8 @@ static void split_row(const char *s, size_t len, unsigned line, row *r)
     for (size_t i = 0; i <= len && r->nfields < MAX_FIELDS; i++) {
         if (i == len || s[i] == '\t') {
             size_t a = start, b = i;
-            while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\r')) b--;
+            while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\r'))
+                b--;
             r->field[r->nfields] = s + a;
             r->flen[r->nfields] = b - a;
             r->fcol[r->nfields] = col;
@@ -82,7 +83,8 @@ static void split_row(const char *s, size_t len, unsigned line, row *r)
     r->c = r->nfields;
     for (size_t k = 0; k < r->nfields; k++) {
         size_t blanks = 0;
-        while (blanks < r->flen[k] && r->field[k][blanks] == ' ') blanks++;
+        while (blanks < r->flen[k] && r->field[k][blanks] == ' ')
+            blanks++;
         if (blanks < r->flen[k]) {
             r->c = k;
             r->indent = blanks;
@@ -104,10 +106,7 @@ static const char *cell(const row *r, size_t k, size_t *len)
     return r->field[k];
 }
 
-static long depth_of(const row *r)
-{
-    return (long)r->c * 1000 + (long)r->indent;
-}
+static long depth_of(const row *r) { return (long)r->c * 1000 + (long)r->indent; }
 
 static bool cell_is(const row *r, size_t k, const char *word)
 {
@@ -159,7 +158,8 @@ static bool parse_offset(tparser *t, const row *r, size_t k, int32_t *out)
     char *end;
     long byte = strtol(buf, &end, 10);
     long bit = 0;
-    if (end == buf || byte < 0 || byte > 65535) return fail(t, PLCIO_ESYNTAX, r->line, r->fcol[k], "offset '%s' is not BYTE.BIT", buf);
+    if (end == buf || byte < 0 || byte > 65535)
+        return fail(t, PLCIO_ESYNTAX, r->line, r->fcol[k], "offset '%s' is not BYTE.BIT", buf);
     if (*end == '.') {
         char *e2;
         bit = strtol(end + 1, &e2, 10);
@@ -207,7 +207,8 @@ static bool element_row(tparser *t, const row *r)
     size_t n = 0;
     for (size_t k = 1; k <= t->top; k++) {
         int w = snprintf(path + n, sizeof path - n, "%s.", t->stack[k].name);
-        if (w < 0 || (size_t)w >= sizeof path - n) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
+        if (w < 0 || (size_t)w >= sizeof path - n)
+            return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
         n += (size_t)w;
     }
     if (n + nlen >= sizeof path) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
@@ -235,7 +236,8 @@ static bool element_row(tparser *t, const row *r)
 static bool member_row(tparser *t, const row *r, bool flat)
 {
     long depth = depth_of(r);
-    while (t->top > 0 && t->stack[t->top].depth >= depth) close_top(t);
+    while (t->top > 0 && t->stack[t->top].depth >= depth)
+        close_top(t);
     size_t nlen, tlen, slen;
     const char *name = cell(r, r->c, &nlen);
     const char *type = cell(r, r->c + 1, &tlen);
@@ -295,7 +297,8 @@ bool lay_parse_table(plcio_layout_set *set, const char *text, size_t len, const 
 {
     tparser tp = {.set = set, .file = file};
     tparser *t = &tp;
-    if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF) {
+    if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
+        (unsigned char)text[2] == 0xBF) {
         text += 3;
         len -= 3;
     }
@@ -325,8 +328,10 @@ bool lay_parse_table(plcio_layout_set *set, const char *text, size_t len, const 
         row r;
         split_row(text + pos, end - pos, line, &r);
         if (r.c < r.nfields && !section_kind(&r)) {
-            if (first_depth == -2) first_depth = depth_of(&r);
-            else if (depth_of(&r) != first_depth) flat = false;
+            if (first_depth == -2)
+                first_depth = depth_of(&r);
+            else if (depth_of(&r) != first_depth)
+                flat = false;
         }
         pos = end + 1;
     }
@@ -341,7 +346,8 @@ bool lay_parse_table(plcio_layout_set *set, const char *text, size_t len, const 
         if (r.c >= r.nfields) continue; /* empty row */
         int sk = section_kind(&r);
         if (sk) {
-            while (t->top > 0) close_top(t);
+            while (t->top > 0)
+                close_top(t);
             t->section = sk;
             t->section_start = sk == 1;
             t->last_array = NULL;
@@ -352,7 +358,8 @@ bool lay_parse_table(plcio_layout_set *set, const char *text, size_t len, const 
         if (!ok) return false;
         any = true;
     }
-    while (t->top > 0) close_top(t);
+    while (t->top > 0)
+        close_top(t);
     body->members = t->stack[0].list;
     body->nmembers = t->stack[0].n;
     if (!any) return fail(t, PLCIO_ESYNTAX, 1, 1, "table copy has no member rows");

@@ -109,9 +109,9 @@ static int unquote(const char *s, size_t len, char *out, size_t *out_len, char *
 /* "INT#5" -> "5", "B#16#FF" -> "16#FF", "DW#16#1" -> "16#1", "L#5" -> "5". */
 static const char *strip_typed_prefix(const char *s)
 {
-    static const char *const prefixes[] = {"BOOL", "BYTE", "WORD", "DWORD", "LWORD", "SINT", "USINT", "INT",
-                                           "UINT", "DINT", "UDINT", "LINT", "ULINT", "REAL", "LREAL", "B",
-                                           "W",    "DW",   "LW",   "L"};
+    static const char *const prefixes[] = {"BOOL",  "BYTE", "WORD", "DWORD", "LWORD", "SINT",  "USINT",
+                                           "INT",   "UINT", "DINT", "UDINT", "LINT",  "ULINT", "REAL",
+                                           "LREAL", "B",    "W",    "DW",    "LW",    "L"};
     for (;;) {
         const char *hash = strchr(s, '#');
         if (!hash) return s;
@@ -128,7 +128,7 @@ static const char *strip_typed_prefix(const char *s)
 static const struct {
     const char *longer, *shorter;
 } literal_prefixes[] = {
-    {"TIME#", "T#"},   {"LTIME#", "LT#"},           {"S5TIME#", "S5T#"}, {"DATE#", "D#"},
+    {"TIME#", "T#"},          {"LTIME#", "LT#"},          {"S5TIME#", "S5T#"},       {"DATE#", "D#"},
     {"TIME_OF_DAY#", "TOD#"}, {"LTIME_OF_DAY#", "LTOD#"}, {"DATE_AND_TIME#", "DT#"}, {"DATE_AND_LTIME#", "LDT#"},
 };
 
@@ -145,9 +145,11 @@ static void normalize_literal(plcio_type type, const char *s, char *out, size_t 
     if (s) snprintf(out, cap, "%s", s);
     char *hash = strchr(out, '#');
     if (!hash) return;
-    for (char *p = out; p < hash; p++) *p = (char)toupper((unsigned char)*p);
+    for (char *p = out; p < hash; p++)
+        *p = (char)toupper((unsigned char)*p);
     if (type == PLCIO_TYPE_TIME || type == PLCIO_TYPE_LTIME || type == PLCIO_TYPE_S5TIME)
-        for (char *p = hash; *p; p++) *p = (char)tolower((unsigned char)*p); /* T#0MS -> T#0ms */
+        for (char *p = hash; *p; p++)
+            *p = (char)tolower((unsigned char)*p); /* T#0MS -> T#0ms */
     if (type == PLCIO_TYPE_DATE_AND_TIME && strncmp(out, "DT#", 3) == 0) {
         /* STEP 7 classic writes two-digit years: DT#90-1-1-0:0:0.0 */
         const char *y = out + 3;
@@ -193,7 +195,8 @@ static int parse_value(plcio_value *v, plcio_type type, unsigned length, const c
         if (type == PLCIO_TYPE_CHAR && q == text && text[0] != '\'') {
             /* CHAR#65 / B#16#41 style: a character code */
             plcio_value num;
-            int rc = plcio_value_from_text(&num, PLCIO_TYPE_BYTE, 0, strip_typed_prefix(text), strlen(strip_typed_prefix(text)), msg, cap);
+            int rc = plcio_value_from_text(&num, PLCIO_TYPE_BYTE, 0, strip_typed_prefix(text),
+                                           strlen(strip_typed_prefix(text)), msg, cap);
             if (rc) return rc;
             plcio_value_init(v, type);
             v->v.u = num.v.u;
@@ -215,8 +218,10 @@ static int parse_value(plcio_value *v, plcio_type type, unsigned length, const c
     }
     const char *s = strip_typed_prefix(text);
     if (type == PLCIO_TYPE_BOOL) {
-        if (strcasecmp(s, "TRUE") == 0) s = "true";
-        else if (strcasecmp(s, "FALSE") == 0) s = "false";
+        if (strcasecmp(s, "TRUE") == 0)
+            s = "true";
+        else if (strcasecmp(s, "FALSE") == 0)
+            s = "false";
     }
     return plcio_value_from_text(v, type, length, s, strlen(s), msg, cap);
 }
@@ -267,8 +272,10 @@ static size_t item_end(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (quoted) {
-            if (c == '$' && i + 1 < len) i++;
-            else if (c == '\'') quoted = false;
+            if (c == '$' && i + 1 < len)
+                i++;
+            else if (c == '\'')
+                quoted = false;
         } else if (c == '\'') {
             quoted = true;
         } else if (c == '(' || c == '[') {
@@ -300,7 +307,8 @@ bool lay_value_list(const char *text, lay_item_fn fn, void *ctx, char *msg, size
         }
         /* n(value) repeats value n times */
         size_t digits = 0;
-        while (digits < ilen && isdigit((unsigned char)item[digits])) digits++;
+        while (digits < ilen && isdigit((unsigned char)item[digits]))
+            digits++;
         if (digits > 0 && digits < ilen && item[digits] == '(' && item[ilen - 1] == ')') {
             if (digits > 6) {
                 snprintf(msg, msgcap, "repeat count %.*s is too large", (int)digits, item);
@@ -403,7 +411,8 @@ int plcio_layout_format_value(const plcio_layout_member *m, const uint8_t *image
     }
     char err[PLCIO_VALUE_ERR_MAX];
     unsigned bit = m->type == PLCIO_TYPE_BOOL && m->bit > 0 ? (unsigned)m->bit : 0;
-    int rc = plcio_value_decode(v, m->type, m->length, image + m->byte, image_len - m->byte, bit, NULL, err, sizeof err);
+    int rc =
+        plcio_value_decode(v, m->type, m->length, image + m->byte, image_len - m->byte, bit, NULL, err, sizeof err);
     size_t n = 0;
     if (!rc) {
         if (is_text_type(m->type)) {
@@ -426,9 +435,12 @@ int plcio_layout_format_value(const plcio_layout_member *m, const uint8_t *image
                     memcpy(text + tlen, ".0", 3); /* 0 -> 0.0: the JSON shows it is a REAL */
                     tlen += 2;
                 }
-                if (json && real && !strpbrk(text, "0123456789")) rc = put(buf, cap, &n, "null", 4); /* nan, inf */
-                else if (json && is_duration_or_date(m->type)) rc = put_json_string(buf, cap, &n, text, tlen);
-                else rc = put(buf, cap, &n, text, tlen);
+                if (json && real && !strpbrk(text, "0123456789"))
+                    rc = put(buf, cap, &n, "null", 4); /* nan, inf */
+                else if (json && is_duration_or_date(m->type))
+                    rc = put_json_string(buf, cap, &n, text, tlen);
+                else
+                    rc = put(buf, cap, &n, text, tlen);
             }
         }
     }

@@ -52,7 +52,8 @@ static int check_layout(const plcio_layout *l)
     snprintf(itempath, sizeof itempath, "%s/items.json", dir);
     FILE *f = fopen(hexpath, "w");
     assert_non_null(f);
-    for (uint32_t i = 0; i < size; i++) fprintf(f, "%02x", img[i]);
+    for (uint32_t i = 0; i < size; i++)
+        fprintf(f, "%02x", img[i]);
     fclose(f);
 
     cJSON *items = cJSON_CreateObject();
@@ -144,14 +145,19 @@ static void test_fixtures(void **state)
 /* Every tricky placement with a non-zero start value, so a shifted offset
  * reads a different value. */
 static const char *const mixed =
-    "TYPE \"UDT_Pt\"\nSTRUCT\n  x : Real := 1.25;\n  ok : Bool := TRUE;\n  tag : String[3] := 'ab';\nEND_STRUCT;\nEND_TYPE\n"
+    "TYPE \"UDT_Pt\"\nSTRUCT\n  x : Real := 1.25;\n  ok : Bool := TRUE;\n  tag : String[3] := "
+    "'ab';\nEND_STRUCT;\nEND_TYPE\n"
     "DATA_BLOCK \"Mixed\"\n{ S7_Optimized_Access := 'FALSE' }\nVERSION : 0.1\nNON_RETAIN\n   STRUCT\n"
     "      b0 : Bool := TRUE;\n      c : Char := 'Q';\n      s : String[5] := 'hello';\n      by : Byte := 16#A5;\n"
-    "      w : Word := 16#BEEF;\n      f : Array[0..9] of Bool := [TRUE, FALSE, TRUE, 6(FALSE), TRUE];\n      after : Bool := TRUE;\n"
-    "      d : DInt := -123456789;\n      st : Struct\n         i : Int := -2;\n         z : Bool := TRUE;\n      END_STRUCT;\n"
+    "      w : Word := 16#BEEF;\n      f : Array[0..9] of Bool := [TRUE, FALSE, TRUE, 6(FALSE), TRUE];\n      after : "
+    "Bool := TRUE;\n"
+    "      d : DInt := -123456789;\n      st : Struct\n         i : Int := -2;\n         z : Bool := TRUE;\n      "
+    "END_STRUCT;\n"
     "      pts : Array[1..3] of \"UDT_Pt\";\n      ss : Array[1..2] of String[3] := ['xyz', 'k'];\n"
-    "      m : Array[1..2, 1..3] of Int := [11, 12, 13, 21, 22, 23];\n      lr : LReal := -1.0E-3;\n      dw : DWord := 16#DEADBEEF;\n"
-    "      tail : Byte := 7;\n   END_STRUCT;\nBEGIN\n   pts[2].x := -8.5;\n   pts[3].tag := 'q';\n   pts[3].ok := FALSE;\n"
+    "      m : Array[1..2, 1..3] of Int := [11, 12, 13, 21, 22, 23];\n      lr : LReal := -1.0E-3;\n      dw : DWord "
+    ":= 16#DEADBEEF;\n"
+    "      tail : Byte := 7;\n   END_STRUCT;\nBEGIN\n   pts[2].x := -8.5;\n   pts[3].tag := 'q';\n   pts[3].ok := "
+    "FALSE;\n"
     "END_DATA_BLOCK\n";
 
 static void test_mixed_types(void **state)

@@ -54,17 +54,18 @@ static void expect_at(const plcio_layout *l, const char *name, unsigned byte, in
 
 /* ---------------------------------------------------------------- fixtures */
 
-static const char *const exchange_names[] = {
-    "Power", "Power_ON", "bool_data2", "bool_data3", "bool_data4", "bool_data5", "bool_data6", "bool_data7",
-    "bool_data8", "bool_data9", "bool_data10", "bool_data11", "bool_data12", "bool_data13", "bool_data14",
-    "bool_data15", "bool_data16", "bool_data17", "bool_data18"};
+static const char *const exchange_names[] = {"Power",       "Power_ON",    "bool_data2",  "bool_data3",  "bool_data4",
+                                             "bool_data5",  "bool_data6",  "bool_data7",  "bool_data8",  "bool_data9",
+                                             "bool_data10", "bool_data11", "bool_data12", "bool_data13", "bool_data14",
+                                             "bool_data15", "bool_data16", "bool_data17", "bool_data18"};
 
 /* Offsets TIA printed for DB_data_exchange (SOURCES.md). */
 static void check_exchange(const plcio_layout *l)
 {
     assert_int_equal(plcio_layout_size(l), 48);
     assert_int_equal(plcio_layout_leaf_count(l), 38);
-    for (unsigned i = 0; i < 19; i++) expect_at(l, exchange_names[i], i / 8, (int)(i % 8), 1);
+    for (unsigned i = 0; i < 19; i++)
+        expect_at(l, exchange_names[i], i / 8, (int)(i % 8), 1);
     expect_at(l, "byte_data0", 3, -1, 1);
     expect_at(l, "byte_data1", 4, -1, 1);
     expect_at(l, "byte_data2", 5, -1, 1);
@@ -383,9 +384,10 @@ static void test_odd_arrays(void **state)
 static void test_arrays_of_structs(void **state)
 {
     (void)state;
-    plcio_layout_set *set = load_body("STRUCT\n n : Byte;\n Recipe : Array[1..3] of Struct\n   Temp : Real;\n"
-                                      "   On : Bool;\n END_STRUCT;\n M : Array[0..1, 0..2] of Int;\n Flags : Array[0..7] of Bool;\n"
-                                      "END_STRUCT;\nBEGIN\n Recipe[3].Temp := 2.5;\n M[1,2] := -4;\nEND_DATA_BLOCK\n");
+    plcio_layout_set *set =
+        load_body("STRUCT\n n : Byte;\n Recipe : Array[1..3] of Struct\n   Temp : Real;\n"
+                  "   On : Bool;\n END_STRUCT;\n M : Array[0..1, 0..2] of Int;\n Flags : Array[0..7] of Bool;\n"
+                  "END_STRUCT;\nBEGIN\n Recipe[3].Temp := 2.5;\n M[1,2] := -4;\nEND_DATA_BLOCK\n");
     const plcio_layout *l = plcio_layout_set_get(set, 0);
     expect_at(l, "Recipe[1].Temp", 2, -1, 4);
     expect_at(l, "Recipe[1].On", 6, 0, 1);
@@ -433,9 +435,10 @@ static void test_arrays_of_structs(void **state)
 static void test_nested_structs(void **state)
 {
     (void)state;
-    plcio_layout_set *set = load_body("STRUCT\n a : Bool;\n s : Struct\n  b : Bool;\n  c : Byte;\n"
-                                      "  t : Struct\n   d : Bool;\n  END_STRUCT;\n  e : Byte;\n END_STRUCT;\n f : Bool;\n"
-                                      " \"odd name\" : Int;\nEND_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n");
+    plcio_layout_set *set =
+        load_body("STRUCT\n a : Bool;\n s : Struct\n  b : Bool;\n  c : Byte;\n"
+                  "  t : Struct\n   d : Bool;\n  END_STRUCT;\n  e : Byte;\n END_STRUCT;\n f : Bool;\n"
+                  " \"odd name\" : Int;\nEND_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n");
     const plcio_layout *l = plcio_layout_set_get(set, 0);
     expect_at(l, "a", 0, 0, 1);
     expect_at(l, "s.b", 2, 0, 1);
@@ -501,17 +504,18 @@ static void test_udts_across_files(void **state)
 static void test_fb_instance_db(void **state)
 {
     (void)state;
-    const char *fb = "FUNCTION_BLOCK \"FB_Motor\"\n{ S7_Optimized_Access := 'FALSE' }\nVERSION : 0.1\n"
-                     "   VAR_INPUT \n      Start : Bool;\n      Stop : Bool;\n   END_VAR\n"
-                     "   VAR_OUTPUT \n      Running : Bool;\n   END_VAR\n"
-                     "   VAR_IN_OUT \n      Setpoint : Int;\n   END_VAR\n"
-                     "   VAR \n      Speed : Real;\n      Count { ExternalAccessible := 'False'} : Int := 5;\n"
-                     "      Name : String[7] := 'm$'1';\n   END_VAR\n"
-                     "   VAR_TEMP \n      tmp : Int;\n   END_VAR\n   VAR CONSTANT\n      K : Int := 3;\n   END_VAR\n\n"
-                     "BEGIN\n\t#Running := #Start AND NOT #Stop; // it's code\n\tIF #Count > 3 THEN #tmp := 'x'; END_IF;\n"
-                     "END_FUNCTION_BLOCK\n\n"
-                     "DATA_BLOCK \"FB_Motor_DB\"\n{ S7_Optimized_Access := 'FALSE' }\nVERSION : 0.1\nNON_RETAIN\n"
-                     "\"FB_Motor\"\n\nBEGIN\n   Speed := 1.5;\nEND_DATA_BLOCK\n";
+    const char *fb =
+        "FUNCTION_BLOCK \"FB_Motor\"\n{ S7_Optimized_Access := 'FALSE' }\nVERSION : 0.1\n"
+        "   VAR_INPUT \n      Start : Bool;\n      Stop : Bool;\n   END_VAR\n"
+        "   VAR_OUTPUT \n      Running : Bool;\n   END_VAR\n"
+        "   VAR_IN_OUT \n      Setpoint : Int;\n   END_VAR\n"
+        "   VAR \n      Speed : Real;\n      Count { ExternalAccessible := 'False'} : Int := 5;\n"
+        "      Name : String[7] := 'm$'1';\n   END_VAR\n"
+        "   VAR_TEMP \n      tmp : Int;\n   END_VAR\n   VAR CONSTANT\n      K : Int := 3;\n   END_VAR\n\n"
+        "BEGIN\n\t#Running := #Start AND NOT #Stop; // it's code\n\tIF #Count > 3 THEN #tmp := 'x'; END_IF;\n"
+        "END_FUNCTION_BLOCK\n\n"
+        "DATA_BLOCK \"FB_Motor_DB\"\n{ S7_Optimized_Access := 'FALSE' }\nVERSION : 0.1\nNON_RETAIN\n"
+        "\"FB_Motor\"\n\nBEGIN\n   Speed := 1.5;\nEND_DATA_BLOCK\n";
     plcio_layout_set *set = load_text(fb);
     assert_int_equal(plcio_layout_set_count(set), 1);
     const plcio_layout *l = plcio_layout_set_get(set, 0);
@@ -645,7 +649,8 @@ static void test_db_of_udt_and_values(void **state)
     (void)state;
     const char *text =
         "TYPE \"T\"\nSTRUCT\n i : Int := INT#-3;\n u : UDInt := 16#FFFF_FFFF;\n c : Char := 'Z';\n"
-        " wc : WChar := WCHAR#'\xC3\xA4';\n t : Time := T#1h2m3s4ms;\n lt : LTime := LT#5ns;\n tod : Time_Of_Day := TOD#01:00:00.5;\n"
+        " wc : WChar := WCHAR#'\xC3\xA4';\n t : Time := T#1h2m3s4ms;\n lt : LTime := LT#5ns;\n tod : Time_Of_Day := "
+        "TOD#01:00:00.5;\n"
         " dtl : DTL := DTL#2024-02-29-12:00:00;\n d : Date;\n x : Bool := 1;\n lr : LReal := -0.25;\n"
         " sx : String[4] := '$41$$';\nEND_STRUCT;\nEND_TYPE\n"
         "DATA_BLOCK \"U\" { S7_Optimized_Access := 'FALSE' }\n\"T\"\nBEGIN\n c := '$'';\nEND_DATA_BLOCK\n";

@@ -18,27 +18,35 @@ static uint32_t rnd(uint32_t n)
     return n ? (uint32_t)(rng_state % n) : 0;
 }
 
-static const char *const fixture_files[] = {
-    "layouts/seed_db_data_exchange.db", "layouts/seed_db_data_exchange_tablecopy.tsv", "layouts/test_db.db",
-    "layouts/db_main.db", "layouts/udt_barcode.udt", "layouts/udt_database.udt", "layouts/udt_synthetic.scl"};
+static const char *const fixture_files[] = {"layouts/seed_db_data_exchange.db",
+                                            "layouts/seed_db_data_exchange_tablecopy.tsv",
+                                            "layouts/test_db.db",
+                                            "layouts/db_main.db",
+                                            "layouts/udt_barcode.udt",
+                                            "layouts/udt_database.udt",
+                                            "layouts/udt_synthetic.scl"};
 
 static const char *const own_sources[] = {
-    ("DATA_BLOCK DB 9\r\nTITLE = x's\r\nSTRUCT\r\n a : ARRAY [1 .. 3 ] OF STRUCT b : BOOL; c : STRING [3 ]; END_STRUCT ;\r\n"
-    " d : DATE_AND_TIME := DT#90-1-1-0:0:0.0;\r\n s : S5TIME := S5T#1S;\r\nEND_STRUCT ;\r\nBEGIN\r\n a[2].b := TRUE;\r\n"
-    " a[3].c := 'ab';\r\nEND_DATA_BLOCK\r\n"),
-    ("FUNCTION_BLOCK \"F\"\n{ S7_Optimized_Access := 'FALSE' }\nVAR_INPUT\n i : Int := 3;\nEND_VAR\nVAR\n m : Array[0..1, 0..2] of "
-    "Bool := [TRUE, 2(FALSE), TRUE];\n w : WString[3] := WSTRING#'x';\nEND_VAR\nBEGIN\n #i := 1;\nEND_FUNCTION_BLOCK\n"
-    "DATA_BLOCK \"I\"\n\"F\"\nBEGIN\n m[1,2] := TRUE;\nEND_DATA_BLOCK\n"),
+    ("DATA_BLOCK DB 9\r\nTITLE = x's\r\nSTRUCT\r\n a : ARRAY [1 .. 3 ] OF STRUCT b : BOOL; c : STRING [3 ]; END_STRUCT "
+     ";\r\n"
+     " d : DATE_AND_TIME := DT#90-1-1-0:0:0.0;\r\n s : S5TIME := S5T#1S;\r\nEND_STRUCT ;\r\nBEGIN\r\n a[2].b := "
+     "TRUE;\r\n"
+     " a[3].c := 'ab';\r\nEND_DATA_BLOCK\r\n"),
+    ("FUNCTION_BLOCK \"F\"\n{ S7_Optimized_Access := 'FALSE' }\nVAR_INPUT\n i : Int := 3;\nEND_VAR\nVAR\n m : "
+     "Array[0..1, 0..2] of "
+     "Bool := [TRUE, 2(FALSE), TRUE];\n w : WString[3] := WSTRING#'x';\nEND_VAR\nBEGIN\n #i := 1;\nEND_FUNCTION_BLOCK\n"
+     "DATA_BLOCK \"I\"\n\"F\"\nBEGIN\n m[1,2] := TRUE;\nEND_DATA_BLOCK\n"),
     ("\tStatic\t\t\t\n\tn\tInt\t0.0\t1\n\ts\tStruct\t2.0\t\n\t  x\tBool\t2.0\tTRUE\n\ta\tArray[0..1] of Real\t4.0\t\n"
-    "\ta[0]\tReal\t4.0\t1.5\n\ta[1]\tReal\t8.0\t2.5\n\tt\tTime\t12.0\tT#1s\n"),
+     "\ta[0]\tReal\t4.0\t1.5\n\ta[1]\tReal\t8.0\t2.5\n\tt\tTime\t12.0\tT#1s\n"),
 };
 
 /* Everything a consumer does with a layout must hold on whatever resolved. */
 static void exercise(const plcio_layout_set *set)
 {
     for (size_t d = 0; d < plcio_layout_set_count(set) + plcio_layout_set_type_count(set); d++) {
-        const plcio_layout *l = d < plcio_layout_set_count(set) ? plcio_layout_set_get(set, d)
-                                                                : plcio_layout_set_type(set, d - plcio_layout_set_count(set));
+        const plcio_layout *l = d < plcio_layout_set_count(set)
+                                    ? plcio_layout_set_get(set, d)
+                                    : plcio_layout_set_type(set, d - plcio_layout_set_count(set));
         uint32_t size = plcio_layout_size(l);
         assert_true(size <= PLCIO_LAYOUT_MAX_DB_SIZE);
         uint8_t *img = malloc(size ? size : 1);
@@ -87,7 +95,7 @@ static const char alphabet[] = ";:=[](){}.,'\"\t\n\r#$*/-_ 019aZ";
 static void mutate(char *buf, size_t *len, size_t cap)
 {
     unsigned ops = 1 + rnd(4);
-    for (unsigned k = 0; k < ops && *len > 0; k++) {
+    for (unsigned k = 0; k<ops && * len> 0; k++) {
         size_t at = rnd((uint32_t)*len);
         switch (rnd(5)) {
         case 0: buf[at] = alphabet[rnd(sizeof alphabet - 1)]; break;
@@ -126,7 +134,8 @@ static void fuzz_text(const char *name, const char *text, size_t len, const char
     assert_non_null(buf);
     int rc = run_one(name, text, len, extra);
     if (rc) fail_msg("%s does not resolve (%d)", name, rc); /* the original must */
-    for (int i = 0; i < 120; i++) run_one(name, text, rnd((uint32_t)len + 1), extra); /* truncations */
+    for (int i = 0; i < 120; i++)
+        run_one(name, text, rnd((uint32_t)len + 1), extra); /* truncations */
     for (int i = 0; i < 250; i++) {
         memcpy(buf, text, len);
         size_t n = len;
@@ -167,10 +176,12 @@ static void test_hostile(void **state)
     char *deep = malloc(n * 16 + 256);
     assert_non_null(deep);
     size_t len = (size_t)sprintf(deep, "DATA_BLOCK \"D\" { S7_Optimized_Access := 'FALSE' }\nSTRUCT\n");
-    for (size_t i = 0; i < n; i++) len += (size_t)sprintf(deep + len, "a : Struct\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(deep + len, "a : Struct\n");
     assert_int_equal(run_one("deep.scl", deep, len, NULL), PLCIO_ELIMIT);
     len = (size_t)sprintf(deep, "DATA_BLOCK \"D\" { S7_Optimized_Access := 'FALSE' }\nSTRUCT\na:");
-    for (size_t i = 0; i < n; i++) len += (size_t)sprintf(deep + len, "Array[1..1]of ");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(deep + len, "Array[1..1]of ");
     assert_int_equal(run_one("deep2.scl", deep, len, NULL), PLCIO_ELIMIT);
     /* a chain of 2000 UDTs, each holding the next */
     len = 0;

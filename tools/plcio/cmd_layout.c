@@ -63,8 +63,10 @@ static int print_json(const plcio_layout *l, const uint8_t *image)
         fputs(i ? ", {\"name\": " : "{\"name\": ", stdout);
         cli_json_string(stdout, m.name);
         printf(", \"type\": \"%s\", \"byte\": %u, \"bit\": ", type, m.byte);
-        if (m.bit < 0) fputs("null", stdout);
-        else printf("%d", m.bit);
+        if (m.bit < 0)
+            fputs("null", stdout);
+        else
+            printf("%d", m.bit);
         printf(", \"size\": %u, \"start\": ", m.size);
         if (plcio_layout_format_value(&m, image, plcio_layout_size(l), start, sizeof start, PLCIO_LAYOUT_JSON) ==
             PLCIO_OK)
@@ -87,8 +89,10 @@ static int print_layout(const plcio_layout *l, bool json)
         free(image);
         return cli_error(PLCIO_EXIT_FAILURE, "%s: start values: %s", plcio_layout_name(l), plcio_strerror(rc));
     }
-    if (json) print_json(l, image);
-    else print_text(l, image);
+    if (json)
+        print_json(l, image);
+    else
+        print_text(l, image);
     free(image);
     return 0;
 }
@@ -106,8 +110,10 @@ static int run_layout(int argc, char **argv)
     plcio_layout_options opts = {0};
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = true;
-        else if (!strcmp(argv[i], "--assume-standard")) opts.assume_standard = true;
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--assume-standard"))
+            opts.assume_standard = true;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: plcio layout FILE... [--json] [--assume-standard]\n"
                    "Print the members of the data blocks in TIA Portal / STEP 7 sources with their\n"
@@ -121,7 +127,8 @@ static int run_layout(int argc, char **argv)
             char msg[128];
             snprintf(msg, sizeof msg, "unknown option '%.60s'", argv[i]);
             return usage_error(msg);
-        } else nfiles++;
+        } else
+            nfiles++;
     }
     if (nfiles == 0) return usage_error("no layout file given");
 
