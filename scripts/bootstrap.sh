@@ -9,15 +9,25 @@
 #     node-snap7 (compiles snap7 from source), nodes7, modbus-serial.
 #
 # Runs as root, or through sudo when not root.
+#
+#   scripts/bootstrap.sh           everything (build, tests, foreign peers)
+#   scripts/bootstrap.sh --build   only what building and running plcio needs (make, make demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(
-  build-essential gcc clang cmake make pkg-config git ca-certificates
-  libcmocka-dev libcjson-dev libyaml-dev
-  libmodbus-dev python3 python3-pymodbus socat tshark
-  nodejs npm
-)
+build_only=false
+[ "${1:-}" = "--build" ] && build_only=true
+
+if $build_only; then
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3)
+else
+  packages=(
+    build-essential gcc clang cmake make pkg-config git ca-certificates
+    libcmocka-dev libcjson-dev libyaml-dev
+    libmodbus-dev python3 python3-pymodbus socat tshark
+    nodejs npm
+  )
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -40,7 +50,7 @@ for p in "${packages[@]}"; do
   esac
 done
 # node-gyp builds node-snap7 against the local Node.js headers (no download).
-if ! [ -f /usr/include/node/node.h ] && ! [ -f /usr/local/include/node/node.h ]; then
+if ! $build_only && ! [ -f /usr/include/node/node.h ] && ! [ -f /usr/local/include/node/node.h ]; then
   installed libnode-dev || missing+=(libnode-dev)
 fi
 
@@ -51,6 +61,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if $build_only; then
+  echo "bootstrap: ok (build dependencies)"
+  exit 0
 fi
 
 # npm peers, reinstalled only when the lock file changed.

@@ -22,5 +22,7 @@ extern const plcio_command plcio_cmd_write;
 extern const plcio_command plcio_cmd_watch;
 extern const plcio_command plcio_cmd_info;
 extern const plcio_command plcio_cmd_blocks;
+extern const plcio_command plcio_cmd_sync;
+extern const plcio_command plcio_cmd_demo;
 
 #endif

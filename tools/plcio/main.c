@@ -15,6 +15,8 @@ static const plcio_command *const commands[] = {
     &plcio_cmd_watch,
     &plcio_cmd_info,
     &plcio_cmd_blocks,
+    &plcio_cmd_sync,
+    &plcio_cmd_demo,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -1,0 +1,79 @@
+#!/bin/sh
+# plcio sync / plcio demo: usage errors, the one-liner against plcio sim s7, a
+# second engine on the same segment refused, clean shutdown on SIGINT (segment
+# removed), and the demo end to end.
+# usage: test_sync_cli.sh PLCIO_BIN FIXTURES_DIR
+set -u
+BIN=$1
+FIX=$2
+TMP=$(mktemp -d)
+SIM=
+ENG=
+cleanup() { [ -n "$SIM" ] && kill "$SIM" 2>/dev/null; [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null; rm -rf "$TMP"; }
+fail() { echo "FAIL: $*"; cleanup; exit 1; }
+trap cleanup EXIT
+
+expect() { # expect STATUS PATTERN command...
+  want=$1; pat=$2; shift 2
+  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
+  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/out" "$TMP/err")"
+  if [ -n "$pat" ]; then
+    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
+  fi
+}
+
+# ---- usage ----
+expect 2 "give either --config FILE or a device URL" "$BIN" sync
+expect 2 "needs --db N" "$BIN" sync s7://127.0.0.1:1
+expect 2 "unexpected '--bogus'" "$BIN" sync s7://127.0.0.1:1 --db 1 --bogus
+expect 2 "--seconds 'x'" "$BIN" sync s7://127.0.0.1:1 --db 1 --seconds x
+expect 2 "No such file" "$BIN" sync --config "$TMP/missing.yaml"
+printf 'devices:\n  - url: s7://h\n    groups: [{db: 0}]\n' > "$TMP/bad.yaml"
+expect 2 "bad.yaml:3:19: db 0 is out of range" "$BIN" sync --config "$TMP/bad.yaml"
+expect 1 "DB 5 needs a layout file" "$BIN" sync s7://127.0.0.1:1 --db 5 --seconds 1
+expect 1 "opcua" "$BIN" sync opcua://h --db 5 --layout "$FIX/layouts/test_db.db" --seconds 1
+expect 2 "unexpected '--nope'" "$BIN" demo --nope
+expect 2 "--seconds '0'" "$BIN" demo --seconds 0
+
+# ---- a device that is not there: the engine keeps trying and says why ----
+expect 0 "DOWN" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$FIX/layouts/test_db.db" --seconds 1 --stats 500 --shm "plcio-cli-down-$$"
+
+# ---- the one-liner against the simulator, with the layout's start values ----
+"$BIN" sim s7 --listen 127.0.0.1:0 --db "7:$FIX/layouts/test_db.db" --seconds 60 > "$TMP/sim" 2>&1 &
+SIM=$!
+i=0
+while ! grep -q "listening on" "$TMP/sim" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "simulator did not start: $(cat "$TMP/sim")"; sleep 0.1
+done
+PORT=$(grep "listening on" "$TMP/sim" | sed 's/.*://')
+URL="s7://127.0.0.1:$PORT?rack=0&slot=1"
+NAME="plcio-cli-sync-$$"
+expect 0 "group db7" "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --interval 20 --seconds 1.5 --stats 500 --shm "$NAME"
+grep -q "connected" "$TMP/out" || fail "not connected: $(cat "$TMP/out")"
+grep -q "cycles/s" "$TMP/out" || fail "no statistics: $(cat "$TMP/out")"
+grep -q "errors 0" "$TMP/out" || fail "errors: $(cat "$TMP/out")"
+[ -e "/dev/shm/$NAME" ] && fail "segment /dev/shm/$NAME left behind after a clean exit"
+
+# A second engine on the same segment is refused while the first runs.
+"$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --quiet > "$TMP/eng" 2>&1 &
+ENG=$!
+i=0
+while [ ! -e "/dev/shm/$NAME" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "engine did not create its segment: $(cat "$TMP/eng")"; sleep 0.1
+done
+expect 1 "in use by engine pid $ENG" "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --seconds 1
+# SIGINT: a clean stop, exit 0, segment removed.
+kill -INT "$ENG"
+wait "$ENG"; st=$?
+ENG=
+[ "$st" = 0 ] || fail "engine exit status $st after SIGINT: $(cat "$TMP/eng")"
+[ -e "/dev/shm/$NAME" ] && fail "segment left behind after SIGINT"
+
+# ---- the demo ----
+DEMO="plcio-cli-demo-$$"
+expect 0 "stopped cleanly" "$BIN" demo --seconds 2 --shm "$DEMO"
+grep -q "Level" "$TMP/out" || fail "demo shows no Level: $(cat "$TMP/out")"
+grep -q "good" "$TMP/out" || fail "demo values not good: $(cat "$TMP/out")"
+grep -q "plcio.open(\"$DEMO\")" "$TMP/out" || fail "demo does not say how to attach: $(cat "$TMP/out")"
+[ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
+echo "cli_sync: all checks passed"

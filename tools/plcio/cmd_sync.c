@@ -1,0 +1,144 @@
+/* plcio sync: run the sync engine in the foreground. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "plcio/plcio.h"
+#include "plcio/sync.h"
+#include "sync_run.h"
+
+static const char usage[] = "usage: plcio sync (--config FILE | URL --db N --layout FILE... [--interval MS])\n"
+                            "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet]";
+
+/* YAML double-quoted scalar. */
+static void yaml_quote(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    if (n + 1 < cap) out[n++] = '"';
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '"' || *s == '\\') out[n++] = '\\';
+        out[n++] = *s;
+    }
+    if (n + 1 < cap) out[n++] = '"';
+    out[n] = '\0';
+}
+
+/* The one-liner of the original DB-sync tool, as a configuration. */
+static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
+                            const char *interval, plcio_sync_config **out, char *err, size_t cap)
+{
+    size_t size = 512 + strlen(url) * 2;
+    for (size_t i = 0; i < nlayouts; i++) size += 2 * strlen(layouts[i]) + 8;
+    char *yaml = malloc(size);
+    char *q = malloc(size);
+    if (!yaml || !q) {
+        free(yaml);
+        free(q);
+        return PLCIO_ENOMEM;
+    }
+    yaml[0] = '\0';
+    size_t n = nlayouts ? (size_t)snprintf(yaml, size, "layouts:\n") : 0;
+    for (size_t i = 0; i < nlayouts; i++) {
+        yaml_quote(q, size, layouts[i]);
+        n += (size_t)snprintf(yaml + n, size - n, "  - %s\n", q);
+    }
+    yaml_quote(q, size, url);
+    snprintf(yaml + n, size - n, "devices:\n  - name: plc\n    url: %s\n    groups:\n      - {name: db%s, db: %s, interval: %s}\n",
+             q, db, db, interval);
+    int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err, cap);
+    free(yaml);
+    free(q);
+    return rc;
+}
+
+static int run_sync(int argc, char **argv)
+{
+    const char *config = NULL, *url = NULL, *db = NULL, *interval = "100", *shm = NULL, *stats = "5000",
+               *seconds = NULL;
+    const char *layouts[32];
+    size_t nlayouts = 0;
+    bool quiet = false, bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *v = NULL;
+        if (cli_option(argc, argv, &i, "--config", &config, &bad)) continue;
+        if (cli_option(argc, argv, &i, "--db", &db, &bad)) continue;
+        if (cli_option(argc, argv, &i, "--interval", &interval, &bad)) continue;
+        if (cli_option(argc, argv, &i, "--shm", &shm, &bad)) continue;
+        if (cli_option(argc, argv, &i, "--stats", &stats, &bad)) continue;
+        if (cli_option(argc, argv, &i, "--seconds", &seconds, &bad)) continue;
+        if (cli_option(argc, argv, &i, "--quiet", NULL, &bad)) {
+            quiet = true;
+            continue;
+        }
+        if (cli_option(argc, argv, &i, "--layout", &v, &bad)) {
+            if (nlayouts == sizeof layouts / sizeof layouts[0]) return cli_error(PLCIO_EXIT_USAGE, "too many --layout files");
+            layouts[nlayouts++] = v;
+            continue;
+        }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            puts(usage);
+            return PLCIO_EXIT_OK;
+        }
+        if (argv[i][0] == '-' || url) return cli_error(PLCIO_EXIT_USAGE, "unexpected '%s'\n%s", argv[i], usage);
+        url = argv[i];
+    }
+    if (bad) return PLCIO_EXIT_USAGE;
+    if (!config == !url) return cli_error(PLCIO_EXIT_USAGE, "give either --config FILE or a device URL\n%s", usage);
+    if (url && !db) return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE)\n%s", usage);
+    uint32_t stats_ms, limit_ms = 0;
+    if (plcio_sync_parse_duration_ms(stats, &stats_ms) != PLCIO_OK || stats_ms < 100)
+        return cli_error(PLCIO_EXIT_USAGE, "--stats '%s' is not a duration of 100 ms or more", stats);
+    if (seconds) {
+        char *end;
+        double s = strtod(seconds, &end);
+        if (*end || !(s > 0) || s > 1e6) return cli_error(PLCIO_EXIT_USAGE, "--seconds '%s' is not a positive number", seconds);
+        limit_ms = (uint32_t)(s * 1000);
+    }
+
+    char err[512] = "";
+    plcio_sync_config *cfg = NULL;
+    int rc = config ? plcio_sync_config_load(config, &cfg, err, sizeof err)
+                    : one_liner_config(url, db, layouts, nlayouts, interval, &cfg, err, sizeof err);
+    if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err[0] ? err : plcio_strerror(rc));
+    plcio_sync_options o;
+    memset(&o, 0, sizeof o);
+    o.shm_name = shm;
+    o.logger.fn = plcio_log_to_stream;
+    o.logger.ctx = stderr;
+    o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
+    plcio_sync *s = NULL;
+    rc = plcio_sync_new(cfg, &o, &s, err, sizeof err);
+    if (rc != PLCIO_OK) {
+        plcio_sync_config_free(cfg);
+        return cli_error(PLCIO_EXIT_FAILURE, "%s", err);
+    }
+    if (!quiet) {
+        printf("sync: %zu tags, %zu groups, %zu devices -> shared memory %s\n", plcio_sync_tag_count(s),
+               plcio_sync_group_count(s), plcio_sync_device_count(s), plcio_sync_shm_name(s));
+        sync_run_print_attach(stdout, plcio_sync_shm_name(s));
+    }
+    plcio_sync_stats *prev = calloc(plcio_sync_group_count(s) + 1, sizeof *prev);
+    sync_run_signals_on(s);
+    uint64_t start = plcio_monotonic_ns(), last = start;
+    while (!sync_run_interrupted() && rc == PLCIO_OK) {
+        rc = plcio_sync_run_once(s, 50);
+        uint64_t now = plcio_monotonic_ns();
+        if (!quiet && prev && now - last >= (uint64_t)stats_ms * PLCIO_NS_PER_MS) {
+            sync_run_print_stats(stdout, s, prev, (double)(now - last) / 1e9);
+            last = now;
+        }
+        if (limit_ms && now - start >= (uint64_t)limit_ms * PLCIO_NS_PER_MS) break;
+    }
+    sync_run_signals_off();
+    if (!quiet && prev) sync_run_print_stats(stdout, s, prev, (double)(plcio_monotonic_ns() - last) / 1e9);
+    free(prev);
+    plcio_sync_free(s);
+    plcio_sync_config_free(cfg);
+    if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "sync: %s", plcio_strerror(rc));
+    return PLCIO_EXIT_OK;
+}
+
+const plcio_command plcio_cmd_sync = {
+    "sync", "(--config FILE | URL --db N --layout FILE...) [--interval MS] [--shm NAME] [--seconds S]",
+    "mirror PLC memory into shared memory until Ctrl-C", run_sync};
