@@ -48,6 +48,7 @@ struct s7srv_conn {
     int fd;
     bool cotp_open; /* CR received, CC sent */
     uint16_t src_ref;
+    uint16_t tpdu_size; /* negotiated in CR/CC: longest TPDU either side sends */
     s7srv_session ses;
     uint8_t in[IN_CAP];
     size_t in_len;
@@ -122,8 +123,12 @@ static int on_cr(s7srv_conn *c, const plcio_cotp_tpdu *t)
     cc.dst_ref = t->conn.src_ref;
     cc.src_ref = c->src_ref;
     cc.class_option = 0;
-    /* Keep the client's TPDU size; 1024 when absent carries a whole 960 PDU. */
-    if (!cc.tpdu_size) cc.tpdu_size = 1024;
+    /* TPDU size (RFC 905 13.3.4 b): the responder may lower the proposal. 1024
+     * carries a whole 960-byte PDU in one TPDU; smaller proposals are kept and
+     * answers are then split over several DT TPDUs. Absent = 128. */
+    if (!cc.tpdu_size) cc.tpdu_size = 128;
+    if (cc.tpdu_size > 1024) cc.tpdu_size = 1024;
+    c->tpdu_size = cc.tpdu_size;
     uint8_t frame[128];
     size_t len = 0;
     int rc = plcio_cotp_cc_frame(frame, sizeof frame, &cc, &len);
@@ -132,13 +137,37 @@ static int on_cr(s7srv_conn *c, const plcio_cotp_tpdu *t)
     return queue(c, frame, len);
 }
 
+/* Queue an answer frame (TPKT + DT EOT + S7 PDU), split over several DT
+ * TPDUs when it is longer than the negotiated TPDU size. */
+static int queue_answer(s7srv_conn *c, const uint8_t *frame, size_t len)
+{
+    size_t tpdu_data = (size_t)c->tpdu_size - PLCIO_COTP_DT_HEADER_LEN;
+    if (len - PLCIO_TPKT_HEADER_LEN <= c->tpdu_size) return queue(c, frame, len);
+    const uint8_t *pdu = frame + PLCIO_S7_FRAME_OVERHEAD;
+    size_t left = len - PLCIO_S7_FRAME_OVERHEAD;
+    uint8_t part[PLCIO_S7_FRAME_OVERHEAD + 1024];
+    while (left) {
+        size_t n = left < tpdu_data ? left : tpdu_data;
+        bool last = n == left;
+        plcio_wcursor w = plcio_wcursor_make(part + PLCIO_TPKT_HEADER_LEN, sizeof part - PLCIO_TPKT_HEADER_LEN);
+        if (plcio_tpkt_header_put(part, PLCIO_S7_FRAME_OVERHEAD + n) || plcio_cotp_dt_encode(&w, last))
+            return PLCIO_EINTERNAL;
+        memcpy(part + PLCIO_S7_FRAME_OVERHEAD, pdu, n);
+        int rc = queue(c, part, PLCIO_S7_FRAME_OVERHEAD + n);
+        if (rc) return rc;
+        pdu += n;
+        left -= n;
+    }
+    return PLCIO_OK;
+}
+
 static int on_s7_pdu(s7srv_conn *c, const uint8_t *pdu, size_t len)
 {
     uint8_t frame[FRAME_CAP];
     int rc = s7srv_handle_pdu(c->srv, &c->ses, pdu, len, frame, sizeof frame);
     if (rc < 0) return rc;
     if (rc == 0) return PLCIO_OK;
-    return queue(c, frame, (size_t)rc);
+    return queue_answer(c, frame, (size_t)rc);
 }
 
 static int on_dt(s7srv_conn *c, const plcio_cotp_tpdu *t)

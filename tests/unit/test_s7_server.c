@@ -487,6 +487,52 @@ static void test_fragmented_pdu(void **state)
     cli_close(&c);
 }
 
+/* A client that proposed a small TPDU gets its answers split into DT TPDUs
+ * of that size, the last one with EOT. */
+static void test_small_tpdu(void **state)
+{
+    (void)state;
+    cli c;
+    assert_int_equal(cli_connect_raw(&c, g_port), PLCIO_OK);
+    plcio_cotp_conn cr;
+    memset(&cr, 0, sizeof cr);
+    cr.src_ref = 2;
+    cr.tpdu_size = 128;
+    uint8_t frame[64];
+    size_t len;
+    assert_int_equal(plcio_cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
+    cli_send(&c, frame, len);
+    assert_int_equal(cli_recv_frame(&c, TMO), PLCIO_OK);
+    plcio_cotp_tpdu t;
+    assert_int_equal(plcio_cotp_decode(c.rx + 4, c.rx_len - 4, &t), PLCIO_OK);
+    assert_int_equal(t.conn.tpdu_size, 128);
+    assert_int_equal(cli_setup(&c, 240), 240);
+    plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 200);
+    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
+    assert_int_equal(plcio_s7_read_request_encode(&o, 77, &it, 1), PLCIO_OK);
+    cli_send(&c, frame, o.len);
+    uint8_t pdu[512];
+    size_t pdu_len = 0;
+    int parts = 0;
+    for (bool eot = false; !eot; parts++) {
+        assert_int_equal(cli_recv_frame(&c, TMO), PLCIO_OK);
+        assert_true(c.rx_len - 4 <= 128);
+        const uint8_t *d;
+        size_t dlen;
+        assert_int_equal(plcio_cotp_dt_decode(c.rx + 4, c.rx_len - 4, &eot, &d, &dlen), PLCIO_OK);
+        memcpy(pdu + pdu_len, d, dlen);
+        pdu_len += dlen;
+    }
+    assert_int_equal(parts, 2);
+    plcio_s7_pdu p;
+    assert_int_equal(plcio_s7_pdu_decode(pdu, pdu_len, &p), PLCIO_OK);
+    plcio_s7_data_item out;
+    assert_int_equal(plcio_s7_read_response_decode(&p, &it, 1, &out), PLCIO_OK);
+    assert_int_equal(out.return_code, PLCIO_S7_RC_SUCCESS);
+    assert_int_equal(out.len, 200);
+    cli_close(&c);
+}
+
 static void test_half_frame_stall(void **state)
 {
     (void)state;
@@ -719,6 +765,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_absurd_item_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragmented_pdu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_tpdu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_frame_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_without_reading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_area, setup, teardown),
