@@ -139,6 +139,7 @@ static int encode_element(const plcio_mb_address *a, const char *text, uint16_t 
                           size_t cap)
 {
     plcio_value v;
+    plcio_value_init(&v, a->type);
     int rc = plcio_value_from_text(&v, a->type, a->length, text, strlen(text), err, cap);
     if (rc != PLCIO_OK) return rc;
     if (is_bits(a->table)) {
