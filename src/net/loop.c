@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 typedef struct io_watch {
@@ -27,6 +28,8 @@ typedef struct timer {
 struct plcio_loop {
     int epfd;
     int wakefd;
+    int timerfd;           /* system clock only: wakes at the next timer to the nanosecond */
+    uint64_t timer_armed;  /* deadline timerfd is armed for (0: disarmed) */
     plcio_clock clock;
     io_watch *watches; /* indexed by fd */
     size_t watch_cap;
@@ -49,12 +52,23 @@ plcio_loop *plcio_loop_new(const plcio_clock *clock)
     if (!loop) return NULL;
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    loop->timerfd = -1;
     if (clock) loop->clock = *clock;
     atomic_init(&loop->stop, false);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
     if (loop->epfd < 0 || loop->wakefd < 0 || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ev) != 0) {
         plcio_loop_free(loop);
         return NULL;
+    }
+    /* epoll_wait counts in whole milliseconds: a 1 ms schedule would run up to 1 ms
+     * late. On the system clock a timerfd wakes the loop at the exact deadline. */
+    if (!loop->clock.now) {
+        loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        struct epoll_event tev = {.events = EPOLLIN, .data.u64 = UINT64_MAX - 1};
+        if (loop->timerfd >= 0 && epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->timerfd, &tev) != 0) {
+            close(loop->timerfd);
+            loop->timerfd = -1;
+        }
     }
     return loop;
 }
@@ -64,6 +78,7 @@ void plcio_loop_free(plcio_loop *loop)
     if (!loop) return;
     if (loop->epfd >= 0) close(loop->epfd);
     if (loop->wakefd >= 0) close(loop->wakefd);
+    if (loop->timerfd >= 0) close(loop->timerfd);
     free(loop->watches);
     free(loop->heap);
     free(loop);
@@ -216,11 +231,29 @@ static int run_due_timers(plcio_loop *loop)
     return ran;
 }
 
+static void arm_timerfd(plcio_loop *loop, uint64_t deadline)
+{
+    if (deadline == loop->timer_armed) return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(deadline / PLCIO_NS_PER_S);
+    its.it_value.tv_nsec = (long)(deadline % PLCIO_NS_PER_S);
+    if (deadline == 0) its.it_value.tv_nsec = 0; /* all zero: disarm */
+    if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0) loop->timer_armed = deadline;
+}
+
 static int wait_ms(plcio_loop *loop, int max_wait_ms)
 {
-    if (loop->heap_len == 0) return max_wait_ms;
+    if (loop->heap_len == 0) {
+        if (loop->timerfd >= 0) arm_timerfd(loop, 0);
+        return max_wait_ms;
+    }
     uint64_t now = plcio_loop_now(loop), due = loop->heap[0].deadline;
     if (due <= now) return 0;
+    if (loop->timerfd >= 0) {
+        arm_timerfd(loop, due);
+        return max_wait_ms; /* the timerfd wakes us at `due` */
+    }
     uint64_t ms = (due - now + PLCIO_NS_PER_MS - 1) / PLCIO_NS_PER_MS;
     if (max_wait_ms >= 0 && ms > (uint64_t)max_wait_ms) return max_wait_ms;
     return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
@@ -237,10 +270,12 @@ int plcio_loop_run_once(plcio_loop *loop, int max_wait_ms)
     }
     int ran = 0;
     for (int i = 0; i < n; i++) {
-        if (events[i].data.u64 == UINT64_MAX) {
+        if (events[i].data.u64 == UINT64_MAX || events[i].data.u64 == UINT64_MAX - 1) {
+            int fd = events[i].data.u64 == UINT64_MAX ? loop->wakefd : loop->timerfd;
             uint64_t drain;
-            while (read(loop->wakefd, &drain, sizeof drain) > 0) {
+            while (read(fd, &drain, sizeof drain) > 0) {
             }
+            if (fd == loop->timerfd) loop->timer_armed = 0;
             continue;
         }
         int fd = (int)(uint32_t)events[i].data.u64;
