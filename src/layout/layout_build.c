@@ -222,6 +222,11 @@ static int apply_assign(builder *b, const lay_assign *a)
         return lay_fail(&b->set->diag, PLCIO_ENOTFOUND, a->pos, "BEGIN sets %s, which is not a member of \"%s\"",
                         a->path, b->l->name);
     uint32_t bit = m.byte * 8u + (m.bit > 0 ? (uint32_t)m.bit : 0u);
+    if (a->printed_bitpos >= 0 && (uint32_t)a->printed_bitpos != bit)
+        return lay_fail(&b->set->diag, PLCIO_ERANGE, a->pos,
+                        "TIA printed offset %d.%d for %s but the standard-access rules give %u.%u",
+                        a->printed_bitpos / 8, a->printed_bitpos % 8, a->path, bit / 8, bit % 8);
+    if (!a->value) return PLCIO_OK;
     size_t first = leaf_index_at(b->l, bit);
     if (m.kind == PLCIO_LAYOUT_ELEMENTARY) {
         b->l->leaves[first].start = a->value;

@@ -100,8 +100,9 @@ struct lay_type {
 
 typedef struct lay_assign {
     const char *path;
-    const char *value;
+    const char *value; /* NULL: only check printed_bitpos */
     lay_pos pos, value_pos;
+    int32_t printed_bitpos; /* table copy: offset TIA printed for this path, -1 if none */
 } lay_assign;
 
 typedef enum lay_block_kind { LB_TYPE, LB_DB, LB_FB } lay_block_kind;

@@ -485,6 +485,7 @@ static bool assignments(parser *p, lay_block *b)
         if (!b->assigns) return oom(p);
         lay_assign *a = &b->assigns[b->nassigns];
         a->pos = TOK->pos;
+        a->printed_bitpos = -1;
         char path[512];
         size_t len = 0;
         while (!lay_tok_is(TOK, ":=")) {

@@ -45,7 +45,12 @@ typedef struct tparser {
     size_t top;
     size_t nassign_cap;
     const char *last_array; /* name of the last array member, for element rows */
-    int section;            /* 0 none yet, 1 data, 2 excluded (Temp/Constant) */
+    struct {
+        long depth;
+        const char *path;
+    } exp[MAX_DEPTH]; /* rows under a UDT or array row: its expansion */
+    size_t nexp;
+    int section; /* 0 none yet, 1 data, 2 excluded (Temp/Constant) */
     bool section_start;
 } tparser;
 
@@ -196,24 +201,33 @@ static bool is_element_row(const tparser *t, const row *r)
     return len > al && strncasecmp(name, t->last_array, al) == 0 && name[al] == '[';
 }
 
-static bool element_row(tparser *t, const row *r)
+/* Full path of `name` inside the open structures. */
+static bool struct_path(tparser *t, const row *r, const char *name, size_t nlen, char *path, size_t cap, size_t *len)
 {
-    size_t slen, nlen;
-    const char *start = cell(r, r->c + 3, &slen);
-    const char *name = cell(r, r->c, &nlen);
-    if (slen == 0) return true;
-    /* its start value becomes a BEGIN assignment on the full path */
-    char path[1024];
     size_t n = 0;
     for (size_t k = 1; k <= t->top; k++) {
-        int w = snprintf(path + n, sizeof path - n, "%s.", t->stack[k].name);
-        if (w < 0 || (size_t)w >= sizeof path - n)
-            return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
+        int w = snprintf(path + n, cap - n, "%s.", t->stack[k].name);
+        if (w < 0 || (size_t)w >= cap - n) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
         n += (size_t)w;
     }
-    if (n + nlen >= sizeof path) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
+    if (n + nlen >= cap) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
     memcpy(path + n, name, nlen);
     n += nlen;
+    path[n] = '\0';
+    *len = n;
+    return true;
+}
+
+/* A row that is not a declaration (array element, member of an expanded
+ * UDT): its start value becomes a BEGIN assignment on the full path and
+ * the offset TIA printed is checked there. */
+static bool add_check(tparser *t, const row *r, const char *path, size_t n)
+{
+    size_t slen;
+    const char *start = cell(r, r->c + 3, &slen);
+    int32_t printed;
+    if (!parse_offset(t, r, r->c + 2, &printed)) return false;
+    if (slen == 0 && printed < 0) return true;
     lay_block *db = t->db;
     if (db->nassigns == t->nassign_cap) {
         size_t cap = t->nassign_cap ? t->nassign_cap * 2 : 16;
@@ -225,12 +239,55 @@ static bool element_row(tparser *t, const row *r)
     }
     lay_assign *a = &db->assigns[db->nassigns];
     a->path = lay_strndup(&t->set->arena, path, n);
-    a->value = lay_strndup(&t->set->arena, start, slen);
+    a->value = slen ? lay_strndup(&t->set->arena, start, slen) : NULL;
     a->pos = (lay_pos){t->file, r->line, r->fcol[r->c]};
     a->value_pos = (lay_pos){t->file, r->line, r->fcol[r->c + 3]};
-    if (!a->path || !a->value) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
+    a->printed_bitpos = printed;
+    if (!a->path || (slen && !a->value)) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
     db->nassigns++;
     return true;
+}
+
+static bool element_row(tparser *t, const row *r)
+{
+    size_t nlen, n;
+    const char *name = cell(r, r->c, &nlen);
+    char path[1024];
+    return struct_path(t, r, name, nlen, path, sizeof path, &n) && add_check(t, r, path, n);
+}
+
+static bool push_expansion(tparser *t, const row *r, const char *path)
+{
+    if (t->nexp >= MAX_DEPTH) return fail(t, PLCIO_ELIMIT, r->line, r->fcol[r->c], "rows nested too deep");
+    t->exp[t->nexp].depth = depth_of(r);
+    t->exp[t->nexp].path = path;
+    t->nexp++;
+    return true;
+}
+
+/* A row indented under a UDT or array row: "Speed" under "motor" is
+ * motor.Speed; "Arr[2]" under "Arr" is Arr[2]. */
+static bool expansion_row(tparser *t, const row *r)
+{
+    size_t nlen;
+    const char *name = cell(r, r->c, &nlen);
+    const char *parent = t->exp[t->nexp - 1].path;
+    const char *dot = strrchr(parent, '.');
+    const char *last = dot ? dot + 1 : parent;
+    size_t keep = strlen(parent), ll = strlen(last);
+    char path[1024];
+    size_t n;
+    bool element = nlen > ll && strncasecmp(name, last, ll) == 0 && name[ll] == '[';
+    if (element) keep = (size_t)(last - parent);
+    if (keep + nlen + 2 >= sizeof path) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
+    memcpy(path, parent, keep);
+    n = keep;
+    if (!element) path[n++] = '.';
+    memcpy(path + n, name, nlen);
+    n += nlen;
+    const char *saved = lay_strndup(&t->set->arena, path, n);
+    if (!saved) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
+    return add_check(t, r, path, n) && push_expansion(t, r, saved);
 }
 
 static bool member_row(tparser *t, const row *r, bool flat)
@@ -273,6 +330,14 @@ static bool member_row(tparser *t, const row *r, bool flat)
     m->type = lay_parse_type_text(t->set, type, tlen, tpos);
     if (!m->type) return false;
     if (m->type->kind == LT_ARRAY) t->last_array = m->name;
+    if (m->type->kind == LT_ARRAY || m->type->kind == LT_REF) {
+        char path[1024];
+        size_t n;
+        if (!struct_path(t, r, name, nlen, path, sizeof path, &n)) return false;
+        const char *saved = lay_strndup(&t->set->arena, path, n);
+        if (!saved) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
+        if (!push_expansion(t, r, saved)) return false;
+    }
     if (slen) {
         m->init = lay_strndup(&t->set->arena, start, slen);
         m->init_pos = (lay_pos){t->file, r->line, r->fcol[r->c + 3]};
@@ -349,12 +414,21 @@ bool lay_parse_table(plcio_layout_set *set, const char *text, size_t len, const 
             while (t->top > 0)
                 close_top(t);
             t->section = sk;
+            t->nexp = 0;
             t->section_start = sk == 1;
             t->last_array = NULL;
             continue;
         }
         if (t->section == 2) continue; /* Temp / Constant: not in the DB */
-        bool ok = is_element_row(t, &r) ? element_row(t, &r) : member_row(t, &r, flat);
+        while (t->nexp > 0 && t->exp[t->nexp - 1].depth >= depth_of(&r))
+            t->nexp--;
+        bool ok;
+        if (t->nexp > 0)
+            ok = expansion_row(t, &r);
+        else if (is_element_row(t, &r))
+            ok = element_row(t, &r);
+        else
+            ok = member_row(t, &r, flat);
         if (!ok) return false;
         any = true;
     }

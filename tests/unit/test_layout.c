@@ -739,6 +739,56 @@ static void test_table_nested_rows(void **state)
     plcio_layout_set_free(set);
 }
 
+/* Expanded UDT and array rows (indented under their row) check TIA's
+ * offsets and carry start values; a wrong printed offset is an error. */
+static void test_table_expanded_udt(void **state)
+{
+    (void)state;
+    const char *udt = "TYPE \"UDT_M\"\nSTRUCT\n Speed : Int;\n On : Bool;\nEND_STRUCT;\nEND_TYPE\n";
+    const char *tsv = "\tStatic\t\t\t\n"
+                      "\tm\t\"UDT_M\"\t0.0\t\n"
+                      "\t  Speed\tInt\t0.0\t100\n"
+                      "\t  On\tBool\t2.0\tTRUE\n"
+                      "\tarr\tArray[1..2] of \"UDT_M\"\t4.0\t\n"
+                      "\t  arr[1]\t\"UDT_M\"\t4.0\t\n"
+                      "\t    Speed\tInt\t4.0\t5\n"
+                      "\t    On\tBool\t6.0\tfalse\n"
+                      "\t  arr[2]\t\"UDT_M\"\t8.0\t\n"
+                      "\t    Speed\tInt\t8.0\t7\n"
+                      "\t    On\tBool\t10.0\tTRUE\n"
+                      "\tz\tInt\t12.0\t1\n";
+    const char *pairs[] = {"m.udt", udt, "exp.tsv", tsv};
+    plcio_layout_set *set = load_texts(pairs, 2);
+    const plcio_layout *l = plcio_layout_set_find(set, "exp");
+    assert_non_null(l);
+    assert_int_equal(plcio_layout_size(l), 14);
+    assert_int_equal(plcio_layout_leaf_count(l), 7);
+    plcio_layout_member m;
+    assert_int_equal(plcio_layout_lookup(l, "m.Speed", &m), 0);
+    assert_string_equal(m.start, "100");
+    assert_int_equal(plcio_layout_lookup(l, "arr[2].On", &m), 0);
+    assert_int_equal(m.byte, 10);
+    assert_string_equal(m.start, "TRUE");
+    assert_int_equal(plcio_layout_lookup(l, "arr[1].Speed", &m), 0);
+    assert_string_equal(m.start, "5");
+    plcio_layout_set_free(set);
+
+    /* TIA's offset for arr[2].Speed disagrees with the rules: an error at that row */
+    char *bad = strdup(tsv);
+    char *at = strstr(bad, "Int\t8.0\t7");
+    assert_non_null(at);
+    memcpy(at, "Int\t9.0\t7", 9);
+    plcio_layout_set *s2 = plcio_layout_set_new(NULL);
+    assert_int_equal(plcio_layout_set_add_text(s2, "m.udt", udt, strlen(udt)), 0);
+    assert_int_equal(plcio_layout_set_add_text(s2, "exp.tsv", bad, strlen(bad)), 0);
+    assert_int_equal(plcio_layout_set_resolve(s2), PLCIO_ERANGE);
+    assert_non_null(
+        strstr(plcio_layout_set_error(s2),
+               "exp.tsv:10:6: TIA printed offset 9.0 for arr[2].Speed but the standard-access rules give 8.0"));
+    plcio_layout_set_free(s2);
+    free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_optimized_refused),
         cmocka_unit_test(test_db_of_udt_and_values),
         cmocka_unit_test(test_table_nested_rows),
+        cmocka_unit_test(test_table_expanded_udt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
