@@ -28,12 +28,12 @@ int Srv_SetParam(S7Object server, int param, void *value);
 int Srv_StartTo(S7Object server, const char *address);
 int Srv_Stop(S7Object server);
 int Srv_RegisterArea(S7Object server, int area, uint16_t index, void *data, int size);
-#define P_U16_LOCAL_PORT 1
+#define P_U16_LOCAL_PORT  1
 #define P_I32_MAX_CLIENTS 11 /* snap7: p_i32_MaxClients */
-#define SRV_AREA_DB 5
+#define SRV_AREA_DB       5
 
-#define BIG 65535
-#define CLIENTS 16
+#define BIG      65535
+#define CLIENTS  16
 #define ROUND_MS 1000
 
 static uint8_t snap_db1[100], snap_db2[BIG];
@@ -163,7 +163,8 @@ static double run_round(work_kind kind, int port, int n)
         }
     atomic_store(&round_over, false);
     uint64_t t0 = plcio_monotonic_ns();
-    for (int i = 0; i < n; i++) pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+    for (int i = 0; i < n; i++)
+        pthread_create(&w[i].th, NULL, worker_main, &w[i]);
     struct timespec ts = {ROUND_MS / 1000, (ROUND_MS % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     atomic_store(&round_over, true);
@@ -211,8 +212,8 @@ static void print_small(const char *what, result r)
 
 static void print_big(const char *what, result r)
 {
-    printf("%-28s plcio %7.1f MB/s    snap7 %7.1f MB/s    sequential ping-pong %7.1f MB/s\n", what,
-           r.ours * BIG / 1e6, r.snap7 * BIG / 1e6, r.floor * BIG / 1e6);
+    printf("%-28s plcio %7.1f MB/s    snap7 %7.1f MB/s    sequential ping-pong %7.1f MB/s\n", what, r.ours * BIG / 1e6,
+           r.snap7 * BIG / 1e6, r.floor * BIG / 1e6);
     printf("%-28s plcio/snap7 %.2fx   plcio/sequential floor %.2fx\n", "", r.ours / r.snap7, r.ours / r.floor);
     if (r.ours2 > 0)
         printf("%-28s plcio with 2 serving threads %7.1f MB/s: plcio/snap7 %.2fx\n", "", r.ours2 * BIG / 1e6,
@@ -221,7 +222,8 @@ static void print_big(const char *what, result r)
 
 int main(void)
 {
-    for (size_t i = 0; i < BIG; i++) snap_db2[i] = (uint8_t)i;
+    for (size_t i = 0; i < BIG; i++)
+        snap_db2[i] = (uint8_t)i;
     /* plcio's server, background thread */
     plcio_s7_server_config cfg;
     plcio_s7_server_config_init(&cfg);
@@ -261,7 +263,8 @@ int main(void)
     pthread_detach(acc);
 
     printf("S7 server benchmark on 127.0.0.1: plcio's server vs snap7's server, both driven by plcio's client\n"
-           "(PDU 960, pipelined); best of 3 interleaved %d ms rounds\n", ROUND_MS);
+           "(PDU 960, pipelined); best of 3 interleaved %d ms rounds\n",
+           ROUND_MS);
     print_small("4-byte reads, 1 client", measure(W_PLCIO_SMALL, W_PP_SMALL, ours, snap_port, 1));
     print_big("65535-byte reads, 1 client", measure(W_PLCIO_BIG, W_PP_BIG, ours, snap_port, 1));
     print_small("4-byte reads, 16 clients", measure(W_PLCIO_SMALL, W_PP_SMALL, ours, snap_port, CLIENTS));

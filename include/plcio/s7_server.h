@@ -47,13 +47,13 @@ typedef enum plcio_s7_server_area {
 
 /* Data-item return codes a CPU gives (the byte before each item in a
  * read/write answer). Callbacks return one of them. */
-#define PLCIO_S7_SERVER_ITEM_OK 0xFF
-#define PLCIO_S7_SERVER_ITEM_HW_FAULT 0x01
-#define PLCIO_S7_SERVER_ITEM_ACCESS_DENIED 0x03
-#define PLCIO_S7_SERVER_ITEM_OUT_OF_RANGE 0x05
+#define PLCIO_S7_SERVER_ITEM_OK                 0xFF
+#define PLCIO_S7_SERVER_ITEM_HW_FAULT           0x01
+#define PLCIO_S7_SERVER_ITEM_ACCESS_DENIED      0x03
+#define PLCIO_S7_SERVER_ITEM_OUT_OF_RANGE       0x05
 #define PLCIO_S7_SERVER_ITEM_TYPE_NOT_SUPPORTED 0x06
-#define PLCIO_S7_SERVER_ITEM_TYPE_INCONSISTENT 0x07
-#define PLCIO_S7_SERVER_ITEM_NOT_FOUND 0x0A
+#define PLCIO_S7_SERVER_ITEM_TYPE_INCONSISTENT  0x07
+#define PLCIO_S7_SERVER_ITEM_NOT_FOUND          0x0A
 
 /* CPU operating state as SZL 0x0424 and GetPlcStatus report it. */
 typedef enum plcio_s7_server_cpu_state {
@@ -80,7 +80,7 @@ typedef enum plcio_s7_server_event_kind {
     PLCIO_S7_SERVER_EV_CPU_STOP,
     PLCIO_S7_SERVER_EV_CPU_START, /* detail: 1 warm (hot), 2 cold */
     PLCIO_S7_SERVER_EV_CLOCK_SET,
-    PLCIO_S7_SERVER_EV_PASSWORD  /* detail: 1 accepted, 0 refused, 2 cleared */
+    PLCIO_S7_SERVER_EV_PASSWORD /* detail: 1 accepted, 0 refused, 2 cleared */
 } plcio_s7_server_event_kind;
 
 typedef struct plcio_s7_server_callbacks {
@@ -116,19 +116,19 @@ typedef struct plcio_s7_server_identity {
 } plcio_s7_server_identity;
 
 typedef struct plcio_s7_server_config {
-    const char *host;          /* address to bind; default "127.0.0.1" */
-    uint16_t port;             /* default 102 (ISO-TSAP); 0 picks a free port */
-    unsigned max_connections;  /* default 256; more are accepted and closed at once */
-    uint16_t pdu_size;         /* largest PDU offered, 240..960; default 960 */
-    uint16_t max_parallel_jobs; /* most jobs offered per connection, 1..64; default 8 */
-    uint32_t frame_timeout_ms; /* a started frame must complete within this; default 5000 */
-    uint32_t idle_timeout_ms;  /* close a silent connection after this; 0 (default) = never */
-    size_t max_output_bytes;   /* unsent answers per connection before it is closed; default 256 KiB */
-    unsigned threads;          /* serving threads in background mode (1..64, default 1): connections are
-                                  spread over them round-robin, and callbacks then run on several
-                                  threads at once (each with its area locked). run_once mode uses 1. */
-    uint8_t protection_level;  /* 1 none (default), 2 write-protected, 3 read/write-protected */
-    const char *password;      /* lifts protection for one session (8 chars max); NULL = none */
+    const char *host;                    /* address to bind; default "127.0.0.1" */
+    uint16_t port;                       /* default 102 (ISO-TSAP); 0 picks a free port */
+    unsigned max_connections;            /* default 256; more are accepted and closed at once */
+    uint16_t pdu_size;                   /* largest PDU offered, 240..960; default 960 */
+    uint16_t max_parallel_jobs;          /* most jobs offered per connection, 1..64; default 8 */
+    uint32_t frame_timeout_ms;           /* a started frame must complete within this; default 5000 */
+    uint32_t idle_timeout_ms;            /* close a silent connection after this; 0 (default) = never */
+    size_t max_output_bytes;             /* unsent answers per connection before it is closed; default 256 KiB */
+    unsigned threads;                    /* serving threads in background mode (1..64, default 1): connections are
+                                            spread over them round-robin, and callbacks then run on several
+                                            threads at once (each with its area locked). run_once mode uses 1. */
+    uint8_t protection_level;            /* 1 none (default), 2 write-protected, 3 read/write-protected */
+    const char *password;                /* lifts protection for one session (8 chars max); NULL = none */
     plcio_s7_server_cpu_state cpu_state; /* state at start; default RUN */
     plcio_s7_server_identity identity;
     plcio_s7_server_callbacks callbacks;

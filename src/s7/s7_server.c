@@ -115,7 +115,7 @@ int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out
     srv->mode = S7SRV_IDLE;
     atomic_init(&srv->next_upload_id, 1u);
     /* A real CPU's diagnostic buffer starts with its last startup. */
-    s7srv_diag_add(srv, 0x1381); /* request for manual warm restart */
+    s7srv_diag_add(srv, 0x1381);                                                /* request for manual warm restart */
     if (cfg->cpu_state == PLCIO_S7_SERVER_CPU_RUN) s7srv_diag_add(srv, 0x4302); /* STARTUP -> RUN */
     *out = srv;
     return PLCIO_OK;
@@ -133,8 +133,10 @@ void plcio_s7_server_free(plcio_s7_server *srv)
 {
     if (!srv) return;
     plcio_s7_server_stop(srv);
-    for (size_t i = 0; i < 5; i++) area_free(srv->fixed[i]);
-    for (size_t i = 0; i < srv->db_count; i++) area_free(srv->dbs[i]);
+    for (size_t i = 0; i < 5; i++)
+        area_free(srv->fixed[i]);
+    for (size_t i = 0; i < srv->db_count; i++)
+        area_free(srv->dbs[i]);
     free(srv->dbs);
     pthread_mutex_destroy(&srv->reg_lock);
     pthread_mutex_destroy(&srv->diag_lock);
@@ -215,7 +217,8 @@ int plcio_s7_server_add_area(plcio_s7_server *srv, plcio_s7_server_area area, ui
         if (srv->db_count == srv->db_cap) {
             size_t cap = srv->db_cap ? srv->db_cap * 2 : 16;
             s7srv_area **dbs = realloc(srv->dbs, cap * sizeof *dbs);
-            if (!dbs) rc = PLCIO_ENOMEM;
+            if (!dbs)
+                rc = PLCIO_ENOMEM;
             else {
                 srv->dbs = dbs;
                 srv->db_cap = cap;
@@ -320,7 +323,8 @@ size_t s7srv_db_numbers(plcio_s7_server *srv, uint32_t from, uint16_t *out, size
 {
     pthread_mutex_lock(&srv->reg_lock);
     size_t n = 0;
-    for (size_t i = db_lower_bound(srv, from); i < srv->db_count && n < cap; i++) out[n++] = srv->dbs[i]->number;
+    for (size_t i = db_lower_bound(srv, from); i < srv->db_count && n < cap; i++)
+        out[n++] = srv->dbs[i]->number;
     pthread_mutex_unlock(&srv->reg_lock);
     return n;
 }

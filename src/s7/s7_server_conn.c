@@ -23,9 +23,9 @@
  * with room for long TSAPs in a CR. */
 #define IN_CAP 2048
 /* Largest S7 PDU reassembled from COTP DT fragments before giving up. */
-#define PDU_CAP 2048
+#define PDU_CAP   2048
 #define FRAME_CAP (S7SRV_PDU_MAX + 64)
-#define SWEEP_NS (100 * PLCIO_NS_PER_MS)
+#define SWEEP_NS  (100 * PLCIO_NS_PER_MS)
 
 /* One event loop and the connections it serves. Worker 0 also accepts and
  * hands connections to the others through their pending queue. */
@@ -54,7 +54,7 @@ struct s7srv_conn {
     size_t in_len;
     uint8_t pdu[PDU_CAP];
     size_t pdu_len;
-    bool pdu_partial;      /* DT fragments without EOT received */
+    bool pdu_partial;       /* DT fragments without EOT received */
     uint64_t partial_since; /* monotonic ns when the unfinished frame/PDU started; 0 = none */
     uint64_t last_rx;
     uint8_t *out;
@@ -101,7 +101,8 @@ static int queue(s7srv_conn *c, const uint8_t *frame, size_t len)
     }
     if (c->out_len + len > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < c->out_len + len) cap *= 2;
+        while (cap < c->out_len + len)
+            cap *= 2;
         uint8_t *p = realloc(c->out, cap);
         if (!p) return PLCIO_ENOMEM;
         c->out = p;
@@ -259,8 +260,10 @@ static void conn_close(s7srv_conn *c, int reason)
               c->ses.client, reason ? plcio_strerror(reason) : "disconnected");
     plcio_loop_del(c->w->loop, c->fd);
     plcio_net_close(c->fd);
-    if (c->prev) c->prev->next = c->next;
-    else c->w->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->w->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     atomic_fetch_sub(&srv->conn_count, 1u);
     s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_CLOSED, c->ses.client, reason);
@@ -300,7 +303,8 @@ static void adopt_pending(s7srv_worker *w)
     w->pending = NULL;
     w->pending_n = w->pending_cap = 0;
     pthread_mutex_unlock(&w->pending_lock);
-    for (size_t i = 0; i + 1 < n; i += 2) adopt(w, fds[i], (unsigned)fds[i + 1]);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        adopt(w, fds[i], (unsigned)fds[i + 1]);
     free(fds);
 }
 
@@ -338,13 +342,14 @@ static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
         char peer[64];
         int rc = plcio_net_accept(fd, &cfd, peer, sizeof peer);
         if (rc) {
-            if (rc != PLCIO_EAGAIN) plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "accept: %s", plcio_strerror(rc));
+            if (rc != PLCIO_EAGAIN)
+                plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "accept: %s", plcio_strerror(rc));
             return;
         }
         unsigned id = ++srv->next_client;
         if (atomic_load(&srv->conn_count) >= srv->cfg.max_connections) {
-            plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "refused %s: %u connections already",
-                      peer, srv->cfg.max_connections);
+            plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "refused %s: %u connections already", peer,
+                      srv->cfg.max_connections);
             plcio_net_close(cfd);
             s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_REFUSED, id, 0);
             continue;
@@ -387,7 +392,8 @@ static void workers_free(plcio_s7_server *srv)
 {
     for (unsigned i = 0; i < srv->n_workers; i++) {
         s7srv_worker *w = &srv->workers[i];
-        while (w->conns) conn_close(w->conns, PLCIO_ECANCELED);
+        while (w->conns)
+            conn_close(w->conns, PLCIO_ECANCELED);
         for (size_t k = 0; k + 1 < w->pending_n; k += 2) {
             plcio_net_close(w->pending[k]);
             atomic_fetch_sub(&srv->conn_count, 1u);
@@ -412,7 +418,8 @@ static int workers_new(plcio_s7_server *srv, unsigned n)
         pthread_mutex_init(&w->pending_lock, NULL);
         srv->n_workers = i + 1;
         w->loop = plcio_loop_new(NULL);
-        if (!w->loop || !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + SWEEP_NS, sweep, w)) return PLCIO_ENOMEM;
+        if (!w->loop || !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + SWEEP_NS, sweep, w))
+            return PLCIO_ENOMEM;
     }
     return PLCIO_OK;
 }

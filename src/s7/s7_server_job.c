@@ -10,12 +10,12 @@
 #include "s7/s7_server_priv.h"
 
 /* Header error codes (class << 8 | code), texts as Wireshark's s7comm shows them. */
-#define ERR_WRONG_FRAMES 0x8500      /* also what CPUs give when an answer would not fit the PDU */
-#define ERR_NOT_IMPLEMENTED 0x8104   /* service not implemented on the module */
-#define ERR_SEQUENCE 0x8401          /* invalid service sequence (upload) */
-#define ERR_BLOCK_NOT_FOUND 0xD209   /* (at least) one of the given blocks not found */
-#define ERR_PROTECTION 0xD241        /* function not permitted in the current protection level */
-#define ERR_STATE 0xD081             /* function not permitted in current mode */
+#define ERR_WRONG_FRAMES    0x8500 /* also what CPUs give when an answer would not fit the PDU */
+#define ERR_NOT_IMPLEMENTED 0x8104 /* service not implemented on the module */
+#define ERR_SEQUENCE        0x8401 /* invalid service sequence (upload) */
+#define ERR_BLOCK_NOT_FOUND 0xD209 /* (at least) one of the given blocks not found */
+#define ERR_PROTECTION      0xD241 /* function not permitted in the current protection level */
+#define ERR_STATE           0xD081 /* function not permitted in current mode */
 
 typedef int (*job_fn)(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out);
 
@@ -55,10 +55,7 @@ static int job_setup(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pd
  * ------------------------------------------------------------------------- */
 
 /* Area code the registry knows for a wire area (DI are DBs). */
-static uint8_t registry_area(uint8_t wire)
-{
-    return wire == PLCIO_S7_AREA_DI ? (uint8_t)PLCIO_S7_AREA_DB : wire;
-}
+static uint8_t registry_area(uint8_t wire) { return wire == PLCIO_S7_AREA_DI ? (uint8_t)PLCIO_S7_AREA_DB : wire; }
 
 /* Check an item against the area: return code, and on success the byte
  * range. Timers and counters only with their own transport size, and only
@@ -113,8 +110,7 @@ static uint8_t read_answer_transport(uint8_t ts)
  * Read var
  * ------------------------------------------------------------------------- */
 
-static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it, uint8_t *dst,
-                        size_t *len)
+static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it, uint8_t *dst, size_t *len)
 {
     if (s7srv_effective_protection(srv, ses) >= 3) return PLCIO_S7_RC_ACCESS_DENIED;
     s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
@@ -168,8 +164,7 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu
  * Write var
  * ------------------------------------------------------------------------- */
 
-static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it,
-                         const plcio_s7_data_item *d)
+static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it, const plcio_s7_data_item *d)
 {
     if (s7srv_effective_protection(srv, ses) >= 2) return PLCIO_S7_RC_ACCESS_DENIED;
     s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
@@ -187,7 +182,8 @@ static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s
         } else {
             memcpy(a->mem + start, d->data, bytes);
         }
-        if (srv->cfg.callbacks.after_write) srv->cfg.callbacks.after_write(srv->cfg.callbacks.ctx, &acc, a->mem, a->size);
+        if (srv->cfg.callbacks.after_write)
+            srv->cfg.callbacks.after_write(srv->cfg.callbacks.ctx, &acc, a->mem, a->size);
     }
     s7srv_area_release(a);
     return rc;
@@ -199,9 +195,9 @@ static int job_write(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pd
     plcio_s7_data_item data[S7SRV_MAX_ITEMS];
     uint8_t codes[S7SRV_MAX_ITEMS];
     size_t n = 0;
-    if (plcio_s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n))
-        return refuse(pdu, out, ERR_WRONG_FRAMES);
-    for (size_t i = 0; i < n; i++) codes[i] = write_one(srv, ses, &items[i], &data[i]);
+    if (plcio_s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    for (size_t i = 0; i < n; i++)
+        codes[i] = write_one(srv, ses, &items[i], &data[i]);
     int rc = plcio_s7_write_response_encode(out, pdu->pdu_ref, codes, n);
     return rc ? rc : (int)out->len;
 }
@@ -247,7 +243,7 @@ static int job_control(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_
  * ------------------------------------------------------------------------- */
 #define BLOCK_HEADER_LEN 36
 #define BLOCK_FOOTER_LEN 56
-#define BLOCK_LANG_DB 0x05
+#define BLOCK_LANG_DB    0x05
 #define BLOCK_SUBTYPE_DB 0x0A
 
 /* Days since 1984-01-01 for block time stamps. */
@@ -260,7 +256,8 @@ static uint16_t block_days(int64_t plc_ns)
 static uint16_t block_checksum(const uint8_t *p, size_t n)
 {
     uint32_t sum = 0;
-    for (size_t i = 0; i < n; i++) sum = (sum + p[i]) & 0xFFFFu;
+    for (size_t i = 0; i < n; i++)
+        sum = (sum + p[i]) & 0xFFFFu;
     return (uint16_t)sum;
 }
 
@@ -315,7 +312,7 @@ static uint8_t *block_image(plcio_s7_server *srv, uint16_t number, size_t *len)
         plcio_wcursor_u16be(&w, (uint16_t)a->size);
         plcio_wcursor_write(&w, a->mem, a->size);
         plcio_wcursor_fill(&w, 0, 20);
-        plcio_wcursor_write(&w, "PLCIO\0\0\0", 8); /* author */
+        plcio_wcursor_write(&w, "PLCIO\0\0\0", 8);   /* author */
         plcio_wcursor_write(&w, "SIM\0\0\0\0\0", 8); /* family */
         char name[9] = {0};
         snprintf(name, sizeof name, "DB%u", (unsigned)number);
@@ -356,7 +353,8 @@ static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_p
         uint8_t type = 0;
         uint16_t number = 0;
         char dest = 0;
-        if (plcio_s7_filename_parse(req.filename, &type, &number, &dest)) return upload_ack(pdu, out, &ack, ERR_WRONG_FRAMES);
+        if (plcio_s7_filename_parse(req.filename, &type, &number, &dest))
+            return upload_ack(pdu, out, &ack, ERR_WRONG_FRAMES);
         if (s7srv_effective_protection(srv, ses) >= 3) return upload_ack(pdu, out, &ack, ERR_PROTECTION);
         if (ses->upload) return upload_ack(pdu, out, &ack, ERR_SEQUENCE); /* one upload per connection */
         size_t len = 0;
@@ -398,10 +396,9 @@ typedef struct job_entry {
 } job_entry;
 
 static const job_entry job_table[] = {
-    {PLCIO_S7_FN_SETUP, job_setup},          {PLCIO_S7_FN_READ, job_read},
-    {PLCIO_S7_FN_WRITE, job_write},          {PLCIO_S7_FN_PI_SERVICE, job_control},
-    {PLCIO_S7_FN_PLC_STOP, job_control},     {PLCIO_S7_FN_START_UPLOAD, job_upload},
-    {PLCIO_S7_FN_UPLOAD, job_upload},        {PLCIO_S7_FN_END_UPLOAD, job_upload},
+    {PLCIO_S7_FN_SETUP, job_setup},        {PLCIO_S7_FN_READ, job_read},         {PLCIO_S7_FN_WRITE, job_write},
+    {PLCIO_S7_FN_PI_SERVICE, job_control}, {PLCIO_S7_FN_PLC_STOP, job_control},  {PLCIO_S7_FN_START_UPLOAD, job_upload},
+    {PLCIO_S7_FN_UPLOAD, job_upload},      {PLCIO_S7_FN_END_UPLOAD, job_upload},
 };
 
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,

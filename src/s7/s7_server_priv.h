@@ -37,7 +37,7 @@ typedef struct s7srv_area {
     plcio_s7_server *srv;
     unsigned refs; /* accesses in progress (registry lock) */
     bool removed;  /* unregistered; freed by the last release */
-    uint8_t code;   /* plcio_s7_server_area */
+    uint8_t code;  /* plcio_s7_server_area */
     uint16_t number;
     uint8_t *mem;
     size_t size;
@@ -54,12 +54,12 @@ typedef struct s7srv_diag_entry {
  * between PDUs. */
 typedef struct s7srv_session {
     unsigned client;
-    uint16_t pdu_size;   /* negotiated; 0 before setup communication */
-    uint16_t jobs;       /* negotiated parallel jobs */
-    bool authorized;     /* password accepted in this session */
-    uint8_t ud_seq;      /* last userdata sequence handed out */
+    uint16_t pdu_size; /* negotiated; 0 before setup communication */
+    uint16_t jobs;     /* negotiated parallel jobs */
+    bool authorized;   /* password accepted in this session */
+    uint8_t ud_seq;    /* last userdata sequence handed out */
     /* A multi-packet userdata answer (SZL, list of blocks) in progress. */
-    uint8_t frag_group;  /* userdata group (0x44 SZL, 0x43 blocks); 0 = none */
+    uint8_t frag_group; /* userdata group (0x44 SZL, 0x43 blocks); 0 = none */
     uint8_t frag_subfun;
     uint8_t frag_seq;
     size_t frag_len, frag_off;
@@ -77,8 +77,8 @@ struct plcio_s7_server {
     plcio_s7_server_config cfg; /* strings point into the buffers below */
     char host[64];
     char password[9];
-    char id_order_code[21], id_type_name[33], id_as_name[25], id_module_name[25], id_plant_id[33],
-        id_copyright[27], id_serial[25];
+    char id_order_code[21], id_type_name[33], id_as_name[25], id_module_name[25], id_plant_id[33], id_copyright[27],
+        id_serial[25];
 
     pthread_mutex_t reg_lock; /* registry: fixed[] and dbs */
     s7srv_area *fixed[5];     /* I, Q, M, C, T */

@@ -9,15 +9,15 @@
 
 /* Parameter error codes (Wireshark s7comm param_errcode_names). */
 #define UD_ERR_NOT_IMPLEMENTED 0x8104
-#define UD_ERR_SEQUENCE 0x8401
+#define UD_ERR_SEQUENCE        0x8401
 #define UD_ERR_BLOCK_NOT_FOUND 0xD209 /* (at least) one of the given blocks not found */
-#define UD_ERR_NO_MORE_BLOCKS 0xD20E  /* no (further) block available */
-#define UD_ERR_PROTECTION 0xD241      /* not permitted in the current protection level */
+#define UD_ERR_NO_MORE_BLOCKS  0xD20E /* no (further) block available */
+#define UD_ERR_PROTECTION      0xD241 /* not permitted in the current protection level */
 #define UD_ERR_SZL_UNAVAILABLE 0xD401 /* information function unavailable */
-#define UD_ERR_SZL_SYNTAX 0xD405      /* syntax error in function parameters */
-#define UD_ERR_BAD_PASSWORD 0xD602    /* incorrect password entered */
-#define UD_ERR_NO_PASSWORD 0xD605     /* legitimization not possible: no password */
-#define UD_ERR_BAD_TIME 0xDC01        /* date and/or time invalid */
+#define UD_ERR_SZL_SYNTAX      0xD405 /* syntax error in function parameters */
+#define UD_ERR_BAD_PASSWORD    0xD602 /* incorrect password entered */
+#define UD_ERR_NO_PASSWORD     0xD605 /* legitimization not possible: no password */
+#define UD_ERR_BAD_TIME        0xDC01 /* date and/or time invalid */
 
 /* Bytes in front of the payload of a userdata answer: S7 header 10,
  * parameters 12, data head 4. */

@@ -57,7 +57,8 @@ static int szl_0011(plcio_s7_server *srv, const s7srv_session *ses, uint16_t ind
 {
     (void)ses;
     (void)index;
-    for (size_t i = 0; i < sizeof ident_indexes / sizeof *ident_indexes; i++) ident_record(srv, ident_indexes[i], w);
+    for (size_t i = 0; i < sizeof ident_indexes / sizeof *ident_indexes; i++)
+        ident_record(srv, ident_indexes[i], w);
     *count = (uint16_t)(sizeof ident_indexes / sizeof *ident_indexes);
     return PLCIO_OK;
 }
@@ -87,11 +88,23 @@ static void comp_record(plcio_s7_server *srv, uint16_t index, plcio_wcursor *w)
     const plcio_s7_server_identity *id = &srv->cfg.identity;
     plcio_wcursor_u16be(w, index);
     switch (index) {
-    case 1: put_text(w, id->as_name, 24, 0); plcio_wcursor_fill(w, 0, 8); break;
-    case 2: put_text(w, id->module_name, 24, 0); plcio_wcursor_fill(w, 0, 8); break;
+    case 1:
+        put_text(w, id->as_name, 24, 0);
+        plcio_wcursor_fill(w, 0, 8);
+        break;
+    case 2:
+        put_text(w, id->module_name, 24, 0);
+        plcio_wcursor_fill(w, 0, 8);
+        break;
     case 3: put_text(w, id->plant_id, 32, 0); break;
-    case 4: put_text(w, id->copyright, 26, 0); plcio_wcursor_fill(w, 0, 6); break;
-    case 5: put_text(w, id->serial_number, 24, 0); plcio_wcursor_fill(w, 0, 8); break;
+    case 4:
+        put_text(w, id->copyright, 26, 0);
+        plcio_wcursor_fill(w, 0, 6);
+        break;
+    case 5:
+        put_text(w, id->serial_number, 24, 0);
+        plcio_wcursor_fill(w, 0, 8);
+        break;
     case 7: put_text(w, id->module_type_name, 32, 0); break;
     case 9:
         plcio_wcursor_u16be(w, 0x002A); /* manufacturer: Siemens (PROFIBUS ident) */
@@ -107,7 +120,8 @@ static int szl_001c(plcio_s7_server *srv, const s7srv_session *ses, uint16_t ind
 {
     (void)ses;
     (void)index;
-    for (size_t i = 0; i < sizeof comp_indexes / sizeof *comp_indexes; i++) comp_record(srv, comp_indexes[i], w);
+    for (size_t i = 0; i < sizeof comp_indexes / sizeof *comp_indexes; i++)
+        comp_record(srv, comp_indexes[i], w);
     *count = (uint16_t)(sizeof comp_indexes / sizeof *comp_indexes);
     return PLCIO_OK;
 }
@@ -242,7 +256,8 @@ static int szl_0000(plcio_s7_server *srv, const s7srv_session *ses, uint16_t ind
     (void)ses;
     (void)index;
     uint16_t n = 0;
-    for (size_t i = 0; i < SZL_LIST_COUNT; i++, n++) plcio_wcursor_u16be(w, szl_lists[i].id);
+    for (size_t i = 0; i < SZL_LIST_COUNT; i++, n++)
+        plcio_wcursor_u16be(w, szl_lists[i].id);
     /* The header-only forms (0x0F00 | id) exist for the complete lists. */
     for (size_t i = 0; i < SZL_LIST_COUNT; i++) {
         if ((szl_lists[i].id & 0x0F00) == 0) {

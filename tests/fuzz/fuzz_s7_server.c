@@ -22,7 +22,8 @@ static plcio_s7_server *server(void)
         if (plcio_s7_server_new(&cfg, &srv)) abort();
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 300, NULL);
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 2, 4000, NULL);
-        for (uint16_t n = 10; n < 400; n++) plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, n, 2, NULL);
+        for (uint16_t n = 10; n < 400; n++)
+            plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, n, 2, NULL);
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_M, 0, 64, NULL);
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_T, 0, 16, NULL);
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_C, 0, 16, NULL);
@@ -50,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const uint8_t *pdu;
             size_t plen;
             plcio_s7_pdu p;
-            if (plcio_cotp_dt_decode(frame + 4, flen - 4, &eot, &pdu, &plen) || plcio_s7_pdu_decode(pdu, plen, &p)) abort();
+            if (plcio_cotp_dt_decode(frame + 4, flen - 4, &eot, &pdu, &plen) || plcio_s7_pdu_decode(pdu, plen, &p))
+                abort();
             if (ses->pdu_size && plen > ses->pdu_size) abort();
         }
         off += len;

@@ -26,7 +26,8 @@ static int setup(void **state)
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_M, 0, 64, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_T, 0, 16, NULL), PLCIO_OK);
     uint8_t *db1 = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, NULL);
-    for (size_t i = 0; i < 65535; i++) db1[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < 65535; i++)
+        db1[i] = (uint8_t)(i * 7);
     assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
@@ -53,7 +54,8 @@ static void test_read_write(void **state)
     assert_int_equal(plcio_s7_client_parallel_jobs(cl), 8);
     uint8_t *big = malloc(65535);
     assert_int_equal(plcio_s7_client_read_area(cl, PLCIO_S7_AREA_DB, 1, 0, 65535, big), PLCIO_OK);
-    for (size_t i = 0; i < 65535; i++) assert_int_equal(big[i], (uint8_t)(i * 7));
+    for (size_t i = 0; i < 65535; i++)
+        assert_int_equal(big[i], (uint8_t)(i * 7));
     /* Protection level 2: writes need the password. */
     uint8_t v[4] = {1, 2, 3, 4};
     assert_int_equal(plcio_s7_client_write_area(cl, PLCIO_S7_AREA_DB, 2, 0, 4, v), PLCIO_EPLC);
@@ -81,8 +83,10 @@ static void test_read_write(void **state)
     /* Multi-variable: merged, packed, per-item results. */
     uint8_t d[4][4];
     plcio_s7_var vars[4] = {
-        {PLCIO_S7_AREA_DB, 1, 10, 4, -1, d[0], 0, 0}, {PLCIO_S7_AREA_DB, 1, 14, 4, -1, d[1], 0, 0},
-        {PLCIO_S7_AREA_DB, 7, 0, 4, -1, d[2], 0, 0},  {PLCIO_S7_AREA_TM, 0, 2, 2, -1, d[3], 0, 0},
+        {PLCIO_S7_AREA_DB, 1, 10, 4, -1, d[0], 0, 0},
+        {PLCIO_S7_AREA_DB, 1, 14, 4, -1, d[1], 0, 0},
+        {PLCIO_S7_AREA_DB, 7, 0, 4, -1, d[2], 0, 0},
+        {PLCIO_S7_AREA_TM, 0, 2, 2, -1, d[3], 0, 0},
     };
     assert_int_equal(plcio_s7_client_read_vars(cl, vars, 4), PLCIO_EPLC);
     assert_int_equal(vars[0].result, PLCIO_OK);

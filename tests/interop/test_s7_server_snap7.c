@@ -76,10 +76,12 @@ static plcio_s7_server *start_server(counters *cnt)
     assert_non_null(db1);
     assert_int_equal(size, 100);
     plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1);
-    for (size_t i = 0; i < 100; i++) db1[i] = (uint8_t)i;
+    for (size_t i = 0; i < 100; i++)
+        db1[i] = (uint8_t)i;
     plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1);
     uint8_t *db2 = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 2, NULL);
-    for (size_t i = 0; i < 3000; i++) db2[i] = (uint8_t)i;
+    for (size_t i = 0; i < 3000; i++)
+        db2[i] = (uint8_t)i;
     assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
     assert_true(plcio_s7_server_port(srv) > 0);
     return srv;
@@ -122,7 +124,8 @@ static char *run_capture(const char *cmd)
     size_t cap = 1 << 16, len = 0;
     char *buf = calloc(1, cap);
     size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0)
+        len += n;
     pclose(p);
     return buf;
 }
@@ -137,7 +140,10 @@ static void tshark_judge(const char *pcap, int port)
     if (bad[0]) fprintf(stderr, "tshark objects to:\n%s\n", bad);
     assert_string_equal(bad, "");
     free(bad);
-    snprintf(cmd, sizeof cmd, "tshark -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == 3 || s7comm.param.userdata.type == 8' 2>/dev/null | wc -l", pcap, port);
+    snprintf(cmd, sizeof cmd,
+             "tshark -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == 3 || s7comm.param.userdata.type == 8' "
+             "2>/dev/null | wc -l",
+             pcap, port);
     char *count = run_capture(cmd);
     int answers = atoi(count);
     free(count);

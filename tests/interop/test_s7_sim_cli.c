@@ -55,8 +55,8 @@ static int count_lines(const char *cmd)
 static void test_nodes7_against_sim(void **state)
 {
     (void)state;
-    const char *argv[] = {plcio_bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--db", "1:200", "--db", "2:20",
-                          "--area", "M:64", "--seconds", "60", NULL};
+    const char *argv[] = {plcio_bin(), "sim",  "s7",     "--listen", "127.0.0.1:0", "--db", "1:200",
+                          "--db",      "2:20", "--area", "M:64",     "--seconds",   "60",   NULL};
     plcio_test_proc sim;
     assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on ", 10000, 90), 0);
     int port = plcio_test_port_from_line(sim.line);
@@ -100,7 +100,8 @@ static void test_nodes7_against_sim(void **state)
                  port);
         FILE *p = popen(cmd, "r");
         int n = 0;
-        while (fgets(line, sizeof line, p)) n++;
+        while (fgets(line, sizeof line, p))
+            n++;
         pclose(p);
         printf("tshark: %d ack-data frames from the simulator, no warnings\n", n);
         assert_true(n >= 4);
@@ -117,17 +118,24 @@ static void test_seconds_and_usage(void **state)
     assert_int_equal(plcio_test_proc_wait(&p, 10000), 0);
 
     static const char *const bad[][8] = {
-        {"sim", "s7", "--db", "0:10", NULL},          {"sim", "s7", "--db", "1:70000", NULL},
-        {"sim", "s7", "--db", "1", NULL},             {"sim", "s7", "--area", "X:10", NULL},
-        {"sim", "s7", "--pdu", "100", NULL},          {"sim", "s7", "--listen", "nohostport", NULL},
-        {"sim", "s7", "--bogus", NULL},               {"sim", "s7", "--db", "1:10", "--db", "1:20", NULL},
-        {"sim", "s7", "--protection", "3", NULL},     {"sim", "s7", "--seconds", NULL},
-        {"sim", "nope", NULL},                        {"sim", NULL},
+        {"sim", "s7", "--db", "0:10", NULL},
+        {"sim", "s7", "--db", "1:70000", NULL},
+        {"sim", "s7", "--db", "1", NULL},
+        {"sim", "s7", "--area", "X:10", NULL},
+        {"sim", "s7", "--pdu", "100", NULL},
+        {"sim", "s7", "--listen", "nohostport", NULL},
+        {"sim", "s7", "--bogus", NULL},
+        {"sim", "s7", "--db", "1:10", "--db", "1:20", NULL},
+        {"sim", "s7", "--protection", "3", NULL},
+        {"sim", "s7", "--seconds", NULL},
+        {"sim", "nope", NULL},
+        {"sim", NULL},
         {"sim", "s7", "--db", "7:/nonexistent/db.db", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *argv[10] = {plcio_bin()};
-        for (int j = 0; bad[i][j]; j++) argv[j + 1] = bad[i][j];
+        for (int j = 0; bad[i][j]; j++)
+            argv[j + 1] = bad[i][j];
         assert_int_equal(plcio_test_proc_start(&p, argv, NULL, 0, 10), 0);
         int code = plcio_test_proc_wait(&p, 5000);
         if (code != 2) fail_msg("case %zu: exit %d, want 2", i, code);

@@ -255,12 +255,13 @@ static void test_every_transport_size(void **state)
     cli c;
     cli_open(&c, g_port);
     uint8_t *d1 = db(1);
-    for (int i = 0; i < 64; i++) d1[i] = (uint8_t)(0xA0 + i);
+    for (int i = 0; i < 64; i++)
+        d1[i] = (uint8_t)(0xA0 + i);
     plcio_s7_item items[10] = {
-        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BIT, 0, 1),   item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 1, 3),
-        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_CHAR, 4, 2),  item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_WORD, 6, 2),
-        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_INT, 10, 1),  item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_DWORD, 12, 1),
-        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_DINT, 16, 2), item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_REAL, 24, 1),
+        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BIT, 0, 1),    item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 1, 3),
+        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_CHAR, 4, 2),   item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_WORD, 6, 2),
+        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_INT, 10, 1),   item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_DWORD, 12, 1),
+        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_DINT, 16, 2),  item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_REAL, 24, 1),
         item(PLCIO_S7_AREA_C, 0, PLCIO_S7_TS_COUNTER, 1, 2), item(PLCIO_S7_AREA_T, 0, PLCIO_S7_TS_TIMER, 3, 1),
     };
     items[0].bit = 5; /* 0xA0 has bit 5 set */
@@ -310,12 +311,12 @@ static void test_return_codes(void **state)
     cli c;
     cli_open(&c, g_port);
     plcio_s7_item items[6] = {
-        item(PLCIO_S7_AREA_DB, 99, PLCIO_S7_TS_BYTE, 0, 1),   /* no such DB */
-        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 999, 2),  /* past the end */
-        item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_TIMER, 0, 1),    /* timer size on M */
-        item(PLCIO_S7_AREA_T, 0, PLCIO_S7_TS_WORD, 0, 1),     /* word on timers */
-        item(PLCIO_S7_AREA_Q, 0, PLCIO_S7_TS_BYTE, 0, 1),     /* Q not registered */
-        item(PLCIO_S7_AREA_DB, 7, PLCIO_S7_TS_BYTE, 0, 1),    /* vetoed by before_read */
+        item(PLCIO_S7_AREA_DB, 99, PLCIO_S7_TS_BYTE, 0, 1),  /* no such DB */
+        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 999, 2), /* past the end */
+        item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_TIMER, 0, 1),   /* timer size on M */
+        item(PLCIO_S7_AREA_T, 0, PLCIO_S7_TS_WORD, 0, 1),    /* word on timers */
+        item(PLCIO_S7_AREA_Q, 0, PLCIO_S7_TS_BYTE, 0, 1),    /* Q not registered */
+        item(PLCIO_S7_AREA_DB, 7, PLCIO_S7_TS_BYTE, 0, 1),   /* vetoed by before_read */
     };
     plcio_s7_data_item out[6];
     assert_int_equal(cli_read(&c, items, 6, out), 0);
@@ -402,7 +403,8 @@ static void test_absurd_item_count(void **state)
     assert_int_equal(plcio_s7_pdu_error(&c.pdu), 0x8500);
     /* 25 well-formed items: more than a CPU takes. */
     plcio_s7_item many[25];
-    for (int i = 0; i < 25; i++) many[i] = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, (uint32_t)i, 1);
+    for (int i = 0; i < 25; i++)
+        many[i] = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, (uint32_t)i, 1);
     uint8_t big[512];
     o = plcio_s7_out_make(big, sizeof big, 0);
     if (plcio_s7_read_request_encode(&o, 6, many, 25) == PLCIO_OK) {
@@ -474,13 +476,26 @@ static void test_fragmented_pdu(void **state)
     size_t s7_len = o.len - PLCIO_S7_FRAME_OVERHEAD, half = s7_len / 2;
     uint8_t two[128];
     size_t n = 0;
-    two[n++] = 3; two[n++] = 0; two[n++] = 0; two[n++] = (uint8_t)(7 + half);
-    two[n++] = 2; two[n++] = 0xF0; two[n++] = 0x00;
-    memcpy(two + n, s7, half); n += half;
-    two[n++] = 3; two[n++] = 0; two[n++] = 0; two[n++] = (uint8_t)(7 + s7_len - half);
-    two[n++] = 2; two[n++] = 0xF0; two[n++] = 0x80;
-    memcpy(two + n, s7 + half, s7_len - half); n += s7_len - half;
-    for (size_t i = 0; i < n; i++) cli_send(&c, two + i, 1);
+    two[n++] = 3;
+    two[n++] = 0;
+    two[n++] = 0;
+    two[n++] = (uint8_t)(7 + half);
+    two[n++] = 2;
+    two[n++] = 0xF0;
+    two[n++] = 0x00;
+    memcpy(two + n, s7, half);
+    n += half;
+    two[n++] = 3;
+    two[n++] = 0;
+    two[n++] = 0;
+    two[n++] = (uint8_t)(7 + s7_len - half);
+    two[n++] = 2;
+    two[n++] = 0xF0;
+    two[n++] = 0x80;
+    memcpy(two + n, s7 + half, s7_len - half);
+    n += s7_len - half;
+    for (size_t i = 0; i < n; i++)
+        cli_send(&c, two + i, 1);
     cli_recv_pdu(&c);
     assert_int_equal(c.pdu.pdu_ref, 0x4242);
     assert_int_equal(c.pdu.rosctr, PLCIO_S7_ACK_DATA);
@@ -540,7 +555,7 @@ static void test_half_frame_stall(void **state)
     cli_open(&c, g_port);
     static const uint8_t half[] = {0x03, 0x00, 0x00, 0x1F, 0x02, 0xF0, 0x80, 0x32, 0x01};
     cli_send(&c, half, sizeof half);
-    assert_server_serves(); /* others are served while it stalls */
+    assert_server_serves();                      /* others are served while it stalls */
     assert_true(cli_closed_by_server(&c, 3000)); /* frame timeout is 300 ms */
     cli_close(&c);
 }
@@ -560,7 +575,7 @@ static void test_flood_without_reading(void **state)
     uint64_t give_up = plcio_net_deadline(30000);
     while ((rc == PLCIO_OK || rc == PLCIO_ETIMEDOUT) && plcio_monotonic_ns() < give_up)
         rc = plcio_net_send_all(c.fd, frame, o.len, plcio_net_deadline(200), NULL); /* a slow server only delays */
-    assert_true(rc == PLCIO_ECLOSED || rc == PLCIO_EIO); /* the server hung up on us */
+    assert_true(rc == PLCIO_ECLOSED || rc == PLCIO_EIO);                            /* the server hung up on us */
     assert_true(cli_closed_by_server(&c, 5000));
     cli_close(&c);
     assert_server_serves();
@@ -573,7 +588,8 @@ static void test_connection_limit(void **state)
     assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
     int port = plcio_s7_server_port(srv);
     cli c[6];
-    for (int i = 0; i < 4; i++) cli_open(&c[i], port);
+    for (int i = 0; i < 4; i++)
+        cli_open(&c[i], port);
     for (int i = 4; i < 6; i++) {
         assert_int_equal(cli_connect_raw(&c[i], port), PLCIO_OK);
         assert_true(cli_closed_by_server(&c[i], TMO));
@@ -581,9 +597,11 @@ static void test_connection_limit(void **state)
     }
     assert_int_equal(plcio_s7_server_client_count(srv), 4);
     cli_close(&c[0]);
-    for (int i = 0; i < 100 && plcio_s7_server_client_count(srv) != 3; i++) usleep(10000);
+    for (int i = 0; i < 100 && plcio_s7_server_client_count(srv) != 3; i++)
+        usleep(10000);
     cli_open(&c[0], port); /* a place is free again */
-    for (int i = 0; i < 4; i++) cli_close(&c[i]);
+    for (int i = 0; i < 4; i++)
+        cli_close(&c[i]);
     plcio_s7_server_free(srv);
 }
 
@@ -595,14 +613,16 @@ static void test_many_connections(void **state)
     assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
     int port = plcio_s7_server_port(srv);
     cli *c = calloc(N, sizeof *c);
-    for (int i = 0; i < N; i++) cli_open(&c[i], port);
+    for (int i = 0; i < N; i++)
+        cli_open(&c[i], port);
     assert_int_equal(plcio_s7_server_client_count(srv), N);
     for (int i = 0; i < N; i++) {
         plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, (uint32_t)i, 2);
         plcio_s7_data_item out[1];
         assert_int_equal(cli_read(&c[i], &it, 1, out), 0);
     }
-    for (int i = 0; i < N; i++) cli_close(&c[i]);
+    for (int i = 0; i < N; i++)
+        cli_close(&c[i]);
     free(c);
     plcio_s7_server_free(srv);
 }
@@ -617,12 +637,14 @@ static void test_many_connections_threads(void **state)
     assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
     int port = plcio_s7_server_port(srv);
     cli c[7];
-    for (int i = 0; i < 5; i++) cli_open(&c[i], port);
+    for (int i = 0; i < 5; i++)
+        cli_open(&c[i], port);
     for (int i = 5; i < 7; i++) {
         assert_int_equal(cli_connect_raw(&c[i], port), PLCIO_OK);
         assert_true(cli_closed_by_server(&c[i], TMO));
     }
-    for (int i = 0; i < 7; i++) cli_close(&c[i]);
+    for (int i = 0; i < 7; i++)
+        cli_close(&c[i]);
     plcio_s7_server_free(srv);
 }
 
@@ -717,7 +739,8 @@ static void test_caller_driven(void **state)
     size_t len;
     assert_int_equal(plcio_cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
     cli_send(&c, frame, len);
-    for (int i = 0; i < 10; i++) assert_int_equal(plcio_s7_server_run_once(srv, 20), PLCIO_OK);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(plcio_s7_server_run_once(srv, 20), PLCIO_OK);
     assert_int_equal(cli_recv_frame(&c, TMO), PLCIO_OK);
     assert_int_equal(c.rx[5], PLCIO_COTP_CC);
     assert_int_equal(plcio_s7_server_client_count(srv), 1);

@@ -57,10 +57,12 @@ static int parse_db(const char *arg, sim_area *a)
     const char *colon = strchr(arg, ':');
     unsigned long n, size;
     char num[16];
-    if (!colon || (size_t)(colon - arg) >= sizeof num) return cli_error(PLCIO_EXIT_USAGE, "--db wants N:SIZE, got '%s'", arg);
+    if (!colon || (size_t)(colon - arg) >= sizeof num)
+        return cli_error(PLCIO_EXIT_USAGE, "--db wants N:SIZE, got '%s'", arg);
     memcpy(num, arg, (size_t)(colon - arg));
     num[colon - arg] = '\0';
-    if (!parse_uint(num, 65535, &n) || n == 0) return cli_error(PLCIO_EXIT_USAGE, "--db: bad DB number in '%s' (1..65535)", arg);
+    if (!parse_uint(num, 65535, &n) || n == 0)
+        return cli_error(PLCIO_EXIT_USAGE, "--db: bad DB number in '%s' (1..65535)", arg);
     a->area = PLCIO_S7_SERVER_AREA_DB;
     a->number = (uint16_t)n;
     a->layout_file = NULL;
@@ -80,14 +82,32 @@ static int parse_area(const char *arg, sim_area *a)
 {
     const char *colon = strchr(arg, ':');
     unsigned long size;
-    if (!colon || colon - arg != 1) return cli_error(PLCIO_EXIT_USAGE, "--area wants M:SIZE (M, I, Q, T, C), got '%s'", arg);
+    if (!colon || colon - arg != 1)
+        return cli_error(PLCIO_EXIT_USAGE, "--area wants M:SIZE (M, I, Q, T, C), got '%s'", arg);
     unsigned long elem = 1;
     switch (arg[0]) {
-    case 'M': case 'm': a->area = PLCIO_S7_SERVER_AREA_M; break;
-    case 'I': case 'i': case 'E': case 'e': a->area = PLCIO_S7_SERVER_AREA_I; break;
-    case 'Q': case 'q': case 'A': case 'a': a->area = PLCIO_S7_SERVER_AREA_Q; break;
-    case 'T': case 't': a->area = PLCIO_S7_SERVER_AREA_T; elem = 2; break;
-    case 'C': case 'c': case 'Z': case 'z': a->area = PLCIO_S7_SERVER_AREA_C; elem = 2; break;
+    case 'M':
+    case 'm': a->area = PLCIO_S7_SERVER_AREA_M; break;
+    case 'I':
+    case 'i':
+    case 'E':
+    case 'e': a->area = PLCIO_S7_SERVER_AREA_I; break;
+    case 'Q':
+    case 'q':
+    case 'A':
+    case 'a': a->area = PLCIO_S7_SERVER_AREA_Q; break;
+    case 'T':
+    case 't':
+        a->area = PLCIO_S7_SERVER_AREA_T;
+        elem = 2;
+        break;
+    case 'C':
+    case 'c':
+    case 'Z':
+    case 'z':
+        a->area = PLCIO_S7_SERVER_AREA_C;
+        elem = 2;
+        break;
     default: return cli_error(PLCIO_EXIT_USAGE, "--area: unknown area '%c' (M, I, Q, T, C)", arg[0]);
     }
     if (!parse_uint(colon + 1, 65535 / elem, &size) || size == 0)
@@ -118,12 +138,14 @@ static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extr
     plcio_layout_set *set = plcio_layout_set_new(NULL);
     if (!set) return NULL;
     int rc = plcio_layout_set_add_file(set, a->layout_file);
-    for (size_t i = 0; !rc && i < n_extra; i++) rc = plcio_layout_set_add_file(set, extra[i]);
+    for (size_t i = 0; !rc && i < n_extra; i++)
+        rc = plcio_layout_set_add_file(set, extra[i]);
     if (!rc) rc = plcio_layout_set_resolve(set);
     uint8_t *image = NULL;
     if (rc) {
         const char *why = plcio_layout_set_error(set);
-        cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: %s", (unsigned)a->number, a->layout_file, why[0] ? why : plcio_strerror(rc));
+        cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: %s", (unsigned)a->number, a->layout_file,
+                  why[0] ? why : plcio_strerror(rc));
     } else if (plcio_layout_set_count(set) == 0) {
         cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: the file defines no data block", (unsigned)a->number, a->layout_file);
     } else {
@@ -138,7 +160,8 @@ static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extr
         } else if ((image = calloc(1, size)) != NULL && plcio_layout_start_image(l, image, size) != PLCIO_OK) {
             free(image);
             image = NULL;
-            cli_error(PLCIO_EXIT_FAILURE, "--db %u:%s: cannot build the start values", (unsigned)a->number, a->layout_file);
+            cli_error(PLCIO_EXIT_FAILURE, "--db %u:%s: cannot build the start values", (unsigned)a->number,
+                      a->layout_file);
         } else {
             a->size = size;
         }
@@ -157,9 +180,9 @@ static bool has_area(const sim_area *areas, size_t n, plcio_s7_server_area area)
 static void add_defaults(sim_area *areas, size_t *n)
 {
     static const sim_area defaults[] = {
-        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_I, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_Q, 0, 256, NULL},
-        {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL}, {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL},
-        {PLCIO_S7_SERVER_AREA_DB, 1, 1024, NULL},
+        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_I, 0, 256, NULL},
+        {PLCIO_S7_SERVER_AREA_Q, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL},
+        {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL}, {PLCIO_S7_SERVER_AREA_DB, 1, 1024, NULL},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         if (!has_area(areas, *n, defaults[i].area) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
@@ -223,7 +246,8 @@ int sim_s7_main(int argc, char **argv)
             layouts[n_layouts++] = v;
         } else if (cli_option(argc, argv, &i, "--pdu", &v, &bad)) {
             if (bad) break;
-            if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
+            if (!parse_uint(v, 960, &u) || u < 240)
+                return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
             cfg.pdu_size = (uint16_t)u;
         } else if (cli_option(argc, argv, &i, "--max-connections", &v, &bad)) {
             if (bad) break;
@@ -232,7 +256,8 @@ int sim_s7_main(int argc, char **argv)
             cfg.max_connections = (unsigned)u;
         } else if (cli_option(argc, argv, &i, "--threads", &v, &bad)) {
             if (bad) break;
-            if (!parse_uint(v, 64, &u) || u == 0) return cli_error(PLCIO_EXIT_USAGE, "--threads wants 1..64, got '%s'", v);
+            if (!parse_uint(v, 64, &u) || u == 0)
+                return cli_error(PLCIO_EXIT_USAGE, "--threads wants 1..64, got '%s'", v);
             cfg.threads = (unsigned)u;
         } else if (cli_option(argc, argv, &i, "--seconds", &v, &bad)) {
             char *end;
@@ -272,7 +297,8 @@ int sim_s7_main(int argc, char **argv)
             return PLCIO_EXIT_USAGE;
         }
         rc = plcio_s7_server_add_area(srv, areas[i].area, areas[i].number, areas[i].size, NULL);
-        if (!rc && image) memcpy(plcio_s7_server_area_data(srv, areas[i].area, areas[i].number, NULL), image, areas[i].size);
+        if (!rc && image)
+            memcpy(plcio_s7_server_area_data(srv, areas[i].area, areas[i].number, NULL), image, areas[i].size);
         free(image);
         if (rc) {
             plcio_s7_server_free(srv);
