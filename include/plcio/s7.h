@@ -236,6 +236,12 @@ PLCIO_API int plcio_s7_client_block_info(plcio_s7_client *c, const char *type, u
  * into buf. PLCIO_ENOSPC if larger than cap (the upload is ended anyway). */
 PLCIO_API int plcio_s7_client_upload(plcio_s7_client *c, const char *type, unsigned number, void *buf, size_t cap,
                                      size_t *len);
+/* Download a block to the PLC: request download (load length `len`, MC7
+ * length `mc7_len`), answer the PLC's download-block jobs with the bytes of
+ * `block` (the load-memory image, as an upload returns it), then insert it
+ * (PI service _INSE). */
+PLCIO_API int plcio_s7_client_download(plcio_s7_client *c, const char *type, unsigned number, const void *block,
+                                       size_t len, size_t mc7_len);
 /* Delete a block from the PLC's work and load memory (PI service _DELE). */
 PLCIO_API int plcio_s7_client_delete_block(plcio_s7_client *c, const char *type, unsigned number);
 

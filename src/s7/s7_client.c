@@ -177,6 +177,7 @@ int s7c_pump(plcio_s7_client *c)
         }
     }
     uint64_t deadline = plcio_s7_session_deadline(s);
+    if (c->wait_until && (!deadline || c->wait_until < deadline)) deadline = c->wait_until;
     if (!deadline) return PLCIO_OK;
     uint8_t buf[16384];
     size_t got = 0;
@@ -187,6 +188,7 @@ int s7c_pump(plcio_s7_client *c)
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
         rc = plcio_s7_session_on_time(s, now);
+        if (rc == PLCIO_OK && c->wait_until && now >= c->wait_until) rc = PLCIO_ETIMEDOUT;
         if (rc == PLCIO_OK) return PLCIO_OK;
     } else if (rc == PLCIO_OK) {
         c->last_activity_ns = now;

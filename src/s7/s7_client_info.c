@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "s7/s7_client_internal.h"
+#include "s7/s7_session.h"
 
 /* ---- one userdata exchange, possibly many fragments ---- */
 
@@ -479,5 +480,86 @@ int plcio_s7_client_delete_block(plcio_s7_client *c, const char *type, unsigned 
     char what[40];
     snprintf(what, sizeof what, "delete %s%u", plcio_s7_block_type_name(t), number);
     ctl_call k = {what, {PLCIO_S7_FN_PI_SERVICE, param, 10, "_DELE", 5}};
+    return s7c_run(c, 1, enc_ctl, dec_ctl, &k);
+}
+
+static int answer_download_job(plcio_s7_client *c, const char *what, const uint8_t *p, size_t n, const uint8_t *block,
+                               size_t len, size_t *off, bool *ended)
+{
+    plcio_s7_pdu pdu;
+    plcio_s7_xfer job, ack;
+    if (plcio_s7_pdu_decode(p, n, &pdu) || plcio_s7_xfer_job_decode(&pdu, &job))
+        return s7c_fail(c, PLCIO_EPROTO, "%s: the PLC sent an unexpected job", what);
+    memset(&ack, 0, sizeof ack);
+    ack.function = job.function;
+    if (job.function == PLCIO_S7_FN_DOWNLOAD_BLOCK) {
+        /* ack-data header 12 + parameters 2 + data header 4 */
+        size_t room = plcio_s7_client_pdu_size(c) - PLCIO_S7_ACK_HEADER_LEN - 2 - 4;
+        size_t chunk = len - *off < room ? len - *off : room;
+        ack.payload = block + *off;
+        ack.payload_len = (uint16_t)chunk;
+        ack.status = *off + chunk < len;
+        *off += chunk;
+    } else if (job.function == PLCIO_S7_FN_DOWNLOAD_ENDED) {
+        *ended = true;
+    } else {
+        return s7c_fail(c, PLCIO_EPROTO, "%s: the PLC sent job 0x%02X during the download", what, job.function);
+    }
+    uint8_t frame[PLCIO_S7_PDU_MAX * 9 + 64];
+    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
+    int rc = plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0);
+    if (!rc) rc = plcio_s7_session_send_frame(c->session, frame, o.len);
+    return rc ? s7c_fail(c, rc, "%s: cannot answer the PLC: %s", what, plcio_strerror(rc)) : PLCIO_OK;
+}
+
+int plcio_s7_client_download(plcio_s7_client *c, const char *type, unsigned number, const void *block, size_t len,
+                             size_t mc7_len)
+{
+    if (!c || !block || len == 0) return PLCIO_EINVAL;
+    uint8_t t;
+    int rc = block_type(c, type, &t);
+    if (rc) return rc;
+    if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
+    if (len > 999999 || mc7_len > 999999) return s7c_fail(c, PLCIO_ERANGE, "block too large for a download");
+    char what[40];
+    snprintf(what, sizeof what, "download %s%u", plcio_s7_block_type_name(t), number);
+    rc = s7c_ready(c);
+    if (rc) return rc;
+    xfer_call x;
+    memset(&x, 0, sizeof x);
+    x.what = what;
+    x.job.function = PLCIO_S7_FN_REQUEST_DOWNLOAD;
+    plcio_s7_filename(x.job.filename, t, (uint16_t)number, 'P');
+    x.job.has_lengths = true;
+    x.job.load_len = (uint32_t)len;
+    x.job.mc7_len = (uint32_t)mc7_len;
+    plcio_s7_session_accept_jobs(c->session, true);
+    rc = s7c_run(c, 1, enc_xfer, dec_xfer, &x);
+    size_t off = 0;
+    bool ended = false;
+    uint64_t step = (uint64_t)(c->opt.timeout_ms > 0 ? c->opt.timeout_ms : 3000) * PLCIO_NS_PER_MS;
+    c->wait_until = plcio_monotonic_ns() + step;
+    while (!rc && !ended) {
+        size_t n;
+        const uint8_t *p = plcio_s7_session_incoming(c->session, &n);
+        if (!p) {
+            rc = s7c_pump(c);
+            if (rc)
+                s7c_fail(c, rc, "%s: %s", what,
+                         rc == PLCIO_ETIMEDOUT ? "the PLC did not ask for the block in time" : plcio_strerror(rc));
+            continue;
+        }
+        rc = answer_download_job(c, what, p, n, block, len, &off, &ended);
+        plcio_s7_session_incoming_release(c->session);
+        c->wait_until = plcio_monotonic_ns() + step;
+    }
+    c->wait_until = 0;
+    plcio_s7_session_accept_jobs(c->session, false);
+    if (rc) return rc;
+    if (off != len) return s7c_fail(c, PLCIO_EPROTO, "%s: the PLC ended after %zu of %zu bytes", what, off, len);
+    uint8_t param[10];
+    plcio_s7_pi_block_param_fs(param, t, (uint16_t)number, 'P');
+    snprintf(what, sizeof what, "insert %s%u", plcio_s7_block_type_name(t), number);
+    ctl_call k = {what, {PLCIO_S7_FN_PI_SERVICE, param, 10, "_INSE", 5}};
     return s7c_run(c, 1, enc_ctl, dec_ctl, &k);
 }

@@ -49,6 +49,7 @@ struct plcio_s7_client {
     bool connecting;          /* non-blocking TCP connect in progress */
     uint64_t connect_deadline;
     uint64_t last_activity_ns; /* last bytes received */
+    uint64_t wait_until;       /* s7c_pump: also wait for input until then (partner jobs) */
     bool heartbeat_job;        /* the async job is our own heartbeat */
     const s7c_job_ops *aops;  /* the async job, NULL when none */
     void *ajob;

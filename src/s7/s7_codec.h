@@ -610,8 +610,10 @@ int plcio_s7_control_response_encode(plcio_s7_out *out, uint16_t pdu_ref, uint8_
 /* Client: PLCIO_EPLC if the header carries an error; PLCIO_EPROTO if the
  * function byte differs. */
 int plcio_s7_control_response_decode(const plcio_s7_pdu *pdu, uint8_t function);
-/* Parameter block for _DELE/_INSE of one block (10 bytes). */
+/* Parameter block for _DELE/_INSE of one block (10 bytes); the last byte
+ * is the file system: 'B' for delete, 'P' for insert (as STEP 7 sends them). */
 int plcio_s7_pi_block_param(uint8_t out[10], uint8_t type, uint16_t number);
+int plcio_s7_pi_block_param_fs(uint8_t out[10], uint8_t type, uint16_t number, char fs);
 
 /* ======================================================================
  * Upload (client pulls a block: start 0x1D, upload 0x1E.., end 0x1F) and

@@ -66,13 +66,18 @@ int plcio_s7_control_response_decode(const plcio_s7_pdu *pdu, uint8_t function)
 
 int plcio_s7_pi_block_param(uint8_t out[10], uint8_t type, uint16_t number)
 {
+    return plcio_s7_pi_block_param_fs(out, type, number, 'B');
+}
+
+int plcio_s7_pi_block_param_fs(uint8_t out[10], uint8_t type, uint16_t number, char fs)
+{
     uint8_t name[8];
     int rc = plcio_s7_block_name_encode(name, type, number);
     if (rc) return rc;
     out[0] = 1; /* number of blocks */
     out[1] = 0;
     memcpy(out + 2, name, 7); /* "0" type digits5 */
-    out[9] = 'B';             /* file system: active (RAM) */
+    out[9] = (uint8_t)fs;
     return PLCIO_OK;
 }
 

@@ -33,6 +33,10 @@ struct plcio_s7_session {
     size_t rx_len;
     uint8_t *pdu;
     size_t pdu_len;
+    bool accept_jobs;
+    bool incoming_ready;
+    size_t incoming_len;
+    uint8_t *incoming; /* PDU_CAP bytes */
     job jobs[PLCIO_S7_SESSION_MAX_JOBS];
 };
 
@@ -51,7 +55,8 @@ plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
     s->tx = malloc(s->tx_cap);
     s->rx = malloc(RX_CAP);
     s->pdu = malloc(PDU_CAP);
-    bool ok = s->tx && s->rx && s->pdu;
+    s->incoming = malloc(PDU_CAP);
+    bool ok = s->tx && s->rx && s->pdu && s->incoming;
     for (int i = 0; ok && i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
         s->jobs[i].rsp = malloc(PDU_CAP);
         ok = s->jobs[i].rsp != NULL;
@@ -70,6 +75,7 @@ void plcio_s7_session_free(plcio_s7_session *s)
     free(s->tx);
     free(s->rx);
     free(s->pdu);
+    free(s->incoming);
     free(s);
 }
 
@@ -99,6 +105,7 @@ void plcio_s7_session_start(plcio_s7_session *s, uint64_t now)
     s->tx_off = s->tx_len = s->rx_len = s->pdu_len = 0;
     s->pdu_size = 0;
     s->jobs_max = 0;
+    s->accept_jobs = s->incoming_ready = false;
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) s->jobs[i].busy = s->jobs[i].done = false;
     s->phase_deadline = now + s->cfg.connect_timeout_ns;
     plcio_cotp_conn c;
@@ -168,6 +175,12 @@ static void on_pdu(plcio_s7_session *s, const uint8_t *p, size_t n)
     }
     if (s->state == PLCIO_S7_SESSION_SETUP) {
         on_setup(s, &pdu);
+        return;
+    }
+    if (s->state == PLCIO_S7_SESSION_READY && pdu.rosctr == PLCIO_S7_JOB && s->accept_jobs && !s->incoming_ready) {
+        memcpy(s->incoming, p, n);
+        s->incoming_len = n;
+        s->incoming_ready = true;
         return;
     }
     if (s->state != PLCIO_S7_SESSION_READY || pdu.rosctr == PLCIO_S7_JOB) {
@@ -371,4 +384,26 @@ const uint8_t *plcio_s7_session_slot_pdu(const plcio_s7_session *s, int slot, si
 void plcio_s7_session_slot_release(plcio_s7_session *s, int slot)
 {
     if (slot >= 0 && slot < PLCIO_S7_SESSION_MAX_JOBS) s->jobs[slot].busy = s->jobs[slot].done = false;
+}
+
+void plcio_s7_session_accept_jobs(plcio_s7_session *s, bool on)
+{
+    s->accept_jobs = on;
+    if (!on) s->incoming_ready = false;
+}
+
+const uint8_t *plcio_s7_session_incoming(const plcio_s7_session *s, size_t *len)
+{
+    if (!s->incoming_ready) return NULL;
+    *len = s->incoming_len;
+    return s->incoming;
+}
+
+void plcio_s7_session_incoming_release(plcio_s7_session *s) { s->incoming_ready = false; }
+
+int plcio_s7_session_send_frame(plcio_s7_session *s, const uint8_t *frame, size_t len)
+{
+    if (s->state != PLCIO_S7_SESSION_READY) return s->state == PLCIO_S7_SESSION_FAILED ? s->error : PLCIO_ESTATE;
+    tx_append(s, frame, len);
+    return plcio_s7_session_error(s);
 }

@@ -90,6 +90,15 @@ bool plcio_s7_session_slot_done(const plcio_s7_session *s, int slot);
 /* The answer S7 PDU of a done slot (borrowed until release). */
 const uint8_t *plcio_s7_session_slot_pdu(const plcio_s7_session *s, int slot, size_t *len);
 void plcio_s7_session_slot_release(plcio_s7_session *s, int slot);
+/* Jobs the partner sends to us (during a download the PLC asks for the
+ * block with its own download-block / download-ended jobs). Off by default:
+ * an unexpected job fails the session. One is held at a time. */
+void plcio_s7_session_accept_jobs(plcio_s7_session *s, bool on);
+const uint8_t *plcio_s7_session_incoming(const plcio_s7_session *s, size_t *len);
+void plcio_s7_session_incoming_release(plcio_s7_session *s);
+/* Queue an answer frame (TPKT included) for the partner's job. */
+int plcio_s7_session_send_frame(plcio_s7_session *s, const uint8_t *frame, size_t len);
+
 /* Jobs sent and not yet answered. */
 unsigned plcio_s7_session_in_flight(const plcio_s7_session *s);
 

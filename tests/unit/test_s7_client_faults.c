@@ -19,7 +19,8 @@ typedef enum mode {
     DROP_MID_ANSWER, /* half an answer, then close */
     GARBAGE,         /* answers a job with non-TPKT bytes */
     CLOSE_AFTER_SETUP,
-    UPLOADER         /* serves an upload in two fragments */
+    UPLOADER,        /* serves an upload in two fragments */
+    DOWNLOADER       /* takes a download: asks for the block, ends, inserts */
 } mode;
 
 typedef struct fake {
@@ -135,6 +136,64 @@ static void serve_upload(int fd)
     }
 }
 
+static void drain(int fd);
+
+static uint8_t downloaded[4096];
+static size_t downloaded_len;
+static atomic_int download_steps; /* request, blocks, ended, insert: 1 each stage */
+
+static int send_pdu_frame(int fd, const plcio_s7_out *o)
+{
+    return plcio_net_send_all(fd, o->buf, o->len, plcio_net_deadline(1000), NULL);
+}
+
+/* The PLC's side of a download (its own jobs carry references 0x100..). */
+static void serve_download(int fd)
+{
+    static uint8_t b[4096], f[512];
+    size_t n;
+    plcio_s7_pdu pdu;
+    plcio_s7_xfer x;
+    if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
+        plcio_s7_xfer_job_decode(&pdu, &x) || x.function != PLCIO_S7_FN_REQUEST_DOWNLOAD ||
+        strcmp(x.filename, "_0A00005P") != 0 || !x.has_lengths || x.load_len != 1500 || x.mc7_len != 1400)
+        return;
+    download_steps = 1;
+    plcio_s7_xfer ack = {PLCIO_S7_FN_REQUEST_DOWNLOAD, 0, 0, "", 0, 0, false, NULL, 0};
+    plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
+    if (plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0) || send_pdu_frame(fd, &o)) return;
+    downloaded_len = 0;
+    for (uint16_t ref = 0x100;; ref++) {
+        plcio_s7_xfer job = {PLCIO_S7_FN_DOWNLOAD_BLOCK, 0, 0, "_0A00005P", 0, 0, false, NULL, 0};
+        o = plcio_s7_out_make(f, sizeof f, 0);
+        if (plcio_s7_xfer_job_encode(&o, ref, &job) || send_pdu_frame(fd, &o)) return;
+        if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) || pdu.pdu_ref != ref ||
+            plcio_s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_DOWNLOAD_BLOCK, &x) ||
+            downloaded_len + x.payload_len > sizeof downloaded)
+            return;
+        memcpy(downloaded + downloaded_len, x.payload, x.payload_len);
+        downloaded_len += x.payload_len;
+        if (!x.status) break;
+    }
+    download_steps = 2;
+    plcio_s7_xfer end = {PLCIO_S7_FN_DOWNLOAD_ENDED, 0, 0, "_0A00005P", 0, 0, false, NULL, 0};
+    o = plcio_s7_out_make(f, sizeof f, 0);
+    if (plcio_s7_xfer_job_encode(&o, 0x200, &end) || send_pdu_frame(fd, &o)) return;
+    if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
+        plcio_s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_DOWNLOAD_ENDED, &x))
+        return;
+    download_steps = 3;
+    plcio_s7_control ctl;
+    if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
+        plcio_s7_control_decode(&pdu, &ctl) || ctl.service_len != 5 || memcmp(ctl.service, "_INSE", 5) != 0 ||
+        ctl.param_len != 10 || memcmp(ctl.param, "\x01\x00" "0A00005P", 10) != 0)
+        return;
+    download_steps = 4;
+    o = plcio_s7_out_make(f, sizeof f, 0);
+    if (plcio_s7_control_response_encode(&o, pdu.pdu_ref, PLCIO_S7_FN_PI_SERVICE, 0) == PLCIO_OK) send_pdu_frame(fd, &o);
+    drain(fd);
+}
+
 static void drain(int fd)
 {
     uint8_t b[4096];
@@ -180,6 +239,9 @@ static void *fake_main(void *arg)
             break;
         case UPLOADER:
             if (!handshake(fd)) serve_upload(fd);
+            break;
+        case DOWNLOADER:
+            if (!handshake(fd)) serve_download(fd);
             break;
         }
         plcio_net_close(fd);
@@ -413,6 +475,28 @@ static void test_heartbeat_reconnects(void **state)
     fake_stop(&fk);
 }
 
+static void test_download_flow(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {DOWNLOADER};
+    fake_start(&fk, m, 1);
+    plcio_s7_client *c = client_for(fk.port, false);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    static uint8_t block[1500];
+    for (size_t i = 0; i < sizeof block; i++) block[i] = (uint8_t)(i * 7 + 1);
+    int rc = plcio_s7_client_download(c, "DB", 5, block, sizeof block, 1400);
+    if (rc) print_message("download: %s (stage %d)\n", plcio_s7_client_last_error(c), (int)download_steps);
+    assert_int_equal(rc, PLCIO_OK);
+    assert_int_equal(download_steps, 4);
+    assert_int_equal(downloaded_len, sizeof block);
+    assert_memory_equal(downloaded, block, sizeof block);
+    /* the PLC's own jobs are refused again outside a download: an unexpected job fails the session */
+    assert_true(plcio_s7_client_connected(c));
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_async_timeout_and_reconnect),
         cmocka_unit_test(test_upload_flow),
         cmocka_unit_test(test_heartbeat_reconnects),
+        cmocka_unit_test(test_download_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
