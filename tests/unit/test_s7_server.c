@@ -46,12 +46,14 @@ static void after_write(void *ctx, const plcio_s7_server_access *acc, uint8_t *m
 }
 
 static unsigned g_threads = 1; /* serving threads of the next make_server */
+static uint32_t g_idle_ms = 0; /* idle timeout of the next make_server */
 
 static plcio_s7_server *make_server(unsigned max_conn, uint32_t frame_timeout_ms, const char *password, uint8_t level)
 {
     plcio_s7_server_config cfg;
     plcio_s7_server_config_init(&cfg);
     cfg.threads = g_threads;
+    cfg.idle_timeout_ms = g_idle_ms;
     cfg.port = 0;
     cfg.max_connections = max_conn;
     cfg.frame_timeout_ms = frame_timeout_ms;
@@ -648,6 +650,29 @@ static void test_many_connections_threads(void **state)
     plcio_s7_server_free(srv);
 }
 
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    g_idle_ms = 200;
+    plcio_s7_server *srv = make_server(8, 5000, NULL, 1);
+    g_idle_ms = 0;
+    assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
+    cli quiet, busy;
+    cli_open(&quiet, plcio_s7_server_port(srv));
+    cli_open(&busy, plcio_s7_server_port(srv));
+    plcio_s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
+    plcio_s7_data_item out[1];
+    for (int i = 0; i < 8; i++) { /* 800 ms of traffic on one, silence on the other */
+        assert_int_equal(cli_read(&busy, &it, 1, out), 0);
+        usleep(100000);
+    }
+    assert_true(cli_closed_by_server(&quiet, 3000));
+    assert_int_equal(cli_read(&busy, &it, 1, out), 0);
+    cli_close(&quiet);
+    cli_close(&busy);
+    plcio_s7_server_free(srv);
+}
+
 static void test_lock_area(void **state)
 {
     (void)state;
@@ -795,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_many_connections),
         cmocka_unit_test(test_many_connections_threads),
+        cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_protection_and_password),
         cmocka_unit_test(test_caller_driven),
     };
