@@ -34,7 +34,10 @@ typedef struct open_struct {
     lay_member *list;
     size_t n, cap;
     long depth;
-    const char *name; /* for element paths */
+    const char *name;       /* for element paths ("arr[1]" for an array of Struct) */
+    const char *array_name; /* array of Struct: the array, whose first element row declares the members */
+    bool elem_seen;         /* its first element row was read */
+    bool in_array;          /* members are shared by every element: check offsets per path */
 } open_struct;
 
 typedef struct tparser {
@@ -290,6 +293,76 @@ static bool expansion_row(tparser *t, const row *r)
     return add_check(t, r, path, n) && push_expansion(t, r, saved);
 }
 
+/* "Array[1..3] of Struct": the members are the rows under the first
+ * element row ("arr[1]"); the other elements' rows are expansions. */
+static bool array_of_struct_row(tparser *t, const row *r, lay_member *m, const char *type, size_t tlen, lay_pos tpos,
+                                bool flat)
+{
+    if (flat)
+        return fail(t, PLCIO_EUNSUPPORTED, r->line, r->fcol[r->c],
+                    "%s: this table copy does not show which rows belong to the structure (no indentation); copy "
+                    "the DB as source text (Generate source from blocks) instead",
+                    m->name);
+    if (t->top + 1 >= MAX_DEPTH) return fail(t, PLCIO_ELIMIT, r->line, r->fcol[r->c], "structures nested too deep");
+    char text[256];
+    if (tlen - 6 + 4 >= sizeof text) return fail(t, PLCIO_ESYNTAX, r->line, tpos.col, "data type too long");
+    memcpy(text, type, tlen - 6);
+    memcpy(text + tlen - 6, "Bool", 4); /* parse the bounds with a stand-in element type */
+    lay_type *at = lay_parse_type_text(t->set, text, tlen - 2, tpos);
+    if (!at) return false;
+    if (at->kind != LT_ARRAY) return fail(t, PLCIO_ESYNTAX, r->line, tpos.col, "expected Array[..] of Struct");
+    lay_type *st = lay_alloc(&t->set->arena, sizeof *st);
+    if (!st) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
+    st->kind = LT_STRUCT;
+    st->pos = tpos;
+    at->of = st;
+    m->type = at;
+    char first[128];
+    size_t n = (size_t)snprintf(first, sizeof first, "%s[", m->name);
+    for (unsigned d = 0; d < at->ndims && n < sizeof first; d++)
+        n += (size_t)snprintf(first + n, sizeof first - n, d ? ",%d" : "%d", (int)at->lo[d]);
+    if (n + 2 > sizeof first) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
+    first[n++] = ']';
+    bool in_array = t->stack[t->top].in_array;
+    if (in_array) m->printed_bitpos = -1;
+    const char *fname = lay_strndup(&t->set->arena, first, n);
+    if (!fname) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
+    t->top++;
+    t->stack[t->top] =
+        (open_struct){.type = st, .depth = depth_of(r), .name = fname, .array_name = m->name, .in_array = true};
+    return true;
+}
+
+/* Rows under an array of Struct: the first element row, or a later
+ * element (the members are complete then). False with *handled = false
+ * when the row is an ordinary member of the element. */
+static bool array_struct_row(tparser *t, const row *r, bool *handled)
+{
+    open_struct *o = &t->stack[t->top];
+    size_t nlen, al = strlen(o->array_name);
+    const char *name = cell(r, r->c, &nlen);
+    *handled = nlen > al && strncasecmp(name, o->array_name, al) == 0 && name[al] == '[';
+    if (!*handled) return true;
+    char path[1024];
+    size_t n;
+    if (!o->elem_seen) {
+        o->elem_seen = true;
+        if (!struct_path(t, r, "", 0, path, sizeof path, &n)) return false;
+        return add_check(t, r, path, n - 1); /* without the trailing '.' */
+    }
+    long depth = o->depth;
+    const char *array_name = o->array_name;
+    close_top(t);
+    if (!struct_path(t, r, array_name, strlen(array_name), path, sizeof path, &n)) return false;
+    const char *saved = lay_strndup(&t->set->arena, path, n);
+    if (!saved) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
+    if (t->nexp >= MAX_DEPTH) return fail(t, PLCIO_ELIMIT, r->line, r->fcol[r->c], "rows nested too deep");
+    t->exp[t->nexp].depth = depth;
+    t->exp[t->nexp].path = saved;
+    t->nexp++;
+    return expansion_row(t, r);
+}
+
 static bool member_row(tparser *t, const row *r, bool flat)
 {
     long depth = depth_of(r);
@@ -323,12 +396,26 @@ static bool member_row(tparser *t, const row *r, bool flat)
         st->kind = LT_STRUCT;
         st->pos = tpos;
         m->type = st;
+        bool in_array = t->stack[t->top].in_array;
+        if (in_array) m->printed_bitpos = -1;
         t->top++;
-        t->stack[t->top] = (open_struct){.type = st, .depth = depth, .name = m->name};
+        t->stack[t->top] = (open_struct){.type = st, .depth = depth, .name = m->name, .in_array = in_array};
         return true;
     }
+    bool in_array = t->stack[t->top].in_array;
+    if (tlen > 9 && strncasecmp(type + tlen - 9, "of Struct", 9) == 0)
+        return array_of_struct_row(t, r, m, type, tlen, tpos, flat);
     m->type = lay_parse_type_text(t->set, type, tlen, tpos);
     if (!m->type) return false;
+    if (in_array) {
+        /* the element's shape serves every element: offsets and start values
+         * TIA printed belong to this element only */
+        char path[1024];
+        size_t n;
+        m->printed_bitpos = -1;
+        if (!struct_path(t, r, name, nlen, path, sizeof path, &n) || !add_check(t, r, path, n)) return false;
+        slen = 0;
+    }
     if (m->type->kind == LT_ARRAY) t->last_array = m->name;
     if (m->type->kind == LT_ARRAY || m->type->kind == LT_REF) {
         char path[1024];
@@ -422,8 +509,15 @@ bool lay_parse_table(plcio_layout_set *set, const char *text, size_t len, const 
         if (t->section == 2) continue; /* Temp / Constant: not in the DB */
         while (t->nexp > 0 && t->exp[t->nexp - 1].depth >= depth_of(&r))
             t->nexp--;
-        bool ok;
-        if (t->nexp > 0)
+        while (t->top > 0 && t->stack[t->top].depth >= depth_of(&r))
+            close_top(t);
+        bool ok, handled = false;
+        if (t->nexp == 0 && t->top > 0 && t->stack[t->top].array_name) {
+            if (!array_struct_row(t, &r, &handled)) return false;
+        }
+        if (handled)
+            ok = true;
+        else if (t->nexp > 0)
             ok = expansion_row(t, &r);
         else if (is_element_row(t, &r))
             ok = element_row(t, &r);

@@ -720,6 +720,15 @@ static void test_table_nested_rows(void **state)
                       "\tvals[1]\tInt\t8.0\t3\t\n"
                       "\tvals[2]\tInt\t10.0\t4\t\n"
                       "\ttail\tBool\t12.0\tTRUE\t\n";
+    /* nesting by a leading empty column instead of blanks */
+    const char *cols =
+        "\tStatic\t\t\t\n\td\tStruct\t0.0\t\n\t\ton\tBool\t0.0\tTRUE\n\t\tn\tInt\t2.0\t3\n\tt\tBool\t4.0\t\n";
+    const char *cpairs[] = {"cols.tsv", cols};
+    plcio_layout_set *cset = load_texts(cpairs, 1);
+    expect_at(plcio_layout_set_get(cset, 0), "d.n", 2, -1, 2);
+    expect_at(plcio_layout_set_get(cset, 0), "t", 4, 0, 1);
+    plcio_layout_set_free(cset);
+
     const char *pairs[] = {"dir/my_db.txt", tsv};
     plcio_layout_set *set = load_texts(pairs, 1);
     const plcio_layout *l = plcio_layout_set_get(set, 0);
@@ -789,6 +798,48 @@ static void test_table_expanded_udt(void **state)
     free(bad);
 }
 
+/* Array of Struct in a table copy: the first element's rows declare the
+ * members, every element's rows carry its start values and TIA's offsets. */
+static void test_table_array_of_struct(void **state)
+{
+    (void)state;
+    const char *tsv = "\tStatic\t\t\t\n"
+                      "\tn\tByte\t0.0\t1\n"
+                      "\tarr\tArray[1..2] of Struct\t2.0\t\n"
+                      "\t  arr[1]\tStruct\t2.0\t\n"
+                      "\t    v\tInt\t2.0\t5\n"
+                      "\t    in\tStruct\t4.0\t\n"
+                      "\t      b\tBool\t4.0\tTRUE\n"
+                      "\t  arr[2]\tStruct\t6.0\t\n"
+                      "\t    v\tInt\t6.0\t6\n"
+                      "\t    in\tStruct\t8.0\t\n"
+                      "\t      b\tBool\t8.0\tfalse\n"
+                      "\tz\tBool\t10.0\tTRUE\n";
+    const char *pairs[] = {"aos.tsv", tsv};
+    plcio_layout_set *set = load_texts(pairs, 1);
+    const plcio_layout *l = plcio_layout_set_get(set, 0);
+    expect_at(l, "arr[1].v", 2, -1, 2);
+    expect_at(l, "arr[2].in.b", 8, 0, 1);
+    expect_at(l, "z", 10, 0, 1);
+    assert_int_equal(plcio_layout_size(l), 12);
+    uint8_t img[12];
+    assert_int_equal(plcio_layout_start_image(l, img, sizeof img), 0);
+    const uint8_t want[12] = {1, 0, 0, 5, 1, 0, 0, 6, 0, 0, 1, 0};
+    assert_memory_equal(img, want, sizeof want);
+    plcio_layout_set_free(set);
+
+    char *bad = strdup(tsv);
+    char *at = strstr(bad, "Bool\t8.0\tfalse");
+    assert_non_null(at);
+    at[5] = '9';
+    plcio_layout_set *s2 = plcio_layout_set_new(NULL);
+    assert_int_equal(plcio_layout_set_add_text(s2, "aos.tsv", bad, strlen(bad)), 0);
+    assert_int_equal(plcio_layout_set_resolve(s2), PLCIO_ERANGE);
+    assert_non_null(strstr(plcio_layout_set_error(s2), "aos.tsv:11:8: TIA printed offset 9.0 for arr[2].in.b"));
+    plcio_layout_set_free(s2);
+    free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -813,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_db_of_udt_and_values),
         cmocka_unit_test(test_table_nested_rows),
         cmocka_unit_test(test_table_expanded_udt),
+        cmocka_unit_test(test_table_array_of_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

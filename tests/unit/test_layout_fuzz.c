@@ -38,6 +38,8 @@ static const char *const own_sources[] = {
      "DATA_BLOCK \"I\"\n\"F\"\nBEGIN\n m[1,2] := TRUE;\nEND_DATA_BLOCK\n"),
     ("\tStatic\t\t\t\n\tn\tInt\t0.0\t1\n\ts\tStruct\t2.0\t\n\t  x\tBool\t2.0\tTRUE\n\ta\tArray[0..1] of Real\t4.0\t\n"
      "\ta[0]\tReal\t4.0\t1.5\n\ta[1]\tReal\t8.0\t2.5\n\tt\tTime\t12.0\tT#1s\n"),
+    ("\tStatic\t\t\t\n\tarr\tArray[1..2] of Struct\t0.0\t\n\t  arr[1]\tStruct\t0.0\t\n\t    v\tInt\t0.0\t5\n"
+     "\t  arr[2]\tStruct\t2.0\t\n\t    v\tInt\t2.0\t6\n\tz\tBool\t4.0\tTRUE\n"),
 };
 
 /* Everything a consumer does with a layout must hold on whatever resolved. */
@@ -165,7 +167,7 @@ static void test_fuzz_own(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof own_sources / sizeof own_sources[0]; i++)
-        fuzz_text(i == 2 ? "own.tsv" : "own.scl", own_sources[i], strlen(own_sources[i]), NULL);
+        fuzz_text(i >= 2 ? "own.tsv" : "own.scl", own_sources[i], strlen(own_sources[i]), NULL);
 }
 
 /* Hostile shapes: deep nesting, long chains of UDTs, huge repeat counts. */
