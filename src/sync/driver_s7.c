@@ -18,10 +18,19 @@ typedef struct s7_job {
     uint8_t bit_value;
 } s7_job;
 
+/* A group's read plan, made once: tags of the same area and DB whose bytes are
+ * close (gap <= MERGE_GAP) share one variable, so a whole DB is one variable
+ * the client splits into PDU-sized, pipelined requests. */
+#define MERGE_GAP 32u
+
 typedef struct s7_plan {
-    plcio_s7_var *vars; /* one per tag, data into buf */
+    plcio_s7_var *vars; /* regions */
+    size_t nvars;
+    size_t *var_of;     /* per tag: its region */
+    uint32_t *offset;   /* per tag: its bytes' offset in buf */
     uint8_t *buf;
-    size_t bytes;
+    size_t bytes;       /* bytes read per cycle (gaps included) */
+    bool merged;
 } s7_plan;
 
 typedef struct s7_drv {
@@ -95,25 +104,35 @@ static void finish_head(s7_drv *drv)
     free(job);
 }
 
+static int s7_build_plan(sync_group *g, bool merge);
+
 static void read_done(void *ctx, plcio_s7_client *client, int result)
 {
     s7_drv *drv = ctx;
     s7_job *job = drv->head;
     sync_group *g = job->group;
     s7_plan *p = g->plan;
+    bool split = false;
     /* A lost connection is reported by the device going down; per-item refusals
-     * (missing DB, out of range) mark only their tags. */
+     * (missing DB, out of range) mark only the tags of that variable. */
     if (result == PLCIO_OK || result == PLCIO_EPLC) {
         for (size_t i = 0; i < g->tag_count; i++) {
-            if (p->vars[i].result == PLCIO_OK) sync_tag_value(g->tags[i], p->vars[i].data, p->vars[i].size);
-            else sync_tag_error(g->tags[i], p->vars[i].result);
+            const plcio_s7_var *v = &p->vars[p->var_of[i]];
+            if (v->result == PLCIO_OK) sync_tag_value(g->tags[i], p->buf + p->offset[i], g->tags[i]->size);
+            else sync_tag_error(g->tags[i], v->result);
         }
-        if (result == PLCIO_EPLC)
+        if (result == PLCIO_EPLC) {
             plcio_log(sync_logger(drv->dev), PLCIO_LOG_WARN, "sync", "%s/%s: %s", drv->dev->name, g->name,
                       plcio_s7_client_last_error(client));
+            /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
+            split = p->merged;
+        }
     }
     finish_head(drv);
     sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
+    if (split && s7_build_plan(g, false) == PLCIO_OK)
+        plcio_log(sync_logger(drv->dev), PLCIO_LOG_INFO, "sync", "%s/%s: reading each tag on its own from now on",
+                  drv->dev->name, g->name);
 }
 
 static void write_done(void *ctx, plcio_s7_client *client, int result)
@@ -135,7 +154,7 @@ static bool start_next(s7_drv *drv)
         int rc;
         if (job->group) {
             s7_plan *p = job->group->plan;
-            rc = plcio_s7_client_read_vars_async(drv->client, p->vars, job->group->tag_count, read_done, drv);
+            rc = plcio_s7_client_read_vars_async(drv->client, p->vars, p->nvars, read_done, drv);
         } else {
             rc = plcio_s7_client_write_vars_async(drv->client, &job->var, 1, write_done, drv);
         }
@@ -272,37 +291,109 @@ static int s7_add_tag(sync_device *d, sync_tag *t, const char *address, const pl
     return PLCIO_OK;
 }
 
-static void s7_free_plan(sync_group *g)
+static void free_plan(s7_plan *p)
 {
-    s7_plan *p = g->plan;
     if (!p) return;
     free(p->vars);
+    free(p->var_of);
+    free(p->offset);
     free(p->buf);
     free(p);
+}
+
+static void s7_free_plan(sync_group *g)
+{
+    free_plan(g->plan);
     g->plan = NULL;
+}
+
+static const sync_group *sort_group; /* qsort has no context argument; plans are built on one thread */
+
+static int cmp_tag(const void *a, const void *b)
+{
+    const sync_tag *x = sort_group->tags[*(const size_t *)a], *y = sort_group->tags[*(const size_t *)b];
+    if (x->at.s7.area != y->at.s7.area) return x->at.s7.area < y->at.s7.area ? -1 : 1;
+    if (x->at.s7.db != y->at.s7.db) return x->at.s7.db < y->at.s7.db ? -1 : 1;
+    if (x->at.s7.byte != y->at.s7.byte) return x->at.s7.byte < y->at.s7.byte ? -1 : 1;
+    return 0;
+}
+
+/* Build (or rebuild) g's plan; the old one is replaced only on success. */
+static int s7_build_plan(sync_group *g, bool merge)
+{
+    size_t n = g->tag_count;
+    s7_plan *p = calloc(1, sizeof *p);
+    size_t *order = malloc(n * sizeof *order);
+    uint32_t *start = malloc(n * sizeof *start), *end = malloc(n * sizeof *end);
+    if (p) {
+        p->vars = calloc(n, sizeof *p->vars);
+        p->var_of = malloc(n * sizeof *p->var_of);
+        p->offset = malloc(n * sizeof *p->offset);
+    }
+    if (!p || !order || !start || !end || !p->vars || !p->var_of || !p->offset) {
+        free(order);
+        free(start);
+        free(end);
+        free_plan(p);
+        return PLCIO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    sort_group = g;
+    qsort(order, n, sizeof *order, cmp_tag);
+    /* Regions in address order: [start, end) per region. */
+    for (size_t k = 0; k < n; k++) {
+        const sync_tag *t = g->tags[order[k]];
+        plcio_s7_var *last = p->nvars ? &p->vars[p->nvars - 1] : NULL;
+        uint32_t t_end = t->at.s7.byte + t->size;
+        if (merge && last && last->area == (plcio_s7_area)t->at.s7.area && last->db == t->at.s7.db &&
+            t->at.s7.byte <= end[p->nvars - 1] + MERGE_GAP) {
+            if (t_end > end[p->nvars - 1]) end[p->nvars - 1] = t_end;
+        } else {
+            p->vars[p->nvars] = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 0, -1, NULL,
+                                               PLCIO_OK, 0};
+            start[p->nvars] = t->at.s7.byte;
+            end[p->nvars] = t_end;
+            p->nvars++;
+        }
+        p->var_of[order[k]] = p->nvars - 1;
+    }
+    size_t total = 0;
+    for (size_t r = 0; r < p->nvars; r++) total += end[r] - start[r];
+    p->buf = malloc(total ? total : 1);
+    if (!p->buf) {
+        free(order);
+        free(start);
+        free(end);
+        free_plan(p);
+        return PLCIO_ENOMEM;
+    }
+    size_t off = 0;
+    for (size_t r = 0; r < p->nvars; r++) {
+        p->vars[r].size = end[r] - start[r];
+        p->vars[r].data = p->buf + off;
+        start[r] = (uint32_t)off; /* reuse: where region r starts in buf */
+        off += p->vars[r].size;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t r = p->var_of[i];
+        p->offset[i] = start[r] + (g->tags[i]->at.s7.byte - p->vars[r].start);
+    }
+    p->bytes = total;
+    p->merged = merge;
+    free(order);
+    free(start);
+    free(end);
+    free_plan(g->plan);
+    g->plan = p;
+    return PLCIO_OK;
 }
 
 static int s7_plan_group(sync_device *d, sync_group *g, char *err, size_t cap)
 {
     (void)d;
-    (void)err;
-    (void)cap;
-    s7_plan *p = calloc(1, sizeof *p);
-    if (!p) return PLCIO_ENOMEM;
-    g->plan = p;
-    for (size_t i = 0; i < g->tag_count; i++) p->bytes += g->tags[i]->size;
-    p->vars = calloc(g->tag_count, sizeof *p->vars);
-    p->buf = malloc(p->bytes ? p->bytes : 1);
-    if (!p->vars || !p->buf) return PLCIO_ENOMEM;
-    size_t off = 0;
-    for (size_t i = 0; i < g->tag_count; i++) {
-        const sync_tag *t = g->tags[i];
-        /* BOOLs are read as the byte that holds them: neighbours merge into one item. */
-        p->vars[i] = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, t->size, -1,
-                                    p->buf + off, PLCIO_OK, 0};
-        off += t->size;
-    }
-    return PLCIO_OK;
+    int rc = s7_build_plan(g, true);
+    if (rc != PLCIO_OK) snprintf(err, cap, "%s", plcio_strerror(rc));
+    return rc;
 }
 
 static void s7_connect(sync_device *d)

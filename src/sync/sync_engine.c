@@ -66,6 +66,13 @@ static double number_of(const sync_tag *t, const uint8_t *raw, size_t len, bool 
     }
 }
 
+/* Values read in one loop round arrived together: one wall-clock reading for all. */
+static uint64_t round_time(plcio_sync *s)
+{
+    if (!s->round_real_ns) s->round_real_ns = plcio_realtime_ns();
+    return s->round_real_ns;
+}
+
 void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
 {
     plcio_sync *s = t->group->device->engine;
@@ -81,13 +88,13 @@ void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
             if (ok_old && ok_new && fabs(a - b) < t->deadband) {
                 uint8_t keep[8];
                 memcpy(keep, old, len);
-                plcio_shm_writer_set(s->shm, t->index, keep, len, 0, NULL);
+                plcio_shm_writer_set(s->shm, t->index, keep, len, round_time(s), NULL);
                 s->dirty = true;
                 return;
             }
         }
     }
-    plcio_shm_writer_set(s->shm, t->index, raw, len, 0, NULL);
+    plcio_shm_writer_set(s->shm, t->index, raw, len, round_time(s), NULL);
     s->dirty = true;
 }
 
@@ -465,6 +472,7 @@ void plcio_sync_free(plcio_sync *s)
 int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
 {
     if (!s) return PLCIO_EINVAL;
+    s->round_real_ns = 0;
     int rc = plcio_loop_run_once(s->loop, max_wait_ms);
     if (s->dirty && s->shm) {
         plcio_shm_writer_publish(s->shm, NULL);

@@ -152,7 +152,9 @@ static void test_snap7_server(void **state)
                      "          - {address: DB3.DBD0:REAL, name: setpoint}\n"
                      "          - {address: DB3.DBX4.3, name: bit3}\n"
                      "          - {address: DB3.DBX4.7, name: bit7}\n"
-                     "          - {address: DB9.DBW0:INT, name: missing}\n");
+                     "          - {address: DB9.DBW0:INT, name: missing}\n"
+                     "          - {address: DB1.DBD96:REAL, name: edge}\n"
+                     "          - {address: DB1.DBD98:REAL, name: beyond}\n");
     wait_for(c, "counter", PLCIO_SHM_QUALITY_GOOD, "1234");
     wait_for(c, "level", PLCIO_SHM_QUALITY_GOOD, "3.5");
     wait_for(c, "flag", PLCIO_SHM_QUALITY_GOOD, "true"); /* byte 10 = 0x0A */
@@ -160,6 +162,11 @@ static void test_snap7_server(void **state)
     /* A DB the server does not have: that tag alone is in error, with the PLC's reason. */
     plcio_shm_value v = wait_for(c, "missing", PLCIO_SHM_QUALITY_ERROR, NULL);
     assert_int_not_equal(v.error, PLCIO_OK);
+    /* DB1 is 100 bytes: "beyond" (98..101) is refused. It was merged with "edge"
+     * (96..99) into one item; the plan then splits, so "edge" turns good. */
+    wait_for(c, "beyond", PLCIO_SHM_QUALITY_ERROR, NULL);
+    wait_for(c, "edge", PLCIO_SHM_QUALITY_GOOD, NULL);
+    wait_for(c, "counter", PLCIO_SHM_QUALITY_GOOD, "1234");
 
     plcio_s7_client *cl = client_for(c->port);
     uint8_t pattern[8] = {0x11, 0x22, 0x33, 0x44, 0xF0, 0x55, 0x66, 0x77};
