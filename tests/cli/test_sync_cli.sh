@@ -69,6 +69,20 @@ ENG=
 [ "$st" = 0 ] || fail "engine exit status $st after SIGINT: $(cat "$TMP/eng")"
 [ -e "/dev/shm/$NAME" ] && fail "segment left behind after SIGINT"
 
+# An engine killed with SIGKILL leaves its segment; the next one on the same name replaces it.
+"$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --quiet > "$TMP/eng" 2>&1 &
+ENG=$!
+i=0
+while [ ! -e "/dev/shm/$NAME" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "engine did not create its segment: $(cat "$TMP/eng")"; sleep 0.1
+done
+kill -9 "$ENG"; wait "$ENG" 2>/dev/null
+[ -e "/dev/shm/$NAME" ] || fail "a killed engine's segment vanished (nothing to recover from?)"
+ENG=
+expect 0 "group db7" "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --seconds 1 --stats 500
+grep -q "replaced the segment /$NAME left by engine pid" "$TMP/err" || fail "stale segment not reported as replaced: $(cat "$TMP/err")"
+[ -e "/dev/shm/$NAME" ] && fail "segment left behind after the restarted engine exited"
+
 # ---- the demo ----
 DEMO="plcio-cli-demo-$$"
 expect 0 "stopped cleanly" "$BIN" demo --seconds 2 --shm "$DEMO"
