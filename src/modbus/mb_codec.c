@@ -120,6 +120,13 @@ static int single_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return PLCIO_OK;
 }
 
+static int single_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+{
+    if (single_dec_common(r, p) != PLCIO_OK) return PLCIO_EPROTO;
+    if (p->fc == PLCIO_MB_FC_WRITE_SINGLE_COIL && p->value != 0xFF00 && p->value != 0x0000) return PLCIO_EPROTO;
+    return PLCIO_OK;
+}
+
 /* FC 7, 11, 12, 17: empty requests. */
 static int empty_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
 {
@@ -179,7 +186,7 @@ static int diag_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int diag_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int diag_any_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 {
     p->sub = plcio_rcursor_u16be(r);
     p->data_len = plcio_rcursor_left(r);
@@ -187,9 +194,16 @@ static int diag_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return r->overrun ? PLCIO_EPROTO : PLCIO_OK;
 }
 
+/* Answers carry two data bytes, except return-query-data, which echoes. */
+static int diag_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+{
+    if (diag_any_dec(r, p) != PLCIO_OK) return PLCIO_EPROTO;
+    return (p->sub == DIAG_RETURN_QUERY_DATA || p->data_len == 2) ? PLCIO_OK : PLCIO_EPROTO;
+}
+
 static int diag_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 {
-    if (diag_resp_dec(r, p) != PLCIO_OK) return exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
+    if (diag_any_dec(r, p) != PLCIO_OK) return exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
     if (!diag_sub_known(p->sub)) return exc(p, PLCIO_MB_EX_ILLEGAL_FUNCTION);
     if (p->sub == DIAG_RETURN_QUERY_DATA) return PLCIO_OK; /* any data, echoed */
     if (p->data_len != 2) return exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
@@ -197,7 +211,11 @@ static int diag_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     if (p->sub == DIAG_RESTART_COMM) return (d == 0 || d == 0xFF00) ? PLCIO_OK : exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
     if (p->sub == DIAG_CHANGE_ASCII_DELIMITER)
         return (d & 0xFF) == 0 ? PLCIO_OK : exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
-    return d == 0 ? PLCIO_OK : exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
+    /* AP 6.8.1 asks for data 00 00 on the counter and clear sub-functions;
+     * the value carries no meaning, and clients such as pymodbus 3.0 send
+     * other values, so any value is taken (the length is still checked). */
+    (void)d;
+    return PLCIO_OK;
 }
 
 /* FC 11 response (AP 6.9): status, event count. */
@@ -551,8 +569,8 @@ static const fc_codec codecs[] = {
     {0x02, "read discrete inputs", read_req_enc, read_req_dec, bytes_resp_enc, bytes_resp_dec},
     {0x03, "read holding registers", read_req_enc, read_req_dec, bytes_resp_enc, bytes_resp_dec},
     {0x04, "read input registers", read_req_enc, read_req_dec, bytes_resp_enc, bytes_resp_dec},
-    {0x05, "write single coil", single_enc, single_req_dec, single_enc, single_dec_common},
-    {0x06, "write single register", single_enc, single_req_dec, single_enc, single_dec_common},
+    {0x05, "write single coil", single_enc, single_req_dec, single_enc, single_resp_dec},
+    {0x06, "write single register", single_enc, single_req_dec, single_enc, single_resp_dec},
     {0x07, "read exception status", empty_enc, empty_dec, fc7_resp_enc, fc7_resp_dec},
     {0x08, "diagnostics", diag_enc, diag_req_dec, diag_enc, diag_resp_dec},
     {0x0B, "get comm event counter", empty_enc, empty_dec, fc11_resp_enc, fc11_resp_dec},

@@ -706,6 +706,7 @@ int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint
 {
     if (!s || !req || !resp || !resp_len) return PLCIO_EINVAL;
     *resp_len = 0;
+    if (len == 0) return PLCIO_OK; /* no function code: nothing to answer */
     pthread_mutex_lock(&s->lock);
     bool broadcast = serial && unit == 0; /* SL 2.1 */
     mb_unit *u = unit_for(s, unit);

@@ -1,0 +1,79 @@
+/* Modbus codec and server core: any bytes go through the request and
+ * response decoders, the RTU length rules, the MBAP/RTU/ASCII framers and
+ * the server's request processing: an error or a result, never a crash or
+ * a read out of bounds. What decodes is encoded again and must give the
+ * same bytes; every server answer must decode as a response. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modbus/mb_codec.h"
+#include "plcio/modbus.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void pdus(const uint8_t *data, size_t size)
+{
+    uint8_t out[PLCIO_MB_MAX_PDU];
+    size_t n, len;
+    plcio_mb_pdu p;
+    if (plcio_mb_request_decode(data, size, &p) == PLCIO_OK) {
+        if (plcio_mb_request_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
+        if (n != size || memcmp(out, data, n)) abort();
+        int rc = plcio_mb_pdu_length(data, size, true, &len);
+        if (rc == PLCIO_OK && len != size) abort();
+    }
+    if (plcio_mb_response_decode(data, size, &p) == PLCIO_OK) {
+        if (plcio_mb_response_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
+        if (n != size || memcmp(out, data, n)) abort();
+        int rc = plcio_mb_pdu_length(data, size, false, &len);
+        if (rc == PLCIO_OK && len != size) abort();
+    }
+}
+
+static void frames(const uint8_t *data, size_t size)
+{
+    plcio_mb_frame f;
+    size_t used, need;
+    uint8_t scratch[256];
+    if (plcio_mb_mbap_decode(data, size, &f, &used, &need) == PLCIO_OK && (used > size || f.pdu_len > 253)) abort();
+    for (int req = 0; req < 2; req++)
+        for (int idle = 0; idle < 2; idle++)
+            if (plcio_mb_rtu_decode(data, size, req, idle, &f, &used, &need) == PLCIO_OK && used > size) abort();
+    if (plcio_mb_ascii_decode(data, size, '\n', scratch, sizeof scratch, &f, &used, &need) == PLCIO_OK &&
+        (used > size || f.pdu_len > 254))
+        abort();
+}
+
+static plcio_modbus_server *server(void)
+{
+    static plcio_modbus_server *s;
+    if (!s) {
+        s = plcio_modbus_server_new(NULL);
+        plcio_modbus_bank_config bank = plcio_modbus_bank_default(300);
+        bank.files = 1;
+        plcio_modbus_server_add_unit(s, 1, &bank);
+    }
+    return s;
+}
+
+static void serve(const uint8_t *data, size_t size)
+{
+    uint8_t resp[PLCIO_MB_MAX_PDU];
+    size_t n = 0;
+    if (size < 1) return;
+    bool serial = data[0] & 1;
+    if (plcio_modbus_server_process(server(), data[0] >> 1 & 1, data + 1, size - 1, serial, resp, sizeof resp, &n) !=
+        PLCIO_OK)
+        return;
+    plcio_mb_pdu p;
+    if (n && plcio_mb_response_decode(resp, n, &p) != PLCIO_OK) abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    pdus(data, size);
+    frames(data, size);
+    serve(data, size);
+    return 0;
+}
