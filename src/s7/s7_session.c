@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RX_CAP (PLCIO_TPKT_MAX_LEN + 1)
 #define PDU_CAP 8192 /* largest S7 PDU accepted after COTP reassembly */
+/* A TPKT frame longer than this cannot carry a PDU we accept: refused at once. */
+#define RX_CAP (PDU_CAP + 64)
 #define TX_SLOT (PDU_CAP + PLCIO_S7_FRAME_OVERHEAD)
 
 typedef struct job {
@@ -51,13 +52,15 @@ plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
     if (s->cfg.jobs_request > PLCIO_S7_SESSION_MAX_JOBS) s->cfg.jobs_request = PLCIO_S7_SESSION_MAX_JOBS;
     if (s->cfg.pdu_request < PLCIO_S7_PDU_MIN) s->cfg.pdu_request = PLCIO_S7_PDU_MIN;
     if (s->cfg.pdu_request > PDU_CAP) s->cfg.pdu_request = PDU_CAP;
-    s->tx_cap = TX_SLOT * (PLCIO_S7_SESSION_MAX_JOBS + 1);
+    /* requests take their real length; room for one more worst-case frame
+     * is checked before each, and sent bytes are compacted away */
+    s->tx_cap = TX_SLOT * 3;
     s->tx = malloc(s->tx_cap);
     s->rx = malloc(RX_CAP);
     s->pdu = malloc(PDU_CAP);
     s->incoming = malloc(PDU_CAP);
     bool ok = s->tx && s->rx && s->pdu && s->incoming;
-    for (int i = 0; ok && i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+    for (int i = 0; ok && i < s->cfg.jobs_request; i++) { /* slots beyond what we ask for are never used */
         s->jobs[i].rsp = malloc(PDU_CAP);
         ok = s->jobs[i].rsp != NULL;
     }
@@ -275,6 +278,7 @@ int plcio_s7_session_feed(plcio_s7_session *s, const uint8_t *data, size_t len, 
         size_t off = 0, frame = 0;
         for (;;) {
             int rc = plcio_tpkt_decode(s->rx + off, s->rx_len - off, &frame);
+            if (rc == PLCIO_EAGAIN && frame > RX_CAP) rc = PLCIO_EPROTO;
             if (rc == PLCIO_EAGAIN) break;
             if (rc != PLCIO_OK) {
                 plcio_s7_session_fail(s, PLCIO_EPROTO);
@@ -354,7 +358,7 @@ int plcio_s7_session_request_commit(plcio_s7_session *s, const plcio_s7_out *out
                                     int *slot)
 {
     if (out->buf != s->tx + s->tx_len || out->len == 0 || out->len > TX_SLOT) return PLCIO_EINVAL;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+    for (int i = 0; i < s->cfg.jobs_request; i++) {
         job *j = &s->jobs[i];
         if (j->busy) continue;
         j->busy = true;

@@ -185,10 +185,14 @@ static void test_bad_input_fails(void **state)
     connect_session(s, 960, 2);
     static const uint8_t http[] = "HTTP/1.1 400 Bad Request\r\n";
     assert_int_equal(plcio_s7_session_feed(s, http, sizeof http - 1, 1), PLCIO_EPROTO);
-    /* a TPKT that claims 65535 bytes is accepted only once complete: short input waits */
+    /* a TPKT that claims more than any acceptable PDU is refused at once */
     connect_session(s, 960, 2);
     static const uint8_t big[] = {3, 0, 0xFF, 0xFF, 2, 0xF0, 0x80};
-    assert_int_equal(plcio_s7_session_feed(s, big, sizeof big, 1), PLCIO_OK);
+    assert_int_equal(plcio_s7_session_feed(s, big, sizeof big, 1), PLCIO_EPROTO);
+    /* a short frame header waits for the rest */
+    connect_session(s, 960, 2);
+    static const uint8_t part[] = {3, 0, 0, 40, 2, 0xF0};
+    assert_int_equal(plcio_s7_session_feed(s, part, sizeof part, 1), PLCIO_OK);
     /* a reassembled PDU beyond the session's maximum */
     connect_session(s, 960, 2);
     uint8_t frame[2000];
