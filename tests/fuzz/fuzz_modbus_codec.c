@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "modbus/mb_codec.h"
+#include "modbus/mb_session.h"
 #include "plcio/modbus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,8 +71,34 @@ static void serve(const uint8_t *data, size_t size)
     if (n && plcio_mb_response_decode(resp, n, &p) != PLCIO_OK) abort();
 }
 
+static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp)
+{
+    (void)ctx;
+    (void)token;
+    if ((result == PLCIO_OK || result == PLCIO_EMBEXC) != (resp != NULL)) abort();
+}
+
+/* A session with requests in flight fed the bytes as answers. */
+static void session(const uint8_t *data, size_t size)
+{
+    for (int framing = 0; framing < 3; framing++) {
+        mb_session *s = mb_session_new((mb_framing)framing, 4);
+        plcio_mb_pdu q = {.fc = 3, .qty = 10};
+        uint32_t tok;
+        size_t len;
+        for (int i = 0; i < 3; i++) mb_session_submit(s, (uint8_t)i, &q, 100, &tok);
+        mb_session_next_tx(s, &len);
+        mb_session_sent(s, 0);
+        if (mb_session_feed(s, data, size, 1, on_answer, NULL) != PLCIO_OK) mb_session_reset(s, PLCIO_ECLOSED, on_answer, NULL);
+        mb_session_on_timeout(s, 1000, on_answer, NULL);
+        if (mb_session_pending(s)) abort();
+        mb_session_free(s);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    session(data, size);
     pdus(data, size);
     frames(data, size);
     serve(data, size);
