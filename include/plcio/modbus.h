@@ -445,6 +445,12 @@ PLCIO_API void plcio_modbus_server_free(plcio_modbus_server *s);
  * PLCIO_MODBUS_ANY_UNIT with its own data bank (zeroed). PLCIO_EEXIST if
  * already there, PLCIO_ERANGE for a bad range, PLCIO_ENOMEM. */
 PLCIO_API int plcio_modbus_server_add_unit(plcio_modbus_server *s, int unit, const plcio_modbus_bank_config *bank);
+/* Sparse tables: one more address block [start, start + count) for a table
+ * of a unit (at most 16 blocks per table, zeroed). A request must fall
+ * inside one block, else exception 02. PLCIO_EEXIST if it overlaps a block,
+ * PLCIO_ELIMIT, PLCIO_ERANGE, PLCIO_ENOTFOUND (no such unit). */
+PLCIO_API int plcio_modbus_server_add_block(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t start,
+                                            uint32_t count);
 /* Callbacks (copied) and their ctx (borrowed) for a unit; NULL cb: the bank. */
 PLCIO_API int plcio_modbus_server_set_callbacks(plcio_modbus_server *s, int unit, const plcio_modbus_callbacks *cb,
                                                 void *ctx);

@@ -44,22 +44,49 @@ static mb_unit *unit_for(plcio_modbus_server *s, uint8_t unit)
     return s->units[unit] ? s->units[unit] : s->units[ANY_INDEX];
 }
 
-static int table_init(mb_table *t, const plcio_modbus_range *r)
+/* The registers of [addr, addr + n) when one block holds them all, else NULL. */
+static uint16_t *table_at(const mb_table *t, uint16_t addr, uint32_t n)
 {
-    if (r->count > 65536 || r->start + r->count > 65536) return PLCIO_ERANGE;
-    t->start = r->start;
-    t->count = r->count;
-    t->regs = r->count ? calloc(r->count, sizeof *t->regs) : NULL;
-    return (r->count && !t->regs) ? PLCIO_ENOMEM : PLCIO_OK;
+    for (size_t i = 0; t && i < t->nblocks; i++) {
+        const mb_block *b = &t->blocks[i];
+        if (addr >= b->start && (uint32_t)addr + n <= b->start + b->count) return b->regs + (addr - b->start);
+    }
+    return NULL;
+}
+
+/* Add a block; blocks of a table must not overlap (sparse tables). */
+static int table_add(mb_table *t, uint16_t start, uint32_t count)
+{
+    if (count > 65536 || start + count > 65536) return PLCIO_ERANGE;
+    if (count == 0) return PLCIO_OK;
+    if (t->nblocks == MB_MAX_BLOCKS) return PLCIO_ELIMIT;
+    for (size_t i = 0; i < t->nblocks; i++) {
+        const mb_block *b = &t->blocks[i];
+        if (start < b->start + b->count && b->start < start + count) return PLCIO_EEXIST;
+    }
+    mb_block *b = &t->blocks[t->nblocks];
+    b->regs = calloc(count, sizeof *b->regs);
+    if (!b->regs) return PLCIO_ENOMEM;
+    b->start = start;
+    b->count = count;
+    t->nblocks++;
+    return PLCIO_OK;
+}
+
+static int table_init(mb_table *t, const plcio_modbus_range *r) { return table_add(t, r->start, r->count); }
+
+static void table_free(mb_table *t)
+{
+    for (size_t i = 0; i < t->nblocks; i++) free(t->blocks[i].regs);
 }
 
 static void unit_free(mb_unit *u)
 {
     if (!u) return;
-    free(u->coils.regs);
-    free(u->discrete.regs);
-    free(u->holding.regs);
-    free(u->input.regs);
+    table_free(&u->coils);
+    table_free(&u->discrete);
+    table_free(&u->holding);
+    table_free(&u->input);
     free(u->file_data);
     free(u);
 }
@@ -75,10 +102,7 @@ static mb_table *unit_table(mb_unit *u, plcio_modbus_area area)
     }
 }
 
-static bool table_span(const mb_table *t, uint16_t addr, uint32_t n)
-{
-    return t && addr >= t->start && (uint32_t)addr + n <= t->start + t->count;
-}
+static bool table_span(const mb_table *t, uint16_t addr, uint32_t n) { return table_at(t, addr, n) != NULL; }
 
 plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger)
 {
@@ -153,6 +177,18 @@ int plcio_modbus_server_set_callbacks(plcio_modbus_server *s, int unit, const pl
     return u ? PLCIO_OK : PLCIO_ENOTFOUND;
 }
 
+int plcio_modbus_server_add_block(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t start,
+                                  uint32_t count)
+{
+    if (!s || count == 0) return PLCIO_EINVAL;
+    pthread_mutex_lock(&s->lock);
+    mb_unit *u = unit_get(s, unit);
+    mb_table *t = u ? unit_table(u, area) : NULL;
+    int rc = !u ? PLCIO_ENOTFOUND : !t ? PLCIO_EINVAL : table_add(t, start, count);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static int bank_access(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t addr, uint16_t n,
                        uint16_t *out, const uint16_t *in)
 {
@@ -163,7 +199,7 @@ static int bank_access(plcio_modbus_server *s, int unit, plcio_modbus_area area,
     int rc = !u ? PLCIO_ENOTFOUND : !t ? PLCIO_EINVAL : !table_span(t, addr, n) ? PLCIO_ERANGE : PLCIO_OK;
     bool bits = area == PLCIO_MODBUS_COILS || area == PLCIO_MODBUS_DISCRETE_INPUTS;
     if (rc == PLCIO_OK) {
-        uint16_t *p = t->regs + (addr - t->start);
+        uint16_t *p = table_at(t, addr, n);
         if (out) memcpy(out, p, (size_t)n * sizeof *p);
         else
             for (size_t i = 0; i < n; i++) p[i] = bits ? (in[i] != 0) : in[i];
@@ -291,8 +327,9 @@ static int read_bits(mb_unit *u, uint8_t unit, plcio_modbus_area area, uint16_t 
 {
     if (u->cb.read_bits) return cb_result(u->cb.read_bits(u->cb_ctx, unit, area, addr, n, bits));
     mb_table *t = unit_table(u, area);
-    if (!table_span(t, addr, n)) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    for (size_t i = 0; i < n; i++) bits[i] = (uint8_t)t->regs[addr - t->start + i];
+    const uint16_t *p = table_at(t, addr, n);
+    if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    for (size_t i = 0; i < n; i++) bits[i] = (uint8_t)p[i];
     return 0;
 }
 
@@ -300,24 +337,27 @@ static int read_regs(mb_unit *u, uint8_t unit, plcio_modbus_area area, uint16_t 
 {
     if (u->cb.read_registers) return cb_result(u->cb.read_registers(u->cb_ctx, unit, area, addr, n, regs));
     mb_table *t = unit_table(u, area);
-    if (!table_span(t, addr, n)) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    memcpy(regs, t->regs + (addr - t->start), (size_t)n * 2);
+    const uint16_t *p = table_at(t, addr, n);
+    if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    memcpy(regs, p, (size_t)n * 2);
     return 0;
 }
 
 static int write_bits(mb_unit *u, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint8_t *bits)
 {
     if (u->cb.write_bits) return cb_result(u->cb.write_bits(u->cb_ctx, unit, fc, addr, n, bits));
-    if (!table_span(&u->coils, addr, n)) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    for (size_t i = 0; i < n; i++) u->coils.regs[addr - u->coils.start + i] = bits[i] ? 1 : 0;
+    uint16_t *p = table_at(&u->coils, addr, n);
+    if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    for (size_t i = 0; i < n; i++) p[i] = bits[i] ? 1 : 0;
     return 0;
 }
 
 static int write_regs(mb_unit *u, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint16_t *regs)
 {
     if (u->cb.write_registers) return cb_result(u->cb.write_registers(u->cb_ctx, unit, fc, addr, n, regs));
-    if (!table_span(&u->holding, addr, n)) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    memcpy(u->holding.regs + (addr - u->holding.start), regs, (size_t)n * 2);
+    uint16_t *p = table_at(&u->holding, addr, n);
+    if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    memcpy(p, regs, (size_t)n * 2);
     return 0;
 }
 
@@ -347,11 +387,12 @@ static int write_file(mb_unit *u, uint8_t unit, uint16_t file, uint16_t record, 
 static int read_fifo(mb_unit *u, uint8_t unit, uint16_t addr, uint16_t *regs, uint16_t *count)
 {
     if (u->cb.read_fifo) return cb_result(u->cb.read_fifo(u->cb_ctx, unit, addr, regs, count));
-    if (!table_span(&u->holding, addr, 1)) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    uint16_t n = u->holding.regs[addr - u->holding.start];
+    const uint16_t *p = table_at(&u->holding, addr, 1);
+    if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    uint16_t n = p[0];
     if (n > PLCIO_MB_MAX_FIFO_COUNT) return PLCIO_MB_EX_ILLEGAL_DATA_VALUE; /* AP 6.18 */
     if (!table_span(&u->holding, addr, 1u + n)) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    memcpy(regs, u->holding.regs + (addr - u->holding.start) + 1, (size_t)n * 2);
+    memcpy(regs, p + 1, (size_t)n * 2);
     *count = n;
     return 0;
 }

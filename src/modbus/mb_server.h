@@ -15,10 +15,17 @@
 #define MB_FILE_RECORDS 10000   /* AP 6.14: records 0..9999 */
 #define MB_EVENT_LOG 64         /* AP 6.10: up to 64 event bytes */
 
-typedef struct mb_table {
+#define MB_MAX_BLOCKS 16 /* sparse tables: separate address blocks */
+
+typedef struct mb_block {
     uint16_t start;
     uint32_t count;
     uint16_t *regs; /* registers, or bits one per element (0/1) */
+} mb_block;
+
+typedef struct mb_table {
+    mb_block blocks[MB_MAX_BLOCKS];
+    size_t nblocks;
 } mb_table;
 
 typedef struct mb_unit {

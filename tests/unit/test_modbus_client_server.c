@@ -134,6 +134,18 @@ static void test_exceptions_and_limits(void **state)
     assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 99, 2, r), PLCIO_EMBEXC);
     assert_int_equal(plcio_modbus_read_coils(c, 2, 0, 1, b), PLCIO_EMBEXC);
     assert_int_equal(plcio_modbus_last_exception(c), 2);
+    /* sparse: a second block for unit 2's holding registers */
+    assert_int_equal(plcio_modbus_server_add_block(f->srv, 2, PLCIO_MODBUS_HOLDING_REGISTERS, 500, 10), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_add_block(f->srv, 2, PLCIO_MODBUS_HOLDING_REGISTERS, 505, 10), PLCIO_EEXIST);
+    assert_int_equal(plcio_modbus_server_add_block(f->srv, 2, PLCIO_MODBUS_HOLDING_REGISTERS, 65530, 10), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_server_add_block(f->srv, 42, PLCIO_MODBUS_HOLDING_REGISTERS, 0, 10), PLCIO_ENOTFOUND);
+    uint16_t sv[2] = {0x5151, 0x5252};
+    assert_int_equal(plcio_modbus_server_write_bank(f->srv, 2, PLCIO_MODBUS_HOLDING_REGISTERS, 508, 2, sv), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 508, 2, r), PLCIO_OK);
+    assert_memory_equal(r, sv, 4);
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 509, 2, r), PLCIO_EMBEXC); /* runs past the block */
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 300, 1, r), PLCIO_EMBEXC); /* between blocks */
+    assert_int_equal(plcio_modbus_last_exception(c), 2);
     /* unit 3 is backed by callbacks */
     assert_int_equal(plcio_modbus_read_input_registers(c, 3, 40, 2, r), PLCIO_OK);
     assert_int_equal(r[0], 3040);
