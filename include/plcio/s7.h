@@ -81,7 +81,8 @@ typedef struct plcio_s7_client_options {
                                   * PLC for its state (SZL 0x0424) so a dead link is noticed;
                                   * with auto_reconnect the loop also reconnects by itself. 0: off */
     plcio_s7_conn_fn on_connect;    /* after each (re)connection; reason PLCIO_OK */
-    plcio_s7_conn_fn on_disconnect; /* when a connection is lost; reason the error */
+    plcio_s7_conn_fn on_disconnect; /* when a connection ends; reason the error (PLCIO_OK
+                                     * after plcio_s7_client_disconnect) */
     void *callback_ctx;
     plcio_logger logger;
 } plcio_s7_client_options;
