@@ -565,6 +565,65 @@ static void test_stale_answers(void **state)
     }
 }
 
+/* ---- retries: a server that loses the first request ---- */
+
+static int fake_accept(int listen_fd)
+{
+    int fd = -1;
+    uint64_t dl = plcio_net_deadline(3000);
+    while (plcio_net_accept(listen_fd, &fd, NULL, 0) != PLCIO_OK && plcio_monotonic_ns() < dl)
+        plcio_net_wait(listen_fd, false, dl);
+    return fd;
+}
+
+static void *lossy_serve(void *arg)
+{
+    fake *fk = arg;
+    int fd = fake_accept(fk->listen_fd);
+    uint8_t req[12];
+    if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
+    if (fk->mode == 1) { /* drop the connection: the client reconnects */
+        plcio_net_close(fd);
+        fd = fake_accept(fk->listen_fd);
+    } /* mode 0: ignore the request: the client times out and sends it again */
+    if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
+    uint8_t resp[11] = {req[0], req[1], 0, 0, 0, 5, req[6], 3, 2, 0x43, 0x21};
+    plcio_net_send_all(fd, resp, 11, plcio_net_deadline(1000), NULL);
+    plcio_net_recv_exact(fd, req, 1, plcio_net_deadline(500));
+    plcio_net_close(fd);
+    return NULL;
+}
+
+static void test_retries(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++)
+        for (int retries = 0; retries < 2; retries++) {
+            fake fk = {-1, mode};
+            int port;
+            assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 4, &fk.listen_fd, &port), PLCIO_OK);
+            pthread_t th;
+            pthread_create(&th, NULL, lossy_serve, &fk);
+            char url[128];
+            snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=300&retries=%d", port, retries);
+            plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+            uint16_t r[1] = {0};
+            int rc = plcio_modbus_read_holding_registers(c, 1, 0, 1, r);
+            if (retries) {
+                assert_int_equal(rc, PLCIO_OK);
+                assert_int_equal(r[0], 0x4321);
+            } else {
+                assert_int_equal(rc, mode == 0 ? PLCIO_ETIMEDOUT : PLCIO_ECLOSED);
+                /* the next call reconnects on its own (auto-open) */
+                assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 1, r), PLCIO_OK);
+                assert_int_equal(r[0], 0x4321);
+            }
+            plcio_modbus_client_free(c);
+            pthread_join(th, NULL);
+            plcio_net_close(fk.listen_fd);
+        }
+}
+
 static void test_reconnect(void **state)
 {
     fixture *f = *state;
@@ -601,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
         cmocka_unit_test(test_stale_answers),
+        cmocka_unit_test(test_retries),
         cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
     };
