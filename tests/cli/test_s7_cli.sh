@@ -49,5 +49,22 @@ expect 0 '{"DB1.DBW0:INT": 1234}' "$BIN" watch "$U" DB1.DBW0:INT --interval 50 -
 [ "$(wc -l < "$TMP/out")" = 1 ] || fail "watch printed unchanged values: $(cat "$TMP/out")"
 
 kill "$SRV" 2>/dev/null
+
+# the same client against plcio's own S7 server (plcio sim s7)
+"$BIN" sim s7 --listen 127.0.0.1:0 --db 1:100 --db 2:4000 --seconds 60 > "$TMP/sim" 2>&1 &
+SRV=$!
+i=0
+while ! grep -q listening "$TMP/sim" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 200 ] && fail "plcio sim s7 did not start"; sleep 0.1
+done
+U="s7://$(sed -n 's/.*listening on //p' "$TMP/sim")"
+expect 0 "" "$BIN" write "$U" "DB2.DBD3000:REAL=-1.5" "DB1.DBB4:STRING[6]=abc" M0.7=true
+expect 0 '{"DB2.DBD3000:REAL": -1.5, "DB1.DBB4:STRING\[6\]": "abc", "M0.7": true}' \
+  "$BIN" read "$U" DB2.DBD3000:REAL "DB1.DBB4:STRING[6]" M0.7 --json
+expect 1 "address out of range: DB1 is 100 bytes" "$BIN" read "$U" DB1.DBW99
+expect 1 "object does not exist" "$BIN" read "$U" DB3.DBW0
+expect 0 "state *RUN" "$BIN" info "$U"
+expect 0 '"DB": \[1, 2\]' "$BIN" blocks "$U" --json
+kill "$SRV" 2>/dev/null
 rm -rf "$TMP"
 echo "cli_s7: ok"
