@@ -74,6 +74,8 @@ static int handshake(int fd)
 }
 
 static atomic_int hb_seen; /* written by the partner thread */
+/* what the GOOD partner saw: read requests, most items in one, largest frames */
+static atomic_int reads_seen, max_items, max_request, max_answer;
 
 static void serve_good(int fd)
 {
@@ -96,11 +98,15 @@ static void serve_good(int fd)
             continue;
         }
         if (plcio_s7_read_request_decode(&pdu, items, PLCIO_S7_MAX_ITEMS, &k)) return;
+        reads_seen++;
+        if ((int)k > max_items) max_items = (int)k;
+        if ((int)(n - 7) > max_request) max_request = (int)(n - 7);
         for (size_t i = 0; i < k; i++)
             d[i] = (plcio_s7_data_item){PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, zeros,
                                         (uint16_t)plcio_s7_item_bytes(&items[i])};
         plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
         if (plcio_s7_read_response_encode(&o, pdu.pdu_ref, d, k)) return;
+        if ((int)(o.len - 7) > max_answer) max_answer = (int)(o.len - 7);
         if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
     }
 }
@@ -497,6 +503,38 @@ static void test_download_flow(void **state)
     fake_stop(&fk);
 }
 
+/* The planner: fewest PDUs within 20 items and both budgets (PDU 480 here). */
+static void plan_case(plcio_s7_client *c, size_t n, uint32_t stride, uint32_t size, int want_pdus)
+{
+    static plcio_s7_var v[100];
+    static uint8_t buf[100][64];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 1, (uint32_t)i * stride, size, -1, buf[i], 0, 0};
+    reads_seen = max_items = max_request = max_answer = 0;
+    assert_int_equal(plcio_s7_client_read_vars(c, v, n), PLCIO_OK);
+    print_message("%zu vars of %u bytes every %u: %d PDUs, <= %d items, request <= %d, answer <= %d bytes\n", n, size,
+                  stride, (int)reads_seen, (int)max_items, (int)max_request, (int)max_answer);
+    assert_int_equal(reads_seen, want_pdus);
+    assert_true(max_items <= 20);
+    assert_true(max_request <= 480 && max_answer <= 480);
+}
+
+static void test_planner_budgets(void **state)
+{
+    (void)state;
+    fake fk;
+    const mode m[] = {GOOD};
+    fake_start(&fk, m, 1);
+    plcio_s7_client *c = client_for(fk.port, false);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
+    plan_case(c, 60, 100, 4, 3);  /* item count bound: 20 per PDU */
+    plan_case(c, 30, 100, 30, 3); /* answer bound: 900 bytes of data in 466-byte answers */
+    plan_case(c, 50, 2, 2, 1);    /* neighbours merge into one item */
+    plan_case(c, 40, 20, 4, 2);   /* gaps of 16 merge too: one 784-byte region, cut in two */
+    plcio_s7_client_free(c);
+    fake_stop(&fk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_upload_flow),
         cmocka_unit_test(test_heartbeat_reconnects),
         cmocka_unit_test(test_download_flow),
+        cmocka_unit_test(test_planner_budgets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
