@@ -37,6 +37,12 @@ expect 1 "read DB9.DBW0: object does not exist" "$BIN" read "$U" MW0 DB9.DBW0
 expect 1 "address out of range: DB1 is 100 bytes" "$BIN" read "$U" DB1.DBD98:REAL
 expect 1 "address out of range: DB1 is 100 bytes" "$BIN" write "$U" DB1.DBD98:REAL=1.5
 expect 2 "out of range for INT" "$BIN" write "$U" DB3.DBW0:INT=70000
+# a bad value stops everything before anything is sent
+expect 2 "" "$BIN" write "$U" DB3.DBW0:INT=11 DB3.DBW2:INT=x
+expect 0 "DB3.DBW0:INT = -7" "$BIN" read "$U" DB3.DBW0:INT
+# one multi-variable write: the good items land, each refusal is named
+expect 1 "write DB9.DBW0: object does not exist" "$BIN" write "$U" DB3.DBW0:INT=12 DB9.DBW0=1
+expect 0 "DB3.DBW0:INT = 12" "$BIN" read "$U" DB3.DBW0:INT
 expect 2 "" "$BIN" read "$U" DB1.DBQ0
 expect 2 "" "$BIN" read "$U"
 expect 2 "unknown s7:// parameter" "$BIN" read "s7://127.0.0.1:$PORT?slott=1" MW0

@@ -265,6 +265,9 @@ int s7_cli_read(int argc, char **argv)
 
 /* ---- write ---- */
 
+/* Every value is checked and encoded before anything is sent; then all
+ * go out in one multi-variable write (pipelined PDUs), and each refusal is
+ * reported with the address as written. */
 int s7_cli_write(int argc, char **argv)
 {
     const char *url = NULL;
@@ -276,34 +279,66 @@ int s7_cli_write(int argc, char **argv)
         else if (!first) first = i;
     }
     if (!url || !first) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE...");
-    for (int i = first; i < argc; i++) {
-        if (!strchr(argv[i], '=')) return cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", argv[i]);
-        char addr[128];
-        size_t k = (size_t)(strchr(argv[i], '=') - argv[i]);
-        if (k >= sizeof addr) return cli_error(PLCIO_EXIT_USAGE, "write: address too long in '%s'", argv[i]);
-        memcpy(addr, argv[i], k);
-        addr[k] = '\0';
+    size_t n = (size_t)(argc - first);
+    plcio_s7_var *vars = calloc(n, sizeof *vars);
+    uint8_t **bufs = calloc(n, sizeof *bufs);
+    plcio_value *val = malloc(sizeof *val);
+    int rc = vars && bufs && val ? PLCIO_EXIT_OK : cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *arg = argv[first + (int)i], *eq = strchr(arg, '=');
+        if (!eq) {
+            rc = cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", arg);
+            break;
+        }
+        *eq = '\0';
         plcio_s7_address a;
-        char err[PLCIO_ADDRESS_ERR_MAX];
-        if (plcio_s7_address_parse(addr, &a, err, sizeof err) != PLCIO_OK)
-            return cli_error(PLCIO_EXIT_USAGE, "%s", err);
+        char err[PLCIO_ADDRESS_ERR_MAX > PLCIO_VALUE_ERR_MAX ? PLCIO_ADDRESS_ERR_MAX : PLCIO_VALUE_ERR_MAX];
+        if (plcio_s7_address_parse(arg, &a, err, sizeof err) != PLCIO_OK) rc = cli_error(PLCIO_EXIT_USAGE, "%s", err);
+        else if (a.count != 1) rc = cli_error(PLCIO_EXIT_USAGE, "write %s: arrays are written one element at a time", arg);
+        if (!rc) {
+            plcio_value_init(val, a.type);
+            bufs[i] = calloc(1, a.size ? a.size : 1);
+            if (!bufs[i]) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+            else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), err, sizeof err) != PLCIO_OK ||
+                     (a.type != PLCIO_TYPE_BOOL &&
+                      plcio_value_encode(val, bufs[i], a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
+                rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err);
+        }
+        if (!rc) {
+            bool bit = a.type == PLCIO_TYPE_BOOL;
+            if (bit) bufs[i][0] = val->v.b ? 1 : 0;
+            vars[i] = (plcio_s7_var){a.area, a.db, a.offset,
+                                     bit ? 1 : is_ct(a.area) ? a.size / 2 : a.size, bit ? (int)a.bit : -1, bufs[i], 0, 0};
+        }
+        *eq = '=';
     }
     plcio_s7_client *c = NULL;
-    int rc = open_client(url, false, &c);
-    for (int i = first; !rc && i < argc; i++) {
-        char *eq = strchr(argv[i], '=');
-        *eq = '\0';
-        int e = plcio_s7_client_write_text(c, argv[i], eq + 1);
-        *eq = '=';
-        if (e == PLCIO_ERANGE || e == PLCIO_ESYNTAX || e == PLCIO_EINVAL || e == PLCIO_ETYPE)
-            rc = cli_error(PLCIO_EXIT_USAGE, "%s", plcio_s7_client_last_error(c));
-        else if (e && plcio_s7_client_last_reason(c)[0])
-            rc = cli_error(PLCIO_EXIT_FAILURE, "write %.*s: %s", (int)(eq - argv[i]), argv[i],
-                           plcio_s7_client_last_reason(c));
-        else if (e)
+    if (!rc) rc = open_client(url, false, &c);
+    if (!rc) {
+        int e = plcio_s7_client_write_vars(c, vars, n);
+        if (e == PLCIO_EPLC) {
+            bool first_failure = true;
+            for (size_t i = 0; i < n; i++) {
+                if (vars[i].result == PLCIO_OK) continue;
+                /* the library's reason is about the first failure (with the DB size
+                 * when the PLC told it); the others get their return code's text */
+                const char *why = first_failure && plcio_s7_client_last_reason(c)[0]
+                                      ? plcio_s7_client_last_reason(c)
+                                      : plcio_s7_return_code_text(vars[i].item_code);
+                char *arg = argv[first + (int)i];
+                cli_error(PLCIO_EXIT_FAILURE, "write %.*s: %s", (int)(strchr(arg, '=') - arg), arg, why);
+                first_failure = false;
+            }
+            rc = PLCIO_EXIT_FAILURE;
+        } else if (e) {
             rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+        }
     }
     plcio_s7_client_free(c);
+    for (size_t i = 0; bufs && i < n; i++) free(bufs[i]);
+    free(bufs);
+    free(vars);
+    free(val);
     return rc;
 }
 
