@@ -34,7 +34,8 @@ static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
 
 static void fill(uint16_t *regs)
 {
-    for (int i = 0; i < REGS; i++) regs[i] = (uint16_t)(i * 7 + 1);
+    for (int i = 0; i < REGS; i++)
+        regs[i] = (uint16_t)(i * 7 + 1);
 }
 
 static int good(const uint16_t *r) { return r[0] == 1 && r[REGS - 1] == (REGS - 1) * 7 + 1; }
@@ -80,8 +81,10 @@ static void *lmb_server_thread(void *arg)
         if (fd < 0) return NULL;
         for (;;) {
             int rc = modbus_receive(ls->ctx, query);
-            if (rc > 0) modbus_reply(ls->ctx, query, rc, ls->map);
-            else if (rc == -1) break;
+            if (rc > 0)
+                modbus_reply(ls->ctx, query, rc, ls->map);
+            else if (rc == -1)
+                break;
         }
         close(fd);
     }

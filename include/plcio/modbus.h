@@ -72,15 +72,15 @@ PLCIO_API const char *plcio_mb_exception_text(int code);
 PLCIO_API const char *plcio_mb_function_name(int fc);
 
 /* Quantity limits (AP 6.x request descriptions). */
-#define PLCIO_MB_MAX_READ_BITS 2000         /* AP 6.1/6.2: 1 to 2000 (0x7D0) */
-#define PLCIO_MB_MAX_READ_REGISTERS 125     /* AP 6.3/6.4: 1 to 125 (0x7D) */
-#define PLCIO_MB_MAX_WRITE_BITS 1968        /* AP 6.11: 1 to 1968 (0x7B0) */
-#define PLCIO_MB_MAX_WRITE_REGISTERS 123    /* AP 6.12: 1 to 123 (0x7B) */
-#define PLCIO_MB_MAX_RW_READ_REGISTERS 125  /* AP 6.17: read 1 to 125 (0x7D) */
-#define PLCIO_MB_MAX_RW_WRITE_REGISTERS 121 /* AP 6.17: write 1 to 121 (0x79) */
-#define PLCIO_MB_MAX_FIFO_COUNT 31          /* AP 6.18: FIFO count <= 31 */
-#define PLCIO_MB_MAX_PDU 253                /* AP 4.1: 256 byte serial ADU - address - CRC */
-#define PLCIO_MB_MAX_FILE_RECORD 0x270F     /* AP 6.14: record number 0 to 9999 */
+#define PLCIO_MB_MAX_READ_BITS          2000   /* AP 6.1/6.2: 1 to 2000 (0x7D0) */
+#define PLCIO_MB_MAX_READ_REGISTERS     125    /* AP 6.3/6.4: 1 to 125 (0x7D) */
+#define PLCIO_MB_MAX_WRITE_BITS         1968   /* AP 6.11: 1 to 1968 (0x7B0) */
+#define PLCIO_MB_MAX_WRITE_REGISTERS    123    /* AP 6.12: 1 to 123 (0x7B) */
+#define PLCIO_MB_MAX_RW_READ_REGISTERS  125    /* AP 6.17: read 1 to 125 (0x7D) */
+#define PLCIO_MB_MAX_RW_WRITE_REGISTERS 121    /* AP 6.17: write 1 to 121 (0x79) */
+#define PLCIO_MB_MAX_FIFO_COUNT         31     /* AP 6.18: FIFO count <= 31 */
+#define PLCIO_MB_MAX_PDU                253    /* AP 4.1: 256 byte serial ADU - address - CRC */
+#define PLCIO_MB_MAX_FILE_RECORD        0x270F /* AP 6.14: record number 0 to 9999 */
 
 /* ===========================================================================
  * Data mangling: values across 16-bit registers, bits, checksums.
@@ -253,9 +253,9 @@ PLCIO_API int plcio_modbus_write_registers(plcio_modbus_client *c, int unit, uin
 PLCIO_API int plcio_modbus_mask_write_register(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t and_mask,
                                                uint16_t or_mask);
 /* FC 23: the write happens before the read (AP 6.17). */
-PLCIO_API int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t read_addr,
-                                                uint16_t read_n, uint16_t *read_regs, uint16_t write_addr,
-                                                uint16_t write_n, const uint16_t *write_regs);
+PLCIO_API int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t read_addr, uint16_t read_n,
+                                                uint16_t *read_regs, uint16_t write_addr, uint16_t write_n,
+                                                const uint16_t *write_regs);
 /* FC 24: up to 31 registers into regs[31]; *count gets the FIFO count. */
 PLCIO_API int plcio_modbus_read_fifo_queue(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t *regs,
                                            uint16_t *count);
@@ -265,8 +265,8 @@ PLCIO_API int plcio_modbus_read_exception_status(plcio_modbus_client *c, int uni
  * is copied to out (cap bytes), *out_len tells its length. Sub-function 4
  * (force listen only) gets no answer: the call returns PLCIO_OK after
  * sending. */
-PLCIO_API int plcio_modbus_diagnostics(plcio_modbus_client *c, int unit, uint16_t sub, const uint8_t *data,
-                                       size_t len, uint8_t *out, size_t cap, size_t *out_len);
+PLCIO_API int plcio_modbus_diagnostics(plcio_modbus_client *c, int unit, uint16_t sub, const uint8_t *data, size_t len,
+                                       uint8_t *out, size_t cap, size_t *out_len);
 /* FC 8 counter sub-functions (0x0B..0x12) and 0x02 (diagnostic register): the 16-bit value. */
 PLCIO_API int plcio_modbus_diagnostic_counter(plcio_modbus_client *c, int unit, uint16_t sub, uint16_t *value);
 /* FC 11. */
@@ -280,8 +280,7 @@ typedef struct plcio_modbus_event_log {
 } plcio_modbus_event_log;
 PLCIO_API int plcio_modbus_get_comm_event_log(plcio_modbus_client *c, int unit, plcio_modbus_event_log *log);
 /* FC 17: the bytes after the byte count (server id, run indicator, extra). */
-PLCIO_API int plcio_modbus_report_server_id(plcio_modbus_client *c, int unit, uint8_t *out, size_t cap,
-                                            size_t *len);
+PLCIO_API int plcio_modbus_report_server_id(plcio_modbus_client *c, int unit, uint8_t *out, size_t cap, size_t *len);
 /* FC 20 / FC 21: file records (reference type 6). For reads, `regs` receives
  * `length` registers; for writes it supplies them. */
 typedef struct plcio_modbus_file_record {
@@ -290,10 +289,9 @@ typedef struct plcio_modbus_file_record {
     uint16_t length; /* registers */
     uint16_t *regs;
 } plcio_modbus_file_record;
-PLCIO_API int plcio_modbus_read_file_record(plcio_modbus_client *c, int unit, plcio_modbus_file_record *recs,
-                                            size_t n);
-PLCIO_API int plcio_modbus_write_file_record(plcio_modbus_client *c, int unit,
-                                             const plcio_modbus_file_record *recs, size_t n);
+PLCIO_API int plcio_modbus_read_file_record(plcio_modbus_client *c, int unit, plcio_modbus_file_record *recs, size_t n);
+PLCIO_API int plcio_modbus_write_file_record(plcio_modbus_client *c, int unit, const plcio_modbus_file_record *recs,
+                                             size_t n);
 /* FC 43 / MEI 14: read device identification. code 1 basic, 2 regular,
  * 3 extended (stream access, following more-follows until the end), 4 one
  * object (`object_id`). Objects land in objs[0..cap), *count tells how many. */
@@ -305,23 +303,23 @@ typedef struct plcio_modbus_device_object {
 PLCIO_API int plcio_modbus_read_device_id(plcio_modbus_client *c, int unit, uint8_t code, uint8_t object_id,
                                           plcio_modbus_device_object *objs, size_t cap, size_t *count);
 /* Any PDU (function code first). The answer PDU is copied to resp. */
-PLCIO_API int plcio_modbus_execute(plcio_modbus_client *c, int unit, const uint8_t *pdu, size_t len,
-                                   uint8_t *resp, size_t cap, size_t *resp_len);
+PLCIO_API int plcio_modbus_execute(plcio_modbus_client *c, int unit, const uint8_t *pdu, size_t len, uint8_t *resp,
+                                   size_t cap, size_t *resp_len);
 
 /* Typed helpers: n floats in consecutive register pairs (FC 3 / FC 16).
  * input true reads input registers (FC 4). */
 PLCIO_API int plcio_modbus_read_floats(plcio_modbus_client *c, int unit, bool input, uint16_t addr, size_t n,
                                        float *out, plcio_mb_order order);
-PLCIO_API int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16_t addr, size_t n,
-                                        const float *v, plcio_mb_order order);
+PLCIO_API int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16_t addr, size_t n, const float *v,
+                                        plcio_mb_order order);
 
 /* Address strings (address.h syntax: "hr100:REAL:CDAB", "400101", "co5[8]").
  * Reads the registers/bits and gives each element as text (value.h text
  * forms) through `cb`; element i of `count`. Reads longer than one request
  * allows are split. */
 typedef void (*plcio_modbus_value_cb)(void *ctx, size_t index, const char *text);
-PLCIO_API int plcio_modbus_read_address(plcio_modbus_client *c, int unit, const char *address,
-                                        plcio_modbus_value_cb cb, void *ctx, char *err, size_t errcap);
+PLCIO_API int plcio_modbus_read_address(plcio_modbus_client *c, int unit, const char *address, plcio_modbus_value_cb cb,
+                                        void *ctx, char *err, size_t errcap);
 /* Write text values (one per element, count of them) to the address. Input
  * registers and discrete inputs are refused (PLCIO_EACCESS). */
 PLCIO_API int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const char *address,
@@ -333,8 +331,8 @@ PLCIO_API int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const
  * (exceptions included: look at each result), or the first transport error
  * (then the requests not done have result PLCIO_ECANCELED). */
 typedef struct plcio_modbus_request {
-    int unit;          /* 0..255 or PLCIO_MODBUS_UNIT_DEFAULT */
-    uint8_t function;  /* 1, 2, 3, 4, 5, 6, 15, 16 */
+    int unit;         /* 0..255 or PLCIO_MODBUS_UNIT_DEFAULT */
+    uint8_t function; /* 1, 2, 3, 4, 5, 6, 15, 16 */
     uint16_t addr;
     uint16_t n;        /* quantity (ignored for 5 and 6) */
     uint16_t *regs;    /* FC 3/4: out; FC 6 (regs[0]), 16: in */
@@ -342,8 +340,7 @@ typedef struct plcio_modbus_request {
     int result;        /* out: PLCIO_OK, PLCIO_EMBEXC, ... */
     uint8_t exception; /* out: exception code when result is PLCIO_EMBEXC */
 } plcio_modbus_request;
-PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n,
-                                         size_t window);
+PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n, size_t window);
 
 /* ===========================================================================
  * Server
@@ -416,8 +413,7 @@ PLCIO_API plcio_modbus_bank_config plcio_modbus_bank_default(uint32_t size);
  * which request asked (5 or 15; 6, 16, 22 or 23). Bits are one byte each. */
 typedef struct plcio_modbus_callbacks {
     int (*read_bits)(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n, uint8_t *bits);
-    int (*read_registers)(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n,
-                          uint16_t *regs);
+    int (*read_registers)(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n, uint16_t *regs);
     int (*write_bits)(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint8_t *bits);
     int (*write_registers)(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint16_t *regs);
     int (*read_file)(void *ctx, uint8_t unit, uint16_t file, uint16_t record, uint16_t n, uint16_t *regs);

@@ -9,7 +9,7 @@
 #include "modbus/mb_link.h"
 #include "plcio/modbus.h"
 
-#define MB_RX_CAP 4096
+#define MB_RX_CAP     4096
 #define MB_MAX_WINDOW 64
 
 struct plcio_modbus_client {
@@ -17,9 +17,9 @@ struct plcio_modbus_client {
     plcio_logger logger;
     uint16_t next_tid;
     int last_exception;
-    uint32_t t35_us;      /* serial inter-frame silence */
-    uint64_t last_io_ns;  /* end of the last frame on a serial line */
-    uint8_t ascii_lf;     /* ASCII end delimiter */
+    uint32_t t35_us;     /* serial inter-frame silence */
+    uint64_t last_io_ns; /* end of the last frame on a serial line */
+    uint8_t ascii_lf;    /* ASCII end delimiter */
     size_t rx_len;
     uint8_t rx[MB_RX_CAP];
     uint8_t scratch[PLCIO_MB_RTU_MAX_ADU]; /* ASCII hex decoded */
@@ -73,8 +73,8 @@ int plcio_modbus_client_connect(plcio_modbus_client *c)
         plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
                   framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
     else
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "open %s%s failed: %s", c->cfg.link.host,
-                  c->cfg.link.device, plcio_strerror(rc));
+        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "open %s%s failed: %s", c->cfg.link.host, c->cfg.link.device,
+                  plcio_strerror(rc));
     return rc;
 }
 
@@ -127,8 +127,7 @@ static int frame_decode(plcio_modbus_client *c, bool idle, plcio_mb_frame *f, si
     switch (c->cfg.framing) {
     case MB_FRAMING_MBAP: return plcio_mb_mbap_decode(c->rx, c->rx_len, f, used, &need);
     case MB_FRAMING_RTU: return plcio_mb_rtu_decode(c->rx, c->rx_len, false, idle, f, used, &need);
-    default:
-        return plcio_mb_ascii_decode(c->rx, c->rx_len, c->ascii_lf, c->scratch, sizeof c->scratch, f, used, &need);
+    default: return plcio_mb_ascii_decode(c->rx, c->rx_len, c->ascii_lf, c->scratch, sizeof c->scratch, f, used, &need);
     }
 }
 
@@ -243,8 +242,10 @@ static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pd
 {
     int rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;
-    if (c->cfg.link.ops->serial) bus_prepare(c);
-    else if (c->cfg.framing != MB_FRAMING_MBAP) c->rx_len = 0; /* RTU/ASCII over TCP: no ids to match */
+    if (c->cfg.link.ops->serial)
+        bus_prepare(c);
+    else if (c->cfg.framing != MB_FRAMING_MBAP)
+        c->rx_len = 0; /* RTU/ASCII over TCP: no ids to match */
     uint8_t frame[PLCIO_MB_ASCII_MAX_ADU + 8];
     size_t n;
     uint16_t tid = ++c->next_tid;
@@ -272,16 +273,17 @@ static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pd
 
 static bool retriable(int rc)
 {
-    return rc == PLCIO_ETIMEDOUT || rc == PLCIO_ECLOSED || rc == PLCIO_ECRC || rc == PLCIO_EIO ||
-           rc == PLCIO_EPROTO || rc == PLCIO_ECONNREFUSED;
+    return rc == PLCIO_ETIMEDOUT || rc == PLCIO_ECLOSED || rc == PLCIO_ECRC || rc == PLCIO_EIO || rc == PLCIO_EPROTO ||
+           rc == PLCIO_ECONNREFUSED;
 }
 
-static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, bool no_answer,
-                    uint8_t *resp, size_t *resp_len)
+static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, bool no_answer, uint8_t *resp,
+                    size_t *resp_len)
 {
     int rc = PLCIO_EINVAL;
     for (unsigned attempt = 0; attempt <= c->cfg.retries; attempt++) {
-        if (attempt) plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "retry %u after: %s", attempt, plcio_strerror(rc));
+        if (attempt)
+            plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "retry %u after: %s", attempt, plcio_strerror(rc));
         rc = exchange_once(c, unit, pdu, len, no_answer, resp, resp_len);
         if (!retriable(rc)) break;
     }
@@ -308,8 +310,7 @@ static bool is_broadcast(const plcio_modbus_client *c, uint8_t unit)
 static bool broadcast_allowed(uint8_t fc) { return fc == 5 || fc == 6 || fc == 15 || fc == 16 || fc == 21 || fc == 22; }
 
 /* Encode, exchange, decode, check. resp->data points into resp_buf. */
-static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, uint8_t *resp_buf,
-                plcio_mb_pdu *resp)
+static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, uint8_t *resp_buf, plcio_mb_pdu *resp)
 {
     if (!c) return PLCIO_EINVAL;
     c->last_exception = 0;
@@ -396,7 +397,8 @@ int plcio_modbus_write_coils(plcio_modbus_client *c, int unit, uint16_t addr, ui
     if (!bits || n > PLCIO_MB_MAX_WRITE_BITS) return bits ? PLCIO_ERANGE : PLCIO_EINVAL;
     uint8_t packed[PLCIO_MB_MAX_WRITE_BITS / 8 + 1], buf[PLCIO_MB_MAX_PDU];
     size_t bytes = plcio_mb_pack_bits(bits, n, packed);
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_MULTIPLE_COILS, .addr = addr, .qty = n, .data = packed, .data_len = bytes};
+    plcio_mb_pdu q = {
+        .fc = PLCIO_MB_FC_WRITE_MULTIPLE_COILS, .addr = addr, .qty = n, .data = packed, .data_len = bytes};
     plcio_mb_pdu s;
     return call(c, unit, &q, buf, &s);
 }
@@ -406,8 +408,8 @@ int plcio_modbus_write_registers(plcio_modbus_client *c, int unit, uint16_t addr
     if (!regs || n > PLCIO_MB_MAX_WRITE_REGISTERS) return regs ? PLCIO_ERANGE : PLCIO_EINVAL;
     uint8_t bytes[2 * PLCIO_MB_MAX_WRITE_REGISTERS], buf[PLCIO_MB_MAX_PDU];
     plcio_mb_regs_to_bytes(regs, n, bytes);
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_MULTIPLE_REGISTERS, .addr = addr, .qty = n, .data = bytes,
-                      .data_len = 2u * n};
+    plcio_mb_pdu q = {
+        .fc = PLCIO_MB_FC_WRITE_MULTIPLE_REGISTERS, .addr = addr, .qty = n, .data = bytes, .data_len = 2u * n};
     plcio_mb_pdu s;
     return call(c, unit, &q, buf, &s);
 }
@@ -429,8 +431,13 @@ int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t
     if (write_n > PLCIO_MB_MAX_RW_WRITE_REGISTERS) return PLCIO_ERANGE;
     uint8_t bytes[2 * PLCIO_MB_MAX_RW_WRITE_REGISTERS], buf[PLCIO_MB_MAX_PDU];
     plcio_mb_regs_to_bytes(write_regs, write_n, bytes);
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_READ_WRITE_REGISTERS, .addr = read_addr, .qty = read_n,
-                      .write_addr = write_addr, .write_qty = write_n, .data = bytes, .data_len = 2u * write_n};
+    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_READ_WRITE_REGISTERS,
+                      .addr = read_addr,
+                      .qty = read_n,
+                      .write_addr = write_addr,
+                      .write_qty = write_n,
+                      .data = bytes,
+                      .data_len = 2u * write_n};
     plcio_mb_pdu s;
     int rc = call(c, unit, &q, buf, &s);
     if (rc == PLCIO_OK && s.data) plcio_mb_bytes_to_regs(s.data, read_n, read_regs);
@@ -591,8 +598,8 @@ int plcio_modbus_read_device_id(plcio_modbus_client *c, int unit, uint8_t code, 
     *count = 0;
     uint8_t next = object_id;
     for (int round = 0; round < 256; round++) {
-        plcio_mb_pdu q = {.fc = PLCIO_MB_FC_ENCAPSULATED, .mei = PLCIO_MB_MEI_DEVICE_ID, .devid_code = code,
-                          .object_id = next};
+        plcio_mb_pdu q = {
+            .fc = PLCIO_MB_FC_ENCAPSULATED, .mei = PLCIO_MB_MEI_DEVICE_ID, .devid_code = code, .object_id = next};
         plcio_mb_pdu s;
         uint8_t buf[PLCIO_MB_MAX_PDU];
         int rc = call(c, unit, &q, buf, &s);
@@ -662,10 +669,22 @@ static int request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *
     q->addr = r->addr;
     q->qty = r->n;
     switch (r->function) {
-    case 1: case 2: if (!r->bits) return PLCIO_EINVAL; return PLCIO_OK;
-    case 3: case 4: if (!r->regs) return PLCIO_EINVAL; return PLCIO_OK;
-    case 5: if (!r->bits) return PLCIO_EINVAL; q->value = r->bits[0] ? 0xFF00 : 0; return PLCIO_OK;
-    case 6: if (!r->regs) return PLCIO_EINVAL; q->value = r->regs[0]; return PLCIO_OK;
+    case 1:
+    case 2:
+        if (!r->bits) return PLCIO_EINVAL;
+        return PLCIO_OK;
+    case 3:
+    case 4:
+        if (!r->regs) return PLCIO_EINVAL;
+        return PLCIO_OK;
+    case 5:
+        if (!r->bits) return PLCIO_EINVAL;
+        q->value = r->bits[0] ? 0xFF00 : 0;
+        return PLCIO_OK;
+    case 6:
+        if (!r->regs) return PLCIO_EINVAL;
+        q->value = r->regs[0];
+        return PLCIO_OK;
     case 15:
         if (!r->bits || r->n > PLCIO_MB_MAX_WRITE_BITS) return PLCIO_ERANGE;
         q->data = scratch;
@@ -741,8 +760,10 @@ static int send_batch(plcio_modbus_client *c, const uint8_t *buf, size_t n)
 
 static void fail_rest(plcio_modbus_request *reqs, size_t n, size_t next, const inflight *fl, size_t nfl, int rc)
 {
-    for (size_t i = 0; i < nfl; i++) reqs[fl[i].index].result = rc;
-    for (size_t i = next; i < n; i++) reqs[i].result = PLCIO_ECANCELED;
+    for (size_t i = 0; i < nfl; i++)
+        reqs[fl[i].index].result = rc;
+    for (size_t i = next; i < n; i++)
+        reqs[i].result = PLCIO_ECANCELED;
 }
 
 /* Match a frame to an in-flight request and finish it; unknown ids are dropped. */
@@ -798,7 +819,8 @@ static int transact_serial(plcio_modbus_client *c, plcio_modbus_request *reqs, s
         r->result = call(c, r->unit, &q, buf, &s);
         if (r->result == PLCIO_EMBEXC) r->exception = s.exception;
         if (r->result == PLCIO_OK && r->function <= 2) plcio_mb_unpack_bits(s.data, r->n, r->bits);
-        if (r->result == PLCIO_OK && (r->function == 3 || r->function == 4)) plcio_mb_bytes_to_regs(s.data, r->n, r->regs);
+        if (r->result == PLCIO_OK && (r->function == 3 || r->function == 4))
+            plcio_mb_bytes_to_regs(s.data, r->n, r->regs);
     }
     return PLCIO_OK;
 }
@@ -806,7 +828,8 @@ static int transact_serial(plcio_modbus_client *c, plcio_modbus_request *reqs, s
 int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n, size_t window)
 {
     if (!c || (!reqs && n)) return PLCIO_EINVAL;
-    for (size_t i = 0; i < n; i++) reqs[i].result = PLCIO_ECANCELED, reqs[i].exception = 0;
+    for (size_t i = 0; i < n; i++)
+        reqs[i].result = PLCIO_ECANCELED, reqs[i].exception = 0;
     if (c->cfg.framing != MB_FRAMING_MBAP || window <= 1) return transact_serial(c, reqs, n);
     if (window > MB_MAX_WINDOW) window = MB_MAX_WINDOW;
     int rc = plcio_modbus_client_connect(c);

@@ -665,26 +665,23 @@ int plcio_mb_response_decode(const uint8_t *pdu, size_t len, plcio_mb_pdu *resp)
 static int check_echo(const plcio_mb_pdu *q, const plcio_mb_pdu *s)
 {
     switch (q->fc) {
-    case 0x01: case 0x02: case 0x03: case 0x04:
-        return s->data_len == read_bytes(q->fc, q->qty);
-    case 0x05: case 0x06:
-        return s->addr == q->addr && s->value == q->value;
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x04: return s->data_len == read_bytes(q->fc, q->qty);
+    case 0x05:
+    case 0x06: return s->addr == q->addr && s->value == q->value;
     case 0x08:
         return s->sub == q->sub &&
                (q->sub != DIAG_RETURN_QUERY_DATA ||
                 (s->data_len == q->data_len && (!q->data_len || !memcmp(s->data, q->data, q->data_len))));
-    case 0x0F: case 0x10:
-        return s->addr == q->addr && s->qty == q->qty;
-    case 0x15:
-        return s->data_len == q->data_len && !memcmp(s->data, q->data, q->data_len);
-    case 0x16:
-        return s->addr == q->addr && s->and_mask == q->and_mask && s->or_mask == q->or_mask;
-    case 0x17:
-        return s->data_len == (size_t)q->qty * 2;
-    case 0x2B:
-        return s->devid_code == q->devid_code;
-    default:
-        return 1;
+    case 0x0F:
+    case 0x10: return s->addr == q->addr && s->qty == q->qty;
+    case 0x15: return s->data_len == q->data_len && !memcmp(s->data, q->data, q->data_len);
+    case 0x16: return s->addr == q->addr && s->and_mask == q->and_mask && s->or_mask == q->or_mask;
+    case 0x17: return s->data_len == (size_t)q->qty * 2;
+    case 0x2B: return s->devid_code == q->devid_code;
+    default: return 1;
     }
 }
 
@@ -732,13 +729,23 @@ static int devid_resp_length(const uint8_t *pdu, size_t avail, size_t *len)
 static int request_length(const uint8_t *pdu, size_t avail, size_t *len)
 {
     switch (pdu[0]) {
-    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: return fixed(5, len);
-    case 0x07: case 0x0B: case 0x0C: case 0x11: return fixed(1, len);
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x04:
+    case 0x05:
+    case 0x06: return fixed(5, len);
+    case 0x07:
+    case 0x0B:
+    case 0x0C:
+    case 0x11: return fixed(1, len);
     case 0x08:
         if (avail < 3) return (*len = 3, PLCIO_EAGAIN);
         return plcio_get_u16be(pdu + 1) == DIAG_RETURN_QUERY_DATA ? PLCIO_EUNSUPPORTED : fixed(5, len);
-    case 0x0F: case 0x10: return counted(pdu, avail, 5, 1, len);
-    case 0x14: case 0x15: return counted(pdu, avail, 1, 1, len);
+    case 0x0F:
+    case 0x10: return counted(pdu, avail, 5, 1, len);
+    case 0x14:
+    case 0x15: return counted(pdu, avail, 1, 1, len);
     case 0x16: return fixed(7, len);
     case 0x17: return counted(pdu, avail, 9, 1, len);
     case 0x18: return fixed(3, len);
@@ -753,9 +760,20 @@ static int response_length(const uint8_t *pdu, size_t avail, size_t *len)
 {
     if (pdu[0] & 0x80) return fixed(2, len);
     switch (pdu[0]) {
-    case 0x01: case 0x02: case 0x03: case 0x04: case 0x0C: case 0x11: case 0x14: case 0x15: case 0x17:
-        return counted(pdu, avail, 1, 1, len);
-    case 0x05: case 0x06: case 0x0B: case 0x0F: case 0x10: return fixed(5, len);
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x04:
+    case 0x0C:
+    case 0x11:
+    case 0x14:
+    case 0x15:
+    case 0x17: return counted(pdu, avail, 1, 1, len);
+    case 0x05:
+    case 0x06:
+    case 0x0B:
+    case 0x0F:
+    case 0x10: return fixed(5, len);
     case 0x07: return fixed(2, len);
     case 0x08:
         if (avail < 3) return (*len = 3, PLCIO_EAGAIN);

@@ -20,16 +20,16 @@ void plcio_mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order);
  * uses is listed in mb_codec.c next to its encoder. `data` is borrowed from
  * the decoded buffer (or from the caller when encoding). */
 typedef struct plcio_mb_pdu {
-    uint8_t fc;        /* function code without the exception bit */
-    uint8_t exception; /* response only: 0, or the exception code (AP 7) */
-    uint16_t addr;     /* starting / output / reference address; FC23 read address; FC24 FIFO address */
-    uint16_t qty;      /* quantity; FC23 read quantity; FC24 response: FIFO count */
-    uint16_t value;    /* FC5/FC6 value; FC7 response: status byte */
+    uint8_t fc;                     /* function code without the exception bit */
+    uint8_t exception;              /* response only: 0, or the exception code (AP 7) */
+    uint16_t addr;                  /* starting / output / reference address; FC23 read address; FC24 FIFO address */
+    uint16_t qty;                   /* quantity; FC23 read quantity; FC24 response: FIFO count */
+    uint16_t value;                 /* FC5/FC6 value; FC7 response: status byte */
     uint16_t write_addr, write_qty; /* FC23 */
     uint16_t and_mask, or_mask;     /* FC22 */
     uint16_t sub;                   /* FC8 sub-function */
-    uint16_t status, event_count, message_count; /* FC11/FC12 responses */
-    uint8_t mei, devid_code, object_id;          /* FC43 (request and response) */
+    uint16_t status, event_count, message_count;                    /* FC11/FC12 responses */
+    uint8_t mei, devid_code, object_id;                             /* FC43 (request and response) */
     uint8_t conformity, more_follows, next_object_id, object_count; /* FC43/14 response */
     const uint8_t *data; /* FC15/16/23 values; FC1-4/23 response values; FC8 data; FC12 events;
                           * FC17 response after the byte count; FC20/21 sub-requests or
@@ -72,9 +72,9 @@ int plcio_mb_pdu_length(const uint8_t *pdu, size_t avail, bool request, size_t *
 /* ---------------------------------------------------------------------------
  * MBAP (TCP 3.1.3): transaction id, protocol id 0, length = unit + PDU, unit.
  * ------------------------------------------------------------------------- */
-#define PLCIO_MB_MBAP_HEADER 7
+#define PLCIO_MB_MBAP_HEADER     7
 #define PLCIO_MB_MBAP_MAX_LENGTH 254 /* unit id + 253-byte PDU */
-#define PLCIO_MB_TCP_MAX_ADU (PLCIO_MB_MBAP_HEADER - 1 + PLCIO_MB_MBAP_MAX_LENGTH)
+#define PLCIO_MB_TCP_MAX_ADU     (PLCIO_MB_MBAP_HEADER - 1 + PLCIO_MB_MBAP_MAX_LENGTH)
 
 typedef struct plcio_mb_frame {
     uint16_t tid;       /* MBAP transaction id (0 for serial) */

@@ -142,7 +142,8 @@ int plcio_mb_ascii_encode(uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint
     uint8_t lrc = (uint8_t)(plcio_mb_lrc(&unit, 1) + plcio_mb_lrc(pdu, pdu_len));
     out[0] = ':';
     put_hex(out + 1, unit);
-    for (size_t i = 0; i < pdu_len; i++) put_hex(out + 3 + 2 * i, pdu[i]);
+    for (size_t i = 0; i < pdu_len; i++)
+        put_hex(out + 3 + 2 * i, pdu[i]);
     put_hex(out + 3 + 2 * pdu_len, lrc);
     out[n - 2] = '\r';
     out[n - 1] = '\n';
@@ -203,7 +204,7 @@ int plcio_mb_ascii_decode(const uint8_t *buf, size_t len, uint8_t lf, uint8_t *s
     *consumed = (size_t)(end - buf) + 1;
     if (end - buf < 2 || end[-1] != '\r') return PLCIO_EPROTO;
     long n = unhex(buf + 1, end - 1, scratch, scratch_cap);
-    if (n < 3) return PLCIO_EPROTO; /* address, function code, LRC at least */
+    if (n < 3) return PLCIO_EPROTO;                               /* address, function code, LRC at least */
     if (plcio_mb_lrc(scratch, (size_t)n) != 0) return PLCIO_ECRC; /* sum including the LRC is 0 */
     frame->tid = 0;
     frame->unit = scratch[0];

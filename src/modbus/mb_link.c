@@ -71,8 +71,8 @@ static int url_serial(const plcio_url *u, plcio_serial_params *sp)
 
 int mb_url_parse(const char *text, bool server, mb_url_config *out)
 {
-    static const char *const keys[] = {"unit", "timeout", "retries", "baud", "parity", "data-bits",
-                                       "stop-bits", "rs485", NULL};
+    static const char *const keys[] = {"unit",      "timeout",   "retries", "baud", "parity",
+                                       "data-bits", "stop-bits", "rs485",   NULL};
     plcio_url u;
     int rc = plcio_url_parse(text, &u);
     if (rc != PLCIO_OK) return rc;
@@ -104,8 +104,7 @@ int mb_url_parse(const char *text, bool server, mb_url_config *out)
     unsigned long unit, timeout, retries;
     if ((rc = plcio_url_get_uint(&u, "unit", 1, 0, 255, &unit)) != PLCIO_OK) return rc;
     if ((rc = plcio_url_get_uint(&u, "timeout", 1000, 1, 3600000, &timeout)) != PLCIO_OK) return rc;
-    if ((rc = plcio_url_get_uint(&u, "retries", out->link.ops->serial ? 1 : 0, 0, 10, &retries)) != PLCIO_OK)
-        return rc;
+    if ((rc = plcio_url_get_uint(&u, "retries", out->link.ops->serial ? 1 : 0, 0, 10, &retries)) != PLCIO_OK) return rc;
     out->unit = (uint8_t)unit;
     out->timeout_ms = (int)timeout;
     out->retries = (unsigned)retries;

@@ -11,7 +11,7 @@
 #include "plcio/version.h"
 
 #define MB_NO_RESPONSE 0x100 /* handler result: answer nothing (FC 8/04) */
-#define ANY_INDEX 256
+#define ANY_INDEX      256
 
 /* ===========================================================================
  * Units and banks
@@ -77,7 +77,8 @@ static int table_init(mb_table *t, const plcio_modbus_range *r) { return table_a
 
 static void table_free(mb_table *t)
 {
-    for (size_t i = 0; i < t->nblocks; i++) free(t->blocks[i].regs);
+    for (size_t i = 0; i < t->nblocks; i++)
+        free(t->blocks[i].regs);
 }
 
 static void unit_free(mb_unit *u)
@@ -133,8 +134,10 @@ void plcio_modbus_server_free(plcio_modbus_server *s)
 {
     if (!s) return;
     mb_server_io_free(s);
-    for (size_t i = 0; i < MB_MAX_UNITS; i++) unit_free(s->units[i]);
-    for (size_t i = 0; i < 256; i++) free(s->devid[i]);
+    for (size_t i = 0; i < MB_MAX_UNITS; i++)
+        unit_free(s->units[i]);
+    for (size_t i = 0; i < 256; i++)
+        free(s->devid[i]);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -169,8 +172,10 @@ int plcio_modbus_server_set_callbacks(plcio_modbus_server *s, int unit, const pl
     pthread_mutex_lock(&s->lock);
     mb_unit *u = unit_get(s, unit);
     if (u) {
-        if (cb) u->cb = *cb;
-        else memset(&u->cb, 0, sizeof u->cb);
+        if (cb)
+            u->cb = *cb;
+        else
+            memset(&u->cb, 0, sizeof u->cb);
         u->cb_ctx = ctx;
     }
     pthread_mutex_unlock(&s->lock);
@@ -200,9 +205,11 @@ static int bank_access(plcio_modbus_server *s, int unit, plcio_modbus_area area,
     bool bits = area == PLCIO_MODBUS_COILS || area == PLCIO_MODBUS_DISCRETE_INPUTS;
     if (rc == PLCIO_OK) {
         uint16_t *p = table_at(t, addr, n);
-        if (out) memcpy(out, p, (size_t)n * sizeof *p);
+        if (out)
+            memcpy(out, p, (size_t)n * sizeof *p);
         else
-            for (size_t i = 0; i < n; i++) p[i] = bits ? (in[i] != 0) : in[i];
+            for (size_t i = 0; i < n; i++)
+                p[i] = bits ? (in[i] != 0) : in[i];
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -214,8 +221,8 @@ int plcio_modbus_server_read_bank(plcio_modbus_server *s, int unit, plcio_modbus
     return bank_access(s, unit, area, addr, n, values, NULL);
 }
 
-int plcio_modbus_server_write_bank(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t addr,
-                                   uint16_t n, const uint16_t *values)
+int plcio_modbus_server_write_bank(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t addr, uint16_t n,
+                                   const uint16_t *values)
 {
     return bank_access(s, unit, area, addr, n, NULL, values);
 }
@@ -286,20 +293,20 @@ static void add_event(plcio_modbus_server *s, uint8_t ev)
 }
 
 /* AP 6.10 receive event bits. */
-#define EV_RECEIVE 0x80
+#define EV_RECEIVE        0x80
 #define EV_RX_LISTEN_ONLY 0x40
-#define EV_RX_BROADCAST 0x20
-#define EV_RX_OVERRUN 0x10
-#define EV_RX_COMM_ERROR 0x02
+#define EV_RX_BROADCAST   0x20
+#define EV_RX_OVERRUN     0x10
+#define EV_RX_COMM_ERROR  0x02
 /* AP 6.10 send event bits. */
-#define EV_SEND 0x40
-#define EV_TX_READ_EXCEPTION 0x01 /* exception 1-3 */
+#define EV_SEND               0x40
+#define EV_TX_READ_EXCEPTION  0x01 /* exception 1-3 */
 #define EV_TX_ABORT_EXCEPTION 0x02 /* exception 4 */
-#define EV_TX_BUSY_EXCEPTION 0x04  /* exception 5-6 */
-#define EV_TX_NAK_EXCEPTION 0x08   /* exception 7 */
-#define EV_TX_LISTEN_ONLY 0x20
-#define EV_ENTER_LISTEN_ONLY 0x04
-#define EV_RESTART 0x00
+#define EV_TX_BUSY_EXCEPTION  0x04 /* exception 5-6 */
+#define EV_TX_NAK_EXCEPTION   0x08 /* exception 7 */
+#define EV_TX_LISTEN_ONLY     0x20
+#define EV_ENTER_LISTEN_ONLY  0x04
+#define EV_RESTART            0x00
 
 void mb_server_count_comm_error(plcio_modbus_server *s)
 {
@@ -329,7 +336,8 @@ static int read_bits(mb_unit *u, uint8_t unit, plcio_modbus_area area, uint16_t 
     mb_table *t = unit_table(u, area);
     const uint16_t *p = table_at(t, addr, n);
     if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    for (size_t i = 0; i < n; i++) bits[i] = (uint8_t)p[i];
+    for (size_t i = 0; i < n; i++)
+        bits[i] = (uint8_t)p[i];
     return 0;
 }
 
@@ -348,7 +356,8 @@ static int write_bits(mb_unit *u, uint8_t unit, uint8_t fc, uint16_t addr, uint1
     if (u->cb.write_bits) return cb_result(u->cb.write_bits(u->cb_ctx, unit, fc, addr, n, bits));
     uint16_t *p = table_at(&u->coils, addr, n);
     if (!p) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
-    for (size_t i = 0; i < n; i++) p[i] = bits[i] ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        p[i] = bits[i] ? 1 : 0;
     return 0;
 }
 
@@ -696,11 +705,11 @@ typedef struct mb_handler {
 } mb_handler;
 
 static const mb_handler handlers[] = {
-    {0x01, h_read_bits},      {0x02, h_read_bits},     {0x03, h_read_regs},         {0x04, h_read_regs},
-    {0x05, h_write_coil},     {0x06, h_write_reg},     {0x07, h_exception_status},  {0x08, h_diagnostics},
-    {0x0B, h_event_counter},  {0x0C, h_event_log},     {0x0F, h_write_coils},       {0x10, h_write_regs},
-    {0x11, h_server_id},      {0x14, h_read_file},     {0x15, h_write_file},        {0x16, h_mask_write},
-    {0x17, h_read_write},     {0x18, h_fifo},          {0x2B, h_device_id},
+    {0x01, h_read_bits},     {0x02, h_read_bits}, {0x03, h_read_regs},        {0x04, h_read_regs},
+    {0x05, h_write_coil},    {0x06, h_write_reg}, {0x07, h_exception_status}, {0x08, h_diagnostics},
+    {0x0B, h_event_counter}, {0x0C, h_event_log}, {0x0F, h_write_coils},      {0x10, h_write_regs},
+    {0x11, h_server_id},     {0x14, h_read_file}, {0x15, h_write_file},       {0x16, h_mask_write},
+    {0x17, h_read_write},    {0x18, h_fifo},      {0x2B, h_device_id},
 };
 
 static int dispatch(mb_request_ctx *x)
@@ -768,9 +777,12 @@ int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint
     }
     add_event(s, (uint8_t)(EV_RECEIVE | (broadcast ? EV_RX_BROADCAST : 0)));
     int e;
-    if (plcio_mb_request_decode(req, len, &q) != PLCIO_OK) e = q.exception;
-    else if (!u && !broadcast) e = PLCIO_MB_EX_GATEWAY_TARGET_FAILED;
-    else e = execute(s, unit, broadcast, &q, &r, out);
+    if (plcio_mb_request_decode(req, len, &q) != PLCIO_OK)
+        e = q.exception;
+    else if (!u && !broadcast)
+        e = PLCIO_MB_EX_GATEWAY_TARGET_FAILED;
+    else
+        e = execute(s, unit, broadcast, &q, &r, out);
     if (e == MB_NO_RESPONSE || broadcast) {
         s->stats.server_no_response++;
         goto done;

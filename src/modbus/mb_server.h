@@ -10,10 +10,10 @@
 #include "net/loop.h"
 #include "plcio/modbus.h"
 
-#define MB_MAX_UNITS 257        /* 0..255 and ANY */
-#define MB_MAX_LINKS 1024       /* listeners, connections, serial lines */
-#define MB_FILE_RECORDS 10000   /* AP 6.14: records 0..9999 */
-#define MB_EVENT_LOG 64         /* AP 6.10: up to 64 event bytes */
+#define MB_MAX_UNITS    257   /* 0..255 and ANY */
+#define MB_MAX_LINKS    1024  /* listeners, connections, serial lines */
+#define MB_FILE_RECORDS 10000 /* AP 6.14: records 0..9999 */
+#define MB_EVENT_LOG    64    /* AP 6.10: up to 64 event bytes */
 
 #define MB_MAX_BLOCKS 16 /* sparse tables: separate address blocks */
 
@@ -42,7 +42,7 @@ typedef struct mb_link_state mb_link_state; /* mb_server_io.c */
 
 struct plcio_modbus_server {
     plcio_logger logger;
-    pthread_mutex_t lock; /* recursive: banks, counters */
+    pthread_mutex_t lock;         /* recursive: banks, counters */
     mb_unit *units[MB_MAX_UNITS]; /* index unit id, 256 = ANY */
     char *devid[256];
     uint8_t server_id[200];

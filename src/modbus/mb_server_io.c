@@ -7,8 +7,8 @@
 #include "core/log.h"
 #include "modbus/mb_server.h"
 
-#define CONN_IN_CAP 4096
-#define CONN_OUT_LIMIT (64 * 1024) /* stop reading a client that does not read its answers */
+#define CONN_IN_CAP     4096
+#define CONN_OUT_LIMIT  (64 * 1024) /* stop reading a client that does not read its answers */
 #define MAX_TCP_CLIENTS 512
 
 typedef enum link_kind { LINK_TCP_LISTEN, LINK_TCP_CONN, LINK_UDP, LINK_SERIAL } link_kind;
@@ -43,7 +43,8 @@ static int ensure_loop(plcio_modbus_server *s)
 static mb_link_state *link_new(plcio_modbus_server *s, link_kind kind, int fd)
 {
     size_t slot = 0;
-    while (slot < MB_MAX_LINKS && s->links[slot]) slot++;
+    while (slot < MB_MAX_LINKS && s->links[slot])
+        slot++;
     if (slot == MB_MAX_LINKS) return NULL;
     mb_link_state *l = calloc(1, sizeof *l);
     if (!l) return NULL;
@@ -124,7 +125,8 @@ static int out_append(mb_link_state *l, const uint8_t *p, size_t n)
 {
     if (l->out_len + n > l->out_cap) {
         size_t cap = l->out_cap ? l->out_cap * 2 : 4096;
-        while (cap < l->out_len + n) cap *= 2;
+        while (cap < l->out_len + n)
+            cap *= 2;
         uint8_t *np = realloc(l->out, cap);
         if (!np) return PLCIO_ENOMEM;
         l->out = np;
@@ -280,7 +282,8 @@ static void udp_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
         plcio_mb_frame f;
         int rc = plcio_mb_mbap_decode(l->in, got, &f, &used, &need);
         if (rc != PLCIO_OK || used != got) { /* not exactly one frame: drop the datagram */
-            plcio_log_hex(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "dropping bad datagram", l->in, got < 16 ? got : 16);
+            plcio_log_hex(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "dropping bad datagram", l->in,
+                          got < 16 ? got : 16);
             continue;
         }
         plcio_log_hex(&l->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in, got);

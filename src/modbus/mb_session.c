@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RX_CAP 4096
+#define RX_CAP    4096
 #define FRAME_MAX (PLCIO_MB_ASCII_MAX_ADU + 8)
 
 typedef struct mb_req {
@@ -72,7 +72,8 @@ int mb_session_submit(mb_session *s, uint8_t unit, const plcio_mb_pdu *req, uint
 static size_t in_flight(const mb_session *s)
 {
     size_t n = 0;
-    for (size_t i = 0; i < s->count; i++) n += s->reqs[i].sent;
+    for (size_t i = 0; i < s->count; i++)
+        n += s->reqs[i].sent;
     return n;
 }
 
@@ -93,8 +94,7 @@ const uint8_t *mb_session_next_tx(mb_session *s, size_t *len)
         if (r->sent) continue;
         size_t n;
         r->tid = ++s->next_tid;
-        if (sizeof s->tx - s->tx_len < FRAME_MAX || frame(s, r, s->tx + s->tx_len, sizeof s->tx - s->tx_len, &n))
-            break;
+        if (sizeof s->tx - s->tx_len < FRAME_MAX || frame(s, r, s->tx + s->tx_len, sizeof s->tx - s->tx_len, &n)) break;
         s->tx_len += n;
         r->sent = true;
         flying++;
@@ -111,8 +111,7 @@ void mb_session_sent(mb_session *s, uint64_t now)
 }
 
 /* Take request i out of the queue and report it. The callback may submit. */
-static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, mb_session_answer_fn cb,
-                     void *ctx)
+static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, mb_session_answer_fn cb, void *ctx)
 {
     uint32_t token = s->reqs[i].token;
     memmove(&s->reqs[i], &s->reqs[i + 1], (s->count - i - 1) * sizeof s->reqs[0]);
@@ -244,5 +243,6 @@ void mb_session_reset(mb_session *s, int err, mb_session_answer_fn cb, void *ctx
 {
     s->rx_len = 0;
     s->tx_len = 0;
-    while (s->count) complete(s, 0, err, NULL, cb, ctx);
+    while (s->count)
+        complete(s, 0, err, NULL, cb, ctx);
 }

@@ -24,7 +24,7 @@
 #include "modbus/mb_link.h"
 
 #define MB_SESSION_MAX_WINDOW 64
-#define MB_SESSION_QUEUE 128
+#define MB_SESSION_QUEUE      128
 
 typedef struct mb_session mb_session;
 

@@ -86,10 +86,12 @@ static void session(const uint8_t *data, size_t size)
         plcio_mb_pdu q = {.fc = 3, .qty = 10};
         uint32_t tok;
         size_t len;
-        for (int i = 0; i < 3; i++) mb_session_submit(s, (uint8_t)i, &q, 100, &tok);
+        for (int i = 0; i < 3; i++)
+            mb_session_submit(s, (uint8_t)i, &q, 100, &tok);
         mb_session_next_tx(s, &len);
         mb_session_sent(s, 0);
-        if (mb_session_feed(s, data, size, 1, on_answer, NULL) != PLCIO_OK) mb_session_reset(s, PLCIO_ECLOSED, on_answer, NULL);
+        if (mb_session_feed(s, data, size, 1, on_answer, NULL) != PLCIO_OK)
+            mb_session_reset(s, PLCIO_ECLOSED, on_answer, NULL);
         mb_session_on_timeout(s, 1000, on_answer, NULL);
         if (mb_session_pending(s)) abort();
         mb_session_free(s);

@@ -43,16 +43,20 @@ static void client_scenario(plcio_modbus_client *c, bool tcp)
     uint16_t r[16];
     uint8_t b[16];
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 10, r), PLCIO_OK);
-    for (int i = 0; i < 10; i++) assert_int_equal(r[i], i);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(r[i], i);
     float f;
     assert_int_equal(plcio_modbus_read_floats(c, 1, false, 100, 1, &f, PLCIO_MB_ABCD), PLCIO_OK);
     assert_true(f == 123.456f);
     assert_int_equal(plcio_modbus_read_input_registers(c, 1, 3, 5, r), PLCIO_OK);
-    for (int i = 0; i < 5; i++) assert_int_equal(r[i], 1003 + i);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(r[i], 1003 + i);
     assert_int_equal(plcio_modbus_read_coils(c, 1, 0, 10, b), PLCIO_OK);
-    for (int i = 0; i < 10; i++) assert_int_equal(b[i], i % 3 == 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(b[i], i % 3 == 0);
     assert_int_equal(plcio_modbus_read_discrete_inputs(c, 1, 0, 10, b), PLCIO_OK);
-    for (int i = 0; i < 10; i++) assert_int_equal(b[i], i % 2 == 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(b[i], i % 2 == 0);
     uint16_t w[3] = {11, 22, 0xFFFF};
     assert_int_equal(plcio_modbus_write_registers(c, 1, 50, 3, w), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 50, 3, r), PLCIO_OK);
@@ -130,7 +134,8 @@ static void run_client_against(const char *kind)
     if (!serial) {
         snprintf(capture, sizeof capture, "%s/cap.pcapng", dir);
         captured = mb_capture_start(&cap, port, capture, 40);
-        snprintf(url, sizeof url, "modbus-%s://127.0.0.1:%d?timeout=3000", !strcmp(kind, "rtu-tcp") ? "rtu" : kind, port);
+        snprintf(url, sizeof url, "modbus-%s://127.0.0.1:%d?timeout=3000", !strcmp(kind, "rtu-tcp") ? "rtu" : kind,
+                 port);
     } else {
         snprintf(url, sizeof url, "modbus-%s://%s?baud=19200&parity=N&timeout=1500", kind, ttyB);
     }
@@ -194,8 +199,8 @@ static void run_pymodbus_against(const char *kind)
     } else {
         snprintf(link_arg, sizeof link_arg, "127.0.0.1:0");
     }
-    const char *sim_argv[] = {plcio_bin(), "sim", "modbus", opt, link_arg, "--unit", "1", "--parity", "N",
-                              "--size", "2000", "--files", "2", "--seconds", "50", NULL};
+    const char *sim_argv[] = {plcio_bin(), "sim",    "modbus", opt,       link_arg, "--unit",    "1",  "--parity",
+                              "N",         "--size", "2000",   "--files", "2",      "--seconds", "50", NULL};
     assert_int_equal(plcio_test_proc_start(&sim, sim_argv, "listening on", 10000, 55), 0);
     int port = 0;
     bool captured = false;
@@ -249,11 +254,11 @@ static void test_pymodbus_vs_server_ascii(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_client_vs_pymodbus_tcp),   cmocka_unit_test(test_client_vs_pymodbus_udp),
-        cmocka_unit_test(test_client_vs_pymodbus_rtu),   cmocka_unit_test(test_client_vs_pymodbus_ascii),
-        cmocka_unit_test(test_client_vs_pymodbus_rtu_over_tcp),
-        cmocka_unit_test(test_pymodbus_vs_server_tcp),   cmocka_unit_test(test_pymodbus_vs_server_udp),
-        cmocka_unit_test(test_pymodbus_vs_server_rtu),   cmocka_unit_test(test_pymodbus_vs_server_ascii),
+        cmocka_unit_test(test_client_vs_pymodbus_tcp),          cmocka_unit_test(test_client_vs_pymodbus_udp),
+        cmocka_unit_test(test_client_vs_pymodbus_rtu),          cmocka_unit_test(test_client_vs_pymodbus_ascii),
+        cmocka_unit_test(test_client_vs_pymodbus_rtu_over_tcp), cmocka_unit_test(test_pymodbus_vs_server_tcp),
+        cmocka_unit_test(test_pymodbus_vs_server_udp),          cmocka_unit_test(test_pymodbus_vs_server_rtu),
+        cmocka_unit_test(test_pymodbus_vs_server_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

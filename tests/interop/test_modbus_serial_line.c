@@ -68,7 +68,8 @@ static size_t raw_read(int fd, uint8_t *buf, size_t cap, int ms)
 {
     size_t have = 0, got;
     uint64_t dl = plcio_net_deadline(ms);
-    while (have < cap && plcio_net_recv_some(fd, buf + have, cap - have, &got, dl) == PLCIO_OK) have += got;
+    while (have < cap && plcio_net_recv_some(fd, buf + have, cap - have, &got, dl) == PLCIO_OK)
+        have += got;
     return have;
 }
 

@@ -31,7 +31,8 @@ static int cb_read_regs(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_
     (void)ctx;
     (void)unit;
     if (addr >= 1000) return PLCIO_MB_EX_SERVER_DEVICE_BUSY;
-    for (uint16_t i = 0; i < n; i++) regs[i] = (uint16_t)(area * 1000 + addr + i);
+    for (uint16_t i = 0; i < n; i++)
+        regs[i] = (uint16_t)(area * 1000 + addr + i);
     return 0;
 }
 
@@ -78,7 +79,8 @@ static void test_registers_and_bits(void **state)
     fixture *f = *state;
     plcio_modbus_client *c = f->c;
     uint16_t w[125], r[125];
-    for (int i = 0; i < 123; i++) w[i] = (uint16_t)(i * 3 + 1);
+    for (int i = 0; i < 123; i++)
+        w[i] = (uint16_t)(i * 3 + 1);
     assert_int_equal(plcio_modbus_write_registers(c, PLCIO_MODBUS_UNIT_DEFAULT, 10, 123, w), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_holding_registers(c, PLCIO_MODBUS_UNIT_DEFAULT, 10, 123, r), PLCIO_OK);
     assert_memory_equal(w, r, 123 * 2);
@@ -97,7 +99,8 @@ static void test_registers_and_bits(void **state)
     assert_memory_equal(r, in, 6);
 
     uint8_t bits[2000], back[2000];
-    for (int i = 0; i < 1968; i++) bits[i] = (uint8_t)((i * 7) % 3 == 0);
+    for (int i = 0; i < 1968; i++)
+        bits[i] = (uint8_t)((i * 7) % 3 == 0);
     assert_int_equal(plcio_modbus_write_coils(c, 5, 0, 1968, bits), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_coils(c, 5, 0, 1968, back), PLCIO_OK);
     assert_memory_equal(bits, back, 1968);
@@ -107,7 +110,8 @@ static void test_registers_and_bits(void **state)
     uint16_t di[5] = {1, 0, 1, 1, 0};
     assert_int_equal(plcio_modbus_server_write_bank(f->srv, 1, PLCIO_MODBUS_DISCRETE_INPUTS, 3, 5, di), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_discrete_inputs(c, 1, 3, 5, back), PLCIO_OK);
-    for (int i = 0; i < 5; i++) assert_int_equal(back[i], di[i]);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(back[i], di[i]);
 
     float fl[3] = {123.456f, -1.5f, 3e10f}, fo[3];
     for (int o = 0; o < 4; o++) {
@@ -224,7 +228,8 @@ static void test_diagnostics_and_identity(void **state)
     char val[241];
     memset(val, 'x', 240);
     val[240] = 0;
-    for (int i = 0x80; i < 0x88; i++) assert_int_equal(plcio_modbus_server_set_device_id(f->srv, (uint8_t)i, val), PLCIO_OK);
+    for (int i = 0x80; i < 0x88; i++)
+        assert_int_equal(plcio_modbus_server_set_device_id(f->srv, (uint8_t)i, val), PLCIO_OK);
     assert_int_equal(plcio_modbus_server_set_device_id(f->srv, 0x90, "short"), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_device_id(c, 1, 3, 0, objs, 300, &n), PLCIO_OK);
     assert_int_equal(n, 3 + 8 + 1);
@@ -278,11 +283,12 @@ static void test_pipelined(void **state)
     static uint16_t regs[N][125];
     static plcio_modbus_request reqs[N];
     uint16_t init[100];
-    for (int i = 0; i < 100; i++) init[i] = (uint16_t)(1000 + i);
+    for (int i = 0; i < 100; i++)
+        init[i] = (uint16_t)(1000 + i);
     assert_int_equal(plcio_modbus_write_registers(f->c, 1, 0, 100, init), PLCIO_OK);
     for (int i = 0; i < N; i++)
-        reqs[i] = (plcio_modbus_request){.unit = PLCIO_MODBUS_UNIT_DEFAULT, .function = 3,
-                                         .addr = (uint16_t)(i % 50), .n = 50, .regs = regs[i]};
+        reqs[i] = (plcio_modbus_request){
+            .unit = PLCIO_MODBUS_UNIT_DEFAULT, .function = 3, .addr = (uint16_t)(i % 50), .n = 50, .regs = regs[i]};
     reqs[7].addr = 990; /* one exception in the middle */
     reqs[9].n = 200;    /* one refused before sending */
     assert_int_equal(plcio_modbus_transact_many(f->c, reqs, N, 16), PLCIO_OK);
@@ -427,7 +433,8 @@ static bool raw_closed(int fd)
     uint8_t b[64];
     size_t got;
     int rc;
-    while ((rc = plcio_net_recv_some(fd, b, sizeof b, &got, plcio_net_deadline(1000))) == PLCIO_OK) {}
+    while ((rc = plcio_net_recv_some(fd, b, sizeof b, &got, plcio_net_deadline(1000))) == PLCIO_OK) {
+    }
     return rc == PLCIO_ECLOSED;
 }
 
@@ -439,9 +446,9 @@ static void test_bad_frames(void **state)
     uint16_t r[1];
     assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
     static const char *const fatal[] = {
-        "00 01 00 00 00 00 01",       /* length 0 */
-        "00 01 00 00 00 01 01",       /* length 1 */
-        "00 01 00 00 01 2C 01 03",    /* length 300 */
+        "00 01 00 00 00 00 01",                /* length 0 */
+        "00 01 00 00 00 01 01",                /* length 1 */
+        "00 01 00 00 01 2C 01 03",             /* length 300 */
         "00 01 00 05 00 06 01 03 00 00 00 01", /* protocol id 5 */
     };
     for (size_t i = 0; i < 4; i++) {
@@ -468,7 +475,8 @@ static void test_bad_frames(void **state)
     assert_int_equal(b[8], 0x03);
     /* a frame in pieces, one byte at a time */
     const char *pieces[] = {"00", "0A", "00 00", "00", "06 01", "03 00", "00 00", "02"};
-    for (size_t i = 0; i < 8; i++) raw_send(fd, pieces[i]);
+    for (size_t i = 0; i < 8; i++)
+        raw_send(fd, pieces[i]);
     assert_int_equal(raw_recv(fd, b, sizeof b), 13);
     assert_int_equal(b[1], 0x0A);
     /* a flood of 500 requests in one write, answers read afterwards */

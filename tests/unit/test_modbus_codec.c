@@ -61,16 +61,22 @@ static void test_golden_round_trip(void **state)
         /* RTU length computation agrees with the real lengths. */
         size_t len = 0;
         int rc = plcio_mb_pdu_length(req, qn, true, &len);
-        if (rc == PLCIO_OK) assert_int_equal(len, qn);
-        else assert_true(req[0] == 0x08); /* return query data: length by silence */
+        if (rc == PLCIO_OK)
+            assert_int_equal(len, qn);
+        else
+            assert_true(req[0] == 0x08); /* return query data: length by silence */
         rc = plcio_mb_pdu_length(resp, sn, false, &len);
-        if (rc == PLCIO_OK) assert_int_equal(len, sn);
-        else assert_true(req[0] == 0x08);
+        if (rc == PLCIO_OK)
+            assert_int_equal(len, sn);
+        else
+            assert_true(req[0] == 0x08);
         /* Every strict prefix asks for more. */
         for (size_t k = 0; k < sn && req[0] != 0x08; k++) {
             rc = plcio_mb_pdu_length(resp, k, false, &len);
-            if (rc == PLCIO_OK) assert_true(len > k);
-            else assert_int_equal(rc, PLCIO_EAGAIN);
+            if (rc == PLCIO_OK)
+                assert_true(len > k);
+            else
+                assert_int_equal(rc, PLCIO_EAGAIN);
         }
     }
 }
@@ -173,13 +179,15 @@ static void test_malformed_requests(void **state)
     expect_exception("10 00 01 00 02 04 00 0A 01", 0x03); /* short data */
     expect_exception("10 00 01 00 02 02 00 0A", 0x03);
     expect_exception("17 00 03 00 06 00 0E 00 03 04 00 FF 00 FF", 0x03);
-    expect_exception("08 00 63 00 00", 0x01);       /* unknown sub-function */
-    expect_exception("08 00 0B 00 01", 0x03);       /* counter query with data != 0 */
-    expect_exception("2B 0D 01 00", 0x01);          /* CANopen MEI not supported */
-    expect_exception("2B 0E 05 00", 0x03);          /* read device id code 5 */
-    expect_exception("14 07 05 00 04 00 01 00 02", 0x02); /* reference type 5 */
-    expect_exception("14 06 06 00 04 00 01 00", 0x03);    /* byte count not a multiple of 7 */
-    expect_exception("14 07 06 00 04 27 10 00 02", 0x02); /* record 10000 */
+    expect_exception("08 00 63 00 00", 0x01);                               /* unknown sub-function */
+    expect_exception("08 00 0B 00 00 00", 0x03);                            /* counter query with 4 data bytes */
+    expect_exception("08 00 01 12 34", 0x03);                               /* restart with data not 0000/FF00 */
+    expect_exception("08 00 03 0A 01", 0x03);                               /* delimiter change: second byte not 00 */
+    expect_exception("2B 0D 01 00", 0x01);                                  /* CANopen MEI not supported */
+    expect_exception("2B 0E 05 00", 0x03);                                  /* read device id code 5 */
+    expect_exception("14 07 05 00 04 00 01 00 02", 0x02);                   /* reference type 5 */
+    expect_exception("14 06 06 00 04 00 01 00", 0x03);                      /* byte count not a multiple of 7 */
+    expect_exception("14 07 06 00 04 27 10 00 02", 0x02);                   /* record 10000 */
     expect_exception("15 0D 06 00 04 00 07 00 04 06 AF 04 BE 10 0D", 0x03); /* length disagrees */
     expect_exception("07 00", 0x03);
     plcio_mb_pdu p;
@@ -190,18 +198,18 @@ static void test_malformed_responses(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "03 06 02 2B 00 00 00",  /* byte count larger than data */
-        "03 02 00 00 00",        /* trailing */
-        "83",                    /* exception without code */
-        "83 02 00",              /* exception with extra byte */
-        "83 00",                 /* exception code 0 */
-        "0C 05 00 00 00 00 00",  /* byte count < 6 */
-        "18 00 08 00 02 01 B8 12 84", /* fifo byte count disagrees */
-        "18 00 42 00 20",        /* fifo count 32 */
+        "03 06 02 2B 00 00 00",                /* byte count larger than data */
+        "03 02 00 00 00",                      /* trailing */
+        "83",                                  /* exception without code */
+        "83 02 00",                            /* exception with extra byte */
+        "83 00",                               /* exception code 0 */
+        "0C 05 00 00 00 00 00",                /* byte count < 6 */
+        "18 00 08 00 02 01 B8 12 84",          /* fifo byte count disagrees */
+        "18 00 42 00 20",                      /* fifo count 32 */
         "2B 0E 01 01 00 00 02 00 03 41 42 43", /* two objects announced, one present */
-        "2B 0E 01 01 77 00 00",  /* more follows neither 00 nor FF */
-        "14 04 05 06 0D FE",     /* sub-response shorter than its length */
-        "55 00",                 /* unknown function */
+        "2B 0E 01 01 77 00 00",                /* more follows neither 00 nor FF */
+        "14 04 05 06 0D FE",                   /* sub-response shorter than its length */
+        "55 00",                               /* unknown function */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t b[64];
@@ -279,7 +287,8 @@ static void test_rtu(void **state)
     uint8_t b[300], out[300];
     size_t n = hex("11 03 00 6B 00 03 76 87", b), used, need, len;
     plcio_mb_frame f;
-    for (size_t k = 0; k < n; k++) assert_int_equal(plcio_mb_rtu_decode(b, k, true, false, &f, &used, &need), PLCIO_EAGAIN);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(plcio_mb_rtu_decode(b, k, true, false, &f, &used, &need), PLCIO_EAGAIN);
     assert_int_equal(plcio_mb_rtu_decode(b, n, true, false, &f, &used, &need), PLCIO_OK);
     assert_int_equal(used, 8);
     assert_int_equal(f.unit, 0x11);
@@ -353,10 +362,12 @@ static void test_ascii(void **state)
     assert_int_equal(plcio_mb_ascii_decode(bad_lrc, len, '\n', scratch, sizeof scratch, &f, &used, &need), PLCIO_ECRC);
     assert_int_equal(used, len);
     const uint8_t *noise = (const uint8_t *)"xx:1103006B00037E\r\n";
-    assert_int_equal(plcio_mb_ascii_decode(noise, len + 2, '\n', scratch, sizeof scratch, &f, &used, &need), PLCIO_EPROTO);
+    assert_int_equal(plcio_mb_ascii_decode(noise, len + 2, '\n', scratch, sizeof scratch, &f, &used, &need),
+                     PLCIO_EPROTO);
     assert_int_equal(used, 2);
     const uint8_t *restart = (const uint8_t *)":1103:1103006B00037E\r\n";
-    assert_int_equal(plcio_mb_ascii_decode(restart, len + 5, '\n', scratch, sizeof scratch, &f, &used, &need), PLCIO_EPROTO);
+    assert_int_equal(plcio_mb_ascii_decode(restart, len + 5, '\n', scratch, sizeof scratch, &f, &used, &need),
+                     PLCIO_EPROTO);
     assert_int_equal(used, 5);
     const uint8_t *odd = (const uint8_t *)":1103006B00037\r\n";
     assert_int_equal(plcio_mb_ascii_decode(odd, 16, '\n', scratch, sizeof scratch, &f, &used, &need), PLCIO_EPROTO);
@@ -370,17 +381,22 @@ static void test_ascii(void **state)
     /* Endless garbage after ':' is dropped once longer than a frame can be. */
     memset(out, 'A', sizeof out);
     out[0] = ':';
-    assert_int_equal(plcio_mb_ascii_decode(out, sizeof out, '\n', scratch, sizeof scratch, &f, &used, &need), PLCIO_EPROTO);
+    assert_int_equal(plcio_mb_ascii_decode(out, sizeof out, '\n', scratch, sizeof scratch, &f, &used, &need),
+                     PLCIO_EPROTO);
     assert_int_equal(used, sizeof out);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_round_trip), cmocka_unit_test(test_decoded_fields),
-        cmocka_unit_test(test_request_limits),    cmocka_unit_test(test_malformed_requests),
-        cmocka_unit_test(test_malformed_responses), cmocka_unit_test(test_mbap),
-        cmocka_unit_test(test_rtu),               cmocka_unit_test(test_ascii),
+        cmocka_unit_test(test_golden_round_trip),
+        cmocka_unit_test(test_decoded_fields),
+        cmocka_unit_test(test_request_limits),
+        cmocka_unit_test(test_malformed_requests),
+        cmocka_unit_test(test_malformed_responses),
+        cmocka_unit_test(test_mbap),
+        cmocka_unit_test(test_rtu),
+        cmocka_unit_test(test_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,10 +190,10 @@ static void test_coil_packing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc16_golden),        cmocka_unit_test(test_lrc_golden),
-        cmocka_unit_test(test_float_orders),        cmocka_unit_test(test_64bit_orders),
+        cmocka_unit_test(test_crc16_golden),           cmocka_unit_test(test_lrc_golden),
+        cmocka_unit_test(test_float_orders),           cmocka_unit_test(test_64bit_orders),
         cmocka_unit_test(test_order_names_and_arrays), cmocka_unit_test(test_twos_complement),
-        cmocka_unit_test(test_bits_in_registers),   cmocka_unit_test(test_coil_packing),
+        cmocka_unit_test(test_bits_in_registers),      cmocka_unit_test(test_coil_packing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

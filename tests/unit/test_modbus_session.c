@@ -65,7 +65,8 @@ static void test_mbap_window_and_order(void **state)
     assert_int_equal(mb_session_feed(s, junk, nj, 1, on_answer, &o), PLCIO_OK);
     assert_int_equal(o.n, 0);
     /* the second answer first, one byte at a time */
-    for (size_t i = 0; i < na; i++) assert_int_equal(mb_session_feed(s, a + i, 1, 2, on_answer, &o), PLCIO_OK);
+    for (size_t i = 0; i < na; i++)
+        assert_int_equal(mb_session_feed(s, a + i, 1, 2, on_answer, &o), PLCIO_OK);
     assert_int_equal(o.n, 1);
     assert_int_equal(o.token[0], t[1]);
     assert_int_equal(o.first_reg[0], 0x0B);
@@ -116,7 +117,8 @@ static void test_timeouts_limits_reset(void **state)
     assert_int_equal(o.n, 2);
     assert_int_equal(o.result[1], PLCIO_ECLOSED);
     assert_int_equal(mb_session_next_deadline(s), 0);
-    for (int i = 0; i < MB_SESSION_QUEUE; i++) assert_int_equal(mb_session_submit(s, 1, &q, 0, &tok), PLCIO_OK);
+    for (int i = 0; i < MB_SESSION_QUEUE; i++)
+        assert_int_equal(mb_session_submit(s, 1, &q, 0, &tok), PLCIO_OK);
     assert_int_equal(mb_session_submit(s, 1, &q, 0, &tok), PLCIO_ELIMIT);
     mb_session_free(s);
 }

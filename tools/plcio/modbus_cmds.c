@@ -183,8 +183,8 @@ static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts)
         int rc = plcio_modbus_read_address(c, a->unit, addr, values_add, &v, err, sizeof err);
         if (rc != PLCIO_OK) {
             free(v.text);
-            return cli_error(rc == PLCIO_ESYNTAX || rc == PLCIO_ERANGE ? PLCIO_EXIT_USAGE : PLCIO_EXIT_FAILURE, "read %s",
-                             err);
+            return cli_error(rc == PLCIO_ESYNTAX || rc == PLCIO_ERANGE ? PLCIO_EXIT_USAGE : PLCIO_EXIT_FAILURE,
+                             "read %s", err);
         }
         if (!v.text) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
         if (a->json && m.count > 1) { /* arrays as JSON arrays */
@@ -221,7 +221,8 @@ static void print_values(const mb_args *a, char **texts, const bool *only)
 
 static void free_texts(char **texts, size_t n)
 {
-    for (size_t i = 0; texts && i < n; i++) free(texts[i]);
+    for (size_t i = 0; texts && i < n; i++)
+        free(texts[i]);
     free(texts);
 }
 
@@ -356,15 +357,19 @@ int modbus_cli_info(int argc, char **argv)
         const char *v = NULL;
         bool bad = false;
         long n;
-        if (cli_option(argc, argv, &i, "--json", NULL, &bad)) a.json = true;
+        if (cli_option(argc, argv, &i, "--json", NULL, &bad))
+            a.json = true;
         else if (cli_option(argc, argv, &i, "--unit", &v, &bad)) {
             if (bad || !parse_long(v, 0, 255, &n)) return cli_error(PLCIO_EXIT_USAGE, "--unit: 0..255");
             a.unit = (int)n;
         } else if (cli_option(argc, argv, &i, "--timeout", &v, &bad)) {
             if (bad || !parse_long(v, 1, 3600000, &a.timeout_ms)) return cli_error(PLCIO_EXIT_USAGE, "--timeout: ms");
-        } else if (argv[i][0] == '-' && argv[i][1] == '-' ) return cli_error(PLCIO_EXIT_USAGE, "info: unknown option '%s'", argv[i]);
-        else if (!a.url) a.url = argv[i];
-        else return cli_error(PLCIO_EXIT_USAGE, "usage: plcio info URL [--json] [--unit N]");
+        } else if (argv[i][0] == '-' && argv[i][1] == '-')
+            return cli_error(PLCIO_EXIT_USAGE, "info: unknown option '%s'", argv[i]);
+        else if (!a.url)
+            a.url = argv[i];
+        else
+            return cli_error(PLCIO_EXIT_USAGE, "usage: plcio info URL [--json] [--unit N]");
     }
     if (!a.url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio info URL [--json] [--unit N]");
     int st = open_client(&a, &c);

@@ -82,10 +82,14 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         bool bad = false;
         unsigned long n;
         char kind = 0;
-        if (cli_option(argc, argv, &i, "--tcp", &v, &bad)) kind = 't';
-        else if (cli_option(argc, argv, &i, "--udp", &v, &bad)) kind = 'u';
-        else if (cli_option(argc, argv, &i, "--rtu", &v, &bad)) kind = 'r';
-        else if (cli_option(argc, argv, &i, "--ascii", &v, &bad)) kind = 'a';
+        if (cli_option(argc, argv, &i, "--tcp", &v, &bad))
+            kind = 't';
+        else if (cli_option(argc, argv, &i, "--udp", &v, &bad))
+            kind = 'u';
+        else if (cli_option(argc, argv, &i, "--rtu", &v, &bad))
+            kind = 'r';
+        else if (cli_option(argc, argv, &i, "--ascii", &v, &bad))
+            kind = 'a';
         if (bad) return PLCIO_EXIT_USAGE;
         if (kind) {
             if (o->nlinks == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "sim modbus: at most %d links", MAX_LINKS);
@@ -134,8 +138,8 @@ static int open_link(plcio_modbus_server *s, const sim_opts *o, const sim_link *
         rc = l->kind == 't' ? plcio_modbus_server_listen_tcp(s, host, port, &bound)
                             : plcio_modbus_server_listen_udp(s, host, port, &bound);
         if (rc != PLCIO_OK)
-            return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: cannot listen on %s %s: %s", l->kind == 't' ? "TCP" : "UDP",
-                             l->arg, plcio_strerror(rc));
+            return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: cannot listen on %s %s: %s",
+                             l->kind == 't' ? "TCP" : "UDP", l->arg, plcio_strerror(rc));
         printf("listening on %s:%d (%s)\n", host[0] ? host : "0.0.0.0", bound, l->kind == 't' ? "tcp" : "udp");
         return PLCIO_EXIT_OK;
     }
@@ -180,7 +184,8 @@ int sim_modbus_main(int argc, char **argv)
         if (rc == PLCIO_EEXIST) rc = PLCIO_OK; /* --unit 1 --unit 1 */
     }
     if (rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "sim modbus: %s", plcio_strerror(rc));
-    for (size_t i = 0; i < o.nlinks && st == PLCIO_EXIT_OK; i++) st = open_link(s, &o, &o.links[i]);
+    for (size_t i = 0; i < o.nlinks && st == PLCIO_EXIT_OK; i++)
+        st = open_link(s, &o, &o.links[i]);
     fflush(stdout);
     if (st == PLCIO_EXIT_OK) st = serve(s, o.seconds);
     plcio_modbus_server_free(s);

@@ -43,7 +43,8 @@ int main(int argc, char **argv)
           modbus_write_and_read_registers(ctx, 40, 3, rw, 40, 3, r) == 3 && !memcmp(r, rw, 6));
     check("fc04 read_input_registers", modbus_read_input_registers(ctx, 0, 125, r) == 125);
     uint8_t bits[100], back[100];
-    for (int i = 0; i < 100; i++) bits[i] = (uint8_t)(i % 5 == 1);
+    for (int i = 0; i < 100; i++)
+        bits[i] = (uint8_t)(i % 5 == 1);
     check("fc15 write_bits", modbus_write_bits(ctx, 100, 100, bits) == 100);
     check("fc01 read_bits", modbus_read_bits(ctx, 100, 100, back) == 100 && !memcmp(bits, back, 100));
     check("fc05 write_bit", modbus_write_bit(ctx, 3, 1) == 1);

@@ -22,15 +22,20 @@ static void client_scenario(plcio_modbus_client *c, bool tcp)
     uint16_t r[125];
     uint8_t b[64];
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 125, r), PLCIO_OK);
-    for (int i = 0; i < 125; i++) assert_int_equal(r[i], i);
+    for (int i = 0; i < 125; i++)
+        assert_int_equal(r[i], i);
     assert_int_equal(plcio_modbus_read_input_registers(c, 1, 10, 5, r), PLCIO_OK);
-    for (int i = 0; i < 5; i++) assert_int_equal(r[i], 1010 + i);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(r[i], 1010 + i);
     assert_int_equal(plcio_modbus_read_coils(c, 1, 0, 64, b), PLCIO_OK);
-    for (int i = 0; i < 64; i++) assert_int_equal(b[i], i % 3 == 0);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(b[i], i % 3 == 0);
     assert_int_equal(plcio_modbus_read_discrete_inputs(c, 1, 0, 64, b), PLCIO_OK);
-    for (int i = 0; i < 64; i++) assert_int_equal(b[i], i % 2 == 0);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(b[i], i % 2 == 0);
     uint16_t w[123];
-    for (int i = 0; i < 123; i++) w[i] = (uint16_t)(0xA000 + i);
+    for (int i = 0; i < 123; i++)
+        w[i] = (uint16_t)(0xA000 + i);
     assert_int_equal(plcio_modbus_write_registers(c, 1, 200, 123, w), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 200, 123, r), PLCIO_OK);
     assert_memory_equal(r, w, sizeof w);
@@ -42,7 +47,8 @@ static void client_scenario(plcio_modbus_client *c, bool tcp)
     assert_int_equal(plcio_modbus_read_write_registers(c, 1, 400, 2, r, 400, 2, rw), PLCIO_OK);
     assert_memory_equal(r, rw, 4);
     uint8_t wb[20];
-    for (int i = 0; i < 20; i++) wb[i] = (uint8_t)(i % 4 == 0);
+    for (int i = 0; i < 20; i++)
+        wb[i] = (uint8_t)(i % 4 == 0);
     assert_int_equal(plcio_modbus_write_coils(c, 1, 500, 20, wb), PLCIO_OK);
     assert_int_equal(plcio_modbus_write_coil(c, 1, 501, true), PLCIO_OK);
     wb[1] = 1;
@@ -127,8 +133,10 @@ static void run_lmb_client(const char *kind)
         snprintf(link_arg, sizeof link_arg, "127.0.0.1:0");
     }
     const char *bin = env_path("PLCIO_BIN");
-    const char *sim_argv[] = {bin,     "sim",   "modbus", rtu ? "--rtu" : "--tcp", link_arg, "--unit", "1", "--parity",
-                              "N",     "--size", "2000",  "--seconds",             "35",     NULL};
+    const char *sim_argv[] = {bin,      "sim",    "modbus", rtu ? "--rtu" : "--tcp",
+                              link_arg, "--unit", "1",      "--parity",
+                              "N",      "--size", "2000",   "--seconds",
+                              "35",     NULL};
     assert_int_equal(plcio_test_proc_start(&sim, sim_argv, "listening on", 10000, 40), 0);
     int port = 0;
     bool captured = false;

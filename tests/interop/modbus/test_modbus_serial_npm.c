@@ -26,8 +26,8 @@ static void run(const char *kind)
     }
     char opt[16];
     snprintf(opt, sizeof opt, "--%s", kind);
-    const char *sim_argv[] = {getenv("PLCIO_BIN"), "sim", "modbus", opt, link_arg, "--unit", "1", "--parity", "N",
-                              "--seconds", "35", NULL};
+    const char *sim_argv[] = {getenv("PLCIO_BIN"), "sim", "modbus",    opt,  link_arg, "--unit", "1",
+                              "--parity",          "N",   "--seconds", "35", NULL};
     assert_non_null(sim_argv[0]);
     assert_int_equal(plcio_test_proc_start(&sim, sim_argv, "listening on", 10000, 40), 0);
     int port = 0;
