@@ -162,6 +162,8 @@ static bool start_next(s7_drv *drv)
             drv->running = true;
             return true;
         }
+        /* The client's own heartbeat is in flight: the job waits for the next pump. */
+        if (rc == PLCIO_EBUSY) return false;
         /* Could not even queue it: report and go on with the next. */
         sync_group *g = job->group;
         sync_write *w = job->write;
