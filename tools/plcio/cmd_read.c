@@ -8,15 +8,19 @@
 static int run_read(int argc, char **argv)
 {
     const char *url = plcio_cli_url_arg(argc, argv);
-    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio read URL ADDR... [--json]");
+    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio read URL ADDR... [--layout FILE]... [--db N|NAME=N] [--json]");
     if (plcio_cli_scheme_is(url, "s7")) return s7_cli_read(argc, argv);
-    if (plcio_cli_scheme_is_modbus(url)) return modbus_cli_read(argc, argv);
+    if (plcio_cli_scheme_is_modbus(url)) {
+        if (plcio_cli_has_layout(argc, argv))
+            return cli_error(PLCIO_EXIT_USAGE, "read: --layout/--db describe S7 data blocks; a Modbus URL takes register addresses (hr100:REAL)");
+        return modbus_cli_read(argc, argv);
+    }
     return cli_error(PLCIO_EXIT_USAGE, "read: unsupported URL '%s' (s7://HOST..., modbus-tcp://HOST...)", url);
 }
 
 const plcio_command plcio_cmd_read = {
     "read",
-    "URL ADDR... [--json]",
-    "read values by address (DB1.DBD8:REAL, M10.5, ...) and print them",
+    "URL ADDR... [--layout FILE]... [--db N|NAME=N] [--json]",
+    "read values by address (DB1.DBD8:REAL, M10.5) or layout member name (Motor.Speed) and print them",
     run_read,
 };

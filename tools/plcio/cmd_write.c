@@ -8,15 +8,19 @@
 static int run_write(int argc, char **argv)
 {
     const char *url = plcio_cli_url_arg(argc, argv);
-    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE...");
+    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]");
     if (plcio_cli_scheme_is(url, "s7")) return s7_cli_write(argc, argv);
-    if (plcio_cli_scheme_is_modbus(url)) return modbus_cli_write(argc, argv);
+    if (plcio_cli_scheme_is_modbus(url)) {
+        if (plcio_cli_has_layout(argc, argv))
+            return cli_error(PLCIO_EXIT_USAGE, "write: --layout/--db describe S7 data blocks; a Modbus URL takes register addresses (hr100:REAL)");
+        return modbus_cli_write(argc, argv);
+    }
     return cli_error(PLCIO_EXIT_USAGE, "write: unsupported URL '%s' (s7://HOST..., modbus-tcp://HOST...)", url);
 }
 
 const plcio_command plcio_cmd_write = {
     "write",
-    "URL ADDR=VALUE...",
-    "write values by address (DB1.DBW4:INT=12, M10.5=true, ...)",
+    "URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]",
+    "write values by address (DB1.DBW4:INT=12, M10.5=true) or member name (Motor.Speed=1450.5)",
     run_write,
 };

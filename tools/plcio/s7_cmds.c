@@ -4,6 +4,7 @@
 #include "s7_cmds.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,14 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "plcio/layout.h"
 #include "plcio/plcio.h"
 #include "plcio/value.h"
 
 /* ---- common ---- */
 
 typedef struct s7_tag {
-    const char *text;    /* as the user wrote it (JSON key) */
+    const char *text;    /* as the user wrote it, or a leaf's full name (JSON key) */
     plcio_s7_address a;
     uint8_t *data;       /* a.size bytes */
     char *shown;         /* last printed value (watch) */
@@ -44,16 +46,224 @@ static int open_client(const char *url_text, bool reconnect, plcio_s7_client **o
     return PLCIO_EXIT_OK;
 }
 
-/* Parse addresses. A future --layout option resolves symbolic names here. */
-static int parse_tags(s7_tag *tags, char **texts, size_t n)
+/* ---- layouts: member names as addresses (--layout FILE... [--db N|NAME=N]) ---- */
+
+typedef struct s7_layouts {
+    plcio_layout_set *set; /* NULL without --layout */
+    int *numbers;          /* DB number per data block of the set, -1 unknown */
+    size_t n;
+} s7_layouts;
+
+static void layouts_free(s7_layouts *L)
 {
-    for (size_t i = 0; i < n; i++) {
-        char err[PLCIO_ADDRESS_ERR_MAX];
-        tags[i].text = texts[i];
-        if (plcio_s7_address_parse(texts[i], &tags[i].a, err, sizeof err) != PLCIO_OK)
-            return cli_error(PLCIO_EXIT_USAGE, "%s", err);
-        tags[i].data = calloc(1, tags[i].a.size ? tags[i].a.size : 1);
-        if (!tags[i].data) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    plcio_layout_set_free(L->set);
+    free(L->numbers);
+    memset(L, 0, sizeof *L);
+}
+
+static int db_number_arg(const char *text, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || v < 1 || v > 65535)
+        return cli_error(PLCIO_EXIT_USAGE, "--db: a DB number 1..65535, not '%s'", text);
+    *out = (int)v;
+    return PLCIO_EXIT_OK;
+}
+
+/* --db N gives the number of the only data block in the layout files (and
+ * overrides the number its source states); --db NAME=N names the block when
+ * the files define several. */
+static int apply_db_option(s7_layouts *L, const char *opt)
+{
+    const char *eq = strrchr(opt, '=');
+    int number;
+    if (!eq) {
+        if (L->n != 1)
+            return cli_error(PLCIO_EXIT_USAGE, "--db %s: the layout files define %zu data blocks; say which: --db NAME=N",
+                             opt, L->n);
+        if (db_number_arg(opt, &number)) return PLCIO_EXIT_USAGE;
+        L->numbers[0] = number;
+        return PLCIO_EXIT_OK;
+    }
+    if (db_number_arg(eq + 1, &number)) return PLCIO_EXIT_USAGE;
+    char *name = strndup(opt, (size_t)(eq - opt));
+    if (!name) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    const plcio_layout *l = plcio_layout_set_find(L->set, name);
+    free(name);
+    for (size_t i = 0; l && i < L->n; i++)
+        if (plcio_layout_set_get(L->set, i) == l) L->numbers[i] = number;
+    if (!l) return cli_error(PLCIO_EXIT_USAGE, "--db %s: no data block of that name in the layout files", opt);
+    return PLCIO_EXIT_OK;
+}
+
+static int layouts_load(s7_layouts *L, const char *const *files, size_t nf, const char *const *dbs, size_t nd)
+{
+    memset(L, 0, sizeof *L);
+    if (!nf) {
+        if (nd) return cli_error(PLCIO_EXIT_USAGE, "--db goes with --layout FILE");
+        return PLCIO_EXIT_OK;
+    }
+    L->set = plcio_layout_set_new(NULL);
+    if (!L->set) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    int rc = PLCIO_OK;
+    for (size_t i = 0; !rc && i < nf; i++) rc = plcio_layout_set_add_file(L->set, files[i]);
+    if (!rc) rc = plcio_layout_set_resolve(L->set);
+    if (rc) return cli_error(PLCIO_EXIT_USAGE, "--layout: %s", plcio_layout_set_error(L->set));
+    L->n = plcio_layout_set_count(L->set);
+    if (!L->n) return cli_error(PLCIO_EXIT_USAGE, "--layout: the files define no data block (only types?)");
+    L->numbers = calloc(L->n, sizeof *L->numbers);
+    if (!L->numbers) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    for (size_t i = 0; i < L->n; i++) L->numbers[i] = plcio_layout_db_number(plcio_layout_set_get(L->set, i));
+    for (size_t i = 0; i < nd; i++)
+        if (apply_db_option(L, dbs[i])) return PLCIO_EXIT_USAGE;
+    return PLCIO_EXIT_OK;
+}
+
+/* "DB_name" (DB 10), "DB_other" (no number) ... for messages */
+static void describe_dbs(const s7_layouts *L, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < L->n && used < cap; i++) {
+        const char *name = plcio_layout_name(plcio_layout_set_get(L->set, i));
+        int w = L->numbers[i] > 0 ? snprintf(buf + used, cap - used, "%s\"%s\" (DB %d)", i ? ", " : "", name, L->numbers[i])
+                                  : snprintf(buf + used, cap - used, "%s\"%s\"", i ? ", " : "", name);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
+/* Look `text` up as a member: in every data block, then as `DBNAME.member`
+ * (the DB name quoted or not). Returns PLCIO_OK with *index and *m, or the
+ * lookup's error (PLCIO_ENOTFOUND, PLCIO_ERANGE, PLCIO_ESYNTAX, PLCIO_EEXIST
+ * when the name is in several blocks). */
+static int member_lookup(const s7_layouts *L, const char *text, size_t *index, plcio_layout_member *m)
+{
+    int best = PLCIO_ENOTFOUND, found = 0;
+    for (size_t i = 0; i < L->n; i++) {
+        plcio_layout_member tmp;
+        int rc = plcio_layout_lookup(plcio_layout_set_get(L->set, i), text, &tmp);
+        if (rc == PLCIO_OK) {
+            if (found++ == 0) {
+                *index = i;
+                *m = tmp;
+            }
+        } else if (best == PLCIO_ENOTFOUND) {
+            best = rc;
+        }
+    }
+    if (found > 1) return PLCIO_EEXIST;
+    if (found) return PLCIO_OK;
+    const char *dot = text[0] == '"' ? strchr(text + 1, '"') : text;
+    dot = dot ? strchr(dot, '.') : NULL;
+    if (!dot) return best;
+    char *db = strndup(text, (size_t)(dot - text));
+    const plcio_layout *l = db ? plcio_layout_set_find(L->set, db) : NULL;
+    free(db);
+    for (size_t i = 0; l && i < L->n; i++) {
+        if (plcio_layout_set_get(L->set, i) != l) continue;
+        int rc = plcio_layout_lookup(l, dot + 1, m);
+        if (rc == PLCIO_OK) *index = i;
+        return rc;
+    }
+    return best;
+}
+
+static void leaf_address(const plcio_layout_member *m, int db, plcio_s7_address *a)
+{
+    memset(a, 0, sizeof *a);
+    a->area = PLCIO_S7_AREA_DB;
+    a->db = (uint16_t)db;
+    a->offset = m->byte;
+    a->bit = (uint8_t)(m->bit > 0 ? m->bit : 0);
+    a->type = m->type;
+    a->length = (uint16_t)m->length;
+    a->count = 1;
+    a->size = m->size;
+}
+
+/* Resolve one name: a layout member first (when layouts are loaded), then an
+ * absolute address. On success *a is the address (of the member's first byte
+ * for a STRUCT or ARRAY: *m tells which) and *index the block (SIZE_MAX for an
+ * absolute address). Usage errors are reported. */
+static int resolve_name(const s7_layouts *L, const char *text, plcio_s7_address *a, plcio_layout_member *m,
+                        size_t *index)
+{
+    *index = SIZE_MAX;
+    int lrc = L->set ? member_lookup(L, text, index, m) : PLCIO_ENOTFOUND;
+    char dbs[256];
+    if (lrc == PLCIO_OK) {
+        if (L->numbers[*index] < 1)
+            return cli_error(PLCIO_EXIT_USAGE, "%s: the source of DB \"%s\" gives no DB number: say it with --db N", text,
+                             plcio_layout_name(plcio_layout_set_get(L->set, *index)));
+        leaf_address(m, L->numbers[*index], a);
+        return PLCIO_EXIT_OK;
+    }
+    char err[PLCIO_ADDRESS_ERR_MAX];
+    if (plcio_s7_address_parse(text, a, err, sizeof err) == PLCIO_OK) return PLCIO_EXIT_OK;
+    if (!L->set || lrc == PLCIO_ESYNTAX) return cli_error(PLCIO_EXIT_USAGE, "%s", err);
+    describe_dbs(L, dbs, sizeof dbs);
+    if (lrc == PLCIO_EEXIST)
+        return cli_error(PLCIO_EXIT_USAGE, "member '%s' is in several data blocks (%s): write DBNAME.%s", text, dbs, text);
+    if (lrc == PLCIO_ERANGE)
+        return cli_error(PLCIO_EXIT_USAGE, "member '%s': index outside the declared bounds in %s", text, dbs);
+    return cli_error(PLCIO_EXIT_USAGE, "unknown member '%s' in %s", text, dbs);
+}
+
+static int add_tag(s7_tag **tags, size_t *n, size_t *cap, const char *text, const plcio_s7_address *a)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        s7_tag *t = realloc(*tags, nc * sizeof *t);
+        if (!t) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+        memset(t + *cap, 0, (nc - *cap) * sizeof *t);
+        *tags = t;
+        *cap = nc;
+    }
+    s7_tag *t = &(*tags)[(*n)++];
+    t->text = text;
+    t->a = *a;
+    t->data = calloc(1, a->size ? a->size : 1);
+    if (!t->data) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    return PLCIO_EXIT_OK;
+}
+
+/* Every leaf inside a STRUCT or ARRAY member, one tag each named by its full
+ * name (leaves are in address order; the member spans [byte, byte + size)). */
+static int add_leaves(const s7_layouts *L, size_t index, const plcio_layout_member *m, s7_tag **tags, size_t *n,
+                      size_t *cap)
+{
+    const plcio_layout *l = plcio_layout_set_get(L->set, index);
+    for (size_t k = 0; k < plcio_layout_leaf_count(l); k++) {
+        plcio_layout_member leaf;
+        if (plcio_layout_leaf(l, k, &leaf) != PLCIO_OK) continue;
+        if (leaf.byte < m->byte || leaf.byte >= m->byte + m->size) continue;
+        if (m->bit >= 0 && leaf.byte == m->byte && leaf.bit < m->bit) continue;
+        plcio_s7_address a;
+        leaf_address(&leaf, L->numbers[index], &a);
+        if (add_tag(tags, n, cap, leaf.name, &a)) return PLCIO_EXIT_FAILURE;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* Addresses and member names to tags; a STRUCT or ARRAY member becomes one
+ * tag per leaf. The tags point into texts and into L's set. */
+static int parse_tags(const s7_layouts *L, char **texts, size_t n_texts, s7_tag **tags, size_t *n)
+{
+    size_t cap = 0;
+    *tags = NULL;
+    *n = 0;
+    for (size_t i = 0; i < n_texts; i++) {
+        plcio_s7_address a;
+        plcio_layout_member m;
+        size_t index;
+        int rc = resolve_name(L, texts[i], &a, &m, &index);
+        if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
+            rc = add_leaves(L, index, &m, tags, n, &cap);
+        else if (!rc)
+            rc = add_tag(tags, n, &cap, texts[i], &a);
+        if (rc) return rc;
     }
     return PLCIO_EXIT_OK;
 }
@@ -208,18 +418,50 @@ typedef struct read_args {
     bool json;
     long interval_ms;
     long count;
+    const char **layouts; /* --layout FILE (repeatable) */
+    size_t n_layouts;
+    const char **dbs;     /* --db N | NAME=N (repeatable) */
+    size_t n_dbs;
 } read_args;
+
+static void read_args_free(read_args *ra)
+{
+    free(ra->texts);
+    free(ra->layouts);
+    free(ra->dbs);
+}
+
+/* --layout FILE and --db N|NAME=N, collected into files/dbs (argc slots each).
+ * Returns true if argv[*i] was one of them; *bad on a missing value. */
+static bool layout_option(int argc, char **argv, int *i, const char **files, size_t *nf, const char **dbs, size_t *nd,
+                          bool *bad)
+{
+    const char *val = NULL;
+    if (cli_option(argc, argv, i, "--layout", &val, bad)) {
+        if (!*bad) files[(*nf)++] = val;
+        return true;
+    }
+    if (cli_option(argc, argv, i, "--db", &val, bad)) {
+        if (!*bad) dbs[(*nd)++] = val;
+        return true;
+    }
+    return false;
+}
 
 static int parse_read_args(int argc, char **argv, read_args *ra, bool watch)
 {
     memset(ra, 0, sizeof *ra);
     ra->interval_ms = 1000;
     ra->texts = calloc((size_t)argc, sizeof *ra->texts);
-    if (!ra->texts) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    ra->layouts = calloc((size_t)argc, sizeof *ra->layouts);
+    ra->dbs = calloc((size_t)argc, sizeof *ra->dbs);
+    if (!ra->texts || !ra->layouts || !ra->dbs) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
         bool bad = false;
-        if (cli_option(argc, argv, &i, "--json", NULL, &bad)) {
+        if (layout_option(argc, argv, &i, ra->layouts, &ra->n_layouts, ra->dbs, &ra->n_dbs, &bad)) {
+            if (bad) return PLCIO_EXIT_USAGE;
+        } else if (cli_option(argc, argv, &i, "--json", NULL, &bad)) {
             ra->json = true;
         } else if (watch && cli_option(argc, argv, &i, "--interval", &val, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
@@ -240,7 +482,8 @@ static int parse_read_args(int argc, char **argv, read_args *ra, bool watch)
             ra->texts[ra->n++] = argv[i];
         }
     }
-    if (!ra->url || !ra->n) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio %s URL ADDR...", argv[0]);
+    if (!ra->url || !ra->n)
+        return cli_error(PLCIO_EXIT_USAGE, "usage: plcio %s URL ADDR... [--layout FILE]... [--db N|NAME=N]", argv[0]);
     return PLCIO_EXIT_OK;
 }
 
@@ -249,21 +492,59 @@ static int parse_read_args(int argc, char **argv, read_args *ra, bool watch)
 int s7_cli_read(int argc, char **argv)
 {
     read_args ra;
+    s7_layouts L = {0};
+    s7_tag *tags = NULL;
+    size_t n = 0;
     int rc = parse_read_args(argc, argv, &ra, false);
-    s7_tag *tags = rc ? NULL : calloc(ra.n, sizeof *tags);
     plcio_s7_client *c = NULL;
-    if (!rc && !tags) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
-    if (!rc) rc = parse_tags(tags, ra.texts, ra.n);
+    if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
+    if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
     if (!rc) rc = open_client(ra.url, false, &c);
-    if (!rc) rc = read_tags(c, tags, ra.n);
-    if (!rc) rc = print_tags(tags, ra.n, ra.json, NULL);
+    if (!rc) rc = read_tags(c, tags, n);
+    if (!rc) rc = print_tags(tags, n, ra.json, NULL);
     plcio_s7_client_free(c);
-    free_tags(tags, ra.n);
-    free(ra.texts);
+    free_tags(tags, n);
+    layouts_free(&L);
+    read_args_free(&ra);
     return rc;
 }
 
 /* ---- write ---- */
+
+/* One ADDR=VALUE argument (arg is cut at '=' meanwhile) to a write item. */
+static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7_var *var, uint8_t **buf)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq) return cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", arg);
+    *eq = '\0';
+    plcio_s7_address a;
+    plcio_layout_member m;
+    size_t index;
+    char err[PLCIO_VALUE_ERR_MAX];
+    int rc = resolve_name(L, arg, &a, &m, &index);
+    if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
+        rc = cli_error(PLCIO_EXIT_USAGE, "write %s: a %s; write its members one at a time", arg,
+                       m.kind == PLCIO_LAYOUT_STRUCT ? "STRUCT" : "whole ARRAY");
+    else if (!rc && a.count != 1)
+        rc = cli_error(PLCIO_EXIT_USAGE, "write %s: arrays are written one element at a time", arg);
+    if (!rc) {
+        plcio_value_init(val, a.type);
+        *buf = calloc(1, a.size ? a.size : 1);
+        if (!*buf) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+        else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), err, sizeof err) != PLCIO_OK ||
+                 (a.type != PLCIO_TYPE_BOOL && plcio_value_encode(val, *buf, a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
+            rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err);
+    }
+    if (!rc) {
+        /* a BOOL goes out as a bit write: the other bits of its byte stay */
+        bool bit = a.type == PLCIO_TYPE_BOOL;
+        if (bit) (*buf)[0] = val->v.b ? 1 : 0;
+        *var = (plcio_s7_var){a.area, a.db, a.offset, bit ? 1 : is_ct(a.area) ? a.size / 2 : a.size,
+                              bit ? (int)a.bit : -1, *buf, 0, 0};
+    }
+    *eq = '=';
+    return rc;
+}
 
 /* Every value is checked and encoded before anything is sent; then all
  * go out in one multi-variable write (pipelined PDUs), and each refusal is
@@ -271,47 +552,31 @@ int s7_cli_read(int argc, char **argv)
 int s7_cli_write(int argc, char **argv)
 {
     const char *url = NULL;
-    int first = 0;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] == '-')
-            return cli_error(PLCIO_EXIT_USAGE, "write: unknown option '%s'", argv[i]);
-        if (!url) url = argv[i];
-        else if (!first) first = i;
+    char **items = calloc((size_t)argc, sizeof *items);
+    const char **files = calloc((size_t)argc, sizeof *files), **dbs = calloc((size_t)argc, sizeof *dbs);
+    size_t n = 0, nf = 0, nd = 0;
+    s7_layouts L = {0};
+    int rc = items && files && dbs ? PLCIO_EXIT_OK : cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    for (int i = 1; !rc && i < argc; i++) {
+        bool bad = false;
+        if (layout_option(argc, argv, &i, files, &nf, dbs, &nd, &bad)) {
+            if (bad) rc = PLCIO_EXIT_USAGE;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            rc = cli_error(PLCIO_EXIT_USAGE, "write: unknown option '%s'", argv[i]);
+        } else if (!url) {
+            url = argv[i];
+        } else {
+            items[n++] = argv[i];
+        }
     }
-    if (!url || !first) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE...");
-    size_t n = (size_t)(argc - first);
-    plcio_s7_var *vars = calloc(n, sizeof *vars);
-    uint8_t **bufs = calloc(n, sizeof *bufs);
-    plcio_value *val = malloc(sizeof *val);
-    int rc = vars && bufs && val ? PLCIO_EXIT_OK : cli_error(PLCIO_EXIT_FAILURE, "out of memory");
-    for (size_t i = 0; !rc && i < n; i++) {
-        char *arg = argv[first + (int)i], *eq = strchr(arg, '=');
-        if (!eq) {
-            rc = cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", arg);
-            break;
-        }
-        *eq = '\0';
-        plcio_s7_address a;
-        char err[PLCIO_ADDRESS_ERR_MAX > PLCIO_VALUE_ERR_MAX ? PLCIO_ADDRESS_ERR_MAX : PLCIO_VALUE_ERR_MAX];
-        if (plcio_s7_address_parse(arg, &a, err, sizeof err) != PLCIO_OK) rc = cli_error(PLCIO_EXIT_USAGE, "%s", err);
-        else if (a.count != 1) rc = cli_error(PLCIO_EXIT_USAGE, "write %s: arrays are written one element at a time", arg);
-        if (!rc) {
-            plcio_value_init(val, a.type);
-            bufs[i] = calloc(1, a.size ? a.size : 1);
-            if (!bufs[i]) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
-            else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), err, sizeof err) != PLCIO_OK ||
-                     (a.type != PLCIO_TYPE_BOOL &&
-                      plcio_value_encode(val, bufs[i], a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
-                rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err);
-        }
-        if (!rc) {
-            bool bit = a.type == PLCIO_TYPE_BOOL;
-            if (bit) bufs[i][0] = val->v.b ? 1 : 0;
-            vars[i] = (plcio_s7_var){a.area, a.db, a.offset,
-                                     bit ? 1 : is_ct(a.area) ? a.size / 2 : a.size, bit ? (int)a.bit : -1, bufs[i], 0, 0};
-        }
-        *eq = '=';
-    }
+    if (!rc && (!url || !n))
+        rc = cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]");
+    if (!rc) rc = layouts_load(&L, files, nf, dbs, nd);
+    plcio_s7_var *vars = rc ? NULL : calloc(n, sizeof *vars);
+    uint8_t **bufs = rc ? NULL : calloc(n, sizeof *bufs);
+    plcio_value *val = rc ? NULL : malloc(sizeof *val);
+    if (!rc && !(vars && bufs && val)) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) rc = write_item(&L, items[i], val, &vars[i], &bufs[i]);
     plcio_s7_client *c = NULL;
     if (!rc) rc = open_client(url, false, &c);
     if (!rc) {
@@ -325,7 +590,7 @@ int s7_cli_write(int argc, char **argv)
                 const char *why = first_failure && plcio_s7_client_last_reason(c)[0]
                                       ? plcio_s7_client_last_reason(c)
                                       : plcio_s7_return_code_text(vars[i].item_code);
-                char *arg = argv[first + (int)i];
+                const char *arg = items[i];
                 cli_error(PLCIO_EXIT_FAILURE, "write %.*s: %s", (int)(strchr(arg, '=') - arg), arg, why);
                 first_failure = false;
             }
@@ -339,6 +604,10 @@ int s7_cli_write(int argc, char **argv)
     free(bufs);
     free(vars);
     free(val);
+    layouts_free(&L);
+    free(items);
+    free(files);
+    free(dbs);
     return rc;
 }
 
@@ -354,21 +623,24 @@ static void sleep_ms(long ms)
 int s7_cli_watch(int argc, char **argv)
 {
     read_args ra;
+    s7_layouts L = {0};
+    s7_tag *tags = NULL;
+    size_t n = 0;
+    bool *changed = NULL;
     int rc = parse_read_args(argc, argv, &ra, true);
-    s7_tag *tags = rc ? NULL : calloc(ra.n, sizeof *tags);
-    bool *changed = rc ? NULL : calloc(ra.n, sizeof *changed);
     plcio_s7_client *c = NULL;
-    if (!rc && (!tags || !changed)) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
-    if (!rc) rc = parse_tags(tags, ra.texts, ra.n);
+    if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
+    if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
+    if (!rc && !(changed = calloc(n, sizeof *changed))) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
     if (!rc) rc = open_client(ra.url, true, &c);
     for (long poll = 0; !rc && (ra.count == 0 || poll < ra.count); poll++) {
         if (poll) sleep_ms(ra.interval_ms);
-        if (read_tags(c, tags, ra.n) != PLCIO_EXIT_OK) {
+        if (read_tags(c, tags, n) != PLCIO_EXIT_OK) {
             if (ra.count && poll + 1 == ra.count) rc = PLCIO_EXIT_FAILURE;
             continue; /* keep watching: the client reconnects with backoff */
         }
         bool any = false;
-        for (size_t i = 0; i < ra.n; i++) {
+        for (size_t i = 0; i < n; i++) {
             char *text = tag_text(&tags[i], ra.json);
             changed[i] = text && (!tags[i].shown || strcmp(text, tags[i].shown) != 0);
             if (changed[i]) {
@@ -379,12 +651,13 @@ int s7_cli_watch(int argc, char **argv)
                 free(text);
             }
         }
-        if (any) rc = print_tags(tags, ra.n, ra.json, changed);
+        if (any) rc = print_tags(tags, n, ra.json, changed);
     }
     plcio_s7_client_free(c);
-    free_tags(tags, ra.n);
+    free_tags(tags, n);
     free(changed);
-    free(ra.texts);
+    layouts_free(&L);
+    read_args_free(&ra);
     return rc;
 }
 

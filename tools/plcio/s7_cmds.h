@@ -15,7 +15,7 @@ int s7_cli_blocks(int argc, char **argv);
 /* The first argument that is not an option (nor an option's value), or NULL. */
 static inline const char *plcio_cli_url_arg(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--interval", "--count", "--layout", NULL};
+    static const char *const with_value[] = {"--interval", "--count", "--layout", "--db", NULL};
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1] == '-') {
             for (int k = 0; with_value[k]; k++)
@@ -25,6 +25,15 @@ static inline const char *plcio_cli_url_arg(int argc, char **argv)
         return argv[i];
     }
     return NULL;
+}
+
+/* True if a --layout or --db option is present (S7 data-block layouts: the
+ * Modbus branches refuse them). */
+static inline int plcio_cli_has_layout(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--layout") || !strcmp(argv[i], "--db")) return 1;
+    return 0;
 }
 
 static inline int plcio_cli_scheme_is(const char *url, const char *scheme)
