@@ -90,6 +90,13 @@ expect 0 '"Recipe\[2\].Name": "a=b"' "$BIN" read "$U" "Recipe[2]" --layout "$L12
 expect 0 '{"Tank_level": 1450.5, "motor.speed": -2.25, "DB_data_exchange.Power_ON": true}' \
   "$BIN" read "$U" Tank_level motor.speed DB_data_exchange.Power_ON --layout "$X" --layout "$L12" \
   --db DB_data_exchange=10 --json
+# the table copy of the same DB: a name in both blocks must be qualified
+T=$FIX/seed_db_data_exchange_tablecopy.tsv
+expect 2 "member 'Tank_level' is in several data blocks" "$BIN" read "$U" Tank_level --layout "$X" --layout "$T" \
+  --db DB_data_exchange=10 --db seed_db_data_exchange_tablecopy=10
+expect 0 '{"seed_db_data_exchange_tablecopy.Tank_level": 1450.5, "\\"DB_data_exchange\\".Release_valve": -3}' \
+  "$BIN" read "$U" seed_db_data_exchange_tablecopy.Tank_level '"DB_data_exchange".Release_valve' --layout "$X" \
+  --layout "$T" --db DB_data_exchange=10 --db seed_db_data_exchange_tablecopy=10 --json
 expect 0 '{"Count": 7}' "$BIN" watch "$U" Count --layout "$L12" --interval 50 --count 3 --json
 [ "$(wc -l < "$TMP/out")" = 1 ] || fail "watch printed unchanged values: $(cat "$TMP/out")"
 # --db N overrides the source's number: DB 13 does not exist on the PLC
