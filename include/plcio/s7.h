@@ -192,6 +192,8 @@ PLCIO_API int plcio_s7_client_write_text(plcio_s7_client *c, const char *address
 
 /* SZL: the whole list (all fragments) id/index into buf: 8-byte header
  * (id, index, entry length, entry count, big-endian) then the entries.
+ * A header-only ID (0x0Fxx, e.g. 0x0F1C) gives the 8-byte header alone,
+ * whose count says how many records the full list has.
  * PLCIO_ENOSPC if cap is too small. */
 PLCIO_API int plcio_s7_client_read_szl(plcio_s7_client *c, uint16_t id, uint16_t index, void *buf, size_t cap,
                                        size_t *len);

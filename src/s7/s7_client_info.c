@@ -81,7 +81,11 @@ int plcio_s7_client_read_szl(plcio_s7_client *c, uint16_t id, uint16_t index, vo
     plcio_s7_szl_header h;
     if (plcio_s7_szl_header_decode(buf, n, &h) != PLCIO_OK)
         return s7c_fail(c, PLCIO_EPROTO, "%s: answer shorter than the SZL header", what);
-    if ((size_t)h.entry_len * h.entry_count > n - PLCIO_S7_SZL_HEADER_LEN)
+    /* An ID with 0xF in its "partial list extract" nibble (0x0F1C) asks for
+     * the header only: the CPU answers the entry length and count with no
+     * records behind them (snap7's firmware tables: 0x0F1C -> 34 x 10). */
+    bool header_only = (h.id & 0x0F00) == 0x0F00 && n == PLCIO_S7_SZL_HEADER_LEN;
+    if (!header_only && (size_t)h.entry_len * h.entry_count > n - PLCIO_S7_SZL_HEADER_LEN)
         return s7c_fail(c, PLCIO_EPROTO, "%s: %u entries of %u bytes announced, %zu bytes received", what,
                         h.entry_count, h.entry_len, n - PLCIO_S7_SZL_HEADER_LEN);
     if (len) *len = n;

@@ -234,6 +234,15 @@ static void test_szl_blocks_clock_control(void **state)
     assert_true(n > 8);
     assert_int_equal(plcio_get_u16be(szl), 0x0000);
     assert_int_equal(plcio_s7_client_read_szl(c, 0x00A0, 0, szl, sizeof szl, &n), PLCIO_OK); /* diag buffer */
+    /* header-only lists: snap7 answers the full list's entry length and count, no records */
+    assert_int_equal(plcio_s7_client_read_szl(c, 0x0F1C, 0, szl, sizeof szl, &n), PLCIO_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(plcio_get_u16be(szl), 0x0F1C);
+    assert_int_equal(plcio_get_u16be(szl + 4), 34);
+    assert_int_equal(plcio_get_u16be(szl + 6), 10);
+    assert_int_equal(plcio_s7_client_read_szl(c, 0x0F14, 0, szl, sizeof szl, &n), PLCIO_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(plcio_get_u16be(szl + 6), 9);
     assert_int_equal(plcio_s7_client_read_szl(c, 0x1234, 0, szl, sizeof szl, &n), PLCIO_EPLC);
     print_message("unknown SZL: %s\n", plcio_s7_client_last_error(c));
     plcio_s7_block_count bc;

@@ -115,8 +115,12 @@ static void test_info_blocks_control(void **state)
     size_t len = 0;
     assert_int_equal(plcio_s7_client_read_szl(cl, 0x001C, 0, szl, sizeof szl, &len), PLCIO_OK);
     assert_int_equal(len, 8 + 10 * 34);
-    /* Header-only lists (0x0F1C) are checked with snap7's client: plcio's
-     * client rejects an answer whose count has no records behind it. */
+    /* header-only list: the count of the full list, no records */
+    assert_int_equal(plcio_s7_client_read_szl(cl, 0x0F1C, 0, szl, sizeof szl, &len), PLCIO_OK);
+    assert_int_equal(len, 8);
+    assert_int_equal(plcio_get_u16be(szl), 0x0F1C);
+    assert_int_equal(plcio_get_u16be(szl + 4), 34);
+    assert_int_equal(plcio_get_u16be(szl + 6), 10);
 
     plcio_s7_block_count bc;
     assert_int_equal(plcio_s7_client_list_blocks(cl, &bc), PLCIO_OK);
