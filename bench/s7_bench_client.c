@@ -12,30 +12,7 @@
 
 #include "net/net.h"
 #include "plcio/plcio.h"
-
-/* ---- the few snap7 entry points used (snap7_libmain.h, C linkage) ---- */
-typedef uintptr_t S7Object;
-typedef struct {
-    int Area, WordLen, Result, DBNumber, Start, Amount;
-    void *pdata;
-} TS7DataItem;
-S7Object Srv_Create(void);
-void Srv_Destroy(S7Object *server);
-int Srv_SetParam(S7Object server, int param, void *value);
-int Srv_StartTo(S7Object server, const char *address);
-int Srv_Stop(S7Object server);
-int Srv_RegisterArea(S7Object server, int area, uint16_t index, void *data, int size);
-S7Object Cli_Create(void);
-void Cli_Destroy(S7Object *client);
-int Cli_SetParam(S7Object client, int param, void *value);
-int Cli_ConnectTo(S7Object client, const char *address, int rack, int slot);
-int Cli_Disconnect(S7Object client);
-int Cli_DBRead(S7Object client, int db, int start, int size, void *data);
-int Cli_ReadMultiVars(S7Object client, TS7DataItem *items, int count);
-#define P_U16_LOCAL_PORT 1
-#define P_U16_REMOTE_PORT 2
-#define P_I32_PDU_REQUEST 10
-#define SRV_AREA_DB 5
+#include "snap7_api.h"
 
 #define BIG 65535
 #define ITEMS 20

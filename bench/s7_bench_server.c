@@ -19,18 +19,7 @@
 
 #include "net/net.h"
 #include "plcio/plcio.h"
-
-/* ---- the snap7 server entry points used (snap7_libmain.h, C linkage) ---- */
-typedef uintptr_t S7Object;
-S7Object Srv_Create(void);
-void Srv_Destroy(S7Object *server);
-int Srv_SetParam(S7Object server, int param, void *value);
-int Srv_StartTo(S7Object server, const char *address);
-int Srv_Stop(S7Object server);
-int Srv_RegisterArea(S7Object server, int area, uint16_t index, void *data, int size);
-#define P_U16_LOCAL_PORT  1
-#define P_I32_MAX_CLIENTS 11 /* snap7: p_i32_MaxClients */
-#define SRV_AREA_DB       5
+#include "snap7_api.h"
 
 #define BIG      65535
 #define CLIENTS  16
