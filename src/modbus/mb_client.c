@@ -7,22 +7,21 @@
 #include "core/log.h"
 #include "modbus/mb_codec.h"
 #include "modbus/mb_link.h"
+#include "modbus/mb_session.h"
 #include "plcio/modbus.h"
 
-#define MB_RX_CAP     4096
-#define MB_MAX_WINDOW 64
+#define MB_RX_CAP 4096
 
+/* The blocking client is a loop around a session (mb_session.h): the
+ * session frames, matches and times out; this file moves its bytes. */
 struct plcio_modbus_client {
     mb_url_config cfg; /* link, framing, default unit, timeout, retries */
     plcio_logger logger;
-    uint16_t next_tid;
+    mb_session *sess;
     int last_exception;
     uint32_t t35_us;     /* serial inter-frame silence */
     uint64_t last_io_ns; /* end of the last frame on a serial line */
-    uint8_t ascii_lf;    /* ASCII end delimiter */
-    size_t rx_len;
     uint8_t rx[MB_RX_CAP];
-    uint8_t scratch[PLCIO_MB_RTU_MAX_ADU]; /* ASCII hex decoded */
 };
 
 /* ===========================================================================
@@ -45,8 +44,15 @@ plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger
     if (logger) c->logger = *logger;
     uint32_t t15;
     plcio_mb_rtu_timing(c->cfg.link.serial.baud, &t15, &c->t35_us);
-    c->ascii_lf = '\n';
-    c->next_tid = (uint16_t)(plcio_monotonic_ns() & 0xFFFF); /* differ across reconnects of processes */
+    c->sess = mb_session_new(c->cfg.framing, 1);
+    if (!c->sess) {
+        free(c);
+        if (err) *err = PLCIO_ENOMEM;
+        return NULL;
+    }
+    mb_session_set_datagram(c->sess, c->cfg.link.ops->datagram);
+    /* RTU answers of unknown length end at silence: t3.5 on a line, 20 ms on TCP */
+    if (c->cfg.link.ops->serial) mb_session_set_silence(c->sess, (uint64_t)c->t35_us * 1000u);
     if (err) *err = PLCIO_OK;
     return c;
 }
@@ -55,6 +61,7 @@ void plcio_modbus_client_free(plcio_modbus_client *c)
 {
     if (!c) return;
     mb_link_close(&c->cfg.link);
+    mb_session_free(c->sess);
     free(c);
 }
 
@@ -68,7 +75,6 @@ int plcio_modbus_client_connect(plcio_modbus_client *c)
     if (!c) return PLCIO_EINVAL;
     if (c->cfg.link.fd >= 0) return PLCIO_OK;
     int rc = c->cfg.link.ops->open(&c->cfg.link, c->cfg.timeout_ms);
-    c->rx_len = 0;
     if (rc == PLCIO_OK)
         plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
                   framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
@@ -82,7 +88,6 @@ void plcio_modbus_client_close(plcio_modbus_client *c)
 {
     if (!c) return;
     mb_link_close(&c->cfg.link);
-    c->rx_len = 0;
 }
 
 bool plcio_modbus_client_is_open(const plcio_modbus_client *c) { return c && c->cfg.link.fd >= 0; }
@@ -108,107 +113,81 @@ int plcio_modbus_client_set_retries(plcio_modbus_client *c, unsigned retries)
 }
 
 /* ===========================================================================
- * Framing
+ * The loop around the session
  * ========================================================================= */
 
-static int frame_encode(plcio_modbus_client *c, uint16_t tid, uint8_t unit, const uint8_t *pdu, size_t len,
-                        uint8_t *out, size_t cap, size_t *n)
+/* Length of the first MBAP frame in buf[0..n) (n when it cannot tell). */
+static size_t mbap_frame_len(const uint8_t *buf, size_t n)
 {
-    switch (c->cfg.framing) {
-    case MB_FRAMING_MBAP: return plcio_mb_mbap_encode(tid, unit, pdu, len, out, cap, n);
-    case MB_FRAMING_RTU: return plcio_mb_rtu_encode(unit, pdu, len, out, cap, n);
-    default: return plcio_mb_ascii_encode(unit, pdu, len, out, cap, n);
+    if (n < 6) return n;
+    size_t f = 6u + (size_t)(buf[4] << 8 | buf[5]);
+    return f < n ? f : n;
+}
+
+/* Tx dump, one line per frame (MBAP frames are delimited by their length). */
+static void log_tx(plcio_modbus_client *c, const uint8_t *buf, size_t n)
+{
+    if (!plcio_log_enabled(&c->logger, PLCIO_LOG_TRACE)) return;
+    size_t off = 0;
+    while (off < n) {
+        size_t len = c->cfg.framing == MB_FRAMING_MBAP ? mbap_frame_len(buf + off, n - off) : n - off;
+        plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Tx", buf + off, len);
+        off += len;
     }
 }
 
-static int frame_decode(plcio_modbus_client *c, bool idle, plcio_mb_frame *f, size_t *used)
+/* Streams take the frames in one write; UDP needs one datagram per frame. */
+static int send_frames(plcio_modbus_client *c, const uint8_t *buf, size_t n)
 {
-    size_t need;
-    switch (c->cfg.framing) {
-    case MB_FRAMING_MBAP: return plcio_mb_mbap_decode(c->rx, c->rx_len, f, used, &need);
-    case MB_FRAMING_RTU: return plcio_mb_rtu_decode(c->rx, c->rx_len, false, idle, f, used, &need);
-    default: return plcio_mb_ascii_decode(c->rx, c->rx_len, c->ascii_lf, c->scratch, sizeof c->scratch, f, used, &need);
+    uint64_t deadline = plcio_net_deadline(c->cfg.timeout_ms);
+    if (!c->cfg.link.ops->datagram) return c->cfg.link.ops->send(&c->cfg.link, buf, n, deadline);
+    for (size_t off = 0; off < n;) {
+        size_t len = mbap_frame_len(buf + off, n - off);
+        int rc = c->cfg.link.ops->send(&c->cfg.link, buf + off, len, deadline);
+        if (rc != PLCIO_OK) return rc;
+        off += len;
     }
+    return PLCIO_OK;
 }
 
-static void rx_consume(plcio_modbus_client *c, size_t n)
-{
-    if (n >= c->rx_len) {
-        c->rx_len = 0;
-        return;
-    }
-    memmove(c->rx, c->rx + n, c->rx_len - n);
-    c->rx_len -= n;
-}
-
-/* A link failure: close, so the next request reconnects. */
-static int link_failed(plcio_modbus_client *c, int rc)
+/* A link failure: close (the next request reconnects) and end everything
+ * in flight with the error. */
+static int link_failed(plcio_modbus_client *c, int rc, mb_session_answer_fn cb, void *ctx)
 {
     plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "link error: %s; closing", plcio_strerror(rc));
     plcio_modbus_client_close(c);
+    mb_session_reset(c->sess, rc, cb, ctx);
     return rc;
 }
 
-/* Read more bytes into rx until `deadline`; on serial lines report silence
- * (t3.5 after the last byte) through *idle. */
-static int rx_fill(plcio_modbus_client *c, uint64_t deadline, bool *idle)
+/* One turn: send what the session has, then wait once for bytes or for the
+ * session's next deadline and hand either to it. */
+static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
 {
-    *idle = false;
-    if (c->rx_len == MB_RX_CAP) c->rx_len = 0; /* garbage that never framed */
-    uint64_t until = deadline;
-    /* RTU frames whose length the content does not tell (unknown function,
-     * FC 8/00) end at silence: t3.5 on a line, 20 ms on a TCP stream. */
-    bool bus = (c->cfg.link.ops->serial || c->cfg.framing == MB_FRAMING_RTU) && c->rx_len > 0;
-    if (bus) {
-        uint64_t silence = c->cfg.link.ops->serial ? (uint64_t)c->t35_us * 1000u : 20 * PLCIO_NS_PER_MS;
-        uint64_t gap = c->last_io_ns + silence;
-        if (gap < until) until = gap;
+    size_t n;
+    const uint8_t *tx = mb_session_next_tx(c->sess, &n);
+    if (tx) {
+        log_tx(c, tx, n);
+        int rc = send_frames(c, tx, n);
+        if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
+        c->last_io_ns = plcio_monotonic_ns();
+        mb_session_sent(c->sess, c->last_io_ns, cb, ctx);
     }
+    if (!mb_session_pending(c->sess)) return PLCIO_OK;
+    uint64_t deadline = mb_session_next_deadline(c->sess);
+    if (deadline == 0) deadline = plcio_net_deadline(c->cfg.timeout_ms);
     size_t got = 0;
-    int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx + c->rx_len, MB_RX_CAP - c->rx_len, &got, until);
-    if (rc == PLCIO_ETIMEDOUT && bus && until < deadline) {
-        *idle = true;
+    int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
+    uint64_t now = plcio_monotonic_ns();
+    if (rc == PLCIO_ETIMEDOUT) {
+        mb_session_on_timeout(c->sess, now, cb, ctx);
         return PLCIO_OK;
     }
-    if (rc != PLCIO_OK) return rc;
-    c->rx_len += got;
-    c->last_io_ns = plcio_monotonic_ns();
-    return PLCIO_OK;
-}
-
-/* Wait for the next frame. PLCIO_OK: *f points into rx/scratch and *used
- * bytes are to be consumed after use. */
-static int rx_frame(plcio_modbus_client *c, uint64_t deadline, plcio_mb_frame *f, size_t *used)
-{
-    bool idle = false;
-    for (;;) {
-        int rc = frame_decode(c, idle, f, used);
-        if (rc == PLCIO_OK) {
-            plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, *used);
-            return PLCIO_OK;
-        }
-        if (rc == PLCIO_EAGAIN && c->cfg.link.ops->datagram && c->rx_len) rc = PLCIO_EPROTO; /* short datagram */
-        if (rc != PLCIO_EAGAIN) {
-            plcio_log_hex(&c->logger, PLCIO_LOG_DEBUG, "modbus", "dropping bad frame", c->rx, c->rx_len);
-            if (c->cfg.framing == MB_FRAMING_MBAP && !c->cfg.link.ops->datagram) return link_failed(c, PLCIO_EPROTO);
-            size_t drop = c->cfg.link.ops->datagram ? c->rx_len : *used;
-            rx_consume(c, drop ? drop : c->rx_len);
-            if (rc == PLCIO_ECRC) return rc; /* the answer is lost: let the caller retry */
-            idle = false;
-            continue;
-        }
-        rc = rx_fill(c, deadline, &idle);
-        if (rc != PLCIO_OK) return rc == PLCIO_ETIMEDOUT ? rc : link_failed(c, rc);
-    }
-}
-
-static int send_frame(plcio_modbus_client *c, const uint8_t *frame, size_t n, uint64_t deadline)
-{
-    plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Tx", frame, n);
-    int rc = c->cfg.link.ops->send(&c->cfg.link, frame, n, deadline);
-    if (rc != PLCIO_OK) return link_failed(c, rc);
-    c->last_io_ns = plcio_monotonic_ns();
-    return PLCIO_OK;
+    if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
+    plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, got);
+    c->last_io_ns = now;
+    rc = mb_session_feed(c->sess, c->rx, got, now, cb, ctx);
+    return rc == PLCIO_OK ? rc : link_failed(c, rc, cb, ctx);
 }
 
 /* Serial lines: at least t3.5 of silence before a new frame (SL 2.5.1.1),
@@ -216,12 +195,32 @@ static int send_frame(plcio_modbus_client *c, const uint8_t *frame, size_t n, ui
 static void bus_prepare(plcio_modbus_client *c)
 {
     c->cfg.link.ops->discard_input(&c->cfg.link);
-    c->rx_len = 0;
     uint64_t ready = c->last_io_ns + (uint64_t)c->t35_us * 1000u;
-    while (plcio_monotonic_ns() < ready) {
-        bool idle;
-        if (rx_fill(c, ready, &idle) != PLCIO_OK) break;
-        c->rx_len = 0; /* late bytes of an earlier answer: not ours */
+    size_t got;
+    while (plcio_monotonic_ns() < ready &&
+           c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, ready) == PLCIO_OK) {
+        /* late bytes of an earlier answer: not ours */
+    }
+}
+
+typedef struct one_answer {
+    bool done;
+    int result;
+    size_t len;
+    uint8_t pdu[PLCIO_MB_MAX_PDU];
+} one_answer;
+
+static void one_cb(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len)
+{
+    (void)token;
+    (void)resp;
+    one_answer *a = ctx;
+    a->done = true;
+    a->result = result;
+    a->len = 0;
+    if (raw && raw_len <= sizeof a->pdu) {
+        memcpy(a->pdu, raw, raw_len);
+        a->len = raw_len;
     }
 }
 
@@ -229,46 +228,23 @@ static void bus_prepare(plcio_modbus_client *c)
  * One request, one answer
  * ========================================================================= */
 
-/* Is this frame the answer to (tid, unit, fc)? */
-static bool answer_matches(const plcio_modbus_client *c, const plcio_mb_frame *f, uint16_t tid, uint8_t unit,
-                           uint8_t fc)
-{
-    if (c->cfg.framing == MB_FRAMING_MBAP && f->tid != tid) return false;
-    return f->unit == unit && f->pdu_len >= 1 && (f->pdu[0] & 0x7F) == fc;
-}
-
-static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, bool no_answer,
+static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags,
                          uint8_t *resp, size_t *resp_len)
 {
+    *resp_len = 0;
     int rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;
-    if (c->cfg.link.ops->serial)
-        bus_prepare(c);
-    else if (c->cfg.framing != MB_FRAMING_MBAP)
-        c->rx_len = 0; /* RTU/ASCII over TCP: no ids to match */
-    uint8_t frame[PLCIO_MB_ASCII_MAX_ADU + 8];
-    size_t n;
-    uint16_t tid = ++c->next_tid;
-    if ((rc = frame_encode(c, tid, unit, pdu, len, frame, sizeof frame, &n)) != PLCIO_OK) return rc;
-    uint64_t deadline = plcio_net_deadline(c->cfg.timeout_ms);
-    if ((rc = send_frame(c, frame, n, deadline)) != PLCIO_OK) return rc;
-    *resp_len = 0;
-    if (no_answer) return PLCIO_OK;
-    for (;;) {
-        plcio_mb_frame f;
-        size_t used;
-        if ((rc = rx_frame(c, deadline, &f, &used)) != PLCIO_OK) return rc;
-        if (answer_matches(c, &f, tid, unit, pdu[0])) {
-            memcpy(resp, f.pdu, f.pdu_len);
-            *resp_len = f.pdu_len;
-            rx_consume(c, used);
-            return PLCIO_OK;
-        }
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus",
-                  "dropping answer that is not for this request (tid %u unit %u fc %u; want tid %u unit %u fc %u)",
-                  f.tid, f.unit, f.pdu_len ? f.pdu[0] : 0u, tid, unit, pdu[0]);
-        rx_consume(c, used);
-    }
+    if (c->cfg.link.ops->serial) bus_prepare(c);
+    mb_session_set_window(c->sess, 1);
+    one_answer a = {0};
+    uint32_t token;
+    rc = mb_session_submit_pdu(c->sess, unit, pdu, len, flags, plcio_net_deadline(c->cfg.timeout_ms), &token);
+    if (rc != PLCIO_OK) return rc;
+    while (!a.done)
+        pump(c, one_cb, &a);
+    memcpy(resp, a.pdu, a.len);
+    *resp_len = a.len;
+    return a.result;
 }
 
 static bool retriable(int rc)
@@ -277,14 +253,14 @@ static bool retriable(int rc)
            rc == PLCIO_ECONNREFUSED;
 }
 
-static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, bool no_answer, uint8_t *resp,
+static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags, uint8_t *resp,
                     size_t *resp_len)
 {
     int rc = PLCIO_EINVAL;
     for (unsigned attempt = 0; attempt <= c->cfg.retries; attempt++) {
         if (attempt)
             plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "retry %u after: %s", attempt, plcio_strerror(rc));
-        rc = exchange_once(c, unit, pdu, len, no_answer, resp, resp_len);
+        rc = exchange_once(c, unit, pdu, len, flags, resp, resp_len);
         if (!retriable(rc)) break;
     }
     return rc;
@@ -322,8 +298,8 @@ static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, u
     bool bcast = is_broadcast(c, unit);
     if (bcast && !broadcast_allowed(req->fc)) return PLCIO_EINVAL;
     bool no_answer = bcast || (req->fc == PLCIO_MB_FC_DIAGNOSTICS && req->sub == 0x04);
-    rc = exchange(c, unit, pdu, len, no_answer, resp_buf, &resp_len);
-    if (rc != PLCIO_OK || no_answer) {
+    rc = exchange(c, unit, pdu, len, no_answer ? MB_REQ_NO_ANSWER : 0u, resp_buf, &resp_len);
+    if ((rc != PLCIO_OK && rc != PLCIO_EMBEXC) || no_answer) {
         memset(resp, 0, sizeof *resp);
         return rc;
     }
@@ -619,19 +595,17 @@ int plcio_modbus_execute(plcio_modbus_client *c, int unit_arg, const uint8_t *pd
     if (!c || !pdu || !resp || !resp_len || len < 1 || len > PLCIO_MB_MAX_PDU) return PLCIO_EINVAL;
     c->last_exception = 0;
     uint8_t unit, buf[PLCIO_MB_MAX_PDU];
-    size_t n;
+    size_t n = 0;
     int rc = pick_unit(c, unit_arg, &unit);
     if (rc != PLCIO_OK) return rc;
-    bool bcast = is_broadcast(c, unit);
-    if ((rc = exchange(c, unit, pdu, len, bcast, buf, &n)) != PLCIO_OK) return rc;
+    unsigned flags = MB_REQ_RAW | (is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u);
+    rc = exchange(c, unit, pdu, len, flags, buf, &n);
+    if (rc != PLCIO_OK && rc != PLCIO_EMBEXC) return rc;
     if (n > cap) return PLCIO_ENOSPC;
-    memcpy(resp, buf, n);
+    if (n) memcpy(resp, buf, n);
     *resp_len = n;
-    if (n == 2 && (buf[0] & 0x80)) {
-        c->last_exception = buf[1];
-        return PLCIO_EMBEXC;
-    }
-    return PLCIO_OK;
+    if (rc == PLCIO_EMBEXC) c->last_exception = buf[1];
+    return rc;
 }
 
 /* ===========================================================================
@@ -700,112 +674,32 @@ static int request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *
     }
 }
 
-/* Decode an answer into the request's buffers. */
-static void request_finish(plcio_modbus_request *r, const uint8_t *pdu, size_t len)
+/* Copy an answer into the request's buffers. */
+static void request_finish(plcio_modbus_request *r, int result, const plcio_mb_pdu *s)
 {
-    plcio_mb_pdu q, s;
-    uint8_t scratch[PLCIO_MB_MAX_PDU];
-    request_pdu(r, &q, scratch);
-    r->result = plcio_mb_response_decode(pdu, len, &s);
-    if (r->result == PLCIO_OK) r->result = plcio_mb_response_check(&q, &s);
-    if (r->result == PLCIO_EMBEXC) r->exception = s.exception;
-    if (r->result != PLCIO_OK) return;
-    if (r->function <= 2) plcio_mb_unpack_bits(s.data, r->n, r->bits);
-    if (r->function == 3 || r->function == 4) plcio_mb_bytes_to_regs(s.data, r->n, r->regs);
+    r->result = result;
+    if (result == PLCIO_EMBEXC && s) r->exception = s->exception;
+    if (result != PLCIO_OK || !s) return;
+    if (r->function <= 2) plcio_mb_unpack_bits(s->data, r->n, r->bits);
+    if (r->function == 3 || r->function == 4) plcio_mb_bytes_to_regs(s->data, r->n, r->regs);
 }
 
-typedef struct inflight {
-    size_t index;
-    uint16_t tid;
-    uint8_t unit;
-    uint64_t deadline;
-} inflight;
+typedef struct many_ctx {
+    plcio_modbus_request *reqs;
+    uint32_t *tokens;
+    size_t n;
+} many_ctx;
 
-/* Encode requests [*next, ...) into out until the window is full. */
-static int pipeline_fill(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n, size_t window, size_t *next,
-                         inflight *fl, size_t *nfl, uint8_t *out, size_t cap, size_t *used)
+static void many_cb(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len)
 {
-    *used = 0;
-    while (*next < n && *nfl < window && cap - *used >= PLCIO_MB_TCP_MAX_ADU) {
-        plcio_modbus_request *r = &reqs[(*next)++];
-        plcio_mb_pdu q;
-        uint8_t scratch[PLCIO_MB_MAX_PDU], pdu[PLCIO_MB_MAX_PDU], unit;
-        size_t len, flen;
-        int rc = pick_unit(c, r->unit, &unit);
-        if (rc == PLCIO_OK) rc = request_pdu(r, &q, scratch);
-        if (rc == PLCIO_OK) rc = plcio_mb_request_encode(&q, pdu, sizeof pdu, &len);
-        if (rc != PLCIO_OK) {
-            r->result = rc;
-            continue;
-        }
-        uint16_t tid = ++c->next_tid;
-        if ((rc = plcio_mb_mbap_encode(tid, unit, pdu, len, out + *used, cap - *used, &flen)) != PLCIO_OK) return rc;
-        fl[(*nfl)++] = (inflight){(size_t)(r - reqs), tid, unit, plcio_net_deadline(c->cfg.timeout_ms)};
-        if (c->cfg.link.ops->datagram) { /* UDP: one frame per datagram */
-            if ((rc = send_frame(c, out + *used, flen, fl[*nfl - 1].deadline)) != PLCIO_OK) return rc;
-            continue;
-        }
-        plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Tx", out + *used, flen);
-        *used += flen;
-    }
-    return PLCIO_OK;
-}
-
-/* Frames already logged one by one: send them in one write. */
-static int send_batch(plcio_modbus_client *c, const uint8_t *buf, size_t n)
-{
-    int rc = c->cfg.link.ops->send(&c->cfg.link, buf, n, plcio_net_deadline(c->cfg.timeout_ms));
-    return rc == PLCIO_OK ? rc : link_failed(c, rc);
-}
-
-static void fail_rest(plcio_modbus_request *reqs, size_t n, size_t next, const inflight *fl, size_t nfl, int rc)
-{
-    for (size_t i = 0; i < nfl; i++)
-        reqs[fl[i].index].result = rc;
-    for (size_t i = next; i < n; i++)
-        reqs[i].result = PLCIO_ECANCELED;
-}
-
-/* Match a frame to an in-flight request and finish it; unknown ids are dropped. */
-static void pipeline_match(plcio_modbus_client *c, plcio_modbus_request *reqs, inflight *fl, size_t *nfl,
-                           const plcio_mb_frame *f)
-{
-    for (size_t i = 0; i < *nfl; i++) {
-        plcio_modbus_request *r = &reqs[fl[i].index];
-        if (f->tid == fl[i].tid && f->unit == fl[i].unit && (f->pdu[0] & 0x7F) == r->function) {
-            request_finish(r, f->pdu, f->pdu_len);
-            fl[i] = fl[--*nfl];
+    (void)raw;
+    (void)raw_len;
+    many_ctx *m = ctx;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->tokens[i] == token) {
+            request_finish(&m->reqs[i], result, resp);
             return;
         }
-    }
-    plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "dropping answer with unknown transaction id %u", f->tid);
-}
-
-/* Take at least one answer (or a timeout) for the in-flight set, then every
- * further answer already buffered, so refills go out in one write. */
-static int pipeline_receive(plcio_modbus_client *c, plcio_modbus_request *reqs, inflight *fl, size_t *nfl)
-{
-    uint64_t deadline = fl[0].deadline;
-    for (size_t i = 1; i < *nfl; i++)
-        if (fl[i].deadline < deadline) deadline = fl[i].deadline;
-    plcio_mb_frame f;
-    size_t used;
-    int rc = rx_frame(c, deadline, &f, &used);
-    if (rc == PLCIO_ETIMEDOUT) { /* the oldest request times out, the others go on */
-        size_t k = 0;
-        for (size_t i = 1; i < *nfl; i++)
-            if (fl[i].deadline < fl[k].deadline) k = i;
-        reqs[fl[k].index].result = PLCIO_ETIMEDOUT;
-        fl[k] = fl[--*nfl];
-        return PLCIO_OK;
-    }
-    while (rc == PLCIO_OK) {
-        pipeline_match(c, reqs, fl, nfl, &f);
-        rx_consume(c, used);
-        if (!*nfl || frame_decode(c, false, &f, &used) != PLCIO_OK) return PLCIO_OK;
-        plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, used);
-    }
-    return rc;
 }
 
 static int transact_serial(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n)
@@ -831,26 +725,29 @@ int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *req
     for (size_t i = 0; i < n; i++)
         reqs[i].result = PLCIO_ECANCELED, reqs[i].exception = 0;
     if (c->cfg.framing != MB_FRAMING_MBAP || window <= 1) return transact_serial(c, reqs, n);
-    if (window > MB_MAX_WINDOW) window = MB_MAX_WINDOW;
     int rc = plcio_modbus_client_connect(c);
-    if (rc != PLCIO_OK) {
-        fail_rest(reqs, n, 0, NULL, 0, rc);
-        return rc;
-    }
-    inflight fl[MB_MAX_WINDOW];
-    size_t nfl = 0, next = 0;
-    uint8_t *out = malloc(MB_MAX_WINDOW * PLCIO_MB_TCP_MAX_ADU);
-    if (!out) return PLCIO_ENOMEM;
-    while (next < n || nfl > 0) {
-        size_t used;
-        rc = pipeline_fill(c, reqs, n, window, &next, fl, &nfl, out, MB_MAX_WINDOW * PLCIO_MB_TCP_MAX_ADU, &used);
-        if (rc == PLCIO_OK && used) rc = send_batch(c, out, used);
-        if (rc == PLCIO_OK && nfl) rc = pipeline_receive(c, reqs, fl, &nfl);
-        if (rc != PLCIO_OK) {
-            fail_rest(reqs, n, next, fl, nfl, rc);
-            break;
+    if (rc != PLCIO_OK) return rc;
+    many_ctx m = {reqs, calloc(n, sizeof(uint32_t)), n};
+    if (!m.tokens) return PLCIO_ENOMEM;
+    if (window > MB_SESSION_MAX_WINDOW) window = MB_SESSION_MAX_WINDOW;
+    mb_session_set_window(c->sess, (unsigned)window);
+    size_t next = 0;
+    while (rc == PLCIO_OK && (next < n || mb_session_pending(c->sess))) {
+        /* keep the queue at the window: a queued request's deadline is already running */
+        while (next < n && mb_session_pending(c->sess) < window) {
+            plcio_modbus_request *r = &reqs[next];
+            plcio_mb_pdu q;
+            uint8_t scratch[PLCIO_MB_MAX_PDU], unit;
+            int e = pick_unit(c, r->unit, &unit);
+            if (e == PLCIO_OK) e = request_pdu(r, &q, scratch);
+            if (e == PLCIO_OK)
+                e = mb_session_submit(c->sess, unit, &q, plcio_net_deadline(c->cfg.timeout_ms), &m.tokens[next]);
+            if (e != PLCIO_OK) r->result = e;
+            next++;
         }
+        rc = pump(c, many_cb, &m);
     }
-    free(out);
+    free(m.tokens);
+    mb_session_set_window(c->sess, 1);
     return rc;
 }

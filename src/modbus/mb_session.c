@@ -13,6 +13,7 @@ typedef struct mb_req {
     uint16_t tid;
     uint8_t unit;
     bool sent;
+    unsigned flags;
     uint64_t deadline;
     size_t pdu_len;
     uint8_t pdu[PLCIO_MB_MAX_PDU];
@@ -21,6 +22,7 @@ typedef struct mb_req {
 struct mb_session {
     mb_framing framing;
     unsigned window;
+    bool datagram;
     uint16_t next_tid;
     uint32_t next_token;
     size_t count; /* reqs[0..count) in submission order */
@@ -51,7 +53,39 @@ void mb_session_free(mb_session *s) { free(s); }
 
 void mb_session_set_silence(mb_session *s, uint64_t ns) { s->silence_ns = ns; }
 
+void mb_session_set_window(mb_session *s, unsigned window)
+{
+    if (window < 1) window = 1;
+    if (window > MB_SESSION_MAX_WINDOW) window = MB_SESSION_MAX_WINDOW;
+    s->window = s->framing == MB_FRAMING_MBAP ? window : 1;
+}
+
+void mb_session_set_datagram(mb_session *s, bool datagram) { s->datagram = datagram; }
+
 size_t mb_session_pending(const mb_session *s) { return s->count; }
+
+static int enqueue(mb_session *s, mb_req *r, uint8_t unit, unsigned flags, uint64_t deadline_ns, uint32_t *token)
+{
+    r->token = ++s->next_token;
+    r->flags = flags;
+    r->unit = unit;
+    r->sent = false;
+    r->deadline = deadline_ns;
+    s->count++;
+    *token = r->token;
+    return PLCIO_OK;
+}
+
+int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags,
+                          uint64_t deadline_ns, uint32_t *token)
+{
+    if (!s || !pdu || !token || len < 1 || len > PLCIO_MB_MAX_PDU) return PLCIO_EINVAL;
+    if (s->count == MB_SESSION_QUEUE) return PLCIO_ELIMIT;
+    mb_req *r = &s->reqs[s->count];
+    memcpy(r->pdu, pdu, len);
+    r->pdu_len = len;
+    return enqueue(s, r, unit, flags, deadline_ns, token);
+}
 
 int mb_session_submit(mb_session *s, uint8_t unit, const plcio_mb_pdu *req, uint64_t deadline_ns, uint32_t *token)
 {
@@ -60,13 +94,7 @@ int mb_session_submit(mb_session *s, uint8_t unit, const plcio_mb_pdu *req, uint
     mb_req *r = &s->reqs[s->count];
     int rc = plcio_mb_request_encode(req, r->pdu, sizeof r->pdu, &r->pdu_len);
     if (rc != PLCIO_OK) return rc;
-    r->token = ++s->next_token;
-    r->unit = unit;
-    r->sent = false;
-    r->deadline = deadline_ns;
-    s->count++;
-    *token = r->token;
-    return PLCIO_OK;
+    return enqueue(s, r, unit, 0, deadline_ns, token);
 }
 
 static size_t in_flight(const mb_session *s)
@@ -104,19 +132,31 @@ const uint8_t *mb_session_next_tx(mb_session *s, size_t *len)
     return s->tx_len ? s->tx : NULL;
 }
 
-void mb_session_sent(mb_session *s, uint64_t now)
+static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len,
+                     mb_session_answer_fn cb, void *ctx);
+
+void mb_session_sent(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx)
 {
     s->tx_len = 0;
     s->last_rx_ns = now;
+    for (size_t i = 0; i < s->count;) { /* nothing comes back for these */
+        if (s->reqs[i].sent && (s->reqs[i].flags & MB_REQ_NO_ANSWER)) {
+            complete(s, i, PLCIO_OK, NULL, NULL, 0, cb, ctx);
+            i = 0;
+            continue;
+        }
+        i++;
+    }
 }
 
 /* Take request i out of the queue and report it. The callback may submit. */
-static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, mb_session_answer_fn cb, void *ctx)
+static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len,
+                     mb_session_answer_fn cb, void *ctx)
 {
     uint32_t token = s->reqs[i].token;
     memmove(&s->reqs[i], &s->reqs[i + 1], (s->count - i - 1) * sizeof s->reqs[0]);
     s->count--;
-    if (cb) cb(ctx, token, result, resp);
+    if (cb) cb(ctx, token, result, resp, raw, raw_len);
 }
 
 static void answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_answer_fn cb, void *ctx)
@@ -124,10 +164,15 @@ static void answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_
     plcio_mb_pdu q, resp;
     uint8_t copy[PLCIO_MB_MAX_PDU];
     memcpy(copy, f->pdu, f->pdu_len); /* rx moves on before the callback returns */
+    if (s->reqs[i].flags & MB_REQ_RAW) {
+        int rc = (copy[0] & 0x80) ? (f->pdu_len == 2 ? PLCIO_EMBEXC : PLCIO_EPROTO) : PLCIO_OK;
+        complete(s, i, rc, NULL, copy, f->pdu_len, cb, ctx);
+        return;
+    }
     plcio_mb_request_decode(s->reqs[i].pdu, s->reqs[i].pdu_len, &q);
     int rc = plcio_mb_response_decode(copy, f->pdu_len, &resp);
     if (rc == PLCIO_OK) rc = plcio_mb_response_check(&q, &resp);
-    complete(s, i, rc, (rc == PLCIO_OK || rc == PLCIO_EMBEXC) ? &resp : NULL, cb, ctx);
+    complete(s, i, rc, (rc == PLCIO_OK || rc == PLCIO_EMBEXC) ? &resp : NULL, copy, f->pdu_len, cb, ctx);
 }
 
 static long match(const mb_session *s, const plcio_mb_frame *f)
@@ -174,10 +219,14 @@ static int drain(mb_session *s, bool idle, mb_session_answer_fn cb, void *ctx)
         int rc = decode(s, idle, &f, &used);
         if (rc == PLCIO_EAGAIN) return PLCIO_OK;
         if (rc != PLCIO_OK) {
+            if (s->datagram) { /* a bad datagram: drop it, the session goes on */
+                s->rx_len = 0;
+                return PLCIO_OK;
+            }
             if (s->framing == MB_FRAMING_MBAP) return PLCIO_EPROTO;
             long k = first_sent(s);
             consume(s, used ? used : s->rx_len);
-            if (rc == PLCIO_ECRC && k >= 0) complete(s, (size_t)k, PLCIO_ECRC, NULL, cb, ctx);
+            if (rc == PLCIO_ECRC && k >= 0) complete(s, (size_t)k, PLCIO_ECRC, NULL, NULL, 0, cb, ctx);
             continue;
         }
         long i = match(s, &f);
@@ -208,6 +257,7 @@ int mb_session_feed(mb_session *s, const uint8_t *data, size_t len, uint64_t now
         int rc = drain(s, false, cb, ctx);
         if (rc != PLCIO_OK) return rc;
     }
+    if (s->datagram) s->rx_len = 0; /* a datagram's leftovers are not the start of a frame */
     return PLCIO_OK;
 }
 
@@ -219,7 +269,7 @@ void mb_session_on_timeout(mb_session *s, uint64_t now, mb_session_answer_fn cb,
     }
     for (size_t i = 0; i < s->count;) {
         if (s->reqs[i].deadline && s->reqs[i].deadline <= now) {
-            complete(s, i, PLCIO_ETIMEDOUT, NULL, cb, ctx);
+            complete(s, i, PLCIO_ETIMEDOUT, NULL, NULL, 0, cb, ctx);
             i = 0; /* the callback may have changed the queue */
             continue;
         }
@@ -244,5 +294,5 @@ void mb_session_reset(mb_session *s, int err, mb_session_answer_fn cb, void *ctx
     s->rx_len = 0;
     s->tx_len = 0;
     while (s->count)
-        complete(s, 0, err, NULL, cb, ctx);
+        complete(s, 0, err, NULL, NULL, 0, cb, ctx);
 }

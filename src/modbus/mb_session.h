@@ -17,6 +17,7 @@
 #ifndef PLCIO_SRC_MODBUS_MB_SESSION_H
 #define PLCIO_SRC_MODBUS_MB_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,11 +33,23 @@ typedef struct mb_session mb_session;
  * PLCIO_ETIMEDOUT, PLCIO_EPROTO (answer does not fit the request),
  * PLCIO_ECRC, or the error given to mb_session_reset (resp NULL then).
  * resp and its data are valid during the call only. */
-typedef void (*mb_session_answer_fn)(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp);
+typedef void (*mb_session_answer_fn)(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp,
+                                     const uint8_t *raw, size_t raw_len);
+/* raw/raw_len: the answer PDU as received (NULL/0 when there is none). */
+
+/* Request flags for mb_session_submit_pdu. */
+#define MB_REQ_RAW       1u /* answer matched by unit/function/tid only, not decoded (resp NULL) */
+#define MB_REQ_NO_ANSWER 2u /* broadcast, FC 8/04: done with PLCIO_OK once sent */
 
 /* NULL on out of memory. window: 1..64 (MBAP), ignored for RTU/ASCII. */
 mb_session *mb_session_new(mb_framing framing, unsigned window);
 void mb_session_free(mb_session *s);
+
+/* Requests in flight at once (MBAP; RTU and ASCII stay at 1). */
+void mb_session_set_window(mb_session *s, unsigned window);
+/* UDP: every feed is one datagram; what it holds beyond whole frames is
+ * dropped, and a bad datagram does not end the session. */
+void mb_session_set_datagram(mb_session *s, bool datagram);
 
 /* RTU: quiet time that ends a frame whose length the content does not
  * tell (default 20 ms; on a serial line use t3.5, plcio_mb_rtu_timing). */
@@ -45,10 +58,13 @@ void mb_session_set_silence(mb_session *s, uint64_t ns);
 /* Encode and queue a request; the deadline counts from now. PLCIO_ERANGE
  * (quantities), PLCIO_EUNSUPPORTED, PLCIO_ELIMIT (queue full). */
 int mb_session_submit(mb_session *s, uint8_t unit, const plcio_mb_pdu *req, uint64_t deadline_ns, uint32_t *token);
+/* Queue an encoded PDU (function code first, 1..253 bytes). */
+int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags,
+                          uint64_t deadline_ns, uint32_t *token);
 /* Frames to send now, concatenated (borrowed until the next call); NULL when
  * nothing is ready. Call mb_session_sent once they are written. */
 const uint8_t *mb_session_next_tx(mb_session *s, size_t *len);
-void mb_session_sent(mb_session *s, uint64_t now);
+void mb_session_sent(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx);
 /* Bytes from the peer (not from inside a callback). PLCIO_EPROTO: an MBAP stream cannot be framed any
  * more; close the connection and call mb_session_reset. */
 int mb_session_feed(mb_session *s, const uint8_t *data, size_t len, uint64_t now, mb_session_answer_fn cb, void *ctx);

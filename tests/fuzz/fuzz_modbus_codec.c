@@ -71,8 +71,11 @@ static void serve(const uint8_t *data, size_t size)
     if (n && plcio_mb_response_decode(resp, n, &p) != PLCIO_OK) abort();
 }
 
-static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp)
+static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw,
+                      size_t raw_len)
 {
+    (void)raw;
+    (void)raw_len;
     (void)ctx;
     (void)token;
     if ((result == PLCIO_OK || result == PLCIO_EMBEXC) != (resp != NULL)) abort();
@@ -89,7 +92,7 @@ static void session(const uint8_t *data, size_t size)
         for (int i = 0; i < 3; i++)
             mb_session_submit(s, (uint8_t)i, &q, 100, &tok);
         mb_session_next_tx(s, &len);
-        mb_session_sent(s, 0);
+        mb_session_sent(s, 0, NULL, NULL);
         if (mb_session_feed(s, data, size, 1, on_answer, NULL) != PLCIO_OK)
             mb_session_reset(s, PLCIO_ECLOSED, on_answer, NULL);
         mb_session_on_timeout(s, 1000, on_answer, NULL);

@@ -15,8 +15,11 @@ typedef struct outcome {
     uint8_t exception[16];
 } outcome;
 
-static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp)
+static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw,
+                      size_t raw_len)
 {
+    (void)raw;
+    (void)raw_len;
     outcome *o = ctx;
     assert_true(o->n < 16);
     o->token[o->n] = token;
@@ -50,7 +53,7 @@ static void test_mbap_window_and_order(void **state)
     assert_int_equal(len, 24); /* two frames: the window */
     uint16_t tid0 = (uint16_t)(tx[0] << 8 | tx[1]), tid1 = (uint16_t)(tx[12] << 8 | tx[13]);
     assert_int_equal(tx[7], 3);
-    mb_session_sent(s, 0);
+    mb_session_sent(s, 0, NULL, NULL);
     assert_null(mb_session_next_tx(s, &len));
     outcome o = {0};
     uint8_t a[300], b[300];
@@ -74,7 +77,7 @@ static void test_mbap_window_and_order(void **state)
     tx = mb_session_next_tx(s, &len);
     assert_int_equal(len, 12);
     uint16_t tid2 = (uint16_t)(tx[0] << 8 | tx[1]);
-    mb_session_sent(s, 2);
+    mb_session_sent(s, 2, NULL, NULL);
     uint8_t c[300];
     size_t nc = mbap_answer(tid2, 1, "83 02", c);
     memcpy(b + nb, c, nc); /* two answers in one read */
@@ -102,7 +105,7 @@ static void test_timeouts_limits_reset(void **state)
     assert_int_equal(mb_session_next_deadline(s), 100);
     size_t len;
     mb_session_next_tx(s, &len);
-    mb_session_sent(s, 0);
+    mb_session_sent(s, 0, NULL, NULL);
     outcome o = {0};
     mb_session_on_timeout(s, 99, on_answer, &o);
     assert_int_equal(o.n, 0);
@@ -140,7 +143,7 @@ static void test_rtu(void **state)
     uint8_t want[8];
     assert_int_equal(plcio_test_hex("11 03 00 6B 00 03 76 87", want, 8), 8);
     assert_memory_equal(tx, want, 8);
-    mb_session_sent(s, 0);
+    mb_session_sent(s, 0, NULL, NULL);
     outcome o = {0};
     uint8_t resp[16];
     size_t n = plcio_test_hex("11 03 06 AE 41 56 52 43 40 49 AD", resp, sizeof resp);
@@ -151,7 +154,7 @@ static void test_rtu(void **state)
     /* the diagnostics echo has no length rule: it ends at silence */
     tx = mb_session_next_tx(s, &len);
     assert_int_equal(len, 8);
-    mb_session_sent(s, 20);
+    mb_session_sent(s, 20, NULL, NULL);
     assert_int_equal(mb_session_feed(s, tx, len, 30, on_answer, &o), PLCIO_OK); /* the echo is the request */
     assert_int_equal(o.n, 1);
     assert_int_equal(mb_session_next_deadline(s), 30 + 2000);
