@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "plcio/value.h"
 #include "s7/s7_codec.h"
 
 #define UD_HEAD_0 0x00
@@ -187,58 +188,27 @@ void plcio_s7_szl_header_encode(uint8_t out[8], const plcio_s7_szl_header *h)
 
 /* ---------------------------------------------------------------- clock */
 
-static int bcd_get(uint8_t b, unsigned *v)
-{
-    if ((b >> 4) > 9 || (b & 15) > 9) return PLCIO_EPROTO;
-    *v = (b >> 4) * 10u + (b & 15u);
-    return PLCIO_OK;
-}
-
-static uint8_t bcd_put(unsigned v) { return (uint8_t)((v / 10u) << 4 | (v % 10u)); }
-
-static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static bool datetime_valid(const plcio_s7_datetime *dt)
-{
-    static const uint8_t mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (dt->year < 1990 || dt->year > 2089 || dt->month < 1 || dt->month > 12) return false;
-    unsigned md = mdays[dt->month - 1];
-    if (dt->month == 2 && !is_leap(dt->year)) md = 28;
-    return dt->day >= 1 && dt->day <= md && dt->hour < 24 && dt->minute < 60 && dt->second < 60 &&
-           dt->millisecond < 1000 && dt->weekday >= 1 && dt->weekday <= 7;
-}
-
+/* The 8 BCD bytes are a DATE_AND_TIME: the value codec (src/tag/value.c)
+ * decodes and checks them (years 90..99 -> 19xx, 00..89 -> 20xx, real
+ * dates, weekday 1..7); here only the field structs are converted. */
 int plcio_s7_dt_bcd_decode(const uint8_t p[8], plcio_s7_datetime *out)
 {
-    unsigned v[6], ms_hi, ms_lo;
-    for (int i = 0; i < 6; i++)
-        if (bcd_get(p[i], &v[i])) return PLCIO_EPROTO;
-    if (bcd_get(p[6], &ms_hi)) return PLCIO_EPROTO;
-    if ((p[7] >> 4) > 9) return PLCIO_EPROTO;
-    ms_lo = p[7] >> 4;
-    out->year = (uint16_t)(v[0] >= 90 ? 1900 + v[0] : 2000 + v[0]);
-    out->month = (uint8_t)v[1];
-    out->day = (uint8_t)v[2];
-    out->hour = (uint8_t)v[3];
-    out->minute = (uint8_t)v[4];
-    out->second = (uint8_t)v[5];
-    out->millisecond = (uint16_t)(ms_hi * 10u + ms_lo);
-    out->weekday = p[7] & 15u;
-    return datetime_valid(out) ? PLCIO_OK : PLCIO_EPROTO;
+    plcio_value v;
+    if (plcio_value_decode(&v, PLCIO_TYPE_DATE_AND_TIME, 0, p, 8, 0, NULL, NULL, 0) != PLCIO_OK) return PLCIO_EPROTO;
+    const plcio_datetime *d = &v.v.dt;
+    *out = (plcio_s7_datetime){(uint16_t)d->year, d->month, d->day, d->hour, d->minute, d->second,
+                               (uint16_t)(d->nanosecond / 1000000u), d->weekday};
+    return PLCIO_OK;
 }
 
 int plcio_s7_dt_bcd_encode(uint8_t out[8], const plcio_s7_datetime *dt)
 {
-    if (!datetime_valid(dt)) return PLCIO_ERANGE;
-    out[0] = bcd_put(dt->year % 100u);
-    out[1] = bcd_put(dt->month);
-    out[2] = bcd_put(dt->day);
-    out[3] = bcd_put(dt->hour);
-    out[4] = bcd_put(dt->minute);
-    out[5] = bcd_put(dt->second);
-    out[6] = bcd_put(dt->millisecond / 10u);
-    out[7] = (uint8_t)((dt->millisecond % 10u) << 4 | dt->weekday);
-    return PLCIO_OK;
+    if (dt->millisecond > 999) return PLCIO_ERANGE;
+    plcio_value v;
+    plcio_value_init(&v, PLCIO_TYPE_DATE_AND_TIME);
+    v.v.dt = (plcio_datetime){dt->year, dt->month, dt->day, dt->hour, dt->minute, dt->second, dt->weekday,
+                              (uint32_t)dt->millisecond * 1000000u};
+    return plcio_value_encode(&v, out, 8, 0, NULL, NULL, 0) == PLCIO_OK ? PLCIO_OK : PLCIO_ERANGE;
 }
 
 int plcio_s7_clock_decode(const uint8_t *p, size_t len, plcio_s7_datetime *out)
@@ -246,8 +216,7 @@ int plcio_s7_clock_decode(const uint8_t *p, size_t len, plcio_s7_datetime *out)
     if (!p || len != PLCIO_S7_CLOCK_LEN) return PLCIO_EPROTO;
     /* byte 0 reserved, byte 1 the century digits "19" CPUs send; the year
      * itself is two digits, 90..99 -> 19xx, 00..89 -> 20xx */
-    unsigned century;
-    if (bcd_get(p[1], &century)) return PLCIO_EPROTO;
+    if ((p[1] >> 4) > 9 || (p[1] & 15) > 9) return PLCIO_EPROTO;
     return plcio_s7_dt_bcd_decode(p + 2, out);
 }
 
