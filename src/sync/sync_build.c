@@ -8,7 +8,7 @@
 
 const sync_driver_ops *sync_test_driver;
 
-static const sync_driver_ops *const drivers[] = {&sync_driver_s7};
+static const sync_driver_ops *const drivers[] = {&sync_driver_s7, &sync_driver_modbus};
 
 static bool scheme_matches(const sync_driver_ops *ops, const char *scheme)
 {

@@ -144,6 +144,6 @@ void sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes);
 void sync_write_done(sync_write *w, int err, const char *message);
 
 
-extern const sync_driver_ops sync_driver_s7;
+extern const sync_driver_ops sync_driver_s7, sync_driver_modbus;
 
 #endif
