@@ -227,7 +227,10 @@ int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, s
     if (rc == PLCIO_OK) rc = check_identity(r->base, msg, msg_cap);
     if (rc == PLCIO_OK) rc = check_geometry(r->base, r->map_size, &r->g, msg, msg_cap);
     if (rc == PLCIO_OK) rc = load_directory(r, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = plcio_shm_reader_refresh(r);
+    if (rc == PLCIO_OK) {
+        rc = plcio_shm_reader_refresh(r);
+        if (rc != PLCIO_OK) shm_msg(msg, msg_cap, "cannot copy a snapshot: %s", plcio_strerror(rc));
+    }
     if (rc != PLCIO_OK) {
         if (rc == PLCIO_ENOMEM) shm_msg(msg, msg_cap, "out of memory");
         plcio_shm_reader_free(r);

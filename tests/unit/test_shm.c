@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -244,7 +245,7 @@ static void test_json(void **state)
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "WS"), "value")->valuestring, "h\xc3\xa9");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "DT"), "value")->valuestring,
                         "2024-05-06T07:08:09.123");
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Motor.Speed"), "value")->valuedouble, -2);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Motor.Speed"), "value")->valuedouble == -2.0);
     cJSON *di = cJSON_GetObjectItem(tags, "DI");
     assert_string_equal(cJSON_GetObjectItem(di, "quality")->valuestring, "error");
     assert_string_equal(cJSON_GetObjectItem(di, "error")->valuestring, "PLCIO_ETIMEDOUT");
@@ -496,8 +497,9 @@ static void test_stale_segment_replaced(void **state)
 static void test_busy_across_processes(void **state)
 {
     (void)state;
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
+    int ready[2], stop[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(stop), 0);
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
@@ -505,23 +507,28 @@ static void test_busy_across_processes(void **state)
         plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0};
         plcio_shm_writer *w = NULL;
         if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
-        if (write(pipefd[1], "r", 1) != 1) _exit(1);
+        if (write(ready[1], "r", 1) != 1) _exit(1);
         char c;
-        if (read(pipefd[0], &c, 1) < 0) _exit(1); /* until the parent says stop */
+        if (read(stop[0], &c, 1) < 0) _exit(1); /* until the parent kills it */
         _exit(0);
     }
+    struct pollfd pfd = {ready[0], POLLIN, 0};
+    assert_int_equal(poll(&pfd, 1, 10000), 1);
     char c;
-    assert_int_equal(read(pipefd[0], &c, 1), 1);
+    assert_int_equal(read(ready[0], &c, 1), 1);
     plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0};
     plcio_shm_writer *w = NULL;
     char msg[PLCIO_SHM_MSG_MAX], pid[32];
-    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg), PLCIO_EBUSY);
-    snprintf(pid, sizeof pid, "pid %d", (int)child);
-    assert_non_null(strstr(msg, pid));
+    int rc = plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
-    close(pipefd[0]);
-    close(pipefd[1]);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(stop[i]);
+    }
+    assert_int_equal(rc, PLCIO_EBUSY);
+    snprintf(pid, sizeof pid, "pid %d", (int)child);
+    assert_non_null(strstr(msg, pid));
     assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg), PLCIO_OK);
     assert_int_equal(plcio_shm_writer_replaced_pid(w), (uint32_t)child);
     plcio_shm_writer_free(w);
