@@ -33,6 +33,7 @@
 #include "plcio/url.h"
 #include "plcio/layout.h"
 #include "plcio/modbus.h"
+#include "plcio/shm.h"
 #include "plcio/value.h"
 #include "plcio/address.h"
 #include "plcio/s7.h"
