@@ -64,10 +64,7 @@ void sync_run_print_stats(FILE *out, const plcio_sync *s, plcio_sync_stats *prev
 
 void sync_run_print_attach(FILE *out, const char *shm_name)
 {
-    const char *n = shm_name[0] == '/' ? shm_name + 1 : shm_name;
-    fprintf(out,
-            "Attach from Python:  PYTHONPATH=python python3 -c 'import plcio; h = plcio.open(\"%s\"); print(h.read())'\n"
-            "Inspect from a shell: plcio shm %s --watch\n",
-            n, n);
+    fprintf(out, "Read it from another process: plcio_shm_reader_open(\"%s\", ...) (include/plcio/shm.h, docs/sync.md)\n",
+            shm_name);
     fflush(out);
 }

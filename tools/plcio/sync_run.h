@@ -20,7 +20,7 @@ bool sync_run_interrupted(void);
  * previous counts between calls. */
 void sync_run_print_stats(FILE *out, const plcio_sync *s, plcio_sync_stats *prev, double seconds);
 
-/* How to attach to the segment from Python, one line. */
+/* How another process attaches to the segment, one line. */
 void sync_run_print_attach(FILE *out, const char *shm_name);
 
 #endif
