@@ -18,6 +18,7 @@
 #define MAX_READ_REGS 125u  /* AP 6.3: FC3/FC4 read at most 125 registers */
 #define MAX_READ_BITS 2000u /* AP 6.1: FC1/FC2 read at most 2000 bits */
 #define WINDOW 8u
+#define MAX_TAG_BYTES 250u /* 125 registers: the most one read request carries */
 
 typedef struct mb_read {
     plcio_mb_table table;
@@ -237,7 +238,7 @@ static void read_answer(sync_group *g, size_t r, int result, const plcio_mb_pdu 
             sync_tag_error(t, result);
             continue;
         }
-        uint8_t raw[64];
+        uint8_t raw[MAX_TAG_BYTES];
         if (bit_table(rd->table)) {
             raw[0] = rd->data[t->at.mb.address - rd->addr];
         } else {
@@ -494,7 +495,7 @@ static void mbd_write(sync_device *d, sync_write *w)
     const sync_tag *t = w->tag;
     plcio_mb_pdu req;
     memset(&req, 0, sizeof req);
-    uint8_t regs[64];
+    uint8_t regs[MAX_TAG_BYTES];
     switch (t->at.mb.table) {
     case PLCIO_MB_TABLE_COIL:
         req.fc = 5;
@@ -502,8 +503,8 @@ static void mbd_write(sync_device *d, sync_write *w)
         req.value = (w->data[0] & 1u) ? 0xFF00 : 0x0000;
         break;
     case PLCIO_MB_TABLE_HOLDING_REGISTER:
-        if (w->size > sizeof regs) {
-            sync_write_done(w, PLCIO_ERANGE, "value too long for one request");
+        if (w->size > 2u * 123u) { /* AP 6.12: FC16 writes at most 123 registers */
+            sync_write_done(w, PLCIO_ERANGE, "value longer than one write request (123 registers)");
             return;
         }
         memcpy(regs, w->data, w->size);

@@ -142,8 +142,6 @@ static void connect_now(plcio_loop *loop, void *ctx)
     d->ops->connect(d);
 }
 
-static void fail_write(sync_write *w, int err, const char *message);
-
 static void start_write(sync_device *d, sync_write *w)
 {
     w->started = true;
@@ -227,8 +225,6 @@ static void group_tick(plcio_loop *loop, void *ctx)
 
 /* ---- writes ---- */
 
-static void fail_write(sync_write *w, int err, const char *message) { sync_write_done(w, err, message); }
-
 void sync_write_done(sync_write *w, int err, const char *message)
 {
     sync_device *d = w->tag->group->device;
@@ -259,7 +255,7 @@ static void submit_write(plcio_sync *s, sync_write *w)
         char msg[300];
         snprintf(msg, sizeof msg, "device %s is not connected (%s)", d->name,
                  d->last_message[0] ? d->last_message : "connecting");
-        fail_write(w, PLCIO_ENOTCONN, msg);
+        sync_write_done(w, PLCIO_ENOTCONN, msg);
     }
 }
 
@@ -280,7 +276,7 @@ static void expire_queued_writes(plcio_sync *s, uint64_t now)
             w->next = NULL;
             char msg[300];
             snprintf(msg, sizeof msg, "device %s did not come back in time (%s)", d->name, d->last_message);
-            fail_write(w, PLCIO_ETIMEDOUT, msg);
+            sync_write_done(w, PLCIO_ETIMEDOUT, msg);
         }
     }
 }
@@ -446,7 +442,7 @@ static void fail_queued_writes(plcio_sync *s)
             sync_write *w = d->writes_head;
             d->writes_head = w->next;
             w->next = NULL;
-            fail_write(w, PLCIO_ECANCELED, "the sync engine stopped");
+            sync_write_done(w, PLCIO_ECANCELED, "the sync engine stopped");
         }
         d->writes_tail = NULL;
     }
