@@ -98,6 +98,7 @@ PLCIO_API int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const
                                                size_t errcap);
 /* NULL on allocation failure. Does not connect. */
 PLCIO_API plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o);
+/* Closes the connection; an async job still pending is dropped without its callback. */
 PLCIO_API void plcio_s7_client_free(plcio_s7_client *c);
 
 PLCIO_API int plcio_s7_client_connect(plcio_s7_client *c);

@@ -118,6 +118,9 @@ plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
 void plcio_s7_client_free(plcio_s7_client *c)
 {
     if (!c) return;
+    /* An async job still queued or running is dropped without its callback:
+     * the caller is tearing down and owns what the callback would touch. */
+    if (c->aops) c->aops->destroy(c->ajob);
     plcio_net_close(c->fd);
     plcio_s7_session_free(c->session);
     free(c);
