@@ -16,6 +16,7 @@
 #include "plcio/s7_server.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
+#include "shm_view.h"
 #include "sync_run.h"
 
 static const char tank_source[] = "// The demo's tank: plcio demo serves it as DB1 and mirrors it to shared memory.\n"
@@ -135,15 +136,7 @@ static void show(FILE *out, plcio_shm_reader *r, const plcio_sync *s, plcio_sync
     if (tty) fputs("\033[H\033[2J", out);
     fprintf(out, "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s "
                  "(Ctrl-C ends)\n\n", elapsed);
-    fprintf(out, "  %-12s %-12s %-7s %s\n", "tag", "value", "quality", "changed");
-    uint64_t now = plcio_realtime_ns();
-    for (size_t i = 0; i < plcio_shm_reader_tag_count(r); i++) {
-        plcio_shm_value v;
-        plcio_shm_tag_info info;
-        if (plcio_shm_reader_get(r, i, &v) != PLCIO_OK || plcio_shm_reader_tag_info(r, i, &info) != PLCIO_OK) continue;
-        double age = v.changed_real_ns && now > v.changed_real_ns ? (double)(now - v.changed_real_ns) / 1e9 : 0;
-        fprintf(out, "  %-12s %-12.12s %-7s %.1f s ago\n", info.name, v.text, plcio_shm_quality_name(v.quality), age);
-    }
+    shm_view_table(out, r, 16, 0);
     fprintf(out, "\n  generation %llu\n", (unsigned long long)plcio_shm_reader_generation(r));
     sync_run_print_stats(out, s, prev, dt);
     fputc('\n', out);

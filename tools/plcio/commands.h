@@ -24,5 +24,6 @@ extern const plcio_command plcio_cmd_info;
 extern const plcio_command plcio_cmd_blocks;
 extern const plcio_command plcio_cmd_sync;
 extern const plcio_command plcio_cmd_demo;
+extern const plcio_command plcio_cmd_shm;
 
 #endif

@@ -16,6 +16,7 @@ static const plcio_command *const commands[] = {
     &plcio_cmd_info,
     &plcio_cmd_blocks,
     &plcio_cmd_sync,
+    &plcio_cmd_shm,
     &plcio_cmd_demo,
 };
 

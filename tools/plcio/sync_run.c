@@ -64,7 +64,8 @@ void sync_run_print_stats(FILE *out, const plcio_sync *s, plcio_sync_stats *prev
 
 void sync_run_print_attach(FILE *out, const char *shm_name)
 {
-    fprintf(out, "Read it from another process: plcio_shm_reader_open(\"%s\", ...) (include/plcio/shm.h, docs/sync.md)\n",
-            shm_name);
+    const char *bare = shm_name[0] == '/' ? shm_name + 1 : shm_name;
+    fprintf(out, "Attach from another process: plcio shm %s --watch  |  C: plcio_shm_reader_open(\"%s\", ...) "
+                 "(docs/shm.md)\n", bare, shm_name);
     fflush(out);
 }
