@@ -15,7 +15,8 @@
  *   store(buf.seq, seq + 2, release)        -- data stores happen-before this
  *   store(header.latest, idx, release)
  *   store(header.generation, gen, release)
- *   fetch_add(header.update_seq, 1, release); futex wake if readers sleep
+ *   fetch_add(header.update_seq, 1, seq_cst); futex wake if readers sleep
+ *   then the JSON buffer, same protocol, and a second update_seq bump + wake
  *
  * A reader:
  *   idx = load(header.latest, acquire)
@@ -79,7 +80,7 @@ struct plcio_shm_writer {
  * Geometry
  * ------------------------------------------------------------------------- */
 
-static void publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns);
+static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns);
 
 static uint64_t align64(uint64_t v) { return (v + 63u) & ~UINT64_C(63); }
 
@@ -526,11 +527,12 @@ static int json_render(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, char
     return PLCIO_OK;
 }
 
-static void publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
+/* Render and publish the JSON text if something changed; true if it did. */
+static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
 {
-    if (!w->g.json_count || !w->json_dirty) return;
+    if (!w->g.json_count || !w->json_dirty) return false;
     if (w->opts.json_min_interval_ns && w->json_last_ns && mono_ns - w->json_last_ns < w->opts.json_min_interval_ns)
-        return;
+        return false;
     uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), memory_order_relaxed);
     uint32_t idx = (latest + 1) % SHM_JSON_BUFFERS;
     uint8_t *buf = w->base + w->g.json_offset + (size_t)idx * w->g.json_stride;
@@ -551,6 +553,16 @@ static void publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, ui
     atomic_store_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), idx, memory_order_release);
     w->json_dirty = false;
     w->json_last_ns = mono_ns;
+    return true;
+}
+
+static void wake_readers(plcio_shm_writer *w)
+{
+    atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_seq_cst);
+    /* seq_cst pairs with the reader's seq_cst increment of WAITERS before it
+     * re-reads UPDATE_SEQ: either we see the waiter, or it sees the new seq. */
+    if (atomic_load_explicit(SHM_A32(w->base, SHM_H_WAITERS), memory_order_seq_cst))
+        shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
 }
 
 int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
@@ -564,15 +576,15 @@ int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
     uint32_t idx = (latest + 1) % SHM_SNAP_BUFFERS;
     seq_write(w->base + w->g.snap_offset + (size_t)idx * w->g.snap_stride, w->work, w->g.snap_stride);
     atomic_store_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), idx, memory_order_release);
-    publish_json(w, gen, real, mono);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_MONO), mono, memory_order_relaxed);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_REAL), real, memory_order_relaxed);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_GENERATION), gen, memory_order_release);
-    atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_seq_cst);
-    /* seq_cst pairs with the reader's seq_cst increment of WAITERS before it
-     * re-reads UPDATE_SEQ: either we see the waiter, or it sees the new seq. */
-    if (atomic_load_explicit(SHM_A32(w->base, SHM_H_WAITERS), memory_order_seq_cst))
-        shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
+    wake_readers(w);
+    /* The JSON text comes after the wake-up: rendering thousands of values
+     * takes milliseconds, which binary readers should not wait for. JSON
+     * readers get a second wake-up once it is there (its own generation field
+     * says which snapshot it describes). */
+    if (publish_json(w, gen, real, mono)) wake_readers(w);
     if (generation) *generation = gen;
     return PLCIO_OK;
 }
