@@ -7,10 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "net/net.h"
+#include "stream_exchange.h"
 #include "plcio/s7_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,40 +27,11 @@ static void setup(void)
     if (plcio_s7_server_listen(srv)) abort();
 }
 
-/* Send `data`, half-close, serve until the server closes (bounded); returns
- * the bytes of answer received. */
+static void serve(void *server, int wait_ms) { (void)plcio_s7_server_run_once(server, wait_ms); }
+
 static size_t exchange(const uint8_t *data, size_t size, uint8_t *ans, size_t cap)
 {
-    int fd;
-    if (plcio_net_tcp_connect("127.0.0.1", plcio_s7_server_port(srv), 1000, &fd)) abort();
-    size_t sent = 0, got_total = 0;
-    for (int i = 0; i < 400; i++) {
-        if (sent < size) {
-            size_t n = 0;
-            if (plcio_net_send_some(fd, data + sent, size - sent, &n) != PLCIO_OK) sent = size;
-            sent += n;
-            if (sent >= size) shutdown(fd, SHUT_WR);
-        } else if (i == 0) {
-            shutdown(fd, SHUT_WR);
-        }
-        plcio_s7_server_run_once(srv, 1);
-        uint8_t buf[4096];
-        size_t got = 0;
-        int rc = plcio_net_recv_some(fd, buf, sizeof buf, &got, 0);
-        if (rc == PLCIO_OK) {
-            size_t keep = got < cap - got_total ? got : cap - got_total;
-            memcpy(ans + got_total, buf, keep);
-            got_total += keep;
-        } else if (rc != PLCIO_ETIMEDOUT && rc != PLCIO_EAGAIN) {
-            break;
-        }
-    }
-    struct linger lg = {1, 0}; /* reset: no TIME_WAIT pile-up over millions of runs */
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    plcio_net_close(fd);
-    for (int i = 0; i < 3; i++)
-        plcio_s7_server_run_once(srv, 0);
-    return got_total;
+    return stream_exchange(plcio_s7_server_port(srv), serve, srv, data, size, ans, cap);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
