@@ -41,7 +41,11 @@ expect 1 "$NAME-garbage" "$BIN" shm "$NAME-garbage"
 : > "/dev/shm/$NAME-empty"
 expect 1 "$NAME-empty" "$BIN" shm "$NAME-empty" --json
 
-# ---- a live engine: the demo ----
+# ---- a live engine: the demo, with a watcher started before it ----
+expect 1 "did not appear within 0.5 s" "$BIN" shm "$NAME" --watch --seconds 0.5
+"$BIN" shm "$NAME" --watch --seconds 2 > "$TMP/early" 2> "$TMP/early.err" &
+EARLY=$!
+sleep 0.3
 "$BIN" demo --seconds 60 --shm "$NAME" > "$TMP/demo" 2>&1 &
 DEMO=$!
 i=0
@@ -49,6 +53,10 @@ while ! grep -q "shared memory /$NAME" "$TMP/demo" 2>/dev/null; do
   i=$((i + 1)); [ $i -gt 100 ] && fail "demo did not start: $(cat "$TMP/demo")"; sleep 0.1
 done
 sleep 0.5
+
+wait "$EARLY" || fail "watcher started before the engine: $(cat "$TMP/early.err")"
+grep -q "does not exist yet" "$TMP/early.err" || fail "early watcher did not wait: $(cat "$TMP/early.err")"
+grep -q "engine pid $DEMO alive" "$TMP/early" || fail "early watcher never showed the segment: $(head -5 "$TMP/early")"
 
 expect 0 "engine pid $DEMO alive" "$BIN" shm "$NAME"
 grep -q "Level *REAL .* good" "$TMP/out" || fail "no good Level in the table: $(cat "$TMP/out")"

@@ -101,15 +101,19 @@ static int parse(int argc, char **argv, shm_options *o)
     return PLCIO_EXIT_OK;
 }
 
-static int open_segment(const char *name, plcio_shm_reader **r)
+/* Attach; *rc keeps the library's answer (the caller may wait for a segment
+ * that is not there yet). */
+static int open_segment(const char *name, plcio_shm_reader **r, int *rc, bool quiet_missing)
 {
     char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_reader_open(name, r, msg, sizeof msg);
-    if (rc == PLCIO_ENOTFOUND)
+    *rc = plcio_shm_reader_open(name, r, msg, sizeof msg);
+    if (*rc == PLCIO_OK) return PLCIO_EXIT_OK;
+    bool missing = *rc == PLCIO_ENOTFOUND || *rc == PLCIO_EAGAIN;
+    if (missing && quiet_missing) return PLCIO_EXIT_FAILURE;
+    if (*rc == PLCIO_ENOTFOUND)
         return cli_error(PLCIO_EXIT_FAILURE, "no shared memory segment %s (is the sync engine running? its --shm name?)",
                          name);
-    if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", name, msg[0] ? msg : plcio_strerror(rc));
-    return PLCIO_EXIT_OK;
+    return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", name, msg[0] ? msg : plcio_strerror(*rc));
 }
 
 static void print_status(FILE *out, plcio_shm_reader *r, const char *name)
@@ -169,10 +173,10 @@ static void sleep_ms(unsigned ms)
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_requested) {}
 }
 
-/* The engine closed or replaced the segment: wait for a new one. */
-static plcio_shm_reader *reattach(const shm_options *o, uint64_t deadline)
+/* Wait for a (new) segment of that name, ready and not closed. */
+static plcio_shm_reader *wait_for_segment(const shm_options *o, uint64_t deadline, const char *why)
 {
-    fprintf(stderr, "plcio: %s was closed by its engine; waiting for it to come back\n", o->name);
+    fprintf(stderr, "plcio: %s %s; waiting for it\n", o->name, why);
     while (!stop_requested && plcio_monotonic_ns() < deadline) {
         plcio_shm_reader *r = NULL;
         if (plcio_shm_reader_open(o->name, &r, NULL, 0) == PLCIO_OK) {
@@ -191,6 +195,9 @@ static int watch(plcio_shm_reader *r, const shm_options *o)
 {
     bool clear = !o->json && isatty(STDOUT_FILENO);
     uint64_t start = plcio_monotonic_ns(), deadline = deadline_of(o, start);
+    if (!r) r = wait_for_segment(o, deadline, "does not exist yet");
+    if (!r && stop_requested) return PLCIO_EXIT_OK;
+    if (!r) return cli_error(PLCIO_EXIT_FAILURE, "%s did not appear within %g s", o->name, o->seconds);
     int rc = show(stdout, r, o, clear);
     uint64_t last = plcio_monotonic_ns();
     while (rc == PLCIO_OK && !stop_requested && plcio_monotonic_ns() < deadline) {
@@ -198,7 +205,7 @@ static int watch(plcio_shm_reader *r, const shm_options *o)
         int wrc = plcio_shm_reader_wait(r, gen, remaining_ms(deadline, 500), NULL);
         if (wrc == PLCIO_ECLOSED) {
             plcio_shm_reader_free(r);
-            r = reattach(o, deadline);
+            r = wait_for_segment(o, deadline, "was closed by its engine");
             if (!r) break;
             wrc = PLCIO_OK;
         }
@@ -263,15 +270,16 @@ static int run_shm(int argc, char **argv)
     if (st < 0) return PLCIO_EXIT_OK;
     if (st != PLCIO_EXIT_OK) return st;
     plcio_shm_reader *r = NULL;
-    st = open_segment(o.name, &r);
-    if (st != PLCIO_EXIT_OK) return st;
+    int rc;
+    st = open_segment(o.name, &r, &rc, o.watch);
+    if (st != PLCIO_EXIT_OK && !(o.watch && (rc == PLCIO_ENOTFOUND || rc == PLCIO_EAGAIN))) return st;
     if (o.write_count) {
         st = write_all(r, &o);
         plcio_shm_reader_free(r);
         return st;
     }
     if (!o.watch) {
-        int rc = show(stdout, r, &o, false);
+        rc = show(stdout, r, &o, false);
         plcio_shm_reader_free(r);
         if (rc == PLCIO_ENOTFOUND) return PLCIO_EXIT_FAILURE;
         return rc == PLCIO_OK ? PLCIO_EXIT_OK : cli_error(PLCIO_EXIT_FAILURE, "%s: %s", o.name, plcio_strerror(rc));
