@@ -1,0 +1,810 @@
+"""A reader and writer of one plcio shared-memory segment, with the reach of
+the C reader (include/plcio/shm.h): attach with full validation, consistent
+snapshots (seqlock), waiting for updates (futex), status, the JSON rendition
+and writes by name through the write-request ring.
+
+The byte format is src/shm/shm_format.h (docs/shm.md). Nothing read from the
+segment is trusted: the header and the directory are validated once at open
+and copied; afterwards only those copies decide offsets and lengths, and every
+index or length read later from shared memory is range-checked before use.
+"""
+
+import datetime as _dt
+import json as _json
+import mmap
+import os
+import struct
+import time
+
+from . import _sys
+from . import errors as _e
+from . import values as _v
+
+# ---- format constants (src/shm/shm_format.h) ----
+MAGIC = b"PLCIOSHM"
+VERSION = 1
+ENDIAN = 0x01020304
+HEADER_SIZE = 256
+
+H_MAGIC, H_VERSION, H_HEADER_SIZE, H_TOTAL_SIZE, H_LAYOUT_HASH = 0, 8, 12, 16, 24
+H_ENGINE_PID, H_STATE, H_CREATED_NS, H_HEARTBEAT_MONO, H_HEARTBEAT_REAL = 32, 36, 40, 48, 56
+H_UPDATE_SEQ, H_WAITERS, H_GENERATION, H_TAG_COUNT, H_DIR_OFFSET = 64, 68, 72, 80, 84
+H_DIR_ENTRY_SIZE, H_IMAGE_SIZE, H_TAGSTATE_SIZE, H_SNAP_COUNT, H_SNAP_OFFSET = 88, 92, 96, 100, 104
+H_SNAP_STRIDE, H_SNAP_LATEST, H_JSON_COUNT, H_JSON_OFFSET, H_JSON_STRIDE = 108, 112, 116, 120, 124
+H_JSON_LATEST, H_RING_OFFSET, H_RING_SLOTS, H_RING_SLOT_SIZE, H_RING_VALUE_CAP = 128, 132, 136, 140, 144
+H_DONE_SEQ, H_ENDIAN = 148, 152
+
+DIR_ENTRY_SIZE = 144
+D_NAME, D_TYPE, D_LENGTH, D_BIT, D_OFFSET, D_SIZE = 0, 128, 130, 132, 136, 140
+NAME_MAX = 127
+
+S_SEQ, S_GENERATION, S_PUBLISHED_REAL, S_PUBLISHED_MONO, S_HEAD = 0, 8, 16, 24, 64
+TAGSTATE_SIZE = 24
+T_QUALITY, T_ERROR, T_CHANGED, T_READ = 0, 4, 8, 16
+J_SEQ, J_GENERATION, J_LENGTH, J_HEAD = 0, 8, 16, 32
+
+W_STATE, W_TAG, W_ID, W_PID, W_FORMAT, W_VALUE_LEN, W_RESULT = 0, 4, 8, 16, 20, 24, 28
+W_SUBMITTED, W_COMPLETED, W_MESSAGE, W_HEAD = 32, 40, 64, 192
+MESSAGE_MAX = 127
+SLOT_FREE, SLOT_CLAIMED, SLOT_SUBMITTED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED = range(6)
+FORMAT_TEXT, FORMAT_RAW = 0, 1
+STATE_INIT, STATE_READY, STATE_CLOSED = 0, 1, 2
+SNAP_BUFFERS = JSON_BUFFERS = 2
+MAX_SEGMENT = 0xFFFFFFFF - 4096
+
+QUALITY_NAMES = ("none", "good", "stale", "error")
+READ_RETRIES = 10000
+LIVENESS_SLICE = 0.1  # seconds between liveness checks while waiting
+
+_U32 = struct.Struct("=I")
+_I32 = struct.Struct("=i")
+_U64 = struct.Struct("=Q")
+_TAGSTATE = struct.Struct("=B3xiQQ")
+
+
+def _align8(v):
+    return (v + 7) & ~7
+
+
+def _fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def shm_name(name):
+    """The shm_open name for `name`: "tank" -> "/tank" (as the sync engine
+    names segments), "/plcio-tank" stays. Error(EINVAL) for a bad name."""
+    if not isinstance(name, str) or not name:
+        raise _e.Error(_e.EINVAL, "bad shared memory name %r (want NAME or /NAME)" % (name,))
+    full = name if name.startswith("/") else "/" + name
+    if len(full) < 2 or len(full.encode()) > 200 or "/" in full[1:] or "\0" in full:
+        raise _e.Error(_e.EINVAL, "bad shared memory name %r (want /NAME, no other '/')" % (name,))
+    return full
+
+
+class Tag:
+    """One directory entry."""
+    __slots__ = ("index", "name", "type", "type_name", "length", "bit", "offset", "size")
+
+    def __init__(self, index, name, type_, length, bit, offset, size):
+        self.index, self.name, self.type, self.length = index, name, type_, length
+        self.type_name = _v.TYPE_NAMES[type_]
+        self.bit, self.offset, self.size = bit, offset, size
+
+    def __repr__(self):
+        t = self.type_name + ("[%d]" % self.length if self.type in (_v.STRING, _v.WSTRING) else "")
+        return "Tag(%r, %s, offset=%d, size=%d%s)" % (self.name, t, self.offset, self.size,
+                                                     ", bit=%d" % self.bit if self.type == _v.BOOL else "")
+
+
+def _utc(ns):
+    if not ns:
+        return None
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc)
+
+
+class Value:
+    """A tag's value in one snapshot, with its quality and timestamps.
+    value: the Python value (None while quality is "none" or when the bytes do
+    not decode); text: the C library's value text ("" then); error: the
+    plcio_err of the last failed read (0 if none); decode_error: why the bytes
+    did not decode (0 if they did); changed_ns / read_ns: CLOCK_REALTIME ns of
+    the last change / read (0: never)."""
+    __slots__ = ("name", "type_name", "value", "text", "quality", "error", "decode_error", "changed_ns",
+                 "read_ns", "raw")
+
+    def __init__(self, name, type_name, value, text, quality, error, decode_error, changed_ns, read_ns, raw):
+        self.name, self.type_name, self.value, self.text = name, type_name, value, text
+        self.quality, self.error, self.decode_error = quality, error, decode_error
+        self.changed_ns, self.read_ns, self.raw = changed_ns, read_ns, raw
+
+    @property
+    def error_name(self):
+        return _e.err_name(self.error) if self.error else ""
+
+    @property
+    def good(self):
+        return self.quality == "good"
+
+    @property
+    def changed(self):
+        return _utc(self.changed_ns)
+
+    @property
+    def read_at(self):
+        return _utc(self.read_ns)
+
+    def as_dict(self):
+        """JSON-ready: value (numbers, booleans and strings as they are, every
+        other type as its text), text, quality, error, changed and read (ns)."""
+        v = self.value
+        if not isinstance(v, (bool, int, float, str, type(None))):
+            v = self.text
+        elif isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            v = None
+        d = {"value": v, "text": self.text, "type": self.type_name, "quality": self.quality,
+             "changed": self.changed_ns, "read": self.read_ns}
+        if self.error:
+            d["error"] = self.error_name
+        if self.decode_error:
+            d["decode_error"] = _e.err_name(self.decode_error)
+        return d
+
+    def __repr__(self):
+        extra = ", error=%s" % self.error_name if self.error else ""
+        return "Value(%r, %r, quality=%r%s)" % (self.name, self.value, self.quality, extra)
+
+
+class Status:
+    """plcio_shm_status: the engine behind the segment."""
+    __slots__ = ("version", "layout_hash", "engine_pid", "engine_alive", "closed", "heartbeat_age",
+                 "generation", "created_ns", "tag_count", "image_size", "write_slots", "segment_size")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    def __repr__(self):
+        return "Status(engine_pid=%d, engine_alive=%s, closed=%s, heartbeat_age=%.3f, generation=%d)" % (
+            self.engine_pid, self.engine_alive, self.closed, self.heartbeat_age, self.generation)
+
+
+class WriteResult:
+    """The answer to a write request. ok: the engine wrote the value (the PLC
+    acknowledged it). state: "done", "failed" or "pending" (no answer within
+    the timeout: the request stays queued; wait_write(id) again). error /
+    error_name: why it failed (0 / "" when done); message: the engine's reason."""
+    __slots__ = ("id", "state", "error", "message")
+
+    def __init__(self, id_, state, error, message):
+        self.id, self.state, self.error, self.message = id_, state, error, message
+
+    @property
+    def ok(self):
+        return self.state == "done"
+
+    @property
+    def error_name(self):
+        return _e.err_name(self.error) if self.error else ""
+
+    def __bool__(self):
+        return self.ok
+
+    def __repr__(self):
+        if self.ok:
+            return "WriteResult(ok, id=%#x)" % self.id
+        return "WriteResult(%s, %s, %r, id=%#x)" % (self.state, self.error_name, self.message, self.id)
+
+
+class _Mapping:
+    """One attached, validated segment object (fd + mapping + directory)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.fd = -1
+        self.mm = None
+        self.atomics = None
+        try:
+            self._map()
+            self._check_identity()
+            self._check_geometry()
+            self._load_directory()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- attach --
+    def _map(self):
+        path = "/dev/shm/" + self.name[1:]
+        self.writable = True
+        try:
+            try:
+                self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            except PermissionError:
+                self.writable = False
+                self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise _e.SegmentNotFound(_e.ENOTFOUND, "shared memory %s: No such file or directory (no engine "
+                                                   "publishes under this name: is it running?)" % self.name)
+        except OSError as exc:
+            code = _e.EACCESS if isinstance(exc, PermissionError) else _e.EIO
+            raise _e.Error(code, "shared memory %s: %s" % (self.name, exc.strerror))
+        st = os.fstat(self.fd)
+        self.ino = (st.st_dev, st.st_ino)
+        if st.st_size < HEADER_SIZE:
+            if st.st_size == 0:
+                raise _e.SegmentInitialising(_e.EAGAIN, "shared memory %s: being initialised" % self.name)
+            raise _e.CorruptSegment(_e.EPROTO, "shared memory %s: too small for a header" % self.name)
+        self.size = st.st_size
+        prot = mmap.PROT_READ | (mmap.PROT_WRITE if self.writable else 0)
+        self.mm = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, prot)
+        if self.writable:
+            self.atomics = _sys.make_atomics(self.mm)
+
+    def u32(self, off):
+        return _U32.unpack_from(self.mm, off)[0]
+
+    def u64(self, off):
+        return _U64.unpack_from(self.mm, off)[0]
+
+    def _check_identity(self):
+        mm = self.mm
+        magic = mm[0:8]
+        if magic == b"\0" * 8:
+            raise _e.SegmentInitialising(_e.EAGAIN, "segment is being initialised")
+        if magic != MAGIC:
+            raise _e.CorruptSegment(_e.EPROTO, "not a plcio segment (bad magic)")
+        state = self.u32(H_STATE)
+        if state == STATE_INIT:
+            raise _e.SegmentInitialising(_e.EAGAIN, "segment is being initialised")
+        if state == STATE_CLOSED:
+            raise _e.SegmentClosed(_e.ECLOSED, "segment was closed by its engine")
+        if state != STATE_READY:
+            raise _e.CorruptSegment(_e.EPROTO, "bad segment state %d" % state)
+        version = self.u32(H_VERSION)
+        if version != VERSION:
+            raise _e.UnsupportedVersion(_e.EUNSUPPORTED, "segment format version %d, this library reads %d"
+                                        % (version, VERSION))
+        if self.u32(H_ENDIAN) != ENDIAN:
+            raise _e.UnsupportedVersion(_e.EPROTO, "segment written in another byte order (endian word %#010x)"
+                                        % self.u32(H_ENDIAN))
+        if (self.u32(H_HEADER_SIZE) != HEADER_SIZE or self.u32(H_DIR_ENTRY_SIZE) != DIR_ENTRY_SIZE or
+                self.u32(H_TAGSTATE_SIZE) != TAGSTATE_SIZE or self.u32(H_SNAP_COUNT) != SNAP_BUFFERS):
+            raise _e.CorruptSegment(_e.EPROTO, "header constants (byte order, entry sizes, buffer count) are wrong")
+
+    def _check_geometry(self):
+        u32 = self.u32
+        self.tag_count, self.image_size = u32(H_TAG_COUNT), u32(H_IMAGE_SIZE)
+        self.dir_offset, self.snap_offset, self.snap_stride = u32(H_DIR_OFFSET), u32(H_SNAP_OFFSET), u32(H_SNAP_STRIDE)
+        self.json_count, self.json_offset, self.json_stride = u32(H_JSON_COUNT), u32(H_JSON_OFFSET), u32(H_JSON_STRIDE)
+        self.ring_offset, self.ring_slots = u32(H_RING_OFFSET), u32(H_RING_SLOTS)
+        self.ring_slot_size, self.ring_value_cap = u32(H_RING_SLOT_SIZE), u32(H_RING_VALUE_CAP)
+        self.total_size = self.u64(H_TOTAL_SIZE)
+        dir_end = self.dir_offset + self.tag_count * DIR_ENTRY_SIZE
+        state_end = S_HEAD + _align8(self.image_size) + self.tag_count * TAGSTATE_SIZE
+        snap_end = self.snap_offset + SNAP_BUFFERS * self.snap_stride
+        json_end = self.json_offset + self.json_count * self.json_stride
+        ring_end = self.ring_offset + self.ring_slots * self.ring_slot_size
+        a8 = lambda v: v & 7 == 0  # noqa: E731
+        what = None
+        if self.total_size > self.size or self.total_size < HEADER_SIZE:
+            what = "total size disagrees with the object size"
+        elif self.image_size > MAX_SEGMENT:
+            what = "value image size out of range"
+        elif self.dir_offset < HEADER_SIZE or not a8(self.dir_offset) or dir_end > self.snap_offset:
+            what = "tag directory overlaps the header or the snapshots"
+        elif not a8(self.snap_offset) or not a8(self.snap_stride) or self.snap_stride < state_end:
+            what = "snapshot buffer too small for the image and tag states"
+        elif self.json_count not in (0, JSON_BUFFERS):
+            what = "bad JSON buffer count"
+        elif self.json_count and (self.json_offset < snap_end or not a8(self.json_offset) or
+                                  not a8(self.json_stride) or self.json_stride <= J_HEAD):
+            what = "JSON buffers misplaced"
+        elif (self.ring_offset < (json_end if self.json_count else snap_end) or not a8(self.ring_offset) or
+              not a8(self.ring_slot_size) or self.ring_slot_size < W_HEAD + self.ring_value_cap):
+            what = "write ring misplaced or slots too small"
+        elif ring_end > self.total_size or snap_end > self.total_size or json_end > self.total_size:
+            what = "a section ends beyond the segment"
+        if what:
+            raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: " + what)
+        self.tagstate_offset = S_HEAD + _align8(self.image_size)
+
+    def _load_directory(self):
+        start = self.dir_offset
+        raw = self.mm[start:start + self.tag_count * DIR_ENTRY_SIZE]
+        self.layout_hash = self.u64(H_LAYOUT_HASH)
+        if _fnv1a64(raw) != self.layout_hash:
+            raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: tag directory does not match the layout hash")
+        tags = []
+        for i in range(self.tag_count):
+            tags.append(self._load_tag(i, raw[i * DIR_ENTRY_SIZE:(i + 1) * DIR_ENTRY_SIZE]))
+        self.tags = tuple(tags)
+        self.index = {}
+        for t in tags:
+            self.index.setdefault(t.name, t.index)
+
+    def _load_tag(self, i, entry):
+        def bad(why):
+            return _e.CorruptSegment(_e.EPROTO, "corrupt segment: directory entry %d: %s" % (i, why))
+        n = entry.find(b"\0", 0, NAME_MAX + 1)
+        if n <= 0:
+            raise bad("tag name empty or not terminated within %d bytes" % (NAME_MAX + 1))
+        name = entry[:n].decode("utf-8", "surrogateescape")
+        type_, length = struct.unpack_from("=HH", entry, D_TYPE)
+        bit = entry[D_BIT]
+        offset, size = struct.unpack_from("=II", entry, D_OFFSET)
+        if type_ >= _v.TYPE_COUNT:
+            raise bad("tag '%s': type %d unknown" % (name, type_))
+        if type_ not in (_v.STRING, _v.WSTRING):
+            length = 0
+        want = _v.type_size(type_, length)
+        if want == 0 or want != size or bit > 7 or (bit and type_ != _v.BOOL):
+            raise bad("tag '%s': size %d / bit %d inconsistent with %s[%d]" % (name, size, bit,
+                                                                                _v.TYPE_NAMES[type_], length))
+        if offset + size > self.image_size:
+            raise bad("tag '%s': offset %d + size %d beyond the value image (%d bytes)" % (
+                name, offset, size, self.image_size))
+        if _v.text_bound(type_, length) > self.ring_value_cap and self.ring_slots:
+            raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: write slots too small for tag '%s'" % name)
+        return Tag(i, name, type_, length, bit, offset, size)
+
+    # -- state --
+    def closed(self):
+        """Closed by the engine, or the name was unlinked (engine replaced)."""
+        if self.u32(H_STATE) != STATE_READY:
+            return True
+        try:
+            return os.fstat(self.fd).st_nlink == 0
+        except OSError:
+            return True
+
+    def engine_alive(self):
+        return _sys.ofd_locked_elsewhere(self.fd, 0, 1)
+
+    def replaced(self):
+        """True if the name now names another object than ours."""
+        try:
+            st = os.stat("/dev/shm/" + self.name[1:])
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) != self.ino
+
+    def close(self):
+        if self.atomics is not None:
+            self.atomics.release()
+            self.atomics = None
+        if self.mm is not None:
+            try:
+                self.mm.close()
+            except BufferError:
+                pass  # a caller still holds a view; the mapping goes with the last reference
+            self.mm = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class Segment:
+    """An attached segment. Use plcio.open(name). One Segment is used by one
+    thread at a time (open one per thread), like the C reader handle."""
+
+    def __init__(self, name, auto_reopen=False, timeout=0.0):
+        self._name = shm_name(name)
+        self.auto_reopen = auto_reopen
+        self._fences = _sys.needs_fences()
+        self._m = None
+        self._generation = 0
+        self._published_ns = 0
+        self._next_request = (os.getpid() * 2654435761) & 0xFFFFFFFF
+        deadline = time.monotonic() + (timeout or 0.0)
+        while True:
+            try:
+                self._attach()
+                return
+            except (_e.SegmentNotFound, _e.SegmentInitialising, _e.SegmentClosed):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
+    # ---- lifecycle ----
+    def _attach(self):
+        m = _Mapping(self._name)
+        old, self._m = self._m, m
+        try:
+            self._snapshot()
+        except BaseException:
+            self._m = old
+            m.close()
+            raise
+        if old is not None:
+            old.close()
+
+    def reopen(self):
+        """Attach to the segment now behind the name (after an engine restart).
+        Raises SegmentNotFound (no engine yet) and keeps the old mapping then."""
+        self._attach()
+
+    def close(self):
+        if self._m is not None:
+            self._m.close()
+            self._m = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _mapping(self):
+        m = self._m
+        if m is None:
+            raise _e.Error(_e.EINVAL, "segment %s: handle is closed" % self._name)
+        return m
+
+    def _check_open(self):
+        """The mapping, reopened first if the engine closed or replaced it and
+        auto_reopen is on; SegmentClosed otherwise."""
+        m = self._mapping()
+        if not m.closed():
+            return m
+        if self.auto_reopen:
+            try:
+                self._attach()
+                return self._m
+            except _e.Error as exc:
+                raise _e.SegmentClosed(_e.ECLOSED, "segment %s was closed by its engine and no new one is "
+                                                   "ready (%s)" % (self._name, exc.message))
+        raise _e.SegmentClosed(_e.ECLOSED, "segment %s was closed or replaced by its engine: reopen()" % self._name)
+
+    # ---- directory ----
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def tags(self):
+        """The tag directory (tuple of Tag, in directory order)."""
+        return self._mapping().tags
+
+    def tag(self, name):
+        m = self._mapping()
+        i = m.index.get(name)
+        if i is None:
+            raise _e.UnknownTag(_e.ENOTFOUND, "no tag '%s' in segment %s" % (name, self._name))
+        return m.tags[i]
+
+    def __contains__(self, name):
+        return name in self._mapping().index
+
+    @property
+    def generation(self):
+        """Generation of the last snapshot this handle copied."""
+        return self._generation
+
+    @property
+    def published_ns(self):
+        """CLOCK_REALTIME ns at which the last copied snapshot was published."""
+        return self._published_ns
+
+    @property
+    def writable(self):
+        return self._mapping().writable
+
+    # ---- snapshots ----
+    def _snapshot(self):
+        """Copy the newest consistent snapshot buffer (seqlock, as the C reader)."""
+        m = self._m
+        mm, stride, base = m.mm, m.snap_stride, m.snap_offset
+        atomics = m.atomics if self._fences else None
+        for attempt in range(READ_RETRIES):
+            idx = _U32.unpack_from(mm, H_SNAP_LATEST)[0]
+            if idx >= SNAP_BUFFERS:
+                raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: latest snapshot index %d" % idx)
+            off = base + idx * stride
+            s1 = _U64.unpack_from(mm, off)[0]
+            if not s1 & 1:
+                if atomics:
+                    atomics.fence()
+                data = mm[off:off + stride]
+                if atomics:
+                    atomics.fence()
+                if _U64.unpack_from(mm, off)[0] == s1:
+                    self._generation = _U64.unpack_from(data, S_GENERATION)[0]
+                    self._published_ns = _U64.unpack_from(data, S_PUBLISHED_REAL)[0]
+                    return data
+            if attempt > 16:
+                os.sched_yield()
+        raise _e.Error(_e.EAGAIN, "the engine kept rewriting the snapshot during %d copies" % READ_RETRIES)
+
+    def _value(self, m, data, t):
+        """(value, text, decode_error) of tag t in a snapshot copy."""
+        raw = data[S_HEAD + t.offset:S_HEAD + t.offset + t.size]
+        try:
+            v, text = _v.decode(t.type, t.length, t.bit, raw)
+            return v, text, 0, raw
+        except _v.DecodeError as exc:
+            return None, "", exc.code, raw
+
+    def _state(self, m, data, i):
+        q, err, changed, read = _TAGSTATE.unpack_from(data, m.tagstate_offset + i * TAGSTATE_SIZE)
+        if q > 3:
+            return "error", _e.EPROTO, changed, read
+        return QUALITY_NAMES[q], err, changed, read
+
+    def read(self, details=False):
+        """One consistent snapshot: {name: value} (None for tags never read),
+        or with details=True {name: Value} (value, text, quality, error,
+        timestamps). Raises SegmentClosed if the engine closed or replaced the
+        segment (unless auto_reopen)."""
+        if details:
+            return self.read_full()
+        m = self._check_open()
+        data = self._snapshot()
+        out = {}
+        qbase = m.tagstate_offset
+        for t in m.tags:
+            if data[qbase + t.index * TAGSTATE_SIZE] == 0:
+                out[t.name] = None
+                continue
+            try:
+                out[t.name] = _v.DECODERS[t.type](data[S_HEAD + t.offset:S_HEAD + t.offset + t.size], t.length,
+                                                  t.bit)[0]
+            except _v.DecodeError:
+                out[t.name] = None
+        return out
+
+    def read_full(self):
+        """One consistent snapshot as {name: Value}."""
+        m = self._check_open()
+        data = self._snapshot()
+        return {t.name: self._make_value(m, data, t) for t in m.tags}
+
+    def _make_value(self, m, data, t):
+        quality, err, changed, read = self._state(m, data, t.index)
+        v, text, derr, raw = self._value(m, data, t)
+        if quality == "none":
+            v, text, derr = None, "", 0
+        return Value(t.name, t.type_name, v, text, quality, err, derr, changed, read, raw)
+
+    def get(self, name, details=False):
+        """One tag from a fresh snapshot: its value, or its Value with details=True."""
+        t = self.tag(name)
+        m = self._check_open()
+        data = self._snapshot()
+        val = self._make_value(m, data, t)
+        return val if details else val.value
+
+    def __getitem__(self, name):
+        return self.get(name)
+
+    def json(self, text=False):
+        """The engine's JSON rendition of all values (consistent copy), parsed,
+        or as text with text=True. Error(ENOTFOUND) if the segment has none."""
+        m = self._check_open()
+        if not m.json_count:
+            raise _e.Error(_e.ENOTFOUND, "segment %s has no JSON rendition" % self._name)
+        mm, cap = m.mm, m.json_stride - J_HEAD
+        for attempt in range(READ_RETRIES):
+            idx = m.u32(H_JSON_LATEST)
+            if idx >= JSON_BUFFERS:
+                raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: latest JSON index %d" % idx)
+            off = m.json_offset + idx * m.json_stride
+            s1 = m.u64(off + J_SEQ)
+            if s1 & 1:
+                continue
+            n = m.u32(off + J_LENGTH)
+            body = mm[off + J_HEAD:off + J_HEAD + min(n, cap)]
+            if m.u64(off + J_SEQ) != s1:
+                if attempt > 16:
+                    os.sched_yield()
+                continue
+            if n >= cap:
+                raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: JSON length %d beyond its buffer" % n)
+            try:
+                s = body.decode("utf-8")
+                return s if text else _json.loads(s)
+            except ValueError as exc:
+                raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: JSON rendition does not parse: %s" % exc)
+        raise _e.Error(_e.EAGAIN, "the engine kept rewriting the JSON during %d copies" % READ_RETRIES)
+
+    # ---- status and waiting ----
+    def status(self):
+        m = self._mapping()
+        hb = m.u64(H_HEARTBEAT_MONO)
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        return Status(version=VERSION, layout_hash=m.layout_hash, engine_pid=m.u32(H_ENGINE_PID),
+                      engine_alive=m.engine_alive(), closed=m.closed(),
+                      heartbeat_age=(now - hb) / 1e9 if now > hb else 0.0, generation=m.u64(H_GENERATION),
+                      created_ns=m.u64(H_CREATED_NS), tag_count=m.tag_count, image_size=m.image_size,
+                      write_slots=m.ring_slots, segment_size=m.total_size)
+
+    def wait_update(self, timeout=None, after=None):
+        """Wait until a generation newer than `after` (default: the last one
+        this handle read) is published. True when there is one, False on
+        timeout (None: no limit). Sleeps on the segment's futex, as the C
+        reader (polls in 2 ms steps where ctypes or libatomic are missing).
+        SegmentClosed when the engine closed or replaced the segment or died;
+        with auto_reopen the wait goes on across an engine restart and
+        returns True once the new segment is attached."""
+        m = self._mapping()
+        if after is None:
+            after = self._generation
+        start = time.monotonic()
+        while True:
+            atomics = m.atomics
+            seq = atomics.load(H_UPDATE_SEQ) if atomics else m.u32(H_UPDATE_SEQ)
+            if m.u64(H_GENERATION) > after:
+                return True
+            if m.closed() or not m.engine_alive():
+                if not self.auto_reopen:
+                    raise _e.SegmentClosed(_e.ECLOSED, "segment %s: the engine (pid %d) %s" % (
+                        self._name, m.u32(H_ENGINE_PID), "closed it" if m.closed() else "is gone"))
+                if m.replaced() or m.closed():
+                    try:
+                        self._attach()
+                        return True
+                    except _e.Error:
+                        pass
+            slice_ = LIVENESS_SLICE
+            if timeout is not None:
+                left = timeout - (time.monotonic() - start)
+                if left <= 0:
+                    return False
+                slice_ = min(slice_, left)
+            if m.closed() or not m.engine_alive() or atomics is None:
+                time.sleep(min(slice_, 0.002 if atomics is None else slice_))
+                m = self._m
+                continue
+            atomics.fetch_add(H_WAITERS, 1)
+            try:
+                if atomics.load(H_UPDATE_SEQ) == seq:
+                    atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)
+            finally:
+                atomics.fetch_add(H_WAITERS, -1)
+
+    # ---- writes ----
+    def _slot_off(self, m, i):
+        return m.ring_offset + i * m.ring_slot_size
+
+    def _claim(self, m, i):
+        """FREE -> CLAIMED under the slot's OFD lock (the C reader's protocol)."""
+        off = self._slot_off(m, i)
+        if m.u32(off + W_STATE) != SLOT_FREE:
+            return False
+        if not _sys.ofd_lock(m.fd, off, 4):
+            return False
+        try:
+            if self._fences and m.atomics:
+                m.atomics.fence()
+            if m.u32(off + W_STATE) != SLOT_FREE:
+                return False
+            _U32.pack_into(m.mm, off + W_STATE, SLOT_CLAIMED)
+            return True
+        finally:
+            _sys.ofd_unlock(m.fd, off, 4)
+
+    def submit(self, name, value):
+        """Queue a write of `value` to tag `name` and return its request id
+        (for wait_write). `value` is a Python value (bool, int, float, str,
+        timedelta, date, time, datetime) sent as value text, or bytes: the
+        tag's raw PLC bytes. Never blocks. Raises UnknownTag, Error(EINVAL) for
+        a value of the wrong kind, Error(EACCESS) on a read-only attach,
+        Error(ENOSPC) for text longer than a slot, Error(ELIMIT) when every
+        slot is in use, SegmentClosed."""
+        m = self._check_open()
+        t = self.tag(name)
+        if not m.writable:
+            raise _e.Error(_e.EACCESS, "segment %s is attached read-only (no write permission)" % self._name)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            fmt, data = FORMAT_RAW, bytes(value)
+            if len(data) != t.size:
+                raise _e.Error(_e.EINVAL, "raw value for %s must be %d bytes, got %d" % (name, t.size, len(data)))
+        else:
+            try:
+                fmt, data = FORMAT_TEXT, _v.to_text(t.type, value).encode("utf-8", "surrogatepass")
+            except (TypeError, UnicodeError) as exc:
+                raise _e.Error(_e.EINVAL, "tag '%s' (%s): %s" % (name, t.type_name, exc))
+        if len(data) > m.ring_value_cap:
+            raise _e.Error(_e.ENOSPC, "value for %s is %d bytes, a write slot holds %d" % (
+                name, len(data), m.ring_value_cap))
+        n = m.ring_slots
+        for k in range(n):
+            i = (self._next_request + k) % n
+            if not self._claim(m, i):
+                continue
+            off = self._slot_off(m, i)
+            self._next_request = (self._next_request + 1) & 0xFFFFFFFF
+            rid = i << 32 | self._next_request
+            mm = m.mm
+            _U32.pack_into(mm, off + W_TAG, t.index)
+            _U64.pack_into(mm, off + W_ID, rid)
+            _U32.pack_into(mm, off + W_PID, os.getpid())
+            _U32.pack_into(mm, off + W_FORMAT, fmt)
+            _U32.pack_into(mm, off + W_VALUE_LEN, len(data))
+            _I32.pack_into(mm, off + W_RESULT, 0)
+            _U64.pack_into(mm, off + W_SUBMITTED, time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+            mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX + 1] = bytes(MESSAGE_MAX + 1)
+            mm[off + W_HEAD:off + W_HEAD + len(data)] = data
+            if self._fences and m.atomics:
+                m.atomics.fence()
+            _U32.pack_into(mm, off + W_STATE, SLOT_SUBMITTED)
+            return rid
+        raise _e.Error(_e.ELIMIT, "all %d write slots of %s are in use" % (n, self._name))
+
+    def wait_write(self, request_id, timeout=5.0):
+        """The answer to a submitted write: a WriteResult (state "done",
+        "failed", or "pending" when nothing came within `timeout` seconds, None:
+        no limit). The slot is freed once the answer is read. A request whose
+        engine died is reported failed with PLCIO_ECLOSED: treat it as not done.
+        Error(ENOTFOUND) for an id this segment does not hold."""
+        m = self._mapping()
+        i = request_id >> 32
+        if i >= m.ring_slots:
+            raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment" % request_id)
+        off = self._slot_off(m, i)
+        start = time.monotonic()
+        while True:
+            atomics = m.atomics
+            seq = atomics.load(H_DONE_SEQ) if atomics else m.u32(H_DONE_SEQ)
+            st = m.u32(off + W_STATE)
+            if m.u64(off + W_ID) != request_id or st in (SLOT_FREE, SLOT_CLAIMED):
+                raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment (answered already, or "
+                                             "freed after 60 s unread)" % request_id)
+            if st in (SLOT_DONE, SLOT_FAILED):
+                return self._collect(m, off, request_id, st)
+            if m.closed() or not m.engine_alive():
+                return WriteResult(request_id, "failed", _e.ECLOSED,
+                                   "the engine of %s is gone and did not answer: the write was not done" % self._name)
+            slice_ = LIVENESS_SLICE
+            if timeout is not None:
+                left = timeout - (time.monotonic() - start)
+                if left <= 0:
+                    return WriteResult(request_id, "pending", _e.ETIMEDOUT,
+                                       "no answer within %g s; the request stays queued" % timeout)
+                slice_ = min(slice_, left)
+            if atomics:
+                atomics.futex_wait(H_DONE_SEQ, seq, slice_)
+            else:
+                time.sleep(min(slice_, 0.002))
+
+    def _collect(self, m, off, request_id, st):
+        if self._fences and m.atomics:
+            m.atomics.fence()
+        err = _I32.unpack_from(m.mm, off + W_RESULT)[0]
+        raw = m.mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX]
+        message = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+        if m.u64(off + W_ID) != request_id:
+            raise _e.Error(_e.ENOTFOUND, "write request %#x was freed meanwhile" % request_id)
+        _U32.pack_into(m.mm, off + W_STATE, SLOT_FREE)
+        if st == SLOT_DONE:
+            return WriteResult(request_id, "done", 0, message)
+        return WriteResult(request_id, "failed", err if err < 0 else _e.EPROTO, message)
+
+    def write(self, name, value, timeout=5.0):
+        """Write `value` to tag `name` through the engine and wait for its
+        answer: submit() + wait_write(). Returns a WriteResult; raises what
+        submit() raises."""
+        return self.wait_write(self.submit(name, value), timeout)
+
+    def __repr__(self):
+        if self._m is None:
+            return "Segment(%r, closed)" % self._name
+        return "Segment(%r, %d tags, generation %d)" % (self._name, self._m.tag_count, self._generation)
+
+
+def open(name, auto_reopen=False, timeout=0.0):  # noqa: A001 - the package's documented entry point
+    """Attach to the segment `name` ("tank" is "/tank", as the sync engine
+    names it; "/plcio-tank" as given). timeout: seconds to keep trying while
+    the segment does not exist yet or is being created (0: fail at once).
+    auto_reopen: reads, waits and writes reattach by themselves when the
+    engine closed or replaced the segment (restart) instead of raising
+    SegmentClosed."""
+    return Segment(name, auto_reopen=auto_reopen, timeout=timeout)
