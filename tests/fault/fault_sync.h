@@ -1,0 +1,117 @@
+/* The sync engine in a fault test: built from YAML, read back through its
+ * shared-memory segment like any other process would, written by name. */
+#ifndef PLCIO_TEST_FAULT_SYNC_H
+#define PLCIO_TEST_FAULT_SYNC_H
+
+#include <unistd.h>
+
+#include "fault_util.h"
+#include "plcio/shm.h"
+#include "plcio/sync.h"
+
+typedef struct fault_engine {
+    plcio_sync_config *cfg;
+    plcio_sync *sync;
+    plcio_shm_reader *reader;
+    char shm[80];
+} fault_engine;
+
+static inline void fault_engine_start(fault_engine *e, const char *yaml, const char *tag)
+{
+    static unsigned serial;
+    char err[512];
+    snprintf(e->shm, sizeof e->shm, "/plcio-fault-%s-%d-%u", tag, (int)getpid(), serial++);
+    if (plcio_sync_config_parse(yaml, strlen(yaml), "fault.yaml", NULL, &e->cfg, err, sizeof err) != PLCIO_OK)
+        fail_msg("config: %s", err);
+    plcio_sync_options o;
+    memset(&o, 0, sizeof o);
+    o.shm_name = e->shm;
+    if (getenv("PLCIO_TEST_LOG")) {
+        o.logger.fn = plcio_log_to_stream;
+        o.logger.level = PLCIO_LOG_DEBUG;
+    }
+    if (plcio_sync_new(e->cfg, &o, &e->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
+    char msg[256];
+    assert_int_equal(plcio_shm_reader_open(e->shm, &e->reader, msg, sizeof msg), PLCIO_OK);
+}
+
+static inline void fault_engine_stop(fault_engine *e)
+{
+    plcio_shm_reader_free(e->reader);
+    plcio_sync_free(e->sync);
+    plcio_sync_config_free(e->cfg);
+    memset(e, 0, sizeof *e);
+}
+
+/* Run the engine for `ms`. */
+static inline void fault_engine_run(fault_engine *e, int ms)
+{
+    uint64_t end = plcio_monotonic_ns() + (uint64_t)ms * PLCIO_NS_PER_MS;
+    while (plcio_monotonic_ns() < end) plcio_sync_run_once(e->sync, 5);
+}
+
+/* The tag as the segment shows it now. */
+static inline plcio_shm_value fault_engine_get(fault_engine *e, const char *name)
+{
+    plcio_shm_value v;
+    memset(&v, 0, sizeof v);
+    for (int i = 0; i < 100 && plcio_shm_reader_refresh(e->reader) != PLCIO_OK; i++) usleep(1000);
+    assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
+    return v;
+}
+
+/* Run until `name` has quality q (and text `text` unless NULL), at most
+ * timeout_ms; fails the test otherwise. */
+static inline plcio_shm_value fault_engine_wait(fault_engine *e, const char *name, plcio_shm_quality q,
+                                                const char *text, int timeout_ms)
+{
+    plcio_shm_value v;
+    memset(&v, 0, sizeof v);
+    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
+    while (plcio_monotonic_ns() < end) {
+        plcio_sync_run_once(e->sync, 5);
+        if (plcio_shm_reader_refresh(e->reader) != PLCIO_OK) continue;
+        assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
+        if (v.quality == q && (!text || !strcmp(v.text, text))) return v;
+    }
+    fail_msg("%s: %s '%s' (error %s), want %s '%s'", name, plcio_shm_quality_name(v.quality), v.text ? v.text : "",
+             plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*");
+    return v;
+}
+
+typedef struct fault_write {
+    int calls, err;
+    char msg[256];
+} fault_write;
+
+static inline void fault_on_write(void *p, int err, const char *message)
+{
+    fault_write *r = p;
+    r->calls++;
+    r->err = err;
+    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
+}
+
+/* Write through the engine and run it until the answer (at most 10 s). */
+static inline fault_write fault_engine_write(fault_engine *e, const char *tag, const char *text, int queue_ms)
+{
+    fault_write r;
+    memset(&r, 0, sizeof r);
+    char err[256];
+    if (plcio_sync_write(e->sync, tag, text, queue_ms, fault_on_write, &r, err, sizeof err) != PLCIO_OK)
+        fail_msg("write %s=%s: %s", tag, text, err);
+    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+    while (r.calls == 0 && plcio_monotonic_ns() < end) plcio_sync_run_once(e->sync, 5);
+    assert_int_equal(r.calls, 1);
+    return r;
+}
+
+/* A failed write must say why; when the connection broke after sending it
+ * must not claim the write did not happen. */
+static inline void fault_check_failed_write(const fault_write *w)
+{
+    assert_int_not_equal(w->err, PLCIO_OK);
+    assert_true(w->msg[0] != '\0');
+}
+
+#endif
