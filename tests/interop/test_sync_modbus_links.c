@@ -348,6 +348,47 @@ static void test_udp_sim(void **state)
     exercise(c, url, tcp, &from_sim, "UDP, plcio sim");
 }
 
+/* The command line one-liner: `plcio sync modbus-udp://... --tag ...`. */
+static void test_one_liner_udp(void **state)
+{
+    ctx *c = *state;
+    int udp_port = 0, tcp_port = sim_start(c, "127.0.0.1:0", "--udp", "127.0.0.1:0", &udp_port);
+    sim_seed(tcp_port);
+    char url[80];
+    snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1", udp_port);
+    snprintf(c->shm, sizeof c->shm, "/plcio-test-sync-mbl1-%d", (int)getpid());
+    plcio_test_proc eng;
+    const char *argv[] = {plcio_bin(), "sync",    url,    "--tag", "hr5",  "--tag", "hr100:REAL", "--tag", "co3",
+                          "--interval", "20",     "--shm", c->shm, "--seconds", "20", NULL};
+    assert_int_equal(plcio_test_proc_start(&eng, argv, "sync:", 10000, 25), 0);
+    print_message("%s\n", eng.line);
+    assert_non_null(strstr(eng.line, "3 tags"));
+    char msg[256];
+    assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    const char *names[] = {"hr5", "hr100:REAL", "co3"}, *want[] = {"5", "123.456001", "true"};
+    for (int i = 0; i < 3; i++) {
+        plcio_shm_value v;
+        memset(&v, 0, sizeof v);
+        uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+        while (plcio_monotonic_ns() < end) {
+            if (plcio_shm_reader_refresh(c->reader) == PLCIO_OK &&
+                plcio_shm_reader_get_by_name(c->reader, names[i], &v) == PLCIO_OK && v.quality == PLCIO_SHM_QUALITY_GOOD)
+                break;
+            mb_sleep_ms(10);
+        }
+        assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+        assert_string_equal(v.text, want[i]);
+    }
+    kill(eng.pid, SIGTERM);
+    assert_int_equal(plcio_test_proc_wait(&eng, 5000), 0);
+    plcio_test_proc_stop(&eng);
+    /* a URL without --tag or --db is a usage error */
+    const char *bad[] = {plcio_bin(), "sync", url, NULL};
+    assert_int_equal(plcio_test_proc_start(&eng, bad, NULL, 0, 10), 0);
+    assert_int_equal(plcio_test_proc_wait(&eng, 5000), 2);
+    plcio_test_proc_stop(&eng);
+}
+
 /* ---- serial lines ---- */
 
 static void test_rtu_pymodbus(void **state)
@@ -632,6 +673,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_udp_pymodbus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_sim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_liner_udp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rtu_pymodbus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ascii_pymodbus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rtu_sim, setup, teardown),

@@ -8,8 +8,10 @@
 #include "plcio/sync.h"
 #include "sync_run.h"
 
-static const char usage[] = "usage: plcio sync (--config FILE | URL --db N --layout FILE... [--interval MS])\n"
-                            "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet]";
+static const char usage[] = "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
+                            "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet]\n"
+                            "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
+                            "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)";
 
 /* YAML double-quoted scalar. */
 static void yaml_quote(char *out, size_t cap, const char *s)
@@ -24,12 +26,15 @@ static void yaml_quote(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-/* The one-liner of the original DB-sync tool, as a configuration. */
+/* The one-liner of the original DB-sync tool, as a configuration: a whole DB
+ * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
-                            const char *interval, plcio_sync_config **out, char *err, size_t cap)
+                            const char *const *tags, size_t ntags, const char *interval, plcio_sync_config **out,
+                            char *err, size_t cap)
 {
     size_t size = 512 + strlen(url) * 2;
     for (size_t i = 0; i < nlayouts; i++) size += 2 * strlen(layouts[i]) + 8;
+    for (size_t i = 0; i < ntags; i++) size += 2 * strlen(tags[i]) + 32;
     char *yaml = malloc(size);
     char *q = malloc(size);
     if (!yaml || !q) {
@@ -44,8 +49,17 @@ static int one_liner_config(const char *url, const char *db, const char *const *
         n += (size_t)snprintf(yaml + n, size - n, "  - %s\n", q);
     }
     yaml_quote(q, size, url);
-    snprintf(yaml + n, size - n, "devices:\n  - name: plc\n    url: %s\n    groups:\n      - {name: db%s, db: %s, interval: %s}\n",
-             q, db, db, interval);
+    n += (size_t)snprintf(yaml + n, size - n, "devices:\n  - name: plc\n    url: %s\n    groups:\n", q);
+    if (db && !ntags)
+        snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s}\n", db, db, interval);
+    if (ntags) {
+        n += (size_t)snprintf(yaml + n, size - n, "      - name: tags\n        interval: %s\n%s%s%s        tags:\n",
+                              interval, db ? "        db: " : "", db ? db : "", db ? "\n" : "");
+        for (size_t i = 0; i < ntags; i++) {
+            yaml_quote(q, size, tags[i]);
+            n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
+        }
+    }
     int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err, cap);
     free(yaml);
     free(q);
@@ -56,8 +70,8 @@ static int run_sync(int argc, char **argv)
 {
     const char *config = NULL, *url = NULL, *db = NULL, *interval = "100", *shm = NULL, *stats = "5000",
                *seconds = NULL;
-    const char *layouts[32];
-    size_t nlayouts = 0;
+    const char *layouts[32], *tags[256];
+    size_t nlayouts = 0, ntags = 0;
     bool quiet = false, bad = false;
     for (int i = 1; i < argc && !bad; i++) {
         const char *v = NULL;
@@ -76,6 +90,11 @@ static int run_sync(int argc, char **argv)
             layouts[nlayouts++] = v;
             continue;
         }
+        if (cli_option(argc, argv, &i, "--tag", &v, &bad)) {
+            if (ntags == sizeof tags / sizeof tags[0]) return cli_error(PLCIO_EXIT_USAGE, "too many --tag options");
+            tags[ntags++] = v;
+            continue;
+        }
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             puts(usage);
             return PLCIO_EXIT_OK;
@@ -85,7 +104,9 @@ static int run_sync(int argc, char **argv)
     }
     if (bad) return PLCIO_EXIT_USAGE;
     if (!config == !url) return cli_error(PLCIO_EXIT_USAGE, "give either --config FILE or a device URL\n%s", usage);
-    if (url && !db) return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE)\n%s", usage);
+    if (url && !db && !ntags)
+        return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
+    if (config && ntags) return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
     uint32_t stats_ms, limit_ms = 0;
     if (plcio_sync_parse_duration_ms(stats, &stats_ms) != PLCIO_OK || stats_ms < 100)
         return cli_error(PLCIO_EXIT_USAGE, "--stats '%s' is not a duration of 100 ms or more", stats);
@@ -99,7 +120,7 @@ static int run_sync(int argc, char **argv)
     char err[512] = "";
     plcio_sync_config *cfg = NULL;
     int rc = config ? plcio_sync_config_load(config, &cfg, err, sizeof err)
-                    : one_liner_config(url, db, layouts, nlayouts, interval, &cfg, err, sizeof err);
+                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, &cfg, err, sizeof err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err[0] ? err : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
@@ -140,5 +161,5 @@ static int run_sync(int argc, char **argv)
 }
 
 const plcio_command plcio_cmd_sync = {
-    "sync", "(--config FILE | URL --db N --layout FILE...) [--interval MS] [--shm NAME] [--seconds S]",
+    "sync", "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S]",
     "mirror PLC memory into shared memory until Ctrl-C", run_sync};
