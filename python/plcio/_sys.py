@@ -72,10 +72,10 @@ class Atomics:
         self._syscall.restype = ctypes.c_long
         name = ctypes.util.find_library("atomic") or "libatomic.so.1"
         lib = ctypes.CDLL(name)
-        self._fetch_add = lib.__atomic_fetch_add_4
+        self._fetch_add = getattr(lib, "__atomic_fetch_add_4")  # getattr: no name mangling
         self._fetch_add.argtypes = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int)
         self._fetch_add.restype = ctypes.c_uint32
-        self._load = lib.__atomic_load_4
+        self._load = getattr(lib, "__atomic_load_4")
         self._load.argtypes = (ctypes.c_void_p, ctypes.c_int)
         self._load.restype = ctypes.c_uint32
         self._fence = getattr(lib, "atomic_thread_fence", None)

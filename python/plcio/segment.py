@@ -198,6 +198,33 @@ class WriteResult:
         return "WriteResult(%s, %s, %r, id=%#x)" % (self.state, self.error_name, self.message, self.id)
 
 
+_BULK_CODES = {_v.BOOL: "B", _v.BYTE: "B", _v.WORD: "H", _v.DWORD: "I", _v.LWORD: "Q", _v.SINT: "b", _v.USINT: "B",
+               _v.INT: "h", _v.UINT: "H", _v.DINT: "i", _v.UDINT: "I", _v.LINT: "q", _v.ULINT: "Q", _v.REAL: "f",
+               _v.LREAL: "d"}
+
+
+class _ReadPlan:
+    def __init__(self, tags):
+        self.names = tuple(t.name for t in tags)
+        fixed = sorted((t for t in tags if t.type in _BULK_CODES), key=lambda t: t.offset)
+        self.others = tuple(t for t in tags if t.type not in _BULK_CODES)
+        fmt, pos, ok = [">"], 0, True
+        for t in fixed:
+            if t.offset < pos:  # overlapping entries (only a hand-made directory): decode one by one
+                ok = False
+                break
+            if t.offset > pos:
+                fmt.append("%dx" % (t.offset - pos))
+            fmt.append(_BULK_CODES[t.type])
+            pos = t.offset + t.size
+        if not ok:
+            fixed, self.others = [], tuple(tags)
+        self.bulk = struct.Struct("".join(fmt)) if fixed else None
+        self.bulk_names = tuple(t.name for t in fixed)
+        self.bools = tuple((t.name, t.bit) for t in fixed if t.type == _v.BOOL)
+        self.ordered = not self.others and self.bulk_names == self.names
+
+
 class _Mapping:
     """One attached, validated segment object (fd + mapping + directory)."""
 
@@ -349,6 +376,15 @@ class _Mapping:
         if _v.text_bound(type_, length) > self.ring_value_cap and self.ring_slots:
             raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: write slots too small for tag '%s'" % name)
         return Tag(i, name, type_, length, bit, offset, size)
+
+    def read_plan(self):
+        """How read() decodes this directory: one big-endian struct for every
+        fixed-size number and BOOL byte (in offset order, gaps skipped), the
+        other tags one by one. Built on first use."""
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self._plan = _ReadPlan(self.tags)
+        return plan
 
     # -- state --
     def closed(self):
@@ -548,17 +584,30 @@ class Segment:
             return self.read_full()
         m = self._check_open()
         data = self._snapshot()
-        out = {}
-        qbase = m.tagstate_offset
-        for t in m.tags:
-            if data[qbase + t.index * TAGSTATE_SIZE] == 0:
-                out[t.name] = None
-                continue
+        plan = m.read_plan()
+        if plan.bulk is not None:
+            values = plan.bulk.unpack_from(data, S_HEAD)
+            if plan.ordered:
+                out = dict(zip(plan.bulk_names, values))
+            else:
+                out = dict.fromkeys(plan.names)
+                out.update(zip(plan.bulk_names, values))
+            for name, bit in plan.bools:
+                out[name] = bool(out[name] >> bit & 1)
+        else:
+            out = dict.fromkeys(plan.names)
+        for t in plan.others:
             try:
                 out[t.name] = _v.DECODERS[t.type](data[S_HEAD + t.offset:S_HEAD + t.offset + t.size], t.length,
                                                   t.bit)[0]
             except _v.DecodeError:
                 out[t.name] = None
+        qbase = m.tagstate_offset
+        qualities = data[qbase:qbase + m.tag_count * TAGSTATE_SIZE:TAGSTATE_SIZE]
+        i = qualities.find(0)
+        while i >= 0:  # quality NONE: never read, no value
+            out[m.tags[i].name] = None
+            i = qualities.find(0, i + 1)
         return out
 
     def read_full(self):

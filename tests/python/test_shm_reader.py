@@ -141,6 +141,13 @@ class TypesAgainstC(ProcTestCase):
                 else:
                     self.assertEqual(j["value"], v.text)
 
+    def test_futex_path_active(self):
+        """On Linux x86-64/aarch64 with libatomic (installed with gcc) waits use the futex, not polling."""
+        import platform
+        if platform.machine() not in ("x86_64", "aarch64") or not os.path.exists("/dev/shm"):
+            self.skipTest("futex path checked on x86-64 and aarch64 Linux only")
+        self.assertIsNotNone(self.seg._m.atomics, "ctypes futex/atomics unavailable: waits would poll")
+
     def test_status_and_wait(self):
         st = self.seg.status()
         self.assertEqual(st.engine_pid, self.p.pid)
