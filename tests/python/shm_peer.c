@@ -198,7 +198,8 @@ static int print_view(const char *name)
 }
 
 /* Apply one write request the way a PLC would: only the tag's bytes (BOOL:
- * only its bit) change. */
+ * only its bit) change. The new value is published before the answer, so a
+ * reader that got "done" reads it back at once. */
 static void serve_writes(plcio_shm_writer *w)
 {
     plcio_shm_write_request req;
@@ -218,6 +219,7 @@ static void serve_writes(plcio_shm_writer *w)
             memcpy(raw, req.data, req.size);
         }
         int rc = plcio_shm_writer_set(w, req.tag, raw, len, 0, NULL);
+        if (rc == PLCIO_OK) rc = plcio_shm_writer_publish(w, NULL); /* readers see it before the answer */
         plcio_shm_writer_complete(w, req.slot, rc, rc == PLCIO_OK ? NULL : "set failed");
     }
 }
