@@ -331,9 +331,19 @@ static void test_udp_pymodbus(void **state)
 {
     ctx *c = *state;
     pymodbus_start(c, "udp", NULL);
-    char url[80];
-    snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1", plcio_test_port_from_line(c->peer.line));
+    int port = plcio_test_port_from_line(c->peer.line);
+    char url[80], pcap[128];
+    snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1", port);
+    mb_tmpdir(c->dir, sizeof c->dir);
+    snprintf(pcap, sizeof pcap, "%s/udp.pcap", c->dir);
+    plcio_test_proc cap;
+    bool capturing = mb_capture_start(&cap, port, pcap, 60);
+    if (!capturing) print_message("tshark cannot capture here: the dissector check is skipped\n");
     exercise(c, url, url, &from_pymodbus, "UDP, pymodbus");
+    if (capturing) {
+        mb_capture_stop(&cap);
+        mb_tshark_check(pcap, port, true, 100); /* Wireshark's Modbus/UDP dissector: nothing malformed */
+    }
 }
 
 static void test_udp_sim(void **state)
@@ -432,13 +442,42 @@ static void serial_sim(ctx *c, const char *framing)
 static void test_rtu_sim(void **state) { serial_sim(*state, "rtu"); }
 static void test_ascii_sim(void **state) { serial_sim(*state, "ascii"); }
 
+/* Lines tshark prints for `filter`, decoding TCP port as Modbus RTU over TCP. */
+static int rtu_tcp_tshark_count(const char *path, int port, const char *filter)
+{
+    char cmd[600], line[1024];
+    snprintf(cmd, sizeof cmd, "tshark -r '%s' -d tcp.port==%d,mbrtu -Y '%s' 2>/dev/null", path, port, filter);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n++ == 0 && strcmp(filter, "mbrtu") != 0) print_error("tshark: %s", line);
+    }
+    pclose(f);
+    return n;
+}
+
 static void test_rtu_over_tcp_pymodbus(void **state)
 {
     ctx *c = *state;
     pymodbus_start(c, "rtu-tcp", NULL);
-    char url[80];
-    snprintf(url, sizeof url, "modbus-rtu://127.0.0.1:%d?unit=1", plcio_test_port_from_line(c->peer.line));
+    int port = plcio_test_port_from_line(c->peer.line);
+    char url[80], pcap[128];
+    snprintf(url, sizeof url, "modbus-rtu://127.0.0.1:%d?unit=1", port);
+    mb_tmpdir(c->dir, sizeof c->dir);
+    snprintf(pcap, sizeof pcap, "%s/rtu-tcp.pcap", c->dir);
+    plcio_test_proc cap;
+    bool capturing = mb_capture_start(&cap, port, pcap, 60);
+    if (!capturing) print_message("tshark cannot capture here: the dissector check is skipped\n");
     exercise(c, url, url, &from_pymodbus, "RTU over TCP, pymodbus");
+    if (capturing) {
+        mb_capture_stop(&cap);
+        /* Wireshark's Modbus RTU dissector on the TCP stream: nothing malformed */
+        assert_int_equal(rtu_tcp_tshark_count(pcap, port, "_ws.malformed || _ws.expert.severity >= warning"), 0);
+        int frames = rtu_tcp_tshark_count(pcap, port, "mbrtu");
+        print_message("tshark: %d Modbus RTU frames over TCP port %d, none malformed\n", frames, port);
+        assert_true(frames >= 100);
+    }
 }
 
 /* ---- the link lost and back ---- */
