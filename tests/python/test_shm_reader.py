@@ -249,6 +249,70 @@ class TypesAgainstC(ProcTestCase):
             self.p.signal(signal.SIGCONT)
         self.assertTrue(all(self.seg.wait_write(i, timeout=5).ok for i in ids))
 
+    def test_concurrent_writers_share_the_ring(self):
+        """Three Python processes submit bursts that nearly fill the ring while
+        the C CLI (plcio shm --write) writes too: every request gets its own
+        slot and its own answer (a slot claimed twice would lose or mix them)."""
+        worker = r"""
+import collections, sys, plcio
+seg = plcio.open(sys.argv[1])
+tag, rounds, burst = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+done = limited = 0
+def collect(v, rid):
+    global done
+    res = seg.wait_write(rid, timeout=10)
+    assert res.ok, (v, res)
+    done += 1
+for r in range(rounds):
+    pending = collections.deque()
+    for k in range(burst):
+        v = r * burst + k
+        while True:
+            try:
+                pending.append((v, seg.submit(tag, v)))
+                break
+            except plcio.Error as e:
+                if e.name != "PLCIO_ELIMIT":
+                    raise
+                limited += 1  # ring full: collect an answer of ours, which frees its slot
+                if pending:
+                    collect(*pending.popleft())
+                else:
+                    seg.wait_update(timeout=0.01, after=1 << 62)
+    while pending:
+        collect(*pending.popleft())
+res = seg.write(tag, 1000)  # bursts are answered in slot order: a last write on its own
+assert res.ok, res
+print("done", done, "ring-full retries", limited)
+"""
+        import subprocess
+        import sys
+        from pyhelpers import PLCIO_BIN
+        tags = ("DInt", "UDInt", "LInt")
+        procs = [subprocess.Popen([sys.executable, "-c", worker, self.name, tag, "8", "30"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for tag in tags]
+        cli_ok = cli_full = 0
+        if PLCIO_BIN:
+            for k in range(15):
+                r = subprocess.run([PLCIO_BIN, "shm", self.name, "--write", "Int=%d" % k], capture_output=True,
+                                   text=True, timeout=20)
+                cli_ok += r.returncode == 0
+                cli_full += r.returncode != 0 and "limit" in r.stderr  # ring full: the CLI does not retry
+        outs = [p.communicate(timeout=60)[0] for p in procs]
+        for p, out in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, out)
+            self.assertIn("done 240", out)
+        for tag in tags:
+            self.assertEqual(self.seg.get(tag), 1000, "the last write of each process is the value")
+        if PLCIO_BIN:
+            self.assertEqual(cli_ok + cli_full, 15, "C writes either done or refused for a full ring")
+            self.assertGreater(cli_ok, 0)
+            r = subprocess.run([PLCIO_BIN, "shm", self.name, "--write", "Int=77"], capture_output=True, timeout=20)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(self.seg.get("Int"), 77)
+        print("\n  3 Python writers x 240 (bursts of 30, 64 slots) + %d C CLI writes (%d refused: ring full) "
+              "shared the ring: %s" % (cli_ok, cli_full, "; ".join(o.strip() for o in outs)))
+
 
 class Lifecycle(ProcTestCase):
     def test_reader_before_engine(self):
