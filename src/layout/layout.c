@@ -196,7 +196,7 @@ static int check_access(plcio_layout_set *set, const lay_block *db)
 
 static int push_layout(plcio_layout ***list, size_t *n, plcio_layout *l)
 {
-    plcio_layout **nl = realloc(*list, (*n + 1) * sizeof *nl);
+    plcio_layout **nl = realloc(*list, (*n + 1) * sizeof(plcio_layout *));
     if (!nl) return PLCIO_ENOMEM;
     nl[(*n)++] = l;
     *list = nl;
@@ -457,7 +457,7 @@ int plcio_layout_start_image(const plcio_layout *layout, uint8_t *image, size_t 
 {
     if (!layout || (!image && layout->size)) return PLCIO_EINVAL;
     if (cap < layout->size) return PLCIO_ENOSPC;
-    memset(image, 0, layout->size);
+    if (layout->size) memset(image, 0, layout->size); /* image may be NULL for an empty layout */
     char msg[160];
     for (size_t i = 0; i < layout->nleaves; i++) {
         const lay_leaf *lf = &layout->leaves[i];

@@ -66,7 +66,15 @@ static bool collect_item(void *ctx, const char *item, size_t len)
         return false;
     }
     it->v[it->n++] = s;
-    return it->n <= PLCIO_LAYOUT_MAX_DB_SIZE * 8u; /* bounds a hostile repeat count */
+    return it->n <= (size_t)PLCIO_LAYOUT_MAX_DB_SIZE * 8u; /* bounds a hostile repeat count */
+}
+
+/* Drop the list: on failure the caller sees an empty one, never a dangling pointer. */
+static void items_clear(items *it)
+{
+    free(it->v);
+    it->v = NULL;
+    it->n = it->cap = 0;
 }
 
 static int split_list(plcio_layout_set *set, const char *text, lay_pos pos, uint32_t count, items *it)
@@ -75,15 +83,17 @@ static int split_list(plcio_layout_set *set, const char *text, lay_pos pos, uint
     memset(it, 0, sizeof *it);
     it->set = set;
     if (!lay_value_list(text, collect_item, it, msg, sizeof msg)) {
-        free(it->v);
+        size_t n = it->n;
+        items_clear(it);
         if (it->oom) return lay_fail(&set->diag, PLCIO_ENOMEM, pos, "out of memory");
-        if (it->n > count || !msg[0])
+        if (n > count || !msg[0])
             return lay_fail(&set->diag, PLCIO_ERANGE, pos, "more start values than the %u array elements", count);
         return lay_fail(&set->diag, PLCIO_ESYNTAX, pos, "start value list %s: %s", text, msg);
     }
     if (it->n > count) {
-        free(it->v);
-        return lay_fail(&set->diag, PLCIO_ERANGE, pos, "%zu start values for an array of %u elements", it->n, count);
+        size_t n = it->n;
+        items_clear(it);
+        return lay_fail(&set->diag, PLCIO_ERANGE, pos, "%zu start values for an array of %u elements", n, count);
     }
     return PLCIO_OK;
 }

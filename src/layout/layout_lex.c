@@ -19,7 +19,7 @@ struct lay_chunk {
     _Alignas(8) unsigned char data[];
 };
 
-#define LAY_CHUNK_MIN (64u * 1024u)
+#define LAY_CHUNK_MIN ((size_t)64 * 1024)
 
 void *lay_alloc(lay_arena *a, size_t size)
 {

@@ -307,7 +307,7 @@ static bool array_of_struct_row(tparser *t, const row *r, lay_member *m, const c
     char text[256];
     if (tlen - 6 + 4 >= sizeof text) return fail(t, PLCIO_ESYNTAX, r->line, tpos.col, "data type too long");
     memcpy(text, type, tlen - 6);
-    memcpy(text + tlen - 6, "Bool", 4); /* parse the bounds with a stand-in element type */
+    memcpy(text + (tlen - 6), "Bool", 4); /* parse the bounds with a stand-in element type */
     lay_type *at = lay_parse_type_text(t->set, text, tlen - 2, tpos);
     if (!at) return false;
     if (at->kind != LT_ARRAY) return fail(t, PLCIO_ESYNTAX, r->line, tpos.col, "expected Array[..] of Struct");
