@@ -36,7 +36,7 @@ int plcio_tpkt_encode(plcio_wcursor *w, const uint8_t *payload, size_t len)
     uint8_t *p = plcio_wcursor_reserve(w, PLCIO_TPKT_HEADER_LEN + len);
     if (!p) return PLCIO_ENOSPC;
     plcio_tpkt_header_put(p, PLCIO_TPKT_HEADER_LEN + len);
-    if (len) memcpy(p + PLCIO_TPKT_HEADER_LEN, payload, len);
+    memcpy(p + PLCIO_TPKT_HEADER_LEN, payload, len); /* len >= 3: the minimum checked above */
     return PLCIO_OK;
 }
 

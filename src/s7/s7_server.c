@@ -216,7 +216,7 @@ int plcio_s7_server_add_area(plcio_s7_server *srv, plcio_s7_server_area area, ui
     } else if (code == PLCIO_S7_SERVER_AREA_DB) {
         if (srv->db_count == srv->db_cap) {
             size_t cap = srv->db_cap ? srv->db_cap * 2 : 16;
-            s7srv_area **dbs = realloc(srv->dbs, cap * sizeof *dbs);
+            s7srv_area **dbs = realloc(srv->dbs, cap * sizeof(s7srv_area *));
             if (!dbs)
                 rc = PLCIO_ENOMEM;
             else {
@@ -226,7 +226,7 @@ int plcio_s7_server_add_area(plcio_s7_server *srv, plcio_s7_server_area area, ui
         }
         if (!rc) {
             size_t i = db_lower_bound(srv, number);
-            memmove(srv->dbs + i + 1, srv->dbs + i, (srv->db_count - i) * sizeof *srv->dbs);
+            memmove(srv->dbs + i + 1, srv->dbs + i, (srv->db_count - i) * sizeof(s7srv_area *));
             srv->dbs[i] = a;
             srv->db_count++;
         }
@@ -249,7 +249,7 @@ int plcio_s7_server_remove_area(plcio_s7_server *srv, plcio_s7_server_area area,
     if (a) {
         if (code == PLCIO_S7_SERVER_AREA_DB) {
             size_t i = db_lower_bound(srv, number);
-            memmove(srv->dbs + i, srv->dbs + i + 1, (srv->db_count - i - 1) * sizeof *srv->dbs);
+            memmove(srv->dbs + i, srv->dbs + i + 1, (srv->db_count - i - 1) * sizeof(s7srv_area *));
             srv->db_count--;
         } else {
             srv->fixed[fixed_slot(code)] = NULL;

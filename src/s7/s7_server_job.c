@@ -378,8 +378,9 @@ static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_p
     /* Upload: the next slice, as much as the PDU carries. */
     size_t room = ses->pdu_size - (PLCIO_S7_ACK_HEADER_LEN + 2 + 4);
     size_t left = ses->upload_len - ses->upload_off;
-    size_t n = left < room ? left : room;
-    ack.status = n < left ? 1 : 0;
+    bool more = left > room; /* status 1: more slices follow */
+    size_t n = more ? room : left;
+    ack.status = more ? 1 : 0;
     ack.payload = ses->upload + ses->upload_off;
     ack.payload_len = (uint16_t)n;
     ses->upload_off += n;
