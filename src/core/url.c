@@ -74,7 +74,6 @@ static int parse_authority(const char *a, size_t len, plcio_url *out)
             if (close[1] != ':') return PLCIO_ESYNTAX;
             port = close + 2;
         }
-        host_len = 0;
     } else {
         const char *colon = memchr(a, ':', len);
         if (colon) {

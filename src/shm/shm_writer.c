@@ -647,7 +647,6 @@ static void reap(plcio_shm_writer *w)
 static int take_request(plcio_shm_writer *w, uint32_t i, uint8_t *s, plcio_shm_write_request *req)
 {
     uint32_t tag = *SHM_U32(s, SHM_W_TAG), format = *SHM_U32(s, SHM_W_FORMAT), len = *SHM_U32(s, SHM_W_VALUE_LEN);
-    char err[PLCIO_VALUE_ERR_MAX] = "";
     if (tag >= w->g.tag_count || len > w->g.ring_value_cap || format > SHM_FORMAT_RAW) {
         slot_answer(w, s, PLCIO_EINVAL, "malformed request (tag index, length or format out of range)");
         return PLCIO_EINVAL;
@@ -668,6 +667,7 @@ static int take_request(plcio_shm_writer *w, uint32_t i, uint8_t *s, plcio_shm_w
         if (t->type == PLCIO_TYPE_BOOL) w->req_data[0] &= (uint8_t)(1u << t->bit);
         w->req_text[0] = '\0';
     } else {
+        char err[PLCIO_VALUE_ERR_MAX] = "";
         plcio_value v;
         plcio_value_init(&v, t->type);
         if (t->type == PLCIO_TYPE_WSTRING) plcio_value_use_buffer(&v, w->scratch, w->scratch_cap);

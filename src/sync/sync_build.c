@@ -237,13 +237,13 @@ static int link_groups(plcio_sync *s)
 {
     size_t total = 0;
     for (size_t i = 0; i < s->device_count; i++) total += s->devices[i].group_count;
-    s->groups = calloc(total ? total : 1, sizeof *s->groups);
+    s->groups = calloc(total ? total : 1, sizeof(sync_group *));
     if (!s->groups) return PLCIO_ENOMEM;
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         for (size_t j = 0; j < d->group_count; j++) {
             sync_group *g = &d->groups[j];
-            g->tags = calloc(g->tag_count, sizeof *g->tags);
+            g->tags = calloc(g->tag_count, sizeof(sync_tag *));
             if (!g->tags) return PLCIO_ENOMEM;
             for (size_t k = 0; k < g->tag_count; k++) {
                 g->tags[k] = &s->tags[g->tag_first + k];

@@ -69,13 +69,14 @@ static const struct {
 #define DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
 
 /* prefix + sign + components, largest unit first, zero components left out. */
-static void put_duration(tbuf *t, const char *prefix, bool negative, uint64_t ns)
+static void put_duration(tbuf *t, const char *prefix, bool negative, uint64_t total_ns)
 {
     put(t, "%s%s", prefix, negative ? "-" : "");
-    if (ns == 0) put(t, "%s", strcmp(prefix, "LT#") == 0 ? "0ns" : "0ms");
-    for (size_t u = 0; u < DURATION_UNITS && ns; u++) {
-        uint64_t q = ns / duration_units[u].ns;
-        ns %= duration_units[u].ns;
+    if (total_ns == 0) put(t, "%s", strcmp(prefix, "LT#") == 0 ? "0ns" : "0ms");
+    uint64_t left = total_ns;
+    for (size_t u = 0; u < DURATION_UNITS && left; u++) {
+        uint64_t q = left / duration_units[u].ns;
+        left %= duration_units[u].ns;
         if (q) put(t, "%llu%s", (unsigned long long)q, duration_units[u].name);
     }
 }

@@ -130,9 +130,9 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
 
 static int open_link(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
 {
-    char host[256];
     int port, bound = 0, rc;
     if (l->kind == 't' || l->kind == 'u') {
+        char host[256];
         if (!split_host_port(l->arg, host, sizeof host, &port))
             return cli_error(PLCIO_EXIT_USAGE, "sim modbus: '%s' is not HOST:PORT", l->arg);
         rc = l->kind == 't' ? plcio_modbus_server_listen_tcp(s, host, port, &bound)
