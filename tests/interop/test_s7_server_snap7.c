@@ -100,10 +100,10 @@ static bool capture_start(plcio_test_proc *cap, const char *pcap, int port)
     for (int i = 0; i < 100; i++) { /* the file appears when the capture runs */
         struct stat st;
         if (stat(pcap, &st) == 0 && st.st_size > 0) {
-            usleep(300000);
+            plcio_test_sleep_ms(300);
             return true;
         }
-        usleep(100000);
+        plcio_test_sleep_ms(100);
     }
     plcio_test_proc_stop(cap);
     return false;
@@ -111,7 +111,7 @@ static bool capture_start(plcio_test_proc *cap, const char *pcap, int port)
 
 static void capture_stop(plcio_test_proc *cap)
 {
-    usleep(500000);
+    plcio_test_sleep_ms(500);
     kill(cap->pid, SIGINT); /* let tshark flush the file */
     if (plcio_test_proc_wait(cap, 5000) < 0) plcio_test_proc_stop(cap);
 }

@@ -29,10 +29,10 @@ static bool capture_start(plcio_test_proc *cap, const char *pcap, int port)
     for (int i = 0; i < 100; i++) {
         struct stat st;
         if (stat(pcap, &st) == 0 && st.st_size > 0) {
-            usleep(300000);
+            plcio_test_sleep_ms(300);
             return true;
         }
-        usleep(100000);
+        plcio_test_sleep_ms(100);
     }
     plcio_test_proc_stop(cap);
     return false;
@@ -83,7 +83,7 @@ static void test_nodes7_against_sim(void **state)
     }
     int code = plcio_test_proc_wait(&node, 10000);
     if (capturing) {
-        usleep(500000);
+        plcio_test_sleep_ms(500);
         kill(cap.pid, SIGINT);
         if (plcio_test_proc_wait(&cap, 5000) < 0) plcio_test_proc_stop(&cap);
     }

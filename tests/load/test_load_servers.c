@@ -256,7 +256,7 @@ static void run_load(const char *const *argv, void *(*client_main)(void *), int 
      * going), then at the end. */
     long rss_warm = -1, rss_end = -1, rss_max = 0;
     while (plcio_monotonic_ns() < end) {
-        usleep(100000);
+        plcio_test_sleep_ms(100);
         long kb = vm_rss_kb(srv.pid);
         if (kb > rss_max) rss_max = kb;
         if (rss_warm < 0 && plcio_monotonic_ns() >= t0 + (end - t0) / 4) rss_warm = kb;

@@ -244,6 +244,13 @@ int plcio_test_proc_wait(plcio_test_proc *proc, int wait_ms)
     return -1;
 }
 
+void plcio_test_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 int plcio_test_port_from_line(const char *line)
 {
     const char *colon = strrchr(line, ':');

@@ -58,6 +58,10 @@ int plcio_test_proc_stop(plcio_test_proc *proc);
 /* Wait for a normal exit within wait_ms; returns the exit code, or -1 (then killed). */
 int plcio_test_proc_wait(plcio_test_proc *proc, int wait_ms);
 
+/* Sleep ms milliseconds (nanosleep, resumed after a signal; usleep is gone from POSIX
+ * and refuses a second or more). */
+void plcio_test_sleep_ms(unsigned ms);
+
 /* Parse "listening on HOST:PORT" (or any "...:PORT" line); returns the port or -1. */
 int plcio_test_port_from_line(const char *line);
 

@@ -535,7 +535,7 @@ static void *fake_serve(void *arg)
             resp[8] = 4;
             resp[5] = 7;
         }
-        plcio_net_send_all(fd, resp, fk->mode == 2 ? 11 : 11, plcio_net_deadline(1000), NULL);
+        plcio_net_send_all(fd, resp, 11, plcio_net_deadline(1000), NULL);
         if (fk->mode == 2) {
             static const uint8_t pad[2] = {0, 0};
             plcio_net_send_all(fd, pad, 2, plcio_net_deadline(1000), NULL);

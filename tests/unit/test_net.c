@@ -122,7 +122,6 @@ static void test_serial_on_pty(void **state)
 typedef struct {
     int order[8];
     int count;
-    plcio_loop *loop;
     uint64_t cancel_me;
 } timer_log;
 
@@ -149,7 +148,7 @@ static void test_loop_timers_with_manual_clock(void **state)
     plcio_clock clk = plcio_manual_clock_bind(&mc);
     plcio_loop *loop = plcio_loop_new(&clk);
     assert_non_null(loop);
-    timer_log t = {.loop = loop};
+    timer_log t = {0};
     plcio_loop_timer_add(loop, 3000, timer_b, &t);
     plcio_loop_timer_add(loop, 2000, timer_a, &t);
     plcio_loop_timer_add(loop, 3000, timer_c, &t); /* same deadline as b: after b */
@@ -174,7 +173,6 @@ static void test_loop_timers_with_manual_clock(void **state)
 typedef struct {
     plcio_loop *loop;
     int listener, accepted, echoed;
-    int conns[4];
 } echo_server;
 
 static void on_conn(plcio_loop *loop, int fd, unsigned events, void *ctx)

@@ -600,7 +600,7 @@ static void test_connection_limit(void **state)
     assert_int_equal(plcio_s7_server_client_count(srv), 4);
     cli_close(&c[0]);
     for (int i = 0; i < 100 && plcio_s7_server_client_count(srv) != 3; i++)
-        usleep(10000);
+        plcio_test_sleep_ms(10);
     cli_open(&c[0], port); /* a place is free again */
     for (int i = 0; i < 4; i++)
         cli_close(&c[i]);
@@ -664,7 +664,7 @@ static void test_idle_timeout(void **state)
     plcio_s7_data_item out[1];
     for (int i = 0; i < 8; i++) { /* 800 ms of traffic on one, silence on the other */
         assert_int_equal(cli_read(&busy, &it, 1, out), 0);
-        usleep(100000);
+        plcio_test_sleep_ms(100);
     }
     assert_true(cli_closed_by_server(&quiet, 3000));
     assert_int_equal(cli_read(&busy, &it, 1, out), 0);

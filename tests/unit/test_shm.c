@@ -312,7 +312,7 @@ static int serve(plcio_shm_writer *w, int want, uint8_t *last, size_t *last_len)
     while (served < want && plcio_monotonic_ns() < end) {
         plcio_shm_write_request req;
         if (plcio_shm_writer_next_write(w, &req) != PLCIO_OK) {
-            usleep(1000);
+            plcio_test_sleep_ms(1);
             continue;
         }
         memcpy(last, req.data, req.size);
@@ -340,7 +340,7 @@ static void test_write_round_trip(void **state)
         int served = serve(w, k == 2 ? 0 : 1, last, &last_len);
         if (k == 2) { /* refused in next_write, never handed to the engine */
             plcio_shm_write_request req;
-            for (int i = 0; i < 200 && plcio_shm_writer_next_write(w, &req) == PLCIO_ENOTFOUND; i++) usleep(5000);
+            for (int i = 0; i < 200 && plcio_shm_writer_next_write(w, &req) == PLCIO_ENOTFOUND; i++) plcio_test_sleep_ms(5);
         }
         pthread_join(th, NULL);
         assert_int_equal(q[k].rc, PLCIO_OK);
@@ -559,7 +559,7 @@ static void test_wait(void **state)
     waiter wt = {-1, 0};
     pthread_t th;
     pthread_create(&th, NULL, wait_thread, &wt);
-    usleep(50000);
+    plcio_test_sleep_ms(50);
     plcio_shm_writer_publish(w, NULL);
     pthread_join(th, NULL);
     assert_int_equal(wt.rc, PLCIO_OK);

@@ -456,7 +456,7 @@ static void test_torn_reads(void **state)
     pthread_t wt, rt[2];
     pthread_create(&wt, NULL, writer_loop, &ctx);
     for (int i = 0; i < 2; i++) pthread_create(&rt[i], NULL, reader_loop, &rr[i]);
-    usleep(1500 * 1000);
+    plcio_test_sleep_ms(1500);
     atomic_store(&ctx.stop, true);
     pthread_join(wt, NULL);
     for (int i = 0; i < 2; i++) pthread_join(rt[i], NULL);

@@ -14,7 +14,7 @@
 #include "plcio/core.h"
 #include "plcio_test.h"
 
-static inline void mb_sleep_ms(int ms) { usleep((useconds_t)ms * 1000u); }
+static inline void mb_sleep_ms(int ms) { plcio_test_sleep_ms((unsigned)ms); }
 
 /* mkdtemp under /tmp; static buffer per call site is the caller's. */
 static inline void mb_tmpdir(char *buf, size_t cap)
