@@ -5,8 +5,7 @@
 #   scripts/check.sh [BUILD_DIR]     default build-check; CHECK_JOBS=2 parallel clang-tidy runs
 #
 # Both tools read the compile commands CMake exports (the real include paths and
-# defines of every library, CLI, test and benchmark source). The fuzz harnesses are
-# left out: they only build in the libFuzzer configuration.
+# defines of every library, CLI, test, fuzz harness (its replay build) and benchmark source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +26,7 @@ rm -rf "$out" && mkdir -p "$out/tidy" "$build/cppcheck-cache"
 # clang-tidy: one process per source file, CHECK_JOBS at a time. A finding in a header
 # shows up once per file that includes it: the summary counts it once.
 python3 -c 'import json,sys; print("\n".join(e["file"] for e in json.load(open(sys.argv[1]))))' "$db" |
-  grep -E '/(src|tools|tests|bench)/' | sort >"$out/files"
+  grep -E '/(src|tools|tests|bench)/' | sort -u >"$out/files"
 nfiles=$(wc -l <"$out/files")
 echo "check: clang-tidy on $nfiles files ($jobs at a time)"
 xargs -a "$out/files" -P "$jobs" -I{} sh -c \
