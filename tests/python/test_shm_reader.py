@@ -297,7 +297,10 @@ print("done", done, "ring-full retries", limited)
                 r = subprocess.run([PLCIO_BIN, "shm", self.name, "--write", "Int=%d" % k], capture_output=True,
                                    text=True, timeout=20)
                 cli_ok += r.returncode == 0
-                cli_full += r.returncode != 0 and "limit" in r.stderr  # ring full: the CLI does not retry
+                full = "limit reached" in r.stdout + r.stderr  # ring full: the CLI does not retry
+                cli_full += r.returncode != 0 and full
+                if r.returncode != 0 and not full:
+                    print("plcio shm --write: exit %d: %s %s" % (r.returncode, r.stdout, r.stderr))
         outs = [p.communicate(timeout=60)[0] for p in procs]
         for p, out in zip(procs, outs):
             self.assertEqual(p.returncode, 0, out)
