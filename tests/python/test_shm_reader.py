@@ -558,6 +558,33 @@ class Corruption(ProcTestCase):
         self.assertGreater(outcomes.get("ok", 0), 0)
         self.assertGreater(sum(v for k, v in outcomes.items() if k != "ok"), 0)
 
+    def test_live_random_flips(self):
+        """Bytes flipped under an attached reader (cached geometry; latest
+        indexes, lengths, states and values are read live)."""
+        self.put(self.image)
+        outcomes = {}
+        seg = plcio.open(self.copy)
+        fd = os.open("/dev/shm/" + self.copy, os.O_RDWR)
+        try:
+            for i in range(int(os.environ.get("PLCIO_PY_FLIPS", "400"))):
+                for _ in range(self.rng.randint(1, 16)):
+                    pos = self.rng.randrange(len(self.image))
+                    os.pwrite(fd, bytes([self.rng.randrange(256)]), pos)
+                for op in (seg.read, seg.read_full, seg.json, seg.status, lambda: seg.wait_update(timeout=0),
+                           lambda: seg.wait_write(seg.submit("Int", i), timeout=0)):
+                    try:
+                        op()
+                        outcomes["ok"] = outcomes.get("ok", 0) + 1
+                    except plcio.Error as exc:
+                        outcomes[exc.name] = outcomes.get(exc.name, 0) + 1
+                if i % 50 == 49:
+                    os.pwrite(fd, bytes(self.image), 0)  # start over from a good image
+        finally:
+            os.close(fd)
+            seg.close()
+        print("\n  live flips, operation outcomes: %s" % ", ".join("%s %d" % kv for kv in sorted(outcomes.items())))
+        self.assertGreater(outcomes.get("ok", 0), 0)
+
     def test_not_a_segment(self):
         self.put(os.urandom(4096))
         with self.assertRaises(plcio.CorruptSegment):
