@@ -560,8 +560,9 @@ class Segment:
                 os.sched_yield()
         raise _e.Error(_e.EAGAIN, "the engine kept rewriting the snapshot during %d copies" % READ_RETRIES)
 
-    def _value(self, m, data, t):
-        """(value, text, decode_error) of tag t in a snapshot copy."""
+    @staticmethod
+    def _value(data, t):
+        """(value, text, decode_error, raw) of tag t in a snapshot copy."""
         raw = data[S_HEAD + t.offset:S_HEAD + t.offset + t.size]
         try:
             v, text = _v.decode(t.type, t.length, t.bit, raw)
@@ -618,7 +619,7 @@ class Segment:
 
     def _make_value(self, m, data, t):
         quality, err, changed, read = self._state(m, data, t.index)
-        v, text, derr, raw = self._value(m, data, t)
+        v, text, derr, raw = self._value(data, t)
         if quality == "none":
             v, text, derr = None, "", 0
         return Value(t.name, t.type_name, v, text, quality, err, derr, changed, read, raw)

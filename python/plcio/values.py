@@ -10,6 +10,7 @@ surrogates): such a value decodes to None with decode_error set."""
 
 import datetime as _dt
 import math
+import numbers
 import struct
 
 from . import errors as _e
@@ -360,13 +361,13 @@ def to_text(type_, value):
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if type_ in (STRING, WSTRING, CHAR, WCHAR):
-            raise TypeError("a float is not a value for %s" % TYPE_NAMES[type_])
-        return repr(value)
+        if type_ == BOOL:
+            return "true" if value else "false"
+        return "1" if value else "0"
+    if isinstance(value, numbers.Integral):  # int, and numpy's integers
+        return str(int(value))
+    if isinstance(value, numbers.Real):  # float, numpy floats, Fraction
+        return repr(float(value))
     if isinstance(value, _dt.timedelta) and type_ in _DURATION_PREFIX:
         return _duration_to_text(type_, value)
     if isinstance(value, _dt.datetime):

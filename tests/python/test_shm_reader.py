@@ -4,6 +4,7 @@ through the ring, lifecycle (reader before engine, clean close, SIGKILL and
 restart, reopen), and corrupted or truncated segments (plcio.Error only)."""
 
 import datetime as dt
+import fractions
 import json
 import math
 import os
@@ -186,7 +187,8 @@ class TypesAgainstC(ProcTestCase):
             ("Ldt", dt.datetime(2000, 1, 1, 0, 0, 0, 1), "2000-01-01T00:00:00.000001000"),
             ("Dtl", dt.datetime(2024, 12, 31, 23, 59, 59, 999999), "2024-12-31T23:59:59.999999000"),
             ("Dtl.Late", dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))), "2023-12-31T22:00:00.000000000"),
-            ("Word", b"\x12\x34", "4660"),
+            ("Word", b"\x12\x34", "4660"), ("USInt", True, "1"), ("Real", fractions.Fraction(3, 4), "0.75"),
+            ("String", 12.5, "12.5"),
         ]
         for name, value, text in cases:
             with self.subTest(tag=name, value=value):
