@@ -149,6 +149,20 @@ class TypesAgainstC(ProcTestCase):
             self.skipTest("futex path checked on x86-64 and aarch64 Linux only")
         self.assertIsNotNone(self.seg._m.atomics, "ctypes futex/atomics unavailable: waits would poll")
 
+    def test_polling_fallback(self):
+        """Without ctypes/libatomic the handle polls: waits and writes still work."""
+        from unittest import mock
+        with mock.patch("plcio._sys.make_atomics", lambda mm: None):
+            seg = plcio.open(self.name)
+        try:
+            self.assertIsNone(seg._m.atomics)
+            self.assertTrue(seg.wait_update(timeout=2.0))
+            self.assertFalse(seg.wait_update(timeout=0.1, after=1 << 62))
+            self.assertTrue(seg.write("DInt", 4242).ok)
+            self.assertEqual(seg.get("DInt"), 4242)
+        finally:
+            seg.close()
+
     def test_status_and_wait(self):
         st = self.seg.status()
         self.assertEqual(st.engine_pid, self.p.pid)
