@@ -189,6 +189,9 @@ PLCIO_API uint8_t plcio_mb_lrc(const uint8_t *data, size_t len);
  * Connection: opened on the first request (or plcio_modbus_client_connect),
  * re-opened after a failure on the next request ("auto-open"). A timeout or
  * a dropped connection is retried `retries` times; an exception never is.
+ * On TCP, a timeout or a malformed answer closes the connection (either end
+ * may be left inside a frame); a connection the device closed while idle is
+ * noticed before the next request, which then goes on a new one.
  *
  * Answers are matched to requests by transaction id (TCP/UDP), unit id and
  * function code; anything else (a late answer to an earlier, timed-out

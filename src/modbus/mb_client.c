@@ -180,8 +180,15 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
-        mb_session_on_timeout(c->sess, now, cb, ctx);
-        return PLCIO_OK;
+        size_t before = mb_session_pending(c->sess);
+        rc = mb_session_on_timeout(c->sess, now, cb, ctx);
+        /* An unanswered request on a TCP stream: the device may hold part of
+         * it (its parser then reads the next request as garbage); only a new
+         * connection puts both ends back at a frame boundary. */
+        if (rc == PLCIO_OK && mb_session_pending(c->sess) < before && !c->cfg.link.ops->datagram &&
+            !c->cfg.link.ops->serial)
+            rc = PLCIO_ETIMEDOUT;
+        return rc == PLCIO_OK ? rc : link_failed(c, rc, cb, ctx);
     }
     if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
     plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, got);
@@ -228,10 +235,26 @@ static void one_cb(void *ctx, uint32_t token, int result, const plcio_mb_pdu *re
  * One request, one answer
  * ========================================================================= */
 
+/* Before a request on an idle TCP stream: what arrived meanwhile (late
+ * answers) goes to the session, which drops it; a device that closed the
+ * connection (an idle timeout, a request it could not parse) is noticed now,
+ * so the request goes on a new connection instead of failing with ECLOSED. */
+static void check_idle_stream(plcio_modbus_client *c)
+{
+    if (c->cfg.link.fd < 0 || c->cfg.link.ops->datagram || c->cfg.link.ops->serial || mb_session_pending(c->sess))
+        return;
+    size_t got = 0;
+    int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, 0);
+    if (rc == PLCIO_EAGAIN || rc == PLCIO_ETIMEDOUT) return;
+    if (rc == PLCIO_OK) rc = mb_session_feed(c->sess, c->rx, got, plcio_monotonic_ns(), NULL, NULL);
+    if (rc != PLCIO_OK) link_failed(c, rc, NULL, NULL);
+}
+
 static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags,
                          uint8_t *resp, size_t *resp_len)
 {
     *resp_len = 0;
+    check_idle_stream(c);
     int rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;
     if (c->cfg.link.ops->serial) bus_prepare(c);

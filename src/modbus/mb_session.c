@@ -159,7 +159,8 @@ static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *re
     if (cb) cb(ctx, token, result, resp, raw, raw_len);
 }
 
-static void answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_answer_fn cb, void *ctx)
+/* Report request i answered by frame f; returns the result reported. */
+static int answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_answer_fn cb, void *ctx)
 {
     plcio_mb_pdu q, resp;
     uint8_t copy[PLCIO_MB_MAX_PDU];
@@ -167,12 +168,13 @@ static void answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_
     if (s->reqs[i].flags & MB_REQ_RAW) {
         int rc = (copy[0] & 0x80) ? (f->pdu_len == 2 ? PLCIO_EMBEXC : PLCIO_EPROTO) : PLCIO_OK;
         complete(s, i, rc, NULL, copy, f->pdu_len, cb, ctx);
-        return;
+        return rc;
     }
     plcio_mb_request_decode(s->reqs[i].pdu, s->reqs[i].pdu_len, &q);
     int rc = plcio_mb_response_decode(copy, f->pdu_len, &resp);
     if (rc == PLCIO_OK) rc = plcio_mb_response_check(&q, &resp);
     complete(s, i, rc, (rc == PLCIO_OK || rc == PLCIO_EMBEXC) ? &resp : NULL, copy, f->pdu_len, cb, ctx);
+    return rc;
 }
 
 static long match(const mb_session *s, const plcio_mb_frame *f)
@@ -230,11 +232,16 @@ static int drain(mb_session *s, bool idle, mb_session_answer_fn cb, void *ctx)
             continue;
         }
         long i = match(s, &f);
+        int result = PLCIO_OK;
         if (i >= 0) {
             /* decode into a copy, then consume, then report */
-            answer(s, (size_t)i, &f, cb, ctx);
+            result = answer(s, (size_t)i, &f, cb, ctx);
         }
         consume(s, used);
+        /* The answer's MBAP header fitted but its PDU did not (a byte count or
+         * an echo that disagrees): the MBAP length may be the damaged part, so
+         * where the next frame starts on this stream is not known any more. */
+        if (result == PLCIO_EPROTO && s->framing == MB_FRAMING_MBAP && !s->datagram) return PLCIO_EPROTO;
     }
     return PLCIO_OK;
 }
@@ -261,8 +268,9 @@ int mb_session_feed(mb_session *s, const uint8_t *data, size_t len, uint64_t now
     return PLCIO_OK;
 }
 
-void mb_session_on_timeout(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx)
+int mb_session_on_timeout(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx)
 {
+    bool expired = false;
     if (s->framing == MB_FRAMING_RTU && s->rx_len && now >= s->last_rx_ns + s->silence_ns) {
         drain(s, true, cb, ctx);
         s->rx_len = 0;
@@ -270,11 +278,17 @@ void mb_session_on_timeout(mb_session *s, uint64_t now, mb_session_answer_fn cb,
     for (size_t i = 0; i < s->count;) {
         if (s->reqs[i].deadline && s->reqs[i].deadline <= now) {
             complete(s, i, PLCIO_ETIMEDOUT, NULL, NULL, 0, cb, ctx);
+            expired = true;
             i = 0; /* the callback may have changed the queue */
             continue;
         }
         i++;
     }
+    /* Part of a frame waits on an MBAP stream and an answer is overdue: the
+     * frame's length may be the damaged part (then it swallows the next
+     * answers), so the stream cannot be trusted to find the next frame. */
+    if (expired && s->framing == MB_FRAMING_MBAP && !s->datagram && s->rx_len) return PLCIO_EPROTO;
+    return PLCIO_OK;
 }
 
 uint64_t mb_session_next_deadline(const mb_session *s)

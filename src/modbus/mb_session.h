@@ -68,8 +68,11 @@ void mb_session_sent(mb_session *s, uint64_t now, mb_session_answer_fn cb, void 
 /* Bytes from the peer (not from inside a callback). PLCIO_EPROTO: an MBAP stream cannot be framed any
  * more; close the connection and call mb_session_reset. */
 int mb_session_feed(mb_session *s, const uint8_t *data, size_t len, uint64_t now, mb_session_answer_fn cb, void *ctx);
-/* Expire requests whose deadline passed; end RTU frames at silence. */
-void mb_session_on_timeout(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx);
+/* Expire requests whose deadline passed; end RTU frames at silence.
+ * PLCIO_EPROTO when a request expired while an MBAP stream holds part of a
+ * frame (its length field may be damaged): close the connection and call
+ * mb_session_reset, as after a failed feed. PLCIO_OK otherwise. */
+int mb_session_on_timeout(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx);
 /* Earliest deadline in flight (0: none). */
 uint64_t mb_session_next_deadline(const mb_session *s);
 /* The connection is gone: every queued and in-flight request completes with err. */

@@ -590,10 +590,11 @@ static void *lossy_serve(void *arg)
     int fd = fake_accept(fk->listen_fd);
     uint8_t req[12];
     if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
-    if (fk->mode == 1) { /* drop the connection: the client reconnects */
-        plcio_net_close(fd);
-        fd = fake_accept(fk->listen_fd);
-    } /* mode 0: ignore the request: the client times out and sends it again */
+    int ignored = -1;
+    if (fk->mode == 1) plcio_net_close(fd); /* drop the connection: the client reconnects */
+    else ignored = fd; /* mode 0: ignore the request: the client times out, closes and sends it again */
+    fd = fake_accept(fk->listen_fd);
+    plcio_net_close(ignored);
     if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
     uint8_t resp[11] = {req[0], req[1], 0, 0, 0, 5, req[6], 3, 2, 0x43, 0x21};
     plcio_net_send_all(fd, resp, 11, plcio_net_deadline(1000), NULL);
