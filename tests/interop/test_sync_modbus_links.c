@@ -480,6 +480,80 @@ static void test_rtu_over_tcp_pymodbus(void **state)
     }
 }
 
+/* Three devices on one RTU line: units 1 and 2 answer, unit 3 does not exist.
+ * They share the port (one request on the wire at a time); unit 3 goes down
+ * with its reason and units 1 and 2 go on undisturbed. */
+static void test_rtu_units_share_a_line(void **state)
+{
+    ctx *c = *state;
+    pty_pair(c);
+    char dev[128];
+    snprintf(dev, sizeof dev, "%s/ttyA", c->dir);
+    const char *argv[] = {plcio_bin(), "sim", "modbus", "--tcp", "127.0.0.1:0", "--unit", "1", "--unit", "2",
+                          "--baud", "115200", "--size", "1000", "--seconds", "60", "--rtu", dev, NULL};
+    assert_int_equal(plcio_test_proc_start(&c->peer, argv, "listening on", 10000, 65), 0);
+    int tcp_port = plcio_test_port_from_line(c->peer.line);
+    char line[256], tcp2[80];
+    assert_int_equal(plcio_test_proc_read_line(&c->peer, line, sizeof line, 5000), 0);
+    sim_seed(tcp_port); /* unit 1 */
+    snprintf(tcp2, sizeof tcp2, "modbus-tcp://127.0.0.1:%d?unit=2", tcp_port);
+    plcio_modbus_client *mc = plcio_modbus_client_new(tcp2, NULL, NULL);
+    assert_non_null(mc);
+    assert_int_equal(plcio_modbus_write_register(mc, 2, 5, 205), PLCIO_OK);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "devices:\n"
+             "  - {name: u1, url: \"modbus-rtu://%s/ttyB?baud=115200&unit=1\", groups: [{interval: 20ms, tags: [{address: hr5, name: h5}, {address: co3, name: c3}]}]}\n"
+             "  - {name: u2, url: \"modbus-rtu://%s/ttyB?baud=115200&unit=2\", groups: [{interval: 20ms, tags: [{address: hr5, name: h5}]}]}\n"
+             "  - name: u3\n"
+             "    url: \"modbus-rtu://%s/ttyB?baud=115200&unit=3&timeout=50&retries=0\"\n"
+             "    reconnect: {min: 100ms, max: 400ms}\n"
+             "    groups: [{interval: 20ms, tags: [{address: hr5, name: h5}]}]\n",
+             c->dir, c->dir, c->dir);
+    engine_start_yaml(c, yaml);
+    wait_for(c, "u1.h5", PLCIO_SHM_QUALITY_GOOD, "5");
+    wait_for(c, "u1.c3", PLCIO_SHM_QUALITY_GOOD, "true");
+    wait_for(c, "u2.h5", PLCIO_SHM_QUALITY_GOOD, "205");
+    plcio_shm_value v = wait_for(c, "u3.h5", PLCIO_SHM_QUALITY_ERROR, NULL); /* never answered: nothing to be stale */
+    assert_int_equal(v.error, PLCIO_ETIMEDOUT);
+    plcio_sync_stats st[3], later[3];
+    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+    do {
+        run_for(c, 20);
+        assert_int_equal(plcio_sync_device_stats(c->sync, 2, &st[2]), PLCIO_OK);
+    } while (!strstr(st[2].last_message, "no answer from") && plcio_monotonic_ns() < end);
+    print_message("unit 3: %s\n", st[2].last_message);
+    assert_non_null(strstr(st[2].last_message, "(unit 3)"));
+    for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &st[i]), PLCIO_OK);
+    run_for(c, 1000); /* unit 3 comes and goes meanwhile */
+    for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &later[i]), PLCIO_OK);
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(later[i].connected);
+        assert_int_equal(later[i].errors, 0);          /* units 1 and 2 never lost the line */
+        assert_true(later[i].cycles > st[i].cycles + 10); /* and kept reading */
+    }
+    assert_true(later[2].errors > st[2].errors);
+    print_message("figure: RTU line shared by 3 units (one silent, 50 ms timeout): unit 1 %llu, unit 2 %llu cycles in 1 s\n",
+                  (unsigned long long)(later[0].cycles - st[0].cycles),
+                  (unsigned long long)(later[1].cycles - st[1].cycles));
+    wait_for(c, "u1.h5", PLCIO_SHM_QUALITY_GOOD, "5");
+    wait_for(c, "u2.h5", PLCIO_SHM_QUALITY_GOOD, "205");
+    /* Writes by name land on their own unit. */
+    wres r;
+    assert_int_equal(engine_write(c, "u2.h5", "99", &r), PLCIO_OK);
+    assert_int_equal(engine_write(c, "u1.c3", "false", &r), PLCIO_OK);
+    assert_int_not_equal(engine_write(c, "u3.h5", "1", &r), PLCIO_OK);
+    uint16_t reg;
+    uint8_t bit;
+    assert_int_equal(plcio_modbus_read_holding_registers(mc, 2, 5, 1, &reg), PLCIO_OK);
+    assert_int_equal(reg, 99);
+    assert_int_equal(plcio_modbus_read_holding_registers(mc, 1, 5, 1, &reg), PLCIO_OK);
+    assert_int_equal(reg, 5);
+    assert_int_equal(plcio_modbus_read_coils(mc, 1, 3, 1, &bit), PLCIO_OK);
+    assert_int_equal(bit, 0);
+    plcio_modbus_client_free(mc);
+}
+
 /* ---- the link lost and back ---- */
 
 /* Values stale, a write refused with the reason, the device's last message
@@ -718,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rtu_sim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ascii_sim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rtu_over_tcp_pymodbus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rtu_units_share_a_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_sim_killed_and_restarted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_sim_killed_and_restarted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rtu_sim_line_lost_and_back, setup, teardown),

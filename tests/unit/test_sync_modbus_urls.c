@@ -95,11 +95,60 @@ static void test_bad_modbus_urls(void **state)
     }
 }
 
+static int build(const char *yaml, char *err, size_t cap)
+{
+    plcio_sync_config *cfg;
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bus.yaml", NULL, &cfg, err, cap), PLCIO_OK);
+    plcio_sync_options o;
+    memset(&o, 0, sizeof o);
+    o.no_shm = true;
+    plcio_sync *s = NULL;
+    int rc = plcio_sync_new(cfg, &o, &s, err, cap);
+    if (rc == PLCIO_OK) assert_int_equal(plcio_sync_device_count(s), 2);
+    plcio_sync_free(s);
+    plcio_sync_config_free(cfg);
+    return rc;
+}
+
+/* Units on one serial port share it: the port's settings must agree, a unit
+ * is one device. Two engines are independent (each opens the port it names). */
+static void test_units_on_one_port(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    const char *ok = "devices:\n"
+                     "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
+                     "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=2&timeout=200\", groups: [{tags: [{address: hr0}]}]}\n";
+    if (build(ok, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
+    const char *baud = "devices:\n"
+                       "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
+                       "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=19200&unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
+    assert_int_equal(build(baud, err, sizeof err), PLCIO_EINVAL);
+    print_message("%s\n", err);
+    assert_non_null(strstr(err, "/dev/ttyS9 is also the line of device a"));
+    const char *framing = "devices:\n"
+                          "  - {name: a, url: \"modbus-rtu:///dev/ttyS9\", groups: [{tags: [{address: hr0}]}]}\n"
+                          "  - {name: b, url: \"modbus-ascii:///dev/ttyS9?unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
+    assert_int_equal(build(framing, err, sizeof err), PLCIO_EINVAL);
+    const char *twice = "devices:\n"
+                        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
+                        "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr1}]}]}\n";
+    assert_int_equal(build(twice, err, sizeof err), PLCIO_EEXIST);
+    print_message("%s\n", err);
+    assert_non_null(strstr(err, "unit 4 on /dev/ttyS9 is already device a"));
+    /* other ports, or TCP gateways, are separate lines */
+    const char *apart = "devices:\n"
+                        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
+                        "  - {name: b, url: \"modbus-rtu://127.0.0.1:4001?unit=4\", groups: [{tags: [{address: hr1}]}]}\n";
+    if (build(apart, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_modbus_link_builds),
         cmocka_unit_test(test_bad_modbus_urls),
+        cmocka_unit_test(test_units_on_one_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
