@@ -432,6 +432,7 @@ class Segment:
         self._fences = _sys.needs_fences()
         self._m = None
         self._generation = 0
+        self._waited = 0
         self._published_ns = 0
         self._next_request = (os.getpid() * 2654435761) & 0xFFFFFFFF
         deadline = time.monotonic() + (timeout or 0.0)
@@ -448,6 +449,7 @@ class Segment:
     def _attach(self):
         m = _Mapping(self._name)
         old, self._m = self._m, m
+        self._waited = 0
         try:
             self._snapshot()
         except BaseException:
@@ -677,8 +679,8 @@ class Segment:
                       write_slots=m.ring_slots, segment_size=m.total_size)
 
     def wait_update(self, timeout=None, after=None):
-        """Wait until a generation newer than `after` (default: the last one
-        this handle read) is published. True when there is one, False on
+        """Wait until a generation newer than `after` (default: the newest one
+        this handle read or saw returning from wait_update) is published. True when there is one, False on
         timeout (None: no limit). Sleeps on the segment's futex, as the C
         reader (polls in 2 ms steps where ctypes or libatomic are missing).
         SegmentClosed when the engine closed or replaced the segment or died;
@@ -686,12 +688,14 @@ class Segment:
         returns True once the new segment is attached."""
         m = self._mapping()
         if after is None:
-            after = self._generation
+            after = max(self._generation, self._waited)
         start = time.monotonic()
         while True:
             atomics = m.atomics
             seq = atomics.load(H_UPDATE_SEQ) if atomics else m.u32(H_UPDATE_SEQ)
-            if m.u64(H_GENERATION) > after:
+            gen = m.u64(H_GENERATION)
+            if gen > after:
+                self._waited = gen
                 return True
             if m.closed() or not m.engine_alive():
                 if not self.auto_reopen:

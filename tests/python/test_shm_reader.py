@@ -174,6 +174,12 @@ class TypesAgainstC(ProcTestCase):
         self.assertTrue(self.seg.wait_update(timeout=2.0))
         self.seg.read()
         self.assertGreater(self.seg.generation, g)
+        gens = []
+        for _ in range(5):  # waits alone (no read in between) each see a newer generation
+            self.assertTrue(self.seg.wait_update(timeout=2.0))
+            gens.append(self.seg._waited)
+        self.assertEqual(gens, sorted(set(gens)))
+        self.assertLessEqual(gens[-1], self.seg.status().generation)
         t0 = time.monotonic()
         self.assertFalse(self.seg.wait_update(timeout=0.2, after=1 << 62))
         self.assertGreaterEqual(time.monotonic() - t0, 0.19)
