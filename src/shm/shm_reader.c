@@ -502,7 +502,12 @@ static bool claim(plcio_shm_reader *r, uint32_t i)
     uint64_t off = r->g.ring_offset + (uint64_t)i * r->g.ring_slot_size;
     if (shm_lock(r->fd, off, 4) != PLCIO_OK) return false;
     bool ok = atomic_load_explicit(state, memory_order_acquire) == SHM_SLOT_FREE;
-    if (ok) atomic_store_explicit(state, SHM_SLOT_CLAIMED, memory_order_relaxed);
+    if (ok) {
+        /* Our pid before CLAIMED: the engine frees CLAIMED slots whose pid is
+         * dead, and until now the field holds 0 or a past requester's pid. */
+        *SHM_U32(slot_at(r, i), SHM_W_PID) = (uint32_t)getpid();
+        atomic_store_explicit(state, SHM_SLOT_CLAIMED, memory_order_release);
+    }
     shm_unlock(r->fd, off, 4);
     return ok;
 }
