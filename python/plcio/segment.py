@@ -740,6 +740,11 @@ class Segment:
                 m.atomics.fence()
             if m.u32(off + W_STATE) != SLOT_FREE:
                 return False
+            # Our pid before CLAIMED: the engine frees CLAIMED slots whose pid
+            # is dead, and until now the field holds 0 or a past requester's pid.
+            _U32.pack_into(m.mm, off + W_PID, os.getpid())
+            if self._fences and m.atomics:
+                m.atomics.fence()
             _U32.pack_into(m.mm, off + W_STATE, SLOT_CLAIMED)
             return True
         finally:

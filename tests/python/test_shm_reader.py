@@ -257,6 +257,24 @@ class TypesAgainstC(ProcTestCase):
             self.seg.wait_write(ids[0], timeout=0.1)  # answered and freed already
         self.assertEqual(cm.exception.name, "PLCIO_ENOTFOUND")
 
+    def test_claimed_slot_survives_the_reaper(self):
+        """A requester between its claim and its submit keeps the slot: the
+        engine frees CLAIMED slots of dead pids once a second, and a fresh
+        slot's pid field is 0 until the claim writes it."""
+        from plcio.segment import W_PID, W_STATE
+        m = self.seg._m
+        i = m.ring_slots - 1
+        off = m.ring_offset + i * m.ring_slot_size
+        self.assertEqual(m.u32(off + W_PID), 0, "a slot no request used yet")
+        self.assertTrue(self.seg._claim(m, i))
+        self.assertEqual(m.u32(off + W_PID), os.getpid())
+        control = off - m.ring_slot_size  # claimed the old way: state first, pid still 0
+        struct.pack_into("=I", m.mm, control + W_STATE, 1)
+        time.sleep(1.3)  # the peer's next_write reaps at least once meanwhile
+        self.assertEqual(m.u32(control + W_STATE), 0, "the reaper ran and freed the pid-0 claim")
+        self.assertEqual(m.u32(off + W_STATE), 1, "still CLAIMED")
+        struct.pack_into("=I", m.mm, off + W_STATE, 0)  # give it back
+
     def test_ring_full(self):
         slots = self.seg.status().write_slots
         self.p.signal(signal.SIGSTOP)  # the engine answers nothing meanwhile
