@@ -163,6 +163,29 @@ class TypesAgainstC(ProcTestCase):
         finally:
             seg.close()
 
+    def test_read_only_attach(self):
+        """Without write permission the segment is mapped read-only: reads and
+        waits work, writes are refused with PLCIO_EACCESS."""
+        from unittest import mock
+        real_open = os.open
+
+        def no_write(path, flags, *a):
+            if path.startswith("/dev/shm/") and flags & os.O_RDWR:
+                raise PermissionError(13, "Permission denied", path)
+            return real_open(path, flags, *a)
+        with mock.patch("os.open", no_write):
+            seg = plcio.open(self.name)
+        try:
+            self.assertFalse(seg.writable)
+            self.assertTrue(seg.status().engine_alive)
+            self.assertEqual(seg.get("Int"), -2)
+            self.assertTrue(seg.wait_update(timeout=2.0))
+            with self.assertRaises(plcio.Error) as cm:
+                seg.write("Int", 1)
+            self.assertEqual(cm.exception.name, "PLCIO_EACCESS")
+        finally:
+            seg.close()
+
     def test_status_and_wait(self):
         st = self.seg.status()
         self.assertEqual(st.engine_pid, self.p.pid)
