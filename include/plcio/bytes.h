@@ -79,7 +79,9 @@ static inline plcio_rcursor plcio_rcursor_make(const void *data, size_t len)
 {
     plcio_rcursor c;
     c.pos = (const uint8_t *)data;
-    c.end = data ? c.pos + len : c.pos; /* NULL + 0 is undefined in C */
+    /* NULL + 0 is undefined in C, hence the test (cppcheck misses it: false positive) */
+    /* cppcheck-suppress nullPointerArithmetic */
+    c.end = data ? c.pos + len : c.pos;
     c.overrun = false;
     return c;
 }

@@ -760,6 +760,7 @@ int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *req
         while (next < n && mb_session_pending(c->sess) < window) {
             plcio_modbus_request *r = &reqs[next];
             plcio_mb_pdu q;
+            /* cppcheck-suppress variableScope ; q points into scratch until mb_session_submit copies it */
             uint8_t scratch[PLCIO_MB_MAX_PDU], unit;
             int e = pick_unit(c, r->unit, &unit);
             if (e == PLCIO_OK) e = request_pdu(r, &q, scratch);

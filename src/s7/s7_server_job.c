@@ -136,6 +136,7 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu
 {
     plcio_s7_item items[S7SRV_MAX_ITEMS];
     plcio_s7_data_item data[S7SRV_MAX_ITEMS];
+    /* cppcheck-suppress unassignedVariable ; read_one() fills it through scratch + used */
     uint8_t scratch[S7SRV_PDU_MAX];
     size_t n = 0;
     if (plcio_s7_read_request_decode(pdu, items, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);

@@ -75,6 +75,7 @@ static void put_duration(tbuf *t, const char *prefix, bool negative, uint64_t to
     if (total_ns == 0) put(t, "%s", strcmp(prefix, "LT#") == 0 ? "0ns" : "0ms");
     uint64_t left = total_ns;
     for (size_t u = 0; u < DURATION_UNITS && left; u++) {
+        /* cppcheck-suppress zerodivcond ; the divisors are the constants above, never 0 */
         uint64_t q = left / duration_units[u].ns;
         left %= duration_units[u].ns;
         if (q) put(t, "%llu%s", (unsigned long long)q, duration_units[u].name);
