@@ -225,7 +225,7 @@ static int run_demo(int argc, char **argv)
         so.logger.level = PLCIO_LOG_ERROR;
         rc = plcio_sync_new(cfg, &so, &s, err, sizeof err);
     }
-    char msg[256];
+    char msg[256] = "";
     if (rc == PLCIO_OK) rc = plcio_shm_reader_open(plcio_sync_shm_name(s), &r, msg, sizeof msg);
     plcio_sync_stats *prev = rc == PLCIO_OK ? calloc(plcio_sync_group_count(s) + 1, sizeof *prev) : NULL;
     if (rc == PLCIO_OK && !prev) rc = PLCIO_ENOMEM;
@@ -254,7 +254,8 @@ static int run_demo(int argc, char **argv)
         if (rc == PLCIO_OK) printf("plcio demo: stopped cleanly\n");
         else snprintf(err, sizeof err, "sync: %s", plcio_strerror(rc));
     } else if (!err[0]) {
-        snprintf(err, sizeof err, "%s", rc == PLCIO_OK ? "" : msg);
+        /* msg holds text only when the reader failed to open; a later failure (memory) has none */
+        snprintf(err, sizeof err, "%s", msg[0] ? msg : plcio_strerror(rc));
     }
     free(prev);
     plcio_shm_reader_free(r);

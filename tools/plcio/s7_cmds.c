@@ -520,7 +520,6 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
     plcio_s7_address a;
     plcio_layout_member m;
     size_t index;
-    char err[PLCIO_VALUE_ERR_MAX];
     int rc = resolve_name(L, arg, &a, &m, &index);
     if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
         rc = cli_error(PLCIO_EXIT_USAGE, "write %s: a %s; write its members one at a time", arg,
@@ -528,6 +527,7 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
     else if (!rc && a.count != 1)
         rc = cli_error(PLCIO_EXIT_USAGE, "write %s: arrays are written one element at a time", arg);
     if (!rc) {
+        char err[PLCIO_VALUE_ERR_MAX];
         plcio_value_init(val, a.type);
         *buf = calloc(1, a.size ? a.size : 1);
         if (!*buf) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
