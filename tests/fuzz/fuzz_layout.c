@@ -31,8 +31,10 @@ static void walk(const plcio_layout *l)
         if (!m.name) abort();
         if (image && (uint64_t)m.byte + m.size > size) abort();
         if (plcio_layout_lookup(l, m.name, &again) == PLCIO_OK && again.byte != m.byte) abort();
-        char text[512];
-        if (image) plcio_layout_format_value(&m, image, size, text, sizeof text, i & 1 ? PLCIO_LAYOUT_JSON : 0);
+        if (image) {
+            char text[512];
+            plcio_layout_format_value(&m, image, size, text, sizeof text, i & 1 ? PLCIO_LAYOUT_JSON : 0);
+        }
     }
     plcio_layout_member m;
     plcio_layout_lookup(l, "a.b[1]", &m);

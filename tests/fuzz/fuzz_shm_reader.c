@@ -112,7 +112,7 @@ static void read_all(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!tpl) make_template();
-    const uint8_t *seg = tpl;
+    const uint8_t *seg;
     size_t seg_len = tpl_len;
     uint8_t *work = NULL;
     if (size && data[0] == 0xFF) {

@@ -124,8 +124,14 @@ static int check_layout(const plcio_layout *l)
 static plcio_layout_set *load(const char *name, const char *text, const char *fixture)
 {
     plcio_layout_set *set = plcio_layout_set_new(NULL);
-    int rc = fixture ? plcio_layout_set_add_file(set, plcio_test_fixture_path(fixture))
-                     : plcio_layout_set_add_text(set, name, text, strlen(text));
+    assert_non_null(set);
+    int rc;
+    if (fixture) {
+        rc = plcio_layout_set_add_file(set, plcio_test_fixture_path(fixture));
+    } else {
+        /* cppcheck-suppress nullPointer ; load() gets text whenever it gets no fixture */
+        rc = plcio_layout_set_add_text(set, name, text, strlen(text));
+    }
     if (!rc) rc = plcio_layout_set_resolve(set);
     if (rc) fail_msg("%s", plcio_layout_set_error(set));
     return set;

@@ -111,7 +111,7 @@ static void client_scenario(plcio_modbus_client *c, bool tcp)
         assert_int_equal(plcio_modbus_transact_many(c, reqs, 40, 8), PLCIO_OK);
         for (int i = 0; i < 40; i++) {
             assert_int_equal(reqs[i].result, PLCIO_OK);
-            if (i + 9 < 50) assert_int_equal(regs[i][0], i);
+            assert_int_equal(regs[i][0], i);
         }
     }
 }

@@ -133,7 +133,7 @@ static void test_multi_var(void **state)
     plcio_s7_client *c = connect_client(8);
     enum { N = 45 };
     plcio_s7_var v[N];
-    uint8_t buf[N][16];
+    uint8_t buf[N][16] = {{0}};
     for (int i = 0; i < N; i++) {
         /* scattered DB2 items (some neighbours merge), M bytes and bits */
         if (i < 30) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 997 % 60000), 4 + (uint32_t)i % 9, -1, buf[i], 0, 0};

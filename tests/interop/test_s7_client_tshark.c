@@ -39,7 +39,7 @@ static void exercise(plcio_s7_client *c)
     assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_TM, 0, 2, 2, b), PLCIO_OK);
     assert_int_equal(plcio_s7_client_write_bit(c, PLCIO_S7_AREA_MK, 0, 7, 3, true), PLCIO_OK);
     plcio_s7_var v[25];
-    uint8_t d[25][8];
+    uint8_t d[25][8] = {{0}};
     for (int i = 0; i < 25; i++) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 301), 3, -1, d[i], 0, 0};
     assert_int_equal(plcio_s7_client_read_vars(c, v, 25), PLCIO_OK);
     for (int i = 0; i < 25; i++) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 3, (uint32_t)(i * 11), 3, -1, d[i], 0, 0};

@@ -16,7 +16,6 @@ typedef struct ctx {
     plcio_sync_config *cfg;
     plcio_sync *sync;
     plcio_shm_reader *reader;
-    char url[128];
 } ctx;
 
 static int setup(void **state)

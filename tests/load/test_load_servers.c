@@ -202,9 +202,11 @@ static int s7_probe(int port)
     o.host = "127.0.0.1";
     o.port = port;
     plcio_s7_client *c = plcio_s7_client_new(&o);
-    uint8_t buf[S7_REGION];
     int rc = c ? plcio_s7_client_connect(c) : PLCIO_ENOMEM;
-    if (!rc) rc = plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, S7_REGION, buf);
+    if (!rc) {
+        uint8_t buf[S7_REGION];
+        rc = plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, S7_REGION, buf);
+    }
     plcio_s7_client_free(c);
     return rc;
 }
@@ -215,9 +217,11 @@ static int mb_probe(int port)
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1", port);
     int err = 0;
     plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
-    uint16_t regs[MB_REGION];
     int rc = c ? plcio_modbus_client_connect(c) : err;
-    if (!rc) rc = plcio_modbus_read_holding_registers(c, 1, 0, MB_REGION, regs);
+    if (!rc) {
+        uint16_t regs[MB_REGION];
+        rc = plcio_modbus_read_holding_registers(c, 1, 0, MB_REGION, regs);
+    }
     plcio_modbus_client_free(c);
     return rc;
 }
@@ -229,7 +233,7 @@ static void run_load(const char *const *argv, void *(*client_main)(void *), int 
     snprintf(server_seconds, sizeof server_seconds, "%d", (int)seconds + 3);
     const char *full[24];
     size_t n = 0;
-    for (; argv[n] && n < 20; n++)
+    for (; n < 20 && argv[n]; n++)
         full[n] = argv[n];
     full[n++] = "--seconds";
     full[n++] = server_seconds;

@@ -128,6 +128,7 @@ size_t plcio_test_bytes(const cJSON *desc, uint8_t *out, size_t cap)
     cJSON_ArrayForEach(item, desc)
     {
         if (cJSON_IsNumber(item)) {
+            /* cppcheck-suppress unsignedLessThanZero ; the test is on valuedouble, a double */
             if (n >= cap || item->valuedouble < 0 || item->valuedouble > 255) return (size_t)-1;
             out[n++] = (uint8_t)item->valuedouble;
         } else {

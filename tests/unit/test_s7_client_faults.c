@@ -33,7 +33,7 @@ typedef struct fake {
 
 static int recv_frame(int fd, uint8_t *buf, size_t cap, size_t *len)
 {
-    size_t have = 0, need = 4;
+    size_t have = 0;
     for (;;) {
         size_t frame = 0;
         int rc = plcio_tpkt_decode(buf, have, &frame);
@@ -42,7 +42,7 @@ static int recv_frame(int fd, uint8_t *buf, size_t cap, size_t *len)
             return PLCIO_OK;
         }
         if (rc != PLCIO_EAGAIN) return rc;
-        need = frame;
+        size_t need = frame;
         if (need > cap) return PLCIO_ENOSPC;
         rc = plcio_net_recv_exact(fd, buf + have, need - have, plcio_net_deadline(5000));
         if (rc) return rc;
