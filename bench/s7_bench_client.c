@@ -49,13 +49,13 @@ static void *pp_server(void *arg)
     int fd;
     if (plcio_net_wait(pp_listen_fd, false, plcio_net_deadline(10000)) || plcio_net_accept(pp_listen_fd, &fd, NULL, 0))
         return NULL;
-    static uint8_t in[4096], out[4096];
+    static uint8_t pp_in[4096], pp_out[4096];
     for (;;) {
-        if (plcio_net_recv_exact(fd, in, 4, plcio_net_deadline(30000))) break;
-        size_t req = plcio_get_u16be(in), rsp = plcio_get_u16be(in + 2);
-        if (req < 4 || req > sizeof in || rsp > sizeof out) break;
-        if (plcio_net_recv_exact(fd, in + 4, req - 4, plcio_net_deadline(30000))) break;
-        if (plcio_net_send_all(fd, out, rsp, plcio_net_deadline(30000), NULL)) break;
+        if (plcio_net_recv_exact(fd, pp_in, 4, plcio_net_deadline(30000))) break;
+        size_t req = plcio_get_u16be(pp_in), rsp = plcio_get_u16be(pp_in + 2);
+        if (req < 4 || req > sizeof pp_in || rsp > sizeof pp_out) break;
+        if (plcio_net_recv_exact(fd, pp_in + 4, req - 4, plcio_net_deadline(30000))) break;
+        if (plcio_net_send_all(fd, pp_out, rsp, plcio_net_deadline(30000), NULL)) break;
     }
     plcio_net_close(fd);
     return NULL;

@@ -104,6 +104,7 @@ static const uint8_t *map_segment(const char *name, size_t size)
     if (fd < 0) return NULL;
     void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
+    /* cppcheck-suppress memleak ; the mapping is returned (MAP_FAILED is no mapping) */
     return p == MAP_FAILED ? NULL : p;
 }
 

@@ -3,6 +3,7 @@
 # (scripts/cppcheck-suppressions.txt). Exits non-zero on any finding.
 #
 #   scripts/check.sh [BUILD_DIR]     default build-check; CHECK_JOBS=2 parallel clang-tidy runs
+#   CHECK_FILES='src/tag/*.c'        clang-tidy only these sources (while fixing findings)
 #
 # Both tools read the compile commands CMake exports (the real include paths and
 # defines of every library, CLI, test, fuzz harness (its replay build) and benchmark source.
@@ -26,7 +27,12 @@ rm -rf "$out" && mkdir -p "$out/tidy" "$build/cppcheck-cache"
 # clang-tidy: one process per source file, CHECK_JOBS at a time. A finding in a header
 # shows up once per file that includes it: the summary counts it once.
 python3 -c 'import json,sys; print("\n".join(e["file"] for e in json.load(open(sys.argv[1]))))' "$db" |
-  grep -E '/(src|tools|tests|bench)/' | sort -u >"$out/files"
+  grep -E '/(src|tools|tests|bench)/' | sort -u >"$out/all-files"
+if [ -n "${CHECK_FILES:-}" ]; then
+  for f in $CHECK_FILES; do echo "$PWD/$f"; done | sort -u | comm -12 - "$out/all-files" >"$out/files"
+else
+  cp "$out/all-files" "$out/files"
+fi
 nfiles=$(wc -l <"$out/files")
 echo "check: clang-tidy on $nfiles files ($jobs at a time)"
 xargs -a "$out/files" -P "$jobs" -I{} sh -c \
@@ -38,12 +44,12 @@ tidy_count=$(wc -l <"$out/clang-tidy.txt")
 tidy_broken=$(grep -l -E 'error: .*\[clang-diagnostic-error\]|Error while processing' "$out"/tidy/*.txt | wc -l || true)
 
 echo "check: cppcheck"
-cppcheck --project="$db" --file-filter="$PWD/src/*" --file-filter="$PWD/tools/*" \
-  --file-filter="$PWD/tests/*" --file-filter="$PWD/bench/*" \
+cppcheck --project="$db" \
   --enable=warning,style,performance,portability --std=c11 --library=posix --library=gnu \
   --inline-suppr --suppressions-list=scripts/cppcheck-suppressions.txt \
   --cppcheck-build-dir="$build/cppcheck-cache" -j "$jobs" --quiet --error-exitcode=1 \
-  --template='{file}:{line}:{column}: {severity}: {message} [{id}]' 2>"$out/cppcheck.raw" && cpp_rc=0 || cpp_rc=$?
+  --template='{file}:{line}:{column}: {severity}: {message} [{id}]' >"$out/cppcheck.log" 2>"$out/cppcheck.raw" &&
+  cpp_rc=0 || cpp_rc=$?
 sed "s|^$PWD/||" "$out/cppcheck.raw" | grep -E '^[^ ].*: [a-z]+: ' >"$out/cppcheck.txt" || true
 cpp_count=$(wc -l <"$out/cppcheck.txt")
 
@@ -53,7 +59,7 @@ echo "check: clang-tidy $tidy_count finding(s) in $nfiles files, cppcheck $cpp_c
   "$(($(date +%s) - start)) s (details in $out/)"
 if [ "$tidy_count" -ne 0 ] || [ "$tidy_broken" -ne 0 ] || [ "$cpp_count" -ne 0 ] || [ "$cpp_rc" -ne 0 ]; then
   [ "$tidy_broken" -eq 0 ] || echo "check: clang-tidy could not parse $tidy_broken file(s)" >&2
-  [ "$cpp_rc" -eq 0 ] || [ "$cpp_count" -ne 0 ] || cat "$out/cppcheck.raw" >&2
+  [ "$cpp_rc" -eq 0 ] || [ "$cpp_count" -ne 0 ] || cat "$out/cppcheck.log" "$out/cppcheck.raw" >&2
   echo "check: FAILED" >&2
   exit 1
 fi
