@@ -185,9 +185,9 @@ static int scan_letter(scan *s, char *letter)
 static int scan_offset_bit(scan *s, char letter, uint64_t *offset, bool *has_bit, uint64_t *bit, const char *text,
                            char *err, size_t cap)
 {
+    *has_bit = false; /* set on every path, errors included */
     if (!scan_number(s, offset))
         return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a byte offset is missing", quote(text).s);
-    *has_bit = false;
     if (accept_char(s, '.')) {
         if (!scan_number(s, bit))
             return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a bit number must follow '.'", quote(text).s);
@@ -404,7 +404,8 @@ static char letter_for(plcio_type type, unsigned length)
     if (type == PLCIO_TYPE_BOOL) return 'X';
     if (type == PLCIO_TYPE_STRING || type == PLCIO_TYPE_WSTRING) return 'B'; /* whatever their size */
     size_t size = plcio_type_size(type, length);
-    return size == 2 ? 'W' : size == 4 ? 'D' : 'B';
+    if (size == 2) return 'W';
+    return size == 4 ? 'D' : 'B';
 }
 
 static bool put_type_suffix(char *buf, size_t cap, size_t *n, plcio_type type, unsigned length, bool show)

@@ -84,7 +84,8 @@ bool plcio_tag_utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
         *cp = c;
         *pos += 1;
         return true;
-    } else if (c >= 0xC2 && c <= 0xDF) {
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
         n = 2, v = c & 0x1F, min = 0x80;
     } else if (c >= 0xE0 && c <= 0xEF) {
         n = 3, v = c & 0x0F, min = 0x800;

@@ -529,7 +529,7 @@ static int enc_s5time(const plcio_value *v, uint8_t *p, char *err, size_t cap)
             return plcio_tag_fail(
                 PLCIO_ERANGE, err, cap,
                 "%lld ms is not a multiple of %lld ms, the S5TIME resolution for values up to %lld ms", (long long)ms,
-                (long long)s5_base_ms[base], (long long)(999 * s5_base_ms[base]));
+                (long long)s5_base_ms[base], (long long)s5_base_ms[base] * 999);
         unsigned n = (unsigned)(ms / s5_base_ms[base]);
         plcio_put_u16be(p, (uint16_t)(base << 12 | (n / 100) << 8 | (n / 10 % 10) << 4 | n % 10));
         return PLCIO_OK;
@@ -723,12 +723,12 @@ static int dec_wstring(plcio_value *out, unsigned length, const uint8_t *data, s
     out->text_len = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < cur; i++) {
-        uint32_t u = plcio_get_u16be(data + 4 + 2 * i);
+        uint32_t u = plcio_get_u16be(data + 4 + 2 * (size_t)i);
         if (u >= 0xDC00 && u <= 0xDFFF)
             return plcio_tag_fail(PLCIO_EPROTO, err, cap, "WSTRING unit %u (16#%04X) is an unpaired low surrogate", i,
                                   (unsigned)u);
         if (u >= 0xD800 && u <= 0xDBFF) {
-            uint32_t lo = i + 1 < cur ? plcio_get_u16be(data + 4 + 2 * (i + 1)) : 0;
+            uint32_t lo = i + 1 < cur ? plcio_get_u16be(data + 4 + 2 * ((size_t)i + 1)) : 0;
             if (lo < 0xDC00 || lo > 0xDFFF)
                 return plcio_tag_fail(PLCIO_EPROTO, err, cap,
                                       "WSTRING unit %u (16#%04X) is a high surrogate without a low one", i,
@@ -772,7 +772,7 @@ static int enc_string_common(const plcio_value *v, bool wide, uint8_t *data, siz
     const char *name = plcio_type_name(v->type);
     if (v->length > max_len)
         return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s[%u] is longer than %s[%u]", name, v->length, name, max_len);
-    size_t units;
+    size_t units = 0;
     int rc = measure_text(v, wide, &units, err, cap);
     if (rc != PLCIO_OK) return rc;
     if (units > v->length)
@@ -780,7 +780,7 @@ static int enc_string_common(const plcio_value *v, bool wide, uint8_t *data, siz
                               wide ? "UTF-16 units" : "characters", name, v->length);
     size_t unit = wide ? 2 : 1, head = wide ? 4 : 2;
     size_t total = head + unit * v->length;
-    if (len < total) {
+    if (len < total || !data) { /* total >= 2: no buffer is always too small */
         set_used(used, total, 0);
         return plcio_tag_fail(PLCIO_ENOSPC, err, cap, "%s[%u] needs %zu bytes, %zu given", name, v->length, total, len);
     }
@@ -825,10 +825,13 @@ int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const
     out->length = 0;
     out->text_len = 0;
     plcio_tag_kind kind = plcio_tag_kind_of(type);
-    if (kind == PLCIO_TAG_STRING) return dec_string(out, length, data, len, used, err, errcap);
-    if (kind == PLCIO_TAG_WSTRING) return dec_wstring(out, length, data, len, used, err, errcap);
+    /* length (declared characters) and len (bytes given) are the right way round */
+    if (kind == PLCIO_TAG_STRING)
+        return dec_string(out, length, data, len, used, err, errcap); // NOLINT(readability-suspicious-call-argument)
+    if (kind == PLCIO_TAG_WSTRING)
+        return dec_wstring(out, length, data, len, used, err, errcap); // NOLINT(readability-suspicious-call-argument)
     size_t size = fixed_size(type);
-    if (len < size) {
+    if (len < size || !data) { /* every fixed type has size >= 1: no data is always too short */
         set_used(used, size, 0);
         return plcio_tag_fail(PLCIO_EAGAIN, err, errcap, "%s needs %zu byte%s, %zu given", plcio_type_name(type), size,
                               size == 1 ? "" : "s", len);
@@ -852,7 +855,7 @@ int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned
     if (kind == PLCIO_TAG_STRING || kind == PLCIO_TAG_WSTRING)
         return enc_string_common(v, kind == PLCIO_TAG_WSTRING, data, len, used, err, errcap);
     size_t size = fixed_size(v->type);
-    if (len < size) {
+    if (len < size || !data) { /* every fixed type has size >= 1: no buffer is always too small */
         set_used(used, size, 0);
         return plcio_tag_fail(PLCIO_ENOSPC, err, errcap, "%s needs %zu byte%s, %zu given", plcio_type_name(v->type),
                               size, size == 1 ? "" : "s", len);
@@ -892,7 +895,7 @@ int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, ch
     if (v->type != PLCIO_TYPE_STRING)
         return plcio_tag_fail(PLCIO_ETYPE, err, errcap, "a character field takes a STRING value, not %s",
                               plcio_type_name(v->type));
-    size_t units;
+    size_t units = 0;
     int rc = measure_text(v, false, &units, err, errcap);
     if (rc != PLCIO_OK) return rc;
     if (units > len)
@@ -900,8 +903,8 @@ int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, ch
     size_t tlen, pos = 0, i = 0;
     const char *s = plcio_value_text(v, &tlen);
     uint32_t cp;
-    while (pos < tlen && plcio_tag_utf8_next(s, tlen, &pos, &cp))
+    while (i < units && pos < tlen && plcio_tag_utf8_next(s, tlen, &pos, &cp)) /* units <= len, measured above */
         data[i++] = (uint8_t)cp;
-    memset(data + i, 0, len - i);
+    if (len > i) memset(data + i, 0, len - i); /* data may be NULL when len is 0 */
     return PLCIO_OK;
 }
