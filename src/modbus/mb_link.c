@@ -58,7 +58,8 @@ static int url_serial(const plcio_url *u, plcio_serial_params *sp)
     if ((rc = plcio_url_get_uint(u, "stop-bits", 1, 1, 2, &stop)) != PLCIO_OK) return rc;
     if ((rc = plcio_url_get_uint(u, "rs485", 0, 0, 1, &rs485)) != PLCIO_OK) return rc;
     const char *parity = plcio_url_get(u, "parity");
-    char p = parity ? parity[0] : 'E'; /* SL 2.5.1: even parity is the default */
+    char p = 'E'; /* SL 2.5.1: even parity is the default */
+    if (parity) p = parity[0];
     if (p >= 'a') p = (char)(p - 'a' + 'A');
     if ((p != 'N' && p != 'E' && p != 'O') || (parity && parity[1])) return PLCIO_ERANGE;
     sp->baud = (unsigned)baud;
