@@ -90,4 +90,16 @@ grep -q "Level" "$TMP/out" || fail "demo shows no Level: $(cat "$TMP/out")"
 grep -q "good" "$TMP/out" || fail "demo values not good: $(cat "$TMP/out")"
 grep -q "plcio_shm_reader_open(\"/$DEMO\"" "$TMP/out" || fail "demo does not say how to attach: $(cat "$TMP/out")"
 [ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
+# The Python attach line the demo prints works as printed, while the demo runs.
+"$BIN" demo --seconds 4 --shm "$DEMO" > "$TMP/demo2" 2>&1 &
+DEMOPID=$!
+i=0
+while ! grep -q "Attach from Python" "$TMP/demo2" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "demo did not print the Python attach line: $(cat "$TMP/demo2")"; sleep 0.1
+done
+sleep 0.5
+LINE=$(grep "Attach from Python: " "$TMP/demo2" | sed 's/^Attach from Python: //')
+sh -c "$LINE" > "$TMP/py" 2>&1 || fail "the printed Python line failed: $LINE: $(cat "$TMP/py")"
+grep -q "'Level': " "$TMP/py" || fail "the Python line read no Level: $(cat "$TMP/py")"
+wait "$DEMOPID" || fail "second demo run failed: $(tail -3 "$TMP/demo2")"
 echo "cli_sync: all checks passed"

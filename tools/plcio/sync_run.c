@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static plcio_sync *volatile running;
 static volatile sig_atomic_t interrupted;
@@ -65,7 +66,13 @@ void sync_run_print_stats(FILE *out, const plcio_sync *s, plcio_sync_stats *prev
 void sync_run_print_attach(FILE *out, const char *shm_name)
 {
     const char *bare = shm_name[0] == '/' ? shm_name + 1 : shm_name;
-    fprintf(out, "Attach from another process: plcio shm %s --watch  |  C: plcio_shm_reader_open(\"%s\", ...) "
-                 "(docs/shm.md)\n", bare, shm_name);
+    /* The Python package sits in the source tree (python/plcio); name it when
+     * this binary was built from a tree that is still there. */
+    const char *py = PLCIO_PYTHON_DIR;
+    bool here = access(py, R_OK) == 0;
+    fprintf(out, "Attach from Python: %s%s%spython3 -c 'import plcio; print(plcio.open(\"%s\").read())'\n",
+            here ? "PYTHONPATH=" : "", here ? py : "", here ? " " : "", bare);
+    fprintf(out, "          or watch: plcio shm %s --watch   (C: plcio_shm_reader_open(\"%s\", ...); docs/shm.md)\n", bare,
+            shm_name);
     fflush(out);
 }
