@@ -116,13 +116,13 @@ int plcio_layout_set_add_file(plcio_layout_set *set, const char *path)
             cap = cap ? cap * 2 : 65536;
             if (cap > (size_t)256 * 1024 * 1024) {
                 free(buf);
-                fclose(f);
+                (void)fclose(f); /* read-only stream: nothing to lose */
                 return lay_fail(&set->diag, PLCIO_ERANGE, (lay_pos){0}, "%s: larger than 256 MiB", path);
             }
             char *nb = realloc(buf, cap);
             if (!nb) {
                 free(buf);
-                fclose(f);
+                (void)fclose(f); /* read-only stream: nothing to lose */
                 return lay_fail(&set->diag, PLCIO_ENOMEM, (lay_pos){0}, "out of memory");
             }
             buf = nb;
@@ -132,7 +132,7 @@ int plcio_layout_set_add_file(plcio_layout_set *set, const char *path)
         if (got == 0) break;
     }
     bool bad = ferror(f) != 0;
-    fclose(f);
+    (void)fclose(f); /* read-only stream: nothing to lose */
     if (bad) {
         free(buf);
         return lay_fail(&set->diag, PLCIO_EIO, (lay_pos){0}, "%s: read error", path);
@@ -348,6 +348,65 @@ static const lay_leaf *hash_find(const plcio_layout *l, const char *name)
     }
 }
 
+static const char *skip_spaces(const char *p)
+{
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+/* One member name, bare or "quoted"; *p moves past it. */
+static int scan_segment(const char **p, const char **seg, size_t *len)
+{
+    const char *q = *p;
+    if (*q == '"') {
+        *seg = ++q;
+        while (*q && *q != '"')
+            q++;
+        if (*q != '"') return PLCIO_ESYNTAX;
+        *len = (size_t)(q - *seg);
+        q++;
+    } else {
+        *seg = q;
+        while (*q && *q != '.' && *q != '[' && *q != ' ')
+            q++;
+        *len = (size_t)(q - *seg);
+    }
+    *p = q;
+    return *len ? PLCIO_OK : PLCIO_ESYNTAX;
+}
+
+static const lay_field *find_field(const lay_shape *s, const char *seg, size_t len)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strlen(s->fields[i].name) == len && strncasecmp(s->fields[i].name, seg, len) == 0) return &s->fields[i];
+    return NULL;
+}
+
+/* One subscript "[i,j]" after *p's '[' on the array shape s: the element's linear index. */
+static int scan_subscript(const char **p, const lay_shape *s, uint64_t *linear)
+{
+    const char *q = *p + 1;
+    *linear = 0;
+    for (unsigned d = 0;; d++) {
+        char *end;
+        errno = 0;
+        long v = strtol(q, &end, 10);
+        if (end == q || errno) return PLCIO_ESYNTAX;
+        q = skip_spaces(end);
+        if (d >= s->ndims) return PLCIO_ERANGE;
+        if (v < s->lo[d] || v > s->hi[d]) return PLCIO_ERANGE;
+        *linear = *linear * (uint64_t)((int64_t)s->hi[d] - s->lo[d] + 1) + (uint64_t)(v - s->lo[d]);
+        if (*q == ',') {
+            q++;
+            continue;
+        }
+        if (*q != ']') return PLCIO_ESYNTAX;
+        *p = q + 1;
+        return d + 1 == s->ndims ? PLCIO_OK : PLCIO_ERANGE;
+    }
+}
+
 /* Walk a name through the shapes. */
 static int walk(const plcio_layout *l, const char *name, const lay_shape **shape_out, uint32_t *bit_out)
 {
@@ -355,64 +414,24 @@ static int walk(const plcio_layout *l, const char *name, const lay_shape **shape
     uint64_t bit = 0;
     const char *p = name;
     for (;;) {
-        while (*p == ' ')
-            p++;
-        const char *seg = p;
+        const char *seg;
         size_t len;
-        if (*p == '"') {
-            seg = ++p;
-            while (*p && *p != '"')
-                p++;
-            if (*p != '"') return PLCIO_ESYNTAX;
-            len = (size_t)(p - seg);
-            p++;
-        } else {
-            while (*p && *p != '.' && *p != '[' && *p != ' ')
-                p++;
-            len = (size_t)(p - seg);
-        }
-        if (len == 0) return PLCIO_ESYNTAX;
+        p = skip_spaces(p);
+        int rc = scan_segment(&p, &seg, &len);
+        if (rc) return rc;
         if (s->kind != PLCIO_LAYOUT_STRUCT) return PLCIO_ENOTFOUND;
-        const lay_field *f = NULL;
-        for (size_t i = 0; i < s->nfields; i++)
-            if (strlen(s->fields[i].name) == len && strncasecmp(s->fields[i].name, seg, len) == 0) {
-                f = &s->fields[i];
-                break;
-            }
+        const lay_field *f = find_field(s, seg, len);
         if (!f) return PLCIO_ENOTFOUND;
         bit += f->bitoff;
         s = f->shape;
-        while (*p == ' ')
-            p++;
+        p = skip_spaces(p);
         while (*p == '[') {
             if (s->kind != PLCIO_LAYOUT_ARRAY) return PLCIO_ENOTFOUND;
-            uint64_t linear = 0;
-            unsigned d = 0;
-            p++;
-            for (;; d++) {
-                char *end;
-                errno = 0;
-                long v = strtol(p, &end, 10);
-                if (end == p || errno) return PLCIO_ESYNTAX;
-                p = end;
-                while (*p == ' ')
-                    p++;
-                if (d >= s->ndims) return PLCIO_ERANGE;
-                if (v < s->lo[d] || v > s->hi[d]) return PLCIO_ERANGE;
-                linear = linear * (uint64_t)((int64_t)s->hi[d] - s->lo[d] + 1) + (uint64_t)(v - s->lo[d]);
-                if (*p == ',') {
-                    p++;
-                    continue;
-                }
-                if (*p != ']') return PLCIO_ESYNTAX;
-                p++;
-                break;
-            }
-            if (d + 1 != s->ndims) return PLCIO_ERANGE;
+            uint64_t linear;
+            if ((rc = scan_subscript(&p, s, &linear)) != PLCIO_OK) return rc;
             bit += linear * s->stride_bits;
             s = s->elem;
-            while (*p == ' ')
-                p++;
+            p = skip_spaces(p);
         }
         if (*p == '\0') break;
         if (*p != '.') return PLCIO_ESYNTAX;

@@ -58,7 +58,9 @@ static int struct_shape(plcio_layout_set *set, const lay_type *t, const lay_shap
         int rc = compute_type(set, m->type, &ms);
         if (rc) return rc;
         if (m->section_start) pos = align_up(pos, 16);
-        pos = align_up(pos, ms->align_bits);
+        /* compute_type sets ms whenever it returns 0; its failures return lay_fail(), never 0, but the
+         * analyzer does not follow variadic calls and assumes 0 */
+        pos = align_up(pos, ms->align_bits); // NOLINT(clang-analyzer-core.NullDereference)
         s->fields[i] = (lay_field){m->name, (uint32_t)pos, ms, m->init, m->init_pos, m->pos, m->printed_bitpos};
         pos += ms->size_bits;
         if (pos > MAX_BITS)
@@ -79,6 +81,8 @@ static int array_shape(plcio_layout_set *set, const lay_type *t, const lay_shape
     lay_shape *s = lay_alloc(&set->arena, sizeof *s);
     if (!s) return lay_fail(&set->diag, PLCIO_ENOMEM, t->pos, "out of memory");
     s->kind = PLCIO_LAYOUT_ARRAY;
+    /* e is set when compute_type returns 0 (see struct_shape) */
+    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
     s->type = e->kind == PLCIO_LAYOUT_ELEMENTARY ? e->type : PLCIO_TYPE_COUNT_;
     s->length = e->length;
     s->ndims = t->ndims;

@@ -368,8 +368,9 @@ static const char *value_text(parser *p, lay_pos *pos)
             }
             buf = nb;
         }
-        if (TOK->kind == TK_QNAME) buf[len++] = '"';
-        memcpy(buf + len, TOK->p, TOK->len);
+        /* need >= 3 > cap = 0 on the first token, so buf is allocated here (the analyzer lets need wrap) */
+        if (TOK->kind == TK_QNAME) buf[len++] = '"'; // NOLINT(clang-analyzer-core.NullDereference)
+        memcpy(buf + len, TOK->p, TOK->len);         // NOLINT(clang-analyzer-core.NonNullParamChecker)
         len += TOK->len;
         if (TOK->kind == TK_QNAME) buf[len++] = '"';
         if (!next(p)) {

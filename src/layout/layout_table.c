@@ -208,6 +208,7 @@ static bool is_element_row(const tparser *t, const row *r)
 static bool struct_path(tparser *t, const row *r, const char *name, size_t nlen, char *path, size_t cap, size_t *len)
 {
     size_t n = 0;
+    *len = 0; /* set on every path, errors included */
     for (size_t k = 1; k <= t->top; k++) {
         int w = snprintf(path + n, cap - n, "%s.", t->stack[k].name);
         if (w < 0 || (size_t)w >= cap - n) return fail(t, PLCIO_ERANGE, r->line, r->fcol[r->c], "name too long");
@@ -288,6 +289,7 @@ static bool expansion_row(tparser *t, const row *r)
     if (!element) path[n++] = '.';
     memcpy(path + n, name, nlen);
     n += nlen;
+    path[n] = '\0'; /* length-delimited below, but a string all the same (keep + nlen + 2 < size) */
     const char *saved = lay_strndup(&t->set->arena, path, n);
     if (!saved) return fail(t, PLCIO_ENOMEM, r->line, 1, "out of memory");
     return add_check(t, r, path, n) && push_expansion(t, r, saved);
@@ -308,6 +310,7 @@ static bool array_of_struct_row(tparser *t, const row *r, lay_member *m, const c
     if (tlen - 6 + 4 >= sizeof text) return fail(t, PLCIO_ESYNTAX, r->line, tpos.col, "data type too long");
     memcpy(text, type, tlen - 6);
     memcpy(text + (tlen - 6), "Bool", 4); /* parse the bounds with a stand-in element type */
+    text[tlen - 2] = '\0';
     lay_type *at = lay_parse_type_text(t->set, text, tlen - 2, tpos);
     if (!at) return false;
     if (at->kind != LT_ARRAY) return fail(t, PLCIO_ESYNTAX, r->line, tpos.col, "expected Array[..] of Struct");
