@@ -313,6 +313,7 @@ static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, u
 {
     if (!c) return PLCIO_EINVAL;
     c->last_exception = 0;
+    memset(resp, 0, sizeof *resp); /* no stale exception code on any failure path */
     uint8_t unit, pdu[PLCIO_MB_MAX_PDU];
     size_t len, resp_len;
     int rc = pick_unit(c, unit_arg, &unit);
@@ -408,7 +409,7 @@ int plcio_modbus_write_registers(plcio_modbus_client *c, int unit, uint16_t addr
     uint8_t bytes[2 * PLCIO_MB_MAX_WRITE_REGISTERS], buf[PLCIO_MB_MAX_PDU];
     plcio_mb_regs_to_bytes(regs, n, bytes);
     plcio_mb_pdu q = {
-        .fc = PLCIO_MB_FC_WRITE_MULTIPLE_REGISTERS, .addr = addr, .qty = n, .data = bytes, .data_len = 2u * n};
+        .fc = PLCIO_MB_FC_WRITE_MULTIPLE_REGISTERS, .addr = addr, .qty = n, .data = bytes, .data_len = (size_t)n * 2};
     plcio_mb_pdu s;
     return call(c, unit, &q, buf, &s);
 }
@@ -436,7 +437,7 @@ int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t
                       .write_addr = write_addr,
                       .write_qty = write_n,
                       .data = bytes,
-                      .data_len = 2u * write_n};
+                      .data_len = (size_t)write_n * 2};
     plcio_mb_pdu s;
     int rc = call(c, unit, &q, buf, &s);
     if (rc == PLCIO_OK && s.data) plcio_mb_bytes_to_regs(s.data, read_n, read_regs);
@@ -691,7 +692,7 @@ static int request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *
         if (!r->regs || r->n > PLCIO_MB_MAX_WRITE_REGISTERS) return PLCIO_ERANGE;
         plcio_mb_regs_to_bytes(r->regs, r->n, scratch);
         q->data = scratch;
-        q->data_len = 2u * r->n;
+        q->data_len = (size_t)r->n * 2;
         return PLCIO_OK;
     default: return PLCIO_EUNSUPPORTED;
     }
@@ -747,6 +748,7 @@ int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *req
     if (!c || (!reqs && n)) return PLCIO_EINVAL;
     for (size_t i = 0; i < n; i++)
         reqs[i].result = PLCIO_ECANCELED, reqs[i].exception = 0;
+    if (n == 0) return PLCIO_OK; /* calloc(0) may return NULL: not an out-of-memory */
     if (c->cfg.framing != MB_FRAMING_MBAP || window <= 1) return transact_serial(c, reqs, n);
     int rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;

@@ -117,7 +117,7 @@ plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger)
     pthread_mutexattr_destroy(&attr);
     s->ascii_lf = '\n';
     s->running = true;
-    memcpy(s->server_id, "plcio", 5);
+    memcpy(s->server_id, "plcio", 5); // NOLINT(bugprone-not-null-terminated-result): bytes + server_id_len
     s->server_id_len = 5;
     if (plcio_modbus_server_set_device_id(s, 0, "plcio") != PLCIO_OK ||
         plcio_modbus_server_set_device_id(s, 1, "plcio-sim") != PLCIO_OK ||
@@ -439,7 +439,7 @@ static int h_read_regs(mb_request_ctx *x)
     if (e) return e;
     plcio_mb_regs_to_bytes(regs, x->q->qty, x->out);
     x->r->data = x->out;
-    x->r->data_len = 2u * x->q->qty;
+    x->r->data_len = (size_t)x->q->qty * 2;
     return 0;
 }
 
@@ -504,7 +504,7 @@ static int h_read_write(mb_request_ctx *x)
     if (e) return e;
     plcio_mb_regs_to_bytes(regs, x->q->qty, x->out);
     x->r->data = x->out;
-    x->r->data_len = 2u * x->q->qty;
+    x->r->data_len = (size_t)x->q->qty * 2;
     return 0;
 }
 
@@ -517,7 +517,7 @@ static int h_fifo(mb_request_ctx *x)
     plcio_mb_regs_to_bytes(regs, n, x->out);
     x->r->qty = n;
     x->r->data = x->out;
-    x->r->data_len = 2u * n;
+    x->r->data_len = (size_t)n * 2;
     return 0;
 }
 

@@ -8,7 +8,7 @@
 #include "modbus/mb_server.h"
 
 #define CONN_IN_CAP     4096
-#define CONN_OUT_LIMIT  (64 * 1024) /* stop reading a client that does not read its answers */
+#define CONN_OUT_LIMIT  ((size_t)64 * 1024) /* stop reading a client that does not read its answers */
 #define MAX_TCP_CLIENTS 512
 
 typedef enum link_kind { LINK_TCP_LISTEN, LINK_TCP_CONN, LINK_UDP, LINK_SERIAL } link_kind;
