@@ -149,7 +149,7 @@ int plcio_net_tcp_connect(const char *host, int port, int timeout_ms, int *fd_ou
 
 static int bound_port_of(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0}; /* the analyzer does not know getsockname fills it */
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -201,7 +201,7 @@ int plcio_net_tcp_listen(const char *host, int port, int backlog, int *fd_out, i
 
 int plcio_net_accept(int listen_fd, int *fd_out, char *peer, size_t peer_cap)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0}; /* as in bound_port_of */
     socklen_t len = sizeof ss;
     int fd;
     do {
