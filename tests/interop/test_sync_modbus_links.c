@@ -757,22 +757,32 @@ static void test_figures_per_link(void **state)
     snprintf(urls[1], sizeof urls[1], "modbus-udp://127.0.0.1:%d", udp_port);
     snprintf(urls[2], sizeof urls[2], "modbus-rtu://%s/ttyB?baud=115200&parity=N", c->dir);
     snprintf(urls[3], sizeof urls[3], "modbus-ascii://%s/ttyB?baud=115200&parity=N", dir2);
-    for (int i = 0; i < 4; i++) {
-        char yaml[4096];
-        int n = snprintf(yaml, sizeof yaml, "devices:\n  - name: dev\n    url: \"%s\"\n    groups:\n", urls[i]);
-        block_group(yaml + n, sizeof yaml - (size_t)n, "1ms");
-        engine_start_yaml(c, yaml);
-        wait_for(c, "b124", PLCIO_SHM_QUALITY_GOOD, "124");
-        plcio_sync_stats a, b;
-        assert_int_equal(plcio_sync_group_stats(c->sync, 0, &a), PLCIO_OK);
-        run_for(c, 1000);
-        assert_int_equal(plcio_sync_group_stats(c->sync, 0, &b), PLCIO_OK);
-        uint64_t cycles = b.cycles - a.cycles;
-        print_message("figure: 125 registers over %s: %llu cycles/s, cycle avg %.3f ms (min %.3f, max %.3f)\n",
-                      urls[i], (unsigned long long)cycles,
-                      cycles ? (double)(b.cycle_avg_ns * b.cycles - a.cycle_avg_ns * a.cycles) / (double)cycles / 1e6 : 0.0,
-                      (double)b.cycle_min_ns / 1e6, (double)b.cycle_max_ns / 1e6);
-        engine_stop(c);
+    for (int big = 0; big < 2; big++) {
+        for (int i = 0; i < 4; i++) {
+            /* one request of 125 registers, or 1000 registers (250 DINT tags) in 8 requests */
+            static char yaml[16384];
+            int n = snprintf(yaml, sizeof yaml, "devices:\n  - name: dev\n    url: \"%s\"\n    groups:\n", urls[i]);
+            if (big) {
+                n += snprintf(yaml + n, sizeof yaml - (size_t)n, "      - name: big\n        interval: 1ms\n        tags:\n");
+                for (int a = 0; a < 1000; a += 4)
+                    n += snprintf(yaml + n, sizeof yaml - (size_t)n, "          - {address: \"hr%d:DINT\", name: b%d}\n", a, a);
+            } else {
+                block_group(yaml + n, sizeof yaml - (size_t)n, "1ms");
+            }
+            engine_start_yaml(c, yaml);
+            wait_for(c, big ? "b996" : "b124", PLCIO_SHM_QUALITY_GOOD, big ? "0" : "124");
+            plcio_sync_stats a, b;
+            assert_int_equal(plcio_sync_group_stats(c->sync, 0, &a), PLCIO_OK);
+            run_for(c, 1000);
+            assert_int_equal(plcio_sync_group_stats(c->sync, 0, &b), PLCIO_OK);
+            uint64_t cycles = b.cycles - a.cycles;
+            print_message("figure: %s registers over %s: %llu cycles/s, cycle avg %.3f ms (min %.3f, max %.3f)\n",
+                          big ? "1000 (8 requests)" : "125", urls[i], (unsigned long long)cycles,
+                          cycles ? (double)(b.cycle_avg_ns * b.cycles - a.cycle_avg_ns * a.cycles) / (double)cycles / 1e6
+                                 : 0.0,
+                          (double)b.cycle_min_ns / 1e6, (double)b.cycle_max_ns / 1e6);
+            engine_stop(c);
+        }
     }
     plcio_test_proc_stop(&c->peer);
     plcio_test_proc_stop(&socat2);
