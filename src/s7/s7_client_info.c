@@ -212,7 +212,7 @@ int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, ui
     uint8_t name[8];
     plcio_s7_block_name_encode(name, t, 0);
     plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST_TYPE, 0, name, 2);
-    size_t bcap = 4 * 65536, len = 0;
+    size_t bcap = (size_t)4 * 65536, len = 0;
     uint8_t *buf = malloc(bcap);
     if (!buf) return PLCIO_ENOMEM;
     char what[40];

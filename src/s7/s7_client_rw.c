@@ -122,6 +122,38 @@ static bool add_pdu(rw_plan *p, size_t first)
     return true;
 }
 
+/* Bytes of the region the next item carries in room bytes of the PDU (0: none). */
+static size_t item_take(size_t room, size_t head, size_t left, size_t unit)
+{
+    size_t take = room - head;
+    if (take > left) take = left;
+    if (take + (take & 1u) > room - head) take--; /* the pad byte must fit too */
+    if (unit == 2) take &= ~(size_t)1;
+    if (take > 0xFFFFu) take = 0xFFFEu;
+    return take;
+}
+
+static void fill_chunk(chunk *ch, const region *g, size_t r, size_t off, size_t take)
+{
+    ch->region = r;
+    ch->offset = off;
+    ch->len = take;
+    ch->result = PLCIO_EIO;
+    ch->code = 0;
+    ch->item.area = g->area;
+    ch->item.db = g->db;
+    ch->item.bit = 0;
+    if (g->ct) { /* counters and timers count in 2-byte units */
+        ch->item.transport = g->area == PLCIO_S7_AREA_C ? PLCIO_S7_TS_COUNTER : PLCIO_S7_TS_TIMER;
+        ch->item.start = g->start + (uint32_t)(off / 2);
+        ch->item.count = (uint16_t)(take / 2);
+    } else {
+        ch->item.transport = PLCIO_S7_TS_BYTE;
+        ch->item.start = g->start + (uint32_t)off;
+        ch->item.count = (uint16_t)take;
+    }
+}
+
 /* Cut every region into items and pack them. Budgets per PDU: items <= 20,
  * request <= pdu, answer <= pdu (read: 4 + data + pad per item in the
  * answer; write: 16 + data + pad per item in the request). */
@@ -130,7 +162,7 @@ static int pack(rw_plan *p, size_t pdu)
     size_t cap = 0;
     for (size_t r = 0; r < p->nregions; r++)
         cap += ((p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r])) / (pdu / 2) + 2;
-    p->chunks = calloc(cap, sizeof *p->chunks);
+    p->chunks = calloc(cap ? cap : 1, sizeof *p->chunks);
     if (!p->chunks) return PLCIO_ENOMEM;
     size_t req = 0, rsp = 0, k = 0;
     bool open = false;
@@ -145,36 +177,16 @@ static int pack(rw_plan *p, size_t pdu)
                               (p->write ? rsp + 1 <= pdu : req + PLCIO_S7_ITEM_LEN <= pdu);
             if (!fits_items || room < head + (left < MIN_SPLIT ? left + (left & 1u) : MIN_SPLIT)) {
                 if (!add_pdu(p, p->nchunks)) return PLCIO_ENOMEM;
-                req = p->write ? PLCIO_S7_WRITE_REQ_OVERHEAD : PLCIO_S7_READ_REQ_OVERHEAD;
-                rsp = p->write ? PLCIO_S7_WRITE_RSP_OVERHEAD : PLCIO_S7_READ_RSP_OVERHEAD;
+                /* write and read overheads are the same 12/14 bytes (s7_codec.h) */
+                req = PLCIO_S7_READ_REQ_OVERHEAD;
+                rsp = PLCIO_S7_READ_RSP_OVERHEAD;
                 k = 0;
                 open = true;
                 continue;
             }
-            size_t take = room - head;
-            if (take > left) take = left;
-            if (take + (take & 1u) > room - head) take--;
-            if (us == 2) take &= ~(size_t)1;
-            if (take > 0xFFFFu) take = 0xFFFEu;
+            size_t take = item_take(room, head, left, us);
             if (take == 0) return PLCIO_EINTERNAL;
-            chunk *ch = &p->chunks[p->nchunks++];
-            ch->region = r;
-            ch->offset = off;
-            ch->len = take;
-            ch->result = PLCIO_EIO;
-            ch->code = 0;
-            ch->item.area = g->area;
-            ch->item.db = g->db;
-            ch->item.bit = 0;
-            if (g->ct) {
-                ch->item.transport = g->area == PLCIO_S7_AREA_C ? PLCIO_S7_TS_COUNTER : PLCIO_S7_TS_TIMER;
-                ch->item.start = g->start + (uint32_t)(off / 2);
-                ch->item.count = (uint16_t)(take / 2);
-            } else {
-                ch->item.transport = PLCIO_S7_TS_BYTE;
-                ch->item.start = g->start + (uint32_t)off;
-                ch->item.count = (uint16_t)take;
-            }
+            fill_chunk(&p->chunks[p->nchunks++], g, r, off, take);
             if (p->write) {
                 req += head + take + (take & 1u);
                 rsp += 1;
@@ -559,7 +571,10 @@ int plcio_s7_client_read_area(plcio_s7_client *c, plcio_s7_area area, uint16_t d
 int plcio_s7_client_write_area(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t start, uint32_t size,
                                const void *buf)
 {
-    plcio_s7_var v = {area, db, start, size, -1, (void *)(uintptr_t)buf, 0, 0};
+    /* plcio_s7_var carries a mutable pointer for reads and writes alike; a write only reads it */
+    void *data;
+    memcpy(&data, &buf, sizeof data);
+    plcio_s7_var v = {area, db, start, size, -1, data, 0, 0};
     return plcio_s7_client_write_vars(c, &v, 1);
 }
 
@@ -587,6 +602,7 @@ static int address_var(plcio_s7_client *c, const char *address, plcio_s7_address
                        size_t cap)
 {
     char err[PLCIO_ADDRESS_ERR_MAX];
+    memset(v, 0, sizeof *v); /* defined on every path, failures included */
     int rc = plcio_s7_address_parse(address, a, err, sizeof err);
     if (rc) return s7c_fail(c, rc, "%s", err);
     if (a->count != 1) return s7c_fail(c, PLCIO_EINVAL, "%s: arrays need plcio_s7_client_read_vars", address);
@@ -646,6 +662,8 @@ int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const ch
 {
     if (!c || !address || !text) return PLCIO_EINVAL;
     plcio_s7_address a;
+    /* both limits are 160 today: the larger one, whichever it becomes */
+    // NOLINTNEXTLINE(bugprone-branch-clone)
     char err[PLCIO_ADDRESS_ERR_MAX > PLCIO_VALUE_ERR_MAX ? PLCIO_ADDRESS_ERR_MAX : PLCIO_VALUE_ERR_MAX];
     int rc = plcio_s7_address_parse(address, &a, err, sizeof err);
     if (rc) return s7c_fail(c, rc, "%s", err);

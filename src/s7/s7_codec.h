@@ -586,7 +586,7 @@ typedef struct plcio_s7_block_info {
 } plcio_s7_block_info;
 #define PLCIO_S7_BLOCK_INFO_LEN 78
 int plcio_s7_block_info_decode(const uint8_t *payload, size_t len, plcio_s7_block_info *out);
-int plcio_s7_block_info_encode(uint8_t out[78], const plcio_s7_block_info *info);
+int plcio_s7_block_info_encode(uint8_t p[78], const plcio_s7_block_info *in);
 /* Days since 1984-01-01 and ms since midnight of a block date. */
 void plcio_s7_block_date(const uint8_t raw[6], uint32_t *ms, uint16_t *days);
 

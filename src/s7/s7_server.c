@@ -23,7 +23,7 @@ void plcio_s7_server_config_init(plcio_s7_server_config *cfg)
     cfg->max_parallel_jobs = 8;
     cfg->frame_timeout_ms = 5000;
     cfg->idle_timeout_ms = 0;
-    cfg->max_output_bytes = 256 * 1024;
+    cfg->max_output_bytes = (size_t)256 * 1024;
     cfg->threads = 1;
     cfg->protection_level = 1;
     cfg->cpu_state = PLCIO_S7_SERVER_CPU_RUN;

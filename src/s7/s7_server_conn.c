@@ -376,10 +376,9 @@ static void sweep(plcio_loop *loop, void *ctx)
     s7srv_conn *next;
     for (s7srv_conn *c = w->conns; c; c = next) {
         next = c->next;
-        if (frame_ns && c->partial_since && now - c->partial_since > frame_ns)
-            conn_close(c, PLCIO_ETIMEDOUT);
-        else if (idle_ns && now - c->last_rx > idle_ns)
-            conn_close(c, PLCIO_ETIMEDOUT);
+        bool stalled = frame_ns && c->partial_since && now - c->partial_since > frame_ns; /* half a frame */
+        bool idle = idle_ns && now - c->last_rx > idle_ns;
+        if (stalled || idle) conn_close(c, PLCIO_ETIMEDOUT);
     }
     plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, w);
 }
@@ -392,8 +391,11 @@ static void workers_free(plcio_s7_server *srv)
 {
     for (unsigned i = 0; i < srv->n_workers; i++) {
         s7srv_worker *w = &srv->workers[i];
-        while (w->conns)
-            conn_close(w->conns, PLCIO_ECANCELED);
+        s7srv_conn *next;
+        for (s7srv_conn *c = w->conns; c; c = next) { /* next saved: conn_close frees c */
+            next = c->next;
+            conn_close(c, PLCIO_ECANCELED);
+        }
         for (size_t k = 0; k + 1 < w->pending_n; k += 2) {
             plcio_net_close(w->pending[k]);
             atomic_fetch_sub(&srv->conn_count, 1u);

@@ -114,10 +114,10 @@ void s7srv_diag_add(plcio_s7_server *srv, uint16_t event_id);
 unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_session *ses);
 
 /* ---- PDU processing (s7_server_job.c / s7_server_ud.c) ----
- * Handle one complete S7 PDU; write the answer PDU (S7 header on) into out.
- * Returns the answer length, 0 when no answer is due, or a negative plcio_err
- * when the connection must be closed. */
-int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *pdu, size_t len, uint8_t *out,
+ * Handle one complete S7 PDU (buf, len); write the answer PDU (S7 header on)
+ * into frame (cap bytes). Returns the answer length, 0 when no answer is due,
+ * or a negative plcio_err when the connection must be closed. */
+int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
                      size_t cap);
 /* Userdata PDUs (s7_server_ud.c): answer into out, same return convention. */
 int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out);

@@ -54,7 +54,7 @@ plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
     if (s->cfg.pdu_request > PDU_CAP) s->cfg.pdu_request = PDU_CAP;
     /* requests take their real length; room for one more worst-case frame
      * is checked before each, and sent bytes are compacted away */
-    s->tx_cap = TX_SLOT * 3;
+    s->tx_cap = (size_t)TX_SLOT * 3;
     s->tx = malloc(s->tx_cap);
     s->rx = malloc(RX_CAP);
     s->pdu = malloc(PDU_CAP);

@@ -235,7 +235,7 @@ int plcio_s7_password_encode(uint8_t out[8], const char *password)
     if (n > 8) return PLCIO_EINVAL;
     uint8_t clear[8];
     memset(clear, ' ', sizeof clear);
-    if (n) memcpy(clear, password, n);
+    if (n) memcpy(clear, password, n); // NOLINT(bugprone-not-null-terminated-result): 8 bytes, space-padded
     for (int i = 0; i < 8; i++)
         out[i] = (uint8_t)(clear[i] ^ 0x55 ^ (i >= 2 ? out[i - 2] : 0));
     return PLCIO_OK;
