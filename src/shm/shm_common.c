@@ -272,6 +272,7 @@ static bool is_json_number_type(plcio_type t)
 int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *pos, char *scratch,
                    size_t scratch_cap)
 {
+    if (!scratch || !scratch_cap) return PLCIO_EINVAL;
     size_t n = 0;
     int rc = shm_value_text(t, raw, scratch, scratch_cap, &n);
     const char *lit = NULL;
@@ -289,7 +290,7 @@ int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, 
     if (!lit) return shm_json_string(scratch, n, buf, cap, pos);
     size_t l = strlen(lit);
     if (cap - *pos < l + 1) return PLCIO_ENOSPC;
-    memcpy(buf + *pos, lit, l);
+    memcpy(buf + *pos, lit, l); // NOLINT(bugprone-not-null-terminated-result): JSON built on, ended by the caller
     *pos += l;
     return PLCIO_OK;
 }

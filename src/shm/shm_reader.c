@@ -73,7 +73,7 @@ static int check_identity(const uint8_t *b, char *msg, size_t cap)
         shm_msg(msg, cap, "not a plcio segment (bad magic)");
         return PLCIO_EPROTO;
     }
-    uint32_t state = atomic_load_explicit(SHM_A32((uint8_t *)(uintptr_t)b, SHM_H_STATE), memory_order_acquire);
+    uint32_t state = atomic_load_explicit(SHM_A32(b, SHM_H_STATE), memory_order_acquire);
     if (state == SHM_STATE_INIT) {
         shm_msg(msg, cap, "segment is being initialised");
         return PLCIO_EAGAIN;
@@ -338,7 +338,7 @@ int plcio_shm_reader_wait(plcio_shm_reader *r, uint64_t after, int timeout_ms, u
 /* Seqlock read of buffer `buf` (stride bytes) into dst; see shm_writer.c. */
 static bool seq_read(const uint8_t *buf, uint8_t *dst, size_t len)
 {
-    _Atomic uint64_t *seq = SHM_A64((uint8_t *)(uintptr_t)buf, 0);
+    _Atomic uint64_t *seq = SHM_A64(buf, 0);
     uint64_t s1 = atomic_load_explicit(seq, memory_order_acquire);
     if (s1 & 1u) return false;
     memcpy(dst, buf, len);
@@ -466,7 +466,7 @@ int plcio_shm_reader_json(plcio_shm_reader *r, const char **json, size_t *len)
         uint32_t idx = atomic_load_explicit(SHM_A32(r->base, SHM_H_JSON_LATEST), memory_order_acquire);
         if (idx >= SHM_JSON_BUFFERS) return PLCIO_EPROTO;
         const uint8_t *buf = r->base + r->g.json_offset + (size_t)idx * r->g.json_stride;
-        _Atomic uint64_t *seq = SHM_A64((uint8_t *)(uintptr_t)buf, SHM_J_SEQ);
+        _Atomic uint64_t *seq = SHM_A64(buf, SHM_J_SEQ);
         uint64_t s1 = atomic_load_explicit(seq, memory_order_acquire);
         if (s1 & 1u) continue;
         uint32_t n = hdr32(buf, SHM_J_LENGTH);

@@ -483,7 +483,7 @@ static int json_tag(plcio_shm_writer *w, size_t i, char *buf, size_t cap, size_t
     *pos += (size_t)snprintf(buf + *pos, cap - *pos, ":{\"value\":");
     if (st[SHM_T_QUALITY] == PLCIO_SHM_QUALITY_NONE) {
         if (cap - *pos < 5) return PLCIO_ENOSPC;
-        memcpy(buf + *pos, "null", 4);
+        memcpy(buf + *pos, "null", 4); // NOLINT(bugprone-not-null-terminated-result): JSON built on
         *pos += 4;
     } else {
         rc = shm_value_json(t, w->work + SHM_S_HEAD + t->offset, buf, cap, pos, w->scratch, w->scratch_cap);
