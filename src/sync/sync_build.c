@@ -97,6 +97,13 @@ typedef struct tag_source {
     double deadband;
 } tag_source;
 
+/* A tag comes from an address or from a layout member: its text either way. */
+static const char *tag_source_text(const tag_source *src)
+{
+    if (src->address) return src->address;
+    return src->member ? src->member->name : "?";
+}
+
 static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const tag_source *src, bool prefix,
                    char *err, size_t cap)
 {
@@ -107,12 +114,11 @@ static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const t
     char derr[200] = "";
     int rc = d->ops->add_tag(d, t, src->address, src->member, db, derr, sizeof derr);
     if (rc != PLCIO_OK) {
-        snprintf(err, cap, "%s: %s: %s", where, src->address ? src->address : src->member->name,
-                 derr[0] ? derr : plcio_strerror(rc));
+        snprintf(err, cap, "%s: %s: %s", where, tag_source_text(src), derr[0] ? derr : plcio_strerror(rc));
         s->tag_count--;
         return rc;
     }
-    const char *base = src->name ? src->name : src->address ? src->address : src->member->name;
+    const char *base = src->name ? src->name : tag_source_text(src);
     char full[512];
     int n = prefix ? snprintf(full, sizeof full, "%s.%s", d->name, base) : snprintf(full, sizeof full, "%s", base);
     if (n < 0 || (size_t)n > PLCIO_SHM_NAME_MAX) {
@@ -239,11 +245,12 @@ static int link_groups(plcio_sync *s)
     for (size_t i = 0; i < s->device_count; i++) total += s->devices[i].group_count;
     s->groups = calloc(total ? total : 1, sizeof(sync_group *));
     if (!s->groups) return PLCIO_ENOMEM;
+    s->group_count = 0;
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         for (size_t j = 0; j < d->group_count; j++) {
             sync_group *g = &d->groups[j];
-            g->tags = calloc(g->tag_count, sizeof(sync_tag *));
+            g->tags = calloc(g->tag_count ? g->tag_count : 1, sizeof(sync_tag *)); /* calloc(0) may be NULL */
             if (!g->tags) return PLCIO_ENOMEM;
             for (size_t k = 0; k < g->tag_count; k++) {
                 g->tags[k] = &s->tags[g->tag_first + k];
@@ -299,7 +306,7 @@ void sync_unbuild(plcio_sync *s)
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         for (size_t j = 0; d->groups && j < d->group_count; j++) {
-            if (d->groups[j].plan && d->ops->free_plan) d->ops->free_plan(&d->groups[j]);
+            if (d->groups[j].plan && d->ops && d->ops->free_plan) d->ops->free_plan(&d->groups[j]);
             free(d->groups[j].tags);
         }
         free(d->groups);
