@@ -220,7 +220,8 @@ static void corrupt_writes(ctx *c, bool fc16, unsigned *det, unsigned *harm, uns
     uint16_t value = 0x4000;
     for (size_t m = 0; m < sizeof masks; m++)
         for (uint64_t k = 0; k < len; k++) {
-            uint16_t w[2] = {++value, (uint16_t)~value};
+            value++;
+            uint16_t w[2] = {value, (uint16_t)~value};
             fault_proxy_corrupt_next(c->proxy, FAULT_UP, k, masks[m]);
             int rc = fc16 ? plcio_modbus_write_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 10, 2, w)
                           : plcio_modbus_write_register(c->via, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 10, w[0]);
@@ -276,7 +277,8 @@ static void test_cut_and_reset_writes(void **state)
     for (int rst = 0; rst < 2; rst++)
         for (int dir = 0; dir < 2; dir++)
             for (uint64_t n = 0; n < len[dir]; n++) {
-                uint16_t w[2] = {++value, (uint16_t)(value ^ 0x5555)};
+                value++;
+                uint16_t w[2] = {value, (uint16_t)(value ^ 0x5555)};
                 uint16_t before[2] = {c->image[BASE + 20], c->image[BASE + 21]};
                 if (rst) fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
                 else fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);

@@ -360,16 +360,14 @@ static void *run(void *arg)
                 who[n++] = i * 2 + d;
             }
         }
-        uint64_t due = next_due(p, now);
-        uint64_t limit = p->end_ns;
-        due = min_nz(due, limit);
-        int timeout = IDLE_POLL_MS;
-        if (due) {
-            uint64_t ms = due > now ? (due - now + 999999u) / 1000000u : 0;
-            if (ms < (uint64_t)timeout) timeout = (int)ms;
-        }
+        uint64_t due = min_nz(next_due(p, now), p->end_ns);
+        uint64_t wait_ns = (uint64_t)IDLE_POLL_MS * 1000000u;
+        uint64_t left = due > now ? due - now : 0;
+        if (due && left < wait_ns) wait_ns = left;
+        /* ppoll: split mode's gaps are well under a millisecond */
+        struct timespec ts = {(time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u)};
         pthread_mutex_unlock(&p->mu);
-        int r = poll(pfd, (nfds_t)n, timeout);
+        int r = ppoll(pfd, (nfds_t)n, &ts, NULL);
         pthread_mutex_lock(&p->mu);
         if (r <= 0) continue;
         now = mono_ns();
