@@ -12,6 +12,14 @@
  * (PLCIO_EXIT_FAILURE or PLCIO_EXIT_USAGE), for `return cli_error(...)`. */
 int cli_error(int status, const char *fmt, ...) PLCIO_PRINTF(2, 3);
 
+/* "plcio: out of memory"; returns 1 (PLCIO_EXIT_FAILURE). Inline and not variadic so
+ * that static analysis sees the failure status (it does not follow variadic calls). */
+static inline int cli_out_of_memory(void)
+{
+    fputs("plcio: out of memory\n", stderr);
+    return 1;
+}
+
 /* Write s as a JSON string literal (quotes included, UTF-8 passed through,
  * control characters escaped). */
 void cli_json_string(FILE *out, const char *s);

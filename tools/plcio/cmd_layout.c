@@ -83,7 +83,7 @@ static int print_layout(const plcio_layout *l, bool json)
 {
     uint32_t size = plcio_layout_size(l);
     uint8_t *image = malloc(size ? size : 1);
-    if (!image) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!image) return cli_out_of_memory();
     int rc = plcio_layout_start_image(l, image, size);
     if (rc != PLCIO_OK) {
         free(image);
@@ -133,7 +133,7 @@ static int run_layout(int argc, char **argv)
     if (nfiles == 0) return usage_error("no layout file given");
 
     plcio_layout_set *set = plcio_layout_set_new(&opts);
-    if (!set) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!set) return cli_out_of_memory();
     int rc = PLCIO_OK;
     for (int i = 1; i < argc && rc == PLCIO_OK; i++)
         if (argv[i][0] != '-' || argv[i][1] == '\0') rc = plcio_layout_set_add_file(set, argv[i]);

@@ -53,7 +53,7 @@ static int parse_args(int argc, char **argv, mb_args *a, bool watch)
     a->unit = PLCIO_MODBUS_UNIT_DEFAULT;
     a->interval_ms = 1000;
     a->items = calloc((size_t)argc, sizeof *a->items);
-    if (!a->items) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!a->items) return cli_out_of_memory();
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool bad = false;
@@ -178,18 +178,23 @@ static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts)
         int st = effective_address(a, a->items[i], addr, sizeof addr);
         if (st) return st;
         plcio_mb_address m;
+        memset(&m, 0, sizeof m); /* stays zero if the address does not parse: the read reports that */
         plcio_mb_address_parse(addr, &m, NULL, 0);
         values v = {NULL, 0, 0, 0, a->json, m.type == PLCIO_TYPE_STRING};
         int rc = plcio_modbus_read_address(c, a->unit, addr, values_add, &v, err, sizeof err);
         if (rc != PLCIO_OK) {
             free(v.text);
-            return cli_error(rc == PLCIO_ESYNTAX || rc == PLCIO_ERANGE ? PLCIO_EXIT_USAGE : PLCIO_EXIT_FAILURE,
-                             "read %s", err);
+            int status = rc == PLCIO_ESYNTAX || rc == PLCIO_ERANGE ? PLCIO_EXIT_USAGE : PLCIO_EXIT_FAILURE;
+            cli_error(status, "read %s", err);
+            return status;
         }
-        if (!v.text) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+        if (!v.text) return cli_out_of_memory();
         if (a->json && m.count > 1) { /* arrays as JSON arrays */
             char *arr = malloc(v.len + 3);
-            if (!arr) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+            if (!arr) {
+                free(v.text);
+                return cli_out_of_memory();
+            }
             snprintf(arr, v.len + 3, "[%s]", v.text);
             free(v.text);
             v.text = arr;
@@ -232,7 +237,7 @@ int modbus_cli_read(int argc, char **argv)
     plcio_modbus_client *c = NULL;
     int st = parse_args(argc, argv, &a, false);
     char **texts = st ? NULL : calloc(a.n, sizeof *texts);
-    if (!st && !texts) st = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!st && !texts) st = cli_out_of_memory();
     if (!st) st = open_client(&a, &c);
     if (!st) st = read_all(c, &a, texts);
     if (!st) print_values(&a, texts, NULL);
@@ -256,7 +261,7 @@ int modbus_cli_watch(int argc, char **argv)
     int st = parse_args(argc, argv, &a, true);
     char **texts = st ? NULL : calloc(a.n, sizeof *texts), **shown = st ? NULL : calloc(a.n, sizeof *shown);
     bool *changed = st ? NULL : calloc(a.n, sizeof *changed);
-    if (!st && (!texts || !shown || !changed)) st = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!st && (!texts || !shown || !changed)) st = cli_out_of_memory();
     if (!st) st = open_client(&a, &c);
     for (long poll = 0; !st && (a.count == 0 || poll < a.count); poll++) {
         if (poll) sleep_ms(a.interval_ms);
@@ -320,9 +325,10 @@ int modbus_cli_write(int argc, char **argv)
         if ((st = effective_address(&a, given, addr, sizeof addr)) != 0) break;
         char *vals = strdup(eq + 1);
         const char **list = calloc(strlen(eq + 1) + 1, sizeof *list);
-        if (!vals || !list) st = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+        if (!vals || !list) st = cli_out_of_memory();
         size_t n = st ? 0 : split_values(vals, list, strlen(eq + 1) + 1);
         plcio_mb_address m;
+        memset(&m, 0, sizeof m); /* stays zero if the address does not parse: the read reports that */
         plcio_mb_address_parse(addr, &m, NULL, 0);
         if (!st && m.type == PLCIO_TYPE_STRING) n = 1, list[0] = eq + 1; /* strings keep their commas */
         int rc = st ? PLCIO_OK : plcio_modbus_write_address(c, a.unit, addr, list, n, err, sizeof err);

@@ -1,6 +1,5 @@
 /* The S7 side of plcio read / write / watch / info / blocks (s7:// URLs).
  * The cmd_*.c files dispatch here on the URL scheme. Public API only. */
-#define _POSIX_C_SOURCE 200809L
 #include "s7_cmds.h"
 
 #include <math.h>
@@ -36,7 +35,7 @@ static int open_client(const char *url_text, bool reconnect, plcio_s7_client **o
         return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err);
     o.auto_reconnect = o.auto_reconnect || reconnect;
     plcio_s7_client *c = plcio_s7_client_new(&o);
-    if (!c) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!c) return cli_out_of_memory();
     if (plcio_s7_client_connect(c) != PLCIO_OK) {
         int rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
         plcio_s7_client_free(c);
@@ -77,7 +76,7 @@ static int db_number_arg(const char *text, int *out)
 static int apply_db_option(s7_layouts *L, const char *opt)
 {
     const char *eq = strrchr(opt, '=');
-    int number;
+    int number = 0;
     if (!eq) {
         if (L->n != 1)
             return cli_error(PLCIO_EXIT_USAGE, "--db %s: the layout files define %zu data blocks; say which: --db NAME=N",
@@ -88,7 +87,7 @@ static int apply_db_option(s7_layouts *L, const char *opt)
     }
     if (db_number_arg(eq + 1, &number)) return PLCIO_EXIT_USAGE;
     char *name = strndup(opt, (size_t)(eq - opt));
-    if (!name) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!name) return cli_out_of_memory();
     const plcio_layout *l = plcio_layout_set_find(L->set, name);
     free(name);
     for (size_t i = 0; l && i < L->n; i++)
@@ -105,7 +104,7 @@ static int layouts_load(s7_layouts *L, const char *const *files, size_t nf, cons
         return PLCIO_EXIT_OK;
     }
     L->set = plcio_layout_set_new(NULL);
-    if (!L->set) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!L->set) return cli_out_of_memory();
     int rc = PLCIO_OK;
     for (size_t i = 0; !rc && i < nf; i++) rc = plcio_layout_set_add_file(L->set, files[i]);
     if (!rc) rc = plcio_layout_set_resolve(L->set);
@@ -113,7 +112,7 @@ static int layouts_load(s7_layouts *L, const char *const *files, size_t nf, cons
     L->n = plcio_layout_set_count(L->set);
     if (!L->n) return cli_error(PLCIO_EXIT_USAGE, "--layout: the files define no data block (only types?)");
     L->numbers = calloc(L->n, sizeof *L->numbers);
-    if (!L->numbers) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!L->numbers) return cli_out_of_memory();
     for (size_t i = 0; i < L->n; i++) L->numbers[i] = plcio_layout_db_number(plcio_layout_set_get(L->set, i));
     for (size_t i = 0; i < nd; i++)
         if (apply_db_option(L, dbs[i])) return PLCIO_EXIT_USAGE;
@@ -216,7 +215,7 @@ static int add_tag(s7_tag **tags, size_t *n, size_t *cap, const char *text, cons
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
         s7_tag *t = realloc(*tags, nc * sizeof *t);
-        if (!t) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+        if (!t) return cli_out_of_memory();
         memset(t + *cap, 0, (nc - *cap) * sizeof *t);
         *tags = t;
         *cap = nc;
@@ -225,7 +224,7 @@ static int add_tag(s7_tag **tags, size_t *n, size_t *cap, const char *text, cons
     t->text = text;
     t->a = *a;
     t->data = calloc(1, a->size ? a->size : 1);
-    if (!t->data) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!t->data) return cli_out_of_memory();
     return PLCIO_EXIT_OK;
 }
 
@@ -281,8 +280,8 @@ static bool is_ct(plcio_s7_area a) { return a == PLCIO_S7_AREA_CT || a == PLCIO_
 
 static int read_tags(plcio_s7_client *c, s7_tag *tags, size_t n)
 {
-    plcio_s7_var *v = calloc(n, sizeof *v);
-    if (!v) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    plcio_s7_var *v = calloc(n ? n : 1, sizeof *v); /* calloc(0) may be NULL */
+    if (!v) return cli_out_of_memory();
     for (size_t i = 0; i < n; i++) {
         const plcio_s7_address *a = &tags[i].a;
         v[i] = (plcio_s7_var){a->area, a->db, a->offset, is_ct(a->area) ? a->size / 2 : a->size, -1, tags[i].data, 0, 0};
@@ -309,7 +308,8 @@ static bool json_bare(plcio_type t, const char *text)
     case PLCIO_TYPE_DINT: case PLCIO_TYPE_UDINT: case PLCIO_TYPE_LINT: case PLCIO_TYPE_ULINT:
         return true;
     case PLCIO_TYPE_REAL: case PLCIO_TYPE_LREAL:
-        return strcmp(text, "nan") && strcmp(text, "-nan") && strcmp(text, "inf") && strcmp(text, "-inf");
+        return strcmp(text, "nan") != 0 && strcmp(text, "-nan") != 0 && strcmp(text, "inf") != 0 &&
+               strcmp(text, "-inf") != 0;
     default:
         return false;
     }
@@ -341,10 +341,11 @@ static int element_text(const s7_tag *t, uint32_t i, char *buf, size_t cap, bool
         char *tmp = NULL;
         size_t tlen = 0;
         FILE *f = open_memstream(&tmp, &tlen);
+        if (!f) rc = PLCIO_ENOMEM;
         if (f) {
             cli_json_string(f, buf + 1);
-            fclose(f);
-            snprintf(buf, cap, "%s", tmp);
+            if (fclose(f) == 0) snprintf(buf, cap, "%s", tmp); /* the memory stream is complete only now */
+            else rc = PLCIO_ENOMEM;
             free(tmp);
         }
     } else if (!rc) {
@@ -368,14 +369,17 @@ static char *tag_text(const s7_tag *t, bool json)
     if (count > 1) fputc('[', f);
     for (uint32_t i = 0; i < count; i++) {
         if (element_text(t, i, buf, sizeof buf, json) != PLCIO_OK) {
-            fclose(f);
+            (void)fclose(f); /* discarded anyway */
             free(out);
             return NULL;
         }
         fprintf(f, "%s%s", i ? ", " : "", buf);
     }
     if (count > 1) fputc(']', f);
-    fclose(f);
+    if (fclose(f) != 0) { /* the memory stream could not grow: its text is cut */
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -455,7 +459,7 @@ static int parse_read_args(int argc, char **argv, read_args *ra, bool watch)
     ra->texts = calloc((size_t)argc, sizeof *ra->texts);
     ra->layouts = calloc((size_t)argc, sizeof *ra->layouts);
     ra->dbs = calloc((size_t)argc, sizeof *ra->dbs);
-    if (!ra->texts || !ra->layouts || !ra->dbs) return cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!ra->texts || !ra->layouts || !ra->dbs) return cli_out_of_memory();
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
         bool bad = false;
@@ -519,6 +523,8 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
     *eq = '\0';
     plcio_s7_address a;
     plcio_layout_member m;
+    memset(&a, 0, sizeof a);
+    memset(&m, 0, sizeof m);
     size_t index;
     int rc = resolve_name(L, arg, &a, &m, &index);
     if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
@@ -530,7 +536,7 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
         char err[PLCIO_VALUE_ERR_MAX];
         plcio_value_init(val, a.type);
         *buf = calloc(1, a.size ? a.size : 1);
-        if (!*buf) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+        if (!*buf) rc = cli_out_of_memory();
         else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), err, sizeof err) != PLCIO_OK ||
                  (a.type != PLCIO_TYPE_BOOL && plcio_value_encode(val, *buf, a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
             rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err);
@@ -556,7 +562,7 @@ int s7_cli_write(int argc, char **argv)
     const char **files = calloc((size_t)argc, sizeof *files), **dbs = calloc((size_t)argc, sizeof *dbs);
     size_t n = 0, nf = 0, nd = 0;
     s7_layouts L = {0};
-    int rc = items && files && dbs ? PLCIO_EXIT_OK : cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    int rc = items && files && dbs ? PLCIO_EXIT_OK : cli_out_of_memory();
     for (int i = 1; !rc && i < argc; i++) {
         bool bad = false;
         if (layout_option(argc, argv, &i, files, &nf, dbs, &nd, &bad)) {
@@ -572,10 +578,10 @@ int s7_cli_write(int argc, char **argv)
     if (!rc && (!url || !n))
         rc = cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]");
     if (!rc) rc = layouts_load(&L, files, nf, dbs, nd);
-    plcio_s7_var *vars = rc ? NULL : calloc(n, sizeof *vars);
-    uint8_t **bufs = rc ? NULL : calloc(n, sizeof *bufs);
+    plcio_s7_var *vars = rc ? NULL : calloc(n ? n : 1, sizeof *vars);
+    uint8_t **bufs = rc ? NULL : calloc(n ? n : 1, sizeof *bufs);
     plcio_value *val = rc ? NULL : malloc(sizeof *val);
-    if (!rc && !(vars && bufs && val)) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!rc && !(vars && bufs && val)) rc = cli_out_of_memory();
     for (size_t i = 0; !rc && i < n; i++) rc = write_item(&L, items[i], val, &vars[i], &bufs[i]);
     plcio_s7_client *c = NULL;
     if (!rc) rc = open_client(url, false, &c);
@@ -631,7 +637,7 @@ int s7_cli_watch(int argc, char **argv)
     plcio_s7_client *c = NULL;
     if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
     if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
-    if (!rc && !(changed = calloc(n, sizeof *changed))) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!rc && !(changed = calloc(n ? n : 1, sizeof *changed))) rc = cli_out_of_memory();
     if (!rc) rc = open_client(ra.url, true, &c);
     for (long poll = 0; !rc && (ra.count == 0 || poll < ra.count); poll++) {
         if (poll) sleep_ms(ra.interval_ms);
@@ -754,7 +760,7 @@ int s7_cli_blocks(int argc, char **argv)
         memcpy(counts, tmp, sizeof counts);
     }
     uint16_t *nums = rc ? NULL : malloc(65536 * sizeof *nums);
-    if (!rc && !nums) rc = cli_error(PLCIO_EXIT_FAILURE, "out of memory");
+    if (!rc && !nums) rc = cli_out_of_memory();
     if (!rc && json) fputc('{', stdout);
     for (int t = 0; !rc && t < 7; t++) {
         size_t n = 0;
