@@ -66,56 +66,94 @@ static int one_liner_config(const char *url, const char *db, const char *const *
     return rc;
 }
 
-static int run_sync(int argc, char **argv)
-{
-    const char *config = NULL, *url = NULL, *db = NULL, *interval = "100", *shm = NULL, *stats = "5000",
-               *seconds = NULL;
+typedef struct sync_args {
+    const char *config, *url, *db, *interval, *shm, *stats, *seconds;
     const char *layouts[32], *tags[256];
-    size_t nlayouts = 0, ntags = 0;
-    bool quiet = false, bad = false;
-    for (int i = 1; i < argc && !bad; i++) {
-        const char *v = NULL;
-        if (cli_option(argc, argv, &i, "--config", &config, &bad)) continue;
-        if (cli_option(argc, argv, &i, "--db", &db, &bad)) continue;
-        if (cli_option(argc, argv, &i, "--interval", &interval, &bad)) continue;
-        if (cli_option(argc, argv, &i, "--shm", &shm, &bad)) continue;
-        if (cli_option(argc, argv, &i, "--stats", &stats, &bad)) continue;
-        if (cli_option(argc, argv, &i, "--seconds", &seconds, &bad)) continue;
-        if (cli_option(argc, argv, &i, "--quiet", NULL, &bad)) {
-            quiet = true;
-            continue;
-        }
-        if (cli_option(argc, argv, &i, "--layout", &v, &bad)) {
-            if (nlayouts == sizeof layouts / sizeof layouts[0]) return cli_error(PLCIO_EXIT_USAGE, "too many --layout files");
-            layouts[nlayouts++] = v;
-            continue;
-        }
-        if (cli_option(argc, argv, &i, "--tag", &v, &bad)) {
-            if (ntags == sizeof tags / sizeof tags[0]) return cli_error(PLCIO_EXIT_USAGE, "too many --tag options");
-            tags[ntags++] = v;
-            continue;
-        }
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts(usage);
-            return PLCIO_EXIT_OK;
-        }
-        if (argv[i][0] == '-' || url) return cli_error(PLCIO_EXIT_USAGE, "unexpected '%s'\n%s", argv[i], usage);
-        url = argv[i];
+    size_t nlayouts, ntags;
+    bool quiet, help;
+} sync_args;
+
+/* One option or the URL at argv[*i]; PLCIO_EXIT_OK or a usage error (reported). */
+static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
+{
+    const char *v = NULL;
+    if (cli_option(argc, argv, i, "--config", &a->config, bad) || cli_option(argc, argv, i, "--db", &a->db, bad) ||
+        cli_option(argc, argv, i, "--interval", &a->interval, bad) ||
+        cli_option(argc, argv, i, "--shm", &a->shm, bad) || cli_option(argc, argv, i, "--stats", &a->stats, bad) ||
+        cli_option(argc, argv, i, "--seconds", &a->seconds, bad))
+        return PLCIO_EXIT_OK;
+    if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
+        a->quiet = true;
+        return PLCIO_EXIT_OK;
+    }
+    if (cli_option(argc, argv, i, "--layout", &v, bad)) {
+        if (a->nlayouts == sizeof a->layouts / sizeof a->layouts[0])
+            return cli_error(PLCIO_EXIT_USAGE, "too many --layout files");
+        if (v) a->layouts[a->nlayouts++] = v;
+        return PLCIO_EXIT_OK;
+    }
+    if (cli_option(argc, argv, i, "--tag", &v, bad)) {
+        if (a->ntags == sizeof a->tags / sizeof a->tags[0])
+            return cli_error(PLCIO_EXIT_USAGE, "too many --tag options");
+        if (v) a->tags[a->ntags++] = v;
+        return PLCIO_EXIT_OK;
+    }
+    if (!strcmp(argv[*i], "-h") || !strcmp(argv[*i], "--help")) {
+        a->help = true;
+        return PLCIO_EXIT_OK;
+    }
+    if (argv[*i][0] == '-' || a->url) return cli_error(PLCIO_EXIT_USAGE, "unexpected '%s'\n%s", argv[*i], usage);
+    a->url = argv[*i];
+    return PLCIO_EXIT_OK;
+}
+
+static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_ms, uint32_t *limit_ms)
+{
+    memset(a, 0, sizeof *a);
+    a->interval = "100";
+    a->stats = "5000";
+    bool bad = false;
+    for (int i = 1; i < argc && !bad && !a->help; i++) {
+        int st = sync_arg(argc, argv, &i, a, &bad);
+        if (st != PLCIO_EXIT_OK) return st;
     }
     if (bad) return PLCIO_EXIT_USAGE;
-    if (!config == !url) return cli_error(PLCIO_EXIT_USAGE, "give either --config FILE or a device URL\n%s", usage);
-    if (url && !db && !ntags)
-        return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
-    if (config && ntags) return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
-    uint32_t stats_ms, limit_ms = 0;
-    if (plcio_sync_parse_duration_ms(stats, &stats_ms) != PLCIO_OK || stats_ms < 100)
-        return cli_error(PLCIO_EXIT_USAGE, "--stats '%s' is not a duration of 100 ms or more", stats);
-    if (seconds) {
-        char *end;
-        double s = strtod(seconds, &end);
-        if (*end || !(s > 0) || s > 1e6) return cli_error(PLCIO_EXIT_USAGE, "--seconds '%s' is not a positive number", seconds);
-        limit_ms = (uint32_t)(s * 1000);
+    if (a->help) return PLCIO_EXIT_OK;
+    if (!a->config == !a->url) { /* explicit status: run_sync relies on exactly one of them */
+        cli_error(PLCIO_EXIT_USAGE, "give either --config FILE or a device URL\n%s", usage);
+        return PLCIO_EXIT_USAGE;
     }
+    if (a->url && !a->db && !a->ntags)
+        return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
+    if (a->config && a->ntags)
+        return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
+    if (plcio_sync_parse_duration_ms(a->stats, stats_ms) != PLCIO_OK || *stats_ms < 100)
+        return cli_error(PLCIO_EXIT_USAGE, "--stats '%s' is not a duration of 100 ms or more", a->stats);
+    *limit_ms = 0;
+    if (a->seconds) {
+        char *end;
+        double s = strtod(a->seconds, &end);
+        if (*end || !(s > 0) || s > 1e6)
+            return cli_error(PLCIO_EXIT_USAGE, "--seconds '%s' is not a positive number", a->seconds);
+        *limit_ms = (uint32_t)(s * 1000);
+    }
+    return PLCIO_EXIT_OK;
+}
+
+static int run_sync(int argc, char **argv)
+{
+    sync_args a;
+    uint32_t stats_ms = 0, limit_ms = 0;
+    int st = parse_sync_args(argc, argv, &a, &stats_ms, &limit_ms);
+    if (st != PLCIO_EXIT_OK) return st;
+    if (a.help) {
+        puts(usage);
+        return PLCIO_EXIT_OK;
+    }
+    const char *config = a.config, *url = a.url, *db = a.db, *interval = a.interval, *shm = a.shm;
+    const char *const *layouts = a.layouts, *const *tags = a.tags;
+    size_t nlayouts = a.nlayouts, ntags = a.ntags;
+    bool quiet = a.quiet;
 
     char err[512] = "";
     plcio_sync_config *cfg = NULL;

@@ -10,6 +10,7 @@
  * flushes when ready. --trace dumps every frame on stderr. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,56 @@ typedef struct sim_opts {
     bool trace;
 } sim_opts;
 
+/* --tcp/--udp/--rtu/--ascii: one more link. */
+static int link_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    static const struct {
+        const char *name;
+        char kind;
+    } kinds[] = {{"--tcp", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const char *v = NULL;
+        bool bad = false;
+        if (!cli_option(argc, argv, i, kinds[k].name, &v, &bad)) continue;
+        *taken = true;
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (o->nlinks == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "sim modbus: at most %d links", MAX_LINKS);
+        o->links[o->nlinks++] = (sim_link){kinds[k].kind, v};
+        return PLCIO_EXIT_OK;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* The whole-number options. */
+static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    static const struct {
+        const char *name;
+        size_t field; /* offset of an unsigned long in sim_opts */
+        unsigned long min, max;
+        const char *error;
+    } nums[] = {
+        {"--size", offsetof(sim_opts, size), 1, 65536, "--size: want 1..65536 (registers/bits per table)"},
+        {"--files", offsetof(sim_opts, files), 0, 64, "--files: want 0..64"},
+        {"--seconds", offsetof(sim_opts, seconds), 0, 100000000, "--seconds: want a whole number of seconds"},
+        {"--baud", offsetof(sim_opts, baud), 0, 4000000, "--baud: bad rate"},
+        {"--data-bits", offsetof(sim_opts, data_bits), 0, 8, "--data-bits: 7 or 8"},
+        {"--stop-bits", offsetof(sim_opts, stop_bits), 0, 2, "--stop-bits: 1 or 2"},
+    };
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+        const char *v = NULL;
+        bool bad = false;
+        if (!cli_option(argc, argv, i, nums[k].name, &v, &bad)) continue;
+        *taken = true;
+        unsigned long n;
+        if (bad || !parse_ulong(v, nums[k].max, &n) || n < nums[k].min)
+            return cli_error(PLCIO_EXIT_USAGE, "%s", nums[k].error);
+        memcpy((char *)o + nums[k].field, &n, sizeof n);
+        return PLCIO_EXIT_OK;
+    }
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
@@ -79,21 +130,12 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
     o->parity = "E";
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
-        bool bad = false;
+        bool bad = false, taken = false;
         unsigned long n;
-        char kind = 0;
-        if (cli_option(argc, argv, &i, "--tcp", &v, &bad))
-            kind = 't';
-        else if (cli_option(argc, argv, &i, "--udp", &v, &bad))
-            kind = 'u';
-        else if (cli_option(argc, argv, &i, "--rtu", &v, &bad))
-            kind = 'r';
-        else if (cli_option(argc, argv, &i, "--ascii", &v, &bad))
-            kind = 'a';
-        if (bad) return PLCIO_EXIT_USAGE;
-        if (kind) {
-            if (o->nlinks == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "sim modbus: at most %d links", MAX_LINKS);
-            o->links[o->nlinks++] = (sim_link){kind, v};
+        int st = link_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = number_option(argc, argv, &i, o, &taken);
+        if (st || taken) {
+            if (st) return st;
             continue;
         }
         if (cli_option(argc, argv, &i, "--unit", &v, &bad)) {
@@ -101,20 +143,6 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
             if (!parse_ulong(v, 255, &n)) return cli_error(PLCIO_EXIT_USAGE, "--unit: '%s' is not 0..255", v);
             if (o->nunits == MAX_UNITS) return cli_error(PLCIO_EXIT_USAGE, "--unit: at most %d units", MAX_UNITS);
             o->units[o->nunits++] = (long)n;
-        } else if (cli_option(argc, argv, &i, "--size", &v, &bad)) {
-            if (bad || !parse_ulong(v, 65536, &o->size) || !o->size)
-                return cli_error(PLCIO_EXIT_USAGE, "--size: want 1..65536 (registers/bits per table)");
-        } else if (cli_option(argc, argv, &i, "--files", &v, &bad)) {
-            if (bad || !parse_ulong(v, 64, &o->files)) return cli_error(PLCIO_EXIT_USAGE, "--files: want 0..64");
-        } else if (cli_option(argc, argv, &i, "--seconds", &v, &bad)) {
-            if (bad || !parse_ulong(v, 100000000, &o->seconds))
-                return cli_error(PLCIO_EXIT_USAGE, "--seconds: want a whole number of seconds");
-        } else if (cli_option(argc, argv, &i, "--baud", &v, &bad)) {
-            if (bad || !parse_ulong(v, 4000000, &o->baud)) return cli_error(PLCIO_EXIT_USAGE, "--baud: bad rate");
-        } else if (cli_option(argc, argv, &i, "--data-bits", &v, &bad)) {
-            if (bad || !parse_ulong(v, 8, &o->data_bits)) return cli_error(PLCIO_EXIT_USAGE, "--data-bits: 7 or 8");
-        } else if (cli_option(argc, argv, &i, "--stop-bits", &v, &bad)) {
-            if (bad || !parse_ulong(v, 2, &o->stop_bits)) return cli_error(PLCIO_EXIT_USAGE, "--stop-bits: 1 or 2");
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
@@ -156,8 +184,9 @@ static int open_link(plcio_modbus_server *s, const sim_opts *o, const sim_link *
 
 static int serve(plcio_modbus_server *s, unsigned long seconds)
 {
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* signal() fails only for an invalid signal number */
+    (void)signal(SIGINT, on_signal);
+    (void)signal(SIGTERM, on_signal);
     uint64_t end = seconds ? plcio_monotonic_ns() + seconds * PLCIO_NS_PER_S : 0;
     while (!stop_requested && (!end || plcio_monotonic_ns() < end)) {
         int rc = plcio_modbus_server_run_once(s, 100);

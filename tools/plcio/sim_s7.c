@@ -215,101 +215,136 @@ static int serve(plcio_s7_server *srv, const char *host, double seconds, bool th
     return PLCIO_EXIT_OK;
 }
 
+typedef struct sim_s7_opts {
+    plcio_s7_server_config cfg;
+    char host[64];
+    sim_area areas[MAX_AREAS];
+    size_t n_areas;
+    const char *layouts[MAX_AREAS];
+    size_t n_layouts;
+    double seconds;
+    bool verbose;
+} sim_s7_opts;
+
+/* --listen, --db, --area, --layout at argv[*i]; *taken when it was one of them. */
+static int area_option(int argc, char **argv, int *i, sim_s7_opts *o, bool *taken)
+{
+    const char *v = NULL;
+    bool bad = false;
+    *taken = true;
+    if (cli_option(argc, argv, i, "--listen", &v, &bad)) {
+        if (bad || parse_listen(v, o->host, sizeof o->host, &o->cfg.port)) return PLCIO_EXIT_USAGE;
+    } else if (cli_option(argc, argv, i, "--db", &v, &bad) || cli_option(argc, argv, i, "--area", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (o->n_areas == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d areas", MAX_AREAS);
+        bool db = strcmp(argv[*i - 1], "--db") == 0;
+        if (db ? parse_db(v, &o->areas[o->n_areas]) : parse_area(v, &o->areas[o->n_areas])) return PLCIO_EXIT_USAGE;
+        o->n_areas++;
+    } else if (cli_option(argc, argv, i, "--layout", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (o->n_layouts == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --layout files", MAX_AREAS);
+        o->layouts[o->n_layouts++] = v;
+    } else {
+        *taken = false;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* The server's settings at argv[*i]; an unknown option is a usage error. */
+static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
+{
+    const char *v = NULL;
+    bool bad = false;
+    unsigned long u = 0;
+    plcio_s7_server_config *cfg = &o->cfg;
+    if (cli_option(argc, argv, i, "--pdu", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
+        cfg->pdu_size = (uint16_t)u;
+    } else if (cli_option(argc, argv, i, "--max-connections", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (!parse_uint(v, 100000, &u) || u == 0)
+            return cli_error(PLCIO_EXIT_USAGE, "--max-connections wants 1..100000, got '%s'", v);
+        cfg->max_connections = (unsigned)u;
+    } else if (cli_option(argc, argv, i, "--threads", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (!parse_uint(v, 64, &u) || u == 0) return cli_error(PLCIO_EXIT_USAGE, "--threads wants 1..64, got '%s'", v);
+        cfg->threads = (unsigned)u;
+    } else if (cli_option(argc, argv, i, "--seconds", &v, &bad)) {
+        char *end;
+        if (bad) return PLCIO_EXIT_USAGE;
+        if ((o->seconds = strtod(v, &end)) <= 0 || *end)
+            return cli_error(PLCIO_EXIT_USAGE, "--seconds wants a positive number, got '%s'", v);
+    } else if (cli_option(argc, argv, i, "--password", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (strlen(v) > 8) return cli_error(PLCIO_EXIT_USAGE, "--password: at most 8 characters");
+        cfg->password = v;
+        if (cfg->protection_level < 2) cfg->protection_level = 2;
+    } else if (cli_option(argc, argv, i, "--protection", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (!parse_uint(v, 3, &u) || u < 1) return cli_error(PLCIO_EXIT_USAGE, "--protection wants 1..3");
+        cfg->protection_level = (uint8_t)u;
+    } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
+        o->verbose = true;
+    } else {
+        return cli_error(PLCIO_EXIT_USAGE, "sim s7: unknown option '%s'", argv[*i]);
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* Every area, filled with its layout's start values when it has one. */
+static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
+{
+    for (size_t i = 0; i < o->n_areas; i++) {
+        sim_area *a = &o->areas[i];
+        uint8_t *image = NULL;
+        if (a->layout_file && !(image = load_layout(a, o->layouts, o->n_layouts))) return PLCIO_EXIT_USAGE;
+        int rc = plcio_s7_server_add_area(srv, a->area, a->number, a->size, NULL);
+        if (!rc && image) memcpy(plcio_s7_server_area_data(srv, a->area, a->number, NULL), image, a->size);
+        free(image);
+        if (rc == PLCIO_EEXIST) return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d given twice", (int)i + 1);
+        if (rc) return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d: %s", (int)i + 1, plcio_strerror(rc));
+    }
+    return PLCIO_EXIT_OK;
+}
+
 int sim_s7_main(int argc, char **argv);
 
 int sim_s7_main(int argc, char **argv)
 {
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
-    char host[64] = "127.0.0.1";
-    cfg.port = 1102;
-    sim_area areas[MAX_AREAS];
-    size_t n_areas = 0;
-    const char *layouts[MAX_AREAS];
-    size_t n_layouts = 0;
-    double seconds = 0;
-    bool bad = false, verbose = false;
-    for (int i = 1; i < argc && !bad; i++) {
-        const char *v = NULL;
-        unsigned long u = 0;
-        if (cli_option(argc, argv, &i, "--listen", &v, &bad)) {
-            if (!bad && parse_listen(v, host, sizeof host, &cfg.port)) return PLCIO_EXIT_USAGE;
-        } else if (cli_option(argc, argv, &i, "--db", &v, &bad) || cli_option(argc, argv, &i, "--area", &v, &bad)) {
-            if (bad) break;
-            if (n_areas == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d areas", MAX_AREAS);
-            bool db = strcmp(argv[i - 1], "--db") == 0;
-            if (db ? parse_db(v, &areas[n_areas]) : parse_area(v, &areas[n_areas])) return PLCIO_EXIT_USAGE;
-            n_areas++;
-        } else if (cli_option(argc, argv, &i, "--layout", &v, &bad)) {
-            if (bad) break;
-            if (n_layouts == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --layout files", MAX_AREAS);
-            layouts[n_layouts++] = v;
-        } else if (cli_option(argc, argv, &i, "--pdu", &v, &bad)) {
-            if (bad) break;
-            if (!parse_uint(v, 960, &u) || u < 240)
-                return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
-            cfg.pdu_size = (uint16_t)u;
-        } else if (cli_option(argc, argv, &i, "--max-connections", &v, &bad)) {
-            if (bad) break;
-            if (!parse_uint(v, 100000, &u) || u == 0)
-                return cli_error(PLCIO_EXIT_USAGE, "--max-connections wants 1..100000, got '%s'", v);
-            cfg.max_connections = (unsigned)u;
-        } else if (cli_option(argc, argv, &i, "--threads", &v, &bad)) {
-            if (bad) break;
-            if (!parse_uint(v, 64, &u) || u == 0)
-                return cli_error(PLCIO_EXIT_USAGE, "--threads wants 1..64, got '%s'", v);
-            cfg.threads = (unsigned)u;
-        } else if (cli_option(argc, argv, &i, "--seconds", &v, &bad)) {
-            char *end;
-            if (!bad && ((seconds = strtod(v, &end)) <= 0 || *end))
-                return cli_error(PLCIO_EXIT_USAGE, "--seconds wants a positive number, got '%s'", v);
-        } else if (cli_option(argc, argv, &i, "--password", &v, &bad)) {
-            if (bad) break;
-            if (strlen(v) > 8) return cli_error(PLCIO_EXIT_USAGE, "--password: at most 8 characters");
-            cfg.password = v;
-            if (cfg.protection_level < 2) cfg.protection_level = 2;
-        } else if (cli_option(argc, argv, &i, "--protection", &v, &bad)) {
-            if (bad) break;
-            if (!parse_uint(v, 3, &u) || u < 1) return cli_error(PLCIO_EXIT_USAGE, "--protection wants 1..3");
-            cfg.protection_level = (uint8_t)u;
-        } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
-            verbose = true;
-        } else {
-            return cli_error(PLCIO_EXIT_USAGE, "sim s7: unknown option '%s'", argv[i]);
-        }
+    sim_s7_opts *o = calloc(1, sizeof *o);
+    if (!o) return cli_out_of_memory();
+    plcio_s7_server_config_init(&o->cfg);
+    snprintf(o->host, sizeof o->host, "127.0.0.1");
+    o->cfg.port = 1102;
+    int st = PLCIO_EXIT_OK;
+    for (int i = 1; i < argc && st == PLCIO_EXIT_OK; i++) {
+        bool taken = false;
+        st = area_option(argc, argv, &i, o, &taken);
+        if (st == PLCIO_EXIT_OK && !taken) st = server_option(argc, argv, &i, o);
     }
-    if (bad) return PLCIO_EXIT_USAGE;
-    if (cfg.protection_level > 1 && !cfg.password)
-        return cli_error(PLCIO_EXIT_USAGE, "--protection needs --password (the level applies until it is given)");
-    add_defaults(areas, &n_areas);
-    cfg.host = host;
-    if (verbose) {
-        cfg.logger.fn = plcio_log_to_stream;
-        cfg.logger.level = PLCIO_LOG_DEBUG;
-    }
+    if (st == PLCIO_EXIT_OK && o->cfg.protection_level > 1 && !o->cfg.password)
+        st = cli_error(PLCIO_EXIT_USAGE, "--protection needs --password (the level applies until it is given)");
     plcio_s7_server *srv = NULL;
-    int rc = plcio_s7_server_new(&cfg, &srv);
-    if (rc) return cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
-    for (size_t i = 0; i < n_areas; i++) {
-        uint8_t *image = NULL;
-        if (areas[i].layout_file && !(image = load_layout(&areas[i], layouts, n_layouts))) {
-            plcio_s7_server_free(srv);
-            return PLCIO_EXIT_USAGE;
+    if (st == PLCIO_EXIT_OK) {
+        add_defaults(o->areas, &o->n_areas);
+        o->cfg.host = o->host;
+        if (o->verbose) {
+            o->cfg.logger.fn = plcio_log_to_stream;
+            o->cfg.logger.level = PLCIO_LOG_DEBUG;
         }
-        rc = plcio_s7_server_add_area(srv, areas[i].area, areas[i].number, areas[i].size, NULL);
-        if (!rc && image)
-            memcpy(plcio_s7_server_area_data(srv, areas[i].area, areas[i].number, NULL), image, areas[i].size);
-        free(image);
-        if (rc) {
-            plcio_s7_server_free(srv);
-            if (rc == PLCIO_EEXIST) return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d given twice", (int)i + 1);
-            return cli_error(PLCIO_EXIT_USAGE, "sim s7: area %d: %s", (int)i + 1, plcio_strerror(rc));
-        }
+        int rc = plcio_s7_server_new(&o->cfg, &srv);
+        if (rc) st = cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
-    rc = serve(srv, host, seconds, cfg.threads > 1);
+    if (st == PLCIO_EXIT_OK) st = add_areas(srv, o);
+    if (st == PLCIO_EXIT_OK) {
+        /* signal() fails only for an invalid signal number */
+        (void)signal(SIGINT, on_signal);
+        (void)signal(SIGTERM, on_signal);
+        (void)signal(SIGPIPE, SIG_IGN);
+        st = serve(srv, o->host, o->seconds, o->cfg.threads > 1);
+    }
     plcio_s7_server_free(srv);
-    return rc;
+    free(o);
+    return st;
 }
