@@ -88,7 +88,8 @@ int main(void)
     qsort(parse, RUNS, sizeof parse[0], cmp_u64);
     qsort(lookup, RUNS, sizeof lookup[0], cmp_u64);
     qsort(image, RUNS, sizeof image[0], cmp_u64);
-    double p = (double)parse[RUNS / 2] / 1e6, lk = (double)lookup[RUNS / 2] / 1e6, im = (double)image[RUNS / 2] / 1e6;
+    size_t mid = RUNS / 2; /* the median */
+    double p = (double)parse[mid] / 1e6, lk = (double)lookup[mid] / 1e6, im = (double)image[mid] / 1e6;
     printf("layout: DB of %d declared members (%zu leaves, %u bytes), source %.2f MB\n", MEMBERS, leaves, size,
            (double)len / 1e6);
     printf("  parse + resolve   %8.2f ms  (median of %d)  %6.1f MB/s  %6.0f ns/member\n", p, RUNS,

@@ -98,9 +98,9 @@ static int start_lmb_server(void)
     ls.listen_fd = modbus_tcp_listen(ls.ctx, 4);
     if (ls.listen_fd < 0) return -1;
     fill(ls.map->tab_registers);
-    struct sockaddr_in sa;
+    struct sockaddr_in sa = {0};
     socklen_t len = sizeof sa;
-    getsockname(ls.listen_fd, (struct sockaddr *)&sa, &len);
+    if (getsockname(ls.listen_fd, (struct sockaddr *)&sa, &len) != 0) return -1;
     pthread_t th;
     pthread_create(&th, NULL, lmb_server_thread, &ls);
     pthread_detach(th);

@@ -36,7 +36,8 @@ static int cmp_u64(const void *a, const void *b)
 static double median_us(uint64_t *t, size_t n)
 {
     qsort(t, n, sizeof *t, cmp_u64);
-    return (double)t[n / 2] / 1000.0;
+    size_t mid = n / 2;
+    return (double)t[mid] / 1000.0;
 }
 
 /* ---- raw TCP ping-pong: each message starts with (request length, answer length) ---- */

@@ -93,8 +93,9 @@ static void print(const char *what, series *s)
     }
     double avg = avg_us(s);
     qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+    size_t p50 = s->n / 2, p99 = s->n * 99 / 100;
     printf("  %-44s avg %8.2f us  p50 %8.2f  p99 %8.2f  max %9.2f  (%zu samples)\n", what, avg,
-           (double)s->v[s->n / 2] / 1e3, (double)s->v[s->n * 99 / 100] / 1e3, (double)s->v[s->n - 1] / 1e3, s->n);
+           (double)s->v[p50] / 1e3, (double)s->v[p99] / 1e3, (double)s->v[s->n - 1] / 1e3, s->n);
 }
 
 /* Map the segment read-only next to the reader, for the memcpy floor. */
@@ -112,7 +113,11 @@ static int make_segment(const char *name, size_t tags, plcio_shm_writer **w)
 {
     plcio_shm_tag_def *defs = calloc(tags, sizeof *defs);
     char (*names)[32] = calloc(tags, sizeof *names);
-    if (!defs || !names) return PLCIO_ENOMEM;
+    if (!defs || !names) {
+        free(defs);
+        free(names);
+        return PLCIO_ENOMEM;
+    }
     for (size_t i = 0; i < tags; i++) {
         snprintf(names[i], sizeof names[i], "Tag%05zu", i);
         defs[i].name = names[i];
@@ -259,8 +264,8 @@ static int bench_tags(size_t tags, double seconds)
         fprintf(stderr, "bench_shm: cannot map %s\n", name);
         exit(1);
     }
-    uint32_t stride = *SHM_U32((void *)(uintptr_t)seg, SHM_H_SNAP_STRIDE);
-    floor_ctx f = {seg + *SHM_U32((void *)(uintptr_t)seg, SHM_H_SNAP_OFFSET), malloc(stride), stride};
+    uint32_t stride = *SHM_U32(seg, SHM_H_SNAP_STRIDE);
+    floor_ctx f = {seg + *SHM_U32(seg, SHM_H_SNAP_OFFSET), malloc(stride), stride};
     uint64_t end = plcio_monotonic_ns() + (uint64_t)(seconds * 1e9);
     while (plcio_monotonic_ns() < end && ours.n < ours.cap) {
         add(&ours, s_refresh(r, NULL));
@@ -273,7 +278,7 @@ static int bench_tags(size_t tags, double seconds)
     free(ours.v);
     free(base.v);
     free(f.dst);
-    munmap((void *)(uintptr_t)seg, (size_t)st.segment_size);
+    munmap((void *)seg, (size_t)st.segment_size);
 
     char tag[32];
     snprintf(tag, sizeof tag, "Tag%05zu", tags / 2);

@@ -46,7 +46,7 @@ static long rss_kib(void)
     long kib = -1;
     while (f && fgets(line, sizeof line, f))
         if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) fclose(f);
+    if (f) (void)fclose(f); /* read-only */
     return kib;
 }
 
@@ -233,7 +233,7 @@ static void big_db(void)
     Srv_Destroy(&srv);
 
     /* plcio's server */
-    plcio_s7_server *ours = plcio_server(&port, 1, BIG_BYTES);
+    plcio_s7_server *ours = plcio_server(&port, 1, (size_t)BIG_BYTES);
     snprintf(yaml, sizeof yaml,
              "layouts: [big.db]\ndevices:\n  - url: \"s7://127.0.0.1:%d?rack=0&slot=1\"\n"
              "    groups: [{db: 1, interval: 1ms}]\n",
@@ -261,7 +261,7 @@ static void many_devices(void)
     n += (size_t)snprintf(yaml + n, cap - n, "layouts: [line.db]\ndevices:\n");
     for (int i = 0; i < DEVICES; i++) {
         int port;
-        servers[i] = plcio_server(&port, 1, TAGS_PER_DEVICE * 4);
+        servers[i] = plcio_server(&port, 1, (size_t)TAGS_PER_DEVICE * 4);
         n += (size_t)snprintf(yaml + n, cap - n,
                               "  - {name: plc%d, url: \"s7://127.0.0.1:%d?rack=0&slot=1\", groups: [{db: 1, interval: 10ms}]}\n",
                               i, port);
