@@ -163,10 +163,12 @@ static void test_split_gives_single_bytes(void **state)
     assert_int_equal(send(fd, out, sizeof out, 0), (ssize_t)sizeof out);
     assert_int_equal(read_for(fd, in, sizeof in, 3000, &reads, &err), (ssize_t)sizeof in);
     assert_memory_equal(in, out, sizeof out);
-    assert_int_equal(reads, 20); /* every byte arrived in its own segment */
+    /* each byte went out in its own segment, 3 ms apart: the reader sees them
+     * one by one (a reader held up by a busy machine may take a few together) */
+    assert_true(reads >= 10);
     fault_counters n;
     fault_proxy_counters(c->proxy, &n);
-    assert_true(n.single_writes[FAULT_DOWN] >= 20);
+    assert_int_equal(n.single_writes[FAULT_DOWN], 20);
     close(fd);
 }
 

@@ -526,6 +526,9 @@ void fault_proxy_dark(fault_proxy *p, int ms)
 static void set_refuse(fault_proxy *p, bool on)
 {
     if (on && p->listen_fd >= 0) {
+        /* the thread may be polling it, which keeps the socket alive past
+         * close(): shutdown ends the listening now */
+        shutdown(p->listen_fd, SHUT_RDWR);
         close(p->listen_fd);
         p->listen_fd = -1;
         p->n.refuse_periods++;
