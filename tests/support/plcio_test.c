@@ -43,7 +43,7 @@ char *plcio_test_read_file(const char *path, size_t *len_out)
         if (n == 0) break;
         len += n;
     }
-    fclose(f);
+    (void)fclose(f); /* read-only */
     if (buf) {
         buf[len] = '\0';
         if (len_out) *len_out = len;
@@ -238,7 +238,7 @@ int plcio_test_proc_wait(plcio_test_proc *proc, int wait_ms)
             proc->stdout_fd = -1;
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
-        struct timespec ts = {0, 5 * 1000 * 1000};
+        struct timespec ts = {0, 5L * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     plcio_test_proc_stop(proc);
