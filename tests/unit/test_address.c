@@ -6,6 +6,31 @@
 #include "plcio/core.h"
 #include "plcio_test.h"
 
+/* Member by member: the address structs have padding bytes, which memcmp would compare too. */
+static void assert_s7_same(const plcio_s7_address *a, const plcio_s7_address *b)
+{
+    assert_int_equal(a->area, b->area);
+    assert_int_equal(a->db, b->db);
+    assert_int_equal(a->offset, b->offset);
+    assert_int_equal(a->bit, b->bit);
+    assert_int_equal(a->periph_output, b->periph_output);
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->length, b->length);
+    assert_int_equal(a->count, b->count);
+    assert_int_equal(a->size, b->size);
+}
+
+static void assert_mb_same(const plcio_mb_address *a, const plcio_mb_address *b)
+{
+    assert_int_equal(a->table, b->table);
+    assert_int_equal(a->address, b->address);
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->length, b->length);
+    assert_int_equal(a->order, b->order);
+    assert_int_equal(a->count, b->count);
+    assert_int_equal(a->quantity, b->quantity);
+}
+
 static char err[PLCIO_ADDRESS_ERR_MAX];
 
 typedef struct s7_case {
@@ -98,7 +123,7 @@ static void test_s7_valid(void **state)
         if (strcmp(text, c->canonical) != 0) fail_msg("'%s' formats as '%s', want '%s'", c->text, text, c->canonical);
         plcio_s7_address b;
         assert_int_equal(plcio_s7_address_parse(text, &b, err, sizeof err), PLCIO_OK);
-        assert_memory_equal(&a, &b, sizeof a);
+        assert_s7_same(&a, &b);
     }
     /* S7 protocol area codes */
     assert_int_equal(PLCIO_S7_AREA_PE, 0x81);
@@ -290,7 +315,7 @@ static void test_mb_valid(void **state)
         if (strcmp(text, c->canonical) != 0) fail_msg("'%s' formats as '%s', want '%s'", c->text, text, c->canonical);
         plcio_mb_address b;
         assert_int_equal(plcio_mb_address_parse(text, &b, err, sizeof err), PLCIO_OK);
-        assert_memory_equal(&a, &b, sizeof a);
+        assert_mb_same(&a, &b);
     }
 }
 
