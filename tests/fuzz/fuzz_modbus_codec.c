@@ -20,13 +20,13 @@ static void pdus(const uint8_t *data, size_t size)
     plcio_mb_pdu p;
     if (plcio_mb_request_decode(data, size, &p) == PLCIO_OK) {
         if (plcio_mb_request_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
-        if (n != size || memcmp(out, data, n)) abort();
+        if (n != size || memcmp(out, data, n) != 0) abort();
         int rc = plcio_mb_pdu_length(data, size, true, &len);
         if (rc == PLCIO_OK && len != size) abort();
     }
     if (plcio_mb_response_decode(data, size, &p) == PLCIO_OK) {
         if (plcio_mb_response_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
-        if (n != size || memcmp(out, data, n)) abort();
+        if (n != size || memcmp(out, data, n) != 0) abort();
         int rc = plcio_mb_pdu_length(data, size, false, &len);
         if (rc == PLCIO_OK && len != size) abort();
     }

@@ -84,8 +84,8 @@ static void s7_pdu(const uint8_t *data, size_t size)
     (void)plcio_s7_control_response_decode(&pdu, PLCIO_S7_FN_PLC_STOP);
     plcio_s7_xfer x;
     if (plcio_s7_xfer_job_decode(&pdu, &x) == PLCIO_OK) (void)plcio_s7_xfer_job_encode(&o, pdu.pdu_ref, &x);
-    for (uint8_t fn = PLCIO_S7_FN_REQUEST_DOWNLOAD; fn <= PLCIO_S7_FN_END_UPLOAD; fn++)
-        if (plcio_s7_xfer_ack_decode(&pdu, fn, &x) == PLCIO_OK) (void)plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &x, 0);
+    for (unsigned fn = PLCIO_S7_FN_REQUEST_DOWNLOAD; fn <= PLCIO_S7_FN_END_UPLOAD; fn++)
+        if (plcio_s7_xfer_ack_decode(&pdu, (uint8_t)fn, &x) == PLCIO_OK) (void)plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &x, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -17,12 +17,11 @@ static int run_file(const char *path)
         fprintf(stderr, "replay: cannot open %s\n", path);
         return 1;
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) len = 0; /* unreadable: replayed as empty */
     uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
     size_t n = buf ? fread(buf, 1, (size_t)(len > 0 ? len : 0), f) : 0;
-    fclose(f);
+    (void)fclose(f); /* read-only */
     if (!buf) return 1;
     LLVMFuzzerTestOneInput(buf, n);
     free(buf);

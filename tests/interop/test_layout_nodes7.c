@@ -54,7 +54,7 @@ static int check_layout(const plcio_layout *l)
     assert_non_null(f);
     for (uint32_t i = 0; i < size; i++)
         fprintf(f, "%02x", img[i]);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
 
     cJSON *items = cJSON_CreateObject();
     size_t n = plcio_layout_leaf_count(l), checked = 0;
@@ -68,7 +68,7 @@ static int check_layout(const plcio_layout *l)
     f = fopen(itempath, "w");
     assert_non_null(f);
     fputs(items_text, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     free(items_text);
 
     char script[512];

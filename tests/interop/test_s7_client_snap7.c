@@ -86,7 +86,7 @@ static void test_write_every_area(void **state)
     static const plcio_s7_area areas[] = {PLCIO_S7_AREA_DB, PLCIO_S7_AREA_MK, PLCIO_S7_AREA_PE, PLCIO_S7_AREA_PA};
     for (size_t a = 0; a < 4; a++) {
         uint8_t w[200], r[200];
-        for (int i = 0; i < 200; i++) w[i] = (uint8_t)(i * 7 + a);
+        for (int i = 0; i < 200; i++) w[i] = (uint8_t)((unsigned)i * 7u + (unsigned)a);
         uint16_t db = areas[a] == PLCIO_S7_AREA_DB ? 3 : 0;
         assert_int_equal(plcio_s7_client_write_area(c, areas[a], db, 20, 200, w), PLCIO_OK);
         assert_int_equal(plcio_s7_client_read_area(c, areas[a], db, 20, 200, r), PLCIO_OK);

@@ -101,7 +101,7 @@ static void test_client_frames_in_tshark(void **state)
     exercise(c);
     plcio_s7_client_free(c);
     /* let the capture see the last packets, then stop it cleanly */
-    struct timespec ts = {0, 700 * 1000 * 1000};
+    struct timespec ts = {0, 700L * 1000 * 1000};
     nanosleep(&ts, NULL);
     kill(cap.pid, SIGINT);
     plcio_test_proc_wait(&cap, 10000);
@@ -117,7 +117,7 @@ static void test_client_frames_in_tshark(void **state)
              "warning)' 2>/dev/null",
              pcap, port, port);
     assert_int_equal(run_count(cmd), 0);
-    remove(pcap);
+    (void)remove(pcap); /* a leftover capture in the temporary folder harms nothing */
 }
 
 int main(void)

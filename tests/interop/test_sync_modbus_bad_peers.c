@@ -89,16 +89,16 @@ static size_t right_answer(peer *p, const uint8_t *pdu, size_t len, uint8_t *out
     } else if ((q.fc == 1 || q.fc == 3 || q.fc == 16) && q.addr + q.qty > 256) {
         r.exception = 2;
     } else if (q.fc == 3) {
-        for (unsigned i = 0; i < q.qty; i++) data[2 * i] = (uint8_t)(p->hr[q.addr + i] >> 8), data[2 * i + 1] = (uint8_t)p->hr[q.addr + i];
+        for (size_t i = 0; i < q.qty; i++) data[2 * i] = (uint8_t)(p->hr[q.addr + i] >> 8), data[2 * i + 1] = (uint8_t)p->hr[q.addr + i];
         r.data = data;
-        r.data_len = 2u * q.qty;
+        r.data_len = (size_t)q.qty * 2;
     } else if (q.fc == 1) {
         memset(data, 0, sizeof data);
         for (unsigned i = 0; i < q.qty; i++) data[i / 8] |= (uint8_t)(p->co[q.addr + i] << (i % 8));
         r.data = data;
         r.data_len = (q.qty + 7u) / 8u;
     } else if (q.fc == 16) {
-        for (unsigned i = 0; i < q.qty; i++) p->hr[q.addr + i] = (uint16_t)(q.data[2 * i] << 8 | q.data[2 * i + 1]);
+        for (size_t i = 0; i < q.qty; i++) p->hr[q.addr + i] = (uint16_t)(q.data[2 * i] << 8 | q.data[2 * i + 1]);
         r.addr = q.addr;
         r.qty = q.qty;
     } else if (q.fc == 5 && q.addr < 256) {

@@ -210,7 +210,7 @@ static void test_own_simulator_killed_and_restarted(void **state)
           "      Level : Real := 12.5;\n      Pump : Bool := TRUE;\n      Valve : Bool;\n"
           "      Name : String[10] := 'tank one';\n      Count : DInt := -5;\n   END_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n",
           f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0); /* written: the data is on disk only now */
     c->port = start_sim(c, 0);
     assert_true(c->port > 0);
     start_engine(c, "layouts: [tank.db]\n"

@@ -53,7 +53,7 @@ static long vm_rss_kb(pid_t pid)
     if (!f) return -1;
     while (fgets(line, sizeof line, f))
         if (!strncmp(line, "VmRSS:", 6)) kb = atol(line + 6);
-    fclose(f);
+    (void)fclose(f); /* read-only */
     return kb;
 }
 
@@ -111,7 +111,7 @@ static void *s7_client_main(void *arg)
             note_failure(lc, "read", rc);
             break;
         }
-        if (memcmp(got, want, sizeof want)) note_mismatch(lc, "read_area", round);
+        if (memcmp(got, want, sizeof want) != 0) note_mismatch(lc, "read_area", round);
         /* two items in one request: both halves of the region */
         uint8_t a[S7_REGION / 2] = {0}, b[S7_REGION / 2] = {0};
         plcio_s7_var vars[2] = {
@@ -124,7 +124,7 @@ static void *s7_client_main(void *arg)
             note_failure(lc, "read_vars", rc ? rc : PLCIO_EPROTO);
             break;
         }
-        if (memcmp(a, want, sizeof a) || memcmp(b, want + sizeof a, sizeof b)) note_mismatch(lc, "read_vars", round);
+        if (memcmp(a, want, sizeof a) != 0 || memcmp(b, want + sizeof a, sizeof b) != 0) note_mismatch(lc, "read_vars", round);
     }
     plcio_s7_client_free(c);
     return NULL;
@@ -168,7 +168,7 @@ static void *mb_client_main(void *arg)
             note_failure(lc, "read_holding_registers", rc);
             break;
         }
-        if (memcmp(got, want, sizeof want)) note_mismatch(lc, "read_holding_registers", round);
+        if (memcmp(got, want, sizeof want) != 0) note_mismatch(lc, "read_holding_registers", round);
         /* single-register write, then FC 23 writes one and reads all */
         want[0] = (uint16_t)~want[0];
         rc = plcio_modbus_write_register(c, 1, addr, want[0]);
@@ -186,7 +186,7 @@ static void *mb_client_main(void *arg)
             note_failure(lc, "read_write_registers", rc);
             break;
         }
-        if (memcmp(got, want, sizeof want)) note_mismatch(lc, "read_write_registers", round);
+        if (memcmp(got, want, sizeof want) != 0) note_mismatch(lc, "read_write_registers", round);
     }
     plcio_modbus_client_free(c);
     return NULL;
@@ -250,7 +250,7 @@ static void run_load(const char *const *argv, void *(*client_main)(void *), int 
     uint64_t end = t0 + (uint64_t)(seconds * 1e9);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
+    pthread_attr_setstacksize(&attr, (size_t)512 * 1024);
     for (int i = 0; i < CLIENTS; i++) {
         clients[i] = (load_client){.index = i, .port = port, .end_ns = end};
         assert_int_equal(pthread_create(&clients[i].thread, &attr, client_main, &clients[i]), 0);

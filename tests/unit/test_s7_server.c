@@ -57,7 +57,7 @@ static plcio_s7_server *make_server(unsigned max_conn, uint32_t frame_timeout_ms
     cfg.port = 0;
     cfg.max_connections = max_conn;
     cfg.frame_timeout_ms = frame_timeout_ms;
-    cfg.max_output_bytes = 64 * 1024;
+    cfg.max_output_bytes = (size_t)64 * 1024;
     cfg.password = password;
     cfg.protection_level = level;
     cfg.callbacks.before_write = before_write;

@@ -211,7 +211,7 @@ static void test_corrupt_header_fields(void **state)
         size_t off = cases[k].off;
         if (off >= 0x10000) { /* entry field of tag 2, then re-hash */
             off = dir_off + 2 * SHM_DIR_ENTRY_SIZE + (off - 0x10000);
-            if (cases[k].off == 0x10000 + 124) memset(bad + dir_off + 2 * SHM_DIR_ENTRY_SIZE, 'A', 128);
+            if (cases[k].off == 0x10000 + 124) memset(bad + dir_off + (size_t)2 * SHM_DIR_ENTRY_SIZE, 'A', 128);
             else put32(bad, off, cases[k].value);
             uint32_t count;
             memcpy(&count, good + SHM_H_TAG_COUNT, 4);

@@ -181,7 +181,7 @@ static void test_load_file(void **state)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("layouts: db10.db\ndevices:\n  - url: s7://h\n    groups: [{db: 10}]\n", f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     plcio_sync_config *c;
     char err[256];
     assert_int_equal(plcio_sync_config_load(path, &c, err, sizeof err), PLCIO_OK);

@@ -176,7 +176,7 @@ static int make_world(world *w, const char *groups_yaml)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(tank_db, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
              "layouts: [tank.db]\n"
@@ -499,8 +499,9 @@ static void test_configuration_errors(void **state)
         char path[128];
         snprintf(path, sizeof path, "%s/tank.db", w.dir);
         FILE *f = fopen(path, "w");
+        assert_non_null(f);
         fputs(tank_db, f);
-        fclose(f);
+        assert_int_equal(fclose(f), 0);
         char full[1200];
         snprintf(full, sizeof full, "layouts: [tank.db]\n%s", yaml);
         assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, err, sizeof err), PLCIO_OK);

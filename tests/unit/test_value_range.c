@@ -35,7 +35,7 @@ static int round_trip(plcio_type type, unsigned length, const uint8_t *bytes, si
     size_t tlen;
     assert_int_equal(plcio_value_to_text(&v, text, sizeof text, &tlen), PLCIO_OK);
     plcio_value_init(&w, PLCIO_TYPE_BOOL);
-    rc = plcio_value_from_text(&w, type, length, text, tlen, err, sizeof err);
+    rc = plcio_value_from_text(&w, type, length, text, tlen, err, sizeof err); // NOLINT(readability-suspicious-call-argument)
     if (rc != PLCIO_OK) fail_msg("%s: '%s' does not read back: %s", plcio_type_name(type), text, err);
     uint8_t out[1024];
     assert_true(n <= sizeof out);
@@ -179,13 +179,13 @@ static void test_strings(void **state)
             if (cp > 0xFFFF) {
                 if (units + 2 > target) continue;
                 cp -= 0x10000;
-                plcio_put_u16be(w + 4 + 2 * units++, (uint16_t)(0xD800 | cp >> 10));
-                plcio_put_u16be(w + 4 + 2 * units++, (uint16_t)(0xDC00 | (cp & 0x3FF)));
+                plcio_put_u16be(w + 4 + (size_t)2 * units++, (uint16_t)(0xD800 | cp >> 10));
+                plcio_put_u16be(w + 4 + (size_t)2 * units++, (uint16_t)(0xDC00 | (cp & 0x3FF)));
             } else {
-                plcio_put_u16be(w + 4 + 2 * units++, (uint16_t)cp);
+                plcio_put_u16be(w + 4 + (size_t)2 * units++, (uint16_t)cp);
             }
         }
-        memset(w + 4 + 2 * units, 0, 2 * (100 - units));
+        memset(w + 4 + (size_t)2 * units, 0, (size_t)2 * (100 - units));
         plcio_put_u16be(w, 100);
         plcio_put_u16be(w + 2, (uint16_t)units);
         assert_int_equal(round_trip(PLCIO_TYPE_WSTRING, 100, w, sizeof w), PLCIO_OK);
