@@ -8,6 +8,8 @@
 #   make install      install library, headers, pkg-config file, CMake package, CLI
 #   make bench        build and run the benchmarks
 #   make fuzz         run every fuzz harness for FUZZ_SECONDS (clang + libFuzzer)
+#   make check        static analysis: clang-tidy (.clang-tidy) and cppcheck over the
+#                     whole tree (build-check/); fails on any finding
 #   make bootstrap    only install the build and test dependencies
 #
 # CI sets CI=true, which turns warnings into errors.
@@ -23,7 +25,7 @@ CC_ASAN    ?= clang
 
 DEMO_ARGS ?=
 
-.PHONY: all demo build test test-plain test-asan install bootstrap bench fuzz clean format
+.PHONY: all demo build test test-plain test-asan install bootstrap bench fuzz check clean format
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
@@ -75,6 +77,10 @@ fuzz: bootstrap
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+CHECK_BUILD ?= build-check
+check: bootstrap
+	@CHECK_JOBS=$${CHECK_JOBS:-2} scripts/check.sh $(CHECK_BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

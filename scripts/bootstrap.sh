@@ -2,7 +2,8 @@
 # Install everything plcio's build and tests need, on Debian 12 (or newer).
 # Idempotent: when everything is present it only checks, in about a second.
 #
-#   Debian packages: compilers (gcc, clang), cmake, cmocka, cJSON (test vectors),
+#   Debian packages: compilers (gcc, clang), clang-tidy and cppcheck (make check), cmake,
+#     cmocka, cJSON (test vectors),
 #     libyaml (sync configuration), and the foreign peers the interop tests use:
 #     libmodbus, pymodbus, socat, tshark; Node.js and npm for the npm peers.
 #   npm packages (pinned in tests/interop/package.json and its lock file):
@@ -23,6 +24,7 @@ if $build_only; then
 else
   packages=(
     build-essential gcc clang cmake make pkg-config git ca-certificates
+    clang-tidy cppcheck
     libcmocka-dev libcjson-dev libyaml-dev
     libmodbus-dev python3 python3-pymodbus socat tshark
     nodejs npm
