@@ -485,6 +485,11 @@ int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err,
     (void)fclose(f); /* read-only stream: nothing to lose */
     if (!text) return PLCIO_ENOMEM;
     char dir[4096];
+    if (strlen(path) >= sizeof dir) { /* a cut folder would resolve the layouts elsewhere */
+        free(text);
+        if (err && err_cap) snprintf(err, err_cap, "%s: path too long", path);
+        return PLCIO_ERANGE;
+    }
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = '\0';

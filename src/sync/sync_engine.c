@@ -372,7 +372,11 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
                           size_t cap)
 {
     const char *name = (o && o->shm_name) ? o->shm_name : cfg->shm_name;
-    snprintf(s->shm_name, sizeof s->shm_name, "%s%s", name[0] == '/' ? "" : "/", name);
+    int n = snprintf(s->shm_name, sizeof s->shm_name, "%s%s", name[0] == '/' ? "" : "/", name);
+    if (n < 0 || (size_t)n >= sizeof s->shm_name) { /* a cut name would be another segment */
+        snprintf(err, cap, "shared memory name '%s' is too long", name);
+        return PLCIO_ERANGE;
+    }
     if (o && o->no_shm) return PLCIO_OK;
     plcio_shm_tag_def *defs = calloc(s->tag_count ? s->tag_count : 1, sizeof *defs);
     if (!defs) return PLCIO_ENOMEM;
