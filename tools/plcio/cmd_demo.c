@@ -181,9 +181,11 @@ static int parse(int argc, char **argv, demo_options *o)
 static int write_layout(char *dir, size_t dir_cap, char *path, size_t path_cap)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(dir, dir_cap, "%s/plcio-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int n = snprintf(dir, dir_cap, "%s/plcio-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (n < 0 || (size_t)n >= dir_cap) return PLCIO_ERANGE; /* TMPDIR too long */
     if (!mkdtemp(dir)) return PLCIO_EIO;
-    snprintf(path, path_cap, "%s/tank.db", dir);
+    n = snprintf(path, path_cap, "%s/tank.db", dir);
+    if (n < 0 || (size_t)n >= path_cap) return PLCIO_ERANGE;
     FILE *f = fopen(path, "w");
     if (!f) return PLCIO_EIO;
     fputs(tank_source, f);
