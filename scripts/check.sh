@@ -17,9 +17,10 @@ tidy=$(command -v clang-tidy || command -v clang-tidy-14 || true)
 command -v cppcheck >/dev/null || { echo "check: cppcheck not found (scripts/bootstrap.sh installs it)" >&2; exit 2; }
 
 start=$(date +%s)
+mkdir -p "$build"
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DPLCIO_WERROR=OFF >"$build.cmake.log" 2>&1 ||
-  { cat "$build.cmake.log"; exit 2; }
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DPLCIO_WERROR=OFF >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 2; }
 db=$build/compile_commands.json
 out=$build/static-analysis
 rm -rf "$out" && mkdir -p "$out/tidy" "$build/cppcheck-cache"
