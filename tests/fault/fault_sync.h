@@ -55,7 +55,7 @@ static inline plcio_shm_value fault_engine_get(fault_engine *e, const char *name
 {
     plcio_shm_value v;
     memset(&v, 0, sizeof v);
-    for (int i = 0; i < 100 && plcio_shm_reader_refresh(e->reader) != PLCIO_OK; i++) usleep(1000);
+    for (int i = 0; i < 100 && plcio_shm_reader_refresh(e->reader) != PLCIO_OK; i++) plcio_test_sleep_ms(1);
     assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
     return v;
 }

@@ -162,12 +162,12 @@ static void test_stall_dark_refuse(void **state)
      * request (hr200..209) and must not be taken for its answer */
     fault_proxy_stall(c->proxy, FAULT_DOWN, 2 * TIMEOUT_MS);
     request_fails(c, "stall");
-    usleep(2 * TIMEOUT_MS * 1000);
+    plcio_test_sleep_ms(2 * TIMEOUT_MS);
     read_exact(c, 200, 10);
     read_exact(c, 0, 10);
     fault_proxy_stall(c->proxy, FAULT_UP, 2 * TIMEOUT_MS);
     request_fails(c, "stalled request");
-    usleep(2 * TIMEOUT_MS * 1000);
+    plcio_test_sleep_ms(2 * TIMEOUT_MS);
     read_exact(c, 200, 10);
     /* dark link, longer than several timeouts */
     uint64_t dark_start = plcio_monotonic_ns();
@@ -177,7 +177,7 @@ static void test_stall_dark_refuse(void **state)
         request_fails(c, "dark link");
         attempts++;
     }
-    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS) usleep(10000);
+    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS) plcio_test_sleep_ms(10);
     read_exact(c, 100, 50);
     /* refused connections */
     fault_proxy_refuse(c->proxy, true);

@@ -54,7 +54,7 @@ static void ensure(ctx *c)
     for (int i = 0; i < 20; i++) {
         rc = plcio_s7_client_connect(c->via);
         if (rc == PLCIO_OK) return;
-        usleep(20000);
+        plcio_test_sleep_ms(20);
     }
     fail_msg("reconnect through the proxy: %s", plcio_s7_client_last_error(c->via));
 }
@@ -162,7 +162,7 @@ static void test_stall_dark_refuse(void **state)
         fault_proxy_stall(c->proxy, (fault_dir)dir, 3 * TIMEOUT_MS);
         read_fails(c, "stall");
         assert_int_equal(plcio_s7_client_connected(c->via) ? 1 : 0, 0);
-        usleep(3 * TIMEOUT_MS * 1000);
+        plcio_test_sleep_ms(3 * TIMEOUT_MS);
         ensure(c);
         read_exact(c, 0, 100);
     }
@@ -179,7 +179,7 @@ static void test_stall_dark_refuse(void **state)
     }
     assert_int_equal(refused, attempts);
     assert_true(attempts >= 1);
-    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS) usleep(10000);
+    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS) plcio_test_sleep_ms(10);
     ensure(c);
     read_exact(c, 0, 100);
     /* refused connections */
