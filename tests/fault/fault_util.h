@@ -78,8 +78,9 @@ static inline void fault_figures(const char *test, fault_peer peer, fault_proxy 
            test, fault_peer_name(peer), (unsigned long long)n.accepted, (unsigned long long)n.bytes_out[FAULT_UP],
            (unsigned long long)n.bytes_out[FAULT_DOWN], (unsigned long long)n.corrupted[FAULT_UP],
            (unsigned long long)n.corrupted[FAULT_DOWN],
-           (unsigned long long)(n.single_writes[FAULT_UP] + n.single_writes[FAULT_DOWN]),
-           (unsigned long long)(n.stalls[FAULT_UP] + n.stalls[FAULT_DOWN]), (unsigned long long)n.dark_periods,
+           (unsigned long long)n.single_writes[FAULT_UP] + (unsigned long long)n.single_writes[FAULT_DOWN],
+           (unsigned long long)n.stalls[FAULT_UP] + (unsigned long long)n.stalls[FAULT_DOWN],
+           (unsigned long long)n.dark_periods,
            (unsigned long long)n.cuts, (unsigned long long)n.resets, (unsigned long long)n.refuse_periods,
            extra ? extra : "");
     fflush(stdout);

@@ -56,6 +56,8 @@ typedef struct ctx {
     fault_proxy *proxy;
 } ctx;
 
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     ctx *c = calloc(1, sizeof *c);
@@ -63,14 +65,18 @@ static int setup(void **state)
     c->e.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
-    if (bind(c->e.listen_fd, (struct sockaddr *)&a, sizeof a) || listen(c->e.listen_fd, 8) ||
-        getsockname(c->e.listen_fd, (struct sockaddr *)&a, &al))
+    if (c->e.listen_fd < 0 || bind(c->e.listen_fd, (struct sockaddr *)&a, sizeof a) || listen(c->e.listen_fd, 8) ||
+        getsockname(c->e.listen_fd, (struct sockaddr *)&a, &al) || pthread_create(&c->e.thread, NULL, echo_run, &c->e)) {
+        if (c->e.listen_fd >= 0) close(c->e.listen_fd);
+        free(c);
         return -1;
+    }
     c->e.port = ntohs(a.sin_port);
-    if (pthread_create(&c->e.thread, NULL, echo_run, &c->e)) return -1;
     c->proxy = fault_proxy_start(c->e.port, 60);
     *state = c;
-    return c->proxy ? 0 : -1;
+    if (c->proxy) return 0;
+    teardown(state); /* cmocka skips the teardown of a failed setup */
+    return -1;
 }
 
 static int teardown(void **state)

@@ -50,10 +50,8 @@ static plcio_s7_client *new_client(int port)
 static void ensure(ctx *c)
 {
     if (plcio_s7_client_connected(c->via)) return;
-    int rc = PLCIO_OK;
     for (int i = 0; i < 20; i++) {
-        rc = plcio_s7_client_connect(c->via);
-        if (rc == PLCIO_OK) return;
+        if (plcio_s7_client_connect(c->via) == PLCIO_OK) return;
         plcio_test_sleep_ms(20);
     }
     fail_msg("reconnect through the proxy: %s", plcio_s7_client_last_error(c->via));
@@ -131,7 +129,7 @@ static void test_delay_and_split(void **state)
     assert_memory_equal(check, w, 8);
     fault_counters n;
     fault_proxy_counters(c->proxy, &n);
-    assert_true(n.single_writes[FAULT_DOWN] >= 5 * 60);
+    assert_true(n.single_writes[FAULT_DOWN] >= 300); /* 5 answers of 40 bytes and their 20-byte headers */
     assert_true(n.single_writes[FAULT_UP] >= 39);
     assert_true(n.delayed[FAULT_DOWN] >= 10);
     fault_proxy_clear(c->proxy);
@@ -268,7 +266,8 @@ static void test_cut_and_reset_writes(void **state)
     fault_proxy_counters(c->proxy, &a);
     assert_int_equal(plcio_s7_client_write_area(c->via, PLCIO_S7_AREA_DB, DB, 20, 4, v), PLCIO_OK);
     fault_proxy_counters(c->proxy, &b);
-    uint64_t len[2] = {b.bytes_out[FAULT_UP] - a.bytes_out[FAULT_UP], b.bytes_out[FAULT_DOWN] - a.bytes_out[FAULT_DOWN]};
+    const uint64_t len[2] = {b.bytes_out[FAULT_UP] - a.bytes_out[FAULT_UP],
+                             b.bytes_out[FAULT_DOWN] - a.bytes_out[FAULT_DOWN]};
     unsigned done = 0, failed_in = 0, failed_not_in = 0, checked = 0;
     uint32_t value = 0x1000, before = 0;
     for (int rst = 0; rst < 2; rst++)
@@ -314,7 +313,7 @@ static void test_cut_and_reset_reads(void **state)
     ctx *c = *state;
     uint64_t up, down;
     frame_sizes(c, 40, &up, &down);
-    uint64_t len[2] = {up, down};
+    const uint64_t len[2] = {up, down};
     unsigned failed = 0;
     for (int rst = 0; rst < 2; rst++)
         for (int dir = 0; dir < 2; dir++)

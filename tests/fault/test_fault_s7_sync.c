@@ -239,7 +239,7 @@ static void test_corruption(void **state)
         fault_engine_run(&c->e, 40);
         plcio_shm_value v = fault_engine_get(&c->e, "w0");
         samples++;
-        if (v.quality == PLCIO_SHM_QUALITY_GOOD && strcmp(v.text, "1234")) wrong_good++;
+        if (v.quality == PLCIO_SHM_QUALITY_GOOD && strcmp(v.text, "1234") != 0) wrong_good++;
     }
     fault_proxy_corrupt_rate(c->proxy, FAULT_DOWN, 0, 0);
     c->target = server_target(c);

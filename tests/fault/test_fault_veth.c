@@ -34,8 +34,8 @@ static void remove_namespaces(void)
 {
     if (!made) return;
     made = false;
-    sh("ip netns del %s 2>/dev/null", ns_a); /* the veth pair goes with them */
-    sh("ip netns del %s 2>/dev/null", ns_b);
+    (void)sh("ip netns del %s 2>/dev/null", ns_a); /* the veth pair goes with them */
+    (void)sh("ip netns del %s 2>/dev/null", ns_b);
 }
 
 /* Make the namespaces and the link, and move this process into ns_a.
@@ -49,8 +49,7 @@ static bool make_namespaces(void)
     snprintf(veth_b, sizeof veth_b, "pfb%d", pid % 1000000);
     if (geteuid() != 0 || sh("ip netns add %s 2>/dev/null", ns_a) != 0) return false;
     made = true;
-    atexit(remove_namespaces);
-    if (sh("ip netns add %s", ns_b) || sh("ip link add %s type veth peer name %s", veth_a, veth_b) ||
+    if (atexit(remove_namespaces) != 0 || sh("ip netns add %s", ns_b) || sh("ip link add %s type veth peer name %s", veth_a, veth_b) ||
         sh("ip link set %s netns %s", veth_a, ns_a) || sh("ip link set %s netns %s", veth_b, ns_b) ||
         sh("ip -n %s addr add 169.254.77.1/30 dev %s", ns_a, veth_a) ||
         sh("ip -n %s addr add 169.254.77.2/30 dev %s", ns_b, veth_b) || sh("ip -n %s link set lo up", ns_a) ||

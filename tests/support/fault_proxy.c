@@ -167,13 +167,15 @@ static int connect_target(int port)
 
 static void accept_one(fault_proxy *p)
 {
-    int cfd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    struct sockaddr_in peer;
+    socklen_t peer_len = sizeof peer;
+    int cfd = accept4(p->listen_fd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC);
     if (cfd < 0) return;
     conn *c = NULL;
     for (int i = 0; i < MAX_CONNS && !c; i++)
         if (!p->conns[i].used) c = &p->conns[i];
-    int sfd = c ? connect_target(p->target_port) : -1;
-    if (sfd < 0) {
+    int sfd = -1;
+    if (c == NULL || (sfd = connect_target(p->target_port)) < 0) {
         p->n.target_refused++;
         set_rst(cfd);
         close(cfd);
@@ -323,70 +325,92 @@ static uint64_t next_due(fault_proxy *p, uint64_t now)
     return due;
 }
 
+typedef struct poll_set {
+    struct pollfd pfd[2 + 2 * MAX_CONNS];
+    int who[2 + 2 * MAX_CONNS]; /* conn index * 2 + side, or WHO_WAKE / WHO_LISTEN */
+    int n;
+} poll_set;
+
+enum { WHO_WAKE = -1, WHO_LISTEN = -2 };
+
+static void poll_add(poll_set *ps, int fd, short events, int who)
+{
+    ps->pfd[ps->n] = (struct pollfd){fd, events, 0};
+    ps->who[ps->n++] = who;
+}
+
+/* What to wait for: the wake fd always; nothing else while dark. Side d of a
+ * connection reads direction d and writes direction 1 - d. */
+static void build_poll_set(fault_proxy *p, poll_set *ps, uint64_t now, bool dark)
+{
+    ps->n = 0;
+    poll_add(ps, p->wake_fd, POLLIN, WHO_WAKE);
+    if (dark) return;
+    if (p->listen_fd >= 0) poll_add(ps, p->listen_fd, POLLIN, WHO_LISTEN);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        const conn *c = &p->conns[i];
+        if (!c->used) continue;
+        for (int d = 0; d < 2; d++) {
+            const dir_faults *out = &p->f[1 - d];
+            short ev = 0;
+            if (!c->eof[d] && c->queued[d] < QUEUE_LIMIT) ev |= POLLIN;
+            if (c->head[1 - d] && c->head[1 - d]->release_ns <= now && out->stall_until <= now && !out->split_gap_ns)
+                ev |= POLLOUT;
+            poll_add(ps, c->fd[d], ev, i * 2 + d);
+        }
+    }
+}
+
+/* Sleep until an event or the next timed delivery (ppoll: split gaps are
+ * well under a millisecond). Called with the lock held; drops it meanwhile. */
+static int wait_events(fault_proxy *p, poll_set *ps, uint64_t now)
+{
+    uint64_t due = min_nz(next_due(p, now), p->end_ns);
+    uint64_t wait_ns = (uint64_t)IDLE_POLL_MS * 1000000u;
+    uint64_t left = due > now ? due - now : 0;
+    if (due && left < wait_ns) wait_ns = left;
+    struct timespec ts = {(time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u)};
+    pthread_mutex_unlock(&p->mu);
+    int r = ppoll(ps->pfd, (nfds_t)ps->n, &ts, NULL);
+    pthread_mutex_lock(&p->mu);
+    return r;
+}
+
+static void handle_events(fault_proxy *p, const poll_set *ps, uint64_t now)
+{
+    bool dark = now < p->dark_until;
+    for (int k = 0; k < ps->n; k++) {
+        if (!ps->pfd[k].revents) continue;
+        if (ps->who[k] == WHO_WAKE) {
+            uint64_t v;
+            ssize_t rr = read(p->wake_fd, &v, sizeof v);
+            (void)rr;
+        } else if (ps->who[k] == WHO_LISTEN) {
+            if (p->listen_fd >= 0 && !dark) accept_one(p);
+        } else {
+            conn *c = &p->conns[ps->who[k] / 2];
+            int d = ps->who[k] % 2;
+            if (!c->used || c->fd[d] != ps->pfd[k].fd || dark) continue;
+            if (ps->pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) read_side(p, c, d, now);
+            if (c->used && (ps->pfd[k].revents & POLLOUT)) write_side(p, c, 1 - d, now);
+        }
+    }
+}
+
 static void *run(void *arg)
 {
     fault_proxy *p = arg;
-    struct pollfd pfd[2 + 2 * MAX_CONNS];
-    int who[2 + 2 * MAX_CONNS]; /* conn index * 2 + side, or -1 wake, -2 listener */
+    poll_set ps;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         uint64_t now = mono_ns();
         if (now >= p->end_ns) break;
         bool dark = now < p->dark_until;
-        /* deliver what is due */
-        if (!dark)
-            for (int i = 0; i < MAX_CONNS; i++)
-                for (int d = 0; d < 2 && p->conns[i].used; d++) write_side(p, &p->conns[i], d, now);
-        else
-            p->n.dark_held_polls++;
-        int n = 0;
-        pfd[n] = (struct pollfd){p->wake_fd, POLLIN, 0};
-        who[n++] = -1;
-        if (!dark && p->listen_fd >= 0) {
-            pfd[n] = (struct pollfd){p->listen_fd, POLLIN, 0};
-            who[n++] = -2;
-        }
-        for (int i = 0; i < MAX_CONNS && !dark; i++) {
-            conn *c = &p->conns[i];
-            if (!c->used) continue;
-            for (int d = 0; d < 2; d++) {
-                /* side d reads direction d and writes direction 1 - d */
-                short ev = 0;
-                if (!c->eof[d] && c->queued[d] < QUEUE_LIMIT) ev |= POLLIN;
-                if (c->head[1 - d] && c->head[1 - d]->release_ns <= now && p->f[1 - d].stall_until <= now &&
-                    !p->f[1 - d].split_gap_ns)
-                    ev |= POLLOUT;
-                pfd[n] = (struct pollfd){c->fd[d], ev, 0};
-                who[n++] = i * 2 + d;
-            }
-        }
-        uint64_t due = min_nz(next_due(p, now), p->end_ns);
-        uint64_t wait_ns = (uint64_t)IDLE_POLL_MS * 1000000u;
-        uint64_t left = due > now ? due - now : 0;
-        if (due && left < wait_ns) wait_ns = left;
-        /* ppoll: split mode's gaps are well under a millisecond */
-        struct timespec ts = {(time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u)};
-        pthread_mutex_unlock(&p->mu);
-        int r = ppoll(pfd, (nfds_t)n, &ts, NULL);
-        pthread_mutex_lock(&p->mu);
-        if (r <= 0) continue;
-        now = mono_ns();
-        for (int k = 0; k < n; k++) {
-            if (!pfd[k].revents) continue;
-            if (who[k] == -1) {
-                uint64_t v;
-                ssize_t rr = read(p->wake_fd, &v, sizeof v);
-                (void)rr;
-            } else if (who[k] == -2) {
-                if (p->listen_fd >= 0 && !(now < p->dark_until)) accept_one(p);
-            } else {
-                conn *c = &p->conns[who[k] / 2];
-                int d = who[k] % 2;
-                if (!c->used || c->fd[d] != pfd[k].fd || now < p->dark_until) continue;
-                if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) read_side(p, c, d, now);
-                if (c->used && (pfd[k].revents & POLLOUT)) write_side(p, c, 1 - d, now);
-            }
-        }
+        if (dark) p->n.dark_held_polls++;
+        for (int i = 0; i < MAX_CONNS && !dark; i++) /* deliver what is due */
+            for (int d = 0; d < 2 && p->conns[i].used; d++) write_side(p, &p->conns[i], d, now);
+        build_poll_set(p, &ps, now, dark);
+        if (wait_events(p, &ps, now) > 0) handle_events(p, &ps, mono_ns());
     }
     for (int i = 0; i < MAX_CONNS; i++)
         if (p->conns[i].used) close_conn(p, &p->conns[i], false);
