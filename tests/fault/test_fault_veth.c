@@ -7,7 +7,11 @@
  * Link down: the tags turn stale with a reason, a write fails (and is not in
  * the PLC, or is reported "may or may not"); link up: good again, the same
  * engine, a write done is in the PLC. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,10 +42,28 @@ static void remove_namespaces(void)
     (void)sh("ip netns del %s 2>/dev/null", ns_b);
 }
 
+/* Namespaces left by an earlier run that was killed (SIGKILL skips atexit):
+ * their names carry the pid of a process that no longer exists. */
+static void remove_leftovers(void)
+{
+    DIR *d = opendir("/run/netns");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int owner = 0;
+        char side = 0;
+        if (sscanf(e->d_name, "plcio-fault-%c-%d", &side, &owner) != 2 || owner <= 0) continue;
+        if (kill(owner, 0) == 0 || errno != ESRCH) continue;
+        (void)sh("ip netns del %s 2>/dev/null", e->d_name);
+    }
+    closedir(d);
+}
+
 /* Make the namespaces and the link, and move this process into ns_a.
  * false: not possible here. */
 static bool make_namespaces(void)
 {
+    if (geteuid() == 0) remove_leftovers();
     int pid = (int)getpid();
     snprintf(ns_a, sizeof ns_a, "plcio-fault-a-%d", pid);
     snprintf(ns_b, sizeof ns_b, "plcio-fault-b-%d", pid);
