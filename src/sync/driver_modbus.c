@@ -158,8 +158,8 @@ static void read_answer(sync_group *g, size_t r, int result, const plcio_mb_pdu 
         if (bit_table(rd->table)) {
             for (uint16_t i = 0; i < rd->qty; i++)
                 rd->data[i] = (uint8_t)(i / 8 < resp->data_len ? (resp->data[i / 8] >> (i % 8)) & 1u : 0u);
-        } else if (resp->data_len >= 2u * rd->qty) {
-            memcpy(rd->data, resp->data, 2u * rd->qty);
+        } else if (resp->data_len >= (size_t)rd->qty * 2) {
+            memcpy(rd->data, resp->data, (size_t)rd->qty * 2);
         } else {
             result = PLCIO_EPROTO;
         }
@@ -900,7 +900,7 @@ static void mbd_write(sync_device *d, sync_write *w)
         sync_write_done(w, PLCIO_EACCESS, "discrete inputs and input registers are read-only");
         return;
     }
-    if (t->at.mb.table == PLCIO_MB_TABLE_HOLDING_REGISTER && (w->size > 2u * MAX_WRITE_REGS || w->size % 2)) {
+    if (t->at.mb.table == PLCIO_MB_TABLE_HOLDING_REGISTER && (w->size > (size_t)MAX_WRITE_REGS * 2 || w->size % 2)) {
         sync_write_done(w, PLCIO_ERANGE, "value longer than one write request (123 registers)");
         return;
     }
