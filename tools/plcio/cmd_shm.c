@@ -143,7 +143,7 @@ static int show(FILE *out, plcio_shm_reader *r, const shm_options *o, bool clear
             return rc;
         }
         if (rc != PLCIO_OK) return rc;
-        fwrite(json, 1, len, out);
+        if (fwrite(json, 1, len, out) != len) return PLCIO_EIO;
         fputc('\n', out);
     } else {
         if (clear) fputs("\033[H\033[2J", out);
@@ -231,14 +231,15 @@ static int write_all(plcio_shm_reader *r, const shm_options *o)
     uint64_t ids[MAX_WRITES];
     int submit_rc[MAX_WRITES];
     int status = PLCIO_EXIT_OK;
-    for (size_t i = 0; i < o->write_count; i++) {
+    size_t count = o->write_count; /* both loops cover the same requests */
+    for (size_t i = 0; i < count; i++) {
         char tag[PLCIO_SHM_NAME_MAX + 1];
         const char *eq = strchr(o->writes[i], '=');
         size_t n = (size_t)(eq - o->writes[i]);
         snprintf(tag, sizeof tag, "%.*s", (int)(n < sizeof tag ? n : sizeof tag - 1), o->writes[i]);
         submit_rc[i] = n < sizeof tag ? plcio_shm_reader_submit_text(r, tag, eq + 1, &ids[i]) : PLCIO_ENOTFOUND;
     }
-    for (size_t i = 0; i < o->write_count; i++) {
+    for (size_t i = 0; i < count; i++) {
         plcio_shm_write_result res;
         memset(&res, 0, sizeof res);
         int rc = submit_rc[i];
@@ -290,7 +291,7 @@ static int run_shm(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN); /* fails only for an invalid signal number */
     return watch(r, &o);
 }
 
