@@ -280,7 +280,7 @@ static const plcio_shm_tag_def torn_defs[] = {
 static uint32_t torn_checksum(uint32_t n, const uint8_t *text, size_t tlen, const uint8_t *fill, size_t flen)
 {
     uint32_t h = 2166136261u;
-    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    const uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
     for (size_t i = 0; i < 4; i++) h = (h ^ be[i]) * 16777619u;
     for (size_t i = 0; i < tlen; i++) h = (h ^ text[i]) * 16777619u;
     for (size_t i = 0; i < flen; i++) h = (h ^ fill[i]) * 16777619u;
