@@ -4,7 +4,9 @@
 #                     at 50 Hz -> shared memory, with a live table (DEMO_ARGS=--seconds 10)
 #   make              build (build/)
 #   make test         install what the tests need, then build and run the whole
-#                     suite twice: gcc plain (build/) and clang ASan+UBSan (build-asan/)
+#                     suite twice: gcc plain (build/) and clang ASan+UBSan (build-asan/);
+#                     scripts/test-run.sh stops any process and removes any segment a
+#                     failed or interrupted run left behind
 #   make install      install library, headers, pkg-config file, CMake package, CLI
 #   make bench        build and run the benchmarks
 #   make fuzz         run every fuzz harness for FUZZ_SECONDS (clang + libFuzzer)
@@ -53,14 +55,14 @@ test: bootstrap
 test-plain:
 	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC_PLAIN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLCIO_WERROR=$(WERROR)
 	cmake --build $(BUILD) -j $(JOBS)
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	scripts/test-run.sh $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPLCIO_SANITIZE=ON \
 	  -DPLCIO_BUILD_BENCH=OFF -DPLCIO_WERROR=$(WERROR)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  scripts/test-run.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

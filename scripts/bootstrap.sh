@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Install everything plcio's build and tests need, on Debian 12 (or newer).
-# Idempotent: when everything is present it only checks, in about a second.
+# Install everything plcio's build and tests need, on Debian 12 (or newer), and check
+# that it works. Idempotent: when everything is present it only checks, in a few seconds.
+# A half-installed machine is repaired by running it again: where a package check cannot
+# tell whether what the tests use works, the check is by function (an import, a require,
+# a built library), and a failed check reinstalls what it names.
 #
 #   Debian packages: compilers (gcc, clang), clang-tidy and cppcheck (make check), cmake,
 #     cmocka, cJSON (test vectors),
 #     libyaml (sync configuration), and the foreign peers the interop tests use:
-#     libmodbus, pymodbus, socat, tshark; Node.js and npm for the npm peers.
-#   npm packages (pinned in tests/interop/package.json and its lock file):
-#     node-snap7 (compiles snap7 from source), nodes7, modbus-serial.
+#     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
+#     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers.
+#   npm packages (pinned in tests/interop/package.json and its lock file), built from
+#     source on this machine (no prebuilt binary is downloaded): node-snap7 (compiles
+#     snap7), nodes7, modbus-serial with serialport (native serial bindings).
+#
+# The tests run Debian's /usr/bin/python3, whatever `python3` is first on PATH (pyenv,
+# a venv): Debian's Python packages are installed for it.
 #
 # Runs as root, or through sudo when not root.
 #
@@ -26,7 +34,7 @@ else
     build-essential gcc clang cmake make pkg-config git ca-certificates
     clang-tidy cppcheck
     libcmocka-dev libcjson-dev libyaml-dev
-    libmodbus-dev python3 python3-pymodbus socat tshark
+    libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
     nodejs npm
   )
 fi
@@ -56,13 +64,42 @@ if ! $build_only && ! [ -f /usr/include/node/node.h ] && ! [ -f /usr/local/inclu
   installed libnode-dev || missing+=(libnode-dev)
 fi
 
+apt_updated=false
+apt_install() { # [--reinstall] PACKAGE...
+  if ! $apt_updated; then
+    # tshark asks whether non-root users may capture; answer no, quietly.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    apt_updated=true
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # tshark asks whether non-root users may capture; answer no, quietly.
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
+fi
+
+# Checks by function: each runs what the build or the tests use; a failure reinstalls
+# the packages named, then the check must pass.
+check() { # DESCRIPTION "PACKAGE..." COMMAND...
+  local what=$1 pkgs=$2; shift 2
+  "$@" >/dev/null 2>&1 && return 0
+  echo "bootstrap: $what does not work; reinstalling $pkgs"
+  # shellcheck disable=SC2086
+  apt_install --reinstall $pkgs
+  "$@" >/dev/null 2>&1 || { echo "bootstrap: $what still fails after reinstalling: $*" >&2; "$@" >&2 || true; exit 1; }
+}
+check "cmake" "cmake" cmake --version
+check "the C compiler" "gcc" gcc --version
+if ! $build_only; then
+  check "clang" "clang" clang --version
+  check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
+  check "pymodbus with pyserial (Debian's /usr/bin/python3)" "python3-pymodbus python3-serial python3-serial-asyncio" \
+    /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'
+  check "tshark" "tshark" tshark --version
+  check "socat" "socat" socat -V
+  check "node" "nodejs" node -e 'process.exit(0)'
 fi
 
 if $build_only; then
@@ -74,14 +111,29 @@ fi
 peers=tests/interop
 stamp=$peers/node_modules/.plcio-lock.sha256
 want=$(sha256sum "$peers/package-lock.json" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! [ -f "$peers/node_modules/node-snap7/build/Release/snap7.a" ]; then
-  echo "bootstrap: installing npm test peers (node-snap7 compiles snap7, about 20 s)"
+# What the tests load: every peer module, serialport's native bindings, snap7's library.
+peers_work() {
+  [ -f "$peers/node_modules/node-snap7/build/Release/snap7.a" ] &&
+    [ -f "$peers/node_modules/@serialport/bindings-cpp/build/Release/bindings.node" ] &&
+    (cd "$peers" && node -e "for (const m of ['node-snap7', 'nodes7', 'modbus-serial', 'serialport',
+      '@serialport/bindings-cpp']) require(m)") >/dev/null 2>&1
+}
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! peers_work; then
+  echo "bootstrap: installing npm test peers (node-snap7 compiles snap7, serialport its bindings: about 30 s)"
   for d in /usr /usr/local; do
     if [ -f "$d/include/node/node.h" ]; then export npm_config_nodedir=$d; break; fi
   done
-  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error)
-  [ -f "$peers/node_modules/node-snap7/build/Release/snap7.a" ] || {
-    echo "bootstrap: node-snap7 did not build snap7" >&2; exit 1; }
+  # --foreground-scripts: install scripts one after the other; Debian 12's npm 9 can die
+  # with "Exit handler never called" while building two native modules at once.
+  # npm_config_build_from_source: serialport compiles its bindings here instead of
+  # loading the prebuilt ones its package carries.
+  (cd "$peers" && rm -rf node_modules && npm_config_build_from_source=true npm ci --no-audit --no-fund --loglevel=error --foreground-scripts >npm-install.log 2>&1) || {
+    cat "$peers/npm-install.log" >&2; echo "bootstrap: npm ci failed" >&2; exit 1; }
+  peers_work || {
+    cat "$peers/npm-install.log" >&2
+    (cd "$peers" && node -e "for (const m of ['node-snap7', 'nodes7', 'modbus-serial', 'serialport',
+      '@serialport/bindings-cpp']) require(m)") >&2 || true
+    echo "bootstrap: the npm test peers do not load after npm ci (see above)" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 echo "bootstrap: ok"

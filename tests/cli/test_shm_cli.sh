@@ -63,7 +63,7 @@ grep -q "Level *REAL .* good" "$TMP/out" || fail "no good Level in the table: $(
 grep -q "Cycles *DINT" "$TMP/out" || fail "no Cycles in the table: $(cat "$TMP/out")"
 
 expect 0 "" "$BIN" shm "/$NAME" --json
-python3 - "$TMP/out" <<'PY' || fail "JSON rendition: $(cat "$TMP/out")"
+/usr/bin/python3 - "$TMP/out" <<'PY' || fail "JSON rendition: $(cat "$TMP/out")"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 tags = doc["tags"]
@@ -79,7 +79,7 @@ grep -q "Pump=true: done" "$TMP/out" || fail "pump write: $(cat "$TMP/out")"
 i=0
 while :; do
   "$BIN" shm "$NAME" --json > "$TMP/json" 2>&1
-  python3 -c '
+  /usr/bin/python3 -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["tags"]
 sys.exit(0 if (t["Auto"]["value"], t["Pump"]["value"], t["Valve"]["value"]) == (False, True, False) else 1)' "$TMP/json" && break
@@ -98,7 +98,7 @@ expect 1 "Valve=true: done" "$BIN" shm "$NAME" --write Valve=true --write Level=
 expect 0 "" "$BIN" shm "$NAME" --watch --json --interval 200 --seconds 1.1
 n=$(wc -l < "$TMP/out")
 [ "$n" -ge 3 ] && [ "$n" -le 8 ] || fail "--watch printed $n renditions in 1.1 s at 200 ms: $(head -c 300 "$TMP/out")"
-python3 -c '
+/usr/bin/python3 -c '
 import json, sys
 gens = [json.loads(l)["generation"] for l in open(sys.argv[1])]
 assert gens == sorted(gens) and len(set(gens)) == len(gens), gens' "$TMP/out" || fail "generations not increasing"
