@@ -53,13 +53,13 @@ test: bootstrap
 	@echo "plcio: all tests passed (plain and ASan+UBSan)"
 
 test-plain:
-	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC_PLAIN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLCIO_WERROR=$(WERROR)
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC_PLAIN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLCIO_WERROR=$(WERROR) -DPLCIO_BUILD_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS)
 	scripts/test-run.sh $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPLCIO_SANITIZE=ON \
-	  -DPLCIO_BUILD_BENCH=OFF -DPLCIO_WERROR=$(WERROR)
+	  -DPLCIO_BUILD_BENCH=OFF -DPLCIO_WERROR=$(WERROR) -DPLCIO_BUILD_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  scripts/test-run.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)

@@ -5,7 +5,7 @@
 # tell whether what the tests use works, the check is by function (an import, a require,
 # a built library), and a failed check reinstalls what it names.
 #
-#   Debian packages: compilers (gcc, clang), clang-tidy and cppcheck (make check), cmake,
+#   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-tidy and cppcheck (make check), cmake,
 #     cmocka, cJSON (test vectors),
 #     libyaml (sync configuration), and the foreign peers the interop tests use:
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
@@ -31,7 +31,7 @@ if $build_only; then
   packages=(build-essential gcc cmake make pkg-config libyaml-dev python3)
 else
   packages=(
-    build-essential gcc clang cmake make pkg-config git ca-certificates
+    build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy cppcheck
     libcmocka-dev libcjson-dev libyaml-dev
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
@@ -90,10 +90,24 @@ check() { # DESCRIPTION "PACKAGE..." COMMAND...
   apt_install --reinstall $pkgs
   "$@" >/dev/null 2>&1 || { echo "bootstrap: $what still fails after reinstalling: $*" >&2; "$@" >&2 || true; exit 1; }
 }
+# A shared library and a program built with the sanitizers, as the second suite builds
+# libplcio.so and its tests (clang's sanitizer runtimes are a package of their own).
+sanitizers_link() {
+  local d rc
+  d=$(mktemp -d)
+  printf 'int plcio_probe(int x) { return x + 1; }\n' >"$d/lib.c"
+  printf 'int plcio_probe(int); int main(void) { return plcio_probe(-1); }\n' >"$d/main.c"
+  clang -fsanitize=address,undefined -fPIC -shared "$d/lib.c" -o "$d/libprobe.so" &&
+    clang -fsanitize=address,undefined "$d/main.c" -L"$d" -lprobe -o "$d/probe" &&
+    LD_LIBRARY_PATH=$d "$d/probe"
+  rc=$?
+  rm -rf "$d"
+  return $rc
+}
 check "cmake" "cmake" cmake --version
 check "the C compiler" "gcc" gcc --version
 if ! $build_only; then
-  check "clang" "clang" clang --version
+  check "clang with AddressSanitizer and UBSan (make test's second suite)" "clang libclang-rt-dev" sanitizers_link
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
   check "pymodbus with pyserial (Debian's /usr/bin/python3)" "python3-pymodbus python3-serial python3-serial-asyncio" \
     /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'

@@ -69,7 +69,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 log=$(mktemp "${TMPDIR:-/tmp}/plcio-test-log.XXXXXX")
-(cd "$build" && PLCIO_TEST_RUN=$marker ctest "$@") | tee "$log"
+(cd "$build" && PLCIO_TEST_RUN=$marker ctest --no-tests=error "$@") | tee "$log"
 rc=${PIPESTATUS[0]}
 # ctest shows no output of a skipped test: print why each one skipped.
 for name in $(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (Skipped)$/\1/p' "$log"); do
