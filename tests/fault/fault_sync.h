@@ -61,22 +61,54 @@ static inline plcio_shm_value fault_engine_get(fault_engine *e, const char *name
 }
 
 /* Run until `name` has quality q (and text `text` unless NULL), at most
- * timeout_ms; fails the test otherwise. */
+ * timeout_ms; true if it did. *last (may be NULL) gets the last value seen. */
+static inline bool fault_engine_reaches(fault_engine *e, const char *name, plcio_shm_quality q, const char *text,
+                                        int timeout_ms, plcio_shm_value *last)
+{
+    plcio_shm_value v;
+    memset(&v, 0, sizeof v);
+    bool ok = false;
+    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
+    while (!ok && plcio_monotonic_ns() < end) {
+        plcio_sync_run_once(e->sync, 5);
+        if (plcio_shm_reader_refresh(e->reader) != PLCIO_OK) continue;
+        assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
+        ok = v.quality == q && (!text || !strcmp(v.text, text));
+    }
+    if (last) *last = v;
+    return ok;
+}
+
+/* The same, failing the test when `name` does not get there in time. */
 static inline plcio_shm_value fault_engine_wait(fault_engine *e, const char *name, plcio_shm_quality q,
                                                 const char *text, int timeout_ms)
 {
     plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
-    while (plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(e->sync, 5);
-        if (plcio_shm_reader_refresh(e->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
-        if (v.quality == q && (!text || !strcmp(v.text, text))) return v;
-    }
-    fail_msg("%s: %s '%s' (error %s), want %s '%s'", name, plcio_shm_quality_name(v.quality), v.text ? v.text : "",
-             plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*");
+    if (!fault_engine_reaches(e, name, q, text, timeout_ms, &v))
+        fail_msg("%s: %s '%s' (error %s), want %s '%s'", name, plcio_shm_quality_name(v.quality), v.text ? v.text : "",
+                 plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*");
     return v;
+}
+
+/* Run until `name` shows, good, the integer the device holds: device(arg)
+ * asks the device directly, again while waiting, since a write the engine
+ * reported failed ("may or may not have happened") can still land after its
+ * answer, when bytes a cut connection held reach the device late (seen under
+ * ASan on a loaded machine). Fails the test after timeout_ms; returns the
+ * device's value. */
+static inline int32_t fault_engine_wait_device(fault_engine *e, const char *name, int32_t (*device)(void *), void *arg,
+                                               int timeout_ms)
+{
+    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
+    char t[32];
+    int32_t now;
+    do {
+        now = device(arg);
+        snprintf(t, sizeof t, "%d", (int)now);
+        if (fault_engine_reaches(e, name, PLCIO_SHM_QUALITY_GOOD, t, 250, NULL)) return now;
+    } while (plcio_monotonic_ns() < end);
+    fault_engine_wait(e, name, PLCIO_SHM_QUALITY_GOOD, t, 1);
+    return now;
 }
 
 typedef struct fault_write {

@@ -106,11 +106,11 @@ static int teardown(void **state)
 }
 
 /* Every tag good with the PLC's value (within timeout_ms). */
+static int32_t device_target(void *c) { return server_target(c); }
+
 static void all_good(ctx *c, int timeout_ms)
 {
-    char t[32];
-    snprintf(t, sizeof t, "%d", (int)c->target);
-    fault_engine_wait(&c->e, "target", PLCIO_SHM_QUALITY_GOOD, t, timeout_ms);
+    c->target = fault_engine_wait_device(&c->e, "target", device_target, c, timeout_ms);
     fault_engine_wait(&c->e, "w0", PLCIO_SHM_QUALITY_GOOD, "1234", timeout_ms);
     fault_engine_wait(&c->e, "r2", PLCIO_SHM_QUALITY_GOOD, "3.5", timeout_ms);
     fault_engine_wait(&c->e, "b40", PLCIO_SHM_QUALITY_GOOD, "90", timeout_ms);
