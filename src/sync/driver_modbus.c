@@ -654,13 +654,14 @@ static int mbd_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
 {
     (void)url;
     mb_url_config cfg;
-    int rc = mb_url_parse(d->url, false, &cfg);
+    char why[160];
+    int rc = mb_url_parse(d->url, false, &cfg, why, sizeof why);
     if (rc != PLCIO_OK) {
         snprintf(err, cap,
                  "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-udp://HOST[:PORT], "
                  "modbus-rtu:///dev/ttyX?baud=19200&parity=E&data-bits=8&stop-bits=1, modbus-ascii:///dev/ttyX?..., "
                  "modbus-rtu://HOST:PORT (RTU over TCP); options unit, timeout, retries",
-                 plcio_strerror(rc));
+                 why[0] ? why : plcio_strerror(rc));
         return rc;
     }
     mb_dev *dev = calloc(1, sizeof *dev);
