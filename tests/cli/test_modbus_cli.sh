@@ -9,7 +9,11 @@ DIR=$2
 TMP=$(mktemp -d)
 SRV=
 SIM=
-fail() { echo "FAIL: $*"; kill $SRV $SIM 2>/dev/null; rm -rf "$TMP"; exit 1; }
+# Every path (a failure, an error of the shell, ctest's timeout) stops both servers.
+cleanup() { for p in $SRV $SIM; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+fail() { echo "FAIL: $*"; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 wait_line() { # wait_line FILE
   i=0

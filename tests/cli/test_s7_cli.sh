@@ -6,7 +6,12 @@ set -u
 BIN=$1
 DIR=$2
 TMP=$(mktemp -d)
-fail() { echo "FAIL: $*"; kill "$SRV" 2>/dev/null; rm -rf "$TMP"; exit 1; }
+SRV=
+# Every path (a failure, an error of the shell, ctest's timeout) stops the server.
+cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
+fail() { echo "FAIL: $*"; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 node "$DIR/s7_snap7_server.js" --seconds 90 > "$TMP/srv" &
 SRV=$!
