@@ -144,11 +144,14 @@ static int parse_authority(url_ctx *c, const char *a, size_t len)
 
 int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errcap)
 {
-    url_ctx c = {out, err, errcap};
     if (err && errcap) err[0] = '\0';
-    if (!text || !out) return url_fail(&c, PLCIO_EINVAL, "no URL given");
+    if (!text || !out) {
+        url_ctx none = {NULL, err, errcap};
+        return url_fail(&none, PLCIO_EINVAL, "no URL given");
+    }
     memset(out, 0, sizeof *out);
     out->port = -1;
+    url_ctx c = {out, err, errcap};
     const char *sep = strstr(text, "://");
     if (!sep || sep == text) return url_fail(&c, PLCIO_ESYNTAX, "expected SCHEME://, e.g. s7://HOST or modbus-tcp://HOST");
     size_t slen = (size_t)(sep - text);
