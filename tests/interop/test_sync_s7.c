@@ -118,6 +118,7 @@ static int setup(void **state)
 {
     ctx *c = calloc(1, sizeof *c);
     if (!c) return -1;
+    c->server.stdout_fd = -1; /* a test that starts no process must not make the teardown close fd 0 */
     *state = c;
     return 0;
 }
