@@ -217,6 +217,11 @@ typedef struct plcio_modbus_client plcio_modbus_client;
  * NULL) says why: PLCIO_ESYNTAX / PLCIO_ERANGE / PLCIO_EINVAL for a bad URL
  * or parameter, PLCIO_ENOMEM. Caller frees with plcio_modbus_client_free. */
 PLCIO_API plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger *logger, int *err);
+/* Check a modbus-* client URL without creating anything: PLCIO_OK, or the
+ * error plcio_modbus_client_new would give with a sentence in err (errcap
+ * bytes, may be NULL) naming the parameter or part and why, e.g.
+ * "parameter unit=300 is not a number in 0..255", "port 0 is out of range". */
+PLCIO_API int plcio_modbus_url_check(const char *url, char *err, size_t errcap);
 /* Closes the connection. NULL is a no-op. */
 PLCIO_API void plcio_modbus_client_free(plcio_modbus_client *c);
 

@@ -32,10 +32,17 @@ typedef struct plcio_url {
     plcio_url_param params[PLCIO_URL_MAX_PARAMS]; /* percent-decoded */
 } plcio_url;
 
-/* Split `text`. Errors: PLCIO_ESYNTAX (no "scheme://", bad port, bad %-escape,
- * empty key), PLCIO_ENOSPC (a part or the parameter list is too long),
- * PLCIO_EINVAL (NULL arguments). A key given twice is PLCIO_ESYNTAX. */
+/* Split `text`. Errors: PLCIO_ESYNTAX (no "scheme://", a port that is not a
+ * number in 1..65535 (port 0 is refused, never read as "the default"), bad
+ * %-escape, empty key), PLCIO_ENOSPC (a part or the parameter list is too
+ * long), PLCIO_EINVAL (NULL arguments). A key given twice is PLCIO_ESYNTAX.
+ * The path is kept as given; each protocol says whether it takes one. */
 PLCIO_API int plcio_url_parse(const char *text, plcio_url *out);
+
+/* plcio_url_parse, and on error a sentence in err (errcap bytes, NUL-terminated,
+ * err may be NULL) naming the part and why: "parameter 'rack' is given twice",
+ * "port 0 is out of range (1..65535)". */
+PLCIO_API int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errcap);
 
 /* Value of `key`, or NULL when absent. Borrowed from url. */
 PLCIO_API const char *plcio_url_get(const plcio_url *url, const char *key);

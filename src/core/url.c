@@ -1,5 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,25 @@ static int hex_digit(int c)
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+/* Where the parse stands and where a reason goes (err may be NULL). */
+typedef struct url_ctx {
+    plcio_url *out;
+    char *err;
+    size_t cap;
+} url_ctx;
+
+static int url_fail(url_ctx *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
+static int url_fail(url_ctx *c, int rc, const char *fmt, ...)
+{
+    if (c->err && c->cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err, c->cap, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }
 
 /* Copy [s, s+len) into out (cap bytes, NUL-terminated), decoding %XX when asked. */
@@ -36,22 +57,38 @@ static int copy_part(const char *s, size_t len, char *out, size_t cap, bool deco
     return PLCIO_OK;
 }
 
-static int parse_params(const char *q, plcio_url *out)
+/* Reason for a copy_part failure of the part called `what`. */
+static int part_fail(url_ctx *c, int rc, const char *what, const char *s, size_t len)
 {
+    if (rc == PLCIO_ENOSPC) return url_fail(c, rc, "%s is too long (%zu characters)", what, len);
+    return url_fail(c, rc, "%s '%.*s' has a bad %%-escape (%% takes two hex digits)", what, (int)(len > 64 ? 64 : len),
+                    s);
+}
+
+static int parse_params(url_ctx *c, const char *q)
+{
+    plcio_url *out = c->out;
     while (*q) {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         if (len > 0) {
-            if (out->param_count >= PLCIO_URL_MAX_PARAMS) return PLCIO_ENOSPC;
+            if (out->param_count >= PLCIO_URL_MAX_PARAMS)
+                return url_fail(c, PLCIO_ENOSPC, "more than %d parameters", PLCIO_URL_MAX_PARAMS);
             const char *eq = memchr(q, '=', len);
             size_t klen = eq ? (size_t)(eq - q) : len;
-            if (klen == 0) return PLCIO_ESYNTAX;
+            if (klen == 0)
+                return url_fail(c, PLCIO_ESYNTAX, "parameter '%.*s' has no name before '='", (int)(len > 64 ? 64 : len),
+                                q);
             plcio_url_param *p = &out->params[out->param_count];
             int rc = copy_part(q, klen, p->key, sizeof p->key, true);
-            if (rc == PLCIO_OK) rc = eq ? copy_part(eq + 1, len - klen - 1, p->value, sizeof p->value, true) : PLCIO_OK;
-            if (rc != PLCIO_OK) return rc;
-            if (!eq) p->value[0] = '\0';
-            if (plcio_url_get(out, p->key)) return PLCIO_ESYNTAX; /* duplicate key */
+            if (rc != PLCIO_OK) return part_fail(c, rc, "parameter name", q, klen);
+            if (eq) {
+                rc = copy_part(eq + 1, len - klen - 1, p->value, sizeof p->value, true);
+                if (rc != PLCIO_OK) return part_fail(c, rc, "value of parameter", eq + 1, len - klen - 1);
+            } else {
+                p->value[0] = '\0';
+            }
+            if (plcio_url_get(out, p->key)) return url_fail(c, PLCIO_ESYNTAX, "parameter '%s' is given twice", p->key);
             out->param_count++;
         }
         if (!amp) break;
@@ -60,18 +97,37 @@ static int parse_params(const char *q, plcio_url *out)
     return PLCIO_OK;
 }
 
-static int parse_authority(const char *a, size_t len, plcio_url *out)
+/* PORT: 1..65535 in decimal. 0 is refused: a client cannot connect to it, and
+ * reading it as "the default port" would silently connect somewhere else. */
+static int parse_port(url_ctx *c, const char *port, size_t plen)
 {
+    if (plen == 0) return url_fail(c, PLCIO_ESYNTAX, "':' without a port number (1..65535)");
+    long v = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (!isdigit((unsigned char)port[i]))
+            return url_fail(c, PLCIO_ESYNTAX, "port '%.*s' is not a number (1..65535)", (int)(plen > 32 ? 32 : plen),
+                            port);
+        if (v <= 65535) v = v * 10 + (port[i] - '0');
+    }
+    if (v < 1 || v > 65535)
+        return url_fail(c, PLCIO_ESYNTAX, "port %.*s is out of range (1..65535)", (int)(plen > 32 ? 32 : plen), port);
+    c->out->port = (int)v;
+    return PLCIO_OK;
+}
+
+static int parse_authority(url_ctx *c, const char *a, size_t len)
+{
+    plcio_url *out = c->out;
     const char *port = NULL;
     size_t host_len = len;
     if (len > 0 && a[0] == '[') { /* [::1]:102 */
         const char *close = memchr(a, ']', len);
-        if (!close) return PLCIO_ESYNTAX;
+        if (!close) return url_fail(c, PLCIO_ESYNTAX, "'[' of an IPv6 address without its ']'");
         int rc = copy_part(a + 1, (size_t)(close - a - 1), out->host, sizeof out->host, false);
-        if (rc != PLCIO_OK) return rc;
+        if (rc != PLCIO_OK) return part_fail(c, rc, "host", a + 1, (size_t)(close - a - 1));
         size_t rest = len - (size_t)(close - a) - 1;
         if (rest > 0) {
-            if (close[1] != ':') return PLCIO_ESYNTAX;
+            if (close[1] != ':') return url_fail(c, PLCIO_ESYNTAX, "expected ':PORT' after ']'");
             port = close + 2;
         }
     } else {
@@ -81,46 +137,47 @@ static int parse_authority(const char *a, size_t len, plcio_url *out)
             port = colon + 1;
         }
         int rc = copy_part(a, host_len, out->host, sizeof out->host, true);
-        if (rc != PLCIO_OK) return rc;
+        if (rc != PLCIO_OK) return part_fail(c, rc, "host", a, host_len);
     }
-    if (port) {
-        size_t plen = len - (size_t)(port - a);
-        if (plen == 0 || plen > 5) return PLCIO_ESYNTAX;
-        long v = 0;
-        for (size_t i = 0; i < plen; i++) {
-            if (!isdigit((unsigned char)port[i])) return PLCIO_ESYNTAX;
-            v = v * 10 + (port[i] - '0');
-        }
-        if (v > 65535) return PLCIO_ESYNTAX;
-        out->port = (int)v;
-    }
-    return PLCIO_OK;
+    return port ? parse_port(c, port, len - (size_t)(port - a)) : PLCIO_OK;
 }
 
-int plcio_url_parse(const char *text, plcio_url *out)
+int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errcap)
 {
-    if (!text || !out) return PLCIO_EINVAL;
+    if (err && errcap) err[0] = '\0';
+    if (!text || !out) {
+        url_ctx none = {NULL, err, errcap};
+        return url_fail(&none, PLCIO_EINVAL, "no URL given");
+    }
     memset(out, 0, sizeof *out);
     out->port = -1;
+    url_ctx c = {out, err, errcap};
     const char *sep = strstr(text, "://");
-    if (!sep || sep == text) return PLCIO_ESYNTAX;
+    if (!sep || sep == text) return url_fail(&c, PLCIO_ESYNTAX, "expected SCHEME://, e.g. s7://HOST or modbus-tcp://HOST");
     size_t slen = (size_t)(sep - text);
-    if (slen >= sizeof out->scheme) return PLCIO_ENOSPC;
+    if (slen >= sizeof out->scheme) return url_fail(&c, PLCIO_ENOSPC, "scheme is too long (%zu characters)", slen);
     for (size_t i = 0; i < slen; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (!isalnum(c) && c != '-' && c != '+' && c != '.') return PLCIO_ESYNTAX;
-        out->scheme[i] = (char)tolower(c);
+        unsigned char ch = (unsigned char)text[i];
+        if (!isalnum(ch) && ch != '-' && ch != '+' && ch != '.')
+            return url_fail(&c, PLCIO_ESYNTAX, "scheme '%.*s' has a character other than letters, digits, '-', '+', '.'",
+                            (int)slen, text);
+        out->scheme[i] = (char)tolower(ch);
     }
     const char *rest = sep + 3;
     const char *query = strchr(rest, '?');
     size_t body_len = query ? (size_t)(query - rest) : strlen(rest);
     const char *slash = memchr(rest, '/', body_len);
     size_t auth_len = slash ? (size_t)(slash - rest) : body_len;
-    int rc = parse_authority(rest, auth_len, out);
-    if (rc == PLCIO_OK && slash) rc = copy_part(slash, body_len - auth_len, out->path, sizeof out->path, true);
-    if (rc == PLCIO_OK && query) rc = parse_params(query + 1, out);
+    int rc = parse_authority(&c, rest, auth_len);
+    if (rc == PLCIO_OK && slash) {
+        rc = copy_part(slash, body_len - auth_len, out->path, sizeof out->path, true);
+        if (rc != PLCIO_OK) rc = part_fail(&c, rc, "path", slash, body_len - auth_len);
+    }
+    if (rc == PLCIO_OK && query) rc = parse_params(&c, query + 1);
     return rc;
 }
+
+int plcio_url_parse(const char *text, plcio_url *out) { return plcio_url_parse_err(text, out, NULL, 0); }
 
 const char *plcio_url_get(const plcio_url *url, const char *key)
 {

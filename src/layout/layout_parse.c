@@ -198,22 +198,36 @@ static lay_type *new_type(parser *p, lay_type_kind kind)
     return t;
 }
 
-static bool int_const(parser *p, long long *out)
+/* An integer constant in [min, max], with an optional sign. Out of range
+ * (however many digits) is reported with the number as written, at its
+ * position: "array bound 100000000000000000000 is outside ...". */
+static bool int_const(parser *p, long long min, long long max, const char *what, long long *out)
 {
+    lay_pos pos = TOK->pos;
     bool neg = false;
     if (lay_tok_is(TOK, "-") || lay_tok_is(TOK, "+")) {
         neg = TOK->p[0] == '-';
         if (!next(p)) return false;
     }
-    if (TOK->kind != TK_NUMBER || memchr(TOK->p, '.', TOK->len) || memchr(TOK->p, '#', TOK->len)) {
+    bool digits = TOK->kind == TK_NUMBER && TOK->len > 0;
+    for (size_t i = 0; digits && i < TOK->len; i++) digits = TOK->p[i] >= '0' && TOK->p[i] <= '9';
+    if (!digits) {
         if (TOK->kind == TK_IDENT || TOK->kind == TK_QNAME)
             return lay_fail(&p->set->diag, PLCIO_EUNSUPPORTED, TOK->pos,
                             "array bound or length '%.*s' is a constant name; write the number", (int)TOK->len,
                             TOK->p) == PLCIO_OK;
         return syntax(p, "an integer");
     }
-    long long v = TOK->len > 12 ? 1000000000000LL : strtoll(TOK->p, NULL, 10); /* huge: reported by the caller */
-    *out = neg ? -v : v;
+    /* Saturate instead of overflowing: any magnitude past 2^62 is out of every range here. */
+    long long mag = 0;
+    for (size_t i = 0; i < TOK->len; i++) mag = mag > (1LL << 58) ? (1LL << 62) : mag * 10 + (TOK->p[i] - '0');
+    long long v = neg ? -mag : mag;
+    if (v < min || v > max) {
+        lay_fail(&p->set->diag, PLCIO_ERANGE, pos, "%s %s%.*s is out of range (%s%lld..%lld)", what, neg ? "-" : "",
+                 (int)TOK->len, TOK->p, min == INT32_MIN ? "DINT, " : "", min, max);
+        return false;
+    }
+    *out = v;
     return next(p);
 }
 
@@ -235,12 +249,10 @@ static lay_type *array_type(parser *p)
         }
         lay_pos bound_pos = TOK->pos;
         long long lo = 0, hi = 0;
-        if (!int_const(p, &lo) || !expect(p, "..", "'..' between the array bounds") || !int_const(p, &hi)) return NULL;
-        if (lo < INT32_MIN || lo > INT32_MAX || hi < INT32_MIN || hi > INT32_MAX) {
-            lay_fail(&p->set->diag, PLCIO_ERANGE, bound_pos, "array bounds %lld..%lld are outside the DINT range", lo,
-                     hi);
+        static const char bound[] = "array bound";
+        if (!int_const(p, INT32_MIN, INT32_MAX, bound, &lo) || !expect(p, "..", "'..' between the array bounds") ||
+            !int_const(p, INT32_MIN, INT32_MAX, bound, &hi))
             return NULL;
-        }
         if (lo > hi) {
             lay_fail(&p->set->diag, PLCIO_ERANGE, bound_pos,
                      "array bounds %lld..%lld are reversed: the low bound must not exceed the high bound", lo, hi);
@@ -268,9 +280,11 @@ static lay_type *string_type(parser *p, plcio_type kind)
         if (!next(p)) return NULL;
         lay_pos lpos = TOK->pos;
         long long n = 0;
-        if (!int_const(p, &n) || !expect(p, "]", "']' after the string length")) return NULL;
+        const char *what = kind == PLCIO_TYPE_STRING ? "String length" : "WString length";
+        /* The digit count is bounded here; the S7 limit below says why a length is refused. */
+        if (!int_const(p, 0, INT32_MAX, what, &n) || !expect(p, "]", "']' after the string length")) return NULL;
         long long max = kind == PLCIO_TYPE_STRING ? PLCIO_STRING_MAX : PLCIO_WSTRING_MAX;
-        if (n < 0 || n > max) {
+        if (n > max) {
             lay_fail(&p->set->diag, PLCIO_ERANGE, lpos, "%s length %lld is over %lld, the longest an S7 CPU accepts",
                      kind == PLCIO_TYPE_STRING ? "String" : "WString", n, max);
             return NULL;

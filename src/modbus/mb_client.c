@@ -34,7 +34,7 @@ plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger
     plcio_modbus_client *c = NULL;
     if (url) {
         c = calloc(1, sizeof *c);
-        rc = c ? mb_url_parse(url, false, &c->cfg) : PLCIO_ENOMEM;
+        rc = c ? mb_url_parse(url, false, &c->cfg, NULL, 0) : PLCIO_ENOMEM;
     }
     if (rc != PLCIO_OK) {
         free(c);
@@ -55,6 +55,13 @@ plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger
     if (c->cfg.link.ops->serial) mb_session_set_silence(c->sess, (uint64_t)c->t35_us * 1000u);
     if (err) *err = PLCIO_OK;
     return c;
+}
+
+int plcio_modbus_url_check(const char *url, char *err, size_t errcap)
+{
+    if (!url) return PLCIO_EINVAL;
+    mb_url_config cfg;
+    return mb_url_parse(url, false, &cfg, err, errcap);
 }
 
 void plcio_modbus_client_free(plcio_modbus_client *c)

@@ -53,7 +53,8 @@ typedef struct mb_url_config {
 } mb_url_config;
 
 /* Parse a modbus-tcp/-udp/-rtu/-ascii URL (see modbus.h); `server` says the
- * URL is for listening (then the host may be empty). */
-int mb_url_parse(const char *text, bool server, mb_url_config *out);
+ * URL is for listening (then the host may be empty). On error, a sentence in
+ * err (cap bytes; err may be NULL) names the parameter or part and why. */
+int mb_url_parse(const char *text, bool server, mb_url_config *out, char *err, size_t cap);
 
 #endif

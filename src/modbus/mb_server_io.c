@@ -417,7 +417,7 @@ int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url)
 {
     if (!s || !url) return PLCIO_EINVAL;
     mb_url_config cfg;
-    int rc = mb_url_parse(url, true, &cfg);
+    int rc = mb_url_parse(url, true, &cfg, NULL, 0);
     if (rc != PLCIO_OK) return rc;
     if (cfg.link.ops != &mb_link_serial) return PLCIO_EINVAL;
     if ((rc = ensure_loop(s)) != PLCIO_OK) return rc;

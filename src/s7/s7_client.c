@@ -48,12 +48,17 @@ int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url
     const char *bad = plcio_url_unknown_key(url, keys);
     if (bad) return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);
     if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL without a host%s", "");
+    /* s7://HOST[:PORT] has no path; "s7://h/DB1" must not silently mean s7://h. */
+    if (url->path[0] && strcmp(url->path, "/") != 0)
+        return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL takes no path, found '%s' (s7://HOST[:PORT][?rack=0&slot=1])",
+                       url->path);
     o->host = url->host;
     if (url->port > 0) o->port = url->port;
     unsigned long v;
 #define GETU(key, def, lo, hi, field, type)                                                    \
     if (plcio_url_get_uint(url, key, def, lo, hi, &v) != PLCIO_OK)                              \
-        return url_err(err, errcap, PLCIO_ERANGE, "s7:// parameter '%s' out of range", key);   \
+        return url_err(err, errcap, PLCIO_ERANGE, "s7:// parameter %s=%s is not a number in %lu..%lu", key, \
+                       plcio_url_get(url, key), (unsigned long)(lo), (unsigned long)(hi));       \
     o->field = (type)v;
     GETU("rack", o->rack, 0, 7, rack, unsigned)
     GETU("slot", o->slot, 0, 31, slot, unsigned)

@@ -385,14 +385,33 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     return PLCIO_ENOTFOUND;
 }
 
+/* The node a device's error points at: its 'name' value, else the device itself. */
+static yaml_node_t *device_node(parse_ctx *ctx, yaml_node_t *root, size_t index)
+{
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(ctx, p->key), *v = node_at(ctx, p->value);
+        if (!k || !v || k->type != YAML_SCALAR_NODE || strcmp(scalar(k), "devices") != 0) continue;
+        if (v->type != YAML_SEQUENCE_NODE || index >= seq_len(v)) return root;
+        yaml_node_t *dev = node_at(ctx, v->data.sequence.items.start[index]);
+        if (!dev || dev->type != YAML_MAPPING_NODE) return root;
+        for (yaml_node_pair_t *q = dev->data.mapping.pairs.start; q < dev->data.mapping.pairs.top; q++) {
+            yaml_node_t *dk = node_at(ctx, q->key);
+            if (dk && dk->type == YAML_SCALAR_NODE && !strcmp(scalar(dk), "name")) return node_at(ctx, q->value);
+        }
+        return dev;
+    }
+    return root;
+}
+
 static int check_unique_names(parse_ctx *ctx, yaml_node_t *root)
 {
     const plcio_sync_config *c = &ctx->owner->config;
     for (size_t i = 0; i < c->device_count; i++)
         for (size_t j = 0; j < i; j++)
             if (!strcmp(c->devices[i].name, c->devices[j].name))
-                return fail(ctx, root, PLCIO_ESYNTAX, "device name '%s' is used twice (lines %u and %u)",
-                            c->devices[i].name, c->devices[j].line, c->devices[i].line);
+                return fail(ctx, device_node(ctx, root, i), PLCIO_ESYNTAX,
+                            "device name '%s' is used twice (lines %u and %u)", c->devices[i].name, c->devices[j].line,
+                            c->devices[i].line);
     return PLCIO_OK;
 }
 

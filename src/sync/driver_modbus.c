@@ -54,6 +54,7 @@ typedef struct mb_read {
     plcio_mb_table table;
     uint16_t addr, qty;
     uint8_t *data;  /* registers: 2 * qty bytes, big-endian; bits: one byte per bit */
+    uint8_t warned; /* the exception last logged for this read (0: none): logged again only when it changes */
 } mb_read;
 
 typedef struct mb_plan {
@@ -150,10 +151,33 @@ static bool bit_table(plcio_mb_table t) { return t == PLCIO_MB_TABLE_COIL || t =
 
 /* ---- answers ---- */
 
+/* An exception (a tag past the end of the device's table) comes back every
+ * cycle: log it once when it starts or changes and once when the read works
+ * again; the tags keep quality ERROR meanwhile. */
+static void note_exception(const sync_group *g, mb_read *rd, int result, const plcio_mb_pdu *resp)
+{
+    const char *table = rd->table == PLCIO_MB_TABLE_COIL             ? "coils"
+                        : rd->table == PLCIO_MB_TABLE_DISCRETE_INPUT ? "discrete inputs"
+                        : rd->table == PLCIO_MB_TABLE_INPUT_REGISTER ? "input registers"
+                                                                     : "holding registers";
+    const plcio_logger *lg = sync_logger(g->device);
+    if (result == PLCIO_EMBEXC && resp && resp->exception != rd->warned) {
+        plcio_log(lg, PLCIO_LOG_WARN, "sync", "%s/%s: read %u %s from %u: exception %u: %s (tags in error until this changes)",
+                  g->device->name, g->name, rd->qty, table, rd->addr, resp->exception,
+                  plcio_mb_exception_text(resp->exception));
+        rd->warned = resp->exception;
+    } else if (result == PLCIO_OK && rd->warned) {
+        plcio_log(lg, PLCIO_LOG_INFO, "sync", "%s/%s: %u %s from %u read again", g->device->name, g->name, rd->qty,
+                  table, rd->addr);
+        rd->warned = 0;
+    }
+}
+
 static void read_answer(sync_group *g, size_t r, int result, const plcio_mb_pdu *resp)
 {
     mb_plan *p = g->plan;
     mb_read *rd = &p->reads[r];
+    note_exception(g, rd, result, resp);
     if (result == PLCIO_OK && resp) {
         if (bit_table(rd->table)) {
             for (uint16_t i = 0; i < rd->qty; i++)
@@ -654,13 +678,14 @@ static int mbd_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
 {
     (void)url;
     mb_url_config cfg;
-    int rc = mb_url_parse(d->url, false, &cfg);
+    char why[160];
+    int rc = mb_url_parse(d->url, false, &cfg, why, sizeof why);
     if (rc != PLCIO_OK) {
         snprintf(err, cap,
                  "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-udp://HOST[:PORT], "
                  "modbus-rtu:///dev/ttyX?baud=19200&parity=E&data-bits=8&stop-bits=1, modbus-ascii:///dev/ttyX?..., "
                  "modbus-rtu://HOST:PORT (RTU over TCP); options unit, timeout, retries",
-                 plcio_strerror(rc));
+                 why[0] ? why : plcio_strerror(rc));
         return rc;
     }
     mb_dev *dev = calloc(1, sizeof *dev);

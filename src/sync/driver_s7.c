@@ -31,6 +31,7 @@ typedef struct s7_plan {
     uint8_t *buf;
     size_t bytes;       /* bytes read per cycle (gaps included) */
     bool merged;
+    char warned[256];   /* the refusal last logged: logged again only when it changes */
 } s7_plan;
 
 typedef struct s7_drv {
@@ -106,6 +107,23 @@ static void finish_head(s7_drv *drv)
 
 static int s7_build_plan(sync_group *g, bool merge);
 
+/* A refused tag is refused every cycle: log the refusal once, when it starts or
+ * changes, and once when every tag reads again. Each cycle still counts as an
+ * error in the group's figures and the tags keep quality ERROR meanwhile. */
+static void note_refusal(s7_drv *drv, sync_group *g, int result, const char *refusal)
+{
+    s7_plan *p = g->plan;
+    if (result == PLCIO_EPLC && strcmp(refusal, p->warned) != 0) {
+        plcio_log(sync_logger(drv->dev), PLCIO_LOG_WARN, "sync", "%s/%s: %s (tags in error until this changes)",
+                  drv->dev->name, g->name, refusal);
+        snprintf(p->warned, sizeof p->warned, "%s", refusal);
+    } else if (result == PLCIO_OK && p->warned[0]) {
+        plcio_log(sync_logger(drv->dev), PLCIO_LOG_INFO, "sync", "%s/%s: every tag reads again", drv->dev->name,
+                  g->name);
+        p->warned[0] = '\0';
+    }
+}
+
 static void read_done(void *ctx, plcio_s7_client *client, int result)
 {
     s7_drv *drv = ctx;
@@ -121,18 +139,19 @@ static void read_done(void *ctx, plcio_s7_client *client, int result)
             if (v->result == PLCIO_OK) sync_tag_value(g->tags[i], p->buf + p->offset[i], g->tags[i]->size);
             else sync_tag_error(g->tags[i], v->result);
         }
-        if (result == PLCIO_EPLC) {
-            plcio_log(sync_logger(drv->dev), PLCIO_LOG_WARN, "sync", "%s/%s: %s", drv->dev->name, g->name,
-                      plcio_s7_client_last_error(client));
-            /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
-            split = p->merged;
-        }
+        /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
+        split = result == PLCIO_EPLC && p->merged;
     }
+    char refusal[256] = "";
+    if (result == PLCIO_EPLC) snprintf(refusal, sizeof refusal, "%s", plcio_s7_client_last_error(client));
     finish_head(drv);
     sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
-    if (split && s7_build_plan(g, false) == PLCIO_OK)
-        plcio_log(sync_logger(drv->dev), PLCIO_LOG_INFO, "sync", "%s/%s: reading each tag on its own from now on",
-                  drv->dev->name, g->name);
+    if (split && s7_build_plan(g, false) == PLCIO_OK) {
+        plcio_log(sync_logger(drv->dev), PLCIO_LOG_INFO, "sync", "%s/%s: %s; reading each tag on its own from now on",
+                  drv->dev->name, g->name, refusal);
+        return;
+    }
+    note_refusal(drv, g, result, refusal);
 }
 
 static void write_done(void *ctx, plcio_s7_client *client, int result)

@@ -211,9 +211,10 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
     d->backoff_ns = d->reconnect_min_ns;
     d->stale_after = ds->stale_after_cycles;
     plcio_url url;
-    int rc = plcio_url_parse(ds->url, &url);
+    char why[160] = "";
+    int rc = plcio_url_parse_err(ds->url, &url, why, sizeof why);
     if (rc != PLCIO_OK) {
-        snprintf(err, cap, "%s: '%s' is not a device URL (%s)", d->name, ds->url, plcio_strerror(rc));
+        snprintf(err, cap, "%s: '%s' is not a device URL (%s)", d->name, ds->url, why[0] ? why : plcio_strerror(rc));
         return rc;
     }
     d->ops = sync_driver_for(url.scheme);

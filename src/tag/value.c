@@ -21,6 +21,8 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plcio/bytes.h"
@@ -459,14 +461,27 @@ static int enc_unsigned(const plcio_value *v, uint8_t *p, char *err, size_t cap)
     return PLCIO_OK;
 }
 
+/* The shortest %g form that reads back as d: 1e39, not 9.9999999999999994e+38. */
+static void shortest_double(double d, char *out, size_t cap)
+{
+    for (int prec = 6; prec < 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, d);
+        if (strtod(out, NULL) == d) return;
+    }
+    snprintf(out, cap, "%.17g", d);
+}
+
 static int enc_real(const plcio_value *v, uint8_t *p, char *err, size_t cap)
 {
     if (isfinite(v->v.f) && fabs(v->v.f) > (double)FLT_MAX) {
         /* Values that round to FLT_MAX are fine; beyond that binary32 has only infinity. */
         float f = (float)v->v.f;
-        if (isinf(f))
+        if (isinf(f)) {
+            char num[32];
+            shortest_double(v->v.f, num, sizeof num);
             return plcio_tag_fail(PLCIO_ERANGE, err, cap,
-                                  "%.17g is out of range for REAL (-3.40282347e+38..3.40282347e+38)", v->v.f);
+                                  "%s is out of range for REAL (-3.40282347e+38..3.40282347e+38)", num);
+        }
     }
     plcio_put_f32be(p, (float)v->v.f);
     return PLCIO_OK;

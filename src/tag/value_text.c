@@ -357,8 +357,13 @@ static int parse_float(plcio_value *v, const char *t, size_t n, char *err, size_
     double d = strtod(buf, &endp);
     if (endp != buf + n)
         return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s number", quote(t, n).s, name);
-    if (errno == ERANGE && isinf(d))
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is out of range for %s", quote(t, n).s, name);
+    /* REAL: values that round to FLT_MAX are fine, beyond that binary32 has only
+     * infinity. Say so with the number as the user wrote it, not as a double. */
+    bool over = (errno == ERANGE && isinf(d)) || (v->type == PLCIO_TYPE_REAL && isfinite(d) && isinf((float)d));
+    if (over)
+        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is out of range for %s (%s)", quote(t, n).s, name,
+                              v->type == PLCIO_TYPE_REAL ? "-3.40282347e+38..3.40282347e+38"
+                                                         : "-1.7976931348623157e+308..1.7976931348623157e+308");
     v->v.f = v->type == PLCIO_TYPE_REAL && !isinf((float)d) ? (double)(float)d : d;
     return PLCIO_OK;
 }

@@ -9,7 +9,11 @@ DIR=$2
 TMP=$(mktemp -d)
 SRV=
 SIM=
-fail() { echo "FAIL: $*"; kill $SRV $SIM 2>/dev/null; rm -rf "$TMP"; exit 1; }
+# Every path (a failure, an error of the shell, ctest's timeout) stops both servers.
+cleanup() { for p in $SRV $SIM; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+fail() { echo "FAIL: $*"; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 wait_line() { # wait_line FILE
   i=0
@@ -55,7 +59,11 @@ expect 2 "out of range for INT" "$BIN" write "$U" hr7:INT=70000
 expect 2 "read-only" "$BIN" write "$U" ir7=1
 expect 2 "" "$BIN" read "$U" hx7
 expect 2 "" "$BIN" read "$U"
-expect 2 "bad URL" "$BIN" read "modbus-tcp://127.0.0.1?slave=1" hr0
+expect 2 "bad URL.*unknown parameter 'slave'" "$BIN" read "modbus-tcp://127.0.0.1?slave=1" hr0
+expect 2 "port 0 is out of range (1..65535)" "$BIN" read "modbus-tcp://127.0.0.1:0" hr0
+expect 2 "takes no path, found '/x'" "$BIN" read "$U/x" hr0
+expect 2 "parameter unit=300 is not a number in 0..255" "$BIN" read "$U?unit=300" hr0
+expect 2 "parameter 'unit' is given twice" "$BIN" read "$U?unit=1&unit=2" hr0
 expect 1 "connection refused" "$BIN" read "modbus-tcp://127.0.0.1:1" hr0
 # our simulator: only unit 1 exists; other units get exception 0B
 expect 0 "ProductCode *plcio-sim" "$BIN" info "$S"

@@ -6,7 +6,12 @@ set -u
 BIN=$1
 DIR=$2
 TMP=$(mktemp -d)
-fail() { echo "FAIL: $*"; kill "$SRV" 2>/dev/null; rm -rf "$TMP"; exit 1; }
+SRV=
+# Every path (a failure, an error of the shell, ctest's timeout) stops the server.
+cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
+fail() { echo "FAIL: $*"; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 node "$DIR/s7_snap7_server.js" --seconds 90 > "$TMP/srv" &
 SRV=$!
@@ -46,6 +51,11 @@ expect 0 "DB3.DBW0:INT = 12" "$BIN" read "$U" DB3.DBW0:INT
 expect 2 "" "$BIN" read "$U" DB1.DBQ0
 expect 2 "" "$BIN" read "$U"
 expect 2 "unknown s7:// parameter" "$BIN" read "s7://127.0.0.1:$PORT?slott=1" MW0
+# URL errors name the part and why; port 0 is never read as "the default 102"
+expect 2 "bad URL 's7://127.0.0.1:0': port 0 is out of range (1..65535)" "$BIN" read "s7://127.0.0.1:0" MW0
+expect 2 "s7:// URL takes no path, found '/db1'" "$BIN" read "s7://127.0.0.1:$PORT/db1" MW0
+expect 2 "parameter 'rack' is given twice" "$BIN" read "s7://127.0.0.1:$PORT?rack=0&rack=1" MW0
+expect 2 "s7:// parameter rack=9 is not a number in 0..7" "$BIN" read "s7://127.0.0.1:$PORT?rack=9" MW0
 expect 1 "connection refused" "$BIN" read "s7://127.0.0.1:1" MW0
 expect 0 "state *RUN" "$BIN" info "$U"
 expect 0 '"order_code": "6ES7 315-2EH14-0AB0"' "$BIN" info "$U" --json

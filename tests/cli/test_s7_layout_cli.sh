@@ -9,7 +9,11 @@ FIX=$2/layouts
 DIR=$3
 TMP=$(mktemp -d)
 SRV=
-fail() { echo "FAIL: $*"; [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; exit 1; }
+# Every path (a failure, an error of the shell, ctest's timeout) stops the server.
+cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
+fail() { echo "FAIL: $*"; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 expect() { # expect STATUS PATTERN command...  (PATTERN searched in stdout+stderr)
   want=$1; pat=$2; shift 2

@@ -9,13 +9,16 @@ BIN=$1
 TMP=$(mktemp -d)
 DEMO=
 NAME="plcio-cli-shm-$$"
+EARLY=
+WATCH=
 cleanup() {
-  [ -n "$DEMO" ] && kill "$DEMO" 2>/dev/null
+  for p in $DEMO $EARLY $WATCH; do kill "$p" 2>/dev/null; done
   rm -f "/dev/shm/$NAME-garbage" "/dev/shm/$NAME-empty"
   rm -rf "$TMP"
 }
 fail() { echo "FAIL: $*"; cleanup; exit 1; }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 expect() { # expect STATUS PATTERN command...
   want=$1; pat=$2; shift 2

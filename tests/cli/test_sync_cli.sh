@@ -9,9 +9,14 @@ FIX=$2
 TMP=$(mktemp -d)
 SIM=
 ENG=
-cleanup() { [ -n "$SIM" ] && kill "$SIM" 2>/dev/null; [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null; rm -rf "$TMP"; }
+DEMOPID=
+cleanup() {
+  [ -n "$SIM" ] && kill "$SIM" 2>/dev/null; [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null
+  [ -n "$DEMOPID" ] && kill "$DEMOPID" 2>/dev/null; rm -rf "$TMP"
+}
 fail() { echo "FAIL: $*"; cleanup; exit 1; }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 
 expect() { # expect STATUS PATTERN command...
   want=$1; pat=$2; shift 2

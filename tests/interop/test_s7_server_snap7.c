@@ -111,9 +111,26 @@ static bool capture_start(plcio_test_proc *cap, const char *pcap, int port)
 
 static void capture_stop(plcio_test_proc *cap)
 {
+    pid_t group = cap->pid; /* tshark's group: dumpcap, its child, too */
     plcio_test_sleep_ms(500);
     kill(cap->pid, SIGINT); /* let tshark flush the file */
     if (plcio_test_proc_wait(cap, 5000) < 0) plcio_test_proc_stop(cap);
+    if (group > 0) kill(-group, SIGKILL);
+}
+
+/* The processes of the test, stopped by the teardown on every path (a failed
+ * assertion, missing npm peers): tshark with its dumpcap, and node. */
+static plcio_test_proc cap_proc = {0, -1, ""}, node_proc = {0, -1, ""};
+static pid_t cap_group;
+
+static int stop_all(void **state)
+{
+    (void)state;
+    plcio_test_proc_stop(&node_proc);
+    plcio_test_proc_stop(&cap_proc);
+    if (cap_group > 0) kill(-cap_group, SIGKILL);
+    cap_group = 0;
+    return 0;
 }
 
 /* Run a shell command, return its stdout (malloc'd). */
@@ -156,31 +173,31 @@ static void test_snap7_client(void **state)
     (void)state;
     counters cnt;
     memset(&cnt, 0, sizeof cnt);
+    char node_path[600]; /* the peers first: when they are missing nothing has been started */
+    snprintf(node_path, sizeof node_path, "%s", plcio_test_node_modules());
+    setenv("NODE_PATH", node_path, 1);
     plcio_s7_server *srv = start_server(&cnt);
     int port = plcio_s7_server_port(srv);
 
     char pcap[256];
     snprintf(pcap, sizeof pcap, "/tmp/plcio_s7srv_snap7_%d.pcapng", (int)getpid());
-    plcio_test_proc cap;
-    bool capturing = capture_start(&cap, pcap, port);
+    bool capturing = capture_start(&cap_proc, pcap, port);
+    if (capturing) cap_group = cap_proc.pid;
     if (!capturing) printf("tshark capture not possible here: dissector check skipped\n");
 
-    char script[512], port_s[16], node_path[600];
+    char script[512], port_s[16];
     snprintf(script, sizeof script, "%s/s7_server_snap7_client.js", PLCIO_INTEROP_DIR);
     snprintf(port_s, sizeof port_s, "%d", port);
-    snprintf(node_path, sizeof node_path, "%s", plcio_test_node_modules());
-    setenv("NODE_PATH", node_path, 1);
     const char *argv[] = {"node", script, port_s, NULL};
-    plcio_test_proc node;
-    assert_int_equal(plcio_test_proc_start(&node, argv, NULL, 0, 90), 0);
+    assert_int_equal(plcio_test_proc_start(&node_proc, argv, NULL, 0, 90), 0);
     char line[512];
     int failed_lines = 0;
-    while (plcio_test_proc_read_line(&node, line, sizeof line, 70000) == 0) {
+    while (plcio_test_proc_read_line(&node_proc, line, sizeof line, 70000) == 0) {
         printf("  %s\n", line);
         if (!strncmp(line, "FAIL", 4)) failed_lines++;
     }
-    int code = plcio_test_proc_wait(&node, 10000);
-    if (capturing) capture_stop(&cap);
+    int code = plcio_test_proc_wait(&node_proc, 10000);
+    if (capturing) capture_stop(&cap_proc);
     assert_int_equal(failed_lines, 0);
     assert_int_equal(code, 0);
 
@@ -209,6 +226,6 @@ static void test_snap7_client(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_snap7_client)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_teardown(test_snap7_client, stop_all)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

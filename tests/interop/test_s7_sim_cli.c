@@ -52,42 +52,77 @@ static int count_lines(const char *cmd)
     return n;
 }
 
+/* Every process a test starts, stopped by the teardown on every path: a failed
+ * assertion, a missing peer (plcio_test_node_modules fails the test) or a
+ * normal end. tshark runs dumpcap as a child in its process group: the whole
+ * group is killed, not only tshark. */
+typedef struct procs {
+    plcio_test_proc sim, cap, node;
+    pid_t cap_group; /* tshark's process group, dumpcap included; 0 when none */
+    char pcap[256];
+} procs;
+
+static int procs_setup(void **state)
+{
+    procs *p = calloc(1, sizeof *p);
+    if (!p) return -1;
+    p->sim.stdout_fd = p->cap.stdout_fd = p->node.stdout_fd = -1;
+    *state = p;
+    return 0;
+}
+
+static int procs_teardown(void **state)
+{
+    procs *p = *state;
+    plcio_test_proc_stop(&p->node);
+    plcio_test_proc_stop(&p->cap);
+    if (p->cap_group > 0) kill(-p->cap_group, SIGKILL); /* dumpcap, if tshark left it */
+    plcio_test_proc_stop(&p->sim);
+    if (p->pcap[0]) unlink(p->pcap);
+    free(p);
+    return 0;
+}
+
 static void test_nodes7_against_sim(void **state)
 {
-    (void)state;
+    procs *pr = *state;
+    /* The peers first: when they are missing nothing has been started yet. */
+    setenv("NODE_PATH", plcio_test_node_modules(), 1);
     const char *argv[] = {plcio_bin(), "sim",  "s7",     "--listen", "127.0.0.1:0", "--db", "1:200",
                           "--db",      "2:20", "--area", "M:64",     "--seconds",   "60",   NULL};
-    plcio_test_proc sim;
-    assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on ", 10000, 90), 0);
-    int port = plcio_test_port_from_line(sim.line);
+    plcio_test_proc *sim = &pr->sim;
+    assert_int_equal(plcio_test_proc_start(sim, argv, "listening on ", 10000, 90), 0);
+    int port = plcio_test_port_from_line(sim->line);
     assert_true(port > 0);
-    assert_non_null(strstr(sim.line, "127.0.0.1:"));
+    assert_non_null(strstr(sim->line, "127.0.0.1:"));
 
-    char pcap[256];
-    snprintf(pcap, sizeof pcap, "/tmp/plcio_s7sim_nodes7_%d.pcapng", (int)getpid());
-    plcio_test_proc cap;
-    bool capturing = capture_start(&cap, pcap, port);
+    char *pcap = pr->pcap;
+    snprintf(pcap, sizeof pr->pcap, "/tmp/plcio_s7sim_nodes7_%d.pcapng", (int)getpid());
+    plcio_test_proc *cap = &pr->cap;
+    bool capturing = capture_start(cap, pcap, port);
+    if (capturing) pr->cap_group = cap->pid;
 
     char script[512], port_s[16];
     snprintf(script, sizeof script, "%s/s7_server_nodes7_client.js", PLCIO_INTEROP_DIR);
     snprintf(port_s, sizeof port_s, "%d", port);
-    setenv("NODE_PATH", plcio_test_node_modules(), 1);
     const char *nargv[] = {"node", script, port_s, NULL};
-    plcio_test_proc node;
-    assert_int_equal(plcio_test_proc_start(&node, nargv, NULL, 0, 60), 0);
+    plcio_test_proc *node = &pr->node;
+    assert_int_equal(plcio_test_proc_start(node, nargv, NULL, 0, 60), 0);
     char line[512];
     int failed = 0;
-    while (plcio_test_proc_read_line(&node, line, sizeof line, 40000) == 0) {
+    while (plcio_test_proc_read_line(node, line, sizeof line, 40000) == 0) {
         printf("  %s\n", line);
         if (!strncmp(line, "FAIL", 4)) failed++;
     }
-    int code = plcio_test_proc_wait(&node, 10000);
+    int code = plcio_test_proc_wait(node, 10000);
     if (capturing) {
         plcio_test_sleep_ms(500);
-        kill(cap.pid, SIGINT);
-        if (plcio_test_proc_wait(&cap, 5000) < 0) plcio_test_proc_stop(&cap);
+        kill(cap->pid, SIGINT);
+        if (plcio_test_proc_wait(cap, 5000) < 0) plcio_test_proc_stop(cap);
+        kill(-pr->cap_group, SIGKILL); /* tshark is gone: nothing of its group may stay */
+        pr->cap_group = 0;
     }
-    plcio_test_proc_stop(&sim);
+    plcio_test_proc_stop(sim);
     assert_int_equal(failed, 0);
     assert_int_equal(code, 0);
     if (capturing) {
@@ -105,17 +140,16 @@ static void test_nodes7_against_sim(void **state)
         pclose(p);
         printf("tshark: %d ack-data frames from the simulator, no warnings\n", n);
         assert_true(n >= 4);
-        unlink(pcap);
     }
 }
 
 static void test_seconds_and_usage(void **state)
 {
-    (void)state;
+    procs *pr = *state;
     const char *ok[] = {plcio_bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--seconds", "0.5", NULL};
-    plcio_test_proc p;
-    assert_int_equal(plcio_test_proc_start(&p, ok, "listening on ", 10000, 30), 0);
-    assert_int_equal(plcio_test_proc_wait(&p, 10000), 0);
+    plcio_test_proc *pp = &pr->sim; /* one at a time, stopped by the teardown on failure */
+    assert_int_equal(plcio_test_proc_start(pp, ok, "listening on ", 10000, 30), 0);
+    assert_int_equal(plcio_test_proc_wait(pp, 10000), 0);
 
     static const char *const bad[][8] = {
         {"sim", "s7", "--db", "0:10", NULL},
@@ -136,8 +170,8 @@ static void test_seconds_and_usage(void **state)
         const char *argv[10] = {plcio_bin()};
         for (int j = 0; bad[i][j]; j++)
             argv[j + 1] = bad[i][j];
-        assert_int_equal(plcio_test_proc_start(&p, argv, NULL, 0, 10), 0);
-        int code = plcio_test_proc_wait(&p, 5000);
+        assert_int_equal(plcio_test_proc_start(pp, argv, NULL, 0, 10), 0);
+        int code = plcio_test_proc_wait(pp, 5000);
         if (code != 2) fail_msg("case %zu: exit %d, want 2", i, code);
     }
 }
@@ -154,14 +188,14 @@ static void exchange(int fd, const uint8_t *frame, size_t len, uint8_t *rx, size
 
 static void test_db_from_layout(void **state)
 {
-    (void)state;
+    procs *pr = *state;
     char layout[512];
     snprintf(layout, sizeof layout, "7:%s", plcio_test_fixture_path("layouts/test_db.db"));
     const char *argv[] = {plcio_bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--db", layout, "--seconds", "30", NULL};
-    plcio_test_proc sim;
-    assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on ", 10000, 60), 0);
+    plcio_test_proc *sim = &pr->sim;
+    assert_int_equal(plcio_test_proc_start(sim, argv, "listening on ", 10000, 60), 0);
     int fd = -1;
-    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", plcio_test_port_from_line(sim.line), 3000, &fd), PLCIO_OK);
+    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", plcio_test_port_from_line(sim->line), 3000, &fd), PLCIO_OK);
     uint8_t tx[128], rx[1024];
     size_t len = 0, rx_len = 0;
     plcio_cotp_conn cr;
@@ -198,15 +232,15 @@ static void test_db_from_layout(void **state)
     assert_int_equal(plcio_s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
     assert_int_equal(d.return_code, PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE);
     plcio_net_close(fd);
-    plcio_test_proc_stop(&sim);
+    plcio_test_proc_stop(sim);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nodes7_against_sim),
-        cmocka_unit_test(test_seconds_and_usage),
-        cmocka_unit_test(test_db_from_layout),
+        cmocka_unit_test_setup_teardown(test_nodes7_against_sim, procs_setup, procs_teardown),
+        cmocka_unit_test_setup_teardown(test_seconds_and_usage, procs_setup, procs_teardown),
+        cmocka_unit_test_setup_teardown(test_db_from_layout, procs_setup, procs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 
 typedef struct ctx {
     plcio_test_proc peer, socat;
+    plcio_test_proc cap, eng; /* tshark, `plcio sync`: stopped by the teardown on every path */
     char dir[64];
     char shm[64];
     plcio_sync_config *cfg;
@@ -45,7 +46,9 @@ static int setup(void **state)
 {
     ctx *c = calloc(1, sizeof *c);
     *state = c;
-    return c ? 0 : -1;
+    if (!c) return -1;
+    c->peer.stdout_fd = c->socat.stdout_fd = c->cap.stdout_fd = c->eng.stdout_fd = -1;
+    return 0;
 }
 
 static void engine_stop(ctx *c)
@@ -64,6 +67,9 @@ static int teardown(void **state)
     engine_stop(c);
     plcio_test_proc_stop(&c->peer);
     plcio_test_proc_stop(&c->socat);
+    plcio_test_proc_stop(&c->eng);
+    if (c->cap.pid > 0) mb_capture_stop(&c->cap);
+    else plcio_test_proc_stop(&c->cap);
     if (c->dir[0]) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
@@ -336,12 +342,12 @@ static void test_udp_pymodbus(void **state)
     snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1", port);
     mb_tmpdir(c->dir, sizeof c->dir);
     snprintf(pcap, sizeof pcap, "%s/udp.pcap", c->dir);
-    plcio_test_proc cap;
-    bool capturing = mb_capture_start(&cap, port, pcap, 60);
+    plcio_test_proc *cap = &c->cap;
+    bool capturing = mb_capture_start(cap, port, pcap, 60);
     if (!capturing) print_message("tshark cannot capture here: the dissector check is skipped\n");
     exercise(c, url, url, &from_pymodbus, "UDP, pymodbus");
     if (capturing) {
-        mb_capture_stop(&cap);
+        mb_capture_stop(cap);
         mb_tshark_check(pcap, port, true, 100); /* Wireshark's Modbus/UDP dissector: nothing malformed */
     }
 }
@@ -367,12 +373,12 @@ static void test_one_liner_udp(void **state)
     char url[80];
     snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1", udp_port);
     snprintf(c->shm, sizeof c->shm, "/plcio-test-sync-mbl1-%d", (int)getpid());
-    plcio_test_proc eng;
+    plcio_test_proc *eng = &c->eng;
     const char *argv[] = {plcio_bin(), "sync",    url,    "--tag", "hr5",  "--tag", "hr100:REAL", "--tag", "co3",
                           "--interval", "20",     "--shm", c->shm, "--seconds", "20", NULL};
-    assert_int_equal(plcio_test_proc_start(&eng, argv, "sync:", 10000, 25), 0);
-    print_message("%s\n", eng.line);
-    assert_non_null(strstr(eng.line, "3 tags"));
+    assert_int_equal(plcio_test_proc_start(eng, argv, "sync:", 10000, 25), 0);
+    print_message("%s\n", eng->line);
+    assert_non_null(strstr(eng->line, "3 tags"));
     char msg[256];
     assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
     const char *names[] = {"hr5", "hr100:REAL", "co3"}, *want[] = {"5", "123.456001", "true"};
@@ -389,14 +395,14 @@ static void test_one_liner_udp(void **state)
         assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
         assert_string_equal(v.text, want[i]);
     }
-    kill(eng.pid, SIGTERM);
-    assert_int_equal(plcio_test_proc_wait(&eng, 5000), 0);
-    plcio_test_proc_stop(&eng);
+    kill(eng->pid, SIGTERM);
+    assert_int_equal(plcio_test_proc_wait(eng, 5000), 0);
+    plcio_test_proc_stop(eng);
     /* a URL without --tag or --db is a usage error */
     const char *bad[] = {plcio_bin(), "sync", url, NULL};
-    assert_int_equal(plcio_test_proc_start(&eng, bad, NULL, 0, 10), 0);
-    assert_int_equal(plcio_test_proc_wait(&eng, 5000), 2);
-    plcio_test_proc_stop(&eng);
+    assert_int_equal(plcio_test_proc_start(eng, bad, NULL, 0, 10), 0);
+    assert_int_equal(plcio_test_proc_wait(eng, 5000), 2);
+    plcio_test_proc_stop(eng);
 }
 
 /* ---- serial lines ---- */
@@ -466,12 +472,12 @@ static void test_rtu_over_tcp_pymodbus(void **state)
     snprintf(url, sizeof url, "modbus-rtu://127.0.0.1:%d?unit=1", port);
     mb_tmpdir(c->dir, sizeof c->dir);
     snprintf(pcap, sizeof pcap, "%s/rtu-tcp.pcap", c->dir);
-    plcio_test_proc cap;
-    bool capturing = mb_capture_start(&cap, port, pcap, 60);
+    plcio_test_proc *cap = &c->cap;
+    bool capturing = mb_capture_start(cap, port, pcap, 60);
     if (!capturing) print_message("tshark cannot capture here: the dissector check is skipped\n");
     exercise(c, url, url, &from_pymodbus, "RTU over TCP, pymodbus");
     if (capturing) {
-        mb_capture_stop(&cap);
+        mb_capture_stop(cap);
         /* Wireshark's Modbus RTU dissector on the TCP stream: nothing malformed */
         assert_int_equal(rtu_tcp_tshark_count(pcap, port, "_ws.malformed || _ws.expert.severity >= warning"), 0);
         int frames = rtu_tcp_tshark_count(pcap, port, "mbrtu");

@@ -2,18 +2,21 @@
  * our own simulator (`plcio sim s7`, killed and restarted mid-run), values in
  * shared memory, writes by name (engine API and the shm ring) that change only
  * their own bytes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "plcio/plcio.h"
 #include "plcio/s7.h"
+#include "plcio/s7_server.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "plcio_test.h"
 
 typedef struct ctx {
     plcio_test_proc server;
+    plcio_s7_server *own; /* in-process server, run_once mode */
     int port;
     plcio_sync_config *cfg;
     plcio_sync *sync;
@@ -35,7 +38,7 @@ static plcio_s7_client *client_for(int port)
 }
 
 /* The YAML with @PORT@ replaced by the server's port. */
-static void start_engine(ctx *c, const char *yaml_template)
+static void start_engine_logged(ctx *c, const char *yaml_template, const plcio_logger *logger)
 {
     char yaml[2048], err[512];
     const char *at = strstr(yaml_template, "@PORT@");
@@ -46,7 +49,9 @@ static void start_engine(ctx *c, const char *yaml_template)
         fail_msg("config: %s", err);
     plcio_sync_options o = {0};
     o.shm_name = c->shm;
-    if (getenv("PLCIO_TEST_LOG")) {
+    if (logger) {
+        o.logger = *logger;
+    } else if (getenv("PLCIO_TEST_LOG")) {
         o.logger.fn = plcio_log_to_stream;
         o.logger.level = PLCIO_LOG_DEBUG;
     }
@@ -54,6 +59,8 @@ static void start_engine(ctx *c, const char *yaml_template)
     char msg[256];
     assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
 }
+
+static void start_engine(ctx *c, const char *yaml_template) { start_engine_logged(c, yaml_template, NULL); }
 
 static void stop_engine(ctx *c)
 {
@@ -111,6 +118,7 @@ static int setup(void **state)
 {
     ctx *c = calloc(1, sizeof *c);
     if (!c) return -1;
+    c->server.stdout_fd = -1; /* a test that starts no process must not make the teardown close fd 0 */
     *state = c;
     return 0;
 }
@@ -121,6 +129,7 @@ static int teardown(void **state)
     ctx *c = *state;
     stop_engine(c);
     plcio_test_proc_stop(&c->server);
+    plcio_s7_server_free(c->own);
     if (c->dir[0]) {
         char path[128];
         snprintf(path, sizeof path, "%s/tank.db", c->dir);
@@ -258,11 +267,103 @@ static void test_own_simulator_killed_and_restarted(void **state)
     assert_true(st.errors >= 1);
 }
 
+/* ---- a tag past the end of its DB: logged once per change, not per cycle ---- */
+
+typedef struct log_count {
+    int refused; /* WARN "... address out of range ..." */
+    int again;   /* INFO "every tag reads again" */
+} log_count;
+
+static void count_log(void *arg, plcio_log_level level, const char *module, const char *msg)
+{
+    (void)module;
+    log_count *n = arg;
+    if (level == PLCIO_LOG_WARN && strstr(msg, "DB1.DBB20") && strstr(msg, "address out of range")) n->refused++;
+    if (level == PLCIO_LOG_INFO && strstr(msg, "every tag reads again")) n->again++;
+    if (getenv("PLCIO_TEST_LOG")) fprintf(stderr, "%s\n", msg);
+}
+
+/* Serve and sync until tag `name` has `quality` and the group counted `errors` more errors (10 s at most). */
+static void run_until(ctx *c, const char *name, plcio_shm_quality quality, uint64_t errors)
+{
+    plcio_sync_stats st;
+    assert_int_equal(plcio_sync_group_stats(c->sync, 0, &st), PLCIO_OK);
+    uint64_t want_errors = st.errors + errors;
+    plcio_shm_value v;
+    memset(&v, 0, sizeof v);
+    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+    while (plcio_monotonic_ns() < end) {
+        plcio_s7_server_run_once(c->own, 0);
+        plcio_sync_run_once(c->sync, 2);
+        assert_int_equal(plcio_sync_group_stats(c->sync, 0, &st), PLCIO_OK);
+        if (plcio_shm_reader_refresh(c->reader) != PLCIO_OK) continue;
+        assert_int_equal(plcio_shm_reader_get_by_name(c->reader, name, &v), PLCIO_OK);
+        if (v.quality == quality && st.errors >= want_errors) return;
+    }
+    fail_msg("%s: quality %s, want %s; group errors %llu, want %llu", name, plcio_shm_quality_name(v.quality),
+             plcio_shm_quality_name(quality), (unsigned long long)st.errors, (unsigned long long)want_errors);
+}
+
+static void resize_db1(ctx *c, size_t size)
+{
+    assert_int_equal(plcio_s7_server_remove_area(c->own, PLCIO_S7_SERVER_AREA_DB, 1), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_add_area(c->own, PLCIO_S7_SERVER_AREA_DB, 1, size, NULL), PLCIO_OK);
+}
+
+static void test_refused_tag_logged_once_per_change(void **state)
+{
+    ctx *c = *state;
+    plcio_s7_server_config sc;
+    plcio_s7_server_config_init(&sc);
+    sc.host = "127.0.0.1";
+    sc.port = 0;
+    assert_int_equal(plcio_s7_server_new(&sc, &c->own), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_add_area(c->own, PLCIO_S7_SERVER_AREA_DB, 1, 10, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_listen(c->own), PLCIO_OK);
+    c->port = plcio_s7_server_port(c->own);
+    log_count n = {0, 0};
+    plcio_logger lg = {count_log, &n, PLCIO_LOG_INFO};
+    start_engine_logged(c, "devices:\n"
+                           "  - name: plc\n"
+                           "    url: s7://127.0.0.1:@PORT@\n"
+                           "    groups:\n"
+                           "      - interval: 5ms\n"
+                           "        tags:\n"
+                           "          - {address: DB1.DBW0:INT, name: inside}\n"
+                           "          - {address: DB1.DBW20:INT, name: past}\n",
+                        &lg);
+    /* DB1 has 10 bytes: "past" is refused every cycle, logged once. */
+    run_until(c, "past", PLCIO_SHM_QUALITY_ERROR, 40);
+    run_until(c, "inside", PLCIO_SHM_QUALITY_GOOD, 0);
+    assert_int_equal(n.refused, 1);
+    assert_int_equal(n.again, 0);
+    /* The DB grows: good again, said once. */
+    resize_db1(c, 30);
+    run_until(c, "past", PLCIO_SHM_QUALITY_GOOD, 0);
+    plcio_sync_stats before, after = {0};
+    assert_int_equal(plcio_sync_group_stats(c->sync, 0, &before), PLCIO_OK);
+    for (uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+         after.cycles < before.cycles + 20 && plcio_monotonic_ns() < end;) {
+        plcio_s7_server_run_once(c->own, 0);
+        plcio_sync_run_once(c->sync, 2);
+        assert_int_equal(plcio_sync_group_stats(c->sync, 0, &after), PLCIO_OK);
+    }
+    assert_true(after.cycles >= before.cycles + 20);
+    assert_int_equal(n.again, 1);
+    assert_int_equal(n.refused, 1);
+    /* It shrinks again: a new refusal, logged once more. */
+    resize_db1(c, 10);
+    run_until(c, "past", PLCIO_SHM_QUALITY_ERROR, 40);
+    assert_int_equal(n.refused, 2);
+    assert_int_equal(n.again, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snap7_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_simulator_killed_and_restarted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_tag_logged_once_per_change, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

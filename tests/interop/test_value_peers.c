@@ -64,13 +64,22 @@ static void check_line(const char *l, int *counts)
     cJSON_Delete(o);
 }
 
+/* The oracle, stopped by the teardown on every path (a failed check included). */
+static plcio_test_proc proc = {0, -1, ""};
+
+static int stop_oracle(void **state)
+{
+    (void)state;
+    plcio_test_proc_stop(&proc);
+    return 0;
+}
+
 static void test_against_oracle(void **state)
 {
     (void)state;
     char script[4096];
     snprintf(script, sizeof script, "%s/../value_oracle.js", plcio_test_node_modules());
     const char *argv[] = {"node", script, "--seconds", "60", NULL};
-    plcio_test_proc proc;
     assert_int_equal(plcio_test_proc_start(&proc, argv, NULL, 0, 90), 0);
     int counts[PLCIO_TYPE_COUNT_] = {0};
     int lines = 0;
@@ -100,6 +109,6 @@ static void test_against_oracle(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_against_oracle)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_teardown(test_against_oracle, stop_oracle)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,16 @@ static int mb_probe(int port)
     return rc;
 }
 
+/* The server under load, stopped by the teardown on every path. */
+static plcio_test_proc load_server = {0, -1, ""};
+
+static int stop_server(void **state)
+{
+    (void)state;
+    plcio_test_proc_stop(&load_server);
+    return 0;
+}
+
 static void run_load(const char *const *argv, void *(*client_main)(void *), int (*probe)(int), const char *what)
 {
     double seconds = load_seconds();
@@ -239,9 +249,9 @@ static void run_load(const char *const *argv, void *(*client_main)(void *), int 
     full[n++] = server_seconds;
     full[n] = NULL;
     argv = full;
-    plcio_test_proc srv;
-    assert_int_equal(plcio_test_proc_start(&srv, argv, "listening on ", 20000, (int)seconds + 120), 0);
-    int port = plcio_test_port_from_line(srv.line);
+    plcio_test_proc *srvp = &load_server; /* stopped by the teardown on every path */
+    assert_int_equal(plcio_test_proc_start(srvp, argv, "listening on ", 20000, (int)seconds + 120), 0);
+    int port = plcio_test_port_from_line(srvp->line);
     assert_true(port > 0);
 
     static load_client clients[CLIENTS];
@@ -261,7 +271,7 @@ static void run_load(const char *const *argv, void *(*client_main)(void *), int 
     long rss_warm = -1, rss_end = -1, rss_max = 0;
     while (plcio_monotonic_ns() < end) {
         plcio_test_sleep_ms(100);
-        long kb = vm_rss_kb(srv.pid);
+        long kb = vm_rss_kb(srvp->pid);
         if (kb > rss_max) rss_max = kb;
         if (rss_warm < 0 && plcio_monotonic_ns() >= t0 + (end - t0) / 4) rss_warm = kb;
         rss_end = kb;
@@ -284,7 +294,7 @@ static void run_load(const char *const *argv, void *(*client_main)(void *), int 
     /* Still serving after the load; then it ends by itself (--seconds) with
      * status 0: under ASan that also means no leak and no error. */
     int probe_rc = probe(port);
-    int code = plcio_test_proc_wait(&srv, 60000);
+    int code = plcio_test_proc_wait(srvp, 60000);
     if (code != 0) printf("server exit status %d\n", code);
     assert_int_equal(probe_rc, PLCIO_OK);
     assert_int_equal(code, 0);
@@ -322,8 +332,8 @@ static void test_modbus_server_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_s7_server_load),
-        cmocka_unit_test(test_modbus_server_load),
+        cmocka_unit_test_teardown(test_s7_server_load, stop_server),
+        cmocka_unit_test_teardown(test_modbus_server_load, stop_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

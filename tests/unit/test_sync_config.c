@@ -132,7 +132,14 @@ static void test_errors_name_line_and_column(void **state)
         {"devices:\n  - url: s7://h\n    reconnect: {min: 5s, max: 1s}\n    groups: [{db: 1}]\n", PLCIO_ERANGE,
          "2:5: device 'device1': reconnect min (5000ms) is above max (1000ms)"},
         {"devices:\n  - {name: a, url: s7://h, groups: [{db: 1}]}\n  - {name: a, url: s7://i, groups: [{db: 2}]}\n",
-         PLCIO_ESYNTAX, "1:1: device name 'a' is used twice (lines 2 and 3)"},
+         PLCIO_ESYNTAX, "3:12: device name 'a' is used twice (lines 2 and 3)"},
+        /* the duplicate's own name, not the top of the file */
+        {"devices:\n  - name: plc\n    url: s7://h\n    groups: [{db: 1}]\n  - url: s7://i\n    groups: [{db: 2}]\n"
+         "  - url: s7://j\n    name: plc\n    groups: [{db: 3}]\n",
+         PLCIO_ESYNTAX, "8:11: device name 'plc' is used twice (lines 2 and 7)"},
+        /* an unnamed device is "deviceN": the clash points at the device */
+        {"devices:\n  - {name: device2, url: s7://h, groups: [{db: 1}]}\n  - {url: s7://i, groups: [{db: 2}]}\n",
+         PLCIO_ESYNTAX, "3:5: device name 'device2' is used twice (lines 2 and 3)"},
         {"devices:\n  - url: [s7://h]\n    groups: [{db: 1}]\n", PLCIO_ESYNTAX, "2:10: url must be a value, not a list"},
         {"layouts: {a: b}\ndevices: []\n", PLCIO_ESYNTAX, "1:10: layouts must be a list"},
         {"&a [*a]\n", PLCIO_ESYNTAX, "1:"},

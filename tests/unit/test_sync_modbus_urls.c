@@ -61,20 +61,24 @@ static void test_bad_modbus_urls(void **state)
 {
     (void)state;
     static const bad_url cases[] = {
-        {"modbus-rtu://", "not a Modbus URL"},                                /* no device, no host */
-        {"modbus-udp://", "not a Modbus URL"},                                /* no host */
-        {"modbus-rtu:///dev/ttyS0?baud=fast", "not a Modbus URL"},            /* not a number */
-        {"modbus-rtu:///dev/ttyS0?baud=10", "not a Modbus URL"},              /* below 50 */
-        {"modbus-rtu:///dev/ttyS0?parity=X", "not a Modbus URL"},             /* N, E or O */
-        {"modbus-ascii:///dev/ttyS0?parity=EE", "not a Modbus URL"},
-        {"modbus-rtu:///dev/ttyS0?stop-bits=3", "not a Modbus URL"},
-        {"modbus-rtu:///dev/ttyS0?data-bits=9", "not a Modbus URL"},
-        {"modbus-tcp://127.0.0.1?unit=256", "not a Modbus URL"},
-        {"modbus-tcp://127.0.0.1?timeout=0", "not a Modbus URL"},
-        {"modbus-udp://127.0.0.1?retries=11", "not a Modbus URL"},
-        {"modbus-tcp://127.0.0.1?colour=red", "not a Modbus URL"},            /* unknown option */
-        {"modbus-serial:///dev/ttyS0", "not a Modbus URL"},                   /* no such scheme */
-        {"modbus-rtu:///dev/ttyS0?baud=19200&unit=1&unit=2", "is not a device URL"}, /* given twice */
+        {"modbus-rtu://", "not a Modbus URL (modbus-rtu:// URL without a host or a serial device"},
+        {"modbus-udp://", "not a Modbus URL (modbus-udp:// URL without a host)"},
+        {"modbus-rtu:///dev/ttyS0?baud=fast", "not a Modbus URL (parameter baud=fast is not a number in 50..4000000)"},
+        {"modbus-rtu:///dev/ttyS0?baud=10", "(parameter baud=10 is not a number in 50..4000000)"},
+        {"modbus-rtu:///dev/ttyS0?parity=X", "(parameter parity=X: expected N, E or O)"},
+        {"modbus-ascii:///dev/ttyS0?parity=EE", "(parameter parity=EE: expected N, E or O)"},
+        {"modbus-rtu:///dev/ttyS0?stop-bits=3", "(parameter stop-bits=3 is not a number in 1..2)"},
+        {"modbus-rtu:///dev/ttyS0?data-bits=9", "(parameter data-bits=9 is not a number in 7..8)"},
+        {"modbus-tcp://127.0.0.1?unit=256", "(parameter unit=256 is not a number in 0..255)"},
+        {"modbus-tcp://127.0.0.1?timeout=0", "(parameter timeout=0 is not a number in 1..3600000)"},
+        {"modbus-udp://127.0.0.1?retries=11", "(parameter retries=11 is not a number in 0..10)"},
+        {"modbus-tcp://127.0.0.1?colour=red", "not a Modbus URL (unknown parameter 'colour'"},
+        {"modbus-serial:///dev/ttyS0", "(unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii))"},
+        {"modbus-rtu:///dev/ttyS0?baud=19200&unit=1&unit=2", "is not a device URL (parameter 'unit' is given twice)"},
+        {"modbus-tcp://127.0.0.1:0", "is not a device URL (port 0 is out of range (1..65535))"},
+        {"modbus-tcp://127.0.0.1:5020/x", "not a Modbus URL (modbus-tcp://HOST[:PORT] takes no path, found '/x')"},
+        {"s7://127.0.0.1:1102/x", "s7:// URL takes no path, found '/x'"},
+        {"s7://127.0.0.1?rack=0&rack=1", "is not a device URL (parameter 'rack' is given twice)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char yaml[512], err[512] = "";

@@ -82,6 +82,118 @@ static void test_malformed(void **state)
     assert_int_equal(plcio_url_parse(many, &u), PLCIO_ENOSPC);
 }
 
+/* Every refusal says which part or parameter and why (issue 23). */
+typedef struct url_error_case {
+    const char *url;
+    int rc;
+    const char *why; /* the whole message */
+} url_error_case;
+
+static void test_error_reasons(void **state)
+{
+    (void)state;
+    static const url_error_case cases[] = {
+        {"s7://127.0.0.1:0", PLCIO_ESYNTAX, "port 0 is out of range (1..65535)"},
+        {"modbus-tcp://127.0.0.1:0", PLCIO_ESYNTAX, "port 0 is out of range (1..65535)"},
+        {"s7://[::1]:0", PLCIO_ESYNTAX, "port 0 is out of range (1..65535)"},
+        {"s7://h:00000", PLCIO_ESYNTAX, "port 00000 is out of range (1..65535)"},
+        {"s7://h:65536", PLCIO_ESYNTAX, "port 65536 is out of range (1..65535)"},
+        {"s7://h:99999999999999999999", PLCIO_ESYNTAX, "port 99999999999999999999 is out of range (1..65535)"},
+        {"s7://h:12a", PLCIO_ESYNTAX, "port '12a' is not a number (1..65535)"},
+        {"s7://h:-1", PLCIO_ESYNTAX, "port '-1' is not a number (1..65535)"},
+        {"s7://h:", PLCIO_ESYNTAX, "':' without a port number (1..65535)"},
+        {"s7://h?rack=0&rack=1", PLCIO_ESYNTAX, "parameter 'rack' is given twice"},
+        {"s7://h?rack&rack", PLCIO_ESYNTAX, "parameter 'rack' is given twice"},
+        {"s7://h?=1", PLCIO_ESYNTAX, "parameter '=1' has no name before '='"},
+        {"s7://h?a=%zz", PLCIO_ESYNTAX, "value of parameter '%zz' has a bad %-escape (% takes two hex digits)"},
+        {"s7://[::1", PLCIO_ESYNTAX, "'[' of an IPv6 address without its ']'"},
+        {"s7://[::1]x", PLCIO_ESYNTAX, "expected ':PORT' after ']'"},
+        {"192.168.0.1", PLCIO_ESYNTAX, "expected SCHEME://, e.g. s7://HOST or modbus-tcp://HOST"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plcio_url u;
+        char err[160] = "unset";
+        int rc = plcio_url_parse_err(cases[i].url, &u, err, sizeof err);
+        if (rc != cases[i].rc || strcmp(err, cases[i].why) != 0)
+            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err, cases[i].rc, cases[i].why);
+        assert_int_equal(plcio_url_parse(cases[i].url, &u), cases[i].rc); /* same answer without a message */
+    }
+    plcio_url u;
+    char err[160] = "unset";
+    assert_int_equal(plcio_url_parse_err("s7://h:1", &u, err, sizeof err), PLCIO_OK);
+    assert_string_equal(err, "");
+    assert_int_equal(u.port, 1);
+    assert_int_equal(plcio_url_parse_err("s7://h:65535", &u, NULL, 0), PLCIO_OK);
+    assert_int_equal(u.port, 65535);
+}
+
+/* s7:// takes no path and names a parameter out of range. */
+static void test_s7_options_refuse(void **state)
+{
+    (void)state;
+    static const url_error_case cases[] = {
+        {"s7://h:1102/path", PLCIO_ESYNTAX, "s7:// URL takes no path, found '/path' (s7://HOST[:PORT][?rack=0&slot=1])"},
+        {"s7://h/DB1?rack=0", PLCIO_ESYNTAX, "s7:// URL takes no path, found '/DB1' (s7://HOST[:PORT][?rack=0&slot=1])"},
+        {"s7://h?rack=9", PLCIO_ERANGE, "s7:// parameter rack=9 is not a number in 0..7"},
+        {"s7://h?pdu=abc", PLCIO_ERANGE, "s7:// parameter pdu=abc is not a number in 240..8192"},
+        {"s7://h?slott=1", PLCIO_ESYNTAX, "unknown s7:// parameter 'slott'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plcio_url u;
+        assert_int_equal(plcio_url_parse(cases[i].url, &u), PLCIO_OK);
+        plcio_s7_client_options o;
+        plcio_s7_client_options_init(&o);
+        char err[160] = "";
+        int rc = plcio_s7_client_options_from_url(&o, &u, err, sizeof err);
+        if (rc != cases[i].rc || strcmp(err, cases[i].why) != 0)
+            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err, cases[i].rc, cases[i].why);
+    }
+    plcio_url u;
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    char err[160] = "";
+    assert_int_equal(plcio_url_parse("s7://h:1102/", &u), PLCIO_OK); /* a trailing slash is no path */
+    assert_int_equal(plcio_s7_client_options_from_url(&o, &u, err, sizeof err), PLCIO_OK);
+    assert_int_equal(o.port, 1102);
+}
+
+/* Modbus URLs: TCP/UDP take no path, serial ones need their device path. */
+static void test_modbus_url_reasons(void **state)
+{
+    (void)state;
+    static const url_error_case cases[] = {
+        {"modbus-tcp://h:0", PLCIO_ESYNTAX, "port 0 is out of range (1..65535)"},
+        {"modbus-tcp://h:5020/x", PLCIO_ESYNTAX, "modbus-tcp://HOST[:PORT] takes no path, found '/x'"},
+        {"modbus-udp://h/x", PLCIO_ESYNTAX, "modbus-udp://HOST[:PORT] takes no path, found '/x'"},
+        {"modbus-rtu://h:4001/dev/ttyS0", PLCIO_ESYNTAX, "modbus-rtu://HOST[:PORT] takes no path, found '/dev/ttyS0'"},
+        {"modbus-rtu://", PLCIO_ESYNTAX, "modbus-rtu:// URL without a host or a serial device (modbus-rtu:///dev/ttyX)"},
+        {"modbus-udp://", PLCIO_ESYNTAX, "modbus-udp:// URL without a host"},
+        {"modbus-tcp://h?unit=256", PLCIO_ERANGE, "parameter unit=256 is not a number in 0..255"},
+        {"modbus-tcp://h?unit=1&unit=2", PLCIO_ESYNTAX, "parameter 'unit' is given twice"},
+        {"modbus-rtu:///dev/ttyS0?baud=fast", PLCIO_ERANGE, "parameter baud=fast is not a number in 50..4000000"},
+        {"modbus-rtu:///dev/ttyS0?parity=X", PLCIO_ERANGE, "parameter parity=X: expected N, E or O"},
+        {"modbus-tcp://h?colour=red", PLCIO_ESYNTAX,
+         "unknown parameter 'colour' (unit, timeout, retries; serial: baud, parity, data-bits, stop-bits, rs485)"},
+        {"modbus-serial:///dev/ttyS0", PLCIO_ESYNTAX,
+         "unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[160] = "";
+        int rc = plcio_modbus_url_check(cases[i].url, err, sizeof err);
+        if (rc != cases[i].rc || strcmp(err, cases[i].why) != 0)
+            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err, cases[i].rc, cases[i].why);
+        int code = 0;
+        assert_null(plcio_modbus_client_new(cases[i].url, NULL, &code));
+        assert_int_equal(code, cases[i].rc);
+    }
+    static const char *const good[] = {"modbus-tcp://h:5020", "modbus-tcp://h/", "modbus-rtu:///dev/ttyUSB0?baud=9600",
+                                       "modbus-ascii:///dev/ttyS1?parity=E&data-bits=7", "modbus-rtu://h:4001"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char err[160] = "";
+        if (plcio_modbus_url_check(good[i], err, sizeof err) != PLCIO_OK) fail_msg("%s refused: %s", good[i], err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +201,9 @@ int main(void)
         cmocka_unit_test(test_tsap_hex_and_defaults),
         cmocka_unit_test(test_serial_and_ipv6),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_error_reasons),
+        cmocka_unit_test(test_s7_options_refuse),
+        cmocka_unit_test(test_modbus_url_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

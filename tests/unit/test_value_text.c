@@ -94,7 +94,11 @@ static void test_error_messages(void **state)
     expect_fail(PLCIO_TYPE_REAL, "abc", PLCIO_ESYNTAX, "REAL");
     expect_fail(PLCIO_TYPE_REAL, "1.5.", PLCIO_ESYNTAX, "REAL");
     expect_fail(PLCIO_TYPE_REAL, "", PLCIO_ESYNTAX, "REAL");
-    expect_fail(PLCIO_TYPE_REAL, "1e39", PLCIO_ERANGE, "out of range for REAL");
+    /* the user's text and the REAL range, not the double nearest to it */
+    expect_fail(PLCIO_TYPE_REAL, "1e39", PLCIO_ERANGE,
+                "1e39 is out of range for REAL (-3.40282347e+38..3.40282347e+38)");
+    expect_fail(PLCIO_TYPE_REAL, "-3.5e38", PLCIO_ERANGE, "-3.5e38 is out of range for REAL");
+    expect_fail(PLCIO_TYPE_LREAL, "1e400", PLCIO_ERANGE, "1e400 is out of range for LREAL");
     expect_fail(PLCIO_TYPE_REAL, "-3.5e38", PLCIO_ERANGE, "REAL");
     expect_fail(PLCIO_TYPE_LREAL, "1e400", PLCIO_ERANGE, "LREAL");
     expect_fail(PLCIO_TYPE_CHAR, "ab", PLCIO_ESYNTAX, "CHAR");
@@ -162,6 +166,7 @@ static void test_numbers(void **state)
     assert_int_equal(plcio_value_encode(&v, b, 2, 0, NULL, NULL, 0), PLCIO_ENOSPC);
     uint8_t r[4];
     assert_int_equal(plcio_value_encode(&v, r, 4, 0, NULL, err, sizeof err), PLCIO_ERANGE);
+    assert_string_equal(err, "1e+39 is out of range for REAL (-3.40282347e+38..3.40282347e+38)");
     plcio_value_init(&v, PLCIO_TYPE_USINT);
     v.v.u = 256;
     assert_int_equal(plcio_value_encode(&v, r, 4, 0, NULL, err, sizeof err), PLCIO_ERANGE);

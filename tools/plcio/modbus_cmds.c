@@ -125,7 +125,12 @@ static int open_client(const mb_args *a, plcio_modbus_client **out)
 {
     int err = 0;
     plcio_modbus_client *c = plcio_modbus_client_new(a->url, NULL, &err);
-    if (!c) return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", a->url, plcio_strerror(err));
+    if (!c) {
+        char why[160] = "";
+        if (err == PLCIO_ENOMEM || plcio_modbus_url_check(a->url, why, sizeof why) == PLCIO_OK || !why[0])
+            snprintf(why, sizeof why, "%s", plcio_strerror(err));
+        return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", a->url, why);
+    }
     if (a->timeout_ms) plcio_modbus_client_set_timeout(c, (int)a->timeout_ms);
     *out = c;
     return PLCIO_EXIT_OK;

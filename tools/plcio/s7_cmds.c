@@ -27,10 +27,11 @@ typedef struct s7_tag {
 static int open_client(const char *url_text, bool reconnect, plcio_s7_client **out)
 {
     plcio_url url;
-    if (plcio_url_parse(url_text, &url) != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s'", url_text);
+    char err[160];
+    if (plcio_url_parse_err(url_text, &url, err, sizeof err) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", url_text, err);
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
-    char err[160];
     if (plcio_s7_client_options_from_url(&o, &url, err, sizeof err) != PLCIO_OK)
         return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err);
     o.auto_reconnect = o.auto_reconnect || reconnect;

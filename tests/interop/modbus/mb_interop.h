@@ -49,12 +49,35 @@ static inline void mb_socat_start(plcio_test_proc *p, const char *dir, int max_s
 
 /* tshark on loopback for port N (TCP and UDP), writing path. Ready once the
  * capture file has its header. */
+/* tshark runs dumpcap as a child in its process group. A test that fails
+ * between start and stop leaves both: the groups still running are killed
+ * when the test program exits (cmocka returns from main after failures). */
+static pid_t mb_capture_groups[8];
+
+static inline void mb_capture_kill_all(void)
+{
+    for (size_t i = 0; i < sizeof mb_capture_groups / sizeof mb_capture_groups[0]; i++)
+        if (mb_capture_groups[i] > 0) kill(-mb_capture_groups[i], SIGKILL);
+}
+
+static inline void mb_capture_track(pid_t group, bool add)
+{
+    static bool registered;
+    if (!registered) registered = atexit(mb_capture_kill_all) == 0;
+    for (size_t i = 0; i < sizeof mb_capture_groups / sizeof mb_capture_groups[0]; i++)
+        if (mb_capture_groups[i] == (add ? 0 : group)) {
+            mb_capture_groups[i] = add ? group : 0;
+            return;
+        }
+}
+
 static inline bool mb_capture_start(plcio_test_proc *p, int port, const char *path, int max_seconds)
 {
     char filter[64];
     snprintf(filter, sizeof filter, "tcp port %d or udp port %d", port, port);
     const char *argv[] = {"tshark", "-q", "-i", "lo", "-f", filter, "-w", path, NULL};
     if (plcio_test_proc_start(p, argv, NULL, 0, max_seconds) != 0) return false;
+    mb_capture_track(p->pid, true);
     for (int i = 0; i < 250; i++) {
         struct stat st;
         if (stat(path, &st) == 0 && st.st_size > 0) {
@@ -63,16 +86,23 @@ static inline bool mb_capture_start(plcio_test_proc *p, int port, const char *pa
         }
         mb_sleep_ms(20);
     }
-    plcio_test_proc_stop(p);
+    pid_t group = p->pid;
+    plcio_test_proc_stop(p); /* kills the whole group */
+    mb_capture_track(group, false);
     return false;
 }
 
 static inline void mb_capture_stop(plcio_test_proc *p)
 {
+    pid_t group = p->pid;
     mb_sleep_ms(300);
     kill(p->pid, SIGINT); /* let tshark/dumpcap flush the file */
     plcio_test_proc_wait(p, 5000);
     plcio_test_proc_stop(p);
+    if (group > 0) {
+        kill(-group, SIGKILL); /* whatever of the group tshark left behind */
+        mb_capture_track(group, false);
+    }
 }
 
 /* Lines tshark prints for `filter` on the capture, decoding port as Modbus. */
