@@ -522,14 +522,14 @@ class _Ring:
             a.fetch_add(waiters_off, -1)
 
     def _try_claim(self, pid):
-        """(slot, ctl) claimed, "share" when this process holds its share, or None."""
+        """(slot, ctl) claimed; ("share", mine) when this process holds its
+        share, or holds slots while only the reserve is free (waiting would
+        not help: only its own collected answers free them); None: wait."""
         ctls = [self._CTL.unpack_from(self.mm, self._off(i))[0] for i in range(self.slots)]  # a hint only
         mine = sum(1 for c in ctls if c & 0xFF != SLOT_FREE and c >> 32 == pid)
         free = sum(1 for c in ctls if c & 0xFF == SLOT_FREE)
-        if mine >= self.share:
-            return "share"
-        if mine and free <= self.reserve:
-            return None
+        if mine >= self.share or (mine and free <= self.reserve):
+            return "share", mine
         n = self.slots
         for k in range(n):
             i = (self.next + k) % n
@@ -557,10 +557,14 @@ class _Ring:
                                                    "submitted" % self.name)
             seen = self.atomics.load(R_FREE_SEQ)
             got = self._try_claim(pid)
-            if got == "share":
-                raise _e.Error(_e.ELIMIT, "this process already holds %d of the %d write slots (its share): "
-                                          "collect answers (wait_write) before submitting more" % (
-                                              self.share, self.slots))
+            if got is not None and got[0] == "share":
+                if got[1] >= self.share:
+                    raise _e.Error(_e.ELIMIT, "this process already holds %d of the %d write slots (its share): "
+                                              "collect answers (wait_write) before submitting more" % (
+                                                  got[1], self.slots))
+                raise _e.Error(_e.ELIMIT, "the write ring is nearly full and this process holds %d slots: collect "
+                                          "answers (wait_write) first; the last %d free slots are kept for "
+                                          "processes holding none" % (got[1], self.reserve))
             if got is not None:
                 break
             left = 0 if deadline is None else deadline - time.monotonic()

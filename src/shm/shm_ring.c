@@ -512,8 +512,11 @@ static bool ring_alive(const shm_ring_client *c)
 }
 
 /* One pass: PLCIO_OK and *slot, *claimed set; PLCIO_ELIMIT when this process
- * holds its share; PLCIO_EAGAIN when nothing may be claimed now. */
-static int try_claim(shm_ring_client *c, uint32_t *slot, uint64_t *claimed)
+ * holds its share, or holds slots while only the reserve is free (waiting
+ * would not help: only its own collected answers free its slots, and waiting
+ * for others who do the same deadlocks); PLCIO_EAGAIN when nothing may be
+ * claimed now (then waiting helps). *mine_out: slots this process holds. */
+static int try_claim(shm_ring_client *c, uint32_t *slot, uint64_t *claimed, uint32_t *mine_out)
 {
     uint32_t mine = 0, free_slots = 0;
     for (uint32_t i = 0; i < c->slots; i++) {
@@ -521,8 +524,8 @@ static int try_claim(shm_ring_client *c, uint32_t *slot, uint64_t *claimed)
         if (SHM_CTL_STATE(ctl) == SHM_SLOT_FREE) free_slots++;
         else if (SHM_CTL_PID(ctl) == c->pid) mine++;
     }
-    if (mine >= c->share) return PLCIO_ELIMIT;
-    if (mine > 0 && free_slots <= c->reserve) return PLCIO_EAGAIN;
+    *mine_out = mine;
+    if (mine >= c->share || (mine > 0 && free_slots <= c->reserve)) return PLCIO_ELIMIT;
     for (uint32_t k = 0; k < c->slots; k++) {
         uint32_t i = (c->next + k) % c->slots;
         _Atomic uint64_t *w = ctl_of(slot_at(c->base, c->slot_size, i));
@@ -556,11 +559,17 @@ static int claim(shm_ring_client *c, uint64_t deadline_ns, uint32_t *slot, uint6
             return PLCIO_ECLOSED;
         }
         uint32_t seen = atomic_load_explicit(SHM_A32(c->base, SHM_R_FREE_SEQ), memory_order_seq_cst);
-        int rc = try_claim(c, slot, ctl);
+        uint32_t mine = 0;
+        int rc = try_claim(c, slot, ctl, &mine);
         if (rc == PLCIO_OK) return rc;
         if (rc == PLCIO_ELIMIT) {
-            shm_msg(msg, cap, "this process already holds %u of the %u write slots (its share): collect answers "
-                    "(write_wait) before submitting more", c->share, c->slots);
+            if (mine >= c->share)
+                shm_msg(msg, cap, "this process already holds %u of the %u write slots (its share): collect "
+                        "answers (write_wait) before submitting more", mine, c->slots);
+            else
+                shm_msg(msg, cap, "the write ring is nearly full and this process holds %u slots: collect answers "
+                        "(write_wait) first; the last %u free slots are kept for processes holding none",
+                        mine, c->reserve);
             return rc;
         }
         int ms = deadline_ns ? remaining_ms(deadline_ns) : 0;
