@@ -54,9 +54,17 @@ static int run_engine(const char *name, double seconds, unsigned writers, const 
             defs[i] = (plcio_shm_tag_def){names[i], PLCIO_TYPE_LINT, 0, 0, true};
         }
     }
+    /* access from the environment: RACE_DATA_MODE (octal), RACE_DATA_GROUP, RACE_RING_MODE, RACE_RING_GROUP */
+    plcio_shm_options o;
+    memset(&o, 0, sizeof o);
+    const char *e;
+    if ((e = getenv("RACE_DATA_MODE"))) o.data.mode = (unsigned)strtoul(e, NULL, 8);
+    if ((e = getenv("RACE_RING_MODE"))) o.ring.mode = (unsigned)strtoul(e, NULL, 8);
+    o.data.group = getenv("RACE_DATA_GROUP");
+    o.ring.group = getenv("RACE_RING_GROUP");
     plcio_shm_writer *sw = NULL;
     char msg[PLCIO_SHM_MSG_MAX] = "";
-    if (plcio_shm_writer_create(name, defs, count, NULL, &sw, msg, sizeof msg) != PLCIO_OK) {
+    if (plcio_shm_writer_create(name, defs, count, &o, &sw, msg, sizeof msg) != PLCIO_OK) {
         fprintf(stderr, "engine: %s\n", msg);
         return 2;
     }

@@ -80,6 +80,126 @@ class RingRace(ProcTestCase):
             "; ".join(p.output().strip() for p in procs)))
         self.assertGreaterEqual(total, 1000000)
 
+    def test_python_never_stores_a_control_word(self):
+        """Every change of a slot's control word from Python is one
+        compare-and-swap: a plain store (struct.pack_into clears the word
+        first, so others briefly see FREE) is what lost writes in version 1.
+        Every plain store the Python writer makes is recorded here; none may
+        touch the first 8 bytes of a slot."""
+        import plcio.segment as S
+        name = self.segment_name("stores")
+        self.start([RING_RACE, "engine", "/" + name, 60, 40], "ready")
+        seg = plcio.open(name)
+        ring = seg._ring_of(seg._m)
+        stores = []
+
+        class Recorder:
+            def __init__(self, real):
+                self.real = real
+
+            def pack_into(self, buf, off, *values):
+                stores.append((off, off + self.real.size))
+                return self.real.pack_into(buf.real if isinstance(buf, MM) else buf, off, *values)
+
+            def unpack_from(self, buf, off=0):
+                return self.real.unpack_from(buf.real if isinstance(buf, MM) else buf, off)
+
+            def __getattr__(self, attr):
+                return getattr(self.real, attr)
+
+        class MM:
+            def __init__(self, real):
+                self.real = real
+
+            def __setitem__(self, key, value):
+                stores.append((key.start, key.stop))
+                self.real[key] = value
+
+            def __getitem__(self, key):
+                return self.real[key]
+
+        saved = {k: getattr(S, k) for k in ("_U32", "_U64", "_I32")}
+        real_mm, real_ctl = ring.mm, S._Ring._CTL
+        try:
+            for k, v in saved.items():
+                setattr(S, k, Recorder(v))
+            ring._CTL = Recorder(real_ctl)
+            ring.mm = MM(real_mm)
+            for n in range(40):
+                r = seg.write("w0_t%d" % (n % 4), n % 4 * 10**9 + n, timeout=30)
+                self.assertTrue(r.ok, r)
+        finally:
+            for k, v in saved.items():
+                setattr(S, k, v)
+            ring.mm = real_mm
+            del ring._CTL
+        self.assertGreater(len(stores), 40 * 5, "the recorder saw the writer's stores")
+        ctl_words = [(ring._off(i), ring._off(i) + 8) for i in range(ring.slots)]
+        bad = [s for s in stores for c in ctl_words if s[0] < c[1] and c[0] < s[1]]
+        self.assertEqual(bad, [], "plain stores into slot control words")
+        seg.close()
+
+
+class WhoMayWrite(ProcTestCase):
+    """umask 000 and user nobody: reading needs the data segment's group,
+    writing needs the ring's; neither implies the other."""
+
+    def setUp(self):
+        super().setUp()
+        if not RING_RACE or not PLCIO_BIN:
+            self.skipTest("PLCIO_RING_RACE / PLCIO_BIN not set (run through ctest)")
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run commands as user nobody (running as uid %d)" % os.geteuid())
+        self.setpriv = shutil.which("setpriv")
+        if not self.setpriv:
+            self.skipTest("setpriv (util-linux) not installed: cannot switch to user nobody")
+        import grp
+        import pwd
+        try:
+            self.nobody = pwd.getpwnam("nobody")
+            self.group = grp.getgrgid(self.nobody.pw_gid).gr_name
+        except KeyError:
+            self.skipTest("no user nobody on this machine")
+
+    def engine(self, **env):
+        name = self.segment_name("who")
+        old = os.umask(0)  # the engine's umask plays no part
+        try:
+            p = subprocess.Popen([RING_RACE, "engine", "/" + name, "30", "1000"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=dict(os.environ, **env), start_new_session=True)
+        finally:
+            os.umask(old)
+        self.addCleanup(lambda: (p.kill(), p.wait(5), p.stdout.close()))
+        self.assertEqual(p.stdout.readline().strip(), b"ready")
+        return name
+
+    def as_nobody(self, *args):
+        cmd = [self.setpriv, "--reuid=%d" % self.nobody.pw_uid, "--regid=%d" % self.nobody.pw_gid,
+               "--clear-groups", PLCIO_BIN] + list(args)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def test_nobody(self):
+        name = self.engine()
+        self.assertEqual(os.stat("/dev/shm/" + name).st_mode & 0o777, 0o640)
+        self.assertEqual(os.stat("/dev/shm/" + name + ".ring").st_mode & 0o777, 0o600)
+        code, out = self.as_nobody("shm", name, "--write", "w0_t0=0")
+        self.assertEqual(code, 1, out)
+        self.assertIn("Permission denied", out)
+        # readers in the data segment's group read, and still may not write
+        name = self.engine(RACE_DATA_GROUP=self.group)
+        code, out = self.as_nobody("shm", name)
+        self.assertEqual(code, 0, out)
+        code, out = self.as_nobody("shm", name, "--write", "w0_t0=0")
+        self.assertEqual(code, 1, out)
+        self.assertIn("no write access to /%s.ring" % name, out)
+        # given write access (ring group + mode 0660): the write is done
+        name = self.engine(RACE_DATA_GROUP=self.group, RACE_RING_GROUP=self.group, RACE_RING_MODE="660")
+        code, out = self.as_nobody("shm", name, "--write", "w0_t0=0")
+        self.assertEqual(code, 0, out)
+        self.assertIn("w0_t0=0: done", out)
+        print("\n  nobody under umask 000: no read, read without write, then write once given the ring's group")
+
 
 if __name__ == "__main__":
     unittest.main()
