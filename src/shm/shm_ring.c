@@ -604,8 +604,9 @@ int shm_ring_client_submit(shm_ring_client *c, const char *name, uint32_t format
     memcpy(s + SHM_W_RESULT, &zero, 4);
     memcpy(s + SHM_W_NAME_LEN, &nl, 4);
     memcpy(s + SHM_W_SUBMITTED, &now, 8);
-    memset(s + SHM_W_NAME, 0, PLCIO_SHM_NAME_MAX + 1);
-    memcpy(s + SHM_W_NAME, name, name_len);
+    char padded[PLCIO_SHM_NAME_MAX + 1] = {0}; /* NUL-padded: name_len <= PLCIO_SHM_NAME_MAX */
+    snprintf(padded, sizeof padded, "%s", name);
+    memcpy(s + SHM_W_NAME, padded, sizeof padded);
     memset(s + SHM_W_MESSAGE, 0, PLCIO_SHM_MESSAGE_MAX + 1);
     if (len) memcpy(s + SHM_W_HEAD, data, len);
     uint64_t submitted = SHM_CTL(SHM_SLOT_SUBMITTED, SHM_CTL_TICKET(ctl), c->pid);

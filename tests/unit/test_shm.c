@@ -520,7 +520,7 @@ static void test_tampered_directory_cannot_redirect(void **state)
     memcpy(b + dir + SHM_D_NAME, "int_2", 5);
     memcpy(b + dir + SHM_DIR_ENTRY_SIZE + SHM_D_NAME, "int_1", 5);
     uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i < 2 * SHM_DIR_ENTRY_SIZE; i++) {
+    for (size_t i = 0; i < (size_t)2 * SHM_DIR_ENTRY_SIZE; i++) {
         h ^= b[dir + i];
         h *= UINT64_C(0x100000001b3);
     }

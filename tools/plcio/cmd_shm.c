@@ -260,7 +260,7 @@ static void print_outcome(const char *write, const write_outcome *w, const shm_o
 static int write_all(plcio_shm_reader *r, const shm_options *o)
 {
     static write_outcome out[MAX_WRITES];
-    uint64_t ids[MAX_WRITES];
+    uint64_t ids[MAX_WRITES] = {0};
     size_t count = o->write_count, collected = 0; /* answers 0..collected-1 are in */
     uint64_t deadline = plcio_monotonic_ns() + (uint64_t)o->timeout_ms * PLCIO_NS_PER_MS;
     for (size_t i = 0; i < count; i++) {
