@@ -122,6 +122,7 @@ static int make_segment(const char *name, size_t tags, plcio_shm_writer **w)
         snprintf(names[i], sizeof names[i], "Tag%05zu", i);
         defs[i].name = names[i];
         defs[i].type = PLCIO_TYPE_REAL;
+        defs[i].writable = true;
     }
     char msg[PLCIO_SHM_MSG_MAX] = "";
     int rc = plcio_shm_writer_create(name, defs, tags, NULL, w, msg, sizeof msg);

@@ -14,8 +14,11 @@
  *     see a torn image;
  *   - two JSON buffers with a JSON rendition of all values, rewritten when a
  *     value or a quality changed, published the same way;
- *   - a write-request ring: other processes ask for writes by tag and get each
- *     request's result back.
+ * and, in a second object of its own (NAME + ".ring", its own mode and group,
+ * so that read access never implies write access):
+ *   - a write-request ring: other processes ask for writes by tag name and get
+ *     each request's result back. Only tags the engine marked writable are
+ *     written; the engine resolves the name in its own tag table.
  *
  * Roles and threads
  * -----------------
@@ -69,6 +72,8 @@ typedef struct plcio_shm_tag_def {
     plcio_type type;
     unsigned length;  /* STRING[n] / WSTRING[n]: n; ignored otherwise */
     unsigned bit;     /* BOOL: bit 0..7 of its byte; 0 otherwise */
+    bool writable;    /* write requests through the ring are handed to the
+                         engine; false (the default): answered PLCIO_EACCESS */
 } plcio_shm_tag_def;
 
 /* What a reader learns about a tag (directory entry). */
@@ -79,6 +84,8 @@ typedef struct plcio_shm_tag_info {
     unsigned bit;
     uint32_t offset;  /* into the value image */
     uint32_t size;    /* raw PLC bytes (BOOL: 1, the byte holding the bit) */
+    bool writable;    /* the engine accepts ring writes to it (a reader learns it
+                         from the directory: informative, the engine decides) */
 } plcio_shm_tag_info;
 
 /* ======================================================================
@@ -87,10 +94,20 @@ typedef struct plcio_shm_tag_info {
 
 typedef struct plcio_shm_writer plcio_shm_writer;
 
+/* Who may open a shared-memory object: permission bits and group, set with
+ * fchmod/fchown right after creation (the umask plays no part). */
+typedef struct plcio_shm_access {
+    unsigned mode;     /* 0..0777; 0: the default of the object */
+    const char *group; /* group name or number; NULL or "": the engine's group */
+} plcio_shm_access;
+
 typedef struct plcio_shm_options {
     uint32_t write_slots;           /* write-request ring slots; 0: 64 */
     bool no_json;                   /* do not maintain the JSON rendition */
     uint64_t json_min_interval_ns;  /* rewrite JSON at most this often (0: on every change) */
+    plcio_shm_access data;          /* the data segment NAME; default mode 0640 */
+    plcio_shm_access ring;          /* the write ring NAME.ring; default mode 0600 */
+    uint32_t write_share;           /* most slots one process may hold; 0: a quarter */
 } plcio_shm_options;
 
 /* Create the segment `name` ("/plcio-tank": a leading '/', no other '/',
@@ -99,6 +116,8 @@ typedef struct plcio_shm_options {
  * quality NONE and zero bytes. Errors: PLCIO_EINVAL (bad name, duplicate or
  * overlong tag name, bad type/length/bit), PLCIO_EBUSY (another live engine
  * owns the name; msg names its pid), PLCIO_EACCESS, PLCIO_EIO, PLCIO_ENOMEM.
+ * Two objects are made: NAME (mode opts->data.mode, default 0640) and the
+ * write ring NAME.ring (opts->ring.mode, default 0600); see docs/shm.md.
  * `msg`/`msg_cap` (may be NULL/0) get a one-line explanation on error. */
 PLCIO_API int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, size_t count,
                                       const plcio_shm_options *opts, plcio_shm_writer **out, char *msg,
@@ -147,7 +166,7 @@ typedef struct plcio_shm_write_request {
     uint64_t id;          /* the requester's id */
     uint32_t requester_pid;
     size_t tag;           /* tag index */
-    const char *name;     /* tag name (owned by the writer) */
+    const char *name;     /* tag name from the engine's own table (owned by the writer) */
     plcio_type type;
     unsigned length, bit;
     /* The value, already checked against the type and range and encoded to the
@@ -160,14 +179,22 @@ typedef struct plcio_shm_write_request {
 
 /* Take the next submitted request. PLCIO_OK and *req filled (valid until the
  * next call of this function), or PLCIO_ENOTFOUND when none is waiting.
- * Requests whose value does not parse or fit the type are answered FAILED
- * here (PLCIO_ESYNTAX / PLCIO_ERANGE with the reason) and never returned.
+ * The request names its tag; the name is looked up in the writer's own copy
+ * of the tag table (never in the shared directory). Requests for an unknown
+ * tag (PLCIO_ENOTFOUND), a tag not writable (PLCIO_EACCESS), or whose value
+ * does not parse or fit the type (PLCIO_ESYNTAX / PLCIO_ERANGE) are answered
+ * FAILED here with the reason and never returned. Slots are served round
+ * robin.
  * The engine must answer every returned request with _complete. Also frees
  * slots abandoned by requesters that died. Never blocks. */
 PLCIO_API int plcio_shm_writer_next_write(plcio_shm_writer *w, plcio_shm_write_request *req);
 /* Answer a request: `err` PLCIO_OK (done) or the plcio_err of the failure;
  * `message` (may be NULL) is a one-line reason, cut at PLCIO_SHM_MESSAGE_MAX. */
 PLCIO_API int plcio_shm_writer_complete(plcio_shm_writer *w, uint32_t slot, int err, const char *message);
+/* Sleep until a request may have been submitted since the last
+ * plcio_shm_writer_next_write that found none, at most timeout_ms (futex on
+ * the ring; for engines that have nothing else to wait for). */
+PLCIO_API void plcio_shm_writer_wait_requests(plcio_shm_writer *w, int timeout_ms);
 
 /* ======================================================================
  * Reader
@@ -179,8 +206,9 @@ typedef struct plcio_shm_reader plcio_shm_reader;
  * section against the object's size; a segment that fails gives PLCIO_EPROTO
  * (msg says what is wrong), never a crash. PLCIO_ENOTFOUND: no such segment;
  * PLCIO_EAGAIN: it is still being initialised; PLCIO_EUNSUPPORTED: other
- * format version. Opens read-write when allowed (needed for writes), else
- * read-only. *out: caller frees with plcio_shm_reader_free. */
+ * format version (msg names both). The data segment is mapped read-only; the
+ * write ring (NAME.ring) is opened on the first write, and only if this
+ * process may write it. *out: caller frees with plcio_shm_reader_free. */
 PLCIO_API int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, size_t msg_cap);
 PLCIO_API void plcio_shm_reader_free(plcio_shm_reader *r);
 
@@ -268,14 +296,25 @@ typedef struct plcio_shm_write_result {
 } plcio_shm_write_result;
 
 /* Submit a write of `text` (value text as plcio_value_from_text accepts it)
- * to tag `name`. *id identifies it for _write_wait. Errors: PLCIO_ENOTFOUND
- * (no such tag), PLCIO_ELIMIT (ring full), PLCIO_ENOSPC (text too long),
- * PLCIO_EACCESS (read-only attach), PLCIO_ECLOSED. Never blocks. */
+ * to tag `name`. *id identifies it for _write_wait. Never blocks. Errors (the
+ * reason, one line, from plcio_shm_reader_write_error):
+ * PLCIO_ENOTFOUND (no such tag in the directory), PLCIO_EACCESS (this process
+ * may read but not write: no access to NAME.ring), PLCIO_ELIMIT (this process
+ * holds its share of the slots, or the ring is full), PLCIO_ENOSPC (text too
+ * long), PLCIO_ECLOSED (the engine closed the segment or died). Whether the
+ * tag is writable is the engine's answer (FAILED, PLCIO_EACCESS). */
 PLCIO_API int plcio_shm_reader_submit_text(plcio_shm_reader *r, const char *name, const char *text,
                                            uint64_t *id);
+/* Same, waiting up to timeout_ms (-1: no limit) for a free slot when the ring
+ * is full; PLCIO_ELIMIT at once if this process holds its share. */
+PLCIO_API int plcio_shm_reader_submit_text_wait(plcio_shm_reader *r, const char *name, const char *text,
+                                                int timeout_ms, uint64_t *id);
 /* Same with the tag's raw PLC bytes (len == its size). */
 PLCIO_API int plcio_shm_reader_submit_raw(plcio_shm_reader *r, const char *name, const uint8_t *raw,
                                           size_t len, uint64_t *id);
+/* Why the last submit of this handle failed (one line, "" after a success).
+ * Owned by the handle. */
+PLCIO_API const char *plcio_shm_reader_write_error(const plcio_shm_reader *r);
 /* Wait up to timeout_ms for the answer to `id`. On DONE/FAILED the slot is
  * released and *res filled; PLCIO_OK is returned in both cases (res->state
  * says which). PLCIO_ETIMEDOUT: still pending (call again; an
@@ -283,8 +322,11 @@ PLCIO_API int plcio_shm_reader_submit_raw(plcio_shm_reader *r, const char *name,
  * PLCIO_ENOTFOUND: unknown id. */
 PLCIO_API int plcio_shm_reader_write_wait(plcio_shm_reader *r, uint64_t id, int timeout_ms,
                                           plcio_shm_write_result *res);
-/* Submit + wait. Returns PLCIO_OK with res->state DONE/FAILED, or the error
- * of submit/wait (on timeout the request stays queued and res->id tells it). */
+/* Submit (waiting for a free slot) + wait, one deadline of timeout_ms for
+ * both. Returns PLCIO_OK with res->state DONE/FAILED, or the error of
+ * submit/wait; on a submit error res->error and res->message say why (state
+ * FAILED: nothing was queued). On timeout after submitting, the request stays
+ * queued and res->id tells it. */
 PLCIO_API int plcio_shm_reader_write(plcio_shm_reader *r, const char *name, const char *text, int timeout_ms,
                                      plcio_shm_write_result *res);
 

@@ -3,6 +3,10 @@
  * This header holds the configuration model, loaded from YAML:
  *
  *   shm: tank                 # shared memory segment name (default "plcio")
+ *   shm-mode: "0640"          # who may read it (default 0640: the engine's group)
+ *   shm-group: plcread        # its group (default: the engine's)
+ *   shm-write-mode: "0600"    # who may ask for writes: the ring tank.ring (default 0600)
+ *   shm-write-group: plcwrite # its group
  *   stats-interval: 1s        # how often statistics are reported (default 1s)
  *   layouts: [tank.db]        # TIA / STEP 7 source files, relative to this file
  *   devices:
@@ -15,10 +19,11 @@
  *           interval: 20ms    # 1ms and up; plain numbers are milliseconds
  *           db: 10            # tags below are members of this DB's layout
  *           layout: Tank      # DB name in the layout files (default: the only one)
+ *           writable: false   # may the tags below be written through the ring (default false)
  *           tags:             # omitted: every member of the layout
  *             - Level
  *             - {member: Pump.Run}
- *             - {address: DB1.DBD8:REAL, name: Setpoint, deadband: 0.1}
+ *             - {address: DB1.DBD8:REAL, name: Setpoint, deadband: 0.1, writable: true}
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
@@ -39,6 +44,7 @@ typedef struct plcio_sync_tag_spec {
     const char *member;  /* layout member ("Motor.Speed"), or NULL */
     const char *address; /* explicit address ("DB1.DBD8:REAL", "hr100:REAL:CDAB"), or NULL */
     double deadband;     /* a change smaller than this is not a change; 0: any change */
+    int writable;        /* writes through the shared-memory ring: 1 yes, -1 no, 0 as its group */
     unsigned line;       /* where it was declared, for later error messages */
 } plcio_sync_tag_spec;
 
@@ -50,6 +56,7 @@ typedef struct plcio_sync_group_spec {
     bool all_members;   /* no tag list given: every leaf of the layout */
     size_t tag_count;
     plcio_sync_tag_spec *tags;
+    bool writable;      /* default of its tags for writes through the ring (false) */
     unsigned line;
 } plcio_sync_group_spec;
 
@@ -66,6 +73,10 @@ typedef struct plcio_sync_device_spec {
 
 typedef struct plcio_sync_config {
     const char *shm_name;
+    unsigned shm_mode;            /* data segment permission bits; 0: 0640 */
+    const char *shm_group;        /* its group name or number; NULL: the engine's */
+    unsigned shm_write_mode;      /* write ring (NAME.ring) permission bits; 0: 0600 */
+    const char *shm_write_group;  /* its group; NULL: the engine's */
     uint32_t stats_interval_ms;
     size_t layout_count;
     const char **layout_files; /* paths, resolved against the config file's folder */
@@ -86,6 +97,10 @@ PLCIO_API void plcio_sync_config_free(plcio_sync_config *config);
 
 /* "20", "20ms", "1s", "2min" -> milliseconds; PLCIO_ESYNTAX or PLCIO_ERANGE. */
 PLCIO_API int plcio_sync_parse_duration_ms(const char *text, uint32_t *ms);
+/* Permission bits in octal: "0640", "640", "0o640" -> 0640; PLCIO_ESYNTAX
+ * (not octal digits) or PLCIO_ERANGE (beyond 0777, or the owner could not
+ * read and write: the engine needs both). */
+PLCIO_API int plcio_sync_parse_mode(const char *text, unsigned *mode);
 
 /* ======================================================================
  * The engine
@@ -104,6 +119,10 @@ typedef struct plcio_sync plcio_sync;
 typedef struct plcio_sync_options {
     plcio_logger logger;     /* fn NULL: process default */
     const char *shm_name;    /* overrides the configuration's "shm" (NULL: keep) */
+    unsigned shm_mode;       /* override shm-mode (0: keep) */
+    const char *shm_group;   /* override shm-group (NULL: keep) */
+    unsigned shm_write_mode; /* override shm-write-mode (0: keep) */
+    const char *shm_write_group; /* override shm-write-group (NULL: keep) */
     bool no_shm;             /* run without a segment (tests, benchmarks) */
     plcio_clock clock;       /* now NULL: the system monotonic clock */
 } plcio_sync_options;
@@ -133,7 +152,9 @@ typedef void (*plcio_sync_write_cb)(void *ctx, int err, const char *message);
  * calls or from a callback). The value is checked against the type and range
  * and encoded by the tag's type; only the tag's own bytes (or bit) are
  * written. queue_ms 0: fail at once (PLCIO_ENOTCONN) if the device is down;
- * otherwise wait up to queue_ms for it to come back. cb runs exactly once,
+ * otherwise wait up to queue_ms for it to come back. Any tag may be written
+ * this way (the calling program is trusted); `writable` only governs the
+ * shared-memory ring. cb runs exactly once,
  * later, on the engine's thread. Returns an error (and does not call cb) when
  * the tag does not exist or the value does not fit. */
 PLCIO_API int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms,

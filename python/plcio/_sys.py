@@ -1,10 +1,11 @@
 """Linux primitives the segment protocol needs, from the standard library:
 open-file-description locks (fcntl F_OFD_*), futex waits and 32-bit atomic
-read-modify-write (ctypes: the futex system call and libatomic's
-__atomic_fetch_add_4, the same lock-free instruction the C library inlines).
+read-modify-write and compare-and-swap (ctypes: the futex system call and
+libatomic, the same lock-free instructions the C library inlines).
 
-Without ctypes, libatomic or a writable mapping, `atomics` is None and waiting
-falls back to polling in short sleeps."""
+Without ctypes or libatomic, `atomics` is None: waiting falls back to polling
+in short sleeps, and writes are refused (the write ring needs compare-and-swap:
+a plain store may pass through other values)."""
 
 import fcntl
 import os
@@ -51,53 +52,86 @@ def ofd_locked_elsewhere(fd, start, length):
 
 _SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98, "riscv64": 98, "i386": 240, "i686": 240,
               "armv7l": 240, "ppc64le": 221, "s390x": 238}
-_FUTEX_WAIT = 0
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SEQ_CST = 5  # __ATOMIC_SEQ_CST
+_PROT_READ, _PROT_WRITE, _MAP_SHARED = 1, 2, 1
 
 
 class Atomics:
-    """futex wait/wake and atomic add/load on 32-bit words of a mapping,
-    addressed by offset. Use only while the mapping is open; release()
-    before closing it (ctypes holds a pointer into the buffer)."""
+    """Atomic operations and futex wait/wake on words of a shared object,
+    addressed by offset: its own mapping of `length` bytes of `fd` (libc mmap
+    through ctypes, read-only or read-write), so a read-only attach can sleep
+    on a futex too. The same lock-free libatomic calls the C library inlines:
+    __atomic_load_4/_8, __atomic_fetch_add_4, __atomic_compare_exchange_8.
+    release() unmaps; use none of it afterwards."""
 
-    def __init__(self, mm):
+    def __init__(self, fd, length, writable):
         import ctypes
         import ctypes.util
         machine = platform.machine().lower()
         if machine not in _SYS_FUTEX:
             raise OSError("no futex system call number known for %s" % machine)
         self._ctypes = ctypes
+        c = ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         self._syscall = libc.syscall
-        self._syscall.restype = ctypes.c_long
+        self._syscall.restype = c.c_long
+        mmap_ = libc.mmap
+        mmap_.restype = c.c_void_p
+        mmap_.argtypes = (c.c_void_p, c.c_size_t, c.c_int, c.c_int, c.c_int, c.c_long)
+        self._munmap = libc.munmap
+        self._munmap.restype = c.c_int
+        self._munmap.argtypes = (c.c_void_p, c.c_size_t)
         name = ctypes.util.find_library("atomic") or "libatomic.so.1"
         lib = ctypes.CDLL(name)
         self._fetch_add = getattr(lib, "__atomic_fetch_add_4")  # getattr: no name mangling
-        self._fetch_add.argtypes = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int)
-        self._fetch_add.restype = ctypes.c_uint32
+        self._fetch_add.argtypes = (c.c_void_p, c.c_uint32, c.c_int)
+        self._fetch_add.restype = c.c_uint32
         self._load = getattr(lib, "__atomic_load_4")
-        self._load.argtypes = (ctypes.c_void_p, ctypes.c_int)
-        self._load.restype = ctypes.c_uint32
+        self._load.argtypes = (c.c_void_p, c.c_int)
+        self._load.restype = c.c_uint32
+        self._load8 = getattr(lib, "__atomic_load_8")
+        self._load8.argtypes = (c.c_void_p, c.c_int)
+        self._load8.restype = c.c_uint64
+        self._cas8 = getattr(lib, "__atomic_compare_exchange_8")
+        self._cas8.argtypes = (c.c_void_p, c.c_void_p, c.c_uint64, c.c_int, c.c_int)
+        self._cas8.restype = c.c_bool
+        self._expected = c.c_uint64(0)
+        self._expected_ref = c.byref(self._expected)
         self._fence = getattr(lib, "atomic_thread_fence", None)
         if self._fence is not None:
-            self._fence.argtypes = (ctypes.c_int,)
+            self._fence.argtypes = (c.c_int,)
             self._fence.restype = None
         self._sys_futex = _SYS_FUTEX[machine]
 
         class Timespec(ctypes.Structure):
             _fields_ = (("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long))
         self._timespec = Timespec
-        self._anchor = ctypes.c_char.from_buffer(mm)  # needs a writable mapping
-        self._base = ctypes.addressof(self._anchor)
+        prot = _PROT_READ | (_PROT_WRITE if writable else 0)
+        base = mmap_(None, length, prot, _MAP_SHARED, fd, 0)
+        if base is None or base == c.c_void_p(-1).value:
+            raise OSError(ctypes.get_errno(), "mmap for atomics failed")
+        self._base, self._length = base, length
 
     def release(self):
-        self._anchor = None
+        if self._base:
+            self._munmap(self._base, self._length)
+            self._base = 0
 
     def fetch_add(self, off, delta):
         return self._fetch_add(self._base + off, delta & 0xFFFFFFFF, _SEQ_CST)
 
     def load(self, off):
         return self._load(self._base + off, _SEQ_CST)
+
+    def load8(self, off):
+        return self._load8(self._base + off, _SEQ_CST)
+
+    def cas8(self, off, expected, desired):
+        """One compare-and-swap of the u64 at off: True if it held `expected`
+        and now holds `desired`; never stores anything else."""
+        self._expected.value = expected
+        return self._cas8(self._base + off, self._expected_ref, desired, _SEQ_CST, _SEQ_CST)
 
     def fence(self):
         if self._fence is not None:
@@ -110,10 +144,15 @@ class Atomics:
         self._syscall(c.c_long(self._sys_futex), c.c_void_p(self._base + off), c.c_int(_FUTEX_WAIT),
                       c.c_uint32(expected), c.byref(ts), c.c_void_p(0), c.c_int(0))
 
+    def futex_wake(self, off):
+        c = self._ctypes
+        self._syscall(c.c_long(self._sys_futex), c.c_void_p(self._base + off), c.c_int(_FUTEX_WAKE),
+                      c.c_int(0x7FFFFFFF), c.c_void_p(0), c.c_void_p(0), c.c_int(0))
 
-def make_atomics(mm):
+
+def make_atomics(fd, length, writable=False):
     try:
-        return Atomics(mm)
+        return Atomics(fd, length, writable)
     except (ImportError, OSError, AttributeError, TypeError, ValueError):
         return None
 

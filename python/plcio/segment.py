@@ -22,7 +22,7 @@ from . import values as _v
 
 # ---- format constants (src/shm/shm_format.h) ----
 MAGIC = b"PLCIOSHM"
-VERSION = 1
+VERSION = 2
 ENDIAN = 0x01020304
 HEADER_SIZE = 256
 
@@ -31,11 +31,11 @@ H_ENGINE_PID, H_STATE, H_CREATED_NS, H_HEARTBEAT_MONO, H_HEARTBEAT_REAL = 32, 36
 H_UPDATE_SEQ, H_WAITERS, H_GENERATION, H_TAG_COUNT, H_DIR_OFFSET = 64, 68, 72, 80, 84
 H_DIR_ENTRY_SIZE, H_IMAGE_SIZE, H_TAGSTATE_SIZE, H_SNAP_COUNT, H_SNAP_OFFSET = 88, 92, 96, 100, 104
 H_SNAP_STRIDE, H_SNAP_LATEST, H_JSON_COUNT, H_JSON_OFFSET, H_JSON_STRIDE = 108, 112, 116, 120, 124
-H_JSON_LATEST, H_RING_OFFSET, H_RING_SLOTS, H_RING_SLOT_SIZE, H_RING_VALUE_CAP = 128, 132, 136, 140, 144
-H_DONE_SEQ, H_ENDIAN = 148, 152
+H_JSON_LATEST, H_RING_KEY, H_RING_SLOTS, H_ENDIAN = 128, 136, 144, 152
 
 DIR_ENTRY_SIZE = 144
-D_NAME, D_TYPE, D_LENGTH, D_BIT, D_OFFSET, D_SIZE = 0, 128, 130, 132, 136, 140
+D_NAME, D_TYPE, D_LENGTH, D_BIT, D_FLAGS, D_OFFSET, D_SIZE = 0, 128, 130, 132, 133, 136, 140
+TAG_WRITABLE = 1
 NAME_MAX = 127
 
 S_SEQ, S_GENERATION, S_PUBLISHED_REAL, S_PUBLISHED_MONO, S_HEAD = 0, 8, 16, 24, 64
@@ -43,8 +43,13 @@ TAGSTATE_SIZE = 24
 T_QUALITY, T_ERROR, T_CHANGED, T_READ = 0, 4, 8, 16
 J_SEQ, J_GENERATION, J_LENGTH, J_HEAD = 0, 8, 16, 32
 
-W_STATE, W_TAG, W_ID, W_PID, W_FORMAT, W_VALUE_LEN, W_RESULT = 0, 4, 8, 16, 20, 24, 28
-W_SUBMITTED, W_COMPLETED, W_MESSAGE, W_HEAD = 32, 40, 64, 192
+# the write ring: its own object, NAME + ".ring" (docs/shm.md "Write ring")
+RING_SUFFIX, RING_MAGIC, R_HEADER_SIZE = ".ring", b"PLCIORNG", 128
+R_VERSION, R_HEADER_BYTES, R_TOTAL_SIZE, R_KEY, R_ENGINE_PID, R_STATE = 8, 12, 16, 24, 32, 36
+R_SLOTS, R_SLOT_SIZE, R_VALUE_CAP, R_SHARE, R_RESERVE, R_ENDIAN = 40, 44, 48, 52, 56, 60
+R_DONE_SEQ, R_DONE_WAITERS, R_FREE_SEQ, R_FREE_WAITERS, R_SUBMIT_SEQ, R_ENGINE_WAITING = 64, 68, 72, 76, 80, 84
+W_CTL, W_FORMAT, W_VALUE_LEN, W_RESULT, W_NAME_LEN, W_SUBMITTED, W_COMPLETED = 0, 8, 12, 16, 20, 24, 32
+W_NAME, W_MESSAGE, W_HEAD = 64, 192, 320
 MESSAGE_MAX = 127
 SLOT_FREE, SLOT_CLAIMED, SLOT_SUBMITTED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED = range(6)
 FORMAT_TEXT, FORMAT_RAW = 0, 1
@@ -86,12 +91,13 @@ def shm_name(name):
 
 class Tag:
     """One directory entry."""
-    __slots__ = ("index", "name", "type", "type_name", "length", "bit", "offset", "size")
+    __slots__ = ("index", "name", "type", "type_name", "length", "bit", "offset", "size", "writable")
 
-    def __init__(self, index, name, type_, length, bit, offset, size):
+    def __init__(self, index, name, type_, length, bit, offset, size, writable=False):
         self.index, self.name, self.type, self.length = index, name, type_, length
         self.type_name = _v.TYPE_NAMES[type_]
         self.bit, self.offset, self.size = bit, offset, size
+        self.writable = writable  # as the directory says; the engine decides
 
     def __repr__(self):
         t = self.type_name + ("[%d]" % self.length if self.type in (_v.STRING, _v.WSTRING) else "")
@@ -245,13 +251,8 @@ class _Mapping:
     # -- attach --
     def _map(self):
         path = "/dev/shm/" + self.name[1:]
-        self.writable = True
-        try:
-            try:
-                self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-            except PermissionError:
-                self.writable = False
-                self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:  # read-only, always: reading never changes the image (writes go through NAME.ring)
+            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise _e.SegmentNotFound(_e.ENOTFOUND, "shared memory %s: No such file or directory (no engine "
                                                    "publishes under this name: is it running?)" % self.name)
@@ -265,10 +266,8 @@ class _Mapping:
                 raise _e.SegmentInitialising(_e.EAGAIN, "shared memory %s: being initialised" % self.name)
             raise _e.CorruptSegment(_e.EPROTO, "shared memory %s: too small for a header" % self.name)
         self.size = st.st_size
-        prot = mmap.PROT_READ | (mmap.PROT_WRITE if self.writable else 0)
-        self.mm = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, prot)
-        if self.writable:
-            self.atomics = _sys.make_atomics(self.mm)
+        self.mm = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ)
+        self.atomics = _sys.make_atomics(self.fd, HEADER_SIZE, False)  # futex words of the header
 
     def u32(self, off):
         return _U32.unpack_from(self.mm, off)[0]
@@ -292,7 +291,8 @@ class _Mapping:
             raise _e.CorruptSegment(_e.EPROTO, "bad segment state %d" % state)
         version = self.u32(H_VERSION)
         if version != VERSION:
-            raise _e.UnsupportedVersion(_e.EUNSUPPORTED, "segment format version %d, this library reads %d"
+            raise _e.UnsupportedVersion(_e.EUNSUPPORTED, "segment format version %d, this library reads %d "
+                                        "(engine and reader come from different plcio releases: use the same one)"
                                         % (version, VERSION))
         if self.u32(H_ENDIAN) != ENDIAN:
             raise _e.UnsupportedVersion(_e.EPROTO, "segment written in another byte order (endian word %#010x)"
@@ -306,14 +306,12 @@ class _Mapping:
         self.tag_count, self.image_size = u32(H_TAG_COUNT), u32(H_IMAGE_SIZE)
         self.dir_offset, self.snap_offset, self.snap_stride = u32(H_DIR_OFFSET), u32(H_SNAP_OFFSET), u32(H_SNAP_STRIDE)
         self.json_count, self.json_offset, self.json_stride = u32(H_JSON_COUNT), u32(H_JSON_OFFSET), u32(H_JSON_STRIDE)
-        self.ring_offset, self.ring_slots = u32(H_RING_OFFSET), u32(H_RING_SLOTS)
-        self.ring_slot_size, self.ring_value_cap = u32(H_RING_SLOT_SIZE), u32(H_RING_VALUE_CAP)
+        self.ring_slots, self.ring_key = u32(H_RING_SLOTS), self.u64(H_RING_KEY)
         self.total_size = self.u64(H_TOTAL_SIZE)
         dir_end = self.dir_offset + self.tag_count * DIR_ENTRY_SIZE
         state_end = S_HEAD + _align8(self.image_size) + self.tag_count * TAGSTATE_SIZE
         snap_end = self.snap_offset + SNAP_BUFFERS * self.snap_stride
         json_end = self.json_offset + self.json_count * self.json_stride
-        ring_end = self.ring_offset + self.ring_slots * self.ring_slot_size
         a8 = lambda v: v & 7 == 0  # noqa: E731
         what = None
         if self.total_size > self.size or self.total_size < HEADER_SIZE:
@@ -329,10 +327,9 @@ class _Mapping:
         elif self.json_count and (self.json_offset < snap_end or not a8(self.json_offset) or
                                   not a8(self.json_stride) or self.json_stride <= J_HEAD):
             what = "JSON buffers misplaced"
-        elif (self.ring_offset < (json_end if self.json_count else snap_end) or not a8(self.ring_offset) or
-              not a8(self.ring_slot_size) or self.ring_slot_size < W_HEAD + self.ring_value_cap):
-            what = "write ring misplaced or slots too small"
-        elif ring_end > self.total_size or snap_end > self.total_size or json_end > self.total_size:
+        elif self.ring_slots > 65536:
+            what = "write ring slot count out of range"
+        elif snap_end > self.total_size or json_end > self.total_size:
             what = "a section ends beyond the segment"
         if what:
             raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: " + what)
@@ -373,9 +370,7 @@ class _Mapping:
         if offset + size > self.image_size:
             raise bad("tag '%s': offset %d + size %d beyond the value image (%d bytes)" % (
                 name, offset, size, self.image_size))
-        if _v.text_bound(type_, length) > self.ring_value_cap and self.ring_slots:
-            raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: write slots too small for tag '%s'" % name)
-        return Tag(i, name, type_, length, bit, offset, size)
+        return Tag(i, name, type_, length, bit, offset, size, bool(entry[D_FLAGS] & TAG_WRITABLE))
 
     def read_plan(self):
         """How read() decodes this directory: one big-endian struct for every
@@ -408,6 +403,9 @@ class _Mapping:
         return (st.st_dev, st.st_ino) != self.ino
 
     def close(self):
+        ring = self.__dict__.pop("ring", None)
+        if ring is not None:
+            ring.close()
         if self.atomics is not None:
             self.atomics.release()
             self.atomics = None
@@ -422,6 +420,212 @@ class _Mapping:
             self.fd = -1
 
 
+class _Ring:
+    """The write ring NAME.ring of one mapping: every change of a slot's
+    control word is one compare-and-swap (docs/shm.md "Write ring"), never a
+    plain store, which could pass through another value (struct.pack_into
+    clears the field first)."""
+
+    _CTL = struct.Struct("=Q")
+
+    def __init__(self, m):
+        self.name = m.name + RING_SUFFIX
+        self.fd, self.mm, self.atomics = -1, None, None
+        try:
+            self._open(m)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, m):
+        if not m.ring_key or not m.ring_slots:
+            raise _e.Error(_e.EACCESS, "segment %s accepts no writes (it has no write ring)" % m.name)
+        path = "/dev/shm/" + self.name[1:]
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except PermissionError as exc:
+            raise _e.Error(_e.EACCESS, "no write access to %s (%s): reading does not allow writing; the engine's "
+                                       "shm-write-mode and shm-write-group decide who may write" % (
+                                           self.name, exc.strerror))
+        except FileNotFoundError:
+            raise _e.SegmentClosed(_e.ECLOSED, "%s has no write ring %s (engine gone?)" % (m.name, self.name))
+        except OSError as exc:
+            raise _e.Error(_e.EIO, "write ring %s: %s" % (self.name, exc.strerror))
+        size = os.fstat(self.fd).st_size
+        if size < R_HEADER_SIZE:
+            raise _e.CorruptSegment(_e.EPROTO, "write ring %s is being created or truncated" % self.name)
+        self.mm = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        u32 = lambda off: _U32.unpack_from(self.mm, off)[0]  # noqa: E731
+        u64 = lambda off: _U64.unpack_from(self.mm, off)[0]  # noqa: E731
+        self.slots, self.slot_size, self.value_cap = u32(R_SLOTS), u32(R_SLOT_SIZE), u32(R_VALUE_CAP)
+        self.share, self.reserve = u32(R_SHARE), u32(R_RESERVE)
+        total = u64(R_TOTAL_SIZE)
+        if self.mm[0:8] != RING_MAGIC:
+            raise _e.CorruptSegment(_e.EPROTO, "%s: not a plcio write ring (bad magic)" % self.name)
+        if u32(R_VERSION) != VERSION:
+            raise _e.UnsupportedVersion(_e.EUNSUPPORTED, "%s: write ring of format version %d, this library "
+                                        "writes %d" % (self.name, u32(R_VERSION), VERSION))
+        if u64(R_KEY) != m.ring_key or u32(R_STATE) != STATE_READY:
+            raise _e.SegmentClosed(_e.ECLOSED, "%s belongs to another (closed or replaced) segment: reopen"
+                                   % self.name)
+        if (u32(R_ENDIAN) != ENDIAN or u32(R_HEADER_BYTES) != R_HEADER_SIZE or not 0 < self.slots <= 65536 or
+                self.slot_size < W_HEAD + self.value_cap or self.slot_size & 7 or total > size or
+                R_HEADER_SIZE + self.slots * self.slot_size > total or not 0 < self.share <= self.slots or
+                self.reserve >= self.slots):
+            raise _e.CorruptSegment(_e.EPROTO, "%s: write ring geometry is corrupt" % self.name)
+        self.atomics = _sys.make_atomics(self.fd, size, True)
+        if self.atomics is None:
+            raise _e.Error(_e.EUNSUPPORTED, "writes need ctypes and libatomic (compare-and-swap on the ring); "
+                                            "reading works without them")
+        self.next = (os.getpid() * 2654435761) % self.slots
+
+    def close(self):
+        if self.atomics is not None:
+            self.atomics.release()
+            self.atomics = None
+        if self.mm is not None:
+            try:
+                self.mm.close()
+            except BufferError:
+                pass
+            self.mm = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _off(self, i):
+        return R_HEADER_SIZE + i * self.slot_size
+
+    def alive(self):
+        if self.atomics.load(R_STATE) != STATE_READY:
+            return False
+        try:
+            if os.fstat(self.fd).st_nlink == 0:
+                return False
+        except OSError:
+            return False
+        return _sys.ofd_locked_elsewhere(self.fd, 0, 1)
+
+    def _bump(self, seq_off, waiters_off):
+        a = self.atomics
+        a.fetch_add(seq_off, 1)
+        if a.load(waiters_off):
+            a.futex_wake(seq_off)
+
+    def _sleep(self, seq_off, waiters_off, seen, seconds):
+        a = self.atomics
+        a.fetch_add(waiters_off, 1)
+        try:
+            if a.load(seq_off) == seen:
+                a.futex_wait(seq_off, seen, seconds)
+        finally:
+            a.fetch_add(waiters_off, -1)
+
+    def _try_claim(self, pid):
+        """(slot, ctl) claimed; ("share", mine) when this process holds its
+        share, or holds slots while only the reserve is free (waiting would
+        not help: only its own collected answers free them); None: wait."""
+        ctls = [self._CTL.unpack_from(self.mm, self._off(i))[0] for i in range(self.slots)]  # a hint only
+        mine = sum(1 for c in ctls if c & 0xFF != SLOT_FREE and c >> 32 == pid)
+        free = sum(1 for c in ctls if c & 0xFF == SLOT_FREE)
+        if mine >= self.share or (mine and free <= self.reserve):
+            return "share", mine
+        n = self.slots
+        for k in range(n):
+            i = (self.next + k) % n
+            ctl = ctls[i]
+            if ctl & 0xFF != SLOT_FREE:
+                continue
+            ticket = ((ctl >> 8) + 1) & 0xFFFFFF or 1
+            want = SLOT_CLAIMED | ticket << 8 | pid << 32
+            if self.atomics.cas8(self._off(i), ctl, want):  # fails if the hint was stale: next slot
+                self.next = (i + 1) % n
+                return i, want
+        return None
+
+    def submit(self, name, fmt, data, deadline):
+        raw_name = name.encode("utf-8", "surrogateescape")
+        if len(data) > self.value_cap:
+            raise _e.Error(_e.ENOSPC, "value for %s is %d bytes, a write slot holds %d" % (
+                name, len(data), self.value_cap))
+        if not 0 < len(raw_name) <= NAME_MAX:
+            raise _e.Error(_e.EINVAL, "tag name %r is empty or longer than %d bytes" % (name, NAME_MAX))
+        pid = os.getpid()
+        while True:
+            if not self.alive():
+                raise _e.SegmentClosed(_e.ECLOSED, "the engine behind %s is gone or closed: the write was not "
+                                                   "submitted" % self.name)
+            seen = self.atomics.load(R_FREE_SEQ)
+            got = self._try_claim(pid)
+            if got is not None and got[0] == "share":
+                if got[1] >= self.share:
+                    raise _e.Error(_e.ELIMIT, "this process already holds %d of the %d write slots (its share): "
+                                              "collect answers (wait_write) before submitting more" % (
+                                                  got[1], self.slots))
+                raise _e.Error(_e.ELIMIT, "the write ring is nearly full and this process holds %d slots: collect "
+                                          "answers (wait_write) first; the last %d free slots are kept for "
+                                          "processes holding none" % (got[1], self.reserve))
+            if got is not None:
+                break
+            left = 0 if deadline is None else deadline - time.monotonic()
+            if deadline is not None and left <= 0:
+                raise _e.Error(_e.ELIMIT, "all %d write slots of %s are in use%s" % (
+                    self.slots, self.name, " and none came free in time" if deadline is not None else ""))
+            self._sleep(R_FREE_SEQ, R_FREE_WAITERS, seen, min(LIVENESS_SLICE, left) if deadline else LIVENESS_SLICE)
+        i, ctl = got
+        off, mm = self._off(i), self.mm
+        _U32.pack_into(mm, off + W_FORMAT, fmt)  # plain stores: the slot is ours until we publish it
+        _U32.pack_into(mm, off + W_VALUE_LEN, len(data))
+        _I32.pack_into(mm, off + W_RESULT, 0)
+        _U32.pack_into(mm, off + W_NAME_LEN, len(raw_name))
+        _U64.pack_into(mm, off + W_SUBMITTED, time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+        mm[off + W_NAME:off + W_NAME + NAME_MAX + 1] = raw_name.ljust(NAME_MAX + 1, b"\0")
+        mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX + 1] = bytes(MESSAGE_MAX + 1)
+        mm[off + W_HEAD:off + W_HEAD + len(data)] = data
+        # CLAIMED -> SUBMITTED in one compare-and-swap (a full barrier: the fields above are visible first)
+        if not self.atomics.cas8(off, ctl, (ctl & ~0xFF) | SLOT_SUBMITTED):
+            raise _e.Error(_e.EPROTO, "write slot %d of %s was taken from us while we filled it" % (i, self.name))
+        self._bump(R_SUBMIT_SEQ, R_ENGINE_WAITING)
+        return i << 32 | (ctl >> 8) & 0xFFFFFF
+
+    def wait(self, request_id, deadline, timeout, seg_name):
+        i, ticket = request_id >> 32, request_id & 0xFFFFFFFF
+        if i >= self.slots or not 0 < ticket <= 0xFFFFFF:
+            raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment" % request_id)
+        off, pid, a = self._off(i), os.getpid(), self.atomics
+        while True:
+            seen = a.load(R_DONE_SEQ)
+            ctl = a.load8(off)
+            st = ctl & 0xFF
+            if (ctl >> 8) & 0xFFFFFF != ticket or ctl >> 32 != pid or st in (SLOT_FREE, SLOT_CLAIMED):
+                raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment (answered already, or "
+                                             "freed after 60 s unread)" % request_id)
+            if st in (SLOT_DONE, SLOT_FAILED):
+                return self._collect(off, ctl, request_id)
+            if not self.alive():
+                return WriteResult(request_id, "failed", _e.ECLOSED,
+                                   "the engine of %s is gone and did not answer: the write was not done" % seg_name)
+            slice_ = LIVENESS_SLICE
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return WriteResult(request_id, "pending", _e.ETIMEDOUT,
+                                       "no answer within %g s; the request stays queued" % timeout)
+                slice_ = min(slice_, left)
+            self._sleep(R_DONE_SEQ, R_DONE_WAITERS, seen, slice_)
+
+    def _collect(self, off, ctl, request_id):
+        err = _I32.unpack_from(self.mm, off + W_RESULT)[0]
+        raw = self.mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX]
+        message = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+        if not self.atomics.cas8(off, ctl, ctl & 0xFFFFFF00 | SLOT_FREE):  # DONE/FAILED -> FREE, pid 0
+            raise _e.Error(_e.ENOTFOUND, "write request %#x was freed meanwhile" % request_id)
+        self._bump(R_FREE_SEQ, R_FREE_WAITERS)
+        if ctl & 0xFF == SLOT_DONE:
+            return WriteResult(request_id, "done", 0, message)
+        return WriteResult(request_id, "failed", err if err < 0 else _e.EPROTO, message)
+
+
 class Segment:
     """An attached segment. Use plcio.open(name). One Segment is used by one
     thread at a time (open one per thread), like the C reader handle."""
@@ -434,7 +638,6 @@ class Segment:
         self._generation = 0
         self._waited = 0
         self._published_ns = 0
-        self._next_request = (os.getpid() * 2654435761) & 0xFFFFFFFF
         deadline = time.monotonic() + (timeout or 0.0)
         while True:
             try:
@@ -534,7 +737,13 @@ class Segment:
 
     @property
     def writable(self):
-        return self._mapping().writable
+        """True if this process may ask for writes (it can open the write
+        ring NAME.ring); which tags the engine accepts is tag(name).writable."""
+        try:
+            self._ring_of(self._mapping())
+            return True
+        except _e.Error:
+            return False
 
     # ---- snapshots ----
     def _snapshot(self):
@@ -717,51 +926,49 @@ class Segment:
                 time.sleep(min(slice_, 0.002 if atomics is None else slice_))
                 m = self._m
                 continue
-            atomics.fetch_add(H_WAITERS, 1)
-            try:
-                if atomics.load(H_UPDATE_SEQ) == seq:
-                    atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)
-            finally:
-                atomics.fetch_add(H_WAITERS, -1)
+            atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)  # the engine wakes on every publish
 
     # ---- writes ----
-    def _slot_off(self, m, i):
-        return m.ring_offset + i * m.ring_slot_size
+    def _ring_of(self, m):
+        """The write ring of mapping m, opened on first use."""
+        r = getattr(m, "ring", None)
+        if r is None:
+            r = m.ring = _Ring(m)
+        return r
 
-    def _claim(self, m, i):
-        """FREE -> CLAIMED under the slot's OFD lock (the C reader's protocol)."""
-        off = self._slot_off(m, i)
-        if m.u32(off + W_STATE) != SLOT_FREE:
-            return False
-        if not _sys.ofd_lock(m.fd, off, 4):
-            return False
-        try:
-            if self._fences and m.atomics:
-                m.atomics.fence()
-            if m.u32(off + W_STATE) != SLOT_FREE:
-                return False
-            # Our pid before CLAIMED: the engine frees CLAIMED slots whose pid
-            # is dead, and until now the field holds 0 or a past requester's pid.
-            _U32.pack_into(m.mm, off + W_PID, os.getpid())
-            if self._fences and m.atomics:
-                m.atomics.fence()
-            _U32.pack_into(m.mm, off + W_STATE, SLOT_CLAIMED)
-            return True
-        finally:
-            _sys.ofd_unlock(m.fd, off, 4)
+    def _check_engine(self):
+        """The mapping, if an engine serves it: a closed or replaced segment
+        is reattached with auto_reopen; a dead engine is an error at once
+        (nothing would ever execute the write)."""
+        m = self._check_open()
+        if m.engine_alive():
+            return m
+        if self.auto_reopen and m.replaced():
+            try:
+                self._attach()
+                if self._m.engine_alive():
+                    return self._m
+            except _e.Error:
+                pass
+        raise _e.SegmentClosed(_e.ECLOSED, "the engine of %s (pid %d) is gone: the write was not submitted%s" % (
+            self._name, m.u32(H_ENGINE_PID),
+            " (auto_reopen attaches to its successor once one runs)" if self.auto_reopen else ""))
 
-    def submit(self, name, value):
+    def submit(self, name, value, timeout=5.0):
         """Queue a write of `value` to tag `name` and return its request id
         (for wait_write). `value` is a Python value (bool, int, float, str,
         timedelta, date, time, datetime) sent as value text, or bytes: the
-        tag's raw PLC bytes. Never blocks. Raises UnknownTag, Error(EINVAL) for
-        a value of the wrong kind, Error(EACCESS) on a read-only attach,
-        Error(ENOSPC) for text longer than a slot, Error(ELIMIT) when every
-        slot is in use, SegmentClosed."""
-        m = self._check_open()
+        tag's raw PLC bytes. When every slot is in use, waits up to `timeout`
+        seconds for one (0: not at all). Raises UnknownTag, Error(EINVAL) for
+        a value of the wrong kind, Error(EACCESS) when this process may read
+        but not write (no access to NAME.ring), Error(ENOSPC) for text longer
+        than a slot, Error(ELIMIT) when this process holds its share of the
+        slots (collect answers with wait_write first) or no slot came free in
+        time, Error(EUNSUPPORTED) without ctypes/libatomic, SegmentClosed when
+        the engine closed the segment or is gone. Whether the tag may be
+        written is the engine's answer (failed, PLCIO_EACCESS)."""
+        m = self._check_engine()
         t = self.tag(name)
-        if not m.writable:
-            raise _e.Error(_e.EACCESS, "segment %s is attached read-only (no write permission)" % self._name)
         if isinstance(value, (bytes, bytearray, memoryview)):
             fmt, data = FORMAT_RAW, bytes(value)
             if len(data) != t.size:
@@ -771,32 +978,8 @@ class Segment:
                 fmt, data = FORMAT_TEXT, _v.to_text(t.type, value).encode("utf-8", "surrogatepass")
             except (TypeError, UnicodeError) as exc:
                 raise _e.Error(_e.EINVAL, "tag '%s' (%s): %s" % (name, t.type_name, exc))
-        if len(data) > m.ring_value_cap:
-            raise _e.Error(_e.ENOSPC, "value for %s is %d bytes, a write slot holds %d" % (
-                name, len(data), m.ring_value_cap))
-        n = m.ring_slots
-        for k in range(n):
-            i = (self._next_request + k) % n
-            if not self._claim(m, i):
-                continue
-            off = self._slot_off(m, i)
-            self._next_request = (self._next_request + 1) & 0xFFFFFFFF
-            rid = i << 32 | self._next_request
-            mm = m.mm
-            _U32.pack_into(mm, off + W_TAG, t.index)
-            _U64.pack_into(mm, off + W_ID, rid)
-            _U32.pack_into(mm, off + W_PID, os.getpid())
-            _U32.pack_into(mm, off + W_FORMAT, fmt)
-            _U32.pack_into(mm, off + W_VALUE_LEN, len(data))
-            _I32.pack_into(mm, off + W_RESULT, 0)
-            _U64.pack_into(mm, off + W_SUBMITTED, time.clock_gettime_ns(time.CLOCK_MONOTONIC))
-            mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX + 1] = bytes(MESSAGE_MAX + 1)
-            mm[off + W_HEAD:off + W_HEAD + len(data)] = data
-            if self._fences and m.atomics:
-                m.atomics.fence()
-            _U32.pack_into(mm, off + W_STATE, SLOT_SUBMITTED)
-            return rid
-        raise _e.Error(_e.ELIMIT, "all %d write slots of %s are in use" % (n, self._name))
+        r = self._ring_of(m)
+        return r.submit(name, fmt, data, None if timeout is None else time.monotonic() + timeout)
 
     def wait_write(self, request_id, timeout=5.0):
         """The answer to a submitted write: a WriteResult (state "done",
@@ -805,53 +988,20 @@ class Segment:
         engine died is reported failed with PLCIO_ECLOSED: treat it as not done.
         Error(ENOTFOUND) for an id this segment does not hold."""
         m = self._mapping()
-        i = request_id >> 32
-        if i >= m.ring_slots:
+        r = getattr(m, "ring", None)
+        if r is None:
             raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment" % request_id)
-        off = self._slot_off(m, i)
-        start = time.monotonic()
-        while True:
-            atomics = m.atomics
-            seq = atomics.load(H_DONE_SEQ) if atomics else m.u32(H_DONE_SEQ)
-            st = m.u32(off + W_STATE)
-            if m.u64(off + W_ID) != request_id or st in (SLOT_FREE, SLOT_CLAIMED):
-                raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment (answered already, or "
-                                             "freed after 60 s unread)" % request_id)
-            if st in (SLOT_DONE, SLOT_FAILED):
-                return self._collect(m, off, request_id, st)
-            if m.closed() or not m.engine_alive():
-                return WriteResult(request_id, "failed", _e.ECLOSED,
-                                   "the engine of %s is gone and did not answer: the write was not done" % self._name)
-            slice_ = LIVENESS_SLICE
-            if timeout is not None:
-                left = timeout - (time.monotonic() - start)
-                if left <= 0:
-                    return WriteResult(request_id, "pending", _e.ETIMEDOUT,
-                                       "no answer within %g s; the request stays queued" % timeout)
-                slice_ = min(slice_, left)
-            if atomics:
-                atomics.futex_wait(H_DONE_SEQ, seq, slice_)
-            else:
-                time.sleep(min(slice_, 0.002))
-
-    def _collect(self, m, off, request_id, st):
-        if self._fences and m.atomics:
-            m.atomics.fence()
-        err = _I32.unpack_from(m.mm, off + W_RESULT)[0]
-        raw = m.mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX]
-        message = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-        if m.u64(off + W_ID) != request_id:
-            raise _e.Error(_e.ENOTFOUND, "write request %#x was freed meanwhile" % request_id)
-        _U32.pack_into(m.mm, off + W_STATE, SLOT_FREE)
-        if st == SLOT_DONE:
-            return WriteResult(request_id, "done", 0, message)
-        return WriteResult(request_id, "failed", err if err < 0 else _e.EPROTO, message)
+        return r.wait(request_id, None if timeout is None else time.monotonic() + timeout, timeout, self._name)
 
     def write(self, name, value, timeout=5.0):
         """Write `value` to tag `name` through the engine and wait for its
-        answer: submit() + wait_write(). Returns a WriteResult; raises what
-        submit() raises."""
-        return self.wait_write(self.submit(name, value), timeout)
+        answer: submit() + wait_write(), one deadline of `timeout` seconds for
+        both (waiting for a free slot included). Returns a WriteResult; raises
+        what submit() raises."""
+        start = time.monotonic()
+        rid = self.submit(name, value, timeout)
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        return self.wait_write(rid, left)
 
     def __repr__(self):
         if self._m is None:

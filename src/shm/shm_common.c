@@ -120,6 +120,7 @@ void shm_tag_store(uint8_t *entry, const shm_tag *t)
     memcpy(entry + SHM_D_TYPE, &type, 2);
     memcpy(entry + SHM_D_LENGTH, &length, 2);
     entry[SHM_D_BIT] = (uint8_t)t->bit;
+    entry[SHM_D_FLAGS] = t->writable ? SHM_TAG_WRITABLE : 0;
     memcpy(entry + SHM_D_OFFSET, &t->offset, 4);
     memcpy(entry + SHM_D_SIZE, &t->size, 4);
 }
@@ -140,6 +141,7 @@ int shm_tag_load(const uint8_t *entry, uint32_t image_size, shm_tag *t, char *ms
     memcpy(&t->offset, entry + SHM_D_OFFSET, 4);
     memcpy(&t->size, entry + SHM_D_SIZE, 4);
     t->bit = entry[SHM_D_BIT];
+    t->writable = (entry[SHM_D_FLAGS] & SHM_TAG_WRITABLE) != 0;
     if (type >= PLCIO_TYPE_COUNT_) {
         shm_msg(msg, cap, "tag '%s': type %u unknown", t->name, (unsigned)type);
         return PLCIO_EPROTO;

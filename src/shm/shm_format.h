@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC "PLCIOSHM"
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u /* 2: the write ring moved to its own object (NAME.ring), CAS claims */
 #define SHM_ENDIAN 0x01020304u
 
 /* ---- header: 256 bytes at offset 0 ---- */
@@ -27,7 +27,8 @@
 #define SHM_H_HEARTBEAT_MONO 48 /* u64 (atomic) CLOCK_MONOTONIC ns of the last heartbeat */
 #define SHM_H_HEARTBEAT_REAL 56 /* u64 (atomic) CLOCK_REALTIME ns of the last heartbeat */
 #define SHM_H_UPDATE_SEQ 64    /* u32 (atomic, futex word) +1 per publish and on close */
-#define SHM_H_WAITERS 68       /* u32 (atomic) readers sleeping on UPDATE_SEQ */
+#define SHM_H_WAITERS 68       /* u32 reserved, 0 (version 1: sleeping readers; readers now map the
+                                  segment read-only, so the engine always wakes) */
 #define SHM_H_GENERATION 72    /* u64 (atomic) newest published generation */
 #define SHM_H_TAG_COUNT 80     /* u32 */
 #define SHM_H_DIR_OFFSET 84    /* u32 */
@@ -42,11 +43,10 @@
 #define SHM_H_JSON_OFFSET 120  /* u32 */
 #define SHM_H_JSON_STRIDE 124  /* u32 */
 #define SHM_H_JSON_LATEST 128  /* u32 (atomic) */
-#define SHM_H_RING_OFFSET 132  /* u32 */
-#define SHM_H_RING_SLOTS 136   /* u32 */
-#define SHM_H_RING_SLOT_SIZE 140 /* u32 */
-#define SHM_H_RING_VALUE_CAP 144 /* u32 value bytes per slot */
-#define SHM_H_DONE_SEQ 148     /* u32 (atomic, futex word) +1 per answered write */
+/* 132 reserved, zero */
+#define SHM_H_RING_KEY 136     /* u64 random; the write ring's SHM_R_KEY equals it (0: no ring) */
+#define SHM_H_RING_SLOTS 144   /* u32 slots of the write ring (informative) */
+/* 148 reserved, zero */
 #define SHM_H_ENDIAN 152       /* u32 0x01020304 */
 /* 156..255 reserved, zero */
 
@@ -56,7 +56,8 @@
 #define SHM_D_TYPE 128     /* u16 plcio_type value (docs/shm.md lists them) */
 #define SHM_D_LENGTH 130   /* u16 STRING/WSTRING declared maximum */
 #define SHM_D_BIT 132      /* u8 */
-/* 133..135 reserved */
+#define SHM_D_FLAGS 133    /* u8 SHM_TAG_WRITABLE (informative: the engine's own table decides) */
+/* 134..135 reserved */
 #define SHM_D_OFFSET 136   /* u32 into the value image */
 #define SHM_D_SIZE 140     /* u32 raw bytes */
 
@@ -80,18 +81,49 @@
 #define SHM_J_LENGTH 16    /* u32 bytes of text */
 #define SHM_J_HEAD 32u     /* text starts here */
 
+/* ---- write ring: a separate object, the data name + SHM_RING_SUFFIX, with
+ * its own mode and group, so that read access never implies write access ---- */
+#define SHM_RING_SUFFIX ".ring"
+#define SHM_RING_MAGIC "PLCIORNG"
+#define SHM_R_HEADER_SIZE 128u
+#define SHM_R_MAGIC 0          /* char[8] "PLCIORNG" */
+#define SHM_R_VERSION 8        /* u32 SHM_VERSION */
+#define SHM_R_HEADER_BYTES 12  /* u32 SHM_R_HEADER_SIZE */
+#define SHM_R_TOTAL_SIZE 16    /* u64 */
+#define SHM_R_KEY 24           /* u64 equals the data header's SHM_H_RING_KEY */
+#define SHM_R_ENGINE_PID 32    /* u32 */
+#define SHM_R_STATE 36         /* u32 (atomic) SHM_STATE_* */
+#define SHM_R_SLOTS 40         /* u32 */
+#define SHM_R_SLOT_SIZE 44     /* u32 */
+#define SHM_R_VALUE_CAP 48     /* u32 value bytes per slot */
+#define SHM_R_SHARE 52         /* u32 most slots one process may hold at a time */
+#define SHM_R_RESERVE 56       /* u32 free slots only a process holding none may take */
+#define SHM_R_ENDIAN 60        /* u32 0x01020304 */
+#define SHM_R_DONE_SEQ 64      /* u32 (atomic, futex word) +1 per answered write */
+#define SHM_R_DONE_WAITERS 68  /* u32 (atomic) requesters sleeping on DONE_SEQ */
+#define SHM_R_FREE_SEQ 72      /* u32 (atomic, futex word) +1 per slot given back */
+#define SHM_R_FREE_WAITERS 76  /* u32 (atomic) requesters sleeping on FREE_SEQ */
+#define SHM_R_SUBMIT_SEQ 80    /* u32 (atomic, futex word) +1 per submitted request */
+#define SHM_R_ENGINE_WAITING 84 /* u32 (atomic) 1 while the engine sleeps on SUBMIT_SEQ */
+/* 88..127 reserved, zero; slots start at SHM_R_HEADER_SIZE */
+
 /* ---- write ring slot ---- */
-#define SHM_W_STATE 0      /* u32 (atomic) SHM_SLOT_* */
-#define SHM_W_TAG 4        /* u32 tag index */
-#define SHM_W_ID 8         /* u64 request id chosen by the requester */
-#define SHM_W_PID 16       /* u32 requester pid */
-#define SHM_W_FORMAT 20    /* u32 0 text, 1 raw */
-#define SHM_W_VALUE_LEN 24 /* u32 */
-#define SHM_W_RESULT 28    /* i32 plcio_err */
-#define SHM_W_SUBMITTED 32 /* u64 CLOCK_MONOTONIC ns */
-#define SHM_W_COMPLETED 40 /* u64 CLOCK_MONOTONIC ns */
-#define SHM_W_MESSAGE 64   /* char[128] */
-#define SHM_W_HEAD 192u    /* value bytes start here */
+#define SHM_W_CTL 0        /* u64 (atomic) state | ticket << 8 | pid << 32; changed by CAS only */
+#define SHM_W_FORMAT 8     /* u32 0 text, 1 raw */
+#define SHM_W_VALUE_LEN 12 /* u32 */
+#define SHM_W_RESULT 16    /* i32 plcio_err */
+#define SHM_W_NAME_LEN 20  /* u32 bytes of the tag name */
+#define SHM_W_SUBMITTED 24 /* u64 CLOCK_MONOTONIC ns */
+#define SHM_W_COMPLETED 32 /* u64 CLOCK_MONOTONIC ns */
+#define SHM_W_NAME 64      /* char[128] the tag's name: the engine resolves it in its own table */
+#define SHM_W_MESSAGE 192  /* char[128] */
+#define SHM_W_HEAD 320u    /* value bytes start here */
+
+#define SHM_CTL_STATE(c) ((uint32_t)((c) & 0xFFu))
+#define SHM_CTL_TICKET(c) ((uint32_t)(((c) >> 8) & 0xFFFFFFu))
+#define SHM_CTL_PID(c) ((uint32_t)((c) >> 32))
+#define SHM_CTL(state, ticket, pid) \
+    ((uint64_t)(state) | (uint64_t)((ticket) & 0xFFFFFFu) << 8 | (uint64_t)(pid) << 32)
 
 enum {
     SHM_SLOT_FREE = 0,
@@ -101,6 +133,7 @@ enum {
     SHM_SLOT_DONE = 4,      /* answered: written */
     SHM_SLOT_FAILED = 5     /* answered: not written, RESULT/MESSAGE say why */
 };
+enum { SHM_TAG_WRITABLE = 1 };
 enum { SHM_FORMAT_TEXT = 0, SHM_FORMAT_RAW = 1 };
 enum { SHM_STATE_INIT = 0, SHM_STATE_READY = 1, SHM_STATE_CLOSED = 2 };
 

@@ -15,6 +15,7 @@ typedef struct shm_tag {
     plcio_type type;
     unsigned length, bit;
     uint32_t offset, size;
+    bool writable;
 } shm_tag;
 
 /* Section geometry, computed by the writer, validated by the reader. */
@@ -22,7 +23,7 @@ typedef struct shm_geometry {
     uint32_t tag_count, image_size;
     uint32_t dir_offset, snap_offset, snap_stride;
     uint32_t json_count, json_offset, json_stride;
-    uint32_t ring_offset, ring_slots, ring_slot_size, ring_value_cap;
+    uint32_t ring_slots, ring_value_cap; /* the write ring is an object of its own (shm_ring.h) */
     uint64_t total_size;
 } shm_geometry;
 

@@ -1,7 +1,9 @@
 /* The readers' side of the shared-memory segment: attach with full
  * validation, consistent snapshot copies (seqlock, see shm_writer.c for the
  * memory ordering), waiting for updates, JSON, and writes by name through the
- * write-request ring.
+ * write-request ring (a separate object, shm_ring.c; opened on the first write
+ * and only if this process may write it: the data segment is mapped
+ * read-only).
  *
  * Nothing read from the segment is trusted: the header and the directory are
  * validated once at open and copied into the handle; afterwards only the
@@ -23,6 +25,7 @@
 #include "plcio/core.h"
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
+#include "shm/shm_ring.h"
 
 #define READ_RETRIES 10000
 #define LIVENESS_SLICE_MS 100
@@ -30,7 +33,6 @@
 struct plcio_shm_reader {
     char name[208];
     int fd;
-    bool writable;
     uint8_t *base;
     size_t map_size;
     shm_geometry g;
@@ -41,7 +43,9 @@ struct plcio_shm_reader {
     char *text;        /* value text of the last _get */
     size_t text_cap;
     char *json;        /* private JSON copy */
-    uint32_t next_request;
+    uint64_t ring_key;
+    shm_ring_client *ring; /* NULL until the first write */
+    char write_error[PLCIO_SHM_MSG_MAX];
 };
 
 /* ---------------------------------------------------------------------------
@@ -87,8 +91,8 @@ static int check_identity(const uint8_t *b, char *msg, size_t cap)
         return PLCIO_EPROTO;
     }
     if (hdr32(b, SHM_H_VERSION) != SHM_VERSION) {
-        shm_msg(msg, cap, "segment format version %u, this library reads %u", (unsigned)hdr32(b, SHM_H_VERSION),
-                SHM_VERSION);
+        shm_msg(msg, cap, "segment format version %u, this library reads %u (engine and reader come from "
+                "different plcio releases: use the same one)", (unsigned)hdr32(b, SHM_H_VERSION), SHM_VERSION);
         return PLCIO_EUNSUPPORTED;
     }
     if (hdr32(b, SHM_H_ENDIAN) != SHM_ENDIAN || hdr32(b, SHM_H_HEADER_SIZE) != SHM_HEADER_SIZE ||
@@ -113,17 +117,13 @@ static int check_geometry(const uint8_t *b, size_t size, shm_geometry *g, char *
     g->json_count = hdr32(b, SHM_H_JSON_COUNT);
     g->json_offset = hdr32(b, SHM_H_JSON_OFFSET);
     g->json_stride = hdr32(b, SHM_H_JSON_STRIDE);
-    g->ring_offset = hdr32(b, SHM_H_RING_OFFSET);
     g->ring_slots = hdr32(b, SHM_H_RING_SLOTS);
-    g->ring_slot_size = hdr32(b, SHM_H_RING_SLOT_SIZE);
-    g->ring_value_cap = hdr32(b, SHM_H_RING_VALUE_CAP);
     g->total_size = hdr64(b, SHM_H_TOTAL_SIZE);
     const char *what = NULL;
     uint64_t dir_end = (uint64_t)g->dir_offset + (uint64_t)g->tag_count * SHM_DIR_ENTRY_SIZE;
     uint64_t state_end = (uint64_t)SHM_S_HEAD + shm_align8(g->image_size) + (uint64_t)g->tag_count * SHM_TAGSTATE_SIZE;
     uint64_t snap_end = (uint64_t)g->snap_offset + (uint64_t)SHM_SNAP_BUFFERS * g->snap_stride;
     uint64_t json_end = (uint64_t)g->json_offset + (uint64_t)g->json_count * g->json_stride;
-    uint64_t ring_end = (uint64_t)g->ring_offset + (uint64_t)g->ring_slots * g->ring_slot_size;
     if (g->total_size > size || g->total_size < SHM_HEADER_SIZE) what = "total size disagrees with the object size";
     else if (g->image_size > SHM_MAX_SEGMENT) what = "value image size out of range";
     else if (g->dir_offset < SHM_HEADER_SIZE || !aligned8(g->dir_offset) || dir_end > g->snap_offset)
@@ -134,10 +134,8 @@ static int check_geometry(const uint8_t *b, size_t size, shm_geometry *g, char *
     else if (g->json_count && (g->json_offset < snap_end || !aligned8(g->json_offset) ||
                                !aligned8(g->json_stride) || g->json_stride <= SHM_J_HEAD))
         what = "JSON buffers misplaced";
-    else if (g->ring_offset < (g->json_count ? json_end : snap_end) || !aligned8(g->ring_offset) ||
-             !aligned8(g->ring_slot_size) || (uint64_t)g->ring_slot_size < (uint64_t)SHM_W_HEAD + g->ring_value_cap)
-        what = "write ring misplaced or slots too small";
-    else if (ring_end > g->total_size || snap_end > g->total_size || json_end > g->total_size)
+    else if (g->ring_slots > 65536) what = "write ring slot count out of range";
+    else if (snap_end > g->total_size || json_end > g->total_size)
         what = "a section ends beyond the segment";
     if (what) {
         shm_msg(msg, cap, "corrupt segment: %s", what);
@@ -167,10 +165,6 @@ static int load_directory(plcio_shm_reader *r, char *msg, size_t cap)
         }
         size_t tb = shm_value_text_bound(&r->tags[i]);
         if (tb > text_cap) text_cap = tb;
-        if ((uint64_t)tb > r->g.ring_value_cap && r->g.ring_slots) {
-            shm_msg(msg, cap, "corrupt segment: write slots too small for tag '%s'", r->tags[i].name);
-            return PLCIO_EPROTO;
-        }
     }
     r->order = shm_name_index_new(r->tags, r->g.tag_count);
     r->text_cap = text_cap;
@@ -183,12 +177,8 @@ static int load_directory(plcio_shm_reader *r, char *msg, size_t cap)
 
 static int map_segment(plcio_shm_reader *r, const char *name, char *msg, size_t cap)
 {
-    r->writable = true;
-    r->fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-    if (r->fd < 0 && (errno == EACCES || errno == EPERM)) {
-        r->writable = false;
-        r->fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-    }
+    /* Read-only even when the mode would allow more: a reader never changes the image. */
+    r->fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
     if (r->fd < 0) {
         int e = errno;
         shm_msg(msg, cap, "shared memory %s: %s", name, strerror(e));
@@ -201,7 +191,7 @@ static int map_segment(plcio_shm_reader *r, const char *name, char *msg, size_t 
         return st.st_size ? PLCIO_EPROTO : PLCIO_EAGAIN;
     }
     r->map_size = (size_t)st.st_size;
-    void *p = mmap(NULL, r->map_size, PROT_READ | (r->writable ? PROT_WRITE : 0), MAP_SHARED, r->fd, 0);
+    void *p = mmap(NULL, r->map_size, PROT_READ, MAP_SHARED, r->fd, 0);
     if (p == MAP_FAILED) {
         r->map_size = 0;
         shm_msg(msg, cap, "mmap %s: %s", name, strerror(errno));
@@ -236,7 +226,7 @@ int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, s
         plcio_shm_reader_free(r);
         return rc;
     }
-    r->next_request = (uint32_t)getpid() * 2654435761u;
+    r->ring_key = hdr64(r->base, SHM_H_RING_KEY);
     *out = r;
     return PLCIO_OK;
 }
@@ -246,6 +236,7 @@ void plcio_shm_reader_free(plcio_shm_reader *r)
     if (!r) return;
     if (r->base) munmap(r->base, r->map_size);
     if (r->fd >= 0) close(r->fd);
+    shm_ring_client_free(r->ring);
     free(r->tags);
     free(r->order);
     free(r->copy);
@@ -264,7 +255,7 @@ int plcio_shm_reader_tag_info(const plcio_shm_reader *r, size_t index, plcio_shm
 {
     if (!r || !out || index >= r->g.tag_count) return PLCIO_EINVAL;
     const shm_tag *t = &r->tags[index];
-    *out = (plcio_shm_tag_info){t->name, t->type, t->length, t->bit, t->offset, t->size};
+    *out = (plcio_shm_tag_info){t->name, t->type, t->length, t->bit, t->offset, t->size, t->writable};
     return PLCIO_OK;
 }
 
@@ -314,7 +305,7 @@ int plcio_shm_reader_wait(plcio_shm_reader *r, uint64_t after, int timeout_ms, u
 {
     if (!r) return PLCIO_EINVAL;
     uint64_t start = plcio_monotonic_ns();
-    _Atomic uint32_t *useq = SHM_A32(r->base, SHM_H_UPDATE_SEQ), *waiters = SHM_A32(r->base, SHM_H_WAITERS);
+    _Atomic uint32_t *useq = SHM_A32(r->base, SHM_H_UPDATE_SEQ);
     for (;;) {
         uint32_t seq = atomic_load_explicit(useq, memory_order_acquire);
         uint64_t gen = atomic_load_explicit(SHM_A64(r->base, SHM_H_GENERATION), memory_order_acquire);
@@ -329,9 +320,8 @@ int plcio_shm_reader_wait(plcio_shm_reader *r, uint64_t after, int timeout_ms, u
             if (waited_ms >= (uint64_t)timeout_ms) return PLCIO_ETIMEDOUT;
             if ((uint64_t)timeout_ms - waited_ms < (uint64_t)slice) slice = (int)((uint64_t)timeout_ms - waited_ms);
         }
-        atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(useq, memory_order_seq_cst) == seq) shm_futex_wait(useq, seq, slice);
-        atomic_fetch_sub_explicit(waiters, 1, memory_order_seq_cst);
+        /* The engine wakes on every publish (it cannot know read-only sleepers). */
+        shm_futex_wait(useq, seq, slice);
     }
 }
 
@@ -489,84 +479,72 @@ int plcio_shm_reader_json(plcio_shm_reader *r, const char **json, size_t *len)
  * Writes by name
  * ------------------------------------------------------------------------- */
 
-static uint8_t *slot_at(plcio_shm_reader *r, uint32_t i)
+const char *plcio_shm_reader_write_error(const plcio_shm_reader *r) { return r ? r->write_error : ""; }
+
+static int refused(plcio_shm_reader *r, int rc, const char *why)
 {
-    return r->base + r->g.ring_offset + (size_t)i * r->g.ring_slot_size;
+    if (why && why != r->write_error) shm_msg(r->write_error, sizeof r->write_error, "%s", why);
+    else if (!r->write_error[0]) shm_msg(r->write_error, sizeof r->write_error, "%s", plcio_strerror(rc));
+    return rc;
 }
 
-/* FREE -> CLAIMED under the slot's OFD lock (the protocol Python shares). */
-static bool claim(plcio_shm_reader *r, uint32_t i)
+/* The ring, opened on first use; reopened if it belongs to an old engine. */
+static int ring_of(plcio_shm_reader *r)
 {
-    _Atomic uint32_t *state = SHM_A32(slot_at(r, i), SHM_W_STATE);
-    if (atomic_load_explicit(state, memory_order_relaxed) != SHM_SLOT_FREE) return false;
-    uint64_t off = r->g.ring_offset + (uint64_t)i * r->g.ring_slot_size;
-    if (shm_lock(r->fd, off, 4) != PLCIO_OK) return false;
-    bool ok = atomic_load_explicit(state, memory_order_acquire) == SHM_SLOT_FREE;
-    if (ok) {
-        /* Our pid before CLAIMED: the engine frees CLAIMED slots whose pid is
-         * dead, and until now the field holds 0 or a past requester's pid. */
-        *SHM_U32(slot_at(r, i), SHM_W_PID) = (uint32_t)getpid();
-        atomic_store_explicit(state, SHM_SLOT_CLAIMED, memory_order_release);
-    }
-    shm_unlock(r->fd, off, 4);
-    return ok;
+    if (r->ring) return PLCIO_OK;
+    if (!r->ring_key || !r->g.ring_slots) return refused(r, PLCIO_EACCESS, "this segment accepts no writes (no write ring)");
+    return shm_ring_client_open(r->name, r->ring_key, &r->ring, r->write_error, sizeof r->write_error);
 }
 
-static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const void *data, size_t len, uint64_t *id)
+static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const void *data, size_t len,
+                  int timeout_ms, uint64_t *id)
 {
     if (!r || !name || !data) return PLCIO_EINVAL;
-    if (!r->writable) return PLCIO_EACCESS;
-    if (segment_closed(r)) return PLCIO_ECLOSED;
-    size_t tag;
-    int rc = plcio_shm_reader_find(r, name, &tag);
-    if (rc != PLCIO_OK) return rc;
-    if (len > r->g.ring_value_cap) return PLCIO_ENOSPC;
-    if (format == SHM_FORMAT_RAW && len != r->tags[tag].size) return PLCIO_EINVAL;
-    uint32_t n = r->g.ring_slots;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t i = (r->next_request + k) % n;
-        if (!claim(r, i)) continue;
-        uint8_t *s = slot_at(r, i);
-        uint64_t rid = (uint64_t)i << 32 | ++r->next_request;
-        *SHM_U32(s, SHM_W_TAG) = (uint32_t)tag;
-        *SHM_U64(s, SHM_W_ID) = rid;
-        *SHM_U32(s, SHM_W_PID) = (uint32_t)getpid();
-        *SHM_U32(s, SHM_W_FORMAT) = format;
-        *SHM_U32(s, SHM_W_VALUE_LEN) = (uint32_t)len;
-        *SHM_U32(s, SHM_W_RESULT) = 0;
-        *SHM_U64(s, SHM_W_SUBMITTED) = plcio_monotonic_ns();
-        memset(s + SHM_W_MESSAGE, 0, PLCIO_SHM_MESSAGE_MAX + 1);
-        memcpy(s + SHM_W_HEAD, data, len);
-        atomic_store_explicit(SHM_A32(s, SHM_W_STATE), SHM_SLOT_SUBMITTED, memory_order_release);
-        if (id) *id = rid;
-        return PLCIO_OK;
+    r->write_error[0] = '\0';
+    if (segment_closed(r)) return refused(r, PLCIO_ECLOSED, "the engine closed or replaced the segment: reopen");
+    if (!engine_alive(r)) {
+        shm_msg(r->write_error, sizeof r->write_error, "the engine of %s (pid %u) is gone: nobody would execute the "
+                 "write", r->name, (unsigned)hdr32(r->base, SHM_H_ENGINE_PID));
+        return PLCIO_ECLOSED;
     }
-    return PLCIO_ELIMIT;
+    size_t tag;
+    if (plcio_shm_reader_find(r, name, &tag) != PLCIO_OK) {
+        shm_msg(r->write_error, sizeof r->write_error, "%s has no tag '%.100s'", r->name, name);
+        return PLCIO_ENOTFOUND;
+    }
+    if (format == SHM_FORMAT_RAW && len != r->tags[tag].size) {
+        shm_msg(r->write_error, sizeof r->write_error, "raw value for %.100s must be %u bytes, got %zu", name,
+                 (unsigned)r->tags[tag].size, len);
+        return PLCIO_EINVAL;
+    }
+    int rc = ring_of(r);
+    if (rc != PLCIO_OK) return refused(r, rc, r->write_error);
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+                        : timeout_ms == 0 ? 0
+                                          : plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
+    rc = shm_ring_client_submit(r->ring, name, format, data, len, deadline, id, r->write_error, sizeof r->write_error);
+    return rc == PLCIO_OK ? rc : refused(r, rc, r->write_error);
 }
 
 int plcio_shm_reader_submit_text(plcio_shm_reader *r, const char *name, const char *text, uint64_t *id)
 {
-    return submit(r, name, SHM_FORMAT_TEXT, text, text ? strlen(text) : 0, id);
+    return submit(r, name, SHM_FORMAT_TEXT, text, text ? strlen(text) : 0, 0, id);
+}
+
+int plcio_shm_reader_submit_text_wait(plcio_shm_reader *r, const char *name, const char *text, int timeout_ms,
+                                      uint64_t *id)
+{
+    return submit(r, name, SHM_FORMAT_TEXT, text, text ? strlen(text) : 0, timeout_ms, id);
 }
 
 int plcio_shm_reader_submit_raw(plcio_shm_reader *r, const char *name, const uint8_t *raw, size_t len, uint64_t *id)
 {
-    return submit(r, name, SHM_FORMAT_RAW, raw, len, id);
+    return submit(r, name, SHM_FORMAT_RAW, raw, len, 0, id);
 }
 
-/* DONE/FAILED: copy the answer, release the slot. */
-static int collect(uint8_t *s, uint64_t id, uint32_t st, plcio_shm_write_result *res)
+static uint64_t deadline_after(int timeout_ms)
 {
-    int32_t e;
-    memcpy(&e, s + SHM_W_RESULT, 4);
-    res->id = id;
-    res->state = st == SHM_SLOT_DONE ? PLCIO_SHM_WRITE_DONE : PLCIO_SHM_WRITE_FAILED;
-    res->error = st == SHM_SLOT_DONE ? PLCIO_OK : (e < 0 ? e : PLCIO_EPROTO);
-    memcpy(res->message, s + SHM_W_MESSAGE, PLCIO_SHM_MESSAGE_MAX);
-    res->message[PLCIO_SHM_MESSAGE_MAX] = '\0';
-    if (*SHM_U64(s, SHM_W_ID) != id) return PLCIO_ENOTFOUND; /* reaped and reused meanwhile */
-    atomic_store_explicit(SHM_A32(s, SHM_W_STATE), SHM_SLOT_FREE, memory_order_release);
-    return PLCIO_OK;
+    return timeout_ms < 0 ? UINT64_MAX : plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
 }
 
 int plcio_shm_reader_write_wait(plcio_shm_reader *r, uint64_t id, int timeout_ms, plcio_shm_write_result *res)
@@ -574,36 +552,26 @@ int plcio_shm_reader_write_wait(plcio_shm_reader *r, uint64_t id, int timeout_ms
     if (!r || !res) return PLCIO_EINVAL;
     memset(res, 0, sizeof *res);
     res->id = id;
-    uint32_t i = (uint32_t)(id >> 32);
-    if (i >= r->g.ring_slots) return PLCIO_ENOTFOUND;
-    uint8_t *s = slot_at(r, i);
-    _Atomic uint32_t *done_seq = SHM_A32(r->base, SHM_H_DONE_SEQ);
-    uint64_t start = plcio_monotonic_ns();
-    for (;;) {
-        uint32_t seq = atomic_load_explicit(done_seq, memory_order_acquire);
-        uint32_t st = atomic_load_explicit(SHM_A32(s, SHM_W_STATE), memory_order_acquire);
-        if (*SHM_U64(s, SHM_W_ID) != id || st == SHM_SLOT_FREE || st == SHM_SLOT_CLAIMED) return PLCIO_ENOTFOUND;
-        if (st == SHM_SLOT_DONE || st == SHM_SLOT_FAILED) return collect(s, id, st, res);
-        if (segment_closed(r) || !engine_alive(r)) return PLCIO_ECLOSED;
-        int slice = LIVENESS_SLICE_MS;
-        if (timeout_ms >= 0) {
-            uint64_t waited_ms = (plcio_monotonic_ns() - start) / PLCIO_NS_PER_MS;
-            if (waited_ms >= (uint64_t)timeout_ms) return PLCIO_ETIMEDOUT;
-            if ((uint64_t)timeout_ms - waited_ms < (uint64_t)slice) slice = (int)((uint64_t)timeout_ms - waited_ms);
-        }
-        shm_futex_wait(done_seq, seq, slice);
-    }
+    if (!r->ring) return PLCIO_ENOTFOUND;
+    return shm_ring_client_wait(r->ring, id, deadline_after(timeout_ms), res);
 }
 
 int plcio_shm_reader_write(plcio_shm_reader *r, const char *name, const char *text, int timeout_ms,
                            plcio_shm_write_result *res)
 {
     if (!res) return PLCIO_EINVAL;
-    uint64_t id = 0;
-    int rc = plcio_shm_reader_submit_text(r, name, text, &id);
+    memset(res, 0, sizeof *res);
+    uint64_t start = plcio_monotonic_ns(), id = 0;
+    int rc = plcio_shm_reader_submit_text_wait(r, name, text, timeout_ms, &id);
     if (rc != PLCIO_OK) {
-        memset(res, 0, sizeof *res);
+        res->state = PLCIO_SHM_WRITE_FAILED;
+        res->error = rc;
+        shm_msg(res->message, sizeof res->message, "%s", r ? r->write_error : "");
         return rc;
+    }
+    if (timeout_ms >= 0) {
+        uint64_t spent_ms = (plcio_monotonic_ns() - start) / PLCIO_NS_PER_MS;
+        timeout_ms = spent_ms >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent_ms;
     }
     return plcio_shm_reader_write_wait(r, id, timeout_ms, res);
 }

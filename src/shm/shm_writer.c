@@ -33,10 +33,10 @@
  * The data copy itself is a formally racy memcpy, as in every seqlock (Linux
  * seqcount, Boehm 2012); the sequence check discards any torn copy.
  *
- * Write ring: see docs/shm.md. Requesters move FREE -> CLAIMED (under an OFD
- * lock on the slot's state word, so pure-Python requesters that have no CAS
- * take part) -> SUBMITTED; the engine SUBMITTED -> BUSY -> DONE/FAILED; the
- * requester DONE/FAILED -> FREE after reading the answer. */
+ * Write ring: an object of its own (NAME.ring), see shm_ring.c and
+ * docs/shm.md. Every slot transition is one compare-and-swap; requests name
+ * their tag and this file resolves the name in the writer's private table and
+ * checks that the tag is writable before anything reaches the engine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +52,7 @@
 #include "plcio/core.h"
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
-
-#define REAP_INTERVAL_NS (PLCIO_NS_PER_S)
-#define ABANDONED_AFTER_NS (60 * PLCIO_NS_PER_S)
+#include "shm/shm_ring.h"
 
 struct plcio_shm_writer {
     char name[208];
@@ -67,8 +66,9 @@ struct plcio_shm_writer {
     uint64_t generation;
     bool json_dirty;
     uint64_t json_last_ns;
-    uint64_t last_reap_ns;
     uint32_t replaced_pid;
+    shm_ring_server *ring;
+    uint64_t ring_key;
     char *scratch;      /* value text for JSON and write requests */
     size_t scratch_cap;
     uint8_t *req_data;  /* encoded value of the request being handed out */
@@ -81,6 +81,7 @@ struct plcio_shm_writer {
  * ------------------------------------------------------------------------- */
 
 static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns);
+static int create_ring(plcio_shm_writer *w, char *msg, size_t cap);
 
 static uint64_t align64(uint64_t v) { return (v + 63u) & ~UINT64_C(63); }
 
@@ -106,12 +107,12 @@ static int compute_geometry(shm_tag *tags, size_t count, const plcio_shm_options
     uint64_t stride = align64(SHM_S_HEAD + ((image + 7u) & ~UINT64_C(7)) + (uint64_t)count * SHM_TAGSTATE_SIZE);
     uint64_t jcount = o->no_json ? 0 : SHM_JSON_BUFFERS;
     uint64_t joff = snap + SHM_SNAP_BUFFERS * stride, jstride = jcount ? align64(SHM_J_HEAD + json + 1) : 0;
-    uint64_t roff = joff + jcount * jstride, slot = align64(SHM_W_HEAD + value_cap);
-    uint64_t total = roff + slots * slot;
-    if (total > SHM_MAX_SEGMENT) return PLCIO_ELIMIT;
+    uint64_t total = joff + jcount * jstride;
+    if (total > SHM_MAX_SEGMENT || SHM_R_HEADER_SIZE + slots * align64(SHM_W_HEAD + value_cap) > SHM_MAX_SEGMENT)
+        return PLCIO_ELIMIT;
     *g = (shm_geometry){(uint32_t)count, (uint32_t)image, (uint32_t)dir, (uint32_t)snap, (uint32_t)stride,
-                        (uint32_t)jcount, (uint32_t)joff, (uint32_t)jstride, (uint32_t)roff, (uint32_t)slots,
-                        (uint32_t)slot, (uint32_t)value_cap, total};
+                        (uint32_t)jcount, (uint32_t)joff, (uint32_t)jstride, (uint32_t)slots, (uint32_t)value_cap,
+                        total};
     *json_cap = (size_t)json;
     *scratch_cap = (size_t)scratch;
     return PLCIO_OK;
@@ -132,6 +133,7 @@ static int check_tags(const plcio_shm_tag_def *defs, size_t count, shm_tag *tags
         bool text = d->type == PLCIO_TYPE_STRING || d->type == PLCIO_TYPE_WSTRING;
         t->length = text ? d->length : 0;
         t->bit = d->bit;
+        t->writable = d->writable;
         size_t size = (unsigned)d->type < PLCIO_TYPE_COUNT_ ? plcio_type_size(d->type, t->length) : 0;
         if (size == 0 || d->bit > 7 || (d->bit && d->type != PLCIO_TYPE_BOOL)) {
             shm_msg(msg, cap, "tag '%s': bad type, string length or bit", d->name);
@@ -183,7 +185,8 @@ static int handle_existing(plcio_shm_writer *w, char *msg, size_t cap)
 static int open_exclusive(plcio_shm_writer *w, char *msg, size_t cap)
 {
     for (int attempt = 0; attempt < 8; attempt++) {
-        int fd = shm_open(w->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        /* 0600 until its mode and group are set (shm_apply_access): nobody else gets in meanwhile */
+        int fd = shm_open(w->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0) {
             if (errno != EEXIST) {
                 int e = errno;
@@ -230,10 +233,8 @@ static void init_header(plcio_shm_writer *w)
     *SHM_U32(b, SHM_H_JSON_COUNT) = g->json_count;
     *SHM_U32(b, SHM_H_JSON_OFFSET) = g->json_offset;
     *SHM_U32(b, SHM_H_JSON_STRIDE) = g->json_stride;
-    *SHM_U32(b, SHM_H_RING_OFFSET) = g->ring_offset;
+    *SHM_U64(b, SHM_H_RING_KEY) = w->ring_key;
     *SHM_U32(b, SHM_H_RING_SLOTS) = g->ring_slots;
-    *SHM_U32(b, SHM_H_RING_SLOT_SIZE) = g->ring_slot_size;
-    *SHM_U32(b, SHM_H_RING_VALUE_CAP) = g->ring_value_cap;
     *SHM_U32(b, SHM_H_ENDIAN) = SHM_ENDIAN;
     for (size_t i = 0; i < g->tag_count; i++)
         shm_tag_store(b + g->dir_offset + i * SHM_DIR_ENTRY_SIZE, &w->tags[i]);
@@ -286,6 +287,9 @@ int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, siz
     if (rc == PLCIO_OK) rc = alloc_private(w, json_cap);
     if (rc == PLCIO_OK) rc = check_duplicates(w, msg, msg_cap);
     if (rc == PLCIO_OK) rc = open_exclusive(w, msg, msg_cap);
+    if (rc == PLCIO_OK) rc = shm_apply_access(w->fd, &w->opts.data, 0640, w->name, msg, msg_cap);
+    if (rc == PLCIO_OK) rc = create_ring(w, msg, msg_cap);
+    if (rc != PLCIO_OK && w->fd >= 0) shm_unlink(w->name);
     if (rc == PLCIO_OK && ftruncate(w->fd, (off_t)w->g.total_size) != 0) {
         rc = shm_errno_to_plcio(errno);
         shm_msg(msg, msg_cap, "ftruncate %s: %s", name, strerror(errno));
@@ -320,17 +324,6 @@ int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, siz
     return PLCIO_OK;
 }
 
-/* Answer every request the engine will never handle. */
-static void fail_pending(plcio_shm_writer *w)
-{
-    for (uint32_t i = 0; i < w->g.ring_slots; i++) {
-        uint8_t *s = w->base + w->g.ring_offset + (size_t)i * w->g.ring_slot_size;
-        uint32_t st = atomic_load_explicit(SHM_A32(s, SHM_W_STATE), memory_order_acquire);
-        if (st == SHM_SLOT_SUBMITTED || st == SHM_SLOT_BUSY)
-            plcio_shm_writer_complete(w, i, PLCIO_ECLOSED, "engine stopped");
-    }
-}
-
 /* Unlink the name only if it still names our object. */
 static void unlink_if_ours(plcio_shm_writer *w)
 {
@@ -345,13 +338,11 @@ static void unlink_if_ours(plcio_shm_writer *w)
 void plcio_shm_writer_free(plcio_shm_writer *w)
 {
     if (!w) return;
+    shm_ring_server_free(w->ring); /* answers what is pending: "engine stopped" */
     if (w->base) {
-        fail_pending(w);
         atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_CLOSED, memory_order_release);
         atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_release);
         shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
-        atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_DONE_SEQ), 1, memory_order_release);
-        shm_futex_wake_all(SHM_A32(w->base, SHM_H_DONE_SEQ));
         unlink_if_ours(w);
         munmap(w->base, w->map_size);
     }
@@ -377,7 +368,7 @@ int plcio_shm_writer_tag_info(const plcio_shm_writer *w, size_t index, plcio_shm
 {
     if (!w || !out || index >= w->g.tag_count) return PLCIO_EINVAL;
     const shm_tag *t = &w->tags[index];
-    *out = (plcio_shm_tag_info){t->name, t->type, t->length, t->bit, t->offset, t->size};
+    *out = (plcio_shm_tag_info){t->name, t->type, t->length, t->bit, t->offset, t->size, t->writable};
     return PLCIO_OK;
 }
 
@@ -559,10 +550,10 @@ static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, ui
 static void wake_readers(plcio_shm_writer *w)
 {
     atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_seq_cst);
-    /* seq_cst pairs with the reader's seq_cst increment of WAITERS before it
-     * re-reads UPDATE_SEQ: either we see the waiter, or it sees the new seq. */
-    if (atomic_load_explicit(SHM_A32(w->base, SHM_H_WAITERS), memory_order_seq_cst))
-        shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
+    /* Readers map the segment read-only (0640: reading must not allow
+     * writing), so they cannot announce themselves: always wake. A wake with
+     * nobody sleeping is one cheap system call per publish. */
+    shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
 }
 
 int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
@@ -590,80 +581,67 @@ int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
 }
 
 /* ---------------------------------------------------------------------------
- * Write ring (consumer side)
+ * Write ring (consumer side): shm_ring.c moves the slots; here each request is
+ * resolved against the writer's own tag table
  * ------------------------------------------------------------------------- */
 
-static uint8_t *slot_at(plcio_shm_writer *w, uint32_t i)
+static uint64_t random_key(void)
 {
-    return w->base + w->g.ring_offset + (size_t)i * w->g.ring_slot_size;
+    uint64_t k = 0;
+    if (getrandom(&k, sizeof k, GRND_NONBLOCK) != (ssize_t)sizeof k)
+        k = plcio_realtime_ns() ^ plcio_monotonic_ns() << 17 ^ (uint64_t)getpid() << 40;
+    return k ? k : 1;
 }
 
-static void slot_answer(plcio_shm_writer *w, uint8_t *s, int err, const char *message)
+static int create_ring(plcio_shm_writer *w, char *msg, size_t cap)
 {
-    char *m = (char *)s + SHM_W_MESSAGE;
-    memset(m, 0, PLCIO_SHM_MESSAGE_MAX + 1);
-    if (message) snprintf(m, PLCIO_SHM_MESSAGE_MAX + 1, "%s", message);
-    int32_t e = err;
-    memcpy(s + SHM_W_RESULT, &e, 4);
-    uint64_t now = plcio_monotonic_ns();
-    memcpy(s + SHM_W_COMPLETED, &now, 8);
-    atomic_store_explicit(SHM_A32(s, SHM_W_STATE), err == PLCIO_OK ? SHM_SLOT_DONE : SHM_SLOT_FAILED,
-                          memory_order_release);
-    atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_DONE_SEQ), 1, memory_order_release);
-    shm_futex_wake_all(SHM_A32(w->base, SHM_H_DONE_SEQ));
+    w->ring_key = random_key();
+    return shm_ring_server_create(w->name, w->ring_key, w->g.ring_slots, w->g.ring_value_cap, w->opts.write_share,
+                                  &w->opts.ring, &w->ring, msg, cap);
 }
 
 int plcio_shm_writer_complete(plcio_shm_writer *w, uint32_t slot, int err, const char *message)
 {
-    if (!w || slot >= w->g.ring_slots) return PLCIO_EINVAL;
-    uint8_t *s = slot_at(w, slot);
-    uint32_t st = atomic_load_explicit(SHM_A32(s, SHM_W_STATE), memory_order_acquire);
-    if (st != SHM_SLOT_BUSY && st != SHM_SLOT_SUBMITTED) return PLCIO_ESTATE;
-    slot_answer(w, s, err, message ? message : (err ? plcio_strerror(err) : ""));
-    return PLCIO_OK;
+    if (!w || !w->ring) return PLCIO_EINVAL;
+    return shm_ring_server_answer(w->ring, slot, err, message);
 }
 
-/* Free slots whose requester died, and answers nobody collected in time. */
-static void reap(plcio_shm_writer *w)
+void plcio_shm_writer_wait_requests(plcio_shm_writer *w, int timeout_ms)
 {
-    uint64_t now = plcio_monotonic_ns();
-    if (now - w->last_reap_ns < REAP_INTERVAL_NS && w->last_reap_ns) return;
-    w->last_reap_ns = now;
-    for (uint32_t i = 0; i < w->g.ring_slots; i++) {
-        uint8_t *s = slot_at(w, i);
-        _Atomic uint32_t *state = SHM_A32(s, SHM_W_STATE);
-        uint32_t st = atomic_load_explicit(state, memory_order_acquire);
-        if (st != SHM_SLOT_CLAIMED && st != SHM_SLOT_DONE && st != SHM_SLOT_FAILED) continue;
-        uint32_t pid = *SHM_U32(s, SHM_W_PID);
-        uint64_t done = *SHM_U64(s, SHM_W_COMPLETED);
-        bool old = st != SHM_SLOT_CLAIMED && now - done > ABANDONED_AFTER_NS;
-        if (old || !shm_pid_alive(pid))
-            atomic_compare_exchange_strong_explicit(state, &st, SHM_SLOT_FREE, memory_order_acq_rel,
-                                                    memory_order_relaxed);
-    }
+    if (w) shm_ring_server_wait(w->ring, timeout_ms);
 }
 
-/* Check and encode one submitted request; PLCIO_OK fills *req. */
-static int take_request(plcio_shm_writer *w, uint32_t i, uint8_t *s, plcio_shm_write_request *req)
+static int refuse(plcio_shm_writer *w, uint32_t slot, int err, const char *why)
 {
-    uint32_t tag = *SHM_U32(s, SHM_W_TAG), format = *SHM_U32(s, SHM_W_FORMAT), len = *SHM_U32(s, SHM_W_VALUE_LEN);
-    if (tag >= w->g.tag_count || len > w->g.ring_value_cap || format > SHM_FORMAT_RAW) {
-        slot_answer(w, s, PLCIO_EINVAL, "malformed request (tag index, length or format out of range)");
-        return PLCIO_EINVAL;
+    shm_ring_server_answer(w->ring, slot, err, why);
+    return err;
+}
+
+/* Resolve, check and encode one request copied out of its slot. */
+static int take_request(plcio_shm_writer *w, const shm_ring_request *q, plcio_shm_write_request *req)
+{
+    size_t index;
+    char why[PLCIO_SHM_MESSAGE_MAX + 1];
+    if (shm_name_index_find(w->tags, w->order, w->g.tag_count, q->name, &index) != PLCIO_OK) {
+        shm_msg(why, sizeof why, "no tag '%s' in this engine", q->name);
+        return refuse(w, q->slot, PLCIO_ENOTFOUND, why);
     }
-    const shm_tag *t = &w->tags[tag];
-    memcpy(w->req_text, s + SHM_W_HEAD, len);
-    w->req_text[len] = '\0';
+    const shm_tag *t = &w->tags[index];
+    if (!t->writable) {
+        shm_msg(why, sizeof why, "tag '%s' is not writable (the engine's config says which: writable)", t->name);
+        return refuse(w, q->slot, PLCIO_EACCESS, why);
+    }
+    memcpy(w->req_text, q->value, q->len);
+    w->req_text[q->len] = '\0';
     memset(w->req_data, 0, t->size);
-    if (format == SHM_FORMAT_RAW) {
-        if (len != t->size) {
-            char why[PLCIO_SHM_NAME_MAX + 64];
-            snprintf(why, sizeof why, "raw value for %s must be %u bytes, got %u", t->name, (unsigned)t->size,
-                     (unsigned)len);
-            slot_answer(w, s, PLCIO_EINVAL, why);
+    if (q->format == SHM_FORMAT_RAW) {
+        if (q->len != t->size) {
+            shm_msg(why, sizeof why, "raw value for %s must be %u bytes, got %u", t->name, (unsigned)t->size,
+                     (unsigned)q->len);
+            shm_ring_server_answer(w->ring, q->slot, PLCIO_EINVAL, why);
             return PLCIO_EINVAL;
         }
-        memcpy(w->req_data, s + SHM_W_HEAD, len);
+        memcpy(w->req_data, q->value, q->len);
         if (t->type == PLCIO_TYPE_BOOL) w->req_data[0] &= (uint8_t)(1u << t->bit);
         w->req_text[0] = '\0';
     } else {
@@ -671,29 +649,23 @@ static int take_request(plcio_shm_writer *w, uint32_t i, uint8_t *s, plcio_shm_w
         plcio_value v;
         plcio_value_init(&v, t->type);
         if (t->type == PLCIO_TYPE_WSTRING) plcio_value_use_buffer(&v, w->scratch, w->scratch_cap);
-        int rc = plcio_value_from_text(&v, t->type, t->length, w->req_text, len, err, sizeof err);
+        int rc = plcio_value_from_text(&v, t->type, t->length, w->req_text, q->len, err, sizeof err);
         if (rc == PLCIO_OK) rc = plcio_value_encode(&v, w->req_data, t->size, t->bit, NULL, err, sizeof err);
         if (rc != PLCIO_OK) {
-            slot_answer(w, s, rc, err[0] ? err : plcio_strerror(rc));
+            shm_ring_server_answer(w->ring, q->slot, rc, err[0] ? err : plcio_strerror(rc));
             return rc;
         }
     }
-    *req = (plcio_shm_write_request){i, *SHM_U64(s, SHM_W_ID), *SHM_U32(s, SHM_W_PID), tag, t->name, t->type,
+    *req = (plcio_shm_write_request){q->slot, q->id, q->pid, index, t->name, t->type,
                                      t->length, t->bit, w->req_data, t->size, w->req_text};
     return PLCIO_OK;
 }
 
 int plcio_shm_writer_next_write(plcio_shm_writer *w, plcio_shm_write_request *req)
 {
-    if (!w || !req || !w->base) return PLCIO_EINVAL;
-    reap(w);
-    for (uint32_t i = 0; i < w->g.ring_slots; i++) {
-        uint8_t *s = slot_at(w, i);
-        _Atomic uint32_t *state = SHM_A32(s, SHM_W_STATE);
-        if (atomic_load_explicit(state, memory_order_acquire) != SHM_SLOT_SUBMITTED) continue;
-        /* Only the engine leaves SUBMITTED, so a plain store is enough. */
-        atomic_store_explicit(state, SHM_SLOT_BUSY, memory_order_relaxed);
-        if (take_request(w, i, s, req) == PLCIO_OK) return PLCIO_OK;
-    }
+    if (!w || !req || !w->ring) return PLCIO_EINVAL;
+    shm_ring_request q;
+    while (shm_ring_server_next(w->ring, &q) == PLCIO_OK)
+        if (take_request(w, &q, req) == PLCIO_OK) return PLCIO_OK;
     return PLCIO_ENOTFOUND;
 }

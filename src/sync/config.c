@@ -120,6 +120,45 @@ static int get_uint(parse_ctx *ctx, const yaml_node_t *n, const char *what, unsi
     return PLCIO_OK;
 }
 
+static int get_bool(parse_ctx *ctx, const yaml_node_t *n, const char *what, bool *out)
+{
+    int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    const char *s = scalar(n);
+    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) *out = true;
+    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) *out = false;
+    else return fail(ctx, n, PLCIO_ESYNTAX, "%s must be true or false, not '%s'", what, s);
+    return PLCIO_OK;
+}
+
+int plcio_sync_parse_mode(const char *text, unsigned *mode)
+{
+    if (!text || !mode) return PLCIO_EINVAL;
+    const char *p = (text[0] == '0' && (text[1] == 'o' || text[1] == 'O')) ? text + 2 : text;
+    if (!*p || strlen(p) > 4) return PLCIO_ESYNTAX;
+    unsigned v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '7') return PLCIO_ESYNTAX;
+        v = v * 8 + (unsigned)(*p - '0');
+    }
+    if (v > 0777 || (v & 0600) != 0600) return PLCIO_ERANGE;
+    *mode = v;
+    return PLCIO_OK;
+}
+
+static int get_mode(parse_ctx *ctx, const yaml_node_t *n, const char *what, unsigned *out)
+{
+    int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    rc = plcio_sync_parse_mode(scalar(n), out);
+    if (rc == PLCIO_ESYNTAX)
+        return fail(ctx, n, rc, "%s '%s' is not an octal mode (examples: \"0640\", \"0660\")", what, scalar(n));
+    if (rc != PLCIO_OK)
+        return fail(ctx, n, rc, "%s '%s' is out of range (at most 0777, and the owner keeps read and write: 06xx)",
+                    what, scalar(n));
+    return PLCIO_OK;
+}
+
 static int get_duration(parse_ctx *ctx, const yaml_node_t *n, const char *what, uint32_t min_ms, uint32_t *out)
 {
     int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
@@ -186,6 +225,12 @@ static int tag_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     if (!strcmp(key, "name")) return get_string(ctx, v, "tag name", &t->name);
     if (!strcmp(key, "member")) return get_string(ctx, v, "member", &t->member);
     if (!strcmp(key, "address")) return get_string(ctx, v, "address", &t->address);
+    if (!strcmp(key, "writable")) {
+        bool on = false;
+        int rc = get_bool(ctx, v, "writable", &on);
+        t->writable = on ? 1 : -1;
+        return rc;
+    }
     if (!strcmp(key, "deadband")) {
         int rc = want_kind(ctx, v, YAML_SCALAR_NODE, "deadband");
         if (rc != PLCIO_OK) return rc;
@@ -220,6 +265,7 @@ static int group_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj
     if (!strcmp(key, "name")) return get_string(ctx, v, "group name", &g->name);
     if (!strcmp(key, "interval")) return get_duration(ctx, v, "interval", 1, &g->interval_ms);
     if (!strcmp(key, "layout")) return get_string(ctx, v, "layout", &g->layout);
+    if (!strcmp(key, "writable")) return get_bool(ctx, v, "writable", &g->writable);
     if (!strcmp(key, "db")) {
         rc = get_uint(ctx, v, "db", 1, 65535, &u);
         g->db = (int)u;
@@ -352,6 +398,10 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     plcio_sync_config *c = obj;
     int rc;
     if (!strcmp(key, "shm")) return get_string(ctx, v, "shm", &c->shm_name);
+    if (!strcmp(key, "shm-mode")) return get_mode(ctx, v, "shm-mode", &c->shm_mode);
+    if (!strcmp(key, "shm-group")) return get_string(ctx, v, "shm-group", &c->shm_group);
+    if (!strcmp(key, "shm-write-mode")) return get_mode(ctx, v, "shm-write-mode", &c->shm_write_mode);
+    if (!strcmp(key, "shm-write-group")) return get_string(ctx, v, "shm-write-group", &c->shm_write_group);
     if (!strcmp(key, "stats-interval")) return get_duration(ctx, v, "stats-interval", 10, &c->stats_interval_ms);
     if (!strcmp(key, "layouts")) {
         if (v->type == YAML_SCALAR_NODE) {

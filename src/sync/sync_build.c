@@ -95,6 +95,7 @@ typedef struct tag_source {
     const char *address; /* or */
     const plcio_layout_member *member;
     double deadband;
+    bool writable;
 } tag_source;
 
 /* A tag comes from an address or from a layout member: its text either way. */
@@ -129,12 +130,18 @@ static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const t
     t->name = sync_keep_string(s, full, (size_t)n);
     if (!t->name) return PLCIO_ENOMEM;
     t->deadband = src->deadband;
+    t->writable = src->writable;
     return PLCIO_OK;
 }
 
 /* A member that is a struct or an array stands for every leaf inside its bytes. */
+static bool spec_writable(const plcio_sync_tag_spec *spec, const plcio_sync_group_spec *gs)
+{
+    return spec->writable ? spec->writable > 0 : gs->writable;
+}
+
 static int add_member(plcio_sync *s, sync_device *d, sync_group *g, const plcio_layout *l, int db,
-                      const plcio_sync_tag_spec *spec, bool prefix, char *err, size_t cap)
+                      const plcio_sync_tag_spec *spec, bool writable, bool prefix, char *err, size_t cap)
 {
     plcio_layout_member m;
     int rc = plcio_layout_lookup(l, spec->member, &m);
@@ -144,7 +151,7 @@ static int add_member(plcio_sync *s, sync_device *d, sync_group *g, const plcio_
         return rc;
     }
     if (m.name) {
-        tag_source src = {spec->name, NULL, &m, spec->deadband};
+        tag_source src = {spec->name, NULL, &m, spec->deadband, writable};
         return add_tag(s, d, g, db, &src, prefix, err, cap);
     }
     if (spec->name) {
@@ -156,7 +163,7 @@ static int add_member(plcio_sync *s, sync_device *d, sync_group *g, const plcio_
         plcio_layout_member leaf;
         if (plcio_layout_leaf(l, i, &leaf) != PLCIO_OK) continue;
         if (leaf.byte < m.byte || leaf.byte >= m.byte + m.size) continue;
-        tag_source src = {NULL, NULL, &leaf, spec->deadband};
+        tag_source src = {NULL, NULL, &leaf, spec->deadband, writable};
         rc = add_tag(s, d, g, db, &src, prefix, err, cap);
         if (rc != PLCIO_OK) return rc;
     }
@@ -177,16 +184,16 @@ static int build_group(plcio_sync *s, sync_device *d, sync_group *g, const plcio
         for (size_t i = 0; rc == PLCIO_OK && i < plcio_layout_leaf_count(l); i++) {
             plcio_layout_member leaf;
             rc = plcio_layout_leaf(l, i, &leaf);
-            tag_source src = {NULL, NULL, &leaf, 0};
+            tag_source src = {NULL, NULL, &leaf, 0, gs->writable};
             if (rc == PLCIO_OK) rc = add_tag(s, d, g, gs->db, &src, prefix, err, cap);
         }
     }
     for (size_t i = 0; rc == PLCIO_OK && i < gs->tag_count; i++) {
         const plcio_sync_tag_spec *ts = &gs->tags[i];
         if (ts->member) {
-            rc = add_member(s, d, g, l, gs->db, ts, prefix, err, cap);
+            rc = add_member(s, d, g, l, gs->db, ts, spec_writable(ts, gs), prefix, err, cap);
         } else {
-            tag_source src = {ts->name, ts->address, NULL, ts->deadband};
+            tag_source src = {ts->name, ts->address, NULL, ts->deadband, spec_writable(ts, gs)};
             rc = add_tag(s, d, g, -1, &src, prefix, err, cap);
         }
     }

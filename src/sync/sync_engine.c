@@ -385,9 +385,16 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
         defs[i].type = s->tags[i].type;
         defs[i].length = s->tags[i].length;
         defs[i].bit = s->tags[i].bit;
+        defs[i].writable = s->tags[i].writable;
     }
+    plcio_shm_options so;
+    memset(&so, 0, sizeof so);
+    so.data.mode = o && o->shm_mode ? o->shm_mode : cfg->shm_mode;
+    so.data.group = o && o->shm_group ? o->shm_group : cfg->shm_group;
+    so.ring.mode = o && o->shm_write_mode ? o->shm_write_mode : cfg->shm_write_mode;
+    so.ring.group = o && o->shm_write_group ? o->shm_write_group : cfg->shm_write_group;
     char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create(s->shm_name, defs, s->tag_count, NULL, &s->shm, msg, sizeof msg);
+    int rc = plcio_shm_writer_create(s->shm_name, defs, s->tag_count, &so, &s->shm, msg, sizeof msg);
     free(defs);
     if (rc != PLCIO_OK) snprintf(err, cap, "shared memory %s: %s", s->shm_name, msg[0] ? msg : plcio_strerror(rc));
     else if (plcio_shm_writer_replaced_pid(s->shm))

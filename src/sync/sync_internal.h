@@ -50,6 +50,7 @@ typedef struct sync_tag {
     uint32_t size;      /* raw PLC bytes */
     sync_location at;
     double deadband;
+    bool writable;      /* through the shared-memory ring */
 } sync_tag;
 
 /* Running figures; times in ns. */

@@ -227,7 +227,7 @@ static void test_own_simulator_killed_and_restarted(void **state)
                      "  - name: sim\n"
                      "    url: s7://127.0.0.1:@PORT@?rack=0&slot=1\n"
                      "    reconnect: {min: 50ms, max: 200ms}\n"
-                     "    groups: [{interval: 20ms, db: 10}]\n");
+                     "    groups: [{interval: 20ms, db: 10, writable: true}]\n");
     wait_for(c, "Level", PLCIO_SHM_QUALITY_GOOD, "12.5");
     wait_for(c, "Pump", PLCIO_SHM_QUALITY_GOOD, "true");
     wait_for(c, "Name", PLCIO_SHM_QUALITY_GOOD, "tank one");

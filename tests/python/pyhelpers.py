@@ -11,6 +11,7 @@ import unittest
 
 PLCIO_BIN = os.environ.get("PLCIO_BIN", "")
 PEER = os.environ.get("PLCIO_SHM_PEER", "")
+RING_RACE = os.environ.get("PLCIO_RING_RACE", "")
 FIXTURES = os.environ.get("PLCIO_FIXTURES", "")
 SOURCE_DIR = os.environ.get("PLCIO_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 PYTHON = sys.executable or "/usr/bin/python3"
@@ -24,10 +25,12 @@ def unique_name(kind):
 
 
 def unlink_segment(name):
-    try:
-        os.unlink("/dev/shm/" + name.lstrip("/"))
-    except OSError:
-        pass
+    """The segment and its write ring (NAME.ring)."""
+    for suffix in ("", ".ring"):
+        try:
+            os.unlink("/dev/shm/" + name.lstrip("/") + suffix)
+        except OSError:
+            pass
 
 
 class Proc:

@@ -4,12 +4,16 @@
 add_executable(plcio_shm_peer ${CMAKE_CURRENT_LIST_DIR}/shm_peer.c)
 target_link_libraries(plcio_shm_peer PRIVATE plcio_static)
 plcio_apply_warnings(plcio_shm_peer)
+add_executable(plcio_ring_race ${CMAKE_CURRENT_LIST_DIR}/ring_race.c)
+target_link_libraries(plcio_ring_race PRIVATE plcio_static)
+plcio_apply_warnings(plcio_ring_race)
 
 set(PLCIO_PYTHON /usr/bin/python3)
 set(PLCIO_PY_ENV
   "PYTHONPATH=${PROJECT_SOURCE_DIR}/python"
   "PYTHONDONTWRITEBYTECODE=1"
   "PLCIO_SHM_PEER=$<TARGET_FILE:plcio_shm_peer>"
+  "PLCIO_RING_RACE=$<TARGET_FILE:plcio_ring_race>"
   "PLCIO_FIXTURES=${PLCIO_FIXTURES_DIR}"
   "PLCIO_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 if(TARGET plcio_cli)

@@ -227,7 +227,7 @@ static void serve_writes(plcio_shm_writer *w)
 static int run_types(const char *name, double seconds)
 {
     plcio_shm_tag_def defs[NCASES];
-    for (size_t i = 0; i < NCASES; i++) defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit};
+    for (size_t i = 0; i < NCASES; i++) defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit, true};
     plcio_shm_writer *w = NULL;
     char msg[PLCIO_SHM_MSG_MAX] = "";
     int rc = plcio_shm_writer_create(name, defs, NCASES, NULL, &w, msg, sizeof msg);
@@ -269,10 +269,10 @@ static int run_types(const char *name, double seconds)
 /* ---- torn reads ---- */
 
 static const plcio_shm_tag_def torn_defs[] = {
-    {"Counter", PLCIO_TYPE_UDINT, 0, 0},   {"Complement", PLCIO_TYPE_UDINT, 0, 0},
-    {"Text", PLCIO_TYPE_STRING, 20, 0},    {"Wide", PLCIO_TYPE_WSTRING, 8, 0},
-    {"Value", PLCIO_TYPE_LREAL, 0, 0},     {"Bit", PLCIO_TYPE_BOOL, 0, 5},
-    {"Fill", PLCIO_TYPE_STRING, 254, 0},   {"Checksum", PLCIO_TYPE_UDINT, 0, 0},
+    {"Counter", PLCIO_TYPE_UDINT, 0, 0, false},   {"Complement", PLCIO_TYPE_UDINT, 0, 0, false},
+    {"Text", PLCIO_TYPE_STRING, 20, 0, false},    {"Wide", PLCIO_TYPE_WSTRING, 8, 0, false},
+    {"Value", PLCIO_TYPE_LREAL, 0, 0, false},     {"Bit", PLCIO_TYPE_BOOL, 0, 5, false},
+    {"Fill", PLCIO_TYPE_STRING, 254, 0, false},   {"Checksum", PLCIO_TYPE_UDINT, 0, 0, false},
 };
 #define NTORN (sizeof torn_defs / sizeof torn_defs[0])
 

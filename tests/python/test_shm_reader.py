@@ -152,7 +152,7 @@ class TypesAgainstC(ProcTestCase):
     def test_polling_fallback(self):
         """Without ctypes/libatomic the handle polls: waits and writes still work."""
         from unittest import mock
-        with mock.patch("plcio._sys.make_atomics", lambda mm: None):
+        with mock.patch("plcio._sys.make_atomics", lambda *a: None):
             seg = plcio.open(self.name)
         try:
             self.assertIsNone(seg._m.atomics)
@@ -175,16 +175,17 @@ class TypesAgainstC(ProcTestCase):
             return real_open(path, flags, *a)
         with mock.patch("os.open", no_write):
             seg = plcio.open(self.name)
-        try:
-            self.assertFalse(seg.writable)
-            self.assertTrue(seg.status().engine_alive)
-            self.assertEqual(seg.get("Int"), -2)
-            self.assertTrue(seg.wait_update(timeout=2.0))
-            with self.assertRaises(plcio.Error) as cm:
-                seg.write("Int", 1)
-            self.assertEqual(cm.exception.name, "PLCIO_EACCESS")
-        finally:
-            seg.close()
+            try:
+                self.assertFalse(seg.writable)
+                self.assertTrue(seg.status().engine_alive)
+                self.assertEqual(seg.get("Int"), -2)
+                self.assertTrue(seg.wait_update(timeout=2.0))
+                with self.assertRaises(plcio.Error) as cm:
+                    seg.write("Int", 1)
+                self.assertEqual(cm.exception.name, "PLCIO_EACCESS")
+                self.assertIn("no write access to /%s.ring" % self.name, cm.exception.message)
+            finally:
+                seg.close()
 
     def test_status_and_wait(self):
         st = self.seg.status()
@@ -284,28 +285,32 @@ class TypesAgainstC(ProcTestCase):
         """A requester between its claim and its submit keeps the slot: the
         engine frees CLAIMED slots of dead pids once a second, and a fresh
         slot's pid field is 0 until the claim writes it."""
-        from plcio.segment import W_PID, W_STATE
-        m = self.seg._m
-        i = m.ring_slots - 1
-        off = m.ring_offset + i * m.ring_slot_size
-        self.assertEqual(m.u32(off + W_PID), 0, "a slot no request used yet")
-        self.assertTrue(self.seg._claim(m, i))
-        self.assertEqual(m.u32(off + W_PID), os.getpid())
-        control = off - m.ring_slot_size  # claimed the old way: state first, pid still 0
-        struct.pack_into("=I", m.mm, control + W_STATE, 1)
+        ring = self.seg._ring_of(self.seg._m)
+        a = ring.atomics
+        got = ring._try_claim(os.getpid())
+        self.assertIsInstance(got, tuple)
+        i, ctl = got
+        off = ring._off(i)
+        self.assertEqual((a.load8(off) & 0xFF, a.load8(off) >> 32), (1, os.getpid()), "CLAIMED, with our pid")
+        control = ring._off((i + 1) % ring.slots)  # claimed by a process that died meanwhile
+        dead = 0x3FFFFFF0  # above any pid_max: no such process
+        self.assertTrue(a.cas8(control, a.load8(control), 1 | 5 << 8 | dead << 32))
         time.sleep(1.3)  # the peer's next_write reaps at least once meanwhile
-        self.assertEqual(m.u32(control + W_STATE), 0, "the reaper ran and freed the pid-0 claim")
-        self.assertEqual(m.u32(off + W_STATE), 1, "still CLAIMED")
-        struct.pack_into("=I", m.mm, off + W_STATE, 0)  # give it back
+        self.assertEqual(a.load8(control) & 0xFF, 0, "the reaper ran and freed the dead requester's claim")
+        self.assertEqual(a.load8(off), ctl, "still CLAIMED by us")
+        self.assertTrue(a.cas8(off, ctl, ctl & 0xFFFFFF00))  # give it back
 
     def test_ring_full(self):
         slots = self.seg.status().write_slots
         self.p.signal(signal.SIGSTOP)  # the engine answers nothing meanwhile
         try:
-            ids = [self.seg.submit("DInt", i) for i in range(slots)]
-            with self.assertRaises(plcio.Error) as cm:
-                self.seg.submit("DInt", 1)
+            share = self.seg._ring_of(self.seg._m).share
+            self.assertEqual(share, slots // 4)
+            ids = [self.seg.submit("DInt", i) for i in range(share)]
+            with self.assertRaises(plcio.Error) as cm:  # at once, without waiting: only our answers free our slots
+                self.seg.submit("DInt", 1, timeout=30)
             self.assertEqual(cm.exception.name, "PLCIO_ELIMIT")
+            self.assertIn("its share", cm.exception.message)
             r = self.seg.wait_write(ids[0], timeout=0.05)
             self.assertEqual((r.state, r.error_name), ("pending", "PLCIO_ETIMEDOUT"))
         finally:
@@ -373,6 +378,8 @@ print("done", done, "ring-full retries", limited)
         if PLCIO_BIN:
             self.assertEqual(cli_ok + cli_full, 15, "C writes either done or refused for a full ring")
             self.assertGreater(cli_ok, 0)
+            self.assertEqual(cli_ok, 15, "every CLI write done: it waits for a slot, and the flooding processes "
+                                         "hold at most their share")
             r = subprocess.run([PLCIO_BIN, "shm", self.name, "--write", "Int=77"], capture_output=True, timeout=20)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(self.seg.get("Int"), 77)
@@ -445,9 +452,13 @@ class Lifecycle(ProcTestCase):
         with self.assertRaises(plcio.SegmentClosed) as cm:
             seg.wait_update(timeout=2, after=1 << 62)
         self.assertIn("is gone", cm.exception.message)
-        rid = seg.submit("Int", 3)
-        r = seg.wait_write(rid, timeout=2)
-        self.assertEqual((r.state, r.error_name), ("failed", "PLCIO_ECLOSED"))
+        with self.assertRaises(plcio.SegmentClosed) as cm:  # nothing would execute it: refused at once
+            seg.submit("Int", 3)
+        self.assertIn("is gone", cm.exception.message)
+        for k in range(3):  # auto_reopen too: a clear error every time, never "all 64 slots in use"
+            with self.assertRaises(plcio.SegmentClosed) as cm:
+                auto.write("Int", k)
+            self.assertIn("(pid %d) is gone" % old_pid, cm.exception.message)
         self.assertEqual(seg.get("Int"), -2, "the last values stay readable")
         restarted = threading.Timer(0.5, lambda: self.peer("types", name, 20))
         restarted.start()
@@ -501,8 +512,11 @@ class Corruption(ProcTestCase):
                     seg.json()
                 except plcio.Error:
                     pass
-                r = seg.wait_write(seg.submit(seg.tags[0].name, b"\0" * seg.tags[0].size), timeout=0)
-                self.assertIn(r.state, ("failed", "pending"))
+                try:
+                    r = seg.wait_write(seg.submit(seg.tags[0].name, b"\0" * seg.tags[0].size), timeout=0)
+                    self.assertIn(r.state, ("failed", "pending"))
+                except plcio.SegmentClosed as exc:  # a copy has no engine: refused at once, with the reason
+                    self.assertIn("is gone", exc.message)
                 return "ok"
         except plcio.Error as exc:
             return exc.name
@@ -516,7 +530,8 @@ class Corruption(ProcTestCase):
         cases = [
             (lambda d: d.__setitem__(slice(0, 8), b"NOTPLCIO"), plcio.CorruptSegment, "bad magic"),
             (lambda d: d.__setitem__(slice(0, 8), bytes(8)), plcio.SegmentInitialising, "initialised"),
-            (lambda d: self.set32(d, 8, 2), plcio.UnsupportedVersion, "version 2"),
+            (lambda d: self.set32(d, 8, 3), plcio.UnsupportedVersion, "version 3"),
+            (lambda d: self.set32(d, 8, 1), plcio.UnsupportedVersion, "different plcio releases"),
             (lambda d: self.set32(d, 152, 0x04030201), plcio.UnsupportedVersion, "byte order"),
             (lambda d: self.set32(d, 36, 0), plcio.SegmentInitialising, "initialised"),
             (lambda d: self.set32(d, 36, 2), plcio.SegmentClosed, "closed"),
@@ -526,8 +541,8 @@ class Corruption(ProcTestCase):
             (lambda d: self.set32(d, 80, 0xFFFFFFF), plcio.CorruptSegment, "directory overlaps"),
             (lambda d: self.set32(d, 108, 8), plcio.CorruptSegment, "snapshot buffer too small"),
             (lambda d: self.set32(d, 116, 3), plcio.CorruptSegment, "JSON buffer count"),
-            (lambda d: self.set32(d, 144, 1 << 30), plcio.CorruptSegment, "slots too small"),
-            (lambda d: self.set32(d, 136, 1 << 30), plcio.CorruptSegment, "beyond the segment"),
+            (lambda d: self.set32(d, 144, 1 << 30), plcio.CorruptSegment, "write ring slot count"),
+            (lambda d: self.set32(d, 120, 1 << 30), plcio.CorruptSegment, "beyond the segment"),
             (lambda d: d.__setitem__(256 + 5, d[256 + 5] ^ 1), plcio.CorruptSegment, "layout hash"),
         ]
         for change, exc, msg in cases:

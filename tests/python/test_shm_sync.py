@@ -30,9 +30,23 @@ class SyncEndToEnd(ProcTestCase):
         self.url = "s7://127.0.0.1:%d?rack=0&slot=1" % self.port
         self.name = self.segment_name("sync")
 
-    def engine(self, seconds=60):
+    def engine(self, seconds=60, writable=True):
         return self.start([PLCIO_BIN, "sync", self.url, "--db", 7, "--layout", LAYOUT, "--interval", 20, "--shm",
-                           self.name, "--seconds", seconds, "--quiet"])
+                           self.name, "--seconds", seconds, "--quiet"] + (["--writable"] if writable else []))
+
+    def test_not_writable_by_default(self):
+        """Without --writable (or writable: in the config) the ring refuses
+        every write and says why; nothing reaches the PLC."""
+        self.engine(writable=False)
+        seg = plcio.open(self.name, timeout=10)
+        self.wait_good(seg)
+        before = self.db_bytes()
+        self.assertFalse(seg.tag("int_1").writable)
+        r = seg.write("int_1", 1234)
+        self.assertEqual((r.state, r.error_name), ("failed", "PLCIO_EACCESS"), r)
+        self.assertIn("not writable", r.message)
+        self.assertEqual(self.db_bytes(), before, "a refused write sends nothing")
+        seg.close()
 
     def db_bytes(self):
         out = subprocess.run([PLCIO_BIN, "read", self.url, "DB7.DBB0:BYTE[18]", "--json"], capture_output=True,

@@ -10,27 +10,38 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "plcio/core.h"
 #include "plcio/shm.h"
+#include "shm/shm_format.h"
 
 static char seg_name[64];
+
+/* The segment and its write ring (NAME.ring). */
+static void unlink_both(const char *name)
+{
+    char ring[300];
+    snprintf(ring, sizeof ring, "%s.ring", name);
+    shm_unlink(name);
+    shm_unlink(ring);
+}
 
 static int setup(void **state)
 {
     static int counter;
     (void)state;
     snprintf(seg_name, sizeof seg_name, "/plcio-test-shm-%d-%d", (int)getpid(), ++counter);
-    shm_unlink(seg_name);
+    unlink_both(seg_name);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    shm_unlink(seg_name); /* whatever the test left, even on failure */
+    unlink_both(seg_name); /* whatever the test left, even on failure */
     return 0;
 }
 
@@ -77,7 +88,7 @@ static plcio_shm_writer *make_writer(const plcio_shm_options *opts)
 {
     plcio_shm_tag_def defs[NCASES];
     for (size_t i = 0; i < NCASES; i++)
-        defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit};
+        defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit, true};
     plcio_shm_writer *w = NULL;
     char msg[PLCIO_SHM_MSG_MAX] = "";
     int rc = plcio_shm_writer_create(seg_name, defs, NCASES, opts, &w, msg, sizeof msg);
@@ -372,13 +383,15 @@ static void test_write_round_trip(void **state)
 static void test_write_ring_full_and_raw(void **state)
 {
     (void)state;
-    plcio_shm_options o = {.write_slots = 4};
+    plcio_shm_options o = {.write_slots = 4, .write_share = 4};
     plcio_shm_writer *w = make_writer(&o);
     plcio_shm_reader *r = open_reader();
     uint64_t ids[4];
     for (int i = 0; i < 4; i++) assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &ids[i]), PLCIO_OK);
     uint64_t extra;
     assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &extra), PLCIO_ELIMIT);
+    assert_non_null(strstr(plcio_shm_reader_write_error(r), "share"));
+    assert_int_equal(plcio_shm_reader_submit_text_wait(r, "UI", "7", 30, &extra), PLCIO_ELIMIT);
     assert_int_equal(plcio_shm_reader_submit_text(r, "nope", "7", &extra), PLCIO_ENOTFOUND);
     plcio_shm_write_result res;
     assert_int_equal(plcio_shm_reader_write_wait(r, ids[0], 20, &res), PLCIO_ETIMEDOUT);
@@ -424,13 +437,120 @@ static void test_write_ring_full_and_raw(void **state)
     plcio_shm_reader_free(r);
 }
 
+/* Only writable tags are handed to the engine; the others are answered with
+ * the reason. The segment and the ring get their modes whatever the umask. */
+static void test_not_writable_and_modes(void **state)
+{
+    (void)state;
+    plcio_shm_tag_def defs[2] = {{"Open", PLCIO_TYPE_INT, 0, 0, true}, {"Closed", PLCIO_TYPE_INT, 0, 0, false}};
+    mode_t old = umask(0);
+    plcio_shm_writer *w = NULL;
+    char msg[PLCIO_SHM_MSG_MAX] = "";
+    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, NULL, &w, msg, sizeof msg), PLCIO_OK);
+    umask(old);
+    char ring_name[300];
+    snprintf(ring_name, sizeof ring_name, "%s.ring", seg_name);
+    struct stat st;
+    int fd = shm_open(seg_name, O_RDONLY, 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    close(fd);
+    fd = shm_open(ring_name, O_RDONLY, 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    close(fd);
+    plcio_shm_reader *r = open_reader();
+    plcio_shm_tag_info info;
+    assert_int_equal(plcio_shm_reader_tag_info(r, 1, &info), PLCIO_OK);
+    assert_false(info.writable);
+    uint64_t id;
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Closed", "5", &id), PLCIO_OK);
+    plcio_shm_write_request req;
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_ENOTFOUND); /* never reaches the engine */
+    plcio_shm_write_result res;
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.error, PLCIO_EACCESS);
+    assert_non_null(strstr(res.message, "not writable"));
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Open", "5", &id), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_OK);
+    assert_string_equal(req.name, "Open");
+    plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL);
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+    /* explicit modes and groups; a group that does not exist is refused with its name */
+    plcio_shm_options o = {.data = {0660, "0"}, .ring = {0620, NULL}};
+    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, &o, &w, msg, sizeof msg), PLCIO_OK);
+    fd = shm_open(seg_name, O_RDONLY, 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0660);
+    assert_int_equal(st.st_gid, 0);
+    close(fd);
+    fd = shm_open(ring_name, O_RDONLY, 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0620);
+    close(fd);
+    plcio_shm_writer_free(w);
+    o.ring.group = "no-such-group-plcio";
+    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, &o, &w, msg, sizeof msg), PLCIO_EINVAL);
+    assert_non_null(strstr(msg, "no-such-group-plcio"));
+    assert_int_equal(shm_open(seg_name, O_RDONLY, 0), -1); /* nothing left behind */
+    assert_int_equal(shm_open(ring_name, O_RDONLY, 0), -1);
+}
+
+/* Names swapped in the shared directory (hash fixed up, so the reader accepts
+ * it): a write by name still lands on the tag of that name, because the
+ * engine resolves names in its own table. */
+static void test_tampered_directory_cannot_redirect(void **state)
+{
+    (void)state;
+    plcio_shm_tag_def defs[2] = {{"int_1", PLCIO_TYPE_INT, 0, 0, true}, {"int_2", PLCIO_TYPE_INT, 0, 0, true}};
+    plcio_shm_writer *w = NULL;
+    char msg[PLCIO_SHM_MSG_MAX] = "";
+    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, NULL, &w, msg, sizeof msg), PLCIO_OK);
+    int fd = shm_open(seg_name, O_RDWR, 0);
+    assert_true(fd >= 0);
+    struct stat st;
+    fstat(fd, &st);
+    uint8_t *b = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_true(b != MAP_FAILED);
+    uint32_t dir;
+    memcpy(&dir, b + SHM_H_DIR_OFFSET, 4);
+    memcpy(b + dir + SHM_D_NAME, "int_2", 5);
+    memcpy(b + dir + SHM_DIR_ENTRY_SIZE + SHM_D_NAME, "int_1", 5);
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < (size_t)2 * SHM_DIR_ENTRY_SIZE; i++) {
+        h ^= b[dir + i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    memcpy(b + SHM_H_LAYOUT_HASH, &h, 8);
+    plcio_shm_reader *r = open_reader();
+    size_t idx;
+    assert_int_equal(plcio_shm_reader_find(r, "int_1", &idx), PLCIO_OK);
+    assert_int_equal(idx, 1); /* the reader believes the tampered directory */
+    uint64_t id;
+    assert_int_equal(plcio_shm_reader_submit_text(r, "int_1", "555", &id), PLCIO_OK);
+    plcio_shm_write_request req;
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_OK);
+    assert_int_equal(req.tag, 0); /* the engine's own int_1 */
+    assert_string_equal(req.name, "int_1");
+    assert_int_equal(req.data[0], 0x02);
+    assert_int_equal(req.data[1], 0x2B);
+    plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL);
+    munmap(b, (size_t)st.st_size);
+    close(fd);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
 /* ---- lifecycle ---- */
 
 static void test_second_engine_refused(void **state)
 {
     (void)state;
     plcio_shm_writer *w = make_writer(NULL);
-    plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0};
+    plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0, false};
     plcio_shm_writer *w2 = NULL;
     char msg[PLCIO_SHM_MSG_MAX] = "", pid[32];
     assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EBUSY);
@@ -449,12 +569,12 @@ static void test_second_engine_refused(void **state)
     assert_int_equal(plcio_shm_writer_replaced_pid(w2), 0);
     plcio_shm_writer_free(w2);
     /* bad definitions */
-    plcio_shm_tag_def dup[2] = {{"X", PLCIO_TYPE_INT, 0, 0}, {"X", PLCIO_TYPE_REAL, 0, 0}};
+    plcio_shm_tag_def dup[2] = {{"X", PLCIO_TYPE_INT, 0, 0, false}, {"X", PLCIO_TYPE_REAL, 0, 0, false}};
     assert_int_equal(plcio_shm_writer_create(seg_name, dup, 2, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
     assert_non_null(strstr(msg, "twice"));
-    plcio_shm_tag_def badbit = {"X", PLCIO_TYPE_INT, 0, 3};
+    plcio_shm_tag_def badbit = {"X", PLCIO_TYPE_INT, 0, 3, false};
     assert_int_equal(plcio_shm_writer_create(seg_name, &badbit, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
-    plcio_shm_tag_def badstr = {"X", PLCIO_TYPE_STRING, 300, 0};
+    plcio_shm_tag_def badstr = {"X", PLCIO_TYPE_STRING, 300, 0, false};
     assert_int_equal(plcio_shm_writer_create(seg_name, &badstr, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
     assert_int_equal(plcio_shm_writer_create("no-slash", &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
     assert_int_equal(plcio_shm_writer_create("/a/b", &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
@@ -466,7 +586,7 @@ static void test_stale_segment_replaced(void **state)
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0};
+        plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0, false};
         plcio_shm_writer *w = NULL;
         if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
         plcio_shm_writer_publish(w, NULL);
@@ -504,7 +624,7 @@ static void test_busy_across_processes(void **state)
     assert_true(child >= 0);
     if (child == 0) {
         alarm(10);
-        plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0};
+        plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0, false};
         plcio_shm_writer *w = NULL;
         if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
         if (write(ready[1], "r", 1) != 1) _exit(1);
@@ -516,7 +636,7 @@ static void test_busy_across_processes(void **state)
     assert_int_equal(poll(&pfd, 1, 10000), 1);
     char c;
     assert_int_equal(read(ready[0], &c, 1), 1);
-    plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0};
+    plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0, false};
     plcio_shm_writer *w = NULL;
     char msg[PLCIO_SHM_MSG_MAX], pid[32];
     int rc = plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg);
@@ -580,6 +700,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ring_full_and_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_writable_and_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_directory_cannot_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_engine_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_segment_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_across_processes, setup, teardown),

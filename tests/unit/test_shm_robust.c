@@ -19,13 +19,22 @@
 
 static char seg_name[64], copy_name[80];
 
+/* The segment and its write ring (NAME.ring). */
+static void unlink_both(const char *name)
+{
+    char ring[300];
+    snprintf(ring, sizeof ring, "%s.ring", name);
+    shm_unlink(name);
+    shm_unlink(ring);
+}
+
 static int setup(void **state)
 {
     static int counter;
     (void)state;
     snprintf(seg_name, sizeof seg_name, "/plcio-test-shmr-%d-%d", (int)getpid(), ++counter);
     snprintf(copy_name, sizeof copy_name, "%s-copy", seg_name);
-    shm_unlink(seg_name);
+    unlink_both(seg_name);
     shm_unlink(copy_name);
     return 0;
 }
@@ -33,19 +42,19 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    shm_unlink(seg_name);
+    unlink_both(seg_name);
     shm_unlink(copy_name);
     return 0;
 }
 
 static const plcio_shm_tag_def defs[] = {
-    {"Counter", PLCIO_TYPE_UDINT, 0, 0},
-    {"Complement", PLCIO_TYPE_UDINT, 0, 0},
-    {"Text", PLCIO_TYPE_STRING, 20, 0},
-    {"Wide", PLCIO_TYPE_WSTRING, 8, 0},
-    {"Value", PLCIO_TYPE_LREAL, 0, 0},
-    {"Bit", PLCIO_TYPE_BOOL, 0, 5},
-    {"When", PLCIO_TYPE_DATE_AND_TIME, 0, 0},
+    {"Counter", PLCIO_TYPE_UDINT, 0, 0, true},
+    {"Complement", PLCIO_TYPE_UDINT, 0, 0, true},
+    {"Text", PLCIO_TYPE_STRING, 20, 0, true},
+    {"Wide", PLCIO_TYPE_WSTRING, 8, 0, true},
+    {"Value", PLCIO_TYPE_LREAL, 0, 0, true},
+    {"Bit", PLCIO_TYPE_BOOL, 0, 5, true},
+    {"When", PLCIO_TYPE_DATE_AND_TIME, 0, 0, true},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -155,12 +164,10 @@ static void test_corrupt_header_fields(void **state)
     write_segment(copy_name, good, len);
     assert_int_equal(exercise(), PLCIO_OK); /* the untouched copy is fine */
 
-    uint32_t dir_off, snap_off, image, json_off, ring_off;
+    uint32_t dir_off, snap_off, image;
     memcpy(&dir_off, good + SHM_H_DIR_OFFSET, 4);
     memcpy(&snap_off, good + SHM_H_SNAP_OFFSET, 4);
     memcpy(&image, good + SHM_H_IMAGE_SIZE, 4);
-    memcpy(&json_off, good + SHM_H_JSON_OFFSET, 4);
-    memcpy(&ring_off, good + SHM_H_RING_OFFSET, 4);
     struct {
         size_t off;
         uint32_t value;
@@ -189,11 +196,8 @@ static void test_corrupt_header_fields(void **state)
         {SHM_H_JSON_COUNT, 1, PLCIO_EPROTO},
         {SHM_H_JSON_OFFSET, snap_off, PLCIO_EPROTO},
         {SHM_H_JSON_STRIDE, 0xFFFFFFF8, PLCIO_EPROTO},
-        {SHM_H_RING_OFFSET, json_off, PLCIO_EPROTO},
         {SHM_H_RING_SLOTS, 0x10000000, PLCIO_EPROTO},
-        {SHM_H_RING_SLOT_SIZE, 16, PLCIO_EPROTO},
-        {SHM_H_RING_VALUE_CAP, 0xFFFFFFF0, PLCIO_EPROTO},
-        {SHM_H_RING_VALUE_CAP, 8, PLCIO_EPROTO}, /* slots too small for a STRING[20] text */
+        /* the ring's own geometry lives in NAME.ring: test_corrupt_ring_fields */
         {SHM_H_DIR_ENTRY_SIZE, 100, PLCIO_EPROTO},
         {SHM_H_LAYOUT_HASH, 12345, PLCIO_EPROTO},
         /* directory entries (the hash is fixed up below so the entry check itself is hit) */
@@ -205,7 +209,6 @@ static void test_corrupt_header_fields(void **state)
         {0x10000 + 0, 0, PLCIO_EPROTO},            /* empty name */
         {0x10000 + 124, 0x41414141, PLCIO_EPROTO}, /* name without NUL */
     };
-    (void)ring_off;
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(bad, good, len);
         size_t off = cases[k].off;
@@ -291,11 +294,10 @@ static void test_live_corruption(void **state)
     fstat(fd, &st);
     uint8_t *b = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     assert_true(b != MAP_FAILED);
-    uint32_t snap_off, stride, json_off, ring_off, latest;
+    uint32_t snap_off, stride, json_off, latest;
     memcpy(&snap_off, b + SHM_H_SNAP_OFFSET, 4);
     memcpy(&stride, b + SHM_H_SNAP_STRIDE, 4);
     memcpy(&json_off, b + SHM_H_JSON_OFFSET, 4);
-    memcpy(&ring_off, b + SHM_H_RING_OFFSET, 4);
     memcpy(&latest, b + SHM_H_SNAP_LATEST, 4);
     /* string current length > max, bad BCD, bad quality byte */
     uint8_t *snap = b + snap_off + (size_t)latest * stride;
@@ -329,27 +331,91 @@ static void test_live_corruption(void **state)
     assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_EPROTO);
     put32(b, SHM_H_JSON_LATEST, 5);
     assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_EPROTO);
-    /* a slot claiming a tag index and length out of range is failed by the engine */
+    /* a slot naming an unknown tag, or with a length out of range, is failed by the engine */
+    char ring_name[300];
+    snprintf(ring_name, sizeof ring_name, "%s.ring", seg_name);
+    int rfd = shm_open(ring_name, O_RDWR, 0);
+    assert_true(rfd >= 0);
+    struct stat rst;
+    fstat(rfd, &rst);
+    uint8_t *ring = mmap(NULL, (size_t)rst.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+    assert_true(ring != MAP_FAILED);
+    uint32_t slot_size;
+    memcpy(&slot_size, ring + SHM_R_SLOT_SIZE, 4);
     uint64_t id;
     assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "1", &id), PLCIO_OK);
-    uint32_t slot = (uint32_t)(id >> 32), slot_size;
-    memcpy(&slot_size, b + SHM_H_RING_SLOT_SIZE, 4);
-    uint8_t *s = b + ring_off + (size_t)slot * slot_size;
-    put32(s, SHM_W_TAG, 5000);
+    uint8_t *s = ring + SHM_R_HEADER_SIZE + (size_t)(id >> 32) * slot_size;
+    memcpy(s + SHM_W_NAME, "Nope", 5);
+    put32(s, SHM_W_NAME_LEN, 4);
     plcio_shm_write_request req;
     assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_ENOTFOUND);
     plcio_shm_write_result res;
     assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
     assert_int_equal(res.state, PLCIO_SHM_WRITE_FAILED);
+    assert_int_equal(res.error, PLCIO_ENOTFOUND);
     assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "1", &id), PLCIO_OK);
-    s = b + ring_off + (size_t)(id >> 32) * slot_size;
+    s = ring + SHM_R_HEADER_SIZE + (size_t)(id >> 32) * slot_size;
     put32(s, SHM_W_VALUE_LEN, 0xFFFFFFFF);
     assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_ENOTFOUND);
     assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
     assert_int_equal(res.error, PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "1", &id), PLCIO_OK);
+    s = ring + SHM_R_HEADER_SIZE + (size_t)(id >> 32) * slot_size;
+    put32(s, SHM_W_NAME_LEN, 1000);
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_ENOTFOUND);
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
+    assert_int_equal(res.error, PLCIO_EINVAL);
+    munmap(ring, (size_t)rst.st_size);
+    close(rfd);
     munmap(b, (size_t)st.st_size);
     close(fd);
     plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
+/* The write ring's header, corrupted field by field in the live ring: a
+ * requester refuses it with a reason instead of writing into it. */
+static void test_corrupt_ring_fields(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer();
+    char ring_name[300];
+    snprintf(ring_name, sizeof ring_name, "%s.ring", seg_name);
+    int fd = shm_open(ring_name, O_RDWR, 0);
+    assert_true(fd >= 0);
+    struct stat st;
+    fstat(fd, &st);
+    uint8_t *ring = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_true(ring != MAP_FAILED);
+    struct {
+        size_t off;
+        uint32_t value;
+        int want;
+    } cases[] = {
+        {SHM_R_MAGIC, 0x58585858, PLCIO_EPROTO},     {SHM_R_VERSION, 99, PLCIO_EUNSUPPORTED},
+        {SHM_R_KEY, 12345, PLCIO_ECLOSED},           {SHM_R_STATE, 2, PLCIO_ECLOSED},
+        {SHM_R_SLOTS, 0x10000000, PLCIO_EPROTO},     {SHM_R_SLOTS, 0, PLCIO_EPROTO},
+        {SHM_R_SLOT_SIZE, 16, PLCIO_EPROTO},         {SHM_R_VALUE_CAP, 0xFFFFFFF0, PLCIO_EPROTO},
+        {SHM_R_SHARE, 0, PLCIO_EPROTO},              {SHM_R_RESERVE, 0xFFFF, PLCIO_EPROTO},
+        {SHM_R_TOTAL_SIZE, 0xFFFFFFF0, PLCIO_EPROTO}, {SHM_R_ENDIAN, 0x04030201, PLCIO_EPROTO},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint32_t saved;
+        memcpy(&saved, ring + cases[k].off, 4);
+        put32(ring, cases[k].off, cases[k].value);
+        plcio_shm_reader *r = NULL;
+        assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+        uint64_t id;
+        int rc = plcio_shm_reader_submit_text(r, "Counter", "5", &id);
+        if (rc != cases[k].want)
+            fail_msg("ring case %zu (offset %zu): got %s, want %s", k, cases[k].off, plcio_err_name(rc),
+                     plcio_err_name(cases[k].want));
+        assert_true(plcio_shm_reader_write_error(r)[0] != '\0'); /* every refusal says why */
+        plcio_shm_reader_free(r);
+        put32(ring, cases[k].off, saved);
+    }
+    munmap(ring, (size_t)st.st_size);
+    close(fd);
     plcio_shm_writer_free(w);
 }
 
@@ -475,6 +541,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_corrupt_header_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_ring_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_reads, setup, teardown),

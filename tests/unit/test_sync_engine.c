@@ -450,7 +450,7 @@ static void test_writes_through_shared_memory(void **state)
 {
     (void)state;
     world w;
-    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10, writable: true}\n"), PLCIO_OK);
     run_ms(&w, 1);
     plcio_shm_reader *r = reader(&w);
     uint64_t id;

@@ -214,7 +214,7 @@ static int run_demo(int argc, char **argv)
                  "devices:\n"
                  "  - name: tank-plc\n"
                  "    url: \"s7://127.0.0.1:%u?rack=0&slot=1\"\n"
-                 "    groups: [{name: tank, db: 1, interval: 20ms}]\n",
+                 "    groups: [{name: tank, db: 1, interval: 20ms, writable: true}]\n",
                  (unsigned)plcio_s7_server_port(t.server));
         rc = plcio_sync_config_parse(yaml, strlen(yaml), "demo", dir, &cfg, err, sizeof err);
     }

@@ -225,40 +225,71 @@ static int watch(plcio_shm_reader *r, const shm_options *o)
     return rc == PLCIO_OK ? PLCIO_EXIT_OK : PLCIO_EXIT_FAILURE;
 }
 
-/* Submit every TAG=VALUE first (they travel together), then collect the answers. */
+#define SUBMITTED 1 /* write_outcome.rc: queued, answer not collected yet (not a plcio_err) */
+
+typedef struct write_outcome {
+    int rc;                     /* of submit, or of the wait */
+    plcio_shm_write_result res; /* when rc is PLCIO_OK */
+    char why[PLCIO_SHM_MSG_MAX]; /* the reader's reason for a refused submit */
+} write_outcome;
+
+static int left_ms(uint64_t deadline)
+{
+    uint64_t now = plcio_monotonic_ns();
+    return now >= deadline ? 0 : (int)((deadline - now) / PLCIO_NS_PER_MS) + 1;
+}
+
+static void print_outcome(const char *write, const write_outcome *w, const shm_options *o)
+{
+    if (w->rc == PLCIO_OK && w->res.state == PLCIO_SHM_WRITE_DONE) printf("%s: done\n", write);
+    else if (w->rc == PLCIO_OK)
+        printf("%s: FAILED (%s%s%s)\n", write, plcio_strerror(w->res.error), w->res.message[0] ? ": " : "",
+               w->res.message);
+    else if (w->rc == PLCIO_ETIMEDOUT)
+        printf("%s: NO ANSWER within %d ms (the request stays queued; the engine may still write it)\n", write,
+               o->timeout_ms);
+    else if (w->rc == PLCIO_ENOTFOUND && !w->why[0])
+        printf("%s: FAILED (%s has no such tag; 'plcio shm %s' lists them)\n", write, o->name, o->name + 1);
+    else
+        printf("%s: FAILED (%s%s%s)\n", write, plcio_strerror(w->rc), w->why[0] ? ": " : "", w->why);
+}
+
+/* Submit every TAG=VALUE first (they travel together), waiting for a free
+ * slot up to the deadline; when this process holds its share of the ring,
+ * collect the oldest answer first. Then collect the rest, in order. */
 static int write_all(plcio_shm_reader *r, const shm_options *o)
 {
-    uint64_t ids[MAX_WRITES];
-    int submit_rc[MAX_WRITES];
-    int status = PLCIO_EXIT_OK;
-    size_t count = o->write_count; /* both loops cover the same requests */
+    static write_outcome out[MAX_WRITES];
+    uint64_t ids[MAX_WRITES] = {0};
+    size_t count = o->write_count, collected = 0; /* answers 0..collected-1 are in */
+    uint64_t deadline = plcio_monotonic_ns() + (uint64_t)o->timeout_ms * PLCIO_NS_PER_MS;
     for (size_t i = 0; i < count; i++) {
         char tag[PLCIO_SHM_NAME_MAX + 1];
         const char *eq = strchr(o->writes[i], '=');
         size_t n = (size_t)(eq - o->writes[i]);
         snprintf(tag, sizeof tag, "%.*s", (int)(n < sizeof tag ? n : sizeof tag - 1), o->writes[i]);
-        submit_rc[i] = n < sizeof tag ? plcio_shm_reader_submit_text(r, tag, eq + 1, &ids[i]) : PLCIO_ENOTFOUND;
-    }
-    for (size_t i = 0; i < count; i++) {
-        plcio_shm_write_result res;
-        memset(&res, 0, sizeof res);
-        int rc = submit_rc[i];
-        if (rc == PLCIO_OK) rc = plcio_shm_reader_write_wait(r, ids[i], o->timeout_ms, &res);
-        if (rc == PLCIO_OK && res.state == PLCIO_SHM_WRITE_DONE) {
-            printf("%s: done\n", o->writes[i]);
+        memset(&out[i], 0, sizeof out[i]);
+        if (n >= sizeof tag) {
+            out[i].rc = PLCIO_ENOTFOUND;
             continue;
         }
-        status = PLCIO_EXIT_FAILURE;
-        if (rc == PLCIO_OK)
-            printf("%s: FAILED (%s%s%s)\n", o->writes[i], plcio_strerror(res.error), res.message[0] ? ": " : "",
-                   res.message);
-        else if (rc == PLCIO_ETIMEDOUT)
-            printf("%s: NO ANSWER within %d ms (the request stays queued; the engine may still write it)\n",
-                   o->writes[i], o->timeout_ms);
-        else if (rc == PLCIO_ENOTFOUND)
-            printf("%s: FAILED (%s has no such tag; 'plcio shm %s' lists them)\n", o->writes[i], o->name, o->name + 1);
-        else
-            printf("%s: FAILED (%s)\n", o->writes[i], plcio_strerror(rc));
+        for (;;) {
+            out[i].rc = plcio_shm_reader_submit_text_wait(r, tag, eq + 1, left_ms(deadline), &ids[i]);
+            if (out[i].rc != PLCIO_ELIMIT || collected >= i) break;
+            if (out[collected].rc == SUBMITTED)
+                out[collected].rc = plcio_shm_reader_write_wait(r, ids[collected], left_ms(deadline),
+                                                                &out[collected].res);
+            collected++;
+        }
+        if (out[i].rc != PLCIO_OK && out[i].rc != PLCIO_ENOTFOUND)
+            snprintf(out[i].why, sizeof out[i].why, "%s", plcio_shm_reader_write_error(r));
+        if (out[i].rc == PLCIO_OK) out[i].rc = SUBMITTED;
+    }
+    int status = PLCIO_EXIT_OK;
+    for (size_t i = 0; i < count; i++) {
+        if (out[i].rc == SUBMITTED) out[i].rc = plcio_shm_reader_write_wait(r, ids[i], left_ms(deadline), &out[i].res);
+        print_outcome(o->writes[i], &out[i], o);
+        if (!(out[i].rc == PLCIO_OK && out[i].res.state == PLCIO_SHM_WRITE_DONE)) status = PLCIO_EXIT_FAILURE;
     }
     fflush(stdout);
     return status;

@@ -9,7 +9,11 @@
 #include "sync_run.h"
 
 static const char usage[] = "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
-                            "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet]\n"
+                            "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
+                            "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
+                            "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
+                            "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
+                            "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
                             "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
                             "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)";
 
@@ -29,8 +33,8 @@ static void yaml_quote(char *out, size_t cap, const char *s)
 /* The one-liner of the original DB-sync tool, as a configuration: a whole DB
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
-                            const char *const *tags, size_t ntags, const char *interval, plcio_sync_config **out,
-                            char *err, size_t cap)
+                            const char *const *tags, size_t ntags, const char *interval, bool writable,
+                            plcio_sync_config **out, char *err, size_t cap)
 {
     size_t size = 512 + strlen(url) * 2;
     for (size_t i = 0; i < nlayouts; i++) size += 2 * strlen(layouts[i]) + 8;
@@ -50,11 +54,13 @@ static int one_liner_config(const char *url, const char *db, const char *const *
     }
     yaml_quote(q, size, url);
     n += (size_t)snprintf(yaml + n, size - n, "devices:\n  - name: plc\n    url: %s\n    groups:\n", q);
+    const char *w = writable ? "true" : "false";
     if (db && !ntags)
-        snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s}\n", db, db, interval);
+        snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s, writable: %s}\n", db, db, interval, w);
     if (ntags) {
-        n += (size_t)snprintf(yaml + n, size - n, "      - name: tags\n        interval: %s\n%s%s%s        tags:\n",
-                              interval, db ? "        db: " : "", db ? db : "", db ? "\n" : "");
+        n += (size_t)snprintf(yaml + n, size - n,
+                              "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s        tags:\n",
+                              interval, w, db ? "        db: " : "", db ? db : "", db ? "\n" : "");
         for (size_t i = 0; i < ntags; i++) {
             yaml_quote(q, size, tags[i]);
             n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
@@ -68,9 +74,11 @@ static int one_liner_config(const char *url, const char *db, const char *const *
 
 typedef struct sync_args {
     const char *config, *url, *db, *interval, *shm, *stats, *seconds;
+    const char *shm_mode, *shm_group, *shm_write_mode, *shm_write_group;
+    unsigned data_mode, ring_mode;
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
-    bool quiet, help;
+    bool quiet, help, writable;
 } sync_args;
 
 /* One option or the URL at argv[*i]; PLCIO_EXIT_OK or a usage error (reported). */
@@ -80,10 +88,18 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
     if (cli_option(argc, argv, i, "--config", &a->config, bad) || cli_option(argc, argv, i, "--db", &a->db, bad) ||
         cli_option(argc, argv, i, "--interval", &a->interval, bad) ||
         cli_option(argc, argv, i, "--shm", &a->shm, bad) || cli_option(argc, argv, i, "--stats", &a->stats, bad) ||
-        cli_option(argc, argv, i, "--seconds", &a->seconds, bad))
+        cli_option(argc, argv, i, "--seconds", &a->seconds, bad) ||
+        cli_option(argc, argv, i, "--shm-mode", &a->shm_mode, bad) ||
+        cli_option(argc, argv, i, "--shm-group", &a->shm_group, bad) ||
+        cli_option(argc, argv, i, "--shm-write-mode", &a->shm_write_mode, bad) ||
+        cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad))
         return PLCIO_EXIT_OK;
     if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
         a->quiet = true;
+        return PLCIO_EXIT_OK;
+    }
+    if (cli_option(argc, argv, i, "--writable", NULL, bad)) {
+        a->writable = true;
         return PLCIO_EXIT_OK;
     }
     if (cli_option(argc, argv, i, "--layout", &v, bad)) {
@@ -127,6 +143,14 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
         return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
     if (a->config && a->ntags)
         return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
+    if (a->config && a->writable)
+        return cli_error(PLCIO_EXIT_USAGE, "--writable goes with a device URL; in a config file say writable: true "
+                         "on the groups or tags that may be written\n%s", usage);
+    if (a->shm_mode && plcio_sync_parse_mode(a->shm_mode, &a->data_mode) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "--shm-mode '%s' is not an octal mode from 0600 to 0777 (e.g. 0640)", a->shm_mode);
+    if (a->shm_write_mode && plcio_sync_parse_mode(a->shm_write_mode, &a->ring_mode) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "--shm-write-mode '%s' is not an octal mode from 0600 to 0777 (e.g. 0660)",
+                         a->shm_write_mode);
     if (plcio_sync_parse_duration_ms(a->stats, stats_ms) != PLCIO_OK || *stats_ms < 100)
         return cli_error(PLCIO_EXIT_USAGE, "--stats '%s' is not a duration of 100 ms or more", a->stats);
     *limit_ms = 0;
@@ -158,11 +182,16 @@ static int run_sync(int argc, char **argv)
     char err[512] = "";
     plcio_sync_config *cfg = NULL;
     int rc = config ? plcio_sync_config_load(config, &cfg, err, sizeof err)
-                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, &cfg, err, sizeof err);
+                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, &cfg, err,
+                                       sizeof err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err[0] ? err : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = shm;
+    o.shm_mode = a.data_mode;
+    o.shm_group = a.shm_group;
+    o.shm_write_mode = a.ring_mode;
+    o.shm_write_group = a.shm_write_group;
     o.logger.fn = plcio_log_to_stream;
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
@@ -199,5 +228,7 @@ static int run_sync(int argc, char **argv)
 }
 
 const plcio_command plcio_cmd_sync = {
-    "sync", "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S]",
+    "sync",
+    "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S] "
+    "[--writable] [--shm-mode MODE] [--shm-group G] [--shm-write-mode MODE] [--shm-write-group G]",
     "mirror PLC memory into shared memory until Ctrl-C", run_sync};
