@@ -85,7 +85,11 @@ class Proc:
 
     def wait(self, timeout=15.0):
         try:
-            return self.p.wait(timeout)
+            rc = self.p.wait(timeout)
+            # The process is gone, but its last lines may still be in the pipe:
+            # output() after wait() must see them (the pump ends at EOF).
+            self._t.join(timeout)
+            return rc
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError("%s did not exit within %.0f s" % (self.argv[0], timeout))
