@@ -22,7 +22,7 @@ void plcio_s7_server_config_init(plcio_s7_server_config *cfg)
     cfg->pdu_size = S7SRV_PDU_MAX;
     cfg->max_parallel_jobs = 8;
     cfg->frame_timeout_ms = 5000;
-    cfg->idle_timeout_ms = 0;
+    cfg->idle_timeout_ms = 60000;
     cfg->max_output_bytes = (size_t)256 * 1024;
     cfg->threads = 1;
     cfg->protection_level = 1;
@@ -60,6 +60,8 @@ static int check_config(const plcio_s7_server_config *cfg)
     if (cfg->password && strlen(cfg->password) > 8) return PLCIO_EINVAL;
     if (cfg->max_output_bytes < 4096) return PLCIO_EINVAL;
     if (cfg->threads < 1 || cfg->threads > 64) return PLCIO_EINVAL;
+    if (cfg->frame_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS || cfg->idle_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS)
+        return PLCIO_EINVAL;
     return PLCIO_OK;
 }
 
