@@ -466,7 +466,8 @@ typedef struct plcio_modbus_server_limits {
 /* Fill l with the defaults above. */
 PLCIO_API void plcio_modbus_server_limits_init(plcio_modbus_server_limits *l);
 /* Apply limits (copied); they govern existing connections too from the
- * next check on. PLCIO_EINVAL for a value out of range (nothing changed). */
+ * next check on. PLCIO_EINVAL for a value out of range (nothing changed).
+ * Not thread-safe: call before serving, or from the thread that runs it. */
 PLCIO_API int plcio_modbus_server_set_limits(plcio_modbus_server *s, const plcio_modbus_server_limits *l);
 
 /* `logger` copied (NULL: process default). NULL on out of memory. Caller
