@@ -281,7 +281,7 @@ static bool evict_one(plcio_modbus_server *s)
     }
     if (!victim) return false;
     count(s, &s->stats.connections_evicted);
-    plcio_log(&s->logger, PLCIO_LOG_WARN, "modbus", "%u connections: evicting %s (silent longest)",
+    plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "%u connections: evicting %s (silent longest)",
               s->limits.max_connections, victim->peer);
     drop_connection(victim, "evicted for a new connection");
     return true;

@@ -385,7 +385,7 @@ static bool evict_one(plcio_s7_server *srv)
         victim->evict = true;
         atomic_fetch_add(&srv->evicting, 1u);
         atomic_store(&owner->evict_marked, true);
-        plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "%u connections: evicting client %u (silent longest)",
+        plcio_log(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "%u connections: evicting client %u (silent longest)",
                   srv->cfg.max_connections, victim->ses.client);
     }
     for (unsigned i = srv->n_workers; i-- > 0;)
