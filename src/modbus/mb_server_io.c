@@ -79,9 +79,9 @@ static mb_link_state *link_new(plcio_modbus_server *s, link_kind kind, int fd)
         slot++;
     if (slot == s->links_cap) {
         size_t cap = s->links_cap ? s->links_cap * 2 : 64;
-        mb_link_state **p = realloc(s->links, cap * sizeof *p);
+        mb_link_state **p = realloc(s->links, cap * sizeof(mb_link_state *));
         if (!p) return NULL;
-        memset(p + s->links_cap, 0, (cap - s->links_cap) * sizeof *p);
+        memset(p + s->links_cap, 0, (cap - s->links_cap) * sizeof(mb_link_state *));
         s->links = p;
         s->links_cap = cap;
     }

@@ -122,8 +122,10 @@ static int s7_read(int port)
     o.timeout_ms = TMO;
     plcio_s7_client *c = plcio_s7_client_new(&o);
     int rc = c ? plcio_s7_client_connect(c) : PLCIO_ENOMEM;
-    uint8_t buf[4];
-    if (!rc) rc = plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, sizeof buf, buf);
+    if (!rc) {
+        uint8_t buf[4];
+        rc = plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, sizeof buf, buf);
+    }
     plcio_s7_client_free(c);
     return rc;
 }
@@ -172,8 +174,10 @@ static int mb_read(int port)
     int err = 0;
     plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
     int rc = c ? plcio_modbus_client_connect(c) : err;
-    uint16_t regs[2];
-    if (!rc) rc = plcio_modbus_read_holding_registers(c, 1, 0, 2, regs);
+    if (!rc) {
+        uint16_t regs[2];
+        rc = plcio_modbus_read_holding_registers(c, 1, 0, 2, regs);
+    }
     plcio_modbus_client_free(c);
     return rc;
 }
