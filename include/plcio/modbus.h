@@ -443,7 +443,7 @@ typedef struct plcio_modbus_server_stats {
     uint16_t bus_messages, bus_comm_errors, bus_exceptions, server_messages, server_no_response, server_nak,
         server_busy, bus_char_overruns;
     uint16_t event_count; /* FC 11 */
-    bool listen_only; /* some serial line is in listen-only mode (FC 8/04) */
+    bool listen_only;     /* some serial line is in listen-only mode (FC 8/04) */
     /* links */
     uint32_t connections_open, connections_accepted, connections_dropped;
     uint32_t connections_evicted;    /* closed to admit a new one at max_connections (also in dropped) */
@@ -453,12 +453,12 @@ typedef struct plcio_modbus_server_stats {
 
 /* Limits against clients that hold connections without using them. */
 typedef struct plcio_modbus_server_limits {
-    unsigned max_connections;    /* TCP connections at once, 1..100000; default 512. When full, the connection
-                                    silent longest (oldest last byte received) is closed to admit the new one. */
-    uint32_t idle_timeout_ms;    /* close a TCP connection that sent nothing for this long; default 60000;
-                                    0 = never; at most PLCIO_MODBUS_TIMEOUT_MAX_MS */
-    uint32_t frame_timeout_ms;   /* a started MBAP frame must be complete within this; default 5000; 0 = never */
-    size_t serial_output_bytes;  /* answers queued per serial line, 512..1048576; default 4096 */
+    unsigned max_connections;   /* TCP connections at once, 1..100000; default 512. When full, the connection
+                                   silent longest (oldest last byte received) is closed to admit the new one. */
+    uint32_t idle_timeout_ms;   /* close a TCP connection that sent nothing for this long; default 60000;
+                                   0 = never; at most PLCIO_MODBUS_TIMEOUT_MAX_MS */
+    uint32_t frame_timeout_ms;  /* a started MBAP frame must be complete within this; default 5000; 0 = never */
+    size_t serial_output_bytes; /* answers queued per serial line, 512..1048576; default 4096 */
 } plcio_modbus_server_limits;
 
 #define PLCIO_MODBUS_TIMEOUT_MAX_MS 86400000u /* 24 h */

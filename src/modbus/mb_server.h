@@ -42,8 +42,8 @@ typedef struct mb_link_state mb_link_state; /* mb_server_io.c */
 /* What FC 8 changes (AP 6.8): the state of one serial line, never the
  * server's. TCP and UDP links have none (NULL). */
 typedef struct mb_line {
-    bool listen_only;  /* FC 8/04 until FC 8/01 */
-    uint8_t ascii_lf;  /* FC 8/03: the ASCII end-of-frame character */
+    bool listen_only; /* FC 8/04 until FC 8/01 */
+    uint8_t ascii_lf; /* FC 8/03: the ASCII end-of-frame character */
 } mb_line;
 
 struct plcio_modbus_server {

@@ -358,7 +358,8 @@ int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int
         link_free(l);
         return rc;
     }
-    if (!s->sweep_timer) s->sweep_timer = plcio_loop_timer_add(s->loop, plcio_loop_now(s->loop) + SWEEP_NS, sweep_cb, s);
+    if (!s->sweep_timer)
+        s->sweep_timer = plcio_loop_timer_add(s->loop, plcio_loop_now(s->loop) + SWEEP_NS, sweep_cb, s);
     if (bound_port) *bound_port = bound;
     plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "listening on TCP %s:%d", host && *host ? host : "0.0.0.0", bound);
     return PLCIO_OK;

@@ -64,8 +64,8 @@ struct s7srv_conn {
     size_t in_len;
     uint8_t pdu[PDU_CAP];
     size_t pdu_len;
-    bool pdu_partial;       /* DT fragments without EOT received */
-    uint64_t partial_since; /* monotonic ns when the unfinished frame/PDU started; 0 = none */
+    bool pdu_partial;         /* DT fragments without EOT received */
+    uint64_t partial_since;   /* monotonic ns when the unfinished frame/PDU started; 0 = none */
     _Atomic uint64_t last_rx; /* monotonic ns of the last byte received (or of the accept) */
     bool evict;               /* marked for eviction (under w->conns_lock) */
     uint8_t *out;

@@ -136,7 +136,8 @@ static void test_fc8_stays_on_its_line(void **state)
     uint8_t out[4];
     size_t n;
     uint16_t r[1];
-    assert_int_equal(plcio_modbus_diagnostics(rtu, 1, 0x04, zero, 2, out, sizeof out, &n), PLCIO_OK); /* no answer due */
+    assert_int_equal(plcio_modbus_diagnostics(rtu, 1, 0x04, zero, 2, out, sizeof out, &n),
+                     PLCIO_OK); /* no answer due */
     for (int i = 0; i < 100 && !stats(&f).listen_only; i++)
         mb_sleep_ms(20);
     assert_true(stats(&f).listen_only);
@@ -151,7 +152,8 @@ static void test_fc8_stays_on_its_line(void **state)
     /* 8/03 on the ASCII line changes that line's delimiter only */
     static const uint8_t bang[2] = {'!', 0};
     assert_int_equal(plcio_modbus_diagnostics(ascii, 1, 0x03, bang, 2, out, sizeof out, &n), PLCIO_OK);
-    assert_int_equal(plcio_modbus_read_holding_registers(ascii, 1, 0, 1, r), PLCIO_ETIMEDOUT); /* CR LF no longer ends a frame */
+    assert_int_equal(plcio_modbus_read_holding_registers(ascii, 1, 0, 1, r),
+                     PLCIO_ETIMEDOUT); /* CR LF no longer ends a frame */
     int fd = -1;
     char path[128];
     snprintf(path, sizeof path, "%s/ttyB", f.ascii_dir);

@@ -41,8 +41,7 @@ static void raise_fd_limit(void)
     if (rl.rlim_cur >= want) return;
     rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 2 * HOSTILE + 64) {
-        printf("skipped: RLIMIT_NOFILE %llu is too low for %d connections\n", (unsigned long long)rl.rlim_cur,
-               HOSTILE);
+        printf("skipped: RLIMIT_NOFILE %llu is too low for %d connections\n", (unsigned long long)rl.rlim_cur, HOSTILE);
         skip();
     }
 }
@@ -61,7 +60,8 @@ static int *crowd(int port, const uint8_t *half, size_t len)
             refused++;
             continue;
         }
-        if (half) (void)plcio_net_send_all(fds[i], half, len, plcio_net_deadline(1000), NULL); /* may be evicted already */
+        if (half)
+            (void)plcio_net_send_all(fds[i], half, len, plcio_net_deadline(1000), NULL); /* may be evicted already */
     }
     assert_int_equal(refused, 0);
     return fds;
@@ -105,10 +105,7 @@ static bool have_node_snap7(void)
     return true;
 }
 
-static bool have_pymodbus(void)
-{
-    return system("/usr/bin/python3 -c 'import pymodbus.client' >/dev/null 2>&1") == 0;
-}
+static bool have_pymodbus(void) { return system("/usr/bin/python3 -c 'import pymodbus.client' >/dev/null 2>&1") == 0; }
 
 /* ---------------------------------------------------------------- S7 --- */
 
@@ -203,8 +200,8 @@ static void test_modbus_crowd(void **state)
 {
     (void)state;
     raise_fd_limit();
-    const char *argv[] = {bin(), "sim", "modbus", "--tcp", "127.0.0.1:0", "--unit", "1", "--size", "100",
-                          "--seconds", "200", NULL};
+    const char *argv[] = {bin(), "sim",    "modbus", "--tcp",     "127.0.0.1:0", "--unit",
+                          "1",   "--size", "100",    "--seconds", "200",         NULL};
     plcio_test_proc srv;
     assert_int_equal(plcio_test_proc_start(&srv, argv, "listening on ", 20000, 240), 0);
     int port = plcio_test_port_from_line(srv.line);

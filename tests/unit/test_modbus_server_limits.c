@@ -255,9 +255,9 @@ static void test_fc8_over_tcp_and_udp(void **state)
     static const uint8_t read1[] = {0x03, 0x00, 0x00, 0x00, 0x01};
     uint8_t resp[PLCIO_MB_MAX_PDU];
     size_t rlen = 99;
-    assert_int_equal(plcio_modbus_server_process(f.srv, 1, listen_only, sizeof listen_only, true, resp, sizeof resp,
-                                                 &rlen),
-                     PLCIO_OK);
+    assert_int_equal(
+        plcio_modbus_server_process(f.srv, 1, listen_only, sizeof listen_only, true, resp, sizeof resp, &rlen),
+        PLCIO_OK);
     assert_int_equal(rlen, 0);
     assert_true(stats(&f).listen_only);
     assert_int_equal(plcio_modbus_server_process(f.srv, 1, read1, sizeof read1, true, resp, sizeof resp, &rlen),
@@ -273,10 +273,8 @@ static void test_fc8_over_tcp_and_udp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_checks),
-        cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_half_frame_timeout),
-        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_defaults_and_checks),  cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_half_frame_timeout),   cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_fc8_over_tcp_and_udp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

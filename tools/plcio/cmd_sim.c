@@ -11,15 +11,15 @@
 int sim_s7_main(int argc, char **argv);
 int sim_modbus_main(int argc, char **argv);
 
-#define SIM_USAGE                                                                                                   \
-    "s7 [--listen HOST:PORT] [--db N:SIZE|N:LAYOUT_FILE]... [--area M:SIZE]... [--pdu N] [--seconds S]\n"          \
-    "              [--max-connections N] [--idle-timeout MS] [--frame-timeout MS] [--threads N]\n"                  \
-    "           modbus [--tcp HOST:PORT|--udp HOST:PORT|--rtu DEV|--ascii DEV]... [--unit N]... [--size N]\n"       \
+#define SIM_USAGE                                                                                                      \
+    "s7 [--listen HOST:PORT] [--db N:SIZE|N:LAYOUT_FILE]... [--area M:SIZE]... [--pdu N] [--seconds S]\n"              \
+    "              [--max-connections N] [--idle-timeout MS] [--frame-timeout MS] [--threads N]\n"                     \
+    "           modbus [--tcp HOST:PORT|--udp HOST:PORT|--rtu DEV|--ascii DEV]... [--unit N]... [--size N]\n"          \
     "              [--seconds S] [--max-connections N] [--idle-timeout MS] [--frame-timeout MS]"
-#define SIM_HELP                                                                                                    \
-    "run a simulated PLC (S7 CPU or Modbus device) that clients can connect to. A connection silent for\n"         \
-    "           --idle-timeout MS (default 60000) or stuck in a half frame for --frame-timeout MS (default 5000)\n" \
-    "           is closed (0 = never); with --max-connections open (S7 256, Modbus 512) a new client evicts\n"      \
+#define SIM_HELP                                                                                                       \
+    "run a simulated PLC (S7 CPU or Modbus device) that clients can connect to. A connection silent for\n"             \
+    "           --idle-timeout MS (default 60000) or stuck in a half frame for --frame-timeout MS (default 5000)\n"    \
+    "           is closed (0 = never); with --max-connections open (S7 256, Modbus 512) a new client evicts\n"         \
     "           the connection silent longest"
 
 static int run_sim(int argc, char **argv)
