@@ -3,10 +3,13 @@
  * TCP silences nobody, 8/03 over TCP leaves the ASCII line working, 8/04 on
  * one serial line leaves TCP, UDP and the other line answering), and a
  * serial peer that never reads cannot stall the TCP clients (the server
- * queues serial answers and drops them when the line is full). */
+ * queues serial answers and drops them when the line is full; a bare pty
+ * pair). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "modbus/mb_codec.h"
@@ -181,7 +184,11 @@ static void test_fc8_stays_on_its_line(void **state)
     stop(&f);
 }
 
-/* ---- a serial peer that never reads ---- */
+/* ---- a serial peer that never reads ----
+ * A bare pseudo-terminal pair: the server has the slave as its RTU line,
+ * the test holds the master, writes requests into it and never reads, so
+ * the answers fill the pty's buffer and then the server's queue. (Through
+ * socat the flood stalls socat itself, both ways, after a varying amount.) */
 
 typedef struct flood {
     int fd;
@@ -189,14 +196,14 @@ typedef struct flood {
     unsigned long sent;
 } flood;
 
-/* Keep sending RTU reads of 125 registers (255-byte answers) on ttyB and
- * never read the answers. */
+/* Keep sending RTU reads of 125 registers (255-byte answers) and never read
+ * the answers. */
 static void *flood_main(void *arg)
 {
     flood *fl = arg;
     uint8_t pdu[] = {0x03, 0x00, 0x00, 0x00, 0x7D}, req[16];
     size_t n = 0;
-    assert_int_equal(plcio_mb_rtu_encode(1, pdu, sizeof pdu, req, sizeof req, &n), PLCIO_OK);
+    if (plcio_mb_rtu_encode(1, pdu, sizeof pdu, req, sizeof req, &n) != PLCIO_OK) return NULL;
     while (!atomic_load(&fl->stop)) {
         if (plcio_net_send_all(fl->fd, req, n, plcio_net_deadline(100), NULL) == PLCIO_OK) fl->sent++;
         mb_sleep_ms(1);
@@ -207,40 +214,52 @@ static void *flood_main(void *arg)
 static void test_serial_peer_never_reads(void **state)
 {
     (void)state;
-    lines_fixture f;
-    start(&f, false);
-    char path[128];
-    snprintf(path, sizeof path, "%s/ttyB", f.rtu_dir);
-    plcio_serial_params sp = {19200, 'N', 8, 1, false};
-    flood fl = {.fd = -1};
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    char url[200];
+    snprintf(url, sizeof url, "modbus-rtu://%s?baud=19200&parity=N", ptsname(master));
+    plcio_modbus_server *srv = plcio_modbus_server_new(NULL);
+    plcio_modbus_bank_config bank = plcio_modbus_bank_default(200);
+    assert_int_equal(plcio_modbus_server_add_unit(srv, 1, &bank), PLCIO_OK);
+    assert_int_equal(plcio_modbus_server_open_serial(srv, url), PLCIO_OK);
+    int port = 0;
+    assert_int_equal(plcio_modbus_server_listen_tcp(srv, "127.0.0.1", 0, &port), PLCIO_OK);
+    pthread_t server;
+    assert_int_equal(pthread_create(&server, NULL, serve, srv), 0);
+    flood fl = {.fd = master};
     atomic_init(&fl.stop, false);
-    assert_int_equal(plcio_net_serial_open(path, &sp, &fl.fd), PLCIO_OK);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, flood_main, &fl), 0);
-    plcio_modbus_client *tcp = tcp_client("modbus-tcp", f.port);
+    plcio_modbus_client *tcp = tcp_client("modbus-tcp", port);
     /* TCP keeps being answered while the line fills up and then stays full:
      * every read must succeed, the whole run within a generous deadline
      * (the old blocking send took up to 1 s per serial answer). */
     uint64_t deadline = plcio_monotonic_ns() + 60 * PLCIO_NS_PER_S;
     unsigned long reads = 0, after_full = 0, failed = 0;
+    plcio_modbus_server_stats st;
     while (after_full < 200 && plcio_monotonic_ns() < deadline) {
         uint16_t r[1];
         if (plcio_modbus_read_holding_registers(tcp, 1, 0, 1, r) != PLCIO_OK) failed++;
         reads++;
-        if (stats(&f).serial_answers_dropped > 0) after_full++;
+        assert_int_equal(plcio_modbus_server_stats_get(srv, &st), PLCIO_OK);
+        if (st.serial_answers_dropped > 0) after_full++;
     }
     atomic_store(&fl.stop, true);
     pthread_join(th, NULL);
-    plcio_modbus_server_stats st = stats(&f);
+    plcio_modbus_client_free(tcp);
+    plcio_modbus_server_stop(srv);
+    pthread_join(server, NULL);
+    assert_int_equal(plcio_modbus_server_stats_get(srv, &st), PLCIO_OK);
+    plcio_modbus_server_free(srv);
+    plcio_net_close(master);
     printf("serial peer that never reads: %lu requests sent on the line, %u answers dropped; "
            "%lu TCP reads (%lu after the line was full), %lu failed\n",
            fl.sent, (unsigned)st.serial_answers_dropped, reads, after_full, failed);
     assert_int_equal(failed, 0);
     assert_true(st.serial_answers_dropped > 0); /* the line really was full */
     assert_int_equal(after_full, 200);
-    plcio_net_close(fl.fd);
-    plcio_modbus_client_free(tcp);
-    stop(&f);
 }
 
 int main(void)
