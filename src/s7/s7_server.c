@@ -112,6 +112,7 @@ int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out
     atomic_init(&srv->cpu_state, (int)cfg->cpu_state);
     atomic_init(&srv->clock_offset_ns, (int64_t)0);
     atomic_init(&srv->conn_count, 0u);
+    atomic_init(&srv->evicting, 0u);
     atomic_init(&srv->port, (uint16_t)0);
     srv->listen_fd = -1;
     srv->mode = S7SRV_IDLE;
