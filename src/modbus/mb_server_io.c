@@ -205,6 +205,7 @@ static bool tcp_flush(mb_link_state *l)
     /* Back-pressure: a client that floods requests without reading answers
      * is not read from until its answers are taken. */
     bool want_read = l->out_len < CONN_OUT_LIMIT;
+    if (want_read && !l->reading && l->in_len) l->partial_since = plcio_loop_now(l->s->loop); /* not its fault */
     unsigned ev = (want_read ? PLCIO_IO_READ : 0u) | (l->out_len ? PLCIO_IO_WRITE : 0u);
     plcio_loop_mod(l->s->loop, l->fd, ev ? ev : PLCIO_IO_READ);
     l->reading = want_read;
