@@ -375,14 +375,27 @@ PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_re
  * callback may return any exception code (04 server failure, 06 busy, ...).
  *
  * Diagnostics (FC 8, 11, 12): the counters and the event log of AP 6.8-6.10
- * are kept per server (all its links together); listen-only mode (FC 8/04)
- * silences the server until FC 8/01 (restart communications).
+ * are kept per server (all its links together). FC 8 is a serial-line
+ * function (AP 6.8): what it changes belongs to the serial line it arrived
+ * on. Listen-only mode (FC 8/04) silences that line only, until FC 8/01
+ * (restart communications) on the same line; FC 8/03 changes the ASCII
+ * delimiter of that line only. Over TCP and UDP the sub-functions that change
+ * a line's state (01, 03, 04) are refused with exception 01 (illegal
+ * function) and change nothing; the others (00 echo, 02, 0A, 0B-12, 14: the
+ * shared counters) are answered on every transport.
  *
  * Transports: any number of TCP listeners (many clients, one thread: an
  * event loop), UDP sockets and serial lines (RTU or ASCII) on the same loop.
  * A connection that sends something that cannot be framed (MBAP length 0,
  * 1 or above 254, foreign protocol id) is closed; other clients go on. A
  * bad CRC/LRC on a serial line is counted and not answered.
+ * Nobody holds the server hostage (plcio_modbus_server_limits): a TCP
+ * connection silent for idle_timeout_ms (default 60 s) or stuck in a half
+ * MBAP frame for frame_timeout_ms (default 5 s) is closed; at
+ * max_connections a new connection evicts the one silent longest; answers
+ * on a serial line are queued and written when the line takes them, never
+ * waited for (a full queue drops the answer and counts it), so a serial peer
+ * that does not read cannot stall the other links.
  *
  * Threads: run/run_once on one thread; plcio_modbus_server_stop and the bank
  * accessors (read_bank / write_bank) may be called from any thread.
@@ -435,10 +448,32 @@ typedef struct plcio_modbus_server_stats {
     uint16_t bus_messages, bus_comm_errors, bus_exceptions, server_messages, server_no_response, server_nak,
         server_busy, bus_char_overruns;
     uint16_t event_count; /* FC 11 */
-    bool listen_only;
+    bool listen_only;     /* some serial line is in listen-only mode (FC 8/04) */
     /* links */
     uint32_t connections_open, connections_accepted, connections_dropped;
+    uint32_t connections_evicted;    /* closed to admit a new one at max_connections (also in dropped) */
+    uint32_t connections_timed_out;  /* idle or half-frame timeout (also in dropped) */
+    uint32_t serial_answers_dropped; /* a serial line's output queue was full (or the line failed) */
 } plcio_modbus_server_stats;
+
+/* Limits against clients that hold connections without using them. */
+typedef struct plcio_modbus_server_limits {
+    unsigned max_connections;   /* TCP connections at once, 1..100000; default 512. When full, the connection
+                                   silent longest (oldest last byte received) is closed to admit the new one. */
+    uint32_t idle_timeout_ms;   /* close a TCP connection that sent nothing for this long; default 60000;
+                                   0 = never; at most PLCIO_MODBUS_TIMEOUT_MAX_MS */
+    uint32_t frame_timeout_ms;  /* a started MBAP frame must be complete within this; default 5000; 0 = never */
+    size_t serial_output_bytes; /* answers queued per serial line, 512..1048576; default 4096 */
+} plcio_modbus_server_limits;
+
+#define PLCIO_MODBUS_TIMEOUT_MAX_MS 86400000u /* 24 h */
+
+/* Fill l with the defaults above. */
+PLCIO_API void plcio_modbus_server_limits_init(plcio_modbus_server_limits *l);
+/* Apply limits (copied); they govern existing connections too from the
+ * next check on. PLCIO_EINVAL for a value out of range (nothing changed).
+ * Not thread-safe: call before serving, or from the thread that runs it. */
+PLCIO_API int plcio_modbus_server_set_limits(plcio_modbus_server *s, const plcio_modbus_server_limits *l);
 
 /* `logger` copied (NULL: process default). NULL on out of memory. Caller
  * frees with plcio_modbus_server_free (closes every link). */
@@ -488,7 +523,9 @@ PLCIO_API void plcio_modbus_server_stop(plcio_modbus_server *s);
 /* Answer one request PDU for `unit` as the links do (counters, events,
  * listen-only included). *resp_len 0 means "no answer" (broadcast, listen
  * only, unknown unit on a serial line). `serial` selects the serial-line
- * rules for unit 0 and unknown units. resp needs PLCIO_MB_MAX_PDU bytes. */
+ * rules for unit 0 and unknown units, and FC 8 then acts on one line of
+ * its own that no link shares; serial false answers as TCP/UDP do.
+ * resp needs PLCIO_MB_MAX_PDU bytes. */
 PLCIO_API int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint8_t *req, size_t len,
                                           bool serial, uint8_t *resp, size_t cap, size_t *resp_len);
 

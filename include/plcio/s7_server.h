@@ -75,8 +75,10 @@ typedef struct plcio_s7_server_access {
 /* Kinds of events reported through on_event (for logs and tests). */
 typedef enum plcio_s7_server_event_kind {
     PLCIO_S7_SERVER_EV_CLIENT_ADDED,
-    PLCIO_S7_SERVER_EV_CLIENT_REFUSED, /* over max_connections */
-    PLCIO_S7_SERVER_EV_CLIENT_CLOSED,  /* detail: the reason, a plcio_err (PLCIO_OK = orderly) */
+    PLCIO_S7_SERVER_EV_CLIENT_REFUSED, /* over max_connections and no connection could be evicted */
+    PLCIO_S7_SERVER_EV_CLIENT_CLOSED,  /* detail: the reason, a plcio_err (PLCIO_OK = orderly,
+                                          PLCIO_ETIMEDOUT idle or half-frame timeout, PLCIO_ELIMIT
+                                          evicted for a new connection when full) */
     PLCIO_S7_SERVER_EV_CPU_STOP,
     PLCIO_S7_SERVER_EV_CPU_START, /* detail: 1 warm (hot), 2 cold */
     PLCIO_S7_SERVER_EV_CLOCK_SET,
@@ -115,14 +117,23 @@ typedef struct plcio_s7_server_identity {
     uint32_t max_bus_rate;
 } plcio_s7_server_identity;
 
+/* Largest frame_timeout_ms / idle_timeout_ms accepted (24 h). */
+#define PLCIO_S7_SERVER_TIMEOUT_MAX_MS 86400000u
+
 typedef struct plcio_s7_server_config {
     const char *host;                    /* address to bind; default "127.0.0.1" */
     uint16_t port;                       /* default 102 (ISO-TSAP); 0 picks a free port */
-    unsigned max_connections;            /* default 256; more are accepted and closed at once */
+    unsigned max_connections;            /* 1..100000, default 256. When full, the connection that has been
+                                            silent longest (no byte received) is closed to admit the new one
+                                            (event CLIENT_CLOSED, detail PLCIO_ELIMIT), so idle or half-open
+                                            connections can never lock a real client out. */
     uint16_t pdu_size;                   /* largest PDU offered, 240..960; default 960 */
     uint16_t max_parallel_jobs;          /* most jobs offered per connection, 1..64; default 8 */
-    uint32_t frame_timeout_ms;           /* a started frame must complete within this; default 5000 */
-    uint32_t idle_timeout_ms;            /* close a silent connection after this; 0 (default) = never */
+    uint32_t frame_timeout_ms;           /* a started frame (partial TPKT or COTP-fragmented PDU) must complete
+                                            within this, else the connection is closed; default 5000;
+                                            0 = never; at most PLCIO_S7_SERVER_TIMEOUT_MAX_MS */
+    uint32_t idle_timeout_ms;            /* close a connection that sent nothing for this long; default 60000;
+                                            0 = never; at most PLCIO_S7_SERVER_TIMEOUT_MAX_MS */
     size_t max_output_bytes;             /* unsent answers per connection before it is closed; default 256 KiB */
     unsigned threads;                    /* serving threads in background mode (1..64, default 1): connections are
                                             spread over them round-robin, and callbacks then run on several

@@ -115,7 +115,8 @@ plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger)
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &attr);
     pthread_mutexattr_destroy(&attr);
-    s->ascii_lf = '\n';
+    s->api_line.ascii_lf = '\n';
+    plcio_modbus_server_limits_init(&s->limits);
     s->running = true;
     memcpy(s->server_id, "plcio", 5); // NOLINT(bugprone-not-null-terminated-result): bytes + server_id_len
     s->server_id_len = 5;
@@ -272,6 +273,7 @@ int plcio_modbus_server_stats_get(plcio_modbus_server *s, plcio_modbus_server_st
     if (!s || !out) return PLCIO_EINVAL;
     pthread_mutex_lock(&s->lock);
     *out = s->stats;
+    out->listen_only = s->listen_only_lines > 0;
     pthread_mutex_unlock(&s->lock);
     return PLCIO_OK;
 }
@@ -308,11 +310,11 @@ static void add_event(plcio_modbus_server *s, uint8_t ev)
 #define EV_ENTER_LISTEN_ONLY  0x04
 #define EV_RESTART            0x00
 
-void mb_server_count_comm_error(plcio_modbus_server *s)
+void mb_server_count_comm_error(plcio_modbus_server *s, const mb_line *line)
 {
     pthread_mutex_lock(&s->lock);
     s->stats.bus_comm_errors++;
-    add_event(s, EV_RECEIVE | EV_RX_COMM_ERROR | (s->stats.listen_only ? EV_RX_LISTEN_ONLY : 0));
+    add_event(s, EV_RECEIVE | EV_RX_COMM_ERROR | (line && line->listen_only ? EV_RX_LISTEN_ONLY : 0));
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -418,6 +420,7 @@ typedef struct mb_request_ctx {
     const plcio_mb_pdu *q;
     plcio_mb_pdu *r;
     uint8_t *out;
+    mb_line *line; /* the serial line the request came on; NULL over TCP/UDP */
 } mb_request_ctx;
 
 static int h_read_bits(mb_request_ctx *x)
@@ -592,16 +595,31 @@ static int h_server_id(mb_request_ctx *x)
 
 /* ---- FC 8 ---- */
 
+/* AP 6.8 sub-function 0A: the diagnostic counters (the link counters stay). */
 static void clear_counters(plcio_modbus_server *s)
 {
-    bool lo = s->stats.listen_only;
-    uint32_t open = s->stats.connections_open, acc = s->stats.connections_accepted, drop = s->stats.connections_dropped;
-    memset(&s->stats, 0, sizeof s->stats);
-    s->stats.listen_only = lo;
-    s->stats.connections_open = open;
-    s->stats.connections_accepted = acc;
-    s->stats.connections_dropped = drop;
+    plcio_modbus_server_stats *st = &s->stats;
+    st->bus_messages = st->bus_comm_errors = st->bus_exceptions = st->server_messages = 0;
+    st->server_no_response = st->server_nak = st->server_busy = st->bus_char_overruns = 0;
+    st->event_count = 0;
     s->diag_register = 0;
+}
+
+static void set_listen_only(plcio_modbus_server *s, mb_line *line, bool on)
+{
+    if (line->listen_only == on) return;
+    line->listen_only = on;
+    if (on)
+        s->listen_only_lines++;
+    else
+        s->listen_only_lines--;
+}
+
+void mb_server_line_closed(plcio_modbus_server *s, const mb_line *line)
+{
+    pthread_mutex_lock(&s->lock);
+    if (line->listen_only) s->listen_only_lines--;
+    pthread_mutex_unlock(&s->lock);
 }
 
 static uint16_t diag_counter(const plcio_modbus_server *s, uint16_t sub)
@@ -628,18 +646,22 @@ static int h_diagnostics(mb_request_ctx *x)
     x->r->data = x->out;
     x->r->data_len = x->q->data_len;
     memcpy(x->out, x->q->data, x->q->data_len); /* most sub-functions echo */
+    /* 01, 03 and 04 change the state of the serial line the request came
+     * on (AP 6.8: FC 8 is serial line only). Over TCP/UDP there is no such
+     * line: refuse them rather than silence or reconfigure a serial link. */
+    if ((sub == 0x01 || sub == 0x03 || sub == 0x04) && !x->line) return PLCIO_MB_EX_ILLEGAL_FUNCTION;
     switch (sub) {
     case 0x00: return 0;
     case 0x01: /* restart communications: leave listen-only, clear counters, optionally the log */
         if (plcio_get_u16be(x->q->data) == 0xFF00) s->event_len = 0;
         clear_counters(s);
-        s->stats.listen_only = false;
+        set_listen_only(s, x->line, false);
         add_event(s, EV_RESTART);
         return 0;
     case 0x02: plcio_put_u16be(x->out, s->diag_register); return 0;
-    case 0x03: s->ascii_lf = x->q->data[0]; return 0;
+    case 0x03: x->line->ascii_lf = x->q->data[0]; return 0;
     case 0x04:
-        s->stats.listen_only = true;
+        set_listen_only(s, x->line, true);
         add_event(s, EV_ENTER_LISTEN_ONLY);
         return MB_NO_RESPONSE; /* AP 6.8.1 sub-function 04: no response is returned */
     case 0x0A: clear_counters(s); return 0;
@@ -729,10 +751,10 @@ static uint8_t send_event_bits(uint8_t exc)
 }
 
 /* Run a decoded request on one unit (or on every unit for a broadcast). */
-static int execute(plcio_modbus_server *s, uint8_t unit, bool broadcast, const plcio_mb_pdu *q, plcio_mb_pdu *r,
-                   uint8_t *out)
+static int execute(plcio_modbus_server *s, mb_line *line, uint8_t unit, bool broadcast, const plcio_mb_pdu *q,
+                   plcio_mb_pdu *r, uint8_t *out)
 {
-    mb_request_ctx x = {s, unit_for(s, unit), unit, q, r, out};
+    mb_request_ctx x = {s, unit_for(s, unit), unit, q, r, out, line};
     if (!broadcast) return dispatch(&x);
     int e = 0;
     for (size_t i = 0; i < MB_MAX_UNITS; i++) {
@@ -754,9 +776,17 @@ static bool is_restart(const uint8_t *req, size_t len)
 int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint8_t *req, size_t len, bool serial,
                                 uint8_t *resp, size_t cap, size_t *resp_len)
 {
+    if (!s) return PLCIO_EINVAL;
+    return mb_server_process_line(s, serial ? &s->api_line : NULL, unit, req, len, resp, cap, resp_len);
+}
+
+int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, const uint8_t *req, size_t len,
+                           uint8_t *resp, size_t cap, size_t *resp_len)
+{
     if (!s || !req || !resp || !resp_len) return PLCIO_EINVAL;
     *resp_len = 0;
     if (len == 0) return PLCIO_OK; /* no function code: nothing to answer */
+    bool serial = line != NULL;
     pthread_mutex_lock(&s->lock);
     bool broadcast = serial && unit == 0; /* SL 2.1 */
     mb_unit *u = unit_for(s, unit);
@@ -766,11 +796,11 @@ int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint
     memset(&r, 0, sizeof r);
     if (!u && !broadcast && serial) goto done; /* another device's message */
     s->stats.server_messages++;
-    if (s->stats.listen_only) {
+    if (serial && line->listen_only) {
         add_event(s, EV_RECEIVE | EV_RX_LISTEN_ONLY | (broadcast ? EV_RX_BROADCAST : 0));
         s->stats.server_no_response++;
         if (is_restart(req, len) && plcio_mb_request_decode(req, len, &q) == PLCIO_OK) {
-            mb_request_ctx x = {s, u, unit, &q, &r, out};
+            mb_request_ctx x = {s, u, unit, &q, &r, out, line};
             h_diagnostics(&x); /* leaves listen-only; no answer to this one (AP 6.8.1) */
         }
         goto done;
@@ -782,7 +812,7 @@ int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, const uint
     else if (!u && !broadcast)
         e = PLCIO_MB_EX_GATEWAY_TARGET_FAILED;
     else
-        e = execute(s, unit, broadcast, &q, &r, out);
+        e = execute(s, line, unit, broadcast, &q, &r, out);
     if (e == MB_NO_RESPONSE || broadcast) {
         s->stats.server_no_response++;
         goto done;

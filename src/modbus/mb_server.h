@@ -11,7 +11,6 @@
 #include "plcio/modbus.h"
 
 #define MB_MAX_UNITS    257   /* 0..255 and ANY */
-#define MB_MAX_LINKS    1024  /* listeners, connections, serial lines */
 #define MB_FILE_RECORDS 10000 /* AP 6.14: records 0..9999 */
 #define MB_EVENT_LOG    64    /* AP 6.10: up to 64 event bytes */
 
@@ -40,6 +39,13 @@ typedef struct mb_unit {
 
 typedef struct mb_link_state mb_link_state; /* mb_server_io.c */
 
+/* What FC 8 changes (AP 6.8): the state of one serial line, never the
+ * server's. TCP and UDP links have none (NULL). */
+typedef struct mb_line {
+    bool listen_only; /* FC 8/04 until FC 8/01 */
+    uint8_t ascii_lf; /* FC 8/03: the ASCII end-of-frame character */
+} mb_line;
+
 struct plcio_modbus_server {
     plcio_logger logger;
     pthread_mutex_t lock;         /* recursive: banks, counters */
@@ -50,17 +56,28 @@ struct plcio_modbus_server {
     bool running;
     plcio_modbus_server_stats stats;
     uint16_t diag_register;
-    uint8_t ascii_lf; /* FC 8/03 */
+    unsigned listen_only_lines; /* lines in listen-only mode (stats.listen_only when > 0) */
+    mb_line api_line;           /* the line plcio_modbus_server_process(serial = true) acts on */
     uint8_t events[MB_EVENT_LOG];
     size_t event_len;
     /* links */
+    plcio_modbus_server_limits limits;
     plcio_loop *loop;
-    mb_link_state *links[MB_MAX_LINKS];
+    mb_link_state **links; /* listeners, connections, serial lines; NULL = free slot */
+    size_t links_cap;
+    uint64_t sweep_timer; /* idle and half-frame deadlines of TCP connections */
 };
+
+/* Answer one request PDU as plcio_modbus_server_process does, on a serial
+ * line (line: its FC 8 state) or over TCP/UDP (line NULL). */
+int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, const uint8_t *req, size_t len,
+                           uint8_t *resp, size_t cap, size_t *resp_len);
+/* A serial line goes away: forget its listen-only state. */
+void mb_server_line_closed(plcio_modbus_server *s, const mb_line *line);
 
 /* Serial-line bookkeeping the links report (AP 6.8 counters). */
 void mb_server_count_bus_message(plcio_modbus_server *s);
-void mb_server_count_comm_error(plcio_modbus_server *s);
+void mb_server_count_comm_error(plcio_modbus_server *s, const mb_line *line);
 void mb_server_count_overrun(plcio_modbus_server *s);
 
 #endif

@@ -22,7 +22,7 @@ void plcio_s7_server_config_init(plcio_s7_server_config *cfg)
     cfg->pdu_size = S7SRV_PDU_MAX;
     cfg->max_parallel_jobs = 8;
     cfg->frame_timeout_ms = 5000;
-    cfg->idle_timeout_ms = 0;
+    cfg->idle_timeout_ms = 60000;
     cfg->max_output_bytes = (size_t)256 * 1024;
     cfg->threads = 1;
     cfg->protection_level = 1;
@@ -60,6 +60,8 @@ static int check_config(const plcio_s7_server_config *cfg)
     if (cfg->password && strlen(cfg->password) > 8) return PLCIO_EINVAL;
     if (cfg->max_output_bytes < 4096) return PLCIO_EINVAL;
     if (cfg->threads < 1 || cfg->threads > 64) return PLCIO_EINVAL;
+    if (cfg->frame_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS || cfg->idle_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS)
+        return PLCIO_EINVAL;
     return PLCIO_OK;
 }
 
@@ -110,6 +112,7 @@ int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out
     atomic_init(&srv->cpu_state, (int)cfg->cpu_state);
     atomic_init(&srv->clock_offset_ns, (int64_t)0);
     atomic_init(&srv->conn_count, 0u);
+    atomic_init(&srv->evicting, 0u);
     atomic_init(&srv->port, (uint16_t)0);
     srv->listen_fd = -1;
     srv->mode = S7SRV_IDLE;

@@ -8,8 +8,16 @@
  *   - a frame or COTP sequence that stalls longer than frame_timeout_ms: close;
  *   - a client that sends requests but does not read the answers: once its
  *     unsent answers exceed max_output_bytes it is closed;
- *   - connections beyond max_connections are accepted and closed at once.
- * One sweep timer (every 100 ms) checks the deadlines of all connections. */
+ *   - a connection that sends nothing for idle_timeout_ms: close;
+ *   - at max_connections, a new connection evicts the one that has been
+ *     silent longest (oldest last byte received), so a crowd of idle or
+ *     half-open connections never locks a real client out.
+ * One sweep timer (every 100 ms) checks the deadlines of all connections.
+ *
+ * Eviction across serving threads: worker 0 accepts; it picks the victim
+ * under every worker's conns_lock (taken in index order; a worker takes only
+ * its own), closes it at once if it is its own, else marks it and wakes its
+ * worker, which closes marked connections after its next loop round. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +46,9 @@ struct s7srv_worker {
     pthread_mutex_t pending_lock;
     int *pending; /* accepted fds (pairs: fd, client id) not yet adopted */
     size_t pending_n, pending_cap;
-    s7srv_conn *conns; /* doubly linked list */
+    pthread_mutex_t conns_lock; /* membership of conns and their evict marks */
+    s7srv_conn *conns;          /* doubly linked list */
+    atomic_bool evict_marked;   /* a connection of this worker is marked for eviction */
 };
 
 struct s7srv_conn {
@@ -54,9 +64,10 @@ struct s7srv_conn {
     size_t in_len;
     uint8_t pdu[PDU_CAP];
     size_t pdu_len;
-    bool pdu_partial;       /* DT fragments without EOT received */
-    uint64_t partial_since; /* monotonic ns when the unfinished frame/PDU started; 0 = none */
-    uint64_t last_rx;
+    bool pdu_partial;         /* DT fragments without EOT received */
+    uint64_t partial_since;   /* monotonic ns when the unfinished frame/PDU started; 0 = none */
+    _Atomic uint64_t last_rx; /* monotonic ns of the last byte received (or of the accept) */
+    bool evict;               /* marked for eviction (under w->conns_lock) */
     uint8_t *out;
     size_t out_len, out_off, out_cap;
     bool want_write;
@@ -241,7 +252,7 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
         if (rc == PLCIO_EAGAIN) rc = PLCIO_OK;
         if (!rc && got) {
             c->in_len += got;
-            c->last_rx = plcio_loop_now(c->w->loop);
+            atomic_store_explicit(&c->last_rx, plcio_loop_now(c->w->loop), memory_order_relaxed);
             rc = process_input(c);
             if (!rc) rc = flush(c);
         }
@@ -260,11 +271,14 @@ static void conn_close(s7srv_conn *c, int reason)
               c->ses.client, reason ? plcio_strerror(reason) : "disconnected");
     plcio_loop_del(c->w->loop, c->fd);
     plcio_net_close(c->fd);
+    pthread_mutex_lock(&c->w->conns_lock);
     if (c->prev)
         c->prev->next = c->next;
     else
         c->w->conns = c->next;
     if (c->next) c->next->prev = c->prev;
+    if (c->evict) atomic_fetch_sub(&srv->evicting, 1u);
+    pthread_mutex_unlock(&c->w->conns_lock);
     atomic_fetch_sub(&srv->conn_count, 1u);
     s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_CLOSED, c->ses.client, reason);
     s7srv_session_clear(&c->ses);
@@ -288,10 +302,12 @@ static void adopt(s7srv_worker *w, int cfd, unsigned id)
     c->fd = cfd;
     c->ses.client = id;
     c->src_ref = (uint16_t)(id | 1u);
-    c->last_rx = plcio_loop_now(w->loop);
+    atomic_init(&c->last_rx, plcio_loop_now(w->loop));
+    pthread_mutex_lock(&w->conns_lock);
     c->next = w->conns;
     if (w->conns) w->conns->prev = c;
     w->conns = c;
+    pthread_mutex_unlock(&w->conns_lock);
     s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_ADDED, id, 0);
 }
 
@@ -332,6 +348,56 @@ static bool hand_over(s7srv_worker *w, int cfd, unsigned id)
     return ok;
 }
 
+/* Close the connections of this worker that worker 0 marked for eviction. */
+static void close_marked(s7srv_worker *w)
+{
+    if (!atomic_exchange(&w->evict_marked, false)) return;
+    s7srv_conn *next;
+    for (s7srv_conn *c = w->conns; c; c = next) { /* only this thread changes the list */
+        next = c->next;
+        pthread_mutex_lock(&w->conns_lock);
+        bool marked = c->evict;
+        pthread_mutex_unlock(&w->conns_lock);
+        if (marked) conn_close(c, PLCIO_ELIMIT);
+    }
+}
+
+/* The server is full: mark the connection silent longest, close it now if
+ * it is served by worker 0 (the caller's thread), else have its worker close
+ * it. False when there is none to evict. */
+static bool evict_one(plcio_s7_server *srv)
+{
+    s7srv_conn *victim = NULL;
+    uint64_t oldest = UINT64_MAX;
+    for (unsigned i = 0; i < srv->n_workers; i++)
+        pthread_mutex_lock(&srv->workers[i].conns_lock);
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        for (s7srv_conn *c = srv->workers[i].conns; c; c = c->next) {
+            uint64_t t = atomic_load_explicit(&c->last_rx, memory_order_relaxed);
+            if (!c->evict && t < oldest) {
+                oldest = t;
+                victim = c;
+            }
+        }
+    }
+    s7srv_worker *owner = victim ? victim->w : NULL;
+    if (victim) {
+        victim->evict = true;
+        atomic_fetch_add(&srv->evicting, 1u);
+        atomic_store(&owner->evict_marked, true);
+        plcio_log(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "%u connections: evicting client %u (silent longest)",
+                  srv->cfg.max_connections, victim->ses.client);
+    }
+    for (unsigned i = srv->n_workers; i-- > 0;)
+        pthread_mutex_unlock(&srv->workers[i].conns_lock);
+    if (!owner) return false;
+    if (owner == &srv->workers[0])
+        close_marked(owner);
+    else
+        plcio_loop_wake(owner->loop);
+    return true;
+}
+
 static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
 {
     (void)loop;
@@ -347,7 +413,8 @@ static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
             return;
         }
         unsigned id = ++srv->next_client;
-        if (atomic_load(&srv->conn_count) >= srv->cfg.max_connections) {
+        if (atomic_load(&srv->conn_count) - atomic_load(&srv->evicting) >= srv->cfg.max_connections &&
+            !evict_one(srv)) {
             plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "refused %s: %u connections already", peer,
                       srv->cfg.max_connections);
             plcio_net_close(cfd);
@@ -377,7 +444,7 @@ static void sweep(plcio_loop *loop, void *ctx)
     for (s7srv_conn *c = w->conns; c; c = next) {
         next = c->next;
         bool stalled = frame_ns && c->partial_since && now - c->partial_since > frame_ns; /* half a frame */
-        bool idle = idle_ns && now - c->last_rx > idle_ns;
+        bool idle = idle_ns && now - atomic_load_explicit(&c->last_rx, memory_order_relaxed) > idle_ns;
         if (stalled || idle) conn_close(c, PLCIO_ETIMEDOUT);
     }
     plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, w);
@@ -402,6 +469,7 @@ static void workers_free(plcio_s7_server *srv)
         }
         free(w->pending);
         pthread_mutex_destroy(&w->pending_lock);
+        pthread_mutex_destroy(&w->conns_lock);
         plcio_loop_free(w->loop);
     }
     free(srv->workers);
@@ -417,7 +485,9 @@ static int workers_new(plcio_s7_server *srv, unsigned n)
         s7srv_worker *w = &srv->workers[i];
         w->srv = srv;
         atomic_init(&w->stop, false);
+        atomic_init(&w->evict_marked, false);
         pthread_mutex_init(&w->pending_lock, NULL);
+        pthread_mutex_init(&w->conns_lock, NULL);
         srv->n_workers = i + 1;
         w->loop = plcio_loop_new(NULL);
         if (!w->loop || !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + SWEEP_NS, sweep, w))
@@ -467,6 +537,7 @@ static void *worker_thread(void *arg)
     s7srv_worker *w = arg;
     while (!atomic_load(&w->stop)) {
         if (plcio_loop_run_once(w->loop, 1000) < 0) break;
+        close_marked(w);
         adopt_pending(w);
     }
     return NULL;

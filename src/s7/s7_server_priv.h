@@ -97,6 +97,7 @@ struct plcio_s7_server {
     s7srv_worker *workers; /* [0] accepts; each runs its own event loop */
     unsigned n_workers, next_worker;
     atomic_uint conn_count;
+    atomic_uint evicting; /* connections marked for eviction, not closed yet */
     unsigned next_client;
     atomic_uint next_upload_id;
 };

@@ -72,6 +72,26 @@ expect 0 "" "$BIN" write "$S" hr0=41
 expect 0 '{"hr0": 41}' "$BIN" watch "$S" hr0 --interval 50 --count 3 --json
 [ "$(wc -l < "$TMP/out")" = 1 ] || fail "watch printed unchanged values: $(cat "$TMP/out")"
 
+# the simulator's limits (issue 23): shown in --help, checked, 0 = never
+expect 0 "--idle-timeout MS" "$BIN" sim modbus --help
+expect 2 "--idle-timeout: want milliseconds 0..86400000" "$BIN" sim modbus --idle-timeout 86400001
+expect 2 "--frame-timeout: want milliseconds" "$BIN" sim modbus --frame-timeout -5
+expect 2 "--max-connections: want 1..100000" "$BIN" sim modbus --max-connections 0
+expect 2 "--max-connections: want 1..100000" "$BIN" sim modbus --max-connections 100001
+# an idle connection is closed after --idle-timeout; 0 keeps it
+"$BIN" sim modbus --tcp 127.0.0.1:0 --idle-timeout 300 --seconds 20 > "$TMP/sim2" &
+SIM2=$!
+wait_line "$TMP/sim2"
+P2=$(head -1 "$TMP/sim2" | sed 's/.*:\([0-9]*\).*/\1/')
+/usr/bin/python3 - "$P2" <<'PY' || fail "sim modbus --idle-timeout 300 did not close an idle connection"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+t0 = time.monotonic()
+s.settimeout(10)
+assert s.recv(1) == b""  # closed by the server, well before 10 s
+PY
+kill $SIM2 2>/dev/null
+
 kill $SRV $SIM 2>/dev/null
 rm -rf "$TMP"
 echo "cli modbus: all passed"

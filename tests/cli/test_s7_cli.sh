@@ -82,5 +82,30 @@ expect 1 "object does not exist" "$BIN" read "$U" DB3.DBW0
 expect 0 "state *RUN" "$BIN" info "$U"
 expect 0 '"DB": \[1, 2\]' "$BIN" blocks "$U" --json
 kill "$SRV" 2>/dev/null
+
+# the simulator's limits (issue 23): shown in --help, checked, 0 = never
+expect 0 "--frame-timeout MS" "$BIN" sim s7 --help
+expect 2 "--idle-timeout wants milliseconds 0..86400000" "$BIN" sim s7 --idle-timeout 86400001
+expect 2 "--frame-timeout wants milliseconds" "$BIN" sim s7 --frame-timeout x
+expect 2 "--max-connections wants 1..100000" "$BIN" sim s7 --max-connections 0
+# a connection that only sent a COTP connection request is closed after --idle-timeout
+"$BIN" sim s7 --listen 127.0.0.1:0 --idle-timeout 300 --seconds 20 > "$TMP/sim2" 2>&1 &
+SRV=$!
+i=0
+while ! grep -q listening "$TMP/sim2" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 200 ] && fail "plcio sim s7 did not start"; sleep 0.1
+done
+P2=$(sed -n 's/.*listening on .*:\([0-9]*\).*/\1/p' "$TMP/sim2")
+/usr/bin/python3 - "$P2" <<'PY' || fail "sim s7 --idle-timeout 300 did not close a COTP-only connection"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(bytes.fromhex("0300001611e00000000100c0010ac1020100c2020102"))
+s.settimeout(10)
+data = s.recv(64)  # the CC
+assert data[5] == 0xD0, data
+while data:
+    data = s.recv(64)  # then EOF, well before 10 s
+PY
+kill "$SRV" 2>/dev/null
 rm -rf "$TMP"
 echo "cli_s7: ok"

@@ -583,28 +583,41 @@ static void test_flood_without_reading(void **state)
     assert_server_serves();
 }
 
+/* At max_connections a new client evicts the connection silent longest
+ * (here c[2]: every other one has read since); with several serving threads
+ * the victim may live on another thread. */
+static void check_eviction(unsigned threads, unsigned max)
+{
+    g_threads = threads;
+    plcio_s7_server *srv = make_server(max, 5000, NULL, 1);
+    g_threads = 1;
+    assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
+    int port = plcio_s7_server_port(srv);
+    cli c[8];
+    assert_true(max <= 7);
+    plcio_s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
+    plcio_s7_data_item out[1];
+    for (unsigned i = 0; i < max; i++)
+        cli_open(&c[i], port);
+    plcio_test_sleep_ms(5);
+    for (unsigned i = 0; i < max; i++)
+        if (i != 2) assert_int_equal(cli_read(&c[i], &it, 1, out), 0);
+    cli_open(&c[max], port); /* full: admitted, c[2] goes */
+    assert_true(cli_closed_by_server(&c[2], TMO));
+    for (unsigned i = 0; i <= max; i++)
+        if (i != 2) assert_int_equal(cli_read(&c[i], &it, 1, out), 0);
+    for (int i = 0; i < 200 && plcio_s7_server_client_count(srv) != max; i++)
+        plcio_test_sleep_ms(10);
+    assert_int_equal(plcio_s7_server_client_count(srv), max);
+    for (unsigned i = 0; i <= max; i++)
+        cli_close(&c[i]);
+    plcio_s7_server_free(srv);
+}
+
 static void test_connection_limit(void **state)
 {
     (void)state;
-    plcio_s7_server *srv = make_server(4, 5000, NULL, 1);
-    assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
-    int port = plcio_s7_server_port(srv);
-    cli c[6];
-    for (int i = 0; i < 4; i++)
-        cli_open(&c[i], port);
-    for (int i = 4; i < 6; i++) {
-        assert_int_equal(cli_connect_raw(&c[i], port), PLCIO_OK);
-        assert_true(cli_closed_by_server(&c[i], TMO));
-        cli_close(&c[i]);
-    }
-    assert_int_equal(plcio_s7_server_client_count(srv), 4);
-    cli_close(&c[0]);
-    for (int i = 0; i < 100 && plcio_s7_server_client_count(srv) != 3; i++)
-        plcio_test_sleep_ms(10);
-    cli_open(&c[0], port); /* a place is free again */
-    for (int i = 0; i < 4; i++)
-        cli_close(&c[i]);
-    plcio_s7_server_free(srv);
+    check_eviction(1, 4);
 }
 
 static void test_many_connections(void **state)
@@ -634,20 +647,8 @@ static void test_many_connections_threads(void **state)
 {
     g_threads = 3;
     test_many_connections(state);
-    plcio_s7_server *srv = make_server(5, 5000, NULL, 1);
     g_threads = 1;
-    assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
-    int port = plcio_s7_server_port(srv);
-    cli c[7];
-    for (int i = 0; i < 5; i++)
-        cli_open(&c[i], port);
-    for (int i = 5; i < 7; i++) {
-        assert_int_equal(cli_connect_raw(&c[i], port), PLCIO_OK);
-        assert_true(cli_closed_by_server(&c[i], TMO));
-    }
-    for (int i = 0; i < 7; i++)
-        cli_close(&c[i]);
-    plcio_s7_server_free(srv);
+    check_eviction(3, 5);
 }
 
 static void test_idle_timeout(void **state)
@@ -785,6 +786,18 @@ static void test_config_checks(void **state)
     assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
     plcio_s7_server_config_init(&cfg);
     cfg.password = "123456789";
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
+    plcio_s7_server_config_init(&cfg);
+    /* secure by default: silent and half-frame connections are closed */
+    assert_int_equal(cfg.idle_timeout_ms, 60000);
+    assert_int_equal(cfg.frame_timeout_ms, 5000);
+    cfg.idle_timeout_ms = PLCIO_S7_SERVER_TIMEOUT_MAX_MS + 1;
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
+    plcio_s7_server_config_init(&cfg);
+    cfg.frame_timeout_ms = PLCIO_S7_SERVER_TIMEOUT_MAX_MS + 1;
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
+    plcio_s7_server_config_init(&cfg);
+    cfg.max_connections = 0;
     assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
     plcio_s7_server_config_init(&cfg);
     assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_OK);

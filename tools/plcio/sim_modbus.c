@@ -3,11 +3,16 @@
  *   plcio sim modbus [--tcp HOST:PORT]... [--udp HOST:PORT]... [--rtu DEV]... [--ascii DEV]...
  *                    [--baud N] [--parity N|E|O] [--data-bits 7|8] [--stop-bits 1|2]
  *                    [--unit N]... [--size N] [--files N] [--seconds S] [--trace]
+ *                    [--max-connections N] [--idle-timeout MS] [--frame-timeout MS]
  *
  * Without a link option it listens on TCP 127.0.0.1:1502. Port 0 picks a free
  * port. Without --unit it answers every unit id (one shared bank). For every
  * link it prints "listening on HOST:PORT" (serial: "listening on DEV") and
- * flushes when ready. --trace dumps every frame on stderr. */
+ * flushes when ready. --trace dumps every frame on stderr. A TCP connection
+ * silent for --idle-timeout (default 60000 ms) or stuck in a half frame for
+ * --frame-timeout (default 5000 ms) is closed (0 = never); at
+ * --max-connections (default 512) a new client evicts the connection silent
+ * longest. */
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -67,6 +72,7 @@ typedef struct sim_opts {
     long units[MAX_UNITS];
     size_t nunits;
     unsigned long size, files, seconds, baud, data_bits, stop_bits;
+    unsigned long max_connections, idle_timeout, frame_timeout;
     const char *parity;
     bool trace;
 } sim_opts;
@@ -106,6 +112,11 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
         {"--baud", offsetof(sim_opts, baud), 0, 4000000, "--baud: bad rate"},
         {"--data-bits", offsetof(sim_opts, data_bits), 0, 8, "--data-bits: 7 or 8"},
         {"--stop-bits", offsetof(sim_opts, stop_bits), 0, 2, "--stop-bits: 1 or 2"},
+        {"--max-connections", offsetof(sim_opts, max_connections), 1, 100000, "--max-connections: want 1..100000"},
+        {"--idle-timeout", offsetof(sim_opts, idle_timeout), 0, PLCIO_MODBUS_TIMEOUT_MAX_MS,
+         "--idle-timeout: want milliseconds 0..86400000 (0 = never)"},
+        {"--frame-timeout", offsetof(sim_opts, frame_timeout), 0, PLCIO_MODBUS_TIMEOUT_MAX_MS,
+         "--frame-timeout: want milliseconds 0..86400000 (0 = never)"},
     };
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
         const char *v = NULL;
@@ -128,6 +139,11 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
     o->data_bits = 8;
     o->stop_bits = 1;
     o->parity = "E";
+    plcio_modbus_server_limits lim;
+    plcio_modbus_server_limits_init(&lim);
+    o->max_connections = lim.max_connections;
+    o->idle_timeout = lim.idle_timeout_ms;
+    o->frame_timeout = lim.frame_timeout_ms;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool bad = false, taken = false;
@@ -206,8 +222,13 @@ int sim_modbus_main(int argc, char **argv)
     if (!s) return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: out of memory");
     plcio_modbus_bank_config bank = plcio_modbus_bank_default((uint32_t)o.size);
     bank.files = (uint16_t)o.files;
-    int rc = PLCIO_OK;
-    if (o.nunits == 0) rc = plcio_modbus_server_add_unit(s, PLCIO_MODBUS_ANY_UNIT, &bank);
+    plcio_modbus_server_limits lim;
+    plcio_modbus_server_limits_init(&lim);
+    lim.max_connections = (unsigned)o.max_connections;
+    lim.idle_timeout_ms = (uint32_t)o.idle_timeout;
+    lim.frame_timeout_ms = (uint32_t)o.frame_timeout;
+    int rc = plcio_modbus_server_set_limits(s, &lim); /* values checked by parse_opts */
+    if (rc == PLCIO_OK && o.nunits == 0) rc = plcio_modbus_server_add_unit(s, PLCIO_MODBUS_ANY_UNIT, &bank);
     for (size_t i = 0; i < o.nunits && rc == PLCIO_OK; i++) {
         rc = plcio_modbus_server_add_unit(s, (int)o.units[i], &bank);
         if (rc == PLCIO_EEXIST) rc = PLCIO_OK; /* --unit 1 --unit 1 */

@@ -3,6 +3,7 @@
  *   plcio sim s7 [--listen HOST:PORT] [--db N:SIZE | --db N:LAYOUT_FILE]... [--layout UDT_FILE]...
  *                [--area M:SIZE]...
  *                [--pdu N] [--seconds S] [--max-connections N] [--threads N]
+ *                [--idle-timeout MS] [--frame-timeout MS]
  *                [--password PW [--protection 2|3]] [--verbose]
  *
  * Default listen address 127.0.0.1:1102 (port 102 needs root); port 0 picks a
@@ -11,7 +12,11 @@
  * timers / counters (2 bytes each). --db N:FILE takes the DB's size and start
  * values from a TIA Portal / STEP 7 source (UDTs it uses: --layout FILE).
  * Without --area: M, I, Q 256 bytes each,
- * 256 timers and 256 counters. Without --db: DB1 of 1024 bytes. */
+ * 256 timers and 256 counters. Without --db: DB1 of 1024 bytes.
+ * A connection silent for --idle-timeout (default 60000 ms) or stuck in a
+ * half frame for --frame-timeout (default 5000 ms) is closed (0 = never);
+ * at --max-connections (default 256) a new client evicts the connection
+ * that has been silent longest. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -250,6 +255,27 @@ static int area_option(int argc, char **argv, int *i, sim_s7_opts *o, bool *take
     return PLCIO_EXIT_OK;
 }
 
+/* --idle-timeout / --frame-timeout MS (0 = off); *taken when it was one. */
+static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_config *cfg, bool *taken)
+{
+    const char *v = NULL;
+    bool bad = false;
+    unsigned long u = 0;
+    bool idle = cli_option(argc, argv, i, "--idle-timeout", &v, &bad);
+    if (!idle && !cli_option(argc, argv, i, "--frame-timeout", &v, &bad)) return PLCIO_EXIT_OK;
+    *taken = true;
+    const char *name = idle ? "--idle-timeout" : "--frame-timeout";
+    if (bad) return PLCIO_EXIT_USAGE;
+    if (!parse_uint(v, PLCIO_S7_SERVER_TIMEOUT_MAX_MS, &u))
+        return cli_error(PLCIO_EXIT_USAGE, "%s wants milliseconds 0..%u (0 = never), got '%s'", name,
+                         PLCIO_S7_SERVER_TIMEOUT_MAX_MS, v);
+    if (idle)
+        cfg->idle_timeout_ms = (uint32_t)u;
+    else
+        cfg->frame_timeout_ms = (uint32_t)u;
+    return PLCIO_EXIT_OK;
+}
+
 /* The server's settings at argv[*i]; an unknown option is a usage error. */
 static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
 {
@@ -257,6 +283,9 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     bool bad = false;
     unsigned long u = 0;
     plcio_s7_server_config *cfg = &o->cfg;
+    bool taken = false;
+    int st = timeout_option(argc, argv, i, cfg, &taken);
+    if (st || taken) return st;
     if (cli_option(argc, argv, i, "--pdu", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
