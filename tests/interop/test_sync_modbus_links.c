@@ -531,17 +531,26 @@ static void test_rtu_units_share_a_line(void **state)
     print_message("unit 3: %s\n", st[2].last_message);
     assert_non_null(strstr(st[2].last_message, "(unit 3)"));
     for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &st[i]), PLCIO_OK);
-    run_for(c, 1000); /* unit 3 comes and goes meanwhile */
-    for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &later[i]), PLCIO_OK);
+    /* unit 3 comes and goes meanwhile; at least 1 s, longer on a slow machine
+     * until units 1 and 2 have read more than 10 times and unit 3 failed again */
+    uint64_t t0 = plcio_monotonic_ns();
+    end = t0 + 15 * PLCIO_NS_PER_S;
+    bool enough = false;
+    do {
+        run_for(c, 100);
+        for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &later[i]), PLCIO_OK);
+        enough = plcio_monotonic_ns() - t0 >= PLCIO_NS_PER_S && later[0].cycles > st[0].cycles + 10 &&
+                 later[1].cycles > st[1].cycles + 10 && later[2].errors > st[2].errors;
+    } while (!enough && plcio_monotonic_ns() < end);
     for (size_t i = 0; i < 2; i++) {
         assert_true(later[i].connected);
         assert_int_equal(later[i].errors, 0);          /* units 1 and 2 never lost the line */
         assert_true(later[i].cycles > st[i].cycles + 10); /* and kept reading */
     }
     assert_true(later[2].errors > st[2].errors);
-    print_message("figure: RTU line shared by 3 units (one silent, 50 ms timeout): unit 1 %llu, unit 2 %llu cycles in 1 s\n",
+    print_message("figure: RTU line shared by 3 units (one silent, 50 ms timeout): unit 1 %llu, unit 2 %llu cycles in %.1f s\n",
                   (unsigned long long)(later[0].cycles - st[0].cycles),
-                  (unsigned long long)(later[1].cycles - st[1].cycles));
+                  (unsigned long long)(later[1].cycles - st[1].cycles), (double)(plcio_monotonic_ns() - t0) / 1e9);
     wait_for(c, "u1.h5", PLCIO_SHM_QUALITY_GOOD, "5");
     wait_for(c, "u2.h5", PLCIO_SHM_QUALITY_GOOD, "205");
     /* Writes by name land on their own unit. */
