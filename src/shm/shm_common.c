@@ -94,6 +94,15 @@ void shm_futex_wake_all(_Atomic uint32_t *word)
     (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+bool shm_futex_add(_Atomic uint32_t *word, int delta)
+{
+    /* FUTEX_WAKE_OP waking nobody (nr_wake 0, nr_wake2 0 in the timeout
+     * slot): its only effect is the atomic *word += delta, done by the
+     * kernel with a full barrier. oparg is 12 bits, sign-extended. */
+    int op = (int)FUTEX_OP(FUTEX_OP_ADD, (unsigned)delta & 0xFFFu, FUTEX_OP_CMP_EQ, 0);
+    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_OP, 0, (void *)0, (uint32_t *)word, op) >= 0;
+}
+
 bool shm_pid_alive(uint32_t pid)
 {
     if (pid == 0 || pid > INT_MAX) return false;

@@ -44,6 +44,10 @@ bool shm_locked_elsewhere(int fd, uint64_t start, uint64_t len);
 /* futex on a 32-bit word in shared memory (not FUTEX_PRIVATE). */
 void shm_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms);
 void shm_futex_wake_all(_Atomic uint32_t *word);
+/* *word += delta (-2048..2047), atomically and with a full barrier, done by
+ * the kernel (FUTEX_WAKE_OP): on a page a truncation took away it fails
+ * (false, EFAULT) where a store from user space would raise SIGBUS. */
+bool shm_futex_add(_Atomic uint32_t *word, int delta);
 
 bool shm_pid_alive(uint32_t pid);
 int shm_errno_to_plcio(int e);

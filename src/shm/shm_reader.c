@@ -366,10 +366,13 @@ int plcio_shm_reader_wait(plcio_shm_reader *r, uint64_t after, int timeout_ms, u
             if (waited_ms >= (uint64_t)timeout_ms) return PLCIO_ETIMEDOUT;
             if ((uint64_t)timeout_ms - waited_ms < (uint64_t)slice) slice = (int)((uint64_t)timeout_ms - waited_ms);
         }
-        if (shm_object_shrunk(r->fd, r->g.total_size)) return PLCIO_ECLOSED; /* before the atomics */
-        atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(useq, memory_order_seq_cst) == seq) shm_futex_wait(useq, seq, slice);
-        atomic_fetch_sub_explicit(waiters, 1, memory_order_seq_cst);
+        /* The waiter count changes in the kernel (never a SIGBUS on a
+         * truncated object); it is a full barrier, pairing with the writer's
+         * seq_cst update_seq increment before it reads the count: either the
+         * writer sees us waiting, or the futex sees the new update_seq. */
+        if (!shm_futex_add(waiters, 1)) return PLCIO_ECLOSED;
+        shm_futex_wait(useq, seq, slice);
+        if (!shm_futex_add(waiters, -1)) return PLCIO_ECLOSED;
     }
 }
 
