@@ -73,6 +73,22 @@ def _fnv1a64(data):
     return h
 
 
+_FUTEX_WAKE_OP = 5
+# FUTEX_OP(FUTEX_OP_ADD, oparg, FUTEX_OP_CMP_EQ, 0): op 1 << 28, oparg (12 bits, sign-extended) << 12
+_FUTEX_OP_ADD = 1 << 28
+
+
+def _futex_add(atomics, off, delta):
+    """Atomic add of delta (-2048..2047) to the u32 at `off`, done by the
+    kernel (FUTEX_WAKE_OP waking nobody): on a page someone truncated away it
+    fails (False) where a store from user space raises SIGBUS."""
+    c = atomics._ctypes
+    op = _FUTEX_OP_ADD | (delta & 0xFFF) << 12
+    addr = c.c_void_p(atomics._base + off)
+    return atomics._syscall(c.c_long(atomics._sys_futex), addr, c.c_int(_FUTEX_WAKE_OP), c.c_int(0), c.c_void_p(0),
+                            addr, c.c_int(op)) >= 0
+
+
 def shm_name(name):
     """The shm_open name for `name`: "tank" -> "/tank" (as the sync engine
     names segments), "/plcio-tank" stays. Error(EINVAL) for a bad name."""
@@ -786,12 +802,14 @@ class Segment:
                 time.sleep(min(slice_, 0.002 if atomics is None else slice_))
                 m = self._m
                 continue
-            atomics.fetch_add(H_WAITERS, 1)
+            # The waiter count changes in the kernel, never a SIGBUS on a
+            # truncated object (as the C reader); the futex compares itself.
+            if not _futex_add(atomics, H_WAITERS, 1):
+                continue  # truncated meanwhile: closed, above
             try:
-                if atomics.load(H_UPDATE_SEQ) == seq:
-                    atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)
+                atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)
             finally:
-                atomics.fetch_add(H_WAITERS, -1)
+                _futex_add(atomics, H_WAITERS, -1)
 
     # ---- writes ----
     def _slot_off(self, m, i):

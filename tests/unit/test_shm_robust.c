@@ -896,13 +896,16 @@ static void test_seqlock_stopped_writer_json(void **state)
 }
 
 /* ---- seqlock, free-running: a race long and wide enough to lose ----
- * Two 16 KiB WSTRINGs between two counters, so the writer spends most of its
- * time inside a buffer write; the reader's hook waits (bounded) after its
- * first sequence word until the writer published once more, i.e. until the
- * writer is on its way into the very buffer the reader is about to copy.
- * Without the odd marker the reader keeps torn copies within a few hundred
- * attempts; with it, every overlap is retried. Bounded by attempts and
- * time, never by speed: the assertion is "no torn copy kept". */
+ * Two 16 KiB WSTRINGs between two counters; writer and reader run freely,
+ * steered by the test hooks towards the one interleaving a seqlock exists
+ * for: the writer lingers (up to 50 us) halfway through each write, and the
+ * reader, every other attempt, waits after its first sequence word until the
+ * writer has published once more and is lingering inside the next write,
+ * i.e. inside the very buffer the reader is about to copy. Without the odd
+ * marker the reader keeps torn copies within the first few hundred
+ * attempts; with it, every such copy is retried. Bounded by a copy count and
+ * 8 s; passing never depends on speed (the assertion is "no torn copy
+ * kept"), only how many overlaps are produced does. */
 #define WIDE_UNITS 8000u
 
 static const plcio_shm_tag_def wide_defs[] = {
@@ -918,6 +921,8 @@ typedef struct race_ctx {
     atomic_ulong published;
     uint8_t *fill; /* 4 + 2 * WIDE_UNITS bytes */
     unsigned hook_calls;
+    atomic_bool lingering; /* the writer is halfway through a write */
+    atomic_ulong overlaps; /* reader attempts started inside a write */
 } race_ctx;
 
 static void wide_stage(race_ctx *c, uint32_t n)
@@ -944,14 +949,29 @@ static void *race_writer(void *p)
     return NULL;
 }
 
+static void race_writer_hook(void *p, int where)
+{
+    race_ctx *c = p;
+    (void)where;
+    atomic_store(&c->lingering, true);
+    uint64_t end = plcio_monotonic_ns() + 50000; /* 50 us */
+    while (plcio_monotonic_ns() < end && !atomic_load(&c->stop)) sched_yield();
+    atomic_store(&c->lingering, false);
+}
+
 static void race_reader_hook(void *p, int where)
 {
     race_ctx *c = p;
     (void)where;
     if (++c->hook_calls & 1u) return; /* every other attempt: the retry must be able to succeed */
     unsigned long at = atomic_load(&c->published);
-    for (int spin = 0; spin < 20000 && atomic_load(&c->published) == at && !atomic_load(&c->stop); spin++)
+    for (int spin = 0; spin < 20000 && !atomic_load(&c->stop); spin++) {
+        if (atomic_load(&c->published) != at && atomic_load(&c->lingering)) {
+            atomic_fetch_add(&c->overlaps, 1);
+            return;
+        }
         if (spin > 100) sched_yield();
+    }
 }
 
 static bool wide_ok(plcio_shm_reader *r)
@@ -982,6 +1002,7 @@ static void test_torn_race(void **state)
     plcio_shm_reader *r = NULL;
     assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
     shm_reader_set_test_hook(r, race_reader_hook, &c);
+    shm_writer_set_test_hook(c.w, race_writer_hook, &c);
     pthread_t th;
     pthread_create(&th, NULL, race_writer, &c);
     unsigned long copies = 0, torn = 0;
@@ -993,8 +1014,9 @@ static void test_torn_race(void **state)
     }
     atomic_store(&c.stop, true);
     pthread_join(th, NULL);
-    print_message("torn race: %lu publishes, %lu copies checked, %lu torn copies kept\n",
-                  atomic_load(&c.published), copies, torn);
+    print_message("torn race: %lu publishes, %lu copies checked, %lu reader attempts began inside a write, %lu torn "
+                  "copies kept\n",
+                  atomic_load(&c.published), copies, atomic_load(&c.overlaps), torn);
     assert_true(copies > 0);
     assert_int_equal(torn, 0);
     plcio_shm_reader_free(r);
