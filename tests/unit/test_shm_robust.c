@@ -623,7 +623,10 @@ static void reader_main(int ready)
     if (write(ready, &c, 1) != 1) _exit(5);
     uint64_t end = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
     bool closed = false;
-    for (unsigned long k = 0; !closed && plcio_monotonic_ns() < end; k++) {
+    /* Reading goes on for a while after the first error, as a careless
+     * reader's would: every call must keep answering, none may fault. */
+    unsigned after_closed = 0;
+    for (unsigned long k = 0; after_closed < 200 && plcio_monotonic_ns() < end; k++) {
         int rc = plcio_shm_reader_refresh(r);
         const char *json;
         size_t len;
@@ -635,7 +638,8 @@ static void reader_main(int ready)
             plcio_shm_reader_get(r, i, &v);
         }
         int wrc = plcio_shm_reader_wait(r, UINT64_MAX, (k & 15u) == 0 ? 1 : 0, NULL);
-        closed = rc == PLCIO_ECLOSED || jrc == PLCIO_ECLOSED || st.closed || wrc == PLCIO_ECLOSED;
+        closed = closed || rc == PLCIO_ECLOSED || jrc == PLCIO_ECLOSED || st.closed || wrc == PLCIO_ECLOSED;
+        after_closed += closed;
     }
     /* The write ring works on the mapping (a size check first, then loads
      * and stores): not raced here, see docs/shm.md. After the damage it
