@@ -498,8 +498,8 @@ typedef struct engine_proc {
  * them visibly instead of running the remaining tests. */
 static void default_signals(void)
 {
-    signal(SIGBUS, SIG_DFL);
-    signal(SIGSEGV, SIG_DFL);
+    (void)signal(SIGBUS, SIG_DFL);
+    (void)signal(SIGSEGV, SIG_DFL);
 }
 
 static int read_full_timeout(int fd, void *buf, size_t len, int timeout_ms)

@@ -48,7 +48,7 @@ static size_t shm_entries(void)
     assert_non_null(d);
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "filler")) n++;
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, "filler") != 0) n++;
     closedir(d);
     return n;
 }
@@ -115,6 +115,7 @@ static void test_reserved_pages_survive_a_full_shm(void **state)
  * through the same engine start). */
 static void run_cli(const char *const argv[], const char *what)
 {
+    assert_non_null(argv[0]);
     int out[2];
     assert_int_equal(pipe(out), 0);
     pid_t pid = fork();
