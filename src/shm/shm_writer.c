@@ -730,11 +730,13 @@ static int create_ring(plcio_shm_writer *w, char *msg, size_t cap)
 int plcio_shm_writer_complete(plcio_shm_writer *w, uint32_t slot, int err, const char *message)
 {
     if (!w || slot >= w->g.ring_slots) return PLCIO_EINVAL;
-    /* A request taken from a ring that has been replaced since keeps its
-     * slot reserved in the new one until answered (attach_object), so this
-     * late answer lands in that reserved slot, never in a new request. */
-    if (!w->recovering) w->taken[slot] = 0;
-    if (writer_check(w) != PLCIO_OK) return PLCIO_ECLOSED;
+    /* A request taken from a ring that has been replaced since (even by the
+     * check right here) keeps its slot reserved in the new one until
+     * answered (attach_object), so this late answer lands in that reserved
+     * slot, never in a new request. */
+    int rc = writer_check(w);
+    w->taken[slot] = 0;
+    if (rc != PLCIO_OK) return PLCIO_ECLOSED;
     return shm_ring_server_answer(w->ring, slot, err, message);
 }
 

@@ -6,6 +6,7 @@ object each time and keeps publishing; the reader is never killed by a signal
 and ends on the new object with good values; nothing is left behind."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +89,85 @@ class Truncation(ProcTestCase):
         engine.signal(2)
         self.assertEqual(engine.wait(20), 0)
         self.assertFalse(os.path.exists(path), "segment left behind")
+
+    def test_ring_truncated_under_a_waiting_requester(self):
+        """NAME.ring truncated to 0 while a Python requester waits for its
+        answer: a clear error (failed, ECLOSED, "truncated"), no signal death;
+        the engine re-creates segment and ring and serves a new writer."""
+        if not PLCIO_BIN:
+            self.skipTest("PLCIO_BIN not set (run through ctest)")
+        sim = self.start([PLCIO_BIN, "sim", "s7", "--listen", "127.0.0.1:0", "--db", "7:" + LAYOUT, "--seconds", 60],
+                         "listening on")
+        port = int(sim.wait_line("listening on").rsplit(":", 1)[1])
+        name = self.segment_name("ringtrunc")
+        engine = self.start([PLCIO_BIN, "sync", "s7://127.0.0.1:%d?rack=0&slot=1" % port, "--db", 7, "--layout",
+                             LAYOUT, "--interval", 50, "--shm", name, "--seconds", 50, "--quiet", "--writable"])
+        path = "/dev/shm/" + name.lstrip("/")
+        ring = path + ".ring"
+        end = time.monotonic() + 10
+        while not (os.path.exists(path) and os.path.exists(ring)) and time.monotonic() < end:
+            time.sleep(0.05)
+        ring_size, ring_ino = os.stat(ring).st_size, os.stat(ring).st_ino
+        # The engine stopped: the request stays queued, its requester waits.
+        engine.signal(signal.SIGSTOP)
+        self.addCleanup(engine.signal, signal.SIGCONT)
+        requester = subprocess.Popen([sys.executable, "-c", REQUESTER, name], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: requester.poll() is None and requester.kill())
+        self.assertEqual(requester.stdout.readline().strip(), "submitted")
+        time.sleep(0.3)  # asleep on the answer's futex
+        os.truncate(ring, 0)
+        out, err = requester.communicate(timeout=30)
+        print("\n  python requester: %s (exit %d)" % (out.strip(), requester.returncode))
+        self.assertEqual(requester.returncode, 0, "requester died (negative = killed by that signal): %s" % err)
+        self.assertIn("failed PLCIO_ECLOSED", out)
+        self.assertIn("truncated", out)
+        engine.signal(signal.SIGCONT)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                st = os.stat(ring)
+                if st.st_ino != ring_ino and st.st_size == ring_size:
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
+        else:
+            self.fail("engine did not recreate the write ring")
+        self.assertIsNone(engine.p.poll(), "engine died")
+        writer = subprocess.run([sys.executable, "-c", WRITER, name], capture_output=True, text=True, timeout=60)
+        self.assertEqual(writer.returncode, 0, writer.stdout + writer.stderr)
+        self.assertIn("done", writer.stdout)
+        engine.signal(2)
+        self.assertEqual(engine.wait(20), 0)
+        self.assertFalse(os.path.exists(path) or os.path.exists(ring), "segment or ring left behind")
+
+
+REQUESTER = r"""
+import sys, plcio
+seg = plcio.open(sys.argv[1])
+rid = seg.submit("int_1", 5)
+print("submitted", flush=True)
+res = seg.wait_write(rid, timeout=20)
+print(res.state, res.error_name, res.message)
+"""
+
+WRITER = r"""
+import sys, time, plcio
+end = time.monotonic() + 20
+while True:
+    try:
+        seg = plcio.open(sys.argv[1])
+        res = seg.write("int_1", 7, timeout=10)
+        if res.ok or time.monotonic() > end:
+            break
+    except plcio.Error as exc:
+        res = exc
+        if time.monotonic() > end:
+            break
+    time.sleep(0.1)
+print("done" if getattr(res, "ok", False) else "not done: %r" % (res,))
+"""
 
 
 if __name__ == "__main__":

@@ -589,16 +589,24 @@ static void engine_main(int cmd, int ans)
     if (write(ans, &rc, 4) != 4 || rc != PLCIO_OK) _exit(1);
     uint32_t n = 0;
     char c;
+    plcio_shm_write_request req;
+    uint32_t taken = UINT32_MAX; /* slot of the last request taken ('n') */
     while (read(cmd, &c, 1) == 1) {
-        plcio_shm_write_request req;
         if (c == 'p') {
             stage(w, ++n);
             rc = plcio_shm_writer_publish(w, NULL);
         } else if (c == 'h') {
             plcio_shm_writer_heartbeat(w);
             rc = PLCIO_OK;
+        } else if (c == 'c') { /* answer the request taken last: done */
+            rc = taken == UINT32_MAX ? PLCIO_ESTATE : plcio_shm_writer_complete(w, taken, PLCIO_OK, NULL);
+            taken = UINT32_MAX;
+        } else if (c == 'w') { /* asleep on the ring's submit futex */
+            plcio_shm_writer_wait_requests(w, 400);
+            rc = PLCIO_OK;
         } else {
             rc = plcio_shm_writer_next_write(w, &req);
+            if (rc == PLCIO_OK) taken = req.slot;
         }
         if (write(ans, &rc, 4) != 4) break;
     }
@@ -664,9 +672,16 @@ static void engine_stop(engine_proc *e)
     assert_int_equal(child_exit(e->pid, "engine"), 0);
 }
 
-static uint64_t object_size(ino_t *ino)
+static char *ring_name(void)
 {
-    int fd = shm_open(seg_name, O_RDONLY, 0);
+    static char name[100];
+    snprintf(name, sizeof name, "%s.ring", seg_name);
+    return name;
+}
+
+static uint64_t object_size_of(const char *name, ino_t *ino)
+{
+    int fd = shm_open(name, O_RDONLY, 0);
     if (fd < 0) return UINT64_MAX;
     struct stat st;
     fstat(fd, &st);
@@ -674,6 +689,8 @@ static uint64_t object_size(ino_t *ino)
     if (ino) *ino = st.st_ino;
     return (uint64_t)st.st_size;
 }
+
+static uint64_t object_size(ino_t *ino) { return object_size_of(seg_name, ino); }
 
 /* A C reader in a child process: opens, tells the parent (a byte on `ready`),
  * then reads in a tight loop with everything a reader can call until it gets
@@ -750,12 +767,14 @@ static pid_t reader_start(void)
 
 typedef enum damage { TRUNCATE_1000, TRUNCATE_0, REPLACE, REMOVE } damage;
 
-static void do_damage(damage d)
+/* Damage the data segment, or with `ring` its write ring NAME.ring. */
+static void do_damage_to(damage d, bool ring)
 {
+    const char *name = ring ? ring_name() : seg_name;
     if (d == REPLACE || d == REMOVE) {
-        assert_int_equal(shm_unlink(seg_name), 0);
+        assert_int_equal(shm_unlink(name), 0);
         if (d == REMOVE) return;
-        int fd = shm_open(seg_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
         assert_true(fd >= 0);
         uint8_t junk[4096];
         memset(junk, 'X', sizeof junk);
@@ -763,33 +782,170 @@ static void do_damage(damage d)
         close(fd);
         return;
     }
-    int fd = shm_open(seg_name, O_RDWR, 0);
+    int fd = shm_open(name, O_RDWR, 0);
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, d == TRUNCATE_0 ? 0 : 1000), 0);
     close(fd);
 }
 
-static void survive(damage d, char first_call)
+static void do_damage(damage d) { do_damage_to(d, false); }
+
+/* The engine and a C reader in child processes; the segment (or with
+ * `ring`, the write ring) is damaged while the reader reads. Neither may die
+ * of a signal; the engine moves to a new segment and a new ring. */
+static void survive_damage(damage d, bool ring, char first_call)
 {
     engine_proc e = engine_start();
     assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
-    ino_t ino0 = 0, ino1 = 0;
-    uint64_t full = object_size(&ino0);
+    ino_t ino0 = 0, ino1 = 0, rino0 = 0, rino1 = 0;
+    uint64_t full = object_size(&ino0), ring_full = object_size_of(ring_name(), &rino0);
     pid_t reader = reader_start();
     plcio_test_sleep_ms(20); /* let it read a while */
-    do_damage(d);
+    do_damage_to(d, ring);
     /* The first engine call after the damage moves to a new object. */
     int rc = engine_do(&e, first_call);
     assert_true(first_call == 'n' ? rc == PLCIO_ENOTFOUND : rc == PLCIO_OK);
     assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
     assert_int_equal(object_size(&ino1), full);
     assert_true(ino1 != ino0);
+    assert_int_equal(object_size_of(ring_name(), &rino1), ring_full); /* both objects are new */
+    assert_true(rino1 != rino0);
     int code = child_exit(reader, "C reader");
     if (code != 0)
         fail_msg("C reader exit %d (2 no error seen, 3 never reattached, 4 bad values, 6 ring not refused)", code);
     for (int i = 0; i < 5; i++) assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
     engine_stop(&e);
     assert_int_equal(object_size(NULL), UINT64_MAX); /* nothing left behind */
+    assert_int_equal(object_size_of(ring_name(), NULL), UINT64_MAX);
+}
+
+static void survive(damage d, char first_call) { survive_damage(d, false, first_call); }
+
+static void test_ring_truncated_to_0(void **state)
+{
+    (void)state;
+    survive_damage(TRUNCATE_0, true, 'n');
+}
+
+static void test_ring_truncated_to_1000(void **state)
+{
+    (void)state;
+    survive_damage(TRUNCATE_1000, true, 'p');
+}
+
+static void test_ring_replaced(void **state)
+{
+    (void)state;
+    survive_damage(REPLACE, true, 'h');
+}
+
+static void test_ring_removed(void **state)
+{
+    (void)state;
+    survive_damage(REMOVE, true, 'p');
+}
+
+/* A C requester in a child process: submits a write, says so (a byte on
+ * `ready`), waits for its answer. Exit 0: PLCIO_ECLOSED with a message that
+ * says the ring was truncated; 2: submit failed; 3: another answer. */
+static void requester_main(int ready)
+{
+    plcio_shm_reader *r = NULL;
+    uint64_t id = 0;
+    if (plcio_shm_reader_open(seg_name, &r, NULL, 0) != PLCIO_OK) _exit(5);
+    if (plcio_shm_reader_submit_text(r, "Counter", "7", &id) != PLCIO_OK) _exit(2);
+    char c = 's';
+    if (write(ready, &c, 1) != 1) _exit(5);
+    plcio_shm_write_result res;
+    int rc = plcio_shm_reader_write_wait(r, id, 20000, &res);
+    plcio_shm_reader_free(r);
+    _exit(rc == PLCIO_ECLOSED && res.error == PLCIO_ECLOSED && strstr(res.message, "truncated") ? 0 : 3);
+}
+
+/* NAME.ring truncated to 0 while a requester sleeps on its answer (the
+ * engine took the request) and while the engine sleeps on the ring's submit
+ * futex: the requester gets a clear error, nobody dies of a signal, the
+ * engine moves to a new segment and ring, the late answer lands in the slot
+ * kept for it, and a new requester writes through the new ring. */
+static void test_ring_truncated_under_waiters(void **state)
+{
+    (void)state;
+    engine_proc e = engine_start();
+    assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t req = fork();
+    assert_true(req >= 0);
+    if (req == 0) {
+        default_signals();
+        close(p[0]);
+        requester_main(p[1]);
+    }
+    close(p[1]);
+    char c;
+    assert_int_equal(read_full_timeout(p[0], &c, 1, 20000), 0);
+    close(p[0]);
+    assert_int_equal(engine_do(&e, 'n'), PLCIO_OK); /* taken: BUSY, the requester waits for the answer */
+    char w = 'w';
+    assert_int_equal(write(e.cmd, &w, 1), 1); /* the engine sleeps on the ring (400 ms) */
+    plcio_test_sleep_ms(150);
+    int fd = shm_open(ring_name(), O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    close(fd);
+    int32_t rc = -1;
+    if (read_full_timeout(e.ans, &rc, 4, 20000) != 0) fail_msg("engine gone while asleep on a truncated ring");
+    int code = child_exit(req, "C requester");
+    if (code != 0) fail_msg("C requester exit %d (2 submit failed, 3 not ECLOSED/'truncated')", code);
+    assert_int_equal(engine_do(&e, 'c'), PLCIO_OK); /* the late answer: into the slot kept for it */
+    assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
+    assert_int_equal(object_size_of(ring_name(), NULL) > 0 && object_size_of(ring_name(), NULL) != UINT64_MAX, 1);
+    /* The engine goes on: a new requester writes through the new ring. */
+    plcio_shm_reader *r = NULL;
+    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    uint64_t id;
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "8", &id), PLCIO_OK);
+    assert_int_equal(engine_do(&e, 'n'), PLCIO_OK);
+    assert_int_equal(engine_do(&e, 'c'), PLCIO_OK);
+    plcio_shm_write_result res;
+    assert_int_equal(plcio_shm_reader_write_wait(r, id, 20000, &res), PLCIO_OK);
+    assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
+    plcio_shm_reader_free(r);
+    engine_stop(&e);
+    assert_int_equal(object_size_of(ring_name(), NULL), UINT64_MAX);
+}
+
+/* A request the engine took before its write ring was truncated: the late
+ * answer lands in the slot the new ring keeps for it, never in a new request
+ * (the requester of the new ring starts its slot search where the old one
+ * did: without the reservation it would get that very slot). */
+static void test_late_answer_after_ring_truncation(void **state)
+{
+    (void)state;
+    plcio_shm_writer *w = make_writer();
+    plcio_shm_writer_publish(w, NULL);
+    plcio_shm_reader *r = NULL;
+    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    uint64_t id;
+    assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "1", &id), PLCIO_OK);
+    plcio_shm_write_request req;
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_OK);
+    plcio_shm_reader_free(r);
+    do_damage_to(TRUNCATE_0, true);
+    assert_int_equal(plcio_shm_writer_publish(w, NULL), PLCIO_OK); /* new segment and ring */
+    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    uint64_t ids[64];
+    size_t n = 0;
+    while (n < 64 && plcio_shm_reader_submit_text(r, "Counter", "2", &ids[n]) == PLCIO_OK) n++;
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) assert_int_not_equal((uint32_t)(ids[i] >> 32), req.slot);
+    assert_int_equal(plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL), PLCIO_OK); /* the late answer */
+    for (size_t i = 0; i < n; i++) {
+        plcio_shm_write_result res;
+        assert_int_equal(plcio_shm_reader_write_wait(r, ids[i], 0, &res), PLCIO_ETIMEDOUT); /* none answered */
+    }
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
 }
 
 static void test_truncated_to_1000(void **state)
@@ -1108,6 +1264,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_answer_after_replacement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_truncated_to_0, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_truncated_to_1000, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_truncated_under_waiters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_answer_after_ring_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seqlock_stopped_writer_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seqlock_stopped_writer_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_race, setup, teardown),
