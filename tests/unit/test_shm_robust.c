@@ -477,19 +477,30 @@ static bool snapshot_ok(plcio_shm_reader *r)
     return bit.as_int == (int64_t)(n & 1u);
 }
 
+/* One JSON document is consistent: generation 0 (the engine's first
+ * document, which a reader may still get after newer snapshots: the JSON is
+ * published after the snapshot) has null values; any later one has numbers
+ * that carry the invariant. A null read as a number is NaN: checked first. */
 static bool json_ok(const char *json)
 {
     cJSON *doc = cJSON_Parse(json);
     if (!doc) return false;
     cJSON *tags = cJSON_GetObjectItem(doc, "tags");
-    double c = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Counter"), "value"));
-    double k = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Complement"), "value"));
+    cJSON *ci = cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Counter"), "value");
+    cJSON *ki = cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Complement"), "value");
     const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Text"), "value"));
-    bool ok = true;
-    if (c != 0 || k != 0) { /* generation 0 has nulls */
-        char want[16];
-        snprintf(want, sizeof want, "%u", (uint32_t)c);
-        ok = (uint32_t)k == ~(uint32_t)c && t && !strcmp(t, want);
+    cJSON *gen = cJSON_GetObjectItem(doc, "generation");
+    bool ok;
+    if (cJSON_IsNumber(gen) && cJSON_GetNumberValue(gen) == 0) {
+        ok = cJSON_IsNull(ci) && cJSON_IsNull(ki);
+    } else {
+        double c = cJSON_GetNumberValue(ci), k = cJSON_GetNumberValue(ki);
+        ok = cJSON_IsNumber(ci) && cJSON_IsNumber(ki) && c >= 0 && c <= UINT32_MAX && k >= 0 && k <= UINT32_MAX;
+        if (ok) {
+            char want[16];
+            snprintf(want, sizeof want, "%u", (uint32_t)c);
+            ok = (uint32_t)k == ~(uint32_t)c && t && !strcmp(t, want);
+        }
     }
     cJSON_Delete(doc);
     return ok;
