@@ -683,7 +683,7 @@ static void engine_stop(engine_proc *e)
     assert_int_equal(child_exit(e->pid, "engine"), 0);
 }
 
-static char *ring_name(void)
+static char *ring_object(void)
 {
     static char name[100];
     snprintf(name, sizeof name, "%s.ring", seg_name);
@@ -781,7 +781,7 @@ typedef enum damage { TRUNCATE_1000, TRUNCATE_0, REPLACE, REMOVE } damage;
 /* Damage the data segment, or with `ring` its write ring NAME.ring. */
 static void do_damage_to(damage d, bool ring)
 {
-    const char *name = ring ? ring_name() : seg_name;
+    const char *name = ring ? ring_object() : seg_name;
     if (d == REPLACE || d == REMOVE) {
         assert_int_equal(shm_unlink(name), 0);
         if (d == REMOVE) return;
@@ -809,7 +809,7 @@ static void survive_damage(damage d, bool ring, char first_call)
     engine_proc e = engine_start();
     assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
     ino_t ino0 = 0, ino1 = 0, rino0 = 0, rino1 = 0;
-    uint64_t full = object_size(&ino0), ring_full = object_size_of(ring_name(), &rino0);
+    uint64_t full = object_size(&ino0), ring_full = object_size_of(ring_object(), &rino0);
     pid_t reader = reader_start();
     plcio_test_sleep_ms(20); /* let it read a while */
     do_damage_to(d, ring);
@@ -819,7 +819,7 @@ static void survive_damage(damage d, bool ring, char first_call)
     assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
     assert_int_equal(object_size(&ino1), full);
     assert_true(ino1 != ino0);
-    assert_int_equal(object_size_of(ring_name(), &rino1), ring_full); /* both objects are new */
+    assert_int_equal(object_size_of(ring_object(), &rino1), ring_full); /* both objects are new */
     assert_true(rino1 != rino0);
     int code = child_exit(reader, "C reader");
     if (code != 0)
@@ -827,7 +827,7 @@ static void survive_damage(damage d, bool ring, char first_call)
     for (int i = 0; i < 5; i++) assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
     engine_stop(&e);
     assert_int_equal(object_size(NULL), UINT64_MAX); /* nothing left behind */
-    assert_int_equal(object_size_of(ring_name(), NULL), UINT64_MAX);
+    assert_int_equal(object_size_of(ring_object(), NULL), UINT64_MAX);
 }
 
 static void survive(damage d, char first_call) { survive_damage(d, false, first_call); }
@@ -900,7 +900,7 @@ static void test_ring_truncated_under_waiters(void **state)
     char w = 'w';
     assert_int_equal(write(e.cmd, &w, 1), 1); /* the engine sleeps on the ring (400 ms) */
     plcio_test_sleep_ms(150);
-    int fd = shm_open(ring_name(), O_RDWR, 0);
+    int fd = shm_open(ring_object(), O_RDWR, 0);
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, 0), 0);
     close(fd);
@@ -910,7 +910,7 @@ static void test_ring_truncated_under_waiters(void **state)
     if (code != 0) fail_msg("C requester exit %d (2 submit failed, 3 not ECLOSED/'truncated')", code);
     assert_int_equal(engine_do(&e, 'c'), PLCIO_OK); /* the late answer: into the slot kept for it */
     assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
-    assert_int_equal(object_size_of(ring_name(), NULL) > 0 && object_size_of(ring_name(), NULL) != UINT64_MAX, 1);
+    assert_int_equal(object_size_of(ring_object(), NULL) > 0 && object_size_of(ring_object(), NULL) != UINT64_MAX, 1);
     /* The engine goes on: a new requester writes through the new ring. */
     plcio_shm_reader *r = NULL;
     assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
@@ -923,7 +923,7 @@ static void test_ring_truncated_under_waiters(void **state)
     assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
     plcio_shm_reader_free(r);
     engine_stop(&e);
-    assert_int_equal(object_size_of(ring_name(), NULL), UINT64_MAX);
+    assert_int_equal(object_size_of(ring_object(), NULL), UINT64_MAX);
 }
 
 /* A request the engine took before its write ring was truncated: the late
