@@ -318,8 +318,10 @@ PLCIO_API const char *plcio_shm_reader_write_error(const plcio_shm_reader *r);
 /* Wait up to timeout_ms for the answer to `id`. On DONE/FAILED the slot is
  * released and *res filled; PLCIO_OK is returned in both cases (res->state
  * says which). PLCIO_ETIMEDOUT: still pending (call again; an
- * answer nobody collects is freed by the engine after 60 s); PLCIO_ECLOSED: engine gone, the write was not done;
- * PLCIO_ENOTFOUND: unknown id. */
+ * answer nobody collects is freed by the engine after 60 s); PLCIO_ECLOSED:
+ * the engine is gone, or its write ring was closed, truncated or replaced
+ * before the answer came: res->message says whether the write may have been
+ * done (reopen the segment to write again); PLCIO_ENOTFOUND: unknown id. */
 PLCIO_API int plcio_shm_reader_write_wait(plcio_shm_reader *r, uint64_t id, int timeout_ms,
                                           plcio_shm_write_result *res);
 /* Submit (waiting for a free slot) + wait, one deadline of timeout_ms for

@@ -52,7 +52,9 @@ def ofd_locked_elsewhere(fd, start, length):
 
 _SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98, "riscv64": 98, "i386": 240, "i686": 240,
               "armv7l": 240, "ppc64le": 221, "s390x": 238}
-_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_FUTEX_WAIT, _FUTEX_WAKE, _FUTEX_WAKE_OP = 0, 1, 5
+# FUTEX_OP(FUTEX_OP_ADD, oparg, FUTEX_OP_CMP_EQ, 0): op 1 << 28, oparg (12 bits, sign-extended) << 12
+_FUTEX_OP_ADD = 1 << 28
 _SEQ_CST = 5  # __ATOMIC_SEQ_CST
 _PROT_READ, _PROT_WRITE, _MAP_SHARED = 1, 2, 1
 
@@ -123,6 +125,17 @@ class Atomics:
 
     def load(self, off):
         return self._load(self._base + off, _SEQ_CST)
+
+    def kernel_add(self, off, delta):
+        """Atomic add of delta (-2048..2047) to the u32 at off, done by the
+        kernel (FUTEX_WAKE_OP waking nobody; a full barrier): on a page
+        someone truncated away it fails (False) where a store from user space
+        kills the process with SIGBUS."""
+        c = self._ctypes
+        op = _FUTEX_OP_ADD | (delta & 0xFFF) << 12
+        addr = c.c_void_p(self._base + off)
+        return self._syscall(c.c_long(self._sys_futex), addr, c.c_int(_FUTEX_WAKE_OP), c.c_int(0), c.c_void_p(0),
+                             addr, c.c_int(op)) >= 0
 
     def load8(self, off):
         return self._load8(self._base + off, _SEQ_CST)

@@ -265,49 +265,80 @@ class _Mapping:
             if st.st_size == 0:
                 raise _e.SegmentInitialising(_e.EAGAIN, "shared memory %s: being initialised" % self.name)
             raise _e.CorruptSegment(_e.EPROTO, "shared memory %s: too small for a header" % self.name)
-        self.size = st.st_size
+        self.size = self.total_size = st.st_size
         self.mm = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ)
         self.atomics = _sys.make_atomics(self.fd, HEADER_SIZE, False)  # futex words of the header
+        # Validated from a private copy: nobody can change it between the
+        # checks, and a truncation cannot fault a read.
+        self.head = self.pread(0, HEADER_SIZE)
 
-    def u32(self, off):
-        return _U32.unpack_from(self.mm, off)[0]
+    # Reads of the segment go through os.pread on its fd: on an object
+    # someone truncated it returns short (SegmentClosed here), where a load
+    # from the mapping would kill the process with SIGBUS. The (read-only)
+    # mapping serves only the futex waits (the kernel answers EFAULT, never a
+    # signal). The write ring (_Ring) checks its object's size first.
+    def pread(self, off, n):
+        data = os.pread(self.fd, n, off)
+        if len(data) != n:
+            raise self.truncated()
+        return data
 
-    def u64(self, off):
-        return _U64.unpack_from(self.mm, off)[0]
+    def truncated(self):
+        return _e.SegmentClosed(_e.ECLOSED, "segment %s was truncated (someone shrank the object): the engine "
+                                            "moves to a new one; reopen()" % self.name)
+
+    def shrunk(self):
+        """True if the object is now shorter than the segment (truncated)."""
+        try:
+            return os.fstat(self.fd).st_size < self.total_size
+        except OSError:
+            return True
+
+    def h32(self, off):
+        return _U32.unpack_from(self.head, off)[0]
+
+    def h64(self, off):
+        return _U64.unpack_from(self.head, off)[0]
+
+    def r32(self, off):
+        """A fresh u32 of the segment, through pread."""
+        return _U32.unpack(self.pread(off, 4))[0]
+
+    def r64(self, off):
+        return _U64.unpack(self.pread(off, 8))[0]
 
     def _check_identity(self):
-        mm = self.mm
-        magic = mm[0:8]
+        magic = self.head[0:8]
         if magic == b"\0" * 8:
             raise _e.SegmentInitialising(_e.EAGAIN, "segment is being initialised")
         if magic != MAGIC:
             raise _e.CorruptSegment(_e.EPROTO, "not a plcio segment (bad magic)")
-        state = self.u32(H_STATE)
+        state = self.h32(H_STATE)
         if state == STATE_INIT:
             raise _e.SegmentInitialising(_e.EAGAIN, "segment is being initialised")
         if state == STATE_CLOSED:
             raise _e.SegmentClosed(_e.ECLOSED, "segment was closed by its engine")
         if state != STATE_READY:
             raise _e.CorruptSegment(_e.EPROTO, "bad segment state %d" % state)
-        version = self.u32(H_VERSION)
+        version = self.h32(H_VERSION)
         if version != VERSION:
             raise _e.UnsupportedVersion(_e.EUNSUPPORTED, "segment format version %d, this library reads %d "
                                         "(engine and reader come from different plcio releases: use the same one)"
                                         % (version, VERSION))
-        if self.u32(H_ENDIAN) != ENDIAN:
+        if self.h32(H_ENDIAN) != ENDIAN:
             raise _e.UnsupportedVersion(_e.EPROTO, "segment written in another byte order (endian word %#010x)"
-                                        % self.u32(H_ENDIAN))
-        if (self.u32(H_HEADER_SIZE) != HEADER_SIZE or self.u32(H_DIR_ENTRY_SIZE) != DIR_ENTRY_SIZE or
-                self.u32(H_TAGSTATE_SIZE) != TAGSTATE_SIZE or self.u32(H_SNAP_COUNT) != SNAP_BUFFERS):
+                                        % self.h32(H_ENDIAN))
+        if (self.h32(H_HEADER_SIZE) != HEADER_SIZE or self.h32(H_DIR_ENTRY_SIZE) != DIR_ENTRY_SIZE or
+                self.h32(H_TAGSTATE_SIZE) != TAGSTATE_SIZE or self.h32(H_SNAP_COUNT) != SNAP_BUFFERS):
             raise _e.CorruptSegment(_e.EPROTO, "header constants (byte order, entry sizes, buffer count) are wrong")
 
     def _check_geometry(self):
-        u32 = self.u32
+        u32 = self.h32
         self.tag_count, self.image_size = u32(H_TAG_COUNT), u32(H_IMAGE_SIZE)
         self.dir_offset, self.snap_offset, self.snap_stride = u32(H_DIR_OFFSET), u32(H_SNAP_OFFSET), u32(H_SNAP_STRIDE)
         self.json_count, self.json_offset, self.json_stride = u32(H_JSON_COUNT), u32(H_JSON_OFFSET), u32(H_JSON_STRIDE)
-        self.ring_slots, self.ring_key = u32(H_RING_SLOTS), self.u64(H_RING_KEY)
-        self.total_size = self.u64(H_TOTAL_SIZE)
+        self.ring_slots, self.ring_key = u32(H_RING_SLOTS), self.h64(H_RING_KEY)
+        self.total_size = self.h64(H_TOTAL_SIZE)
         dir_end = self.dir_offset + self.tag_count * DIR_ENTRY_SIZE
         state_end = S_HEAD + _align8(self.image_size) + self.tag_count * TAGSTATE_SIZE
         snap_end = self.snap_offset + SNAP_BUFFERS * self.snap_stride
@@ -337,8 +368,8 @@ class _Mapping:
 
     def _load_directory(self):
         start = self.dir_offset
-        raw = self.mm[start:start + self.tag_count * DIR_ENTRY_SIZE]
-        self.layout_hash = self.u64(H_LAYOUT_HASH)
+        raw = self.pread(start, self.tag_count * DIR_ENTRY_SIZE)
+        self.layout_hash = self.h64(H_LAYOUT_HASH)
         if _fnv1a64(raw) != self.layout_hash:
             raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: tag directory does not match the layout hash")
         tags = []
@@ -383,16 +414,25 @@ class _Mapping:
 
     # -- state --
     def closed(self):
-        """Closed by the engine, or the name was unlinked (engine replaced)."""
-        if self.u32(H_STATE) != STATE_READY:
-            return True
+        """Closed by the engine, the name unlinked (engine replaced) or the
+        object truncated (the engine moves to a new one)."""
         try:
-            return os.fstat(self.fd).st_nlink == 0
-        except OSError:
+            st = os.fstat(self.fd)
+            if st.st_nlink == 0 or st.st_size < self.total_size:
+                return True
+            return self.r32(H_STATE) != STATE_READY
+        except (OSError, _e.SegmentClosed):
             return True
 
     def engine_alive(self):
         return _sys.ofd_locked_elsewhere(self.fd, 0, 1)
+
+    def engine_pid(self):
+        """The engine's pid now (0 if the object was truncated)."""
+        try:
+            return self.r32(H_ENGINE_PID)
+        except _e.SegmentClosed:
+            return 0
 
     def replaced(self):
         """True if the name now names another object than ours."""
@@ -451,16 +491,18 @@ class _Ring:
             raise _e.SegmentClosed(_e.ECLOSED, "%s has no write ring %s (engine gone?)" % (m.name, self.name))
         except OSError as exc:
             raise _e.Error(_e.EIO, "write ring %s: %s" % (self.name, exc.strerror))
-        size = os.fstat(self.fd).st_size
-        if size < R_HEADER_SIZE:
-            raise _e.CorruptSegment(_e.EPROTO, "write ring %s is being created or truncated" % self.name)
-        self.mm = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        u32 = lambda off: _U32.unpack_from(self.mm, off)[0]  # noqa: E731
-        u64 = lambda off: _U64.unpack_from(self.mm, off)[0]  # noqa: E731
+        size = self.size = os.fstat(self.fd).st_size
+        # The header is checked from a private copy (pread): a truncation
+        # cannot fault the read, nobody can change it between the checks.
+        head = os.pread(self.fd, R_HEADER_SIZE, 0)
+        if size < R_HEADER_SIZE or len(head) != R_HEADER_SIZE:
+            raise _e.CorruptSegment(_e.EPROTO, "write ring %s is being created or was truncated" % self.name)
+        u32 = lambda off: _U32.unpack_from(head, off)[0]  # noqa: E731
+        u64 = lambda off: _U64.unpack_from(head, off)[0]  # noqa: E731
         self.slots, self.slot_size, self.value_cap = u32(R_SLOTS), u32(R_SLOT_SIZE), u32(R_VALUE_CAP)
         self.share, self.reserve = u32(R_SHARE), u32(R_RESERVE)
         total = u64(R_TOTAL_SIZE)
-        if self.mm[0:8] != RING_MAGIC:
+        if head[0:8] != RING_MAGIC:
             raise _e.CorruptSegment(_e.EPROTO, "%s: not a plcio write ring (bad magic)" % self.name)
         if u32(R_VERSION) != VERSION:
             raise _e.UnsupportedVersion(_e.EUNSUPPORTED, "%s: write ring of format version %d, this library "
@@ -473,6 +515,7 @@ class _Ring:
                 R_HEADER_SIZE + self.slots * self.slot_size > total or not 0 < self.share <= self.slots or
                 self.reserve >= self.slots):
             raise _e.CorruptSegment(_e.EPROTO, "%s: write ring geometry is corrupt" % self.name)
+        self.mm = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self.atomics = _sys.make_atomics(self.fd, size, True)
         if self.atomics is None:
             raise _e.Error(_e.EUNSUPPORTED, "writes need ctypes and libatomic (compare-and-swap on the ring); "
@@ -496,13 +539,27 @@ class _Ring:
     def _off(self, i):
         return R_HEADER_SIZE + i * self.slot_size
 
-    def alive(self):
-        if self.atomics.load(R_STATE) != STATE_READY:
-            return False
+    # A truncated ring must not be touched: a load or store on a page the
+    # truncation took away kills the process with SIGBUS. Every use of the
+    # mapping below comes right after truncated() or alive(); the moment
+    # between the check and the access is a window a truncation can still
+    # hit (docs/shm.md, "Robustness"). The sleeps, where the time is, change
+    # the waiter count in the kernel (EFAULT, never a signal).
+    def truncated(self):
         try:
-            if os.fstat(self.fd).st_nlink == 0:
-                return False
+            return os.fstat(self.fd).st_size < self.size
         except OSError:
+            return True
+
+    def alive(self):
+        """Whole (size first), still behind its name, open, engine alive."""
+        try:
+            st = os.fstat(self.fd)
+        except OSError:
+            return False
+        if st.st_nlink == 0 or st.st_size < self.size:
+            return False
+        if self.atomics.load(R_STATE) != STATE_READY:
             return False
         return _sys.ofd_locked_elsewhere(self.fd, 0, 1)
 
@@ -513,13 +570,16 @@ class _Ring:
             a.futex_wake(seq_off)
 
     def _sleep(self, seq_off, waiters_off, seen, seconds):
+        # The ring may be truncated while we sleep: the waiter count changes
+        # in the kernel (a full barrier, as the seq_cst increment it replaces),
+        # the futex compares the word itself.
         a = self.atomics
-        a.fetch_add(waiters_off, 1)
+        if not a.kernel_add(waiters_off, 1):
+            return
         try:
-            if a.load(seq_off) == seen:
-                a.futex_wait(seq_off, seen, seconds)
+            a.futex_wait(seq_off, seen, seconds)
         finally:
-            a.fetch_add(waiters_off, -1)
+            a.kernel_add(waiters_off, -1)
 
     def _try_claim(self, pid):
         """(slot, ctl) claimed; ("share", mine) when this process holds its
@@ -553,6 +613,10 @@ class _Ring:
         pid = os.getpid()
         while True:
             if not self.alive():
+                if self.truncated():
+                    raise _e.SegmentClosed(_e.ECLOSED, "write ring %s was truncated: the write was not submitted "
+                                                       "(the engine moves to a new segment and ring: reopen)"
+                                           % self.name)
                 raise _e.SegmentClosed(_e.ECLOSED, "the engine behind %s is gone or closed: the write was not "
                                                    "submitted" % self.name)
             seen = self.atomics.load(R_FREE_SEQ)
@@ -594,6 +658,10 @@ class _Ring:
             raise _e.Error(_e.ENOTFOUND, "write request %#x is not in this segment" % request_id)
         off, pid, a = self._off(i), os.getpid(), self.atomics
         while True:
+            if self.truncated():  # before the loads below
+                return WriteResult(request_id, "failed", _e.ECLOSED, "write ring %s was truncated while the write "
+                                   "was pending: its outcome is unknown (the engine moves to a new segment and "
+                                   "ring: reopen)" % self.name)
             seen = a.load(R_DONE_SEQ)
             ctl = a.load8(off)
             st = ctl & 0xFF
@@ -604,7 +672,8 @@ class _Ring:
                 return self._collect(off, ctl, request_id)
             if not self.alive():
                 return WriteResult(request_id, "failed", _e.ECLOSED,
-                                   "the engine of %s is gone and did not answer: the write was not done" % seg_name)
+                                   "the engine of %s is gone, or closed or replaced its write ring, before "
+                                   "answering: the write's outcome is unknown" % seg_name)
             slice_ = LIVENESS_SLICE
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -747,25 +816,34 @@ class Segment:
 
     # ---- snapshots ----
     def _snapshot(self):
-        """Copy the newest consistent snapshot buffer (seqlock, as the C reader)."""
+        """Copy the newest consistent snapshot buffer (seqlock, as the C
+        reader: pread of the sequence word, of the buffer holding it again,
+        of the word once more; one publication when the three agree and are
+        even). SegmentClosed if the object was truncated."""
         m = self._m
-        mm, stride, base = m.mm, m.snap_stride, m.snap_offset
+        fd, stride, base = m.fd, m.snap_stride, m.snap_offset
+        pread, unpack64 = os.pread, _U64.unpack_from
         atomics = m.atomics if self._fences else None
         for attempt in range(READ_RETRIES):
-            idx = _U32.unpack_from(mm, H_SNAP_LATEST)[0]
+            idx = _U32.unpack(m.pread(H_SNAP_LATEST, 4))[0]
             if idx >= SNAP_BUFFERS:
                 raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: latest snapshot index %d" % idx)
             off = base + idx * stride
-            s1 = _U64.unpack_from(mm, off)[0]
-            if not s1 & 1:
+            first = pread(fd, 8, off)
+            if len(first) != 8:
+                raise m.truncated()
+            if not unpack64(first)[0] & 1:
                 if atomics:
                     atomics.fence()
-                data = mm[off:off + stride]
+                data = pread(fd, stride, off)
                 if atomics:
                     atomics.fence()
-                if _U64.unpack_from(mm, off)[0] == s1:
-                    self._generation = _U64.unpack_from(data, S_GENERATION)[0]
-                    self._published_ns = _U64.unpack_from(data, S_PUBLISHED_REAL)[0]
+                last = pread(fd, 8, off)
+                if len(data) != stride or len(last) != 8:
+                    raise m.truncated()
+                if last == first and data[:8] == first:
+                    self._generation = unpack64(data, S_GENERATION)[0]
+                    self._published_ns = unpack64(data, S_PUBLISHED_REAL)[0]
                     return data
             if attempt > 16:
                 os.sched_yield()
@@ -852,18 +930,24 @@ class Segment:
         m = self._check_open()
         if not m.json_count:
             raise _e.Error(_e.ENOTFOUND, "segment %s has no JSON rendition" % self._name)
-        mm, cap = m.mm, m.json_stride - J_HEAD
+        cap = m.json_stride - J_HEAD
+        atomics = m.atomics if self._fences else None
         for attempt in range(READ_RETRIES):
-            idx = m.u32(H_JSON_LATEST)
+            idx = m.r32(H_JSON_LATEST)
             if idx >= JSON_BUFFERS:
                 raise _e.CorruptSegment(_e.EPROTO, "corrupt segment: latest JSON index %d" % idx)
             off = m.json_offset + idx * m.json_stride
-            s1 = m.u64(off + J_SEQ)
-            if s1 & 1:
+            first = m.pread(off + J_SEQ, 8)
+            if _U64.unpack(first)[0] & 1:
                 continue
-            n = m.u32(off + J_LENGTH)
-            body = mm[off + J_HEAD:off + J_HEAD + min(n, cap)]
-            if m.u64(off + J_SEQ) != s1:
+            if atomics:
+                atomics.fence()
+            head = m.pread(off, J_HEAD)
+            n = _U32.unpack_from(head, J_LENGTH)[0]
+            body = m.pread(off + J_HEAD, n) if n < cap else b""
+            if atomics:
+                atomics.fence()
+            if m.pread(off + J_SEQ, 8) != first or head[:8] != first:
                 if attempt > 16:
                     os.sched_yield()
                 continue
@@ -879,12 +963,18 @@ class Segment:
     # ---- status and waiting ----
     def status(self):
         m = self._mapping()
-        hb = m.u64(H_HEARTBEAT_MONO)
+        try:
+            head = m.pread(0, HEADER_SIZE)
+        except _e.SegmentClosed:
+            head = bytes(HEADER_SIZE)  # truncated: reported closed
+        h32 = lambda off: _U32.unpack_from(head, off)[0]  # noqa: E731
+        h64 = lambda off: _U64.unpack_from(head, off)[0]  # noqa: E731
+        hb = h64(H_HEARTBEAT_MONO)
         now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        return Status(version=VERSION, layout_hash=m.layout_hash, engine_pid=m.u32(H_ENGINE_PID),
+        return Status(version=VERSION, layout_hash=m.layout_hash, engine_pid=h32(H_ENGINE_PID),
                       engine_alive=m.engine_alive(), closed=m.closed(),
-                      heartbeat_age=(now - hb) / 1e9 if now > hb else 0.0, generation=m.u64(H_GENERATION),
-                      created_ns=m.u64(H_CREATED_NS), tag_count=m.tag_count, image_size=m.image_size,
+                      heartbeat_age=(now - hb) / 1e9 if now > hb else 0.0, generation=h64(H_GENERATION),
+                      created_ns=h64(H_CREATED_NS), tag_count=m.tag_count, image_size=m.image_size,
                       write_slots=m.ring_slots, segment_size=m.total_size)
 
     def wait_update(self, timeout=None, after=None):
@@ -901,15 +991,23 @@ class Segment:
         start = time.monotonic()
         while True:
             atomics = m.atomics
-            seq = atomics.load(H_UPDATE_SEQ) if atomics else m.u32(H_UPDATE_SEQ)
-            gen = m.u64(H_GENERATION)
+            try:
+                # update_seq before the generation (two reads, in this order):
+                # a publish after the check changes update_seq and the futex returns.
+                seq = m.r32(H_UPDATE_SEQ)
+                gen = m.r64(H_GENERATION)
+            except _e.SegmentClosed:
+                seq, gen = None, 0  # truncated: closed, below
             if gen > after:
                 self._waited = gen
                 return True
             if m.closed() or not m.engine_alive():
                 if not self.auto_reopen:
+                    why = "closed it" if m.closed() else "is gone"
+                    if m.shrunk():
+                        why = "lost it: someone truncated the object"
                     raise _e.SegmentClosed(_e.ECLOSED, "segment %s: the engine (pid %d) %s" % (
-                        self._name, m.u32(H_ENGINE_PID), "closed it" if m.closed() else "is gone"))
+                        self._name, m.h32(H_ENGINE_PID), why))
                 if m.replaced() or m.closed():
                     try:
                         self._attach()
@@ -922,11 +1020,14 @@ class Segment:
                 if left <= 0:
                     return False
                 slice_ = min(slice_, left)
-            if m.closed() or not m.engine_alive() or atomics is None:
+            if seq is None or m.closed() or not m.engine_alive() or atomics is None or m.shrunk():
                 time.sleep(min(slice_, 0.002 if atomics is None else slice_))
                 m = self._m
                 continue
-            atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)  # the engine wakes on every publish
+            # The engine wakes on every publish (read-only sleepers cannot
+            # announce themselves); the futex compares the word itself and
+            # answers EFAULT, never a signal, on a truncated object.
+            atomics.futex_wait(H_UPDATE_SEQ, seq, slice_)
 
     # ---- writes ----
     def _ring_of(self, m):
@@ -951,7 +1052,7 @@ class Segment:
             except _e.Error:
                 pass
         raise _e.SegmentClosed(_e.ECLOSED, "the engine of %s (pid %d) is gone: the write was not submitted%s" % (
-            self._name, m.u32(H_ENGINE_PID),
+            self._name, m.engine_pid(),
             " (auto_reopen attaches to its successor once one runs)" if self.auto_reopen else ""))
 
     def submit(self, name, value, timeout=5.0):

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +94,15 @@ void shm_futex_wake_all(_Atomic uint32_t *word)
     (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+bool shm_futex_add(_Atomic uint32_t *word, int delta)
+{
+    /* FUTEX_WAKE_OP waking nobody (nr_wake 0, nr_wake2 0 in the timeout
+     * slot): its only effect is the atomic *word += delta, done by the
+     * kernel with a full barrier. oparg is 12 bits, sign-extended. */
+    int op = (int)FUTEX_OP(FUTEX_OP_ADD, (unsigned)delta & 0xFFFu, FUTEX_OP_CMP_EQ, 0);
+    return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_OP, 0, (void *)0, (uint32_t *)word, op) >= 0;
+}
+
 bool shm_pid_alive(uint32_t pid)
 {
     if (pid == 0 || pid > INT_MAX) return false;
@@ -110,6 +121,46 @@ int shm_errno_to_plcio(int e)
     case ENAMETOOLONG: return PLCIO_EINVAL;
     default: return PLCIO_EIO;
     }
+}
+
+int shm_reserve(int fd, const char *name, uint64_t size, char *msg, size_t cap)
+{
+    /* posix_fallocate returns the error number (it does not set errno); on
+     * tmpfs it allocates the pages now, so later stores cannot fault. */
+    int e = posix_fallocate(fd, 0, (off_t)size);
+    if (e == 0) return PLCIO_OK;
+    if (e == ENOSPC || e == EFBIG) {
+        struct statvfs vfs;
+        unsigned long long room = 0;
+        if (fstatvfs(fd, &vfs) == 0) room = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        shm_msg(msg, cap, "no room in /dev/shm for segment %s: it needs %llu bytes, %llu are free "
+                "(enlarge /dev/shm or use fewer tags)", name, (unsigned long long)size, room);
+        return PLCIO_ENOSPC;
+    }
+    shm_msg(msg, cap, "cannot allocate %llu bytes for segment %s in /dev/shm: %s", (unsigned long long)size, name,
+            strerror(e));
+    return e == ENOMEM ? PLCIO_ENOMEM : PLCIO_EIO;
+}
+
+int shm_read_at(int fd, uint64_t off, void *dst, size_t len)
+{
+    uint8_t *p = dst;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return PLCIO_EIO;
+        if (n == 0) return PLCIO_ECLOSED; /* end of a truncated object */
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return PLCIO_OK;
+}
+
+bool shm_object_shrunk(int fd, uint64_t size)
+{
+    struct stat st;
+    return fstat(fd, &st) != 0 || (uint64_t)st.st_size < size;
 }
 
 void shm_tag_store(uint8_t *entry, const shm_tag *t)

@@ -104,7 +104,7 @@
 #define SHM_R_FREE_SEQ 72      /* u32 (atomic, futex word) +1 per slot given back */
 #define SHM_R_FREE_WAITERS 76  /* u32 (atomic) requesters sleeping on FREE_SEQ */
 #define SHM_R_SUBMIT_SEQ 80    /* u32 (atomic, futex word) +1 per submitted request */
-#define SHM_R_ENGINE_WAITING 84 /* u32 (atomic) 1 while the engine sleeps on SUBMIT_SEQ */
+#define SHM_R_ENGINE_WAITING 84 /* u32 (atomic) nonzero while the engine sleeps on SUBMIT_SEQ */
 /* 88..127 reserved, zero; slots start at SHM_R_HEADER_SIZE */
 
 /* ---- write ring slot ---- */

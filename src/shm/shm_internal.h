@@ -45,9 +45,38 @@ bool shm_locked_elsewhere(int fd, uint64_t start, uint64_t len);
 /* futex on a 32-bit word in shared memory (not FUTEX_PRIVATE). */
 void shm_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms);
 void shm_futex_wake_all(_Atomic uint32_t *word);
+/* *word += delta (-2048..2047), atomically and with a full barrier, done by
+ * the kernel (FUTEX_WAKE_OP): on a page a truncation took away it fails
+ * (false, EFAULT) where a store from user space would raise SIGBUS. */
+bool shm_futex_add(_Atomic uint32_t *word, int delta);
 
 bool shm_pid_alive(uint32_t pid);
 int shm_errno_to_plcio(int e);
+
+/* Reserve `size` bytes of tmpfs for the object behind fd (posix_fallocate),
+ * so a full /dev/shm is an error now (PLCIO_ENOSPC, msg names /dev/shm, the
+ * size needed and the room left) and never a SIGBUS on a later store. */
+int shm_reserve(int fd, const char *name, uint64_t size, char *msg, size_t cap);
+
+/* Fault-free reads of the segment through its fd: pread never raises SIGBUS
+ * on an object someone truncated, it returns short. PLCIO_OK when all `len`
+ * bytes at `off` were read, PLCIO_ECLOSED when the object is shorter now
+ * (truncated: the engine moves to a new one), PLCIO_EIO otherwise. */
+int shm_read_at(int fd, uint64_t off, void *dst, size_t len);
+/* True if the object behind fd is now shorter than `size` (truncated). Check before a store or an atomic
+ * operation on the mapping; the time between the check and the access is a
+ * window a truncation can still hit (docs/shm.md, "Robustness"). */
+bool shm_object_shrunk(int fd, uint64_t size);
+
+/* Test-only hooks (tests/unit/test_shm_robust.c); NULL in production. The
+ * writer calls its hook halfway through a seqlock write, between the odd
+ * ("being written") and the even store of the buffer's sequence word; the
+ * reader calls its hook after it read the sequence word, before it copies.
+ * `where` is SHM_HOOK_SNAPSHOT or SHM_HOOK_JSON. */
+typedef void (*shm_test_hook)(void *ctx, int where);
+enum { SHM_HOOK_SNAPSHOT = 0, SHM_HOOK_JSON = 1 };
+void shm_writer_set_test_hook(plcio_shm_writer *w, shm_test_hook hook, void *ctx);
+void shm_reader_set_test_hook(plcio_shm_reader *r, shm_test_hook hook, void *ctx);
 
 /* Tag directory entry <-> struct. */
 void shm_tag_store(uint8_t *entry, const shm_tag *t);

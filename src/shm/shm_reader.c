@@ -9,7 +9,15 @@
  * validated once at open and copied into the handle; afterwards only the
  * handle's copies decide offsets and lengths, and every index or length read
  * later from shared memory (latest buffer, JSON length, slot fields) is
- * range-checked before use. */
+ * range-checked before use.
+ *
+ * Nothing read from the segment can kill the reader either: every read goes
+ * through pread() on the segment's fd, which returns short on an object
+ * someone truncated (PLCIO_ECLOSED) where a load from the mapping would raise
+ * SIGBUS. The data mapping (read-only) is used only for futex waits (the
+ * kernel answers EFAULT, never a signal). The write ring's mapping is touched
+ * by shm_ring.c only after a size check of the ring object (docs/shm.md,
+ * "Robustness", says what window remains). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -46,6 +54,8 @@ struct plcio_shm_reader {
     uint64_t ring_key;
     shm_ring_client *ring; /* NULL until the first write */
     char write_error[PLCIO_SHM_MSG_MAX];
+    shm_test_hook hook;
+    void *hook_ctx;
 };
 
 /* ---------------------------------------------------------------------------
@@ -77,7 +87,7 @@ static int check_identity(const uint8_t *b, char *msg, size_t cap)
         shm_msg(msg, cap, "not a plcio segment (bad magic)");
         return PLCIO_EPROTO;
     }
-    uint32_t state = atomic_load_explicit(SHM_A32(b, SHM_H_STATE), memory_order_acquire);
+    uint32_t state = hdr32(b, SHM_H_STATE);
     if (state == SHM_STATE_INIT) {
         shm_msg(msg, cap, "segment is being initialised");
         return PLCIO_EAGAIN;
@@ -144,11 +154,10 @@ static int check_geometry(const uint8_t *b, size_t size, shm_geometry *g, char *
     return PLCIO_OK;
 }
 
-static int load_directory(plcio_shm_reader *r, char *msg, size_t cap)
+static int load_entries(plcio_shm_reader *r, const uint8_t *head, const uint8_t *dir, char *msg, size_t cap)
 {
-    const uint8_t *dir = r->base + r->g.dir_offset;
     size_t dir_bytes = (size_t)r->g.tag_count * SHM_DIR_ENTRY_SIZE;
-    r->layout_hash = hdr64(r->base, SHM_H_LAYOUT_HASH);
+    r->layout_hash = hdr64(head, SHM_H_LAYOUT_HASH);
     if (shm_fnv1a64(dir, dir_bytes) != r->layout_hash) {
         shm_msg(msg, cap, "corrupt segment: tag directory does not match the layout hash");
         return PLCIO_EPROTO;
@@ -175,6 +184,17 @@ static int load_directory(plcio_shm_reader *r, char *msg, size_t cap)
     return PLCIO_OK;
 }
 
+static int load_directory(plcio_shm_reader *r, const uint8_t *head, char *msg, size_t cap)
+{
+    size_t dir_bytes = (size_t)r->g.tag_count * SHM_DIR_ENTRY_SIZE;
+    uint8_t *dir = malloc(dir_bytes ? dir_bytes : 1);
+    if (!dir) return PLCIO_ENOMEM;
+    int rc = shm_read_at(r->fd, r->g.dir_offset, dir, dir_bytes);
+    if (rc == PLCIO_OK) rc = load_entries(r, head, dir, msg, cap);
+    else shm_msg(msg, cap, "shared memory %s: %s", r->name, rc == PLCIO_ECLOSED ? "truncated while opening" : "read error");
+    free(dir);
+    return rc;
+}
 static int map_segment(plcio_shm_reader *r, const char *name, char *msg, size_t cap)
 {
     /* Read-only even when the mode would allow more: a reader never changes the image. */
@@ -214,9 +234,16 @@ int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, s
     r->fd = -1;
     snprintf(r->name, sizeof r->name, "%s", name);
     int rc = map_segment(r, name, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = check_identity(r->base, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = check_geometry(r->base, r->map_size, &r->g, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = load_directory(r, msg, msg_cap);
+    /* Validated from a private copy: no other process can change it between
+     * the checks, and a truncation cannot fault a read. */
+    uint8_t head[SHM_HEADER_SIZE];
+    if (rc == PLCIO_OK) {
+        rc = shm_read_at(r->fd, 0, head, sizeof head);
+        if (rc != PLCIO_OK) shm_msg(msg, msg_cap, "shared memory %s: %s", name, rc == PLCIO_ECLOSED ? "truncated while opening" : "read error");
+    }
+    if (rc == PLCIO_OK) rc = check_identity(head, msg, msg_cap);
+    if (rc == PLCIO_OK) rc = check_geometry(head, r->map_size, &r->g, msg, msg_cap);
+    if (rc == PLCIO_OK) rc = load_directory(r, head, msg, msg_cap);
     if (rc == PLCIO_OK) {
         rc = plcio_shm_reader_refresh(r);
         if (rc != PLCIO_OK) shm_msg(msg, msg_cap, "cannot copy a snapshot: %s", plcio_strerror(rc));
@@ -226,7 +253,7 @@ int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, s
         plcio_shm_reader_free(r);
         return rc;
     }
-    r->ring_key = hdr64(r->base, SHM_H_RING_KEY);
+    r->ring_key = hdr64(head, SHM_H_RING_KEY);
     *out = r;
     return PLCIO_OK;
 }
@@ -265,12 +292,14 @@ int plcio_shm_reader_find(const plcio_shm_reader *r, const char *name, size_t *i
     return shm_name_index_find(r->tags, r->order, r->g.tag_count, name, index);
 }
 
-/* Closed by the engine, or the name was unlinked (engine replaced). */
+/* Closed by the engine, or the name was unlinked (engine replaced), or the
+ * object was truncated (the engine moves to a new one). */
 static bool segment_closed(const plcio_shm_reader *r)
 {
     struct stat st;
-    if (atomic_load_explicit(SHM_A32(r->base, SHM_H_STATE), memory_order_acquire) != SHM_STATE_READY) return true;
-    return fstat(r->fd, &st) != 0 || st.st_nlink == 0;
+    if (fstat(r->fd, &st) != 0 || st.st_nlink == 0 || (uint64_t)st.st_size < r->g.total_size) return true;
+    uint32_t state = 0;
+    return shm_read_at(r->fd, SHM_H_STATE, &state, 4) != PLCIO_OK || state != SHM_STATE_READY;
 }
 
 static bool engine_alive(const plcio_shm_reader *r) { return shm_locked_elsewhere(r->fd, 0, 1); }
@@ -278,17 +307,19 @@ static bool engine_alive(const plcio_shm_reader *r) { return shm_locked_elsewher
 int plcio_shm_reader_status(plcio_shm_reader *r, plcio_shm_status *out)
 {
     if (!r || !out) return PLCIO_EINVAL;
-    uint64_t hb = atomic_load_explicit(SHM_A64(r->base, SHM_H_HEARTBEAT_MONO), memory_order_relaxed);
+    uint8_t head[SHM_HEADER_SIZE] = {0}; /* a truncated object reads as zeros here, and as closed */
+    bool readable = shm_read_at(r->fd, 0, head, sizeof head) == PLCIO_OK;
+    uint64_t hb = hdr64(head, SHM_H_HEARTBEAT_MONO);
     uint64_t now = plcio_monotonic_ns();
     *out = (plcio_shm_status){
         .version = SHM_VERSION,
         .layout_hash = r->layout_hash,
-        .engine_pid = hdr32(r->base, SHM_H_ENGINE_PID),
+        .engine_pid = hdr32(head, SHM_H_ENGINE_PID),
         .engine_alive = engine_alive(r),
-        .closed = segment_closed(r),
+        .closed = !readable || segment_closed(r),
         .heartbeat_age_ns = now > hb ? now - hb : 0,
-        .generation = atomic_load_explicit(SHM_A64(r->base, SHM_H_GENERATION), memory_order_acquire),
-        .created_real_ns = hdr64(r->base, SHM_H_CREATED_NS),
+        .generation = hdr64(head, SHM_H_GENERATION),
+        .created_real_ns = hdr64(head, SHM_H_CREATED_NS),
         .tag_count = r->g.tag_count,
         .image_size = r->g.image_size,
         .write_slots = r->g.ring_slots,
@@ -307,8 +338,13 @@ int plcio_shm_reader_wait(plcio_shm_reader *r, uint64_t after, int timeout_ms, u
     uint64_t start = plcio_monotonic_ns();
     _Atomic uint32_t *useq = SHM_A32(r->base, SHM_H_UPDATE_SEQ);
     for (;;) {
-        uint32_t seq = atomic_load_explicit(useq, memory_order_acquire);
-        uint64_t gen = atomic_load_explicit(SHM_A64(r->base, SHM_H_GENERATION), memory_order_acquire);
+        uint32_t seq = 0;
+        uint64_t gen = 0;
+        /* update_seq before the generation (two reads, in this order): a
+         * publish after the check changes update_seq and the futex returns. */
+        if (shm_read_at(r->fd, SHM_H_UPDATE_SEQ, &seq, 4) != PLCIO_OK) return PLCIO_ECLOSED;
+        atomic_thread_fence(memory_order_acquire);
+        if (shm_read_at(r->fd, SHM_H_GENERATION, &gen, 8) != PLCIO_OK) return PLCIO_ECLOSED;
         if (gen > after) {
             if (generation) *generation = gen;
             return PLCIO_OK;
@@ -320,33 +356,59 @@ int plcio_shm_reader_wait(plcio_shm_reader *r, uint64_t after, int timeout_ms, u
             if (waited_ms >= (uint64_t)timeout_ms) return PLCIO_ETIMEDOUT;
             if ((uint64_t)timeout_ms - waited_ms < (uint64_t)slice) slice = (int)((uint64_t)timeout_ms - waited_ms);
         }
-        /* The engine wakes on every publish (it cannot know read-only sleepers). */
+        /* The engine wakes on every publish (it cannot know read-only
+         * sleepers, and a reader stores nothing). The futex only reads the
+         * word: on a truncated object the kernel answers EFAULT, no signal. */
         shm_futex_wait(useq, seq, slice);
     }
 }
 
-/* Seqlock read of buffer `buf` (stride bytes) into dst; see shm_writer.c. */
-static bool seq_read(const uint8_t *buf, uint8_t *dst, size_t len)
+/* Seqlock read of the buffer at `off` (`len` bytes, sequence word first)
+ * into dst; see shm_writer.c for the protocol. The three reads are pread()
+ * calls, in this order, with acquire fences between them: the sequence word
+ * (s1), the whole buffer (holding the word again), the word once more (s2).
+ * The copy is one publication when s1 is even and all three agree; requiring
+ * the middle one too means a read the kernel split into smaller loads (it
+ * gives no single-copy guarantee for 8 bytes) cannot pass as a stable value.
+ * PLCIO_OK, PLCIO_EAGAIN (a write overlapped: retry), PLCIO_ECLOSED (the
+ * object was truncated), PLCIO_EIO. */
+static int seq_read(plcio_shm_reader *r, uint64_t off, uint8_t *dst, size_t len, int where)
 {
-    _Atomic uint64_t *seq = SHM_A64(buf, 0);
-    uint64_t s1 = atomic_load_explicit(seq, memory_order_acquire);
-    if (s1 & 1u) return false;
-    memcpy(dst, buf, len);
+    uint64_t s1 = 0, mid, s2 = 0;
+    int rc = shm_read_at(r->fd, off, &s1, 8);
+    if (rc != PLCIO_OK) return rc;
+    if (s1 & 1u) return PLCIO_EAGAIN;
     atomic_thread_fence(memory_order_acquire);
-    return atomic_load_explicit(seq, memory_order_relaxed) == s1;
+    if (r->hook) r->hook(r->hook_ctx, where);
+    rc = shm_read_at(r->fd, off, dst, len);
+    if (rc != PLCIO_OK) return rc;
+    atomic_thread_fence(memory_order_acquire);
+    rc = shm_read_at(r->fd, off, &s2, 8);
+    if (rc != PLCIO_OK) return rc;
+    memcpy(&mid, dst, 8);
+    return s1 == mid && s1 == s2 ? PLCIO_OK : PLCIO_EAGAIN;
 }
 
 int plcio_shm_reader_refresh(plcio_shm_reader *r)
 {
     if (!r) return PLCIO_EINVAL;
     for (int attempt = 0; attempt < READ_RETRIES; attempt++) {
-        uint32_t idx = atomic_load_explicit(SHM_A32(r->base, SHM_H_SNAP_LATEST), memory_order_acquire);
+        uint32_t idx = 0;
+        int rc = shm_read_at(r->fd, SHM_H_SNAP_LATEST, &idx, 4);
+        if (rc != PLCIO_OK) return rc;
         if (idx >= SHM_SNAP_BUFFERS) return PLCIO_EPROTO;
-        if (seq_read(r->base + r->g.snap_offset + (size_t)idx * r->g.snap_stride, r->copy, r->g.snap_stride))
-            return PLCIO_OK;
+        rc = seq_read(r, r->g.snap_offset + (uint64_t)idx * r->g.snap_stride, r->copy, r->g.snap_stride,
+                      SHM_HOOK_SNAPSHOT);
+        if (rc != PLCIO_EAGAIN) return rc;
         if (attempt > 16) sched_yield();
     }
     return PLCIO_EAGAIN;
+}
+
+void shm_reader_set_test_hook(plcio_shm_reader *r, shm_test_hook hook, void *ctx)
+{
+    r->hook = hook;
+    r->hook_ctx = ctx;
 }
 
 uint64_t plcio_shm_reader_generation(const plcio_shm_reader *r) { return r ? hdr64(r->copy, SHM_S_GENERATION) : 0; }
@@ -447,26 +509,47 @@ int plcio_shm_reader_get_by_name(plcio_shm_reader *r, const char *name, plcio_sh
     return rc == PLCIO_OK ? plcio_shm_reader_get(r, index, out) : rc;
 }
 
+/* One attempt at a consistent copy of the JSON buffer at `off` (the
+ * protocol of seq_read: s1, the buffer head holding the word again and the
+ * length, the text, s2). */
+static int json_read(plcio_shm_reader *r, uint64_t off, size_t cap, uint32_t *n)
+{
+    uint64_t s1 = 0, mid, s2 = 0;
+    uint8_t head[SHM_J_HEAD];
+    int rc = shm_read_at(r->fd, off + SHM_J_SEQ, &s1, 8);
+    if (rc != PLCIO_OK) return rc;
+    if (s1 & 1u) return PLCIO_EAGAIN;
+    atomic_thread_fence(memory_order_acquire);
+    if (r->hook) r->hook(r->hook_ctx, SHM_HOOK_JSON);
+    rc = shm_read_at(r->fd, off, head, sizeof head);
+    if (rc != PLCIO_OK) return rc;
+    *n = hdr32(head, SHM_J_LENGTH);
+    if (*n < cap) rc = shm_read_at(r->fd, off + SHM_J_HEAD, r->json, *n);
+    if (rc != PLCIO_OK) return rc;
+    atomic_thread_fence(memory_order_acquire);
+    rc = shm_read_at(r->fd, off + SHM_J_SEQ, &s2, 8);
+    if (rc != PLCIO_OK) return rc;
+    mid = hdr64(head, SHM_J_SEQ);
+    if (s1 != mid || s1 != s2) return PLCIO_EAGAIN;
+    return *n < cap ? PLCIO_OK : PLCIO_EPROTO; /* consistent but impossible length */
+}
+
 int plcio_shm_reader_json(plcio_shm_reader *r, const char **json, size_t *len)
 {
     if (!r || !json) return PLCIO_EINVAL;
     if (!r->g.json_count) return PLCIO_ENOTFOUND;
     size_t cap = r->g.json_stride - SHM_J_HEAD;
     for (int attempt = 0; attempt < READ_RETRIES; attempt++) {
-        uint32_t idx = atomic_load_explicit(SHM_A32(r->base, SHM_H_JSON_LATEST), memory_order_acquire);
+        uint32_t idx = 0, n = 0;
+        int rc = shm_read_at(r->fd, SHM_H_JSON_LATEST, &idx, 4);
+        if (rc != PLCIO_OK) return rc;
         if (idx >= SHM_JSON_BUFFERS) return PLCIO_EPROTO;
-        const uint8_t *buf = r->base + r->g.json_offset + (size_t)idx * r->g.json_stride;
-        _Atomic uint64_t *seq = SHM_A64(buf, SHM_J_SEQ);
-        uint64_t s1 = atomic_load_explicit(seq, memory_order_acquire);
-        if (s1 & 1u) continue;
-        uint32_t n = hdr32(buf, SHM_J_LENGTH);
-        memcpy(r->json, buf + SHM_J_HEAD, n < cap ? n : cap);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(seq, memory_order_relaxed) != s1) {
+        rc = json_read(r, r->g.json_offset + (uint64_t)idx * r->g.json_stride, cap, &n);
+        if (rc == PLCIO_EAGAIN) {
             if (attempt > 16) sched_yield();
             continue;
         }
-        if (n >= cap) return PLCIO_EPROTO; /* consistent but impossible length */
+        if (rc != PLCIO_OK) return rc;
         r->json[n] = '\0';
         *json = r->json;
         if (len) *len = n;
@@ -503,8 +586,10 @@ static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const 
     r->write_error[0] = '\0';
     if (segment_closed(r)) return refused(r, PLCIO_ECLOSED, "the engine closed or replaced the segment: reopen");
     if (!engine_alive(r)) {
+        uint32_t pid = 0;
+        (void)shm_read_at(r->fd, SHM_H_ENGINE_PID, &pid, 4); /* 0 if it cannot be read: only for the message */
         shm_msg(r->write_error, sizeof r->write_error, "the engine of %s (pid %u) is gone: nobody would execute the "
-                 "write", r->name, (unsigned)hdr32(r->base, SHM_H_ENGINE_PID));
+                 "write", r->name, (unsigned)pid);
         return PLCIO_ECLOSED;
     }
     size_t tag;

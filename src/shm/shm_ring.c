@@ -117,12 +117,17 @@ static void bump_and_wake(uint8_t *base, size_t seq_off, size_t waiters_off)
         shm_futex_wake_all(SHM_A32(base, seq_off));
 }
 
+/* The waiter count is changed by the kernel (FUTEX_WAKE_OP, a full barrier
+ * like the seq_cst operations it pairs with): the object may be truncated
+ * while we sleep, and a decrement from user space would then raise SIGBUS
+ * where the kernel answers EFAULT. The futex wait itself only reads the word
+ * (EFAULT too), and checks it against `seen` atomically. */
 static void sleep_on(uint8_t *base, size_t seq_off, size_t waiters_off, uint32_t seen, int ms)
 {
     _Atomic uint32_t *waiters = SHM_A32(base, waiters_off), *seq = SHM_A32(base, seq_off);
-    atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(seq, memory_order_seq_cst) == seen) shm_futex_wait(seq, seen, ms);
-    atomic_fetch_sub_explicit(waiters, 1, memory_order_seq_cst);
+    if (!shm_futex_add(waiters, 1)) return;
+    shm_futex_wait(seq, seen, ms);
+    (void)shm_futex_add(waiters, -1);
 }
 
 /* ---------------------------------------------------------------------------
@@ -234,13 +239,8 @@ int shm_ring_server_create(const char *data_name, uint64_t key, uint32_t slots, 
     s->value = calloc(1, (size_t)value_cap + 1);
     int rc = s->value ? ring_open_exclusive(s, msg, cap) : PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = shm_apply_access(s->fd, a, 0600, s->name, msg, cap);
-    if (rc == PLCIO_OK) {
-        int e = posix_fallocate(s->fd, 0, (off_t)s->size);
-        if (e != 0) {
-            shm_msg(msg, cap, "write ring %s: cannot allocate %zu bytes: %s", s->name, s->size, strerror(e));
-            rc = e == ENOSPC ? PLCIO_ENOSPC : shm_errno_to_plcio(e);
-        }
-    }
+    /* posix_fallocate: a full /dev/shm is PLCIO_ENOSPC now, never a SIGBUS later */
+    if (rc == PLCIO_OK) rc = shm_reserve(s->fd, s->name, s->size, msg, cap);
     if (rc == PLCIO_OK) {
         void *p = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
         if (p == MAP_FAILED) {
@@ -252,7 +252,7 @@ int shm_ring_server_create(const char *data_name, uint64_t key, uint32_t slots, 
     }
     if (rc != PLCIO_OK) {
         if (s->fd >= 0) shm_unlink(s->name);
-        shm_ring_server_free(s);
+        shm_ring_server_close(s, NULL);
         return rc;
     }
     ring_header(s, key, share);
@@ -283,10 +283,26 @@ int shm_ring_server_answer(shm_ring_server *s, uint32_t slot, int err, const cha
     return PLCIO_OK;
 }
 
-void shm_ring_server_free(shm_ring_server *s)
+bool shm_ring_server_intact(const shm_ring_server *s)
+{
+    struct stat st;
+    return s && s->base && fstat(s->fd, &st) == 0 && st.st_nlink > 0 && (uint64_t)st.st_size >= s->size;
+}
+
+void shm_ring_server_reserve(shm_ring_server *s, uint32_t slot)
+{
+    if (!s || slot >= s->slots) return;
+    _Atomic uint64_t *w = ctl_of(slot_at(s->base, s->slot_size, slot));
+    uint64_t ctl = atomic_load_explicit(w, memory_order_acquire);
+    if (SHM_CTL_STATE(ctl) == SHM_SLOT_FREE) (void)cas(w, ctl, SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), 0));
+}
+
+void shm_ring_server_close(shm_ring_server *s, const char *why)
 {
     if (!s) return;
-    if (s->base) {
+    /* A truncated ring is never touched again (a store would raise SIGBUS):
+     * its requesters see it shrunk and give up on their own. */
+    if (s->base && shm_ring_server_intact(s)) {
         for (uint32_t i = 0; i < s->slots; i++) {
             uint8_t *sl = slot_at(s->base, s->slot_size, i);
             for (int tries = 0; tries < 4; tries++) { /* a requester may be submitting right now */
@@ -295,15 +311,19 @@ void shm_ring_server_free(shm_ring_server *s)
                 if (st != SHM_SLOT_SUBMITTED && st != SHM_SLOT_BUSY) break;
                 uint64_t busy = SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), SHM_CTL_PID(ctl));
                 if (st == SHM_SLOT_SUBMITTED && !cas(ctl_of(sl), ctl, busy)) continue;
-                answer(s, sl, busy, PLCIO_ECLOSED, "engine stopped");
+                /* SUBMITTED: never handed to the engine, so surely not done;
+                 * BUSY: the engine has it, `why` says what is known. */
+                answer(s, sl, busy, PLCIO_ECLOSED,
+                       st == SHM_SLOT_SUBMITTED ? "the engine closed its write ring before taking this write: not done"
+                                                : (why ? why : "engine stopped"));
                 break;
             }
         }
         atomic_store_explicit(SHM_A32(s->base, SHM_R_STATE), SHM_STATE_CLOSED, memory_order_release);
         bump_and_wake(s->base, SHM_R_DONE_SEQ, SHM_R_DONE_WAITERS);
         bump_and_wake(s->base, SHM_R_FREE_SEQ, SHM_R_FREE_WAITERS);
-        munmap(s->base, s->size);
     }
+    if (s->base) munmap(s->base, s->size);
     if (s->fd >= 0) {
         struct stat mine, cur;
         int fd = shm_open(s->name, O_RDONLY | O_CLOEXEC, 0);
@@ -388,11 +408,14 @@ int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req)
 void shm_ring_server_wait(shm_ring_server *s, int timeout_ms)
 {
     if (!s) return;
+    /* ENGINE_WAITING is changed by the kernel (FUTEX_WAKE_OP, a full
+     * barrier): the ring may be truncated while the engine sleeps, and a store
+     * from user space afterwards would raise SIGBUS. The futex wait compares
+     * SUBMIT_SEQ with what _next saw, atomically. */
     _Atomic uint32_t *waiting = SHM_A32(s->base, SHM_R_ENGINE_WAITING);
-    atomic_store_explicit(waiting, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(SHM_A32(s->base, SHM_R_SUBMIT_SEQ), memory_order_seq_cst) == s->submit_seen)
-        shm_futex_wait(SHM_A32(s->base, SHM_R_SUBMIT_SEQ), s->submit_seen, timeout_ms);
-    atomic_store_explicit(waiting, 0, memory_order_seq_cst);
+    if (!shm_futex_add(waiting, 1)) return;
+    shm_futex_wait(SHM_A32(s->base, SHM_R_SUBMIT_SEQ), s->submit_seen, timeout_ms);
+    (void)shm_futex_add(waiting, -1);
 }
 
 /* ---------------------------------------------------------------------------
@@ -417,6 +440,8 @@ void shm_ring_client_free(shm_ring_client *c)
     free(c);
 }
 
+/* `b`: a private copy of the ring header (read with pread: nobody can change
+ * it between the checks, and a truncation cannot fault the read). */
 static int check_ring_header(shm_ring_client *c, const uint8_t *b, uint64_t key, char *msg, size_t cap)
 {
     const char *what = NULL;
@@ -431,7 +456,8 @@ static int check_ring_header(shm_ring_client *c, const uint8_t *b, uint64_t key,
     memcpy(&c->share, b + SHM_R_SHARE, 4);
     memcpy(&c->reserve, b + SHM_R_RESERVE, 4);
     memcpy(&u, b + SHM_R_VERSION, 4);
-    uint32_t state = atomic_load_explicit(SHM_A32((uint8_t *)b, SHM_R_STATE), memory_order_acquire);
+    uint32_t state;
+    memcpy(&state, b + SHM_R_STATE, 4);
     if (memcmp(b + SHM_R_MAGIC, SHM_RING_MAGIC, 8) != 0) what = "not a plcio write ring (bad magic)";
     else if (u != SHM_VERSION) {
         what = "write ring of another format version";
@@ -479,19 +505,23 @@ int shm_ring_client_open(const char *data_name, uint64_t key, shm_ring_client **
             shm_msg(msg, cap, "write ring %s: %s", c->name, strerror(e));
     }
     struct stat st;
-    if (rc == PLCIO_OK && (fstat(c->fd, &st) != 0 || st.st_size < (off_t)SHM_R_HEADER_SIZE)) {
-        shm_msg(msg, cap, "write ring %s is being created or truncated", c->name);
+    uint8_t head[SHM_R_HEADER_SIZE];
+    if (rc == PLCIO_OK && (fstat(c->fd, &st) != 0 || st.st_size < (off_t)SHM_R_HEADER_SIZE ||
+                           shm_read_at(c->fd, 0, head, sizeof head) != PLCIO_OK)) {
+        shm_msg(msg, cap, "write ring %s is being created or was truncated", c->name);
         rc = PLCIO_EPROTO;
     }
     if (rc == PLCIO_OK) {
         c->size = (size_t)st.st_size;
+        rc = check_ring_header(c, head, key, msg, cap);
+    }
+    if (rc == PLCIO_OK) {
         void *p = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
         if (p == MAP_FAILED) {
             shm_msg(msg, cap, "mmap %s: %s", c->name, strerror(errno));
             rc = PLCIO_ENOMEM;
         } else {
             c->base = p;
-            rc = check_ring_header(c, c->base, key, msg, cap);
         }
     }
     if (rc != PLCIO_OK) {
@@ -503,11 +533,20 @@ int shm_ring_client_open(const char *data_name, uint64_t key, shm_ring_client **
     return PLCIO_OK;
 }
 
+/* A truncated ring must not be touched: a load or store on a page the
+ * truncation took away raises SIGBUS. Every access to the mapping below
+ * comes right after this check; the microseconds between the check and the
+ * access are a window a truncation can still hit (docs/shm.md,
+ * "Robustness"). Only a process with write access to the ring can truncate it. */
+static bool ring_truncated(const shm_ring_client *c) { return shm_object_shrunk(c->fd, c->size); }
+
+/* Whole, still behind its name, open (READY) and its engine alive. The
+ * size is checked before the state is loaded from the mapping. */
 static bool ring_alive(const shm_ring_client *c)
 {
-    if (atomic_load_explicit(SHM_A32(c->base, SHM_R_STATE), memory_order_acquire) != SHM_STATE_READY) return false;
     struct stat st;
-    if (fstat(c->fd, &st) != 0 || st.st_nlink == 0) return false;
+    if (fstat(c->fd, &st) != 0 || st.st_nlink == 0 || (uint64_t)st.st_size < c->size) return false;
+    if (atomic_load_explicit(SHM_A32(c->base, SHM_R_STATE), memory_order_acquire) != SHM_STATE_READY) return false;
     return shm_locked_elsewhere(c->fd, 0, 1);
 }
 
@@ -555,7 +594,11 @@ static int claim(shm_ring_client *c, uint64_t deadline_ns, uint32_t *slot, uint6
 {
     for (;;) {
         if (!ring_alive(c)) {
-            shm_msg(msg, cap, "the engine behind %s is gone or closed: the write was not submitted", c->name);
+            if (ring_truncated(c))
+                shm_msg(msg, cap, "write ring %s was truncated: the write was not submitted (the engine moves to a "
+                        "new segment and ring: reopen)", c->name);
+            else
+                shm_msg(msg, cap, "the engine behind %s is gone or closed: the write was not submitted", c->name);
             return PLCIO_ECLOSED;
         }
         uint32_t seen = atomic_load_explicit(SHM_A32(c->base, SHM_R_FREE_SEQ), memory_order_seq_cst);
@@ -646,6 +689,13 @@ int shm_ring_client_wait(shm_ring_client *c, uint64_t id, uint64_t deadline_ns, 
     if (i >= c->slots || ticket == 0 || ticket > 0xFFFFFFu) return PLCIO_ENOTFOUND;
     uint8_t *s = slot_at(c->base, c->slot_size, i);
     for (;;) {
+        if (ring_truncated(c)) { /* before the loads below */
+            res->state = PLCIO_SHM_WRITE_FAILED;
+            res->error = PLCIO_ECLOSED;
+            shm_msg(res->message, sizeof res->message, "write ring %s was truncated while the write was pending: "
+                    "its outcome is unknown (the engine moves to a new segment and ring: reopen)", c->name);
+            return PLCIO_ECLOSED;
+        }
         uint32_t seen = atomic_load_explicit(SHM_A32(c->base, SHM_R_DONE_SEQ), memory_order_seq_cst);
         uint64_t ctl = atomic_load_explicit(ctl_of(s), memory_order_acquire);
         uint32_t st = SHM_CTL_STATE(ctl);
@@ -653,7 +703,13 @@ int shm_ring_client_wait(shm_ring_client *c, uint64_t id, uint64_t deadline_ns, 
             st == SHM_SLOT_CLAIMED)
             return PLCIO_ENOTFOUND;
         if (st == SHM_SLOT_DONE || st == SHM_SLOT_FAILED) return collect(c, s, ctl, id, res);
-        if (!ring_alive(c)) return PLCIO_ECLOSED;
+        if (!ring_alive(c)) {
+            res->state = PLCIO_SHM_WRITE_FAILED;
+            res->error = PLCIO_ECLOSED;
+            shm_msg(res->message, sizeof res->message, "the engine behind %s is gone, or closed or replaced its "
+                    "write ring, before answering: the write's outcome is unknown", c->name);
+            return PLCIO_ECLOSED;
+        }
         int ms = remaining_ms(deadline_ns);
         if (ms == 0) return PLCIO_ETIMEDOUT;
         sleep_on(c->base, SHM_R_DONE_SEQ, SHM_R_DONE_WAITERS, seen, ms);

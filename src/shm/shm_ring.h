@@ -46,8 +46,16 @@ typedef struct shm_ring_request {
  * slots) and the access `a` (default mode 0600). */
 int shm_ring_server_create(const char *data_name, uint64_t key, uint32_t slots, uint32_t value_cap, uint32_t share,
                            const plcio_shm_access *a, shm_ring_server **out, char *msg, size_t cap);
-/* Answer what is pending with ECLOSED, mark closed, unlink, release. */
-void shm_ring_server_free(shm_ring_server *s);
+/* Answer what is pending with ECLOSED (requests the engine took: with `why`,
+ * NULL: "engine stopped"), mark closed, unlink if the name is still ours,
+ * release. A truncated ring is not touched, only unmapped. */
+void shm_ring_server_close(shm_ring_server *s, const char *why);
+/* Still whole (not shorter than created) and still behind its name. Check
+ * before every use: a truncated ring's pages raise SIGBUS. */
+bool shm_ring_server_intact(const shm_ring_server *s);
+/* Keep a FREE slot the engine's (BUSY, pid 0) until answered: a request taken
+ * from a previous ring holds it, so its late answer reaches nobody. */
+void shm_ring_server_reserve(shm_ring_server *s, uint32_t slot);
 /* Take the next submitted request (round robin over the slots). PLCIO_OK, or
  * PLCIO_ENOTFOUND. Malformed slots are answered here and skipped. */
 int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req);

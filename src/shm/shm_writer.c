@@ -54,6 +54,8 @@
 #include "shm/shm_internal.h"
 #include "shm/shm_ring.h"
 
+#define RECREATE_RETRY_NS (PLCIO_NS_PER_S)
+
 struct plcio_shm_writer {
     char name[208];
     int fd;
@@ -71,6 +73,16 @@ struct plcio_shm_writer {
     uint64_t ring_key;
     char *scratch;      /* value text for JSON and write requests */
     size_t scratch_cap;
+    char *json_text;    /* the JSON rendition, rendered here, then copied under the seqlock */
+    size_t json_cap;
+    uint8_t *taken;     /* per ring slot: handed out by next_write, not completed yet */
+    /* Robustness (docs/shm.md): the object is checked before every use and
+     * replaced by a new one when someone truncated, removed or replaced it. */
+    bool recovering;
+    int lost_rc;        /* why no object is attached (base == NULL) */
+    uint64_t retry_ns;  /* next attempt to create one */
+    shm_test_hook hook;
+    void *hook_ctx;
     uint8_t *req_data;  /* encoded value of the request being handed out */
     char *req_text;
     plcio_shm_options opts;
@@ -244,13 +256,77 @@ static void init_header(plcio_shm_writer *w)
 
 static int alloc_private(plcio_shm_writer *w, size_t json_cap)
 {
-    (void)json_cap;
+    w->json_cap = w->g.json_count ? w->g.json_stride - SHM_J_HEAD : 0;
+    (void)json_cap; /* the stride holds json_cap + 1 */
+    w->json_text = w->json_cap ? malloc(w->json_cap) : NULL;
+    w->taken = calloc(w->g.ring_slots ? w->g.ring_slots : 1, 1);
     w->work = calloc(1, w->g.snap_stride);
     w->req_data = calloc(1, w->g.ring_value_cap + 8);
     w->req_text = calloc(1, w->g.ring_value_cap + 1);
     w->scratch = malloc(w->scratch_cap);
     w->order = shm_name_index_new(w->tags, w->g.tag_count);
-    return w->work && w->req_data && w->req_text && w->scratch && w->order ? PLCIO_OK : PLCIO_ENOMEM;
+    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken &&
+                   (w->json_text || !w->json_cap)
+               ? PLCIO_OK
+               : PLCIO_ENOMEM;
+}
+
+/* Create the objects under w->name and w->name + ".ring": the data segment
+ * (exclusive, mode and group applied, pages reserved, mapped) and its write
+ * ring (shm_ring.c: the same, with a new key), then fill the segment from the
+ * working copy: header, directory, snapshot buffer 0 (generation
+ * w->generation), the JSON text; then mark it ready. Used at creation and
+ * when the engine replaces objects someone truncated, removed or replaced.
+ * On error nothing is left behind (no object, no mapping). */
+static int attach_object(plcio_shm_writer *w, char *msg, size_t cap)
+{
+    int rc = open_exclusive(w, msg, cap);
+    if (rc == PLCIO_OK) rc = shm_apply_access(w->fd, &w->opts.data, 0640, w->name, msg, cap);
+    if (rc == PLCIO_OK) rc = create_ring(w, msg, cap);
+    if (rc == PLCIO_OK && ftruncate(w->fd, (off_t)w->g.total_size) != 0) {
+        rc = shm_errno_to_plcio(errno);
+        shm_msg(msg, cap, "ftruncate %s: %s", w->name, strerror(errno));
+    }
+    if (rc == PLCIO_OK) rc = shm_reserve(w->fd, w->name, w->g.total_size, msg, cap);
+    if (rc == PLCIO_OK) {
+        void *p = mmap(NULL, (size_t)w->g.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+        if (p == MAP_FAILED) {
+            rc = PLCIO_ENOMEM;
+            shm_msg(msg, cap, "mmap %s: %s", w->name, strerror(errno));
+        } else {
+            w->base = p;
+            w->map_size = (size_t)w->g.total_size;
+        }
+    }
+    if (rc != PLCIO_OK) {
+        shm_ring_server_close(w->ring, "engine could not create its segment");
+        w->ring = NULL;
+        if (w->fd >= 0) {
+            shm_unlink(w->name); /* ours: we created it exclusively and hold its lock */
+            close(w->fd);
+        }
+        w->fd = -1;
+        return rc;
+    }
+    /* Write requests handed out from a previous ring and not completed yet:
+     * their slots stay the engine's in the new one (BUSY, pid 0), so no new
+     * request can take them and receive the old one's answer; the late
+     * answer lands there and the ring's reaper frees the slot. Nobody can
+     * reach the new ring before the data header below names its key. */
+    for (uint32_t i = 0; i < w->g.ring_slots; i++)
+        if (w->taken[i]) shm_ring_server_reserve(w->ring, i);
+    init_header(w);
+    plcio_shm_writer_heartbeat(w);
+    /* Buffer 0 holds the working copy (generation 0 at creation: all NONE;
+     * after a replacement the last published values): readers may copy it
+     * at once. */
+    memcpy(w->base + w->g.snap_offset + 8, w->work + 8, w->g.snap_stride - 8);
+    atomic_store_explicit(SHM_A64(w->base, SHM_H_GENERATION), w->generation, memory_order_release);
+    w->json_dirty = true;
+    w->json_last_ns = 0;
+    publish_json(w, w->generation, plcio_realtime_ns(), plcio_monotonic_ns());
+    atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_READY, memory_order_release);
+    return PLCIO_OK;
 }
 
 static int check_duplicates(const plcio_shm_writer *w, char *msg, size_t cap)
@@ -286,40 +362,11 @@ int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, siz
     }
     if (rc == PLCIO_OK) rc = alloc_private(w, json_cap);
     if (rc == PLCIO_OK) rc = check_duplicates(w, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = open_exclusive(w, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = shm_apply_access(w->fd, &w->opts.data, 0640, w->name, msg, msg_cap);
-    if (rc == PLCIO_OK) rc = create_ring(w, msg, msg_cap);
-    if (rc != PLCIO_OK && w->fd >= 0) shm_unlink(w->name);
-    if (rc == PLCIO_OK && ftruncate(w->fd, (off_t)w->g.total_size) != 0) {
-        rc = shm_errno_to_plcio(errno);
-        shm_msg(msg, msg_cap, "ftruncate %s: %s", name, strerror(errno));
-        shm_unlink(w->name);
-    }
-    if (rc == PLCIO_OK) {
-        w->map_size = (size_t)w->g.total_size;
-        void *p = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
-        if (p == MAP_FAILED) {
-            rc = PLCIO_ENOMEM;
-            shm_msg(msg, msg_cap, "mmap %s: %s", name, strerror(errno));
-            shm_unlink(w->name);
-        } else {
-            w->base = p;
-        }
-    }
+    if (rc == PLCIO_OK) rc = attach_object(w, msg, msg_cap);
     if (rc != PLCIO_OK) {
-        if (w->fd >= 0) close(w->fd);
-        w->fd = -1;
-        w->map_size = 0;
         plcio_shm_writer_free(w);
         return rc;
     }
-    init_header(w);
-    plcio_shm_writer_heartbeat(w);
-    /* Buffer 0 holds generation 0 (all NONE): readers may copy it at once. */
-    memcpy(w->base + w->g.snap_offset + 8, w->work + 8, w->g.snap_stride - 8);
-    w->json_dirty = true;
-    publish_json(w, 0, plcio_realtime_ns(), plcio_monotonic_ns());
-    atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_READY, memory_order_release);
     *out = w;
     return PLCIO_OK;
 }
@@ -335,25 +382,93 @@ static void unlink_if_ours(plcio_shm_writer *w)
     close(fd);
 }
 
-void plcio_shm_writer_free(plcio_shm_writer *w)
+/* Tell readers and requesters that this object is finished: pending
+ * requests failed, state CLOSED, sleepers woken. Only on an intact object. */
+static void close_object(plcio_shm_writer *w)
 {
-    if (!w) return;
-    shm_ring_server_free(w->ring); /* answers what is pending: "engine stopped" */
+    atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_CLOSED, memory_order_release);
+    atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_release);
+    shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
+}
+
+/* Let go of the current objects: the write ring first (pending requests
+ * answered with `why`, unless the ring was truncated: then it is never
+ * touched again), then the data segment (closed if it is whole: a truncated
+ * one is never touched again, its readers see it shrunk); each name unlinked
+ * if it still names ours, the mappings dropped and the engine locks with
+ * them. */
+static void detach_object(plcio_shm_writer *w, const char *why)
+{
+    w->recovering = true;
+    shm_ring_server_close(w->ring, why);
+    w->ring = NULL;
     if (w->base) {
-        atomic_store_explicit(SHM_A32(w->base, SHM_H_STATE), SHM_STATE_CLOSED, memory_order_release);
-        atomic_fetch_add_explicit(SHM_A32(w->base, SHM_H_UPDATE_SEQ), 1, memory_order_release);
-        shm_futex_wake_all(SHM_A32(w->base, SHM_H_UPDATE_SEQ));
+        if (!shm_object_shrunk(w->fd, w->map_size)) close_object(w);
         unlink_if_ours(w);
         munmap(w->base, w->map_size);
     }
     if (w->fd >= 0) close(w->fd); /* drops the engine lock */
+    w->base = NULL;
+    w->fd = -1;
+    w->map_size = 0;
+    w->recovering = false;
+}
+
+/* Before the engine touches a mapping: are both objects (the data segment
+ * and its write ring) still whole and still behind their names? If someone
+ * truncated one (a store would raise SIGBUS), removed it or put another file
+ * in its place, move to new objects under both names (a new ring key ties
+ * them together); readers and requesters of the old ones see them closed (or
+ * shrunk) and reopen. Returns PLCIO_OK when an intact object is mapped. A failed
+ * re-creation (another live engine took the name, /dev/shm full) is retried
+ * at most once a second; its error is returned meanwhile.
+ *
+ * The check and the stores that follow are not atomic: a truncation in the
+ * microseconds between them still faults (docs/shm.md, "Robustness"). */
+static int writer_check(plcio_shm_writer *w)
+{
+    if (w->recovering) return w->base ? PLCIO_OK : PLCIO_ECLOSED;
+    if (w->base) {
+        struct stat st;
+        bool data_ok = fstat(w->fd, &st) == 0 && st.st_nlink > 0 && (uint64_t)st.st_size >= w->map_size;
+        if (data_ok && shm_ring_server_intact(w->ring)) return PLCIO_OK;
+        detach_object(w, "the engine's segment or write ring was truncated, removed or replaced while this write "
+                         "was pending: the engine moved to new ones; the write may or may not have been done");
+        w->retry_ns = 0;
+    }
+    uint64_t now = plcio_monotonic_ns();
+    if (w->retry_ns && now < w->retry_ns) return w->lost_rc;
+    w->recovering = true;
+    int rc = attach_object(w, NULL, 0);
+    w->recovering = false;
+    if (rc != PLCIO_OK) {
+        w->lost_rc = rc;
+        w->retry_ns = now + RECREATE_RETRY_NS;
+        return rc;
+    }
+    w->retry_ns = 0;
+    return PLCIO_OK;
+}
+
+void plcio_shm_writer_free(plcio_shm_writer *w)
+{
+    if (!w) return;
+    detach_object(w, "engine stopped");
     free(w->tags);
     free(w->order);
     free(w->work);
     free(w->scratch);
+    free(w->json_text);
+    free(w->taken);
     free(w->req_data);
     free(w->req_text);
     free(w);
+}
+
+void shm_writer_set_test_hook(plcio_shm_writer *w, shm_test_hook hook, void *ctx)
+{
+    w->hook = hook;
+    w->hook_ctx = ctx;
 }
 
 size_t plcio_shm_writer_tag_count(const plcio_shm_writer *w) { return w ? w->g.tag_count : 0; }
@@ -435,19 +550,22 @@ const uint8_t *plcio_shm_writer_raw(const plcio_shm_writer *w, size_t index, siz
 
 void plcio_shm_writer_heartbeat(plcio_shm_writer *w)
 {
-    if (!w || !w->base) return;
+    if (!w || writer_check(w) != PLCIO_OK) return;
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_MONO), plcio_monotonic_ns(), memory_order_relaxed);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_REAL), plcio_realtime_ns(), memory_order_relaxed);
 }
 
-/* Seqlock write of `len` bytes of `src` (after the seq word) into buffer `buf`. */
-static void seq_write(uint8_t *buf, const uint8_t *src, size_t len)
+/* Seqlock write of `len` bytes of `src` (after the seq word) into buffer
+ * `buf`, in two parts split at `half` (the test hook runs between them). */
+static void seq_write(plcio_shm_writer *w, uint8_t *buf, const uint8_t *src, size_t len, size_t half, int where)
 {
     _Atomic uint64_t *seq = SHM_A64(buf, 0);
     uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
     atomic_store_explicit(seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    memcpy(buf + 8, src + 8, len - 8);
+    memcpy(buf + 8, src + 8, half - 8);
+    if (w->hook) w->hook(w->hook_ctx, where);
+    memcpy(buf + half, src + half, len - half);
     atomic_store_explicit(seq, s + 2, memory_order_release);
 }
 
@@ -518,12 +636,20 @@ static int json_render(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, char
     return PLCIO_OK;
 }
 
-/* Render and publish the JSON text if something changed; true if it did. */
+/* Render and publish the JSON text if something changed; true if it did.
+ * The text is rendered privately and copied under the seqlock: the odd
+ * ("being written") window is one memcpy, not the rendering of every value. */
 static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
 {
     if (!w->g.json_count || !w->json_dirty) return false;
     if (w->opts.json_min_interval_ns && w->json_last_ns && mono_ns - w->json_last_ns < w->opts.json_min_interval_ns)
         return false;
+    size_t len = 0;
+    if (json_render(w, gen, real_ns, w->json_text, w->json_cap, &len) != PLCIO_OK) {
+        /* cannot happen with the computed bound; publish a valid document anyway */
+        len = (size_t)snprintf(w->json_text, w->json_cap, "{\"generation\":%llu,\"error\":\"overflow\"}",
+                               (unsigned long long)gen);
+    }
     uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), memory_order_relaxed);
     uint32_t idx = (latest + 1) % SHM_JSON_BUFFERS;
     uint8_t *buf = w->base + w->g.json_offset + (size_t)idx * w->g.json_stride;
@@ -531,13 +657,10 @@ static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, ui
     uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
     atomic_store_explicit(seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    size_t len = 0;
     char *text = (char *)buf + SHM_J_HEAD;
-    if (json_render(w, gen, real_ns, text, w->g.json_stride - SHM_J_HEAD, &len) != PLCIO_OK) {
-        /* cannot happen with the computed bound; publish a valid document anyway */
-        len = (size_t)snprintf(text, w->g.json_stride - SHM_J_HEAD, "{\"generation\":%llu,\"error\":\"overflow\"}",
-                               (unsigned long long)gen);
-    }
+    memcpy(text, w->json_text, len / 2);
+    if (w->hook) w->hook(w->hook_ctx, SHM_HOOK_JSON);
+    memcpy(text + len / 2, w->json_text + len / 2, len - len / 2 + 1);
     *SHM_U64(buf, SHM_J_GENERATION) = gen;
     *SHM_U32(buf, SHM_J_LENGTH) = (uint32_t)len;
     atomic_store_explicit(seq, s + 2, memory_order_release);
@@ -558,14 +681,18 @@ static void wake_readers(plcio_shm_writer *w)
 
 int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
 {
-    if (!w || !w->base) return PLCIO_EINVAL;
+    if (!w) return PLCIO_EINVAL;
+    int rc = writer_check(w);
+    if (rc != PLCIO_OK) return rc;
     uint64_t gen = ++w->generation, real = plcio_realtime_ns(), mono = plcio_monotonic_ns();
     memcpy(w->work + SHM_S_GENERATION, &gen, 8);
     memcpy(w->work + SHM_S_PUBLISHED_REAL, &real, 8);
     memcpy(w->work + SHM_S_PUBLISHED_MONO, &mono, 8);
     uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), memory_order_relaxed);
     uint32_t idx = (latest + 1) % SHM_SNAP_BUFFERS;
-    seq_write(w->base + w->g.snap_offset + (size_t)idx * w->g.snap_stride, w->work, w->g.snap_stride);
+    /* The test hook's split: the middle of the value image. */
+    seq_write(w, w->base + w->g.snap_offset + (size_t)idx * w->g.snap_stride, w->work, w->g.snap_stride,
+              SHM_S_HEAD + w->g.image_size / 2, SHM_HOOK_SNAPSHOT);
     atomic_store_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), idx, memory_order_release);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_MONO), mono, memory_order_relaxed);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_REAL), real, memory_order_relaxed);
@@ -575,7 +702,7 @@ int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
      * takes milliseconds, which binary readers should not wait for. JSON
      * readers get a second wake-up once it is there (its own generation field
      * says which snapshot it describes). */
-    if (publish_json(w, gen, real, mono)) wake_readers(w);
+    if (writer_check(w) == PLCIO_OK && publish_json(w, gen, real, mono)) wake_readers(w);
     if (generation) *generation = gen;
     return PLCIO_OK;
 }
@@ -602,13 +729,28 @@ static int create_ring(plcio_shm_writer *w, char *msg, size_t cap)
 
 int plcio_shm_writer_complete(plcio_shm_writer *w, uint32_t slot, int err, const char *message)
 {
-    if (!w || !w->ring) return PLCIO_EINVAL;
+    if (!w || slot >= w->g.ring_slots) return PLCIO_EINVAL;
+    /* A request taken from a ring that has been replaced since (even by the
+     * check right here) keeps its slot reserved in the new one until
+     * answered (attach_object), so this late answer lands in that reserved
+     * slot, never in a new request. */
+    int rc = writer_check(w);
+    w->taken[slot] = 0;
+    if (rc != PLCIO_OK) return PLCIO_ECLOSED;
     return shm_ring_server_answer(w->ring, slot, err, message);
 }
 
 void plcio_shm_writer_wait_requests(plcio_shm_writer *w, int timeout_ms)
 {
-    if (w) shm_ring_server_wait(w->ring, timeout_ms);
+    if (!w) return;
+    if (writer_check(w) == PLCIO_OK) {
+        shm_ring_server_wait(w->ring, timeout_ms);
+    } else {
+        /* No ring to wait on (re-creation failed, retried once a second):
+         * still wait as asked, on a private word nobody changes. */
+        _Atomic uint32_t idle = 0;
+        shm_futex_wait(&idle, 0, timeout_ms);
+    }
 }
 
 static int refuse(plcio_shm_writer *w, uint32_t slot, int err, const char *why)
@@ -663,9 +805,13 @@ static int take_request(plcio_shm_writer *w, const shm_ring_request *q, plcio_sh
 
 int plcio_shm_writer_next_write(plcio_shm_writer *w, plcio_shm_write_request *req)
 {
-    if (!w || !req || !w->ring) return PLCIO_EINVAL;
+    if (!w || !req) return PLCIO_EINVAL;
+    if (writer_check(w) != PLCIO_OK) return PLCIO_ENOTFOUND;
     shm_ring_request q;
     while (shm_ring_server_next(w->ring, &q) == PLCIO_OK)
-        if (take_request(w, &q, req) == PLCIO_OK) return PLCIO_OK;
+        if (take_request(w, &q, req) == PLCIO_OK) {
+            w->taken[q.slot] = 1;
+            return PLCIO_OK;
+        }
     return PLCIO_ENOTFOUND;
 }

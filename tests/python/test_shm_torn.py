@@ -91,7 +91,7 @@ class TornReads(ProcTestCase):
         torn = total = 0
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            idx = m.u32(H_SNAP_LATEST) & 1
+            idx = m.r32(H_SNAP_LATEST) & 1
             off = m.snap_offset + idx * m.snap_stride
             data = m.mm[off:off + m.snap_stride]
             v = {}
