@@ -135,7 +135,7 @@ int plcio_sync_parse_mode(const char *text, unsigned *mode)
 {
     if (!text || !mode) return PLCIO_EINVAL;
     const char *p = (text[0] == '0' && (text[1] == 'o' || text[1] == 'O')) ? text + 2 : text;
-    if (!*p || strlen(p) > 4) return PLCIO_ESYNTAX;
+    if (!*p || strlen(p) > 6) return PLCIO_ESYNTAX;
     unsigned v = 0;
     for (; *p; p++) {
         if (*p < '0' || *p > '7') return PLCIO_ESYNTAX;

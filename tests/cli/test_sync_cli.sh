@@ -43,6 +43,37 @@ expect 2 "--seconds '0'" "$BIN" demo --seconds 0
 # ---- a device that is not there: the engine keeps trying and says why ----
 expect 0 "DOWN" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$FIX/layouts/test_db.db" --seconds 1 --stats 500 --shm "plcio-cli-down-$$"
 
+# ---- who may read and write the segment: modes checked, set exactly (whatever the umask) ----
+L="$FIX/layouts/test_db.db"
+expect 2 "--shm-mode '0999' is not an octal mode" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --shm-mode 0999
+expect 2 "--shm-write-mode '0400' is not an octal mode from 0600" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --shm-write-mode 0400
+expect 1 "no group named 'no-such-group-plcio'" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 1 \
+  --shm-group no-such-group-plcio --shm "plcio-cli-grp-$$"
+MODES="plcio-cli-modes-$$"
+(umask 000; exec "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 3 --quiet --shm "$MODES") > "$TMP/modes" 2>&1 &
+DEMOPID=$!
+i=0
+while ! [ -e "/dev/shm/$MODES.ring" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "no segment $MODES: $(cat "$TMP/modes")"; sleep 0.05
+done
+sleep 0.2
+[ "$(stat -c %a "/dev/shm/$MODES")" = 640 ] || fail "data segment mode $(stat -c %a "/dev/shm/$MODES"), want 640 (umask 000)"
+[ "$(stat -c %a "/dev/shm/$MODES.ring")" = 600 ] || fail "ring mode $(stat -c %a "/dev/shm/$MODES.ring"), want 600 (umask 000)"
+wait "$DEMOPID"; DEMOPID=
+MODES="plcio-cli-modes2-$$"
+"$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 3 --quiet --shm "$MODES" --shm-mode 0660 \
+  --shm-write-mode 0620 --shm-group "$(id -gn)" > "$TMP/modes" 2>&1 &
+DEMOPID=$!
+i=0
+while ! [ -e "/dev/shm/$MODES.ring" ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "no segment $MODES: $(cat "$TMP/modes")"; sleep 0.05
+done
+sleep 0.2
+[ "$(stat -c %a "/dev/shm/$MODES")" = 660 ] || fail "data segment mode $(stat -c %a "/dev/shm/$MODES"), want 660"
+[ "$(stat -c %a "/dev/shm/$MODES.ring")" = 620 ] || fail "ring mode $(stat -c %a "/dev/shm/$MODES.ring"), want 620"
+wait "$DEMOPID"; DEMOPID=
+[ -e "/dev/shm/$MODES" ] && fail "segment /dev/shm/$MODES left behind after a clean exit"
+
 # ---- the one-liner against the simulator, with the layout's start values ----
 "$BIN" sim s7 --listen 127.0.0.1:0 --db "7:$FIX/layouts/test_db.db" --seconds 60 > "$TMP/sim" 2>&1 &
 SIM=$!

@@ -89,6 +89,49 @@ static void test_defaults(void **state)
     plcio_sync_config_free(c);
 }
 
+/* Who may read and write the shared memory, and which tags the ring may write. */
+static void test_access_and_writable(void **state)
+{
+    (void)state;
+    static const char y[] = "shm: tank\n"
+                            "shm-mode: \"0660\"\n"
+                            "shm-group: plc-readers\n"
+                            "shm-write-mode: \"0620\"\n"
+                            "shm-write-group: \"1234\"\n"
+                            "devices:\n"
+                            "  - url: s7://h\n"
+                            "    groups:\n"
+                            "      - db: 1\n"
+                            "        writable: true\n"
+                            "        tags: [Level, {member: Alarm, writable: false}]\n"
+                            "      - db: 2\n"
+                            "        tags: [{member: Setpoint, writable: true}, Other]\n";
+    plcio_sync_config *c;
+    char err[256];
+    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "a.yaml", NULL, &c, err, sizeof err), PLCIO_OK);
+    assert_int_equal(c->shm_mode, 0660);
+    assert_string_equal(c->shm_group, "plc-readers");
+    assert_int_equal(c->shm_write_mode, 0620);
+    assert_string_equal(c->shm_write_group, "1234");
+    const plcio_sync_group_spec *g = c->devices[0].groups;
+    assert_true(g[0].writable);
+    assert_int_equal(g[0].tags[0].writable, 0);  /* as its group: writable */
+    assert_int_equal(g[0].tags[1].writable, -1); /* the tag says no */
+    assert_false(g[1].writable);                 /* the default */
+    assert_int_equal(g[1].tags[0].writable, 1);
+    assert_int_equal(g[1].tags[1].writable, 0);
+    plcio_sync_config_free(c);
+    /* and what the defaults are: nothing set, nothing writable */
+    static const char d[] = "devices:\n  - url: s7://h\n    groups: [{db: 1, tags: [Level]}]\n";
+    assert_int_equal(plcio_sync_config_parse(d, strlen(d), NULL, NULL, &c, NULL, 0), PLCIO_OK);
+    assert_int_equal(c->shm_mode, 0);
+    assert_null(c->shm_group);
+    assert_int_equal(c->shm_write_mode, 0);
+    assert_false(c->devices[0].groups[0].writable);
+    assert_int_equal(c->devices[0].groups[0].tags[0].writable, 0);
+    plcio_sync_config_free(c);
+}
+
 typedef struct {
     const char *yaml;
     int rc;
@@ -143,6 +186,14 @@ static void test_errors_name_line_and_column(void **state)
         {"devices:\n  - url: [s7://h]\n    groups: [{db: 1}]\n", PLCIO_ESYNTAX, "2:10: url must be a value, not a list"},
         {"layouts: {a: b}\ndevices: []\n", PLCIO_ESYNTAX, "1:10: layouts must be a list"},
         {"&a [*a]\n", PLCIO_ESYNTAX, "1:"},
+        {"shm-mode: 640x\ndevices: []\n", PLCIO_ESYNTAX, "1:11: shm-mode '640x' is not an octal mode"},
+        {"shm-mode: \"0989\"\ndevices: []\n", PLCIO_ESYNTAX, "1:11: shm-mode '0989' is not an octal mode"},
+        {"shm-write-mode: \"01777\"\ndevices: []\n", PLCIO_ERANGE, "1:17: shm-write-mode '01777' is out of range"},
+        {"shm-mode: \"0440\"\ndevices: []\n", PLCIO_ERANGE, "1:11: shm-mode '0440' is out of range"},
+        {"shm-group: [a]\ndevices: []\n", PLCIO_ESYNTAX, "1:12: shm-group must be a value, not a list"},
+        {"devices:\n  - url: s7://h\n    groups: [{db: 1, writable: maybe}]\n", PLCIO_ESYNTAX, "3:32: writable"},
+        {"devices:\n  - url: s7://h\n    groups: [{db: 1, tags: [{member: a, writable: 2}]}]\n", PLCIO_ESYNTAX,
+         "3:51: writable"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -221,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_full_config),     cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors_name_line_and_column), cmocka_unit_test(test_durations),
         cmocka_unit_test(test_load_file),       cmocka_unit_test(test_truncations_never_crash),
+        cmocka_unit_test(test_access_and_writable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
