@@ -157,6 +157,12 @@ PLCIO_API const uint8_t *plcio_shm_writer_raw(const plcio_shm_writer *w, size_t 
  * heartbeat, rewrite the JSON if something changed, wake waiting readers.
  * Never blocks. `*generation` (may be NULL) gets the new generation. */
 PLCIO_API int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation);
+/* How many times the writer found its segment or write ring truncated,
+ * removed or replaced by someone else and moved to new objects under the same
+ * names (docs/shm.md, "Robustness"); while new ones cannot be made (another
+ * engine took the name, /dev/shm is full), _publish returns that error and
+ * tries again at most once a second. */
+PLCIO_API uint64_t plcio_shm_writer_recreations(const plcio_shm_writer *w);
 /* Update the heartbeat only (call it at least every second when idle). */
 PLCIO_API void plcio_shm_writer_heartbeat(plcio_shm_writer *w);
 

@@ -81,6 +81,7 @@ struct plcio_shm_writer {
     bool recovering;
     int lost_rc;        /* why no object is attached (base == NULL) */
     uint64_t retry_ns;  /* next attempt to create one */
+    uint64_t recreations; /* times the objects were found damaged and made anew */
     shm_test_hook hook;
     void *hook_ctx;
     uint8_t *req_data;  /* encoded value of the request being handed out */
@@ -435,6 +436,7 @@ static int writer_check(plcio_shm_writer *w)
         detach_object(w, "the engine's segment or write ring was truncated, removed or replaced while this write "
                          "was pending: the engine moved to new ones; the write may or may not have been done");
         w->retry_ns = 0;
+        w->recreations++;
     }
     uint64_t now = plcio_monotonic_ns();
     if (w->retry_ns && now < w->retry_ns) return w->lost_rc;
@@ -449,6 +451,8 @@ static int writer_check(plcio_shm_writer *w)
     w->retry_ns = 0;
     return PLCIO_OK;
 }
+
+uint64_t plcio_shm_writer_recreations(const plcio_shm_writer *w) { return w ? w->recreations : 0; }
 
 void plcio_shm_writer_free(plcio_shm_writer *w)
 {

@@ -361,10 +361,24 @@ int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue
 
 /* ---- lifecycle ---- */
 
+static void note_recreations(plcio_sync *s)
+{
+    uint64_t n = plcio_shm_writer_recreations(s->shm);
+    if (n == s->shm_recreations) return;
+    s->shm_recreations = n;
+    plcio_log(&s->logger, PLCIO_LOG_WARN, "sync",
+              "shared memory %s (or its write ring) was truncated, removed or replaced by another process: "
+              "moved to new objects under the same names (readers reopen)", s->shm_name);
+}
+
+
 static void heartbeat(plcio_loop *loop, void *ctx)
 {
     plcio_sync *s = ctx;
-    if (s->shm) plcio_shm_writer_heartbeat(s->shm);
+    if (s->shm) {
+        plcio_shm_writer_heartbeat(s->shm);
+        note_recreations(s);
+    }
     if (!plcio_loop_stopped(loop)) plcio_loop_timer_add(loop, plcio_loop_now(loop) + HEARTBEAT_NS, heartbeat, s);
 }
 
@@ -476,13 +490,27 @@ void plcio_sync_free(plcio_sync *s)
     free(s);
 }
 
+/* Publish the round; say once when the segment had to be made anew or cannot
+ * be published (and again when it can), not every round. */
+static void publish(plcio_sync *s)
+{
+    int rc = plcio_shm_writer_publish(s->shm, NULL);
+    note_recreations(s);
+    if (rc == s->shm_rc) return;
+    if (rc != PLCIO_OK)
+        plcio_log(&s->logger, PLCIO_LOG_ERROR, "sync", "shared memory %s cannot be published: %s (retrying every second)",
+                  s->shm_name, plcio_strerror(rc));
+    else plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "shared memory %s published again", s->shm_name);
+    s->shm_rc = rc;
+}
+
 int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
 {
     if (!s) return PLCIO_EINVAL;
     s->round_real_ns = 0;
     int rc = plcio_loop_run_once(s->loop, max_wait_ms);
     if (s->dirty && s->shm) {
-        plcio_shm_writer_publish(s->shm, NULL);
+        publish(s);
         s->dirty = false;
     }
     return rc < 0 ? rc : PLCIO_OK;

@@ -23,6 +23,8 @@ struct plcio_sync {
     plcio_shm_writer *shm;
     char shm_name[256];
     bool dirty; /* staged changes not yet published */
+    int shm_rc;                /* last publish's result, logged when it changes */
+    uint64_t shm_recreations;  /* the writer's count, logged when it grows */
     uint64_t round_real_ns; /* CLOCK_REALTIME of this loop round's reads (0: not taken yet) */
     uint64_t ring_timer;
     atomic_bool stop;

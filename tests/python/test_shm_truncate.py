@@ -48,7 +48,7 @@ class Truncation(ProcTestCase):
         port = int(sim.wait_line("listening on").rsplit(":", 1)[1])
         name = self.segment_name("trunc")
         engine = self.start([PLCIO_BIN, "sync", "s7://127.0.0.1:%d?rack=0&slot=1" % port, "--db", 7, "--layout",
-                             LAYOUT, "--interval", 50, "--shm", name, "--seconds", 40, "--quiet"])
+                             LAYOUT, "--interval", 50, "--shm", name, "--seconds", 40])
         path = "/dev/shm/" + name.lstrip("/")
         end = time.monotonic() + 10
         while not os.path.exists(path) and time.monotonic() < end:
@@ -89,6 +89,9 @@ class Truncation(ProcTestCase):
         engine.signal(2)
         self.assertEqual(engine.wait(20), 0)
         self.assertFalse(os.path.exists(path), "segment left behind")
+        # the engine said so, once per damage
+        self.assertEqual(engine.output().count("was truncated, removed or replaced by another process"), 3,
+                         engine.output())
 
     def test_ring_truncated_under_a_waiting_requester(self):
         """NAME.ring truncated to 0 while a Python requester waits for its
