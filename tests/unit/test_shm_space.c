@@ -29,8 +29,12 @@ static int private_tiny_shm(char *why, size_t cap)
         snprintf(why, cap, "cannot create a mount namespace (%s): needs root or CAP_SYS_ADMIN", strerror(errno));
         return -1;
     }
-    /* Private first: a mount below would otherwise propagate to the host. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    /* Private first: a mount below would otherwise propagate to the host. In a
+     * chroot "/" is no mount point (EINVAL): then /dev/shm's own mount is made
+     * private, which is what the tmpfs below is mounted on (a mount propagates
+     * to the peers of the mount it is made on; a private one has none). */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 &&
+        mount(NULL, "/dev/shm", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
         snprintf(why, cap, "cannot make the mount namespace private (%s)", strerror(errno));
         return -1;
     }
