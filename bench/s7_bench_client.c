@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/net.h"
+#include "bench_net.h"
 #include "plcio/plcio.h"
 #include "snap7_api.h"
 
@@ -22,8 +22,8 @@ static uint8_t db1[100], db2[BIG];
 static int free_port(void)
 {
     int fd, port;
-    if (plcio_net_tcp_listen("127.0.0.1", 0, 1, &fd, &port)) return -1;
-    plcio_net_close(fd);
+    if (bn_listen(1, &fd, &port)) return -1;
+    bn_close(fd);
     return port;
 }
 
@@ -48,17 +48,17 @@ static void *pp_server(void *arg)
 {
     (void)arg;
     int fd;
-    if (plcio_net_wait(pp_listen_fd, false, plcio_net_deadline(10000)) || plcio_net_accept(pp_listen_fd, &fd, NULL, 0))
+    if (bn_wait_readable(pp_listen_fd, 10000) || bn_accept(pp_listen_fd, &fd))
         return NULL;
     static uint8_t pp_in[4096], pp_out[4096];
     for (;;) {
-        if (plcio_net_recv_exact(fd, pp_in, 4, plcio_net_deadline(30000))) break;
+        if (bn_recv_exact(fd, pp_in, 4, 30000)) break;
         size_t req = plcio_get_u16be(pp_in), rsp = plcio_get_u16be(pp_in + 2);
         if (req < 4 || req > sizeof pp_in || rsp > sizeof pp_out) break;
-        if (plcio_net_recv_exact(fd, pp_in + 4, req - 4, plcio_net_deadline(30000))) break;
-        if (plcio_net_send_all(fd, pp_out, rsp, plcio_net_deadline(30000), NULL)) break;
+        if (bn_recv_exact(fd, pp_in + 4, req - 4, 30000)) break;
+        if (bn_send_all(fd, pp_out, rsp, 30000)) break;
     }
-    plcio_net_close(fd);
+    bn_close(fd);
     return NULL;
 }
 
@@ -69,8 +69,8 @@ static void pingpong(size_t req, size_t rsp)
     static uint8_t buf[4096];
     plcio_put_u16be(buf, (uint16_t)req);
     plcio_put_u16be(buf + 2, (uint16_t)rsp);
-    plcio_net_send_all(pp_fd, buf, req, plcio_net_deadline(5000), NULL);
-    plcio_net_recv_exact(pp_fd, buf, rsp, plcio_net_deadline(5000));
+    bn_send_all(pp_fd, buf, req, 5000);
+    bn_recv_exact(pp_fd, buf, rsp, 5000);
 }
 
 /* ---- timing helpers ---- */
@@ -126,8 +126,8 @@ static int raw_small(void *c)
 {
     (void)c;
     uint8_t in[64];
-    if (plcio_net_send_all(raw_fd, raw_req, raw_len, plcio_net_deadline(5000), NULL)) return 1;
-    return plcio_net_recv_exact(raw_fd, in, 29, plcio_net_deadline(5000));
+    if (bn_send_all(raw_fd, raw_req, raw_len, 5000)) return 1;
+    return bn_recv_exact(raw_fd, in, 29, 5000);
 }
 static int ours_big(void *c) { (void)c; return plcio_s7_client_read_area(ours, PLCIO_S7_AREA_DB, 2, 0, BIG, out); }
 static int theirs_big(void *c) { (void)c; return Cli_DBRead(theirs, 2, 0, BIG, out); }
@@ -159,10 +159,10 @@ int main(void)
     }
     /* ping-pong partner */
     int pp_port;
-    if (plcio_net_tcp_listen("127.0.0.1", 0, 1, &pp_listen_fd, &pp_port)) return 1;
+    if (bn_listen(1, &pp_listen_fd, &pp_port)) return 1;
     pthread_t th;
     pthread_create(&th, NULL, pp_server, NULL);
-    if (plcio_net_tcp_connect("127.0.0.1", pp_port, 3000, &pp_fd)) return 1;
+    if (bn_connect(pp_port, &pp_fd)) return 1;
     /* the two clients */
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
@@ -219,9 +219,9 @@ int main(void)
     plcio_s7_client_free(ours);
     Cli_Disconnect(theirs);
     Cli_Destroy(&theirs);
-    plcio_net_close(pp_fd);
+    bn_close(pp_fd);
     pthread_join(th, NULL);
-    plcio_net_close(pp_listen_fd);
+    bn_close(pp_listen_fd);
     Srv_Stop(srv);
     Srv_Destroy(&srv);
     return 0;

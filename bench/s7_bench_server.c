@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/net.h"
+#include "bench_net.h"
 #include "plcio/plcio.h"
 #include "snap7_api.h"
 
@@ -30,8 +30,8 @@ static uint8_t snap_db1[100], snap_db2[BIG];
 static int free_port(void)
 {
     int fd, port;
-    if (plcio_net_tcp_listen("127.0.0.1", 0, 1, &fd, &port)) return -1;
-    plcio_net_close(fd);
+    if (bn_listen(1, &fd, &port)) return -1;
+    bn_close(fd);
     return port;
 }
 
@@ -44,13 +44,13 @@ static void *pp_conn(void *arg)
     int fd = (int)(intptr_t)arg;
     uint8_t in[4096], out[4096] = {0};
     for (;;) {
-        if (plcio_net_recv_exact(fd, in, 4, plcio_net_deadline(60000))) break;
+        if (bn_recv_exact(fd, in, 4, 60000)) break;
         size_t req = plcio_get_u16be(in), rsp = plcio_get_u16be(in + 2);
         if (req < 4 || req > sizeof in || rsp > sizeof out) break;
-        if (plcio_net_recv_exact(fd, in + 4, req - 4, plcio_net_deadline(60000))) break;
-        if (plcio_net_send_all(fd, out, rsp, plcio_net_deadline(60000), NULL)) break;
+        if (bn_recv_exact(fd, in + 4, req - 4, 60000)) break;
+        if (bn_send_all(fd, out, rsp, 60000)) break;
     }
-    plcio_net_close(fd);
+    bn_close(fd);
     return NULL;
 }
 
@@ -59,8 +59,8 @@ static void *pp_accept(void *arg)
     (void)arg;
     for (;;) {
         int fd;
-        if (plcio_net_wait(pp_listen_fd, false, plcio_net_deadline(120000))) return NULL;
-        if (plcio_net_accept(pp_listen_fd, &fd, NULL, 0)) continue;
+        if (bn_wait_readable(pp_listen_fd, 120000)) return NULL;
+        if (bn_accept(pp_listen_fd, &fd)) continue;
         pthread_t t;
         pthread_create(&t, NULL, pp_conn, (void *)(intptr_t)fd); // NOLINT(performance-no-int-to-ptr): the fd is the argument
         pthread_detach(t);
@@ -87,8 +87,8 @@ static void pingpong(int fd, size_t req, size_t rsp, uint8_t *buf)
 {
     plcio_put_u16be(buf, (uint16_t)req);
     plcio_put_u16be(buf + 2, (uint16_t)rsp);
-    plcio_net_send_all(fd, buf, req, plcio_net_deadline(5000), NULL);
-    plcio_net_recv_exact(fd, buf, rsp, plcio_net_deadline(5000));
+    bn_send_all(fd, buf, req, 5000);
+    bn_recv_exact(fd, buf, rsp, 5000);
 }
 
 static int one_op(worker *w)
@@ -129,7 +129,7 @@ static int worker_open(worker *w, work_kind kind, int port)
     w->pp_fd = -1;
     w->buf = malloc(BIG + 16);
     if (!w->buf) return PLCIO_ENOMEM;
-    if (kind == W_PP_SMALL || kind == W_PP_BIG) return plcio_net_tcp_connect("127.0.0.1", pp_port, 3000, &w->pp_fd);
+    if (kind == W_PP_SMALL || kind == W_PP_BIG) return bn_connect(pp_port, &w->pp_fd);
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
     o.host = "127.0.0.1";
@@ -141,7 +141,7 @@ static int worker_open(worker *w, work_kind kind, int port)
 static void worker_close(worker *w)
 {
     plcio_s7_client_free(w->client);
-    plcio_net_close(w->pp_fd);
+    bn_close(w->pp_fd);
     free(w->buf);
 }
 
@@ -250,7 +250,7 @@ int main(void)
         return 1;
     }
     /* ping-pong partner */
-    if (plcio_net_tcp_listen("127.0.0.1", 0, 64, &pp_listen_fd, &pp_port)) return 1;
+    if (bn_listen(64, &pp_listen_fd, &pp_port)) return 1;
     pthread_t acc;
     pthread_create(&acc, NULL, pp_accept, NULL);
     pthread_detach(acc);
@@ -268,6 +268,6 @@ int main(void)
     plcio_s7_server_free(srv2);
     Srv_Stop(snap);
     Srv_Destroy(&snap);
-    plcio_net_close(pp_listen_fd);
+    bn_close(pp_listen_fd);
     return 0;
 }

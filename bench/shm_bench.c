@@ -23,7 +23,17 @@
 #include "plcio/bytes.h"
 #include "plcio/core.h"
 #include "plcio/shm.h"
-#include "shm/shm_format.h"
+
+/* The two header fields the memcpy floor needs, as docs/shm.md gives them (a
+ * reader in any language works from that page; so does this benchmark). */
+enum { HEADER_SNAP_OFFSET = 104, HEADER_SNAP_STRIDE = 108 };
+
+static uint32_t header_u32(const uint8_t *seg, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, seg + off, sizeof v);
+    return v;
+}
 
 typedef struct engine {
     plcio_shm_writer *w;
@@ -265,8 +275,8 @@ static int bench_tags(size_t tags, double seconds)
         fprintf(stderr, "bench_shm: cannot map %s\n", name);
         exit(1);
     }
-    uint32_t stride = *SHM_U32(seg, SHM_H_SNAP_STRIDE);
-    floor_ctx f = {seg + *SHM_U32(seg, SHM_H_SNAP_OFFSET), malloc(stride), stride};
+    uint32_t stride = header_u32(seg, HEADER_SNAP_STRIDE);
+    floor_ctx f = {seg + header_u32(seg, HEADER_SNAP_OFFSET), malloc(stride), stride};
     uint64_t end = plcio_monotonic_ns() + (uint64_t)(seconds * 1e9);
     while (plcio_monotonic_ns() < end && ours.n < ours.cap) {
         add(&ours, s_refresh(r, NULL));

@@ -52,7 +52,7 @@
 #include <stdint.h>
 
 #include "plcio/export.h"
-#include "plcio/modbus.h"
+#include "plcio/word_order.h"
 #include "plcio/types.h"
 
 PLCIO_BEGIN_DECLS

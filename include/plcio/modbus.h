@@ -18,6 +18,7 @@
 
 #include "plcio/core.h"
 #include "plcio/export.h"
+#include "plcio/word_order.h"
 
 PLCIO_BEGIN_DECLS
 
@@ -87,33 +88,7 @@ PLCIO_API const char *plcio_mb_function_name(int fc);
  * Pure functions, no allocation.
  * ========================================================================= */
 
-/* Order of a multi-register value. Write the value's big-endian bytes as
- * A B C D (32 bit) or A B C D E F G H (64 bit); registers are listed in
- * address order, each register as it travels on the wire (high byte first):
- *
- *   order  32-bit registers   64-bit registers              16-bit register
- *   ABCD   AB CD              AB CD EF GH   big-endian words, big-endian bytes:
- *                                           the Modbus default (AP 4.2)   AB
- *   CDAB   CD AB              GH EF CD AB   little-endian words ("word swap"),
- *                                           big-endian bytes              AB
- *   BADC   BA DC              BA DC FE HG   big-endian words, bytes swapped
- *                                           in each word ("byte swap")    BA
- *   DCBA   DC BA              HG FE DC BA   little-endian words and bytes BA
- *
- * So CDAB reverses the word order and BADC swaps the two bytes of every
- * word; DCBA does both. This is pymodbus's wordorder/byteorder convention
- * and Schneider's/Wago's "CDAB" naming. */
-typedef enum plcio_mb_order {
-    PLCIO_MB_ABCD = 0,
-    PLCIO_MB_CDAB = 1,
-    PLCIO_MB_BADC = 2,
-    PLCIO_MB_DCBA = 3
-} plcio_mb_order;
-
-/* "ABCD", "CDAB", "BADC", "DCBA"; "?" for a bad value. */
-PLCIO_API const char *plcio_mb_order_name(plcio_mb_order order);
-/* Case-insensitive name to order; PLCIO_ENOTFOUND if unknown. */
-PLCIO_API int plcio_mb_order_parse(const char *name, plcio_mb_order *out);
+/* plcio_mb_order, plcio_mb_order_name and plcio_mb_order_parse: plcio/word_order.h. */
 
 /* Store a value into 1, 2 or 4 registers (regs must hold that many). */
 PLCIO_API void plcio_mb_put_u16(uint16_t *regs, uint16_t v, plcio_mb_order order);

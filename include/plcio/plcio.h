@@ -38,5 +38,7 @@
 #include "plcio/address.h"
 #include "plcio/s7.h"
 #include "plcio/s7_server.h"
+#include "plcio/sync.h"
+#include "plcio/word_order.h"
 
 #endif

@@ -1,7 +1,6 @@
 /* Modbus data mangling: multi-register values in four orders, two's
  * complement, bits in registers, coil packing, CRC-16 and LRC. */
 #include <string.h>
-#include <strings.h>
 
 #include "plcio/bytes.h"
 #include "modbus/mb_codec.h"
@@ -25,22 +24,6 @@ void plcio_mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order)
     if (order_swaps_bytes(order))
         for (size_t i = 0; i < n; i++)
             words[i] = swap16(words[i]);
-}
-
-const char *plcio_mb_order_name(plcio_mb_order order)
-{
-    static const char *const names[] = {"ABCD", "CDAB", "BADC", "DCBA"};
-    return (unsigned)order < 4 ? names[order] : "?";
-}
-
-int plcio_mb_order_parse(const char *name, plcio_mb_order *out)
-{
-    for (unsigned i = 0; i < 4 && name; i++)
-        if (!strcasecmp(name, plcio_mb_order_name((plcio_mb_order)i))) {
-            *out = (plcio_mb_order)i;
-            return PLCIO_OK;
-        }
-    return PLCIO_ENOTFOUND;
 }
 
 void plcio_mb_put_u16(uint16_t *regs, uint16_t v, plcio_mb_order order)
