@@ -210,7 +210,7 @@ typedef enum peer_mode {
     PEER_SILENT_LOW, /* never answer requests for addresses below 100 */
     PEER_DROP_FIRST, /* first connection: read two requests, then close */
     PEER_BAD,        /* per address: 1 exception, 2 wrong byte count, 3 oversized frame, 4 foreign tid */
-    PEER_RTU_SLOW    /* RTU frames on the stream (a gateway), each FC 3 answered after 100 ms */
+    PEER_RTU_SLOW    /* RTU frames on the stream (a gateway), each FC 3 answered after 300 ms */
 } peer_mode;
 
 typedef struct peer {
@@ -302,7 +302,7 @@ static void serve_rtu_slow(peer *p, int fd)
             memmove(in, in + 8, have - 8);
             have -= 8;
             atomic_fetch_add(&p->requests, 1);
-            plcio_test_sleep_ms(100);
+            plcio_test_sleep_ms(300);
             write_all(fd, out, 5 + 2 * n);
         }
     }
@@ -571,31 +571,31 @@ static void test_bad_answers(void **state)
     peer_stop(&p);
 }
 
-/* One at a time on an RTU link (here RTU over TCP, a gateway): 30 requests
- * queued at once against a peer that takes 100 ms per answer all succeed,
- * because each one's 2 s timeout counts from when it goes on the wire, not
- * from when it was queued (3 s before the last goes). */
+/* One at a time on an RTU link (here RTU over TCP, a gateway): 12 requests
+ * queued at once against a peer that takes 300 ms per answer all succeed,
+ * because each one's 1.2 s timeout counts from when it goes on the wire, not
+ * from when it was queued (3.3 s before the last goes). */
 static void test_rtu_timeout_counts_from_the_wire(void **state)
 {
     (void)state;
     peer p;
     peer_start(&p, PEER_RTU_SLOW, 1);
-    plcio_modbus_client *c = client_for("modbus-rtu", p.port, "&timeout=2000", 8);
-    static uint16_t regs[30][3];
-    static plcio_modbus_request reqs[30];
+    plcio_modbus_client *c = client_for("modbus-rtu", p.port, "&timeout=1200", 8);
+    static uint16_t regs[12][3];
+    static plcio_modbus_request reqs[12];
     mb_async_log log = {.base = reqs};
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 12; i++) {
         reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(40 + i), .n = 3, .regs = regs[i],
                                          .retries = PLCIO_MODBUS_NO_RETRY};
         assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     }
-    assert_int_equal(mb_async_run(c, &log.done, 30, 60000), PLCIO_OK);
-    for (int i = 0; i < 30; i++) {
+    assert_int_equal(mb_async_run(c, &log.done, 12, 60000), PLCIO_OK);
+    for (int i = 0; i < 12; i++) {
         assert_int_equal(log.order[i], i);
         assert_int_equal(reqs[i].result, PLCIO_OK);
         assert_int_equal(regs[i][2], 40 + i + 2);
     }
-    assert_int_equal(atomic_load(&p.requests), 30);
+    assert_int_equal(atomic_load(&p.requests), 12);
     plcio_modbus_client_free(c);
     peer_stop(&p);
 }
