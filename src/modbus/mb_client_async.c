@@ -140,19 +140,30 @@ static void remove_at(mb_async *a, size_t i)
     a->n--;
 }
 
+/* The PDU of a request (pdu: PLCIO_MB_MAX_PDU bytes), its unit, checked: the
+ * quantities, the buffers, a broadcast that is not a write. */
+static int encode(const plcio_modbus_client *c, const plcio_modbus_request *r, uint8_t *pdu, size_t *len,
+                  uint8_t *unit)
+{
+    plcio_mb_pdu q;
+    /* cppcheck-suppress variableScope ; q points into scratch until it is encoded */
+    uint8_t scratch[PLCIO_MB_MAX_PDU];
+    int rc = mb_client_pick_unit(c, r->unit, unit);
+    if (rc == PLCIO_OK) rc = mb_client_request_pdu(r, &q, scratch);
+    if (rc == PLCIO_OK) rc = plcio_mb_request_encode(&q, pdu, PLCIO_MB_MAX_PDU, len);
+    if (rc == PLCIO_OK && mb_client_is_broadcast(c, *unit) && !mb_client_broadcast_allowed(r->function))
+        rc = PLCIO_EINVAL;
+    return rc;
+}
+
 int plcio_modbus_submit(plcio_modbus_client *c, plcio_modbus_request *req, plcio_modbus_done_fn done, void *ctx)
 {
     if (!c || !req) return PLCIO_EINVAL;
     mb_async *a = &c->async;
     sync_fd(c);
-    plcio_mb_pdu q;
-    uint8_t scratch[PLCIO_MB_MAX_PDU], pdu[PLCIO_MB_MAX_PDU], unit;
+    uint8_t pdu[PLCIO_MB_MAX_PDU], unit;
     size_t len;
-    int rc = mb_client_pick_unit(c, req->unit, &unit);
-    if (rc == PLCIO_OK) rc = mb_client_request_pdu(req, &q, scratch);
-    if (rc == PLCIO_OK) rc = plcio_mb_request_encode(&q, pdu, sizeof pdu, &len); /* checks the quantities */
-    if (rc == PLCIO_OK && mb_client_is_broadcast(c, unit) && !mb_client_broadcast_allowed(req->function))
-        rc = PLCIO_EINVAL;
+    int rc = encode(c, req, pdu, &len, &unit); /* nothing bad is queued */
     if (rc != PLCIO_OK) return rc;
     if (c->cfg.link.fd < 0) return PLCIO_ENOTCONN;
     if (find_req(a, req) >= 0) return PLCIO_EBUSY; /* already pending */
@@ -272,12 +283,9 @@ static void feed_session(plcio_modbus_client *c)
         mb_async_req *e = &a->q[i];
         plcio_modbus_request *r = e->req;
         if (c->cfg.link.ops->serial) c->cfg.link.ops->discard_input(&c->cfg.link); /* a late answer is not this one's */
-        plcio_mb_pdu q;
-        uint8_t scratch[PLCIO_MB_MAX_PDU], pdu[PLCIO_MB_MAX_PDU], unit = 0;
+        uint8_t pdu[PLCIO_MB_MAX_PDU], unit = 0;
         size_t len = 0;
-        int rc = mb_client_pick_unit(c, r->unit, &unit);
-        if (rc == PLCIO_OK) rc = mb_client_request_pdu(r, &q, scratch);
-        if (rc == PLCIO_OK) rc = plcio_mb_request_encode(&q, pdu, sizeof pdu, &len);
+        int rc = encode(c, r, pdu, &len, &unit);
         if (rc == PLCIO_OK) {
             unsigned flags = mb_client_is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u;
             int timeout = r->timeout_ms > 0 ? r->timeout_ms : c->cfg.timeout_ms;

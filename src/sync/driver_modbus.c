@@ -346,11 +346,13 @@ static void line_free(mb_line *line)
 {
     plcio_loop_watch_clear(&line->watch);
     plcio_modbus_client_free(line->client);
-    while (line->live) op_release(line, line->live);
-    for (mb_op *o = line->spare, *next; o; o = next) {
-        next = o->next;
-        free(o);
-    }
+    mb_op *lists[2] = {line->live, line->spare}; /* live is empty after the devices closed */
+    for (size_t i = 0; i < 2; i++)
+        while (lists[i]) {
+            mb_op *o = lists[i];
+            lists[i] = o->next;
+            free(o);
+        }
     free(line);
 }
 

@@ -237,7 +237,7 @@ static size_t good_answer(const uint8_t *req, uint8_t *out)
     out[6] = req[6];
     out[7] = req[7];
     out[8] = (uint8_t)(2 * n);
-    for (unsigned k = 0; k < n; k++) put16(out + 9 + 2 * k, addr + k);
+    for (size_t k = 0; k < n; k++) put16(out + 9 + 2 * k, addr + (unsigned)k);
     return 9 + 2 * n;
 }
 
@@ -269,11 +269,11 @@ static size_t bad_answer(const uint8_t *req, uint8_t *out)
 
 static void write_all(int fd, const uint8_t *b, size_t n)
 {
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = send(fd, b + off, n - off, MSG_NOSIGNAL);
         if (w <= 0) return;
-        b += w;
-        n -= (size_t)w;
+        off += (size_t)w;
     }
 }
 
@@ -295,7 +295,7 @@ static void serve_rtu_slow(peer *p, int fd)
             out[0] = in[0];
             out[1] = 3;
             out[2] = (uint8_t)(2 * n);
-            for (unsigned k = 0; k < n; k++) put16(out + 3 + 2 * k, addr + k);
+            for (size_t k = 0; k < n; k++) put16(out + 3 + 2 * k, addr + (unsigned)k);
             uint16_t crc = plcio_mb_crc16(out, 3 + 2 * n);
             out[3 + 2 * n] = (uint8_t)crc;
             out[4 + 2 * n] = (uint8_t)(crc >> 8);

@@ -54,15 +54,14 @@ static void peer_scenario(plcio_modbus_client *c, int nreads)
     static plcio_modbus_request reqs[48];
     assert_true(nreads <= 40);
     mb_async_log log = {.base = reqs};
-    int n = 0;
     for (int i = 0; i < nreads; i++)
-        reqs[n++] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(2 * i), .n = 2, .regs = regs[i]};
-    int ix_ir = n, ix_co = n + 1, ix_ex = n + 2, ix_w = n + 3, ix_rb = n + 4;
-    reqs[n++] = (plcio_modbus_request){.unit = 1, .function = 4, .addr = 10, .n = 5, .regs = ir};
-    reqs[n++] = (plcio_modbus_request){.unit = 1, .function = 1, .addr = 0, .n = 30, .bits = coils};
-    reqs[n++] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 1990, .n = 5, .regs = ir};
-    reqs[n++] = (plcio_modbus_request){.unit = 1, .function = 16, .addr = 150, .n = 3, .regs = w};
-    reqs[n++] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 150, .n = 3, .regs = after};
+        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(2 * i), .n = 2, .regs = regs[i]};
+    int ix_ir = nreads, ix_co = nreads + 1, ix_ex = nreads + 2, ix_w = nreads + 3, ix_rb = nreads + 4, n = nreads + 5;
+    reqs[ix_ir] = (plcio_modbus_request){.unit = 1, .function = 4, .addr = 10, .n = 5, .regs = ir};
+    reqs[ix_co] = (plcio_modbus_request){.unit = 1, .function = 1, .addr = 0, .n = 30, .bits = coils};
+    reqs[ix_ex] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 1990, .n = 5, .regs = ir};
+    reqs[ix_w] = (plcio_modbus_request){.unit = 1, .function = 16, .addr = 150, .n = 3, .regs = w};
+    reqs[ix_rb] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 150, .n = 3, .regs = after};
     for (int i = 0; i < n; i++) assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     assert_int_equal(mb_async_run(c, &log.done, n, 60000), PLCIO_OK);
     assert_int_equal(log.done, n);
