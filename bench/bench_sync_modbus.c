@@ -19,8 +19,8 @@
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
 
-#define BLOCK_TAGS 16000
-#define DEVICES 10
+#define BLOCK_TAGS      16000
+#define DEVICES         10
 #define TAGS_PER_DEVICE 1000
 
 static double run_seconds(void)
@@ -63,7 +63,8 @@ static void server_start(server *sv)
     }
     uint16_t regs[100];
     for (uint16_t base = 0; base < 65500; base += 100) {
-        for (uint16_t i = 0; i < 100; i++) regs[i] = (uint16_t)(base + i);
+        for (uint16_t i = 0; i < 100; i++)
+            regs[i] = (uint16_t)(base + i);
         plcio_modbus_server_write_bank(sv->s, 1, PLCIO_MODBUS_HOLDING_REGISTERS, base, 100, regs);
     }
     if (pthread_create(&sv->thread, NULL, serve, sv) != 0) exit(1);
@@ -99,7 +100,8 @@ static int run_engine(const char *yaml, engine_run *out)
         return -1;
     }
     double settle = now_s() + 1.0;
-    while (now_s() < settle) plcio_sync_run_once(s, 1);
+    while (now_s() < settle)
+        plcio_sync_run_once(s, 1);
     plcio_sync_stats st;
     uint64_t cycles0 = 0, late0 = 0, errors0 = 0;
     for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
@@ -109,7 +111,8 @@ static int run_engine(const char *yaml, engine_run *out)
         errors0 += st.errors;
     }
     double t0 = now_s(), c0 = thread_cpu_s();
-    while (now_s() - t0 < run_seconds()) plcio_sync_run_once(s, 1);
+    while (now_s() - t0 < run_seconds())
+        plcio_sync_run_once(s, 1);
     out->elapsed_s = now_s() - t0;
     out->cpu_s = thread_cpu_s() - c0;
     out->cycles = out->updates = out->errors = 0;
@@ -183,7 +186,8 @@ static void many_devices(void)
                r.updates ? r.cpu_s / ((double)r.updates / 1000) * 1e6 : 0, (unsigned long long)r.updates,
                (unsigned long long)r.errors);
     }
-    for (int d = 0; d < DEVICES; d++) server_stop(&servers[d]);
+    for (int d = 0; d < DEVICES; d++)
+        server_stop(&servers[d]);
     free(yaml);
 }
 
@@ -191,8 +195,7 @@ int main(void)
 {
     server sv;
     server_start(&sv);
-    printf("1. %d DINT tags (%d holding registers) at 1 ms, %.0f s each\n", BLOCK_TAGS, 2 * BLOCK_TAGS,
-           run_seconds());
+    printf("1. %d DINT tags (%d holding registers) at 1 ms, %.0f s each\n", BLOCK_TAGS, 2 * BLOCK_TAGS, run_seconds());
     block(&sv, "modbus-tcp", sv.tcp_port);
     block(&sv, "modbus-udp", sv.udp_port);
     server_stop(&sv);

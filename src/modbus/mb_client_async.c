@@ -109,7 +109,10 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
     }
     if (rc != PLCIO_OK) {
         c->cfg.link.fd = -1;
-        set_error(c, c->cfg.link.ops->serial ? "open" : c->cfg.link.ops->datagram ? "open a UDP socket to" : "connect to",
+        set_error(c,
+                  c->cfg.link.ops->serial     ? "open"
+                  : c->cfg.link.ops->datagram ? "open a UDP socket to"
+                                              : "connect to",
                   rc);
         plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s", c->last_error);
         return rc;
@@ -142,8 +145,7 @@ static void remove_at(mb_async *a, size_t i)
 
 /* The PDU of a request (pdu: PLCIO_MB_MAX_PDU bytes), its unit, checked: the
  * quantities, the buffers, a broadcast that is not a write. */
-static int encode(const plcio_modbus_client *c, const plcio_modbus_request *r, uint8_t *pdu, size_t *len,
-                  uint8_t *unit)
+static int encode(const plcio_modbus_client *c, const plcio_modbus_request *r, uint8_t *pdu, size_t *len, uint8_t *unit)
 {
     plcio_mb_pdu q;
     /* cppcheck-suppress variableScope ; q points into scratch until it is encoded */
@@ -188,8 +190,10 @@ bool plcio_modbus_cancel(plcio_modbus_client *c, plcio_modbus_request *req)
     mb_async *a = &c->async;
     long i = find_req(a, req);
     if (i < 0) return false;
-    if (a->q[i].in_session) a->q[i].req = NULL; /* on the wire: its answer is dropped */
-    else remove_at(a, (size_t)i);
+    if (a->q[i].in_session)
+        a->q[i].req = NULL; /* on the wire: its answer is dropped */
+    else
+        remove_at(a, (size_t)i);
     return true;
 }
 
@@ -278,7 +282,8 @@ static void feed_session(plcio_modbus_client *c)
     while (mb_session_pending(c->sess) < depth) {
         if (a->gap_ns && a->now < a->bus_ready_ns) return; /* wants() asks to be called at bus_ready */
         size_t i = 0;
-        while (i < a->n && a->q[i].in_session) i++;
+        while (i < a->n && a->q[i].in_session)
+            i++;
         if (i == a->n) return;
         mb_async_req *e = &a->q[i];
         plcio_modbus_request *r = e->req;
@@ -289,8 +294,8 @@ static void feed_session(plcio_modbus_client *c)
         if (rc == PLCIO_OK) {
             unsigned flags = mb_client_is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u;
             int timeout = r->timeout_ms > 0 ? r->timeout_ms : c->cfg.timeout_ms;
-            rc = mb_session_submit_pdu(c->sess, unit, pdu, len, flags,
-                                       a->now + (uint64_t)timeout * PLCIO_NS_PER_MS, &e->token);
+            rc = mb_session_submit_pdu(c->sess, unit, pdu, len, flags, a->now + (uint64_t)timeout * PLCIO_NS_PER_MS,
+                                       &e->token);
         }
         if (rc != PLCIO_OK) { /* the buffers changed since submit: report, go on */
             mb_async_req copy = *e;
@@ -377,7 +382,8 @@ unsigned plcio_modbus_client_wants(const plcio_modbus_client *c, uint64_t *deadl
     uint64_t d = mb_session_next_deadline(c->sess);
     unsigned depth = c->cfg.framing == MB_FRAMING_MBAP ? a->depth : 1u;
     bool waiting = false;
-    for (size_t i = 0; i < a->n && !waiting; i++) waiting = !a->q[i].in_session;
+    for (size_t i = 0; i < a->n && !waiting; i++)
+        waiting = !a->q[i].in_session;
     if (waiting && mb_session_pending(c->sess) < depth) { /* process() can send one now (or at bus_ready) */
         uint64_t go = a->gap_ns ? a->bus_ready_ns : 0;
         uint64_t now = plcio_monotonic_ns();

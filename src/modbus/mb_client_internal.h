@@ -25,14 +25,14 @@ typedef struct mb_async_req {
 } mb_async_req;
 
 typedef struct mb_async {
-    plcio_net_pump pump;   /* pump.fd is cfg.link.fd while the event-loop mode has the link */
-    mb_async_req *q;       /* in submission order; a retried request keeps its place */
+    plcio_net_pump pump; /* pump.fd is cfg.link.fd while the event-loop mode has the link */
+    mb_async_req *q;     /* in submission order; a retried request keeps its place */
     size_t n, cap;
-    unsigned depth;        /* requests in flight (MBAP; 1 on RTU and ASCII) */
-    uint64_t gap_ns;       /* RTU on a serial line: t3.5 of silence before a request */
+    unsigned depth;  /* requests in flight (MBAP; 1 on RTU and ASCII) */
+    uint64_t gap_ns; /* RTU on a serial line: t3.5 of silence before a request */
     uint64_t bus_ready_ns;
     bool in_process, again, failing;
-    uint64_t now;          /* of the running process() round */
+    uint64_t now; /* of the running process() round */
 } mb_async;
 
 struct plcio_modbus_client {

@@ -41,8 +41,7 @@ int plcio_net_pump_connect_poll(plcio_net_pump *p, uint64_t now)
     return rc;
 }
 
-int plcio_net_pump_send(plcio_net_pump *p, const uint8_t *buf, size_t len, plcio_net_frame_len_fn frame_len,
-                        bool *done)
+int plcio_net_pump_send(plcio_net_pump *p, const uint8_t *buf, size_t len, plcio_net_frame_len_fn frame_len, bool *done)
 {
     *done = false;
     p->tx_blocked = false;

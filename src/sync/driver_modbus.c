@@ -42,13 +42,13 @@
 #include "sync/sync_internal.h"
 
 #define MERGE_GAP_REGS 8u
-#define MAX_READ_REGS 125u  /* AP 6.3: FC3/FC4 read at most 125 registers */
-#define MAX_READ_BITS 2000u /* AP 6.1: FC1/FC2 read at most 2000 bits */
-#define MAX_WRITE_REGS 123u /* AP 6.12: FC16 writes at most 123 registers */
-#define MBAP_DEPTH 8u       /* requests in flight on MBAP links (TCP, UDP) */
-#define MAX_TAG_BYTES 250u  /* 125 registers: the most one read request carries */
-#define MAX_OPS 512u        /* requests queued or in flight per line */
-#define SILENT_LIMIT 3u     /* requests of a unit in a row without an answer: the unit is lost */
+#define MAX_READ_REGS  125u  /* AP 6.3: FC3/FC4 read at most 125 registers */
+#define MAX_READ_BITS  2000u /* AP 6.1: FC1/FC2 read at most 2000 bits */
+#define MAX_WRITE_REGS 123u  /* AP 6.12: FC16 writes at most 123 registers */
+#define MBAP_DEPTH     8u    /* requests in flight on MBAP links (TCP, UDP) */
+#define MAX_TAG_BYTES  250u  /* 125 registers: the most one read request carries */
+#define MAX_OPS        512u  /* requests queued or in flight per line */
+#define SILENT_LIMIT   3u    /* requests of a unit in a row without an answer: the unit is lost */
 
 typedef struct mb_read {
     plcio_mb_table table;
@@ -60,7 +60,7 @@ typedef struct mb_read {
 typedef struct mb_plan {
     mb_read *reads;
     size_t nreads;
-    size_t *read_of;    /* per tag */
+    size_t *read_of; /* per tag */
     uint16_t *regs;
     uint8_t *bits;
     size_t bytes;       /* bytes read per cycle */
@@ -97,8 +97,8 @@ typedef struct mb_op {
 } mb_op;
 
 struct mb_line {
-    mb_line *next;        /* the engine's shared serial lines */
-    void **shared;        /* the engine's list this line is on; NULL: a line of its own */
+    mb_line *next; /* the engine's shared serial lines */
+    void **shared; /* the engine's list this line is on; NULL: a line of its own */
     plcio_modbus_client *client;
     plcio_modbus_client_settings set;
     plcio_loop_watch watch;
@@ -138,8 +138,10 @@ static mb_op *op_new(mb_line *line, mb_dev *owner)
 {
     if (line->nlive >= MAX_OPS) return NULL;
     mb_op *o = line->spare;
-    if (o) line->spare = o->next;
-    else if ((o = malloc(sizeof *o)) == NULL) return NULL;
+    if (o)
+        line->spare = o->next;
+    else if ((o = malloc(sizeof *o)) == NULL)
+        return NULL;
     memset(o, 0, offsetof(mb_op, regs));
     o->line = line;
     o->owner = owner;
@@ -152,8 +154,10 @@ static mb_op *op_new(mb_line *line, mb_dev *owner)
 
 static void op_release(mb_line *line, mb_op *o)
 {
-    if (o->prev) o->prev->next = o->next;
-    else line->live = o->next;
+    if (o->prev)
+        o->prev->next = o->next;
+    else
+        line->live = o->next;
     if (o->next) o->next->prev = o->prev;
     line->nlive--;
     o->prev = NULL;
@@ -216,8 +220,10 @@ static void finish_op(mb_line *line, mb_op *o, int result)
     uint8_t exception = o->req.exception;
     bool sent = o->req.sent;
     op_release(line, o);
-    if (g) read_answer(g, read, result);
-    else if (w) write_answer(line, w, result, exception, sent);
+    if (g)
+        read_answer(g, read, result);
+    else if (w)
+        write_answer(line, w, result, exception, sent);
 }
 
 /* The client's callback, inside its process(): never closes anything (the
@@ -288,8 +294,10 @@ static void fail(mb_line *line, int err, const char *msg)
     snprintf(copy, sizeof copy, "%s", msg); /* msg may be the client's last error */
     plcio_loop_watch_clear(&line->watch);
     plcio_modbus_client_close(line->client); /* forgets its requests: they are ended here */
-    while (line->live) finish_op(line, line->live, err);
-    for (mb_dev *dev = line->devs; dev; dev = dev->next) dev_down(dev, err, copy);
+    while (line->live)
+        finish_op(line, line->live, err);
+    for (mb_dev *dev = line->devs; dev; dev = dev->next)
+        dev_down(dev, err, copy);
 }
 
 /* Units found silent in the callbacks. A unit alone on its line takes the
@@ -384,7 +392,8 @@ static int shared_line(plcio_modbus_client *client, sync_device *d, mb_line **ou
     plcio_modbus_client_settings set;
     plcio_modbus_client_get_settings(client, &set);
     mb_line *line = registry ? *registry : NULL;
-    while (line && strcmp(line->set.device, set.device) != 0) line = line->next;
+    while (line && strcmp(line->set.device, set.device) != 0)
+        line = line->next;
     *out = NULL;
     if (line && !same_line_settings(&line->set, &set)) {
         snprintf(err, cap,
@@ -452,14 +461,17 @@ static int mbd_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
     dev->timeout_ms = set.timeout_ms;
     dev->retries = set.retries;
     mb_line *line = NULL;
-    if (!strcmp(set.transport, "serial")) rc = shared_line(client, d, &line, err, cap);
-    else rc = (line = line_new(client, d)) != NULL ? PLCIO_OK : PLCIO_ENOMEM;
+    if (!strcmp(set.transport, "serial"))
+        rc = shared_line(client, d, &line, err, cap);
+    else
+        rc = (line = line_new(client, d)) != NULL ? PLCIO_OK : PLCIO_ENOMEM;
     if (rc != PLCIO_OK) {
         free(dev);
         return rc;
     }
     mb_dev **tail = &line->devs;
-    while (*tail) tail = &(*tail)->next;
+    while (*tail)
+        tail = &(*tail)->next;
     *tail = dev;
     dev->line = line;
     d->drv = dev;
@@ -556,7 +568,8 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
         snprintf(err, cap, "out of memory");
         return PLCIO_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
     sort_group = g;
     qsort(order, n, sizeof *order, cmp_tag);
     for (size_t k = 0; k < n; k++) {
@@ -579,8 +592,10 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
     size_t nregs = 0, nbits = 0;
     for (size_t r = 0; r < p->nreads; r++) {
         p->reads[r].qty = (uint16_t)(end[r] - p->reads[r].addr);
-        if (bit_table(p->reads[r].table)) nbits += p->reads[r].qty;
-        else nregs += p->reads[r].qty;
+        if (bit_table(p->reads[r].table))
+            nbits += p->reads[r].qty;
+        else
+            nregs += p->reads[r].qty;
     }
     p->regs = malloc((nregs ? nregs : 1) * sizeof *p->regs);
     p->bits = malloc(nbits ? nbits : 1);
@@ -632,8 +647,10 @@ static void mbd_connect(sync_device *d)
     pump(line);
 }
 
-static const uint8_t read_fc[] = {[PLCIO_MB_TABLE_COIL] = 1, [PLCIO_MB_TABLE_DISCRETE_INPUT] = 2,
-                                  [PLCIO_MB_TABLE_INPUT_REGISTER] = 4, [PLCIO_MB_TABLE_HOLDING_REGISTER] = 3};
+static const uint8_t read_fc[] = {[PLCIO_MB_TABLE_COIL] = 1,
+                                  [PLCIO_MB_TABLE_DISCRETE_INPUT] = 2,
+                                  [PLCIO_MB_TABLE_INPUT_REGISTER] = 4,
+                                  [PLCIO_MB_TABLE_HOLDING_REGISTER] = 3};
 
 static void op_settings(mb_op *o, const mb_dev *dev)
 {
@@ -727,5 +744,5 @@ static void mbd_write(sync_device *d, sync_write *w)
     pump(line);
 }
 
-const sync_driver_ops sync_driver_modbus = {"modbus-", mbd_open, mbd_close, mbd_add_tag, mbd_plan, mbd_free_plan,
-                                            mbd_connect, mbd_read, mbd_write};
+const sync_driver_ops sync_driver_modbus = {"modbus-",     mbd_open,    mbd_close, mbd_add_tag, mbd_plan,
+                                            mbd_free_plan, mbd_connect, mbd_read,  mbd_write};

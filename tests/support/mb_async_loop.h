@@ -42,8 +42,10 @@ static inline int mb_async_run(plcio_modbus_client *c, const int *count, int tar
         struct pollfd p = {.fd = plcio_modbus_client_fd(c),
                            .events = (short)(((wants & PLCIO_MODBUS_WANT_READ) ? POLLIN : 0) |
                                              ((wants & PLCIO_MODBUS_WANT_WRITE) ? POLLOUT : 0))};
-        if (p.fd >= 0 && wants) (void)poll(&p, 1, wait);
-        else plcio_test_sleep_ms((unsigned)wait);
+        if (p.fd >= 0 && wants)
+            (void)poll(&p, 1, wait);
+        else
+            plcio_test_sleep_ms((unsigned)wait);
         int rc = plcio_modbus_client_process(c);
         if (rc != PLCIO_OK && first == PLCIO_OK) first = rc;
     }

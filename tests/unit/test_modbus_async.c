@@ -48,15 +48,19 @@ static void server_start(server *sv)
     assert_int_equal(plcio_modbus_server_listen_udp(sv->s, "127.0.0.1", 0, &sv->udp_port), PLCIO_OK);
     uint16_t v[100];
     for (uint16_t base = 0; base < 2000; base += 100) {
-        for (uint16_t i = 0; i < 100; i++) v[i] = (uint16_t)(3 * (base + i));
+        for (uint16_t i = 0; i < 100; i++)
+            v[i] = (uint16_t)(3 * (base + i));
         assert_int_equal(plcio_modbus_server_write_bank(sv->s, 1, PLCIO_MODBUS_HOLDING_REGISTERS, base, 100, v),
                          PLCIO_OK);
-        for (uint16_t i = 0; i < 100; i++) v[i] = (uint16_t)(base + i + 7);
+        for (uint16_t i = 0; i < 100; i++)
+            v[i] = (uint16_t)(base + i + 7);
         assert_int_equal(plcio_modbus_server_write_bank(sv->s, 1, PLCIO_MODBUS_INPUT_REGISTERS, base, 100, v),
                          PLCIO_OK);
-        for (uint16_t i = 0; i < 100; i++) v[i] = (uint16_t)((base + i) % 3 == 0);
+        for (uint16_t i = 0; i < 100; i++)
+            v[i] = (uint16_t)((base + i) % 3 == 0);
         assert_int_equal(plcio_modbus_server_write_bank(sv->s, 1, PLCIO_MODBUS_COILS, base, 100, v), PLCIO_OK);
-        for (uint16_t i = 0; i < 100; i++) v[i] = (uint16_t)((base + i) % 2 == 0);
+        for (uint16_t i = 0; i < 100; i++)
+            v[i] = (uint16_t)((base + i) % 2 == 0);
         assert_int_equal(plcio_modbus_server_write_bank(sv->s, 1, PLCIO_MODBUS_DISCRETE_INPUTS, base, 100, v),
                          PLCIO_OK);
     }
@@ -93,7 +97,8 @@ static void mixed_scenario(plcio_modbus_client *c, server *sv)
     static plcio_modbus_request reqs[NREAD + 7];
     mb_async_log log = {.base = reqs};
     for (int i = 0; i < NREAD; i++)
-        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(10 * i), .n = 10, .regs = regs[i]};
+        reqs[i] =
+            (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(10 * i), .n = 10, .regs = regs[i]};
     reqs[NREAD] = (plcio_modbus_request){.unit = 1, .function = 1, .addr = 30, .n = 20, .bits = coils};
     reqs[NREAD + 1] = (plcio_modbus_request){.unit = 1, .function = 2, .addr = 5, .n = 12, .bits = dis};
     reqs[NREAD + 2] = (plcio_modbus_request){.unit = 1, .function = 4, .addr = 100, .n = 4, .regs = ir};
@@ -102,7 +107,8 @@ static void mixed_scenario(plcio_modbus_client *c, server *sv)
     reqs[NREAD + 5] = (plcio_modbus_request){.unit = 1, .function = 15, .addr = 1100, .n = 9, .bits = wbits};
     reqs[NREAD + 6] = (plcio_modbus_request){.unit = 1, .function = 16, .addr = 1600, .n = 5, .regs = wregs};
     int n = NREAD + 7;
-    for (int i = 0; i < n; i++) assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     assert_int_equal(plcio_modbus_client_pending(c), (size_t)n);
     assert_int_equal(mb_async_run(c, &log.done, n, 20000), PLCIO_OK);
     assert_int_equal(log.done, n);
@@ -112,17 +118,22 @@ static void mixed_scenario(plcio_modbus_client *c, server *sv)
         assert_true(reqs[i].sent);
     }
     for (int i = 0; i < NREAD; i++)
-        for (int k = 0; k < 10; k++) assert_int_equal(regs[i][k], (uint16_t)(3 * (10 * i + k)));
-    for (int k = 0; k < 20; k++) assert_int_equal(coils[k], (30 + k) % 3 == 0);
-    for (int k = 0; k < 12; k++) assert_int_equal(dis[k], (5 + k) % 2 == 0);
-    for (int k = 0; k < 4; k++) assert_int_equal(ir[k], 100 + k + 7);
+        for (int k = 0; k < 10; k++)
+            assert_int_equal(regs[i][k], (uint16_t)(3 * (10 * i + k)));
+    for (int k = 0; k < 20; k++)
+        assert_int_equal(coils[k], (30 + k) % 3 == 0);
+    for (int k = 0; k < 12; k++)
+        assert_int_equal(dis[k], (5 + k) % 2 == 0);
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(ir[k], 100 + k + 7);
     uint16_t back[9];
     assert_int_equal(plcio_modbus_server_read_bank(sv->s, 1, PLCIO_MODBUS_COILS, 1001, 1, back), PLCIO_OK);
     assert_int_equal(back[0], 1);
     assert_int_equal(plcio_modbus_server_read_bank(sv->s, 1, PLCIO_MODBUS_HOLDING_REGISTERS, 1500, 1, back), PLCIO_OK);
     assert_int_equal(back[0], 0xBEEF);
     assert_int_equal(plcio_modbus_server_read_bank(sv->s, 1, PLCIO_MODBUS_COILS, 1100, 9, back), PLCIO_OK);
-    for (int k = 0; k < 9; k++) assert_int_equal(back[k], wbits[k]);
+    for (int k = 0; k < 9; k++)
+        assert_int_equal(back[k], wbits[k]);
     assert_int_equal(plcio_modbus_server_read_bank(sv->s, 1, PLCIO_MODBUS_HOLDING_REGISTERS, 1600, 5, back), PLCIO_OK);
     assert_memory_equal(back, wregs, sizeof wregs);
     assert_int_equal(plcio_modbus_client_pending(c), 0);
@@ -187,7 +198,7 @@ static void test_api_errors(void **state)
     assert_int_equal(plcio_modbus_submit(c, &nobuf, mb_async_record, &log), PLCIO_EINVAL);
     /* queued, then cancelled: no callback, never sent */
     assert_int_equal(plcio_modbus_submit(c, &q, mb_async_record, &log), PLCIO_OK);
-    assert_int_equal(plcio_modbus_submit(c, &q, mb_async_record, &log), PLCIO_EBUSY); /* already pending */
+    assert_int_equal(plcio_modbus_submit(c, &q, mb_async_record, &log), PLCIO_EBUSY);  /* already pending */
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 2, r), PLCIO_EBUSY); /* the loop has the link */
     assert_true(plcio_modbus_cancel(c, &q));
     assert_false(plcio_modbus_cancel(c, &q));
@@ -237,7 +248,8 @@ static size_t good_answer(const uint8_t *req, uint8_t *out)
     out[6] = req[6];
     out[7] = req[7];
     out[8] = (uint8_t)(2 * n);
-    for (size_t k = 0; k < n; k++) put16(out + 9 + 2 * k, addr + (unsigned)k);
+    for (size_t k = 0; k < n; k++)
+        put16(out + 9 + 2 * k, addr + (unsigned)k);
     return 9 + 2 * n;
 }
 
@@ -257,12 +269,8 @@ static size_t bad_answer(const uint8_t *req, uint8_t *out)
         put16(out + 4, 3u + out[8]);
         memset(out + n, 0, 4);
         return n + 4;
-    case 3: /* an MBAP length no Modbus frame can have */
-        put16(out + 4, 0xFFF0);
-        return n;
-    case 4: /* an answer to a transaction that was never asked */
-        out[0] = (uint8_t)(out[0] ^ 0x5A);
-        return n;
+    case 3: /* an MBAP length no Modbus frame can have */ put16(out + 4, 0xFFF0); return n;
+    case 4: /* an answer to a transaction that was never asked */ out[0] = (uint8_t)(out[0] ^ 0x5A); return n;
     default: return n;
     }
 }
@@ -295,7 +303,8 @@ static void serve_rtu_slow(peer *p, int fd)
             out[0] = in[0];
             out[1] = 3;
             out[2] = (uint8_t)(2 * n);
-            for (size_t k = 0; k < n; k++) put16(out + 3 + 2 * k, addr + (unsigned)k);
+            for (size_t k = 0; k < n; k++)
+                put16(out + 3 + 2 * k, addr + (unsigned)k);
             uint16_t crc = plcio_mb_crc16(out, 3 + 2 * n);
             out[3 + 2 * n] = (uint8_t)crc;
             out[4 + 2 * n] = (uint8_t)(crc >> 8);
@@ -411,7 +420,8 @@ static void test_depth_requests_in_flight(void **state)
         static plcio_modbus_request reqs[32];
         mb_async_log log = {.base = reqs};
         for (int i = 0; i < 32; i++) {
-            reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(200 + i), .n = 4, .regs = regs[i]};
+            reqs[i] =
+                (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(200 + i), .n = 4, .regs = regs[i]};
             assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
         }
         assert_int_equal(mb_async_run(c, &log.done, 32, 30000), PLCIO_OK);
@@ -458,8 +468,8 @@ static void test_timeout_fails_only_in_flight(void **state)
     static const uint16_t addr[5] = {0, 1, 100, 101, 102};
     mb_async_log log = {.base = reqs};
     for (int i = 0; i < 5; i++) {
-        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = addr[i], .n = 2, .regs = regs[i],
-                                         .retries = PLCIO_MODBUS_NO_RETRY};
+        reqs[i] = (plcio_modbus_request){
+            .unit = 1, .function = 3, .addr = addr[i], .n = 2, .regs = regs[i], .retries = PLCIO_MODBUS_NO_RETRY};
         assert_int_equal(plcio_modbus_submit(c, &reqs[i], timeout_snapshot, &log), PLCIO_OK);
     }
     snap_taken = false;
@@ -508,7 +518,8 @@ static void test_drop_fails_all_then_reconnect(void **state)
     }
     assert_int_equal(mb_async_run(c, &log.done, 4, 10000), PLCIO_ECLOSED);
     assert_int_equal(log.done, 4);
-    for (int i = 0; i < 4; i++) assert_int_equal(reqs[i].result, PLCIO_ECLOSED);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(reqs[i].result, PLCIO_ECLOSED);
     assert_true(reqs[0].sent && reqs[1].sent);
     assert_false(reqs[2].sent || reqs[3].sent);
     char want[64];
@@ -559,8 +570,8 @@ static void test_bad_answers(void **state)
     assert_int_equal(one(c, &r, &log, &rc), PLCIO_EPROTO); /* a frame of 65 KiB */
     assert_int_equal(rc, PLCIO_EPROTO);
     assert_int_equal(plcio_modbus_client_connect_async(c), PLCIO_OK);
-    r = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 4, .n = 2, .regs = regs,
-                               .retries = PLCIO_MODBUS_NO_RETRY};
+    r = (plcio_modbus_request){
+        .unit = 1, .function = 3, .addr = 4, .n = 2, .regs = regs, .retries = PLCIO_MODBUS_NO_RETRY};
     assert_int_equal(one(c, &r, &log, &rc), PLCIO_ETIMEDOUT); /* the foreign answer was dropped */
     assert_int_equal(rc, PLCIO_OK);
     r = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 9, .n = 2, .regs = regs};
@@ -585,7 +596,11 @@ static void test_rtu_timeout_counts_from_the_wire(void **state)
     static plcio_modbus_request reqs[12];
     mb_async_log log = {.base = reqs};
     for (int i = 0; i < 12; i++) {
-        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)(40 + i), .n = 3, .regs = regs[i],
+        reqs[i] = (plcio_modbus_request){.unit = 1,
+                                         .function = 3,
+                                         .addr = (uint16_t)(40 + i),
+                                         .n = 3,
+                                         .regs = regs[i],
                                          .retries = PLCIO_MODBUS_NO_RETRY};
         assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     }

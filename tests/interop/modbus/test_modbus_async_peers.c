@@ -62,19 +62,23 @@ static void peer_scenario(plcio_modbus_client *c, int nreads)
     reqs[ix_ex] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 1990, .n = 5, .regs = ir};
     reqs[ix_w] = (plcio_modbus_request){.unit = 1, .function = 16, .addr = 150, .n = 3, .regs = w};
     reqs[ix_rb] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 150, .n = 3, .regs = after};
-    for (int i = 0; i < n; i++) assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     assert_int_equal(mb_async_run(c, &log.done, n, 60000), PLCIO_OK);
     assert_int_equal(log.done, n);
-    for (int i = 0; i < n; i++) assert_int_equal(log.order[i], i);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(log.order[i], i);
     for (int i = 0; i < nreads; i++) {
         assert_int_equal(reqs[i].result, PLCIO_OK);
         assert_int_equal(regs[i][0], 2 * i);
         assert_int_equal(regs[i][1], 2 * i + 1);
     }
     assert_int_equal(reqs[ix_ir].result, PLCIO_OK);
-    for (int k = 0; k < 5; k++) assert_int_equal(ir[k], 1010 + k);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(ir[k], 1010 + k);
     assert_int_equal(reqs[ix_co].result, PLCIO_OK);
-    for (int k = 0; k < 30; k++) assert_int_equal(coils[k], k % 3 == 0);
+    for (int k = 0; k < 30; k++)
+        assert_int_equal(coils[k], k % 3 == 0);
     assert_int_equal(reqs[ix_ex].result, PLCIO_EMBEXC);
     assert_int_equal(reqs[ix_ex].exception, PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS);
     assert_int_equal(reqs[ix_w].result, PLCIO_OK);
@@ -179,7 +183,8 @@ static void test_plcio_server_rtu_two_units(void **state)
     assert_int_equal(plcio_modbus_server_add_unit(sv.s, 2, &bank), PLCIO_OK);
     uint16_t v[100];
     for (int unit = 1; unit <= 2; unit++) {
-        for (uint16_t i = 0; i < 100; i++) v[i] = (uint16_t)(unit * 1000 + i);
+        for (uint16_t i = 0; i < 100; i++)
+            v[i] = (uint16_t)(unit * 1000 + i);
         assert_int_equal(plcio_modbus_server_write_bank(sv.s, unit, PLCIO_MODBUS_HOLDING_REGISTERS, 0, 100, v),
                          PLCIO_OK);
     }
@@ -193,25 +198,36 @@ static void test_plcio_server_rtu_two_units(void **state)
     static plcio_modbus_request reqs[23];
     mb_async_log log = {.base = reqs};
     for (int i = 0; i < 20; i++)
-        reqs[i] = (plcio_modbus_request){.unit = 1 + i % 2, .function = 3, .addr = (uint16_t)i, .n = 4, .regs = regs[i]};
+        reqs[i] =
+            (plcio_modbus_request){.unit = 1 + i % 2, .function = 3, .addr = (uint16_t)i, .n = 4, .regs = regs[i]};
     /* unit 9 is nobody: on a bus nothing answers; it times out alone */
-    reqs[20] = (plcio_modbus_request){.unit = 9, .function = 3, .addr = 0, .n = 4, .regs = regs[20], .timeout_ms = 300,
+    reqs[20] = (plcio_modbus_request){.unit = 9,
+                                      .function = 3,
+                                      .addr = 0,
+                                      .n = 4,
+                                      .regs = regs[20],
+                                      .timeout_ms = 300,
                                       .retries = PLCIO_MODBUS_NO_RETRY};
     reqs[21] = (plcio_modbus_request){.unit = 2, .function = 16, .addr = 150, .n = 2, .regs = w};
     /* the silent unit goes in the middle of the queue */
-    for (int i = 0; i < 10; i++) assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     assert_int_equal(plcio_modbus_submit(c, &reqs[20], mb_async_record, &log), PLCIO_OK);
-    for (int i = 10; i < 20; i++) assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
+    for (int i = 10; i < 20; i++)
+        assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
     assert_int_equal(plcio_modbus_submit(c, &reqs[21], mb_async_record, &log), PLCIO_OK);
     assert_int_equal(mb_async_run(c, &log.done, 22, 60000), PLCIO_OK);
     assert_int_equal(log.done, 22);
-    for (int k = 0; k < 10; k++) assert_int_equal(log.order[k], k);
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(log.order[k], k);
     assert_int_equal(log.order[10], 20);
-    for (int k = 11; k < 21; k++) assert_int_equal(log.order[k], k - 1);
+    for (int k = 11; k < 21; k++)
+        assert_int_equal(log.order[k], k - 1);
     assert_int_equal(reqs[20].result, PLCIO_ETIMEDOUT);
     for (int i = 0; i < 20; i++) {
         assert_int_equal(reqs[i].result, PLCIO_OK);
-        for (int k = 0; k < 4; k++) assert_int_equal(regs[i][k], (1 + i % 2) * 1000 + i + k);
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(regs[i][k], (1 + i % 2) * 1000 + i + k);
     }
     assert_int_equal(reqs[21].result, PLCIO_OK);
     uint16_t back[2];
