@@ -541,13 +541,18 @@ static void mbd_free_plan(sync_group *g)
     g->plan = NULL;
 }
 
-static const sync_group *sort_group;
+/* A tag's place in address order: table, then first register (qsort takes no
+ * context, so the key travels with the index: no global to sort by). */
+typedef struct tag_key {
+    uint32_t key; /* table << 16 | address */
+    size_t index; /* in the group */
+} tag_key;
 
-static int cmp_tag(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-    const sync_tag *x = sort_group->tags[*(const size_t *)a], *y = sort_group->tags[*(const size_t *)b];
-    if (x->at.mb.table != y->at.mb.table) return x->at.mb.table < y->at.mb.table ? -1 : 1;
-    return x->at.mb.address < y->at.mb.address ? -1 : x->at.mb.address > y->at.mb.address;
+    const tag_key *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
 }
 
 static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
@@ -555,7 +560,7 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
     (void)d;
     size_t n = g->tag_count;
     mb_plan *p = calloc(1, sizeof *p);
-    size_t *order = malloc(n * sizeof *order);
+    tag_key *order = malloc(n * sizeof *order);
     uint32_t *end = malloc(n * sizeof *end);
     if (p) {
         p->reads = calloc(n, sizeof *p->reads);
@@ -569,11 +574,10 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
         return PLCIO_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    sort_group = g;
-    qsort(order, n, sizeof *order, cmp_tag);
+        order[i] = (tag_key){(uint32_t)g->tags[i]->at.mb.table << 16 | g->tags[i]->at.mb.address, i};
+    qsort(order, n, sizeof *order, cmp_key);
     for (size_t k = 0; k < n; k++) {
-        const sync_tag *t = g->tags[order[k]];
+        const sync_tag *t = g->tags[order[k].index];
         uint32_t t_end = (uint32_t)t->at.mb.address + t->at.mb.quantity;
         mb_read *last = p->nreads ? &p->reads[p->nreads - 1] : NULL;
         uint32_t limit = bit_table(t->at.mb.table) ? MAX_READ_BITS : MAX_READ_REGS;
@@ -587,7 +591,7 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
             end[p->nreads] = t_end;
             p->nreads++;
         }
-        p->read_of[order[k]] = p->nreads - 1;
+        p->read_of[order[k].index] = p->nreads - 1;
     }
     size_t nregs = 0, nbits = 0;
     for (size_t r = 0; r < p->nreads; r++) {
