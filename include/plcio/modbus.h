@@ -217,10 +217,13 @@ typedef struct plcio_modbus_client plcio_modbus_client;
  * NULL) says why: PLCIO_ESYNTAX / PLCIO_ERANGE / PLCIO_EINVAL for a bad URL
  * or parameter, PLCIO_ENOMEM. Caller frees with plcio_modbus_client_free. */
 PLCIO_API plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger *logger, int *err);
-/* Closes the connection. NULL is a no-op. */
+/* Closes the connection; event-loop requests still pending are forgotten
+ * without their callbacks. NULL is a no-op. */
 PLCIO_API void plcio_modbus_client_free(plcio_modbus_client *c);
 
 PLCIO_API int plcio_modbus_client_connect(plcio_modbus_client *c);
+/* Closes the link; event-loop requests still pending are forgotten without
+ * their callbacks (they are the caller's again). Not from a callback. */
 PLCIO_API void plcio_modbus_client_close(plcio_modbus_client *c);
 PLCIO_API bool plcio_modbus_client_is_open(const plcio_modbus_client *c);
 PLCIO_API void plcio_modbus_client_set_unit(plcio_modbus_client *c, uint8_t unit);
