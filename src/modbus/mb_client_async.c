@@ -39,9 +39,9 @@ void mb_client_async_drop(plcio_modbus_client *c)
 {
     mb_async *a = &c->async;
     if (a->n || a->pump.connecting) close_link(c);
-    free(a->q);
-    a->q = NULL;
-    a->n = a->cap = 0;
+    free(a->base);
+    a->base = a->q = NULL;
+    a->head = a->n = a->cap = 0;
     mb_session_reset(c->sess, PLCIO_ECLOSED, NULL, NULL);
 }
 
@@ -137,10 +137,35 @@ static long find_token(const mb_async *a, uint32_t token)
     return -1;
 }
 
+/* Answers mostly come for the oldest requests: the entries before i move up
+ * one place (few), the head moves on. */
 static void remove_at(mb_async *a, size_t i)
 {
-    memmove(&a->q[i], &a->q[i + 1], (a->n - i - 1) * sizeof a->q[0]);
+    memmove(&a->q[1], &a->q[0], i * sizeof a->q[0]);
+    a->head++;
+    a->q = a->base + a->head;
     a->n--;
+    if (a->n == 0) {
+        a->head = 0;
+        a->q = a->base;
+    }
+}
+
+static int grow(mb_async *a)
+{
+    if (a->head + a->n < a->cap) return PLCIO_OK;
+    if (a->head) { /* room at the front: move the queue down */
+        memmove(a->base, a->q, a->n * sizeof a->q[0]);
+        a->head = 0;
+        a->q = a->base;
+        return PLCIO_OK;
+    }
+    size_t cap = a->cap ? 2 * a->cap : 16;
+    mb_async_req *base = realloc(a->base, cap * sizeof *base);
+    if (!base) return PLCIO_ENOMEM;
+    a->base = a->q = base;
+    a->cap = cap;
+    return PLCIO_OK;
 }
 
 /* The PDU of a request (pdu: PLCIO_MB_MAX_PDU bytes), its unit, checked: the
@@ -168,15 +193,10 @@ int plcio_modbus_submit(plcio_modbus_client *c, plcio_modbus_request *req, plcio
     int rc = encode(c, req, pdu, &len, &unit); /* nothing bad is queued */
     if (rc != PLCIO_OK) return rc;
     if (c->cfg.link.fd < 0) return PLCIO_ENOTCONN;
-    if (find_req(a, req) >= 0) return PLCIO_EBUSY; /* already pending */
+    /* a pending request has result PLCIO_EAGAIN: only then can it be queued already */
+    if (req->result == PLCIO_EAGAIN && find_req(a, req) >= 0) return PLCIO_EBUSY;
     if (a->n == ASYNC_QUEUE_MAX) return PLCIO_ELIMIT;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        mb_async_req *q2 = realloc(a->q, cap * sizeof *q2);
-        if (!q2) return PLCIO_ENOMEM;
-        a->q = q2;
-        a->cap = cap;
-    }
+    if (grow(a) != PLCIO_OK) return PLCIO_ENOMEM;
     req->result = PLCIO_EAGAIN; /* not done yet */
     req->exception = 0;
     req->sent = false;

@@ -26,8 +26,9 @@ typedef struct mb_async_req {
 
 typedef struct mb_async {
     plcio_net_pump pump; /* pump.fd is cfg.link.fd while the event-loop mode has the link */
+    mb_async_req *base;  /* cap entries; the queue q[0..n) is base[head..head + n) */
     mb_async_req *q;     /* in submission order; a retried request keeps its place */
-    size_t n, cap;
+    size_t head, n, cap;
     unsigned depth;  /* requests in flight (MBAP; 1 on RTU and ASCII) */
     uint64_t gap_ns; /* RTU on a serial line: t3.5 of silence before a request */
     uint64_t bus_ready_ns;

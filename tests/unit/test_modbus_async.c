@@ -214,6 +214,52 @@ static void test_api_errors(void **state)
     server_stop(&sv);
 }
 
+/* Callbacks that submit again (the request goes back to the end of the
+ * queue) keep the queue turning over many times; one request cancelled in the
+ * middle of the queue never completes and the others keep their order. */
+typedef struct churn {
+    mb_async_log log;
+    int total, submitted;
+    bool bad;
+} churn;
+
+static void churn_done(void *ctx, plcio_modbus_client *c, plcio_modbus_request *r)
+{
+    churn *ch = ctx;
+    if (r->result != PLCIO_OK || r->regs[1] != 3 * (r->addr + 1)) ch->bad = true;
+    ch->log.done++;
+    if (ch->submitted < ch->total) {
+        r->addr = (uint16_t)(ch->submitted % 1900);
+        if (plcio_modbus_submit(c, r, churn_done, ch) != PLCIO_OK) ch->bad = true;
+        ch->submitted++;
+    }
+}
+
+static void test_queue_turns_over(void **state)
+{
+    (void)state;
+    server sv;
+    server_start(&sv);
+    plcio_modbus_client *c = client_for("modbus-tcp", sv.tcp_port, NULL, 4);
+    static uint16_t regs[40][2];
+    static plcio_modbus_request reqs[40];
+    churn ch = {.log = {.base = reqs}, .total = 2000};
+    for (int i = 0; i < 40; i++) {
+        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = (uint16_t)i, .n = 2, .regs = regs[i]};
+        assert_int_equal(plcio_modbus_submit(c, &reqs[i], churn_done, &ch), PLCIO_OK);
+        ch.submitted++;
+    }
+    assert_true(plcio_modbus_cancel(c, &reqs[20])); /* queued in the middle */
+    ch.submitted--;
+    assert_int_equal(mb_async_run(c, &ch.log.done, ch.total, 60000), PLCIO_OK);
+    assert_false(ch.bad);
+    assert_int_equal(ch.log.done, ch.total); /* 39 kept turning, 2000 answers in all */
+    assert_int_equal(reqs[20].result, PLCIO_EAGAIN); /* never completed */
+    assert_int_equal(plcio_modbus_client_pending(c), 0);
+    plcio_modbus_client_free(c);
+    server_stop(&sv);
+}
+
 /* ---- a scripted peer ---- */
 
 typedef enum peer_mode {
@@ -641,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_tcp_every_function_pipelined),
         cmocka_unit_test(test_udp_pipelined),
         cmocka_unit_test(test_api_errors),
+        cmocka_unit_test(test_queue_turns_over),
         cmocka_unit_test(test_depth_requests_in_flight),
         cmocka_unit_test(test_timeout_fails_only_in_flight),
         cmocka_unit_test(test_drop_fails_all_then_reconnect),
