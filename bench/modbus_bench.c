@@ -3,7 +3,8 @@
  * Servers: plcio's (event loop thread) and libmodbus's (modbus_reply in a
  * thread), both in this process on 127.0.0.1, port 0. Clients: plcio one
  * request at a time, libmodbus one at a time, plcio with several requests in
- * flight (transact_many). Every combination runs for PLCIO_BENCH_SECONDS
+ * flight (transact_many) and in its event-loop mode (8 in flight, a poll()
+ * loop). Every combination runs for PLCIO_BENCH_SECONDS
  * (default 1) and prints requests per second; then the ratios the issue asks
  * for:
  *   client:   plcio client / libmodbus client, same server (each server)
@@ -13,6 +14,7 @@
  * count. */
 #include <arpa/inet.h>
 #include <modbus.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +140,54 @@ static double run_plcio(int port, size_t window)
     return rate;
 }
 
+/* The event-loop mode: `depth` requests kept in flight, each callback
+ * submitting the next, the client driven by poll() as an application's loop
+ * would. */
+typedef struct async_run {
+    plcio_modbus_client *c;
+    long done;
+    bool bad, stop;
+} async_run;
+
+static void async_done(void *ctx, plcio_modbus_client *c, plcio_modbus_request *r)
+{
+    async_run *a = ctx;
+    if (r->result != PLCIO_OK || !good(r->regs)) a->bad = true;
+    a->done++;
+    if (!a->stop && !a->bad && plcio_modbus_submit(c, r, async_done, a) != PLCIO_OK) a->bad = true;
+}
+
+static double run_plcio_async(int port, unsigned depth)
+{
+    char url[96];
+    snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=2000", port);
+    async_run a = {plcio_modbus_client_new(url, NULL, NULL), 0, false, false};
+    if (!a.c || plcio_modbus_client_set_depth(a.c, depth) != PLCIO_OK ||
+        plcio_modbus_client_connect_async(a.c) != PLCIO_OK)
+        return -1;
+    static uint16_t regs[64][REGS];
+    static plcio_modbus_request reqs[64];
+    for (unsigned i = 0; i < depth; i++) {
+        reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 0, .n = REGS, .regs = regs[i]};
+        if (plcio_modbus_submit(a.c, &reqs[i], async_done, &a) != PLCIO_OK) return -1;
+    }
+    double end = now_s() + bench_seconds(), start = now_s();
+    while (!a.bad && plcio_modbus_client_pending(a.c)) {
+        a.stop = now_s() >= end;
+        uint64_t deadline;
+        unsigned wants = plcio_modbus_client_wants(a.c, &deadline);
+        struct pollfd p = {plcio_modbus_client_fd(a.c),
+                           (short)(((wants & PLCIO_MODBUS_WANT_READ) ? POLLIN : 0) |
+                                   ((wants & PLCIO_MODBUS_WANT_WRITE) ? POLLOUT : 0)),
+                           0};
+        poll(&p, 1, deadline ? 1 : 100);
+        if (plcio_modbus_client_process(a.c) != PLCIO_OK) return -1;
+    }
+    double rate = (double)a.done / (now_s() - start);
+    plcio_modbus_client_free(a.c);
+    return a.bad ? -1 : rate;
+}
+
 static double run_lmb(int port)
 {
     modbus_t *ctx = modbus_new_tcp("127.0.0.1", port);
@@ -169,7 +219,9 @@ int main(void)
     double pc_ls = run_plcio(p_lmb, 1), lc_ls = run_lmb(p_lmb);
     double pipe8_ps = run_plcio(p_ours, 8), pipe32_ps = run_plcio(p_ours, 32);
     double pipe8_ls = run_plcio(p_lmb, 8);
-    if (pc_ps < 0 || lc_ps < 0 || pc_ls < 0 || lc_ls < 0 || pipe8_ps < 0 || pipe32_ps < 0 || pipe8_ls < 0) {
+    double loop8_ps = run_plcio_async(p_ours, 8), loop8_ls = run_plcio_async(p_lmb, 8);
+    if (pc_ps < 0 || lc_ps < 0 || pc_ls < 0 || lc_ls < 0 || pipe8_ps < 0 || pipe32_ps < 0 || pipe8_ls < 0 ||
+        loop8_ps < 0 || loop8_ls < 0) {
         fprintf(stderr, "bench_modbus: a run failed (wrong or missing answer)\n");
         return 1;
     }
@@ -180,6 +232,8 @@ int main(void)
     printf("  %-44s %10.0f req/s\n", "plcio client, 8 in flight  -> plcio server", pipe8_ps);
     printf("  %-44s %10.0f req/s\n", "plcio client, 32 in flight -> plcio server", pipe32_ps);
     printf("  %-44s %10.0f req/s\n", "plcio client, 8 in flight  -> libmodbus server", pipe8_ls);
+    printf("  %-44s %10.0f req/s\n", "plcio event loop, 8 in flight -> plcio server", loop8_ps);
+    printf("  %-44s %10.0f req/s\n", "plcio event loop, 8 in flight -> libmodbus", loop8_ls);
     printf("ratios (>= 1 means plcio is faster):\n");
     printf("  client one-at-a-time vs libmodbus client, plcio server:     %.2fx\n", pc_ps / lc_ps);
     printf("  client one-at-a-time vs libmodbus client, libmodbus server: %.2fx\n", pc_ls / lc_ls);
@@ -188,6 +242,7 @@ int main(void)
     printf("  client 8 in flight vs libmodbus client, plcio server:       %.2fx (target >= 3)\n", pipe8_ps / lc_ps);
     printf("  client 32 in flight vs libmodbus client, plcio server:      %.2fx\n", pipe32_ps / lc_ps);
     printf("  client 8 in flight vs libmodbus client, libmodbus server:   %.2fx\n", pipe8_ls / lc_ls);
+    printf("  event loop 8 in flight vs libmodbus client, plcio server:   %.2fx\n", loop8_ps / lc_ps);
     plcio_modbus_server_stop(ours);
     return 0;
 }

@@ -197,10 +197,13 @@ PLCIO_API plcio_modbus_client *plcio_modbus_client_new(const char *url, const pl
  * bytes, may be NULL) naming the parameter or part and why, e.g.
  * "parameter unit=300 is not a number in 0..255", "port 0 is out of range". */
 PLCIO_API int plcio_modbus_url_check(const char *url, char *err, size_t errcap);
-/* Closes the connection. NULL is a no-op. */
+/* Closes the connection; event-loop requests still pending are forgotten
+ * without their callbacks. NULL is a no-op. */
 PLCIO_API void plcio_modbus_client_free(plcio_modbus_client *c);
 
 PLCIO_API int plcio_modbus_client_connect(plcio_modbus_client *c);
+/* Closes the link; event-loop requests still pending are forgotten without
+ * their callbacks (they are the caller's again). Not from a callback. */
 PLCIO_API void plcio_modbus_client_close(plcio_modbus_client *c);
 PLCIO_API bool plcio_modbus_client_is_open(const plcio_modbus_client *c);
 PLCIO_API void plcio_modbus_client_set_unit(plcio_modbus_client *c, uint8_t unit);
@@ -322,8 +325,100 @@ typedef struct plcio_modbus_request {
     uint8_t *bits;     /* FC 1/2: out; FC 5 (bits[0]), 15: in; one byte per bit */
     int result;        /* out: PLCIO_OK, PLCIO_EMBEXC, ... */
     uint8_t exception; /* out: exception code when result is PLCIO_EMBEXC */
+    /* Event-loop mode only (plcio_modbus_submit); zero means the client's settings. */
+    int timeout_ms;    /* in: per attempt; 0: the client's timeout */
+    int retries;       /* in: sends again after no answer; 0: the client's, PLCIO_MODBUS_NO_RETRY: none */
+    bool sent;         /* out: the request went to the link (a failed write may have happened) */
 } plcio_modbus_request;
 PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n, size_t window);
+
+#define PLCIO_MODBUS_NO_RETRY (-1)
+
+/* ---- event-loop use (nothing blocks) ----
+ *
+ *   plcio_modbus_client *c = plcio_modbus_client_new("modbus-tcp://10.0.0.7", NULL, &err);
+ *   plcio_modbus_client_set_depth(c, 8);
+ *   plcio_modbus_client_connect_async(c);
+ *   plcio_modbus_request r = {.unit = 1, .function = 3, .addr = 0, .n = 10, .regs = regs};
+ *   plcio_modbus_submit(c, &r, on_done, ctx);      // on_done(ctx, c, &r) gets r.result
+ *   loop: watch plcio_modbus_client_fd(c) for plcio_modbus_client_wants(c, &deadline),
+ *         call plcio_modbus_client_process(c) when it is ready or the deadline passed.
+ *
+ * Requests wait in the client's queue in submission order and go to the link
+ * when it can take them: up to `depth` in flight on TCP and UDP (matched by
+ * transaction id), one at a time on RTU and ASCII links, on a serial RTU
+ * line only after t3.5 of silence (SL 2.5.1.1) and with stale input
+ * discarded first. A request's timeout counts from when it goes on the wire.
+ * A request without an answer in time (and, on RTU/ASCII, one with a
+ * damaged answer) is sent again up to `retries` times, keeping its place in
+ * the queue; then it completes with PLCIO_ETIMEDOUT (PLCIO_ECRC,
+ * PLCIO_EPROTO). Only the requests on the wire time out: those still queued
+ * go on. A timeout does not close the link; a malformed or oversized answer
+ * on a TCP stream (which can then not be framed any more), a closed
+ * connection, a refused datagram or a failing serial port do: then
+ * plcio_modbus_client_process returns the error, every request (in flight
+ * and queued) has completed with it (req->sent tells which went to the
+ * link), plcio_modbus_client_last_error names it, and the link is closed
+ * until the next plcio_modbus_client_connect_async (reconnecting, with what
+ * backoff, is the caller's choice).
+ *
+ * The callback runs inside plcio_modbus_client_process; it may submit and
+ * cancel, not close or free the client. The blocking calls return
+ * PLCIO_EBUSY while event-loop requests are pending or a connect is under way.
+ * Unit 0 on a serial link is a broadcast: writes only, done once sent. */
+typedef void (*plcio_modbus_done_fn)(void *ctx, plcio_modbus_client *client, plcio_modbus_request *req);
+enum { PLCIO_MODBUS_WANT_READ = 1, PLCIO_MODBUS_WANT_WRITE = 2 };
+
+/* Begin opening the link: a TCP connect that finishes in the event loop
+ * (within the timeout), a UDP socket or serial port at once. PLCIO_OK (open,
+ * or under way) or the error (then see plcio_modbus_client_last_error). */
+PLCIO_API int plcio_modbus_client_connect_async(plcio_modbus_client *c);
+/* The link's descriptor, to watch; -1 when closed. */
+PLCIO_API int plcio_modbus_client_fd(const plcio_modbus_client *c);
+/* True when the link is open and (TCP) the connect has finished. */
+PLCIO_API bool plcio_modbus_client_is_connected(const plcio_modbus_client *c);
+/* Requests in flight at once on TCP and UDP (1..64, default 1); RTU and
+ * ASCII links always have one. */
+PLCIO_API int plcio_modbus_client_set_depth(plcio_modbus_client *c, unsigned depth);
+/* Queue a request (FC 1, 2, 3, 4, 5, 6, 15 or 16; fields as for
+ * plcio_modbus_transact_many). req and its buffers are borrowed until done
+ * has run (or the request was cancelled). PLCIO_ENOTCONN (link not open:
+ * connect first), PLCIO_ERANGE / PLCIO_EINVAL / PLCIO_EUNSUPPORTED (bad
+ * request: nothing queued), PLCIO_ELIMIT (4096 requests already queued). */
+PLCIO_API int plcio_modbus_submit(plcio_modbus_client *c, plcio_modbus_request *req, plcio_modbus_done_fn done,
+                                  void *ctx);
+/* Forget a request: done will not run and req is the caller's again. One
+ * already on the wire keeps its place in flight until answered or timed out
+ * (the answer is dropped). False if req is not pending. */
+PLCIO_API bool plcio_modbus_cancel(plcio_modbus_client *c, plcio_modbus_request *req);
+/* Requests queued or in flight. */
+PLCIO_API size_t plcio_modbus_client_pending(const plcio_modbus_client *c);
+/* Events to wait for on the fd (0 when closed) and the deadline (monotonic
+ * ns, 0 = none) at which plcio_modbus_client_process must be called anyway. */
+PLCIO_API unsigned plcio_modbus_client_wants(const plcio_modbus_client *c, uint64_t *deadline);
+/* Finish connecting, receive, time out, send, as far as possible without
+ * blocking; completed requests get their callbacks. PLCIO_OK, or the link
+ * error that just happened (see above). */
+PLCIO_API int plcio_modbus_client_process(plcio_modbus_client *c);
+/* One line about the last link failure ("connection to 10.0.0.7:502:
+ * connection closed by peer"); "" if none. Owned by the client. */
+PLCIO_API const char *plcio_modbus_client_last_error(const plcio_modbus_client *c);
+
+/* What a URL resolved to, e.g. for a program that puts several units of
+ * one serial line on one client. Strings are owned by the client. */
+typedef struct plcio_modbus_client_settings {
+    const char *where;     /* "10.0.0.7:502", "/dev/ttyUSB0", "gw:4001 (RTU over TCP)" */
+    const char *transport; /* "tcp", "udp", "serial" */
+    const char *framing;   /* "mbap", "rtu", "ascii" */
+    const char *device;    /* serial: the port; "" otherwise */
+    unsigned baud, data_bits, stop_bits;
+    char parity;           /* 'N', 'E', 'O' */
+    bool rs485;
+    uint8_t unit;
+    int timeout_ms;
+    unsigned retries;
+} plcio_modbus_client_settings;
+PLCIO_API int plcio_modbus_client_get_settings(const plcio_modbus_client *c, plcio_modbus_client_settings *out);
 
 /* ===========================================================================
  * Server

@@ -1,28 +1,11 @@
 /* Modbus client: a blocking loop around the codec and the framers, with
  * connect on demand, retries, answer matching (transaction id, unit,
  * function) and several requests in flight on MBAP links. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "modbus/mb_codec.h"
-#include "modbus/mb_link.h"
-#include "modbus/mb_session.h"
-#include "plcio/modbus.h"
-
-#define MB_RX_CAP 4096
-
-/* The blocking client is a loop around a session (mb_session.h): the
- * session frames, matches and times out; this file moves its bytes. */
-struct plcio_modbus_client {
-    mb_url_config cfg; /* link, framing, default unit, timeout, retries */
-    plcio_logger logger;
-    mb_session *sess;
-    int last_exception;
-    uint32_t t35_us;     /* serial inter-frame silence */
-    uint64_t last_io_ns; /* end of the last frame on a serial line */
-    uint8_t rx[MB_RX_CAP];
-};
+#include "modbus/mb_client_internal.h"
 
 /* ===========================================================================
  * Handle
@@ -53,6 +36,15 @@ plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger
     mb_session_set_datagram(c->sess, c->cfg.link.ops->datagram);
     /* RTU answers of unknown length end at silence: t3.5 on a line, 20 ms on TCP */
     if (c->cfg.link.ops->serial) mb_session_set_silence(c->sess, (uint64_t)c->t35_us * 1000u);
+    const mb_link *l = &c->cfg.link;
+    if (l->ops->serial)
+        snprintf(c->where, sizeof c->where, "%s", l->device);
+    else
+        snprintf(c->where, sizeof c->where, "%s:%d%s", l->host, l->port,
+                 c->cfg.framing == MB_FRAMING_MBAP  ? ""
+                 : c->cfg.framing == MB_FRAMING_RTU ? " (RTU over TCP)"
+                                                    : " (ASCII over TCP)");
+    mb_client_async_init(c);
     if (err) *err = PLCIO_OK;
     return c;
 }
@@ -67,6 +59,7 @@ int plcio_modbus_url_check(const char *url, char *err, size_t errcap)
 void plcio_modbus_client_free(plcio_modbus_client *c)
 {
     if (!c) return;
+    mb_client_async_drop(c);
     mb_link_close(&c->cfg.link);
     mb_session_free(c->sess);
     free(c);
@@ -94,6 +87,7 @@ int plcio_modbus_client_connect(plcio_modbus_client *c)
 void plcio_modbus_client_close(plcio_modbus_client *c)
 {
     if (!c) return;
+    if (mb_client_async_active(c)) mb_client_async_drop(c); /* closes the link, forgets its requests */
     mb_link_close(&c->cfg.link);
 }
 
@@ -124,7 +118,7 @@ int plcio_modbus_client_set_retries(plcio_modbus_client *c, unsigned retries)
  * ========================================================================= */
 
 /* Length of the first MBAP frame in buf[0..n) (n when it cannot tell). */
-static size_t mbap_frame_len(const uint8_t *buf, size_t n)
+size_t mb_client_mbap_frame_len(const uint8_t *buf, size_t n)
 {
     if (n < 6) return n;
     size_t f = 6u + (size_t)(buf[4] << 8 | buf[5]);
@@ -132,12 +126,12 @@ static size_t mbap_frame_len(const uint8_t *buf, size_t n)
 }
 
 /* Tx dump, one line per frame (MBAP frames are delimited by their length). */
-static void log_tx(plcio_modbus_client *c, const uint8_t *buf, size_t n)
+void mb_client_log_tx(plcio_modbus_client *c, const uint8_t *buf, size_t n)
 {
     if (!plcio_log_enabled(&c->logger, PLCIO_LOG_TRACE)) return;
     size_t off = 0;
     while (off < n) {
-        size_t len = c->cfg.framing == MB_FRAMING_MBAP ? mbap_frame_len(buf + off, n - off) : n - off;
+        size_t len = c->cfg.framing == MB_FRAMING_MBAP ? mb_client_mbap_frame_len(buf + off, n - off) : n - off;
         plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Tx", buf + off, len);
         off += len;
     }
@@ -149,7 +143,7 @@ static int send_frames(plcio_modbus_client *c, const uint8_t *buf, size_t n)
     uint64_t deadline = plcio_net_deadline(c->cfg.timeout_ms);
     if (!c->cfg.link.ops->datagram) return c->cfg.link.ops->send(&c->cfg.link, buf, n, deadline);
     for (size_t off = 0; off < n;) {
-        size_t len = mbap_frame_len(buf + off, n - off);
+        size_t len = mb_client_mbap_frame_len(buf + off, n - off);
         int rc = c->cfg.link.ops->send(&c->cfg.link, buf + off, len, deadline);
         if (rc != PLCIO_OK) return rc;
         off += len;
@@ -174,7 +168,7 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     size_t n;
     const uint8_t *tx = mb_session_next_tx(c->sess, &n);
     if (tx) {
-        log_tx(c, tx, n);
+        mb_client_log_tx(c, tx, n);
         int rc = send_frames(c, tx, n);
         if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
         c->last_io_ns = plcio_monotonic_ns();
@@ -261,6 +255,7 @@ static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pd
                          uint8_t *resp, size_t *resp_len)
 {
     *resp_len = 0;
+    if (mb_client_async_active(c)) return PLCIO_EBUSY; /* the event-loop mode has the link */
     check_idle_stream(c);
     int rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;
@@ -296,7 +291,7 @@ static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, si
     return rc;
 }
 
-static int pick_unit(const plcio_modbus_client *c, int unit, uint8_t *out)
+int mb_client_pick_unit(const plcio_modbus_client *c, int unit, uint8_t *out)
 {
     if (unit == PLCIO_MODBUS_UNIT_DEFAULT) {
         *out = c->cfg.unit;
@@ -308,12 +303,12 @@ static int pick_unit(const plcio_modbus_client *c, int unit, uint8_t *out)
 }
 
 /* Broadcast (unit 0 on a serial bus, SL 2.1): only writes make sense. */
-static bool is_broadcast(const plcio_modbus_client *c, uint8_t unit)
+bool mb_client_is_broadcast(const plcio_modbus_client *c, uint8_t unit)
 {
     return unit == 0 && (c->cfg.link.ops->serial || c->cfg.framing != MB_FRAMING_MBAP);
 }
 
-static bool broadcast_allowed(uint8_t fc) { return fc == 5 || fc == 6 || fc == 15 || fc == 16 || fc == 21 || fc == 22; }
+bool mb_client_broadcast_allowed(uint8_t fc) { return fc == 5 || fc == 6 || fc == 15 || fc == 16 || fc == 21 || fc == 22; }
 
 /* Encode, exchange, decode, check. resp->data points into resp_buf. */
 static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, uint8_t *resp_buf, plcio_mb_pdu *resp)
@@ -323,11 +318,11 @@ static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, u
     memset(resp, 0, sizeof *resp); /* no stale exception code on any failure path */
     uint8_t unit, pdu[PLCIO_MB_MAX_PDU];
     size_t len, resp_len;
-    int rc = pick_unit(c, unit_arg, &unit);
+    int rc = mb_client_pick_unit(c, unit_arg, &unit);
     if (rc == PLCIO_OK) rc = plcio_mb_request_encode(req, pdu, sizeof pdu, &len);
     if (rc != PLCIO_OK) return rc;
-    bool bcast = is_broadcast(c, unit);
-    if (bcast && !broadcast_allowed(req->fc)) return PLCIO_EINVAL;
+    bool bcast = mb_client_is_broadcast(c, unit);
+    if (bcast && !mb_client_broadcast_allowed(req->fc)) return PLCIO_EINVAL;
     bool no_answer = bcast || (req->fc == PLCIO_MB_FC_DIAGNOSTICS && req->sub == 0x04);
     rc = exchange(c, unit, pdu, len, no_answer ? MB_REQ_NO_ANSWER : 0u, resp_buf, &resp_len);
     if ((rc != PLCIO_OK && rc != PLCIO_EMBEXC) || no_answer) {
@@ -627,9 +622,9 @@ int plcio_modbus_execute(plcio_modbus_client *c, int unit_arg, const uint8_t *pd
     c->last_exception = 0;
     uint8_t unit, buf[PLCIO_MB_MAX_PDU];
     size_t n = 0;
-    int rc = pick_unit(c, unit_arg, &unit);
+    int rc = mb_client_pick_unit(c, unit_arg, &unit);
     if (rc != PLCIO_OK) return rc;
-    unsigned flags = MB_REQ_RAW | (is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u);
+    unsigned flags = MB_REQ_RAW | (mb_client_is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u);
     rc = exchange(c, unit, pdu, len, flags, buf, &n);
     if (rc != PLCIO_OK && rc != PLCIO_EMBEXC) return rc;
     if (n > cap) return PLCIO_ENOSPC;
@@ -667,7 +662,7 @@ int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16_t addr, s
  * Several requests in flight
  * ========================================================================= */
 
-static int request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *scratch)
+int mb_client_request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *scratch)
 {
     memset(q, 0, sizeof *q);
     q->fc = r->function;
@@ -706,7 +701,7 @@ static int request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *
 }
 
 /* Copy an answer into the request's buffers. */
-static void request_finish(plcio_modbus_request *r, int result, const plcio_mb_pdu *s)
+void mb_client_request_finish(plcio_modbus_request *r, int result, const plcio_mb_pdu *s)
 {
     r->result = result;
     if (result == PLCIO_EMBEXC && s) r->exception = s->exception;
@@ -728,7 +723,7 @@ static void many_cb(void *ctx, uint32_t token, int result, const plcio_mb_pdu *r
     many_ctx *m = ctx;
     for (size_t i = 0; i < m->n; i++)
         if (m->tokens[i] == token) {
-            request_finish(&m->reqs[i], result, resp);
+            mb_client_request_finish(&m->reqs[i], result, resp);
             return;
         }
 }
@@ -739,7 +734,7 @@ static int transact_serial(plcio_modbus_client *c, plcio_modbus_request *reqs, s
         plcio_modbus_request *r = &reqs[i];
         plcio_mb_pdu q, s;
         uint8_t scratch[PLCIO_MB_MAX_PDU], buf[PLCIO_MB_MAX_PDU];
-        r->result = request_pdu(r, &q, scratch);
+        r->result = mb_client_request_pdu(r, &q, scratch);
         if (r->result != PLCIO_OK) continue;
         r->result = call(c, r->unit, &q, buf, &s);
         if (r->result == PLCIO_EMBEXC) r->exception = s.exception;
@@ -756,6 +751,7 @@ int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *req
     for (size_t i = 0; i < n; i++)
         reqs[i].result = PLCIO_ECANCELED, reqs[i].exception = 0;
     if (n == 0) return PLCIO_OK; /* calloc(0) may return NULL: not an out-of-memory */
+    if (mb_client_async_active(c)) return PLCIO_EBUSY;
     if (c->cfg.framing != MB_FRAMING_MBAP || window <= 1) return transact_serial(c, reqs, n);
     int rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;
@@ -771,8 +767,8 @@ int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *req
             plcio_mb_pdu q;
             /* cppcheck-suppress variableScope ; q points into scratch until mb_session_submit copies it */
             uint8_t scratch[PLCIO_MB_MAX_PDU], unit;
-            int e = pick_unit(c, r->unit, &unit);
-            if (e == PLCIO_OK) e = request_pdu(r, &q, scratch);
+            int e = mb_client_pick_unit(c, r->unit, &unit);
+            if (e == PLCIO_OK) e = mb_client_request_pdu(r, &q, scratch);
             if (e == PLCIO_OK)
                 e = mb_session_submit(c->sess, unit, &q, plcio_net_deadline(c->cfg.timeout_ms), &m.tokens[next]);
             if (e != PLCIO_OK) r->result = e;

@@ -319,3 +319,51 @@ void plcio_loop_stop(plcio_loop *loop)
 bool plcio_loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }
 
 int plcio_loop_fd(const plcio_loop *loop) { return loop ? loop->epfd : -1; }
+
+/* ---- a watch kept in step with a client ---- */
+
+static void watch_timer(plcio_loop *loop, void *ctx)
+{
+    plcio_loop_watch *w = ctx;
+    w->timer = 0;
+    w->deadline = 0;
+    w->on_timer(loop, w->ctx);
+}
+
+void plcio_loop_watch_init(plcio_loop_watch *w, plcio_loop *loop, plcio_io_cb on_io, plcio_timer_cb on_timer,
+                           void *ctx)
+{
+    w->loop = loop;
+    w->on_io = on_io;
+    w->on_timer = on_timer;
+    w->ctx = ctx;
+    w->fd = -1;
+    w->events = 0;
+    w->timer = 0;
+    w->deadline = 0;
+}
+
+void plcio_loop_watch_set(plcio_loop_watch *w, int fd, unsigned events, uint64_t deadline)
+{
+    if (fd != w->fd) {
+        if (w->fd >= 0) plcio_loop_del(w->loop, w->fd);
+        w->fd = -1;
+        if (fd >= 0 && plcio_loop_add(w->loop, fd, events, w->on_io, w->ctx) == PLCIO_OK) {
+            w->fd = fd;
+            w->events = events;
+        }
+    } else if (fd >= 0 && events != w->events) {
+        plcio_loop_mod(w->loop, fd, events);
+        w->events = events;
+    }
+    if (deadline != w->deadline) {
+        if (w->timer) plcio_loop_timer_cancel(w->loop, w->timer);
+        w->timer = deadline ? plcio_loop_timer_add(w->loop, deadline, watch_timer, w) : 0;
+        w->deadline = w->timer ? deadline : 0;
+    }
+}
+
+void plcio_loop_watch_clear(plcio_loop_watch *w)
+{
+    plcio_loop_watch_set(w, -1, 0, 0);
+}

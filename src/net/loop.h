@@ -64,4 +64,26 @@ bool plcio_loop_stopped(const plcio_loop *loop);
  * only fire inside run_once). Owned by the loop. */
 int plcio_loop_fd(const plcio_loop *loop);
 
+/* One fd and one deadline kept in step with what an event-loop client wants
+ * (its fd, events and deadline change as it connects, sends and waits):
+ * plcio_loop_watch_set re-registers only what changed. on_io gets the fd's
+ * events; on_timer runs once the deadline is reached (the watch forgets the
+ * timer first, so on_timer may call plcio_loop_watch_set). */
+typedef struct plcio_loop_watch {
+    plcio_loop *loop;
+    plcio_io_cb on_io;
+    plcio_timer_cb on_timer;
+    void *ctx;
+    int fd;          /* watched fd, -1 when none */
+    unsigned events; /* PLCIO_IO_* it is watched for */
+    uint64_t timer, deadline;
+} plcio_loop_watch;
+
+void plcio_loop_watch_init(plcio_loop_watch *w, plcio_loop *loop, plcio_io_cb on_io, plcio_timer_cb on_timer,
+                           void *ctx);
+/* Watch fd (-1: none) for events and arm the timer at deadline (0: none). */
+void plcio_loop_watch_set(plcio_loop_watch *w, int fd, unsigned events, uint64_t deadline);
+/* Stop watching and cancel the timer (before the fd is closed or w freed). */
+void plcio_loop_watch_clear(plcio_loop_watch *w);
+
 #endif

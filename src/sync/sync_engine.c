@@ -17,6 +17,20 @@ plcio_loop *sync_loop(const sync_device *d) { return d->engine->loop; }
 
 const plcio_logger *sync_logger(const sync_device *d) { return &d->engine->logger; }
 
+void **sync_driver_state(sync_device *d)
+{
+    plcio_sync *s = d->engine;
+    size_t n = sizeof s->driver_state / sizeof s->driver_state[0];
+    for (size_t i = 0; i < n; i++)
+        if (s->driver_state[i].ops == d->ops) return &s->driver_state[i].state;
+    for (size_t i = 0; i < n; i++)
+        if (!s->driver_state[i].ops) {
+            s->driver_state[i].ops = d->ops;
+            return &s->driver_state[i].state;
+        }
+    return NULL; /* more drivers than slots: the driver keeps nothing shared */
+}
+
 /* ---- quality ---- */
 
 /* The group's values are not being read: keep the last good ones as STALE, and

@@ -27,6 +27,10 @@ struct plcio_sync {
     uint64_t shm_recreations;  /* the writer's count, logged when it grows */
     uint64_t round_real_ns; /* CLOCK_REALTIME of this loop round's reads (0: not taken yet) */
     uint64_t ring_timer;
+    struct {
+        const sync_driver_ops *ops;
+        void *state;
+    } driver_state[4]; /* sync_driver_state(): per driver of this engine */
     atomic_bool stop;
 };
 

@@ -135,6 +135,10 @@ struct sync_write {
 /* ---- what drivers call ---- */
 plcio_loop *sync_loop(const sync_device *d);
 const plcio_logger *sync_logger(const sync_device *d);
+/* One pointer per driver and engine (NULL at first) for what a driver shares
+ * between the devices of one engine, e.g. the Modbus serial lines that
+ * several units use. The driver empties it when its last device closes. */
+void **sync_driver_state(sync_device *d);
 void sync_device_up(sync_device *d);
 /* The connection failed or broke: every in-flight cycle and write of the device
  * is over (the driver reports them done/failed before or after, either is fine). */

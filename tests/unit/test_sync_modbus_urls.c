@@ -147,11 +147,46 @@ static void test_units_on_one_port(void **state)
     if (build(apart, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
 }
 
+static plcio_sync *engine_of(const char *yaml, plcio_sync_config **cfg)
+{
+    char err[512] = "";
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bus.yaml", NULL, cfg, err, sizeof err), PLCIO_OK);
+    plcio_sync_options o;
+    memset(&o, 0, sizeof o);
+    o.no_shm = true;
+    plcio_sync *s = NULL;
+    if (plcio_sync_new(*cfg, &o, &s, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
+    return s;
+}
+
+/* The table of shared serial lines belongs to each engine: a second engine
+ * naming the same port and units, alive at the same time, builds (it has a
+ * line of its own), and freeing one leaves the other's alone. */
+static void test_two_engines_share_nothing(void **state)
+{
+    (void)state;
+    const char *bus = "devices:\n"
+                      "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
+                      "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
+    plcio_sync_config *ca, *cb, *cc;
+    plcio_sync *a = engine_of(bus, &ca), *b = engine_of(bus, &cb);
+    plcio_sync_free(a);
+    plcio_sync *c = engine_of(bus, &cc);
+    assert_int_equal(plcio_sync_device_count(b), 2);
+    assert_int_equal(plcio_sync_device_count(c), 2);
+    plcio_sync_free(b);
+    plcio_sync_free(c);
+    plcio_sync_config_free(ca);
+    plcio_sync_config_free(cb);
+    plcio_sync_config_free(cc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_modbus_link_builds),
         cmocka_unit_test(test_bad_modbus_urls),
+        cmocka_unit_test(test_two_engines_share_nothing),
         cmocka_unit_test(test_units_on_one_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
