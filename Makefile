@@ -10,8 +10,9 @@
 #   make install      install library, headers, pkg-config file, CMake package, CLI
 #   make bench        build and run the benchmarks
 #   make fuzz         run every fuzz harness for FUZZ_SECONDS (clang + libFuzzer)
-#   make check        static analysis: clang-tidy (.clang-tidy) and cppcheck over the
-#                     whole tree (build-check/); fails on any finding
+#   make check        the layer rule (scripts/check-layers.sh), the format (.clang-format;
+#                     make format applies it), clang-tidy (.clang-tidy) and cppcheck over
+#                     the whole tree (build-check/); fails on any finding
 #   make bootstrap    only install the build and test dependencies
 #
 # CI sets CI=true, which turns warnings into errors.

@@ -31,7 +31,8 @@ static inline int bn_wait(int fd, short events, int timeout_ms)
 {
     struct pollfd p = {fd, events, 0};
     int n;
-    do n = poll(&p, 1, timeout_ms);
+    do
+        n = poll(&p, 1, timeout_ms);
     while (n < 0 && errno == EINTR);
     return n == 1 ? 0 : -1;
 }

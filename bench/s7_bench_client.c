@@ -14,7 +14,7 @@
 #include "plcio/plcio.h"
 #include "snap7_api.h"
 
-#define BIG 65535
+#define BIG   65535
 #define ITEMS 20
 
 static uint8_t db1[100], db2[BIG];
@@ -48,8 +48,7 @@ static void *pp_server(void *arg)
 {
     (void)arg;
     int fd;
-    if (bn_wait_readable(pp_listen_fd, 10000) || bn_accept(pp_listen_fd, &fd))
-        return NULL;
+    if (bn_wait_readable(pp_listen_fd, 10000) || bn_accept(pp_listen_fd, &fd)) return NULL;
     static uint8_t pp_in[4096], pp_out[4096];
     for (;;) {
         if (bn_recv_exact(fd, pp_in, 4, 30000)) break;
@@ -82,7 +81,8 @@ typedef int (*op_fn)(void *ctx);
 static void measure3(op_fn a, op_fn b, op_fn c, size_t na, size_t nb, double *ma, double *mb, double *mc)
 {
     uint64_t *ta = malloc(na * sizeof *ta), *tb = malloc(nb * sizeof *tb), *tc = malloc(na * sizeof *tc);
-    for (int w = 0; w < 3; w++) a(NULL), b(NULL), c(NULL);
+    for (int w = 0; w < 3; w++)
+        a(NULL), b(NULL), c(NULL);
     size_t ia = 0, ib = 0, ic = 0;
     for (int round = 0; round < 10; round++) {
         for (size_t i = 0; i < na / 10; i++) {
@@ -114,9 +114,22 @@ static plcio_s7_var vars[ITEMS];
 static TS7DataItem items[ITEMS];
 static uint8_t item_buf[ITEMS][4];
 
-static int ours_small(void *c) { (void)c; return plcio_s7_client_read_area(ours, PLCIO_S7_AREA_DB, 1, 0, 4, out); }
-static int theirs_small(void *c) { (void)c; return Cli_DBRead(theirs, 1, 0, 4, out); }
-static int pp_small(void *c) { (void)c; pingpong(31, 29); return 0; }
+static int ours_small(void *c)
+{
+    (void)c;
+    return plcio_s7_client_read_area(ours, PLCIO_S7_AREA_DB, 1, 0, 4, out);
+}
+static int theirs_small(void *c)
+{
+    (void)c;
+    return Cli_DBRead(theirs, 1, 0, 4, out);
+}
+static int pp_small(void *c)
+{
+    (void)c;
+    pingpong(31, 29);
+    return 0;
+}
 /* The same 31-byte read frame, pre-encoded, sent raw on a connected S7
  * socket: snap7's server time plus the bare exchange, no client code. */
 static int raw_fd = -1;
@@ -129,22 +142,45 @@ static int raw_small(void *c)
     if (bn_send_all(raw_fd, raw_req, raw_len, 5000)) return 1;
     return bn_recv_exact(raw_fd, in, 29, 5000);
 }
-static int ours_big(void *c) { (void)c; return plcio_s7_client_read_area(ours, PLCIO_S7_AREA_DB, 2, 0, BIG, out); }
-static int theirs_big(void *c) { (void)c; return Cli_DBRead(theirs, 2, 0, BIG, out); }
+static int ours_big(void *c)
+{
+    (void)c;
+    return plcio_s7_client_read_area(ours, PLCIO_S7_AREA_DB, 2, 0, BIG, out);
+}
+static int theirs_big(void *c)
+{
+    (void)c;
+    return Cli_DBRead(theirs, 2, 0, BIG, out);
+}
 /* the floor without pipelining: one exchange per 942-byte chunk, in turn */
 static int pp_big(void *c)
 {
     (void)c;
-    for (size_t left = BIG; left; left -= left < 942 ? left : 942) pingpong(31, 7 + 14 + 4 + (left < 942 ? left : 942));
+    for (size_t left = BIG; left; left -= left < 942 ? left : 942)
+        pingpong(31, 7 + 14 + 4 + (left < 942 ? left : 942));
     return 0;
 }
-static int ours_multi(void *c) { (void)c; return plcio_s7_client_read_vars(ours, vars, ITEMS); }
-static int theirs_multi(void *c) { (void)c; return Cli_ReadMultiVars(theirs, items, ITEMS); }
-static int pp_multi(void *c) { (void)c; pingpong(7 + 12 + ITEMS * 12, 7 + 14 + ITEMS * 8); return 0; }
+static int ours_multi(void *c)
+{
+    (void)c;
+    return plcio_s7_client_read_vars(ours, vars, ITEMS);
+}
+static int theirs_multi(void *c)
+{
+    (void)c;
+    return Cli_ReadMultiVars(theirs, items, ITEMS);
+}
+static int pp_multi(void *c)
+{
+    (void)c;
+    pingpong(7 + 12 + ITEMS * 12, 7 + 14 + ITEMS * 8);
+    return 0;
+}
 
 int main(void)
 {
-    for (size_t i = 0; i < BIG; i++) db2[i] = (uint8_t)((i & 0xFF) ^ (i >> 8));
+    for (size_t i = 0; i < BIG; i++)
+        db2[i] = (uint8_t)((i & 0xFF) ^ (i >> 8));
     db1[0] = 0x04, db1[1] = 0xD2;
     /* snap7's server */
     int port = free_port();
@@ -191,8 +227,8 @@ int main(void)
     plcio_s7_client *raw = plcio_s7_client_new(&o);
     if (plcio_s7_client_connect(raw)) return 1;
     raw_fd = plcio_s7_client_fd(raw);
-    static const uint8_t frame[] = {3, 0, 0, 31, 2, 0xF0, 0x80, 0x32, 1, 0, 0, 0, 1, 0, 14, 0, 0, 4, 1,
-                                    0x12, 0x0A, 0x10, 2, 0, 4, 0, 1, 0x84, 0, 0, 0};
+    static const uint8_t frame[] = {3, 0, 0, 31,   2,    0xF0, 0x80, 0x32, 1, 0, 0, 0,    1, 0, 14, 0,
+                                    0, 4, 1, 0x12, 0x0A, 0x10, 2,    0,    4, 0, 1, 0x84, 0, 0, 0};
     memcpy(raw_req, frame, sizeof frame);
     raw_len = sizeof frame;
     measure3(ours_small, theirs_small, pp_small, 2000, 200, &s_ours, &s_snap, &s_pp);
@@ -200,13 +236,16 @@ int main(void)
     plcio_s7_client_free(raw);
     printf("4-byte DB read, median latency: plcio %.1f us, snap7 %.1f us, ping-pong %.1f us\n", s_ours, s_snap, s_pp);
     printf("  ratio plcio/ping-pong %.2fx (target <= 1.25x), snap7/plcio %.1fx\n", s_ours / s_pp, s_snap / s_ours);
-    printf("  the same frame pre-encoded and sent raw to snap7's server: %.1f us (plcio/raw %.2fx: the rest of the gap\n"
-           "  to the ping-pong is snap7's server at work)\n", s_raw, s_ours / s_raw);
+    printf(
+        "  the same frame pre-encoded and sent raw to snap7's server: %.1f us (plcio/raw %.2fx: the rest of the gap\n"
+        "  to the ping-pong is snap7's server at work)\n",
+        s_raw, s_ours / s_raw);
 
     double b_ours, b_snap, b_pp;
     measure3(ours_big, theirs_big, pp_big, 100, 10, &b_ours, &b_snap, &b_pp);
-    printf("65535-byte DB read: plcio %.0f reads/s (%.1f MB/s), snap7 %.1f reads/s, sequential ping-pong %.0f reads/s\n",
-           1e6 / b_ours, BIG / b_ours, 1e6 / b_snap, 1e6 / b_pp);
+    printf(
+        "65535-byte DB read: plcio %.0f reads/s (%.1f MB/s), snap7 %.1f reads/s, sequential ping-pong %.0f reads/s\n",
+        1e6 / b_ours, BIG / b_ours, 1e6 / b_snap, 1e6 / b_pp);
     printf("  ratio plcio/snap7 %.1fx faster (target >= 25x); plcio runs at %.2fx the speed of the sequential\n"
            "  ping-pong floor (snap7's server handles one PDU at a time, so pipelining cannot pass it)\n",
            b_snap / b_ours, b_pp / b_ours);

@@ -62,7 +62,8 @@ static void *pp_accept(void *arg)
         if (bn_wait_readable(pp_listen_fd, 120000)) return NULL;
         if (bn_accept(pp_listen_fd, &fd)) continue;
         pthread_t t;
-        pthread_create(&t, NULL, pp_conn, (void *)(intptr_t)fd); // NOLINT(performance-no-int-to-ptr): the fd is the argument
+        pthread_create(&t, NULL, pp_conn,
+                       (void *)(intptr_t)fd); // NOLINT(performance-no-int-to-ptr): the fd is the argument
         pthread_detach(t);
     }
 }

@@ -57,7 +57,8 @@ static void *engine_main(void *arg)
         }
         plcio_shm_writer_publish(e->w, NULL);
         plcio_shm_write_request req;
-        while (plcio_shm_writer_next_write(e->w, &req) == PLCIO_OK) plcio_shm_writer_complete(e->w, req.slot, PLCIO_OK, NULL);
+        while (plcio_shm_writer_next_write(e->w, &req) == PLCIO_OK)
+            plcio_shm_writer_complete(e->w, req.slot, PLCIO_OK, NULL);
         n++;
         next += period;
         uint64_t now = plcio_monotonic_ns();
@@ -91,7 +92,8 @@ static void add(series *s, uint64_t ns)
 static double avg_us(const series *s)
 {
     double sum = 0;
-    for (size_t i = 0; i < s->n; i++) sum += (double)s->v[i];
+    for (size_t i = 0; i < s->n; i++)
+        sum += (double)s->v[i];
     return s->n ? sum / (double)s->n / 1e3 : 0;
 }
 
@@ -104,8 +106,8 @@ static void print(const char *what, series *s)
     double avg = avg_us(s);
     qsort(s->v, s->n, sizeof *s->v, cmp_u64);
     size_t p50 = s->n / 2, p99 = s->n * 99 / 100;
-    printf("  %-44s avg %8.2f us  p50 %8.2f  p99 %8.2f  max %9.2f  (%zu samples)\n", what, avg,
-           (double)s->v[p50] / 1e3, (double)s->v[p99] / 1e3, (double)s->v[s->n - 1] / 1e3, s->n);
+    printf("  %-44s avg %8.2f us  p50 %8.2f  p99 %8.2f  max %9.2f  (%zu samples)\n", what, avg, (double)s->v[p50] / 1e3,
+           (double)s->v[p99] / 1e3, (double)s->v[s->n - 1] / 1e3, s->n);
 }
 
 /* Map the segment read-only next to the reader, for the memcpy floor. */
@@ -122,7 +124,7 @@ static const uint8_t *map_segment(const char *name, size_t size)
 static int make_segment(const char *name, size_t tags, plcio_shm_writer **w)
 {
     plcio_shm_tag_def *defs = calloc(tags, sizeof *defs);
-    char (*names)[32] = calloc(tags, sizeof *names);
+    char(*names)[32] = calloc(tags, sizeof *names);
     if (!defs || !names) {
         free(defs);
         free(names);
@@ -156,7 +158,8 @@ static void run_case(const char *what, plcio_shm_reader *r, double seconds, samp
 {
     series s = {calloc(2000000, sizeof(uint64_t)), 0, 2000000};
     uint64_t end = plcio_monotonic_ns() + (uint64_t)(seconds * 1e9);
-    while (plcio_monotonic_ns() < end && s.n < s.cap) add(&s, fn(r, ctx));
+    while (plcio_monotonic_ns() < end && s.n < s.cap)
+        add(&s, fn(r, ctx));
     print(what, &s);
     free(s.v);
 }
@@ -237,8 +240,8 @@ static void python_case(const char *name, size_t tags, double seconds)
         printf("  python reader: skipped (%s or /usr/bin/python3 missing)\n", script);
         return;
     }
-    snprintf(cmd, sizeof cmd, "PYTHONPATH=%s/python /usr/bin/python3 %s %s --seconds %g --tags %zu 2>&1", PLCIO_SOURCE_DIR,
-             script, name, seconds, tags);
+    snprintf(cmd, sizeof cmd, "PYTHONPATH=%s/python /usr/bin/python3 %s %s --seconds %g --tags %zu 2>&1",
+             PLCIO_SOURCE_DIR, script, name, seconds, tags);
     fflush(stdout);
     if (system(cmd) != 0) printf("  python reader: failed\n");
 }
@@ -266,7 +269,8 @@ static int bench_tags(size_t tags, double seconds)
     printf("-- %zu REAL tags (%u image bytes, segment %llu bytes), engine publishing at %u Hz\n", tags, st.image_size,
            (unsigned long long)st.segment_size, e.rate_hz);
 
-    series base = {calloc(2000000, sizeof(uint64_t)), 0, 2000000}, ours = {calloc(2000000, sizeof(uint64_t)), 0, 2000000};
+    series base = {calloc(2000000, sizeof(uint64_t)), 0, 2000000},
+           ours = {calloc(2000000, sizeof(uint64_t)), 0, 2000000};
     /* The floor: memcpy of one snapshot buffer out of the same mapping (what
      * the seqlock copy does, minus the protocol). Interleaved with the real
      * copy so both see the same load. */
@@ -312,6 +316,7 @@ int main(int argc, char **argv)
     if (!(seconds > 0)) seconds = 1.0;
     int status = 0;
     static const size_t sizes[] = {10, 1000, 10000};
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) status |= bench_tags(sizes[i], seconds);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        status |= bench_tags(sizes[i], seconds);
     return status;
 }

@@ -26,10 +26,10 @@ int Cli_Disconnect(S7Object client);
 int Cli_DBRead(S7Object client, int db, int start, int size, void *data);
 int Cli_ReadMultiVars(S7Object client, TS7DataItem *items, int count);
 
-#define P_U16_LOCAL_PORT 1
+#define P_U16_LOCAL_PORT  1
 #define P_U16_REMOTE_PORT 2
 #define P_I32_PDU_REQUEST 10
 #define P_I32_MAX_CLIENTS 11 /* p_i32_MaxClients */
-#define SRV_AREA_DB 5
+#define SRV_AREA_DB       5
 
 #endif

@@ -22,10 +22,10 @@
 #include "plcio/sync.h"
 #include "snap7_api.h"
 
-#define BIG_TAGS 16383u /* DINT: 65532 bytes */
-#define BIG_BYTES (BIG_TAGS * 4u)
-#define RUN_SECONDS 3.0
-#define DEVICES 10
+#define BIG_TAGS        16383u /* DINT: 65532 bytes */
+#define BIG_BYTES       (BIG_TAGS * 4u)
+#define RUN_SECONDS     3.0
+#define DEVICES         10
 #define TAGS_PER_DEVICE 1000
 
 static char tmpdir[64];
@@ -99,7 +99,8 @@ static int run_engine(const char *yaml, const char *shm, engine_run *out, plcio_
     }
     /* Connect and settle before measuring. */
     double settle = now_s() + 1.0;
-    while (now_s() < settle) plcio_sync_run_once(s, 1);
+    while (now_s() < settle)
+        plcio_sync_run_once(s, 1);
     plcio_sync_stats st;
     uint64_t cycles0 = 0, late0 = 0;
     for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
@@ -108,7 +109,8 @@ static int run_engine(const char *yaml, const char *shm, engine_run *out, plcio_
         late0 += st.late;
     }
     double t0 = now_s(), c0 = thread_cpu_s();
-    while (now_s() - t0 < RUN_SECONDS) plcio_sync_run_once(s, 1);
+    while (now_s() - t0 < RUN_SECONDS)
+        plcio_sync_run_once(s, 1);
     out->elapsed_s = now_s() - t0;
     out->cpu_s = thread_cpu_s() - c0;
     out->cycles = 0;
@@ -126,7 +128,8 @@ static int run_engine(const char *yaml, const char *shm, engine_run *out, plcio_
     out->tags = plcio_sync_tag_count(s);
     if (keep_reader) {
         char msg[256];
-        if (plcio_shm_reader_open(plcio_sync_shm_name(s), keep_reader, msg, sizeof msg) != PLCIO_OK) *keep_reader = NULL;
+        if (plcio_shm_reader_open(plcio_sync_shm_name(s), keep_reader, msg, sizeof msg) != PLCIO_OK)
+            *keep_reader = NULL;
         /* measure the reader while the engine still publishes */
     }
     if (keep_reader && *keep_reader) {
@@ -203,7 +206,8 @@ static void big_db(void)
 
     /* snap7's server */
     static uint8_t db[BIG_BYTES];
-    for (size_t i = 0; i < sizeof db; i++) db[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof db; i++)
+        db[i] = (uint8_t)i;
     int port = free_port();
     uint16_t p16 = (uint16_t)port;
     S7Object srv = Srv_Create();
@@ -262,22 +266,25 @@ static void many_devices(void)
     for (int i = 0; i < DEVICES; i++) {
         int port;
         servers[i] = plcio_server(&port, 1, (size_t)TAGS_PER_DEVICE * 4);
-        n += (size_t)snprintf(yaml + n, cap - n,
-                              "  - {name: plc%d, url: \"s7://127.0.0.1:%d?rack=0&slot=1\", groups: [{db: 1, interval: 10ms}]}\n",
-                              i, port);
+        n += (size_t)snprintf(
+            yaml + n, cap - n,
+            "  - {name: plc%d, url: \"s7://127.0.0.1:%d?rack=0&slot=1\", groups: [{db: 1, interval: 10ms}]}\n", i,
+            port);
     }
     printf("2. %d tags across %d devices (plcio simulators) at 100 Hz, %.0f s\n", DEVICES * TAGS_PER_DEVICE, DEVICES,
            RUN_SECONDS);
     engine_run r;
     plcio_shm_reader *reader = NULL;
     if (run_engine(yaml, shm, &r, &reader) == 0) {
-        printf("  %.1f cycles/s per device (target 100), %.0f late cycles in all, engine thread CPU %.0f%% of one core\n",
-               r.cycles_per_s, r.late, 100 * r.cpu_s / r.elapsed_s);
+        printf(
+            "  %.1f cycles/s per device (target 100), %.0f late cycles in all, engine thread CPU %.0f%% of one core\n",
+            r.cycles_per_s, r.late, 100 * r.cpu_s / r.elapsed_s);
         printf("  %.2f us CPU per 1000 tag updates (%llu updates)\n",
                r.updates ? r.cpu_s / ((double)r.updates / 1000) * 1e6 : 0, (unsigned long long)r.updates);
     }
     printf("  resident memory of this process (engine + 10 simulators): %ld KiB\n", rss_kib());
-    for (int i = 0; i < DEVICES; i++) plcio_s7_server_free(servers[i]);
+    for (int i = 0; i < DEVICES; i++)
+        plcio_s7_server_free(servers[i]);
     free(yaml);
 }
 

@@ -5,8 +5,8 @@
 # tell whether what the tests use works, the check is by function (an import, a require,
 # a built library), and a failed check reinstalls what it names.
 #
-#   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-tidy and cppcheck (make check), cmake,
-#     cmocka, cJSON (test vectors),
+#   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
+#     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
 #     libyaml (sync configuration), and the foreign peers the interop tests use:
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers.
@@ -32,7 +32,7 @@ if $build_only; then
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
-    clang-tidy cppcheck
+    clang-tidy clang-format cppcheck
     libcmocka-dev libcjson-dev libyaml-dev
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
     nodejs npm

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Static analysis of the whole tree: clang-tidy (.clang-tidy) and cppcheck
-# (scripts/cppcheck-suppressions.txt). Exits non-zero on any finding.
+# Static analysis of the whole tree: the layer rule (scripts/check-layers.sh), the
+# checked-in .clang-format (every C file formatted as it says: `make format` applies it),
+# clang-tidy (.clang-tidy) and cppcheck (scripts/cppcheck-suppressions.txt). Exits
+# non-zero on any finding.
 #
 #   scripts/check.sh [BUILD_DIR]     default build-check; CHECK_JOBS=2 parallel clang-tidy runs
 #   CHECK_FILES='src/tag/*.c'        clang-tidy only these sources (while fixing findings)
@@ -18,6 +20,16 @@ command -v cppcheck >/dev/null || { echo "check: cppcheck not found (scripts/boo
 
 start=$(date +%s)
 mkdir -p "$build"
+
+# The layer rule and the format: cheap, first; their findings fail the check like the others.
+echo "check: layers (dependencies point down only)"
+scripts/check-layers.sh >"$build/layers.txt" 2>&1 && layers_rc=0 || layers_rc=$?
+fmt=$(command -v clang-format || command -v clang-format-14 || true)
+[ -n "$fmt" ] || { echo "check: clang-format not found (scripts/bootstrap.sh installs it)" >&2; exit 2; }
+echo "check: clang-format"
+git ls-files '*.c' '*.h' | xargs "$fmt" --dry-run --Werror >"$build/format.txt" 2>&1 || true
+fmt_files=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: error: ' "$build/format.txt" | cut -d: -f1 | sort -u)
+fmt_count=$(printf '%s' "$fmt_files" | grep -c . || true)
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DPLCIO_WERROR=OFF >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 2; }
@@ -54,11 +66,15 @@ cppcheck --project="$db" \
 sed "s|^$PWD/||" "$out/cppcheck.raw" | grep -E '^[^ ].*: [a-z]+: ' >"$out/cppcheck.txt" || true
 cpp_count=$(wc -l <"$out/cppcheck.txt")
 
+[ "$layers_rc" -eq 0 ] || { echo "--- layer rule"; cat "$build/layers.txt"; }
+[ "$fmt_count" -eq 0 ] || { echo "--- not formatted as .clang-format says (make format fixes them):"; echo "$fmt_files"; }
 [ "$tidy_count" -eq 0 ] || { echo "--- clang-tidy findings"; cat "$out/clang-tidy.txt"; }
 [ "$cpp_count" -eq 0 ] || { echo "--- cppcheck findings"; cat "$out/cppcheck.txt"; }
-echo "check: clang-tidy $tidy_count finding(s) in $nfiles files, cppcheck $cpp_count finding(s)," \
+echo "check: layers $([ "$layers_rc" -eq 0 ] && echo clean || echo FAILED), $fmt_count file(s) not formatted," \
+  "clang-tidy $tidy_count finding(s) in $nfiles files, cppcheck $cpp_count finding(s)," \
   "$(($(date +%s) - start)) s (details in $out/)"
-if [ "$tidy_count" -ne 0 ] || [ "$tidy_broken" -ne 0 ] || [ "$cpp_count" -ne 0 ] || [ "$cpp_rc" -ne 0 ]; then
+if [ "$layers_rc" -ne 0 ] || [ "$fmt_count" -ne 0 ] || [ "$tidy_count" -ne 0 ] || [ "$tidy_broken" -ne 0 ] ||
+  [ "$cpp_count" -ne 0 ] || [ "$cpp_rc" -ne 0 ]; then
   [ "$tidy_broken" -eq 0 ] || echo "check: clang-tidy could not parse $tidy_broken file(s)" >&2
   [ "$cpp_rc" -eq 0 ] || [ "$cpp_count" -ne 0 ] || cat "$out/cppcheck.log" "$out/cppcheck.raw" >&2
   echo "check: FAILED" >&2

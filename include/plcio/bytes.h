@@ -39,24 +39,66 @@ static inline uint64_t plcio_get_u64le(const uint8_t *p)
 {
     return (uint64_t)plcio_get_u32le(p + 4) << 32 | plcio_get_u32le(p);
 }
-static inline void plcio_put_u16be(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void plcio_put_u16le(uint8_t *p, uint16_t v) { p[1] = (uint8_t)(v >> 8); p[0] = (uint8_t)v; }
+static inline void plcio_put_u16be(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void plcio_put_u16le(uint8_t *p, uint16_t v)
+{
+    p[1] = (uint8_t)(v >> 8);
+    p[0] = (uint8_t)v;
+}
 static inline void plcio_put_u32be(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 static inline void plcio_put_u32le(uint8_t *p, uint32_t v)
 {
-    p[3] = (uint8_t)(v >> 24); p[2] = (uint8_t)(v >> 16); p[1] = (uint8_t)(v >> 8); p[0] = (uint8_t)v;
+    p[3] = (uint8_t)(v >> 24);
+    p[2] = (uint8_t)(v >> 16);
+    p[1] = (uint8_t)(v >> 8);
+    p[0] = (uint8_t)v;
 }
-static inline void plcio_put_u64be(uint8_t *p, uint64_t v) { plcio_put_u32be(p, (uint32_t)(v >> 32)); plcio_put_u32be(p + 4, (uint32_t)v); }
-static inline void plcio_put_u64le(uint8_t *p, uint64_t v) { plcio_put_u32le(p + 4, (uint32_t)(v >> 32)); plcio_put_u32le(p, (uint32_t)v); }
+static inline void plcio_put_u64be(uint8_t *p, uint64_t v)
+{
+    plcio_put_u32be(p, (uint32_t)(v >> 32));
+    plcio_put_u32be(p + 4, (uint32_t)v);
+}
+static inline void plcio_put_u64le(uint8_t *p, uint64_t v)
+{
+    plcio_put_u32le(p + 4, (uint32_t)(v >> 32));
+    plcio_put_u32le(p, (uint32_t)v);
+}
 
 /* IEEE 754 binary32/binary64 <-> bit patterns (no aliasing tricks). */
-static inline float plcio_f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
-static inline uint32_t plcio_f32_to_bits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
-static inline double plcio_f64_from_bits(uint64_t u) { double d; memcpy(&d, &u, sizeof d); return d; }
-static inline uint64_t plcio_f64_to_bits(double d) { uint64_t u; memcpy(&u, &d, sizeof u); return u; }
+static inline float plcio_f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t plcio_f32_to_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline double plcio_f64_from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+static inline uint64_t plcio_f64_to_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
 
 static inline float plcio_get_f32be(const uint8_t *p) { return plcio_f32_from_bits(plcio_get_u32be(p)); }
 static inline float plcio_get_f32le(const uint8_t *p) { return plcio_f32_from_bits(plcio_get_u32le(p)); }
@@ -105,11 +147,11 @@ static inline bool plcio_rcursor_copy(plcio_rcursor *c, void *out, size_t n)
     return p != NULL;
 }
 
-#define PLCIO_RCURSOR_GET_(name, type, n, load)                         \
-    static inline type plcio_rcursor_##name(plcio_rcursor *c)          \
-    {                                                                   \
-        const uint8_t *p = plcio_rcursor_take(c, n);                    \
-        return p ? load(p) : (type)0;                                   \
+#define PLCIO_RCURSOR_GET_(name, type, n, load)                                                                        \
+    static inline type plcio_rcursor_##name(plcio_rcursor *c)                                                          \
+    {                                                                                                                  \
+        const uint8_t *p = plcio_rcursor_take(c, n);                                                                   \
+        return p ? load(p) : (type)0;                                                                                  \
     }
 static inline uint8_t plcio_load_u8_(const uint8_t *p) { return p[0]; }
 PLCIO_RCURSOR_GET_(u8, uint8_t, 1, plcio_load_u8_)
@@ -168,12 +210,12 @@ static inline bool plcio_wcursor_fill(plcio_wcursor *c, uint8_t byte, size_t n)
     return p != NULL;
 }
 
-#define PLCIO_WCURSOR_PUT_(name, type, n, store)                        \
-    static inline bool plcio_wcursor_##name(plcio_wcursor *c, type v)  \
-    {                                                                   \
-        uint8_t *p = plcio_wcursor_reserve(c, n);                       \
-        if (p) store(p, v);                                             \
-        return p != NULL;                                               \
+#define PLCIO_WCURSOR_PUT_(name, type, n, store)                                                                       \
+    static inline bool plcio_wcursor_##name(plcio_wcursor *c, type v)                                                  \
+    {                                                                                                                  \
+        uint8_t *p = plcio_wcursor_reserve(c, n);                                                                      \
+        if (p) store(p, v);                                                                                            \
+        return p != NULL;                                                                                              \
     }
 static inline void plcio_store_u8_(uint8_t *p, uint8_t v) { p[0] = v; }
 PLCIO_WCURSOR_PUT_(u8, uint8_t, 1, plcio_store_u8_)

@@ -18,34 +18,34 @@ PLCIO_BEGIN_DECLS
  * handle that returned them tells exactly what the peer said.
  * X(name, value, text)
  * ------------------------------------------------------------------------- */
-#define PLCIO_ERRNO_MAP(X)                                                          \
-    X(OK, 0, "success")                                                             \
-    X(EINVAL, -1, "invalid argument")                                               \
-    X(ENOMEM, -2, "out of memory")                                                  \
-    X(ERANGE, -3, "value out of range")                                             \
-    X(ETYPE, -4, "wrong or unsupported data type")                                  \
-    X(ESYNTAX, -5, "syntax error")                                                  \
-    X(EAGAIN, -6, "incomplete: more bytes are needed")                              \
-    X(ENOSPC, -7, "buffer too small")                                               \
-    X(EPROTO, -8, "malformed or unexpected protocol data")                          \
-    X(ECRC, -9, "checksum mismatch")                                                \
-    X(ETIMEDOUT, -10, "timed out")                                                  \
-    X(ECONNREFUSED, -11, "connection refused")                                      \
-    X(ECLOSED, -12, "connection closed by peer")                                    \
-    X(ENOTCONN, -13, "not connected")                                               \
-    X(EIO, -14, "input/output error")                                               \
-    X(ENOTFOUND, -15, "not found")                                                  \
-    X(EEXIST, -16, "already exists")                                                \
-    X(EUNSUPPORTED, -17, "not supported")                                           \
-    X(EBUSY, -18, "busy")                                                           \
-    X(EPLC, -19, "the PLC rejected the request")                                    \
-    X(EMBEXC, -20, "the Modbus device answered with an exception")                  \
-    X(EACCESS, -21, "access denied")                                                \
-    X(ESTATE, -22, "not allowed in the current state")                              \
-    X(ECANCELED, -23, "canceled")                                                   \
-    X(ERESOLVE, -24, "host name could not be resolved")                             \
-    X(ELIMIT, -25, "limit reached")                                                 \
-    X(EOPTIMIZED, -26, "data block uses optimized access; absolute addresses do not exist") \
+#define PLCIO_ERRNO_MAP(X)                                                                                             \
+    X(OK, 0, "success")                                                                                                \
+    X(EINVAL, -1, "invalid argument")                                                                                  \
+    X(ENOMEM, -2, "out of memory")                                                                                     \
+    X(ERANGE, -3, "value out of range")                                                                                \
+    X(ETYPE, -4, "wrong or unsupported data type")                                                                     \
+    X(ESYNTAX, -5, "syntax error")                                                                                     \
+    X(EAGAIN, -6, "incomplete: more bytes are needed")                                                                 \
+    X(ENOSPC, -7, "buffer too small")                                                                                  \
+    X(EPROTO, -8, "malformed or unexpected protocol data")                                                             \
+    X(ECRC, -9, "checksum mismatch")                                                                                   \
+    X(ETIMEDOUT, -10, "timed out")                                                                                     \
+    X(ECONNREFUSED, -11, "connection refused")                                                                         \
+    X(ECLOSED, -12, "connection closed by peer")                                                                       \
+    X(ENOTCONN, -13, "not connected")                                                                                  \
+    X(EIO, -14, "input/output error")                                                                                  \
+    X(ENOTFOUND, -15, "not found")                                                                                     \
+    X(EEXIST, -16, "already exists")                                                                                   \
+    X(EUNSUPPORTED, -17, "not supported")                                                                              \
+    X(EBUSY, -18, "busy")                                                                                              \
+    X(EPLC, -19, "the PLC rejected the request")                                                                       \
+    X(EMBEXC, -20, "the Modbus device answered with an exception")                                                     \
+    X(EACCESS, -21, "access denied")                                                                                   \
+    X(ESTATE, -22, "not allowed in the current state")                                                                 \
+    X(ECANCELED, -23, "canceled")                                                                                      \
+    X(ERESOLVE, -24, "host name could not be resolved")                                                                \
+    X(ELIMIT, -25, "limit reached")                                                                                    \
+    X(EOPTIMIZED, -26, "data block uses optimized access; absolute addresses do not exist")                            \
     X(EINTERNAL, -27, "internal error")
 
 typedef enum plcio_err {
@@ -124,7 +124,7 @@ PLCIO_API plcio_clock plcio_manual_clock_bind(plcio_manual_clock *mc);
 static inline void plcio_manual_clock_advance(plcio_manual_clock *mc, uint64_t ns) { mc->now_ns += ns; }
 
 #define PLCIO_NS_PER_MS UINT64_C(1000000)
-#define PLCIO_NS_PER_S UINT64_C(1000000000)
+#define PLCIO_NS_PER_S  UINT64_C(1000000000)
 
 PLCIO_END_DECLS
 

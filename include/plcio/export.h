@@ -11,7 +11,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PLCIO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define PLCIO_NODISCARD __attribute__((warn_unused_result))
+#define PLCIO_NODISCARD         __attribute__((warn_unused_result))
 #else
 #define PLCIO_PRINTF(fmt, args)
 #define PLCIO_NODISCARD
@@ -19,7 +19,7 @@
 
 #ifdef __cplusplus
 #define PLCIO_BEGIN_DECLS extern "C" {
-#define PLCIO_END_DECLS }
+#define PLCIO_END_DECLS   }
 #else
 #define PLCIO_BEGIN_DECLS
 #define PLCIO_END_DECLS

@@ -326,9 +326,9 @@ typedef struct plcio_modbus_request {
     int result;        /* out: PLCIO_OK, PLCIO_EMBEXC, ... */
     uint8_t exception; /* out: exception code when result is PLCIO_EMBEXC */
     /* Event-loop mode only (plcio_modbus_submit); zero means the client's settings. */
-    int timeout_ms;    /* in: per attempt; 0: the client's timeout */
-    int retries;       /* in: sends again after no answer; 0: the client's, PLCIO_MODBUS_NO_RETRY: none */
-    bool sent;         /* out: the request went to the link (a failed write may have happened) */
+    int timeout_ms; /* in: per attempt; 0: the client's timeout */
+    int retries;    /* in: sends again after no answer; 0: the client's, PLCIO_MODBUS_NO_RETRY: none */
+    bool sent;      /* out: the request went to the link (a failed write may have happened) */
 } plcio_modbus_request;
 PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n, size_t window);
 
@@ -412,7 +412,7 @@ typedef struct plcio_modbus_client_settings {
     const char *framing;   /* "mbap", "rtu", "ascii" */
     const char *device;    /* serial: the port; "" otherwise */
     unsigned baud, data_bits, stop_bits;
-    char parity;           /* 'N', 'E', 'O' */
+    char parity; /* 'N', 'E', 'O' */
     bool rs485;
     uint8_t unit;
     int timeout_ms;

@@ -51,7 +51,6 @@ PLCIO_API const char *plcio_s7_return_code_text(uint8_t return_code);
  * "DI", "L", "V"); "?" if unknown. */
 PLCIO_API const char *plcio_s7_area_name(uint8_t area);
 
-
 /* ---------------------------------------------------------------------------
  * Client
  * ------------------------------------------------------------------------- */
@@ -60,26 +59,26 @@ typedef struct plcio_s7_client plcio_s7_client;
 typedef void (*plcio_s7_conn_fn)(void *ctx, plcio_s7_client *client, int reason);
 
 typedef struct plcio_s7_client_options {
-    const char *host;            /* borrowed during _new (copied) */
-    int port;                    /* 102 */
-    unsigned rack, slot;         /* 0, 1 */
-    plcio_s7_conn_type type;     /* PG */
-    uint16_t local_tsap;         /* 0x0100 */
-    uint16_t remote_tsap;        /* 0: type << 8 | rack * 32 + slot */
+    const char *host;        /* borrowed during _new (copied) */
+    int port;                /* 102 */
+    unsigned rack, slot;     /* 0, 1 */
+    plcio_s7_conn_type type; /* PG */
+    uint16_t local_tsap;     /* 0x0100 */
+    uint16_t remote_tsap;    /* 0: type << 8 | rack * 32 + slot */
     /* Routed connection through a gateway: the whole called TSAP as the
      * gateway expects it (up to 32 bytes); overrides remote_tsap. */
     const uint8_t *remote_tsap_bytes;
     size_t remote_tsap_len;
-    uint16_t pdu_size;           /* asked for: 960 */
-    unsigned parallel_jobs;      /* asked for: 8 (the partner may give fewer) */
-    int connect_timeout_ms;      /* 3000 */
-    int timeout_ms;              /* per request: 3000 */
-    bool auto_reconnect;         /* reconnect on the next call after a failure, with backoff */
-    int reconnect_min_ms;        /* 100 */
-    int reconnect_max_ms;        /* 5000 */
-    int heartbeat_ms;            /* event-loop mode: after this long without traffic, ask the
-                                  * PLC for its state (SZL 0x0424) so a dead link is noticed;
-                                  * with auto_reconnect the loop also reconnects by itself. 0: off */
+    uint16_t pdu_size;              /* asked for: 960 */
+    unsigned parallel_jobs;         /* asked for: 8 (the partner may give fewer) */
+    int connect_timeout_ms;         /* 3000 */
+    int timeout_ms;                 /* per request: 3000 */
+    bool auto_reconnect;            /* reconnect on the next call after a failure, with backoff */
+    int reconnect_min_ms;           /* 100 */
+    int reconnect_max_ms;           /* 5000 */
+    int heartbeat_ms;               /* event-loop mode: after this long without traffic, ask the
+                                     * PLC for its state (SZL 0x0424) so a dead link is noticed;
+                                     * with auto_reconnect the loop also reconnects by itself. 0: off */
     plcio_s7_conn_fn on_connect;    /* after each (re)connection; reason PLCIO_OK */
     plcio_s7_conn_fn on_disconnect; /* when a connection ends; reason the error (PLCIO_OK
                                      * after plcio_s7_client_disconnect) */
@@ -130,8 +129,8 @@ PLCIO_API int plcio_s7_client_read_area(plcio_s7_client *c, plcio_s7_area area, 
 PLCIO_API int plcio_s7_client_write_area(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t start,
                                          uint32_t size, const void *buf);
 /* One bit, written with the bit transport size (neighbouring bits untouched). */
-PLCIO_API int plcio_s7_client_read_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte,
-                                       unsigned bit, bool *value);
+PLCIO_API int plcio_s7_client_read_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte, unsigned bit,
+                                       bool *value);
 PLCIO_API int plcio_s7_client_write_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t db, uint32_t byte,
                                         unsigned bit, bool value);
 
@@ -139,12 +138,12 @@ PLCIO_API int plcio_s7_client_write_bit(plcio_s7_client *c, plcio_s7_area area, 
 typedef struct plcio_s7_var {
     plcio_s7_area area;
     uint16_t db;
-    uint32_t start;     /* byte (element for C/T) */
-    uint32_t size;      /* bytes (elements for C/T); 1 for a bit */
-    int bit;            /* -1: bytes; 0..7: a single bit (size 1, data holds 0/1) */
-    void *data;         /* read: filled; write: the bytes to write */
-    int result;         /* out: PLCIO_OK or the error of this variable */
-    uint8_t item_code;  /* out: the PLC's return code (0xFF ok) */
+    uint32_t start;    /* byte (element for C/T) */
+    uint32_t size;     /* bytes (elements for C/T); 1 for a bit */
+    int bit;           /* -1: bytes; 0..7: a single bit (size 1, data holds 0/1) */
+    void *data;        /* read: filled; write: the bytes to write */
+    int result;        /* out: PLCIO_OK or the error of this variable */
+    uint8_t item_code; /* out: the PLC's return code (0xFF ok) */
 } plcio_s7_var;
 /* Read many variables: neighbours are merged, items packed into the fewest
  * PDUs (20 items and the PDU size per request and per answer) and the PDUs
@@ -171,8 +170,8 @@ PLCIO_API int plcio_s7_client_connect_async(plcio_s7_client *c);
  * PLCIO_EBUSY if a job (or a heartbeat) is already under way. */
 PLCIO_API int plcio_s7_client_read_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
                                               void *ctx);
-PLCIO_API int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n,
-                                               plcio_s7_done_fn done, void *ctx);
+PLCIO_API int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
+                                               void *ctx);
 /* Events to wait for on the fd (0 when idle) and the deadline (monotonic ns,
  * 0 = none) at which plcio_s7_client_process must be called anyway. */
 PLCIO_API unsigned plcio_s7_client_wants(const plcio_s7_client *c, uint64_t *deadline);
@@ -200,15 +199,15 @@ PLCIO_API int plcio_s7_client_read_szl(plcio_s7_client *c, uint16_t id, uint16_t
                                        size_t *len);
 
 typedef struct plcio_s7_cpu_info {
-    char module_type[33];   /* SZL 0x001C */
+    char module_type[33]; /* SZL 0x001C */
     char serial[25];
     char as_name[25];
     char copyright[27];
     char module_name[25];
-    char order_code[21];    /* SZL 0x0011 */
-    char firmware[16];      /* "V3.3.0" when the PLC reports it */
-    int cpu_state;          /* SZL 0x0424: 0x08 run, 0x04 stop, 0 unknown */
-    int protection_level;   /* SZL 0x0232 index 4: 1..3, 0 unknown */
+    char order_code[21];                              /* SZL 0x0011 */
+    char firmware[16];                                /* "V3.3.0" when the PLC reports it */
+    int cpu_state;                                    /* SZL 0x0424: 0x08 run, 0x04 stop, 0 unknown */
+    int protection_level;                             /* SZL 0x0232 index 4: 1..3, 0 unknown */
     int max_pdu, max_connections, mpi_rate, bus_rate; /* SZL 0x0131 index 1 (CP info) */
 } plcio_s7_cpu_info;
 /* Fill what the PLC answers; a PLC that lacks one of the lists leaves its
@@ -223,8 +222,8 @@ typedef struct plcio_s7_block_count {
 } plcio_s7_block_count;
 PLCIO_API int plcio_s7_client_list_blocks(plcio_s7_client *c, plcio_s7_block_count *out);
 /* Numbers of all blocks of a type; *n gets how many (PLCIO_ENOSPC if > cap). */
-PLCIO_API int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, uint16_t *numbers,
-                                                  size_t cap, size_t *n);
+PLCIO_API int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, uint16_t *numbers, size_t cap,
+                                                  size_t *n);
 typedef struct plcio_s7_block_details {
     char type[4];
     unsigned number, language, flags;

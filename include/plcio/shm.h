@@ -70,22 +70,22 @@ PLCIO_API const char *plcio_shm_quality_name(int quality);
 typedef struct plcio_shm_tag_def {
     const char *name; /* up to PLCIO_SHM_NAME_MAX bytes, unique; borrowed */
     plcio_type type;
-    unsigned length;  /* STRING[n] / WSTRING[n]: n; ignored otherwise */
-    unsigned bit;     /* BOOL: bit 0..7 of its byte; 0 otherwise */
-    bool writable;    /* write requests through the ring are handed to the
-                         engine; false (the default): answered PLCIO_EACCESS */
+    unsigned length; /* STRING[n] / WSTRING[n]: n; ignored otherwise */
+    unsigned bit;    /* BOOL: bit 0..7 of its byte; 0 otherwise */
+    bool writable;   /* write requests through the ring are handed to the
+                        engine; false (the default): answered PLCIO_EACCESS */
 } plcio_shm_tag_def;
 
 /* What a reader learns about a tag (directory entry). */
 typedef struct plcio_shm_tag_info {
     const char *name; /* owned by the handle, valid until it is freed */
     plcio_type type;
-    unsigned length;  /* STRING/WSTRING declared maximum */
+    unsigned length; /* STRING/WSTRING declared maximum */
     unsigned bit;
-    uint32_t offset;  /* into the value image */
-    uint32_t size;    /* raw PLC bytes (BOOL: 1, the byte holding the bit) */
-    bool writable;    /* the engine accepts ring writes to it (a reader learns it
-                         from the directory: informative, the engine decides) */
+    uint32_t offset; /* into the value image */
+    uint32_t size;   /* raw PLC bytes (BOOL: 1, the byte holding the bit) */
+    bool writable;   /* the engine accepts ring writes to it (a reader learns it
+                        from the directory: informative, the engine decides) */
 } plcio_shm_tag_info;
 
 /* ======================================================================
@@ -102,12 +102,12 @@ typedef struct plcio_shm_access {
 } plcio_shm_access;
 
 typedef struct plcio_shm_options {
-    uint32_t write_slots;           /* write-request ring slots; 0: 64 */
-    bool no_json;                   /* do not maintain the JSON rendition */
-    uint64_t json_min_interval_ns;  /* rewrite JSON at most this often (0: on every change) */
-    plcio_shm_access data;          /* the data segment NAME; default mode 0640 */
-    plcio_shm_access ring;          /* the write ring NAME.ring; default mode 0600 */
-    uint32_t write_share;           /* most slots one process may hold; 0: a quarter */
+    uint32_t write_slots;          /* write-request ring slots; 0: 64 */
+    bool no_json;                  /* do not maintain the JSON rendition */
+    uint64_t json_min_interval_ns; /* rewrite JSON at most this often (0: on every change) */
+    plcio_shm_access data;         /* the data segment NAME; default mode 0640 */
+    plcio_shm_access ring;         /* the write ring NAME.ring; default mode 0600 */
+    uint32_t write_share;          /* most slots one process may hold; 0: a quarter */
 } plcio_shm_options;
 
 /* Create the segment `name` ("/plcio-tank": a leading '/', no other '/',
@@ -120,8 +120,7 @@ typedef struct plcio_shm_options {
  * write ring NAME.ring (opts->ring.mode, default 0600); see docs/shm.md.
  * `msg`/`msg_cap` (may be NULL/0) get a one-line explanation on error. */
 PLCIO_API int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, size_t count,
-                                      const plcio_shm_options *opts, plcio_shm_writer **out, char *msg,
-                                      size_t msg_cap);
+                                      const plcio_shm_options *opts, plcio_shm_writer **out, char *msg, size_t msg_cap);
 
 /* Mark the segment closed, wake waiting readers, unlink it, release it.
  * NULL is a no-op. */
@@ -148,8 +147,7 @@ PLCIO_API int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint
                                    uint64_t read_real_ns, bool *changed);
 /* Set quality STALE or ERROR (with the plcio_err that caused it) or NONE,
  * keeping the last bytes. GOOD is set by plcio_shm_writer_set only. */
-PLCIO_API int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_quality quality,
-                                           int error);
+PLCIO_API int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_quality quality, int error);
 /* The staged raw bytes of a tag (borrowed, valid until the writer is freed). */
 PLCIO_API const uint8_t *plcio_shm_writer_raw(const plcio_shm_writer *w, size_t index, size_t *len);
 
@@ -168,11 +166,11 @@ PLCIO_API void plcio_shm_writer_heartbeat(plcio_shm_writer *w);
 
 /* A write request taken from the ring. */
 typedef struct plcio_shm_write_request {
-    uint32_t slot;        /* pass to plcio_shm_writer_complete */
-    uint64_t id;          /* the requester's id */
+    uint32_t slot; /* pass to plcio_shm_writer_complete */
+    uint64_t id;   /* the requester's id */
     uint32_t requester_pid;
-    size_t tag;           /* tag index */
-    const char *name;     /* tag name from the engine's own table (owned by the writer) */
+    size_t tag;       /* tag index */
+    const char *name; /* tag name from the engine's own table (owned by the writer) */
     plcio_type type;
     unsigned length, bit;
     /* The value, already checked against the type and range and encoded to the
@@ -180,7 +178,7 @@ typedef struct plcio_shm_write_request {
      * bits are 0 and must not be written). Points into the writer. */
     const uint8_t *data;
     size_t size;
-    const char *text;     /* the text as submitted (NUL-terminated), "" for raw requests */
+    const char *text; /* the text as submitted (NUL-terminated), "" for raw requests */
 } plcio_shm_write_request;
 
 /* Take the next submitted request. PLCIO_OK and *req filled (valid until the
@@ -222,10 +220,10 @@ typedef struct plcio_shm_status {
     uint32_t version;
     uint64_t layout_hash;
     uint32_t engine_pid;
-    bool engine_alive;     /* the engine's lock is held */
-    bool closed;           /* the engine closed the segment, or it was replaced */
+    bool engine_alive;         /* the engine's lock is held */
+    bool closed;               /* the engine closed the segment, or it was replaced */
     uint64_t heartbeat_age_ns; /* now - last heartbeat (CLOCK_MONOTONIC) */
-    uint64_t generation;   /* latest published generation */
+    uint64_t generation;       /* latest published generation */
     uint64_t created_real_ns;
     uint32_t tag_count;
     uint32_t image_size;
@@ -259,10 +257,10 @@ typedef struct plcio_shm_value {
     size_t index;
     plcio_type type;
     plcio_shm_quality quality;
-    int error;               /* plcio_err of the last failed read (quality ERROR), else 0 */
+    int error;                /* plcio_err of the last failed read (quality ERROR), else 0 */
     uint64_t changed_real_ns; /* last change (CLOCK_REALTIME ns), 0 never */
     uint64_t read_real_ns;    /* last read */
-    const uint8_t *raw;      /* raw PLC bytes in the private copy */
+    const uint8_t *raw;       /* raw PLC bytes in the private copy */
     size_t raw_len;
     unsigned bit;
     /* Numeric views (0 where not meaningful): BOOL 0/1, integers and
@@ -275,7 +273,7 @@ typedef struct plcio_shm_value {
      * strings unquoted UTF-8); owned by the handle, valid until the next
      * _get/_refresh. */
     const char *text;
-    int decode_error;        /* raw bytes not decodable (e.g. bad BCD): text is "" */
+    int decode_error; /* raw bytes not decodable (e.g. bad BCD): text is "" */
 } plcio_shm_value;
 
 /* Read a tag of the private copy by index or by name. PLCIO_ENOTFOUND. */
@@ -297,8 +295,8 @@ typedef enum plcio_shm_write_state {
 typedef struct plcio_shm_write_result {
     uint64_t id;
     plcio_shm_write_state state;
-    int error;                                /* PLCIO_OK when done */
-    char message[PLCIO_SHM_MESSAGE_MAX + 1];  /* engine's reason when failed */
+    int error;                               /* PLCIO_OK when done */
+    char message[PLCIO_SHM_MESSAGE_MAX + 1]; /* engine's reason when failed */
 } plcio_shm_write_result;
 
 /* Submit a write of `text` (value text as plcio_value_from_text accepts it)
@@ -309,15 +307,14 @@ typedef struct plcio_shm_write_result {
  * holds its share of the slots, or the ring is full), PLCIO_ENOSPC (text too
  * long), PLCIO_ECLOSED (the engine closed the segment or died). Whether the
  * tag is writable is the engine's answer (FAILED, PLCIO_EACCESS). */
-PLCIO_API int plcio_shm_reader_submit_text(plcio_shm_reader *r, const char *name, const char *text,
-                                           uint64_t *id);
+PLCIO_API int plcio_shm_reader_submit_text(plcio_shm_reader *r, const char *name, const char *text, uint64_t *id);
 /* Same, waiting up to timeout_ms (-1: no limit) for a free slot when the ring
  * is full; PLCIO_ELIMIT at once if this process holds its share. */
-PLCIO_API int plcio_shm_reader_submit_text_wait(plcio_shm_reader *r, const char *name, const char *text,
-                                                int timeout_ms, uint64_t *id);
+PLCIO_API int plcio_shm_reader_submit_text_wait(plcio_shm_reader *r, const char *name, const char *text, int timeout_ms,
+                                                uint64_t *id);
 /* Same with the tag's raw PLC bytes (len == its size). */
-PLCIO_API int plcio_shm_reader_submit_raw(plcio_shm_reader *r, const char *name, const uint8_t *raw,
-                                          size_t len, uint64_t *id);
+PLCIO_API int plcio_shm_reader_submit_raw(plcio_shm_reader *r, const char *name, const uint8_t *raw, size_t len,
+                                          uint64_t *id);
 /* Why the last submit of this handle failed (one line, "" after a success).
  * Owned by the handle. */
 PLCIO_API const char *plcio_shm_reader_write_error(const plcio_shm_reader *r);

@@ -56,7 +56,7 @@ typedef struct plcio_sync_group_spec {
     bool all_members;   /* no tag list given: every leaf of the layout */
     size_t tag_count;
     plcio_sync_tag_spec *tags;
-    bool writable;      /* default of its tags for writes through the ring (false) */
+    bool writable; /* default of its tags for writes through the ring (false) */
     unsigned line;
 } plcio_sync_group_spec;
 
@@ -73,10 +73,10 @@ typedef struct plcio_sync_device_spec {
 
 typedef struct plcio_sync_config {
     const char *shm_name;
-    unsigned shm_mode;            /* data segment permission bits; 0: 0640 */
-    const char *shm_group;        /* its group name or number; NULL: the engine's */
-    unsigned shm_write_mode;      /* write ring (NAME.ring) permission bits; 0: 0600 */
-    const char *shm_write_group;  /* its group; NULL: the engine's */
+    unsigned shm_mode;           /* data segment permission bits; 0: 0640 */
+    const char *shm_group;       /* its group name or number; NULL: the engine's */
+    unsigned shm_write_mode;     /* write ring (NAME.ring) permission bits; 0: 0600 */
+    const char *shm_write_group; /* its group; NULL: the engine's */
     uint32_t stats_interval_ms;
     size_t layout_count;
     const char **layout_files; /* paths, resolved against the config file's folder */
@@ -117,14 +117,14 @@ PLCIO_API int plcio_sync_parse_mode(const char *text, unsigned *mode);
 typedef struct plcio_sync plcio_sync;
 
 typedef struct plcio_sync_options {
-    plcio_logger logger;     /* fn NULL: process default */
-    const char *shm_name;    /* overrides the configuration's "shm" (NULL: keep) */
-    unsigned shm_mode;       /* override shm-mode (0: keep) */
-    const char *shm_group;   /* override shm-group (NULL: keep) */
-    unsigned shm_write_mode; /* override shm-write-mode (0: keep) */
+    plcio_logger logger;         /* fn NULL: process default */
+    const char *shm_name;        /* overrides the configuration's "shm" (NULL: keep) */
+    unsigned shm_mode;           /* override shm-mode (0: keep) */
+    const char *shm_group;       /* override shm-group (NULL: keep) */
+    unsigned shm_write_mode;     /* override shm-write-mode (0: keep) */
     const char *shm_write_group; /* override shm-write-group (NULL: keep) */
-    bool no_shm;             /* run without a segment (tests, benchmarks) */
-    plcio_clock clock;       /* now NULL: the system monotonic clock */
+    bool no_shm;                 /* run without a segment (tests, benchmarks) */
+    plcio_clock clock;           /* now NULL: the system monotonic clock */
 } plcio_sync_options;
 
 /* Build an engine: load the layout files, resolve every tag, plan the reads,
@@ -157,22 +157,22 @@ typedef void (*plcio_sync_write_cb)(void *ctx, int err, const char *message);
  * shared-memory ring. cb runs exactly once,
  * later, on the engine's thread. Returns an error (and does not call cb) when
  * the tag does not exist or the value does not fit. */
-PLCIO_API int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms,
-                               plcio_sync_write_cb cb, void *ctx, char *err, size_t err_cap);
+PLCIO_API int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb,
+                               void *ctx, char *err, size_t err_cap);
 
 typedef struct plcio_sync_stats {
-    const char *name;       /* "device" or "device/group"; owned by the engine */
-    bool connected;         /* devices: the connection is up */
-    uint64_t cycles;        /* completed read cycles */
-    uint64_t late;          /* cycles skipped because the previous one still ran */
-    uint64_t errors;        /* failed cycles (devices: failed connections) */
-    uint64_t requests;      /* requests sent */
-    uint64_t bytes;         /* payload bytes received */
+    const char *name;  /* "device" or "device/group"; owned by the engine */
+    bool connected;    /* devices: the connection is up */
+    uint64_t cycles;   /* completed read cycles */
+    uint64_t late;     /* cycles skipped because the previous one still ran */
+    uint64_t errors;   /* failed cycles (devices: failed connections) */
+    uint64_t requests; /* requests sent */
+    uint64_t bytes;    /* payload bytes received */
     uint64_t cycle_min_ns, cycle_avg_ns, cycle_max_ns;
     uint64_t jitter_avg_ns, jitter_max_ns; /* start of cycle vs. schedule */
-    uint32_t interval_ms;   /* groups */
-    size_t tags;            /* groups: tags in the group */
-    int last_error;         /* devices: why the last connection failed */
+    uint32_t interval_ms;                  /* groups */
+    size_t tags;                           /* groups: tags in the group */
+    int last_error;                        /* devices: why the last connection failed */
     const char *last_message;
 } plcio_sync_stats;
 

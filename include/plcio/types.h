@@ -15,45 +15,45 @@
 
 PLCIO_BEGIN_DECLS
 
-#define PLCIO_TYPE_MAP(X)               \
-    X(BOOL, 0, "BOOL")                  \
-    X(BYTE, 1, "BYTE")                  \
-    X(WORD, 2, "WORD")                  \
-    X(DWORD, 4, "DWORD")                \
-    X(LWORD, 8, "LWORD")                \
-    X(SINT, 1, "SINT")                  \
-    X(USINT, 1, "USINT")                \
-    X(INT, 2, "INT")                    \
-    X(UINT, 2, "UINT")                  \
-    X(DINT, 4, "DINT")                  \
-    X(UDINT, 4, "UDINT")                \
-    X(LINT, 8, "LINT")                  \
-    X(ULINT, 8, "ULINT")                \
-    X(REAL, 4, "REAL")                  \
-    X(LREAL, 8, "LREAL")                \
-    X(CHAR, 1, "CHAR")                  \
-    X(WCHAR, 2, "WCHAR")                \
-    X(STRING, 0, "STRING")              \
-    X(WSTRING, 0, "WSTRING")            \
-    X(TIME, 4, "TIME")                  \
-    X(LTIME, 8, "LTIME")                \
-    X(S5TIME, 2, "S5TIME")              \
-    X(DATE, 2, "DATE")                  \
-    X(TIME_OF_DAY, 4, "TIME_OF_DAY")    \
-    X(LTOD, 8, "LTOD")                  \
-    X(DATE_AND_TIME, 8, "DATE_AND_TIME") \
-    X(LDT, 8, "LDT")                    \
+#define PLCIO_TYPE_MAP(X)                                                                                              \
+    X(BOOL, 0, "BOOL")                                                                                                 \
+    X(BYTE, 1, "BYTE")                                                                                                 \
+    X(WORD, 2, "WORD")                                                                                                 \
+    X(DWORD, 4, "DWORD")                                                                                               \
+    X(LWORD, 8, "LWORD")                                                                                               \
+    X(SINT, 1, "SINT")                                                                                                 \
+    X(USINT, 1, "USINT")                                                                                               \
+    X(INT, 2, "INT")                                                                                                   \
+    X(UINT, 2, "UINT")                                                                                                 \
+    X(DINT, 4, "DINT")                                                                                                 \
+    X(UDINT, 4, "UDINT")                                                                                               \
+    X(LINT, 8, "LINT")                                                                                                 \
+    X(ULINT, 8, "ULINT")                                                                                               \
+    X(REAL, 4, "REAL")                                                                                                 \
+    X(LREAL, 8, "LREAL")                                                                                               \
+    X(CHAR, 1, "CHAR")                                                                                                 \
+    X(WCHAR, 2, "WCHAR")                                                                                               \
+    X(STRING, 0, "STRING")                                                                                             \
+    X(WSTRING, 0, "WSTRING")                                                                                           \
+    X(TIME, 4, "TIME")                                                                                                 \
+    X(LTIME, 8, "LTIME")                                                                                               \
+    X(S5TIME, 2, "S5TIME")                                                                                             \
+    X(DATE, 2, "DATE")                                                                                                 \
+    X(TIME_OF_DAY, 4, "TIME_OF_DAY")                                                                                   \
+    X(LTOD, 8, "LTOD")                                                                                                 \
+    X(DATE_AND_TIME, 8, "DATE_AND_TIME")                                                                               \
+    X(LDT, 8, "LDT")                                                                                                   \
     X(DTL, 12, "DTL")
 
 typedef enum plcio_type {
 #define PLCIO_TYPE_ENUM_(name, size, text) PLCIO_TYPE_##name,
     PLCIO_TYPE_MAP(PLCIO_TYPE_ENUM_)
 #undef PLCIO_TYPE_ENUM_
-    PLCIO_TYPE_COUNT_
+        PLCIO_TYPE_COUNT_
 } plcio_type;
 
 /* Longest STRING an S7 CPU accepts (STRING[254]); WSTRING goes to 16382. */
-#define PLCIO_STRING_MAX 254
+#define PLCIO_STRING_MAX  254
 #define PLCIO_WSTRING_MAX 16382
 
 /* Canonical upper-case name ("REAL", "DATE_AND_TIME"); "?" for a bad value. */

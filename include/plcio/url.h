@@ -24,10 +24,10 @@ typedef struct plcio_url_param {
 } plcio_url_param;
 
 typedef struct plcio_url {
-    char scheme[24];   /* lower-cased: "s7", "modbus-tcp" */
-    char host[256];    /* "" for serial URLs; IPv6 literals without the brackets */
-    int port;          /* -1 when the URL gives none */
-    char path[256];    /* "/dev/ttyUSB0" for serial URLs, "" otherwise */
+    char scheme[24]; /* lower-cased: "s7", "modbus-tcp" */
+    char host[256];  /* "" for serial URLs; IPv6 literals without the brackets */
+    int port;        /* -1 when the URL gives none */
+    char path[256];  /* "/dev/ttyUSB0" for serial URLs, "" otherwise */
     size_t param_count;
     plcio_url_param params[PLCIO_URL_MAX_PARAMS]; /* percent-decoded */
 } plcio_url;

@@ -4,7 +4,7 @@
 const char *plcio_strerror(int err)
 {
     switch (err) {
-#define PLCIO_ERR_TEXT_(name, value, text) \
+#define PLCIO_ERR_TEXT_(name, value, text)                                                                             \
     case (value): return (text);
         PLCIO_ERRNO_MAP(PLCIO_ERR_TEXT_)
 #undef PLCIO_ERR_TEXT_
@@ -15,7 +15,7 @@ const char *plcio_strerror(int err)
 const char *plcio_err_name(int err)
 {
     switch (err) {
-#define PLCIO_ERR_NAME_(name, value, text) \
+#define PLCIO_ERR_NAME_(name, value, text)                                                                             \
     case (value): return "PLCIO_" #name;
         PLCIO_ERRNO_MAP(PLCIO_ERR_NAME_)
 #undef PLCIO_ERR_NAME_

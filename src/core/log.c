@@ -28,10 +28,7 @@ void plcio_log_to_stream(void *ctx, plcio_log_level level, const char *module, c
     fprintf(f, "%s %s: %s\n", plcio_log_level_name(level), module ? module : "plcio", msg);
 }
 
-static const plcio_logger *effective(const plcio_logger *lg)
-{
-    return (lg && lg->fn) ? lg : &default_logger;
-}
+static const plcio_logger *effective(const plcio_logger *lg) { return (lg && lg->fn) ? lg : &default_logger; }
 
 bool plcio_log_enabled(const plcio_logger *lg, plcio_log_level level)
 {

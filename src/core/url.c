@@ -153,14 +153,15 @@ int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errc
     out->port = -1;
     url_ctx c = {out, err, errcap};
     const char *sep = strstr(text, "://");
-    if (!sep || sep == text) return url_fail(&c, PLCIO_ESYNTAX, "expected SCHEME://, e.g. s7://HOST or modbus-tcp://HOST");
+    if (!sep || sep == text)
+        return url_fail(&c, PLCIO_ESYNTAX, "expected SCHEME://, e.g. s7://HOST or modbus-tcp://HOST");
     size_t slen = (size_t)(sep - text);
     if (slen >= sizeof out->scheme) return url_fail(&c, PLCIO_ENOSPC, "scheme is too long (%zu characters)", slen);
     for (size_t i = 0; i < slen; i++) {
         unsigned char ch = (unsigned char)text[i];
         if (!isalnum(ch) && ch != '-' && ch != '+' && ch != '.')
-            return url_fail(&c, PLCIO_ESYNTAX, "scheme '%.*s' has a character other than letters, digits, '-', '+', '.'",
-                            (int)slen, text);
+            return url_fail(&c, PLCIO_ESYNTAX,
+                            "scheme '%.*s' has a character other than letters, digits, '-', '+', '.'", (int)slen, text);
         out->scheme[i] = (char)tolower(ch);
     }
     const char *rest = sep + 3;
@@ -186,8 +187,8 @@ const char *plcio_url_get(const plcio_url *url, const char *key)
     return NULL;
 }
 
-int plcio_url_get_uint(const plcio_url *url, const char *key, unsigned long def, unsigned long min,
-                       unsigned long max, unsigned long *out)
+int plcio_url_get_uint(const plcio_url *url, const char *key, unsigned long def, unsigned long min, unsigned long max,
+                       unsigned long *out)
 {
     const char *v = plcio_url_get(url, key);
     if (!v) {
@@ -207,7 +208,8 @@ const char *plcio_url_unknown_key(const plcio_url *url, const char *const *allow
 {
     for (size_t i = 0; i < url->param_count; i++) {
         bool known = false;
-        for (const char *const *a = allowed; *a && !known; a++) known = strcmp(*a, url->params[i].key) == 0;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, url->params[i].key) == 0;
         if (!known) return url->params[i].key;
     }
     return NULL;

@@ -210,7 +210,8 @@ static bool int_const(parser *p, long long min, long long max, const char *what,
         if (!next(p)) return false;
     }
     bool digits = TOK->kind == TK_NUMBER && TOK->len > 0;
-    for (size_t i = 0; digits && i < TOK->len; i++) digits = TOK->p[i] >= '0' && TOK->p[i] <= '9';
+    for (size_t i = 0; digits && i < TOK->len; i++)
+        digits = TOK->p[i] >= '0' && TOK->p[i] <= '9';
     if (!digits) {
         if (TOK->kind == TK_IDENT || TOK->kind == TK_QNAME)
             return lay_fail(&p->set->diag, PLCIO_EUNSUPPORTED, TOK->pos,
@@ -220,7 +221,8 @@ static bool int_const(parser *p, long long min, long long max, const char *what,
     }
     /* Saturate instead of overflowing: any magnitude past 2^62 is out of every range here. */
     long long mag = 0;
-    for (size_t i = 0; i < TOK->len; i++) mag = mag > (1LL << 58) ? (1LL << 62) : mag * 10 + (TOK->p[i] - '0');
+    for (size_t i = 0; i < TOK->len; i++)
+        mag = mag > (1LL << 58) ? (1LL << 62) : mag * 10 + (TOK->p[i] - '0');
     long long v = neg ? -mag : mag;
     if (v < min || v > max) {
         lay_fail(&p->set->diag, PLCIO_ERANGE, pos, "%s %s%.*s is out of range (%s%lld..%lld)", what, neg ? "-" : "",

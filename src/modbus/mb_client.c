@@ -308,7 +308,10 @@ bool mb_client_is_broadcast(const plcio_modbus_client *c, uint8_t unit)
     return unit == 0 && (c->cfg.link.ops->serial || c->cfg.framing != MB_FRAMING_MBAP);
 }
 
-bool mb_client_broadcast_allowed(uint8_t fc) { return fc == 5 || fc == 6 || fc == 15 || fc == 16 || fc == 21 || fc == 22; }
+bool mb_client_broadcast_allowed(uint8_t fc)
+{
+    return fc == 5 || fc == 6 || fc == 15 || fc == 16 || fc == 21 || fc == 22;
+}
 
 /* Encode, exchange, decode, check. resp->data points into resp_buf. */
 static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, uint8_t *resp_buf, plcio_mb_pdu *resp)

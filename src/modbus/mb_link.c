@@ -123,9 +123,9 @@ int mb_url_parse(const char *text, bool server, mb_url_config *out, char *err, s
     if (rc != PLCIO_OK) return rc;
     const char *bad = plcio_url_unknown_key(&u, keys);
     if (bad)
-        return url_fail(err, cap, PLCIO_ESYNTAX,
-                        "unknown parameter '%s' (unit, timeout, retries; serial: baud, parity, data-bits, stop-bits, rs485)",
-                        bad);
+        return url_fail(
+            err, cap, PLCIO_ESYNTAX,
+            "unknown parameter '%s' (unit, timeout, retries; serial: baud, parity, data-bits, stop-bits, rs485)", bad);
     memset(out, 0, sizeof *out);
     out->link.fd = -1;
     if ((rc = url_link(&u, out, err, cap)) != PLCIO_OK) return rc;
@@ -146,8 +146,7 @@ int mb_url_parse(const char *text, bool server, mb_url_config *out, char *err, s
     unsigned long unit, timeout, retries;
     if ((rc = url_uint(&u, "unit", 1, 0, 255, &unit, err, cap)) != PLCIO_OK) return rc;
     if ((rc = url_uint(&u, "timeout", 1000, 1, 3600000, &timeout, err, cap)) != PLCIO_OK) return rc;
-    if ((rc = url_uint(&u, "retries", out->link.ops->serial ? 1 : 0, 0, 10, &retries, err, cap)) != PLCIO_OK)
-        return rc;
+    if ((rc = url_uint(&u, "retries", out->link.ops->serial ? 1 : 0, 0, 10, &retries, err, cap)) != PLCIO_OK) return rc;
     out->unit = (uint8_t)unit;
     out->timeout_ms = (int)timeout;
     out->retries = (unsigned)retries;

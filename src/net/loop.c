@@ -28,8 +28,8 @@ typedef struct timer {
 struct plcio_loop {
     int epfd;
     int wakefd;
-    int timerfd;           /* system clock only: wakes at the next timer to the nanosecond */
-    uint64_t timer_armed;  /* deadline timerfd is armed for (0: disarmed) */
+    int timerfd;          /* system clock only: wakes at the next timer to the nanosecond */
+    uint64_t timer_armed; /* deadline timerfd is armed for (0: disarmed) */
     plcio_clock clock;
     io_watch *watches; /* indexed by fd */
     size_t watch_cap;
@@ -88,7 +88,8 @@ static int grow_watches(plcio_loop *loop, int fd)
 {
     if ((size_t)fd < loop->watch_cap) return PLCIO_OK;
     size_t cap = loop->watch_cap ? loop->watch_cap : 64;
-    while (cap <= (size_t)fd) cap *= 2;
+    while (cap <= (size_t)fd)
+        cap *= 2;
     io_watch *w = realloc(loop->watches, cap * sizeof *w);
     if (!w) return PLCIO_ENOMEM;
     memset(w + loop->watch_cap, 0, (cap - loop->watch_cap) * sizeof *w);
@@ -330,8 +331,7 @@ static void watch_timer(plcio_loop *loop, void *ctx)
     w->on_timer(loop, w->ctx);
 }
 
-void plcio_loop_watch_init(plcio_loop_watch *w, plcio_loop *loop, plcio_io_cb on_io, plcio_timer_cb on_timer,
-                           void *ctx)
+void plcio_loop_watch_init(plcio_loop_watch *w, plcio_loop *loop, plcio_io_cb on_io, plcio_timer_cb on_timer, void *ctx)
 {
     w->loop = loop;
     w->on_io = on_io;
@@ -363,7 +363,4 @@ void plcio_loop_watch_set(plcio_loop_watch *w, int fd, unsigned events, uint64_t
     }
 }
 
-void plcio_loop_watch_clear(plcio_loop_watch *w)
-{
-    plcio_loop_watch_set(w, -1, 0, 0);
-}
+void plcio_loop_watch_clear(plcio_loop_watch *w) { plcio_loop_watch_set(w, -1, 0, 0); }

@@ -328,8 +328,8 @@ static int baud_constant(unsigned baud, speed_t *out)
     static const struct {
         unsigned baud;
         speed_t constant;
-    } rates[] = {{1200, B1200},     {2400, B2400},     {4800, B4800},     {9600, B9600},
-                 {19200, B19200},   {38400, B38400},   {57600, B57600},   {115200, B115200},
+    } rates[] = {{1200, B1200},     {2400, B2400},     {4800, B4800},    {9600, B9600},
+                 {19200, B19200},   {38400, B38400},   {57600, B57600},  {115200, B115200},
                  {230400, B230400}, {460800, B460800}, {921600, B921600}};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
         if (rates[i].baud == baud) {

@@ -41,8 +41,8 @@ static int url_err(char *err, size_t cap, int rc, const char *fmt, ...)
 
 int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url *url, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"rack", "slot", "pdu", "timeout", "type", "local-tsap", "remote-tsap",
-                                       "parallel", "reconnect", "connect-timeout", NULL};
+    static const char *const keys[] = {"rack",        "slot",     "pdu",       "timeout",         "type", "local-tsap",
+                                       "remote-tsap", "parallel", "reconnect", "connect-timeout", NULL};
     if (!o || !url) return PLCIO_EINVAL;
     if (strcmp(url->scheme, "s7") != 0) return url_err(err, errcap, PLCIO_EINVAL, "not an s7:// URL: %s", url->scheme);
     const char *bad = plcio_url_unknown_key(url, keys);
@@ -50,15 +50,15 @@ int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url
     if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL without a host%s", "");
     /* s7://HOST[:PORT] has no path; "s7://h/DB1" must not silently mean s7://h. */
     if (url->path[0] && strcmp(url->path, "/") != 0)
-        return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL takes no path, found '%s' (s7://HOST[:PORT][?rack=0&slot=1])",
-                       url->path);
+        return url_err(err, errcap, PLCIO_ESYNTAX,
+                       "s7:// URL takes no path, found '%s' (s7://HOST[:PORT][?rack=0&slot=1])", url->path);
     o->host = url->host;
     if (url->port > 0) o->port = url->port;
     unsigned long v;
-#define GETU(key, def, lo, hi, field, type)                                                    \
-    if (plcio_url_get_uint(url, key, def, lo, hi, &v) != PLCIO_OK)                              \
-        return url_err(err, errcap, PLCIO_ERANGE, "s7:// parameter %s=%s is not a number in %lu..%lu", key, \
-                       plcio_url_get(url, key), (unsigned long)(lo), (unsigned long)(hi));       \
+#define GETU(key, def, lo, hi, field, type)                                                                            \
+    if (plcio_url_get_uint(url, key, def, lo, hi, &v) != PLCIO_OK)                                                     \
+        return url_err(err, errcap, PLCIO_ERANGE, "s7:// parameter %s=%s is not a number in %lu..%lu", key,            \
+                       plcio_url_get(url, key), (unsigned long)(lo), (unsigned long)(hi));                             \
     o->field = (type)v;
     GETU("rack", o->rack, 0, 7, rack, unsigned)
     GETU("slot", o->slot, 0, 31, slot, unsigned)
@@ -72,10 +72,14 @@ int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url
 #undef GETU
     const char *t = plcio_url_get(url, "type");
     if (t) {
-        if (!strcmp(t, "pg")) o->type = PLCIO_S7_CONN_PG;
-        else if (!strcmp(t, "op")) o->type = PLCIO_S7_CONN_OP;
-        else if (!strcmp(t, "basic")) o->type = PLCIO_S7_CONN_BASIC;
-        else return url_err(err, errcap, PLCIO_ESYNTAX, "type=%s: expected pg, op or basic", t);
+        if (!strcmp(t, "pg"))
+            o->type = PLCIO_S7_CONN_PG;
+        else if (!strcmp(t, "op"))
+            o->type = PLCIO_S7_CONN_OP;
+        else if (!strcmp(t, "basic"))
+            o->type = PLCIO_S7_CONN_BASIC;
+        else
+            return url_err(err, errcap, PLCIO_ESYNTAX, "type=%s: expected pg, op or basic", t);
     }
     return PLCIO_OK;
 }
@@ -281,8 +285,8 @@ int s7c_ready(plcio_s7_client *c)
         return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
     uint64_t now = plcio_monotonic_ns();
     if (now < c->next_attempt_ns)
-        return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d (next attempt in %llu ms)", c->opt.host,
-                        c->opt.port, (unsigned long long)((c->next_attempt_ns - now) / PLCIO_NS_PER_MS));
+        return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d (next attempt in %llu ms)", c->opt.host, c->opt.port,
+                        (unsigned long long)((c->next_attempt_ns - now) / PLCIO_NS_PER_MS));
     int rc = connect_now(c);
     if (rc) {
         int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
@@ -302,7 +306,8 @@ static void exec_init(s7c_exec *e, size_t count, s7c_encode_fn enc, s7c_decode_f
     e->enc = enc;
     e->dec = dec;
     e->ctx = ctx;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) e->slot_of[i] = -1;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
+        e->slot_of[i] = -1;
 }
 
 /* Queue as many requests as the pipeline takes. */
@@ -459,8 +464,16 @@ int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plci
 
 /* Heartbeat: one userdata request for SZL 0x0424 (CPU state), which every
  * CPU answers cheaply; only the fact that an answer comes matters. */
-static int hb_prepare(plcio_s7_client *c, void *job) { (void)c, (void)job; return PLCIO_OK; }
-static size_t hb_count(void *job) { (void)job; return 1; }
+static int hb_prepare(plcio_s7_client *c, void *job)
+{
+    (void)c, (void)job;
+    return PLCIO_OK;
+}
+static size_t hb_count(void *job)
+{
+    (void)job;
+    return 1;
+}
 static void *hb_ctx(void *job) { return job; }
 static int hb_encode(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
 {
@@ -487,8 +500,7 @@ static const s7c_job_ops hb_ops = {hb_prepare, hb_count, hb_ctx, hb_encode, hb_d
 
 static bool idle_ready(const plcio_s7_client *c)
 {
-    return c->fd >= 0 && !c->connecting && !c->aops &&
-           plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
+    return c->fd >= 0 && !c->connecting && !c->aops && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
 }
 
 static uint64_t min_deadline(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }

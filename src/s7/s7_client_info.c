@@ -37,8 +37,8 @@ static int dec_ud(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pd
     u->rc = plcio_s7_ud_assembly_add(&u->a, &ud);
     if (u->rc == PLCIO_EPLC) {
         c->s7_error = u->a.error;
-        const char *text = u->a.error > 0xFF ? plcio_s7_error_text(u->a.error)
-                                             : plcio_s7_return_code_text((uint8_t)u->a.error);
+        const char *text =
+            u->a.error > 0xFF ? plcio_s7_error_text(u->a.error) : plcio_s7_return_code_text((uint8_t)u->a.error);
         return s7c_fail(c, PLCIO_EPLC, "%s: %s (0x%04X)", u->what, text, u->a.error);
     }
     if (u->rc == PLCIO_ELIMIT) return s7c_fail(c, PLCIO_ENOSPC, "%s: answer larger than the buffer", u->what);
@@ -96,8 +96,10 @@ static void text_field(char *out, size_t cap, const uint8_t *p, size_t n)
 {
     size_t k = n < cap - 1 ? n : cap - 1;
     size_t j = 0;
-    for (size_t i = 0; i < k && p[i]; i++) out[j++] = (char)(p[i] >= 0x20 && p[i] < 0x7F ? p[i] : '?');
-    while (j && out[j - 1] == ' ') j--;
+    for (size_t i = 0; i < k && p[i]; i++)
+        out[j++] = (char)(p[i] >= 0x20 && p[i] < 0x7F ? p[i] : '?');
+    while (j && out[j - 1] == ' ')
+        j--;
     out[j] = '\0';
 }
 
@@ -152,7 +154,8 @@ int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info)
     if ((e = szl_entry(buf, n, 7, &el))) text_field(info->module_type, sizeof info->module_type, e + 2, el - 2);
     /* SZL 0x0011: order code (index 1: 20 characters), firmware in the last entry */
     if (plcio_s7_client_read_szl(c, 0x0011, 0, buf, cap, &n) == PLCIO_OK) {
-        if ((e = szl_entry(buf, n, 1, &el)) && el >= 22) text_field(info->order_code, sizeof info->order_code, e + 2, 20);
+        if ((e = szl_entry(buf, n, 1, &el)) && el >= 22)
+            text_field(info->order_code, sizeof info->order_code, e + 2, 20);
         plcio_s7_szl_header h;
         if (!plcio_s7_szl_header_decode(buf, n, &h) && h.entry_count && h.entry_len >= 28) {
             const uint8_t *last = buf + PLCIO_S7_SZL_HEADER_LEN + (size_t)(h.entry_count - 1) * h.entry_len;
@@ -162,7 +165,8 @@ int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info)
         }
     }
     /* SZL 0x0131 index 1: communication capabilities */
-    if (plcio_s7_client_read_szl(c, 0x0131, 1, buf, cap, &n) == PLCIO_OK && (e = szl_entry(buf, n, 1, &el)) && el >= 14) {
+    if (plcio_s7_client_read_szl(c, 0x0131, 1, buf, cap, &n) == PLCIO_OK && (e = szl_entry(buf, n, 1, &el)) &&
+        el >= 14) {
         info->max_pdu = plcio_get_u16be(e + 2);
         info->max_connections = plcio_get_u16be(e + 4);
         info->mpi_rate = (int)plcio_get_u32be(e + 6);
@@ -191,7 +195,8 @@ int plcio_s7_client_list_blocks(plcio_s7_client *c, plcio_s7_block_count *out)
     plcio_s7_block_counts bc;
     if (plcio_s7_block_counts_decode(buf, n, &bc)) return s7c_fail(c, PLCIO_EPROTO, "list blocks: malformed answer");
     unsigned *f[PLCIO_S7_BLOCK_TYPES] = {&out->ob, &out->fb, &out->fc, &out->db, &out->sdb, &out->sfc, &out->sfb};
-    for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++) *f[i] = bc.count[i];
+    for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++)
+        *f[i] = bc.count[i];
     return PLCIO_OK;
 }
 
@@ -202,8 +207,7 @@ static int block_type(plcio_s7_client *c, const char *type, uint8_t *out)
     return PLCIO_OK;
 }
 
-int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, uint16_t *numbers, size_t cap,
-                                        size_t *n)
+int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, uint16_t *numbers, size_t cap, size_t *n)
 {
     if (!c || !n || (!numbers && cap)) return PLCIO_EINVAL;
     uint8_t t;
@@ -227,7 +231,8 @@ int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, ui
     if (!rc && len % 4) rc = s7c_fail(c, PLCIO_EPROTO, "%s: malformed answer", what);
     if (!rc) {
         *n = len / 4;
-        for (size_t i = 0; i < *n && i < cap; i++) numbers[i] = plcio_get_u16be(buf + 4 * i);
+        for (size_t i = 0; i < *n && i < cap; i++)
+            numbers[i] = plcio_get_u16be(buf + 4 * i);
         if (*n > cap) rc = s7c_fail(c, PLCIO_ENOSPC, "%s: %zu blocks, room for %zu", what, *n, cap);
     }
     free(buf);
@@ -320,8 +325,13 @@ static unsigned weekday_of(int y, int m, int d)
 int plcio_s7_client_set_clock(plcio_s7_client *c, const plcio_s7_clock *in)
 {
     if (!c || !in || in->month < 1 || in->month > 12) return PLCIO_EINVAL;
-    plcio_s7_datetime dt = {(uint16_t)in->year, (uint8_t)in->month, (uint8_t)in->day, (uint8_t)in->hour,
-                            (uint8_t)in->minute, (uint8_t)in->second, (uint16_t)in->millisecond,
+    plcio_s7_datetime dt = {(uint16_t)in->year,
+                            (uint8_t)in->month,
+                            (uint8_t)in->day,
+                            (uint8_t)in->hour,
+                            (uint8_t)in->minute,
+                            (uint8_t)in->second,
+                            (uint16_t)in->millisecond,
                             (uint8_t)(in->weekday ? in->weekday : (int)weekday_of(in->year, in->month, in->day))};
     uint8_t p[10];
     if (plcio_s7_clock_encode(p, &dt)) return s7c_fail(c, PLCIO_ERANGE, "set clock: invalid date/time");
@@ -378,12 +388,15 @@ static int dec_ctl(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_p
 static int control(plcio_s7_client *c, const char *what, uint8_t fn, const char *service, const char *param)
 {
     if (!c) return PLCIO_EINVAL;
-    ctl_call k = {what, {fn, (const uint8_t *)param, (uint16_t)(param ? strlen(param) : 0), service,
-                         (uint8_t)strlen(service)}};
+    ctl_call k = {
+        what, {fn, (const uint8_t *)param, (uint16_t)(param ? strlen(param) : 0), service, (uint8_t)strlen(service)}};
     return s7c_run(c, 1, enc_ctl, dec_ctl, &k);
 }
 
-int plcio_s7_client_plc_stop(plcio_s7_client *c) { return control(c, "PLC stop", PLCIO_S7_FN_PLC_STOP, "P_PROGRAM", NULL); }
+int plcio_s7_client_plc_stop(plcio_s7_client *c)
+{
+    return control(c, "PLC stop", PLCIO_S7_FN_PLC_STOP, "P_PROGRAM", NULL);
+}
 int plcio_s7_client_plc_hot_start(plcio_s7_client *c)
 {
     return control(c, "PLC hot start", PLCIO_S7_FN_PI_SERVICE, "P_PROGRAM", NULL);
@@ -392,7 +405,10 @@ int plcio_s7_client_plc_cold_start(plcio_s7_client *c)
 {
     return control(c, "PLC cold start", PLCIO_S7_FN_PI_SERVICE, "P_PROGRAM", "C ");
 }
-int plcio_s7_client_compress(plcio_s7_client *c) { return control(c, "compress", PLCIO_S7_FN_PI_SERVICE, "_GARB", NULL); }
+int plcio_s7_client_compress(plcio_s7_client *c)
+{
+    return control(c, "compress", PLCIO_S7_FN_PI_SERVICE, "_GARB", NULL);
+}
 int plcio_s7_client_copy_ram_to_rom(plcio_s7_client *c)
 {
     return control(c, "copy RAM to ROM", PLCIO_S7_FN_PI_SERVICE, "_MODU", "EP");

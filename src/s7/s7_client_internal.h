@@ -12,8 +12,8 @@ typedef int (*s7c_encode_fn)(plcio_s7_client *c, void *ctx, size_t index, plcio_
 typedef int (*s7c_decode_fn)(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu);
 typedef struct s7c_job_ops {
     int (*prepare)(plcio_s7_client *c, void *job); /* build the PDUs of a pass (connection ready) */
-    size_t (*count)(void *job);                      /* PDUs in the pass */
-    void *(*ctx)(void *job);                         /* handed to encode / decode */
+    size_t (*count)(void *job);                    /* PDUs in the pass */
+    void *(*ctx)(void *job);                       /* handed to encode / decode */
     s7c_encode_fn encode;
     s7c_decode_fn decode;
     int (*complete)(plcio_s7_client *c, void *job, int rc); /* PLCIO_EAGAIN: run another pass */
@@ -44,21 +44,20 @@ struct plcio_s7_client {
     uint16_t s7_error;
     uint8_t item_code;
     /* event-loop mode */
-    bool in_report;           /* asking for a DB's size inside an error report */
-    bool in_async;            /* completing an async job: no nested blocking calls */
-    bool connecting;          /* non-blocking TCP connect in progress */
+    bool in_report;  /* asking for a DB's size inside an error report */
+    bool in_async;   /* completing an async job: no nested blocking calls */
+    bool connecting; /* non-blocking TCP connect in progress */
     uint64_t connect_deadline;
     uint64_t last_activity_ns; /* last bytes received */
     uint64_t wait_until;       /* s7c_pump: also wait for input until then (partner jobs) */
     bool heartbeat_job;        /* the async job is our own heartbeat */
-    const s7c_job_ops *aops;  /* the async job, NULL when none */
+    const s7c_job_ops *aops;   /* the async job, NULL when none */
     void *ajob;
     bool aprepared;
     s7c_exec aexec;
     plcio_s7_done_fn adone;
     void *adone_ctx;
 };
-
 
 /* Connect or reconnect as the options allow; clears the last error. */
 int s7c_ready(plcio_s7_client *c);

@@ -14,11 +14,11 @@
 typedef struct region {
     uint8_t area;
     uint16_t db;
-    bool ct;         /* counters/timers: units are 2-byte elements */
-    uint32_t start;  /* first unit */
-    uint32_t end;    /* one past the last unit */
-    uint8_t *mem;    /* read: scratch; write: the var's data */
-    size_t vars;     /* how many vars it serves */
+    bool ct;        /* counters/timers: units are 2-byte elements */
+    uint32_t start; /* first unit */
+    uint32_t end;   /* one past the last unit */
+    uint8_t *mem;   /* read: scratch; write: the var's data */
+    size_t vars;    /* how many vars it serves */
 } region;
 
 typedef struct chunk {
@@ -62,8 +62,10 @@ static void var_name(const plcio_s7_var *v, char *buf, size_t cap)
 {
     const char *a = plcio_s7_area_name((uint8_t)v->area);
     if (v->area == PLCIO_S7_AREA_DB || v->area == PLCIO_S7_AREA_DI) {
-        if (v->bit >= 0) snprintf(buf, cap, "%s%u.DBX%u.%d", a, v->db, v->start, v->bit);
-        else snprintf(buf, cap, "%s%u.DBB%u (%u bytes)", a, v->db, v->start, v->size);
+        if (v->bit >= 0)
+            snprintf(buf, cap, "%s%u.DBX%u.%d", a, v->db, v->start, v->bit);
+        else
+            snprintf(buf, cap, "%s%u.DBB%u (%u bytes)", a, v->db, v->start, v->size);
     } else if (is_ct((uint8_t)v->area)) {
         snprintf(buf, cap, "%s%u (%u)", a, v->start, v->size);
     } else if (v->bit >= 0) {
@@ -173,8 +175,8 @@ static int pack(rw_plan *p, size_t pdu)
             size_t room = p->write ? pdu - req : pdu - rsp;
             size_t head = p->write ? PLCIO_S7_ITEM_LEN + PLCIO_S7_DATA_ITEM_HEAD : PLCIO_S7_DATA_ITEM_HEAD;
             size_t left = total - off;
-            bool fits_items = open && k < PLCIO_S7_MAX_ITEMS &&
-                              (p->write ? rsp + 1 <= pdu : req + PLCIO_S7_ITEM_LEN <= pdu);
+            bool fits_items =
+                open && k < PLCIO_S7_MAX_ITEMS && (p->write ? rsp + 1 <= pdu : req + PLCIO_S7_ITEM_LEN <= pdu);
             if (!fits_items || room < head + (left < MIN_SPLIT ? left + (left & 1u) : MIN_SPLIT)) {
                 if (!add_pdu(p, p->nchunks)) return PLCIO_ENOMEM;
                 /* write and read overheads are the same 12/14 bytes (s7_codec.h) */
@@ -240,7 +242,8 @@ static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pd
     } else {
         plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
         plcio_s7_data_item out[PLCIO_S7_MAX_ITEMS];
-        for (size_t i = 0; i < pp->n; i++) items[i] = chs[i].item;
+        for (size_t i = 0; i < pp->n; i++)
+            items[i] = chs[i].item;
         rc = plcio_s7_read_response_decode(pdu, items, pp->n, out);
         for (size_t i = 0; rc == PLCIO_OK && i < pp->n; i++) {
             chs[i].code = out[i].return_code;
@@ -316,9 +319,11 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
     (void)c;
     sort_key *keys = malloc(n * sizeof *keys);
     if (!keys) return PLCIO_ENOMEM;
-    for (size_t i = 0; i < n; i++) keys[i] = (sort_key){(uint8_t)vars[i].area, vars[i].db, vars[i].start, i};
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (sort_key){(uint8_t)vars[i].area, vars[i].db, vars[i].start, i};
     qsort(keys, n, sizeof *keys, cmp_key);
-    for (size_t i = 0; i < n; i++) order[i] = keys[i].index;
+    for (size_t i = 0; i < n; i++)
+        order[i] = keys[i].index;
     free(keys);
     p->regions = calloc(n, sizeof *p->regions);
     if (!p->regions) return PLCIO_ENOMEM;
@@ -342,7 +347,8 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
         reg_of[order[k]] = p->nregions - 1;
     }
     size_t total = 0;
-    for (size_t r = 0; r < p->nregions; r++) total += (p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r]);
+    for (size_t r = 0; r < p->nregions; r++)
+        total += (p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r]);
     p->scratch = malloc(total ? total : 1);
     if (!p->scratch) return PLCIO_ENOMEM;
     total = 0;
@@ -453,8 +459,10 @@ static int job_complete(plcio_s7_client *c, void *vj, int rc)
         size_t us = unit_size(g), from = (v->start - g->start) * us, len = v->size * us;
         var_result(&j->p, j->reg_of[i], v, from, len);
         if (v->result == PLCIO_OK) {
-            if (v->bit >= 0) *(uint8_t *)v->data = (uint8_t)((g->mem[from] >> v->bit) & 1u);
-            else memcpy(v->data, g->mem + from, len);
+            if (v->bit >= 0)
+                *(uint8_t *)v->data = (uint8_t)((g->mem[from] >> v->bit) & 1u);
+            else
+                memcpy(v->data, g->mem + from, len);
         } else if (g->vars > 1) {
             retry = true; /* a merged item failed: ask for each variable alone */
         }
@@ -463,7 +471,8 @@ static int job_complete(plcio_s7_client *c, void *vj, int rc)
     job_clear_pass(j);
     if (retry && j->merge && !j->orig) {
         size_t m = 0;
-        for (size_t i = 0; i < j->n; i++) m += j->vars[i].result != PLCIO_OK;
+        for (size_t i = 0; i < j->n; i++)
+            m += j->vars[i].result != PLCIO_OK;
         plcio_s7_var *again = malloc(m * sizeof *again);
         j->again_idx = malloc(m * sizeof *j->again_idx);
         if (!again || !j->again_idx) {
@@ -481,7 +490,8 @@ static int job_complete(plcio_s7_client *c, void *vj, int rc)
         return PLCIO_EAGAIN;
     }
     if (j->orig) {
-        for (size_t i = 0; i < j->n; i++) j->orig[j->again_idx[i]] = j->vars[i];
+        for (size_t i = 0; i < j->n; i++)
+            j->orig[j->again_idx[i]] = j->vars[i];
         free(j->vars);
         j->vars = j->orig;
         j->n = j->orig_n;
@@ -547,14 +557,12 @@ static int rw_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool write
     return rc;
 }
 
-int plcio_s7_client_read_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
-                                    void *ctx)
+int plcio_s7_client_read_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done, void *ctx)
 {
     return rw_async(c, vars, n, false, done, ctx);
 }
 
-int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done,
-                                     void *ctx)
+int plcio_s7_client_write_vars_async(plcio_s7_client *c, plcio_s7_var *vars, size_t n, plcio_s7_done_fn done, void *ctx)
 {
     return rw_async(c, vars, n, true, done, ctx);
 }
@@ -671,8 +679,10 @@ int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const ch
     if (!v) return PLCIO_ENOMEM;
     plcio_value_init(v, a.type);
     rc = plcio_value_from_text(v, a.type, a.length, text, strlen(text), err, sizeof err);
-    if (rc) rc = s7c_fail(c, rc, "%s=%s: %s", address, text, err);
-    else rc = plcio_s7_client_write_value(c, address, v);
+    if (rc)
+        rc = s7c_fail(c, rc, "%s=%s: %s", address, text, err);
+    else
+        rc = plcio_s7_client_write_value(c, address, v);
     free(v);
     return rc;
 }

@@ -78,8 +78,7 @@ static int cotp_conn_params(plcio_rcursor *c, plcio_cotp_conn *conn)
             memcpy(conn->dst_tsap, v, plen);
             conn->dst_tsap_len = plen;
             break;
-        default: /* RFC 905 13.3.4: parameters not understood are ignored */
-            break;
+        default: /* RFC 905 13.3.4: parameters not understood are ignored */ break;
         }
     }
     return PLCIO_OK;
@@ -130,8 +129,7 @@ int plcio_cotp_decode(const uint8_t *buf, size_t len, plcio_cotp_tpdu *out)
         out->dst_ref = plcio_rcursor_u16be(&c);
         out->reason = plcio_rcursor_u8(&c);
         return PLCIO_OK;
-    default:
-        return PLCIO_EPROTO;
+    default: return PLCIO_EPROTO;
     }
 }
 
@@ -362,16 +360,14 @@ size_t plcio_s7_transport_size(uint8_t transport)
 
 static bool area_known(uint8_t area)
 {
-    return (area >= PLCIO_S7_AREA_P && area <= 0x87) || area == PLCIO_S7_AREA_CT ||
-           area == PLCIO_S7_AREA_TM;
+    return (area >= PLCIO_S7_AREA_P && area <= 0x87) || area == PLCIO_S7_AREA_CT || area == PLCIO_S7_AREA_TM;
 }
 
 static bool is_ct_transport(uint8_t t) { return t == PLCIO_S7_TS_COUNTER || t == PLCIO_S7_TS_TIMER; }
 
 int plcio_s7_item_check(const plcio_s7_item *it)
 {
-    if (!it || !area_known(it->area) || !plcio_s7_transport_size(it->transport) || it->count == 0)
-        return PLCIO_EINVAL;
+    if (!it || !area_known(it->area) || !plcio_s7_transport_size(it->transport) || it->count == 0) return PLCIO_EINVAL;
     if (it->transport == PLCIO_S7_TS_BIT ? (it->count != 1 || it->bit > 7) : it->bit != 0) return PLCIO_EINVAL;
     if (is_ct_transport(it->transport) ? it->start > 0xFFFFFFu : it->start > PLCIO_S7_MAX_BYTE_ADDRESS)
         return PLCIO_ERANGE;
@@ -446,8 +442,7 @@ static int rw_items_decode(const plcio_s7_pdu *pdu, uint8_t fn, plcio_s7_item *i
     size_t count = pdu->param[1];
     if (count == 0 || (size_t)pdu->param_len != 2 + count * PLCIO_S7_ITEM_LEN) {
         /* a non-S7ANY spec has another length: find out which error to give */
-        if (count && pdu->param_len > 4 && pdu->param[3] != 0x0A && pdu->param[2] == 0x12)
-            return PLCIO_EUNSUPPORTED;
+        if (count && pdu->param_len > 4 && pdu->param[3] != 0x0A && pdu->param[2] == 0x12) return PLCIO_EUNSUPPORTED;
         return PLCIO_EPROTO;
     }
     if (count > cap) return PLCIO_ENOSPC;
@@ -562,8 +557,7 @@ static int ack_check(const plcio_s7_pdu *pdu, uint8_t fn)
     return PLCIO_OK;
 }
 
-int plcio_s7_read_response_decode(const plcio_s7_pdu *pdu, const plcio_s7_item *req, size_t n,
-                                  plcio_s7_data_item *out)
+int plcio_s7_read_response_decode(const plcio_s7_pdu *pdu, const plcio_s7_item *req, size_t n, plcio_s7_data_item *out)
 {
     int rc = ack_check(pdu, PLCIO_S7_FN_READ);
     if (rc) return rc;
@@ -597,8 +591,8 @@ int plcio_s7_write_request_encode(plcio_s7_out *out, uint16_t pdu_ref, const plc
     return plcio_s7_writer_end(&wr);
 }
 
-int plcio_s7_write_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items, plcio_s7_data_item *data,
-                                  size_t cap, size_t *n)
+int plcio_s7_write_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items, plcio_s7_data_item *data, size_t cap,
+                                  size_t *n)
 {
     if (pdu->rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO;
     size_t count = 0;

@@ -81,10 +81,10 @@
 /* ======================================================================
  * TPKT (RFC 1006 s.6): version 3, reserved, 16-bit length of the whole frame.
  * ==================================================================== */
-#define PLCIO_TPKT_VERSION 3
+#define PLCIO_TPKT_VERSION    3
 #define PLCIO_TPKT_HEADER_LEN 4
-#define PLCIO_TPKT_MIN_LEN 7      /* header + the smallest TPDU (DT, 3 bytes) */
-#define PLCIO_TPKT_MAX_LEN 65535  /* 16-bit length field */
+#define PLCIO_TPKT_MIN_LEN    7     /* header + the smallest TPDU (DT, 3 bytes) */
+#define PLCIO_TPKT_MAX_LEN    65535 /* 16-bit length field */
 
 /* Look at the start of a byte stream.
  *  PLCIO_OK:     a whole frame is present; *frame_len = its length (payload is
@@ -113,12 +113,12 @@ enum {
 /* Parameter codes of CR/CC (13.3.4). */
 enum {
     PLCIO_COTP_P_TPDU_SIZE = 0xC0,
-    PLCIO_COTP_P_SRC_TSAP = 0xC1, /* calling TSAP */
-    PLCIO_COTP_P_DST_TSAP = 0xC2, /* called TSAP */
+    PLCIO_COTP_P_SRC_TSAP = 0xC1,    /* calling TSAP */
+    PLCIO_COTP_P_DST_TSAP = 0xC2,    /* called TSAP */
     PLCIO_COTP_P_INVALID_TPDU = 0xC1 /* in ER: the rejected header */
 };
 #define PLCIO_COTP_DT_HEADER_LEN 3
-#define PLCIO_COTP_EOT 0x80
+#define PLCIO_COTP_EOT           0x80
 /* A TSAP may be longer than 2 bytes: routed connections through a gateway CPU
  * carry the route (subnet id, target address) in an extended called TSAP. */
 #define PLCIO_COTP_TSAP_MAX 32
@@ -137,14 +137,14 @@ typedef struct plcio_cotp_conn {
 } plcio_cotp_conn;
 
 typedef struct plcio_cotp_tpdu {
-    uint8_t code;            /* PLCIO_COTP_CR ... (high nibble for CR/CC/DR/DC/ER, 0xF0 for DT) */
-    bool eot;                /* DT: last TPDU of the S7 PDU */
-    const uint8_t *data;     /* DT: user data; CR/CC/DR: user data after the header (usually none) */
+    uint8_t code;        /* PLCIO_COTP_CR ... (high nibble for CR/CC/DR/DC/ER, 0xF0 for DT) */
+    bool eot;            /* DT: last TPDU of the S7 PDU */
+    const uint8_t *data; /* DT: user data; CR/CC/DR: user data after the header (usually none) */
     size_t data_len;
-    plcio_cotp_conn conn;    /* CR, CC */
-    uint16_t dst_ref;        /* DR, DC, ER */
-    uint16_t src_ref;        /* DR, DC */
-    uint8_t reason;          /* DR: reason (13.5.3); ER: reject cause (13.12.3) */
+    plcio_cotp_conn conn; /* CR, CC */
+    uint16_t dst_ref;     /* DR, DC, ER */
+    uint16_t src_ref;     /* DR, DC */
+    uint8_t reason;       /* DR: reason (13.5.3); ER: reject cause (13.12.3) */
 } plcio_cotp_tpdu;
 
 /* Decode one TPDU (a whole TPKT payload). PLCIO_EPROTO on a length indicator
@@ -159,14 +159,13 @@ int plcio_cotp_dt_encode(plcio_wcursor *w, bool eot);
 int plcio_cotp_cr_encode(plcio_wcursor *w, const plcio_cotp_conn *c);
 int plcio_cotp_cc_encode(plcio_wcursor *w, const plcio_cotp_conn *c);
 int plcio_cotp_dr_encode(plcio_wcursor *w, uint16_t dst_ref, uint16_t src_ref, uint8_t reason);
-int plcio_cotp_er_encode(plcio_wcursor *w, uint16_t dst_ref, uint8_t cause, const uint8_t *bad_header,
-                         size_t bad_len);
+int plcio_cotp_er_encode(plcio_wcursor *w, uint16_t dst_ref, uint8_t cause, const uint8_t *bad_header, size_t bad_len);
 /* A whole TPKT frame holding a CR / CC; *frame_len gets its length. */
 int plcio_cotp_cr_frame(uint8_t *buf, size_t cap, const plcio_cotp_conn *c, size_t *frame_len);
 int plcio_cotp_cc_frame(uint8_t *buf, size_t cap, const plcio_cotp_conn *c, size_t *frame_len);
 /* TPDU size code of parameter C0 (RFC 905 13.3.4 b): 7..13 = 128..8192 bytes. */
 uint16_t plcio_cotp_tpdu_size_from_code(uint8_t code); /* 0 if invalid */
-uint8_t plcio_cotp_tpdu_size_code(uint16_t size);       /* largest code <= size, 0 if < 128 */
+uint8_t plcio_cotp_tpdu_size_code(uint16_t size);      /* largest code <= size, 0 if < 128 */
 
 /* Classic 2-byte TSAP: connection type in the high byte, rack*32+slot in the low. */
 static inline uint16_t plcio_s7_tsap(uint8_t conn_type, unsigned rack, unsigned slot)
@@ -178,18 +177,13 @@ static inline uint16_t plcio_s7_tsap(uint8_t conn_type, unsigned rack, unsigned 
  * S7 PDU header.
  * ==================================================================== */
 #define PLCIO_S7_PROTOCOL_ID 0x32
-enum {
-    PLCIO_S7_JOB = 1,
-    PLCIO_S7_ACK = 2,
-    PLCIO_S7_ACK_DATA = 3,
-    PLCIO_S7_USERDATA = 7
-};
-#define PLCIO_S7_HEADER_LEN 10     /* job, userdata */
+enum { PLCIO_S7_JOB = 1, PLCIO_S7_ACK = 2, PLCIO_S7_ACK_DATA = 3, PLCIO_S7_USERDATA = 7 };
+#define PLCIO_S7_HEADER_LEN     10 /* job, userdata */
 #define PLCIO_S7_ACK_HEADER_LEN 12 /* ack, ack-data: + error class, error code */
 /* Bytes in front of an S7 PDU in a frame: TPKT 4 + COTP DT 3. */
 #define PLCIO_S7_FRAME_OVERHEAD (PLCIO_TPKT_HEADER_LEN + PLCIO_COTP_DT_HEADER_LEN)
-#define PLCIO_S7_PDU_MIN 240  /* smallest PDU size a partner may negotiate */
-#define PLCIO_S7_PDU_MAX 960  /* what S7-300/400/1500 and snap7 offer at most */
+#define PLCIO_S7_PDU_MIN        240 /* smallest PDU size a partner may negotiate */
+#define PLCIO_S7_PDU_MAX        960 /* what S7-300/400/1500 and snap7 offer at most */
 
 /* Job functions (first parameter byte). */
 enum {
@@ -207,13 +201,13 @@ enum {
 };
 
 typedef struct plcio_s7_pdu {
-    uint8_t rosctr;       /* PLCIO_S7_JOB ... */
+    uint8_t rosctr; /* PLCIO_S7_JOB ... */
     uint16_t pdu_ref;
-    uint8_t error_class;  /* ack / ack-data only */
+    uint8_t error_class; /* ack / ack-data only */
     uint8_t error_code;
     const uint8_t *param; /* borrowed; NULL when param_len is 0 */
     uint16_t param_len;
-    const uint8_t *data;  /* borrowed; NULL when data_len is 0 */
+    const uint8_t *data; /* borrowed; NULL when data_len is 0 */
     uint16_t data_len;
 } plcio_s7_pdu;
 
@@ -233,10 +227,10 @@ static inline int plcio_s7_pdu_function(const plcio_s7_pdu *p) { return p->param
  * calls plcio_s7_writer_data, appends data, and plcio_s7_writer_end patches
  * every length. */
 typedef struct plcio_s7_out {
-    uint8_t *buf;    /* frame buffer, borrowed */
+    uint8_t *buf; /* frame buffer, borrowed */
     size_t cap;
-    size_t pdu_max;  /* largest S7 PDU allowed (negotiated size); 0: no limit but 65528 */
-    size_t len;      /* out: frame length after a successful encode */
+    size_t pdu_max; /* largest S7 PDU allowed (negotiated size); 0: no limit but 65528 */
+    size_t len;     /* out: frame length after a successful encode */
 } plcio_s7_out;
 
 static inline plcio_s7_out plcio_s7_out_make(void *buf, size_t cap, size_t pdu_max)
@@ -246,11 +240,11 @@ static inline plcio_s7_out plcio_s7_out_make(void *buf, size_t cap, size_t pdu_m
 }
 
 typedef struct plcio_s7_writer {
-    plcio_wcursor w;  /* append here */
+    plcio_wcursor w; /* append here */
     plcio_s7_out *out;
-    uint8_t *s7;      /* start of the S7 header */
-    uint8_t *param;   /* start of the parameters */
-    uint8_t *data;    /* start of the data, NULL before plcio_s7_writer_data */
+    uint8_t *s7;    /* start of the S7 header */
+    uint8_t *param; /* start of the parameters */
+    uint8_t *data;  /* start of the data, NULL before plcio_s7_writer_data */
     uint8_t rosctr;
 } plcio_s7_writer;
 
@@ -281,16 +275,16 @@ int plcio_s7_setup_decode(const plcio_s7_pdu *pdu, plcio_s7_setup *out);
 /* ======================================================================
  * Read var (0x04) / write var (0x05) with S7ANY items (syntax id 0x10).
  * ==================================================================== */
-#define PLCIO_S7_ITEM_LEN 12             /* request item: 12 0A 10 ts count db area addr3 */
-#define PLCIO_S7_RW_PARAM_HEAD 2          /* function, item count */
-#define PLCIO_S7_DATA_ITEM_HEAD 4         /* return code, transport size, length */
-#define PLCIO_S7_READ_REQ_OVERHEAD (PLCIO_S7_HEADER_LEN + PLCIO_S7_RW_PARAM_HEAD)       /* 12 */
-#define PLCIO_S7_READ_RSP_OVERHEAD (PLCIO_S7_ACK_HEADER_LEN + PLCIO_S7_RW_PARAM_HEAD)   /* 14 */
+#define PLCIO_S7_ITEM_LEN           12 /* request item: 12 0A 10 ts count db area addr3 */
+#define PLCIO_S7_RW_PARAM_HEAD      2  /* function, item count */
+#define PLCIO_S7_DATA_ITEM_HEAD     4  /* return code, transport size, length */
+#define PLCIO_S7_READ_REQ_OVERHEAD  (PLCIO_S7_HEADER_LEN + PLCIO_S7_RW_PARAM_HEAD)     /* 12 */
+#define PLCIO_S7_READ_RSP_OVERHEAD  (PLCIO_S7_ACK_HEADER_LEN + PLCIO_S7_RW_PARAM_HEAD) /* 14 */
 #define PLCIO_S7_WRITE_REQ_OVERHEAD PLCIO_S7_READ_REQ_OVERHEAD
 #define PLCIO_S7_WRITE_RSP_OVERHEAD PLCIO_S7_READ_RSP_OVERHEAD
-#define PLCIO_S7_MAX_ITEMS 20             /* items per read/write PDU that CPUs accept */
-#define PLCIO_S7_SYNTAX_S7ANY 0x10
-#define PLCIO_S7_MAX_BYTE_ADDRESS 0x1FFFFFu /* 24-bit bit address / 8 */
+#define PLCIO_S7_MAX_ITEMS          20 /* items per read/write PDU that CPUs accept */
+#define PLCIO_S7_SYNTAX_S7ANY       0x10
+#define PLCIO_S7_MAX_BYTE_ADDRESS   0x1FFFFFu /* 24-bit bit address / 8 */
 
 /* Data-item return codes. */
 enum {
@@ -324,7 +318,7 @@ typedef struct plcio_s7_item {
     uint16_t count;    /* elements of `transport`; 1 for a bit */
     uint16_t db;       /* DB / DI number, 0 for other areas */
     uint32_t start;
-    uint8_t bit;       /* 0..7, bit transport only */
+    uint8_t bit; /* 0..7, bit transport only */
 } plcio_s7_item;
 
 /* Size in bytes of one element of a request transport size; 0 if unknown.
@@ -357,7 +351,7 @@ typedef struct plcio_s7_data_item {
     uint8_t return_code; /* read response: 0xFF or an error; write request: 0x00 */
     uint8_t transport;   /* PLCIO_S7_DTS_* */
     const uint8_t *data;
-    uint16_t len;        /* bytes */
+    uint16_t len; /* bytes */
 } plcio_s7_data_item;
 
 /* Client: a read request for n items (1..PLCIO_S7_MAX_ITEMS). */
@@ -376,16 +370,15 @@ int plcio_s7_read_response_encode(plcio_s7_out *out, uint16_t pdu_ref, const plc
  * present between items and nothing may trail. out[i].return_code tells each
  * item's fate (PLCIO_OK is returned even when items failed).
  * PLCIO_EPLC if the PDU carries a header error (see plcio_s7_pdu_error). */
-int plcio_s7_read_response_decode(const plcio_s7_pdu *pdu, const plcio_s7_item *req, size_t n,
-                                  plcio_s7_data_item *out);
+int plcio_s7_read_response_decode(const plcio_s7_pdu *pdu, const plcio_s7_item *req, size_t n, plcio_s7_data_item *out);
 
 /* Client: a write request; data[i].len must equal plcio_s7_item_bytes(&items[i]).
  * data[i].transport 0 means "choose with plcio_s7_item_data_transport". */
 int plcio_s7_write_request_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_item *items,
                                   const plcio_s7_data_item *data, size_t n);
 /* Server: decode a write request: items and their data (cap each). */
-int plcio_s7_write_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items, plcio_s7_data_item *data,
-                                  size_t cap, size_t *n);
+int plcio_s7_write_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items, plcio_s7_data_item *data, size_t cap,
+                                  size_t *n);
 /* Server: a write response, one return code per item. */
 int plcio_s7_write_response_encode(plcio_s7_out *out, uint16_t pdu_ref, const uint8_t *return_codes, size_t n);
 /* Client: decode a write response for n items into return_codes[n].
@@ -402,16 +395,12 @@ enum {
     PLCIO_S7_UD_METHOD_REQUEST = 0x11,
     PLCIO_S7_UD_METHOD_RESPONSE = 0x12 /* also used by continuation requests */
 };
-enum {
-    PLCIO_S7_UD_TYPE_PUSH = 0x0,
-    PLCIO_S7_UD_TYPE_REQUEST = 0x4,
-    PLCIO_S7_UD_TYPE_RESPONSE = 0x8
-};
+enum { PLCIO_S7_UD_TYPE_PUSH = 0x0, PLCIO_S7_UD_TYPE_REQUEST = 0x4, PLCIO_S7_UD_TYPE_RESPONSE = 0x8 };
 enum {
     PLCIO_S7_UD_GROUP_MODE = 1,
     PLCIO_S7_UD_GROUP_CYCLIC = 2,
     PLCIO_S7_UD_GROUP_BLOCK = 3,
-    PLCIO_S7_UD_GROUP_CPU = 4,     /* SZL */
+    PLCIO_S7_UD_GROUP_CPU = 4, /* SZL */
     PLCIO_S7_UD_GROUP_SECURITY = 5,
     PLCIO_S7_UD_GROUP_TIME = 7
 };
@@ -427,17 +416,17 @@ enum {
 };
 
 typedef struct plcio_s7_userdata {
-    uint8_t method;        /* PLCIO_S7_UD_METHOD_* */
-    uint8_t type;          /* PLCIO_S7_UD_TYPE_* */
-    uint8_t group;         /* PLCIO_S7_UD_GROUP_* */
+    uint8_t method; /* PLCIO_S7_UD_METHOD_* */
+    uint8_t type;   /* PLCIO_S7_UD_TYPE_* */
+    uint8_t group;  /* PLCIO_S7_UD_GROUP_* */
     uint8_t subfunction;
     uint8_t sequence;
-    bool extended;         /* 8-byte parameter tail: responses, continuation requests */
+    bool extended; /* 8-byte parameter tail: responses, continuation requests */
     uint8_t data_unit_ref;
-    bool more;             /* "last data unit" = 0x01: more fragments follow */
-    uint16_t error;        /* parameter error code, 0 = none */
-    uint8_t return_code;   /* data part: 0xFF ok, 0x0A no data / object not found */
-    uint8_t transport;     /* PLCIO_S7_DTS_OCTET, or 0 with no payload */
+    bool more;           /* "last data unit" = 0x01: more fragments follow */
+    uint16_t error;      /* parameter error code, 0 = none */
+    uint8_t return_code; /* data part: 0xFF ok, 0x0A no data / object not found */
+    uint8_t transport;   /* PLCIO_S7_DTS_OCTET, or 0 with no payload */
     const uint8_t *payload;
     uint16_t payload_len;
 } plcio_s7_userdata;
@@ -450,8 +439,8 @@ plcio_s7_userdata plcio_s7_userdata_request(uint8_t group, uint8_t subfunction, 
 plcio_s7_userdata plcio_s7_userdata_continue(uint8_t group, uint8_t subfunction, uint8_t sequence);
 /* A response (server side) with payload and the more flag. */
 plcio_s7_userdata plcio_s7_userdata_response(uint8_t group, uint8_t subfunction, uint8_t sequence,
-                                             uint8_t data_unit_ref, bool more, uint16_t error,
-                                             const uint8_t *payload, uint16_t len);
+                                             uint8_t data_unit_ref, bool more, uint16_t error, const uint8_t *payload,
+                                             uint16_t len);
 int plcio_s7_userdata_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_userdata *ud);
 /* PLCIO_EPROTO on a bad parameter head, a "last data unit" other than 0/1,
  * or a data length that disagrees with data_len. */
@@ -465,17 +454,17 @@ int plcio_s7_userdata_check(const plcio_s7_userdata *ud, uint8_t group, uint8_t 
 /* Reassembly of a multi-fragment userdata answer into a caller buffer. */
 typedef struct plcio_s7_ud_assembly {
     uint8_t group, subfunction;
-    uint8_t *buf;            /* borrowed */
-    size_t cap;              /* maximum_bytes */
+    uint8_t *buf; /* borrowed */
+    size_t cap;   /* maximum_bytes */
     size_t len;
     size_t max_fragments;
     size_t fragments;
-    uint8_t sequence;        /* of the last fragment, for the next continuation request */
+    uint8_t sequence; /* of the last fragment, for the next continuation request */
     bool done;
-    uint16_t error;          /* PLC error after PLCIO_EPLC */
+    uint16_t error; /* PLC error after PLCIO_EPLC */
 } plcio_s7_ud_assembly;
-void plcio_s7_ud_assembly_init(plcio_s7_ud_assembly *a, uint8_t group, uint8_t subfunction, uint8_t *buf,
-                               size_t cap, size_t max_fragments);
+void plcio_s7_ud_assembly_init(plcio_s7_ud_assembly *a, uint8_t group, uint8_t subfunction, uint8_t *buf, size_t cap,
+                               size_t max_fragments);
 /* PLCIO_OK: complete; PLCIO_EAGAIN: ask for the next fragment (sequence in
  * a->sequence); PLCIO_EPROTO: wrong group/function, fragment after the end;
  * PLCIO_ELIMIT: more bytes or fragments than allowed; PLCIO_EPLC: refused. */
@@ -485,7 +474,7 @@ int plcio_s7_ud_assembly_add(plcio_s7_ud_assembly *a, const plcio_s7_userdata *u
 typedef struct plcio_s7_szl_header {
     uint16_t id;
     uint16_t index;
-    uint16_t entry_len;   /* bytes per entry */
+    uint16_t entry_len; /* bytes per entry */
     uint16_t entry_count;
 } plcio_s7_szl_header;
 #define PLCIO_S7_SZL_HEADER_LEN 8
@@ -498,10 +487,10 @@ void plcio_s7_szl_header_encode(uint8_t out[8], const plcio_s7_szl_header *h);
 
 /* ---- clock: 10 bytes, 00 19 then BCD YY MM DD hh mm ss, ms (3 digits) and weekday ---- */
 typedef struct plcio_s7_datetime {
-    uint16_t year;       /* 1990..2089 */
+    uint16_t year; /* 1990..2089 */
     uint8_t month, day, hour, minute, second;
     uint16_t millisecond;
-    uint8_t weekday;     /* 1 = Sunday .. 7 = Saturday */
+    uint8_t weekday; /* 1 = Sunday .. 7 = Saturday */
 } plcio_s7_datetime;
 #define PLCIO_S7_CLOCK_LEN 10
 /* PLCIO_EPROTO on a bad BCD digit or an impossible date/time, PLCIO_EPROTO if len != 10. */
@@ -552,8 +541,7 @@ typedef struct plcio_s7_block_entry {
 } plcio_s7_block_entry;
 /* Entries of "list blocks of type" (4 bytes each). *n gets the number decoded;
  * PLCIO_ENOSPC if more than cap; PLCIO_EPROTO if len is not a multiple of 4. */
-int plcio_s7_block_list_decode(const uint8_t *payload, size_t len, plcio_s7_block_entry *out, size_t cap,
-                               size_t *n);
+int plcio_s7_block_list_decode(const uint8_t *payload, size_t len, plcio_s7_block_entry *out, size_t cap, size_t *n);
 int plcio_s7_block_list_encode(plcio_wcursor *w, const plcio_s7_block_entry *e, size_t n);
 
 /* Payload of a block info request and of list-of-type requests:
@@ -565,7 +553,7 @@ int plcio_s7_block_name_decode(const uint8_t *payload, size_t len, uint8_t *type
 /* Block info answer (78 bytes). Dates are the raw 6 bytes (ms since midnight,
  * days since 1984-01-01). Strings are NUL-terminated, trailing spaces removed. */
 typedef struct plcio_s7_block_info {
-    uint8_t block_type;     /* PLCIO_S7_BLOCK_* */
+    uint8_t block_type; /* PLCIO_S7_BLOCK_* */
     uint8_t flags;
     uint8_t language;
     uint8_t sub_block_type;
@@ -597,10 +585,10 @@ void plcio_s7_block_date(const uint8_t raw[6], uint32_t *ms, uint16_t *days);
  * blocks: param = count byte, 0x00, then per block "0" type digits5 'B').
  * ==================================================================== */
 typedef struct plcio_s7_control {
-    uint8_t function;        /* PLCIO_S7_FN_PI_SERVICE or PLCIO_S7_FN_PLC_STOP */
-    const uint8_t *param;    /* PI parameter block, borrowed */
+    uint8_t function;     /* PLCIO_S7_FN_PI_SERVICE or PLCIO_S7_FN_PLC_STOP */
+    const uint8_t *param; /* PI parameter block, borrowed */
     uint16_t param_len;
-    const char *service;     /* "P_PROGRAM", not NUL-terminated on decode: use service_len */
+    const char *service; /* "P_PROGRAM", not NUL-terminated on decode: use service_len */
     uint8_t service_len;
 } plcio_s7_control;
 int plcio_s7_control_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_control *c);
@@ -628,14 +616,14 @@ int plcio_s7_pi_block_param_fs(uint8_t out[10], uint8_t type, uint16_t number, c
  * ==================================================================== */
 #define PLCIO_S7_FILENAME_LEN 9
 typedef struct plcio_s7_xfer {
-    uint8_t function;        /* PLCIO_S7_FN_REQUEST_DOWNLOAD .. END_UPLOAD */
-    uint8_t status;          /* ack: 1 = more data follows */
+    uint8_t function; /* PLCIO_S7_FN_REQUEST_DOWNLOAD .. END_UPLOAD */
+    uint8_t status;   /* ack: 1 = more data follows */
     uint32_t upload_id;
     char filename[PLCIO_S7_FILENAME_LEN + 1]; /* "" if absent; "_0A00001A" */
-    uint32_t load_len;       /* request download; start-upload ack: block length */
-    uint32_t mc7_len;        /* request download */
+    uint32_t load_len;                        /* request download; start-upload ack: block length */
+    uint32_t mc7_len;                         /* request download */
     bool has_lengths;
-    const uint8_t *payload;  /* upload / download-block ack data, borrowed */
+    const uint8_t *payload; /* upload / download-block ack data, borrowed */
     uint16_t payload_len;
 } plcio_s7_xfer;
 /* "_" "0" type digits5 dest ('A' active/upload, 'P' passive/download). */

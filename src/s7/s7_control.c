@@ -83,10 +83,7 @@ int plcio_s7_pi_block_param_fs(uint8_t out[10], uint8_t type, uint16_t number, c
 
 /* ---------------------------------------------------------------- transfer */
 
-static bool xfer_function(uint8_t fn)
-{
-    return fn >= PLCIO_S7_FN_REQUEST_DOWNLOAD && fn <= PLCIO_S7_FN_END_UPLOAD;
-}
+static bool xfer_function(uint8_t fn) { return fn >= PLCIO_S7_FN_REQUEST_DOWNLOAD && fn <= PLCIO_S7_FN_END_UPLOAD; }
 
 static bool is_download(uint8_t fn) { return fn <= PLCIO_S7_FN_DOWNLOAD_ENDED; }
 

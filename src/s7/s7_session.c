@@ -6,7 +6,7 @@
 
 #define PDU_CAP 8192 /* largest S7 PDU accepted after COTP reassembly */
 /* A TPKT frame longer than this cannot carry a PDU we accept: refused at once. */
-#define RX_CAP (PDU_CAP + 64)
+#define RX_CAP  (PDU_CAP + 64)
 #define TX_SLOT (PDU_CAP + PLCIO_S7_FRAME_OVERHEAD)
 
 typedef struct job {
@@ -74,7 +74,8 @@ plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
 void plcio_s7_session_free(plcio_s7_session *s)
 {
     if (!s) return;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) free(s->jobs[i].rsp);
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
+        free(s->jobs[i].rsp);
     free(s->tx);
     free(s->rx);
     free(s->pdu);
@@ -109,7 +110,8 @@ void plcio_s7_session_start(plcio_s7_session *s, uint64_t now)
     s->pdu_size = 0;
     s->jobs_max = 0;
     s->accept_jobs = s->incoming_ready = false;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) s->jobs[i].busy = s->jobs[i].done = false;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
+        s->jobs[i].busy = s->jobs[i].done = false;
     s->phase_deadline = now + s->cfg.connect_timeout_ns;
     plcio_cotp_conn c;
     memset(&c, 0, sizeof c);
@@ -253,9 +255,7 @@ static void on_tpdu(plcio_s7_session *s, const uint8_t *p, size_t n)
         /* refused connection (wrong rack/slot/TSAP) or closed by the partner */
         plcio_s7_session_fail(s, s->state == PLCIO_S7_SESSION_COTP ? PLCIO_ECONNREFUSED : PLCIO_ECLOSED);
         return;
-    default:
-        plcio_s7_session_fail(s, PLCIO_EPROTO);
-        return;
+    default: plcio_s7_session_fail(s, PLCIO_EPROTO); return;
     }
 }
 
@@ -317,14 +317,16 @@ int plcio_s7_session_on_time(plcio_s7_session *s, uint64_t now)
 unsigned plcio_s7_session_in_flight(const plcio_s7_session *s)
 {
     unsigned n = 0;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) n += s->jobs[i].busy && !s->jobs[i].done;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
+        n += s->jobs[i].busy && !s->jobs[i].done;
     return n;
 }
 
 static unsigned busy_slots(const plcio_s7_session *s)
 {
     unsigned n = 0;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) n += s->jobs[i].busy;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
+        n += s->jobs[i].busy;
     return n;
 }
 
@@ -348,14 +350,14 @@ int plcio_s7_session_request_begin(plcio_s7_session *s, plcio_s7_out *out, uint1
         if (s->tx_cap - s->tx_len < TX_SLOT) return PLCIO_EBUSY;
     }
     *out = plcio_s7_out_make(s->tx + s->tx_len, TX_SLOT, s->pdu_size);
-    do s->next_ref++;
+    do
+        s->next_ref++;
     while (s->next_ref == 0);
     *ref = s->next_ref;
     return PLCIO_OK;
 }
 
-int plcio_s7_session_request_commit(plcio_s7_session *s, const plcio_s7_out *out, uint16_t ref, uint64_t now,
-                                    int *slot)
+int plcio_s7_session_request_commit(plcio_s7_session *s, const plcio_s7_out *out, uint16_t ref, uint64_t now, int *slot)
 {
     if (out->buf != s->tx + s->tx_len || out->len == 0 || out->len > TX_SLOT) return PLCIO_EINVAL;
     for (int i = 0; i < s->cfg.jobs_request; i++) {

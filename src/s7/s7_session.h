@@ -41,8 +41,8 @@ typedef struct plcio_s7_session_cfg {
     uint8_t local_tsap_len;
     uint8_t remote_tsap[PLCIO_COTP_TSAP_MAX];
     uint8_t remote_tsap_len;
-    uint16_t pdu_request;   /* PDU size asked for (240..960 usually) */
-    uint16_t jobs_request;  /* parallel jobs asked for (1..16) */
+    uint16_t pdu_request;  /* PDU size asked for (240..960 usually) */
+    uint16_t jobs_request; /* parallel jobs asked for (1..16) */
     uint64_t connect_timeout_ns;
     uint64_t request_timeout_ns;
     plcio_logger logger;

@@ -36,8 +36,8 @@ plcio_s7_userdata plcio_s7_userdata_continue(uint8_t group, uint8_t subfunction,
 }
 
 plcio_s7_userdata plcio_s7_userdata_response(uint8_t group, uint8_t subfunction, uint8_t sequence,
-                                             uint8_t data_unit_ref, bool more, uint16_t error,
-                                             const uint8_t *payload, uint16_t len)
+                                             uint8_t data_unit_ref, bool more, uint16_t error, const uint8_t *payload,
+                                             uint16_t len)
 {
     plcio_s7_userdata ud;
     memset(&ud, 0, sizeof ud);
@@ -121,8 +121,8 @@ int plcio_s7_userdata_check(const plcio_s7_userdata *ud, uint8_t group, uint8_t 
     return e ? PLCIO_EPLC : PLCIO_OK;
 }
 
-void plcio_s7_ud_assembly_init(plcio_s7_ud_assembly *a, uint8_t group, uint8_t subfunction, uint8_t *buf,
-                               size_t cap, size_t max_fragments)
+void plcio_s7_ud_assembly_init(plcio_s7_ud_assembly *a, uint8_t group, uint8_t subfunction, uint8_t *buf, size_t cap,
+                               size_t max_fragments)
 {
     memset(a, 0, sizeof *a);
     a->group = group;
@@ -196,8 +196,9 @@ int plcio_s7_dt_bcd_decode(const uint8_t p[8], plcio_s7_datetime *out)
     plcio_value v;
     if (plcio_value_decode(&v, PLCIO_TYPE_DATE_AND_TIME, 0, p, 8, 0, NULL, NULL, 0) != PLCIO_OK) return PLCIO_EPROTO;
     const plcio_datetime *d = &v.v.dt;
-    *out = (plcio_s7_datetime){(uint16_t)d->year, d->month, d->day, d->hour, d->minute, d->second,
-                               (uint16_t)(d->nanosecond / 1000000u), d->weekday};
+    *out = (plcio_s7_datetime){
+        (uint16_t)d->year, d->month, d->day, d->hour, d->minute, d->second, (uint16_t)(d->nanosecond / 1000000u),
+        d->weekday};
     return PLCIO_OK;
 }
 
@@ -206,8 +207,8 @@ int plcio_s7_dt_bcd_encode(uint8_t out[8], const plcio_s7_datetime *dt)
     if (dt->millisecond > 999) return PLCIO_ERANGE;
     plcio_value v;
     plcio_value_init(&v, PLCIO_TYPE_DATE_AND_TIME);
-    v.v.dt = (plcio_datetime){dt->year, dt->month, dt->day, dt->hour, dt->minute, dt->second, dt->weekday,
-                              (uint32_t)dt->millisecond * 1000000u};
+    v.v.dt = (plcio_datetime){dt->year,   dt->month,  dt->day,     dt->hour,
+                              dt->minute, dt->second, dt->weekday, (uint32_t)dt->millisecond * 1000000u};
     return plcio_value_encode(&v, out, 8, 0, NULL, NULL, 0) == PLCIO_OK ? PLCIO_OK : PLCIO_ERANGE;
 }
 
@@ -254,9 +255,8 @@ static const struct {
     uint8_t type;
     const char *name;
 } block_types[PLCIO_S7_BLOCK_TYPES] = {
-    {PLCIO_S7_BLOCK_OB, "OB"},   {PLCIO_S7_BLOCK_FB, "FB"},   {PLCIO_S7_BLOCK_FC, "FC"},
-    {PLCIO_S7_BLOCK_DB, "DB"},   {PLCIO_S7_BLOCK_SDB, "SDB"}, {PLCIO_S7_BLOCK_SFC, "SFC"},
-    {PLCIO_S7_BLOCK_SFB, "SFB"},
+    {PLCIO_S7_BLOCK_OB, "OB"},   {PLCIO_S7_BLOCK_FB, "FB"},   {PLCIO_S7_BLOCK_FC, "FC"},   {PLCIO_S7_BLOCK_DB, "DB"},
+    {PLCIO_S7_BLOCK_SDB, "SDB"}, {PLCIO_S7_BLOCK_SFC, "SFC"}, {PLCIO_S7_BLOCK_SFB, "SFB"},
 };
 
 int plcio_s7_block_type_index(uint8_t type)
@@ -277,7 +277,8 @@ uint8_t plcio_s7_block_type_parse(const char *name)
     if (!name) return 0;
     for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++) {
         const char *a = block_types[i].name, *b = name;
-        while (*a && toupper((unsigned char)*b) == *a) a++, b++;
+        while (*a && toupper((unsigned char)*b) == *a)
+            a++, b++;
         if (!*a && !*b) return block_types[i].type;
     }
     return 0;
@@ -308,8 +309,7 @@ int plcio_s7_block_counts_encode(plcio_wcursor *w, const plcio_s7_block_counts *
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-int plcio_s7_block_list_decode(const uint8_t *payload, size_t len, plcio_s7_block_entry *out, size_t cap,
-                               size_t *n)
+int plcio_s7_block_list_decode(const uint8_t *payload, size_t len, plcio_s7_block_entry *out, size_t cap, size_t *n)
 {
     *n = 0;
     if (len % 4 || (len && !payload)) return PLCIO_EPROTO;
@@ -376,13 +376,15 @@ static void str8_get(char out[9], const uint8_t *p)
 {
     memcpy(out, p, 8);
     out[8] = '\0';
-    for (int i = 7; i >= 0 && (out[i] == ' ' || out[i] == '\0'); i--) out[i] = '\0';
+    for (int i = 7; i >= 0 && (out[i] == ' ' || out[i] == '\0'); i--)
+        out[i] = '\0';
 }
 
 static void str8_put(uint8_t *p, const char *s)
 {
     size_t n = 0;
-    while (n < 8 && s[n]) n++;
+    while (n < 8 && s[n])
+        n++;
     memset(p, ' ', 8);
     memcpy(p, s, n);
 }

@@ -133,8 +133,10 @@ int shm_reserve(int fd, const char *name, uint64_t size, char *msg, size_t cap)
         struct statvfs vfs;
         unsigned long long room = 0;
         if (fstatvfs(fd, &vfs) == 0) room = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-        shm_msg(msg, cap, "no room in /dev/shm for segment %s: it needs %llu bytes, %llu are free "
-                "(enlarge /dev/shm or use fewer tags)", name, (unsigned long long)size, room);
+        shm_msg(msg, cap,
+                "no room in /dev/shm for segment %s: it needs %llu bytes, %llu are free "
+                "(enlarge /dev/shm or use fewer tags)",
+                name, (unsigned long long)size, room);
         return PLCIO_ENOSPC;
     }
     shm_msg(msg, cap, "cannot allocate %llu bytes for segment %s in /dev/shm: %s", (unsigned long long)size, name,
@@ -201,8 +203,8 @@ int shm_tag_load(const uint8_t *entry, uint32_t image_size, shm_tag *t, char *ms
     t->length = (t->type == PLCIO_TYPE_STRING || t->type == PLCIO_TYPE_WSTRING) ? length : 0;
     size_t want = plcio_type_size(t->type, t->length);
     if (want == 0 || want != t->size || (t->bit > 7) || (t->bit && t->type != PLCIO_TYPE_BOOL)) {
-        shm_msg(msg, cap, "tag '%s': size %u / bit %u inconsistent with %s[%u]", t->name, (unsigned)t->size,
-                t->bit, plcio_type_name(t->type), t->length);
+        shm_msg(msg, cap, "tag '%s': size %u / bit %u inconsistent with %s[%u]", t->name, (unsigned)t->size, t->bit,
+                plcio_type_name(t->type), t->length);
         return PLCIO_EPROTO;
     }
     if ((uint64_t)t->offset + t->size > image_size) {
@@ -225,7 +227,8 @@ size_t *shm_name_index_new(const shm_tag *tags, size_t count)
 {
     size_t *order = malloc((count ? count : 1) * sizeof *order);
     if (!order) return NULL;
-    for (size_t i = 0; i < count; i++) order[i] = i;
+    for (size_t i = 0; i < count; i++)
+        order[i] = i;
     sort_tags = tags;
     qsort(order, count, sizeof *order, cmp_by_name);
     sort_tags = NULL;
@@ -243,16 +246,15 @@ int shm_name_index_find(const shm_tag *tags, const size_t *order, size_t count, 
             if (index) *index = order[mid];
             return PLCIO_OK;
         }
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return PLCIO_ENOTFOUND;
 }
 
-static bool is_text_type(plcio_type t)
-{
-    return t == PLCIO_TYPE_STRING || t == PLCIO_TYPE_WSTRING;
-}
+static bool is_text_type(plcio_type t) { return t == PLCIO_TYPE_STRING || t == PLCIO_TYPE_WSTRING; }
 
 size_t shm_value_text_bound(const shm_tag *t)
 {
@@ -312,13 +314,21 @@ int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos)
 static bool is_json_number_type(plcio_type t)
 {
     switch (t) {
-    case PLCIO_TYPE_BYTE: case PLCIO_TYPE_WORD: case PLCIO_TYPE_DWORD: case PLCIO_TYPE_LWORD:
-    case PLCIO_TYPE_SINT: case PLCIO_TYPE_USINT: case PLCIO_TYPE_INT: case PLCIO_TYPE_UINT:
-    case PLCIO_TYPE_DINT: case PLCIO_TYPE_UDINT: case PLCIO_TYPE_LINT: case PLCIO_TYPE_ULINT:
-    case PLCIO_TYPE_REAL: case PLCIO_TYPE_LREAL:
-        return true;
-    default:
-        return false;
+    case PLCIO_TYPE_BYTE:
+    case PLCIO_TYPE_WORD:
+    case PLCIO_TYPE_DWORD:
+    case PLCIO_TYPE_LWORD:
+    case PLCIO_TYPE_SINT:
+    case PLCIO_TYPE_USINT:
+    case PLCIO_TYPE_INT:
+    case PLCIO_TYPE_UINT:
+    case PLCIO_TYPE_DINT:
+    case PLCIO_TYPE_UDINT:
+    case PLCIO_TYPE_LINT:
+    case PLCIO_TYPE_ULINT:
+    case PLCIO_TYPE_REAL:
+    case PLCIO_TYPE_LREAL: return true;
+    default: return false;
     }
 }
 
@@ -329,8 +339,10 @@ int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, 
     size_t n = 0;
     int rc = shm_value_text(t, raw, scratch, scratch_cap, &n);
     const char *lit = NULL;
-    if (rc != PLCIO_OK) lit = "null";
-    else if (t->type == PLCIO_TYPE_BOOL) lit = scratch;
+    if (rc != PLCIO_OK)
+        lit = "null";
+    else if (t->type == PLCIO_TYPE_BOOL)
+        lit = scratch;
     else if (is_json_number_type(t->type)) {
         /* nan, inf and -inf have no JSON form */
         if (t->type == PLCIO_TYPE_REAL || t->type == PLCIO_TYPE_LREAL) {

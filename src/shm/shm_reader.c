@@ -35,7 +35,7 @@
 #include "shm/shm_internal.h"
 #include "shm/shm_ring.h"
 
-#define READ_RETRIES 10000
+#define READ_RETRIES      10000
 #define LIVENESS_SLICE_MS 100
 
 struct plcio_shm_reader {
@@ -47,10 +47,10 @@ struct plcio_shm_reader {
     uint64_t layout_hash;
     shm_tag *tags;
     size_t *order;
-    uint8_t *copy;     /* private snapshot copy (snap_stride bytes) */
-    char *text;        /* value text of the last _get */
+    uint8_t *copy; /* private snapshot copy (snap_stride bytes) */
+    char *text;    /* value text of the last _get */
     size_t text_cap;
-    char *json;        /* private JSON copy */
+    char *json; /* private JSON copy */
     uint64_t ring_key;
     shm_ring_client *ring; /* NULL until the first write */
     char write_error[PLCIO_SHM_MSG_MAX];
@@ -101,8 +101,10 @@ static int check_identity(const uint8_t *b, char *msg, size_t cap)
         return PLCIO_EPROTO;
     }
     if (hdr32(b, SHM_H_VERSION) != SHM_VERSION) {
-        shm_msg(msg, cap, "segment format version %u, this library reads %u (engine and reader come from "
-                "different plcio releases: use the same one)", (unsigned)hdr32(b, SHM_H_VERSION), SHM_VERSION);
+        shm_msg(msg, cap,
+                "segment format version %u, this library reads %u (engine and reader come from "
+                "different plcio releases: use the same one)",
+                (unsigned)hdr32(b, SHM_H_VERSION), SHM_VERSION);
         return PLCIO_EUNSUPPORTED;
     }
     if (hdr32(b, SHM_H_ENDIAN) != SHM_ENDIAN || hdr32(b, SHM_H_HEADER_SIZE) != SHM_HEADER_SIZE ||
@@ -134,17 +136,21 @@ static int check_geometry(const uint8_t *b, size_t size, shm_geometry *g, char *
     uint64_t state_end = (uint64_t)SHM_S_HEAD + shm_align8(g->image_size) + (uint64_t)g->tag_count * SHM_TAGSTATE_SIZE;
     uint64_t snap_end = (uint64_t)g->snap_offset + (uint64_t)SHM_SNAP_BUFFERS * g->snap_stride;
     uint64_t json_end = (uint64_t)g->json_offset + (uint64_t)g->json_count * g->json_stride;
-    if (g->total_size > size || g->total_size < SHM_HEADER_SIZE) what = "total size disagrees with the object size";
-    else if (g->image_size > SHM_MAX_SEGMENT) what = "value image size out of range";
+    if (g->total_size > size || g->total_size < SHM_HEADER_SIZE)
+        what = "total size disagrees with the object size";
+    else if (g->image_size > SHM_MAX_SEGMENT)
+        what = "value image size out of range";
     else if (g->dir_offset < SHM_HEADER_SIZE || !aligned8(g->dir_offset) || dir_end > g->snap_offset)
         what = "tag directory overlaps the header or the snapshots";
     else if (!aligned8(g->snap_offset) || !aligned8(g->snap_stride) || g->snap_stride < state_end)
         what = "snapshot buffer too small for the image and tag states";
-    else if (g->json_count != 0 && g->json_count != SHM_JSON_BUFFERS) what = "bad JSON buffer count";
-    else if (g->json_count && (g->json_offset < snap_end || !aligned8(g->json_offset) ||
-                               !aligned8(g->json_stride) || g->json_stride <= SHM_J_HEAD))
+    else if (g->json_count != 0 && g->json_count != SHM_JSON_BUFFERS)
+        what = "bad JSON buffer count";
+    else if (g->json_count && (g->json_offset < snap_end || !aligned8(g->json_offset) || !aligned8(g->json_stride) ||
+                               g->json_stride <= SHM_J_HEAD))
         what = "JSON buffers misplaced";
-    else if (g->ring_slots > 65536) what = "write ring slot count out of range";
+    else if (g->ring_slots > 65536)
+        what = "write ring slot count out of range";
     else if (snap_end > g->total_size || json_end > g->total_size)
         what = "a section ends beyond the segment";
     if (what) {
@@ -190,8 +196,11 @@ static int load_directory(plcio_shm_reader *r, const uint8_t *head, char *msg, s
     uint8_t *dir = malloc(dir_bytes ? dir_bytes : 1);
     if (!dir) return PLCIO_ENOMEM;
     int rc = shm_read_at(r->fd, r->g.dir_offset, dir, dir_bytes);
-    if (rc == PLCIO_OK) rc = load_entries(r, head, dir, msg, cap);
-    else shm_msg(msg, cap, "shared memory %s: %s", r->name, rc == PLCIO_ECLOSED ? "truncated while opening" : "read error");
+    if (rc == PLCIO_OK)
+        rc = load_entries(r, head, dir, msg, cap);
+    else
+        shm_msg(msg, cap, "shared memory %s: %s", r->name,
+                rc == PLCIO_ECLOSED ? "truncated while opening" : "read error");
     free(dir);
     return rc;
 }
@@ -239,7 +248,9 @@ int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, s
     uint8_t head[SHM_HEADER_SIZE];
     if (rc == PLCIO_OK) {
         rc = shm_read_at(r->fd, 0, head, sizeof head);
-        if (rc != PLCIO_OK) shm_msg(msg, msg_cap, "shared memory %s: %s", name, rc == PLCIO_ECLOSED ? "truncated while opening" : "read error");
+        if (rc != PLCIO_OK)
+            shm_msg(msg, msg_cap, "shared memory %s: %s", name,
+                    rc == PLCIO_ECLOSED ? "truncated while opening" : "read error");
     }
     if (rc == PLCIO_OK) rc = check_identity(head, msg, msg_cap);
     if (rc == PLCIO_OK) rc = check_geometry(head, r->map_size, &r->g, msg, msg_cap);
@@ -434,23 +445,32 @@ static void numeric_views(const plcio_value *v, plcio_shm_value *out)
     double day_secs = dt->hour * 3600.0 + dt->minute * 60.0 + dt->second + dt->nanosecond / 1e9;
     switch (v->type) {
     case PLCIO_TYPE_BOOL: out->as_int = v->v.b; break;
-    case PLCIO_TYPE_SINT: case PLCIO_TYPE_INT: case PLCIO_TYPE_DINT: case PLCIO_TYPE_LINT:
-    case PLCIO_TYPE_TIME: case PLCIO_TYPE_LTIME: case PLCIO_TYPE_S5TIME:
-        out->as_int = v->v.i;
-        break;
-    case PLCIO_TYPE_REAL: case PLCIO_TYPE_LREAL:
+    case PLCIO_TYPE_SINT:
+    case PLCIO_TYPE_INT:
+    case PLCIO_TYPE_DINT:
+    case PLCIO_TYPE_LINT:
+    case PLCIO_TYPE_TIME:
+    case PLCIO_TYPE_LTIME:
+    case PLCIO_TYPE_S5TIME: out->as_int = v->v.i; break;
+    case PLCIO_TYPE_REAL:
+    case PLCIO_TYPE_LREAL:
         out->as_double = v->v.f;
         out->as_int = isfinite(v->v.f) && fabs(v->v.f) < 9.2e18 ? (int64_t)v->v.f : 0;
         return;
-    case PLCIO_TYPE_TIME_OF_DAY: case PLCIO_TYPE_LTOD:
+    case PLCIO_TYPE_TIME_OF_DAY:
+    case PLCIO_TYPE_LTOD:
         out->as_double = day_secs;
         out->as_int = (int64_t)(day_secs * 1000.0);
         return;
-    case PLCIO_TYPE_DATE: case PLCIO_TYPE_DATE_AND_TIME: case PLCIO_TYPE_LDT: case PLCIO_TYPE_DTL:
+    case PLCIO_TYPE_DATE:
+    case PLCIO_TYPE_DATE_AND_TIME:
+    case PLCIO_TYPE_LDT:
+    case PLCIO_TYPE_DTL:
         out->as_double = (double)days_from_civil(dt->year, dt->month, dt->day) * 86400.0 + day_secs;
         out->as_int = (int64_t)(out->as_double * 1000.0);
         return;
-    case PLCIO_TYPE_STRING: case PLCIO_TYPE_WSTRING: return;
+    case PLCIO_TYPE_STRING:
+    case PLCIO_TYPE_WSTRING: return;
     default: out->as_int = (int64_t)v->v.u; break;
     }
     out->as_double = (double)out->as_int;
@@ -566,8 +586,10 @@ const char *plcio_shm_reader_write_error(const plcio_shm_reader *r) { return r ?
 
 static int refused(plcio_shm_reader *r, int rc, const char *why)
 {
-    if (why && why != r->write_error) shm_msg(r->write_error, sizeof r->write_error, "%s", why);
-    else if (!r->write_error[0]) shm_msg(r->write_error, sizeof r->write_error, "%s", plcio_strerror(rc));
+    if (why && why != r->write_error)
+        shm_msg(r->write_error, sizeof r->write_error, "%s", why);
+    else if (!r->write_error[0])
+        shm_msg(r->write_error, sizeof r->write_error, "%s", plcio_strerror(rc));
     return rc;
 }
 
@@ -575,12 +597,13 @@ static int refused(plcio_shm_reader *r, int rc, const char *why)
 static int ring_of(plcio_shm_reader *r)
 {
     if (r->ring) return PLCIO_OK;
-    if (!r->ring_key || !r->g.ring_slots) return refused(r, PLCIO_EACCESS, "this segment accepts no writes (no write ring)");
+    if (!r->ring_key || !r->g.ring_slots)
+        return refused(r, PLCIO_EACCESS, "this segment accepts no writes (no write ring)");
     return shm_ring_client_open(r->name, r->ring_key, &r->ring, r->write_error, sizeof r->write_error);
 }
 
-static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const void *data, size_t len,
-                  int timeout_ms, uint64_t *id)
+static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const void *data, size_t len, int timeout_ms,
+                  uint64_t *id)
 {
     if (!r || !name || !data) return PLCIO_EINVAL;
     r->write_error[0] = '\0';
@@ -588,8 +611,10 @@ static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const 
     if (!engine_alive(r)) {
         uint32_t pid = 0;
         (void)shm_read_at(r->fd, SHM_H_ENGINE_PID, &pid, 4); /* 0 if it cannot be read: only for the message */
-        shm_msg(r->write_error, sizeof r->write_error, "the engine of %s (pid %u) is gone: nobody would execute the "
-                 "write", r->name, (unsigned)pid);
+        shm_msg(r->write_error, sizeof r->write_error,
+                "the engine of %s (pid %u) is gone: nobody would execute the "
+                "write",
+                r->name, (unsigned)pid);
         return PLCIO_ECLOSED;
     }
     size_t tag;
@@ -599,12 +624,12 @@ static int submit(plcio_shm_reader *r, const char *name, uint32_t format, const 
     }
     if (format == SHM_FORMAT_RAW && len != r->tags[tag].size) {
         shm_msg(r->write_error, sizeof r->write_error, "raw value for %.100s must be %u bytes, got %zu", name,
-                 (unsigned)r->tags[tag].size, len);
+                (unsigned)r->tags[tag].size, len);
         return PLCIO_EINVAL;
     }
     int rc = ring_of(r);
     if (rc != PLCIO_OK) return refused(r, rc, r->write_error);
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+    uint64_t deadline = timeout_ms < 0    ? UINT64_MAX
                         : timeout_ms == 0 ? 0
                                           : plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
     rc = shm_ring_client_submit(r->ring, name, format, data, len, deadline, id, r->write_error, sizeof r->write_error);

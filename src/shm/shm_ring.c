@@ -37,10 +37,10 @@
 #include "plcio/core.h"
 #include "shm/shm_ring.h"
 
-#define REAP_INTERVAL_NS (PLCIO_NS_PER_S)
+#define REAP_INTERVAL_NS   (PLCIO_NS_PER_S)
 #define ABANDONED_AFTER_NS (60 * PLCIO_NS_PER_S)
-#define LIVENESS_SLICE_MS 100
-#define RING_NAME_MAX 216
+#define LIVENESS_SLICE_MS  100
+#define RING_NAME_MAX      216
 
 /* ---------------------------------------------------------------------------
  * Both sides
@@ -155,8 +155,8 @@ static int ring_existing(const char *name, char *msg, size_t cap)
     if (fd < 0) {
         if (errno == ENOENT) return PLCIO_EAGAIN;
         int e = errno;
-        shm_msg(msg, cap, "write ring %s exists and cannot be opened (%s): remove it or pick another --shm name",
-                name, strerror(e));
+        shm_msg(msg, cap, "write ring %s exists and cannot be opened (%s): remove it or pick another --shm name", name,
+                strerror(e));
         return shm_errno_to_plcio(e);
     }
     int rc = shm_lock(fd, 0, 1);
@@ -458,7 +458,8 @@ static int check_ring_header(shm_ring_client *c, const uint8_t *b, uint64_t key,
     memcpy(&u, b + SHM_R_VERSION, 4);
     uint32_t state;
     memcpy(&state, b + SHM_R_STATE, 4);
-    if (memcmp(b + SHM_R_MAGIC, SHM_RING_MAGIC, 8) != 0) what = "not a plcio write ring (bad magic)";
+    if (memcmp(b + SHM_R_MAGIC, SHM_RING_MAGIC, 8) != 0)
+        what = "not a plcio write ring (bad magic)";
     else if (u != SHM_VERSION) {
         what = "write ring of another format version";
         rc = PLCIO_EUNSUPPORTED;
@@ -470,8 +471,8 @@ static int check_ring_header(shm_ring_client *c, const uint8_t *b, uint64_t key,
         what = "write ring header constants are wrong";
     else if (c->slots == 0 || c->slots > 65536 || c->value_cap > SHM_MAX_SEGMENT ||
              c->slot_size < SHM_W_HEAD + (uint64_t)c->value_cap || (c->slot_size & 7u) || total > c->size ||
-             SHM_R_HEADER_SIZE + (uint64_t)c->slots * c->slot_size > total || c->share == 0 ||
-             c->share > c->slots || c->reserve >= c->slots)
+             SHM_R_HEADER_SIZE + (uint64_t)c->slots * c->slot_size > total || c->share == 0 || c->share > c->slots ||
+             c->reserve >= c->slots)
         what = "write ring geometry is corrupt";
     else
         return PLCIO_OK;
@@ -497,8 +498,10 @@ int shm_ring_client_open(const char *data_name, uint64_t key, shm_ring_client **
         int e = errno;
         rc = shm_errno_to_plcio(e);
         if (e == EACCES || e == EPERM)
-            shm_msg(msg, cap, "no write access to %s (%s): reading does not allow writing; the engine's "
-                    "shm-write-mode and shm-write-group decide who may write", c->name, strerror(e));
+            shm_msg(msg, cap,
+                    "no write access to %s (%s): reading does not allow writing; the engine's "
+                    "shm-write-mode and shm-write-group decide who may write",
+                    c->name, strerror(e));
         else if (e == ENOENT)
             shm_msg(msg, cap, "%s has no write ring %s (engine gone?)", data_name, c->name);
         else
@@ -560,8 +563,10 @@ static int try_claim(shm_ring_client *c, uint32_t *slot, uint64_t *claimed, uint
     uint32_t mine = 0, free_slots = 0;
     for (uint32_t i = 0; i < c->slots; i++) {
         uint64_t ctl = atomic_load_explicit(ctl_of(slot_at(c->base, c->slot_size, i)), memory_order_relaxed);
-        if (SHM_CTL_STATE(ctl) == SHM_SLOT_FREE) free_slots++;
-        else if (SHM_CTL_PID(ctl) == c->pid) mine++;
+        if (SHM_CTL_STATE(ctl) == SHM_SLOT_FREE)
+            free_slots++;
+        else if (SHM_CTL_PID(ctl) == c->pid)
+            mine++;
     }
     *mine_out = mine;
     if (mine >= c->share || (mine > 0 && free_slots <= c->reserve)) return PLCIO_ELIMIT;
@@ -595,8 +600,10 @@ static int claim(shm_ring_client *c, uint64_t deadline_ns, uint32_t *slot, uint6
     for (;;) {
         if (!ring_alive(c)) {
             if (ring_truncated(c))
-                shm_msg(msg, cap, "write ring %s was truncated: the write was not submitted (the engine moves to a "
-                        "new segment and ring: reopen)", c->name);
+                shm_msg(msg, cap,
+                        "write ring %s was truncated: the write was not submitted (the engine moves to a "
+                        "new segment and ring: reopen)",
+                        c->name);
             else
                 shm_msg(msg, cap, "the engine behind %s is gone or closed: the write was not submitted", c->name);
             return PLCIO_ECLOSED;
@@ -607,10 +614,13 @@ static int claim(shm_ring_client *c, uint64_t deadline_ns, uint32_t *slot, uint6
         if (rc == PLCIO_OK) return rc;
         if (rc == PLCIO_ELIMIT) {
             if (mine >= c->share)
-                shm_msg(msg, cap, "this process already holds %u of the %u write slots (its share): collect "
-                        "answers (write_wait) before submitting more", mine, c->slots);
+                shm_msg(msg, cap,
+                        "this process already holds %u of the %u write slots (its share): collect "
+                        "answers (write_wait) before submitting more",
+                        mine, c->slots);
             else
-                shm_msg(msg, cap, "the write ring is nearly full and this process holds %u slots: collect answers "
+                shm_msg(msg, cap,
+                        "the write ring is nearly full and this process holds %u slots: collect answers "
                         "(write_wait) first; the last %u free slots are kept for processes holding none",
                         mine, c->reserve);
             return rc;
@@ -692,8 +702,10 @@ int shm_ring_client_wait(shm_ring_client *c, uint64_t id, uint64_t deadline_ns, 
         if (ring_truncated(c)) { /* before the loads below */
             res->state = PLCIO_SHM_WRITE_FAILED;
             res->error = PLCIO_ECLOSED;
-            shm_msg(res->message, sizeof res->message, "write ring %s was truncated while the write was pending: "
-                    "its outcome is unknown (the engine moves to a new segment and ring: reopen)", c->name);
+            shm_msg(res->message, sizeof res->message,
+                    "write ring %s was truncated while the write was pending: "
+                    "its outcome is unknown (the engine moves to a new segment and ring: reopen)",
+                    c->name);
             return PLCIO_ECLOSED;
         }
         uint32_t seen = atomic_load_explicit(SHM_A32(c->base, SHM_R_DONE_SEQ), memory_order_seq_cst);
@@ -706,8 +718,10 @@ int shm_ring_client_wait(shm_ring_client *c, uint64_t id, uint64_t deadline_ns, 
         if (!ring_alive(c)) {
             res->state = PLCIO_SHM_WRITE_FAILED;
             res->error = PLCIO_ECLOSED;
-            shm_msg(res->message, sizeof res->message, "the engine behind %s is gone, or closed or replaced its "
-                    "write ring, before answering: the write's outcome is unknown", c->name);
+            shm_msg(res->message, sizeof res->message,
+                    "the engine behind %s is gone, or closed or replaced its "
+                    "write ring, before answering: the write's outcome is unknown",
+                    c->name);
             return PLCIO_ECLOSED;
         }
         int ms = remaining_ms(deadline_ns);

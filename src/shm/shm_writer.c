@@ -64,27 +64,27 @@ struct plcio_shm_writer {
     shm_geometry g;
     shm_tag *tags;
     size_t *order;
-    uint8_t *work;      /* working copy laid out like a snapshot buffer */
+    uint8_t *work; /* working copy laid out like a snapshot buffer */
     uint64_t generation;
     bool json_dirty;
     uint64_t json_last_ns;
     uint32_t replaced_pid;
     shm_ring_server *ring;
     uint64_t ring_key;
-    char *scratch;      /* value text for JSON and write requests */
+    char *scratch; /* value text for JSON and write requests */
     size_t scratch_cap;
-    char *json_text;    /* the JSON rendition, rendered here, then copied under the seqlock */
+    char *json_text; /* the JSON rendition, rendered here, then copied under the seqlock */
     size_t json_cap;
-    uint8_t *taken;     /* per ring slot: handed out by next_write, not completed yet */
+    uint8_t *taken; /* per ring slot: handed out by next_write, not completed yet */
     /* Robustness (docs/shm.md): the object is checked before every use and
      * replaced by a new one when someone truncated, removed or replaced it. */
     bool recovering;
-    int lost_rc;        /* why no object is attached (base == NULL) */
-    uint64_t retry_ns;  /* next attempt to create one */
+    int lost_rc;          /* why no object is attached (base == NULL) */
+    uint64_t retry_ns;    /* next attempt to create one */
     uint64_t recreations; /* times the objects were found damaged and made anew */
     shm_test_hook hook;
     void *hook_ctx;
-    uint8_t *req_data;  /* encoded value of the request being handed out */
+    uint8_t *req_data; /* encoded value of the request being handed out */
     char *req_text;
     plcio_shm_options opts;
 };
@@ -98,8 +98,8 @@ static int create_ring(plcio_shm_writer *w, char *msg, size_t cap);
 
 static uint64_t align64(uint64_t v) { return (v + 63u) & ~UINT64_C(63); }
 
-static int compute_geometry(shm_tag *tags, size_t count, const plcio_shm_options *o, shm_geometry *g,
-                            size_t *json_cap, size_t *scratch_cap)
+static int compute_geometry(shm_tag *tags, size_t count, const plcio_shm_options *o, shm_geometry *g, size_t *json_cap,
+                            size_t *scratch_cap)
 {
     uint64_t image = 0, json = 128, value_cap = 64, scratch = PLCIO_VALUE_INLINE_TEXT;
     for (size_t i = 0; i < count; i++) {
@@ -123,9 +123,9 @@ static int compute_geometry(shm_tag *tags, size_t count, const plcio_shm_options
     uint64_t total = joff + jcount * jstride;
     if (total > SHM_MAX_SEGMENT || SHM_R_HEADER_SIZE + slots * align64(SHM_W_HEAD + value_cap) > SHM_MAX_SEGMENT)
         return PLCIO_ELIMIT;
-    *g = (shm_geometry){(uint32_t)count, (uint32_t)image, (uint32_t)dir, (uint32_t)snap, (uint32_t)stride,
-                        (uint32_t)jcount, (uint32_t)joff, (uint32_t)jstride, (uint32_t)slots, (uint32_t)value_cap,
-                        total};
+    *g = (shm_geometry){(uint32_t)count,  (uint32_t)image,     (uint32_t)dir,  (uint32_t)snap,
+                        (uint32_t)stride, (uint32_t)jcount,    (uint32_t)joff, (uint32_t)jstride,
+                        (uint32_t)slots,  (uint32_t)value_cap, total};
     *json_cap = (size_t)json;
     *scratch_cap = (size_t)scratch;
     return PLCIO_OK;
@@ -251,8 +251,7 @@ static void init_header(plcio_shm_writer *w)
     *SHM_U32(b, SHM_H_ENDIAN) = SHM_ENDIAN;
     for (size_t i = 0; i < g->tag_count; i++)
         shm_tag_store(b + g->dir_offset + i * SHM_DIR_ENTRY_SIZE, &w->tags[i]);
-    *SHM_U64(b, SHM_H_LAYOUT_HASH) =
-        shm_fnv1a64(b + g->dir_offset, (size_t)g->tag_count * SHM_DIR_ENTRY_SIZE);
+    *SHM_U64(b, SHM_H_LAYOUT_HASH) = shm_fnv1a64(b + g->dir_offset, (size_t)g->tag_count * SHM_DIR_ENTRY_SIZE);
 }
 
 static int alloc_private(plcio_shm_writer *w, size_t json_cap)
@@ -266,8 +265,7 @@ static int alloc_private(plcio_shm_writer *w, size_t json_cap)
     w->req_text = calloc(1, w->g.ring_value_cap + 1);
     w->scratch = malloc(w->scratch_cap);
     w->order = shm_name_index_new(w->tags, w->g.tag_count);
-    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken &&
-                   (w->json_text || !w->json_cap)
+    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken && (w->json_text || !w->json_cap)
                ? PLCIO_OK
                : PLCIO_ENOMEM;
 }
@@ -502,8 +500,8 @@ static uint8_t *work_state(plcio_shm_writer *w, size_t index)
     return w->work + shm_tagstate_offset(&w->g) + index * SHM_TAGSTATE_SIZE;
 }
 
-int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, size_t len,
-                         uint64_t read_real_ns, bool *changed)
+int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, size_t len, uint64_t read_real_ns,
+                         bool *changed)
 {
     if (!w || !raw || index >= w->g.tag_count || len != w->tags[index].size) return PLCIO_EINVAL;
     const shm_tag *t = &w->tags[index];
@@ -578,8 +576,8 @@ static void format_utc(uint64_t ns, char *buf, size_t cap)
     time_t secs = (time_t)(ns / PLCIO_NS_PER_S);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns % PLCIO_NS_PER_S / PLCIO_NS_PER_MS));
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (unsigned)(ns % PLCIO_NS_PER_S / PLCIO_NS_PER_MS));
 }
 
 static int json_tag(plcio_shm_writer *w, size_t i, char *buf, size_t cap, size_t *pos)
@@ -610,8 +608,8 @@ static int json_tag(plcio_shm_writer *w, size_t i, char *buf, size_t cap, size_t
         if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
         *pos += (size_t)n;
     }
-    n = snprintf(buf + *pos, cap - *pos, ",\"ts\":%llu,\"read\":%llu}",
-                 (unsigned long long)(changed / PLCIO_NS_PER_MS), (unsigned long long)(read / PLCIO_NS_PER_MS));
+    n = snprintf(buf + *pos, cap - *pos, ",\"ts\":%llu,\"read\":%llu}", (unsigned long long)(changed / PLCIO_NS_PER_MS),
+                 (unsigned long long)(read / PLCIO_NS_PER_MS));
     if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
     *pos += (size_t)n;
     return PLCIO_OK;
@@ -622,8 +620,8 @@ static int json_render(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, char
 {
     char when[96];
     format_utc(real_ns, when, sizeof when);
-    size_t pos = (size_t)snprintf(buf, cap, "{\"generation\":%llu,\"time\":\"%s\",\"tags\":{",
-                                  (unsigned long long)gen, when);
+    size_t pos =
+        (size_t)snprintf(buf, cap, "{\"generation\":%llu,\"time\":\"%s\",\"tags\":{", (unsigned long long)gen, when);
     for (size_t i = 0; i < w->g.tag_count; i++) {
         if (i) {
             if (cap - pos < 2) return PLCIO_ENOSPC;
@@ -783,7 +781,7 @@ static int take_request(plcio_shm_writer *w, const shm_ring_request *q, plcio_sh
     if (q->format == SHM_FORMAT_RAW) {
         if (q->len != t->size) {
             shm_msg(why, sizeof why, "raw value for %s must be %u bytes, got %u", t->name, (unsigned)t->size,
-                     (unsigned)q->len);
+                    (unsigned)q->len);
             shm_ring_server_answer(w->ring, q->slot, PLCIO_EINVAL, why);
             return PLCIO_EINVAL;
         }
@@ -802,7 +800,7 @@ static int take_request(plcio_shm_writer *w, const shm_ring_request *q, plcio_sh
             return rc;
         }
     }
-    *req = (plcio_shm_write_request){q->slot, q->id, q->pid, index, t->name, t->type,
+    *req = (plcio_shm_write_request){q->slot,   q->id,  q->pid,      index,   t->name,    t->type,
                                      t->length, t->bit, w->req_data, t->size, w->req_text};
     return PLCIO_OK;
 }

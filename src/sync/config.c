@@ -10,12 +10,12 @@
 #include "plcio/core.h"
 #include "plcio/sync.h"
 
-#define DEFAULT_SHM_NAME "plcio"
-#define DEFAULT_STATS_MS 1000u
+#define DEFAULT_SHM_NAME         "plcio"
+#define DEFAULT_STATS_MS         1000u
 #define DEFAULT_RECONNECT_MIN_MS 100u
 #define DEFAULT_RECONNECT_MAX_MS 5000u
-#define DEFAULT_STALE_CYCLES 3u
-#define MAX_INTERVAL_MS (24u * 3600u * 1000u)
+#define DEFAULT_STALE_CYCLES     3u
+#define MAX_INTERVAL_MS          (24u * 3600u * 1000u)
 
 /* Everything a config owns lives in one arena, freed at once. */
 typedef struct arena_block {
@@ -125,9 +125,12 @@ static int get_bool(parse_ctx *ctx, const yaml_node_t *n, const char *what, bool
     int rc = want_kind(ctx, n, YAML_SCALAR_NODE, what);
     if (rc != PLCIO_OK) return rc;
     const char *s = scalar(n);
-    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) *out = true;
-    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) *out = false;
-    else return fail(ctx, n, PLCIO_ESYNTAX, "%s must be true or false, not '%s'", what, s);
+    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+        *out = true;
+    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+        *out = false;
+    else
+        return fail(ctx, n, PLCIO_ESYNTAX, "%s must be true or false, not '%s'", what, s);
     return PLCIO_OK;
 }
 
@@ -180,11 +183,16 @@ int plcio_sync_parse_duration_ms(const char *text, uint32_t *ms)
     unsigned long long v = strtoull(text, &end, 10);
     if (errno) return PLCIO_ERANGE;
     unsigned long long scale;
-    if (!*end || !strcmp(end, "ms")) scale = 1;
-    else if (!strcmp(end, "s")) scale = 1000;
-    else if (!strcmp(end, "min")) scale = 60000;
-    else if (!strcmp(end, "h")) scale = 3600000;
-    else return PLCIO_ESYNTAX;
+    if (!*end || !strcmp(end, "ms"))
+        scale = 1;
+    else if (!strcmp(end, "s"))
+        scale = 1000;
+    else if (!strcmp(end, "min"))
+        scale = 60000;
+    else if (!strcmp(end, "h"))
+        scale = 3600000;
+    else
+        return PLCIO_ESYNTAX;
     if (v > UINT32_MAX / scale) return PLCIO_ERANGE;
     *ms = (uint32_t)(v * scale);
     return PLCIO_OK;
@@ -215,7 +223,10 @@ static int walk_mapping(parse_ctx *ctx, yaml_node_t *map, const char *what, pair
     return PLCIO_OK;
 }
 
-static size_t seq_len(const yaml_node_t *n) { return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start); }
+static size_t seq_len(const yaml_node_t *n)
+{
+    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
 
 /* ---- tags ---- */
 
@@ -561,8 +572,10 @@ int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err,
     }
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
     int rc = plcio_sync_config_parse(text, len, path, dir, out, err, err_cap);
     free(text);
     return rc;

@@ -179,8 +179,9 @@ static void note_exception(const sync_group *g, mb_read *rd, int result, uint8_t
                                                                      : "holding registers";
     const plcio_logger *lg = sync_logger(g->device);
     if (result == PLCIO_EMBEXC && exception != rd->warned) {
-        plcio_log(lg, PLCIO_LOG_WARN, "sync", "%s/%s: read %u %s from %u: exception %u: %s (tags in error until this changes)",
-                  g->device->name, g->name, rd->qty, table, rd->addr, exception, plcio_mb_exception_text(exception));
+        plcio_log(lg, PLCIO_LOG_WARN, "sync",
+                  "%s/%s: read %u %s from %u: exception %u: %s (tags in error until this changes)", g->device->name,
+                  g->name, rd->qty, table, rd->addr, exception, plcio_mb_exception_text(exception));
         rd->warned = exception;
     } else if (result == PLCIO_OK && rd->warned) {
         plcio_log(lg, PLCIO_LOG_INFO, "sync", "%s/%s: %u %s from %u read again", g->device->name, g->name, rd->qty,

@@ -12,9 +12,9 @@
 
 typedef struct s7_job {
     struct s7_job *next;
-    sync_group *group;   /* a read, or */
-    sync_write *write;   /* a write */
-    plcio_s7_var var;    /* the write's variable */
+    sync_group *group; /* a read, or */
+    sync_write *write; /* a write */
+    plcio_s7_var var;  /* the write's variable */
     uint8_t bit_value;
 } s7_job;
 
@@ -26,12 +26,12 @@ typedef struct s7_job {
 typedef struct s7_plan {
     plcio_s7_var *vars; /* regions */
     size_t nvars;
-    size_t *var_of;     /* per tag: its region */
-    uint32_t *offset;   /* per tag: its bytes' offset in buf */
+    size_t *var_of;   /* per tag: its region */
+    uint32_t *offset; /* per tag: its bytes' offset in buf */
     uint8_t *buf;
-    size_t bytes;       /* bytes read per cycle (gaps included) */
+    size_t bytes; /* bytes read per cycle (gaps included) */
     bool merged;
-    char warned[256];   /* the refusal last logged: logged again only when it changes */
+    char warned[256]; /* the refusal last logged: logged again only when it changes */
 } s7_plan;
 
 typedef struct s7_drv {
@@ -42,8 +42,8 @@ typedef struct s7_drv {
     uint64_t timer, timer_deadline;
     s7_job *head, *tail; /* head is running when client busy */
     bool running;
-    bool came_up; /* set by the client's on_connect, inside process */
-    uint64_t kick;  /* timer: process() soon, so a newly queued job is encoded and sent */
+    bool came_up;  /* set by the client's on_connect, inside process */
+    uint64_t kick; /* timer: process() soon, so a newly queued job is encoded and sent */
 } s7_drv;
 
 static void pump(s7_drv *drv);
@@ -72,8 +72,8 @@ static void rewatch(s7_drv *drv)
     uint64_t deadline = 0;
     unsigned wants = plcio_s7_client_wants(drv->client, &deadline);
     int fd = plcio_s7_client_fd(drv->client);
-    unsigned events = ((wants & PLCIO_S7_WANT_READ) ? PLCIO_IO_READ : 0u) |
-                      ((wants & PLCIO_S7_WANT_WRITE) ? PLCIO_IO_WRITE : 0u);
+    unsigned events =
+        ((wants & PLCIO_S7_WANT_READ) ? PLCIO_IO_READ : 0u) | ((wants & PLCIO_S7_WANT_WRITE) ? PLCIO_IO_WRITE : 0u);
     /* Always watch readability while connected: a peer that closes is noticed at once. */
     if (fd >= 0) events |= PLCIO_IO_READ;
     if (fd != drv->watched_fd) {
@@ -136,8 +136,10 @@ static void read_done(void *ctx, plcio_s7_client *client, int result)
     if (result == PLCIO_OK || result == PLCIO_EPLC) {
         for (size_t i = 0; i < g->tag_count; i++) {
             const plcio_s7_var *v = &p->vars[p->var_of[i]];
-            if (v->result == PLCIO_OK) sync_tag_value(g->tags[i], p->buf + p->offset[i], g->tags[i]->size);
-            else sync_tag_error(g->tags[i], v->result);
+            if (v->result == PLCIO_OK)
+                sync_tag_value(g->tags[i], p->buf + p->offset[i], g->tags[i]->size);
+            else
+                sync_tag_error(g->tags[i], v->result);
         }
         /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
         split = result == PLCIO_EPLC && p->merged;
@@ -187,8 +189,10 @@ static bool start_next(s7_drv *drv)
         sync_group *g = job->group;
         sync_write *w = job->write;
         finish_head(drv);
-        if (g) sync_group_done(g, rc, 0, 0);
-        else sync_write_done(w, rc, plcio_s7_client_last_error(drv->client));
+        if (g)
+            sync_group_done(g, rc, 0, 0);
+        else
+            sync_write_done(w, rc, plcio_s7_client_last_error(drv->client));
     }
     return false;
 }
@@ -202,9 +206,13 @@ static void drop_jobs(s7_drv *drv, int err)
         sync_write *w = job->write;
         bool was_running = drv->running;
         finish_head(drv);
-        if (g) sync_group_done(g, err, 0, 0);
-        else if (!was_running) sync_write_done(w, err, "not sent: the connection was lost");
-        else sync_write_done(w, err, "the connection was lost before the PLC answered: the write may or may not have happened");
+        if (g)
+            sync_group_done(g, err, 0, 0);
+        else if (!was_running)
+            sync_write_done(w, err, "not sent: the connection was lost");
+        else
+            sync_write_done(w, err,
+                            "the connection was lost before the PLC answered: the write may or may not have happened");
     }
 }
 
@@ -277,8 +285,8 @@ static void s7_close(sync_device *d)
     d->drv = NULL;
 }
 
-static int s7_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db,
-                      char *err, size_t cap)
+static int s7_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db, char *err,
+                      size_t cap)
 {
     (void)d;
     if (m) {
@@ -358,7 +366,8 @@ static int s7_build_plan(sync_group *g, bool merge)
         free_plan(p);
         return PLCIO_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
     sort_group = g;
     qsort(order, n, sizeof *order, cmp_tag);
     /* Regions in address order: [start, end) per region. */
@@ -370,8 +379,8 @@ static int s7_build_plan(sync_group *g, bool merge)
             t->at.s7.byte <= end[p->nvars - 1] + MERGE_GAP) {
             if (t_end > end[p->nvars - 1]) end[p->nvars - 1] = t_end;
         } else {
-            p->vars[p->nvars] = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 0, -1, NULL,
-                                               PLCIO_OK, 0};
+            p->vars[p->nvars] =
+                (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 0, -1, NULL, PLCIO_OK, 0};
             start[p->nvars] = t->at.s7.byte;
             end[p->nvars] = t_end;
             p->nvars++;
@@ -379,7 +388,8 @@ static int s7_build_plan(sync_group *g, bool merge)
         p->var_of[order[k]] = p->nvars - 1;
     }
     size_t total = 0;
-    for (size_t r = 0; r < p->nvars; r++) total += end[r] - start[r];
+    for (size_t r = 0; r < p->nvars; r++)
+        total += end[r] - start[r];
     p->buf = malloc(total ? total : 1);
     if (!p->buf) {
         free(order);
@@ -441,8 +451,10 @@ static void on_kick(plcio_loop *loop, void *ctx)
  * be called from within a callback of process()). */
 static void enqueue(s7_drv *drv, s7_job *job)
 {
-    if (drv->tail) drv->tail->next = job;
-    else drv->head = job;
+    if (drv->tail)
+        drv->tail->next = job;
+    else
+        drv->head = job;
     drv->tail = job;
     if (!drv->kick) {
         plcio_loop *loop = sync_loop(drv->dev);
@@ -473,14 +485,14 @@ static void s7_write(sync_device *d, sync_write *w)
     if (t->type == PLCIO_TYPE_BOOL) {
         /* The bit transport size: the PLC changes that bit and no other. */
         job->bit_value = (uint8_t)((w->data[0] >> t->bit) & 1u);
-        job->var = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 1, (int)t->bit,
-                                  &job->bit_value, PLCIO_OK, 0};
+        job->var = (plcio_s7_var){
+            (plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 1, (int)t->bit, &job->bit_value, PLCIO_OK, 0};
     } else {
-        job->var = (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, (uint32_t)w->size, -1,
-                                  w->data, PLCIO_OK, 0};
+        job->var = (plcio_s7_var){
+            (plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, (uint32_t)w->size, -1, w->data, PLCIO_OK, 0};
     }
     enqueue(d->drv, job);
 }
 
-const sync_driver_ops sync_driver_s7 = {"s7", s7_open, s7_close, s7_add_tag, s7_plan_group, s7_free_plan,
-                                        s7_connect, s7_read, s7_write};
+const sync_driver_ops sync_driver_s7 = {"s7",         s7_open,    s7_close, s7_add_tag, s7_plan_group,
+                                        s7_free_plan, s7_connect, s7_read,  s7_write};

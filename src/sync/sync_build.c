@@ -60,8 +60,8 @@ static sync_tag *new_tag(plcio_sync *s)
 }
 
 /* The layout a group's members come from. */
-static int find_layout(plcio_sync *s, const sync_device *d, const plcio_sync_group_spec *gs,
-                       const plcio_layout **out, char *err, size_t cap)
+static int find_layout(plcio_sync *s, const sync_device *d, const plcio_sync_group_spec *gs, const plcio_layout **out,
+                       char *err, size_t cap)
 {
     size_t n = plcio_layout_set_count(s->layouts);
     if (gs->layout) {
@@ -84,8 +84,9 @@ static int find_layout(plcio_sync *s, const sync_device *d, const plcio_sync_gro
         return PLCIO_OK;
     }
     snprintf(err, cap,
-             n == 0 ? "%s/%s: DB %d needs a layout file (add 'layouts:' or --layout)"
-                    : "%s/%s: which layout is DB %d? the layout files hold several data blocks; name one with 'layout:'",
+             n == 0
+                 ? "%s/%s: DB %d needs a layout file (add 'layouts:' or --layout)"
+                 : "%s/%s: which layout is DB %d? the layout files hold several data blocks; name one with 'layout:'",
              d->name, gs->name, gs->db);
     return PLCIO_ENOTFOUND;
 }
@@ -105,8 +106,8 @@ static const char *tag_source_text(const tag_source *src)
     return src->member ? src->member->name : "?";
 }
 
-static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const tag_source *src, bool prefix,
-                   char *err, size_t cap)
+static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const tag_source *src, bool prefix, char *err,
+                   size_t cap)
 {
     sync_tag *t = new_tag(s);
     if (!t) return PLCIO_ENOMEM;
@@ -200,7 +201,8 @@ static int build_group(plcio_sync *s, sync_device *d, sync_group *g, const plcio
     if (rc != PLCIO_OK) return rc;
     g->tag_count = s->tag_count - first;
     if (g->tag_count == 0) {
-        snprintf(err, cap, "%s/%s: the group has no tags (the layout of DB %d has no members)", d->name, g->name, gs->db);
+        snprintf(err, cap, "%s/%s: the group has no tags (the layout of DB %d has no members)", d->name, g->name,
+                 gs->db);
         return PLCIO_EINVAL;
     }
     g->tag_first = first; /* pointers are taken once the tag array stops growing */
@@ -226,8 +228,10 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
     }
     d->ops = sync_driver_for(url.scheme);
     if (!d->ops) {
-        snprintf(err, cap, "%s: unknown kind of device '%s://' (s7://, modbus-tcp://, modbus-udp://, modbus-rtu://, modbus-ascii://)",
-                 d->name, url.scheme);
+        snprintf(
+            err, cap,
+            "%s: unknown kind of device '%s://' (s7://, modbus-tcp://, modbus-udp://, modbus-rtu://, modbus-ascii://)",
+            d->name, url.scheme);
         return PLCIO_EUNSUPPORTED;
     }
     char derr[200] = "";
@@ -250,7 +254,8 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
 static int link_groups(plcio_sync *s)
 {
     size_t total = 0;
-    for (size_t i = 0; i < s->device_count; i++) total += s->devices[i].group_count;
+    for (size_t i = 0; i < s->device_count; i++)
+        total += s->devices[i].group_count;
     s->groups = calloc(total ? total : 1, sizeof(sync_group *));
     if (!s->groups) return PLCIO_ENOMEM;
     s->group_count = 0;
@@ -275,7 +280,8 @@ static int load_layouts(plcio_sync *s, const plcio_sync_config *cfg, char *err, 
     s->layouts = plcio_layout_set_new(NULL);
     if (!s->layouts) return PLCIO_ENOMEM;
     int rc = PLCIO_OK;
-    for (size_t i = 0; rc == PLCIO_OK && i < cfg->layout_count; i++) rc = plcio_layout_set_add_file(s->layouts, cfg->layout_files[i]);
+    for (size_t i = 0; rc == PLCIO_OK && i < cfg->layout_count; i++)
+        rc = plcio_layout_set_add_file(s->layouts, cfg->layout_files[i]);
     if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(s->layouts);
     if (rc != PLCIO_OK) snprintf(err, cap, "%s", plcio_layout_set_error(s->layouts));
     return rc;
@@ -322,7 +328,8 @@ void sync_unbuild(plcio_sync *s)
     free(s->devices);
     free(s->groups);
     free(s->tags);
-    for (size_t i = 0; i < s->string_count; i++) free(s->strings[i]);
+    for (size_t i = 0; i < s->string_count; i++)
+        free(s->strings[i]);
     free(s->strings);
     plcio_layout_set_free(s->layouts);
 }

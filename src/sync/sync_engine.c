@@ -8,8 +8,8 @@
 #include "plcio/value.h"
 #include "sync/sync_engine_priv.h"
 
-#define WRITE_POLL_NS (2 * PLCIO_NS_PER_MS)      /* how often the shm write ring is looked at */
-#define HEARTBEAT_NS (250 * PLCIO_NS_PER_MS)
+#define WRITE_POLL_NS (2 * PLCIO_NS_PER_MS) /* how often the shm write ring is looked at */
+#define HEARTBEAT_NS  (250 * PLCIO_NS_PER_MS)
 
 static uint64_t now_ns(const plcio_sync *s) { return plcio_loop_now(s->loop); }
 
@@ -40,7 +40,8 @@ static void mark_group_unavailable(sync_group *g, int err)
     plcio_sync *s = g->device->engine;
     if (!s->shm) return;
     plcio_shm_quality q = g->last_good_ns ? PLCIO_SHM_QUALITY_STALE : PLCIO_SHM_QUALITY_ERROR;
-    for (size_t i = 0; i < g->tag_count; i++) plcio_shm_writer_set_quality(s->shm, g->tags[i]->index, q, err);
+    for (size_t i = 0; i < g->tag_count; i++)
+        plcio_shm_writer_set_quality(s->shm, g->tags[i]->index, q, err);
     s->dirty = true;
 }
 
@@ -189,8 +190,10 @@ void sync_device_down(sync_device *d, int err, const char *message)
     d->state = SYNC_DEV_DOWN;
     d->last_error = err;
     snprintf(d->last_message, sizeof d->last_message, "%s", message && *message ? message : plcio_strerror(err));
-    if (was_up) d->disconnects++;
-    else d->connect_failures++;
+    if (was_up)
+        d->disconnects++;
+    else
+        d->connect_failures++;
     plcio_log(&s->logger, was_up ? PLCIO_LOG_WARN : PLCIO_LOG_INFO, "sync", "%s: %s%s; retry in %llu ms", d->name,
               was_up ? "connection lost: " : "cannot connect: ", d->last_message,
               (unsigned long long)(d->backoff_ns / PLCIO_NS_PER_MS));
@@ -225,7 +228,8 @@ static void group_tick(plcio_loop *loop, void *ctx)
         d->ops->read(d, g); /* may complete synchronously */
     } else {
         if (g->busy) g->stats.late++;
-        if (++g->missed == d->stale_after) mark_group_unavailable(g, d->state == SYNC_DEV_UP ? PLCIO_ETIMEDOUT : d->last_error);
+        if (++g->missed == d->stale_after)
+            mark_group_unavailable(g, d->state == SYNC_DEV_UP ? PLCIO_ETIMEDOUT : d->last_error);
     }
     /* Next slot on the grid; slots already past are skipped and counted late. */
     g->due_ns += g->interval_ns;
@@ -262,8 +266,10 @@ static void submit_write(plcio_sync *s, sync_write *w)
     if (d->state == SYNC_DEV_UP) {
         start_write(d, w);
     } else if (w->deadline_ns > now_ns(s)) {
-        if (d->writes_tail) d->writes_tail->next = w;
-        else d->writes_head = w;
+        if (d->writes_tail)
+            d->writes_tail->next = w;
+        else
+            d->writes_head = w;
         d->writes_tail = w;
     } else {
         char msg[300];
@@ -326,7 +332,8 @@ static void poll_write_ring(plcio_loop *loop, void *ctx)
         submit_write(s, w);
     }
     expire_queued_writes(s, plcio_loop_now(loop));
-    if (!plcio_loop_stopped(loop)) s->ring_timer = plcio_loop_timer_add(loop, plcio_loop_now(loop) + WRITE_POLL_NS, poll_write_ring, s);
+    if (!plcio_loop_stopped(loop))
+        s->ring_timer = plcio_loop_timer_add(loop, plcio_loop_now(loop) + WRITE_POLL_NS, poll_write_ring, s);
 }
 
 static int find_tag(const plcio_sync *s, const char *name, sync_tag **out)
@@ -339,8 +346,8 @@ static int find_tag(const plcio_sync *s, const char *name, sync_tag **out)
     return PLCIO_ENOTFOUND;
 }
 
-int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb,
-                     void *ctx, char *err, size_t err_cap)
+int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb, void *ctx,
+                     char *err, size_t err_cap)
 {
     if (!s || !tag || !text) return PLCIO_EINVAL;
     sync_tag *t;
@@ -382,9 +389,9 @@ static void note_recreations(plcio_sync *s)
     s->shm_recreations = n;
     plcio_log(&s->logger, PLCIO_LOG_WARN, "sync",
               "shared memory %s (or its write ring) was truncated, removed or replaced by another process: "
-              "moved to new objects under the same names (readers reopen)", s->shm_name);
+              "moved to new objects under the same names (readers reopen)",
+              s->shm_name);
 }
-
 
 static void heartbeat(plcio_loop *loop, void *ctx)
 {
@@ -424,7 +431,8 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
     char msg[PLCIO_SHM_MSG_MAX] = "";
     int rc = plcio_shm_writer_create(s->shm_name, defs, s->tag_count, &so, &s->shm, msg, sizeof msg);
     free(defs);
-    if (rc != PLCIO_OK) snprintf(err, cap, "shared memory %s: %s", s->shm_name, msg[0] ? msg : plcio_strerror(rc));
+    if (rc != PLCIO_OK)
+        snprintf(err, cap, "shared memory %s: %s", s->shm_name, msg[0] ? msg : plcio_strerror(rc));
     else if (plcio_shm_writer_replaced_pid(s->shm))
         plcio_log(&s->logger, PLCIO_LOG_WARN, "sync", "replaced the segment %s left by engine pid %u, which died",
                   s->shm_name, plcio_shm_writer_replaced_pid(s->shm));
@@ -512,9 +520,10 @@ static void publish(plcio_sync *s)
     note_recreations(s);
     if (rc == s->shm_rc) return;
     if (rc != PLCIO_OK)
-        plcio_log(&s->logger, PLCIO_LOG_ERROR, "sync", "shared memory %s cannot be published: %s (retrying every second)",
-                  s->shm_name, plcio_strerror(rc));
-    else plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "shared memory %s published again", s->shm_name);
+        plcio_log(&s->logger, PLCIO_LOG_ERROR, "sync",
+                  "shared memory %s cannot be published: %s (retrying every second)", s->shm_name, plcio_strerror(rc));
+    else
+        plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "shared memory %s published again", s->shm_name);
     s->shm_rc = rc;
 }
 

@@ -22,10 +22,10 @@ struct plcio_sync {
     size_t string_count, string_cap;
     plcio_shm_writer *shm;
     char shm_name[256];
-    bool dirty; /* staged changes not yet published */
-    int shm_rc;                /* last publish's result, logged when it changes */
-    uint64_t shm_recreations;  /* the writer's count, logged when it grows */
-    uint64_t round_real_ns; /* CLOCK_REALTIME of this loop round's reads (0: not taken yet) */
+    bool dirty;               /* staged changes not yet published */
+    int shm_rc;               /* last publish's result, logged when it changes */
+    uint64_t shm_recreations; /* the writer's count, logged when it grows */
+    uint64_t round_real_ns;   /* CLOCK_REALTIME of this loop round's reads (0: not taken yet) */
     uint64_t ring_timer;
     struct {
         const sync_driver_ops *ops;

@@ -25,7 +25,7 @@ typedef struct sync_group sync_group;
 /* Where a tag lives on its device; filled by the driver's add_tag. */
 typedef union sync_location {
     struct {
-        uint8_t area;  /* plcio_s7_area */
+        uint8_t area; /* plcio_s7_area */
         uint16_t db;
         uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
     } s7;
@@ -41,16 +41,16 @@ typedef union sync_location {
 } sync_location;
 
 typedef struct sync_tag {
-    const char *name;   /* owned by the engine */
-    size_t index;       /* in the engine's tag array and the shm directory */
+    const char *name; /* owned by the engine */
+    size_t index;     /* in the engine's tag array and the shm directory */
     sync_group *group;
     plcio_type type;
-    unsigned length;    /* STRING/WSTRING */
-    unsigned bit;       /* BOOL */
-    uint32_t size;      /* raw PLC bytes */
+    unsigned length; /* STRING/WSTRING */
+    unsigned bit;    /* BOOL */
+    uint32_t size;   /* raw PLC bytes */
     sync_location at;
     double deadband;
-    bool writable;      /* through the shared-memory ring */
+    bool writable; /* through the shared-memory ring */
 } sync_tag;
 
 /* Running figures; times in ns. */
@@ -66,8 +66,8 @@ struct sync_group {
     uint64_t interval_ns;
     sync_tag **tags; /* into the engine's tag array (set once it stops growing) */
     size_t tag_first, tag_count;
-    void *plan;      /* the driver's read plan */
-    bool busy;       /* a cycle is in flight: the next one waits (cycles never overlap) */
+    void *plan; /* the driver's read plan */
+    bool busy;  /* a cycle is in flight: the next one waits (cycles never overlap) */
     uint64_t due_ns, started_ns, last_good_ns;
     uint64_t timer;
     uint32_t missed; /* consecutive cycles with no good read */
@@ -147,7 +147,6 @@ void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len);
 void sync_tag_error(sync_tag *t, int err);
 void sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes);
 void sync_write_done(sync_write *w, int err, const char *message);
-
 
 extern const sync_driver_ops sync_driver_s7, sync_driver_modbus;
 

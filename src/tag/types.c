@@ -18,14 +18,13 @@ static const struct {
     const char *alias;
     plcio_type type;
 } type_aliases[] = {
-    {"DT", PLCIO_TYPE_DATE_AND_TIME},       {"TOD", PLCIO_TYPE_TIME_OF_DAY},
-    {"LTIME_OF_DAY", PLCIO_TYPE_LTOD},      {"DATE_AND_LTIME", PLCIO_TYPE_LDT},
+    {"DT", PLCIO_TYPE_DATE_AND_TIME},
+    {"TOD", PLCIO_TYPE_TIME_OF_DAY},
+    {"LTIME_OF_DAY", PLCIO_TYPE_LTOD},
+    {"DATE_AND_LTIME", PLCIO_TYPE_LDT},
 };
 
-const char *plcio_type_name(plcio_type type)
-{
-    return (unsigned)type < PLCIO_TYPE_COUNT_ ? type_info[type].name : "?";
-}
+const char *plcio_type_name(plcio_type type) { return (unsigned)type < PLCIO_TYPE_COUNT_ ? type_info[type].name : "?"; }
 
 static bool name_equals(const char *name, size_t len, const char *candidate)
 {

@@ -47,7 +47,8 @@ static inline void fault_engine_stop(fault_engine *e)
 static inline void fault_engine_run(fault_engine *e, int ms)
 {
     uint64_t end = plcio_monotonic_ns() + (uint64_t)ms * PLCIO_NS_PER_MS;
-    while (plcio_monotonic_ns() < end) plcio_sync_run_once(e->sync, 5);
+    while (plcio_monotonic_ns() < end)
+        plcio_sync_run_once(e->sync, 5);
 }
 
 /* The tag as the segment shows it now. */
@@ -55,7 +56,8 @@ static inline plcio_shm_value fault_engine_get(fault_engine *e, const char *name
 {
     plcio_shm_value v;
     memset(&v, 0, sizeof v);
-    for (int i = 0; i < 100 && plcio_shm_reader_refresh(e->reader) != PLCIO_OK; i++) plcio_test_sleep_ms(1);
+    for (int i = 0; i < 100 && plcio_shm_reader_refresh(e->reader) != PLCIO_OK; i++)
+        plcio_test_sleep_ms(1);
     assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
     return v;
 }
@@ -133,7 +135,8 @@ static inline fault_write fault_engine_write(fault_engine *e, const char *tag, c
     if (plcio_sync_write(e->sync, tag, text, queue_ms, fault_on_write, &r, err, sizeof err) != PLCIO_OK)
         fail_msg("write %s=%s: %s", tag, text, err);
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end) plcio_sync_run_once(e->sync, 5);
+    while (r.calls == 0 && plcio_monotonic_ns() < end)
+        plcio_sync_run_once(e->sync, 5);
     assert_int_equal(r.calls, 1);
     return r;
 }

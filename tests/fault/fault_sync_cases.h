@@ -34,7 +34,8 @@ static void test_delay_and_split(void **state)
     fault_proxy_counters(c->proxy, &n);
     assert_int_equal(n.accepted, 1); /* the engine never had to reconnect */
     assert_true(n.single_writes[FAULT_DOWN] > 100);
-    fault_figures(FAULT_PROTO " sync: delay+split", c->peer, c->proxy, "all tags good and exact, no reconnection, 5 writes done");
+    fault_figures(FAULT_PROTO " sync: delay+split", c->peer, c->proxy,
+                  "all tags good and exact, no reconnection, 5 writes done");
 }
 
 /* Stale with the last good value and a reason; returns the reason. */
@@ -56,8 +57,10 @@ static void test_stall_and_dark(void **state)
     /* answers stalled past the timeout, then the whole link dark */
     for (int round = 0; round < 2; round++) {
         uint64_t t0 = plcio_monotonic_ns();
-        if (round == 0) fault_proxy_stall(c->proxy, FAULT_DOWN, 1500);
-        else fault_proxy_dark(c->proxy, 2000);
+        if (round == 0)
+            fault_proxy_stall(c->proxy, FAULT_DOWN, 1500);
+        else
+            fault_proxy_dark(c->proxy, 2000);
         int why = stale_while_dead(c);
         stale_seen++;
         if (round == 0) printf("stale after a stall: %s\n", plcio_err_name(why));
@@ -80,7 +83,8 @@ static void test_stall_and_dark(void **state)
          * died lands when it returns (the proxy delivers what it held): the
          * device is asked once the link is back. */
         uint64_t back = t0 + (round ? 2000u : 1500u) * PLCIO_NS_PER_MS + 300 * PLCIO_NS_PER_MS;
-        while (plcio_monotonic_ns() < back) plcio_sync_run_once(c->e.sync, 5);
+        while (plcio_monotonic_ns() < back)
+            plcio_sync_run_once(c->e.sync, 5);
         c->target = server_target(c);
         all_good(c, 8000);
     }
@@ -123,7 +127,8 @@ static void test_corruption(void **state)
     assert_int_equal(plcio_sync_device_stats(c->e.sync, 0, &st), PLCIO_OK);
     char extra[300];
     snprintf(extra, sizeof extra,
-             "writes: %u done (all in the " FAULT_DEVICE_WORD "), %u failed (%u landed); device errors %llu; samples of w0 with a "
+             "writes: %u done (all in the " FAULT_DEVICE_WORD
+             "), %u failed (%u landed); device errors %llu; samples of w0 with a "
              "flipped data byte shown good: %u of %u (" FAULT_NO_CHECKSUM " has no checksum)",
              done, fin + fnot, fin, (unsigned long long)st.errors, wrong_good, samples);
     fault_figures(FAULT_PROTO " sync: corruption", c->peer, c->proxy, extra);
@@ -138,12 +143,15 @@ static void test_cut_and_reset(void **state)
     for (int i = 0; i < 40; i++) {
         fault_dir dir = (rnd(c) & 1) ? FAULT_DOWN : FAULT_UP;
         uint64_t at = rnd(c) % 45;
-        if (i & 1) fault_proxy_reset_after(c->proxy, dir, at);
-        else fault_proxy_cut_after(c->proxy, dir, at);
+        if (i & 1)
+            fault_proxy_reset_after(c->proxy, dir, at);
+        else
+            fault_proxy_cut_after(c->proxy, dir, at);
         write_target(c, ++value, &done, &fin, &fnot);
         /* the cut may still be ahead (it falls on a later read): let it happen */
         uint64_t end = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;
-        while (!fault_proxy_cut_fired(c->proxy, dir) && plcio_monotonic_ns() < end) plcio_sync_run_once(c->e.sync, 5);
+        while (!fault_proxy_cut_fired(c->proxy, dir) && plcio_monotonic_ns() < end)
+            plcio_sync_run_once(c->e.sync, 5);
         assert_true(fault_proxy_cut_fired(c->proxy, dir));
         cuts++;
         c->target = server_target(c);
@@ -155,8 +163,9 @@ static void test_cut_and_reset(void **state)
     assert_true(fin + fnot > 0);
     char extra[200];
     snprintf(extra, sizeof extra,
-             "%u cuts/resets, %llu reconnections; writes: %u done (all in the " FAULT_DEVICE_WORD "), %u failed (%u landed)", cuts,
-             (unsigned long long)n.accepted - 1, done, fin + fnot, fin);
+             "%u cuts/resets, %llu reconnections; writes: %u done (all in the " FAULT_DEVICE_WORD
+             "), %u failed (%u landed)",
+             cuts, (unsigned long long)n.accepted - 1, done, fin + fnot, fin);
     fault_figures(FAULT_PROTO " sync: cut/reset", c->peer, c->proxy, extra);
 }
 

@@ -54,8 +54,9 @@ static inline int fault_start_modbus(plcio_test_proc *proc, fault_peer peer)
         const char *dir = getenv("PLCIO_INTEROP_DIR");
         snprintf(script, sizeof script, "%s/modbus/pymodbus_peer.py", dir && *dir ? dir : PLCIO_INTEROP_DIR);
         /* pymodbus logs every connection the faults break on stderr: kept out of the test output */
-        const char *argv[] = {"sh", "-c", "exec \"$0\" \"$@\" 2>/dev/null", "/usr/bin/python3", script, "server",
-                              "tcp", "--seconds", secs, NULL};
+        const char *argv[] = {
+            "sh", "-c", "exec \"$0\" \"$@\" 2>/dev/null", "/usr/bin/python3", script, "server", "tcp", "--seconds",
+            secs, NULL};
         assert_int_equal(plcio_test_proc_start(proc, argv, "listening on", 20000, FAULT_SERVER_SECONDS + 5), 0);
     } else {
         const char *bin = getenv("PLCIO_BIN");
@@ -80,9 +81,8 @@ static inline void fault_figures(const char *test, fault_peer peer, fault_proxy 
            (unsigned long long)n.corrupted[FAULT_DOWN],
            (unsigned long long)n.single_writes[FAULT_UP] + (unsigned long long)n.single_writes[FAULT_DOWN],
            (unsigned long long)n.stalls[FAULT_UP] + (unsigned long long)n.stalls[FAULT_DOWN],
-           (unsigned long long)n.dark_periods,
-           (unsigned long long)n.cuts, (unsigned long long)n.resets, (unsigned long long)n.refuse_periods,
-           extra ? extra : "");
+           (unsigned long long)n.dark_periods, (unsigned long long)n.cuts, (unsigned long long)n.resets,
+           (unsigned long long)n.refuse_periods, extra ? extra : "");
     fflush(stdout);
 }
 

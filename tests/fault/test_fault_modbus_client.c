@@ -21,7 +21,7 @@
 #include "plcio/modbus.h"
 
 #define TIMEOUT_MS 300
-#define BASE 280 /* the registers the write tests use: BASE .. BASE + 39 */
+#define BASE       280 /* the registers the write tests use: BASE .. BASE + 39 */
 
 typedef struct ctx {
     fault_peer peer;
@@ -52,10 +52,12 @@ static int setup_peer(void **state, fault_peer peer)
     assert_non_null(c->proxy);
     c->direct = new_client(port);
     c->via = new_client(fault_proxy_port(c->proxy));
-    for (int i = 0; i < 400; i++) c->image[i] = (uint16_t)(i * 7 + 3);
+    for (int i = 0; i < 400; i++)
+        c->image[i] = (uint16_t)(i * 7 + 3);
     for (int i = 0; i < 400; i += 100)
-        assert_int_equal(plcio_modbus_write_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, (uint16_t)i, 100, c->image + i),
-                         PLCIO_OK);
+        assert_int_equal(
+            plcio_modbus_write_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, (uint16_t)i, 100, c->image + i),
+            PLCIO_OK);
     return 0;
 }
 
@@ -80,7 +82,8 @@ static void read_exact(ctx *c, uint16_t addr, uint16_t n)
     int rc = plcio_modbus_read_holding_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, addr, n, got);
     if (rc != PLCIO_OK) fail_msg("read hr%u x%u: %s", addr, n, plcio_strerror(rc));
     for (uint16_t i = 0; i < n; i++)
-        if (got[i] != c->image[addr + i]) fail_msg("hr%u = %u, the device holds %u", addr + i, got[i], c->image[addr + i]);
+        if (got[i] != c->image[addr + i])
+            fail_msg("hr%u = %u, the device holds %u", addr + i, got[i], c->image[addr + i]);
 }
 
 /* The device's registers hr0..hr399 compared with the image; the
@@ -89,8 +92,9 @@ static int device_diff(ctx *c, int *first)
 {
     uint16_t now[400];
     for (int i = 0; i < 400; i += 100)
-        assert_int_equal(plcio_modbus_read_holding_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, (uint16_t)i, 100, now + i),
-                         PLCIO_OK);
+        assert_int_equal(
+            plcio_modbus_read_holding_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, (uint16_t)i, 100, now + i),
+            PLCIO_OK);
     int diff = 0;
     *first = -1;
     for (int i = 0; i < 400; i++)
@@ -109,8 +113,10 @@ static void recover_read(ctx *c, unsigned *dropped)
 {
     uint16_t got[100];
     int rc = plcio_modbus_read_holding_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, 0, 100, got);
-    if (rc == PLCIO_ECLOSED) (*dropped)++;
-    else if (rc != PLCIO_OK) fail_msg("read after a corrupted request: %s", plcio_strerror(rc));
+    if (rc == PLCIO_ECLOSED)
+        (*dropped)++;
+    else if (rc != PLCIO_OK)
+        fail_msg("read after a corrupted request: %s", plcio_strerror(rc));
     read_exact(c, 0, 100);
 }
 
@@ -119,12 +125,14 @@ static void test_delay_and_split(void **state)
     ctx *c = *state;
     fault_proxy_delay(c->proxy, FAULT_UP, 15);
     fault_proxy_delay(c->proxy, FAULT_DOWN, 40);
-    for (int i = 0; i < 5; i++) read_exact(c, (uint16_t)(i * 50), 100);
+    for (int i = 0; i < 5; i++)
+        read_exact(c, (uint16_t)(i * 50), 100);
     fault_proxy_split(c->proxy, FAULT_DOWN, 300);
     /* pymodbus 3.0's TCP server cannot take a request in one-byte segments:
      * it parses the first byte as a frame and drops the connection. */
     if (c->peer != PEER_PYMODBUS) fault_proxy_split(c->proxy, FAULT_UP, 300);
-    for (int i = 0; i < 5; i++) read_exact(c, (uint16_t)(i * 20), 30);
+    for (int i = 0; i < 5; i++)
+        read_exact(c, (uint16_t)(i * 20), 30);
     uint16_t w[4] = {0xDEAD, 0xBEEF, 1, 2};
     assert_int_equal(plcio_modbus_write_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, BASE, 4, w), PLCIO_OK);
     memcpy(c->image + BASE, w, sizeof w);
@@ -177,18 +185,21 @@ static void test_stall_dark_refuse(void **state)
         request_fails(c, "dark link");
         attempts++;
     }
-    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS) plcio_test_sleep_ms(10);
+    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS)
+        plcio_test_sleep_ms(10);
     read_exact(c, 100, 50);
     /* refused connections */
     fault_proxy_refuse(c->proxy, true);
     fault_proxy_drop_all(c->proxy, true);
     request_fails(c, "reset");
     uint16_t r[1];
-    assert_int_equal(plcio_modbus_read_holding_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, 0, 1, r), PLCIO_ECONNREFUSED);
+    assert_int_equal(plcio_modbus_read_holding_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, 0, 1, r),
+                     PLCIO_ECONNREFUSED);
     fault_proxy_refuse(c->proxy, false);
     read_exact(c, 0, 100);
     char extra[128];
-    snprintf(extra, sizeof extra, "%d requests failed while dark, late answers never taken, recovered each time", attempts);
+    snprintf(extra, sizeof extra, "%d requests failed while dark, late answers never taken, recovered each time",
+             attempts);
     fault_figures("modbus client: stall+dark+refuse", c->peer, c->proxy, extra);
 }
 
@@ -201,11 +212,16 @@ static void corrupt_answers(ctx *c, unsigned *det, unsigned *harm, unsigned *und
             uint16_t got[10];
             fault_proxy_corrupt_next(c->proxy, FAULT_DOWN, k, masks[m]);
             int rc = plcio_modbus_read_holding_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, 10, 10, got);
-            if (getenv("PLCIO_TEST_LOG")) printf("answer byte %llu ^ 0x%02X: %s\n", (unsigned long long)k, masks[m], plcio_err_name(rc));
-            if (rc != PLCIO_OK) (*det)++;
-            else if (!memcmp(got, c->image + 10, sizeof got)) (*harm)++;
-            else if (k >= 9) (*undet)++; /* a flipped register byte: no checksum in Modbus TCP */
-            else fail_msg("answer byte %llu ^ 0x%02X: wrong registers reported good", (unsigned long long)k, masks[m]);
+            if (getenv("PLCIO_TEST_LOG"))
+                printf("answer byte %llu ^ 0x%02X: %s\n", (unsigned long long)k, masks[m], plcio_err_name(rc));
+            if (rc != PLCIO_OK)
+                (*det)++;
+            else if (!memcmp(got, c->image + 10, sizeof got))
+                (*harm)++;
+            else if (k >= 9)
+                (*undet)++; /* a flipped register byte: no checksum in Modbus TCP */
+            else
+                fail_msg("answer byte %llu ^ 0x%02X: wrong registers reported good", (unsigned long long)k, masks[m]);
             read_exact(c, 0, 100);
         }
 }
@@ -226,8 +242,8 @@ static void corrupt_writes(ctx *c, bool fc16, unsigned *det, unsigned *harm, uns
             int rc = fc16 ? plcio_modbus_write_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 10, 2, w)
                           : plcio_modbus_write_register(c->via, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 10, w[0]);
             uint16_t now[2];
-            assert_int_equal(plcio_modbus_read_holding_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 10, 2, now),
-                             PLCIO_OK);
+            assert_int_equal(
+                plcio_modbus_read_holding_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 10, 2, now), PLCIO_OK);
             bool in = now[0] == w[0] && (!fc16 || now[1] == w[1]);
             /* anything written elsewhere in the span */
             c->image[BASE + 10] = now[0];
@@ -235,12 +251,16 @@ static void corrupt_writes(ctx *c, bool fc16, unsigned *det, unsigned *harm, uns
             int first;
             int elsewhere = device_diff(c, &first);
             if (rc == PLCIO_OK) {
-                if (elsewhere) fail_msg("FC%d request byte %llu ^ 0x%02X: reported done, but hr%d was written", fc16 ? 16 : 6,
-                                        (unsigned long long)k, masks[m], first);
-                if (in) (*harm)++;
-                else if (fc16 && k >= data_from) (*undet)++; /* FC16's answer does not echo the data */
-                else fail_msg("FC%d request byte %llu ^ 0x%02X: reported done, not in the device", fc16 ? 16 : 6,
-                              (unsigned long long)k, masks[m]);
+                if (elsewhere)
+                    fail_msg("FC%d request byte %llu ^ 0x%02X: reported done, but hr%d was written", fc16 ? 16 : 6,
+                             (unsigned long long)k, masks[m], first);
+                if (in)
+                    (*harm)++;
+                else if (fc16 && k >= data_from)
+                    (*undet)++; /* FC16's answer does not echo the data */
+                else
+                    fail_msg("FC%d request byte %llu ^ 0x%02X: reported done, not in the device", fc16 ? 16 : 6,
+                             (unsigned long long)k, masks[m]);
             } else {
                 (*det)++;
                 if (elsewhere) (*stray)++;
@@ -280,8 +300,10 @@ static void test_cut_and_reset_writes(void **state)
                 value++;
                 uint16_t w[2] = {value, (uint16_t)(value ^ 0x5555)};
                 const uint16_t before[2] = {c->image[BASE + 20], c->image[BASE + 21]};
-                if (rst) fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
-                else fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
+                if (rst)
+                    fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
+                else
+                    fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
                 int rc = plcio_modbus_write_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, BASE + 20, 2, w);
                 assert_true(fault_proxy_cut_fired(c->proxy, (fault_dir)dir));
                 int first;
@@ -318,8 +340,10 @@ static void test_cut_and_reset_reads(void **state)
         for (int dir = 0; dir < 2; dir++)
             for (uint64_t n = 0; n < len[dir]; n++) {
                 uint16_t got[40];
-                if (rst) fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
-                else fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
+                if (rst)
+                    fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
+                else
+                    fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
                 int rc = plcio_modbus_read_holding_registers(c->via, PLCIO_MODBUS_UNIT_DEFAULT, 50, 40, got);
                 assert_true(fault_proxy_cut_fired(c->proxy, (fault_dir)dir));
                 if (rc == PLCIO_OK) fail_msg("read cut after %llu bytes reported good", (unsigned long long)n);

@@ -59,7 +59,8 @@ static int setup_peer(void **state, fault_peer peer)
     assert_non_null(c->direct);
     /* hr0..49 = 3 * i, hr20..21 = DINT 7, hr30..31 = REAL 3.5, co3 on */
     uint16_t regs[50];
-    for (int i = 0; i < 50; i++) regs[i] = (uint16_t)(3 * i);
+    for (int i = 0; i < 50; i++)
+        regs[i] = (uint16_t)(3 * i);
     regs[20] = 0;
     regs[21] = 7;
     regs[30] = 0x4060;
@@ -127,9 +128,12 @@ static fault_write write_target(ctx *c, int32_t value, unsigned *done, unsigned 
         (*done)++;
     } else {
         fault_check_failed_write(&w);
-        if (now != value && now != before) fail_msg("device holds %d, neither %d nor %d", (int)now, (int)value, (int)before);
-        if (now == value) (*failed_in)++;
-        else (*failed_not)++;
+        if (now != value && now != before)
+            fail_msg("device holds %d, neither %d nor %d", (int)now, (int)value, (int)before);
+        if (now == value)
+            (*failed_in)++;
+        else
+            (*failed_not)++;
     }
     c->target = now;
     return w;
@@ -142,7 +146,7 @@ static void change_behind_engine(ctx *c)
     assert_int_equal(plcio_modbus_write_register(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, 40, 120), PLCIO_OK);
 }
 
-#define FAULT_PROTO "modbus"
+#define FAULT_PROTO       "modbus"
 #define FAULT_STABLE_TEXT "15"
 #define FAULT_DEVICE_WORD "device"
 #define FAULT_NO_CHECKSUM "Modbus TCP"

@@ -30,7 +30,8 @@ static void *echo_run(void *arg)
     while (!e->stop) {
         struct pollfd p[17];
         p[0] = (struct pollfd){e->listen_fd, POLLIN, 0};
-        for (int i = 0; i < n; i++) p[i + 1] = (struct pollfd){fds[i], POLLIN, 0};
+        for (int i = 0; i < n; i++)
+            p[i + 1] = (struct pollfd){fds[i], POLLIN, 0};
         if (poll(p, (nfds_t)n + 1, 20) <= 0) continue;
         if ((p[0].revents & POLLIN) && n < 16) {
             int fd = accept(e->listen_fd, NULL, NULL);
@@ -47,7 +48,8 @@ static void *echo_run(void *arg)
             }
         }
     }
-    for (int i = 0; i < n; i++) close(fds[i]);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
     return NULL;
 }
 
@@ -66,7 +68,8 @@ static int setup(void **state)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     if (c->e.listen_fd < 0 || bind(c->e.listen_fd, (struct sockaddr *)&a, sizeof a) || listen(c->e.listen_fd, 8) ||
-        getsockname(c->e.listen_fd, (struct sockaddr *)&a, &al) || pthread_create(&c->e.thread, NULL, echo_run, &c->e)) {
+        getsockname(c->e.listen_fd, (struct sockaddr *)&a, &al) ||
+        pthread_create(&c->e.thread, NULL, echo_run, &c->e)) {
         if (c->e.listen_fd >= 0) close(c->e.listen_fd);
         free(c);
         return -1;
@@ -93,7 +96,8 @@ static int teardown(void **state)
 static int dial(ctx *c)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                             .sin_port = htons((uint16_t)fault_proxy_port(c->proxy))};
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         int e = errno;
@@ -132,7 +136,8 @@ static ssize_t read_for(int fd, uint8_t *buf, size_t len, int timeout_ms, int *r
 
 static void fill(uint8_t *b, size_t n, uint8_t seed)
 {
-    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + i * 7);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(seed + i * 7);
 }
 
 static void test_clean_and_delay(void **state)
@@ -233,7 +238,8 @@ static void test_stall_dark_and_corrupt(void **state)
     fault_proxy_corrupt_next(c->proxy, FAULT_DOWN, 7, 0x41);
     assert_int_equal(send(fd, out, sizeof out, 0), (ssize_t)sizeof out);
     assert_int_equal(read_for(fd, in, sizeof in, 2000, NULL, &err), (ssize_t)sizeof in);
-    for (size_t i = 0; i < sizeof in; i++) assert_int_equal(in[i], out[i] ^ (i == 7 ? 0x41 : 0));
+    for (size_t i = 0; i < sizeof in; i++)
+        assert_int_equal(in[i], out[i] ^ (i == 7 ? 0x41 : 0));
     fault_counters n;
     fault_proxy_counters(c->proxy, &n);
     assert_int_equal(n.corrupted[FAULT_DOWN], 1);

@@ -21,7 +21,7 @@
 #include "plcio/s7.h"
 
 #define TIMEOUT_MS 300
-#define DB 1
+#define DB         1
 
 typedef struct ctx {
     fault_peer peer;
@@ -59,7 +59,8 @@ static void ensure(ctx *c)
 
 static void fill_image(ctx *c, uint8_t salt)
 {
-    for (size_t i = 0; i < sizeof c->image; i++) c->image[i] = (uint8_t)(i * 3 + salt);
+    for (size_t i = 0; i < sizeof c->image; i++)
+        c->image[i] = (uint8_t)(i * 3 + salt);
     assert_int_equal(plcio_s7_client_write_area(c->direct, PLCIO_S7_AREA_DB, DB, 0, sizeof c->image, c->image),
                      PLCIO_OK);
 }
@@ -110,9 +111,11 @@ static void test_delay_and_split(void **state)
     ctx *c = *state;
     fault_proxy_delay(c->proxy, FAULT_UP, 15);
     fault_proxy_delay(c->proxy, FAULT_DOWN, 40);
-    for (int i = 0; i < 5; i++) read_exact(c, 0, 100);
+    for (int i = 0; i < 5; i++)
+        read_exact(c, 0, 100);
     fault_proxy_split(c->proxy, FAULT_DOWN, 300);
-    for (int i = 0; i < 5; i++) read_exact(c, (uint32_t)i * 10, 40);
+    for (int i = 0; i < 5; i++)
+        read_exact(c, (uint32_t)i * 10, 40);
     /* several variables in one request, answered one byte at a time */
     uint8_t a[4], b[6];
     plcio_s7_var vars[2] = {{PLCIO_S7_AREA_DB, DB, 4, 4, -1, a, 0, 0}, {PLCIO_S7_AREA_DB, DB, 60, 6, -1, b, 0, 0}};
@@ -177,7 +180,8 @@ static void test_stall_dark_refuse(void **state)
     }
     assert_int_equal(refused, attempts);
     assert_true(attempts >= 1);
-    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS) plcio_test_sleep_ms(10);
+    while (plcio_monotonic_ns() < dark_start + 1600 * PLCIO_NS_PER_MS)
+        plcio_test_sleep_ms(10);
     ensure(c);
     read_exact(c, 0, 100);
     /* refused connections */
@@ -205,8 +209,8 @@ static void frame_sizes(ctx *c, uint32_t n, uint64_t *up, uint64_t *down)
 }
 
 /* Corrupt byte k of one frame in `dir` of a 4-byte read, for every k; classify. */
-static void corrupt_sweep(ctx *c, fault_dir dir, uint64_t len, uint64_t data_from, uint64_t data_to,
-                          unsigned *detected, unsigned *harmless, unsigned *undetectable)
+static void corrupt_sweep(ctx *c, fault_dir dir, uint64_t len, uint64_t data_from, uint64_t data_to, unsigned *detected,
+                          unsigned *harmless, unsigned *undetectable)
 {
     static const uint8_t masks[] = {0x01, 0xFF};
     for (size_t m = 0; m < sizeof masks; m++)
@@ -255,7 +259,10 @@ static void test_corruption(void **state)
     fault_figures("s7 client: corruption sweep", c->peer, c->proxy, extra);
 }
 
-static uint32_t be32(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+static uint32_t be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
 
 static void test_cut_and_reset_writes(void **state)
 {
@@ -276,8 +283,10 @@ static void test_cut_and_reset_writes(void **state)
                 ensure(c);
                 value++;
                 uint8_t w[4] = {(uint8_t)(value >> 24), (uint8_t)(value >> 16), (uint8_t)(value >> 8), (uint8_t)value};
-                if (rst) fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
-                else fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
+                if (rst)
+                    fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
+                else
+                    fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
                 int rc = plcio_s7_client_write_area(c->via, PLCIO_S7_AREA_DB, DB, 20, 4, w);
                 assert_true(fault_proxy_cut_fired(c->proxy, (fault_dir)dir));
                 uint8_t in[4];
@@ -291,8 +300,10 @@ static void test_cut_and_reset_writes(void **state)
                 } else {
                     assert_true(now == value || now == before);
                     assert_true(plcio_s7_client_last_error(c->via)[0] != '\0');
-                    if (now == value) failed_in++;
-                    else failed_not_in++;
+                    if (now == value)
+                        failed_in++;
+                    else
+                        failed_not_in++;
                 }
                 before = now;
             }
@@ -320,8 +331,10 @@ static void test_cut_and_reset_reads(void **state)
             for (uint64_t n = 0; n < len[dir]; n++) {
                 ensure(c);
                 uint8_t got[40];
-                if (rst) fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
-                else fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
+                if (rst)
+                    fault_proxy_reset_after(c->proxy, (fault_dir)dir, n);
+                else
+                    fault_proxy_cut_after(c->proxy, (fault_dir)dir, n);
                 int rc = plcio_s7_client_read_area(c->via, PLCIO_S7_AREA_DB, DB, 10, 40, got);
                 assert_true(fault_proxy_cut_fired(c->proxy, (fault_dir)dir));
                 if (rc == PLCIO_OK) fail_msg("read cut after %llu bytes reported good", (unsigned long long)n);

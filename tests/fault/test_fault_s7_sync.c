@@ -130,9 +130,12 @@ static fault_write write_target(ctx *c, int32_t value, unsigned *done, unsigned 
         (*done)++;
     } else {
         fault_check_failed_write(&w);
-        if (now != value && now != before) fail_msg("PLC holds %d, neither %d nor %d", (int)now, (int)value, (int)before);
-        if (now == value) (*failed_in)++;
-        else (*failed_not)++;
+        if (now != value && now != before)
+            fail_msg("PLC holds %d, neither %d nor %d", (int)now, (int)value, (int)before);
+        if (now == value)
+            (*failed_in)++;
+        else
+            (*failed_not)++;
     }
     c->target = now;
     return w;
@@ -144,7 +147,7 @@ static void change_behind_engine(ctx *c)
     assert_int_equal(plcio_s7_client_write_area(c->direct, PLCIO_S7_AREA_DB, DB, 0, 2, b), PLCIO_OK);
 }
 
-#define FAULT_PROTO "s7"
+#define FAULT_PROTO       "s7"
 #define FAULT_STABLE_TEXT "1234"
 #define FAULT_DEVICE_WORD "PLC"
 #define FAULT_NO_CHECKSUM "S7"

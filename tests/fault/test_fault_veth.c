@@ -71,9 +71,9 @@ static bool make_namespaces(void)
     snprintf(veth_b, sizeof veth_b, "pfb%d", pid % 1000000);
     if (geteuid() != 0 || sh("ip netns add %s 2>/dev/null", ns_a) != 0) return false;
     made = true;
-    if (atexit(remove_namespaces) != 0 || sh("ip netns add %s", ns_b) || sh("ip link add %s type veth peer name %s", veth_a, veth_b) ||
-        sh("ip link set %s netns %s", veth_a, ns_a) || sh("ip link set %s netns %s", veth_b, ns_b) ||
-        sh("ip -n %s addr add 169.254.77.1/30 dev %s", ns_a, veth_a) ||
+    if (atexit(remove_namespaces) != 0 || sh("ip netns add %s", ns_b) ||
+        sh("ip link add %s type veth peer name %s", veth_a, veth_b) || sh("ip link set %s netns %s", veth_a, ns_a) ||
+        sh("ip link set %s netns %s", veth_b, ns_b) || sh("ip -n %s addr add 169.254.77.1/30 dev %s", ns_a, veth_a) ||
         sh("ip -n %s addr add 169.254.77.2/30 dev %s", ns_b, veth_b) || sh("ip -n %s link set lo up", ns_a) ||
         sh("ip -n %s link set lo up", ns_b) || sh("ip -n %s link set %s up", ns_a, veth_a) ||
         sh("ip -n %s link set %s up", ns_b, veth_b)) {
@@ -105,7 +105,8 @@ static int32_t plc_value(ctx *c)
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     do {
         if (!plcio_s7_client_connected(c->judge)) rc = plcio_s7_client_connect(c->judge);
-        if (plcio_s7_client_connected(c->judge)) rc = plcio_s7_client_read_area(c->judge, PLCIO_S7_AREA_DB, 1, 20, 4, b);
+        if (plcio_s7_client_connected(c->judge))
+            rc = plcio_s7_client_read_area(c->judge, PLCIO_S7_AREA_DB, 1, 20, 4, b);
         if (rc == PLCIO_OK) return (int32_t)plcio_get_u32be(b);
         plcio_s7_client_disconnect(c->judge);
         plcio_test_sleep_ms(100);
@@ -125,8 +126,8 @@ static void test_link_down_and_up(void **state)
     ctx *c = *state;
     const char *bin = getenv("PLCIO_BIN");
     assert_non_null(bin);
-    const char *argv[] = {"ip", "netns", "exec", ns_b, bin, "sim", "s7", "--listen", "169.254.77.2:0", "--db", "1:100",
-                          "--seconds", "60", NULL};
+    const char *argv[] = {"ip",       "netns",          "exec", ns_b,    bin,         "sim", "s7",
+                          "--listen", "169.254.77.2:0", "--db", "1:100", "--seconds", "60",  NULL};
     assert_int_equal(plcio_test_proc_start(&c->server, argv, "listening on", 10000, 65), 0);
     int port = plcio_test_port_from_line(c->server.line);
     assert_true(port > 0);

@@ -13,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_LEAVES 4000u
-#define MAX_IMAGE (1u << 20)
+#define MAX_IMAGE  (1u << 20)
 
 static void walk(const plcio_layout *l)
 {

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* still serving: FC 8/01 (restart communications: leaves a listen-only
      * mode the input may have asked for, MB AP 6.8.1), then read 2 holding
      * registers at 298 of unit 1; the read's answer ends the stream */
-    static const uint8_t rq[] = {0x12, 0x33, 0, 0, 0, 6, 1, 8, 0, 1, 0, 0, 0x12, 0x34, 0, 0, 0, 6, 1, 3, 0x01, 0x2a, 0, 2};
+    static const uint8_t rq[] = {0x12, 0x33, 0, 0, 0, 6, 1, 8, 0,    1,    0, 0,
+                                 0x12, 0x34, 0, 0, 0, 6, 1, 3, 0x01, 0x2a, 0, 2};
     size_t n = exchange(rq, sizeof rq, ans, sizeof ans);
     if (n < 13 || memcmp(ans + n - 13, "\x12\x34\x00\x00\x00\x07\x01\x03\x04", 9) != 0) abort();
     return 0;

@@ -38,7 +38,8 @@ static void s7_pdu(const uint8_t *data, size_t size)
         (void)plcio_s7_read_response_decode(&pdu, items, n, d);
     }
     if (plcio_s7_write_request_decode(&pdu, items, d, PLCIO_S7_MAX_ITEMS, &n) == PLCIO_OK) {
-        for (size_t i = 0; i < n; i++) d[i].transport = 0;
+        for (size_t i = 0; i < n; i++)
+            d[i].transport = 0;
         (void)plcio_s7_write_request_encode(&o, pdu.pdu_ref, items, d, n);
     }
     for (size_t k = 1; k <= 3; k++) {
@@ -85,7 +86,8 @@ static void s7_pdu(const uint8_t *data, size_t size)
     plcio_s7_xfer x;
     if (plcio_s7_xfer_job_decode(&pdu, &x) == PLCIO_OK) (void)plcio_s7_xfer_job_encode(&o, pdu.pdu_ref, &x);
     for (unsigned fn = PLCIO_S7_FN_REQUEST_DOWNLOAD; fn <= PLCIO_S7_FN_END_UPLOAD; fn++)
-        if (plcio_s7_xfer_ack_decode(&pdu, (uint8_t)fn, &x) == PLCIO_OK) (void)plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &x, 0);
+        if (plcio_s7_xfer_ack_decode(&pdu, (uint8_t)fn, &x) == PLCIO_OK)
+            (void)plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &x, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     plcio_s7_session_tx_done(s, n);
     /* CC, then the setup answer */
     static const uint8_t cc[] = {3, 0, 0, 11, 6, 0xD0, 0, 1, 0, 7, 0};
-    static const uint8_t setup[] = {3, 0, 0, 27, 2, 0xF0, 0x80, 0x32, 3, 0, 0, 0, 0, 0, 8,
-                                    0, 0, 0, 0, 0xF0, 0, 0, 4, 0, 4, 1, 0xE0};
+    static const uint8_t setup[] = {3, 0, 0, 27, 2, 0xF0, 0x80, 0x32, 3, 0, 0, 0, 0,   0,
+                                    8, 0, 0, 0,  0, 0xF0, 0,    0,    4, 0, 4, 1, 0xE0};
     plcio_s7_session_feed(s, cc, sizeof cc, 1);
     plcio_s7_session_tx(s, &n);
     plcio_s7_session_tx_done(s, n);

@@ -28,10 +28,10 @@ static char seg_name[64];
 static void make_template(void)
 {
     static const plcio_shm_tag_def tags[] = {
-        {"Speed", PLCIO_TYPE_REAL, 0, 0, true},     {"Count", PLCIO_TYPE_DINT, 0, 0, true},
-        {"Run", PLCIO_TYPE_BOOL, 0, 3, true},       {"Name", PLCIO_TYPE_STRING, 10, 0, true},
-        {"When", PLCIO_TYPE_DTL, 0, 0, true},       {"Wide", PLCIO_TYPE_WSTRING, 4, 0, true},
-        {"Span", PLCIO_TYPE_TIME, 0, 0, true},      {"Bcd", PLCIO_TYPE_S5TIME, 0, 0, true},
+        {"Speed", PLCIO_TYPE_REAL, 0, 0, true}, {"Count", PLCIO_TYPE_DINT, 0, 0, true},
+        {"Run", PLCIO_TYPE_BOOL, 0, 3, true},   {"Name", PLCIO_TYPE_STRING, 10, 0, true},
+        {"When", PLCIO_TYPE_DTL, 0, 0, true},   {"Wide", PLCIO_TYPE_WSTRING, 4, 0, true},
+        {"Span", PLCIO_TYPE_TIME, 0, 0, true},  {"Bcd", PLCIO_TYPE_S5TIME, 0, 0, true},
     };
     char tname[64];
     snprintf(tname, sizeof tname, "/plcio-fuzz-tpl-%ld", (long)getpid());

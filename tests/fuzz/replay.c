@@ -56,7 +56,8 @@ static int run_path(const char *path, int *count)
 int main(int argc, char **argv)
 {
     int rc = 0, count = 0;
-    for (int i = 1; i < argc; i++) rc |= run_path(argv[i], &count);
+    for (int i = 1; i < argc; i++)
+        rc |= run_path(argv[i], &count);
     /* Also the empty input: every harness must cope with it. */
     LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
     printf("replay: %d inputs, no crash\n", count);

@@ -74,7 +74,8 @@ static void test_large_read_pipelined(void **state)
             if (big[i] != db2_byte(i)) fail_msg("DB2 byte %u: %02x != %02x", i, big[i], db2_byte(i));
         /* an odd start and length */
         assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 2, 1001, 3333, big), PLCIO_OK);
-        for (uint32_t i = 0; i < 3333; i++) assert_int_equal(big[i], db2_byte(1001 + i));
+        for (uint32_t i = 0; i < 3333; i++)
+            assert_int_equal(big[i], db2_byte(1001 + i));
         plcio_s7_client_free(c);
     }
 }
@@ -86,7 +87,8 @@ static void test_write_every_area(void **state)
     static const plcio_s7_area areas[] = {PLCIO_S7_AREA_DB, PLCIO_S7_AREA_MK, PLCIO_S7_AREA_PE, PLCIO_S7_AREA_PA};
     for (size_t a = 0; a < 4; a++) {
         uint8_t w[200], r[200];
-        for (int i = 0; i < 200; i++) w[i] = (uint8_t)((unsigned)i * 7u + (unsigned)a);
+        for (int i = 0; i < 200; i++)
+            w[i] = (uint8_t)((unsigned)i * 7u + (unsigned)a);
         uint16_t db = areas[a] == PLCIO_S7_AREA_DB ? 3 : 0;
         assert_int_equal(plcio_s7_client_write_area(c, areas[a], db, 20, 200, w), PLCIO_OK);
         assert_int_equal(plcio_s7_client_read_area(c, areas[a], db, 20, 200, r), PLCIO_OK);
@@ -94,7 +96,8 @@ static void test_write_every_area(void **state)
     }
     /* a write larger than one PDU, split and pipelined */
     static uint8_t w[1000], r[1000];
-    for (int i = 0; i < 1000; i++) w[i] = (uint8_t)(i * 13);
+    for (int i = 0; i < 1000; i++)
+        w[i] = (uint8_t)(i * 13);
     assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_DB, 3, 0, 1000, w), PLCIO_OK);
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 0, 1000, r), PLCIO_OK);
     assert_memory_equal(w, r, 1000);
@@ -136,9 +139,13 @@ static void test_multi_var(void **state)
     uint8_t buf[N][16] = {{0}};
     for (int i = 0; i < N; i++) {
         /* scattered DB2 items (some neighbours merge), M bytes and bits */
-        if (i < 30) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 997 % 60000), 4 + (uint32_t)i % 9, -1, buf[i], 0, 0};
-        else if (i < 40) v[i] = (plcio_s7_var){PLCIO_S7_AREA_MK, 0, (uint32_t)(100 + i * 3), 2, -1, buf[i], 0, 0};
-        else v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(300 + i), 1, i % 8, buf[i], 0, 0};
+        if (i < 30)
+            v[i] =
+                (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 997 % 60000), 4 + (uint32_t)i % 9, -1, buf[i], 0, 0};
+        else if (i < 40)
+            v[i] = (plcio_s7_var){PLCIO_S7_AREA_MK, 0, (uint32_t)(100 + i * 3), 2, -1, buf[i], 0, 0};
+        else
+            v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(300 + i), 1, i % 8, buf[i], 0, 0};
     }
     uint8_t mk[256];
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_MK, 0, 0, 256, mk), PLCIO_OK);
@@ -146,7 +153,8 @@ static void test_multi_var(void **state)
     for (int i = 0; i < N; i++) {
         assert_int_equal(v[i].result, PLCIO_OK);
         if (i < 30)
-            for (uint32_t k = 0; k < v[i].size; k++) assert_int_equal(buf[i][k], db2_byte(v[i].start + k));
+            for (uint32_t k = 0; k < v[i].size; k++)
+                assert_int_equal(buf[i][k], db2_byte(v[i].start + k));
         else if (i < 40)
             assert_memory_equal(buf[i], mk + v[i].start, 2);
         else
@@ -214,7 +222,6 @@ static void test_typed_values(void **state)
     assert_non_null(strstr(plcio_s7_client_last_error(c), "does not exist"));
     plcio_s7_client_free(c);
 }
-
 
 static void test_szl_blocks_clock_control(void **state)
 {
@@ -346,8 +353,9 @@ static void drive(plcio_s7_client *c, done_flag *d)
         assert_true(plcio_monotonic_ns() < until);
         uint64_t deadline;
         unsigned want = plcio_s7_client_wants(c, &deadline);
-        struct pollfd pfd = {plcio_s7_client_fd(c), (short)((want & PLCIO_S7_WANT_READ ? POLLIN : 0) |
-                                                             (want & PLCIO_S7_WANT_WRITE ? POLLOUT : 0)), 0};
+        struct pollfd pfd = {
+            plcio_s7_client_fd(c),
+            (short)((want & PLCIO_S7_WANT_READ ? POLLIN : 0) | (want & PLCIO_S7_WANT_WRITE ? POLLOUT : 0)), 0};
         int wait_ms = 100;
         uint64_t now = plcio_monotonic_ns();
         if (deadline && deadline > now && (deadline - now) / PLCIO_NS_PER_MS < 100)
@@ -379,7 +387,8 @@ static void test_async(void **state)
     assert_int_equal(d.calls, 1);
     assert_false(plcio_s7_client_busy(c));
     for (int i = 0; i < N; i++)
-        for (uint32_t k = 0; k < 2000; k += 97) assert_int_equal(buf[i][k], db2_byte((uint32_t)i * 2000 + k));
+        for (uint32_t k = 0; k < 2000; k += 97)
+            assert_int_equal(buf[i][k], db2_byte((uint32_t)i * 2000 + k));
     /* write then read back, and a refused item among good ones */
     uint8_t w[4] = {9, 8, 7, 6}, r[4], x[2];
     plcio_s7_var wv = {PLCIO_S7_AREA_DB, 3, 40, 4, -1, w, 0, 0};

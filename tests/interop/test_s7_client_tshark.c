@@ -40,9 +40,11 @@ static void exercise(plcio_s7_client *c)
     assert_int_equal(plcio_s7_client_write_bit(c, PLCIO_S7_AREA_MK, 0, 7, 3, true), PLCIO_OK);
     plcio_s7_var v[25];
     uint8_t d[25][8] = {{0}};
-    for (int i = 0; i < 25; i++) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 301), 3, -1, d[i], 0, 0};
+    for (int i = 0; i < 25; i++)
+        v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 2, (uint32_t)(i * 301), 3, -1, d[i], 0, 0};
     assert_int_equal(plcio_s7_client_read_vars(c, v, 25), PLCIO_OK);
-    for (int i = 0; i < 25; i++) v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 3, (uint32_t)(i * 11), 3, -1, d[i], 0, 0};
+    for (int i = 0; i < 25; i++)
+        v[i] = (plcio_s7_var){PLCIO_S7_AREA_DB, 3, (uint32_t)(i * 11), 3, -1, d[i], 0, 0};
     assert_int_equal(plcio_s7_client_write_vars(c, v, 25), PLCIO_OK);
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 99, 0, 2, b), PLCIO_EPLC);
     plcio_s7_cpu_info ci;
@@ -62,7 +64,7 @@ static void exercise(plcio_s7_client *c)
     assert_int_equal(plcio_s7_client_plc_stop(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_plc_hot_start(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_plc_cold_start(c), PLCIO_OK);
-    plcio_s7_client_compress(c);        /* snap7 may refuse: the frame is what counts */
+    plcio_s7_client_compress(c); /* snap7 may refuse: the frame is what counts */
     plcio_s7_client_copy_ram_to_rom(c);
     assert_int_equal(plcio_s7_client_delete_block(c, "DB", 77), PLCIO_OK);
     uint8_t up[64];
@@ -110,13 +112,16 @@ static void test_client_frames_in_tshark(void **state)
     /* Every tshark reading in the interop tests turns TCP sequence analysis off: a
      * loaded machine's capture can miss a loopback packet ("previous segment not
      * captured", dup ACKs: expert warnings about the capture, not about our frames). */
-    snprintf(cmd, sizeof cmd, "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 'tcp.dstport==%d && s7comm' 2>/dev/null", pcap,
-             port, port);
+    snprintf(cmd, sizeof cmd,
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 'tcp.dstport==%d && s7comm' "
+             "2>/dev/null",
+             pcap, port, port);
     int sent = run_count(cmd);
     print_message("client frames decoded as s7comm: %d\n", sent);
     assert_true(sent > 25); /* packets: pipelined PDUs may share one TCP segment */
     snprintf(cmd, sizeof cmd,
-             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 'tcp.dstport==%d && (_ws.malformed || _ws.expert.severity >= "
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 'tcp.dstport==%d && "
+             "(_ws.malformed || _ws.expert.severity >= "
              "warning)' 2>/dev/null",
              pcap, port, port);
     assert_int_equal(run_count(cmd), 0);

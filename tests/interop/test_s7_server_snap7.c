@@ -151,14 +151,16 @@ static void tshark_judge(const char *pcap, int port)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd,
-             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '_ws.malformed || _ws.expert.severity >= warning' 2>/dev/null", pcap,
-             port);
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '_ws.malformed || "
+             "_ws.expert.severity >= warning' 2>/dev/null",
+             pcap, port);
     char *bad = run_capture(cmd);
     if (bad[0]) fprintf(stderr, "tshark objects to:\n%s\n", bad);
     assert_string_equal(bad, "");
     free(bad);
     snprintf(cmd, sizeof cmd,
-             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == 3 || s7comm.param.userdata.type == 8' "
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == 3 || "
+             "s7comm.param.userdata.type == 8' "
              "2>/dev/null | wc -l",
              pcap, port);
     char *count = run_capture(cmd);

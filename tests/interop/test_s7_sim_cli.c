@@ -128,11 +128,14 @@ static void test_nodes7_against_sim(void **state)
     if (capturing) {
         char cmd[512];
         snprintf(cmd, sizeof cmd,
-                 "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '_ws.malformed || _ws.expert.severity >= warning' 2>/dev/null",
+                 "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '_ws.malformed || "
+                 "_ws.expert.severity >= warning' 2>/dev/null",
                  pcap, port);
         assert_int_equal(count_lines(cmd), 0);
-        snprintf(cmd, sizeof cmd, "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == 3' 2>/dev/null", pcap,
-                 port);
+        snprintf(cmd, sizeof cmd,
+                 "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y 's7comm.header.rosctr == "
+                 "3' 2>/dev/null",
+                 pcap, port);
         FILE *p = popen(cmd, "r");
         int n = 0;
         while (fgets(line, sizeof line, p))

@@ -73,7 +73,8 @@ static int engine_write(ctx *c, const char *tag, const char *text)
     int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, &r, err, sizeof err);
     if (rc != PLCIO_OK) return rc;
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end) plcio_sync_run_once(c->sync, 5);
+    while (r.calls == 0 && plcio_monotonic_ns() < end)
+        plcio_sync_run_once(c->sync, 5);
     assert_int_equal(r.calls, 1);
     return r.err;
 }
@@ -149,10 +150,10 @@ static void test_pymodbus_server(void **state)
 
 typedef struct order_case {
     const char *type, *order;
-    const char *read_text;   /* the value the registers below hold */
-    uint16_t read_regs[4];   /* as the device holds it in this order */
-    const char *write_text;  /* the value the engine writes */
-    uint16_t write_regs[4];  /* what must land in the device's registers */
+    const char *read_text;  /* the value the registers below hold */
+    uint16_t read_regs[4];  /* as the device holds it in this order */
+    const char *write_text; /* the value the engine writes */
+    uint16_t write_regs[4]; /* what must land in the device's registers */
 } order_case;
 
 /* Register contents computed independently with Python's struct module
@@ -167,27 +168,39 @@ static const order_case order_cases[] = {
     {"REAL", "CDAB", "1234.5", {0x5000, 0x449A}, "-0.15625", {0x0000, 0xBE20}},
     {"REAL", "BADC", "1234.5", {0x9A44, 0x0050}, "-0.15625", {0x20BE, 0x0000}},
     {"REAL", "DCBA", "1234.5", {0x0050, 0x9A44}, "-0.15625", {0x0000, 0x20BE}},
-    {"LINT", "ABCD", "-1234567890123456789", {0xEEDD, 0xEF0B, 0x8216, 0x7EEB}, "81985529216486895",
+    {"LINT",
+     "ABCD",
+     "-1234567890123456789",
+     {0xEEDD, 0xEF0B, 0x8216, 0x7EEB},
+     "81985529216486895",
      {0x0123, 0x4567, 0x89AB, 0xCDEF}},
-    {"LINT", "CDAB", "-1234567890123456789", {0x7EEB, 0x8216, 0xEF0B, 0xEEDD}, "81985529216486895",
+    {"LINT",
+     "CDAB",
+     "-1234567890123456789",
+     {0x7EEB, 0x8216, 0xEF0B, 0xEEDD},
+     "81985529216486895",
      {0xCDEF, 0x89AB, 0x4567, 0x0123}},
-    {"LINT", "BADC", "-1234567890123456789", {0xDDEE, 0x0BEF, 0x1682, 0xEB7E}, "81985529216486895",
+    {"LINT",
+     "BADC",
+     "-1234567890123456789",
+     {0xDDEE, 0x0BEF, 0x1682, 0xEB7E},
+     "81985529216486895",
      {0x2301, 0x6745, 0xAB89, 0xEFCD}},
-    {"LINT", "DCBA", "-1234567890123456789", {0xEB7E, 0x1682, 0x0BEF, 0xDDEE}, "81985529216486895",
+    {"LINT",
+     "DCBA",
+     "-1234567890123456789",
+     {0xEB7E, 0x1682, 0x0BEF, 0xDDEE},
+     "81985529216486895",
      {0xEFCD, 0xAB89, 0x6745, 0x2301}},
-    {"LREAL", "ABCD", "-2.5e-300", {0x81BA, 0xC9A7, 0xB3B7, 0x302F}, "6.02214076e23",
-     {0x44DF, 0xE185, 0xCA57, 0xC517}},
-    {"LREAL", "CDAB", "-2.5e-300", {0x302F, 0xB3B7, 0xC9A7, 0x81BA}, "6.02214076e23",
-     {0xC517, 0xCA57, 0xE185, 0x44DF}},
-    {"LREAL", "BADC", "-2.5e-300", {0xBA81, 0xA7C9, 0xB7B3, 0x2F30}, "6.02214076e23",
-     {0xDF44, 0x85E1, 0x57CA, 0x17C5}},
-    {"LREAL", "DCBA", "-2.5e-300", {0x2F30, 0xB7B3, 0xA7C9, 0xBA81}, "6.02214076e23",
-     {0x17C5, 0x57CA, 0x85E1, 0xDF44}},
+    {"LREAL", "ABCD", "-2.5e-300", {0x81BA, 0xC9A7, 0xB3B7, 0x302F}, "6.02214076e23", {0x44DF, 0xE185, 0xCA57, 0xC517}},
+    {"LREAL", "CDAB", "-2.5e-300", {0x302F, 0xB3B7, 0xC9A7, 0x81BA}, "6.02214076e23", {0xC517, 0xCA57, 0xE185, 0x44DF}},
+    {"LREAL", "BADC", "-2.5e-300", {0xBA81, 0xA7C9, 0xB7B3, 0x2F30}, "6.02214076e23", {0xDF44, 0x85E1, 0x57CA, 0x17C5}},
+    {"LREAL", "DCBA", "-2.5e-300", {0x2F30, 0xB7B3, 0xA7C9, 0xBA81}, "6.02214076e23", {0x17C5, 0x57CA, 0x85E1, 0xDF44}},
 };
 
-#define ORDER_BASE 300u /* pymodbus holds zeros from hr200 on */
-#define ORDER_STRIDE 5u /* 4 registers and a guard */
-#define GUARD 0xA55Au
+#define ORDER_BASE   300u /* pymodbus holds zeros from hr200 on */
+#define ORDER_STRIDE 5u   /* 4 registers and a guard */
+#define GUARD        0xA55Au
 
 static size_t order_regs(const order_case *k) { return k->type[0] == 'L' ? 4 : 2; }
 
@@ -211,15 +224,16 @@ static void test_every_word_order(void **state)
     uint16_t image[sizeof order_cases / sizeof order_cases[0] * ORDER_STRIDE];
     for (size_t i = 0; i < n; i++) {
         uint16_t *r = image + i * ORDER_STRIDE;
-        for (size_t w = 0; w < ORDER_STRIDE; w++) r[w] = GUARD;
+        for (size_t w = 0; w < ORDER_STRIDE; w++)
+            r[w] = GUARD;
         memcpy(r, order_cases[i].read_regs, order_regs(&order_cases[i]) * sizeof *r);
     }
     assert_int_equal(plcio_modbus_write_registers(mc, 1, ORDER_BASE, (uint16_t)(n * ORDER_STRIDE), image), PLCIO_OK);
 
     char yaml[4096], err[512], shm[64];
-    int len = snprintf(yaml, sizeof yaml,
-                       "devices:\n  - name: py\n    url: \"%s\"\n    groups:\n      - interval: 20ms\n        tags:\n",
-                       url);
+    int len =
+        snprintf(yaml, sizeof yaml,
+                 "devices:\n  - name: py\n    url: \"%s\"\n    groups:\n      - interval: 20ms\n        tags:\n", url);
     for (size_t i = 0; i < n; i++)
         len += snprintf(yaml + len, sizeof yaml - (size_t)len, "          - {address: \"hr%u:%s:%s\", name: %s_%s}\n",
                         (unsigned)(ORDER_BASE + i * ORDER_STRIDE), order_cases[i].type, order_cases[i].order,

@@ -46,7 +46,8 @@ static int setup(void **state)
     if (!c) return -1;
     c->p.fd = -1;
     c->p.rnd = 12345;
-    for (int i = 0; i < 256; i++) c->p.hr[i] = (uint16_t)(i * 3);
+    for (int i = 0; i < 256; i++)
+        c->p.hr[i] = (uint16_t)(i * 3);
     c->p.hr[5] = 4660;
     c->p.co[3] = 1;
     *state = c;
@@ -89,16 +90,19 @@ static size_t right_answer(peer *p, const uint8_t *pdu, size_t len, uint8_t *out
     } else if ((q.fc == 1 || q.fc == 3 || q.fc == 16) && q.addr + q.qty > 256) {
         r.exception = 2;
     } else if (q.fc == 3) {
-        for (size_t i = 0; i < q.qty; i++) data[2 * i] = (uint8_t)(p->hr[q.addr + i] >> 8), data[2 * i + 1] = (uint8_t)p->hr[q.addr + i];
+        for (size_t i = 0; i < q.qty; i++)
+            data[2 * i] = (uint8_t)(p->hr[q.addr + i] >> 8), data[2 * i + 1] = (uint8_t)p->hr[q.addr + i];
         r.data = data;
         r.data_len = (size_t)q.qty * 2;
     } else if (q.fc == 1) {
         memset(data, 0, sizeof data);
-        for (unsigned i = 0; i < q.qty; i++) data[i / 8] |= (uint8_t)(p->co[q.addr + i] << (i % 8));
+        for (unsigned i = 0; i < q.qty; i++)
+            data[i / 8] |= (uint8_t)(p->co[q.addr + i] << (i % 8));
         r.data = data;
         r.data_len = (q.qty + 7u) / 8u;
     } else if (q.fc == 16) {
-        for (size_t i = 0; i < q.qty; i++) p->hr[q.addr + i] = (uint16_t)(q.data[2 * i] << 8 | q.data[2 * i + 1]);
+        for (size_t i = 0; i < q.qty; i++)
+            p->hr[q.addr + i] = (uint16_t)(q.data[2 * i] << 8 | q.data[2 * i + 1]);
         r.addr = q.addr;
         r.qty = q.qty;
     } else if (q.fc == 5 && q.addr < 256) {
@@ -138,15 +142,17 @@ static void udp_poll(peer *p)
         memcpy(bad, good, gl);
         switch (kind) {
         case 0: /* junk only: the request times out */
-            for (size_t i = 0; i < 40; i++) bad[i] = (uint8_t)rnd(p);
+            for (size_t i = 0; i < 40; i++)
+                bad[i] = (uint8_t)rnd(p);
             udp_send(p, &from, bad, 1 + rnd(p) % 40);
             continue;
-        case 1: bad[0] ^= 0x80; break;               /* another transaction */
+        case 1: bad[0] ^= 0x80; break;                     /* another transaction */
         case 2: udp_send(p, &from, bad, gl - 2); continue; /* truncated; then silence */
-        case 3: bad[6] ^= 0x20; break;               /* another unit */
-        case 4:                                      /* says 1000 bytes follow, holds 600 */
+        case 3: bad[6] ^= 0x20; break;                     /* another unit */
+        case 4:                                            /* says 1000 bytes follow, holds 600 */
             bad[4] = 0x03, bad[5] = 0xE8;
-            for (size_t i = gl; i < 600; i++) bad[i] = (uint8_t)rnd(p);
+            for (size_t i = gl; i < 600; i++)
+                bad[i] = (uint8_t)rnd(p);
             udp_send(p, &from, bad, 600);
             break;
         case 5: /* the right answer with bytes after it in the same datagram */
@@ -190,12 +196,15 @@ static void rtu_poll(peer *p)
     if (write && p->spoil_writes) kind = 0;
     memcpy(bad, good, gl);
     switch (kind) {
-    case 0: bad[gl - 1] ^= 0x5A; rtu_send(p, bad, gl); return; /* CRC error */
-    case 1: /* a good frame from another unit, then silence */
+    case 0:
+        bad[gl - 1] ^= 0x5A;
+        rtu_send(p, bad, gl);
+        return; /* CRC error */
+    case 1:     /* a good frame from another unit, then silence */
         assert_int_equal(plcio_mb_rtu_encode((uint8_t)(f.unit ^ 4), pdu, n, bad, sizeof bad, &gl), PLCIO_OK);
         rtu_send(p, bad, gl);
         return;
-    case 2: {                                                   /* noise, a pause, the answer */
+    case 2: { /* noise, a pause, the answer */
         static const uint8_t noise[] = {0xFF, 0x00, 0x13};
         rtu_send(p, noise, sizeof noise);
         mb_sleep_ms(5);
@@ -211,8 +220,10 @@ static void rtu_poll(peer *p)
 static void turn(ctx *c)
 {
     plcio_sync_run_once(c->sync, 1);
-    if (c->p.udp) udp_poll(&c->p);
-    else rtu_poll(&c->p);
+    if (c->p.udp)
+        udp_poll(&c->p);
+    else
+        rtu_poll(&c->p);
 }
 
 static void engine_start(ctx *c, const char *url)
@@ -275,7 +286,8 @@ static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
     memset(r, 0, sizeof *r);
     assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, r, err, sizeof err), PLCIO_OK);
     uint64_t end = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
-    while (r->calls == 0 && plcio_monotonic_ns() < end) turn(c);
+    while (r->calls == 0 && plcio_monotonic_ns() < end)
+        turn(c);
     assert_int_equal(r->calls, 1);
     return r->err;
 }
@@ -283,7 +295,7 @@ static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
 static void run_checks(ctx *c)
 {
     wait_good(c, "h5", "4660");
-    wait_good(c, "d10", "1966113");  /* 30 << 16 | 33 */
+    wait_good(c, "d10", "1966113");   /* 30 << 16 | 33 */
     wait_good(c, "d200", "39322203"); /* 600 << 16 | 603 */
     wait_good(c, "c3", "true");
     wres r;

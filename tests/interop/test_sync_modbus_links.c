@@ -68,8 +68,10 @@ static int teardown(void **state)
     plcio_test_proc_stop(&c->peer);
     plcio_test_proc_stop(&c->socat);
     plcio_test_proc_stop(&c->eng);
-    if (c->cap.pid > 0) mb_capture_stop(&c->cap);
-    else plcio_test_proc_stop(&c->cap);
+    if (c->cap.pid > 0)
+        mb_capture_stop(&c->cap);
+    else
+        plcio_test_proc_stop(&c->cap);
     if (c->dir[0]) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
@@ -103,8 +105,8 @@ static void pymodbus_start(ctx *c, const char *kind, const char *device)
  * *link_port gets the UDP port when there is one. */
 static int sim_start(ctx *c, const char *tcp, const char *link_opt, const char *link_arg, int *link_port)
 {
-    const char *argv[] = {plcio_bin(), "sim", "modbus", "--tcp", tcp, "--baud", "115200", "--size", "1000",
-                          "--seconds", "60", link_opt, link_arg, NULL};
+    const char *argv[] = {plcio_bin(), "sim",  "modbus",    "--tcp", tcp,      "--baud", "115200",
+                          "--size",    "1000", "--seconds", "60",    link_opt, link_arg, NULL};
     assert_int_equal(plcio_test_proc_start(&c->peer, argv, "listening on", 10000, 65), 0);
     int port = plcio_test_port_from_line(c->peer.line);
     char line[256] = "";
@@ -123,13 +125,15 @@ static void sim_seed(int tcp_port)
     assert_non_null(mc);
     uint16_t regs[100];
     for (uint16_t base = 0; base < 200; base += 100) {
-        for (uint16_t i = 0; i < 100; i++) regs[i] = (uint16_t)(base + i);
+        for (uint16_t i = 0; i < 100; i++)
+            regs[i] = (uint16_t)(base + i);
         assert_int_equal(plcio_modbus_write_registers(mc, 1, base, 100, regs), PLCIO_OK);
     }
     float f = 123.456f;
     assert_int_equal(plcio_modbus_write_floats(mc, 1, 100, 1, &f, PLCIO_MB_ABCD), PLCIO_OK);
     uint8_t bits[20];
-    for (int i = 0; i < 20; i++) bits[i] = i % 3 == 0;
+    for (int i = 0; i < 20; i++)
+        bits[i] = i % 3 == 0;
     assert_int_equal(plcio_modbus_write_coils(mc, 1, 0, 20, bits), PLCIO_OK);
     plcio_modbus_client_free(mc);
 }
@@ -232,7 +236,8 @@ static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
     int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, r, err, sizeof err);
     if (rc != PLCIO_OK) return rc;
     uint64_t end = plcio_monotonic_ns() + 15 * PLCIO_NS_PER_S;
-    while (r->calls == 0 && plcio_monotonic_ns() < end) plcio_sync_run_once(c->sync, 5);
+    while (r->calls == 0 && plcio_monotonic_ns() < end)
+        plcio_sync_run_once(c->sync, 5);
     assert_int_equal(r->calls, 1);
     return r->err;
 }
@@ -240,16 +245,19 @@ static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
 static void run_for(ctx *c, int ms)
 {
     uint64_t end = plcio_monotonic_ns() + (uint64_t)ms * PLCIO_NS_PER_MS;
-    while (plcio_monotonic_ns() < end) plcio_sync_run_once(c->sync, 5);
+    while (plcio_monotonic_ns() < end)
+        plcio_sync_run_once(c->sync, 5);
 }
 
 /* Cycle times of both groups over `ms` of running (a figure, never asserted). */
 static void print_figures(ctx *c, const char *what, int ms)
 {
     plcio_sync_stats before[2], after[2];
-    for (size_t i = 0; i < 2; i++) assert_int_equal(plcio_sync_group_stats(c->sync, i, &before[i]), PLCIO_OK);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(plcio_sync_group_stats(c->sync, i, &before[i]), PLCIO_OK);
     run_for(c, ms);
-    for (size_t i = 0; i < 2; i++) assert_int_equal(plcio_sync_group_stats(c->sync, i, &after[i]), PLCIO_OK);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(plcio_sync_group_stats(c->sync, i, &after[i]), PLCIO_OK);
     print_message("figure: %s: main (6 requests) every 20 ms, avg %.0f cycles/s, %.2f ms; "
                   "block (125 registers) every 5 ms, %.0f cycles/s, avg %.2f ms, max %.2f ms\n",
                   what, (double)(after[0].cycles - before[0].cycles) * 1000.0 / ms, (double)after[0].cycle_avg_ns / 1e6,
@@ -374,8 +382,8 @@ static void test_one_liner_udp(void **state)
     snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1", udp_port);
     snprintf(c->shm, sizeof c->shm, "/plcio-test-sync-mbl1-%d", (int)getpid());
     plcio_test_proc *eng = &c->eng;
-    const char *argv[] = {plcio_bin(), "sync",    url,    "--tag", "hr5",  "--tag", "hr100:REAL", "--tag", "co3",
-                          "--interval", "20",     "--shm", c->shm, "--seconds", "20", NULL};
+    const char *argv[] = {plcio_bin(), "sync",       url,  "--tag", "hr5",  "--tag",     "hr100:REAL", "--tag",
+                          "co3",       "--interval", "20", "--shm", c->shm, "--seconds", "20",         NULL};
     assert_int_equal(plcio_test_proc_start(eng, argv, "sync:", 10000, 25), 0);
     print_message("%s\n", eng->line);
     assert_non_null(strstr(eng->line, "3 tags"));
@@ -388,7 +396,8 @@ static void test_one_liner_udp(void **state)
         uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
         while (plcio_monotonic_ns() < end) {
             if (plcio_shm_reader_refresh(c->reader) == PLCIO_OK &&
-                plcio_shm_reader_get_by_name(c->reader, names[i], &v) == PLCIO_OK && v.quality == PLCIO_SHM_QUALITY_GOOD)
+                plcio_shm_reader_get_by_name(c->reader, names[i], &v) == PLCIO_OK &&
+                v.quality == PLCIO_SHM_QUALITY_GOOD)
                 break;
             mb_sleep_ms(10);
         }
@@ -452,7 +461,9 @@ static void test_ascii_sim(void **state) { serial_sim(*state, "ascii"); }
 static int rtu_tcp_tshark_count(const char *path, int port, const char *filter)
 {
     char cmd[600], line[1024];
-    snprintf(cmd, sizeof cmd, "tshark -o tcp.analyze_sequence_numbers:FALSE -r '%s' -d tcp.port==%d,mbrtu -Y '%s' 2>/dev/null", path, port, filter);
+    snprintf(cmd, sizeof cmd,
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r '%s' -d tcp.port==%d,mbrtu -Y '%s' 2>/dev/null", path,
+             port, filter);
     FILE *f = popen(cmd, "r");
     assert_non_null(f);
     int n = 0;
@@ -495,8 +506,8 @@ static void test_rtu_units_share_a_line(void **state)
     pty_pair(c);
     char dev[128];
     snprintf(dev, sizeof dev, "%s/ttyA", c->dir);
-    const char *argv[] = {plcio_bin(), "sim", "modbus", "--tcp", "127.0.0.1:0", "--unit", "1", "--unit", "2",
-                          "--baud", "115200", "--size", "1000", "--seconds", "60", "--rtu", dev, NULL};
+    const char *argv[] = {plcio_bin(), "sim",    "modbus", "--tcp", "127.0.0.1:0", "--unit", "1",     "--unit", "2",
+                          "--baud",    "115200", "--size", "1000",  "--seconds",   "60",     "--rtu", dev,      NULL};
     assert_int_equal(plcio_test_proc_start(&c->peer, argv, "listening on", 10000, 65), 0);
     int tcp_port = plcio_test_port_from_line(c->peer.line);
     char line[256], tcp2[80];
@@ -509,8 +520,10 @@ static void test_rtu_units_share_a_line(void **state)
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
              "devices:\n"
-             "  - {name: u1, url: \"modbus-rtu://%s/ttyB?baud=115200&unit=1\", groups: [{interval: 20ms, tags: [{address: hr5, name: h5}, {address: co3, name: c3}]}]}\n"
-             "  - {name: u2, url: \"modbus-rtu://%s/ttyB?baud=115200&unit=2\", groups: [{interval: 20ms, tags: [{address: hr5, name: h5}]}]}\n"
+             "  - {name: u1, url: \"modbus-rtu://%s/ttyB?baud=115200&unit=1\", groups: [{interval: 20ms, tags: "
+             "[{address: hr5, name: h5}, {address: co3, name: c3}]}]}\n"
+             "  - {name: u2, url: \"modbus-rtu://%s/ttyB?baud=115200&unit=2\", groups: [{interval: 20ms, tags: "
+             "[{address: hr5, name: h5}]}]}\n"
              "  - name: u3\n"
              "    url: \"modbus-rtu://%s/ttyB?baud=115200&unit=3&timeout=50&retries=0\"\n"
              "    reconnect: {min: 100ms, max: 400ms}\n"
@@ -530,7 +543,8 @@ static void test_rtu_units_share_a_line(void **state)
     } while (!strstr(st[2].last_message, "no answer from") && plcio_monotonic_ns() < end);
     print_message("unit 3: %s\n", st[2].last_message);
     assert_non_null(strstr(st[2].last_message, "(unit 3)"));
-    for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &st[i]), PLCIO_OK);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(plcio_sync_device_stats(c->sync, i, &st[i]), PLCIO_OK);
     /* unit 3 comes and goes meanwhile; at least 1 s, longer on a slow machine
      * until units 1 and 2 have read more than 10 times and unit 3 failed again */
     uint64_t t0 = plcio_monotonic_ns();
@@ -538,19 +552,21 @@ static void test_rtu_units_share_a_line(void **state)
     bool enough = false;
     do {
         run_for(c, 100);
-        for (size_t i = 0; i < 3; i++) assert_int_equal(plcio_sync_device_stats(c->sync, i, &later[i]), PLCIO_OK);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(plcio_sync_device_stats(c->sync, i, &later[i]), PLCIO_OK);
         enough = plcio_monotonic_ns() - t0 >= PLCIO_NS_PER_S && later[0].cycles > st[0].cycles + 10 &&
                  later[1].cycles > st[1].cycles + 10 && later[2].errors > st[2].errors;
     } while (!enough && plcio_monotonic_ns() < end);
     for (size_t i = 0; i < 2; i++) {
         assert_true(later[i].connected);
-        assert_int_equal(later[i].errors, 0);          /* units 1 and 2 never lost the line */
+        assert_int_equal(later[i].errors, 0);             /* units 1 and 2 never lost the line */
         assert_true(later[i].cycles > st[i].cycles + 10); /* and kept reading */
     }
     assert_true(later[2].errors > st[2].errors);
-    print_message("figure: RTU line shared by 3 units (one silent, 50 ms timeout): unit 1 %llu, unit 2 %llu cycles in %.1f s\n",
-                  (unsigned long long)(later[0].cycles - st[0].cycles),
-                  (unsigned long long)(later[1].cycles - st[1].cycles), (double)(plcio_monotonic_ns() - t0) / 1e9);
+    print_message(
+        "figure: RTU line shared by 3 units (one silent, 50 ms timeout): unit 1 %llu, unit 2 %llu cycles in %.1f s\n",
+        (unsigned long long)(later[0].cycles - st[0].cycles), (unsigned long long)(later[1].cycles - st[1].cycles),
+        (double)(plcio_monotonic_ns() - t0) / 1e9);
     wait_for(c, "u1.h5", PLCIO_SHM_QUALITY_GOOD, "5");
     wait_for(c, "u2.h5", PLCIO_SHM_QUALITY_GOOD, "205");
     /* Writes by name land on their own unit. */
@@ -596,7 +612,8 @@ static void lose_and_regain(ctx *c, const char *url, void (*restart)(ctx *, void
     /* A write while the link is down is reported failed, never done. */
     wres r;
     int rc = PLCIO_OK;
-    for (int i = 0; i < 200 && (rc = engine_write(c, "h5", "77", &r)) == PLCIO_OK; i++) run_for(c, 10);
+    for (int i = 0; i < 200 && (rc = engine_write(c, "h5", "77", &r)) == PLCIO_OK; i++)
+        run_for(c, 10);
     assert_int_not_equal(rc, PLCIO_OK);
     print_message("write while down: %s: %s\n", plcio_err_name(rc), r.msg);
     restart(c, arg);
@@ -757,15 +774,16 @@ static void test_figures_per_link(void **state)
     mb_tmpdir(dir2, sizeof dir2);
     mb_socat_start(&socat2, dir2, 60);
     snprintf(ascii_dev, sizeof ascii_dev, "%s/ttyA", dir2);
-    const char *argv[] = {plcio_bin(), "sim",     "modbus",  "--tcp",   "127.0.0.1:0", "--udp", "127.0.0.1:0",
-                          "--rtu",     rtu,       "--ascii", ascii_dev, "--baud",      "115200", "--parity", "N",
-                          "--size",    "1000",    "--seconds", "60",    NULL};
+    const char *argv[] = {plcio_bin(), "sim",    "modbus",  "--tcp",     "127.0.0.1:0", "--udp",  "127.0.0.1:0",
+                          "--rtu",     rtu,      "--ascii", ascii_dev,   "--baud",      "115200", "--parity",
+                          "N",         "--size", "1000",    "--seconds", "60",          NULL};
     assert_int_equal(plcio_test_proc_start(&c->peer, argv, "listening on", 10000, 65), 0);
     int tcp_port = plcio_test_port_from_line(c->peer.line);
     char line[256];
     assert_int_equal(plcio_test_proc_read_line(&c->peer, line, sizeof line, 5000), 0);
     int udp_port = plcio_test_port_from_line(line);
-    for (int i = 0; i < 2; i++) assert_int_equal(plcio_test_proc_read_line(&c->peer, line, sizeof line, 5000), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(plcio_test_proc_read_line(&c->peer, line, sizeof line, 5000), 0);
     sim_seed(tcp_port);
     char urls[4][200];
     snprintf(urls[0], sizeof urls[0], "modbus-tcp://127.0.0.1:%d", tcp_port);
@@ -778,9 +796,11 @@ static void test_figures_per_link(void **state)
             static char yaml[16384];
             int n = snprintf(yaml, sizeof yaml, "devices:\n  - name: dev\n    url: \"%s\"\n    groups:\n", urls[i]);
             if (big) {
-                n += snprintf(yaml + n, sizeof yaml - (size_t)n, "      - name: big\n        interval: 1ms\n        tags:\n");
+                n += snprintf(yaml + n, sizeof yaml - (size_t)n,
+                              "      - name: big\n        interval: 1ms\n        tags:\n");
                 for (int a = 0; a < 1000; a += 4)
-                    n += snprintf(yaml + n, sizeof yaml - (size_t)n, "          - {address: \"hr%d:DINT\", name: b%d}\n", a, a);
+                    n += snprintf(yaml + n, sizeof yaml - (size_t)n,
+                                  "          - {address: \"hr%d:DINT\", name: b%d}\n", a, a);
             } else {
                 block_group(yaml + n, sizeof yaml - (size_t)n, "1ms");
             }
@@ -791,11 +811,11 @@ static void test_figures_per_link(void **state)
             run_for(c, 1000);
             assert_int_equal(plcio_sync_group_stats(c->sync, 0, &b), PLCIO_OK);
             uint64_t cycles = b.cycles - a.cycles;
-            print_message("figure: %s registers over %s: %llu cycles/s, cycle avg %.3f ms (min %.3f, max %.3f)\n",
-                          big ? "1000 (8 requests)" : "125", urls[i], (unsigned long long)cycles,
-                          cycles ? (double)(b.cycle_avg_ns * b.cycles - a.cycle_avg_ns * a.cycles) / (double)cycles / 1e6
-                                 : 0.0,
-                          (double)b.cycle_min_ns / 1e6, (double)b.cycle_max_ns / 1e6);
+            print_message(
+                "figure: %s registers over %s: %llu cycles/s, cycle avg %.3f ms (min %.3f, max %.3f)\n",
+                big ? "1000 (8 requests)" : "125", urls[i], (unsigned long long)cycles,
+                cycles ? (double)(b.cycle_avg_ns * b.cycles - a.cycle_avg_ns * a.cycles) / (double)cycles / 1e6 : 0.0,
+                (double)b.cycle_min_ns / 1e6, (double)b.cycle_max_ns / 1e6);
             engine_stop(c);
         }
     }

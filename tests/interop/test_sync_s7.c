@@ -85,8 +85,7 @@ static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality qual
         if (v.quality == quality && (!text || !strcmp(v.text, text))) return v;
     }
     fail_msg("%s: quality %s (error %s) text '%s', want %s '%s'", name, plcio_shm_quality_name(v.quality),
-             plcio_err_name(v.error), v.text ? v.text : "",
-             plcio_shm_quality_name(quality), text ? text : "*");
+             plcio_err_name(v.error), v.text ? v.text : "", plcio_shm_quality_name(quality), text ? text : "*");
     return v;
 }
 
@@ -109,7 +108,8 @@ static void engine_write(ctx *c, const char *tag, const char *text, int want)
     char err[256];
     assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, &r, err, sizeof err), PLCIO_OK);
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end) plcio_sync_run_once(c->sync, 5);
+    while (r.calls == 0 && plcio_monotonic_ns() < end)
+        plcio_sync_run_once(c->sync, 5);
     assert_int_equal(r.calls, 1);
     if (r.err != want) fail_msg("write %s=%s: %d (%s), want %d", tag, text, r.err, r.msg, want);
 }
@@ -149,21 +149,21 @@ static void test_snap7_server(void **state)
     assert_int_equal(plcio_test_proc_start(&c->server, argv, "listening on", 20000, 150), 0);
     c->port = plcio_test_port_from_line(c->server.line);
     start_engine(c, "devices:\n"
-                     "  - name: snap7\n"
-                     "    url: s7://127.0.0.1:@PORT@?rack=0&slot=1\n"
-                     "    groups:\n"
-                     "      - interval: 10ms\n"
-                     "        tags:\n"
-                     "          - {address: DB1.DBW0:INT, name: counter}\n"
-                     "          - {address: DB1.DBD2:REAL, name: level}\n"
-                     "          - {address: DB1.DBX10.1, name: flag}\n"
-                     "          - {address: MB5, name: mb5}\n"
-                     "          - {address: DB3.DBD0:REAL, name: setpoint}\n"
-                     "          - {address: DB3.DBX4.3, name: bit3}\n"
-                     "          - {address: DB3.DBX4.7, name: bit7}\n"
-                     "          - {address: DB9.DBW0:INT, name: missing}\n"
-                     "          - {address: DB1.DBD96:REAL, name: edge}\n"
-                     "          - {address: DB1.DBD98:REAL, name: beyond}\n");
+                    "  - name: snap7\n"
+                    "    url: s7://127.0.0.1:@PORT@?rack=0&slot=1\n"
+                    "    groups:\n"
+                    "      - interval: 10ms\n"
+                    "        tags:\n"
+                    "          - {address: DB1.DBW0:INT, name: counter}\n"
+                    "          - {address: DB1.DBD2:REAL, name: level}\n"
+                    "          - {address: DB1.DBX10.1, name: flag}\n"
+                    "          - {address: MB5, name: mb5}\n"
+                    "          - {address: DB3.DBD0:REAL, name: setpoint}\n"
+                    "          - {address: DB3.DBX4.3, name: bit3}\n"
+                    "          - {address: DB3.DBX4.7, name: bit7}\n"
+                    "          - {address: DB9.DBW0:INT, name: missing}\n"
+                    "          - {address: DB1.DBD96:REAL, name: edge}\n"
+                    "          - {address: DB1.DBD98:REAL, name: beyond}\n");
     wait_for(c, "counter", PLCIO_SHM_QUALITY_GOOD, "1234");
     wait_for(c, "level", PLCIO_SHM_QUALITY_GOOD, "3.5");
     wait_for(c, "flag", PLCIO_SHM_QUALITY_GOOD, "true"); /* byte 10 = 0x0A */
@@ -223,11 +223,11 @@ static void test_own_simulator_killed_and_restarted(void **state)
     c->port = start_sim(c, 0);
     assert_true(c->port > 0);
     start_engine(c, "layouts: [tank.db]\n"
-                     "devices:\n"
-                     "  - name: sim\n"
-                     "    url: s7://127.0.0.1:@PORT@?rack=0&slot=1\n"
-                     "    reconnect: {min: 50ms, max: 200ms}\n"
-                     "    groups: [{interval: 20ms, db: 10, writable: true}]\n");
+                    "devices:\n"
+                    "  - name: sim\n"
+                    "    url: s7://127.0.0.1:@PORT@?rack=0&slot=1\n"
+                    "    reconnect: {min: 50ms, max: 200ms}\n"
+                    "    groups: [{interval: 20ms, db: 10, writable: true}]\n");
     wait_for(c, "Level", PLCIO_SHM_QUALITY_GOOD, "12.5");
     wait_for(c, "Pump", PLCIO_SHM_QUALITY_GOOD, "true");
     wait_for(c, "Name", PLCIO_SHM_QUALITY_GOOD, "tank one");
@@ -323,14 +323,15 @@ static void test_refused_tag_logged_once_per_change(void **state)
     c->port = plcio_s7_server_port(c->own);
     log_count n = {0, 0};
     plcio_logger lg = {count_log, &n, PLCIO_LOG_INFO};
-    start_engine_logged(c, "devices:\n"
-                           "  - name: plc\n"
-                           "    url: s7://127.0.0.1:@PORT@\n"
-                           "    groups:\n"
-                           "      - interval: 5ms\n"
-                           "        tags:\n"
-                           "          - {address: DB1.DBW0:INT, name: inside}\n"
-                           "          - {address: DB1.DBW20:INT, name: past}\n",
+    start_engine_logged(c,
+                        "devices:\n"
+                        "  - name: plc\n"
+                        "    url: s7://127.0.0.1:@PORT@\n"
+                        "    groups:\n"
+                        "      - interval: 5ms\n"
+                        "        tags:\n"
+                        "          - {address: DB1.DBW0:INT, name: inside}\n"
+                        "          - {address: DB1.DBW20:INT, name: past}\n",
                         &lg);
     /* DB1 has 10 bytes: "past" is refused every cycle, logged once. */
     run_until(c, "past", PLCIO_SHM_QUALITY_ERROR, 40);

@@ -18,7 +18,7 @@
 #include "plcio/s7.h"
 #include "plcio_test.h"
 
-#define CLIENTS 200
+#define CLIENTS   200
 #define S7_REGION 16
 #define MB_REGION 10
 /* Growth allowed between the RSS sample after warm-up and the last one: far
@@ -66,8 +66,8 @@ static void note_failure(load_client *lc, const char *what, int rc)
 static void note_mismatch(load_client *lc, const char *what, unsigned long round)
 {
     if (!lc->mismatches++ && !lc->first_error[0])
-        snprintf(lc->first_error, sizeof lc->first_error, "client %d: %s: wrong content in round %lu", lc->index,
-                 what, round);
+        snprintf(lc->first_error, sizeof lc->first_error, "client %d: %s: wrong content in round %lu", lc->index, what,
+                 round);
 }
 
 /* ---------------------------------------------------------------- S7 --- */
@@ -116,7 +116,12 @@ static void *s7_client_main(void *arg)
         uint8_t a[S7_REGION / 2] = {0}, b[S7_REGION / 2] = {0};
         plcio_s7_var vars[2] = {
             {.area = PLCIO_S7_AREA_DB, .db = 1, .start = start, .size = S7_REGION / 2, .bit = -1, .data = a},
-            {.area = PLCIO_S7_AREA_DB, .db = 1, .start = start + S7_REGION / 2, .size = S7_REGION / 2, .bit = -1, .data = b},
+            {.area = PLCIO_S7_AREA_DB,
+             .db = 1,
+             .start = start + S7_REGION / 2,
+             .size = S7_REGION / 2,
+             .bit = -1,
+             .data = b},
         };
         rc = plcio_s7_client_read_vars(c, vars, 2);
         lc->requests++;
@@ -124,7 +129,8 @@ static void *s7_client_main(void *arg)
             note_failure(lc, "read_vars", rc ? rc : PLCIO_EPROTO);
             break;
         }
-        if (memcmp(a, want, sizeof a) != 0 || memcmp(b, want + sizeof a, sizeof b) != 0) note_mismatch(lc, "read_vars", round);
+        if (memcmp(a, want, sizeof a) != 0 || memcmp(b, want + sizeof a, sizeof b) != 0)
+            note_mismatch(lc, "read_vars", round);
     }
     plcio_s7_client_free(c);
     return NULL;
@@ -317,8 +323,7 @@ static void test_s7_server_load(void **state)
     (void)state;
     char db[32];
     snprintf(db, sizeof db, "1:%d", CLIENTS * S7_REGION);
-    const char *argv[] = {bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--db", db, "--max-connections", "400",
-                          NULL};
+    const char *argv[] = {bin(), "sim", "s7", "--listen", "127.0.0.1:0", "--db", db, "--max-connections", "400", NULL};
     run_load(argv, s7_client_main, s7_probe, "s7");
 }
 

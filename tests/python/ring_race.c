@@ -26,15 +26,19 @@
 
 #include "plcio/plcio.h"
 
-#define TAGS 4
+#define TAGS     4
 #define PIPE_MAX 64
 
-static int64_t value_of(unsigned w, unsigned long n) { return (int64_t)w * 1000000000000LL + (int64_t)(n % TAGS) * 1000000000LL + (int64_t)n; }
+static int64_t value_of(unsigned w, unsigned long n)
+{
+    return (int64_t)w * 1000000000000LL + (int64_t)(n % TAGS) * 1000000000LL + (int64_t)n;
+}
 
 static int64_t be64(const uint8_t *p)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
     return (int64_t)v;
 }
 
@@ -42,7 +46,7 @@ static int run_engine(const char *name, double seconds, unsigned writers, const 
 {
     size_t count = (size_t)writers * TAGS;
     plcio_shm_tag_def *defs = calloc(count, sizeof *defs);
-    char (*names)[32] = calloc(count, sizeof *names);
+    char(*names)[32] = calloc(count, sizeof *names);
     uint8_t **seen = calloc(writers, sizeof *seen);
     if (!defs || !names || !seen) abort(); /* a test helper: no memory, no test */
     for (unsigned w = 0; w < writers; w++) {
@@ -73,7 +77,8 @@ static int run_engine(const char *name, double seconds, unsigned writers, const 
     fflush(stdout);
     uint64_t start = plcio_monotonic_ns(), end = start + (uint64_t)(seconds * 1e9), last_beat = start;
     unsigned long long total = 0, served = 0, misdirected = 0, dups = 0;
-    for (unsigned w = 0; w < writers; w++) total += per[w];
+    for (unsigned w = 0; w < writers; w++)
+        total += per[w];
     while (served < total && plcio_monotonic_ns() < end) {
         plcio_shm_write_request req;
         if (plcio_shm_writer_next_write(sw, &req) != PLCIO_OK) {
@@ -101,7 +106,8 @@ static int run_engine(const char *name, double seconds, unsigned writers, const 
     }
     unsigned long long lost = 0;
     for (unsigned w = 0; w < writers; w++)
-        for (unsigned long n = 0; n < per[w]; n++) lost += !seen[w][n];
+        for (unsigned long n = 0; n < per[w]; n++)
+            lost += !seen[w][n];
     plcio_shm_writer_publish(sw, NULL);
     printf("served %llu misdirected %llu duplicates %llu lost %llu seconds %.1f\n", served, misdirected, dups, lost,
            (double)(plcio_monotonic_ns() - start) / 1e9);
@@ -112,7 +118,8 @@ static int run_engine(const char *name, double seconds, unsigned writers, const 
         plcio_shm_writer_wait_requests(sw, 50);
     }
     plcio_shm_writer_free(sw);
-    for (unsigned w = 0; w < writers; w++) free(seen[w]);
+    for (unsigned w = 0; w < writers; w++)
+        free(seen[w]);
     free(seen);
     free(names);
     free(defs);
@@ -180,7 +187,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 5 && argc <= 4 + 64 && !strcmp(argv[1], "engine")) {
         unsigned long per[64];
-        for (int i = 4; i < argc; i++) per[i - 4] = strtoul(argv[i], NULL, 10);
+        for (int i = 4; i < argc; i++)
+            per[i - 4] = strtoul(argv[i], NULL, 10);
         return run_engine(argv[2], atof(argv[3]), (unsigned)(argc - 4), per);
     }
     if (argc == 5 && !strcmp(argv[1], "writer"))

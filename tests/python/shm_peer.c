@@ -56,7 +56,9 @@ static const peer_case cases[] = {
     {"Char.Umlaut", PLCIO_TYPE_CHAR, 0, 0, "E4"},
     {"WChar", PLCIO_TYPE_WCHAR, 0, 0, "=\xe2\x82\xac"},
     {"String", PLCIO_TYPE_STRING, 10, 0, "=abc"},
-    {"String.Latin1", PLCIO_TYPE_STRING, 30, 0, "=Gr\xc3\xbc\xc3\x9f" "e \"quoted\" \\ tab\t"},
+    {"String.Latin1", PLCIO_TYPE_STRING, 30, 0,
+     "=Gr\xc3\xbc\xc3\x9f"
+     "e \"quoted\" \\ tab\t"},
     {"String.Fresh", PLCIO_TYPE_STRING, 8, 0, "00000000000000000000"},
     {"WString", PLCIO_TYPE_WSTRING, 4, 0, "=h\xc3\xa9"},
     {"WString.Emoji", PLCIO_TYPE_WSTRING, 6, 0, "=x\xf0\x9f\x98\x80\xe6\xbc\xa2"},
@@ -153,9 +155,12 @@ static void json_string(const char *s)
     putchar('"');
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
     }
     putchar('"');
 }
@@ -180,15 +185,16 @@ static int print_view(const char *name)
         plcio_shm_reader_get(r, i, &v);
         printf("%s", i ? "," : "");
         json_string(info.name);
-        printf(":{\"type\":\"%s\",\"length\":%u,\"bit\":%u,\"offset\":%u,\"size\":%u,\"text\":", plcio_type_name(info.type),
-               info.length, info.bit, (unsigned)info.offset, (unsigned)info.size);
+        printf(":{\"type\":\"%s\",\"length\":%u,\"bit\":%u,\"offset\":%u,\"size\":%u,\"text\":",
+               plcio_type_name(info.type), info.length, info.bit, (unsigned)info.offset, (unsigned)info.size);
         json_string(v.text);
         printf(",\"quality\":\"%s\",\"error\":\"%s\",\"decode_error\":\"%s\",\"as_int\":%" PRId64
                ",\"as_double\":\"%.17g\",\"changed\":%" PRIu64 ",\"read\":%" PRIu64 ",\"raw\":\"",
                plcio_shm_quality_name((int)v.quality), v.error ? plcio_err_name(v.error) : "",
                v.decode_error ? plcio_err_name(v.decode_error) : "", v.as_int, v.as_double, v.changed_real_ns,
                v.read_real_ns);
-        for (size_t k = 0; k < v.raw_len; k++) printf("%02X", v.raw[k]);
+        for (size_t k = 0; k < v.raw_len; k++)
+            printf("%02X", v.raw[k]);
         printf("\"}");
     }
     printf("}}\n");
@@ -227,7 +233,8 @@ static void serve_writes(plcio_shm_writer *w)
 static int run_types(const char *name, double seconds)
 {
     plcio_shm_tag_def defs[NCASES];
-    for (size_t i = 0; i < NCASES; i++) defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit, true};
+    for (size_t i = 0; i < NCASES; i++)
+        defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit, true};
     plcio_shm_writer *w = NULL;
     char msg[PLCIO_SHM_MSG_MAX] = "";
     int rc = plcio_shm_writer_create(name, defs, NCASES, NULL, &w, msg, sizeof msg);
@@ -269,10 +276,10 @@ static int run_types(const char *name, double seconds)
 /* ---- torn reads ---- */
 
 static const plcio_shm_tag_def torn_defs[] = {
-    {"Counter", PLCIO_TYPE_UDINT, 0, 0, false},   {"Complement", PLCIO_TYPE_UDINT, 0, 0, false},
-    {"Text", PLCIO_TYPE_STRING, 20, 0, false},    {"Wide", PLCIO_TYPE_WSTRING, 8, 0, false},
-    {"Value", PLCIO_TYPE_LREAL, 0, 0, false},     {"Bit", PLCIO_TYPE_BOOL, 0, 5, false},
-    {"Fill", PLCIO_TYPE_STRING, 254, 0, false},   {"Checksum", PLCIO_TYPE_UDINT, 0, 0, false},
+    {"Counter", PLCIO_TYPE_UDINT, 0, 0, false}, {"Complement", PLCIO_TYPE_UDINT, 0, 0, false},
+    {"Text", PLCIO_TYPE_STRING, 20, 0, false},  {"Wide", PLCIO_TYPE_WSTRING, 8, 0, false},
+    {"Value", PLCIO_TYPE_LREAL, 0, 0, false},   {"Bit", PLCIO_TYPE_BOOL, 0, 5, false},
+    {"Fill", PLCIO_TYPE_STRING, 254, 0, false}, {"Checksum", PLCIO_TYPE_UDINT, 0, 0, false},
 };
 #define NTORN (sizeof torn_defs / sizeof torn_defs[0])
 
@@ -281,9 +288,12 @@ static uint32_t torn_checksum(uint32_t n, const uint8_t *text, size_t tlen, cons
 {
     uint32_t h = 2166136261u;
     const uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    for (size_t i = 0; i < 4; i++) h = (h ^ be[i]) * 16777619u;
-    for (size_t i = 0; i < tlen; i++) h = (h ^ text[i]) * 16777619u;
-    for (size_t i = 0; i < flen; i++) h = (h ^ fill[i]) * 16777619u;
+    for (size_t i = 0; i < 4; i++)
+        h = (h ^ be[i]) * 16777619u;
+    for (size_t i = 0; i < tlen; i++)
+        h = (h ^ text[i]) * 16777619u;
+    for (size_t i = 0; i < flen; i++)
+        h = (h ^ fill[i]) * 16777619u;
     return h;
 }
 

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 64
-#define QUEUE_LIMIT (1u << 20) /* stop reading a sender whose bytes wait beyond this */
+#define MAX_CONNS    64
+#define QUEUE_LIMIT  (1u << 20) /* stop reading a sender whose bytes wait beyond this */
 #define IDLE_POLL_MS 50
 
 typedef struct chunk {
@@ -29,10 +29,10 @@ typedef struct chunk {
 
 typedef struct conn {
     bool used;
-    int fd[2];             /* [FAULT_UP]: the client side (UP bytes are read here); [FAULT_DOWN]: the server side */
+    int fd[2];                /* [FAULT_UP]: the client side (UP bytes are read here); [FAULT_DOWN]: the server side */
     chunk *head[2], *tail[2]; /* bytes travelling in each direction */
     size_t queued[2];
-    bool eof[2];           /* the sender of this direction closed */
+    bool eof[2]; /* the sender of this direction closed */
     uint64_t next_split_ns[2];
 } conn;
 
@@ -232,8 +232,10 @@ static void read_side(fault_proxy *p, conn *c, int d, uint64_t now)
     memcpy(k->data, buf, (size_t)r);
     if (f->delay_ns) p->n.delayed[d]++;
     if (now < f->stall_until) p->n.stalled_bytes[d] += (uint64_t)r;
-    if (c->tail[d]) c->tail[d]->next = k;
-    else c->head[d] = k;
+    if (c->tail[d])
+        c->tail[d]->next = k;
+    else
+        c->head[d] = k;
     c->tail[d] = k;
     c->queued[d] += (size_t)r;
 }
@@ -243,8 +245,10 @@ static void fire_cut(fault_proxy *p, conn *c, int d)
 {
     dir_faults *f = &p->f[d];
     f->cut_armed = false;
-    if (f->cut_rst) p->n.resets++;
-    else p->n.cuts++;
+    if (f->cut_rst)
+        p->n.resets++;
+    else
+        p->n.cuts++;
     close_conn(p, c, f->cut_rst);
 }
 
@@ -408,7 +412,8 @@ static void *run(void *arg)
         bool dark = now < p->dark_until;
         if (dark) p->n.dark_held_polls++;
         for (int i = 0; i < MAX_CONNS && !dark; i++) /* deliver what is due */
-            for (int d = 0; d < 2 && p->conns[i].used; d++) write_side(p, &p->conns[i], d, now);
+            for (int d = 0; d < 2 && p->conns[i].used; d++)
+                write_side(p, &p->conns[i], d, now);
         build_poll_set(p, &ps, now, dark);
         if (wait_events(p, &ps, now) > 0) handle_events(p, &ps, mono_ns());
     }
@@ -437,7 +442,8 @@ fault_proxy *fault_proxy_start(int target_port, int max_seconds)
         free(p);
         return NULL;
     }
-    for (int i = 0; i < MAX_CONNS; i++) p->conns[i].fd[0] = p->conns[i].fd[1] = -1;
+    for (int i = 0; i < MAX_CONNS; i++)
+        p->conns[i].fd[0] = p->conns[i].fd[1] = -1;
     if (pthread_create(&p->thread, NULL, run, p) != 0) {
         close(p->wake_fd);
         close(p->listen_fd);

@@ -21,22 +21,22 @@
 typedef enum fault_dir { FAULT_UP = 0, FAULT_DOWN = 1 } fault_dir;
 
 typedef struct fault_counters {
-    uint64_t accepted;            /* connections accepted (and forwarded) */
-    uint64_t target_refused;      /* accepted, but the target refused: closed with RST */
-    uint64_t open;                /* connections open now */
-    uint64_t bytes_in[2];         /* read from the sender */
-    uint64_t bytes_out[2];        /* delivered to the receiver */
-    uint64_t delayed[2];          /* chunks held back by an added delay */
-    uint64_t stalls[2];           /* stalls started */
-    uint64_t stalled_bytes[2];    /* bytes that arrived while a stall held its direction */
-    uint64_t corrupted[2];        /* bytes flipped */
-    uint64_t single_writes[2];    /* one-byte writes made by split mode */
-    uint64_t cuts;                /* connections closed (FIN both ways) mid-stream by cut_after */
-    uint64_t resets;              /* connections reset (RST both ways) by reset_after */
-    uint64_t dark_periods;        /* dark links started */
-    uint64_t dark_held_polls;     /* loop rounds in which a dark link held traffic back */
-    uint64_t refuse_periods;      /* times the listener was closed */
-    uint64_t peer_resets;         /* connections that one side reset (propagated as RST) */
+    uint64_t accepted;         /* connections accepted (and forwarded) */
+    uint64_t target_refused;   /* accepted, but the target refused: closed with RST */
+    uint64_t open;             /* connections open now */
+    uint64_t bytes_in[2];      /* read from the sender */
+    uint64_t bytes_out[2];     /* delivered to the receiver */
+    uint64_t delayed[2];       /* chunks held back by an added delay */
+    uint64_t stalls[2];        /* stalls started */
+    uint64_t stalled_bytes[2]; /* bytes that arrived while a stall held its direction */
+    uint64_t corrupted[2];     /* bytes flipped */
+    uint64_t single_writes[2]; /* one-byte writes made by split mode */
+    uint64_t cuts;             /* connections closed (FIN both ways) mid-stream by cut_after */
+    uint64_t resets;           /* connections reset (RST both ways) by reset_after */
+    uint64_t dark_periods;     /* dark links started */
+    uint64_t dark_held_polls;  /* loop rounds in which a dark link held traffic back */
+    uint64_t refuse_periods;   /* times the listener was closed */
+    uint64_t peer_resets;      /* connections that one side reset (propagated as RST) */
 } fault_counters;
 
 typedef struct fault_proxy fault_proxy;

@@ -168,8 +168,8 @@ int plcio_test_proc_read_line(plcio_test_proc *proc, char *buf, size_t cap, int 
     return 0;
 }
 
-int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const char *ready_prefix,
-                          int wait_ms, int max_seconds)
+int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const char *ready_prefix, int wait_ms,
+                          int max_seconds)
 {
     int fds[2];
     memset(proc, 0, sizeof *proc);

@@ -22,9 +22,9 @@
  * what the assertion ruled out. For the analyzer only, each becomes "abort unless". */
 #include <stdlib.h>
 #include <string.h>
-#define PLCIO_TEST_ABORT_UNLESS_(c) \
-    do {                            \
-        if (!(c)) abort();          \
+#define PLCIO_TEST_ABORT_UNLESS_(c)                                                                                    \
+    do {                                                                                                               \
+        if (!(c)) abort();                                                                                             \
     } while (0)
 #define PLCIO_TEST_INT_(x) ((uintmax_t)(x))
 #undef assert_true
@@ -50,10 +50,10 @@
 #define assert_string_not_equal(a, b) PLCIO_TEST_ABORT_UNLESS_(strcmp((a), (b)) != 0)
 #define assert_memory_equal(a, b, n)  PLCIO_TEST_ABORT_UNLESS_(memcmp((a), (b), (n)) == 0)
 #define fail()                        abort()
-#define fail_msg(...)                      \
-    do {                                   \
-        (void)fprintf(stderr, __VA_ARGS__); \
-        abort();                           \
+#define fail_msg(...)                                                                                                  \
+    do {                                                                                                               \
+        (void)fprintf(stderr, __VA_ARGS__);                                                                            \
+        abort();                                                                                                       \
     } while (0)
 #endif
 
@@ -83,15 +83,15 @@ size_t plcio_test_bytes(const cJSON *desc, uint8_t *out, size_t cap);
  * after its `max_seconds`. */
 typedef struct plcio_test_proc {
     pid_t pid;
-    int stdout_fd; /* read end of the child's stdout, -1 if not captured */
+    int stdout_fd;  /* read end of the child's stdout, -1 if not captured */
     char line[512]; /* the ready line, when waited for */
 } plcio_test_proc;
 
 /* Start argv[0] (PATH searched) with argv; stdout captured; stderr inherited.
  * If ready_prefix is not NULL, wait up to wait_ms for a stdout line starting with
  * it and keep that line in proc->line. Returns 0, or -1 (child killed) on failure. */
-int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const char *ready_prefix,
-                          int wait_ms, int max_seconds);
+int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const char *ready_prefix, int wait_ms,
+                          int max_seconds);
 /* Read one more stdout line (without newline) within wait_ms; 0 ok, -1 timeout/EOF. */
 int plcio_test_proc_read_line(plcio_test_proc *proc, char *buf, size_t cap, int wait_ms);
 /* Kill the process group and reap; returns the exit status as waitpid gave it. */

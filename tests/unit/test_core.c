@@ -16,7 +16,8 @@ static void test_errors_have_distinct_text(void **state)
     assert_string_equal(plcio_strerror(12345), "unknown error");
     assert_string_equal(plcio_strerror(-9999), "unknown error");
     for (int a = 0; a >= PLCIO_EINTERNAL; a--)
-        for (int b = a - 1; b >= PLCIO_EINTERNAL; b--) assert_string_not_equal(plcio_strerror(a), plcio_strerror(b));
+        for (int b = a - 1; b >= PLCIO_EINTERNAL; b--)
+            assert_string_not_equal(plcio_strerror(a), plcio_strerror(b));
 }
 
 static void test_version(void **state)
@@ -190,10 +191,14 @@ static void test_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors_have_distinct_text), cmocka_unit_test(test_version),
-        cmocka_unit_test(test_logging_levels_and_default), cmocka_unit_test(test_log_hex_dump),
-        cmocka_unit_test(test_manual_clock),                cmocka_unit_test(test_byte_helpers),
-        cmocka_unit_test(test_read_cursor_bounds),          cmocka_unit_test(test_write_cursor_bounds),
+        cmocka_unit_test(test_errors_have_distinct_text),
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_logging_levels_and_default),
+        cmocka_unit_test(test_log_hex_dump),
+        cmocka_unit_test(test_manual_clock),
+        cmocka_unit_test(test_byte_helpers),
+        cmocka_unit_test(test_read_cursor_bounds),
+        cmocka_unit_test(test_write_cursor_bounds),
         cmocka_unit_test(test_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,7 +253,7 @@ static void test_queue_turns_over(void **state)
     ch.submitted--;
     assert_int_equal(mb_async_run(c, &ch.log.done, ch.total, 60000), PLCIO_OK);
     assert_false(ch.bad);
-    assert_int_equal(ch.log.done, ch.total); /* 39 kept turning, 2000 answers in all */
+    assert_int_equal(ch.log.done, ch.total);         /* 39 kept turning, 2000 answers in all */
     assert_int_equal(reqs[20].result, PLCIO_EAGAIN); /* never completed */
     assert_int_equal(plcio_modbus_client_pending(c), 0);
     plcio_modbus_client_free(c);

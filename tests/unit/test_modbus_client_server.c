@@ -591,8 +591,10 @@ static void *lossy_serve(void *arg)
     uint8_t req[12];
     if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
     int ignored = -1;
-    if (fk->mode == 1) plcio_net_close(fd); /* drop the connection: the client reconnects */
-    else ignored = fd; /* mode 0: ignore the request: the client times out, closes and sends it again */
+    if (fk->mode == 1)
+        plcio_net_close(fd); /* drop the connection: the client reconnects */
+    else
+        ignored = fd; /* mode 0: ignore the request: the client times out, closes and sends it again */
     fd = fake_accept(fk->listen_fd);
     plcio_net_close(ignored);
     if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;

@@ -42,7 +42,8 @@ static void test_tcp_send_recv_close(void **state)
     plcio_net_close(c);
     assert_int_equal(plcio_net_recv_some(s, buf, sizeof buf, &got, plcio_net_deadline(1000)), PLCIO_ECLOSED);
     int rc = PLCIO_OK;
-    for (int i = 0; i < 50 && rc == PLCIO_OK; i++) rc = plcio_net_send_all(s, buf, sizeof buf, plcio_net_deadline(100), NULL);
+    for (int i = 0; i < 50 && rc == PLCIO_OK; i++)
+        rc = plcio_net_send_all(s, buf, sizeof buf, plcio_net_deadline(100), NULL);
     assert_int_equal(rc, PLCIO_ECLOSED);
     plcio_net_close(s);
     plcio_net_close(l);
@@ -68,7 +69,8 @@ static void test_udp_round_trip(void **state)
     assert_int_equal(plcio_net_udp_open("127.0.0.1", 0, true, &srv, &port), PLCIO_OK);
     assert_int_equal(plcio_net_udp_open("127.0.0.1", port, false, &cli, NULL), PLCIO_OK);
     size_t sent, got;
-    assert_int_equal(plcio_net_send_all(cli, "\x00\x01\x00\x00\x00\x02\x01\x07", 8, plcio_net_deadline(500), &sent), PLCIO_OK);
+    assert_int_equal(plcio_net_send_all(cli, "\x00\x01\x00\x00\x00\x02\x01\x07", 8, plcio_net_deadline(500), &sent),
+                     PLCIO_OK);
     uint8_t buf[300];
     assert_int_equal(plcio_net_recv_some(srv, buf, sizeof buf, &got, plcio_net_deadline(1000)), PLCIO_OK);
     assert_int_equal(got, 8); /* one datagram, whole */

@@ -13,14 +13,14 @@
 #include "s7/s7_codec.h"
 
 typedef enum mode {
-    GOOD,            /* handshake, answers reads with zeros */
-    SILENT,          /* accepts, never answers */
+    GOOD,   /* handshake, answers reads with zeros */
+    SILENT, /* accepts, never answers */
     SILENT_AFTER_SETUP,
     DROP_MID_ANSWER, /* half an answer, then close */
     GARBAGE,         /* answers a job with non-TPKT bytes */
     CLOSE_AFTER_SETUP,
-    UPLOADER,        /* serves an upload in two fragments */
-    DOWNLOADER       /* takes a download: asks for the block, ends, inserts */
+    UPLOADER,  /* serves an upload in two fragments */
+    DOWNLOADER /* takes a download: asks for the block, ends, inserts */
 } mode;
 
 typedef struct fake {
@@ -192,11 +192,16 @@ static void serve_download(int fd)
     plcio_s7_control ctl;
     if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
         plcio_s7_control_decode(&pdu, &ctl) || ctl.service_len != 5 || memcmp(ctl.service, "_INSE", 5) != 0 ||
-        ctl.param_len != 10 || memcmp(ctl.param, "\x01\x00" "0A00005P", 10) != 0)
+        ctl.param_len != 10 ||
+        memcmp(ctl.param,
+               "\x01\x00"
+               "0A00005P",
+               10) != 0)
         return;
     download_steps = 4;
     o = plcio_s7_out_make(f, sizeof f, 0);
-    if (plcio_s7_control_response_encode(&o, pdu.pdu_ref, PLCIO_S7_FN_PI_SERVICE, 0) == PLCIO_OK) send_pdu_frame(fd, &o);
+    if (plcio_s7_control_response_encode(&o, pdu.pdu_ref, PLCIO_S7_FN_PI_SERVICE, 0) == PLCIO_OK)
+        send_pdu_frame(fd, &o);
     drain(fd);
 }
 
@@ -221,9 +226,7 @@ static void *fake_main(void *arg)
         case GOOD:
             if (!handshake(fd)) serve_good(fd);
             break;
-        case SILENT:
-            drain(fd);
-            break;
+        case SILENT: drain(fd); break;
         case SILENT_AFTER_SETUP:
             if (!handshake(fd)) drain(fd);
             break;
@@ -240,9 +243,7 @@ static void *fake_main(void *arg)
                 drain(fd);
             }
             break;
-        case CLOSE_AFTER_SETUP:
-            handshake(fd);
-            break;
+        case CLOSE_AFTER_SETUP: handshake(fd); break;
         case UPLOADER:
             if (!handshake(fd)) serve_upload(fd);
             break;
@@ -354,13 +355,15 @@ static void test_drop_and_garbage_then_reconnect(void **state)
     /* and again: this one works, also for a read split over 5 PDUs (PDU 480) */
     memset(b, 0xEE, sizeof b);
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, sizeof b, b), PLCIO_OK);
-    for (size_t i = 0; i < sizeof b; i++) assert_int_equal(b[i], 0);
+    for (size_t i = 0; i < sizeof b; i++)
+        assert_int_equal(b[i], 0);
     assert_int_equal(plcio_s7_client_pdu_size(c), 480);
     /* the partner closes quietly; `connected` notices without a request */
     plcio_s7_client_disconnect(c);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     uint64_t until = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;
-    while (plcio_s7_client_connected(c) && plcio_monotonic_ns() < until) plcio_net_wait(-1, false, plcio_net_deadline(10));
+    while (plcio_s7_client_connected(c) && plcio_monotonic_ns() < until)
+        plcio_net_wait(-1, false, plcio_net_deadline(10));
     assert_false(plcio_s7_client_connected(c));
     plcio_s7_client_free(c);
     fake_stop(&fk);
@@ -490,7 +493,8 @@ static void test_download_flow(void **state)
     plcio_s7_client *c = client_for(fk.port, false);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     static uint8_t block[1500];
-    for (size_t i = 0; i < sizeof block; i++) block[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = (uint8_t)(i * 7 + 1);
     int rc = plcio_s7_client_download(c, "DB", 5, block, sizeof block, 1400);
     if (rc) print_message("download: %s (stage %d)\n", plcio_s7_client_last_error(c), (int)download_steps);
     assert_int_equal(rc, PLCIO_OK);

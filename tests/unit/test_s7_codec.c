@@ -387,7 +387,7 @@ static void test_s7_request_cases(void **state)
 
 static void make_ack(uint8_t *out, size_t *len, const uint8_t *param, size_t plen, const uint8_t *data, size_t dlen)
 {
-    const uint8_t head[12] = {0x32, 3, 0, 0, 0, 1, (uint8_t)(plen >> 8), (uint8_t)plen, (uint8_t)(dlen >> 8),
+    const uint8_t head[12] = {0x32,          3, 0, 0, 0, 1, (uint8_t)(plen >> 8), (uint8_t)plen, (uint8_t)(dlen >> 8),
                               (uint8_t)dlen, 0, 0};
     memcpy(out, head, 12);
     memcpy(out + 12, param, plen);
@@ -452,8 +452,9 @@ static void test_s7_multi_item_cases(void **state)
         const cJSON *r;
         cJSON_ArrayForEach(r, item(c, "ranges"))
         {
-            items[n] = (plcio_s7_item){area_code(str_of(r, "area")), PLCIO_S7_TS_BYTE, (uint16_t)num_of(r, "count"),
-                                       (uint16_t)num_of(r, "db_number"), (uint32_t)num_of(r, "start"), 0};
+            items[n] = (plcio_s7_item){area_code(str_of(r, "area")), PLCIO_S7_TS_BYTE,
+                                       (uint16_t)num_of(r, "count"), (uint16_t)num_of(r, "db_number"),
+                                       (uint32_t)num_of(r, "start"), 0};
             n++;
         }
         size_t qn = bytes_of(item(c, "request_pdu"), buf_a);
@@ -509,8 +510,10 @@ static void test_s7_multi_item_cases(void **state)
         assert_int_equal(i, n);
         /* server side: re-encode the response and get the same bytes */
         o = plcio_s7_out_make(buf_b, BIG, 960);
-        if (read) assert_int_equal(plcio_s7_read_response_encode(&o, 1, out, n), PLCIO_OK);
-        else assert_int_equal(plcio_s7_write_response_encode(&o, 1, codes, n), PLCIO_OK);
+        if (read)
+            assert_int_equal(plcio_s7_read_response_encode(&o, 1, out, n), PLCIO_OK);
+        else
+            assert_int_equal(plcio_s7_write_response_encode(&o, 1, codes, n), PLCIO_OK);
         expect_pdu(&o, buf_c, sn);
     }
     cJSON_Delete(root);
@@ -615,9 +618,12 @@ static void test_s7_block_cases(void **state)
     static const struct {
         const char *key;
         uint8_t type;
-    } count_keys[] = {{"organization_blocks", PLCIO_S7_BLOCK_OB}, {"function_blocks", PLCIO_S7_BLOCK_FB},
-                      {"functions", PLCIO_S7_BLOCK_FC},           {"data_blocks", PLCIO_S7_BLOCK_DB},
-                      {"system_data_blocks", PLCIO_S7_BLOCK_SDB}, {"system_functions", PLCIO_S7_BLOCK_SFC},
+    } count_keys[] = {{"organization_blocks", PLCIO_S7_BLOCK_OB},
+                      {"function_blocks", PLCIO_S7_BLOCK_FB},
+                      {"functions", PLCIO_S7_BLOCK_FC},
+                      {"data_blocks", PLCIO_S7_BLOCK_DB},
+                      {"system_data_blocks", PLCIO_S7_BLOCK_SDB},
+                      {"system_functions", PLCIO_S7_BLOCK_SFC},
                       {"system_function_blocks", PLCIO_S7_BLOCK_SFB}};
     cJSON_ArrayForEach(c, item(root, "block_count_cases"))
     {
@@ -712,9 +718,9 @@ static void test_s7_address_and_chunk_cases(void **state)
         print_message("address %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "packet"), buf_c);
         uint8_t area = (uint8_t)num_of(c, "area");
-        uint8_t ts = area == PLCIO_S7_AREA_CT ? PLCIO_S7_TS_COUNTER
+        uint8_t ts = area == PLCIO_S7_AREA_CT   ? PLCIO_S7_TS_COUNTER
                      : area == PLCIO_S7_AREA_TM ? PLCIO_S7_TS_TIMER
-                                               : PLCIO_S7_TS_BYTE;
+                                                : PLCIO_S7_TS_BYTE;
         plcio_s7_item it = {area, ts, 2, (uint16_t)(area == PLCIO_S7_AREA_DB), (uint32_t)num_of(c, "start_bytes"), 0};
         plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
         assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_OK);
@@ -727,7 +733,8 @@ static void test_s7_address_and_chunk_cases(void **state)
     {
         /* the chunk size rule the client uses: PDU - 18 bytes, whole elements */
         size_t pdu = (size_t)num_of(c, "pdu_bytes"), el = (size_t)num_of(c, "element_bytes");
-        assert_int_equal(PLCIO_S7_READ_RSP_OVERHEAD + PLCIO_S7_DATA_ITEM_HEAD, (size_t)num_of(c, "response_overhead_bytes"));
+        assert_int_equal(PLCIO_S7_READ_RSP_OVERHEAD + PLCIO_S7_DATA_ITEM_HEAD,
+                         (size_t)num_of(c, "response_overhead_bytes"));
         size_t per = (pdu - PLCIO_S7_READ_RSP_OVERHEAD - PLCIO_S7_DATA_ITEM_HEAD) / el;
         size_t left = (size_t)num_of(c, "count"), start = 0;
         const cJSON *cnt = item(c, "expected_counts"), *st = item(c, "expected_byte_starts");
@@ -806,9 +813,9 @@ static void test_clock_cases(void **state)
         bool roundtrip = !strcmp(str_of(c, "operation"), "roundtrip");
         if (roundtrip) {
             const cJSON *v = item(c, "input_value");
-            plcio_s7_datetime dt = {(uint16_t)num_of(v, "year"),   (uint8_t)num_of(v, "month"),
-                                    (uint8_t)num_of(v, "day"),     (uint8_t)num_of(v, "hour"),
-                                    (uint8_t)num_of(v, "minute"),  (uint8_t)num_of(v, "second"),
+            plcio_s7_datetime dt = {(uint16_t)num_of(v, "year"),        (uint8_t)num_of(v, "month"),
+                                    (uint8_t)num_of(v, "day"),          (uint8_t)num_of(v, "hour"),
+                                    (uint8_t)num_of(v, "minute"),       (uint8_t)num_of(v, "second"),
                                     (uint16_t)num_of(v, "millisecond"), (uint8_t)num_of(v, "weekday")};
             uint8_t enc[10];
             int rc = plcio_s7_clock_encode(enc, &dt);
@@ -834,8 +841,10 @@ static void test_clock_cases(void **state)
             size_t n = bytes_of(item(c, "data"), buf_a);
             plcio_s7_datetime back;
             int rc = plcio_s7_clock_decode(buf_a, n, &back);
-            if (accepted(c)) assert_int_equal(rc, PLCIO_OK);
-            else assert_int_not_equal(rc, PLCIO_OK);
+            if (accepted(c))
+                assert_int_equal(rc, PLCIO_OK);
+            else
+                assert_int_not_equal(rc, PLCIO_OK);
         }
         count++;
     }
@@ -859,7 +868,8 @@ static void test_pdu_header_rejects(void **state)
     p[1] = 9;
     assert_int_equal(plcio_s7_pdu_decode(p, 12, &pdu), PLCIO_EPROTO);
     p[1] = 1;
-    for (size_t k = 0; k < 12; k++) assert_int_equal(plcio_s7_pdu_decode(p, k, &pdu), PLCIO_EPROTO);
+    for (size_t k = 0; k < 12; k++)
+        assert_int_equal(plcio_s7_pdu_decode(p, k, &pdu), PLCIO_EPROTO);
     /* an item count beyond the parameter block */
     uint8_t rq[64] = {0x32, 1, 0, 0, 0, 1, 0, 14, 0, 0, 4, 2, 0x12, 0x0A, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0, 0};
     assert_int_equal(plcio_s7_pdu_decode(rq, 24, &pdu), PLCIO_OK);
@@ -904,8 +914,8 @@ static void test_encoder_limits(void **state)
     assert_int_equal(plcio_s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_OK);
     size_t pl;
     const uint8_t *p = pdu_of(&o, &pl);
-    static const uint8_t want[] = {0x32, 1, 0, 0, 0, 1, 0, 14, 0, 5, 5, 1, 0x12, 0x0A, 0x10, 1,
-                                   0, 1, 0, 0, 0x83, 0, 0, 0x55, 0, 3, 0, 1, 1};
+    static const uint8_t want[] = {0x32, 1, 0, 0, 0, 1,    0, 14, 0,    5, 5, 1, 0x12, 0x0A, 0x10,
+                                   1,    0, 1, 0, 0, 0x83, 0, 0,  0x55, 0, 3, 0, 1,    1};
     assert_int_equal(pl, sizeof want);
     assert_memory_equal(p, want, sizeof want);
     /* setup both ways */

@@ -105,7 +105,8 @@ static void test_connect_and_pipeline(void **state)
     assert_int_equal(plcio_s7_session_jobs(s), 3);
     uint16_t refs[3];
     int slots[3];
-    for (int i = 0; i < 3; i++) slots[i] = queue_read(s, &refs[i], 10);
+    for (int i = 0; i < 3; i++)
+        slots[i] = queue_read(s, &refs[i], 10);
     plcio_s7_out out;
     uint16_t r;
     assert_int_equal(plcio_s7_session_request_begin(s, &out, &r), PLCIO_EBUSY); /* pipeline full */
@@ -199,7 +200,8 @@ static void test_bad_input_fails(void **state)
     memset(frame, 0, sizeof frame);
     frame[0] = 3, frame[2] = 2000 >> 8, frame[3] = 2000 & 0xFF, frame[4] = 2, frame[5] = 0xF0, frame[6] = 0x00;
     int rc = PLCIO_OK;
-    for (int i = 0; i < 6 && rc == PLCIO_OK; i++) rc = plcio_s7_session_feed(s, frame, sizeof frame, 1);
+    for (int i = 0; i < 6 && rc == PLCIO_OK; i++)
+        rc = plcio_s7_session_feed(s, frame, sizeof frame, 1);
     assert_int_equal(rc, PLCIO_EPROTO);
     /* DR in answer to CR: refused (wrong rack/slot) */
     plcio_s7_session_start(s, 0);

@@ -74,7 +74,10 @@ static const type_case cases[] = {
     {"C", PLCIO_TYPE_CHAR, 0, 0, "41", "A"},
     {"WC", PLCIO_TYPE_WCHAR, 0, 0, "00E9", "\xc3\xa9"},
     {"S", PLCIO_TYPE_STRING, 10, 0, "0A0361626300000000000000", "abc"},
-    {"WS", PLCIO_TYPE_WSTRING, 4, 0, "0004000200680" "0E900000000", "h\xc3\xa9"},
+    {"WS", PLCIO_TYPE_WSTRING, 4, 0,
+     "0004000200680"
+     "0E900000000",
+     "h\xc3\xa9"},
     {"T", PLCIO_TYPE_TIME, 0, 0, "000003E9", "T#1s1ms"},
     {"LT", PLCIO_TYPE_LTIME, 0, 0, "0000000000000005", "LT#5ns"},
     {"D", PLCIO_TYPE_DATE, 0, 0, "0000", "1990-01-01"},
@@ -280,8 +283,7 @@ static void test_json(void **state)
     doc = cJSON_Parse(json);
     assert_non_null(doc);
     tags = cJSON_GetObjectItem(doc, "tags");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "S"), "value")->valuestring,
-                        "\"\\\n\xc3\xa4");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "S"), "value")->valuestring, "\"\\\n\xc3\xa4");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Recipe[3].Temp"), "value")));
     assert_int_equal(cJSON_GetObjectItem(doc, "generation")->valuedouble, 3);
     cJSON_Delete(doc);
@@ -328,8 +330,10 @@ static int serve(plcio_shm_writer *w, int want, uint8_t *last, size_t *last_len)
         }
         memcpy(last, req.data, req.size);
         *last_len = req.size;
-        if (!strcmp(req.name, "Recipe[3].Temp")) plcio_shm_writer_complete(w, req.slot, PLCIO_EPLC, "PLC says: access denied");
-        else plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL);
+        if (!strcmp(req.name, "Recipe[3].Temp"))
+            plcio_shm_writer_complete(w, req.slot, PLCIO_EPLC, "PLC says: access denied");
+        else
+            plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL);
         served++;
     }
     return served;
@@ -351,7 +355,8 @@ static void test_write_round_trip(void **state)
         int served = serve(w, k == 2 ? 0 : 1, last, &last_len);
         if (k == 2) { /* refused in next_write, never handed to the engine */
             plcio_shm_write_request req;
-            for (int i = 0; i < 200 && plcio_shm_writer_next_write(w, &req) == PLCIO_ENOTFOUND; i++) plcio_test_sleep_ms(5);
+            for (int i = 0; i < 200 && plcio_shm_writer_next_write(w, &req) == PLCIO_ENOTFOUND; i++)
+                plcio_test_sleep_ms(5);
         }
         pthread_join(th, NULL);
         assert_int_equal(q[k].rc, PLCIO_OK);
@@ -387,7 +392,8 @@ static void test_write_ring_full_and_raw(void **state)
     plcio_shm_writer *w = make_writer(&o);
     plcio_shm_reader *r = open_reader();
     uint64_t ids[4];
-    for (int i = 0; i < 4; i++) assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &ids[i]), PLCIO_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &ids[i]), PLCIO_OK);
     uint64_t extra;
     assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "7", &extra), PLCIO_ELIMIT);
     assert_non_null(strstr(plcio_shm_reader_write_error(r), "share"));
@@ -405,7 +411,8 @@ static void test_write_ring_full_and_raw(void **state)
     }
     plcio_shm_write_request none;
     assert_int_equal(plcio_shm_writer_next_write(w, &none), PLCIO_ENOTFOUND);
-    for (int i = 3; i >= 0; i--) assert_int_equal(plcio_shm_writer_complete(w, reqs[i].slot, PLCIO_OK, NULL), PLCIO_OK);
+    for (int i = 3; i >= 0; i--)
+        assert_int_equal(plcio_shm_writer_complete(w, reqs[i].slot, PLCIO_OK, NULL), PLCIO_OK);
     assert_int_equal(plcio_shm_writer_complete(w, reqs[0].slot, PLCIO_OK, NULL), PLCIO_ESTATE);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(plcio_shm_reader_write_wait(r, ids[i], 1000, &res), PLCIO_OK);

@@ -59,12 +59,9 @@ static int teardown(void **state)
 }
 
 static const plcio_shm_tag_def defs[] = {
-    {"Counter", PLCIO_TYPE_UDINT, 0, 0, true},
-    {"Complement", PLCIO_TYPE_UDINT, 0, 0, true},
-    {"Text", PLCIO_TYPE_STRING, 20, 0, true},
-    {"Wide", PLCIO_TYPE_WSTRING, 8, 0, true},
-    {"Value", PLCIO_TYPE_LREAL, 0, 0, true},
-    {"Bit", PLCIO_TYPE_BOOL, 0, 5, true},
+    {"Counter", PLCIO_TYPE_UDINT, 0, 0, true},      {"Complement", PLCIO_TYPE_UDINT, 0, 0, true},
+    {"Text", PLCIO_TYPE_STRING, 20, 0, true},       {"Wide", PLCIO_TYPE_WSTRING, 8, 0, true},
+    {"Value", PLCIO_TYPE_LREAL, 0, 0, true},        {"Bit", PLCIO_TYPE_BOOL, 0, 5, true},
     {"When", PLCIO_TYPE_DATE_AND_TIME, 0, 0, true},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
@@ -212,7 +209,7 @@ static void test_corrupt_header_fields(void **state)
         {SHM_H_DIR_ENTRY_SIZE, 100, PLCIO_EPROTO},
         {SHM_H_LAYOUT_HASH, 12345, PLCIO_EPROTO},
         /* directory entries (the hash is fixed up below so the entry check itself is hit) */
-        {0x10000 + 128, 999, PLCIO_EPROTO},       /* type */
+        {0x10000 + 128, 999, PLCIO_EPROTO},        /* type */
         {0x10000 + 136, 0xFFFFFFF0, PLCIO_EPROTO}, /* offset */
         {0x10000 + 140, 3, PLCIO_EPROTO},          /* size */
         {0x10000 + 130, 0xFFFF, PLCIO_EPROTO},     /* length (STRING tag 2) */
@@ -225,8 +222,10 @@ static void test_corrupt_header_fields(void **state)
         size_t off = cases[k].off;
         if (off >= 0x10000) { /* entry field of tag 2, then re-hash */
             off = dir_off + 2 * SHM_DIR_ENTRY_SIZE + (off - 0x10000);
-            if (cases[k].off == 0x10000 + 124) memset(bad + dir_off + (size_t)2 * SHM_DIR_ENTRY_SIZE, 'A', 128);
-            else put32(bad, off, cases[k].value);
+            if (cases[k].off == 0x10000 + 124)
+                memset(bad + dir_off + (size_t)2 * SHM_DIR_ENTRY_SIZE, 'A', 128);
+            else
+                put32(bad, off, cases[k].value);
             uint32_t count;
             memcpy(&count, good + SHM_H_TAG_COUNT, 4);
             uint64_t h = UINT64_C(0xcbf29ce484222325);
@@ -312,9 +311,9 @@ static void test_live_corruption(void **state)
     memcpy(&latest, b + SHM_H_SNAP_LATEST, 4);
     /* string current length > max, bad BCD, bad quality byte */
     uint8_t *snap = b + snap_off + (size_t)latest * stride;
-    snap[SHM_S_HEAD + 8] = 200;   /* Text cur length (offset 8 in the image: after two UDINTs) */
+    snap[SHM_S_HEAD + 8] = 200; /* Text cur length (offset 8 in the image: after two UDINTs) */
     uint8_t *dt = snap + SHM_S_HEAD + 4 + 4 + 22 + 20 + 8 + 1;
-    dt[1] = 0xFF;                 /* month not BCD */
+    dt[1] = 0xFF; /* month not BCD */
     uint32_t img;
     memcpy(&img, b + SHM_H_IMAGE_SIZE, 4);
     snap[SHM_S_HEAD + ((img + 7u) & ~7u)] = 99; /* quality of tag 0 */
@@ -403,12 +402,18 @@ static void test_corrupt_ring_fields(void **state)
         uint32_t value;
         int want;
     } cases[] = {
-        {SHM_R_MAGIC, 0x58585858, PLCIO_EPROTO},     {SHM_R_VERSION, 99, PLCIO_EUNSUPPORTED},
-        {SHM_R_KEY, 12345, PLCIO_ECLOSED},           {SHM_R_STATE, 2, PLCIO_ECLOSED},
-        {SHM_R_SLOTS, 0x10000000, PLCIO_EPROTO},     {SHM_R_SLOTS, 0, PLCIO_EPROTO},
-        {SHM_R_SLOT_SIZE, 16, PLCIO_EPROTO},         {SHM_R_VALUE_CAP, 0xFFFFFFF0, PLCIO_EPROTO},
-        {SHM_R_SHARE, 0, PLCIO_EPROTO},              {SHM_R_RESERVE, 0xFFFF, PLCIO_EPROTO},
-        {SHM_R_TOTAL_SIZE, 0xFFFFFFF0, PLCIO_EPROTO}, {SHM_R_ENDIAN, 0x04030201, PLCIO_EPROTO},
+        {SHM_R_MAGIC, 0x58585858, PLCIO_EPROTO},
+        {SHM_R_VERSION, 99, PLCIO_EUNSUPPORTED},
+        {SHM_R_KEY, 12345, PLCIO_ECLOSED},
+        {SHM_R_STATE, 2, PLCIO_ECLOSED},
+        {SHM_R_SLOTS, 0x10000000, PLCIO_EPROTO},
+        {SHM_R_SLOTS, 0, PLCIO_EPROTO},
+        {SHM_R_SLOT_SIZE, 16, PLCIO_EPROTO},
+        {SHM_R_VALUE_CAP, 0xFFFFFFF0, PLCIO_EPROTO},
+        {SHM_R_SHARE, 0, PLCIO_EPROTO},
+        {SHM_R_RESERVE, 0xFFFF, PLCIO_EPROTO},
+        {SHM_R_TOTAL_SIZE, 0xFFFFFFF0, PLCIO_EPROTO},
+        {SHM_R_ENDIAN, 0x04030201, PLCIO_EPROTO},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         uint32_t saved;
@@ -543,11 +548,13 @@ static void test_torn_reads(void **state)
     reader_result rr[2] = {{&ctx, 0, 0, 0, 0}, {&ctx, 0, 0, 0, 0}};
     pthread_t wt, rt[2];
     pthread_create(&wt, NULL, writer_loop, &ctx);
-    for (int i = 0; i < 2; i++) pthread_create(&rt[i], NULL, reader_loop, &rr[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&rt[i], NULL, reader_loop, &rr[i]);
     plcio_test_sleep_ms(1500);
     atomic_store(&ctx.stop, true);
     pthread_join(wt, NULL);
-    for (int i = 0; i < 2; i++) pthread_join(rt[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(rt[i], NULL);
     unsigned long published = atomic_load(&ctx.published);
     print_message("torn-read: %lu publishes; readers checked %lu + %lu snapshots, %lu + %lu JSON; violations %lu\n",
                   published, rr[0].snapshots, rr[1].snapshots, rr[0].json_checked, rr[1].json_checked,
@@ -666,7 +673,8 @@ static int child_exit(pid_t pid, const char *who)
     int st = 0;
     uint64_t end = plcio_monotonic_ns() + 30 * PLCIO_NS_PER_S;
     pid_t got;
-    while ((got = waitpid(pid, &st, WNOHANG)) == 0 && plcio_monotonic_ns() < end) plcio_test_sleep_ms(5);
+    while ((got = waitpid(pid, &st, WNOHANG)) == 0 && plcio_monotonic_ns() < end)
+        plcio_test_sleep_ms(5);
     if (got == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
@@ -824,7 +832,8 @@ static void survive_damage(damage d, bool ring, char first_call)
     int code = child_exit(reader, "C reader");
     if (code != 0)
         fail_msg("C reader exit %d (2 no error seen, 3 never reattached, 4 bad values, 6 ring not refused)", code);
-    for (int i = 0; i < 5; i++) assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(engine_do(&e, 'p'), PLCIO_OK);
     engine_stop(&e);
     assert_int_equal(object_size(NULL), UINT64_MAX); /* nothing left behind */
     assert_int_equal(object_size_of(ring_object(), NULL), UINT64_MAX);
@@ -947,9 +956,11 @@ static void test_late_answer_after_ring_truncation(void **state)
     assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
     uint64_t ids[64];
     size_t n = 0;
-    while (n < 64 && plcio_shm_reader_submit_text(r, "Counter", "2", &ids[n]) == PLCIO_OK) n++;
+    while (n < 64 && plcio_shm_reader_submit_text(r, "Counter", "2", &ids[n]) == PLCIO_OK)
+        n++;
     assert_true(n > 0);
-    for (size_t i = 0; i < n; i++) assert_int_not_equal((uint32_t)(ids[i] >> 32), req.slot);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal((uint32_t)(ids[i] >> 32), req.slot);
     assert_int_equal(plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL), PLCIO_OK); /* the late answer */
     for (size_t i = 0; i < n; i++) {
         plcio_shm_write_result res;
@@ -1009,8 +1020,10 @@ static void test_late_answer_after_replacement(void **state)
     /* Fill every free slot of the new ring; the old request's slot is not among them. */
     uint64_t ids[64];
     size_t n = 0;
-    while (n < 64 && plcio_shm_reader_submit_text(r, "Counter", "2", &ids[n]) == PLCIO_OK) n++;
-    for (size_t i = 0; i < n; i++) assert_int_not_equal((uint32_t)(ids[i] >> 32), req.slot);
+    while (n < 64 && plcio_shm_reader_submit_text(r, "Counter", "2", &ids[n]) == PLCIO_OK)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal((uint32_t)(ids[i] >> 32), req.slot);
     assert_int_equal(plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL), PLCIO_OK); /* the late answer */
     for (size_t i = 0; i < n; i++) {
         plcio_shm_write_result res;
@@ -1067,7 +1080,8 @@ static void *hook_reader_main(void *p)
 {
     hook_ctx *h = p;
     size_t len;
-    h->rc = h->where == SHM_HOOK_SNAPSHOT ? plcio_shm_reader_refresh(h->r) : plcio_shm_reader_json(h->r, &h->json, &len);
+    h->rc =
+        h->where == SHM_HOOK_SNAPSHOT ? plcio_shm_reader_refresh(h->r) : plcio_shm_reader_json(h->r, &h->json, &len);
     sem_post(&h->reader_again); /* finished without a retry (a broken seqlock) */
     return NULL;
 }
@@ -1097,7 +1111,8 @@ static void seqlock_stopped_writer(int where)
     pthread_join(th, NULL);
     int calls = atomic_load(&h.reader_calls);
     print_message("%s: the reader's copy overlapped a write %s; it tried %d times\n",
-                  where == SHM_HOOK_SNAPSHOT ? "snapshot" : "JSON", calls > 1 ? "and was retried" : "and was KEPT", calls);
+                  where == SHM_HOOK_SNAPSHOT ? "snapshot" : "JSON", calls > 1 ? "and was retried" : "and was KEPT",
+                  calls);
     assert_int_equal(h.rc, PLCIO_OK);
     if (where == SHM_HOOK_SNAPSHOT) {
         assert_true(snapshot_ok(h.r));
@@ -1110,7 +1125,8 @@ static void seqlock_stopped_writer(int where)
         double c = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Counter"), "value"));
         double v = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Value"), "value"));
         cJSON_Delete(doc);
-        if (gen != 2 || c != 2 || v != 2) fail_msg("JSON copy: generation %g, Counter %g, Value %g (want 2)", gen, c, v);
+        if (gen != 2 || c != 2 || v != 2)
+            fail_msg("JSON copy: generation %g, Counter %g, Value %g (want 2)", gen, c, v);
     }
     assert_int_equal(calls, 2);
     plcio_shm_reader_free(h.r);
@@ -1170,7 +1186,8 @@ static void wide_stage(race_ctx *c, uint32_t n)
     plcio_shm_writer_set(c->w, 3, b, 4, 0, NULL);
     plcio_put_u16be(c->fill, WIDE_UNITS);
     plcio_put_u16be(c->fill + 2, WIDE_UNITS);
-    for (size_t i = 0; i < WIDE_UNITS; i++) plcio_put_u16be(c->fill + 4 + 2 * i, (uint16_t)(0x41 + n % 26));
+    for (size_t i = 0; i < WIDE_UNITS; i++)
+        plcio_put_u16be(c->fill + 4 + 2 * i, (uint16_t)(0x41 + n % 26));
     plcio_shm_writer_set(c->w, 1, c->fill, 4 + 2 * WIDE_UNITS, 0, NULL);
     plcio_shm_writer_set(c->w, 2, c->fill, 4 + 2 * WIDE_UNITS, 0, NULL);
 }
@@ -1192,7 +1209,8 @@ static void race_writer_hook(void *p, int where)
     (void)where;
     atomic_store(&c->lingering, true);
     uint64_t end = plcio_monotonic_ns() + 50000; /* 50 us */
-    while (plcio_monotonic_ns() < end && !atomic_load(&c->stop)) sched_yield();
+    while (plcio_monotonic_ns() < end && !atomic_load(&c->stop))
+        sched_yield();
     atomic_store(&c->lingering, false);
 }
 

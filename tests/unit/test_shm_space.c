@@ -82,7 +82,8 @@ static void test_too_big_is_enospc(void **state)
 static void test_reserved_pages_survive_a_full_shm(void **state)
 {
     (void)state;
-    static const plcio_shm_tag_def defs[] = {{"A", PLCIO_TYPE_LREAL, 0, 0, false}, {"Text", PLCIO_TYPE_STRING, 254, 0, false}};
+    static const plcio_shm_tag_def defs[] = {{"A", PLCIO_TYPE_LREAL, 0, 0, false},
+                                             {"Text", PLCIO_TYPE_STRING, 254, 0, false}};
     plcio_shm_options o = {.write_slots = 8};
     plcio_shm_writer *w = NULL;
     char msg[PLCIO_SHM_MSG_MAX] = "";
@@ -136,7 +137,8 @@ static void run_cli(const char *const argv[], const char *what)
     char buf[4096];
     size_t n = 0;
     ssize_t k;
-    while (n < sizeof buf - 1 && (k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+    while (n < sizeof buf - 1 && (k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)k;
     buf[n] = '\0';
     close(out[0]);
     int st = 0;
@@ -164,8 +166,8 @@ static void test_cli(void **state)
     const char *const demo[] = {bin, "demo", "--seconds", "2", NULL};
     char layout[512];
     snprintf(layout, sizeof layout, "%s/layouts/test_db.db", PLCIO_FIXTURES);
-    const char *const sync[] = {bin, "sync", "s7://127.0.0.1:1", "--db", "7", "--layout", layout, "--shm", "tiny",
-                                "--seconds", "2", NULL};
+    const char *const sync[] = {bin,     "sync", "s7://127.0.0.1:1", "--db", "7", "--layout", layout,
+                                "--shm", "tiny", "--seconds",        "2",    NULL};
     run_cli(demo, "plcio demo");
     run_cli(sync, "plcio sync");
     unlink("/dev/shm/filler");

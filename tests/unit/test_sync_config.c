@@ -35,7 +35,8 @@ static void test_full_config(void **state)
     (void)state;
     plcio_sync_config *c;
     char err[256];
-    assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", "/etc/plcio", &c, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", "/etc/plcio", &c, err, sizeof err),
+                     PLCIO_OK);
     assert_string_equal(c->shm_name, "tank");
     assert_int_equal(c->stats_interval_ms, 2000);
     assert_int_equal(c->layout_count, 2);
@@ -158,7 +159,8 @@ static void test_errors_name_line_and_column(void **state)
         {"devices:\n  - url: s7://h\n    groups: [{db: 0}]\n", PLCIO_ERANGE, "3:19: db 0 is out of range (1..65535)"},
         {"devices:\n  - url: s7://h\n    groups: [{db: 70000}]\n", PLCIO_ERANGE, "3:19: db 70000 is out of range"},
         {"devices:\n  - url: s7://h\n    groups: [{db: ten}]\n", PLCIO_ESYNTAX, "3:19: db must be a whole number"},
-        {"devices:\n  - url: s7://h\n    groups: [{db: 1, interval: 0}]\n", PLCIO_ERANGE, "3:32: interval '0' is out of range"},
+        {"devices:\n  - url: s7://h\n    groups: [{db: 1, interval: 0}]\n", PLCIO_ERANGE,
+         "3:32: interval '0' is out of range"},
         {"devices:\n  - url: s7://h\n    groups: [{db: 1, interval: 20 ms}]\n", PLCIO_ESYNTAX,
          "3:32: interval '20 ms' is not a duration"},
         {"devices:\n  - url: s7://h\n    groups: [{db: 1, interval: 99999999999}]\n", PLCIO_ERANGE, "3:32: interval"},
@@ -183,7 +185,8 @@ static void test_errors_name_line_and_column(void **state)
         /* an unnamed device is "deviceN": the clash points at the device */
         {"devices:\n  - {name: device2, url: s7://h, groups: [{db: 1}]}\n  - {url: s7://i, groups: [{db: 2}]}\n",
          PLCIO_ESYNTAX, "3:5: device name 'device2' is used twice (lines 2 and 3)"},
-        {"devices:\n  - url: [s7://h]\n    groups: [{db: 1}]\n", PLCIO_ESYNTAX, "2:10: url must be a value, not a list"},
+        {"devices:\n  - url: [s7://h]\n    groups: [{db: 1}]\n", PLCIO_ESYNTAX,
+         "2:10: url must be a value, not a list"},
         {"layouts: {a: b}\ndevices: []\n", PLCIO_ESYNTAX, "1:10: layouts must be a list"},
         {"&a [*a]\n", PLCIO_ESYNTAX, "1:"},
         {"shm-mode: 640x\ndevices: []\n", PLCIO_ESYNTAX, "1:11: shm-mode '640x' is not an octal mode"},
@@ -203,7 +206,8 @@ static void test_errors_name_line_and_column(void **state)
         if (rc != cases[i].rc || strncmp(err, "bad.yaml:", 9) != 0 ||
             strncmp(err + 9, cases[i].message, strlen(cases[i].message)) != 0)
             print_error("case %zu: rc %d (want %d), message '%s' (want 'bad.yaml:%s...')\n", i, rc, cases[i].rc, err,
-                     cases[i].message), bad++;
+                        cases[i].message),
+                bad++;
         assert_null(c);
     }
     assert_int_equal(bad, 0);
@@ -261,17 +265,22 @@ static void test_truncations_never_crash(void **state)
         plcio_sync_config *c = NULL;
         char err[256] = "";
         int rc = plcio_sync_config_parse(full, n, "p.yaml", NULL, &c, err, sizeof err);
-        if (rc == PLCIO_OK) plcio_sync_config_free(c);
-        else assert_true(strncmp(err, "p.yaml:", 7) == 0);
+        if (rc == PLCIO_OK)
+            plcio_sync_config_free(c);
+        else
+            assert_true(strncmp(err, "p.yaml:", 7) == 0);
     }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_config),     cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_errors_name_line_and_column), cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_truncations_never_crash),
+        cmocka_unit_test(test_full_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors_name_line_and_column),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_truncations_never_crash),
         cmocka_unit_test(test_access_and_writable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

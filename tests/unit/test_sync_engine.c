@@ -17,10 +17,10 @@
 
 typedef struct fake_device {
     uint8_t mem[256];
-    bool refuse;            /* connect fails */
+    bool refuse; /* connect fails */
     bool connected;
-    bool busy;              /* a read is in flight */
-    int read_delay_ms;      /* 0: answer in the same loop round */
+    bool busy;         /* a read is in flight */
+    int read_delay_ms; /* 0: answer in the same loop round */
     int reads, overlaps, writes;
     sync_device *dev;
     sync_group *pending;
@@ -132,8 +132,8 @@ static void fake_write(sync_device *d, sync_write *w)
     sync_write_done(w, PLCIO_OK, NULL);
 }
 
-static const sync_driver_ops fake_ops = {"fake", fake_open, fake_close, fake_add_tag, fake_plan, NULL,
-                                         fake_connect, fake_read, fake_write};
+static const sync_driver_ops fake_ops = {"fake", fake_open,    fake_close, fake_add_tag, fake_plan,
+                                         NULL,   fake_connect, fake_read,  fake_write};
 
 /* ---- fixtures ---- */
 
@@ -504,7 +504,8 @@ static void test_configuration_errors(void **state)
         assert_int_equal(fclose(f), 0);
         char full[1200];
         snprintf(full, sizeof full, "layouts: [tank.db]\n%s", yaml);
-        assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, err, sizeof err), PLCIO_OK);
+        assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, err, sizeof err),
+                         PLCIO_OK);
         plcio_sync_options o = {0};
         o.no_shm = true;
         assert_int_not_equal(plcio_sync_new(w.cfg, &o, &w.sync, err, sizeof err), PLCIO_OK);

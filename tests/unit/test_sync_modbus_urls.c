@@ -35,7 +35,8 @@ static void test_every_modbus_link_builds(void **state)
     assert_int_equal(plcio_sync_config_parse(every_link, strlen(every_link), "links.yaml", NULL, &cfg, err, sizeof err),
                      PLCIO_OK);
     assert_int_equal(cfg->device_count, 5);
-    assert_string_equal(cfg->devices[2].url, "modbus-rtu:///dev/ttyUSB0?baud=115200&parity=N&data-bits=8&stop-bits=1&unit=7");
+    assert_string_equal(cfg->devices[2].url,
+                        "modbus-rtu:///dev/ttyUSB0?baud=115200&parity=N&data-bits=8&stop-bits=1&unit=7");
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.no_shm = true;
@@ -73,7 +74,8 @@ static void test_bad_modbus_urls(void **state)
         {"modbus-tcp://127.0.0.1?timeout=0", "(parameter timeout=0 is not a number in 1..3600000)"},
         {"modbus-udp://127.0.0.1?retries=11", "(parameter retries=11 is not a number in 0..10)"},
         {"modbus-tcp://127.0.0.1?colour=red", "not a Modbus URL (unknown parameter 'colour'"},
-        {"modbus-serial:///dev/ttyS0", "(unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii))"},
+        {"modbus-serial:///dev/ttyS0",
+         "(unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii))"},
         {"modbus-rtu:///dev/ttyS0?baud=19200&unit=1&unit=2", "is not a device URL (parameter 'unit' is given twice)"},
         {"modbus-tcp://127.0.0.1:0", "is not a device URL (port 0 is out of range (1..65535))"},
         {"modbus-tcp://127.0.0.1:5020/x", "not a Modbus URL (modbus-tcp://HOST[:PORT] takes no path, found '/x')"},
@@ -82,10 +84,11 @@ static void test_bad_modbus_urls(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char yaml[512], err[512] = "";
-        snprintf(yaml, sizeof yaml, "devices:\n  - name: bad\n    url: \"%s\"\n    groups: [{tags: [{address: hr0}]}]\n",
-                 cases[i].url);
+        snprintf(yaml, sizeof yaml,
+                 "devices:\n  - name: bad\n    url: \"%s\"\n    groups: [{tags: [{address: hr0}]}]\n", cases[i].url);
         plcio_sync_config *cfg;
-        assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bad.yaml", NULL, &cfg, err, sizeof err), PLCIO_OK);
+        assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bad.yaml", NULL, &cfg, err, sizeof err),
+                         PLCIO_OK);
         plcio_sync_options o;
         memset(&o, 0, sizeof o);
         o.no_shm = true;
@@ -120,19 +123,23 @@ static void test_units_on_one_port(void **state)
 {
     (void)state;
     char err[512] = "";
-    const char *ok = "devices:\n"
-                     "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
-                     "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=2&timeout=200\", groups: [{tags: [{address: hr0}]}]}\n";
+    const char *ok =
+        "devices:\n"
+        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
+        "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=2&timeout=200\", groups: [{tags: [{address: "
+        "hr0}]}]}\n";
     if (build(ok, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
-    const char *baud = "devices:\n"
-                       "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
-                       "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=19200&unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
+    const char *baud =
+        "devices:\n"
+        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
+        "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=19200&unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
     assert_int_equal(build(baud, err, sizeof err), PLCIO_EINVAL);
     print_message("%s\n", err);
     assert_non_null(strstr(err, "/dev/ttyS9 is also the line of device a"));
-    const char *framing = "devices:\n"
-                          "  - {name: a, url: \"modbus-rtu:///dev/ttyS9\", groups: [{tags: [{address: hr0}]}]}\n"
-                          "  - {name: b, url: \"modbus-ascii:///dev/ttyS9?unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
+    const char *framing =
+        "devices:\n"
+        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9\", groups: [{tags: [{address: hr0}]}]}\n"
+        "  - {name: b, url: \"modbus-ascii:///dev/ttyS9?unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
     assert_int_equal(build(framing, err, sizeof err), PLCIO_EINVAL);
     const char *twice = "devices:\n"
                         "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
@@ -141,9 +148,10 @@ static void test_units_on_one_port(void **state)
     print_message("%s\n", err);
     assert_non_null(strstr(err, "unit 4 on /dev/ttyS9 is already device a"));
     /* other ports, or TCP gateways, are separate lines */
-    const char *apart = "devices:\n"
-                        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
-                        "  - {name: b, url: \"modbus-rtu://127.0.0.1:4001?unit=4\", groups: [{tags: [{address: hr1}]}]}\n";
+    const char *apart =
+        "devices:\n"
+        "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
+        "  - {name: b, url: \"modbus-rtu://127.0.0.1:4001?unit=4\", groups: [{tags: [{address: hr1}]}]}\n";
     if (build(apart, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
 }
 

@@ -78,7 +78,8 @@ static void test_malformed(void **state)
     longhost[sizeof longhost - 1] = '\0';
     assert_int_equal(plcio_url_parse(longhost, &u), PLCIO_ENOSPC);
     char many[1024] = "s7://h?";
-    for (int i = 0; i < 30; i++) snprintf(many + strlen(many), sizeof many - strlen(many), "k%d=1&", i);
+    for (int i = 0; i < 30; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "k%d=1&", i);
     assert_int_equal(plcio_url_parse(many, &u), PLCIO_ENOSPC);
 }
 
@@ -132,8 +133,10 @@ static void test_s7_options_refuse(void **state)
 {
     (void)state;
     static const url_error_case cases[] = {
-        {"s7://h:1102/path", PLCIO_ESYNTAX, "s7:// URL takes no path, found '/path' (s7://HOST[:PORT][?rack=0&slot=1])"},
-        {"s7://h/DB1?rack=0", PLCIO_ESYNTAX, "s7:// URL takes no path, found '/DB1' (s7://HOST[:PORT][?rack=0&slot=1])"},
+        {"s7://h:1102/path", PLCIO_ESYNTAX,
+         "s7:// URL takes no path, found '/path' (s7://HOST[:PORT][?rack=0&slot=1])"},
+        {"s7://h/DB1?rack=0", PLCIO_ESYNTAX,
+         "s7:// URL takes no path, found '/DB1' (s7://HOST[:PORT][?rack=0&slot=1])"},
         {"s7://h?rack=9", PLCIO_ERANGE, "s7:// parameter rack=9 is not a number in 0..7"},
         {"s7://h?pdu=abc", PLCIO_ERANGE, "s7:// parameter pdu=abc is not a number in 240..8192"},
         {"s7://h?slott=1", PLCIO_ESYNTAX, "unknown s7:// parameter 'slott'"},
@@ -166,7 +169,8 @@ static void test_modbus_url_reasons(void **state)
         {"modbus-tcp://h:5020/x", PLCIO_ESYNTAX, "modbus-tcp://HOST[:PORT] takes no path, found '/x'"},
         {"modbus-udp://h/x", PLCIO_ESYNTAX, "modbus-udp://HOST[:PORT] takes no path, found '/x'"},
         {"modbus-rtu://h:4001/dev/ttyS0", PLCIO_ESYNTAX, "modbus-rtu://HOST[:PORT] takes no path, found '/dev/ttyS0'"},
-        {"modbus-rtu://", PLCIO_ESYNTAX, "modbus-rtu:// URL without a host or a serial device (modbus-rtu:///dev/ttyX)"},
+        {"modbus-rtu://", PLCIO_ESYNTAX,
+         "modbus-rtu:// URL without a host or a serial device (modbus-rtu:///dev/ttyX)"},
         {"modbus-udp://", PLCIO_ESYNTAX, "modbus-udp:// URL without a host"},
         {"modbus-tcp://h?unit=256", PLCIO_ERANGE, "parameter unit=256 is not a number in 0..255"},
         {"modbus-tcp://h?unit=1&unit=2", PLCIO_ESYNTAX, "parameter 'unit' is given twice"},

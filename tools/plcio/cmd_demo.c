@@ -100,8 +100,8 @@ static int make_tank(tank *t, const char *layout_path, char *err, size_t cap)
     struct {
         const char *name;
         plcio_layout_member *m;
-    } members[] = {{"Level", &t->level},   {"Pump", &t->pump},           {"Valve", &t->valve},
-                   {"Auto", &t->auto_mode}, {"Alarm", &t->alarm},         {"InflowRate", &t->inflow},
+    } members[] = {{"Level", &t->level},         {"Pump", &t->pump},      {"Valve", &t->valve},
+                   {"Auto", &t->auto_mode},      {"Alarm", &t->alarm},    {"InflowRate", &t->inflow},
                    {"OutflowRate", &t->outflow}, {"HighLimit", &t->high}, {"LowLimit", &t->low},
                    {"Cycles", &t->cycles}};
     for (size_t i = 0; rc == PLCIO_OK && i < sizeof members / sizeof members[0]; i++) {
@@ -134,8 +134,10 @@ static void show(FILE *out, plcio_shm_reader *r, const plcio_sync *s, plcio_sync
 {
     if (plcio_shm_reader_refresh(r) != PLCIO_OK) return;
     if (tty) fputs("\033[H\033[2J", out);
-    fprintf(out, "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s "
-                 "(Ctrl-C ends)\n\n", elapsed);
+    fprintf(out,
+            "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s "
+            "(Ctrl-C ends)\n\n",
+            elapsed);
     shm_view_table(out, r, 16, 0);
     fprintf(out, "\n  generation %llu\n", (unsigned long long)plcio_shm_reader_generation(r));
     sync_run_print_stats(out, s, prev, dt);
@@ -171,8 +173,8 @@ static int parse(int argc, char **argv, demo_options *o)
             if (*end || p < 0 || p > 65535) return cli_error(PLCIO_EXIT_USAGE, "--port '%s' is not 0..65535", v);
             o->port = (int)p;
         } else {
-            return cli_error(PLCIO_EXIT_USAGE, "unexpected '%s'\nusage: plcio demo [--seconds S] [--shm NAME] [--port P]",
-                             argv[i]);
+            return cli_error(PLCIO_EXIT_USAGE,
+                             "unexpected '%s'\nusage: plcio demo [--seconds S] [--shm NAME] [--port P]", argv[i]);
         }
     }
     return bad ? PLCIO_EXIT_USAGE : PLCIO_EXIT_OK;
@@ -253,8 +255,10 @@ static int run_demo(int argc, char **argv)
             if (o.seconds > 0 && (double)(now - start) / 1e9 >= o.seconds) break;
         }
         sync_run_signals_off();
-        if (rc == PLCIO_OK) printf("plcio demo: stopped cleanly\n");
-        else snprintf(err, sizeof err, "sync: %s", plcio_strerror(rc));
+        if (rc == PLCIO_OK)
+            printf("plcio demo: stopped cleanly\n");
+        else
+            snprintf(err, sizeof err, "sync: %s", plcio_strerror(rc));
     } else if (!err[0]) {
         /* msg holds text only when the reader failed to open; a later failure (memory) has none */
         snprintf(err, sizeof err, "%s", msg[0] ? msg : plcio_strerror(rc));

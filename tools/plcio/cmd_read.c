@@ -8,11 +8,14 @@
 static int run_read(int argc, char **argv)
 {
     const char *url = plcio_cli_url_arg(argc, argv);
-    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio read URL ADDR... [--layout FILE]... [--db N|NAME=N] [--json]");
+    if (!url)
+        return cli_error(PLCIO_EXIT_USAGE, "usage: plcio read URL ADDR... [--layout FILE]... [--db N|NAME=N] [--json]");
     if (plcio_cli_scheme_is(url, "s7")) return s7_cli_read(argc, argv);
     if (plcio_cli_scheme_is_modbus(url)) {
         if (plcio_cli_has_layout(argc, argv))
-            return cli_error(PLCIO_EXIT_USAGE, "read: --layout/--db describe S7 data blocks; a Modbus URL takes register addresses (hr100:REAL)");
+            return cli_error(
+                PLCIO_EXIT_USAGE,
+                "read: --layout/--db describe S7 data blocks; a Modbus URL takes register addresses (hr100:REAL)");
         return modbus_cli_read(argc, argv);
     }
     return cli_error(PLCIO_EXIT_USAGE, "read: unsupported URL '%s' (s7://HOST..., modbus-tcp://HOST...)", url);

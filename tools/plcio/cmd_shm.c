@@ -14,9 +14,9 @@
 #include "plcio/shm.h"
 #include "shm_view.h"
 
-#define USAGE                                                                                           \
-    "usage: plcio shm NAME [--json] [--watch] [--interval MS] [--seconds S]\n"                          \
-    "       plcio shm NAME --write TAG=VALUE... [--timeout MS]\n"                                      \
+#define USAGE                                                                                                          \
+    "usage: plcio shm NAME [--json] [--watch] [--interval MS] [--seconds S]\n"                                         \
+    "       plcio shm NAME --write TAG=VALUE... [--timeout MS]\n"                                                      \
     "NAME is the engine's --shm name (\"tank\" or \"/tank\": the file /dev/shm/tank)."
 
 #define MAX_WRITES 64
@@ -85,11 +85,16 @@ static int parse(int argc, char **argv, shm_options *o)
         int st = parse_value_option(argc, argv, &i, o, &handled);
         if (st != PLCIO_EXIT_OK) return st;
         if (handled) continue;
-        if (!strcmp(argv[i], "--json")) o->json = true;
-        else if (!strcmp(argv[i], "--watch")) o->watch = true;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return puts(USAGE), -1;
-        else if (argv[i][0] == '-' || name) return cli_error(PLCIO_EXIT_USAGE, "unexpected '%s'\n%s", argv[i], USAGE);
-        else name = argv[i];
+        if (!strcmp(argv[i], "--json"))
+            o->json = true;
+        else if (!strcmp(argv[i], "--watch"))
+            o->watch = true;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return puts(USAGE), -1;
+        else if (argv[i][0] == '-' || name)
+            return cli_error(PLCIO_EXIT_USAGE, "unexpected '%s'\n%s", argv[i], USAGE);
+        else
+            name = argv[i];
     }
     if (!name) return cli_error(PLCIO_EXIT_USAGE, "which segment?\n%s", USAGE);
     size_t n = strlen(name);
@@ -111,8 +116,8 @@ static int open_segment(const char *name, plcio_shm_reader **r, int *rc, bool qu
     bool missing = *rc == PLCIO_ENOTFOUND || *rc == PLCIO_EAGAIN;
     if (missing && quiet_missing) return PLCIO_EXIT_FAILURE;
     if (*rc == PLCIO_ENOTFOUND)
-        return cli_error(PLCIO_EXIT_FAILURE, "no shared memory segment %s (is the sync engine running? its --shm name?)",
-                         name);
+        return cli_error(PLCIO_EXIT_FAILURE,
+                         "no shared memory segment %s (is the sync engine running? its --shm name?)", name);
     return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", name, msg[0] ? msg : plcio_strerror(*rc));
 }
 
@@ -132,7 +137,8 @@ static void print_status(FILE *out, plcio_shm_reader *r, const char *name)
 static int show(FILE *out, plcio_shm_reader *r, const shm_options *o, bool clear)
 {
     int rc = plcio_shm_reader_refresh(r);
-    for (int tries = 0; rc == PLCIO_EAGAIN && tries < 100; tries++) rc = plcio_shm_reader_refresh(r);
+    for (int tries = 0; rc == PLCIO_EAGAIN && tries < 100; tries++)
+        rc = plcio_shm_reader_refresh(r);
     if (rc != PLCIO_OK) return rc;
     if (o->json) {
         const char *json;
@@ -170,7 +176,8 @@ static int remaining_ms(uint64_t deadline, int cap)
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_requested) {}
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !stop_requested) {
+    }
 }
 
 /* Wait for a (new) segment of that name, ready and not closed. */
@@ -221,15 +228,16 @@ static int watch(plcio_shm_reader *r, const shm_options *o)
         last = plcio_monotonic_ns();
     }
     plcio_shm_reader_free(r);
-    if (rc != PLCIO_OK && rc != PLCIO_ENOTFOUND) return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", o->name, plcio_strerror(rc));
+    if (rc != PLCIO_OK && rc != PLCIO_ENOTFOUND)
+        return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", o->name, plcio_strerror(rc));
     return rc == PLCIO_OK ? PLCIO_EXIT_OK : PLCIO_EXIT_FAILURE;
 }
 
 #define SUBMITTED 1 /* write_outcome.rc: queued, answer not collected yet (not a plcio_err) */
 
 typedef struct write_outcome {
-    int rc;                     /* of submit, or of the wait */
-    plcio_shm_write_result res; /* when rc is PLCIO_OK */
+    int rc;                      /* of submit, or of the wait */
+    plcio_shm_write_result res;  /* when rc is PLCIO_OK */
     char why[PLCIO_SHM_MSG_MAX]; /* the reader's reason for a refused submit */
 } write_outcome;
 
@@ -241,7 +249,8 @@ static int left_ms(uint64_t deadline)
 
 static void print_outcome(const char *write, const write_outcome *w, const shm_options *o)
 {
-    if (w->rc == PLCIO_OK && w->res.state == PLCIO_SHM_WRITE_DONE) printf("%s: done\n", write);
+    if (w->rc == PLCIO_OK && w->res.state == PLCIO_SHM_WRITE_DONE)
+        printf("%s: done\n", write);
     else if (w->rc == PLCIO_OK)
         printf("%s: FAILED (%s%s%s)\n", write, plcio_strerror(w->res.error), w->res.message[0] ? ": " : "",
                w->res.message);
@@ -277,8 +286,8 @@ static int write_all(plcio_shm_reader *r, const shm_options *o)
             out[i].rc = plcio_shm_reader_submit_text_wait(r, tag, eq + 1, left_ms(deadline), &ids[i]);
             if (out[i].rc != PLCIO_ELIMIT || collected >= i) break;
             if (out[collected].rc == SUBMITTED)
-                out[collected].rc = plcio_shm_reader_write_wait(r, ids[collected], left_ms(deadline),
-                                                                &out[collected].res);
+                out[collected].rc =
+                    plcio_shm_reader_write_wait(r, ids[collected], left_ms(deadline), &out[collected].res);
             collected++;
         }
         if (out[i].rc != PLCIO_OK && out[i].rc != PLCIO_ENOTFOUND)
@@ -326,6 +335,6 @@ static int run_shm(int argc, char **argv)
     return watch(r, &o);
 }
 
-const plcio_command plcio_cmd_shm = {"shm", "NAME [--json] [--watch] [--interval MS] [--seconds S] [--write TAG=VALUE...]",
-                                     "show a sync engine's shared memory (table or JSON), follow it, write tags by name",
-                                     run_shm};
+const plcio_command plcio_cmd_shm = {
+    "shm", "NAME [--json] [--watch] [--interval MS] [--seconds S] [--write TAG=VALUE...]",
+    "show a sync engine's shared memory (table or JSON), follow it, write tags by name", run_shm};

@@ -8,14 +8,15 @@
 #include "plcio/sync.h"
 #include "sync_run.h"
 
-static const char usage[] = "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
-                            "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
-                            "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
-                            "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
-                            "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
-                            "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
-                            "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
-                            "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)";
+static const char usage[] =
+    "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
+    "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
+    "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
+    "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
+    "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
+    "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
+    "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
+    "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)";
 
 /* YAML double-quoted scalar. */
 static void yaml_quote(char *out, size_t cap, const char *s)
@@ -37,8 +38,10 @@ static int one_liner_config(const char *url, const char *db, const char *const *
                             plcio_sync_config **out, char *err, size_t cap)
 {
     size_t size = 512 + strlen(url) * 2;
-    for (size_t i = 0; i < nlayouts; i++) size += 2 * strlen(layouts[i]) + 8;
-    for (size_t i = 0; i < ntags; i++) size += 2 * strlen(tags[i]) + 32;
+    for (size_t i = 0; i < nlayouts; i++)
+        size += 2 * strlen(layouts[i]) + 8;
+    for (size_t i = 0; i < ntags; i++)
+        size += 2 * strlen(tags[i]) + 32;
     char *yaml = malloc(size);
     char *q = malloc(size);
     if (!yaml || !q) {
@@ -144,10 +147,13 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
     if (a->config && a->ntags)
         return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
     if (a->config && a->writable)
-        return cli_error(PLCIO_EXIT_USAGE, "--writable goes with a device URL; in a config file say writable: true "
-                         "on the groups or tags that may be written\n%s", usage);
+        return cli_error(PLCIO_EXIT_USAGE,
+                         "--writable goes with a device URL; in a config file say writable: true "
+                         "on the groups or tags that may be written\n%s",
+                         usage);
     if (a->shm_mode && plcio_sync_parse_mode(a->shm_mode, &a->data_mode) != PLCIO_OK)
-        return cli_error(PLCIO_EXIT_USAGE, "--shm-mode '%s' is not an octal mode from 0600 to 0777 (e.g. 0640)", a->shm_mode);
+        return cli_error(PLCIO_EXIT_USAGE, "--shm-mode '%s' is not an octal mode from 0600 to 0777 (e.g. 0640)",
+                         a->shm_mode);
     if (a->shm_write_mode && plcio_sync_parse_mode(a->shm_write_mode, &a->ring_mode) != PLCIO_OK)
         return cli_error(PLCIO_EXIT_USAGE, "--shm-write-mode '%s' is not an octal mode from 0600 to 0777 (e.g. 0660)",
                          a->shm_write_mode);
@@ -181,9 +187,9 @@ static int run_sync(int argc, char **argv)
 
     char err[512] = "";
     plcio_sync_config *cfg = NULL;
-    int rc = config ? plcio_sync_config_load(config, &cfg, err, sizeof err)
-                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, &cfg, err,
-                                       sizeof err);
+    int rc =
+        config ? plcio_sync_config_load(config, &cfg, err, sizeof err)
+               : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, &cfg, err, sizeof err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err[0] ? err : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);

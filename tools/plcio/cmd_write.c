@@ -8,11 +8,14 @@
 static int run_write(int argc, char **argv)
 {
     const char *url = plcio_cli_url_arg(argc, argv);
-    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]");
+    if (!url)
+        return cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]");
     if (plcio_cli_scheme_is(url, "s7")) return s7_cli_write(argc, argv);
     if (plcio_cli_scheme_is_modbus(url)) {
         if (plcio_cli_has_layout(argc, argv))
-            return cli_error(PLCIO_EXIT_USAGE, "write: --layout/--db describe S7 data blocks; a Modbus URL takes register addresses (hr100:REAL)");
+            return cli_error(
+                PLCIO_EXIT_USAGE,
+                "write: --layout/--db describe S7 data blocks; a Modbus URL takes register addresses (hr100:REAL)");
         return modbus_cli_write(argc, argv);
     }
     return cli_error(PLCIO_EXIT_USAGE, "write: unsupported URL '%s' (s7://HOST..., modbus-tcp://HOST...)", url);

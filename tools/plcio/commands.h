@@ -9,8 +9,8 @@ enum { PLCIO_EXIT_OK = 0, PLCIO_EXIT_FAILURE = 1, PLCIO_EXIT_USAGE = 2 };
 
 typedef struct plcio_command {
     const char *name;
-    const char *synopsis; /* one line, after "plcio NAME " */
-    const char *summary;  /* one line of what it does */
+    const char *synopsis;              /* one line, after "plcio NAME " */
+    const char *summary;               /* one line of what it does */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } plcio_command;
 

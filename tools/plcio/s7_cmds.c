@@ -18,10 +18,10 @@
 /* ---- common ---- */
 
 typedef struct s7_tag {
-    const char *text;    /* as the user wrote it, or a leaf's full name (JSON key) */
+    const char *text; /* as the user wrote it, or a leaf's full name (JSON key) */
     plcio_s7_address a;
-    uint8_t *data;       /* a.size bytes */
-    char *shown;         /* last printed value (watch) */
+    uint8_t *data; /* a.size bytes */
+    char *shown;   /* last printed value (watch) */
 } s7_tag;
 
 static int open_client(const char *url_text, bool reconnect, plcio_s7_client **out)
@@ -80,8 +80,8 @@ static int apply_db_option(s7_layouts *L, const char *opt)
     int number = 0;
     if (!eq) {
         if (L->n != 1)
-            return cli_error(PLCIO_EXIT_USAGE, "--db %s: the layout files define %zu data blocks; say which: --db NAME=N",
-                             opt, L->n);
+            return cli_error(PLCIO_EXIT_USAGE,
+                             "--db %s: the layout files define %zu data blocks; say which: --db NAME=N", opt, L->n);
         if (db_number_arg(opt, &number)) return PLCIO_EXIT_USAGE;
         L->numbers[0] = number;
         return PLCIO_EXIT_OK;
@@ -107,14 +107,16 @@ static int layouts_load(s7_layouts *L, const char *const *files, size_t nf, cons
     L->set = plcio_layout_set_new(NULL);
     if (!L->set) return cli_out_of_memory();
     int rc = PLCIO_OK;
-    for (size_t i = 0; !rc && i < nf; i++) rc = plcio_layout_set_add_file(L->set, files[i]);
+    for (size_t i = 0; !rc && i < nf; i++)
+        rc = plcio_layout_set_add_file(L->set, files[i]);
     if (!rc) rc = plcio_layout_set_resolve(L->set);
     if (rc) return cli_error(PLCIO_EXIT_USAGE, "--layout: %s", plcio_layout_set_error(L->set));
     L->n = plcio_layout_set_count(L->set);
     if (!L->n) return cli_error(PLCIO_EXIT_USAGE, "--layout: the files define no data block (only types?)");
     L->numbers = calloc(L->n, sizeof *L->numbers);
     if (!L->numbers) return cli_out_of_memory();
-    for (size_t i = 0; i < L->n; i++) L->numbers[i] = plcio_layout_db_number(plcio_layout_set_get(L->set, i));
+    for (size_t i = 0; i < L->n; i++)
+        L->numbers[i] = plcio_layout_db_number(plcio_layout_set_get(L->set, i));
     for (size_t i = 0; i < nd; i++)
         if (apply_db_option(L, dbs[i])) return PLCIO_EXIT_USAGE;
     return PLCIO_EXIT_OK;
@@ -127,8 +129,9 @@ static void describe_dbs(const s7_layouts *L, char *buf, size_t cap)
     buf[0] = '\0';
     for (size_t i = 0; i < L->n && used < cap; i++) {
         const char *name = plcio_layout_name(plcio_layout_set_get(L->set, i));
-        int w = L->numbers[i] > 0 ? snprintf(buf + used, cap - used, "%s\"%s\" (DB %d)", i ? ", " : "", name, L->numbers[i])
-                                  : snprintf(buf + used, cap - used, "%s\"%s\"", i ? ", " : "", name);
+        int w = L->numbers[i] > 0
+                    ? snprintf(buf + used, cap - used, "%s\"%s\" (DB %d)", i ? ", " : "", name, L->numbers[i])
+                    : snprintf(buf + used, cap - used, "%s\"%s\"", i ? ", " : "", name);
         if (w < 0) break;
         used += (size_t)w;
     }
@@ -195,8 +198,8 @@ static int resolve_name(const s7_layouts *L, const char *text, plcio_s7_address 
     char dbs[256];
     if (lrc == PLCIO_OK) {
         if (L->numbers[*index] < 1)
-            return cli_error(PLCIO_EXIT_USAGE, "%s: the source of DB \"%s\" gives no DB number: say it with --db N", text,
-                             plcio_layout_name(plcio_layout_set_get(L->set, *index)));
+            return cli_error(PLCIO_EXIT_USAGE, "%s: the source of DB \"%s\" gives no DB number: say it with --db N",
+                             text, plcio_layout_name(plcio_layout_set_get(L->set, *index)));
         leaf_address(m, L->numbers[*index], a);
         return PLCIO_EXIT_OK;
     }
@@ -205,7 +208,8 @@ static int resolve_name(const s7_layouts *L, const char *text, plcio_s7_address 
     if (!L->set || lrc == PLCIO_ESYNTAX) return cli_error(PLCIO_EXIT_USAGE, "%s", err);
     describe_dbs(L, dbs, sizeof dbs);
     if (lrc == PLCIO_EEXIST)
-        return cli_error(PLCIO_EXIT_USAGE, "member '%s' is in several data blocks (%s): write DBNAME.%s", text, dbs, text);
+        return cli_error(PLCIO_EXIT_USAGE, "member '%s' is in several data blocks (%s): write DBNAME.%s", text, dbs,
+                         text);
     if (lrc == PLCIO_ERANGE)
         return cli_error(PLCIO_EXIT_USAGE, "member '%s': index outside the declared bounds in %s", text, dbs);
     return cli_error(PLCIO_EXIT_USAGE, "unknown member '%s' in %s", text, dbs);
@@ -285,7 +289,8 @@ static int read_tags(plcio_s7_client *c, s7_tag *tags, size_t n)
     if (!v) return cli_out_of_memory();
     for (size_t i = 0; i < n; i++) {
         const plcio_s7_address *a = &tags[i].a;
-        v[i] = (plcio_s7_var){a->area, a->db, a->offset, is_ct(a->area) ? a->size / 2 : a->size, -1, tags[i].data, 0, 0};
+        v[i] =
+            (plcio_s7_var){a->area, a->db, a->offset, is_ct(a->area) ? a->size / 2 : a->size, -1, tags[i].data, 0, 0};
     }
     int rc = plcio_s7_client_read_vars(c, v, n);
     for (size_t i = 0; rc == PLCIO_EPLC && i < n; i++) {
@@ -304,15 +309,23 @@ static bool json_bare(plcio_type t, const char *text)
 {
     switch (t) {
     case PLCIO_TYPE_BOOL:
-    case PLCIO_TYPE_BYTE: case PLCIO_TYPE_WORD: case PLCIO_TYPE_DWORD: case PLCIO_TYPE_LWORD:
-    case PLCIO_TYPE_SINT: case PLCIO_TYPE_USINT: case PLCIO_TYPE_INT: case PLCIO_TYPE_UINT:
-    case PLCIO_TYPE_DINT: case PLCIO_TYPE_UDINT: case PLCIO_TYPE_LINT: case PLCIO_TYPE_ULINT:
-        return true;
-    case PLCIO_TYPE_REAL: case PLCIO_TYPE_LREAL:
+    case PLCIO_TYPE_BYTE:
+    case PLCIO_TYPE_WORD:
+    case PLCIO_TYPE_DWORD:
+    case PLCIO_TYPE_LWORD:
+    case PLCIO_TYPE_SINT:
+    case PLCIO_TYPE_USINT:
+    case PLCIO_TYPE_INT:
+    case PLCIO_TYPE_UINT:
+    case PLCIO_TYPE_DINT:
+    case PLCIO_TYPE_UDINT:
+    case PLCIO_TYPE_LINT:
+    case PLCIO_TYPE_ULINT: return true;
+    case PLCIO_TYPE_REAL:
+    case PLCIO_TYPE_LREAL:
         return strcmp(text, "nan") != 0 && strcmp(text, "-nan") != 0 && strcmp(text, "inf") != 0 &&
                strcmp(text, "-inf") != 0;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -345,8 +358,10 @@ static int element_text(const s7_tag *t, uint32_t i, char *buf, size_t cap, bool
         if (!f) rc = PLCIO_ENOMEM;
         if (f) {
             cli_json_string(f, buf + 1);
-            if (fclose(f) == 0) snprintf(buf, cap, "%s", tmp); /* the memory stream is complete only now */
-            else rc = PLCIO_ENOMEM;
+            if (fclose(f) == 0)
+                snprintf(buf, cap, "%s", tmp); /* the memory stream is complete only now */
+            else
+                rc = PLCIO_ENOMEM;
             free(tmp);
         }
     } else if (!rc) {
@@ -390,8 +405,9 @@ static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only)
     for (size_t i = 0; i < n; i++) {
         if (only && !only[i]) continue;
         char *text = tag_text(&tags[i], json);
-        if (!text) return cli_error(PLCIO_EXIT_FAILURE, "%s: the PLC's bytes are not a valid %s", tags[i].text,
-                                    plcio_type_name(tags[i].a.type));
+        if (!text)
+            return cli_error(PLCIO_EXIT_FAILURE, "%s: the PLC's bytes are not a valid %s", tags[i].text,
+                             plcio_type_name(tags[i].a.type));
         free(text);
     }
     bool first = true;
@@ -425,7 +441,7 @@ typedef struct read_args {
     long count;
     const char **layouts; /* --layout FILE (repeatable) */
     size_t n_layouts;
-    const char **dbs;     /* --db N | NAME=N (repeatable) */
+    const char **dbs; /* --db N | NAME=N (repeatable) */
     size_t n_dbs;
 } read_args;
 
@@ -537,17 +553,19 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
         char err[PLCIO_VALUE_ERR_MAX];
         plcio_value_init(val, a.type);
         *buf = calloc(1, a.size ? a.size : 1);
-        if (!*buf) rc = cli_out_of_memory();
+        if (!*buf)
+            rc = cli_out_of_memory();
         else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), err, sizeof err) != PLCIO_OK ||
-                 (a.type != PLCIO_TYPE_BOOL && plcio_value_encode(val, *buf, a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
+                 (a.type != PLCIO_TYPE_BOOL &&
+                  plcio_value_encode(val, *buf, a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
             rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err);
     }
     if (!rc) {
         /* a BOOL goes out as a bit write: the other bits of its byte stay */
         bool bit = a.type == PLCIO_TYPE_BOOL;
         if (bit) (*buf)[0] = val->v.b ? 1 : 0;
-        *var = (plcio_s7_var){a.area, a.db, a.offset, bit ? 1 : is_ct(a.area) ? a.size / 2 : a.size,
-                              bit ? (int)a.bit : -1, *buf, 0, 0};
+        *var = (plcio_s7_var){
+            a.area, a.db, a.offset, bit ? 1 : is_ct(a.area) ? a.size / 2 : a.size, bit ? (int)a.bit : -1, *buf, 0, 0};
     }
     *eq = '=';
     return rc;
@@ -583,7 +601,8 @@ int s7_cli_write(int argc, char **argv)
     uint8_t **bufs = rc ? NULL : calloc(n ? n : 1, sizeof *bufs);
     plcio_value *val = rc ? NULL : malloc(sizeof *val);
     if (!rc && !(vars && bufs && val)) rc = cli_out_of_memory();
-    for (size_t i = 0; !rc && i < n; i++) rc = write_item(&L, items[i], val, &vars[i], &bufs[i]);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = write_item(&L, items[i], val, &vars[i], &bufs[i]);
     plcio_s7_client *c = NULL;
     if (!rc) rc = open_client(url, false, &c);
     if (!rc) {
@@ -607,7 +626,8 @@ int s7_cli_write(int argc, char **argv)
         }
     }
     plcio_s7_client_free(c);
-    for (size_t i = 0; bufs && i < n; i++) free(bufs[i]);
+    for (size_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
     free(bufs);
     free(vars);
     free(val);
@@ -700,11 +720,14 @@ static int url_and_json(int argc, char **argv, const char **url, bool *json)
     *url = NULL;
     *json = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) *json = true;
+        if (!strcmp(argv[i], "--json"))
+            *json = true;
         else if (argv[i][0] == '-' && argv[i][1] == '-')
             return cli_error(PLCIO_EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
-        else if (!*url) *url = argv[i];
-        else return cli_error(PLCIO_EXIT_USAGE, "%s: unexpected argument '%s'", argv[0], argv[i]);
+        else if (!*url)
+            *url = argv[i];
+        else
+            return cli_error(PLCIO_EXIT_USAGE, "%s: unexpected argument '%s'", argv[0], argv[i]);
     }
     if (!*url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio %s URL [--json]", argv[0]);
     return PLCIO_EXIT_OK;
@@ -771,11 +794,13 @@ int s7_cli_blocks(int argc, char **argv)
         }
         if (json) {
             printf("%s\"%s\": [", t ? ", " : "", names[t]);
-            for (size_t i = 0; i < n; i++) printf("%s%u", i ? ", " : "", nums[i]);
+            for (size_t i = 0; i < n; i++)
+                printf("%s%u", i ? ", " : "", nums[i]);
             fputc(']', stdout);
         } else {
             printf("%-4s %5u", names[t], counts[t]);
-            for (size_t i = 0; i < n; i++) printf("%s%u", i ? " " : "  ", nums[i]);
+            for (size_t i = 0; i < n; i++)
+                printf("%s%u", i ? " " : "  ", nums[i]);
             fputc('\n', stdout);
         }
     }

@@ -24,9 +24,12 @@ static void print_age(FILE *out, uint64_t now, uint64_t then)
         return;
     }
     double s = now > then ? (double)(now - then) / 1e9 : 0;
-    if (s < 120) fprintf(out, "%.1f s ago", s);
-    else if (s < 7200) fprintf(out, "%.0f min ago", s / 60);
-    else fprintf(out, "%.1f h ago", s / 3600);
+    if (s < 120)
+        fprintf(out, "%.1f s ago", s);
+    else if (s < 7200)
+        fprintf(out, "%.0f min ago", s / 60);
+    else
+        fprintf(out, "%.1f h ago", s / 3600);
 }
 
 void shm_view_table(FILE *out, plcio_shm_reader *r, int name_width, int with_type)

@@ -112,8 +112,9 @@ static inline int mb_tshark_count(const char *path, int port, bool udp, const ch
     /* Decode-as alone leaves Wireshark 4.0 unable to tell queries from
      * responses; the server port preferences tell it. */
     snprintf(cmd, sizeof cmd,
-             "tshark -o tcp.analyze_sequence_numbers:FALSE -r '%s' -d %s.port==%d,%s -o mbtcp.tcp.port:%d -o mbudp.udp.port:%d -Y '%s' 2>/dev/null", path,
-             udp ? "udp" : "tcp", port, udp ? "mbudp" : "mbtcp", port, port, filter);
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r '%s' -d %s.port==%d,%s -o mbtcp.tcp.port:%d -o "
+             "mbudp.udp.port:%d -Y '%s' 2>/dev/null",
+             path, udp ? "udp" : "tcp", port, udp ? "mbudp" : "mbtcp", port, port, filter);
     FILE *f = popen(cmd, "r");
     assert_non_null(f);
     char line[1024];
