@@ -28,7 +28,7 @@ fmt=$(command -v clang-format || command -v clang-format-14 || true)
 [ -n "$fmt" ] || { echo "check: clang-format not found (scripts/bootstrap.sh installs it)" >&2; exit 2; }
 echo "check: clang-format"
 git ls-files '*.c' '*.h' | xargs "$fmt" --dry-run --Werror >"$build/format.txt" 2>&1 || true
-fmt_files=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: error: ' "$build/format.txt" | cut -d: -f1 | sort -u)
+fmt_files=$( (grep -E '^[^ ]+:[0-9]+:[0-9]+: error: ' "$build/format.txt" || true) | cut -d: -f1 | sort -u)
 fmt_count=$(printf '%s' "$fmt_files" | grep -c . || true)
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DPLCIO_WERROR=OFF >"$build/configure.log" 2>&1 ||
