@@ -62,7 +62,9 @@ static inline int bn_listen(int backlog, int *fd_out, int *port)
 
 static inline int bn_accept(int listen_fd, int *fd_out)
 {
-    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    int fd = accept4(listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
     if (fd < 0) return -1;
     bn_nodelay(fd);
     *fd_out = fd;

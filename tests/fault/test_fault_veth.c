@@ -100,13 +100,12 @@ typedef struct ctx {
  * asks again (on a new connection) for up to 10 s before failing the test. */
 static int32_t plc_value(ctx *c)
 {
-    uint8_t b[4];
+    uint8_t b[4] = {0};
     int rc = PLCIO_ETIMEDOUT;
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     do {
-        if (!plcio_s7_client_connected(c->judge)) rc = plcio_s7_client_connect(c->judge);
-        if (plcio_s7_client_connected(c->judge))
-            rc = plcio_s7_client_read_area(c->judge, PLCIO_S7_AREA_DB, 1, 20, 4, b);
+        rc = plcio_s7_client_connected(c->judge) ? PLCIO_OK : plcio_s7_client_connect(c->judge);
+        if (rc == PLCIO_OK) rc = plcio_s7_client_read_area(c->judge, PLCIO_S7_AREA_DB, 1, 20, 4, b);
         if (rc == PLCIO_OK) return (int32_t)plcio_get_u32be(b);
         plcio_s7_client_disconnect(c->judge);
         plcio_test_sleep_ms(100);

@@ -35,8 +35,8 @@ static int round_trip(plcio_type type, unsigned length, const uint8_t *bytes, si
     size_t tlen;
     assert_int_equal(plcio_value_to_text(&v, text, sizeof text, &tlen), PLCIO_OK);
     plcio_value_init(&w, PLCIO_TYPE_BOOL);
-    rc = plcio_value_from_text(&w, type, length, text, tlen, err,
-                               sizeof err); // NOLINT(readability-suspicious-call-argument)
+    // NOLINTNEXTLINE(readability-suspicious-call-argument)
+    rc = plcio_value_from_text(&w, type, length, text, tlen, err, sizeof err);
     if (rc != PLCIO_OK) fail_msg("%s: '%s' does not read back: %s", plcio_type_name(type), text, err);
     uint8_t out[1024];
     assert_true(n <= sizeof out);
