@@ -49,30 +49,25 @@ expect 2 "--shm-mode '0999' is not an octal mode" "$BIN" sync s7://127.0.0.1:1 -
 expect 2 "--shm-write-mode '0400' is not an octal mode from 0600" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --shm-write-mode 0400
 expect 1 "no group named 'no-such-group-plcio'" "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 1 \
   --shm-group no-such-group-plcio --shm "plcio-cli-grp-$$"
-MODES="plcio-cli-modes-$$"
-(umask 000; exec "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 3 --quiet --shm "$MODES") > "$TMP/modes" 2>&1 &
-DEMOPID=$!
-i=0
-while ! [ -e "/dev/shm/$MODES.ring" ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "no segment $MODES: $(cat "$TMP/modes")"; sleep 0.05
-done
-sleep 0.2
-[ "$(stat -c %a "/dev/shm/$MODES")" = 640 ] || fail "data segment mode $(stat -c %a "/dev/shm/$MODES"), want 640 (umask 000)"
-[ "$(stat -c %a "/dev/shm/$MODES.ring")" = 600 ] || fail "ring mode $(stat -c %a "/dev/shm/$MODES.ring"), want 600 (umask 000)"
-wait "$DEMOPID"; DEMOPID=
-MODES="plcio-cli-modes2-$$"
-"$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 3 --quiet --shm "$MODES" --shm-mode 0660 \
-  --shm-write-mode 0620 --shm-group "$(id -gn)" > "$TMP/modes" 2>&1 &
-DEMOPID=$!
-i=0
-while ! [ -e "/dev/shm/$MODES.ring" ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "no segment $MODES: $(cat "$TMP/modes")"; sleep 0.05
-done
-sleep 0.2
-[ "$(stat -c %a "/dev/shm/$MODES")" = 660 ] || fail "data segment mode $(stat -c %a "/dev/shm/$MODES"), want 660"
-[ "$(stat -c %a "/dev/shm/$MODES.ring")" = 620 ] || fail "ring mode $(stat -c %a "/dev/shm/$MODES.ring"), want 620"
-wait "$DEMOPID"; DEMOPID=
-[ -e "/dev/shm/$MODES" ] && fail "segment /dev/shm/$MODES left behind after a clean exit"
+# modes NAME DATA RING UMASK [sync options...]: the engine's two objects get exactly these modes
+modes() {
+  local name=$1 data=$2 ring=$3 mask=$4 i=0
+  shift 4
+  (umask "$mask"; exec "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 3 --quiet --shm "$name" "$@") \
+    > "$TMP/modes" 2>&1 &
+  DEMOPID=$!
+  while ! [ -e "/dev/shm/$name.ring" ]; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "no segment $name: $(cat "$TMP/modes")"; sleep 0.05
+  done
+  sleep 0.2
+  [ "$(stat -c %a "/dev/shm/$name")" = "$data" ] || fail "$name: data segment mode $(stat -c %a "/dev/shm/$name"), want $data (umask $mask, $*)"
+  [ "$(stat -c %a "/dev/shm/$name.ring")" = "$ring" ] || fail "$name: ring mode $(stat -c %a "/dev/shm/$name.ring"), want $ring (umask $mask, $*)"
+  wait "$DEMOPID"; DEMOPID=
+  [ -e "/dev/shm/$name" ] && fail "segment /dev/shm/$name left behind after a clean exit"
+  return 0
+}
+modes "plcio-cli-modes-$$" 640 600 000
+modes "plcio-cli-modes2-$$" 660 620 077 --shm-mode 0660 --shm-write-mode 0620 --shm-group "$(id -gn)"
 
 # ---- the one-liner against the simulator, with the layout's start values ----
 "$BIN" sim s7 --listen 127.0.0.1:0 --db "7:$FIX/layouts/test_db.db" --seconds 60 > "$TMP/sim" 2>&1 &
