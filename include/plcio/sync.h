@@ -115,6 +115,7 @@ PLCIO_API int plcio_sync_parse_mode(const char *text, unsigned *mode);
  * ==================================================================== */
 
 typedef struct plcio_sync plcio_sync;
+struct plcio_driver; /* plcio/driver.h */
 
 typedef struct plcio_sync_options {
     plcio_logger logger;         /* fn NULL: process default */
@@ -125,6 +126,11 @@ typedef struct plcio_sync_options {
     const char *shm_write_group; /* override shm-write-group (NULL: keep) */
     bool no_shm;                 /* run without a segment (tests, benchmarks) */
     plcio_clock clock;           /* now NULL: the system monotonic clock */
+    /* Protocol drivers (plcio/driver.h), borrowed for the engine's life: a
+     * device's URL scheme picks the first that serves it, these before the
+     * built-in ones (s7, modbus-*), which are always registered after them. */
+    const struct plcio_driver *const *drivers;
+    size_t driver_count;
 } plcio_sync_options;
 
 /* Build an engine: load the layout files, resolve every tag, plan the reads,

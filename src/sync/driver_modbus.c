@@ -13,7 +13,7 @@
  * (mb_dev) is one unit on it. Devices of one engine whose URLs name the same
  * serial port share its line: several units on one RS-485 bus, one request on
  * the wire at a time, in the order they were queued. The engine owns the
- * table of shared lines (sync_driver_state): nothing is shared between
+ * table of shared lines (plcio_sync_device_shared): nothing is shared between
  * engines, nothing is process-global.
  *
  * The client queues the requests, sends them when the link can take them
@@ -40,6 +40,16 @@
 
 #include "plcio/modbus.h"
 #include "sync/sync_internal.h"
+
+/* Where a Modbus tag lives: the driver's own, in the tag's location bytes. */
+typedef struct mb_location {
+    plcio_mb_table table;
+    uint16_t address;  /* first register / bit */
+    uint16_t quantity; /* registers / bits */
+    plcio_mb_order order;
+} mb_location;
+_Static_assert(sizeof(mb_location) <= PLCIO_DRIVER_LOCATION_SIZE, "a Modbus location fits a tag's location bytes");
+#define MBAT(t) ((mb_location *)plcio_sync_tag_location(t))
 
 #define MERGE_GAP_REGS 8u
 #define MAX_READ_REGS  125u  /* AP 6.3: FC3/FC4 read at most 125 registers */
@@ -177,7 +187,7 @@ static void note_exception(const sync_group *g, mb_read *rd, int result, uint8_t
                         : rd->table == PLCIO_MB_TABLE_DISCRETE_INPUT ? "discrete inputs"
                         : rd->table == PLCIO_MB_TABLE_INPUT_REGISTER ? "input registers"
                                                                      : "holding registers";
-    const plcio_logger *lg = sync_logger(g->device);
+    const plcio_logger *lg = plcio_sync_device_logger(g->device);
     if (result == PLCIO_EMBEXC && exception != rd->warned) {
         plcio_log(lg, PLCIO_LOG_WARN, "sync",
                   "%s/%s: read %u %s from %u: exception %u: %s (tags in error until this changes)", g->device->name,
@@ -199,26 +209,26 @@ static void read_answer(sync_group *g, size_t r, int result, uint8_t exception)
         if (p->read_of[i] != r) continue;
         sync_tag *t = g->tags[i];
         if (result != PLCIO_OK) {
-            sync_tag_error(t, result);
+            plcio_sync_tag_error(t, result);
             continue;
         }
         uint8_t raw[MAX_TAG_BYTES];
         if (bit_table(rd->table)) {
-            raw[0] = rd->bits[t->at.mb.address - rd->addr];
+            raw[0] = rd->bits[MBAT(t)->address - rd->addr];
         } else {
             if (t->size > sizeof raw) {
-                sync_tag_error(t, PLCIO_ERANGE);
+                plcio_sync_tag_error(t, PLCIO_ERANGE);
                 continue;
             }
-            plcio_mb_regs_to_bytes(rd->regs + (t->at.mb.address - rd->addr), t->size / 2u, raw);
-            if (t->type != PLCIO_TYPE_STRING) to_abcd(raw, t->size, t->at.mb.order);
+            plcio_mb_regs_to_bytes(rd->regs + (MBAT(t)->address - rd->addr), t->size / 2u, raw);
+            if (t->type != PLCIO_TYPE_STRING) to_abcd(raw, t->size, MBAT(t)->order);
         }
-        sync_tag_value(t, raw, t->size);
+        plcio_sync_tag_value(t, raw, t->size);
     }
     if (result != PLCIO_OK && p->first_err == PLCIO_OK) p->first_err = result;
     if (p->outstanding && --p->outstanding == 0) {
         int err = p->first_err;
-        sync_group_done(g, err == PLCIO_EMBEXC ? PLCIO_OK : err, p->nreads, err ? 0 : p->bytes);
+        plcio_sync_group_done(g, err == PLCIO_EMBEXC ? PLCIO_OK : err, p->nreads, err ? 0 : p->bytes);
     }
 }
 
@@ -232,7 +242,7 @@ static void write_answer(const mb_line *line, sync_write *w, int result, uint8_t
                  plcio_strerror(result), line->set.where);
     else if (result != PLCIO_OK)
         snprintf(msg, sizeof msg, "not sent: %s (%s)", plcio_strerror(result), line->set.where);
-    sync_write_done(w, result, msg);
+    plcio_sync_write_done(w, result, msg);
 }
 
 /* Take op off the line and report its result. */
@@ -298,7 +308,7 @@ static void dev_up(mb_dev *dev)
     dev->up = true;
     dev->silent = 0;
     dev->lost = false;
-    sync_device_up(dev->dev); /* queued writes start here (their pump comes back as `again`) */
+    plcio_sync_device_up(dev->dev); /* queued writes start here (their pump comes back as `again`) */
 }
 
 static void dev_down(mb_dev *dev, int err, const char *msg)
@@ -306,7 +316,7 @@ static void dev_down(mb_dev *dev, int err, const char *msg)
     dev->up = false;
     dev->silent = 0;
     dev->lost = false;
-    sync_device_down(dev->dev, err, msg);
+    plcio_sync_device_down(dev->dev, err, msg);
 }
 
 /* The line is lost (or could not be opened): close it, end every request
@@ -399,7 +409,7 @@ static mb_line *line_new(plcio_modbus_client *client, sync_device *d)
     line->client = client;
     plcio_modbus_client_get_settings(client, &line->set);
     plcio_modbus_client_set_depth(client, MBAP_DEPTH); /* RTU and ASCII links stay at one */
-    plcio_loop_watch_init(&line->watch, sync_loop(d), on_io, on_deadline, line);
+    plcio_loop_watch_init(&line->watch, plcio_sync_device_loop(d), on_io, on_deadline, line);
     return line;
 }
 
@@ -412,7 +422,7 @@ static bool same_line_settings(const plcio_modbus_client_settings *a, const plci
 /* The engine's line for this serial port, or a new one. client: moved. */
 static int shared_line(plcio_modbus_client *client, sync_device *d, mb_line **out, char *err, size_t cap)
 {
-    void **registry = sync_driver_state(d);
+    void **registry = plcio_sync_device_shared(d);
     plcio_modbus_client_settings set;
     plcio_modbus_client_get_settings(client, &set);
     mb_line *line = registry ? *registry : NULL;
@@ -464,7 +474,7 @@ static int mbd_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
 {
     (void)url;
     int rc;
-    plcio_modbus_client *client = plcio_modbus_client_new(d->url, sync_logger(d), &rc);
+    plcio_modbus_client *client = plcio_modbus_client_new(d->url, plcio_sync_device_logger(d), &rc);
     if (!client) {
         char why[160] = "";
         (void)plcio_modbus_url_check(d->url, why, sizeof why);
@@ -544,10 +554,10 @@ static int mbd_add_tag(sync_device *d, sync_tag *t, const char *address, const p
         snprintf(err, cap, "an array address is not one tag: list its elements");
         return PLCIO_EUNSUPPORTED;
     }
-    t->at.mb.table = a.table;
-    t->at.mb.address = a.address;
-    t->at.mb.quantity = (uint16_t)a.quantity;
-    t->at.mb.order = a.order;
+    MBAT(t)->table = a.table;
+    MBAT(t)->address = a.address;
+    MBAT(t)->quantity = (uint16_t)a.quantity;
+    MBAT(t)->order = a.order;
     t->type = a.type;
     t->length = a.length;
     t->bit = 0;
@@ -600,20 +610,20 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
         return PLCIO_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        order[i] = (tag_key){(uint32_t)g->tags[i]->at.mb.table << 16 | g->tags[i]->at.mb.address, i};
+        order[i] = (tag_key){(uint32_t)MBAT(g->tags[i])->table << 16 | MBAT(g->tags[i])->address, i};
     qsort(order, n, sizeof *order, cmp_key);
     for (size_t k = 0; k < n; k++) {
         const sync_tag *t = g->tags[order[k].index];
-        uint32_t t_end = (uint32_t)t->at.mb.address + t->at.mb.quantity;
+        uint32_t t_end = (uint32_t)MBAT(t)->address + MBAT(t)->quantity;
         mb_read *last = p->nreads ? &p->reads[p->nreads - 1] : NULL;
-        uint32_t limit = bit_table(t->at.mb.table) ? MAX_READ_BITS : MAX_READ_REGS;
+        uint32_t limit = bit_table(MBAT(t)->table) ? MAX_READ_BITS : MAX_READ_REGS;
         uint32_t new_end = last ? (t_end > end[p->nreads - 1] ? t_end : end[p->nreads - 1]) : 0;
-        if (last && last->table == t->at.mb.table && t->at.mb.address <= end[p->nreads - 1] + MERGE_GAP_REGS &&
+        if (last && last->table == MBAT(t)->table && MBAT(t)->address <= end[p->nreads - 1] + MERGE_GAP_REGS &&
             new_end - last->addr <= limit) {
             end[p->nreads - 1] = new_end;
         } else {
-            p->reads[p->nreads].table = t->at.mb.table;
-            p->reads[p->nreads].addr = t->at.mb.address;
+            p->reads[p->nreads].table = MBAT(t)->table;
+            p->reads[p->nreads].addr = MBAT(t)->address;
             end[p->nreads] = t_end;
             p->nreads++;
         }
@@ -665,7 +675,7 @@ static void mbd_connect(sync_device *d)
     }
     int rc = plcio_modbus_client_connect_async(line->client);
     if (rc != PLCIO_OK) {
-        sync_device_down(d, rc, plcio_modbus_client_last_error(line->client));
+        plcio_sync_device_down(d, rc, plcio_modbus_client_last_error(line->client));
         return;
     }
     if (plcio_modbus_client_is_connected(line->client)) {
@@ -697,7 +707,7 @@ static void mbd_read(sync_device *d, sync_group *g)
     p->outstanding = 0;
     p->first_err = PLCIO_OK;
     if (!plcio_modbus_client_is_connected(line->client)) { /* the link broke in this loop round */
-        sync_group_done(g, PLCIO_ENOTCONN, 0, 0);
+        plcio_sync_group_done(g, PLCIO_ENOTCONN, 0, 0);
         return;
     }
     for (size_t r = 0; r < p->nreads; r++) {
@@ -719,7 +729,7 @@ static void mbd_read(sync_device *d, sync_group *g)
         if (rc != PLCIO_OK) {
             /* nothing more can be queued: what was queued completes the cycle */
             p->first_err = rc;
-            if (p->outstanding == 0) sync_group_done(g, rc, 0, 0);
+            if (p->outstanding == 0) plcio_sync_group_done(g, rc, 0, 0);
             break;
         }
         p->outstanding++;
@@ -732,12 +742,12 @@ static void mbd_write(sync_device *d, sync_write *w)
     mb_dev *dev = d->drv;
     mb_line *line = dev->line;
     const sync_tag *t = w->tag;
-    if (t->at.mb.table != PLCIO_MB_TABLE_COIL && t->at.mb.table != PLCIO_MB_TABLE_HOLDING_REGISTER) {
-        sync_write_done(w, PLCIO_EACCESS, "discrete inputs and input registers are read-only");
+    if (MBAT(t)->table != PLCIO_MB_TABLE_COIL && MBAT(t)->table != PLCIO_MB_TABLE_HOLDING_REGISTER) {
+        plcio_sync_write_done(w, PLCIO_EACCESS, "discrete inputs and input registers are read-only");
         return;
     }
-    if (t->at.mb.table == PLCIO_MB_TABLE_HOLDING_REGISTER && (w->size > (size_t)MAX_WRITE_REGS * 2 || w->size % 2)) {
-        sync_write_done(w, PLCIO_ERANGE, "value longer than one write request (123 registers)");
+    if (MBAT(t)->table == PLCIO_MB_TABLE_HOLDING_REGISTER && (w->size > (size_t)MAX_WRITE_REGS * 2 || w->size % 2)) {
+        plcio_sync_write_done(w, PLCIO_ERANGE, "value longer than one write request (123 registers)");
         return;
     }
     if (!plcio_modbus_client_is_connected(line->client)) {
@@ -746,20 +756,20 @@ static void mbd_write(sync_device *d, sync_write *w)
     }
     mb_op *o = op_new(line, dev);
     if (!o) {
-        sync_write_done(w, PLCIO_ELIMIT, "too many requests waiting for this line");
+        plcio_sync_write_done(w, PLCIO_ELIMIT, "too many requests waiting for this line");
         return;
     }
     o->write = w;
     op_settings(o, dev);
-    o->req.addr = t->at.mb.address;
-    if (t->at.mb.table == PLCIO_MB_TABLE_COIL) {
+    o->req.addr = MBAT(t)->address;
+    if (MBAT(t)->table == PLCIO_MB_TABLE_COIL) {
         o->bit = w->data[0] & 1u;
         o->req.function = 5; /* AP 6.5 */
         o->req.bits = &o->bit;
     } else {
         uint8_t bytes[2 * MAX_WRITE_REGS];
         memcpy(bytes, w->data, w->size);
-        if (t->type != PLCIO_TYPE_STRING) to_abcd(bytes, w->size, t->at.mb.order); /* ABCD -> device order */
+        if (t->type != PLCIO_TYPE_STRING) to_abcd(bytes, w->size, MBAT(t)->order); /* ABCD -> device order */
         plcio_mb_bytes_to_regs(bytes, w->size / 2, o->regs);
         o->req.function = 16; /* AP 6.12 */
         o->req.n = (uint16_t)(w->size / 2);
@@ -774,5 +784,15 @@ static void mbd_write(sync_device *d, sync_write *w)
     pump(line);
 }
 
-const sync_driver_ops sync_driver_modbus = {"modbus-",     mbd_open,    mbd_close, mbd_add_tag, mbd_plan,
-                                            mbd_free_plan, mbd_connect, mbd_read,  mbd_write};
+const plcio_driver plcio_driver_modbus = {
+    .abi = PLCIO_DRIVER_ABI,
+    .scheme = "modbus-",
+    .open = mbd_open,
+    .close = mbd_close,
+    .add_tag = mbd_add_tag,
+    .plan = mbd_plan,
+    .free_plan = mbd_free_plan,
+    .connect = mbd_connect,
+    .read = mbd_read,
+    .write = mbd_write,
+};

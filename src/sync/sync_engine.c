@@ -13,22 +13,54 @@
 
 static uint64_t now_ns(const plcio_sync *s) { return plcio_loop_now(s->loop); }
 
-plcio_loop *sync_loop(const sync_device *d) { return d->engine->loop; }
+/* ---- what drivers see (plcio/driver.h) ---- */
 
-const plcio_logger *sync_logger(const sync_device *d) { return &d->engine->logger; }
+plcio_loop *plcio_sync_device_loop(const sync_device *d) { return d->engine->loop; }
+const plcio_logger *plcio_sync_device_logger(const sync_device *d) { return &d->engine->logger; }
+const char *plcio_sync_device_name(const sync_device *d) { return d->name; }
+const char *plcio_sync_device_url(const sync_device *d) { return d->url; }
+void plcio_sync_device_set_data(sync_device *d, void *data) { d->drv = data; }
+void *plcio_sync_device_data(const sync_device *d) { return d->drv; }
+bool plcio_sync_device_connecting(const sync_device *d) { return d->state == SYNC_DEV_CONNECTING; }
 
-void **sync_driver_state(sync_device *d)
+void **plcio_sync_device_shared(sync_device *d)
 {
     plcio_sync *s = d->engine;
-    size_t n = sizeof s->driver_state / sizeof s->driver_state[0];
-    for (size_t i = 0; i < n; i++)
-        if (s->driver_state[i].ops == d->ops) return &s->driver_state[i].state;
-    for (size_t i = 0; i < n; i++)
-        if (!s->driver_state[i].ops) {
-            s->driver_state[i].ops = d->ops;
-            return &s->driver_state[i].state;
-        }
-    return NULL; /* more drivers than slots: the driver keeps nothing shared */
+    for (size_t i = 0; i < s->driver_count; i++)
+        if (s->drivers[i] == d->ops) return &s->driver_state[i];
+    return NULL; /* not reached: a device's driver is registered */
+}
+
+const char *plcio_sync_group_name(const sync_group *g) { return g->name; }
+sync_device *plcio_sync_group_device(const sync_group *g) { return g->device; }
+size_t plcio_sync_group_tag_count(const sync_group *g) { return g->tag_count; }
+sync_tag *plcio_sync_group_tag(const sync_group *g, size_t i) { return i < g->tag_count ? g->tags[i] : NULL; }
+void plcio_sync_group_set_plan(sync_group *g, void *plan) { g->plan = plan; }
+void *plcio_sync_group_plan(const sync_group *g) { return g->plan; }
+
+const char *plcio_sync_tag_name(const sync_tag *t) { return t->name; }
+plcio_type plcio_sync_tag_type(const sync_tag *t) { return t->type; }
+unsigned plcio_sync_tag_length(const sync_tag *t) { return t->length; }
+unsigned plcio_sync_tag_bit(const sync_tag *t) { return t->bit; }
+uint32_t plcio_sync_tag_size(const sync_tag *t) { return t->size; }
+/* Tags live in the engine's writable array; const only says the engine's
+ * fields are not touched through this pointer. */
+void *plcio_sync_tag_location(const sync_tag *t) { return (void *)(uintptr_t)t->location.bytes; }
+
+void plcio_sync_tag_set_shape(sync_tag *t, plcio_type type, unsigned length, unsigned bit, uint32_t size)
+{
+    t->type = type;
+    t->length = length;
+    t->bit = bit;
+    t->size = size;
+}
+
+sync_tag *plcio_sync_write_tag(const sync_write *w) { return w->tag; }
+
+const uint8_t *plcio_sync_write_data(const sync_write *w, size_t *size)
+{
+    if (size) *size = w->size;
+    return w->data;
 }
 
 /* ---- quality ---- */
@@ -88,7 +120,7 @@ static uint64_t round_time(plcio_sync *s)
     return s->round_real_ns;
 }
 
-void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
+void plcio_sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
 {
     plcio_sync *s = t->group->device->engine;
     if (!s->shm) return;
@@ -113,7 +145,7 @@ void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
     s->dirty = true;
 }
 
-void sync_tag_error(sync_tag *t, int err)
+void plcio_sync_tag_error(sync_tag *t, int err)
 {
     plcio_sync *s = t->group->device->engine;
     if (!s->shm) return;
@@ -129,7 +161,7 @@ static void count_cycle(sync_counters *c, uint64_t cycle_ns)
     c->cycles++;
 }
 
-void sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes)
+void plcio_sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes)
 {
     plcio_sync *s = g->device->engine;
     if (!g->busy) return;
@@ -164,7 +196,7 @@ static void start_write(sync_device *d, sync_write *w)
     d->ops->write(d, w);
 }
 
-void sync_device_up(sync_device *d)
+void plcio_sync_device_up(sync_device *d)
 {
     plcio_sync *s = d->engine;
     d->state = SYNC_DEV_UP;
@@ -182,7 +214,7 @@ void sync_device_up(sync_device *d)
     d->writes_tail = NULL;
 }
 
-void sync_device_down(sync_device *d, int err, const char *message)
+void plcio_sync_device_down(sync_device *d, int err, const char *message)
 {
     plcio_sync *s = d->engine;
     bool was_up = d->state == SYNC_DEV_UP;
@@ -243,7 +275,7 @@ static void group_tick(plcio_loop *loop, void *ctx)
 
 /* ---- writes ---- */
 
-void sync_write_done(sync_write *w, int err, const char *message)
+void plcio_sync_write_done(sync_write *w, int err, const char *message)
 {
     sync_device *d = w->tag->group->device;
     plcio_sync *s = d->engine;
@@ -275,7 +307,7 @@ static void submit_write(plcio_sync *s, sync_write *w)
         char msg[300];
         snprintf(msg, sizeof msg, "device %s is not connected (%s)", d->name,
                  d->last_message[0] ? d->last_message : "connecting");
-        sync_write_done(w, PLCIO_ENOTCONN, msg);
+        plcio_sync_write_done(w, PLCIO_ENOTCONN, msg);
     }
 }
 
@@ -296,7 +328,7 @@ static void expire_queued_writes(plcio_sync *s, uint64_t now)
             w->next = NULL;
             char msg[300];
             snprintf(msg, sizeof msg, "device %s did not come back in time (%s)", d->name, d->last_message);
-            sync_write_done(w, PLCIO_ETIMEDOUT, msg);
+            plcio_sync_write_done(w, PLCIO_ETIMEDOUT, msg);
         }
     }
 }
@@ -458,7 +490,8 @@ int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, pl
     }
     atomic_init(&s->stop, false);
     s->loop = plcio_loop_new(&s->clock);
-    int rc = s->loop ? sync_build(s, cfg, err, err_cap) : PLCIO_ENOMEM;
+    int rc = s->loop ? sync_register_drivers(s, o, err, err_cap) : PLCIO_ENOMEM;
+    if (rc == PLCIO_OK) rc = sync_build(s, cfg, err, err_cap);
     if (rc == PLCIO_OK) rc = create_segment(s, cfg, o, err, err_cap);
     if (rc != PLCIO_OK) {
         if (!err[0]) snprintf(err, err_cap, "%s", plcio_strerror(rc));
@@ -489,7 +522,7 @@ static void fail_queued_writes(plcio_sync *s)
             sync_write *w = d->writes_head;
             d->writes_head = w->next;
             w->next = NULL;
-            sync_write_done(w, PLCIO_ECANCELED, "the sync engine stopped");
+            plcio_sync_write_done(w, PLCIO_ECANCELED, "the sync engine stopped");
         }
         d->writes_tail = NULL;
     }

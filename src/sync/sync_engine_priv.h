@@ -27,10 +27,9 @@ struct plcio_sync {
     uint64_t shm_recreations; /* the writer's count, logged when it grows */
     uint64_t round_real_ns;   /* CLOCK_REALTIME of this loop round's reads (0: not taken yet) */
     uint64_t ring_timer;
-    struct {
-        const sync_driver_ops *ops;
-        void *state;
-    } driver_state[4]; /* sync_driver_state(): per driver of this engine */
+    const sync_driver_ops **drivers; /* registered: the options' ones, then the built-in ones */
+    size_t driver_count;
+    void **driver_state; /* plcio_sync_device_shared(): one per registered driver */
     atomic_bool stop;
 };
 
@@ -40,8 +39,9 @@ const char *sync_keep_string(plcio_sync *s, const char *text, size_t len);
 int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
 /* Release what sync_build made. */
 void sync_unbuild(plcio_sync *s);
-const sync_driver_ops *sync_driver_for(const char *scheme);
-/* Tests install a driver of their own (a fake device) here; NULL otherwise. */
-extern const sync_driver_ops *sync_test_driver;
+/* The driver of a URL scheme: the options' drivers first, then the built-in ones. */
+const sync_driver_ops *sync_driver_for(const plcio_sync *s, const char *scheme);
+/* Check and keep the options' drivers, then the built-in ones. */
+int sync_register_drivers(plcio_sync *s, const plcio_sync_options *o, char *err, size_t cap);
 
 #endif
