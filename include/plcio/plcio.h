@@ -41,6 +41,7 @@
 #include "plcio/sync.h"
 #include "plcio/loop.h"
 #include "plcio/driver.h"
+#include "plcio/sink.h"
 #include "plcio/word_order.h"
 
 #endif

@@ -345,14 +345,20 @@ int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t ca
     return rc;
 }
 
-void sync_unbuild(plcio_sync *s)
+void sync_close_drivers(plcio_sync *s)
 {
-    /* Drivers first: closing reports their queued reads and writes against
-     * groups and tags that must still exist. */
+    /* Closing reports queued reads and writes against groups and tags that must still exist. */
+    if (s->drivers_closed) return;
+    s->drivers_closed = true;
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         if (d->ops && d->drv) d->ops->close(d);
     }
+}
+
+void sync_unbuild(plcio_sync *s)
+{
+    sync_close_drivers(s);
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         for (size_t j = 0; d->groups && j < d->group_count; j++) {
@@ -364,6 +370,8 @@ void sync_unbuild(plcio_sync *s)
     free(s->devices);
     free(s->groups);
     free(s->tags);
+    free(s->image);
+    free(s->sink_tags);
     for (size_t i = 0; i < s->string_count; i++)
         free(s->strings[i]);
     free(s->strings);

@@ -3,9 +3,13 @@
 #ifndef PLCIO_SRC_SYNC_ENGINE_PRIV_H
 #define PLCIO_SRC_SYNC_ENGINE_PRIV_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
+#include "plcio/sink.h"
 #include "sync/sync_internal.h"
+
+typedef struct sync_sink sync_sink;
 
 struct plcio_sync {
     plcio_logger logger;
@@ -22,7 +26,12 @@ struct plcio_sync {
     size_t string_count, string_cap;
     plcio_shm_writer *shm;
     char shm_name[256];
-    bool dirty;               /* staged changes not yet published */
+    uint8_t *image;            /* the engine's own value image: every tag's last bytes (sync_tag.value) */
+    plcio_sink_tag *sink_tags; /* the tag table sinks see */
+    sync_sink **sinks;         /* the options' sinks, then shared memory */
+    size_t sink_count;
+    bool round_open; /* ROUND_START handed out, ROUND_END not yet */
+    bool drivers_closed;
     int shm_rc;               /* last publish's result, logged when it changes */
     uint64_t shm_recreations; /* the writer's count, logged when it grows */
     uint64_t round_real_ns;   /* CLOCK_REALTIME of this loop round's reads (0: not taken yet) */
@@ -37,8 +46,21 @@ struct plcio_sync {
 const char *sync_keep_string(plcio_sync *s, const char *text, size_t len);
 /* Build devices, groups and tags from the configuration (sync_build.c). */
 int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
+/* Close every driver (they fail their in-flight reads and writes). */
+void sync_close_drivers(plcio_sync *s);
 /* Release what sync_build made. */
 void sync_unbuild(plcio_sync *s);
+
+/* ---- sinks (sync_sink.c, sink_shm.c) ---- */
+int sync_sink_open(plcio_sync *s, sync_sink **out, const plcio_sink *ops, void *config, size_t queue_events, char *err,
+                   size_t cap);
+void sync_sink_close(sync_sink *k);
+/* Hand an event to every sink (never waits for one). */
+void sync_sinks_emit(plcio_sync *s, const plcio_sink_event *ev);
+/* Shared memory as a sink: config is the engine. */
+extern const plcio_sink sync_sink_shm;
+/* Say once when the segment had to be made anew. */
+void sync_note_recreations(plcio_sync *s);
 /* The driver of a URL scheme: the options' drivers first, then the built-in ones. */
 const sync_driver_ops *sync_driver_for(const plcio_sync *s, const char *scheme);
 /* Check and keep the options' drivers, then the built-in ones. */

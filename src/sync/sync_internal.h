@@ -40,6 +40,11 @@ struct plcio_sync_tag {
     } location; /* the driver's (plcio_sync_tag_location); the engine never reads it */
     double deadband;
     bool writable; /* through the shared-memory ring */
+    /* The engine's value image (deadband, sinks): last bytes, quality, times. */
+    uint8_t *value;  /* size bytes in the engine's image */
+    uint8_t quality; /* plcio_shm_quality */
+    int reason;
+    uint64_t read_ns, changed_ns;
 };
 
 /* Running figures; times in ns. */
