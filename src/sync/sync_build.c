@@ -49,7 +49,7 @@ int sync_register_drivers(plcio_sync *s, const plcio_sync_options *o, char *err,
     size_t extra = o ? o->driver_count : 0;
     size_t n = extra + sizeof builtin_drivers / sizeof builtin_drivers[0];
     if (extra && !o->drivers) return PLCIO_EINVAL;
-    s->drivers = calloc(n, sizeof *s->drivers);
+    s->drivers = calloc(n, sizeof(const plcio_driver *));
     s->driver_state = calloc(n, sizeof *s->driver_state);
     if (!s->drivers || !s->driver_state) return PLCIO_ENOMEM;
     for (size_t i = 0; i < extra; i++) {

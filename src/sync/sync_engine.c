@@ -45,7 +45,13 @@ unsigned plcio_sync_tag_bit(const sync_tag *t) { return t->bit; }
 uint32_t plcio_sync_tag_size(const sync_tag *t) { return t->size; }
 /* Tags live in the engine's writable array; const only says the engine's
  * fields are not touched through this pointer. */
-void *plcio_sync_tag_location(const sync_tag *t) { return (void *)(uintptr_t)t->location.bytes; }
+void *plcio_sync_tag_location(const sync_tag *t)
+{
+    const unsigned char *in = t->location.bytes;
+    void *out;
+    memcpy(&out, &in, sizeof out);
+    return out;
+}
 
 void plcio_sync_tag_set_shape(sync_tag *t, plcio_type type, unsigned length, unsigned bit, uint32_t size)
 {
@@ -533,7 +539,7 @@ static int open_sinks(plcio_sync *s, const plcio_sync_options *o, char *err, siz
 {
     size_t extra = o ? o->sink_count : 0;
     if (extra && !o->sinks) return PLCIO_EINVAL;
-    s->sinks = calloc(extra + 1, sizeof *s->sinks);
+    s->sinks = calloc(extra + 1, sizeof(sync_sink *));
     if (!s->sinks) return PLCIO_ENOMEM;
     for (size_t i = 0; i < extra; i++) {
         const plcio_sync_sink *reg = &o->sinks[i];

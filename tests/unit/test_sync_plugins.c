@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "plcio/driver.h"
 #include "plcio/plcio.h"
@@ -367,7 +367,7 @@ static void test_blocked_or_failing_sink_never_delays_polling(void **state)
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(plcio_sync_sink_stats(s, 1, &st), PLCIO_OK);
         if (st.failed + st.dropped == st.events && st.queued == 0) break;
-        usleep(10000);
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
     }
     assert_true(st.failed > 0);
     assert_int_equal(st.delivered, 0);
