@@ -23,6 +23,7 @@
 #ifndef PLCIO_DRIVER_H
 #define PLCIO_DRIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,9 @@ PLCIO_API const char *plcio_sync_device_url(const plcio_sync_device *d);
 /* The engine's event loop and logger; borrowed for the engine's life. */
 PLCIO_API plcio_loop *plcio_sync_device_loop(const plcio_sync_device *d);
 PLCIO_API const plcio_logger *plcio_sync_device_logger(const plcio_sync_device *d);
+/* Log through the engine's logger (module "sync"); printf-style. */
+PLCIO_API void plcio_sync_device_log(const plcio_sync_device *d, plcio_log_level level, const char *fmt, ...)
+    PLCIO_PRINTF(3, 4);
 /* The driver's per-device state (NULL until set); owned by the driver. */
 PLCIO_API void plcio_sync_device_set_data(plcio_sync_device *d, void *data);
 PLCIO_API void *plcio_sync_device_data(const plcio_sync_device *d);
@@ -94,6 +98,8 @@ PLCIO_API void *plcio_sync_device_data(const plcio_sync_device *d);
 PLCIO_API void **plcio_sync_device_shared(plcio_sync_device *d);
 /* True between connect() and the report of its outcome. */
 PLCIO_API bool plcio_sync_device_connecting(const plcio_sync_device *d);
+/* True while the connection is up (reads and writes may start). */
+PLCIO_API bool plcio_sync_device_is_up(const plcio_sync_device *d);
 PLCIO_API void plcio_sync_device_up(plcio_sync_device *d);
 /* The connection failed or broke: every cycle and write in flight is over (the
  * driver reports them before or after, either is fine). message: borrowed. */
@@ -129,8 +135,8 @@ PLCIO_API void plcio_sync_tag_error(plcio_sync_tag *t, int err);
 /* ---- writes ---- */
 PLCIO_API plcio_sync_tag *plcio_sync_write_tag(const plcio_sync_write_req *w);
 /* The tag's raw PLC bytes to write (BOOL: bit plcio_sync_tag_bit of data[0]);
- * borrowed until plcio_sync_write_done. */
-PLCIO_API const uint8_t *plcio_sync_write_data(const plcio_sync_write_req *w, size_t *size);
+ * borrowed until plcio_sync_write_done; the driver does not change them. */
+PLCIO_API uint8_t *plcio_sync_write_data(const plcio_sync_write_req *w, size_t *size);
 /* Report a write once: PLCIO_OK only when the device acknowledged it. The
  * request is freed here. message: borrowed, may be NULL. */
 PLCIO_API void plcio_sync_write_done(plcio_sync_write_req *w, int err, const char *message);

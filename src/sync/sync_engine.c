@@ -1,6 +1,7 @@
 /* Running the sync engine: per-group schedules on one event loop, connection
  * management with backoff, quality, statistics, publishing, writes. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,17 @@ const char *plcio_sync_device_url(const sync_device *d) { return d->url; }
 void plcio_sync_device_set_data(sync_device *d, void *data) { d->drv = data; }
 void *plcio_sync_device_data(const sync_device *d) { return d->drv; }
 bool plcio_sync_device_connecting(const sync_device *d) { return d->state == SYNC_DEV_CONNECTING; }
+bool plcio_sync_device_is_up(const sync_device *d) { return d->state == SYNC_DEV_UP; }
+
+void plcio_sync_device_log(const sync_device *d, plcio_log_level level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    plcio_log(&d->engine->logger, level, "sync", "%s", line);
+}
 
 void **plcio_sync_device_shared(sync_device *d)
 {
@@ -63,7 +75,7 @@ void plcio_sync_tag_set_shape(sync_tag *t, plcio_type type, unsigned length, uns
 
 sync_tag *plcio_sync_write_tag(const sync_write *w) { return w->tag; }
 
-const uint8_t *plcio_sync_write_data(const sync_write *w, size_t *size)
+uint8_t *plcio_sync_write_data(const sync_write *w, size_t *size)
 {
     if (size) *size = w->size;
     return w->data;
