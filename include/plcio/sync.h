@@ -126,7 +126,7 @@ typedef struct plcio_sync_options {
     const char *shm_group;       /* override shm-group (NULL: keep) */
     unsigned shm_write_mode;     /* override shm-write-mode (0: keep) */
     const char *shm_write_group; /* override shm-write-group (NULL: keep) */
-    bool no_shm;                 /* run without a segment (tests, benchmarks) */
+    bool no_shm;                 /* run without a segment (values still reach the other sinks) */
     plcio_clock clock;           /* now NULL: the system monotonic clock */
     /* Protocol drivers (plcio/driver.h), borrowed for the engine's life: a
      * device's URL scheme picks the first that serves it, these before the
