@@ -136,16 +136,19 @@ static void emit_tag(plcio_sync *s, sync_tag *t, uint8_t quality, int reason, bo
     t->quality = quality;
     t->reason = reason;
     open_round(s);
-    plcio_sink_event ev = {.kind = PLCIO_SINK_TAG,
-                           .tag = t->index,
-                           .value = t->value,
-                           .size = t->size,
-                           .quality = quality,
-                           .reason = reason,
-                           .changed = changed,
-                           .read_ns = t->read_ns,
-                           .changed_ns = t->changed_ns};
-    sync_sinks_emit(s, &ev);
+    if (!s->sink_count) return;
+    /* Written straight into the batch: a round is mostly these. */
+    plcio_sink_event *ev = &s->batch[s->batch_count];
+    *ev = (plcio_sink_event){.kind = PLCIO_SINK_TAG,
+                             .tag = t->index,
+                             .value = t->value,
+                             .size = t->size,
+                             .quality = quality,
+                             .reason = reason,
+                             .changed = changed,
+                             .read_ns = t->read_ns,
+                             .changed_ns = t->changed_ns};
+    if (++s->batch_count == SYNC_SINK_BATCH) sync_sinks_flush(s);
 }
 
 static double number_of(const sync_tag *t, const uint8_t *raw, size_t len, bool *ok)
@@ -211,6 +214,7 @@ static void count_cycle(sync_counters *c, uint64_t cycle_ns)
 void plcio_sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes)
 {
     plcio_sync *s = g->device->engine;
+    sync_sinks_flush(s); /* the cycle's values leave together, before its image can move again */
     if (!g->busy) return;
     g->busy = false;
     uint64_t now = now_ns(s);
@@ -552,7 +556,8 @@ static int open_sinks(plcio_sync *s, const plcio_sync_options *o, char *err, siz
     size_t extra = o ? o->sink_count : 0;
     if (extra && !o->sinks) return PLCIO_EINVAL;
     s->sinks = calloc(extra + 1, sizeof(sync_sink *));
-    if (!s->sinks) return PLCIO_ENOMEM;
+    s->batch = calloc(SYNC_SINK_BATCH, sizeof *s->batch);
+    if (!s->sinks || !s->batch) return PLCIO_ENOMEM;
     for (size_t i = 0; i < extra; i++) {
         const plcio_sync_sink *reg = &o->sinks[i];
         int rc = sync_sink_open(s, &s->sinks[s->sink_count], reg->ops, reg->config, reg->queue_events, err, cap);
@@ -636,9 +641,11 @@ void plcio_sync_free(plcio_sync *s)
             plcio_shm_writer_complete(s->shm, req.slot, PLCIO_ECANCELED, "the sync engine stopped");
     }
     sync_close_drivers(s); /* drivers fail their in-flight writes as they close: sinks hear it */
+    sync_sinks_flush(s);
     for (size_t i = 0; i < s->sink_count; i++)
         sync_sink_close(s->sinks[i]); /* a queued sink gets what is queued first */
     free(s->sinks);
+    free(s->batch);
     sync_unbuild(s);
     plcio_shm_writer_free(s->shm);
     plcio_loop_free(s->loop);

@@ -30,6 +30,8 @@ struct plcio_sync {
     plcio_sink_tag *sink_tags; /* the tag table sinks see */
     sync_sink **sinks;         /* the options' sinks, then shared memory */
     size_t sink_count;
+    plcio_sink_event *batch; /* TAG events not yet handed to the sinks (SYNC_SINK_BATCH) */
+    size_t batch_count;
     bool round_open; /* ROUND_START handed out, ROUND_END not yet */
     bool drivers_closed;
     int shm_rc;               /* last publish's result, logged when it changes */
@@ -55,8 +57,11 @@ void sync_unbuild(plcio_sync *s);
 int sync_sink_open(plcio_sync *s, sync_sink **out, const plcio_sink *ops, void *config, size_t queue_events, char *err,
                    size_t cap);
 void sync_sink_close(sync_sink *k);
-/* Hand an event to every sink (never waits for one). */
+#define SYNC_SINK_BATCH 256
+/* Hand an event to every sink (never waits for one); TAG events are batched. */
 void sync_sinks_emit(plcio_sync *s, const plcio_sink_event *ev);
+/* Hand out the batched TAG events now. */
+void sync_sinks_flush(plcio_sync *s);
 /* Shared memory as a sink: config is the engine. */
 extern const plcio_sink sync_sink_shm;
 /* Say once when the segment had to be made anew. */

@@ -181,8 +181,39 @@ static void offer(sync_sink *k, const plcio_sink_event *ev)
     pthread_mutex_unlock(&k->lock);
 }
 
+/* TAG events, the bulk of a round, go out in batches: one call per inline
+ * sink per batch, not per tag. A batch is flushed when full, at the end of a
+ * group's cycle and before any other event, so the order never changes. */
+void sync_sinks_flush(plcio_sync *s)
+{
+    size_t n = s->batch_count;
+    if (n == 0) return;
+    s->batch_count = 0;
+    for (size_t i = 0; i < s->sink_count; i++) {
+        sync_sink *k = s->sinks[i];
+        if (k->ops->flags & PLCIO_SINK_INLINE) {
+            int rc = k->ops->deliver(k->state, s->batch, n);
+            k->events += n;
+            if (rc == PLCIO_OK)
+                k->delivered += n;
+            else
+                k->failed += n;
+        } else {
+            for (size_t j = 0; j < n; j++)
+                offer(k, &s->batch[j]);
+        }
+    }
+}
+
 void sync_sinks_emit(plcio_sync *s, const plcio_sink_event *ev)
 {
+    if (s->sink_count == 0) return;
+    if (ev->kind == PLCIO_SINK_TAG && s->batch) {
+        s->batch[s->batch_count++] = *ev;
+        if (s->batch_count == SYNC_SINK_BATCH) sync_sinks_flush(s);
+        return;
+    }
+    sync_sinks_flush(s);
     for (size_t i = 0; i < s->sink_count; i++)
         offer(s->sinks[i], ev);
 }
