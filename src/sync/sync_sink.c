@@ -187,7 +187,7 @@ static void offer(sync_sink *k, const plcio_sink_event *ev)
 void sync_sinks_flush(plcio_sync *s)
 {
     size_t n = s->batch_count;
-    if (n == 0) return;
+    if (n == 0 || !s->batch) return;
     s->batch_count = 0;
     for (size_t i = 0; i < s->sink_count; i++) {
         sync_sink *k = s->sinks[i];
