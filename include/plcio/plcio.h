@@ -39,6 +39,9 @@
 #include "plcio/s7.h"
 #include "plcio/s7_server.h"
 #include "plcio/sync.h"
+#include "plcio/loop.h"
+#include "plcio/driver.h"
+#include "plcio/sink.h"
 #include "plcio/word_order.h"
 
 #endif

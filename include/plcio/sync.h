@@ -109,12 +109,15 @@ PLCIO_API int plcio_sync_parse_mode(const char *text, unsigned *mode);
  * the thread that calls plcio_sync_run / _run_once: no thread per device, a
  * dead device never delays the others, a group's cycles never overlap (a
  * cycle still running when the next is due makes that one "late").
- * Values land in the shared-memory segment (plcio/shm.h) after every loop
- * round that changed something; other processes read it there and ask for
- * writes through its write ring.
+ * Every loop round that read something goes to the engine's sinks
+ * (plcio/sink.h); the first is the shared-memory segment (plcio/shm.h), where
+ * other processes read values and ask for writes through its write ring.
+ * Protocols are drivers (plcio/driver.h), registered per URL scheme.
  * ==================================================================== */
 
 typedef struct plcio_sync plcio_sync;
+struct plcio_driver;    /* plcio/driver.h */
+struct plcio_sync_sink; /* plcio/sink.h */
 
 typedef struct plcio_sync_options {
     plcio_logger logger;         /* fn NULL: process default */
@@ -123,8 +126,17 @@ typedef struct plcio_sync_options {
     const char *shm_group;       /* override shm-group (NULL: keep) */
     unsigned shm_write_mode;     /* override shm-write-mode (0: keep) */
     const char *shm_write_group; /* override shm-write-group (NULL: keep) */
-    bool no_shm;                 /* run without a segment (tests, benchmarks) */
+    bool no_shm;                 /* run without a segment (values still reach the other sinks) */
     plcio_clock clock;           /* now NULL: the system monotonic clock */
+    /* Protocol drivers (plcio/driver.h), borrowed for the engine's life: a
+     * device's URL scheme picks the first that serves it, these before the
+     * built-in ones (s7, modbus-*), which are always registered after them. */
+    const struct plcio_driver *const *drivers;
+    size_t driver_count;
+    /* Outputs (plcio/sink.h), borrowed for the engine's life; each gets every
+     * round. Shared memory is one more sink, after these, unless no_shm. */
+    const struct plcio_sync_sink *sinks;
+    size_t sink_count;
 } plcio_sync_options;
 
 /* Build an engine: load the layout files, resolve every tag, plan the reads,
@@ -175,6 +187,20 @@ typedef struct plcio_sync_stats {
     int last_error;                        /* devices: why the last connection failed */
     const char *last_message;
 } plcio_sync_stats;
+
+/* What each sink was offered and what became of it; read on the engine's thread. */
+typedef struct plcio_sink_stats {
+    const char *name;   /* the sink's ("shm" for shared memory); owned by it */
+    uint64_t events;    /* offered */
+    uint64_t delivered; /* handed to it and accepted */
+    uint64_t dropped;   /* not handed to it: its queue was full (it was too slow) */
+    uint64_t failed;    /* handed to it, and it reported an error */
+    size_t queued;      /* waiting in its queue now */
+} plcio_sink_stats;
+
+/* Sinks in order: the options' ones, then shared memory (unless no_shm). */
+PLCIO_API size_t plcio_sync_sink_count(const plcio_sync *s);
+PLCIO_API int plcio_sync_sink_stats(const plcio_sync *s, size_t index, plcio_sink_stats *out);
 
 PLCIO_API size_t plcio_sync_device_count(const plcio_sync *s);
 PLCIO_API int plcio_sync_device_stats(const plcio_sync *s, size_t index, plcio_sync_stats *out);

@@ -13,7 +13,7 @@
  * (mb_dev) is one unit on it. Devices of one engine whose URLs name the same
  * serial port share its line: several units on one RS-485 bus, one request on
  * the wire at a time, in the order they were queued. The engine owns the
- * table of shared lines (sync_driver_state): nothing is shared between
+ * table of shared lines (plcio_sync_device_shared): nothing is shared between
  * engines, nothing is process-global.
  *
  * The client queues the requests, sends them when the link can take them
@@ -39,7 +39,18 @@
 #include <string.h>
 
 #include "plcio/modbus.h"
-#include "sync/sync_internal.h"
+#include "plcio/address.h"
+#include "plcio/driver.h"
+
+/* Where a Modbus tag lives: the driver's own, in the tag's location bytes. */
+typedef struct mb_location {
+    plcio_mb_table table;
+    uint16_t address;  /* first register / bit */
+    uint16_t quantity; /* registers / bits */
+    plcio_mb_order order;
+} mb_location;
+_Static_assert(sizeof(mb_location) <= PLCIO_DRIVER_LOCATION_SIZE, "a Modbus location fits a tag's location bytes");
+#define MBAT(t) ((mb_location *)plcio_sync_tag_location(t))
 
 #define MERGE_GAP_REGS 8u
 #define MAX_READ_REGS  125u  /* AP 6.3: FC3/FC4 read at most 125 registers */
@@ -73,7 +84,7 @@ typedef struct mb_line mb_line;
 
 /* One device: a unit on a line. */
 typedef struct mb_dev {
-    sync_device *dev;
+    plcio_sync_device *dev;
     mb_line *line;
     uint8_t unit;
     int timeout_ms;
@@ -90,9 +101,9 @@ typedef struct mb_op {
     plcio_modbus_request req;  /* lent to the client until op_done */
     mb_line *line;
     mb_dev *owner;
-    sync_group *group;
+    plcio_sync_group *group;
     size_t read;
-    sync_write *write;
+    plcio_sync_write_req *write;
     uint8_t bit;
     uint16_t regs[MAX_WRITE_REGS];
 } mb_op;
@@ -171,58 +182,59 @@ static void op_release(mb_line *line, mb_op *o)
 /* An exception (a tag past the end of the device's table) comes back every
  * cycle: log it once when it starts or changes and once when the read works
  * again; the tags keep quality ERROR meanwhile. */
-static void note_exception(const sync_group *g, mb_read *rd, int result, uint8_t exception)
+static void note_exception(const plcio_sync_group *g, mb_read *rd, int result, uint8_t exception)
 {
     const char *table = rd->table == PLCIO_MB_TABLE_COIL             ? "coils"
                         : rd->table == PLCIO_MB_TABLE_DISCRETE_INPUT ? "discrete inputs"
                         : rd->table == PLCIO_MB_TABLE_INPUT_REGISTER ? "input registers"
                                                                      : "holding registers";
-    const plcio_logger *lg = sync_logger(g->device);
+    const plcio_sync_device *dv = plcio_sync_group_device(g);
     if (result == PLCIO_EMBEXC && exception != rd->warned) {
-        plcio_log(lg, PLCIO_LOG_WARN, "sync",
-                  "%s/%s: read %u %s from %u: exception %u: %s (tags in error until this changes)", g->device->name,
-                  g->name, rd->qty, table, rd->addr, exception, plcio_mb_exception_text(exception));
+        plcio_sync_device_log(dv, PLCIO_LOG_WARN,
+                              "%s/%s: read %u %s from %u: exception %u: %s (tags in error until this changes)",
+                              plcio_sync_device_name(dv), plcio_sync_group_name(g), rd->qty, table, rd->addr, exception,
+                              plcio_mb_exception_text(exception));
         rd->warned = exception;
     } else if (result == PLCIO_OK && rd->warned) {
-        plcio_log(lg, PLCIO_LOG_INFO, "sync", "%s/%s: %u %s from %u read again", g->device->name, g->name, rd->qty,
-                  table, rd->addr);
+        plcio_sync_device_log(dv, PLCIO_LOG_INFO, "%s/%s: %u %s from %u read again", plcio_sync_device_name(dv),
+                              plcio_sync_group_name(g), rd->qty, table, rd->addr);
         rd->warned = 0;
     }
 }
 
-static void read_answer(sync_group *g, size_t r, int result, uint8_t exception)
+static void read_answer(plcio_sync_group *g, size_t r, int result, uint8_t exception)
 {
-    mb_plan *p = g->plan;
+    mb_plan *p = plcio_sync_group_plan(g);
     mb_read *rd = &p->reads[r];
     note_exception(g, rd, result, exception);
-    for (size_t i = 0; i < g->tag_count; i++) {
+    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
         if (p->read_of[i] != r) continue;
-        sync_tag *t = g->tags[i];
+        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
         if (result != PLCIO_OK) {
-            sync_tag_error(t, result);
+            plcio_sync_tag_error(t, result);
             continue;
         }
         uint8_t raw[MAX_TAG_BYTES];
         if (bit_table(rd->table)) {
-            raw[0] = rd->bits[t->at.mb.address - rd->addr];
+            raw[0] = rd->bits[MBAT(t)->address - rd->addr];
         } else {
-            if (t->size > sizeof raw) {
-                sync_tag_error(t, PLCIO_ERANGE);
+            if (plcio_sync_tag_size(t) > sizeof raw) {
+                plcio_sync_tag_error(t, PLCIO_ERANGE);
                 continue;
             }
-            plcio_mb_regs_to_bytes(rd->regs + (t->at.mb.address - rd->addr), t->size / 2u, raw);
-            if (t->type != PLCIO_TYPE_STRING) to_abcd(raw, t->size, t->at.mb.order);
+            plcio_mb_regs_to_bytes(rd->regs + (MBAT(t)->address - rd->addr), plcio_sync_tag_size(t) / 2u, raw);
+            if (plcio_sync_tag_type(t) != PLCIO_TYPE_STRING) to_abcd(raw, plcio_sync_tag_size(t), MBAT(t)->order);
         }
-        sync_tag_value(t, raw, t->size);
+        plcio_sync_tag_value(t, raw, plcio_sync_tag_size(t));
     }
     if (result != PLCIO_OK && p->first_err == PLCIO_OK) p->first_err = result;
     if (p->outstanding && --p->outstanding == 0) {
         int err = p->first_err;
-        sync_group_done(g, err == PLCIO_EMBEXC ? PLCIO_OK : err, p->nreads, err ? 0 : p->bytes);
+        plcio_sync_group_done(g, err == PLCIO_EMBEXC ? PLCIO_OK : err, p->nreads, err ? 0 : p->bytes);
     }
 }
 
-static void write_answer(const mb_line *line, sync_write *w, int result, uint8_t exception, bool sent)
+static void write_answer(const mb_line *line, plcio_sync_write_req *w, int result, uint8_t exception, bool sent)
 {
     char msg[400] = "";
     if (result == PLCIO_EMBEXC)
@@ -232,15 +244,15 @@ static void write_answer(const mb_line *line, sync_write *w, int result, uint8_t
                  plcio_strerror(result), line->set.where);
     else if (result != PLCIO_OK)
         snprintf(msg, sizeof msg, "not sent: %s (%s)", plcio_strerror(result), line->set.where);
-    sync_write_done(w, result, msg);
+    plcio_sync_write_done(w, result, msg);
 }
 
 /* Take op off the line and report its result. */
 static void finish_op(mb_line *line, mb_op *o, int result)
 {
-    sync_group *g = o->group;
+    plcio_sync_group *g = o->group;
     size_t read = o->read;
-    sync_write *w = o->write;
+    plcio_sync_write_req *w = o->write;
     uint8_t exception = o->req.exception;
     bool sent = o->req.sent;
     op_release(line, o);
@@ -298,7 +310,7 @@ static void dev_up(mb_dev *dev)
     dev->up = true;
     dev->silent = 0;
     dev->lost = false;
-    sync_device_up(dev->dev); /* queued writes start here (their pump comes back as `again`) */
+    plcio_sync_device_up(dev->dev); /* queued writes start here (their pump comes back as `again`) */
 }
 
 static void dev_down(mb_dev *dev, int err, const char *msg)
@@ -306,7 +318,7 @@ static void dev_down(mb_dev *dev, int err, const char *msg)
     dev->up = false;
     dev->silent = 0;
     dev->lost = false;
-    sync_device_down(dev->dev, err, msg);
+    plcio_sync_device_down(dev->dev, err, msg);
 }
 
 /* The line is lost (or could not be opened): close it, end every request
@@ -389,7 +401,7 @@ static void line_free(mb_line *line)
 }
 
 /* client: moved to the line (freed on failure). */
-static mb_line *line_new(plcio_modbus_client *client, sync_device *d)
+static mb_line *line_new(plcio_modbus_client *client, plcio_sync_device *d)
 {
     mb_line *line = calloc(1, sizeof *line);
     if (!line) {
@@ -399,7 +411,7 @@ static mb_line *line_new(plcio_modbus_client *client, sync_device *d)
     line->client = client;
     plcio_modbus_client_get_settings(client, &line->set);
     plcio_modbus_client_set_depth(client, MBAP_DEPTH); /* RTU and ASCII links stay at one */
-    plcio_loop_watch_init(&line->watch, sync_loop(d), on_io, on_deadline, line);
+    plcio_loop_watch_init(&line->watch, plcio_sync_device_loop(d), on_io, on_deadline, line);
     return line;
 }
 
@@ -410,9 +422,9 @@ static bool same_line_settings(const plcio_modbus_client_settings *a, const plci
 }
 
 /* The engine's line for this serial port, or a new one. client: moved. */
-static int shared_line(plcio_modbus_client *client, sync_device *d, mb_line **out, char *err, size_t cap)
+static int shared_line(plcio_modbus_client *client, plcio_sync_device *d, mb_line **out, char *err, size_t cap)
 {
-    void **registry = sync_driver_state(d);
+    void **registry = plcio_sync_device_shared(d);
     plcio_modbus_client_settings set;
     plcio_modbus_client_get_settings(client, &set);
     mb_line *line = registry ? *registry : NULL;
@@ -423,14 +435,15 @@ static int shared_line(plcio_modbus_client *client, sync_device *d, mb_line **ou
         snprintf(err, cap,
                  "%s is also the line of device %s, with other settings (framing, baud, parity, data and stop bits "
                  "must agree)",
-                 set.device, line->devs->dev->name);
+                 set.device, plcio_sync_device_name(line->devs->dev));
         plcio_modbus_client_free(client);
         return PLCIO_EINVAL;
     }
     if (line) {
         for (const mb_dev *o = line->devs; o; o = o->next)
             if (o->unit == set.unit) {
-                snprintf(err, cap, "unit %u on %s is already device %s", set.unit, set.device, o->dev->name);
+                snprintf(err, cap, "unit %u on %s is already device %s", set.unit, set.device,
+                         plcio_sync_device_name(o->dev));
                 plcio_modbus_client_free(client);
                 return PLCIO_EEXIST;
             }
@@ -460,14 +473,14 @@ static void unshare_line(mb_line *line)
 
 /* ---- driver operations ---- */
 
-static int mbd_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
+static int mbd_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
 {
     (void)url;
     int rc;
-    plcio_modbus_client *client = plcio_modbus_client_new(d->url, sync_logger(d), &rc);
+    plcio_modbus_client *client = plcio_modbus_client_new(plcio_sync_device_url(d), plcio_sync_device_logger(d), &rc);
     if (!client) {
         char why[160] = "";
-        (void)plcio_modbus_url_check(d->url, why, sizeof why);
+        (void)plcio_modbus_url_check(plcio_sync_device_url(d), why, sizeof why);
         snprintf(err, cap,
                  "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-udp://HOST[:PORT], "
                  "modbus-rtu:///dev/ttyX?baud=19200&parity=E&data-bits=8&stop-bits=1, modbus-ascii:///dev/ttyX?..., "
@@ -500,13 +513,13 @@ static int mbd_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
         tail = &(*tail)->next;
     *tail = dev;
     dev->line = line;
-    d->drv = dev;
+    plcio_sync_device_set_data(d, dev);
     return PLCIO_OK;
 }
 
-static void mbd_close(sync_device *d)
+static void mbd_close(plcio_sync_device *d)
 {
-    mb_dev *dev = d->drv;
+    mb_dev *dev = plcio_sync_device_data(d);
     mb_line *line = dev->line;
     /* Its requests end cancelled; one on the wire stays in flight (others share the
      * line) and its answer is dropped. */
@@ -522,14 +535,14 @@ static void mbd_close(sync_device *d)
             break;
         }
     free(dev);
-    d->drv = NULL;
+    plcio_sync_device_set_data(d, NULL);
     if (line->devs) return;
     unshare_line(line);
     line_free(line);
 }
 
-static int mbd_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db,
-                       char *err, size_t cap)
+static int mbd_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
+                       int db, char *err, size_t cap)
 {
     (void)d;
     (void)db;
@@ -544,27 +557,24 @@ static int mbd_add_tag(sync_device *d, sync_tag *t, const char *address, const p
         snprintf(err, cap, "an array address is not one tag: list its elements");
         return PLCIO_EUNSUPPORTED;
     }
-    t->at.mb.table = a.table;
-    t->at.mb.address = a.address;
-    t->at.mb.quantity = (uint16_t)a.quantity;
-    t->at.mb.order = a.order;
-    t->type = a.type;
-    t->length = a.length;
-    t->bit = 0;
-    t->size = bit_table(a.table) ? 1u : 2u * a.quantity;
+    MBAT(t)->table = a.table;
+    MBAT(t)->address = a.address;
+    MBAT(t)->quantity = (uint16_t)a.quantity;
+    MBAT(t)->order = a.order;
+    plcio_sync_tag_set_shape(t, a.type, a.length, 0, bit_table(a.table) ? 1u : 2u * a.quantity);
     return PLCIO_OK;
 }
 
-static void mbd_free_plan(sync_group *g)
+static void mbd_free_plan(plcio_sync_group *g)
 {
-    mb_plan *p = g->plan;
+    mb_plan *p = plcio_sync_group_plan(g);
     if (!p) return;
     free(p->reads);
     free(p->read_of);
     free(p->regs);
     free(p->bits);
     free(p);
-    g->plan = NULL;
+    plcio_sync_group_set_plan(g, NULL);
 }
 
 /* A tag's place in address order: table, then first register (qsort takes no
@@ -581,10 +591,10 @@ static int cmp_key(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
+static int mbd_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
 {
     (void)d;
-    size_t n = g->tag_count;
+    size_t n = plcio_sync_group_tag_count(g);
     mb_plan *p = calloc(1, sizeof *p);
     tag_key *order = malloc(n * sizeof *order);
     uint32_t *end = malloc(n * sizeof *end);
@@ -592,7 +602,7 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
         p->reads = calloc(n, sizeof *p->reads);
         p->read_of = malloc(n * sizeof *p->read_of);
     }
-    g->plan = p;
+    plcio_sync_group_set_plan(g, p);
     if (!p || !order || !end || !p->reads || !p->read_of) {
         free(order);
         free(end);
@@ -600,20 +610,21 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
         return PLCIO_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        order[i] = (tag_key){(uint32_t)g->tags[i]->at.mb.table << 16 | g->tags[i]->at.mb.address, i};
+        order[i] = (tag_key){
+            (uint32_t)MBAT(plcio_sync_group_tag(g, i))->table << 16 | MBAT(plcio_sync_group_tag(g, i))->address, i};
     qsort(order, n, sizeof *order, cmp_key);
     for (size_t k = 0; k < n; k++) {
-        const sync_tag *t = g->tags[order[k].index];
-        uint32_t t_end = (uint32_t)t->at.mb.address + t->at.mb.quantity;
+        const plcio_sync_tag *t = plcio_sync_group_tag(g, order[k].index);
+        uint32_t t_end = (uint32_t)MBAT(t)->address + MBAT(t)->quantity;
         mb_read *last = p->nreads ? &p->reads[p->nreads - 1] : NULL;
-        uint32_t limit = bit_table(t->at.mb.table) ? MAX_READ_BITS : MAX_READ_REGS;
+        uint32_t limit = bit_table(MBAT(t)->table) ? MAX_READ_BITS : MAX_READ_REGS;
         uint32_t new_end = last ? (t_end > end[p->nreads - 1] ? t_end : end[p->nreads - 1]) : 0;
-        if (last && last->table == t->at.mb.table && t->at.mb.address <= end[p->nreads - 1] + MERGE_GAP_REGS &&
+        if (last && last->table == MBAT(t)->table && MBAT(t)->address <= end[p->nreads - 1] + MERGE_GAP_REGS &&
             new_end - last->addr <= limit) {
             end[p->nreads - 1] = new_end;
         } else {
-            p->reads[p->nreads].table = t->at.mb.table;
-            p->reads[p->nreads].addr = t->at.mb.address;
+            p->reads[p->nreads].table = MBAT(t)->table;
+            p->reads[p->nreads].addr = MBAT(t)->address;
             end[p->nreads] = t_end;
             p->nreads++;
         }
@@ -652,9 +663,9 @@ static int mbd_plan(sync_device *d, sync_group *g, char *err, size_t cap)
     return PLCIO_OK;
 }
 
-static void mbd_connect(sync_device *d)
+static void mbd_connect(plcio_sync_device *d)
 {
-    mb_dev *dev = d->drv;
+    mb_dev *dev = plcio_sync_device_data(d);
     mb_line *line = dev->line;
     if (plcio_modbus_client_fd(line->client) >= 0) { /* a shared line another unit keeps open */
         if (plcio_modbus_client_is_connected(line->client)) {
@@ -665,7 +676,7 @@ static void mbd_connect(sync_device *d)
     }
     int rc = plcio_modbus_client_connect_async(line->client);
     if (rc != PLCIO_OK) {
-        sync_device_down(d, rc, plcio_modbus_client_last_error(line->client));
+        plcio_sync_device_down(d, rc, plcio_modbus_client_last_error(line->client));
         return;
     }
     if (plcio_modbus_client_is_connected(line->client)) {
@@ -689,15 +700,15 @@ static void op_settings(mb_op *o, const mb_dev *dev)
     o->req.retries = dev->retries ? (int)dev->retries : PLCIO_MODBUS_NO_RETRY;
 }
 
-static void mbd_read(sync_device *d, sync_group *g)
+static void mbd_read(plcio_sync_device *d, plcio_sync_group *g)
 {
-    mb_dev *dev = d->drv;
+    mb_dev *dev = plcio_sync_device_data(d);
     mb_line *line = dev->line;
-    mb_plan *p = g->plan;
+    mb_plan *p = plcio_sync_group_plan(g);
     p->outstanding = 0;
     p->first_err = PLCIO_OK;
     if (!plcio_modbus_client_is_connected(line->client)) { /* the link broke in this loop round */
-        sync_group_done(g, PLCIO_ENOTCONN, 0, 0);
+        plcio_sync_group_done(g, PLCIO_ENOTCONN, 0, 0);
         return;
     }
     for (size_t r = 0; r < p->nreads; r++) {
@@ -719,7 +730,7 @@ static void mbd_read(sync_device *d, sync_group *g)
         if (rc != PLCIO_OK) {
             /* nothing more can be queued: what was queued completes the cycle */
             p->first_err = rc;
-            if (p->outstanding == 0) sync_group_done(g, rc, 0, 0);
+            if (p->outstanding == 0) plcio_sync_group_done(g, rc, 0, 0);
             break;
         }
         p->outstanding++;
@@ -727,17 +738,19 @@ static void mbd_read(sync_device *d, sync_group *g)
     pump(line);
 }
 
-static void mbd_write(sync_device *d, sync_write *w)
+static void mbd_write(plcio_sync_device *d, plcio_sync_write_req *w)
 {
-    mb_dev *dev = d->drv;
+    mb_dev *dev = plcio_sync_device_data(d);
     mb_line *line = dev->line;
-    const sync_tag *t = w->tag;
-    if (t->at.mb.table != PLCIO_MB_TABLE_COIL && t->at.mb.table != PLCIO_MB_TABLE_HOLDING_REGISTER) {
-        sync_write_done(w, PLCIO_EACCESS, "discrete inputs and input registers are read-only");
+    const plcio_sync_tag *t = plcio_sync_write_tag(w);
+    size_t wsize;
+    const uint8_t *wdata = plcio_sync_write_data(w, &wsize);
+    if (MBAT(t)->table != PLCIO_MB_TABLE_COIL && MBAT(t)->table != PLCIO_MB_TABLE_HOLDING_REGISTER) {
+        plcio_sync_write_done(w, PLCIO_EACCESS, "discrete inputs and input registers are read-only");
         return;
     }
-    if (t->at.mb.table == PLCIO_MB_TABLE_HOLDING_REGISTER && (w->size > (size_t)MAX_WRITE_REGS * 2 || w->size % 2)) {
-        sync_write_done(w, PLCIO_ERANGE, "value longer than one write request (123 registers)");
+    if (MBAT(t)->table == PLCIO_MB_TABLE_HOLDING_REGISTER && (wsize > (size_t)MAX_WRITE_REGS * 2 || wsize % 2)) {
+        plcio_sync_write_done(w, PLCIO_ERANGE, "value longer than one write request (123 registers)");
         return;
     }
     if (!plcio_modbus_client_is_connected(line->client)) {
@@ -746,23 +759,24 @@ static void mbd_write(sync_device *d, sync_write *w)
     }
     mb_op *o = op_new(line, dev);
     if (!o) {
-        sync_write_done(w, PLCIO_ELIMIT, "too many requests waiting for this line");
+        plcio_sync_write_done(w, PLCIO_ELIMIT, "too many requests waiting for this line");
         return;
     }
     o->write = w;
     op_settings(o, dev);
-    o->req.addr = t->at.mb.address;
-    if (t->at.mb.table == PLCIO_MB_TABLE_COIL) {
-        o->bit = w->data[0] & 1u;
+    o->req.addr = MBAT(t)->address;
+    if (MBAT(t)->table == PLCIO_MB_TABLE_COIL) {
+        o->bit = wdata[0] & 1u;
         o->req.function = 5; /* AP 6.5 */
         o->req.bits = &o->bit;
     } else {
         uint8_t bytes[2 * MAX_WRITE_REGS];
-        memcpy(bytes, w->data, w->size);
-        if (t->type != PLCIO_TYPE_STRING) to_abcd(bytes, w->size, t->at.mb.order); /* ABCD -> device order */
-        plcio_mb_bytes_to_regs(bytes, w->size / 2, o->regs);
+        memcpy(bytes, wdata, wsize);
+        if (plcio_sync_tag_type(t) != PLCIO_TYPE_STRING)
+            to_abcd(bytes, wsize, MBAT(t)->order); /* ABCD -> device order */
+        plcio_mb_bytes_to_regs(bytes, wsize / 2, o->regs);
         o->req.function = 16; /* AP 6.12 */
-        o->req.n = (uint16_t)(w->size / 2);
+        o->req.n = (uint16_t)(wsize / 2);
         o->req.regs = o->regs;
     }
     int rc = plcio_modbus_submit(line->client, &o->req, op_done, o);
@@ -774,5 +788,15 @@ static void mbd_write(sync_device *d, sync_write *w)
     pump(line);
 }
 
-const sync_driver_ops sync_driver_modbus = {"modbus-",     mbd_open,    mbd_close, mbd_add_tag, mbd_plan,
-                                            mbd_free_plan, mbd_connect, mbd_read,  mbd_write};
+const plcio_driver plcio_driver_modbus = {
+    .abi = PLCIO_DRIVER_ABI,
+    .scheme = "modbus-",
+    .open = mbd_open,
+    .close = mbd_close,
+    .add_tag = mbd_add_tag,
+    .plan = mbd_plan,
+    .free_plan = mbd_free_plan,
+    .connect = mbd_connect,
+    .read = mbd_read,
+    .write = mbd_write,
+};

@@ -8,13 +8,22 @@
 #include <string.h>
 
 #include "plcio/s7.h"
-#include "sync/sync_internal.h"
+#include "plcio/driver.h"
+
+/* Where an S7 tag lives: the driver's own, in the tag's location bytes. */
+typedef struct s7_location {
+    uint8_t area; /* plcio_s7_area */
+    uint16_t db;
+    uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
+} s7_location;
+_Static_assert(sizeof(s7_location) <= PLCIO_DRIVER_LOCATION_SIZE, "an S7 location fits a tag's location bytes");
+#define S7AT(t) ((s7_location *)plcio_sync_tag_location(t))
 
 typedef struct s7_job {
     struct s7_job *next;
-    sync_group *group; /* a read, or */
-    sync_write *write; /* a write */
-    plcio_s7_var var;  /* the write's variable */
+    plcio_sync_group *group;     /* a read, or */
+    plcio_sync_write_req *write; /* a write */
+    plcio_s7_var var;            /* the write's variable */
     uint8_t bit_value;
 } s7_job;
 
@@ -35,7 +44,7 @@ typedef struct s7_plan {
 } s7_plan;
 
 typedef struct s7_drv {
-    sync_device *dev;
+    plcio_sync_device *dev;
     plcio_s7_client *client;
     int watched_fd;
     unsigned watched_events;
@@ -68,7 +77,7 @@ static void on_deadline(plcio_loop *loop, void *ctx)
 /* Keep the loop's view of the socket and deadline in step with the client. */
 static void rewatch(s7_drv *drv)
 {
-    plcio_loop *loop = sync_loop(drv->dev);
+    plcio_loop *loop = plcio_sync_device_loop(drv->dev);
     uint64_t deadline = 0;
     unsigned wants = plcio_s7_client_wants(drv->client, &deadline);
     int fd = plcio_s7_client_fd(drv->client);
@@ -105,21 +114,21 @@ static void finish_head(s7_drv *drv)
     free(job);
 }
 
-static int s7_build_plan(sync_group *g, bool merge);
+static int s7_build_plan(plcio_sync_group *g, bool merge);
 
 /* A refused tag is refused every cycle: log the refusal once, when it starts or
  * changes, and once when every tag reads again. Each cycle still counts as an
  * error in the group's figures and the tags keep quality ERROR meanwhile. */
-static void note_refusal(s7_drv *drv, sync_group *g, int result, const char *refusal)
+static void note_refusal(s7_drv *drv, plcio_sync_group *g, int result, const char *refusal)
 {
-    s7_plan *p = g->plan;
+    s7_plan *p = plcio_sync_group_plan(g);
     if (result == PLCIO_EPLC && strcmp(refusal, p->warned) != 0) {
-        plcio_log(sync_logger(drv->dev), PLCIO_LOG_WARN, "sync", "%s/%s: %s (tags in error until this changes)",
-                  drv->dev->name, g->name, refusal);
+        plcio_sync_device_log(drv->dev, PLCIO_LOG_WARN, "%s/%s: %s (tags in error until this changes)",
+                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
         snprintf(p->warned, sizeof p->warned, "%s", refusal);
     } else if (result == PLCIO_OK && p->warned[0]) {
-        plcio_log(sync_logger(drv->dev), PLCIO_LOG_INFO, "sync", "%s/%s: every tag reads again", drv->dev->name,
-                  g->name);
+        plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: every tag reads again",
+                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g));
         p->warned[0] = '\0';
     }
 }
@@ -128,18 +137,19 @@ static void read_done(void *ctx, plcio_s7_client *client, int result)
 {
     s7_drv *drv = ctx;
     s7_job *job = drv->head;
-    sync_group *g = job->group;
-    s7_plan *p = g->plan;
+    plcio_sync_group *g = job->group;
+    s7_plan *p = plcio_sync_group_plan(g);
     bool split = false;
     /* A lost connection is reported by the device going down; per-item refusals
      * (missing DB, out of range) mark only the tags of that variable. */
     if (result == PLCIO_OK || result == PLCIO_EPLC) {
-        for (size_t i = 0; i < g->tag_count; i++) {
+        for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
             const plcio_s7_var *v = &p->vars[p->var_of[i]];
             if (v->result == PLCIO_OK)
-                sync_tag_value(g->tags[i], p->buf + p->offset[i], g->tags[i]->size);
+                plcio_sync_tag_value(plcio_sync_group_tag(g, i), p->buf + p->offset[i],
+                                     plcio_sync_tag_size(plcio_sync_group_tag(g, i)));
             else
-                sync_tag_error(g->tags[i], v->result);
+                plcio_sync_tag_error(plcio_sync_group_tag(g, i), v->result);
         }
         /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
         split = result == PLCIO_EPLC && p->merged;
@@ -147,10 +157,10 @@ static void read_done(void *ctx, plcio_s7_client *client, int result)
     char refusal[256] = "";
     if (result == PLCIO_EPLC) snprintf(refusal, sizeof refusal, "%s", plcio_s7_client_last_error(client));
     finish_head(drv);
-    sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
+    plcio_sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
     if (split && s7_build_plan(g, false) == PLCIO_OK) {
-        plcio_log(sync_logger(drv->dev), PLCIO_LOG_INFO, "sync", "%s/%s: %s; reading each tag on its own from now on",
-                  drv->dev->name, g->name, refusal);
+        plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: %s; reading each tag on its own from now on",
+                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
         return;
     }
     note_refusal(drv, g, result, refusal);
@@ -160,21 +170,21 @@ static void write_done(void *ctx, plcio_s7_client *client, int result)
 {
     s7_drv *drv = ctx;
     s7_job *job = drv->head;
-    sync_write *w = job->write;
+    plcio_sync_write_req *w = job->write;
     char msg[256] = "";
     if (result != PLCIO_OK) snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(client));
     finish_head(drv);
-    sync_write_done(w, result, msg);
+    plcio_sync_write_done(w, result, msg);
 }
 
 /* Hand the next queued job to the client; true when one was started. */
 static bool start_next(s7_drv *drv)
 {
-    while (drv->head && !drv->running && drv->dev->state == SYNC_DEV_UP) {
+    while (drv->head && !drv->running && plcio_sync_device_is_up(drv->dev)) {
         s7_job *job = drv->head;
         int rc;
         if (job->group) {
-            s7_plan *p = job->group->plan;
+            s7_plan *p = plcio_sync_group_plan(job->group);
             rc = plcio_s7_client_read_vars_async(drv->client, p->vars, p->nvars, read_done, drv);
         } else {
             rc = plcio_s7_client_write_vars_async(drv->client, &job->var, 1, write_done, drv);
@@ -186,13 +196,13 @@ static bool start_next(s7_drv *drv)
         /* The client's own heartbeat is in flight: the job waits for the next pump. */
         if (rc == PLCIO_EBUSY) return false;
         /* Could not even queue it: report and go on with the next. */
-        sync_group *g = job->group;
-        sync_write *w = job->write;
+        plcio_sync_group *g = job->group;
+        plcio_sync_write_req *w = job->write;
         finish_head(drv);
         if (g)
-            sync_group_done(g, rc, 0, 0);
+            plcio_sync_group_done(g, rc, 0, 0);
         else
-            sync_write_done(w, rc, plcio_s7_client_last_error(drv->client));
+            plcio_sync_write_done(w, rc, plcio_s7_client_last_error(drv->client));
     }
     return false;
 }
@@ -202,17 +212,17 @@ static void drop_jobs(s7_drv *drv, int err)
 {
     while (drv->head) {
         s7_job *job = drv->head;
-        sync_group *g = job->group;
-        sync_write *w = job->write;
+        plcio_sync_group *g = job->group;
+        plcio_sync_write_req *w = job->write;
         bool was_running = drv->running;
         finish_head(drv);
         if (g)
-            sync_group_done(g, err, 0, 0);
+            plcio_sync_group_done(g, err, 0, 0);
         else if (!was_running)
-            sync_write_done(w, err, "not sent: the connection was lost");
+            plcio_sync_write_done(w, err, "not sent: the connection was lost");
         else
-            sync_write_done(w, err,
-                            "the connection was lost before the PLC answered: the write may or may not have happened");
+            plcio_sync_write_done(
+                w, err, "the connection was lost before the PLC answered: the write may or may not have happened");
     }
 }
 
@@ -220,7 +230,7 @@ static void drop_jobs(s7_drv *drv, int err)
  * reading) come out of process(), which has then completed the running job. */
 static void pump(s7_drv *drv)
 {
-    sync_device *d = drv->dev;
+    plcio_sync_device *d = drv->dev;
     /* A job handed over by start_next is encoded and sent by the next process(). */
     do {
         int rc = plcio_s7_client_process(drv->client);
@@ -230,12 +240,12 @@ static void pump(s7_drv *drv)
             plcio_s7_client_disconnect(drv->client);
             drop_jobs(drv, rc);
             rewatch(drv);
-            sync_device_down(d, rc, msg);
+            plcio_sync_device_down(d, rc, msg);
             return;
         }
         if (drv->came_up) {
             drv->came_up = false;
-            if (d->state == SYNC_DEV_CONNECTING) sync_device_up(d);
+            if (plcio_sync_device_connecting(d)) plcio_sync_device_up(d);
         }
     } while (start_next(drv));
     rewatch(drv);
@@ -249,14 +259,14 @@ static void on_client_connect(void *ctx, plcio_s7_client *client, int reason)
     if (reason == PLCIO_OK) ((s7_drv *)ctx)->came_up = true;
 }
 
-static int s7_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
+static int s7_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
 {
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
     int rc = plcio_s7_client_options_from_url(&o, url, err, cap);
     if (rc != PLCIO_OK) return rc;
     o.auto_reconnect = false; /* the engine reconnects, with its own backoff */
-    o.logger = *sync_logger(d);
+    o.logger = *plcio_sync_device_logger(d);
     s7_drv *drv = calloc(1, sizeof *drv);
     if (!drv) return PLCIO_ENOMEM;
     drv->dev = d;
@@ -268,35 +278,32 @@ static int s7_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
         free(drv);
         return PLCIO_ENOMEM;
     }
-    d->drv = drv;
+    plcio_sync_device_set_data(d, drv);
     return PLCIO_OK;
 }
 
-static void s7_close(sync_device *d)
+static void s7_close(plcio_sync_device *d)
 {
-    s7_drv *drv = d->drv;
-    plcio_loop *loop = sync_loop(d);
+    s7_drv *drv = plcio_sync_device_data(d);
+    plcio_loop *loop = plcio_sync_device_loop(d);
     if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
     if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
     if (drv->kick) plcio_loop_timer_cancel(loop, drv->kick);
     drop_jobs(drv, PLCIO_ECANCELED);
     plcio_s7_client_free(drv->client);
     free(drv);
-    d->drv = NULL;
+    plcio_sync_device_set_data(d, NULL);
 }
 
-static int s7_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db, char *err,
-                      size_t cap)
+static int s7_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
+                      int db, char *err, size_t cap)
 {
     (void)d;
     if (m) {
-        t->at.s7.area = PLCIO_S7_AREA_DB;
-        t->at.s7.db = (uint16_t)(m->db_number >= 0 ? m->db_number : db);
-        t->at.s7.byte = m->byte;
-        t->type = m->type;
-        t->length = m->length;
-        t->bit = m->bit >= 0 ? (unsigned)m->bit : 0;
-        t->size = m->size;
+        S7AT(t)->area = PLCIO_S7_AREA_DB;
+        S7AT(t)->db = (uint16_t)(m->db_number >= 0 ? m->db_number : db);
+        S7AT(t)->byte = m->byte;
+        plcio_sync_tag_set_shape(t, m->type, m->length, m->bit >= 0 ? (unsigned)m->bit : 0, m->size);
         return PLCIO_OK;
     }
     plcio_s7_address a;
@@ -310,13 +317,10 @@ static int s7_add_tag(sync_device *d, sync_tag *t, const char *address, const pl
         snprintf(err, cap, "S7 timers and counters are not synchronised; copy them to a DB or M");
         return PLCIO_EUNSUPPORTED;
     }
-    t->at.s7.area = (uint8_t)a.area;
-    t->at.s7.db = a.db;
-    t->at.s7.byte = a.offset;
-    t->type = a.type;
-    t->length = a.length;
-    t->bit = a.bit;
-    t->size = t->type == PLCIO_TYPE_BOOL ? 1 : a.size;
+    S7AT(t)->area = (uint8_t)a.area;
+    S7AT(t)->db = a.db;
+    S7AT(t)->byte = a.offset;
+    plcio_sync_tag_set_shape(t, a.type, a.length, a.bit, a.type == PLCIO_TYPE_BOOL ? 1 : a.size);
     return PLCIO_OK;
 }
 
@@ -330,27 +334,28 @@ static void free_plan(s7_plan *p)
     free(p);
 }
 
-static void s7_free_plan(sync_group *g)
+static void s7_free_plan(plcio_sync_group *g)
 {
-    free_plan(g->plan);
-    g->plan = NULL;
+    free_plan(plcio_sync_group_plan(g));
+    plcio_sync_group_set_plan(g, NULL);
 }
 
-static const sync_group *sort_group; /* qsort has no context argument; plans are built on one thread */
+static const plcio_sync_group *sort_group; /* qsort has no context argument; plans are built on one thread */
 
 static int cmp_tag(const void *a, const void *b)
 {
-    const sync_tag *x = sort_group->tags[*(const size_t *)a], *y = sort_group->tags[*(const size_t *)b];
-    if (x->at.s7.area != y->at.s7.area) return x->at.s7.area < y->at.s7.area ? -1 : 1;
-    if (x->at.s7.db != y->at.s7.db) return x->at.s7.db < y->at.s7.db ? -1 : 1;
-    if (x->at.s7.byte != y->at.s7.byte) return x->at.s7.byte < y->at.s7.byte ? -1 : 1;
+    const plcio_sync_tag *x = plcio_sync_group_tag(sort_group, *(const size_t *)a),
+                         *y = plcio_sync_group_tag(sort_group, *(const size_t *)b);
+    if (S7AT(x)->area != S7AT(y)->area) return S7AT(x)->area < S7AT(y)->area ? -1 : 1;
+    if (S7AT(x)->db != S7AT(y)->db) return S7AT(x)->db < S7AT(y)->db ? -1 : 1;
+    if (S7AT(x)->byte != S7AT(y)->byte) return S7AT(x)->byte < S7AT(y)->byte ? -1 : 1;
     return 0;
 }
 
 /* Build (or rebuild) g's plan; the old one is replaced only on success. */
-static int s7_build_plan(sync_group *g, bool merge)
+static int s7_build_plan(plcio_sync_group *g, bool merge)
 {
-    size_t n = g->tag_count;
+    size_t n = plcio_sync_group_tag_count(g);
     s7_plan *p = calloc(1, sizeof *p);
     size_t *order = malloc(n * sizeof *order);
     uint32_t *start = malloc(n * sizeof *start), *end = malloc(n * sizeof *end);
@@ -372,16 +377,16 @@ static int s7_build_plan(sync_group *g, bool merge)
     qsort(order, n, sizeof *order, cmp_tag);
     /* Regions in address order: [start, end) per region. */
     for (size_t k = 0; k < n; k++) {
-        const sync_tag *t = g->tags[order[k]];
+        const plcio_sync_tag *t = plcio_sync_group_tag(g, order[k]);
         plcio_s7_var *last = p->nvars ? &p->vars[p->nvars - 1] : NULL;
-        uint32_t t_end = t->at.s7.byte + t->size;
-        if (merge && last && last->area == (plcio_s7_area)t->at.s7.area && last->db == t->at.s7.db &&
-            t->at.s7.byte <= end[p->nvars - 1] + MERGE_GAP) {
+        uint32_t t_end = S7AT(t)->byte + plcio_sync_tag_size(t);
+        if (merge && last && last->area == (plcio_s7_area)S7AT(t)->area && last->db == S7AT(t)->db &&
+            S7AT(t)->byte <= end[p->nvars - 1] + MERGE_GAP) {
             if (t_end > end[p->nvars - 1]) end[p->nvars - 1] = t_end;
         } else {
             p->vars[p->nvars] =
-                (plcio_s7_var){(plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 0, -1, NULL, PLCIO_OK, 0};
-            start[p->nvars] = t->at.s7.byte;
+                (plcio_s7_var){(plcio_s7_area)S7AT(t)->area, S7AT(t)->db, S7AT(t)->byte, 0, -1, NULL, PLCIO_OK, 0};
+            start[p->nvars] = S7AT(t)->byte;
             end[p->nvars] = t_end;
             p->nvars++;
         }
@@ -407,19 +412,19 @@ static int s7_build_plan(sync_group *g, bool merge)
     }
     for (size_t i = 0; i < n; i++) {
         size_t r = p->var_of[i];
-        p->offset[i] = start[r] + (g->tags[i]->at.s7.byte - p->vars[r].start);
+        p->offset[i] = start[r] + (S7AT(plcio_sync_group_tag(g, i))->byte - p->vars[r].start);
     }
     p->bytes = total;
     p->merged = merge;
     free(order);
     free(start);
     free(end);
-    free_plan(g->plan);
-    g->plan = p;
+    free_plan(plcio_sync_group_plan(g));
+    plcio_sync_group_set_plan(g, p);
     return PLCIO_OK;
 }
 
-static int s7_plan_group(sync_device *d, sync_group *g, char *err, size_t cap)
+static int s7_plan_group(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
 {
     (void)d;
     int rc = s7_build_plan(g, true);
@@ -427,12 +432,12 @@ static int s7_plan_group(sync_device *d, sync_group *g, char *err, size_t cap)
     return rc;
 }
 
-static void s7_connect(sync_device *d)
+static void s7_connect(plcio_sync_device *d)
 {
-    s7_drv *drv = d->drv;
+    s7_drv *drv = plcio_sync_device_data(d);
     int rc = plcio_s7_client_connect_async(drv->client);
     if (rc != PLCIO_OK) {
-        sync_device_down(d, rc, plcio_s7_client_last_error(drv->client));
+        plcio_sync_device_down(d, rc, plcio_s7_client_last_error(drv->client));
         return;
     }
     pump(drv);
@@ -457,42 +462,54 @@ static void enqueue(s7_drv *drv, s7_job *job)
         drv->head = job;
     drv->tail = job;
     if (!drv->kick) {
-        plcio_loop *loop = sync_loop(drv->dev);
+        plcio_loop *loop = plcio_sync_device_loop(drv->dev);
         drv->kick = plcio_loop_timer_add(loop, plcio_loop_now(loop), on_kick, drv);
     }
 }
 
-static void s7_read(sync_device *d, sync_group *g)
+static void s7_read(plcio_sync_device *d, plcio_sync_group *g)
 {
     s7_job *job = calloc(1, sizeof *job);
     if (!job) {
-        sync_group_done(g, PLCIO_ENOMEM, 0, 0);
+        plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
         return;
     }
     job->group = g;
-    enqueue(d->drv, job);
+    enqueue(plcio_sync_device_data(d), job);
 }
 
-static void s7_write(sync_device *d, sync_write *w)
+static void s7_write(plcio_sync_device *d, plcio_sync_write_req *w)
 {
     s7_job *job = calloc(1, sizeof *job);
     if (!job) {
-        sync_write_done(w, PLCIO_ENOMEM, NULL);
+        plcio_sync_write_done(w, PLCIO_ENOMEM, NULL);
         return;
     }
-    const sync_tag *t = w->tag;
+    const plcio_sync_tag *t = plcio_sync_write_tag(w);
+    size_t size;
+    uint8_t *data = plcio_sync_write_data(w, &size);
     job->write = w;
-    if (t->type == PLCIO_TYPE_BOOL) {
+    if (plcio_sync_tag_type(t) == PLCIO_TYPE_BOOL) {
         /* The bit transport size: the PLC changes that bit and no other. */
-        job->bit_value = (uint8_t)((w->data[0] >> t->bit) & 1u);
-        job->var = (plcio_s7_var){
-            (plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, 1, (int)t->bit, &job->bit_value, PLCIO_OK, 0};
+        job->bit_value = (uint8_t)((data[0] >> plcio_sync_tag_bit(t)) & 1u);
+        job->var = (plcio_s7_var){(plcio_s7_area)S7AT(t)->area, S7AT(t)->db,     S7AT(t)->byte, 1,
+                                  (int)plcio_sync_tag_bit(t),   &job->bit_value, PLCIO_OK,      0};
     } else {
         job->var = (plcio_s7_var){
-            (plcio_s7_area)t->at.s7.area, t->at.s7.db, t->at.s7.byte, (uint32_t)w->size, -1, w->data, PLCIO_OK, 0};
+            (plcio_s7_area)S7AT(t)->area, S7AT(t)->db, S7AT(t)->byte, (uint32_t)size, -1, data, PLCIO_OK, 0};
     }
-    enqueue(d->drv, job);
+    enqueue(plcio_sync_device_data(d), job);
 }
 
-const sync_driver_ops sync_driver_s7 = {"s7",         s7_open,    s7_close, s7_add_tag, s7_plan_group,
-                                        s7_free_plan, s7_connect, s7_read,  s7_write};
+const plcio_driver plcio_driver_s7 = {
+    .abi = PLCIO_DRIVER_ABI,
+    .scheme = "s7",
+    .open = s7_open,
+    .close = s7_close,
+    .add_tag = s7_add_tag,
+    .plan = s7_plan_group,
+    .free_plan = s7_free_plan,
+    .connect = s7_connect,
+    .read = s7_read,
+    .write = s7_write,
+};

@@ -6,25 +6,60 @@
 
 #include "sync/sync_engine_priv.h"
 
-const sync_driver_ops *sync_test_driver;
-
-static const sync_driver_ops *const drivers[] = {&sync_driver_s7, &sync_driver_modbus};
+static const sync_driver_ops *const builtin_drivers[] = {&plcio_driver_s7, &plcio_driver_modbus};
 
 static bool scheme_matches(const sync_driver_ops *ops, const char *scheme)
 {
-    const char *p = ops->scheme_prefix;
+    const char *p = ops->scheme;
     size_t n = strlen(p);
     /* "s7" must match "s7" exactly; "modbus-" matches every modbus-* scheme. */
     return p[n - 1] == '-' ? strncmp(scheme, p, n) == 0 : strcmp(scheme, p) == 0;
 }
 
-const sync_driver_ops *sync_driver_for(const char *scheme)
+const sync_driver_ops *sync_driver_for(const plcio_sync *s, const char *scheme)
 {
-    if (sync_test_driver && scheme_matches(sync_test_driver, scheme)) return sync_test_driver;
-    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++) {
-        if (drivers[i] && scheme_matches(drivers[i], scheme)) return drivers[i];
-    }
+    for (size_t i = 0; i < s->driver_count; i++)
+        if (scheme_matches(s->drivers[i], scheme)) return s->drivers[i];
     return NULL;
+}
+
+/* A table the engine cannot use is refused here, before any device opens. */
+static int check_driver(const sync_driver_ops *ops, size_t index, char *err, size_t cap)
+{
+    if (!ops) {
+        snprintf(err, cap, "driver %zu: NULL", index);
+        return PLCIO_EINVAL;
+    }
+    const char *name = ops->abi == PLCIO_DRIVER_ABI && ops->scheme ? ops->scheme : "?";
+    if (ops->abi != PLCIO_DRIVER_ABI) {
+        snprintf(err, cap, "driver %zu: interface version %u, this engine speaks version %d (plcio/driver.h)", index,
+                 ops->abi, PLCIO_DRIVER_ABI);
+        return PLCIO_EUNSUPPORTED;
+    }
+    if (!ops->scheme || !ops->scheme[0] || !ops->open || !ops->close || !ops->add_tag || !ops->plan || !ops->connect ||
+        !ops->read || !ops->write) {
+        snprintf(err, cap, "driver '%s': a URL scheme and every function but free_plan are required", name);
+        return PLCIO_EINVAL;
+    }
+    return PLCIO_OK;
+}
+
+int sync_register_drivers(plcio_sync *s, const plcio_sync_options *o, char *err, size_t cap)
+{
+    size_t extra = o ? o->driver_count : 0;
+    size_t n = extra + sizeof builtin_drivers / sizeof builtin_drivers[0];
+    if (extra && !o->drivers) return PLCIO_EINVAL;
+    s->drivers = calloc(n, sizeof(const plcio_driver *));
+    s->driver_state = calloc(n, sizeof *s->driver_state);
+    if (!s->drivers || !s->driver_state) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < extra; i++) {
+        int rc = check_driver(o->drivers[i], i, err, cap);
+        if (rc != PLCIO_OK) return rc;
+        s->drivers[s->driver_count++] = o->drivers[i];
+    }
+    for (size_t i = 0; i < sizeof builtin_drivers / sizeof builtin_drivers[0]; i++)
+        s->drivers[s->driver_count++] = builtin_drivers[i];
+    return PLCIO_OK;
 }
 
 const char *sync_keep_string(plcio_sync *s, const char *text, size_t len)
@@ -226,11 +261,12 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
         snprintf(err, cap, "%s: '%s' is not a device URL (%s)", d->name, ds->url, why[0] ? why : plcio_strerror(rc));
         return rc;
     }
-    d->ops = sync_driver_for(url.scheme);
+    d->ops = sync_driver_for(s, url.scheme);
     if (!d->ops) {
         snprintf(
             err, cap,
-            "%s: unknown kind of device '%s://' (s7://, modbus-tcp://, modbus-udp://, modbus-rtu://, modbus-ascii://)",
+            "%s: unknown kind of device '%s://': no driver registered for it (s7://, modbus-tcp://, modbus-udp://, "
+            "modbus-rtu://, modbus-ascii://, or a driver of plcio_sync_options.drivers)",
             d->name, url.scheme);
         return PLCIO_EUNSUPPORTED;
     }
@@ -309,14 +345,20 @@ int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t ca
     return rc;
 }
 
-void sync_unbuild(plcio_sync *s)
+void sync_close_drivers(plcio_sync *s)
 {
-    /* Drivers first: closing reports their queued reads and writes against
-     * groups and tags that must still exist. */
+    /* Closing reports queued reads and writes against groups and tags that must still exist. */
+    if (s->drivers_closed) return;
+    s->drivers_closed = true;
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         if (d->ops && d->drv) d->ops->close(d);
     }
+}
+
+void sync_unbuild(plcio_sync *s)
+{
+    sync_close_drivers(s);
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         for (size_t j = 0; d->groups && j < d->group_count; j++) {
@@ -328,8 +370,12 @@ void sync_unbuild(plcio_sync *s)
     free(s->devices);
     free(s->groups);
     free(s->tags);
+    free(s->image);
+    free(s->sink_tags);
     for (size_t i = 0; i < s->string_count; i++)
         free(s->strings[i]);
     free(s->strings);
+    free(s->drivers);
+    free(s->driver_state);
     plcio_layout_set_free(s->layouts);
 }

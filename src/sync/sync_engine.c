@@ -1,6 +1,7 @@
 /* Running the sync engine: per-group schedules on one event loop, connection
  * management with backoff, quality, statistics, publishing, writes. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,36 +14,85 @@
 
 static uint64_t now_ns(const plcio_sync *s) { return plcio_loop_now(s->loop); }
 
-plcio_loop *sync_loop(const sync_device *d) { return d->engine->loop; }
+/* ---- what drivers see (plcio/driver.h) ---- */
 
-const plcio_logger *sync_logger(const sync_device *d) { return &d->engine->logger; }
+plcio_loop *plcio_sync_device_loop(const sync_device *d) { return d->engine->loop; }
+const plcio_logger *plcio_sync_device_logger(const sync_device *d) { return &d->engine->logger; }
+const char *plcio_sync_device_name(const sync_device *d) { return d->name; }
+const char *plcio_sync_device_url(const sync_device *d) { return d->url; }
+void plcio_sync_device_set_data(sync_device *d, void *data) { d->drv = data; }
+void *plcio_sync_device_data(const sync_device *d) { return d->drv; }
+bool plcio_sync_device_connecting(const sync_device *d) { return d->state == SYNC_DEV_CONNECTING; }
+bool plcio_sync_device_is_up(const sync_device *d) { return d->state == SYNC_DEV_UP; }
 
-void **sync_driver_state(sync_device *d)
+void plcio_sync_device_log(const sync_device *d, plcio_log_level level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    plcio_log(&d->engine->logger, level, "sync", "%s", line);
+}
+
+void **plcio_sync_device_shared(sync_device *d)
 {
     plcio_sync *s = d->engine;
-    size_t n = sizeof s->driver_state / sizeof s->driver_state[0];
-    for (size_t i = 0; i < n; i++)
-        if (s->driver_state[i].ops == d->ops) return &s->driver_state[i].state;
-    for (size_t i = 0; i < n; i++)
-        if (!s->driver_state[i].ops) {
-            s->driver_state[i].ops = d->ops;
-            return &s->driver_state[i].state;
-        }
-    return NULL; /* more drivers than slots: the driver keeps nothing shared */
+    for (size_t i = 0; i < s->driver_count; i++)
+        if (s->drivers[i] == d->ops) return &s->driver_state[i];
+    return NULL; /* not reached: a device's driver is registered */
+}
+
+const char *plcio_sync_group_name(const sync_group *g) { return g->name; }
+sync_device *plcio_sync_group_device(const sync_group *g) { return g->device; }
+size_t plcio_sync_group_tag_count(const sync_group *g) { return g->tag_count; }
+sync_tag *plcio_sync_group_tag(const sync_group *g, size_t i) { return i < g->tag_count ? g->tags[i] : NULL; }
+void plcio_sync_group_set_plan(sync_group *g, void *plan) { g->plan = plan; }
+void *plcio_sync_group_plan(const sync_group *g) { return g->plan; }
+
+const char *plcio_sync_tag_name(const sync_tag *t) { return t->name; }
+plcio_type plcio_sync_tag_type(const sync_tag *t) { return t->type; }
+unsigned plcio_sync_tag_length(const sync_tag *t) { return t->length; }
+unsigned plcio_sync_tag_bit(const sync_tag *t) { return t->bit; }
+uint32_t plcio_sync_tag_size(const sync_tag *t) { return t->size; }
+/* Tags live in the engine's writable array; const only says the engine's
+ * fields are not touched through this pointer. */
+void *plcio_sync_tag_location(const sync_tag *t)
+{
+    const unsigned char *in = t->location.bytes;
+    void *out;
+    memcpy(&out, &in, sizeof out);
+    return out;
+}
+
+void plcio_sync_tag_set_shape(sync_tag *t, plcio_type type, unsigned length, unsigned bit, uint32_t size)
+{
+    t->type = type;
+    t->length = length;
+    t->bit = bit;
+    t->size = size;
+}
+
+sync_tag *plcio_sync_write_tag(const sync_write *w) { return w->tag; }
+
+uint8_t *plcio_sync_write_data(const sync_write *w, size_t *size)
+{
+    if (size) *size = w->size;
+    return w->data;
 }
 
 /* ---- quality ---- */
 
 /* The group's values are not being read: keep the last good ones as STALE, and
  * mark tags that never had a value as ERROR (there is nothing to be stale). */
+static void emit_tag(plcio_sync *s, sync_tag *t, uint8_t quality, int reason, bool changed);
+
 static void mark_group_unavailable(sync_group *g, int err)
 {
     plcio_sync *s = g->device->engine;
-    if (!s->shm) return;
-    plcio_shm_quality q = g->last_good_ns ? PLCIO_SHM_QUALITY_STALE : PLCIO_SHM_QUALITY_ERROR;
+    uint8_t q = g->last_good_ns ? PLCIO_SHM_QUALITY_STALE : PLCIO_SHM_QUALITY_ERROR;
     for (size_t i = 0; i < g->tag_count; i++)
-        plcio_shm_writer_set_quality(s->shm, g->tags[i]->index, q, err);
-    s->dirty = true;
+        emit_tag(s, g->tags[i], q, err, false);
 }
 
 /* ---- values from drivers ---- */
@@ -61,6 +111,44 @@ static bool numeric(plcio_type t)
     case PLCIO_TYPE_DATE: return false;
     default: return true;
     }
+}
+
+/* ---- the value image and the sinks ---- */
+
+/* The first event of a loop round opens it for the sinks. */
+static void open_round(plcio_sync *s)
+{
+    if (s->round_open) return;
+    s->round_open = true;
+    plcio_sink_event ev = {.kind = PLCIO_SINK_ROUND_START};
+    sync_sinks_emit(s, &ev);
+}
+
+static uint64_t round_time(plcio_sync *s);
+
+/* Record a tag's new quality (its bytes already in the image) and hand it on. */
+static void emit_tag(plcio_sync *s, sync_tag *t, uint8_t quality, int reason, bool changed)
+{
+    if (quality != t->quality || reason != t->reason) changed = true;
+    uint64_t now = round_time(s);
+    if (quality == PLCIO_SHM_QUALITY_GOOD) t->read_ns = now;
+    if (changed) t->changed_ns = now;
+    t->quality = quality;
+    t->reason = reason;
+    open_round(s);
+    if (!s->sink_count) return;
+    /* Written straight into the batch: a round is mostly these. */
+    plcio_sink_event *ev = &s->batch[s->batch_count];
+    *ev = (plcio_sink_event){.kind = PLCIO_SINK_TAG,
+                             .tag = t->index,
+                             .value = t->value,
+                             .size = t->size,
+                             .quality = quality,
+                             .reason = reason,
+                             .changed = changed,
+                             .read_ns = t->read_ns,
+                             .changed_ns = t->changed_ns};
+    if (++s->batch_count == SYNC_SINK_BATCH) sync_sinks_flush(s);
 }
 
 static double number_of(const sync_tag *t, const uint8_t *raw, size_t len, bool *ok)
@@ -88,37 +176,31 @@ static uint64_t round_time(plcio_sync *s)
     return s->round_real_ns;
 }
 
-void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
+void plcio_sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
 {
     plcio_sync *s = t->group->device->engine;
-    if (!s->shm) return;
-    if (t->deadband > 0 && numeric(t->type)) {
-        size_t old_len;
-        const uint8_t *old = plcio_shm_writer_raw(s->shm, t->index, &old_len);
+    if (len != t->size) { /* a driver bug: never copy past the tag's bytes */
+        plcio_sync_tag_error(t, PLCIO_EPROTO);
+        return;
+    }
+    /* Within the deadband the kept value stays; only the read time moves.
+     * Numeric types are at most 8 bytes. */
+    if (t->deadband > 0 && numeric(t->type) && len <= 8 && t->group->last_good_ns && t->read_ns) {
         bool ok_old, ok_new;
-        /* Within the deadband the published value stays; only the read time moves.
-         * Numeric types are at most 8 bytes. */
-        if (old && old_len == len && len <= 8 && t->group->last_good_ns) {
-            double a = number_of(t, old, len, &ok_old), b = number_of(t, raw, len, &ok_new);
-            if (ok_old && ok_new && fabs(a - b) < t->deadband) {
-                uint8_t keep[8];
-                memcpy(keep, old, len);
-                plcio_shm_writer_set(s->shm, t->index, keep, len, round_time(s), NULL);
-                s->dirty = true;
-                return;
-            }
+        double a = number_of(t, t->value, len, &ok_old), b = number_of(t, raw, len, &ok_new);
+        if (ok_old && ok_new && fabs(a - b) < t->deadband) {
+            emit_tag(s, t, PLCIO_SHM_QUALITY_GOOD, PLCIO_OK, false);
+            return;
         }
     }
-    plcio_shm_writer_set(s->shm, t->index, raw, len, round_time(s), NULL);
-    s->dirty = true;
+    bool changed = memcmp(t->value, raw, len) != 0;
+    if (changed) memcpy(t->value, raw, len);
+    emit_tag(s, t, PLCIO_SHM_QUALITY_GOOD, PLCIO_OK, changed);
 }
 
-void sync_tag_error(sync_tag *t, int err)
+void plcio_sync_tag_error(sync_tag *t, int err)
 {
-    plcio_sync *s = t->group->device->engine;
-    if (!s->shm) return;
-    plcio_shm_writer_set_quality(s->shm, t->index, PLCIO_SHM_QUALITY_ERROR, err);
-    s->dirty = true;
+    emit_tag(t->group->device->engine, t, PLCIO_SHM_QUALITY_ERROR, err, false);
 }
 
 static void count_cycle(sync_counters *c, uint64_t cycle_ns)
@@ -129,9 +211,10 @@ static void count_cycle(sync_counters *c, uint64_t cycle_ns)
     c->cycles++;
 }
 
-void sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes)
+void plcio_sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes)
 {
     plcio_sync *s = g->device->engine;
+    sync_sinks_flush(s); /* the cycle's values leave together, before its image can move again */
     if (!g->busy) return;
     g->busy = false;
     uint64_t now = now_ns(s);
@@ -164,7 +247,7 @@ static void start_write(sync_device *d, sync_write *w)
     d->ops->write(d, w);
 }
 
-void sync_device_up(sync_device *d)
+void plcio_sync_device_up(sync_device *d)
 {
     plcio_sync *s = d->engine;
     d->state = SYNC_DEV_UP;
@@ -173,6 +256,8 @@ void sync_device_up(sync_device *d)
     d->up_since_ns = now_ns(s);
     d->last_error = PLCIO_OK;
     plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "%s: connected", d->name);
+    plcio_sink_event ev = {.kind = PLCIO_SINK_DEVICE_STATE, .device = (size_t)(d - s->devices), .connected = true};
+    sync_sinks_emit(s, &ev);
     while (d->writes_head) {
         sync_write *w = d->writes_head;
         d->writes_head = w->next;
@@ -182,7 +267,7 @@ void sync_device_up(sync_device *d)
     d->writes_tail = NULL;
 }
 
-void sync_device_down(sync_device *d, int err, const char *message)
+void plcio_sync_device_down(sync_device *d, int err, const char *message)
 {
     plcio_sync *s = d->engine;
     bool was_up = d->state == SYNC_DEV_UP;
@@ -197,6 +282,9 @@ void sync_device_down(sync_device *d, int err, const char *message)
     plcio_log(&s->logger, was_up ? PLCIO_LOG_WARN : PLCIO_LOG_INFO, "sync", "%s: %s%s; retry in %llu ms", d->name,
               was_up ? "connection lost: " : "cannot connect: ", d->last_message,
               (unsigned long long)(d->backoff_ns / PLCIO_NS_PER_MS));
+    plcio_sink_event ev = {
+        .kind = PLCIO_SINK_DEVICE_STATE, .device = (size_t)(d - s->devices), .reason = err, .message = d->last_message};
+    sync_sinks_emit(s, &ev);
     for (size_t i = 0; i < d->group_count; i++) {
         sync_group *g = &d->groups[i];
         if (g->busy) {
@@ -243,7 +331,7 @@ static void group_tick(plcio_loop *loop, void *ctx)
 
 /* ---- writes ---- */
 
-void sync_write_done(sync_write *w, int err, const char *message)
+void plcio_sync_write_done(sync_write *w, int err, const char *message)
 {
     sync_device *d = w->tag->group->device;
     plcio_sync *s = d->engine;
@@ -251,6 +339,8 @@ void sync_write_done(sync_write *w, int err, const char *message)
     const char *msg = message && *message ? message : (err ? plcio_strerror(err) : NULL);
     plcio_log(&s->logger, err ? PLCIO_LOG_WARN : PLCIO_LOG_DEBUG, "sync", "write %s: %s", w->tag->name,
               err ? msg : "done");
+    plcio_sink_event ev = {.kind = PLCIO_SINK_WRITE_RESULT, .tag = w->tag->index, .reason = err, .message = msg};
+    sync_sinks_emit(s, &ev);
     if (w->from_shm) {
         if (s->shm) plcio_shm_writer_complete(s->shm, w->shm_slot, err, msg);
     } else if (w->cb) {
@@ -263,6 +353,8 @@ void sync_write_done(sync_write *w, int err, const char *message)
 static void submit_write(plcio_sync *s, sync_write *w)
 {
     sync_device *d = w->tag->group->device;
+    plcio_sink_event ev = {.kind = PLCIO_SINK_WRITE_REQUEST, .tag = w->tag->index, .value = w->data, .size = w->size};
+    sync_sinks_emit(s, &ev);
     if (d->state == SYNC_DEV_UP) {
         start_write(d, w);
     } else if (w->deadline_ns > now_ns(s)) {
@@ -275,7 +367,7 @@ static void submit_write(plcio_sync *s, sync_write *w)
         char msg[300];
         snprintf(msg, sizeof msg, "device %s is not connected (%s)", d->name,
                  d->last_message[0] ? d->last_message : "connecting");
-        sync_write_done(w, PLCIO_ENOTCONN, msg);
+        plcio_sync_write_done(w, PLCIO_ENOTCONN, msg);
     }
 }
 
@@ -296,7 +388,7 @@ static void expire_queued_writes(plcio_sync *s, uint64_t now)
             w->next = NULL;
             char msg[300];
             snprintf(msg, sizeof msg, "device %s did not come back in time (%s)", d->name, d->last_message);
-            sync_write_done(w, PLCIO_ETIMEDOUT, msg);
+            plcio_sync_write_done(w, PLCIO_ETIMEDOUT, msg);
         }
     }
 }
@@ -382,7 +474,7 @@ int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue
 
 /* ---- lifecycle ---- */
 
-static void note_recreations(plcio_sync *s)
+void sync_note_recreations(plcio_sync *s)
 {
     uint64_t n = plcio_shm_writer_recreations(s->shm);
     if (n == s->shm_recreations) return;
@@ -398,7 +490,7 @@ static void heartbeat(plcio_loop *loop, void *ctx)
     plcio_sync *s = ctx;
     if (s->shm) {
         plcio_shm_writer_heartbeat(s->shm);
-        note_recreations(s);
+        sync_note_recreations(s);
     }
     if (!plcio_loop_stopped(loop)) plcio_loop_timer_add(loop, plcio_loop_now(loop) + HEARTBEAT_NS, heartbeat, s);
 }
@@ -439,6 +531,45 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
     return rc;
 }
 
+/* The engine's own copy of every value, and the tag table its sinks see. */
+static int build_image(plcio_sync *s)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->tag_count; i++)
+        total += s->tags[i].size;
+    s->image = calloc(total ? total : 1, 1);
+    s->sink_tags = calloc(s->tag_count ? s->tag_count : 1, sizeof *s->sink_tags);
+    if (!s->image || !s->sink_tags) return PLCIO_ENOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < s->tag_count; i++) {
+        sync_tag *t = &s->tags[i];
+        t->value = s->image + at;
+        at += t->size;
+        s->sink_tags[i] =
+            (plcio_sink_tag){t->name, t->group->device->name, t->type, t->length, t->bit, t->size, t->writable};
+    }
+    return PLCIO_OK;
+}
+
+static int open_sinks(plcio_sync *s, const plcio_sync_options *o, char *err, size_t cap)
+{
+    size_t extra = o ? o->sink_count : 0;
+    if (extra && !o->sinks) return PLCIO_EINVAL;
+    s->sinks = calloc(extra + 1, sizeof(sync_sink *));
+    s->batch = calloc(SYNC_SINK_BATCH, sizeof *s->batch);
+    if (!s->sinks || !s->batch) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < extra; i++) {
+        const plcio_sync_sink *reg = &o->sinks[i];
+        int rc = sync_sink_open(s, &s->sinks[s->sink_count], reg->ops, reg->config, reg->queue_events, err, cap);
+        if (s->sinks[s->sink_count]) s->sink_count++;
+        if (rc != PLCIO_OK) return rc;
+    }
+    if (!s->shm) return PLCIO_OK;
+    int rc = sync_sink_open(s, &s->sinks[s->sink_count], &sync_sink_shm, s, 0, err, cap);
+    if (s->sinks[s->sink_count]) s->sink_count++;
+    return rc;
+}
+
 int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, char *err,
                    size_t err_cap)
 {
@@ -458,8 +589,11 @@ int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, pl
     }
     atomic_init(&s->stop, false);
     s->loop = plcio_loop_new(&s->clock);
-    int rc = s->loop ? sync_build(s, cfg, err, err_cap) : PLCIO_ENOMEM;
+    int rc = s->loop ? sync_register_drivers(s, o, err, err_cap) : PLCIO_ENOMEM;
+    if (rc == PLCIO_OK) rc = sync_build(s, cfg, err, err_cap);
+    if (rc == PLCIO_OK) rc = build_image(s);
     if (rc == PLCIO_OK) rc = create_segment(s, cfg, o, err, err_cap);
+    if (rc == PLCIO_OK) rc = open_sinks(s, o, err, err_cap);
     if (rc != PLCIO_OK) {
         if (!err[0]) snprintf(err, err_cap, "%s", plcio_strerror(rc));
         plcio_sync_free(s);
@@ -489,7 +623,7 @@ static void fail_queued_writes(plcio_sync *s)
             sync_write *w = d->writes_head;
             d->writes_head = w->next;
             w->next = NULL;
-            sync_write_done(w, PLCIO_ECANCELED, "the sync engine stopped");
+            plcio_sync_write_done(w, PLCIO_ECANCELED, "the sync engine stopped");
         }
         d->writes_tail = NULL;
     }
@@ -506,25 +640,16 @@ void plcio_sync_free(plcio_sync *s)
         while (plcio_shm_writer_next_write(s->shm, &req) == PLCIO_OK)
             plcio_shm_writer_complete(s->shm, req.slot, PLCIO_ECANCELED, "the sync engine stopped");
     }
-    sync_unbuild(s); /* drivers fail their in-flight writes as they close */
+    sync_close_drivers(s); /* drivers fail their in-flight writes as they close: sinks hear it */
+    sync_sinks_flush(s);
+    for (size_t i = 0; i < s->sink_count; i++)
+        sync_sink_close(s->sinks[i]); /* a queued sink gets what is queued first */
+    free(s->sinks);
+    free(s->batch);
+    sync_unbuild(s);
     plcio_shm_writer_free(s->shm);
     plcio_loop_free(s->loop);
     free(s);
-}
-
-/* Publish the round; say once when the segment had to be made anew or cannot
- * be published (and again when it can), not every round. */
-static void publish(plcio_sync *s)
-{
-    int rc = plcio_shm_writer_publish(s->shm, NULL);
-    note_recreations(s);
-    if (rc == s->shm_rc) return;
-    if (rc != PLCIO_OK)
-        plcio_log(&s->logger, PLCIO_LOG_ERROR, "sync",
-                  "shared memory %s cannot be published: %s (retrying every second)", s->shm_name, plcio_strerror(rc));
-    else
-        plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "shared memory %s published again", s->shm_name);
-    s->shm_rc = rc;
 }
 
 int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
@@ -532,9 +657,10 @@ int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
     if (!s) return PLCIO_EINVAL;
     s->round_real_ns = 0;
     int rc = plcio_loop_run_once(s->loop, max_wait_ms);
-    if (s->dirty && s->shm) {
-        publish(s);
-        s->dirty = false;
+    if (s->round_open) {
+        s->round_open = false;
+        plcio_sink_event ev = {.kind = PLCIO_SINK_ROUND_END};
+        sync_sinks_emit(s, &ev);
     }
     return rc < 0 ? rc : PLCIO_OK;
 }

@@ -1,9 +1,9 @@
-/* Internals of the sync engine: devices, groups, tags, and the contract a
- * protocol driver (S7, Modbus, the test double) implements.
+/* Internals of the sync engine: devices, groups, tags. The contract a
+ * protocol driver implements is public: plcio/driver.h.
  *
  * Everything runs on the engine's one thread and its event loop. A driver owns
  * its socket and registers it with the loop itself; it reports back through the
- * sync_* functions at the bottom, never by touching engine state directly. */
+ * plcio_sync_* functions of plcio/driver.h, never by touching engine state directly. */
 #ifndef PLCIO_SRC_SYNC_INTERNAL_H
 #define PLCIO_SRC_SYNC_INTERNAL_H
 
@@ -13,34 +13,20 @@
 
 #include "core/log.h"
 #include "net/loop.h"
+#include "plcio/driver.h"
 #include "plcio/address.h"
 #include "plcio/layout.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "plcio/url.h"
 
-typedef struct sync_device sync_device;
-typedef struct sync_group sync_group;
+typedef struct plcio_sync_device sync_device;
+typedef struct plcio_sync_group sync_group;
+typedef struct plcio_sync_tag sync_tag;
+typedef struct plcio_sync_write_req sync_write;
+typedef plcio_driver sync_driver_ops;
 
-/* Where a tag lives on its device; filled by the driver's add_tag. */
-typedef union sync_location {
-    struct {
-        uint8_t area; /* plcio_s7_area */
-        uint16_t db;
-        uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
-    } s7;
-    struct {
-        plcio_mb_table table;
-        uint16_t address;  /* first register / bit */
-        uint16_t quantity; /* registers / bits */
-        plcio_mb_order order;
-    } mb;
-    struct {
-        uint32_t offset; /* test double: offset into its memory */
-    } fake;
-} sync_location;
-
-typedef struct sync_tag {
+struct plcio_sync_tag {
     const char *name; /* owned by the engine */
     size_t index;     /* in the engine's tag array and the shm directory */
     sync_group *group;
@@ -48,10 +34,18 @@ typedef struct sync_tag {
     unsigned length; /* STRING/WSTRING */
     unsigned bit;    /* BOOL */
     uint32_t size;   /* raw PLC bytes */
-    sync_location at;
+    union {
+        max_align_t align;
+        unsigned char bytes[PLCIO_DRIVER_LOCATION_SIZE];
+    } location; /* the driver's (plcio_sync_tag_location); the engine never reads it */
     double deadband;
     bool writable; /* through the shared-memory ring */
-} sync_tag;
+    /* The engine's value image (deadband, sinks): last bytes, quality, times. */
+    uint8_t *value;  /* size bytes in the engine's image */
+    uint8_t quality; /* plcio_shm_quality */
+    int reason;
+    uint64_t read_ns, changed_ns;
+};
 
 /* Running figures; times in ns. */
 typedef struct sync_counters {
@@ -60,7 +54,7 @@ typedef struct sync_counters {
     uint64_t jitter_max, jitter_sum;
 } sync_counters;
 
-struct sync_group {
+struct plcio_sync_group {
     const char *name;
     sync_device *device;
     uint64_t interval_ns;
@@ -76,31 +70,7 @@ struct sync_group {
 
 typedef enum sync_device_state { SYNC_DEV_DOWN, SYNC_DEV_CONNECTING, SYNC_DEV_UP } sync_device_state;
 
-typedef struct sync_write sync_write;
-
-typedef struct sync_driver_ops {
-    const char *scheme_prefix; /* "s7", or "modbus-" for every modbus-* scheme */
-    /* Read the URL, allocate the driver state in d->drv. No I/O. */
-    int (*open)(sync_device *d, const plcio_url *url, char *err, size_t cap);
-    /* Release everything, closing the socket (removing it from the loop first). */
-    void (*close)(sync_device *d);
-    /* Locate a tag: by address text (NULL when by member) or by layout member
-     * (with db). Fill t->at, t->type, t->length, t->bit, t->size. */
-    int (*add_tag)(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *member, int db,
-                   char *err, size_t cap);
-    /* Build g->plan from g->tags (called once all tags are added). */
-    int (*plan)(sync_device *d, sync_group *g, char *err, size_t cap);
-    void (*free_plan)(sync_group *g);
-    /* Start connecting; report with sync_device_up / sync_device_down. */
-    void (*connect)(sync_device *d);
-    /* Start a read cycle of g (device UP, g not busy); report with
-     * sync_tag_value / sync_tag_error per tag and then sync_group_done once. */
-    void (*read)(sync_device *d, sync_group *g);
-    /* Start a write; report with sync_write_done once. */
-    void (*write)(sync_device *d, sync_write *w);
-} sync_driver_ops;
-
-struct sync_device {
+struct plcio_sync_device {
     const char *name;
     const char *url;
     struct plcio_sync *engine;
@@ -119,7 +89,7 @@ struct sync_device {
     unsigned writes_in_flight;
 };
 
-struct sync_write {
+struct plcio_sync_write_req {
     sync_write *next;
     sync_tag *tag;
     uint8_t *data; /* the tag's PLC bytes (BOOL: bit `tag->bit` of data[0]) */
@@ -131,23 +101,5 @@ struct sync_write {
     plcio_sync_write_cb cb;
     void *cb_ctx;
 };
-
-/* ---- what drivers call ---- */
-plcio_loop *sync_loop(const sync_device *d);
-const plcio_logger *sync_logger(const sync_device *d);
-/* One pointer per driver and engine (NULL at first) for what a driver shares
- * between the devices of one engine, e.g. the Modbus serial lines that
- * several units use. The driver empties it when its last device closes. */
-void **sync_driver_state(sync_device *d);
-void sync_device_up(sync_device *d);
-/* The connection failed or broke: every in-flight cycle and write of the device
- * is over (the driver reports them done/failed before or after, either is fine). */
-void sync_device_down(sync_device *d, int err, const char *message);
-void sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len);
-void sync_tag_error(sync_tag *t, int err);
-void sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t bytes);
-void sync_write_done(sync_write *w, int err, const char *message);
-
-extern const sync_driver_ops sync_driver_s7, sync_driver_modbus;
 
 #endif

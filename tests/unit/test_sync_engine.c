@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plcio/driver.h"
 #include "plcio/plcio.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "plcio/value.h"
 #include "plcio_test.h"
-#include "sync/sync_engine_priv.h"
 
 /* ---- the fake device ---- */
 
@@ -22,118 +22,135 @@ typedef struct fake_device {
     bool busy;         /* a read is in flight */
     int read_delay_ms; /* 0: answer in the same loop round */
     int reads, overlaps, writes;
-    sync_device *dev;
-    sync_group *pending;
+    plcio_sync_device *dev;
+    plcio_sync_group *pending;
 } fake_device;
 
 static fake_device fake;
 
-static int fake_open(sync_device *d, const plcio_url *url, char *err, size_t cap)
+/* The fake driver's tag location: an offset into fake.mem. */
+typedef struct fake_location {
+    uint32_t offset;
+} fake_location;
+
+static fake_location *at(const plcio_sync_tag *t) { return plcio_sync_tag_location(t); }
+
+static int fake_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
 {
     (void)url;
     (void)err;
     (void)cap;
     fake.dev = d;
-    d->drv = &fake;
+    plcio_sync_device_set_data(d, &fake);
     return PLCIO_OK;
 }
 
-static void fake_close(sync_device *d) { d->drv = NULL; }
+static void fake_close(plcio_sync_device *d) { plcio_sync_device_set_data(d, NULL); }
 
 /* Addresses "OFFSET:TYPE" or "BYTE.BIT:BOOL"; members use their layout offsets. */
-static int fake_add_tag(sync_device *d, sync_tag *t, const char *address, const plcio_layout_member *m, int db,
-                        char *err, size_t cap)
+static int fake_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
+                        int db, char *err, size_t cap)
 {
     (void)d;
     (void)db;
     if (m) {
-        t->type = m->type;
-        t->length = m->length;
-        t->bit = m->bit >= 0 ? (unsigned)m->bit : 0;
-        t->size = m->size;
-        t->at.fake.offset = m->byte;
+        plcio_sync_tag_set_shape(t, m->type, m->length, m->bit >= 0 ? (unsigned)m->bit : 0, m->size);
+        at(t)->offset = m->byte;
     } else {
         unsigned off, bit = 0;
         char type[32];
+        plcio_type ty;
         if (sscanf(address, "%u.%u:%31s", &off, &bit, type) != 3 && sscanf(address, "%u:%31s", &off, type) != 2) {
             snprintf(err, cap, "not a fake address");
             return PLCIO_ESYNTAX;
         }
-        if (plcio_type_parse(type, strlen(type), &t->type) != PLCIO_OK) return PLCIO_ETYPE;
-        t->bit = bit;
-        t->size = (uint32_t)plcio_type_size(t->type, 0);
-        t->at.fake.offset = off;
+        if (plcio_type_parse(type, strlen(type), &ty) != PLCIO_OK) return PLCIO_ETYPE;
+        plcio_sync_tag_set_shape(t, ty, 0, bit, (uint32_t)plcio_type_size(ty, 0));
+        at(t)->offset = off;
     }
-    return t->at.fake.offset + t->size <= sizeof fake.mem ? PLCIO_OK : PLCIO_ERANGE;
+    return at(t)->offset + plcio_sync_tag_size(t) <= sizeof fake.mem ? PLCIO_OK : PLCIO_ERANGE;
 }
 
-static int fake_plan(sync_device *d, sync_group *g, char *err, size_t cap)
+static int fake_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
 {
     (void)d;
     (void)err;
     (void)cap;
-    g->plan = &fake;
+    plcio_sync_group_set_plan(g, &fake);
     return PLCIO_OK;
 }
 
 static void fake_connected(plcio_loop *loop, void *ctx)
 {
     (void)loop;
-    sync_device *d = ctx;
+    plcio_sync_device *d = ctx;
     if (fake.refuse) {
-        sync_device_down(d, PLCIO_ECONNREFUSED, "fake: refused");
+        plcio_sync_device_down(d, PLCIO_ECONNREFUSED, "fake: refused");
         return;
     }
     fake.connected = true;
-    sync_device_up(d);
+    plcio_sync_device_up(d);
 }
 
-static void fake_connect(sync_device *d)
+static void fake_connect(plcio_sync_device *d)
 {
-    plcio_loop *loop = sync_loop(d);
+    plcio_loop *loop = plcio_sync_device_loop(d);
     plcio_loop_timer_add(loop, plcio_loop_now(loop), fake_connected, d);
 }
 
 static void fake_answer(plcio_loop *loop, void *ctx)
 {
     (void)loop;
-    sync_group *g = ctx;
+    plcio_sync_group *g = ctx;
     fake.busy = false;
     fake.pending = NULL;
     if (!fake.connected) return;
-    for (size_t i = 0; i < g->tag_count; i++) {
-        sync_tag *t = g->tags[i];
-        sync_tag_value(t, fake.mem + t->at.fake.offset, t->size);
+    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
+        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+        plcio_sync_tag_value(t, fake.mem + at(t)->offset, plcio_sync_tag_size(t));
     }
-    sync_group_done(g, PLCIO_OK, 1, 10);
+    plcio_sync_group_done(g, PLCIO_OK, 1, 10);
 }
 
-static void fake_read(sync_device *d, sync_group *g)
+static void fake_read(plcio_sync_device *d, plcio_sync_group *g)
 {
     fake.reads++;
     if (fake.busy) fake.overlaps++;
     fake.busy = true;
     fake.pending = g;
-    plcio_loop *loop = sync_loop(d);
+    plcio_loop *loop = plcio_sync_device_loop(d);
     plcio_loop_timer_add(loop, plcio_loop_now(loop) + (uint64_t)fake.read_delay_ms * PLCIO_NS_PER_MS, fake_answer, g);
 }
 
-static void fake_write(sync_device *d, sync_write *w)
+static void fake_write(plcio_sync_device *d, plcio_sync_write_req *w)
 {
     (void)d;
     fake.writes++;
-    uint8_t *dst = fake.mem + w->tag->at.fake.offset;
-    if (w->tag->type == PLCIO_TYPE_BOOL) {
-        uint8_t mask = (uint8_t)(1u << w->tag->bit);
-        dst[0] = (uint8_t)((dst[0] & ~mask) | (w->data[0] & mask));
+    plcio_sync_tag *t = plcio_sync_write_tag(w);
+    size_t size;
+    const uint8_t *data = plcio_sync_write_data(w, &size);
+    uint8_t *dst = fake.mem + at(t)->offset;
+    if (plcio_sync_tag_type(t) == PLCIO_TYPE_BOOL) {
+        uint8_t mask = (uint8_t)(1u << plcio_sync_tag_bit(t));
+        dst[0] = (uint8_t)((dst[0] & ~mask) | (data[0] & mask));
     } else {
-        memcpy(dst, w->data, w->size);
+        memcpy(dst, data, size);
     }
-    sync_write_done(w, PLCIO_OK, NULL);
+    plcio_sync_write_done(w, PLCIO_OK, NULL);
 }
 
-static const sync_driver_ops fake_ops = {"fake", fake_open,    fake_close, fake_add_tag, fake_plan,
-                                         NULL,   fake_connect, fake_read,  fake_write};
+static const plcio_driver fake_ops = {
+    .abi = PLCIO_DRIVER_ABI,
+    .scheme = "fake",
+    .open = fake_open,
+    .close = fake_close,
+    .add_tag = fake_add_tag,
+    .plan = fake_plan,
+    .connect = fake_connect,
+    .read = fake_read,
+    .write = fake_write,
+};
+static const plcio_driver *const fake_drivers[] = {&fake_ops};
 
 /* ---- fixtures ---- */
 
@@ -166,7 +183,6 @@ static int make_world(world *w, const char *groups_yaml)
 {
     memset(w, 0, sizeof *w);
     memset(&fake, 0, sizeof fake);
-    sync_test_driver = &fake_ops;
     w->clock.now_ns = 1000 * PLCIO_NS_PER_S;
     snprintf(w->shm, sizeof w->shm, "/plcio-test-sync-%d", (int)getpid());
     snprintf(w->dir, sizeof w->dir, "/tmp/plcio-sync-XXXXXX");
@@ -191,6 +207,8 @@ static int make_world(world *w, const char *groups_yaml)
     int rc = plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", w->dir, &w->cfg, err, sizeof err);
     if (rc != PLCIO_OK) fail_msg("config: %s", err);
     plcio_sync_options o = {0};
+    o.drivers = fake_drivers;
+    o.driver_count = 1;
     o.clock = plcio_manual_clock_bind(&w->clock);
     o.shm_name = w->shm;
     rc = plcio_sync_new(w->cfg, &o, &w->sync, err, sizeof err);
@@ -206,7 +224,6 @@ static void free_world(world *w)
     snprintf(path, sizeof path, "%s/tank.db", w->dir);
     unlink(path);
     rmdir(w->dir);
-    sync_test_driver = NULL;
 }
 
 /* Advance the manual clock in steps, running the loop at each. */
@@ -323,7 +340,7 @@ static void test_refused_then_up_then_lost(void **state)
 
     /* The connection breaks: values stay, marked stale, and come back good. */
     fake.connected = false;
-    sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: reset by peer");
+    plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: reset by peer");
     run_ms(&w, 1);
     v = get(r, "Level");
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_STALE);
@@ -431,7 +448,7 @@ static void test_writes_by_name(void **state)
     /* Queued past its deadline while the device is down: timed out, not done. */
     fake.connected = false;
     fake.refuse = true;
-    sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
+    plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
     memset(&res, 0, sizeof res);
     assert_int_equal(plcio_sync_write(w.sync, "Count", "5", 50, on_write, &res, err, sizeof err), PLCIO_OK);
     run_ms(&w, 60);
@@ -463,7 +480,7 @@ static void test_writes_through_shared_memory(void **state)
     /* A device that is down answers FAILED with the reason. */
     fake.connected = false;
     fake.refuse = true;
-    sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
+    plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
     assert_int_equal(plcio_shm_reader_submit_text(r, "Count", "9", &id), PLCIO_OK);
     run_ms(&w, 3);
     assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
@@ -491,7 +508,6 @@ static void test_configuration_errors(void **state)
         world w;
         memset(&w, 0, sizeof w);
         memset(&fake, 0, sizeof fake);
-        sync_test_driver = &fake_ops;
         char yaml[1024], err[256] = "";
         snprintf(yaml, sizeof yaml, "devices:\n  - name: plc\n    url: fake://x\n    groups:\n%s", cases[i].groups);
         snprintf(w.dir, sizeof w.dir, "/tmp/plcio-sync-XXXXXX");
@@ -507,6 +523,8 @@ static void test_configuration_errors(void **state)
         assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, err, sizeof err),
                          PLCIO_OK);
         plcio_sync_options o = {0};
+        o.drivers = fake_drivers;
+        o.driver_count = 1;
         o.no_shm = true;
         assert_int_not_equal(plcio_sync_new(w.cfg, &o, &w.sync, err, sizeof err), PLCIO_OK);
         assert_null(w.sync);
