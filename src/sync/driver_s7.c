@@ -340,16 +340,21 @@ static void s7_free_plan(plcio_sync_group *g)
     plcio_sync_group_set_plan(g, NULL);
 }
 
-static const plcio_sync_group *sort_group; /* qsort has no context argument; plans are built on one thread */
+/* A tag's place in address order, sorted by value: qsort has no context
+ * argument, and a global pointing at the group would be shared by every
+ * engine of the process. */
+typedef struct tag_key {
+    s7_location at;
+    size_t index;
+} tag_key;
 
-static int cmp_tag(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-    const plcio_sync_tag *x = plcio_sync_group_tag(sort_group, *(const size_t *)a),
-                         *y = plcio_sync_group_tag(sort_group, *(const size_t *)b);
-    if (S7AT(x)->area != S7AT(y)->area) return S7AT(x)->area < S7AT(y)->area ? -1 : 1;
-    if (S7AT(x)->db != S7AT(y)->db) return S7AT(x)->db < S7AT(y)->db ? -1 : 1;
-    if (S7AT(x)->byte != S7AT(y)->byte) return S7AT(x)->byte < S7AT(y)->byte ? -1 : 1;
-    return 0;
+    const tag_key *x = a, *y = b;
+    if (x->at.area != y->at.area) return x->at.area < y->at.area ? -1 : 1;
+    if (x->at.db != y->at.db) return x->at.db < y->at.db ? -1 : 1;
+    if (x->at.byte != y->at.byte) return x->at.byte < y->at.byte ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
 }
 
 /* Build (or rebuild) g's plan; the old one is replaced only on success. */
@@ -371,10 +376,22 @@ static int s7_build_plan(plcio_sync_group *g, bool merge)
         free_plan(p);
         return PLCIO_ENOMEM;
     }
+    tag_key *keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys) {
+        free(order);
+        free(start);
+        free(end);
+        free_plan(p);
+        return PLCIO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i].at = *S7AT(plcio_sync_group_tag(g, i));
+        keys[i].index = i;
+    }
+    qsort(keys, n, sizeof *keys, cmp_key);
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    sort_group = g;
-    qsort(order, n, sizeof *order, cmp_tag);
+        order[i] = keys[i].index;
+    free(keys);
     /* Regions in address order: [start, end) per region. */
     for (size_t k = 0; k < n; k++) {
         const plcio_sync_tag *t = plcio_sync_group_tag(g, order[k]);
