@@ -86,17 +86,14 @@ static void peer_scenario(plcio_modbus_client *c, int nreads)
     assert_memory_equal(after, w, sizeof w);
 }
 
-static void test_pymodbus(const char *kind)
+/* The scenario against a foreign server started with argv: over TCP, or on
+ * ttyA of the socat pair in dir (serial) with the client on ttyB. Stops the
+ * server and the pair, removes dir. */
+static void against_peer(const char **argv, bool serial, const char *dir, plcio_test_proc *socat, int start_ms)
 {
-    char dir[64], tty[128], url[300];
-    mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0}, server;
-    bool serial = !strcmp(kind, "rtu");
-    snprintf(tty, sizeof tty, "%s/ttyA", dir);
-    if (serial) mb_socat_start(&socat, dir, 90);
-    const char *argv[] = {PY, peer_script(), "server", kind, tty, "--seconds", "80", NULL};
-    if (!serial) argv[4] = "--seconds", argv[5] = "80", argv[6] = NULL;
-    assert_int_equal(plcio_test_proc_start(&server, argv, "listening on", 20000, 85), 0);
+    char url[300];
+    plcio_test_proc server;
+    assert_int_equal(plcio_test_proc_start(&server, argv, "listening on", start_ms, 85), 0);
     if (serial)
         snprintf(url, sizeof url, "modbus-rtu://%s/ttyB?baud=19200&parity=N&timeout=1500", dir);
     else
@@ -105,8 +102,21 @@ static void test_pymodbus(const char *kind)
     peer_scenario(c, serial ? 10 : 40);
     plcio_modbus_client_free(c);
     plcio_test_proc_stop(&server);
-    if (serial) plcio_test_proc_stop(&socat);
+    if (serial) plcio_test_proc_stop(socat);
     rmdir(dir);
+}
+
+static void test_pymodbus(const char *kind)
+{
+    char dir[64], tty[128];
+    mb_tmpdir(dir, sizeof dir);
+    plcio_test_proc socat = {0};
+    bool serial = !strcmp(kind, "rtu");
+    snprintf(tty, sizeof tty, "%s/ttyA", dir);
+    if (serial) mb_socat_start(&socat, dir, 90);
+    const char *argv[] = {PY, peer_script(), "server", kind, tty, "--seconds", "80", NULL};
+    if (!serial) argv[4] = "--seconds", argv[5] = "80", argv[6] = NULL;
+    against_peer(argv, serial, dir, &socat, 20000);
 }
 
 static void test_pymodbus_tcp(void **state)
@@ -123,25 +133,15 @@ static void test_pymodbus_rtu(void **state)
 
 static void test_libmodbus(const char *kind)
 {
-    char dir[64], tty[128], url[300];
+    char dir[64], tty[128];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0}, server;
+    plcio_test_proc socat = {0};
     bool serial = !strcmp(kind, "rtu");
     snprintf(tty, sizeof tty, "%s/ttyA", dir);
     if (serial) mb_socat_start(&socat, dir, 90);
     const char *argv[] = {env_path("PLCIO_LMB_SERVER"), kind, tty, "80", NULL};
     if (!serial) argv[2] = "80", argv[3] = NULL;
-    assert_int_equal(plcio_test_proc_start(&server, argv, "listening on", 10000, 85), 0);
-    if (serial)
-        snprintf(url, sizeof url, "modbus-rtu://%s/ttyB?baud=19200&parity=N&timeout=1500", dir);
-    else
-        snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=3000", plcio_test_port_from_line(server.line));
-    plcio_modbus_client *c = open_client(url);
-    peer_scenario(c, serial ? 10 : 40);
-    plcio_modbus_client_free(c);
-    plcio_test_proc_stop(&server);
-    if (serial) plcio_test_proc_stop(&socat);
-    rmdir(dir);
+    against_peer(argv, serial, dir, &socat, 10000);
 }
 
 static void test_libmodbus_tcp(void **state)
