@@ -60,6 +60,24 @@ PLCIO_API const char *plcio_strerror(int err);
 /* Symbolic name ("PLCIO_ETIMEDOUT"); static storage; "PLCIO_UNKNOWN" if unknown. */
 PLCIO_API const char *plcio_err_name(int err);
 
+/* Error detail: what failed and where, in one line. Every function that can
+ * say more than its return code takes `plcio_error *err` as its last argument
+ * (NULL: not wanted) and fills it on failure; a handle keeps the detail of its
+ * last failed call, read with plcio_X_last_error(). `code` repeats the return
+ * value; `text` always ends in NUL and is "" when there is nothing to add. */
+#define PLCIO_ERROR_TEXT_MAX 256
+typedef struct plcio_error {
+    int code;
+    char text[PLCIO_ERROR_TEXT_MAX];
+} plcio_error;
+
+/* Fill *err (NULL: nothing) with code and printf-style text, cut to fit;
+ * returns code, so a failing path can `return plcio_error_set(err, ...)`.
+ * For driver and sink authors too. */
+PLCIO_API int plcio_error_set(plcio_error *err, int code, const char *fmt, ...) PLCIO_PRINTF(3, 4);
+/* *err = {PLCIO_OK, ""} (NULL: nothing). */
+PLCIO_API void plcio_error_clear(plcio_error *err);
+
 /* Runtime version, same as PLCIO_VERSION_STRING of the headers it was built with. */
 PLCIO_API const char *plcio_version(void);
 PLCIO_API uint32_t plcio_version_hex(void);

@@ -1,3 +1,6 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "plcio/core.h"
 #include "plcio/version.h"
 
@@ -26,3 +29,24 @@ const char *plcio_err_name(int err)
 const char *plcio_version(void) { return PLCIO_VERSION_STRING; }
 
 uint32_t plcio_version_hex(void) { return PLCIO_VERSION_HEX; }
+
+int plcio_error_set(plcio_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(err->text, sizeof err->text, fmt, ap);
+        va_end(ap);
+        if (n < 0) err->text[0] = '\0';
+    }
+    return code;
+}
+
+void plcio_error_clear(plcio_error *err)
+{
+    if (err) {
+        err->code = PLCIO_OK;
+        err->text[0] = '\0';
+    }
+}

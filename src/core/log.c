@@ -30,13 +30,13 @@ void plcio_log_to_stream(void *ctx, plcio_log_level level, const char *module, c
 
 static const plcio_logger *effective(const plcio_logger *lg) { return (lg && lg->fn) ? lg : &default_logger; }
 
-bool plcio_log_enabled(const plcio_logger *lg, plcio_log_level level)
+bool log_enabled(const plcio_logger *lg, plcio_log_level level)
 {
     const plcio_logger *e = effective(lg);
     return e->fn != NULL && level <= e->level;
 }
 
-void plcio_log(const plcio_logger *lg, plcio_log_level level, const char *module, const char *fmt, ...)
+void log_msg(const plcio_logger *lg, plcio_log_level level, const char *module, const char *fmt, ...)
 {
     const plcio_logger *e = effective(lg);
     if (!e->fn || level > e->level) return;
@@ -48,8 +48,8 @@ void plcio_log(const plcio_logger *lg, plcio_log_level level, const char *module
     e->fn(e->ctx, level, module, buf);
 }
 
-void plcio_log_hex(const plcio_logger *lg, plcio_log_level level, const char *module, const char *prefix,
-                   const uint8_t *data, size_t len)
+void log_hex(const plcio_logger *lg, plcio_log_level level, const char *module, const char *prefix, const uint8_t *data,
+             size_t len)
 {
     const plcio_logger *e = effective(lg);
     if (!e->fn || level > e->level) return;

@@ -7,11 +7,11 @@
 #include "plcio/core.h"
 
 /* lg may be NULL (process default). Formats only if the level is enabled. */
-void plcio_log(const plcio_logger *lg, plcio_log_level level, const char *module, const char *fmt, ...)
+void log_msg(const plcio_logger *lg, plcio_log_level level, const char *module, const char *fmt, ...)
     PLCIO_PRINTF(4, 5);
-bool plcio_log_enabled(const plcio_logger *lg, plcio_log_level level);
+bool log_enabled(const plcio_logger *lg, plcio_log_level level);
 /* One line "prefix [len] xx xx xx ..." (pyModbusTCP debug style). */
-void plcio_log_hex(const plcio_logger *lg, plcio_log_level level, const char *module, const char *prefix,
-                   const uint8_t *data, size_t len);
+void log_hex(const plcio_logger *lg, plcio_log_level level, const char *module, const char *prefix, const uint8_t *data,
+             size_t len);
 
 #endif

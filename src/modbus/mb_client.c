@@ -26,7 +26,7 @@ plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger
     }
     if (logger) c->logger = *logger;
     uint32_t t15;
-    plcio_mb_rtu_timing(c->cfg.link.serial.baud, &t15, &c->t35_us);
+    mb_rtu_timing(c->cfg.link.serial.baud, &t15, &c->t35_us);
     c->sess = mb_session_new(c->cfg.framing, 1);
     if (!c->sess) {
         free(c);
@@ -76,11 +76,11 @@ int plcio_modbus_client_connect(plcio_modbus_client *c)
     if (c->cfg.link.fd >= 0) return PLCIO_OK;
     int rc = c->cfg.link.ops->open(&c->cfg.link, c->cfg.timeout_ms);
     if (rc == PLCIO_OK)
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
-                  framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
+                framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
     else
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "open %s%s failed: %s", c->cfg.link.host, c->cfg.link.device,
-                  plcio_strerror(rc));
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "open %s%s failed: %s", c->cfg.link.host, c->cfg.link.device,
+                plcio_strerror(rc));
     return rc;
 }
 
@@ -128,11 +128,11 @@ size_t mb_client_mbap_frame_len(const uint8_t *buf, size_t n)
 /* Tx dump, one line per frame (MBAP frames are delimited by their length). */
 void mb_client_log_tx(plcio_modbus_client *c, const uint8_t *buf, size_t n)
 {
-    if (!plcio_log_enabled(&c->logger, PLCIO_LOG_TRACE)) return;
+    if (!log_enabled(&c->logger, PLCIO_LOG_TRACE)) return;
     size_t off = 0;
     while (off < n) {
         size_t len = c->cfg.framing == MB_FRAMING_MBAP ? mb_client_mbap_frame_len(buf + off, n - off) : n - off;
-        plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Tx", buf + off, len);
+        log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Tx", buf + off, len);
         off += len;
     }
 }
@@ -140,7 +140,7 @@ void mb_client_log_tx(plcio_modbus_client *c, const uint8_t *buf, size_t n)
 /* Streams take the frames in one write; UDP needs one datagram per frame. */
 static int send_frames(plcio_modbus_client *c, const uint8_t *buf, size_t n)
 {
-    uint64_t deadline = plcio_net_deadline(c->cfg.timeout_ms);
+    uint64_t deadline = net_deadline(c->cfg.timeout_ms);
     if (!c->cfg.link.ops->datagram) return c->cfg.link.ops->send(&c->cfg.link, buf, n, deadline);
     for (size_t off = 0; off < n;) {
         size_t len = mb_client_mbap_frame_len(buf + off, n - off);
@@ -155,7 +155,7 @@ static int send_frames(plcio_modbus_client *c, const uint8_t *buf, size_t n)
  * in flight with the error. */
 static int link_failed(plcio_modbus_client *c, int rc, mb_session_answer_fn cb, void *ctx)
 {
-    plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "link error: %s; closing", plcio_strerror(rc));
+    log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "link error: %s; closing", plcio_strerror(rc));
     plcio_modbus_client_close(c);
     mb_session_reset(c->sess, rc, cb, ctx);
     return rc;
@@ -176,7 +176,7 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     }
     if (!mb_session_pending(c->sess)) return PLCIO_OK;
     uint64_t deadline = mb_session_next_deadline(c->sess);
-    if (deadline == 0) deadline = plcio_net_deadline(c->cfg.timeout_ms);
+    if (deadline == 0) deadline = net_deadline(c->cfg.timeout_ms);
     size_t got = 0;
     int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
@@ -192,7 +192,7 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
         return rc == PLCIO_OK ? rc : link_failed(c, rc, cb, ctx);
     }
     if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
-    plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, got);
+    log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, got);
     c->last_io_ns = now;
     rc = mb_session_feed(c->sess, c->rx, got, now, cb, ctx);
     return rc == PLCIO_OK ? rc : link_failed(c, rc, cb, ctx);
@@ -218,7 +218,7 @@ typedef struct one_answer {
     uint8_t pdu[PLCIO_MB_MAX_PDU];
 } one_answer;
 
-static void one_cb(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len)
+static void one_cb(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len)
 {
     (void)token;
     (void)resp;
@@ -263,7 +263,7 @@ static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pd
     mb_session_set_window(c->sess, 1);
     one_answer a = {0};
     uint32_t token;
-    rc = mb_session_submit_pdu(c->sess, unit, pdu, len, flags, plcio_net_deadline(c->cfg.timeout_ms), &token);
+    rc = mb_session_submit_pdu(c->sess, unit, pdu, len, flags, net_deadline(c->cfg.timeout_ms), &token);
     if (rc != PLCIO_OK) return rc;
     while (!a.done)
         pump(c, one_cb, &a);
@@ -283,8 +283,7 @@ static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, si
 {
     int rc = PLCIO_EINVAL;
     for (unsigned attempt = 0; attempt <= c->cfg.retries; attempt++) {
-        if (attempt)
-            plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "retry %u after: %s", attempt, plcio_strerror(rc));
+        if (attempt) log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "retry %u after: %s", attempt, plcio_strerror(rc));
         rc = exchange_once(c, unit, pdu, len, flags, resp, resp_len);
         if (!retriable(rc)) break;
     }
@@ -314,7 +313,7 @@ bool mb_client_broadcast_allowed(uint8_t fc)
 }
 
 /* Encode, exchange, decode, check. resp->data points into resp_buf. */
-static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, uint8_t *resp_buf, plcio_mb_pdu *resp)
+static int call(plcio_modbus_client *c, int unit_arg, const mb_pdu *req, uint8_t *resp_buf, mb_pdu *resp)
 {
     if (!c) return PLCIO_EINVAL;
     c->last_exception = 0;
@@ -322,7 +321,7 @@ static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, u
     uint8_t unit, pdu[PLCIO_MB_MAX_PDU];
     size_t len, resp_len;
     int rc = mb_client_pick_unit(c, unit_arg, &unit);
-    if (rc == PLCIO_OK) rc = plcio_mb_request_encode(req, pdu, sizeof pdu, &len);
+    if (rc == PLCIO_OK) rc = mb_request_encode(req, pdu, sizeof pdu, &len);
     if (rc != PLCIO_OK) return rc;
     bool bcast = mb_client_is_broadcast(c, unit);
     if (bcast && !mb_client_broadcast_allowed(req->fc)) return PLCIO_EINVAL;
@@ -332,12 +331,12 @@ static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, u
         memset(resp, 0, sizeof *resp);
         return rc;
     }
-    if ((rc = plcio_mb_response_decode(resp_buf, resp_len, resp)) != PLCIO_OK) return rc;
-    rc = plcio_mb_response_check(req, resp);
+    if ((rc = mb_response_decode(resp_buf, resp_len, resp)) != PLCIO_OK) return rc;
+    rc = mb_response_check(req, resp);
     if (rc == PLCIO_EMBEXC) {
         c->last_exception = resp->exception;
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "exception %u (%s) for %s", resp->exception,
-                  plcio_mb_exception_text(resp->exception), plcio_mb_function_name(req->fc));
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "exception %u (%s) for %s", resp->exception,
+                plcio_mb_exception_text(resp->exception), plcio_mb_function_name(req->fc));
     }
     return rc;
 }
@@ -349,7 +348,7 @@ static int call(plcio_modbus_client *c, int unit_arg, const plcio_mb_pdu *req, u
 static int read_bits(plcio_modbus_client *c, int unit, uint8_t fc, uint16_t addr, uint16_t n, uint8_t *bits)
 {
     if (!bits) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = fc, .addr = addr, .qty = n}, s;
+    mb_pdu q = {.fc = fc, .addr = addr, .qty = n}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc == PLCIO_OK && s.data) plcio_mb_unpack_bits(s.data, n, bits);
@@ -359,7 +358,7 @@ static int read_bits(plcio_modbus_client *c, int unit, uint8_t fc, uint16_t addr
 static int read_regs(plcio_modbus_client *c, int unit, uint8_t fc, uint16_t addr, uint16_t n, uint16_t *regs)
 {
     if (!regs) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = fc, .addr = addr, .qty = n}, s;
+    mb_pdu q = {.fc = fc, .addr = addr, .qty = n}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc == PLCIO_OK && s.data) plcio_mb_bytes_to_regs(s.data, n, regs);
@@ -385,14 +384,14 @@ int plcio_modbus_read_input_registers(plcio_modbus_client *c, int unit, uint16_t
 
 int plcio_modbus_write_coil(plcio_modbus_client *c, int unit, uint16_t addr, bool on)
 {
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_SINGLE_COIL, .addr = addr, .value = on ? 0xFF00 : 0x0000}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_SINGLE_COIL, .addr = addr, .value = on ? 0xFF00 : 0x0000}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     return call(c, unit, &q, buf, &s);
 }
 
 int plcio_modbus_write_register(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t value)
 {
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_SINGLE_REGISTER, .addr = addr, .value = value}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_SINGLE_REGISTER, .addr = addr, .value = value}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     return call(c, unit, &q, buf, &s);
 }
@@ -402,9 +401,8 @@ int plcio_modbus_write_coils(plcio_modbus_client *c, int unit, uint16_t addr, ui
     if (!bits || n > PLCIO_MB_MAX_WRITE_BITS) return bits ? PLCIO_ERANGE : PLCIO_EINVAL;
     uint8_t packed[PLCIO_MB_MAX_WRITE_BITS / 8 + 1], buf[PLCIO_MB_MAX_PDU];
     size_t bytes = plcio_mb_pack_bits(bits, n, packed);
-    plcio_mb_pdu q = {
-        .fc = PLCIO_MB_FC_WRITE_MULTIPLE_COILS, .addr = addr, .qty = n, .data = packed, .data_len = bytes};
-    plcio_mb_pdu s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_MULTIPLE_COILS, .addr = addr, .qty = n, .data = packed, .data_len = bytes};
+    mb_pdu s;
     return call(c, unit, &q, buf, &s);
 }
 
@@ -413,17 +411,17 @@ int plcio_modbus_write_registers(plcio_modbus_client *c, int unit, uint16_t addr
     if (!regs || n > PLCIO_MB_MAX_WRITE_REGISTERS) return regs ? PLCIO_ERANGE : PLCIO_EINVAL;
     uint8_t bytes[2 * PLCIO_MB_MAX_WRITE_REGISTERS], buf[PLCIO_MB_MAX_PDU];
     plcio_mb_regs_to_bytes(regs, n, bytes);
-    plcio_mb_pdu q = {
+    mb_pdu q = {
         .fc = PLCIO_MB_FC_WRITE_MULTIPLE_REGISTERS, .addr = addr, .qty = n, .data = bytes, .data_len = (size_t)n * 2};
-    plcio_mb_pdu s;
+    mb_pdu s;
     return call(c, unit, &q, buf, &s);
 }
 
 int plcio_modbus_mask_write_register(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t and_mask,
                                      uint16_t or_mask)
 {
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_MASK_WRITE_REGISTER, .addr = addr, .and_mask = and_mask, .or_mask = or_mask};
-    plcio_mb_pdu s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_MASK_WRITE_REGISTER, .addr = addr, .and_mask = and_mask, .or_mask = or_mask};
+    mb_pdu s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     return call(c, unit, &q, buf, &s);
 }
@@ -436,14 +434,14 @@ int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t
     if (write_n > PLCIO_MB_MAX_RW_WRITE_REGISTERS) return PLCIO_ERANGE;
     uint8_t bytes[2 * PLCIO_MB_MAX_RW_WRITE_REGISTERS], buf[PLCIO_MB_MAX_PDU];
     plcio_mb_regs_to_bytes(write_regs, write_n, bytes);
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_READ_WRITE_REGISTERS,
-                      .addr = read_addr,
-                      .qty = read_n,
-                      .write_addr = write_addr,
-                      .write_qty = write_n,
-                      .data = bytes,
-                      .data_len = (size_t)write_n * 2};
-    plcio_mb_pdu s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_READ_WRITE_REGISTERS,
+                .addr = read_addr,
+                .qty = read_n,
+                .write_addr = write_addr,
+                .write_qty = write_n,
+                .data = bytes,
+                .data_len = (size_t)write_n * 2};
+    mb_pdu s;
     int rc = call(c, unit, &q, buf, &s);
     if (rc == PLCIO_OK && s.data) plcio_mb_bytes_to_regs(s.data, read_n, read_regs);
     return rc;
@@ -452,7 +450,7 @@ int plcio_modbus_read_write_registers(plcio_modbus_client *c, int unit, uint16_t
 int plcio_modbus_read_fifo_queue(plcio_modbus_client *c, int unit, uint16_t addr, uint16_t *regs, uint16_t *count)
 {
     if (!regs || !count) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_READ_FIFO_QUEUE, .addr = addr}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_READ_FIFO_QUEUE, .addr = addr}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc != PLCIO_OK) return rc;
@@ -464,7 +462,7 @@ int plcio_modbus_read_fifo_queue(plcio_modbus_client *c, int unit, uint16_t addr
 int plcio_modbus_read_exception_status(plcio_modbus_client *c, int unit, uint8_t *status)
 {
     if (!status) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_READ_EXCEPTION_STATUS}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_READ_EXCEPTION_STATUS}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc == PLCIO_OK) *status = (uint8_t)s.value;
@@ -475,7 +473,7 @@ int plcio_modbus_diagnostics(plcio_modbus_client *c, int unit, uint16_t sub, con
                              uint8_t *out, size_t cap, size_t *out_len)
 {
     if ((len && !data) || (cap && !out)) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_DIAGNOSTICS, .sub = sub, .data = data, .data_len = len}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_DIAGNOSTICS, .sub = sub, .data = data, .data_len = len}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (out_len) *out_len = 0;
@@ -501,7 +499,7 @@ int plcio_modbus_diagnostic_counter(plcio_modbus_client *c, int unit, uint16_t s
 
 int plcio_modbus_get_comm_event_counter(plcio_modbus_client *c, int unit, uint16_t *status, uint16_t *event_count)
 {
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_GET_COMM_EVENT_COUNTER}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_GET_COMM_EVENT_COUNTER}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc != PLCIO_OK) return rc;
@@ -513,7 +511,7 @@ int plcio_modbus_get_comm_event_counter(plcio_modbus_client *c, int unit, uint16
 int plcio_modbus_get_comm_event_log(plcio_modbus_client *c, int unit, plcio_modbus_event_log *log)
 {
     if (!log) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_GET_COMM_EVENT_LOG}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_GET_COMM_EVENT_LOG}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc != PLCIO_OK) return rc;
@@ -528,7 +526,7 @@ int plcio_modbus_get_comm_event_log(plcio_modbus_client *c, int unit, plcio_modb
 int plcio_modbus_report_server_id(plcio_modbus_client *c, int unit, uint8_t *out, size_t cap, size_t *len)
 {
     if (!len || (cap && !out)) return PLCIO_EINVAL;
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_REPORT_SERVER_ID}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_REPORT_SERVER_ID}, s;
     uint8_t buf[PLCIO_MB_MAX_PDU];
     int rc = call(c, unit, &q, buf, &s);
     if (rc != PLCIO_OK) return rc;
@@ -549,7 +547,7 @@ int plcio_modbus_read_file_record(plcio_modbus_client *c, int unit, plcio_modbus
         p[3] = (uint8_t)(recs[i].record >> 8), p[4] = (uint8_t)recs[i].record;
         p[5] = (uint8_t)(recs[i].length >> 8), p[6] = (uint8_t)recs[i].length;
     }
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_READ_FILE_RECORD, .data = req, .data_len = 7 * n}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_READ_FILE_RECORD, .data = req, .data_len = 7 * n}, s;
     int rc = call(c, unit, &q, buf, &s);
     if (rc != PLCIO_OK) return rc;
     size_t off = 0;
@@ -577,11 +575,11 @@ int plcio_modbus_write_file_record(plcio_modbus_client *c, int unit, const plcio
         plcio_mb_regs_to_bytes(recs[i].regs, recs[i].length, p + 7);
         off += need;
     }
-    plcio_mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_FILE_RECORD, .data = req, .data_len = off}, s;
+    mb_pdu q = {.fc = PLCIO_MB_FC_WRITE_FILE_RECORD, .data = req, .data_len = off}, s;
     return call(c, unit, &q, buf, &s);
 }
 
-static int devid_collect(const plcio_mb_pdu *s, plcio_modbus_device_object *objs, size_t cap, size_t *count)
+static int devid_collect(const mb_pdu *s, plcio_modbus_device_object *objs, size_t cap, size_t *count)
 {
     size_t off = 0;
     for (unsigned i = 0; i < s->object_count; i++) {
@@ -603,9 +601,9 @@ int plcio_modbus_read_device_id(plcio_modbus_client *c, int unit, uint8_t code, 
     *count = 0;
     uint8_t next = object_id;
     for (int round = 0; round < 256; round++) {
-        plcio_mb_pdu q = {
+        mb_pdu q = {
             .fc = PLCIO_MB_FC_ENCAPSULATED, .mei = PLCIO_MB_MEI_DEVICE_ID, .devid_code = code, .object_id = next};
-        plcio_mb_pdu s;
+        mb_pdu s;
         uint8_t buf[PLCIO_MB_MAX_PDU];
         int rc = call(c, unit, &q, buf, &s);
         if (rc == PLCIO_OK) rc = devid_collect(&s, objs, cap, count);
@@ -665,7 +663,7 @@ int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16_t addr, s
  * Several requests in flight
  * ========================================================================= */
 
-int mb_client_request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *scratch)
+int mb_client_request_pdu(const plcio_modbus_request *r, mb_pdu *q, uint8_t *scratch)
 {
     memset(q, 0, sizeof *q);
     q->fc = r->function;
@@ -704,7 +702,7 @@ int mb_client_request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_
 }
 
 /* Copy an answer into the request's buffers. */
-void mb_client_request_finish(plcio_modbus_request *r, int result, const plcio_mb_pdu *s)
+void mb_client_request_finish(plcio_modbus_request *r, int result, const mb_pdu *s)
 {
     r->result = result;
     if (result == PLCIO_EMBEXC && s) r->exception = s->exception;
@@ -719,7 +717,7 @@ typedef struct many_ctx {
     size_t n;
 } many_ctx;
 
-static void many_cb(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len)
+static void many_cb(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len)
 {
     (void)raw;
     (void)raw_len;
@@ -735,7 +733,7 @@ static int transact_serial(plcio_modbus_client *c, plcio_modbus_request *reqs, s
 {
     for (size_t i = 0; i < n; i++) {
         plcio_modbus_request *r = &reqs[i];
-        plcio_mb_pdu q, s;
+        mb_pdu q, s;
         uint8_t scratch[PLCIO_MB_MAX_PDU], buf[PLCIO_MB_MAX_PDU];
         r->result = mb_client_request_pdu(r, &q, scratch);
         if (r->result != PLCIO_OK) continue;
@@ -767,13 +765,13 @@ int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *req
         /* keep the queue at the window: a queued request's deadline is already running */
         while (next < n && mb_session_pending(c->sess) < window) {
             plcio_modbus_request *r = &reqs[next];
-            plcio_mb_pdu q;
+            mb_pdu q;
             /* cppcheck-suppress variableScope ; q points into scratch until mb_session_submit copies it */
             uint8_t scratch[PLCIO_MB_MAX_PDU], unit;
             int e = mb_client_pick_unit(c, r->unit, &unit);
             if (e == PLCIO_OK) e = mb_client_request_pdu(r, &q, scratch);
             if (e == PLCIO_OK)
-                e = mb_session_submit(c->sess, unit, &q, plcio_net_deadline(c->cfg.timeout_ms), &m.tokens[next]);
+                e = mb_session_submit(c->sess, unit, &q, net_deadline(c->cfg.timeout_ms), &m.tokens[next]);
             if (e != PLCIO_OK) r->result = e;
             next++;
         }

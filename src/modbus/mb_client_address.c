@@ -57,9 +57,9 @@ static void element_bytes(const plcio_mb_address *a, const uint16_t *regs, uint8
     size_t n = element_regs(a);
     memcpy(w, regs, n * 2);
     if (a->type == PLCIO_TYPE_STRING) {
-        if (a->order == PLCIO_MB_BADC || a->order == PLCIO_MB_DCBA) plcio_mb_reorder_words(w, n, PLCIO_MB_BADC);
+        if (a->order == PLCIO_MB_BADC || a->order == PLCIO_MB_DCBA) mb_reorder_words(w, n, PLCIO_MB_BADC);
     } else {
-        plcio_mb_reorder_words(w, n, a->order);
+        mb_reorder_words(w, n, a->order);
     }
     plcio_mb_regs_to_bytes(w, n, bytes);
 }
@@ -69,9 +69,9 @@ static void bytes_element(const plcio_mb_address *a, const uint8_t *bytes, uint1
     size_t n = element_regs(a);
     plcio_mb_bytes_to_regs(bytes, n, regs);
     if (a->type == PLCIO_TYPE_STRING) {
-        if (a->order == PLCIO_MB_BADC || a->order == PLCIO_MB_DCBA) plcio_mb_reorder_words(regs, n, PLCIO_MB_BADC);
+        if (a->order == PLCIO_MB_BADC || a->order == PLCIO_MB_DCBA) mb_reorder_words(regs, n, PLCIO_MB_BADC);
     } else {
-        plcio_mb_reorder_words(regs, n, a->order);
+        mb_reorder_words(regs, n, a->order);
     }
 }
 

@@ -15,7 +15,7 @@
 void mb_client_async_init(plcio_modbus_client *c)
 {
     mb_async *a = &c->async;
-    plcio_net_pump_init(&a->pump, c->cfg.link.ops->datagram);
+    net_pump_init(&a->pump, c->cfg.link.ops->datagram);
     a->depth = 1;
     if (c->cfg.link.ops->serial && c->cfg.framing == MB_FRAMING_RTU) a->gap_ns = (uint64_t)c->t35_us * 1000u;
 }
@@ -31,7 +31,7 @@ static void sync_fd(plcio_modbus_client *c)
 static void close_link(plcio_modbus_client *c)
 {
     c->async.pump.fd = c->cfg.link.fd;
-    plcio_net_pump_close(&c->async.pump);
+    net_pump_close(&c->async.pump);
     c->cfg.link.fd = -1;
 }
 
@@ -101,11 +101,11 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
     mb_session_reset(c->sess, PLCIO_ECLOSED, NULL, NULL); /* nothing of an old link is answered on a new one */
     int rc;
     if (c->cfg.link.ops == &mb_link_tcp) {
-        rc = plcio_net_pump_connect_tcp(&a->pump, c->cfg.link.host, c->cfg.link.port, c->cfg.timeout_ms);
+        rc = net_pump_connect_tcp(&a->pump, c->cfg.link.host, c->cfg.link.port, c->cfg.timeout_ms);
         if (rc == PLCIO_OK) c->cfg.link.fd = a->pump.fd;
     } else {
         rc = c->cfg.link.ops->open(&c->cfg.link, c->cfg.timeout_ms);
-        if (rc == PLCIO_OK) plcio_net_pump_adopt(&a->pump, c->cfg.link.fd);
+        if (rc == PLCIO_OK) net_pump_adopt(&a->pump, c->cfg.link.fd);
     }
     if (rc != PLCIO_OK) {
         c->cfg.link.fd = -1;
@@ -114,7 +114,7 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
                   : c->cfg.link.ops->datagram ? "open a UDP socket to"
                                               : "connect to",
                   rc);
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s", c->last_error);
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s", c->last_error);
         return rc;
     }
     a->bus_ready_ns = plcio_monotonic_ns() + a->gap_ns;
@@ -172,12 +172,12 @@ static int grow(mb_async *a)
  * quantities, the buffers, a broadcast that is not a write. */
 static int encode(const plcio_modbus_client *c, const plcio_modbus_request *r, uint8_t *pdu, size_t *len, uint8_t *unit)
 {
-    plcio_mb_pdu q;
+    mb_pdu q;
     /* cppcheck-suppress variableScope ; q points into scratch until it is encoded */
     uint8_t scratch[PLCIO_MB_MAX_PDU];
     int rc = mb_client_pick_unit(c, r->unit, unit);
     if (rc == PLCIO_OK) rc = mb_client_request_pdu(r, &q, scratch);
-    if (rc == PLCIO_OK) rc = plcio_mb_request_encode(&q, pdu, PLCIO_MB_MAX_PDU, len);
+    if (rc == PLCIO_OK) rc = mb_request_encode(&q, pdu, PLCIO_MB_MAX_PDU, len);
     if (rc == PLCIO_OK && mb_client_is_broadcast(c, *unit) && !mb_client_broadcast_allowed(r->function))
         rc = PLCIO_EINVAL;
     return rc;
@@ -234,7 +234,7 @@ static bool retriable(const plcio_modbus_client *c, int result)
 
 /* The session's callback: take the request out of the queue (or put it
  * back for a retry) and report it. */
-static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t len)
+static void on_answer(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t len)
 {
     (void)raw;
     (void)len;
@@ -250,15 +250,15 @@ static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu 
     if (!a->failing && retriable(c, result) && e.attempts < retries_of(c, e.req)) {
         a->q[i].attempts++;
         a->q[i].in_session = false; /* keeps its place: goes out before anything queued later */
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s: retry %u of %s after %s", c->where, e.attempts + 1,
-                  plcio_mb_function_name(e.req->function), plcio_strerror(result));
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s: retry %u of %s after %s", c->where, e.attempts + 1,
+                plcio_mb_function_name(e.req->function), plcio_strerror(result));
         return;
     }
     remove_at(a, (size_t)i);
     mb_client_request_finish(e.req, result, resp);
     if (result == PLCIO_EMBEXC && resp)
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "exception %u (%s) for %s", resp->exception,
-                  plcio_mb_exception_text(resp->exception), plcio_mb_function_name(e.req->function));
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "exception %u (%s) for %s", resp->exception,
+                plcio_mb_exception_text(resp->exception), plcio_mb_function_name(e.req->function));
     if (e.done) e.done(e.ctx, c, e.req);
 }
 
@@ -267,7 +267,7 @@ static int fail(plcio_modbus_client *c, int err, const char *what)
 {
     mb_async *a = &c->async;
     set_error(c, what, err);
-    plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s; closing", c->last_error);
+    log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s; closing", c->last_error);
     close_link(c);
     a->failing = true;
     mb_session_reset(c->sess, err, on_answer, c); /* those on the wire */
@@ -288,7 +288,7 @@ static int feed(void *ctx, const uint8_t *buf, size_t len)
 {
     plcio_modbus_client *c = ctx;
     mb_async *a = &c->async;
-    plcio_log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", buf, len);
+    log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", buf, len);
     if (a->gap_ns) a->bus_ready_ns = a->now + a->gap_ns; /* t3.5 after the last byte on the line */
     return mb_session_feed(c->sess, buf, len, a->now, on_answer, c);
 }
@@ -337,7 +337,7 @@ static int flush_tx(plcio_modbus_client *c)
     const uint8_t *tx;
     while ((tx = mb_session_next_tx(c->sess, &n)) != NULL) {
         bool done;
-        int rc = plcio_net_pump_send(&a->pump, tx, n, mb_client_mbap_frame_len, &done);
+        int rc = net_pump_send(&a->pump, tx, n, mb_client_mbap_frame_len, &done);
         if (rc != PLCIO_OK || !done) return rc;
         mb_client_log_tx(c, tx, n);
         c->last_io_ns = a->now;
@@ -352,13 +352,13 @@ static int process_once(plcio_modbus_client *c)
     mb_async *a = &c->async;
     a->now = plcio_monotonic_ns();
     if (a->pump.connecting) {
-        int rc = plcio_net_pump_connect_poll(&a->pump, a->now);
+        int rc = net_pump_connect_poll(&a->pump, a->now);
         if (rc == PLCIO_EAGAIN) return PLCIO_OK;
         if (rc != PLCIO_OK) return fail(c, rc, "connect to");
-        plcio_log(&c->logger, PLCIO_LOG_DEBUG, "modbus", "connected to %s", c->where);
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "connected to %s", c->where);
         a->bus_ready_ns = a->now + a->gap_ns;
     }
-    int rc = plcio_net_pump_recv(&a->pump, c->rx, sizeof c->rx, feed, c);
+    int rc = net_pump_recv(&a->pump, c->rx, sizeof c->rx, feed, c);
     if (rc == PLCIO_EPROTO) return fail(c, rc, "answer from"); /* an MBAP stream that cannot be framed any more */
     if (rc != PLCIO_OK) return fail(c, rc, "connection to");
     /* An answer overdue while part of a frame waits on a stream: the framing is lost. */

@@ -25,9 +25,9 @@ typedef struct mb_async_req {
 } mb_async_req;
 
 typedef struct mb_async {
-    plcio_net_pump pump; /* pump.fd is cfg.link.fd while the event-loop mode has the link */
-    mb_async_req *base;  /* cap entries; the queue q[0..n) is base[head..head + n) */
-    mb_async_req *q;     /* in submission order; a retried request keeps its place */
+    net_pump pump;      /* pump.fd is cfg.link.fd while the event-loop mode has the link */
+    mb_async_req *base; /* cap entries; the queue q[0..n) is base[head..head + n) */
+    mb_async_req *q;    /* in submission order; a retried request keeps its place */
     size_t head, n, cap;
     unsigned depth;  /* requests in flight (MBAP; 1 on RTU and ASCII) */
     uint64_t gap_ns; /* RTU on a serial line: t3.5 of silence before a request */
@@ -54,9 +54,9 @@ int mb_client_pick_unit(const plcio_modbus_client *c, int unit, uint8_t *out);
 bool mb_client_is_broadcast(const plcio_modbus_client *c, uint8_t unit);
 bool mb_client_broadcast_allowed(uint8_t fc);
 /* The request PDU of a plcio_modbus_request (scratch: PLCIO_MB_MAX_PDU bytes for written data). */
-int mb_client_request_pdu(const plcio_modbus_request *r, plcio_mb_pdu *q, uint8_t *scratch);
+int mb_client_request_pdu(const plcio_modbus_request *r, mb_pdu *q, uint8_t *scratch);
 /* Copy an answer into the request's buffers and set its result. */
-void mb_client_request_finish(plcio_modbus_request *r, int result, const plcio_mb_pdu *s);
+void mb_client_request_finish(plcio_modbus_request *r, int result, const mb_pdu *s);
 size_t mb_client_mbap_frame_len(const uint8_t *buf, size_t n);
 void mb_client_log_tx(plcio_modbus_client *c, const uint8_t *buf, size_t n);
 /* The event-loop mode holds the link (connecting or requests pending). */

@@ -28,7 +28,7 @@ const char *plcio_mb_exception_text(int code)
 
 /* ---- helpers ---- */
 
-static int exc(plcio_mb_pdu *p, uint8_t code)
+static int exc(mb_pdu *p, uint8_t code)
 {
     p->exception = code;
     return PLCIO_EMBEXC;
@@ -61,7 +61,7 @@ static size_t read_bytes(uint8_t fc, uint16_t qty)
     return fc <= PLCIO_MB_FC_READ_DISCRETE_INPUTS ? (size_t)(qty + 7u) / 8u : (size_t)qty * 2u;
 }
 
-static int read_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int read_req_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (!in_range(p->qty, 1, read_limit(p->fc)) || !span_ok(p->addr, p->qty)) return PLCIO_ERANGE;
     plcio_wcursor_u16be(w, p->addr);
@@ -69,7 +69,7 @@ static int read_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int read_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int read_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     p->qty = plcio_rcursor_u16be(r);
@@ -79,7 +79,7 @@ static int read_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return PLCIO_OK;
 }
 
-static int bytes_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int bytes_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->data_len > 251) return PLCIO_ERANGE;
     plcio_wcursor_u8(w, (uint8_t)p->data_len);
@@ -87,7 +87,7 @@ static int bytes_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int bytes_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int bytes_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     uint8_t bc = plcio_rcursor_u8(r);
     p->data = plcio_rcursor_take(r, bc);
@@ -96,7 +96,7 @@ static int bytes_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 }
 
 /* FC 5, 6: request and response are addr + value (response echoes). */
-static int single_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int single_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     /* AP 6.5: 0xFF00 requests ON, 0x0000 OFF; anything else is illegal. */
     if (p->fc == PLCIO_MB_FC_WRITE_SINGLE_COIL && p->value != 0xFF00 && p->value != 0x0000) return PLCIO_ERANGE;
@@ -105,14 +105,14 @@ static int single_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int single_dec_common(plcio_rcursor *r, plcio_mb_pdu *p)
+static int single_dec_common(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     p->value = plcio_rcursor_u16be(r);
     return (r->overrun || plcio_rcursor_left(r)) ? PLCIO_EPROTO : PLCIO_OK;
 }
 
-static int single_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int single_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     if (single_dec_common(r, p) != PLCIO_OK) return exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
     if (p->fc == PLCIO_MB_FC_WRITE_SINGLE_COIL && p->value != 0xFF00 && p->value != 0x0000)
@@ -120,7 +120,7 @@ static int single_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return PLCIO_OK;
 }
 
-static int single_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int single_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     if (single_dec_common(r, p) != PLCIO_OK) return PLCIO_EPROTO;
     if (p->fc == PLCIO_MB_FC_WRITE_SINGLE_COIL && p->value != 0xFF00 && p->value != 0x0000) return PLCIO_EPROTO;
@@ -128,26 +128,26 @@ static int single_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 }
 
 /* FC 7, 11, 12, 17: empty requests. */
-static int empty_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int empty_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     (void)p;
     (void)w;
     return PLCIO_OK;
 }
 
-static int empty_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int empty_dec(plcio_rcursor *r, mb_pdu *p)
 {
     return plcio_rcursor_left(r) ? exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE) : PLCIO_OK;
 }
 
 /* FC 7 response: one status byte (AP 6.7). */
-static int fc7_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fc7_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     plcio_wcursor_u8(w, (uint8_t)p->value);
     return PLCIO_OK;
 }
 
-static int fc7_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc7_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->value = plcio_rcursor_u8(r);
     return (r->overrun || plcio_rcursor_left(r)) ? PLCIO_EPROTO : PLCIO_OK;
@@ -178,7 +178,7 @@ static bool diag_sub_known(uint16_t sub)
            sub == DIAG_CLEAR_OVERRUN;
 }
 
-static int diag_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int diag_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->data_len > PLCIO_MB_MAX_PDU - 3) return PLCIO_ERANGE;
     plcio_wcursor_u16be(w, p->sub);
@@ -186,7 +186,7 @@ static int diag_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int diag_any_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int diag_any_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->sub = plcio_rcursor_u16be(r);
     p->data_len = plcio_rcursor_left(r);
@@ -195,13 +195,13 @@ static int diag_any_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 }
 
 /* Answers carry two data bytes, except return-query-data, which echoes. */
-static int diag_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int diag_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     if (diag_any_dec(r, p) != PLCIO_OK) return PLCIO_EPROTO;
     return (p->sub == DIAG_RETURN_QUERY_DATA || p->data_len == 2) ? PLCIO_OK : PLCIO_EPROTO;
 }
 
-static int diag_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int diag_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     if (diag_any_dec(r, p) != PLCIO_OK) return exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
     if (!diag_sub_known(p->sub)) return exc(p, PLCIO_MB_EX_ILLEGAL_FUNCTION);
@@ -219,14 +219,14 @@ static int diag_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 }
 
 /* FC 11 response (AP 6.9): status, event count. */
-static int fc11_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fc11_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     plcio_wcursor_u16be(w, p->status);
     plcio_wcursor_u16be(w, p->event_count);
     return PLCIO_OK;
 }
 
-static int fc11_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc11_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->status = plcio_rcursor_u16be(r);
     p->event_count = plcio_rcursor_u16be(r);
@@ -235,7 +235,7 @@ static int fc11_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 
 /* FC 12 response (AP 6.10): byte count, status, event count, message count,
  * up to 64 event bytes. */
-static int fc12_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fc12_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->data_len > 64) return PLCIO_ERANGE;
     plcio_wcursor_u8(w, (uint8_t)(6 + p->data_len));
@@ -246,7 +246,7 @@ static int fc12_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int fc12_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc12_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     uint8_t bc = plcio_rcursor_u8(r);
     if (bc < 6 || bc > 6 + 64) return PLCIO_EPROTO;
@@ -271,7 +271,7 @@ static unsigned multi_limit(uint8_t fc)
     return multi_is_bits(fc) ? PLCIO_MB_MAX_WRITE_BITS : PLCIO_MB_MAX_WRITE_REGISTERS;
 }
 
-static int multi_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int multi_req_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (!in_range(p->qty, 1, multi_limit(p->fc)) || !span_ok(p->addr, p->qty)) return PLCIO_ERANGE;
     if (p->data_len != multi_bytes(p->fc, p->qty)) return PLCIO_EINVAL;
@@ -282,7 +282,7 @@ static int multi_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int multi_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int multi_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     p->qty = plcio_rcursor_u16be(r);
@@ -297,14 +297,14 @@ static int multi_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return PLCIO_OK;
 }
 
-static int echo_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int echo_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     plcio_wcursor_u16be(w, p->addr);
     plcio_wcursor_u16be(w, p->qty);
     return PLCIO_OK;
 }
 
-static int echo_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int echo_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     p->qty = plcio_rcursor_u16be(r);
@@ -316,7 +316,7 @@ static int echo_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 
 /* FC 20 (AP 6.14): byte count 0x07..0xF5, sub-requests of 7 bytes:
  * reference type 6, file number, record number (<= 0x270F), record length. */
-static int bytes_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int bytes_req_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->data_len > PLCIO_MB_MAX_PDU - 2) return PLCIO_ERANGE;
     plcio_wcursor_u8(w, (uint8_t)p->data_len);
@@ -324,13 +324,13 @@ static int bytes_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int fc20_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fc20_req_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->data_len < 7 || p->data_len > 0xF5 || p->data_len % 7) return PLCIO_ERANGE;
     return bytes_req_enc(p, w);
 }
 
-static int fc20_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc20_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     uint8_t bc = plcio_rcursor_u8(r);
     p->data_len = bc;
@@ -348,7 +348,7 @@ static int fc20_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 }
 
 /* FC 20 response: byte count, then per sub-request: length, ref type 6, data. */
-static int fc20_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc20_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     if (bytes_resp_dec(r, p) != PLCIO_OK) return PLCIO_EPROTO;
     for (size_t off = 0; off < p->data_len;) {
@@ -375,13 +375,13 @@ static int fc21_walk(const uint8_t *d, size_t n)
     return 0;
 }
 
-static int fc21_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fc21_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->data_len < 9 || p->data_len > 0xFB || fc21_walk(p->data, p->data_len)) return PLCIO_ERANGE;
     return bytes_req_enc(p, w);
 }
 
-static int fc21_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc21_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     uint8_t bc = plcio_rcursor_u8(r);
     p->data_len = bc;
@@ -391,14 +391,14 @@ static int fc21_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return e ? exc(p, (uint8_t)e) : PLCIO_OK;
 }
 
-static int fc21_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fc21_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     if (bytes_resp_dec(r, p) != PLCIO_OK) return PLCIO_EPROTO;
     return fc21_walk(p->data, p->data_len) ? PLCIO_EPROTO : PLCIO_OK;
 }
 
 /* FC 22 (AP 6.16): address, AND mask, OR mask; the response echoes. */
-static int mask_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int mask_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     plcio_wcursor_u16be(w, p->addr);
     plcio_wcursor_u16be(w, p->and_mask);
@@ -406,7 +406,7 @@ static int mask_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int mask_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int mask_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     p->and_mask = plcio_rcursor_u16be(r);
@@ -414,14 +414,14 @@ static int mask_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
     return (r->overrun || plcio_rcursor_left(r)) ? PLCIO_EPROTO : PLCIO_OK;
 }
 
-static int mask_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int mask_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     return mask_resp_dec(r, p) == PLCIO_OK ? PLCIO_OK : exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
 }
 
 /* FC 23 (AP 6.17): read addr, read qty (1..125), write addr, write qty
  * (1..121), byte count = 2 * write qty, values. Response: byte count, values. */
-static int rw_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int rw_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (!in_range(p->qty, 1, PLCIO_MB_MAX_RW_READ_REGISTERS) || !span_ok(p->addr, p->qty) ||
         !in_range(p->write_qty, 1, PLCIO_MB_MAX_RW_WRITE_REGISTERS) || !span_ok(p->write_addr, p->write_qty))
@@ -436,7 +436,7 @@ static int rw_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int rw_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int rw_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     p->qty = plcio_rcursor_u16be(r);
@@ -456,19 +456,19 @@ static int rw_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 
 /* FC 24 (AP 6.18): request FIFO pointer address; response byte count (16
  * bit), FIFO count (<= 31), registers. */
-static int fifo_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fifo_req_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     plcio_wcursor_u16be(w, p->addr);
     return PLCIO_OK;
 }
 
-static int fifo_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fifo_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->addr = plcio_rcursor_u16be(r);
     return (r->overrun || plcio_rcursor_left(r)) ? exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE) : PLCIO_OK;
 }
 
-static int fifo_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int fifo_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->qty > PLCIO_MB_MAX_FIFO_COUNT || p->data_len != (size_t)p->qty * 2) return PLCIO_ERANGE;
     plcio_wcursor_u16be(w, (uint16_t)(2 + p->data_len));
@@ -477,7 +477,7 @@ static int fifo_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int fifo_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int fifo_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     uint16_t bc = plcio_rcursor_u16be(r);
     p->qty = plcio_rcursor_u16be(r);
@@ -491,7 +491,7 @@ static int fifo_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
  * 2 regular, 3 extended, 4 one object), object id. Response: MEI, code,
  * conformity, more follows (0x00/0xFF), next object id, object count,
  * objects (id, length, value). */
-static int devid_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int devid_req_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (p->mei != PLCIO_MB_MEI_DEVICE_ID || !in_range(p->devid_code, 1, 4)) return PLCIO_ERANGE;
     plcio_wcursor_u8(w, p->mei);
@@ -500,7 +500,7 @@ static int devid_req_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int devid_req_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int devid_req_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->mei = plcio_rcursor_u8(r);
     if (r->overrun) return exc(p, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
@@ -522,7 +522,7 @@ static int devid_objects_ok(const uint8_t *d, size_t n, unsigned count)
     return off == n;
 }
 
-static int devid_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
+static int devid_resp_enc(const mb_pdu *p, plcio_wcursor *w)
 {
     if (!devid_objects_ok(p->data, p->data_len, p->object_count)) return PLCIO_EINVAL;
     plcio_wcursor_u8(w, PLCIO_MB_MEI_DEVICE_ID);
@@ -535,7 +535,7 @@ static int devid_resp_enc(const plcio_mb_pdu *p, plcio_wcursor *w)
     return PLCIO_OK;
 }
 
-static int devid_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
+static int devid_resp_dec(plcio_rcursor *r, mb_pdu *p)
 {
     p->mei = plcio_rcursor_u8(r);
     p->devid_code = plcio_rcursor_u8(r);
@@ -552,8 +552,8 @@ static int devid_resp_dec(plcio_rcursor *r, plcio_mb_pdu *p)
 
 /* ---- the table ---- */
 
-typedef int (*enc_fn)(const plcio_mb_pdu *p, plcio_wcursor *w);
-typedef int (*dec_fn)(plcio_rcursor *r, plcio_mb_pdu *p);
+typedef int (*enc_fn)(const mb_pdu *p, plcio_wcursor *w);
+typedef int (*dec_fn)(plcio_rcursor *r, mb_pdu *p);
 
 typedef struct fc_codec {
     uint8_t fc;
@@ -601,7 +601,7 @@ const char *plcio_mb_function_name(int fc)
 
 /* ---- entry points ---- */
 
-int plcio_mb_request_encode(const plcio_mb_pdu *req, uint8_t *pdu, size_t cap, size_t *len)
+int mb_request_encode(const mb_pdu *req, uint8_t *pdu, size_t cap, size_t *len)
 {
     const fc_codec *c = req ? find_codec(req->fc) : NULL;
     if (!c) return req ? PLCIO_EUNSUPPORTED : PLCIO_EINVAL;
@@ -618,7 +618,7 @@ int plcio_mb_request_encode(const plcio_mb_pdu *req, uint8_t *pdu, size_t cap, s
     return PLCIO_OK;
 }
 
-int plcio_mb_request_decode(const uint8_t *pdu, size_t len, plcio_mb_pdu *req)
+int mb_request_decode(const uint8_t *pdu, size_t len, mb_pdu *req)
 {
     memset(req, 0, sizeof *req);
     if (len < 1 || len > PLCIO_MB_MAX_PDU) return exc(req, PLCIO_MB_EX_ILLEGAL_DATA_VALUE);
@@ -629,7 +629,7 @@ int plcio_mb_request_decode(const uint8_t *pdu, size_t len, plcio_mb_pdu *req)
     return c->req_dec(&r, req);
 }
 
-int plcio_mb_response_encode(const plcio_mb_pdu *resp, uint8_t *pdu, size_t cap, size_t *len)
+int mb_response_encode(const mb_pdu *resp, uint8_t *pdu, size_t cap, size_t *len)
 {
     if (!resp) return PLCIO_EINVAL;
     plcio_wcursor w = plcio_wcursor_make(pdu, cap < PLCIO_MB_MAX_PDU ? cap : PLCIO_MB_MAX_PDU);
@@ -646,7 +646,7 @@ int plcio_mb_response_encode(const plcio_mb_pdu *resp, uint8_t *pdu, size_t cap,
     return finish(&w, len);
 }
 
-int plcio_mb_response_decode(const uint8_t *pdu, size_t len, plcio_mb_pdu *resp)
+int mb_response_decode(const uint8_t *pdu, size_t len, mb_pdu *resp)
 {
     memset(resp, 0, sizeof *resp);
     if (len < 1 || len > PLCIO_MB_MAX_PDU) return PLCIO_EPROTO;
@@ -662,7 +662,7 @@ int plcio_mb_response_decode(const uint8_t *pdu, size_t len, plcio_mb_pdu *resp)
     return c->resp_dec(&r, resp);
 }
 
-static int check_echo(const plcio_mb_pdu *q, const plcio_mb_pdu *s)
+static int check_echo(const mb_pdu *q, const mb_pdu *s)
 {
     switch (q->fc) {
     case 0x01:
@@ -685,7 +685,7 @@ static int check_echo(const plcio_mb_pdu *q, const plcio_mb_pdu *s)
     }
 }
 
-int plcio_mb_response_check(const plcio_mb_pdu *req, const plcio_mb_pdu *resp)
+int mb_response_check(const mb_pdu *req, const mb_pdu *resp)
 {
     if (req->fc != resp->fc) return PLCIO_EPROTO;
     if (resp->exception) return PLCIO_EMBEXC;
@@ -785,7 +785,7 @@ static int response_length(const uint8_t *pdu, size_t avail, size_t *len)
     }
 }
 
-int plcio_mb_pdu_length(const uint8_t *pdu, size_t avail, bool request, size_t *len)
+int mb_pdu_length(const uint8_t *pdu, size_t avail, bool request, size_t *len)
 {
     if (avail < 1) return (*len = 1, PLCIO_EAGAIN);
     return request ? request_length(pdu, avail, len) : response_length(pdu, avail, len);

@@ -13,7 +13,7 @@ static uint16_t swap16(uint16_t v) { return (uint16_t)(v << 8 | v >> 8); }
 
 /* words[0..n) hold the value big-endian (ABCD); rearrange into `order`. The
  * transformation is its own inverse, so it serves both directions. */
-void plcio_mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order)
+void mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order)
 {
     if (order_swaps_words(order))
         for (size_t i = 0; i < n / 2; i++) {
@@ -29,34 +29,34 @@ void plcio_mb_reorder_words(uint16_t *words, size_t n, plcio_mb_order order)
 void plcio_mb_put_u16(uint16_t *regs, uint16_t v, plcio_mb_order order)
 {
     regs[0] = v;
-    plcio_mb_reorder_words(regs, 1, order);
+    mb_reorder_words(regs, 1, order);
 }
 
 void plcio_mb_put_u32(uint16_t *regs, uint32_t v, plcio_mb_order order)
 {
     regs[0] = (uint16_t)(v >> 16);
     regs[1] = (uint16_t)v;
-    plcio_mb_reorder_words(regs, 2, order);
+    mb_reorder_words(regs, 2, order);
 }
 
 void plcio_mb_put_u64(uint16_t *regs, uint64_t v, plcio_mb_order order)
 {
     for (unsigned i = 0; i < 4; i++)
         regs[i] = (uint16_t)(v >> (48 - 16 * i));
-    plcio_mb_reorder_words(regs, 4, order);
+    mb_reorder_words(regs, 4, order);
 }
 
 uint16_t plcio_mb_get_u16(const uint16_t *regs, plcio_mb_order order)
 {
     uint16_t w = regs[0];
-    plcio_mb_reorder_words(&w, 1, order);
+    mb_reorder_words(&w, 1, order);
     return w;
 }
 
 uint32_t plcio_mb_get_u32(const uint16_t *regs, plcio_mb_order order)
 {
     uint16_t w[2] = {regs[0], regs[1]};
-    plcio_mb_reorder_words(w, 2, order);
+    mb_reorder_words(w, 2, order);
     return (uint32_t)w[0] << 16 | w[1];
 }
 
@@ -64,7 +64,7 @@ uint64_t plcio_mb_get_u64(const uint16_t *regs, plcio_mb_order order)
 {
     uint16_t w[4];
     memcpy(w, regs, sizeof w);
-    plcio_mb_reorder_words(w, 4, order);
+    mb_reorder_words(w, 4, order);
     uint64_t v = 0;
     for (unsigned i = 0; i < 4; i++)
         v = v << 16 | w[i];

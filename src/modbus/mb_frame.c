@@ -9,8 +9,8 @@
  * MBAP (TCP 3.1.3)
  * ========================================================================= */
 
-int plcio_mb_mbap_encode(uint16_t tid, uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_t *out, size_t cap,
-                         size_t *len)
+int mb_mbap_encode(uint16_t tid, uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_t *out, size_t cap,
+                   size_t *len)
 {
     if (pdu_len < 1 || pdu_len > PLCIO_MB_MAX_PDU) return PLCIO_EINVAL;
     if (cap < PLCIO_MB_MBAP_HEADER + pdu_len) return PLCIO_ENOSPC;
@@ -23,7 +23,7 @@ int plcio_mb_mbap_encode(uint16_t tid, uint8_t unit, const uint8_t *pdu, size_t 
     return PLCIO_OK;
 }
 
-int plcio_mb_mbap_decode(const uint8_t *buf, size_t len, plcio_mb_frame *frame, size_t *consumed, size_t *needed)
+int mb_mbap_decode(const uint8_t *buf, size_t len, mb_frame *frame, size_t *consumed, size_t *needed)
 {
     *consumed = 0;
     if (len < 6) { /* the length field ends at byte 6 */
@@ -54,7 +54,7 @@ int plcio_mb_mbap_decode(const uint8_t *buf, size_t len, plcio_mb_frame *frame, 
  * RTU (SL 2.5.1)
  * ========================================================================= */
 
-int plcio_mb_rtu_encode(uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_t *out, size_t cap, size_t *len)
+int mb_rtu_encode(uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_t *out, size_t cap, size_t *len)
 {
     if (pdu_len < 1 || pdu_len > PLCIO_MB_MAX_PDU) return PLCIO_EINVAL;
     if (cap < pdu_len + 3) return PLCIO_ENOSPC;
@@ -66,7 +66,7 @@ int plcio_mb_rtu_encode(uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_
     return PLCIO_OK;
 }
 
-static int rtu_frame_at(const uint8_t *buf, size_t total, plcio_mb_frame *frame, size_t *consumed)
+static int rtu_frame_at(const uint8_t *buf, size_t total, mb_frame *frame, size_t *consumed)
 {
     *consumed = total;
     if (plcio_mb_crc16(buf, total - 2) != plcio_get_u16le(buf + total - 2)) return PLCIO_ECRC;
@@ -77,13 +77,13 @@ static int rtu_frame_at(const uint8_t *buf, size_t total, plcio_mb_frame *frame,
     return PLCIO_OK;
 }
 
-int plcio_mb_rtu_decode(const uint8_t *buf, size_t len, bool request, bool idle, plcio_mb_frame *frame,
-                        size_t *consumed, size_t *needed)
+int mb_rtu_decode(const uint8_t *buf, size_t len, bool request, bool idle, mb_frame *frame, size_t *consumed,
+                  size_t *needed)
 {
     *consumed = 0;
     *needed = 0;
     size_t pdu_len = 0;
-    int rc = len >= 2 ? plcio_mb_pdu_length(buf + 1, len - 1, request, &pdu_len) : PLCIO_EAGAIN;
+    int rc = len >= 2 ? mb_pdu_length(buf + 1, len - 1, request, &pdu_len) : PLCIO_EAGAIN;
     if (len < 2) pdu_len = 1;
     if (rc == PLCIO_OK || rc == PLCIO_EAGAIN) {
         size_t total = pdu_len + 3;
@@ -109,7 +109,7 @@ int plcio_mb_rtu_decode(const uint8_t *buf, size_t len, bool request, bool idle,
     return rtu_frame_at(buf, len, frame, consumed);
 }
 
-void plcio_mb_rtu_timing(unsigned long baud, uint32_t *t15_us, uint32_t *t35_us)
+void mb_rtu_timing(unsigned long baud, uint32_t *t15_us, uint32_t *t35_us)
 {
     if (baud == 0 || baud > 19200) { /* SL 2.5.1.1: fixed values above 19200 bps */
         *t15_us = 750;
@@ -134,7 +134,7 @@ static void put_hex(uint8_t *out, uint8_t v)
     out[1] = (uint8_t)hex_digits[v & 15];
 }
 
-int plcio_mb_ascii_encode(uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_t *out, size_t cap, size_t *len)
+int mb_ascii_encode(uint8_t unit, const uint8_t *pdu, size_t pdu_len, uint8_t *out, size_t cap, size_t *len)
 {
     if (pdu_len < 1 || pdu_len > PLCIO_MB_MAX_PDU) return PLCIO_EINVAL;
     size_t n = 1 + 2 * (1 + pdu_len + 1) + 2;
@@ -172,8 +172,8 @@ static long unhex(const uint8_t *from, const uint8_t *to, uint8_t *out, size_t c
     return (long)(n / 2);
 }
 
-int plcio_mb_ascii_decode(const uint8_t *buf, size_t len, uint8_t lf, uint8_t *scratch, size_t scratch_cap,
-                          plcio_mb_frame *frame, size_t *consumed, size_t *needed)
+int mb_ascii_decode(const uint8_t *buf, size_t len, uint8_t lf, uint8_t *scratch, size_t scratch_cap, mb_frame *frame,
+                    size_t *consumed, size_t *needed)
 {
     *needed = 0;
     const uint8_t *colon = memchr(buf, ':', len);

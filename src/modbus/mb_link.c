@@ -8,37 +8,37 @@
 static int tcp_open(mb_link *l, int timeout_ms)
 {
     if (l->fd >= 0) return PLCIO_OK;
-    return plcio_net_tcp_connect(l->host, l->port, timeout_ms, &l->fd);
+    return net_tcp_connect(l->host, l->port, timeout_ms, &l->fd);
 }
 
 static int udp_open(mb_link *l, int timeout_ms)
 {
     (void)timeout_ms;
     if (l->fd >= 0) return PLCIO_OK;
-    return plcio_net_udp_open(l->host, l->port, false, &l->fd, NULL);
+    return net_udp_open(l->host, l->port, false, &l->fd, NULL);
 }
 
 static int serial_open(mb_link *l, int timeout_ms)
 {
     (void)timeout_ms;
     if (l->fd >= 0) return PLCIO_OK;
-    return plcio_net_serial_open(l->device, &l->serial, &l->fd);
+    return net_serial_open(l->device, &l->serial, &l->fd);
 }
 
 static int any_send(mb_link *l, const uint8_t *buf, size_t len, uint64_t deadline_ns)
 {
-    return plcio_net_send_all(l->fd, buf, len, deadline_ns, NULL);
+    return net_send_all(l->fd, buf, len, deadline_ns, NULL);
 }
 
 static int any_recv(mb_link *l, uint8_t *buf, size_t cap, size_t *got, uint64_t deadline_ns)
 {
-    return plcio_net_recv_some(l->fd, buf, cap, got, deadline_ns);
+    return net_recv_some(l->fd, buf, cap, got, deadline_ns);
 }
 
 static void no_discard(mb_link *l) { (void)l; }
 static void serial_discard(mb_link *l)
 {
-    if (l->fd >= 0) plcio_net_serial_flush(l->fd);
+    if (l->fd >= 0) net_serial_flush(l->fd);
 }
 
 const mb_link_ops mb_link_tcp = {"tcp", tcp_open, any_send, any_recv, no_discard, false, false};
@@ -47,7 +47,7 @@ const mb_link_ops mb_link_serial = {"serial", serial_open, any_send, any_recv, s
 
 void mb_link_close(mb_link *l)
 {
-    plcio_net_close(l->fd);
+    net_close(l->fd);
     l->fd = -1;
 }
 
@@ -72,7 +72,7 @@ static int url_uint(const plcio_url *u, const char *key, unsigned long def, unsi
                     lo, hi);
 }
 
-static int url_serial(const plcio_url *u, plcio_serial_params *sp, char *err, size_t cap)
+static int url_serial(const plcio_url *u, serial_params *sp, char *err, size_t cap)
 {
     unsigned long baud, data, stop, rs485;
     int rc;

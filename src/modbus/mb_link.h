@@ -36,7 +36,7 @@ struct mb_link {
     char host[256];
     int port;
     char device[256];
-    plcio_serial_params serial;
+    serial_params serial;
 };
 
 extern const mb_link_ops mb_link_tcp, mb_link_udp, mb_link_serial;

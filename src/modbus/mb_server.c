@@ -417,8 +417,8 @@ typedef struct mb_request_ctx {
     plcio_modbus_server *s;
     mb_unit *u;
     uint8_t unit;
-    const plcio_mb_pdu *q;
-    plcio_mb_pdu *r;
+    const mb_pdu *q;
+    mb_pdu *r;
     uint8_t *out;
     mb_line *line; /* the serial line the request came on; NULL over TCP/UDP */
 } mb_request_ctx;
@@ -678,7 +678,7 @@ static int h_device_id(mb_request_ctx *x)
 {
     plcio_modbus_server *s = x->s;
     uint8_t code = x->q->devid_code, id = x->q->object_id;
-    plcio_mb_pdu *r = x->r;
+    mb_pdu *r = x->r;
     r->mei = PLCIO_MB_MEI_DEVICE_ID;
     r->devid_code = code;
     /* Conformity: highest category present, with individual access (0x80). */
@@ -751,8 +751,8 @@ static uint8_t send_event_bits(uint8_t exc)
 }
 
 /* Run a decoded request on one unit (or on every unit for a broadcast). */
-static int execute(plcio_modbus_server *s, mb_line *line, uint8_t unit, bool broadcast, const plcio_mb_pdu *q,
-                   plcio_mb_pdu *r, uint8_t *out)
+static int execute(plcio_modbus_server *s, mb_line *line, uint8_t unit, bool broadcast, const mb_pdu *q, mb_pdu *r,
+                   uint8_t *out)
 {
     mb_request_ctx x = {s, unit_for(s, unit), unit, q, r, out, line};
     if (!broadcast) return dispatch(&x);
@@ -791,7 +791,7 @@ int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, 
     bool broadcast = serial && unit == 0; /* SL 2.1 */
     mb_unit *u = unit_for(s, unit);
     int rc = PLCIO_OK;
-    plcio_mb_pdu q, r;
+    mb_pdu q, r;
     uint8_t out[PLCIO_MB_MAX_PDU];
     memset(&r, 0, sizeof r);
     if (!u && !broadcast && serial) goto done; /* another device's message */
@@ -799,7 +799,7 @@ int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, 
     if (serial && line->listen_only) {
         add_event(s, EV_RECEIVE | EV_RX_LISTEN_ONLY | (broadcast ? EV_RX_BROADCAST : 0));
         s->stats.server_no_response++;
-        if (is_restart(req, len) && plcio_mb_request_decode(req, len, &q) == PLCIO_OK) {
+        if (is_restart(req, len) && mb_request_decode(req, len, &q) == PLCIO_OK) {
             mb_request_ctx x = {s, u, unit, &q, &r, out, line};
             h_diagnostics(&x); /* leaves listen-only; no answer to this one (AP 6.8.1) */
         }
@@ -807,7 +807,7 @@ int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, 
     }
     add_event(s, (uint8_t)(EV_RECEIVE | (broadcast ? EV_RX_BROADCAST : 0)));
     int e;
-    if (plcio_mb_request_decode(req, len, &q) != PLCIO_OK)
+    if (mb_request_decode(req, len, &q) != PLCIO_OK)
         e = q.exception;
     else if (!u && !broadcast)
         e = PLCIO_MB_EX_GATEWAY_TARGET_FAILED;
@@ -827,10 +827,10 @@ int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, 
         if (q.fc != PLCIO_MB_FC_GET_COMM_EVENT_COUNTER && q.fc != PLCIO_MB_FC_GET_COMM_EVENT_LOG)
             s->stats.event_count++; /* AP 6.9: not for exceptions or the fetch commands */
     }
-    rc = plcio_mb_response_encode(&r, resp, cap, resp_len);
+    rc = mb_response_encode(&r, resp, cap, resp_len);
     if (rc != PLCIO_OK) { /* a callback gave more than fits: server failure */
         r.exception = PLCIO_MB_EX_SERVER_DEVICE_FAILURE;
-        rc = plcio_mb_response_encode(&r, resp, cap, resp_len);
+        rc = mb_response_encode(&r, resp, cap, resp_len);
     }
 done:
     pthread_mutex_unlock(&s->lock);

@@ -68,7 +68,7 @@ int plcio_modbus_server_set_limits(plcio_modbus_server *s, const plcio_modbus_se
 
 static int ensure_loop(plcio_modbus_server *s)
 {
-    if (!s->loop) s->loop = plcio_loop_new(NULL);
+    if (!s->loop) s->loop = loop_new(NULL);
     return s->loop ? PLCIO_OK : PLCIO_ENOMEM;
 }
 
@@ -101,7 +101,7 @@ static void link_free(mb_link_state *l)
     plcio_modbus_server *s = l->s;
     if (l->idle_timer) plcio_loop_timer_cancel(s->loop, l->idle_timer);
     plcio_loop_del(s->loop, l->fd);
-    plcio_net_close(l->fd);
+    net_close(l->fd);
     s->links[l->slot] = NULL;
     if (l->kind == LINK_TCP_CONN) {
         pthread_mutex_lock(&s->lock);
@@ -121,14 +121,14 @@ void mb_server_io_free(plcio_modbus_server *s)
     free(s->links);
     s->links = NULL;
     s->links_cap = 0;
-    plcio_loop_free(s->loop);
+    loop_free(s->loop);
     s->loop = NULL;
 }
 
 static void drop_connection(mb_link_state *l, const char *why)
 {
     plcio_modbus_server *s = l->s;
-    plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "closing connection from %s: %s", l->peer, why);
+    log_msg(&s->logger, PLCIO_LOG_INFO, "modbus", "closing connection from %s: %s", l->peer, why);
     pthread_mutex_lock(&s->lock);
     s->stats.connections_dropped++;
     pthread_mutex_unlock(&s->lock);
@@ -147,7 +147,7 @@ static void count(plcio_modbus_server *s, uint32_t *counter)
  * Answering one frame
  * ========================================================================= */
 
-static int answer_frame(mb_link_state *l, const plcio_mb_frame *f, uint8_t *out, size_t cap, size_t *n)
+static int answer_frame(mb_link_state *l, const mb_frame *f, uint8_t *out, size_t cap, size_t *n)
 {
     plcio_modbus_server *s = l->s;
     bool serial = l->kind == LINK_SERIAL;
@@ -158,11 +158,11 @@ static int answer_frame(mb_link_state *l, const plcio_mb_frame *f, uint8_t *out,
     int rc = mb_server_process_line(s, serial ? &l->line : NULL, f->unit, f->pdu, f->pdu_len, resp, sizeof resp, &rlen);
     if (rc != PLCIO_OK || rlen == 0) return rc;
     switch (l->framing) {
-    case MB_FRAMING_MBAP: rc = plcio_mb_mbap_encode(f->tid, f->unit, resp, rlen, out, cap, n); break;
-    case MB_FRAMING_RTU: rc = plcio_mb_rtu_encode(f->unit, resp, rlen, out, cap, n); break;
-    default: rc = plcio_mb_ascii_encode(f->unit, resp, rlen, out, cap, n); break;
+    case MB_FRAMING_MBAP: rc = mb_mbap_encode(f->tid, f->unit, resp, rlen, out, cap, n); break;
+    case MB_FRAMING_RTU: rc = mb_rtu_encode(f->unit, resp, rlen, out, cap, n); break;
+    default: rc = mb_ascii_encode(f->unit, resp, rlen, out, cap, n); break;
     }
-    if (rc == PLCIO_OK) plcio_log_hex(&s->logger, PLCIO_LOG_TRACE, "modbus", "Tx", out, *n);
+    if (rc == PLCIO_OK) log_hex(&s->logger, PLCIO_LOG_TRACE, "modbus", "Tx", out, *n);
     return rc;
 }
 
@@ -193,7 +193,7 @@ static bool tcp_flush(mb_link_state *l)
 {
     while (l->out_len) {
         size_t sent = 0;
-        int rc = plcio_net_send_some(l->fd, l->out, l->out_len, &sent);
+        int rc = net_send_some(l->fd, l->out, l->out_len, &sent);
         if (rc == PLCIO_EAGAIN) break;
         if (rc != PLCIO_OK) {
             drop_connection(l, plcio_strerror(rc));
@@ -217,17 +217,17 @@ static bool tcp_process_input(mb_link_state *l)
 {
     size_t pos = 0;
     while (l->out_len < CONN_OUT_LIMIT) {
-        plcio_mb_frame f;
+        mb_frame f;
         size_t used = 0, need = 0;
-        int rc = plcio_mb_mbap_decode(l->in + pos, l->in_len - pos, &f, &used, &need);
+        int rc = mb_mbap_decode(l->in + pos, l->in_len - pos, &f, &used, &need);
         if (rc == PLCIO_EAGAIN) break;
         if (rc != PLCIO_OK) {
-            plcio_log_hex(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "unframeable input", l->in + pos,
-                          l->in_len - pos < 16 ? l->in_len - pos : 16);
+            log_hex(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "unframeable input", l->in + pos,
+                    l->in_len - pos < 16 ? l->in_len - pos : 16);
             drop_connection(l, "malformed MBAP header");
             return false;
         }
-        plcio_log_hex(&l->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in + pos, used);
+        log_hex(&l->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in + pos, used);
         uint8_t frame[PLCIO_MB_TCP_MAX_ADU];
         size_t n;
         rc = answer_frame(l, &f, frame, sizeof frame, &n);
@@ -259,7 +259,7 @@ static void tcp_conn_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
         return;
     }
     size_t got = 0;
-    int rc = plcio_net_recv_some(l->fd, l->in + l->in_len, CONN_IN_CAP - l->in_len, &got, 0);
+    int rc = net_recv_some(l->fd, l->in + l->in_len, CONN_IN_CAP - l->in_len, &got, 0);
     if (rc == PLCIO_EAGAIN) return;
     if (rc != PLCIO_OK) {
         drop_connection(l, rc == PLCIO_ECLOSED ? "closed by peer" : plcio_strerror(rc));
@@ -282,8 +282,8 @@ static bool evict_one(plcio_modbus_server *s)
     }
     if (!victim) return false;
     count(s, &s->stats.connections_evicted);
-    plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "%u connections: evicting %s (silent longest)",
-              s->limits.max_connections, victim->peer);
+    log_msg(&s->logger, PLCIO_LOG_INFO, "modbus", "%u connections: evicting %s (silent longest)",
+            s->limits.max_connections, victim->peer);
     drop_connection(victim, "evicted for a new connection");
     return true;
 }
@@ -314,7 +314,7 @@ static void tcp_accept_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
     for (int i = 0; i < 64; i++) {
         int cfd;
         char peer[64] = "";
-        if (plcio_net_accept(fd, &cfd, peer, sizeof peer) != PLCIO_OK) return;
+        if (net_accept(fd, &cfd, peer, sizeof peer) != PLCIO_OK) return;
         pthread_mutex_lock(&s->lock);
         bool full = s->stats.connections_open >= s->limits.max_connections;
         pthread_mutex_unlock(&s->lock);
@@ -324,13 +324,13 @@ static void tcp_accept_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
         pthread_mutex_unlock(&s->lock);
         mb_link_state *l = full ? NULL : link_new(s, LINK_TCP_CONN, cfd);
         if (!l) {
-            plcio_log(&s->logger, PLCIO_LOG_WARN, "modbus", "refusing connection from %s: too many clients", peer);
+            log_msg(&s->logger, PLCIO_LOG_WARN, "modbus", "refusing connection from %s: too many clients", peer);
             if (!full) {
                 pthread_mutex_lock(&s->lock);
                 s->stats.connections_open--;
                 pthread_mutex_unlock(&s->lock);
             }
-            plcio_net_close(cfd);
+            net_close(cfd);
             continue;
         }
         l->framing = MB_FRAMING_MBAP;
@@ -340,7 +340,7 @@ static void tcp_accept_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
             link_free(l);
             continue;
         }
-        plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "connection from %s", peer);
+        log_msg(&s->logger, PLCIO_LOG_INFO, "modbus", "connection from %s", peer);
     }
 }
 
@@ -348,11 +348,11 @@ int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int
 {
     if (!s) return PLCIO_EINVAL;
     int rc = ensure_loop(s), fd = -1, bound = 0;
-    if (rc == PLCIO_OK) rc = plcio_net_tcp_listen(host, port, 128, &fd, &bound);
+    if (rc == PLCIO_OK) rc = net_tcp_listen(host, port, 128, &fd, &bound);
     if (rc != PLCIO_OK) return rc;
     mb_link_state *l = link_new(s, LINK_TCP_LISTEN, fd);
     if (!l) {
-        plcio_net_close(fd);
+        net_close(fd);
         return PLCIO_ELIMIT;
     }
     if ((rc = plcio_loop_add(s->loop, fd, PLCIO_IO_READ, tcp_accept_cb, l)) != PLCIO_OK) {
@@ -362,7 +362,7 @@ int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int
     if (!s->sweep_timer)
         s->sweep_timer = plcio_loop_timer_add(s->loop, plcio_loop_now(s->loop) + SWEEP_NS, sweep_cb, s);
     if (bound_port) *bound_port = bound;
-    plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "listening on TCP %s:%d", host && *host ? host : "0.0.0.0", bound);
+    log_msg(&s->logger, PLCIO_LOG_INFO, "modbus", "listening on TCP %s:%d", host && *host ? host : "0.0.0.0", bound);
     return PLCIO_OK;
 }
 
@@ -376,20 +376,19 @@ static void udp_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
     (void)events;
     mb_link_state *l = ctx;
     for (int i = 0; i < 64; i++) {
-        plcio_net_peer peer;
+        net_peer peer;
         size_t got = 0, used = 0, need = 0;
-        if (plcio_net_udp_recv_from(fd, l->in, sizeof l->in, &got, &peer) != PLCIO_OK) return;
-        plcio_mb_frame f;
-        int rc = plcio_mb_mbap_decode(l->in, got, &f, &used, &need);
+        if (net_udp_recv_from(fd, l->in, sizeof l->in, &got, &peer) != PLCIO_OK) return;
+        mb_frame f;
+        int rc = mb_mbap_decode(l->in, got, &f, &used, &need);
         if (rc != PLCIO_OK || used != got) { /* not exactly one frame: drop the datagram */
-            plcio_log_hex(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "dropping bad datagram", l->in,
-                          got < 16 ? got : 16);
+            log_hex(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "dropping bad datagram", l->in, got < 16 ? got : 16);
             continue;
         }
-        plcio_log_hex(&l->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in, got);
+        log_hex(&l->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in, got);
         uint8_t frame[PLCIO_MB_TCP_MAX_ADU];
         size_t n = 0;
-        if (answer_frame(l, &f, frame, sizeof frame, &n) == PLCIO_OK && n) plcio_net_udp_send_to(fd, frame, n, &peer);
+        if (answer_frame(l, &f, frame, sizeof frame, &n) == PLCIO_OK && n) net_udp_send_to(fd, frame, n, &peer);
     }
 }
 
@@ -397,11 +396,11 @@ int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char *host, int
 {
     if (!s) return PLCIO_EINVAL;
     int rc = ensure_loop(s), fd = -1, bound = 0;
-    if (rc == PLCIO_OK) rc = plcio_net_udp_open(host, port, true, &fd, &bound);
+    if (rc == PLCIO_OK) rc = net_udp_open(host, port, true, &fd, &bound);
     if (rc != PLCIO_OK) return rc;
     mb_link_state *l = link_new(s, LINK_UDP, fd);
     if (!l) {
-        plcio_net_close(fd);
+        net_close(fd);
         return PLCIO_ELIMIT;
     }
     l->framing = MB_FRAMING_MBAP;
@@ -410,7 +409,7 @@ int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char *host, int
         return rc;
     }
     if (bound_port) *bound_port = bound;
-    plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "listening on UDP %s:%d", host && *host ? host : "0.0.0.0", bound);
+    log_msg(&s->logger, PLCIO_LOG_INFO, "modbus", "listening on UDP %s:%d", host && *host ? host : "0.0.0.0", bound);
     return PLCIO_OK;
 }
 
@@ -420,11 +419,11 @@ int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char *host, int
 
 static void serial_timer_cb(plcio_loop *loop, void *ctx);
 
-static int serial_decode(mb_link_state *l, bool idle, plcio_mb_frame *f, size_t *used)
+static int serial_decode(mb_link_state *l, bool idle, mb_frame *f, size_t *used)
 {
     size_t need;
-    if (l->framing == MB_FRAMING_RTU) return plcio_mb_rtu_decode(l->in, l->in_len, true, idle, f, used, &need);
-    return plcio_mb_ascii_decode(l->in, l->in_len, l->line.ascii_lf, l->scratch, sizeof l->scratch, f, used, &need);
+    if (l->framing == MB_FRAMING_RTU) return mb_rtu_decode(l->in, l->in_len, true, idle, f, used, &need);
+    return mb_ascii_decode(l->in, l->in_len, l->line.ascii_lf, l->scratch, sizeof l->scratch, f, used, &need);
 }
 
 static void serial_consume(mb_link_state *l, size_t n)
@@ -440,10 +439,10 @@ static void serial_flush(mb_link_state *l)
 {
     while (l->out_len) {
         size_t sent = 0;
-        int rc = plcio_net_send_some(l->fd, l->out, l->out_len, &sent);
+        int rc = net_send_some(l->fd, l->out, l->out_len, &sent);
         if (rc == PLCIO_EAGAIN || (rc == PLCIO_OK && sent == 0)) break;
         if (rc != PLCIO_OK) {
-            plcio_log(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "serial write: %s", plcio_strerror(rc));
+            log_msg(&l->s->logger, PLCIO_LOG_DEBUG, "modbus", "serial write: %s", plcio_strerror(rc));
             count(l->s, &l->s->stats.serial_answers_dropped);
             l->out_len = 0;
             break;
@@ -473,7 +472,7 @@ static void serial_process(mb_link_state *l, bool idle)
 {
     plcio_modbus_server *s = l->s;
     while (l->in_len) {
-        plcio_mb_frame f;
+        mb_frame f;
         size_t used = 0;
         int rc = serial_decode(l, idle, &f, &used);
         if (rc == PLCIO_EAGAIN) {
@@ -482,13 +481,13 @@ static void serial_process(mb_link_state *l, bool idle)
         }
         if (rc == PLCIO_ECRC || rc == PLCIO_EPROTO) {
             /* SL 2.5.1.1/2.5.2.1: a bad frame is discarded, never answered. */
-            plcio_log_hex(&s->logger, PLCIO_LOG_DEBUG, "modbus", rc == PLCIO_ECRC ? "bad CRC/LRC" : "bad frame", l->in,
-                          used ? used : l->in_len);
+            log_hex(&s->logger, PLCIO_LOG_DEBUG, "modbus", rc == PLCIO_ECRC ? "bad CRC/LRC" : "bad frame", l->in,
+                    used ? used : l->in_len);
             if (rc == PLCIO_ECRC || l->framing == MB_FRAMING_RTU) mb_server_count_comm_error(s, &l->line);
             serial_consume(l, used ? used : l->in_len);
             continue;
         }
-        plcio_log_hex(&s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in, used);
+        log_hex(&s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", l->in, used);
         uint8_t frame[PLCIO_MB_ASCII_MAX_ADU + 8];
         size_t n = 0;
         rc = answer_frame(l, &f, frame, sizeof frame, &n);
@@ -529,7 +528,7 @@ static void serial_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
     if (!(events & (PLCIO_IO_READ | PLCIO_IO_ERROR))) return;
     uint8_t buf[512];
     size_t got = 0;
-    int rc = plcio_net_recv_some(fd, buf, sizeof buf, &got, 0);
+    int rc = net_recv_some(fd, buf, sizeof buf, &got, 0);
     if (rc != PLCIO_OK) return; /* EAGAIN; a pty without its other end reports EIO: keep waiting */
     uint64_t now = plcio_loop_now(l->s->loop);
     /* RTU: bytes after a silence longer than t3.5 start a new frame. */
@@ -558,22 +557,22 @@ int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url)
     if (cfg.link.ops != &mb_link_serial) return PLCIO_EINVAL;
     if ((rc = ensure_loop(s)) != PLCIO_OK) return rc;
     int fd = -1;
-    if ((rc = plcio_net_serial_open(cfg.link.device, &cfg.link.serial, &fd)) != PLCIO_OK) return rc;
+    if ((rc = net_serial_open(cfg.link.device, &cfg.link.serial, &fd)) != PLCIO_OK) return rc;
     mb_link_state *l = link_new(s, LINK_SERIAL, fd);
     if (!l) {
-        plcio_net_close(fd);
+        net_close(fd);
         return PLCIO_ELIMIT;
     }
     l->framing = cfg.framing;
     l->line.ascii_lf = '\n'; /* SL 2.5.2.1: CR LF ends an ASCII frame */
     uint32_t t15;
-    plcio_mb_rtu_timing(cfg.link.serial.baud, &t15, &l->t35_us);
+    mb_rtu_timing(cfg.link.serial.baud, &t15, &l->t35_us);
     if ((rc = plcio_loop_add(s->loop, fd, PLCIO_IO_READ, serial_cb, l)) != PLCIO_OK) {
         link_free(l);
         return rc;
     }
-    plcio_log(&s->logger, PLCIO_LOG_INFO, "modbus", "serving %s on %s", cfg.framing == MB_FRAMING_RTU ? "RTU" : "ASCII",
-              cfg.link.device);
+    log_msg(&s->logger, PLCIO_LOG_INFO, "modbus", "serving %s on %s", cfg.framing == MB_FRAMING_RTU ? "RTU" : "ASCII",
+            cfg.link.device);
     return PLCIO_OK;
 }
 
@@ -586,7 +585,7 @@ int plcio_modbus_server_run_once(plcio_modbus_server *s, int max_wait_ms)
     if (!s) return PLCIO_EINVAL;
     int rc = ensure_loop(s);
     if (rc != PLCIO_OK) return rc;
-    rc = plcio_loop_run_once(s->loop, max_wait_ms);
+    rc = loop_run_once(s->loop, max_wait_ms);
     return rc < 0 ? rc : PLCIO_OK;
 }
 
@@ -594,10 +593,10 @@ int plcio_modbus_server_run(plcio_modbus_server *s)
 {
     if (!s) return PLCIO_EINVAL;
     int rc = ensure_loop(s);
-    return rc == PLCIO_OK ? plcio_loop_run(s->loop) : rc;
+    return rc == PLCIO_OK ? loop_run(s->loop) : rc;
 }
 
 void plcio_modbus_server_stop(plcio_modbus_server *s)
 {
-    if (s && s->loop) plcio_loop_stop(s->loop);
+    if (s && s->loop) loop_stop(s->loop);
 }

@@ -87,12 +87,12 @@ int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_
     return enqueue(s, r, unit, flags, deadline_ns, token);
 }
 
-int mb_session_submit(mb_session *s, uint8_t unit, const plcio_mb_pdu *req, uint64_t deadline_ns, uint32_t *token)
+int mb_session_submit(mb_session *s, uint8_t unit, const mb_pdu *req, uint64_t deadline_ns, uint32_t *token)
 {
     if (!s || !req || !token) return PLCIO_EINVAL;
     if (s->count == MB_SESSION_QUEUE) return PLCIO_ELIMIT;
     mb_req *r = &s->reqs[s->count];
-    int rc = plcio_mb_request_encode(req, r->pdu, sizeof r->pdu, &r->pdu_len);
+    int rc = mb_request_encode(req, r->pdu, sizeof r->pdu, &r->pdu_len);
     if (rc != PLCIO_OK) return rc;
     return enqueue(s, r, unit, 0, deadline_ns, token);
 }
@@ -108,9 +108,9 @@ static size_t in_flight(const mb_session *s)
 static int frame(mb_session *s, mb_req *r, uint8_t *out, size_t cap, size_t *n)
 {
     switch (s->framing) {
-    case MB_FRAMING_MBAP: return plcio_mb_mbap_encode(r->tid, r->unit, r->pdu, r->pdu_len, out, cap, n);
-    case MB_FRAMING_RTU: return plcio_mb_rtu_encode(r->unit, r->pdu, r->pdu_len, out, cap, n);
-    default: return plcio_mb_ascii_encode(r->unit, r->pdu, r->pdu_len, out, cap, n);
+    case MB_FRAMING_MBAP: return mb_mbap_encode(r->tid, r->unit, r->pdu, r->pdu_len, out, cap, n);
+    case MB_FRAMING_RTU: return mb_rtu_encode(r->unit, r->pdu, r->pdu_len, out, cap, n);
+    default: return mb_ascii_encode(r->unit, r->pdu, r->pdu_len, out, cap, n);
     }
 }
 
@@ -132,7 +132,7 @@ const uint8_t *mb_session_next_tx(mb_session *s, size_t *len)
     return s->tx_len ? s->tx : NULL;
 }
 
-static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len,
+static void complete(mb_session *s, size_t i, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len,
                      mb_session_answer_fn cb, void *ctx);
 
 void mb_session_sent(mb_session *s, uint64_t now, mb_session_answer_fn cb, void *ctx)
@@ -150,7 +150,7 @@ void mb_session_sent(mb_session *s, uint64_t now, mb_session_answer_fn cb, void 
 }
 
 /* Take request i out of the queue and report it. The callback may submit. */
-static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *resp, const uint8_t *raw, size_t raw_len,
+static void complete(mb_session *s, size_t i, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len,
                      mb_session_answer_fn cb, void *ctx)
 {
     uint32_t token = s->reqs[i].token;
@@ -160,9 +160,9 @@ static void complete(mb_session *s, size_t i, int result, const plcio_mb_pdu *re
 }
 
 /* Report request i answered by frame f; returns the result reported. */
-static int answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_answer_fn cb, void *ctx)
+static int answer(mb_session *s, size_t i, const mb_frame *f, mb_session_answer_fn cb, void *ctx)
 {
-    plcio_mb_pdu q, resp;
+    mb_pdu q, resp;
     uint8_t copy[PLCIO_MB_MAX_PDU];
     memcpy(copy, f->pdu, f->pdu_len); /* rx moves on before the callback returns */
     if (s->reqs[i].flags & MB_REQ_RAW) {
@@ -170,14 +170,14 @@ static int answer(mb_session *s, size_t i, const plcio_mb_frame *f, mb_session_a
         complete(s, i, rc, NULL, copy, f->pdu_len, cb, ctx);
         return rc;
     }
-    plcio_mb_request_decode(s->reqs[i].pdu, s->reqs[i].pdu_len, &q);
-    int rc = plcio_mb_response_decode(copy, f->pdu_len, &resp);
-    if (rc == PLCIO_OK) rc = plcio_mb_response_check(&q, &resp);
+    mb_request_decode(s->reqs[i].pdu, s->reqs[i].pdu_len, &q);
+    int rc = mb_response_decode(copy, f->pdu_len, &resp);
+    if (rc == PLCIO_OK) rc = mb_response_check(&q, &resp);
     complete(s, i, rc, (rc == PLCIO_OK || rc == PLCIO_EMBEXC) ? &resp : NULL, copy, f->pdu_len, cb, ctx);
     return rc;
 }
 
-static long match(const mb_session *s, const plcio_mb_frame *f)
+static long match(const mb_session *s, const mb_frame *f)
 {
     for (size_t i = 0; i < s->count; i++) {
         const mb_req *r = &s->reqs[i];
@@ -188,13 +188,13 @@ static long match(const mb_session *s, const plcio_mb_frame *f)
     return -1;
 }
 
-static int decode(mb_session *s, bool idle, plcio_mb_frame *f, size_t *used)
+static int decode(mb_session *s, bool idle, mb_frame *f, size_t *used)
 {
     size_t need;
     switch (s->framing) {
-    case MB_FRAMING_MBAP: return plcio_mb_mbap_decode(s->rx, s->rx_len, f, used, &need);
-    case MB_FRAMING_RTU: return plcio_mb_rtu_decode(s->rx, s->rx_len, false, idle, f, used, &need);
-    default: return plcio_mb_ascii_decode(s->rx, s->rx_len, '\n', s->scratch, sizeof s->scratch, f, used, &need);
+    case MB_FRAMING_MBAP: return mb_mbap_decode(s->rx, s->rx_len, f, used, &need);
+    case MB_FRAMING_RTU: return mb_rtu_decode(s->rx, s->rx_len, false, idle, f, used, &need);
+    default: return mb_ascii_decode(s->rx, s->rx_len, '\n', s->scratch, sizeof s->scratch, f, used, &need);
     }
 }
 
@@ -216,7 +216,7 @@ static long first_sent(const mb_session *s)
 static int drain(mb_session *s, bool idle, mb_session_answer_fn cb, void *ctx)
 {
     while (s->rx_len) {
-        plcio_mb_frame f;
+        mb_frame f;
         size_t used = 0;
         int rc = decode(s, idle, &f, &used);
         if (rc == PLCIO_EAGAIN) return PLCIO_OK;

@@ -33,8 +33,8 @@ typedef struct mb_session mb_session;
  * PLCIO_ETIMEDOUT, PLCIO_EPROTO (answer does not fit the request),
  * PLCIO_ECRC, or the error given to mb_session_reset (resp NULL then).
  * resp and its data are valid during the call only. */
-typedef void (*mb_session_answer_fn)(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp,
-                                     const uint8_t *raw, size_t raw_len);
+typedef void (*mb_session_answer_fn)(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw,
+                                     size_t raw_len);
 /* raw/raw_len: the answer PDU as received (NULL/0 when there is none). */
 
 /* Request flags for mb_session_submit_pdu. */
@@ -52,12 +52,12 @@ void mb_session_set_window(mb_session *s, unsigned window);
 void mb_session_set_datagram(mb_session *s, bool datagram);
 
 /* RTU: quiet time that ends a frame whose length the content does not
- * tell (default 20 ms; on a serial line use t3.5, plcio_mb_rtu_timing). */
+ * tell (default 20 ms; on a serial line use t3.5, mb_rtu_timing). */
 void mb_session_set_silence(mb_session *s, uint64_t ns);
 
 /* Encode and queue a request; the deadline counts from now. PLCIO_ERANGE
  * (quantities), PLCIO_EUNSUPPORTED, PLCIO_ELIMIT (queue full). */
-int mb_session_submit(mb_session *s, uint8_t unit, const plcio_mb_pdu *req, uint64_t deadline_ns, uint32_t *token);
+int mb_session_submit(mb_session *s, uint8_t unit, const mb_pdu *req, uint64_t deadline_ns, uint32_t *token);
 /* Queue an encoded PDU (function code first, 1..253 bytes). */
 int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags,
                           uint64_t deadline_ns, uint32_t *token);

@@ -46,7 +46,7 @@ static uint32_t to_epoll(unsigned events)
     return ((events & PLCIO_IO_READ) ? (uint32_t)EPOLLIN : 0u) | ((events & PLCIO_IO_WRITE) ? (uint32_t)EPOLLOUT : 0u);
 }
 
-plcio_loop *plcio_loop_new(const plcio_clock *clock)
+plcio_loop *loop_new(const plcio_clock *clock)
 {
     plcio_loop *loop = calloc(1, sizeof *loop);
     if (!loop) return NULL;
@@ -57,7 +57,7 @@ plcio_loop *plcio_loop_new(const plcio_clock *clock)
     atomic_init(&loop->stop, false);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
     if (loop->epfd < 0 || loop->wakefd < 0 || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ev) != 0) {
-        plcio_loop_free(loop);
+        loop_free(loop);
         return NULL;
     }
     /* epoll_wait counts in whole milliseconds: a 1 ms schedule would run up to 1 ms
@@ -73,7 +73,7 @@ plcio_loop *plcio_loop_new(const plcio_clock *clock)
     return loop;
 }
 
-void plcio_loop_free(plcio_loop *loop)
+void loop_free(plcio_loop *loop)
 {
     if (!loop) return;
     if (loop->epfd >= 0) close(loop->epfd);
@@ -260,7 +260,7 @@ static int wait_ms(plcio_loop *loop, int max_wait_ms)
     return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }
 
-int plcio_loop_run_once(plcio_loop *loop, int max_wait_ms)
+int loop_run_once(plcio_loop *loop, int max_wait_ms)
 {
     if (!loop) return PLCIO_EINVAL;
     struct epoll_event events[64];
@@ -293,33 +293,33 @@ int plcio_loop_run_once(plcio_loop *loop, int max_wait_ms)
     return ran + run_due_timers(loop);
 }
 
-int plcio_loop_run(plcio_loop *loop)
+int loop_run(plcio_loop *loop)
 {
     if (!loop) return PLCIO_EINVAL;
     while (!atomic_load(&loop->stop)) {
-        int rc = plcio_loop_run_once(loop, -1);
+        int rc = loop_run_once(loop, -1);
         if (rc < 0) return rc;
     }
     atomic_store(&loop->stop, false);
     return PLCIO_OK;
 }
 
-void plcio_loop_wake(plcio_loop *loop)
+void loop_wake(plcio_loop *loop)
 {
     uint64_t one = 1;
     ssize_t r = write(loop->wakefd, &one, sizeof one);
     (void)r; /* a full eventfd already means "wake up" */
 }
 
-void plcio_loop_stop(plcio_loop *loop)
+void loop_stop(plcio_loop *loop)
 {
     atomic_store(&loop->stop, true);
-    plcio_loop_wake(loop);
+    loop_wake(loop);
 }
 
-bool plcio_loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }
+bool loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }
 
-int plcio_loop_fd(const plcio_loop *loop) { return loop ? loop->epfd : -1; }
+int loop_fd(const plcio_loop *loop) { return loop ? loop->epfd : -1; }
 
 /* ---- a watch kept in step with a client ---- */
 

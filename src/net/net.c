@@ -15,12 +15,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-uint64_t plcio_net_deadline(int timeout_ms)
+uint64_t net_deadline(int timeout_ms)
 {
     return timeout_ms > 0 ? plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS : 0;
 }
 
-int plcio_net_error_from_errno(int err)
+int net_error_from_errno(int err)
 {
     switch (err) {
     case EAGAIN:
@@ -58,21 +58,21 @@ static int ms_left(uint64_t deadline_ns)
     return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }
 
-int plcio_net_wait(int fd, bool want_write, uint64_t deadline_ns)
+int net_wait(int fd, bool want_write, uint64_t deadline_ns)
 {
     struct pollfd pfd = {.fd = fd, .events = want_write ? POLLOUT : POLLIN};
     for (;;) {
         int r = poll(&pfd, 1, ms_left(deadline_ns));
         if (r > 0) return PLCIO_OK; /* readable, writable, or an error the next call reports */
         if (r == 0) return PLCIO_ETIMEDOUT;
-        if (errno != EINTR) return plcio_net_error_from_errno(errno);
+        if (errno != EINTR) return net_error_from_errno(errno);
     }
 }
 
 static int set_socket_options(int fd, bool tcp)
 {
     int flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return plcio_net_error_from_errno(errno);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return net_error_from_errno(errno);
     if (tcp) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -98,7 +98,7 @@ static int resolve(const char *host, int port, int socktype, bool passive, struc
     return rc == 0 ? PLCIO_OK : PLCIO_ERESOLVE;
 }
 
-int plcio_net_tcp_connect_start(const char *host, int port, int *fd_out)
+int net_tcp_connect_start(const char *host, int port, int *fd_out)
 {
     if (!host || port <= 0 || port > 65535 || !fd_out) return PLCIO_EINVAL;
     struct addrinfo *ai;
@@ -108,11 +108,11 @@ int plcio_net_tcp_connect_start(const char *host, int port, int *fd_out)
     for (struct addrinfo *a = ai; a; a = a->ai_next) {
         int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
-            rc = plcio_net_error_from_errno(errno);
+            rc = net_error_from_errno(errno);
             continue;
         }
         rc = set_socket_options(fd, true);
-        if (rc == PLCIO_OK && connect(fd, a->ai_addr, a->ai_addrlen) != 0) rc = plcio_net_error_from_errno(errno);
+        if (rc == PLCIO_OK && connect(fd, a->ai_addr, a->ai_addrlen) != 0) rc = net_error_from_errno(errno);
         if (rc == PLCIO_OK || rc == PLCIO_EAGAIN) {
             *fd_out = fd;
             break;
@@ -123,24 +123,24 @@ int plcio_net_tcp_connect_start(const char *host, int port, int *fd_out)
     return rc;
 }
 
-int plcio_net_tcp_connect_finish(int fd)
+int net_tcp_connect_finish(int fd)
 {
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return plcio_net_error_from_errno(errno);
-    return err ? plcio_net_error_from_errno(err) : PLCIO_OK;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return net_error_from_errno(errno);
+    return err ? net_error_from_errno(err) : PLCIO_OK;
 }
 
-int plcio_net_tcp_connect(const char *host, int port, int timeout_ms, int *fd_out)
+int net_tcp_connect(const char *host, int port, int timeout_ms, int *fd_out)
 {
     int fd = -1;
-    int rc = plcio_net_tcp_connect_start(host, port, &fd);
+    int rc = net_tcp_connect_start(host, port, &fd);
     if (rc == PLCIO_EAGAIN) {
-        rc = plcio_net_wait(fd, true, plcio_net_deadline(timeout_ms > 0 ? timeout_ms : 1));
-        if (rc == PLCIO_OK) rc = plcio_net_tcp_connect_finish(fd);
+        rc = net_wait(fd, true, net_deadline(timeout_ms > 0 ? timeout_ms : 1));
+        if (rc == PLCIO_OK) rc = net_tcp_connect_finish(fd);
     }
     if (rc != PLCIO_OK) {
-        plcio_net_close(fd);
+        net_close(fd);
         return rc;
     }
     *fd_out = fd;
@@ -167,13 +167,13 @@ static int open_bound(const char *host, int port, int socktype, int *fd_out, int
     for (struct addrinfo *a = ai; a; a = a->ai_next) {
         int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
-            rc = plcio_net_error_from_errno(errno);
+            rc = net_error_from_errno(errno);
             continue;
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         rc = set_socket_options(fd, false);
-        if (rc == PLCIO_OK && bind(fd, a->ai_addr, a->ai_addrlen) != 0) rc = plcio_net_error_from_errno(errno);
+        if (rc == PLCIO_OK && bind(fd, a->ai_addr, a->ai_addrlen) != 0) rc = net_error_from_errno(errno);
         if (rc == PLCIO_OK) {
             *fd_out = fd;
             if (bound_port) *bound_port = bound_port_of(fd);
@@ -185,13 +185,13 @@ static int open_bound(const char *host, int port, int socktype, int *fd_out, int
     return rc;
 }
 
-int plcio_net_tcp_listen(const char *host, int port, int backlog, int *fd_out, int *bound_port)
+int net_tcp_listen(const char *host, int port, int backlog, int *fd_out, int *bound_port)
 {
     int fd;
     int rc = open_bound(host, port, SOCK_STREAM, &fd, bound_port);
     if (rc != PLCIO_OK) return rc;
     if (listen(fd, backlog > 0 ? backlog : 64) != 0) {
-        rc = plcio_net_error_from_errno(errno);
+        rc = net_error_from_errno(errno);
         close(fd);
         return rc;
     }
@@ -199,7 +199,7 @@ int plcio_net_tcp_listen(const char *host, int port, int backlog, int *fd_out, i
     return PLCIO_OK;
 }
 
-int plcio_net_accept(int listen_fd, int *fd_out, char *peer, size_t peer_cap)
+int net_accept(int listen_fd, int *fd_out, char *peer, size_t peer_cap)
 {
     struct sockaddr_storage ss = {0}; /* as in bound_port_of */
     socklen_t len = sizeof ss;
@@ -207,7 +207,7 @@ int plcio_net_accept(int listen_fd, int *fd_out, char *peer, size_t peer_cap)
     do {
         fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return plcio_net_error_from_errno(errno);
+    if (fd < 0) return net_error_from_errno(errno);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (peer && peer_cap) {
@@ -228,7 +228,7 @@ int plcio_net_accept(int listen_fd, int *fd_out, char *peer, size_t peer_cap)
     return PLCIO_OK;
 }
 
-int plcio_net_udp_open(const char *host, int port, bool server, int *fd_out, int *bound_port)
+int net_udp_open(const char *host, int port, bool server, int *fd_out, int *bound_port)
 {
     if (server) return open_bound(host, port, SOCK_DGRAM, fd_out, bound_port);
     if (!host || port <= 0 || port > 65535 || !fd_out) return PLCIO_EINVAL;
@@ -240,7 +240,7 @@ int plcio_net_udp_open(const char *host, int port, bool server, int *fd_out, int
         int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) continue;
         rc = set_socket_options(fd, false);
-        if (rc == PLCIO_OK && connect(fd, a->ai_addr, a->ai_addrlen) != 0) rc = plcio_net_error_from_errno(errno);
+        if (rc == PLCIO_OK && connect(fd, a->ai_addr, a->ai_addrlen) != 0) rc = net_error_from_errno(errno);
         if (rc == PLCIO_OK) {
             *fd_out = fd;
             if (bound_port) *bound_port = bound_port_of(fd);
@@ -252,7 +252,7 @@ int plcio_net_udp_open(const char *host, int port, bool server, int *fd_out, int
     return rc;
 }
 
-int plcio_net_send_some(int fd, const void *buf, size_t len, size_t *sent)
+int net_send_some(int fd, const void *buf, size_t len, size_t *sent)
 {
     ssize_t n;
     do {
@@ -267,30 +267,30 @@ int plcio_net_send_some(int fd, const void *buf, size_t len, size_t *sent)
         }
         if (n < 0) {
             *sent = 0;
-            return plcio_net_error_from_errno(errno);
+            return net_error_from_errno(errno);
         }
     }
     *sent = (size_t)n;
     return PLCIO_OK;
 }
 
-int plcio_net_send_all(int fd, const void *buf, size_t len, uint64_t deadline_ns, size_t *sent)
+int net_send_all(int fd, const void *buf, size_t len, uint64_t deadline_ns, size_t *sent)
 {
     const uint8_t *p = buf;
     size_t done = 0;
     int rc = PLCIO_OK;
     while (done < len) {
         size_t n = 0;
-        rc = plcio_net_send_some(fd, p + done, len - done, &n);
+        rc = net_send_some(fd, p + done, len - done, &n);
         done += n;
-        if (rc == PLCIO_EAGAIN) rc = plcio_net_wait(fd, true, deadline_ns);
+        if (rc == PLCIO_EAGAIN) rc = net_wait(fd, true, deadline_ns);
         if (rc != PLCIO_OK) break;
     }
     if (sent) *sent = done;
     return rc;
 }
 
-int plcio_net_recv_some(int fd, void *buf, size_t cap, size_t *got, uint64_t deadline_ns)
+int net_recv_some(int fd, void *buf, size_t cap, size_t *got, uint64_t deadline_ns)
 {
     *got = 0;
     for (;;) {
@@ -301,21 +301,21 @@ int plcio_net_recv_some(int fd, void *buf, size_t cap, size_t *got, uint64_t dea
         }
         if (n == 0) return cap == 0 ? PLCIO_OK : PLCIO_ECLOSED;
         if (errno == EINTR) continue;
-        int rc = plcio_net_error_from_errno(errno);
+        int rc = net_error_from_errno(errno);
         if (rc != PLCIO_EAGAIN) return rc;
         if (deadline_ns == 0) return PLCIO_EAGAIN;
-        rc = plcio_net_wait(fd, false, deadline_ns);
+        rc = net_wait(fd, false, deadline_ns);
         if (rc != PLCIO_OK) return rc;
     }
 }
 
-int plcio_net_recv_exact(int fd, void *buf, size_t len, uint64_t deadline_ns)
+int net_recv_exact(int fd, void *buf, size_t len, uint64_t deadline_ns)
 {
     uint8_t *p = buf;
     size_t done = 0;
     while (done < len) {
         size_t n;
-        int rc = plcio_net_recv_some(fd, p + done, len - done, &n, deadline_ns);
+        int rc = net_recv_some(fd, p + done, len - done, &n, deadline_ns);
         if (rc == PLCIO_EAGAIN) rc = PLCIO_ETIMEDOUT;
         if (rc != PLCIO_OK) return rc;
         done += n;
@@ -339,7 +339,7 @@ static int baud_constant(unsigned baud, speed_t *out)
     return PLCIO_ERANGE;
 }
 
-int plcio_net_serial_open(const char *device, const plcio_serial_params *params, int *fd_out)
+int net_serial_open(const char *device, const serial_params *params, int *fd_out)
 {
     if (!device || !params || !fd_out) return PLCIO_EINVAL;
     speed_t speed;
@@ -349,10 +349,10 @@ int plcio_net_serial_open(const char *device, const plcio_serial_params *params,
     if (params->parity != 'N' && params->parity != 'E' && params->parity != 'O') return PLCIO_ERANGE;
 
     int fd = open(device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return plcio_net_error_from_errno(errno);
+    if (fd < 0) return net_error_from_errno(errno);
     struct termios tio;
     if (tcgetattr(fd, &tio) != 0) {
-        int rc = plcio_net_error_from_errno(errno);
+        int rc = net_error_from_errno(errno);
         close(fd);
         return rc == PLCIO_EIO ? PLCIO_EINVAL : rc; /* not a terminal */
     }
@@ -369,7 +369,7 @@ int plcio_net_serial_open(const char *device, const plcio_serial_params *params,
     cfsetispeed(&tio, speed);
     cfsetospeed(&tio, speed);
     if (tcsetattr(fd, TCSANOW, &tio) != 0) {
-        int rc = plcio_net_error_from_errno(errno);
+        int rc = net_error_from_errno(errno);
         close(fd);
         return rc;
     }
@@ -387,9 +387,9 @@ int plcio_net_serial_open(const char *device, const plcio_serial_params *params,
     return PLCIO_OK;
 }
 
-void plcio_net_serial_flush(int fd) { tcflush(fd, TCIOFLUSH); }
+void net_serial_flush(int fd) { tcflush(fd, TCIOFLUSH); }
 
-int plcio_net_udp_recv_from(int fd, void *buf, size_t cap, size_t *got, plcio_net_peer *peer)
+int net_udp_recv_from(int fd, void *buf, size_t cap, size_t *got, net_peer *peer)
 {
     _Static_assert(sizeof peer->storage >= sizeof(struct sockaddr_storage), "peer storage");
     for (;;) {
@@ -400,21 +400,21 @@ int plcio_net_udp_recv_from(int fd, void *buf, size_t cap, size_t *got, plcio_ne
             peer->len = (unsigned)alen;
             return PLCIO_OK;
         }
-        if (errno != EINTR) return plcio_net_error_from_errno(errno);
+        if (errno != EINTR) return net_error_from_errno(errno);
     }
 }
 
-int plcio_net_udp_send_to(int fd, const void *buf, size_t len, const plcio_net_peer *peer)
+int net_udp_send_to(int fd, const void *buf, size_t len, const net_peer *peer)
 {
     for (;;) {
         ssize_t n = sendto(fd, buf, len, MSG_NOSIGNAL, (const struct sockaddr *)(const void *)peer->storage,
                            (socklen_t)peer->len);
         if (n >= 0) return PLCIO_OK;
-        if (errno != EINTR) return plcio_net_error_from_errno(errno);
+        if (errno != EINTR) return net_error_from_errno(errno);
     }
 }
 
-void plcio_net_close(int fd)
+void net_close(int fd)
 {
     if (fd >= 0) close(fd); /* on Linux the fd is released even when close reports EINTR */
 }

@@ -4,7 +4,7 @@
 #include "net/loop.h"
 #include "net/net.h"
 
-void plcio_net_pump_init(plcio_net_pump *p, bool datagram)
+void net_pump_init(net_pump *p, bool datagram)
 {
     p->fd = -1;
     p->connecting = false;
@@ -14,11 +14,11 @@ void plcio_net_pump_init(plcio_net_pump *p, bool datagram)
     p->connect_deadline = 0;
 }
 
-int plcio_net_pump_connect_tcp(plcio_net_pump *p, const char *host, int port, int timeout_ms)
+int net_pump_connect_tcp(net_pump *p, const char *host, int port, int timeout_ms)
 {
-    plcio_net_pump_close(p);
+    net_pump_close(p);
     int fd = -1;
-    int rc = plcio_net_tcp_connect_start(host, port, &fd);
+    int rc = net_tcp_connect_start(host, port, &fd);
     if (rc != PLCIO_OK && rc != PLCIO_EAGAIN) return rc;
     p->fd = fd;
     p->connecting = rc == PLCIO_EAGAIN;
@@ -26,29 +26,29 @@ int plcio_net_pump_connect_tcp(plcio_net_pump *p, const char *host, int port, in
     return PLCIO_OK;
 }
 
-void plcio_net_pump_adopt(plcio_net_pump *p, int fd)
+void net_pump_adopt(net_pump *p, int fd)
 {
-    plcio_net_pump_close(p);
+    net_pump_close(p);
     p->fd = fd;
 }
 
-int plcio_net_pump_connect_poll(plcio_net_pump *p, uint64_t now)
+int net_pump_connect_poll(net_pump *p, uint64_t now)
 {
     if (!p->connecting) return p->fd >= 0 ? PLCIO_OK : PLCIO_ENOTCONN;
-    if (plcio_net_wait(p->fd, true, 0) != PLCIO_OK) return now >= p->connect_deadline ? PLCIO_ETIMEDOUT : PLCIO_EAGAIN;
-    int rc = plcio_net_tcp_connect_finish(p->fd);
+    if (net_wait(p->fd, true, 0) != PLCIO_OK) return now >= p->connect_deadline ? PLCIO_ETIMEDOUT : PLCIO_EAGAIN;
+    int rc = net_tcp_connect_finish(p->fd);
     if (rc == PLCIO_OK) p->connecting = false;
     return rc;
 }
 
-int plcio_net_pump_send(plcio_net_pump *p, const uint8_t *buf, size_t len, plcio_net_frame_len_fn frame_len, bool *done)
+int net_pump_send(net_pump *p, const uint8_t *buf, size_t len, net_frame_len_fn frame_len, bool *done)
 {
     *done = false;
     p->tx_blocked = false;
     while (p->tx_off < len) {
         size_t n = len - p->tx_off, sent = 0;
         if (p->datagram && frame_len) n = frame_len(buf + p->tx_off, n);
-        int rc = plcio_net_send_some(p->fd, buf + p->tx_off, n, &sent);
+        int rc = net_send_some(p->fd, buf + p->tx_off, n, &sent);
         if (rc == PLCIO_EAGAIN || (rc == PLCIO_OK && sent == 0)) {
             p->tx_blocked = true;
             return PLCIO_OK;
@@ -62,11 +62,11 @@ int plcio_net_pump_send(plcio_net_pump *p, const uint8_t *buf, size_t len, plcio
     return PLCIO_OK;
 }
 
-int plcio_net_pump_recv(plcio_net_pump *p, uint8_t *buf, size_t cap, plcio_net_feed_fn feed, void *ctx)
+int net_pump_recv(net_pump *p, uint8_t *buf, size_t cap, net_feed_fn feed, void *ctx)
 {
     for (;;) {
         size_t got = 0;
-        int rc = plcio_net_recv_some(p->fd, buf, cap, &got, 0);
+        int rc = net_recv_some(p->fd, buf, cap, &got, 0);
         if (rc == PLCIO_EAGAIN) return PLCIO_OK;
         if (rc == PLCIO_ECLOSED && p->datagram) continue; /* an empty datagram, not an end */
         if (rc != PLCIO_OK) return rc;
@@ -76,16 +76,16 @@ int plcio_net_pump_recv(plcio_net_pump *p, uint8_t *buf, size_t cap, plcio_net_f
     }
 }
 
-unsigned plcio_net_pump_events(const plcio_net_pump *p)
+unsigned net_pump_events(const net_pump *p)
 {
     if (p->fd < 0) return 0;
     if (p->connecting) return PLCIO_IO_WRITE;
     return PLCIO_IO_READ | (p->tx_blocked ? PLCIO_IO_WRITE : 0u);
 }
 
-void plcio_net_pump_close(plcio_net_pump *p)
+void net_pump_close(net_pump *p)
 {
-    plcio_net_close(p->fd);
+    net_close(p->fd);
     p->fd = -1;
     p->connecting = false;
     p->tx_blocked = false;

@@ -6,7 +6,7 @@
  * datagram per frame on UDP, reads everything waiting, and tells which events
  * to watch the fd for.
  *
- * Ownership: the pump owns p->fd (plcio_net_pump_close closes it). Buffers
+ * Ownership: the pump owns p->fd (net_pump_close closes it). Buffers
  * passed in are borrowed for the call. Nothing here blocks, allocates, logs
  * or keeps a reference to a session: the caller hands bytes both ways. */
 #ifndef PLCIO_SRC_NET_PUMP_H
@@ -18,44 +18,43 @@
 
 #include "plcio/core.h"
 
-typedef struct plcio_net_pump {
+typedef struct net_pump {
     int fd;                    /* -1 when closed */
     bool connecting;           /* a TCP connect is under way: wait for writability */
     bool datagram;             /* UDP: each frame is sent as its own datagram */
     bool tx_blocked;           /* the socket took part of the bytes: wait for writability */
     size_t tx_off;             /* bytes of the caller's current tx buffer already written */
     uint64_t connect_deadline; /* monotonic ns */
-} plcio_net_pump;
+} net_pump;
 
 /* Where the first frame of buf[0..n) ends (datagrams); n when it cannot tell. */
-typedef size_t (*plcio_net_frame_len_fn)(const uint8_t *buf, size_t n);
+typedef size_t (*net_frame_len_fn)(const uint8_t *buf, size_t n);
 /* Bytes read from the fd. A result other than PLCIO_OK stops the read and is
- * returned by plcio_net_pump_recv. */
-typedef int (*plcio_net_feed_fn)(void *ctx, const uint8_t *buf, size_t len);
+ * returned by net_pump_recv. */
+typedef int (*net_feed_fn)(void *ctx, const uint8_t *buf, size_t len);
 
-void plcio_net_pump_init(plcio_net_pump *p, bool datagram);
+void net_pump_init(net_pump *p, bool datagram);
 /* Start a TCP connect to host:port that must finish by now + timeout_ms:
  * PLCIO_OK (connected at once or under way: p->connecting) or the error. */
-int plcio_net_pump_connect_tcp(plcio_net_pump *p, const char *host, int port, int timeout_ms);
+int net_pump_connect_tcp(net_pump *p, const char *host, int port, int timeout_ms);
 /* Take an fd that is usable at once (a UDP socket, a serial port). */
-void plcio_net_pump_adopt(plcio_net_pump *p, int fd);
+void net_pump_adopt(net_pump *p, int fd);
 /* While connecting: PLCIO_OK once connected (p->connecting is then false),
  * PLCIO_EAGAIN still under way, PLCIO_ETIMEDOUT past the deadline, or the
  * connect error (PLCIO_ECONNREFUSED, ...). */
-int plcio_net_pump_connect_poll(plcio_net_pump *p, uint64_t now);
+int net_pump_connect_poll(net_pump *p, uint64_t now);
 /* Write buf[p->tx_off..len) without waiting. *done true: everything is out
  * (tx_off back to 0); false: the socket is full, call again with the same
  * buffer (it may have grown at its end) when the fd is writable. frame_len
  * (datagrams only) splits the bytes into one datagram per frame. */
-int plcio_net_pump_send(plcio_net_pump *p, const uint8_t *buf, size_t len, plcio_net_frame_len_fn frame_len,
-                        bool *done);
+int net_pump_send(net_pump *p, const uint8_t *buf, size_t len, net_frame_len_fn frame_len, bool *done);
 /* Read everything that waits into buf (cap bytes at a time), handing each
  * chunk to feed: PLCIO_OK when nothing more waits, PLCIO_ECLOSED when the
  * peer closed, another error of the fd, or feed's. Empty datagrams are skipped. */
-int plcio_net_pump_recv(plcio_net_pump *p, uint8_t *buf, size_t cap, plcio_net_feed_fn feed, void *ctx);
+int net_pump_recv(net_pump *p, uint8_t *buf, size_t cap, net_feed_fn feed, void *ctx);
 /* PLCIO_IO_READ / PLCIO_IO_WRITE bits to watch (0 when closed). */
-unsigned plcio_net_pump_events(const plcio_net_pump *p);
+unsigned net_pump_events(const net_pump *p);
 /* Close the fd (if open) and forget any partial write. */
-void plcio_net_pump_close(plcio_net_pump *p);
+void net_pump_close(net_pump *p);
 
 #endif

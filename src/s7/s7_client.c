@@ -99,7 +99,7 @@ plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
     c->opt.remote_tsap_bytes = NULL;
     c->fd = -1;
     c->item_code = 0xFF;
-    plcio_s7_session_cfg sc;
+    s7_session_cfg sc;
     memset(&sc, 0, sizeof sc);
     plcio_put_u16be(sc.local_tsap, o->local_tsap);
     sc.local_tsap_len = 2;
@@ -107,7 +107,7 @@ plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
         memcpy(sc.remote_tsap, o->remote_tsap_bytes, o->remote_tsap_len);
         sc.remote_tsap_len = (uint8_t)o->remote_tsap_len;
     } else {
-        uint16_t rt = o->remote_tsap ? o->remote_tsap : plcio_s7_tsap((uint8_t)o->type, o->rack, o->slot);
+        uint16_t rt = o->remote_tsap ? o->remote_tsap : s7_tsap((uint8_t)o->type, o->rack, o->slot);
         plcio_put_u16be(sc.remote_tsap, rt);
         sc.remote_tsap_len = 2;
     }
@@ -116,7 +116,7 @@ plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
     sc.connect_timeout_ns = (uint64_t)(o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 3000) * PLCIO_NS_PER_MS;
     sc.request_timeout_ns = (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : 3000) * PLCIO_NS_PER_MS;
     sc.logger = o->logger;
-    c->session = plcio_s7_session_new(&sc);
+    c->session = s7_session_new(&sc);
     if (!c->session) {
         free(c);
         return NULL;
@@ -130,8 +130,8 @@ void plcio_s7_client_free(plcio_s7_client *c)
     /* An async job still queued or running is dropped without its callback:
      * the caller is tearing down and owns what the callback would touch. */
     if (c->aops) c->aops->destroy(c->ajob);
-    plcio_net_close(c->fd);
-    plcio_s7_session_free(c->session);
+    net_close(c->fd);
+    s7_session_free(c->session);
     free(c);
 }
 
@@ -143,7 +143,7 @@ int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->message, sizeof c->message, fmt, ap);
     va_end(ap);
-    plcio_log(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->message);
+    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->message);
     return rc;
 }
 
@@ -165,9 +165,9 @@ uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c) { return c ? c-
 static void drop(plcio_s7_client *c, int reason)
 {
     if (c->fd < 0) return;
-    plcio_net_close(c->fd);
+    net_close(c->fd);
     c->fd = -1;
-    plcio_s7_session_fail(c->session, reason ? reason : PLCIO_ECLOSED);
+    s7_session_fail(c->session, reason ? reason : PLCIO_ECLOSED);
     if (c->opt.on_disconnect) c->opt.on_disconnect(c->opt.callback_ctx, c, reason);
 }
 
@@ -175,37 +175,37 @@ static void drop(plcio_s7_client *c, int reason)
  * `until`; feed what arrives. */
 int s7c_pump(plcio_s7_client *c)
 {
-    plcio_s7_session *s = c->session;
+    s7_session *s = c->session;
     size_t len;
-    const uint8_t *tx = plcio_s7_session_tx(s, &len);
+    const uint8_t *tx = s7_session_tx(s, &len);
     if (tx) {
         size_t sent = 0;
-        uint64_t d = plcio_s7_session_deadline(s);
-        int rc = plcio_net_send_all(c->fd, tx, len, d ? d : plcio_net_deadline(c->opt.timeout_ms), &sent);
-        plcio_s7_session_tx_done(s, sent);
+        uint64_t d = s7_session_deadline(s);
+        int rc = net_send_all(c->fd, tx, len, d ? d : net_deadline(c->opt.timeout_ms), &sent);
+        s7_session_tx_done(s, sent);
         if (rc) {
             drop(c, rc);
             return rc;
         }
     }
-    uint64_t deadline = plcio_s7_session_deadline(s);
+    uint64_t deadline = s7_session_deadline(s);
     if (c->wait_until && (!deadline || c->wait_until < deadline)) deadline = c->wait_until;
     if (!deadline) return PLCIO_OK;
     uint8_t buf[16384];
     size_t got = 0;
     /* right after a send the answer is not there yet: poll first and save
      * the read that would only say EAGAIN */
-    int rc = tx ? plcio_net_wait(c->fd, false, deadline) : PLCIO_OK;
-    if (rc == PLCIO_OK) rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
+    int rc = tx ? net_wait(c->fd, false, deadline) : PLCIO_OK;
+    if (rc == PLCIO_OK) rc = net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
-        rc = plcio_s7_session_on_time(s, now);
+        rc = s7_session_on_time(s, now);
         if (rc == PLCIO_OK && c->wait_until && now >= c->wait_until) rc = PLCIO_ETIMEDOUT;
         if (rc == PLCIO_OK) return PLCIO_OK;
     } else if (rc == PLCIO_OK) {
         c->last_activity_ns = now;
-        rc = plcio_s7_session_feed(s, buf, got, now);
-        if (rc == PLCIO_OK) rc = plcio_s7_session_on_time(s, now);
+        rc = s7_session_feed(s, buf, got, now);
+        if (rc == PLCIO_OK) rc = s7_session_on_time(s, now);
     }
     if (rc) drop(c, rc);
     return rc;
@@ -213,18 +213,18 @@ int s7c_pump(plcio_s7_client *c)
 
 static int connect_now(plcio_s7_client *c)
 {
-    int rc = plcio_net_tcp_connect(c->opt.host, c->opt.port, c->opt.connect_timeout_ms, &c->fd);
+    int rc = net_tcp_connect(c->opt.host, c->opt.port, c->opt.connect_timeout_ms, &c->fd);
     if (rc) {
         c->fd = -1;
         return s7c_fail(c, rc, "connect to %s:%d: %s", c->opt.host, c->opt.port, plcio_strerror(rc));
     }
-    plcio_s7_session_start(c->session, plcio_monotonic_ns());
-    while (plcio_s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) {
+    s7_session_start(c->session, plcio_monotonic_ns());
+    while (s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) {
         rc = s7c_pump(c);
-        if (rc == PLCIO_OK && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_FAILED)
-            rc = plcio_s7_session_error(c->session);
+        if (rc == PLCIO_OK && s7_session_state_get(c->session) == PLCIO_S7_SESSION_FAILED)
+            rc = s7_session_error(c->session);
         if (rc) {
-            plcio_net_close(c->fd);
+            net_close(c->fd);
             c->fd = -1;
             const char *why = rc == PLCIO_ECONNREFUSED ? "the PLC refused the connection (check rack/slot or TSAPs)"
                               : rc == PLCIO_ECLOSED    ? "the PLC closed the connection while connecting"
@@ -256,31 +256,31 @@ void plcio_s7_client_disconnect(plcio_s7_client *c)
 
 bool plcio_s7_client_connected(plcio_s7_client *c)
 {
-    if (!c || c->fd < 0 || plcio_s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) return false;
+    if (!c || c->fd < 0 || s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) return false;
     /* peek: a closed socket reads EOF now */
     uint8_t b[1];
     size_t got = 0;
-    int rc = plcio_net_recv_some(c->fd, b, sizeof b, &got, 0);
+    int rc = net_recv_some(c->fd, b, sizeof b, &got, 0);
     if (rc == PLCIO_ETIMEDOUT || rc == PLCIO_EAGAIN) return true;
     if (rc == PLCIO_OK) {
         /* unexpected byte with nothing in flight: feed it (it fails the session if bad) */
-        if (plcio_s7_session_feed(c->session, b, got, plcio_monotonic_ns()) == PLCIO_OK) return true;
-        rc = plcio_s7_session_error(c->session);
+        if (s7_session_feed(c->session, b, got, plcio_monotonic_ns()) == PLCIO_OK) return true;
+        rc = s7_session_error(c->session);
     }
     drop(c, rc);
     return false;
 }
 
-unsigned plcio_s7_client_pdu_size(const plcio_s7_client *c) { return c ? plcio_s7_session_pdu_size(c->session) : 0; }
-unsigned plcio_s7_client_parallel_jobs(const plcio_s7_client *c) { return c ? plcio_s7_session_jobs(c->session) : 0; }
+unsigned plcio_s7_client_pdu_size(const plcio_s7_client *c) { return c ? s7_session_pdu_size(c->session) : 0; }
+unsigned plcio_s7_client_parallel_jobs(const plcio_s7_client *c) { return c ? s7_session_jobs(c->session) : 0; }
 int plcio_s7_client_fd(const plcio_s7_client *c) { return c ? c->fd : -1; }
 
 /* Make sure there is a connection: reconnect when allowed, with backoff. */
 int s7c_ready(plcio_s7_client *c)
 {
     clear_error(c);
-    if (c->fd >= 0 && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) return PLCIO_OK;
-    if (c->fd >= 0) drop(c, plcio_s7_session_error(c->session));
+    if (c->fd >= 0 && s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) return PLCIO_OK;
+    if (c->fd >= 0) drop(c, s7_session_error(c->session));
     if (!c->want_connected || !c->opt.auto_reconnect)
         return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
     uint64_t now = plcio_monotonic_ns();
@@ -313,16 +313,16 @@ static void exec_init(s7c_exec *e, size_t count, s7c_encode_fn enc, s7c_decode_f
 /* Queue as many requests as the pipeline takes. */
 static int exec_submit(plcio_s7_client *c, s7c_exec *e)
 {
-    plcio_s7_session *s = c->session;
-    while (e->next < e->count && plcio_s7_session_free_slots(s)) {
-        plcio_s7_out out;
+    s7_session *s = c->session;
+    while (e->next < e->count && s7_session_free_slots(s)) {
+        s7_out out;
         uint16_t ref;
-        int rc = plcio_s7_session_request_begin(s, &out, &ref);
+        int rc = s7_session_request_begin(s, &out, &ref);
         if (rc) break;
         rc = e->enc(c, e->ctx, e->next, &out, ref);
         if (rc) return s7c_fail(c, rc, "cannot encode request: %s", plcio_strerror(rc));
         int slot;
-        rc = plcio_s7_session_request_commit(s, &out, ref, plcio_monotonic_ns(), &slot);
+        rc = s7_session_request_commit(s, &out, ref, plcio_monotonic_ns(), &slot);
         if (rc) return s7c_fail(c, rc, "cannot queue request: %s", plcio_strerror(rc));
         e->slot_of[slot] = (int)e->next++;
     }
@@ -332,15 +332,15 @@ static int exec_submit(plcio_s7_client *c, s7c_exec *e)
 /* Hand finished answers to the decoder. PLCIO_EPROTO: the connection was dropped. */
 static int exec_collect(plcio_s7_client *c, s7c_exec *e)
 {
-    plcio_s7_session *s = c->session;
+    s7_session *s = c->session;
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
-        if (e->slot_of[i] < 0 || !plcio_s7_session_slot_done(s, i)) continue;
+        if (e->slot_of[i] < 0 || !s7_session_slot_done(s, i)) continue;
         size_t len;
-        const uint8_t *p = plcio_s7_session_slot_pdu(s, i, &len);
-        plcio_s7_pdu pdu;
-        int drc = plcio_s7_pdu_decode(p, len, &pdu);
+        const uint8_t *p = s7_session_slot_pdu(s, i, &len);
+        s7_pdu pdu;
+        int drc = s7_pdu_decode(p, len, &pdu);
         if (drc == PLCIO_OK) drc = e->dec(c, e->ctx, (size_t)e->slot_of[i], &pdu);
-        plcio_s7_session_slot_release(s, i);
+        s7_session_slot_release(s, i);
         e->slot_of[i] = -1;
         e->done++;
         if (drc == PLCIO_EPROTO) {
@@ -425,7 +425,7 @@ int plcio_s7_client_connect_async(plcio_s7_client *c)
     clear_error(c);
     if (c->fd >= 0) drop(c, PLCIO_OK);
     c->want_connected = true;
-    int rc = plcio_net_tcp_connect_start(c->opt.host, c->opt.port, &c->fd);
+    int rc = net_tcp_connect_start(c->opt.host, c->opt.port, &c->fd);
     if (rc == PLCIO_EAGAIN) {
         c->connecting = true;
         c->connect_deadline = plcio_monotonic_ns() + (uint64_t)c->opt.connect_timeout_ms * PLCIO_NS_PER_MS;
@@ -436,7 +436,7 @@ int plcio_s7_client_connect_async(plcio_s7_client *c)
         return s7c_fail(c, rc, "connect to %s:%d: %s", c->opt.host, c->opt.port, plcio_strerror(rc));
     }
     c->connecting = false;
-    plcio_s7_session_start(c->session, plcio_monotonic_ns());
+    s7_session_start(c->session, plcio_monotonic_ns());
     return PLCIO_OK;
 }
 
@@ -444,7 +444,7 @@ int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plci
 {
     if (c->aops) return PLCIO_EBUSY;
     clear_error(c);
-    bool up = c->fd >= 0 && plcio_s7_session_state_get(c->session) != PLCIO_S7_SESSION_FAILED;
+    bool up = c->fd >= 0 && s7_session_state_get(c->session) != PLCIO_S7_SESSION_FAILED;
     if (!up) {
         if (!c->want_connected || !c->opt.auto_reconnect)
             return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
@@ -475,19 +475,19 @@ static size_t hb_count(void *job)
     return 1;
 }
 static void *hb_ctx(void *job) { return job; }
-static int hb_encode(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+static int hb_encode(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint16_t ref)
 {
     (void)c, (void)ctx, (void)index;
     uint8_t p[4];
-    plcio_s7_szl_request_encode(p, 0x0424, 0);
-    plcio_s7_userdata ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_CPU, PLCIO_S7_UD_CPU_READ_SZL, 0, p, 4);
-    return plcio_s7_userdata_encode(out, ref, &ud);
+    s7_szl_request_encode(p, 0x0424, 0);
+    s7_userdata ud = s7_userdata_request(PLCIO_S7_UD_GROUP_CPU, PLCIO_S7_UD_CPU_READ_SZL, 0, p, 4);
+    return s7_userdata_encode(out, ref, &ud);
 }
-static int hb_decode(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+static int hb_decode(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu)
 {
     (void)c, (void)ctx, (void)index;
-    plcio_s7_userdata ud;
-    return plcio_s7_userdata_decode(pdu, &ud); /* a refusal is an answer too */
+    s7_userdata ud;
+    return s7_userdata_decode(pdu, &ud); /* a refusal is an answer too */
 }
 static int hb_complete(plcio_s7_client *c, void *job, int rc)
 {
@@ -500,7 +500,7 @@ static const s7c_job_ops hb_ops = {hb_prepare, hb_count, hb_ctx, hb_encode, hb_d
 
 static bool idle_ready(const plcio_s7_client *c)
 {
-    return c->fd >= 0 && !c->connecting && !c->aops && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
+    return c->fd >= 0 && !c->connecting && !c->aops && s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
 }
 
 static uint64_t min_deadline(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
@@ -521,9 +521,9 @@ unsigned plcio_s7_client_wants(const plcio_s7_client *c, uint64_t *deadline)
         return PLCIO_S7_WANT_WRITE;
     }
     size_t pending;
-    plcio_s7_session_tx(c->session, &pending);
+    s7_session_tx(c->session, &pending);
     if (deadline) {
-        *deadline = plcio_s7_session_deadline(c->session);
+        *deadline = s7_session_deadline(c->session);
         if (hb && idle_ready(c)) *deadline = min_deadline(*deadline, c->last_activity_ns + hb);
     }
     return PLCIO_S7_WANT_READ | (pending ? PLCIO_S7_WANT_WRITE : 0u);
@@ -533,7 +533,7 @@ static int async_fail(plcio_s7_client *c, int rc)
 {
     if (c->connecting) {
         c->connecting = false;
-        plcio_net_close(c->fd);
+        net_close(c->fd);
         c->fd = -1;
     } else {
         drop(c, rc);
@@ -551,27 +551,27 @@ static int async_fail(plcio_s7_client *c, int rc)
 
 static int async_io(plcio_s7_client *c, uint64_t now)
 {
-    plcio_s7_session *s = c->session;
+    s7_session *s = c->session;
     size_t len;
-    const uint8_t *tx = plcio_s7_session_tx(s, &len);
+    const uint8_t *tx = s7_session_tx(s, &len);
     if (tx) {
         size_t sent = 0;
-        int rc = plcio_net_send_some(c->fd, tx, len, &sent);
+        int rc = net_send_some(c->fd, tx, len, &sent);
         if (rc && rc != PLCIO_EAGAIN) return rc;
-        plcio_s7_session_tx_done(s, sent);
+        s7_session_tx_done(s, sent);
     }
     for (;;) {
         uint8_t buf[16384];
         size_t got = 0;
-        int rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, 0);
+        int rc = net_recv_some(c->fd, buf, sizeof buf, &got, 0);
         if (rc == PLCIO_EAGAIN) break;
         if (rc) return rc;
         c->last_activity_ns = now;
-        rc = plcio_s7_session_feed(s, buf, got, now);
+        rc = s7_session_feed(s, buf, got, now);
         if (rc) return rc;
         if (got < sizeof buf) break;
     }
-    return plcio_s7_session_on_time(s, now);
+    return s7_session_on_time(s, now);
 }
 
 int plcio_s7_client_process(plcio_s7_client *c)
@@ -593,22 +593,22 @@ int plcio_s7_client_process(plcio_s7_client *c)
         c->adone_ctx = NULL;
     }
     if (c->connecting) {
-        int rc = plcio_net_wait(c->fd, true, 0) == PLCIO_OK ? plcio_net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
+        int rc = net_wait(c->fd, true, 0) == PLCIO_OK ? net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
         if (rc == PLCIO_EAGAIN) return now >= c->connect_deadline ? async_fail(c, PLCIO_ETIMEDOUT) : PLCIO_OK;
         if (rc) return async_fail(c, rc);
         c->connecting = false;
-        plcio_s7_session_start(c->session, now);
+        s7_session_start(c->session, now);
     }
-    bool was_ready = plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
+    bool was_ready = s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY;
     int rc = async_io(c, now);
     if (rc) return async_fail(c, rc);
-    if (!was_ready && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
+    if (!was_ready && s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
         c->ever_connected = true;
         c->backoff_ms = 0;
         c->last_activity_ns = now;
         if (c->opt.on_connect) c->opt.on_connect(c->opt.callback_ctx, c, PLCIO_OK);
     }
-    while (c->aops && plcio_s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
+    while (c->aops && s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) {
         if (!c->aprepared) {
             c->aprepared = true;
             rc = c->aops->prepare(c, c->ajob);
@@ -631,21 +631,21 @@ int plcio_s7_client_process(plcio_s7_client *c)
         }
         /* push what was queued right away */
         size_t len;
-        const uint8_t *tx = plcio_s7_session_tx(c->session, &len);
+        const uint8_t *tx = s7_session_tx(c->session, &len);
         if (tx) {
             size_t sent = 0;
-            rc = plcio_net_send_some(c->fd, tx, len, &sent);
+            rc = net_send_some(c->fd, tx, len, &sent);
             if (rc && rc != PLCIO_EAGAIN) return async_fail(c, rc);
-            plcio_s7_session_tx_done(c->session, sent);
+            s7_session_tx_done(c->session, sent);
         }
         break;
     }
     return PLCIO_OK;
 }
 
-int s7c_error_from_pdu(plcio_s7_client *c, const plcio_s7_pdu *pdu, const char *what)
+int s7c_error_from_pdu(plcio_s7_client *c, const s7_pdu *pdu, const char *what)
 {
-    uint16_t e = plcio_s7_pdu_error(pdu);
+    uint16_t e = s7_pdu_error(pdu);
     c->s7_error = e;
     snprintf(c->reason, sizeof c->reason, "%s (S7 error 0x%04X)", plcio_s7_error_text(e), e);
     return s7c_fail(c, PLCIO_EPLC, "%s: %s", what, c->reason);

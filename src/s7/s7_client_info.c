@@ -12,29 +12,29 @@
 typedef struct ud_call {
     const char *what;
     bool empty_ok; /* set functions: 0A 00 00 00 (no data) is the normal "done" */
-    plcio_s7_userdata req;
-    plcio_s7_ud_assembly a;
+    s7_userdata req;
+    s7_ud_assembly a;
     int rc; /* of the last fragment: OK, EAGAIN (more), error */
 } ud_call;
 
-static int enc_ud(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+static int enc_ud(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint16_t ref)
 {
     (void)c;
     (void)index;
     ud_call *u = ctx;
-    return plcio_s7_userdata_encode(out, ref, &u->req);
+    return s7_userdata_encode(out, ref, &u->req);
 }
 
-static int dec_ud(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+static int dec_ud(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu)
 {
     (void)index;
     ud_call *u = ctx;
-    plcio_s7_userdata ud;
-    int rc = plcio_s7_userdata_decode(pdu, &ud);
+    s7_userdata ud;
+    int rc = s7_userdata_decode(pdu, &ud);
     if (rc) return rc;
     if (u->empty_ok && !ud.error && ud.return_code == PLCIO_S7_RC_OBJECT_NOT_FOUND && !ud.payload_len)
         ud.return_code = PLCIO_S7_RC_SUCCESS;
-    u->rc = plcio_s7_ud_assembly_add(&u->a, &ud);
+    u->rc = s7_ud_assembly_add(&u->a, &ud);
     if (u->rc == PLCIO_EPLC) {
         c->s7_error = u->a.error;
         const char *text =
@@ -48,7 +48,7 @@ static int dec_ud(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pd
 
 /* Send req (and continuation requests) until the answer is complete; the
  * payload lands in buf. */
-static int ud_exchange(plcio_s7_client *c, const char *what, const plcio_s7_userdata *req, uint8_t *buf, size_t cap,
+static int ud_exchange(plcio_s7_client *c, const char *what, const s7_userdata *req, uint8_t *buf, size_t cap,
                        size_t *len)
 {
     ud_call u;
@@ -56,12 +56,12 @@ static int ud_exchange(plcio_s7_client *c, const char *what, const plcio_s7_user
     u.what = what;
     u.empty_ok = !len;
     u.req = *req;
-    plcio_s7_ud_assembly_init(&u.a, req->group, req->subfunction, buf, cap, 4096);
+    s7_ud_assembly_init(&u.a, req->group, req->subfunction, buf, cap, 4096);
     for (;;) {
         int rc = s7c_run(c, 1, enc_ud, dec_ud, &u);
         if (rc) return rc;
         if (u.rc == PLCIO_OK) break;
-        u.req = plcio_s7_userdata_continue(req->group, req->subfunction, u.a.sequence);
+        u.req = s7_userdata_continue(req->group, req->subfunction, u.a.sequence);
     }
     if (len) *len = u.a.len;
     return PLCIO_OK;
@@ -71,15 +71,15 @@ int plcio_s7_client_read_szl(plcio_s7_client *c, uint16_t id, uint16_t index, vo
 {
     if (!c || !buf) return PLCIO_EINVAL;
     uint8_t p[4];
-    plcio_s7_szl_request_encode(p, id, index);
-    plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_CPU, PLCIO_S7_UD_CPU_READ_SZL, 0, p, 4);
+    s7_szl_request_encode(p, id, index);
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_CPU, PLCIO_S7_UD_CPU_READ_SZL, 0, p, 4);
     char what[48];
     snprintf(what, sizeof what, "read SZL 0x%04X index 0x%04X", id, index);
     size_t n = 0;
     int rc = ud_exchange(c, what, &req, buf, cap, &n);
     if (rc) return rc;
-    plcio_s7_szl_header h;
-    if (plcio_s7_szl_header_decode(buf, n, &h) != PLCIO_OK)
+    s7_szl_header h;
+    if (s7_szl_header_decode(buf, n, &h) != PLCIO_OK)
         return s7c_fail(c, PLCIO_EPROTO, "%s: answer shorter than the SZL header", what);
     /* An ID with 0xF in its "partial list extract" nibble (0x0F1C) asks for
      * the header only: the CPU answers the entry length and count with no
@@ -106,8 +106,8 @@ static void text_field(char *out, size_t cap, const uint8_t *p, size_t n)
 /* Entry of an SZL answer whose first word is `index`, or NULL. */
 static const uint8_t *szl_entry(const uint8_t *szl, size_t len, uint16_t index, size_t *elen)
 {
-    plcio_s7_szl_header h;
-    if (plcio_s7_szl_header_decode(szl, len, &h) || h.entry_len < 2) return NULL;
+    s7_szl_header h;
+    if (s7_szl_header_decode(szl, len, &h) || h.entry_len < 2) return NULL;
     for (size_t i = 0; i < h.entry_count; i++) {
         const uint8_t *e = szl + PLCIO_S7_SZL_HEADER_LEN + i * h.entry_len;
         if (e + h.entry_len > szl + len) return NULL;
@@ -125,8 +125,8 @@ int plcio_s7_client_cpu_state(plcio_s7_client *c, int *state)
     size_t n = 0;
     int rc = plcio_s7_client_read_szl(c, 0x0424, 0, buf, sizeof buf, &n);
     if (rc) return rc;
-    plcio_s7_szl_header h;
-    plcio_s7_szl_header_decode(buf, n, &h);
+    s7_szl_header h;
+    s7_szl_header_decode(buf, n, &h);
     if (h.entry_count < 1 || h.entry_len < 4) return s7c_fail(c, PLCIO_EPROTO, "SZL 0x0424: no entry");
     uint8_t mode = buf[PLCIO_S7_SZL_HEADER_LEN + 3]; /* bzu-id: operating mode */
     *state = (mode & 0x0F) == 0x08 ? 0x08 : (mode & 0x0F) == 0x04 || (mode & 0x0F) == 0x03 ? 0x04 : mode;
@@ -156,8 +156,8 @@ int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info)
     if (plcio_s7_client_read_szl(c, 0x0011, 0, buf, cap, &n) == PLCIO_OK) {
         if ((e = szl_entry(buf, n, 1, &el)) && el >= 22)
             text_field(info->order_code, sizeof info->order_code, e + 2, 20);
-        plcio_s7_szl_header h;
-        if (!plcio_s7_szl_header_decode(buf, n, &h) && h.entry_count && h.entry_len >= 28) {
+        s7_szl_header h;
+        if (!s7_szl_header_decode(buf, n, &h) && h.entry_count && h.entry_len >= 28) {
             const uint8_t *last = buf + PLCIO_S7_SZL_HEADER_LEN + (size_t)(h.entry_count - 1) * h.entry_len;
             if (last[h.entry_len - 4] == 'V')
                 snprintf(info->firmware, sizeof info->firmware, "V%u.%u.%u", last[h.entry_len - 3],
@@ -187,13 +187,13 @@ int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info)
 int plcio_s7_client_list_blocks(plcio_s7_client *c, plcio_s7_block_count *out)
 {
     if (!c || !out) return PLCIO_EINVAL;
-    plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST, 0, NULL, 0);
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST, 0, NULL, 0);
     uint8_t buf[256];
     size_t n = 0;
     int rc = ud_exchange(c, "list blocks", &req, buf, sizeof buf, &n);
     if (rc) return rc;
-    plcio_s7_block_counts bc;
-    if (plcio_s7_block_counts_decode(buf, n, &bc)) return s7c_fail(c, PLCIO_EPROTO, "list blocks: malformed answer");
+    s7_block_counts bc;
+    if (s7_block_counts_decode(buf, n, &bc)) return s7c_fail(c, PLCIO_EPROTO, "list blocks: malformed answer");
     unsigned *f[PLCIO_S7_BLOCK_TYPES] = {&out->ob, &out->fb, &out->fc, &out->db, &out->sdb, &out->sfc, &out->sfb};
     for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++)
         *f[i] = bc.count[i];
@@ -202,7 +202,7 @@ int plcio_s7_client_list_blocks(plcio_s7_client *c, plcio_s7_block_count *out)
 
 static int block_type(plcio_s7_client *c, const char *type, uint8_t *out)
 {
-    *out = plcio_s7_block_type_parse(type);
+    *out = s7_block_type_parse(type);
     if (!*out) return s7c_fail(c, PLCIO_EINVAL, "unknown block type '%s' (OB FB FC DB SDB SFC SFB)", type ? type : "");
     return PLCIO_OK;
 }
@@ -214,13 +214,13 @@ int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, ui
     int rc = block_type(c, type, &t);
     if (rc) return rc;
     uint8_t name[8];
-    plcio_s7_block_name_encode(name, t, 0);
-    plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST_TYPE, 0, name, 2);
+    s7_block_name_encode(name, t, 0);
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST_TYPE, 0, name, 2);
     size_t bcap = (size_t)4 * 65536, len = 0;
     uint8_t *buf = malloc(bcap);
     if (!buf) return PLCIO_ENOMEM;
     char what[40];
-    snprintf(what, sizeof what, "list %s blocks", plcio_s7_block_type_name(t));
+    snprintf(what, sizeof what, "list %s blocks", s7_block_type_name(t));
     rc = ud_exchange(c, what, &req, buf, bcap, &len);
     if (rc == PLCIO_EPLC && (c->s7_error == 0xD20E || c->s7_error == 0x0A)) {
         *n = 0; /* no block of this type */
@@ -243,7 +243,7 @@ static void block_date(char *out, size_t cap, const uint8_t raw[6])
 {
     uint32_t ms;
     uint16_t days;
-    plcio_s7_block_date(raw, &ms, &days);
+    s7_block_date(raw, &ms, &days);
     /* days since 1984-01-01 -> civil date */
     long z = (long)days + 5113L + 719468L; /* 1984-01-01 is day 5113 of the Unix epoch */
     long era = z / 146097, doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -263,17 +263,17 @@ int plcio_s7_client_block_info(plcio_s7_client *c, const char *type, unsigned nu
     if (rc) return rc;
     if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
     uint8_t name[8];
-    plcio_s7_block_name_encode(name, t, (uint16_t)number);
-    plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_INFO, 0, name, 8);
+    s7_block_name_encode(name, t, (uint16_t)number);
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_INFO, 0, name, 8);
     uint8_t buf[512];
     size_t n = 0;
     char what[40];
-    snprintf(what, sizeof what, "block info %s%u", plcio_s7_block_type_name(t), number);
+    snprintf(what, sizeof what, "block info %s%u", s7_block_type_name(t), number);
     rc = ud_exchange(c, what, &req, buf, sizeof buf, &n);
     if (rc) return rc;
-    plcio_s7_block_info bi;
-    if (plcio_s7_block_info_decode(buf, n, &bi)) return s7c_fail(c, PLCIO_EPROTO, "%s: malformed answer", what);
-    snprintf(out->type, sizeof out->type, "%s", plcio_s7_block_type_name(t));
+    s7_block_info bi;
+    if (s7_block_info_decode(buf, n, &bi)) return s7c_fail(c, PLCIO_EPROTO, "%s: malformed answer", what);
+    snprintf(out->type, sizeof out->type, "%s", s7_block_type_name(t));
     out->number = bi.number;
     out->language = bi.language;
     out->flags = bi.flags;
@@ -296,19 +296,19 @@ int plcio_s7_client_block_info(plcio_s7_client *c, const char *type, unsigned nu
 int plcio_s7_client_get_clock(plcio_s7_client *c, plcio_s7_clock *out)
 {
     if (!c || !out) return PLCIO_EINVAL;
-    plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_READ, 0, NULL, 0);
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_READ, 0, NULL, 0);
     uint8_t buf[64];
     size_t n = 0;
     int rc = ud_exchange(c, "read clock", &req, buf, sizeof buf, &n);
     if (rc) return rc;
-    plcio_s7_datetime dt;
+    s7_datetime dt;
     if (n == PLCIO_S7_CLOCK_LEN && (buf[9] & 0x0F) == 0) {
         /* snap7's server sends the weekday 0..6 (Sunday 0): accept it as 7 */
         buf[9] = (uint8_t)(buf[9] | 0x07);
-        rc = plcio_s7_clock_decode(buf, n, &dt);
+        rc = s7_clock_decode(buf, n, &dt);
         if (!rc) dt.weekday = 1;
     } else {
-        rc = plcio_s7_clock_decode(buf, n, &dt);
+        rc = s7_clock_decode(buf, n, &dt);
     }
     if (rc) return s7c_fail(c, PLCIO_EPROTO, "read clock: invalid date/time in the answer");
     *out = (plcio_s7_clock){dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.millisecond, dt.weekday};
@@ -325,17 +325,17 @@ static unsigned weekday_of(int y, int m, int d)
 int plcio_s7_client_set_clock(plcio_s7_client *c, const plcio_s7_clock *in)
 {
     if (!c || !in || in->month < 1 || in->month > 12) return PLCIO_EINVAL;
-    plcio_s7_datetime dt = {(uint16_t)in->year,
-                            (uint8_t)in->month,
-                            (uint8_t)in->day,
-                            (uint8_t)in->hour,
-                            (uint8_t)in->minute,
-                            (uint8_t)in->second,
-                            (uint16_t)in->millisecond,
-                            (uint8_t)(in->weekday ? in->weekday : (int)weekday_of(in->year, in->month, in->day))};
+    s7_datetime dt = {(uint16_t)in->year,
+                      (uint8_t)in->month,
+                      (uint8_t)in->day,
+                      (uint8_t)in->hour,
+                      (uint8_t)in->minute,
+                      (uint8_t)in->second,
+                      (uint16_t)in->millisecond,
+                      (uint8_t)(in->weekday ? in->weekday : (int)weekday_of(in->year, in->month, in->day))};
     uint8_t p[10];
-    if (plcio_s7_clock_encode(p, &dt)) return s7c_fail(c, PLCIO_ERANGE, "set clock: invalid date/time");
-    plcio_s7_userdata req = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_SET, 0, p, 10);
+    if (s7_clock_encode(p, &dt)) return s7c_fail(c, PLCIO_ERANGE, "set clock: invalid date/time");
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_SET, 0, p, 10);
     uint8_t buf[64];
     return ud_exchange(c, "set clock", &req, buf, sizeof buf, NULL);
 }
@@ -346,9 +346,8 @@ int plcio_s7_client_set_password(plcio_s7_client *c, const char *password)
 {
     if (!c) return PLCIO_EINVAL;
     uint8_t p[8];
-    if (plcio_s7_password_encode(p, password)) return s7c_fail(c, PLCIO_EINVAL, "password longer than 8 characters");
-    plcio_s7_userdata req =
-        plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_SET_PASSWORD, 0, p, 8);
+    if (s7_password_encode(p, password)) return s7c_fail(c, PLCIO_EINVAL, "password longer than 8 characters");
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_SET_PASSWORD, 0, p, 8);
     uint8_t buf[64];
     return ud_exchange(c, "set password", &req, buf, sizeof buf, NULL);
 }
@@ -356,8 +355,7 @@ int plcio_s7_client_set_password(plcio_s7_client *c, const char *password)
 int plcio_s7_client_clear_password(plcio_s7_client *c)
 {
     if (!c) return PLCIO_EINVAL;
-    plcio_s7_userdata req =
-        plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_CLEAR_PASSWORD, 0, NULL, 0);
+    s7_userdata req = s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_CLEAR_PASSWORD, 0, NULL, 0);
     uint8_t buf[64];
     return ud_exchange(c, "clear password", &req, buf, sizeof buf, NULL);
 }
@@ -366,21 +364,21 @@ int plcio_s7_client_clear_password(plcio_s7_client *c)
 
 typedef struct ctl_call {
     const char *what;
-    plcio_s7_control ctl;
+    s7_control ctl;
 } ctl_call;
 
-static int enc_ctl(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+static int enc_ctl(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint16_t ref)
 {
     (void)c;
     (void)index;
-    return plcio_s7_control_encode(out, ref, &((ctl_call *)ctx)->ctl);
+    return s7_control_encode(out, ref, &((ctl_call *)ctx)->ctl);
 }
 
-static int dec_ctl(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+static int dec_ctl(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu)
 {
     (void)index;
     ctl_call *k = ctx;
-    int rc = plcio_s7_control_response_decode(pdu, k->ctl.function);
+    int rc = s7_control_response_decode(pdu, k->ctl.function);
     if (rc == PLCIO_EPLC) return s7c_error_from_pdu(c, pdu, k->what);
     return rc;
 }
@@ -418,25 +416,25 @@ int plcio_s7_client_copy_ram_to_rom(plcio_s7_client *c)
 
 typedef struct xfer_call {
     const char *what;
-    plcio_s7_xfer job;
-    plcio_s7_xfer ack;
+    s7_xfer job;
+    s7_xfer ack;
     uint8_t *buf;
     size_t cap, len;
     bool overflow;
 } xfer_call;
 
-static int enc_xfer(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+static int enc_xfer(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint16_t ref)
 {
     (void)c;
     (void)index;
-    return plcio_s7_xfer_job_encode(out, ref, &((xfer_call *)ctx)->job);
+    return s7_xfer_job_encode(out, ref, &((xfer_call *)ctx)->job);
 }
 
-static int dec_xfer(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+static int dec_xfer(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu)
 {
     (void)index;
     xfer_call *x = ctx;
-    int rc = plcio_s7_xfer_ack_decode(pdu, x->job.function, &x->ack);
+    int rc = s7_xfer_ack_decode(pdu, x->job.function, &x->ack);
     if (rc == PLCIO_EPLC) return s7c_error_from_pdu(c, pdu, x->what);
     if (rc) return rc;
     if (x->ack.payload_len) {
@@ -458,14 +456,14 @@ int plcio_s7_client_upload(plcio_s7_client *c, const char *type, unsigned number
     if (rc) return rc;
     if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
     char what[40];
-    snprintf(what, sizeof what, "upload %s%u", plcio_s7_block_type_name(t), number);
+    snprintf(what, sizeof what, "upload %s%u", s7_block_type_name(t), number);
     xfer_call x;
     memset(&x, 0, sizeof x);
     x.what = what;
     x.buf = buf;
     x.cap = cap;
     x.job.function = PLCIO_S7_FN_START_UPLOAD;
-    plcio_s7_filename(x.job.filename, t, (uint16_t)number, 'A');
+    s7_filename(x.job.filename, t, (uint16_t)number, 'A');
     rc = s7c_run(c, 1, enc_xfer, dec_xfer, &x);
     if (rc) return rc;
     uint32_t id = x.ack.upload_id;
@@ -495,10 +493,10 @@ int plcio_s7_client_delete_block(plcio_s7_client *c, const char *type, unsigned 
     if (rc) return rc;
     if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
     uint8_t param[11];
-    plcio_s7_pi_block_param(param, t, (uint16_t)number);
+    s7_pi_block_param(param, t, (uint16_t)number);
     param[10] = '\0';
     char what[40];
-    snprintf(what, sizeof what, "delete %s%u", plcio_s7_block_type_name(t), number);
+    snprintf(what, sizeof what, "delete %s%u", s7_block_type_name(t), number);
     ctl_call k = {what, {PLCIO_S7_FN_PI_SERVICE, param, 10, "_DELE", 5}};
     return s7c_run(c, 1, enc_ctl, dec_ctl, &k);
 }
@@ -506,9 +504,9 @@ int plcio_s7_client_delete_block(plcio_s7_client *c, const char *type, unsigned 
 static int answer_download_job(plcio_s7_client *c, const char *what, const uint8_t *p, size_t n, const uint8_t *block,
                                size_t len, size_t *off, bool *ended)
 {
-    plcio_s7_pdu pdu;
-    plcio_s7_xfer job, ack;
-    if (plcio_s7_pdu_decode(p, n, &pdu) || plcio_s7_xfer_job_decode(&pdu, &job))
+    s7_pdu pdu;
+    s7_xfer job, ack;
+    if (s7_pdu_decode(p, n, &pdu) || s7_xfer_job_decode(&pdu, &job))
         return s7c_fail(c, PLCIO_EPROTO, "%s: the PLC sent an unexpected job", what);
     memset(&ack, 0, sizeof ack);
     ack.function = job.function;
@@ -526,9 +524,9 @@ static int answer_download_job(plcio_s7_client *c, const char *what, const uint8
         return s7c_fail(c, PLCIO_EPROTO, "%s: the PLC sent job 0x%02X during the download", what, job.function);
     }
     uint8_t frame[PLCIO_S7_PDU_MAX * 9 + 64];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    int rc = plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0);
-    if (!rc) rc = plcio_s7_session_send_frame(c->session, frame, o.len);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    int rc = s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0);
+    if (!rc) rc = s7_session_send_frame(c->session, frame, o.len);
     return rc ? s7c_fail(c, rc, "%s: cannot answer the PLC: %s", what, plcio_strerror(rc)) : PLCIO_OK;
 }
 
@@ -542,18 +540,18 @@ int plcio_s7_client_download(plcio_s7_client *c, const char *type, unsigned numb
     if (number > 65535) return s7c_fail(c, PLCIO_ERANGE, "block number %u out of range", number);
     if (len > 999999 || mc7_len > 999999) return s7c_fail(c, PLCIO_ERANGE, "block too large for a download");
     char what[40];
-    snprintf(what, sizeof what, "download %s%u", plcio_s7_block_type_name(t), number);
+    snprintf(what, sizeof what, "download %s%u", s7_block_type_name(t), number);
     rc = s7c_ready(c);
     if (rc) return rc;
     xfer_call x;
     memset(&x, 0, sizeof x);
     x.what = what;
     x.job.function = PLCIO_S7_FN_REQUEST_DOWNLOAD;
-    plcio_s7_filename(x.job.filename, t, (uint16_t)number, 'P');
+    s7_filename(x.job.filename, t, (uint16_t)number, 'P');
     x.job.has_lengths = true;
     x.job.load_len = (uint32_t)len;
     x.job.mc7_len = (uint32_t)mc7_len;
-    plcio_s7_session_accept_jobs(c->session, true);
+    s7_session_accept_jobs(c->session, true);
     rc = s7c_run(c, 1, enc_xfer, dec_xfer, &x);
     size_t off = 0;
     bool ended = false;
@@ -561,7 +559,7 @@ int plcio_s7_client_download(plcio_s7_client *c, const char *type, unsigned numb
     c->wait_until = plcio_monotonic_ns() + step;
     while (!rc && !ended) {
         size_t n;
-        const uint8_t *p = plcio_s7_session_incoming(c->session, &n);
+        const uint8_t *p = s7_session_incoming(c->session, &n);
         if (!p) {
             rc = s7c_pump(c);
             if (rc)
@@ -570,16 +568,16 @@ int plcio_s7_client_download(plcio_s7_client *c, const char *type, unsigned numb
             continue;
         }
         rc = answer_download_job(c, what, p, n, block, len, &off, &ended);
-        plcio_s7_session_incoming_release(c->session);
+        s7_session_incoming_release(c->session);
         c->wait_until = plcio_monotonic_ns() + step;
     }
     c->wait_until = 0;
-    plcio_s7_session_accept_jobs(c->session, false);
+    s7_session_accept_jobs(c->session, false);
     if (rc) return rc;
     if (off != len) return s7c_fail(c, PLCIO_EPROTO, "%s: the PLC ended after %zu of %zu bytes", what, off, len);
     uint8_t param[10];
-    plcio_s7_pi_block_param_fs(param, t, (uint16_t)number, 'P');
-    snprintf(what, sizeof what, "insert %s%u", plcio_s7_block_type_name(t), number);
+    s7_pi_block_param_fs(param, t, (uint16_t)number, 'P');
+    snprintf(what, sizeof what, "insert %s%u", s7_block_type_name(t), number);
     ctl_call k = {what, {PLCIO_S7_FN_PI_SERVICE, param, 10, "_INSE", 5}};
     return s7c_run(c, 1, enc_ctl, dec_ctl, &k);
 }

@@ -8,8 +8,8 @@
 
 /* A request that may need several passes (a read retried unmerged), run
  * blocking (s7c_run_job) or from an event loop (s7c_async_submit). */
-typedef int (*s7c_encode_fn)(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref);
-typedef int (*s7c_decode_fn)(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu);
+typedef int (*s7c_encode_fn)(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint16_t ref);
+typedef int (*s7c_decode_fn)(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu);
 typedef struct s7c_job_ops {
     int (*prepare)(plcio_s7_client *c, void *job); /* build the PDUs of a pass (connection ready) */
     size_t (*count)(void *job);                    /* PDUs in the pass */
@@ -34,7 +34,7 @@ struct plcio_s7_client {
     plcio_s7_client_options opt;
     char host[256];
     int fd;
-    plcio_s7_session *session;
+    s7_session *session;
     bool want_connected;
     bool ever_connected;
     int backoff_ms;
@@ -74,6 +74,6 @@ int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plci
 /* Set the message (printf) and return rc. */
 int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
 /* PLCIO_EPLC with the header error named. */
-int s7c_error_from_pdu(plcio_s7_client *c, const plcio_s7_pdu *pdu, const char *what);
+int s7c_error_from_pdu(plcio_s7_client *c, const s7_pdu *pdu, const char *what);
 
 #endif

@@ -22,7 +22,7 @@ typedef struct region {
 } region;
 
 typedef struct chunk {
-    plcio_s7_item item;
+    s7_item item;
     size_t region;
     size_t offset; /* bytes into the region */
     size_t len;    /* bytes */
@@ -206,13 +206,13 @@ static int pack(rw_plan *p, size_t pdu)
 
 /* ---- execution ---- */
 
-static int enc_rw(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out, uint16_t ref)
+static int enc_rw(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint16_t ref)
 {
     (void)c;
     rw_plan *p = ctx;
     const pdu_plan *pp = &p->pdus[index];
-    plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
-    plcio_s7_data_item data[PLCIO_S7_MAX_ITEMS];
+    s7_item items[PLCIO_S7_MAX_ITEMS];
+    s7_data_item data[PLCIO_S7_MAX_ITEMS];
     for (size_t i = 0; i < pp->n; i++) {
         const chunk *ch = &p->chunks[pp->first + i];
         items[i] = ch->item;
@@ -221,11 +221,11 @@ static int enc_rw(plcio_s7_client *c, void *ctx, size_t index, plcio_s7_out *out
         data[i].data = p->regions[ch->region].mem + ch->offset;
         data[i].len = (uint16_t)ch->len;
     }
-    if (p->write) return plcio_s7_write_request_encode(out, ref, items, data, pp->n);
-    return plcio_s7_read_request_encode(out, ref, items, pp->n);
+    if (p->write) return s7_write_request_encode(out, ref, items, data, pp->n);
+    return s7_read_request_encode(out, ref, items, pp->n);
 }
 
-static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pdu *pdu)
+static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu)
 {
     (void)c;
     rw_plan *p = ctx;
@@ -234,17 +234,17 @@ static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pd
     int rc;
     if (p->write) {
         uint8_t codes[PLCIO_S7_MAX_ITEMS];
-        rc = plcio_s7_write_response_decode(pdu, pp->n, codes);
+        rc = s7_write_response_decode(pdu, pp->n, codes);
         for (size_t i = 0; rc == PLCIO_OK && i < pp->n; i++) {
             chs[i].code = codes[i];
             chs[i].result = codes[i] == PLCIO_S7_RC_SUCCESS ? PLCIO_OK : PLCIO_EPLC;
         }
     } else {
-        plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
-        plcio_s7_data_item out[PLCIO_S7_MAX_ITEMS];
+        s7_item items[PLCIO_S7_MAX_ITEMS];
+        s7_data_item out[PLCIO_S7_MAX_ITEMS];
         for (size_t i = 0; i < pp->n; i++)
             items[i] = chs[i].item;
-        rc = plcio_s7_read_response_decode(pdu, items, pp->n, out);
+        rc = s7_read_response_decode(pdu, items, pp->n, out);
         for (size_t i = 0; rc == PLCIO_OK && i < pp->n; i++) {
             chs[i].code = out[i].return_code;
             chs[i].result = out[i].return_code == PLCIO_S7_RC_SUCCESS ? PLCIO_OK : PLCIO_EPLC;
@@ -254,7 +254,7 @@ static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const plcio_s7_pd
     }
     if (rc == PLCIO_EPLC) {
         /* the whole PDU was refused (header error) */
-        p->header_error = plcio_s7_pdu_error(pdu);
+        p->header_error = s7_pdu_error(pdu);
         for (size_t i = 0; i < pp->n; i++) {
             chs[i].result = PLCIO_EPLC;
             chs[i].code = 0;

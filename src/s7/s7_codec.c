@@ -6,7 +6,7 @@
 
 /* ---------------------------------------------------------------- TPKT */
 
-int plcio_tpkt_decode(const uint8_t *buf, size_t len, size_t *frame_len)
+int tpkt_decode(const uint8_t *buf, size_t len, size_t *frame_len)
 {
     if (!frame_len || (!buf && len)) return PLCIO_EINVAL;
     if (len < PLCIO_TPKT_HEADER_LEN) {
@@ -20,7 +20,7 @@ int plcio_tpkt_decode(const uint8_t *buf, size_t len, size_t *frame_len)
     return len >= n ? PLCIO_OK : PLCIO_EAGAIN;
 }
 
-int plcio_tpkt_header_put(uint8_t *p, size_t frame_len)
+int tpkt_header_put(uint8_t *p, size_t frame_len)
 {
     if (frame_len < PLCIO_TPKT_MIN_LEN || frame_len > PLCIO_TPKT_MAX_LEN) return PLCIO_EINVAL;
     p[0] = PLCIO_TPKT_VERSION;
@@ -29,34 +29,34 @@ int plcio_tpkt_header_put(uint8_t *p, size_t frame_len)
     return PLCIO_OK;
 }
 
-int plcio_tpkt_encode(plcio_wcursor *w, const uint8_t *payload, size_t len)
+int tpkt_encode(plcio_wcursor *w, const uint8_t *payload, size_t len)
 {
     if (len + PLCIO_TPKT_HEADER_LEN < PLCIO_TPKT_MIN_LEN || len + PLCIO_TPKT_HEADER_LEN > PLCIO_TPKT_MAX_LEN)
         return PLCIO_EINVAL;
     uint8_t *p = plcio_wcursor_reserve(w, PLCIO_TPKT_HEADER_LEN + len);
     if (!p) return PLCIO_ENOSPC;
-    plcio_tpkt_header_put(p, PLCIO_TPKT_HEADER_LEN + len);
+    tpkt_header_put(p, PLCIO_TPKT_HEADER_LEN + len);
     memcpy(p + PLCIO_TPKT_HEADER_LEN, payload, len); /* len >= 3: the minimum checked above */
     return PLCIO_OK;
 }
 
 /* ---------------------------------------------------------------- COTP */
 
-uint16_t plcio_cotp_tpdu_size_from_code(uint8_t code)
+uint16_t cotp_tpdu_size_from_code(uint8_t code)
 {
     /* RFC 905 13.3.4 b): 0000 1101 = 8192 ... 0000 0111 = 128 */
     if (code < 0x07 || code > 0x0D) return 0;
     return (uint16_t)(1u << code);
 }
 
-uint8_t plcio_cotp_tpdu_size_code(uint16_t size)
+uint8_t cotp_tpdu_size_code(uint16_t size)
 {
     for (uint8_t code = 0x0D; code >= 0x07; code--)
         if ((1u << code) <= size) return code;
     return 0;
 }
 
-static int cotp_conn_params(plcio_rcursor *c, plcio_cotp_conn *conn)
+static int cotp_conn_params(plcio_rcursor *c, cotp_conn *conn)
 {
     while (plcio_rcursor_left(c) > 0) {
         uint8_t code = plcio_rcursor_u8(c);
@@ -65,8 +65,8 @@ static int cotp_conn_params(plcio_rcursor *c, plcio_cotp_conn *conn)
         if (!v) return PLCIO_EPROTO;
         switch (code) {
         case PLCIO_COTP_P_TPDU_SIZE:
-            if (plen != 1 || !plcio_cotp_tpdu_size_from_code(v[0])) return PLCIO_EPROTO;
-            conn->tpdu_size = plcio_cotp_tpdu_size_from_code(v[0]);
+            if (plen != 1 || !cotp_tpdu_size_from_code(v[0])) return PLCIO_EPROTO;
+            conn->tpdu_size = cotp_tpdu_size_from_code(v[0]);
             break;
         case PLCIO_COTP_P_SRC_TSAP:
             if (plen == 0 || plen > PLCIO_COTP_TSAP_MAX) return PLCIO_EPROTO;
@@ -84,7 +84,7 @@ static int cotp_conn_params(plcio_rcursor *c, plcio_cotp_conn *conn)
     return PLCIO_OK;
 }
 
-int plcio_cotp_decode(const uint8_t *buf, size_t len, plcio_cotp_tpdu *out)
+int cotp_decode(const uint8_t *buf, size_t len, cotp_tpdu *out)
 {
     if (!out || (!buf && len)) return PLCIO_EINVAL;
     memset(out, 0, sizeof *out);
@@ -133,7 +133,7 @@ int plcio_cotp_decode(const uint8_t *buf, size_t len, plcio_cotp_tpdu *out)
     }
 }
 
-int plcio_cotp_dt_decode(const uint8_t *buf, size_t len, bool *eot, const uint8_t **data, size_t *data_len)
+int cotp_dt_decode(const uint8_t *buf, size_t len, bool *eot, const uint8_t **data, size_t *data_len)
 {
     if (!buf || len < PLCIO_COTP_DT_HEADER_LEN) return PLCIO_EPROTO;
     if (buf[0] != 2) return PLCIO_EPROTO;             /* LI of a class 0 DT */
@@ -145,7 +145,7 @@ int plcio_cotp_dt_decode(const uint8_t *buf, size_t len, bool *eot, const uint8_
     return PLCIO_OK;
 }
 
-int plcio_cotp_dt_encode(plcio_wcursor *w, bool eot)
+int cotp_dt_encode(plcio_wcursor *w, bool eot)
 {
     plcio_wcursor_u8(w, 2);
     plcio_wcursor_u8(w, PLCIO_COTP_DT);
@@ -153,7 +153,7 @@ int plcio_cotp_dt_encode(plcio_wcursor *w, bool eot)
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-static int cotp_conn_encode(plcio_wcursor *w, uint8_t code, const plcio_cotp_conn *c)
+static int cotp_conn_encode(plcio_wcursor *w, uint8_t code, const cotp_conn *c)
 {
     if (c->src_tsap_len > PLCIO_COTP_TSAP_MAX || c->dst_tsap_len > PLCIO_COTP_TSAP_MAX) return PLCIO_EINVAL;
     uint8_t *li = plcio_wcursor_reserve(w, 1);
@@ -163,7 +163,7 @@ static int cotp_conn_encode(plcio_wcursor *w, uint8_t code, const plcio_cotp_con
     plcio_wcursor_u16be(w, c->src_ref);
     plcio_wcursor_u8(w, c->class_option);
     if (c->tpdu_size) {
-        uint8_t sc = plcio_cotp_tpdu_size_code(c->tpdu_size);
+        uint8_t sc = cotp_tpdu_size_code(c->tpdu_size);
         if (!sc) return PLCIO_EINVAL;
         plcio_wcursor_u8(w, PLCIO_COTP_P_TPDU_SIZE);
         plcio_wcursor_u8(w, 1);
@@ -186,10 +186,10 @@ static int cotp_conn_encode(plcio_wcursor *w, uint8_t code, const plcio_cotp_con
     return PLCIO_OK;
 }
 
-int plcio_cotp_cr_encode(plcio_wcursor *w, const plcio_cotp_conn *c) { return cotp_conn_encode(w, PLCIO_COTP_CR, c); }
-int plcio_cotp_cc_encode(plcio_wcursor *w, const plcio_cotp_conn *c) { return cotp_conn_encode(w, PLCIO_COTP_CC, c); }
+int cotp_cr_encode(plcio_wcursor *w, const cotp_conn *c) { return cotp_conn_encode(w, PLCIO_COTP_CR, c); }
+int cotp_cc_encode(plcio_wcursor *w, const cotp_conn *c) { return cotp_conn_encode(w, PLCIO_COTP_CC, c); }
 
-int plcio_cotp_dr_encode(plcio_wcursor *w, uint16_t dst_ref, uint16_t src_ref, uint8_t reason)
+int cotp_dr_encode(plcio_wcursor *w, uint16_t dst_ref, uint16_t src_ref, uint8_t reason)
 {
     plcio_wcursor_u8(w, 6);
     plcio_wcursor_u8(w, PLCIO_COTP_DR);
@@ -199,7 +199,7 @@ int plcio_cotp_dr_encode(plcio_wcursor *w, uint16_t dst_ref, uint16_t src_ref, u
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-int plcio_cotp_er_encode(plcio_wcursor *w, uint16_t dst_ref, uint8_t cause, const uint8_t *bad, size_t bad_len)
+int cotp_er_encode(plcio_wcursor *w, uint16_t dst_ref, uint8_t cause, const uint8_t *bad, size_t bad_len)
 {
     if (bad_len > 200) bad_len = 200;
     plcio_wcursor_u8(w, (uint8_t)(4 + (bad_len ? 2 + bad_len : 0)));
@@ -214,22 +214,22 @@ int plcio_cotp_er_encode(plcio_wcursor *w, uint16_t dst_ref, uint8_t cause, cons
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-static int cotp_conn_frame(uint8_t *buf, size_t cap, uint8_t code, const plcio_cotp_conn *c, size_t *frame_len)
+static int cotp_conn_frame(uint8_t *buf, size_t cap, uint8_t code, const cotp_conn *c, size_t *frame_len)
 {
     plcio_wcursor w = plcio_wcursor_make(buf, cap);
     if (!plcio_wcursor_reserve(&w, PLCIO_TPKT_HEADER_LEN)) return PLCIO_ENOSPC;
     int rc = cotp_conn_encode(&w, code, c);
     if (rc) return rc;
     *frame_len = plcio_wcursor_used(&w);
-    return plcio_tpkt_header_put(buf, *frame_len);
+    return tpkt_header_put(buf, *frame_len);
 }
 
-int plcio_cotp_cr_frame(uint8_t *buf, size_t cap, const plcio_cotp_conn *c, size_t *frame_len)
+int cotp_cr_frame(uint8_t *buf, size_t cap, const cotp_conn *c, size_t *frame_len)
 {
     return cotp_conn_frame(buf, cap, PLCIO_COTP_CR, c, frame_len);
 }
 
-int plcio_cotp_cc_frame(uint8_t *buf, size_t cap, const plcio_cotp_conn *c, size_t *frame_len)
+int cotp_cc_frame(uint8_t *buf, size_t cap, const cotp_conn *c, size_t *frame_len)
 {
     return cotp_conn_frame(buf, cap, PLCIO_COTP_CC, c, frame_len);
 }
@@ -247,7 +247,7 @@ static size_t s7_header_len(uint8_t rosctr)
     }
 }
 
-int plcio_s7_pdu_decode(const uint8_t *buf, size_t len, plcio_s7_pdu *out)
+int s7_pdu_decode(const uint8_t *buf, size_t len, s7_pdu *out)
 {
     if (!out || (!buf && len)) return PLCIO_EINVAL;
     memset(out, 0, sizeof *out);
@@ -269,7 +269,7 @@ int plcio_s7_pdu_decode(const uint8_t *buf, size_t len, plcio_s7_pdu *out)
     return PLCIO_OK;
 }
 
-void plcio_s7_writer_begin(plcio_s7_writer *wr, plcio_s7_out *out, uint8_t rosctr, uint16_t pdu_ref, uint16_t error)
+void s7_writer_begin(s7_writer *wr, s7_out *out, uint8_t rosctr, uint16_t pdu_ref, uint16_t error)
 {
     memset(wr, 0, sizeof *wr);
     wr->out = out;
@@ -277,7 +277,7 @@ void plcio_s7_writer_begin(plcio_s7_writer *wr, plcio_s7_out *out, uint8_t rosct
     out->len = 0;
     wr->w = plcio_wcursor_make(out->buf, out->cap);
     plcio_wcursor_reserve(&wr->w, PLCIO_TPKT_HEADER_LEN);
-    plcio_cotp_dt_encode(&wr->w, true);
+    cotp_dt_encode(&wr->w, true);
     wr->s7 = wr->w.pos;
     plcio_wcursor_u8(&wr->w, PLCIO_S7_PROTOCOL_ID);
     plcio_wcursor_u8(&wr->w, rosctr);
@@ -289,9 +289,9 @@ void plcio_s7_writer_begin(plcio_s7_writer *wr, plcio_s7_out *out, uint8_t rosct
     wr->param = wr->w.pos;
 }
 
-void plcio_s7_writer_data(plcio_s7_writer *wr) { wr->data = wr->w.pos; }
+void s7_writer_data(s7_writer *wr) { wr->data = wr->w.pos; }
 
-int plcio_s7_writer_end(plcio_s7_writer *wr)
+int s7_writer_end(s7_writer *wr)
 {
     if (wr->w.overrun || !wr->s7) return PLCIO_ENOSPC;
     uint8_t *end = wr->w.pos;
@@ -303,34 +303,34 @@ int plcio_s7_writer_end(plcio_s7_writer *wr)
     plcio_put_u16be(wr->s7 + 6, (uint16_t)plen);
     plcio_put_u16be(wr->s7 + 8, (uint16_t)dlen);
     wr->out->len = pdu_len + PLCIO_S7_FRAME_OVERHEAD;
-    plcio_tpkt_header_put(wr->out->buf, wr->out->len);
+    tpkt_header_put(wr->out->buf, wr->out->len);
     return PLCIO_OK;
 }
 
-int plcio_s7_error_encode(plcio_s7_out *out, uint8_t rosctr, uint16_t pdu_ref, int function, uint16_t error)
+int s7_error_encode(s7_out *out, uint8_t rosctr, uint16_t pdu_ref, int function, uint16_t error)
 {
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, rosctr, pdu_ref, error);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, rosctr, pdu_ref, error);
     if (function >= 0) plcio_wcursor_u8(&wr.w, (uint8_t)function);
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
 /* ---------------------------------------------------------------- setup */
 
-int plcio_s7_setup_encode(plcio_s7_out *out, uint8_t rosctr, uint16_t pdu_ref, const plcio_s7_setup *s)
+int s7_setup_encode(s7_out *out, uint8_t rosctr, uint16_t pdu_ref, const s7_setup *s)
 {
     if (!s || !s->pdu_size) return PLCIO_EINVAL;
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, rosctr, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, rosctr, pdu_ref, 0);
     plcio_wcursor_u8(&wr.w, PLCIO_S7_FN_SETUP);
     plcio_wcursor_u8(&wr.w, 0); /* reserved */
     plcio_wcursor_u16be(&wr.w, s->max_amq_calling);
     plcio_wcursor_u16be(&wr.w, s->max_amq_called);
     plcio_wcursor_u16be(&wr.w, s->pdu_size);
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_setup_decode(const plcio_s7_pdu *pdu, plcio_s7_setup *out)
+int s7_setup_decode(const s7_pdu *pdu, s7_setup *out)
 {
     if (pdu->param_len != 8 || pdu->param[0] != PLCIO_S7_FN_SETUP || pdu->data_len) return PLCIO_EPROTO;
     out->max_amq_calling = plcio_get_u16be(pdu->param + 2);
@@ -341,7 +341,7 @@ int plcio_s7_setup_decode(const plcio_s7_pdu *pdu, plcio_s7_setup *out)
 
 /* ---------------------------------------------------------------- items */
 
-size_t plcio_s7_transport_size(uint8_t transport)
+size_t s7_transport_size(uint8_t transport)
 {
     switch (transport) {
     case PLCIO_S7_TS_BIT:
@@ -365,21 +365,18 @@ static bool area_known(uint8_t area)
 
 static bool is_ct_transport(uint8_t t) { return t == PLCIO_S7_TS_COUNTER || t == PLCIO_S7_TS_TIMER; }
 
-int plcio_s7_item_check(const plcio_s7_item *it)
+int s7_item_check(const s7_item *it)
 {
-    if (!it || !area_known(it->area) || !plcio_s7_transport_size(it->transport) || it->count == 0) return PLCIO_EINVAL;
+    if (!it || !area_known(it->area) || !s7_transport_size(it->transport) || it->count == 0) return PLCIO_EINVAL;
     if (it->transport == PLCIO_S7_TS_BIT ? (it->count != 1 || it->bit > 7) : it->bit != 0) return PLCIO_EINVAL;
     if (is_ct_transport(it->transport) ? it->start > 0xFFFFFFu : it->start > PLCIO_S7_MAX_BYTE_ADDRESS)
         return PLCIO_ERANGE;
     return PLCIO_OK;
 }
 
-size_t plcio_s7_item_bytes(const plcio_s7_item *it)
-{
-    return (size_t)it->count * plcio_s7_transport_size(it->transport);
-}
+size_t s7_item_bytes(const s7_item *it) { return (size_t)it->count * s7_transport_size(it->transport); }
 
-uint8_t plcio_s7_item_data_transport(const plcio_s7_item *it)
+uint8_t s7_item_data_transport(const s7_item *it)
 {
     if (it->transport == PLCIO_S7_TS_BIT) return PLCIO_S7_DTS_BIT;
     if (is_ct_transport(it->transport)) return PLCIO_S7_DTS_OCTET;
@@ -391,12 +388,12 @@ static bool dts_in_bits(uint8_t dts)
     return dts == PLCIO_S7_DTS_BIT || dts == PLCIO_S7_DTS_BYTE || dts == PLCIO_S7_DTS_INT;
 }
 
-size_t plcio_s7_data_len_bytes(uint8_t dts, uint16_t length_field)
+size_t s7_data_len_bytes(uint8_t dts, uint16_t length_field)
 {
     return dts_in_bits(dts) ? ((size_t)length_field + 7u) / 8u : length_field;
 }
 
-static void item_put(plcio_wcursor *w, const plcio_s7_item *it)
+static void item_put(plcio_wcursor *w, const s7_item *it)
 {
     uint32_t addr = is_ct_transport(it->transport) ? it->start : it->start * 8u + it->bit;
     plcio_wcursor_u8(w, 0x12);                  /* variable specification */
@@ -410,7 +407,7 @@ static void item_put(plcio_wcursor *w, const plcio_s7_item *it)
     plcio_wcursor_u16be(w, (uint16_t)addr);
 }
 
-static int item_get(plcio_rcursor *c, plcio_s7_item *it)
+static int item_get(plcio_rcursor *c, s7_item *it)
 {
     const uint8_t *p = plcio_rcursor_take(c, 2);
     if (!p) return PLCIO_EPROTO;
@@ -436,7 +433,7 @@ static int item_get(plcio_rcursor *c, plcio_s7_item *it)
 }
 
 /* Parameters "function, count, items": the count must fill param_len exactly. */
-static int rw_items_decode(const plcio_s7_pdu *pdu, uint8_t fn, plcio_s7_item *items, size_t cap, size_t *n)
+static int rw_items_decode(const s7_pdu *pdu, uint8_t fn, s7_item *items, size_t cap, size_t *n)
 {
     if (pdu->param_len < 2 || pdu->param[0] != fn) return PLCIO_EPROTO;
     size_t count = pdu->param[1];
@@ -455,35 +452,35 @@ static int rw_items_decode(const plcio_s7_pdu *pdu, uint8_t fn, plcio_s7_item *i
     return PLCIO_OK;
 }
 
-static int items_encode(plcio_s7_writer *wr, uint8_t fn, const plcio_s7_item *items, size_t n)
+static int items_encode(s7_writer *wr, uint8_t fn, const s7_item *items, size_t n)
 {
     if (!items || n == 0 || n > 255) return PLCIO_EINVAL;
     plcio_wcursor_u8(&wr->w, fn);
     plcio_wcursor_u8(&wr->w, (uint8_t)n);
     for (size_t i = 0; i < n; i++) {
-        int rc = plcio_s7_item_check(&items[i]);
+        int rc = s7_item_check(&items[i]);
         if (rc) return rc;
         item_put(&wr->w, &items[i]);
     }
     return PLCIO_OK;
 }
 
-int plcio_s7_read_request_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_item *items, size_t n)
+int s7_read_request_encode(s7_out *out, uint16_t pdu_ref, const s7_item *items, size_t n)
 {
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
     int rc = items_encode(&wr, PLCIO_S7_FN_READ, items, n);
-    return rc ? rc : plcio_s7_writer_end(&wr);
+    return rc ? rc : s7_writer_end(&wr);
 }
 
-int plcio_s7_read_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items, size_t cap, size_t *n)
+int s7_read_request_decode(const s7_pdu *pdu, s7_item *items, size_t cap, size_t *n)
 {
     if (pdu->rosctr != PLCIO_S7_JOB || pdu->data_len) return PLCIO_EPROTO;
     return rw_items_decode(pdu, PLCIO_S7_FN_READ, items, cap, n);
 }
 
 /* One data item: header, data, and a pad byte after odd data unless last. */
-static int data_item_put(plcio_wcursor *w, const plcio_s7_data_item *d, bool last)
+static int data_item_put(plcio_wcursor *w, const s7_data_item *d, bool last)
 {
     uint16_t field = d->len;
     if (dts_in_bits(d->transport)) {
@@ -504,7 +501,7 @@ static int data_item_put(plcio_wcursor *w, const plcio_s7_data_item *d, bool las
 }
 
 /* Read one data item; expect > 0 demands that many bytes on success. */
-static int data_item_get(plcio_rcursor *c, plcio_s7_data_item *d, bool last, bool read_rsp)
+static int data_item_get(plcio_rcursor *c, s7_data_item *d, bool last, bool read_rsp)
 {
     const uint8_t *h = plcio_rcursor_take(c, PLCIO_S7_DATA_ITEM_HEAD);
     if (!h) return PLCIO_EPROTO;
@@ -516,12 +513,12 @@ static int data_item_get(plcio_rcursor *c, plcio_s7_data_item *d, bool last, boo
         d->data = NULL;
         d->len = 0;
         if (field != 0 && d->transport != PLCIO_S7_DTS_NULL) {
-            size_t nb = plcio_s7_data_len_bytes(d->transport, field);
+            size_t nb = s7_data_len_bytes(d->transport, field);
             if (!plcio_rcursor_skip(c, nb + ((nb & 1u) && !last))) return PLCIO_EPROTO;
         }
         return PLCIO_OK;
     }
-    size_t nb = plcio_s7_data_len_bytes(d->transport, field);
+    size_t nb = s7_data_len_bytes(d->transport, field);
     d->data = plcio_rcursor_take(c, nb);
     if (!d->data) return PLCIO_EPROTO;
     d->len = (uint16_t)nb;
@@ -529,16 +526,16 @@ static int data_item_get(plcio_rcursor *c, plcio_s7_data_item *d, bool last, boo
     return PLCIO_OK;
 }
 
-int plcio_s7_read_response_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_data_item *items, size_t n)
+int s7_read_response_encode(s7_out *out, uint16_t pdu_ref, const s7_data_item *items, size_t n)
 {
     if (!items || n == 0 || n > 255) return PLCIO_EINVAL;
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu_ref, 0);
     plcio_wcursor_u8(&wr.w, PLCIO_S7_FN_READ);
     plcio_wcursor_u8(&wr.w, (uint8_t)n);
-    plcio_s7_writer_data(&wr);
+    s7_writer_data(&wr);
     for (size_t i = 0; i < n; i++) {
-        plcio_s7_data_item d = items[i];
+        s7_data_item d = items[i];
         if (d.return_code != PLCIO_S7_RC_SUCCESS) {
             d.transport = PLCIO_S7_DTS_NULL;
             d.len = 0;
@@ -546,18 +543,18 @@ int plcio_s7_read_response_encode(plcio_s7_out *out, uint16_t pdu_ref, const plc
         int rc = data_item_put(&wr.w, &d, i + 1 == n);
         if (rc) return rc;
     }
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-static int ack_check(const plcio_s7_pdu *pdu, uint8_t fn)
+static int ack_check(const s7_pdu *pdu, uint8_t fn)
 {
     if (pdu->rosctr != PLCIO_S7_ACK_DATA && pdu->rosctr != PLCIO_S7_ACK) return PLCIO_EPROTO;
-    if (plcio_s7_pdu_error(pdu)) return PLCIO_EPLC;
+    if (s7_pdu_error(pdu)) return PLCIO_EPLC;
     if (pdu->rosctr != PLCIO_S7_ACK_DATA || pdu->param_len < 1 || pdu->param[0] != fn) return PLCIO_EPROTO;
     return PLCIO_OK;
 }
 
-int plcio_s7_read_response_decode(const plcio_s7_pdu *pdu, const plcio_s7_item *req, size_t n, plcio_s7_data_item *out)
+int s7_read_response_decode(const s7_pdu *pdu, const s7_item *req, size_t n, s7_data_item *out)
 {
     int rc = ack_check(pdu, PLCIO_S7_FN_READ);
     if (rc) return rc;
@@ -566,33 +563,30 @@ int plcio_s7_read_response_decode(const plcio_s7_pdu *pdu, const plcio_s7_item *
     for (size_t i = 0; i < n; i++) {
         rc = data_item_get(&c, &out[i], i + 1 == n, true);
         if (rc) return rc;
-        if (out[i].return_code == PLCIO_S7_RC_SUCCESS && out[i].len != plcio_s7_item_bytes(&req[i]))
-            return PLCIO_EPROTO;
+        if (out[i].return_code == PLCIO_S7_RC_SUCCESS && out[i].len != s7_item_bytes(&req[i])) return PLCIO_EPROTO;
     }
     return plcio_rcursor_left(&c) ? PLCIO_EPROTO : PLCIO_OK;
 }
 
-int plcio_s7_write_request_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_item *items,
-                                  const plcio_s7_data_item *data, size_t n)
+int s7_write_request_encode(s7_out *out, uint16_t pdu_ref, const s7_item *items, const s7_data_item *data, size_t n)
 {
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
     int rc = items_encode(&wr, PLCIO_S7_FN_WRITE, items, n);
     if (rc) return rc;
-    plcio_s7_writer_data(&wr);
+    s7_writer_data(&wr);
     for (size_t i = 0; i < n; i++) {
-        plcio_s7_data_item d = data[i];
-        if (d.len != plcio_s7_item_bytes(&items[i]) || (d.len && !d.data)) return PLCIO_EINVAL;
-        if (!d.transport) d.transport = plcio_s7_item_data_transport(&items[i]);
+        s7_data_item d = data[i];
+        if (d.len != s7_item_bytes(&items[i]) || (d.len && !d.data)) return PLCIO_EINVAL;
+        if (!d.transport) d.transport = s7_item_data_transport(&items[i]);
         d.return_code = 0;
         rc = data_item_put(&wr.w, &d, i + 1 == n);
         if (rc) return rc;
     }
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_write_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items, plcio_s7_data_item *data, size_t cap,
-                                  size_t *n)
+int s7_write_request_decode(const s7_pdu *pdu, s7_item *items, s7_data_item *data, size_t cap, size_t *n)
 {
     if (pdu->rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO;
     size_t count = 0;
@@ -608,19 +602,19 @@ int plcio_s7_write_request_decode(const plcio_s7_pdu *pdu, plcio_s7_item *items,
     return PLCIO_OK;
 }
 
-int plcio_s7_write_response_encode(plcio_s7_out *out, uint16_t pdu_ref, const uint8_t *return_codes, size_t n)
+int s7_write_response_encode(s7_out *out, uint16_t pdu_ref, const uint8_t *return_codes, size_t n)
 {
     if (!return_codes || n == 0 || n > 255) return PLCIO_EINVAL;
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu_ref, 0);
     plcio_wcursor_u8(&wr.w, PLCIO_S7_FN_WRITE);
     plcio_wcursor_u8(&wr.w, (uint8_t)n);
-    plcio_s7_writer_data(&wr);
+    s7_writer_data(&wr);
     plcio_wcursor_write(&wr.w, return_codes, n);
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_write_response_decode(const plcio_s7_pdu *pdu, size_t n, uint8_t *return_codes)
+int s7_write_response_decode(const s7_pdu *pdu, size_t n, uint8_t *return_codes)
 {
     int rc = ack_check(pdu, PLCIO_S7_FN_WRITE);
     if (rc) return rc;

@@ -6,11 +6,11 @@
 
 #define PI_MARKER 0xFD /* byte 7 of a PI-service parameter */
 
-int plcio_s7_control_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_control *c)
+int s7_control_encode(s7_out *out, uint16_t pdu_ref, const s7_control *c)
 {
     if (!c || !c->service || c->service_len == 0 || (c->param_len && !c->param)) return PLCIO_EINVAL;
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
     plcio_wcursor *w = &wr.w;
     plcio_wcursor_u8(w, c->function);
     if (c->function == PLCIO_S7_FN_PLC_STOP) {
@@ -25,10 +25,10 @@ int plcio_s7_control_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_
     }
     plcio_wcursor_u8(w, c->service_len);
     plcio_wcursor_write(w, c->service, c->service_len);
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_control_decode(const plcio_s7_pdu *pdu, plcio_s7_control *out)
+int s7_control_decode(const s7_pdu *pdu, s7_control *out)
 {
     memset(out, 0, sizeof *out);
     if (pdu->rosctr != PLCIO_S7_JOB || pdu->param_len < 1) return PLCIO_EPROTO;
@@ -51,28 +51,28 @@ int plcio_s7_control_decode(const plcio_s7_pdu *pdu, plcio_s7_control *out)
     return PLCIO_OK;
 }
 
-int plcio_s7_control_response_encode(plcio_s7_out *out, uint16_t pdu_ref, uint8_t function, uint16_t error)
+int s7_control_response_encode(s7_out *out, uint16_t pdu_ref, uint8_t function, uint16_t error)
 {
-    return plcio_s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu_ref, function, error);
+    return s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu_ref, function, error);
 }
 
-int plcio_s7_control_response_decode(const plcio_s7_pdu *pdu, uint8_t function)
+int s7_control_response_decode(const s7_pdu *pdu, uint8_t function)
 {
     if (pdu->rosctr != PLCIO_S7_ACK_DATA && pdu->rosctr != PLCIO_S7_ACK) return PLCIO_EPROTO;
-    if (plcio_s7_pdu_error(pdu)) return PLCIO_EPLC;
+    if (s7_pdu_error(pdu)) return PLCIO_EPLC;
     if (pdu->param_len < 1 || pdu->param[0] != function) return PLCIO_EPROTO;
     return PLCIO_OK;
 }
 
-int plcio_s7_pi_block_param(uint8_t out[10], uint8_t type, uint16_t number)
+int s7_pi_block_param(uint8_t out[10], uint8_t type, uint16_t number)
 {
-    return plcio_s7_pi_block_param_fs(out, type, number, 'B');
+    return s7_pi_block_param_fs(out, type, number, 'B');
 }
 
-int plcio_s7_pi_block_param_fs(uint8_t out[10], uint8_t type, uint16_t number, char fs)
+int s7_pi_block_param_fs(uint8_t out[10], uint8_t type, uint16_t number, char fs)
 {
     uint8_t name[8];
-    int rc = plcio_s7_block_name_encode(name, type, number);
+    int rc = s7_block_name_encode(name, type, number);
     if (rc) return rc;
     out[0] = 1; /* number of blocks */
     out[1] = 0;
@@ -91,10 +91,10 @@ static bool has_filename(uint8_t fn) { return fn != PLCIO_S7_FN_UPLOAD && fn != 
 
 static bool has_payload(uint8_t fn) { return fn == PLCIO_S7_FN_UPLOAD || fn == PLCIO_S7_FN_DOWNLOAD_BLOCK; }
 
-int plcio_s7_filename(char out[10], uint8_t type, uint16_t number, char dest)
+int s7_filename(char out[10], uint8_t type, uint16_t number, char dest)
 {
     uint8_t name[8];
-    int rc = plcio_s7_block_name_encode(name, type, number);
+    int rc = s7_block_name_encode(name, type, number);
     if (rc) return rc;
     out[0] = '_';
     memcpy(out + 1, name, 7);
@@ -103,13 +103,13 @@ int plcio_s7_filename(char out[10], uint8_t type, uint16_t number, char dest)
     return PLCIO_OK;
 }
 
-int plcio_s7_filename_parse(const char *name, uint8_t *type, uint16_t *number, char *dest)
+int s7_filename_parse(const char *name, uint8_t *type, uint16_t *number, char *dest)
 {
     if (!name || strlen(name) != PLCIO_S7_FILENAME_LEN || name[0] != '_') return PLCIO_EPROTO;
     uint8_t tmp[8];
     memcpy(tmp, name + 1, 7);
     tmp[7] = 'A';
-    int rc = plcio_s7_block_name_decode(tmp, 8, type, number);
+    int rc = s7_block_name_decode(tmp, 8, type, number);
     if (rc) return rc;
     *dest = name[8];
     return PLCIO_OK;
@@ -138,14 +138,14 @@ static int digits_take(plcio_rcursor *c, size_t n, uint32_t *out)
     return PLCIO_OK;
 }
 
-int plcio_s7_xfer_job_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_xfer *x)
+int s7_xfer_job_encode(s7_out *out, uint16_t pdu_ref, const s7_xfer *x)
 {
     if (!x || !xfer_function(x->function)) return PLCIO_EINVAL;
     bool fname = has_filename(x->function);
     if (fname && strlen(x->filename) != PLCIO_S7_FILENAME_LEN) return PLCIO_EINVAL;
     if (x->has_lengths && (x->load_len > 999999u || x->mc7_len > 999999u)) return PLCIO_ERANGE;
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
     plcio_wcursor *w = &wr.w;
     plcio_wcursor_u8(w, x->function);
     plcio_wcursor_u8(w, x->status);
@@ -161,10 +161,10 @@ int plcio_s7_xfer_job_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7
         digits_put(w, x->load_len, 6);
         digits_put(w, x->mc7_len, 6);
     }
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_xfer_job_decode(const plcio_s7_pdu *pdu, plcio_s7_xfer *out)
+int s7_xfer_job_decode(const s7_pdu *pdu, s7_xfer *out)
 {
     memset(out, 0, sizeof *out);
     if (pdu->rosctr != PLCIO_S7_JOB || pdu->param_len < 8 || pdu->data_len) return PLCIO_EPROTO;
@@ -191,17 +191,17 @@ int plcio_s7_xfer_job_decode(const plcio_s7_pdu *pdu, plcio_s7_xfer *out)
     return plcio_rcursor_left(&c) || c.overrun ? PLCIO_EPROTO : PLCIO_OK;
 }
 
-int plcio_s7_xfer_ack_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_xfer *x, uint16_t error)
+int s7_xfer_ack_encode(s7_out *out, uint16_t pdu_ref, const s7_xfer *x, uint16_t error)
 {
     if (!x || !xfer_function(x->function)) return PLCIO_EINVAL;
-    if (error) return plcio_s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu_ref, x->function, error);
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu_ref, 0);
+    if (error) return s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu_ref, x->function, error);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu_ref, 0);
     plcio_wcursor *w = &wr.w;
     plcio_wcursor_u8(w, x->function);
     if (has_payload(x->function)) {
         plcio_wcursor_u8(w, x->status ? 1 : 0);
-        plcio_s7_writer_data(&wr);
+        s7_writer_data(&wr);
         plcio_wcursor_u16be(w, x->payload_len);
         plcio_wcursor_u8(w, 0x00);
         plcio_wcursor_u8(w, 0xFB);
@@ -214,14 +214,14 @@ int plcio_s7_xfer_ack_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7
         plcio_wcursor_u8(w, 7);
         digits_put(w, x->load_len, 7);
     }
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_xfer_ack_decode(const plcio_s7_pdu *pdu, uint8_t function, plcio_s7_xfer *out)
+int s7_xfer_ack_decode(const s7_pdu *pdu, uint8_t function, s7_xfer *out)
 {
     memset(out, 0, sizeof *out);
     if (pdu->rosctr != PLCIO_S7_ACK_DATA && pdu->rosctr != PLCIO_S7_ACK) return PLCIO_EPROTO;
-    if (plcio_s7_pdu_error(pdu)) return PLCIO_EPLC;
+    if (s7_pdu_error(pdu)) return PLCIO_EPLC;
     if (pdu->param_len < 1 || pdu->param[0] != function) return PLCIO_EPROTO;
     out->function = function;
     plcio_rcursor c = plcio_rcursor_make(pdu->param + 1, pdu->param_len - 1u);

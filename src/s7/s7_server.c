@@ -408,7 +408,7 @@ unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_sess
  * the codec's).
  * ------------------------------------------------------------------------- */
 
-void s7srv_datetime_from_ns(int64_t ns, plcio_s7_datetime *dt)
+void s7srv_datetime_from_ns(int64_t ns, s7_datetime *dt)
 {
     int64_t secs = ns / 1000000000;
     if (ns < 0 && ns % 1000000000) secs--;
@@ -429,7 +429,7 @@ void s7srv_datetime_from_ns(int64_t ns, plcio_s7_datetime *dt)
     dt->weekday = (uint8_t)(tm.tm_wday + 1);
 }
 
-int64_t s7srv_datetime_to_ns(const plcio_s7_datetime *dt)
+int64_t s7srv_datetime_to_ns(const s7_datetime *dt)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -444,7 +444,7 @@ int64_t s7srv_datetime_to_ns(const plcio_s7_datetime *dt)
 
 void s7srv_put_date_and_time(uint8_t out[8], int64_t ns)
 {
-    plcio_s7_datetime dt;
+    s7_datetime dt;
     s7srv_datetime_from_ns(ns, &dt);
-    if (plcio_s7_dt_bcd_encode(out, &dt)) memset(out, 0, 8);
+    if (s7_dt_bcd_encode(out, &dt)) memset(out, 0, 8);
 }

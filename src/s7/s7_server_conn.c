@@ -1,7 +1,7 @@
 /* S7 server: connections on the event loop.
  *
  * Each connection is a small state machine fed bytes: TPKT frames are cut out
- * of the input (plcio_tpkt_decode), COTP TPDUs decoded (CR -> CC, DT ->
+ * of the input (tpkt_decode), COTP TPDUs decoded (CR -> CC, DT ->
  * reassembled S7 PDU -> s7srv_handle_pdu, DR -> close), answers queued in a
  * bounded output buffer. A slow or hostile client only ever hurts itself:
  *   - a frame larger than the input buffer, bad TPKT, bad COTP: close;
@@ -85,7 +85,7 @@ static int flush(s7srv_conn *c)
 {
     while (pending(c)) {
         size_t sent = 0;
-        int rc = plcio_net_send_some(c->fd, c->out + c->out_off, pending(c), &sent);
+        int rc = net_send_some(c->fd, c->out + c->out_off, pending(c), &sent);
         if (rc == PLCIO_EAGAIN) break;
         if (rc) return rc;
         c->out_off += sent;
@@ -103,7 +103,7 @@ static int flush(s7srv_conn *c)
 /* Queue a frame; PLCIO_ELIMIT if the client does not read its answers. */
 static int queue(s7srv_conn *c, const uint8_t *frame, size_t len)
 {
-    plcio_log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Tx", frame, len);
+    log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Tx", frame, len);
     if (pending(c) + len > c->srv->cfg.max_output_bytes) return PLCIO_ELIMIT;
     if (c->out_off && c->out_len + len > c->out_cap) {
         memmove(c->out, c->out + c->out_off, pending(c));
@@ -128,10 +128,10 @@ static int queue(s7srv_conn *c, const uint8_t *frame, size_t len)
  * Input: TPKT -> COTP -> S7
  * ------------------------------------------------------------------------- */
 
-static int on_cr(s7srv_conn *c, const plcio_cotp_tpdu *t)
+static int on_cr(s7srv_conn *c, const cotp_tpdu *t)
 {
     if (c->cotp_open) return PLCIO_EPROTO;
-    plcio_cotp_conn cc = t->conn;
+    cotp_conn cc = t->conn;
     cc.dst_ref = t->conn.src_ref;
     cc.src_ref = c->src_ref;
     cc.class_option = 0;
@@ -143,7 +143,7 @@ static int on_cr(s7srv_conn *c, const plcio_cotp_tpdu *t)
     c->tpdu_size = cc.tpdu_size;
     uint8_t frame[128];
     size_t len = 0;
-    int rc = plcio_cotp_cc_frame(frame, sizeof frame, &cc, &len);
+    int rc = cotp_cc_frame(frame, sizeof frame, &cc, &len);
     if (rc) return rc;
     c->cotp_open = true;
     return queue(c, frame, len);
@@ -162,8 +162,7 @@ static int queue_answer(s7srv_conn *c, const uint8_t *frame, size_t len)
         size_t n = left < tpdu_data ? left : tpdu_data;
         bool last = n == left;
         plcio_wcursor w = plcio_wcursor_make(part + PLCIO_TPKT_HEADER_LEN, sizeof part - PLCIO_TPKT_HEADER_LEN);
-        if (plcio_tpkt_header_put(part, PLCIO_S7_FRAME_OVERHEAD + n) || plcio_cotp_dt_encode(&w, last))
-            return PLCIO_EINTERNAL;
+        if (tpkt_header_put(part, PLCIO_S7_FRAME_OVERHEAD + n) || cotp_dt_encode(&w, last)) return PLCIO_EINTERNAL;
         memcpy(part + PLCIO_S7_FRAME_OVERHEAD, pdu, n);
         int rc = queue(c, part, PLCIO_S7_FRAME_OVERHEAD + n);
         if (rc) return rc;
@@ -182,7 +181,7 @@ static int on_s7_pdu(s7srv_conn *c, const uint8_t *pdu, size_t len)
     return queue_answer(c, frame, (size_t)rc);
 }
 
-static int on_dt(s7srv_conn *c, const plcio_cotp_tpdu *t)
+static int on_dt(s7srv_conn *c, const cotp_tpdu *t)
 {
     if (!c->cotp_open) return PLCIO_EPROTO;
     if (!c->pdu_partial && t->eot) return on_s7_pdu(c, t->data, t->data_len); /* the usual case: one TPDU */
@@ -198,9 +197,9 @@ static int on_dt(s7srv_conn *c, const plcio_cotp_tpdu *t)
 
 static int on_frame(s7srv_conn *c, const uint8_t *frame, size_t len)
 {
-    plcio_log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Rx", frame, len);
-    plcio_cotp_tpdu t;
-    int rc = plcio_cotp_decode(frame + PLCIO_TPKT_HEADER_LEN, len - PLCIO_TPKT_HEADER_LEN, &t);
+    log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Rx", frame, len);
+    cotp_tpdu t;
+    int rc = cotp_decode(frame + PLCIO_TPKT_HEADER_LEN, len - PLCIO_TPKT_HEADER_LEN, &t);
     if (rc) return rc;
     switch (t.code) {
     case PLCIO_COTP_CR: return on_cr(c, &t);
@@ -217,7 +216,7 @@ static int process_input(s7srv_conn *c)
     int rc = PLCIO_OK;
     while (off < c->in_len) {
         size_t frame_len = 0;
-        rc = plcio_tpkt_decode(c->in + off, c->in_len - off, &frame_len);
+        rc = tpkt_decode(c->in + off, c->in_len - off, &frame_len);
         if (rc == PLCIO_EAGAIN) {
             rc = frame_len > IN_CAP ? PLCIO_ELIMIT : PLCIO_OK;
             break;
@@ -248,7 +247,7 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
     if (events & PLCIO_IO_WRITE) rc = flush(c);
     if (!rc && (events & (PLCIO_IO_READ | PLCIO_IO_ERROR))) {
         size_t got = 0;
-        rc = plcio_net_recv_some(c->fd, c->in + c->in_len, IN_CAP - c->in_len, &got, 0);
+        rc = net_recv_some(c->fd, c->in + c->in_len, IN_CAP - c->in_len, &got, 0);
         if (rc == PLCIO_EAGAIN) rc = PLCIO_OK;
         if (!rc && got) {
             c->in_len += got;
@@ -267,10 +266,10 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
 static void conn_close(s7srv_conn *c, int reason)
 {
     plcio_s7_server *srv = c->srv;
-    plcio_log(&srv->cfg.logger, reason ? PLCIO_LOG_INFO : PLCIO_LOG_DEBUG, LOG_MODULE, "client %u closed: %s",
-              c->ses.client, reason ? plcio_strerror(reason) : "disconnected");
+    log_msg(&srv->cfg.logger, reason ? PLCIO_LOG_INFO : PLCIO_LOG_DEBUG, LOG_MODULE, "client %u closed: %s",
+            c->ses.client, reason ? plcio_strerror(reason) : "disconnected");
     plcio_loop_del(c->w->loop, c->fd);
-    plcio_net_close(c->fd);
+    net_close(c->fd);
     pthread_mutex_lock(&c->w->conns_lock);
     if (c->prev)
         c->prev->next = c->next;
@@ -293,7 +292,7 @@ static void adopt(s7srv_worker *w, int cfd, unsigned id)
     s7srv_conn *c = calloc(1, sizeof *c);
     if (!c || plcio_loop_add(w->loop, cfd, PLCIO_IO_READ, on_io, c) != PLCIO_OK) {
         free(c);
-        plcio_net_close(cfd);
+        net_close(cfd);
         atomic_fetch_sub(&srv->conn_count, 1u);
         return;
     }
@@ -344,7 +343,7 @@ static bool hand_over(s7srv_worker *w, int cfd, unsigned id)
         w->pending[w->pending_n++] = (int)id;
     }
     pthread_mutex_unlock(&w->pending_lock);
-    if (ok) plcio_loop_wake(w->loop);
+    if (ok) loop_wake(w->loop);
     return ok;
 }
 
@@ -385,8 +384,8 @@ static bool evict_one(plcio_s7_server *srv)
         victim->evict = true;
         atomic_fetch_add(&srv->evicting, 1u);
         atomic_store(&owner->evict_marked, true);
-        plcio_log(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "%u connections: evicting client %u (silent longest)",
-                  srv->cfg.max_connections, victim->ses.client);
+        log_msg(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "%u connections: evicting client %u (silent longest)",
+                srv->cfg.max_connections, victim->ses.client);
     }
     for (unsigned i = srv->n_workers; i-- > 0;)
         pthread_mutex_unlock(&srv->workers[i].conns_lock);
@@ -394,7 +393,7 @@ static bool evict_one(plcio_s7_server *srv)
     if (owner == &srv->workers[0])
         close_marked(owner);
     else
-        plcio_loop_wake(owner->loop);
+        loop_wake(owner->loop);
     return true;
 }
 
@@ -406,28 +405,28 @@ static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
     for (;;) {
         int cfd = -1;
         char peer[64];
-        int rc = plcio_net_accept(fd, &cfd, peer, sizeof peer);
+        int rc = net_accept(fd, &cfd, peer, sizeof peer);
         if (rc) {
             if (rc != PLCIO_EAGAIN)
-                plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "accept: %s", plcio_strerror(rc));
+                log_msg(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "accept: %s", plcio_strerror(rc));
             return;
         }
         unsigned id = ++srv->next_client;
         if (atomic_load(&srv->conn_count) - atomic_load(&srv->evicting) >= srv->cfg.max_connections &&
             !evict_one(srv)) {
-            plcio_log(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "refused %s: %u connections already", peer,
-                      srv->cfg.max_connections);
-            plcio_net_close(cfd);
+            log_msg(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "refused %s: %u connections already", peer,
+                    srv->cfg.max_connections);
+            net_close(cfd);
             s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_REFUSED, id, 0);
             continue;
         }
         atomic_fetch_add(&srv->conn_count, 1u);
-        plcio_log(&srv->cfg.logger, PLCIO_LOG_DEBUG, LOG_MODULE, "client %u from %s", id, peer);
+        log_msg(&srv->cfg.logger, PLCIO_LOG_DEBUG, LOG_MODULE, "client %u from %s", id, peer);
         s7srv_worker *w = &srv->workers[srv->next_worker++ % srv->n_workers];
         if (w == &srv->workers[0]) {
             adopt(w, cfd, id);
         } else if (!hand_over(w, cfd, id)) {
-            plcio_net_close(cfd);
+            net_close(cfd);
             atomic_fetch_sub(&srv->conn_count, 1u);
         }
     }
@@ -464,13 +463,13 @@ static void workers_free(plcio_s7_server *srv)
             conn_close(c, PLCIO_ECANCELED);
         }
         for (size_t k = 0; k + 1 < w->pending_n; k += 2) {
-            plcio_net_close(w->pending[k]);
+            net_close(w->pending[k]);
             atomic_fetch_sub(&srv->conn_count, 1u);
         }
         free(w->pending);
         pthread_mutex_destroy(&w->pending_lock);
         pthread_mutex_destroy(&w->conns_lock);
-        plcio_loop_free(w->loop);
+        loop_free(w->loop);
     }
     free(srv->workers);
     srv->workers = NULL;
@@ -489,7 +488,7 @@ static int workers_new(plcio_s7_server *srv, unsigned n)
         pthread_mutex_init(&w->pending_lock, NULL);
         pthread_mutex_init(&w->conns_lock, NULL);
         srv->n_workers = i + 1;
-        w->loop = plcio_loop_new(NULL);
+        w->loop = loop_new(NULL);
         if (!w->loop || !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + SWEEP_NS, sweep, w))
             return PLCIO_ENOMEM;
     }
@@ -502,10 +501,10 @@ static int listen_with(plcio_s7_server *srv, unsigned n_workers)
     if (srv->mode != S7SRV_IDLE) return PLCIO_ESTATE;
     int port = 0;
     int rc = workers_new(srv, n_workers);
-    if (!rc) rc = plcio_net_tcp_listen(srv->host, srv->cfg.port, 128, &srv->listen_fd, &port);
+    if (!rc) rc = net_tcp_listen(srv->host, srv->cfg.port, 128, &srv->listen_fd, &port);
     if (!rc) rc = plcio_loop_add(srv->workers[0].loop, srv->listen_fd, PLCIO_IO_READ, on_accept, srv);
     if (rc) {
-        plcio_net_close(srv->listen_fd);
+        net_close(srv->listen_fd);
         srv->listen_fd = -1;
         workers_free(srv);
         return rc;
@@ -513,8 +512,8 @@ static int listen_with(plcio_s7_server *srv, unsigned n_workers)
     srv->next_worker = 0;
     atomic_store(&srv->port, (uint16_t)port);
     srv->mode = S7SRV_CALLER;
-    plcio_log(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "listening on %s:%d (%u thread%s)", srv->host, port,
-              n_workers, n_workers > 1 ? "s" : "");
+    log_msg(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "listening on %s:%d (%u thread%s)", srv->host, port,
+            n_workers, n_workers > 1 ? "s" : "");
     return PLCIO_OK;
 }
 
@@ -522,13 +521,13 @@ int plcio_s7_server_listen(plcio_s7_server *srv) { return listen_with(srv, 1); }
 
 int plcio_s7_server_fd(const plcio_s7_server *srv)
 {
-    return srv && srv->n_workers ? plcio_loop_fd(srv->workers[0].loop) : -1;
+    return srv && srv->n_workers ? loop_fd(srv->workers[0].loop) : -1;
 }
 
 int plcio_s7_server_run_once(plcio_s7_server *srv, int timeout_ms)
 {
     if (!srv || srv->mode != S7SRV_CALLER) return PLCIO_ESTATE;
-    int rc = plcio_loop_run_once(srv->workers[0].loop, timeout_ms);
+    int rc = loop_run_once(srv->workers[0].loop, timeout_ms);
     return rc < 0 ? rc : PLCIO_OK;
 }
 
@@ -536,7 +535,7 @@ static void *worker_thread(void *arg)
 {
     s7srv_worker *w = arg;
     while (!atomic_load(&w->stop)) {
-        if (plcio_loop_run_once(w->loop, 1000) < 0) break;
+        if (loop_run_once(w->loop, 1000) < 0) break;
         close_marked(w);
         adopt_pending(w);
     }
@@ -566,12 +565,12 @@ int plcio_s7_server_stop(plcio_s7_server *srv)
         s7srv_worker *w = &srv->workers[i];
         if (!w->thread_started) continue;
         atomic_store(&w->stop, true);
-        plcio_loop_wake(w->loop);
+        loop_wake(w->loop);
         pthread_join(w->thread, NULL);
         w->thread_started = false;
     }
     plcio_loop_del(srv->workers[0].loop, srv->listen_fd);
-    plcio_net_close(srv->listen_fd);
+    net_close(srv->listen_fd);
     srv->listen_fd = -1;
     workers_free(srv);
     atomic_store(&srv->port, (uint16_t)0);

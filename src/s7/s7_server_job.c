@@ -17,36 +17,36 @@
 #define ERR_PROTECTION      0xD241 /* function not permitted in the current protection level */
 #define ERR_STATE           0xD081 /* function not permitted in current mode */
 
-typedef int (*job_fn)(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out);
+typedef int (*job_fn)(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out);
 
 /* A refused job: ack-data with the error in the header and no parameters
  * (what CPUs and snap7 send; a lone function byte would make the answer look
  * truncated to dissectors that expect the function's parameters). */
-static int refuse(const plcio_s7_pdu *pdu, plcio_s7_out *out, uint16_t error)
+static int refuse(const s7_pdu *pdu, s7_out *out, uint16_t error)
 {
-    int rc = plcio_s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, -1, error);
+    int rc = s7_error_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, -1, error);
     return rc ? rc : (int)out->len;
 }
 
 /* ---------------------------------------------------------------------------
  * Setup communication: the CPU offers min(asked, configured) for both.
  * ------------------------------------------------------------------------- */
-static int job_setup(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+static int job_setup(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
-    plcio_s7_setup req;
-    if (plcio_s7_setup_decode(pdu, &req)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    s7_setup req;
+    if (s7_setup_decode(pdu, &req)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     uint16_t size = req.pdu_size;
     if (size > srv->cfg.pdu_size) size = srv->cfg.pdu_size;
     if (size < S7SRV_PDU_MIN) size = S7SRV_PDU_MIN;
     uint16_t jobs = srv->cfg.max_parallel_jobs;
-    plcio_s7_setup ack = {req.max_amq_calling < jobs ? req.max_amq_calling : jobs,
-                          req.max_amq_called < jobs ? req.max_amq_called : jobs, size};
+    s7_setup ack = {req.max_amq_calling < jobs ? req.max_amq_calling : jobs,
+                    req.max_amq_called < jobs ? req.max_amq_called : jobs, size};
     if (ack.max_amq_calling == 0) ack.max_amq_calling = 1;
     if (ack.max_amq_called == 0) ack.max_amq_called = 1;
     ses->pdu_size = size;
     ses->jobs = ack.max_amq_called;
     out->pdu_max = size;
-    int rc = plcio_s7_setup_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, &ack);
+    int rc = s7_setup_encode(out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, &ack);
     return rc ? rc : (int)out->len;
 }
 
@@ -60,14 +60,14 @@ static uint8_t registry_area(uint8_t wire) { return wire == PLCIO_S7_AREA_DI ? (
 /* Check an item against the area: return code, and on success the byte
  * range. Timers and counters only with their own transport size, and only
  * they; a bit access is one bit. */
-static uint8_t item_range(const plcio_s7_item *it, const s7srv_area *a, size_t *start, size_t *bytes)
+static uint8_t item_range(const s7_item *it, const s7srv_area *a, size_t *start, size_t *bytes)
 {
     bool tc_area = a->code == PLCIO_S7_AREA_T || a->code == PLCIO_S7_AREA_C;
     bool tc_ts = it->transport == PLCIO_S7_TS_TIMER || it->transport == PLCIO_S7_TS_COUNTER;
     if (tc_area != tc_ts) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
     if (a->code == PLCIO_S7_AREA_T && it->transport != PLCIO_S7_TS_TIMER) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
     if (a->code == PLCIO_S7_AREA_C && it->transport != PLCIO_S7_TS_COUNTER) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
-    size_t n = plcio_s7_item_bytes(it);
+    size_t n = s7_item_bytes(it);
     if (n == 0) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
     if (it->transport == PLCIO_S7_TS_BIT && it->count != 1) return PLCIO_S7_RC_TYPE_NOT_SUPPORTED;
     size_t s = tc_ts ? (size_t)it->start * 2 : it->start;
@@ -77,7 +77,7 @@ static uint8_t item_range(const plcio_s7_item *it, const s7srv_area *a, size_t *
     return PLCIO_S7_RC_SUCCESS;
 }
 
-static plcio_s7_server_access make_access(const plcio_s7_item *it, const s7srv_area *a, size_t start, size_t bytes,
+static plcio_s7_server_access make_access(const s7_item *it, const s7srv_area *a, size_t start, size_t bytes,
                                           unsigned client)
 {
     plcio_s7_server_access acc;
@@ -110,7 +110,7 @@ static uint8_t read_answer_transport(uint8_t ts)
  * Read var
  * ------------------------------------------------------------------------- */
 
-static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it, uint8_t *dst, size_t *len)
+static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, uint8_t *dst, size_t *len)
 {
     if (s7srv_effective_protection(srv, ses) >= 3) return PLCIO_S7_RC_ACCESS_DENIED;
     s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
@@ -132,19 +132,19 @@ static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7
     return rc;
 }
 
-static int job_read(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
-    plcio_s7_item items[S7SRV_MAX_ITEMS];
-    plcio_s7_data_item data[S7SRV_MAX_ITEMS];
+    s7_item items[S7SRV_MAX_ITEMS];
+    s7_data_item data[S7SRV_MAX_ITEMS];
     /* cppcheck-suppress unassignedVariable ; read_one() fills it through scratch + used */
     uint8_t scratch[S7SRV_PDU_MAX];
     size_t n = 0;
-    if (plcio_s7_read_request_decode(pdu, items, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    if (s7_read_request_decode(pdu, items, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     /* The whole answer must fit the negotiated PDU, or the CPU refuses the job. */
     size_t need = PLCIO_S7_READ_RSP_OVERHEAD, used = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t b = plcio_s7_item_bytes(&items[i]);
-        need += i + 1 < n ? plcio_s7_read_rsp_cost(b) : PLCIO_S7_DATA_ITEM_HEAD + b; /* last item unpadded */
+        size_t b = s7_item_bytes(&items[i]);
+        need += i + 1 < n ? s7_read_rsp_cost(b) : PLCIO_S7_DATA_ITEM_HEAD + b; /* last item unpadded */
     }
     if (need > ses->pdu_size) return refuse(pdu, out, ERR_WRONG_FRAMES);
     for (size_t i = 0; i < n; i++) {
@@ -156,7 +156,7 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu
         data[i].len = (uint16_t)(rc == PLCIO_S7_RC_SUCCESS ? len : 0);
         used += len;
     }
-    int rc = plcio_s7_read_response_encode(out, pdu->pdu_ref, data, n);
+    int rc = s7_read_response_encode(out, pdu->pdu_ref, data, n);
     if (rc == PLCIO_ENOSPC) return refuse(pdu, out, ERR_WRONG_FRAMES);
     return rc ? rc : (int)out->len;
 }
@@ -165,7 +165,7 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu
  * Write var
  * ------------------------------------------------------------------------- */
 
-static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_item *it, const plcio_s7_data_item *d)
+static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, const s7_data_item *d)
 {
     if (s7srv_effective_protection(srv, ses) >= 2) return PLCIO_S7_RC_ACCESS_DENIED;
     s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
@@ -190,16 +190,16 @@ static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const plcio_s
     return rc;
 }
 
-static int job_write(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+static int job_write(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
-    plcio_s7_item items[S7SRV_MAX_ITEMS];
-    plcio_s7_data_item data[S7SRV_MAX_ITEMS];
+    s7_item items[S7SRV_MAX_ITEMS];
+    s7_data_item data[S7SRV_MAX_ITEMS];
     uint8_t codes[S7SRV_MAX_ITEMS];
     size_t n = 0;
-    if (plcio_s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    if (s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     for (size_t i = 0; i < n; i++)
         codes[i] = write_one(srv, ses, &items[i], &data[i]);
-    int rc = plcio_s7_write_response_encode(out, pdu->pdu_ref, codes, n);
+    int rc = s7_write_response_encode(out, pdu->pdu_ref, codes, n);
     return rc ? rc : (int)out->len;
 }
 
@@ -209,16 +209,16 @@ static int job_write(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pd
  * a CPU whose memory never fragments; stop (0x29) "P_PROGRAM" stops.
  * ------------------------------------------------------------------------- */
 
-static bool service_is(const plcio_s7_control *c, const char *name)
+static bool service_is(const s7_control *c, const char *name)
 {
     size_t n = strlen(name);
     return c->service && c->service_len == n && memcmp(c->service, name, n) == 0;
 }
 
-static int job_control(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
-    plcio_s7_control c;
-    if (plcio_s7_control_decode(pdu, &c)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    s7_control c;
+    if (s7_control_decode(pdu, &c)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
     uint16_t error = 0;
     if (c.function == PLCIO_S7_FN_PLC_STOP && service_is(&c, "P_PROGRAM")) {
@@ -234,7 +234,7 @@ static int job_control(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_
     } else {
         error = ERR_NOT_IMPLEMENTED;
     }
-    int rc = plcio_s7_control_response_encode(out, pdu->pdu_ref, c.function, error);
+    int rc = s7_control_response_encode(out, pdu->pdu_ref, c.function, error);
     return rc ? rc : (int)out->len;
 }
 
@@ -262,7 +262,7 @@ static uint16_t block_checksum(const uint8_t *p, size_t n)
     return (uint16_t)sum;
 }
 
-int s7srv_block_info(plcio_s7_server *srv, uint16_t number, plcio_s7_block_info *bi)
+int s7srv_block_info(plcio_s7_server *srv, uint16_t number, s7_block_info *bi)
 {
     s7srv_area *a = s7srv_area_acquire(srv, PLCIO_S7_AREA_DB, number);
     if (!a) return PLCIO_ENOTFOUND;
@@ -289,7 +289,7 @@ int s7srv_block_info(plcio_s7_server *srv, uint16_t number, plcio_s7_block_info 
 /* Block image of a DB for upload; caller frees. */
 static uint8_t *block_image(plcio_s7_server *srv, uint16_t number, size_t *len)
 {
-    plcio_s7_block_info bi;
+    s7_block_info bi;
     if (s7srv_block_info(srv, number, &bi)) return NULL;
     s7srv_area *a = s7srv_area_acquire(srv, PLCIO_S7_AREA_DB, number);
     if (!a) return NULL;
@@ -337,25 +337,24 @@ void s7srv_session_clear(s7srv_session *ses)
     ses->frag_group = 0;
 }
 
-static int upload_ack(const plcio_s7_pdu *pdu, plcio_s7_out *out, const plcio_s7_xfer *x, uint16_t error)
+static int upload_ack(const s7_pdu *pdu, s7_out *out, const s7_xfer *x, uint16_t error)
 {
     if (error) return refuse(pdu, out, error);
-    int rc = plcio_s7_xfer_ack_encode(out, pdu->pdu_ref, x, 0);
+    int rc = s7_xfer_ack_encode(out, pdu->pdu_ref, x, 0);
     return rc ? rc : (int)out->len;
 }
 
-static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
-    plcio_s7_xfer req, ack;
-    if (plcio_s7_xfer_job_decode(pdu, &req)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    s7_xfer req, ack;
+    if (s7_xfer_job_decode(pdu, &req)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     memset(&ack, 0, sizeof ack);
     ack.function = req.function;
     if (req.function == PLCIO_S7_FN_START_UPLOAD) {
         uint8_t type = 0;
         uint16_t number = 0;
         char dest = 0;
-        if (plcio_s7_filename_parse(req.filename, &type, &number, &dest))
-            return upload_ack(pdu, out, &ack, ERR_WRONG_FRAMES);
+        if (s7_filename_parse(req.filename, &type, &number, &dest)) return upload_ack(pdu, out, &ack, ERR_WRONG_FRAMES);
         if (s7srv_effective_protection(srv, ses) >= 3) return upload_ack(pdu, out, &ack, ERR_PROTECTION);
         if (ses->upload) return upload_ack(pdu, out, &ack, ERR_SEQUENCE); /* one upload per connection */
         size_t len = 0;
@@ -406,9 +405,9 @@ static const job_entry job_table[] = {
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
                      size_t cap)
 {
-    plcio_s7_pdu pdu;
-    if (plcio_s7_pdu_decode(buf, len, &pdu)) return PLCIO_EPROTO;
-    plcio_s7_out out = plcio_s7_out_make(frame, cap, ses->pdu_size ? ses->pdu_size : S7SRV_PDU_MIN);
+    s7_pdu pdu;
+    if (s7_pdu_decode(buf, len, &pdu)) return PLCIO_EPROTO;
+    s7_out out = s7_out_make(frame, cap, ses->pdu_size ? ses->pdu_size : S7SRV_PDU_MIN);
     /* A request larger than the negotiated PDU is refused, not served. */
     if (ses->pdu_size && len > ses->pdu_size) return refuse(&pdu, &out, ERR_WRONG_FRAMES);
     if (pdu.rosctr == PLCIO_S7_USERDATA) {
@@ -416,7 +415,7 @@ int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *bu
         return s7srv_handle_userdata(srv, ses, &pdu, &out);
     }
     if (pdu.rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO; /* a client sends jobs and userdata only */
-    int fn = plcio_s7_pdu_function(&pdu);
+    int fn = s7_pdu_function(&pdu);
     if (!ses->pdu_size && fn != PLCIO_S7_FN_SETUP) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
     for (size_t i = 0; i < sizeof job_table / sizeof *job_table; i++)
         if (job_table[i].function == fn) return job_table[i].fn(srv, ses, &pdu, &out);

@@ -121,9 +121,9 @@ unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_sess
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
                      size_t cap);
 /* Userdata PDUs (s7_server_ud.c): answer into out, same return convention. */
-int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out);
+int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out);
 /* Block info of a registered DB (also the header of its upload image). */
-int s7srv_block_info(plcio_s7_server *srv, uint16_t number, plcio_s7_block_info *bi);
+int s7srv_block_info(plcio_s7_server *srv, uint16_t number, s7_block_info *bi);
 void s7srv_session_clear(s7srv_session *ses);
 
 /* ---- s7_szl.c ----
@@ -135,8 +135,8 @@ int s7srv_szl_build(plcio_s7_server *srv, const s7srv_session *ses, uint16_t id,
 /* PLC local time now (system clock + offset), ns since 1970. */
 int64_t s7srv_plc_now_ns(const plcio_s7_server *srv);
 /* ns since 1970 <-> the codec's calendar fields. */
-void s7srv_datetime_from_ns(int64_t ns, plcio_s7_datetime *dt);
-int64_t s7srv_datetime_to_ns(const plcio_s7_datetime *dt);
+void s7srv_datetime_from_ns(int64_t ns, s7_datetime *dt);
+int64_t s7srv_datetime_to_ns(const s7_datetime *dt);
 /* 8-byte S7 DATE_AND_TIME (BCD) from ns since 1970. */
 void s7srv_put_date_and_time(uint8_t out[8], int64_t ns);
 

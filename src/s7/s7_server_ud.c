@@ -26,18 +26,18 @@
 typedef struct ud_ctx {
     plcio_s7_server *srv;
     s7srv_session *ses;
-    const plcio_s7_pdu *pdu;
-    const plcio_s7_userdata *req;
-    plcio_s7_out *out;
+    const s7_pdu *pdu;
+    const s7_userdata *req;
+    s7_out *out;
 } ud_ctx;
 
 typedef int (*ud_fn)(ud_ctx *c);
 
 static int answer(ud_ctx *c, uint8_t sequence, bool more, uint16_t error, const uint8_t *payload, size_t len)
 {
-    plcio_s7_userdata ud = plcio_s7_userdata_response(c->req->group, c->req->subfunction, sequence, 0, more, error,
-                                                      payload, (uint16_t)len);
-    int rc = plcio_s7_userdata_encode(c->out, c->pdu->pdu_ref, &ud);
+    s7_userdata ud =
+        s7_userdata_response(c->req->group, c->req->subfunction, sequence, 0, more, error, payload, (uint16_t)len);
+    int rc = s7_userdata_encode(c->out, c->pdu->pdu_ref, &ud);
     return rc ? rc : (int)c->out->len;
 }
 
@@ -52,7 +52,7 @@ static uint8_t next_sequence(s7srv_session *ses)
 }
 
 /* A continuation request: extended parameters, no payload. */
-static bool is_continuation(const plcio_s7_userdata *req) { return req->extended && req->payload_len == 0; }
+static bool is_continuation(const s7_userdata *req) { return req->extended && req->payload_len == 0; }
 
 /* Send the next fragment of the buffered answer in ses->frag. */
 static int send_fragment(ud_ctx *c)
@@ -94,8 +94,7 @@ static int ud_read_szl(ud_ctx *c)
 {
     if (is_continuation(c->req)) return continue_fragments(c);
     uint16_t id = 0, index = 0;
-    if (plcio_s7_szl_request_decode(c->req->payload, c->req->payload_len, &id, &index))
-        return fail(c, UD_ERR_SZL_SYNTAX);
+    if (s7_szl_request_decode(c->req->payload, c->req->payload_len, &id, &index)) return fail(c, UD_ERR_SZL_SYNTAX);
     plcio_wcursor w = plcio_wcursor_make(c->ses->frag, sizeof c->ses->frag);
     int rc = s7srv_szl_build(c->srv, c->ses, id, index, &w);
     if (rc) return fail(c, UD_ERR_SZL_UNAVAILABLE);
@@ -107,13 +106,13 @@ static int ud_read_szl(ud_ctx *c)
  * ------------------------------------------------------------------------- */
 static int ud_block_list(ud_ctx *c)
 {
-    plcio_s7_block_counts counts;
+    s7_block_counts counts;
     memset(&counts, 0, sizeof counts);
     size_t dbs = s7srv_db_count(c->srv);
-    counts.count[plcio_s7_block_type_index(PLCIO_S7_BLOCK_DB)] = (uint16_t)(dbs > 0xFFFF ? 0xFFFF : dbs);
+    counts.count[s7_block_type_index(PLCIO_S7_BLOCK_DB)] = (uint16_t)(dbs > 0xFFFF ? 0xFFFF : dbs);
     uint8_t buf[32];
     plcio_wcursor w = plcio_wcursor_make(buf, sizeof buf);
-    if (plcio_s7_block_counts_encode(&w, &counts)) return PLCIO_EINTERNAL;
+    if (s7_block_counts_encode(&w, &counts)) return PLCIO_EINTERNAL;
     return answer(c, c->req->sequence, false, 0, buf, plcio_wcursor_used(&w));
 }
 
@@ -132,7 +131,7 @@ static int send_db_slice(ud_ctx *c)
         ses->frag_group = 0;
         return fail(c, UD_ERR_NO_MORE_BLOCKS);
     }
-    plcio_s7_block_entry entries[S7SRV_PDU_MAX / 4];
+    s7_block_entry entries[S7SRV_PDU_MAX / 4];
     for (size_t i = 0; i < n; i++) {
         entries[i].number = numbers[i];
         entries[i].flags = 0x22;
@@ -140,7 +139,7 @@ static int send_db_slice(ud_ctx *c)
     }
     uint8_t buf[S7SRV_PDU_MAX];
     plcio_wcursor w = plcio_wcursor_make(buf, sizeof buf);
-    if (plcio_s7_block_list_encode(&w, entries, n)) return PLCIO_EINTERNAL;
+    if (s7_block_list_encode(&w, entries, n)) return PLCIO_EINTERNAL;
     ses->list_next = (uint32_t)numbers[n - 1] + 1;
     if (!more) ses->frag_group = 0;
     return answer(c, ses->frag_seq, more, 0, buf, plcio_wcursor_used(&w));
@@ -157,7 +156,7 @@ static int ud_block_list_type(ud_ctx *c)
     }
     uint8_t type = 0;
     uint16_t number = 0;
-    if (plcio_s7_block_name_decode(c->req->payload, c->req->payload_len, &type, &number))
+    if (s7_block_name_decode(c->req->payload, c->req->payload_len, &type, &number))
         return fail(c, UD_ERR_NO_MORE_BLOCKS);
     if (type != PLCIO_S7_BLOCK_DB) return fail(c, UD_ERR_NO_MORE_BLOCKS);
     ses->frag_group = c->req->group;
@@ -171,12 +170,12 @@ static int ud_block_info(ud_ctx *c)
 {
     uint8_t type = 0;
     uint16_t number = 0;
-    if (plcio_s7_block_name_decode(c->req->payload, c->req->payload_len, &type, &number))
+    if (s7_block_name_decode(c->req->payload, c->req->payload_len, &type, &number))
         return fail(c, UD_ERR_BLOCK_NOT_FOUND);
-    plcio_s7_block_info bi;
+    s7_block_info bi;
     if (type != PLCIO_S7_BLOCK_DB || s7srv_block_info(c->srv, number, &bi)) return fail(c, UD_ERR_BLOCK_NOT_FOUND);
     uint8_t buf[PLCIO_S7_BLOCK_INFO_LEN];
-    if (plcio_s7_block_info_encode(buf, &bi)) return PLCIO_EINTERNAL;
+    if (s7_block_info_encode(buf, &bi)) return PLCIO_EINTERNAL;
     return answer(c, c->req->sequence, false, 0, buf, sizeof buf);
 }
 
@@ -188,7 +187,7 @@ static int ud_set_password(ud_ctx *c)
     if (c->req->payload_len != 8) return fail(c, UD_ERR_SZL_SYNTAX);
     if (!c->srv->cfg.password) return fail(c, UD_ERR_NO_PASSWORD);
     char given[9];
-    plcio_s7_password_decode(c->req->payload, given);
+    s7_password_decode(c->req->payload, given);
     char want[9];
     memset(want, ' ', 8);
     memcpy(want, c->srv->cfg.password, strlen(c->srv->cfg.password));
@@ -211,18 +210,18 @@ static int ud_clear_password(ud_ctx *c)
  * ------------------------------------------------------------------------- */
 static int ud_read_clock(ud_ctx *c)
 {
-    plcio_s7_datetime dt;
+    s7_datetime dt;
     s7srv_datetime_from_ns(s7srv_plc_now_ns(c->srv), &dt);
     uint8_t buf[PLCIO_S7_CLOCK_LEN];
-    if (plcio_s7_clock_encode(buf, &dt)) return PLCIO_EINTERNAL;
+    if (s7_clock_encode(buf, &dt)) return PLCIO_EINTERNAL;
     return answer(c, c->req->sequence, false, 0, buf, sizeof buf);
 }
 
 static int ud_set_clock(ud_ctx *c)
 {
     if (s7srv_effective_protection(c->srv, c->ses) >= 2) return fail(c, UD_ERR_PROTECTION);
-    plcio_s7_datetime dt;
-    if (plcio_s7_clock_decode(c->req->payload, c->req->payload_len, &dt)) return fail(c, UD_ERR_BAD_TIME);
+    s7_datetime dt;
+    if (s7_clock_decode(c->req->payload, c->req->payload_len, &dt)) return fail(c, UD_ERR_BAD_TIME);
     plcio_s7_server_set_clock_ns(c->srv, s7srv_datetime_to_ns(&dt));
     s7srv_event(c->srv, PLCIO_S7_SERVER_EV_CLOCK_SET, c->ses->client, 0);
     return answer(c, c->req->sequence, false, 0, NULL, 0);
@@ -247,10 +246,10 @@ static const ud_entry ud_table[] = {
     {PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_SET, ud_set_clock},
 };
 
-int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_pdu *pdu, plcio_s7_out *out)
+int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
-    plcio_s7_userdata req;
-    if (plcio_s7_userdata_decode(pdu, &req)) return PLCIO_EPROTO;
+    s7_userdata req;
+    if (s7_userdata_decode(pdu, &req)) return PLCIO_EPROTO;
     ud_ctx c = {srv, ses, pdu, &req, out};
     if (req.type != PLCIO_S7_UD_TYPE_REQUEST) return fail(&c, UD_ERR_NOT_IMPLEMENTED);
     for (size_t i = 0; i < sizeof ud_table / sizeof *ud_table; i++)

@@ -18,9 +18,9 @@ typedef struct job {
     uint8_t *rsp; /* PDU_CAP bytes */
 } job;
 
-struct plcio_s7_session {
-    plcio_s7_session_cfg cfg;
-    plcio_s7_session_state state;
+struct s7_session {
+    s7_session_cfg cfg;
+    s7_session_state state;
     int error;
     uint64_t phase_deadline;
     uint16_t pdu_size;
@@ -43,9 +43,9 @@ struct plcio_s7_session {
 
 static const char MOD[] = "s7";
 
-plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
+s7_session *s7_session_new(const s7_session_cfg *cfg)
 {
-    plcio_s7_session *s = calloc(1, sizeof *s);
+    s7_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cfg = *cfg;
     if (s->cfg.jobs_request == 0) s->cfg.jobs_request = 1;
@@ -65,13 +65,13 @@ plcio_s7_session *plcio_s7_session_new(const plcio_s7_session_cfg *cfg)
         ok = s->jobs[i].rsp != NULL;
     }
     if (!ok) {
-        plcio_s7_session_free(s);
+        s7_session_free(s);
         return NULL;
     }
     return s;
 }
 
-void plcio_s7_session_free(plcio_s7_session *s)
+void s7_session_free(s7_session *s)
 {
     if (!s) return;
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
@@ -83,26 +83,26 @@ void plcio_s7_session_free(plcio_s7_session *s)
     free(s);
 }
 
-void plcio_s7_session_fail(plcio_s7_session *s, int err)
+void s7_session_fail(s7_session *s, int err)
 {
     if (s->state == PLCIO_S7_SESSION_FAILED) return;
     s->state = PLCIO_S7_SESSION_FAILED;
     s->error = err ? err : PLCIO_EPROTO;
-    plcio_log(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "session failed: %s", plcio_strerror(s->error));
+    log_msg(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "session failed: %s", plcio_strerror(s->error));
 }
 
-static void tx_append(plcio_s7_session *s, const uint8_t *p, size_t n)
+static void tx_append(s7_session *s, const uint8_t *p, size_t n)
 {
     if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
     if (s->tx_len + n > s->tx_cap) {
-        plcio_s7_session_fail(s, PLCIO_ENOSPC);
+        s7_session_fail(s, PLCIO_ENOSPC);
         return;
     }
     memcpy(s->tx + s->tx_len, p, n);
     s->tx_len += n;
 }
 
-void plcio_s7_session_start(plcio_s7_session *s, uint64_t now)
+void s7_session_start(s7_session *s, uint64_t now)
 {
     s->state = PLCIO_S7_SESSION_COTP;
     s->error = PLCIO_OK;
@@ -113,7 +113,7 @@ void plcio_s7_session_start(plcio_s7_session *s, uint64_t now)
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
         s->jobs[i].busy = s->jobs[i].done = false;
     s->phase_deadline = now + s->cfg.connect_timeout_ns;
-    plcio_cotp_conn c;
+    cotp_conn c;
     memset(&c, 0, sizeof c);
     c.src_ref = 0x0001;
     c.tpdu_size = 1024; /* RFC 905 class 0 TPDU size: 1024 carries a 960-byte PDU */
@@ -123,59 +123,59 @@ void plcio_s7_session_start(plcio_s7_session *s, uint64_t now)
     memcpy(c.dst_tsap, s->cfg.remote_tsap, c.dst_tsap_len);
     uint8_t frame[128];
     size_t n = 0;
-    if (plcio_cotp_cr_frame(frame, sizeof frame, &c, &n) != PLCIO_OK) {
-        plcio_s7_session_fail(s, PLCIO_EINVAL);
+    if (cotp_cr_frame(frame, sizeof frame, &c, &n) != PLCIO_OK) {
+        s7_session_fail(s, PLCIO_EINVAL);
         return;
     }
     tx_append(s, frame, n);
 }
 
-plcio_s7_session_state plcio_s7_session_state_get(const plcio_s7_session *s) { return s->state; }
-int plcio_s7_session_error(const plcio_s7_session *s) { return s->state == PLCIO_S7_SESSION_FAILED ? s->error : 0; }
-uint16_t plcio_s7_session_pdu_size(const plcio_s7_session *s) { return s->pdu_size; }
-unsigned plcio_s7_session_jobs(const plcio_s7_session *s) { return s->jobs_max; }
+s7_session_state s7_session_state_get(const s7_session *s) { return s->state; }
+int s7_session_error(const s7_session *s) { return s->state == PLCIO_S7_SESSION_FAILED ? s->error : 0; }
+uint16_t s7_session_pdu_size(const s7_session *s) { return s->pdu_size; }
+unsigned s7_session_jobs(const s7_session *s) { return s->jobs_max; }
 
-const uint8_t *plcio_s7_session_tx(const plcio_s7_session *s, size_t *len)
+const uint8_t *s7_session_tx(const s7_session *s, size_t *len)
 {
     *len = s->tx_len - s->tx_off;
     return *len ? s->tx + s->tx_off : NULL;
 }
 
-void plcio_s7_session_tx_done(plcio_s7_session *s, size_t sent)
+void s7_session_tx_done(s7_session *s, size_t sent)
 {
-    if (plcio_log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE))
-        plcio_log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Tx", s->tx + s->tx_off, sent);
+    if (log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE))
+        log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Tx", s->tx + s->tx_off, sent);
     s->tx_off += sent;
     if (s->tx_off >= s->tx_len) s->tx_off = s->tx_len = 0;
 }
 
 /* ---------------------------------------------------------------- input */
 
-static void on_setup(plcio_s7_session *s, const plcio_s7_pdu *pdu)
+static void on_setup(s7_session *s, const s7_pdu *pdu)
 {
-    plcio_s7_setup st;
-    if (pdu->rosctr != PLCIO_S7_ACK_DATA || plcio_s7_pdu_error(pdu) || plcio_s7_setup_decode(pdu, &st)) {
-        plcio_s7_session_fail(s, plcio_s7_pdu_error(pdu) ? PLCIO_EPLC : PLCIO_EPROTO);
+    s7_setup st;
+    if (pdu->rosctr != PLCIO_S7_ACK_DATA || s7_pdu_error(pdu) || s7_setup_decode(pdu, &st)) {
+        s7_session_fail(s, s7_pdu_error(pdu) ? PLCIO_EPLC : PLCIO_EPROTO);
         return;
     }
     /* the partner may lower both values, never raise them */
     s->pdu_size = st.pdu_size < s->cfg.pdu_request ? st.pdu_size : s->cfg.pdu_request;
     if (s->pdu_size < PLCIO_S7_PDU_MIN / 2) {
-        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        s7_session_fail(s, PLCIO_EPROTO);
         return;
     }
     unsigned jobs = st.max_amq_calling ? st.max_amq_calling : 1;
     s->jobs_max = jobs < s->cfg.jobs_request ? jobs : s->cfg.jobs_request;
     s->state = PLCIO_S7_SESSION_READY;
     s->phase_deadline = 0;
-    plcio_log(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "connected: PDU %u, %u parallel jobs", s->pdu_size, s->jobs_max);
+    log_msg(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "connected: PDU %u, %u parallel jobs", s->pdu_size, s->jobs_max);
 }
 
-static void on_pdu(plcio_s7_session *s, const uint8_t *p, size_t n)
+static void on_pdu(s7_session *s, const uint8_t *p, size_t n)
 {
-    plcio_s7_pdu pdu;
-    if (plcio_s7_pdu_decode(p, n, &pdu) != PLCIO_OK) {
-        plcio_s7_session_fail(s, PLCIO_EPROTO);
+    s7_pdu pdu;
+    if (s7_pdu_decode(p, n, &pdu) != PLCIO_OK) {
+        s7_session_fail(s, PLCIO_EPROTO);
         return;
     }
     if (s->state == PLCIO_S7_SESSION_SETUP) {
@@ -189,7 +189,7 @@ static void on_pdu(plcio_s7_session *s, const uint8_t *p, size_t n)
         return;
     }
     if (s->state != PLCIO_S7_SESSION_READY || pdu.rosctr == PLCIO_S7_JOB) {
-        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        s7_session_fail(s, PLCIO_EPROTO);
         return;
     }
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
@@ -202,45 +202,45 @@ static void on_pdu(plcio_s7_session *s, const uint8_t *p, size_t n)
         }
     }
     /* an answer nobody waits for: the partner is confused or we are */
-    plcio_log(&s->cfg.logger, PLCIO_LOG_WARN, MOD, "answer with unknown PDU reference %u", pdu.pdu_ref);
-    plcio_s7_session_fail(s, PLCIO_EPROTO);
+    log_msg(&s->cfg.logger, PLCIO_LOG_WARN, MOD, "answer with unknown PDU reference %u", pdu.pdu_ref);
+    s7_session_fail(s, PLCIO_EPROTO);
 }
 
-static void send_setup(plcio_s7_session *s)
+static void send_setup(s7_session *s)
 {
     uint8_t frame[64];
-    plcio_s7_out out = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_setup st = {s->cfg.jobs_request, s->cfg.jobs_request, s->cfg.pdu_request};
-    if (plcio_s7_setup_encode(&out, PLCIO_S7_JOB, 0, &st) != PLCIO_OK) {
-        plcio_s7_session_fail(s, PLCIO_EINTERNAL);
+    s7_out out = s7_out_make(frame, sizeof frame, 0);
+    s7_setup st = {s->cfg.jobs_request, s->cfg.jobs_request, s->cfg.pdu_request};
+    if (s7_setup_encode(&out, PLCIO_S7_JOB, 0, &st) != PLCIO_OK) {
+        s7_session_fail(s, PLCIO_EINTERNAL);
         return;
     }
     tx_append(s, frame, out.len);
     s->state = PLCIO_S7_SESSION_SETUP;
 }
 
-static void on_tpdu(plcio_s7_session *s, const uint8_t *p, size_t n)
+static void on_tpdu(s7_session *s, const uint8_t *p, size_t n)
 {
-    plcio_cotp_tpdu t;
-    if (plcio_cotp_decode(p, n, &t) != PLCIO_OK) {
-        plcio_s7_session_fail(s, PLCIO_EPROTO);
+    cotp_tpdu t;
+    if (cotp_decode(p, n, &t) != PLCIO_OK) {
+        s7_session_fail(s, PLCIO_EPROTO);
         return;
     }
     switch (t.code) {
     case PLCIO_COTP_CC:
         if (s->state != PLCIO_S7_SESSION_COTP) {
-            plcio_s7_session_fail(s, PLCIO_EPROTO);
+            s7_session_fail(s, PLCIO_EPROTO);
             return;
         }
         send_setup(s);
         return;
     case PLCIO_COTP_DT:
         if (s->state != PLCIO_S7_SESSION_SETUP && s->state != PLCIO_S7_SESSION_READY) {
-            plcio_s7_session_fail(s, PLCIO_EPROTO);
+            s7_session_fail(s, PLCIO_EPROTO);
             return;
         }
         if (s->pdu_len + t.data_len > PDU_CAP) {
-            plcio_s7_session_fail(s, PLCIO_EPROTO);
+            s7_session_fail(s, PLCIO_EPROTO);
             return;
         }
         if (t.data_len) memcpy(s->pdu + s->pdu_len, t.data, t.data_len);
@@ -253,22 +253,21 @@ static void on_tpdu(plcio_s7_session *s, const uint8_t *p, size_t n)
         return;
     case PLCIO_COTP_DR:
         /* refused connection (wrong rack/slot/TSAP) or closed by the partner */
-        plcio_s7_session_fail(s, s->state == PLCIO_S7_SESSION_COTP ? PLCIO_ECONNREFUSED : PLCIO_ECLOSED);
+        s7_session_fail(s, s->state == PLCIO_S7_SESSION_COTP ? PLCIO_ECONNREFUSED : PLCIO_ECLOSED);
         return;
-    default: plcio_s7_session_fail(s, PLCIO_EPROTO); return;
+    default: s7_session_fail(s, PLCIO_EPROTO); return;
     }
 }
 
-int plcio_s7_session_feed(plcio_s7_session *s, const uint8_t *data, size_t len, uint64_t now)
+int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now)
 {
     (void)now;
     if (s->state == PLCIO_S7_SESSION_FAILED) return s->error;
     if (s->state == PLCIO_S7_SESSION_IDLE) {
-        plcio_s7_session_fail(s, PLCIO_EPROTO);
+        s7_session_fail(s, PLCIO_EPROTO);
         return s->error;
     }
-    if (plcio_log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE))
-        plcio_log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
+    if (log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE)) log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
     while (len) {
         size_t take = RX_CAP - s->rx_len < len ? RX_CAP - s->rx_len : len;
         memcpy(s->rx + s->rx_len, data, take);
@@ -277,11 +276,11 @@ int plcio_s7_session_feed(plcio_s7_session *s, const uint8_t *data, size_t len, 
         len -= take;
         size_t off = 0, frame = 0;
         for (;;) {
-            int rc = plcio_tpkt_decode(s->rx + off, s->rx_len - off, &frame);
+            int rc = tpkt_decode(s->rx + off, s->rx_len - off, &frame);
             if (rc == PLCIO_EAGAIN && frame > RX_CAP) rc = PLCIO_EPROTO;
             if (rc == PLCIO_EAGAIN) break;
             if (rc != PLCIO_OK) {
-                plcio_s7_session_fail(s, PLCIO_EPROTO);
+                s7_session_fail(s, PLCIO_EPROTO);
                 return s->error;
             }
             on_tpdu(s, s->rx + off + PLCIO_TPKT_HEADER_LEN, frame - PLCIO_TPKT_HEADER_LEN);
@@ -294,7 +293,7 @@ int plcio_s7_session_feed(plcio_s7_session *s, const uint8_t *data, size_t len, 
     return PLCIO_OK;
 }
 
-uint64_t plcio_s7_session_deadline(const plcio_s7_session *s)
+uint64_t s7_session_deadline(const s7_session *s)
 {
     uint64_t d = s->state == PLCIO_S7_SESSION_READY ? 0 : s->phase_deadline;
     if (s->state == PLCIO_S7_SESSION_FAILED || s->state == PLCIO_S7_SESSION_IDLE) return 0;
@@ -305,16 +304,16 @@ uint64_t plcio_s7_session_deadline(const plcio_s7_session *s)
     return d;
 }
 
-int plcio_s7_session_on_time(plcio_s7_session *s, uint64_t now)
+int s7_session_on_time(s7_session *s, uint64_t now)
 {
-    uint64_t d = plcio_s7_session_deadline(s);
-    if (d && now >= d) plcio_s7_session_fail(s, PLCIO_ETIMEDOUT);
-    return plcio_s7_session_error(s);
+    uint64_t d = s7_session_deadline(s);
+    if (d && now >= d) s7_session_fail(s, PLCIO_ETIMEDOUT);
+    return s7_session_error(s);
 }
 
 /* ---------------------------------------------------------------- jobs */
 
-unsigned plcio_s7_session_in_flight(const plcio_s7_session *s)
+unsigned s7_session_in_flight(const s7_session *s)
 {
     unsigned n = 0;
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
@@ -322,7 +321,7 @@ unsigned plcio_s7_session_in_flight(const plcio_s7_session *s)
     return n;
 }
 
-static unsigned busy_slots(const plcio_s7_session *s)
+static unsigned busy_slots(const s7_session *s)
 {
     unsigned n = 0;
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
@@ -330,17 +329,17 @@ static unsigned busy_slots(const plcio_s7_session *s)
     return n;
 }
 
-unsigned plcio_s7_session_free_slots(const plcio_s7_session *s)
+unsigned s7_session_free_slots(const s7_session *s)
 {
     if (s->state != PLCIO_S7_SESSION_READY) return 0;
     unsigned busy = busy_slots(s);
     return busy >= s->jobs_max ? 0 : s->jobs_max - busy;
 }
 
-int plcio_s7_session_request_begin(plcio_s7_session *s, plcio_s7_out *out, uint16_t *ref)
+int s7_session_request_begin(s7_session *s, s7_out *out, uint16_t *ref)
 {
     if (s->state != PLCIO_S7_SESSION_READY) return s->state == PLCIO_S7_SESSION_FAILED ? s->error : PLCIO_ESTATE;
-    if (!plcio_s7_session_free_slots(s)) return PLCIO_EBUSY;
+    if (!s7_session_free_slots(s)) return PLCIO_EBUSY;
     if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
     if (s->tx_cap - s->tx_len < TX_SLOT) {
         /* compact: drop what was sent already */
@@ -349,7 +348,7 @@ int plcio_s7_session_request_begin(plcio_s7_session *s, plcio_s7_out *out, uint1
         s->tx_off = 0;
         if (s->tx_cap - s->tx_len < TX_SLOT) return PLCIO_EBUSY;
     }
-    *out = plcio_s7_out_make(s->tx + s->tx_len, TX_SLOT, s->pdu_size);
+    *out = s7_out_make(s->tx + s->tx_len, TX_SLOT, s->pdu_size);
     do
         s->next_ref++;
     while (s->next_ref == 0);
@@ -357,7 +356,7 @@ int plcio_s7_session_request_begin(plcio_s7_session *s, plcio_s7_out *out, uint1
     return PLCIO_OK;
 }
 
-int plcio_s7_session_request_commit(plcio_s7_session *s, const plcio_s7_out *out, uint16_t ref, uint64_t now, int *slot)
+int s7_session_request_commit(s7_session *s, const s7_out *out, uint16_t ref, uint64_t now, int *slot)
 {
     if (out->buf != s->tx + s->tx_len || out->len == 0 || out->len > TX_SLOT) return PLCIO_EINVAL;
     for (int i = 0; i < s->cfg.jobs_request; i++) {
@@ -375,41 +374,41 @@ int plcio_s7_session_request_commit(plcio_s7_session *s, const plcio_s7_out *out
     return PLCIO_EBUSY;
 }
 
-bool plcio_s7_session_slot_done(const plcio_s7_session *s, int slot)
+bool s7_session_slot_done(const s7_session *s, int slot)
 {
     return slot >= 0 && slot < PLCIO_S7_SESSION_MAX_JOBS && s->jobs[slot].busy && s->jobs[slot].done;
 }
 
-const uint8_t *plcio_s7_session_slot_pdu(const plcio_s7_session *s, int slot, size_t *len)
+const uint8_t *s7_session_slot_pdu(const s7_session *s, int slot, size_t *len)
 {
-    if (!plcio_s7_session_slot_done(s, slot)) return NULL;
+    if (!s7_session_slot_done(s, slot)) return NULL;
     *len = s->jobs[slot].rsp_len;
     return s->jobs[slot].rsp;
 }
 
-void plcio_s7_session_slot_release(plcio_s7_session *s, int slot)
+void s7_session_slot_release(s7_session *s, int slot)
 {
     if (slot >= 0 && slot < PLCIO_S7_SESSION_MAX_JOBS) s->jobs[slot].busy = s->jobs[slot].done = false;
 }
 
-void plcio_s7_session_accept_jobs(plcio_s7_session *s, bool on)
+void s7_session_accept_jobs(s7_session *s, bool on)
 {
     s->accept_jobs = on;
     if (!on) s->incoming_ready = false;
 }
 
-const uint8_t *plcio_s7_session_incoming(const plcio_s7_session *s, size_t *len)
+const uint8_t *s7_session_incoming(const s7_session *s, size_t *len)
 {
     if (!s->incoming_ready) return NULL;
     *len = s->incoming_len;
     return s->incoming;
 }
 
-void plcio_s7_session_incoming_release(plcio_s7_session *s) { s->incoming_ready = false; }
+void s7_session_incoming_release(s7_session *s) { s->incoming_ready = false; }
 
-int plcio_s7_session_send_frame(plcio_s7_session *s, const uint8_t *frame, size_t len)
+int s7_session_send_frame(s7_session *s, const uint8_t *frame, size_t len)
 {
     if (s->state != PLCIO_S7_SESSION_READY) return s->state == PLCIO_S7_SESSION_FAILED ? s->error : PLCIO_ESTATE;
     tx_append(s, frame, len);
-    return plcio_s7_session_error(s);
+    return s7_session_error(s);
 }

@@ -10,10 +10,10 @@
 #define UD_HEAD_1 0x01
 #define UD_HEAD_2 0x12
 
-plcio_s7_userdata plcio_s7_userdata_request(uint8_t group, uint8_t subfunction, uint8_t sequence,
-                                            const uint8_t *payload, uint16_t len)
+s7_userdata s7_userdata_request(uint8_t group, uint8_t subfunction, uint8_t sequence, const uint8_t *payload,
+                                uint16_t len)
 {
-    plcio_s7_userdata ud;
+    s7_userdata ud;
     memset(&ud, 0, sizeof ud);
     ud.method = PLCIO_S7_UD_METHOD_REQUEST;
     ud.type = PLCIO_S7_UD_TYPE_REQUEST;
@@ -27,19 +27,18 @@ plcio_s7_userdata plcio_s7_userdata_request(uint8_t group, uint8_t subfunction, 
     return ud;
 }
 
-plcio_s7_userdata plcio_s7_userdata_continue(uint8_t group, uint8_t subfunction, uint8_t sequence)
+s7_userdata s7_userdata_continue(uint8_t group, uint8_t subfunction, uint8_t sequence)
 {
-    plcio_s7_userdata ud = plcio_s7_userdata_request(group, subfunction, sequence, NULL, 0);
+    s7_userdata ud = s7_userdata_request(group, subfunction, sequence, NULL, 0);
     ud.method = PLCIO_S7_UD_METHOD_RESPONSE;
     ud.extended = true;
     return ud;
 }
 
-plcio_s7_userdata plcio_s7_userdata_response(uint8_t group, uint8_t subfunction, uint8_t sequence,
-                                             uint8_t data_unit_ref, bool more, uint16_t error, const uint8_t *payload,
-                                             uint16_t len)
+s7_userdata s7_userdata_response(uint8_t group, uint8_t subfunction, uint8_t sequence, uint8_t data_unit_ref, bool more,
+                                 uint16_t error, const uint8_t *payload, uint16_t len)
 {
-    plcio_s7_userdata ud;
+    s7_userdata ud;
     memset(&ud, 0, sizeof ud);
     ud.method = PLCIO_S7_UD_METHOD_RESPONSE;
     ud.type = PLCIO_S7_UD_TYPE_RESPONSE;
@@ -57,11 +56,11 @@ plcio_s7_userdata plcio_s7_userdata_response(uint8_t group, uint8_t subfunction,
     return ud;
 }
 
-int plcio_s7_userdata_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7_userdata *ud)
+int s7_userdata_encode(s7_out *out, uint16_t pdu_ref, const s7_userdata *ud)
 {
     if (!ud || ud->group > 15 || ud->type > 15 || (ud->payload_len && !ud->payload)) return PLCIO_EINVAL;
-    plcio_s7_writer wr;
-    plcio_s7_writer_begin(&wr, out, PLCIO_S7_USERDATA, pdu_ref, 0);
+    s7_writer wr;
+    s7_writer_begin(&wr, out, PLCIO_S7_USERDATA, pdu_ref, 0);
     plcio_wcursor *w = &wr.w;
     plcio_wcursor_u8(w, UD_HEAD_0);
     plcio_wcursor_u8(w, UD_HEAD_1);
@@ -76,15 +75,15 @@ int plcio_s7_userdata_encode(plcio_s7_out *out, uint16_t pdu_ref, const plcio_s7
         plcio_wcursor_u8(w, ud->more ? 1 : 0);
         plcio_wcursor_u16be(w, ud->error);
     }
-    plcio_s7_writer_data(&wr);
+    s7_writer_data(&wr);
     plcio_wcursor_u8(w, ud->return_code);
     plcio_wcursor_u8(w, ud->transport);
     plcio_wcursor_u16be(w, ud->payload_len);
     if (ud->payload_len) plcio_wcursor_write(w, ud->payload, ud->payload_len);
-    return plcio_s7_writer_end(&wr);
+    return s7_writer_end(&wr);
 }
 
-int plcio_s7_userdata_decode(const plcio_s7_pdu *pdu, plcio_s7_userdata *out)
+int s7_userdata_decode(const s7_pdu *pdu, s7_userdata *out)
 {
     memset(out, 0, sizeof *out);
     if (pdu->rosctr != PLCIO_S7_USERDATA || pdu->param_len < 8) return PLCIO_EPROTO;
@@ -112,7 +111,7 @@ int plcio_s7_userdata_decode(const plcio_s7_pdu *pdu, plcio_s7_userdata *out)
     return PLCIO_OK;
 }
 
-int plcio_s7_userdata_check(const plcio_s7_userdata *ud, uint8_t group, uint8_t subfunction, uint16_t *error)
+int s7_userdata_check(const s7_userdata *ud, uint8_t group, uint8_t subfunction, uint16_t *error)
 {
     if (ud->type != PLCIO_S7_UD_TYPE_RESPONSE || ud->group != group || ud->subfunction != subfunction)
         return PLCIO_EPROTO;
@@ -121,8 +120,8 @@ int plcio_s7_userdata_check(const plcio_s7_userdata *ud, uint8_t group, uint8_t 
     return e ? PLCIO_EPLC : PLCIO_OK;
 }
 
-void plcio_s7_ud_assembly_init(plcio_s7_ud_assembly *a, uint8_t group, uint8_t subfunction, uint8_t *buf, size_t cap,
-                               size_t max_fragments)
+void s7_ud_assembly_init(s7_ud_assembly *a, uint8_t group, uint8_t subfunction, uint8_t *buf, size_t cap,
+                         size_t max_fragments)
 {
     memset(a, 0, sizeof *a);
     a->group = group;
@@ -132,10 +131,10 @@ void plcio_s7_ud_assembly_init(plcio_s7_ud_assembly *a, uint8_t group, uint8_t s
     a->max_fragments = max_fragments;
 }
 
-int plcio_s7_ud_assembly_add(plcio_s7_ud_assembly *a, const plcio_s7_userdata *ud)
+int s7_ud_assembly_add(s7_ud_assembly *a, const s7_userdata *ud)
 {
     if (a->done) return PLCIO_EPROTO; /* fragment after the last one */
-    int rc = plcio_s7_userdata_check(ud, a->group, a->subfunction, &a->error);
+    int rc = s7_userdata_check(ud, a->group, a->subfunction, &a->error);
     if (rc) return rc;
     if (a->fragments >= a->max_fragments) return PLCIO_ELIMIT;
     if (ud->payload_len > a->cap - a->len) return PLCIO_ELIMIT;
@@ -153,14 +152,14 @@ int plcio_s7_ud_assembly_add(plcio_s7_ud_assembly *a, const plcio_s7_userdata *u
 
 /* ---------------------------------------------------------------- SZL */
 
-int plcio_s7_szl_request_encode(uint8_t out[4], uint16_t id, uint16_t index)
+int s7_szl_request_encode(uint8_t out[4], uint16_t id, uint16_t index)
 {
     plcio_put_u16be(out, id);
     plcio_put_u16be(out + 2, index);
     return PLCIO_OK;
 }
 
-int plcio_s7_szl_request_decode(const uint8_t *payload, size_t len, uint16_t *id, uint16_t *index)
+int s7_szl_request_decode(const uint8_t *payload, size_t len, uint16_t *id, uint16_t *index)
 {
     if (len != 4 || !payload) return PLCIO_EPROTO;
     *id = plcio_get_u16be(payload);
@@ -168,7 +167,7 @@ int plcio_s7_szl_request_decode(const uint8_t *payload, size_t len, uint16_t *id
     return PLCIO_OK;
 }
 
-int plcio_s7_szl_header_decode(const uint8_t *payload, size_t len, plcio_s7_szl_header *out)
+int s7_szl_header_decode(const uint8_t *payload, size_t len, s7_szl_header *out)
 {
     if (len < PLCIO_S7_SZL_HEADER_LEN || !payload) return PLCIO_EPROTO;
     out->id = plcio_get_u16be(payload);
@@ -178,7 +177,7 @@ int plcio_s7_szl_header_decode(const uint8_t *payload, size_t len, plcio_s7_szl_
     return PLCIO_OK;
 }
 
-void plcio_s7_szl_header_encode(uint8_t out[8], const plcio_s7_szl_header *h)
+void s7_szl_header_encode(uint8_t out[8], const s7_szl_header *h)
 {
     plcio_put_u16be(out, h->id);
     plcio_put_u16be(out + 2, h->index);
@@ -191,18 +190,18 @@ void plcio_s7_szl_header_encode(uint8_t out[8], const plcio_s7_szl_header *h)
 /* The 8 BCD bytes are a DATE_AND_TIME: the value codec (src/tag/value.c)
  * decodes and checks them (years 90..99 -> 19xx, 00..89 -> 20xx, real
  * dates, weekday 1..7); here only the field structs are converted. */
-int plcio_s7_dt_bcd_decode(const uint8_t p[8], plcio_s7_datetime *out)
+int s7_dt_bcd_decode(const uint8_t p[8], s7_datetime *out)
 {
     plcio_value v;
     if (plcio_value_decode(&v, PLCIO_TYPE_DATE_AND_TIME, 0, p, 8, 0, NULL, NULL, 0) != PLCIO_OK) return PLCIO_EPROTO;
     const plcio_datetime *d = &v.v.dt;
-    *out = (plcio_s7_datetime){
+    *out = (s7_datetime){
         (uint16_t)d->year, d->month, d->day, d->hour, d->minute, d->second, (uint16_t)(d->nanosecond / 1000000u),
         d->weekday};
     return PLCIO_OK;
 }
 
-int plcio_s7_dt_bcd_encode(uint8_t out[8], const plcio_s7_datetime *dt)
+int s7_dt_bcd_encode(uint8_t out[8], const s7_datetime *dt)
 {
     if (dt->millisecond > 999) return PLCIO_ERANGE;
     plcio_value v;
@@ -212,25 +211,25 @@ int plcio_s7_dt_bcd_encode(uint8_t out[8], const plcio_s7_datetime *dt)
     return plcio_value_encode(&v, out, 8, 0, NULL, NULL, 0) == PLCIO_OK ? PLCIO_OK : PLCIO_ERANGE;
 }
 
-int plcio_s7_clock_decode(const uint8_t *p, size_t len, plcio_s7_datetime *out)
+int s7_clock_decode(const uint8_t *p, size_t len, s7_datetime *out)
 {
     if (!p || len != PLCIO_S7_CLOCK_LEN) return PLCIO_EPROTO;
     /* byte 0 reserved, byte 1 the century digits "19" CPUs send; the year
      * itself is two digits, 90..99 -> 19xx, 00..89 -> 20xx */
     if ((p[1] >> 4) > 9 || (p[1] & 15) > 9) return PLCIO_EPROTO;
-    return plcio_s7_dt_bcd_decode(p + 2, out);
+    return s7_dt_bcd_decode(p + 2, out);
 }
 
-int plcio_s7_clock_encode(uint8_t out[10], const plcio_s7_datetime *dt)
+int s7_clock_encode(uint8_t out[10], const s7_datetime *dt)
 {
     out[0] = 0x00;
     out[1] = 0x19;
-    return plcio_s7_dt_bcd_encode(out + 2, dt);
+    return s7_dt_bcd_encode(out + 2, dt);
 }
 
 /* ---------------------------------------------------------------- password */
 
-int plcio_s7_password_encode(uint8_t out[8], const char *password)
+int s7_password_encode(uint8_t out[8], const char *password)
 {
     size_t n = password ? strlen(password) : 0;
     if (n > 8) return PLCIO_EINVAL;
@@ -242,7 +241,7 @@ int plcio_s7_password_encode(uint8_t out[8], const char *password)
     return PLCIO_OK;
 }
 
-void plcio_s7_password_decode(const uint8_t in[8], char out[9])
+void s7_password_decode(const uint8_t in[8], char out[9])
 {
     for (int i = 0; i < 8; i++)
         out[i] = (char)(in[i] ^ 0x55 ^ (i >= 2 ? in[i - 2] : 0));
@@ -259,20 +258,20 @@ static const struct {
     {PLCIO_S7_BLOCK_SDB, "SDB"}, {PLCIO_S7_BLOCK_SFC, "SFC"}, {PLCIO_S7_BLOCK_SFB, "SFB"},
 };
 
-int plcio_s7_block_type_index(uint8_t type)
+int s7_block_type_index(uint8_t type)
 {
     for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++)
         if (block_types[i].type == type) return i;
     return -1;
 }
 
-const char *plcio_s7_block_type_name(uint8_t type)
+const char *s7_block_type_name(uint8_t type)
 {
-    int i = plcio_s7_block_type_index(type);
+    int i = s7_block_type_index(type);
     return i < 0 ? NULL : block_types[i].name;
 }
 
-uint8_t plcio_s7_block_type_parse(const char *name)
+uint8_t s7_block_type_parse(const char *name)
 {
     if (!name) return 0;
     for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++) {
@@ -284,14 +283,14 @@ uint8_t plcio_s7_block_type_parse(const char *name)
     return 0;
 }
 
-int plcio_s7_block_counts_decode(const uint8_t *payload, size_t len, plcio_s7_block_counts *out)
+int s7_block_counts_decode(const uint8_t *payload, size_t len, s7_block_counts *out)
 {
     memset(out, 0, sizeof *out);
     if (len % 4 || (len && !payload)) return PLCIO_EPROTO;
     bool seen[PLCIO_S7_BLOCK_TYPES] = {false};
     for (size_t off = 0; off < len; off += 4) {
         if (payload[off] != 0x30) return PLCIO_EPROTO;
-        int i = plcio_s7_block_type_index(payload[off + 1]);
+        int i = s7_block_type_index(payload[off + 1]);
         if (i < 0 || seen[i]) return PLCIO_EPROTO;
         seen[i] = true;
         out->count[i] = plcio_get_u16be(payload + off + 2);
@@ -299,7 +298,7 @@ int plcio_s7_block_counts_decode(const uint8_t *payload, size_t len, plcio_s7_bl
     return PLCIO_OK;
 }
 
-int plcio_s7_block_counts_encode(plcio_wcursor *w, const plcio_s7_block_counts *c)
+int s7_block_counts_encode(plcio_wcursor *w, const s7_block_counts *c)
 {
     for (int i = 0; i < PLCIO_S7_BLOCK_TYPES; i++) {
         plcio_wcursor_u8(w, 0x30);
@@ -309,13 +308,13 @@ int plcio_s7_block_counts_encode(plcio_wcursor *w, const plcio_s7_block_counts *
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-int plcio_s7_block_list_decode(const uint8_t *payload, size_t len, plcio_s7_block_entry *out, size_t cap, size_t *n)
+int s7_block_list_decode(const uint8_t *payload, size_t len, s7_block_entry *out, size_t cap, size_t *n)
 {
     *n = 0;
     if (len % 4 || (len && !payload)) return PLCIO_EPROTO;
     if (len / 4 > cap) return PLCIO_ENOSPC;
     for (size_t off = 0; off < len; off += 4) {
-        plcio_s7_block_entry *e = &out[off / 4];
+        s7_block_entry *e = &out[off / 4];
         e->number = plcio_get_u16be(payload + off);
         e->flags = payload[off + 2];
         e->language = payload[off + 3];
@@ -324,7 +323,7 @@ int plcio_s7_block_list_decode(const uint8_t *payload, size_t len, plcio_s7_bloc
     return PLCIO_OK;
 }
 
-int plcio_s7_block_list_encode(plcio_wcursor *w, const plcio_s7_block_entry *e, size_t n)
+int s7_block_list_encode(plcio_wcursor *w, const s7_block_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         plcio_wcursor_u16be(w, e[i].number);
@@ -334,9 +333,9 @@ int plcio_s7_block_list_encode(plcio_wcursor *w, const plcio_s7_block_entry *e, 
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-int plcio_s7_block_name_encode(uint8_t out[8], uint8_t type, uint16_t number)
+int s7_block_name_encode(uint8_t out[8], uint8_t type, uint16_t number)
 {
-    if (plcio_s7_block_type_index(type) < 0) return PLCIO_EINVAL;
+    if (s7_block_type_index(type) < 0) return PLCIO_EINVAL;
     out[0] = '0';
     out[1] = type;
     unsigned v = number;
@@ -359,10 +358,10 @@ static int digits_get(const uint8_t *p, size_t n, uint32_t *out)
     return PLCIO_OK;
 }
 
-int plcio_s7_block_name_decode(const uint8_t *payload, size_t len, uint8_t *type, uint16_t *number)
+int s7_block_name_decode(const uint8_t *payload, size_t len, uint8_t *type, uint16_t *number)
 {
     if (!payload || (len != 2 && len != 8) || payload[0] != '0') return PLCIO_EPROTO;
-    if (plcio_s7_block_type_index(payload[1]) < 0) return PLCIO_EPROTO;
+    if (s7_block_type_index(payload[1]) < 0) return PLCIO_EPROTO;
     *type = payload[1];
     *number = 0;
     if (len == 2) return PLCIO_OK;
@@ -389,7 +388,7 @@ static void str8_put(uint8_t *p, const char *s)
     memcpy(p, s, n);
 }
 
-int plcio_s7_block_info_decode(const uint8_t *p, size_t len, plcio_s7_block_info *out)
+int s7_block_info_decode(const uint8_t *p, size_t len, s7_block_info *out)
 {
     memset(out, 0, sizeof *out);
     if (!p || len != PLCIO_S7_BLOCK_INFO_LEN) return PLCIO_EPROTO;
@@ -415,7 +414,7 @@ int plcio_s7_block_info_decode(const uint8_t *p, size_t len, plcio_s7_block_info
     return PLCIO_OK;
 }
 
-int plcio_s7_block_info_encode(uint8_t p[78], const plcio_s7_block_info *in)
+int s7_block_info_encode(uint8_t p[78], const s7_block_info *in)
 {
     memset(p, 0, PLCIO_S7_BLOCK_INFO_LEN);
     p[1] = in->block_type;
@@ -439,7 +438,7 @@ int plcio_s7_block_info_encode(uint8_t p[78], const plcio_s7_block_info *in)
     return PLCIO_OK;
 }
 
-void plcio_s7_block_date(const uint8_t raw[6], uint32_t *ms, uint16_t *days)
+void s7_block_date(const uint8_t raw[6], uint32_t *ms, uint16_t *days)
 {
     *ms = plcio_get_u32be(raw);
     *days = plcio_get_u16be(raw + 4);

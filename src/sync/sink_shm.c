@@ -22,10 +22,10 @@ static void publish(plcio_sync *s)
     sync_note_recreations(s);
     if (rc == s->shm_rc) return;
     if (rc != PLCIO_OK)
-        plcio_log(&s->logger, PLCIO_LOG_ERROR, "sync",
-                  "shared memory %s cannot be published: %s (retrying every second)", s->shm_name, plcio_strerror(rc));
+        log_msg(&s->logger, PLCIO_LOG_ERROR, "sync", "shared memory %s cannot be published: %s (retrying every second)",
+                s->shm_name, plcio_strerror(rc));
     else
-        plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "shared memory %s published again", s->shm_name);
+        log_msg(&s->logger, PLCIO_LOG_INFO, "sync", "shared memory %s published again", s->shm_name);
     s->shm_rc = rc;
 }
 

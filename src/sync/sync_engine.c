@@ -32,7 +32,7 @@ void plcio_sync_device_log(const sync_device *d, plcio_log_level level, const ch
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    plcio_log(&d->engine->logger, level, "sync", "%s", line);
+    log_msg(&d->engine->logger, level, "sync", "%s", line);
 }
 
 void **plcio_sync_device_shared(sync_device *d)
@@ -255,7 +255,7 @@ void plcio_sync_device_up(sync_device *d)
     d->connects++;
     d->up_since_ns = now_ns(s);
     d->last_error = PLCIO_OK;
-    plcio_log(&s->logger, PLCIO_LOG_INFO, "sync", "%s: connected", d->name);
+    log_msg(&s->logger, PLCIO_LOG_INFO, "sync", "%s: connected", d->name);
     plcio_sink_event ev = {.kind = PLCIO_SINK_DEVICE_STATE, .device = (size_t)(d - s->devices), .connected = true};
     sync_sinks_emit(s, &ev);
     while (d->writes_head) {
@@ -279,9 +279,9 @@ void plcio_sync_device_down(sync_device *d, int err, const char *message)
         d->disconnects++;
     else
         d->connect_failures++;
-    plcio_log(&s->logger, was_up ? PLCIO_LOG_WARN : PLCIO_LOG_INFO, "sync", "%s: %s%s; retry in %llu ms", d->name,
-              was_up ? "connection lost: " : "cannot connect: ", d->last_message,
-              (unsigned long long)(d->backoff_ns / PLCIO_NS_PER_MS));
+    log_msg(&s->logger, was_up ? PLCIO_LOG_WARN : PLCIO_LOG_INFO, "sync", "%s: %s%s; retry in %llu ms", d->name,
+            was_up ? "connection lost: " : "cannot connect: ", d->last_message,
+            (unsigned long long)(d->backoff_ns / PLCIO_NS_PER_MS));
     plcio_sink_event ev = {
         .kind = PLCIO_SINK_DEVICE_STATE, .device = (size_t)(d - s->devices), .reason = err, .message = d->last_message};
     sync_sinks_emit(s, &ev);
@@ -293,7 +293,7 @@ void plcio_sync_device_down(sync_device *d, int err, const char *message)
         }
         mark_group_unavailable(g, err);
     }
-    if (!plcio_loop_stopped(s->loop)) {
+    if (!loop_stopped(s->loop)) {
         d->reconnect_timer = plcio_loop_timer_add(s->loop, now_ns(s) + d->backoff_ns, connect_now, d);
         d->backoff_ns = d->backoff_ns * 2 > d->reconnect_max_ns ? d->reconnect_max_ns : d->backoff_ns * 2;
     }
@@ -326,7 +326,7 @@ static void group_tick(plcio_loop *loop, void *ctx)
         g->stats.late += behind;
         g->due_ns += behind * g->interval_ns;
     }
-    if (!plcio_loop_stopped(loop)) g->timer = plcio_loop_timer_add(loop, g->due_ns, group_tick, g);
+    if (!loop_stopped(loop)) g->timer = plcio_loop_timer_add(loop, g->due_ns, group_tick, g);
 }
 
 /* ---- writes ---- */
@@ -337,8 +337,8 @@ void plcio_sync_write_done(sync_write *w, int err, const char *message)
     plcio_sync *s = d->engine;
     if (w->started) d->writes_in_flight--;
     const char *msg = message && *message ? message : (err ? plcio_strerror(err) : NULL);
-    plcio_log(&s->logger, err ? PLCIO_LOG_WARN : PLCIO_LOG_DEBUG, "sync", "write %s: %s", w->tag->name,
-              err ? msg : "done");
+    log_msg(&s->logger, err ? PLCIO_LOG_WARN : PLCIO_LOG_DEBUG, "sync", "write %s: %s", w->tag->name,
+            err ? msg : "done");
     plcio_sink_event ev = {.kind = PLCIO_SINK_WRITE_RESULT, .tag = w->tag->index, .reason = err, .message = msg};
     sync_sinks_emit(s, &ev);
     if (w->from_shm) {
@@ -424,7 +424,7 @@ static void poll_write_ring(plcio_loop *loop, void *ctx)
         submit_write(s, w);
     }
     expire_queued_writes(s, plcio_loop_now(loop));
-    if (!plcio_loop_stopped(loop))
+    if (!loop_stopped(loop))
         s->ring_timer = plcio_loop_timer_add(loop, plcio_loop_now(loop) + WRITE_POLL_NS, poll_write_ring, s);
 }
 
@@ -479,10 +479,10 @@ void sync_note_recreations(plcio_sync *s)
     uint64_t n = plcio_shm_writer_recreations(s->shm);
     if (n == s->shm_recreations) return;
     s->shm_recreations = n;
-    plcio_log(&s->logger, PLCIO_LOG_WARN, "sync",
-              "shared memory %s (or its write ring) was truncated, removed or replaced by another process: "
-              "moved to new objects under the same names (readers reopen)",
-              s->shm_name);
+    log_msg(&s->logger, PLCIO_LOG_WARN, "sync",
+            "shared memory %s (or its write ring) was truncated, removed or replaced by another process: "
+            "moved to new objects under the same names (readers reopen)",
+            s->shm_name);
 }
 
 static void heartbeat(plcio_loop *loop, void *ctx)
@@ -492,7 +492,7 @@ static void heartbeat(plcio_loop *loop, void *ctx)
         plcio_shm_writer_heartbeat(s->shm);
         sync_note_recreations(s);
     }
-    if (!plcio_loop_stopped(loop)) plcio_loop_timer_add(loop, plcio_loop_now(loop) + HEARTBEAT_NS, heartbeat, s);
+    if (!loop_stopped(loop)) plcio_loop_timer_add(loop, plcio_loop_now(loop) + HEARTBEAT_NS, heartbeat, s);
 }
 
 static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plcio_sync_options *o, char *err,
@@ -526,8 +526,8 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
     if (rc != PLCIO_OK)
         snprintf(err, cap, "shared memory %s: %s", s->shm_name, msg[0] ? msg : plcio_strerror(rc));
     else if (plcio_shm_writer_replaced_pid(s->shm))
-        plcio_log(&s->logger, PLCIO_LOG_WARN, "sync", "replaced the segment %s left by engine pid %u, which died",
-                  s->shm_name, plcio_shm_writer_replaced_pid(s->shm));
+        log_msg(&s->logger, PLCIO_LOG_WARN, "sync", "replaced the segment %s left by engine pid %u, which died",
+                s->shm_name, plcio_shm_writer_replaced_pid(s->shm));
     return rc;
 }
 
@@ -588,7 +588,7 @@ int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, pl
         s->clock = o->clock;
     }
     atomic_init(&s->stop, false);
-    s->loop = plcio_loop_new(&s->clock);
+    s->loop = loop_new(&s->clock);
     int rc = s->loop ? sync_register_drivers(s, o, err, err_cap) : PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = sync_build(s, cfg, err, err_cap);
     if (rc == PLCIO_OK) rc = build_image(s);
@@ -632,7 +632,7 @@ static void fail_queued_writes(plcio_sync *s)
 void plcio_sync_free(plcio_sync *s)
 {
     if (!s) return;
-    if (s->loop) plcio_loop_stop(s->loop); /* no new timers from here on */
+    if (s->loop) loop_stop(s->loop); /* no new timers from here on */
     fail_queued_writes(s);
     if (s->shm) {
         /* Requests still in the ring will not be served: answer them. */
@@ -648,7 +648,7 @@ void plcio_sync_free(plcio_sync *s)
     free(s->batch);
     sync_unbuild(s);
     plcio_shm_writer_free(s->shm);
-    plcio_loop_free(s->loop);
+    loop_free(s->loop);
     free(s);
 }
 
@@ -656,7 +656,7 @@ int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
 {
     if (!s) return PLCIO_EINVAL;
     s->round_real_ns = 0;
-    int rc = plcio_loop_run_once(s->loop, max_wait_ms);
+    int rc = loop_run_once(s->loop, max_wait_ms);
     if (s->round_open) {
         s->round_open = false;
         plcio_sink_event ev = {.kind = PLCIO_SINK_ROUND_END};
@@ -679,7 +679,7 @@ void plcio_sync_stop(plcio_sync *s)
 {
     if (!s) return;
     atomic_store(&s->stop, true);
-    plcio_loop_wake(s->loop);
+    loop_wake(s->loop);
 }
 
 /* ---- statistics ---- */

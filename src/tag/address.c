@@ -89,12 +89,12 @@ static int parse_count(scan *s, suffix *sx, const char *text, char *err, size_t 
 {
     uint64_t n;
     int r = scan_bracket(s, &n);
-    if (r < 0) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: malformed array count, write [n]", quote(text).s);
+    if (r < 0) return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: malformed array count, write [n]", quote(text).s);
     if (r == 0) return PLCIO_OK;
-    if (sx->has_count) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: array count given twice", quote(text).s);
+    if (sx->has_count) return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: array count given twice", quote(text).s);
     if (n < 1 || n > 65535)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: array count %llu is out of range (1..65535)", quote(text).s,
-                              (unsigned long long)n);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: array count %llu is out of range (1..65535)", quote(text).s,
+                        (unsigned long long)n);
     sx->has_count = true;
     sx->count = n;
     return PLCIO_OK;
@@ -107,28 +107,28 @@ static int parse_type(scan *s, suffix *sx, const char *text, char *err, size_t c
     while (isalnum((unsigned char)*s->p) || *s->p == '_')
         s->p++;
     size_t len = (size_t)(s->p - name);
-    if (len == 0) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a type name must follow ':'", quote(text).s);
-    if (sx->has_type) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: type given twice", quote(text).s);
+    if (len == 0) return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a type name must follow ':'", quote(text).s);
+    if (sx->has_type) return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: type given twice", quote(text).s);
     if (plcio_type_parse(name, len, &sx->type) != PLCIO_OK)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: unknown type '%.*s'", quote(text).s, (int)len, name);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: unknown type '%.*s'", quote(text).s, (int)len, name);
     sx->has_type = true;
     if (sx->type == PLCIO_TYPE_STRING || sx->type == PLCIO_TYPE_WSTRING) {
         unsigned max = sx->type == PLCIO_TYPE_STRING ? PLCIO_STRING_MAX : PLCIO_WSTRING_MAX;
         int r = scan_bracket(s, &sx->length);
         if (r <= 0)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s needs a length, e.g. %s[30]", quote(text).s,
-                                  plcio_type_name(sx->type), plcio_type_name(sx->type));
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s needs a length, e.g. %s[30]", quote(text).s,
+                            plcio_type_name(sx->type), plcio_type_name(sx->type));
         if (sx->length < 1 || sx->length > max)
-            return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: %s length %llu is out of range (1..%u)", quote(text).s,
-                                  plcio_type_name(sx->type), (unsigned long long)sx->length, max);
+            return tag_fail(PLCIO_ERANGE, err, cap, "%s: %s length %llu is out of range (1..%u)", quote(text).s,
+                            plcio_type_name(sx->type), (unsigned long long)sx->length, max);
     }
     return parse_count(s, sx, text, err, cap);
 }
 
 static int trailing_junk(const scan *s, const char *text, char *err, size_t cap)
 {
-    return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: unexpected '%.10s' at position %zu", quote(text).s, s->p,
-                          (size_t)(s->p - s->start) + 1);
+    return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: unexpected '%.10s' at position %zu", quote(text).s, s->p,
+                    (size_t)(s->p - s->start) + 1);
 }
 
 /* ===========================================================================
@@ -187,22 +187,22 @@ static int scan_offset_bit(scan *s, char letter, uint64_t *offset, bool *has_bit
 {
     *has_bit = false; /* set on every path, errors included */
     if (!scan_number(s, offset))
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a byte offset is missing", quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a byte offset is missing", quote(text).s);
     if (accept_char(s, '.')) {
         if (!scan_number(s, bit))
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a bit number must follow '.'", quote(text).s);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a bit number must follow '.'", quote(text).s);
         *has_bit = true;
     }
     if (letter == 'X' && !*has_bit)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a bit address needs .bit (e.g. DBX0.3)", quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a bit address needs .bit (e.g. DBX0.3)", quote(text).s);
     if (letter != 'X' && letter != 0 && *has_bit)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: only X (bit) addresses take .bit", quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: only X (bit) addresses take .bit", quote(text).s);
     if (*has_bit && *bit > 7)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: bit %llu is out of range (0..7)", quote(text).s,
-                              (unsigned long long)*bit);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: bit %llu is out of range (0..7)", quote(text).s,
+                        (unsigned long long)*bit);
     if (*offset > PLCIO_S7_MAX_BYTE_OFFSET)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: byte offset %llu is out of range (0..%u)", quote(text).s,
-                              (unsigned long long)*offset, PLCIO_S7_MAX_BYTE_OFFSET);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: byte offset %llu is out of range (0..%u)", quote(text).s,
+                        (unsigned long long)*offset, PLCIO_S7_MAX_BYTE_OFFSET);
     return PLCIO_OK;
 }
 
@@ -225,8 +225,8 @@ static int s7_finish(plcio_s7_address *a, const char *text, char *err, size_t ca
     if (a->area == PLCIO_S7_AREA_TM || a->area == PLCIO_S7_AREA_CT) {
         uint64_t last = (uint64_t)a->offset + a->count - 1;
         if (last > 65535)
-            return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: %s %llu is beyond the last number 65535", quote(text).s,
-                                  a->area == PLCIO_S7_AREA_TM ? "timer" : "counter", (unsigned long long)last);
+            return tag_fail(PLCIO_ERANGE, err, cap, "%s: %s %llu is beyond the last number 65535", quote(text).s,
+                            a->area == PLCIO_S7_AREA_TM ? "timer" : "counter", (unsigned long long)last);
         size = 2 * (uint64_t)a->count;
     } else if (a->type == PLCIO_TYPE_BOOL) {
         size = ((uint64_t)a->bit + a->count + 7) / 8;
@@ -235,8 +235,8 @@ static int s7_finish(plcio_s7_address *a, const char *text, char *err, size_t ca
     }
     if (a->area != PLCIO_S7_AREA_TM && a->area != PLCIO_S7_AREA_CT &&
         (uint64_t)a->offset + size - 1 > PLCIO_S7_MAX_BYTE_OFFSET)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: the data ends at byte %llu, beyond the last address %u",
-                              quote(text).s, (unsigned long long)(a->offset + size - 1), PLCIO_S7_MAX_BYTE_OFFSET);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: the data ends at byte %llu, beyond the last address %u",
+                        quote(text).s, (unsigned long long)(a->offset + size - 1), PLCIO_S7_MAX_BYTE_OFFSET);
     a->size = (uint32_t)size;
     return PLCIO_OK;
 }
@@ -245,7 +245,7 @@ static int apply_type(plcio_s7_address *a, char letter, const suffix *sx, const 
 {
     a->count = sx->has_count ? (uint32_t)sx->count : 1;
     if (!sx->has_type) {
-        if (!letter) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a type, e.g. DB1:8:REAL", quote(text).s);
+        if (!letter) return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a type, e.g. DB1:8:REAL", quote(text).s);
         a->type = letter_default(letter);
         return PLCIO_OK;
     }
@@ -254,16 +254,16 @@ static int apply_type(plcio_s7_address *a, char letter, const suffix *sx, const 
     if (letter && !letter_accepts(letter, sx->type)) {
         size_t size = plcio_type_size(sx->type, a->length);
         if (sx->type == PLCIO_TYPE_STRING || sx->type == PLCIO_TYPE_WSTRING)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s goes with B addresses (e.g. DBB20)", quote(text).s,
-                                  plcio_type_name(sx->type));
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s goes with B addresses (e.g. DBB20)", quote(text).s,
+                            plcio_type_name(sx->type));
         if (letter == 'X' || sx->type == PLCIO_TYPE_BOOL)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
-                                  "%s: BOOL goes with X addresses (e.g. DBX0.0) and only there", quote(text).s);
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s is %zu byte%s, a %c address holds %d", quote(text).s,
-                              plcio_type_name(sx->type), size, size == 1 ? "" : "s", letter,
-                              letter == 'B'   ? 1
-                              : letter == 'W' ? 2
-                                              : 4);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: BOOL goes with X addresses (e.g. DBX0.0) and only there",
+                            quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s is %zu byte%s, a %c address holds %d", quote(text).s,
+                        plcio_type_name(sx->type), size, size == 1 ? "" : "s", letter,
+                        letter == 'B'   ? 1
+                        : letter == 'W' ? 2
+                                        : 4);
     }
     return PLCIO_OK;
 }
@@ -275,17 +275,17 @@ static int parse_s7_db(scan *s, plcio_s7_address *a, const char *text, char *err
     bool has_bit;
     char letter = 0;
     suffix sx = {0};
-    if (!scan_number(s, &db)) return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: DB number missing", quote(text).s);
+    if (!scan_number(s, &db)) return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: DB number missing", quote(text).s);
     if (db < 1 || db > 65535)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: DB number %llu is out of range (1..65535)", quote(text).s,
-                              (unsigned long long)db);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: DB number %llu is out of range (1..65535)", quote(text).s,
+                        (unsigned long long)db);
     a->area = PLCIO_S7_AREA_DB;
     a->db = (uint16_t)db;
     int rc;
     if (accept_char(s, '.')) {
         if (!accept_ci(s, "DB") || !scan_letter(s, &letter))
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: expected DBX, DBB, DBW or DBD after 'DB%llu.'",
-                                  quote(text).s, (unsigned long long)db);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: expected DBX, DBB, DBW or DBD after 'DB%llu.'", quote(text).s,
+                            (unsigned long long)db);
         rc = scan_offset_bit(s, letter, &offset, &has_bit, &bit, text, err, cap);
         if (rc == PLCIO_OK) rc = scan_s7_suffixes(s, &sx, text, err, cap);
     } else if (accept_char(s, ':') || accept_char(s, ',')) {
@@ -293,12 +293,12 @@ static int parse_s7_db(scan *s, plcio_s7_address *a, const char *text, char *err
         rc = scan_offset_bit(s, 0, &offset, &has_bit, &bit, text, err, cap);
         if (rc == PLCIO_OK) rc = scan_s7_suffixes(s, &sx, text, err, cap);
         if (rc == PLCIO_OK && !sx.has_type)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a type, e.g. DB1:8:REAL", quote(text).s);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a type, e.g. DB1:8:REAL", quote(text).s);
         if (rc == PLCIO_OK && has_bit && sx.type != PLCIO_TYPE_BOOL)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: only BOOL takes .bit", quote(text).s);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: only BOOL takes .bit", quote(text).s);
     } else {
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: expected '.DBX0.0', '.DBW0' or ':offset:TYPE' after DB%llu",
-                              quote(text).s, (unsigned long long)db);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: expected '.DBX0.0', '.DBW0' or ':offset:TYPE' after DB%llu",
+                        quote(text).s, (unsigned long long)db);
     }
     if (rc != PLCIO_OK) return rc;
     a->offset = (uint32_t)offset;
@@ -316,15 +316,14 @@ static int parse_s7_io(scan *s, plcio_s7_address *a, const char *area_text, cons
     suffix sx = {0};
     scan_letter(s, &letter);
     if (a->area == PLCIO_S7_AREA_P && (letter == 0 || letter == 'X'))
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: peripheral I/O is read as bytes: %sB, %sW or %sD",
-                              quote(text).s, area_text, area_text, area_text);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: peripheral I/O is read as bytes: %sB, %sW or %sD", quote(text).s,
+                        area_text, area_text, area_text);
     int rc = scan_offset_bit(s, letter, &offset, &has_bit, &bit, text, err, cap);
     if (rc != PLCIO_OK) return rc;
     if (letter == 0) {
         if (!has_bit)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a size letter (%sB, %sW, %sD) or a bit (%s%llu.0)",
-                                  quote(text).s, area_text, area_text, area_text, area_text,
-                                  (unsigned long long)offset);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: give a size letter (%sB, %sW, %sD) or a bit (%s%llu.0)",
+                            quote(text).s, area_text, area_text, area_text, area_text, (unsigned long long)offset);
         letter = 'X';
     }
     rc = scan_s7_suffixes(s, &sx, text, err, cap);
@@ -341,10 +340,10 @@ static int parse_s7_timer_counter(scan *s, plcio_s7_address *a, const char *text
     uint64_t n;
     suffix sx = {0};
     if (!scan_number(s, &n))
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a timer/counter number is missing", quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a timer/counter number is missing", quote(text).s);
     if (n > 65535)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: number %llu is out of range (0..65535)", quote(text).s,
-                              (unsigned long long)n);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: number %llu is out of range (0..65535)", quote(text).s,
+                        (unsigned long long)n);
     int rc = scan_s7_suffixes(s, &sx, text, err, cap);
     if (rc != PLCIO_OK) return rc;
     a->offset = (uint32_t)n;
@@ -352,8 +351,8 @@ static int parse_s7_timer_counter(scan *s, plcio_s7_address *a, const char *text
     a->type = a->area == PLCIO_S7_AREA_TM ? PLCIO_TYPE_S5TIME : PLCIO_TYPE_WORD;
     if (sx.has_type) {
         if (!letter_accepts('W', sx.type))
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: timers and counters are 2 bytes, %s does not fit",
-                                  quote(text).s, plcio_type_name(sx.type));
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: timers and counters are 2 bytes, %s does not fit",
+                            quote(text).s, plcio_type_name(sx.type));
         a->type = sx.type;
     }
     return s7_finish(a, text, err, cap);
@@ -361,12 +360,12 @@ static int parse_s7_timer_counter(scan *s, plcio_s7_address *a, const char *text
 
 int plcio_s7_address_parse(const char *text, plcio_s7_address *out, char *err, size_t errcap)
 {
-    if (!text || !out) return plcio_tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
+    if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
     memset(out, 0, sizeof *out);
     out->count = 1;
     scan s = {text, text};
     accept_char(&s, '%');
-    if (*s.p == '\0') return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap, "empty S7 address");
+    if (*s.p == '\0') return tag_fail(PLCIO_ESYNTAX, err, errcap, "empty S7 address");
     if (accept_ci(&s, "DB")) return parse_s7_db(&s, out, text, err, errcap);
     for (size_t i = 0; i < sizeof s7_areas / sizeof s7_areas[0]; i++) {
         if (!accept_ci(&s, s7_areas[i].prefix)) continue;
@@ -381,9 +380,9 @@ int plcio_s7_address_parse(const char *text, plcio_s7_address *out, char *err, s
                                                             : "PI";
         return parse_s7_io(&s, out, canon, text, err, errcap);
     }
-    return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap,
-                          "%s: not an S7 address (expected DB1.DBW0, DB1:0:INT, M0.0, MW0, I0.0, Q0.0, PIW0, T0, C0)",
-                          quote(text).s);
+    return tag_fail(PLCIO_ESYNTAX, err, errcap,
+                    "%s: not an S7 address (expected DB1.DBW0, DB1:0:INT, M0.0, MW0, I0.0, Q0.0, PIW0, T0, C0)",
+                    quote(text).s);
 }
 
 /* Append to buf at *n; false once the buffer is full. */
@@ -493,30 +492,29 @@ static int parse_modicon(scan *s, plcio_mb_address *a, const char *text, char *e
     const char *begin = s->p;
     uint64_t ref;
     if (mb_table_from_digit(*s->p, &a->table) != 0)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
-                              "%s: a Modicon reference starts with 0 (coil), 1 (input), 3 (input register) or 4 "
-                              "(holding register)",
-                              quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap,
+                        "%s: a Modicon reference starts with 0 (coil), 1 (input), 3 (input register) or 4 "
+                        "(holding register)",
+                        quote(text).s);
     s->p++;
     if (*s->p == 'x' || *s->p == 'X') {
         s->p++;
         const char *digits = s->p;
         if (!scan_number(s, &ref) || s->p - digits > 5)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: expected 1 to 5 digits after '%.2s'", quote(text).s,
-                                  begin);
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: expected 1 to 5 digits after '%.2s'", quote(text).s, begin);
     } else {
         const char *digits = s->p;
         scan_number(s, &ref);
         size_t nd = (size_t)(s->p - digits);
         if (nd != 4 && nd != 5)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
-                                  "%s: Modicon references have 5 or 6 digits (40001, 400001); use hr/ir/co/di for "
-                                  "0-based addresses",
-                                  quote(text).s);
+            return tag_fail(PLCIO_ESYNTAX, err, cap,
+                            "%s: Modicon references have 5 or 6 digits (40001, 400001); use hr/ir/co/di for "
+                            "0-based addresses",
+                            quote(text).s);
     }
     if (ref < 1 || ref > 65536)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s: Modicon reference %llu is out of range (1..65536, 1-based)",
-                              quote(text).s, (unsigned long long)ref);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: Modicon reference %llu is out of range (1..65536, 1-based)",
+                        quote(text).s, (unsigned long long)ref);
     a->address = (uint16_t)(ref - 1);
     return PLCIO_OK;
 }
@@ -532,29 +530,27 @@ static int mb_check_type(plcio_mb_address *a, const char *text, char *err, size_
 {
     if (mb_is_bits(a->table)) {
         if (a->type != PLCIO_TYPE_BOOL)
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: coils and discrete inputs hold BOOL only, not %s",
-                                  quote(text).s, plcio_type_name(a->type));
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: coils and discrete inputs hold BOOL only, not %s",
+                            quote(text).s, plcio_type_name(a->type));
         return PLCIO_OK;
     }
     if (a->type == PLCIO_TYPE_BOOL)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: BOOL needs a coil (co) or discrete input (di)",
-                              quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: BOOL needs a coil (co) or discrete input (di)", quote(text).s);
     if (a->type == PLCIO_TYPE_WSTRING)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s: WSTRING is not used on Modbus; use STRING[n]",
-                              quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: WSTRING is not used on Modbus; use STRING[n]", quote(text).s);
     if (a->type != PLCIO_TYPE_STRING && plcio_type_size(a->type, 0) == 1)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap,
-                              "%s: %s is one byte and registers are two; use INT/UINT/WORD or STRING[n]", quote(text).s,
-                              plcio_type_name(a->type));
+        return tag_fail(PLCIO_ESYNTAX, err, cap,
+                        "%s: %s is one byte and registers are two; use INT/UINT/WORD or STRING[n]", quote(text).s,
+                        plcio_type_name(a->type));
     return PLCIO_OK;
 }
 
 int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, size_t errcap)
 {
-    if (!text || !out) return plcio_tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
+    if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
     memset(out, 0, sizeof *out);
     scan s = {text, text};
-    if (*s.p == '\0') return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap, "empty Modbus address");
+    if (*s.p == '\0') return tag_fail(PLCIO_ESYNTAX, err, errcap, "empty Modbus address");
     bool named = false;
     for (size_t i = 0; i < sizeof mb_prefixes / sizeof mb_prefixes[0] && !named; i++) {
         if (!accept_ci(&s, mb_prefixes[i].prefix)) continue;
@@ -562,19 +558,18 @@ int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, s
         out->table = mb_prefixes[i].table;
         uint64_t addr;
         if (!scan_number(&s, &addr))
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: an address must follow '%s'", quote(text).s,
-                                  mb_prefixes[i].prefix);
+            return tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: an address must follow '%s'", quote(text).s,
+                            mb_prefixes[i].prefix);
         if (addr > 65535)
-            return plcio_tag_fail(PLCIO_ERANGE, err, errcap, "%s: address %llu is out of range (0..65535)",
-                                  quote(text).s, (unsigned long long)addr);
+            return tag_fail(PLCIO_ERANGE, err, errcap, "%s: address %llu is out of range (0..65535)", quote(text).s,
+                            (unsigned long long)addr);
         out->address = (uint16_t)addr;
     }
     int rc;
     if (!named) {
         if (!isdigit((unsigned char)*s.p))
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap,
-                                  "%s: not a Modbus address (expected hr100, ir100, co100, di100 or 400101)",
-                                  quote(text).s);
+            return tag_fail(PLCIO_ESYNTAX, err, errcap,
+                            "%s: not a Modbus address (expected hr100, ir100, co100, di100 or 400101)", quote(text).s);
         if ((rc = parse_modicon(&s, out, text, err, errcap)) != PLCIO_OK) return rc;
     }
     suffix sx = {0};
@@ -592,8 +587,7 @@ int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, s
             name[4] = '\0';
         }
         if (len == 4 && plcio_mb_order_parse(name, &order) == PLCIO_OK) {
-            if (has_order)
-                return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: word order given twice", quote(text).s);
+            if (has_order) return tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: word order given twice", quote(text).s);
             has_order = true;
             out->order = order;
             s.p += 4;
@@ -609,14 +603,13 @@ int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, s
     out->count = sx.has_count ? (uint32_t)sx.count : 1;
     if ((rc = mb_check_type(out, text, err, errcap)) != PLCIO_OK) return rc;
     if (has_order && mb_is_bits(out->table))
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: a word order applies to registers, not bits",
-                              quote(text).s);
+        return tag_fail(PLCIO_ESYNTAX, err, errcap, "%s: a word order applies to registers, not bits", quote(text).s);
     uint64_t quantity =
         mb_is_bits(out->table) ? out->count : mb_registers(out->type, out->length) * (uint64_t)out->count;
     if (out->address + quantity > 65536)
-        return plcio_tag_fail(PLCIO_ERANGE, err, errcap, "%s: %llu %s from %u run past the last address 65535",
-                              quote(text).s, (unsigned long long)quantity,
-                              mb_is_bits(out->table) ? "bits" : "registers", (unsigned)out->address);
+        return tag_fail(PLCIO_ERANGE, err, errcap, "%s: %llu %s from %u run past the last address 65535", quote(text).s,
+                        (unsigned long long)quantity, mb_is_bits(out->table) ? "bits" : "registers",
+                        (unsigned)out->address);
     out->quantity = (uint32_t)quantity;
     return PLCIO_OK;
 }

@@ -5,7 +5,7 @@
 #include "plcio/core.h"
 #include "tag_internal.h"
 
-int plcio_tag_fail(int code, char *err, size_t cap, const char *fmt, ...)
+int tag_fail(int code, char *err, size_t cap, const char *fmt, ...)
 {
     if (err && cap > 0) {
         va_list ap;
@@ -16,23 +16,23 @@ int plcio_tag_fail(int code, char *err, size_t cap, const char *fmt, ...)
     return code;
 }
 
-bool plcio_tag_is_leap(int32_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool tag_is_leap(int32_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
-unsigned plcio_tag_days_in_month(int32_t year, unsigned month)
+unsigned tag_days_in_month(int32_t year, unsigned month)
 {
     static const uint8_t days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (month < 1 || month > 12) return 0;
-    return days[month - 1] + (month == 2 && plcio_tag_is_leap(year) ? 1u : 0u);
+    return days[month - 1] + (month == 2 && tag_is_leap(year) ? 1u : 0u);
 }
 
-bool plcio_tag_date_valid(int32_t year, unsigned month, unsigned day)
+bool tag_date_valid(int32_t year, unsigned month, unsigned day)
 {
-    return year >= 1 && year <= 9999 && day >= 1 && day <= plcio_tag_days_in_month(year, month);
+    return year >= 1 && year <= 9999 && day >= 1 && day <= tag_days_in_month(year, month);
 }
 
 /* Days from civil date and back: the era-based algorithm of H. Hinnant
  * ("chrono-compatible low-level date algorithms"), valid for any year >= 1. */
-int64_t plcio_tag_days_from_civil(int32_t year, unsigned month, unsigned day)
+int64_t tag_days_from_civil(int32_t year, unsigned month, unsigned day)
 {
     int64_t y = (int64_t)year - (month <= 2 ? 1 : 0);
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -43,7 +43,7 @@ int64_t plcio_tag_days_from_civil(int32_t year, unsigned month, unsigned day)
     return era * 146097 + doe - 719468;
 }
 
-void plcio_tag_civil_from_days(int64_t days, int32_t *year, unsigned *month, unsigned *day)
+void tag_civil_from_days(int64_t days, int32_t *year, unsigned *month, unsigned *day)
 {
     int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -58,7 +58,7 @@ void plcio_tag_civil_from_days(int64_t days, int32_t *year, unsigned *month, uns
     *day = (unsigned)d;
 }
 
-unsigned plcio_tag_weekday_from_days(int64_t days)
+unsigned tag_weekday_from_days(int64_t days)
 {
     /* 1970-01-01 was a Thursday: S7 weekday 5 (1 = Sunday). */
     int64_t r = (days + 4) % 7;
@@ -68,11 +68,11 @@ unsigned plcio_tag_weekday_from_days(int64_t days)
 
 unsigned plcio_weekday(int32_t year, unsigned month, unsigned day)
 {
-    if (!plcio_tag_date_valid(year, month, day)) return 0;
-    return plcio_tag_weekday_from_days(plcio_tag_days_from_civil(year, month, day));
+    if (!tag_date_valid(year, month, day)) return 0;
+    return tag_weekday_from_days(tag_days_from_civil(year, month, day));
 }
 
-bool plcio_tag_utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
+bool tag_utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
 {
     const unsigned char *p = (const unsigned char *)s + *pos;
     size_t left = len - *pos;
@@ -105,7 +105,7 @@ bool plcio_tag_utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
     return true;
 }
 
-size_t plcio_tag_utf8_put(uint32_t cp, char *out)
+size_t tag_utf8_put(uint32_t cp, char *out)
 {
     if (cp < 0x80) {
         out[0] = (char)cp;

@@ -10,32 +10,32 @@
 #include "plcio/value.h"
 
 /* Format a one-line message into err (cap bytes; nothing if err is NULL or
- * cap is 0) and return `code`, so callers write `return plcio_tag_fail(...)`. */
-int plcio_tag_fail(int code, char *err, size_t cap, const char *fmt, ...) PLCIO_PRINTF(4, 5);
+ * cap is 0) and return `code`, so callers write `return tag_fail(...)`. */
+int tag_fail(int code, char *err, size_t cap, const char *fmt, ...) PLCIO_PRINTF(4, 5);
 
 /* ---- calendar (proleptic Gregorian) ---- */
 
-bool plcio_tag_is_leap(int32_t year);
-unsigned plcio_tag_days_in_month(int32_t year, unsigned month);
+bool tag_is_leap(int32_t year);
+unsigned tag_days_in_month(int32_t year, unsigned month);
 /* Days since 1970-01-01 (negative before). */
-int64_t plcio_tag_days_from_civil(int32_t year, unsigned month, unsigned day);
-void plcio_tag_civil_from_days(int64_t days, int32_t *year, unsigned *month, unsigned *day);
+int64_t tag_days_from_civil(int32_t year, unsigned month, unsigned day);
+void tag_civil_from_days(int64_t days, int32_t *year, unsigned *month, unsigned *day);
 /* S7 weekday (1 = Sunday) of a day count since 1970-01-01. */
-unsigned plcio_tag_weekday_from_days(int64_t days);
+unsigned tag_weekday_from_days(int64_t days);
 /* True if year/month/day is a real date. */
-bool plcio_tag_date_valid(int32_t year, unsigned month, unsigned day);
+bool tag_date_valid(int32_t year, unsigned month, unsigned day);
 
 /* ---- Unicode ---- */
 
 /* Strict UTF-8 decoder: no overlong forms, no surrogates, nothing above
  * U+10FFFF. Reads one code point at s[*pos], advances *pos. false if malformed. */
-bool plcio_tag_utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp);
+bool tag_utf8_next(const char *s, size_t len, size_t *pos, uint32_t *cp);
 /* Encode cp (a Unicode scalar value) as UTF-8 into out[4]; returns the byte count. */
-size_t plcio_tag_utf8_put(uint32_t cp, char *out);
+size_t tag_utf8_put(uint32_t cp, char *out);
 
 /* ---- how each plcio_type is coded (value.c, value_text.c) ---- */
 
-typedef enum plcio_tag_kind {
+typedef enum tag_kind {
     PLCIO_TAG_BOOL,
     PLCIO_TAG_SIGNED,   /* SINT INT DINT LINT: v.i */
     PLCIO_TAG_UNSIGNED, /* BYTE WORD DWORD LWORD USINT UINT UDINT ULINT: v.u */
@@ -54,24 +54,24 @@ typedef enum plcio_tag_kind {
     PLCIO_TAG_DT,
     PLCIO_TAG_LDT,
     PLCIO_TAG_DTL
-} plcio_tag_kind;
+} tag_kind;
 
 /* Kind of a valid type; callers check the type first. */
-plcio_tag_kind plcio_tag_kind_of(plcio_type type);
+tag_kind tag_kind_of(plcio_type type);
 /* Integer range of SIGNED / UNSIGNED kinds (and of TIME in ms, LTIME in ns). */
-void plcio_tag_int_range(plcio_type type, int64_t *min, uint64_t *max);
+void tag_int_range(plcio_type type, int64_t *min, uint64_t *max);
 /* Check a date/time value for its type; message names the type. */
-int plcio_tag_check_datetime(plcio_type type, const plcio_datetime *dt, char *err, size_t cap);
+int tag_check_datetime(plcio_type type, const plcio_datetime *dt, char *err, size_t cap);
 /* Nanoseconds since 1970 of a (checked) LDT value. */
-int64_t plcio_tag_ldt_ns(const plcio_datetime *dt);
+int64_t tag_ldt_ns(const plcio_datetime *dt);
 /* Fill dt from nanoseconds since 1970 (LDT). */
-void plcio_tag_dt_from_ns(int64_t ns, plcio_datetime *dt);
+void tag_dt_from_ns(int64_t ns, plcio_datetime *dt);
 
 #define PLCIO_TAG_S5TIME_MAX_MS 9990000 /* 999 x 10 s */
 #define PLCIO_TAG_NS_PER_DAY    (INT64_C(86400) * 1000000000)
 
 /* ---- the value's text storage ---- */
 
-char *plcio_tag_value_buf(plcio_value *v, size_t *cap);
+char *tag_value_buf(plcio_value *v, size_t *cap);
 
 #endif

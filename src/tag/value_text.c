@@ -95,7 +95,7 @@ static void put_time(tbuf *t, const plcio_datetime *dt, bool nanos)
 }
 
 /* Dates and times of day: ISO 8601, or IEC literals with their prefix. */
-static void put_calendar(tbuf *t, plcio_tag_kind kind, const plcio_datetime *dt, bool iec)
+static void put_calendar(tbuf *t, tag_kind kind, const plcio_datetime *dt, bool iec)
 {
     static const char *const iec_prefix[] = {
         [PLCIO_TAG_DATE] = "D#", [PLCIO_TAG_TOD] = "TOD#", [PLCIO_TAG_LTOD] = "LTOD#",
@@ -113,7 +113,7 @@ static void put_calendar(tbuf *t, plcio_tag_kind kind, const plcio_datetime *dt,
 /* Text of a non-string value. */
 static int format_scalar(const plcio_value *v, bool iec, tbuf *t)
 {
-    plcio_tag_kind kind = plcio_tag_kind_of(v->type);
+    tag_kind kind = tag_kind_of(v->type);
     switch (kind) {
     case PLCIO_TAG_BOOL: put(t, "%s", v->v.b ? "true" : "false"); return PLCIO_OK;
     case PLCIO_TAG_SIGNED: put(t, "%lld", (long long)v->v.i); return PLCIO_OK;
@@ -129,7 +129,7 @@ static int format_scalar(const plcio_value *v, bool iec, tbuf *t)
     case PLCIO_TAG_CHAR:
     case PLCIO_TAG_WCHAR:
         if (v->v.u > 0x10FFFF || (v->v.u >= 0xD800 && v->v.u <= 0xDFFF)) return PLCIO_ERANGE;
-        t->n = plcio_tag_utf8_put((uint32_t)v->v.u, t->s);
+        t->n = tag_utf8_put((uint32_t)v->v.u, t->s);
         t->s[t->n] = '\0';
         return PLCIO_OK;
     case PLCIO_TAG_TIME: put_duration(t, "T#", v->v.i < 0, magnitude(v->v.i) * 1000000u); return PLCIO_OK;
@@ -171,7 +171,7 @@ static int to_text(const plcio_value *v, bool iec, char *buf, size_t cap, size_t
     if (len) *len = 0;
     if (!v || (!buf && cap)) return PLCIO_EINVAL;
     if ((unsigned)v->type >= PLCIO_TYPE_COUNT_) return PLCIO_EINVAL;
-    plcio_tag_kind kind = plcio_tag_kind_of(v->type);
+    tag_kind kind = tag_kind_of(v->type);
     if (kind == PLCIO_TAG_STRING || kind == PLCIO_TAG_WSTRING) {
         size_t n;
         const char *s = plcio_value_text(v, &n);
@@ -302,19 +302,19 @@ static int parse_bool(plcio_value *v, const char *t, size_t n, char *err, size_t
             return PLCIO_OK;
         }
     }
-    return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid BOOL (true, false, 1 or 0)", quote(t, n).s);
+    return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid BOOL (true, false, 1 or 0)", quote(t, n).s);
 }
 
 static int int_range_fail(plcio_type type, const char *t, size_t n, int code, char *err, size_t cap)
 {
     int64_t min;
     uint64_t max;
-    plcio_tag_int_range(type, &min, &max);
+    tag_int_range(type, &min, &max);
     if (code == PLCIO_ERANGE)
-        return plcio_tag_fail(code, err, cap, "%s is out of range for %s (%lld..%llu)", quote(t, n).s,
-                              plcio_type_name(type), (long long)min, (unsigned long long)max);
-    return plcio_tag_fail(code, err, cap, "'%s' is not a valid %s: expected a whole number in %lld..%llu",
-                          quote(t, n).s, plcio_type_name(type), (long long)min, (unsigned long long)max);
+        return tag_fail(code, err, cap, "%s is out of range for %s (%lld..%llu)", quote(t, n).s, plcio_type_name(type),
+                        (long long)min, (unsigned long long)max);
+    return tag_fail(code, err, cap, "'%s' is not a valid %s: expected a whole number in %lld..%llu", quote(t, n).s,
+                    plcio_type_name(type), (long long)min, (unsigned long long)max);
 }
 
 static int parse_int(plcio_value *v, const char *t, size_t n, char *err, size_t cap)
@@ -325,9 +325,9 @@ static int parse_int(plcio_value *v, const char *t, size_t n, char *err, size_t 
     if (!scan_integer(&s, &negative, &mag, &overflow)) return int_range_fail(v->type, t, n, PLCIO_ESYNTAX, err, cap);
     int64_t min;
     uint64_t max;
-    plcio_tag_int_range(v->type, &min, &max);
+    tag_int_range(v->type, &min, &max);
     if (overflow) return int_range_fail(v->type, t, n, PLCIO_ERANGE, err, cap);
-    if (plcio_tag_kind_of(v->type) == PLCIO_TAG_UNSIGNED) {
+    if (tag_kind_of(v->type) == PLCIO_TAG_UNSIGNED) {
         if (negative && mag != 0) return int_range_fail(v->type, t, n, PLCIO_ERANGE, err, cap);
         if (mag > max) return int_range_fail(v->type, t, n, PLCIO_ERANGE, err, cap);
         v->v.u = mag;
@@ -343,7 +343,7 @@ static int parse_float(plcio_value *v, const char *t, size_t n, char *err, size_
     const char *name = plcio_type_name(v->type);
     char buf[128];
     if (n == 0 || n >= sizeof buf || isspace((unsigned char)t[0]))
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s number", quote(t, n).s, name);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s number", quote(t, n).s, name);
     memcpy(buf, t, n);
     buf[n] = '\0';
     /* strtod reads the locale's decimal point; text forms always use '.'. */
@@ -355,15 +355,14 @@ static int parse_float(plcio_value *v, const char *t, size_t n, char *err, size_
     char *endp;
     errno = 0;
     double d = strtod(buf, &endp);
-    if (endp != buf + n)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s number", quote(t, n).s, name);
+    if (endp != buf + n) return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s number", quote(t, n).s, name);
     /* REAL: values that round to FLT_MAX are fine, beyond that binary32 has only
      * infinity. Say so with the number as the user wrote it, not as a double. */
     bool over = (errno == ERANGE && isinf(d)) || (v->type == PLCIO_TYPE_REAL && isfinite(d) && isinf((float)d));
     if (over)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is out of range for %s (%s)", quote(t, n).s, name,
-                              v->type == PLCIO_TYPE_REAL ? "-3.40282347e+38..3.40282347e+38"
-                                                         : "-1.7976931348623157e+308..1.7976931348623157e+308");
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s is out of range for %s (%s)", quote(t, n).s, name,
+                        v->type == PLCIO_TYPE_REAL ? "-3.40282347e+38..3.40282347e+38"
+                                                   : "-1.7976931348623157e+308..1.7976931348623157e+308");
     v->v.f = v->type == PLCIO_TYPE_REAL && !isinf((float)d) ? (double)(float)d : d;
     return PLCIO_OK;
 }
@@ -372,9 +371,9 @@ static int parse_char(plcio_value *v, const char *t, size_t n, char *err, size_t
 {
     size_t pos = 0;
     uint32_t cp;
-    if (!plcio_tag_utf8_next(t, n, &pos, &cp) || pos != n)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a single character for %s", quote(t, n).s,
-                              plcio_type_name(v->type));
+    if (!tag_utf8_next(t, n, &pos, &cp) || pos != n)
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a single character for %s", quote(t, n).s,
+                        plcio_type_name(v->type));
     v->v.u = cp;
     return PLCIO_OK;
 }
@@ -384,15 +383,14 @@ static int parse_string(plcio_value *v, const char *t, size_t n, char *err, size
     size_t pos = 0;
     uint32_t cp;
     while (pos < n) {
-        if (!plcio_tag_utf8_next(t, n, &pos, &cp))
-            return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "%s text is not valid UTF-8 at byte %zu",
-                                  plcio_type_name(v->type), pos);
+        if (!tag_utf8_next(t, n, &pos, &cp))
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s text is not valid UTF-8 at byte %zu", plcio_type_name(v->type),
+                            pos);
     }
     size_t bcap;
-    char *buf = plcio_tag_value_buf(v, &bcap);
+    char *buf = tag_value_buf(v, &bcap);
     if (n + 1 > bcap)
-        return plcio_tag_fail(PLCIO_ENOSPC, err, cap, "%zu bytes of text do not fit the value's %zu-byte buffer", n,
-                              bcap);
+        return tag_fail(PLCIO_ENOSPC, err, cap, "%zu bytes of text do not fit the value's %zu-byte buffer", n, bcap);
     memcpy(buf, t, n);
     buf[n] = '\0';
     v->text_len = n;
@@ -403,11 +401,11 @@ static int parse_string(plcio_value *v, const char *t, size_t n, char *err, size
 
 static int duration_fail(plcio_type type, const char *t, size_t n, char *err, size_t cap)
 {
-    return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s (write it like %s)", quote(t, n).s,
-                          plcio_type_name(type),
-                          type == PLCIO_TYPE_LTIME    ? "LT#1d2h3m4s5ms6us7ns"
-                          : type == PLCIO_TYPE_S5TIME ? "S5T#2m7s or S5T#120ms"
-                                                      : "T#1d2h3m4s5ms or T#-5s");
+    return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s (write it like %s)", quote(t, n).s,
+                    plcio_type_name(type),
+                    type == PLCIO_TYPE_LTIME    ? "LT#1d2h3m4s5ms6us7ns"
+                    : type == PLCIO_TYPE_S5TIME ? "S5T#2m7s or S5T#120ms"
+                                                : "T#1d2h3m4s5ms or T#-5s");
 }
 
 /* Components "1d2h3m4s5ms6us7ns" (optionally '_'-separated, largest first, a
@@ -476,13 +474,13 @@ static int parse_duration(plcio_value *v, const char *t, size_t n, bool prefixed
         accept_char(&s, '+');
     int rc = scan_components(&s, &ns, &overflow);
     if (rc == PLCIO_ERANGE)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is more precise than a nanosecond", quote(t, n).s);
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s is more precise than a nanosecond", quote(t, n).s);
     if (rc != PLCIO_OK) return duration_fail(type, t, n, err, cap);
     if (overflow) goto range;
 have_ns:
     if (ns % unit_ns != 0)
-        return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is more precise than %s's 1 ms resolution", quote(t, n).s,
-                              plcio_type_name(type));
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s is more precise than %s's 1 ms resolution", quote(t, n).s,
+                        plcio_type_name(type));
     {
         uint64_t mag = ns / unit_ns;
         if (mag > (uint64_t)INT64_MAX + (negative ? 1u : 0u)) goto range;
@@ -490,7 +488,7 @@ have_ns:
     }
     return PLCIO_OK; /* TIME and S5TIME ranges are checked by the encoder */
 range:
-    return plcio_tag_fail(PLCIO_ERANGE, err, cap, "%s is out of range for %s", quote(t, n).s, plcio_type_name(type));
+    return tag_fail(PLCIO_ERANGE, err, cap, "%s is out of range for %s", quote(t, n).s, plcio_type_name(type));
 }
 
 /* ---- dates and times of day ---- */
@@ -548,7 +546,7 @@ static bool scan_time_of_day(scan *s, plcio_datetime *dt)
 
 static int parse_datetime(plcio_value *v, const char *t, size_t n, char *err, size_t cap)
 {
-    plcio_tag_kind kind = plcio_tag_kind_of(v->type);
+    tag_kind kind = tag_kind_of(v->type);
     const char *name = plcio_type_name(v->type);
     plcio_datetime dt;
     memset(&dt, 0, sizeof dt);
@@ -569,10 +567,10 @@ static int parse_datetime(plcio_value *v, const char *t, size_t n, char *err, si
         example = "2024-05-06T07:08:09.123 or DT#2024-05-06-07:08:09.123";
     }
     if (!ok || !at_end(&s))
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s (write it like %s)", quote(t, n).s, name,
-                              example);
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is not a valid %s (write it like %s)", quote(t, n).s, name,
+                        example);
     if (kind != PLCIO_TAG_TOD && kind != PLCIO_TAG_LTOD) dt.weekday = (uint8_t)plcio_weekday(dt.year, dt.month, dt.day);
-    int rc = plcio_tag_check_datetime(v->type, &dt, err, cap);
+    int rc = tag_check_datetime(v->type, &dt, err, cap);
     if (rc != PLCIO_OK) return rc;
     v->v.dt = dt;
     return PLCIO_OK;
@@ -580,7 +578,7 @@ static int parse_datetime(plcio_value *v, const char *t, size_t n, char *err, si
 
 /* ---- IEC prefixes ("T#", "INT#", "DT#") ---- */
 
-static const char *const *prefixes_for(plcio_tag_kind kind)
+static const char *const *prefixes_for(tag_kind kind)
 {
     static const char *const time_p[] = {"T", "TIME", NULL};
     static const char *const ltime_p[] = {"LT", "LTIME", "T", "TIME", NULL};
@@ -616,7 +614,7 @@ static int strip_prefix(plcio_type type, const char **t, size_t *n, bool *prefix
         i++;
     if (i == *n || (*t)[i] != '#') return PLCIO_OK;
     bool ok = false;
-    const char *const *list = prefixes_for(plcio_tag_kind_of(type));
+    const char *const *list = prefixes_for(tag_kind_of(type));
     if (list) {
         for (; *list && !ok; list++)
             ok = strlen(*list) == i && strncasecmp(*t, *list, i) == 0;
@@ -625,8 +623,8 @@ static int strip_prefix(plcio_type type, const char **t, size_t *n, bool *prefix
         ok = plcio_type_parse(*t, i, &named) == PLCIO_OK && named == type;
     }
     if (!ok)
-        return plcio_tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is a %.*s literal, not a %s", quote(*t, *n).s, (int)i, *t,
-                              plcio_type_name(type));
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "'%s' is a %.*s literal, not a %s", quote(*t, *n).s, (int)i, *t,
+                        plcio_type_name(type));
     *t += i + 1;
     *n -= i + 1;
     *prefixed = true;
@@ -644,15 +642,14 @@ static void trim(const char **t, size_t *n)
 int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len, char *err,
                           size_t errcap)
 {
-    if (!out || (!text && len)) return plcio_tag_fail(PLCIO_EINVAL, err, errcap, "no value or text given");
-    if ((unsigned)type >= PLCIO_TYPE_COUNT_)
-        return plcio_tag_fail(PLCIO_EINVAL, err, errcap, "unknown type %d", (int)type);
+    if (!out || (!text && len)) return tag_fail(PLCIO_EINVAL, err, errcap, "no value or text given");
+    if ((unsigned)type >= PLCIO_TYPE_COUNT_) return tag_fail(PLCIO_EINVAL, err, errcap, "unknown type %d", (int)type);
     if (!text) text = "";
-    plcio_tag_kind kind = plcio_tag_kind_of(type);
+    tag_kind kind = tag_kind_of(type);
     unsigned max_len = kind == PLCIO_TAG_WSTRING ? PLCIO_WSTRING_MAX : PLCIO_STRING_MAX;
     if ((kind == PLCIO_TAG_STRING || kind == PLCIO_TAG_WSTRING) && length > max_len)
-        return plcio_tag_fail(PLCIO_ERANGE, err, errcap, "%s[%u] is longer than %s[%u]", plcio_type_name(type), length,
-                              plcio_type_name(type), max_len);
+        return tag_fail(PLCIO_ERANGE, err, errcap, "%s[%u] is longer than %s[%u]", plcio_type_name(type), length,
+                        plcio_type_name(type), max_len);
     out->type = type;
     out->length = kind == PLCIO_TAG_STRING || kind == PLCIO_TAG_WSTRING ? (uint16_t)length : 0;
     out->text_len = 0;
@@ -689,5 +686,5 @@ int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, co
     /* Strings: a zero-sized buffer runs every check, then stops at ENOSPC. */
     rc = plcio_value_encode(out, is_text ? NULL : scratch, is_text ? 0 : sizeof scratch, 0, NULL, why, sizeof why);
     if (rc == PLCIO_OK || (is_text && rc == PLCIO_ENOSPC)) return PLCIO_OK;
-    return plcio_tag_fail(rc, err, errcap, "%s", why);
+    return tag_fail(rc, err, errcap, "%s", why);
 }

@@ -17,31 +17,31 @@ static void pdus(const uint8_t *data, size_t size)
 {
     uint8_t out[PLCIO_MB_MAX_PDU];
     size_t n, len;
-    plcio_mb_pdu p;
-    if (plcio_mb_request_decode(data, size, &p) == PLCIO_OK) {
-        if (plcio_mb_request_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
+    mb_pdu p;
+    if (mb_request_decode(data, size, &p) == PLCIO_OK) {
+        if (mb_request_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
         if (n != size || memcmp(out, data, n) != 0) abort();
-        int rc = plcio_mb_pdu_length(data, size, true, &len);
+        int rc = mb_pdu_length(data, size, true, &len);
         if (rc == PLCIO_OK && len != size) abort();
     }
-    if (plcio_mb_response_decode(data, size, &p) == PLCIO_OK) {
-        if (plcio_mb_response_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
+    if (mb_response_decode(data, size, &p) == PLCIO_OK) {
+        if (mb_response_encode(&p, out, sizeof out, &n) != PLCIO_OK) abort();
         if (n != size || memcmp(out, data, n) != 0) abort();
-        int rc = plcio_mb_pdu_length(data, size, false, &len);
+        int rc = mb_pdu_length(data, size, false, &len);
         if (rc == PLCIO_OK && len != size) abort();
     }
 }
 
 static void frames(const uint8_t *data, size_t size)
 {
-    plcio_mb_frame f;
+    mb_frame f;
     size_t used, need;
     uint8_t scratch[256];
-    if (plcio_mb_mbap_decode(data, size, &f, &used, &need) == PLCIO_OK && (used > size || f.pdu_len > 253)) abort();
+    if (mb_mbap_decode(data, size, &f, &used, &need) == PLCIO_OK && (used > size || f.pdu_len > 253)) abort();
     for (int req = 0; req < 2; req++)
         for (int idle = 0; idle < 2; idle++)
-            if (plcio_mb_rtu_decode(data, size, req, idle, &f, &used, &need) == PLCIO_OK && used > size) abort();
-    if (plcio_mb_ascii_decode(data, size, '\n', scratch, sizeof scratch, &f, &used, &need) == PLCIO_OK &&
+            if (mb_rtu_decode(data, size, req, idle, &f, &used, &need) == PLCIO_OK && used > size) abort();
+    if (mb_ascii_decode(data, size, '\n', scratch, sizeof scratch, &f, &used, &need) == PLCIO_OK &&
         (used > size || f.pdu_len > 254))
         abort();
 }
@@ -67,12 +67,11 @@ static void serve(const uint8_t *data, size_t size)
     if (plcio_modbus_server_process(server(), data[0] >> 1 & 1, data + 1, size - 1, serial, resp, sizeof resp, &n) !=
         PLCIO_OK)
         return;
-    plcio_mb_pdu p;
-    if (n && plcio_mb_response_decode(resp, n, &p) != PLCIO_OK) abort();
+    mb_pdu p;
+    if (n && mb_response_decode(resp, n, &p) != PLCIO_OK) abort();
 }
 
-static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw,
-                      size_t raw_len)
+static void on_answer(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len)
 {
     (void)raw;
     (void)raw_len;
@@ -86,7 +85,7 @@ static void session(const uint8_t *data, size_t size)
 {
     for (int framing = 0; framing < 3; framing++) {
         mb_session *s = mb_session_new((mb_framing)framing, 4);
-        plcio_mb_pdu q = {.fc = 3, .qty = 10};
+        mb_pdu q = {.fc = 3, .qty = 10};
         uint32_t tok;
         size_t len;
         for (int i = 0; i < 3; i++)

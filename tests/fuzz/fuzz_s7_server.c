@@ -46,13 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc > (int)sizeof frame) abort();
         if (rc > 0) {
             size_t flen = 0;
-            if (plcio_tpkt_decode(frame, (size_t)rc, &flen) != PLCIO_OK || flen != (size_t)rc) abort();
+            if (tpkt_decode(frame, (size_t)rc, &flen) != PLCIO_OK || flen != (size_t)rc) abort();
             bool eot;
             const uint8_t *pdu;
             size_t plen;
-            plcio_s7_pdu p;
-            if (plcio_cotp_dt_decode(frame + 4, flen - 4, &eot, &pdu, &plen) || plcio_s7_pdu_decode(pdu, plen, &p))
-                abort();
+            s7_pdu p;
+            if (cotp_dt_decode(frame + 4, flen - 4, &eot, &pdu, &plen) || s7_pdu_decode(pdu, plen, &p)) abort();
             if (ses->pdu_size && plen > ses->pdu_size) abort();
         }
         off += len;

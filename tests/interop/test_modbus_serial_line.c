@@ -52,23 +52,23 @@ static int open_raw(const line_fixture *f)
 {
     char path[128];
     snprintf(path, sizeof path, "%s/ttyB", f->dir);
-    plcio_serial_params sp = {19200, 'N', 8, 1, false};
+    serial_params sp = {19200, 'N', 8, 1, false};
     int fd;
-    assert_int_equal(plcio_net_serial_open(path, &sp, &fd), PLCIO_OK);
+    assert_int_equal(net_serial_open(path, &sp, &fd), PLCIO_OK);
     return fd;
 }
 
 static void raw_write(int fd, const uint8_t *b, size_t n)
 {
-    assert_int_equal(plcio_net_send_all(fd, b, n, plcio_net_deadline(1000), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, b, n, net_deadline(1000), NULL), PLCIO_OK);
 }
 
 /* Bytes that arrive within ms (0 if none). */
 static size_t raw_read(int fd, uint8_t *buf, size_t cap, int ms)
 {
     size_t have = 0, got;
-    uint64_t dl = plcio_net_deadline(ms);
-    while (have < cap && plcio_net_recv_some(fd, buf + have, cap - have, &got, dl) == PLCIO_OK)
+    uint64_t dl = net_deadline(ms);
+    while (have < cap && net_recv_some(fd, buf + have, cap - have, &got, dl) == PLCIO_OK)
         have += got;
     return have;
 }
@@ -77,7 +77,7 @@ static size_t rtu_request(uint8_t unit, const char *pdu_hex, uint8_t *out)
 {
     uint8_t pdu[64];
     size_t n = plcio_test_hex(pdu_hex, pdu, sizeof pdu), len;
-    assert_int_equal(plcio_mb_rtu_encode(unit, pdu, n, out, 300, &len), PLCIO_OK);
+    assert_int_equal(mb_rtu_encode(unit, pdu, n, out, 300, &len), PLCIO_OK);
     return len;
 }
 
@@ -133,7 +133,7 @@ static void test_rtu_bad_frames(void **state)
     assert_int_equal(resp[0], 2);
     assert_int_equal(resp[1], 0x83);
     assert_int_equal(resp[2], 2);
-    plcio_net_close(fd);
+    net_close(fd);
 
     /* the FC 8 counters report what happened */
     char url[200];
@@ -204,7 +204,7 @@ static void test_ascii_lrc_errors(void **state)
     size_t n = raw_read(fd, resp, 19, 1000); /* ":01030400000000F8\r\n" */
     assert_int_equal(n, 19);
     assert_memory_equal(resp, ":01030400000000F8\r\n", 19);
-    plcio_net_close(fd);
+    net_close(fd);
     char url[200];
     snprintf(url, sizeof url, "modbus-ascii://%s/ttyB?baud=19200&parity=N&timeout=500", f.dir);
     plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);

@@ -97,8 +97,8 @@ static uint8_t tcp_fc8(int fd, uint16_t sub, uint8_t data0, uint8_t *exc)
     uint8_t req[] = {0x00, 0x42, 0x00, 0x00, 0x00, 0x06, 0x01, 0x08, (uint8_t)(sub >> 8), (uint8_t)sub, data0, 0x00};
     uint8_t resp[64];
     size_t got = 0;
-    assert_int_equal(plcio_net_send_all(fd, req, sizeof req, plcio_net_deadline(TMO), NULL), PLCIO_OK);
-    assert_int_equal(plcio_net_recv_some(fd, resp, sizeof resp, &got, plcio_net_deadline(TMO)), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, req, sizeof req, net_deadline(TMO), NULL), PLCIO_OK);
+    assert_int_equal(net_recv_some(fd, resp, sizeof resp, &got, net_deadline(TMO)), PLCIO_OK);
     assert_true(got >= 9);
     *exc = resp[8];
     return resp[7];
@@ -122,7 +122,7 @@ static void test_fc8_stays_on_its_line(void **state)
     plcio_modbus_client *all[] = {tcp, udp, rtu, ascii};
     assert_all_answer(all, 4);
     int raw = -1;
-    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", f.port, TMO, &raw), PLCIO_OK);
+    assert_int_equal(net_tcp_connect("127.0.0.1", f.port, TMO, &raw), PLCIO_OK);
     uint8_t exc = 0;
 
     /* 8/04 over TCP: refused, and every client on every link still answered */
@@ -160,24 +160,24 @@ static void test_fc8_stays_on_its_line(void **state)
     int fd = -1;
     char path[128];
     snprintf(path, sizeof path, "%s/ttyB", f.ascii_dir);
-    plcio_serial_params sp = {19200, 'N', 8, 1, false};
+    serial_params sp = {19200, 'N', 8, 1, false};
     plcio_modbus_client_free(ascii); /* its port is reopened raw */
-    assert_int_equal(plcio_net_serial_open(path, &sp, &fd), PLCIO_OK);
-    plcio_net_serial_flush(fd);
+    assert_int_equal(net_serial_open(path, &sp, &fd), PLCIO_OK);
+    net_serial_flush(fd);
     const char *req = ":010300000001FB\r!";
-    assert_int_equal(plcio_net_send_all(fd, req, strlen(req), plcio_net_deadline(TMO), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, req, strlen(req), net_deadline(TMO), NULL), PLCIO_OK);
     char resp[64] = {0};
     size_t have = 0, got;
-    uint64_t dl = plcio_net_deadline(TMO);
-    while (have < 15 && plcio_net_recv_some(fd, resp + have, sizeof resp - 1 - have, &got, dl) == PLCIO_OK)
+    uint64_t dl = net_deadline(TMO);
+    while (have < 15 && net_recv_some(fd, resp + have, sizeof resp - 1 - have, &got, dl) == PLCIO_OK)
         have += got;
     assert_true(have >= 15);
     assert_memory_equal(resp, ":0103020000FA", 13); /* answered with the new delimiter in use */
-    plcio_net_close(fd);
+    net_close(fd);
     plcio_modbus_client *still[] = {tcp, udp, rtu};
     assert_all_answer(still, 3);
 
-    plcio_net_close(raw);
+    net_close(raw);
     plcio_modbus_client_free(tcp);
     plcio_modbus_client_free(udp);
     plcio_modbus_client_free(rtu);
@@ -203,9 +203,9 @@ static void *flood_main(void *arg)
     flood *fl = arg;
     uint8_t pdu[] = {0x03, 0x00, 0x00, 0x00, 0x7D}, req[16];
     size_t n = 0;
-    if (plcio_mb_rtu_encode(1, pdu, sizeof pdu, req, sizeof req, &n) != PLCIO_OK) return NULL;
+    if (mb_rtu_encode(1, pdu, sizeof pdu, req, sizeof req, &n) != PLCIO_OK) return NULL;
     while (!atomic_load(&fl->stop)) {
-        if (plcio_net_send_all(fl->fd, req, n, plcio_net_deadline(100), NULL) == PLCIO_OK) fl->sent++;
+        if (net_send_all(fl->fd, req, n, net_deadline(100), NULL) == PLCIO_OK) fl->sent++;
         mb_sleep_ms(1);
     }
     return NULL;
@@ -253,7 +253,7 @@ static void test_serial_peer_never_reads(void **state)
     pthread_join(server, NULL);
     assert_int_equal(plcio_modbus_server_stats_get(srv, &st), PLCIO_OK);
     plcio_modbus_server_free(srv);
-    plcio_net_close(master);
+    net_close(master);
     printf("serial peer that never reads: %lu requests sent on the line, %u answers dropped; "
            "%lu TCP reads (%lu after the line was full), %lu failed\n",
            fl.sent, (unsigned)st.serial_answers_dropped, reads, after_full, failed);

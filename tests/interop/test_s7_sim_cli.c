@@ -182,11 +182,11 @@ static void test_seconds_and_usage(void **state)
 /* One request/answer exchange on a raw socket with the codec's encoders. */
 static void exchange(int fd, const uint8_t *frame, size_t len, uint8_t *rx, size_t cap, size_t *rx_len)
 {
-    assert_int_equal(plcio_net_send_all(fd, frame, len, plcio_net_deadline(3000), NULL), PLCIO_OK);
-    assert_int_equal(plcio_net_recv_exact(fd, rx, 4, plcio_net_deadline(3000)), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, frame, len, net_deadline(3000), NULL), PLCIO_OK);
+    assert_int_equal(net_recv_exact(fd, rx, 4, net_deadline(3000)), PLCIO_OK);
     *rx_len = (size_t)rx[2] << 8 | rx[3];
     assert_true(*rx_len >= 7 && *rx_len <= cap);
-    assert_int_equal(plcio_net_recv_exact(fd, rx + 4, *rx_len - 4, plcio_net_deadline(3000)), PLCIO_OK);
+    assert_int_equal(net_recv_exact(fd, rx + 4, *rx_len - 4, net_deadline(3000)), PLCIO_OK);
 }
 
 static void test_db_from_layout(void **state)
@@ -198,43 +198,43 @@ static void test_db_from_layout(void **state)
     plcio_test_proc *sim = &pr->sim;
     assert_int_equal(plcio_test_proc_start(sim, argv, "listening on ", 10000, 60), 0);
     int fd = -1;
-    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", plcio_test_port_from_line(sim->line), 3000, &fd), PLCIO_OK);
+    assert_int_equal(net_tcp_connect("127.0.0.1", plcio_test_port_from_line(sim->line), 3000, &fd), PLCIO_OK);
     uint8_t tx[128], rx[1024];
     size_t len = 0, rx_len = 0;
-    plcio_cotp_conn cr;
+    cotp_conn cr;
     memset(&cr, 0, sizeof cr);
     cr.src_ref = 1;
     cr.tpdu_size = 1024;
-    assert_int_equal(plcio_cotp_cr_frame(tx, sizeof tx, &cr, &len), PLCIO_OK);
+    assert_int_equal(cotp_cr_frame(tx, sizeof tx, &cr, &len), PLCIO_OK);
     exchange(fd, tx, len, rx, sizeof rx, &rx_len);
-    plcio_s7_out o = plcio_s7_out_make(tx, sizeof tx, 0);
-    plcio_s7_setup s = {1, 1, 480};
-    assert_int_equal(plcio_s7_setup_encode(&o, PLCIO_S7_JOB, 1, &s), PLCIO_OK);
+    s7_out o = s7_out_make(tx, sizeof tx, 0);
+    s7_setup s = {1, 1, 480};
+    assert_int_equal(s7_setup_encode(&o, PLCIO_S7_JOB, 1, &s), PLCIO_OK);
     exchange(fd, tx, o.len, rx, sizeof rx, &rx_len);
-    plcio_s7_item it;
+    s7_item it;
     memset(&it, 0, sizeof it);
     it.area = PLCIO_S7_AREA_DB;
     it.db = 7;
     it.transport = PLCIO_S7_TS_BYTE;
     it.count = 18; /* the whole DB: 3 REAL, 4 BOOL in one byte, 2 INT */
-    o = plcio_s7_out_make(tx, sizeof tx, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 2, &it, 1), PLCIO_OK);
+    o = s7_out_make(tx, sizeof tx, 0);
+    assert_int_equal(s7_read_request_encode(&o, 2, &it, 1), PLCIO_OK);
     exchange(fd, tx, o.len, rx, sizeof rx, &rx_len);
-    plcio_s7_pdu pdu;
-    assert_int_equal(plcio_s7_pdu_decode(rx + 7, rx_len - 7, &pdu), PLCIO_OK);
-    plcio_s7_data_item d;
-    assert_int_equal(plcio_s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
+    s7_pdu pdu;
+    assert_int_equal(s7_pdu_decode(rx + 7, rx_len - 7, &pdu), PLCIO_OK);
+    s7_data_item d;
+    assert_int_equal(s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
     assert_int_equal(d.return_code, PLCIO_S7_RC_SUCCESS);
     static const uint8_t want[18] = {0x40, 0x80, 0, 0, 0x40, 0xA0, 0, 0, 0x40, 0xC0, 0, 0, 0x06, 0, 0, 21, 0, 74};
     assert_memory_equal(d.data, want, 18);
     it.count = 19; /* one past the DB's end */
-    o = plcio_s7_out_make(tx, sizeof tx, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 3, &it, 1), PLCIO_OK);
+    o = s7_out_make(tx, sizeof tx, 0);
+    assert_int_equal(s7_read_request_encode(&o, 3, &it, 1), PLCIO_OK);
     exchange(fd, tx, o.len, rx, sizeof rx, &rx_len);
-    assert_int_equal(plcio_s7_pdu_decode(rx + 7, rx_len - 7, &pdu), PLCIO_OK);
-    assert_int_equal(plcio_s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
+    assert_int_equal(s7_pdu_decode(rx + 7, rx_len - 7, &pdu), PLCIO_OK);
+    assert_int_equal(s7_read_response_decode(&pdu, &it, 1, &d), PLCIO_OK);
     assert_int_equal(d.return_code, PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE);
-    plcio_net_close(fd);
+    net_close(fd);
     plcio_test_proc_stop(sim);
 }
 

@@ -60,7 +60,7 @@ static int teardown(void **state)
     plcio_shm_reader_free(c->reader);
     plcio_sync_free(c->sync);
     plcio_sync_config_free(c->cfg);
-    plcio_net_close(c->p.fd);
+    net_close(c->p.fd);
     plcio_test_proc_stop(&c->socat);
     if (c->dir[0]) {
         char cmd[128];
@@ -80,10 +80,10 @@ static uint32_t rnd(peer *p)
 /* The right answer to a request, applied to the peer's tables. */
 static size_t right_answer(peer *p, const uint8_t *pdu, size_t len, uint8_t *out, size_t cap)
 {
-    plcio_mb_pdu q, r;
+    mb_pdu q, r;
     memset(&r, 0, sizeof r);
     uint8_t data[256];
-    int rc = plcio_mb_request_decode(pdu, len, &q);
+    int rc = mb_request_decode(pdu, len, &q);
     r.fc = q.fc ? q.fc : pdu[0];
     if (rc != PLCIO_OK) {
         r.exception = q.exception ? q.exception : 1;
@@ -113,29 +113,29 @@ static size_t right_answer(peer *p, const uint8_t *pdu, size_t len, uint8_t *out
         r.exception = 1;
     }
     size_t n = 0;
-    assert_int_equal(plcio_mb_response_encode(&r, out, cap, &n), PLCIO_OK);
+    assert_int_equal(mb_response_encode(&r, out, cap, &n), PLCIO_OK);
     return n;
 }
 
 /* ---- UDP ---- */
 
-static void udp_send(peer *p, const plcio_net_peer *to, const uint8_t *b, size_t n)
+static void udp_send(peer *p, const net_peer *to, const uint8_t *b, size_t n)
 {
-    assert_int_equal(plcio_net_udp_send_to(p->fd, b, n, to), PLCIO_OK);
+    assert_int_equal(net_udp_send_to(p->fd, b, n, to), PLCIO_OK);
 }
 
 static void udp_poll(peer *p)
 {
     uint8_t buf[600];
     size_t got;
-    plcio_net_peer from;
-    while (plcio_net_udp_recv_from(p->fd, buf, sizeof buf, &got, &from) == PLCIO_OK) {
-        plcio_mb_frame f;
+    net_peer from;
+    while (net_udp_recv_from(p->fd, buf, sizeof buf, &got, &from) == PLCIO_OK) {
+        mb_frame f;
         size_t used, need;
-        if (plcio_mb_mbap_decode(buf, got, &f, &used, &need) != PLCIO_OK) continue;
+        if (mb_mbap_decode(buf, got, &f, &used, &need) != PLCIO_OK) continue;
         uint8_t pdu[260], good[300], bad[700];
         size_t n = right_answer(p, f.pdu, f.pdu_len, pdu, sizeof pdu), gl;
-        assert_int_equal(plcio_mb_mbap_encode(f.tid, f.unit, pdu, n, good, sizeof good, &gl), PLCIO_OK);
+        assert_int_equal(mb_mbap_encode(f.tid, f.unit, pdu, n, good, sizeof good, &gl), PLCIO_OK);
         bool write = f.pdu[0] == 5 || f.pdu[0] == 16;
         unsigned kind = p->requests++ % 7;
         if (write && p->spoil_writes) kind = 0;
@@ -170,18 +170,18 @@ static void udp_poll(peer *p)
 
 static void rtu_send(peer *p, const uint8_t *b, size_t n)
 {
-    assert_int_equal(plcio_net_send_all(p->fd, b, n, plcio_net_deadline(1000), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(p->fd, b, n, net_deadline(1000), NULL), PLCIO_OK);
 }
 
 static void rtu_poll(peer *p)
 {
     size_t got;
     while (p->in_len < sizeof p->in &&
-           plcio_net_recv_some(p->fd, p->in + p->in_len, sizeof p->in - p->in_len, &got, 0) == PLCIO_OK)
+           net_recv_some(p->fd, p->in + p->in_len, sizeof p->in - p->in_len, &got, 0) == PLCIO_OK)
         p->in_len += got;
-    plcio_mb_frame f;
+    mb_frame f;
     size_t used = 0, need = 0;
-    int rc = plcio_mb_rtu_decode(p->in, p->in_len, true, false, &f, &used, &need);
+    int rc = mb_rtu_decode(p->in, p->in_len, true, false, &f, &used, &need);
     if (rc == PLCIO_EAGAIN) return;
     if (rc != PLCIO_OK) {
         p->in_len = 0;
@@ -189,7 +189,7 @@ static void rtu_poll(peer *p)
     }
     uint8_t pdu[260], good[300], bad[300];
     size_t n = right_answer(p, f.pdu, f.pdu_len, pdu, sizeof pdu), gl;
-    assert_int_equal(plcio_mb_rtu_encode(f.unit, pdu, n, good, sizeof good, &gl), PLCIO_OK);
+    assert_int_equal(mb_rtu_encode(f.unit, pdu, n, good, sizeof good, &gl), PLCIO_OK);
     bool write = f.pdu[0] == 5 || f.pdu[0] == 16;
     p->in_len = 0;
     unsigned kind = p->requests++ % 4;
@@ -201,7 +201,7 @@ static void rtu_poll(peer *p)
         rtu_send(p, bad, gl);
         return; /* CRC error */
     case 1:     /* a good frame from another unit, then silence */
-        assert_int_equal(plcio_mb_rtu_encode((uint8_t)(f.unit ^ 4), pdu, n, bad, sizeof bad, &gl), PLCIO_OK);
+        assert_int_equal(mb_rtu_encode((uint8_t)(f.unit ^ 4), pdu, n, bad, sizeof bad, &gl), PLCIO_OK);
         rtu_send(p, bad, gl);
         return;
     case 2: { /* noise, a pause, the answer */
@@ -323,7 +323,7 @@ static void test_udp_bad_answers(void **state)
 {
     ctx *c = *state;
     int port = 0;
-    assert_int_equal(plcio_net_udp_open("127.0.0.1", 0, true, &c->p.fd, &port), PLCIO_OK);
+    assert_int_equal(net_udp_open("127.0.0.1", 0, true, &c->p.fd, &port), PLCIO_OK);
     c->p.udp = true;
     char url[128];
     snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?unit=1&timeout=100&retries=6", port);
@@ -338,8 +338,8 @@ static void test_rtu_bad_answers(void **state)
     mb_socat_start(&c->socat, c->dir, 90);
     char path[128], url[200];
     snprintf(path, sizeof path, "%s/ttyA", c->dir);
-    plcio_serial_params sp = {38400, 'N', 8, 1, false};
-    assert_int_equal(plcio_net_serial_open(path, &sp, &c->p.fd), PLCIO_OK);
+    serial_params sp = {38400, 'N', 8, 1, false};
+    assert_int_equal(net_serial_open(path, &sp, &c->p.fd), PLCIO_OK);
     snprintf(url, sizeof url, "modbus-rtu://%s/ttyB?baud=38400&parity=N&unit=1&timeout=100&retries=4", c->dir);
     engine_start(c, url);
     run_checks(c);

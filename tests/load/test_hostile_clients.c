@@ -56,12 +56,11 @@ static int *crowd(int port, const uint8_t *half, size_t len)
     int refused = 0;
     for (int i = 0; i < HOSTILE; i++) {
         fds[i] = -1;
-        if (plcio_net_tcp_connect("127.0.0.1", port, TMO, &fds[i]) != PLCIO_OK) {
+        if (net_tcp_connect("127.0.0.1", port, TMO, &fds[i]) != PLCIO_OK) {
             refused++;
             continue;
         }
-        if (half)
-            (void)plcio_net_send_all(fds[i], half, len, plcio_net_deadline(1000), NULL); /* may be evicted already */
+        if (half) (void)net_send_all(fds[i], half, len, net_deadline(1000), NULL); /* may be evicted already */
     }
     assert_int_equal(refused, 0);
     return fds;
@@ -70,7 +69,7 @@ static int *crowd(int port, const uint8_t *half, size_t len)
 static void disperse(int *fds)
 {
     for (int i = 0; i < HOSTILE; i++)
-        plcio_net_close(fds[i]);
+        net_close(fds[i]);
     free(fds);
 }
 

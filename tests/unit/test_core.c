@@ -48,24 +48,24 @@ static void test_logging_levels_and_default(void **state)
     (void)state;
     captured_log cap = {0};
     plcio_logger lg = {capture, &cap, PLCIO_LOG_INFO};
-    plcio_log(&lg, PLCIO_LOG_DEBUG, "t", "hidden %d", 1);
+    log_msg(&lg, PLCIO_LOG_DEBUG, "t", "hidden %d", 1);
     assert_int_equal(cap.calls, 0);
-    plcio_log(&lg, PLCIO_LOG_WARN, "s7", "pdu %d", 960);
+    log_msg(&lg, PLCIO_LOG_WARN, "s7", "pdu %d", 960);
     assert_int_equal(cap.calls, 1);
     assert_string_equal(cap.msg, "pdu 960");
     assert_string_equal(cap.module, "s7");
-    assert_true(plcio_log_enabled(&lg, PLCIO_LOG_INFO));
-    assert_false(plcio_log_enabled(&lg, PLCIO_LOG_TRACE));
+    assert_true(log_enabled(&lg, PLCIO_LOG_INFO));
+    assert_false(log_enabled(&lg, PLCIO_LOG_TRACE));
 
     /* NULL logger: process default, which discards until set. */
-    plcio_log(NULL, PLCIO_LOG_ERROR, "t", "dropped");
+    log_msg(NULL, PLCIO_LOG_ERROR, "t", "dropped");
     assert_int_equal(cap.calls, 1);
     plcio_logger def = {capture, &cap, PLCIO_LOG_TRACE};
     plcio_log_set_default(&def);
-    plcio_log(NULL, PLCIO_LOG_TRACE, "t", "kept");
+    log_msg(NULL, PLCIO_LOG_TRACE, "t", "kept");
     assert_int_equal(cap.calls, 2);
     plcio_log_set_default(NULL);
-    plcio_log(NULL, PLCIO_LOG_ERROR, "t", "dropped again");
+    log_msg(NULL, PLCIO_LOG_ERROR, "t", "dropped again");
     assert_int_equal(cap.calls, 2);
 }
 
@@ -75,10 +75,10 @@ static void test_log_hex_dump(void **state)
     captured_log cap = {0};
     plcio_logger lg = {capture, &cap, PLCIO_LOG_TRACE};
     const uint8_t frame[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x04};
-    plcio_log_hex(&lg, PLCIO_LOG_TRACE, "modbus", "Tx", frame, sizeof frame);
+    log_hex(&lg, PLCIO_LOG_TRACE, "modbus", "Tx", frame, sizeof frame);
     assert_string_equal(cap.msg, "Tx [12] 00 01 00 00 00 06 01 03 00 00 00 04");
     uint8_t big[2000] = {0};
-    plcio_log_hex(&lg, PLCIO_LOG_TRACE, "modbus", "Rx", big, sizeof big);
+    log_hex(&lg, PLCIO_LOG_TRACE, "modbus", "Rx", big, sizeof big);
     assert_true(strlen(cap.msg) < sizeof cap.msg);
     assert_non_null(strstr(cap.msg, "Rx [2000] 00 00"));
 }

@@ -330,10 +330,10 @@ static void test_udp(void **state)
     }
     /* garbage datagrams are dropped, the socket keeps serving */
     int fd;
-    assert_int_equal(plcio_net_udp_open("127.0.0.1", f->udp_port, false, &fd, NULL), PLCIO_OK);
+    assert_int_equal(net_udp_open("127.0.0.1", f->udp_port, false, &fd, NULL), PLCIO_OK);
     static const uint8_t junk[] = {0, 1, 0, 0, 0, 0, 1, 3};
-    assert_int_equal(plcio_net_send_all(fd, junk, sizeof junk, plcio_net_deadline(500), NULL), PLCIO_OK);
-    plcio_net_close(fd);
+    assert_int_equal(net_send_all(fd, junk, sizeof junk, net_deadline(500), NULL), PLCIO_OK);
+    net_close(fd);
     assert_int_equal(plcio_modbus_read_holding_registers(u, 1, 50, 4, r), PLCIO_OK);
     plcio_modbus_client_free(u);
 }
@@ -406,7 +406,7 @@ static void test_addresses(void **state)
 static int raw_connect(const fixture *f)
 {
     int fd;
-    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", f->port, 1000, &fd), PLCIO_OK);
+    assert_int_equal(net_tcp_connect("127.0.0.1", f->port, 1000, &fd), PLCIO_OK);
     return fd;
 }
 
@@ -415,16 +415,16 @@ static void raw_send(int fd, const char *hex)
     uint8_t b[600];
     size_t n = plcio_test_hex(hex, b, sizeof b);
     assert_true(n != (size_t)-1);
-    assert_int_equal(plcio_net_send_all(fd, b, n, plcio_net_deadline(1000), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, b, n, net_deadline(1000), NULL), PLCIO_OK);
 }
 
 /* Read exactly one MBAP frame from fd within 1 s; returns its length or -1. */
 static int raw_recv(int fd, uint8_t *buf, size_t cap)
 {
-    uint64_t dl = plcio_net_deadline(1000);
-    if (plcio_net_recv_exact(fd, buf, 6, dl) != PLCIO_OK) return -1;
+    uint64_t dl = net_deadline(1000);
+    if (net_recv_exact(fd, buf, 6, dl) != PLCIO_OK) return -1;
     size_t rest = (size_t)(buf[4] << 8 | buf[5]);
-    if (6 + rest > cap || plcio_net_recv_exact(fd, buf + 6, rest, dl) != PLCIO_OK) return -1;
+    if (6 + rest > cap || net_recv_exact(fd, buf + 6, rest, dl) != PLCIO_OK) return -1;
     return (int)(6 + rest);
 }
 
@@ -433,7 +433,7 @@ static bool raw_closed(int fd)
     uint8_t b[64];
     size_t got;
     int rc;
-    while ((rc = plcio_net_recv_some(fd, b, sizeof b, &got, plcio_net_deadline(1000))) == PLCIO_OK) {
+    while ((rc = net_recv_some(fd, b, sizeof b, &got, net_deadline(1000))) == PLCIO_OK) {
     }
     return rc == PLCIO_ECLOSED;
 }
@@ -455,7 +455,7 @@ static void test_bad_frames(void **state)
         int fd = raw_connect(f);
         raw_send(fd, fatal[i]);
         assert_true(raw_closed(fd));
-        plcio_net_close(fd);
+        net_close(fd);
         assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
     }
     int fd = raw_connect(f);
@@ -487,14 +487,14 @@ static void test_bad_frames(void **state)
         flood[(size_t)12 * i] = (uint8_t)(i >> 8);
         flood[12 * i + 1] = (uint8_t)i;
     }
-    assert_int_equal(plcio_net_send_all(fd, flood, sizeof flood, plcio_net_deadline(5000), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, flood, sizeof flood, net_deadline(5000), NULL), PLCIO_OK);
     for (int i = 0; i < 500; i++) {
         assert_int_equal(raw_recv(fd, b, 11), 11);
         assert_int_equal(b[0] << 8 | b[1], i);
     }
     /* a truncated frame then close: the server just forgets it */
     raw_send(fd, "00 0B 00 00 00 06 01 03");
-    plcio_net_close(fd);
+    net_close(fd);
     assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
     plcio_modbus_server_stats st;
     assert_int_equal(plcio_modbus_server_stats_get(f->srv, &st), PLCIO_OK);
@@ -512,37 +512,37 @@ static void *fake_serve(void *arg)
 {
     fake *fk = arg;
     int fd = -1;
-    uint64_t dl = plcio_net_deadline(3000);
-    while (plcio_net_accept(fk->listen_fd, &fd, NULL, 0) != PLCIO_OK && plcio_monotonic_ns() < dl)
-        plcio_net_wait(fk->listen_fd, false, dl);
+    uint64_t dl = net_deadline(3000);
+    while (net_accept(fk->listen_fd, &fd, NULL, 0) != PLCIO_OK && plcio_monotonic_ns() < dl)
+        net_wait(fk->listen_fd, false, dl);
     if (fd < 0) return NULL;
     uint8_t req[12];
     for (int k = 0; k < 2; k++) {
-        if (plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) break;
+        if (net_recv_exact(fd, req, 12, net_deadline(3000)) != PLCIO_OK) break;
         uint8_t resp[11] = {req[0], req[1], 0, 0, 0, 5, req[6], 3, 2, 0x12, 0x34};
         if (fk->mode == 0) { /* first a stale answer (old tid), then a foreign unit, then the right one */
             uint8_t stale[11];
             memcpy(stale, resp, 11);
             stale[1] = (uint8_t)(stale[1] - 1);
             stale[9] = 0x66;
-            plcio_net_send_all(fd, stale, 11, plcio_net_deadline(1000), NULL);
+            net_send_all(fd, stale, 11, net_deadline(1000), NULL);
             stale[1] = req[1];
             stale[6] = (uint8_t)(req[6] + 1);
-            plcio_net_send_all(fd, stale, 11, plcio_net_deadline(1000), NULL);
+            net_send_all(fd, stale, 11, net_deadline(1000), NULL);
         } else if (fk->mode == 1) { /* wrong function code only */
             resp[7] = 4;
         } else { /* byte count disagreeing with the quantity */
             resp[8] = 4;
             resp[5] = 7;
         }
-        plcio_net_send_all(fd, resp, 11, plcio_net_deadline(1000), NULL);
+        net_send_all(fd, resp, 11, net_deadline(1000), NULL);
         if (fk->mode == 2) {
             static const uint8_t pad[2] = {0, 0};
-            plcio_net_send_all(fd, pad, 2, plcio_net_deadline(1000), NULL);
+            net_send_all(fd, pad, 2, net_deadline(1000), NULL);
         }
     }
-    plcio_net_recv_exact(fd, req, 1, plcio_net_deadline(500));
-    plcio_net_close(fd);
+    net_recv_exact(fd, req, 1, net_deadline(500));
+    net_close(fd);
     return NULL;
 }
 
@@ -552,7 +552,7 @@ static void test_stale_answers(void **state)
     for (int mode = 0; mode < 3; mode++) {
         fake fk = {-1, mode};
         int port;
-        assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 4, &fk.listen_fd, &port), PLCIO_OK);
+        assert_int_equal(net_tcp_listen("127.0.0.1", 0, 4, &fk.listen_fd, &port), PLCIO_OK);
         pthread_t th;
         pthread_create(&th, NULL, fake_serve, &fk);
         char url[128];
@@ -569,7 +569,7 @@ static void test_stale_answers(void **state)
         }
         plcio_modbus_client_free(c);
         pthread_join(th, NULL);
-        plcio_net_close(fk.listen_fd);
+        net_close(fk.listen_fd);
     }
 }
 
@@ -578,9 +578,9 @@ static void test_stale_answers(void **state)
 static int fake_accept(int listen_fd)
 {
     int fd = -1;
-    uint64_t dl = plcio_net_deadline(3000);
-    while (plcio_net_accept(listen_fd, &fd, NULL, 0) != PLCIO_OK && plcio_monotonic_ns() < dl)
-        plcio_net_wait(listen_fd, false, dl);
+    uint64_t dl = net_deadline(3000);
+    while (net_accept(listen_fd, &fd, NULL, 0) != PLCIO_OK && plcio_monotonic_ns() < dl)
+        net_wait(listen_fd, false, dl);
     return fd;
 }
 
@@ -589,19 +589,19 @@ static void *lossy_serve(void *arg)
     fake *fk = arg;
     int fd = fake_accept(fk->listen_fd);
     uint8_t req[12];
-    if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
+    if (fd < 0 || net_recv_exact(fd, req, 12, net_deadline(3000)) != PLCIO_OK) return NULL;
     int ignored = -1;
     if (fk->mode == 1)
-        plcio_net_close(fd); /* drop the connection: the client reconnects */
+        net_close(fd); /* drop the connection: the client reconnects */
     else
         ignored = fd; /* mode 0: ignore the request: the client times out, closes and sends it again */
     fd = fake_accept(fk->listen_fd);
-    plcio_net_close(ignored);
-    if (fd < 0 || plcio_net_recv_exact(fd, req, 12, plcio_net_deadline(3000)) != PLCIO_OK) return NULL;
+    net_close(ignored);
+    if (fd < 0 || net_recv_exact(fd, req, 12, net_deadline(3000)) != PLCIO_OK) return NULL;
     uint8_t resp[11] = {req[0], req[1], 0, 0, 0, 5, req[6], 3, 2, 0x43, 0x21};
-    plcio_net_send_all(fd, resp, 11, plcio_net_deadline(1000), NULL);
-    plcio_net_recv_exact(fd, req, 1, plcio_net_deadline(500));
-    plcio_net_close(fd);
+    net_send_all(fd, resp, 11, net_deadline(1000), NULL);
+    net_recv_exact(fd, req, 1, net_deadline(500));
+    net_close(fd);
     return NULL;
 }
 
@@ -612,7 +612,7 @@ static void test_retries(void **state)
         for (int retries = 0; retries < 2; retries++) {
             fake fk = {-1, mode};
             int port;
-            assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 4, &fk.listen_fd, &port), PLCIO_OK);
+            assert_int_equal(net_tcp_listen("127.0.0.1", 0, 4, &fk.listen_fd, &port), PLCIO_OK);
             pthread_t th;
             pthread_create(&th, NULL, lossy_serve, &fk);
             char url[128];
@@ -631,7 +631,7 @@ static void test_retries(void **state)
             }
             plcio_modbus_client_free(c);
             pthread_join(th, NULL);
-            plcio_net_close(fk.listen_fd);
+            net_close(fk.listen_fd);
         }
 }
 

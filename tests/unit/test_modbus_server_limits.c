@@ -69,7 +69,7 @@ static plcio_modbus_client *client(const char *scheme, int port)
 static int raw_connect(int port)
 {
     int fd = -1;
-    assert_int_equal(plcio_net_tcp_connect("127.0.0.1", port, TMO, &fd), PLCIO_OK);
+    assert_int_equal(net_tcp_connect("127.0.0.1", port, TMO, &fd), PLCIO_OK);
     return fd;
 }
 
@@ -78,19 +78,19 @@ static bool raw_read(int fd)
 {
     static const uint8_t req[] = {0x00, 0x07, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x01};
     uint8_t resp[11];
-    if (plcio_net_send_all(fd, req, sizeof req, plcio_net_deadline(TMO), NULL) != PLCIO_OK) return false;
-    if (plcio_net_recv_exact(fd, resp, sizeof resp, plcio_net_deadline(TMO)) != PLCIO_OK) return false;
+    if (net_send_all(fd, req, sizeof req, net_deadline(TMO), NULL) != PLCIO_OK) return false;
+    if (net_recv_exact(fd, resp, sizeof resp, net_deadline(TMO)) != PLCIO_OK) return false;
     return resp[1] == 0x07 && resp[7] == 0x03;
 }
 
 /* True when the server closes fd within ms. */
 static bool closed_by_server(int fd, int ms)
 {
-    uint64_t dl = plcio_net_deadline(ms);
+    uint64_t dl = net_deadline(ms);
     uint8_t buf[256];
     for (;;) {
         size_t got;
-        int rc = plcio_net_recv_some(fd, buf, sizeof buf, &got, dl);
+        int rc = net_recv_some(fd, buf, sizeof buf, &got, dl);
         if (rc == PLCIO_ETIMEDOUT || rc == PLCIO_EAGAIN) return false;
         if (rc != PLCIO_OK) return true; /* EOF or reset */
     }
@@ -146,8 +146,8 @@ static void test_idle_timeout(void **state)
     assert_true(closed_by_server(quiet, TMO));
     assert_true(raw_read(busy));
     assert_true(stats(&f).connections_timed_out >= 1);
-    plcio_net_close(quiet);
-    plcio_net_close(busy);
+    net_close(quiet);
+    net_close(busy);
     stop(&f);
 }
 
@@ -164,13 +164,13 @@ static void test_half_frame_timeout(void **state)
     start(&f, &lim);
     int half = raw_connect(f.port), quiet = raw_connect(f.port);
     static const uint8_t part[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01}; /* header only, no PDU */
-    assert_int_equal(plcio_net_send_all(half, part, sizeof part, plcio_net_deadline(TMO), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(half, part, sizeof part, net_deadline(TMO), NULL), PLCIO_OK);
     assert_true(closed_by_server(half, TMO));
     assert_false(closed_by_server(quiet, 1000));
     assert_true(raw_read(quiet));
     assert_int_equal(stats(&f).connections_timed_out, 1);
-    plcio_net_close(half);
-    plcio_net_close(quiet);
+    net_close(half);
+    net_close(quiet);
     stop(&f);
 }
 
@@ -196,10 +196,10 @@ static void test_eviction(void **state)
     plcio_modbus_server_stats st = stats(&f);
     assert_int_equal(st.connections_evicted, 1);
     assert_int_equal(st.connections_open, 3);
-    plcio_net_close(a);
-    plcio_net_close(b);
-    plcio_net_close(c);
-    plcio_net_close(d);
+    net_close(a);
+    net_close(b);
+    net_close(c);
+    net_close(d);
     stop(&f);
 }
 
@@ -210,8 +210,8 @@ static uint8_t raw_fc8(int fd, uint16_t sub, uint8_t *exc)
     uint8_t req[] = {0x12, 0x34, 0x00, 0x00, 0x00, 0x06, 0x01, 0x08, (uint8_t)(sub >> 8), (uint8_t)sub, 0x00, 0x00};
     uint8_t resp[64];
     size_t got = 0;
-    assert_int_equal(plcio_net_send_all(fd, req, sizeof req, plcio_net_deadline(TMO), NULL), PLCIO_OK);
-    assert_int_equal(plcio_net_recv_some(fd, resp, sizeof resp, &got, plcio_net_deadline(TMO)), PLCIO_OK);
+    assert_int_equal(net_send_all(fd, req, sizeof req, net_deadline(TMO), NULL), PLCIO_OK);
+    assert_int_equal(net_recv_some(fd, resp, sizeof resp, &got, net_deadline(TMO)), PLCIO_OK);
     assert_true(got >= 9);
     assert_int_equal(resp[0], 0x12); /* our transaction id */
     *exc = resp[8];
@@ -227,7 +227,7 @@ static void test_fc8_over_tcp_and_udp(void **state)
     start(&f, NULL);
     plcio_modbus_client *tcp = client("modbus-tcp", f.port), *udp = client("modbus-udp", f.udp_port);
     int raw_tcp = raw_connect(f.port), raw_udp = -1;
-    assert_int_equal(plcio_net_udp_open("127.0.0.1", f.udp_port, false, &raw_udp, NULL), PLCIO_OK);
+    assert_int_equal(net_udp_open("127.0.0.1", f.udp_port, false, &raw_udp, NULL), PLCIO_OK);
     static const uint8_t zero[2] = {0, 0}, lf[2] = {'!', 0};
     uint8_t out[16], exc = 0;
     size_t n;
@@ -247,8 +247,8 @@ static void test_fc8_over_tcp_and_udp(void **state)
         assert_int_equal(plcio_modbus_diagnostics(c, 1, 0x00, lf, 2, out, sizeof out, &n), PLCIO_OK); /* echo */
         assert_int_equal(n, 2);
     }
-    plcio_net_close(raw_tcp);
-    plcio_net_close(raw_udp);
+    net_close(raw_tcp);
+    net_close(raw_udp);
     /* The serial-line rules of plcio_modbus_server_process act on a line of
      * their own: listen-only there leaves TCP/UDP answering. */
     static const uint8_t listen_only[] = {0x08, 0x00, 0x04, 0x00, 0x00};

@@ -15,8 +15,7 @@ typedef struct outcome {
     uint8_t exception[16];
 } outcome;
 
-static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw,
-                      size_t raw_len)
+static void on_answer(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len)
 {
     (void)raw;
     (void)raw_len;
@@ -33,7 +32,7 @@ static size_t mbap_answer(uint16_t tid, uint8_t unit, const char *pdu_hex, uint8
 {
     uint8_t pdu[260];
     size_t n = plcio_test_hex(pdu_hex, pdu, sizeof pdu), len;
-    assert_int_equal(plcio_mb_mbap_encode(tid, unit, pdu, n, out, 300, &len), PLCIO_OK);
+    assert_int_equal(mb_mbap_encode(tid, unit, pdu, n, out, 300, &len), PLCIO_OK);
     return len;
 }
 
@@ -41,7 +40,7 @@ static void test_mbap_window_and_order(void **state)
 {
     (void)state;
     mb_session *s = mb_session_new(MB_FRAMING_MBAP, 2);
-    plcio_mb_pdu q = {.fc = 3, .addr = 0, .qty = 1};
+    mb_pdu q = {.fc = 3, .addr = 0, .qty = 1};
     uint32_t t[3];
     for (int i = 0; i < 3; i++) {
         q.addr = (uint16_t)i;
@@ -96,7 +95,7 @@ static void test_timeouts_limits_reset(void **state)
 {
     (void)state;
     mb_session *s = mb_session_new(MB_FRAMING_MBAP, 8);
-    plcio_mb_pdu q = {.fc = 3, .addr = 0, .qty = 126};
+    mb_pdu q = {.fc = 3, .addr = 0, .qty = 126};
     uint32_t tok;
     assert_int_equal(mb_session_submit(s, 1, &q, 100, &tok), PLCIO_ERANGE);
     q.qty = 2;
@@ -131,11 +130,11 @@ static void test_rtu(void **state)
     (void)state;
     mb_session *s = mb_session_new(MB_FRAMING_RTU, 8);
     mb_session_set_silence(s, 2000);
-    plcio_mb_pdu q = {.fc = 3, .addr = 0x6B, .qty = 3};
+    mb_pdu q = {.fc = 3, .addr = 0x6B, .qty = 3};
     uint32_t t1, t2;
     assert_int_equal(mb_session_submit(s, 0x11, &q, 10000, &t1), PLCIO_OK);
     uint8_t echo[2] = {0xA5, 0x37};
-    plcio_mb_pdu d = {.fc = 8, .sub = 0, .data = echo, .data_len = 2};
+    mb_pdu d = {.fc = 8, .sub = 0, .data = echo, .data_len = 2};
     assert_int_equal(mb_session_submit(s, 0x11, &d, 10000, &t2), PLCIO_OK);
     size_t len;
     const uint8_t *tx = mb_session_next_tx(s, &len);

@@ -12,8 +12,7 @@ typedef struct outcome {
     int n, result;
 } outcome;
 
-static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu *resp, const uint8_t *raw,
-                      size_t raw_len)
+static void on_answer(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t raw_len)
 {
     (void)token, (void)resp, (void)raw, (void)raw_len;
     outcome *o = ctx;
@@ -25,7 +24,7 @@ static void on_answer(void *ctx, uint32_t token, int result, const plcio_mb_pdu 
 static mb_session *one_request(uint8_t *a, size_t *na)
 {
     mb_session *s = mb_session_new(MB_FRAMING_MBAP, 4);
-    plcio_mb_pdu q = {.fc = 3, .addr = 10, .qty = 2};
+    mb_pdu q = {.fc = 3, .addr = 10, .qty = 2};
     uint32_t t;
     assert_int_equal(mb_session_submit(s, 1, &q, 1000, &t), PLCIO_OK);
     size_t len;
@@ -34,7 +33,7 @@ static mb_session *one_request(uint8_t *a, size_t *na)
     uint16_t tid = (uint16_t)(tx[0] << 8 | tx[1]);
     mb_session_sent(s, 0, NULL, NULL);
     const uint8_t pdu[] = {3, 4, 0, 1, 0, 2};
-    assert_int_equal(plcio_mb_mbap_encode(tid, 1, pdu, sizeof pdu, a, 300, na), PLCIO_OK);
+    assert_int_equal(mb_mbap_encode(tid, 1, pdu, sizeof pdu, a, 300, na), PLCIO_OK);
     return s;
 }
 

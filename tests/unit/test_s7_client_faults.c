@@ -36,7 +36,7 @@ static int recv_frame(int fd, uint8_t *buf, size_t cap, size_t *len)
     size_t have = 0;
     for (;;) {
         size_t frame = 0;
-        int rc = plcio_tpkt_decode(buf, have, &frame);
+        int rc = tpkt_decode(buf, have, &frame);
         if (rc == PLCIO_OK) {
             *len = frame;
             return PLCIO_OK;
@@ -44,7 +44,7 @@ static int recv_frame(int fd, uint8_t *buf, size_t cap, size_t *len)
         if (rc != PLCIO_EAGAIN) return rc;
         size_t need = frame;
         if (need > cap) return PLCIO_ENOSPC;
-        rc = plcio_net_recv_exact(fd, buf + have, need - have, plcio_net_deadline(5000));
+        rc = net_recv_exact(fd, buf + have, need - have, net_deadline(5000));
         if (rc) return rc;
         have = need;
     }
@@ -55,22 +55,22 @@ static int handshake(int fd)
     uint8_t b[512], f[128];
     size_t n;
     if (recv_frame(fd, b, sizeof b, &n)) return -1;
-    plcio_cotp_tpdu t;
-    if (plcio_cotp_decode(b + 4, n - 4, &t) || t.code != PLCIO_COTP_CR) return -1;
-    plcio_cotp_conn cc = t.conn;
+    cotp_tpdu t;
+    if (cotp_decode(b + 4, n - 4, &t) || t.code != PLCIO_COTP_CR) return -1;
+    cotp_conn cc = t.conn;
     cc.dst_ref = t.conn.src_ref;
     cc.src_ref = 7;
     size_t len;
-    plcio_cotp_cc_frame(f, sizeof f, &cc, &len);
-    if (plcio_net_send_all(fd, f, len, plcio_net_deadline(1000), NULL)) return -1;
+    cotp_cc_frame(f, sizeof f, &cc, &len);
+    if (net_send_all(fd, f, len, net_deadline(1000), NULL)) return -1;
     if (recv_frame(fd, b, sizeof b, &n)) return -1;
-    plcio_s7_pdu pdu;
-    plcio_s7_setup st;
-    if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu) || plcio_s7_setup_decode(&pdu, &st)) return -1;
+    s7_pdu pdu;
+    s7_setup st;
+    if (s7_pdu_decode(b + 7, n - 7, &pdu) || s7_setup_decode(&pdu, &st)) return -1;
     st.pdu_size = 480;
-    plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-    plcio_s7_setup_encode(&o, PLCIO_S7_ACK_DATA, pdu.pdu_ref, &st);
-    return plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL) ? -1 : 0;
+    s7_out o = s7_out_make(f, sizeof f, 0);
+    s7_setup_encode(&o, PLCIO_S7_ACK_DATA, pdu.pdu_ref, &st);
+    return net_send_all(fd, f, o.len, net_deadline(1000), NULL) ? -1 : 0;
 }
 
 static atomic_int hb_seen; /* written by the partner thread */
@@ -82,32 +82,31 @@ static void serve_good(int fd)
     static uint8_t b[70000], f[2048], zeros[1024];
     size_t n;
     while (recv_frame(fd, b, sizeof b, &n) == PLCIO_OK) {
-        plcio_s7_pdu pdu;
-        plcio_s7_item items[PLCIO_S7_MAX_ITEMS];
-        plcio_s7_data_item d[PLCIO_S7_MAX_ITEMS];
+        s7_pdu pdu;
+        s7_item items[PLCIO_S7_MAX_ITEMS];
+        s7_data_item d[PLCIO_S7_MAX_ITEMS];
         size_t k = 0;
-        if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu)) return;
-        plcio_s7_userdata ud;
-        if (plcio_s7_userdata_decode(&pdu, &ud) == PLCIO_OK) {
+        if (s7_pdu_decode(b + 7, n - 7, &pdu)) return;
+        s7_userdata ud;
+        if (s7_userdata_decode(&pdu, &ud) == PLCIO_OK) {
             /* heartbeats: an empty answer of the right group */
             hb_seen++;
-            plcio_s7_userdata ans = plcio_s7_userdata_response(ud.group, ud.subfunction, 0, 0, false, 0, NULL, 0);
-            plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-            if (plcio_s7_userdata_encode(&o, pdu.pdu_ref, &ans)) return;
-            if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
+            s7_userdata ans = s7_userdata_response(ud.group, ud.subfunction, 0, 0, false, 0, NULL, 0);
+            s7_out o = s7_out_make(f, sizeof f, 0);
+            if (s7_userdata_encode(&o, pdu.pdu_ref, &ans)) return;
+            if (net_send_all(fd, f, o.len, net_deadline(1000), NULL)) return;
             continue;
         }
-        if (plcio_s7_read_request_decode(&pdu, items, PLCIO_S7_MAX_ITEMS, &k)) return;
+        if (s7_read_request_decode(&pdu, items, PLCIO_S7_MAX_ITEMS, &k)) return;
         reads_seen++;
         if ((int)k > max_items) max_items = (int)k;
         if ((int)(n - 7) > max_request) max_request = (int)(n - 7);
         for (size_t i = 0; i < k; i++)
-            d[i] = (plcio_s7_data_item){PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, zeros,
-                                        (uint16_t)plcio_s7_item_bytes(&items[i])};
-        plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-        if (plcio_s7_read_response_encode(&o, pdu.pdu_ref, d, k)) return;
+            d[i] = (s7_data_item){PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, zeros, (uint16_t)s7_item_bytes(&items[i])};
+        s7_out o = s7_out_make(f, sizeof f, 0);
+        if (s7_read_response_encode(&o, pdu.pdu_ref, d, k)) return;
         if ((int)(o.len - 7) > max_answer) max_answer = (int)(o.len - 7);
-        if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
+        if (net_send_all(fd, f, o.len, net_deadline(1000), NULL)) return;
     }
 }
 
@@ -118,9 +117,9 @@ static void serve_upload(int fd)
     size_t n;
     int fragment = 0;
     while (recv_frame(fd, b, sizeof b, &n) == PLCIO_OK) {
-        plcio_s7_pdu pdu;
-        plcio_s7_xfer job, ack;
-        if (plcio_s7_pdu_decode(b + 7, n - 7, &pdu) || plcio_s7_xfer_job_decode(&pdu, &job)) return;
+        s7_pdu pdu;
+        s7_xfer job, ack;
+        if (s7_pdu_decode(b + 7, n - 7, &pdu) || s7_xfer_job_decode(&pdu, &job)) return;
         memset(&ack, 0, sizeof ack);
         ack.function = job.function;
         if (job.function == PLCIO_S7_FN_START_UPLOAD) {
@@ -136,9 +135,9 @@ static void serve_upload(int fd)
         } else if (job.function != PLCIO_S7_FN_END_UPLOAD) {
             return;
         }
-        plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-        if (plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0)) return;
-        if (plcio_net_send_all(fd, f, o.len, plcio_net_deadline(1000), NULL)) return;
+        s7_out o = s7_out_make(f, sizeof f, 0);
+        if (s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0)) return;
+        if (net_send_all(fd, f, o.len, net_deadline(1000), NULL)) return;
     }
 }
 
@@ -148,9 +147,9 @@ static uint8_t downloaded[4096];
 static size_t downloaded_len;
 static atomic_int download_steps; /* request, blocks, ended, insert: 1 each stage */
 
-static int send_pdu_frame(int fd, const plcio_s7_out *o)
+static int send_pdu_frame(int fd, const s7_out *o)
 {
-    return plcio_net_send_all(fd, o->buf, o->len, plcio_net_deadline(1000), NULL);
+    return net_send_all(fd, o->buf, o->len, net_deadline(1000), NULL);
 }
 
 /* The PLC's side of a download (its own jobs carry references 0x100..). */
@@ -158,23 +157,23 @@ static void serve_download(int fd)
 {
     static uint8_t b[4096], f[512];
     size_t n;
-    plcio_s7_pdu pdu;
-    plcio_s7_xfer x;
-    if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
-        plcio_s7_xfer_job_decode(&pdu, &x) || x.function != PLCIO_S7_FN_REQUEST_DOWNLOAD ||
-        strcmp(x.filename, "_0A00005P") != 0 || !x.has_lengths || x.load_len != 1500 || x.mc7_len != 1400)
+    s7_pdu pdu;
+    s7_xfer x;
+    if (recv_frame(fd, b, sizeof b, &n) || s7_pdu_decode(b + 7, n - 7, &pdu) || s7_xfer_job_decode(&pdu, &x) ||
+        x.function != PLCIO_S7_FN_REQUEST_DOWNLOAD || strcmp(x.filename, "_0A00005P") != 0 || !x.has_lengths ||
+        x.load_len != 1500 || x.mc7_len != 1400)
         return;
     download_steps = 1;
-    plcio_s7_xfer ack = {PLCIO_S7_FN_REQUEST_DOWNLOAD, 0, 0, "", 0, 0, false, NULL, 0};
-    plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-    if (plcio_s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0) || send_pdu_frame(fd, &o)) return;
+    s7_xfer ack = {PLCIO_S7_FN_REQUEST_DOWNLOAD, 0, 0, "", 0, 0, false, NULL, 0};
+    s7_out o = s7_out_make(f, sizeof f, 0);
+    if (s7_xfer_ack_encode(&o, pdu.pdu_ref, &ack, 0) || send_pdu_frame(fd, &o)) return;
     downloaded_len = 0;
     for (uint16_t ref = 0x100;; ref++) {
-        plcio_s7_xfer job = {PLCIO_S7_FN_DOWNLOAD_BLOCK, 0, 0, "_0A00005P", 0, 0, false, NULL, 0};
-        o = plcio_s7_out_make(f, sizeof f, 0);
-        if (plcio_s7_xfer_job_encode(&o, ref, &job) || send_pdu_frame(fd, &o)) return;
-        if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) || pdu.pdu_ref != ref ||
-            plcio_s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_DOWNLOAD_BLOCK, &x) ||
+        s7_xfer job = {PLCIO_S7_FN_DOWNLOAD_BLOCK, 0, 0, "_0A00005P", 0, 0, false, NULL, 0};
+        o = s7_out_make(f, sizeof f, 0);
+        if (s7_xfer_job_encode(&o, ref, &job) || send_pdu_frame(fd, &o)) return;
+        if (recv_frame(fd, b, sizeof b, &n) || s7_pdu_decode(b + 7, n - 7, &pdu) || pdu.pdu_ref != ref ||
+            s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_DOWNLOAD_BLOCK, &x) ||
             downloaded_len + x.payload_len > sizeof downloaded)
             return;
         memcpy(downloaded + downloaded_len, x.payload, x.payload_len);
@@ -182,26 +181,24 @@ static void serve_download(int fd)
         if (!x.status) break;
     }
     download_steps = 2;
-    plcio_s7_xfer end = {PLCIO_S7_FN_DOWNLOAD_ENDED, 0, 0, "_0A00005P", 0, 0, false, NULL, 0};
-    o = plcio_s7_out_make(f, sizeof f, 0);
-    if (plcio_s7_xfer_job_encode(&o, 0x200, &end) || send_pdu_frame(fd, &o)) return;
-    if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
-        plcio_s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_DOWNLOAD_ENDED, &x))
+    s7_xfer end = {PLCIO_S7_FN_DOWNLOAD_ENDED, 0, 0, "_0A00005P", 0, 0, false, NULL, 0};
+    o = s7_out_make(f, sizeof f, 0);
+    if (s7_xfer_job_encode(&o, 0x200, &end) || send_pdu_frame(fd, &o)) return;
+    if (recv_frame(fd, b, sizeof b, &n) || s7_pdu_decode(b + 7, n - 7, &pdu) ||
+        s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_DOWNLOAD_ENDED, &x))
         return;
     download_steps = 3;
-    plcio_s7_control ctl;
-    if (recv_frame(fd, b, sizeof b, &n) || plcio_s7_pdu_decode(b + 7, n - 7, &pdu) ||
-        plcio_s7_control_decode(&pdu, &ctl) || ctl.service_len != 5 || memcmp(ctl.service, "_INSE", 5) != 0 ||
-        ctl.param_len != 10 ||
+    s7_control ctl;
+    if (recv_frame(fd, b, sizeof b, &n) || s7_pdu_decode(b + 7, n - 7, &pdu) || s7_control_decode(&pdu, &ctl) ||
+        ctl.service_len != 5 || memcmp(ctl.service, "_INSE", 5) != 0 || ctl.param_len != 10 ||
         memcmp(ctl.param,
                "\x01\x00"
                "0A00005P",
                10) != 0)
         return;
     download_steps = 4;
-    o = plcio_s7_out_make(f, sizeof f, 0);
-    if (plcio_s7_control_response_encode(&o, pdu.pdu_ref, PLCIO_S7_FN_PI_SERVICE, 0) == PLCIO_OK)
-        send_pdu_frame(fd, &o);
+    o = s7_out_make(f, sizeof f, 0);
+    if (s7_control_response_encode(&o, pdu.pdu_ref, PLCIO_S7_FN_PI_SERVICE, 0) == PLCIO_OK) send_pdu_frame(fd, &o);
     drain(fd);
 }
 
@@ -209,7 +206,7 @@ static void drain(int fd)
 {
     uint8_t b[4096];
     size_t got;
-    while (plcio_net_recv_some(fd, b, sizeof b, &got, plcio_net_deadline(5000)) == PLCIO_OK) {
+    while (net_recv_some(fd, b, sizeof b, &got, net_deadline(5000)) == PLCIO_OK) {
     }
 }
 
@@ -218,8 +215,8 @@ static void *fake_main(void *arg)
     fake *fk = arg;
     for (int i = 0; i < fk->nmodes; i++) {
         int fd = -1;
-        if (plcio_net_wait(fk->listen_fd, false, plcio_net_deadline(10000))) break;
-        if (plcio_net_accept(fk->listen_fd, &fd, NULL, 0)) break;
+        if (net_wait(fk->listen_fd, false, net_deadline(10000))) break;
+        if (net_accept(fk->listen_fd, &fd, NULL, 0)) break;
         uint8_t b[4096];
         size_t n;
         switch (fk->modes[i]) {
@@ -233,13 +230,13 @@ static void *fake_main(void *arg)
         case DROP_MID_ANSWER:
             if (!handshake(fd) && !recv_frame(fd, b, sizeof b, &n)) {
                 static const uint8_t half[] = {3, 0, 0, 0x1A, 2, 0xF0, 0x80, 0x32, 3, 0};
-                plcio_net_send_all(fd, half, sizeof half, plcio_net_deadline(1000), NULL);
+                net_send_all(fd, half, sizeof half, net_deadline(1000), NULL);
             }
             break;
         case GARBAGE:
             if (!handshake(fd) && !recv_frame(fd, b, sizeof b, &n)) {
                 static const char junk[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
-                plcio_net_send_all(fd, junk, sizeof junk - 1, plcio_net_deadline(1000), NULL);
+                net_send_all(fd, junk, sizeof junk - 1, net_deadline(1000), NULL);
                 drain(fd);
             }
             break;
@@ -251,7 +248,7 @@ static void *fake_main(void *arg)
             if (!handshake(fd)) serve_download(fd);
             break;
         }
-        plcio_net_close(fd);
+        net_close(fd);
     }
     return NULL;
 }
@@ -261,14 +258,14 @@ static void fake_start(fake *fk, const mode *modes, int n)
     memset(fk, 0, sizeof *fk);
     memcpy(fk->modes, modes, (size_t)n * sizeof *modes);
     fk->nmodes = n;
-    assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 4, &fk->listen_fd, &fk->port), PLCIO_OK);
+    assert_int_equal(net_tcp_listen("127.0.0.1", 0, 4, &fk->listen_fd, &fk->port), PLCIO_OK);
     assert_int_equal(pthread_create(&fk->thread, NULL, fake_main, fk), 0);
 }
 
 static void fake_stop(fake *fk)
 {
     pthread_join(fk->thread, NULL);
-    plcio_net_close(fk->listen_fd);
+    net_close(fk->listen_fd);
 }
 
 static int connects, disconnects, last_reason;
@@ -304,8 +301,8 @@ static void test_refused(void **state)
 {
     (void)state;
     int fd, port;
-    assert_int_equal(plcio_net_tcp_listen("127.0.0.1", 0, 1, &fd, &port), PLCIO_OK);
-    plcio_net_close(fd);
+    assert_int_equal(net_tcp_listen("127.0.0.1", 0, 1, &fd, &port), PLCIO_OK);
+    net_close(fd);
     plcio_s7_client *c = client_for(port, false);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_ECONNREFUSED);
     assert_non_null(strstr(plcio_s7_client_last_error(c), "refused"));
@@ -363,7 +360,7 @@ static void test_drop_and_garbage_then_reconnect(void **state)
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     uint64_t until = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;
     while (plcio_s7_client_connected(c) && plcio_monotonic_ns() < until)
-        plcio_net_wait(-1, false, plcio_net_deadline(10));
+        net_wait(-1, false, net_deadline(10));
     assert_false(plcio_s7_client_connected(c));
     plcio_s7_client_free(c);
     fake_stop(&fk);

@@ -58,7 +58,7 @@ static void test_tpkt_vectors(void **state)
         print_message("tpkt encode %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "payload"), buf_a);
         plcio_wcursor w = plcio_wcursor_make(buf_b, BIG);
-        int rc = plcio_tpkt_encode(&w, buf_a, n);
+        int rc = tpkt_encode(&w, buf_a, n);
         if (accepted(c)) {
             size_t m = bytes_of(item(item(c, "expected"), "packet"), buf_c);
             assert_int_equal(rc, PLCIO_OK);
@@ -72,7 +72,7 @@ static void test_tpkt_vectors(void **state)
     {
         print_message("tpkt decode %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "packet"), buf_a), frame = 0;
-        int rc = plcio_tpkt_decode(buf_a, n, &frame);
+        int rc = tpkt_decode(buf_a, n, &frame);
         if (accepted(c)) {
             size_t m = bytes_of(item(item(c, "expected"), "payload"), buf_c);
             assert_int_equal(rc, PLCIO_OK);
@@ -99,14 +99,14 @@ static void test_tpkt_stream(void **state)
     const uint8_t s[] = {3, 0, 0, 7, 2, 0xF0, 0x80, 3, 0, 0, 9, 2, 0xF0, 0x80, 0xAA, 0xBB};
     size_t frame = 0;
     for (size_t k = 0; k < 7; k++) {
-        assert_int_equal(plcio_tpkt_decode(s, k, &frame), PLCIO_EAGAIN);
+        assert_int_equal(tpkt_decode(s, k, &frame), PLCIO_EAGAIN);
         assert_int_equal(frame, k < 4 ? 4 : 7);
     }
-    assert_int_equal(plcio_tpkt_decode(s, sizeof s, &frame), PLCIO_OK);
+    assert_int_equal(tpkt_decode(s, sizeof s, &frame), PLCIO_OK);
     assert_int_equal(frame, 7);
-    assert_int_equal(plcio_tpkt_decode(s + 7, 8, &frame), PLCIO_EAGAIN);
+    assert_int_equal(tpkt_decode(s + 7, 8, &frame), PLCIO_EAGAIN);
     assert_int_equal(frame, 9);
-    assert_int_equal(plcio_tpkt_decode(s + 7, 9, &frame), PLCIO_OK);
+    assert_int_equal(tpkt_decode(s + 7, 9, &frame), PLCIO_OK);
 }
 
 /* ------------------------------------------------------------ cotp-data.json */
@@ -122,7 +122,7 @@ static void test_cotp_vectors(void **state)
         size_t n = bytes_of(item(c, "payload"), buf_a);
         size_t m = bytes_of(item(c, "expected"), buf_c);
         plcio_wcursor w = plcio_wcursor_make(buf_b, BIG);
-        assert_int_equal(plcio_cotp_dt_encode(&w, cJSON_IsTrue(item(c, "end_of_transmission"))), PLCIO_OK);
+        assert_int_equal(cotp_dt_encode(&w, cJSON_IsTrue(item(c, "end_of_transmission"))), PLCIO_OK);
         assert_true(plcio_wcursor_write(&w, buf_a, n));
         assert_int_equal(plcio_wcursor_used(&w), m);
         assert_memory_equal(buf_b, buf_c, m);
@@ -134,9 +134,9 @@ static void test_cotp_vectors(void **state)
         bool eot = false;
         const uint8_t *data = NULL;
         size_t dlen = 0;
-        int rc = plcio_cotp_dt_decode(buf_a, n, &eot, &data, &dlen);
-        plcio_cotp_tpdu t;
-        int rc2 = plcio_cotp_decode(buf_a, n, &t);
+        int rc = cotp_dt_decode(buf_a, n, &eot, &data, &dlen);
+        cotp_tpdu t;
+        int rc2 = cotp_decode(buf_a, n, &t);
         if (accepted(c)) {
             const cJSON *e = item(c, "expected");
             size_t m = bytes_of(item(e, "payload"), buf_c);
@@ -163,49 +163,49 @@ static void test_cotp_connect_snap7_frames(void **state)
     (void)state;
     uint8_t cr[64], out[64];
     size_t n = plcio_test_hex("03 00 00 16 11 e0 00 00 00 01 00 c0 01 0a c1 02 01 00 c2 02 01 02", cr, sizeof cr);
-    plcio_cotp_tpdu t;
-    assert_int_equal(plcio_cotp_decode(cr + 4, n - 4, &t), PLCIO_OK);
+    cotp_tpdu t;
+    assert_int_equal(cotp_decode(cr + 4, n - 4, &t), PLCIO_OK);
     assert_int_equal(t.code, PLCIO_COTP_CR);
     assert_int_equal(t.conn.src_ref, 1);
     assert_int_equal(t.conn.tpdu_size, 1024);
     assert_int_equal(t.conn.src_tsap_len, 2);
     assert_int_equal(plcio_get_u16be(t.conn.src_tsap), 0x0100);
-    assert_int_equal(plcio_get_u16be(t.conn.dst_tsap), plcio_s7_tsap(PLCIO_S7_CONN_PG, 0, 2));
+    assert_int_equal(plcio_get_u16be(t.conn.dst_tsap), s7_tsap(PLCIO_S7_CONN_PG, 0, 2));
     size_t len = 0;
-    assert_int_equal(plcio_cotp_cr_frame(out, sizeof out, &t.conn, &len), PLCIO_OK);
+    assert_int_equal(cotp_cr_frame(out, sizeof out, &t.conn, &len), PLCIO_OK);
     assert_int_equal(len, n);
     assert_memory_equal(out, cr, n);
     /* CC: the answer swaps references */
     t.conn.dst_ref = 1;
     t.conn.src_ref = 0x4400;
-    assert_int_equal(plcio_cotp_cc_frame(out, sizeof out, &t.conn, &len), PLCIO_OK);
-    plcio_cotp_tpdu cc;
-    assert_int_equal(plcio_cotp_decode(out + 4, len - 4, &cc), PLCIO_OK);
+    assert_int_equal(cotp_cc_frame(out, sizeof out, &t.conn, &len), PLCIO_OK);
+    cotp_tpdu cc;
+    assert_int_equal(cotp_decode(out + 4, len - 4, &cc), PLCIO_OK);
     assert_int_equal(cc.code, PLCIO_COTP_CC);
     assert_int_equal(cc.conn.dst_ref, 1);
     /* malformed: LI beyond the buffer, TSAP length beyond the header, class 4 */
     uint8_t bad[32];
     memcpy(bad, cr + 4, n - 4);
     bad[0] = 0x30;
-    assert_int_equal(plcio_cotp_decode(bad, n - 4, &t), PLCIO_EPROTO);
+    assert_int_equal(cotp_decode(bad, n - 4, &t), PLCIO_EPROTO);
     memcpy(bad, cr + 4, n - 4);
     bad[11] = 9; /* C1 length */
-    assert_int_equal(plcio_cotp_decode(bad, n - 4, &t), PLCIO_EPROTO);
+    assert_int_equal(cotp_decode(bad, n - 4, &t), PLCIO_EPROTO);
     memcpy(bad, cr + 4, n - 4);
     bad[6] = 0x40;
-    assert_int_equal(plcio_cotp_decode(bad, n - 4, &t), PLCIO_EUNSUPPORTED);
+    assert_int_equal(cotp_decode(bad, n - 4, &t), PLCIO_EUNSUPPORTED);
     memcpy(bad, cr + 4, n - 4);
     bad[9] = 0x0E; /* TPDU size code 16384: not in class 0 */
-    assert_int_equal(plcio_cotp_decode(bad, n - 4, &t), PLCIO_EPROTO);
+    assert_int_equal(cotp_decode(bad, n - 4, &t), PLCIO_EPROTO);
     /* DR and ER round trip */
     plcio_wcursor w = plcio_wcursor_make(out, sizeof out);
-    assert_int_equal(plcio_cotp_dr_encode(&w, 1, 2, 0x80), PLCIO_OK);
-    assert_int_equal(plcio_cotp_decode(out, plcio_wcursor_used(&w), &t), PLCIO_OK);
+    assert_int_equal(cotp_dr_encode(&w, 1, 2, 0x80), PLCIO_OK);
+    assert_int_equal(cotp_decode(out, plcio_wcursor_used(&w), &t), PLCIO_OK);
     assert_int_equal(t.code, PLCIO_COTP_DR);
     assert_int_equal(t.reason, 0x80);
     w = plcio_wcursor_make(out, sizeof out);
-    assert_int_equal(plcio_cotp_er_encode(&w, 1, 2, cr + 4, 3), PLCIO_OK);
-    assert_int_equal(plcio_cotp_decode(out, plcio_wcursor_used(&w), &t), PLCIO_OK);
+    assert_int_equal(cotp_er_encode(&w, 1, 2, cr + 4, 3), PLCIO_OK);
+    assert_int_equal(cotp_decode(out, plcio_wcursor_used(&w), &t), PLCIO_OK);
     assert_int_equal(t.code, PLCIO_COTP_ER);
     assert_int_equal(t.reason, 2);
 }
@@ -213,7 +213,7 @@ static void test_cotp_connect_snap7_frames(void **state)
 /* ------------------------------------------------------------ s7.json */
 
 /* Strip TPKT + COTP from an encoded frame: the S7 PDU. */
-static const uint8_t *pdu_of(const plcio_s7_out *o, size_t *len)
+static const uint8_t *pdu_of(const s7_out *o, size_t *len)
 {
     *len = o->len - PLCIO_S7_FRAME_OVERHEAD;
     assert_int_equal(plcio_get_u16be(o->buf + 2), o->len);
@@ -221,7 +221,7 @@ static const uint8_t *pdu_of(const plcio_s7_out *o, size_t *len)
     return o->buf + PLCIO_S7_FRAME_OVERHEAD;
 }
 
-static void expect_pdu(const plcio_s7_out *o, const uint8_t *want, size_t n)
+static void expect_pdu(const s7_out *o, const uint8_t *want, size_t n)
 {
     size_t len;
     const uint8_t *p = pdu_of(o, &len);
@@ -229,74 +229,74 @@ static void expect_pdu(const plcio_s7_out *o, const uint8_t *want, size_t n)
     assert_memory_equal(p, want, n);
 }
 
-static int encode_operation(const char *op, plcio_s7_out *o)
+static int encode_operation(const char *op, s7_out *o)
 {
     static const char *const progname = "P_PROGRAM";
-    plcio_s7_userdata ud;
-    plcio_s7_control ctl = {PLCIO_S7_FN_PI_SERVICE, NULL, 0, progname, 9};
-    plcio_s7_xfer x;
+    s7_userdata ud;
+    s7_control ctl = {PLCIO_S7_FN_PI_SERVICE, NULL, 0, progname, 9};
+    s7_xfer x;
     memset(&x, 0, sizeof x);
     uint8_t p[16];
     if (!strcmp(op, "read_clock")) {
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_READ, 0, NULL, 0);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_READ, 0, NULL, 0);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "list_blocks")) {
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST, 0, NULL, 0);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST, 0, NULL, 0);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "list_data_blocks")) {
-        assert_int_equal(plcio_s7_block_name_encode(p, PLCIO_S7_BLOCK_DB, 0), PLCIO_OK);
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST_TYPE, 0, p, 2);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        assert_int_equal(s7_block_name_encode(p, PLCIO_S7_BLOCK_DB, 0), PLCIO_OK);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_LIST_TYPE, 0, p, 2);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "get_db_info")) {
-        assert_int_equal(plcio_s7_block_name_encode(p, PLCIO_S7_BLOCK_DB, 1), PLCIO_OK);
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_INFO, 0, p, 8);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        assert_int_equal(s7_block_name_encode(p, PLCIO_S7_BLOCK_DB, 1), PLCIO_OK);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_BLOCK, PLCIO_S7_UD_BLOCK_INFO, 0, p, 8);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "set_clock")) {
-        plcio_s7_datetime dt = {2026, 9, 23, 12, 34, 56, 789, 3};
-        assert_int_equal(plcio_s7_clock_encode(p, &dt), PLCIO_OK);
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_SET, 0, p, 10);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        s7_datetime dt = {2026, 9, 23, 12, 34, 56, 789, 3};
+        assert_int_equal(s7_clock_encode(p, &dt), PLCIO_OK);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_TIME, PLCIO_S7_UD_TIME_SET, 0, p, 10);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "set_password")) {
-        assert_int_equal(plcio_s7_password_encode(p, "SECRET"), PLCIO_OK);
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_SET_PASSWORD, 0, p, 8);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        assert_int_equal(s7_password_encode(p, "SECRET"), PLCIO_OK);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_SET_PASSWORD, 0, p, 8);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "clear_password")) {
-        ud = plcio_s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_CLEAR_PASSWORD, 0, NULL, 0);
-        return plcio_s7_userdata_encode(o, 1, &ud);
+        ud = s7_userdata_request(PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_CLEAR_PASSWORD, 0, NULL, 0);
+        return s7_userdata_encode(o, 1, &ud);
     }
     if (!strcmp(op, "plc_stop")) {
         ctl.function = PLCIO_S7_FN_PLC_STOP;
-        return plcio_s7_control_encode(o, 1, &ctl);
+        return s7_control_encode(o, 1, &ctl);
     }
-    if (!strcmp(op, "plc_hot_start")) return plcio_s7_control_encode(o, 1, &ctl);
+    if (!strcmp(op, "plc_hot_start")) return s7_control_encode(o, 1, &ctl);
     if (!strcmp(op, "plc_cold_start")) {
         ctl.param = (const uint8_t *)"C ";
         ctl.param_len = 2;
-        return plcio_s7_control_encode(o, 1, &ctl);
+        return s7_control_encode(o, 1, &ctl);
     }
     if (!strcmp(op, "start_db_upload")) {
         x.function = PLCIO_S7_FN_START_UPLOAD;
-        assert_int_equal(plcio_s7_filename(x.filename, PLCIO_S7_BLOCK_DB, 1, 'A'), PLCIO_OK);
-        return plcio_s7_xfer_job_encode(o, 1, &x);
+        assert_int_equal(s7_filename(x.filename, PLCIO_S7_BLOCK_DB, 1, 'A'), PLCIO_OK);
+        return s7_xfer_job_encode(o, 1, &x);
     }
     if (!strcmp(op, "upload_fragment") || !strcmp(op, "end_upload")) {
         x.function = op[0] == 'u' ? PLCIO_S7_FN_UPLOAD : PLCIO_S7_FN_END_UPLOAD;
         x.upload_id = 7;
-        return plcio_s7_xfer_job_encode(o, 1, &x);
+        return s7_xfer_job_encode(o, 1, &x);
     }
     if (!strcmp(op, "request_db_download")) {
         x.function = PLCIO_S7_FN_REQUEST_DOWNLOAD;
-        assert_int_equal(plcio_s7_filename(x.filename, PLCIO_S7_BLOCK_DB, 1, 'P'), PLCIO_OK);
+        assert_int_equal(s7_filename(x.filename, PLCIO_S7_BLOCK_DB, 1, 'P'), PLCIO_OK);
         x.has_lengths = true;
         x.load_len = 64;
         x.mc7_len = 28;
-        return plcio_s7_xfer_job_encode(o, 1, &x);
+        return s7_xfer_job_encode(o, 1, &x);
     }
     if (!strcmp(op, "download_fragment_response") || !strcmp(op, "final_download_fragment_response")) {
         static const uint8_t dead[] = {0xDE, 0xAD}, beef[] = {0xBE, 0xEF};
@@ -304,11 +304,11 @@ static int encode_operation(const char *op, plcio_s7_out *o)
         x.status = op[0] == 'd';
         x.payload = op[0] == 'd' ? dead : beef;
         x.payload_len = 2;
-        return plcio_s7_xfer_ack_encode(o, 1, &x, 0);
+        return s7_xfer_ack_encode(o, 1, &x, 0);
     }
     if (!strcmp(op, "download_ended_response")) {
         x.function = PLCIO_S7_FN_DOWNLOAD_ENDED;
-        return plcio_s7_xfer_ack_encode(o, 1, &x, 0);
+        return s7_xfer_ack_encode(o, 1, &x, 0);
     }
     fail_msg("unknown operation %s", op);
     return -1;
@@ -317,43 +317,43 @@ static int encode_operation(const char *op, plcio_s7_out *o)
 /* Decode an encoded request back and check the server-side decoders agree. */
 static void decode_operation(const char *op, const uint8_t *p, size_t n)
 {
-    plcio_s7_pdu pdu;
-    assert_int_equal(plcio_s7_pdu_decode(p, n, &pdu), PLCIO_OK);
+    s7_pdu pdu;
+    assert_int_equal(s7_pdu_decode(p, n, &pdu), PLCIO_OK);
     assert_int_equal(pdu.pdu_ref, 1);
     if (pdu.rosctr == PLCIO_S7_USERDATA) {
-        plcio_s7_userdata ud;
-        assert_int_equal(plcio_s7_userdata_decode(&pdu, &ud), PLCIO_OK);
+        s7_userdata ud;
+        assert_int_equal(s7_userdata_decode(&pdu, &ud), PLCIO_OK);
         assert_int_equal(ud.type, PLCIO_S7_UD_TYPE_REQUEST);
         if (!strcmp(op, "set_password")) {
             char clear[9];
-            plcio_s7_password_decode(ud.payload, clear);
+            s7_password_decode(ud.payload, clear);
             assert_string_equal(clear, "SECRET  ");
         }
         if (!strcmp(op, "set_clock")) {
-            plcio_s7_datetime dt;
-            assert_int_equal(plcio_s7_clock_decode(ud.payload, ud.payload_len, &dt), PLCIO_OK);
+            s7_datetime dt;
+            assert_int_equal(s7_clock_decode(ud.payload, ud.payload_len, &dt), PLCIO_OK);
             assert_int_equal(dt.year, 2026);
             assert_int_equal(dt.millisecond, 789);
         }
         if (!strcmp(op, "get_db_info")) {
             uint8_t type;
             uint16_t number;
-            assert_int_equal(plcio_s7_block_name_decode(ud.payload, ud.payload_len, &type, &number), PLCIO_OK);
+            assert_int_equal(s7_block_name_decode(ud.payload, ud.payload_len, &type, &number), PLCIO_OK);
             assert_int_equal(type, PLCIO_S7_BLOCK_DB);
             assert_int_equal(number, 1);
         }
         return;
     }
     if (pdu.rosctr == PLCIO_S7_JOB) {
-        int fn = plcio_s7_pdu_function(&pdu);
+        int fn = s7_pdu_function(&pdu);
         if (fn == PLCIO_S7_FN_PI_SERVICE || fn == PLCIO_S7_FN_PLC_STOP) {
-            plcio_s7_control c;
-            assert_int_equal(plcio_s7_control_decode(&pdu, &c), PLCIO_OK);
+            s7_control c;
+            assert_int_equal(s7_control_decode(&pdu, &c), PLCIO_OK);
             assert_int_equal(c.service_len, 9);
             assert_memory_equal(c.service, "P_PROGRAM", 9);
         } else {
-            plcio_s7_xfer x;
-            assert_int_equal(plcio_s7_xfer_job_decode(&pdu, &x), PLCIO_OK);
+            s7_xfer x;
+            assert_int_equal(s7_xfer_job_decode(&pdu, &x), PLCIO_OK);
             if (!strcmp(op, "request_db_download")) {
                 assert_string_equal(x.filename, "_0A00001P");
                 assert_int_equal(x.load_len, 64);
@@ -363,8 +363,8 @@ static void decode_operation(const char *op, const uint8_t *p, size_t n)
         }
         return;
     }
-    plcio_s7_xfer x;
-    assert_int_equal(plcio_s7_xfer_ack_decode(&pdu, pdu.param[0], &x), PLCIO_OK);
+    s7_xfer x;
+    assert_int_equal(s7_xfer_ack_decode(&pdu, pdu.param[0], &x), PLCIO_OK);
 }
 
 static void test_s7_request_cases(void **state)
@@ -377,7 +377,7 @@ static void test_s7_request_cases(void **state)
         const char *op = str_of(c, "operation");
         print_message("request %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "expected_packet"), buf_c);
-        plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
+        s7_out o = s7_out_make(buf_b, BIG, 960);
         assert_int_equal(encode_operation(op, &o), PLCIO_OK);
         expect_pdu(&o, buf_c, n);
         decode_operation(op, buf_c, n);
@@ -406,17 +406,17 @@ static void test_s7_response_cases(void **state)
         uint8_t param[16], data[64], pdub[128];
         size_t pl = bytes_of(item(c, "parameters"), param), dl = bytes_of(item(c, "data"), data), n;
         make_ack(pdub, &n, param, pl, data, dl);
-        plcio_s7_pdu pdu;
-        assert_int_equal(plcio_s7_pdu_decode(pdub, n, &pdu), PLCIO_OK);
+        s7_pdu pdu;
+        assert_int_equal(s7_pdu_decode(pdub, n, &pdu), PLCIO_OK);
         size_t want = (size_t)num_of(c, "requested_bytes");
         int rc;
-        plcio_s7_data_item out[1];
+        s7_data_item out[1];
         if (!strcmp(str_of(c, "operation"), "read")) {
-            plcio_s7_item req = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_BYTE, (uint16_t)want, 1, 0, 0};
-            rc = plcio_s7_read_response_decode(&pdu, &req, 1, out);
+            s7_item req = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_BYTE, (uint16_t)want, 1, 0, 0};
+            rc = s7_read_response_decode(&pdu, &req, 1, out);
         } else {
             uint8_t rcs[1];
-            rc = plcio_s7_write_response_decode(&pdu, 1, rcs);
+            rc = s7_write_response_decode(&pdu, 1, rcs);
             if (rc == PLCIO_OK) assert_int_equal(rcs[0], PLCIO_S7_RC_SUCCESS);
             out[0].len = 0;
             out[0].data = NULL;
@@ -447,31 +447,31 @@ static void test_s7_multi_item_cases(void **state)
     cJSON_ArrayForEach(c, item(root, "multi_item_cases"))
     {
         print_message("multi %s\n", str_of(c, "id"));
-        plcio_s7_item items[8];
+        s7_item items[8];
         size_t n = 0;
         const cJSON *r;
         cJSON_ArrayForEach(r, item(c, "ranges"))
         {
-            items[n] = (plcio_s7_item){area_code(str_of(r, "area")), PLCIO_S7_TS_BYTE,
-                                       (uint16_t)num_of(r, "count"), (uint16_t)num_of(r, "db_number"),
-                                       (uint32_t)num_of(r, "start"), 0};
+            items[n] = (s7_item){area_code(str_of(r, "area")), PLCIO_S7_TS_BYTE,
+                                 (uint16_t)num_of(r, "count"), (uint16_t)num_of(r, "db_number"),
+                                 (uint32_t)num_of(r, "start"), 0};
             n++;
         }
         size_t qn = bytes_of(item(c, "request_pdu"), buf_a);
         size_t sn = bytes_of(item(c, "response_pdu"), buf_c);
-        plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
-        plcio_s7_pdu q, s;
-        assert_int_equal(plcio_s7_pdu_decode(buf_a, qn, &q), PLCIO_OK);
+        s7_out o = s7_out_make(buf_b, BIG, 960);
+        s7_pdu q, s;
+        assert_int_equal(s7_pdu_decode(buf_a, qn, &q), PLCIO_OK);
         bool read = !strcmp(str_of(c, "operation"), "read");
-        plcio_s7_item back[PLCIO_S7_MAX_ITEMS];
+        s7_item back[PLCIO_S7_MAX_ITEMS];
         size_t bn = 0;
         if (read) {
-            assert_int_equal(plcio_s7_read_request_encode(&o, 1, items, n), PLCIO_OK);
-            assert_int_equal(plcio_s7_read_request_decode(&q, back, PLCIO_S7_MAX_ITEMS, &bn), PLCIO_OK);
+            assert_int_equal(s7_read_request_encode(&o, 1, items, n), PLCIO_OK);
+            assert_int_equal(s7_read_request_decode(&q, back, PLCIO_S7_MAX_ITEMS, &bn), PLCIO_OK);
         } else {
-            plcio_s7_data_item wd[PLCIO_S7_MAX_ITEMS];
-            assert_int_equal(plcio_s7_write_request_decode(&q, back, wd, PLCIO_S7_MAX_ITEMS, &bn), PLCIO_OK);
-            assert_int_equal(plcio_s7_write_request_encode(&o, 1, items, wd, n), PLCIO_OK);
+            s7_data_item wd[PLCIO_S7_MAX_ITEMS];
+            assert_int_equal(s7_write_request_decode(&q, back, wd, PLCIO_S7_MAX_ITEMS, &bn), PLCIO_OK);
+            assert_int_equal(s7_write_request_encode(&o, 1, items, wd, n), PLCIO_OK);
         }
         expect_pdu(&o, buf_a, qn);
         assert_int_equal(bn, n);
@@ -479,10 +479,10 @@ static void test_s7_multi_item_cases(void **state)
             assert_int_equal(back[i].start, items[i].start);
             assert_int_equal(back[i].count, items[i].count);
         }
-        assert_int_equal(plcio_s7_pdu_decode(buf_c, sn, &s), PLCIO_OK);
-        plcio_s7_data_item out[8];
+        assert_int_equal(s7_pdu_decode(buf_c, sn, &s), PLCIO_OK);
+        s7_data_item out[8];
         uint8_t rcs[8];
-        int rc = read ? plcio_s7_read_response_decode(&s, items, n, out) : plcio_s7_write_response_decode(&s, n, rcs);
+        int rc = read ? s7_read_response_decode(&s, items, n, out) : s7_write_response_decode(&s, n, rcs);
         if (!accepted(c)) {
             assert_int_not_equal(rc, PLCIO_OK);
             continue;
@@ -509,23 +509,23 @@ static void test_s7_multi_item_cases(void **state)
         }
         assert_int_equal(i, n);
         /* server side: re-encode the response and get the same bytes */
-        o = plcio_s7_out_make(buf_b, BIG, 960);
+        o = s7_out_make(buf_b, BIG, 960);
         if (read)
-            assert_int_equal(plcio_s7_read_response_encode(&o, 1, out, n), PLCIO_OK);
+            assert_int_equal(s7_read_response_encode(&o, 1, out, n), PLCIO_OK);
         else
-            assert_int_equal(plcio_s7_write_response_encode(&o, 1, codes, n), PLCIO_OK);
+            assert_int_equal(s7_write_response_encode(&o, 1, codes, n), PLCIO_OK);
         expect_pdu(&o, buf_c, sn);
     }
     cJSON_Delete(root);
 }
 
-static int decode_ud(const cJSON *pdu_desc, plcio_s7_userdata *ud)
+static int decode_ud(const cJSON *pdu_desc, s7_userdata *ud)
 {
     size_t n = bytes_of(pdu_desc, buf_a);
-    plcio_s7_pdu pdu;
-    int rc = plcio_s7_pdu_decode(buf_a, n, &pdu);
+    s7_pdu pdu;
+    int rc = s7_pdu_decode(buf_a, n, &pdu);
     if (rc) return rc;
-    return plcio_s7_userdata_decode(&pdu, ud);
+    return s7_userdata_decode(&pdu, ud);
 }
 
 static void test_s7_userdata_cases(void **state)
@@ -536,11 +536,11 @@ static void test_s7_userdata_cases(void **state)
     cJSON_ArrayForEach(c, item(root, "userdata_cases"))
     {
         print_message("userdata %s\n", str_of(c, "id"));
-        plcio_s7_userdata ud;
+        s7_userdata ud;
         int rc = decode_ud(item(c, "pdu"), &ud);
         if (rc == PLCIO_OK)
-            rc = plcio_s7_userdata_check(&ud, (uint8_t)num_of(c, "expected_group"),
-                                         (uint8_t)num_of(c, "expected_subfunction"), NULL);
+            rc = s7_userdata_check(&ud, (uint8_t)num_of(c, "expected_group"),
+                                   (uint8_t)num_of(c, "expected_subfunction"), NULL);
         if (!accepted(c)) {
             assert_int_not_equal(rc, PLCIO_OK);
             continue;
@@ -553,10 +553,10 @@ static void test_s7_userdata_cases(void **state)
         assert_int_equal(ud.sequence, (int)num_of(e, "sequence"));
         assert_int_equal(ud.more, cJSON_IsTrue(item(e, "has_more_data")));
         /* and the server-side encoder writes the same PDU */
-        plcio_s7_userdata back = plcio_s7_userdata_response(ud.group, ud.subfunction, ud.sequence, ud.data_unit_ref,
-                                                            ud.more, 0, ud.payload, ud.payload_len);
-        plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
-        assert_int_equal(plcio_s7_userdata_encode(&o, 1, &back), PLCIO_OK);
+        s7_userdata back = s7_userdata_response(ud.group, ud.subfunction, ud.sequence, ud.data_unit_ref, ud.more, 0,
+                                                ud.payload, ud.payload_len);
+        s7_out o = s7_out_make(buf_b, BIG, 960);
+        assert_int_equal(s7_userdata_encode(&o, 1, &back), PLCIO_OK);
         size_t n = bytes_of(item(c, "pdu"), buf_a);
         expect_pdu(&o, buf_a, n);
     }
@@ -564,16 +564,16 @@ static void test_s7_userdata_cases(void **state)
     {
         print_message("conversation %s\n", str_of(c, "id"));
         uint8_t out[256];
-        plcio_s7_ud_assembly a;
-        plcio_s7_ud_assembly_init(&a, (uint8_t)num_of(c, "expected_group"), (uint8_t)num_of(c, "expected_subfunction"),
-                                  out, (size_t)num_of(c, "maximum_bytes"), (size_t)num_of(c, "maximum_fragments"));
+        s7_ud_assembly a;
+        s7_ud_assembly_init(&a, (uint8_t)num_of(c, "expected_group"), (uint8_t)num_of(c, "expected_subfunction"), out,
+                            (size_t)num_of(c, "maximum_bytes"), (size_t)num_of(c, "maximum_fragments"));
         int rc = PLCIO_EAGAIN;
         const cJSON *p;
         cJSON_ArrayForEach(p, item(c, "response_pdus"))
         {
-            plcio_s7_userdata ud;
+            s7_userdata ud;
             int drc = decode_ud(p, &ud);
-            rc = drc ? drc : plcio_s7_ud_assembly_add(&a, &ud);
+            rc = drc ? drc : s7_ud_assembly_add(&a, &ud);
             if (rc != PLCIO_OK && rc != PLCIO_EAGAIN) break;
         }
         if (accepted(c)) {
@@ -589,10 +589,10 @@ static void test_s7_userdata_cases(void **state)
     {
         print_message("upload %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "pdu"), buf_a);
-        plcio_s7_pdu pdu;
-        plcio_s7_xfer x;
-        int rc = plcio_s7_pdu_decode(buf_a, n, &pdu);
-        if (rc == PLCIO_OK) rc = plcio_s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_UPLOAD, &x);
+        s7_pdu pdu;
+        s7_xfer x;
+        int rc = s7_pdu_decode(buf_a, n, &pdu);
+        if (rc == PLCIO_OK) rc = s7_xfer_ack_decode(&pdu, PLCIO_S7_FN_UPLOAD, &x);
         if (!accepted(c)) {
             assert_int_not_equal(rc, PLCIO_OK);
             continue;
@@ -603,8 +603,8 @@ static void test_s7_userdata_cases(void **state)
         assert_int_equal(x.payload_len, m);
         assert_memory_equal(x.payload, buf_c, m);
         assert_int_equal(x.status == 0, cJSON_IsTrue(item(e, "is_last")));
-        plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
-        assert_int_equal(plcio_s7_xfer_ack_encode(&o, 1, &x, 0), PLCIO_OK);
+        s7_out o = s7_out_make(buf_b, BIG, 960);
+        assert_int_equal(s7_xfer_ack_encode(&o, 1, &x, 0), PLCIO_OK);
         expect_pdu(&o, buf_a, n);
     }
     cJSON_Delete(root);
@@ -629,8 +629,8 @@ static void test_s7_block_cases(void **state)
     {
         print_message("block count %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "payload"), buf_a);
-        plcio_s7_block_counts bc;
-        int rc = plcio_s7_block_counts_decode(buf_a, n, &bc);
+        s7_block_counts bc;
+        int rc = s7_block_counts_decode(buf_a, n, &bc);
         if (!accepted(c)) {
             assert_int_equal(rc, PLCIO_EPROTO);
             continue;
@@ -638,20 +638,19 @@ static void test_s7_block_cases(void **state)
         assert_int_equal(rc, PLCIO_OK);
         const cJSON *counts = item(item(c, "expected"), "counts");
         for (size_t i = 0; i < 7; i++)
-            assert_int_equal(bc.count[plcio_s7_block_type_index(count_keys[i].type)],
-                             (int)num_of(counts, count_keys[i].key));
+            assert_int_equal(bc.count[s7_block_type_index(count_keys[i].type)], (int)num_of(counts, count_keys[i].key));
         plcio_wcursor w = plcio_wcursor_make(buf_b, 64);
-        assert_int_equal(plcio_s7_block_counts_encode(&w, &bc), PLCIO_OK);
-        plcio_s7_block_counts again;
-        assert_int_equal(plcio_s7_block_counts_decode(buf_b, plcio_wcursor_used(&w), &again), PLCIO_OK);
+        assert_int_equal(s7_block_counts_encode(&w, &bc), PLCIO_OK);
+        s7_block_counts again;
+        assert_int_equal(s7_block_counts_decode(buf_b, plcio_wcursor_used(&w), &again), PLCIO_OK);
         assert_memory_equal(&again, &bc, sizeof bc);
     }
     cJSON_ArrayForEach(c, item(root, "block_list_cases"))
     {
         print_message("block list %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "payload"), buf_a), cnt = 0;
-        plcio_s7_block_entry e[16];
-        int rc = plcio_s7_block_list_decode(buf_a, n, e, 16, &cnt);
+        s7_block_entry e[16];
+        int rc = s7_block_list_decode(buf_a, n, e, 16, &cnt);
         if (!accepted(c)) {
             assert_int_equal(rc, PLCIO_EPROTO);
             continue;
@@ -668,15 +667,15 @@ static void test_s7_block_cases(void **state)
         }
         assert_int_equal(i, cnt);
         plcio_wcursor w = plcio_wcursor_make(buf_b, 64);
-        assert_int_equal(plcio_s7_block_list_encode(&w, e, cnt), PLCIO_OK);
+        assert_int_equal(s7_block_list_encode(&w, e, cnt), PLCIO_OK);
         assert_memory_equal(buf_b, buf_a, n);
     }
     cJSON_ArrayForEach(c, item(root, "block_info_cases"))
     {
         print_message("block info %s\n", str_of(c, "id"));
         size_t n = bytes_of(item(c, "payload"), buf_a);
-        plcio_s7_block_info bi;
-        int rc = plcio_s7_block_info_decode(buf_a, n, &bi);
+        s7_block_info bi;
+        int rc = s7_block_info_decode(buf_a, n, &bi);
         if (!accepted(c)) {
             assert_int_equal(rc, PLCIO_EPROTO);
             continue;
@@ -702,7 +701,7 @@ static void test_s7_block_cases(void **state)
         assert_memory_equal(bi.code_date, d, 6);
         assert_int_equal(bytes_of(item(inf, "interface_date"), d), 6);
         assert_memory_equal(bi.interface_date, d, 6);
-        assert_int_equal(plcio_s7_block_info_encode(buf_b, &bi), PLCIO_OK);
+        assert_int_equal(s7_block_info_encode(buf_b, &bi), PLCIO_OK);
         assert_memory_equal(buf_b, buf_a, n);
     }
     cJSON_Delete(root);
@@ -721,9 +720,9 @@ static void test_s7_address_and_chunk_cases(void **state)
         uint8_t ts = area == PLCIO_S7_AREA_CT   ? PLCIO_S7_TS_COUNTER
                      : area == PLCIO_S7_AREA_TM ? PLCIO_S7_TS_TIMER
                                                 : PLCIO_S7_TS_BYTE;
-        plcio_s7_item it = {area, ts, 2, (uint16_t)(area == PLCIO_S7_AREA_DB), (uint32_t)num_of(c, "start_bytes"), 0};
-        plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
-        assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_OK);
+        s7_item it = {area, ts, 2, (uint16_t)(area == PLCIO_S7_AREA_DB), (uint32_t)num_of(c, "start_bytes"), 0};
+        s7_out o = s7_out_make(buf_b, BIG, 960);
+        assert_int_equal(s7_read_request_encode(&o, 1, &it, 1), PLCIO_OK);
         assert_int_equal(o.len, n);
         assert_memory_equal(buf_b, buf_c, n);
         uint32_t wire = (uint32_t)buf_c[n - 3] << 16 | plcio_get_u16be(buf_c + n - 2);
@@ -752,19 +751,19 @@ static void test_s7_address_and_chunk_cases(void **state)
     cJSON_ArrayForEach(c, item(root, "write_cases"))
     {
         size_t n = bytes_of(item(c, "payload"), buf_a);
-        plcio_s7_item it = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_WORD, (uint16_t)num_of(c, "count"), 1, 0, 0};
-        assert_int_equal(plcio_s7_item_bytes(&it), (size_t)num_of(c, "element_bytes") * it.count);
-        plcio_s7_data_item d = {0, 0, buf_a, (uint16_t)n};
-        plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 960);
-        assert_int_equal(plcio_s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_OK);
-        plcio_s7_pdu pdu;
+        s7_item it = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_WORD, (uint16_t)num_of(c, "count"), 1, 0, 0};
+        assert_int_equal(s7_item_bytes(&it), (size_t)num_of(c, "element_bytes") * it.count);
+        s7_data_item d = {0, 0, buf_a, (uint16_t)n};
+        s7_out o = s7_out_make(buf_b, BIG, 960);
+        assert_int_equal(s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_OK);
+        s7_pdu pdu;
         size_t pl;
         const uint8_t *p = pdu_of(&o, &pl);
-        assert_int_equal(plcio_s7_pdu_decode(p, pl, &pdu), PLCIO_OK);
-        plcio_s7_item back;
-        plcio_s7_data_item bd;
+        assert_int_equal(s7_pdu_decode(p, pl, &pdu), PLCIO_OK);
+        s7_item back;
+        s7_data_item bd;
         size_t cnt;
-        assert_int_equal(plcio_s7_write_request_decode(&pdu, &back, &bd, 1, &cnt), PLCIO_OK);
+        assert_int_equal(s7_write_request_decode(&pdu, &back, &bd, 1, &cnt), PLCIO_OK);
         size_t m = bytes_of(item(c, "expected_payload"), buf_c);
         assert_int_equal(bd.len, m);
         assert_memory_equal(bd.data, buf_c, m);
@@ -782,10 +781,10 @@ static void test_single_userdata_cases(void **state)
     cJSON_ArrayForEach(c, item(root, "single_userdata_cases"))
     {
         print_message("single userdata %s\n", str_of(c, "id"));
-        plcio_s7_userdata ud;
+        s7_userdata ud;
         int rc = decode_ud(item(c, "pdu"), &ud);
         if (rc == PLCIO_OK)
-            rc = plcio_s7_userdata_check(&ud, (uint8_t)num_of(c, "group"), (uint8_t)num_of(c, "subfunction"), NULL);
+            rc = s7_userdata_check(&ud, (uint8_t)num_of(c, "group"), (uint8_t)num_of(c, "subfunction"), NULL);
         /* a single answer must be complete: more-data is an error here */
         if (rc == PLCIO_OK && ud.more) rc = PLCIO_EPROTO;
         if (!accepted(c)) {
@@ -813,19 +812,19 @@ static void test_clock_cases(void **state)
         bool roundtrip = !strcmp(str_of(c, "operation"), "roundtrip");
         if (roundtrip) {
             const cJSON *v = item(c, "input_value");
-            plcio_s7_datetime dt = {(uint16_t)num_of(v, "year"),        (uint8_t)num_of(v, "month"),
-                                    (uint8_t)num_of(v, "day"),          (uint8_t)num_of(v, "hour"),
-                                    (uint8_t)num_of(v, "minute"),       (uint8_t)num_of(v, "second"),
-                                    (uint16_t)num_of(v, "millisecond"), (uint8_t)num_of(v, "weekday")};
+            s7_datetime dt = {(uint16_t)num_of(v, "year"),        (uint8_t)num_of(v, "month"),
+                              (uint8_t)num_of(v, "day"),          (uint8_t)num_of(v, "hour"),
+                              (uint8_t)num_of(v, "minute"),       (uint8_t)num_of(v, "second"),
+                              (uint16_t)num_of(v, "millisecond"), (uint8_t)num_of(v, "weekday")};
             uint8_t enc[10];
-            int rc = plcio_s7_clock_encode(enc, &dt);
+            int rc = s7_clock_encode(enc, &dt);
             if (accepted(c)) {
                 assert_int_equal(rc, PLCIO_OK);
                 size_t m = bytes_of(item(e, "encoded"), buf_c);
                 assert_int_equal(m, 10);
                 assert_memory_equal(enc, buf_c, 10);
-                plcio_s7_datetime back;
-                assert_int_equal(plcio_s7_clock_decode(enc, 10, &back), PLCIO_OK);
+                s7_datetime back;
+                assert_int_equal(s7_clock_decode(enc, 10, &back), PLCIO_OK);
                 assert_int_equal(back.year, dt.year);
                 assert_int_equal(back.month, dt.month);
                 assert_int_equal(back.day, dt.day);
@@ -839,8 +838,8 @@ static void test_clock_cases(void **state)
             }
         } else {
             size_t n = bytes_of(item(c, "data"), buf_a);
-            plcio_s7_datetime back;
-            int rc = plcio_s7_clock_decode(buf_a, n, &back);
+            s7_datetime back;
+            int rc = s7_clock_decode(buf_a, n, &back);
             if (accepted(c))
                 assert_int_equal(rc, PLCIO_OK);
             else
@@ -858,60 +857,60 @@ static void test_pdu_header_rejects(void **state)
 {
     (void)state;
     uint8_t p[32] = {0x32, 1, 0, 0, 0, 1, 0, 2, 0, 0, 4, 1};
-    plcio_s7_pdu pdu;
-    assert_int_equal(plcio_s7_pdu_decode(p, 12, &pdu), PLCIO_OK);
-    assert_int_equal(plcio_s7_pdu_decode(p, 13, &pdu), PLCIO_EPROTO); /* trailing */
-    assert_int_equal(plcio_s7_pdu_decode(p, 11, &pdu), PLCIO_EPROTO); /* short */
+    s7_pdu pdu;
+    assert_int_equal(s7_pdu_decode(p, 12, &pdu), PLCIO_OK);
+    assert_int_equal(s7_pdu_decode(p, 13, &pdu), PLCIO_EPROTO); /* trailing */
+    assert_int_equal(s7_pdu_decode(p, 11, &pdu), PLCIO_EPROTO); /* short */
     p[0] = 0x72;
-    assert_int_equal(plcio_s7_pdu_decode(p, 12, &pdu), PLCIO_EPROTO); /* S7+ id */
+    assert_int_equal(s7_pdu_decode(p, 12, &pdu), PLCIO_EPROTO); /* S7+ id */
     p[0] = 0x32;
     p[1] = 9;
-    assert_int_equal(plcio_s7_pdu_decode(p, 12, &pdu), PLCIO_EPROTO);
+    assert_int_equal(s7_pdu_decode(p, 12, &pdu), PLCIO_EPROTO);
     p[1] = 1;
     for (size_t k = 0; k < 12; k++)
-        assert_int_equal(plcio_s7_pdu_decode(p, k, &pdu), PLCIO_EPROTO);
+        assert_int_equal(s7_pdu_decode(p, k, &pdu), PLCIO_EPROTO);
     /* an item count beyond the parameter block */
     uint8_t rq[64] = {0x32, 1, 0, 0, 0, 1, 0, 14, 0, 0, 4, 2, 0x12, 0x0A, 0x10, 2, 0, 1, 0, 1, 0x84, 0, 0, 0};
-    assert_int_equal(plcio_s7_pdu_decode(rq, 24, &pdu), PLCIO_OK);
-    plcio_s7_item items[4];
+    assert_int_equal(s7_pdu_decode(rq, 24, &pdu), PLCIO_OK);
+    s7_item items[4];
     size_t n;
-    assert_int_equal(plcio_s7_read_request_decode(&pdu, items, 4, &n), PLCIO_EPROTO);
+    assert_int_equal(s7_read_request_decode(&pdu, items, 4, &n), PLCIO_EPROTO);
     rq[11] = 0;
-    assert_int_equal(plcio_s7_read_request_decode(&pdu, items, 4, &n), PLCIO_EPROTO);
+    assert_int_equal(s7_read_request_decode(&pdu, items, 4, &n), PLCIO_EPROTO);
     rq[11] = 1;
-    assert_int_equal(plcio_s7_read_request_decode(&pdu, items, 4, &n), PLCIO_OK);
-    assert_int_equal(plcio_s7_read_request_decode(&pdu, items, 0, &n), PLCIO_ENOSPC);
+    assert_int_equal(s7_read_request_decode(&pdu, items, 4, &n), PLCIO_OK);
+    assert_int_equal(s7_read_request_decode(&pdu, items, 0, &n), PLCIO_ENOSPC);
     /* cppcheck-suppress unreadVariable ; pdu points into rq */
     rq[14] = 0xB0; /* DBREAD syntax */
-    assert_int_equal(plcio_s7_read_request_decode(&pdu, items, 4, &n), PLCIO_EUNSUPPORTED);
+    assert_int_equal(s7_read_request_decode(&pdu, items, 4, &n), PLCIO_EUNSUPPORTED);
 }
 
 static void test_encoder_limits(void **state)
 {
     (void)state;
-    plcio_s7_item it = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_BYTE, 1000, 1, 0, 0};
-    plcio_s7_out o = plcio_s7_out_make(buf_b, BIG, 240);
+    s7_item it = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_BYTE, 1000, 1, 0, 0};
+    s7_out o = s7_out_make(buf_b, BIG, 240);
     uint8_t data[1000] = {0};
-    plcio_s7_data_item d = {0, 0, data, 1000};
-    assert_int_equal(plcio_s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_ENOSPC); /* beyond the PDU */
-    o = plcio_s7_out_make(buf_b, 20, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_ENOSPC); /* beyond the buffer */
+    s7_data_item d = {0, 0, data, 1000};
+    assert_int_equal(s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_ENOSPC); /* beyond the PDU */
+    o = s7_out_make(buf_b, 20, 0);
+    assert_int_equal(s7_read_request_encode(&o, 1, &it, 1), PLCIO_ENOSPC); /* beyond the buffer */
     it.transport = PLCIO_S7_TS_BIT;
     it.count = 1;
     it.bit = 8;
-    o = plcio_s7_out_make(buf_b, BIG, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_EINVAL);
+    o = s7_out_make(buf_b, BIG, 0);
+    assert_int_equal(s7_read_request_encode(&o, 1, &it, 1), PLCIO_EINVAL);
     it.bit = 7;
     it.start = PLCIO_S7_MAX_BYTE_ADDRESS + 1;
-    assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_ERANGE);
+    assert_int_equal(s7_read_request_encode(&o, 1, &it, 1), PLCIO_ERANGE);
     it.area = 0x55;
     it.start = 0;
-    assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_EINVAL);
+    assert_int_equal(s7_read_request_encode(&o, 1, &it, 1), PLCIO_EINVAL);
     /* bit write: bit transport, length 1 bit */
-    it = (plcio_s7_item){PLCIO_S7_AREA_MK, PLCIO_S7_TS_BIT, 1, 0, 10, 5};
+    it = (s7_item){PLCIO_S7_AREA_MK, PLCIO_S7_TS_BIT, 1, 0, 10, 5};
     uint8_t one = 1;
-    d = (plcio_s7_data_item){0, 0, &one, 1};
-    assert_int_equal(plcio_s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_OK);
+    d = (s7_data_item){0, 0, &one, 1};
+    assert_int_equal(s7_write_request_encode(&o, 1, &it, &d, 1), PLCIO_OK);
     size_t pl;
     const uint8_t *p = pdu_of(&o, &pl);
     static const uint8_t want[] = {0x32, 1, 0, 0, 0, 1,    0, 14, 0,    5, 5, 1, 0x12, 0x0A, 0x10,
@@ -919,15 +918,15 @@ static void test_encoder_limits(void **state)
     assert_int_equal(pl, sizeof want);
     assert_memory_equal(p, want, sizeof want);
     /* setup both ways */
-    plcio_s7_setup s = {1, 1, 960}, back;
-    assert_int_equal(plcio_s7_setup_encode(&o, PLCIO_S7_JOB, 0x400, &s), PLCIO_OK);
+    s7_setup s = {1, 1, 960}, back;
+    assert_int_equal(s7_setup_encode(&o, PLCIO_S7_JOB, 0x400, &s), PLCIO_OK);
     static const uint8_t setup_snap7[] = {0x32, 1, 0, 0, 4, 0, 0, 8, 0, 0, 0xF0, 0, 0, 1, 0, 1, 3, 0xC0};
     p = pdu_of(&o, &pl);
     assert_int_equal(pl, sizeof setup_snap7);
     assert_memory_equal(p, setup_snap7, sizeof setup_snap7);
-    plcio_s7_pdu pdu;
-    assert_int_equal(plcio_s7_pdu_decode(p, pl, &pdu), PLCIO_OK);
-    assert_int_equal(plcio_s7_setup_decode(&pdu, &back), PLCIO_OK);
+    s7_pdu pdu;
+    assert_int_equal(s7_pdu_decode(p, pl, &pdu), PLCIO_OK);
+    assert_int_equal(s7_setup_decode(&pdu, &back), PLCIO_OK);
     assert_int_equal(back.pdu_size, 960);
 }
 
@@ -939,8 +938,8 @@ static void test_texts(void **state)
     assert_string_equal(plcio_s7_error_text(0x8104), "service not supported by the module");
     assert_string_equal(plcio_s7_error_text(0x8599), "error on supplies");
     assert_string_equal(plcio_s7_area_name(PLCIO_S7_AREA_DB), "DB");
-    assert_int_equal(plcio_s7_block_type_parse("sfb"), PLCIO_S7_BLOCK_SFB);
-    assert_int_equal(plcio_s7_block_type_parse("XB"), 0);
+    assert_int_equal(s7_block_type_parse("sfb"), PLCIO_S7_BLOCK_SFB);
+    assert_int_equal(s7_block_type_parse("XB"), 0);
 }
 
 int main(void)

@@ -99,29 +99,29 @@ typedef struct cli {
     uint16_t ref;
     uint8_t rx[2048];
     size_t rx_len;
-    plcio_s7_pdu pdu;
+    s7_pdu pdu;
 } cli;
 
 static int cli_connect_raw(cli *c, int port)
 {
     memset(c, 0, sizeof *c);
-    return plcio_net_tcp_connect("127.0.0.1", port, TMO, &c->fd);
+    return net_tcp_connect("127.0.0.1", port, TMO, &c->fd);
 }
 
 static void cli_send(cli *c, const uint8_t *buf, size_t len)
 {
-    assert_int_equal(plcio_net_send_all(c->fd, buf, len, plcio_net_deadline(TMO), NULL), PLCIO_OK);
+    assert_int_equal(net_send_all(c->fd, buf, len, net_deadline(TMO), NULL), PLCIO_OK);
 }
 
 /* Receive one TPKT frame; returns PLCIO_OK or the net error. */
 static int cli_recv_frame(cli *c, int timeout_ms)
 {
-    uint64_t dl = plcio_net_deadline(timeout_ms);
-    int rc = plcio_net_recv_exact(c->fd, c->rx, 4, dl);
+    uint64_t dl = net_deadline(timeout_ms);
+    int rc = net_recv_exact(c->fd, c->rx, 4, dl);
     if (rc) return rc;
     size_t len = (size_t)c->rx[2] << 8 | c->rx[3];
     assert_true(len >= 7 && len <= sizeof c->rx);
-    rc = plcio_net_recv_exact(c->fd, c->rx + 4, len - 4, dl);
+    rc = net_recv_exact(c->fd, c->rx + 4, len - 4, dl);
     c->rx_len = len;
     return rc;
 }
@@ -133,30 +133,30 @@ static void cli_recv_pdu(cli *c)
     bool eot;
     const uint8_t *data;
     size_t dlen;
-    assert_int_equal(plcio_cotp_dt_decode(c->rx + 4, c->rx_len - 4, &eot, &data, &dlen), PLCIO_OK);
+    assert_int_equal(cotp_dt_decode(c->rx + 4, c->rx_len - 4, &eot, &data, &dlen), PLCIO_OK);
     assert_true(eot);
-    assert_int_equal(plcio_s7_pdu_decode(data, dlen, &c->pdu), PLCIO_OK);
+    assert_int_equal(s7_pdu_decode(data, dlen, &c->pdu), PLCIO_OK);
 }
 
 /* True when the server closed the connection (EOF) within timeout_ms. */
 static bool cli_closed_by_server(cli *c, int timeout_ms)
 {
-    uint64_t dl = plcio_net_deadline(timeout_ms);
+    uint64_t dl = net_deadline(timeout_ms);
     uint8_t buf[4096];
     for (;;) {
         size_t got;
-        int rc = plcio_net_recv_some(c->fd, buf, sizeof buf, &got, dl);
+        int rc = net_recv_some(c->fd, buf, sizeof buf, &got, dl);
         if (rc == PLCIO_ECLOSED) return true;
         if (rc == PLCIO_ETIMEDOUT || rc == PLCIO_EAGAIN) return false;
         if (rc) return true; /* reset */
     }
 }
 
-static void cli_close(cli *c) { plcio_net_close(c->fd); }
+static void cli_close(cli *c) { net_close(c->fd); }
 
 static void cli_cotp(cli *c)
 {
-    plcio_cotp_conn cr;
+    cotp_conn cr;
     memset(&cr, 0, sizeof cr);
     cr.src_ref = 0x0001;
     cr.tpdu_size = 1024;
@@ -166,11 +166,11 @@ static void cli_cotp(cli *c)
     cr.dst_tsap[1] = 0x02;
     uint8_t frame[64];
     size_t len;
-    assert_int_equal(plcio_cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
+    assert_int_equal(cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
     cli_send(c, frame, len);
     assert_int_equal(cli_recv_frame(c, TMO), PLCIO_OK);
-    plcio_cotp_tpdu t;
-    assert_int_equal(plcio_cotp_decode(c->rx + 4, c->rx_len - 4, &t), PLCIO_OK);
+    cotp_tpdu t;
+    assert_int_equal(cotp_decode(c->rx + 4, c->rx_len - 4, &t), PLCIO_OK);
     assert_int_equal(t.code, PLCIO_COTP_CC);
     assert_int_equal(t.conn.dst_ref, 0x0001);
 }
@@ -178,13 +178,13 @@ static void cli_cotp(cli *c)
 static uint16_t cli_setup(cli *c, uint16_t pdu)
 {
     uint8_t frame[64];
-    plcio_s7_out out = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_setup s = {1, 1, pdu};
-    assert_int_equal(plcio_s7_setup_encode(&out, PLCIO_S7_JOB, ++c->ref, &s), PLCIO_OK);
+    s7_out out = s7_out_make(frame, sizeof frame, 0);
+    s7_setup s = {1, 1, pdu};
+    assert_int_equal(s7_setup_encode(&out, PLCIO_S7_JOB, ++c->ref, &s), PLCIO_OK);
     cli_send(c, frame, out.len);
     cli_recv_pdu(c);
-    plcio_s7_setup ack;
-    assert_int_equal(plcio_s7_setup_decode(&c->pdu, &ack), PLCIO_OK);
+    s7_setup ack;
+    assert_int_equal(s7_setup_decode(&c->pdu, &ack), PLCIO_OK);
     assert_int_equal(c->pdu.pdu_ref, c->ref);
     return ack.pdu_size;
 }
@@ -196,9 +196,9 @@ static void cli_open(cli *c, int port)
     assert_int_equal(cli_setup(c, 480), 480);
 }
 
-static plcio_s7_item item(uint8_t area, uint16_t db, uint8_t ts, uint32_t start, uint16_t count)
+static s7_item item(uint8_t area, uint16_t db, uint8_t ts, uint32_t start, uint16_t count)
 {
-    plcio_s7_item it;
+    s7_item it;
     memset(&it, 0, sizeof it);
     it.area = area;
     it.db = db;
@@ -209,29 +209,29 @@ static plcio_s7_item item(uint8_t area, uint16_t db, uint8_t ts, uint32_t start,
 }
 
 /* Read n items; fills out[] and returns the header error. */
-static uint16_t cli_read(cli *c, const plcio_s7_item *items, size_t n, plcio_s7_data_item *out)
+static uint16_t cli_read(cli *c, const s7_item *items, size_t n, s7_data_item *out)
 {
     uint8_t frame[1024];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, ++c->ref, items, n), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    assert_int_equal(s7_read_request_encode(&o, ++c->ref, items, n), PLCIO_OK);
     cli_send(c, frame, o.len);
     cli_recv_pdu(c);
     assert_int_equal(c->pdu.rosctr, PLCIO_S7_ACK_DATA);
-    uint16_t err = plcio_s7_pdu_error(&c->pdu);
-    if (!err) assert_int_equal(plcio_s7_read_response_decode(&c->pdu, items, n, out), PLCIO_OK);
+    uint16_t err = s7_pdu_error(&c->pdu);
+    if (!err) assert_int_equal(s7_read_response_decode(&c->pdu, items, n, out), PLCIO_OK);
     return err;
 }
 
-static uint8_t cli_write1(cli *c, const plcio_s7_item *it, const uint8_t *data, uint16_t len)
+static uint8_t cli_write1(cli *c, const s7_item *it, const uint8_t *data, uint16_t len)
 {
     uint8_t frame[1024];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_data_item d = {0, 0, data, len};
-    assert_int_equal(plcio_s7_write_request_encode(&o, ++c->ref, it, &d, 1), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    s7_data_item d = {0, 0, data, len};
+    assert_int_equal(s7_write_request_encode(&o, ++c->ref, it, &d, 1), PLCIO_OK);
     cli_send(c, frame, o.len);
     cli_recv_pdu(c);
     uint8_t rc = 0;
-    assert_int_equal(plcio_s7_write_response_decode(&c->pdu, 1, &rc), PLCIO_OK);
+    assert_int_equal(s7_write_response_decode(&c->pdu, 1, &rc), PLCIO_OK);
     return rc;
 }
 
@@ -259,7 +259,7 @@ static void test_every_transport_size(void **state)
     uint8_t *d1 = db(1);
     for (int i = 0; i < 64; i++)
         d1[i] = (uint8_t)(0xA0 + i);
-    plcio_s7_item items[10] = {
+    s7_item items[10] = {
         item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BIT, 0, 1),    item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 1, 3),
         item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_CHAR, 4, 2),   item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_WORD, 6, 2),
         item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_INT, 10, 1),   item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_DWORD, 12, 1),
@@ -267,7 +267,7 @@ static void test_every_transport_size(void **state)
         item(PLCIO_S7_AREA_C, 0, PLCIO_S7_TS_COUNTER, 1, 2), item(PLCIO_S7_AREA_T, 0, PLCIO_S7_TS_TIMER, 3, 1),
     };
     items[0].bit = 5; /* 0xA0 has bit 5 set */
-    plcio_s7_data_item out[10];
+    s7_data_item out[10];
     assert_int_equal(cli_read(&c, items, 10, out), 0);
     static const size_t sizes[10] = {1, 3, 2, 4, 2, 4, 8, 4, 4, 2};
     for (int i = 0; i < 10; i++) {
@@ -292,7 +292,7 @@ static void test_every_transport_size(void **state)
     uint8_t *cnt = plcio_s7_server_area_data(g_srv, PLCIO_S7_SERVER_AREA_C, 0, NULL);
     assert_memory_equal(cnt + 2, v, 4); /* counters 1 and 2 */
     d1[40] = 0xF0;
-    plcio_s7_item bit = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BIT, 40, 1);
+    s7_item bit = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BIT, 40, 1);
     bit.bit = 6;
     uint8_t zero = 0, one = 1;
     assert_int_equal(cli_write1(&c, &bit, &zero, 1), PLCIO_S7_RC_SUCCESS);
@@ -301,7 +301,7 @@ static void test_every_transport_size(void **state)
     assert_int_equal(cli_write1(&c, &bit, &one, 1), PLCIO_S7_RC_SUCCESS);
     assert_int_equal(d1[40], 0xB1);
     /* DI is served from the DBs. */
-    plcio_s7_item di = item(PLCIO_S7_AREA_DI, 1, PLCIO_S7_TS_BYTE, 40, 1);
+    s7_item di = item(PLCIO_S7_AREA_DI, 1, PLCIO_S7_TS_BYTE, 40, 1);
     assert_int_equal(cli_read(&c, &di, 1, out), 0);
     assert_int_equal(out[0].data[0], 0xB1);
     cli_close(&c);
@@ -312,7 +312,7 @@ static void test_return_codes(void **state)
     (void)state;
     cli c;
     cli_open(&c, g_port);
-    plcio_s7_item items[6] = {
+    s7_item items[6] = {
         item(PLCIO_S7_AREA_DB, 99, PLCIO_S7_TS_BYTE, 0, 1),  /* no such DB */
         item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 999, 2), /* past the end */
         item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_TIMER, 0, 1),   /* timer size on M */
@@ -320,7 +320,7 @@ static void test_return_codes(void **state)
         item(PLCIO_S7_AREA_Q, 0, PLCIO_S7_TS_BYTE, 0, 1),    /* Q not registered */
         item(PLCIO_S7_AREA_DB, 7, PLCIO_S7_TS_BYTE, 0, 1),   /* vetoed by before_read */
     };
-    plcio_s7_data_item out[6];
+    s7_data_item out[6];
     assert_int_equal(cli_read(&c, items, 6, out), 0);
     assert_int_equal(out[0].return_code, PLCIO_S7_RC_OBJECT_NOT_FOUND);
     assert_int_equal(out[1].return_code, PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE);
@@ -329,13 +329,13 @@ static void test_return_codes(void **state)
     assert_int_equal(out[4].return_code, PLCIO_S7_RC_OBJECT_NOT_FOUND);
     assert_int_equal(out[5].return_code, PLCIO_S7_RC_ACCESS_DENIED);
     /* before_read may refresh the data. */
-    plcio_s7_item d6 = item(PLCIO_S7_AREA_DB, 6, PLCIO_S7_TS_BYTE, 0, 1);
+    s7_item d6 = item(PLCIO_S7_AREA_DB, 6, PLCIO_S7_TS_BYTE, 0, 1);
     assert_int_equal(cli_read(&c, &d6, 1, out), 0);
     assert_int_equal(cli_read(&c, &d6, 1, out), 0);
     assert_int_equal(out[0].data[0], 2);
     /* before_write veto: nothing written. */
     g_veto = PLCIO_S7_SERVER_ITEM_ACCESS_DENIED;
-    plcio_s7_item d5 = item(PLCIO_S7_AREA_DB, 5, PLCIO_S7_TS_BYTE, 0, 2);
+    s7_item d5 = item(PLCIO_S7_AREA_DB, 5, PLCIO_S7_TS_BYTE, 0, 2);
     uint8_t v[2] = {0x11, 0x22};
     assert_int_equal(cli_write1(&c, &d5, v, 2), PLCIO_S7_RC_ACCESS_DENIED);
     assert_int_equal(db(5)[0], 0);
@@ -364,10 +364,10 @@ static void test_answer_past_pdu(void **state)
     (void)state;
     cli c;
     cli_open(&c, g_port);
-    plcio_s7_item items[3] = {item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 200),
-                              item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 200, 200),
-                              item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 400, 200)};
-    plcio_s7_data_item out[3];
+    s7_item items[3] = {item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 200),
+                        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 200, 200),
+                        item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 400, 200)};
+    s7_data_item out[3];
     assert_int_equal(cli_read(&c, items, 3, out), 0x8500);
     /* The largest single read that fits: 480 - 14 - 4 = 462 bytes. */
     items[0].count = 462;
@@ -376,14 +376,14 @@ static void test_answer_past_pdu(void **state)
     assert_int_equal(cli_read(&c, items, 1, out), 0x8500);
     /* A request larger than the negotiated PDU is refused, the connection lives. */
     uint8_t frame[700];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
     uint8_t data[600] = {0};
-    plcio_s7_item w = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 600);
-    plcio_s7_data_item d = {0, 0, data, 600};
-    assert_int_equal(plcio_s7_write_request_encode(&o, 9, &w, &d, 1), PLCIO_OK);
+    s7_item w = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 600);
+    s7_data_item d = {0, 0, data, 600};
+    assert_int_equal(s7_write_request_encode(&o, 9, &w, &d, 1), PLCIO_OK);
     cli_send(&c, frame, o.len);
     cli_recv_pdu(&c);
-    assert_int_equal(plcio_s7_pdu_error(&c.pdu), 0x8500);
+    assert_int_equal(s7_pdu_error(&c.pdu), 0x8500);
     items[0].count = 4;
     assert_int_equal(cli_read(&c, items, 1, out), 0);
     cli_close(&c);
@@ -396,25 +396,25 @@ static void test_absurd_item_count(void **state)
     cli_open(&c, g_port);
     /* One item on the wire, the count byte says 200. */
     uint8_t frame[64];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 2);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 5, &it, 1), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 2);
+    assert_int_equal(s7_read_request_encode(&o, 5, &it, 1), PLCIO_OK);
     frame[PLCIO_S7_FRAME_OVERHEAD + PLCIO_S7_HEADER_LEN + 1] = 200;
     cli_send(&c, frame, o.len);
     cli_recv_pdu(&c);
-    assert_int_equal(plcio_s7_pdu_error(&c.pdu), 0x8500);
+    assert_int_equal(s7_pdu_error(&c.pdu), 0x8500);
     /* 25 well-formed items: more than a CPU takes. */
-    plcio_s7_item many[25];
+    s7_item many[25];
     for (int i = 0; i < 25; i++)
         many[i] = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, (uint32_t)i, 1);
     uint8_t big[512];
-    o = plcio_s7_out_make(big, sizeof big, 0);
-    if (plcio_s7_read_request_encode(&o, 6, many, 25) == PLCIO_OK) {
+    o = s7_out_make(big, sizeof big, 0);
+    if (s7_read_request_encode(&o, 6, many, 25) == PLCIO_OK) {
         cli_send(&c, big, o.len);
         cli_recv_pdu(&c);
-        assert_int_equal(plcio_s7_pdu_error(&c.pdu), 0x8500);
+        assert_int_equal(s7_pdu_error(&c.pdu), 0x8500);
     }
-    plcio_s7_data_item out[1];
+    s7_data_item out[1];
     assert_int_equal(cli_read(&c, &it, 1, out), 0); /* still serving */
     cli_close(&c);
 }
@@ -424,8 +424,8 @@ static void assert_server_serves(void)
 {
     cli c;
     cli_open(&c, g_port);
-    plcio_s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 4);
-    plcio_s7_data_item out[1];
+    s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 4);
+    s7_data_item out[1];
     assert_int_equal(cli_read(&c, &it, 1, out), 0);
     cli_close(&c);
 }
@@ -470,9 +470,9 @@ static void test_fragmented_pdu(void **state)
     cli c;
     cli_open(&c, g_port);
     uint8_t frame[64];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 2);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 0x4242, &it, 1), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 2);
+    assert_int_equal(s7_read_request_encode(&o, 0x4242, &it, 1), PLCIO_OK);
     /* Split the S7 PDU over two DT TPDUs (first without EOT), sent byte by byte. */
     const uint8_t *s7 = frame + PLCIO_S7_FRAME_OVERHEAD;
     size_t s7_len = o.len - PLCIO_S7_FRAME_OVERHEAD, half = s7_len / 2;
@@ -511,22 +511,22 @@ static void test_small_tpdu(void **state)
     (void)state;
     cli c;
     assert_int_equal(cli_connect_raw(&c, g_port), PLCIO_OK);
-    plcio_cotp_conn cr;
+    cotp_conn cr;
     memset(&cr, 0, sizeof cr);
     cr.src_ref = 2;
     cr.tpdu_size = 128;
     uint8_t frame[64];
     size_t len;
-    assert_int_equal(plcio_cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
+    assert_int_equal(cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
     cli_send(&c, frame, len);
     assert_int_equal(cli_recv_frame(&c, TMO), PLCIO_OK);
-    plcio_cotp_tpdu t;
-    assert_int_equal(plcio_cotp_decode(c.rx + 4, c.rx_len - 4, &t), PLCIO_OK);
+    cotp_tpdu t;
+    assert_int_equal(cotp_decode(c.rx + 4, c.rx_len - 4, &t), PLCIO_OK);
     assert_int_equal(t.conn.tpdu_size, 128);
     assert_int_equal(cli_setup(&c, 240), 240);
-    plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 200);
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 77, &it, 1), PLCIO_OK);
+    s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 200);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    assert_int_equal(s7_read_request_encode(&o, 77, &it, 1), PLCIO_OK);
     cli_send(&c, frame, o.len);
     uint8_t pdu[512];
     size_t pdu_len = 0;
@@ -536,15 +536,15 @@ static void test_small_tpdu(void **state)
         assert_true(c.rx_len - 4 <= 128);
         const uint8_t *d;
         size_t dlen;
-        assert_int_equal(plcio_cotp_dt_decode(c.rx + 4, c.rx_len - 4, &eot, &d, &dlen), PLCIO_OK);
+        assert_int_equal(cotp_dt_decode(c.rx + 4, c.rx_len - 4, &eot, &d, &dlen), PLCIO_OK);
         memcpy(pdu + pdu_len, d, dlen);
         pdu_len += dlen;
     }
     assert_int_equal(parts, 2);
-    plcio_s7_pdu p;
-    assert_int_equal(plcio_s7_pdu_decode(pdu, pdu_len, &p), PLCIO_OK);
-    plcio_s7_data_item out;
-    assert_int_equal(plcio_s7_read_response_decode(&p, &it, 1, &out), PLCIO_OK);
+    s7_pdu p;
+    assert_int_equal(s7_pdu_decode(pdu, pdu_len, &p), PLCIO_OK);
+    s7_data_item out;
+    assert_int_equal(s7_read_response_decode(&p, &it, 1, &out), PLCIO_OK);
     assert_int_equal(out.return_code, PLCIO_S7_RC_SUCCESS);
     assert_int_equal(out.len, 200);
     cli_close(&c);
@@ -568,16 +568,16 @@ static void test_flood_without_reading(void **state)
     cli c;
     cli_open(&c, g_port);
     uint8_t frame[64];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 460);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 1, &it, 1), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 0, 460);
+    assert_int_equal(s7_read_request_encode(&o, 1, &it, 1), PLCIO_OK);
     /* Each 31-byte request asks for a 481-byte answer; never read them. Stop
      * when the server has given up (send fails) or after 60 MB of answers. */
     int rc = PLCIO_OK;
-    uint64_t give_up = plcio_net_deadline(30000);
+    uint64_t give_up = net_deadline(30000);
     while ((rc == PLCIO_OK || rc == PLCIO_ETIMEDOUT) && plcio_monotonic_ns() < give_up)
-        rc = plcio_net_send_all(c.fd, frame, o.len, plcio_net_deadline(200), NULL); /* a slow server only delays */
-    assert_true(rc == PLCIO_ECLOSED || rc == PLCIO_EIO);                            /* the server hung up on us */
+        rc = net_send_all(c.fd, frame, o.len, net_deadline(200), NULL); /* a slow server only delays */
+    assert_true(rc == PLCIO_ECLOSED || rc == PLCIO_EIO);                /* the server hung up on us */
     assert_true(cli_closed_by_server(&c, 5000));
     cli_close(&c);
     assert_server_serves();
@@ -595,8 +595,8 @@ static void check_eviction(unsigned threads, unsigned max)
     int port = plcio_s7_server_port(srv);
     cli c[8];
     assert_true(max <= 7);
-    plcio_s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
-    plcio_s7_data_item out[1];
+    s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
+    s7_data_item out[1];
     for (unsigned i = 0; i < max; i++)
         cli_open(&c[i], port);
     plcio_test_sleep_ms(5);
@@ -632,8 +632,8 @@ static void test_many_connections(void **state)
         cli_open(&c[i], port);
     assert_int_equal(plcio_s7_server_client_count(srv), N);
     for (int i = 0; i < N; i++) {
-        plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, (uint32_t)i, 2);
-        plcio_s7_data_item out[1];
+        s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, (uint32_t)i, 2);
+        s7_data_item out[1];
         assert_int_equal(cli_read(&c[i], &it, 1, out), 0);
     }
     for (int i = 0; i < N; i++)
@@ -661,8 +661,8 @@ static void test_idle_timeout(void **state)
     cli quiet, busy;
     cli_open(&quiet, plcio_s7_server_port(srv));
     cli_open(&busy, plcio_s7_server_port(srv));
-    plcio_s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
-    plcio_s7_data_item out[1];
+    s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
+    s7_data_item out[1];
     for (int i = 0; i < 8; i++) { /* 800 ms of traffic on one, silence on the other */
         assert_int_equal(cli_read(&busy, &it, 1, out), 0);
         plcio_test_sleep_ms(100);
@@ -681,10 +681,10 @@ static void test_lock_area(void **state)
     cli_open(&c, g_port);
     assert_int_equal(plcio_s7_server_lock_area(g_srv, PLCIO_S7_SERVER_AREA_DB, 1), PLCIO_OK);
     db(1)[500] = 0x5A; /* consistent change under the lock */
-    plcio_s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 500, 1);
+    s7_item it = item(PLCIO_S7_AREA_DB, 1, PLCIO_S7_TS_BYTE, 500, 1);
     uint8_t frame[64];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    assert_int_equal(plcio_s7_read_request_encode(&o, 3, &it, 1), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    assert_int_equal(s7_read_request_encode(&o, 3, &it, 1), PLCIO_OK);
     cli_send(&c, frame, o.len);
     assert_int_equal(cli_recv_frame(&c, 150), PLCIO_ETIMEDOUT); /* held by the lock */
     /* Unlocked by the thread that locked (a mutex is owned by its locker). */
@@ -693,8 +693,8 @@ static void test_lock_area(void **state)
     assert_int_equal(plcio_s7_server_lock_area(g_srv, PLCIO_S7_SERVER_AREA_DB, 77), PLCIO_ENOTFOUND);
     /* Areas come and go while the server runs. */
     assert_int_equal(plcio_s7_server_add_area(g_srv, PLCIO_S7_SERVER_AREA_DB, 77, 4, NULL), PLCIO_OK);
-    plcio_s7_item d77 = item(PLCIO_S7_AREA_DB, 77, PLCIO_S7_TS_BYTE, 0, 4);
-    plcio_s7_data_item out[1];
+    s7_item d77 = item(PLCIO_S7_AREA_DB, 77, PLCIO_S7_TS_BYTE, 0, 4);
+    s7_data_item out[1];
     assert_int_equal(cli_read(&c, &d77, 1, out), 0);
     assert_int_equal(out[0].return_code, PLCIO_S7_RC_SUCCESS);
     assert_int_equal(plcio_s7_server_remove_area(g_srv, PLCIO_S7_SERVER_AREA_DB, 77), PLCIO_OK);
@@ -706,13 +706,13 @@ static void test_lock_area(void **state)
 static uint16_t cli_userdata(cli *c, uint8_t group, uint8_t sub, const uint8_t *payload, uint16_t len)
 {
     uint8_t frame[128];
-    plcio_s7_out o = plcio_s7_out_make(frame, sizeof frame, 0);
-    plcio_s7_userdata ud = plcio_s7_userdata_request(group, sub, 0, payload, len);
-    assert_int_equal(plcio_s7_userdata_encode(&o, ++c->ref, &ud), PLCIO_OK);
+    s7_out o = s7_out_make(frame, sizeof frame, 0);
+    s7_userdata ud = s7_userdata_request(group, sub, 0, payload, len);
+    assert_int_equal(s7_userdata_encode(&o, ++c->ref, &ud), PLCIO_OK);
     cli_send(c, frame, o.len);
     cli_recv_pdu(c);
-    plcio_s7_userdata ans;
-    assert_int_equal(plcio_s7_userdata_decode(&c->pdu, &ans), PLCIO_OK);
+    s7_userdata ans;
+    assert_int_equal(s7_userdata_decode(&c->pdu, &ans), PLCIO_OK);
     return ans.error;
 }
 
@@ -723,16 +723,16 @@ static void test_protection_and_password(void **state)
     assert_int_equal(plcio_s7_server_start(srv), PLCIO_OK);
     cli c;
     cli_open(&c, plcio_s7_server_port(srv));
-    plcio_s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
-    plcio_s7_data_item out[1];
+    s7_item it = item(PLCIO_S7_AREA_M, 0, PLCIO_S7_TS_BYTE, 0, 1);
+    s7_data_item out[1];
     uint8_t one = 1;
     assert_int_equal(cli_read(&c, &it, 1, out), 0);
     assert_int_equal(out[0].return_code, PLCIO_S7_RC_ACCESS_DENIED); /* level 3: no reads */
     assert_int_equal(cli_write1(&c, &it, &one, 1), PLCIO_S7_RC_ACCESS_DENIED);
     uint8_t pw[8];
-    assert_int_equal(plcio_s7_password_encode(pw, "wrong"), PLCIO_OK);
+    assert_int_equal(s7_password_encode(pw, "wrong"), PLCIO_OK);
     assert_int_equal(cli_userdata(&c, PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_SET_PASSWORD, pw, 8), 0xD602);
-    assert_int_equal(plcio_s7_password_encode(pw, "Secret"), PLCIO_OK);
+    assert_int_equal(s7_password_encode(pw, "Secret"), PLCIO_OK);
     assert_int_equal(cli_userdata(&c, PLCIO_S7_UD_GROUP_SECURITY, PLCIO_S7_UD_SECURITY_SET_PASSWORD, pw, 8), 0);
     assert_int_equal(cli_read(&c, &it, 1, out), 0);
     assert_int_equal(out[0].return_code, PLCIO_S7_RC_SUCCESS);
@@ -757,13 +757,13 @@ static void test_caller_driven(void **state)
     assert_true(plcio_s7_server_fd(srv) >= 0);
     cli c;
     assert_int_equal(cli_connect_raw(&c, plcio_s7_server_port(srv)), PLCIO_OK);
-    plcio_cotp_conn cr;
+    cotp_conn cr;
     memset(&cr, 0, sizeof cr);
     cr.src_ref = 7;
     cr.tpdu_size = 1024;
     uint8_t frame[64];
     size_t len;
-    assert_int_equal(plcio_cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
+    assert_int_equal(cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
     cli_send(&c, frame, len);
     for (int i = 0; i < 10; i++)
         assert_int_equal(plcio_s7_server_run_once(srv, 20), PLCIO_OK);

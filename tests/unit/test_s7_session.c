@@ -8,9 +8,9 @@
 
 #define MS PLCIO_NS_PER_MS
 
-static plcio_s7_session *new_session(uint16_t jobs)
+static s7_session *new_session(uint16_t jobs)
 {
-    plcio_s7_session_cfg cfg;
+    s7_session_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.local_tsap[0] = 0x01;
     cfg.local_tsap[1] = 0x00;
@@ -22,95 +22,95 @@ static plcio_s7_session *new_session(uint16_t jobs)
     cfg.jobs_request = jobs;
     cfg.connect_timeout_ns = 1000 * MS;
     cfg.request_timeout_ns = 500 * MS;
-    plcio_s7_session *s = plcio_s7_session_new(&cfg);
+    s7_session *s = s7_session_new(&cfg);
     assert_non_null(s);
     return s;
 }
 
-static size_t take_tx(plcio_s7_session *s, uint8_t *out, size_t cap)
+static size_t take_tx(s7_session *s, uint8_t *out, size_t cap)
 {
     size_t n;
-    const uint8_t *p = plcio_s7_session_tx(s, &n);
+    const uint8_t *p = s7_session_tx(s, &n);
     assert_true(n <= cap);
     if (n) memcpy(out, p, n);
-    plcio_s7_session_tx_done(s, n);
+    s7_session_tx_done(s, n);
     return n;
 }
 
 /* Feed one byte at a time (the worst split a socket can give). */
-static int feed_slowly(plcio_s7_session *s, const uint8_t *p, size_t n, uint64_t now)
+static int feed_slowly(s7_session *s, const uint8_t *p, size_t n, uint64_t now)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = plcio_s7_session_feed(s, p + i, 1, now);
+        int rc = s7_session_feed(s, p + i, 1, now);
         if (rc) return rc;
     }
     return PLCIO_OK;
 }
 
-static void connect_session(plcio_s7_session *s, uint16_t pdu_size, uint16_t jobs)
+static void connect_session(s7_session *s, uint16_t pdu_size, uint16_t jobs)
 {
     uint8_t tx[256], f[64];
-    plcio_s7_session_start(s, 0);
+    s7_session_start(s, 0);
     size_t n = take_tx(s, tx, sizeof tx);
-    plcio_cotp_tpdu t;
-    assert_int_equal(plcio_cotp_decode(tx + 4, n - 4, &t), PLCIO_OK);
+    cotp_tpdu t;
+    assert_int_equal(cotp_decode(tx + 4, n - 4, &t), PLCIO_OK);
     assert_int_equal(t.code, PLCIO_COTP_CR);
     assert_int_equal(t.conn.tpdu_size, 1024);
-    plcio_cotp_conn cc = t.conn;
+    cotp_conn cc = t.conn;
     cc.dst_ref = t.conn.src_ref;
     cc.src_ref = 0x4321;
     size_t len;
-    assert_int_equal(plcio_cotp_cc_frame(f, sizeof f, &cc, &len), PLCIO_OK);
+    assert_int_equal(cotp_cc_frame(f, sizeof f, &cc, &len), PLCIO_OK);
     assert_int_equal(feed_slowly(s, f, len, 1), PLCIO_OK);
-    assert_int_equal(plcio_s7_session_state_get(s), PLCIO_S7_SESSION_SETUP);
+    assert_int_equal(s7_session_state_get(s), PLCIO_S7_SESSION_SETUP);
     n = take_tx(s, tx, sizeof tx);
-    plcio_s7_pdu pdu;
-    plcio_s7_setup st;
-    assert_int_equal(plcio_s7_pdu_decode(tx + 7, n - 7, &pdu), PLCIO_OK);
-    assert_int_equal(plcio_s7_setup_decode(&pdu, &st), PLCIO_OK);
+    s7_pdu pdu;
+    s7_setup st;
+    assert_int_equal(s7_pdu_decode(tx + 7, n - 7, &pdu), PLCIO_OK);
+    assert_int_equal(s7_setup_decode(&pdu, &st), PLCIO_OK);
     assert_int_equal(st.pdu_size, 960);
-    plcio_s7_setup ans = {jobs, jobs, pdu_size};
-    plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-    assert_int_equal(plcio_s7_setup_encode(&o, PLCIO_S7_ACK_DATA, pdu.pdu_ref, &ans), PLCIO_OK);
+    s7_setup ans = {jobs, jobs, pdu_size};
+    s7_out o = s7_out_make(f, sizeof f, 0);
+    assert_int_equal(s7_setup_encode(&o, PLCIO_S7_ACK_DATA, pdu.pdu_ref, &ans), PLCIO_OK);
     assert_int_equal(feed_slowly(s, f, o.len, 2), PLCIO_OK);
-    assert_int_equal(plcio_s7_session_state_get(s), PLCIO_S7_SESSION_READY);
+    assert_int_equal(s7_session_state_get(s), PLCIO_S7_SESSION_READY);
 }
 
 /* Queue a 1-byte DB read; returns the slot, *ref the PDU reference. */
-static int queue_read(plcio_s7_session *s, uint16_t *ref, uint64_t now)
+static int queue_read(s7_session *s, uint16_t *ref, uint64_t now)
 {
-    plcio_s7_out out;
-    assert_int_equal(plcio_s7_session_request_begin(s, &out, ref), PLCIO_OK);
-    plcio_s7_item it = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_BYTE, 1, 1, 0, 0};
-    assert_int_equal(plcio_s7_read_request_encode(&out, *ref, &it, 1), PLCIO_OK);
+    s7_out out;
+    assert_int_equal(s7_session_request_begin(s, &out, ref), PLCIO_OK);
+    s7_item it = {PLCIO_S7_AREA_DB, PLCIO_S7_TS_BYTE, 1, 1, 0, 0};
+    assert_int_equal(s7_read_request_encode(&out, *ref, &it, 1), PLCIO_OK);
     int slot;
-    assert_int_equal(plcio_s7_session_request_commit(s, &out, *ref, now, &slot), PLCIO_OK);
+    assert_int_equal(s7_session_request_commit(s, &out, *ref, now, &slot), PLCIO_OK);
     return slot;
 }
 
 static size_t read_answer(uint8_t *f, size_t cap, uint16_t ref, uint8_t value)
 {
-    plcio_s7_data_item d = {PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, &value, 1};
-    plcio_s7_out o = plcio_s7_out_make(f, cap, 0);
-    assert_int_equal(plcio_s7_read_response_encode(&o, ref, &d, 1), PLCIO_OK);
+    s7_data_item d = {PLCIO_S7_RC_SUCCESS, PLCIO_S7_DTS_BYTE, &value, 1};
+    s7_out o = s7_out_make(f, cap, 0);
+    assert_int_equal(s7_read_response_encode(&o, ref, &d, 1), PLCIO_OK);
     return o.len;
 }
 
 static void test_connect_and_pipeline(void **state)
 {
     (void)state;
-    plcio_s7_session *s = new_session(8);
+    s7_session *s = new_session(8);
     connect_session(s, 480, 3); /* the partner lowers both */
-    assert_int_equal(plcio_s7_session_pdu_size(s), 480);
-    assert_int_equal(plcio_s7_session_jobs(s), 3);
+    assert_int_equal(s7_session_pdu_size(s), 480);
+    assert_int_equal(s7_session_jobs(s), 3);
     uint16_t refs[3];
     int slots[3];
     for (int i = 0; i < 3; i++)
         slots[i] = queue_read(s, &refs[i], 10);
-    plcio_s7_out out;
+    s7_out out;
     uint16_t r;
-    assert_int_equal(plcio_s7_session_request_begin(s, &out, &r), PLCIO_EBUSY); /* pipeline full */
-    assert_int_equal(plcio_s7_session_in_flight(s), 3);
+    assert_int_equal(s7_session_request_begin(s, &out, &r), PLCIO_EBUSY); /* pipeline full */
+    assert_int_equal(s7_session_in_flight(s), 3);
     uint8_t tx[4096];
     size_t n = take_tx(s, tx, sizeof tx);
     assert_int_equal(n, 3 * 31); /* three read frames back to back */
@@ -118,31 +118,31 @@ static void test_connect_and_pipeline(void **state)
     uint8_t f[256];
     size_t a = read_answer(f, sizeof f, refs[2], 0x22);
     size_t b = read_answer(f + a, sizeof f - a, refs[0], 0x00);
-    assert_int_equal(plcio_s7_session_feed(s, f, a + b, 20), PLCIO_OK);
-    assert_true(plcio_s7_session_slot_done(s, slots[2]));
-    assert_true(plcio_s7_session_slot_done(s, slots[0]));
-    assert_false(plcio_s7_session_slot_done(s, slots[1]));
+    assert_int_equal(s7_session_feed(s, f, a + b, 20), PLCIO_OK);
+    assert_true(s7_session_slot_done(s, slots[2]));
+    assert_true(s7_session_slot_done(s, slots[0]));
+    assert_false(s7_session_slot_done(s, slots[1]));
     size_t len;
-    const uint8_t *p = plcio_s7_session_slot_pdu(s, slots[2], &len);
+    const uint8_t *p = s7_session_slot_pdu(s, slots[2], &len);
     assert_int_equal(p[len - 1], 0x22);
-    plcio_s7_session_slot_release(s, slots[2]);
-    assert_int_equal(plcio_s7_session_free_slots(s), 1);
+    s7_session_slot_release(s, slots[2]);
+    assert_int_equal(s7_session_free_slots(s), 1);
     size_t c = read_answer(f, sizeof f, refs[1], 0x11);
-    assert_int_equal(plcio_s7_session_feed(s, f, 5, 21), PLCIO_OK);
-    assert_false(plcio_s7_session_slot_done(s, slots[1]));
-    assert_int_equal(plcio_s7_session_feed(s, f + 5, c - 5, 22), PLCIO_OK);
-    assert_true(plcio_s7_session_slot_done(s, slots[1]));
+    assert_int_equal(s7_session_feed(s, f, 5, 21), PLCIO_OK);
+    assert_false(s7_session_slot_done(s, slots[1]));
+    assert_int_equal(s7_session_feed(s, f + 5, c - 5, 22), PLCIO_OK);
+    assert_true(s7_session_slot_done(s, slots[1]));
     /* deadline: none while nothing is in flight */
-    plcio_s7_session_slot_release(s, slots[0]);
-    plcio_s7_session_slot_release(s, slots[1]);
-    assert_int_equal(plcio_s7_session_deadline(s), 0);
-    plcio_s7_session_free(s);
+    s7_session_slot_release(s, slots[0]);
+    s7_session_slot_release(s, slots[1]);
+    assert_int_equal(s7_session_deadline(s), 0);
+    s7_session_free(s);
 }
 
 static void test_cotp_segmented_answer(void **state)
 {
     (void)state;
-    plcio_s7_session *s = new_session(1);
+    s7_session *s = new_session(1);
     connect_session(s, 960, 1);
     uint16_t ref;
     int slot = queue_read(s, &ref, 0);
@@ -160,12 +160,12 @@ static void test_cotp_segmented_answer(void **state)
     seg[k++] = 2, seg[k++] = 0xF0, seg[k++] = 0x80;
     memcpy(seg + k, pdu + half, plen - half), k += plen - half;
     assert_int_equal(feed_slowly(s, seg, k, 1), PLCIO_OK);
-    assert_true(plcio_s7_session_slot_done(s, slot));
+    assert_true(s7_session_slot_done(s, slot));
     size_t len;
-    const uint8_t *p = plcio_s7_session_slot_pdu(s, slot, &len);
+    const uint8_t *p = s7_session_slot_pdu(s, slot, &len);
     assert_int_equal(len, plen);
     assert_memory_equal(p, pdu, plen);
-    plcio_s7_session_free(s);
+    s7_session_free(s);
 }
 
 static void test_bad_input_fails(void **state)
@@ -173,27 +173,27 @@ static void test_bad_input_fails(void **state)
     (void)state;
     uint8_t tx[256], f[256];
     /* an answer nobody asked for */
-    plcio_s7_session *s = new_session(2);
+    s7_session *s = new_session(2);
     connect_session(s, 960, 2);
     uint16_t ref;
     queue_read(s, &ref, 0);
     take_tx(s, tx, sizeof tx);
     size_t n = read_answer(f, sizeof f, (uint16_t)(ref + 7), 1);
-    assert_int_equal(plcio_s7_session_feed(s, f, n, 1), PLCIO_EPROTO);
-    assert_int_equal(plcio_s7_session_state_get(s), PLCIO_S7_SESSION_FAILED);
-    assert_int_equal(plcio_s7_session_request_begin(s, (plcio_s7_out[1]){{0}}, &ref), PLCIO_EPROTO);
+    assert_int_equal(s7_session_feed(s, f, n, 1), PLCIO_EPROTO);
+    assert_int_equal(s7_session_state_get(s), PLCIO_S7_SESSION_FAILED);
+    assert_int_equal(s7_session_request_begin(s, (s7_out[1]){{0}}, &ref), PLCIO_EPROTO);
     /* garbage instead of TPKT */
     connect_session(s, 960, 2);
     static const uint8_t http[] = "HTTP/1.1 400 Bad Request\r\n";
-    assert_int_equal(plcio_s7_session_feed(s, http, sizeof http - 1, 1), PLCIO_EPROTO);
+    assert_int_equal(s7_session_feed(s, http, sizeof http - 1, 1), PLCIO_EPROTO);
     /* a TPKT that claims more than any acceptable PDU is refused at once */
     connect_session(s, 960, 2);
     static const uint8_t big[] = {3, 0, 0xFF, 0xFF, 2, 0xF0, 0x80};
-    assert_int_equal(plcio_s7_session_feed(s, big, sizeof big, 1), PLCIO_EPROTO);
+    assert_int_equal(s7_session_feed(s, big, sizeof big, 1), PLCIO_EPROTO);
     /* a short frame header waits for the rest */
     connect_session(s, 960, 2);
     static const uint8_t part[] = {3, 0, 0, 40, 2, 0xF0};
-    assert_int_equal(plcio_s7_session_feed(s, part, sizeof part, 1), PLCIO_OK);
+    assert_int_equal(s7_session_feed(s, part, sizeof part, 1), PLCIO_OK);
     /* a reassembled PDU beyond the session's maximum */
     connect_session(s, 960, 2);
     uint8_t frame[2000];
@@ -201,48 +201,48 @@ static void test_bad_input_fails(void **state)
     frame[0] = 3, frame[2] = 2000 >> 8, frame[3] = 2000 & 0xFF, frame[4] = 2, frame[5] = 0xF0, frame[6] = 0x00;
     int rc = PLCIO_OK;
     for (int i = 0; i < 6 && rc == PLCIO_OK; i++)
-        rc = plcio_s7_session_feed(s, frame, sizeof frame, 1);
+        rc = s7_session_feed(s, frame, sizeof frame, 1);
     assert_int_equal(rc, PLCIO_EPROTO);
     /* DR in answer to CR: refused (wrong rack/slot) */
-    plcio_s7_session_start(s, 0);
+    s7_session_start(s, 0);
     take_tx(s, tx, sizeof tx);
     plcio_wcursor w = plcio_wcursor_make(f + 4, sizeof f - 4);
-    assert_int_equal(plcio_cotp_dr_encode(&w, 1, 0, 0x85), PLCIO_OK);
-    plcio_tpkt_header_put(f, 4 + plcio_wcursor_used(&w));
-    assert_int_equal(plcio_s7_session_feed(s, f, 4 + plcio_wcursor_used(&w), 1), PLCIO_ECONNREFUSED);
+    assert_int_equal(cotp_dr_encode(&w, 1, 0, 0x85), PLCIO_OK);
+    tpkt_header_put(f, 4 + plcio_wcursor_used(&w));
+    assert_int_equal(s7_session_feed(s, f, 4 + plcio_wcursor_used(&w), 1), PLCIO_ECONNREFUSED);
     /* setup refused with an S7 error */
-    plcio_s7_session_start(s, 0);
+    s7_session_start(s, 0);
     take_tx(s, tx, sizeof tx);
-    plcio_cotp_conn cc;
+    cotp_conn cc;
     memset(&cc, 0, sizeof cc);
     size_t len;
-    plcio_cotp_cc_frame(f, sizeof f, &cc, &len);
-    assert_int_equal(plcio_s7_session_feed(s, f, len, 1), PLCIO_OK);
+    cotp_cc_frame(f, sizeof f, &cc, &len);
+    assert_int_equal(s7_session_feed(s, f, len, 1), PLCIO_OK);
     take_tx(s, tx, sizeof tx);
-    plcio_s7_out o = plcio_s7_out_make(f, sizeof f, 0);
-    assert_int_equal(plcio_s7_error_encode(&o, PLCIO_S7_ACK_DATA, 0, PLCIO_S7_FN_SETUP, 0x8104), PLCIO_OK);
-    assert_int_equal(plcio_s7_session_feed(s, f, o.len, 1), PLCIO_EPLC);
-    plcio_s7_session_free(s);
+    s7_out o = s7_out_make(f, sizeof f, 0);
+    assert_int_equal(s7_error_encode(&o, PLCIO_S7_ACK_DATA, 0, PLCIO_S7_FN_SETUP, 0x8104), PLCIO_OK);
+    assert_int_equal(s7_session_feed(s, f, o.len, 1), PLCIO_EPLC);
+    s7_session_free(s);
 }
 
 static void test_timeouts(void **state)
 {
     (void)state;
     uint8_t tx[256];
-    plcio_s7_session *s = new_session(1);
-    plcio_s7_session_start(s, 1000);
+    s7_session *s = new_session(1);
+    s7_session_start(s, 1000);
     take_tx(s, tx, sizeof tx);
-    assert_int_equal(plcio_s7_session_deadline(s), 1000 + 1000 * MS);
-    assert_int_equal(plcio_s7_session_on_time(s, 1000 + 999 * MS), PLCIO_OK);
-    assert_int_equal(plcio_s7_session_on_time(s, 1000 + 1000 * MS), PLCIO_ETIMEDOUT);
+    assert_int_equal(s7_session_deadline(s), 1000 + 1000 * MS);
+    assert_int_equal(s7_session_on_time(s, 1000 + 999 * MS), PLCIO_OK);
+    assert_int_equal(s7_session_on_time(s, 1000 + 1000 * MS), PLCIO_ETIMEDOUT);
     connect_session(s, 960, 1);
     uint16_t ref;
     queue_read(s, &ref, 5000);
-    assert_int_equal(plcio_s7_session_deadline(s), 5000 + 500 * MS);
-    assert_int_equal(plcio_s7_session_on_time(s, 5000 + 500 * MS), PLCIO_ETIMEDOUT);
-    assert_int_equal(plcio_s7_session_error(s), PLCIO_ETIMEDOUT);
-    plcio_s7_session_free(s);
-    plcio_s7_session_free(NULL);
+    assert_int_equal(s7_session_deadline(s), 5000 + 500 * MS);
+    assert_int_equal(s7_session_on_time(s, 5000 + 500 * MS), PLCIO_ETIMEDOUT);
+    assert_int_equal(s7_session_error(s), PLCIO_ETIMEDOUT);
+    s7_session_free(s);
+    s7_session_free(NULL);
 }
 
 int main(void)
