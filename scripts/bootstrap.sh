@@ -7,7 +7,7 @@
 #
 #   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
 #     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
-#     libyaml (sync configuration), and the foreign peers the interop tests use:
+#     libyaml (sync configuration), libssl-dev (S7CommPlus TLS), and the foreign peers the interop tests use:
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers.
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
@@ -28,12 +28,12 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 if $build_only; then
-  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3)
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev libssl-dev python3)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy clang-format cppcheck
-    libcmocka-dev libcjson-dev libyaml-dev
+    libcmocka-dev libcjson-dev libyaml-dev libssl-dev openssl
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
     nodejs npm
   )
@@ -106,6 +106,8 @@ sanitizers_link() {
 }
 check "cmake" "cmake" cmake --version
 check "the C compiler" "gcc" gcc --version
+# S7CommPlus TLS: OpenSSL 3's headers (libssl-dev); tests make certificates with openssl.
+check "OpenSSL 3 headers" "libssl-dev" grep -q 'define OPENSSL_VERSION_MAJOR *3' /usr/include/x86_64-linux-gnu/openssl/opensslv.h /usr/include/openssl/opensslv.h
 if ! $build_only; then
   check "clang with AddressSanitizer and UBSan (make test's second suite)" "clang libclang-rt-dev" sanitizers_link
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h

@@ -56,6 +56,7 @@
 #include "plcio/address.h"
 #include "plcio/s7.h"
 #include "plcio/s7_server.h"
+#include "plcio/s7plus.h"
 #include "plcio/sync.h"
 #include "plcio/loop.h"
 #include "plcio/driver.h"

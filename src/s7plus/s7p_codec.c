@@ -189,9 +189,11 @@ int s7p_digest_split(const uint8_t *data, size_t len, const uint8_t **digest, si
 
 /* ---- PValue -------------------------------------------------------------- */
 
-static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth);
-static int scalar_encode(plcio_wcursor *w, const s7p_value *v);
-static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth);
+static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth, unsigned dialect);
+static int scalar_encode(plcio_wcursor *w, const s7p_value *v, unsigned dialect);
+static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth, unsigned dialect);
+static int value_decode_depth(plcio_rcursor *c, s7p_value *v, int depth, unsigned dialect);
+static int attrs_encode_dialect(plcio_wcursor *w, const s7p_attrs *a, unsigned dialect);
 
 static int fixed_size(uint8_t type)
 {
@@ -216,7 +218,7 @@ static int fixed_size(uint8_t type)
 
 static bool type_is_signed_fixed(uint8_t type) { return type == S7P_T_SINT || type == S7P_T_INT; }
 
-static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth)
+static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth, unsigned dialect)
 {
     int rc;
     int fs = fixed_size(type);
@@ -261,7 +263,7 @@ static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth
         return PLCIO_OK;
     case S7P_T_BLOB: {
         uint32_t n;
-        if ((rc = s7p_get_vlq32(c, &v->id))) return rc;
+        if (!(dialect & S7P_COMPACT_BLOB) && (rc = s7p_get_vlq32(c, &v->id))) return rc;
         if ((rc = s7p_get_vlq32(c, &n))) return rc;
         v->data = plcio_rcursor_take(c, n);
         if (!v->data && n) return PLCIO_EPROTO;
@@ -281,7 +283,7 @@ static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth
         if (plcio_rcursor_left(c) < 4) return PLCIO_EPROTO;
         v->id = plcio_rcursor_u32be(c);
         const uint8_t *start = c->pos;
-        if ((rc = attrs_scan(c, &v->count, depth + 1))) return rc;
+        if ((rc = attrs_scan(c, &v->count, depth + 1, dialect))) return rc;
         v->data = start;
         v->size = (size_t)(c->pos - start) - 1; /* the 00 end is not part of data */
         return PLCIO_OK;
@@ -290,7 +292,7 @@ static int scalar_decode(plcio_rcursor *c, uint8_t type, s7p_value *v, int depth
     }
 }
 
-static int value_decode_depth(plcio_rcursor *c, s7p_value *v, int depth)
+static int value_decode_depth(plcio_rcursor *c, s7p_value *v, int depth, unsigned dialect)
 {
     memset(v, 0, sizeof *v);
     if (plcio_rcursor_left(c) < 2) return PLCIO_EPROTO;
@@ -309,7 +311,7 @@ static int value_decode_depth(plcio_rcursor *c, s7p_value *v, int depth)
             if (key == 0) break;
             s7p_value e;
             memset(&e, 0, sizeof e);
-            if ((rc = scalar_decode(c, type, &e, depth + 1))) return rc;
+            if ((rc = scalar_decode(c, type, &e, depth + 1, dialect))) return rc;
             n++;
         }
         v->data = start;
@@ -320,22 +322,28 @@ static int value_decode_depth(plcio_rcursor *c, s7p_value *v, int depth)
     if (v->flags & (S7P_F_ARRAY | S7P_F_ADDR_ARRAY)) {
         if (depth >= S7P_MAX_DEPTH) return PLCIO_EPROTO;
         if ((rc = s7p_get_vlq32(c, &v->count))) return rc;
-        /* each element takes at least one byte (except NULL): a lying count fails here */
-        if (type != S7P_T_NULL && v->count > plcio_rcursor_left(c)) return PLCIO_EPROTO;
+        /* each element takes at least one byte: a lying count fails here (an
+         * array of NULL, zero bytes each, would let a count spin for nothing) */
+        if (type == S7P_T_NULL) return PLCIO_EUNSUPPORTED;
+        if (v->count > plcio_rcursor_left(c)) return PLCIO_EPROTO;
         const uint8_t *start = c->pos;
         for (uint32_t k = 0; k < v->count; k++) {
             s7p_value e;
             memset(&e, 0, sizeof e);
-            if ((rc = scalar_decode(c, type, &e, depth + 1))) return rc;
+            if ((rc = scalar_decode(c, type, &e, depth + 1, dialect))) return rc;
         }
         v->data = start;
         v->size = (size_t)(c->pos - start);
         return PLCIO_OK;
     }
-    return scalar_decode(c, type, v, depth);
+    return scalar_decode(c, type, v, depth, dialect);
 }
 
-int s7p_value_decode(plcio_rcursor *c, s7p_value *v) { return value_decode_depth(c, v, 0); }
+int s7p_value_decode(plcio_rcursor *c, s7p_value *v) { return value_decode_depth(c, v, 0, 0); }
+int s7p_value_decode_ex(plcio_rcursor *c, s7p_value *v, unsigned dialect)
+{
+    return value_decode_depth(c, v, 0, dialect);
+}
 
 void s7p_elems_begin(s7p_elems *it, const s7p_value *v)
 {
@@ -343,6 +351,7 @@ void s7p_elems_begin(s7p_elems *it, const s7p_value *v)
     it->type = v->type;
     it->flags = v->flags;
     it->left = v->count;
+    it->dialect = 0;
 }
 
 int s7p_elems_next(s7p_elems *it, uint32_t *key, s7p_value *elem)
@@ -352,19 +361,19 @@ int s7p_elems_next(s7p_elems *it, uint32_t *key, s7p_value *elem)
     if (it->left == 0) return 0;
     if (it->type == S7P_T_STRUCT && !(it->flags & (S7P_F_ARRAY | S7P_F_ADDR_ARRAY | S7P_F_SPARSE))) {
         if ((rc = s7p_get_vlq32(&it->c, key))) return rc;
-        if ((rc = s7p_value_decode(&it->c, elem))) return rc;
+        if ((rc = s7p_value_decode_ex(&it->c, elem, it->dialect))) return rc;
     } else if (it->flags & S7P_F_SPARSE) {
         if ((rc = s7p_get_vlq32(&it->c, key))) return rc;
-        if ((rc = scalar_decode(&it->c, it->type, elem, 1))) return rc;
+        if ((rc = scalar_decode(&it->c, it->type, elem, 1, it->dialect))) return rc;
     } else {
         *key = 0;
-        if ((rc = scalar_decode(&it->c, it->type, elem, 1))) return rc;
+        if ((rc = scalar_decode(&it->c, it->type, elem, 1, it->dialect))) return rc;
     }
     it->left--;
     return 1;
 }
 
-static int scalar_encode(plcio_wcursor *w, const s7p_value *v)
+static int scalar_encode(plcio_wcursor *w, const s7p_value *v, unsigned dialect)
 {
     int fs = fixed_size(v->type);
     if (fs >= 0) {
@@ -392,7 +401,7 @@ static int scalar_encode(plcio_wcursor *w, const s7p_value *v)
     case S7P_T_TIMESPAN: s7p_put_svlq64(w, v->i); break;
     case S7P_T_BLOB:
         if (v->size > UINT32_MAX) return PLCIO_ERANGE;
-        s7p_put_vlq32(w, v->id);
+        if (!(dialect & S7P_COMPACT_BLOB)) s7p_put_vlq32(w, v->id);
         s7p_put_vlq32(w, (uint32_t)v->size);
         plcio_wcursor_write(w, v->data, v->size);
         break;
@@ -404,7 +413,7 @@ static int scalar_encode(plcio_wcursor *w, const s7p_value *v)
     case S7P_T_STRUCT: {
         plcio_wcursor_u32be(w, v->id);
         s7p_attrs a = {v->data, v->size, v->count};
-        int rc = s7p_attrs_encode(w, &a);
+        int rc = attrs_encode_dialect(w, &a, dialect);
         if (rc) return rc;
         break;
     }
@@ -413,24 +422,27 @@ static int scalar_encode(plcio_wcursor *w, const s7p_value *v)
     return room(w);
 }
 
-int s7p_value_encode(plcio_wcursor *w, const s7p_value *v)
+int s7p_value_encode(plcio_wcursor *w, const s7p_value *v) { return s7p_value_encode_ex(w, v, 0); }
+
+int s7p_value_encode_ex(plcio_wcursor *w, const s7p_value *v, unsigned dialect)
 {
     int rc;
     plcio_wcursor_u8(w, v->flags);
     plcio_wcursor_u8(w, v->type);
     if (!(v->flags & (S7P_F_ARRAY | S7P_F_ADDR_ARRAY | S7P_F_SPARSE))) {
         if ((rc = room(w))) return rc;
-        return scalar_encode(w, v);
+        return scalar_encode(w, v, dialect);
     }
     if (!(v->flags & S7P_F_SPARSE)) s7p_put_vlq32(w, v->count);
     s7p_elems it;
     s7p_elems_begin(&it, v);
+    it.dialect = dialect;
     uint32_t key;
     s7p_value e;
     uint32_t n = 0;
     while ((rc = s7p_elems_next(&it, &key, &e)) == 1) {
         if (v->flags & S7P_F_SPARSE) s7p_put_vlq32(w, key);
-        if ((rc = scalar_encode(w, &e))) return rc;
+        if ((rc = scalar_encode(w, &e, dialect))) return rc;
         n++;
     }
     if (rc < 0) return rc;
@@ -471,7 +483,7 @@ s7p_value s7p_value_wstring(const char *s)
 
 /* ---- attribute lists ------------------------------------------------------ */
 
-static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth)
+static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth, unsigned dialect)
 {
     int rc;
     uint32_t n = 0;
@@ -480,7 +492,7 @@ static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth)
         if ((rc = s7p_get_vlq32(c, &id))) return rc;
         if (id == 0) break;
         s7p_value v;
-        if ((rc = value_decode_depth(c, &v, depth))) return rc;
+        if ((rc = value_decode_depth(c, &v, depth, dialect))) return rc;
         n++;
     }
     *count = n;
@@ -490,7 +502,7 @@ static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth)
 int s7p_attrs_decode(plcio_rcursor *c, s7p_attrs *a)
 {
     const uint8_t *start = c->pos;
-    int rc = attrs_scan(c, &a->count, 0);
+    int rc = attrs_scan(c, &a->count, 0, 0);
     if (rc) return rc;
     a->data = start;
     a->size = (size_t)(c->pos - start) - 1;
@@ -507,19 +519,24 @@ int s7p_attrs_next(plcio_rcursor *c, uint32_t *id, s7p_value *v)
     return rc ? rc : 1;
 }
 
-int s7p_attrs_encode(plcio_wcursor *w, const s7p_attrs *a)
+int s7p_attrs_encode(plcio_wcursor *w, const s7p_attrs *a) { return attrs_encode_dialect(w, a, 0); }
+
+static int attrs_encode_dialect(plcio_wcursor *w, const s7p_attrs *a, unsigned dialect)
 {
     plcio_rcursor c = plcio_rcursor_make(a->data, a->size);
     uint32_t id;
     s7p_value v;
     int rc;
     uint32_t n = 0;
-    while ((rc = s7p_attrs_next(&c, &id, &v)) == 1) {
+    for (;;) {
+        if (plcio_rcursor_left(&c) == 0) break;
+        if ((rc = s7p_get_vlq32(&c, &id))) return rc;
+        if (id == 0) return PLCIO_EPROTO;
+        if ((rc = s7p_value_decode_ex(&c, &v, dialect))) return rc;
         s7p_put_vlq32(w, id);
-        if ((rc = s7p_value_encode(w, &v))) return rc;
+        if ((rc = s7p_value_encode_ex(w, &v, dialect))) return rc;
         n++;
     }
-    if (rc < 0) return rc;
     if (n != a->count) return PLCIO_EINVAL;
     plcio_wcursor_u8(w, 0);
     return room(w);
@@ -682,7 +699,15 @@ int s7p_tail_decode(plcio_rcursor *c, s7p_tail *t)
 {
     memset(t, 0, sizeof *t);
     size_t left = plcio_rcursor_left(c);
-    if (left < 4) return PLCIO_EPROTO;
+    if (left < 4) {
+        /* no fill: nothing, or one integrity id and nothing after it */
+        t->no_fill = true;
+        if (left == 0) return PLCIO_OK;
+        t->has_iid = true;
+        int rc = s7p_get_vlq32(c, &t->iid);
+        if (rc) return rc;
+        return plcio_rcursor_left(c) ? PLCIO_EPROTO : PLCIO_OK;
+    }
     if (left > 4) {
         t->has_iid = true;
         int rc = s7p_get_vlq32(c, &t->iid);
@@ -696,7 +721,7 @@ int s7p_tail_decode(plcio_rcursor *c, s7p_tail *t)
 int s7p_tail_encode(plcio_wcursor *w, const s7p_tail *t)
 {
     if (t->has_iid) s7p_put_vlq32(w, t->iid);
-    plcio_wcursor_u32be(w, t->fill);
+    if (!t->no_fill) plcio_wcursor_u32be(w, t->fill);
     return room(w);
 }
 
@@ -779,7 +804,7 @@ int s7p_pdu_decode(const uint8_t *data, size_t len, s7p_pdu *p)
 
 /* ---- Get/SetMultiVariables ------------------------------------------------ */
 
-static int numbered_values_decode(plcio_rcursor *c, uint32_t *nr, s7p_value *vals, uint32_t *n)
+static int numbered_values_decode(plcio_rcursor *c, uint32_t *nr, s7p_value *vals, uint32_t *n, unsigned dialect)
 {
     int rc;
     *n = 0;
@@ -789,28 +814,30 @@ static int numbered_values_decode(plcio_rcursor *c, uint32_t *nr, s7p_value *val
         if (k == 0) return PLCIO_OK;
         if (*n >= S7P_MAX_ITEMS) return PLCIO_EUNSUPPORTED;
         nr[*n] = k;
-        if ((rc = s7p_value_decode(c, &vals[*n]))) return rc;
+        if ((rc = s7p_value_decode_ex(c, &vals[*n], dialect))) return rc;
         (*n)++;
     }
 }
 
-static int numbered_values_encode(plcio_wcursor *w, const uint32_t *nr, const s7p_value *vals, uint32_t n)
+static int numbered_values_encode(plcio_wcursor *w, const uint32_t *nr, const s7p_value *vals, uint32_t n,
+                                  unsigned dialect)
 {
     for (uint32_t k = 0; k < n; k++) {
         if (nr[k] == 0) return PLCIO_EINVAL;
         s7p_put_vlq32(w, nr[k]);
-        int rc = s7p_value_encode(w, &vals[k]);
+        int rc = s7p_value_encode_ex(w, &vals[k], dialect);
         if (rc) return rc;
     }
     plcio_wcursor_u8(w, 0);
     return room(w);
 }
 
-int s7p_multi_req_decode(plcio_rcursor *c, bool with_values, s7p_multi_req *r)
+int s7p_multi_req_decode(plcio_rcursor *c, unsigned flags, s7p_multi_req *r)
 {
     int rc;
     memset(r, 0, sizeof *r);
-    r->with_values = with_values;
+    r->with_values = flags & S7P_WITH_VALUES;
+    r->dialect = flags & S7P_COMPACT_BLOB;
     if (plcio_rcursor_left(c) < 4) return PLCIO_EPROTO;
     r->link_id = plcio_rcursor_u32be(c);
     if ((rc = s7p_get_vlq32(c, &r->nitems))) return rc;
@@ -818,11 +845,17 @@ int s7p_multi_req_decode(plcio_rcursor *c, bool with_values, s7p_multi_req *r)
     if (r->nitems > S7P_MAX_ITEMS) return PLCIO_EUNSUPPORTED;
     uint32_t fields = 0;
     for (uint32_t k = 0; k < r->nitems; k++) {
+        if (r->link_id != 0) {
+            memset(&r->items[k], 0, sizeof r->items[k]);
+            if ((rc = s7p_get_vlq32(c, &r->items[k].area))) return rc;
+            fields++;
+            continue;
+        }
         if ((rc = s7p_address_decode(c, &r->items[k]))) return rc;
         fields += s7p_address_fields(&r->items[k]);
     }
     if (fields != r->nfields) return PLCIO_EPROTO;
-    if (with_values && (rc = numbered_values_decode(c, r->value_nr, r->values, &r->nvalues))) return rc;
+    if (r->with_values && (rc = numbered_values_decode(c, r->value_nr, r->values, &r->nvalues, r->dialect))) return rc;
     if ((rc = qualifier_decode(c, &r->q))) return rc;
     return s7p_tail_decode(c, &r->tail);
 }
@@ -835,22 +868,27 @@ int s7p_multi_req_encode(plcio_wcursor *w, const s7p_multi_req *r)
     s7p_put_vlq32(w, r->nitems);
     uint32_t fields = 0;
     for (uint32_t k = 0; k < r->nitems; k++)
-        fields += s7p_address_fields(&r->items[k]);
+        fields += r->link_id ? 1 : s7p_address_fields(&r->items[k]);
     s7p_put_vlq32(w, fields);
-    for (uint32_t k = 0; k < r->nitems; k++)
-        if ((rc = s7p_address_encode(w, &r->items[k]))) return rc;
-    if (r->with_values && (rc = numbered_values_encode(w, r->value_nr, r->values, r->nvalues))) return rc;
+    for (uint32_t k = 0; k < r->nitems; k++) {
+        if (r->link_id)
+            s7p_put_vlq32(w, r->items[k].area);
+        else if ((rc = s7p_address_encode(w, &r->items[k])))
+            return rc;
+    }
+    if (r->with_values && (rc = numbered_values_encode(w, r->value_nr, r->values, r->nvalues, r->dialect))) return rc;
     if ((rc = qualifier_encode(w, &r->q))) return rc;
     return s7p_tail_encode(w, &r->tail);
 }
 
-int s7p_multi_res_decode(plcio_rcursor *c, bool with_values, s7p_multi_res *r)
+int s7p_multi_res_decode(plcio_rcursor *c, unsigned flags, s7p_multi_res *r)
 {
     int rc;
     memset(r, 0, sizeof *r);
-    r->with_values = with_values;
+    r->with_values = flags & S7P_WITH_VALUES;
+    r->dialect = flags & S7P_COMPACT_BLOB;
     if ((rc = s7p_get_vlq64(c, &r->ret))) return rc;
-    if (with_values && (rc = numbered_values_decode(c, r->value_nr, r->values, &r->nvalues))) return rc;
+    if (r->with_values && (rc = numbered_values_decode(c, r->value_nr, r->values, &r->nvalues, r->dialect))) return rc;
     for (;;) {
         uint32_t k;
         if ((rc = s7p_get_vlq32(c, &k))) return rc;
@@ -867,7 +905,7 @@ int s7p_multi_res_encode(plcio_wcursor *w, const s7p_multi_res *r)
 {
     int rc;
     s7p_put_vlq64(w, r->ret);
-    if (r->with_values && (rc = numbered_values_encode(w, r->value_nr, r->values, r->nvalues))) return rc;
+    if (r->with_values && (rc = numbered_values_encode(w, r->value_nr, r->values, r->nvalues, r->dialect))) return rc;
     for (uint32_t k = 0; k < r->nerrors; k++) {
         if (r->error_nr[k] == 0) return PLCIO_EINVAL;
         s7p_put_vlq32(w, r->error_nr[k]);

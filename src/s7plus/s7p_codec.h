@@ -185,6 +185,13 @@ int s7p_value_decode(plcio_rcursor *c, s7p_value *v);
 /* ARRAY/SPARSE/STRUCT elements are re-read from data and written one by one. */
 int s7p_value_encode(plcio_wcursor *w, const s7p_value *v);
 
+/* Dialects and body flags. python-snap7's client and emulator write Blobs
+ * without the root id a real PLC sends (S7P_COMPACT_BLOB). */
+#define S7P_WITH_VALUES  1u
+#define S7P_COMPACT_BLOB 2u
+int s7p_value_decode_ex(plcio_rcursor *c, s7p_value *v, unsigned dialect);
+int s7p_value_encode_ex(plcio_wcursor *w, const s7p_value *v, unsigned dialect);
+
 /* Element iterator of an ARRAY (key = index), SPARSE (key = its key) or
  * STRUCT (key = member attribute id) value. */
 typedef struct s7p_elems {
@@ -192,6 +199,7 @@ typedef struct s7p_elems {
     uint8_t type;
     uint8_t flags;
     uint32_t left;
+    unsigned dialect;
 } s7p_elems;
 void s7p_elems_begin(s7p_elems *it, const s7p_value *v);
 /* 1: an element; 0: no more; <0 error. */
@@ -249,6 +257,7 @@ typedef struct s7p_tail {
     bool has_iid;
     uint32_t iid;
     uint32_t fill;
+    bool no_fill; /* python-snap7's emulator ends some answers after the id */
 } s7p_tail;
 int s7p_tail_decode(plcio_rcursor *c, s7p_tail *t);
 int s7p_tail_encode(plcio_wcursor *w, const s7p_tail *t);
@@ -283,20 +292,25 @@ typedef struct s7p_pdu {
 } s7p_pdu;
 int s7p_pdu_decode(const uint8_t *data, size_t len, s7p_pdu *p);
 
-/* GetMultiVariables / SetMultiVariables request. */
+/* GetMultiVariables / SetMultiVariables request. With link_id 0 the items
+ * are item addresses; with an object id (SetMultiVariables on the session
+ * object: the session-version echo) each item is one attribute id, kept in
+ * items[k].area (one field each). */
 typedef struct s7p_multi_req {
     uint32_t link_id;
     uint32_t nitems;
     uint32_t nfields;
     s7p_address items[S7P_MAX_ITEMS];
     bool with_values; /* SetMultiVariables: (item nr, PValue)* 00 */
+    unsigned dialect; /* S7P_COMPACT_BLOB */
     uint32_t value_nr[S7P_MAX_ITEMS];
     s7p_value values[S7P_MAX_ITEMS];
     uint32_t nvalues;
     s7p_qualifier q;
     s7p_tail tail;
 } s7p_multi_req;
-int s7p_multi_req_decode(plcio_rcursor *c, bool with_values, s7p_multi_req *r);
+/* flags: S7P_WITH_VALUES (SetMultiVariables), S7P_COMPACT_BLOB */
+int s7p_multi_req_decode(plcio_rcursor *c, unsigned flags, s7p_multi_req *r);
 int s7p_multi_req_encode(plcio_wcursor *w, const s7p_multi_req *r);
 
 /* GetMultiVariables / SetMultiVariables answer: return value, values (Get
@@ -304,6 +318,7 @@ int s7p_multi_req_encode(plcio_wcursor *w, const s7p_multi_req *r);
 typedef struct s7p_multi_res {
     uint64_t ret;
     bool with_values;
+    unsigned dialect;
     uint32_t nvalues;
     uint32_t value_nr[S7P_MAX_ITEMS];
     s7p_value values[S7P_MAX_ITEMS];
@@ -312,7 +327,8 @@ typedef struct s7p_multi_res {
     uint64_t errors[S7P_MAX_ITEMS];
     s7p_tail tail;
 } s7p_multi_res;
-int s7p_multi_res_decode(plcio_rcursor *c, bool with_values, s7p_multi_res *r);
+/* flags: S7P_WITH_VALUES (GetMultiVariables), S7P_COMPACT_BLOB */
+int s7p_multi_res_decode(plcio_rcursor *c, unsigned flags, s7p_multi_res *r);
 int s7p_multi_res_encode(plcio_wcursor *w, const s7p_multi_res *r);
 
 /* SetVariable request: object id, n addresses (VLQ), n PValues, qualifier. */

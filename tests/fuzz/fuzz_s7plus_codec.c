@@ -17,13 +17,13 @@ typedef int (*body_fn)(plcio_rcursor *c, plcio_wcursor *w, int variant);
 static int body_multi_req(plcio_rcursor *c, plcio_wcursor *w, int variant)
 {
     static s7p_multi_req r;
-    int rc = s7p_multi_req_decode(c, variant != 0, &r);
+    int rc = s7p_multi_req_decode(c, (unsigned)variant, &r);
     return rc ? rc : s7p_multi_req_encode(w, &r);
 }
 static int body_multi_res(plcio_rcursor *c, plcio_wcursor *w, int variant)
 {
     static s7p_multi_res r;
-    int rc = s7p_multi_res_decode(c, variant != 0, &r);
+    int rc = s7p_multi_res_decode(c, (unsigned)variant, &r);
     return rc ? rc : s7p_multi_res_encode(w, &r);
 }
 static int body_setvar(plcio_rcursor *c, plcio_wcursor *w, int variant)
@@ -56,10 +56,9 @@ static int body_create_res(plcio_rcursor *c, plcio_wcursor *w, int variant)
 }
 static int body_value(plcio_rcursor *c, plcio_wcursor *w, int variant)
 {
-    (void)variant;
     s7p_value v;
-    int rc = s7p_value_decode(c, &v);
-    return rc ? rc : s7p_value_encode(w, &v);
+    int rc = s7p_value_decode_ex(c, &v, (unsigned)variant & S7P_COMPACT_BLOB);
+    return rc ? rc : s7p_value_encode_ex(w, &v, (unsigned)variant & S7P_COMPACT_BLOB);
 }
 static int body_object(plcio_rcursor *c, plcio_wcursor *w, int variant)
 {
@@ -88,8 +87,7 @@ static void all_bodies(const uint8_t *data, size_t size)
     static const body_fn fns[] = {body_multi_req,  body_multi_res,  body_setvar, body_notification,
                                   body_create_req, body_create_res, body_value,  body_object};
     for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {
-        check_body(fns[k], data, size, 0);
-        check_body(fns[k], data, size, 1);
+        for (int variant = 0; variant < 4; variant++) check_body(fns[k], data, size, variant);
     }
 }
 

@@ -436,7 +436,8 @@ static void test_values_bad(void **state)
                   PLCIO_EUNSUPPORTED); /* S7String */
     value_rejects("0042"
                   "00",
-                  PLCIO_EUNSUPPORTED); /* unknown type */
+                  PLCIO_EUNSUPPORTED);                   /* unknown type */
+    value_rejects("10008fffffff7f", PLCIO_EUNSUPPORTED); /* array of NULL: no bytes per element */
     value_rejects("8001"
                   "01",
                   PLCIO_EUNSUPPORTED); /* unknown flag */
@@ -634,11 +635,13 @@ static void test_bodies_bad(void **state)
                        b, sizeof b);
     c = plcio_rcursor_make(b, n);
     assert_int_equal(s7p_multi_res_decode(&c, false, &a), PLCIO_EPROTO);
-    /* the fill missing */
-    n = plcio_test_hex("00"
-                       "00"
-                       "000000",
-                       b, sizeof b);
+    /* the fill missing: python-snap7's emulator ends with the integrity id */
+    n = plcio_test_hex("000000", b, sizeof b);
+    c = plcio_rcursor_make(b, n);
+    assert_int_equal(s7p_multi_res_decode(&c, false, &a), PLCIO_OK);
+    assert_true(a.tail.no_fill && a.tail.has_iid && a.tail.iid == 0);
+    /* but not two values where the fill should be */
+    n = plcio_test_hex("00000101", b, sizeof b);
     c = plcio_rcursor_make(b, n);
     assert_int_equal(s7p_multi_res_decode(&c, false, &a), PLCIO_EPROTO);
     /* a header too short; an unknown opcode */

@@ -1,0 +1,108 @@
+/* S7CommPlus client: the protocol TIA Portal speaks to S7-1200 and S7-1500,
+ * over TLS (the PLC's certificate verified against a CA you give), raw
+ * access to non-optimized DBs and to I, Q, M, several items per request.
+ *
+ * Conventions as in plcio.h. Blocking calls honour timeout_ms. One request
+ * at a time per client; use one client per thread.
+ *
+ * Security: TLS 1.3 by default (tls12=1 allows 1.2, which S7-1500 firmware
+ * before 2.9 needs); the PLC's certificate must chain to `ca` (a PEM file;
+ * for a PLC with a self-signed certificate, that certificate itself).
+ * insecure=1 skips verification and logs a warning on every connect: only
+ * for a first look at a PLC on a trusted bench. tls=0 gives an S7CommPlus V1
+ * session without TLS, which real PLCs since firmware 2.9 refuse; it exists
+ * for test peers (python-snap7's emulator, plcio's simulator). */
+#ifndef PLCIO_S7PLUS_H
+#define PLCIO_S7PLUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcio/core.h"
+#include "plcio/export.h"
+
+PLCIO_BEGIN_DECLS
+
+typedef struct plcio_s7plus_client plcio_s7plus_client;
+
+typedef enum plcio_s7plus_area {
+    PLCIO_S7PLUS_AREA_DB = 0, /* a data block with standard (non-optimized) access */
+    PLCIO_S7PLUS_AREA_I = 1,
+    PLCIO_S7PLUS_AREA_Q = 2,
+    PLCIO_S7PLUS_AREA_M = 3
+} plcio_s7plus_area;
+
+typedef struct plcio_s7plus_client_options {
+    const char *host;        /* borrowed during _new (copied) */
+    int port;                /* 102 */
+    bool tls;                /* true */
+    bool tls12;              /* false: TLS 1.3 only */
+    bool insecure;           /* false: verify the PLC's certificate against ca_file */
+    const char *ca_file;     /* PEM; borrowed during _new (copied) */
+    const char *cert_file;   /* optional client certificate (PEM) */
+    const char *key_file;    /* its key */
+    const char *client_name; /* shown to the PLC: "plcio" */
+    int connect_timeout_ms;  /* 5000 */
+    int timeout_ms;          /* per request: 5000 */
+    /* Talk to python-snap7's S7CommPlus emulator: Blobs without a root id and
+     * 1-based [offset+1, size] LIDs instead of the real PLC's ClassicBlob
+     * [3, offset, size]. URL: dialect=python-snap7. */
+    bool python_snap7_dialect;
+    plcio_logger logger;
+} plcio_s7plus_client_options;
+
+PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
+
+/* Options from s7plus://HOST[:PORT][?ca=FILE&cert=FILE&key=FILE&insecure=1&tls=0&tls12=1
+ * &timeout=MS&dialect=python-snap7]. Strings point into url. password= is
+ * refused (PLCIO_EUNSUPPORTED) until legitimation exists. */
+struct plcio_url;
+PLCIO_API int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const struct plcio_url *url,
+                                                   plcio_error *err);
+
+/* A client for `url` (s7plus://...), with opts (NULL: defaults) for what the
+ * URL does not say; what the URL says wins. Not connected yet. */
+PLCIO_API int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *opts,
+                                      plcio_s7plus_client **out, plcio_error *err);
+PLCIO_API void plcio_s7plus_client_free(plcio_s7plus_client *c);
+
+/* COTP, InitSSL, TLS, CreateObject, session setup. */
+PLCIO_API int plcio_s7plus_client_connect(plcio_s7plus_client *c);
+/* DeleteObject (answer awaited up to timeout_ms), then the TCP connection. */
+PLCIO_API void plcio_s7plus_client_close(plcio_s7plus_client *c);
+PLCIO_API bool plcio_s7plus_client_is_connected(const plcio_s7plus_client *c);
+PLCIO_API const plcio_error *plcio_s7plus_client_last_error(const plcio_s7plus_client *c);
+/* The PLC's return value of the last refused request (0: none). */
+PLCIO_API uint64_t plcio_s7plus_client_plc_error(const plcio_s7plus_client *c);
+/* "TLSv1.3", or "" without TLS; owned by the client. */
+PLCIO_API const char *plcio_s7plus_client_tls_version(const plcio_s7plus_client *c);
+
+/* Raw bytes: DB `db` (ignored for I/Q/M) from byte `start` (0-based). */
+PLCIO_API int plcio_s7plus_client_read_area(plcio_s7plus_client *c, plcio_s7plus_area area, unsigned db, uint32_t start,
+                                            uint32_t size, void *out);
+PLCIO_API int plcio_s7plus_client_write_area(plcio_s7plus_client *c, plcio_s7plus_area area, unsigned db,
+                                             uint32_t start, uint32_t size, const void *data);
+
+/* Several items in one GetMultiVariables / SetMultiVariables. Each item's
+ * result is PLCIO_OK or PLCIO_EPLC (error holds the PLC's code); the call
+ * returns PLCIO_OK when the exchange worked, whatever the items' results. */
+typedef struct plcio_s7plus_item {
+    plcio_s7plus_area area;
+    unsigned db;
+    uint32_t start, size;
+    void *data; /* read: filled (size bytes); write: taken */
+    int result;
+    uint64_t error;
+} plcio_s7plus_item;
+#define PLCIO_S7PLUS_MAX_ITEMS 64
+PLCIO_API int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n);
+PLCIO_API int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n);
+
+/* The effective protection level of the session (attribute 1842 of the
+ * session object, as TIA Portal reads it). */
+PLCIO_API int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *level);
+
+PLCIO_END_DECLS
+
+#endif

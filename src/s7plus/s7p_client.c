@@ -1,0 +1,546 @@
+/* S7CommPlus blocking client: a socket loop around s7p_session. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/log.h"
+#include "net/net.h"
+#include "plcio/s7plus.h"
+#include "plcio/url.h"
+#include "s7plus/s7p_codec.h"
+#include "s7plus/s7p_session.h"
+
+#define MOD "s7plus"
+
+struct plcio_s7plus_client {
+    plcio_s7plus_client_options opt;
+    char host[256], ca[512], cert[512], key[512], name[64];
+    int fd;
+    SSL_CTX *ctx;
+    s7p_session *session;
+    plcio_error last;
+    uint64_t plc_error;
+    uint8_t *body; /* request bodies */
+    size_t body_cap;
+};
+
+void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->port = 102;
+    o->tls = true;
+    o->client_name = "plcio";
+    o->connect_timeout_ms = 5000;
+    o->timeout_ms = 5000;
+}
+
+static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *err, int *rc)
+{
+    const char *v = plcio_url_get(u, key);
+    if (!v) return true;
+    if (!strcmp(v, "1") || !strcmp(v, "true"))
+        *out = true;
+    else if (!strcmp(v, "0") || !strcmp(v, "false"))
+        *out = false;
+    else {
+        *rc = plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: %s=%s is not 0 or 1", key, v);
+        return false;
+    }
+    return true;
+}
+
+int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
+{
+    static const char *const allowed[] = {"ca",      "cert",    "key",      "insecure", "tls", "tls12",
+                                          "timeout", "dialect", "password", "name",     NULL};
+    if (strcmp(u->scheme, "s7plus") != 0)
+        return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: scheme %s is not s7plus", u->scheme);
+    const char *bad = plcio_url_unknown_key(u, allowed);
+    if (bad) return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: unknown parameter %s", bad);
+    if (!u->host[0]) return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: no host");
+    o->host = u->host;
+    if (u->port > 0) o->port = u->port;
+    int rc = PLCIO_OK;
+    if (!flag(u, "insecure", &o->insecure, err, &rc) || !flag(u, "tls", &o->tls, err, &rc) ||
+        !flag(u, "tls12", &o->tls12, err, &rc))
+        return rc;
+    const char *v;
+    if ((v = plcio_url_get(u, "ca"))) o->ca_file = v;
+    if ((v = plcio_url_get(u, "cert"))) o->cert_file = v;
+    if ((v = plcio_url_get(u, "key"))) o->key_file = v;
+    if ((v = plcio_url_get(u, "name"))) o->client_name = v;
+    if ((v = plcio_url_get(u, "dialect"))) {
+        if (!strcmp(v, "python-snap7"))
+            o->python_snap7_dialect = true;
+        else if (!strcmp(v, "plc"))
+            o->python_snap7_dialect = false;
+        else
+            return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: dialect=%s (plc or python-snap7)", v);
+    }
+    if (plcio_url_get(u, "password"))
+        return plcio_error_set(err, PLCIO_EUNSUPPORTED, "s7plus URL: password legitimation is not implemented yet");
+    unsigned long t;
+    if ((rc = plcio_url_get_uint(u, "timeout", (unsigned long)o->timeout_ms, 1, 600000, &t)))
+        return plcio_error_set(err, rc, "s7plus URL: timeout must be 1..600000 ms");
+    o->timeout_ms = (int)t;
+    o->connect_timeout_ms = (int)t;
+    return PLCIO_OK;
+}
+
+static void copy(char *dst, size_t cap, const char **field)
+{
+    if (*field) {
+        snprintf(dst, cap, "%s", *field);
+        *field = dst;
+    }
+}
+
+int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *opts, plcio_s7plus_client **out,
+                            plcio_error *err)
+{
+    if (!out) return plcio_error_set(err, PLCIO_EINVAL, "s7plus: no place for the client");
+    *out = NULL;
+    plcio_s7plus_client_options o;
+    if (opts)
+        o = *opts;
+    else
+        plcio_s7plus_client_options_init(&o);
+    plcio_url u;
+    if (url) {
+        int rc = plcio_url_parse(url, &u, err);
+        if (rc == PLCIO_OK) rc = plcio_s7plus_client_options_from_url(&o, &u, err);
+        if (rc != PLCIO_OK) return rc;
+    }
+    if (o.tls && !o.insecure && !o.ca_file)
+        return plcio_error_set(err, PLCIO_EINVAL,
+                               "s7plus: TLS needs the PLC's CA certificate (ca=FILE), or insecure=1 to skip "
+                               "verification");
+    plcio_s7plus_client *c = calloc(1, sizeof *c);
+    if (!c) return plcio_error_set(err, PLCIO_ENOMEM, "s7plus: out of memory");
+    c->opt = o;
+    c->fd = -1;
+    if (!c->opt.host) c->opt.host = "127.0.0.1";
+    copy(c->host, sizeof c->host, &c->opt.host);
+    copy(c->ca, sizeof c->ca, &c->opt.ca_file);
+    copy(c->cert, sizeof c->cert, &c->opt.cert_file);
+    copy(c->key, sizeof c->key, &c->opt.key_file);
+    copy(c->name, sizeof c->name, &c->opt.client_name);
+    *out = c;
+    return PLCIO_OK;
+}
+
+static void drop(plcio_s7plus_client *c)
+{
+    s7p_session_free(c->session);
+    c->session = NULL;
+    net_close(c->fd);
+    c->fd = -1;
+    SSL_CTX_free(c->ctx);
+    c->ctx = NULL;
+}
+
+void plcio_s7plus_client_free(plcio_s7plus_client *c)
+{
+    if (!c) return;
+    plcio_s7plus_client_close(c);
+    free(c->body);
+    free(c);
+}
+
+const plcio_error *plcio_s7plus_client_last_error(const plcio_s7plus_client *c) { return &c->last; }
+uint64_t plcio_s7plus_client_plc_error(const plcio_s7plus_client *c) { return c->plc_error; }
+bool plcio_s7plus_client_is_connected(const plcio_s7plus_client *c)
+{
+    return c->session && s7p_session_state(c->session) == S7PS_READY;
+}
+const char *plcio_s7plus_client_tls_version(const plcio_s7plus_client *c)
+{
+    return c->session ? s7p_session_tls_version(c->session) : "";
+}
+
+static int failf(plcio_s7plus_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
+static int failf(plcio_s7plus_client *c, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->last.text, sizeof c->last.text, fmt, ap);
+    va_end(ap);
+    c->last.code = rc;
+    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->last.text);
+    return rc;
+}
+
+/* A session failure: its detail, and the connection dropped. */
+static int session_failed(plcio_s7plus_client *c, int rc)
+{
+    const plcio_error *e = s7p_session_error(c->session);
+    if (e->code) {
+        c->last = *e;
+        rc = e->code;
+    } else {
+        failf(c, rc, "s7plus: %s", plcio_strerror(rc));
+    }
+    drop(c);
+    return rc;
+}
+
+/* Send what the session has, then read until `done` says so or it fails. */
+static int pump(plcio_s7plus_client *c, bool (*done)(plcio_s7plus_client *c))
+{
+    uint8_t in[16384];
+    for (;;) {
+        size_t n;
+        const uint8_t *tx = s7p_session_tx(c->session, &n);
+        uint64_t deadline = s7p_session_deadline(c->session);
+        if (n) {
+            size_t sent = 0;
+            int rc = net_send_all(c->fd, tx, n, deadline ? deadline : plcio_monotonic_ns() + PLCIO_NS_PER_S, &sent);
+            s7p_session_tx_done(c->session, sent);
+            if (rc) return session_failed(c, rc);
+        }
+        if (s7p_session_state(c->session) == S7PS_FAILED) return session_failed(c, PLCIO_EPROTO);
+        if (done(c)) return PLCIO_OK;
+        size_t got = 0;
+        int rc = net_recv_some(c->fd, in, sizeof in, &got, deadline);
+        if (rc == PLCIO_ETIMEDOUT) {
+            s7p_session_on_time(c->session, deadline);
+            return session_failed(c, PLCIO_ETIMEDOUT);
+        }
+        if (rc) return session_failed(c, rc);
+        if (got == 0) return session_failed(c, PLCIO_ECLOSED);
+        rc = s7p_session_feed(c->session, in, got, plcio_monotonic_ns());
+        if (rc) return session_failed(c, rc);
+    }
+}
+
+static bool is_ready(plcio_s7plus_client *c) { return s7p_session_state(c->session) == S7PS_READY; }
+static bool is_closed(plcio_s7plus_client *c) { return s7p_session_state(c->session) == S7PS_CLOSED; }
+
+static int make_ctx(plcio_s7plus_client *c)
+{
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ctx) return failf(c, PLCIO_ENOMEM, "s7plus: cannot create a TLS context");
+    SSL_CTX_set_min_proto_version(c->ctx, c->opt.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+    if (c->opt.tls12) /* what S7-1500 firmware offers over TLS 1.2: ECDHE with AES-GCM */
+        SSL_CTX_set_cipher_list(c->ctx, "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+                                        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384");
+    SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET);
+    if (c->opt.insecure) {
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+        log_msg(&c->opt.logger, PLCIO_LOG_WARN, MOD,
+                "%s: TLS certificate of the PLC NOT verified (insecure=1): anyone on the path can pose as the PLC",
+                c->host);
+    } else {
+        if (SSL_CTX_load_verify_locations(c->ctx, c->ca, NULL) != 1) {
+            ERR_clear_error();
+            return failf(c, PLCIO_EINVAL, "s7plus: cannot load the CA certificate %s", c->ca);
+        }
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    }
+    if (c->opt.cert_file) {
+        if (SSL_CTX_use_certificate_chain_file(c->ctx, c->cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(c->ctx, c->opt.key_file ? c->key : c->cert, SSL_FILETYPE_PEM) != 1) {
+            ERR_clear_error();
+            return failf(c, PLCIO_EINVAL, "s7plus: cannot load the client certificate %s or its key", c->cert);
+        }
+    }
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_connect(plcio_s7plus_client *c)
+{
+    if (plcio_s7plus_client_is_connected(c)) return PLCIO_OK;
+    drop(c);
+    plcio_error_clear(&c->last);
+    int rc;
+    if (c->opt.tls && (rc = make_ctx(c))) {
+        drop(c);
+        return rc;
+    }
+    rc = net_tcp_connect(c->host, c->opt.port, c->opt.connect_timeout_ms, &c->fd);
+    if (rc) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", c->opt.port);
+        drop(c);
+        return failf(c, rc, "s7plus: cannot connect to %s port %s", c->host, port);
+    }
+    s7p_session_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.ssl_ctx = (s7p_ssl_ctx *)c->ctx;
+    sc.client_name = c->opt.client_name;
+    sc.timeout_ms = c->opt.connect_timeout_ms;
+    sc.compact_blob = c->opt.python_snap7_dialect;
+    sc.logger = c->opt.logger;
+    plcio_error e;
+    if ((rc = s7p_session_new(&sc, &c->session, &e))) {
+        c->last = e;
+        drop(c);
+        return rc;
+    }
+    s7p_session_start(c->session, plcio_monotonic_ns());
+    rc = pump(c, is_ready);
+    if (rc) return rc;
+    log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "connected to %s:%d, session 0x%08x%s%s", c->host, c->opt.port,
+            s7p_session_id(c->session), c->ctx ? ", " : ", no TLS", s7p_session_tls_version(c->session));
+    return PLCIO_OK;
+}
+
+void plcio_s7plus_client_close(plcio_s7plus_client *c)
+{
+    if (!c) return;
+    if (plcio_s7plus_client_is_connected(c) && s7p_session_close(c->session, plcio_monotonic_ns()) == PLCIO_OK) {
+        plcio_error keep = c->last;
+        (void)pump(c, is_closed); /* best effort: the PLC may just drop the line */
+        c->last = keep;
+    }
+    drop(c);
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+static int exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, s7p_pdu *answer)
+{
+    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    int rc = s7p_session_request(c->session, fn, c->body, body_len, read_class, plcio_monotonic_ns());
+    if (rc) return session_failed(c, rc);
+    if ((rc = pump(c, is_ready))) return rc;
+    rc = s7p_session_response(c->session, answer);
+    if (rc != 1) return session_failed(c, rc < 0 ? rc : PLCIO_EPROTO);
+    return PLCIO_OK;
+}
+
+static int body_room(plcio_s7plus_client *c, size_t need)
+{
+    if (need <= c->body_cap) return PLCIO_OK;
+    uint8_t *p = realloc(c->body, need);
+    if (!p) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    c->body = p;
+    c->body_cap = need;
+    return PLCIO_OK;
+}
+
+static const uint8_t qualifier_attrs[] = {0x89, 0x69, 0x00, 0x12, 0,    0, 0, 0, /* parent RID 0 */
+                                          0x89, 0x6a, 0x00, 0x13, 0x00,          /* composition AID 0 */
+                                          0x89, 0x6b, 0x00, 0x04, 0x00};         /* key qualifier 0 */
+
+static void address_of(const plcio_s7plus_client *c, const plcio_s7plus_item *it, s7p_address *a)
+{
+    memset(a, 0, sizeof *a);
+    if (it->area == PLCIO_S7PLUS_AREA_DB) {
+        a->area = S7P_ID_DB_ACCESS_AREA_BASE + (it->db & 0xFFFF);
+        a->sub_area = S7P_ID_DB_VALUE_ACTUAL;
+    } else {
+        a->area = it->area == PLCIO_S7PLUS_AREA_I   ? S7P_ID_NATIVE_OBJECTS_THE_I_AREA
+                  : it->area == PLCIO_S7PLUS_AREA_Q ? S7P_ID_NATIVE_OBJECTS_THE_Q_AREA
+                                                    : S7P_ID_NATIVE_OBJECTS_THE_M_AREA;
+        a->sub_area = S7P_ID_CONTROLLER_AREA_VALUE;
+    }
+    if (c->opt.python_snap7_dialect) { /* its emulator: 1-based offset, size */
+        a->lids[a->nlids++] = it->start + 1;
+        a->lids[a->nlids++] = it->size;
+    } else { /* a real S7-1500: ClassicBlob, 0-based offset, size */
+        a->lids[a->nlids++] = S7P_LID_CLASSIC_BLOB;
+        a->lids[a->nlids++] = it->start;
+        a->lids[a->nlids++] = it->size;
+    }
+}
+
+static int check_items(plcio_s7plus_client *c, const plcio_s7plus_item *items, size_t n)
+{
+    if (n == 0 || n > PLCIO_S7PLUS_MAX_ITEMS) return failf(c, PLCIO_EINVAL, "s7plus: 1..64 items per request");
+    for (size_t k = 0; k < n; k++)
+        if (items[k].size == 0 || !items[k].data || (unsigned)items[k].area > PLCIO_S7PLUS_AREA_M ||
+            items[k].db > 0xFFFF || items[k].size > S7P_SESSION_MAX_PDU / 2)
+            return failf(c, PLCIO_EINVAL, "s7plus: item without data, of size 0, too large or in no area");
+    return PLCIO_OK;
+}
+
+/* Encode a Get/SetMultiVariables body (without its tail) into c->body. */
+static int multi_body(plcio_s7plus_client *c, const plcio_s7plus_item *items, size_t n, bool write, size_t *len)
+{
+    size_t need = 256 + n * 64;
+    for (size_t k = 0; write && k < n; k++)
+        need += items[k].size;
+    int rc = body_room(c, need);
+    if (rc) return rc;
+    static const s7p_multi_req zero;
+    s7p_multi_req *r = malloc(sizeof *r);
+    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    *r = zero;
+    r->nitems = (uint32_t)n;
+    r->with_values = write;
+    r->dialect = c->opt.python_snap7_dialect ? S7P_COMPACT_BLOB : 0;
+    for (size_t k = 0; k < n; k++) {
+        address_of(c, &items[k], &r->items[k]);
+        if (write) {
+            r->value_nr[k] = (uint32_t)k + 1;
+            r->values[k] = s7p_value_blob(items[k].data, items[k].size);
+        }
+    }
+    r->nvalues = write ? (uint32_t)n : 0;
+    r->q.present = true;
+    r->q.pad_before = !write && !c->opt.python_snap7_dialect; /* as the real client in the capture */
+    r->q.attrs.data = qualifier_attrs;
+    r->q.attrs.size = sizeof qualifier_attrs;
+    r->q.attrs.count = 3;
+    r->tail.no_fill = true;
+    plcio_wcursor w = plcio_wcursor_make(c->body, c->body_cap);
+    rc = s7p_multi_req_encode(&w, r);
+    free(r);
+    if (rc) return failf(c, rc, "s7plus: cannot encode the request: %s", plcio_strerror(rc));
+    *len = plcio_wcursor_used(&w);
+    return PLCIO_OK;
+}
+
+static int answer_of(plcio_s7plus_client *c, const s7p_pdu *p, bool values, s7p_multi_res *r)
+{
+    plcio_rcursor rc_ = plcio_rcursor_make(p->body, p->body_len);
+    unsigned flags = (values ? S7P_WITH_VALUES : 0) | (c->opt.python_snap7_dialect ? S7P_COMPACT_BLOB : 0);
+    int rc = s7p_multi_res_decode(&rc_, flags, r);
+    if (rc) return failf(c, rc, "s7plus: malformed answer from the PLC (%s)", plcio_strerror(rc));
+    if (r->ret != 0) {
+        c->plc_error = r->ret;
+        char code[32];
+        snprintf(code, sizeof code, "0x%llx", (unsigned long long)r->ret);
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused the request (return value %s)", code);
+    }
+    return PLCIO_OK;
+}
+
+static void item_error(plcio_s7plus_item *items, size_t n, const s7p_multi_res *r)
+{
+    for (uint32_t k = 0; k < r->nerrors; k++)
+        if (r->error_nr[k] >= 1 && r->error_nr[k] <= n) {
+            items[r->error_nr[k] - 1].result = PLCIO_EPLC;
+            items[r->error_nr[k] - 1].error = r->errors[k];
+        }
+}
+
+int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
+{
+    int rc = check_items(c, items, n);
+    if (rc) return rc;
+    size_t len;
+    if ((rc = multi_body(c, items, n, false, &len))) return rc;
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
+    s7p_multi_res *r = malloc(sizeof *r);
+    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if ((rc = answer_of(c, &p, true, r))) {
+        free(r);
+        return rc;
+    }
+    for (size_t k = 0; k < n; k++)
+        items[k].result = PLCIO_ENOTFOUND;
+    for (uint32_t k = 0; k < r->nvalues; k++) {
+        uint32_t nr = r->value_nr[k];
+        if (nr < 1 || nr > n) continue;
+        plcio_s7plus_item *it = &items[nr - 1];
+        const s7p_value *v = &r->values[k];
+        bool bytes =
+            v->type == S7P_T_BLOB || ((v->flags & S7P_F_ARRAY) && (v->type == S7P_T_USINT || v->type == S7P_T_BYTE));
+        if (!bytes || v->size != it->size) {
+            it->result = PLCIO_EPROTO;
+            continue;
+        }
+        memcpy(it->data, v->data, it->size);
+        it->result = PLCIO_OK;
+        it->error = 0;
+    }
+    item_error(items, n, r);
+    free(r);
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
+{
+    int rc = check_items(c, items, n);
+    if (rc) return rc;
+    size_t len;
+    if ((rc = multi_body(c, items, n, true, &len))) return rc;
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
+    s7p_multi_res *r = malloc(sizeof *r);
+    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if ((rc = answer_of(c, &p, false, r))) {
+        free(r);
+        return rc;
+    }
+    for (size_t k = 0; k < n; k++)
+        items[k].result = PLCIO_OK;
+    item_error(items, n, r);
+    free(r);
+    return PLCIO_OK;
+}
+
+static int single(plcio_s7plus_client *c, int rc, const plcio_s7plus_item *it)
+{
+    if (rc) return rc;
+    if (it->result == PLCIO_EPLC) {
+        c->plc_error = it->error;
+        char code[32];
+        snprintf(code, sizeof code, "0x%llx", (unsigned long long)it->error);
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused the item (error %s)", code);
+    }
+    if (it->result)
+        return failf(c, it->result, "s7plus: no usable value for the item (%s)", plcio_strerror(it->result));
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_read_area(plcio_s7plus_client *c, plcio_s7plus_area area, unsigned db, uint32_t start,
+                                  uint32_t size, void *out)
+{
+    plcio_s7plus_item it = {area, db, start, size, out, 0, 0};
+    return single(c, plcio_s7plus_client_read_multi(c, &it, 1), &it);
+}
+
+int plcio_s7plus_client_write_area(plcio_s7plus_client *c, plcio_s7plus_area area, unsigned db, uint32_t start,
+                                   uint32_t size, const void *data)
+{
+    plcio_s7plus_item it = {area, db, start, size, (void *)(uintptr_t)data, 0, 0};
+    return single(c, plcio_s7plus_client_write_multi(c, &it, 1), &it);
+}
+
+int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *level)
+{
+    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    int rc = body_room(c, 128);
+    if (rc) return rc;
+    s7p_multi_req *r = calloc(1, sizeof *r);
+    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    r->nitems = 1;
+    r->items[0].area = s7p_session_id(c->session);
+    r->items[0].sub_area = S7P_ID_EFFECTIVE_PROTECTION_LEVEL;
+    r->q.present = true;
+    r->q.pad_before = true;
+    r->q.attrs.data = qualifier_attrs;
+    r->q.attrs.size = sizeof qualifier_attrs;
+    r->q.attrs.count = 3;
+    r->tail.no_fill = true;
+    plcio_wcursor w = plcio_wcursor_make(c->body, c->body_cap);
+    rc = s7p_multi_req_encode(&w, r);
+    free(r);
+    if (rc) return failf(c, rc, "s7plus: cannot encode the request");
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, plcio_wcursor_used(&w), true, &p))) return rc;
+    s7p_multi_res *a = malloc(sizeof *a);
+    if (!a) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if ((rc = answer_of(c, &p, true, a))) {
+        free(a);
+        return rc;
+    }
+    rc = failf(c, PLCIO_EPROTO, "s7plus: the PLC gave no protection level");
+    if (a->nvalues == 1 && a->value_nr[0] == 1 && !(a->values[0].flags & S7P_F_ARRAY) && a->values[0].u <= 0xFFFF &&
+        (a->values[0].type == S7P_T_UDINT || a->values[0].type == S7P_T_USINT || a->values[0].type == S7P_T_UINT)) {
+        *level = (unsigned)a->values[0].u;
+        plcio_error_clear(&c->last);
+        rc = PLCIO_OK;
+    }
+    free(a);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/* S7CommPlus client session: a state machine fed TCP bytes and time, handing
+ * back bytes to send. No sockets here (the blocking client and, later, the
+ * event loop drive it); TLS runs through OpenSSL memory BIOs.
+ *
+ *   COTP CR/CC (calling TSAP 0x0600, called TSAP "SIMATIC-ROOT-HMI")
+ *   -> InitSSL (V1 frame)
+ *   -> TLS handshake inside COTP DT (unless tls is off: V1 test peers only)
+ *   -> CreateObject (V1 frame, session 288, request id 285): the session id is
+ *      ObjectIds[0] of the answer, the ServerSessionVersion (attribute 306)
+ *      is kept
+ *   -> SetMultiVariables on the session object echoing that version (V2 frame
+ *      over TLS)
+ *   -> ready: one request at a time; over TLS each request carries an
+ *      integrity id (VLQ, read and write counters apart) before its 4 fill
+ *      bytes
+ *   -> close: DeleteObject, answer awaited briefly.
+ *
+ * Buffers are allocated by s7p_session_new and grow up to S7P_SESSION_MAX_PDU;
+ * longer answers fail with PLCIO_ELIMIT. */
+#ifndef PLCIO_S7P_SESSION_H
+#define PLCIO_S7P_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcio/core.h"
+#include "s7plus/s7p_codec.h"
+
+#define S7P_SESSION_MAX_PDU (4u << 20)
+
+typedef struct ssl_ctx_st s7p_ssl_ctx; /* OpenSSL's SSL_CTX */
+
+typedef enum s7p_state {
+    S7PS_IDLE,
+    S7PS_COTP,
+    S7PS_INIT_SSL,
+    S7PS_TLS,
+    S7PS_CREATE,
+    S7PS_SETUP,
+    S7PS_READY,
+    S7PS_BUSY,
+    S7PS_CLOSING,
+    S7PS_CLOSED,
+    S7PS_FAILED
+} s7p_state;
+
+typedef struct s7p_session_config {
+    s7p_ssl_ctx *ssl_ctx;    /* borrowed, kept for the session's life; NULL: no TLS (V1) */
+    const char *client_name; /* shown to the PLC (attribute 233); copied */
+    int timeout_ms;          /* per step and per request */
+    /* python-snap7's peers: Blobs without a root id (codec dialect) */
+    bool compact_blob;
+    plcio_logger logger;
+} s7p_session_config;
+
+typedef struct s7p_session s7p_session;
+
+int s7p_session_new(const s7p_session_config *cfg, s7p_session **out, plcio_error *err);
+void s7p_session_free(s7p_session *s);
+
+/* Begin: queues the COTP connection request. now in ns (monotonic). */
+int s7p_session_start(s7p_session *s, uint64_t now);
+/* Bytes received from the peer. Errors are sticky (state FAILED); the detail
+ * is in s7p_session_error. */
+int s7p_session_feed(s7p_session *s, const uint8_t *data, size_t len, uint64_t now);
+/* Bytes waiting to be sent; mark n of them sent. */
+const uint8_t *s7p_session_tx(const s7p_session *s, size_t *len);
+void s7p_session_tx_done(s7p_session *s, size_t n);
+/* PLCIO_ETIMEDOUT (and FAILED) once the deadline of the current step passed. */
+int s7p_session_on_time(s7p_session *s, uint64_t now);
+uint64_t s7p_session_deadline(const s7p_session *s); /* 0: none */
+
+s7p_state s7p_session_state(const s7p_session *s);
+const plcio_error *s7p_session_error(const s7p_session *s);
+uint32_t s7p_session_id(const s7p_session *s);
+bool s7p_session_tls(const s7p_session *s);
+const char *s7p_session_tls_version(const s7p_session *s); /* "TLSv1.3", "" without TLS */
+
+/* In READY: send one request. body is the function's payload without the
+ * tail (integrity id and fill are added here). read_class picks the read
+ * integrity counter (Get*, Explore). */
+int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, size_t len, bool read_class,
+                        uint64_t now);
+/* After a request: 1 and the answer (borrowed until the next request) when it
+ * arrived, 0 while waiting. The state is READY again after it. */
+int s7p_session_response(s7p_session *s, s7p_pdu *answer);
+/* Queue DeleteObject (state CLOSING, then CLOSED when answered). */
+int s7p_session_close(s7p_session *s, uint64_t now);
+
+#endif
