@@ -32,13 +32,35 @@ static int get_groups(plcio_rcursor *c, int max_bytes, bool wide_last, uint64_t 
     return PLCIO_EPROTO; /* too long for its width */
 }
 
+static unsigned vlq_len_of(const plcio_rcursor *before, const plcio_rcursor *after);
+
+/* Bytes the shortest encoding takes: decoders refuse longer forms, so that
+ * decode + encode gives the same bytes and one value has one encoding. */
+static unsigned len_u(uint64_t v)
+{
+    unsigned n = 1;
+    while (n < 8 && (v >> (7 * n)) != 0)
+        n++;
+    return (n == 8 && (v >> 56) != 0) ? 9 : n;
+}
+
+static unsigned len_s(int64_t v)
+{
+    for (unsigned n = 1; n <= 8; n++) {
+        int64_t lim = (int64_t)1 << (7 * n - 1);
+        if (v >= -lim && v < lim) return n;
+    }
+    return 9;
+}
+
 int s7p_get_vlq32(plcio_rcursor *c, uint32_t *v)
 {
     uint64_t x;
     uint8_t first = 0;
+    plcio_rcursor start = *c;
     int rc = get_groups(c, 5, false, &x, &first);
     if (rc) return rc;
-    if (x > UINT32_MAX) return PLCIO_EPROTO;
+    if (x > UINT32_MAX || len_u(x) != vlq_len_of(&start, c)) return PLCIO_EPROTO;
     *v = (uint32_t)x;
     return PLCIO_OK;
 }
@@ -46,7 +68,10 @@ int s7p_get_vlq32(plcio_rcursor *c, uint32_t *v)
 int s7p_get_vlq64(plcio_rcursor *c, uint64_t *v)
 {
     uint8_t first = 0;
-    return get_groups(c, 9, true, v, &first);
+    plcio_rcursor start = *c;
+    int rc = get_groups(c, 9, true, v, &first);
+    if (rc) return rc;
+    return len_u(*v) == vlq_len_of(&start, c) ? PLCIO_OK : PLCIO_EPROTO;
 }
 
 /* Sign-extend a value of `bits` significant bits. */
@@ -72,7 +97,7 @@ int s7p_get_svlq32(plcio_rcursor *c, int32_t *v)
     if (rc) return rc;
     unsigned n = vlq_len_of(&start, c);
     int64_t s = sign_extend(x, 7 * n);
-    if (s < INT32_MIN || s > INT32_MAX) return PLCIO_EPROTO;
+    if (s < INT32_MIN || s > INT32_MAX || len_s(s) != n) return PLCIO_EPROTO;
     *v = (int32_t)s;
     return PLCIO_OK;
 }
@@ -86,7 +111,7 @@ int s7p_get_svlq64(plcio_rcursor *c, int64_t *v)
     if (rc) return rc;
     unsigned n = vlq_len_of(&start, c);
     *v = n == 9 ? (int64_t)x : sign_extend(x, 7 * n);
-    return PLCIO_OK;
+    return len_s(*v) == n ? PLCIO_OK : PLCIO_EPROTO;
 }
 
 static bool put_groups(plcio_wcursor *w, uint64_t x, unsigned n, bool wide_last)
@@ -1037,9 +1062,8 @@ int s7p_create_res_decode(plcio_rcursor *c, s7p_create_res *r)
     if (r->nids > S7P_MAX_OBJECT_IDS) return PLCIO_EUNSUPPORTED;
     for (unsigned k = 0; k < r->nids; k++)
         if ((rc = s7p_get_vlq32(c, &r->ids[k]))) return rc;
-    if (plcio_rcursor_left(c) > 4 && c->pos[0] == S7P_E_START_OBJECT &&
-        (rc = s7p_object_span(c, &r->object, &r->object_len)))
-        return rc;
+    /* the answer's object (session attributes) is always there */
+    if ((rc = s7p_object_span(c, &r->object, &r->object_len))) return rc;
     return s7p_tail_decode(c, &r->tail);
 }
 
@@ -1051,7 +1075,8 @@ int s7p_create_res_encode(plcio_wcursor *w, const s7p_create_res *r)
     plcio_wcursor_u8(w, r->nids);
     for (unsigned k = 0; k < r->nids; k++)
         s7p_put_vlq32(w, r->ids[k]);
-    if (r->object_len && (rc = s7p_objects_encode(w, r->object, r->object_len))) return rc;
+    if (!r->object_len) return PLCIO_EINVAL;
+    if ((rc = s7p_objects_encode(w, r->object, r->object_len))) return rc;
     return s7p_tail_encode(w, &r->tail);
 }
 
