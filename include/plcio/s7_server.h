@@ -120,6 +120,22 @@ typedef struct plcio_s7_server_identity {
 /* Largest frame_timeout_ms / idle_timeout_ms accepted (24 h). */
 #define PLCIO_S7_SERVER_TIMEOUT_MAX_MS 86400000u
 
+/* Another protocol on the same port, as a real S7-1500 answers S7CommPlus
+ * beside classic S7 (plcio's S7CommPlus simulator plugs in here): each COTP
+ * connection request is offered to accept() with its called TSAP; a non-NULL
+ * handle takes the connection, and from then on every byte the client sends
+ * (starting with the TPKT frame of that CR) goes to feed(), and what
+ * output() holds is sent. Runs on the serving thread of the connection;
+ * close() ends the handle (connection gone, or feed returned < 0). */
+typedef struct plcio_s7_server_handoff {
+    void *(*accept)(void *ctx, const uint8_t *called_tsap, size_t tsap_len, unsigned client);
+    int (*feed)(void *conn, const uint8_t *data, size_t len);
+    const uint8_t *(*output)(void *conn, size_t *len);
+    void (*output_done)(void *conn, size_t n);
+    void (*close)(void *conn);
+    void *ctx; /* borrowed */
+} plcio_s7_server_handoff;
+
 typedef struct plcio_s7_server_options {
     const char *host;                    /* address to bind; default "127.0.0.1" */
     uint16_t port;                       /* default 102 (ISO-TSAP); 0 picks a free port */
@@ -143,7 +159,8 @@ typedef struct plcio_s7_server_options {
     plcio_s7_server_cpu_state cpu_state; /* state at start; default RUN */
     plcio_s7_server_identity identity;
     plcio_s7_server_callbacks callbacks;
-    plcio_logger logger; /* copied; NULL fn = process default */
+    plcio_s7_server_handoff handoff; /* NULL accept: classic S7 only */
+    plcio_logger logger;             /* copied; NULL fn = process default */
 } plcio_s7_server_options;
 
 /* Fill opts with the defaults above and a CPU 315-2 PN/DP identity. */

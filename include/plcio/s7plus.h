@@ -99,9 +99,63 @@ typedef struct plcio_s7plus_item {
 PLCIO_API int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n);
 PLCIO_API int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n);
 
+/* The data blocks of the PLC program (Explore of thePLCProgram, attributes
+ * name and block number): up to cap numbers in *numbers, *count how many
+ * there are (may exceed cap). */
+PLCIO_API int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *numbers, size_t cap, size_t *count);
+
 /* The effective protection level of the session (attribute 1842 of the
  * session object, as TIA Portal reads it). */
 PLCIO_API int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *level);
+
+/* ---------------------------------------------------------------------------
+ * Server side (the simulator): S7CommPlus answered on a classic S7 server's
+ * port, through plcio_s7_server_handoff. Raw access to DBs, I, Q, M through
+ * the memory callbacks (the S7 server's areas in `plcio sim s7`); TLS with a
+ * certificate given or generated at start (self-signed, its SHA-256
+ * fingerprint from plcio_s7plus_server_fingerprint); V1 sessions without TLS
+ * for old test peers unless allow_plain is false. It understands both item
+ * forms (a real PLC client's ClassicBlob [3, offset, size] and python-snap7's
+ * [offset+1, size]) and answers each in its own Blob form.
+ * ------------------------------------------------------------------------- */
+typedef struct plcio_s7plus_server plcio_s7plus_server;
+
+typedef struct plcio_s7plus_server_memory {
+    /* PLCIO_OK, PLCIO_ENOTFOUND (no such DB/area) or PLCIO_ERANGE */
+    int (*read)(void *ctx, plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t *out);
+    int (*write)(void *ctx, plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, const uint8_t *data);
+    /* DB numbers in ascending order, at most cap; returns how many (NULL: none) */
+    size_t (*list_dbs)(void *ctx, uint16_t *numbers, size_t cap);
+    void *ctx; /* borrowed */
+} plcio_s7plus_server_memory;
+
+typedef struct plcio_s7plus_server_options {
+    bool tls;                  /* true: TLS offered */
+    bool allow_plain;          /* true: V1 sessions without TLS accepted (test peers) */
+    const char *cert_file;     /* PEM certificate; NULL: a self-signed one is made */
+    const char *key_file;      /* its key */
+    const char *cert_names;    /* subjectAltName of a made certificate: "IP:127.0.0.1,DNS:localhost" */
+    unsigned protection_level; /* reported effective protection level: 1 */
+    plcio_s7plus_server_memory memory;
+    plcio_logger logger;
+} plcio_s7plus_server_options;
+
+PLCIO_API void plcio_s7plus_server_options_init(plcio_s7plus_server_options *o);
+PLCIO_API int plcio_s7plus_server_new(const plcio_s7plus_server_options *opts, plcio_s7plus_server **out,
+                                      plcio_error *err);
+PLCIO_API void plcio_s7plus_server_free(plcio_s7plus_server *s);
+/* "SHA256:ab:cd:..." of the server certificate, "" without TLS; owned by s. */
+PLCIO_API const char *plcio_s7plus_server_fingerprint(const plcio_s7plus_server *s);
+/* Write the certificate (PEM) to path, for clients to trust it. */
+PLCIO_API int plcio_s7plus_server_write_certificate(const plcio_s7plus_server *s, const char *path, plcio_error *err);
+
+/* The plcio_s7_server_handoff functions (ctx = the plcio_s7plus_server):
+ * accept takes a CR whose called TSAP is "SIMATIC-ROOT-HMI". */
+PLCIO_API void *plcio_s7plus_server_accept(void *server, const uint8_t *called_tsap, size_t tsap_len, unsigned client);
+PLCIO_API int plcio_s7plus_server_conn_feed(void *conn, const uint8_t *data, size_t len);
+PLCIO_API const uint8_t *plcio_s7plus_server_conn_output(void *conn, size_t *len);
+PLCIO_API void plcio_s7plus_server_conn_output_done(void *conn, size_t n);
+PLCIO_API void plcio_s7plus_server_conn_close(void *conn);
 
 PLCIO_END_DECLS
 

@@ -94,6 +94,9 @@ int plcio_s7_server_new(const plcio_s7_server_options *cfg, plcio_s7_server **ou
     }
     int rc = check_options(cfg, err);
     if (rc) return rc;
+    const plcio_s7_server_handoff *h = &cfg->handoff;
+    if (h->accept && (!h->feed || !h->output || !h->output_done || !h->close))
+        return plcio_error_set(err, PLCIO_EINVAL, "handoff: accept given without feed, output, output_done and close");
     plcio_s7_server *srv = calloc(1, sizeof *srv);
     if (!srv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     srv->cfg = *cfg;

@@ -71,6 +71,7 @@ struct s7srv_conn {
     uint8_t *out;
     size_t out_len, out_off, out_cap;
     bool want_write;
+    void *handoff; /* the connection belongs to another protocol (options.handoff) */
 };
 
 static void conn_close(s7srv_conn *c, int reason);
@@ -195,6 +196,32 @@ static int on_dt(s7srv_conn *c, const cotp_tpdu *t)
     return on_s7_pdu(c, c->pdu, len);
 }
 
+/* Bytes for the handed-off protocol; what it answers goes out. */
+static int handoff_feed(s7srv_conn *c, const uint8_t *data, size_t len)
+{
+    const plcio_s7_server_handoff *h = &c->srv->cfg.handoff;
+    int rc = h->feed(c->handoff, data, len);
+    size_t n;
+    const uint8_t *out;
+    while (rc >= 0 && (out = h->output(c->handoff, &n)) != NULL && n) {
+        rc = queue(c, out, n);
+        if (rc) return rc;
+        h->output_done(c->handoff, n);
+    }
+    return rc < 0 ? rc : PLCIO_OK;
+}
+
+/* A CR another protocol takes (plcio_s7_server_handoff): 1 taken, 0 not. */
+static int offer_handoff(s7srv_conn *c, const cotp_tpdu *t, const uint8_t *frame, size_t len)
+{
+    const plcio_s7_server_handoff *h = &c->srv->cfg.handoff;
+    if (!h->accept || c->cotp_open) return 0;
+    c->handoff = h->accept(h->ctx, t->conn.dst_tsap, t->conn.dst_tsap_len, c->ses.client);
+    if (!c->handoff) return 0;
+    int rc = handoff_feed(c, frame, len);
+    return rc ? rc : 1;
+}
+
 static int on_frame(s7srv_conn *c, const uint8_t *frame, size_t len)
 {
     log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Rx", frame, len);
@@ -202,7 +229,7 @@ static int on_frame(s7srv_conn *c, const uint8_t *frame, size_t len)
     int rc = cotp_decode(frame + PLCIO_TPKT_HEADER_LEN, len - PLCIO_TPKT_HEADER_LEN, &t);
     if (rc) return rc;
     switch (t.code) {
-    case PLCIO_COTP_CR: return on_cr(c, &t);
+    case PLCIO_COTP_CR: rc = offer_handoff(c, &t, frame, len); return rc == 0 ? on_cr(c, &t) : rc < 0 ? rc : PLCIO_OK;
     case PLCIO_COTP_DT: return on_dt(c, &t);
     case PLCIO_COTP_DR: return PLCIO_ECLOSED; /* orderly disconnect */
     default: return PLCIO_EPROTO;
@@ -215,6 +242,11 @@ static int process_input(s7srv_conn *c)
     size_t off = 0;
     int rc = PLCIO_OK;
     while (off < c->in_len) {
+        if (c->handoff) { /* everything after the CR belongs to the other protocol */
+            rc = handoff_feed(c, c->in + off, c->in_len - off);
+            off = c->in_len;
+            break;
+        }
         size_t frame_len = 0;
         rc = tpkt_decode(c->in + off, c->in_len - off, &frame_len);
         if (rc == PLCIO_EAGAIN) {
@@ -230,7 +262,7 @@ static int process_input(s7srv_conn *c)
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
     }
-    if (c->in_len || c->pdu_partial) {
+    if (!c->handoff && (c->in_len || c->pdu_partial)) {
         if (!c->partial_since) c->partial_since = plcio_loop_now(c->w->loop);
     } else {
         c->partial_since = 0;
@@ -281,6 +313,7 @@ static void conn_close(s7srv_conn *c, int reason)
     atomic_fetch_sub(&srv->conn_count, 1u);
     s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_CLOSED, c->ses.client, reason);
     s7srv_session_clear(&c->ses);
+    if (c->handoff) srv->cfg.handoff.close(c->handoff);
     free(c->out);
     free(c);
 }

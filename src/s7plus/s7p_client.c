@@ -544,3 +544,50 @@ int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *l
     free(a);
     return rc;
 }
+
+int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *numbers, size_t cap, size_t *count)
+{
+    *count = 0;
+    int rc = body_room(c, 64);
+    if (rc) return rc;
+    plcio_wcursor w = plcio_wcursor_make(c->body, c->body_cap);
+    plcio_wcursor_u32be(&w, S7P_ID_NATIVE_THE_PLC_PROGRAM); /* explore id */
+    s7p_put_vlq32(&w, 0);                                   /* explore request id */
+    plcio_wcursor_u8(&w, 1);                                /* children, recursive */
+    plcio_wcursor_u8(&w, 1);
+    plcio_wcursor_u8(&w, 0); /* no parents */
+    plcio_wcursor_u8(&w, 0); /* no filters */
+    s7p_put_vlq32(&w, 2);    /* attributes wanted: name, block number */
+    s7p_put_vlq32(&w, S7P_ID_OBJECT_VARIABLE_TYPE_NAME);
+    s7p_put_vlq32(&w, S7P_ID_BLOCK_NUMBER);
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_EXPLORE, plcio_wcursor_used(&w), true, &p))) return rc;
+    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
+    uint64_t ret = 0;
+    if (s7p_get_vlq64(&rd, &ret)) return failf(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
+    if (ret) {
+        c->plc_error = ret;
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused Explore (return value 0x%llx)", (unsigned long long)ret);
+    }
+    /* objects whose class is DataBlock and whose relation is a DB access area */
+    uint32_t stack_rel[32], stack_cls[32];
+    int depth = 0;
+    while (plcio_rcursor_left(&rd) > 4) {
+        s7p_elem e;
+        if ((rc = s7p_elem_decode(&rd, &e)))
+            return failf(c, rc, "s7plus: malformed object in the Explore answer (%s)", plcio_strerror(rc));
+        if (e.tag == S7P_E_START_OBJECT) {
+            if (depth == 32) return failf(c, PLCIO_ELIMIT, "s7plus: Explore answer nested too deep");
+            stack_rel[depth] = e.relation_id;
+            stack_cls[depth++] = e.class_id;
+        } else if (e.tag == S7P_E_END_OBJECT) {
+            if (depth == 0) return failf(c, PLCIO_EPROTO, "s7plus: Explore answer ends an object never started");
+            depth--;
+            if (stack_cls[depth] == S7P_ID_DB_CLASS && (stack_rel[depth] >> 16) == (S7P_ID_DB_ACCESS_AREA_BASE >> 16)) {
+                if (*count < cap) numbers[*count] = (uint16_t)(stack_rel[depth] & 0xFFFF);
+                (*count)++;
+            }
+        }
+    }
+    return PLCIO_OK;
+}

@@ -125,6 +125,9 @@ enum {
 #define S7P_ID_NATIVE_OBJECTS_THE_Q_AREA  81u
 #define S7P_ID_NATIVE_OBJECTS_THE_M_AREA  82u
 #define S7P_LID_CLASSIC_BLOB              3u
+#define S7P_ID_NATIVE_THE_PLC_PROGRAM     3u
+#define S7P_ID_BLOCK_NUMBER               2521u
+#define S7P_ID_DB_CLASS                   2574u
 
 /* Limits of this codec (what one decoded struct holds). */
 #define S7P_MAX_ITEMS 64

@@ -262,6 +262,15 @@ static void test_vlq_bad(void **state)
     assert_int_equal(s7p_get_vlq64(&c, &v64), PLCIO_EPROTO);
     c = plcio_rcursor_make(b, 0);
     assert_int_equal(s7p_get_vlq64(&c, &v64), PLCIO_EPROTO);
+    /* longer than the shortest form: one value has one encoding */
+    n = plcio_test_hex("8000", b, sizeof b);
+    c = plcio_rcursor_make(b, n);
+    assert_int_equal(s7p_get_vlq32(&c, &v32), PLCIO_EPROTO);
+    c = plcio_rcursor_make(b, n);
+    assert_int_equal(s7p_get_vlq64(&c, &v64), PLCIO_EPROTO);
+    n = plcio_test_hex("ff7f", b, sizeof b); /* -1 in two bytes */
+    c = plcio_rcursor_make(b, n);
+    assert_int_equal(s7p_get_svlq32(&c, &s32), PLCIO_EPROTO);
 }
 
 /* ---- PValues ---------------------------------------------------------------- */

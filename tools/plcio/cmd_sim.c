@@ -14,13 +14,16 @@ int sim_modbus_main(int argc, char **argv);
 #define SIM_USAGE                                                                                                      \
     "s7 [--listen HOST:PORT] [--db N:SIZE|N:LAYOUT_FILE]... [--area M:SIZE]... [--pdu N] [--seconds S]\n"              \
     "              [--max-connections N] [--idle-timeout MS] [--frame-timeout MS] [--threads N]\n"                     \
+    "              [--no-s7plus] [--s7plus-tls-only] [--s7plus-cert FILE --s7plus-key FILE] [--s7plus-cert-out "       \
+    "FILE]\n"                                                                                                          \
     "           modbus [--tcp HOST:PORT|--udp HOST:PORT|--rtu DEV|--ascii DEV]... [--unit N]... [--size N]\n"          \
     "              [--seconds S] [--max-connections N] [--idle-timeout MS] [--frame-timeout MS]"
 #define SIM_HELP                                                                                                       \
     "run a simulated PLC (S7 CPU or Modbus device) that clients can connect to. A connection silent for\n"             \
     "           --idle-timeout MS (default 60000) or stuck in a half frame for --frame-timeout MS (default 5000)\n"    \
     "           is closed (0 = never); with --max-connections open (S7 256, Modbus 512) a new client evicts\n"         \
-    "           the connection silent longest"
+    "           the connection silent longest. `sim s7` also answers S7CommPlus (TLS, self-signed certificate\n"       \
+    "           made at start unless --s7plus-cert; its fingerprint is printed) on the same port"
 
 static int run_sim(int argc, char **argv)
 {

@@ -29,6 +29,7 @@
 #include "plcio/core.h"
 #include "plcio/layout.h"
 #include "plcio/s7_server.h"
+#include "sim_s7plus.h"
 
 #define MAX_AREAS 64
 
@@ -230,6 +231,7 @@ typedef struct sim_s7_opts {
     size_t n_layouts;
     double seconds;
     bool verbose;
+    sim_s7plus plus;
 } sim_s7_opts;
 
 /* --listen, --db, --area, --layout at argv[*i]; *taken when it was one of them. */
@@ -316,6 +318,8 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
+    } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
+        return st;
     } else {
         return cli_error(PLCIO_EXIT_USAGE, "sim s7: unknown option '%s'", argv[*i]);
     }
@@ -363,8 +367,10 @@ int sim_s7_main(int argc, char **argv)
             o->cfg.logger.fn = plcio_log_to_stream;
             o->cfg.logger.level = PLCIO_LOG_DEBUG;
         }
-        int rc = plcio_s7_server_new(&o->cfg, &srv, NULL);
+        st = sim_s7plus_attach(&o->plus, &o->cfg, o->host);
+        int rc = st ? PLCIO_OK : plcio_s7_server_new(&o->cfg, &srv, NULL);
         if (rc) st = cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
+        o->plus.s7 = srv;
     }
     if (st == PLCIO_EXIT_OK) st = add_areas(srv, o);
     if (st == PLCIO_EXIT_OK) {
@@ -375,6 +381,7 @@ int sim_s7_main(int argc, char **argv)
         st = serve(srv, o->host, o->seconds, o->cfg.threads > 1);
     }
     plcio_s7_server_free(srv);
+    sim_s7plus_free(&o->plus);
     free(o);
     return st;
 }

@@ -9,7 +9,12 @@ shared peers folder); nothing of it is copied here.
       DB2 (70000 bytes, zero); prints "listening on 127.0.0.1:PORT"
   python_snap7_peer.py read PORT DB START SIZE [--tls]
       python-snap7's S7CommPlus client reads and prints the bytes as hex
+  python_snap7_peer.py client PORT [--tls CA_FILE]
+      python-snap7's S7CommPlus client against a server (plcio sim s7): reads
+      DB1[0:16], writes 01020304 to DB2[10:14], reads DB1[4:8] + DB2[10:14] in one
+      request, lists the DBs; prints one JSON object with what it saw
 """
+import json
 import os
 import sys
 import time
@@ -66,5 +71,22 @@ def read(args):
     c.disconnect()
 
 
+def client(args):
+    port = int(args[0])
+    ca = args[2] if len(args) > 2 and args[1] == "--tls" else None
+    c = S7CommPlusClient()
+    if ca:
+        c.connect("127.0.0.1", port=port, use_tls=True, tls_ca=ca)
+    else:
+        c.connect("127.0.0.1", port=port)
+    out = {"tls": c.tls_active if hasattr(c, "tls_active") else None}
+    out["db1"] = c.db_read(1, 0, 16).hex()
+    c.db_write(2, 10, bytes([1, 2, 3, 4]))
+    out["multi"] = [b.hex() if b is not None else None for b in c.db_read_multi([(1, 4, 4), (2, 10, 4)])]
+    out["dbs"] = sorted(d["number"] for d in c.list_datablocks())
+    c.disconnect()
+    print(json.dumps(out), flush=True)
+
+
 if __name__ == "__main__":
-    {"server": server, "read": read}[sys.argv[1]](sys.argv[2:])
+    {"server": server, "read": read, "client": client}[sys.argv[1]](sys.argv[2:])
