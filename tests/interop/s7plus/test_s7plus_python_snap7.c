@@ -1,4 +1,6 @@
-/* plcio's S7CommPlus client against python-snap7's S7CommPlus emulator, V1
+/* python-snap7's S7CommPlus client against `plcio sim s7` (V1 and TLS:
+ * connect, read, write, multi-read, list of DBs, checked against classic S7
+ * on the same simulator), and plcio's S7CommPlus client against python-snap7's S7CommPlus emulator, V1
  * (no TLS) and TLS 1.3 with a certificate made here by openssl: connect, raw
  * reads of known contents, writes checked by python-snap7's own client, a
  * multi-item read with one missing DB, a wrong CA refused.
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plcio/s7.h"
 #include "plcio/s7plus.h"
 #include "plcio_test.h"
 
@@ -186,6 +189,70 @@ static void test_tls(void **state)
     plcio_test_proc_stop(&srv);
 }
 
+/* ---- python-snap7's S7CommPlus client against `plcio sim s7` ---- */
+
+static void foreign_client_against_sim(int port, const char *ca)
+{
+    /* DB1 filled through classic S7: the same memory must show over S7CommPlus */
+    char url[64];
+    snprintf(url, sizeof url, "s7://127.0.0.1:%d", port);
+    plcio_s7_client *s7 = NULL;
+    assert_int_equal(plcio_s7_client_new(url, NULL, &s7, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_connect(s7), PLCIO_OK);
+    uint8_t pattern[16];
+    for (int i = 0; i < 16; i++)
+        pattern[i] = (uint8_t)(0xA0 + i);
+    assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 1, 0, 16, pattern), PLCIO_OK);
+    uint8_t zero[4] = {0};
+    assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 2, 10, 4, zero), PLCIO_OK);
+
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    const char *argv[] = {PY, script, "client", p, ca ? "--tls" : NULL, ca, NULL};
+    plcio_test_proc proc;
+    assert_int_equal(plcio_test_proc_start(&proc, argv, NULL, 0, 40), 0);
+    char line[1024];
+    assert_int_equal(plcio_test_proc_read_line(&proc, line, sizeof line, 30000), 0);
+    assert_int_equal(plcio_test_proc_wait(&proc, 20000), 0);
+    cJSON *j = cJSON_Parse(line);
+    assert_non_null(j);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "tls")) == (ca != NULL));
+    assert_string_equal(cJSON_GetObjectItem(j, "db1")->valuestring, "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+    cJSON *multi = cJSON_GetObjectItem(j, "multi");
+    assert_int_equal(cJSON_GetArraySize(multi), 2);
+    assert_string_equal(cJSON_GetArrayItem(multi, 0)->valuestring, "a4a5a6a7");
+    assert_string_equal(cJSON_GetArrayItem(multi, 1)->valuestring, "01020304");
+    cJSON *dbs = cJSON_GetObjectItem(j, "dbs");
+    assert_int_equal(cJSON_GetArraySize(dbs), 3);
+    assert_int_equal(cJSON_GetArrayItem(dbs, 0)->valueint, 1);
+    assert_int_equal(cJSON_GetArrayItem(dbs, 2)->valueint, 7);
+    cJSON_Delete(j);
+    /* its write, read back through classic S7 */
+    uint8_t b[4];
+    assert_int_equal(plcio_s7_client_read_area(s7, PLCIO_S7_AREA_DB, 2, 10, 4, b), PLCIO_OK);
+    assert_memory_equal(b, "\x01\x02\x03\x04", 4);
+    plcio_s7_client_free(s7);
+}
+
+static void test_foreign_client_against_sim(void **state)
+{
+    (void)state;
+    const char *bin = getenv("PLCIO_BIN");
+    assert_non_null(bin);
+    char cert[200];
+    snprintf(cert, sizeof cert, "%s/sim.pem", tmp);
+    const char *argv[] = {bin,    "sim",   "s7",   "--listen", "127.0.0.1:0", "--db", "1:256",
+                          "--db", "2:100", "--db", "7:10",     "--seconds",   "120",  "--s7plus-cert-out",
+                          cert,   NULL};
+    plcio_test_proc sim;
+    assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on", 20000, 130), 0);
+    int port = plcio_test_port_from_line(sim.line);
+    assert_true(port > 0);
+    foreign_client_against_sim(port, NULL); /* V1, no TLS */
+    foreign_client_against_sim(port, cert); /* TLS, the simulator's certificate trusted */
+    plcio_test_proc_stop(&sim);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -216,6 +283,7 @@ int main(void)
     }
     snprintf(script, sizeof script, "%s/s7plus/python_snap7_peer.py", interop_dir());
     setenv("PLCIO_PYTHON_SNAP7", peer_dir, 1);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_v1), cmocka_unit_test(test_tls)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_v1), cmocka_unit_test(test_tls),
+                                       cmocka_unit_test(test_foreign_client_against_sim)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
