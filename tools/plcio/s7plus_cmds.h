@@ -1,0 +1,8 @@
+/* s7plus:// branches of plcio read / write (s7plus_cmds.c). */
+#ifndef PLCIO_TOOL_S7PLUS_CMDS_H
+#define PLCIO_TOOL_S7PLUS_CMDS_H
+
+int s7plus_cli_read(int argc, char **argv);
+int s7plus_cli_write(int argc, char **argv);
+
+#endif
