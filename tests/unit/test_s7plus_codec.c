@@ -222,17 +222,19 @@ static void test_vlq(void **state)
         uint64_t u = 1ULL << bit;
         uint64_t cases[3] = {u - 1, u, u + 1};
         for (int k = 0; k < 3; k++) {
+            /* negated through unsigned arithmetic: -INT64_MIN would overflow */
+            int64_t neg = (int64_t)(UINT64_C(0) - cases[k]);
             plcio_wcursor w = plcio_wcursor_make(out, sizeof out);
             s7p_put_vlq64(&w, cases[k]);
             s7p_put_svlq64(&w, (int64_t)cases[k]);
-            s7p_put_svlq64(&w, -(int64_t)cases[k]);
+            s7p_put_svlq64(&w, neg);
             plcio_rcursor c = plcio_rcursor_make(out, plcio_wcursor_used(&w));
             uint64_t a = 0;
             int64_t b = 0, d = 0;
             assert_int_equal(s7p_get_vlq64(&c, &a), PLCIO_OK);
             assert_int_equal(s7p_get_svlq64(&c, &b), PLCIO_OK);
             assert_int_equal(s7p_get_svlq64(&c, &d), PLCIO_OK);
-            assert_true(a == cases[k] && b == (int64_t)cases[k] && d == -(int64_t)cases[k]);
+            assert_true(a == cases[k] && b == (int64_t)cases[k] && d == neg);
         }
     }
 }
