@@ -429,8 +429,9 @@ static void test_values(void **state)
 
 static void value_rejects(const char *hex, int want)
 {
-    uint8_t b[256];
+    uint8_t b[1024];
     size_t n = plcio_test_hex(hex, b, sizeof b);
+    assert_true(n != (size_t)-1);
     plcio_rcursor c = plcio_rcursor_make(b, n);
     s7p_value v;
     assert_int_equal(s7p_value_decode(&c, &v), want);
