@@ -27,7 +27,7 @@ static int mem(void *ctx, plcio_s7plus_area area, unsigned db, uint32_t start, u
     if (m && start <= have && size <= have - start) {
         if (out)
             memcpy(out, m + start, size);
-        else
+        else if (in)
             memcpy(m + start, in, size);
         rc = PLCIO_OK;
     }
@@ -126,6 +126,6 @@ int main(int argc, char **argv)
     plcio_s7_client_free(s7);
     plcio_s7_server_free(srv);
     plcio_s7plus_server_free(plus);
-    remove(cert);
+    (void)remove(cert);
     return 0;
 }

@@ -305,6 +305,7 @@ void plcio_s7plus_client_close(plcio_s7plus_client *c)
 
 static int exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, s7p_pdu *answer)
 {
+    memset(answer, 0, sizeof *answer);
     if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
     int rc = s7p_session_request(c->session, fn, c->body, body_len, read_class, plcio_monotonic_ns());
     if (rc) return session_failed(c, rc);
@@ -502,7 +503,12 @@ int plcio_s7plus_client_read_area(plcio_s7plus_client *c, plcio_s7plus_area area
 int plcio_s7plus_client_write_area(plcio_s7plus_client *c, plcio_s7plus_area area, unsigned db, uint32_t start,
                                    uint32_t size, const void *data)
 {
-    plcio_s7plus_item it = {area, db, start, size, (void *)(uintptr_t)data, 0, 0};
+    /* the item's data pointer is not const (reads fill it); a write only reads it */
+    union {
+        const void *in;
+        void *out;
+    } bytes = {data};
+    plcio_s7plus_item it = {area, db, start, size, bytes.out, 0, 0};
     return single(c, plcio_s7plus_client_write_multi(c, &it, 1), &it);
 }
 

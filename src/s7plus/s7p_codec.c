@@ -510,10 +510,10 @@ s7p_value s7p_value_wstring(const char *s)
 
 static int attrs_scan(plcio_rcursor *c, uint32_t *count, int depth, unsigned dialect)
 {
-    int rc;
     uint32_t n = 0;
     for (;;) {
         uint32_t id;
+        int rc;
         if ((rc = s7p_get_vlq32(c, &id))) return rc;
         if (id == 0) break;
         s7p_value v;
@@ -831,9 +831,9 @@ int s7p_pdu_decode(const uint8_t *data, size_t len, s7p_pdu *p)
 
 static int numbered_values_decode(plcio_rcursor *c, uint32_t *nr, s7p_value *vals, uint32_t *n, unsigned dialect)
 {
-    int rc;
     *n = 0;
     for (;;) {
+        int rc;
         uint32_t k;
         if ((rc = s7p_get_vlq32(c, &k))) return rc;
         if (k == 0) return PLCIO_OK;
@@ -1009,7 +1009,6 @@ int s7p_notification_decode(plcio_rcursor *c, s7p_notification *n)
 
 int s7p_notification_encode(plcio_wcursor *w, const s7p_notification *n)
 {
-    int rc;
     plcio_wcursor_u32be(w, n->subscription);
     plcio_wcursor_u16be(w, n->unknown2);
     plcio_wcursor_u16be(w, n->unknown3);
@@ -1021,7 +1020,8 @@ int s7p_notification_encode(plcio_wcursor *w, const s7p_notification *n)
         if (n->code[k] != S7P_NOTIF_VALUE_U32REF) return PLCIO_EINVAL;
         plcio_wcursor_u8(w, n->code[k]);
         plcio_wcursor_u32be(w, n->ref[k]);
-        if ((rc = s7p_value_encode(w, &n->values[k]))) return rc;
+        int rc = s7p_value_encode(w, &n->values[k]);
+        if (rc) return rc;
     }
     plcio_wcursor_u8(w, 0);
     return s7p_tail_encode(w, &n->tail);

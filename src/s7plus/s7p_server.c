@@ -56,7 +56,7 @@ static int buf_add(buf *b, const void *data, size_t n)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n)
             cap *= 2;
-        if (cap > 4 * MAX_STREAM) return PLCIO_ELIMIT;
+        if (cap > (size_t)4 * MAX_STREAM) return PLCIO_ELIMIT;
         uint8_t *p = realloc(b->p, cap);
         if (!p) return PLCIO_ENOMEM;
         b->p = p;
@@ -97,8 +97,9 @@ static int make_certificate(plcio_s7plus_server *s, EVP_PKEY **key_out)
     X509 *x = X509_new();
     if (!key || !x) goto fail;
     ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(plcio_realtime_ns() / PLCIO_NS_PER_S));
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600);
+    if (!X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600))
+        goto fail;
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"plcio S7-1500 simulator", -1, -1, 0);
@@ -225,8 +226,9 @@ int plcio_s7plus_server_write_certificate(const plcio_s7plus_server *s, const ch
 static int send_dt(conn *c, const uint8_t *data, size_t len)
 {
     while (len > 0) {
-        size_t n = len > 1021 ? 1021 : len;
-        uint8_t h[7] = {3, 0, (uint8_t)((n + 7) >> 8), (uint8_t)(n + 7), 2, 0xF0, (uint8_t)(n == len ? 0x80 : 0)};
+        uint8_t eot = len <= 1021 ? 0x80 : 0x00;
+        size_t n = eot ? len : 1021;
+        uint8_t h[7] = {3, 0, (uint8_t)((n + 7) >> 8), (uint8_t)(n + 7), 2, 0xF0, eot};
         int rc = buf_add(&c->out, h, 7);
         if (!rc) rc = buf_add(&c->out, data, n);
         if (rc) return rc;
@@ -361,7 +363,8 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
         item_ref it;
         if (item_of(c, &r->items[k], &it) == PLCIO_OK) need += 16 + it.size;
     }
-    uint8_t *pdu = malloc(need + 16 * S7P_MAX_ITEMS);
+    size_t pdu_cap = need + (size_t)16 * S7P_MAX_ITEMS;
+    uint8_t *pdu = malloc(pdu_cap);
     uint8_t *data = malloc(need);
     if (!pdu || !data) {
         free(pdu);
@@ -369,7 +372,7 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
         free(r);
         return PLCIO_ENOMEM;
     }
-    plcio_wcursor w = plcio_wcursor_make(pdu, need + 16 * S7P_MAX_ITEMS);
+    plcio_wcursor w = plcio_wcursor_make(pdu, pdu_cap);
     answer_header(&w, h->function, h->seq);
     s7p_put_vlq64(&w, 0);
     uint64_t errors[S7P_MAX_ITEMS];
@@ -419,8 +422,8 @@ static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
     uint8_t pdu[64 + 16 * S7P_MAX_ITEMS];
     plcio_wcursor w = plcio_wcursor_make(pdu, sizeof pdu);
     answer_header(&w, h->function, h->seq);
-    uint64_t ret = 0;
     if (r->link_id) { /* on the session object: the session-version echo */
+        uint64_t ret = 0;
         bool ok = r->link_id == c->session && r->nitems == 1 && r->items[0].area == S7P_ID_SERVER_SESSION_VERSION &&
                   r->nvalues == 1 && r->values[0].u == SESSION_VERSION;
         if (ok)

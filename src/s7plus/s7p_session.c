@@ -177,9 +177,9 @@ static int cotp_send_dt(s7p_session *s, const uint8_t *data, size_t len)
 {
     const size_t max = COTP_TPDU_SIZE - COTP_DT_HEADER;
     do {
-        size_t n = len > max ? max : len;
-        bool last = n == len;
-        uint8_t h[7] = {3, 0, 0, 0, 2, 0xF0, (uint8_t)(last ? 0x80 : 0x00)};
+        uint8_t eot = len <= max ? 0x80 : 0x00;
+        size_t n = eot ? len : max;
+        uint8_t h[7] = {3, 0, 0, 0, 2, 0xF0, eot};
         plcio_put_u16be(h + 2, (uint16_t)(n + 7));
         int rc = buf_add(&s->tx, h, 7);
         if (!rc) rc = buf_add(&s->tx, data, n);

@@ -87,7 +87,8 @@ static void all_bodies(const uint8_t *data, size_t size)
     static const body_fn fns[] = {body_multi_req,  body_multi_res,  body_setvar, body_notification,
                                   body_create_req, body_create_res, body_value,  body_object};
     for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {
-        for (int variant = 0; variant < 4; variant++) check_body(fns[k], data, size, variant);
+        for (int variant = 0; variant < 4; variant++)
+            check_body(fns[k], data, size, variant);
     }
 }
 

@@ -2,6 +2,7 @@
  * s7commplus, read with a tiny pcap reader) decoded and re-encoded to the same
  * bytes, with the values checked against what the capture carries; VLQ
  * boundaries; every PValue type; object trees; malformed input. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -473,12 +474,13 @@ static void test_values_bad(void **state)
                   "01",
                   PLCIO_EPROTO); /* struct without its end */
     /* structs nested deeper than any PLC sends */
-    char deep[1200] = "";
+    char deep[1200];
+    size_t len = 0;
     for (int k = 0; k < 40; k++)
-        strcat(deep, "00170000000101");
-    strcat(deep, "000101");
+        len += (size_t)snprintf(deep + len, sizeof deep - len, "00170000000101");
+    len += (size_t)snprintf(deep + len, sizeof deep - len, "000101");
     for (int k = 0; k < 40; k++)
-        strcat(deep, "00");
+        len += (size_t)snprintf(deep + len, sizeof deep - len, "00");
     value_rejects(deep, PLCIO_EPROTO);
 }
 

@@ -36,6 +36,7 @@ static int open_client(const char *url, plcio_s7plus_client **c)
 static int parse_addr(const char *text, plcio_s7_address *a, plcio_s7plus_area *area)
 {
     plcio_error err;
+    memset(&err, 0, sizeof err);
     if (plcio_s7_address_parse(text, a, &err)) return cli_error(PLCIO_EXIT_USAGE, "%s: %s", text, err.text);
     if (area_of(a, area) || a->count != 1)
         return cli_error(PLCIO_EXIT_USAGE, "%s: S7CommPlus reads single values of DB, M, I and Q", text);
@@ -66,6 +67,7 @@ int s7plus_cli_read(int argc, char **argv)
         uint8_t buf[1024];
         plcio_value v;
         plcio_error err;
+        memset(&err, 0, sizeof err);
         char text[1100];
         if (a.size > sizeof buf)
             st = cli_error(PLCIO_EXIT_USAGE, "%s: too large", argv[i]);
@@ -117,6 +119,7 @@ int s7plus_cli_write(int argc, char **argv)
         uint8_t buf[1024] = {0};
         plcio_value v;
         plcio_error err;
+        memset(&err, 0, sizeof err);
         if (a.size > sizeof buf) {
             st = cli_error(PLCIO_EXIT_USAGE, "%s: too large", argv[i]);
             break;

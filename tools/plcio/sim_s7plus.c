@@ -30,7 +30,7 @@ static int access_area(sim_s7plus *p, plcio_s7plus_area area, unsigned db, uint3
     if (mem && start <= have && size <= have - start) {
         if (out)
             memcpy(out, mem + start, size);
-        else
+        else if (in)
             memcpy(mem + start, in, size);
         rc = PLCIO_OK;
     }

@@ -109,7 +109,7 @@ static void scenario(int port, bool tls, const char *params)
     foreign_read(port, tls, 2, 1000, 16, hex, sizeof hex);
     for (int i = 0; i < 16; i++) {
         unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+        assert_int_equal(sscanf(hex + (size_t)2 * (size_t)i, "%2x", &v), 1);
         assert_int_equal(v, w[i]);
     }
     assert_int_equal(plcio_s7plus_client_read_area(c, PLCIO_S7PLUS_AREA_DB, 2, 1000, (uint32_t)wn, b), PLCIO_OK);
