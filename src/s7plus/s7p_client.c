@@ -426,7 +426,7 @@ int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *it
 {
     int rc = check_items(c, items, n);
     if (rc) return rc;
-    size_t len;
+    size_t len = 0;
     if ((rc = multi_body(c, items, n, false, &len))) return rc;
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
@@ -462,7 +462,7 @@ int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *i
 {
     int rc = check_items(c, items, n);
     if (rc) return rc;
-    size_t len;
+    size_t len = 0;
     if ((rc = multi_body(c, items, n, true, &len))) return rc;
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
@@ -504,11 +504,8 @@ int plcio_s7plus_client_write_area(plcio_s7plus_client *c, plcio_s7plus_area are
                                    uint32_t size, const void *data)
 {
     /* the item's data pointer is not const (reads fill it); a write only reads it */
-    union {
-        const void *in;
-        void *out;
-    } bytes = {data};
-    plcio_s7plus_item it = {area, db, start, size, bytes.out, 0, 0};
+    plcio_s7plus_item it = {area, db, start, size, NULL, 0, 0};
+    memcpy(&it.data, &data, sizeof it.data);
     return single(c, plcio_s7plus_client_write_multi(c, &it, 1), &it);
 }
 

@@ -551,9 +551,9 @@ static int attrs_encode_dialect(plcio_wcursor *w, const s7p_attrs *a, unsigned d
     plcio_rcursor c = plcio_rcursor_make(a->data, a->size);
     uint32_t id;
     s7p_value v;
-    int rc;
     uint32_t n = 0;
     for (;;) {
+        int rc;
         if (plcio_rcursor_left(&c) == 0) break;
         if ((rc = s7p_get_vlq32(&c, &id))) return rc;
         if (id == 0) return PLCIO_EPROTO;

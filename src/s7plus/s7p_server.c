@@ -128,11 +128,11 @@ static int load_certificate(plcio_s7plus_server *s, EVP_PKEY **key_out, plcio_er
     FILE *f = fopen(s->o.cert_file, "r");
     if (!f) return plcio_error_set(err, PLCIO_ENOTFOUND, "s7plus server: cannot open %s", s->o.cert_file);
     s->cert = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
+    (void)fclose(f);
     f = fopen(s->o.key_file ? s->o.key_file : s->o.cert_file, "r");
     if (f) {
         *key_out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        fclose(f);
+        (void)fclose(f);
     }
     ERR_clear_error();
     if (!s->cert || !*key_out)

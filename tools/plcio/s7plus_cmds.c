@@ -62,7 +62,7 @@ int s7plus_cli_read(int argc, char **argv)
     for (int i = 1; i < argc && !st; i++) {
         if (argv[i] == url || argv[i][0] == '-') continue;
         plcio_s7_address a;
-        plcio_s7plus_area area;
+        plcio_s7plus_area area = PLCIO_S7PLUS_AREA_DB;
         if ((st = parse_addr(argv[i], &a, &area))) break;
         uint8_t buf[1024];
         plcio_value v;
@@ -114,7 +114,7 @@ int s7plus_cli_write(int argc, char **argv)
         }
         *eq = '\0';
         plcio_s7_address a;
-        plcio_s7plus_area area;
+        plcio_s7plus_area area = PLCIO_S7PLUS_AREA_DB;
         if ((st = parse_addr(argv[i], &a, &area))) break;
         uint8_t buf[1024] = {0};
         plcio_value v;
