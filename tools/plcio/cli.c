@@ -3,6 +3,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "commands.h"
+#include "modbus_cmds.h"
+#include "s7_cmds.h"
+
 int cli_error(int status, const char *fmt, ...)
 {
     va_list ap;
@@ -46,4 +50,22 @@ bool cli_option(int argc, char **argv, int *i, const char *opt, const char **val
         *value = argv[++*i];
     }
     return true;
+}
+
+int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **argv, cli_branch s7,
+                       cli_branch modbus)
+{
+    int st;
+    if (s7 && plcio_cli_scheme_is(url, "s7")) {
+        if ((st = options_check_protocol(spec, argc, argv, CLI_OPT_S7)) != PLCIO_EXIT_OK) return st;
+        return s7(argc, argv);
+    }
+    if (modbus && plcio_cli_scheme_is_modbus(url)) {
+        if ((st = options_check_protocol(spec, argc, argv, CLI_OPT_MODBUS)) != PLCIO_EXIT_OK) return st;
+        return modbus(argc, argv);
+    }
+    return cli_error(PLCIO_EXIT_USAGE, "%s: unsupported URL '%s' (%s)", spec->name, url,
+                     s7 && modbus ? "s7://HOST..., modbus-tcp://HOST..."
+                     : s7         ? "s7://HOST..."
+                                  : "modbus-tcp://HOST..., modbus-rtu://DEVICE...");
 }

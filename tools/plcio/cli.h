@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "options.h"
 #include "plcio/export.h"
 
 /* Print "plcio: <message>" on stderr (one line) and return `status`
@@ -27,5 +28,13 @@ void cli_json_string(FILE *out, const char *s);
 /* True if argv[i] equals opt; if the option takes a value, *value gets argv[i+1]
  * and *i is advanced. A missing value is reported and sets *bad. */
 bool cli_option(int argc, char **argv, int *i, const char *opt, const char **value, bool *bad);
+
+typedef int (*cli_branch)(int argc, char **argv);
+
+/* Run the s7 or modbus branch of a command by the URL's scheme (a NULL
+ * branch: that protocol has no such command), after refusing options of the
+ * other protocol. */
+int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **argv, cli_branch s7,
+                       cli_branch modbus);
 
 #endif

@@ -280,6 +280,16 @@ static int run_demo(int argc, char **argv)
     return PLCIO_EXIT_OK;
 }
 
-const plcio_command plcio_cmd_demo = {"demo", "[--seconds S] [--shm NAME] [--port P]",
-                                      "tank simulator + sync engine at 50 Hz + live table from shared memory",
-                                      run_demo};
+static const cli_opt demo_opts[] = {
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--shm", "NAME", "shared-memory segment name (default demo)", 0},
+    {"--port", "P", "the tank simulator's S7 port (default 0: a free one)", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const cli_spec demo_spec = {
+    "demo", "", "tank simulator + sync engine at 50 Hz + live table from shared memory", NULL, demo_opts, NULL, NULL,
+    NULL,
+};
+
+const plcio_command plcio_cmd_demo = {&demo_spec, run_demo};

@@ -232,8 +232,33 @@ static int run_sync(int argc, char **argv)
     return PLCIO_EXIT_OK;
 }
 
-const plcio_command plcio_cmd_sync = {
+static const cli_opt sync_opts[] = {
+    {"--config", "FILE", "the configuration (YAML): devices, groups, tags, outputs", CLI_OPT_FILE},
+    {"--db", "N", "one-liner: mirror data block N (with --layout)", 0},
+    {"--layout", "FILE", "one-liner: the DB source (and the UDT sources it uses)", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--tag", "ADDRESS", "one-liner: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL)", CLI_OPT_REPEAT},
+    {"--interval", "MS", "one-liner: poll interval (default 100)", 0},
+    {"--shm", "NAME", "shared-memory segment name (/dev/shm/NAME)", 0},
+    {"--stats", "MS", "print statistics this often (default 5000, at least 100)", 0},
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--quiet", NULL, "no statistics", 0},
+    {"--writable", NULL, "one-liner: the tags accept writes through shared memory (default: none do)", 0},
+    {"--shm-mode", "MODE", "who may read the segment (default 0640)", 0},
+    {"--shm-group", "GROUP", "group owning the segment", 0},
+    {"--shm-write-mode", "MODE", "who may ask for writes through NAME.ring (default 0600)", 0},
+    {"--shm-write-group", "GROUP", "group owning the write ring", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const cli_spec sync_spec = {
     "sync",
-    "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S] "
-    "[--writable] [--shm-mode MODE] [--shm-group G] [--shm-write-mode MODE] [--shm-write-group G]",
-    "mirror PLC memory into shared memory until Ctrl-C", run_sync};
+    "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...)",
+    "mirror PLC memory into shared memory until Ctrl-C",
+    "Modbus devices (modbus-tcp/-udp/-rtu/-ascii://) take tags with --tag.",
+    sync_opts,
+    NULL,
+    NULL,
+    NULL,
+};
+
+const plcio_command plcio_cmd_sync = {&sync_spec, run_sync};

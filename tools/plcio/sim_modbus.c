@@ -25,11 +25,45 @@
 #include "commands.h"
 #include "plcio/core.h"
 #include "plcio/modbus.h"
+#include "sim.h"
+
+static const cli_opt sim_modbus_table[] = {
+    {"--listen", "HOST:PORT", "Modbus TCP on this address (default 127.0.0.1:1502; port 0 picks a free one)",
+     CLI_OPT_REPEAT},
+    {"--udp", "HOST:PORT", "Modbus UDP on this address", CLI_OPT_REPEAT},
+    {"--rtu", "DEVICE", "Modbus RTU on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--ascii", "DEVICE", "Modbus ASCII on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--baud", "N", "serial: bits per second (default 19200)", 0},
+    {"--parity", "N|E|O", "serial: parity (default E)", 0},
+    {"--data-bits", "7|8", "serial: data bits (default 8)", 0},
+    {"--stop-bits", "1|2", "serial: stop bits (default 1)", 0},
+    {"--unit", "N", "answer this unit id, with a bank of its own (default: every unit id, one bank)", CLI_OPT_REPEAT},
+    {"--size", "N", "registers / bits per table, 1..65536 (default 10000)", 0},
+    {"--files", "N", "file records (FC 20/21): number of files, 0..64 (default 0)", 0},
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--max-connections", "N", "TCP connections open at once (default 512)", 0},
+    {"--idle-timeout", "MS", "close a TCP connection silent this long (default 60000, 0 = never)", 0},
+    {"--frame-timeout", "MS", "close a TCP connection stuck in a half frame this long (default 5000, 0 = never)", 0},
+    {"--verbose", NULL, "dump every frame on stderr", 0},
+    {"--tcp", "HOST:PORT", "--listen", CLI_OPT_ALIAS | CLI_OPT_REPEAT},
+    {"--trace", NULL, "--verbose", CLI_OPT_ALIAS},
+    {NULL, NULL, NULL, 0},
+};
+
+const cli_spec sim_modbus_spec = {
+    "sim modbus",
+    "",
+    "a Modbus device (TCP, UDP, RTU, ASCII) with in-memory data banks",
+    "Without a link option it listens on TCP 127.0.0.1:1502. For every link it prints \"listening on\n"
+    "HOST:PORT (tcp)\" (serial: \"listening on DEVICE (rtu)\") when ready.",
+    sim_modbus_table,
+    NULL,
+    NULL,
+    NULL,
+};
 
 #define MAX_LINKS 16
 #define MAX_UNITS 32
-
-int sim_modbus_main(int argc, char **argv);
 
 static volatile sig_atomic_t stop_requested;
 
@@ -83,7 +117,7 @@ static int link_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
     static const struct {
         const char *name;
         char kind;
-    } kinds[] = {{"--tcp", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
+    } kinds[] = {{"--listen", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         const char *v = NULL;
         bool bad = false;
@@ -162,7 +196,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
-        } else if (cli_option(argc, argv, &i, "--trace", NULL, &bad)) {
+        } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
             o->trace = true;
         } else {
             return cli_error(PLCIO_EXIT_USAGE, "sim modbus: unknown option '%s'", argv[i]);

@@ -29,6 +29,35 @@
 #include "plcio/core.h"
 #include "plcio/layout.h"
 #include "plcio/s7_server.h"
+#include "sim.h"
+
+static const cli_opt sim_s7_table[] = {
+    {"--listen", "HOST:PORT", "address to listen on (default 127.0.0.1:1102; port 0 picks a free one)", 0},
+    {"--db", "N:SIZE|N:FILE", "data block N: SIZE zeroed bytes, or size and start values from a DB source", CLI_OPT_REPEAT},
+    {"--layout", "FILE", "UDT / FB sources the --db N:FILE sources use", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--area", "X:SIZE", "area M, I (E), Q (A) in bytes, T or C in timers/counters (default 256 each)", CLI_OPT_REPEAT},
+    {"--pdu", "N", "largest PDU to negotiate, 240..960 (default 960)", 0},
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--max-connections", "N", "connections open at once (default 256)", 0},
+    {"--threads", "N", "serving threads, 1..64 (default 1)", 0},
+    {"--idle-timeout", "MS", "close a connection silent this long (default 60000, 0 = never)", 0},
+    {"--frame-timeout", "MS", "close a connection stuck in a half frame this long (default 5000, 0 = never)", 0},
+    {"--password", "PW", "protect the CPU with this password (8 characters at most; level 2 unless --protection)", 0},
+    {"--protection", "1|2|3", "protection level while no password is given (needs --password)", 0},
+    {"--verbose", NULL, "log every connection and request on stderr", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+const cli_spec sim_s7_spec = {
+    "sim s7",
+    "",
+    "an S7 CPU (S7-300/400 style, S7comm) on a TCP port",
+    "Without --area: M, I, Q 256 bytes each, 256 timers and 256 counters. Without --db: DB1 of 1024 bytes.",
+    sim_s7_table,
+    NULL,
+    NULL,
+    NULL,
+};
 
 #define MAX_AREAS 64
 
@@ -337,8 +366,6 @@ static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
     }
     return PLCIO_EXIT_OK;
 }
-
-int sim_s7_main(int argc, char **argv);
 
 int sim_s7_main(int argc, char **argv)
 {
