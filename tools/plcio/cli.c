@@ -69,3 +69,40 @@ int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **a
                      : s7         ? "s7://HOST..."
                                   : "modbus-tcp://HOST..., modbus-rtu://DEVICE...");
 }
+
+const char *cli_json_float_special(const char *text)
+{
+    if (!strcmp(text, "nan") || !strcmp(text, "-nan") || !strcmp(text, "NaN") || !strcmp(text, "-NaN"))
+        return "\"NaN\"";
+    if (!strcmp(text, "inf") || !strcmp(text, "+inf") || !strcmp(text, "Infinity")) return "\"Infinity\"";
+    if (!strcmp(text, "-inf") || !strcmp(text, "-Infinity")) return "\"-Infinity\"";
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+size_t cli_split_array(char *text, char **out, size_t cap)
+{
+    char *s = trim(text);
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        s[n - 1] = '\0';
+        s++;
+    }
+    size_t count = 0;
+    for (char *tok = s; tok && count < cap;) {
+        char *comma = strchr(tok, ',');
+        if (comma) *comma = '\0';
+        out[count++] = trim(tok);
+        tok = comma ? comma + 1 : NULL;
+    }
+    return count;
+}

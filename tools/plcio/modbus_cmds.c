@@ -152,8 +152,11 @@ static void values_add(void *ctx, size_t index, const char *text)
         v->text = p;
         v->cap = cap;
     }
-    if (index) v->len += (size_t)snprintf(v->text + v->len, v->cap - v->len, v->json ? ", " : " ");
-    if (v->json && v->quote) {
+    if (index) v->len += (size_t)snprintf(v->text + v->len, v->cap - v->len, ", ");
+    const char *special = v->json && !v->quote ? cli_json_float_special(text) : NULL;
+    if (special) {
+        v->len += (size_t)snprintf(v->text + v->len, v->cap - v->len, "%s", special);
+    } else if (v->json && v->quote) {
         v->text[v->len++] = '"';
         for (const char *s = text; *s; s++) {
             if (*s == '"' || *s == '\\') v->text[v->len++] = '\\';
@@ -171,12 +174,25 @@ static void values_add(void *ctx, size_t index, const char *text)
     v->count++;
 }
 
-/* Read every address; texts[i] (malloc'd) get the printable value. */
-static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts)
+/* The library's error text without the address it starts with (the CLI
+ * names the address as the user gave it). */
+static const char *after_address(const char *text, const char *addr)
+{
+    size_t alen = strlen(addr);
+    if (!strncmp(text, addr, alen) && text[alen] == ':') text += alen + 1;
+    while (*text == ' ')
+        text++;
+    return text;
+}
+
+/* Read every address: texts[i] (malloc'd) gets the printable value, or
+ * errors[i] that item's error. Returns a usage error (bad address, reported)
+ * or PLCIO_EXIT_OK, also when items failed. */
+static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts, char **errors)
 {
     for (size_t i = 0; i < a->n; i++) {
         char addr[MAX_TEXT];
-        plcio_error err;
+        plcio_error err = {0};
         int st = effective_address(a, a->items[i], addr, sizeof addr);
         if (st) return st;
         plcio_mb_address m;
@@ -184,14 +200,22 @@ static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts)
         plcio_mb_address_parse(addr, &m, NULL);
         values v = {NULL, 0, 0, 0, a->json, m.type == PLCIO_TYPE_STRING};
         int rc = plcio_modbus_read_address(c, a->unit, addr, values_add, &v, &err);
+        free(texts[i]);
+        free(errors[i]);
+        texts[i] = errors[i] = NULL;
+        if (rc == PLCIO_ESYNTAX) {
+            free(v.text);
+            return cli_error(PLCIO_EXIT_USAGE, "read %s: %s", a->items[i], err.text);
+        }
         if (rc != PLCIO_OK) {
             free(v.text);
-            int status = rc == PLCIO_ESYNTAX || rc == PLCIO_ERANGE ? PLCIO_EXIT_USAGE : PLCIO_EXIT_FAILURE;
-            cli_error(status, "read %s", err.text);
-            return status;
+            const char *why = after_address(err.text, addr);
+            errors[i] = strdup(why[0] ? why : plcio_strerror(rc));
+            if (!errors[i]) return cli_out_of_memory();
+            continue;
         }
         if (!v.text) return cli_out_of_memory();
-        if (a->json && m.count > 1) { /* arrays as JSON arrays */
+        if (m.count > 1) { /* arrays: [a, b, c] in text and JSON alike */
             char *arr = malloc(v.len + 3);
             if (!arr) {
                 free(v.text);
@@ -201,29 +225,43 @@ static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts)
             free(v.text);
             v.text = arr;
         }
-        free(texts[i]);
         texts[i] = v.text;
     }
     return PLCIO_EXIT_OK;
 }
 
-static void print_values(const mb_args *a, char **texts, const bool *only)
+/* Each item's outcome (as print_tags in s7_cmds.c): "ADDR = value" on
+ * stdout, a failed item "plcio: read ADDR: why" on stderr; --json: one object,
+ * a failed item {"error": "why"}. PLCIO_EXIT_FAILURE when a printed item failed. */
+static int print_values(const mb_args *a, char **texts, char **errors, const bool *only)
 {
-    bool first = true;
+    bool first = true, failed = false;
     if (a->json) fputc('{', stdout);
     for (size_t i = 0; i < a->n; i++) {
         if (only && !only[i]) continue;
+        if (errors[i]) {
+            failed = true;
+            cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", a->items[i], errors[i]);
+        }
         if (a->json) {
             if (!first) fputs(", ", stdout);
             cli_json_string(stdout, a->items[i]);
-            printf(": %s", texts[i]);
-        } else {
+            fputs(": ", stdout);
+            if (errors[i]) {
+                fputs("{\"error\": ", stdout);
+                cli_json_string(stdout, errors[i]);
+                fputc('}', stdout);
+            } else {
+                fputs(texts[i], stdout);
+            }
+        } else if (!errors[i]) {
             printf("%s = %s\n", a->items[i], texts[i]);
         }
         first = false;
     }
     if (a->json) fputs("}\n", stdout);
     fflush(stdout);
+    return failed ? PLCIO_EXIT_FAILURE : PLCIO_EXIT_OK;
 }
 
 static void free_texts(char **texts, size_t n)
@@ -238,12 +276,13 @@ int modbus_cli_read(int argc, char **argv)
     mb_args a;
     plcio_modbus_client *c = NULL;
     int st = parse_args(argc, argv, &a, false);
-    char **texts = st ? NULL : calloc(a.n, sizeof *texts);
-    if (!st && !texts) st = cli_out_of_memory();
+    char **texts = st ? NULL : calloc(a.n, sizeof *texts), **errors = st ? NULL : calloc(a.n, sizeof *errors);
+    if (!st && (!texts || !errors)) st = cli_out_of_memory();
     if (!st) st = open_client(&a, &c);
-    if (!st) st = read_all(c, &a, texts);
-    if (!st) print_values(&a, texts, NULL);
+    if (!st) st = read_all(c, &a, texts, errors);
+    if (!st) st = print_values(&a, texts, errors, NULL);
     free_texts(texts, a.n);
+    free_texts(errors, a.n);
     plcio_modbus_client_free(c);
     free(a.items);
     return st;
@@ -262,30 +301,36 @@ int modbus_cli_watch(int argc, char **argv)
     plcio_modbus_client *c = NULL;
     int st = parse_args(argc, argv, &a, true);
     char **texts = st ? NULL : calloc(a.n, sizeof *texts), **shown = st ? NULL : calloc(a.n, sizeof *shown);
+    char **errors = st ? NULL : calloc(a.n, sizeof *errors);
     bool *changed = st ? NULL : calloc(a.n, sizeof *changed);
-    if (!st && (!texts || !shown || !changed)) st = cli_out_of_memory();
+    if (!st && (!texts || !shown || !changed || !errors)) st = cli_out_of_memory();
     if (!st) st = open_client(&a, &c);
+    int last = PLCIO_EXIT_OK; /* the outcome of the latest poll */
     for (long poll = 0; !st && (a.count == 0 || poll < a.count); poll++) {
         if (poll) sleep_ms(a.interval_ms);
-        int rc = read_all(c, &a, texts);
-        if (rc == PLCIO_EXIT_USAGE) st = rc;
-        if (rc) {
-            if (a.count && poll + 1 == a.count) st = PLCIO_EXIT_FAILURE;
-            continue; /* keep watching: the next poll reconnects */
-        }
+        st = read_all(c, &a, texts, errors);
+        if (st) break;
         bool any = false;
+        last = PLCIO_EXIT_OK;
         for (size_t i = 0; i < a.n; i++) {
-            changed[i] = !shown[i] || strcmp(shown[i], texts[i]) != 0;
-            if (changed[i]) {
-                free(shown[i]);
-                shown[i] = strdup(texts[i]);
-                any = true;
-            }
+            /* the outcome as shown: the value's text, or "!" and the error */
+            const char *now = errors[i] ? errors[i] : texts[i];
+            bool was_error = shown[i] && shown[i][0] == '!';
+            changed[i] = !shown[i] || was_error != (errors[i] != NULL) || strcmp(shown[i] + was_error, now) != 0;
+            if (errors[i]) last = PLCIO_EXIT_FAILURE;
+            if (!changed[i]) continue;
+            free(shown[i]);
+            size_t len = strlen(now) + 2;
+            shown[i] = malloc(len);
+            if (shown[i]) snprintf(shown[i], len, "%s%s", errors[i] ? "!" : "", now);
+            any = true;
         }
-        if (any) print_values(&a, texts, changed);
+        if (any) (void)print_values(&a, texts, errors, changed);
     }
+    if (!st && a.count) st = last;
     free_texts(texts, a.n);
     free_texts(shown, a.n);
+    free_texts(errors, a.n);
     free(changed);
     plcio_modbus_client_free(c);
     free(a.items);
@@ -293,19 +338,6 @@ int modbus_cli_watch(int argc, char **argv)
 }
 
 /* ---- write ---- */
-
-/* Split "v1,v2,v3" in place (values containing ',' are not supported). */
-static size_t split_values(char *s, const char **out, size_t cap)
-{
-    size_t n = 0;
-    for (char *tok = s; tok && n < cap;) {
-        char *comma = strchr(tok, ',');
-        if (comma) *comma = '\0';
-        out[n++] = tok;
-        tok = comma ? comma + 1 : NULL;
-    }
-    return n;
-}
 
 int modbus_cli_write(int argc, char **argv)
 {
@@ -329,16 +361,17 @@ int modbus_cli_write(int argc, char **argv)
         char *vals = strdup(eq + 1);
         const char **list = calloc(strlen(eq + 1) + 1, sizeof *list);
         if (!vals || !list) st = cli_out_of_memory();
-        size_t n = st ? 0 : split_values(vals, list, strlen(eq + 1) + 1);
+        size_t n = st ? 0 : cli_split_array(vals, (char **)list, strlen(eq + 1) + 1);
         plcio_mb_address m;
         memset(&m, 0, sizeof m); /* stays zero if the address does not parse: the read reports that */
         plcio_mb_address_parse(addr, &m, NULL);
         if (!st && m.type == PLCIO_TYPE_STRING) n = 1, list[0] = eq + 1; /* strings keep their commas */
         int rc = st ? PLCIO_OK : plcio_modbus_write_address(c, a.unit, addr, list, n, &err);
+        /* every value error names the address as given */
         if (rc == PLCIO_ERANGE || rc == PLCIO_ESYNTAX || rc == PLCIO_EINVAL || rc == PLCIO_EACCESS)
-            st = cli_error(PLCIO_EXIT_USAGE, "write %s", err.text);
+            st = cli_error(PLCIO_EXIT_USAGE, "write %s: %s", given, after_address(err.text, addr));
         else if (rc)
-            st = cli_error(PLCIO_EXIT_FAILURE, "write %s", err.text);
+            st = cli_error(PLCIO_EXIT_FAILURE, "write %s: %s", given, after_address(err.text, addr));
         free(vals);
         free(list);
     }
