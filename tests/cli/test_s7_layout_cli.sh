@@ -121,8 +121,8 @@ expect 2 "out of range for INT" "$BIN" write "$U" Release_valve=40000 --layout "
 expect 2 "bad.db:4:7: " "$BIN" read "$U" a --layout "$TMP/bad.db" --db 3
 expect 2 "cannot open" "$BIN" read "$U" a --layout "$TMP/missing.db" --db 3
 expect 2 "" "$BIN" read "$U" Count --layout
-expect 2 "S7 data blocks" "$BIN" read "modbus-tcp://127.0.0.1:1" hr0 --layout "$X"
-expect 2 "S7 data blocks" "$BIN" write "modbus-tcp://127.0.0.1:1" hr0=1 --db 3
+expect 2 "--layout is for s7:// URLs" "$BIN" read "modbus-tcp://127.0.0.1:1" hr0 --layout "$X"
+expect 2 "--db is for s7:// URLs" "$BIN" write "modbus-tcp://127.0.0.1:1" hr0=1 --db 3
 # a refused value sends nothing
 expect 2 "" "$BIN" write "$U" Count=1 Motor.Speed=x --layout "$L12"
 expect 0 "Count = 7" "$BIN" read "$U" Count --layout "$L12"

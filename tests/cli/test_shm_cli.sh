@@ -31,7 +31,7 @@ expect() { # expect STATUS PATTERN command...
 
 # ---- usage and missing segments ----
 expect 2 "which segment" "$BIN" shm
-expect 2 "unexpected '--bogus'" "$BIN" shm x --bogus
+expect 2 "unknown option '--bogus'; valid options: " "$BIN" shm x --bogus
 expect 2 "is not TAG=VALUE" "$BIN" shm x --write novalue
 expect 2 "does not combine" "$BIN" shm x --write a=1 --watch
 expect 2 "--interval 'x'" "$BIN" shm x --watch --interval x

@@ -30,14 +30,14 @@ expect() { # expect STATUS PATTERN command...
 # ---- usage ----
 expect 2 "give either --config FILE or a device URL" "$BIN" sync
 expect 2 "needs --db N" "$BIN" sync s7://127.0.0.1:1
-expect 2 "unexpected '--bogus'" "$BIN" sync s7://127.0.0.1:1 --db 1 --bogus
+expect 2 "unknown option '--bogus'; valid options: " "$BIN" sync s7://127.0.0.1:1 --db 1 --bogus
 expect 2 "--seconds 'x'" "$BIN" sync s7://127.0.0.1:1 --db 1 --seconds x
 expect 2 "No such file" "$BIN" sync --config "$TMP/missing.yaml"
 printf 'devices:\n  - url: s7://h\n    groups: [{db: 0}]\n' > "$TMP/bad.yaml"
 expect 2 "bad.yaml:3:19: db 0 is out of range" "$BIN" sync --config "$TMP/bad.yaml"
 expect 1 "DB 5 needs a layout file" "$BIN" sync s7://127.0.0.1:1 --db 5 --seconds 1
 expect 1 "opcua" "$BIN" sync opcua://h --db 5 --layout "$FIX/layouts/test_db.db" --seconds 1
-expect 2 "unexpected '--nope'" "$BIN" demo --nope
+expect 2 "unknown option '--nope'" "$BIN" demo --nope
 expect 2 "--seconds '0'" "$BIN" demo --seconds 0
 
 # ---- a device that is not there: the engine keeps trying and says why ----

@@ -448,3 +448,142 @@ int modbus_cli_info(int argc, char **argv)
     plcio_modbus_client_free(c);
     return st;
 }
+
+/* ---- diag ---- */
+
+typedef struct diag_out {
+    bool json, first;
+    size_t ok, failed;
+} diag_out;
+
+static void diag_key(diag_out *d, const char *key)
+{
+    if (d->json) {
+        fputs(d->first ? "{" : ", ", stdout);
+        cli_json_string(stdout, key);
+        fputs(": ", stdout);
+    } else {
+        printf("%-28s ", key);
+    }
+    d->first = false;
+}
+
+/* A refused or failed request: its reason, in the output (not only stderr). */
+static void diag_error(diag_out *d, plcio_modbus_client *c, const char *key, int rc)
+{
+    char why[160];
+    if (rc == PLCIO_EMBEXC)
+        snprintf(why, sizeof why, "refused: exception %d (%s)", plcio_modbus_last_exception(c),
+                 plcio_mb_exception_text(plcio_modbus_last_exception(c)));
+    else
+        snprintf(why, sizeof why, "%s", plcio_strerror(rc));
+    diag_key(d, key);
+    if (d->json) {
+        fputs("{\"error\": ", stdout);
+        cli_json_string(stdout, why);
+        fputc('}', stdout);
+    } else {
+        printf("error: %s\n", why);
+    }
+    d->failed++;
+}
+
+static void diag_number(diag_out *d, const char *key, unsigned long v)
+{
+    diag_key(d, key);
+    printf(d->json ? "%lu" : "%lu\n", v);
+    d->ok++;
+}
+
+int modbus_cli_diag(int argc, char **argv)
+{
+    mb_args a;
+    memset(&a, 0, sizeof a);
+    a.unit = PLCIO_MODBUS_UNIT_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        long n;
+        if (!strcmp(argv[i], "--json")) {
+            a.json = true;
+        } else if (!strcmp(argv[i], "--unit")) {
+            if (!parse_long(argv[++i], 0, 255, &n)) return cli_error(PLCIO_EXIT_USAGE, "--unit: 0..255");
+            a.unit = (int)n;
+        } else if (!strcmp(argv[i], "--timeout")) {
+            if (!parse_long(argv[++i], 1, 3600000, &a.timeout_ms)) return cli_error(PLCIO_EXIT_USAGE, "--timeout: ms");
+        } else if (a.url) {
+            return cli_error(PLCIO_EXIT_USAGE, "diag: unexpected argument '%s'", argv[i]);
+        } else {
+            a.url = argv[i];
+        }
+    }
+    plcio_modbus_client *c = NULL;
+    int st = open_client(&a, &c);
+    if (st) return st;
+    static const struct {
+        uint16_t sub;
+        const char *key;
+    } counters[] = {
+        {0x02, "diagnostic_register"},       {0x0B, "bus_message_count"},       {0x0C, "bus_comm_error_count"},
+        {0x0D, "exception_error_count"},     {0x0E, "server_message_count"},    {0x0F, "server_no_response_count"},
+        {0x10, "server_nak_count"},          {0x11, "server_busy_count"},       {0x12, "bus_char_overrun_count"},
+    };
+    diag_out d = {a.json, true, 0, 0};
+    for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++) {
+        uint16_t v = 0;
+        int rc = plcio_modbus_diagnostic_counter(c, a.unit, counters[k].sub, &v);
+        if (rc)
+            diag_error(&d, c, counters[k].key, rc);
+        else
+            diag_number(&d, counters[k].key, v);
+    }
+    uint16_t status = 0, events = 0;
+    int rc = plcio_modbus_get_comm_event_counter(c, a.unit, &status, &events);
+    if (rc) {
+        diag_error(&d, c, "comm_event_counter", rc);
+    } else {
+        diag_number(&d, "comm_event_counter", events);
+        diag_number(&d, "comm_status", status);
+    }
+    plcio_modbus_event_log log;
+    rc = plcio_modbus_get_comm_event_log(c, a.unit, &log);
+    if (rc) {
+        diag_error(&d, c, "comm_event_log", rc);
+    } else {
+        diag_number(&d, "comm_message_count", log.message_count);
+        diag_key(&d, "comm_event_log");
+        fputs(a.json ? "[" : "", stdout);
+        for (size_t k = 0; k < log.event_len && k < sizeof log.events; k++)
+            printf(a.json ? "%s%u" : "%s0x%02X", k ? (a.json ? ", " : " ") : "", log.events[k]);
+        fputs(a.json ? "]" : "\n", stdout);
+    }
+    static plcio_modbus_device_object objs[256];
+    size_t n = 0;
+    rc = PLCIO_EMBEXC;
+    for (uint8_t code = 3; code >= 1 && rc == PLCIO_EMBEXC; code--)
+        rc = plcio_modbus_read_device_id(c, a.unit, code, 0, objs, 256, &n);
+    if (rc) {
+        diag_error(&d, c, "identification", rc);
+    } else {
+        diag_key(&d, "identification");
+        fputs(a.json ? "{" : "\n", stdout);
+        for (size_t i = 0; i < n; i++) {
+            char key[32];
+            const char *name = object_name(objs[i].id);
+            if (!name) snprintf(key, sizeof key, "Object0x%02X", objs[i].id);
+            if (a.json) {
+                fputs(i ? ", " : "", stdout);
+                cli_json_string(stdout, name ? name : key);
+                fputs(": ", stdout);
+                cli_json_string(stdout, objs[i].value);
+            } else {
+                printf("  %-26s %s\n", name ? name : key, objs[i].value);
+            }
+        }
+        fputs(a.json ? "}" : "", stdout);
+        d.ok++;
+    }
+    if (a.json) fputs("}\n", stdout);
+    fflush(stdout);
+    plcio_modbus_client_free(c);
+    if (!d.ok) return cli_error(PLCIO_EXIT_FAILURE, "diag: the device answered no request");
+    return PLCIO_EXIT_OK;
+}

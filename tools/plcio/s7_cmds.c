@@ -25,13 +25,6 @@ typedef struct s7_tag {
     char *error;   /* this item's error (NULL: data holds its value) */
 } s7_tag;
 
-/* How to reach the PLC: the URL and the options every S7 command takes. */
-typedef struct s7_conn {
-    const char *url;
-    long timeout_ms; /* 0: the URL's or the default */
-    const char *password;
-} s7_conn;
-
 static bool parse_ms(const char *v, long *out)
 {
     char *end;
@@ -59,7 +52,7 @@ static bool conn_option(char **argv, int *i, s7_conn *conn, int *st)
     return false;
 }
 
-static int open_client(const s7_conn *conn, bool reconnect, plcio_s7_client **out)
+int s7_open_client(const s7_conn *conn, bool reconnect, plcio_s7_client **out)
 {
     const char *url_text = conn->url;
     plcio_url url;
@@ -606,7 +599,7 @@ int s7_cli_read(int argc, char **argv)
     plcio_s7_client *c = NULL;
     if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
     if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
-    if (!rc) rc = open_client(&ra.conn, false, &c);
+    if (!rc) rc = s7_open_client(&ra.conn, false, &c);
     if (!rc) rc = read_tags(c, tags, n);
     char **texts = rc ? NULL : calloc(n ? n : 1, sizeof *texts);
     if (!rc && !texts) rc = cli_out_of_memory();
@@ -771,7 +764,7 @@ int s7_cli_write(int argc, char **argv)
     for (size_t i = 0; !rc && i < n; i++)
         rc = write_item(&L, items[i], i, &plan);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = open_client(&conn, false, &c);
+    if (!rc) rc = s7_open_client(&conn, false, &c);
     if (!rc) {
         int e = plcio_s7_client_write_vars(c, plan.vars, plan.n);
         if (e == PLCIO_EPLC) {
@@ -826,7 +819,7 @@ int s7_cli_watch(int argc, char **argv)
     if (!rc && !(changed = calloc(n ? n : 1, sizeof *changed))) rc = cli_out_of_memory();
     char **texts = rc ? NULL : calloc(n ? n : 1, sizeof *texts);
     if (!rc && !texts) rc = cli_out_of_memory();
-    if (!rc) rc = open_client(&ra.conn, true, &c);
+    if (!rc) rc = s7_open_client(&ra.conn, true, &c);
     int last = PLCIO_EXIT_OK; /* the outcome of the latest poll */
     for (long poll = 0; !rc && (ra.count == 0 || poll < ra.count); poll++) {
         if (poll) sleep_ms(ra.interval_ms);
@@ -897,7 +890,7 @@ static void kvi(bool json, bool *first, const char *key, long value)
 
 /* The URL, --json and the connection options; other positional arguments
  * go to rest (NULL: none allowed), at most cap of them. */
-static int conn_args(int argc, char **argv, s7_conn *conn, bool *json, const char **rest, size_t cap, size_t *n_rest)
+int s7_conn_args(int argc, char **argv, s7_conn *conn, bool *json, const char **rest, size_t cap, size_t *n_rest)
 {
     memset(conn, 0, sizeof *conn);
     if (json) *json = false;
@@ -940,9 +933,9 @@ int s7_cli_info(int argc, char **argv)
 {
     s7_conn conn;
     bool json;
-    int rc = conn_args(argc, argv, &conn, &json, NULL, 0, NULL);
+    int rc = s7_conn_args(argc, argv, &conn, &json, NULL, 0, NULL);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = open_client(&conn, false, &c);
+    if (!rc) rc = s7_open_client(&conn, false, &c);
     if (rc) return rc;
     plcio_s7_cpu_info ci;
     memset(&ci, 0, sizeof ci);
@@ -1019,9 +1012,9 @@ int s7_cli_blocks(int argc, char **argv)
 {
     s7_conn conn;
     bool json;
-    int rc = conn_args(argc, argv, &conn, &json, NULL, 0, NULL);
+    int rc = s7_conn_args(argc, argv, &conn, &json, NULL, 0, NULL);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = open_client(&conn, false, &c);
+    if (!rc) rc = s7_open_client(&conn, false, &c);
     plcio_s7_block_count bc;
     if (!rc && plcio_s7_client_list_blocks(c, &bc) != PLCIO_OK)
         rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);

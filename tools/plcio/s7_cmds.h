@@ -4,7 +4,26 @@
 #ifndef PLCIO_TOOL_S7_CMDS_H
 #define PLCIO_TOOL_S7_CMDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
+
+#include "plcio/s7.h"
+
+/* How to reach the PLC: the URL and the options every S7 command takes
+ * (--timeout, --password). */
+typedef struct s7_conn {
+    const char *url;
+    long timeout_ms; /* 0: the URL's or the default */
+    const char *password;
+} s7_conn;
+
+/* The URL, --json (json NULL: not taken) and the connection options of a
+ * normalized argv; other positional arguments go to rest (at most cap; rest
+ * NULL: none allowed). Usage errors are reported. */
+int s7_conn_args(int argc, char **argv, s7_conn *conn, bool *json, const char **rest, size_t cap, size_t *n_rest);
+/* Connect (and send the password); errors reported, *out freed by the caller. */
+int s7_open_client(const s7_conn *conn, bool reconnect, plcio_s7_client **out);
 
 int s7_cli_read(int argc, char **argv);
 int s7_cli_write(int argc, char **argv);
