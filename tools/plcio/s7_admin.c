@@ -319,7 +319,7 @@ int s7_cli_upload(int argc, char **argv)
     size_t len = 0;
     rc = s7_open_client(&conn, false, &c);
     if (!rc && plcio_s7_client_upload(c, type, number, buf, BLOCK_CAP, &len) != PLCIO_OK)
-        rc = cli_error(PLCIO_EXIT_FAILURE, "upload %s: %s", rest[0], plcio_s7_client_last_error(c)->text);
+        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     plcio_s7_client_free(c);
     if (!rc) {
         FILE *f = file && strcmp(file, "-") ? fopen(file, "wb") : stdout;
@@ -383,7 +383,7 @@ int s7_cli_download(int argc, char **argv)
     plcio_s7_client *c = NULL;
     if (!rc) rc = s7_open_client(&conn, false, &c);
     if (!rc && plcio_s7_client_download(c, type, number, buf, len, mc7_len) != PLCIO_OK)
-        rc = cli_error(PLCIO_EXIT_FAILURE, "download %s%u: %s", type, number, plcio_s7_client_last_error(c)->text);
+        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     else if (!rc)
         printf("download %s%u: %zu bytes\n", type, number, len);
     plcio_s7_client_free(c);
@@ -403,7 +403,11 @@ int s7_cli_delete(int argc, char **argv)
     if (rc) return rc;
     plcio_s7_client *c = NULL;
     if ((rc = s7_open_client(&conn, false, &c)) != PLCIO_EXIT_OK) return rc;
-    if (plcio_s7_client_delete_block(c, type, number) != PLCIO_OK) return library_error(c, "delete");
+    if (plcio_s7_client_delete_block(c, type, number) != PLCIO_OK) {
+        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
+        plcio_s7_client_free(c);
+        return rc;
+    }
     printf("delete %s%u: done\n", type, number);
     plcio_s7_client_free(c);
     return PLCIO_EXIT_OK;
