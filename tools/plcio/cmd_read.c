@@ -27,9 +27,10 @@ static const cli_spec read_spec = {
     "read",
     "URL ADDR...",
     "read values by address (DB1.DBD8:REAL, M10.5, hr100:REAL) or layout member name (Motor.Speed) and print them",
-    "Every item gets its own outcome: its value, or its error with the reason (\"ADDR: error: why\" on\n"
-    "stderr); the others are printed all the same. Exit status 1 when any item failed. Arrays print as\n"
-    "[a, b, c] for both protocols.",
+    "Every item gets its own outcome: \"ADDR = value\" on stdout, or \"plcio: read ADDR: why\" on stderr;\n"
+    "the others are printed all the same. With --json a failed item is {\"error\": \"why\"}. Exit status 1\n"
+    "when any item failed. Arrays print as [a, b, c] for both protocols; NaN and infinities are the\n"
+    "JSON strings \"NaN\", \"Infinity\", \"-Infinity\".",
     read_opts,
     NULL,
     read_examples,

@@ -223,13 +223,14 @@ static void man_options(FILE *f, const cli_spec *spec)
 {
     for (const cli_opt *o = spec->opts; o && o->name; o++) {
         if (o->flags & CLI_OPT_ALIAS) continue;
-        fputs(".TP\n.B ", f);
+        /* .BI alternates bold and italic: "--name " bold, VALUE italic */
+        fputs(".TP\n.BI \"", f);
         roff(f, o->name);
         if (o->value) {
-            fputs(" \" \"\n.I ", f);
+            fputs(" \" \"", f);
             roff(f, o->value);
         }
-        fputs("\n", f);
+        fputs("\"\n", f);
         roff(f, scope(o->flags));
         roff(f, o->help);
         if (o->flags & CLI_OPT_REPEAT) fputs(" (repeatable)", f);
