@@ -35,7 +35,7 @@ else
     clang-tidy clang-format cppcheck
     libcmocka-dev libcjson-dev libyaml-dev
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
-    nodejs npm
+    nodejs npm mbpoll groff-base man-db
   )
 fi
 
@@ -113,6 +113,8 @@ if ! $build_only; then
     /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'
   check "tshark" "tshark" tshark --version
   check "socat" "socat" socat -V
+  check "mbpoll (a foreign Modbus client: FC 17 as it shows it)" "mbpoll" mbpoll -V
+  check "man and groff (the generated man pages render)" "man-db groff-base" sh -c 'man --version && groff -v'
   check "node" "nodejs" node -e 'process.exit(0)'
 fi
 

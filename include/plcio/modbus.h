@@ -592,6 +592,11 @@ PLCIO_API int plcio_modbus_server_set_exception_status(plcio_modbus_server *s, i
 PLCIO_API int plcio_modbus_server_set_device_id(plcio_modbus_server *s, uint8_t object_id, const char *value);
 /* FC 17 answer: server id bytes (<= 200) and run indicator. */
 PLCIO_API int plcio_modbus_server_set_server_id(plcio_modbus_server *s, const uint8_t *id, size_t len, bool running);
+/* FC 17 additional data (<= 200 bytes; default none), sent after the run
+ * indicator as the spec lays the answer out: byte count, server id, run
+ * indicator (0xFF on, 0x00 off), additional data. Id and data together at
+ * most 250 bytes (one PDU), else PLCIO_ERANGE (as for set_server_id). */
+PLCIO_API int plcio_modbus_server_set_server_data(plcio_modbus_server *s, const uint8_t *data, size_t len);
 
 /* Links. Port 0 picks a free port, *bound_port (may be NULL) tells which. */
 PLCIO_API int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int port, int *bound_port);

@@ -70,13 +70,11 @@ while read -r cmd; do
   grep -q -- "plcio $cmd " "$TMP/out" || fail "plcio --help does not show plcio $cmd"
   grep -q -- "plcio\\\\-${cmd%% *}" "$TMP/gen/man1/plcio.1" || fail "plcio(1) does not name plcio-${cmd%% *}"
 done <<< "$commands"
-# the pages are valid roff for man(1)
-if command -v groff > /dev/null; then
-  for page in "$TMP"/gen/man1/*.1; do
-    groff -man -Tutf8 -ww -z "$page" 2> "$TMP/groff" || fail "groff $page"
-    [ -s "$TMP/groff" ] && fail "groff warns about $page: $(cat "$TMP/groff")"
-  done
-fi
+# the pages are valid roff for man(1) (groff: scripts/bootstrap.sh installs it)
+for page in "$TMP"/gen/man1/*.1; do
+  groff -man -Tutf8 -ww -z "$page" 2> "$TMP/groff" || fail "groff $page"
+  [ -s "$TMP/groff" ] && fail "groff warns about $page: $(cat "$TMP/groff")"
+done
 [ "$(complete_words plcio sim "")" = "s7 modbus" ] || fail "completion of 'plcio sim': $(complete_words plcio sim "")"
 [ "$(complete_words plcio sim modbus --lis)" = "--listen" ] || fail "completion of --lis"
 case " $(complete_words plcio control s7://x "") " in *" hot-start "*) ;; *) fail "completion of control actions" ;; esac

@@ -181,4 +181,19 @@ for U in "$SIMMB" "$PYM"; do
   grep -q '^identification={"VendorName"' "$TMP/json" || fail "diag $U: no identification: $(cat "$TMP/json")"
 done
 expect 0 "ProductCode *plcio-sim" "$BIN" diag "$SIMMB"
+
+# ---- FC 17 as mbpoll (libmodbus) reads it: id, run indicator, additional data.
+# mbpoll asks for it only on a serial line: socat gives two connected ptys ----
+socat pty,raw,echo=0,link="$TMP/ttyA" pty,raw,echo=0,link="$TMP/ttyB" 2> /dev/null &
+PIDS="$PIDS $!"
+i=0
+while [ ! -e "$TMP/ttyB" ]; do i=$((i + 1)); [ $i -gt 100 ] && fail "socat made no ptys"; sleep 0.1; done
+expect 2 "--server-id: want 0..255" "$BIN" sim modbus --server-id 0x21
+"$BIN" sim modbus --rtu "$TMP/ttyA" --unit 1 --server-id 33 --seconds 60 > "$TMP/rtu" 2>&1 &
+PIDS="$PIDS $!"
+wait_line "$TMP/rtu"
+timeout 20 mbpoll -m rtu -b 19200 -P even -a 1 -u -1 "$TMP/ttyB" > "$TMP/mbpoll" 2>&1 || fail "mbpoll -u: $(cat "$TMP/mbpoll")"
+grep -q "Id *: 0x21" "$TMP/mbpoll" || fail "FC 17 server id as mbpoll shows it: $(cat "$TMP/mbpoll")"
+grep -q "Status: On" "$TMP/mbpoll" || fail "FC 17 run indicator as mbpoll shows it: $(cat "$TMP/mbpoll")"
+grep -q "Data *: plcio sim" "$TMP/mbpoll" || fail "FC 17 additional data as mbpoll shows it: $(cat "$TMP/mbpoll")"
 echo "ok"
