@@ -173,6 +173,39 @@ expect 2 "is not an S7 block image" "$BIN" download "$SIM" "$TMP/bad.blk"
 expect 1 "" "$BIN" download "$SIM" "$TMP/db2.blk" --block DB5
 expect 1 "" "$BIN" delete "$SIM" DB2
 
+# ---- simulator priming: the uploaded block and a raw image as DBs; the default
+# data set (README's examples); peripheral I/O ----
+printf '\001\002\003\377' > "$TMP/raw.bin"
+printf 'hr0 = 1234\nhr2:REAL=3.5  # a comment\n"ignored"\n' > "$TMP/bad.txt"
+expect 2 "bad.txt:3: " "$BIN" sim modbus --listen 127.0.0.1:0 --data "$TMP/bad.txt" --seconds 1
+printf '# start values\nhr0 = 1234\nhr2:REAL:CDAB=-2.5\nhr10[3]=[7, 8, 9]\nco4[3]=1,0,1\nir3:DINT=-100000\n' > "$TMP/data.txt"
+"$BIN" sim modbus --listen 127.0.0.1:0 --data "$TMP/data.txt" --seconds 60 > "$TMP/simmb2" &
+PIDS="$PIDS $!"
+"$BIN" sim s7 --listen 127.0.0.1:0 --db 3:"$TMP/db2.blk" --db 4:"$TMP/raw.bin" --seconds 60 > "$TMP/sim2" 2>&1 &
+PIDS="$PIDS $!"
+"$BIN" sim s7 --listen 127.0.0.1:0 --seconds 60 > "$TMP/sim3" 2>&1 &
+PIDS="$PIDS $!"
+for f in simmb2 sim2 sim3; do wait_line "$TMP/$f"; done
+M2="modbus-tcp://127.0.0.1:$(head -1 "$TMP/simmb2" | sed 's/.*:\([0-9]*\) (tcp)/\1/')"
+S2="s7://$(sed -n 's/.*listening on //p' "$TMP/sim2")"
+S3="s7://$(sed -n 's/.*listening on //p' "$TMP/sim3")"
+expect 0 "" "$BIN" read "$M2" hr0 hr2:REAL:CDAB "hr10[3]" "co4[3]" ir3:DINT --json
+json
+has 'hr0=1234'
+has 'hr2:REAL:CDAB=-2.5'
+has 'hr10[3]=[7, 8, 9]'
+has 'co4[3]=[true, false, true]'
+has 'ir3:DINT=-100000'
+expect 0 "DB3.DBB0\[4\] = \[1, 2, 3, 4\]" "$BIN" read "$S2" "DB3.DBB0[4]"
+expect 1 "DB3 is 64 bytes" "$BIN" read "$S2" DB3.DBB64
+expect 0 "DB4.DBB0\[4\] = \[1, 2, 3, 255\]" "$BIN" read "$S2" "DB4.DBB0[4]"
+expect 2 "not a DB block image" "$BIN" sim s7 --db 3:"$TMP/bad.blk" --listen 127.0.0.1:0
+expect 2 "no-such.bin" "$BIN" sim s7 --db 3:"$TMP/no-such.bin" --listen 127.0.0.1:0
+expect 0 '{"DB1.DBW0:INT": 1234, "DB1:2:REAL": 3.5, "DB1.DBB10\[3\]": \[10, 11, 12\]}' \
+  "$BIN" read "$S3" DB1.DBW0:INT DB1:2:REAL "DB1.DBB10[3]" --json
+expect 0 "" "$BIN" write "$S3" IW256=4711 PQW300=99
+expect 0 '{"PIW256": 4711, "QW300": 99}' "$BIN" read "$S3" PIW256 QW300 --json
+
 # ---- Modbus diag: FC 8 counters, FC 11/12, FC 43/14 ----
 for U in "$SIMMB" "$PYM"; do
   expect 0 "" "$BIN" diag "$U" --json
