@@ -241,7 +241,8 @@ static int print_values(const mb_args *a, char **texts, char **errors, const boo
         if (only && !only[i]) continue;
         if (errors[i]) {
             failed = true;
-            cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", a->items[i], errors[i]);
+            fflush(stdout); /* the items in their order, also when both streams go to one pipe */
+            if (!a->json) cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", a->items[i], errors[i]);
         }
         if (a->json) {
             if (!first) fputs(", ", stdout);
@@ -261,6 +262,9 @@ static int print_values(const mb_args *a, char **texts, char **errors, const boo
     }
     if (a->json) fputs("}\n", stdout);
     fflush(stdout);
+    /* JSON: the reasons on stderr after the document, which stays whole */
+    for (size_t i = 0; a->json && i < a->n; i++)
+        if ((!only || only[i]) && errors[i]) cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", a->items[i], errors[i]);
     return failed ? PLCIO_EXIT_FAILURE : PLCIO_EXIT_OK;
 }
 

@@ -477,7 +477,8 @@ static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only,
         if (only && !only[i]) continue;
         if (tags[i].error) {
             failed = true;
-            cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
+            fflush(stdout); /* the items in their order, also when both streams go to one pipe */
+            if (!json) cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
         }
         if (json) {
             if (!first) fputs(", ", stdout);
@@ -497,6 +498,9 @@ static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only,
     }
     if (json) fputs("}\n", stdout);
     fflush(stdout);
+    /* JSON: the reasons on stderr after the document, which stays whole */
+    for (size_t i = 0; json && i < n; i++)
+        if ((!only || only[i]) && tags[i].error) cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
     return failed ? PLCIO_EXIT_FAILURE : PLCIO_EXIT_OK;
 }
 

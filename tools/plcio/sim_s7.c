@@ -13,7 +13,8 @@
  * values from a TIA Portal / STEP 7 source (UDTs it uses: --layout FILE), or
  * its bytes from a raw (.bin) or block (.blk, plcio upload) image.
  * Without --area: M 256 bytes, I and Q 1024, 256 timers and 256 counters.
- * Without --db: DB1 of 100 bytes with the values README's examples read.
+ * Unless --db 1:... is given: DB1 of 100 bytes with the values README's
+ * examples read.
  * A connection silent for --idle-timeout (default 60000 ms) or stuck in a
  * half frame for --frame-timeout (default 5000 ms) is closed (0 = never);
  * at --max-connections (default 256) a new client evicts the connection
@@ -57,9 +58,9 @@ const cli_spec sim_s7_spec = {
     "",
     "an S7 CPU (S7-300/400 style, S7comm) on a TCP port",
     "Without --area: M 256 bytes, I and Q 1024 bytes each, 256 timers and 256 counters. Peripheral\n"
-    "addresses (PIW256, PQB300) read the inputs I and write the outputs Q at the same byte. Without --db:\n"
-    "DB1 of 100 bytes holding INT 1234 at byte 0, REAL 3.5 at byte 2 and the byte value i at byte i from\n"
-    "10 on (the values README's examples show).",
+    "addresses (PIW256, PQB300) read the inputs I and write the outputs Q at the same byte. Unless --db\n"
+    "1:... says otherwise, DB1 has 100 bytes holding INT 1234 at byte 0, REAL 3.5 at byte 2 and the byte\n"
+    "value i at byte i from 10 on (the values README's examples show).",
     sim_s7_table,
     NULL,
     NULL,
@@ -266,10 +267,11 @@ static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extr
     return image;
 }
 
-static bool has_area(const sim_area *areas, size_t n, plcio_s7_server_area area)
+/* Is the area (for DBs: that DB number) given on the command line? */
+static bool has_area(const sim_area *areas, size_t n, const sim_area *area)
 {
     for (size_t i = 0; i < n; i++)
-        if (areas[i].area == area) return true;
+        if (areas[i].area == area->area && areas[i].number == area->number) return true;
     return false;
 }
 
@@ -283,7 +285,7 @@ static void add_defaults(sim_area *areas, size_t *n)
         {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL, false},  {PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL, true},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-        if (!has_area(areas, *n, defaults[i].area) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
+        if (!has_area(areas, *n, &defaults[i]) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
 }
 
 static int serve(plcio_s7_server *srv, const char *host, double seconds, bool threaded)
