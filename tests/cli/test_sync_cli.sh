@@ -120,6 +120,9 @@ expect 0 "stopped cleanly" "$BIN" demo --seconds 2 --shm "$DEMO"
 grep -q "Level" "$TMP/out" || fail "demo shows no Level: $(cat "$TMP/out")"
 grep -q "good" "$TMP/out" || fail "demo values not good: $(cat "$TMP/out")"
 grep -q "plcio_shm_reader_new(\"/$DEMO\"" "$TMP/out" || fail "demo does not say how to attach: $(cat "$TMP/out")"
+# not a terminal: how to attach is said once, and a run with --seconds does not ask for Ctrl-C
+[ "$(grep -c "Attach from Python" "$TMP/out")" = 1 ] || fail "demo repeats its attach banner: $(cat "$TMP/out")"
+grep -q "Ctrl-C" "$TMP/out" && fail "demo --seconds says Ctrl-C ends it: $(cat "$TMP/out")"
 [ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
 # The Python attach line the demo prints works as printed, while the demo runs.
 "$BIN" demo --seconds 4 --shm "$DEMO" > "$TMP/demo2" 2>&1 &

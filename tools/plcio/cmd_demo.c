@@ -130,20 +130,24 @@ static int start_server(tank *t, int port, char *err, size_t cap)
 }
 
 /* The live table, read back from shared memory. */
+/* One screen (a terminal: redrawn in place, with how to attach) or one
+ * report (a pipe or file: the attach lines were printed once at the start).
+ * `seconds` > 0: the run ends by itself, so Ctrl-C is not the way out. */
 static void show(FILE *out, plcio_shm_reader *r, const plcio_sync *s, plcio_sync_stats *prev, double dt, bool tty,
-                 double elapsed)
+                 double elapsed, double seconds)
 {
     if (plcio_shm_reader_refresh(r) != PLCIO_OK) return;
     if (tty) fputs("\033[H\033[2J", out);
-    fprintf(out,
-            "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s "
-            "(Ctrl-C ends)\n\n",
-            elapsed);
+    fprintf(out, "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s ", elapsed);
+    if (seconds > 0)
+        fprintf(out, "of %g\n\n", seconds);
+    else
+        fputs("(Ctrl-C ends)\n\n", out);
     shm_view_table(out, r, 16, 0);
     fprintf(out, "\n  generation %llu\n", (unsigned long long)plcio_shm_reader_generation(r));
     sync_run_print_stats(out, s, prev, dt);
     fputc('\n', out);
-    sync_run_print_attach(out, plcio_sync_shm_name(s));
+    if (tty) sync_run_print_attach(out, plcio_sync_shm_name(s));
     fflush(out);
 }
 
@@ -254,7 +258,8 @@ static int run_demo(int argc, char **argv)
                 last_step = now;
             }
             if (now - last_show >= show_every) {
-                show(stdout, r, s, prev, (double)(now - last_show) / 1e9, tty, (double)(now - start) / 1e9);
+                show(stdout, r, s, prev, (double)(now - last_show) / 1e9, tty, (double)(now - start) / 1e9,
+                     o.seconds);
                 last_show = now;
             }
             if (o.seconds > 0 && (double)(now - start) / 1e9 >= o.seconds) break;
