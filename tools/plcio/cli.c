@@ -52,8 +52,7 @@ bool cli_option(int argc, char **argv, int *i, const char *opt, const char **val
     return true;
 }
 
-int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **argv, cli_branch s7,
-                       cli_branch modbus)
+int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **argv, cli_branch s7, cli_branch modbus)
 {
     int st;
     if (s7 && plcio_cli_scheme_is(url, "s7")) {

@@ -45,7 +45,6 @@ typedef int (*cli_branch)(int argc, char **argv);
 /* Run the s7 or modbus branch of a command by the URL's scheme (a NULL
  * branch: that protocol has no such command), after refusing options of the
  * other protocol. */
-int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **argv, cli_branch s7,
-                       cli_branch modbus);
+int plcio_cli_dispatch(const cli_spec *spec, const char *url, int argc, char **argv, cli_branch s7, cli_branch modbus);
 
 #endif

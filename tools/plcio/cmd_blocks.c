@@ -5,7 +5,10 @@
 #include "s7_cmds.h"
 
 static const cli_opt blocks_opts[] = {
-    OPT_ROW_JSON("one JSON object: block type -> list of numbers"), OPT_ROW_TIMEOUT, OPT_ROW_PASSWORD, OPT_ROW_END,
+    OPT_ROW_JSON("one JSON object: block type -> list of numbers"),
+    OPT_ROW_TIMEOUT,
+    OPT_ROW_PASSWORD,
+    OPT_ROW_END,
 };
 
 static const cli_spec blocks_spec = {

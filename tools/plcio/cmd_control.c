@@ -26,7 +26,10 @@ static const cli_spec control_spec = {
 static int run_control(int argc, char **argv)
 {
     const char *url = options_first_positional(&control_spec, argc, argv);
-    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio control URL stop|hot-start|cold-start|compress|copy-ram-to-rom (plcio control --help)");
+    if (!url)
+        return cli_error(
+            PLCIO_EXIT_USAGE,
+            "usage: plcio control URL stop|hot-start|cold-start|compress|copy-ram-to-rom (plcio control --help)");
     return plcio_cli_dispatch(&control_spec, url, argc, argv, s7_cli_control, NULL);
 }
 

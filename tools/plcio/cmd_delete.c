@@ -12,14 +12,7 @@ static const cli_opt delete_opts[] = {
 };
 
 static const cli_spec delete_spec = {
-    "delete",
-    "URL BLOCK",
-    "delete a block (DB10, FC1, OB1) from the PLC",
-    NULL,
-    delete_opts,
-    NULL,
-    NULL,
-    NULL,
+    "delete", "URL BLOCK", "delete a block (DB10, FC1, OB1) from the PLC", NULL, delete_opts, NULL, NULL, NULL,
 };
 
 static int run_delete(int argc, char **argv)

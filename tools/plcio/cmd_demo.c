@@ -258,8 +258,7 @@ static int run_demo(int argc, char **argv)
                 last_step = now;
             }
             if (now - last_show >= show_every) {
-                show(stdout, r, s, prev, (double)(now - last_show) / 1e9, tty, (double)(now - start) / 1e9,
-                     o.seconds);
+                show(stdout, r, s, prev, (double)(now - last_show) / 1e9, tty, (double)(now - start) / 1e9, o.seconds);
                 last_show = now;
             }
             if (o.seconds > 0 && (double)(now - start) / 1e9 >= o.seconds) break;
@@ -293,8 +292,8 @@ static const cli_opt demo_opts[] = {
 };
 
 static const cli_spec demo_spec = {
-    "demo", "", "tank simulator + sync engine at 50 Hz + live table from shared memory", NULL, demo_opts, NULL, NULL,
-    NULL,
+    "demo", "",   "tank simulator + sync engine at 50 Hz + live table from shared memory", NULL, demo_opts, NULL,
+    NULL,   NULL,
 };
 
 const plcio_command plcio_cmd_demo = {&demo_spec, run_demo};

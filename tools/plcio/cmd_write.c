@@ -7,8 +7,8 @@
 #include "s7_cmds.h"
 
 static const cli_opt write_opts[] = {
-    OPT_ROW_LAYOUT, OPT_ROW_LAYOUT_DB, OPT_ROW_TIMEOUT, OPT_ROW_PASSWORD, OPT_ROW_UNIT, OPT_ROW_MODBUS_ADDRESSING,
-    OPT_ROW_END,
+    OPT_ROW_LAYOUT, OPT_ROW_LAYOUT_DB,         OPT_ROW_TIMEOUT, OPT_ROW_PASSWORD,
+    OPT_ROW_UNIT,   OPT_ROW_MODBUS_ADDRESSING, OPT_ROW_END,
 };
 
 static const char *const write_examples[] = {

@@ -526,9 +526,9 @@ int modbus_cli_diag(int argc, char **argv)
         uint16_t sub;
         const char *key;
     } counters[] = {
-        {0x02, "diagnostic_register"},       {0x0B, "bus_message_count"},       {0x0C, "bus_comm_error_count"},
-        {0x0D, "exception_error_count"},     {0x0E, "server_message_count"},    {0x0F, "server_no_response_count"},
-        {0x10, "server_nak_count"},          {0x11, "server_busy_count"},       {0x12, "bus_char_overrun_count"},
+        {0x02, "diagnostic_register"},   {0x0B, "bus_message_count"},    {0x0C, "bus_comm_error_count"},
+        {0x0D, "exception_error_count"}, {0x0E, "server_message_count"}, {0x0F, "server_no_response_count"},
+        {0x10, "server_nak_count"},      {0x11, "server_busy_count"},    {0x12, "bus_char_overrun_count"},
     };
     diag_out d = {a.json, true, 0, 0};
     for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++) {

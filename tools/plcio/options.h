@@ -33,14 +33,14 @@ typedef struct cli_opt {
 
 typedef struct cli_spec cli_spec;
 struct cli_spec {
-    const char *name;                /* "read", "sim s7" */
-    const char *args;                /* the positional arguments: "URL ADDR..." ("" for none) */
-    const char *summary;             /* one line of what it does */
-    const char *details;             /* paragraphs for --help and the man page, or NULL */
-    const cli_opt *opts;             /* terminated by an entry with name NULL */
-    const cli_spec *const *subs;     /* sub-commands ("sim s7"), NULL-terminated, or NULL */
-    const char *const *examples;     /* command lines for the man page, NULL-terminated, or NULL */
-    const char *words;               /* words the positional arguments complete to, or NULL */
+    const char *name;            /* "read", "sim s7" */
+    const char *args;            /* the positional arguments: "URL ADDR..." ("" for none) */
+    const char *summary;         /* one line of what it does */
+    const char *details;         /* paragraphs for --help and the man page, or NULL */
+    const cli_opt *opts;         /* terminated by an entry with name NULL */
+    const cli_spec *const *subs; /* sub-commands ("sim s7"), NULL-terminated, or NULL */
+    const char *const *examples; /* command lines for the man page, NULL-terminated, or NULL */
+    const char *words;           /* words the positional arguments complete to, or NULL */
 };
 
 /* Outcome of options_normalize besides PLCIO_EXIT_OK / PLCIO_EXIT_USAGE. */

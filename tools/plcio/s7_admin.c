@@ -14,7 +14,7 @@
 #include "plcio/plcio.h"
 #include "s7_cmds.h"
 
-#define SZL_CAP 65536
+#define SZL_CAP   65536
 #define BLOCK_CAP (1024u * 1024u)
 
 /* Take `name` (and its value) out of a normalized argv: the remaining
@@ -118,8 +118,8 @@ static int parse_clock(const char *text, plcio_s7_clock *t)
         if (n != 7 || (sep != 'T' && sep != ' ') || tm.tm_year < 1990 || tm.tm_year > 2089 || tm.tm_mon < 1 ||
             tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
             tm.tm_sec > 59 || tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
-            return cli_error(PLCIO_EXIT_USAGE,
-                             "clock --set: 'now' or YYYY-MM-DDTHH:MM:SS[.mmm] (1990..2089), not '%s'", text);
+            return cli_error(PLCIO_EXIT_USAGE, "clock --set: 'now' or YYYY-MM-DDTHH:MM:SS[.mmm] (1990..2089), not '%s'",
+                             text);
         tm.tm_year -= 1900;
         tm.tm_mon -= 1;
         tm.tm_isdst = -1;
@@ -199,8 +199,10 @@ static void szl_record(uint16_t id, const uint8_t *r, size_t len, bool json)
         printf(json ? "\"id\": \"0x%04X\"" : "  0x%04X", be16(r));
     } else if (list == 0x24 && len >= 4) {
         int mode = r[3];
-        printf(json ? "\"state\": \"%s\", \"hex\": \"" : "  state %s  ",
-               mode == 0x08 ? "RUN" : mode == 0x04 ? "STOP" : mode == 0x03 ? "STOP" : "unknown");
+        printf(json ? "\"state\": \"%s\", \"hex\": \"" : "  state %s  ", mode == 0x08   ? "RUN"
+                                                                         : mode == 0x04 ? "STOP"
+                                                                         : mode == 0x03 ? "STOP"
+                                                                                        : "unknown");
         print_hex(stdout, r, len);
         if (json) fputc('"', stdout);
     } else {
@@ -220,8 +222,10 @@ static int parse_szl_id(const char *text, uint16_t *id, uint16_t *index)
     if (*end == ':') {
         char *end2;
         ix = strtoul(end + 1, &end2, 16);
-        if (end2 == end + 1 || *end2) end = NULL;
-        else end = end2;
+        if (end2 == end + 1 || *end2)
+            end = NULL;
+        else
+            end = end2;
     }
     if (errno || !end || end == text || *end || v > 0xFFFF || ix > 0xFFFF || text[0] == '-')
         return cli_error(PLCIO_EXIT_USAGE, "szl: ID[:INDEX] in hex (0x0011, 0x0232:4), not '%s'", text);
@@ -328,8 +332,10 @@ int s7_cli_upload(int argc, char **argv)
         } else {
             bool ok = fwrite(buf, 1, len, f) == len;
             ok = (f == stdout ? fflush(f) == 0 : fclose(f) == 0) && ok;
-            if (!ok) rc = cli_error(PLCIO_EXIT_FAILURE, "upload: cannot write %s", file ? file : "stdout");
-            else if (f != stdout) fprintf(stderr, "plcio: %s: %zu bytes written to %s\n", rest[0], len, file);
+            if (!ok)
+                rc = cli_error(PLCIO_EXIT_FAILURE, "upload: cannot write %s", file ? file : "stdout");
+            else if (f != stdout)
+                fprintf(stderr, "plcio: %s: %zu bytes written to %s\n", rest[0], len, file);
         }
     }
     free(buf);
@@ -365,7 +371,8 @@ int s7_cli_download(int argc, char **argv)
         number = be16(buf + 6);
         mc7_len = be16(buf + 34);
         uint32_t load = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
-        if (!type) rc = cli_error(PLCIO_EXIT_USAGE, "download: %s: unknown block type 0x%02X", rest[0], buf[5]);
+        if (!type)
+            rc = cli_error(PLCIO_EXIT_USAGE, "download: %s: unknown block type 0x%02X", rest[0], buf[5]);
         else if (load != len)
             rc = cli_error(PLCIO_EXIT_USAGE, "download: %s: the header says %u bytes, the file has %zu", rest[0],
                            (unsigned)load, len);

@@ -72,8 +72,9 @@ int s7_open_client(const s7_conn *conn, bool reconnect, plcio_s7_client **out)
     if (plcio_s7_client_new(NULL, &o, &c, &err) != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
     if (plcio_s7_client_connect(c) != PLCIO_OK ||
         (conn->password && plcio_s7_client_set_password(c, conn->password) != PLCIO_OK)) {
-        int rc = cli_error(PLCIO_EXIT_FAILURE, "%s%s", conn->password && plcio_s7_client_is_connected(c) ? "password: " : "",
-                           plcio_s7_client_last_error(c)->text);
+        int rc =
+            cli_error(PLCIO_EXIT_FAILURE, "%s%s", conn->password && plcio_s7_client_is_connected(c) ? "password: " : "",
+                      plcio_s7_client_last_error(c)->text);
         plcio_s7_client_free(c);
         return rc;
     }
@@ -500,7 +501,8 @@ static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only,
     fflush(stdout);
     /* JSON: the reasons on stderr after the document, which stays whole */
     for (size_t i = 0; json && i < n; i++)
-        if ((!only || only[i]) && tags[i].error) cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
+        if ((!only || only[i]) && tags[i].error)
+            cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
     return failed ? PLCIO_EXIT_FAILURE : PLCIO_EXIT_OK;
 }
 

@@ -257,8 +257,10 @@ static int encode_element(const plcio_mb_address *m, const char *text, uint16_t 
     int rc = plcio_value_from_text(&v, m->type, m->length, text, strlen(text), err);
     memset(bytes, 0, sizeof bytes);
     /* a Modbus STRING is its characters (no S7 length header), NUL-padded */
-    if (!rc && m->type == PLCIO_TYPE_STRING) rc = plcio_value_encode_chars(&v, bytes, n * 2, err);
-    else if (!rc) rc = plcio_value_encode(&v, bytes, n * 2, 0, NULL, err);
+    if (!rc && m->type == PLCIO_TYPE_STRING)
+        rc = plcio_value_encode_chars(&v, bytes, n * 2, err);
+    else if (!rc)
+        rc = plcio_value_encode(&v, bytes, n * 2, 0, NULL, err);
     if (rc) return rc;
     memset(regs, 0, n * sizeof *regs);
     plcio_mb_bytes_to_regs(bytes, n * 2, regs);
@@ -283,13 +285,20 @@ static int data_line(plcio_modbus_server *s, const sim_opts *o, char *line, plci
     plcio_mb_address m;
     int rc = plcio_mb_address_parse(addr, &m, err);
     if (rc) return rc;
-    char *elems[1024];
-    size_t count = m.type == PLCIO_TYPE_STRING ? 1 : cli_split_array(eq + 1, elems, 1024);
+    size_t cap = strlen(eq + 1) + 2; /* elements: at most one per character, and one */
+    char **elems = calloc(cap, sizeof *elems);
+    if (!elems) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    size_t count = m.type == PLCIO_TYPE_STRING ? 1 : cli_split_array(eq + 1, elems, cap);
     if (m.type == PLCIO_TYPE_STRING) elems[0] = eq + 1;
-    if (count != m.count)
+    uint16_t *vals = count == m.count ? calloc(m.quantity ? m.quantity : 1, sizeof *vals) : NULL;
+    if (count != m.count) {
+        free(elems);
         return plcio_error_set(err, PLCIO_EINVAL, "%s: %u values wanted, got %zu", addr, (unsigned)m.count, count);
-    uint16_t *vals = calloc(m.quantity ? m.quantity : 1, sizeof *vals);
-    if (!vals) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    }
+    if (!vals) {
+        free(elems);
+        return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    }
     size_t per = m.quantity / m.count;
     bool bits = m.table == PLCIO_MB_TABLE_COIL || m.table == PLCIO_MB_TABLE_DISCRETE_INPUT;
     for (size_t k = 0; !rc && k < count; k++) {
@@ -309,6 +318,7 @@ static int data_line(plcio_modbus_server *s, const sim_opts *o, char *line, plci
         if (rc) plcio_error_set(err, rc, "%s: %s (--size?)", addr, plcio_strerror(rc));
     }
     free(vals);
+    free(elems);
     return rc;
 }
 
@@ -320,6 +330,10 @@ static int load_data(plcio_modbus_server *s, const sim_opts *o, const char *file
     char line[4096];
     int st = PLCIO_EXIT_OK;
     for (unsigned no = 1; st == PLCIO_EXIT_OK && fgets(line, sizeof line, f); no++) {
+        if (!strchr(line, '\n') && !feof(f)) {
+            st = cli_error(PLCIO_EXIT_USAGE, "%s:%u: line longer than %zu bytes", file, no, sizeof line - 2);
+            break;
+        }
         line[strcspn(line, "#\r\n")] = '\0';
         if (strspn(line, " \t") == strlen(line)) continue;
         plcio_error err = {0};

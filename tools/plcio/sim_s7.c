@@ -438,8 +438,7 @@ static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
         sim_area *a = &o->areas[i];
         uint8_t *image = NULL;
         if (a->layout_file) {
-            image = file_kind(a->layout_file) == FILE_SOURCE ? load_layout(a, o->layouts, o->n_layouts)
-                                                              : load_image(a);
+            image = file_kind(a->layout_file) == FILE_SOURCE ? load_layout(a, o->layouts, o->n_layouts) : load_image(a);
             if (!image) return PLCIO_EXIT_USAGE;
         } else if (a->sample) {
             image = sample_db1(a->size);
