@@ -13,7 +13,7 @@ expected line must appear in the output, in order; "..." in a line matches
 any text. Lines without "$ " in a block without any are commands whose output
 is not checked ("make", "plcio ..." one-liners). Each file gets fresh
 simulators: `plcio sim s7` (its default data set) for s7://127.0.0.1:1102 and
-`plcio sim modbus` for modbus-tcp://127.0.0.1:1502; the ports the docs show
+`plcio sim modbus --files 4` for modbus-tcp://127.0.0.1:1502; the ports the docs show
 are replaced by the ones the simulators got (and back in the output). A
 "plcio sim ..." command in a block listens on a free port instead and is
 stopped once it printed its "listening" line.
@@ -66,7 +66,7 @@ class Sims:
         self.procs = []
         # the default data set, plus DB10 for README's layout example
         self.s7 = self._start([binary, "sim", "s7", "--listen", "127.0.0.1:0", "--db", "10:100", "--seconds", "300"])
-        self.mb = self._start([binary, "sim", "modbus", "--listen", "127.0.0.1:0", "--seconds", "300"])
+        self.mb = self._start([binary, "sim", "modbus", "--listen", "127.0.0.1:0", "--files", "4", "--seconds", "300"])
 
     def _start(self, argv):
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

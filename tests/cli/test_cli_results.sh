@@ -206,6 +206,25 @@ expect 0 '{"DB1.DBW0:INT": 1234, "DB1:2:REAL": 3.5, "DB1.DBB10\[3\]": \[10, 11, 
 expect 0 "" "$BIN" write "$S3" IW256=4711 PQW300=99
 expect 0 '{"PIW256": 4711, "QW300": 99}' "$BIN" read "$S3" PIW256 QW300 --json
 
+# ---- Modbus file records (FC 20/21): pymodbus's client writes one, plcio reads it ----
+"$BIN" sim modbus --listen 127.0.0.1:0 --unit 1 --size 1000 --files 4 --seconds 60 > "$TMP/simf" &
+PIDS="$PIDS $!"
+wait_line "$TMP/simf"
+PF="127.0.0.1:$(head -1 "$TMP/simf" | sed 's/.*:\([0-9]*\) (tcp)/\1/')"
+$PY "$DIR/modbus/pymodbus_peer.py" client tcp "$PF" --unit 1 > "$TMP/pyc" 2>&1 || fail "pymodbus client: $(tail -3 "$TMP/pyc")"
+grep -q "ok fc21 write file record" "$TMP/pyc" || fail "pymodbus wrote no file record: $(cat "$TMP/pyc")"
+expect 0 "file1:9\[2\] = \[10, 258\]" "$BIN" read "modbus-tcp://$PF" "file1:9[2]"
+expect 0 "" "$BIN" write "modbus-tcp://$PF" "file2:0[3]=[7, 8, 65535]" hr5=1
+expect 1 "read file9:0: illegal data address" "$BIN" read "modbus-tcp://$PF" file2:1 "file9:0" "file2:0[3]" --json
+json
+has 'file2:0[3]=[7, 8, 65535]'
+has 'file9:0={"error": "illegal data address"}'
+expect 2 "a file record is fileF:R\[N\]" "$BIN" read "modbus-tcp://$PF" "file1:10000"
+expect 2 "'65536' is not a register value" "$BIN" write "modbus-tcp://$PF" "file2:0=65536"
+# Modbus writes check every value before sending any: hr5 stays 1
+expect 2 "write hr7:INT: 70000 is out of range" "$BIN" write "modbus-tcp://$PF" hr5=2 hr7:INT=70000
+expect 0 "hr5 = 1" "$BIN" read "modbus-tcp://$PF" hr5
+
 # ---- Modbus diag: FC 8 counters, FC 11/12, FC 43/14 ----
 for U in "$SIMMB" "$PYM"; do
   expect 0 "" "$BIN" diag "$U" --json

@@ -30,7 +30,8 @@ static const cli_spec read_spec = {
     "Every item gets its own outcome: \"ADDR = value\" on stdout, or \"plcio: read ADDR: why\" on stderr;\n"
     "the others are printed all the same. With --json a failed item is {\"error\": \"why\"}. Exit status 1\n"
     "when any item failed. Arrays print as [a, b, c] for both protocols; NaN and infinities are the\n"
-    "JSON strings \"NaN\", \"Infinity\", \"-Infinity\".",
+    "JSON strings \"NaN\", \"Infinity\", \"-Infinity\". Modbus file records (FC 20): fileF:R[N], N\n"
+    "registers of record R in file F.",
     read_opts,
     NULL,
     read_examples,

@@ -22,7 +22,8 @@ static const cli_spec write_spec = {
     "URL ADDR=VALUE...",
     "write values by address (DB1.DBW4:INT=12, M10.5=true) or member name (Motor.Speed=1450.5)",
     "Every value is checked before anything is sent; a bad value names its address and nothing is\n"
-    "written. An array address takes its values comma-separated (DB2.DBB30[3]=1,2,3, hr10[2]=5,6).",
+    "written. An array address takes its values comma-separated (DB2.DBB30[3]=1,2,3, hr10[2]=5,6).\n"
+    "Modbus file records (FC 21): fileF:R[N]=v1,...,vN (registers 0..65535).",
     write_opts,
     NULL,
     write_examples,

@@ -23,6 +23,7 @@
 #include "plcio/address.h"
 #include "modbus_cmds.h"
 #include "plcio/modbus.h"
+#include "plcio/value.h"
 
 #define MAX_TEXT 256
 
@@ -185,6 +186,77 @@ static const char *after_address(const char *text, const char *addr)
     return text;
 }
 
+/* ---- file records (FC 20 / 21): fileF:R[N] = file F, record R, N registers ---- */
+
+#define FILE_RECORD_MAX 120 /* registers of one record in one request (AP 6.14: 245-byte answer) */
+
+static bool is_file_address(const char *text)
+{
+    return !strncmp(text, "file", 4) && text[4] >= '0' && text[4] <= '9';
+}
+
+/* "file4:2" (one register) or "file4:2[10]"; usage errors name the text. */
+static int parse_file_address(const char *text, uint16_t *file, uint16_t *record, uint16_t *count)
+{
+    char *end;
+    errno = 0;
+    unsigned long f = strtoul(text + 4, &end, 10), r = 0, n = 1;
+    bool ok = !errno && *end == ':' && f >= 1 && f <= 65535;
+    if (ok) {
+        char *start = end + 1;
+        r = strtoul(start, &end, 10);
+        ok = !errno && end != start && r <= 9999;
+    }
+    if (ok && *end == '[') {
+        char *start = end + 1;
+        n = strtoul(start, &end, 10);
+        ok = !errno && end != start && *end == ']' && n >= 1 && n <= FILE_RECORD_MAX;
+        end++;
+    }
+    if (!ok || *end)
+        return cli_error(PLCIO_EXIT_USAGE,
+                         "'%s': a file record is fileF:R[N] (file 1..65535, record 0..9999, 1..%d registers)", text,
+                         FILE_RECORD_MAX);
+    *file = (uint16_t)f;
+    *record = (uint16_t)r;
+    *count = (uint16_t)n;
+    return PLCIO_EXIT_OK;
+}
+
+static char *device_error(plcio_modbus_client *c, int rc)
+{
+    char why[160];
+    if (rc == PLCIO_EMBEXC)
+        snprintf(why, sizeof why, "%s", plcio_mb_exception_text(plcio_modbus_last_exception(c)));
+    else
+        snprintf(why, sizeof why, "%s", plcio_strerror(rc));
+    return strdup(why);
+}
+
+/* FC 20: one record's registers as "v" or "[a, b, c]". */
+static int read_file_item(plcio_modbus_client *c, const mb_args *a, const char *text, char **value, char **error)
+{
+    uint16_t regs[FILE_RECORD_MAX];
+    plcio_modbus_file_record rec = {0, 0, 0, regs};
+    int st = parse_file_address(text, &rec.file, &rec.record, &rec.length);
+    if (st) return st;
+    int rc = plcio_modbus_read_file_record(c, a->unit, &rec, 1);
+    if (rc) {
+        *error = device_error(c, rc);
+        return *error ? PLCIO_EXIT_OK : cli_out_of_memory();
+    }
+    char *out = malloc((size_t)rec.length * 8 + 4);
+    if (!out) return cli_out_of_memory();
+    size_t len = 0;
+    if (rec.length > 1 || strchr(text, '[')) out[len++] = '[';
+    for (uint16_t k = 0; k < rec.length; k++)
+        len += (size_t)sprintf(out + len, "%s%u", k ? ", " : "", (unsigned)regs[k]);
+    if (out[0] == '[') out[len++] = ']';
+    out[len] = '\0';
+    *value = out;
+    return PLCIO_EXIT_OK;
+}
+
 /* Read every address: texts[i] (malloc'd) gets the printable value, or
  * errors[i] that item's error. Returns a usage error (bad address, reported)
  * or PLCIO_EXIT_OK, also when items failed. */
@@ -193,6 +265,14 @@ static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts, char
     for (size_t i = 0; i < a->n; i++) {
         char addr[MAX_TEXT];
         plcio_error err = {0};
+        if (is_file_address(a->items[i])) {
+            free(texts[i]);
+            free(errors[i]);
+            texts[i] = errors[i] = NULL;
+            int st = read_file_item(c, a, a->items[i], &texts[i], &errors[i]);
+            if (st) return st;
+            continue;
+        }
         int st = effective_address(a, a->items[i], addr, sizeof addr);
         if (st) return st;
         plcio_mb_address m;
@@ -343,6 +423,94 @@ int modbus_cli_watch(int argc, char **argv)
 
 /* ---- write ---- */
 
+/* The values of a file-record write ("file4:2[3]=1,2,3"): registers 0..65535. */
+static int file_values(const char *item, uint16_t *file, uint16_t *record, uint16_t *count, uint16_t *regs)
+{
+    const char *eq = strchr(item, '=');
+    char given[MAX_TEXT];
+    size_t k = (size_t)(eq - item);
+    if (k >= sizeof given) return cli_error(PLCIO_EXIT_USAGE, "write: address too long");
+    memcpy(given, item, k);
+    given[k] = '\0';
+    int st = parse_file_address(given, file, record, count);
+    if (st) return st;
+    char *copy = strdup(eq + 1);
+    char **list = calloc(strlen(eq + 1) + 2, sizeof *list);
+    size_t n = copy && list ? cli_split_array(copy, list, strlen(eq + 1) + 2) : 0;
+    if (!copy || !list) st = cli_out_of_memory();
+    else if (n != *count)
+        st = cli_error(PLCIO_EXIT_USAGE, "write %s: %u values wanted (comma-separated), got %zu", given,
+                       (unsigned)*count, n);
+    for (size_t j = 0; !st && j < n; j++) {
+        long v;
+        if (!parse_long(list[j], 0, 65535, &v))
+            st = cli_error(PLCIO_EXIT_USAGE, "write %s: '%s' is not a register value 0..65535", given, list[j]);
+        else
+            regs[j] = (uint16_t)v;
+    }
+    free(copy);
+    free(list);
+    return st;
+}
+
+static int write_file_item(plcio_modbus_client *c, const mb_args *a, const char *item)
+{
+    uint16_t regs[FILE_RECORD_MAX];
+    plcio_modbus_file_record rec = {0, 0, 0, regs};
+    int st = file_values(item, &rec.file, &rec.record, &rec.length, regs);
+    if (st) return st;
+    int rc = plcio_modbus_write_file_record(c, a->unit, &rec, 1);
+    if (!rc) return PLCIO_EXIT_OK;
+    char *why = device_error(c, rc);
+    st = cli_error(PLCIO_EXIT_FAILURE, "write %.*s: %s", (int)(strchr(item, '=') - item), item, why ? why : "failed");
+    free(why);
+    return st;
+}
+
+/* One ADDR=VALUE checked without sending: the address, the number of values,
+ * each value against the type. Usage errors name the address. */
+static int check_write_item(const mb_args *a, const char *item)
+{
+    if (is_file_address(item)) {
+        uint16_t f, r, n, regs[FILE_RECORD_MAX];
+        return file_values(item, &f, &r, &n, regs);
+    }
+    const char *eq = strchr(item, '=');
+    char given[MAX_TEXT], addr[MAX_TEXT];
+    size_t k = (size_t)(eq - item);
+    if (k >= sizeof given) return cli_error(PLCIO_EXIT_USAGE, "write: address too long");
+    memcpy(given, item, k);
+    given[k] = '\0';
+    int st = effective_address(a, given, addr, sizeof addr);
+    if (st) return st;
+    plcio_mb_address m;
+    plcio_error err = {0};
+    if (plcio_mb_address_parse(addr, &m, &err) != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text);
+    if (m.table == PLCIO_MB_TABLE_INPUT_REGISTER || m.table == PLCIO_MB_TABLE_DISCRETE_INPUT)
+        return PLCIO_EXIT_OK; /* the library names the read-only table */
+    char *copy = strdup(eq + 1);
+    char **list = calloc(strlen(eq + 1) + 2, sizeof *list);
+    if (!copy || !list) {
+        free(copy);
+        free(list);
+        return cli_out_of_memory();
+    }
+    size_t n = m.type == PLCIO_TYPE_STRING ? 1 : cli_split_array(copy, list, strlen(eq + 1) + 2);
+    if (m.type == PLCIO_TYPE_STRING) list[0] = (char *)(eq + 1);
+    if (n != m.count)
+        st = cli_error(PLCIO_EXIT_USAGE, "write %s: %u values wanted (comma-separated), got %zu", given,
+                       (unsigned)m.count, n);
+    plcio_value v;
+    for (size_t j = 0; !st && j < n; j++) {
+        plcio_value_init(&v, m.type);
+        if (plcio_value_from_text(&v, m.type, m.length, list[j], strlen(list[j]), &err) != PLCIO_OK)
+            st = cli_error(PLCIO_EXIT_USAGE, "write %s: %s", given, err.text);
+    }
+    free(copy);
+    free(list);
+    return st;
+}
+
 int modbus_cli_write(int argc, char **argv)
 {
     mb_args a;
@@ -350,8 +518,15 @@ int modbus_cli_write(int argc, char **argv)
     int st = parse_args(argc, argv, &a, false);
     for (size_t i = 0; !st && i < a.n; i++)
         if (!strchr(a.items[i], '=')) st = cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", a.items[i]);
+    /* every value is checked before anything is sent */
+    for (size_t i = 0; !st && i < a.n; i++)
+        st = check_write_item(&a, a.items[i]);
     if (!st) st = open_client(&a, &c);
     for (size_t i = 0; !st && i < a.n; i++) {
+        if (is_file_address(a.items[i])) {
+            st = write_file_item(c, &a, a.items[i]);
+            continue;
+        }
         char *eq = strchr(a.items[i], '='), addr[MAX_TEXT], given[MAX_TEXT];
         plcio_error err = {0};
         size_t k = (size_t)(eq - a.items[i]);
