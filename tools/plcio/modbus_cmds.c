@@ -190,10 +190,7 @@ static const char *after_address(const char *text, const char *addr)
 
 #define FILE_RECORD_MAX 120 /* registers of one record in one request (AP 6.14: 245-byte answer) */
 
-static bool is_file_address(const char *text)
-{
-    return !strncmp(text, "file", 4) && text[4] >= '0' && text[4] <= '9';
-}
+static bool is_file_address(const char *text) { return !strncmp(text, "file", 4) && text[4] >= '0' && text[4] <= '9'; }
 
 /* "file4:2" (one register) or "file4:2[10]"; usage errors name the text. */
 static int parse_file_address(const char *text, uint16_t *file, uint16_t *record, uint16_t *count)
@@ -437,7 +434,8 @@ static int file_values(const char *item, uint16_t *file, uint16_t *record, uint1
     char *copy = strdup(eq + 1);
     char **list = calloc(strlen(eq + 1) + 2, sizeof *list);
     size_t n = copy && list ? cli_split_array(copy, list, strlen(eq + 1) + 2) : 0;
-    if (!copy || !list) st = cli_out_of_memory();
+    if (!copy || !list)
+        st = cli_out_of_memory();
     else if (n != *count)
         st = cli_error(PLCIO_EXIT_USAGE, "write %s: %u values wanted (comma-separated), got %zu", given,
                        (unsigned)*count, n);

@@ -263,7 +263,7 @@ static int encode_element(const plcio_mb_address *m, const char *text, uint16_t 
         rc = plcio_value_encode(&v, bytes, n * 2, 0, NULL, err);
     if (rc) return rc;
     memset(regs, 0, n * sizeof *regs);
-    plcio_mb_bytes_to_regs(bytes, n * 2, regs);
+    plcio_mb_bytes_to_regs(bytes, n, regs);
     /* the bytes are big-endian (ABCD); put numbers in the address's order */
     if (n == 1 && m->type != PLCIO_TYPE_STRING) plcio_mb_put_u16(regs, plcio_mb_get_u16(regs, PLCIO_MB_ABCD), m->order);
     if (n == 2) plcio_mb_put_u32(regs, plcio_mb_get_u32(regs, PLCIO_MB_ABCD), m->order);
