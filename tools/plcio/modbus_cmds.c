@@ -233,7 +233,7 @@ static char *device_error(plcio_modbus_client *c, int rc)
 /* FC 20: one record's registers as "v" or "[a, b, c]". */
 static int read_file_item(plcio_modbus_client *c, const mb_args *a, const char *text, char **value, char **error)
 {
-    uint16_t regs[FILE_RECORD_MAX];
+    uint16_t regs[FILE_RECORD_MAX] = {0};
     plcio_modbus_file_record rec = {0, 0, 0, regs};
     int st = parse_file_address(text, &rec.file, &rec.record, &rec.length);
     if (st) return st;
@@ -245,10 +245,11 @@ static int read_file_item(plcio_modbus_client *c, const mb_args *a, const char *
     char *out = malloc((size_t)rec.length * 8 + 4);
     if (!out) return cli_out_of_memory();
     size_t len = 0;
-    if (rec.length > 1 || strchr(text, '[')) out[len++] = '[';
+    bool array = rec.length > 1 || strchr(text, '[');
+    if (array) out[len++] = '[';
     for (uint16_t k = 0; k < rec.length; k++)
         len += (size_t)sprintf(out + len, "%s%u", k ? ", " : "", (unsigned)regs[k]);
-    if (out[0] == '[') out[len++] = ']';
+    if (array) out[len++] = ']';
     out[len] = '\0';
     *value = out;
     return PLCIO_EXIT_OK;
@@ -395,7 +396,7 @@ int modbus_cli_watch(int argc, char **argv)
         last = PLCIO_EXIT_OK;
         for (size_t i = 0; i < a.n; i++) {
             /* the outcome as shown: the value's text, or "!" and the error */
-            const char *now = errors[i] ? errors[i] : texts[i];
+            const char *now = errors[i] ? errors[i] : texts[i] ? texts[i] : "";
             bool was_error = shown[i] && shown[i][0] == '!';
             changed[i] = !shown[i] || was_error != (errors[i] != NULL) || strcmp(shown[i] + was_error, now) != 0;
             if (errors[i]) last = PLCIO_EXIT_FAILURE;
@@ -470,7 +471,7 @@ static int write_file_item(plcio_modbus_client *c, const mb_args *a, const char 
 static int check_write_item(const mb_args *a, const char *item)
 {
     if (is_file_address(item)) {
-        uint16_t f, r, n, regs[FILE_RECORD_MAX];
+        uint16_t f = 0, r = 0, n = 0, regs[FILE_RECORD_MAX];
         return file_values(item, &f, &r, &n, regs);
     }
     const char *eq = strchr(item, '=');
@@ -672,29 +673,32 @@ static void diag_number(diag_out *d, const char *key, unsigned long v)
     d->ok++;
 }
 
-int modbus_cli_diag(int argc, char **argv)
+static int diag_args(int argc, char **argv, mb_args *a)
 {
-    mb_args a;
-    memset(&a, 0, sizeof a);
-    a.unit = PLCIO_MODBUS_UNIT_DEFAULT;
+    memset(a, 0, sizeof *a);
+    a->unit = PLCIO_MODBUS_UNIT_DEFAULT;
     for (int i = 1; i < argc; i++) {
         long n;
         if (!strcmp(argv[i], "--json")) {
-            a.json = true;
+            a->json = true;
         } else if (!strcmp(argv[i], "--unit")) {
             if (!parse_long(argv[++i], 0, 255, &n)) return cli_error(PLCIO_EXIT_USAGE, "--unit: 0..255");
-            a.unit = (int)n;
+            a->unit = (int)n;
         } else if (!strcmp(argv[i], "--timeout")) {
-            if (!parse_long(argv[++i], 1, 3600000, &a.timeout_ms)) return cli_error(PLCIO_EXIT_USAGE, "--timeout: ms");
-        } else if (a.url) {
+            if (!parse_long(argv[++i], 1, 3600000, &a->timeout_ms)) return cli_error(PLCIO_EXIT_USAGE, "--timeout: ms");
+        } else if (a->url) {
             return cli_error(PLCIO_EXIT_USAGE, "diag: unexpected argument '%s'", argv[i]);
         } else {
-            a.url = argv[i];
+            a->url = argv[i];
         }
     }
-    plcio_modbus_client *c = NULL;
-    int st = open_client(&a, &c);
-    if (st) return st;
+    if (!a->url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio diag URL (plcio diag --help)");
+    return PLCIO_EXIT_OK;
+}
+
+/* FC 8: the diagnostic register and the AP 6.8 counters. */
+static void diag_counters(plcio_modbus_client *c, const mb_args *a, diag_out *d)
+{
     static const struct {
         uint16_t sub;
         const char *key;
@@ -703,61 +707,92 @@ int modbus_cli_diag(int argc, char **argv)
         {0x0D, "exception_error_count"}, {0x0E, "server_message_count"}, {0x0F, "server_no_response_count"},
         {0x10, "server_nak_count"},      {0x11, "server_busy_count"},    {0x12, "bus_char_overrun_count"},
     };
-    diag_out d = {a.json, true, 0, 0};
     for (size_t k = 0; k < sizeof counters / sizeof counters[0]; k++) {
         uint16_t v = 0;
-        int rc = plcio_modbus_diagnostic_counter(c, a.unit, counters[k].sub, &v);
+        int rc = plcio_modbus_diagnostic_counter(c, a->unit, counters[k].sub, &v);
         if (rc)
-            diag_error(&d, c, counters[k].key, rc);
+            diag_error(d, c, counters[k].key, rc);
         else
-            diag_number(&d, counters[k].key, v);
+            diag_number(d, counters[k].key, v);
     }
+}
+
+/* FC 11 and FC 12: the event counter, status and log. */
+static void diag_events(plcio_modbus_client *c, const mb_args *a, diag_out *d)
+{
     uint16_t status = 0, events = 0;
-    int rc = plcio_modbus_get_comm_event_counter(c, a.unit, &status, &events);
+    int rc = plcio_modbus_get_comm_event_counter(c, a->unit, &status, &events);
     if (rc) {
-        diag_error(&d, c, "comm_event_counter", rc);
+        diag_error(d, c, "comm_event_counter", rc);
     } else {
-        diag_number(&d, "comm_event_counter", events);
-        diag_number(&d, "comm_status", status);
+        diag_number(d, "comm_event_counter", events);
+        diag_number(d, "comm_status", status);
     }
     plcio_modbus_event_log log;
-    rc = plcio_modbus_get_comm_event_log(c, a.unit, &log);
+    rc = plcio_modbus_get_comm_event_log(c, a->unit, &log);
     if (rc) {
-        diag_error(&d, c, "comm_event_log", rc);
-    } else {
-        diag_number(&d, "comm_message_count", log.message_count);
-        diag_key(&d, "comm_event_log");
-        fputs(a.json ? "[" : "", stdout);
-        for (size_t k = 0; k < log.event_len && k < sizeof log.events; k++)
-            printf(a.json ? "%s%u" : "%s0x%02X", k ? (a.json ? ", " : " ") : "", log.events[k]);
-        fputs(a.json ? "]" : "\n", stdout);
+        diag_error(d, c, "comm_event_log", rc);
+        return;
     }
+    diag_number(d, "comm_message_count", log.message_count);
+    diag_key(d, "comm_event_log");
+    fputs(d->json ? "[" : "", stdout);
+    for (size_t k = 0; k < log.event_len && k < sizeof log.events; k++)
+        printf(d->json ? "%s%u" : "%s0x%02X", k ? (d->json ? ", " : " ") : "", log.events[k]);
+    fputs(d->json ? "]" : "\n", stdout);
+}
+
+/* FC 43/14: extended, then regular, then basic identification. */
+static void diag_identification(plcio_modbus_client *c, const mb_args *a, diag_out *d)
+{
     static plcio_modbus_device_object objs[256];
     size_t n = 0;
-    rc = PLCIO_EMBEXC;
+    int rc = PLCIO_EMBEXC;
     for (uint8_t code = 3; code >= 1 && rc == PLCIO_EMBEXC; code--)
-        rc = plcio_modbus_read_device_id(c, a.unit, code, 0, objs, 256, &n);
+        rc = plcio_modbus_read_device_id(c, a->unit, code, 0, objs, 256, &n);
     if (rc) {
-        diag_error(&d, c, "identification", rc);
-    } else {
-        diag_key(&d, "identification");
-        fputs(a.json ? "{" : "\n", stdout);
-        for (size_t i = 0; i < n; i++) {
-            char key[32];
-            const char *name = object_name(objs[i].id);
-            if (!name) snprintf(key, sizeof key, "Object0x%02X", objs[i].id);
-            if (a.json) {
-                fputs(i ? ", " : "", stdout);
-                cli_json_string(stdout, name ? name : key);
-                fputs(": ", stdout);
-                cli_json_string(stdout, objs[i].value);
-            } else {
-                printf("  %-26s %s\n", name ? name : key, objs[i].value);
-            }
-        }
-        fputs(a.json ? "}" : "", stdout);
-        d.ok++;
+        diag_error(d, c, "identification", rc);
+        return;
     }
+    diag_key(d, "identification");
+    fputs(d->json ? "{" : "\n", stdout);
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        const char *name = object_name(objs[i].id);
+        if (!name) snprintf(key, sizeof key, "Object0x%02X", objs[i].id);
+        if (d->json) {
+            fputs(i ? ", " : "", stdout);
+            cli_json_string(stdout, name ? name : key);
+            fputs(": ", stdout);
+            cli_json_string(stdout, objs[i].value);
+        } else {
+            printf("  %-26s %s\n", name ? name : key, objs[i].value);
+        }
+    }
+    fputs(d->json ? "}" : "", stdout);
+    d->ok++;
+}
+
+int modbus_cli_diag(int argc, char **argv)
+{
+    mb_args a;
+    int st = diag_args(argc, argv, &a);
+    plcio_modbus_client *c = NULL;
+    if (!st) st = open_client(&a, &c);
+    if (st) return st;
+    /* a device that cannot be reached is one error, not one per request */
+    int rc = plcio_modbus_client_connect(c);
+    if (rc) {
+        st = cli_error(PLCIO_EXIT_FAILURE, "diag: %s",
+                       plcio_modbus_client_last_error(c)->text[0] ? plcio_modbus_client_last_error(c)->text
+                                                                  : plcio_strerror(rc));
+        plcio_modbus_client_free(c);
+        return st;
+    }
+    diag_out d = {a.json, true, 0, 0};
+    diag_counters(c, &a, &d);
+    diag_events(c, &a, &d);
+    diag_identification(c, &a, &d);
     if (a.json) fputs("}\n", stdout);
     fflush(stdout);
     plcio_modbus_client_free(c);

@@ -15,7 +15,7 @@
 #include "s7_cmds.h"
 
 #define SZL_CAP   65536
-#define BLOCK_CAP (1024u * 1024u)
+#define BLOCK_CAP ((size_t)1024 * 1024)
 
 /* Take `name` (and its value) out of a normalized argv: the remaining
  * arguments go to s7_conn_args. Returns true if it was there. */
@@ -91,6 +91,18 @@ static void print_clock(const plcio_s7_clock *t)
            t->millisecond);
 }
 
+/* Exactly n decimal digits at *p into *out; *p advances past them. */
+static bool digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int k = 0; k < n; k++, (*p)++) {
+        if (**p < '0' || **p > '9') return false;
+        v = v * 10 + (**p - '0');
+    }
+    *out = v;
+    return true;
+}
+
 /* "now" (this computer's local time) or ISO 8601 "YYYY-MM-DDTHH:MM:SS[.mmm]"
  * (a space for the T works too; no zone: the PLC keeps local time). */
 static int parse_clock(const char *text, plcio_s7_clock *t)
@@ -104,20 +116,22 @@ static int parse_clock(const char *text, plcio_s7_clock *t)
         if (!localtime_r(&ts.tv_sec, &tm)) return cli_error(PLCIO_EXIT_FAILURE, "clock: no local time");
         t->millisecond = (int)(ts.tv_nsec / 1000000L);
     } else {
-        char sep = 0, extra = 0;
-        int ms = 0, used = 0;
-        int n = sscanf(text, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep, &tm.tm_hour,
-                       &tm.tm_min, &tm.tm_sec, &used);
-        if (n == 7 && text[used] == '.') {
-            int digits = 0, more = 0;
-            if (sscanf(text + used + 1, "%3d%n%c", &ms, &digits, &extra) >= 1 && digits == 3) more = 1;
-            if (!more || text[used + 1 + digits] != '\0') n = 0;
-        } else if (n == 7 && text[used] != '\0') {
-            n = 0;
+        /* YYYY-MM-DD, 'T' or ' ', HH:MM:SS, optionally .mmm: fixed widths */
+        const char *p = text;
+        int ms = 0;
+        bool ok = digits(&p, 4, &tm.tm_year) && *p++ == '-' && digits(&p, 2, &tm.tm_mon) && *p++ == '-' &&
+                  digits(&p, 2, &tm.tm_mday) && (*p == 'T' || *p == ' ');
+        if (ok) {
+            p++;
+            ok = digits(&p, 2, &tm.tm_hour) && *p++ == ':' && digits(&p, 2, &tm.tm_min) && *p++ == ':' &&
+                 digits(&p, 2, &tm.tm_sec);
         }
-        if (n != 7 || (sep != 'T' && sep != ' ') || tm.tm_year < 1990 || tm.tm_year > 2089 || tm.tm_mon < 1 ||
-            tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-            tm.tm_sec > 59 || tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
+        if (ok && *p == '.') {
+            p++;
+            ok = digits(&p, 3, &ms);
+        }
+        if (!ok || *p || tm.tm_year < 1990 || tm.tm_year > 2089 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+            tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
             return cli_error(PLCIO_EXIT_USAGE, "clock --set: 'now' or YYYY-MM-DDTHH:MM:SS[.mmm] (1990..2089), not '%s'",
                              text);
         tm.tm_year -= 1900;
@@ -167,7 +181,7 @@ static void print_chars(FILE *f, const uint8_t *p, size_t n, bool json)
     char text[64];
     size_t k = 0;
     for (; k < n && k + 1 < sizeof text && p[k]; k++)
-        text[k] = p[k] >= 0x20 && p[k] < 0x7f ? (char)p[k] : '.';
+        text[k] = p[k] >= 0x20 && p[k] < 0x7f ? (char)(p[k] & 0x7f) : '.';
     while (k && text[k - 1] == ' ')
         k--;
     text[k] = '\0';
@@ -326,7 +340,7 @@ int s7_cli_upload(int argc, char **argv)
         rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     plcio_s7_client_free(c);
     if (!rc) {
-        FILE *f = file && strcmp(file, "-") ? fopen(file, "wb") : stdout;
+        FILE *f = file && strcmp(file, "-") != 0 ? fopen(file, "wb") : stdout;
         if (!f) {
             rc = cli_error(PLCIO_EXIT_FAILURE, "upload: cannot write %s: %s", file, strerror(errno));
         } else {
@@ -377,8 +391,8 @@ int s7_cli_download(int argc, char **argv)
             rc = cli_error(PLCIO_EXIT_USAGE, "download: %s: the header says %u bytes, the file has %zu", rest[0],
                            (unsigned)load, len);
     }
-    if (!rc && renamed) {
-        const char *t2 = NULL;
+    if (!rc && renamed && as) {
+        const char *t2 = "";
         rc = parse_block(as, &t2, &number);
         if (!rc && strcmp(t2, type) != 0)
             rc = cli_error(PLCIO_EXIT_USAGE, "download --block %s: the file holds a %s", as, type);

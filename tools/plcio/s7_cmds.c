@@ -700,9 +700,8 @@ static int write_item(const s7_layouts *L, char *arg, size_t item, write_plan *p
     char *copy = rc ? NULL : strdup(eq + 1);
     char **values = rc ? NULL : calloc(strlen(eq + 1) + 2, sizeof *values);
     if (!rc && (!copy || !values)) rc = cli_out_of_memory();
-    size_t nv = 1;
     if (!rc && count > 1) {
-        nv = cli_split_array(copy, values, strlen(eq + 1) + 2);
+        size_t nv = cli_split_array(copy, values, strlen(eq + 1) + 2);
         if (nv != count)
             rc = cli_error(PLCIO_EXIT_USAGE, "write %s: %u values wanted (comma-separated), got %zu", arg,
                            (unsigned)count, nv);
@@ -842,9 +841,13 @@ int s7_cli_watch(int argc, char **argv)
         last = PLCIO_EXIT_OK;
         for (size_t i = 0; i < n; i++) {
             /* the outcome as shown: the value's text, or "!" and the error */
-            char *shown = tags[i].error ? NULL : strdup(texts[i]);
-            if (tags[i].error && (shown = malloc(strlen(tags[i].error) + 2)) != NULL)
-                snprintf(shown, strlen(tags[i].error) + 2, "!%s", tags[i].error);
+            char *shown;
+            if (tags[i].error) {
+                if ((shown = malloc(strlen(tags[i].error) + 2)) != NULL)
+                    snprintf(shown, strlen(tags[i].error) + 2, "!%s", tags[i].error);
+            } else {
+                shown = strdup(texts[i] ? texts[i] : "");
+            }
             if (tags[i].error) last = PLCIO_EXIT_FAILURE;
             changed[i] = shown && (!tags[i].shown || strcmp(shown, tags[i].shown) != 0);
             if (changed[i]) {
@@ -953,7 +956,7 @@ int s7_cli_info(int argc, char **argv)
         plcio_s7_client_free(c);
         return cli_out_of_memory();
     }
-    bool ok[INFO_LISTS];
+    bool ok[INFO_LISTS] = {false};
     for (size_t k = 0; k < INFO_LISTS; k++) {
         size_t len = 0;
         ok[k] = plcio_s7_client_read_szl(c, info_lists[k].id, info_lists[k].index, buf, 65536, &len) == PLCIO_OK;
