@@ -178,17 +178,17 @@ static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 static void print_chars(FILE *f, const uint8_t *p, size_t n, bool json)
 {
-    char text[64];
+    uint8_t text[64]; /* printable ASCII only: the bytes print as they are */
     size_t k = 0;
     for (; k < n && k + 1 < sizeof text && p[k]; k++)
-        text[k] = p[k] >= 0x20 && p[k] < 0x7f ? (char)(p[k] & 0x7f) : '.';
+        text[k] = p[k] >= 0x20 && p[k] < 0x7f ? p[k] : (uint8_t)'.';
     while (k && text[k - 1] == ' ')
         k--;
     text[k] = '\0';
     if (json)
-        cli_json_string(f, text);
+        cli_json_string(f, (const char *)text);
     else
-        fputs(text, f);
+        fputs((const char *)text, f);
 }
 
 static void print_hex(FILE *f, const uint8_t *p, size_t n)
@@ -394,8 +394,8 @@ int s7_cli_download(int argc, char **argv)
     if (!rc && renamed && as) {
         const char *t2 = "";
         rc = parse_block(as, &t2, &number);
-        if (!rc && strcmp(t2, type) != 0)
-            rc = cli_error(PLCIO_EXIT_USAGE, "download --block %s: the file holds a %s", as, type);
+        if (!rc && strcmp(t2, type ? type : "") != 0)
+            rc = cli_error(PLCIO_EXIT_USAGE, "download --block %s: the file holds a %s", as, type ? type : "?");
         if (!rc) {
             buf[6] = (uint8_t)(number >> 8);
             buf[7] = (uint8_t)number;
