@@ -73,7 +73,7 @@ const char *mb_srv_stream_why(const mb_srv_stream *st, int rc) { return st->why 
 static int out_append(mb_srv_stream *st, const uint8_t *p, size_t n)
 {
     if (st->out_len + n > st->out_cap) {
-        size_t cap = st->out_cap ? st->out_cap * 2 : 4096;
+        size_t cap = st->out_cap ? st->out_cap * 2 : 512; /* a few answers; grows under back-pressure */
         while (cap < st->out_len + n)
             cap *= 2;
         uint8_t *np = realloc(st->out, cap);

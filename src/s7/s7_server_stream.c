@@ -71,7 +71,7 @@ static int queue(s7srv_stream *st, const uint8_t *frame, size_t len)
         st->out_off = 0;
     }
     if (st->out_len + len > st->out_cap) {
-        size_t cap = st->out_cap ? st->out_cap : 4096;
+        size_t cap = st->out_cap ? st->out_cap : 1024; /* a CC or an answer or two; grows on demand */
         while (cap < st->out_len + len)
             cap *= 2;
         uint8_t *p = realloc(st->out, cap);
@@ -146,7 +146,7 @@ static int on_dt(s7srv_stream *st, const cotp_tpdu *t)
     if (!st->cotp_open) return PLCIO_EPROTO;
     if (!st->pdu_partial && t->eot) return on_s7_pdu(st, t->data, t->data_len); /* the usual case: one TPDU */
     if (st->pdu_len + t->data_len > S7SRV_STREAM_PDU_CAP) return PLCIO_ELIMIT;
-    memcpy(st->pdu + st->pdu_len, t->data, t->data_len);
+    if (t->data_len) memcpy(st->pdu + st->pdu_len, t->data, t->data_len); /* an empty DT has data NULL */
     st->pdu_len += t->data_len;
     st->pdu_partial = !t->eot;
     if (!t->eot) return PLCIO_OK;
