@@ -7,32 +7,7 @@
  * connection must still get a correct answer to a read of holding
  * registers. Seeds: byte streams of the earlier loopback-socket harness.
  * fuzz_modbus_server_line.c feeds the same inputs to serial lines. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "modbus/mb_server_stream.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static plcio_modbus_server *srv;
-static mb_srv_stream st; /* 4 KiB input buffer: not on the stack */
-
-static void setup(void)
-{
-    srv = plcio_modbus_server_new(NULL);
-    if (!srv) abort();
-    plcio_modbus_bank_config bank = plcio_modbus_bank_default(300);
-    bank.files = 1;
-    if (plcio_modbus_server_add_unit(srv, 1, &bank)) abort();
-    if (plcio_modbus_server_add_unit(srv, PLCIO_MODBUS_ANY_UNIT, &bank)) abort();
-    plcio_modbus_server_limits lim;
-    plcio_modbus_server_limits_init(&lim);
-    lim.idle_timeout_ms = 1000;
-    lim.frame_timeout_ms = 200;
-    lim.serial_output_bytes = 512;
-    if (plcio_modbus_server_set_limits(srv, &lim)) abort();
-}
+#include "mb_fuzz_server.h"
 
 /* Take all TCP output: whole MBAP frames only. Copies the last frame. */
 static size_t drain_tcp(uint64_t now, uint8_t *last, size_t cap)
