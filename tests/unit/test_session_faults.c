@@ -290,8 +290,8 @@ static void test_mb_reorder_and_timeout(void **state)
     size_t n[2];
     for (int i = 0; i < 2; i++) {
         uint8_t pdu[] = {3, 4, 0, (uint8_t)(i + 1), 0, 0};
-        assert_int_equal(mb_mbap_encode((uint16_t)(dev->got[12 * i] << 8 | dev->got[12 * i + 1]), 1, pdu, sizeof pdu,
-                                        ans[i], sizeof ans[i], &n[i]),
+        assert_int_equal(mb_mbap_encode((uint16_t)(dev->got[(size_t)12 * i] << 8 | dev->got[(size_t)12 * i + 1]), 1,
+                                        pdu, sizeof pdu, ans[i], sizeof ans[i], &n[i]),
                          PLCIO_OK);
     }
     fake_link_inject(&w->link, 1, ans[1], n[1]);

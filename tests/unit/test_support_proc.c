@@ -44,7 +44,7 @@ static int running(pid_t pid)
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     size_t n = fread(st, 1, sizeof st - 1, f);
-    fclose(f);
+    (void)fclose(f); /* read only */
     st[n] = '\0';
     const char *p = strrchr(st, ')');
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
