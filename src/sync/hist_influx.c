@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "net/net.h"
@@ -191,10 +192,12 @@ static int read_response(influx_backend *b, int *status, const char **body, bool
     }
     const char *conn = header(b->resp, "Connection");
     const char *clen = header(b->resp, "Content-Length");
-    *keep = !(conn && !strncasecmp(conn, "close", 5)) && clen && (major > 1 || minor >= 1);
+    bool no_body = *status == 204 || *status == 304 || *status < 200; /* RFC 9112 6.3 */
+    *keep = !(conn && !strncasecmp(conn, "close", 5)) && (clen || no_body) && (major > 1 || minor >= 1);
     char *body_start = end + 4;
     size_t body_have = have - (size_t)(body_start - b->resp);
-    size_t want = clen ? strtoul(clen, NULL, 10) : RESPONSE_MAX;
+    size_t want = no_body ? 0 : clen ? strtoul(clen, NULL, 10) : RESPONSE_MAX;
+    if (body_have > want) body_have = want;
     size_t room = RESPONSE_MAX - (size_t)(body_start - b->resp);
     if (want > room) { /* a body we do not keep: read what fits, drop the connection */
         want = room;
@@ -203,7 +206,7 @@ static int read_response(influx_backend *b, int *status, const char **body, bool
     while (body_have < want) {
         size_t got = 0;
         int rc = net_recv_some(b->fd, body_start + body_have, want - body_have, &got, deadline);
-        if (rc == PLCIO_ECLOSED && !clen) break;
+        if (rc == PLCIO_ECLOSED && !clen) break; /* no length: the body ends with the connection */
         if (rc != PLCIO_OK) {
             *keep = false;
             break;
@@ -219,7 +222,7 @@ static hist_result influx_write(void *p, const plcio_sink_tag *tags, hist_row *c
                                 size_t cap)
 {
     influx_backend *b = p;
-    if (b->fd < 0) return HIST_RETRY;
+    if (b->fd < 0 && influx_connect(b, err, cap) != PLCIO_OK) return HIST_RETRY; /* the last answer closed it */
     if (!encode_rows(b, tags, rows, n)) {
         snprintf(err, cap, "out of memory for a batch of %zu rows", n);
         return HIST_RETRY;
