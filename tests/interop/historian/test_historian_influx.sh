@@ -110,8 +110,8 @@ paste -d' ' <(printf '%s\n' vx_scaled vy_scaled vz_scaled bool_1 bool_2 int_1 in
 [ "$(wc -l < "$TMP/want")" = 7 ] || fail "unexpected plcio read output: $(cat "$TMP/plc")"
 now=$(date +%s%N)
 while read -r tag want; do
-  rows=$(iq plant "SELECT time, \"text\", \"value\", \"quality\", \"device\" FROM plcio WHERE \"tag\" = '$tag'") || fail "query $tag"
-  [ "$(printf '%s\n' "$rows" | grep -c .)" = 1 ] || fail "$tag: wanted one point (values never changed), got: $rows"
+  rows=$(iq plant "SELECT time, \"text\", \"value\", \"quality\", \"device\" FROM plcio WHERE \"tag\" = '$tag' AND \"quality\" = 'GOOD'") || fail "query $tag"
+  [ "$(printf '%s\n' "$rows" | grep -c .)" = 1 ] || fail "$tag: wanted one GOOD point (values never changed), got: $rows"
   IFS='|' read -r t text value quality device <<< "$rows"
   [ "$text" = "$want" ] || fail "$tag: text '$text' in InfluxDB, the simulator serves '$want'"
   case "$want" in true) num=1 ;; false) num=0 ;; *) num=$want ;; esac
@@ -154,7 +154,7 @@ outputs:
 YAML
 "$BIN" sync --config "$TMP/gzip.yaml" --seconds 1.5 --shm "$SHM" > "$TMP/out" 2> "$TMP/err" || fail "sync gzip: $(cat "$TMP/err")"
 grep -q . "$TMP/err" && fail "sync gzip said: $(cat "$TMP/err")"
-[ "$(iq plant "SELECT count(\"text\") FROM plcio" | cut -d'|' -f2)" = 9 ] ||
+[ "$(iq plant "SELECT count(\"text\") FROM plcio WHERE \"quality\" = 'GOOD'" | cut -d'|' -f2)" = 9 ] ||
   fail "gzip: wanted 9 points: $(iq plant "SELECT * FROM plcio")"
 
 # ---- 4. bad settings: clear errors ----
