@@ -56,7 +56,7 @@ static void *changer(void *arg)
         for (int d = 0; d < DEVICES; d++) {
             plcio_s7_server_lock_area(servers[d], PLCIO_S7_SERVER_AREA_DB, 1);
             uint8_t *mem = plcio_s7_server_area_data(servers[d], PLCIO_S7_SERVER_AREA_DB, 1, NULL);
-            for (int i = 0; mem && i < TAGS_PER_DEVICE; i++) {
+            for (size_t i = 0; mem && i < TAGS_PER_DEVICE; i++) {
                 float f = (float)step + (float)i / 1000.0f;
                 uint32_t bits;
                 memcpy(&bits, &f, sizeof bits);
@@ -67,7 +67,9 @@ static void *changer(void *arg)
             }
             plcio_s7_server_unlock_area(servers[d], PLCIO_S7_SERVER_AREA_DB, 1);
         }
-        usleep((useconds_t)atomic_load(&change_us));
+        int us = atomic_load(&change_us);
+        struct timespec pause = {0, (long)us * 1000L};
+        nanosleep(&pause, NULL);
     }
     return NULL;
 }
@@ -223,7 +225,7 @@ int main(int argc, char **argv)
         plcio_s7_server_config_init(&c);
         c.port = 0;
         if (plcio_s7_server_new(&c, &servers[i]) ||
-            plcio_s7_server_add_area(servers[i], PLCIO_S7_SERVER_AREA_DB, 1, TAGS_PER_DEVICE * 4, NULL) ||
+            plcio_s7_server_add_area(servers[i], PLCIO_S7_SERVER_AREA_DB, 1, (size_t)TAGS_PER_DEVICE * 4, NULL) ||
             plcio_s7_server_start(servers[i]))
             return 1;
     }

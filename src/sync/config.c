@@ -389,8 +389,6 @@ static int parse_device(parse_ctx *ctx, yaml_node_t *n, plcio_sync_device_spec *
 static int output_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
 {
     plcio_sync_output_spec *o = obj;
-    unsigned long u = 0; /* read below even when get_uint fails */
-    int rc;
     bool pg = o->kind == PLCIO_OUTPUT_POSTGRES;
     if (!strcmp(key, pg ? "conninfo" : "url")) return get_string(ctx, v, key, &o->target);
     if (pg && !strcmp(key, "table")) return get_string(ctx, v, "table", &o->table);
@@ -404,7 +402,8 @@ static int output_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *ob
         return get_duration(ctx, v, "every", 1, &o->every_ms);
     }
     if (!strcmp(key, "batch") || !strcmp(key, "queue")) {
-        rc = get_uint(ctx, v, key, 1, 10000000, &u);
+        unsigned long u = 0; /* read below even when get_uint fails */
+        int rc = get_uint(ctx, v, key, 1, 10000000, &u);
         *(key[0] == 'b' ? &o->batch : &o->queue) = (uint32_t)u;
         return rc;
     }

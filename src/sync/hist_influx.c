@@ -60,7 +60,8 @@ static bool put_tag_value(influx_backend *b, const char *s)
     if (!*s) return put(b, "-", 1);
     bool ok = true;
     for (; *s && ok; s++) {
-        char c = *s == '\n' || *s == '\r' ? ' ' : *s;
+        char c = *s;
+        if (c == '\n' || c == '\r') c = ' ';
         if (c == ',' || c == '=' || c == ' ' || c == '\\') ok = put(b, "\\", 1);
         if (ok) ok = put(b, &c, 1);
     }
@@ -185,8 +186,14 @@ static int read_response(influx_backend *b, int *status, const char **body, bool
         end = strstr(b->resp, "\r\n\r\n");
     }
     *end = '\0';
-    int major = 0, minor = 0;
-    if (sscanf(b->resp, "HTTP/%d.%d %d", &major, &minor, status) != 3 || *status < 100 || *status > 599) {
+    /* "HTTP/1.1 204 No Content" */
+    const char *r = b->resp;
+    bool shape = !strncmp(r, "HTTP/", 5) && isdigit((unsigned char)r[5]) && r[6] == '.' &&
+                 isdigit((unsigned char)r[7]) && r[8] == ' ' && isdigit((unsigned char)r[9]) &&
+                 isdigit((unsigned char)r[10]) && isdigit((unsigned char)r[11]) && (r[12] == ' ' || r[12] == '\0');
+    int major = shape ? r[5] - '0' : 0, minor = shape ? r[7] - '0' : 0;
+    *status = shape ? (r[9] - '0') * 100 + (r[10] - '0') * 10 + (r[11] - '0') : 0;
+    if (!shape || *status < 100 || *status > 599) {
         snprintf(err, cap, "%s:%d: not an HTTP answer", b->host, b->port);
         return PLCIO_EPROTO;
     }

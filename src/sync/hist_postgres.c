@@ -36,7 +36,8 @@ static void one_line(char *err, size_t cap, const char *prefix, const char *msg)
     snprintf(err, cap, "%s%s", prefix, msg ? msg : "");
     size_t n = 0;
     for (char *p = err; *p; p++) {
-        char c = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+        char c = *p;
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
         if (c == ' ' && (n == 0 || err[n - 1] == ' ')) continue;
         err[n++] = c;
     }
@@ -86,8 +87,8 @@ static bool exec_ok(pg_backend *b, const char *sql, char *err, size_t cap)
 
 static int prepare_table(pg_backend *b, char *err, size_t cap)
 {
-    char sql[512];
     if (b->create) {
+        char sql[512];
         snprintf(sql, sizeof sql,
                  "CREATE TABLE IF NOT EXISTS %s (time timestamptz NOT NULL, device text NOT NULL, tag text NOT NULL, "
                  "value double precision, text text, quality text NOT NULL, reason text)",

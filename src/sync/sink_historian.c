@@ -193,54 +193,67 @@ static void recovered(hist_sink *h)
     h->last_error[0] = '\0';
 }
 
+/* The writer's connection and backoff. */
+typedef struct writer_state {
+    bool up;
+    unsigned backoff_ms;
+    unsigned failures_while_stopping; /* the target is gone at exit: give up after two */
+} writer_state;
+
+static void failed(hist_sink *h, writer_state *w)
+{
+    w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (w->backoff_ms > BACKOFF_MAX_MS) w->backoff_ms = BACKOFF_MAX_MS;
+    if (stopping(h)) w->failures_while_stopping++;
+}
+
+/* Connect when needed, then offer the oldest rows; they leave the queue once taken. */
+static void send_batch(hist_sink *h, writer_state *w, void **slots)
+{
+    char err[256] = "";
+    if (!w->up) {
+        if (h->cfg.ops->connect(h->cfg.backend, err, sizeof err) != PLCIO_OK) {
+            trouble(h, "cannot connect", err[0] ? err : "failed");
+            failed(h, w);
+            return;
+        }
+        w->up = true;
+    }
+    size_t n = sf_queue_peek(h->queue, slots, h->cfg.batch);
+    hist_result rc = h->cfg.ops->write(h->cfg.backend, h->tags, (hist_row *const *)slots, n, err, sizeof err);
+    if (rc == HIST_OK) {
+        sf_queue_pop(h->queue, n);
+        h->written += n;
+        w->backoff_ms = 0;
+        recovered(h);
+    } else if (rc == HIST_REJECTED) {
+        sf_queue_pop(h->queue, n);
+        h->rejected += n;
+        log_msg(h->cfg.logger, PLCIO_LOG_ERROR, h->name, "%zu rows refused and dropped: %s", n, err);
+    } else {
+        trouble(h, "cannot write", err[0] ? err : "failed");
+        h->cfg.ops->disconnect(h->cfg.backend);
+        w->up = false;
+        failed(h, w);
+    }
+}
+
 static void *writer_thread(void *arg)
 {
     hist_sink *h = arg;
-    hist_row **rows = malloc(h->cfg.batch * sizeof *rows);
-    bool up = false;
-    unsigned backoff = 0, failures_while_stopping = 0;
-    char err[256];
-    while (rows) {
+    void **slots = calloc(h->cfg.batch, sizeof(void *));
+    writer_state w = {false, 0, 0};
+    while (slots) {
         bool stop = stopping(h);
         size_t depth = sf_queue_wait(h->queue, h->cfg.batch, stop ? 0 : (int)h->cfg.flush_ms);
-        if (depth == 0) {
-            if (stop) break;
-            continue;
-        }
-        if (stop && failures_while_stopping >= 2) break; /* the target is gone: do not hold the engine's exit */
-        if (backoff) nap(h, backoff);
-        if (!up) {
-            err[0] = '\0';
-            if (h->cfg.ops->connect(h->cfg.backend, err, sizeof err) != PLCIO_OK) {
-                trouble(h, "cannot connect", err[0] ? err : "failed");
-                backoff = backoff ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2) : BACKOFF_MIN_MS;
-                if (stopping(h)) failures_while_stopping++;
-                continue;
-            }
-            up = true;
-        }
-        size_t n = sf_queue_peek(h->queue, (void **)rows, h->cfg.batch);
-        err[0] = '\0';
-        hist_result rc = h->cfg.ops->write(h->cfg.backend, h->tags, rows, n, err, sizeof err);
-        if (rc == HIST_OK) {
-            sf_queue_pop(h->queue, n);
-            h->written += n;
-            backoff = 0;
-            recovered(h);
-        } else if (rc == HIST_REJECTED) {
-            sf_queue_pop(h->queue, n);
-            h->rejected += n;
-            log_msg(h->cfg.logger, PLCIO_LOG_ERROR, h->name, "%zu rows refused and dropped: %s", n, err);
-        } else {
-            trouble(h, "cannot write", err[0] ? err : "failed");
-            h->cfg.ops->disconnect(h->cfg.backend);
-            up = false;
-            backoff = backoff ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2) : BACKOFF_MIN_MS;
-            if (stopping(h)) failures_while_stopping++;
-        }
+        if (depth == 0 && stop) break;
+        if (depth == 0) continue;
+        if (stop && w.failures_while_stopping >= 2) break; /* do not hold the engine's exit */
+        if (w.backoff_ms) nap(h, w.backoff_ms);
+        send_batch(h, &w, slots);
     }
-    free(rows);
-    if (up) h->cfg.ops->disconnect(h->cfg.backend);
+    free(slots);
+    if (w.up) h->cfg.ops->disconnect(h->cfg.backend);
     return NULL;
 }
 

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "net/net.h"
 #include "plcio/plcio.h"
@@ -169,6 +169,12 @@ static void *serve(void *arg)
     return NULL;
 }
 
+static void pause_ms(long ms)
+{
+    struct timespec t = {0, ms * 1000000L};
+    nanosleep(&t, NULL);
+}
+
 static void test_line_protocol(void **state)
 {
     (void)state;
@@ -263,12 +269,12 @@ static void test_line_protocol(void **state)
     assert_int_equal(ops->deliver(sink, ev, sizeof ev / sizeof ev[0]), PLCIO_OK);
     /* a second batch, refused with 400: dropped, the next one goes through */
     while (h.served < 2)
-        usleep(10000);
+        pause_ms(10);
     plcio_sink_event more = ev[1];
     more.changed_ns = more.read_ns = t + 2000000000;
     assert_int_equal(ops->deliver(sink, &more, 1), PLCIO_OK);
     while (h.served < 3)
-        usleep(10000);
+        pause_ms(10);
     more.changed_ns = more.read_ns = t + 3000000000;
     assert_int_equal(ops->deliver(sink, &more, 1), PLCIO_OK);
     pthread_join(h.thread, NULL);
