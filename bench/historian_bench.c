@@ -16,6 +16,7 @@
  * historian_servers.sh (a temporary PostgreSQL cluster and influxd) and runs
  * again inside it. */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,15 @@ typedef struct run_result {
     double elapsed_s, cpu_s, drain_s;
     uint64_t cycles, late, updates;
     double stored_in_window, stored_total;
+    double longest_round_ms; /* longest plcio_sync_run_once (it waits 5 ms at most when idle) */
+    long preempted;          /* the engine thread's involuntary context switches: CPU taken by others */
 } run_result;
+
+static long involuntary_switches(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+}
 
 typedef double (*count_fn)(void);
 
@@ -158,14 +167,19 @@ static int run(const char *outputs, count_fn count, const char *during, run_resu
         updates0 += st.cycles * st.tags;
     }
     double t0 = now_s(), c0 = thread_cpu_s();
+    long sw0 = involuntary_switches();
     bool started = false;
+    r->longest_round_ms = 0;
     while (now_s() - t0 < RUN_SECONDS) {
         if (during && !started && now_s() - t0 >= 1.0) {
             started = true;
             if (system(during) != 0) fprintf(stderr, "bench: '%s' failed\n", during);
         }
+        double a = now_s();
         plcio_sync_run_once(s, 5);
+        if ((now_s() - a) * 1e3 > r->longest_round_ms) r->longest_round_ms = (now_s() - a) * 1e3;
     }
+    r->preempted = involuntary_switches() - sw0;
     r->elapsed_s = now_s() - t0;
     r->cpu_s = thread_cpu_s() - c0;
     r->cycles = r->late = r->updates = 0;
@@ -196,6 +210,9 @@ static void report_output(const char *what, const run_result *r, const run_resul
            what, stored, offered, offered > 0 ? stored / offered : 0, stored / 100000);
     printf("     %.0f rows stored in all, the rest written in %.2f s after the run; %llu late poll cycles of %llu\n",
            r->stored_total, r->drain_s, (unsigned long long)r->late, (unsigned long long)r->cycles);
+    printf("     longest engine round %.1f ms (%.1f ms with shared memory only); engine thread preempted %ld times "
+           "(%ld)\n",
+           r->longest_round_ms, base->longest_round_ms, r->preempted, base->preempted);
     double per = r->cpu_s / ((double)r->updates / 1000) * 1e6;
     double per0 = base->cpu_s / ((double)base->updates / 1000) * 1e6;
     printf("     engine thread CPU %.2f us per 1000 rows (%.2fx the %.2f us with shared memory only)\n", per,
@@ -238,9 +255,10 @@ int main(int argc, char **argv)
            DEVICES * TAGS_PER_DEVICE, DEVICES, RUN_SECONDS);
     run_result base, r;
     if (run("", NULL, NULL, &base) == 0)
-        printf("1. shared memory only: %.0f updates/s, engine thread CPU %.2f us per 1000 updates, %llu late cycles\n",
+        printf("1. shared memory only: %.0f updates/s, engine thread CPU %.2f us per 1000 updates, %llu late cycles, "
+               "longest engine round %.1f ms, preempted %ld times\n",
                (double)base.updates / base.elapsed_s, base.cpu_s / ((double)base.updates / 1000) * 1e6,
-               (unsigned long long)base.late);
+               (unsigned long long)base.late, base.longest_round_ms, base.preempted);
     const char *pg = getenv("PLCIO_BENCH_PG");
     if (pg) {
         char out[1024];
