@@ -288,6 +288,14 @@ static void influx_free(void *p)
 
 static const hist_backend_ops influx_ops = {"influx", influx_connect, influx_write, influx_disconnect, influx_free};
 
+/* A token goes into a header line: printable, no spaces. */
+static bool token_ok(const char *t)
+{
+    for (; *t; t++)
+        if ((unsigned char)*t < 0x21 || *t == 0x7f) return false;
+    return true;
+}
+
 static int read_token(const char *path, char *out, size_t cap, char *err, size_t errcap)
 {
     FILE *f = fopen(path, "r");
@@ -304,11 +312,10 @@ static int read_token(const char *path, char *out, size_t cap, char *err, size_t
         snprintf(err, errcap, "token-file %s: %s", path, n ? "longer than 1000 bytes" : "empty");
         return PLCIO_EINVAL;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x21 || out[i] == 0x7f) {
-            snprintf(err, errcap, "token-file %s: the token holds a space or control character", path);
-            return PLCIO_EINVAL;
-        }
+    if (!token_ok(out)) {
+        snprintf(err, errcap, "token-file %s: the token holds a space or control character", path);
+        return PLCIO_EINVAL;
+    }
     return PLCIO_OK;
 }
 
@@ -349,6 +356,11 @@ static int parse_url(influx_backend *b, const char *url, char *err, size_t cap)
             snprintf(err, cap, "'%s': a space or control character in the path", url);
             return PLCIO_ESYNTAX;
         }
+    const char *precision = strstr(path, "precision=");
+    if (precision && strncmp(precision + 10, "ns", 2) != 0) {
+        snprintf(err, cap, "'%s': rows carry nanosecond times: leave precision out or say precision=ns", url);
+        return PLCIO_EINVAL;
+    }
     b->target = strdup(path);
     return b->target ? PLCIO_OK : PLCIO_ENOMEM;
 }
@@ -363,8 +375,15 @@ int hist_influx_new(const plcio_sync_output_spec *spec, const hist_backend_ops *
     int rc = parse_url(b, spec->target, err, cap);
     char token[1024] = "";
     if (rc == PLCIO_OK && spec->token_file) rc = read_token(spec->token_file, token, sizeof token, err, cap);
-    if (rc == PLCIO_OK && !token[0] && getenv("INFLUX_TOKEN"))
-        snprintf(token, sizeof token, "%s", getenv("INFLUX_TOKEN"));
+    const char *env = getenv("INFLUX_TOKEN");
+    if (rc == PLCIO_OK && !token[0] && env && *env) {
+        if (strlen(env) >= sizeof token || !token_ok(env)) {
+            snprintf(err, cap, "INFLUX_TOKEN: longer than 1000 bytes, or a space or control character in it");
+            rc = PLCIO_EINVAL;
+        } else {
+            snprintf(token, sizeof token, "%s", env);
+        }
+    }
     if (rc == PLCIO_OK && !token[0] && strstr(b->target, "/api/v2/")) {
         snprintf(err, cap, "'%s' is an InfluxDB 2.x URL: it needs a token (token-file: FILE, or INFLUX_TOKEN)",
                  spec->target);

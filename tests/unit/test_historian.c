@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "net/net.h"
 #include "plcio/plcio.h"
@@ -99,6 +101,7 @@ static void test_settings_refused_early(void **state)
         {PLCIO_OUTPUT_INFLUX, "http://h/wr ite", NULL, NULL, "a space or control character"},
         {PLCIO_OUTPUT_INFLUX, "http://h/api/v2/write?bucket=b", NULL, NULL, "needs a token"},
         {PLCIO_OUTPUT_INFLUX, "http://h/write", NULL, "/nonexistent/token", "token-file /nonexistent/token"},
+        {PLCIO_OUTPUT_INFLUX, "http://h/write?db=x&precision=ms", NULL, NULL, "precision=ns"},
     };
     unsetenv("INFLUX_TOKEN");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -114,6 +117,15 @@ static void test_settings_refused_early(void **state)
         assert_null(config);
         if (!strstr(err, bad[i].message)) fail_msg("%s -> '%s', wanted '%s'", bad[i].target, err, bad[i].message);
     }
+    /* a token from the environment goes into a header line: no line breaks smuggled in */
+    setenv("INFLUX_TOKEN", "abc\r\nX-Evil: 1", 1);
+    plcio_sync_output_spec spec = {.kind = PLCIO_OUTPUT_INFLUX, .target = "http://h/write", .on_change = true};
+    const plcio_sink *ops = NULL;
+    void *config = NULL;
+    char err[256] = "";
+    assert_int_equal(hist_sink_config(&spec, NULL, &ops, &config, err, sizeof err), PLCIO_EINVAL);
+    assert_non_null(strstr(err, "INFLUX_TOKEN"));
+    unsetenv("INFLUX_TOKEN");
 }
 
 /* ---- a scripted HTTP server: answers statuses[] in turn, keeps the bodies ---- */
@@ -123,6 +135,7 @@ typedef struct fake_http {
     const int *statuses;
     size_t nstatus, served;
     char bodies[8][4096];
+    char heads[8][1024];
     pthread_t thread;
 } fake_http;
 
@@ -155,6 +168,8 @@ static void *serve(void *arg)
         if (have < head + len) continue;
         size_t n = h->served < 8 ? h->served : 7;
         snprintf(h->bodies[n], sizeof h->bodies[n], "%.*s", (int)len, end + 4);
+        snprintf(h->heads[n], sizeof h->heads[n], "%.*s", (int)head, buf);
+        if (len < sizeof h->bodies[n]) memcpy(h->bodies[n], end + 4, len); /* binary (gzip) too */
         int status = h->statuses[h->served++];
         char resp[256];
         int rn = status == 204 ? snprintf(resp, sizeof resp, "HTTP/1.1 204 No Content\r\n\r\n")
@@ -295,12 +310,68 @@ static void test_line_protocol(void **state)
     assert_non_null(strstr(h.bodies[3], " 1733357964000000000\n"));
 }
 
+/* InfluxDB 2.x: the token from its file in the Authorization header; gzip bodies. */
+static void test_token_and_gzip(void **state)
+{
+    (void)state;
+    static const int statuses[] = {204};
+    fake_http h = {.statuses = statuses, .nstatus = 1};
+    assert_int_equal(net_tcp_listen("127.0.0.1", 0, 4, &h.listen_fd, &h.port), PLCIO_OK);
+    assert_int_equal(pthread_create(&h.thread, NULL, serve, &h), 0);
+    char dir[] = "/tmp/plcio-hist-XXXXXX", token[64], url[160];
+    assert_non_null(mkdtemp(dir));
+    snprintf(token, sizeof token, "%s/token", dir);
+    FILE *f = fopen(token, "w");
+    assert_non_null(f);
+    fputs("s3cr3t-Token==\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v2/write?org=o&bucket=b", h.port);
+    plcio_sync_output_spec spec = {.kind = PLCIO_OUTPUT_INFLUX,
+                                   .target = url,
+                                   .token_file = token,
+                                   .gzip = true,
+                                   .on_change = true,
+                                   .flush_ms = 10};
+    const plcio_sink *ops;
+    void *config, *sink;
+    char err[256] = "";
+    assert_int_equal(hist_sink_config(&spec, NULL, &ops, &config, err, sizeof err), PLCIO_OK);
+    static const plcio_sink_tag tags[] = {{"Speed", "m", PLCIO_TYPE_INT, 0, 0, 2, false}};
+    assert_int_equal(ops->open(config, tags, 1, &sink, err, sizeof err), PLCIO_OK);
+    const uint8_t v[] = {0xff, 0xfe}; /* -2 */
+    plcio_sink_event ev = {
+        .kind = PLCIO_SINK_TAG, .value = v, .size = 2, .quality = 1, .changed = true, .read_ns = 5, .changed_ns = 5};
+    assert_int_equal(ops->deliver(sink, &ev, 1), PLCIO_OK);
+    pthread_join(h.thread, NULL);
+    ops->close(sink);
+    net_close(h.listen_fd);
+    unlink(token);
+    rmdir(dir);
+    assert_non_null(strstr(h.heads[0], "POST /api/v2/write?org=o&bucket=b HTTP/1.1\r\n"));
+    assert_non_null(strstr(h.heads[0], "\r\nAuthorization: Token s3cr3t-Token==\r\n"));
+    assert_non_null(strstr(h.heads[0], "\r\nContent-Encoding: gzip\r\n"));
+    const char *cl = strstr(h.heads[0], "Content-Length: ");
+    assert_non_null(cl);
+    char plain[256] = "";
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)h.bodies[0];
+    z.avail_in = (uInt)strtoul(cl + 16, NULL, 10);
+    z.next_out = (Bytef *)plain;
+    z.avail_out = sizeof plain - 1;
+    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+    inflateEnd(&z);
+    assert_string_equal(plain, "plcio,device=m,tag=Speed,quality=GOOD value=-2,text=\"-2\" 5\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outputs_config),
         cmocka_unit_test(test_settings_refused_early),
         cmocka_unit_test(test_line_protocol),
+        cmocka_unit_test(test_token_and_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
