@@ -98,6 +98,24 @@ done < "$TMP/want"
 q "SELECT count(*) FROM plcio_samples WHERE time < now() - interval '1 minute' OR time > now()" | grep -qx 0 ||
   fail "row times are not the read times: $(q "SELECT now(), min(time), max(time) FROM plcio_samples")"
 
+# ---- 1b. sampling: every 200ms, not on change: rows keep coming for unchanged values, never closer ----
+q "TRUNCATE plcio_samples"
+cat > "$TMP/every.yaml" <<YAML
+layouts: ["$L"]
+devices:
+  - {name: plc, url: "$URL", groups: [{db: 7, interval: 20ms}]}
+outputs:
+  - postgres: {conninfo: "$CONN", every: 200ms, on-change: false, flush: 50ms}
+YAML
+"$BIN" sync --config "$TMP/every.yaml" --seconds 1.5 --shm "$SHM" > "$TMP/out" 2> "$TMP/err" ||
+  fail "sync every: $(cat "$TMP/err")"
+q "SELECT count(DISTINCT tag) FROM plcio_samples" | grep -qx 9 || fail "every: not all 9 tags: $(q "SELECT tag, count(*) FROM plcio_samples GROUP BY 1")"
+q "SELECT bool_and(n >= 2) FROM (SELECT count(*) n FROM plcio_samples WHERE quality = 'GOOD' GROUP BY tag) c" |
+  grep -qx t || fail "every: unchanged values were not sampled again: $(q "SELECT tag, count(*) FROM plcio_samples GROUP BY 1")"
+gap=$(q "SELECT coalesce(min(d), interval '1 hour') >= interval '200 ms' FROM (SELECT time - lag(time) OVER (PARTITION BY tag ORDER BY time) d
+         FROM plcio_samples WHERE quality = 'GOOD') g")
+[ "$gap" = t ] || fail "every: two rows of a tag closer than 200 ms: $(q "SELECT tag, time FROM plcio_samples ORDER BY tag, time")"
+
 # ---- 2. the database stops and comes back mid-run: nothing lost, order and times kept ----
 q "TRUNCATE plcio_samples"
 "$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --shm "$SHM" --postgres "$CONN" > "$TMP/out" 2> "$TMP/err" &
