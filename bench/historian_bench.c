@@ -132,10 +132,10 @@ static int run(const char *outputs, count_fn count, const char *during, run_resu
             "  - {name: plc%d, url: \"s7://127.0.0.1:%d?rack=0&slot=1\", groups: [{db: 1, interval: %dms}]}\n", i,
             plcio_s7_server_port(servers[i]), poll_ms);
     snprintf(yaml + n, cap - n, "%s", outputs);
-    char err[512];
+    plcio_error err;
     plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", tmpdir, &cfg, err, sizeof err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err);
+    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", tmpdir, &cfg, &err) != PLCIO_OK) {
+        fprintf(stderr, "config: %s\n", err.text);
         free(yaml);
         return -1;
     }
@@ -149,8 +149,8 @@ static int run(const char *outputs, count_fn count, const char *during, run_resu
     o.logger.ctx = stderr;
     o.logger.level = PLCIO_LOG_WARN;
     plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, err, sizeof err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err);
+    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
+        fprintf(stderr, "engine: %s\n", err.text);
         plcio_sync_config_free(cfg);
         return -1;
     }
@@ -238,10 +238,10 @@ int main(int argc, char **argv)
     FILE *f = fopen(path, "w");
     if (!f || fputs(source, f) < 0 || fclose(f) != 0) return 1;
     for (int i = 0; i < DEVICES; i++) {
-        plcio_s7_server_config c;
-        plcio_s7_server_config_init(&c);
+        plcio_s7_server_options c;
+        plcio_s7_server_options_init(&c);
         c.port = 0;
-        if (plcio_s7_server_new(&c, &servers[i]) ||
+        if (plcio_s7_server_new(&c, &servers[i], NULL) ||
             plcio_s7_server_add_area(servers[i], PLCIO_S7_SERVER_AREA_DB, 1, (size_t)TAGS_PER_DEVICE * 4, NULL) ||
             plcio_s7_server_start(servers[i]))
             return 1;

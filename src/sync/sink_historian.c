@@ -93,7 +93,7 @@ static hist_row *make_row(hist_sink *h, const plcio_sink_event *ev, uint64_t tim
         plcio_value v;
         plcio_value_init(&v, t->type);
         plcio_value_use_buffer(&v, h->text, TEXT_CAP);
-        if (plcio_value_decode(&v, t->type, t->length, ev->value, ev->size, t->bit, NULL, NULL, 0) == PLCIO_OK) {
+        if (plcio_value_decode(&v, t->type, t->length, ev->value, ev->size, t->bit, NULL, NULL) == PLCIO_OK) {
             has_value = number(&v, &num);
             char small[PLCIO_VALUE_TEXT_MAX];
             bool str = t->type == PLCIO_TYPE_STRING || t->type == PLCIO_TYPE_WSTRING;
@@ -299,7 +299,7 @@ static void hist_close(void *state)
     free(h);
 }
 
-static int hist_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, char *err, size_t cap)
+static int hist_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err)
 {
     hist_config *c = config;
     hist_sink *h = calloc(1, sizeof *h);
@@ -328,10 +328,9 @@ static int hist_open(void *config, const plcio_sink_tag *tags, size_t tag_count,
         return PLCIO_ENOMEM;
     }
     if (pthread_create(&h->writer, NULL, writer_thread, h) != 0) {
-        snprintf(err, cap, "cannot start its writer thread");
         hist_close(h);
         *state = NULL;
-        return PLCIO_ENOMEM;
+        return plcio_error_set(err, PLCIO_ENOMEM, "cannot start its writer thread");
     }
     h->writer_started = true;
     return PLCIO_OK;

@@ -19,26 +19,26 @@
 #include "plcio_test.h"
 #include "sync/historian.h"
 
-static plcio_sync_config *parse(const char *outputs, char *err, size_t cap, int *rc)
+static plcio_sync_config *parse(const char *outputs, plcio_error *err, int *rc)
 {
     char yaml[2048];
     snprintf(yaml, sizeof yaml, "devices:\n  - {url: \"s7://h\", groups: [{tags: [{address: MW0}]}]}\n%s", outputs);
     plcio_sync_config *c = NULL;
-    *rc = plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c, err, cap);
+    *rc = plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c, err);
     return c;
 }
 
 static void test_outputs_config(void **state)
 {
     (void)state;
-    char err[256];
+    plcio_error err;
     int rc;
     plcio_sync_config *c = parse("outputs:\n"
                                  "  - postgres: \"dbname=plant\"\n"
                                  "  - postgres: {conninfo: \"host=/tmp\", table: s.t, create: false, batch: 7,\n"
                                  "               flush: 1s, every: 500ms, on-change: false, queue: 9}\n"
                                  "  - influx: {url: \"http://h:1/write?db=x\", gzip: true, token-file: /t, every: 0}\n",
-                                 err, sizeof err, &rc);
+                                 &err, &rc);
     assert_int_equal(rc, PLCIO_OK);
     assert_int_equal(c->output_count, 3);
     const plcio_sync_output_spec *o = c->outputs;
@@ -75,10 +75,11 @@ static void test_outputs_config(void **state)
         {"outputs: {postgres: x}\n", "outputs must be a list"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        c = parse(bad[i].yaml, err, sizeof err, &rc);
+        c = parse(bad[i].yaml, &err, &rc);
         assert_null(c);
         assert_int_not_equal(rc, PLCIO_OK);
-        if (!strstr(err, bad[i].message)) fail_msg("%s -> '%s', wanted '%s'", bad[i].yaml, err, bad[i].message);
+        if (!strstr(err.text, bad[i].message))
+            fail_msg("%s -> '%s', wanted '%s'", bad[i].yaml, err.text, bad[i].message);
     }
 }
 
@@ -213,7 +214,8 @@ static void test_line_protocol(void **state)
         {"Day", "plc", PLCIO_TYPE_DATE, 0, 0, 2, false},
     };
     void *sink;
-    assert_int_equal(ops->open(config, tags, 4, &sink, err, sizeof err), PLCIO_OK);
+    plcio_error oerr;
+    assert_int_equal(ops->open(config, tags, 4, &sink, &oerr), PLCIO_OK);
     const uint8_t level[] = {0x40, 0x90, 0, 0}; /* 4.5 */
     const uint8_t msg[] = {10, 9, 's', 'a', 'y', ' ', '"', 'h', 'i', '"', '\\', 0};
     const uint8_t run[] = {0x08};
@@ -337,7 +339,8 @@ static void test_token_and_gzip(void **state)
     char err[256] = "";
     assert_int_equal(hist_sink_config(&spec, NULL, &ops, &config, err, sizeof err), PLCIO_OK);
     static const plcio_sink_tag tags[] = {{"Speed", "m", PLCIO_TYPE_INT, 0, 0, 2, false}};
-    assert_int_equal(ops->open(config, tags, 1, &sink, err, sizeof err), PLCIO_OK);
+    plcio_error oerr;
+    assert_int_equal(ops->open(config, tags, 1, &sink, &oerr), PLCIO_OK);
     const uint8_t v[] = {0xff, 0xfe}; /* -2 */
     plcio_sink_event ev = {
         .kind = PLCIO_SINK_TAG, .value = v, .size = 2, .quality = 1, .changed = true, .read_ns = 5, .changed_ns = 5};
