@@ -7,7 +7,8 @@
 #
 #   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
 #     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
-#     libyaml (sync configuration), and the foreign peers the interop tests use:
+#     libyaml (sync configuration), libpq and zlib (historian outputs), and the foreign peers
+#     the interop tests use: PostgreSQL 15 and InfluxDB 1.x (historian outputs),
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers.
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
@@ -28,12 +29,13 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 if $build_only; then
-  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3)
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev libpq-dev zlib1g-dev python3)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy clang-format cppcheck
-    libcmocka-dev libcjson-dev libyaml-dev
+    libcmocka-dev libcjson-dev libyaml-dev libpq-dev zlib1g-dev
+    postgresql influxdb
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
     nodejs npm
   )
@@ -113,6 +115,10 @@ if ! $build_only; then
     /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'
   check "tshark" "tshark" tshark --version
   check "socat" "socat" socat -V
+  # The historian tests start their own PostgreSQL cluster (initdb, pg_ctl, psql) and influxd.
+  check "PostgreSQL server and psql" "postgresql postgresql-15 postgresql-client-15" \
+    sh -c 'ls /usr/lib/postgresql/*/bin/initdb && psql --version'
+  check "influxd" "influxdb" influxd version
   check "node" "nodejs" node -e 'process.exit(0)'
 fi
 

@@ -24,6 +24,9 @@
  *             - Level
  *             - {member: Pump.Run}
  *             - {address: DB1.DBD8:REAL, name: Setpoint, deadband: 0.1, writable: true}
+ *   outputs:                  # historians, besides shared memory (docs/historian.md)
+ *     - postgres: {conninfo: "host=/run/postgresql dbname=plant", table: plcio_samples}
+ *     - influx: {url: "http://127.0.0.1:8086/write?db=plant"}
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
@@ -71,6 +74,25 @@ typedef struct plcio_sync_device_spec {
     unsigned line;
 } plcio_sync_device_spec;
 
+typedef enum plcio_sync_output_kind { PLCIO_OUTPUT_POSTGRES = 1, PLCIO_OUTPUT_INFLUX } plcio_sync_output_kind;
+
+/* One entry of `outputs:`: a historian the engine writes rows to (one row per
+ * tag and change: time, device, tag, value, text, quality, reason). */
+typedef struct plcio_sync_output_spec {
+    plcio_sync_output_kind kind;
+    const char *target;     /* postgres: libpq connection string; influx: http:// write URL */
+    const char *table;      /* postgres: "plcio_samples" or "schema.table" */
+    bool create;            /* postgres: create the table when missing (default true) */
+    bool on_change;         /* a row when a value or its quality changes (default true) */
+    uint32_t every_ms;      /* and a row per good tag at least this often (0: off) */
+    uint32_t batch;         /* rows per COPY / POST (default 5000) */
+    uint32_t flush_ms;      /* longest a row waits for a full batch (default 200) */
+    uint32_t queue;         /* rows kept while the target is down (default 100000) */
+    const char *token_file; /* influx: file with the API token (InfluxDB 2.x), or NULL */
+    bool gzip;              /* influx: gzip the body */
+    unsigned line;
+} plcio_sync_output_spec;
+
 typedef struct plcio_sync_config {
     const char *shm_name;
     unsigned shm_mode;           /* data segment permission bits; 0: 0640 */
@@ -82,6 +104,8 @@ typedef struct plcio_sync_config {
     const char **layout_files; /* paths, resolved against the config file's folder */
     size_t device_count;
     plcio_sync_device_spec *devices;
+    size_t output_count;
+    plcio_sync_output_spec *outputs;
 } plcio_sync_config;
 
 /* Parse a YAML configuration. `source` names it in errors ("tank.yaml");
