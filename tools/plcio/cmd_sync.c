@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
+#include "sync_http.h"
 #include "sync_run.h"
 
 static const char usage[] =
@@ -16,7 +17,7 @@ static const char usage[] =
     "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
     "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
     "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
-    "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)";
+    "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)\n" SYNC_HTTP_USAGE;
 
 /* YAML double-quoted scalar. */
 static void yaml_quote(char *out, size_t cap, const char *s)
@@ -82,6 +83,7 @@ typedef struct sync_args {
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
     bool quiet, help, writable;
+    sync_http_args http;
 } sync_args;
 
 /* One option or the URL at argv[*i]; PLCIO_EXIT_OK or a usage error (reported). */
@@ -95,7 +97,8 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
         cli_option(argc, argv, i, "--shm-mode", &a->shm_mode, bad) ||
         cli_option(argc, argv, i, "--shm-group", &a->shm_group, bad) ||
         cli_option(argc, argv, i, "--shm-write-mode", &a->shm_write_mode, bad) ||
-        cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad))
+        cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad) ||
+        sync_http_arg(argc, argv, i, &a->http, bad))
         return PLCIO_EXIT_OK;
     if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
         a->quiet = true;
@@ -201,11 +204,23 @@ static int run_sync(int argc, char **argv)
     o.logger.fn = plcio_log_to_stream;
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
+    plcio_http *http = NULL;
+    plcio_sync_sink http_sink;
+    st = sync_http_setup(&a.http, cfg, &o.logger, &http);
+    if (http) {
+        plcio_http_sink(http, &http_sink);
+        o.sinks = &http_sink;
+        o.sink_count = 1;
+    }
     plcio_sync *s = NULL;
-    rc = plcio_sync_new(cfg, &o, &s, err, sizeof err);
-    if (rc != PLCIO_OK) {
+    if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, err, sizeof err);
+    if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err);
+    if (st == PLCIO_EXIT_OK && http) st = sync_http_start(http, s);
+    if (st != PLCIO_EXIT_OK) {
+        plcio_sync_free(s);
+        plcio_http_free(http);
         plcio_sync_config_free(cfg);
-        return cli_error(PLCIO_EXIT_FAILURE, "%s", err);
+        return st;
     }
     if (!quiet) {
         printf("sync: %zu tags, %zu groups, %zu devices -> shared memory %s\n", plcio_sync_tag_count(s),
@@ -228,6 +243,7 @@ static int run_sync(int argc, char **argv)
     if (!quiet && prev) sync_run_print_stats(stdout, s, prev, (double)(plcio_monotonic_ns() - last) / 1e9);
     free(prev);
     plcio_sync_free(s);
+    plcio_http_free(http);
     plcio_sync_config_free(cfg);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "sync: %s", plcio_strerror(rc));
     return PLCIO_EXIT_OK;
@@ -236,5 +252,6 @@ static int run_sync(int argc, char **argv)
 const plcio_command plcio_cmd_sync = {
     "sync",
     "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S] "
-    "[--writable] [--shm-mode MODE] [--shm-group G] [--shm-write-mode MODE] [--shm-write-group G]",
+    "[--writable] [--shm-mode MODE] [--shm-group G] [--shm-write-mode MODE] [--shm-write-group G] "
+    "[--http HOST:PORT [--http-token-file F] [--http-writes]...]",
     "mirror PLC memory into shared memory until Ctrl-C", run_sync};
