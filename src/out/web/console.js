@@ -88,6 +88,7 @@ function buildRow(t) {
   const pick = el('input');
   pick.type = 'checkbox';
   pick.title = 'plot ' + t.name;
+  pick.checked = trend.has(t.id);
   pick.addEventListener('change', () => { if (pick.checked) trend.set(t.id, []); else trend.delete(t.id); legend(); });
   const c0 = el('td'); c0.append(pick);
   const q = el('td', 'quality');
