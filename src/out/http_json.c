@@ -437,6 +437,27 @@ static int list_form(jcur *c, item_list *l)
     return eat(c, ']') ? PLCIO_OK : jfail(c, "',' or ']' is expected");
 }
 
+/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF); the offset of the first bad byte,
+ * or len. */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > len) return i;
+        uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+        i += n;
+    }
+    return len;
+}
+
 int http_parse_writes(const char *body, size_t len, http_write_item **items, size_t *count, char *err, size_t cap)
 {
     jcur c = {body, body, body + len, err, cap};
@@ -444,7 +465,11 @@ int http_parse_writes(const char *body, size_t len, http_write_item **items, siz
     *items = NULL;
     *count = 0;
     int rc;
-    if (memchr(body, '\0', len))
+    size_t good = utf8_valid_prefix((const unsigned char *)body, len);
+    if (good < len) {
+        c.p = body + good;
+        rc = jfail(&c, "not UTF-8");
+    } else if (memchr(body, '\0', len))
         rc = jfail(&c, "NUL byte in the body");
     else if (eat(&c, '{'))
         rc = object_form(&c, &l);
