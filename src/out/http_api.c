@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "out/http_internal.h"
 
@@ -366,6 +367,24 @@ static enum MHD_Result post_write(plcio_http *h, http_req *req, struct MHD_Conne
 
 /* ---- the router ---- */
 
+/* On loopback, a web page elsewhere could reach this server through a host name
+ * it points at 127.0.0.1 (DNS rebinding); such a request carries that name in
+ * Host, so only loopback names are served. */
+static bool host_allowed(const plcio_http *h, struct MHD_Connection *conn)
+{
+    if (!h->loopback) return true;
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host) return true; /* HTTP/1.0 without Host: not a browser */
+    size_t n = strlen(host);
+    const char *colon = host[0] == '[' ? strstr(host, "]:") : strchr(host, ':');
+    if (colon) n = (size_t)(colon - host) + (host[0] == '[' ? 1 : 0);
+    if ((n == 9 && !strncasecmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5))) return true;
+    if (n < 7 || n > 15 || strncmp(host, "127.", 4) != 0) return false;
+    for (size_t i = 4; i < n; i++)
+        if (!((host[i] >= '0' && host[i] <= '9') || host[i] == '.')) return false;
+    return true;
+}
+
 static bool is_read(const char *method) { return !strcmp(method, "GET") || !strcmp(method, "HEAD"); }
 
 static enum MHD_Result preflight(plcio_http *h, struct MHD_Connection *conn)
@@ -386,6 +405,8 @@ enum MHD_Result http_route(plcio_http *h, http_req *req, struct MHD_Connection *
                            const char *method)
 {
     if (h->closing) return http_error(h, conn, 503, "the engine is stopping");
+    if (!host_allowed(h, conn))
+        return http_error(h, conn, 403, "this server answers to 127.0.0.1, [::1] and localhost only (Host header)");
     if (!strcmp(method, "OPTIONS") && h->cors_origin) return preflight(h, conn);
     bool write = !strcmp(url, "/api/write");
     if (write ? strcmp(method, "POST") != 0 : !is_read(method))

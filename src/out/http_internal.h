@@ -119,6 +119,7 @@ struct plcio_http {
     char *token;
     size_t token_len;
     bool writes, read_auth, tag_metrics;
+    bool loopback; /* listening on loopback: only loopback Host names are served (DNS rebinding) */
     size_t body_max, sse_lag_max;
     unsigned max_clients, write_queue_ms;
     char *cert_pem, *key_pem;

@@ -146,6 +146,7 @@ static int check_options(plcio_http *h, const plcio_http_options *o, plcio_error
                                "http listen %s is beyond the loopback interface: that needs TLS (give a certificate "
                                "and key: http tls cert/key, or --http-cert/--http-key)",
                                h->listen);
+    h->loopback = loopback;
     rc = load_token(h, o, err);
     if (rc != PLCIO_OK) return rc;
     if ((h->writes || h->read_auth) && !h->token)

@@ -64,6 +64,14 @@ class HttpApi(unittest.TestCase):
         status, _, _ = request(self.port, "GET", "/nothing-here")
         self.assertEqual(status, 404)
 
+    def test_only_loopback_host_names(self):
+        # DNS rebinding: a page of evil.example that resolves to 127.0.0.1 sends Host: evil.example
+        for host, want in (("evil.example", 403), ("evil.example:%d" % self.port, 403), ("127.0.0.1.evil.example", 403),
+                           ("localhost:%d" % self.port, 200), ("127.0.0.1:%d" % self.port, 200),
+                           ("LOCALHOST", 200)):
+            status, _, body = request(self.port, "GET", "/api/tags", headers={"Host": host})
+            self.assertEqual(status, want, (host, body[:100]))
+
     def test_openapi_describes_every_route(self):
         doc = get_json(self.port, "/api/openapi.json")
         self.assertTrue(doc["openapi"].startswith("3."))
