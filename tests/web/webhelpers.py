@@ -24,7 +24,8 @@ class Proc:
         self.cond = threading.Condition()
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   start_new_session=True, env=env)
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self):
         for raw in self.p.stdout:
@@ -44,12 +45,9 @@ class Proc:
                     if m:
                         return m
                 left = end - time.monotonic()
-                if left <= 0 or self.p.poll() is not None and not self._more():
+                if left <= 0 or not self.pump.is_alive():  # timed out, or it ended and said everything
                     raise AssertionError("%s: no line matching %r in:\n%s" % (self.argv[:3], pattern, self.text()))
                 self.cond.wait(min(left, 0.2))
-
-    def _more(self):
-        return False
 
     def text(self):
         return "\n".join(self.lines)
@@ -62,6 +60,8 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+        if self.p.stdout:
+            self.p.stdout.close()
         return self.p.returncode
 
 
