@@ -30,6 +30,13 @@ static int clients = CLIENTS; /* PLCIO_BENCH_CLIENTS, for a comparison run */
 static atomic_bool done;
 static unsigned http_port;
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
 
 static double thread_cpu_s(void)
@@ -70,7 +77,7 @@ static void *changer(void *arg)
             db[i + 1] = (uint8_t)v;
         }
         plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1);
-        usleep(100000);
+        sleep_ms(100);
     }
     return NULL;
 }
@@ -143,12 +150,12 @@ static double get_tags_once(size_t *size)
 static void *getter(void *arg)
 {
     get_result *r = arg;
-    usleep(500000);
+    sleep_ms(500);
     if (getenv("PLCIO_BENCH_NO_GETS")) return NULL;
     while (!atomic_load(&done) && r->count < GETS) {
         double ms = get_tags_once(&r->size);
         if (ms >= 0) r->ms[r->count++] = ms;
-        usleep(50000);
+        sleep_ms(50);
     }
     return NULL;
 }
@@ -184,7 +191,7 @@ int main(void)
     sc.port = 0;
     plcio_s7_server *srv = NULL;
     if (plcio_s7_server_new(&sc, &srv) != PLCIO_OK ||
-        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, TAGS * 2, NULL) != PLCIO_OK ||
+        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, (size_t)TAGS * 2, NULL) != PLCIO_OK ||
         plcio_s7_server_start(srv) != PLCIO_OK) {
         fprintf(stderr, "bench_http: cannot start the S7 server\n");
         return 1;
@@ -230,7 +237,7 @@ int main(void)
     memset(&gr, 0, sizeof gr);
     pthread_create(&tc, NULL, changer, srv);
     pthread_create(&ts, NULL, sse_clients, &sr);
-    usleep(200000);
+    sleep_ms(200);
     pthread_create(&tg, NULL, getter, &gr);
     plcio_sync_stats before;
     plcio_sync_group_stats(s, 0, &before);

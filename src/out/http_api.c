@@ -31,7 +31,9 @@ void http_add_common_headers(const plcio_http *h, struct MHD_Response *r)
 enum MHD_Result http_respond(plcio_http *h, struct MHD_Connection *conn, unsigned status, const char *type,
                              const void *data, size_t len)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+    void *bytes; /* MHD takes a non-const pointer even for a buffer it copies */
+    memcpy(&bytes, &data, sizeof bytes);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     http_add_common_headers(h, r);
@@ -204,8 +206,8 @@ static enum MHD_Result get_tags(plcio_http *h, struct MHD_Connection *conn)
     bool first = true;
     for (size_t i = 0; i < h->tag_count; i++) {
         const plcio_sink_tag *t = &h->tags[i];
-        if ((dev && strcmp(dev, t->device)) || (grp && strcmp(grp, t->group)) ||
-            (prefix && strncmp(prefix, t->name, plen)))
+        if ((dev && strcmp(dev, t->device) != 0) || (grp && strcmp(grp, t->group) != 0) ||
+            (prefix && strncmp(prefix, t->name, plen) != 0))
             continue;
         if (!first) hbuf_puts(&b, ",");
         first = false;

@@ -253,9 +253,10 @@ static int escape(jcur *c, hbuf *out)
 {
     if (c->p >= c->end) return jfail(c, "unterminated string");
     char e = *c->p++;
-    const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+    const char *from = "\"\\/bfnrt";
     const char *hit = e ? strchr(from, e) : NULL;
     if (hit) {
+        const char *to = "\"\\/\b\f\n\r\t";
         hbuf_put(out, to + (hit - from), 1);
         return PLCIO_OK;
     }

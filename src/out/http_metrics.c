@@ -1,6 +1,7 @@
 /* GET /metrics: the Prometheus text format (version 0.0.4), from the engine's
  * statistics, the sinks' counters and this server's own; per-tag values only
  * when tag_metrics is on (a series per tag can be a lot). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,9 +201,9 @@ static void tag_values(plcio_http *h, hbuf *b, hbuf *l)
         hbuf_puts(l, "\",tag=\"");
         hbuf_label(l, h->tags[i].name);
         hbuf_puts(l, "\"");
-        if (v != v)
+        if (isnan(v))
             hbuf_printf(b, "plcio_tag_value{%s} NaN\n", l->data);
-        else if (v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
+        else if (isinf(v))
             hbuf_printf(b, "plcio_tag_value{%s} %s\n", l->data, v > 0 ? "+Inf" : "-Inf");
         else
             sample(b, "plcio_tag_value", l->data, v);

@@ -14,9 +14,9 @@
 
 #define DEFAULT_LISTEN      "127.0.0.1:8080"
 #define DEFAULT_BODY_MAX    65536u
-#define DEFAULT_SSE_LAG_MAX (4u * 1024u * 1024u)
+#define DEFAULT_SSE_LAG_MAX ((size_t)4 * 1024 * 1024)
 #define DEFAULT_MAX_CLIENTS 128u
-#define FILE_MAX            (1024u * 1024u)
+#define FILE_MAX            ((size_t)1024 * 1024)
 
 static char *dup_text(const char *s)
 {
@@ -30,16 +30,25 @@ static char *dup_text(const char *s)
 /* A whole (small) file, NUL-terminated. */
 static int read_file(const char *path, const char *what, char **out, plcio_error *err)
 {
+    /* Each failure sets err, then returns its code explicitly (static analysis
+     * does not follow the variadic plcio_error_set). */
     FILE *f = fopen(path, "rb");
-    if (!f) return plcio_error_set(err, PLCIO_EIO, "%s %s: %s", what, path, strerror(errno));
+    if (!f) {
+        plcio_error_set(err, PLCIO_EIO, "%s %s: %s", what, path, strerror(errno));
+        return PLCIO_EIO;
+    }
     char *buf = malloc(FILE_MAX + 1);
     size_t n = buf ? fread(buf, 1, FILE_MAX + 1, f) : 0;
     bool bad = ferror(f) != 0;
-    fclose(f);
-    if (!buf) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    (void)fclose(f); /* read only: nothing to lose */
+    if (!buf) {
+        plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+        return PLCIO_ENOMEM;
+    }
     if (bad || n > FILE_MAX) {
         free(buf);
-        return plcio_error_set(err, PLCIO_EIO, "%s %s: %s", what, path, bad ? "read error" : "larger than 1 MiB");
+        plcio_error_set(err, PLCIO_EIO, "%s %s: %s", what, path, bad ? "read error" : "larger than 1 MiB");
+        return PLCIO_EIO;
     }
     buf[n] = '\0';
     *out = buf;
@@ -421,7 +430,7 @@ int plcio_http_start(plcio_http *h, plcio_sync *s, plcio_error *err)
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)h->max_clients, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)128 * 1024, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, h},
         {h->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert_pem},
         {h->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, h->key_pem},

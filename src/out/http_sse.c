@@ -138,7 +138,8 @@ enum MHD_Result sse_start(plcio_http *h, struct MHD_Connection *conn)
     c->block->refs++;
     c->off = c->block->len;
     c->hello_len = (size_t)snprintf(c->hello, sizeof c->hello, "retry: 2000\nevent: hello\ndata: {}\n\n");
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, sse_read, c, sse_done);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)64 * 1024, sse_read, c, sse_done);
     if (!r) {
         unref(c->block);
         free(c);

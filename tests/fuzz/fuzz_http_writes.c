@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (http_parse_writes(b.data, b.len, &again, &again_count, err, sizeof err) != PLCIO_OK) abort();
         if (again_count != count) abort();
         for (size_t i = 0; i < count; i++)
-            if (strcmp(again[i].tag, items[i].tag) || strcmp(again[i].value, items[i].value)) abort();
+            if (strcmp(again[i].tag, items[i].tag) != 0 || strcmp(again[i].value, items[i].value) != 0) abort();
     }
     http_write_items_free(again, again_count);
     http_write_items_free(items, count);

@@ -234,7 +234,7 @@ static void test_json_writer(void **state)
         memcpy(raw, cases[i].raw, sizeof raw);
         hbuf v = {0};
         http_json_value(&v, &t, raw, scratch);
-        if (strcmp(v.data, cases[i].want)) fail_msg("case %zu: %s, want %s", i, v.data, cases[i].want);
+        if (strcmp(v.data, cases[i].want) != 0) fail_msg("case %zu: %s, want %s", i, v.data, cases[i].want);
         hbuf_free(&v);
     }
     free(scratch);
