@@ -186,32 +186,31 @@ int main(void)
     double seconds = sec && atof(sec) > 0 ? atof(sec) : 5.0;
     const char *nc = getenv("PLCIO_BENCH_CLIENTS");
     if (nc && atoi(nc) >= 0 && atoi(nc) <= CLIENTS) clients = atoi(nc);
-    plcio_s7_server_config sc;
-    plcio_s7_server_config_init(&sc);
+    plcio_s7_server_options sc;
+    plcio_s7_server_options_init(&sc);
     sc.port = 0;
     plcio_s7_server *srv = NULL;
-    if (plcio_s7_server_new(&sc, &srv) != PLCIO_OK ||
+    plcio_error e;
+    plcio_error_clear(&e);
+    if (plcio_s7_server_new(&sc, &srv, &e) != PLCIO_OK ||
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, (size_t)TAGS * 2, NULL) != PLCIO_OK ||
         plcio_s7_server_start(srv) != PLCIO_OK) {
         fprintf(stderr, "bench_http: cannot start the S7 server\n");
         return 1;
     }
     char *yaml = config_yaml(plcio_s7_server_port(srv));
-    char err[512] = "";
     plcio_sync_config *cfg = NULL;
     plcio_http *h = NULL;
     plcio_sync *s = NULL;
-    plcio_error e;
-    plcio_error_clear(&e);
     plcio_http_options ho;
     memset(&ho, 0, sizeof ho);
     ho.listen = "127.0.0.1:0";
     ho.max_clients = 256;
     char shm[64];
     snprintf(shm, sizeof shm, "plcio-bench-http-%d", (int)getpid());
-    if (!yaml || plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, err, sizeof err) != PLCIO_OK ||
+    if (!yaml || plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, &e) != PLCIO_OK ||
         plcio_http_new(&ho, &h, &e) != PLCIO_OK) {
-        fprintf(stderr, "bench_http: %s%s\n", err, e.text);
+        fprintf(stderr, "bench_http: %s\n", e.text);
         return 1;
     }
     plcio_sync_sink reg;
@@ -221,8 +220,8 @@ int main(void)
     so.sinks = &reg;
     so.sink_count = 1;
     so.shm_name = shm;
-    if (plcio_sync_new(cfg, &so, &s, err, sizeof err) != PLCIO_OK || plcio_http_start(h, s, &e) != PLCIO_OK) {
-        fprintf(stderr, "bench_http: %s%s\n", err, e.text);
+    if (plcio_sync_new(cfg, &so, &s, &e) != PLCIO_OK || plcio_http_start(h, s, &e) != PLCIO_OK) {
+        fprintf(stderr, "bench_http: %s\n", e.text);
         return 1;
     }
     http_port = plcio_http_port(h);

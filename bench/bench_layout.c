@@ -59,12 +59,13 @@ int main(void)
     uint32_t size = 0;
     for (int r = 0; r < RUNS; r++) {
         uint64_t t0 = plcio_monotonic_ns();
-        plcio_layout_set *set = plcio_layout_set_new(NULL);
+        plcio_layout_set *set = NULL;
+        (void)plcio_layout_set_new(NULL, &set, NULL);
         int rc = set ? plcio_layout_set_add_text(set, "bench.db", text, len) : PLCIO_ENOMEM;
         if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(set);
         uint64_t t1 = plcio_monotonic_ns();
         if (rc != PLCIO_OK) {
-            fprintf(stderr, "bench_layout: %s\n", set ? plcio_layout_set_error(set) : "out of memory");
+            fprintf(stderr, "bench_layout: %s\n", set ? plcio_layout_set_last_error(set)->text : "out of memory");
             return 1;
         }
         const plcio_layout *l = plcio_layout_set_get(set, 0);

@@ -53,7 +53,7 @@ static void *serve(void *p)
 
 static void server_start(server *sv)
 {
-    sv->s = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &sv->s, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(65536);
     if (!sv->s || plcio_modbus_server_add_unit(sv->s, 1, &bank) != PLCIO_OK ||
         plcio_modbus_server_listen_tcp(sv->s, "127.0.0.1", 0, &sv->tcp_port) != PLCIO_OK ||
@@ -84,18 +84,18 @@ typedef struct engine_run {
 
 static int run_engine(const char *yaml, engine_run *out)
 {
-    char err[512];
+    plcio_error err = {0};
     plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, err, sizeof err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err);
+    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, &err) != PLCIO_OK) {
+        fprintf(stderr, "config: %s\n", err.text);
         return -1;
     }
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.no_shm = true;
     plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, err, sizeof err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err);
+    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
+        fprintf(stderr, "engine: %s\n", err.text);
         plcio_sync_config_free(cfg);
         return -1;
     }

@@ -52,7 +52,8 @@ static void *plcio_server_thread(void *arg)
 
 static int start_plcio_server(plcio_modbus_server **out)
 {
-    plcio_modbus_server *s = plcio_modbus_server_new(NULL);
+    plcio_modbus_server *s = NULL;
+    (void)plcio_modbus_server_new(NULL, &s, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(1000);
     int port = 0;
     if (!s || plcio_modbus_server_add_unit(s, 1, &bank) != PLCIO_OK ||
@@ -115,7 +116,8 @@ static double run_plcio(int port, size_t window)
 {
     char url[96];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=2000", port);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     if (!c || plcio_modbus_client_connect(c) != PLCIO_OK) return -1;
     static uint16_t regs[256][REGS];
     static plcio_modbus_request reqs[256];
@@ -161,7 +163,8 @@ static double run_plcio_async(int port, unsigned depth)
 {
     char url[96];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=2000", port);
-    async_run a = {plcio_modbus_client_new(url, NULL, NULL), 0, false, false};
+    async_run a = {NULL, 0, false, false};
+    (void)plcio_modbus_client_new(url, NULL, &a.c, NULL);
     if (!a.c || plcio_modbus_client_set_depth(a.c, depth) != PLCIO_OK ||
         plcio_modbus_client_connect_async(a.c) != PLCIO_OK)
         return -1;

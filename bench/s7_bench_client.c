@@ -203,9 +203,9 @@ int main(void)
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
     o.port = port;
-    ours = plcio_s7_client_new(&o);
+    (void)plcio_s7_client_new(NULL, &o, &ours, NULL);
     if (plcio_s7_client_connect(ours)) {
-        fprintf(stderr, "plcio: %s\n", plcio_s7_client_last_error(ours));
+        fprintf(stderr, "plcio: %s\n", plcio_s7_client_last_error(ours)->text);
         return 1;
     }
     theirs = Cli_Create();
@@ -224,7 +224,8 @@ int main(void)
            plcio_s7_client_pdu_size(ours), plcio_s7_client_parallel_jobs(ours));
 
     double s_ours, s_snap, s_pp, s_raw, d1, d2;
-    plcio_s7_client *raw = plcio_s7_client_new(&o);
+    plcio_s7_client *raw = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &raw, NULL);
     if (plcio_s7_client_connect(raw)) return 1;
     raw_fd = plcio_s7_client_fd(raw);
     static const uint8_t frame[] = {3, 0, 0, 31,   2,    0xF0, 0x80, 0x32, 1, 0, 0, 0,    1, 0, 14, 0,

@@ -135,7 +135,7 @@ static int worker_open(worker *w, work_kind kind, int port)
     plcio_s7_client_options_init(&o);
     o.host = "127.0.0.1";
     o.port = port;
-    w->client = plcio_s7_client_new(&o);
+    (void)plcio_s7_client_new(NULL, &o, &w->client, NULL);
     return w->client ? plcio_s7_client_connect(w->client) : PLCIO_ENOMEM;
 }
 
@@ -219,11 +219,11 @@ int main(void)
     for (size_t i = 0; i < BIG; i++)
         snap_db2[i] = (uint8_t)i;
     /* plcio's server, background thread */
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
     cfg.port = 0;
     plcio_s7_server *srv = NULL;
-    if (plcio_s7_server_new(&cfg, &srv) || plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL) ||
+    if (plcio_s7_server_new(&cfg, &srv, NULL) || plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL) ||
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 2, BIG, NULL) || plcio_s7_server_start(srv)) {
         fprintf(stderr, "plcio server did not start\n");
         return 1;
@@ -231,7 +231,8 @@ int main(void)
     int ours = plcio_s7_server_port(srv);
     cfg.threads = 2;
     plcio_s7_server *srv2 = NULL;
-    if (plcio_s7_server_new(&cfg, &srv2) || plcio_s7_server_add_area(srv2, PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL) ||
+    if (plcio_s7_server_new(&cfg, &srv2, NULL) ||
+        plcio_s7_server_add_area(srv2, PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL) ||
         plcio_s7_server_add_area(srv2, PLCIO_S7_SERVER_AREA_DB, 2, BIG, NULL) || plcio_s7_server_start(srv2)) {
         fprintf(stderr, "plcio server (2 threads) did not start\n");
         return 1;

@@ -136,9 +136,9 @@ static int make_segment(const char *name, size_t tags, plcio_shm_writer **w)
         defs[i].type = PLCIO_TYPE_REAL;
         defs[i].writable = true;
     }
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create(name, defs, tags, NULL, w, msg, sizeof msg);
-    if (rc != PLCIO_OK) fprintf(stderr, "bench_shm: %s: %s\n", name, msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_writer_new(name, defs, tags, NULL, w, &msg);
+    if (rc != PLCIO_OK) fprintf(stderr, "bench_shm: %s: %s\n", name, msg.text);
     free(defs);
     free(names);
     if (rc == PLCIO_OK) {
@@ -256,9 +256,9 @@ static int bench_tags(size_t tags, double seconds)
     e.rate_hz = 1000;
     if (make_segment(name, tags, &e.w) != PLCIO_OK) return 1;
     plcio_shm_reader *r = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    if (plcio_shm_reader_open(name, &r, msg, sizeof msg) != PLCIO_OK) {
-        fprintf(stderr, "bench_shm: open: %s\n", msg);
+    plcio_error msg = {0};
+    if (plcio_shm_reader_new(name, &r, &msg) != PLCIO_OK) {
+        fprintf(stderr, "bench_shm: open: %s\n", msg.text);
         plcio_shm_writer_free(e.w);
         return 1;
     }

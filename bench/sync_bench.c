@@ -63,11 +63,11 @@ static void write_layout(const char *file, const char *source)
 
 static int free_port(void)
 {
-    plcio_s7_server_config c;
-    plcio_s7_server_config_init(&c);
+    plcio_s7_server_options c;
+    plcio_s7_server_options_init(&c);
     c.port = 0;
     plcio_s7_server *s;
-    if (plcio_s7_server_new(&c, &s) || plcio_s7_server_listen(s)) return -1;
+    if (plcio_s7_server_new(&c, &s, NULL) || plcio_s7_server_listen(s)) return -1;
     int port = plcio_s7_server_port(s);
     plcio_s7_server_free(s);
     return port;
@@ -82,18 +82,18 @@ typedef struct engine_run {
 /* Run an engine from YAML for RUN_SECONDS; sum the figures of its groups. */
 static int run_engine(const char *yaml, const char *shm, engine_run *out, plcio_shm_reader **keep_reader)
 {
-    char err[512];
+    plcio_error err = {0};
     plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", tmpdir, &cfg, err, sizeof err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err);
+    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", tmpdir, &cfg, &err) != PLCIO_OK) {
+        fprintf(stderr, "config: %s\n", err.text);
         return -1;
     }
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = shm;
     plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, err, sizeof err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err);
+    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
+        fprintf(stderr, "engine: %s\n", err.text);
         plcio_sync_config_free(cfg);
         return -1;
     }
@@ -127,9 +127,8 @@ static int run_engine(const char *yaml, const char *shm, engine_run *out, plcio_
     out->cycles_per_s = (double)out->cycles / out->elapsed_s / (double)plcio_sync_group_count(s);
     out->tags = plcio_sync_tag_count(s);
     if (keep_reader) {
-        char msg[256];
-        if (plcio_shm_reader_open(plcio_sync_shm_name(s), keep_reader, msg, sizeof msg) != PLCIO_OK)
-            *keep_reader = NULL;
+        plcio_error msg = {0};
+        if (plcio_shm_reader_new(plcio_sync_shm_name(s), keep_reader, &msg) != PLCIO_OK) *keep_reader = NULL;
         /* measure the reader while the engine still publishes */
     }
     if (keep_reader && *keep_reader) {
@@ -181,11 +180,11 @@ static double naive_snap7(int port)
 
 static plcio_s7_server *plcio_server(int *port, uint16_t db, size_t size)
 {
-    plcio_s7_server_config c;
-    plcio_s7_server_config_init(&c);
+    plcio_s7_server_options c;
+    plcio_s7_server_options_init(&c);
     c.port = 0;
     plcio_s7_server *s;
-    if (plcio_s7_server_new(&c, &s) || plcio_s7_server_add_area(s, PLCIO_S7_SERVER_AREA_DB, db, size, NULL) ||
+    if (plcio_s7_server_new(&c, &s, NULL) || plcio_s7_server_add_area(s, PLCIO_S7_SERVER_AREA_DB, db, size, NULL) ||
         plcio_s7_server_start(s)) {
         fprintf(stderr, "plcio server failed\n");
         exit(1);

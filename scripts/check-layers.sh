@@ -27,13 +27,16 @@ declare -A owner=(
 )
 
 bad=0
+# the quoted file of an #include line (a bash regex: no process per line)
+include_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)"'
 complain() { echo "$1: $2"; bad=$((bad + 1)); }
 
 # check FILE MODULE: every quoted include of FILE against MODULE's layer
 check() {
   local file=$1 mod=$2 n line inc dir base to
   while IFS=: read -r n line; do
-    inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$line")
+    inc=""
+    [[ $line =~ $include_re ]] && inc=${BASH_REMATCH[1]}
     [ -n "$inc" ] || continue
     case "$inc" in
       */*) dir=${inc%%/*}; base=${inc##*/}; base=${base%.h} ;;
@@ -68,7 +71,8 @@ for f in $(git ls-files 'include/plcio/*.h' 'include/plcio/*.h.in'); do
 done
 for f in $(git ls-files 'tools/*.c' 'tools/*.h' 'bench/*.c' 'bench/*.h'); do
   while IFS=: read -r n line; do
-    inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$line")
+    inc=""
+    [[ $line =~ $include_re ]] && inc=${BASH_REMATCH[1]}
     case "$inc" in
       plcio/*|"") ;;
       */*) complain "$f:$n" "includes $inc: tools/ and bench/ use the public headers (plcio/*.h) only" ;;

@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plcio/core.h"
 #include "plcio/export.h"
 #include "plcio/word_order.h"
 #include "plcio/types.h"
@@ -92,7 +93,7 @@ typedef struct plcio_s7_address {
 } plcio_s7_address;
 
 /* Parse a NUL-terminated S7 address. */
-PLCIO_API int plcio_s7_address_parse(const char *text, plcio_s7_address *out, char *err, size_t errcap);
+PLCIO_API int plcio_s7_address_parse(const char *text, plcio_s7_address *out, plcio_error *err);
 
 /* Canonical text: Siemens English mnemonics, type suffix only when it is not
  * the size letter's default, count only when not 1: "DB1.DBX0.0",
@@ -121,7 +122,7 @@ typedef struct plcio_mb_address {
 
 /* Parse a NUL-terminated Modbus address. address + quantity must stay within
  * 65536 (PLCIO_ERANGE otherwise). */
-PLCIO_API int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, size_t errcap);
+PLCIO_API int plcio_mb_address_parse(const char *text, plcio_mb_address *out, plcio_error *err);
 
 /* Canonical text: "hr100", "co5[8]", "hr100:REAL:CDAB", "ir0:STRING[10]",
  * "hr10:INT[4]" (defaults omitted). PLCIO_ENOSPC / PLCIO_EINVAL as above. */

@@ -65,7 +65,7 @@ PLCIO_API const char *plcio_err_name(int err);
  * (NULL: not wanted) and fills it on failure; a handle keeps the detail of its
  * last failed call, read with plcio_X_last_error(). `code` repeats the return
  * value; `text` always ends in NUL and is "" when there is nothing to add. */
-#define PLCIO_ERROR_TEXT_MAX 256
+#define PLCIO_ERROR_TEXT_MAX 1024
 typedef struct plcio_error {
     int code;
     char text[PLCIO_ERROR_TEXT_MAX];

@@ -52,8 +52,8 @@ typedef struct plcio_driver {
     unsigned abi;       /* PLCIO_DRIVER_ABI */
     const char *scheme; /* "s7" matches s7:// only; "modbus-" (ending in '-') every modbus-* scheme */
     /* Read the URL (borrowed for the call), keep the driver's state with
-     * plcio_sync_device_set_data. No I/O. On error write why into err. */
-    int (*open)(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap);
+     * plcio_sync_device_set_data. No I/O. On error say why in err (plcio_error_set). */
+    int (*open)(plcio_sync_device *d, const plcio_url *url, plcio_error *err);
     /* Release everything, closing sockets (removing them from the loop first),
      * reporting in-flight reads and writes as failed. */
     void (*close)(plcio_sync_device *d);
@@ -61,10 +61,10 @@ typedef struct plcio_driver {
      * NULL; db: the group's "db" setting, -1 when none, the engine does not
      * interpret it). Set its shape (plcio_sync_tag_set_shape) and its location. */
     int (*add_tag)(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *member,
-                   int db, char *err, size_t cap);
+                   int db, plcio_error *err);
     /* Plan the reads of a group (its tags are final); keep the plan with
      * plcio_sync_group_set_plan. */
-    int (*plan)(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap);
+    int (*plan)(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err);
     /* Free the group's plan (may be NULL when plan keeps nothing). */
     void (*free_plan)(plcio_sync_group *g);
     /* Start connecting; report with plcio_sync_device_up / _down (now or later). */

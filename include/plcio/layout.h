@@ -75,14 +75,14 @@ typedef struct plcio_layout_member {
                           default (zero, FALSE, empty string) */
 } plcio_layout_member;
 
-/* A new, empty set. opts may be NULL (defaults). Caller frees with
- * plcio_layout_set_free(). NULL when out of memory. */
-PLCIO_API plcio_layout_set *plcio_layout_set_new(const plcio_layout_options *opts);
+/* A new, empty set in *out. opts may be NULL (defaults). Caller frees with
+ * plcio_layout_set_free(). PLCIO_ENOMEM. */
+PLCIO_API int plcio_layout_set_new(const plcio_layout_options *opts, plcio_layout_set **out, plcio_error *err);
 PLCIO_API void plcio_layout_set_free(plcio_layout_set *set);
 
 /* Read and parse one file (definitions are collected; UDTs and FBs may come
  * in any file and any order). PLCIO_EIO if unreadable, PLCIO_ESYNTAX (and
- * others) with plcio_layout_set_error() on bad input. */
+ * others) with plcio_layout_set_last_error() on bad input. */
 PLCIO_API int plcio_layout_set_add_file(plcio_layout_set *set, const char *path);
 /* Same for text in memory; `name` is used in messages and, for a table copy,
  * as the DB name (its base name without extension). The text is copied. */
@@ -94,8 +94,9 @@ PLCIO_API int plcio_layout_set_add_text(plcio_layout_set *set, const char *name,
  * PLCIO_ELIMIT (recursive UDT), PLCIO_EOPTIMIZED. */
 PLCIO_API int plcio_layout_set_resolve(plcio_layout_set *set);
 
-/* The first error as one line "file:line:column: sentence", or "" if none. */
-PLCIO_API const char *plcio_layout_set_error(const plcio_layout_set *set);
+/* The first error: its code and one line "file:line:column: sentence"
+ * (PLCIO_OK and "" if none). Owned by the set. */
+PLCIO_API const plcio_error *plcio_layout_set_last_error(const plcio_layout_set *set);
 /* Its position; file may be NULL when the error has no position. */
 PLCIO_API void plcio_layout_set_error_pos(const plcio_layout_set *set, const char **file, unsigned *line,
                                           unsigned *column);

@@ -118,10 +118,10 @@ PLCIO_API void plcio_mb_regs_to_bytes(const uint16_t *regs, size_t n, uint8_t *b
 PLCIO_API void plcio_mb_bytes_to_regs(const uint8_t *bytes, size_t n, uint16_t *regs);
 
 /* Two's complement (pyModbusTCP get_2comp / pymodbus): read the low `bits`
- * bits (1..64) of `raw` as a signed number, and back. plcio_mb_to_twos
- * returns PLCIO_ERANGE in *err (if not NULL) when v does not fit. */
+ * bits (1..64) of `raw` as a signed number, and back: plcio_mb_to_twos puts
+ * v's low `bits` bits in *out, PLCIO_ERANGE when v does not fit. */
 PLCIO_API int64_t plcio_mb_from_twos(uint64_t raw, unsigned bits);
-PLCIO_API uint64_t plcio_mb_to_twos(int64_t v, unsigned bits, int *err);
+PLCIO_API int plcio_mb_to_twos(int64_t v, unsigned bits, uint64_t *out);
 
 /* Bit `bit` (0 = least significant) of a 16-bit register. Out-of-range bit
  * numbers (>= 16) leave the value unchanged / test false. */
@@ -147,7 +147,9 @@ PLCIO_API uint8_t plcio_mb_lrc(const uint8_t *data, size_t len);
 /* ===========================================================================
  * Client
  *
- *   plcio_modbus_client *c = plcio_modbus_client_new("modbus-tcp://10.0.0.7?unit=1", NULL, &err);
+ *   plcio_modbus_client *c;
+ *   plcio_error err;
+ *   int rc = plcio_modbus_client_new("modbus-tcp://10.0.0.7?unit=1", NULL, &c, &err);
  *   uint16_t regs[10];
  *   rc = plcio_modbus_read_holding_registers(c, PLCIO_MODBUS_UNIT_DEFAULT, 100, 10, regs);
  *   if (rc == PLCIO_EMBEXC) printf("exception %d\n", plcio_modbus_last_exception(c));
@@ -187,16 +189,22 @@ typedef struct plcio_modbus_client plcio_modbus_client;
 /* Use the unit id the client was created with. */
 #define PLCIO_MODBUS_UNIT_DEFAULT (-1)
 
-/* Parse the URL and create a client (nothing is opened yet). `logger` is
- * copied (NULL: process default). On failure returns NULL and *err (may be
- * NULL) says why: PLCIO_ESYNTAX / PLCIO_ERANGE / PLCIO_EINVAL for a bad URL
- * or parameter, PLCIO_ENOMEM. Caller frees with plcio_modbus_client_free. */
-PLCIO_API plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger *logger, int *err);
+typedef struct plcio_modbus_client_options {
+    plcio_logger logger; /* copied; fn NULL: process default */
+} plcio_modbus_client_options;
+/* Defaults (all zero). */
+PLCIO_API void plcio_modbus_client_options_init(plcio_modbus_client_options *o);
+/* Parse the URL and create a client in *out (nothing is opened yet); opts may
+ * be NULL. PLCIO_ESYNTAX / PLCIO_ERANGE / PLCIO_EINVAL for a bad URL or
+ * parameter, with err naming it; PLCIO_ENOMEM. Caller frees with
+ * plcio_modbus_client_free. */
+PLCIO_API int plcio_modbus_client_new(const char *url, const plcio_modbus_client_options *opts,
+                                      plcio_modbus_client **out, plcio_error *err);
 /* Check a modbus-* client URL without creating anything: PLCIO_OK, or the
- * error plcio_modbus_client_new would give with a sentence in err (errcap
- * bytes, may be NULL) naming the parameter or part and why, e.g.
- * "parameter unit=300 is not a number in 0..255", "port 0 is out of range". */
-PLCIO_API int plcio_modbus_url_check(const char *url, char *err, size_t errcap);
+ * error plcio_modbus_client_new would give, err naming the parameter or part
+ * and why, e.g. "parameter unit=300 is not a number in 0..255", "port 0 is
+ * out of range". */
+PLCIO_API int plcio_modbus_url_check(const char *url, plcio_error *err);
 /* Closes the connection; event-loop requests still pending are forgotten
  * without their callbacks. NULL is a no-op. */
 PLCIO_API void plcio_modbus_client_free(plcio_modbus_client *c);
@@ -205,7 +213,6 @@ PLCIO_API int plcio_modbus_client_connect(plcio_modbus_client *c);
 /* Closes the link; event-loop requests still pending are forgotten without
  * their callbacks (they are the caller's again). Not from a callback. */
 PLCIO_API void plcio_modbus_client_close(plcio_modbus_client *c);
-PLCIO_API bool plcio_modbus_client_is_open(const plcio_modbus_client *c);
 PLCIO_API void plcio_modbus_client_set_unit(plcio_modbus_client *c, uint8_t unit);
 PLCIO_API uint8_t plcio_modbus_client_unit(const plcio_modbus_client *c);
 /* Per-attempt timeout (>= 1 ms) and number of retries (0..10). */
@@ -305,11 +312,11 @@ PLCIO_API int plcio_modbus_write_floats(plcio_modbus_client *c, int unit, uint16
  * allows are split. */
 typedef void (*plcio_modbus_value_cb)(void *ctx, size_t index, const char *text);
 PLCIO_API int plcio_modbus_read_address(plcio_modbus_client *c, int unit, const char *address, plcio_modbus_value_cb cb,
-                                        void *ctx, char *err, size_t errcap);
+                                        void *ctx, plcio_error *err);
 /* Write text values (one per element, count of them) to the address. Input
  * registers and discrete inputs are refused (PLCIO_EACCESS). */
 PLCIO_API int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const char *address,
-                                         const char *const *texts, size_t count, char *err, size_t errcap);
+                                         const char *const *texts, size_t count, plcio_error *err);
 
 /* Several requests in flight (TCP and UDP: up to `window` at once, matched
  * by transaction id; serial lines: one after the other). Each request gets
@@ -336,7 +343,8 @@ PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_re
 
 /* ---- event-loop use (nothing blocks) ----
  *
- *   plcio_modbus_client *c = plcio_modbus_client_new("modbus-tcp://10.0.0.7", NULL, &err);
+ *   plcio_modbus_client *c;
+ *   plcio_modbus_client_new("modbus-tcp://10.0.0.7", NULL, &c, &err);
  *   plcio_modbus_client_set_depth(c, 8);
  *   plcio_modbus_client_connect_async(c);
  *   plcio_modbus_request r = {.unit = 1, .function = 3, .addr = 0, .n = 10, .regs = regs};
@@ -375,7 +383,8 @@ enum { PLCIO_MODBUS_WANT_READ = 1, PLCIO_MODBUS_WANT_WRITE = 2 };
 PLCIO_API int plcio_modbus_client_connect_async(plcio_modbus_client *c);
 /* The link's descriptor, to watch; -1 when closed. */
 PLCIO_API int plcio_modbus_client_fd(const plcio_modbus_client *c);
-/* True when the link is open and (TCP) the connect has finished. */
+/* True when the link is open and (TCP) the connect has finished; a link that
+ * failed is closed, so this turns false with the failure. */
 PLCIO_API bool plcio_modbus_client_is_connected(const plcio_modbus_client *c);
 /* Requests in flight at once on TCP and UDP (1..64, default 1); RTU and
  * ASCII links always have one. */
@@ -400,9 +409,9 @@ PLCIO_API unsigned plcio_modbus_client_wants(const plcio_modbus_client *c, uint6
  * blocking; completed requests get their callbacks. PLCIO_OK, or the link
  * error that just happened (see above). */
 PLCIO_API int plcio_modbus_client_process(plcio_modbus_client *c);
-/* One line about the last link failure ("connection to 10.0.0.7:502:
- * connection closed by peer"); "" if none. Owned by the client. */
-PLCIO_API const char *plcio_modbus_client_last_error(const plcio_modbus_client *c);
+/* The last link failure (code and "connection to 10.0.0.7:502: connection
+ * closed by peer"); code PLCIO_OK and "" if none. Owned by the client. */
+PLCIO_API const plcio_error *plcio_modbus_client_last_error(const plcio_modbus_client *c);
 
 /* What a URL resolved to, e.g. for a program that puts several units of
  * one serial line on one client. Strings are owned by the client. */
@@ -423,7 +432,8 @@ PLCIO_API int plcio_modbus_client_get_settings(const plcio_modbus_client *c, plc
 /* ===========================================================================
  * Server
  *
- *   plcio_modbus_server *s = plcio_modbus_server_new(NULL);
+ *   plcio_modbus_server *s;
+ *   plcio_modbus_server_new(NULL, &s, NULL);
  *   plcio_modbus_bank_config bank = plcio_modbus_bank_default(10000);
  *   plcio_modbus_server_add_unit(s, 1, &bank);
  *   int port;
@@ -545,9 +555,15 @@ PLCIO_API void plcio_modbus_server_limits_init(plcio_modbus_server_limits *l);
  * Not thread-safe: call before serving, or from the thread that runs it. */
 PLCIO_API int plcio_modbus_server_set_limits(plcio_modbus_server *s, const plcio_modbus_server_limits *l);
 
-/* `logger` copied (NULL: process default). NULL on out of memory. Caller
- * frees with plcio_modbus_server_free (closes every link). */
-PLCIO_API plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger);
+typedef struct plcio_modbus_server_options {
+    plcio_logger logger; /* copied; fn NULL: process default */
+} plcio_modbus_server_options;
+/* Defaults (all zero). */
+PLCIO_API void plcio_modbus_server_options_init(plcio_modbus_server_options *o);
+/* A server with no units and no links in *out; opts may be NULL. PLCIO_ENOMEM.
+ * Caller frees with plcio_modbus_server_free (closes every link). */
+PLCIO_API int plcio_modbus_server_new(const plcio_modbus_server_options *opts, plcio_modbus_server **out,
+                                      plcio_error *err);
 PLCIO_API void plcio_modbus_server_free(plcio_modbus_server *s);
 
 /* Add a unit (0..247 on serial lines by SL 2.2, 0..255 on TCP) or

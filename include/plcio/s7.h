@@ -81,7 +81,7 @@ typedef struct plcio_s7_client_options {
                                      * with auto_reconnect the loop also reconnects by itself. 0: off */
     plcio_s7_conn_fn on_connect;    /* after each (re)connection; reason PLCIO_OK */
     plcio_s7_conn_fn on_disconnect; /* when a connection ends; reason the error (PLCIO_OK
-                                     * after plcio_s7_client_disconnect) */
+                                     * after plcio_s7_client_close) */
     void *callback_ctx;
     plcio_logger logger;
 } plcio_s7_client_options;
@@ -91,30 +91,36 @@ PLCIO_API void plcio_s7_client_options_init(plcio_s7_client_options *o);
 /* Options from an s7:// URL (DESIGN.md): host, port, rack, slot, pdu, timeout,
  * type=pg|op|basic, local-tsap, remote-tsap, parallel, reconnect=0|1.
  * o->host points into url (keep url alive until _new). PLCIO_ESYNTAX /
- * PLCIO_ERANGE / PLCIO_EINVAL with a line in err. */
+ * PLCIO_ERANGE / PLCIO_EINVAL with err naming the parameter. */
 struct plcio_url;
-PLCIO_API int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const struct plcio_url *url, char *err,
-                                               size_t errcap);
-/* NULL on allocation failure. Does not connect. */
-PLCIO_API plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o);
+PLCIO_API int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const struct plcio_url *url,
+                                               plcio_error *err);
+/* A client in *out for `url` (s7://HOST[:PORT][?rack=..&slot=..], see
+ * plcio_s7_client_options_from_url), with `opts` (NULL: defaults) for what a
+ * URL does not say (callbacks, logger, TSAP bytes); what the URL says wins.
+ * url NULL: everything from opts. Does not connect. Errors as for the URL,
+ * PLCIO_ENOMEM. Caller frees with plcio_s7_client_free. */
+PLCIO_API int plcio_s7_client_new(const char *url, const plcio_s7_client_options *opts, plcio_s7_client **out,
+                                  plcio_error *err);
 /* Closes the connection; an async job still pending is dropped without its callback. */
 PLCIO_API void plcio_s7_client_free(plcio_s7_client *c);
 
 PLCIO_API int plcio_s7_client_connect(plcio_s7_client *c);
-PLCIO_API void plcio_s7_client_disconnect(plcio_s7_client *c);
+PLCIO_API void plcio_s7_client_close(plcio_s7_client *c);
 /* True while the socket is up and the session ready (checked, not cached:
  * a peer that closed is noticed here). */
-PLCIO_API bool plcio_s7_client_connected(plcio_s7_client *c);
+PLCIO_API bool plcio_s7_client_is_connected(plcio_s7_client *c);
 PLCIO_API unsigned plcio_s7_client_pdu_size(const plcio_s7_client *c);
 PLCIO_API unsigned plcio_s7_client_parallel_jobs(const plcio_s7_client *c);
 /* The socket, for event loops that want to watch it; -1 when disconnected. */
 PLCIO_API int plcio_s7_client_fd(const plcio_s7_client *c);
 
-/* Details of the last failure on this handle: a one-line message naming what
- * failed and the PLC's reason ("DB12.DBB0 (4 bytes): object does not exist"),
- * the S7 header error (class << 8 | code, 0 if none) and the data-item return
+/* The last failure on this handle: its code and a line naming what failed and
+ * the PLC's reason ("DB12.DBB0 (4 bytes): object does not exist"); code
+ * PLCIO_OK and "" after a call that succeeded. Owned by the client. Also: the
+ * S7 header error (class << 8 | code, 0 if none) and the data-item return
  * code (0xFF if none). */
-PLCIO_API const char *plcio_s7_client_last_error(const plcio_s7_client *c);
+PLCIO_API const plcio_error *plcio_s7_client_last_error(const plcio_s7_client *c);
 PLCIO_API uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c);
 /* The reason alone, without what failed ("object does not exist", "address
  * out of range: DB1 is 100 bytes"); "" when the last call succeeded. */
@@ -214,7 +220,7 @@ typedef struct plcio_s7_cpu_info {
  * fields empty (returns PLCIO_OK if at least 0x001C was read). */
 PLCIO_API int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info);
 /* SZL 0x0424: 0x08 run, 0x04 stop. */
-PLCIO_API int plcio_s7_client_cpu_state(plcio_s7_client *c, int *state);
+PLCIO_API int plcio_s7_client_get_cpu_state(plcio_s7_client *c, int *state);
 
 /* Blocks. types: "OB","FB","FC","DB","SDB","SFC","SFB". */
 typedef struct plcio_s7_block_count {

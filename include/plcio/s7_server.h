@@ -120,7 +120,7 @@ typedef struct plcio_s7_server_identity {
 /* Largest frame_timeout_ms / idle_timeout_ms accepted (24 h). */
 #define PLCIO_S7_SERVER_TIMEOUT_MAX_MS 86400000u
 
-typedef struct plcio_s7_server_config {
+typedef struct plcio_s7_server_options {
     const char *host;                    /* address to bind; default "127.0.0.1" */
     uint16_t port;                       /* default 102 (ISO-TSAP); 0 picks a free port */
     unsigned max_connections;            /* 1..100000, default 256. When full, the connection that has been
@@ -144,14 +144,15 @@ typedef struct plcio_s7_server_config {
     plcio_s7_server_identity identity;
     plcio_s7_server_callbacks callbacks;
     plcio_logger logger; /* copied; NULL fn = process default */
-} plcio_s7_server_config;
+} plcio_s7_server_options;
 
-/* Fill cfg with the defaults above and a CPU 315-2 PN/DP identity. */
-PLCIO_API void plcio_s7_server_config_init(plcio_s7_server_config *cfg);
+/* Fill opts with the defaults above and a CPU 315-2 PN/DP identity. */
+PLCIO_API void plcio_s7_server_options_init(plcio_s7_server_options *opts);
 
-/* Create a server (not yet listening). cfg is copied (strings too).
- * PLCIO_EINVAL for out-of-range settings. Caller frees with plcio_s7_server_free. */
-PLCIO_API int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out);
+/* Create a server (not yet listening) in *out. opts (NULL: defaults) is copied
+ * (strings too). PLCIO_EINVAL for out-of-range settings, err naming the one.
+ * Caller frees with plcio_s7_server_free. */
+PLCIO_API int plcio_s7_server_new(const plcio_s7_server_options *opts, plcio_s7_server **out, plcio_error *err);
 /* Stop if running, close every connection, free the areas the server owns.
  * NULL is a no-op. */
 PLCIO_API void plcio_s7_server_free(plcio_s7_server *srv);
@@ -197,7 +198,7 @@ PLCIO_API uint16_t plcio_s7_server_port(const plcio_s7_server *srv);
 /* Connections open now. */
 PLCIO_API unsigned plcio_s7_server_client_count(const plcio_s7_server *srv);
 
-PLCIO_API plcio_s7_server_cpu_state plcio_s7_server_cpu_state_get(const plcio_s7_server *srv);
+PLCIO_API plcio_s7_server_cpu_state plcio_s7_server_get_cpu_state(const plcio_s7_server *srv);
 PLCIO_API void plcio_s7_server_set_cpu_state(plcio_s7_server *srv, plcio_s7_server_cpu_state state);
 
 /* The PLC clock runs as the system clock plus an offset that clients change

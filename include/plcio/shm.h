@@ -24,14 +24,14 @@
  * -----------------
  * The writer (the engine) is single-threaded: one thread at a time calls the
  * plcio_shm_writer_* functions. Any number of reader processes attach with
- * plcio_shm_reader_open; a reader handle is used by one thread at a time
+ * plcio_shm_reader_new; a reader handle is used by one thread at a time
  * (open one per thread). Readers never take a lock the writer waits for.
  *
  * Lifecycle
  * ---------
  * The writer holds an open-file-description lock (F_OFD_SETLK, write lock on
  * byte 0) on the segment for its whole life; the kernel drops it when the
- * process dies however it dies. plcio_shm_writer_create on a name that exists:
+ * process dies however it dies. plcio_shm_writer_new on a name that exists:
  *   - lock held by someone -> PLCIO_EBUSY, message names the engine pid;
  *   - lock free (the engine crashed) -> the stale segment is unlinked and a new
  *     one created. Readers of the old one see PLCIO_ECLOSED and reopen.
@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plcio/core.h"
 #include "plcio/export.h"
 #include "plcio/types.h"
 
@@ -115,12 +116,12 @@ typedef struct plcio_shm_options {
  * *out is owned by the caller (plcio_shm_writer_free). Every tag starts with
  * quality NONE and zero bytes. Errors: PLCIO_EINVAL (bad name, duplicate or
  * overlong tag name, bad type/length/bit), PLCIO_EBUSY (another live engine
- * owns the name; msg names its pid), PLCIO_EACCESS, PLCIO_EIO, PLCIO_ENOMEM.
+ * owns the name; err names its pid), PLCIO_EACCESS, PLCIO_EIO, PLCIO_ENOMEM.
  * Two objects are made: NAME (mode opts->data.mode, default 0640) and the
  * write ring NAME.ring (opts->ring.mode, default 0600); see docs/shm.md.
- * `msg`/`msg_cap` (may be NULL/0) get a one-line explanation on error. */
-PLCIO_API int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, size_t count,
-                                      const plcio_shm_options *opts, plcio_shm_writer **out, char *msg, size_t msg_cap);
+ * err (may be NULL) gets a one-line explanation on error. */
+PLCIO_API int plcio_shm_writer_new(const char *name, const plcio_shm_tag_def *tags, size_t count,
+                                   const plcio_shm_options *opts, plcio_shm_writer **out, plcio_error *err);
 
 /* Mark the segment closed, wake waiting readers, unlink it, release it.
  * NULL is a no-op. */
@@ -208,12 +209,12 @@ typedef struct plcio_shm_reader plcio_shm_reader;
 
 /* Attach to a segment. Validates the header, every directory entry and every
  * section against the object's size; a segment that fails gives PLCIO_EPROTO
- * (msg says what is wrong), never a crash. PLCIO_ENOTFOUND: no such segment;
+ * (err says what is wrong), never a crash. PLCIO_ENOTFOUND: no such segment;
  * PLCIO_EAGAIN: it is still being initialised; PLCIO_EUNSUPPORTED: other
- * format version (msg names both). The data segment is mapped read-only; the
+ * format version (err names both). The data segment is mapped read-only; the
  * write ring (NAME.ring) is opened on the first write, and only if this
  * process may write it. *out: caller frees with plcio_shm_reader_free. */
-PLCIO_API int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, size_t msg_cap);
+PLCIO_API int plcio_shm_reader_new(const char *name, plcio_shm_reader **out, plcio_error *err);
 PLCIO_API void plcio_shm_reader_free(plcio_shm_reader *r);
 
 typedef struct plcio_shm_status {

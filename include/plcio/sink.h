@@ -84,7 +84,7 @@ typedef struct plcio_sink {
     /* Start: config is the registration's (borrowed for the engine's life);
      * keep the sink's state in *state. No blocking I/O expected here either:
      * connecting belongs in deliver (retrying is the sink's business). */
-    int (*open)(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, char *err, size_t cap);
+    int (*open)(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err);
     /* A batch of events, in order. A non-zero return counts the batch as failed
      * (the events are not offered again). */
     int (*deliver)(void *state, const plcio_sink_event *events, size_t count);

@@ -107,12 +107,12 @@ typedef struct plcio_sync_config {
 /* Parse a YAML configuration. `source` names it in errors ("tank.yaml");
  * `base_dir` resolves relative layout paths (NULL: as given). On error returns
  * PLCIO_ESYNTAX / PLCIO_ERANGE / PLCIO_EINVAL / PLCIO_ENOMEM, and writes
- * "source:line:column: message" into err (may be NULL). On success *out is
+ * "source:line:column: message" in err (may be NULL). On success *out is
  * owned by the caller: free with plcio_sync_config_free. */
 PLCIO_API int plcio_sync_config_parse(const char *text, size_t len, const char *source, const char *base_dir,
-                                      plcio_sync_config **out, char *err, size_t err_cap);
+                                      plcio_sync_config **out, plcio_error *err);
 /* Read and parse a file; layout paths resolve against the file's folder. */
-PLCIO_API int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err, size_t err_cap);
+PLCIO_API int plcio_sync_config_load(const char *path, plcio_sync_config **out, plcio_error *err);
 PLCIO_API void plcio_sync_config_free(plcio_sync_config *config);
 
 /* "20", "20ms", "1s", "2min" -> milliseconds; PLCIO_ESYNTAX or PLCIO_ERANGE. */
@@ -164,7 +164,7 @@ typedef struct plcio_sync_options {
  * device, group and tag ("tank-plc/fast: member 'Levl' not in DB 10 (Tank)").
  * *out: free with plcio_sync_free. `opts` may be NULL. */
 PLCIO_API int plcio_sync_new(const plcio_sync_config *config, const plcio_sync_options *opts, plcio_sync **out,
-                             char *err, size_t err_cap);
+                             plcio_error *err);
 /* Disconnect everything, fail queued writes, remove the segment. NULL: no-op. */
 PLCIO_API void plcio_sync_free(plcio_sync *s);
 
@@ -190,7 +190,7 @@ typedef void (*plcio_sync_write_cb)(void *ctx, int err, const char *message);
  * later, on the engine's thread. Returns an error (and does not call cb) when
  * the tag does not exist or the value does not fit. */
 PLCIO_API int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb,
-                               void *ctx, char *err, size_t err_cap);
+                               void *ctx, plcio_error *err);
 
 typedef struct plcio_sync_stats {
     const char *name;  /* "device" or "device/group"; owned by the engine */

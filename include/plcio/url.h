@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plcio/core.h"
 #include "plcio/export.h"
 
 PLCIO_BEGIN_DECLS
@@ -36,13 +37,10 @@ typedef struct plcio_url {
  * number in 1..65535 (port 0 is refused, never read as "the default"), bad
  * %-escape, empty key), PLCIO_ENOSPC (a part or the parameter list is too
  * long), PLCIO_EINVAL (NULL arguments). A key given twice is PLCIO_ESYNTAX.
- * The path is kept as given; each protocol says whether it takes one. */
-PLCIO_API int plcio_url_parse(const char *text, plcio_url *out);
-
-/* plcio_url_parse, and on error a sentence in err (errcap bytes, NUL-terminated,
- * err may be NULL) naming the part and why: "parameter 'rack' is given twice",
- * "port 0 is out of range (1..65535)". */
-PLCIO_API int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errcap);
+ * The path is kept as given; each protocol says whether it takes one.
+ * err (may be NULL) names the part and why: "parameter 'rack' is given
+ * twice", "port 0 is out of range (1..65535)". */
+PLCIO_API int plcio_url_parse(const char *text, plcio_url *out, plcio_error *err);
 
 /* Value of `key`, or NULL when absent. Borrowed from url. */
 PLCIO_API const char *plcio_url_get(const plcio_url *url, const char *key);

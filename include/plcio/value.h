@@ -44,8 +44,8 @@
  * of a value that uses the inline buffer is independent; one that uses an
  * attached buffer shares it.
  *
- * Errors: PLCIO_OK or a negative plcio_err; `err`/`errcap` (may be NULL/0)
- * receive a one-line message naming the type and what is wrong. Text forms,
+ * Errors: PLCIO_OK or a negative plcio_err; `err` (may be NULL)
+ * receives a one-line message naming the type and what is wrong. Text forms,
  * S5TIME rules and ranges are documented in docs/values.md.
  */
 #ifndef PLCIO_VALUE_H
@@ -55,6 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plcio/core.h"
 #include "plcio/export.h"
 #include "plcio/types.h"
 
@@ -126,7 +127,7 @@ PLCIO_API const char *plcio_value_text(const plcio_value *v, size_t *len);
  * PLCIO_ENOSPC (text does not fit v's buffer), PLCIO_EINVAL. On error *out
  * keeps its buffer and its contents are unspecified. */
 PLCIO_API int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data, size_t len,
-                                 unsigned bit, size_t *used, char *err, size_t errcap);
+                                 unsigned bit, size_t *used, plcio_error *err);
 
 /* Value -> PLC bytes at data[0..]. BOOL sets or clears bit `bit` of data[0]
  * and leaves the other bits alone. Strings write header + `v->length` chars
@@ -134,8 +135,8 @@ PLCIO_API int plcio_value_decode(plcio_value *out, plcio_type type, unsigned len
  * needed with PLCIO_ENOSPC. Errors: PLCIO_ERANGE (value outside the type, text
  * too long or not representable, S5TIME not representable, invalid date),
  * PLCIO_ENOSPC, PLCIO_EINVAL. Nothing is written on error. */
-PLCIO_API int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used, char *err,
-                                 size_t errcap);
+PLCIO_API int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used,
+                                 plcio_error *err);
 
 /* Value -> text, NUL-terminated; `*len` (may be NULL) gets the length without
  * the NUL. Numbers round-trip (%.9g REAL, %.17g LREAL), BOOL true/false, TIME
@@ -158,14 +159,14 @@ PLCIO_API int plcio_value_to_iec_text(const plcio_value *v, char *buf, size_t ca
  * for DINT, "maybe" for BOOL), PLCIO_ERANGE (e.g. "70000" for INT, a string
  * longer than `length`), PLCIO_ENOSPC (text longer than v's buffer). */
 PLCIO_API int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len,
-                                    char *err, size_t errcap);
+                                    plcio_error *err);
 
 /* Fixed-size character fields without an S7 header (Modbus register strings,
  * ARRAY OF CHAR): `len` Latin-1 bytes; the text ends at the first NUL.
  * Decode gives a STRING value (length = len); encode writes the text and pads
  * with NUL bytes, PLCIO_ERANGE if it does not fit or is not Latin-1. */
-PLCIO_API int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, char *err, size_t errcap);
-PLCIO_API int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, char *err, size_t errcap);
+PLCIO_API int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, plcio_error *err);
+PLCIO_API int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, plcio_error *err);
 
 /* Day of the week in the S7 convention (1 = Sunday .. 7 = Saturday) for a
  * proleptic Gregorian date; 0 if the date is invalid. */

@@ -19,4 +19,4 @@ from .values import TYPE_NAMES
 __all__ = ["open", "Segment", "Tag", "Value", "Status", "WriteResult", "Error", "SegmentNotFound",
            "SegmentInitialising", "CorruptSegment", "UnsupportedVersion", "SegmentClosed", "UnknownTag",
            "err_name", "strerror", "shm_name", "TYPE_NAMES"]
-__version__ = "0.1.0"
+__version__ = "1.0.0"

@@ -3,6 +3,7 @@
 
 #include "plcio/core.h"
 #include "plcio/version.h"
+#include "core/error.h"
 
 const char *plcio_strerror(int err)
 {
@@ -49,4 +50,10 @@ void plcio_error_clear(plcio_error *err)
         err->code = PLCIO_OK;
         err->text[0] = '\0';
     }
+}
+
+int error_to_buf(const plcio_error *e, int rc, char *buf, size_t cap)
+{
+    if (rc != PLCIO_OK && buf && cap) snprintf(buf, cap, "%s", e->text[0] ? e->text : plcio_strerror(rc));
+    return rc;
 }

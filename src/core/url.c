@@ -7,6 +7,7 @@
 
 #include "plcio/core.h"
 #include "plcio/url.h"
+#include "core/error.h"
 
 static int hex_digit(int c)
 {
@@ -142,7 +143,7 @@ static int parse_authority(url_ctx *c, const char *a, size_t len)
     return port ? parse_port(c, port, len - (size_t)(port - a)) : PLCIO_OK;
 }
 
-int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errcap)
+static int url_parse(const char *text, plcio_url *out, char *err, size_t errcap)
 {
     if (err && errcap) err[0] = '\0';
     if (!text || !out) {
@@ -178,7 +179,11 @@ int plcio_url_parse_err(const char *text, plcio_url *out, char *err, size_t errc
     return rc;
 }
 
-int plcio_url_parse(const char *text, plcio_url *out) { return plcio_url_parse_err(text, out, NULL, 0); }
+int plcio_url_parse(const char *text, plcio_url *out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, url_parse(text, out, ERROR_BUF(err)));
+}
 
 const char *plcio_url_get(const plcio_url *url, const char *key)
 {

@@ -12,12 +12,15 @@
 
 /* ------------------------------------------------------------------ set */
 
-plcio_layout_set *plcio_layout_set_new(const plcio_layout_options *opts)
+int plcio_layout_set_new(const plcio_layout_options *opts, plcio_layout_set **out, plcio_error *err)
 {
+    plcio_error_clear(err);
+    if (!out) return plcio_error_set(err, PLCIO_EINVAL, "no place for the set");
     plcio_layout_set *set = calloc(1, sizeof *set);
-    if (!set) return NULL;
+    *out = set;
+    if (!set) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     if (opts) set->opts = *opts;
-    return set;
+    return PLCIO_OK;
 }
 
 static void layout_release(plcio_layout *l)
@@ -89,7 +92,7 @@ static bool looks_like_table(const char *text, size_t len)
 int plcio_layout_set_add_text(plcio_layout_set *set, const char *name, const char *text, size_t len)
 {
     if (!set || !name || (!text && len)) return PLCIO_EINVAL;
-    if (set->diag.err) return set->diag.err;
+    if (set->diag.e.code) return set->diag.e.code;
     if (set->resolved)
         return lay_fail(&set->diag, PLCIO_ESTATE, (lay_pos){0}, "definitions added after the set was resolved");
     char *copy = lay_strndup(&set->arena, text ? text : "", len);
@@ -100,13 +103,13 @@ int plcio_layout_set_add_text(plcio_layout_set *set, const char *name, const cha
                         "file holds NUL bytes: it is not a text export (UTF-16 or binary?)");
     bool ok =
         looks_like_table(copy, len) ? lay_parse_table(set, copy, len, file) : lay_parse_source(set, copy, len, file);
-    return ok ? PLCIO_OK : set->diag.err;
+    return ok ? PLCIO_OK : set->diag.e.code;
 }
 
 int plcio_layout_set_add_file(plcio_layout_set *set, const char *path)
 {
     if (!set || !path) return PLCIO_EINVAL;
-    if (set->diag.err) return set->diag.err;
+    if (set->diag.e.code) return set->diag.e.code;
     FILE *f = fopen(path, "rb");
     if (!f) return lay_fail(&set->diag, PLCIO_EIO, (lay_pos){0}, "%s: cannot open: %s", path, strerror(errno));
     char *buf = NULL;
@@ -206,7 +209,7 @@ static int push_layout(plcio_layout ***list, size_t *n, plcio_layout *l)
 int plcio_layout_set_resolve(plcio_layout_set *set)
 {
     if (!set) return PLCIO_EINVAL;
-    if (set->diag.err) return set->diag.err;
+    if (set->diag.e.code) return set->diag.e.code;
     if (set->resolved) return PLCIO_OK;
     set->resolved = true;
     for (lay_block *b = set->blocks; b; b = b->next) {
@@ -235,7 +238,11 @@ int plcio_layout_set_resolve(plcio_layout_set *set)
     return PLCIO_OK;
 }
 
-const char *plcio_layout_set_error(const plcio_layout_set *set) { return set ? set->diag.text : ""; }
+const plcio_error *plcio_layout_set_last_error(const plcio_layout_set *set)
+{
+    static const plcio_error none = {PLCIO_EINVAL, "no layout set"};
+    return set ? &set->diag.e : &none;
+}
 
 void plcio_layout_set_error_pos(const plcio_layout_set *set, const char **file, unsigned *line, unsigned *column)
 {

@@ -29,9 +29,8 @@ typedef struct lay_pos {
 } lay_pos;
 
 typedef struct lay_diag {
-    int err; /* first error code, PLCIO_OK if none */
+    plcio_error e; /* the first error: code (PLCIO_OK if none), "file:line:col: message" */
     lay_pos pos;
-    char text[1024]; /* "file:line:col: message" */
 } lay_diag;
 
 /* Record an error (only the first one is kept); returns err. */

@@ -63,15 +63,15 @@ void lay_arena_free(lay_arena *a)
 /* ---- diagnostics ---- */
 int lay_fail(lay_diag *d, int err, lay_pos pos, const char *fmt, ...)
 {
-    if (d->err != PLCIO_OK) return d->err;
-    d->err = err;
+    if (d->e.code != PLCIO_OK) return d->e.code;
+    d->e.code = err;
     d->pos = pos;
     int n = 0;
-    if (pos.file) n = snprintf(d->text, sizeof d->text, "%s:%u:%u: ", pos.file, pos.line, pos.col);
-    if (n < 0 || (size_t)n >= sizeof d->text) n = 0;
+    if (pos.file) n = snprintf(d->e.text, sizeof d->e.text, "%s:%u:%u: ", pos.file, pos.line, pos.col);
+    if (n < 0 || (size_t)n >= sizeof d->e.text) n = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->text + n, sizeof d->text - (size_t)n, fmt, ap);
+    vsnprintf(d->e.text + n, sizeof d->e.text - (size_t)n, fmt, ap);
     va_end(ap);
     return err;
 }
@@ -239,7 +239,7 @@ static bool lex_quoted(lay_lexer *lx, char quote)
 
 bool lay_lex_next(lay_lexer *lx)
 {
-    if (lx->diag->err) {
+    if (lx->diag->e.code) {
         lx->tok.kind = TK_EOF;
         return false;
     }

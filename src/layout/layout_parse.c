@@ -22,7 +22,7 @@ typedef struct parser {
 
 static bool next(parser *p) { return lay_lex_next(&p->lx); }
 
-static bool failed(const parser *p) { return p->set->diag.err != PLCIO_OK; }
+static bool failed(const parser *p) { return p->set->diag.e.code != PLCIO_OK; }
 
 static const char *tok_desc(const lay_tok *t, char *buf, size_t cap)
 {

@@ -11,6 +11,7 @@
 
 #include "layout/layout_internal.h"
 #include "plcio/value.h"
+#include "tag/tag_internal.h"
 
 static bool is_text_type(plcio_type t)
 {
@@ -195,8 +196,8 @@ static int parse_value(plcio_value *v, plcio_type type, unsigned length, const c
         if (type == PLCIO_TYPE_CHAR && q == text && text[0] != '\'') {
             /* CHAR#65 / B#16#41 style: a character code */
             plcio_value num;
-            int rc = plcio_value_from_text(&num, PLCIO_TYPE_BYTE, 0, strip_typed_prefix(text),
-                                           strlen(strip_typed_prefix(text)), msg, cap);
+            int rc = value_from_text_buf(&num, PLCIO_TYPE_BYTE, 0, strip_typed_prefix(text),
+                                         strlen(strip_typed_prefix(text)), msg, cap);
             if (rc) return rc;
             plcio_value_init(v, type);
             v->v.u = num.v.u;
@@ -207,14 +208,14 @@ static int parse_value(plcio_value *v, plcio_type type, unsigned length, const c
         if (!buf) return PLCIO_ENOMEM;
         size_t n = 0;
         int rc = unquote(q, qlen, buf, &n, msg, cap);
-        if (!rc) rc = plcio_value_from_text(v, type, length, buf, n, msg, cap);
+        if (!rc) rc = value_from_text_buf(v, type, length, buf, n, msg, cap);
         free(buf);
         return rc;
     }
     if (is_duration_or_date(type)) {
         char norm[128];
         normalize_literal(type, text, norm, sizeof norm);
-        return plcio_value_from_text(v, type, length, norm, strlen(norm), msg, cap);
+        return value_from_text_buf(v, type, length, norm, strlen(norm), msg, cap);
     }
     const char *s = strip_typed_prefix(text);
     if (type == PLCIO_TYPE_BOOL) {
@@ -223,7 +224,7 @@ static int parse_value(plcio_value *v, plcio_type type, unsigned length, const c
         else if (strcasecmp(s, "FALSE") == 0)
             s = "false";
     }
-    return plcio_value_from_text(v, type, length, s, strlen(s), msg, cap);
+    return value_from_text_buf(v, type, length, s, strlen(s), msg, cap);
 }
 
 int lay_value_encode(plcio_type type, unsigned length, const char *text, uint8_t *image, size_t image_len,
@@ -256,7 +257,7 @@ int lay_value_encode(plcio_type type, unsigned length, const char *text, uint8_t
         rc = PLCIO_OK;
     }
     v->length = (uint16_t)length;
-    if (!rc) rc = plcio_value_encode(v, image + byte, image_len - byte, bit, NULL, msg, msgcap);
+    if (!rc) rc = value_encode_buf(v, image + byte, image_len - byte, bit, NULL, msg, msgcap);
     free(v);
     free(big);
     return rc;
@@ -411,8 +412,7 @@ int plcio_layout_format_value(const plcio_layout_member *m, const uint8_t *image
     }
     char err[PLCIO_VALUE_ERR_MAX];
     unsigned bit = m->type == PLCIO_TYPE_BOOL && m->bit > 0 ? (unsigned)m->bit : 0;
-    int rc =
-        plcio_value_decode(v, m->type, m->length, image + m->byte, image_len - m->byte, bit, NULL, err, sizeof err);
+    int rc = value_decode_buf(v, m->type, m->length, image + m->byte, image_len - m->byte, bit, NULL, err, sizeof err);
     size_t n = 0;
     if (!rc) {
         if (is_text_type(m->type)) {

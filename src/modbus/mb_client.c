@@ -5,33 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "modbus/mb_client_internal.h"
 
 /* ===========================================================================
  * Handle
  * ========================================================================= */
 
-plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger *logger, int *err)
+void plcio_modbus_client_options_init(plcio_modbus_client_options *o)
 {
-    int rc = PLCIO_EINVAL;
-    plcio_modbus_client *c = NULL;
-    if (url) {
-        c = calloc(1, sizeof *c);
-        rc = c ? mb_url_parse(url, false, &c->cfg, NULL, 0) : PLCIO_ENOMEM;
-    }
+    if (o) memset(o, 0, sizeof *o);
+}
+
+int plcio_modbus_client_new(const char *url, const plcio_modbus_client_options *opts, plcio_modbus_client **out,
+                            plcio_error *err)
+{
+    error_begin(err);
+    if (!out) return error_end(err, PLCIO_EINVAL);
+    *out = NULL;
+    if (!url) return plcio_error_set(err, PLCIO_EINVAL, "no URL given");
+    plcio_modbus_client *c = calloc(1, sizeof *c);
+    if (!c) return error_end(err, PLCIO_ENOMEM);
+    int rc = mb_url_parse(url, false, &c->cfg, ERROR_BUF(err));
     if (rc != PLCIO_OK) {
         free(c);
-        if (err) *err = rc;
-        return NULL;
+        return error_end(err, rc);
     }
-    if (logger) c->logger = *logger;
+    if (opts) c->logger = opts->logger;
     uint32_t t15;
     mb_rtu_timing(c->cfg.link.serial.baud, &t15, &c->t35_us);
     c->sess = mb_session_new(c->cfg.framing, 1);
     if (!c->sess) {
         free(c);
-        if (err) *err = PLCIO_ENOMEM;
-        return NULL;
+        return error_end(err, PLCIO_ENOMEM);
     }
     mb_session_set_datagram(c->sess, c->cfg.link.ops->datagram);
     /* RTU answers of unknown length end at silence: t3.5 on a line, 20 ms on TCP */
@@ -45,15 +51,16 @@ plcio_modbus_client *plcio_modbus_client_new(const char *url, const plcio_logger
                  : c->cfg.framing == MB_FRAMING_RTU ? " (RTU over TCP)"
                                                     : " (ASCII over TCP)");
     mb_client_async_init(c);
-    if (err) *err = PLCIO_OK;
-    return c;
+    *out = c;
+    return PLCIO_OK;
 }
 
-int plcio_modbus_url_check(const char *url, char *err, size_t errcap)
+int plcio_modbus_url_check(const char *url, plcio_error *err)
 {
-    if (!url) return PLCIO_EINVAL;
+    error_begin(err);
+    if (!url) return plcio_error_set(err, PLCIO_EINVAL, "no URL given");
     mb_url_config cfg;
-    return mb_url_parse(url, false, &cfg, err, errcap);
+    return error_end(err, mb_url_parse(url, false, &cfg, ERROR_BUF(err)));
 }
 
 void plcio_modbus_client_free(plcio_modbus_client *c)
@@ -79,8 +86,9 @@ int plcio_modbus_client_connect(plcio_modbus_client *c)
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
                 framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
     else
-        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "open %s%s failed: %s", c->cfg.link.host, c->cfg.link.device,
-                plcio_strerror(rc));
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s",
+                plcio_error_set(&c->last_error, rc, "open %s: %s", c->where, plcio_strerror(rc)) ? c->last_error.text
+                                                                                                 : "");
     return rc;
 }
 
@@ -91,7 +99,6 @@ void plcio_modbus_client_close(plcio_modbus_client *c)
     mb_link_close(&c->cfg.link);
 }
 
-bool plcio_modbus_client_is_open(const plcio_modbus_client *c) { return c && c->cfg.link.fd >= 0; }
 void plcio_modbus_client_set_unit(plcio_modbus_client *c, uint8_t unit)
 {
     if (c) c->cfg.unit = unit;

@@ -9,6 +9,8 @@
 #include "plcio/address.h"
 #include "plcio/modbus.h"
 #include "plcio/value.h"
+#include "tag/tag_internal.h"
+#include "core/error.h"
 
 /* "ADDRESS: what" into err. */
 static int fail(int rc, char *err, size_t cap, const char *address, const char *what)
@@ -80,17 +82,17 @@ static int decode_element(const plcio_mb_address *a, const uint16_t *regs, plcio
     uint8_t bytes[256];
     size_t n = element_regs(a);
     element_bytes(a, regs, bytes);
-    if (a->type == PLCIO_TYPE_STRING) return plcio_value_decode_chars(v, bytes, a->length, err, cap);
+    if (a->type == PLCIO_TYPE_STRING) return value_decode_chars_buf(v, bytes, a->length, err, cap);
     size_t size = plcio_type_size(a->type, a->length);
-    return plcio_value_decode(v, a->type, a->length, bytes + (2 * n - size), size, 0, NULL, err, cap);
+    return value_decode_buf(v, a->type, a->length, bytes + (2 * n - size), size, 0, NULL, err, cap);
 }
 
-int plcio_modbus_read_address(plcio_modbus_client *c, int unit, const char *address, plcio_modbus_value_cb cb,
-                              void *ctx, char *err, size_t errcap)
+static int mb_read_address_buf(plcio_modbus_client *c, int unit, const char *address, plcio_modbus_value_cb cb,
+                               void *ctx, char *err, size_t errcap)
 {
     if (!c || !address || !cb) return PLCIO_EINVAL;
     plcio_mb_address a;
-    int rc = plcio_mb_address_parse(address, &a, err, errcap);
+    int rc = mb_address_parse_buf(address, &a, err, errcap);
     if (rc != PLCIO_OK) return rc;
     uint16_t *regs = calloc(a.quantity, sizeof *regs);
     uint8_t *bits = calloc(a.quantity, 1);
@@ -140,7 +142,7 @@ static int encode_element(const plcio_mb_address *a, const char *text, uint16_t 
 {
     plcio_value v;
     plcio_value_init(&v, a->type);
-    int rc = plcio_value_from_text(&v, a->type, a->length, text, strlen(text), err, cap);
+    int rc = value_from_text_buf(&v, a->type, a->length, text, strlen(text), err, cap);
     if (rc != PLCIO_OK) return rc;
     if (is_bits(a->table)) {
         *bit = v.v.b ? 1 : 0;
@@ -149,21 +151,21 @@ static int encode_element(const plcio_mb_address *a, const char *text, uint16_t 
     uint8_t bytes[256] = {0};
     size_t n = element_regs(a);
     if (a->type == PLCIO_TYPE_STRING) {
-        rc = plcio_value_encode_chars(&v, bytes, a->length, err, cap);
+        rc = value_encode_chars_buf(&v, bytes, a->length, err, cap);
     } else {
         size_t size = plcio_type_size(a->type, a->length);
-        rc = plcio_value_encode(&v, bytes + (2 * n - size), size, 0, NULL, err, cap);
+        rc = value_encode_buf(&v, bytes + (2 * n - size), size, 0, NULL, err, cap);
     }
     if (rc == PLCIO_OK) bytes_element(a, bytes, regs);
     return rc;
 }
 
-int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const char *address, const char *const *texts,
-                               size_t count, char *err, size_t errcap)
+static int mb_write_address_buf(plcio_modbus_client *c, int unit, const char *address, const char *const *texts,
+                                size_t count, char *err, size_t errcap)
 {
     if (!c || !address || (!texts && count)) return PLCIO_EINVAL;
     plcio_mb_address a;
-    int rc = plcio_mb_address_parse(address, &a, err, errcap);
+    int rc = mb_address_parse_buf(address, &a, err, errcap);
     if (rc != PLCIO_OK) return rc;
     if (a.table == PLCIO_MB_TABLE_INPUT_REGISTER || a.table == PLCIO_MB_TABLE_DISCRETE_INPUT)
         return fail(PLCIO_EACCESS, err, errcap, address,
@@ -188,4 +190,18 @@ int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const char *add
     free(regs);
     free(bits);
     return rc;
+}
+
+int plcio_modbus_read_address(plcio_modbus_client *c, int unit, const char *address, plcio_modbus_value_cb cb,
+                              void *ctx, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, mb_read_address_buf(c, unit, address, cb, ctx, ERROR_BUF(err)));
+}
+
+int plcio_modbus_write_address(plcio_modbus_client *c, int unit, const char *address, const char *const *texts,
+                               size_t count, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, mb_write_address_buf(c, unit, address, texts, count, ERROR_BUF(err)));
 }

@@ -63,7 +63,11 @@ int plcio_modbus_client_set_depth(plcio_modbus_client *c, unsigned depth)
 
 size_t plcio_modbus_client_pending(const plcio_modbus_client *c) { return c ? c->async.n : 0; }
 
-const char *plcio_modbus_client_last_error(const plcio_modbus_client *c) { return c ? c->last_error : ""; }
+const plcio_error *plcio_modbus_client_last_error(const plcio_modbus_client *c)
+{
+    static const plcio_error none = {PLCIO_EINVAL, "no client"};
+    return c ? &c->last_error : &none;
+}
 
 int plcio_modbus_client_get_settings(const plcio_modbus_client *c, plcio_modbus_client_settings *out)
 {
@@ -89,7 +93,7 @@ int plcio_modbus_client_get_settings(const plcio_modbus_client *c, plcio_modbus_
 
 static void set_error(plcio_modbus_client *c, const char *what, int rc)
 {
-    snprintf(c->last_error, sizeof c->last_error, "%s %s: %s", what, c->where, plcio_strerror(rc));
+    (void)plcio_error_set(&c->last_error, rc, "%s %s: %s", what, c->where, plcio_strerror(rc));
 }
 
 int plcio_modbus_client_connect_async(plcio_modbus_client *c)
@@ -114,7 +118,7 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
                   : c->cfg.link.ops->datagram ? "open a UDP socket to"
                                               : "connect to",
                   rc);
-        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s", c->last_error);
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s", c->last_error.text);
         return rc;
     }
     a->bus_ready_ns = plcio_monotonic_ns() + a->gap_ns;
@@ -267,7 +271,7 @@ static int fail(plcio_modbus_client *c, int err, const char *what)
 {
     mb_async *a = &c->async;
     set_error(c, what, err);
-    log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s; closing", c->last_error);
+    log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s; closing", c->last_error.text);
     close_link(c);
     a->failing = true;
     mb_session_reset(c->sess, err, on_answer, c); /* those on the wire */

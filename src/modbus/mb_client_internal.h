@@ -41,10 +41,10 @@ struct plcio_modbus_client {
     plcio_logger logger;
     mb_session *sess;
     int last_exception;
-    uint32_t t35_us;     /* serial inter-frame silence */
-    uint64_t last_io_ns; /* end of the last frame on a serial line */
-    char where[300];     /* "10.0.0.7:502", "/dev/ttyUSB0", for messages */
-    char last_error[400];
+    uint32_t t35_us;        /* serial inter-frame silence */
+    uint64_t last_io_ns;    /* end of the last frame on a serial line */
+    char where[300];        /* "10.0.0.7:502", "/dev/ttyUSB0", for messages */
+    plcio_error last_error; /* the last link failure */
     mb_async async;
     uint8_t rx[MB_RX_CAP];
 };

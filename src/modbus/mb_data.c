@@ -140,21 +140,18 @@ int64_t plcio_mb_from_twos(uint64_t raw, unsigned bits)
     return (int64_t)raw;
 }
 
-uint64_t plcio_mb_to_twos(int64_t v, unsigned bits, int *err)
+int plcio_mb_to_twos(int64_t v, unsigned bits, uint64_t *out)
 {
-    if (err) *err = PLCIO_OK;
-    if (bits == 0 || bits > 64) {
-        if (err) *err = PLCIO_EINVAL;
-        return 0;
+    if (out) *out = 0;
+    if (bits == 0 || bits > 64 || !out) return PLCIO_EINVAL;
+    if (bits < 64) {
+        int64_t lo = -(INT64_C(1) << (bits - 1));
+        int64_t hi = (INT64_C(1) << (bits - 1)) - 1;
+        if (v < lo || v > hi) return PLCIO_ERANGE;
     }
-    if (bits == 64) return (uint64_t)v;
-    int64_t lo = -(INT64_C(1) << (bits - 1));
-    int64_t hi = (INT64_C(1) << (bits - 1)) - 1;
-    if (v < lo || v > hi) {
-        if (err) *err = PLCIO_ERANGE;
-        return 0;
-    }
-    return (uint64_t)v & ((UINT64_C(1) << bits) - 1);
+    uint64_t raw = (uint64_t)v;
+    *out = bits == 64 ? raw : raw & ((UINT64_C(1) << bits) - 1);
+    return PLCIO_OK;
 }
 
 /* ---- bits in registers ---- */

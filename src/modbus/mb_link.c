@@ -1,4 +1,5 @@
 /* Modbus link operations over src/net, and modbus-* URL parsing. */
+#include "core/error.h"
 #include "modbus/mb_link.h"
 
 #include <stdarg.h>
@@ -119,7 +120,8 @@ int mb_url_parse(const char *text, bool server, mb_url_config *out, char *err, s
                                        "data-bits", "stop-bits", "rs485",   NULL};
     if (err && cap) err[0] = '\0';
     plcio_url u;
-    int rc = plcio_url_parse_err(text, &u, err, cap);
+    plcio_error e;
+    int rc = error_to_buf(&e, plcio_url_parse(text, &u, &e), err, cap);
     if (rc != PLCIO_OK) return rc;
     const char *bad = plcio_url_unknown_key(&u, keys);
     if (bad)

@@ -105,11 +105,19 @@ static mb_table *unit_table(mb_unit *u, plcio_modbus_area area)
 
 static bool table_span(const mb_table *t, uint16_t addr, uint32_t n) { return table_at(t, addr, n) != NULL; }
 
-plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger)
+void plcio_modbus_server_options_init(plcio_modbus_server_options *o)
 {
+    if (o) memset(o, 0, sizeof *o);
+}
+
+int plcio_modbus_server_new(const plcio_modbus_server_options *opts, plcio_modbus_server **out, plcio_error *err)
+{
+    plcio_error_clear(err);
+    if (!out) return plcio_error_set(err, PLCIO_EINVAL, "no place for the server");
+    *out = NULL;
     plcio_modbus_server *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    if (logger) s->logger = *logger;
+    if (!s) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    if (opts) s->logger = opts->logger;
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -124,9 +132,10 @@ plcio_modbus_server *plcio_modbus_server_new(const plcio_logger *logger)
         plcio_modbus_server_set_device_id(s, 1, "plcio-sim") != PLCIO_OK ||
         plcio_modbus_server_set_device_id(s, 2, PLCIO_VERSION_STRING) != PLCIO_OK) {
         plcio_modbus_server_free(s);
-        return NULL;
+        return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     }
-    return s;
+    *out = s;
+    return PLCIO_OK;
 }
 
 void mb_server_io_free(plcio_modbus_server *s); /* mb_server_io.c */

@@ -320,13 +320,13 @@ static bool check_items(plcio_http *h, http_req *req, struct MHD_Connection *con
             return false;
         }
         plcio_value v;
-        char why[PLCIO_VALUE_ERR_MAX] = "";
+        plcio_error why;
+        plcio_error_clear(&why);
         plcio_value_init(&v, h->tags[t].type);
         if (h->tags[t].type == PLCIO_TYPE_WSTRING) plcio_value_use_buffer(&v, h->scratch, HTTP_TEXT_MAX);
         const char *text = req->items[i].value;
-        if (plcio_value_from_text(&v, h->tags[t].type, h->tags[t].length, text, strlen(text), why, sizeof why) !=
-            PLCIO_OK) {
-            *answer = http_error(h, conn, 400, "%s: %s (nothing was written)", req->items[i].tag, why);
+        if (plcio_value_from_text(&v, h->tags[t].type, h->tags[t].length, text, strlen(text), &why) != PLCIO_OK) {
+            *answer = http_error(h, conn, 400, "%s: %s (nothing was written)", req->items[i].tag, why.text);
             return false;
         }
     }
@@ -352,7 +352,7 @@ static enum MHD_Result post_write(plcio_http *h, http_req *req, struct MHD_Conne
         plcio_error e;
         plcio_error_clear(&e);
         int rc = plcio_sync_write(h->sync, req->items[i].tag, req->items[i].value, (int)h->write_queue_ms, write_done,
-                                  r, e.text, sizeof e.text);
+                                  r, &e);
         if (rc != PLCIO_OK) write_done(r, rc, e.text);
     }
     if (req->pending == 0) {

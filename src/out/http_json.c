@@ -112,8 +112,8 @@ static bool integer_type(plcio_type t) { return t >= PLCIO_TYPE_BYTE && t <= PLC
 static bool decode(const plcio_sink_tag *t, const uint8_t *raw, plcio_value *v)
 {
     plcio_value_init(v, t->type);
-    return plcio_value_decode(v, t->type, t->length, raw, t->size, t->type == PLCIO_TYPE_BOOL ? t->bit : 0, NULL, NULL,
-                              0) == PLCIO_OK;
+    return plcio_value_decode(v, t->type, t->length, raw, t->size, t->type == PLCIO_TYPE_BOOL ? t->bit : 0, NULL,
+                              NULL) == PLCIO_OK;
 }
 
 void http_json_value(hbuf *b, const plcio_sink_tag *t, const uint8_t *raw, char *scratch)
@@ -121,8 +121,8 @@ void http_json_value(hbuf *b, const plcio_sink_tag *t, const uint8_t *raw, char 
     plcio_value v;
     plcio_value_init(&v, t->type);
     if (t->type == PLCIO_TYPE_WSTRING) plcio_value_use_buffer(&v, scratch, HTTP_TEXT_MAX);
-    if (plcio_value_decode(&v, t->type, t->length, raw, t->size, t->type == PLCIO_TYPE_BOOL ? t->bit : 0, NULL, NULL,
-                           0) != PLCIO_OK) {
+    if (plcio_value_decode(&v, t->type, t->length, raw, t->size, t->type == PLCIO_TYPE_BOOL ? t->bit : 0, NULL, NULL) !=
+        PLCIO_OK) {
         hbuf_puts(b, "null");
         return;
     }

@@ -220,14 +220,10 @@ static void free_image(plcio_http *h)
     h->pending = NULL;
 }
 
-static int http_sink_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, char *err,
-                          size_t cap)
+static int http_sink_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err)
 {
     plcio_http *h = config;
-    if (h->sink_open) {
-        snprintf(err, cap, "one HTTP output serves one engine");
-        return PLCIO_ESTATE;
-    }
+    if (h->sink_open) return plcio_error_set(err, PLCIO_ESTATE, "one HTTP output serves one engine");
     size_t n = tag_count ? tag_count : 1, total = 0;
     h->offset = calloc(n, sizeof *h->offset);
     h->quality = calloc(n, 1);
@@ -244,8 +240,7 @@ static int http_sink_open(void *config, const plcio_sink_tag *tags, size_t tag_c
     if (!h->offset || !h->quality || !h->reason || !h->read_ns || !h->changed_ns || !h->pending_flag || !h->pending ||
         !h->image) {
         free_image(h);
-        snprintf(err, cap, "out of memory");
-        return PLCIO_ENOMEM;
+        return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     }
     h->tags = tags;
     h->tag_count = tag_count;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net/net.h"
+#include "core/error.h"
 #include "plcio/url.h"
 
 static const char MOD[] = "s7";
@@ -39,7 +40,7 @@ static int url_err(char *err, size_t cap, int rc, const char *fmt, ...)
     return rc;
 }
 
-int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url *url, char *err, size_t errcap)
+static int options_from_url(plcio_s7_client_options *o, const plcio_url *url, char *err, size_t errcap)
 {
     static const char *const keys[] = {"rack",        "slot",     "pdu",       "timeout",         "type", "local-tsap",
                                        "remote-tsap", "parallel", "reconnect", "connect-timeout", NULL};
@@ -84,15 +85,31 @@ int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url
     return PLCIO_OK;
 }
 
-plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
+int plcio_s7_client_options_from_url(plcio_s7_client_options *o, const plcio_url *url, plcio_error *err)
 {
+    error_begin(err);
+    return error_end(err, options_from_url(o, url, ERROR_BUF(err)));
+}
+
+int plcio_s7_client_new(const char *url, const plcio_s7_client_options *opts, plcio_s7_client **out, plcio_error *err)
+{
+    error_begin(err);
+    if (!out) return error_end(err, PLCIO_EINVAL);
+    *out = NULL;
     plcio_s7_client_options def;
-    if (!o) {
+    if (opts)
+        def = *opts;
+    else
         plcio_s7_client_options_init(&def);
-        o = &def;
+    const plcio_s7_client_options *o = &def;
+    plcio_url u;
+    if (url) {
+        int rc = plcio_url_parse(url, &u, err);
+        if (rc == PLCIO_OK) rc = plcio_s7_client_options_from_url(&def, &u, err);
+        if (rc != PLCIO_OK) return rc;
     }
     plcio_s7_client *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
+    if (!c) return error_end(err, PLCIO_ENOMEM);
     c->opt = *o;
     snprintf(c->host, sizeof c->host, "%s", o->host ? o->host : "127.0.0.1");
     c->opt.host = c->host;
@@ -119,9 +136,10 @@ plcio_s7_client *plcio_s7_client_new(const plcio_s7_client_options *o)
     c->session = s7_session_new(&sc);
     if (!c->session) {
         free(c);
-        return NULL;
+        return error_end(err, PLCIO_ENOMEM);
     }
-    return c;
+    *out = c;
+    return PLCIO_OK;
 }
 
 void plcio_s7_client_free(plcio_s7_client *c)
@@ -141,21 +159,26 @@ int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    vsnprintf(c->last.text, sizeof c->last.text, fmt, ap);
     va_end(ap);
-    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->message);
+    c->last.code = rc;
+    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->last.text);
     return rc;
 }
 
 static void clear_error(plcio_s7_client *c)
 {
-    c->message[0] = '\0';
+    plcio_error_clear(&c->last);
     c->reason[0] = '\0';
     c->s7_error = 0;
     c->item_code = 0xFF;
 }
 
-const char *plcio_s7_client_last_error(const plcio_s7_client *c) { return c ? c->message : ""; }
+const plcio_error *plcio_s7_client_last_error(const plcio_s7_client *c)
+{
+    static const plcio_error none = {PLCIO_EINVAL, "no client"};
+    return c ? &c->last : &none;
+}
 const char *plcio_s7_client_last_reason(const plcio_s7_client *c) { return c ? c->reason : ""; }
 uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c) { return c ? c->s7_error : 0; }
 uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c) { return c ? c->item_code : 0xFF; }
@@ -247,14 +270,14 @@ int plcio_s7_client_connect(plcio_s7_client *c)
     return connect_now(c);
 }
 
-void plcio_s7_client_disconnect(plcio_s7_client *c)
+void plcio_s7_client_close(plcio_s7_client *c)
 {
     if (!c) return;
     c->want_connected = false;
     drop(c, PLCIO_OK);
 }
 
-bool plcio_s7_client_connected(plcio_s7_client *c)
+bool plcio_s7_client_is_connected(plcio_s7_client *c)
 {
     if (!c || c->fd < 0 || s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) return false;
     /* peek: a closed socket reads EOF now */
@@ -346,7 +369,7 @@ static int exec_collect(plcio_s7_client *c, s7c_exec *e)
         if (drc == PLCIO_EPROTO) {
             /* the answer does not fit the question: this connection is not trustworthy */
             drop(c, PLCIO_EPROTO);
-            if (!c->message[0])
+            if (!c->last.text[0])
                 s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
             return PLCIO_EPROTO;
         }

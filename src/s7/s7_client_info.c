@@ -119,7 +119,7 @@ static const uint8_t *szl_entry(const uint8_t *szl, size_t len, uint16_t index, 
     return NULL;
 }
 
-int plcio_s7_client_cpu_state(plcio_s7_client *c, int *state)
+int plcio_s7_client_get_cpu_state(plcio_s7_client *c, int *state)
 {
     uint8_t buf[256];
     size_t n = 0;
@@ -176,9 +176,9 @@ int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info)
     if (plcio_s7_client_read_szl(c, 0x0232, 4, buf, cap, &n) == PLCIO_OK && (e = szl_entry(buf, n, 4, &el)) && el >= 8)
         info->protection_level = plcio_get_u16be(e + 6);
     int state = 0;
-    if (plcio_s7_client_cpu_state(c, &state) == PLCIO_OK) info->cpu_state = state;
+    if (plcio_s7_client_get_cpu_state(c, &state) == PLCIO_OK) info->cpu_state = state;
     free(buf);
-    c->message[0] = '\0';
+    c->last.text[0] = '\0';
     return PLCIO_OK;
 }
 
@@ -224,7 +224,7 @@ int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, ui
     rc = ud_exchange(c, what, &req, buf, bcap, &len);
     if (rc == PLCIO_EPLC && (c->s7_error == 0xD20E || c->s7_error == 0x0A)) {
         *n = 0; /* no block of this type */
-        c->message[0] = '\0';
+        c->last.text[0] = '\0';
         free(buf);
         return PLCIO_OK;
     }

@@ -39,7 +39,7 @@ struct plcio_s7_client {
     bool ever_connected;
     int backoff_ms;
     uint64_t next_attempt_ns;
-    char message[320];
+    plcio_error last; /* the last failure: code and one line */
     char reason[160];
     uint16_t s7_error;
     uint8_t item_code;

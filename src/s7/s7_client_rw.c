@@ -7,6 +7,7 @@
 
 #include "plcio/value.h"
 #include "s7/s7_client_internal.h"
+#include "tag/tag_internal.h"
 
 #define MERGE_GAP 16 /* bytes: a separate item costs 12 (request) + 4 (answer) */
 #define MIN_SPLIT 16 /* do not start a split item in less room than this */
@@ -611,7 +612,7 @@ static int address_var(plcio_s7_client *c, const char *address, plcio_s7_address
 {
     char err[PLCIO_ADDRESS_ERR_MAX];
     memset(v, 0, sizeof *v); /* defined on every path, failures included */
-    int rc = plcio_s7_address_parse(address, a, err, sizeof err);
+    int rc = s7_address_parse_buf(address, a, err, sizeof err);
     if (rc) return s7c_fail(c, rc, "%s", err);
     if (a->count != 1) return s7c_fail(c, PLCIO_EINVAL, "%s: arrays need plcio_s7_client_read_vars", address);
     if (a->size > cap) return s7c_fail(c, PLCIO_ENOSPC, "%s: %u bytes is too large", address, a->size);
@@ -636,7 +637,7 @@ int plcio_s7_client_read_value(plcio_s7_client *c, const char *address, plcio_va
     if (!rc) rc = plcio_s7_client_read_vars(c, &v, 1);
     if (!rc) {
         char err[PLCIO_VALUE_ERR_MAX];
-        rc = plcio_value_decode(out, a.type, a.length, buf, a.size, a.bit, NULL, err, sizeof err);
+        rc = value_decode_buf(out, a.type, a.length, buf, a.size, a.bit, NULL, err, sizeof err);
         if (rc) s7c_fail(c, rc, "%s: %s", address, err);
     }
     free(buf);
@@ -658,7 +659,7 @@ int plcio_s7_client_write_value(plcio_s7_client *c, const char *address, const p
         buf[0] = val->v.b ? 1 : 0;
     } else if (!rc) {
         char err[PLCIO_VALUE_ERR_MAX];
-        rc = plcio_value_encode(val, buf, a.size, 0, NULL, err, sizeof err);
+        rc = value_encode_buf(val, buf, a.size, 0, NULL, err, sizeof err);
         if (rc) s7c_fail(c, rc, "%s: %s", address, err);
     }
     if (!rc) rc = plcio_s7_client_write_vars(c, &v, 1);
@@ -673,12 +674,12 @@ int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const ch
     /* both limits are 160 today: the larger one, whichever it becomes */
     // NOLINTNEXTLINE(bugprone-branch-clone)
     char err[PLCIO_ADDRESS_ERR_MAX > PLCIO_VALUE_ERR_MAX ? PLCIO_ADDRESS_ERR_MAX : PLCIO_VALUE_ERR_MAX];
-    int rc = plcio_s7_address_parse(address, &a, err, sizeof err);
+    int rc = s7_address_parse_buf(address, &a, err, sizeof err);
     if (rc) return s7c_fail(c, rc, "%s", err);
     plcio_value *v = malloc(sizeof *v);
     if (!v) return PLCIO_ENOMEM;
     plcio_value_init(v, a.type);
-    rc = plcio_value_from_text(v, a.type, a.length, text, strlen(text), err, sizeof err);
+    rc = value_from_text_buf(v, a.type, a.length, text, strlen(text), err, sizeof err);
     if (rc)
         rc = s7c_fail(c, rc, "%s=%s: %s", address, text, err);
     else

@@ -13,7 +13,7 @@
  * Configuration
  * ------------------------------------------------------------------------- */
 
-void plcio_s7_server_config_init(plcio_s7_server_config *cfg)
+void plcio_s7_server_options_init(plcio_s7_server_options *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->host = "127.0.0.1";
@@ -50,18 +50,26 @@ static void copy_text(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-static int check_config(const plcio_s7_server_config *cfg)
+static int check_options(const plcio_s7_server_options *o, plcio_error *err)
 {
-    if (cfg->pdu_size < S7SRV_PDU_MIN || cfg->pdu_size > S7SRV_PDU_MAX) return PLCIO_EINVAL;
-    if (cfg->max_parallel_jobs < 1 || cfg->max_parallel_jobs > 64) return PLCIO_EINVAL;
-    if (cfg->max_connections < 1 || cfg->max_connections > 100000) return PLCIO_EINVAL;
-    if (cfg->protection_level < 1 || cfg->protection_level > 3) return PLCIO_EINVAL;
-    if (cfg->cpu_state != PLCIO_S7_SERVER_CPU_RUN && cfg->cpu_state != PLCIO_S7_SERVER_CPU_STOP) return PLCIO_EINVAL;
-    if (cfg->password && strlen(cfg->password) > 8) return PLCIO_EINVAL;
-    if (cfg->max_output_bytes < 4096) return PLCIO_EINVAL;
-    if (cfg->threads < 1 || cfg->threads > 64) return PLCIO_EINVAL;
-    if (cfg->frame_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS || cfg->idle_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS)
-        return PLCIO_EINVAL;
+#define BAD(cond, ...)                                                                                                 \
+    if (cond) return plcio_error_set(err, PLCIO_EINVAL, __VA_ARGS__)
+    BAD(o->pdu_size < S7SRV_PDU_MIN || o->pdu_size > S7SRV_PDU_MAX, "pdu_size %u is outside %u..%u",
+        (unsigned)o->pdu_size, (unsigned)S7SRV_PDU_MIN, (unsigned)S7SRV_PDU_MAX);
+    BAD(o->max_parallel_jobs < 1 || o->max_parallel_jobs > 64, "max_parallel_jobs %u is outside 1..64",
+        (unsigned)o->max_parallel_jobs);
+    BAD(o->max_connections < 1 || o->max_connections > 100000, "max_connections %u is outside 1..100000",
+        (unsigned)o->max_connections);
+    BAD(o->protection_level < 1 || o->protection_level > 3, "protection_level %d is outside 1..3",
+        (int)o->protection_level);
+    BAD(o->cpu_state != PLCIO_S7_SERVER_CPU_RUN && o->cpu_state != PLCIO_S7_SERVER_CPU_STOP,
+        "cpu_state must be RUN or STOP");
+    BAD(o->password && strlen(o->password) > 8, "the password has more than 8 characters");
+    BAD(o->max_output_bytes < 4096, "max_output_bytes %zu is below 4096", (size_t)o->max_output_bytes);
+    BAD(o->threads < 1 || o->threads > 64, "threads %d is outside 1..64", (int)o->threads);
+    BAD(o->frame_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS || o->idle_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS,
+        "frame/idle timeouts above %u ms", (unsigned)PLCIO_S7_SERVER_TIMEOUT_MAX_MS);
+#undef BAD
     return PLCIO_OK;
 }
 
@@ -74,19 +82,20 @@ static void init_recursive_mutex(pthread_mutex_t *m)
     pthread_mutexattr_destroy(&attr);
 }
 
-int plcio_s7_server_new(const plcio_s7_server_config *cfg, plcio_s7_server **out)
+int plcio_s7_server_new(const plcio_s7_server_options *cfg, plcio_s7_server **out, plcio_error *err)
 {
-    if (!out) return PLCIO_EINVAL;
+    plcio_error_clear(err);
+    if (!out) return plcio_error_set(err, PLCIO_EINVAL, "no place for the server");
     *out = NULL;
-    plcio_s7_server_config defaults;
+    plcio_s7_server_options defaults;
     if (!cfg) {
-        plcio_s7_server_config_init(&defaults);
+        plcio_s7_server_options_init(&defaults);
         cfg = &defaults;
     }
-    int rc = check_config(cfg);
+    int rc = check_options(cfg, err);
     if (rc) return rc;
     plcio_s7_server *srv = calloc(1, sizeof *srv);
-    if (!srv) return PLCIO_ENOMEM;
+    if (!srv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     srv->cfg = *cfg;
     copy_text(srv->host, sizeof srv->host, cfg->host ? cfg->host : "127.0.0.1");
     copy_text(srv->password, sizeof srv->password, cfg->password);
@@ -344,7 +353,7 @@ size_t s7srv_db_count(plcio_s7_server *srv)
  * CPU state, clock, events, diagnostic buffer
  * ------------------------------------------------------------------------- */
 
-plcio_s7_server_cpu_state plcio_s7_server_cpu_state_get(const plcio_s7_server *srv)
+plcio_s7_server_cpu_state plcio_s7_server_get_cpu_state(const plcio_s7_server *srv)
 {
     return (plcio_s7_server_cpu_state)atomic_load(&((plcio_s7_server *)srv)->cpu_state);
 }

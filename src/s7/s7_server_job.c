@@ -229,7 +229,7 @@ static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *p
         plcio_s7_server_set_cpu_state(srv, PLCIO_S7_SERVER_CPU_RUN);
         s7srv_event(srv, PLCIO_S7_SERVER_EV_CPU_START, ses->client, cold ? 2 : 1);
     } else if (c.function == PLCIO_S7_FN_PI_SERVICE && (service_is(&c, "_GARB") || service_is(&c, "_MODU"))) {
-        if (plcio_s7_server_cpu_state_get(srv) == PLCIO_S7_SERVER_CPU_RUN && service_is(&c, "_MODU"))
+        if (plcio_s7_server_get_cpu_state(srv) == PLCIO_S7_SERVER_CPU_RUN && service_is(&c, "_MODU"))
             error = ERR_STATE; /* copy RAM to ROM needs STOP */
     } else {
         error = ERR_NOT_IMPLEMENTED;

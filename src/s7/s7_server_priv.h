@@ -74,7 +74,7 @@ typedef struct s7srv_session {
 typedef enum s7srv_mode { S7SRV_IDLE, S7SRV_CALLER, S7SRV_THREAD } s7srv_mode;
 
 struct plcio_s7_server {
-    plcio_s7_server_config cfg; /* strings point into the buffers below */
+    plcio_s7_server_options cfg; /* strings point into the buffers below */
     char host[64];
     char password[9];
     char id_order_code[21], id_type_name[33], id_as_name[25], id_module_name[25], id_plant_id[33], id_copyright[27],

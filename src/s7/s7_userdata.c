@@ -5,6 +5,7 @@
 
 #include "plcio/value.h"
 #include "s7/s7_codec.h"
+#include "tag/tag_internal.h"
 
 #define UD_HEAD_0 0x00
 #define UD_HEAD_1 0x01
@@ -193,7 +194,7 @@ void s7_szl_header_encode(uint8_t out[8], const s7_szl_header *h)
 int s7_dt_bcd_decode(const uint8_t p[8], s7_datetime *out)
 {
     plcio_value v;
-    if (plcio_value_decode(&v, PLCIO_TYPE_DATE_AND_TIME, 0, p, 8, 0, NULL, NULL, 0) != PLCIO_OK) return PLCIO_EPROTO;
+    if (value_decode_buf(&v, PLCIO_TYPE_DATE_AND_TIME, 0, p, 8, 0, NULL, NULL, 0) != PLCIO_OK) return PLCIO_EPROTO;
     const plcio_datetime *d = &v.v.dt;
     *out = (s7_datetime){
         (uint16_t)d->year, d->month, d->day, d->hour, d->minute, d->second, (uint16_t)(d->nanosecond / 1000000u),
@@ -208,7 +209,7 @@ int s7_dt_bcd_encode(uint8_t out[8], const s7_datetime *dt)
     plcio_value_init(&v, PLCIO_TYPE_DATE_AND_TIME);
     v.v.dt = (plcio_datetime){dt->year,   dt->month,  dt->day,     dt->hour,
                               dt->minute, dt->second, dt->weekday, (uint32_t)dt->millisecond * 1000000u};
-    return plcio_value_encode(&v, out, 8, 0, NULL, NULL, 0) == PLCIO_OK ? PLCIO_OK : PLCIO_ERANGE;
+    return value_encode_buf(&v, out, 8, 0, NULL, NULL, 0) == PLCIO_OK ? PLCIO_OK : PLCIO_ERANGE;
 }
 
 int s7_clock_decode(const uint8_t *p, size_t len, s7_datetime *out)

@@ -20,6 +20,7 @@
 #include "plcio/core.h"
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
+#include "tag/tag_internal.h"
 
 const char *plcio_shm_quality_name(int quality)
 {
@@ -269,7 +270,7 @@ int shm_value_text(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, 
     plcio_value v;
     plcio_value_init(&v, t->type);
     if (is_text_type(t->type)) plcio_value_use_buffer(&v, buf, cap);
-    int rc = plcio_value_decode(&v, t->type, t->length, raw, t->size, t->bit, NULL, NULL, 0);
+    int rc = value_decode_buf(&v, t->type, t->length, raw, t->size, t->bit, NULL, NULL, 0);
     if (rc != PLCIO_OK) {
         if (cap) buf[0] = '\0';
         if (len) *len = 0;

@@ -99,4 +99,11 @@ size_t shm_value_text_bound(const shm_tag *t);
 /* JSON string literal of s[0..n) appended at *pos. PLCIO_ENOSPC if it does not fit. */
 int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos);
 
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+int shm_reader_open_buf(const char *name, plcio_shm_reader **out, char *msg, size_t msg_cap);
+
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+int shm_writer_create_buf(const char *name, const plcio_shm_tag_def *tags, size_t count, const plcio_shm_options *opts,
+                          plcio_shm_writer **out, char *msg, size_t msg_cap);
+
 #endif

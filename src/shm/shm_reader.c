@@ -34,6 +34,8 @@
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
 #include "shm/shm_ring.h"
+#include "tag/tag_internal.h"
+#include "core/error.h"
 
 #define READ_RETRIES      10000
 #define LIVENESS_SLICE_MS 100
@@ -230,7 +232,7 @@ static int map_segment(plcio_shm_reader *r, const char *name, char *msg, size_t 
     return PLCIO_OK;
 }
 
-int plcio_shm_reader_open(const char *name, plcio_shm_reader **out, char *msg, size_t msg_cap)
+int shm_reader_open_buf(const char *name, plcio_shm_reader **out, char *msg, size_t msg_cap)
 {
     if (!out) return PLCIO_EINVAL;
     *out = NULL;
@@ -501,7 +503,7 @@ int plcio_shm_reader_get(plcio_shm_reader *r, size_t index, plcio_shm_value *out
     plcio_value_init(&v, t->type);
     bool text_type = t->type == PLCIO_TYPE_STRING || t->type == PLCIO_TYPE_WSTRING;
     if (text_type) plcio_value_use_buffer(&v, r->text, r->text_cap);
-    int rc = plcio_value_decode(&v, t->type, t->length, out->raw, t->size, t->bit, NULL, NULL, 0);
+    int rc = value_decode_buf(&v, t->type, t->length, out->raw, t->size, t->bit, NULL, NULL, 0);
     if (rc == PLCIO_OK && text_type) {
         size_t n = 0;
         const char *s = plcio_value_text(&v, &n);
@@ -684,4 +686,10 @@ int plcio_shm_reader_write(plcio_shm_reader *r, const char *name, const char *te
         timeout_ms = spent_ms >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent_ms;
     }
     return plcio_shm_reader_write_wait(r, id, timeout_ms, res);
+}
+
+int plcio_shm_reader_new(const char *name, plcio_shm_reader **out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, shm_reader_open_buf(name, out, ERROR_BUF(err)));
 }

@@ -53,6 +53,8 @@
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
 #include "shm/shm_ring.h"
+#include "tag/tag_internal.h"
+#include "core/error.h"
 
 #define RECREATE_RETRY_NS (PLCIO_NS_PER_S)
 
@@ -338,8 +340,8 @@ static int check_duplicates(const plcio_shm_writer *w, char *msg, size_t cap)
     return PLCIO_OK;
 }
 
-int plcio_shm_writer_create(const char *name, const plcio_shm_tag_def *tags, size_t count,
-                            const plcio_shm_options *opts, plcio_shm_writer **out, char *msg, size_t msg_cap)
+int shm_writer_create_buf(const char *name, const plcio_shm_tag_def *tags, size_t count, const plcio_shm_options *opts,
+                          plcio_shm_writer **out, char *msg, size_t msg_cap)
 {
     if (!out || (!tags && count)) return PLCIO_EINVAL;
     *out = NULL;
@@ -793,8 +795,8 @@ static int take_request(plcio_shm_writer *w, const shm_ring_request *q, plcio_sh
         plcio_value v;
         plcio_value_init(&v, t->type);
         if (t->type == PLCIO_TYPE_WSTRING) plcio_value_use_buffer(&v, w->scratch, w->scratch_cap);
-        int rc = plcio_value_from_text(&v, t->type, t->length, w->req_text, q->len, err, sizeof err);
-        if (rc == PLCIO_OK) rc = plcio_value_encode(&v, w->req_data, t->size, t->bit, NULL, err, sizeof err);
+        int rc = value_from_text_buf(&v, t->type, t->length, w->req_text, q->len, err, sizeof err);
+        if (rc == PLCIO_OK) rc = value_encode_buf(&v, w->req_data, t->size, t->bit, NULL, err, sizeof err);
         if (rc != PLCIO_OK) {
             shm_ring_server_answer(w->ring, q->slot, rc, err[0] ? err : plcio_strerror(rc));
             return rc;
@@ -816,4 +818,11 @@ int plcio_shm_writer_next_write(plcio_shm_writer *w, plcio_shm_write_request *re
             return PLCIO_OK;
         }
     return PLCIO_ENOTFOUND;
+}
+
+int plcio_shm_writer_new(const char *name, const plcio_shm_tag_def *tags, size_t count, const plcio_shm_options *opts,
+                         plcio_shm_writer **out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, shm_writer_create_buf(name, tags, count, opts, out, ERROR_BUF(err)));
 }

@@ -9,6 +9,7 @@
 
 #include "plcio/core.h"
 #include "plcio/sync.h"
+#include "core/error.h"
 
 #define DEFAULT_SHM_NAME         "plcio"
 #define DEFAULT_STATS_MS         1000u
@@ -526,8 +527,8 @@ void plcio_sync_config_free(plcio_sync_config *config)
     free(o);
 }
 
-int plcio_sync_config_parse(const char *text, size_t len, const char *source, const char *base_dir,
-                            plcio_sync_config **out, char *err, size_t err_cap)
+static int sync_config_parse_buf(const char *text, size_t len, const char *source, const char *base_dir,
+                                 plcio_sync_config **out, char *err, size_t err_cap)
 {
     if (!text || !out) return PLCIO_EINVAL;
     *out = NULL;
@@ -563,7 +564,7 @@ int plcio_sync_config_parse(const char *text, size_t len, const char *source, co
     return PLCIO_OK;
 }
 
-int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err, size_t err_cap)
+static int sync_config_load_buf(const char *path, plcio_sync_config **out, char *err, size_t err_cap)
 {
     if (!path || !out) return PLCIO_EINVAL;
     FILE *f = fopen(path, "rb");
@@ -593,7 +594,7 @@ int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err,
     char dir[4096];
     if (strlen(path) >= sizeof dir) { /* a cut folder would resolve the layouts elsewhere */
         free(text);
-        if (err && err_cap) snprintf(err, err_cap, "%s: path too long", path);
+        if (err && err_cap) snprintf(err, err_cap, "%.300s...: path too long", path);
         return PLCIO_ERANGE;
     }
     snprintf(dir, sizeof dir, "%s", path);
@@ -602,7 +603,20 @@ int plcio_sync_config_load(const char *path, plcio_sync_config **out, char *err,
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    int rc = plcio_sync_config_parse(text, len, path, dir, out, err, err_cap);
+    int rc = sync_config_parse_buf(text, len, path, dir, out, err, err_cap);
     free(text);
     return rc;
+}
+
+int plcio_sync_config_parse(const char *text, size_t len, const char *source, const char *base_dir,
+                            plcio_sync_config **out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, sync_config_parse_buf(text, len, source, base_dir, out, ERROR_BUF(err)));
+}
+
+int plcio_sync_config_load(const char *path, plcio_sync_config **out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, sync_config_load_buf(path, out, ERROR_BUF(err)));
 }

@@ -374,7 +374,7 @@ static void pump(mb_line *line)
         bool was_connected = plcio_modbus_client_is_connected(line->client);
         int rc = plcio_modbus_client_process(line->client);
         if (rc != PLCIO_OK) {
-            fail(line, rc, plcio_modbus_client_last_error(line->client));
+            fail(line, rc, plcio_modbus_client_last_error(line->client)->text);
             break;
         }
         if (!was_connected && plcio_modbus_client_is_connected(line->client))
@@ -422,7 +422,7 @@ static bool same_line_settings(const plcio_modbus_client_settings *a, const plci
 }
 
 /* The engine's line for this serial port, or a new one. client: moved. */
-static int shared_line(plcio_modbus_client *client, plcio_sync_device *d, mb_line **out, char *err, size_t cap)
+static int shared_line(plcio_modbus_client *client, plcio_sync_device *d, mb_line **out, plcio_error *err)
 {
     void **registry = plcio_sync_device_shared(d);
     plcio_modbus_client_settings set;
@@ -432,18 +432,18 @@ static int shared_line(plcio_modbus_client *client, plcio_sync_device *d, mb_lin
         line = line->next;
     *out = NULL;
     if (line && !same_line_settings(&line->set, &set)) {
-        snprintf(err, cap,
-                 "%s is also the line of device %s, with other settings (framing, baud, parity, data and stop bits "
-                 "must agree)",
-                 set.device, plcio_sync_device_name(line->devs->dev));
-        plcio_modbus_client_free(client);
+        (void)plcio_error_set(err, PLCIO_EINVAL,
+                              "%s is also the line of device %s, with other settings (framing, baud, parity, data and "
+                              "stop bits must agree)",
+                              set.device, plcio_sync_device_name(line->devs->dev));
+        plcio_modbus_client_free(client); /* after the message: set's strings are the client's */
         return PLCIO_EINVAL;
     }
     if (line) {
         for (const mb_dev *o = line->devs; o; o = o->next)
             if (o->unit == set.unit) {
-                snprintf(err, cap, "unit %u on %s is already device %s", set.unit, set.device,
-                         plcio_sync_device_name(o->dev));
+                (void)plcio_error_set(err, PLCIO_EEXIST, "unit %u on %s is already device %s", set.unit, set.device,
+                                      plcio_sync_device_name(o->dev));
                 plcio_modbus_client_free(client);
                 return PLCIO_EEXIST;
             }
@@ -451,7 +451,7 @@ static int shared_line(plcio_modbus_client *client, plcio_sync_device *d, mb_lin
         *out = line;
         return PLCIO_OK;
     }
-    if ((line = line_new(client, d)) == NULL) return PLCIO_ENOMEM;
+    if ((line = line_new(client, d)) == NULL) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     if (registry) {
         line->shared = registry;
         line->next = *registry;
@@ -473,20 +473,22 @@ static void unshare_line(mb_line *line)
 
 /* ---- driver operations ---- */
 
-static int mbd_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
+static int mbd_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
 {
     (void)url;
-    int rc;
-    plcio_modbus_client *client = plcio_modbus_client_new(plcio_sync_device_url(d), plcio_sync_device_logger(d), &rc);
-    if (!client) {
-        char why[160] = "";
-        (void)plcio_modbus_url_check(plcio_sync_device_url(d), why, sizeof why);
-        snprintf(err, cap,
-                 "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-udp://HOST[:PORT], "
-                 "modbus-rtu:///dev/ttyX?baud=19200&parity=E&data-bits=8&stop-bits=1, modbus-ascii:///dev/ttyX?..., "
-                 "modbus-rtu://HOST:PORT (RTU over TCP); options unit, timeout, retries",
-                 why[0] ? why : plcio_strerror(rc));
-        return rc;
+    plcio_modbus_client_options mo;
+    plcio_modbus_client_options_init(&mo);
+    mo.logger = *plcio_sync_device_logger(d);
+    plcio_modbus_client *client;
+    plcio_error why;
+    int rc = plcio_modbus_client_new(plcio_sync_device_url(d), &mo, &client, &why);
+    if (rc != PLCIO_OK) {
+        return plcio_error_set(
+            err, rc,
+            "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-udp://HOST[:PORT], "
+            "modbus-rtu:///dev/ttyX?baud=19200&parity=E&data-bits=8&stop-bits=1, modbus-ascii:///dev/ttyX?..., "
+            "modbus-rtu://HOST:PORT (RTU over TCP); options unit, timeout, retries",
+            why.text);
     }
     plcio_modbus_client_settings set;
     plcio_modbus_client_get_settings(client, &set);
@@ -501,12 +503,12 @@ static int mbd_open(plcio_sync_device *d, const plcio_url *url, char *err, size_
     dev->retries = set.retries;
     mb_line *line = NULL;
     if (!strcmp(set.transport, "serial"))
-        rc = shared_line(client, d, &line, err, cap);
+        rc = shared_line(client, d, &line, err);
     else
         rc = (line = line_new(client, d)) != NULL ? PLCIO_OK : PLCIO_ENOMEM;
-    if (rc != PLCIO_OK) {
+    if (rc != PLCIO_OK || !line) {
         free(dev);
-        return rc;
+        return rc != PLCIO_OK ? rc : PLCIO_ENOMEM;
     }
     mb_dev **tail = &line->devs;
     while (*tail)
@@ -542,20 +544,19 @@ static void mbd_close(plcio_sync_device *d)
 }
 
 static int mbd_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
-                       int db, char *err, size_t cap)
+                       int db, plcio_error *err)
 {
     (void)d;
     (void)db;
     if (m) {
-        snprintf(err, cap, "layout members are S7 data blocks; give Modbus tags by address (hr100:REAL)");
-        return PLCIO_EUNSUPPORTED;
+        return plcio_error_set(err, PLCIO_EUNSUPPORTED,
+                               "layout members are S7 data blocks; give Modbus tags by address (hr100:REAL)");
     }
     plcio_mb_address a;
-    int rc = plcio_mb_address_parse(address, &a, err, cap);
+    int rc = plcio_mb_address_parse(address, &a, err);
     if (rc != PLCIO_OK) return rc;
     if (a.count != 1) {
-        snprintf(err, cap, "an array address is not one tag: list its elements");
-        return PLCIO_EUNSUPPORTED;
+        return plcio_error_set(err, PLCIO_EUNSUPPORTED, "an array address is not one tag: list its elements");
     }
     MBAT(t)->table = a.table;
     MBAT(t)->address = a.address;
@@ -591,7 +592,7 @@ static int cmp_key(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int mbd_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
+static int mbd_plan(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
 {
     (void)d;
     size_t n = plcio_sync_group_tag_count(g);
@@ -606,8 +607,7 @@ static int mbd_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t
     if (!p || !order || !end || !p->reads || !p->read_of) {
         free(order);
         free(end);
-        snprintf(err, cap, "out of memory");
-        return PLCIO_ENOMEM;
+        return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         order[i] = (tag_key){
@@ -643,8 +643,7 @@ static int mbd_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t
     if (!p->regs || !p->bits) {
         free(order);
         free(end);
-        snprintf(err, cap, "out of memory");
-        return PLCIO_ENOMEM;
+        return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     }
     size_t reg_off = 0, bit_off = 0;
     for (size_t r = 0; r < p->nreads; r++) {
@@ -676,7 +675,7 @@ static void mbd_connect(plcio_sync_device *d)
     }
     int rc = plcio_modbus_client_connect_async(line->client);
     if (rc != PLCIO_OK) {
-        plcio_sync_device_down(d, rc, plcio_modbus_client_last_error(line->client));
+        plcio_sync_device_down(d, rc, plcio_modbus_client_last_error(line->client)->text);
         return;
     }
     if (plcio_modbus_client_is_connected(line->client)) {

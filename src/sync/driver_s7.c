@@ -154,8 +154,8 @@ static void read_done(void *ctx, plcio_s7_client *client, int result)
         /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
         split = result == PLCIO_EPLC && p->merged;
     }
-    char refusal[256] = "";
-    if (result == PLCIO_EPLC) snprintf(refusal, sizeof refusal, "%s", plcio_s7_client_last_error(client));
+    char refusal[PLCIO_ERROR_TEXT_MAX] = "";
+    if (result == PLCIO_EPLC) snprintf(refusal, sizeof refusal, "%s", plcio_s7_client_last_error(client)->text);
     finish_head(drv);
     plcio_sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
     if (split && s7_build_plan(g, false) == PLCIO_OK) {
@@ -171,8 +171,8 @@ static void write_done(void *ctx, plcio_s7_client *client, int result)
     s7_drv *drv = ctx;
     s7_job *job = drv->head;
     plcio_sync_write_req *w = job->write;
-    char msg[256] = "";
-    if (result != PLCIO_OK) snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(client));
+    char msg[PLCIO_ERROR_TEXT_MAX] = "";
+    if (result != PLCIO_OK) snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(client)->text);
     finish_head(drv);
     plcio_sync_write_done(w, result, msg);
 }
@@ -202,7 +202,7 @@ static bool start_next(s7_drv *drv)
         if (g)
             plcio_sync_group_done(g, rc, 0, 0);
         else
-            plcio_sync_write_done(w, rc, plcio_s7_client_last_error(drv->client));
+            plcio_sync_write_done(w, rc, plcio_s7_client_last_error(drv->client)->text);
     }
     return false;
 }
@@ -235,9 +235,9 @@ static void pump(s7_drv *drv)
     do {
         int rc = plcio_s7_client_process(drv->client);
         if (rc != PLCIO_OK) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(drv->client));
-            plcio_s7_client_disconnect(drv->client);
+            char msg[PLCIO_ERROR_TEXT_MAX];
+            snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(drv->client)->text);
+            plcio_s7_client_close(drv->client);
             drop_jobs(drv, rc);
             rewatch(drv);
             plcio_sync_device_down(d, rc, msg);
@@ -259,24 +259,24 @@ static void on_client_connect(void *ctx, plcio_s7_client *client, int reason)
     if (reason == PLCIO_OK) ((s7_drv *)ctx)->came_up = true;
 }
 
-static int s7_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
+static int s7_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
 {
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
-    int rc = plcio_s7_client_options_from_url(&o, url, err, cap);
+    int rc = plcio_s7_client_options_from_url(&o, url, err);
     if (rc != PLCIO_OK) return rc;
     o.auto_reconnect = false; /* the engine reconnects, with its own backoff */
     o.logger = *plcio_sync_device_logger(d);
     s7_drv *drv = calloc(1, sizeof *drv);
-    if (!drv) return PLCIO_ENOMEM;
+    if (!drv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     drv->dev = d;
     drv->watched_fd = -1;
     o.on_connect = on_client_connect;
     o.callback_ctx = drv;
-    drv->client = plcio_s7_client_new(&o);
-    if (!drv->client) {
+    rc = plcio_s7_client_new(NULL, &o, &drv->client, err);
+    if (rc != PLCIO_OK) {
         free(drv);
-        return PLCIO_ENOMEM;
+        return rc;
     }
     plcio_sync_device_set_data(d, drv);
     return PLCIO_OK;
@@ -296,7 +296,7 @@ static void s7_close(plcio_sync_device *d)
 }
 
 static int s7_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
-                      int db, char *err, size_t cap)
+                      int db, plcio_error *err)
 {
     (void)d;
     if (m) {
@@ -307,15 +307,15 @@ static int s7_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *addre
         return PLCIO_OK;
     }
     plcio_s7_address a;
-    int rc = plcio_s7_address_parse(address, &a, err, cap);
+    int rc = plcio_s7_address_parse(address, &a, err);
     if (rc != PLCIO_OK) return rc;
     if (a.count != 1) {
-        snprintf(err, cap, "an array address is not one tag: list its elements, or use a layout member");
-        return PLCIO_EUNSUPPORTED;
+        return plcio_error_set(err, PLCIO_EUNSUPPORTED,
+                               "an array address is not one tag: list its elements, or use a layout member");
     }
     if (a.area == PLCIO_S7_AREA_CT || a.area == PLCIO_S7_AREA_TM) {
-        snprintf(err, cap, "S7 timers and counters are not synchronised; copy them to a DB or M");
-        return PLCIO_EUNSUPPORTED;
+        return plcio_error_set(err, PLCIO_EUNSUPPORTED,
+                               "S7 timers and counters are not synchronised; copy them to a DB or M");
     }
     S7AT(t)->area = (uint8_t)a.area;
     S7AT(t)->db = a.db;
@@ -441,11 +441,11 @@ static int s7_build_plan(plcio_sync_group *g, bool merge)
     return PLCIO_OK;
 }
 
-static int s7_plan_group(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
+static int s7_plan_group(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
 {
     (void)d;
     int rc = s7_build_plan(g, true);
-    if (rc != PLCIO_OK) snprintf(err, cap, "%s", plcio_strerror(rc));
+    if (rc != PLCIO_OK) return plcio_error_set(err, rc, "%s", plcio_strerror(rc));
     return rc;
 }
 
@@ -454,7 +454,7 @@ static void s7_connect(plcio_sync_device *d)
     s7_drv *drv = plcio_sync_device_data(d);
     int rc = plcio_s7_client_connect_async(drv->client);
     if (rc != PLCIO_OK) {
-        plcio_sync_device_down(d, rc, plcio_s7_client_last_error(drv->client));
+        plcio_sync_device_down(d, rc, plcio_s7_client_last_error(drv->client)->text);
         return;
     }
     pump(drv);

@@ -3,13 +3,11 @@
  * write ring (requests from other processes) is read by the engine itself. */
 #include "sync/sync_engine_priv.h"
 
-static int shm_open_sink(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, char *err,
-                         size_t cap)
+static int shm_open_sink(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err)
 {
     (void)tags;
     (void)tag_count;
     (void)err;
-    (void)cap;
     *state = config; /* the engine, which created the segment */
     return PLCIO_OK;
 }

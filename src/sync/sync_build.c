@@ -148,10 +148,11 @@ static int add_tag(plcio_sync *s, sync_device *d, sync_group *g, int db, const t
     if (!t) return PLCIO_ENOMEM;
     char where[300];
     snprintf(where, sizeof where, "%s/%s", d->name, g->name);
-    char derr[200] = "";
-    int rc = d->ops->add_tag(d, t, src->address, src->member, db, derr, sizeof derr);
+    plcio_error derr;
+    plcio_error_clear(&derr);
+    int rc = d->ops->add_tag(d, t, src->address, src->member, db, &derr);
     if (rc != PLCIO_OK) {
-        snprintf(err, cap, "%s: %s: %s", where, tag_source_text(src), derr[0] ? derr : plcio_strerror(rc));
+        snprintf(err, cap, "%s: %s: %s", where, tag_source_text(src), derr.text[0] ? derr.text : plcio_strerror(rc));
         s->tag_count--;
         return rc;
     }
@@ -255,10 +256,10 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
     d->backoff_ns = d->reconnect_min_ns;
     d->stale_after = ds->stale_after_cycles;
     plcio_url url;
-    char why[160] = "";
-    int rc = plcio_url_parse_err(ds->url, &url, why, sizeof why);
+    plcio_error why;
+    int rc = plcio_url_parse(ds->url, &url, &why);
     if (rc != PLCIO_OK) {
-        snprintf(err, cap, "%s: '%s' is not a device URL (%s)", d->name, ds->url, why[0] ? why : plcio_strerror(rc));
+        snprintf(err, cap, "%s: '%s' is not a device URL (%s)", d->name, ds->url, why.text);
         return rc;
     }
     d->ops = sync_driver_for(s, url.scheme);
@@ -270,10 +271,11 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
             d->name, url.scheme);
         return PLCIO_EUNSUPPORTED;
     }
-    char derr[200] = "";
-    rc = d->ops->open(d, &url, derr, sizeof derr);
+    plcio_error derr;
+    plcio_error_clear(&derr);
+    rc = d->ops->open(d, &url, &derr);
     if (rc != PLCIO_OK) {
-        snprintf(err, cap, "%s: %s", d->name, derr[0] ? derr : plcio_strerror(rc));
+        snprintf(err, cap, "%s: %s", d->name, derr.text[0] ? derr.text : plcio_strerror(rc));
         return rc;
     }
     d->groups = calloc(ds->group_count, sizeof *d->groups);
@@ -313,13 +315,11 @@ static int link_groups(plcio_sync *s)
 
 static int load_layouts(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap)
 {
-    s->layouts = plcio_layout_set_new(NULL);
-    if (!s->layouts) return PLCIO_ENOMEM;
-    int rc = PLCIO_OK;
+    int rc = plcio_layout_set_new(NULL, &s->layouts, NULL);
     for (size_t i = 0; rc == PLCIO_OK && i < cfg->layout_count; i++)
         rc = plcio_layout_set_add_file(s->layouts, cfg->layout_files[i]);
     if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(s->layouts);
-    if (rc != PLCIO_OK) snprintf(err, cap, "%s", plcio_layout_set_error(s->layouts));
+    if (rc != PLCIO_OK) snprintf(err, cap, "%s", plcio_layout_set_last_error(s->layouts)->text);
     return rc;
 }
 
@@ -338,9 +338,12 @@ int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t ca
     rc = link_groups(s);
     for (size_t i = 0; rc == PLCIO_OK && i < s->group_count; i++) {
         sync_group *g = s->groups[i];
-        char derr[200] = "";
-        rc = g->device->ops->plan(g->device, g, derr, sizeof derr);
-        if (rc != PLCIO_OK) snprintf(err, cap, "%s/%s: cannot plan the reads: %s", g->device->name, g->name, derr);
+        plcio_error derr;
+        plcio_error_clear(&derr);
+        rc = g->device->ops->plan(g->device, g, &derr);
+        if (rc != PLCIO_OK)
+            snprintf(err, cap, "%s/%s: cannot plan the reads: %s", g->device->name, g->name,
+                     derr.text[0] ? derr.text : plcio_strerror(rc));
     }
     return rc;
 }

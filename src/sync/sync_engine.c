@@ -8,6 +8,8 @@
 
 #include "plcio/value.h"
 #include "sync/sync_engine_priv.h"
+#include "tag/tag_internal.h"
+#include "core/error.h"
 
 #define WRITE_POLL_NS (2 * PLCIO_NS_PER_MS) /* how often the shm write ring is looked at */
 #define HEARTBEAT_NS  (250 * PLCIO_NS_PER_MS)
@@ -155,7 +157,7 @@ static double number_of(const sync_tag *t, const uint8_t *raw, size_t len, bool 
 {
     plcio_value v;
     plcio_value_init(&v, t->type);
-    *ok = plcio_value_decode(&v, t->type, t->length, raw, len, 0, NULL, NULL, 0) == PLCIO_OK;
+    *ok = value_decode_buf(&v, t->type, t->length, raw, len, 0, NULL, NULL, 0) == PLCIO_OK;
     switch (t->type) {
     case PLCIO_TYPE_REAL:
     case PLCIO_TYPE_LREAL: return v.v.f;
@@ -438,8 +440,8 @@ static int find_tag(const plcio_sync *s, const char *name, sync_tag **out)
     return PLCIO_ENOTFOUND;
 }
 
-int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb, void *ctx,
-                     char *err, size_t err_cap)
+int sync_write_buf(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb, void *ctx,
+                   char *err, size_t err_cap)
 {
     if (!s || !tag || !text) return PLCIO_EINVAL;
     sync_tag *t;
@@ -456,8 +458,8 @@ int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue
     if (rc == PLCIO_OK) {
         plcio_value_use_buffer(&v, text_buf, text_cap);
         char why[200] = "";
-        rc = plcio_value_from_text(&v, t->type, t->length, text, strlen(text), why, sizeof why);
-        if (rc == PLCIO_OK) rc = plcio_value_encode(&v, bytes, t->size, t->bit, NULL, why, sizeof why);
+        rc = value_from_text_buf(&v, t->type, t->length, text, strlen(text), why, sizeof why);
+        if (rc == PLCIO_OK) rc = value_encode_buf(&v, bytes, t->size, t->bit, NULL, why, sizeof why);
         if (rc != PLCIO_OK && err && err_cap) snprintf(err, err_cap, "%s: %s", tag, why[0] ? why : plcio_strerror(rc));
     }
     sync_write *w = rc == PLCIO_OK ? new_write(t, bytes, t->size) : NULL;
@@ -520,11 +522,11 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
     so.data.group = o && o->shm_group ? o->shm_group : cfg->shm_group;
     so.ring.mode = o && o->shm_write_mode ? o->shm_write_mode : cfg->shm_write_mode;
     so.ring.group = o && o->shm_write_group ? o->shm_write_group : cfg->shm_write_group;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create(s->shm_name, defs, s->tag_count, &so, &s->shm, msg, sizeof msg);
+    plcio_error why;
+    int rc = plcio_shm_writer_new(s->shm_name, defs, s->tag_count, &so, &s->shm, &why);
     free(defs);
     if (rc != PLCIO_OK)
-        snprintf(err, cap, "shared memory %s: %s", s->shm_name, msg[0] ? msg : plcio_strerror(rc));
+        snprintf(err, cap, "shared memory %s: %s", s->shm_name, why.text);
     else if (plcio_shm_writer_replaced_pid(s->shm))
         log_msg(&s->logger, PLCIO_LOG_WARN, "sync", "replaced the segment %s left by engine pid %u, which died",
                 s->shm_name, plcio_shm_writer_replaced_pid(s->shm));
@@ -570,8 +572,7 @@ static int open_sinks(plcio_sync *s, const plcio_sync_options *o, char *err, siz
     return rc;
 }
 
-int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, char *err,
-                   size_t err_cap)
+int sync_new_buf(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, char *err, size_t err_cap)
 {
     char scratch[8];
     if (!err || !err_cap) {
@@ -744,4 +745,17 @@ int plcio_sync_group_stats(const plcio_sync *s, size_t index, plcio_sync_stats *
     out->interval_ms = (uint32_t)(g->interval_ns / PLCIO_NS_PER_MS);
     out->tags = g->tag_count;
     return PLCIO_OK;
+}
+
+int plcio_sync_write(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb, void *ctx,
+                     plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, sync_write_buf(s, tag, text, queue_ms, cb, ctx, ERROR_BUF(err)));
+}
+
+int plcio_sync_new(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, sync_new_buf(cfg, o, out, ERROR_BUF(err)));
 }

@@ -102,4 +102,12 @@ struct plcio_sync_write_req {
     void *cb_ctx;
 };
 
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+int sync_write_buf(plcio_sync *s, const char *tag, const char *text, int queue_ms, plcio_sync_write_cb cb, void *ctx,
+                   char *err, size_t err_cap);
+int sync_new_buf(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, char *err,
+                 size_t err_cap);
+
 #endif

@@ -97,10 +97,11 @@ int sync_sink_open(plcio_sync *s, sync_sink **out, const plcio_sink *ops, void *
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->wake, NULL);
     *out = k;
-    char why[200] = "";
-    int rc = ops->open(config, s->sink_tags, s->tag_count, &k->state, why, sizeof why);
+    plcio_error why;
+    plcio_error_clear(&why);
+    int rc = ops->open(config, s->sink_tags, s->tag_count, &k->state, &why);
     if (rc != PLCIO_OK) {
-        snprintf(err, cap, "sink '%s': %s", ops->name, why[0] ? why : plcio_strerror(rc));
+        snprintf(err, cap, "sink '%s': %s", ops->name, why.text[0] ? why.text : plcio_strerror(rc));
         return rc;
     }
     k->opened = true;

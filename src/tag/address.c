@@ -16,6 +16,7 @@
 #include "plcio/address.h"
 #include "plcio/core.h"
 #include "tag_internal.h"
+#include "core/error.h"
 
 /* ---- scanner ---- */
 
@@ -358,7 +359,7 @@ static int parse_s7_timer_counter(scan *s, plcio_s7_address *a, const char *text
     return s7_finish(a, text, err, cap);
 }
 
-int plcio_s7_address_parse(const char *text, plcio_s7_address *out, char *err, size_t errcap)
+int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, size_t errcap)
 {
     if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
     memset(out, 0, sizeof *out);
@@ -545,7 +546,7 @@ static int mb_check_type(plcio_mb_address *a, const char *text, char *err, size_
     return PLCIO_OK;
 }
 
-int plcio_mb_address_parse(const char *text, plcio_mb_address *out, char *err, size_t errcap)
+int mb_address_parse_buf(const char *text, plcio_mb_address *out, char *err, size_t errcap)
 {
     if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
     memset(out, 0, sizeof *out);
@@ -630,4 +631,16 @@ int plcio_mb_address_format(const plcio_mb_address *a, char *buf, size_t cap)
     if (a->count != 1) ok = ok && put(buf, cap, &n, "[%u]", (unsigned)a->count);
     if (a->order != PLCIO_MB_ABCD) ok = ok && put(buf, cap, &n, ":%s", plcio_mb_order_name(a->order));
     return ok ? PLCIO_OK : PLCIO_ENOSPC;
+}
+
+int plcio_s7_address_parse(const char *text, plcio_s7_address *out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, s7_address_parse_buf(text, out, ERROR_BUF(err)));
+}
+
+int plcio_mb_address_parse(const char *text, plcio_mb_address *out, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, mb_address_parse_buf(text, out, ERROR_BUF(err)));
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "plcio/export.h"
+#include "plcio/address.h"
 #include "plcio/value.h"
 
 /* Format a one-line message into err (cap bytes; nothing if err is NULL or
@@ -73,5 +74,21 @@ void tag_dt_from_ns(int64_t ns, plcio_datetime *dt);
 /* ---- the value's text storage ---- */
 
 char *tag_value_buf(plcio_value *v, size_t *cap);
+
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, size_t errcap);
+int mb_address_parse_buf(const char *text, plcio_mb_address *out, char *err, size_t errcap);
+
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+int value_decode_buf(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data, size_t len, unsigned bit,
+                     size_t *used, char *err, size_t errcap);
+int value_encode_buf(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used, char *err,
+                     size_t errcap);
+int value_decode_chars_buf(plcio_value *out, const uint8_t *data, size_t len, char *err, size_t errcap);
+int value_encode_chars_buf(const plcio_value *v, uint8_t *data, size_t len, char *err, size_t errcap);
+
+/* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
+int value_from_text_buf(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len, char *err,
+                        size_t errcap);
 
 #endif

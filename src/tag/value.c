@@ -28,6 +28,7 @@
 #include "plcio/bytes.h"
 #include "plcio/core.h"
 #include "tag_internal.h"
+#include "core/error.h"
 
 /* ---- type table ---- */
 
@@ -819,8 +820,8 @@ static int enc_string_common(const plcio_value *v, bool wide, uint8_t *data, siz
 
 /* ---- public entry points ---- */
 
-int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data, size_t len,
-                       unsigned bit, size_t *used, char *err, size_t errcap)
+int value_decode_buf(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data, size_t len, unsigned bit,
+                     size_t *used, char *err, size_t errcap)
 {
     if (!out || (!data && len > 0)) return tag_fail(PLCIO_EINVAL, err, errcap, "no value or data given");
     if (!type_valid(type)) return tag_fail(PLCIO_EINVAL, err, errcap, "unknown type %d", (int)type);
@@ -849,8 +850,8 @@ int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const
     return set_used(used, rc == PLCIO_OK ? size : 0, rc);
 }
 
-int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used, char *err,
-                       size_t errcap)
+int value_encode_buf(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used, char *err,
+                     size_t errcap)
 {
     if (!v || (!data && len > 0)) return tag_fail(PLCIO_EINVAL, err, errcap, "no value or buffer given");
     if (!type_valid(v->type)) return tag_fail(PLCIO_EINVAL, err, errcap, "unknown type %d", (int)v->type);
@@ -877,7 +878,7 @@ int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned
     return set_used(used, size, PLCIO_OK);
 }
 
-int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, char *err, size_t errcap)
+int value_decode_chars_buf(plcio_value *out, const uint8_t *data, size_t len, char *err, size_t errcap)
 {
     if (!out || (!data && len > 0)) return tag_fail(PLCIO_EINVAL, err, errcap, "no value or data given");
     if (len > UINT16_MAX) return tag_fail(PLCIO_EINVAL, err, errcap, "character field of %zu bytes", len);
@@ -894,7 +895,7 @@ int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, 
     return PLCIO_OK;
 }
 
-int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, char *err, size_t errcap)
+int value_encode_chars_buf(const plcio_value *v, uint8_t *data, size_t len, char *err, size_t errcap)
 {
     if (!v || (!data && len > 0)) return tag_fail(PLCIO_EINVAL, err, errcap, "no value or buffer given");
     if (v->type != PLCIO_TYPE_STRING)
@@ -912,4 +913,30 @@ int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, ch
         data[i++] = (uint8_t)cp;
     if (len > i) memset(data + i, 0, len - i); /* data may be NULL when len is 0 */
     return PLCIO_OK;
+}
+
+int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const uint8_t *data, size_t len,
+                       unsigned bit, size_t *used, plcio_error *err)
+{
+    error_begin(err);
+    // NOLINTNEXTLINE(readability-suspicious-call-argument): the prototype's own order
+    return error_end(err, value_decode_buf(out, type, length, data, len, bit, used, ERROR_BUF(err)));
+}
+
+int plcio_value_encode(const plcio_value *v, uint8_t *data, size_t len, unsigned bit, size_t *used, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, value_encode_buf(v, data, len, bit, used, ERROR_BUF(err)));
+}
+
+int plcio_value_decode_chars(plcio_value *out, const uint8_t *data, size_t len, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, value_decode_chars_buf(out, data, len, ERROR_BUF(err)));
+}
+
+int plcio_value_encode_chars(const plcio_value *v, uint8_t *data, size_t len, plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, value_encode_chars_buf(v, data, len, ERROR_BUF(err)));
 }

@@ -19,6 +19,7 @@
 
 #include "plcio/core.h"
 #include "tag_internal.h"
+#include "core/error.h"
 
 /* ---------------------------------------------------------------------------
  * value -> text
@@ -639,8 +640,8 @@ static void trim(const char **t, size_t *n)
         (*n)--;
 }
 
-int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len, char *err,
-                          size_t errcap)
+int value_from_text_buf(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len, char *err,
+                        size_t errcap)
 {
     if (!out || (!text && len)) return tag_fail(PLCIO_EINVAL, err, errcap, "no value or text given");
     if ((unsigned)type >= PLCIO_TYPE_COUNT_) return tag_fail(PLCIO_EINVAL, err, errcap, "unknown type %d", (int)type);
@@ -684,7 +685,15 @@ int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, co
     char why[PLCIO_VALUE_ERR_MAX];
     bool is_text = kind == PLCIO_TAG_STRING || kind == PLCIO_TAG_WSTRING;
     /* Strings: a zero-sized buffer runs every check, then stops at ENOSPC. */
-    rc = plcio_value_encode(out, is_text ? NULL : scratch, is_text ? 0 : sizeof scratch, 0, NULL, why, sizeof why);
+    rc = value_encode_buf(out, is_text ? NULL : scratch, is_text ? 0 : sizeof scratch, 0, NULL, why, sizeof why);
     if (rc == PLCIO_OK || (is_text && rc == PLCIO_ENOSPC)) return PLCIO_OK;
     return tag_fail(rc, err, errcap, "%s", why);
+}
+
+int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, const char *text, size_t len,
+                          plcio_error *err)
+{
+    error_begin(err);
+    // NOLINTNEXTLINE(readability-suspicious-call-argument): the prototype's own order
+    return error_end(err, value_from_text_buf(out, type, length, text, len, ERROR_BUF(err)));
 }

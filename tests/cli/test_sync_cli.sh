@@ -119,7 +119,7 @@ DEMO="plcio-cli-demo-$$"
 expect 0 "stopped cleanly" "$BIN" demo --seconds 2 --shm "$DEMO"
 grep -q "Level" "$TMP/out" || fail "demo shows no Level: $(cat "$TMP/out")"
 grep -q "good" "$TMP/out" || fail "demo values not good: $(cat "$TMP/out")"
-grep -q "plcio_shm_reader_open(\"/$DEMO\"" "$TMP/out" || fail "demo does not say how to attach: $(cat "$TMP/out")"
+grep -q "plcio_shm_reader_new(\"/$DEMO\"" "$TMP/out" || fail "demo does not say how to attach: $(cat "$TMP/out")"
 [ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
 # The Python attach line the demo prints works as printed, while the demo runs.
 "$BIN" demo --seconds 4 --shm "$DEMO" > "$TMP/demo2" 2>&1 &

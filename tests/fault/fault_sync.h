@@ -19,10 +19,10 @@ typedef struct fault_engine {
 static inline void fault_engine_start(fault_engine *e, const char *yaml, const char *tag)
 {
     static unsigned serial;
-    char err[512];
+    plcio_error err = {0};
     snprintf(e->shm, sizeof e->shm, "/plcio-fault-%s-%d-%u", tag, (int)getpid(), serial++);
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "fault.yaml", NULL, &e->cfg, err, sizeof err) != PLCIO_OK)
-        fail_msg("config: %s", err);
+    if (plcio_sync_config_parse(yaml, strlen(yaml), "fault.yaml", NULL, &e->cfg, &err) != PLCIO_OK)
+        fail_msg("config: %s", err.text);
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = e->shm;
@@ -30,9 +30,9 @@ static inline void fault_engine_start(fault_engine *e, const char *yaml, const c
         o.logger.fn = plcio_log_to_stream;
         o.logger.level = PLCIO_LOG_DEBUG;
     }
-    if (plcio_sync_new(e->cfg, &o, &e->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(e->shm, &e->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(e->cfg, &o, &e->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(e->shm, &e->reader, &msg), PLCIO_OK);
 }
 
 static inline void fault_engine_stop(fault_engine *e)
@@ -131,9 +131,9 @@ static inline fault_write fault_engine_write(fault_engine *e, const char *tag, c
 {
     fault_write r;
     memset(&r, 0, sizeof r);
-    char err[256];
-    if (plcio_sync_write(e->sync, tag, text, queue_ms, fault_on_write, &r, err, sizeof err) != PLCIO_OK)
-        fail_msg("write %s=%s: %s", tag, text, err);
+    plcio_error err = {0};
+    if (plcio_sync_write(e->sync, tag, text, queue_ms, fault_on_write, &r, &err) != PLCIO_OK)
+        fail_msg("write %s=%s: %s", tag, text, err.text);
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     while (r.calls == 0 && plcio_monotonic_ns() < end)
         plcio_sync_run_once(e->sync, 5);

@@ -54,13 +54,14 @@ static void test_stall_and_dark(void **state)
     ctx *c = *state;
     all_good(c, 5000);
     unsigned done = 0, fin = 0, fnot = 0, stale_seen = 0;
-    /* answers stalled past the timeout, then the whole link dark */
+    /* answers stalled past the timeout, then the whole link dark; each lasts
+     * until the checks are done (fault_proxy_clear ends it), so a slow machine
+     * cannot see the link come back before the checks ran */
     for (int round = 0; round < 2; round++) {
-        uint64_t t0 = plcio_monotonic_ns();
         if (round == 0)
-            fault_proxy_stall(c->proxy, FAULT_DOWN, 1500);
+            fault_proxy_stall(c->proxy, FAULT_DOWN, 600000);
         else
-            fault_proxy_dark(c->proxy, 2000);
+            fault_proxy_dark(c->proxy, 600000);
         int why = stale_while_dead(c);
         stale_seen++;
         if (round == 0) printf("stale after a stall: %s\n", plcio_err_name(why));
@@ -77,14 +78,11 @@ static void test_stall_and_dark(void **state)
             assert_true(st.last_message && st.last_message[0]); /* the device says why */
             printf("dark: device %s: %s; write: %s\n", plcio_err_name(st.last_error), st.last_message, w.msg);
         }
-        uint64_t elapsed = (plcio_monotonic_ns() - t0) / PLCIO_NS_PER_MS;
-        assert_true(elapsed < (round ? 2000u : 1500u)); /* it turned stale while the link was still dead */
         /* the link returns: good again, same engine. A write sent before it
          * died lands when it returns (the proxy delivers what it held): the
          * device is asked once the link is back. */
-        uint64_t back = t0 + (round ? 2000u : 1500u) * PLCIO_NS_PER_MS + 300 * PLCIO_NS_PER_MS;
-        while (plcio_monotonic_ns() < back)
-            plcio_sync_run_once(c->e.sync, 5);
+        fault_proxy_clear(c->proxy);
+        fault_engine_run(&c->e, 300);
         c->target = server_target(c);
         all_good(c, 8000);
     }

@@ -35,8 +35,8 @@ static plcio_modbus_client *new_client(int port)
 {
     char url[128];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1&timeout=%d", port, TIMEOUT_MS);
-    int err = 0;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     return c;
 }

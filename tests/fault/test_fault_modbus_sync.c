@@ -54,8 +54,7 @@ static int setup_peer(void **state, fault_peer peer)
     assert_non_null(c->proxy);
     char url[128];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1", port);
-    int err = 0;
-    c->direct = plcio_modbus_client_new(url, NULL, &err);
+    (void)plcio_modbus_client_new(url, NULL, &c->direct, NULL);
     assert_non_null(c->direct);
     /* hr0..49 = 3 * i, hr20..21 = DINT 7, hr30..31 = REAL 3.5, co3 on */
     uint16_t regs[50];

@@ -41,7 +41,8 @@ static plcio_s7_client *new_client(int port)
     o.port = port;
     o.timeout_ms = TIMEOUT_MS;
     o.connect_timeout_ms = TIMEOUT_MS;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_non_null(c);
     return c;
 }
@@ -49,12 +50,12 @@ static plcio_s7_client *new_client(int port)
 /* Connect `via` again if the last fault dropped it; the link is clean again by now. */
 static void ensure(ctx *c)
 {
-    if (plcio_s7_client_connected(c->via)) return;
+    if (plcio_s7_client_is_connected(c->via)) return;
     for (int i = 0; i < 20; i++) {
         if (plcio_s7_client_connect(c->via) == PLCIO_OK) return;
         plcio_test_sleep_ms(20);
     }
-    fail_msg("reconnect through the proxy: %s", plcio_s7_client_last_error(c->via));
+    fail_msg("reconnect through the proxy: %s", plcio_s7_client_last_error(c->via)->text);
 }
 
 static void fill_image(ctx *c, uint8_t salt)
@@ -102,7 +103,7 @@ static void read_exact(ctx *c, uint32_t start, uint32_t n)
 {
     uint8_t got[100];
     int rc = plcio_s7_client_read_area(c->via, PLCIO_S7_AREA_DB, DB, start, n, got);
-    if (rc != PLCIO_OK) fail_msg("read DB1 %u+%u: %s", start, n, plcio_s7_client_last_error(c->via));
+    if (rc != PLCIO_OK) fail_msg("read DB1 %u+%u: %s", start, n, plcio_s7_client_last_error(c->via)->text);
     assert_memory_equal(got, c->image + start, n);
 }
 
@@ -148,7 +149,7 @@ static void read_fails(ctx *c, const char *what)
     int rc = plcio_s7_client_read_area(c->via, PLCIO_S7_AREA_DB, DB, 0, 10, got);
     uint64_t ms = (plcio_monotonic_ns() - t0) / PLCIO_NS_PER_MS;
     if (rc == PLCIO_OK) fail_msg("%s: read succeeded", what);
-    assert_true(plcio_s7_client_last_error(c->via)[0] != '\0');
+    assert_true(plcio_s7_client_last_error(c->via)->text[0] != '\0');
     assert_true(ms < 3 * TIMEOUT_MS + 500);
 }
 
@@ -162,7 +163,7 @@ static void test_stall_dark_refuse(void **state)
     for (int dir = 0; dir < 2; dir++) {
         fault_proxy_stall(c->proxy, (fault_dir)dir, 3 * TIMEOUT_MS);
         read_fails(c, "stall");
-        assert_int_equal(plcio_s7_client_connected(c->via) ? 1 : 0, 0);
+        assert_int_equal(plcio_s7_client_is_connected(c->via) ? 1 : 0, 0);
         plcio_test_sleep_ms(3 * TIMEOUT_MS);
         ensure(c);
         read_exact(c, 0, 100);
@@ -221,7 +222,7 @@ static void corrupt_sweep(ctx *c, fault_dir dir, uint64_t len, uint64_t data_fro
             int rc = plcio_s7_client_read_area(c->via, PLCIO_S7_AREA_DB, DB, 10, 4, got);
             if (rc != PLCIO_OK) {
                 (*detected)++;
-                assert_true(plcio_s7_client_last_error(c->via)[0] != '\0');
+                assert_true(plcio_s7_client_last_error(c->via)->text[0] != '\0');
             } else if (!memcmp(got, c->image + 10, 4)) {
                 (*harmless)++;
             } else if (k >= data_from && k < data_to) {
@@ -299,7 +300,7 @@ static void test_cut_and_reset_writes(void **state)
                     done++;
                 } else {
                     assert_true(now == value || now == before);
-                    assert_true(plcio_s7_client_last_error(c->via)[0] != '\0');
+                    assert_true(plcio_s7_client_last_error(c->via)->text[0] != '\0');
                     if (now == value)
                         failed_in++;
                     else

@@ -39,7 +39,7 @@ static int32_t server_target(ctx *c)
 {
     uint8_t b[4];
     int rc = plcio_s7_client_read_area(c->direct, PLCIO_S7_AREA_DB, DB, 20, 4, b);
-    if (rc != PLCIO_OK) fail_msg("direct read: %s", plcio_s7_client_last_error(c->direct));
+    if (rc != PLCIO_OK) fail_msg("direct read: %s", plcio_s7_client_last_error(c->direct)->text);
     return (int32_t)plcio_get_u32be(b);
 }
 
@@ -57,7 +57,7 @@ static int setup_peer(void **state, fault_peer peer)
     plcio_s7_client_options_init(&o);
     o.host = "127.0.0.1";
     o.port = port;
-    c->direct = plcio_s7_client_new(&o);
+    (void)plcio_s7_client_new(NULL, &o, &c->direct, NULL);
     assert_non_null(c->direct);
     assert_int_equal(plcio_s7_client_connect(c->direct), PLCIO_OK);
     /* DB1: INT 1234 at 0, REAL 3.5 at 2, DINT 7 at 20, byte 0x5A at 40, 0x08 at 41 (bit 3) */

@@ -104,10 +104,10 @@ static int32_t plc_value(ctx *c)
     int rc = PLCIO_ETIMEDOUT;
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     do {
-        rc = plcio_s7_client_connected(c->judge) ? PLCIO_OK : plcio_s7_client_connect(c->judge);
+        rc = plcio_s7_client_is_connected(c->judge) ? PLCIO_OK : plcio_s7_client_connect(c->judge);
         if (rc == PLCIO_OK) rc = plcio_s7_client_read_area(c->judge, PLCIO_S7_AREA_DB, 1, 20, 4, b);
         if (rc == PLCIO_OK) return (int32_t)plcio_get_u32be(b);
-        plcio_s7_client_disconnect(c->judge);
+        plcio_s7_client_close(c->judge);
         plcio_test_sleep_ms(100);
     } while (plcio_monotonic_ns() < end);
     fail_msg("the judge cannot read the PLC: %s", plcio_err_name(rc));
@@ -135,7 +135,7 @@ static void test_link_down_and_up(void **state)
     o.host = "169.254.77.2";
     o.port = port;
     o.timeout_ms = 1000;
-    c->judge = plcio_s7_client_new(&o);
+    (void)plcio_s7_client_new(NULL, &o, &c->judge, NULL);
     assert_int_equal(plcio_s7_client_connect(c->judge), PLCIO_OK);
     uint8_t init[4] = {0, 0, 0, 7};
     assert_int_equal(plcio_s7_client_write_area(c->judge, PLCIO_S7_AREA_DB, 1, 20, 4, init), PLCIO_OK);

@@ -28,21 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text) return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    char err[PLCIO_ADDRESS_ERR_MAX], out[PLCIO_ADDRESS_TEXT_MAX];
+    char out[PLCIO_ADDRESS_TEXT_MAX];
+    plcio_error err = {0};
     plcio_s7_address a, b;
-    err[0] = '\0';
-    if (plcio_s7_address_parse(text, &a, err, sizeof err) == PLCIO_OK) {
+    err.text[0] = '\0';
+    if (plcio_s7_address_parse(text, &a, &err) == PLCIO_OK) {
         if (plcio_s7_address_format(&a, out, sizeof out) != PLCIO_OK) abort();
-        if (plcio_s7_address_parse(out, &b, NULL, 0) != PLCIO_OK || !s7_same(&a, &b)) abort();
-    } else if (err[0] == '\0') {
+        if (plcio_s7_address_parse(out, &b, NULL) != PLCIO_OK || !s7_same(&a, &b)) abort();
+    } else if (err.text[0] == '\0') {
         abort();
     }
     plcio_mb_address m, n;
-    err[0] = '\0';
-    if (plcio_mb_address_parse(text, &m, err, sizeof err) == PLCIO_OK) {
+    err.text[0] = '\0';
+    if (plcio_mb_address_parse(text, &m, &err) == PLCIO_OK) {
         if (plcio_mb_address_format(&m, out, sizeof out) != PLCIO_OK) abort();
-        if (plcio_mb_address_parse(out, &n, NULL, 0) != PLCIO_OK || !mb_same(&m, &n)) abort();
-    } else if (err[0] == '\0') {
+        if (plcio_mb_address_parse(out, &n, NULL) != PLCIO_OK || !mb_same(&m, &n)) abort();
+    } else if (err.text[0] == '\0') {
         abort();
     }
     free(text);

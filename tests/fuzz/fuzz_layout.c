@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned pick = data[0];
     data++;
     size--;
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     if (!set) return 0;
     size_t off = 0;
     for (unsigned file = 0; file < 4 && off <= size; file++) {
@@ -65,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             walk(plcio_layout_set_type(set, i));
         plcio_layout_set_find(set, "DB_Fuzz");
     }
-    plcio_layout_set_error(set);
+    (void)plcio_layout_set_last_error(set);
     plcio_layout_set_free(set);
     return 0;
 }

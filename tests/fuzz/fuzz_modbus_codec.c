@@ -50,7 +50,7 @@ static plcio_modbus_server *server(void)
 {
     static plcio_modbus_server *s;
     if (!s) {
-        s = plcio_modbus_server_new(NULL);
+        (void)plcio_modbus_server_new(NULL, &s, NULL);
         plcio_modbus_bank_config bank = plcio_modbus_bank_default(300);
         bank.files = 1;
         plcio_modbus_server_add_unit(s, 1, &bank);

@@ -18,7 +18,7 @@ static int port;
 
 static void setup(void)
 {
-    srv = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &srv, NULL);
     if (!srv) abort();
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(300);
     bank.files = 1;

@@ -15,11 +15,11 @@ static plcio_s7_server *server(void)
 {
     static plcio_s7_server *srv;
     if (!srv) {
-        plcio_s7_server_config cfg;
-        plcio_s7_server_config_init(&cfg);
+        plcio_s7_server_options cfg;
+        plcio_s7_server_options_init(&cfg);
         cfg.password = "pw";
         cfg.protection_level = 2;
-        if (plcio_s7_server_new(&cfg, &srv)) abort();
+        if (plcio_s7_server_new(&cfg, &srv, NULL)) abort();
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 300, NULL);
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 2, 4000, NULL);
         for (uint16_t n = 10; n < 400; n++)

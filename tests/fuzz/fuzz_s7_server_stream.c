@@ -17,11 +17,11 @@ static plcio_s7_server *srv;
 
 static void setup(void)
 {
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
     cfg.port = 0;
     cfg.frame_timeout_ms = 200;
-    if (plcio_s7_server_new(&cfg, &srv)) abort();
+    if (plcio_s7_server_new(&cfg, &srv, NULL)) abort();
     plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 300, NULL);
     plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_M, 0, 64, NULL);
     if (plcio_s7_server_listen(srv)) abort();

@@ -38,7 +38,7 @@ static void make_template(void)
     snprintf(seg_name, sizeof seg_name, "/plcio-fuzz-%ld", (long)getpid());
     plcio_shm_options opts = {.write_slots = 2};
     plcio_shm_writer *w;
-    if (plcio_shm_writer_create(tname, tags, sizeof tags / sizeof tags[0], &opts, &w, NULL, 0)) abort();
+    if (plcio_shm_writer_new(tname, tags, sizeof tags / sizeof tags[0], &opts, &w, NULL)) abort();
     static const uint8_t speed[4] = {0x42, 0x48, 0, 0}, count[4] = {0, 0, 1, 0}, run[1] = {8},
                          name[12] = {10, 3, 'a', 'b', 'c'}, span[4] = {0, 0, 3, 0xe8}, bcd[2] = {0x12, 0x34};
     plcio_shm_writer_set(w, 0, speed, 4, 0, NULL);
@@ -85,8 +85,8 @@ static void even_sequences(uint8_t *seg, size_t len)
 static void read_all(void)
 {
     plcio_shm_reader *r;
-    char msg[PLCIO_SHM_MSG_MAX];
-    if (plcio_shm_reader_open(seg_name, &r, msg, sizeof msg) != PLCIO_OK) return;
+    plcio_error msg = {0};
+    if (plcio_shm_reader_new(seg_name, &r, &msg) != PLCIO_OK) return;
     plcio_shm_status st;
     plcio_shm_reader_status(r, &st);
     size_t n = plcio_shm_reader_tag_count(r);

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     plcio_url url;
-    if (plcio_url_parse(text, &url) == PLCIO_OK) {
+    if (plcio_url_parse(text, &url, NULL) == PLCIO_OK) {
         unsigned long v;
         for (size_t i = 0; i < url.param_count; i++) {
             if (!plcio_url_get(&url, url.params[i].key)) abort(); /* every parsed key is found again */

@@ -24,12 +24,12 @@ static void check_stable(const plcio_value *v, unsigned bit)
     static plcio_value w, x;
     plcio_value_init(&w, PLCIO_TYPE_BOOL);
     plcio_value_use_buffer(&w, buf_b, sizeof buf_b);
-    if (plcio_value_from_text(&w, v->type, v->length, text_a, la, NULL, 0) != PLCIO_OK) abort();
+    if (plcio_value_from_text(&w, v->type, v->length, text_a, la, NULL) != PLCIO_OK) abort();
     memset(bytes, 0, sizeof bytes);
-    if (plcio_value_encode(&w, bytes, sizeof bytes, bit, &used, NULL, 0) != PLCIO_OK) abort();
+    if (plcio_value_encode(&w, bytes, sizeof bytes, bit, &used, NULL) != PLCIO_OK) abort();
     plcio_value_init(&x, PLCIO_TYPE_BOOL);
     plcio_value_use_buffer(&x, buf_b + 35000, sizeof buf_b - 35000);
-    if (plcio_value_decode(&x, v->type, v->length, bytes, used, bit, NULL, NULL, 0) != PLCIO_OK) abort();
+    if (plcio_value_decode(&x, v->type, v->length, bytes, used, bit, NULL, NULL) != PLCIO_OK) abort();
     if (plcio_value_to_text(&x, text_b, sizeof text_b, &lb) != PLCIO_OK) abort();
     if (la != lb || memcmp(text_a, text_b, la) != 0) abort();
 }
@@ -45,24 +45,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static plcio_value v;
     plcio_value_init(&v, type);
     plcio_value_use_buffer(&v, buf_a, sizeof buf_a);
-    char err[PLCIO_VALUE_ERR_MAX];
+    plcio_error err = {0};
     int rc;
     if (text_mode) {
-        rc = plcio_value_from_text(&v, type, length, (const char *)data + 2, size - 2, err, sizeof err);
+        rc = plcio_value_from_text(&v, type, length, (const char *)data + 2, size - 2, &err);
         if (rc == PLCIO_OK) {
             /* accepted text always encodes */
             size_t used;
             memset(bytes, 0, sizeof bytes);
-            if (plcio_value_encode(&v, bytes, sizeof bytes, bit, &used, NULL, 0) != PLCIO_OK) abort();
+            if (plcio_value_encode(&v, bytes, sizeof bytes, bit, &used, NULL) != PLCIO_OK) abort();
         }
     } else {
         size_t used = 0;
-        rc = plcio_value_decode(&v, type, length, data + 2, size - 2, bit, &used, err, sizeof err);
+        rc = plcio_value_decode(&v, type, length, data + 2, size - 2, bit, &used, &err);
         if (rc == PLCIO_OK && used > size - 2) abort();
     }
     if (rc == PLCIO_OK)
         check_stable(&v, bit);
-    else if (strlen(err) == 0)
+    else if (strlen(err.text) == 0)
         abort(); /* every error explains itself */
     return 0;
 }

@@ -123,7 +123,8 @@ static int check_layout(const plcio_layout *l)
 
 static plcio_layout_set *load(const char *name, const char *text, const char *fixture)
 {
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_non_null(set);
     int rc;
     if (fixture) {
@@ -133,7 +134,7 @@ static plcio_layout_set *load(const char *name, const char *text, const char *fi
         rc = plcio_layout_set_add_text(set, name, text, strlen(text));
     }
     if (!rc) rc = plcio_layout_set_resolve(set);
-    if (rc) fail_msg("%s", plcio_layout_set_error(set));
+    if (rc) fail_msg("%s", plcio_layout_set_last_error(set)->text);
     return set;
 }
 

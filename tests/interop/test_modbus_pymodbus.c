@@ -100,8 +100,9 @@ static void client_scenario(plcio_modbus_client *c, bool tcp)
     assert_int_equal(plcio_modbus_read_device_id(c, 1, 4, 1, objs, 64, &n), PLCIO_OK);
     assert_int_equal(n, 1);
     assert_string_equal(objs[0].value, "PM");
-    char err[160], text[64] = "";
-    assert_int_equal(plcio_modbus_read_address(c, 1, "400101:REAL", keep_text, text, err, sizeof err), PLCIO_OK);
+    char text[64] = "";
+    plcio_error err = {0};
+    assert_int_equal(plcio_modbus_read_address(c, 1, "400101:REAL", keep_text, text, &err), PLCIO_OK);
     assert_string_equal(text, "123.456001");
     if (tcp) { /* several requests in flight, matched by transaction id */
         static uint16_t regs[40][10];
@@ -139,7 +140,8 @@ static void run_client_against(const char *kind)
     } else {
         snprintf(url, sizeof url, "modbus-%s://%s?baud=19200&parity=N&timeout=1500", kind, ttyB);
     }
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     client_scenario(c, !strcmp(kind, "tcp"));
     plcio_modbus_client_free(c);

@@ -30,7 +30,7 @@ static void start(line_fixture *f, const char *framing)
     memset(f, 0, sizeof *f);
     mb_tmpdir(f->dir, sizeof f->dir);
     mb_socat_start(&f->socat, f->dir, 60);
-    f->srv = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &f->srv, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(100);
     assert_int_equal(plcio_modbus_server_add_unit(f->srv, 1, &bank), PLCIO_OK);
     assert_int_equal(plcio_modbus_server_add_unit(f->srv, 2, &bank), PLCIO_OK);
@@ -138,7 +138,8 @@ static void test_rtu_bad_frames(void **state)
     /* the FC 8 counters report what happened */
     char url[200];
     snprintf(url, sizeof url, "modbus-rtu://%s/ttyB?baud=19200&parity=N&timeout=500&retries=0", f.dir);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     uint16_t v;
     assert_int_equal(plcio_modbus_diagnostic_counter(c, 1, 0x0C, &v), PLCIO_OK);
     assert_true(v >= 2); /* the CRC error and the partial frame */
@@ -155,7 +156,8 @@ static void test_rtu_broadcast_and_listen_only(void **state)
     start(&f, "rtu");
     char url[200];
     snprintf(url, sizeof url, "modbus-rtu://%s/ttyB?baud=19200&parity=N&timeout=400&retries=0", f.dir);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     uint16_t r[2];
     /* broadcast: nothing awaited, every unit written */
     assert_int_equal(plcio_modbus_write_register(c, 0, 7, 0xABCD), PLCIO_OK);
@@ -207,7 +209,8 @@ static void test_ascii_lrc_errors(void **state)
     net_close(fd);
     char url[200];
     snprintf(url, sizeof url, "modbus-ascii://%s/ttyB?baud=19200&parity=N&timeout=500", f.dir);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     uint16_t w[3] = {1, 2, 3}, r[3];
     assert_int_equal(plcio_modbus_write_registers(c, 2, 10, 3, w), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_holding_registers(c, 2, 10, 3, r), PLCIO_OK);

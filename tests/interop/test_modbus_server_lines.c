@@ -39,7 +39,7 @@ static void start(lines_fixture *f, bool with_ascii)
     memset(f, 0, sizeof *f);
     mb_tmpdir(f->rtu_dir, sizeof f->rtu_dir);
     mb_socat_start(&f->socat_rtu, f->rtu_dir, 120);
-    f->srv = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &f->srv, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(200);
     assert_int_equal(plcio_modbus_server_add_unit(f->srv, 1, &bank), PLCIO_OK);
     char url[200];
@@ -76,7 +76,8 @@ static plcio_modbus_client *tcp_client(const char *scheme, int port)
 {
     char url[128];
     snprintf(url, sizeof url, "%s://127.0.0.1:%d?unit=1&timeout=%d", scheme, port, TMO);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     return c;
 }
@@ -86,7 +87,8 @@ static plcio_modbus_client *line_client(const char *framing, const char *dir)
 {
     char url[200];
     snprintf(url, sizeof url, "modbus-%s://%s/ttyB?baud=19200&parity=N&unit=1&timeout=600&retries=0", framing, dir);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     return c;
 }
@@ -220,7 +222,8 @@ static void test_serial_peer_never_reads(void **state)
     assert_int_equal(unlockpt(master), 0);
     char url[200];
     snprintf(url, sizeof url, "modbus-rtu://%s?baud=19200&parity=N", ptsname(master));
-    plcio_modbus_server *srv = plcio_modbus_server_new(NULL);
+    plcio_modbus_server *srv = NULL;
+    (void)plcio_modbus_server_new(NULL, &srv, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(200);
     assert_int_equal(plcio_modbus_server_add_unit(srv, 1, &bank), PLCIO_OK);
     assert_int_equal(plcio_modbus_server_open_serial(srv, url), PLCIO_OK);

@@ -35,12 +35,13 @@ static plcio_s7_client *connect_client(unsigned jobs)
     plcio_s7_client_options_init(&o);
     o.port = port;
     o.parallel_jobs = jobs;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_non_null(c);
     int rc = plcio_s7_client_connect(c);
-    if (rc) print_message("connect: %s\n", plcio_s7_client_last_error(c));
+    if (rc) print_message("connect: %s\n", plcio_s7_client_last_error(c)->text);
     assert_int_equal(rc, PLCIO_OK);
-    assert_true(plcio_s7_client_connected(c));
+    assert_true(plcio_s7_client_is_connected(c));
     return c;
 }
 
@@ -56,8 +57,8 @@ static void test_connect_and_small_read(void **state)
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_OK);
     static const uint8_t want[] = {0x04, 0xD2, 0x40, 0x60};
     assert_memory_equal(b, want, 4);
-    plcio_s7_client_disconnect(c);
-    assert_false(plcio_s7_client_connected(c));
+    plcio_s7_client_close(c);
+    assert_false(plcio_s7_client_is_connected(c));
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ENOTCONN);
     plcio_s7_client_free(c);
 }
@@ -174,8 +175,8 @@ static void test_multi_var(void **state)
     assert_int_equal(m[2].item_code, 0x05);
     assert_int_equal(m[3].result, PLCIO_OK);
     assert_int_equal(e[0], 10);
-    print_message("error: %s\n", plcio_s7_client_last_error(c));
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "DB99.DBB0 (4 bytes): object does not exist"));
+    print_message("error: %s\n", plcio_s7_client_last_error(c)->text);
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "DB99.DBB0 (4 bytes): object does not exist"));
     /* multi write */
     uint8_t w1[3] = {1, 2, 3}, w2[5] = {9, 8, 7, 6, 5}, one = 1;
     plcio_s7_var w[3] = {{PLCIO_S7_AREA_DB, 3, 500, 3, -1, w1, 0, 0},
@@ -193,7 +194,7 @@ static void test_multi_var(void **state)
     plcio_s7_var bad = {PLCIO_S7_AREA_DB, 77, 0, 3, -1, w1, 0, 0};
     assert_int_equal(plcio_s7_client_write_vars(c, &bad, 1), PLCIO_EPLC);
     assert_int_equal(plcio_s7_client_last_item_code(c), 0x0A);
-    assert_true(plcio_s7_client_connected(c));
+    assert_true(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
 }
 
@@ -218,8 +219,8 @@ static void test_typed_values(void **state)
     assert_true(v.v.b);
     assert_int_equal(plcio_s7_client_write_text(c, "DB3.DBW30:INT", "70000"), PLCIO_ERANGE);
     assert_int_equal(plcio_s7_client_read_value(c, "DB12.DBW0", &v), PLCIO_EPLC);
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "DB12"));
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "does not exist"));
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "DB12"));
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "does not exist"));
     plcio_s7_client_free(c);
 }
 
@@ -251,10 +252,10 @@ static void test_szl_blocks_clock_control(void **state)
     assert_int_equal(n, 8);
     assert_int_equal(plcio_get_u16be(szl + 6), 9);
     assert_int_equal(plcio_s7_client_read_szl(c, 0x1234, 0, szl, sizeof szl, &n), PLCIO_EPLC);
-    print_message("unknown SZL: %s\n", plcio_s7_client_last_error(c));
+    print_message("unknown SZL: %s\n", plcio_s7_client_last_error(c)->text);
     plcio_s7_block_count bc;
     int lrc = plcio_s7_client_list_blocks(c, &bc);
-    if (lrc) print_message("list blocks: %s\n", plcio_s7_client_last_error(c));
+    if (lrc) print_message("list blocks: %s\n", plcio_s7_client_last_error(c)->text);
     assert_int_equal(lrc, PLCIO_OK);
     assert_int_equal(bc.db, 3);
     uint16_t nums[16];
@@ -269,8 +270,8 @@ static void test_szl_blocks_clock_control(void **state)
     /* snap7's server answers this with a malformed PDU (protocol id 0x02 and
      * stale bytes, see docs/s7.md): a clear protocol error, then reconnect */
     assert_int_equal(plcio_s7_client_block_info(c, "DB", 42, &bd), PLCIO_EPROTO);
-    print_message("missing block: %s\n", plcio_s7_client_last_error(c));
-    assert_false(plcio_s7_client_connected(c));
+    print_message("missing block: %s\n", plcio_s7_client_last_error(c)->text);
+    assert_false(plcio_s7_client_is_connected(c));
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     plcio_s7_clock t;
     assert_int_equal(plcio_s7_client_get_clock(c, &t), PLCIO_OK);
@@ -279,10 +280,10 @@ static void test_szl_blocks_clock_control(void **state)
     assert_int_equal(plcio_s7_client_set_clock(c, &set), PLCIO_OK);
     assert_int_equal(plcio_s7_client_plc_stop(c), PLCIO_OK);
     int st = 0;
-    assert_int_equal(plcio_s7_client_cpu_state(c, &st), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_get_cpu_state(c, &st), PLCIO_OK);
     assert_int_equal(st, 0x04);
     assert_int_equal(plcio_s7_client_plc_hot_start(c), PLCIO_OK);
-    assert_int_equal(plcio_s7_client_cpu_state(c, &st), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_get_cpu_state(c, &st), PLCIO_OK);
     assert_int_equal(st, 0x08);
     assert_int_equal(plcio_s7_client_plc_stop(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_plc_cold_start(c), PLCIO_OK);
@@ -293,13 +294,13 @@ static void test_szl_blocks_clock_control(void **state)
     uint8_t up[256];
     size_t ulen = 0;
     assert_int_equal(plcio_s7_client_upload(c, "DB", 1, up, sizeof up, &ulen), PLCIO_EPLC);
-    print_message("upload: %s\n", plcio_s7_client_last_error(c));
+    print_message("upload: %s\n", plcio_s7_client_last_error(c)->text);
     assert_int_equal(plcio_s7_client_last_s7_error(c), 0xD241);
-    assert_true(plcio_s7_client_connected(c));
+    assert_true(plcio_s7_client_is_connected(c));
     assert_int_equal(plcio_s7_client_set_password(c, "SECRET"), PLCIO_OK);
     assert_int_equal(plcio_s7_client_clear_password(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_set_password(c, "toolongpassword"), PLCIO_EINVAL);
-    assert_true(plcio_s7_client_connected(c));
+    assert_true(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
 }
 
@@ -309,12 +310,13 @@ static void test_url_options(void **state)
     char text[128];
     snprintf(text, sizeof text, "s7://127.0.0.1:%d?rack=0&slot=2&pdu=480&parallel=3&type=op", port);
     plcio_url url;
-    assert_int_equal(plcio_url_parse(text, &url), PLCIO_OK);
+    assert_int_equal(plcio_url_parse(text, &url, NULL), PLCIO_OK);
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
-    char err[128];
-    assert_int_equal(plcio_s7_client_options_from_url(&o, &url, err, sizeof err), PLCIO_OK);
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_error err = {0};
+    assert_int_equal(plcio_s7_client_options_from_url(&o, &url, &err), PLCIO_OK);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_pdu_size(c), 480);
     assert_int_equal(plcio_s7_client_parallel_jobs(c), 3);
@@ -322,10 +324,10 @@ static void test_url_options(void **state)
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 2, 0, sizeof big, big), PLCIO_OK);
     assert_int_equal(big[19999], db2_byte(19999));
     plcio_s7_client_free(c);
-    assert_int_equal(plcio_url_parse("s7://h?slott=1", &url), PLCIO_OK);
-    assert_int_equal(plcio_s7_client_options_from_url(&o, &url, err, sizeof err), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h?rack=9", &url), PLCIO_OK);
-    assert_int_equal(plcio_s7_client_options_from_url(&o, &url, err, sizeof err), PLCIO_ERANGE);
+    assert_int_equal(plcio_url_parse("s7://h?slott=1", &url, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_options_from_url(&o, &url, &err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h?rack=9", &url, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_options_from_url(&o, &url, &err), PLCIO_ERANGE);
 }
 
 /* ---- event-loop mode: poll() on the client's fd, nothing blocks ---- */
@@ -371,7 +373,8 @@ static void test_async(void **state)
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
     o.port = port;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_int_equal(plcio_s7_client_connect_async(c), PLCIO_OK);
     enum { N = 30 };
     plcio_s7_var v[N];
@@ -420,9 +423,10 @@ static void test_extended_tsap(void **state)
     o.port = port;
     o.remote_tsap_bytes = route;
     o.remote_tsap_len = sizeof route;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     int rc = plcio_s7_client_connect(c);
-    print_message("extended TSAP: %s\n", rc ? plcio_s7_client_last_error(c) : "accepted");
+    print_message("extended TSAP: %s\n", rc ? plcio_s7_client_last_error(c)->text : "accepted");
     assert_int_equal(rc, PLCIO_OK);
     uint8_t b[2];
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 2, b), PLCIO_OK);

@@ -98,7 +98,8 @@ static void test_client_frames_in_tshark(void **state)
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
     o.port = port;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     exercise(c);
     plcio_s7_client_free(c);

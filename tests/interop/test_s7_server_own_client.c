@@ -14,13 +14,13 @@ static plcio_s7_client *cl;
 static int setup(void **state)
 {
     (void)state;
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
     cfg.port = 0;
     cfg.password = "pw1";
     cfg.protection_level = 2;
     cfg.threads = 2;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 65535, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 2, 100, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_M, 0, 64, NULL), PLCIO_OK);
@@ -33,7 +33,7 @@ static int setup(void **state)
     plcio_s7_client_options_init(&o);
     o.host = "127.0.0.1";
     o.port = plcio_s7_server_port(srv);
-    cl = plcio_s7_client_new(&o);
+    (void)plcio_s7_client_new(NULL, &o, &cl, NULL);
     assert_non_null(cl);
     assert_int_equal(plcio_s7_client_connect(cl), PLCIO_OK);
     return 0;
@@ -79,7 +79,7 @@ static void test_read_write(void **state)
     assert_int_equal(plcio_s7_client_last_item_code(cl), 0x0A);
     assert_int_equal(plcio_s7_client_read_area(cl, PLCIO_S7_AREA_DB, 2, 98, 4, b), PLCIO_EPLC);
     assert_int_equal(plcio_s7_client_last_item_code(cl), 0x05);
-    printf("client says: %s\n", plcio_s7_client_last_error(cl));
+    printf("client says: %s\n", plcio_s7_client_last_error(cl)->text);
     /* Multi-variable: merged, packed, per-item results. */
     uint8_t d[4][4];
     plcio_s7_var vars[4] = {
@@ -143,11 +143,11 @@ static void test_info_blocks_control(void **state)
 
     assert_int_equal(plcio_s7_client_plc_stop(cl), PLCIO_OK);
     int state_now = 0;
-    assert_int_equal(plcio_s7_client_cpu_state(cl, &state_now), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_get_cpu_state(cl, &state_now), PLCIO_OK);
     assert_int_equal(state_now, 0x04);
     assert_int_equal(plcio_s7_client_copy_ram_to_rom(cl), PLCIO_OK); /* allowed in STOP */
     assert_int_equal(plcio_s7_client_plc_hot_start(cl), PLCIO_OK);
-    assert_int_equal(plcio_s7_server_cpu_state_get(srv), PLCIO_S7_SERVER_CPU_RUN);
+    assert_int_equal(plcio_s7_server_get_cpu_state(srv), PLCIO_S7_SERVER_CPU_RUN);
 
     plcio_s7_clock ck = {2030, 12, 31, 23, 59, 58, 250, 3};
     assert_int_equal(plcio_s7_client_set_clock(cl, &ck), PLCIO_OK);

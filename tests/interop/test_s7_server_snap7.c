@@ -48,8 +48,8 @@ static void on_event(void *ctx, plcio_s7_server_event_kind kind, unsigned client
 
 static plcio_s7_server *start_server(counters *cnt)
 {
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
     cfg.port = 0;
     cfg.max_connections = 100;
     cfg.identity.as_name = "PLCIO-TEST";
@@ -60,7 +60,7 @@ static plcio_s7_server *start_server(counters *cnt)
     cfg.callbacks.on_event = on_event;
     cfg.callbacks.ctx = cnt;
     plcio_s7_server *srv = NULL;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 2, 3000, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 3, 10, NULL), PLCIO_OK);
@@ -212,7 +212,7 @@ static void test_snap7_client(void **state)
     assert_int_equal(m[30], 0x09);
     uint8_t *t = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_T, 0, NULL);
     assert_int_equal(t[6], 0x12); /* timer 3 = bytes 6..7 */
-    assert_int_equal(plcio_s7_server_cpu_state_get(srv), PLCIO_S7_SERVER_CPU_RUN);
+    assert_int_equal(plcio_s7_server_get_cpu_state(srv), PLCIO_S7_SERVER_CPU_RUN);
     assert_true(cnt.writes >= 15);
     assert_true(cnt.reads >= 20);
     assert_int_equal(cnt.stops, 2);

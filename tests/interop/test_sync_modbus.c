@@ -69,8 +69,8 @@ static void on_write(void *p, int err, const char *message)
 static int engine_write(ctx *c, const char *tag, const char *text)
 {
     wres r = {0};
-    char err[256];
-    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, &r, err, sizeof err);
+    plcio_error err = {0};
+    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, &r, &err);
     if (rc != PLCIO_OK) return rc;
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     while (r.calls == 0 && plcio_monotonic_ns() < end)
@@ -88,7 +88,8 @@ static void test_pymodbus_server(void **state)
     const char *argv[] = {"/usr/bin/python3", script, "server", "tcp", "--seconds", "50", NULL};
     assert_int_equal(plcio_test_proc_start(&c->server, argv, "listening on", 20000, 55), 0);
     int port = plcio_test_port_from_line(c->server.line);
-    char yaml[1024], err[512], shm[64];
+    char yaml[1024], shm[64];
+    plcio_error err = {0};
     snprintf(yaml, sizeof yaml,
              "devices:\n"
              "  - name: py\n"
@@ -105,14 +106,14 @@ static void test_pymodbus_server(void **state)
              "          - {address: \"hr150:REAL:CDAB\", name: sp}\n"
              "          - {address: co10, name: c10}\n",
              port);
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, &err), PLCIO_OK);
     snprintf(shm, sizeof shm, "/plcio-test-sync-mb-%d", (int)getpid());
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = shm;
-    if (plcio_sync_new(c->cfg, &o, &c->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(c->cfg, &o, &c->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(shm, &c->reader, &msg), PLCIO_OK);
 
     wait_for(c, "h5", PLCIO_SHM_QUALITY_GOOD, "5");
     wait_for(c, "flow", PLCIO_SHM_QUALITY_GOOD, "123.456001");
@@ -126,8 +127,8 @@ static void test_pymodbus_server(void **state)
     assert_int_equal(engine_write(c, "c10", "true"), PLCIO_OK);
     wait_for(c, "sp", PLCIO_SHM_QUALITY_GOOD, "1.5");
     wait_for(c, "c10", PLCIO_SHM_QUALITY_GOOD, "true");
-    int rc = PLCIO_OK;
-    plcio_modbus_client *mc = plcio_modbus_client_new(c->cfg->devices[0].url, NULL, &rc);
+    plcio_modbus_client *mc = NULL;
+    (void)plcio_modbus_client_new(c->cfg->devices[0].url, NULL, &mc, NULL);
     assert_non_null(mc);
     uint16_t regs[4];
     assert_int_equal(plcio_modbus_read_holding_registers(mc, 1, 149, 4, regs), PLCIO_OK);
@@ -218,8 +219,8 @@ static void test_every_word_order(void **state)
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1", port);
 
     /* The device's registers, raw, with a guard after each value. */
-    int rc = PLCIO_OK;
-    plcio_modbus_client *mc = plcio_modbus_client_new(url, NULL, &rc);
+    plcio_modbus_client *mc = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &mc, NULL);
     assert_non_null(mc);
     uint16_t image[sizeof order_cases / sizeof order_cases[0] * ORDER_STRIDE];
     for (size_t i = 0; i < n; i++) {
@@ -230,7 +231,9 @@ static void test_every_word_order(void **state)
     }
     assert_int_equal(plcio_modbus_write_registers(mc, 1, ORDER_BASE, (uint16_t)(n * ORDER_STRIDE), image), PLCIO_OK);
 
-    char yaml[4096], err[512], shm[64];
+    char yaml[4096], shm[64];
+
+    plcio_error err = {0};
     int len =
         snprintf(yaml, sizeof yaml,
                  "devices:\n  - name: py\n    url: \"%s\"\n    groups:\n      - interval: 20ms\n        tags:\n", url);
@@ -239,14 +242,14 @@ static void test_every_word_order(void **state)
                         (unsigned)(ORDER_BASE + i * ORDER_STRIDE), order_cases[i].type, order_cases[i].order,
                         order_cases[i].type, order_cases[i].order);
     assert_true(len > 0 && (size_t)len < sizeof yaml);
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, &err), PLCIO_OK);
     snprintf(shm, sizeof shm, "/plcio-test-sync-mb-order-%d", (int)getpid());
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = shm;
-    if (plcio_sync_new(c->cfg, &o, &c->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(c->cfg, &o, &c->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(shm, &c->reader, &msg), PLCIO_OK);
 
     /* Reads: every order decodes to the value Python encoded. */
     for (size_t i = 0; i < n; i++) {
@@ -255,9 +258,9 @@ static void test_every_word_order(void **state)
         plcio_type type;
         assert_int_equal(plcio_type_parse(order_cases[i].type, strlen(order_cases[i].type), &type), PLCIO_OK);
         plcio_value v;
-        assert_int_equal(plcio_value_from_text(&v, type, 0, order_cases[i].read_text, strlen(order_cases[i].read_text),
-                                               err, sizeof err),
-                         PLCIO_OK);
+        assert_int_equal(
+            plcio_value_from_text(&v, type, 0, order_cases[i].read_text, strlen(order_cases[i].read_text), &err),
+            PLCIO_OK);
         assert_int_equal(plcio_value_to_text(&v, want, sizeof want, NULL), PLCIO_OK);
         wait_for(c, name, PLCIO_SHM_QUALITY_GOOD, want);
     }
@@ -300,21 +303,22 @@ static void test_exception_logged_once(void **state)
     snprintf(script, sizeof script, "%s/modbus/pymodbus_peer.py", dir && *dir ? dir : PLCIO_INTEROP_DIR);
     const char *argv[] = {"/usr/bin/python3", script, "server", "tcp", "--seconds", "50", NULL};
     assert_int_equal(plcio_test_proc_start(&c->server, argv, "listening on", 20000, 55), 0);
-    char yaml[512], err[512], shm[64];
+    char yaml[512], shm[64];
+    plcio_error err = {0};
     snprintf(yaml, sizeof yaml,
              "devices:\n  - name: py\n    url: \"modbus-tcp://127.0.0.1:%d\"\n    groups:\n      - interval: 5ms\n"
              "        tags: [{address: hr5, name: h5}, {address: hr1500, name: past}]\n",
              plcio_test_port_from_line(c->server.line));
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, &err), PLCIO_OK);
     snprintf(shm, sizeof shm, "/plcio-test-sync-mb-exc-%d", (int)getpid());
     int refusals = 0;
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = shm;
     o.logger = (plcio_logger){count_refusals, &refusals, PLCIO_LOG_INFO};
-    if (plcio_sync_new(c->cfg, &o, &c->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(c->cfg, &o, &c->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(shm, &c->reader, &msg), PLCIO_OK);
     wait_for(c, "h5", PLCIO_SHM_QUALITY_GOOD, "5");
     plcio_shm_value v = wait_for(c, "past", PLCIO_SHM_QUALITY_ERROR, NULL);
     assert_int_equal(v.error, PLCIO_EMBEXC);

@@ -228,7 +228,8 @@ static void turn(ctx *c)
 
 static void engine_start(ctx *c, const char *url)
 {
-    char yaml[1024], err[512];
+    char yaml[1024];
+    plcio_error err = {0};
     snprintf(yaml, sizeof yaml,
              "devices:\n"
              "  - name: bad\n"
@@ -242,14 +243,14 @@ static void engine_start(ctx *c, const char *url)
              "          - {address: \"hr200:DINT\", name: d200}\n"
              "          - {address: co3, name: c3}\n",
              url);
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, &err), PLCIO_OK);
     snprintf(c->shm, sizeof c->shm, "/plcio-test-sync-mbbad-%d", (int)getpid());
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = c->shm;
-    if (plcio_sync_new(c->cfg, &o, &c->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(c->cfg, &o, &c->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(c->shm, &c->reader, &msg), PLCIO_OK);
 }
 
 static void wait_good(ctx *c, const char *name, const char *text)
@@ -282,9 +283,9 @@ static void on_write(void *p, int err, const char *message)
 
 static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
 {
-    char err[256];
+    plcio_error err = {0};
     memset(r, 0, sizeof *r);
-    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, r, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, r, &err), PLCIO_OK);
     uint64_t end = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
     while (r->calls == 0 && plcio_monotonic_ns() < end)
         turn(c);

@@ -121,7 +121,8 @@ static void sim_seed(int tcp_port)
 {
     char url[80];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1", tcp_port);
-    plcio_modbus_client *mc = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *mc = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &mc, NULL);
     assert_non_null(mc);
     uint16_t regs[100];
     for (uint16_t base = 0; base < 200; base += 100) {
@@ -148,15 +149,15 @@ static void pty_pair(ctx *c)
 
 static void engine_start_yaml(ctx *c, const char *yaml)
 {
-    char err[512];
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, &c->cfg, &err), PLCIO_OK);
     snprintf(c->shm, sizeof c->shm, "/plcio-test-sync-mbl-%d", (int)getpid());
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = c->shm;
-    if (plcio_sync_new(c->cfg, &o, &c->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(c->cfg, &o, &c->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(c->shm, &c->reader, &msg), PLCIO_OK);
 }
 
 /* A group reading hr0..124 (31 DINT and one INT): one request in the plan. */
@@ -231,9 +232,9 @@ static void on_write(void *p, int err, const char *message)
 
 static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
 {
-    char err[256];
+    plcio_error err = {0};
     memset(r, 0, sizeof *r);
-    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, r, err, sizeof err);
+    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, r, &err);
     if (rc != PLCIO_OK) return rc;
     uint64_t end = plcio_monotonic_ns() + 15 * PLCIO_NS_PER_S;
     while (r->calls == 0 && plcio_monotonic_ns() < end)
@@ -301,8 +302,8 @@ static void check_writes(ctx *c)
 /* The writes, read back from the server itself (not through the engine). */
 static void verify_on_server(const char *url)
 {
-    int rc = PLCIO_OK;
-    plcio_modbus_client *mc = plcio_modbus_client_new(url, NULL, &rc);
+    plcio_modbus_client *mc = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &mc, NULL);
     assert_non_null(mc);
     uint16_t regs[4];
     assert_int_equal(plcio_modbus_read_holding_registers(mc, 1, 149, 4, regs), PLCIO_OK);
@@ -387,8 +388,8 @@ static void test_one_liner_udp(void **state)
     assert_int_equal(plcio_test_proc_start(eng, argv, "sync:", 10000, 25), 0);
     print_message("%s\n", eng->line);
     assert_non_null(strstr(eng->line, "3 tags"));
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(c->shm, &c->reader, &msg), PLCIO_OK);
     const char *names[] = {"hr5", "hr100:REAL", "co3"}, *want[] = {"5", "123.456001", "true"};
     for (int i = 0; i < 3; i++) {
         plcio_shm_value v;
@@ -514,7 +515,8 @@ static void test_rtu_units_share_a_line(void **state)
     assert_int_equal(plcio_test_proc_read_line(&c->peer, line, sizeof line, 5000), 0);
     sim_seed(tcp_port); /* unit 1 */
     snprintf(tcp2, sizeof tcp2, "modbus-tcp://127.0.0.1:%d?unit=2", tcp_port);
-    plcio_modbus_client *mc = plcio_modbus_client_new(tcp2, NULL, NULL);
+    plcio_modbus_client *mc = NULL;
+    (void)plcio_modbus_client_new(tcp2, NULL, &mc, NULL);
     assert_non_null(mc);
     assert_int_equal(plcio_modbus_write_register(mc, 2, 5, 205), PLCIO_OK);
     char yaml[2048];
@@ -705,7 +707,8 @@ static void test_rtu_server_silent(void **state)
 {
     ctx *c = *state;
     pty_pair(c);
-    plcio_modbus_server *srv = plcio_modbus_server_new(NULL);
+    plcio_modbus_server *srv = NULL;
+    (void)plcio_modbus_server_new(NULL, &srv, NULL);
     assert_non_null(srv);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(1000);
     assert_int_equal(plcio_modbus_server_add_unit(srv, 1, &bank), PLCIO_OK);

@@ -31,7 +31,8 @@ static plcio_s7_client *client_for(int port)
     plcio_s7_client_options_init(&o);
     o.host = "127.0.0.1";
     o.port = port;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_non_null(c);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     return c;
@@ -40,13 +41,14 @@ static plcio_s7_client *client_for(int port)
 /* The YAML with @PORT@ replaced by the server's port. */
 static void start_engine_logged(ctx *c, const char *yaml_template, const plcio_logger *logger)
 {
-    char yaml[2048], err[512];
+    char yaml[2048];
+    plcio_error err = {0};
     const char *at = strstr(yaml_template, "@PORT@");
     assert_non_null(at);
     snprintf(yaml, sizeof yaml, "%.*s%d%s", (int)(at - yaml_template), yaml_template, c->port, at + 6);
     snprintf(c->shm, sizeof c->shm, "/plcio-test-sync-s7-%d", (int)getpid());
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", c->dir, &c->cfg, err, sizeof err) != PLCIO_OK)
-        fail_msg("config: %s", err);
+    if (plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", c->dir, &c->cfg, &err) != PLCIO_OK)
+        fail_msg("config: %s", err.text);
     plcio_sync_options o = {0};
     o.shm_name = c->shm;
     if (logger) {
@@ -55,9 +57,9 @@ static void start_engine_logged(ctx *c, const char *yaml_template, const plcio_l
         o.logger.fn = plcio_log_to_stream;
         o.logger.level = PLCIO_LOG_DEBUG;
     }
-    if (plcio_sync_new(c->cfg, &o, &c->sync, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(c->shm, &c->reader, msg, sizeof msg), PLCIO_OK);
+    if (plcio_sync_new(c->cfg, &o, &c->sync, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(c->shm, &c->reader, &msg), PLCIO_OK);
 }
 
 static void start_engine(ctx *c, const char *yaml_template) { start_engine_logged(c, yaml_template, NULL); }
@@ -105,8 +107,8 @@ static void on_write(void *p, int err, const char *message)
 static void engine_write(ctx *c, const char *tag, const char *text, int want)
 {
     wres r = {0};
-    char err[256];
-    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, &r, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, &r, &err), PLCIO_OK);
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     while (r.calls == 0 && plcio_monotonic_ns() < end)
         plcio_sync_run_once(c->sync, 5);
@@ -313,11 +315,11 @@ static void resize_db1(ctx *c, size_t size)
 static void test_refused_tag_logged_once_per_change(void **state)
 {
     ctx *c = *state;
-    plcio_s7_server_config sc;
-    plcio_s7_server_config_init(&sc);
+    plcio_s7_server_options sc;
+    plcio_s7_server_options_init(&sc);
     sc.host = "127.0.0.1";
     sc.port = 0;
-    assert_int_equal(plcio_s7_server_new(&sc, &c->own), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_new(&sc, &c->own, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(c->own, PLCIO_S7_SERVER_AREA_DB, 1, 10, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_listen(c->own), PLCIO_OK);
     c->port = plcio_s7_server_port(c->own);

@@ -30,15 +30,15 @@ static void check_line(const char *l, int *counts)
     static uint8_t want[40000], got[40000];
     size_t n = plcio_test_hex(hex, want, sizeof want);
     assert_true(n != (size_t)-1);
-    char err[PLCIO_VALUE_ERR_MAX];
+    plcio_error err = {0};
 
     /* bytes -> value -> text */
     static plcio_value v;
     plcio_value_init(&v, type);
     plcio_value_use_buffer(&v, textbuf, sizeof textbuf);
     size_t used;
-    if (plcio_value_decode(&v, type, length, want, n, 0, &used, err, sizeof err) != PLCIO_OK)
-        fail_msg("%s %s: %s", tname, hex, err);
+    if (plcio_value_decode(&v, type, length, want, n, 0, &used, &err) != PLCIO_OK)
+        fail_msg("%s %s: %s", tname, hex, err.text);
     assert_int_equal(used, n);
     char out[8192];
     size_t olen;
@@ -54,11 +54,10 @@ static void check_line(const char *l, int *counts)
     /* oracle text -> value -> bytes */
     static plcio_value w;
     plcio_value_init(&w, PLCIO_TYPE_BOOL);
-    if (plcio_value_from_text(&w, type, length, text, strlen(text), err, sizeof err) != PLCIO_OK)
-        fail_msg("%s '%s': %s", tname, text, err);
+    if (plcio_value_from_text(&w, type, length, text, strlen(text), &err) != PLCIO_OK)
+        fail_msg("%s '%s': %s", tname, text, err.text);
     memset(got, 0xEE, n);
-    if (plcio_value_encode(&w, got, n, 0, &used, err, sizeof err) != PLCIO_OK)
-        fail_msg("%s '%s': %s", tname, text, err);
+    if (plcio_value_encode(&w, got, n, 0, &used, &err) != PLCIO_OK) fail_msg("%s '%s': %s", tname, text, err.text);
     assert_int_equal(used, n);
     if (memcmp(got, want, n) != 0) fail_msg("%s '%s': plcio encodes other bytes than %s", tname, text, hex);
     cJSON_Delete(o);

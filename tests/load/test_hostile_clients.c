@@ -116,7 +116,8 @@ static int s7_read(int port)
     o.port = port;
     o.connect_timeout_ms = TMO;
     o.timeout_ms = TMO;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     int rc = c ? plcio_s7_client_connect(c) : PLCIO_ENOMEM;
     if (!rc) {
         uint8_t buf[4];
@@ -168,7 +169,8 @@ static int mb_read(int port)
     char url[96];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1&timeout=%d", port, TMO);
     int err = 0;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    err = plcio_modbus_client_new(url, NULL, &c, NULL);
     int rc = c ? plcio_modbus_client_connect(c) : err;
     if (!rc) {
         uint16_t regs[2];

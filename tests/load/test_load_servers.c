@@ -87,7 +87,8 @@ static void *s7_client_main(void *arg)
     o.port = lc->port;
     o.connect_timeout_ms = 20000; /* a loaded machine must not fail the test */
     o.timeout_ms = 20000;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     int rc = c ? plcio_s7_client_connect(c) : PLCIO_ENOMEM;
     if (rc) {
         note_failure(lc, "connect", rc);
@@ -150,7 +151,8 @@ static void *mb_client_main(void *arg)
     char url[80];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1&timeout=20000", lc->port);
     int err = 0;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    err = plcio_modbus_client_new(url, NULL, &c, NULL);
     int rc = c ? plcio_modbus_client_connect(c) : err;
     if (rc) {
         note_failure(lc, "connect", rc);
@@ -207,7 +209,8 @@ static int s7_probe(int port)
     plcio_s7_client_options_init(&o);
     o.host = "127.0.0.1";
     o.port = port;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     int rc = c ? plcio_s7_client_connect(c) : PLCIO_ENOMEM;
     if (!rc) {
         uint8_t buf[S7_REGION];
@@ -222,7 +225,8 @@ static int mb_probe(int port)
     char url[80];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1", port);
     int err = 0;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    err = plcio_modbus_client_new(url, NULL, &c, NULL);
     int rc = c ? plcio_modbus_client_connect(c) : err;
     if (!rc) {
         uint16_t regs[MB_REGION];

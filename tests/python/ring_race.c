@@ -67,9 +67,9 @@ static int run_engine(const char *name, double seconds, unsigned writers, const 
     o.data.group = getenv("RACE_DATA_GROUP");
     o.ring.group = getenv("RACE_RING_GROUP");
     plcio_shm_writer *sw = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    if (plcio_shm_writer_create(name, defs, count, &o, &sw, msg, sizeof msg) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", msg);
+    plcio_error msg = {0};
+    if (plcio_shm_writer_new(name, defs, count, &o, &sw, &msg) != PLCIO_OK) {
+        fprintf(stderr, "engine: %s\n", msg.text);
         return 2;
     }
     plcio_shm_writer_publish(sw, NULL);
@@ -147,9 +147,9 @@ static int collect(plcio_shm_reader *r, const pending *p, unsigned long *wrong)
 static int run_writer(const char *name, unsigned w, unsigned long per)
 {
     plcio_shm_reader *r = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    if (plcio_shm_reader_open(name, &r, msg, sizeof msg) != PLCIO_OK) {
-        fprintf(stderr, "writer %u: %s\n", w, msg);
+    plcio_error msg = {0};
+    if (plcio_shm_reader_new(name, &r, &msg) != PLCIO_OK) {
+        fprintf(stderr, "writer %u: %s\n", w, msg.text);
         return 2;
     }
     static pending ring[PIPE_MAX];

@@ -139,13 +139,13 @@ static int case_bytes(const peer_case *c, uint8_t *raw, size_t cap, size_t *len)
         return *len == size ? PLCIO_OK : PLCIO_EINVAL;
     }
     plcio_value v;
-    char err[PLCIO_VALUE_ERR_MAX];
+    plcio_error err = {0};
     plcio_value_init(&v, c->type);
     const char *text = c->value + 1;
-    int rc = plcio_value_from_text(&v, c->type, c->length, text, strlen(text), err, sizeof err);
+    int rc = plcio_value_from_text(&v, c->type, c->length, text, strlen(text), &err);
     memset(raw, 0, size);
-    if (rc == PLCIO_OK) rc = plcio_value_encode(&v, raw, size, c->bit, NULL, err, sizeof err);
-    if (rc != PLCIO_OK) fprintf(stderr, "peer: %s: %s\n", c->name, err);
+    if (rc == PLCIO_OK) rc = plcio_value_encode(&v, raw, size, c->bit, NULL, &err);
+    if (rc != PLCIO_OK) fprintf(stderr, "peer: %s: %s\n", c->name, err.text);
     *len = size;
     return rc;
 }
@@ -169,11 +169,11 @@ static void json_string(const char *s)
 static int print_view(const char *name)
 {
     plcio_shm_reader *r = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_reader_open(name, &r, msg, sizeof msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_reader_new(name, &r, &msg);
     if (rc == PLCIO_OK) rc = plcio_shm_reader_refresh(r);
     if (rc != PLCIO_OK) {
-        fprintf(stderr, "peer: C reader: %s %s\n", plcio_err_name(rc), msg);
+        fprintf(stderr, "peer: C reader: %s %s\n", plcio_err_name(rc), msg.text);
         plcio_shm_reader_free(r);
         return rc;
     }
@@ -236,10 +236,10 @@ static int run_types(const char *name, double seconds)
     for (size_t i = 0; i < NCASES; i++)
         defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit, true};
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create(name, defs, NCASES, NULL, &w, msg, sizeof msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_writer_new(name, defs, NCASES, NULL, &w, &msg);
     if (rc != PLCIO_OK) {
-        fprintf(stderr, "peer: create %s: %s\n", name, msg);
+        fprintf(stderr, "peer: create %s: %s\n", name, msg.text);
         return 1;
     }
     for (size_t i = 0; i < NCASES && rc == PLCIO_OK; i++) {
@@ -329,9 +329,9 @@ static void torn_stage(plcio_shm_writer *w, uint32_t n)
 static int run_torn(const char *name, double seconds)
 {
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    if (plcio_shm_writer_create(name, torn_defs, NTORN, NULL, &w, msg, sizeof msg) != PLCIO_OK) {
-        fprintf(stderr, "peer: create %s: %s\n", name, msg);
+    plcio_error msg = {0};
+    if (plcio_shm_writer_new(name, torn_defs, NTORN, NULL, &w, &msg) != PLCIO_OK) {
+        fprintf(stderr, "peer: create %s: %s\n", name, msg.text);
         return 1;
     }
     uint32_t n = 0;

@@ -31,7 +31,7 @@ static void assert_mb_same(const plcio_mb_address *a, const plcio_mb_address *b)
     assert_int_equal(a->quantity, b->quantity);
 }
 
-static char err[PLCIO_ADDRESS_ERR_MAX];
+static plcio_error err = {0};
 
 typedef struct s7_case {
     const char *text;
@@ -112,8 +112,8 @@ static void test_s7_valid(void **state)
     for (size_t i = 0; i < sizeof s7_valid / sizeof s7_valid[0]; i++) {
         const s7_case *c = &s7_valid[i];
         plcio_s7_address a;
-        int rc = plcio_s7_address_parse(c->text, &a, err, sizeof err);
-        if (rc != PLCIO_OK) fail_msg("'%s': %d %s", c->text, rc, err);
+        int rc = plcio_s7_address_parse(c->text, &a, &err);
+        if (rc != PLCIO_OK) fail_msg("'%s': %d %s", c->text, rc, err.text);
         if (a.area != c->area || a.db != c->db || a.offset != c->offset || a.bit != c->bit || a.type != c->type ||
             a.length != c->length || a.count != c->count || a.size != c->size)
             fail_msg("'%s': area %#x db %u off %u bit %u type %s len %u count %u size %u", c->text, a.area, a.db,
@@ -122,7 +122,7 @@ static void test_s7_valid(void **state)
         assert_int_equal(plcio_s7_address_format(&a, text, sizeof text), PLCIO_OK);
         if (strcmp(text, c->canonical) != 0) fail_msg("'%s' formats as '%s', want '%s'", c->text, text, c->canonical);
         plcio_s7_address b;
-        assert_int_equal(plcio_s7_address_parse(text, &b, err, sizeof err), PLCIO_OK);
+        assert_int_equal(plcio_s7_address_parse(text, &b, &err), PLCIO_OK);
         assert_s7_same(&a, &b);
     }
     /* S7 protocol area codes */
@@ -133,9 +133,9 @@ static void test_s7_valid(void **state)
     assert_int_equal(PLCIO_S7_AREA_CT, 0x1C);
     assert_int_equal(PLCIO_S7_AREA_TM, 0x1D);
     plcio_s7_address a;
-    assert_int_equal(plcio_s7_address_parse("PQW2", &a, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_s7_address_parse("PQW2", &a, NULL), PLCIO_OK);
     assert_true(a.periph_output);
-    assert_int_equal(plcio_s7_address_parse("PIW2", &a, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_s7_address_parse("PIW2", &a, NULL), PLCIO_OK);
     assert_false(a.periph_output);
 }
 
@@ -217,26 +217,29 @@ static void test_s7_malformed(void **state)
     for (size_t i = 0; i < sizeof s7_bad / sizeof s7_bad[0]; i++) {
         const bad_case *c = &s7_bad[i];
         plcio_s7_address a;
-        err[0] = '\0';
-        int rc = plcio_s7_address_parse(c->text, &a, err, sizeof err);
-        if (rc != c->rc) fail_msg("'%s': got %d want %d (%s)", c->text, rc, c->rc, err);
-        if (!strstr(err, c->msg_part)) fail_msg("'%s': message '%s' lacks '%s'", c->text, err, c->msg_part);
-        assert_null(strchr(err, '\n'));
+        plcio_error_clear(&err);
+        int rc = plcio_s7_address_parse(c->text, &a, &err);
+        if (rc != c->rc) fail_msg("'%s': got %d want %d (%s)", c->text, rc, c->rc, err.text);
+        if (!strstr(err.text, c->msg_part)) fail_msg("'%s': message '%s' lacks '%s'", c->text, err.text, c->msg_part);
+        assert_null(strchr(err.text, '\n'));
     }
-    assert_int_equal(plcio_s7_address_parse(NULL, NULL, NULL, 0), PLCIO_EINVAL);
+    assert_int_equal(plcio_s7_address_parse(NULL, NULL, NULL), PLCIO_EINVAL);
     /* long garbage: the message quotes a cut copy and stays one line */
     char junk[300];
     memset(junk, 'Q', sizeof junk - 1);
     junk[sizeof junk - 1] = '\0';
     plcio_s7_address a;
-    assert_int_equal(plcio_s7_address_parse(junk, &a, err, sizeof err), PLCIO_ESYNTAX);
-    assert_non_null(strstr(err, "..."));
-    /* a tiny error buffer is cut, not overrun */
-    char small[8];
-    assert_int_equal(plcio_s7_address_parse("DB1.DBX0.9", &a, small, sizeof small), PLCIO_ERANGE);
-    assert_int_equal(strlen(small), 7);
+    assert_int_equal(plcio_s7_address_parse(junk, &a, &err), PLCIO_ESYNTAX);
+    assert_non_null(strstr(err.text, "..."));
+    /* a message longer than plcio_error holds is cut, not overrun */
+    char huge[3000];
+    memset(huge, 'Q', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_int_equal(plcio_s7_address_parse(huge, &a, &err), PLCIO_ESYNTAX);
+    assert_int_equal(err.code, PLCIO_ESYNTAX);
+    assert_true(strlen(err.text) < sizeof err.text);
     /* format: cut output, bad input */
-    assert_int_equal(plcio_s7_address_parse("DB1.DBD8:REAL", &a, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_s7_address_parse("DB1.DBD8:REAL", &a, NULL), PLCIO_OK);
     char out[6];
     assert_int_equal(plcio_s7_address_format(&a, out, sizeof out), PLCIO_ENOSPC);
     assert_string_equal(out, "DB1.D");
@@ -304,8 +307,8 @@ static void test_mb_valid(void **state)
     for (size_t i = 0; i < sizeof mb_valid / sizeof mb_valid[0]; i++) {
         const mb_case *c = &mb_valid[i];
         plcio_mb_address a;
-        int rc = plcio_mb_address_parse(c->text, &a, err, sizeof err);
-        if (rc != PLCIO_OK) fail_msg("'%s': %d %s", c->text, rc, err);
+        int rc = plcio_mb_address_parse(c->text, &a, &err);
+        if (rc != PLCIO_OK) fail_msg("'%s': %d %s", c->text, rc, err.text);
         if (a.table != c->table || a.address != c->address || a.type != c->type || a.length != c->length ||
             a.order != c->order || a.count != c->count || a.quantity != c->quantity)
             fail_msg("'%s': table %d addr %u type %s len %u order %d count %u quantity %u", c->text, a.table, a.address,
@@ -314,7 +317,7 @@ static void test_mb_valid(void **state)
         assert_int_equal(plcio_mb_address_format(&a, text, sizeof text), PLCIO_OK);
         if (strcmp(text, c->canonical) != 0) fail_msg("'%s' formats as '%s', want '%s'", c->text, text, c->canonical);
         plcio_mb_address b;
-        assert_int_equal(plcio_mb_address_parse(text, &b, err, sizeof err), PLCIO_OK);
+        assert_int_equal(plcio_mb_address_parse(text, &b, &err), PLCIO_OK);
         assert_mb_same(&a, &b);
     }
 }
@@ -363,14 +366,14 @@ static void test_mb_malformed(void **state)
     for (size_t i = 0; i < sizeof mb_bad / sizeof mb_bad[0]; i++) {
         const bad_case *c = &mb_bad[i];
         plcio_mb_address a;
-        err[0] = '\0';
-        int rc = plcio_mb_address_parse(c->text, &a, err, sizeof err);
-        if (rc != c->rc) fail_msg("'%s': got %d want %d (%s)", c->text, rc, c->rc, err);
-        if (!strstr(err, c->msg_part)) fail_msg("'%s': message '%s' lacks '%s'", c->text, err, c->msg_part);
+        plcio_error_clear(&err);
+        int rc = plcio_mb_address_parse(c->text, &a, &err);
+        if (rc != c->rc) fail_msg("'%s': got %d want %d (%s)", c->text, rc, c->rc, err.text);
+        if (!strstr(err.text, c->msg_part)) fail_msg("'%s': message '%s' lacks '%s'", c->text, err.text, c->msg_part);
     }
-    assert_int_equal(plcio_mb_address_parse(NULL, NULL, NULL, 0), PLCIO_EINVAL);
+    assert_int_equal(plcio_mb_address_parse(NULL, NULL, NULL), PLCIO_EINVAL);
     plcio_mb_address a;
-    assert_int_equal(plcio_mb_address_parse("hr100:REAL:CDAB", &a, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_mb_address_parse("hr100:REAL:CDAB", &a, NULL), PLCIO_OK);
     char out[6];
     assert_int_equal(plcio_mb_address_format(&a, out, sizeof out), PLCIO_ENOSPC);
     assert_string_equal(out, "hr100");

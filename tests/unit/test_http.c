@@ -17,8 +17,8 @@ static void test_config_section(void **state)
                     "  read-auth: yes\n  tls: {cert: c.pem, key: /abs/k.pem}\n  cors-origin: https://x\n"
                     "  tag-metrics: true\n";
     plcio_sync_config *c = NULL;
-    char err[256] = "";
-    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "w.yaml", "/etc/plcio", &c, err, sizeof err), PLCIO_OK);
+    plcio_error err;
+    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "w.yaml", "/etc/plcio", &c, &err), PLCIO_OK);
     assert_true(c->http.present);
     assert_string_equal(c->http.listen, "127.0.0.1:9000");
     assert_string_equal(c->http.token_file, "/etc/plcio/secret/web.token");
@@ -30,7 +30,7 @@ static void test_config_section(void **state)
     plcio_sync_config_free(c);
 
     const char *none = "devices:\n  - url: s7://h\n    groups: [{db: 1}]\n";
-    assert_int_equal(plcio_sync_config_parse(none, strlen(none), "w.yaml", NULL, &c, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(none, strlen(none), "w.yaml", NULL, &c, &err), PLCIO_OK);
     assert_false(c->http.present);
     plcio_sync_config_free(c);
 
@@ -47,10 +47,9 @@ static void test_config_section(void **state)
         char text[512];
         snprintf(text, sizeof text, "%s%s", none, bad[i].http);
         c = NULL;
-        assert_int_not_equal(plcio_sync_config_parse(text, strlen(text), "w.yaml", NULL, &c, err, sizeof err),
-                             PLCIO_OK);
+        assert_int_not_equal(plcio_sync_config_parse(text, strlen(text), "w.yaml", NULL, &c, &err), PLCIO_OK);
         assert_null(c);
-        if (!strstr(err, bad[i].want)) fail_msg("%s: got '%s', want '%s'", bad[i].http, err, bad[i].want);
+        if (!strstr(err.text, bad[i].want)) fail_msg("%s: got '%s', want '%s'", bad[i].http, err.text, bad[i].want);
     }
 }
 

@@ -12,28 +12,30 @@
 static plcio_layout_set *load_files(const char *const *files, size_t n, bool assume_standard)
 {
     plcio_layout_options o = {.assume_standard = assume_standard};
-    plcio_layout_set *set = plcio_layout_set_new(&o);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(&o, &set, NULL);
     assert_non_null(set);
     for (size_t i = 0; i < n; i++) {
         int rc = plcio_layout_set_add_file(set, plcio_test_fixture_path(files[i]));
-        if (rc) fail_msg("%s: %s", files[i], plcio_layout_set_error(set));
+        if (rc) fail_msg("%s: %s", files[i], plcio_layout_set_last_error(set)->text);
     }
     int rc = plcio_layout_set_resolve(set);
-    if (rc) fail_msg("%s", plcio_layout_set_error(set));
+    if (rc) fail_msg("%s", plcio_layout_set_last_error(set)->text);
     return set;
 }
 
 /* One or more texts ("name", "text", ...). */
 static plcio_layout_set *load_texts(const char *const *pairs, size_t npairs)
 {
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_non_null(set);
     for (size_t i = 0; i < npairs; i++) {
         int rc = plcio_layout_set_add_text(set, pairs[2 * i], pairs[2 * i + 1], strlen(pairs[2 * i + 1]));
-        if (rc) fail_msg("%s", plcio_layout_set_error(set));
+        if (rc) fail_msg("%s", plcio_layout_set_last_error(set)->text);
     }
     int rc = plcio_layout_set_resolve(set);
-    if (rc) fail_msg("%s", plcio_layout_set_error(set));
+    if (rc) fail_msg("%s", plcio_layout_set_last_error(set)->text);
     return set;
 }
 
@@ -539,7 +541,7 @@ static void test_fb_instance_db(void **state)
     /* the instance DB follows its FB: an FB without the attribute is optimized */
     const char *opt = "FUNCTION_BLOCK \"FB_O\"\nVAR_INPUT\n a : Int;\nEND_VAR\nBEGIN\nEND_FUNCTION_BLOCK\n"
                       "DATA_BLOCK \"FB_O_DB\"\n\"FB_O\"\nBEGIN\nEND_DATA_BLOCK\n";
-    set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "o.scl", opt, strlen(opt)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), PLCIO_EOPTIMIZED);
     plcio_layout_set_free(set);
@@ -607,10 +609,11 @@ static void test_optimized_refused(void **state)
     (void)state;
     const char *opt = "DATA_BLOCK \"Opt\"\n{ S7_Optimized_Access := 'TRUE' }\nVERSION : 0.1\nSTRUCT\n a : Int;\n"
                       "END_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n";
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "opt.db", opt, strlen(opt)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), PLCIO_EOPTIMIZED);
-    const char *msg = plcio_layout_set_error(set);
+    const char *msg = plcio_layout_set_last_error(set)->text;
     assert_non_null(strstr(msg, "opt.db:1:1: "));
     assert_non_null(strstr(msg, "no absolute byte offsets"));
     assert_non_null(strstr(msg, "Optimized block access"));
@@ -618,19 +621,19 @@ static void test_optimized_refused(void **state)
 
     /* explicit TRUE wins over assume_standard */
     plcio_layout_options o = {.assume_standard = true};
-    set = plcio_layout_set_new(&o);
+    (void)plcio_layout_set_new(&o, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "opt.db", opt, strlen(opt)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), PLCIO_EOPTIMIZED);
     plcio_layout_set_free(set);
 
     /* no attribute: TIA's default, optimized; accepted with a warning when asked */
     const char *none = "DATA_BLOCK \"N\"\nVERSION : 0.1\nSTRUCT\n a : Int;\nEND_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n";
-    set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "n.db", none, strlen(none)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), PLCIO_EOPTIMIZED);
-    assert_non_null(strstr(plcio_layout_set_error(set), "assume-standard"));
+    assert_non_null(strstr(plcio_layout_set_last_error(set)->text, "assume-standard"));
     plcio_layout_set_free(set);
-    set = plcio_layout_set_new(&o);
+    (void)plcio_layout_set_new(&o, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "n.db", none, strlen(none)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), 0);
     assert_int_equal(plcio_layout_set_warning_count(set), 1);
@@ -787,12 +790,13 @@ static void test_table_expanded_udt(void **state)
     char *at = strstr(bad, "Int\t8.0\t7");
     assert_non_null(at);
     memcpy(at, "Int\t9.0\t7", 9); // NOLINT(bugprone-not-null-terminated-result): patches 9 bytes inside the text
-    plcio_layout_set *s2 = plcio_layout_set_new(NULL);
+    plcio_layout_set *s2 = NULL;
+    (void)plcio_layout_set_new(NULL, &s2, NULL);
     assert_int_equal(plcio_layout_set_add_text(s2, "m.udt", udt, strlen(udt)), 0);
     assert_int_equal(plcio_layout_set_add_text(s2, "exp.tsv", bad, strlen(bad)), 0);
     assert_int_equal(plcio_layout_set_resolve(s2), PLCIO_ERANGE);
     assert_non_null(
-        strstr(plcio_layout_set_error(s2),
+        strstr(plcio_layout_set_last_error(s2)->text,
                "exp.tsv:10:6: TIA printed offset 9.0 for arr[2].Speed but the standard-access rules give 8.0"));
     plcio_layout_set_free(s2);
     free(bad);
@@ -832,10 +836,12 @@ static void test_table_array_of_struct(void **state)
     char *at = strstr(bad, "Bool\t8.0\tfalse");
     assert_non_null(at);
     at[5] = '9';
-    plcio_layout_set *s2 = plcio_layout_set_new(NULL);
+    plcio_layout_set *s2 = NULL;
+    (void)plcio_layout_set_new(NULL, &s2, NULL);
     assert_int_equal(plcio_layout_set_add_text(s2, "aos.tsv", bad, strlen(bad)), 0);
     assert_int_equal(plcio_layout_set_resolve(s2), PLCIO_ERANGE);
-    assert_non_null(strstr(plcio_layout_set_error(s2), "aos.tsv:11:8: TIA printed offset 9.0 for arr[2].in.b"));
+    assert_non_null(
+        strstr(plcio_layout_set_last_error(s2)->text, "aos.tsv:11:8: TIA printed offset 9.0 for arr[2].in.b"));
     plcio_layout_set_free(s2);
     free(bad);
 }

@@ -118,13 +118,14 @@ static void test_error_cases(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const err_case *c = &cases[i];
-        plcio_layout_set *set = plcio_layout_set_new(NULL);
+        plcio_layout_set *set = NULL;
+        (void)plcio_layout_set_new(NULL, &set, NULL);
         assert_non_null(set);
         size_t len = strlen(c->text);
         if (!strcmp(c->what, "NUL byte")) len += 1;
         int rc = plcio_layout_set_add_text(set, "e.scl", c->text, len);
         if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(set);
-        const char *msg = plcio_layout_set_error(set);
+        const char *msg = plcio_layout_set_last_error(set)->text;
         const char *file;
         unsigned line, col;
         plcio_layout_set_error_pos(set, &file, &line, &col);
@@ -146,17 +147,18 @@ static void test_error_cases(void **state)
 static void test_file_errors(void **state)
 {
     (void)state;
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_file(set, "/nonexistent/dir/x.db"), PLCIO_EIO);
-    assert_non_null(strstr(plcio_layout_set_error(set), "/nonexistent/dir/x.db: cannot open"));
+    assert_non_null(strstr(plcio_layout_set_last_error(set)->text, "/nonexistent/dir/x.db: cannot open"));
     plcio_layout_set_free(set);
 
-    set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_file(set, plcio_test_fixture_path("layouts")), PLCIO_EIO);
     plcio_layout_set_free(set);
 
     /* a UDT used across files but its file not given */
-    set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_file(set, plcio_test_fixture_path("layouts/udt_database.udt")), 0);
     assert_int_equal(plcio_layout_set_resolve(set), PLCIO_ENOTFOUND);
     const char *file;
@@ -165,7 +167,7 @@ static void test_file_errors(void **state)
     assert_non_null(strstr(file, "udt_database.udt"));
     assert_int_equal(line, 6);
     assert_int_equal(col, 21);
-    assert_non_null(strstr(plcio_layout_set_error(set), "\"UDT_BARCODE\""));
+    assert_non_null(strstr(plcio_layout_set_last_error(set)->text, "\"UDT_BARCODE\""));
     plcio_layout_set_free(set);
 
     /* NULL arguments and free(NULL) */
@@ -179,7 +181,7 @@ static void test_file_errors(void **state)
     assert_int_equal(plcio_layout_start_image(NULL, NULL, 0), PLCIO_EINVAL);
 
     /* adding after resolve is refused */
-    set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     const char *t = "DATA_BLOCK DB 1\nSTRUCT\n a : INT;\nEND_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n";
     assert_int_equal(plcio_layout_set_add_text(set, "a", t, strlen(t)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), 0);

@@ -75,7 +75,8 @@ static void exercise(const plcio_layout_set *set)
 
 static int run_one(const char *name, const char *text, size_t len, const char *extra)
 {
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_non_null(set);
     int rc = PLCIO_OK;
     if (extra) rc = plcio_layout_set_add_text(set, "extra.udt", extra, strlen(extra));
@@ -84,7 +85,7 @@ static int run_one(const char *name, const char *text, size_t len, const char *e
     if (rc == PLCIO_OK) {
         exercise(set);
     } else {
-        const char *msg = plcio_layout_set_error(set);
+        const char *msg = plcio_layout_set_last_error(set)->text;
         assert_true(rc < 0);
         assert_true(msg[0] != '\0'); /* every failure says why */
     }
@@ -197,7 +198,8 @@ static void test_hostile(void **state)
     /* the largest DB: 65534 bytes of bits (a DB's length is even) */
     const char *big = "DATA_BLOCK \"B\" { S7_Optimized_Access := 'FALSE' }\nSTRUCT\n a : Array[0..524271] of Bool;\n"
                       "END_STRUCT;\nBEGIN\n a[524271] := TRUE;\nEND_DATA_BLOCK\n";
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "big.scl", big, strlen(big)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), 0);
     const plcio_layout *l = plcio_layout_set_get(set, 0);
@@ -211,7 +213,7 @@ static void test_hostile(void **state)
     plcio_layout_set_free(set);
     const char *over = "DATA_BLOCK \"B\" { S7_Optimized_Access := 'FALSE' }\nSTRUCT\n a : Array[0..524272] of Bool;\n"
                        "END_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n";
-    set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     assert_int_equal(plcio_layout_set_add_text(set, "over.scl", over, strlen(over)), 0);
     assert_int_equal(plcio_layout_set_resolve(set), PLCIO_ERANGE);
     plcio_layout_set_free(set);

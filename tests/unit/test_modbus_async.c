@@ -40,7 +40,7 @@ static void *serve(void *p)
 
 static void server_start(server *sv)
 {
-    sv->s = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &sv->s, NULL);
     assert_non_null(sv->s);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(2000);
     assert_int_equal(plcio_modbus_server_add_unit(sv->s, 1, &bank), PLCIO_OK);
@@ -78,8 +78,8 @@ static plcio_modbus_client *client_for(const char *scheme, int port, const char 
 {
     char url[160];
     snprintf(url, sizeof url, "%s://127.0.0.1:%d?unit=1%s", scheme, port, extra ? extra : "");
-    int err = -1;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     assert_int_equal(plcio_modbus_client_set_depth(c, depth), PLCIO_OK);
     assert_int_equal(plcio_modbus_client_connect_async(c), PLCIO_OK);
@@ -181,7 +181,8 @@ static void test_api_errors(void **state)
     server_start(&sv);
     char url[96];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d", sv.tcp_port);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     uint16_t r[200];
     plcio_modbus_request q = {.unit = 1, .function = 3, .addr = 0, .n = 2, .regs = r};
     mb_async_log log = {.base = &q};
@@ -570,7 +571,7 @@ static void test_drop_fails_all_then_reconnect(void **state)
     assert_false(reqs[2].sent || reqs[3].sent);
     char want[64];
     snprintf(want, sizeof want, "connection to 127.0.0.1:%d: ", p.port);
-    assert_non_null(strstr(plcio_modbus_client_last_error(c), want));
+    assert_non_null(strstr(plcio_modbus_client_last_error(c)->text, want));
     assert_int_equal(plcio_modbus_client_fd(c), -1);
     assert_int_equal(plcio_modbus_submit(c, &reqs[0], mb_async_record, &log), PLCIO_ENOTCONN);
     assert_int_equal(plcio_modbus_client_connect_async(c), PLCIO_OK);
@@ -671,13 +672,14 @@ static void test_connect_refused(void **state)
     peer_stop(&p); /* the port is free again */
     char url[96];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=2000", port);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     int rc = plcio_modbus_client_connect_async(c);
     int never = 0;
     if (rc == PLCIO_OK) rc = mb_async_run(c, &never, 1, 5000);
     assert_int_equal(rc, PLCIO_ECONNREFUSED);
     assert_false(plcio_modbus_client_is_connected(c));
-    assert_non_null(strstr(plcio_modbus_client_last_error(c), "connect to 127.0.0.1:"));
+    assert_non_null(strstr(plcio_modbus_client_last_error(c)->text, "connect to 127.0.0.1:"));
     plcio_modbus_client_free(c);
 }
 

@@ -39,7 +39,7 @@ static int cb_read_regs(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->srv = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &f->srv, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(1000);
     bank.files = 2;
     assert_int_equal(plcio_modbus_server_add_unit(f->srv, 1, &bank), PLCIO_OK);
@@ -56,8 +56,7 @@ static int setup(void **state)
     pthread_create(&f->thread, NULL, serve, f->srv);
     char url[128];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1&timeout=2000", f->port);
-    int err;
-    f->c = plcio_modbus_client_new(url, NULL, &err);
+    (void)plcio_modbus_client_new(url, NULL, &f->c, NULL);
     assert_non_null(f->c);
     *state = f;
     return 0;
@@ -313,7 +312,8 @@ static void test_udp(void **state)
     fixture *f = *state;
     char url[128];
     snprintf(url, sizeof url, "modbus-udp://127.0.0.1:%d?timeout=1000", f->udp_port);
-    plcio_modbus_client *u = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *u = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &u, NULL);
     assert_non_null(u);
     uint16_t w[4] = {1, 2, 3, 4}, r[4];
     assert_int_equal(plcio_modbus_write_registers(u, 1, 50, 4, w), PLCIO_OK);
@@ -354,51 +354,51 @@ static void test_addresses(void **state)
 {
     fixture *f = *state;
     plcio_modbus_client *c = f->c;
-    char err[160];
+    plcio_error err = {0};
     const char *fl[] = {"123.456", "-1.5"};
-    assert_int_equal(plcio_modbus_write_address(c, 1, "hr100:REAL:CDAB[2]", fl, 2, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr100:REAL:CDAB[2]", fl, 2, &err), PLCIO_OK);
     uint16_t r[4];
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 100, 4, r), PLCIO_OK);
     assert_int_equal(r[0], 0xE979);
     assert_int_equal(r[1], 0x42F6);
     collected col = {0};
-    assert_int_equal(plcio_modbus_read_address(c, 1, "400101:REAL:CDAB[2]", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "400101:REAL:CDAB[2]", collect, &col, &err), PLCIO_OK);
     assert_int_equal(col.n, 2);
     assert_string_equal(col.text[0], "123.456001");
     assert_string_equal(col.text[1], "-1.5");
     const char *i16[] = {"-2"};
-    assert_int_equal(plcio_modbus_write_address(c, 1, "hr7:INT", i16, 1, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr7:INT", i16, 1, &err), PLCIO_OK);
     col.n = 0;
-    assert_int_equal(plcio_modbus_read_address(c, 1, "hr7:UINT", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr7:UINT", collect, &col, &err), PLCIO_OK);
     assert_string_equal(col.text[0], "65534");
     const char *big[] = {"70000"};
-    assert_int_equal(plcio_modbus_write_address(c, 1, "hr7:INT", big, 1, err, sizeof err), PLCIO_ERANGE);
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr7:INT", big, 1, &err), PLCIO_ERANGE);
     const char *coils[] = {"true", "false", "true"};
-    assert_int_equal(plcio_modbus_write_address(c, 1, "co10[3]", coils, 3, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_write_address(c, 1, "co10[3]", coils, 3, &err), PLCIO_OK);
     col.n = 0;
-    assert_int_equal(plcio_modbus_read_address(c, 1, "co10[3]", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "co10[3]", collect, &col, &err), PLCIO_OK);
     assert_string_equal(col.text[2], "true");
     assert_string_equal(col.text[1], "false");
     const char *str[] = {"hello"};
-    assert_int_equal(plcio_modbus_write_address(c, 1, "hr200:STRING[6]", str, 1, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr200:STRING[6]", str, 1, &err), PLCIO_OK);
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 200, 3, r), PLCIO_OK);
     assert_int_equal(r[0], 0x6865);
     col.n = 0;
-    assert_int_equal(plcio_modbus_read_address(c, 1, "hr200:STRING[6]", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr200:STRING[6]", collect, &col, &err), PLCIO_OK);
     assert_string_equal(col.text[0], "hello");
     const char *ld[] = {"1e300"};
-    assert_int_equal(plcio_modbus_write_address(c, 1, "hr300:LREAL:DCBA", ld, 1, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_write_address(c, 1, "hr300:LREAL:DCBA", ld, 1, &err), PLCIO_OK);
     col.n = 0;
-    assert_int_equal(plcio_modbus_read_address(c, 1, "hr300:LREAL:DCBA", collect, &col, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr300:LREAL:DCBA", collect, &col, &err), PLCIO_OK);
     assert_string_equal(col.text[0], "1.0000000000000001e+300");
     /* errors: read-only tables, bad syntax, device exception */
-    assert_int_equal(plcio_modbus_write_address(c, 1, "ir0", i16, 1, err, sizeof err), PLCIO_EACCESS);
-    assert_int_equal(plcio_modbus_read_address(c, 1, "xx0", collect, &col, err, sizeof err), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_modbus_read_address(c, 1, "hr999:REAL", collect, &col, err, sizeof err), PLCIO_EMBEXC);
-    assert_non_null(strstr(err, "illegal data address"));
+    assert_int_equal(plcio_modbus_write_address(c, 1, "ir0", i16, 1, &err), PLCIO_EACCESS);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "xx0", collect, &col, &err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr999:REAL", collect, &col, &err), PLCIO_EMBEXC);
+    assert_non_null(strstr(err.text, "illegal data address"));
     /* long reads are split: 300 registers in three requests */
     col.n = 0;
-    assert_int_equal(plcio_modbus_read_address(c, 1, "hr0:DINT[150]", NULL, NULL, err, sizeof err), PLCIO_EINVAL);
+    assert_int_equal(plcio_modbus_read_address(c, 1, "hr0:DINT[150]", NULL, NULL, &err), PLCIO_EINVAL);
 }
 
 /* ---- bad input from raw sockets ---- */
@@ -557,7 +557,8 @@ static void test_stale_answers(void **state)
         pthread_create(&th, NULL, fake_serve, &fk);
         char url[128];
         snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=300", port);
-        plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+        plcio_modbus_client *c = NULL;
+        (void)plcio_modbus_client_new(url, NULL, &c, NULL);
         uint16_t r[1] = {0};
         int rc = plcio_modbus_read_holding_registers(c, 1, 0, 1, r);
         if (mode == 0) {
@@ -617,7 +618,8 @@ static void test_retries(void **state)
             pthread_create(&th, NULL, lossy_serve, &fk);
             char url[128];
             snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=300&retries=%d", port, retries);
-            plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+            plcio_modbus_client *c = NULL;
+            (void)plcio_modbus_client_new(url, NULL, &c, NULL);
             uint16_t r[1] = {0};
             int rc = plcio_modbus_read_holding_registers(c, 1, 0, 1, r);
             if (retries) {
@@ -641,21 +643,27 @@ static void test_reconnect(void **state)
     uint16_t r[1];
     assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK);
     plcio_modbus_client_close(f->c);
-    assert_false(plcio_modbus_client_is_open(f->c));
+    assert_false(plcio_modbus_client_is_connected(f->c));
     assert_int_equal(plcio_modbus_read_holding_registers(f->c, 1, 0, 1, r), PLCIO_OK); /* auto-open */
-    assert_true(plcio_modbus_client_is_open(f->c));
+    assert_true(plcio_modbus_client_is_connected(f->c));
     /* nothing listening: refused, clear error */
-    plcio_modbus_client *c = plcio_modbus_client_new("modbus-tcp://127.0.0.1:1?timeout=300", NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new("modbus-tcp://127.0.0.1:1?timeout=300", NULL, &c, NULL);
     assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 0, 1, r), PLCIO_ECONNREFUSED);
     plcio_modbus_client_free(c);
-    int err = 0;
-    assert_null(plcio_modbus_client_new("modbus-tcp://127.0.0.1?slave=1", NULL, &err));
-    assert_int_equal(err, PLCIO_ESYNTAX);
-    assert_null(plcio_modbus_client_new("modbus-tcp://127.0.0.1?unit=256", NULL, &err));
-    assert_int_equal(err, PLCIO_ERANGE);
-    assert_null(plcio_modbus_client_new("modbus-rtu:///dev/null?parity=X", NULL, &err));
-    assert_null(plcio_modbus_client_new("http://x", NULL, &err));
-    assert_null(plcio_modbus_client_new(NULL, NULL, &err));
+    plcio_error err;
+    c = (plcio_modbus_client *)1; /* a failed constructor leaves NULL, not what was there */
+    assert_int_equal(plcio_modbus_client_new("modbus-tcp://127.0.0.1?slave=1", NULL, &c, &err), PLCIO_ESYNTAX);
+    assert_null(c);
+    assert_int_equal(err.code, PLCIO_ESYNTAX);
+    assert_non_null(strstr(err.text, "slave"));
+    assert_int_equal(plcio_modbus_client_new("modbus-tcp://127.0.0.1?unit=256", NULL, &c, &err), PLCIO_ERANGE);
+    assert_non_null(strstr(err.text, "unit"));
+    assert_int_not_equal(plcio_modbus_client_new("modbus-rtu:///dev/null?parity=X", NULL, &c, &err), PLCIO_OK);
+    assert_int_not_equal(plcio_modbus_client_new("http://x", NULL, &c, &err), PLCIO_OK);
+    assert_int_equal(plcio_modbus_client_new(NULL, NULL, &c, NULL), PLCIO_EINVAL);
+    assert_null(c);
+    assert_int_equal(plcio_modbus_client_new("modbus-tcp://127.0.0.1", NULL, NULL, NULL), PLCIO_EINVAL);
     plcio_modbus_client_free(NULL);
     plcio_modbus_server_free(NULL);
 }

@@ -133,17 +133,18 @@ static void test_twos_complement(void **state)
     assert_int_equal(plcio_mb_from_twos(0x1, 2), 1);
     assert_int_equal(plcio_mb_from_twos(1, 0), 0);
     assert_true(plcio_mb_from_twos(UINT64_MAX, 64) == -1);
-    int err;
-    assert_int_equal(plcio_mb_to_twos(-1, 16, &err), 0xFFFF);
-    assert_int_equal(err, PLCIO_OK);
-    assert_int_equal(plcio_mb_to_twos(-32768, 16, &err), 0x8000);
-    assert_int_equal(plcio_mb_to_twos(32768, 16, &err), 0);
-    assert_int_equal(err, PLCIO_ERANGE);
-    assert_int_equal(plcio_mb_to_twos(-32769, 16, &err), 0);
-    assert_int_equal(err, PLCIO_ERANGE);
-    assert_int_equal(plcio_mb_to_twos(1, 65, &err), 0);
-    assert_int_equal(err, PLCIO_EINVAL);
-    assert_true(plcio_mb_to_twos(INT64_MIN, 64, NULL) == UINT64_C(0x8000000000000000));
+    uint64_t raw = 1;
+    assert_int_equal(plcio_mb_to_twos(-1, 16, &raw), PLCIO_OK);
+    assert_int_equal(raw, 0xFFFF);
+    assert_int_equal(plcio_mb_to_twos(-32768, 16, &raw), PLCIO_OK);
+    assert_int_equal(raw, 0x8000);
+    assert_int_equal(plcio_mb_to_twos(32768, 16, &raw), PLCIO_ERANGE);
+    assert_int_equal(raw, 0);
+    assert_int_equal(plcio_mb_to_twos(-32769, 16, &raw), PLCIO_ERANGE);
+    assert_int_equal(plcio_mb_to_twos(1, 65, &raw), PLCIO_EINVAL);
+    assert_int_equal(plcio_mb_to_twos(1, 16, NULL), PLCIO_EINVAL);
+    assert_int_equal(plcio_mb_to_twos(INT64_MIN, 64, &raw), PLCIO_OK);
+    assert_true(raw == UINT64_C(0x8000000000000000));
 }
 
 static void test_bits_in_registers(void **state)

@@ -32,7 +32,7 @@ static void *serve(void *arg)
 static void start(fixture *f, const plcio_modbus_server_limits *lim)
 {
     memset(f, 0, sizeof *f);
-    f->srv = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &f->srv, NULL);
     assert_non_null(f->srv);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(100);
     assert_int_equal(plcio_modbus_server_add_unit(f->srv, 1, &bank), PLCIO_OK);
@@ -60,8 +60,8 @@ static plcio_modbus_client *client(const char *scheme, int port)
 {
     char url[128];
     snprintf(url, sizeof url, "%s://127.0.0.1:%d?unit=1&timeout=%d", scheme, port, TMO);
-    int err = 0;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     return c;
 }
@@ -105,7 +105,8 @@ static void test_defaults_and_checks(void **state)
     assert_int_equal(lim.idle_timeout_ms, 60000); /* on by default */
     assert_int_equal(lim.frame_timeout_ms, 5000);
     assert_int_equal(lim.serial_output_bytes, 4096);
-    plcio_modbus_server *s = plcio_modbus_server_new(NULL);
+    plcio_modbus_server *s = NULL;
+    (void)plcio_modbus_server_new(NULL, &s, NULL);
     plcio_modbus_server_limits bad = lim;
     bad.max_connections = 0;
     assert_int_equal(plcio_modbus_server_set_limits(s, &bad), PLCIO_EINVAL);

@@ -292,7 +292,8 @@ static plcio_s7_client *client_for(int port, bool reconnect)
     o.reconnect_min_ms = 1;
     o.on_connect = on_conn;
     o.on_disconnect = on_disc;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_non_null(c);
     return c;
 }
@@ -305,8 +306,8 @@ static void test_refused(void **state)
     net_close(fd);
     plcio_s7_client *c = client_for(port, false);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_ECONNREFUSED);
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "refused"));
-    assert_false(plcio_s7_client_connected(c));
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "refused"));
+    assert_false(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
 }
 
@@ -325,8 +326,8 @@ static void test_silent_partner(void **state)
     t0 = plcio_monotonic_ns();
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ETIMEDOUT);
     assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "no answer"));
-    assert_false(plcio_s7_client_connected(c));
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "no answer"));
+    assert_false(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
     fake_stop(&fk);
 }
@@ -342,12 +343,12 @@ static void test_drop_and_garbage_then_reconnect(void **state)
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     uint8_t b[2000];
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ECLOSED);
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "closed"));
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "closed"));
     assert_int_equal(disconnects, 1);
     assert_int_equal(last_reason, PLCIO_ECLOSED);
     /* next call reconnects by itself; this partner sends garbage */
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_EPROTO);
-    assert_non_null(strstr(plcio_s7_client_last_error(c), "malformed"));
+    assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "malformed"));
     assert_int_equal(connects, 2);
     /* and again: this one works, also for a read split over 5 PDUs (PDU 480) */
     memset(b, 0xEE, sizeof b);
@@ -356,12 +357,12 @@ static void test_drop_and_garbage_then_reconnect(void **state)
         assert_int_equal(b[i], 0);
     assert_int_equal(plcio_s7_client_pdu_size(c), 480);
     /* the partner closes quietly; `connected` notices without a request */
-    plcio_s7_client_disconnect(c);
+    plcio_s7_client_close(c);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     uint64_t until = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;
-    while (plcio_s7_client_connected(c) && plcio_monotonic_ns() < until)
+    while (plcio_s7_client_is_connected(c) && plcio_monotonic_ns() < until)
         net_wait(-1, false, net_deadline(10));
-    assert_false(plcio_s7_client_connected(c));
+    assert_false(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
     fake_stop(&fk);
 }
@@ -430,7 +431,7 @@ static void test_upload_flow(void **state)
     char buf[16];
     size_t len = 0;
     assert_int_equal(plcio_s7_client_upload(c, "DB", 5, buf, 4, &len), PLCIO_ENOSPC);
-    plcio_s7_client_disconnect(c);
+    plcio_s7_client_close(c);
     plcio_s7_client_free(c);
     fake_stop(&fk);
     fake_start(&fk, m, 1);
@@ -461,7 +462,8 @@ static void test_heartbeat_reconnects(void **state)
     o.heartbeat_ms = 30;
     o.on_connect = on_conn;
     o.on_disconnect = on_disc;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
+    plcio_s7_client *c = NULL;
+    (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_int_equal(plcio_s7_client_connect_async(c), PLCIO_OK);
     /* an idle loop: the partner drops the first link, the client comes back
      * by itself and keeps the second one alive with heartbeats */
@@ -476,7 +478,7 @@ static void test_heartbeat_reconnects(void **state)
     assert_true(hb_seen >= 3);
     assert_int_equal(connects, 2);
     assert_int_equal(disconnects, 1);
-    assert_true(plcio_s7_client_connected(c));
+    assert_true(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
     fake_stop(&fk);
 }
@@ -493,13 +495,13 @@ static void test_download_flow(void **state)
     for (size_t i = 0; i < sizeof block; i++)
         block[i] = (uint8_t)(i * 7 + 1);
     int rc = plcio_s7_client_download(c, "DB", 5, block, sizeof block, 1400);
-    if (rc) print_message("download: %s (stage %d)\n", plcio_s7_client_last_error(c), (int)download_steps);
+    if (rc) print_message("download: %s (stage %d)\n", plcio_s7_client_last_error(c)->text, (int)download_steps);
     assert_int_equal(rc, PLCIO_OK);
     assert_int_equal(download_steps, 4);
     assert_int_equal(downloaded_len, sizeof block);
     assert_memory_equal(downloaded, block, sizeof block);
     /* the PLC's own jobs are refused again outside a download: an unexpected job fails the session */
-    assert_true(plcio_s7_client_connected(c));
+    assert_true(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
     fake_stop(&fk);
 }

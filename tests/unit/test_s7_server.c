@@ -50,8 +50,8 @@ static uint32_t g_idle_ms = 0; /* idle timeout of the next make_server */
 
 static plcio_s7_server *make_server(unsigned max_conn, uint32_t frame_timeout_ms, const char *password, uint8_t level)
 {
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
     cfg.threads = g_threads;
     cfg.idle_timeout_ms = g_idle_ms;
     cfg.port = 0;
@@ -64,7 +64,7 @@ static plcio_s7_server *make_server(unsigned max_conn, uint32_t frame_timeout_ms
     cfg.callbacks.before_read = before_read;
     cfg.callbacks.after_write = after_write;
     plcio_s7_server *srv = NULL;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 1000, NULL), PLCIO_OK);
     for (uint16_t n = 5; n <= 7; n++)
         assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, n, 16, NULL), PLCIO_OK);
@@ -777,30 +777,30 @@ static void test_caller_driven(void **state)
 static void test_config_checks(void **state)
 {
     (void)state;
-    plcio_s7_server_config cfg;
-    plcio_s7_server_config_init(&cfg);
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
     plcio_s7_server *srv = NULL;
     cfg.pdu_size = 100;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_EINVAL);
     cfg.pdu_size = 961;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
-    plcio_s7_server_config_init(&cfg);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_EINVAL);
+    plcio_s7_server_options_init(&cfg);
     cfg.password = "123456789";
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
-    plcio_s7_server_config_init(&cfg);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_EINVAL);
+    plcio_s7_server_options_init(&cfg);
     /* secure by default: silent and half-frame connections are closed */
     assert_int_equal(cfg.idle_timeout_ms, 60000);
     assert_int_equal(cfg.frame_timeout_ms, 5000);
     cfg.idle_timeout_ms = PLCIO_S7_SERVER_TIMEOUT_MAX_MS + 1;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
-    plcio_s7_server_config_init(&cfg);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_EINVAL);
+    plcio_s7_server_options_init(&cfg);
     cfg.frame_timeout_ms = PLCIO_S7_SERVER_TIMEOUT_MAX_MS + 1;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
-    plcio_s7_server_config_init(&cfg);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_EINVAL);
+    plcio_s7_server_options_init(&cfg);
     cfg.max_connections = 0;
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_EINVAL);
-    plcio_s7_server_config_init(&cfg);
-    assert_int_equal(plcio_s7_server_new(&cfg, &srv), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_EINVAL);
+    plcio_s7_server_options_init(&cfg);
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_OK);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 0, 4, NULL), PLCIO_EINVAL);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 65536, NULL), PLCIO_EINVAL);
     assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_T, 0, 3, NULL), PLCIO_EINVAL);

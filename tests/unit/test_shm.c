@@ -93,9 +93,9 @@ static plcio_shm_writer *make_writer(const plcio_shm_options *opts)
     for (size_t i = 0; i < NCASES; i++)
         defs[i] = (plcio_shm_tag_def){cases[i].name, cases[i].type, cases[i].length, cases[i].bit, true};
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create(seg_name, defs, NCASES, opts, &w, msg, sizeof msg);
-    if (rc != PLCIO_OK) fail_msg("create: %s %s", plcio_err_name(rc), msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_writer_new(seg_name, defs, NCASES, opts, &w, &msg);
+    if (rc != PLCIO_OK) fail_msg("create: %s %s", plcio_err_name(rc), msg.text);
     return w;
 }
 
@@ -111,9 +111,9 @@ static void set_all(plcio_shm_writer *w)
 static plcio_shm_reader *open_reader(void)
 {
     plcio_shm_reader *r = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_reader_open(seg_name, &r, msg, sizeof msg);
-    if (rc != PLCIO_OK) fail_msg("open: %s %s", plcio_err_name(rc), msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_reader_new(seg_name, &r, &msg);
+    if (rc != PLCIO_OK) fail_msg("open: %s %s", plcio_err_name(rc), msg.text);
     return r;
 }
 
@@ -452,8 +452,8 @@ static void test_not_writable_and_modes(void **state)
     plcio_shm_tag_def defs[2] = {{"Open", PLCIO_TYPE_INT, 0, 0, true}, {"Closed", PLCIO_TYPE_INT, 0, 0, false}};
     mode_t old = umask(0);
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, NULL, &w, msg, sizeof msg), PLCIO_OK);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_writer_new(seg_name, defs, 2, NULL, &w, &msg), PLCIO_OK);
     umask(old);
     char ring_name[300];
     snprintf(ring_name, sizeof ring_name, "%s.ring", seg_name);
@@ -488,7 +488,7 @@ static void test_not_writable_and_modes(void **state)
     plcio_shm_writer_free(w);
     /* explicit modes and groups; a group that does not exist is refused with its name */
     plcio_shm_options o = {.data = {0660, "0"}, .ring = {0620, NULL}};
-    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, &o, &w, msg, sizeof msg), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_new(seg_name, defs, 2, &o, &w, &msg), PLCIO_OK);
     fd = shm_open(seg_name, O_RDONLY, 0);
     assert_int_equal(fstat(fd, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0660);
@@ -500,8 +500,8 @@ static void test_not_writable_and_modes(void **state)
     close(fd);
     plcio_shm_writer_free(w);
     o.ring.group = "no-such-group-plcio";
-    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, &o, &w, msg, sizeof msg), PLCIO_EINVAL);
-    assert_non_null(strstr(msg, "no-such-group-plcio"));
+    assert_int_equal(plcio_shm_writer_new(seg_name, defs, 2, &o, &w, &msg), PLCIO_EINVAL);
+    assert_non_null(strstr(msg.text, "no-such-group-plcio"));
     assert_int_equal(shm_open(seg_name, O_RDONLY, 0), -1); /* nothing left behind */
     assert_int_equal(shm_open(ring_name, O_RDONLY, 0), -1);
 }
@@ -514,8 +514,8 @@ static void test_tampered_directory_cannot_redirect(void **state)
     (void)state;
     plcio_shm_tag_def defs[2] = {{"int_1", PLCIO_TYPE_INT, 0, 0, true}, {"int_2", PLCIO_TYPE_INT, 0, 0, true}};
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    assert_int_equal(plcio_shm_writer_create(seg_name, defs, 2, NULL, &w, msg, sizeof msg), PLCIO_OK);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_writer_new(seg_name, defs, 2, NULL, &w, &msg), PLCIO_OK);
     int fd = shm_open(seg_name, O_RDWR, 0);
     assert_true(fd >= 0);
     struct stat st;
@@ -559,11 +559,12 @@ static void test_second_engine_refused(void **state)
     plcio_shm_writer *w = make_writer(NULL);
     plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0, false};
     plcio_shm_writer *w2 = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "", pid[32];
-    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EBUSY);
+    char pid[32];
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_writer_new(seg_name, &def, 1, NULL, &w2, &msg), PLCIO_EBUSY);
     assert_null(w2);
     snprintf(pid, sizeof pid, "pid %d", (int)getpid());
-    assert_non_null(strstr(msg, pid));
+    assert_non_null(strstr(msg.text, pid));
     /* the running engine's segment is untouched */
     plcio_shm_reader *r = open_reader();
     assert_int_equal(plcio_shm_reader_tag_count(r), NCASES);
@@ -571,20 +572,20 @@ static void test_second_engine_refused(void **state)
     plcio_shm_writer_free(w);
     /* after a clean exit the name is gone, and free again */
     plcio_shm_reader *none = NULL;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &none, msg, sizeof msg), PLCIO_ENOTFOUND);
-    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &none, &msg), PLCIO_ENOTFOUND);
+    assert_int_equal(plcio_shm_writer_new(seg_name, &def, 1, NULL, &w2, &msg), PLCIO_OK);
     assert_int_equal(plcio_shm_writer_replaced_pid(w2), 0);
     plcio_shm_writer_free(w2);
     /* bad definitions */
     plcio_shm_tag_def dup[2] = {{"X", PLCIO_TYPE_INT, 0, 0, false}, {"X", PLCIO_TYPE_REAL, 0, 0, false}};
-    assert_int_equal(plcio_shm_writer_create(seg_name, dup, 2, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
-    assert_non_null(strstr(msg, "twice"));
+    assert_int_equal(plcio_shm_writer_new(seg_name, dup, 2, NULL, &w2, &msg), PLCIO_EINVAL);
+    assert_non_null(strstr(msg.text, "twice"));
     plcio_shm_tag_def badbit = {"X", PLCIO_TYPE_INT, 0, 3, false};
-    assert_int_equal(plcio_shm_writer_create(seg_name, &badbit, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_new(seg_name, &badbit, 1, NULL, &w2, &msg), PLCIO_EINVAL);
     plcio_shm_tag_def badstr = {"X", PLCIO_TYPE_STRING, 300, 0, false};
-    assert_int_equal(plcio_shm_writer_create(seg_name, &badstr, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
-    assert_int_equal(plcio_shm_writer_create("no-slash", &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
-    assert_int_equal(plcio_shm_writer_create("/a/b", &def, 1, NULL, &w2, msg, sizeof msg), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_new(seg_name, &badstr, 1, NULL, &w2, &msg), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_new("no-slash", &def, 1, NULL, &w2, &msg), PLCIO_EINVAL);
+    assert_int_equal(plcio_shm_writer_new("/a/b", &def, 1, NULL, &w2, &msg), PLCIO_EINVAL);
 }
 
 static void test_stale_segment_replaced(void **state)
@@ -595,7 +596,7 @@ static void test_stale_segment_replaced(void **state)
     if (child == 0) {
         plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0, false};
         plcio_shm_writer *w = NULL;
-        if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
+        if (plcio_shm_writer_new(seg_name, &def, 1, NULL, &w, NULL) != PLCIO_OK) _exit(1);
         plcio_shm_writer_publish(w, NULL);
         _exit(0); /* "crash": no cleanup */
     }
@@ -633,7 +634,7 @@ static void test_busy_across_processes(void **state)
         alarm(10);
         plcio_shm_tag_def def = {"Old", PLCIO_TYPE_INT, 0, 0, false};
         plcio_shm_writer *w = NULL;
-        if (plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, NULL, 0) != PLCIO_OK) _exit(1);
+        if (plcio_shm_writer_new(seg_name, &def, 1, NULL, &w, NULL) != PLCIO_OK) _exit(1);
         if (write(ready[1], "r", 1) != 1) _exit(1);
         char c;
         if (read(stop[0], &c, 1) < 0) _exit(1); /* until the parent kills it */
@@ -645,8 +646,9 @@ static void test_busy_across_processes(void **state)
     assert_int_equal(read(ready[0], &c, 1), 1);
     plcio_shm_tag_def def = {"X", PLCIO_TYPE_INT, 0, 0, false};
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX], pid[32];
-    int rc = plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg);
+    char pid[32];
+    plcio_error msg = {0};
+    int rc = plcio_shm_writer_new(seg_name, &def, 1, NULL, &w, &msg);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     for (int i = 0; i < 2; i++) {
@@ -655,8 +657,8 @@ static void test_busy_across_processes(void **state)
     }
     assert_int_equal(rc, PLCIO_EBUSY);
     snprintf(pid, sizeof pid, "pid %d", (int)child);
-    assert_non_null(strstr(msg, pid));
-    assert_int_equal(plcio_shm_writer_create(seg_name, &def, 1, NULL, &w, msg, sizeof msg), PLCIO_OK);
+    assert_non_null(strstr(msg.text, pid));
+    assert_int_equal(plcio_shm_writer_new(seg_name, &def, 1, NULL, &w, &msg), PLCIO_OK);
     assert_int_equal(plcio_shm_writer_replaced_pid(w), (uint32_t)child);
     plcio_shm_writer_free(w);
 }

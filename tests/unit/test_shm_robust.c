@@ -69,9 +69,9 @@ static const plcio_shm_tag_def defs[] = {
 static plcio_shm_writer *make_writer(void)
 {
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create(seg_name, defs, NDEFS, NULL, &w, msg, sizeof msg);
-    if (rc != PLCIO_OK) fail_msg("create: %s", msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_writer_new(seg_name, defs, NDEFS, NULL, &w, &msg);
+    if (rc != PLCIO_OK) fail_msg("create: %s", msg.text);
     return w;
 }
 
@@ -130,10 +130,10 @@ static void write_segment(const char *name, const uint8_t *bytes, size_t len)
 static int exercise(void)
 {
     plcio_shm_reader *r = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_reader_open(copy_name, &r, msg, sizeof msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_reader_new(copy_name, &r, &msg);
     if (rc != PLCIO_OK) {
-        assert_true(msg[0] != '\0'); /* every refusal says why */
+        assert_true(msg.text[0] != '\0'); /* every refusal says why */
         return rc;
     }
     plcio_shm_status st;
@@ -263,7 +263,7 @@ static void test_random_corruption(void **state)
     plcio_shm_writer_publish(w, NULL);
     plcio_shm_reader *r0 = NULL;
     uint64_t id;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r0, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r0, NULL), PLCIO_OK);
     plcio_shm_reader_submit_text(r0, "Text", "hello", &id); /* a slot with content */
     size_t len;
     uint8_t *good = segment_bytes(seg_name, &len);
@@ -298,7 +298,7 @@ static void test_live_corruption(void **state)
     stage(w, 1);
     plcio_shm_writer_publish(w, NULL);
     plcio_shm_reader *r = NULL;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     int fd = shm_open(seg_name, O_RDWR, 0);
     struct stat st;
     fstat(fd, &st);
@@ -420,7 +420,7 @@ static void test_corrupt_ring_fields(void **state)
         memcpy(&saved, ring + cases[k].off, 4);
         put32(ring, cases[k].off, cases[k].value);
         plcio_shm_reader *r = NULL;
-        assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+        assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
         uint64_t id;
         int rc = plcio_shm_reader_submit_text(r, "Counter", "5", &id);
         if (rc != cases[k].want)
@@ -515,7 +515,7 @@ static void *reader_loop(void *arg)
 {
     reader_result *res = arg;
     plcio_shm_reader *r = NULL;
-    if (plcio_shm_reader_open(seg_name, &r, NULL, 0) != PLCIO_OK) {
+    if (plcio_shm_reader_new(seg_name, &r, NULL) != PLCIO_OK) {
         res->violations = 1000000;
         return NULL;
     }
@@ -603,7 +603,7 @@ static int read_full_timeout(int fd, void *buf, size_t len, int timeout_ms)
 static void engine_main(int cmd, int ans)
 {
     plcio_shm_writer *w = NULL;
-    int32_t rc = plcio_shm_writer_create(seg_name, defs, NDEFS, NULL, &w, NULL, 0);
+    int32_t rc = plcio_shm_writer_new(seg_name, defs, NDEFS, NULL, &w, NULL);
     if (write(ans, &rc, 4) != 4 || rc != PLCIO_OK) _exit(1);
     uint32_t n = 0;
     char c;
@@ -720,7 +720,7 @@ static uint64_t object_size(ino_t *ino) { return object_size_of(seg_name, ino); 
 static void reader_main(int ready)
 {
     plcio_shm_reader *r = NULL;
-    if (plcio_shm_reader_open(seg_name, &r, NULL, 0) != PLCIO_OK) _exit(5);
+    if (plcio_shm_reader_new(seg_name, &r, NULL) != PLCIO_OK) _exit(5);
     char c = 'o';
     if (write(ready, &c, 1) != 1) _exit(5);
     uint64_t end = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
@@ -755,7 +755,7 @@ static void reader_main(int ready)
     if (src != PLCIO_ECLOSED || (wwrc != PLCIO_ECLOSED && wwrc != PLCIO_ENOTFOUND)) _exit(6);
     while (plcio_monotonic_ns() < end) {
         r = NULL;
-        if (plcio_shm_reader_open(seg_name, &r, NULL, 0) == PLCIO_OK && plcio_shm_reader_generation(r) > 0) {
+        if (plcio_shm_reader_new(seg_name, &r, NULL) == PLCIO_OK && plcio_shm_reader_generation(r) > 0) {
             int ok = snapshot_ok(r);
             plcio_shm_reader_free(r);
             _exit(ok ? 0 : 4);
@@ -872,7 +872,7 @@ static void requester_main(int ready)
 {
     plcio_shm_reader *r = NULL;
     uint64_t id = 0;
-    if (plcio_shm_reader_open(seg_name, &r, NULL, 0) != PLCIO_OK) _exit(5);
+    if (plcio_shm_reader_new(seg_name, &r, NULL) != PLCIO_OK) _exit(5);
     if (plcio_shm_reader_submit_text(r, "Counter", "7", &id) != PLCIO_OK) _exit(2);
     char c = 's';
     if (write(ready, &c, 1) != 1) _exit(5);
@@ -922,7 +922,7 @@ static void test_ring_truncated_under_waiters(void **state)
     assert_int_equal(object_size_of(ring_object(), NULL) > 0 && object_size_of(ring_object(), NULL) != UINT64_MAX, 1);
     /* The engine goes on: a new requester writes through the new ring. */
     plcio_shm_reader *r = NULL;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     uint64_t id;
     assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "8", &id), PLCIO_OK);
     assert_int_equal(engine_do(&e, 'n'), PLCIO_OK);
@@ -945,7 +945,7 @@ static void test_late_answer_after_ring_truncation(void **state)
     plcio_shm_writer *w = make_writer();
     plcio_shm_writer_publish(w, NULL);
     plcio_shm_reader *r = NULL;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     uint64_t id;
     assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "1", &id), PLCIO_OK);
     plcio_shm_write_request req;
@@ -953,7 +953,7 @@ static void test_late_answer_after_ring_truncation(void **state)
     plcio_shm_reader_free(r);
     do_damage_to(TRUNCATE_0, true);
     assert_int_equal(plcio_shm_writer_publish(w, NULL), PLCIO_OK); /* new segment and ring */
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     uint64_t ids[64];
     size_t n = 0;
     while (n < 64 && plcio_shm_reader_submit_text(r, "Counter", "2", &ids[n]) == PLCIO_OK)
@@ -1008,7 +1008,7 @@ static void test_late_answer_after_replacement(void **state)
     plcio_shm_writer *w = make_writer();
     plcio_shm_writer_publish(w, NULL);
     plcio_shm_reader *r = NULL;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     uint64_t id;
     assert_int_equal(plcio_shm_reader_submit_text(r, "Counter", "1", &id), PLCIO_OK);
     plcio_shm_write_request req;
@@ -1016,7 +1016,7 @@ static void test_late_answer_after_replacement(void **state)
     plcio_shm_reader_free(r);
     do_damage(TRUNCATE_1000);
     assert_int_equal(plcio_shm_writer_publish(w, NULL), PLCIO_OK); /* new object */
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     /* Fill every free slot of the new ring; the old request's slot is not among them. */
     uint64_t ids[64];
     size_t n = 0;
@@ -1097,7 +1097,7 @@ static void seqlock_stopped_writer(int where)
     plcio_shm_writer *w = make_writer();
     stage(w, 1);
     plcio_shm_writer_publish(w, NULL);
-    assert_int_equal(plcio_shm_reader_open(seg_name, &h.r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &h.r, NULL), PLCIO_OK);
     shm_reader_set_test_hook(h.r, reader_hook, &h);
     shm_writer_set_test_hook(w, writer_hook, &h);
     pthread_t th;
@@ -1252,10 +1252,10 @@ static void test_torn_race(void **state)
     memset(&c, 0, sizeof c);
     c.fill = malloc(4 + 2 * WIDE_UNITS);
     plcio_shm_options o = {.no_json = true};
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    if (plcio_shm_writer_create(seg_name, wide_defs, 4, &o, &c.w, msg, sizeof msg) != PLCIO_OK) fail_msg("%s", msg);
+    plcio_error msg = {0};
+    if (plcio_shm_writer_new(seg_name, wide_defs, 4, &o, &c.w, &msg) != PLCIO_OK) fail_msg("%s", msg.text);
     plcio_shm_reader *r = NULL;
-    assert_int_equal(plcio_shm_reader_open(seg_name, &r, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new(seg_name, &r, NULL), PLCIO_OK);
     shm_reader_set_test_hook(r, race_reader_hook, &c);
     shm_writer_set_test_hook(c.w, race_writer_hook, &c);
     pthread_t th;

@@ -67,13 +67,13 @@ static void test_too_big_is_enospc(void **state)
         defs[i] = (plcio_shm_tag_def){names[i], PLCIO_TYPE_STRING, 254, 0, false};
     }
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    int rc = plcio_shm_writer_create("/plcio-test-space-big", defs, 40, NULL, &w, msg, sizeof msg);
-    print_message("create in a 64 KiB /dev/shm: %s: %s\n", plcio_err_name(rc), msg);
+    plcio_error msg = {0};
+    int rc = plcio_shm_writer_new("/plcio-test-space-big", defs, 40, NULL, &w, &msg);
+    print_message("create in a 64 KiB /dev/shm: %s: %s\n", plcio_err_name(rc), msg.text);
     assert_int_equal(rc, PLCIO_ENOSPC);
     assert_null(w);
-    assert_non_null(strstr(msg, "/dev/shm"));
-    assert_non_null(strstr(msg, "needs"));
+    assert_non_null(strstr(msg.text, "/dev/shm"));
+    assert_non_null(strstr(msg.text, "needs"));
     assert_int_equal(shm_entries(), 0); /* nothing left behind */
 }
 
@@ -86,8 +86,8 @@ static void test_reserved_pages_survive_a_full_shm(void **state)
                                              {"Text", PLCIO_TYPE_STRING, 254, 0, false}};
     plcio_shm_options o = {.write_slots = 8};
     plcio_shm_writer *w = NULL;
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    assert_int_equal(plcio_shm_writer_create("/plcio-test-space-ok", defs, 2, &o, &w, msg, sizeof msg), PLCIO_OK);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_writer_new("/plcio-test-space-ok", defs, 2, &o, &w, &msg), PLCIO_OK);
     /* Fill the rest of the tmpfs. */
     int fd = open("/dev/shm/filler", O_RDWR | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
@@ -98,7 +98,7 @@ static void test_reserved_pages_survive_a_full_shm(void **state)
     assert_int_equal(errno, ENOSPC);
     /* A second segment: a clear error. */
     plcio_shm_writer *w2 = NULL;
-    assert_int_equal(plcio_shm_writer_create("/plcio-test-space-2", defs, 2, &o, &w2, msg, sizeof msg), PLCIO_ENOSPC);
+    assert_int_equal(plcio_shm_writer_new("/plcio-test-space-2", defs, 2, &o, &w2, &msg), PLCIO_ENOSPC);
     /* The first one works on: every page of it is written here. */
     uint8_t text[256] = {254, 254};
     memset(text + 2, 'x', 254);
@@ -108,7 +108,7 @@ static void test_reserved_pages_survive_a_full_shm(void **state)
         assert_int_equal(plcio_shm_writer_publish(w, NULL), PLCIO_OK);
     }
     plcio_shm_reader *r = NULL;
-    assert_int_equal(plcio_shm_reader_open("/plcio-test-space-ok", &r, msg, sizeof msg), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_new("/plcio-test-space-ok", &r, &msg), PLCIO_OK);
     plcio_shm_reader_free(r);
     plcio_shm_writer_free(w);
     close(fd);

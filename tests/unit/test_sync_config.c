@@ -34,9 +34,8 @@ static void test_full_config(void **state)
 {
     (void)state;
     plcio_sync_config *c;
-    char err[256];
-    assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", "/etc/plcio", &c, err, sizeof err),
-                     PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", "/etc/plcio", &c, &err), PLCIO_OK);
     assert_string_equal(c->shm_name, "tank");
     assert_int_equal(c->stats_interval_ms, 2000);
     assert_int_equal(c->layout_count, 2);
@@ -83,7 +82,7 @@ static void test_defaults(void **state)
     (void)state;
     const char *y = "devices:\n  - url: s7://h\n    groups: [{db: 1}]\n";
     plcio_sync_config *c;
-    assert_int_equal(plcio_sync_config_parse(y, strlen(y), NULL, NULL, &c, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(y, strlen(y), NULL, NULL, &c, NULL), PLCIO_OK);
     assert_string_equal(c->shm_name, "plcio");
     assert_int_equal(c->stats_interval_ms, 1000);
     assert_int_equal(c->layout_count, 0);
@@ -108,8 +107,8 @@ static void test_access_and_writable(void **state)
                             "      - db: 2\n"
                             "        tags: [{member: Setpoint, writable: true}, Other]\n";
     plcio_sync_config *c;
-    char err[256];
-    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "a.yaml", NULL, &c, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "a.yaml", NULL, &c, &err), PLCIO_OK);
     assert_int_equal(c->shm_mode, 0660);
     assert_string_equal(c->shm_group, "plc-readers");
     assert_int_equal(c->shm_write_mode, 0620);
@@ -124,7 +123,7 @@ static void test_access_and_writable(void **state)
     plcio_sync_config_free(c);
     /* and what the defaults are: nothing set, nothing writable */
     static const char d[] = "devices:\n  - url: s7://h\n    groups: [{db: 1, tags: [Level]}]\n";
-    assert_int_equal(plcio_sync_config_parse(d, strlen(d), NULL, NULL, &c, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(d, strlen(d), NULL, NULL, &c, NULL), PLCIO_OK);
     assert_int_equal(c->shm_mode, 0);
     assert_null(c->shm_group);
     assert_int_equal(c->shm_write_mode, 0);
@@ -201,12 +200,12 @@ static void test_errors_name_line_and_column(void **state)
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         plcio_sync_config *c = (plcio_sync_config *)0x1;
-        char err[256];
-        int rc = plcio_sync_config_parse(cases[i].yaml, strlen(cases[i].yaml), "bad.yaml", NULL, &c, err, sizeof err);
-        if (rc != cases[i].rc || strncmp(err, "bad.yaml:", 9) != 0 ||
-            strncmp(err + 9, cases[i].message, strlen(cases[i].message)) != 0)
-            print_error("case %zu: rc %d (want %d), message '%s' (want 'bad.yaml:%s...')\n", i, rc, cases[i].rc, err,
-                        cases[i].message),
+        plcio_error err = {0};
+        int rc = plcio_sync_config_parse(cases[i].yaml, strlen(cases[i].yaml), "bad.yaml", NULL, &c, &err);
+        if (rc != cases[i].rc || strncmp(err.text, "bad.yaml:", 9) != 0 ||
+            strncmp(err.text + 9, cases[i].message, strlen(cases[i].message)) != 0)
+            print_error("case %zu: rc %d (want %d), message '%s' (want 'bad.yaml:%s...')\n", i, rc, cases[i].rc,
+                        err.text, cases[i].message),
                 bad++;
         assert_null(c);
     }
@@ -245,16 +244,16 @@ static void test_load_file(void **state)
     fputs("layouts: db10.db\ndevices:\n  - url: s7://h\n    groups: [{db: 10}]\n", f);
     assert_int_equal(fclose(f), 0);
     plcio_sync_config *c;
-    char err[256];
-    assert_int_equal(plcio_sync_config_load(path, &c, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_config_load(path, &c, &err), PLCIO_OK);
     char want[300];
     snprintf(want, sizeof want, "%s/db10.db", dir);
     assert_string_equal(c->layout_files[0], want);
     plcio_sync_config_free(c);
     unlink(path);
     rmdir(dir);
-    assert_int_equal(plcio_sync_config_load(path, &c, err, sizeof err), PLCIO_ENOTFOUND);
-    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(plcio_sync_config_load(path, &c, &err), PLCIO_ENOTFOUND);
+    assert_non_null(strstr(err.text, "No such file"));
 }
 
 static void test_truncations_never_crash(void **state)
@@ -263,12 +262,12 @@ static void test_truncations_never_crash(void **state)
     /* Every prefix of a valid file is either valid or an error with a location. */
     for (size_t n = 0; n < sizeof full - 1; n++) {
         plcio_sync_config *c = NULL;
-        char err[256] = "";
-        int rc = plcio_sync_config_parse(full, n, "p.yaml", NULL, &c, err, sizeof err);
+        plcio_error err = {0};
+        int rc = plcio_sync_config_parse(full, n, "p.yaml", NULL, &c, &err);
         if (rc == PLCIO_OK)
             plcio_sync_config_free(c);
         else
-            assert_true(strncmp(err, "p.yaml:", 7) == 0);
+            assert_true(strncmp(err.text, "p.yaml:", 7) == 0);
     }
 }
 

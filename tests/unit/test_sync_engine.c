@@ -35,11 +35,10 @@ typedef struct fake_location {
 
 static fake_location *at(const plcio_sync_tag *t) { return plcio_sync_tag_location(t); }
 
-static int fake_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
+static int fake_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
 {
     (void)url;
     (void)err;
-    (void)cap;
     fake.dev = d;
     plcio_sync_device_set_data(d, &fake);
     return PLCIO_OK;
@@ -49,7 +48,7 @@ static void fake_close(plcio_sync_device *d) { plcio_sync_device_set_data(d, NUL
 
 /* Addresses "OFFSET:TYPE" or "BYTE.BIT:BOOL"; members use their layout offsets. */
 static int fake_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
-                        int db, char *err, size_t cap)
+                        int db, plcio_error *err)
 {
     (void)d;
     (void)db;
@@ -61,8 +60,7 @@ static int fake_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *add
         char type[32];
         plcio_type ty;
         if (sscanf(address, "%u.%u:%31s", &off, &bit, type) != 3 && sscanf(address, "%u:%31s", &off, type) != 2) {
-            snprintf(err, cap, "not a fake address");
-            return PLCIO_ESYNTAX;
+            return plcio_error_set(err, PLCIO_ESYNTAX, "not a fake address");
         }
         if (plcio_type_parse(type, strlen(type), &ty) != PLCIO_OK) return PLCIO_ETYPE;
         plcio_sync_tag_set_shape(t, ty, 0, bit, (uint32_t)plcio_type_size(ty, 0));
@@ -71,11 +69,10 @@ static int fake_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *add
     return at(t)->offset + plcio_sync_tag_size(t) <= sizeof fake.mem ? PLCIO_OK : PLCIO_ERANGE;
 }
 
-static int fake_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
+static int fake_plan(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
 {
     (void)d;
     (void)err;
-    (void)cap;
     plcio_sync_group_set_plan(g, &fake);
     return PLCIO_OK;
 }
@@ -203,16 +200,16 @@ static int make_world(world *w, const char *groups_yaml)
              "    stale-after: 3\n"
              "    groups:\n%s",
              groups_yaml);
-    char err[256];
-    int rc = plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", w->dir, &w->cfg, err, sizeof err);
-    if (rc != PLCIO_OK) fail_msg("config: %s", err);
+    plcio_error err = {0};
+    int rc = plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", w->dir, &w->cfg, &err);
+    if (rc != PLCIO_OK) fail_msg("config: %s", err.text);
     plcio_sync_options o = {0};
     o.drivers = fake_drivers;
     o.driver_count = 1;
     o.clock = plcio_manual_clock_bind(&w->clock);
     o.shm_name = w->shm;
-    rc = plcio_sync_new(w->cfg, &o, &w->sync, err, sizeof err);
-    if (rc != PLCIO_OK) print_error("engine: %s\n", err);
+    rc = plcio_sync_new(w->cfg, &o, &w->sync, &err);
+    if (rc != PLCIO_OK) print_error("engine: %s\n", err.text);
     return rc;
 }
 
@@ -247,8 +244,8 @@ static plcio_shm_value get(plcio_shm_reader *r, const char *name)
 static plcio_shm_reader *reader(world *w)
 {
     plcio_shm_reader *r;
-    char msg[256];
-    assert_int_equal(plcio_shm_reader_open(w->shm, &r, msg, sizeof msg), PLCIO_OK);
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_reader_new(w->shm, &r, &msg), PLCIO_OK);
     return r;
 }
 
@@ -413,17 +410,17 @@ static void test_writes_by_name(void **state)
     (void)state;
     world w;
     assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
-    char err[256];
+    plcio_error err = {0};
     write_result res = {0};
     /* Device not up yet: a write without queueing fails at once, reported once. */
-    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 0, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 0, on_write, &res, &err), PLCIO_OK);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_ENOTCONN);
     assert_non_null(strstr(res.msg, "device plc is not connected"));
     assert_int_equal(fake.writes, 0);
     /* Queued: done once the device is up. */
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 1000, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 1000, on_write, &res, &err), PLCIO_OK);
     assert_int_equal(res.calls, 0);
     run_ms(&w, 1);
     assert_int_equal(res.calls, 1);
@@ -432,32 +429,32 @@ static void test_writes_by_name(void **state)
     /* A BOOL write touches only its bit. */
     fake.mem[4] = 0xFD; /* every bit but Valve */
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Valve", "true", 0, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Valve", "true", 0, on_write, &res, &err), PLCIO_OK);
     assert_int_equal(fake.mem[4], 0xFF);
-    assert_int_equal(plcio_sync_write(w.sync, "Pump", "false", 0, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Pump", "false", 0, on_write, &res, &err), PLCIO_OK);
     assert_int_equal(fake.mem[4], 0xFE);
     /* Values are checked before anything is sent. */
     int before = fake.writes;
-    assert_int_equal(plcio_sync_write(w.sync, "Count", "70000", 0, on_write, &res, err, sizeof err), PLCIO_ERANGE);
-    assert_non_null(strstr(err, "Count"));
-    assert_non_null(strstr(err, "INT"));
-    assert_int_equal(plcio_sync_write(w.sync, "Pump", "maybe", 0, on_write, &res, err, sizeof err), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_sync_write(w.sync, "Nope", "1", 0, on_write, &res, err, sizeof err), PLCIO_ENOTFOUND);
-    assert_string_equal(err, "no tag named 'Nope'");
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "70000", 0, on_write, &res, &err), PLCIO_ERANGE);
+    assert_non_null(strstr(err.text, "Count"));
+    assert_non_null(strstr(err.text, "INT"));
+    assert_int_equal(plcio_sync_write(w.sync, "Pump", "maybe", 0, on_write, &res, &err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_sync_write(w.sync, "Nope", "1", 0, on_write, &res, &err), PLCIO_ENOTFOUND);
+    assert_string_equal(err.text, "no tag named 'Nope'");
     assert_int_equal(fake.writes, before);
     /* Queued past its deadline while the device is down: timed out, not done. */
     fake.connected = false;
     fake.refuse = true;
     plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Count", "5", 50, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "5", 50, on_write, &res, &err), PLCIO_OK);
     run_ms(&w, 60);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_ETIMEDOUT);
     assert_int_equal(fake.writes, before);
     /* Queued when the engine stops: canceled, reported. */
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Count", "6", 10000, on_write, &res, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "6", 10000, on_write, &res, &err), PLCIO_OK);
     free_world(&w);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_ECANCELED);
@@ -508,7 +505,8 @@ static void test_configuration_errors(void **state)
         world w;
         memset(&w, 0, sizeof w);
         memset(&fake, 0, sizeof fake);
-        char yaml[1024], err[256] = "";
+        char yaml[1024];
+        plcio_error err = {0};
         snprintf(yaml, sizeof yaml, "devices:\n  - name: plc\n    url: fake://x\n    groups:\n%s", cases[i].groups);
         snprintf(w.dir, sizeof w.dir, "/tmp/plcio-sync-XXXXXX");
         assert_non_null(mkdtemp(w.dir));
@@ -520,26 +518,25 @@ static void test_configuration_errors(void **state)
         assert_int_equal(fclose(f), 0);
         char full[1200];
         snprintf(full, sizeof full, "layouts: [tank.db]\n%s", yaml);
-        assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, err, sizeof err),
-                         PLCIO_OK);
+        assert_int_equal(plcio_sync_config_parse(full, strlen(full), "t.yaml", w.dir, &w.cfg, &err), PLCIO_OK);
         plcio_sync_options o = {0};
         o.drivers = fake_drivers;
         o.driver_count = 1;
         o.no_shm = true;
-        assert_int_not_equal(plcio_sync_new(w.cfg, &o, &w.sync, err, sizeof err), PLCIO_OK);
+        assert_int_not_equal(plcio_sync_new(w.cfg, &o, &w.sync, &err), PLCIO_OK);
         assert_null(w.sync);
-        if (strncmp(err, cases[i].message, strlen(cases[i].message)) != 0)
-            fail_msg("case %zu: '%s' (want '%s...')", i, err, cases[i].message);
+        if (strncmp(err.text, cases[i].message, strlen(cases[i].message)) != 0)
+            fail_msg("case %zu: '%s' (want '%s...')", i, err.text, cases[i].message);
         free_world(&w);
     }
     /* An unknown scheme is named. */
     plcio_sync_config *cfg;
-    char err[256];
+    plcio_error err = {0};
     const char *y = "devices:\n  - url: opcua://h\n    groups: [{tags: [{address: x}]}]\n";
-    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "t.yaml", NULL, &cfg, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(y, strlen(y), "t.yaml", NULL, &cfg, &err), PLCIO_OK);
     plcio_sync *s = NULL;
-    assert_int_equal(plcio_sync_new(cfg, NULL, &s, err, sizeof err), PLCIO_EUNSUPPORTED);
-    assert_non_null(strstr(err, "unknown kind of device 'opcua://'"));
+    assert_int_equal(plcio_sync_new(cfg, NULL, &s, &err), PLCIO_EUNSUPPORTED);
+    assert_non_null(strstr(err.text, "unknown kind of device 'opcua://'"));
     plcio_sync_config_free(cfg);
 }
 

@@ -31,9 +31,8 @@ static void test_every_modbus_link_builds(void **state)
 {
     (void)state;
     plcio_sync_config *cfg;
-    char err[512] = "";
-    assert_int_equal(plcio_sync_config_parse(every_link, strlen(every_link), "links.yaml", NULL, &cfg, err, sizeof err),
-                     PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_config_parse(every_link, strlen(every_link), "links.yaml", NULL, &cfg, &err), PLCIO_OK);
     assert_int_equal(cfg->device_count, 5);
     assert_string_equal(cfg->devices[2].url,
                         "modbus-rtu:///dev/ttyUSB0?baud=115200&parity=N&data-bits=8&stop-bits=1&unit=7");
@@ -41,7 +40,7 @@ static void test_every_modbus_link_builds(void **state)
     memset(&o, 0, sizeof o);
     o.no_shm = true;
     plcio_sync *s = NULL;
-    if (plcio_sync_new(cfg, &o, &s, err, sizeof err) != PLCIO_OK) fail_msg("engine: %s", err);
+    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) fail_msg("engine: %s", err.text);
     assert_int_equal(plcio_sync_device_count(s), 5);
     assert_int_equal(plcio_sync_tag_count(s), 9);
     plcio_sync_stats st;
@@ -83,34 +82,34 @@ static void test_bad_modbus_urls(void **state)
         {"s7://127.0.0.1?rack=0&rack=1", "is not a device URL (parameter 'rack' is given twice)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char yaml[512], err[512] = "";
+        char yaml[512];
+        plcio_error err = {0};
         snprintf(yaml, sizeof yaml,
                  "devices:\n  - name: bad\n    url: \"%s\"\n    groups: [{tags: [{address: hr0}]}]\n", cases[i].url);
         plcio_sync_config *cfg;
-        assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bad.yaml", NULL, &cfg, err, sizeof err),
-                         PLCIO_OK);
+        assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bad.yaml", NULL, &cfg, &err), PLCIO_OK);
         plcio_sync_options o;
         memset(&o, 0, sizeof o);
         o.no_shm = true;
         plcio_sync *s = NULL;
-        int rc = plcio_sync_new(cfg, &o, &s, err, sizeof err);
+        int rc = plcio_sync_new(cfg, &o, &s, &err);
         if (rc == PLCIO_OK) fail_msg("%s: accepted", cases[i].url);
         assert_null(s);
-        if (!strstr(err, cases[i].why) || strncmp(err, "bad", 3) != 0)
-            fail_msg("%s: message '%s' does not name the device and '%s'", cases[i].url, err, cases[i].why);
+        if (!strstr(err.text, cases[i].why) || strncmp(err.text, "bad", 3) != 0)
+            fail_msg("%s: message '%s' does not name the device and '%s'", cases[i].url, err.text, cases[i].why);
         plcio_sync_config_free(cfg);
     }
 }
 
-static int build(const char *yaml, char *err, size_t cap)
+static int build(const char *yaml, plcio_error *err)
 {
     plcio_sync_config *cfg;
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bus.yaml", NULL, &cfg, err, cap), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bus.yaml", NULL, &cfg, err), PLCIO_OK);
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.no_shm = true;
     plcio_sync *s = NULL;
-    int rc = plcio_sync_new(cfg, &o, &s, err, cap);
+    int rc = plcio_sync_new(cfg, &o, &s, err);
     if (rc == PLCIO_OK) assert_int_equal(plcio_sync_device_count(s), 2);
     plcio_sync_free(s);
     plcio_sync_config_free(cfg);
@@ -122,48 +121,48 @@ static int build(const char *yaml, char *err, size_t cap)
 static void test_units_on_one_port(void **state)
 {
     (void)state;
-    char err[512] = "";
+    plcio_error err = {0};
     const char *ok =
         "devices:\n"
         "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
         "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=2&timeout=200\", groups: [{tags: [{address: "
         "hr0}]}]}\n";
-    if (build(ok, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
+    if (build(ok, &err) != PLCIO_OK) fail_msg("%s", err.text);
     const char *baud =
         "devices:\n"
         "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?baud=9600&unit=1\", groups: [{tags: [{address: hr0}]}]}\n"
         "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?baud=19200&unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
-    assert_int_equal(build(baud, err, sizeof err), PLCIO_EINVAL);
-    print_message("%s\n", err);
-    assert_non_null(strstr(err, "/dev/ttyS9 is also the line of device a"));
+    assert_int_equal(build(baud, &err), PLCIO_EINVAL);
+    print_message("%s\n", err.text);
+    assert_non_null(strstr(err.text, "/dev/ttyS9 is also the line of device a"));
     const char *framing =
         "devices:\n"
         "  - {name: a, url: \"modbus-rtu:///dev/ttyS9\", groups: [{tags: [{address: hr0}]}]}\n"
         "  - {name: b, url: \"modbus-ascii:///dev/ttyS9?unit=2\", groups: [{tags: [{address: hr0}]}]}\n";
-    assert_int_equal(build(framing, err, sizeof err), PLCIO_EINVAL);
+    assert_int_equal(build(framing, &err), PLCIO_EINVAL);
     const char *twice = "devices:\n"
                         "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
                         "  - {name: b, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr1}]}]}\n";
-    assert_int_equal(build(twice, err, sizeof err), PLCIO_EEXIST);
-    print_message("%s\n", err);
-    assert_non_null(strstr(err, "unit 4 on /dev/ttyS9 is already device a"));
+    assert_int_equal(build(twice, &err), PLCIO_EEXIST);
+    print_message("%s\n", err.text);
+    assert_non_null(strstr(err.text, "unit 4 on /dev/ttyS9 is already device a"));
     /* other ports, or TCP gateways, are separate lines */
     const char *apart =
         "devices:\n"
         "  - {name: a, url: \"modbus-rtu:///dev/ttyS9?unit=4\", groups: [{tags: [{address: hr0}]}]}\n"
         "  - {name: b, url: \"modbus-rtu://127.0.0.1:4001?unit=4\", groups: [{tags: [{address: hr1}]}]}\n";
-    if (build(apart, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
+    if (build(apart, &err) != PLCIO_OK) fail_msg("%s", err.text);
 }
 
 static plcio_sync *engine_of(const char *yaml, plcio_sync_config **cfg)
 {
-    char err[512] = "";
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bus.yaml", NULL, cfg, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "bus.yaml", NULL, cfg, &err), PLCIO_OK);
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.no_shm = true;
     plcio_sync *s = NULL;
-    if (plcio_sync_new(*cfg, &o, &s, err, sizeof err) != PLCIO_OK) fail_msg("%s", err);
+    if (plcio_sync_new(*cfg, &o, &s, &err) != PLCIO_OK) fail_msg("%s", err.text);
     return s;
 }
 

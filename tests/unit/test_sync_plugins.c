@@ -26,11 +26,10 @@ typedef struct mem_location {
 
 static mem_location *loc(const plcio_sync_tag *t) { return plcio_sync_tag_location(t); }
 
-static int mem_open(plcio_sync_device *d, const plcio_url *url, char *err, size_t cap)
+static int mem_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
 {
     (void)url;
     (void)err;
-    (void)cap;
     plcio_sync_device_set_data(d, mem);
     return PLCIO_OK;
 }
@@ -38,7 +37,7 @@ static int mem_open(plcio_sync_device *d, const plcio_url *url, char *err, size_
 static void mem_close(plcio_sync_device *d) { plcio_sync_device_set_data(d, NULL); }
 
 static int mem_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
-                       int db, char *err, size_t cap)
+                       int db, plcio_error *err)
 {
     (void)d;
     (void)m;
@@ -48,20 +47,18 @@ static int mem_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *addr
     plcio_type ty;
     if (!address || sscanf(address, "%u:%31s", &off, type) != 2 ||
         plcio_type_parse(type, strlen(type), &ty) != PLCIO_OK) {
-        snprintf(err, cap, "not a mem address");
-        return PLCIO_ESYNTAX;
+        return plcio_error_set(err, PLCIO_ESYNTAX, "not a mem address");
     }
     plcio_sync_tag_set_shape(t, ty, 0, 0, (uint32_t)plcio_type_size(ty, 0));
     loc(t)->offset = off;
     return off + plcio_sync_tag_size(t) <= sizeof mem ? PLCIO_OK : PLCIO_ERANGE;
 }
 
-static int mem_plan(plcio_sync_device *d, plcio_sync_group *g, char *err, size_t cap)
+static int mem_plan(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
 {
     (void)d;
     (void)g;
     (void)err;
-    (void)cap;
     return PLCIO_OK;
 }
 
@@ -120,10 +117,9 @@ typedef struct recorder {
     bool closed;
 } recorder;
 
-static int rec_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, char *err, size_t cap)
+static int rec_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err)
 {
     (void)err;
-    (void)cap;
     recorder *r = config;
     r->tags = tags;
     r->tag_count = tag_count;
@@ -169,12 +165,11 @@ typedef struct stuck {
     bool fail;
 } stuck;
 
-static int stuck_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, char *err, size_t cap)
+static int stuck_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err)
 {
     (void)tags;
     (void)tag_count;
     (void)err;
-    (void)cap;
     *state = config;
     return PLCIO_OK;
 }
@@ -217,9 +212,9 @@ static const char config_yaml[] = "devices:\n"
                                   "        tags: [{address: '0:REAL', name: Level}, {address: '4:INT', name: Count}]\n";
 
 static int engine(const char *yaml, const plcio_sync_sink *sinks, size_t sink_count, plcio_manual_clock *clock,
-                  plcio_sync_config **cfg, plcio_sync **out, char *err, size_t cap)
+                  plcio_sync_config **cfg, plcio_sync **out, plcio_error *err)
 {
-    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, cfg, err, cap), PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, cfg, err), PLCIO_OK);
     plcio_sync_options o = {0};
     o.no_shm = true; /* values still reach the sinks: the engine keeps its own image */
     o.drivers = drivers;
@@ -227,7 +222,7 @@ static int engine(const char *yaml, const plcio_sync_sink *sinks, size_t sink_co
     o.sinks = sinks;
     o.sink_count = sink_count;
     o.clock = plcio_manual_clock_bind(clock);
-    return plcio_sync_new(*cfg, &o, out, err, cap);
+    return plcio_sync_new(*cfg, &o, out, err);
 }
 
 static void run_ms(plcio_sync *s, plcio_manual_clock *clock, unsigned ms)
@@ -267,8 +262,8 @@ static void test_values_flow_to_sink_and_writes_back(void **state)
     plcio_manual_clock clock = {1000 * PLCIO_NS_PER_S};
     plcio_sync_config *cfg;
     plcio_sync *s = NULL;
-    char err[256];
-    assert_int_equal(engine(config_yaml, sinks, 1, &clock, &cfg, &s, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(engine(config_yaml, sinks, 1, &clock, &cfg, &s, &err), PLCIO_OK);
     assert_int_equal(rec.tag_count, 2);
     assert_string_equal(rec.tags[0].name, "Level");
     assert_string_equal(rec.tags[1].device, "m");
@@ -294,7 +289,7 @@ static void test_values_flow_to_sink_and_writes_back(void **state)
     /* A write goes to the driver, and the sink hears the request and the result. */
     size_t before = rec.count;
     int result = -1;
-    assert_int_equal(plcio_sync_write(s, "Count", "300", 0, write_cb, &result, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(s, "Count", "300", 0, write_cb, &result, &err), PLCIO_OK);
     assert_int_equal(result, PLCIO_OK);
     assert_int_equal(plcio_get_u16be(mem + 4), 300);
     size_t req = find(&rec, before, PLCIO_SINK_WRITE_REQUEST);
@@ -328,9 +323,9 @@ static uint64_t cycles_with(const plcio_sync_sink *sinks, size_t n, unsigned ms,
                             plcio_sync_config **cfg)
 {
     plcio_manual_clock clock = {1000 * PLCIO_NS_PER_S};
-    char err[256];
+    plcio_error err;
     plcio_sync *s = NULL;
-    assert_int_equal(engine(config_yaml, sinks, n, &clock, cfg, &s, err, sizeof err), PLCIO_OK);
+    assert_int_equal(engine(config_yaml, sinks, n, &clock, cfg, &s, &err), PLCIO_OK);
     mem_reads = 0;
     run_ms(s, &clock, ms);
     plcio_sync_stats st;
@@ -382,26 +377,25 @@ static void test_what_the_engine_cannot_use_is_refused(void **state)
     plcio_manual_clock clock = {0};
     plcio_sync_config *cfg;
     plcio_sync *s = NULL;
-    char err[256] = "";
+    plcio_error err = {0};
     /* A scheme no registered driver serves. */
     const char *yaml = "devices:\n  - url: opc://h\n    groups: [{tags: [{address: '0:INT'}]}]\n";
-    assert_int_equal(engine(yaml, NULL, 0, &clock, &cfg, &s, err, sizeof err), PLCIO_EUNSUPPORTED);
+    assert_int_equal(engine(yaml, NULL, 0, &clock, &cfg, &s, &err), PLCIO_EUNSUPPORTED);
     assert_null(s);
-    assert_non_null(strstr(err, "unknown kind of device 'opc://': no driver registered for it"));
+    assert_non_null(strstr(err.text, "unknown kind of device 'opc://': no driver registered for it"));
     plcio_sync_config_free(cfg);
 
     /* A driver table of another interface version. */
     plcio_driver future = mem_driver;
     future.abi = PLCIO_DRIVER_ABI + 1;
     const plcio_driver *const list[] = {&future};
-    assert_int_equal(plcio_sync_config_parse(config_yaml, strlen(config_yaml), "t.yaml", NULL, &cfg, err, sizeof err),
-                     PLCIO_OK);
+    assert_int_equal(plcio_sync_config_parse(config_yaml, strlen(config_yaml), "t.yaml", NULL, &cfg, &err), PLCIO_OK);
     plcio_sync_options o = {0};
     o.no_shm = true;
     o.drivers = list;
     o.driver_count = 1;
-    assert_int_equal(plcio_sync_new(cfg, &o, &s, err, sizeof err), PLCIO_EUNSUPPORTED);
-    assert_non_null(strstr(err, "interface version"));
+    assert_int_equal(plcio_sync_new(cfg, &o, &s, &err), PLCIO_EUNSUPPORTED);
+    assert_non_null(strstr(err.text, "interface version"));
 
     /* A sink of another interface version. */
     plcio_sink old = recorder_sink;
@@ -411,8 +405,8 @@ static void test_what_the_engine_cannot_use_is_refused(void **state)
     o.drivers = drivers;
     o.sinks = sinks;
     o.sink_count = 1;
-    assert_int_equal(plcio_sync_new(cfg, &o, &s, err, sizeof err), PLCIO_EUNSUPPORTED);
-    assert_non_null(strstr(err, "sink 'recorder': interface version 0"));
+    assert_int_equal(plcio_sync_new(cfg, &o, &s, &err), PLCIO_EUNSUPPORTED);
+    assert_non_null(strstr(err.text, "sink 'recorder': interface version 0"));
     assert_null(s);
     plcio_sync_config_free(cfg);
 }

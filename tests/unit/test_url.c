@@ -8,7 +8,7 @@ static void test_s7_url(void **state)
 {
     (void)state;
     plcio_url u;
-    assert_int_equal(plcio_url_parse("S7://192.168.0.10:1102?rack=0&slot=2&pdu=960&type=op", &u), PLCIO_OK);
+    assert_int_equal(plcio_url_parse("S7://192.168.0.10:1102?rack=0&slot=2&pdu=960&type=op", &u, NULL), PLCIO_OK);
     assert_string_equal(u.scheme, "s7");
     assert_string_equal(u.host, "192.168.0.10");
     assert_int_equal(u.port, 1102);
@@ -31,7 +31,7 @@ static void test_tsap_hex_and_defaults(void **state)
 {
     (void)state;
     plcio_url u;
-    assert_int_equal(plcio_url_parse("s7://plc1?local-tsap=0x0100&remote-tsap=0x0102", &u), PLCIO_OK);
+    assert_int_equal(plcio_url_parse("s7://plc1?local-tsap=0x0100&remote-tsap=0x0102", &u, NULL), PLCIO_OK);
     assert_int_equal(u.port, -1);
     assert_string_equal(u.host, "plc1");
     unsigned long v;
@@ -43,15 +43,15 @@ static void test_serial_and_ipv6(void **state)
 {
     (void)state;
     plcio_url u;
-    assert_int_equal(plcio_url_parse("modbus-rtu:///dev/ttyUSB0?baud=19200&parity=E&unit=7", &u), PLCIO_OK);
+    assert_int_equal(plcio_url_parse("modbus-rtu:///dev/ttyUSB0?baud=19200&parity=E&unit=7", &u, NULL), PLCIO_OK);
     assert_string_equal(u.scheme, "modbus-rtu");
     assert_string_equal(u.host, "");
     assert_string_equal(u.path, "/dev/ttyUSB0");
     assert_string_equal(plcio_url_get(&u, "parity"), "E");
-    assert_int_equal(plcio_url_parse("modbus-tcp://[::1]:5020", &u), PLCIO_OK);
+    assert_int_equal(plcio_url_parse("modbus-tcp://[::1]:5020", &u, NULL), PLCIO_OK);
     assert_string_equal(u.host, "::1");
     assert_int_equal(u.port, 5020);
-    assert_int_equal(plcio_url_parse("modbus-tcp://h/%2Fx%20y?k=a%26b", &u), PLCIO_OK);
+    assert_int_equal(plcio_url_parse("modbus-tcp://h/%2Fx%20y?k=a%26b", &u, NULL), PLCIO_OK);
     assert_string_equal(u.path, "//x y");
     assert_string_equal(plcio_url_get(&u, "k"), "a&b");
 }
@@ -60,27 +60,27 @@ static void test_malformed(void **state)
 {
     (void)state;
     plcio_url u;
-    assert_int_equal(plcio_url_parse("192.168.0.1", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("://x", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h:", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h:70000", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h:12a", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h?=1", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h?a=1&a=2", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h?a=%4", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://h?a=%zz", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s7://[::1", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse("s 7://h", &u), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_url_parse(NULL, &u), PLCIO_EINVAL);
+    assert_int_equal(plcio_url_parse("192.168.0.1", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("://x", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h:", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h:70000", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h:12a", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h?=1", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h?a=1&a=2", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h?a=%4", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://h?a=%zz", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s7://[::1", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse("s 7://h", &u, NULL), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_url_parse(NULL, &u, NULL), PLCIO_EINVAL);
     char longhost[400];
     memset(longhost, 'a', sizeof longhost);
     memcpy(longhost, "s7://", 5);
     longhost[sizeof longhost - 1] = '\0';
-    assert_int_equal(plcio_url_parse(longhost, &u), PLCIO_ENOSPC);
+    assert_int_equal(plcio_url_parse(longhost, &u, NULL), PLCIO_ENOSPC);
     char many[1024] = "s7://h?";
     for (int i = 0; i < 30; i++)
         snprintf(many + strlen(many), sizeof many - strlen(many), "k%d=1&", i);
-    assert_int_equal(plcio_url_parse(many, &u), PLCIO_ENOSPC);
+    assert_int_equal(plcio_url_parse(many, &u, NULL), PLCIO_ENOSPC);
 }
 
 /* Every refusal says which part or parameter and why (issue 23). */
@@ -113,18 +113,19 @@ static void test_error_reasons(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         plcio_url u;
-        char err[160] = "unset";
-        int rc = plcio_url_parse_err(cases[i].url, &u, err, sizeof err);
-        if (rc != cases[i].rc || strcmp(err, cases[i].why) != 0)
-            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err, cases[i].rc, cases[i].why);
-        assert_int_equal(plcio_url_parse(cases[i].url, &u), cases[i].rc); /* same answer without a message */
+        plcio_error err = {1, "unset"};
+        int rc = plcio_url_parse(cases[i].url, &u, &err);
+        if (rc != cases[i].rc || err.code != rc || strcmp(err.text, cases[i].why) != 0)
+            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err.text, cases[i].rc, cases[i].why);
+        assert_int_equal(plcio_url_parse(cases[i].url, &u, NULL), cases[i].rc); /* same answer without a message */
     }
     plcio_url u;
-    char err[160] = "unset";
-    assert_int_equal(plcio_url_parse_err("s7://h:1", &u, err, sizeof err), PLCIO_OK);
-    assert_string_equal(err, "");
+    plcio_error err = {1, "unset"};
+    assert_int_equal(plcio_url_parse("s7://h:1", &u, &err), PLCIO_OK);
+    assert_string_equal(err.text, "");
+    assert_int_equal(err.code, PLCIO_OK);
     assert_int_equal(u.port, 1);
-    assert_int_equal(plcio_url_parse_err("s7://h:65535", &u, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_url_parse("s7://h:65535", &u, NULL), PLCIO_OK);
     assert_int_equal(u.port, 65535);
 }
 
@@ -143,20 +144,20 @@ static void test_s7_options_refuse(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         plcio_url u;
-        assert_int_equal(plcio_url_parse(cases[i].url, &u), PLCIO_OK);
+        assert_int_equal(plcio_url_parse(cases[i].url, &u, NULL), PLCIO_OK);
         plcio_s7_client_options o;
         plcio_s7_client_options_init(&o);
-        char err[160] = "";
-        int rc = plcio_s7_client_options_from_url(&o, &u, err, sizeof err);
-        if (rc != cases[i].rc || strcmp(err, cases[i].why) != 0)
-            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err, cases[i].rc, cases[i].why);
+        plcio_error err = {0};
+        int rc = plcio_s7_client_options_from_url(&o, &u, &err);
+        if (rc != cases[i].rc || strcmp(err.text, cases[i].why) != 0)
+            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err.text, cases[i].rc, cases[i].why);
     }
     plcio_url u;
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
-    char err[160] = "";
-    assert_int_equal(plcio_url_parse("s7://h:1102/", &u), PLCIO_OK); /* a trailing slash is no path */
-    assert_int_equal(plcio_s7_client_options_from_url(&o, &u, err, sizeof err), PLCIO_OK);
+    plcio_error err = {0};
+    assert_int_equal(plcio_url_parse("s7://h:1102/", &u, NULL), PLCIO_OK); /* a trailing slash is no path */
+    assert_int_equal(plcio_s7_client_options_from_url(&o, &u, &err), PLCIO_OK);
     assert_int_equal(o.port, 1102);
 }
 
@@ -182,19 +183,21 @@ static void test_modbus_url_reasons(void **state)
          "unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char err[160] = "";
-        int rc = plcio_modbus_url_check(cases[i].url, err, sizeof err);
-        if (rc != cases[i].rc || strcmp(err, cases[i].why) != 0)
-            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err, cases[i].rc, cases[i].why);
-        int code = 0;
-        assert_null(plcio_modbus_client_new(cases[i].url, NULL, &code));
-        assert_int_equal(code, cases[i].rc);
+        plcio_error err = {0};
+        int rc = plcio_modbus_url_check(cases[i].url, &err);
+        if (rc != cases[i].rc || strcmp(err.text, cases[i].why) != 0)
+            fail_msg("%s: rc %d '%s', expected %d '%s'", cases[i].url, rc, err.text, cases[i].rc, cases[i].why);
+        plcio_modbus_client *c = NULL;
+        plcio_error e;
+        assert_int_equal(plcio_modbus_client_new(cases[i].url, NULL, &c, &e), cases[i].rc);
+        assert_null(c);
+        assert_string_equal(e.text, err.text); /* the constructor says what the check says */
     }
     static const char *const good[] = {"modbus-tcp://h:5020", "modbus-tcp://h/", "modbus-rtu:///dev/ttyUSB0?baud=9600",
                                        "modbus-ascii:///dev/ttyS1?parity=E&data-bits=7", "modbus-rtu://h:4001"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        char err[160] = "";
-        if (plcio_modbus_url_check(good[i], err, sizeof err) != PLCIO_OK) fail_msg("%s refused: %s", good[i], err);
+        plcio_error err = {0};
+        if (plcio_modbus_url_check(good[i], &err) != PLCIO_OK) fail_msg("%s refused: %s", good[i], err.text);
     }
 }
 

@@ -19,7 +19,7 @@ static uint64_t rnd(void)
     return rng_state * 0x2545F4914F6CDD1Du;
 }
 
-static char err[PLCIO_VALUE_ERR_MAX];
+static plcio_error err = {0};
 
 /* bytes -> decode -> text -> from_text -> encode == bytes. Returns the
  * decode result; on success the full chain must hold. */
@@ -29,23 +29,23 @@ static int round_trip(plcio_type type, unsigned length, const uint8_t *bytes, si
     static char text[4096];
     plcio_value_init(&v, type);
     size_t used = 0;
-    int rc = plcio_value_decode(&v, type, length, bytes, n, 0, &used, err, sizeof err);
+    int rc = plcio_value_decode(&v, type, length, bytes, n, 0, &used, &err);
     if (rc != PLCIO_OK) return rc;
     assert_int_equal(used, n);
     size_t tlen;
     assert_int_equal(plcio_value_to_text(&v, text, sizeof text, &tlen), PLCIO_OK);
     plcio_value_init(&w, PLCIO_TYPE_BOOL);
     // NOLINTNEXTLINE(readability-suspicious-call-argument)
-    rc = plcio_value_from_text(&w, type, length, text, tlen, err, sizeof err);
-    if (rc != PLCIO_OK) fail_msg("%s: '%s' does not read back: %s", plcio_type_name(type), text, err);
+    rc = plcio_value_from_text(&w, type, length, text, tlen, &err);
+    if (rc != PLCIO_OK) fail_msg("%s: '%s' does not read back: %s", plcio_type_name(type), text, err.text);
     uint8_t out[1024];
     assert_true(n <= sizeof out);
-    rc = plcio_value_encode(&w, out, n, 0, &used, err, sizeof err);
-    if (rc != PLCIO_OK) fail_msg("%s: '%s' does not encode: %s", plcio_type_name(type), text, err);
+    rc = plcio_value_encode(&w, out, n, 0, &used, &err);
+    if (rc != PLCIO_OK) fail_msg("%s: '%s' does not encode: %s", plcio_type_name(type), text, err.text);
     assert_int_equal(used, n);
     if (memcmp(out, bytes, n) != 0) fail_msg("%s: '%s' encodes to other bytes", plcio_type_name(type), text);
     /* and the value encodes directly too */
-    assert_int_equal(plcio_value_encode(&v, out, n, 0, NULL, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_value_encode(&v, out, n, 0, NULL, NULL), PLCIO_OK);
     assert_memory_equal(out, bytes, n);
     return PLCIO_OK;
 }
@@ -127,7 +127,7 @@ static void test_floats(void **state)
     plcio_put_u32be(b, 0x7FC00000);
     plcio_value v;
     plcio_value_init(&v, PLCIO_TYPE_REAL);
-    assert_int_equal(plcio_value_decode(&v, PLCIO_TYPE_REAL, 0, b, 4, 0, NULL, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_value_decode(&v, PLCIO_TYPE_REAL, 0, b, 4, 0, NULL, NULL), PLCIO_OK);
     assert_true(isnan(v.v.f));
 }
 
@@ -202,20 +202,20 @@ static void test_s5time_all_words(void **state)
         plcio_put_u16be(b, (uint16_t)x);
         plcio_value v;
         plcio_value_init(&v, PLCIO_TYPE_S5TIME);
-        int rc = plcio_value_decode(&v, PLCIO_TYPE_S5TIME, 0, b, 2, 0, NULL, NULL, 0);
+        int rc = plcio_value_decode(&v, PLCIO_TYPE_S5TIME, 0, b, 2, 0, NULL, NULL);
         bool bcd = (x >> 8 & 0xF) <= 9 && (x >> 4 & 0xF) <= 9 && (x & 0xF) <= 9;
         assert_int_equal(rc, bcd ? PLCIO_OK : PLCIO_EPROTO);
         if (!bcd) continue;
         valid++;
         /* Re-encoding gives the finest base, which decodes to the same time. */
         uint8_t e[2];
-        assert_int_equal(plcio_value_encode(&v, e, 2, 0, NULL, err, sizeof err), PLCIO_OK);
+        assert_int_equal(plcio_value_encode(&v, e, 2, 0, NULL, &err), PLCIO_OK);
         unsigned base = e[0] >> 4 & 3, digits = (e[0] & 0xF) * 100u + (e[1] >> 4) * 10u + (e[1] & 0xF);
         if (base > 0) assert_true(v.v.i > 999LL * (base == 1 ? 10 : base == 2 ? 100 : 1000));
         assert_true(digits <= 999);
         plcio_value w;
         plcio_value_init(&w, PLCIO_TYPE_S5TIME);
-        assert_int_equal(plcio_value_decode(&w, PLCIO_TYPE_S5TIME, 0, e, 2, 0, NULL, NULL, 0), PLCIO_OK);
+        assert_int_equal(plcio_value_decode(&w, PLCIO_TYPE_S5TIME, 0, e, 2, 0, NULL, NULL), PLCIO_OK);
         assert_int_equal(w.v.i, v.v.i);
         /* Canonical words (bits 15-14 clear, finest base) round-trip exactly. */
         if ((x >> 14) == 0 && (b[0] == e[0] && b[1] == e[1]))
@@ -267,11 +267,10 @@ static void test_dates_full_range(void **state)
                 if (y >= 1990 && y <= 2089) {
                     snprintf(text, sizeof text, "%04d-%02u-%02uT%02u:%02u:%02u.%03u", (int)y, m, d, h, mi, s, ms);
                     plcio_value_init(&v, PLCIO_TYPE_BOOL);
-                    assert_int_equal(
-                        plcio_value_from_text(&v, PLCIO_TYPE_DATE_AND_TIME, 0, text, strlen(text), err, sizeof err),
-                        PLCIO_OK);
+                    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_DATE_AND_TIME, 0, text, strlen(text), &err),
+                                     PLCIO_OK);
                     assert_int_equal(v.v.dt.weekday, wd);
-                    assert_int_equal(plcio_value_encode(&v, b, 8, 0, NULL, NULL, 0), PLCIO_OK);
+                    assert_int_equal(plcio_value_encode(&v, b, 8, 0, NULL, NULL), PLCIO_OK);
                     assert_int_equal(b[7] & 0xF, wd);
                     assert_int_equal(round_trip(PLCIO_TYPE_DATE_AND_TIME, 0, b, 8), PLCIO_OK);
                 }

@@ -8,20 +8,20 @@
 #include "plcio/value.h"
 #include "plcio_test.h"
 
-static char err[PLCIO_VALUE_ERR_MAX];
+static plcio_error err = {0};
 
 /* Parse `text` as `type`; expect rc. */
 static int parse(plcio_value *v, plcio_type type, unsigned length, const char *text)
 {
     plcio_value_init(v, PLCIO_TYPE_BOOL);
-    err[0] = '\0';
-    return plcio_value_from_text(v, type, length, text, strlen(text), err, sizeof err);
+    plcio_error_clear(&err);
+    return plcio_value_from_text(v, type, length, text, strlen(text), &err);
 }
 
 static void expect_ok(plcio_value *v, plcio_type type, const char *text)
 {
     int rc = parse(v, type, 0, text);
-    if (rc != PLCIO_OK) fail_msg("%s '%s': %d %s", plcio_type_name(type), text, rc, err);
+    if (rc != PLCIO_OK) fail_msg("%s '%s': %d %s", plcio_type_name(type), text, rc, err.text);
 }
 
 /* Text -> value -> text gives `printed`, and that reads back to the same bytes. */
@@ -37,8 +37,8 @@ static void expect_text(plcio_type type, const char *text, const char *printed)
     assert_int_equal(n, strlen(printed));
     expect_ok(&w, type, out);
     uint8_t a[16], b[16];
-    assert_int_equal(plcio_value_encode(&v, a, sizeof a, 0, NULL, NULL, 0), PLCIO_OK);
-    assert_int_equal(plcio_value_encode(&w, b, sizeof b, 0, NULL, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_value_encode(&v, a, sizeof a, 0, NULL, NULL), PLCIO_OK);
+    assert_int_equal(plcio_value_encode(&w, b, sizeof b, 0, NULL, NULL), PLCIO_OK);
     assert_memory_equal(a, b, plcio_type_size(type, 0));
 }
 
@@ -46,10 +46,10 @@ static void expect_fail(plcio_type type, const char *text, int rc, const char *m
 {
     plcio_value v;
     int got = parse(&v, type, 0, text);
-    if (got != rc) fail_msg("%s '%s': got %d want %d (%s)", plcio_type_name(type), text, got, rc, err);
-    if (msg_part && !strstr(err, msg_part))
-        fail_msg("%s '%s': message '%s' lacks '%s'", plcio_type_name(type), text, err, msg_part);
-    assert_true(strlen(err) > 0);
+    if (got != rc) fail_msg("%s '%s': got %d want %d (%s)", plcio_type_name(type), text, got, rc, err.text);
+    if (msg_part && !strstr(err.text, msg_part))
+        fail_msg("%s '%s': message '%s' lacks '%s'", plcio_type_name(type), text, err.text, msg_part);
+    assert_true(strlen(err.text) > 0);
 }
 
 /* Text -> bytes (hex). */
@@ -59,7 +59,7 @@ static void expect_bytes(plcio_type type, const char *text, const char *hex)
     expect_ok(&v, type, text);
     uint8_t want[16], got[16];
     size_t n = plcio_test_hex(hex, want, sizeof want), used = 0;
-    assert_int_equal(plcio_value_encode(&v, got, sizeof got, 0, &used, err, sizeof err), PLCIO_OK);
+    assert_int_equal(plcio_value_encode(&v, got, sizeof got, 0, &used, &err), PLCIO_OK);
     assert_int_equal(used, n);
     if (memcmp(got, want, n) != 0) fail_msg("%s '%s' encoded differently from %s", plcio_type_name(type), text, hex);
 }
@@ -69,11 +69,11 @@ static void test_error_messages(void **state)
     (void)state;
     plcio_value v;
     assert_int_equal(parse(&v, PLCIO_TYPE_INT, 0, "70000"), PLCIO_ERANGE);
-    assert_string_equal(err, "70000 is out of range for INT (-32768..32767)");
+    assert_string_equal(err.text, "70000 is out of range for INT (-32768..32767)");
     assert_int_equal(parse(&v, PLCIO_TYPE_DINT, 0, "1.5"), PLCIO_ESYNTAX);
-    assert_string_equal(err, "'1.5' is not a valid DINT: expected a whole number in -2147483648..2147483647");
+    assert_string_equal(err.text, "'1.5' is not a valid DINT: expected a whole number in -2147483648..2147483647");
     assert_int_equal(parse(&v, PLCIO_TYPE_BOOL, 0, "maybe"), PLCIO_ESYNTAX);
-    assert_string_equal(err, "'maybe' is not a valid BOOL (true, false, 1 or 0)");
+    assert_string_equal(err.text, "'maybe' is not a valid BOOL (true, false, 1 or 0)");
     expect_fail(PLCIO_TYPE_UINT, "-1", PLCIO_ERANGE, "-1 is out of range for UINT (0..65535)");
     expect_fail(PLCIO_TYPE_SINT, "128", PLCIO_ERANGE, "(-128..127)");
     expect_fail(PLCIO_TYPE_BYTE, "256", PLCIO_ERANGE, "BYTE (0..255)");
@@ -158,19 +158,19 @@ static void test_numbers(void **state)
     plcio_value_init(&v, PLCIO_TYPE_INT);
     v.v.i = 70000;
     uint8_t b[2] = {0xAA, 0xAA};
-    assert_int_equal(plcio_value_encode(&v, b, 2, 0, NULL, err, sizeof err), PLCIO_ERANGE);
-    assert_string_equal(err, "70000 is out of range for INT (-32768..32767)");
+    assert_int_equal(plcio_value_encode(&v, b, 2, 0, NULL, &err), PLCIO_ERANGE);
+    assert_string_equal(err.text, "70000 is out of range for INT (-32768..32767)");
     assert_int_equal(b[0], 0xAA);
     plcio_value_init(&v, PLCIO_TYPE_REAL);
     v.v.f = 1e39;
-    assert_int_equal(plcio_value_encode(&v, b, 2, 0, NULL, NULL, 0), PLCIO_ENOSPC);
+    assert_int_equal(plcio_value_encode(&v, b, 2, 0, NULL, NULL), PLCIO_ENOSPC);
     uint8_t r[4];
-    assert_int_equal(plcio_value_encode(&v, r, 4, 0, NULL, err, sizeof err), PLCIO_ERANGE);
-    assert_string_equal(err, "1e+39 is out of range for REAL (-3.40282347e+38..3.40282347e+38)");
+    assert_int_equal(plcio_value_encode(&v, r, 4, 0, NULL, &err), PLCIO_ERANGE);
+    assert_string_equal(err.text, "1e+39 is out of range for REAL (-3.40282347e+38..3.40282347e+38)");
     plcio_value_init(&v, PLCIO_TYPE_USINT);
     v.v.u = 256;
-    assert_int_equal(plcio_value_encode(&v, r, 4, 0, NULL, err, sizeof err), PLCIO_ERANGE);
-    assert_string_equal(err, "256 is out of range for USINT (0..255)");
+    assert_int_equal(plcio_value_encode(&v, r, 4, 0, NULL, &err), PLCIO_ERANGE);
+    assert_string_equal(err.text, "256 is out of range for USINT (0..255)");
 }
 
 static void test_chars_and_strings(void **state)
@@ -182,7 +182,7 @@ static void test_chars_and_strings(void **state)
     plcio_value v;
     /* A NUL character is a character. */
     plcio_value_init(&v, PLCIO_TYPE_CHAR);
-    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_CHAR, 0, "\0", 1, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_CHAR, 0, "\0", 1, NULL), PLCIO_OK);
     assert_int_equal(v.v.u, 0);
     char out[8];
     size_t n;
@@ -193,18 +193,18 @@ static void test_chars_and_strings(void **state)
     assert_int_equal(parse(&v, PLCIO_TYPE_STRING, 5, "h\xC3\xA9llo"), PLCIO_OK);
     uint8_t buf[16];
     size_t used;
-    assert_int_equal(plcio_value_encode(&v, buf, sizeof buf, 0, &used, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_value_encode(&v, buf, sizeof buf, 0, &used, NULL), PLCIO_OK);
     assert_int_equal(used, 7);
     assert_memory_equal(buf, "\x05\x05h\xE9llo", 7);
     assert_int_equal(parse(&v, PLCIO_TYPE_STRING, 5, "hello!"), PLCIO_ERANGE);
-    assert_string_equal(err, "6 characters do not fit STRING[5]");
+    assert_string_equal(err.text, "6 characters do not fit STRING[5]");
     assert_int_equal(parse(&v, PLCIO_TYPE_STRING, 5, "\xE6\xBC\xA2"), PLCIO_ERANGE);
-    assert_non_null(strstr(err, "U+6F22"));
+    assert_non_null(strstr(err.text, "U+6F22"));
     assert_int_equal(parse(&v, PLCIO_TYPE_STRING, 5, "a\xFF"), PLCIO_ESYNTAX);
     assert_int_equal(parse(&v, PLCIO_TYPE_STRING, 255, "a"), PLCIO_ERANGE);
     assert_int_equal(parse(&v, PLCIO_TYPE_WSTRING, 16383, "a"), PLCIO_ERANGE);
     assert_int_equal(parse(&v, PLCIO_TYPE_WSTRING, 1, "\xF0\x9F\x98\x80"), PLCIO_ERANGE);
-    assert_string_equal(err, "2 UTF-16 units do not fit WSTRING[1]");
+    assert_string_equal(err.text, "2 UTF-16 units do not fit WSTRING[1]");
     /* Strings are taken as they are: no trimming, no prefixes. */
     assert_int_equal(parse(&v, PLCIO_TYPE_STRING, 10, " T#5s "), PLCIO_OK);
     assert_int_equal(v.text_len, 6);
@@ -218,8 +218,8 @@ static void test_chars_and_strings(void **state)
     v.length = 4;
     memcpy(v.text_inline, "\xC3(", 3);
     v.text_len = 2;
-    assert_int_equal(plcio_value_encode(&v, buf, sizeof buf, 0, NULL, err, sizeof err), PLCIO_ERANGE);
-    assert_non_null(strstr(err, "UTF-8"));
+    assert_int_equal(plcio_value_encode(&v, buf, sizeof buf, 0, NULL, &err), PLCIO_ERANGE);
+    assert_non_null(strstr(err.text, "UTF-8"));
 }
 
 static void test_durations(void **state)
@@ -375,8 +375,8 @@ static void test_dates(void **state)
     assert_int_equal(v.v.dt.weekday, 1); /* Sunday */
     v.v.dt.weekday = 0;
     uint8_t b[12];
-    assert_int_equal(plcio_value_encode(&v, b, sizeof b, 0, NULL, err, sizeof err), PLCIO_ERANGE);
-    assert_non_null(strstr(err, "weekday"));
+    assert_int_equal(plcio_value_encode(&v, b, sizeof b, 0, NULL, &err), PLCIO_ERANGE);
+    assert_non_null(strstr(err.text, "weekday"));
 }
 
 static void test_to_text_limits(void **state)
@@ -405,10 +405,10 @@ static void test_to_text_limits(void **state)
     assert_int_equal(plcio_value_to_text(&v, out, sizeof out, &n), PLCIO_ERANGE);
     v.type = PLCIO_TYPE_COUNT_;
     assert_int_equal(plcio_value_to_text(&v, out, sizeof out, &n), PLCIO_EINVAL);
-    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_COUNT_, 0, "1", 1, NULL, 0), PLCIO_EINVAL);
-    assert_int_equal(plcio_value_from_text(NULL, PLCIO_TYPE_INT, 0, "1", 1, NULL, 0), PLCIO_EINVAL);
+    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_COUNT_, 0, "1", 1, NULL), PLCIO_EINVAL);
+    assert_int_equal(plcio_value_from_text(NULL, PLCIO_TYPE_INT, 0, "1", 1, NULL), PLCIO_EINVAL);
     /* Text need not be NUL-terminated. */
-    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_INT, 0, "123456", 3, NULL, 0), PLCIO_OK);
+    assert_int_equal(plcio_value_from_text(&v, PLCIO_TYPE_INT, 0, "123456", 3, NULL), PLCIO_OK);
     assert_int_equal(v.v.i, 123);
 }
 

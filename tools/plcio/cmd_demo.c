@@ -85,12 +85,13 @@ static int find(const plcio_layout *l, const char *name, plcio_layout_member *m)
 
 static int make_tank(tank *t, const char *layout_path, char *err, size_t cap)
 {
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     int rc = set ? plcio_layout_set_add_file(set, layout_path) : PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(set);
     const plcio_layout *l = rc == PLCIO_OK ? plcio_layout_set_find(set, "Tank") : NULL;
     if (!l) {
-        snprintf(err, cap, "demo layout: %s", set ? plcio_layout_set_error(set) : "out of memory");
+        snprintf(err, cap, "demo layout: %.400s", set ? plcio_layout_set_last_error(set)->text : "out of memory");
         plcio_layout_set_free(set);
         return rc != PLCIO_OK ? rc : PLCIO_EINTERNAL;
     }
@@ -115,13 +116,13 @@ static int make_tank(tank *t, const char *layout_path, char *err, size_t cap)
 
 static int start_server(tank *t, int port, char *err, size_t cap)
 {
-    plcio_s7_server_config sc;
-    plcio_s7_server_config_init(&sc);
+    plcio_s7_server_options sc;
+    plcio_s7_server_options_init(&sc);
     sc.host = "127.0.0.1";
     sc.port = (uint16_t)port;
     sc.identity.as_name = "plcio demo";
     sc.identity.module_name = "tank";
-    int rc = plcio_s7_server_new(&sc, &t->server);
+    int rc = plcio_s7_server_new(&sc, &t->server, NULL);
     if (rc == PLCIO_OK) rc = plcio_s7_server_add_area(t->server, PLCIO_S7_SERVER_AREA_DB, 1, t->db_size, t->db);
     if (rc == PLCIO_OK) rc = plcio_s7_server_start(t->server);
     if (rc != PLCIO_OK) snprintf(err, cap, "simulator on 127.0.0.1:%d: %s", port, plcio_strerror(rc));
@@ -199,7 +200,7 @@ static int run_demo(int argc, char **argv)
     demo_options o;
     int status = parse(argc, argv, &o);
     if (status != PLCIO_EXIT_OK) return status;
-    char dir[256], path[300], err[512] = "";
+    char dir[256], path[300], err[PLCIO_ERROR_TEXT_MAX + 64] = "";
     tank t;
     memset(&t, 0, sizeof t);
     plcio_sync_config *cfg = NULL;
@@ -218,7 +219,9 @@ static int run_demo(int argc, char **argv)
                  "    url: \"s7://127.0.0.1:%u?rack=0&slot=1\"\n"
                  "    groups: [{name: tank, db: 1, interval: 20ms, writable: true}]\n",
                  (unsigned)plcio_s7_server_port(t.server));
-        rc = plcio_sync_config_parse(yaml, strlen(yaml), "demo", dir, &cfg, err, sizeof err);
+        plcio_error e;
+        rc = plcio_sync_config_parse(yaml, strlen(yaml), "demo", dir, &cfg, &e);
+        if (rc != PLCIO_OK) snprintf(err, sizeof err, "%s", e.text);
     }
     if (rc == PLCIO_OK) {
         plcio_sync_options so;
@@ -227,10 +230,12 @@ static int run_demo(int argc, char **argv)
         so.logger.fn = plcio_log_to_stream;
         so.logger.ctx = stderr;
         so.logger.level = PLCIO_LOG_ERROR;
-        rc = plcio_sync_new(cfg, &so, &s, err, sizeof err);
+        plcio_error e;
+        rc = plcio_sync_new(cfg, &so, &s, &e);
+        if (rc != PLCIO_OK) snprintf(err, sizeof err, "%s", e.text);
     }
-    char msg[256] = "";
-    if (rc == PLCIO_OK) rc = plcio_shm_reader_open(plcio_sync_shm_name(s), &r, msg, sizeof msg);
+    plcio_error msg = {0};
+    if (rc == PLCIO_OK) rc = plcio_shm_reader_new(plcio_sync_shm_name(s), &r, &msg);
     plcio_sync_stats *prev = rc == PLCIO_OK ? calloc(plcio_sync_group_count(s) + 1, sizeof *prev) : NULL;
     if (rc == PLCIO_OK && !prev) rc = PLCIO_ENOMEM;
     if (rc == PLCIO_OK) {
@@ -260,8 +265,8 @@ static int run_demo(int argc, char **argv)
         else
             snprintf(err, sizeof err, "sync: %s", plcio_strerror(rc));
     } else if (!err[0]) {
-        /* msg holds text only when the reader failed to open; a later failure (memory) has none */
-        snprintf(err, sizeof err, "%s", msg[0] ? msg : plcio_strerror(rc));
+        /* msg.text holds text only when the reader failed to open; a later failure (memory) has none */
+        snprintf(err, sizeof err, "%s", msg.text[0] ? msg.text : plcio_strerror(rc));
     }
     free(prev);
     plcio_shm_reader_free(r);

@@ -132,14 +132,16 @@ static int run_layout(int argc, char **argv)
     }
     if (nfiles == 0) return usage_error("no layout file given");
 
-    plcio_layout_set *set = plcio_layout_set_new(&opts);
+    plcio_layout_set *set = NULL;
+
+    (void)plcio_layout_set_new(&opts, &set, NULL);
     if (!set) return cli_out_of_memory();
     int rc = PLCIO_OK;
     for (int i = 1; i < argc && rc == PLCIO_OK; i++)
         if (argv[i][0] != '-' || argv[i][1] == '\0') rc = plcio_layout_set_add_file(set, argv[i]);
     if (rc == PLCIO_OK) rc = plcio_layout_set_resolve(set);
     if (rc != PLCIO_OK) {
-        cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_layout_set_error(set));
+        cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_layout_set_last_error(set)->text);
         plcio_layout_set_free(set);
         return PLCIO_EXIT_FAILURE;
     }

@@ -110,15 +110,15 @@ static int parse(int argc, char **argv, shm_options *o)
  * that is not there yet). */
 static int open_segment(const char *name, plcio_shm_reader **r, int *rc, bool quiet_missing)
 {
-    char msg[PLCIO_SHM_MSG_MAX] = "";
-    *rc = plcio_shm_reader_open(name, r, msg, sizeof msg);
+    plcio_error msg = {0};
+    *rc = plcio_shm_reader_new(name, r, &msg);
     if (*rc == PLCIO_OK) return PLCIO_EXIT_OK;
     bool missing = *rc == PLCIO_ENOTFOUND || *rc == PLCIO_EAGAIN;
     if (missing && quiet_missing) return PLCIO_EXIT_FAILURE;
     if (*rc == PLCIO_ENOTFOUND)
         return cli_error(PLCIO_EXIT_FAILURE,
                          "no shared memory segment %s (is the sync engine running? its --shm name?)", name);
-    return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", name, msg[0] ? msg : plcio_strerror(*rc));
+    return cli_error(PLCIO_EXIT_FAILURE, "%s: %s", name, msg.text[0] ? msg.text : plcio_strerror(*rc));
 }
 
 static void print_status(FILE *out, plcio_shm_reader *r, const char *name)
@@ -186,7 +186,7 @@ static plcio_shm_reader *wait_for_segment(const shm_options *o, uint64_t deadlin
     fprintf(stderr, "plcio: %s %s; waiting for it\n", o->name, why);
     while (!stop_requested && plcio_monotonic_ns() < deadline) {
         plcio_shm_reader *r = NULL;
-        if (plcio_shm_reader_open(o->name, &r, NULL, 0) == PLCIO_OK) {
+        if (plcio_shm_reader_new(o->name, &r, NULL) == PLCIO_OK) {
             plcio_shm_status st;
             if (plcio_shm_reader_status(r, &st) == PLCIO_OK && !st.closed) return r;
             plcio_shm_reader_free(r);

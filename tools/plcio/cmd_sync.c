@@ -36,7 +36,7 @@ static void yaml_quote(char *out, size_t cap, const char *s)
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
                             const char *const *tags, size_t ntags, const char *interval, bool writable,
-                            plcio_sync_config **out, char *err, size_t cap)
+                            plcio_sync_config **out, plcio_error *err)
 {
     size_t size = 512 + strlen(url) * 2;
     for (size_t i = 0; i < nlayouts; i++)
@@ -70,7 +70,7 @@ static int one_liner_config(const char *url, const char *db, const char *const *
             n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
         }
     }
-    int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err, cap);
+    int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err);
     free(yaml);
     free(q);
     return rc;
@@ -188,12 +188,11 @@ static int run_sync(int argc, char **argv)
     size_t nlayouts = a.nlayouts, ntags = a.ntags;
     bool quiet = a.quiet;
 
-    char err[512] = "";
+    plcio_error err = {0};
     plcio_sync_config *cfg = NULL;
-    int rc =
-        config ? plcio_sync_config_load(config, &cfg, err, sizeof err)
-               : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, &cfg, err, sizeof err);
-    if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err[0] ? err : plcio_strerror(rc));
+    int rc = config ? plcio_sync_config_load(config, &cfg, &err)
+                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, &cfg, &err);
+    if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text[0] ? err.text : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
     o.shm_name = shm;
@@ -213,8 +212,8 @@ static int run_sync(int argc, char **argv)
         o.sink_count = 1;
     }
     plcio_sync *s = NULL;
-    if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, err, sizeof err);
-    if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err);
+    if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, &err);
+    if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
     if (st == PLCIO_EXIT_OK && http) st = sync_http_start(http, s);
     if (st != PLCIO_EXIT_OK) {
         plcio_sync_free(s);

@@ -110,8 +110,8 @@ static int effective_address(const mb_args *a, const char *text, char *out, size
     }
     if (bracket) snprintf(tmp + strlen(tmp), sizeof tmp - strlen(tmp), "%s", bracket);
     plcio_mb_address m;
-    char err[PLCIO_ADDRESS_ERR_MAX];
-    if (plcio_mb_address_parse(tmp, &m, err, sizeof err) != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err);
+    plcio_error err = {0};
+    if (plcio_mb_address_parse(tmp, &m, &err) != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text);
     bool letters = (text[0] >= 'a' && text[0] <= 'z') || (text[0] >= 'A' && text[0] <= 'Z');
     if (a->base == 1 && letters) {
         if (m.address == 0) return cli_error(PLCIO_EXIT_USAGE, "%s: with --base 1 addresses start at 1", text);
@@ -123,14 +123,10 @@ static int effective_address(const mb_args *a, const char *text, char *out, size
 
 static int open_client(const mb_args *a, plcio_modbus_client **out)
 {
-    int err = 0;
-    plcio_modbus_client *c = plcio_modbus_client_new(a->url, NULL, &err);
-    if (!c) {
-        char why[160] = "";
-        if (err == PLCIO_ENOMEM || plcio_modbus_url_check(a->url, why, sizeof why) == PLCIO_OK || !why[0])
-            snprintf(why, sizeof why, "%s", plcio_strerror(err));
-        return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", a->url, why);
-    }
+    plcio_modbus_client *c = NULL;
+    plcio_error why;
+    if (plcio_modbus_client_new(a->url, NULL, &c, &why) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", a->url, why.text);
     if (a->timeout_ms) plcio_modbus_client_set_timeout(c, (int)a->timeout_ms);
     *out = c;
     return PLCIO_EXIT_OK;
@@ -179,18 +175,19 @@ static void values_add(void *ctx, size_t index, const char *text)
 static int read_all(plcio_modbus_client *c, const mb_args *a, char **texts)
 {
     for (size_t i = 0; i < a->n; i++) {
-        char addr[MAX_TEXT], err[256];
+        char addr[MAX_TEXT];
+        plcio_error err;
         int st = effective_address(a, a->items[i], addr, sizeof addr);
         if (st) return st;
         plcio_mb_address m;
         memset(&m, 0, sizeof m); /* stays zero if the address does not parse: the read reports that */
-        plcio_mb_address_parse(addr, &m, NULL, 0);
+        plcio_mb_address_parse(addr, &m, NULL);
         values v = {NULL, 0, 0, 0, a->json, m.type == PLCIO_TYPE_STRING};
-        int rc = plcio_modbus_read_address(c, a->unit, addr, values_add, &v, err, sizeof err);
+        int rc = plcio_modbus_read_address(c, a->unit, addr, values_add, &v, &err);
         if (rc != PLCIO_OK) {
             free(v.text);
             int status = rc == PLCIO_ESYNTAX || rc == PLCIO_ERANGE ? PLCIO_EXIT_USAGE : PLCIO_EXIT_FAILURE;
-            cli_error(status, "read %s", err);
+            cli_error(status, "read %s", err.text);
             return status;
         }
         if (!v.text) return cli_out_of_memory();
@@ -319,7 +316,8 @@ int modbus_cli_write(int argc, char **argv)
         if (!strchr(a.items[i], '=')) st = cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", a.items[i]);
     if (!st) st = open_client(&a, &c);
     for (size_t i = 0; !st && i < a.n; i++) {
-        char *eq = strchr(a.items[i], '='), addr[MAX_TEXT], given[MAX_TEXT], err[256];
+        char *eq = strchr(a.items[i], '='), addr[MAX_TEXT], given[MAX_TEXT];
+        plcio_error err = {0};
         size_t k = (size_t)(eq - a.items[i]);
         if (k >= sizeof given) {
             st = cli_error(PLCIO_EXIT_USAGE, "write: address too long");
@@ -334,13 +332,13 @@ int modbus_cli_write(int argc, char **argv)
         size_t n = st ? 0 : split_values(vals, list, strlen(eq + 1) + 1);
         plcio_mb_address m;
         memset(&m, 0, sizeof m); /* stays zero if the address does not parse: the read reports that */
-        plcio_mb_address_parse(addr, &m, NULL, 0);
+        plcio_mb_address_parse(addr, &m, NULL);
         if (!st && m.type == PLCIO_TYPE_STRING) n = 1, list[0] = eq + 1; /* strings keep their commas */
-        int rc = st ? PLCIO_OK : plcio_modbus_write_address(c, a.unit, addr, list, n, err, sizeof err);
+        int rc = st ? PLCIO_OK : plcio_modbus_write_address(c, a.unit, addr, list, n, &err);
         if (rc == PLCIO_ERANGE || rc == PLCIO_ESYNTAX || rc == PLCIO_EINVAL || rc == PLCIO_EACCESS)
-            st = cli_error(PLCIO_EXIT_USAGE, "write %s", err);
+            st = cli_error(PLCIO_EXIT_USAGE, "write %s", err.text);
         else if (rc)
-            st = cli_error(PLCIO_EXIT_FAILURE, "write %s", err);
+            st = cli_error(PLCIO_EXIT_FAILURE, "write %s", err.text);
         free(vals);
         free(list);
     }

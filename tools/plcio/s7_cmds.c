@@ -27,18 +27,18 @@ typedef struct s7_tag {
 static int open_client(const char *url_text, bool reconnect, plcio_s7_client **out)
 {
     plcio_url url;
-    char err[160];
-    if (plcio_url_parse_err(url_text, &url, err, sizeof err) != PLCIO_OK)
-        return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", url_text, err);
+    plcio_error err;
+    if (plcio_url_parse(url_text, &url, &err) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "bad URL '%s': %s", url_text, err.text);
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
-    if (plcio_s7_client_options_from_url(&o, &url, err, sizeof err) != PLCIO_OK)
-        return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err);
+    if (plcio_s7_client_options_from_url(&o, &url, &err) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err.text);
     o.auto_reconnect = o.auto_reconnect || reconnect;
-    plcio_s7_client *c = plcio_s7_client_new(&o);
-    if (!c) return cli_out_of_memory();
+    plcio_s7_client *c = NULL;
+    if (plcio_s7_client_new(NULL, &o, &c, &err) != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
     if (plcio_s7_client_connect(c) != PLCIO_OK) {
-        int rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+        int rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
         plcio_s7_client_free(c);
         return rc;
     }
@@ -104,13 +104,13 @@ static int layouts_load(s7_layouts *L, const char *const *files, size_t nf, cons
         if (nd) return cli_error(PLCIO_EXIT_USAGE, "--db goes with --layout FILE");
         return PLCIO_EXIT_OK;
     }
-    L->set = plcio_layout_set_new(NULL);
+    (void)plcio_layout_set_new(NULL, &L->set, NULL);
     if (!L->set) return cli_out_of_memory();
     int rc = PLCIO_OK;
     for (size_t i = 0; !rc && i < nf; i++)
         rc = plcio_layout_set_add_file(L->set, files[i]);
     if (!rc) rc = plcio_layout_set_resolve(L->set);
-    if (rc) return cli_error(PLCIO_EXIT_USAGE, "--layout: %s", plcio_layout_set_error(L->set));
+    if (rc) return cli_error(PLCIO_EXIT_USAGE, "--layout: %s", plcio_layout_set_last_error(L->set)->text);
     L->n = plcio_layout_set_count(L->set);
     if (!L->n) return cli_error(PLCIO_EXIT_USAGE, "--layout: the files define no data block (only types?)");
     L->numbers = calloc(L->n, sizeof *L->numbers);
@@ -203,9 +203,9 @@ static int resolve_name(const s7_layouts *L, const char *text, plcio_s7_address 
         leaf_address(m, L->numbers[*index], a);
         return PLCIO_EXIT_OK;
     }
-    char err[PLCIO_ADDRESS_ERR_MAX];
-    if (plcio_s7_address_parse(text, a, err, sizeof err) == PLCIO_OK) return PLCIO_EXIT_OK;
-    if (!L->set || lrc == PLCIO_ESYNTAX) return cli_error(PLCIO_EXIT_USAGE, "%s", err);
+    plcio_error err = {0};
+    if (plcio_s7_address_parse(text, a, &err) == PLCIO_OK) return PLCIO_EXIT_OK;
+    if (!L->set || lrc == PLCIO_ESYNTAX) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text);
     describe_dbs(L, dbs, sizeof dbs);
     if (lrc == PLCIO_EEXIST)
         return cli_error(PLCIO_EXIT_USAGE, "member '%s' is in several data blocks (%s): write DBNAME.%s", text, dbs,
@@ -301,7 +301,7 @@ static int read_tags(plcio_s7_client *c, s7_tag *tags, size_t n)
         return rc;
     }
     free(v);
-    if (rc) return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+    if (rc) return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     return PLCIO_EXIT_OK;
 }
 
@@ -346,8 +346,8 @@ static int element_text(const s7_tag *t, uint32_t i, char *buf, size_t cap, bool
         len = a->size / (a->count ? a->count : 1);
         off = (size_t)i * len;
     }
-    char err[PLCIO_VALUE_ERR_MAX];
-    int rc = plcio_value_decode(v, a->type, a->length, t->data + off, len, bit, NULL, err, sizeof err);
+    plcio_error err = {0};
+    int rc = plcio_value_decode(v, a->type, a->length, t->data + off, len, bit, NULL, &err);
     size_t n = 0;
     if (!rc) rc = plcio_value_to_text(v, buf + 1, cap - 3, &n);
     if (!rc && json && !json_bare(a->type, buf + 1)) {
@@ -367,7 +367,7 @@ static int element_text(const s7_tag *t, uint32_t i, char *buf, size_t cap, bool
     } else if (!rc) {
         memmove(buf, buf + 1, n + 1);
     } else {
-        snprintf(buf, cap, "%s", err);
+        snprintf(buf, cap, "%s", err.text);
     }
     free(v);
     return rc;
@@ -550,15 +550,14 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
     else if (!rc && a.count != 1)
         rc = cli_error(PLCIO_EXIT_USAGE, "write %s: arrays are written one element at a time", arg);
     if (!rc) {
-        char err[PLCIO_VALUE_ERR_MAX];
+        plcio_error err = {0};
         plcio_value_init(val, a.type);
         *buf = calloc(1, a.size ? a.size : 1);
         if (!*buf)
             rc = cli_out_of_memory();
-        else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), err, sizeof err) != PLCIO_OK ||
-                 (a.type != PLCIO_TYPE_BOOL &&
-                  plcio_value_encode(val, *buf, a.size, 0, NULL, err, sizeof err) != PLCIO_OK))
-            rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err);
+        else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), &err) != PLCIO_OK ||
+                 (a.type != PLCIO_TYPE_BOOL && plcio_value_encode(val, *buf, a.size, 0, NULL, &err) != PLCIO_OK))
+            rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err.text);
     }
     if (!rc) {
         /* a BOOL goes out as a bit write: the other bits of its byte stay */
@@ -622,7 +621,7 @@ int s7_cli_write(int argc, char **argv)
             }
             rc = PLCIO_EXIT_FAILURE;
         } else if (e) {
-            rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+            rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
         }
     }
     plcio_s7_client_free(c);
@@ -742,7 +741,7 @@ int s7_cli_info(int argc, char **argv)
     if (!rc) rc = open_client(url, false, &c);
     plcio_s7_cpu_info ci;
     if (!rc && plcio_s7_client_cpu_info(c, &ci) != PLCIO_OK)
-        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     if (!rc) {
         bool first = true;
         const char *state = ci.cpu_state == 0x08 ? "RUN" : ci.cpu_state == 0x04 ? "STOP" : "unknown";
@@ -776,7 +775,7 @@ int s7_cli_blocks(int argc, char **argv)
     if (!rc) rc = open_client(url, false, &c);
     plcio_s7_block_count bc;
     if (!rc && plcio_s7_client_list_blocks(c, &bc) != PLCIO_OK)
-        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     static const char *const names[] = {"OB", "FB", "FC", "DB", "SDB", "SFC", "SFB"};
     unsigned counts[7];
     if (!rc) {
@@ -789,7 +788,7 @@ int s7_cli_blocks(int argc, char **argv)
     for (int t = 0; !rc && t < 7; t++) {
         size_t n = 0;
         if (counts[t] && plcio_s7_client_list_blocks_of_type(c, names[t], nums, 65536, &n) != PLCIO_OK) {
-            rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c));
+            rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
             break;
         }
         if (json) {

@@ -140,7 +140,8 @@ static int parse_listen(const char *arg, char *host, size_t cap, uint16_t *port)
  * printing the reason. */
 static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extra)
 {
-    plcio_layout_set *set = plcio_layout_set_new(NULL);
+    plcio_layout_set *set = NULL;
+    (void)plcio_layout_set_new(NULL, &set, NULL);
     if (!set) return NULL;
     int rc = plcio_layout_set_add_file(set, a->layout_file);
     for (size_t i = 0; !rc && i < n_extra; i++)
@@ -148,7 +149,7 @@ static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extr
     if (!rc) rc = plcio_layout_set_resolve(set);
     uint8_t *image = NULL;
     if (rc) {
-        const char *why = plcio_layout_set_error(set);
+        const char *why = plcio_layout_set_last_error(set)->text;
         cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: %s", (unsigned)a->number, a->layout_file,
                   why[0] ? why : plcio_strerror(rc));
     } else if (plcio_layout_set_count(set) == 0) {
@@ -221,7 +222,7 @@ static int serve(plcio_s7_server *srv, const char *host, double seconds, bool th
 }
 
 typedef struct sim_s7_opts {
-    plcio_s7_server_config cfg;
+    plcio_s7_server_options cfg;
     char host[64];
     sim_area areas[MAX_AREAS];
     size_t n_areas;
@@ -256,7 +257,7 @@ static int area_option(int argc, char **argv, int *i, sim_s7_opts *o, bool *take
 }
 
 /* --idle-timeout / --frame-timeout MS (0 = off); *taken when it was one. */
-static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_config *cfg, bool *taken)
+static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_options *cfg, bool *taken)
 {
     const char *v = NULL;
     bool bad = false;
@@ -282,7 +283,7 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     const char *v = NULL;
     bool bad = false;
     unsigned long u = 0;
-    plcio_s7_server_config *cfg = &o->cfg;
+    plcio_s7_server_options *cfg = &o->cfg;
     bool taken = false;
     int st = timeout_option(argc, argv, i, cfg, &taken);
     if (st || taken) return st;
@@ -343,7 +344,7 @@ int sim_s7_main(int argc, char **argv)
 {
     sim_s7_opts *o = calloc(1, sizeof *o);
     if (!o) return cli_out_of_memory();
-    plcio_s7_server_config_init(&o->cfg);
+    plcio_s7_server_options_init(&o->cfg);
     snprintf(o->host, sizeof o->host, "127.0.0.1");
     o->cfg.port = 1102;
     int st = PLCIO_EXIT_OK;
@@ -362,7 +363,7 @@ int sim_s7_main(int argc, char **argv)
             o->cfg.logger.fn = plcio_log_to_stream;
             o->cfg.logger.level = PLCIO_LOG_DEBUG;
         }
-        int rc = plcio_s7_server_new(&o->cfg, &srv);
+        int rc = plcio_s7_server_new(&o->cfg, &srv, NULL);
         if (rc) st = cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
     }
     if (st == PLCIO_EXIT_OK) st = add_areas(srv, o);

@@ -72,7 +72,7 @@ void sync_run_print_attach(FILE *out, const char *shm_name)
     bool here = access(py, R_OK) == 0;
     fprintf(out, "Attach from Python: %s%s%spython3 -c 'import plcio; print(plcio.open(\"%s\").read())'\n",
             here ? "PYTHONPATH=" : "", here ? py : "", here ? " " : "", bare);
-    fprintf(out, "          or watch: plcio shm %s --watch   (C: plcio_shm_reader_open(\"%s\", ...); docs/shm.md)\n",
+    fprintf(out, "          or watch: plcio shm %s --watch   (C: plcio_shm_reader_new(\"%s\", ...); docs/shm.md)\n",
             bare, shm_name);
     fflush(out);
 }

@@ -37,8 +37,8 @@ static const char *peer_script(void)
 
 static plcio_modbus_client *open_client(const char *url)
 {
-    int err = -1;
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, &err);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     assert_non_null(c);
     assert_int_equal(plcio_modbus_client_set_depth(c, 8), PLCIO_OK);
     assert_int_equal(plcio_modbus_client_connect_async(c), PLCIO_OK);
@@ -177,7 +177,7 @@ static void test_plcio_server_rtu_two_units(void **state)
     plcio_test_proc socat;
     mb_socat_start(&socat, dir, 90);
     serial_server sv;
-    sv.s = plcio_modbus_server_new(NULL);
+    (void)plcio_modbus_server_new(NULL, &sv.s, NULL);
     plcio_modbus_bank_config bank = plcio_modbus_bank_default(200);
     assert_int_equal(plcio_modbus_server_add_unit(sv.s, 1, &bank), PLCIO_OK);
     assert_int_equal(plcio_modbus_server_add_unit(sv.s, 2, &bank), PLCIO_OK);

@@ -92,7 +92,8 @@ static void test_client_vs_libmodbus_tcp(void **state)
     snprintf(capture, sizeof capture, "%s/cap.pcapng", dir);
     bool captured = mb_capture_start(&cap, port, capture, 30);
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?timeout=3000", port);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     client_scenario(c, true);
     plcio_modbus_client_free(c);
     if (captured) {
@@ -113,7 +114,8 @@ static void test_client_vs_libmodbus_rtu(void **state)
     const char *argv[] = {env_path("PLCIO_LMB_SERVER"), "rtu", tty, "35", NULL};
     assert_int_equal(plcio_test_proc_start(&srv, argv, "listening on", 10000, 40), 0);
     snprintf(url, sizeof url, "modbus-rtu://%s/ttyB?baud=19200&parity=N&timeout=1500", dir);
-    plcio_modbus_client *c = plcio_modbus_client_new(url, NULL, NULL);
+    plcio_modbus_client *c = NULL;
+    (void)plcio_modbus_client_new(url, NULL, &c, NULL);
     client_scenario(c, false);
     plcio_modbus_client_free(c);
     plcio_test_proc_stop(&srv);
