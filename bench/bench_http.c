@@ -93,7 +93,7 @@ static void *sse_clients(void *arg)
     sse_result *r = arg;
     struct pollfd p[CLIENTS];
     int nclients = clients;
-    static const char req[] = "GET /api/events HTTP/1.1\r\nHost: bench\r\n\r\n";
+    static const char req[] = "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     char buf[65536];
     for (int i = 0; i < nclients; i++) {
         p[i].fd = connect_http();
@@ -130,7 +130,7 @@ typedef struct get_result {
 
 static double get_tags_once(size_t *size)
 {
-    static const char req[] = "GET /api/tags HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+    static const char req[] = "GET /api/tags HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     double t0 = now_s();
     int fd = connect_http();
     if (fd < 0 || write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
