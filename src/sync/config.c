@@ -442,10 +442,10 @@ static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *
 
 /* ---- top level ---- */
 
-static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char **out)
+static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char *what, const char **out)
 {
     const char *p = NULL;
-    int rc = get_string(ctx, n, "layout file", &p);
+    int rc = get_string(ctx, n, what, &p);
     if (rc != PLCIO_OK) return rc;
     /* get_string sets p when it returns 0; its failures return fail(), never 0, but variadic (not followed) */
     // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
@@ -459,6 +459,28 @@ static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char **out)
     snprintf(full, len + 1, "%s/%s", ctx->base_dir, p);
     *out = full;
     return PLCIO_OK;
+}
+
+static int http_tls_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_http_spec *h = obj;
+    if (!strcmp(key, "cert")) return resolve_path(ctx, v, "http tls cert", &h->tls_cert);
+    if (!strcmp(key, "key")) return resolve_path(ctx, v, "http tls key", &h->tls_key);
+    return PLCIO_ENOTFOUND;
+}
+
+static int http_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_http_spec *h = obj;
+    if (!strcmp(key, "listen")) return get_string(ctx, v, "http listen", &h->listen);
+    if (!strcmp(key, "token-file")) return resolve_path(ctx, v, "http token-file", &h->token_file);
+    if (!strcmp(key, "token-env")) return get_string(ctx, v, "http token-env", &h->token_env);
+    if (!strcmp(key, "writes")) return get_bool(ctx, v, "http writes", &h->writes);
+    if (!strcmp(key, "read-auth")) return get_bool(ctx, v, "http read-auth", &h->read_auth);
+    if (!strcmp(key, "tag-metrics")) return get_bool(ctx, v, "http tag-metrics", &h->tag_metrics);
+    if (!strcmp(key, "cors-origin")) return get_string(ctx, v, "http cors-origin", &h->cors_origin);
+    if (!strcmp(key, "tls")) return walk_mapping(ctx, v, "http tls", http_tls_pair, h);
+    return PLCIO_ENOTFOUND;
 }
 
 static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
@@ -475,7 +497,7 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         if (v->type == YAML_SCALAR_NODE) {
             c->layout_count = 1;
             c->layout_files = arena_alloc(ctx->owner, sizeof *c->layout_files);
-            return c->layout_files ? resolve_path(ctx, v, &c->layout_files[0]) : PLCIO_ENOMEM;
+            return c->layout_files ? resolve_path(ctx, v, "layout file", &c->layout_files[0]) : PLCIO_ENOMEM;
         }
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "layouts");
         if (rc != PLCIO_OK) return rc;
@@ -483,10 +505,14 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         c->layout_files = arena_alloc(ctx->owner, (c->layout_count + 1) * sizeof *c->layout_files);
         if (!c->layout_files) return PLCIO_ENOMEM;
         for (size_t i = 0; i < c->layout_count; i++) {
-            rc = resolve_path(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->layout_files[i]);
+            rc = resolve_path(ctx, node_at(ctx, v->data.sequence.items.start[i]), "layout file", &c->layout_files[i]);
             if (rc != PLCIO_OK) return rc;
         }
         return PLCIO_OK;
+    }
+    if (!strcmp(key, "http")) {
+        c->http.present = true;
+        return walk_mapping(ctx, v, "http", http_pair, &c->http);
     }
     if (!strcmp(key, "devices")) {
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");

@@ -547,8 +547,8 @@ static int build_image(plcio_sync *s)
         sync_tag *t = &s->tags[i];
         t->value = s->image + at;
         at += t->size;
-        s->sink_tags[i] =
-            (plcio_sink_tag){t->name, t->group->device->name, t->type, t->length, t->bit, t->size, t->writable};
+        s->sink_tags[i] = (plcio_sink_tag){
+            t->name, t->group->device->name, t->group->name, t->type, t->length, t->bit, t->size, t->writable};
     }
     return PLCIO_OK;
 }
@@ -690,6 +690,7 @@ size_t plcio_sync_device_count(const plcio_sync *s) { return s ? s->device_count
 size_t plcio_sync_group_count(const plcio_sync *s) { return s ? s->group_count : 0; }
 size_t plcio_sync_tag_count(const plcio_sync *s) { return s ? s->tag_count : 0; }
 struct plcio_shm_writer *plcio_sync_shm(plcio_sync *s) { return s ? s->shm : NULL; }
+plcio_loop *plcio_sync_loop(plcio_sync *s) { return s ? s->loop : NULL; }
 const char *plcio_sync_shm_name(const plcio_sync *s) { return s ? s->shm_name : ""; }
 
 static void fill_counters(plcio_sync_stats *out, const sync_counters *c)
@@ -730,6 +731,7 @@ int plcio_sync_device_stats(const plcio_sync *s, size_t index, plcio_sync_stats 
     out->connected = d->state == SYNC_DEV_UP;
     out->last_error = d->last_error;
     out->last_message = d->last_message;
+    out->connects = d->connects;
     return PLCIO_OK;
 }
 

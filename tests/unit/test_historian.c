@@ -208,10 +208,10 @@ static void test_line_protocol(void **state)
     char err[256] = "";
     assert_int_equal(hist_sink_config(&spec, NULL, &ops, &config, err, sizeof err), PLCIO_OK);
     static const plcio_sink_tag tags[] = {
-        {"Level", "plc 1,a=b", PLCIO_TYPE_REAL, 0, 0, 4, false},
-        {"Msg", "plc", PLCIO_TYPE_STRING, 10, 0, 12, false},
-        {"Run", "plc", PLCIO_TYPE_BOOL, 0, 3, 1, false},
-        {"Day", "plc", PLCIO_TYPE_DATE, 0, 0, 2, false},
+        {"Level", "plc 1,a=b", "g", PLCIO_TYPE_REAL, 0, 0, 4, false},
+        {"Msg", "plc", "g", PLCIO_TYPE_STRING, 10, 0, 12, false},
+        {"Run", "plc", "g", PLCIO_TYPE_BOOL, 0, 3, 1, false},
+        {"Day", "plc", "g", PLCIO_TYPE_DATE, 0, 0, 2, false},
     };
     void *sink;
     plcio_error oerr;
@@ -338,7 +338,7 @@ static void test_token_and_gzip(void **state)
     void *config, *sink;
     char err[256] = "";
     assert_int_equal(hist_sink_config(&spec, NULL, &ops, &config, err, sizeof err), PLCIO_OK);
-    static const plcio_sink_tag tags[] = {{"Speed", "m", PLCIO_TYPE_INT, 0, 0, 2, false}};
+    static const plcio_sink_tag tags[] = {{"Speed", "m", "g", PLCIO_TYPE_INT, 0, 0, 2, false}};
     plcio_error oerr;
     assert_int_equal(ops->open(config, tags, 1, &sink, &oerr), PLCIO_OK);
     const uint8_t v[] = {0xff, 0xfe}; /* -2 */

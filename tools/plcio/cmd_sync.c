@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
+#include "sync_http.h"
 #include "sync_run.h"
 
 static const char usage[] =
@@ -22,7 +23,8 @@ static const char usage[] =
     "         CONNINFO is libpq's (\"host=/run/postgresql dbname=plant\"); the password comes from PGPASSWORD\n"
     "         or a password file (passfile=FILE, ~/.pgpass), not from this command line\n"
     "       --influx URL: every change also as line protocol to http://HOST:8086/write?db=NAME\n"
-    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md";
+    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md"
+    "\n" SYNC_HTTP_USAGE;
 
 /* YAML double-quoted scalar. */
 static void yaml_quote(char *out, size_t cap, const char *s)
@@ -99,6 +101,7 @@ typedef struct sync_args {
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
     bool quiet, help, writable;
+    sync_http_args http;
 } sync_args;
 
 /* One option or the URL at argv[*i]; PLCIO_EXIT_OK or a usage error (reported). */
@@ -114,7 +117,7 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
         cli_option(argc, argv, i, "--shm-write-mode", &a->shm_write_mode, bad) ||
         cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad) ||
         cli_option(argc, argv, i, "--postgres", &a->postgres, bad) ||
-        cli_option(argc, argv, i, "--influx", &a->influx, bad))
+        cli_option(argc, argv, i, "--influx", &a->influx, bad) || sync_http_arg(argc, argv, i, &a->http, bad))
         return PLCIO_EXIT_OK;
     if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
         a->quiet = true;
@@ -225,11 +228,23 @@ static int run_sync(int argc, char **argv)
     o.logger.fn = plcio_log_to_stream;
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
+    plcio_http *http = NULL;
+    plcio_sync_sink http_sink;
+    st = sync_http_setup(&a.http, cfg, &o.logger, &http);
+    if (http) {
+        plcio_http_sink(http, &http_sink);
+        o.sinks = &http_sink;
+        o.sink_count = 1;
+    }
     plcio_sync *s = NULL;
-    rc = plcio_sync_new(cfg, &o, &s, &err);
-    if (rc != PLCIO_OK) {
+    if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, &err);
+    if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
+    if (st == PLCIO_EXIT_OK && http) st = sync_http_start(http, s);
+    if (st != PLCIO_EXIT_OK) {
+        plcio_sync_free(s);
+        plcio_http_free(http);
         plcio_sync_config_free(cfg);
-        return cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
+        return st;
     }
     if (!quiet) {
         printf("sync: %zu tags, %zu groups, %zu devices -> shared memory %s\n", plcio_sync_tag_count(s),
@@ -252,6 +267,7 @@ static int run_sync(int argc, char **argv)
     if (!quiet && prev) sync_run_print_stats(stdout, s, prev, (double)(plcio_monotonic_ns() - last) / 1e9);
     free(prev);
     plcio_sync_free(s);
+    plcio_http_free(http);
     plcio_sync_config_free(cfg);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "sync: %s", plcio_strerror(rc));
     return PLCIO_EXIT_OK;
@@ -261,5 +277,5 @@ const plcio_command plcio_cmd_sync = {
     "sync",
     "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S] "
     "[--writable] [--shm-mode MODE] [--shm-group G] [--shm-write-mode MODE] [--shm-write-group G] "
-    "[--postgres CONNINFO] [--influx URL]",
+    "[--postgres CONNINFO] [--influx URL] [--http HOST:PORT [--http-token-file F] [--http-writes]...]",
     "mirror PLC memory into shared memory until Ctrl-C", run_sync};
