@@ -164,30 +164,36 @@ static bool copy_event(queued_event *q, const plcio_sink_event *ev)
  * and at most one wake-up for them all (a wake-up per event would let the
  * sink's thread preempt the engine's 100,000 times a second). Never waits for
  * the sink: what does not fit is dropped and counted. */
+/* One lock for up to SYNC_SINK_BATCH copies: queue them or count them dropped. */
+static void queue_copies(sync_sink *k, queued_event *q, const bool *ok, size_t m)
+{
+    pthread_mutex_lock(&k->lock);
+    bool was_empty = k->count == 0;
+    for (size_t i = 0; i < m; i++) {
+        k->events++;
+        if (!ok[i] || k->count == k->capacity) {
+            k->dropped++;
+            release(&q[i]);
+            continue;
+        }
+        k->ring[(k->head + k->count) % k->capacity] = q[i];
+        k->count++;
+    }
+    if (was_empty && k->count) pthread_cond_signal(&k->wake); /* it waits only on an empty queue */
+    pthread_mutex_unlock(&k->lock);
+}
+
 static void offer_queued(sync_sink *k, const plcio_sink_event *evs, size_t n)
 {
     queued_event q[SYNC_SINK_BATCH];
     bool ok[SYNC_SINK_BATCH];
-    while (n) {
-        size_t m = n < SYNC_SINK_BATCH ? n : SYNC_SINK_BATCH;
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < SYNC_SINK_BATCH ? n - done : SYNC_SINK_BATCH;
+        /* cppcheck-suppress knownConditionTrueFalse ; done < n, so m >= 1 (cppcheck 2.10 concludes m < 1) */
         for (size_t i = 0; i < m; i++)
-            ok[i] = copy_event(&q[i], &evs[i]);
-        pthread_mutex_lock(&k->lock);
-        bool was_empty = k->count == 0;
-        for (size_t i = 0; i < m; i++) {
-            k->events++;
-            if (!ok[i] || k->count == k->capacity) {
-                k->dropped++;
-                release(&q[i]);
-                continue;
-            }
-            k->ring[(k->head + k->count) % k->capacity] = q[i];
-            k->count++;
-        }
-        if (was_empty && k->count) pthread_cond_signal(&k->wake); /* it waits only on an empty queue */
-        pthread_mutex_unlock(&k->lock);
-        evs += m;
-        n -= m;
+            ok[i] = copy_event(&q[i], &evs[done + i]);
+        queue_copies(k, q, ok, m);
+        done += m;
     }
 }
 
