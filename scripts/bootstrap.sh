@@ -8,6 +8,7 @@
 #   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
 #     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
 #     libyaml (sync configuration), and the foreign peers the interop tests use:
+#     pip, venv and pytest (the Python package: install and tests),
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers.
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
@@ -28,13 +29,14 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 if $build_only; then
-  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3)
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3 python3-pip)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy clang-format cppcheck
     libcmocka-dev libcjson-dev libyaml-dev
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
+    python3-pip python3-venv python3-pytest
     nodejs npm
   )
 fi
@@ -111,6 +113,8 @@ if ! $build_only; then
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
   check "pymodbus with pyserial (Debian's /usr/bin/python3)" "python3-pymodbus python3-serial python3-serial-asyncio" \
     /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'
+  check "pytest and pip (the Python package's tests and install)" "python3-pytest python3-pip python3-venv" \
+    /usr/bin/python3 -c 'import pytest, pip, venv, ensurepip'
   check "tshark" "tshark" tshark --version
   check "socat" "socat" socat -V
   check "node" "nodejs" node -e 'process.exit(0)'

@@ -4,7 +4,8 @@ calls (ctypes, no compiler at install time).
 The library is looked for, in this order:
   1. the file named by the environment variable PLCIO_LIBRARY;
   2. the copy bundled into the package at install time (plcio/_lib/libplcio.so.1);
-  3. the installed library (the dynamic loader's search path, then
+  3. the installed library (the dynamic loader's search path, the lib/ of the
+     prefix the package was installed into by `make install PREFIX=...`, then
      /usr/local/lib and /usr/lib with and without the multiarch directory);
   4. a build tree next to the package's source (build/ of the checkout).
 ctypes.CDLL (not PyDLL) releases the GIL around every call, so blocking I/O in
@@ -38,6 +39,14 @@ def candidates() -> List[str]:
         out.append(env)
     out.append(os.path.join(_HERE, "_lib", SONAME))
     out.append(SONAME)
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    # installed by `make install PREFIX=P`: the package in P/lib/pythonX.Y/dist-packages,
+    # the library in P/lib (or P/lib/<multiarch>)
+    prefix_lib = os.path.normpath(os.path.join(_HERE, "..", "..", ".."))
+    if os.path.basename(prefix_lib) == "lib":
+        out.append(os.path.join(prefix_lib, SONAME))
+        if multiarch:
+            out.append(os.path.join(prefix_lib, multiarch, SONAME))
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     for prefix in ("/usr/local/lib", "/usr/lib"):
         if multiarch:
