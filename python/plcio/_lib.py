@@ -202,6 +202,8 @@ _PROTOS = {
     "plcio_s7_area_name": (c_char_p, [c_uint8]),
     "plcio_mb_exception_text": (c_char_p, [c_int]),
     "plcio_type_name": (c_char_p, [c_int]),
+    "plcio_mb_from_twos": (c_int64, [c_uint64, c_uint]),
+    "plcio_mb_crc16": (c_uint16, [c_char_p, c_size_t]),
     "plcio_type_size": (c_size_t, [c_int, c_uint]),
     "plcio_s7_address_parse": (c_int, [c_char_p, POINTER(S7Address), pErr]),
     "plcio_s7_address_format": (c_int, [POINTER(S7Address), c_char_p, c_size_t]),
