@@ -23,6 +23,7 @@ from .errors import (ConnectionFailed, CorruptSegment, Error, ModbusException, P
                      SegmentInitialising, SegmentNotFound, UnknownTag, UnsupportedVersion, err_name, strerror)
 from .modbus import ModbusClient
 from .s7 import S7Client
+from . import aio  # noqa: E402  (plcio.aio.S7Client / ModbusClient)
 from .segment import Segment, Status, Tag, Value, WriteResult, open, shm_name
 from .values import TYPE_NAMES
 
