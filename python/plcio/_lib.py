@@ -331,3 +331,39 @@ def lib() -> ctypes.CDLL:
 def path() -> str:
     """The file the library was loaded from."""
     return lib()._name
+
+
+# ---- Modbus server (declared after the table above; registered in lib()) ----
+class MbRange(Structure):
+    _fields_ = [("start", c_uint16), ("count", c_uint32)]
+
+
+class MbBankConfig(Structure):
+    _fields_ = [("coils", MbRange), ("discrete_inputs", MbRange), ("holding_registers", MbRange),
+                ("input_registers", MbRange), ("files", c_uint16)]
+
+
+MB_READ_BITS = CFUNCTYPE(c_int, c_void_p, c_uint8, c_int, c_uint16, c_uint16, POINTER(c_uint8))
+MB_READ_REGS = CFUNCTYPE(c_int, c_void_p, c_uint8, c_int, c_uint16, c_uint16, POINTER(c_uint16))
+MB_WRITE_BITS = CFUNCTYPE(c_int, c_void_p, c_uint8, c_uint8, c_uint16, c_uint16, POINTER(c_uint8))
+MB_WRITE_REGS = CFUNCTYPE(c_int, c_void_p, c_uint8, c_uint8, c_uint16, c_uint16, POINTER(c_uint16))
+
+
+class MbCallbacks(Structure):
+    _fields_ = [("read_bits", MB_READ_BITS), ("read_registers", MB_READ_REGS), ("write_bits", MB_WRITE_BITS),
+                ("write_registers", MB_WRITE_REGS), ("read_file", c_void_p), ("write_file", c_void_p),
+                ("read_fifo", c_void_p)]
+
+
+_PROTOS.update({
+    "plcio_modbus_bank_default": (MbBankConfig, [c_uint32]),
+    "plcio_modbus_server_new": (c_int, [c_void_p, POINTER(c_void_p), pErr]),
+    "plcio_modbus_server_free": (None, [c_void_p]),
+    "plcio_modbus_server_add_unit": (c_int, [c_void_p, c_int, POINTER(MbBankConfig)]),
+    "plcio_modbus_server_set_callbacks": (c_int, [c_void_p, c_int, POINTER(MbCallbacks), c_void_p]),
+    "plcio_modbus_server_read_bank": (c_int, [c_void_p, c_int, c_int, c_uint16, c_uint16, POINTER(c_uint16)]),
+    "plcio_modbus_server_write_bank": (c_int, [c_void_p, c_int, c_int, c_uint16, c_uint16, POINTER(c_uint16)]),
+    "plcio_modbus_server_listen_tcp": (c_int, [c_void_p, c_char_p, c_int, POINTER(c_int)]),
+    "plcio_modbus_server_run": (c_int, [c_void_p]),
+    "plcio_modbus_server_stop": (None, [c_void_p]),
+})
