@@ -24,11 +24,13 @@ from .errors import (ConnectionFailed, CorruptSegment, Error, ModbusException, P
 from .modbus import ModbusClient
 from .s7 import S7Client
 from .servers import Access, ModbusServer, S7Server
+from .layout import Layout
+from .engine import Engine
 from . import aio  # noqa: E402  (plcio.aio.S7Client / ModbusClient)
 from .segment import Segment, Status, Tag, Value, WriteResult, open, shm_name
 from .values import TYPE_NAMES
 
-__all__ = ["S7Client", "ModbusClient", "S7Server", "ModbusServer", "Access", "aio", "Area", "CpuState", "ErrorCode", "ItemCode", "MbOrder",
+__all__ = ["S7Client", "ModbusClient", "S7Server", "ModbusServer", "Access", "aio", "Layout", "Engine", "Area", "CpuState", "ErrorCode", "ItemCode", "MbOrder",
            "ModbusExceptionCode", "Quality", "PLCError", "ModbusException", "ConnectionFailed", "LibraryNotFound",
            "library_path", "open", "Segment", "Tag", "Value", "Status", "WriteResult", "Error", "SegmentNotFound",
            "SegmentInitialising", "CorruptSegment", "UnsupportedVersion", "SegmentClosed", "UnknownTag",

@@ -367,3 +367,58 @@ _PROTOS.update({
     "plcio_modbus_server_run": (c_int, [c_void_p]),
     "plcio_modbus_server_stop": (None, [c_void_p]),
 })
+
+
+# ---- layouts and the sync engine ----
+class LayoutMember(Structure):
+    _fields_ = [("name", c_char_p), ("kind", c_int), ("type", c_int), ("length", c_uint), ("db_number", c_int),
+                ("byte", c_uint32), ("bit", c_int), ("size", c_uint32), ("count", c_uint32), ("start", c_char_p)]
+
+
+class LayoutOptions(Structure):
+    _fields_ = [("assume_standard", c_bool)]
+
+
+class Clock(Structure):
+    _fields_ = [("now", c_void_p), ("ctx", c_void_p)]
+
+
+class SyncOptions(Structure):
+    _fields_ = [("logger", Logger), ("shm_name", c_char_p), ("shm_mode", c_uint), ("shm_group", c_char_p),
+                ("shm_write_mode", c_uint), ("shm_write_group", c_char_p), ("no_shm", c_bool), ("clock", Clock),
+                ("drivers", c_void_p), ("driver_count", c_size_t), ("sinks", c_void_p), ("sink_count", c_size_t)]
+
+
+SYNC_WRITE_CB = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+
+_PROTOS.update({
+    "plcio_layout_set_new": (c_int, [POINTER(LayoutOptions), POINTER(c_void_p), pErr]),
+    "plcio_layout_set_free": (None, [c_void_p]),
+    "plcio_layout_set_add_file": (c_int, [c_void_p, c_char_p]),
+    "plcio_layout_set_add_text": (c_int, [c_void_p, c_char_p, c_char_p, c_size_t]),
+    "plcio_layout_set_resolve": (c_int, [c_void_p]),
+    "plcio_layout_set_last_error": (pErr, [c_void_p]),
+    "plcio_layout_set_warning_count": (c_size_t, [c_void_p]),
+    "plcio_layout_set_warning": (c_char_p, [c_void_p, c_size_t]),
+    "plcio_layout_set_count": (c_size_t, [c_void_p]),
+    "plcio_layout_set_get": (c_void_p, [c_void_p, c_size_t]),
+    "plcio_layout_set_find": (c_void_p, [c_void_p, c_char_p]),
+    "plcio_layout_name": (c_char_p, [c_void_p]),
+    "plcio_layout_db_number": (c_int, [c_void_p]),
+    "plcio_layout_size": (c_uint32, [c_void_p]),
+    "plcio_layout_leaf_count": (c_size_t, [c_void_p]),
+    "plcio_layout_leaf": (c_int, [c_void_p, c_size_t, POINTER(LayoutMember)]),
+    "plcio_layout_lookup": (c_int, [c_void_p, c_char_p, POINTER(LayoutMember)]),
+    "plcio_layout_start_image": (c_int, [c_void_p, c_void_p, c_size_t]),
+    "plcio_layout_format_value": (c_int, [POINTER(LayoutMember), c_char_p, c_size_t, c_char_p, c_size_t, c_uint]),
+    "plcio_sync_config_parse": (c_int, [c_char_p, c_size_t, c_char_p, c_char_p, POINTER(c_void_p), pErr]),
+    "plcio_sync_config_load": (c_int, [c_char_p, POINTER(c_void_p), pErr]),
+    "plcio_sync_config_free": (None, [c_void_p]),
+    "plcio_sync_new": (c_int, [c_void_p, POINTER(SyncOptions), POINTER(c_void_p), pErr]),
+    "plcio_sync_free": (None, [c_void_p]),
+    "plcio_sync_run_once": (c_int, [c_void_p, c_int]),
+    "plcio_sync_stop": (None, [c_void_p]),
+    "plcio_sync_write": (c_int, [c_void_p, c_char_p, c_char_p, c_int, SYNC_WRITE_CB, c_void_p, pErr]),
+    "plcio_sync_tag_count": (c_size_t, [c_void_p]),
+    "plcio_sync_shm_name": (c_char_p, [c_void_p]),
+})

@@ -98,7 +98,10 @@ def test_struct_layouts_match_the_headers():
                "plcio_s7_block_count": _lib.S7BlockCount, "plcio_s7_clock": _lib.S7Clock,
                "plcio_s7_server_access": _lib.S7ServerAccess, "plcio_logger": _lib.Logger,
                "plcio_s7_server_callbacks": _lib.S7ServerCallbacks,
-               "plcio_s7_server_identity": _lib.S7ServerIdentity, "plcio_s7_server_options": _lib.S7ServerOptions}
+               "plcio_s7_server_identity": _lib.S7ServerIdentity, "plcio_s7_server_options": _lib.S7ServerOptions,
+               "plcio_layout_member": _lib.LayoutMember, "plcio_layout_options": _lib.LayoutOptions,
+               "plcio_sync_options": _lib.SyncOptions, "plcio_modbus_bank_config": _lib.MbBankConfig,
+               "plcio_modbus_callbacks": _lib.MbCallbacks}
     assert set(mapping) <= set(out)
     for cname, cls in mapping.items():
         c = out[cname]
