@@ -48,6 +48,17 @@ class _Driven:
         self._timer: Optional[asyncio.TimerHandle] = None
         self._connect_fut: Optional[asyncio.Future] = None
         self._h: Optional[int] = None
+        self._drive_scheduled = False
+
+    def _drive_soon(self) -> None:
+        """One process() for everything submitted in this loop iteration."""
+        if not self._drive_scheduled and self._loop is not None:
+            self._drive_scheduled = True
+            self._loop.call_soon(self._drive_now)
+
+    def _drive_now(self) -> None:
+        self._drive_scheduled = False
+        self._drive()
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -256,7 +267,7 @@ class ModbusClient(_Driven):
         if rc != 0:
             self._pending.pop(key, None)
             raise error_from(rc, "submit %s: %s" % (function, self._lib.plcio_strerror(rc).decode()))
-        self._drive()
+        self._drive_soon()
         return fut
 
     def _link_failed(self, rc: int) -> None:
