@@ -1,5 +1,6 @@
 /* The C clients' own rate, as the baseline of bench/python_clients.py:
- *   plcio_py_c_loop s7 URL COUNT SIZE       COUNT DB1 reads of SIZE bytes at byte 0
+ *   plcio_py_c_loop s7 URL COUNT SIZE       COUNT reads of SIZE bytes at byte 0 of DB1
+ *                                           (of DB2 when SIZE > 100, snap7's server's big DB)
  *   plcio_py_c_loop modbus URL COUNT SIZE   COUNT reads of SIZE holding registers at 0
  * prints "reads_per_s=R cpu_us_per_read=C" (public API only). */
 #include <stdio.h>
@@ -31,7 +32,7 @@ static int run_s7(const char *url, long count, unsigned size)
     }
     double t0 = now_s(), c0 = cpu_s();
     for (long i = 0; i < count; i++) {
-        if (plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, size, buf) != PLCIO_OK) {
+        if (plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, size > 100 ? 2 : 1, 0, size, buf) != PLCIO_OK) {
             fprintf(stderr, "py_c_loop: read: %s\n", plcio_s7_client_last_error(c)->text);
             plcio_s7_client_free(c);
             return 1;

@@ -129,6 +129,8 @@ def bench_s7():
     r_theirs = rate(lambda: theirs.db_read(2, 0, 65535), m)
     line("65535-byte DB read, MB/s: plcio vs python-snap7", r_ours * 65535 / 1e6, r_theirs * 65535 / 1e6, "MB/s",
          ">= 4x")
+    c_big, _ = c_loop("s7", url, m, 65535)
+    line("65535-byte DB read, MB/s: plcio vs C client", r_ours * 65535 / 1e6, c_big * 65535 / 1e6, "MB/s", "-")
     items = [(0x84, 2, 3000 * i + 7, 4) for i in range(20)]
     dicts = [{"area": snap7.type.Area.DB, "db_number": 2, "start": 3000 * i + 7, "size": 4} for i in range(20)]
     assert [bytes(x) for x in ours.read_vars(items)] == [bytes(x) for x in theirs.read_multi_vars(dicts)[1]]
