@@ -120,3 +120,16 @@ def test_engine_config_from_yaml_and_errors(tmp_path, sim):
         plcio.Engine(str(y))
     with pytest.raises(TypeError):
         plcio.Engine(42)
+
+
+def test_engine_stops_cleanly_at_interpreter_exit(sim):
+    shm = "plcio-pypkg-exit-%d" % os.getpid()
+    code = ("import plcio, sys\neng = plcio.Engine(%r).start()\nseg = eng.segment()\nseg.wait_update(2.0)\n"
+            "print('running', eng.shm_name, flush=True)\n" % config(sim, shm))  # no stop(): atexit does it
+    env = conftest.child_env(python=True)
+    env["PYTHONPATH"] = os.path.join(conftest.SOURCE_DIR, "python")
+    import subprocess
+    r = subprocess.run([conftest.PYTHON, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "running /" + shm in r.stdout
+    assert not os.path.exists("/dev/shm/" + shm)
