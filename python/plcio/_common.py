@@ -12,6 +12,8 @@ from .errors import CONNECTION_CODES, ConnectionFailed, Error, err_name
 
 
 def check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    if type(value) is int and lo <= value <= hi:  # the common case, without the ABC check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
     v = int(value)

@@ -33,7 +33,14 @@ MAX_OFFSET = 0x1FFFFF
 BytesLike = Union[bytes, bytearray, memoryview]
 
 
+_AREA_CODES = frozenset(int(a) for a in Area)
+
+
 def _area(value: Any) -> int:
+    if type(value) is int and value in _AREA_CODES:
+        return value
+    if isinstance(value, Area):
+        return int(value)
     if isinstance(value, str):
         try:
             return int(Area[value.upper()])
