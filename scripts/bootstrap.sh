@@ -29,7 +29,7 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 if $build_only; then
-  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3 python3-pip)
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev python3 python3-pip python3-venv)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
