@@ -37,3 +37,5 @@ foreach(script ${PLCIO_PYPKG_TESTS})
   set_tests_properties(pypkg_${case} PROPERTIES LABELS "python" TIMEOUT 300 SKIP_RETURN_CODE 77
     ENVIRONMENT "${PLCIO_PYPKG_ENV}")
 endforeach()
+# pip and venv runs are heavy: alone, so they do not starve timing-sensitive tests running beside them
+set_tests_properties(pypkg_install PROPERTIES RUN_SERIAL TRUE)
