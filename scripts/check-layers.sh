@@ -23,17 +23,20 @@ declare -A owner=(
   [export]=core [version]=core [core]=core [types]=core [bytes]=core [url]=core
   [address]=tag [value]=tag [word_order]=tag [layout]=layout
   [loop]=net [s7]=s7 [s7_server]=s7 [s7plus]=s7plus [modbus]=modbus [shm]=shm [sync]=sync
-  [driver]=sync [sink]=sync [plcio]=top
+  [driver]=sync [sink]=sync [http]=out [plcio]=top
 )
 
 bad=0
+# the quoted file of an #include line (a bash regex: no process per line)
+include_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)"'
 complain() { echo "$1: $2"; bad=$((bad + 1)); }
 
 # check FILE MODULE: every quoted include of FILE against MODULE's layer
 check() {
   local file=$1 mod=$2 n line inc dir base to
   while IFS=: read -r n line; do
-    inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$line")
+    inc=""
+    [[ $line =~ $include_re ]] && inc=${BASH_REMATCH[1]}
     [ -n "$inc" ] || continue
     case "$inc" in
       */*) dir=${inc%%/*}; base=${inc##*/}; base=${base%.h} ;;
@@ -68,7 +71,8 @@ for f in $(git ls-files 'include/plcio/*.h' 'include/plcio/*.h.in'); do
 done
 for f in $(git ls-files 'tools/*.c' 'tools/*.h' 'bench/*.c' 'bench/*.h'); do
   while IFS=: read -r n line; do
-    inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$line")
+    inc=""
+    [[ $line =~ $include_re ]] && inc=${BASH_REMATCH[1]}
     case "$inc" in
       plcio/*|"") ;;
       */*) complain "$f:$n" "includes $inc: tools/ and bench/ use the public headers (plcio/*.h) only" ;;

@@ -3,4 +3,4 @@
 # temporary folder). tests/ci/bootstrap_repair.sh is not here: it breaks the machine
 # on purpose and runs in CI's fresh chroot only (.ci/run).
 add_test(NAME check_layers COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/check_layers_test.sh)
-set_tests_properties(check_layers PROPERTIES LABELS unit TIMEOUT 120)
+set_tests_properties(check_layers PROPERTIES LABELS unit TIMEOUT 300)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fault_util.h"
+#include "sync_wait.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 
@@ -63,33 +64,17 @@ static inline plcio_shm_value fault_engine_get(fault_engine *e, const char *name
 }
 
 /* Run until `name` has quality q (and text `text` unless NULL), at most
- * timeout_ms; true if it did. *last (may be NULL) gets the last value seen. */
+ * timeout_ms (tests/support/sync_wait.h). */
 static inline bool fault_engine_reaches(fault_engine *e, const char *name, plcio_shm_quality q, const char *text,
                                         int timeout_ms, plcio_shm_value *last)
 {
-    plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    bool ok = false;
-    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
-    while (!ok && plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(e->sync, 5);
-        if (plcio_shm_reader_refresh(e->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
-        ok = v.quality == q && (!text || !strcmp(v.text, text));
-    }
-    if (last) *last = v;
-    return ok;
+    return plcio_test_sync_reaches(e->sync, e->reader, name, q, text, timeout_ms, last);
 }
 
-/* The same, failing the test when `name` does not get there in time. */
 static inline plcio_shm_value fault_engine_wait(fault_engine *e, const char *name, plcio_shm_quality q,
                                                 const char *text, int timeout_ms)
 {
-    plcio_shm_value v;
-    if (!fault_engine_reaches(e, name, q, text, timeout_ms, &v))
-        fail_msg("%s: %s '%s' (error %s), want %s '%s'", name, plcio_shm_quality_name(v.quality), v.text ? v.text : "",
-                 plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*");
-    return v;
+    return plcio_test_sync_wait(e->sync, e->reader, name, q, text, timeout_ms);
 }
 
 /* Run until `name` shows, good, the integer the device holds: device(arg)

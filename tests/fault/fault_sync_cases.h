@@ -41,7 +41,7 @@ static void test_delay_and_split(void **state)
 /* Stale with the last good value and a reason; returns the reason. */
 static int stale_while_dead(ctx *c)
 {
-    plcio_shm_value v = fault_engine_wait(&c->e, "target", PLCIO_SHM_QUALITY_STALE, NULL, 3000);
+    plcio_shm_value v = fault_engine_wait(&c->e, "target", PLCIO_SHM_QUALITY_STALE, NULL, 10000);
     assert_int_not_equal(v.error, PLCIO_OK);
     plcio_shm_value w = fault_engine_get(&c->e, "w0");
     assert_int_equal(w.quality, PLCIO_SHM_QUALITY_STALE);
@@ -54,13 +54,14 @@ static void test_stall_and_dark(void **state)
     ctx *c = *state;
     all_good(c, 5000);
     unsigned done = 0, fin = 0, fnot = 0, stale_seen = 0;
-    /* answers stalled past the timeout, then the whole link dark */
+    /* answers stalled past the timeout, then the whole link dark; each lasts
+     * until the checks are done (fault_proxy_clear ends it), so a slow machine
+     * cannot see the link come back before the checks ran */
     for (int round = 0; round < 2; round++) {
-        uint64_t t0 = plcio_monotonic_ns();
         if (round == 0)
-            fault_proxy_stall(c->proxy, FAULT_DOWN, 1500);
+            fault_proxy_stall(c->proxy, FAULT_DOWN, 600000);
         else
-            fault_proxy_dark(c->proxy, 2000);
+            fault_proxy_dark(c->proxy, 600000);
         int why = stale_while_dead(c);
         stale_seen++;
         if (round == 0) printf("stale after a stall: %s\n", plcio_err_name(why));
@@ -73,18 +74,17 @@ static void test_stall_and_dark(void **state)
             assert_int_equal(fault_engine_get(&c->e, "w0").quality, PLCIO_SHM_QUALITY_STALE);
             plcio_sync_stats st;
             assert_int_equal(plcio_sync_device_stats(c->e.sync, 0, &st), PLCIO_OK);
-            assert_false(st.connected);
+            /* (not "disconnected": the kernel completes a TCP connect into the dark
+             * proxy's listen backlog, and Modbus has no handshake of its own, so a
+             * reconnection can look up until its first request times out) */
             assert_true(st.last_message && st.last_message[0]); /* the device says why */
             printf("dark: device %s: %s; write: %s\n", plcio_err_name(st.last_error), st.last_message, w.msg);
         }
-        uint64_t elapsed = (plcio_monotonic_ns() - t0) / PLCIO_NS_PER_MS;
-        assert_true(elapsed < (round ? 2000u : 1500u)); /* it turned stale while the link was still dead */
         /* the link returns: good again, same engine. A write sent before it
          * died lands when it returns (the proxy delivers what it held): the
          * device is asked once the link is back. */
-        uint64_t back = t0 + (round ? 2000u : 1500u) * PLCIO_NS_PER_MS + 300 * PLCIO_NS_PER_MS;
-        while (plcio_monotonic_ns() < back)
-            plcio_sync_run_once(c->e.sync, 5);
+        fault_proxy_clear(c->proxy);
+        fault_engine_run(&c->e, 300);
         c->target = server_target(c);
         all_good(c, 8000);
     }

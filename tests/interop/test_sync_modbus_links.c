@@ -22,6 +22,7 @@
 #include "plcio/plcio.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
+#include "sync_wait.h"
 
 typedef struct ctx {
     plcio_test_proc peer, socat;
@@ -200,21 +201,7 @@ static void engine_start(ctx *c, const char *url, const char *device_extra)
 
 static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality q, const char *text)
 {
-    plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    uint64_t end = plcio_monotonic_ns() + 15 * PLCIO_NS_PER_S;
-    while (plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(c->sync, 5);
-        if (plcio_shm_reader_refresh(c->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(c->reader, name, &v), PLCIO_OK);
-        if (v.quality == q && (!text || !strcmp(v.text, text))) return v;
-    }
-    plcio_sync_stats st;
-    plcio_sync_device_stats(c->sync, 0, &st);
-    fail_msg("%s: %s '%s' (error %s), want %s '%s'; device: %s", name, plcio_shm_quality_name(v.quality),
-             v.text ? v.text : "", plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*",
-             st.last_message ? st.last_message : "");
-    return v;
+    return plcio_test_sync_wait(c->sync, c->reader, name, q, text, 15000);
 }
 
 typedef struct wres {

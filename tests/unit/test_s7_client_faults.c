@@ -1,8 +1,11 @@
 /* S7 client failure paths against a scripted fake partner on 127.0.0.1:
  * connection refused, silence (connect and request timeouts), a drop in the
- * middle of an answer, garbage, and reconnection with callbacks. The fake
- * partner speaks through plcio's own codec (server side); the foreign-peer
- * tests are in tests/interop/test_s7_client_snap7.c. */
+ * middle of an answer, garbage, and reconnection with callbacks: what the
+ * client makes of each (its error, its text, its state, reconnecting). When
+ * a timeout fires, and the same faults at the session level, are checked
+ * on a manual clock over the fake transport in test_session_faults.c (no
+ * timing here). The fake partner speaks through plcio's own codec (server
+ * side); the foreign-peer tests are in tests/interop/test_s7_client_snap7.c. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -318,14 +321,10 @@ static void test_silent_partner(void **state)
     const mode m[] = {SILENT, SILENT_AFTER_SETUP};
     fake_start(&fk, m, 2);
     plcio_s7_client *c = client_for(fk.port, false);
-    uint64_t t0 = plcio_monotonic_ns();
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_ETIMEDOUT);
-    assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     uint8_t b[4];
-    t0 = plcio_monotonic_ns();
     assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 1, 0, 4, b), PLCIO_ETIMEDOUT);
-    assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
     assert_non_null(strstr(plcio_s7_client_last_error(c)->text, "no answer"));
     assert_false(plcio_s7_client_is_connected(c));
     plcio_s7_client_free(c);
@@ -399,11 +398,9 @@ static void test_async_timeout_and_reconnect(void **state)
     uint8_t b[600];
     plcio_s7_var v = {PLCIO_S7_AREA_DB, 1, 0, sizeof b, -1, b, 0, 0};
     async_result = 1;
-    uint64_t t0 = plcio_monotonic_ns();
     assert_int_equal(plcio_s7_client_read_vars_async(c, &v, 1, async_done, NULL), PLCIO_OK);
     drive(c);
     assert_int_equal(async_result, PLCIO_ETIMEDOUT);
-    assert_true(plcio_monotonic_ns() - t0 < 3 * PLCIO_NS_PER_S);
     assert_int_equal(plcio_s7_client_fd(c), -1);
     /* the next job reconnects (after the backoff) and is served */
     uint64_t until = plcio_monotonic_ns() + 3 * PLCIO_NS_PER_S;

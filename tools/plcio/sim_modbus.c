@@ -219,7 +219,7 @@ int sim_modbus_main(int argc, char **argv)
     if (st != PLCIO_EXIT_OK) return st;
     plcio_logger lg = {plcio_log_to_stream, stderr, o.trace ? PLCIO_LOG_TRACE : PLCIO_LOG_WARN};
     plcio_modbus_server *s = NULL;
-    (void)plcio_modbus_server_new(&(plcio_modbus_server_options){.logger = *(&lg)}, &s, NULL);
+    (void)plcio_modbus_server_new(&(plcio_modbus_server_options){.logger = lg}, &s, NULL);
     if (!s) return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: out of memory");
     plcio_modbus_bank_config bank = plcio_modbus_bank_default((uint32_t)o.size);
     bank.files = (uint16_t)o.files;
