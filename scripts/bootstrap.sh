@@ -7,8 +7,9 @@
 #
 #   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
 #     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
-#     libyaml (sync configuration), libpq and zlib (historian outputs), and the foreign peers
-#     the interop tests use: PostgreSQL 15 and InfluxDB 1.x (historian outputs),
+#     libyaml (sync configuration), libpq and zlib (historian outputs), pip, venv and pytest
+#     (the Python package: install and tests), and the foreign peers the interop tests use:
+#     PostgreSQL 15 and InfluxDB 1.x (historian outputs),
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers;
 #     libmicrohttpd (the HTTP output), and for its tests prometheus (promtool), chromium,
@@ -32,7 +33,8 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 if $build_only; then
-  packages=(build-essential gcc cmake make pkg-config libyaml-dev libpq-dev zlib1g-dev libmicrohttpd-dev python3)
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev libpq-dev zlib1g-dev libmicrohttpd-dev python3
+    python3-pip python3-venv)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
@@ -40,6 +42,7 @@ else
     libcmocka-dev libcjson-dev libyaml-dev libpq-dev zlib1g-dev libmicrohttpd-dev
     postgresql influxdb
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
+    python3-pip python3-venv python3-pytest
     nodejs npm mbpoll groff-base man-db
     prometheus chromium curl openssl
   )
@@ -118,6 +121,8 @@ if ! $build_only; then
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
   check "pymodbus with pyserial (Debian's /usr/bin/python3)" "python3-pymodbus python3-serial python3-serial-asyncio" \
     /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'
+  check "pytest and pip (the Python package's tests and install)" "python3-pytest python3-pip python3-venv" \
+    /usr/bin/python3 -c 'import pytest, pip, venv, ensurepip'
   check "tshark" "tshark" tshark --version
   check "socat" "socat" socat -V
   # The historian tests start their own PostgreSQL cluster (initdb, pg_ctl, psql) and influxd.
