@@ -12,7 +12,11 @@
  *   client_open(port)               a client of port (connected, where the
  *                                   protocol connects up front)
  *   client_free(cl)
- *   device_fill(c)                  fills image and, through direct, the device. */
+ *   device_fill(c)                  fills image and, through direct, the device
+ * and the five cases every client fault test has (test_delay_and_split,
+ * test_stall_dark_refuse, test_corruption, test_cut_and_reset_writes,
+ * test_cut_and_reset_reads); its main is fault_client_main(setup_foreign):
+ * the five against plcio sim, then against the foreign peer. */
 #ifndef PLCIO_TEST_FAULT_CLIENT_FIXTURE_H
 #define PLCIO_TEST_FAULT_CLIENT_FIXTURE_H
 
@@ -31,6 +35,11 @@ static int fault_start_peer(plcio_test_proc *server, fault_peer peer);
 static FAULT_CLIENT *client_open(int port);
 static void client_free(FAULT_CLIENT *cl);
 static void device_fill(ctx *c);
+static void test_delay_and_split(void **state);
+static void test_stall_dark_refuse(void **state);
+static void test_corruption(void **state);
+static void test_cut_and_reset_writes(void **state);
+static void test_cut_and_reset_reads(void **state);
 
 static int setup_peer(void **state, fault_peer peer)
 {
@@ -59,6 +68,23 @@ static int teardown(void **state)
     plcio_test_proc_stop(&c->server);
     free(c);
     return 0;
+}
+
+static int fault_client_main(int (*setup_foreign)(void **))
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_sim, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_sim, teardown),
+        cmocka_unit_test_setup_teardown(test_corruption, setup_sim, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_sim, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_sim, teardown),
+        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_foreign, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_foreign, teardown),
+        cmocka_unit_test_setup_teardown(test_corruption, setup_foreign, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_foreign, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_foreign, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
 #endif

@@ -331,19 +331,4 @@ static void test_cut_and_reset_reads(void **state)
     fault_figures("modbus client: cut/reset reads", c->peer, c->proxy, extra);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_pymodbus, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+int main(void) { return fault_client_main(setup_pymodbus); }
