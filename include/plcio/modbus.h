@@ -191,6 +191,16 @@ typedef struct plcio_modbus_client plcio_modbus_client;
 
 typedef struct plcio_modbus_client_options {
     plcio_logger logger; /* copied; fn NULL: process default */
+    /* For the event-loop mode: the time the client reads (deadlines of
+     * plcio_modbus_client_wants, timeouts, the RTU bus gap) and, for a TCP
+     * stream (modbus-tcp://, modbus-rtu://HOST:PORT, modbus-ascii://HOST:PORT),
+     * the byte stream it runs on. Zero (the default): the system monotonic
+     * clock and TCP. A client with either of its own refuses the blocking
+     * calls (PLCIO_EUNSUPPORTED: they wait on real sockets and real time); a
+     * transport with a UDP or serial URL is refused by _new (PLCIO_EINVAL).
+     * The transport is borrowed: keep it until plcio_modbus_client_free. */
+    plcio_clock clock;
+    const plcio_transport *transport;
 } plcio_modbus_client_options;
 /* Defaults (all zero). */
 PLCIO_API void plcio_modbus_client_options_init(plcio_modbus_client_options *o);

@@ -14,22 +14,7 @@ cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
 fail() { echo "FAIL: $*"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-expect() { # expect STATUS PATTERN command...  (PATTERN searched in stdout+stderr)
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/out" "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
-
-wait_listen() { # FILE
-  i=0
-  while ! grep -q listening "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 200 ] && fail "server did not start: $(cat "$1")"; sleep 0.1
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 # STEP 7 classic source: the DB number (12) comes from the source itself
 cat > "$TMP/db12.db" <<'DB'

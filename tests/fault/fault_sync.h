@@ -98,31 +98,14 @@ static inline int32_t fault_engine_wait_device(fault_engine *e, const char *name
     return now;
 }
 
-typedef struct fault_write {
-    int calls, err;
-    char msg[256];
-} fault_write;
-
-static inline void fault_on_write(void *p, int err, const char *message)
-{
-    fault_write *r = p;
-    r->calls++;
-    r->err = err;
-    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
-}
+typedef plcio_test_write fault_write;
 
 /* Write through the engine and run it until the answer (at most 10 s). */
 static inline fault_write fault_engine_write(fault_engine *e, const char *tag, const char *text, int queue_ms)
 {
     fault_write r;
-    memset(&r, 0, sizeof r);
-    plcio_error err = {0};
-    if (plcio_sync_write(e->sync, tag, text, queue_ms, fault_on_write, &r, &err) != PLCIO_OK)
-        fail_msg("write %s=%s: %s", tag, text, err.text);
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(e->sync, 5);
-    assert_int_equal(r.calls, 1);
+    (void)plcio_test_sync_write(e->sync, tag, text, queue_ms, 10000, &r);
+    if (r.calls == 0) fail_msg("write %s=%s: %s", tag, text, r.msg);
     return r;
 }
 

@@ -44,29 +44,10 @@ static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality q, c
     return plcio_test_sync_wait(c->sync, c->reader, name, q, text, 10000);
 }
 
-typedef struct wres {
-    int calls, err;
-} wres;
-
-static void on_write(void *p, int err, const char *message)
-{
-    (void)message;
-    wres *r = p;
-    r->calls++;
-    r->err = err;
-}
-
 static int engine_write(ctx *c, const char *tag, const char *text)
 {
-    wres r = {0};
-    plcio_error err = {0};
-    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, &r, &err);
-    if (rc != PLCIO_OK) return rc;
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(c->sync, 5);
-    assert_int_equal(r.calls, 1);
-    return r.err;
+    plcio_test_write r;
+    return plcio_test_sync_write(c->sync, tag, text, 0, 10000, &r);
 }
 
 static void test_pymodbus_server(void **state)

@@ -80,29 +80,11 @@ static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality q, c
     return plcio_test_sync_wait(c->sync, c->reader, name, q, text, 10000);
 }
 
-typedef struct wres {
-    int calls, err;
-    char msg[256];
-} wres;
-
-static void on_write(void *p, int err, const char *message)
-{
-    wres *r = p;
-    r->calls++;
-    r->err = err;
-    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
-}
-
 static void engine_write(ctx *c, const char *tag, const char *text, int want)
 {
-    wres r = {0};
-    plcio_error err = {0};
-    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, &r, &err), PLCIO_OK);
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(c->sync, 5);
-    assert_int_equal(r.calls, 1);
-    if (r.err != want) fail_msg("write %s=%s: %d (%s), want %d", tag, text, r.err, r.msg, want);
+    plcio_test_write r;
+    int rc = plcio_test_sync_write(c->sync, tag, text, 0, 10000, &r);
+    if (rc != want) fail_msg("write %s=%s: %d (%s), want %d", tag, text, rc, r.msg, want);
 }
 
 static int setup(void **state)

@@ -1,6 +1,7 @@
 /* Run a sync engine until a tag has a quality (sync_wait.h). */
 #include "sync_wait.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "plcio_test.h"
@@ -35,4 +36,34 @@ plcio_shm_value plcio_test_sync_wait(plcio_sync *sync, plcio_shm_reader *reader,
                  st.last_message ? st.last_message : "");
     }
     return v;
+}
+
+void plcio_test_on_write(void *ctx, int err, const char *message)
+{
+    plcio_test_write *r = ctx;
+    r->calls++;
+    r->err = err;
+    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
+}
+
+int plcio_test_sync_write_turn(plcio_sync *sync, const char *tag, const char *text, int queue_ms, int timeout_ms,
+                               plcio_test_write *r, void (*turn)(void *), void *turn_ctx)
+{
+    memset(r, 0, sizeof *r);
+    plcio_error err = {0};
+    int rc = plcio_sync_write(sync, tag, text, queue_ms, plcio_test_on_write, r, &err);
+    if (rc != PLCIO_OK) {
+        r->err = rc;
+        snprintf(r->msg, sizeof r->msg, "%.255s", err.text);
+        return rc;
+    }
+    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
+    while (r->calls == 0 && plcio_monotonic_ns() < end) {
+        if (turn)
+            turn(turn_ctx);
+        else
+            plcio_sync_run_once(sync, 5);
+    }
+    if (r->calls != 1) fail_msg("write %s=%s: the callback ran %d times", tag, text, r->calls);
+    return r->err;
 }
