@@ -7,7 +7,8 @@
 #                     suite twice: gcc plain (build/) and clang ASan+UBSan (build-asan/);
 #                     scripts/test-run.sh stops any process and removes any segment a
 #                     failed or interrupted run left behind
-#   make install      install library, headers, pkg-config file, CMake package, CLI
+#   make install      install library, headers, pkg-config file, CMake package, CLI, and the
+#                     Python package (python/plcio) into PREFIX's Python path (PYTHON_SITE)
 #   make bench        build and run the benchmarks
 #   make fuzz         run every fuzz harness for FUZZ_SECONDS (clang + libFuzzer)
 #   make check        the layer rule (scripts/check-layers.sh), the format (.clang-format;
@@ -65,8 +66,20 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  scripts/test-run.sh $(ASAN_BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# Where `make install` puts the Python package: the entry of Debian's /usr/bin/python3 path
+# under PREFIX (/usr/local/lib/python3.11/dist-packages), else PREFIX's site-packages.
+PYTHON     ?= /usr/bin/python3
+PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys, sysconfig; p = "$(PREFIX)"; \
+  c = [x for x in sys.path if x.startswith(p + "/lib/python")]; \
+  print(c[0] if c else sysconfig.get_path("purelib", "posix_prefix", vars={"base": p, "platbase": p}))' 2>/dev/null)
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+	@if $(PYTHON) -m pip --version >/dev/null 2>&1; then \
+	  echo "installing the Python package into $(PYTHON_SITE)"; \
+	  PLCIO_BUNDLE=0 $(PYTHON) -m pip install -q --no-index --no-build-isolation --upgrade \
+	    --target "$(DESTDIR)$(PYTHON_SITE)" ./python; \
+	else echo "python3-pip is not installed: the Python package was not installed (scripts/bootstrap.sh installs it)"; fi
 
 bench: bootstrap build
 	cmake --build $(BUILD) --target bench_all -j $(JOBS) 2>/dev/null || true

@@ -7,12 +7,18 @@
 #
 #   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
 #     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
-#     libyaml (sync configuration), libssl-dev (S7CommPlus TLS), and the foreign peers the interop tests use:
+#     libyaml (sync configuration), libssl-dev (S7CommPlus TLS), libpq and zlib (historian
+#     outputs), pip, venv and pytest
+#     (the Python package: install and tests), and the foreign peers the interop tests use:
+#     PostgreSQL 15 and InfluxDB 1.x (historian outputs),
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
-#     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers.
+#     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers;
+#     libmicrohttpd (the HTTP output), and for its tests prometheus (promtool), chromium,
+#     curl and openssl.
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
 #     source on this machine (no prebuilt binary is downloaded): node-snap7 (compiles
-#     snap7), nodes7, modbus-serial with serialport (native serial bindings).
+#     snap7), nodes7, modbus-serial with serialport (native serial bindings); and
+#     puppeteer-core (tests/web/package.json), which drives Debian's chromium.
 #
 # The tests run Debian's /usr/bin/python3, whatever `python3` is first on PATH (pyenv,
 # a venv): Debian's Python packages are installed for it.
@@ -28,14 +34,18 @@ build_only=false
 [ "${1:-}" = "--build" ] && build_only=true
 
 if $build_only; then
-  packages=(build-essential gcc cmake make pkg-config libyaml-dev libssl-dev python3)
+  packages=(build-essential gcc cmake make pkg-config libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
+    python3 python3-pip python3-venv)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy clang-format cppcheck
-    libcmocka-dev libcjson-dev libyaml-dev libssl-dev openssl
+    libcmocka-dev libcjson-dev libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
+    postgresql influxdb
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
-    nodejs npm
+    python3-pip python3-venv python3-pytest
+    nodejs npm mbpoll groff-base man-db
+    prometheus chromium curl openssl
   )
 fi
 
@@ -108,14 +118,28 @@ check "cmake" "cmake" cmake --version
 check "the C compiler" "gcc" gcc --version
 # S7CommPlus TLS: OpenSSL 3's headers (libssl-dev); tests make certificates with openssl.
 check "OpenSSL 3 headers" "libssl-dev" grep -q 'define OPENSSL_VERSION_MAJOR *3' /usr/include/x86_64-linux-gnu/openssl/opensslv.h /usr/include/openssl/opensslv.h
+check "libmicrohttpd (the HTTP output)" "libmicrohttpd-dev" test -f /usr/include/microhttpd.h
 if ! $build_only; then
   check "clang with AddressSanitizer and UBSan (make test's second suite)" "clang libclang-rt-dev" sanitizers_link
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
   check "pymodbus with pyserial (Debian's /usr/bin/python3)" "python3-pymodbus python3-serial python3-serial-asyncio" \
     /usr/bin/python3 -c 'import pymodbus.client, pymodbus.server, serial, serial_asyncio'
+  check "pytest and pip (the Python package's tests and install)" "python3-pytest python3-pip python3-venv" \
+    /usr/bin/python3 -c 'import pytest, pip, venv, ensurepip'
   check "tshark" "tshark" tshark --version
   check "socat" "socat" socat -V
+  # The historian tests start their own PostgreSQL cluster (initdb, pg_ctl, psql) and influxd.
+  check "PostgreSQL server and psql" "postgresql postgresql-15 postgresql-client-15" \
+    sh -c 'ls /usr/lib/postgresql/*/bin/initdb && psql --version'
+  check "influxd" "influxdb" influxd version
+  check "mbpoll (a foreign Modbus client: FC 17 as it shows it)" "mbpoll" mbpoll -V
+  check "man and groff (the generated man pages render)" "man-db groff-base" sh -c 'man --version && groff -v'
   check "node" "nodejs" node -e 'process.exit(0)'
+  check "promtool (tests/web: /metrics)" "prometheus" promtool --version
+  check "openssl (tests/web: a TLS certificate)" "openssl" openssl version
+  # chromium as the console test starts it: headless, as root without its sandbox.
+  check "headless chromium (tests/web: the console)" "chromium" \
+    chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank
 fi
 
 if $build_only; then
@@ -151,5 +175,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! peers_work; then
       '@serialport/bindings-cpp']) require(m)") >&2 || true
     echo "bootstrap: the npm test peers do not load after npm ci (see above)" >&2; exit 1; }
   echo "$want" > "$stamp"
+fi
+
+# puppeteer-core for the console test (no browser download: it drives Debian's chromium).
+web=tests/web
+web_stamp=$web/node_modules/.plcio-lock.sha256
+web_want=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+web_works() { (cd "$web" && node -e "require('puppeteer-core')") >/dev/null 2>&1; }
+if [ "$(cat "$web_stamp" 2>/dev/null)" != "$web_want" ] || ! web_works; then
+  echo "bootstrap: installing puppeteer-core for the console test"
+  (cd "$web" && rm -rf node_modules && npm ci --no-audit --no-fund --loglevel=error >npm-install.log 2>&1) || {
+    cat "$web/npm-install.log" >&2; echo "bootstrap: npm ci in $web failed" >&2; exit 1; }
+  web_works || { echo "bootstrap: puppeteer-core does not load after npm ci in $web" >&2; exit 1; }
+  echo "$web_want" > "$web_stamp"
 fi
 echo "bootstrap: ok"

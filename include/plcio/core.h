@@ -144,6 +144,33 @@ static inline void plcio_manual_clock_advance(plcio_manual_clock *mc, uint64_t n
 #define PLCIO_NS_PER_MS UINT64_C(1000000)
 #define PLCIO_NS_PER_S  UINT64_C(1000000000)
 
+/* ---------------------------------------------------------------------------
+ * Transports. A client's byte stream is a TCP connection by default; a
+ * plcio_transport in its options replaces it (a test's in-process link, an
+ * application's tunnel). Every call is non-blocking and runs on the client's
+ * thread; buffers are borrowed for the call only. A connection is named by a
+ * non-negative int `conn` the transport chooses (the TCP transport: the
+ * socket, which is what plcio_X_client_fd then returns).
+ * ------------------------------------------------------------------------- */
+typedef struct plcio_transport {
+    /* Start connecting to host:port; *conn gets the connection. PLCIO_OK
+     * (connected, or in progress: connect_finish tells) or an error
+     * (PLCIO_ECONNREFUSED, ...), after which there is nothing to close. */
+    int (*connect_start)(void *ctx, const char *host, int port, int *conn);
+    /* PLCIO_OK connected, PLCIO_EAGAIN still connecting, or the error. */
+    int (*connect_finish)(void *ctx, int conn);
+    /* Send up to len bytes: PLCIO_OK with *sent (0 < *sent <= len),
+     * PLCIO_EAGAIN when nothing can go now, or the error that broke it. */
+    int (*send)(void *ctx, int conn, const void *buf, size_t len, size_t *sent);
+    /* Receive up to cap bytes: PLCIO_OK with *got > 0, PLCIO_EAGAIN when
+     * nothing is there now, PLCIO_ECLOSED when the peer closed, or an error. */
+    int (*recv)(void *ctx, int conn, void *buf, size_t cap, size_t *got);
+    /* Close the connection (called once per connection that connect_start
+     * made, also after an error). */
+    void (*close)(void *ctx, int conn);
+    void *ctx;
+} plcio_transport;
+
 PLCIO_END_DECLS
 
 #endif

@@ -191,6 +191,16 @@ typedef struct plcio_modbus_client plcio_modbus_client;
 
 typedef struct plcio_modbus_client_options {
     plcio_logger logger; /* copied; fn NULL: process default */
+    /* For the event-loop mode: the time the client reads (deadlines of
+     * plcio_modbus_client_wants, timeouts, the RTU bus gap) and, for a TCP
+     * stream (modbus-tcp://, modbus-rtu://HOST:PORT, modbus-ascii://HOST:PORT),
+     * the byte stream it runs on. Zero (the default): the system monotonic
+     * clock and TCP. A client with either of its own refuses the blocking
+     * calls (PLCIO_EUNSUPPORTED: they wait on real sockets and real time); a
+     * transport with a UDP or serial URL is refused by _new (PLCIO_EINVAL).
+     * The transport is borrowed: keep it until plcio_modbus_client_free. */
+    plcio_clock clock;
+    const plcio_transport *transport;
 } plcio_modbus_client_options;
 /* Defaults (all zero). */
 PLCIO_API void plcio_modbus_client_options_init(plcio_modbus_client_options *o);
@@ -592,6 +602,11 @@ PLCIO_API int plcio_modbus_server_set_exception_status(plcio_modbus_server *s, i
 PLCIO_API int plcio_modbus_server_set_device_id(plcio_modbus_server *s, uint8_t object_id, const char *value);
 /* FC 17 answer: server id bytes (<= 200) and run indicator. */
 PLCIO_API int plcio_modbus_server_set_server_id(plcio_modbus_server *s, const uint8_t *id, size_t len, bool running);
+/* FC 17 additional data (<= 200 bytes; default none), sent after the run
+ * indicator as the spec lays the answer out: byte count, server id, run
+ * indicator (0xFF on, 0x00 off), additional data. Id and data together at
+ * most 250 bytes (one PDU), else PLCIO_ERANGE (as for set_server_id). */
+PLCIO_API int plcio_modbus_server_set_server_data(plcio_modbus_server *s, const uint8_t *data, size_t len);
 
 /* Links. Port 0 picks a free port, *bound_port (may be NULL) tells which. */
 PLCIO_API int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int port, int *bound_port);

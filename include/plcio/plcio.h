@@ -61,6 +61,7 @@
 #include "plcio/loop.h"
 #include "plcio/driver.h"
 #include "plcio/sink.h"
+#include "plcio/http.h"
 #include "plcio/word_order.h"
 
 #endif

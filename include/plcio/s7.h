@@ -84,6 +84,14 @@ typedef struct plcio_s7_client_options {
                                      * after plcio_s7_client_close) */
     void *callback_ctx;
     plcio_logger logger;
+    /* For the event-loop mode: the time the client reads (deadlines of
+     * plcio_s7_client_wants, timeouts, heartbeat, reconnect backoff) and the
+     * byte stream it runs on. Zero (the default): the system monotonic
+     * clock and TCP. A client with either of its own refuses the blocking
+     * calls (PLCIO_EUNSUPPORTED: they wait on real sockets and real time).
+     * The transport is borrowed: keep it until plcio_s7_client_free. */
+    plcio_clock clock;
+    const plcio_transport *transport;
 } plcio_s7_client_options;
 
 /* Defaults as listed above. */
@@ -112,7 +120,8 @@ PLCIO_API void plcio_s7_client_close(plcio_s7_client *c);
 PLCIO_API bool plcio_s7_client_is_connected(plcio_s7_client *c);
 PLCIO_API unsigned plcio_s7_client_pdu_size(const plcio_s7_client *c);
 PLCIO_API unsigned plcio_s7_client_parallel_jobs(const plcio_s7_client *c);
-/* The socket, for event loops that want to watch it; -1 when disconnected. */
+/* The socket, for event loops that want to watch it (with a transport of the
+ * options: its connection); -1 when disconnected. */
 PLCIO_API int plcio_s7_client_fd(const plcio_s7_client *c);
 
 /* The last failure on this handle: its code and a line naming what failed and

@@ -53,6 +53,7 @@ typedef enum plcio_sink_event_kind {
 typedef struct plcio_sink_tag {
     const char *name;   /* as in shared memory ("Level", "plc.Level") */
     const char *device; /* its device's name */
+    const char *group;  /* its group's name */
     plcio_type type;
     unsigned length; /* STRING/WSTRING */
     unsigned bit;    /* BOOL */

@@ -24,6 +24,17 @@
  *             - Level
  *             - {member: Pump.Run}
  *             - {address: DB1.DBD8:REAL, name: Setpoint, deadband: 0.1, writable: true}
+ *   outputs:                  # historians, besides shared memory (docs/historian.md)
+ *     - postgres: {conninfo: "host=/run/postgresql dbname=plant", table: plcio_samples}
+ *     - influx: {url: "http://127.0.0.1:8086/write?db=plant"}
+ *   http:                     # web console, REST, /metrics (plcio/http.h; off without this section)
+ *     listen: 127.0.0.1:8080  # beyond loopback only with tls
+ *     token-file: web.token   # bearer token (or token-env: VAR); relative to this file
+ *     writes: false           # POST /api/write (needs the token)
+ *     read-auth: false        # reads need the token too
+ *     tls: {cert: web.pem, key: web.key}
+ *     cors-origin: "https://dash.example"
+ *     tag-metrics: false      # one /metrics series per numeric tag
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
@@ -71,6 +82,36 @@ typedef struct plcio_sync_device_spec {
     unsigned line;
 } plcio_sync_device_spec;
 
+typedef enum plcio_sync_output_kind { PLCIO_OUTPUT_POSTGRES = 1, PLCIO_OUTPUT_INFLUX } plcio_sync_output_kind;
+
+/* One entry of `outputs:`: a historian the engine writes rows to (one row per
+ * tag and change: time, device, tag, value, text, quality, reason). */
+typedef struct plcio_sync_output_spec {
+    plcio_sync_output_kind kind;
+    const char *target;     /* postgres: libpq connection string; influx: http:// write URL */
+    const char *table;      /* postgres: "plcio_samples" or "schema.table" */
+    bool create;            /* postgres: create the table when missing (default true) */
+    bool on_change;         /* a row when a value or its quality changes (default true) */
+    uint32_t every_ms;      /* and a row per good tag at least this often (0: off) */
+    uint32_t batch;         /* rows per COPY / POST (default 5000) */
+    uint32_t flush_ms;      /* longest a row waits for a full batch (default 200) */
+    uint32_t queue;         /* rows kept while the target is down (default 100000) */
+    const char *token_file; /* influx: file with the API token (InfluxDB 2.x), or NULL */
+    bool gzip;              /* influx: gzip the body */
+    unsigned line;
+} plcio_sync_output_spec;
+
+/* The http: section (served by plcio/http.h, not by the engine). */
+typedef struct plcio_sync_http_spec {
+    bool present; /* the section was given */
+    const char *listen;
+    const char *token_file; /* resolved against the config file's folder */
+    const char *token_env;
+    bool writes, read_auth, tag_metrics;
+    const char *tls_cert, *tls_key; /* resolved like token_file */
+    const char *cors_origin;
+} plcio_sync_http_spec;
+
 typedef struct plcio_sync_config {
     const char *shm_name;
     unsigned shm_mode;           /* data segment permission bits; 0: 0640 */
@@ -82,6 +123,9 @@ typedef struct plcio_sync_config {
     const char **layout_files; /* paths, resolved against the config file's folder */
     size_t device_count;
     plcio_sync_device_spec *devices;
+    size_t output_count;
+    plcio_sync_output_spec *outputs;
+    plcio_sync_http_spec http;
 } plcio_sync_config;
 
 /* Parse a YAML configuration. `source` names it in errors ("tank.yaml");
@@ -186,6 +230,7 @@ typedef struct plcio_sync_stats {
     size_t tags;                           /* groups: tags in the group */
     int last_error;                        /* devices: why the last connection failed */
     const char *last_message;
+    uint64_t connects; /* devices: connections made (the first one and every reconnection) */
 } plcio_sync_stats;
 
 /* What each sink was offered and what became of it; read on the engine's thread. */
@@ -207,6 +252,10 @@ PLCIO_API int plcio_sync_device_stats(const plcio_sync *s, size_t index, plcio_s
 PLCIO_API size_t plcio_sync_group_count(const plcio_sync *s);
 PLCIO_API int plcio_sync_group_stats(const plcio_sync *s, size_t index, plcio_sync_stats *out);
 PLCIO_API size_t plcio_sync_tag_count(const plcio_sync *s);
+/* The engine's event loop (plcio/loop.h), for an output that serves clients
+ * on the engine's thread (plcio/http.h). Borrowed for the engine's life. */
+struct plcio_loop;
+PLCIO_API struct plcio_loop *plcio_sync_loop(plcio_sync *s);
 /* The segment the engine publishes to (NULL with no_shm). Borrowed. */
 PLCIO_API struct plcio_shm_writer *plcio_sync_shm(plcio_sync *s);
 /* The segment's name, as given to shm_open ("/plcio-tank"). */

@@ -65,13 +65,47 @@ def strerror(code):
 
 class Error(Exception):
     """Every error of this package. `code` is the plcio_err number, `name` its
-    symbolic name ("PLCIO_EPROTO"), `message` says what went wrong."""
+    symbolic name ("PLCIO_EPROTO"), `text` (also `message`) says what went wrong,
+    in the C library's words when the C library raised it."""
 
     def __init__(self, code, message):
         self.code = code
         self.name = err_name(code)
         self.message = message
         super().__init__("%s: %s" % (self.name, message))
+
+    @property
+    def text(self):
+        return self.message
+
+
+class PLCError(Error):
+    """The PLC refused a request (PLCIO_EPLC). `error_class` and `error_code` are
+    the S7 header error (0 if none: then `item_code` holds the data item's return
+    code, 0xFF for success), `reason` the PLC's reason in words."""
+
+    def __init__(self, code, message, s7_error=0, item_code=0xFF, reason=""):
+        super().__init__(code, message)
+        self.error_class = (s7_error >> 8) & 0xFF
+        self.error_code = s7_error & 0xFF
+        self.item_code = item_code
+        self.reason = reason
+
+
+class ModbusException(Error):
+    """The Modbus device answered with an exception (PLCIO_EMBEXC);
+    `exception_code` is its code (2 = illegal data address, ...)."""
+
+    def __init__(self, code, message, exception_code=0):
+        super().__init__(code, message)
+        self.exception_code = exception_code
+
+
+class ConnectionFailed(Error, ConnectionError):
+    """The link could not be opened or broke (refused, closed, timed out, not connected)."""
+
+
+CONNECTION_CODES = frozenset((-10, -11, -12, -13, -14, -24))
 
 
 class SegmentNotFound(Error):

@@ -31,7 +31,16 @@ int plcio_modbus_client_new(const char *url, const plcio_modbus_client_options *
         free(c);
         return error_end(err, rc);
     }
-    if (opts) c->logger = opts->logger;
+    if (opts) {
+        c->logger = opts->logger;
+        c->clock = opts->clock;
+        c->own_io = opts->clock.now || opts->transport;
+        if (opts->transport && (c->cfg.link.ops != &mb_link_tcp)) {
+            free(c);
+            return plcio_error_set(err, PLCIO_EINVAL, "a transport of the options replaces a TCP stream only, not %s",
+                                   url);
+        }
+    }
     uint32_t t15;
     mb_rtu_timing(c->cfg.link.serial.baud, &t15, &c->t35_us);
     c->sess = mb_session_new(c->cfg.framing, 1);
@@ -51,6 +60,7 @@ int plcio_modbus_client_new(const char *url, const plcio_modbus_client_options *
                  : c->cfg.framing == MB_FRAMING_RTU ? " (RTU over TCP)"
                                                     : " (ASCII over TCP)");
     mb_client_async_init(c);
+    if (opts) c->async.pump.transport = opts->transport;
     *out = c;
     return PLCIO_OK;
 }
@@ -67,7 +77,7 @@ void plcio_modbus_client_free(plcio_modbus_client *c)
 {
     if (!c) return;
     mb_client_async_drop(c);
-    mb_link_close(&c->cfg.link);
+    mb_client_async_close(c);
     mb_session_free(c->sess);
     free(c);
 }
@@ -77,11 +87,21 @@ static const char *framing_name(mb_framing f)
     return f == MB_FRAMING_MBAP ? "mbap" : f == MB_FRAMING_RTU ? "rtu" : "ascii";
 }
 
+int mb_client_blocking_ok(plcio_modbus_client *c)
+{
+    if (!c->own_io) return PLCIO_OK;
+    return plcio_error_set(&c->last_error, PLCIO_EUNSUPPORTED,
+                           "%s: this client runs on a clock or transport of its own: use the event-loop calls",
+                           c->where);
+}
+
 int plcio_modbus_client_connect(plcio_modbus_client *c)
 {
     if (!c) return PLCIO_EINVAL;
+    int rc = mb_client_blocking_ok(c);
+    if (rc) return rc;
     if (c->cfg.link.fd >= 0) return PLCIO_OK;
-    int rc = c->cfg.link.ops->open(&c->cfg.link, c->cfg.timeout_ms);
+    rc = c->cfg.link.ops->open(&c->cfg.link, c->cfg.timeout_ms);
     if (rc == PLCIO_OK)
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
                 framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
@@ -96,7 +116,7 @@ void plcio_modbus_client_close(plcio_modbus_client *c)
 {
     if (!c) return;
     if (mb_client_async_active(c)) mb_client_async_drop(c); /* closes the link, forgets its requests */
-    mb_link_close(&c->cfg.link);
+    mb_client_async_close(c);
 }
 
 void plcio_modbus_client_set_unit(plcio_modbus_client *c, uint8_t unit)
@@ -263,8 +283,10 @@ static int exchange_once(plcio_modbus_client *c, uint8_t unit, const uint8_t *pd
 {
     *resp_len = 0;
     if (mb_client_async_active(c)) return PLCIO_EBUSY; /* the event-loop mode has the link */
+    int rc = mb_client_blocking_ok(c);
+    if (rc != PLCIO_OK) return rc;
     check_idle_stream(c);
-    int rc = plcio_modbus_client_connect(c);
+    rc = plcio_modbus_client_connect(c);
     if (rc != PLCIO_OK) return rc;
     if (c->cfg.link.ops->serial) bus_prepare(c);
     mb_session_set_window(c->sess, 1);

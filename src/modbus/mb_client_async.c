@@ -35,6 +35,14 @@ static void close_link(plcio_modbus_client *c)
     c->cfg.link.fd = -1;
 }
 
+void mb_client_async_close(plcio_modbus_client *c)
+{
+    if (c->async.pump.transport)
+        close_link(c);
+    else
+        mb_link_close(&c->cfg.link); /* a serial line restores its settings */
+}
+
 void mb_client_async_drop(plcio_modbus_client *c)
 {
     mb_async *a = &c->async;
@@ -105,7 +113,8 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
     mb_session_reset(c->sess, PLCIO_ECLOSED, NULL, NULL); /* nothing of an old link is answered on a new one */
     int rc;
     if (c->cfg.link.ops == &mb_link_tcp) {
-        rc = net_pump_connect_tcp(&a->pump, c->cfg.link.host, c->cfg.link.port, c->cfg.timeout_ms);
+        rc = net_pump_connect_tcp(&a->pump, c->cfg.link.host, c->cfg.link.port, c->cfg.timeout_ms,
+                                  plcio_clock_now(&c->clock));
         if (rc == PLCIO_OK) c->cfg.link.fd = a->pump.fd;
     } else {
         rc = c->cfg.link.ops->open(&c->cfg.link, c->cfg.timeout_ms);
@@ -121,7 +130,7 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s", c->last_error.text);
         return rc;
     }
-    a->bus_ready_ns = plcio_monotonic_ns() + a->gap_ns;
+    a->bus_ready_ns = plcio_clock_now(&c->clock) + a->gap_ns;
     return PLCIO_OK;
 }
 
@@ -354,7 +363,7 @@ static int flush_tx(plcio_modbus_client *c)
 static int process_once(plcio_modbus_client *c)
 {
     mb_async *a = &c->async;
-    a->now = plcio_monotonic_ns();
+    a->now = plcio_clock_now(&c->clock);
     if (a->pump.connecting) {
         int rc = net_pump_connect_poll(&a->pump, a->now);
         if (rc == PLCIO_EAGAIN) return PLCIO_OK;
@@ -410,7 +419,7 @@ unsigned plcio_modbus_client_wants(const plcio_modbus_client *c, uint64_t *deadl
         waiting = !a->q[i].in_session;
     if (waiting && mb_session_pending(c->sess) < depth) { /* process() can send one now (or at bus_ready) */
         uint64_t go = a->gap_ns ? a->bus_ready_ns : 0;
-        uint64_t now = plcio_monotonic_ns();
+        uint64_t now = plcio_clock_now(&c->clock);
         if (go < now) go = now;
         if (!d || go < d) d = go;
     }

@@ -39,6 +39,8 @@ typedef struct mb_async {
 struct plcio_modbus_client {
     mb_url_config cfg; /* link, framing, default unit, timeout, retries */
     plcio_logger logger;
+    plcio_clock clock; /* the event-loop mode's time */
+    bool own_io;       /* a clock or transport of the options: no blocking calls */
     mb_session *sess;
     int last_exception;
     uint32_t t35_us;        /* serial inter-frame silence */
@@ -64,5 +66,10 @@ bool mb_client_async_active(const plcio_modbus_client *c);
 void mb_client_async_init(plcio_modbus_client *c);
 /* Forget every event-loop request without its callback; close the pump. */
 void mb_client_async_drop(plcio_modbus_client *c);
+/* Close the link through the pump (its transport, when it has one). */
+void mb_client_async_close(plcio_modbus_client *c);
+/* PLCIO_OK, or PLCIO_EUNSUPPORTED (last_error set) for a client on a clock or
+ * transport of its own. */
+int mb_client_blocking_ok(plcio_modbus_client *c);
 
 #endif

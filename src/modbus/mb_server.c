@@ -265,14 +265,37 @@ int plcio_modbus_server_set_device_id(plcio_modbus_server *s, uint8_t object_id,
     return PLCIO_OK;
 }
 
+/* FC 17 answer: function code, byte count, id, run indicator, data in one
+ * PDU of at most 253 bytes. */
+#define MB_SERVER_ID_ANSWER_MAX (PLCIO_MB_MAX_PDU - 3)
+
 int plcio_modbus_server_set_server_id(plcio_modbus_server *s, const uint8_t *id, size_t len, bool running)
 {
     if (!s || (len && !id)) return PLCIO_EINVAL;
     if (len > sizeof s->server_id) return PLCIO_ERANGE;
     pthread_mutex_lock(&s->lock);
+    if (len + s->server_data_len > MB_SERVER_ID_ANSWER_MAX) { /* the answer must fit one PDU */
+        pthread_mutex_unlock(&s->lock);
+        return PLCIO_ERANGE;
+    }
     if (len) memcpy(s->server_id, id, len);
     s->server_id_len = len;
     s->running = running;
+    pthread_mutex_unlock(&s->lock);
+    return PLCIO_OK;
+}
+
+int plcio_modbus_server_set_server_data(plcio_modbus_server *s, const uint8_t *data, size_t len)
+{
+    if (!s || (len && !data)) return PLCIO_EINVAL;
+    if (len > sizeof s->server_data) return PLCIO_ERANGE;
+    pthread_mutex_lock(&s->lock);
+    if (s->server_id_len + len > MB_SERVER_ID_ANSWER_MAX) { /* the answer must fit one PDU */
+        pthread_mutex_unlock(&s->lock);
+        return PLCIO_ERANGE;
+    }
+    if (len) memcpy(s->server_data, data, len);
+    s->server_data_len = len;
     pthread_mutex_unlock(&s->lock);
     return PLCIO_OK;
 }
@@ -595,10 +618,13 @@ static int h_event_log(mb_request_ctx *x)
 
 static int h_server_id(mb_request_ctx *x)
 {
+    /* AP 6.13: server id, run indicator, additional data (the byte count
+     * in front is the codec's) */
     memcpy(x->out, x->s->server_id, x->s->server_id_len);
-    x->out[x->s->server_id_len] = x->s->running ? 0xFF : 0x00; /* AP 6.13 run indicator */
+    x->out[x->s->server_id_len] = x->s->running ? 0xFF : 0x00;
+    memcpy(x->out + x->s->server_id_len + 1, x->s->server_data, x->s->server_data_len);
     x->r->data = x->out;
-    x->r->data_len = x->s->server_id_len + 1;
+    x->r->data_len = x->s->server_id_len + 1 + x->s->server_data_len;
     return 0;
 }
 

@@ -54,6 +54,8 @@ struct plcio_modbus_server {
     uint8_t server_id[200];
     size_t server_id_len;
     bool running;
+    uint8_t server_data[200]; /* FC 17 additional data, after the run indicator */
+    size_t server_data_len;
     plcio_modbus_server_stats stats;
     uint16_t diag_register;
     unsigned listen_only_lines; /* lines in listen-only mode (stats.listen_only when > 0) */

@@ -6,6 +6,10 @@
  * datagram per frame on UDP, reads everything waiting, and tells which events
  * to watch the fd for.
  *
+ * With p->transport set (after net_pump_init), the connection is the
+ * transport's (plcio/core.h) and p->fd its connection id: every call goes
+ * through the transport instead of the socket (a TCP stream only).
+ *
  * Ownership: the pump owns p->fd (net_pump_close closes it). Buffers
  * passed in are borrowed for the call. Nothing here blocks, allocates, logs
  * or keeps a reference to a session: the caller hands bytes both ways. */
@@ -19,12 +23,13 @@
 #include "plcio/core.h"
 
 typedef struct net_pump {
-    int fd;                    /* -1 when closed */
-    bool connecting;           /* a TCP connect is under way: wait for writability */
-    bool datagram;             /* UDP: each frame is sent as its own datagram */
-    bool tx_blocked;           /* the socket took part of the bytes: wait for writability */
-    size_t tx_off;             /* bytes of the caller's current tx buffer already written */
-    uint64_t connect_deadline; /* monotonic ns */
+    int fd;                           /* -1 when closed */
+    bool connecting;                  /* a TCP connect is under way: wait for writability */
+    bool datagram;                    /* UDP: each frame is sent as its own datagram */
+    bool tx_blocked;                  /* the socket took part of the bytes: wait for writability */
+    size_t tx_off;                    /* bytes of the caller's current tx buffer already written */
+    uint64_t connect_deadline;        /* ns of the caller's clock */
+    const plcio_transport *transport; /* NULL: the socket calls of net.h */
 } net_pump;
 
 /* Where the first frame of buf[0..n) ends (datagrams); n when it cannot tell. */
@@ -34,9 +39,9 @@ typedef size_t (*net_frame_len_fn)(const uint8_t *buf, size_t n);
 typedef int (*net_feed_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 void net_pump_init(net_pump *p, bool datagram);
-/* Start a TCP connect to host:port that must finish by now + timeout_ms:
+/* Start a TCP connect to host:port that must finish by now + timeout_ms (now:
  * PLCIO_OK (connected at once or under way: p->connecting) or the error. */
-int net_pump_connect_tcp(net_pump *p, const char *host, int port, int timeout_ms);
+int net_pump_connect_tcp(net_pump *p, const char *host, int port, int timeout_ms, uint64_t now);
 /* Take an fd that is usable at once (a UDP socket, a serial port). */
 void net_pump_adopt(net_pump *p, int fd);
 /* While connecting: PLCIO_OK once connected (p->connecting is then false),

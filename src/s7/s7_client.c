@@ -13,6 +13,63 @@
 
 static const char MOD[] = "s7";
 
+/* ---------------------------------------------------------------- I/O and time
+ * The event-loop mode reads time from opt.clock and moves bytes through
+ * opt.transport when the options give them; the blocking calls need TCP and
+ * the system clock (blocking_ok). */
+
+static uint64_t now_ns(const plcio_s7_client *c) { return plcio_clock_now(&c->opt.clock); }
+
+static int io_connect_start(plcio_s7_client *c)
+{
+    const plcio_transport *t = c->opt.transport;
+    int rc = t ? t->connect_start(t->ctx, c->opt.host, c->opt.port, &c->fd)
+               : net_tcp_connect_start(c->opt.host, c->opt.port, &c->fd);
+    if (rc == PLCIO_OK && t) rc = PLCIO_EAGAIN; /* connect_finish says when it is done */
+    return rc;
+}
+
+static int io_connect_finish(plcio_s7_client *c)
+{
+    const plcio_transport *t = c->opt.transport;
+    if (t) return t->connect_finish(t->ctx, c->fd);
+    return net_wait(c->fd, true, 0) == PLCIO_OK ? net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
+}
+
+static int io_send(plcio_s7_client *c, const uint8_t *buf, size_t len, size_t *sent)
+{
+    const plcio_transport *t = c->opt.transport;
+    *sent = 0;
+    return t ? t->send(t->ctx, c->fd, buf, len, sent) : net_send_some(c->fd, buf, len, sent);
+}
+
+/* PLCIO_EAGAIN when nothing is there now. */
+static int io_recv(plcio_s7_client *c, uint8_t *buf, size_t cap, size_t *got)
+{
+    const plcio_transport *t = c->opt.transport;
+    *got = 0;
+    if (t) return t->recv(t->ctx, c->fd, buf, cap, got);
+    int rc = net_recv_some(c->fd, buf, cap, got, 0);
+    return rc == PLCIO_ETIMEDOUT ? PLCIO_EAGAIN : rc;
+}
+
+static void io_close(plcio_s7_client *c)
+{
+    if (c->fd < 0) return;
+    if (c->opt.transport)
+        c->opt.transport->close(c->opt.transport->ctx, c->fd);
+    else
+        net_close(c->fd);
+    c->fd = -1;
+}
+
+static bool blocking_ok(plcio_s7_client *c)
+{
+    if (!c->opt.transport && !c->opt.clock.now) return true;
+    s7c_fail(c, PLCIO_EUNSUPPORTED, "this client runs on a clock or transport of its own: use the event-loop calls");
+    return false;
+}
+
 void plcio_s7_client_options_init(plcio_s7_client_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -148,7 +205,7 @@ void plcio_s7_client_free(plcio_s7_client *c)
     /* An async job still queued or running is dropped without its callback:
      * the caller is tearing down and owns what the callback would touch. */
     if (c->aops) c->aops->destroy(c->ajob);
-    net_close(c->fd);
+    io_close(c);
     s7_session_free(c->session);
     free(c);
 }
@@ -188,8 +245,7 @@ uint8_t plcio_s7_client_last_item_code(const plcio_s7_client *c) { return c ? c-
 static void drop(plcio_s7_client *c, int reason)
 {
     if (c->fd < 0) return;
-    net_close(c->fd);
-    c->fd = -1;
+    io_close(c);
     s7_session_fail(c->session, reason ? reason : PLCIO_ECLOSED);
     if (c->opt.on_disconnect) c->opt.on_disconnect(c->opt.callback_ctx, c, reason);
 }
@@ -220,7 +276,7 @@ int s7c_pump(plcio_s7_client *c)
      * the read that would only say EAGAIN */
     int rc = tx ? net_wait(c->fd, false, deadline) : PLCIO_OK;
     if (rc == PLCIO_OK) rc = net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
-    uint64_t now = plcio_monotonic_ns();
+    uint64_t now = now_ns(c);
     if (rc == PLCIO_ETIMEDOUT) {
         rc = s7_session_on_time(s, now);
         if (rc == PLCIO_OK && c->wait_until && now >= c->wait_until) rc = PLCIO_ETIMEDOUT;
@@ -241,7 +297,7 @@ static int connect_now(plcio_s7_client *c)
         c->fd = -1;
         return s7c_fail(c, rc, "connect to %s:%d: %s", c->opt.host, c->opt.port, plcio_strerror(rc));
     }
-    s7_session_start(c->session, plcio_monotonic_ns());
+    s7_session_start(c->session, now_ns(c));
     while (s7_session_state_get(c->session) != PLCIO_S7_SESSION_READY) {
         rc = s7c_pump(c);
         if (rc == PLCIO_OK && s7_session_state_get(c->session) == PLCIO_S7_SESSION_FAILED)
@@ -265,6 +321,7 @@ int plcio_s7_client_connect(plcio_s7_client *c)
 {
     if (!c) return PLCIO_EINVAL;
     clear_error(c);
+    if (!blocking_ok(c)) return c->last.code;
     if (c->fd >= 0) drop(c, PLCIO_OK);
     c->want_connected = true;
     return connect_now(c);
@@ -283,11 +340,11 @@ bool plcio_s7_client_is_connected(plcio_s7_client *c)
     /* peek: a closed socket reads EOF now */
     uint8_t b[1];
     size_t got = 0;
-    int rc = net_recv_some(c->fd, b, sizeof b, &got, 0);
-    if (rc == PLCIO_ETIMEDOUT || rc == PLCIO_EAGAIN) return true;
+    int rc = io_recv(c, b, sizeof b, &got);
+    if (rc == PLCIO_EAGAIN) return true;
     if (rc == PLCIO_OK) {
         /* unexpected byte with nothing in flight: feed it (it fails the session if bad) */
-        if (s7_session_feed(c->session, b, got, plcio_monotonic_ns()) == PLCIO_OK) return true;
+        if (s7_session_feed(c->session, b, got, now_ns(c)) == PLCIO_OK) return true;
         rc = s7_session_error(c->session);
     }
     drop(c, rc);
@@ -302,11 +359,12 @@ int plcio_s7_client_fd(const plcio_s7_client *c) { return c ? c->fd : -1; }
 int s7c_ready(plcio_s7_client *c)
 {
     clear_error(c);
+    if (!blocking_ok(c)) return c->last.code;
     if (c->fd >= 0 && s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) return PLCIO_OK;
     if (c->fd >= 0) drop(c, s7_session_error(c->session));
     if (!c->want_connected || !c->opt.auto_reconnect)
         return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
-    uint64_t now = plcio_monotonic_ns();
+    uint64_t now = now_ns(c);
     if (now < c->next_attempt_ns)
         return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d (next attempt in %llu ms)", c->opt.host, c->opt.port,
                         (unsigned long long)((c->next_attempt_ns - now) / PLCIO_NS_PER_MS));
@@ -315,7 +373,7 @@ int s7c_ready(plcio_s7_client *c)
         int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
         int hi = c->opt.reconnect_max_ms > lo ? c->opt.reconnect_max_ms : lo;
         c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > hi ? hi : c->backoff_ms * 2) : lo;
-        c->next_attempt_ns = plcio_monotonic_ns() + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
+        c->next_attempt_ns = now_ns(c) + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
     }
     return rc;
 }
@@ -345,7 +403,7 @@ static int exec_submit(plcio_s7_client *c, s7c_exec *e)
         rc = e->enc(c, e->ctx, e->next, &out, ref);
         if (rc) return s7c_fail(c, rc, "cannot encode request: %s", plcio_strerror(rc));
         int slot;
-        rc = s7_session_request_commit(s, &out, ref, plcio_monotonic_ns(), &slot);
+        rc = s7_session_request_commit(s, &out, ref, now_ns(c), &slot);
         if (rc) return s7c_fail(c, rc, "cannot queue request: %s", plcio_strerror(rc));
         e->slot_of[slot] = (int)e->next++;
     }
@@ -448,10 +506,10 @@ int plcio_s7_client_connect_async(plcio_s7_client *c)
     clear_error(c);
     if (c->fd >= 0) drop(c, PLCIO_OK);
     c->want_connected = true;
-    int rc = net_tcp_connect_start(c->opt.host, c->opt.port, &c->fd);
+    int rc = io_connect_start(c);
     if (rc == PLCIO_EAGAIN) {
         c->connecting = true;
-        c->connect_deadline = plcio_monotonic_ns() + (uint64_t)c->opt.connect_timeout_ms * PLCIO_NS_PER_MS;
+        c->connect_deadline = now_ns(c) + (uint64_t)c->opt.connect_timeout_ms * PLCIO_NS_PER_MS;
         return PLCIO_OK;
     }
     if (rc) {
@@ -459,7 +517,7 @@ int plcio_s7_client_connect_async(plcio_s7_client *c)
         return s7c_fail(c, rc, "connect to %s:%d: %s", c->opt.host, c->opt.port, plcio_strerror(rc));
     }
     c->connecting = false;
-    s7_session_start(c->session, plcio_monotonic_ns());
+    s7_session_start(c->session, now_ns(c));
     return PLCIO_OK;
 }
 
@@ -471,7 +529,7 @@ int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plci
     if (!up) {
         if (!c->want_connected || !c->opt.auto_reconnect)
             return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d", c->opt.host, c->opt.port);
-        if (plcio_monotonic_ns() < c->next_attempt_ns)
+        if (now_ns(c) < c->next_attempt_ns)
             return s7c_fail(c, PLCIO_ENOTCONN, "not connected to %s:%d (waiting to reconnect)", c->opt.host,
                             c->opt.port);
         int rc = plcio_s7_client_connect_async(c);
@@ -536,7 +594,7 @@ unsigned plcio_s7_client_wants(const plcio_s7_client *c, uint64_t *deadline)
     if (c->fd < 0) {
         /* with a heartbeat the loop keeps the link up: come back to reconnect */
         if (deadline && hb && c->want_connected && c->opt.auto_reconnect)
-            *deadline = c->next_attempt_ns ? c->next_attempt_ns : plcio_monotonic_ns();
+            *deadline = c->next_attempt_ns ? c->next_attempt_ns : now_ns(c);
         return 0;
     }
     if (c->connecting) {
@@ -556,8 +614,7 @@ static int async_fail(plcio_s7_client *c, int rc)
 {
     if (c->connecting) {
         c->connecting = false;
-        net_close(c->fd);
-        c->fd = -1;
+        io_close(c);
     } else {
         drop(c, rc);
     }
@@ -566,7 +623,7 @@ static int async_fail(plcio_s7_client *c, int rc)
         int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
         int hi = c->opt.reconnect_max_ms > lo ? c->opt.reconnect_max_ms : lo;
         c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > hi ? hi : c->backoff_ms * 2) : lo;
-        c->next_attempt_ns = plcio_monotonic_ns() + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
+        c->next_attempt_ns = now_ns(c) + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
     }
     if (c->aops) async_finish(c, rc);
     return rc;
@@ -579,14 +636,14 @@ static int async_io(plcio_s7_client *c, uint64_t now)
     const uint8_t *tx = s7_session_tx(s, &len);
     if (tx) {
         size_t sent = 0;
-        int rc = net_send_some(c->fd, tx, len, &sent);
+        int rc = io_send(c, tx, len, &sent);
         if (rc && rc != PLCIO_EAGAIN) return rc;
         s7_session_tx_done(s, sent);
     }
     for (;;) {
         uint8_t buf[16384];
         size_t got = 0;
-        int rc = net_recv_some(c->fd, buf, sizeof buf, &got, 0);
+        int rc = io_recv(c, buf, sizeof buf, &got);
         if (rc == PLCIO_EAGAIN) break;
         if (rc) return rc;
         c->last_activity_ns = now;
@@ -600,7 +657,7 @@ static int async_io(plcio_s7_client *c, uint64_t now)
 int plcio_s7_client_process(plcio_s7_client *c)
 {
     if (!c) return PLCIO_EINVAL;
-    uint64_t now = plcio_monotonic_ns();
+    uint64_t now = now_ns(c);
     uint64_t hb = (uint64_t)(c->opt.heartbeat_ms > 0 ? c->opt.heartbeat_ms : 0) * PLCIO_NS_PER_MS;
     if (c->fd < 0) {
         if (!hb || !c->want_connected || !c->opt.auto_reconnect || now < c->next_attempt_ns) return PLCIO_OK;
@@ -616,7 +673,7 @@ int plcio_s7_client_process(plcio_s7_client *c)
         c->adone_ctx = NULL;
     }
     if (c->connecting) {
-        int rc = net_wait(c->fd, true, 0) == PLCIO_OK ? net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
+        int rc = io_connect_finish(c);
         if (rc == PLCIO_EAGAIN) return now >= c->connect_deadline ? async_fail(c, PLCIO_ETIMEDOUT) : PLCIO_OK;
         if (rc) return async_fail(c, rc);
         c->connecting = false;
@@ -657,7 +714,7 @@ int plcio_s7_client_process(plcio_s7_client *c)
         const uint8_t *tx = s7_session_tx(c->session, &len);
         if (tx) {
             size_t sent = 0;
-            rc = net_send_some(c->fd, tx, len, &sent);
+            rc = io_send(c, tx, len, &sent);
             if (rc && rc != PLCIO_EAGAIN) return async_fail(c, rc);
             s7_session_tx_done(c->session, sent);
         }

@@ -1,14 +1,7 @@
-/* S7 server: connections on the event loop.
- *
- * Each connection is a small state machine fed bytes: TPKT frames are cut out
- * of the input (tpkt_decode), COTP TPDUs decoded (CR -> CC, DT ->
- * reassembled S7 PDU -> s7srv_handle_pdu, DR -> close), answers queued in a
- * bounded output buffer. A slow or hostile client only ever hurts itself:
- *   - a frame larger than the input buffer, bad TPKT, bad COTP: close;
- *   - a frame or COTP sequence that stalls longer than frame_timeout_ms: close;
- *   - a client that sends requests but does not read the answers: once its
- *     unsent answers exceed max_output_bytes it is closed;
- *   - a connection that sends nothing for idle_timeout_ms: close;
+/* S7 server: connections on the event loop. The protocol of one connection
+ * (framing, COTP, S7, its timeouts and output bound) is the sans-I/O
+ * s7srv_stream (s7_server_stream.c); this file moves its bytes between the
+ * socket and the stream and adds what needs the whole server:
  *   - at max_connections, a new connection evicts the one that has been
  *     silent longest (oldest last byte received), so a crowd of idle or
  *     half-open connections never locks a real client out.
@@ -25,15 +18,10 @@
 #include "net/loop.h"
 #include "net/net.h"
 #include "s7/s7_server_priv.h"
+#include "s7/s7_server_stream.h"
 
 #define LOG_MODULE "s7srv"
-/* Largest TPKT frame accepted: a whole PDU of the largest size plus headers,
- * with room for long TSAPs in a CR. */
-#define IN_CAP 2048
-/* Largest S7 PDU reassembled from COTP DT fragments before giving up. */
-#define PDU_CAP   2048
-#define FRAME_CAP (S7SRV_PDU_MAX + 64)
-#define SWEEP_NS  (100 * PLCIO_NS_PER_MS)
+#define SWEEP_NS   (100 * PLCIO_NS_PER_MS)
 
 /* One event loop and the connections it serves. Worker 0 also accepts and
  * hands connections to the others through their pending queue. */
@@ -56,218 +44,32 @@ struct s7srv_conn {
     plcio_s7_server *srv;
     s7srv_worker *w;
     int fd;
-    bool cotp_open; /* CR received, CC sent */
-    uint16_t src_ref;
-    uint16_t tpdu_size; /* negotiated in CR/CC: longest TPDU either side sends */
-    s7srv_session ses;
-    uint8_t in[IN_CAP];
-    size_t in_len;
-    uint8_t pdu[PDU_CAP];
-    size_t pdu_len;
-    bool pdu_partial;         /* DT fragments without EOT received */
-    uint64_t partial_since;   /* monotonic ns when the unfinished frame/PDU started; 0 = none */
-    _Atomic uint64_t last_rx; /* monotonic ns of the last byte received (or of the accept) */
-    bool evict;               /* marked for eviction (under w->conns_lock) */
-    uint8_t *out;
-    size_t out_len, out_off, out_cap;
+    bool evict; /* marked for eviction (under w->conns_lock) */
     bool want_write;
-    void *handoff; /* the connection belongs to another protocol (options.handoff) */
+    s7srv_stream st;
 };
 
 static void conn_close(s7srv_conn *c, int reason);
 
-/* ---------------------------------------------------------------------------
- * Output
- * ------------------------------------------------------------------------- */
-
-static size_t pending(const s7srv_conn *c) { return c->out_len - c->out_off; }
-
+/* Send what the socket takes of the stream's output. */
 static int flush(s7srv_conn *c)
 {
-    while (pending(c)) {
+    size_t len;
+    const uint8_t *p;
+    while ((p = s7srv_stream_tx(&c->st, &len)) != NULL) {
         size_t sent = 0;
-        int rc = net_send_some(c->fd, c->out + c->out_off, pending(c), &sent);
+        int rc = net_send_some(c->fd, p, len, &sent);
         if (rc == PLCIO_EAGAIN) break;
         if (rc) return rc;
-        c->out_off += sent;
+        s7srv_stream_tx_done(&c->st, sent);
         if (sent == 0) break;
     }
-    if (!pending(c)) c->out_len = c->out_off = 0;
-    bool want = pending(c) > 0;
+    bool want = s7srv_stream_tx(&c->st, &len) != NULL;
     if (want != c->want_write) {
         c->want_write = want;
         plcio_loop_mod(c->w->loop, c->fd, PLCIO_IO_READ | (want ? PLCIO_IO_WRITE : 0u));
     }
     return PLCIO_OK;
-}
-
-/* Queue a frame; PLCIO_ELIMIT if the client does not read its answers. */
-static int queue(s7srv_conn *c, const uint8_t *frame, size_t len)
-{
-    log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Tx", frame, len);
-    if (pending(c) + len > c->srv->cfg.max_output_bytes) return PLCIO_ELIMIT;
-    if (c->out_off && c->out_len + len > c->out_cap) {
-        memmove(c->out, c->out + c->out_off, pending(c));
-        c->out_len -= c->out_off;
-        c->out_off = 0;
-    }
-    if (c->out_len + len > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < c->out_len + len)
-            cap *= 2;
-        uint8_t *p = realloc(c->out, cap);
-        if (!p) return PLCIO_ENOMEM;
-        c->out = p;
-        c->out_cap = cap;
-    }
-    memcpy(c->out + c->out_len, frame, len);
-    c->out_len += len;
-    return PLCIO_OK;
-}
-
-/* ---------------------------------------------------------------------------
- * Input: TPKT -> COTP -> S7
- * ------------------------------------------------------------------------- */
-
-static int on_cr(s7srv_conn *c, const cotp_tpdu *t)
-{
-    if (c->cotp_open) return PLCIO_EPROTO;
-    cotp_conn cc = t->conn;
-    cc.dst_ref = t->conn.src_ref;
-    cc.src_ref = c->src_ref;
-    cc.class_option = 0;
-    /* TPDU size (RFC 905 13.3.4 b): the responder may lower the proposal. 1024
-     * carries a whole 960-byte PDU in one TPDU; smaller proposals are kept and
-     * answers are then split over several DT TPDUs. Absent = 128. */
-    if (!cc.tpdu_size) cc.tpdu_size = 128;
-    if (cc.tpdu_size > 1024) cc.tpdu_size = 1024;
-    c->tpdu_size = cc.tpdu_size;
-    uint8_t frame[128];
-    size_t len = 0;
-    int rc = cotp_cc_frame(frame, sizeof frame, &cc, &len);
-    if (rc) return rc;
-    c->cotp_open = true;
-    return queue(c, frame, len);
-}
-
-/* Queue an answer frame (TPKT + DT EOT + S7 PDU), split over several DT
- * TPDUs when it is longer than the negotiated TPDU size. */
-static int queue_answer(s7srv_conn *c, const uint8_t *frame, size_t len)
-{
-    size_t tpdu_data = (size_t)c->tpdu_size - PLCIO_COTP_DT_HEADER_LEN;
-    if (len - PLCIO_TPKT_HEADER_LEN <= c->tpdu_size) return queue(c, frame, len);
-    const uint8_t *pdu = frame + PLCIO_S7_FRAME_OVERHEAD;
-    size_t left = len - PLCIO_S7_FRAME_OVERHEAD;
-    uint8_t part[PLCIO_S7_FRAME_OVERHEAD + 1024];
-    while (left) {
-        size_t n = left < tpdu_data ? left : tpdu_data;
-        bool last = n == left;
-        plcio_wcursor w = plcio_wcursor_make(part + PLCIO_TPKT_HEADER_LEN, sizeof part - PLCIO_TPKT_HEADER_LEN);
-        if (tpkt_header_put(part, PLCIO_S7_FRAME_OVERHEAD + n) || cotp_dt_encode(&w, last)) return PLCIO_EINTERNAL;
-        memcpy(part + PLCIO_S7_FRAME_OVERHEAD, pdu, n);
-        int rc = queue(c, part, PLCIO_S7_FRAME_OVERHEAD + n);
-        if (rc) return rc;
-        pdu += n;
-        left -= n;
-    }
-    return PLCIO_OK;
-}
-
-static int on_s7_pdu(s7srv_conn *c, const uint8_t *pdu, size_t len)
-{
-    uint8_t frame[FRAME_CAP];
-    int rc = s7srv_handle_pdu(c->srv, &c->ses, pdu, len, frame, sizeof frame);
-    if (rc < 0) return rc;
-    if (rc == 0) return PLCIO_OK;
-    return queue_answer(c, frame, (size_t)rc);
-}
-
-static int on_dt(s7srv_conn *c, const cotp_tpdu *t)
-{
-    if (!c->cotp_open) return PLCIO_EPROTO;
-    if (!c->pdu_partial && t->eot) return on_s7_pdu(c, t->data, t->data_len); /* the usual case: one TPDU */
-    if (c->pdu_len + t->data_len > PDU_CAP) return PLCIO_ELIMIT;
-    memcpy(c->pdu + c->pdu_len, t->data, t->data_len);
-    c->pdu_len += t->data_len;
-    c->pdu_partial = !t->eot;
-    if (!t->eot) return PLCIO_OK;
-    size_t len = c->pdu_len;
-    c->pdu_len = 0;
-    return on_s7_pdu(c, c->pdu, len);
-}
-
-/* Bytes for the handed-off protocol; what it answers goes out. */
-static int handoff_feed(s7srv_conn *c, const uint8_t *data, size_t len)
-{
-    const plcio_s7_server_handoff *h = &c->srv->cfg.handoff;
-    int rc = h->feed(c->handoff, data, len);
-    size_t n;
-    const uint8_t *out;
-    while (rc >= 0 && (out = h->output(c->handoff, &n)) != NULL && n) {
-        rc = queue(c, out, n);
-        if (rc) return rc;
-        h->output_done(c->handoff, n);
-    }
-    return rc < 0 ? rc : PLCIO_OK;
-}
-
-/* A CR another protocol takes (plcio_s7_server_handoff): 1 taken, 0 not. */
-static int offer_handoff(s7srv_conn *c, const cotp_tpdu *t, const uint8_t *frame, size_t len)
-{
-    const plcio_s7_server_handoff *h = &c->srv->cfg.handoff;
-    if (!h->accept || c->cotp_open) return 0;
-    c->handoff = h->accept(h->ctx, t->conn.dst_tsap, t->conn.dst_tsap_len, c->ses.client);
-    if (!c->handoff) return 0;
-    int rc = handoff_feed(c, frame, len);
-    return rc ? rc : 1;
-}
-
-static int on_frame(s7srv_conn *c, const uint8_t *frame, size_t len)
-{
-    log_hex(&c->srv->cfg.logger, PLCIO_LOG_TRACE, LOG_MODULE, "Rx", frame, len);
-    cotp_tpdu t;
-    int rc = cotp_decode(frame + PLCIO_TPKT_HEADER_LEN, len - PLCIO_TPKT_HEADER_LEN, &t);
-    if (rc) return rc;
-    switch (t.code) {
-    case PLCIO_COTP_CR: rc = offer_handoff(c, &t, frame, len); return rc == 0 ? on_cr(c, &t) : rc < 0 ? rc : PLCIO_OK;
-    case PLCIO_COTP_DT: return on_dt(c, &t);
-    case PLCIO_COTP_DR: return PLCIO_ECLOSED; /* orderly disconnect */
-    default: return PLCIO_EPROTO;
-    }
-}
-
-/* Cut whole frames out of the input buffer and serve them. */
-static int process_input(s7srv_conn *c)
-{
-    size_t off = 0;
-    int rc = PLCIO_OK;
-    while (off < c->in_len) {
-        if (c->handoff) { /* everything after the CR belongs to the other protocol */
-            rc = handoff_feed(c, c->in + off, c->in_len - off);
-            off = c->in_len;
-            break;
-        }
-        size_t frame_len = 0;
-        rc = tpkt_decode(c->in + off, c->in_len - off, &frame_len);
-        if (rc == PLCIO_EAGAIN) {
-            rc = frame_len > IN_CAP ? PLCIO_ELIMIT : PLCIO_OK;
-            break;
-        }
-        if (rc) break;
-        rc = on_frame(c, c->in + off, frame_len);
-        off += frame_len;
-        if (rc) break;
-    }
-    if (off) {
-        memmove(c->in, c->in + off, c->in_len - off);
-        c->in_len -= off;
-    }
-    if (!c->handoff && (c->in_len || c->pdu_partial)) {
-        if (!c->partial_since) c->partial_since = plcio_loop_now(c->w->loop);
-    } else {
-        c->partial_since = 0;
-    }
-    return rc;
 }
 
 static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
@@ -278,13 +80,12 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
     int rc = PLCIO_OK;
     if (events & PLCIO_IO_WRITE) rc = flush(c);
     if (!rc && (events & (PLCIO_IO_READ | PLCIO_IO_ERROR))) {
+        uint8_t buf[S7SRV_STREAM_IN_CAP];
         size_t got = 0;
-        rc = net_recv_some(c->fd, c->in + c->in_len, IN_CAP - c->in_len, &got, 0);
+        rc = net_recv_some(c->fd, buf, sizeof buf, &got, 0);
         if (rc == PLCIO_EAGAIN) rc = PLCIO_OK;
         if (!rc && got) {
-            c->in_len += got;
-            atomic_store_explicit(&c->last_rx, plcio_loop_now(c->w->loop), memory_order_relaxed);
-            rc = process_input(c);
+            rc = s7srv_stream_feed(&c->st, buf, got, plcio_loop_now(c->w->loop));
             if (!rc) rc = flush(c);
         }
     }
@@ -299,7 +100,7 @@ static void conn_close(s7srv_conn *c, int reason)
 {
     plcio_s7_server *srv = c->srv;
     log_msg(&srv->cfg.logger, reason ? PLCIO_LOG_INFO : PLCIO_LOG_DEBUG, LOG_MODULE, "client %u closed: %s",
-            c->ses.client, reason ? plcio_strerror(reason) : "disconnected");
+            c->st.ses.client, reason ? plcio_strerror(reason) : "disconnected");
     plcio_loop_del(c->w->loop, c->fd);
     net_close(c->fd);
     pthread_mutex_lock(&c->w->conns_lock);
@@ -311,10 +112,8 @@ static void conn_close(s7srv_conn *c, int reason)
     if (c->evict) atomic_fetch_sub(&srv->evicting, 1u);
     pthread_mutex_unlock(&c->w->conns_lock);
     atomic_fetch_sub(&srv->conn_count, 1u);
-    s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_CLOSED, c->ses.client, reason);
-    s7srv_session_clear(&c->ses);
-    if (c->handoff) srv->cfg.handoff.close(c->handoff);
-    free(c->out);
+    s7srv_event(srv, PLCIO_S7_SERVER_EV_CLIENT_CLOSED, c->st.ses.client, reason);
+    s7srv_stream_clear(&c->st);
     free(c);
 }
 
@@ -332,9 +131,7 @@ static void adopt(s7srv_worker *w, int cfd, unsigned id)
     c->srv = srv;
     c->w = w;
     c->fd = cfd;
-    c->ses.client = id;
-    c->src_ref = (uint16_t)(id | 1u);
-    atomic_init(&c->last_rx, plcio_loop_now(w->loop));
+    s7srv_stream_init(&c->st, srv, id, plcio_loop_now(w->loop));
     pthread_mutex_lock(&w->conns_lock);
     c->next = w->conns;
     if (w->conns) w->conns->prev = c;
@@ -405,7 +202,7 @@ static bool evict_one(plcio_s7_server *srv)
         pthread_mutex_lock(&srv->workers[i].conns_lock);
     for (unsigned i = 0; i < srv->n_workers; i++) {
         for (s7srv_conn *c = srv->workers[i].conns; c; c = c->next) {
-            uint64_t t = atomic_load_explicit(&c->last_rx, memory_order_relaxed);
+            uint64_t t = s7srv_stream_last_rx(&c->st);
             if (!c->evict && t < oldest) {
                 oldest = t;
                 victim = c;
@@ -418,7 +215,7 @@ static bool evict_one(plcio_s7_server *srv)
         atomic_fetch_add(&srv->evicting, 1u);
         atomic_store(&owner->evict_marked, true);
         log_msg(&srv->cfg.logger, PLCIO_LOG_INFO, LOG_MODULE, "%u connections: evicting client %u (silent longest)",
-                srv->cfg.max_connections, victim->ses.client);
+                srv->cfg.max_connections, victim->st.ses.client);
     }
     for (unsigned i = srv->n_workers; i-- > 0;)
         pthread_mutex_unlock(&srv->workers[i].conns_lock);
@@ -468,16 +265,12 @@ static void on_accept(plcio_loop *loop, int fd, unsigned events, void *ctx)
 static void sweep(plcio_loop *loop, void *ctx)
 {
     s7srv_worker *w = ctx;
-    plcio_s7_server *srv = w->srv;
     uint64_t now = plcio_loop_now(loop);
-    uint64_t frame_ns = (uint64_t)srv->cfg.frame_timeout_ms * PLCIO_NS_PER_MS;
-    uint64_t idle_ns = (uint64_t)srv->cfg.idle_timeout_ms * PLCIO_NS_PER_MS;
     s7srv_conn *next;
     for (s7srv_conn *c = w->conns; c; c = next) {
         next = c->next;
-        bool stalled = frame_ns && c->partial_since && now - c->partial_since > frame_ns; /* half a frame */
-        bool idle = idle_ns && now - atomic_load_explicit(&c->last_rx, memory_order_relaxed) > idle_ns;
-        if (stalled || idle) conn_close(c, PLCIO_ETIMEDOUT);
+        int rc = s7srv_stream_on_time(&c->st, now);
+        if (rc) conn_close(c, rc);
     }
     plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, w);
 }

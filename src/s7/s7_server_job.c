@@ -54,8 +54,17 @@ static int job_setup(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu
  * Item access shared by read and write.
  * ------------------------------------------------------------------------- */
 
-/* Area code the registry knows for a wire area (DI are DBs). */
-static uint8_t registry_area(uint8_t wire) { return wire == PLCIO_S7_AREA_DI ? (uint8_t)PLCIO_S7_AREA_DB : wire; }
+/* Area code the registry knows for a wire area (DI are DBs). Peripheral
+ * I/O (P: PIW, PQW) is direct access to the modules behind the process
+ * images; the simulated CPU has no modules apart from its images, so a
+ * peripheral read sees the inputs (I) and a peripheral write lands in the
+ * outputs (Q), at the same byte addresses. */
+static uint8_t registry_area(uint8_t wire, bool write)
+{
+    if (wire == PLCIO_S7_AREA_DI) return PLCIO_S7_AREA_DB;
+    if (wire == PLCIO_S7_AREA_P) return write ? PLCIO_S7_AREA_PA : PLCIO_S7_AREA_PE;
+    return wire;
+}
 
 /* Check an item against the area: return code, and on success the byte
  * range. Timers and counters only with their own transport size, and only
@@ -113,7 +122,7 @@ static uint8_t read_answer_transport(uint8_t ts)
 static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, uint8_t *dst, size_t *len)
 {
     if (s7srv_effective_protection(srv, ses) >= 3) return PLCIO_S7_RC_ACCESS_DENIED;
-    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
+    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area, false), it->db);
     if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
     size_t start = 0, bytes = 0;
     uint8_t rc = item_range(it, a, &start, &bytes);
@@ -168,7 +177,7 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu,
 static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, const s7_data_item *d)
 {
     if (s7srv_effective_protection(srv, ses) >= 2) return PLCIO_S7_RC_ACCESS_DENIED;
-    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area), it->db);
+    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area, true), it->db);
     if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
     size_t start = 0, bytes = 0;
     uint8_t rc = item_range(it, a, &start, &bytes);

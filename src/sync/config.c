@@ -384,12 +384,68 @@ static int parse_device(parse_ctx *ctx, yaml_node_t *n, plcio_sync_device_spec *
     return PLCIO_OK;
 }
 
+/* ---- outputs (historians) ---- */
+
+static int output_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_output_spec *o = obj;
+    bool pg = o->kind == PLCIO_OUTPUT_POSTGRES;
+    if (!strcmp(key, pg ? "conninfo" : "url")) return get_string(ctx, v, key, &o->target);
+    if (pg && !strcmp(key, "table")) return get_string(ctx, v, "table", &o->table);
+    if (pg && !strcmp(key, "create")) return get_bool(ctx, v, "create", &o->create);
+    if (!pg && !strcmp(key, "token-file")) return get_string(ctx, v, "token-file", &o->token_file);
+    if (!pg && !strcmp(key, "gzip")) return get_bool(ctx, v, "gzip", &o->gzip);
+    if (!strcmp(key, "on-change")) return get_bool(ctx, v, "on-change", &o->on_change);
+    if (!strcmp(key, "flush")) return get_duration(ctx, v, "flush", 1, &o->flush_ms);
+    if (!strcmp(key, "every")) {
+        if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "0")) return PLCIO_OK;
+        return get_duration(ctx, v, "every", 1, &o->every_ms);
+    }
+    if (!strcmp(key, "batch") || !strcmp(key, "queue")) {
+        unsigned long u = 0; /* read below even when get_uint fails */
+        int rc = get_uint(ctx, v, key, 1, 10000000, &u);
+        *(key[0] == 'b' ? &o->batch : &o->queue) = (uint32_t)u;
+        return rc;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+/* - postgres: CONNINFO | {conninfo: ..., ...}   - influx: URL | {url: ..., ...} */
+static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *o)
+{
+    o->line = (unsigned)n->start_mark.line + 1;
+    o->create = o->on_change = true;
+    int rc = want_kind(ctx, n, YAML_MAPPING_NODE, "an output");
+    if (rc != PLCIO_OK) return rc;
+    yaml_node_pair_t *p = n->data.mapping.pairs.start;
+    if (n->data.mapping.pairs.top - p != 1)
+        return fail(ctx, n, PLCIO_ESYNTAX, "an output is one of 'postgres:' or 'influx:' with its settings");
+    yaml_node_t *k = node_at(ctx, p->key), *v = node_at(ctx, p->value);
+    if (!k || !v || k->type != YAML_SCALAR_NODE) return fail(ctx, n, PLCIO_ESYNTAX, "broken output");
+    if (!strcmp(scalar(k), "postgres"))
+        o->kind = PLCIO_OUTPUT_POSTGRES;
+    else if (!strcmp(scalar(k), "influx"))
+        o->kind = PLCIO_OUTPUT_INFLUX;
+    else
+        return fail(ctx, k, PLCIO_ESYNTAX, "unknown output '%s' (postgres, influx)", scalar(k));
+    const char *what = o->kind == PLCIO_OUTPUT_POSTGRES ? "postgres output" : "influx output";
+    if (v->type == YAML_SCALAR_NODE) return get_string(ctx, v, what, &o->target);
+    rc = walk_mapping(ctx, v, what, output_pair, o);
+    if (rc != PLCIO_OK) return rc;
+    if (!o->target)
+        return fail(ctx, v, PLCIO_ESYNTAX, "%s needs '%s'", what,
+                    o->kind == PLCIO_OUTPUT_POSTGRES ? "conninfo" : "url");
+    if (!o->on_change && !o->every_ms)
+        return fail(ctx, v, PLCIO_ESYNTAX, "%s writes nothing: on-change is false and no 'every'", what);
+    return PLCIO_OK;
+}
+
 /* ---- top level ---- */
 
-static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char **out)
+static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char *what, const char **out)
 {
     const char *p = NULL;
-    int rc = get_string(ctx, n, "layout file", &p);
+    int rc = get_string(ctx, n, what, &p);
     if (rc != PLCIO_OK) return rc;
     /* get_string sets p when it returns 0; its failures return fail(), never 0, but variadic (not followed) */
     // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
@@ -403,6 +459,28 @@ static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char **out)
     snprintf(full, len + 1, "%s/%s", ctx->base_dir, p);
     *out = full;
     return PLCIO_OK;
+}
+
+static int http_tls_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_http_spec *h = obj;
+    if (!strcmp(key, "cert")) return resolve_path(ctx, v, "http tls cert", &h->tls_cert);
+    if (!strcmp(key, "key")) return resolve_path(ctx, v, "http tls key", &h->tls_key);
+    return PLCIO_ENOTFOUND;
+}
+
+static int http_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_http_spec *h = obj;
+    if (!strcmp(key, "listen")) return get_string(ctx, v, "http listen", &h->listen);
+    if (!strcmp(key, "token-file")) return resolve_path(ctx, v, "http token-file", &h->token_file);
+    if (!strcmp(key, "token-env")) return get_string(ctx, v, "http token-env", &h->token_env);
+    if (!strcmp(key, "writes")) return get_bool(ctx, v, "http writes", &h->writes);
+    if (!strcmp(key, "read-auth")) return get_bool(ctx, v, "http read-auth", &h->read_auth);
+    if (!strcmp(key, "tag-metrics")) return get_bool(ctx, v, "http tag-metrics", &h->tag_metrics);
+    if (!strcmp(key, "cors-origin")) return get_string(ctx, v, "http cors-origin", &h->cors_origin);
+    if (!strcmp(key, "tls")) return walk_mapping(ctx, v, "http tls", http_tls_pair, h);
+    return PLCIO_ENOTFOUND;
 }
 
 static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
@@ -419,7 +497,7 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         if (v->type == YAML_SCALAR_NODE) {
             c->layout_count = 1;
             c->layout_files = arena_alloc(ctx->owner, sizeof *c->layout_files);
-            return c->layout_files ? resolve_path(ctx, v, &c->layout_files[0]) : PLCIO_ENOMEM;
+            return c->layout_files ? resolve_path(ctx, v, "layout file", &c->layout_files[0]) : PLCIO_ENOMEM;
         }
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "layouts");
         if (rc != PLCIO_OK) return rc;
@@ -427,10 +505,14 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         c->layout_files = arena_alloc(ctx->owner, (c->layout_count + 1) * sizeof *c->layout_files);
         if (!c->layout_files) return PLCIO_ENOMEM;
         for (size_t i = 0; i < c->layout_count; i++) {
-            rc = resolve_path(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->layout_files[i]);
+            rc = resolve_path(ctx, node_at(ctx, v->data.sequence.items.start[i]), "layout file", &c->layout_files[i]);
             if (rc != PLCIO_OK) return rc;
         }
         return PLCIO_OK;
+    }
+    if (!strcmp(key, "http")) {
+        c->http.present = true;
+        return walk_mapping(ctx, v, "http", http_pair, &c->http);
     }
     if (!strcmp(key, "devices")) {
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");
@@ -440,6 +522,18 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         if (!c->devices) return PLCIO_ENOMEM;
         for (size_t i = 0; i < c->device_count; i++) {
             rc = parse_device(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->devices[i], i);
+            if (rc != PLCIO_OK) return rc;
+        }
+        return PLCIO_OK;
+    }
+    if (!strcmp(key, "outputs")) {
+        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "outputs");
+        if (rc != PLCIO_OK) return rc;
+        c->output_count = seq_len(v);
+        c->outputs = arena_alloc(ctx->owner, (c->output_count + 1) * sizeof *c->outputs);
+        if (!c->outputs) return PLCIO_ENOMEM;
+        for (size_t i = 0; i < c->output_count; i++) {
+            rc = parse_output(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->outputs[i]);
             if (rc != PLCIO_OK) return rc;
         }
         return PLCIO_OK;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sync/historian.h"
 #include "sync/sync_engine_priv.h"
 
 static const sync_driver_ops *const builtin_drivers[] = {&plcio_driver_s7, &plcio_driver_modbus};
@@ -346,6 +347,25 @@ int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t ca
                      derr.text[0] ? derr.text : plcio_strerror(rc));
     }
     return rc;
+}
+
+int sync_open_outputs(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap)
+{
+    for (size_t i = 0; i < cfg->output_count; i++) {
+        const plcio_sink *ops = NULL;
+        void *config = NULL;
+        char why[200] = "";
+        int rc = hist_sink_config(&cfg->outputs[i], &s->logger, &ops, &config, why, sizeof why);
+        if (rc != PLCIO_OK) {
+            snprintf(err, cap, "output %zu (line %u): %s", i + 1, cfg->outputs[i].line,
+                     why[0] ? why : plcio_strerror(rc));
+            return rc;
+        }
+        rc = sync_sink_open(s, &s->sinks[s->sink_count], ops, config, 0, err, cap);
+        if (s->sinks[s->sink_count]) s->sink_count++;
+        if (rc != PLCIO_OK) return rc;
+    }
+    return PLCIO_OK;
 }
 
 void sync_close_drivers(plcio_sync *s)

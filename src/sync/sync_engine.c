@@ -547,17 +547,17 @@ static int build_image(plcio_sync *s)
         sync_tag *t = &s->tags[i];
         t->value = s->image + at;
         at += t->size;
-        s->sink_tags[i] =
-            (plcio_sink_tag){t->name, t->group->device->name, t->type, t->length, t->bit, t->size, t->writable};
+        s->sink_tags[i] = (plcio_sink_tag){
+            t->name, t->group->device->name, t->group->name, t->type, t->length, t->bit, t->size, t->writable};
     }
     return PLCIO_OK;
 }
 
-static int open_sinks(plcio_sync *s, const plcio_sync_options *o, char *err, size_t cap)
+static int open_sinks(plcio_sync *s, const plcio_sync_config *cfg, const plcio_sync_options *o, char *err, size_t cap)
 {
     size_t extra = o ? o->sink_count : 0;
     if (extra && !o->sinks) return PLCIO_EINVAL;
-    s->sinks = calloc(extra + 1, sizeof(sync_sink *));
+    s->sinks = calloc(extra + cfg->output_count + 1, sizeof(sync_sink *));
     s->batch = calloc(SYNC_SINK_BATCH, sizeof *s->batch);
     if (!s->sinks || !s->batch) return PLCIO_ENOMEM;
     for (size_t i = 0; i < extra; i++) {
@@ -566,8 +566,9 @@ static int open_sinks(plcio_sync *s, const plcio_sync_options *o, char *err, siz
         if (s->sinks[s->sink_count]) s->sink_count++;
         if (rc != PLCIO_OK) return rc;
     }
-    if (!s->shm) return PLCIO_OK;
-    int rc = sync_sink_open(s, &s->sinks[s->sink_count], &sync_sink_shm, s, 0, err, cap);
+    int rc = sync_open_outputs(s, cfg, err, cap);
+    if (rc != PLCIO_OK || !s->shm) return rc;
+    rc = sync_sink_open(s, &s->sinks[s->sink_count], &sync_sink_shm, s, 0, err, cap);
     if (s->sinks[s->sink_count]) s->sink_count++;
     return rc;
 }
@@ -594,7 +595,7 @@ int sync_new_buf(const plcio_sync_config *cfg, const plcio_sync_options *o, plci
     if (rc == PLCIO_OK) rc = sync_build(s, cfg, err, err_cap);
     if (rc == PLCIO_OK) rc = build_image(s);
     if (rc == PLCIO_OK) rc = create_segment(s, cfg, o, err, err_cap);
-    if (rc == PLCIO_OK) rc = open_sinks(s, o, err, err_cap);
+    if (rc == PLCIO_OK) rc = open_sinks(s, cfg, o, err, err_cap);
     if (rc != PLCIO_OK) {
         if (!err[0]) snprintf(err, err_cap, "%s", plcio_strerror(rc));
         plcio_sync_free(s);
@@ -689,6 +690,7 @@ size_t plcio_sync_device_count(const plcio_sync *s) { return s ? s->device_count
 size_t plcio_sync_group_count(const plcio_sync *s) { return s ? s->group_count : 0; }
 size_t plcio_sync_tag_count(const plcio_sync *s) { return s ? s->tag_count : 0; }
 struct plcio_shm_writer *plcio_sync_shm(plcio_sync *s) { return s ? s->shm : NULL; }
+plcio_loop *plcio_sync_loop(plcio_sync *s) { return s ? s->loop : NULL; }
 const char *plcio_sync_shm_name(const plcio_sync *s) { return s ? s->shm_name : ""; }
 
 static void fill_counters(plcio_sync_stats *out, const sync_counters *c)
@@ -729,6 +731,7 @@ int plcio_sync_device_stats(const plcio_sync *s, size_t index, plcio_sync_stats 
     out->connected = d->state == SYNC_DEV_UP;
     out->last_error = d->last_error;
     out->last_message = d->last_message;
+    out->connects = d->connects;
     return PLCIO_OK;
 }
 

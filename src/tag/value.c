@@ -919,6 +919,7 @@ int plcio_value_decode(plcio_value *out, plcio_type type, unsigned length, const
                        unsigned bit, size_t *used, plcio_error *err)
 {
     error_begin(err);
+    // NOLINTNEXTLINE(readability-suspicious-call-argument): the prototype's own order
     return error_end(err, value_decode_buf(out, type, length, data, len, bit, used, ERROR_BUF(err)));
 }
 

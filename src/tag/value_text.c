@@ -694,5 +694,6 @@ int plcio_value_from_text(plcio_value *out, plcio_type type, unsigned length, co
                           plcio_error *err)
 {
     error_begin(err);
+    // NOLINTNEXTLINE(readability-suspicious-call-argument): the prototype's own order
     return error_end(err, value_from_text_buf(out, type, length, text, len, ERROR_BUF(err)));
 }

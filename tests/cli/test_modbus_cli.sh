@@ -14,31 +14,16 @@ cleanup() { for p in $SRV $SIM; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; }
 fail() { echo "FAIL: $*"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-wait_line() { # wait_line FILE
-  i=0
-  while ! grep -q listening "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 300 ] && fail "server did not start: $(cat "$1")"; sleep 0.1
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 /usr/bin/python3 "$DIR/modbus/pymodbus_peer.py" server tcp --seconds 60 > "$TMP/srv" 2>/dev/null &
 SRV=$!
 "$BIN" sim modbus --tcp 127.0.0.1:0 --unit 1 --seconds 60 > "$TMP/sim" &
 SIM=$!
-wait_line "$TMP/srv"
-wait_line "$TMP/sim"
+wait_listen "$TMP/srv"
+wait_listen "$TMP/sim"
 U="modbus-tcp://127.0.0.1:$(sed 's/.*://' "$TMP/srv")"
 S="modbus-tcp://127.0.0.1:$(head -1 "$TMP/sim" | sed 's/.*:\([0-9]*\).*/\1/')"
-
-expect() { # expect STATUS PATTERN command...
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
 
 # pymodbus's contents: holding[i] = i, float 123.456 (ABCD) at 100, input[i] = 1000 + i
 expect 0 "hr5 = 5" "$BIN" read "$U" hr5
@@ -81,7 +66,7 @@ expect 2 "--max-connections: want 1..100000" "$BIN" sim modbus --max-connections
 # an idle connection is closed after --idle-timeout; 0 keeps it
 "$BIN" sim modbus --tcp 127.0.0.1:0 --idle-timeout 300 --seconds 20 > "$TMP/sim2" &
 SIM2=$!
-wait_line "$TMP/sim2"
+wait_listen "$TMP/sim2"
 P2=$(head -1 "$TMP/sim2" | sed 's/.*:\([0-9]*\).*/\1/')
 /usr/bin/python3 - "$P2" <<'PY' || fail "sim modbus --idle-timeout 300 did not close an idle connection"
 import socket, sys, time

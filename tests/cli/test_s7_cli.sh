@@ -12,24 +12,13 @@ cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
 fail() { echo "FAIL: $*"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+. "$(dirname "$0")/lib.sh"
 
 node "$DIR/s7_snap7_server.js" --seconds 90 > "$TMP/srv" &
 SRV=$!
-i=0
-while ! grep -q listening "$TMP/srv" 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 200 ] && fail "snap7 server did not start"; sleep 0.1
-done
+wait_listen "$TMP/srv"
 PORT=$(sed 's/.*://' "$TMP/srv")
 U="s7://127.0.0.1:$PORT"
-
-expect() { # expect STATUS OUTPUT_FILE_PATTERN -- command...
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
 
 expect 0 "DB1.DBW0:INT = 1234" "$BIN" read "$U" DB1.DBW0:INT DB1.DBD2:REAL
 expect 0 "DB1.DBD2:REAL = 3.5" "$BIN" read "$U" DB1.DBW0:INT DB1.DBD2:REAL

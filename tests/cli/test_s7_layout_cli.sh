@@ -14,22 +14,7 @@ cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$TMP"; }
 fail() { echo "FAIL: $*"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-expect() { # expect STATUS PATTERN command...  (PATTERN searched in stdout+stderr)
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/out" "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
-
-wait_listen() { # FILE
-  i=0
-  while ! grep -q listening "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 200 ] && fail "server did not start: $(cat "$1")"; sleep 0.1
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 # STEP 7 classic source: the DB number (12) comes from the source itself
 cat > "$TMP/db12.db" <<'DB'
@@ -121,8 +106,8 @@ expect 2 "out of range for INT" "$BIN" write "$U" Release_valve=40000 --layout "
 expect 2 "bad.db:4:7: " "$BIN" read "$U" a --layout "$TMP/bad.db" --db 3
 expect 2 "cannot open" "$BIN" read "$U" a --layout "$TMP/missing.db" --db 3
 expect 2 "" "$BIN" read "$U" Count --layout
-expect 2 "S7 data blocks" "$BIN" read "modbus-tcp://127.0.0.1:1" hr0 --layout "$X"
-expect 2 "S7 data blocks" "$BIN" write "modbus-tcp://127.0.0.1:1" hr0=1 --db 3
+expect 2 "--layout is for s7:// URLs" "$BIN" read "modbus-tcp://127.0.0.1:1" hr0 --layout "$X"
+expect 2 "--db is for s7:// URLs" "$BIN" write "modbus-tcp://127.0.0.1:1" hr0=1 --db 3
 # a refused value sends nothing
 expect 2 "" "$BIN" write "$U" Count=1 Motor.Speed=x --layout "$L12"
 expect 0 "Count = 7" "$BIN" read "$U" Count --layout "$L12"

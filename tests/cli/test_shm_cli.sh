@@ -19,19 +19,11 @@ cleanup() {
 fail() { echo "FAIL: $*"; cleanup; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-expect() { # expect STATUS PATTERN command...
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/out" "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # ---- usage and missing segments ----
 expect 2 "which segment" "$BIN" shm
-expect 2 "unexpected '--bogus'" "$BIN" shm x --bogus
+expect 2 "unknown option '--bogus'; valid options: " "$BIN" shm x --bogus
 expect 2 "is not TAG=VALUE" "$BIN" shm x --write novalue
 expect 2 "does not combine" "$BIN" shm x --write a=1 --watch
 expect 2 "--interval 'x'" "$BIN" shm x --watch --interval x

@@ -17,27 +17,19 @@ cleanup() {
 fail() { echo "FAIL: $*"; cleanup; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-expect() { # expect STATUS PATTERN command...
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/out" "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # ---- usage ----
 expect 2 "give either --config FILE or a device URL" "$BIN" sync
 expect 2 "needs --db N" "$BIN" sync s7://127.0.0.1:1
-expect 2 "unexpected '--bogus'" "$BIN" sync s7://127.0.0.1:1 --db 1 --bogus
+expect 2 "unknown option '--bogus'; valid options: " "$BIN" sync s7://127.0.0.1:1 --db 1 --bogus
 expect 2 "--seconds 'x'" "$BIN" sync s7://127.0.0.1:1 --db 1 --seconds x
 expect 2 "No such file" "$BIN" sync --config "$TMP/missing.yaml"
 printf 'devices:\n  - url: s7://h\n    groups: [{db: 0}]\n' > "$TMP/bad.yaml"
 expect 2 "bad.yaml:3:19: db 0 is out of range" "$BIN" sync --config "$TMP/bad.yaml"
 expect 1 "DB 5 needs a layout file" "$BIN" sync s7://127.0.0.1:1 --db 5 --seconds 1
 expect 1 "opcua" "$BIN" sync opcua://h --db 5 --layout "$FIX/layouts/test_db.db" --seconds 1
-expect 2 "unexpected '--nope'" "$BIN" demo --nope
+expect 2 "unknown option '--nope'" "$BIN" demo --nope
 expect 2 "--seconds '0'" "$BIN" demo --seconds 0
 
 # ---- a device that is not there: the engine keeps trying and says why ----
@@ -120,6 +112,9 @@ expect 0 "stopped cleanly" "$BIN" demo --seconds 2 --shm "$DEMO"
 grep -q "Level" "$TMP/out" || fail "demo shows no Level: $(cat "$TMP/out")"
 grep -q "good" "$TMP/out" || fail "demo values not good: $(cat "$TMP/out")"
 grep -q "plcio_shm_reader_new(\"/$DEMO\"" "$TMP/out" || fail "demo does not say how to attach: $(cat "$TMP/out")"
+# not a terminal: how to attach is said once, and a run with --seconds does not ask for Ctrl-C
+[ "$(grep -c "Attach from Python" "$TMP/out")" = 1 ] || fail "demo repeats its attach banner: $(cat "$TMP/out")"
+grep -q "Ctrl-C" "$TMP/out" && fail "demo --seconds says Ctrl-C ends it: $(cat "$TMP/out")"
 [ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
 # The Python attach line the demo prints works as printed, while the demo runs.
 "$BIN" demo --seconds 4 --shm "$DEMO" > "$TMP/demo2" 2>&1 &

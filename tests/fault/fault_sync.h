@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fault_util.h"
+#include "sync_wait.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 
@@ -63,33 +64,17 @@ static inline plcio_shm_value fault_engine_get(fault_engine *e, const char *name
 }
 
 /* Run until `name` has quality q (and text `text` unless NULL), at most
- * timeout_ms; true if it did. *last (may be NULL) gets the last value seen. */
+ * timeout_ms (tests/support/sync_wait.h). */
 static inline bool fault_engine_reaches(fault_engine *e, const char *name, plcio_shm_quality q, const char *text,
                                         int timeout_ms, plcio_shm_value *last)
 {
-    plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    bool ok = false;
-    uint64_t end = plcio_monotonic_ns() + (uint64_t)timeout_ms * PLCIO_NS_PER_MS;
-    while (!ok && plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(e->sync, 5);
-        if (plcio_shm_reader_refresh(e->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(e->reader, name, &v), PLCIO_OK);
-        ok = v.quality == q && (!text || !strcmp(v.text, text));
-    }
-    if (last) *last = v;
-    return ok;
+    return plcio_test_sync_reaches(e->sync, e->reader, name, q, text, timeout_ms, last);
 }
 
-/* The same, failing the test when `name` does not get there in time. */
 static inline plcio_shm_value fault_engine_wait(fault_engine *e, const char *name, plcio_shm_quality q,
                                                 const char *text, int timeout_ms)
 {
-    plcio_shm_value v;
-    if (!fault_engine_reaches(e, name, q, text, timeout_ms, &v))
-        fail_msg("%s: %s '%s' (error %s), want %s '%s'", name, plcio_shm_quality_name(v.quality), v.text ? v.text : "",
-                 plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*");
-    return v;
+    return plcio_test_sync_wait(e->sync, e->reader, name, q, text, timeout_ms);
 }
 
 /* Run until `name` shows, good, the integer the device holds: device(arg)
@@ -113,31 +98,14 @@ static inline int32_t fault_engine_wait_device(fault_engine *e, const char *name
     return now;
 }
 
-typedef struct fault_write {
-    int calls, err;
-    char msg[256];
-} fault_write;
-
-static inline void fault_on_write(void *p, int err, const char *message)
-{
-    fault_write *r = p;
-    r->calls++;
-    r->err = err;
-    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
-}
+typedef plcio_test_write fault_write;
 
 /* Write through the engine and run it until the answer (at most 10 s). */
 static inline fault_write fault_engine_write(fault_engine *e, const char *tag, const char *text, int queue_ms)
 {
     fault_write r;
-    memset(&r, 0, sizeof r);
-    plcio_error err = {0};
-    if (plcio_sync_write(e->sync, tag, text, queue_ms, fault_on_write, &r, &err) != PLCIO_OK)
-        fail_msg("write %s=%s: %s", tag, text, err.text);
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(e->sync, 5);
-    assert_int_equal(r.calls, 1);
+    (void)plcio_test_sync_write(e->sync, tag, text, queue_ms, 10000, &r);
+    if (r.calls == 0) fail_msg("write %s=%s: %s", tag, text, r.msg);
     return r;
 }
 

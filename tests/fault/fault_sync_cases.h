@@ -41,7 +41,7 @@ static void test_delay_and_split(void **state)
 /* Stale with the last good value and a reason; returns the reason. */
 static int stale_while_dead(ctx *c)
 {
-    plcio_shm_value v = fault_engine_wait(&c->e, "target", PLCIO_SHM_QUALITY_STALE, NULL, 3000);
+    plcio_shm_value v = fault_engine_wait(&c->e, "target", PLCIO_SHM_QUALITY_STALE, NULL, 10000);
     assert_int_not_equal(v.error, PLCIO_OK);
     plcio_shm_value w = fault_engine_get(&c->e, "w0");
     assert_int_equal(w.quality, PLCIO_SHM_QUALITY_STALE);
@@ -74,7 +74,9 @@ static void test_stall_and_dark(void **state)
             assert_int_equal(fault_engine_get(&c->e, "w0").quality, PLCIO_SHM_QUALITY_STALE);
             plcio_sync_stats st;
             assert_int_equal(plcio_sync_device_stats(c->e.sync, 0, &st), PLCIO_OK);
-            assert_false(st.connected);
+            /* (not "disconnected": the kernel completes a TCP connect into the dark
+             * proxy's listen backlog, and Modbus has no handshake of its own, so a
+             * reconnection can look up until its first request times out) */
             assert_true(st.last_message && st.last_message[0]); /* the device says why */
             printf("dark: device %s: %s; write: %s\n", plcio_err_name(st.last_error), st.last_message, w.msg);
         }

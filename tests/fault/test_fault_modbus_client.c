@@ -17,21 +17,18 @@
  *   are right or fail; the next request works. */
 #include <unistd.h>
 
-#include "fault_util.h"
 #include "plcio/modbus.h"
 
 #define TIMEOUT_MS 300
 #define BASE       280 /* the registers the write tests use: BASE .. BASE + 39 */
 
-typedef struct ctx {
-    fault_peer peer;
-    plcio_test_proc server;
-    fault_proxy *proxy;
-    plcio_modbus_client *direct, *via;
-    uint16_t image[400]; /* hr0..hr399 */
-} ctx;
+#define FAULT_CLIENT plcio_modbus_client
+#define FAULT_IMAGE  uint16_t image[400] /* hr0..hr399 */
+#include "fault_client_fixture.h"
 
-static plcio_modbus_client *new_client(int port)
+static int fault_start_peer(plcio_test_proc *server, fault_peer peer) { return fault_start_modbus(server, peer); }
+
+static plcio_modbus_client *client_open(int port)
 {
     char url[128];
     snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d?unit=1&timeout=%d", port, TIMEOUT_MS);
@@ -41,40 +38,19 @@ static plcio_modbus_client *new_client(int port)
     return c;
 }
 
-static int setup_peer(void **state, fault_peer peer)
+static void client_free(plcio_modbus_client *cl) { plcio_modbus_client_free(cl); }
+
+static void device_fill(ctx *c)
 {
-    ctx *c = calloc(1, sizeof *c);
-    if (!c) return -1;
-    *state = c;
-    c->peer = peer;
-    int port = fault_start_modbus(&c->server, peer);
-    c->proxy = fault_proxy_start(port, 60);
-    assert_non_null(c->proxy);
-    c->direct = new_client(port);
-    c->via = new_client(fault_proxy_port(c->proxy));
     for (int i = 0; i < 400; i++)
         c->image[i] = (uint16_t)(i * 7 + 3);
     for (int i = 0; i < 400; i += 100)
         assert_int_equal(
             plcio_modbus_write_registers(c->direct, PLCIO_MODBUS_UNIT_DEFAULT, (uint16_t)i, 100, c->image + i),
             PLCIO_OK);
-    return 0;
 }
 
-static int setup_sim(void **state) { return setup_peer(state, PEER_PLCIO_SIM); }
 static int setup_pymodbus(void **state) { return setup_peer(state, PEER_PYMODBUS); }
-
-static int teardown(void **state)
-{
-    ctx *c = *state;
-    if (!c) return 0;
-    plcio_modbus_client_free(c->via);
-    plcio_modbus_client_free(c->direct);
-    fault_proxy_stop(c->proxy);
-    plcio_test_proc_stop(&c->server);
-    free(c);
-    return 0;
-}
 
 static void read_exact(ctx *c, uint16_t addr, uint16_t n)
 {
@@ -355,19 +331,4 @@ static void test_cut_and_reset_reads(void **state)
     fault_figures("modbus client: cut/reset reads", c->peer, c->proxy, extra);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_pymodbus, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_pymodbus, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+int main(void) { return fault_client_main(setup_pymodbus); }

@@ -17,23 +17,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fault_util.h"
 #include "plcio/s7.h"
 
 #define TIMEOUT_MS 300
 #define DB         1
 
-typedef struct ctx {
-    fault_peer peer;
-    plcio_test_proc server;
-    int server_port;
-    fault_proxy *proxy;
-    plcio_s7_client *direct; /* to the server itself */
-    plcio_s7_client *via;    /* through the proxy */
-    uint8_t image[100];      /* what DB1 holds */
-} ctx;
+#define FAULT_CLIENT plcio_s7_client
+#define FAULT_IMAGE  uint8_t image[100] /* what DB1 holds */
+#include "fault_client_fixture.h"
 
-static plcio_s7_client *new_client(int port)
+static int fault_start_peer(plcio_test_proc *server, fault_peer peer) { return fault_start_s7(server, peer); }
+
+static plcio_s7_client *client_open(int port)
 {
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
@@ -44,8 +39,21 @@ static plcio_s7_client *new_client(int port)
     plcio_s7_client *c = NULL;
     (void)plcio_s7_client_new(NULL, &o, &c, NULL);
     assert_non_null(c);
+    assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     return c;
 }
+
+static void client_free(plcio_s7_client *cl) { plcio_s7_client_free(cl); }
+
+static void device_fill(ctx *c)
+{
+    for (size_t i = 0; i < sizeof c->image; i++)
+        c->image[i] = (uint8_t)(i * 3 + 1);
+    assert_int_equal(plcio_s7_client_write_area(c->direct, PLCIO_S7_AREA_DB, DB, 0, sizeof c->image, c->image),
+                     PLCIO_OK);
+}
+
+static int setup_snap7(void **state) { return setup_peer(state, PEER_SNAP7); }
 
 /* Connect `via` again if the last fault dropped it; the link is clean again by now. */
 static void ensure(ctx *c)
@@ -56,46 +64,6 @@ static void ensure(ctx *c)
         plcio_test_sleep_ms(20);
     }
     fail_msg("reconnect through the proxy: %s", plcio_s7_client_last_error(c->via)->text);
-}
-
-static void fill_image(ctx *c, uint8_t salt)
-{
-    for (size_t i = 0; i < sizeof c->image; i++)
-        c->image[i] = (uint8_t)(i * 3 + salt);
-    assert_int_equal(plcio_s7_client_write_area(c->direct, PLCIO_S7_AREA_DB, DB, 0, sizeof c->image, c->image),
-                     PLCIO_OK);
-}
-
-static int setup_peer(void **state, fault_peer peer)
-{
-    ctx *c = calloc(1, sizeof *c);
-    if (!c) return -1;
-    *state = c;
-    c->peer = peer;
-    c->server_port = fault_start_s7(&c->server, peer);
-    c->proxy = fault_proxy_start(c->server_port, 60);
-    assert_non_null(c->proxy);
-    c->direct = new_client(c->server_port);
-    assert_int_equal(plcio_s7_client_connect(c->direct), PLCIO_OK);
-    c->via = new_client(fault_proxy_port(c->proxy));
-    assert_int_equal(plcio_s7_client_connect(c->via), PLCIO_OK);
-    fill_image(c, 1);
-    return 0;
-}
-
-static int setup_sim(void **state) { return setup_peer(state, PEER_PLCIO_SIM); }
-static int setup_snap7(void **state) { return setup_peer(state, PEER_SNAP7); }
-
-static int teardown(void **state)
-{
-    ctx *c = *state;
-    if (!c) return 0;
-    plcio_s7_client_free(c->via);
-    plcio_s7_client_free(c->direct);
-    fault_proxy_stop(c->proxy);
-    plcio_test_proc_stop(&c->server);
-    free(c);
-    return 0;
 }
 
 /* Read DB1[start, start+n) through the proxy and compare with the image. */
@@ -348,19 +316,4 @@ static void test_cut_and_reset_reads(void **state)
     fault_figures("s7 client: cut/reset reads", c->peer, c->proxy, extra);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_sim, teardown),
-        cmocka_unit_test_setup_teardown(test_delay_and_split, setup_snap7, teardown),
-        cmocka_unit_test_setup_teardown(test_stall_dark_refuse, setup_snap7, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup_snap7, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_writes, setup_snap7, teardown),
-        cmocka_unit_test_setup_teardown(test_cut_and_reset_reads, setup_snap7, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+int main(void) { return fault_client_main(setup_snap7); }

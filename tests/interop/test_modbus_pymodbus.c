@@ -121,7 +121,7 @@ static void run_client_against(const char *kind)
 {
     char dir[64], capture[128], url[300];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0}, server, cap = {0};
+    plcio_test_proc socat = PLCIO_TEST_PROC_INIT, server, cap = PLCIO_TEST_PROC_INIT;
     bool serial = !strcmp(kind, "rtu") || !strcmp(kind, "ascii");
     char ttyA[128], ttyB[128];
     snprintf(ttyA, sizeof ttyA, "%s/ttyA", dir);
@@ -191,7 +191,7 @@ static void run_pymodbus_against(const char *kind)
 {
     char dir[64], capture[128], target[160], link_arg[160];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0}, sim, client, cap = {0};
+    plcio_test_proc socat = PLCIO_TEST_PROC_INIT, sim, client, cap = PLCIO_TEST_PROC_INIT;
     bool serial = !strcmp(kind, "rtu") || !strcmp(kind, "ascii");
     char opt[16];
     snprintf(opt, sizeof opt, "--%s", kind);

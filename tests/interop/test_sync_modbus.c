@@ -12,6 +12,7 @@
 #include "plcio/sync.h"
 #include "plcio/value.h"
 #include "plcio_test.h"
+#include "sync_wait.h"
 
 typedef struct ctx {
     plcio_test_proc server;
@@ -40,43 +41,13 @@ static int teardown(void **state)
 
 static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality q, const char *text)
 {
-    plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(c->sync, 5);
-        if (plcio_shm_reader_refresh(c->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(c->reader, name, &v), PLCIO_OK);
-        if (v.quality == q && (!text || !strcmp(v.text, text))) return v;
-    }
-    fail_msg("%s: %s '%s' (error %s), want %s '%s'", name, plcio_shm_quality_name(v.quality), v.text ? v.text : "",
-             plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*");
-    return v;
-}
-
-typedef struct wres {
-    int calls, err;
-} wres;
-
-static void on_write(void *p, int err, const char *message)
-{
-    (void)message;
-    wres *r = p;
-    r->calls++;
-    r->err = err;
+    return plcio_test_sync_wait(c->sync, c->reader, name, q, text, 10000);
 }
 
 static int engine_write(ctx *c, const char *tag, const char *text)
 {
-    wres r = {0};
-    plcio_error err = {0};
-    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, &r, &err);
-    if (rc != PLCIO_OK) return rc;
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(c->sync, 5);
-    assert_int_equal(r.calls, 1);
-    return r.err;
+    plcio_test_write r;
+    return plcio_test_sync_write(c->sync, tag, text, 0, 10000, &r);
 }
 
 static void test_pymodbus_server(void **state)

@@ -17,6 +17,7 @@
 #include "plcio/plcio.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
+#include "sync_wait.h"
 
 typedef struct peer {
     uint16_t hr[256];
@@ -268,29 +269,11 @@ static void wait_good(ctx *c, const char *name, const char *text)
              plcio_err_name(v.error), text);
 }
 
-typedef struct wres {
-    int calls, err;
-    char msg[300];
-} wres;
+static void turn_once(void *c) { turn(c); }
 
-static void on_write(void *p, int err, const char *message)
+static int engine_write(ctx *c, const char *tag, const char *text, plcio_test_write *r)
 {
-    wres *r = p;
-    r->calls++;
-    r->err = err;
-    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
-}
-
-static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
-{
-    plcio_error err = {0};
-    memset(r, 0, sizeof *r);
-    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, r, &err), PLCIO_OK);
-    uint64_t end = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
-    while (r->calls == 0 && plcio_monotonic_ns() < end)
-        turn(c);
-    assert_int_equal(r->calls, 1);
-    return r->err;
+    return plcio_test_sync_write_turn(c->sync, tag, text, 0, 20000, r, turn_once, c);
 }
 
 static void run_checks(ctx *c)
@@ -299,7 +282,7 @@ static void run_checks(ctx *c)
     wait_good(c, "d10", "1966113");   /* 30 << 16 | 33 */
     wait_good(c, "d200", "39322203"); /* 600 << 16 | 603 */
     wait_good(c, "c3", "true");
-    wres r;
+    plcio_test_write r;
     /* A write is done only on its real acknowledgement (with retries through the bad answers). */
     assert_int_equal(engine_write(c, "h5", "77", &r), PLCIO_OK);
     assert_int_equal(c->p.hr[5], 77);

@@ -22,6 +22,7 @@
 #include "plcio/plcio.h"
 #include "plcio/shm.h"
 #include "plcio/sync.h"
+#include "sync_wait.h"
 
 typedef struct ctx {
     plcio_test_proc peer, socat;
@@ -200,47 +201,12 @@ static void engine_start(ctx *c, const char *url, const char *device_extra)
 
 static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality q, const char *text)
 {
-    plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    uint64_t end = plcio_monotonic_ns() + 15 * PLCIO_NS_PER_S;
-    while (plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(c->sync, 5);
-        if (plcio_shm_reader_refresh(c->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(c->reader, name, &v), PLCIO_OK);
-        if (v.quality == q && (!text || !strcmp(v.text, text))) return v;
-    }
-    plcio_sync_stats st;
-    plcio_sync_device_stats(c->sync, 0, &st);
-    fail_msg("%s: %s '%s' (error %s), want %s '%s'; device: %s", name, plcio_shm_quality_name(v.quality),
-             v.text ? v.text : "", plcio_err_name(v.error), plcio_shm_quality_name(q), text ? text : "*",
-             st.last_message ? st.last_message : "");
-    return v;
+    return plcio_test_sync_wait(c->sync, c->reader, name, q, text, 15000);
 }
 
-typedef struct wres {
-    int calls, err;
-    char msg[300];
-} wres;
-
-static void on_write(void *p, int err, const char *message)
+static int engine_write(ctx *c, const char *tag, const char *text, plcio_test_write *r)
 {
-    wres *r = p;
-    r->calls++;
-    r->err = err;
-    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
-}
-
-static int engine_write(ctx *c, const char *tag, const char *text, wres *r)
-{
-    plcio_error err = {0};
-    memset(r, 0, sizeof *r);
-    int rc = plcio_sync_write(c->sync, tag, text, 0, on_write, r, &err);
-    if (rc != PLCIO_OK) return rc;
-    uint64_t end = plcio_monotonic_ns() + 15 * PLCIO_NS_PER_S;
-    while (r->calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(c->sync, 5);
-    assert_int_equal(r->calls, 1);
-    return r->err;
+    return plcio_test_sync_write(c->sync, tag, text, 0, 15000, r);
 }
 
 static void run_for(ctx *c, int ms)
@@ -285,7 +251,7 @@ static void check_reads(ctx *c, const expect *e)
 
 static void check_writes(ctx *c)
 {
-    wres r;
+    plcio_test_write r;
     /* A REAL in CDAB order: shared memory holds ABCD, the device gets CDAB. */
     assert_int_equal(engine_write(c, "sp", "1.5", &r), PLCIO_OK);
     assert_int_equal(engine_write(c, "c10", "true", &r), PLCIO_OK);
@@ -572,7 +538,7 @@ static void test_rtu_units_share_a_line(void **state)
     wait_for(c, "u1.h5", PLCIO_SHM_QUALITY_GOOD, "5");
     wait_for(c, "u2.h5", PLCIO_SHM_QUALITY_GOOD, "205");
     /* Writes by name land on their own unit. */
-    wres r;
+    plcio_test_write r;
     assert_int_equal(engine_write(c, "u2.h5", "99", &r), PLCIO_OK);
     assert_int_equal(engine_write(c, "u1.c3", "false", &r), PLCIO_OK);
     assert_int_not_equal(engine_write(c, "u3.h5", "1", &r), PLCIO_OK);
@@ -612,7 +578,7 @@ static void lose_and_regain(ctx *c, const char *url, void (*restart)(ctx *, void
     assert_true(st.errors >= 1);
     assert_true(st.last_message && st.last_message[0]);
     /* A write while the link is down is reported failed, never done. */
-    wres r;
+    plcio_test_write r;
     int rc = PLCIO_OK;
     for (int i = 0; i < 200 && (rc = engine_write(c, "h5", "77", &r)) == PLCIO_OK; i++)
         run_for(c, 10);
@@ -736,7 +702,7 @@ static void test_rtu_server_silent(void **state)
     } while (!strstr(st.last_message, "no answer from") && plcio_monotonic_ns() < end);
     print_message("server silent: stale with %s; device: %s\n", plcio_err_name(v.error), st.last_message);
     assert_non_null(strstr(st.last_message, "no answer from"));
-    wres r;
+    plcio_test_write r;
     int rc = engine_write(c, "h5", "9", &r);
     assert_int_not_equal(rc, PLCIO_OK);
     print_message("write to a silent server: %s: %s\n", plcio_err_name(rc), r.msg);
@@ -757,7 +723,7 @@ static void test_missing_serial_device(void **state)
     assert_true(st.errors >= 3); /* retried */
     assert_int_equal(st.last_error, PLCIO_ENOTFOUND);
     assert_non_null(strstr(st.last_message, "/nonexistent/ttyUSB9"));
-    wres r;
+    plcio_test_write r;
     assert_int_equal(engine_write(c, "h5", "1", &r), PLCIO_ENOTCONN);
     plcio_shm_value v = wait_for(c, "h5", PLCIO_SHM_QUALITY_ERROR, NULL); /* never read: nothing to be stale */
     assert_int_equal(v.error, PLCIO_ENOTFOUND);

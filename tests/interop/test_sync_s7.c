@@ -13,6 +13,7 @@
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "plcio_test.h"
+#include "sync_wait.h"
 
 typedef struct ctx {
     plcio_test_proc server;
@@ -74,46 +75,16 @@ static void stop_engine(ctx *c)
     c->cfg = NULL;
 }
 
-/* Run the engine until tag `name` has `quality` (and text `text` if given), or fail after 10 s. */
-static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality quality, const char *text)
+static plcio_shm_value wait_for(ctx *c, const char *name, plcio_shm_quality q, const char *text)
 {
-    plcio_shm_value v;
-    memset(&v, 0, sizeof v);
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (plcio_monotonic_ns() < end) {
-        plcio_sync_run_once(c->sync, 5);
-        if (plcio_shm_reader_refresh(c->reader) != PLCIO_OK) continue;
-        assert_int_equal(plcio_shm_reader_get_by_name(c->reader, name, &v), PLCIO_OK);
-        if (v.quality == quality && (!text || !strcmp(v.text, text))) return v;
-    }
-    fail_msg("%s: quality %s (error %s) text '%s', want %s '%s'", name, plcio_shm_quality_name(v.quality),
-             plcio_err_name(v.error), v.text ? v.text : "", plcio_shm_quality_name(quality), text ? text : "*");
-    return v;
-}
-
-typedef struct wres {
-    int calls, err;
-    char msg[256];
-} wres;
-
-static void on_write(void *p, int err, const char *message)
-{
-    wres *r = p;
-    r->calls++;
-    r->err = err;
-    snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
+    return plcio_test_sync_wait(c->sync, c->reader, name, q, text, 10000);
 }
 
 static void engine_write(ctx *c, const char *tag, const char *text, int want)
 {
-    wres r = {0};
-    plcio_error err = {0};
-    assert_int_equal(plcio_sync_write(c->sync, tag, text, 0, on_write, &r, &err), PLCIO_OK);
-    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
-    while (r.calls == 0 && plcio_monotonic_ns() < end)
-        plcio_sync_run_once(c->sync, 5);
-    assert_int_equal(r.calls, 1);
-    if (r.err != want) fail_msg("write %s=%s: %d (%s), want %d", tag, text, r.err, r.msg, want);
+    plcio_test_write r;
+    int rc = plcio_test_sync_write(c->sync, tag, text, 0, 10000, &r);
+    if (rc != want) fail_msg("write %s=%s: %d (%s), want %d", tag, text, rc, r.msg, want);
 }
 
 static int setup(void **state)

@@ -211,16 +211,21 @@ int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const
     return 0;
 }
 
+void plcio_test_proc_init(plcio_test_proc *proc)
+{
+    memset(proc, 0, sizeof *proc);
+    proc->stdout_fd = -1;
+}
+
 int plcio_test_proc_stop(plcio_test_proc *proc)
 {
     int status = -1;
-    if (proc->pid > 0) {
-        kill(-proc->pid, SIGKILL);
-        kill(proc->pid, SIGKILL);
-        while (waitpid(proc->pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        proc->pid = 0;
+    if (proc->pid <= 0) return status; /* never started (or reaped): owns no fd either */
+    kill(-proc->pid, SIGKILL);
+    kill(proc->pid, SIGKILL);
+    while (waitpid(proc->pid, &status, 0) < 0 && errno == EINTR) {
     }
+    proc->pid = 0;
     if (proc->stdout_fd >= 0) close(proc->stdout_fd);
     proc->stdout_fd = -1;
     return status;
@@ -228,14 +233,15 @@ int plcio_test_proc_stop(plcio_test_proc *proc)
 
 int plcio_test_proc_wait(plcio_test_proc *proc, int wait_ms)
 {
+    if (proc->pid <= 0) return -1;
     long long deadline = now_ms() + wait_ms;
-    int status;
     while (now_ms() < deadline) {
-        pid_t r = waitpid(proc->pid, &status, WNOHANG);
-        if (r == proc->pid) {
-            proc->pid = 0;
-            if (proc->stdout_fd >= 0) close(proc->stdout_fd);
-            proc->stdout_fd = -1;
+        /* seen exited but not reaped yet (WNOWAIT): its pid, the group's id,
+         * cannot be reused while the rest of the group is killed */
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)proc->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == proc->pid) {
+            int status = plcio_test_proc_stop(proc); /* the group, then the reap */
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
         struct timespec ts = {0, 5L * 1000 * 1000};

@@ -82,10 +82,19 @@ size_t plcio_test_bytes(const cJSON *desc, uint8_t *out, size_t cap);
  * is killed (SIGKILL to the group) by plcio_test_proc_stop or at the latest
  * after its `max_seconds`. */
 typedef struct plcio_test_proc {
-    pid_t pid;
+    pid_t pid;      /* 0: not running (never started, stopped or reaped) */
     int stdout_fd;  /* read end of the child's stdout, -1 if not captured */
     char line[512]; /* the ready line, when waited for */
 } plcio_test_proc;
+
+/* A proc that was never started: stopping it does nothing. Declare procs
+ * with it (plcio_test_proc p = PLCIO_TEST_PROC_INIT;) or call
+ * plcio_test_proc_init, so that no field says fd 0 (stdin). */
+#define PLCIO_TEST_PROC_INIT                                                                                           \
+    {                                                                                                                  \
+        .pid = 0, .stdout_fd = -1, .line = ""                                                                          \
+    }
+void plcio_test_proc_init(plcio_test_proc *proc);
 
 /* Start argv[0] (PATH searched) with argv; stdout captured; stderr inherited.
  * If ready_prefix is not NULL, wait up to wait_ms for a stdout line starting with
@@ -94,9 +103,12 @@ int plcio_test_proc_start(plcio_test_proc *proc, const char *const argv[], const
                           int max_seconds);
 /* Read one more stdout line (without newline) within wait_ms; 0 ok, -1 timeout/EOF. */
 int plcio_test_proc_read_line(plcio_test_proc *proc, char *buf, size_t cap, int wait_ms);
-/* Kill the process group and reap; returns the exit status as waitpid gave it. */
+/* Kill the process group and reap; returns the exit status as waitpid gave it
+ * (-1 when it was not running). */
 int plcio_test_proc_stop(plcio_test_proc *proc);
-/* Wait for a normal exit within wait_ms; returns the exit code, or -1 (then killed). */
+/* Wait for the child to exit within wait_ms; returns the exit code (128 +
+ * signal when killed), or -1 (then killed). Either way whatever else is left
+ * in its process group (children it started) is killed too. */
 int plcio_test_proc_wait(plcio_test_proc *proc, int wait_ms);
 
 /* Sleep ms milliseconds (nanosleep, resumed after a signal; usleep is gone from POSIX

@@ -267,8 +267,7 @@ typedef enum peer_mode {
     PEER_BATCH,      /* hold answers until `batch` requests wait (or 2 s pass), then answer them all */
     PEER_SILENT_LOW, /* never answer requests for addresses below 100 */
     PEER_DROP_FIRST, /* first connection: read two requests, then close */
-    PEER_BAD,        /* per address: 1 exception, 2 wrong byte count, 3 oversized frame, 4 foreign tid */
-    PEER_RTU_SLOW    /* RTU frames on the stream (a gateway), each FC 3 answered after 300 ms */
+    PEER_BAD         /* per address: 1 exception, 2 wrong byte count, 3 oversized frame, 4 foreign tid */
 } peer_mode;
 
 typedef struct peer {
@@ -332,44 +331,8 @@ static void write_all(int fd, const uint8_t *b, size_t n)
     }
 }
 
-/* RTU over TCP: FC 3 requests (8 bytes), answered one by one, slowly. */
-static void serve_rtu_slow(peer *p, int fd)
-{
-    uint8_t in[512];
-    size_t have = 0;
-    while (!atomic_load(&p->stop)) {
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
-        if (poll(&pf, 1, 20) > 0) {
-            ssize_t got = recv(fd, in + have, sizeof in - have, 0);
-            if (got <= 0) return;
-            have += (size_t)got;
-        }
-        while (have >= 8) {
-            uint8_t out[260];
-            unsigned addr = (unsigned)(in[2] << 8 | in[3]), n = (unsigned)(in[4] << 8 | in[5]);
-            out[0] = in[0];
-            out[1] = 3;
-            out[2] = (uint8_t)(2 * n);
-            for (size_t k = 0; k < n; k++)
-                put16(out + 3 + 2 * k, addr + (unsigned)k);
-            uint16_t crc = plcio_mb_crc16(out, 3 + 2 * n);
-            out[3 + 2 * n] = (uint8_t)crc;
-            out[4 + 2 * n] = (uint8_t)(crc >> 8);
-            memmove(in, in + 8, have - 8);
-            have -= 8;
-            atomic_fetch_add(&p->requests, 1);
-            plcio_test_sleep_ms(300);
-            write_all(fd, out, 5 + 2 * n);
-        }
-    }
-}
-
 static void serve_connection(peer *p, int fd, int conn)
 {
-    if (p->mode == PEER_RTU_SLOW) {
-        serve_rtu_slow(p, fd);
-        return;
-    }
     uint8_t in[8192], held[64][260];
     size_t have = 0;
     int waiting = 0, seen = 0;
@@ -629,39 +592,6 @@ static void test_bad_answers(void **state)
     peer_stop(&p);
 }
 
-/* One at a time on an RTU link (here RTU over TCP, a gateway): 12 requests
- * queued at once against a peer that takes 300 ms per answer all succeed,
- * because each one's 1.2 s timeout counts from when it goes on the wire, not
- * from when it was queued (3.3 s before the last goes). */
-static void test_rtu_timeout_counts_from_the_wire(void **state)
-{
-    (void)state;
-    peer p;
-    peer_start(&p, PEER_RTU_SLOW, 1);
-    plcio_modbus_client *c = client_for("modbus-rtu", p.port, "&timeout=1200", 8);
-    static uint16_t regs[12][3];
-    static plcio_modbus_request reqs[12];
-    mb_async_log log = {.base = reqs};
-    for (int i = 0; i < 12; i++) {
-        reqs[i] = (plcio_modbus_request){.unit = 1,
-                                         .function = 3,
-                                         .addr = (uint16_t)(40 + i),
-                                         .n = 3,
-                                         .regs = regs[i],
-                                         .retries = PLCIO_MODBUS_NO_RETRY};
-        assert_int_equal(plcio_modbus_submit(c, &reqs[i], mb_async_record, &log), PLCIO_OK);
-    }
-    assert_int_equal(mb_async_run(c, &log.done, 12, 60000), PLCIO_OK);
-    for (int i = 0; i < 12; i++) {
-        assert_int_equal(log.order[i], i);
-        assert_int_equal(reqs[i].result, PLCIO_OK);
-        assert_int_equal(regs[i][2], 40 + i + 2);
-    }
-    assert_int_equal(atomic_load(&p.requests), 12);
-    plcio_modbus_client_free(c);
-    peer_stop(&p);
-}
-
 /* A connect to a port nobody listens on fails in process(), named. */
 static void test_connect_refused(void **state)
 {
@@ -694,7 +624,6 @@ int main(void)
         cmocka_unit_test(test_timeout_fails_only_in_flight),
         cmocka_unit_test(test_drop_fails_all_then_reconnect),
         cmocka_unit_test(test_bad_answers),
-        cmocka_unit_test(test_rtu_timeout_counts_from_the_wire),
         cmocka_unit_test(test_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

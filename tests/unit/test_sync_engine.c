@@ -11,143 +11,9 @@
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "plcio/value.h"
+#include "fake_driver.h"
 #include "plcio_test.h"
-
-/* ---- the fake device ---- */
-
-typedef struct fake_device {
-    uint8_t mem[256];
-    bool refuse; /* connect fails */
-    bool connected;
-    bool busy;         /* a read is in flight */
-    int read_delay_ms; /* 0: answer in the same loop round */
-    int reads, overlaps, writes;
-    plcio_sync_device *dev;
-    plcio_sync_group *pending;
-} fake_device;
-
-static fake_device fake;
-
-/* The fake driver's tag location: an offset into fake.mem. */
-typedef struct fake_location {
-    uint32_t offset;
-} fake_location;
-
-static fake_location *at(const plcio_sync_tag *t) { return plcio_sync_tag_location(t); }
-
-static int fake_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
-{
-    (void)url;
-    (void)err;
-    fake.dev = d;
-    plcio_sync_device_set_data(d, &fake);
-    return PLCIO_OK;
-}
-
-static void fake_close(plcio_sync_device *d) { plcio_sync_device_set_data(d, NULL); }
-
-/* Addresses "OFFSET:TYPE" or "BYTE.BIT:BOOL"; members use their layout offsets. */
-static int fake_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
-                        int db, plcio_error *err)
-{
-    (void)d;
-    (void)db;
-    if (m) {
-        plcio_sync_tag_set_shape(t, m->type, m->length, m->bit >= 0 ? (unsigned)m->bit : 0, m->size);
-        at(t)->offset = m->byte;
-    } else {
-        unsigned off, bit = 0;
-        char type[32];
-        plcio_type ty;
-        if (sscanf(address, "%u.%u:%31s", &off, &bit, type) != 3 && sscanf(address, "%u:%31s", &off, type) != 2) {
-            return plcio_error_set(err, PLCIO_ESYNTAX, "not a fake address");
-        }
-        if (plcio_type_parse(type, strlen(type), &ty) != PLCIO_OK) return PLCIO_ETYPE;
-        plcio_sync_tag_set_shape(t, ty, 0, bit, (uint32_t)plcio_type_size(ty, 0));
-        at(t)->offset = off;
-    }
-    return at(t)->offset + plcio_sync_tag_size(t) <= sizeof fake.mem ? PLCIO_OK : PLCIO_ERANGE;
-}
-
-static int fake_plan(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
-{
-    (void)d;
-    (void)err;
-    plcio_sync_group_set_plan(g, &fake);
-    return PLCIO_OK;
-}
-
-static void fake_connected(plcio_loop *loop, void *ctx)
-{
-    (void)loop;
-    plcio_sync_device *d = ctx;
-    if (fake.refuse) {
-        plcio_sync_device_down(d, PLCIO_ECONNREFUSED, "fake: refused");
-        return;
-    }
-    fake.connected = true;
-    plcio_sync_device_up(d);
-}
-
-static void fake_connect(plcio_sync_device *d)
-{
-    plcio_loop *loop = plcio_sync_device_loop(d);
-    plcio_loop_timer_add(loop, plcio_loop_now(loop), fake_connected, d);
-}
-
-static void fake_answer(plcio_loop *loop, void *ctx)
-{
-    (void)loop;
-    plcio_sync_group *g = ctx;
-    fake.busy = false;
-    fake.pending = NULL;
-    if (!fake.connected) return;
-    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
-        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
-        plcio_sync_tag_value(t, fake.mem + at(t)->offset, plcio_sync_tag_size(t));
-    }
-    plcio_sync_group_done(g, PLCIO_OK, 1, 10);
-}
-
-static void fake_read(plcio_sync_device *d, plcio_sync_group *g)
-{
-    fake.reads++;
-    if (fake.busy) fake.overlaps++;
-    fake.busy = true;
-    fake.pending = g;
-    plcio_loop *loop = plcio_sync_device_loop(d);
-    plcio_loop_timer_add(loop, plcio_loop_now(loop) + (uint64_t)fake.read_delay_ms * PLCIO_NS_PER_MS, fake_answer, g);
-}
-
-static void fake_write(plcio_sync_device *d, plcio_sync_write_req *w)
-{
-    (void)d;
-    fake.writes++;
-    plcio_sync_tag *t = plcio_sync_write_tag(w);
-    size_t size;
-    const uint8_t *data = plcio_sync_write_data(w, &size);
-    uint8_t *dst = fake.mem + at(t)->offset;
-    if (plcio_sync_tag_type(t) == PLCIO_TYPE_BOOL) {
-        uint8_t mask = (uint8_t)(1u << plcio_sync_tag_bit(t));
-        dst[0] = (uint8_t)((dst[0] & ~mask) | (data[0] & mask));
-    } else {
-        memcpy(dst, data, size);
-    }
-    plcio_sync_write_done(w, PLCIO_OK, NULL);
-}
-
-static const plcio_driver fake_ops = {
-    .abi = PLCIO_DRIVER_ABI,
-    .scheme = "fake",
-    .open = fake_open,
-    .close = fake_close,
-    .add_tag = fake_add_tag,
-    .plan = fake_plan,
-    .connect = fake_connect,
-    .read = fake_read,
-    .write = fake_write,
-};
-static const plcio_driver *const fake_drivers[] = {&fake_ops};
+#include "sync_wait.h"
 
 /* ---- fixtures ---- */
 
@@ -179,7 +45,7 @@ static const char tank_db[] = "DATA_BLOCK \"Tank\"\n"
 static int make_world(world *w, const char *groups_yaml)
 {
     memset(w, 0, sizeof *w);
-    memset(&fake, 0, sizeof fake);
+    fake_dev_reset();
     w->clock.now_ns = 1000 * PLCIO_NS_PER_S;
     snprintf(w->shm, sizeof w->shm, "/plcio-test-sync-%d", (int)getpid());
     snprintf(w->dir, sizeof w->dir, "/tmp/plcio-sync-XXXXXX");
@@ -257,11 +123,11 @@ static void test_whole_db_reaches_shared_memory(void **state)
     world w;
     assert_int_equal(make_world(&w, "      - {name: fast, interval: 10ms, db: 10}\n"), PLCIO_OK);
     assert_int_equal(plcio_sync_tag_count(w.sync), 6);
-    plcio_put_f32be(fake.mem + 0, 42.5f);
-    fake.mem[4] = 0x02; /* Valve */
-    plcio_put_u16be(fake.mem + 6, (uint16_t)-7);
-    plcio_put_f32be(fake.mem + 8, 1450.0f);
-    fake.mem[12] = 0x01;
+    plcio_put_f32be(fake_dev.mem + 0, 42.5f);
+    fake_dev.mem[4] = 0x02; /* Valve */
+    plcio_put_u16be(fake_dev.mem + 6, (uint16_t)-7);
+    plcio_put_f32be(fake_dev.mem + 8, 1450.0f);
+    fake_dev.mem[12] = 0x01;
     plcio_shm_reader *r = reader(&w);
     assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_NONE);
     run_ms(&w, 25);
@@ -279,7 +145,7 @@ static void test_whole_db_reaches_shared_memory(void **state)
     assert_int_equal(st.late, 0);
     assert_int_equal(st.interval_ms, 10);
     assert_int_equal(st.tags, 6);
-    assert_int_equal(fake.overlaps, 0);
+    assert_int_equal(fake_dev.overlaps, 0);
     assert_int_equal(plcio_sync_device_stats(w.sync, 0, &st), PLCIO_OK);
     assert_true(st.connected);
     plcio_shm_reader_free(r);
@@ -296,7 +162,7 @@ static void test_selected_members_addresses_and_struct(void **state)
                      PLCIO_OK);
     /* Motor expands to its two leaves. */
     assert_int_equal(plcio_sync_tag_count(w.sync), 4);
-    plcio_put_u32be(fake.mem + 100, 123456);
+    plcio_put_u32be(fake_dev.mem + 100, 123456);
     plcio_shm_reader *r = reader(&w);
     run_ms(&w, 6);
     assert_int_equal(get(r, "extra").as_int, 123456);
@@ -310,13 +176,13 @@ static void test_refused_then_up_then_lost(void **state)
     (void)state;
     world w;
     assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
-    fake.refuse = true;
+    fake_dev.refuse = true;
     plcio_shm_reader *r = reader(&w);
     run_ms(&w, 50);
     plcio_shm_value v = get(r, "Level");
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_ERROR); /* never read: error, not stale */
     assert_int_equal(v.error, PLCIO_ECONNREFUSED);
-    assert_int_equal(fake.reads, 0);
+    assert_int_equal(fake_dev.reads, 0);
     plcio_sync_stats st;
     plcio_sync_device_stats(w.sync, 0, &st);
     assert_false(st.connected);
@@ -328,16 +194,16 @@ static void test_refused_then_up_then_lost(void **state)
     plcio_sync_device_stats(w.sync, 0, &st);
     assert_int_equal(st.errors, 3);
 
-    fake.refuse = false;
-    plcio_put_f32be(fake.mem, 7.0f);
+    fake_dev.refuse = false;
+    plcio_put_f32be(fake_dev.mem, 7.0f);
     run_ms(&w, 450); /* next attempt at 700 */
     v = get(r, "Level");
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
     assert_true(v.as_double == 7.0);
 
     /* The connection breaks: values stay, marked stale, and come back good. */
-    fake.connected = false;
-    plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: reset by peer");
+    fake_dev.connected = false;
+    plcio_sync_device_down(fake_dev.dev, PLCIO_ECLOSED, "fake: reset by peer");
     run_ms(&w, 1);
     v = get(r, "Level");
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_STALE);
@@ -355,17 +221,17 @@ static void test_slow_device_late_cycles_never_overlap(void **state)
     (void)state;
     world w;
     assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
-    fake.read_delay_ms = 35; /* each read takes 3.5 intervals */
+    fake_dev.read_delay_ms = 35; /* each read takes 3.5 intervals */
     plcio_shm_reader *r = reader(&w);
     run_ms(&w, 200);
-    assert_int_equal(fake.overlaps, 0);
+    assert_int_equal(fake_dev.overlaps, 0);
     plcio_sync_stats st;
     plcio_sync_group_stats(w.sync, 0, &st);
     assert_true(st.late >= 10);
     assert_true(st.cycles >= 4);
     assert_true(st.cycle_min_ns >= 35 * PLCIO_NS_PER_MS);
     /* A device that stops answering while connected: stale after 3 missed cycles. */
-    fake.read_delay_ms = 100000;
+    fake_dev.read_delay_ms = 100000;
     run_ms(&w, 100);
     assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_STALE);
     plcio_shm_reader_free(r);
@@ -379,30 +245,17 @@ static void test_deadband(void **state)
     assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10, tags: [{member: Level, deadband: 0.5}]}\n"),
                      PLCIO_OK);
     plcio_shm_reader *r = reader(&w);
-    plcio_put_f32be(fake.mem, 10.0f);
+    plcio_put_f32be(fake_dev.mem, 10.0f);
     run_ms(&w, 11);
     assert_true(get(r, "Level").as_double == 10.0);
-    plcio_put_f32be(fake.mem, 10.25f); /* inside the deadband: not a change */
+    plcio_put_f32be(fake_dev.mem, 10.25f); /* inside the deadband: not a change */
     run_ms(&w, 10);
     assert_true(get(r, "Level").as_double == 10.0);
-    plcio_put_f32be(fake.mem, 10.75f);
+    plcio_put_f32be(fake_dev.mem, 10.75f);
     run_ms(&w, 10);
     assert_true(get(r, "Level").as_double == 10.75);
     plcio_shm_reader_free(r);
     free_world(&w);
-}
-
-typedef struct write_result {
-    int calls, err;
-    char msg[256];
-} write_result;
-
-static void on_write(void *ctx, int err, const char *message)
-{
-    write_result *res = ctx;
-    res->calls++;
-    res->err = err;
-    snprintf(res->msg, sizeof res->msg, "%s", message ? message : "");
 }
 
 static void test_writes_by_name(void **state)
@@ -411,50 +264,50 @@ static void test_writes_by_name(void **state)
     world w;
     assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
     plcio_error err = {0};
-    write_result res = {0};
+    plcio_test_write res = {0};
     /* Device not up yet: a write without queueing fails at once, reported once. */
-    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 0, on_write, &res, &err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 0, plcio_test_on_write, &res, &err), PLCIO_OK);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_ENOTCONN);
     assert_non_null(strstr(res.msg, "device plc is not connected"));
-    assert_int_equal(fake.writes, 0);
+    assert_int_equal(fake_dev.writes, 0);
     /* Queued: done once the device is up. */
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 1000, on_write, &res, &err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Level", "3.25", 1000, plcio_test_on_write, &res, &err), PLCIO_OK);
     assert_int_equal(res.calls, 0);
     run_ms(&w, 1);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_OK);
-    assert_true(plcio_get_f32be(fake.mem) == 3.25f);
+    assert_true(plcio_get_f32be(fake_dev.mem) == 3.25f);
     /* A BOOL write touches only its bit. */
-    fake.mem[4] = 0xFD; /* every bit but Valve */
+    fake_dev.mem[4] = 0xFD; /* every bit but Valve */
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Valve", "true", 0, on_write, &res, &err), PLCIO_OK);
-    assert_int_equal(fake.mem[4], 0xFF);
-    assert_int_equal(plcio_sync_write(w.sync, "Pump", "false", 0, on_write, &res, &err), PLCIO_OK);
-    assert_int_equal(fake.mem[4], 0xFE);
+    assert_int_equal(plcio_sync_write(w.sync, "Valve", "true", 0, plcio_test_on_write, &res, &err), PLCIO_OK);
+    assert_int_equal(fake_dev.mem[4], 0xFF);
+    assert_int_equal(plcio_sync_write(w.sync, "Pump", "false", 0, plcio_test_on_write, &res, &err), PLCIO_OK);
+    assert_int_equal(fake_dev.mem[4], 0xFE);
     /* Values are checked before anything is sent. */
-    int before = fake.writes;
-    assert_int_equal(plcio_sync_write(w.sync, "Count", "70000", 0, on_write, &res, &err), PLCIO_ERANGE);
+    int before = fake_dev.writes;
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "70000", 0, plcio_test_on_write, &res, &err), PLCIO_ERANGE);
     assert_non_null(strstr(err.text, "Count"));
     assert_non_null(strstr(err.text, "INT"));
-    assert_int_equal(plcio_sync_write(w.sync, "Pump", "maybe", 0, on_write, &res, &err), PLCIO_ESYNTAX);
-    assert_int_equal(plcio_sync_write(w.sync, "Nope", "1", 0, on_write, &res, &err), PLCIO_ENOTFOUND);
+    assert_int_equal(plcio_sync_write(w.sync, "Pump", "maybe", 0, plcio_test_on_write, &res, &err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_sync_write(w.sync, "Nope", "1", 0, plcio_test_on_write, &res, &err), PLCIO_ENOTFOUND);
     assert_string_equal(err.text, "no tag named 'Nope'");
-    assert_int_equal(fake.writes, before);
+    assert_int_equal(fake_dev.writes, before);
     /* Queued past its deadline while the device is down: timed out, not done. */
-    fake.connected = false;
-    fake.refuse = true;
-    plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
+    fake_dev.connected = false;
+    fake_dev.refuse = true;
+    plcio_sync_device_down(fake_dev.dev, PLCIO_ECLOSED, "fake: gone");
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Count", "5", 50, on_write, &res, &err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "5", 50, plcio_test_on_write, &res, &err), PLCIO_OK);
     run_ms(&w, 60);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_ETIMEDOUT);
-    assert_int_equal(fake.writes, before);
+    assert_int_equal(fake_dev.writes, before);
     /* Queued when the engine stops: canceled, reported. */
     memset(&res, 0, sizeof res);
-    assert_int_equal(plcio_sync_write(w.sync, "Count", "6", 10000, on_write, &res, &err), PLCIO_OK);
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "6", 10000, plcio_test_on_write, &res, &err), PLCIO_OK);
     free_world(&w);
     assert_int_equal(res.calls, 1);
     assert_int_equal(res.err, PLCIO_ECANCELED);
@@ -473,18 +326,18 @@ static void test_writes_through_shared_memory(void **state)
     plcio_shm_write_result res;
     assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
     assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
-    assert_true(plcio_get_f32be(fake.mem + 8) == 1234.5f);
+    assert_true(plcio_get_f32be(fake_dev.mem + 8) == 1234.5f);
     /* A device that is down answers FAILED with the reason. */
-    fake.connected = false;
-    fake.refuse = true;
-    plcio_sync_device_down(fake.dev, PLCIO_ECLOSED, "fake: gone");
+    fake_dev.connected = false;
+    fake_dev.refuse = true;
+    plcio_sync_device_down(fake_dev.dev, PLCIO_ECLOSED, "fake: gone");
     assert_int_equal(plcio_shm_reader_submit_text(r, "Count", "9", &id), PLCIO_OK);
     run_ms(&w, 3);
     assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
     assert_int_equal(res.state, PLCIO_SHM_WRITE_FAILED);
     assert_int_equal(res.error, PLCIO_ENOTCONN);
     assert_non_null(strstr(res.message, "not connected"));
-    assert_int_equal(plcio_get_u16be(fake.mem + 6), 0);
+    assert_int_equal(plcio_get_u16be(fake_dev.mem + 6), 0);
     plcio_shm_reader_free(r);
     free_world(&w);
 }
@@ -504,7 +357,7 @@ static void test_configuration_errors(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         world w;
         memset(&w, 0, sizeof w);
-        memset(&fake, 0, sizeof fake);
+        fake_dev_reset();
         char yaml[1024];
         plcio_error err = {0};
         snprintf(yaml, sizeof yaml, "devices:\n  - name: plc\n    url: fake://x\n    groups:\n%s", cases[i].groups);

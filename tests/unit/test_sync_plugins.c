@@ -1,5 +1,5 @@
 /* The sync engine's plug-in interfaces, used through public headers only: a
- * driver of our own (scheme mem://, a byte array) and sinks of our own. Values
+ * driver of our own (tests/support/fake_driver: fake://, a byte array) and sinks of our own. Values
  * flow driver -> engine -> sink, writes flow back to the driver, a sink that
  * blocks or fails loses events (counted) without delaying a single cycle, and
  * what the engine cannot use (an unknown scheme, another interface version) is
@@ -13,89 +13,9 @@
 #include "plcio/plcio.h"
 #include "plcio/sink.h"
 #include "plcio/sync.h"
+#include "fake_driver.h"
 #include "plcio_test.h"
-
-/* ---- a driver: memory at mem://, addresses "OFFSET:TYPE" ---- */
-
-static uint8_t mem[64];
-static int mem_reads;
-
-typedef struct mem_location {
-    uint32_t offset;
-} mem_location;
-
-static mem_location *loc(const plcio_sync_tag *t) { return plcio_sync_tag_location(t); }
-
-static int mem_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
-{
-    (void)url;
-    (void)err;
-    plcio_sync_device_set_data(d, mem);
-    return PLCIO_OK;
-}
-
-static void mem_close(plcio_sync_device *d) { plcio_sync_device_set_data(d, NULL); }
-
-static int mem_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
-                       int db, plcio_error *err)
-{
-    (void)d;
-    (void)m;
-    (void)db;
-    unsigned off;
-    char type[32];
-    plcio_type ty;
-    if (!address || sscanf(address, "%u:%31s", &off, type) != 2 ||
-        plcio_type_parse(type, strlen(type), &ty) != PLCIO_OK) {
-        return plcio_error_set(err, PLCIO_ESYNTAX, "not a mem address");
-    }
-    plcio_sync_tag_set_shape(t, ty, 0, 0, (uint32_t)plcio_type_size(ty, 0));
-    loc(t)->offset = off;
-    return off + plcio_sync_tag_size(t) <= sizeof mem ? PLCIO_OK : PLCIO_ERANGE;
-}
-
-static int mem_plan(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
-{
-    (void)d;
-    (void)g;
-    (void)err;
-    return PLCIO_OK;
-}
-
-static void mem_connect(plcio_sync_device *d) { plcio_sync_device_up(d); }
-
-static void mem_read(plcio_sync_device *d, plcio_sync_group *g)
-{
-    (void)d;
-    mem_reads++;
-    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
-        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
-        plcio_sync_tag_value(t, mem + loc(t)->offset, plcio_sync_tag_size(t));
-    }
-    plcio_sync_group_done(g, PLCIO_OK, 1, 0);
-}
-
-static void mem_write(plcio_sync_device *d, plcio_sync_write_req *w)
-{
-    (void)d;
-    size_t size;
-    const uint8_t *data = plcio_sync_write_data(w, &size);
-    memcpy(mem + loc(plcio_sync_write_tag(w))->offset, data, size);
-    plcio_sync_write_done(w, PLCIO_OK, NULL);
-}
-
-static const plcio_driver mem_driver = {
-    .abi = PLCIO_DRIVER_ABI,
-    .scheme = "mem",
-    .open = mem_open,
-    .close = mem_close,
-    .add_tag = mem_add_tag,
-    .plan = mem_plan,
-    .connect = mem_connect,
-    .read = mem_read,
-    .write = mem_write,
-};
-static const plcio_driver *const drivers[] = {&mem_driver};
+#include "sync_wait.h"
 
 /* ---- a recording sink (inline: deterministic) ---- */
 
@@ -206,7 +126,7 @@ static void release(stuck *k)
 
 static const char config_yaml[] = "devices:\n"
                                   "  - name: m\n"
-                                  "    url: mem://x\n"
+                                  "    url: fake://x\n"
                                   "    groups:\n"
                                   "      - interval: 1ms\n"
                                   "        tags: [{address: '0:REAL', name: Level}, {address: '4:INT', name: Count}]\n";
@@ -216,8 +136,9 @@ static int engine(const char *yaml, const plcio_sync_sink *sinks, size_t sink_co
 {
     assert_int_equal(plcio_sync_config_parse(yaml, strlen(yaml), "t.yaml", NULL, cfg, err), PLCIO_OK);
     plcio_sync_options o = {0};
-    o.no_shm = true; /* values still reach the sinks: the engine keeps its own image */
-    o.drivers = drivers;
+    o.no_shm = true;           /* values still reach the sinks: the engine keeps its own image */
+    fake_dev.inline_io = true; /* reads complete inside the cycle: cycles and reads match */
+    o.drivers = fake_drivers;
     o.driver_count = 1;
     o.sinks = sinks;
     o.sink_count = sink_count;
@@ -242,20 +163,14 @@ static size_t find(const recorder *r, size_t from, plcio_sink_event_kind kind)
     return 0;
 }
 
-static void write_cb(void *ctx, int err, const char *message)
-{
-    (void)message;
-    *(int *)ctx = err;
-}
-
 /* ---- tests ---- */
 
 static void test_values_flow_to_sink_and_writes_back(void **state)
 {
     (void)state;
-    memset(mem, 0, sizeof mem);
-    plcio_put_f32be(mem, 42.5f);
-    plcio_put_u16be(mem + 4, 7);
+    fake_dev_reset();
+    plcio_put_f32be(fake_dev.mem, 42.5f);
+    plcio_put_u16be(fake_dev.mem + 4, 7);
     static recorder rec;
     memset(&rec, 0, sizeof rec);
     plcio_sync_sink sinks[] = {{&recorder_sink, &rec, 0}};
@@ -276,7 +191,7 @@ static void test_values_flow_to_sink_and_writes_back(void **state)
     size_t level = find(&rec, start, PLCIO_SINK_TAG);
     assert_int_equal(rec.seen[level].tag, 0);
     assert_int_equal(rec.seen[level].size, 4);
-    assert_memory_equal(rec.seen[level].value, mem, 4);
+    assert_memory_equal(rec.seen[level].value, fake_dev.mem, 4);
     assert_int_equal(rec.seen[level].quality, 1);
     assert_true(rec.seen[level].changed);
     assert_int_equal(rec.seen[level + 1].tag, 1);
@@ -288,10 +203,11 @@ static void test_values_flow_to_sink_and_writes_back(void **state)
 
     /* A write goes to the driver, and the sink hears the request and the result. */
     size_t before = rec.count;
-    int result = -1;
-    assert_int_equal(plcio_sync_write(s, "Count", "300", 0, write_cb, &result, &err), PLCIO_OK);
-    assert_int_equal(result, PLCIO_OK);
-    assert_int_equal(plcio_get_u16be(mem + 4), 300);
+    plcio_test_write wr = {0};
+    assert_int_equal(plcio_sync_write(s, "Count", "300", 0, plcio_test_on_write, &wr, &err), PLCIO_OK);
+    assert_int_equal(wr.calls, 1);
+    assert_int_equal(wr.err, PLCIO_OK);
+    assert_int_equal(plcio_get_u16be(fake_dev.mem + 4), 300);
     size_t req = find(&rec, before, PLCIO_SINK_WRITE_REQUEST);
     assert_int_equal(rec.seen[req].tag, 1);
     assert_int_equal(rec.seen[req].size, 2);
@@ -326,11 +242,11 @@ static uint64_t cycles_with(const plcio_sync_sink *sinks, size_t n, unsigned ms,
     plcio_error err;
     plcio_sync *s = NULL;
     assert_int_equal(engine(config_yaml, sinks, n, &clock, cfg, &s, &err), PLCIO_OK);
-    mem_reads = 0;
+    fake_dev.reads = 0;
     run_ms(s, &clock, ms);
     plcio_sync_stats st;
     assert_int_equal(plcio_sync_group_stats(s, 0, &st), PLCIO_OK);
-    assert_int_equal(st.cycles, (uint64_t)mem_reads);
+    assert_int_equal(st.cycles, (uint64_t)fake_dev.reads);
     *keep = s;
     return st.cycles;
 }
@@ -386,7 +302,7 @@ static void test_what_the_engine_cannot_use_is_refused(void **state)
     plcio_sync_config_free(cfg);
 
     /* A driver table of another interface version. */
-    plcio_driver future = mem_driver;
+    plcio_driver future = fake_driver;
     future.abi = PLCIO_DRIVER_ABI + 1;
     const plcio_driver *const list[] = {&future};
     assert_int_equal(plcio_sync_config_parse(config_yaml, strlen(config_yaml), "t.yaml", NULL, &cfg, &err), PLCIO_OK);
@@ -402,7 +318,7 @@ static void test_what_the_engine_cannot_use_is_refused(void **state)
     old.abi = 0;
     recorder rec;
     plcio_sync_sink sinks[] = {{&old, &rec, 0}};
-    o.drivers = drivers;
+    o.drivers = fake_drivers;
     o.sinks = sinks;
     o.sink_count = 1;
     assert_int_equal(plcio_sync_new(cfg, &o, &s, &err), PLCIO_EUNSUPPORTED);

@@ -130,20 +130,24 @@ static int start_server(tank *t, int port, char *err, size_t cap)
 }
 
 /* The live table, read back from shared memory. */
+/* One screen (a terminal: redrawn in place, with how to attach) or one
+ * report (a pipe or file: the attach lines were printed once at the start).
+ * `seconds` > 0: the run ends by itself, so Ctrl-C is not the way out. */
 static void show(FILE *out, plcio_shm_reader *r, const plcio_sync *s, plcio_sync_stats *prev, double dt, bool tty,
-                 double elapsed)
+                 double elapsed, double seconds)
 {
     if (plcio_shm_reader_refresh(r) != PLCIO_OK) return;
     if (tty) fputs("\033[H\033[2J", out);
-    fprintf(out,
-            "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s "
-            "(Ctrl-C ends)\n\n",
-            elapsed);
+    fprintf(out, "plcio demo: tank simulator (S7, DB1) -> sync engine at 50 Hz -> shared memory, %.0f s ", elapsed);
+    if (seconds > 0)
+        fprintf(out, "of %g\n\n", seconds);
+    else
+        fputs("(Ctrl-C ends)\n\n", out);
     shm_view_table(out, r, 16, 0);
     fprintf(out, "\n  generation %llu\n", (unsigned long long)plcio_shm_reader_generation(r));
     sync_run_print_stats(out, s, prev, dt);
     fputc('\n', out);
-    sync_run_print_attach(out, plcio_sync_shm_name(s));
+    if (tty) sync_run_print_attach(out, plcio_sync_shm_name(s));
     fflush(out);
 }
 
@@ -254,7 +258,7 @@ static int run_demo(int argc, char **argv)
                 last_step = now;
             }
             if (now - last_show >= show_every) {
-                show(stdout, r, s, prev, (double)(now - last_show) / 1e9, tty, (double)(now - start) / 1e9);
+                show(stdout, r, s, prev, (double)(now - last_show) / 1e9, tty, (double)(now - start) / 1e9, o.seconds);
                 last_show = now;
             }
             if (o.seconds > 0 && (double)(now - start) / 1e9 >= o.seconds) break;
@@ -280,6 +284,16 @@ static int run_demo(int argc, char **argv)
     return PLCIO_EXIT_OK;
 }
 
-const plcio_command plcio_cmd_demo = {"demo", "[--seconds S] [--shm NAME] [--port P]",
-                                      "tank simulator + sync engine at 50 Hz + live table from shared memory",
-                                      run_demo};
+static const cli_opt demo_opts[] = {
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--shm", "NAME", "shared-memory segment name (default demo)", 0},
+    {"--port", "P", "the tank simulator's S7 port (default 0: a free one)", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const cli_spec demo_spec = {
+    "demo", "",   "tank simulator + sync engine at 50 Hz + live table from shared memory", NULL, demo_opts, NULL,
+    NULL,   NULL,
+};
+
+const plcio_command plcio_cmd_demo = {&demo_spec, run_demo};

@@ -169,6 +169,22 @@ static int run_layout(int argc, char **argv)
     return status;
 }
 
-const plcio_command plcio_cmd_layout = {"layout", "FILE... [--json] [--assume-standard]",
-                                        "show the members, addresses and start values of TIA/STEP 7 data blocks",
-                                        run_layout};
+static const cli_opt layout_opts[] = {
+    {"--json", NULL, "one JSON object per DB (an array when there are several)", 0},
+    {"--assume-standard", NULL,
+     "lay out TIA DBs without an S7_Optimized_Access attribute as standard access (TIA's default is optimized)", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const cli_spec layout_spec = {
+    "layout",
+    "FILE...",
+    "show the members, addresses and start values of TIA/STEP 7 data blocks",
+    "Give the files that define the UDTs and FBs the DBs use too, in any order.",
+    layout_opts,
+    NULL,
+    NULL,
+    NULL,
+};
+
+const plcio_command plcio_cmd_layout = {&layout_spec, run_layout};

@@ -335,6 +335,25 @@ static int run_shm(int argc, char **argv)
     return watch(r, &o);
 }
 
-const plcio_command plcio_cmd_shm = {
-    "shm", "NAME [--json] [--watch] [--interval MS] [--seconds S] [--write TAG=VALUE...]",
-    "show a sync engine's shared memory (table or JSON), follow it, write tags by name", run_shm};
+static const cli_opt shm_opts[] = {
+    {"--json", NULL, "the tag table as one JSON object", 0},
+    {"--watch", NULL, "follow the segment live", 0},
+    {"--interval", "MS", "refresh interval for --watch (default 250)", 0},
+    {"--seconds", "S", "stop --watch after S seconds", 0},
+    {"--write", "TAG=VALUE", "write a tag by name through the segment's write ring", CLI_OPT_REPEAT},
+    {"--timeout", "MS", "how long to wait for a write's answer (default 5000)", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const cli_spec shm_spec = {
+    "shm",
+    "NAME",
+    "show a sync engine's shared memory (table or JSON), follow it, write tags by name",
+    "NAME is the engine's --shm name (\"tank\" or \"/tank\": the file /dev/shm/tank).",
+    shm_opts,
+    NULL,
+    NULL,
+    NULL,
+};
+
+const plcio_command plcio_cmd_shm = {&shm_spec, run_shm};

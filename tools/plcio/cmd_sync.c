@@ -6,17 +6,25 @@
 #include "commands.h"
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
+#include "sync_http.h"
 #include "sync_run.h"
 
 static const char usage[] =
     "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
     "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
     "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
+    "                  [--postgres CONNINFO] [--influx URL]\n"
     "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
     "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
     "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
     "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
-    "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)";
+    "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)\n"
+    "       --postgres CONNINFO: every change also into PostgreSQL table plcio_samples (created when missing);\n"
+    "         CONNINFO is libpq's (\"host=/run/postgresql dbname=plant\"); the password comes from PGPASSWORD\n"
+    "         or a password file (passfile=FILE, ~/.pgpass), not from this command line\n"
+    "       --influx URL: every change also as line protocol to http://HOST:8086/write?db=NAME\n"
+    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md"
+    "\n" SYNC_HTTP_USAGE;
 
 /* YAML double-quoted scalar. */
 static void yaml_quote(char *out, size_t cap, const char *s)
@@ -35,9 +43,9 @@ static void yaml_quote(char *out, size_t cap, const char *s)
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
                             const char *const *tags, size_t ntags, const char *interval, bool writable,
-                            plcio_sync_config **out, plcio_error *err)
+                            const char *postgres, const char *influx, plcio_sync_config **out, plcio_error *err)
 {
-    size_t size = 512 + strlen(url) * 2;
+    size_t size = 640 + strlen(url) * 2 + (postgres ? 2 * strlen(postgres) : 0) + (influx ? 2 * strlen(influx) : 0);
     for (size_t i = 0; i < nlayouts; i++)
         size += 2 * strlen(layouts[i]) + 8;
     for (size_t i = 0; i < ntags; i++)
@@ -59,7 +67,8 @@ static int one_liner_config(const char *url, const char *db, const char *const *
     n += (size_t)snprintf(yaml + n, size - n, "devices:\n  - name: plc\n    url: %s\n    groups:\n", q);
     const char *w = writable ? "true" : "false";
     if (db && !ntags)
-        snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s, writable: %s}\n", db, db, interval, w);
+        n += (size_t)snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s, writable: %s}\n", db, db,
+                              interval, w);
     if (ntags) {
         n += (size_t)snprintf(yaml + n, size - n,
                               "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s        tags:\n",
@@ -68,6 +77,15 @@ static int one_liner_config(const char *url, const char *db, const char *const *
             yaml_quote(q, size, tags[i]);
             n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
         }
+    }
+    if (postgres || influx) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
+    if (postgres) {
+        yaml_quote(q, size, postgres);
+        n += (size_t)snprintf(yaml + n, size - n, "  - postgres: {conninfo: %s, create: true}\n", q);
+    }
+    if (influx) {
+        yaml_quote(q, size, influx);
+        snprintf(yaml + n, size - n, "  - influx: {url: %s}\n", q);
     }
     int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err);
     free(yaml);
@@ -78,10 +96,12 @@ static int one_liner_config(const char *url, const char *db, const char *const *
 typedef struct sync_args {
     const char *config, *url, *db, *interval, *shm, *stats, *seconds;
     const char *shm_mode, *shm_group, *shm_write_mode, *shm_write_group;
+    const char *postgres, *influx;
     unsigned data_mode, ring_mode;
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
     bool quiet, help, writable;
+    sync_http_args http;
 } sync_args;
 
 /* One option or the URL at argv[*i]; PLCIO_EXIT_OK or a usage error (reported). */
@@ -95,7 +115,9 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
         cli_option(argc, argv, i, "--shm-mode", &a->shm_mode, bad) ||
         cli_option(argc, argv, i, "--shm-group", &a->shm_group, bad) ||
         cli_option(argc, argv, i, "--shm-write-mode", &a->shm_write_mode, bad) ||
-        cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad))
+        cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad) ||
+        cli_option(argc, argv, i, "--postgres", &a->postgres, bad) ||
+        cli_option(argc, argv, i, "--influx", &a->influx, bad) || sync_http_arg(argc, argv, i, &a->http, bad))
         return PLCIO_EXIT_OK;
     if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
         a->quiet = true;
@@ -146,6 +168,11 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
         return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
     if (a->config && a->ntags)
         return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
+    if (a->config && (a->postgres || a->influx))
+        return cli_error(PLCIO_EXIT_USAGE,
+                         "--postgres and --influx go with a device URL; in a config file list them "
+                         "under outputs: (docs/historian.md)\n%s",
+                         usage);
     if (a->config && a->writable)
         return cli_error(PLCIO_EXIT_USAGE,
                          "--writable goes with a device URL; in a config file say writable: true "
@@ -188,7 +215,8 @@ static int run_sync(int argc, char **argv)
     plcio_error err = {0};
     plcio_sync_config *cfg = NULL;
     int rc = config ? plcio_sync_config_load(config, &cfg, &err)
-                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, &cfg, &err);
+                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, a.postgres,
+                                       a.influx, &cfg, &err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text[0] ? err.text : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
@@ -200,11 +228,23 @@ static int run_sync(int argc, char **argv)
     o.logger.fn = plcio_log_to_stream;
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
+    plcio_http *http = NULL;
+    plcio_sync_sink http_sink;
+    st = sync_http_setup(&a.http, cfg, &o.logger, &http);
+    if (http) {
+        plcio_http_sink(http, &http_sink);
+        o.sinks = &http_sink;
+        o.sink_count = 1;
+    }
     plcio_sync *s = NULL;
-    rc = plcio_sync_new(cfg, &o, &s, &err);
-    if (rc != PLCIO_OK) {
+    if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, &err);
+    if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
+    if (st == PLCIO_EXIT_OK && http) st = sync_http_start(http, s);
+    if (st != PLCIO_EXIT_OK) {
+        plcio_sync_free(s);
+        plcio_http_free(http);
         plcio_sync_config_free(cfg);
-        return cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
+        return st;
     }
     if (!quiet) {
         printf("sync: %zu tags, %zu groups, %zu devices -> shared memory %s\n", plcio_sync_tag_count(s),
@@ -227,13 +267,48 @@ static int run_sync(int argc, char **argv)
     if (!quiet && prev) sync_run_print_stats(stdout, s, prev, (double)(plcio_monotonic_ns() - last) / 1e9);
     free(prev);
     plcio_sync_free(s);
+    plcio_http_free(http);
     plcio_sync_config_free(cfg);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "sync: %s", plcio_strerror(rc));
     return PLCIO_EXIT_OK;
 }
 
-const plcio_command plcio_cmd_sync = {
+static const cli_opt sync_opts[] = {
+    {"--config", "FILE", "the configuration (YAML): devices, groups, tags, outputs", CLI_OPT_FILE},
+    {"--db", "N", "one-liner: mirror data block N (with --layout)", 0},
+    {"--layout", "FILE", "one-liner: the DB source (and the UDT sources it uses)", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--tag", "ADDRESS", "one-liner: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL)", CLI_OPT_REPEAT},
+    {"--interval", "MS", "one-liner: poll interval (default 100)", 0},
+    {"--shm", "NAME", "shared-memory segment name (/dev/shm/NAME)", 0},
+    {"--stats", "MS", "print statistics this often (default 5000, at least 100)", 0},
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--quiet", NULL, "no statistics", 0},
+    {"--writable", NULL, "one-liner: the tags accept writes through shared memory (default: none do)", 0},
+    {"--shm-mode", "MODE", "who may read the segment (default 0640)", 0},
+    {"--shm-group", "GROUP", "group owning the segment", 0},
+    {"--shm-write-mode", "MODE", "who may ask for writes through NAME.ring (default 0600)", 0},
+    {"--shm-write-group", "GROUP", "group owning the write ring", 0},
+    {"--postgres", "CONNINFO",
+     "one-liner: every change also into PostgreSQL table plcio_samples (libpq conninfo; the password from "
+     "PGPASSWORD or a password file, not from this command line; docs/historian.md)",
+     0},
+    {"--influx", "URL",
+     "one-liner: every change also as line protocol to http://HOST:8086/write?db=NAME (2.x: "
+     ".../api/v2/write?org=O&bucket=B, token in INFLUX_TOKEN)",
+     0},
+    SYNC_HTTP_OPT_ROWS,
+    {NULL, NULL, NULL, 0},
+};
+
+static const cli_spec sync_spec = {
     "sync",
-    "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...) [--interval MS] [--shm NAME] [--seconds S] "
-    "[--writable] [--shm-mode MODE] [--shm-group G] [--shm-write-mode MODE] [--shm-write-group G]",
-    "mirror PLC memory into shared memory until Ctrl-C", run_sync};
+    "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...)",
+    "mirror PLC memory into shared memory until Ctrl-C",
+    "Modbus devices (modbus-tcp/-udp/-rtu/-ascii://) take tags with --tag.",
+    sync_opts,
+    NULL,
+    NULL,
+    NULL,
+};
+
+const plcio_command plcio_cmd_sync = {&sync_spec, run_sync};

@@ -11,4 +11,8 @@ static int run_version(int argc, char **argv)
     return PLCIO_EXIT_OK;
 }
 
-const plcio_command plcio_cmd_version = {"version", "", "print the version", run_version};
+static const cli_opt version_opts[] = {{NULL, NULL, NULL, 0}};
+
+static const cli_spec version_spec = {"version", "", "print the version", NULL, version_opts, NULL, NULL, NULL};
+
+const plcio_command plcio_cmd_version = {&version_spec, run_version};

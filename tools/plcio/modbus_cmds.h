@@ -9,6 +9,7 @@ int modbus_cli_read(int argc, char **argv);
 int modbus_cli_write(int argc, char **argv);
 int modbus_cli_watch(int argc, char **argv);
 int modbus_cli_info(int argc, char **argv);
+int modbus_cli_diag(int argc, char **argv);
 
 /* modbus-tcp://, modbus-udp://, modbus-rtu://, modbus-ascii:// */
 static inline int plcio_cli_scheme_is_modbus(const char *url)

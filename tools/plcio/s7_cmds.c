@@ -21,11 +21,40 @@ typedef struct s7_tag {
     const char *text; /* as the user wrote it, or a leaf's full name (JSON key) */
     plcio_s7_address a;
     uint8_t *data; /* a.size bytes */
-    char *shown;   /* last printed value (watch) */
+    char *shown;   /* last printed outcome (watch): the value's text or "!" + the error */
+    char *error;   /* this item's error (NULL: data holds its value) */
 } s7_tag;
 
-static int open_client(const char *url_text, bool reconnect, plcio_s7_client **out)
+static bool parse_ms(const char *v, long *out)
 {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < 1 || n > 3600000) return false;
+    *out = n;
+    return true;
+}
+
+/* --timeout MS / --password PW at argv[*i] (normalized argv: the value
+ * follows). True when it was one of them; *st gets a usage error. */
+static bool conn_option(char **argv, int *i, s7_conn *conn, int *st)
+{
+    if (!strcmp(argv[*i], "--timeout")) {
+        const char *v = argv[++*i];
+        if (!parse_ms(v, &conn->timeout_ms))
+            *st = cli_error(PLCIO_EXIT_USAGE, "--timeout: milliseconds 1..3600000, not '%s'", v);
+        return true;
+    }
+    if (!strcmp(argv[*i], "--password")) {
+        conn->password = argv[++*i];
+        if (strlen(conn->password) > 8) *st = cli_error(PLCIO_EXIT_USAGE, "--password: at most 8 characters");
+        return true;
+    }
+    return false;
+}
+
+int s7_open_client(const s7_conn *conn, bool reconnect, plcio_s7_client **out)
+{
+    const char *url_text = conn->url;
     plcio_url url;
     plcio_error err;
     if (plcio_url_parse(url_text, &url, &err) != PLCIO_OK)
@@ -35,10 +64,17 @@ static int open_client(const char *url_text, bool reconnect, plcio_s7_client **o
     if (plcio_s7_client_options_from_url(&o, &url, &err) != PLCIO_OK)
         return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err.text);
     o.auto_reconnect = o.auto_reconnect || reconnect;
+    if (conn->timeout_ms) {
+        o.timeout_ms = (int)conn->timeout_ms;
+        o.connect_timeout_ms = (int)conn->timeout_ms;
+    }
     plcio_s7_client *c = NULL;
     if (plcio_s7_client_new(NULL, &o, &c, &err) != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
-    if (plcio_s7_client_connect(c) != PLCIO_OK) {
-        int rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
+    if (plcio_s7_client_connect(c) != PLCIO_OK ||
+        (conn->password && plcio_s7_client_set_password(c, conn->password) != PLCIO_OK)) {
+        int rc =
+            cli_error(PLCIO_EXIT_FAILURE, "%s%s", conn->password && plcio_s7_client_is_connected(c) ? "password: " : "",
+                      plcio_s7_client_last_error(c)->text);
         plcio_s7_client_free(c);
         return rc;
     }
@@ -277,12 +313,22 @@ static void free_tags(s7_tag *tags, size_t n)
     for (size_t i = 0; tags && i < n; i++) {
         free(tags[i].data);
         free(tags[i].shown);
+        free(tags[i].error);
     }
     free(tags);
 }
 
 static bool is_ct(plcio_s7_area a) { return a == PLCIO_S7_AREA_CT || a == PLCIO_S7_AREA_TM; }
 
+static void set_error(s7_tag *t, const char *why)
+{
+    free(t->error);
+    t->error = strdup(why && why[0] ? why : "failed");
+}
+
+/* Read every tag; each gets its value or its own error (tags[i].error). The
+ * status is a connection-level failure (reported) or PLCIO_EXIT_OK, also
+ * when some items failed. */
 static int read_tags(plcio_s7_client *c, s7_tag *tags, size_t n)
 {
     plcio_s7_var *v = calloc(n ? n : 1, sizeof *v); /* calloc(0) may be NULL */
@@ -291,17 +337,21 @@ static int read_tags(plcio_s7_client *c, s7_tag *tags, size_t n)
         const plcio_s7_address *a = &tags[i].a;
         v[i] =
             (plcio_s7_var){a->area, a->db, a->offset, is_ct(a->area) ? a->size / 2 : a->size, -1, tags[i].data, 0, 0};
+        free(tags[i].error);
+        tags[i].error = NULL;
     }
     int rc = plcio_s7_client_read_vars(c, v, n);
+    bool first_failure = true;
     for (size_t i = 0; rc == PLCIO_EPLC && i < n; i++) {
         if (v[i].result == PLCIO_OK) continue;
-        /* name the address as the user wrote it, with the PLC's reason */
-        rc = cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, plcio_s7_client_last_reason(c));
-        free(v);
-        return rc;
+        /* the library's reason is about the first failure (with the DB size when
+         * the PLC told it); the others get their return code's text */
+        const char *reason = plcio_s7_client_last_reason(c);
+        set_error(&tags[i], first_failure && reason[0] ? reason : plcio_s7_return_code_text(v[i].item_code));
+        first_failure = false;
     }
     free(v);
-    if (rc) return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
+    if (rc && rc != PLCIO_EPLC) return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
     return PLCIO_EXIT_OK;
 }
 
@@ -322,9 +372,7 @@ static bool json_bare(plcio_type t, const char *text)
     case PLCIO_TYPE_LINT:
     case PLCIO_TYPE_ULINT: return true;
     case PLCIO_TYPE_REAL:
-    case PLCIO_TYPE_LREAL:
-        return strcmp(text, "nan") != 0 && strcmp(text, "-nan") != 0 && strcmp(text, "inf") != 0 &&
-               strcmp(text, "-inf") != 0;
+    case PLCIO_TYPE_LREAL: return cli_json_float_special(text) == NULL;
     default: return false;
     }
 }
@@ -350,7 +398,10 @@ static int element_text(const s7_tag *t, uint32_t i, char *buf, size_t cap, bool
     int rc = plcio_value_decode(v, a->type, a->length, t->data + off, len, bit, NULL, &err);
     size_t n = 0;
     if (!rc) rc = plcio_value_to_text(v, buf + 1, cap - 3, &n);
-    if (!rc && json && !json_bare(a->type, buf + 1)) {
+    const char *special = !rc && json ? cli_json_float_special(buf + 1) : NULL;
+    if (special && (a->type == PLCIO_TYPE_REAL || a->type == PLCIO_TYPE_LREAL)) {
+        snprintf(buf, cap, "%s", special);
+    } else if (!rc && json && !json_bare(a->type, buf + 1)) {
         /* JSON string: escape into a temporary and copy back */
         char *tmp = NULL;
         size_t tlen = 0;
@@ -399,41 +450,72 @@ static char *tag_text(const s7_tag *t, bool json)
     return out;
 }
 
-static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only)
+/* Decode every tag that was read; an undecodable value becomes that item's
+ * error. */
+static void decode_tags(s7_tag *tags, size_t n, bool json, char **texts)
 {
-    /* decode everything first: no half-printed output on a bad value */
     for (size_t i = 0; i < n; i++) {
-        if (only && !only[i]) continue;
-        char *text = tag_text(&tags[i], json);
-        if (!text)
-            return cli_error(PLCIO_EXIT_FAILURE, "%s: the PLC's bytes are not a valid %s", tags[i].text,
-                             plcio_type_name(tags[i].a.type));
-        free(text);
+        texts[i] = NULL;
+        if (tags[i].error) continue;
+        texts[i] = tag_text(&tags[i], json);
+        if (!texts[i]) {
+            char why[96];
+            snprintf(why, sizeof why, "the PLC's bytes are not a valid %s", plcio_type_name(tags[i].a.type));
+            set_error(&tags[i], why);
+        }
     }
-    bool first = true;
+}
+
+/* Print each item's outcome: "ADDR = value" on stdout, a failed item as
+ * "plcio: read ADDR: why" on stderr; with --json one object on stdout in
+ * which a failed item is {"error": "why"}. Items with only[i] false are left
+ * out. Returns PLCIO_EXIT_FAILURE when a printed item failed. */
+static int print_tags(const s7_tag *tags, size_t n, bool json, const bool *only, char *const *texts)
+{
+    bool first = true, failed = false;
     if (json) fputc('{', stdout);
     for (size_t i = 0; i < n; i++) {
         if (only && !only[i]) continue;
-        char *text = tag_text(&tags[i], json);
-        if (!text) return PLCIO_EXIT_FAILURE;
+        if (tags[i].error) {
+            failed = true;
+            fflush(stdout); /* the items in their order, also when both streams go to one pipe */
+            if (!json) cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
+        }
         if (json) {
             if (!first) fputs(", ", stdout);
             cli_json_string(stdout, tags[i].text);
-            printf(": %s", text);
-        } else {
-            printf("%s = %s\n", tags[i].text, text);
+            fputs(": ", stdout);
+            if (tags[i].error) {
+                fputs("{\"error\": ", stdout);
+                cli_json_string(stdout, tags[i].error);
+                fputc('}', stdout);
+            } else {
+                fputs(texts[i], stdout);
+            }
+        } else if (!tags[i].error) {
+            printf("%s = %s\n", tags[i].text, texts[i]);
         }
         first = false;
-        free(text);
     }
     if (json) fputs("}\n", stdout);
     fflush(stdout);
-    return PLCIO_EXIT_OK;
+    /* JSON: the reasons on stderr after the document, which stays whole */
+    for (size_t i = 0; json && i < n; i++)
+        if ((!only || only[i]) && tags[i].error)
+            cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", tags[i].text, tags[i].error);
+    return failed ? PLCIO_EXIT_FAILURE : PLCIO_EXIT_OK;
+}
+
+static void free_texts(char **texts, size_t n)
+{
+    for (size_t i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
 }
 
 /* Options shared by the reading commands; addresses are collected in texts. */
 typedef struct read_args {
-    const char *url;
+    s7_conn conn;
     char **texts;
     size_t n;
     bool json;
@@ -480,7 +562,10 @@ static int parse_read_args(int argc, char **argv, read_args *ra, bool watch)
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
         bool bad = false;
-        if (layout_option(argc, argv, &i, ra->layouts, &ra->n_layouts, ra->dbs, &ra->n_dbs, &bad)) {
+        int st = PLCIO_EXIT_OK;
+        if (conn_option(argv, &i, &ra->conn, &st)) {
+            if (st) return st;
+        } else if (layout_option(argc, argv, &i, ra->layouts, &ra->n_layouts, ra->dbs, &ra->n_dbs, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
         } else if (cli_option(argc, argv, &i, "--json", NULL, &bad)) {
             ra->json = true;
@@ -497,13 +582,13 @@ static int parse_read_args(int argc, char **argv, read_args *ra, bool watch)
             if (*end || ra->count < 0) return cli_error(PLCIO_EXIT_USAGE, "--count: a number of polls, not '%s'", val);
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             return cli_error(PLCIO_EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
-        } else if (!ra->url) {
-            ra->url = argv[i];
+        } else if (!ra->conn.url) {
+            ra->conn.url = argv[i];
         } else {
             ra->texts[ra->n++] = argv[i];
         }
     }
-    if (!ra->url || !ra->n)
+    if (!ra->conn.url || !ra->n)
         return cli_error(PLCIO_EXIT_USAGE, "usage: plcio %s URL ADDR... [--layout FILE]... [--db N|NAME=N]", argv[0]);
     return PLCIO_EXIT_OK;
 }
@@ -520,9 +605,15 @@ int s7_cli_read(int argc, char **argv)
     plcio_s7_client *c = NULL;
     if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
     if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
-    if (!rc) rc = open_client(ra.url, false, &c);
+    if (!rc) rc = s7_open_client(&ra.conn, false, &c);
     if (!rc) rc = read_tags(c, tags, n);
-    if (!rc) rc = print_tags(tags, n, ra.json, NULL);
+    char **texts = rc ? NULL : calloc(n ? n : 1, sizeof *texts);
+    if (!rc && !texts) rc = cli_out_of_memory();
+    if (!rc) {
+        decode_tags(tags, n, ra.json, texts);
+        rc = print_tags(tags, n, ra.json, NULL, texts);
+    }
+    free_texts(texts, n);
     plcio_s7_client_free(c);
     free_tags(tags, n);
     layouts_free(&L);
@@ -532,8 +623,66 @@ int s7_cli_read(int argc, char **argv)
 
 /* ---- write ---- */
 
-/* One ADDR=VALUE argument (arg is cut at '=' meanwhile) to a write item. */
-static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7_var *var, uint8_t **buf)
+/* The variables of a write: one per item, one per element of a BOOL array
+ * (bit writes leave the other bits of their bytes alone). */
+typedef struct write_plan {
+    plcio_s7_var *vars;
+    size_t *item; /* the item each variable belongs to */
+    uint8_t **bufs;
+    size_t n, cap;
+} write_plan;
+
+static int plan_add(write_plan *p, size_t item, const plcio_s7_var *v)
+{
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 16;
+        plcio_s7_var *vars = realloc(p->vars, nc * sizeof *vars);
+        if (vars) p->vars = vars;
+        size_t *items = realloc(p->item, nc * sizeof *items);
+        if (items) p->item = items;
+        uint8_t **bufs = realloc(p->bufs, nc * sizeof *bufs);
+        if (bufs) p->bufs = bufs;
+        if (!vars || !items || !bufs) return cli_out_of_memory();
+        p->cap = nc;
+    }
+    p->vars[p->n] = *v;
+    p->item[p->n] = item;
+    p->bufs[p->n] = v->data;
+    p->n++;
+    return PLCIO_EXIT_OK;
+}
+
+static void plan_free(write_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->bufs[i]);
+    free(p->vars);
+    free(p->item);
+    free(p->bufs);
+}
+
+/* Element k of a write (text) encoded into buf (elem bytes), or the BOOL's
+ * bit into *bit. Usage errors name the address. */
+static int encode_element(const plcio_s7_address *a, const char *arg, const char *text, uint8_t *buf, size_t elem,
+                          bool *bit)
+{
+    plcio_value *val = malloc(sizeof *val);
+    if (!val) return cli_out_of_memory();
+    plcio_error err = {0};
+    plcio_value_init(val, a->type);
+    int rc = PLCIO_EXIT_OK;
+    if (plcio_value_from_text(val, a->type, a->length, text, strlen(text), &err) != PLCIO_OK ||
+        (a->type != PLCIO_TYPE_BOOL && plcio_value_encode(val, buf, elem, 0, NULL, &err) != PLCIO_OK))
+        rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, text, err.text);
+    else if (a->type == PLCIO_TYPE_BOOL)
+        *bit = val->v.b;
+    free(val);
+    return rc;
+}
+
+/* One ADDR=VALUE argument (arg is cut at '=' meanwhile) to variables of the
+ * plan; an array address takes one value per element ("1,2,3" or "[1, 2, 3]"). */
+static int write_item(const s7_layouts *L, char *arg, size_t item, write_plan *plan)
 {
     char *eq = strchr(arg, '=');
     if (!eq) return cli_error(PLCIO_EXIT_USAGE, "write: '%s' is not ADDR=VALUE", arg);
@@ -547,25 +696,44 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
     if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
         rc = cli_error(PLCIO_EXIT_USAGE, "write %s: a %s; write its members one at a time", arg,
                        m.kind == PLCIO_LAYOUT_STRUCT ? "STRUCT" : "whole ARRAY");
-    else if (!rc && a.count != 1)
-        rc = cli_error(PLCIO_EXIT_USAGE, "write %s: arrays are written one element at a time", arg);
-    if (!rc) {
-        plcio_error err = {0};
-        plcio_value_init(val, a.type);
-        *buf = calloc(1, a.size ? a.size : 1);
-        if (!*buf)
-            rc = cli_out_of_memory();
-        else if (plcio_value_from_text(val, a.type, a.length, eq + 1, strlen(eq + 1), &err) != PLCIO_OK ||
-                 (a.type != PLCIO_TYPE_BOOL && plcio_value_encode(val, *buf, a.size, 0, NULL, &err) != PLCIO_OK))
-            rc = cli_error(PLCIO_EXIT_USAGE, "write %s=%s: %s", arg, eq + 1, err.text);
+    uint32_t count = a.count ? a.count : 1;
+    char *copy = rc ? NULL : strdup(eq + 1);
+    char **values = rc ? NULL : calloc(strlen(eq + 1) + 2, sizeof *values);
+    if (!rc && (!copy || !values)) rc = cli_out_of_memory();
+    if (!rc && count > 1) {
+        size_t nv = cli_split_array(copy, values, strlen(eq + 1) + 2);
+        if (nv != count)
+            rc = cli_error(PLCIO_EXIT_USAGE, "write %s: %u values wanted (comma-separated), got %zu", arg,
+                           (unsigned)count, nv);
+    } else if (!rc) {
+        values[0] = eq + 1;
     }
-    if (!rc) {
+    size_t elem = a.type == PLCIO_TYPE_BOOL ? 1 : a.size / count;
+    uint8_t *buf = rc || a.type == PLCIO_TYPE_BOOL ? NULL : calloc(1, a.size ? a.size : 1);
+    if (!rc && a.type != PLCIO_TYPE_BOOL && !buf) rc = cli_out_of_memory();
+    for (uint32_t k = 0; !rc && k < count; k++) {
+        bool bit = false;
+        rc = encode_element(&a, arg, values[k], buf ? buf + (size_t)k * elem : NULL, elem, &bit);
+        if (rc || a.type != PLCIO_TYPE_BOOL) continue;
         /* a BOOL goes out as a bit write: the other bits of its byte stay */
-        bool bit = a.type == PLCIO_TYPE_BOOL;
-        if (bit) (*buf)[0] = val->v.b ? 1 : 0;
-        *var = (plcio_s7_var){
-            a.area, a.db, a.offset, bit ? 1 : is_ct(a.area) ? a.size / 2 : a.size, bit ? (int)a.bit : -1, *buf, 0, 0};
+        uint8_t *b = malloc(1);
+        if (!b) {
+            rc = cli_out_of_memory();
+            break;
+        }
+        b[0] = bit ? 1 : 0;
+        unsigned pos = a.bit + k;
+        plcio_s7_var v = {a.area, a.db, a.offset + pos / 8u, 1, (int)(pos % 8u), b, 0, 0};
+        if ((rc = plan_add(plan, item, &v)) != PLCIO_EXIT_OK) free(b);
     }
+    if (!rc && buf) {
+        plcio_s7_var v = {a.area, a.db, a.offset, is_ct(a.area) ? a.size / 2 : a.size, -1, buf, 0, 0};
+        rc = plan_add(plan, item, &v);
+        if (!rc) buf = NULL; /* the plan owns it */
+    }
+    free(buf);
+    free(copy);
+    free(values);
     *eq = '=';
     return rc;
 }
@@ -575,49 +743,49 @@ static int write_item(const s7_layouts *L, char *arg, plcio_value *val, plcio_s7
  * reported with the address as written. */
 int s7_cli_write(int argc, char **argv)
 {
-    const char *url = NULL;
+    s7_conn conn = {0};
     char **items = calloc((size_t)argc, sizeof *items);
     const char **files = calloc((size_t)argc, sizeof *files), **dbs = calloc((size_t)argc, sizeof *dbs);
     size_t n = 0, nf = 0, nd = 0;
     s7_layouts L = {0};
+    write_plan plan = {0};
     int rc = items && files && dbs ? PLCIO_EXIT_OK : cli_out_of_memory();
     for (int i = 1; !rc && i < argc; i++) {
         bool bad = false;
-        if (layout_option(argc, argv, &i, files, &nf, dbs, &nd, &bad)) {
+        if (conn_option(argv, &i, &conn, &rc)) {
+        } else if (layout_option(argc, argv, &i, files, &nf, dbs, &nd, &bad)) {
             if (bad) rc = PLCIO_EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             rc = cli_error(PLCIO_EXIT_USAGE, "write: unknown option '%s'", argv[i]);
-        } else if (!url) {
-            url = argv[i];
+        } else if (!conn.url) {
+            conn.url = argv[i];
         } else {
             items[n++] = argv[i];
         }
     }
-    if (!rc && (!url || !n))
-        rc = cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... [--layout FILE]... [--db N|NAME=N]");
+    if (!rc && (!conn.url || !n))
+        rc = cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... (plcio write --help)");
     if (!rc) rc = layouts_load(&L, files, nf, dbs, nd);
-    plcio_s7_var *vars = rc ? NULL : calloc(n ? n : 1, sizeof *vars);
-    uint8_t **bufs = rc ? NULL : calloc(n ? n : 1, sizeof *bufs);
-    plcio_value *val = rc ? NULL : malloc(sizeof *val);
-    if (!rc && !(vars && bufs && val)) rc = cli_out_of_memory();
     for (size_t i = 0; !rc && i < n; i++)
-        rc = write_item(&L, items[i], val, &vars[i], &bufs[i]);
+        rc = write_item(&L, items[i], i, &plan);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = open_client(url, false, &c);
+    if (!rc) rc = s7_open_client(&conn, false, &c);
     if (!rc) {
-        int e = plcio_s7_client_write_vars(c, vars, n);
+        int e = plcio_s7_client_write_vars(c, plan.vars, plan.n);
         if (e == PLCIO_EPLC) {
             bool first_failure = true;
-            for (size_t i = 0; i < n; i++) {
-                if (vars[i].result == PLCIO_OK) continue;
+            size_t reported = SIZE_MAX;
+            for (size_t i = 0; i < plan.n; i++) {
+                if (plan.vars[i].result == PLCIO_OK || plan.item[i] == reported) continue;
                 /* the library's reason is about the first failure (with the DB size
                  * when the PLC told it); the others get their return code's text */
                 const char *why = first_failure && plcio_s7_client_last_reason(c)[0]
                                       ? plcio_s7_client_last_reason(c)
-                                      : plcio_s7_return_code_text(vars[i].item_code);
-                const char *arg = items[i];
+                                      : plcio_s7_return_code_text(plan.vars[i].item_code);
+                const char *arg = items[plan.item[i]];
                 cli_error(PLCIO_EXIT_FAILURE, "write %.*s: %s", (int)(strchr(arg, '=') - arg), arg, why);
                 first_failure = false;
+                reported = plan.item[i];
             }
             rc = PLCIO_EXIT_FAILURE;
         } else if (e) {
@@ -625,11 +793,7 @@ int s7_cli_write(int argc, char **argv)
         }
     }
     plcio_s7_client_free(c);
-    for (size_t i = 0; bufs && i < n; i++)
-        free(bufs[i]);
-    free(bufs);
-    free(vars);
-    free(val);
+    plan_free(&plan);
     layouts_free(&L);
     free(items);
     free(files);
@@ -658,27 +822,46 @@ int s7_cli_watch(int argc, char **argv)
     if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
     if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
     if (!rc && !(changed = calloc(n ? n : 1, sizeof *changed))) rc = cli_out_of_memory();
-    if (!rc) rc = open_client(ra.url, true, &c);
+    char **texts = rc ? NULL : calloc(n ? n : 1, sizeof *texts);
+    if (!rc && !texts) rc = cli_out_of_memory();
+    if (!rc) rc = s7_open_client(&ra.conn, true, &c);
+    int last = PLCIO_EXIT_OK; /* the outcome of the latest poll */
     for (long poll = 0; !rc && (ra.count == 0 || poll < ra.count); poll++) {
         if (poll) sleep_ms(ra.interval_ms);
         if (read_tags(c, tags, n) != PLCIO_EXIT_OK) {
-            if (ra.count && poll + 1 == ra.count) rc = PLCIO_EXIT_FAILURE;
+            last = PLCIO_EXIT_FAILURE;
             continue; /* keep watching: the client reconnects with backoff */
         }
-        bool any = false;
         for (size_t i = 0; i < n; i++) {
-            char *text = tag_text(&tags[i], ra.json);
-            changed[i] = text && (!tags[i].shown || strcmp(text, tags[i].shown) != 0);
+            free(texts[i]);
+            texts[i] = NULL;
+        }
+        decode_tags(tags, n, ra.json, texts);
+        bool any = false;
+        last = PLCIO_EXIT_OK;
+        for (size_t i = 0; i < n; i++) {
+            /* the outcome as shown: the value's text, or "!" and the error */
+            char *shown;
+            if (tags[i].error) {
+                if ((shown = malloc(strlen(tags[i].error) + 2)) != NULL)
+                    snprintf(shown, strlen(tags[i].error) + 2, "!%s", tags[i].error);
+            } else {
+                shown = strdup(texts[i] ? texts[i] : "");
+            }
+            if (tags[i].error) last = PLCIO_EXIT_FAILURE;
+            changed[i] = shown && (!tags[i].shown || strcmp(shown, tags[i].shown) != 0);
             if (changed[i]) {
                 free(tags[i].shown);
-                tags[i].shown = text;
+                tags[i].shown = shown;
                 any = true;
             } else {
-                free(text);
+                free(shown);
             }
         }
-        if (any) rc = print_tags(tags, n, ra.json, changed);
+        if (any) (void)print_tags(tags, n, ra.json, changed, texts);
     }
+    if (!rc && ra.count) rc = last;
+    free_texts(texts, n);
     plcio_s7_client_free(c);
     free_tags(tags, n);
     free(changed);
@@ -714,65 +897,133 @@ static void kvi(bool json, bool *first, const char *key, long value)
     *first = false;
 }
 
-static int url_and_json(int argc, char **argv, const char **url, bool *json)
+/* The URL, --json and the connection options; other positional arguments
+ * go to rest (NULL: none allowed), at most cap of them. */
+int s7_conn_args(int argc, char **argv, s7_conn *conn, bool *json, const char **rest, size_t cap, size_t *n_rest)
 {
-    *url = NULL;
-    *json = false;
+    memset(conn, 0, sizeof *conn);
+    if (json) *json = false;
+    if (n_rest) *n_rest = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+        int st = PLCIO_EXIT_OK;
+        if (conn_option(argv, &i, conn, &st)) {
+            if (st) return st;
+        } else if (json && !strcmp(argv[i], "--json")) {
             *json = true;
-        else if (argv[i][0] == '-' && argv[i][1] == '-')
+        } else if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) {
             return cli_error(PLCIO_EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
-        else if (!*url)
-            *url = argv[i];
-        else
+        } else if (!conn->url) {
+            conn->url = argv[i];
+        } else if (rest && *n_rest < cap) {
+            rest[(*n_rest)++] = argv[i];
+        } else {
             return cli_error(PLCIO_EXIT_USAGE, "%s: unexpected argument '%s'", argv[0], argv[i]);
+        }
     }
-    if (!*url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio %s URL [--json]", argv[0]);
+    if (!conn->url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio %s URL... (plcio %s --help)", argv[0], argv[0]);
     return PLCIO_EXIT_OK;
 }
 
+/* The SZL lists plcio_s7_client_cpu_info reads, asked one by one to name
+ * the ones the PLC refuses and why. */
+static const struct {
+    uint16_t id, index;
+    const char *what;
+} info_lists[] = {
+    {0x001C, 0, "component identification (module type, serial, AS name)"},
+    {0x0011, 0, "module identification (order code, firmware)"},
+    {0x0424, 0, "CPU state"},
+    {0x0232, 4, "protection level"},
+    {0x0131, 1, "communication capabilities (max PDU, connections)"},
+};
+#define INFO_LISTS (sizeof info_lists / sizeof info_lists[0])
+
 int s7_cli_info(int argc, char **argv)
 {
-    const char *url;
+    s7_conn conn;
     bool json;
-    int rc = url_and_json(argc, argv, &url, &json);
+    int rc = s7_conn_args(argc, argv, &conn, &json, NULL, 0, NULL);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = open_client(url, false, &c);
+    if (!rc) rc = s7_open_client(&conn, false, &c);
+    if (rc) return rc;
     plcio_s7_cpu_info ci;
-    if (!rc && plcio_s7_client_cpu_info(c, &ci) != PLCIO_OK)
-        rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);
-    if (!rc) {
-        bool first = true;
-        const char *state = ci.cpu_state == 0x08 ? "RUN" : ci.cpu_state == 0x04 ? "STOP" : "unknown";
+    memset(&ci, 0, sizeof ci);
+    int info_rc = plcio_s7_client_cpu_info(c, &ci);
+    char refused[INFO_LISTS][1024];
+    size_t n_refused = 0;
+    uint8_t *buf = malloc(65536);
+    if (!buf) {
+        plcio_s7_client_free(c);
+        return cli_out_of_memory();
+    }
+    bool ok[INFO_LISTS] = {false};
+    for (size_t k = 0; k < INFO_LISTS; k++) {
+        size_t len = 0;
+        ok[k] = plcio_s7_client_read_szl(c, info_lists[k].id, info_lists[k].index, buf, 65536, &len) == PLCIO_OK;
+        refused[k][0] = '\0';
+        if (!ok[k]) {
+            snprintf(refused[k], sizeof refused[k], "%.1000s", plcio_s7_client_last_error(c)->text);
+            n_refused++;
+            if (!plcio_s7_client_is_connected(c) && plcio_s7_client_connect(c) != PLCIO_OK) break;
+        }
+    }
+    free(buf);
+    bool first = true;
+    if (ok[0]) {
         kv(json, &first, "module_type", ci.module_type);
-        kv(json, &first, "order_code", ci.order_code);
-        kv(json, &first, "firmware", ci.firmware);
         kv(json, &first, "serial", ci.serial);
         kv(json, &first, "as_name", ci.as_name);
         kv(json, &first, "module_name", ci.module_name);
         kv(json, &first, "copyright", ci.copyright);
-        kv(json, &first, "state", state);
-        kvi(json, &first, "protection_level", ci.protection_level);
+    }
+    if (ok[1]) {
+        kv(json, &first, "order_code", ci.order_code);
+        kv(json, &first, "firmware", ci.firmware);
+    }
+    if (ok[2]) kv(json, &first, "state", ci.cpu_state == 0x08 ? "RUN" : ci.cpu_state == 0x04 ? "STOP" : "unknown");
+    if (ok[3]) kvi(json, &first, "protection_level", ci.protection_level);
+    if (ok[4]) {
         kvi(json, &first, "max_pdu", ci.max_pdu);
         kvi(json, &first, "max_connections", ci.max_connections);
-        kvi(json, &first, "negotiated_pdu", (long)plcio_s7_client_pdu_size(c));
-        kvi(json, &first, "parallel_jobs", (long)plcio_s7_client_parallel_jobs(c));
-        if (json) fputs("}\n", stdout);
     }
+    kvi(json, &first, "negotiated_pdu", (long)plcio_s7_client_pdu_size(c));
+    kvi(json, &first, "parallel_jobs", (long)plcio_s7_client_parallel_jobs(c));
+    if (json) {
+        /* "refused": {"0x0131": "why", ...}: the lists whose fields are left out */
+        fputs(", \"refused\": {", stdout);
+        bool f = true;
+        for (size_t k = 0; k < INFO_LISTS; k++) {
+            if (ok[k]) continue;
+            printf("%s\"0x%04X\": ", f ? "" : ", ", info_lists[k].id);
+            cli_json_string(stdout, refused[k]);
+            f = false;
+        }
+        fputs("}}\n", stdout);
+    } else {
+        for (size_t k = 0; k < INFO_LISTS; k++)
+            if (!ok[k])
+                printf("%-18s SZL 0x%04X index %u, %s: %s\n", "refused", info_lists[k].id, info_lists[k].index,
+                       info_lists[k].what, refused[k]);
+    }
+    fflush(stdout);
     plcio_s7_client_free(c);
-    return rc;
+    /* nothing at all could be read: a failure; some lists refused: their
+     * fields are left out and named, which is the answer */
+    if (n_refused == INFO_LISTS)
+        return cli_error(PLCIO_EXIT_FAILURE, "info: the PLC refused every SZL request (%s)",
+                         info_rc ? plcio_strerror(info_rc) : "");
+    return PLCIO_EXIT_OK;
 }
 
 /* ---- blocks ---- */
 
 int s7_cli_blocks(int argc, char **argv)
 {
-    const char *url;
+    s7_conn conn;
     bool json;
-    int rc = url_and_json(argc, argv, &url, &json);
+    int rc = s7_conn_args(argc, argv, &conn, &json, NULL, 0, NULL);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = open_client(url, false, &c);
+    if (!rc) rc = s7_open_client(&conn, false, &c);
     plcio_s7_block_count bc;
     if (!rc && plcio_s7_client_list_blocks(c, &bc) != PLCIO_OK)
         rc = cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7_client_last_error(c)->text);

@@ -1,40 +1,41 @@
 /* S7 branches of the reading/writing commands (s7_cmds.c). argv[0] is the
  * command name, as for plcio_command.run. The cmd_*.c dispatchers pick the
- * branch from the URL scheme (plcio_cli_url_arg finds the URL argument). */
+ * branch from the URL scheme (plcio_cli_dispatch). */
 #ifndef PLCIO_TOOL_S7_CMDS_H
 #define PLCIO_TOOL_S7_CMDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
+
+#include "plcio/s7.h"
+
+/* How to reach the PLC: the URL and the options every S7 command takes
+ * (--timeout, --password). */
+typedef struct s7_conn {
+    const char *url;
+    long timeout_ms; /* 0: the URL's or the default */
+    const char *password;
+} s7_conn;
+
+/* The URL, --json (json NULL: not taken) and the connection options of a
+ * normalized argv; other positional arguments go to rest (at most cap; rest
+ * NULL: none allowed). Usage errors are reported. */
+int s7_conn_args(int argc, char **argv, s7_conn *conn, bool *json, const char **rest, size_t cap, size_t *n_rest);
+/* Connect (and send the password); errors reported, *out freed by the caller. */
+int s7_open_client(const s7_conn *conn, bool reconnect, plcio_s7_client **out);
 
 int s7_cli_read(int argc, char **argv);
 int s7_cli_write(int argc, char **argv);
 int s7_cli_watch(int argc, char **argv);
 int s7_cli_info(int argc, char **argv);
 int s7_cli_blocks(int argc, char **argv);
-
-/* The first argument that is not an option (nor an option's value), or NULL. */
-static inline const char *plcio_cli_url_arg(int argc, char **argv)
-{
-    static const char *const with_value[] = {"--interval", "--count", "--layout", "--db", NULL};
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] == '-') {
-            for (int k = 0; with_value[k]; k++)
-                if (!strcmp(argv[i], with_value[k])) i++;
-            continue;
-        }
-        return argv[i];
-    }
-    return NULL;
-}
-
-/* True if a --layout or --db option is present (S7 data-block layouts: the
- * Modbus branches refuse them). */
-static inline int plcio_cli_has_layout(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--layout") || !strcmp(argv[i], "--db")) return 1;
-    return 0;
-}
+int s7_cli_control(int argc, char **argv);
+int s7_cli_clock(int argc, char **argv);
+int s7_cli_szl(int argc, char **argv);
+int s7_cli_upload(int argc, char **argv);
+int s7_cli_download(int argc, char **argv);
+int s7_cli_delete(int argc, char **argv);
 
 static inline int plcio_cli_scheme_is(const char *url, const char *scheme)
 {

@@ -24,12 +24,53 @@
 #include "cli.h"
 #include "commands.h"
 #include "plcio/core.h"
+#include "plcio/address.h"
 #include "plcio/modbus.h"
+#include "plcio/value.h"
+#include "sim.h"
+
+static const cli_opt sim_modbus_table[] = {
+    {"--listen", "HOST:PORT", "Modbus TCP on this address (default 127.0.0.1:1502; port 0 picks a free one)",
+     CLI_OPT_REPEAT},
+    {"--udp", "HOST:PORT", "Modbus UDP on this address", CLI_OPT_REPEAT},
+    {"--rtu", "DEVICE", "Modbus RTU on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--ascii", "DEVICE", "Modbus ASCII on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--baud", "N", "serial: bits per second (default 19200)", 0},
+    {"--parity", "N|E|O", "serial: parity (default E)", 0},
+    {"--data-bits", "7|8", "serial: data bits (default 8)", 0},
+    {"--stop-bits", "1|2", "serial: stop bits (default 1)", 0},
+    {"--unit", "N", "answer this unit id, with a bank of its own (default: every unit id, one bank)", CLI_OPT_REPEAT},
+    {"--size", "N", "registers / bits per table, 1..65536 (default 10000)", 0},
+    {"--files", "N", "file records (FC 20/21): number of files, 0..64 (default 0)", 0},
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--max-connections", "N", "TCP connections open at once (default 512)", 0},
+    {"--idle-timeout", "MS", "close a TCP connection silent this long (default 60000, 0 = never)", 0},
+    {"--frame-timeout", "MS", "close a TCP connection stuck in a half frame this long (default 5000, 0 = never)", 0},
+    {"--data", "FILE",
+     "start values: one ADDR=VALUE per line as plcio write takes them (hr100:REAL=3.5, co5[3]=1,0,1; # comments)",
+     CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--server-id", "N", "FC 17 server id byte, 0..255 (default 1); the answer: id, run indicator 0xFF, \"plcio sim\"",
+     0},
+    {"--verbose", NULL, "dump every frame on stderr", 0},
+    {"--tcp", "HOST:PORT", "--listen", CLI_OPT_ALIAS | CLI_OPT_REPEAT},
+    {"--trace", NULL, "--verbose", CLI_OPT_ALIAS},
+    {NULL, NULL, NULL, 0},
+};
+
+const cli_spec sim_modbus_spec = {
+    "sim modbus",
+    "",
+    "a Modbus device (TCP, UDP, RTU, ASCII) with in-memory data banks",
+    "Without a link option it listens on TCP 127.0.0.1:1502. For every link it prints \"listening on\n"
+    "HOST:PORT (tcp)\" (serial: \"listening on DEVICE (rtu)\") when ready.",
+    sim_modbus_table,
+    NULL,
+    NULL,
+    NULL,
+};
 
 #define MAX_LINKS 16
 #define MAX_UNITS 32
-
-int sim_modbus_main(int argc, char **argv);
 
 static volatile sig_atomic_t stop_requested;
 
@@ -71,10 +112,12 @@ typedef struct sim_opts {
     size_t nlinks;
     long units[MAX_UNITS];
     size_t nunits;
-    unsigned long size, files, seconds, baud, data_bits, stop_bits;
+    unsigned long size, files, seconds, baud, data_bits, stop_bits, server_id;
     unsigned long max_connections, idle_timeout, frame_timeout;
     const char *parity;
     bool trace;
+    const char *data[MAX_LINKS]; /* --data FILE */
+    size_t ndata;
 } sim_opts;
 
 /* --tcp/--udp/--rtu/--ascii: one more link. */
@@ -83,7 +126,7 @@ static int link_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
     static const struct {
         const char *name;
         char kind;
-    } kinds[] = {{"--tcp", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
+    } kinds[] = {{"--listen", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         const char *v = NULL;
         bool bad = false;
@@ -108,6 +151,7 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
     } nums[] = {
         {"--size", offsetof(sim_opts, size), 1, 65536, "--size: want 1..65536 (registers/bits per table)"},
         {"--files", offsetof(sim_opts, files), 0, 64, "--files: want 0..64"},
+        {"--server-id", offsetof(sim_opts, server_id), 0, 255, "--server-id: want 0..255"},
         {"--seconds", offsetof(sim_opts, seconds), 0, 100000000, "--seconds: want a whole number of seconds"},
         {"--baud", offsetof(sim_opts, baud), 0, 4000000, "--baud: bad rate"},
         {"--data-bits", offsetof(sim_opts, data_bits), 0, 8, "--data-bits: 7 or 8"},
@@ -135,6 +179,7 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
+    o->server_id = 1;
     o->baud = 19200;
     o->data_bits = 8;
     o->stop_bits = 1;
@@ -162,7 +207,11 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
-        } else if (cli_option(argc, argv, &i, "--trace", NULL, &bad)) {
+        } else if (cli_option(argc, argv, &i, "--data", &v, &bad)) {
+            if (bad) return PLCIO_EXIT_USAGE;
+            if (o->ndata == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--data: at most %d files", MAX_LINKS);
+            o->data[o->ndata++] = v;
+        } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
             o->trace = true;
         } else {
             return cli_error(PLCIO_EXIT_USAGE, "sim modbus: unknown option '%s'", argv[i]);
@@ -198,6 +247,102 @@ static int open_link(plcio_modbus_server *s, const sim_opts *o, const sim_link *
     return PLCIO_EXIT_OK;
 }
 
+/* One element's text to registers (n of them) in the address's word order. */
+static int encode_element(const plcio_mb_address *m, const char *text, uint16_t *regs, size_t n, plcio_error *err)
+{
+    plcio_value v;
+    uint8_t bytes[512];
+    if (n * 2 > sizeof bytes) return plcio_error_set(err, PLCIO_ERANGE, "element too large");
+    plcio_value_init(&v, m->type);
+    int rc = plcio_value_from_text(&v, m->type, m->length, text, strlen(text), err);
+    memset(bytes, 0, sizeof bytes);
+    /* a Modbus STRING is its characters (no S7 length header), NUL-padded */
+    if (!rc && m->type == PLCIO_TYPE_STRING)
+        rc = plcio_value_encode_chars(&v, bytes, n * 2, err);
+    else if (!rc)
+        rc = plcio_value_encode(&v, bytes, n * 2, 0, NULL, err);
+    if (rc) return rc;
+    memset(regs, 0, n * sizeof *regs);
+    plcio_mb_bytes_to_regs(bytes, n, regs);
+    /* the bytes are big-endian (ABCD); put numbers in the address's order */
+    if (n == 1 && m->type != PLCIO_TYPE_STRING) plcio_mb_put_u16(regs, plcio_mb_get_u16(regs, PLCIO_MB_ABCD), m->order);
+    if (n == 2) plcio_mb_put_u32(regs, plcio_mb_get_u32(regs, PLCIO_MB_ABCD), m->order);
+    if (n == 4) plcio_mb_put_u64(regs, plcio_mb_get_u64(regs, PLCIO_MB_ABCD), m->order);
+    return PLCIO_OK;
+}
+
+/* One "ADDR=VALUE" line into the bank of every unit. */
+static int data_line(plcio_modbus_server *s, const sim_opts *o, char *line, plcio_error *err)
+{
+    char *eq = strchr(line, '=');
+    if (!eq) return plcio_error_set(err, PLCIO_ESYNTAX, "not ADDR=VALUE");
+    *eq = '\0';
+    char *addr = line;
+    while (*addr == ' ' || *addr == '\t')
+        addr++;
+    for (size_t n = strlen(addr); n && (addr[n - 1] == ' ' || addr[n - 1] == '\t'); n--)
+        addr[n - 1] = '\0';
+    plcio_mb_address m;
+    int rc = plcio_mb_address_parse(addr, &m, err);
+    if (rc) return rc;
+    size_t cap = strlen(eq + 1) + 2; /* elements: at most one per character, and one */
+    char **elems = calloc(cap, sizeof *elems);
+    if (!elems) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    size_t count = m.type == PLCIO_TYPE_STRING ? 1 : cli_split_array(eq + 1, elems, cap);
+    if (m.type == PLCIO_TYPE_STRING) elems[0] = eq + 1;
+    uint16_t *vals = count == m.count ? calloc(m.quantity ? m.quantity : 1, sizeof *vals) : NULL;
+    if (count != m.count) {
+        free(elems);
+        return plcio_error_set(err, PLCIO_EINVAL, "%s: %u values wanted, got %zu", addr, (unsigned)m.count, count);
+    }
+    if (!vals) {
+        free(elems);
+        return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    }
+    size_t per = m.quantity / m.count;
+    bool bits = m.table == PLCIO_MB_TABLE_COIL || m.table == PLCIO_MB_TABLE_DISCRETE_INPUT;
+    for (size_t k = 0; !rc && k < count; k++) {
+        if (bits) {
+            plcio_value v;
+            plcio_value_init(&v, PLCIO_TYPE_BOOL);
+            rc = plcio_value_from_text(&v, PLCIO_TYPE_BOOL, 0, elems[k], strlen(elems[k]), err);
+            vals[k] = v.v.b ? 1 : 0;
+        } else {
+            rc = encode_element(&m, elems[k], vals + k * per, per, err);
+        }
+    }
+    size_t nunits = o->nunits ? o->nunits : 1;
+    for (size_t u = 0; !rc && u < nunits; u++) {
+        int unit = o->nunits ? (int)o->units[u] : PLCIO_MODBUS_ANY_UNIT;
+        rc = plcio_modbus_server_write_bank(s, unit, (plcio_modbus_area)m.table, m.address, (uint16_t)m.quantity, vals);
+        if (rc) plcio_error_set(err, rc, "%s: %s (--size?)", addr, plcio_strerror(rc));
+    }
+    free(vals);
+    free(elems);
+    return rc;
+}
+
+/* --data FILE: start values, one ADDR=VALUE per line ('#' starts a comment). */
+static int load_data(plcio_modbus_server *s, const sim_opts *o, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) return cli_error(PLCIO_EXIT_USAGE, "--data %s: %s", file, strerror(errno));
+    char line[4096];
+    int st = PLCIO_EXIT_OK;
+    for (unsigned no = 1; st == PLCIO_EXIT_OK && fgets(line, sizeof line, f); no++) {
+        if (!strchr(line, '\n') && !feof(f)) {
+            st = cli_error(PLCIO_EXIT_USAGE, "%s:%u: line longer than %zu bytes", file, no, sizeof line - 2);
+            break;
+        }
+        line[strcspn(line, "#\r\n")] = '\0';
+        if (strspn(line, " \t") == strlen(line)) continue;
+        plcio_error err = {0};
+        if (data_line(s, o, line, &err) != PLCIO_OK) st = cli_error(PLCIO_EXIT_USAGE, "%s:%u: %s", file, no, err.text);
+    }
+    (void)fclose(f); /* read-only */
+    return st;
+}
+
 static int serve(plcio_modbus_server *s, unsigned long seconds)
 {
     /* signal() fails only for an invalid signal number */
@@ -219,7 +364,7 @@ int sim_modbus_main(int argc, char **argv)
     if (st != PLCIO_EXIT_OK) return st;
     plcio_logger lg = {plcio_log_to_stream, stderr, o.trace ? PLCIO_LOG_TRACE : PLCIO_LOG_WARN};
     plcio_modbus_server *s = NULL;
-    (void)plcio_modbus_server_new(&(plcio_modbus_server_options){.logger = *(&lg)}, &s, NULL);
+    (void)plcio_modbus_server_new(&(plcio_modbus_server_options){.logger = lg}, &s, NULL);
     if (!s) return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: out of memory");
     plcio_modbus_bank_config bank = plcio_modbus_bank_default((uint32_t)o.size);
     bank.files = (uint16_t)o.files;
@@ -234,7 +379,14 @@ int sim_modbus_main(int argc, char **argv)
         rc = plcio_modbus_server_add_unit(s, (int)o.units[i], &bank);
         if (rc == PLCIO_EEXIST) rc = PLCIO_OK; /* --unit 1 --unit 1 */
     }
+    /* FC 17 as the spec lays it out: one id byte, run indicator, additional data */
+    uint8_t id = (uint8_t)o.server_id;
+    static const char extra[] = "plcio sim";
+    if (rc == PLCIO_OK) rc = plcio_modbus_server_set_server_id(s, &id, 1, true);
+    if (rc == PLCIO_OK) rc = plcio_modbus_server_set_server_data(s, (const uint8_t *)extra, sizeof extra - 1);
     if (rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "sim modbus: %s", plcio_strerror(rc));
+    for (size_t i = 0; i < o.ndata && st == PLCIO_EXIT_OK; i++)
+        st = load_data(s, &o, o.data[i]);
     for (size_t i = 0; i < o.nlinks && st == PLCIO_EXIT_OK; i++)
         st = open_link(s, &o, &o.links[i]);
     fflush(stdout);

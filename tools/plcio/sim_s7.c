@@ -10,9 +10,11 @@
  * free port. When ready it prints "listening on HOST:PORT" and flushes.
  * Areas: M, I (or E), Q (or A) take a size in bytes; T and C a count of
  * timers / counters (2 bytes each). --db N:FILE takes the DB's size and start
- * values from a TIA Portal / STEP 7 source (UDTs it uses: --layout FILE).
- * Without --area: M, I, Q 256 bytes each,
- * 256 timers and 256 counters. Without --db: DB1 of 1024 bytes.
+ * values from a TIA Portal / STEP 7 source (UDTs it uses: --layout FILE), or
+ * its bytes from a raw (.bin) or block (.blk, plcio upload) image.
+ * Without --area: M 256 bytes, I and Q 1024, 256 timers and 256 counters.
+ * Unless --db 1:... is given: DB1 of 100 bytes with the values README's
+ * examples read.
  * A connection silent for --idle-timeout (default 60000 ms) or stuck in a
  * half frame for --frame-timeout (default 5000 ms) is closed (0 = never);
  * at --max-connections (default 256) a new client evicts the connection
@@ -29,7 +31,50 @@
 #include "plcio/core.h"
 #include "plcio/layout.h"
 #include "plcio/s7_server.h"
+#include "sim.h"
 #include "sim_s7plus.h"
+
+static const cli_opt sim_s7_table[] = {
+    {"--listen", "HOST:PORT", "address to listen on (default 127.0.0.1:1102; port 0 picks a free one)", 0},
+    {"--db", "N:SIZE|N:FILE",
+     "data block N: SIZE zeroed bytes, or size and contents from FILE: a DB source (start values), a raw image "
+     "(.bin, .img, .raw) or a block image as plcio upload writes it (.blk, .mc7)",
+     CLI_OPT_REPEAT},
+    {"--layout", "FILE", "UDT / FB sources the --db N:FILE sources use", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--area", "X:SIZE", "area M, I (E), Q (A) in bytes, T or C in timers/counters (default 256 each)", CLI_OPT_REPEAT},
+    {"--pdu", "N", "largest PDU to negotiate, 240..960 (default 960)", 0},
+    {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--max-connections", "N", "connections open at once (default 256)", 0},
+    {"--threads", "N", "serving threads, 1..64 (default 1)", 0},
+    {"--idle-timeout", "MS", "close a connection silent this long (default 60000, 0 = never)", 0},
+    {"--frame-timeout", "MS", "close a connection stuck in a half frame this long (default 5000, 0 = never)", 0},
+    {"--password", "PW", "protect the CPU with this password (8 characters at most; level 2 unless --protection)", 0},
+    {"--protection", "1|2|3", "protection level while no password is given (needs --password)", 0},
+    {"--verbose", NULL, "log every connection and request on stderr", 0},
+    {"--s7plus-cert", "FILE", "S7CommPlus TLS certificate (PEM; default: a self-signed one made at start)",
+     CLI_OPT_FILE},
+    {"--s7plus-key", "FILE", "the key of --s7plus-cert (PEM)", CLI_OPT_FILE},
+    {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
+    {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
+    {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+const cli_spec sim_s7_spec = {
+    "sim s7",
+    "",
+    "an S7 CPU (S7-300/400 style, S7comm) on a TCP port",
+    "Without --area: M 256 bytes, I and Q 1024 bytes each, 256 timers and 256 counters. Peripheral\n"
+    "addresses (PIW256, PQB300) read the inputs I and write the outputs Q at the same byte. Unless --db\n"
+    "1:... says otherwise, DB1 has 100 bytes holding INT 1234 at byte 0, REAL 3.5 at byte 2 and the byte\n"
+    "value i at byte i from 10 on (the values README's examples show). S7CommPlus (as TIA Portal speaks\n"
+    "to an S7-1500) is answered on the same port over TLS with a certificate made at start (its SHA-256\n"
+    "fingerprint is printed) unless --no-s7plus.",
+    sim_s7_table,
+    NULL,
+    NULL,
+    NULL,
+};
 
 #define MAX_AREAS 64
 
@@ -37,8 +82,60 @@ typedef struct sim_area {
     plcio_s7_server_area area;
     uint16_t number;
     size_t size;
-    const char *layout_file; /* --db N:FILE: size and start values from a DB source */
+    const char *layout_file; /* --db N:FILE: size and start values from a DB source, a raw
+                              * image (.bin/.img/.raw) or a block image (.blk/.mc7) */
+    bool sample;             /* the default DB1: README's example values */
 } sim_area;
+
+/* What a --db N:FILE file is, by its name. */
+typedef enum { FILE_SOURCE, FILE_RAW, FILE_BLOCK } db_file_kind;
+
+static db_file_kind file_kind(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot && (!strcmp(dot, ".bin") || !strcmp(dot, ".img") || !strcmp(dot, ".raw"))) return FILE_RAW;
+    if (dot && (!strcmp(dot, ".blk") || !strcmp(dot, ".mc7"))) return FILE_BLOCK;
+    return FILE_SOURCE;
+}
+
+/* A raw image (the DB's bytes) or a block image as plcio upload writes it
+ * (header, then the DB's bytes: the MC7 length at offset 34, data from 36).
+ * Returns the bytes (malloc'd; a->size set) or NULL after printing why. */
+static uint8_t *load_image(sim_area *a)
+{
+    FILE *f = fopen(a->layout_file, "rb");
+    if (!f) {
+        cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: %s", (unsigned)a->number, a->layout_file, strerror(errno));
+        return NULL;
+    }
+    uint8_t *buf = malloc(65536 + 128);
+    size_t len = buf ? fread(buf, 1, 65536 + 128, f) : 0;
+    (void)fclose(f); /* read-only */
+    if (!buf) {
+        cli_out_of_memory();
+        return NULL;
+    }
+    size_t off = 0, size = len;
+    if (file_kind(a->layout_file) == FILE_BLOCK) {
+        size = len >= 36 ? (size_t)(buf[34] << 8 | buf[35]) : 0;
+        off = 36;
+        if (len < 36 || buf[0] != 0x70 || buf[1] != 0x70 || buf[5] != 0x0A || off + size > len) {
+            cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: not a DB block image (as plcio upload writes it)",
+                      (unsigned)a->number, a->layout_file);
+            free(buf);
+            return NULL;
+        }
+    }
+    if (size == 0 || size > 65535) {
+        cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: %zu bytes; a DB has 1..65535", (unsigned)a->number, a->layout_file,
+                  size);
+        free(buf);
+        return NULL;
+    }
+    memmove(buf, buf + off, size);
+    a->size = size;
+    return buf;
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -72,6 +169,7 @@ static int parse_db(const char *arg, sim_area *a)
     a->area = PLCIO_S7_SERVER_AREA_DB;
     a->number = (uint16_t)n;
     a->layout_file = NULL;
+    a->sample = false;
     if (colon[1] >= '0' && colon[1] <= '9') {
         if (!parse_uint(colon + 1, 65535, &size) || size == 0)
             return cli_error(PLCIO_EXIT_USAGE, "--db: '%s' is not a size of 1..65535 bytes", colon + 1);
@@ -121,6 +219,7 @@ static int parse_area(const char *arg, sim_area *a)
     a->number = 0;
     a->size = size * elem;
     a->layout_file = NULL;
+    a->sample = false;
     return PLCIO_EXIT_OK;
 }
 
@@ -177,22 +276,25 @@ static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extr
     return image;
 }
 
-static bool has_area(const sim_area *areas, size_t n, plcio_s7_server_area area)
+/* Is the area (for DBs: that DB number) given on the command line? */
+static bool has_area(const sim_area *areas, size_t n, const sim_area *area)
 {
     for (size_t i = 0; i < n; i++)
-        if (areas[i].area == area) return true;
+        if (areas[i].area == area->area && areas[i].number == area->number) return true;
     return false;
 }
 
 static void add_defaults(sim_area *areas, size_t *n)
 {
+    /* I and Q reach past 256 so that peripheral addresses (PIW256, PQW256)
+     * work; DB1 holds the values README and docs/s7.md show */
     static const sim_area defaults[] = {
-        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_I, 0, 256, NULL},
-        {PLCIO_S7_SERVER_AREA_Q, 0, 256, NULL}, {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL},
-        {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL}, {PLCIO_S7_SERVER_AREA_DB, 1, 1024, NULL},
+        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL, false},  {PLCIO_S7_SERVER_AREA_I, 0, 1024, NULL, false},
+        {PLCIO_S7_SERVER_AREA_Q, 0, 1024, NULL, false}, {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL, false},
+        {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL, false},  {PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL, true},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-        if (!has_area(areas, *n, defaults[i].area) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
+        if (!has_area(areas, *n, &defaults[i]) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
 }
 
 static int serve(plcio_s7_server *srv, const char *host, double seconds, bool threaded)
@@ -326,13 +428,34 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     return PLCIO_EXIT_OK;
 }
 
-/* Every area, filled with its layout's start values when it has one. */
+/* The default DB1 (no --db): INT 1234 at 0, REAL 3.5 at 2, byte i = i from
+ * 10 on (README's and docs/s7.md's examples read these). */
+static uint8_t *sample_db1(size_t size)
+{
+    uint8_t *db = calloc(1, size);
+    if (!db || size < 100) return db;
+    db[0] = 0x04; /* 1234 */
+    db[1] = 0xD2;
+    db[2] = 0x40; /* 3.5f: 0x40600000 */
+    db[3] = 0x60;
+    for (size_t i = 10; i < size; i++)
+        db[i] = (uint8_t)i;
+    return db;
+}
+
+/* Every area, filled with its start values when it has some. */
 static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
 {
     for (size_t i = 0; i < o->n_areas; i++) {
         sim_area *a = &o->areas[i];
         uint8_t *image = NULL;
-        if (a->layout_file && !(image = load_layout(a, o->layouts, o->n_layouts))) return PLCIO_EXIT_USAGE;
+        if (a->layout_file) {
+            image = file_kind(a->layout_file) == FILE_SOURCE ? load_layout(a, o->layouts, o->n_layouts) : load_image(a);
+            if (!image) return PLCIO_EXIT_USAGE;
+        } else if (a->sample) {
+            image = sample_db1(a->size);
+            if (!image) return cli_out_of_memory();
+        }
         int rc = plcio_s7_server_add_area(srv, a->area, a->number, a->size, NULL);
         if (!rc && image) memcpy(plcio_s7_server_area_data(srv, a->area, a->number, NULL), image, a->size);
         free(image);
@@ -341,8 +464,6 @@ static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
     }
     return PLCIO_EXIT_OK;
 }
-
-int sim_s7_main(int argc, char **argv);
 
 int sim_s7_main(int argc, char **argv)
 {

@@ -110,7 +110,7 @@ static void test_pymodbus(const char *kind)
 {
     char dir[64], tty[128];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0};
+    plcio_test_proc socat = PLCIO_TEST_PROC_INIT;
     bool serial = !strcmp(kind, "rtu");
     snprintf(tty, sizeof tty, "%s/ttyA", dir);
     if (serial) mb_socat_start(&socat, dir, 90);
@@ -135,7 +135,7 @@ static void test_libmodbus(const char *kind)
 {
     char dir[64], tty[128];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0};
+    plcio_test_proc socat = PLCIO_TEST_PROC_INIT;
     bool serial = !strcmp(kind, "rtu");
     snprintf(tty, sizeof tty, "%s/ttyA", dir);
     if (serial) mb_socat_start(&socat, dir, 90);

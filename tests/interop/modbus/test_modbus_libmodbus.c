@@ -85,7 +85,7 @@ static void test_client_vs_libmodbus_tcp(void **state)
     (void)state;
     char dir[64], capture[128], url[128];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc srv, cap = {0};
+    plcio_test_proc srv, cap = PLCIO_TEST_PROC_INIT;
     const char *argv[] = {env_path("PLCIO_LMB_SERVER"), "tcp", "40", NULL};
     assert_int_equal(plcio_test_proc_start(&srv, argv, "listening on", 10000, 45), 0);
     int port = plcio_test_port_from_line(srv.line);
@@ -126,7 +126,7 @@ static void run_lmb_client(const char *kind)
 {
     char dir[64], capture[128], link_arg[160], portbuf[16], tty[160];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0}, sim, client, cap = {0};
+    plcio_test_proc socat = PLCIO_TEST_PROC_INIT, sim, client, cap = PLCIO_TEST_PROC_INIT;
     bool rtu = !strcmp(kind, "rtu");
     if (rtu) {
         mb_socat_start(&socat, dir, 40);

@@ -11,7 +11,7 @@ static void run(const char *kind)
 {
     char dir[64], link_arg[160], target[160], capture[128], script[600];
     mb_tmpdir(dir, sizeof dir);
-    plcio_test_proc socat = {0}, sim, client, cap = {0};
+    plcio_test_proc socat = PLCIO_TEST_PROC_INIT, sim, client, cap = PLCIO_TEST_PROC_INIT;
     bool tcp = !strcmp(kind, "tcp");
     const char *nm = plcio_test_node_modules();
     const char *idir = getenv("PLCIO_INTEROP_DIR");

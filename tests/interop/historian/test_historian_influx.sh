@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The line-protocol historian output against a real InfluxDB 1.x (Debian's
+# influxd), started here with a config written into a temp dir (HTTP and RPC on
+# picked 127.0.0.1 ports, data/meta/wal in the temp dir, reporting disabled).
+# `plcio sim s7` is the PLC, `plcio sync --influx` the engine, InfluxDB's HTTP
+# /query API reads back. Checks: the points hold the values the simulator
+# serves (read independently with plcio read), with tags device/tag/quality and
+# fields value/text; values written while influxd is stopped and restarted all
+# arrive in order with their own timestamps; gzip bodies are accepted; bad
+# settings (no such database, nothing listening, https, a 2.x URL without a
+# token) give clear errors.
+# usage: test_historian_influx.sh PLCIO_BIN FIXTURES_DIR
+set -u
+BIN=$1
+FIX=$2
+if ! command -v influxd >/dev/null; then
+  echo "SKIP: no influxd: scripts/bootstrap.sh installs Debian's influxdb"; exit 77
+fi
+TMP=$(mktemp -d)
+SIM= ENG= INFLUX=
+influx_stop() { [ -n "$INFLUX" ] && kill "$INFLUX" 2>/dev/null && wait "$INFLUX" 2>/dev/null; INFLUX=; }
+cleanup() {
+  [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null
+  [ -n "$SIM" ] && kill "$SIM" 2>/dev/null
+  influx_stop
+  rm -rf "$TMP"
+}
+fail() { echo "FAIL: $*"; [ -f "$TMP/influxd.log" ] && tail -5 "$TMP/influxd.log"; cleanup; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+HP=$(free_port)
+RPC=$(free_port)
+cat > "$TMP/influxd.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$RPC"
+[meta]
+  dir = "$TMP/meta"
+[data]
+  dir = "$TMP/data"
+  wal-dir = "$TMP/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$HP"
+  log-enabled = false
+  pprof-enabled = false
+[logging]
+  level = "warn"
+  suppress-logo = true
+CONF
+# query.py DB INFLUXQL: one line per point, columns joined by |, times in ns; or "ping" / "create DB"
+cat > "$TMP/query.py" <<'PY'
+import json, sys, urllib.error, urllib.parse, urllib.request
+base = sys.argv[1]
+if sys.argv[2] == "ping":
+    try:
+        urllib.request.urlopen(base + "/ping", timeout=2)
+    except Exception:
+        sys.exit(1)
+    sys.exit(0)
+if sys.argv[2] == "create":
+    data = urllib.parse.urlencode({"q": "CREATE DATABASE " + sys.argv[3]}).encode()
+    urllib.request.urlopen(base + "/query", data=data, timeout=10)
+    sys.exit(0)
+url = base + "/query?" + urllib.parse.urlencode({"db": sys.argv[2], "q": sys.argv[3], "epoch": "ns"})
+try:
+    res = json.load(urllib.request.urlopen(url, timeout=10))["results"][0]
+except urllib.error.HTTPError as e:
+    sys.exit("query error: HTTP %d: %s" % (e.code, e.read().decode()))
+if "error" in res:
+    sys.exit("query error: " + res["error"])
+for s in res.get("series", []):
+    for row in s["values"]:
+        print("|".join("" if v is None else str(v) for v in row))
+PY
+BASE="http://127.0.0.1:$HP"
+iq() { /usr/bin/python3 "$TMP/query.py" "$BASE" "$@"; }
+influx_start() {
+  influxd -config "$TMP/influxd.conf" > "$TMP/influxd.log" 2>&1 &
+  INFLUX=$!
+  local i=0
+  until iq ping; do
+    i=$((i + 1)); [ $i -gt 150 ] && fail "influxd did not start: $(tail -5 "$TMP/influxd.log")"; sleep 0.1
+  done
+}
+influx_start
+iq create plant || fail "CREATE DATABASE"
+
+"$BIN" sim s7 --listen 127.0.0.1:0 --db "7:$FIX/layouts/test_db.db" --seconds 300 > "$TMP/sim" 2>&1 &
+SIM=$!
+i=0
+while ! grep -q "listening on" "$TMP/sim" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 100 ] && fail "simulator did not start: $(cat "$TMP/sim")"; sleep 0.1
+done
+URL="s7://127.0.0.1:$(grep "listening on" "$TMP/sim" | sed 's/.*://')?rack=0&slot=1"
+L="$(cd "$FIX" && pwd)/layouts/test_db.db"
+SHM="plcio-hist-influx-$$"
+W="$BASE/write?db=plant"
+
+# ---- 1. points hold what the simulator serves ----
+"$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --seconds 2 --shm "$SHM" --influx "$W" \
+  > "$TMP/out" 2> "$TMP/err" || fail "sync --influx: $(cat "$TMP/out" "$TMP/err")"
+grep -q . "$TMP/err" && fail "sync --influx said: $(cat "$TMP/err")"
+"$BIN" read "$URL" DB7.DBD0:REAL DB7.DBD4:REAL DB7.DBD8:REAL DB7.DBX12.0 DB7.DBX12.1 DB7.DBW14:INT DB7.DBW16:INT \
+  > "$TMP/plc" || fail "plcio read"
+paste -d' ' <(printf '%s\n' vx_scaled vy_scaled vz_scaled bool_1 bool_2 int_1 int_2) <(sed 's/.* = //' "$TMP/plc") > "$TMP/want"
+[ "$(wc -l < "$TMP/want")" = 7 ] || fail "unexpected plcio read output: $(cat "$TMP/plc")"
+now=$(date +%s%N)
+while read -r tag want; do
+  rows=$(iq plant "SELECT time, \"text\", \"value\", \"quality\", \"device\" FROM plcio WHERE \"tag\" = '$tag' AND \"quality\" = 'GOOD'") || fail "query $tag"
+  [ "$(printf '%s\n' "$rows" | grep -c .)" = 1 ] || fail "$tag: wanted one GOOD point (values never changed), got: $rows"
+  IFS='|' read -r t text value quality device <<< "$rows"
+  [ "$text" = "$want" ] || fail "$tag: text '$text' in InfluxDB, the simulator serves '$want'"
+  case "$want" in true) num=1 ;; false) num=0 ;; *) num=$want ;; esac
+  [ "$(/usr/bin/python3 -c "print(float('$value') == float('$num'))")" = True ] ||
+    fail "$tag: value '$value' in InfluxDB, the simulator serves $want"
+  [ "$quality" = GOOD ] && [ "$device" = plc ] || fail "$tag: point $rows"
+  [ "$t" -le "$now" ] && [ "$t" -gt $((now - 60000000000)) ] || fail "$tag: time $t is not the read time (now $now)"
+done < "$TMP/want"
+
+# ---- 2. influxd stops and comes back mid-run: nothing lost, order and times kept ----
+iq plant "DROP MEASUREMENT plcio" > /dev/null || fail "DROP MEASUREMENT"
+"$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --shm "$SHM" --influx "$W" > "$TMP/out" 2> "$TMP/err" &
+ENG=$!
+sleep 1
+for v in $(seq 1 30); do
+  "$BIN" write "$URL" "DB7.DBW14:INT=$v" > /dev/null || fail "plcio write $v"
+  [ "$v" = 10 ] && influx_stop
+  [ "$v" = 20 ] && influx_start
+  sleep 0.2
+done
+sleep 2
+kill -INT "$ENG"; wait "$ENG"; st=$?; ENG=
+[ "$st" = 0 ] || fail "sync exit $st: $(cat "$TMP/err")"
+grep -q "cannot" "$TMP/err" || fail "the outage went unnoticed (no error logged): $(cat "$TMP/err")"
+grep -q "writing again" "$TMP/err" || fail "no recovery logged: $(cat "$TMP/err")"
+got=$(iq plant "SELECT \"text\" FROM plcio WHERE \"tag\" = 'int_1' AND \"quality\" = 'GOOD'" | cut -d'|' -f2 | uniq |
+  tr '\n' ' ')
+# (a point written twice, same series and time, is one point in InfluxDB; uniq: a poll cycle
+# late enough to turn the value STALE on this busy machine gives it a second GOOD point later)
+[ "$got" = "21 $(seq -s ' ' 1 30) " ] || fail "int_1 by time: '$got', wanted 21 1 2 ... 30"
+
+# ---- 3. gzip bodies ----
+iq plant "DROP MEASUREMENT plcio" > /dev/null || fail "DROP MEASUREMENT"
+cat > "$TMP/gzip.yaml" <<YAML
+layouts: ["$L"]
+devices:
+  - {name: plc, url: "$URL", groups: [{db: 7, interval: 20ms}]}
+outputs:
+  - influx: {url: "$W", gzip: true, batch: 2, flush: 50ms}
+YAML
+"$BIN" sync --config "$TMP/gzip.yaml" --seconds 1.5 --shm "$SHM" > "$TMP/out" 2> "$TMP/err" || fail "sync gzip: $(cat "$TMP/err")"
+grep -q . "$TMP/err" && fail "sync gzip said: $(cat "$TMP/err")"
+[ "$(iq plant "SELECT count(\"text\") FROM plcio WHERE \"quality\" = 'GOOD'" | cut -d'|' -f2)" = 9 ] ||
+  fail "gzip: wanted 9 points: $(iq plant "SELECT * FROM plcio")"
+
+# ---- 4. bad settings: clear errors ----
+expect_err() { # PATTERN EXIT sync-arguments...
+  local pat=$1 want=$2; shift 2
+  "$BIN" sync "$@" --seconds 1.5 --shm "$SHM" > "$TMP/out" 2> "$TMP/err"; st=$?
+  [ "$st" = "$want" ] || fail "sync $* -> exit $st, wanted $want: $(cat "$TMP/err")"
+  grep -q -- "$pat" "$TMP/err" || fail "sync $*: no '$pat' in: $(cat "$TMP/err")"
+}
+expect_err 'influx.*HTTP 404.*database not found' 0 "$URL" --db 7 --layout "$L" --influx "$BASE/write?db=nosuch"
+expect_err 'influx.*connection refused' 0 "$URL" --db 7 --layout "$L" --influx "http://127.0.0.1:$(free_port)/write?db=plant"
+expect_err 'https is not supported' 1 "$URL" --db 7 --layout "$L" --influx "https://127.0.0.1:$HP/write?db=plant"
+expect_err 'is not an http:// URL' 1 "$URL" --db 7 --layout "$L" --influx "127.0.0.1:$HP"
+INFLUX_TOKEN= expect_err 'needs a token' 1 "$URL" --db 7 --layout "$L" --influx "$BASE/api/v2/write?org=o&bucket=b"
+echo "interop_historian_influx: all checks passed"
