@@ -13,15 +13,7 @@ cleanup() { [ -n "$SIM" ] && kill "$SIM" 2>/dev/null; rm -rf "$TMP"; }
 fail() { echo "FAIL: $*"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-expect() { # expect STATUS PATTERN command...
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 "$BIN" --list-options > "$TMP/table" || fail "plcio --list-options"
 commands=$(grep -v -- ' --' "$TMP/table")
@@ -103,10 +95,7 @@ expect 1 "connection refused" "$BIN" read s7://127.0.0.1:1 MW0 --timeout=500
 # --opt=value, --opt value and the old spellings, end to end
 "$BIN" sim modbus --tcp=127.0.0.1:0 --unit=1 --trace --seconds 30 > "$TMP/sim" 2> "$TMP/trace" &
 SIM=$!
-i=0
-while ! grep -q listening "$TMP/sim" 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 200 ] && fail "sim modbus (old spellings) did not start"; sleep 0.1
-done
+wait_listen "$TMP/sim"
 M="modbus-tcp://127.0.0.1:$(sed -n 's/.*:\([0-9]*\) (tcp)/\1/p' "$TMP/sim")"
 expect 0 "" "$BIN" write "$M" --unit=1 hr3=17
 expect 0 "hr3 = 17" "$BIN" read "$M" hr3 --unit 1 --timeout=2000
@@ -115,10 +104,7 @@ kill "$SIM"; wait "$SIM" 2>/dev/null; SIM=
 
 "$BIN" sim s7 --listen=127.0.0.1:0 --db=1:64 --seconds=30 > "$TMP/sim" 2>&1 &
 SIM=$!
-i=0
-while ! grep -q listening "$TMP/sim" 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 200 ] && fail "sim s7 --listen=... did not start"; sleep 0.1
-done
+wait_listen "$TMP/sim"
 U="s7://$(sed -n 's/.*listening on //p' "$TMP/sim")"
 expect 0 "" "$BIN" write "$U" DB1.DBW0:INT=-3 --timeout=2000
 expect 0 '{"DB1.DBW0:INT": -3}' "$BIN" read --json "$U" DB1.DBW0:INT

@@ -13,16 +13,9 @@ cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"; }
 fail() { echo "FAIL: $*"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+. "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
-expect() { # expect STATUS PATTERN command...
-  want=$1; pat=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-  [ "$got" = "$want" ] || fail "$* -> exit $got, wanted $want: $(cat "$TMP/out" "$TMP/err")"
-  if [ -n "$pat" ]; then
-    grep -q -- "$pat" "$TMP/out" "$TMP/err" || fail "$*: no '$pat' in: $(cat "$TMP/out" "$TMP/err")"
-  fi
-}
 no() { # no PATTERN: the last command's stdout lacks it
   ! grep -q -- "$1" "$TMP/out" || fail "unexpected '$1' in: $(cat "$TMP/out")"
 }
@@ -36,12 +29,6 @@ for k, v in d.items():
 ' "$TMP/out" > "$TMP/json" || fail "not valid JSON: $(cat "$TMP/out")"
 }
 has() { grep -qxF -- "$1" "$TMP/json" || fail "JSON lacks $1: $(cat "$TMP/json")"; }
-wait_line() { # wait_line FILE
-  i=0
-  while ! grep -q listening "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 300 ] && fail "server did not start: $(cat "$1")"; sleep 0.1
-  done
-}
 
 node "$DIR/s7_snap7_server.js" --seconds 100 > "$TMP/snap7" &
 PIDS="$PIDS $!"
@@ -51,7 +38,7 @@ $PY "$DIR/modbus/pymodbus_peer.py" server tcp --seconds 100 > "$TMP/pym" 2>/dev/
 PIDS="$PIDS $!"
 "$BIN" sim modbus --listen 127.0.0.1:0 --size 100 --seconds 100 > "$TMP/simmb" &
 PIDS="$PIDS $!"
-for f in snap7 sim pym simmb; do wait_line "$TMP/$f"; done
+for f in snap7 sim pym simmb; do wait_listen "$TMP/$f"; done
 SNAP="s7://$(sed -n 's/.*listening on //p' "$TMP/snap7")"
 SIM="s7://$(sed -n 's/.*listening on //p' "$TMP/sim")"
 PYM="modbus-tcp://127.0.0.1:$(sed 's/.*://' "$TMP/pym")"
@@ -185,7 +172,7 @@ PIDS="$PIDS $!"
 PIDS="$PIDS $!"
 "$BIN" sim s7 --listen 127.0.0.1:0 --seconds 60 > "$TMP/sim3" 2>&1 &
 PIDS="$PIDS $!"
-for f in simmb2 sim2 sim3; do wait_line "$TMP/$f"; done
+for f in simmb2 sim2 sim3; do wait_listen "$TMP/$f"; done
 M2="modbus-tcp://127.0.0.1:$(head -1 "$TMP/simmb2" | sed 's/.*:\([0-9]*\) (tcp)/\1/')"
 S2="s7://$(sed -n 's/.*listening on //p' "$TMP/sim2")"
 S3="s7://$(sed -n 's/.*listening on //p' "$TMP/sim3")"
@@ -209,7 +196,7 @@ expect 0 '{"PIW256": 4711, "QW300": 99}' "$BIN" read "$S3" PIW256 QW300 --json
 # ---- Modbus file records (FC 20/21): pymodbus's client writes one, plcio reads it ----
 "$BIN" sim modbus --listen 127.0.0.1:0 --unit 1 --size 1000 --files 4 --seconds 60 > "$TMP/simf" &
 PIDS="$PIDS $!"
-wait_line "$TMP/simf"
+wait_listen "$TMP/simf"
 PF="127.0.0.1:$(head -1 "$TMP/simf" | sed 's/.*:\([0-9]*\) (tcp)/\1/')"
 $PY "$DIR/modbus/pymodbus_peer.py" client tcp "$PF" --unit 1 > "$TMP/pyc" 2>&1 || fail "pymodbus client: $(tail -3 "$TMP/pyc")"
 grep -q "ok fc21 write file record" "$TMP/pyc" || fail "pymodbus wrote no file record: $(cat "$TMP/pyc")"
@@ -243,7 +230,7 @@ while [ ! -e "$TMP/ttyB" ]; do i=$((i + 1)); [ $i -gt 100 ] && fail "socat made 
 expect 2 "--server-id: want 0..255" "$BIN" sim modbus --server-id 0x21
 "$BIN" sim modbus --rtu "$TMP/ttyA" --unit 1 --server-id 33 --seconds 60 > "$TMP/rtu" 2>&1 &
 PIDS="$PIDS $!"
-wait_line "$TMP/rtu"
+wait_listen "$TMP/rtu"
 timeout 20 mbpoll -m rtu -b 19200 -P even -a 1 -u -1 "$TMP/ttyB" > "$TMP/mbpoll" 2>&1 || fail "mbpoll -u: $(cat "$TMP/mbpoll")"
 grep -q "Id *: 0x21" "$TMP/mbpoll" || fail "FC 17 server id as mbpoll shows it: $(cat "$TMP/mbpoll")"
 grep -q "Status: On" "$TMP/mbpoll" || fail "FC 17 run indicator as mbpoll shows it: $(cat "$TMP/mbpoll")"

@@ -19,7 +19,7 @@
 #define FAULT_ENGINE_TAG "mb"
 #define FAULT_DEVICE_YAML                                                                                              \
     "  - name: dev\n"                                                                                                  \
-    "    url: \"modbus-tcp://127.0.0.1:%d?unit=1&timeout=1000\"\n"                                                      \
+    "    url: \"modbus-tcp://127.0.0.1:%d?unit=1&timeout=1000\"\n"                                                     \
     "    reconnect: {min: 50ms, max: 200ms}\n"                                                                         \
     "    stale-after: 3\n"                                                                                             \
     "    groups:\n"                                                                                                    \
