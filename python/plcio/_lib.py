@@ -175,12 +175,18 @@ class S7ServerIdentity(Structure):
                 ("serial_number", c_char_p), ("max_mpi_rate", c_uint32), ("max_bus_rate", c_uint32)]
 
 
+class S7ServerHandoff(Structure):
+    """plcio_s7_server_handoff: another protocol on the same port (unused from Python: zeroed)."""
+    _fields_ = [("accept", c_void_p), ("feed", c_void_p), ("output", c_void_p), ("output_done", c_void_p),
+                ("close", c_void_p), ("ctx", c_void_p)]
+
+
 class S7ServerOptions(Structure):
     _fields_ = [("host", c_char_p), ("port", c_uint16), ("max_connections", c_uint), ("pdu_size", c_uint16),
                 ("max_parallel_jobs", c_uint16), ("frame_timeout_ms", c_uint32), ("idle_timeout_ms", c_uint32),
                 ("max_output_bytes", c_size_t), ("threads", c_uint), ("protection_level", c_uint8),
                 ("password", c_char_p), ("cpu_state", c_int), ("identity", S7ServerIdentity),
-                ("callbacks", S7ServerCallbacks), ("logger", Logger)]
+                ("callbacks", S7ServerCallbacks), ("handoff", S7ServerHandoff), ("logger", Logger)]
 
 
 S7_DONE = CFUNCTYPE(None, c_void_p, c_void_p, c_int)
