@@ -83,7 +83,9 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
             return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: dialect=%s (plc or python-snap7)", v);
     }
     if (plcio_url_get(u, "password"))
-        return plcio_error_set(err, PLCIO_EUNSUPPORTED, "s7plus URL: password legitimation is not implemented yet");
+        return plcio_error_set(err, PLCIO_EUNSUPPORTED,
+                               "s7plus URL: password= is not supported (no S7CommPlus legitimation in plcio): "
+                               "reach a protected PLC over classic S7 (s7://...?password=)");
     unsigned long t;
     if ((rc = plcio_url_get_uint(u, "timeout", (unsigned long)o->timeout_ms, 1, 600000, &t)))
         return plcio_error_set(err, rc, "s7plus URL: timeout must be 1..600000 ms");

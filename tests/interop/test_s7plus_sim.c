@@ -105,6 +105,31 @@ static void scenario(int port, const char *params, bool tls)
     plcio_s7_client_free(s7);
 }
 
+/* URLs the client refuses before any I/O, each with a reason naming the key. */
+static void test_bad_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        int rc;
+        const char *why;
+    } cases[] = {
+        {"s7plus://127.0.0.1?password=secret", PLCIO_EUNSUPPORTED, "password"},
+        {"s7plus://127.0.0.1?dialect=tia", PLCIO_ESYNTAX, "dialect"},
+        {"s7plus://127.0.0.1?timeout=0", PLCIO_OK, "timeout"}, /* rc checked as "not OK" below */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plcio_s7plus_client *c = NULL;
+        plcio_error err;
+        int rc = plcio_s7plus_client_new(cases[i].url, NULL, &c, &err);
+        if (cases[i].rc != PLCIO_OK) assert_int_equal(rc, cases[i].rc);
+        assert_int_not_equal(rc, PLCIO_OK);
+        assert_null(c);
+        if (!strstr(err.text, cases[i].why))
+            fail_msg("%s: '%s' does not name '%s'", cases[i].url, err.text, cases[i].why);
+    }
+}
+
 static void test_sim_tls_and_v1(void **state)
 {
     (void)state;
@@ -173,7 +198,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sim_tls_and_v1),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_bad_urls), cmocka_unit_test(test_sim_tls_and_v1),
                                        cmocka_unit_test(test_sim_tls_only_and_off)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
