@@ -21,8 +21,13 @@
  * Fairness: a process may hold at most SHARE slots; a process that already
  * holds one may not take the last RESERVE free slots, which stay for
  * processes that hold none. Both are kept by the requesters (a hostile holder
- * of write access can ignore them; it can also write any writable tag). The
- * engine serves the slots round robin. */
+ * of write access can ignore them; it can also write any writable tag).
+ *
+ * Order: the engine takes requests oldest first by their SUBMITTED stamp
+ * (CLOCK_MONOTONIC ns, strictly increasing within a requesting process), never
+ * by slot position: a process's writes to one tag are applied in the order it
+ * submitted them, wherever its slots lie (shm_ring_server_next says why a
+ * request seen late can never overtake an older one). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -139,10 +144,14 @@ struct shm_ring_server {
     int fd;
     uint8_t *base;
     size_t size;
-    uint32_t slots, slot_size, value_cap, next;
+    uint32_t slots, slot_size, value_cap;
     uint32_t submit_seen;
     uint64_t last_reap_ns;
     uint8_t *value; /* private copy of the request being handed out */
+    /* the first of _next's two scans: per slot, SUBMITTED then or not */
+    uint8_t *seen_submitted;
+    uint32_t *seen_pid;
+    uint64_t *seen_stamp;
 };
 
 uint32_t shm_ring_server_slots(const shm_ring_server *s) { return s ? s->slots : 0; }
@@ -237,7 +246,11 @@ int shm_ring_server_create(const char *data_name, uint64_t key, uint32_t slots, 
     s->slot_size = (SHM_W_HEAD + value_cap + 63u) & ~63u;
     s->size = SHM_R_HEADER_SIZE + (size_t)slots * s->slot_size;
     s->value = calloc(1, (size_t)value_cap + 1);
-    int rc = s->value ? ring_open_exclusive(s, msg, cap) : PLCIO_ENOMEM;
+    s->seen_submitted = calloc(slots ? slots : 1, 1);
+    s->seen_pid = calloc(slots ? slots : 1, sizeof *s->seen_pid);
+    s->seen_stamp = calloc(slots ? slots : 1, sizeof *s->seen_stamp);
+    bool allocated = s->value && s->seen_submitted && s->seen_pid && s->seen_stamp;
+    int rc = allocated ? ring_open_exclusive(s, msg, cap) : PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = shm_apply_access(s->fd, a, 0600, s->name, msg, cap);
     /* posix_fallocate: a full /dev/shm is PLCIO_ENOSPC now, never a SIGBUS later */
     if (rc == PLCIO_OK) rc = shm_reserve(s->fd, s->name, s->size, msg, cap);
@@ -336,6 +349,9 @@ void shm_ring_server_close(shm_ring_server *s, const char *why)
         close(s->fd);
     }
     free(s->value);
+    free(s->seen_submitted);
+    free(s->seen_pid);
+    free(s->seen_stamp);
     free(s);
 }
 
@@ -387,19 +403,71 @@ static int copy_out(shm_ring_server *s, uint32_t i, uint8_t *sl, uint64_t ctl, s
     return PLCIO_OK;
 }
 
+/* A slot's state, pid and SUBMITTED stamp; the stamp is read after the
+ * acquire load that saw SUBMITTED, so it is the requester's. */
+static bool slot_submitted(shm_ring_server *s, uint32_t i, uint64_t *ctl, uint64_t *stamp)
+{
+    uint8_t *sl = slot_at(s->base, s->slot_size, i);
+    *ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
+    *stamp = 0;
+    if (SHM_CTL_STATE(*ctl) != SHM_SLOT_SUBMITTED) return false;
+    memcpy(stamp, sl + SHM_W_SUBMITTED, 8);
+    return true;
+}
+
+/* The oldest request that may be taken now, or UINT32_MAX.
+ *
+ * Two scans. A request seen SUBMITTED in the first scan was submitted after
+ * every earlier request of its process (a process submits one request after
+ * another, each CAS a release), so those earlier ones are all visible to the
+ * second scan, however the slots lie. A request first seen in the second scan
+ * may still have an older sibling the scan passed over too early; it is
+ * eligible only when its process has a newer request seen in the first scan
+ * (then its own predecessors are visible too), otherwise it waits for the
+ * next call. Among the eligible ones the oldest stamp wins (then the lower
+ * slot). The engine is the only one that moves a slot out of SUBMITTED, so
+ * what the first scan saw is still there in the second. */
+static uint32_t oldest_submitted(shm_ring_server *s)
+{
+    uint64_t ctl = 0, stamp = 0;
+    bool any = false;
+    for (uint32_t i = 0; i < s->slots; i++) {
+        s->seen_submitted[i] = slot_submitted(s, i, &ctl, &stamp);
+        s->seen_pid[i] = SHM_CTL_PID(ctl);
+        s->seen_stamp[i] = stamp;
+        any = any || s->seen_submitted[i];
+    }
+    if (!any) return UINT32_MAX;
+    uint32_t best = UINT32_MAX;
+    uint64_t best_stamp = 0;
+    for (uint32_t i = 0; i < s->slots; i++) {
+        if (!slot_submitted(s, i, &ctl, &stamp)) continue;
+        bool eligible = s->seen_submitted[i];
+        for (uint32_t j = 0; j < s->slots && !eligible; j++)
+            eligible = s->seen_submitted[j] && s->seen_pid[j] == SHM_CTL_PID(ctl) && s->seen_stamp[j] >= stamp;
+        if (eligible && (best == UINT32_MAX || stamp < best_stamp)) {
+            best = i;
+            best_stamp = stamp;
+        }
+    }
+    return best;
+}
+
 int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req)
 {
     if (!s || !req) return PLCIO_EINVAL;
     s->submit_seen = atomic_load_explicit(SHM_A32(s->base, SHM_R_SUBMIT_SEQ), memory_order_seq_cst);
     reap(s);
-    for (uint32_t k = 0; k < s->slots; k++) {
-        uint32_t i = (s->next + k) % s->slots;
+    /* Each pass takes a slot out of SUBMITTED (or finds it moved by a hostile
+     * hand): bounded, and what is left waits for the next call. */
+    for (uint32_t pass = 0; pass <= 2 * s->slots; pass++) {
+        uint32_t i = oldest_submitted(s);
+        if (i == UINT32_MAX) return PLCIO_ENOTFOUND;
         uint8_t *sl = slot_at(s->base, s->slot_size, i);
         uint64_t ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
         if (SHM_CTL_STATE(ctl) != SHM_SLOT_SUBMITTED) continue;
         uint64_t busy = SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), SHM_CTL_PID(ctl));
         if (!cas(ctl_of(sl), ctl, busy)) continue;
-        s->next = (i + 1) % s->slots; /* round robin: the next scan starts after this slot */
         if (copy_out(s, i, sl, busy, req) == PLCIO_OK) return PLCIO_OK;
     }
     return PLCIO_ENOTFOUND;
@@ -586,6 +654,20 @@ static int try_claim(shm_ring_client *c, uint32_t *slot, uint64_t *claimed, uint
     return PLCIO_EAGAIN;
 }
 
+/* The SUBMITTED stamp: CLOCK_MONOTONIC ns, strictly increasing across every
+ * ring client of this process (the engine orders a process's requests by it;
+ * two submits within one clock tick must not tie). */
+static uint64_t submit_stamp(void)
+{
+    static _Atomic uint64_t last;
+    uint64_t now = plcio_monotonic_ns(), prev = atomic_load_explicit(&last, memory_order_relaxed);
+    for (;;) {
+        uint64_t want = now > prev ? now : prev + 1;
+        if (atomic_compare_exchange_weak_explicit(&last, &prev, want, memory_order_relaxed, memory_order_relaxed))
+            return want;
+    }
+}
+
 static int remaining_ms(uint64_t deadline_ns)
 {
     uint64_t now = plcio_monotonic_ns();
@@ -651,7 +733,7 @@ int shm_ring_client_submit(shm_ring_client *c, const char *name, uint32_t format
     uint8_t *s = slot_at(c->base, c->slot_size, i);
     uint32_t nl = (uint32_t)name_len, ln = (uint32_t)len;
     int32_t zero = 0;
-    uint64_t now = plcio_monotonic_ns();
+    uint64_t now = submit_stamp();
     memcpy(s + SHM_W_FORMAT, &format, 4);
     memcpy(s + SHM_W_VALUE_LEN, &ln, 4);
     memcpy(s + SHM_W_RESULT, &zero, 4);
