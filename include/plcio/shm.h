@@ -261,10 +261,9 @@ typedef struct plcio_shm_value {
     plcio_type type;
     plcio_shm_quality quality;
     int error;                /* plcio_err of the last failed read (quality ERROR), else 0 */
-    uint64_t changed_real_ns;         /* last change of the value (CLOCK_REALTIME ns; the first value
-                                         counts), 0 never; a quality change does not move it */
-    uint64_t read_real_ns;            /* last read */
-    uint64_t quality_changed_real_ns; /* last change of quality or error, 0 never */
+    uint64_t changed_real_ns; /* last change of the value (CLOCK_REALTIME ns; the first value
+                                 counts), 0 never; a quality change does not move it */
+    uint64_t read_real_ns;    /* last read */
     const uint8_t *raw;       /* raw PLC bytes in the private copy */
     size_t raw_len;
     unsigned bit;
@@ -279,6 +278,7 @@ typedef struct plcio_shm_value {
      * _get/_refresh. */
     const char *text;
     int decode_error; /* raw bytes not decodable (e.g. bad BCD): text is "" */
+    uint64_t quality_changed_real_ns; /* last change of quality or error (CLOCK_REALTIME ns), 0 never */
 } plcio_shm_value;
 
 /* Read a tag of the private copy by index or by name. PLCIO_ENOTFOUND. */
