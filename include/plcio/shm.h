@@ -277,7 +277,7 @@ typedef struct plcio_shm_value {
      * strings unquoted UTF-8); owned by the handle, valid until the next
      * _get/_refresh. */
     const char *text;
-    int decode_error; /* raw bytes not decodable (e.g. bad BCD): text is "" */
+    int decode_error;                 /* raw bytes not decodable (e.g. bad BCD): text is "" */
     uint64_t quality_changed_real_ns; /* last change of quality or error (CLOCK_REALTIME ns), 0 never */
 } plcio_shm_value;
 

@@ -69,13 +69,13 @@ typedef struct plcio_sink_event {
     const uint8_t *value; /* TAG: the value's raw PLC bytes (kept value when not GOOD);
                              WRITE_REQUEST: the bytes to write */
     size_t size;
-    int quality;         /* TAG: plcio_shm_quality (1 GOOD, 2 STALE, 3 ERROR) */
-    int reason;          /* TAG: why STALE/ERROR; WRITE_RESULT, DEVICE_STATE: plcio_err */
-    bool changed;        /* TAG: value or quality differs from before */
-    bool connected;      /* DEVICE_STATE */
-    uint64_t read_ns;    /* TAG: wall clock (CLOCK_REALTIME ns) of the read */
-    uint64_t changed_ns; /* TAG: wall clock of the value's last change (a quality change does not move it) */
-    const char *message; /* WRITE_RESULT, DEVICE_STATE: one line, or NULL */
+    int quality;                 /* TAG: plcio_shm_quality (1 GOOD, 2 STALE, 3 ERROR) */
+    int reason;                  /* TAG: why STALE/ERROR; WRITE_RESULT, DEVICE_STATE: plcio_err */
+    bool changed;                /* TAG: value or quality differs from before */
+    bool connected;              /* DEVICE_STATE */
+    uint64_t read_ns;            /* TAG: wall clock (CLOCK_REALTIME ns) of the read */
+    uint64_t changed_ns;         /* TAG: wall clock of the value's last change (a quality change does not move it) */
+    const char *message;         /* WRITE_RESULT, DEVICE_STATE: one line, or NULL */
     uint64_t quality_changed_ns; /* TAG: wall clock of the last change of quality or reason */
 } plcio_sink_event;
 

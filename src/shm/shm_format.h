@@ -10,11 +10,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define SHM_MAGIC   "PLCIOSHM"
+#define SHM_MAGIC "PLCIOSHM"
 #define SHM_VERSION                                                                                                    \
     3u /* 2: the write ring moved to its own object (NAME.ring), CAS claims; 3: per-tag state 32 bytes,                \
           CHANGED is the last value change, QUALITY_CHANGED the last quality change */
-#define SHM_ENDIAN  0x01020304u
+#define SHM_ENDIAN 0x01020304u
 
 /* ---- header: 256 bytes at offset 0 ---- */
 #define SHM_HEADER_SIZE      256u

@@ -17,7 +17,8 @@ static const char usage[] =
     "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
     "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
     "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
-    "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
+    "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable; an array\n"
+    "         (hr0[4], DB1.DBW0[3]) is one tag per element, named hr0[0] .. hr0[3]\n"
     "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)\n"
     "       --postgres CONNINFO: every change also into PostgreSQL table plcio_samples (created when missing);\n"
     "         CONNINFO is libpq's (\"host=/run/postgresql dbname=plant\"); the password comes from PGPASSWORD\n"
@@ -39,6 +40,69 @@ static void yaml_quote(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
+/* An array tag on the command line ("hr0[4]", "DB1.DBW0[3]", "co5:BOOL[8]",
+ * as `plcio read` takes them) is one shared-memory tag per element, named
+ * BASE[i] like the elements of a layout's array (BASE: the text as given
+ * without its "[n]"). The element addresses come from the parsed array. */
+typedef struct tag_array {
+    bool modbus; /* which parser */
+    plcio_s7_address s7;
+    plcio_mb_address mb;
+    uint32_t count; /* 1: not an array (or not parsed): the text goes as given */
+    char base[PLCIO_ADDRESS_TEXT_MAX + 64];
+} tag_array;
+
+static void tag_array_parse(const char *url, const char *text, tag_array *t)
+{
+    memset(t, 0, sizeof *t);
+    t->count = 1;
+    t->modbus = strncmp(url, "modbus", 6) == 0;
+    bool s7 = strncmp(url, "s7://", 5) == 0 || strncmp(url, "logo://", 7) == 0;
+    int rc = t->modbus ? plcio_mb_address_parse(text, &t->mb, NULL)
+             : s7      ? plcio_s7_address_parse(text, &t->s7, NULL)
+                       : PLCIO_EUNSUPPORTED;
+    uint32_t count = rc != PLCIO_OK ? 1 : t->modbus ? t->mb.count : t->s7.count;
+    if (count <= 1) return; /* the engine says what is wrong with it, if anything */
+    size_t len = strlen(text), cut = len;
+    if (len && text[len - 1] == ']') {
+        const char *open = strrchr(text, '[');
+        if (open) cut = (size_t)(open - text);
+    }
+    if (cut >= sizeof t->base) return; /* too long for a tag name anyway: the engine says so */
+    memcpy(t->base, text, cut);
+    t->base[cut] = '\0';
+    t->count = count;
+}
+
+/* Element i's address (count 1). */
+static int tag_array_element(const tag_array *t, uint32_t i, char *buf, size_t cap)
+{
+    if (t->modbus) {
+        plcio_mb_address e = t->mb;
+        uint32_t per = t->mb.quantity / t->mb.count;
+        e.address = (uint16_t)(t->mb.address + i * per);
+        e.count = 1;
+        e.quantity = per;
+        return plcio_mb_address_format(&e, buf, cap);
+    }
+    plcio_s7_address e = t->s7;
+    e.count = 1;
+    if (e.type == PLCIO_TYPE_BOOL) {
+        uint32_t bit = t->s7.offset * 8u + t->s7.bit + i;
+        e.offset = bit / 8u;
+        e.bit = (uint8_t)(bit % 8u);
+        e.size = 1;
+    } else if (e.area == PLCIO_S7_AREA_TM || e.area == PLCIO_S7_AREA_CT) {
+        e.offset = t->s7.offset + i;
+        e.size = 2;
+    } else {
+        uint32_t per = t->s7.size / t->s7.count;
+        e.offset = t->s7.offset + i * per;
+        e.size = per;
+    }
+    return plcio_s7_address_format(&e, buf, cap);
+}
+
 /* The one-liner of the original DB-sync tool, as a configuration: a whole DB
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
@@ -48,13 +112,18 @@ static int one_liner_config(const char *url, const char *db, const char *const *
     size_t size = 640 + strlen(url) * 2 + (postgres ? 2 * strlen(postgres) : 0) + (influx ? 2 * strlen(influx) : 0);
     for (size_t i = 0; i < nlayouts; i++)
         size += 2 * strlen(layouts[i]) + 8;
-    for (size_t i = 0; i < ntags; i++)
-        size += 2 * strlen(tags[i]) + 32;
+    tag_array *arrays = calloc(ntags ? ntags : 1, sizeof *arrays);
+    if (!arrays) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < ntags; i++) {
+        tag_array_parse(url, tags[i], &arrays[i]);
+        size += (size_t)arrays[i].count * (2 * (strlen(tags[i]) + PLCIO_ADDRESS_TEXT_MAX) + 48);
+    }
     char *yaml = malloc(size);
     char *q = malloc(size);
     if (!yaml || !q) {
         free(yaml);
         free(q);
+        free(arrays);
         return PLCIO_ENOMEM;
     }
     yaml[0] = '\0';
@@ -74,8 +143,19 @@ static int one_liner_config(const char *url, const char *db, const char *const *
                               "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s        tags:\n",
                               interval, w, db ? "        db: " : "", db ? db : "", db ? "\n" : "");
         for (size_t i = 0; i < ntags; i++) {
-            yaml_quote(q, size, tags[i]);
-            n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
+            if (arrays[i].count == 1) {
+                yaml_quote(q, size, tags[i]);
+                n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
+                continue;
+            }
+            for (uint32_t k = 0; k < arrays[i].count; k++) {
+                char element[PLCIO_ADDRESS_TEXT_MAX], name[sizeof arrays[i].base + 16], qname[2 * sizeof name + 4];
+                if (tag_array_element(&arrays[i], k, element, sizeof element) != PLCIO_OK) continue;
+                snprintf(name, sizeof name, "%s[%u]", arrays[i].base, (unsigned)k);
+                yaml_quote(q, size, element);
+                yaml_quote(qname, sizeof qname, name);
+                n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s, name: %s}\n", q, qname);
+            }
         }
     }
     if (postgres || influx) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
@@ -90,6 +170,7 @@ static int one_liner_config(const char *url, const char *db, const char *const *
     int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err);
     free(yaml);
     free(q);
+    free(arrays);
     return rc;
 }
 
@@ -277,7 +358,10 @@ static const cli_opt sync_opts[] = {
     {"--config", "FILE", "the configuration (YAML): devices, groups, tags, outputs", CLI_OPT_FILE},
     {"--db", "N", "one-liner: mirror data block N (with --layout)", 0},
     {"--layout", "FILE", "one-liner: the DB source (and the UDT sources it uses)", CLI_OPT_REPEAT | CLI_OPT_FILE},
-    {"--tag", "ADDRESS", "one-liner: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL)", CLI_OPT_REPEAT},
+    {"--tag", "ADDRESS",
+     "one-liner: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL); an array (hr0[4]) is one tag per element, "
+     "hr0[0] .. hr0[3]",
+     CLI_OPT_REPEAT},
     {"--interval", "MS", "one-liner: poll interval (default 100)", 0},
     {"--shm", "NAME", "shared-memory segment name (/dev/shm/NAME)", 0},
     {"--stats", "MS", "print statistics this often (default 5000, at least 100)", 0},
