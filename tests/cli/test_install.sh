@@ -118,4 +118,25 @@ STATIC_LIBS=$(pkg-config --static --libs plcio | sed 's/ -lplcio / /; s/^-lplcio
 grep -q "1 tag" "$TMP/run" || fail "static program: $(cat "$TMP/run")"
 ldd "$TMP/prog-static" | grep -q libplcio && fail "the static program loads libplcio.so"
 
-echo "ok: $n man pages, completion, binary, Python package, pkg-config (shared and static) under $P"
+# ---- the CMake package: the same program against plcio::plcio_static and plcio::plcio ----
+mkdir -p "$TMP/cm"
+cp "$TMP/prog.c" "$TMP/cm/prog.c"
+cat > "$TMP/cm/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(consumer C)
+find_package(plcio 1 REQUIRED)
+add_executable(prog-static prog.c)
+target_link_libraries(prog-static plcio::plcio_static)
+add_executable(prog-shared prog.c)
+target_link_libraries(prog-shared plcio::plcio)
+CM
+cmake -S "$TMP/cm" -B "$TMP/cm/b" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="${CC:-cc}" \
+  -DCMAKE_C_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="$SAN" > "$TMP/cm/log" 2>&1 ||
+  fail "find_package(plcio) from $P: $(tail -20 "$TMP/cm/log")"
+cmake --build "$TMP/cm/b" > "$TMP/cm/log" 2>&1 || fail "build against the CMake package: $(tail -20 "$TMP/cm/log")"
+for prog in prog-static prog-shared; do
+  "$TMP/cm/b/$prog" > "$TMP/run" 2>&1 || fail "CMake $prog: $(cat "$TMP/run")"
+  grep -q "1 tag" "$TMP/run" || fail "CMake $prog: $(cat "$TMP/run")"
+done
+
+echo "ok: $n man pages, completion, binary, Python package, pkg-config and CMake package (shared and static) under $P"

@@ -155,7 +155,8 @@ grep -q "plcio_shm_reader_new(\"/$DEMO\"" "$TMP/out" || fail "demo does not say 
 grep -q "Ctrl-C" "$TMP/out" && fail "demo --seconds says Ctrl-C ends it: $(cat "$TMP/out")"
 [ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
 # The Python attach line the demo prints works as printed, while the demo runs.
-"$BIN" demo --seconds 4 --shm "$DEMO" > "$TMP/demo2" 2>&1 &
+# (long enough for a slow python3 start under load; stopped below)
+"$BIN" demo --seconds 60 --shm "$DEMO" > "$TMP/demo2" 2>&1 &
 DEMOPID=$!
 i=0
 while ! grep -q "Attach from Python" "$TMP/demo2" 2>/dev/null; do
@@ -165,5 +166,7 @@ sleep 0.5
 LINE=$(grep "Attach from Python: " "$TMP/demo2" | sed 's/^Attach from Python: //')
 sh -c "$LINE" > "$TMP/py" 2>&1 || fail "the printed Python line failed: $LINE: $(cat "$TMP/py")"
 grep -q "'Level': " "$TMP/py" || fail "the Python line read no Level: $(cat "$TMP/py")"
+kill -INT "$DEMOPID"
 wait "$DEMOPID" || fail "second demo run failed: $(tail -3 "$TMP/demo2")"
+DEMOPID=
 echo "cli_sync: all checks passed"

@@ -104,10 +104,10 @@ static void python_dir(char *out, size_t cap)
         if (access(PLCIO_PYTHON_DIR "/plcio/__init__.py", R_OK) == 0) snprintf(out, cap, "%s", PLCIO_PYTHON_DIR);
         return;
     }
-    char *slash = strrchr(dir, '/'); /* PREFIX/bin -> PREFIX */
-    if (!slash || strcmp(slash, "/bin") != 0) return;
+    char *slash = strrchr(dir, '/'); /* PREFIX/bin -> PREFIX; /bin: the system's */
+    if (!slash || slash == dir || strcmp(slash, "/bin") != 0) return;
     *slash = '\0';
-    if (!strcmp(dir, "/usr") || !strcmp(dir, "/usr/local") || !dir[0]) return;
+    if (!strcmp(dir, "/usr") || !strcmp(dir, "/usr/local")) return;
     char pattern[PATH_MAX + 64];
     snprintf(pattern, sizeof pattern, "%s/lib/python3*/*-packages/plcio/__init__.py", dir);
     glob_t g;
