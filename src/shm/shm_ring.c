@@ -139,6 +139,12 @@ static void sleep_on(uint8_t *base, size_t seq_off, size_t waiters_off, uint32_t
  * Engine side
  * ------------------------------------------------------------------------- */
 
+/* A SUBMITTED request seen by a scan. */
+typedef struct shm_ring_pending {
+    uint64_t stamp;
+    uint32_t pid, slot;
+} shm_ring_pending;
+
 struct shm_ring_server {
     char name[RING_NAME_MAX];
     int fd;
@@ -148,10 +154,11 @@ struct shm_ring_server {
     uint32_t submit_seen;
     uint64_t last_reap_ns;
     uint8_t *value; /* private copy of the request being handed out */
-    /* the first of _next's two scans: per slot, SUBMITTED then or not */
-    uint8_t *seen_submitted;
-    uint32_t *seen_pid;
-    uint64_t *seen_stamp;
+    /* _next hands out a batch: the requests one pair of scans found takeable,
+     * oldest first; a new pair of scans when it is used up */
+    shm_ring_pending *first_scan; /* SUBMITTED in the first scan, by pid then stamp */
+    shm_ring_pending *batch;
+    uint32_t first_count, batch_count, batch_next;
 };
 
 uint32_t shm_ring_server_slots(const shm_ring_server *s) { return s ? s->slots : 0; }
@@ -246,10 +253,9 @@ int shm_ring_server_create(const char *data_name, uint64_t key, uint32_t slots, 
     s->slot_size = (SHM_W_HEAD + value_cap + 63u) & ~63u;
     s->size = SHM_R_HEADER_SIZE + (size_t)slots * s->slot_size;
     s->value = calloc(1, (size_t)value_cap + 1);
-    s->seen_submitted = calloc(slots ? slots : 1, 1);
-    s->seen_pid = calloc(slots ? slots : 1, sizeof *s->seen_pid);
-    s->seen_stamp = calloc(slots ? slots : 1, sizeof *s->seen_stamp);
-    bool allocated = s->value && s->seen_submitted && s->seen_pid && s->seen_stamp;
+    s->first_scan = calloc(slots ? slots : 1, sizeof *s->first_scan);
+    s->batch = calloc(slots ? slots : 1, sizeof *s->batch);
+    bool allocated = s->value && s->first_scan && s->batch;
     int rc = allocated ? ring_open_exclusive(s, msg, cap) : PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = shm_apply_access(s->fd, a, 0600, s->name, msg, cap);
     /* posix_fallocate: a full /dev/shm is PLCIO_ENOSPC now, never a SIGBUS later */
@@ -349,9 +355,8 @@ void shm_ring_server_close(shm_ring_server *s, const char *why)
         close(s->fd);
     }
     free(s->value);
-    free(s->seen_submitted);
-    free(s->seen_pid);
-    free(s->seen_stamp);
+    free(s->first_scan);
+    free(s->batch);
     free(s);
 }
 
@@ -415,42 +420,64 @@ static bool slot_submitted(shm_ring_server *s, uint32_t i, uint64_t *ctl, uint64
     return true;
 }
 
-/* The oldest request that may be taken now, or UINT32_MAX.
+static int by_pid_then_stamp(const void *a, const void *b)
+{
+    const shm_ring_pending *x = a, *y = b;
+    if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+    return x->stamp < y->stamp ? -1 : x->stamp > y->stamp ? 1 : 0;
+}
+
+static int by_stamp_then_slot(const void *a, const void *b)
+{
+    const shm_ring_pending *x = a, *y = b;
+    if (x->stamp != y->stamp) return x->stamp < y->stamp ? -1 : 1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot ? 1 : 0;
+}
+
+/* The newest stamp the first scan saw from `pid` (0: none). */
+static uint64_t first_scan_newest(const shm_ring_server *s, uint32_t pid)
+{
+    size_t lo = 0, hi = s->first_count; /* the last entry of pid: stamps ascend within a pid */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->first_scan[mid].pid <= pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && s->first_scan[lo - 1].pid == pid ? s->first_scan[lo - 1].stamp : 0;
+}
+
+/* Find what may be taken now, oldest first, into s->batch.
  *
  * Two scans. A request seen SUBMITTED in the first scan was submitted after
  * every earlier request of its process (a process submits one request after
  * another, each CAS a release), so those earlier ones are all visible to the
  * second scan, however the slots lie. A request first seen in the second scan
- * may still have an older sibling the scan passed over too early; it is
- * eligible only when its process has a newer request seen in the first scan
- * (then its own predecessors are visible too), otherwise it waits for the
- * next call. Among the eligible ones the oldest stamp wins (then the lower
- * slot). The engine is the only one that moves a slot out of SUBMITTED, so
- * what the first scan saw is still there in the second. */
-static uint32_t oldest_submitted(shm_ring_server *s)
+ * may still have an older sibling the scan passed over too early; it is taken
+ * now only when its process has a newer request seen in the first scan (then
+ * its own predecessors are visible too), otherwise with the next batch. A
+ * request that comes later than a batch is never taken before it; a process's
+ * requests thus leave in the order of its stamps. The engine is the only one
+ * that moves a slot out of SUBMITTED, so what the first scan saw is still
+ * there in the second. Ties (a hostile stamp) go to the lower slot. */
+static void scan_batch(shm_ring_server *s)
 {
     uint64_t ctl = 0, stamp = 0;
-    bool any = false;
-    for (uint32_t i = 0; i < s->slots; i++) {
-        s->seen_submitted[i] = slot_submitted(s, i, &ctl, &stamp);
-        s->seen_pid[i] = SHM_CTL_PID(ctl);
-        s->seen_stamp[i] = stamp;
-        any = any || s->seen_submitted[i];
-    }
-    if (!any) return UINT32_MAX;
-    uint32_t best = UINT32_MAX;
-    uint64_t best_stamp = 0;
+    s->first_count = s->batch_count = s->batch_next = 0;
+    for (uint32_t i = 0; i < s->slots; i++)
+        if (slot_submitted(s, i, &ctl, &stamp))
+            s->first_scan[s->first_count++] = (shm_ring_pending){stamp, SHM_CTL_PID(ctl), i};
+    if (!s->first_count) return;
+    qsort(s->first_scan, s->first_count, sizeof *s->first_scan, by_pid_then_stamp);
     for (uint32_t i = 0; i < s->slots; i++) {
         if (!slot_submitted(s, i, &ctl, &stamp)) continue;
-        bool eligible = s->seen_submitted[i];
-        for (uint32_t j = 0; j < s->slots && !eligible; j++)
-            eligible = s->seen_submitted[j] && s->seen_pid[j] == SHM_CTL_PID(ctl) && s->seen_stamp[j] >= stamp;
-        if (eligible && (best == UINT32_MAX || stamp < best_stamp)) {
-            best = i;
-            best_stamp = stamp;
-        }
+        /* first seen now with no newer sibling seen before (or a stamp that
+         * moved: a hostile hand): it waits for the next batch */
+        if (first_scan_newest(s, SHM_CTL_PID(ctl)) < stamp) continue;
+        s->batch[s->batch_count++] = (shm_ring_pending){stamp, SHM_CTL_PID(ctl), i};
     }
-    return best;
+    qsort(s->batch, s->batch_count, sizeof *s->batch, by_stamp_then_slot);
 }
 
 int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req)
@@ -458,17 +485,18 @@ int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req)
     if (!s || !req) return PLCIO_EINVAL;
     s->submit_seen = atomic_load_explicit(SHM_A32(s->base, SHM_R_SUBMIT_SEQ), memory_order_seq_cst);
     reap(s);
-    /* Each pass takes a slot out of SUBMITTED (or finds it moved by a hostile
-     * hand): bounded, and what is left waits for the next call. */
-    for (uint32_t pass = 0; pass <= 2 * s->slots; pass++) {
-        uint32_t i = oldest_submitted(s);
-        if (i == UINT32_MAX) return PLCIO_ENOTFOUND;
-        uint8_t *sl = slot_at(s->base, s->slot_size, i);
-        uint64_t ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
-        if (SHM_CTL_STATE(ctl) != SHM_SLOT_SUBMITTED) continue;
-        uint64_t busy = SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), SHM_CTL_PID(ctl));
-        if (!cas(ctl_of(sl), ctl, busy)) continue;
-        if (copy_out(s, i, sl, busy, req) == PLCIO_OK) return PLCIO_OK;
+    /* at most two batches per call: the one in hand, then a fresh one */
+    for (int round = 0; round < 2; round++) {
+        if (s->batch_next == s->batch_count) scan_batch(s);
+        while (s->batch_next < s->batch_count) {
+            uint32_t i = s->batch[s->batch_next++].slot;
+            uint8_t *sl = slot_at(s->base, s->slot_size, i);
+            uint64_t ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
+            if (SHM_CTL_STATE(ctl) != SHM_SLOT_SUBMITTED) continue; /* moved by a hostile hand */
+            uint64_t busy = SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), SHM_CTL_PID(ctl));
+            if (!cas(ctl_of(sl), ctl, busy)) continue;
+            if (copy_out(s, i, sl, busy, req) == PLCIO_OK) return PLCIO_OK;
+        }
     }
     return PLCIO_ENOTFOUND;
 }
