@@ -354,6 +354,49 @@ static void test_keepalive_finds_dead_partner(void **state)
     world_free(w);
 }
 
+static void test_garbage_from_partner(void **state)
+{
+    (void)state;
+    /* not TPKT at all, in the middle of a job: the job fails with the reason, the connection goes */
+    world *w = world_new("tls=0", false);
+    connect_now(w);
+    uint8_t b[4];
+    plcio_s7plus_item it = {PLCIO_S7PLUS_AREA_DB, 1, 0, sizeof b, b, 1, 0};
+    w->ft.link.silent[1] = true;
+    assert_int_equal(plcio_s7plus_client_read_multi_async(w->c, &it, 1, on_done, w), PLCIO_OK);
+    fake_link_inject(&w->ft.link, 1, "GET / HTTP/1.0\r\n\r\n", 18);
+    settle(w);
+    assert_int_equal(w->result, PLCIO_EPROTO);
+    assert_false(plcio_s7plus_client_is_connected(w->c));
+    assert_non_null(strstr(plcio_s7plus_client_last_error(w->c)->text, "TPKT"));
+    world_free(w);
+
+    /* a TPKT header that promises more than ever comes, over TLS: the job times out at its deadline */
+    w = world_new("timeout=700", true);
+    connect_now(w);
+    w->ft.link.silent[1] = true;
+    w->result = 1;
+    uint64_t t = w->clock.now_ns;
+    assert_int_equal(plcio_s7plus_client_read_multi_async(w->c, &it, 1, on_done, w), PLCIO_OK);
+    fake_link_inject(&w->ft.link, 1, "\x03\x00\xff\xff\x02\xf0\x80", 7);
+    run_to(w, t + 700 * MS - 1);
+    assert_int_equal(w->result, 1);
+    run_to(w, t + 700 * MS);
+    assert_int_equal(w->result, PLCIO_ETIMEDOUT);
+    /* TLS records of garbage after the handshake: refused, not crashed */
+    w->result = 1;
+    connect_now(w);
+    w->ft.link.silent[1] = true;
+    assert_int_equal(plcio_s7plus_client_read_multi_async(w->c, &it, 1, on_done, w), PLCIO_OK);
+    static const uint8_t junk[] = {0x03, 0x00, 0x00, 0x17, 0x02, 0xf0, 0x80, 0x17, 0x03, 0x03, 0x00, 0x0b,
+                                   1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11};
+    fake_link_inject(&w->ft.link, 1, junk, sizeof junk);
+    settle(w);
+    assert_true(w->result != 1 && w->result != PLCIO_OK);
+    assert_false(plcio_s7plus_client_is_connected(w->c));
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_handshake_stops),
         cmocka_unit_test(test_keepalive_keeps_session),
         cmocka_unit_test(test_keepalive_finds_dead_partner),
+        cmocka_unit_test(test_garbage_from_partner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

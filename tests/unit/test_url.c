@@ -241,21 +241,19 @@ static void test_s7_protocol(void **state)
 
     /* the S7CommPlus client from s7:// URLs: plus/auto with its keys (the classic ones ignored) */
     plcio_s7plus_client *c = NULL;
-    assert_int_equal(plcio_s7plus_client_new("s7://h:1102?protocol=auto&slot=1&rack=0&insecure=1&keepalive=30000",
-                                             NULL, &c, &err),
-                     PLCIO_OK);
+    assert_int_equal(
+        plcio_s7plus_client_new("s7://h:1102?protocol=auto&slot=1&rack=0&insecure=1&keepalive=30000", NULL, &c, &err),
+        PLCIO_OK);
     plcio_s7plus_client_free(c);
     assert_int_equal(plcio_s7plus_client_new("s7://h?insecure=1", NULL, &c, &err), PLCIO_EINVAL);
     assert_null(c);
     assert_non_null(strstr(err.text, "classic S7"));
-    assert_int_equal(plcio_s7plus_client_new("s7://h?protocol=plus&insecure=1&bogus=1", NULL, &c, &err),
-                     PLCIO_ESYNTAX);
+    assert_int_equal(plcio_s7plus_client_new("s7://h?protocol=plus&insecure=1&bogus=1", NULL, &c, &err), PLCIO_ESYNTAX);
     assert_non_null(strstr(err.text, "unknown parameter bogus"));
     assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&slot=1", NULL, &c, &err), PLCIO_ESYNTAX);
     assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&keepalive=-1", NULL, &c, &err), PLCIO_ERANGE);
     assert_non_null(strstr(err.text, "keepalive must be 0..86400000 ms"));
-    assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&keepalive=86400001", NULL, &c, &err),
-                     PLCIO_ERANGE);
+    assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&keepalive=86400001", NULL, &c, &err), PLCIO_ERANGE);
     assert_null(c);
 }
 

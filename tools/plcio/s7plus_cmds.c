@@ -359,7 +359,9 @@ int s7plus_cli_info(int argc, char **argv)
         snprintf(why_dbs, sizeof why_dbs, "%s", plcio_s7plus_client_last_error(c)->text);
     if (ndb > sizeof dbs / sizeof dbs[0]) ndb = sizeof dbs / sizeof dbs[0];
     const char *tls = plcio_s7plus_client_tls_version(c);
-    const char *state_text = state == PLCIO_S7PLUS_CPU_RUN ? "RUN" : state == PLCIO_S7PLUS_CPU_STOP ? "STOP" : "unknown";
+    const char *state_text = state == PLCIO_S7PLUS_CPU_RUN    ? "RUN"
+                             : state == PLCIO_S7PLUS_CPU_STOP ? "STOP"
+                                                              : "unknown";
     if (json) {
         printf("{\"protocol\": \"S7CommPlus\", \"tls\": ");
         cli_json_string(stdout, tls[0] ? tls : "none");
