@@ -56,6 +56,14 @@ typedef struct plcio_s7plus_client_options {
      * dead link is noticed timeout_ms later. 0: off (the default; URL:
      * keepalive=MS). The blocking calls send nothing between calls. */
     int keepalive_ms;
+    /* Event-loop mode: after a connection failed or was lost, _process
+     * connects again by itself, first after reconnect_min_ms (100), the
+     * wait doubling up to reconnect_max_ms (5000) while attempts fail; a job
+     * queued meanwhile waits for the next attempt. Off by default (URL:
+     * reconnect=1). _close stops it. */
+    bool auto_reconnect;
+    int reconnect_min_ms;
+    int reconnect_max_ms;
     /* Event-loop mode, as plcio_s7_client_options: the time the client reads
      * (deadlines, keep-alive) and the byte stream it runs on. Zero: the
      * system monotonic clock and TCP. A client with either of its own
@@ -68,7 +76,7 @@ typedef struct plcio_s7plus_client_options {
 PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
 
 /* Options from s7plus://HOST[:PORT][?ca=FILE&cert=FILE&key=FILE&insecure=1&tls=0&tls12=1
- * &timeout=MS&keepalive=MS&dialect=python-snap7]. Also s7://HOST?protocol=plus
+ * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7]. Also s7://HOST?protocol=plus
  * (or auto) with the same keys (the s7:// keys rack, slot, ... are ignored
  * there: they belong to the classic side). Strings point into url. password= is
  * refused (PLCIO_EUNSUPPORTED) until legitimation exists. */
@@ -145,14 +153,15 @@ PLCIO_API int plcio_s7plus_client_get_cpu_state(plcio_s7plus_client *c, int *sta
  * blocking calls; a job still pending at _close/_free is dropped without
  * its callback. A job queued while connecting or while a keep-alive is under way
  * goes when the session is ready. A failure drops the connection; connect
- * again (connect_async) to go on. */
+ * again (connect_async) to go on, or let auto_reconnect do it. */
 typedef void (*plcio_s7plus_done_fn)(void *ctx, plcio_s7plus_client *c, int result);
 enum { PLCIO_S7PLUS_WANT_READ = 1, PLCIO_S7PLUS_WANT_WRITE = 2 };
 /* Begin: PLCIO_OK (in progress, or already connected) or an immediate error.
  * done (may be NULL) gets PLCIO_OK when the session is ready, or the error. */
 PLCIO_API int plcio_s7plus_client_connect_async(plcio_s7plus_client *c, plcio_s7plus_done_fn done, void *ctx);
 /* items (and their data) are borrowed until done has run. PLCIO_EBUSY if a
- * job is queued already, PLCIO_ENOTCONN without connect_async first. */
+ * job is queued already, PLCIO_ENOTCONN without connect_async first (with
+ * auto_reconnect after a lost connection: queued for the next attempt). */
 PLCIO_API int plcio_s7plus_client_read_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
                                                    plcio_s7plus_done_fn done, void *ctx);
 PLCIO_API int plcio_s7plus_client_write_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,

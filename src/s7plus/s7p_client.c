@@ -45,6 +45,9 @@ struct plcio_s7plus_client {
     void *jctx;
     uint8_t ka_body[64]; /* the keep-alive request's body */
     size_t ka_len;
+    bool want_connected; /* connect_async called, close not: auto_reconnect applies */
+    int backoff_ms;      /* the wait before the next attempt (0: none failed yet) */
+    uint64_t next_attempt;
 };
 
 enum { JOB_NONE, JOB_READ, JOB_WRITE };
@@ -60,6 +63,8 @@ void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
     o->client_name = "plcio";
     o->connect_timeout_ms = 5000;
     o->timeout_ms = 5000;
+    o->reconnect_min_ms = 100;
+    o->reconnect_max_ms = 5000;
 }
 
 static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *err, int *rc)
@@ -79,8 +84,8 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",      "cert",    "key",      "insecure", "tls",       "tls12",
-                                          "timeout", "dialect", "password", "name",     "keepalive", NULL};
+    static const char *const allowed[] = {"ca",      "cert",     "key",  "insecure",  "tls",       "tls12", "timeout",
+                                          "dialect", "password", "name", "keepalive", "reconnect", NULL};
     /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
     static const char *const allowed_s7[] = {
         "ca",      "cert",     "key",        "insecure",    "tls",      "tls12",     "timeout",
@@ -104,7 +109,7 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
     if (u->port > 0) o->port = u->port;
     int rc = PLCIO_OK;
     if (!flag(u, "insecure", &o->insecure, err, &rc) || !flag(u, "tls", &o->tls, err, &rc) ||
-        !flag(u, "tls12", &o->tls12, err, &rc))
+        !flag(u, "tls12", &o->tls12, err, &rc) || !flag(u, "reconnect", &o->auto_reconnect, err, &rc))
         return rc;
     const char *v;
     if ((v = plcio_url_get(u, "ca"))) o->ca_file = v;
@@ -400,6 +405,8 @@ void plcio_s7plus_client_close(plcio_s7plus_client *c)
     if (!c) return;
     c->job = JOB_NONE; /* dropped without its callback */
     c->cdone = NULL;
+    c->want_connected = false;
+    c->backoff_ms = 0;
     if (own_io(c)) {
         /* event-loop mode: DeleteObject if it can go at once, no waiting */
         if (plcio_s7plus_client_is_connected(c) && s7p_session_close(c->session, now_ns(c)) == PLCIO_OK) {
@@ -797,6 +804,16 @@ static void finish_connect(plcio_s7plus_client *c, int rc)
     if (done) done(c->cdone_ctx, c, rc);
 }
 
+/* auto_reconnect: the next attempt after the backoff, which doubles per failure. */
+static void schedule_retry(plcio_s7plus_client *c)
+{
+    if (!c->opt.auto_reconnect || !c->want_connected) return;
+    int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
+    int hi = c->opt.reconnect_max_ms > lo ? c->opt.reconnect_max_ms : lo;
+    c->backoff_ms = c->backoff_ms ? (c->backoff_ms > hi / 2 ? hi : c->backoff_ms * 2) : lo;
+    c->next_attempt = now_ns(c) + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
+}
+
 /* The connection broke: the detail kept, everything dropped, the callbacks told. */
 static int async_fail(plcio_s7plus_client *c, int rc)
 {
@@ -809,6 +826,7 @@ static int async_fail(plcio_s7plus_client *c, int rc)
     }
     log_msg(&c->opt.logger, PLCIO_LOG_WARN, MOD, "%s:%d: %s", c->host, c->opt.port, c->last.text);
     drop(c);
+    schedule_retry(c);
     finish_connect(c, rc);
     if (c->job != JOB_NONE) finish_job(c, rc);
     return rc;
@@ -894,10 +912,26 @@ static void on_answer(plcio_s7plus_client *c)
     finish_job(c, rc);
 }
 
+static int start_connect(plcio_s7plus_client *c);
+
 int plcio_s7plus_client_connect_async(plcio_s7plus_client *c, plcio_s7plus_done_fn done, void *ctx)
 {
     if (!c) return PLCIO_EINVAL;
     if (c->session) return PLCIO_OK; /* under way or done */
+    c->want_connected = true;
+    c->cdone = done;
+    c->cdone_ctx = ctx;
+    int rc = start_connect(c);
+    if (rc) {
+        c->cdone = NULL; /* the caller has the error */
+        schedule_retry(c);
+    }
+    return rc;
+}
+
+/* A new connection (connect_async, or auto_reconnect's next attempt). */
+static int start_connect(plcio_s7plus_client *c)
+{
     drop(c);
     plcio_error_clear(&c->last);
     int rc;
@@ -920,8 +954,6 @@ int plcio_s7plus_client_connect_async(plcio_s7plus_client *c, plcio_s7plus_done_
     }
     c->connecting = true; /* io_connect_finish tells when it is done */
     c->connect_deadline = now + (uint64_t)c->opt.connect_timeout_ms * PLCIO_NS_PER_MS;
-    c->cdone = done;
-    c->cdone_ctx = ctx;
     return PLCIO_OK;
 }
 
@@ -930,7 +962,8 @@ static int queue_job(plcio_s7plus_client *c, int job, plcio_s7plus_item *items, 
 {
     if (!c) return PLCIO_EINVAL;
     if (c->job != JOB_NONE) return failf(c, PLCIO_EBUSY, "s7plus: a job is under way");
-    if (!c->session) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
+    bool waits = !c->session && c->opt.auto_reconnect && c->want_connected; /* for the next attempt */
+    if (!c->session && !waits) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
     int rc = check_items(c, items, n);
     if (rc) return rc;
     size_t len = 0;
@@ -966,7 +999,11 @@ static uint64_t min_deadline(uint64_t a, uint64_t b) { return !a ? b : !b ? a : 
 unsigned plcio_s7plus_client_wants(const plcio_s7plus_client *c, uint64_t *deadline)
 {
     if (deadline) *deadline = 0;
-    if (!c || !c->session) return 0;
+    if (!c) return 0;
+    if (!c->session) {
+        if (deadline && c->opt.auto_reconnect && c->want_connected) *deadline = c->next_attempt;
+        return 0;
+    }
     if (c->connecting) {
         if (deadline) *deadline = c->connect_deadline;
         return PLCIO_S7PLUS_WANT_WRITE;
@@ -984,8 +1021,12 @@ unsigned plcio_s7plus_client_wants(const plcio_s7plus_client *c, uint64_t *deadl
 int plcio_s7plus_client_process(plcio_s7plus_client *c)
 {
     if (!c) return PLCIO_EINVAL;
-    if (!c->session) return PLCIO_OK;
     uint64_t now = now_ns(c);
+    if (!c->session) {
+        if (!c->opt.auto_reconnect || !c->want_connected || now < c->next_attempt) return PLCIO_OK;
+        int rc = start_connect(c);
+        if (rc) return async_fail(c, rc);
+    }
     if (c->connecting) {
         int rc = io_connect_finish(c);
         if (rc == PLCIO_EAGAIN) return now >= c->connect_deadline ? async_fail(c, PLCIO_ETIMEDOUT) : PLCIO_OK;
@@ -998,6 +1039,7 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
     if (!c->up && s7p_session_state(c->session) == S7PS_READY) {
         c->up = true;
         c->last_rx = now;
+        c->backoff_ms = 0;
         log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "connected to %s:%d, session 0x%08x%s%s", c->host, c->opt.port,
                 s7p_session_id(c->session), c->ctx ? ", " : ", no TLS", s7p_session_tls_version(c->session));
         finish_connect(c, PLCIO_OK);

@@ -397,6 +397,68 @@ static void test_garbage_from_partner(void **state)
     world_free(w);
 }
 
+static void test_auto_reconnect(void **state)
+{
+    (void)state;
+    world *w = world_new("tls=0&reconnect=1&timeout=300", false);
+    connect_now(w);
+    /* the partner drops the link: noticed at once, back after reconnect_min_ms (100), not before */
+    uint64_t t = w->clock.now_ns;
+    fake_link_reset(&w->ft.link, PLCIO_ECLOSED);
+    settle(w);
+    assert_false(plcio_s7plus_client_is_connected(w->c));
+    uint64_t d = 0;
+    assert_int_equal(plcio_s7plus_client_wants(w->c, &d), 0);
+    assert_int_equal(d, t + 100 * MS);
+    /* a job queued while down waits for the next attempt */
+    uint8_t b[4];
+    plcio_s7plus_item it = {PLCIO_S7PLUS_AREA_DB, 1, 4, sizeof b, b, 1, 0};
+    assert_int_equal(plcio_s7plus_client_read_multi_async(w->c, &it, 1, on_done, w), PLCIO_OK);
+    run_to(w, t + 100 * MS - 1);
+    assert_int_equal(w->ft.connections, 1);
+    assert_int_equal(w->result, 1);
+    run_to(w, t + 100 * MS);
+    assert_int_equal(w->ft.connections, 2);
+    assert_true(plcio_s7plus_client_is_connected(w->c));
+    assert_int_equal(w->result, PLCIO_OK);
+    assert_memory_equal(b, w->db1 + 4, 4);
+    /* refused attempts: the wait doubles (100, 200, 400, 800...) up to reconnect_max_ms (5000) */
+    w->refuse = PLCIO_ECONNREFUSED;
+    t = w->clock.now_ns;
+    fake_link_reset(&w->ft.link, PLCIO_ECLOSED);
+    settle(w);
+    uint64_t at = t;
+    static const int waits[] = {100, 200, 400, 800, 1600, 3200, 5000, 5000};
+    for (size_t k = 0; k < sizeof waits / sizeof waits[0]; k++) {
+        int before = w->ft.connections;
+        at += (uint64_t)waits[k] * MS;
+        run_to(w, at - 1);
+        assert_int_equal(w->ft.connections, before);
+        run_to(w, at);
+        assert_int_equal(w->ft.connections, before + 1);
+        assert_false(plcio_s7plus_client_is_connected(w->c));
+    }
+    /* the partner is back: the next attempt connects, and the wait starts again at 100 */
+    w->refuse = 0;
+    at += 5000 * MS;
+    run_to(w, at);
+    assert_true(plcio_s7plus_client_is_connected(w->c));
+    t = w->clock.now_ns;
+    fake_link_reset(&w->ft.link, PLCIO_ECLOSED);
+    settle(w);
+    plcio_s7plus_client_wants(w->c, &d);
+    assert_int_equal(d, t + 100 * MS);
+    /* close stops it */
+    plcio_s7plus_client_close(w->c);
+    int n = w->ft.connections;
+    run_to(w, t + 60 * S);
+    assert_int_equal(w->ft.connections, n);
+    assert_int_equal(plcio_s7plus_client_wants(w->c, &d), 0);
+    assert_int_equal(d, 0);
+    assert_int_equal(plcio_s7plus_client_read_multi_async(w->c, &it, 1, on_done, w), PLCIO_ENOTCONN);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_keepalive_keeps_session),
         cmocka_unit_test(test_keepalive_finds_dead_partner),
         cmocka_unit_test(test_garbage_from_partner),
+        cmocka_unit_test(test_auto_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
