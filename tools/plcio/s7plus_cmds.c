@@ -328,7 +328,7 @@ int s7plus_cli_watch(int argc, char **argv)
     watch_args a;
     int st = watch_parse(argc, argv, &a);
     if (st) return st;
-    watch_item *w = calloc(a.n, sizeof *w);
+    watch_item *w = calloc(a.n ? a.n : 1, sizeof *w); /* n >= 1 after watch_parse */
     if (!w) return cli_out_of_memory();
     plcio_s7plus_client *c = NULL;
     st = watch_items(argc, argv, w);
