@@ -37,6 +37,7 @@ typedef struct gw_req {
     mb_fwd_origin o;
     uint64_t client_key, tag, t0;
     gw_target *t;
+    struct gw_req *prev, *next; /* every live request of the gateway (freed with it) */
 } gw_req;
 
 struct gw_target {
@@ -66,6 +67,7 @@ struct plcio_modbus_gateway {
     size_t nclients, capclients;
     unsigned max_pending, depth;
     uint64_t reconnect_ns;
+    gw_req *live; /* waiting and in flight */
 };
 
 void plcio_modbus_gateway_options_init(plcio_modbus_gateway_options *o)
@@ -146,6 +148,16 @@ static void reply_exception(plcio_modbus_gateway *g, gw_target *t, const mb_fwd_
     reply(g, t, o, pdu, sizeof pdu);
 }
 
+static void req_free(plcio_modbus_gateway *g, gw_req *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        g->live = q->next;
+    if (q->next) q->next->prev = q->prev;
+    free(q);
+}
+
 /* The request's outcome to its client, then it is gone. */
 static void finish(gw_req *q, int result)
 {
@@ -175,7 +187,7 @@ static void finish(gw_req *q, int result)
     default: reply_exception(g, t, &q->o, q->pdu[0], PLCIO_MB_EX_GATEWAY_PATH_UNAVAILABLE); break;
     }
     uint64_t key = q->client_key;
-    free(q);
+    req_free(g, q);
     client_done(g, key);
 }
 
@@ -304,9 +316,7 @@ static void target_free(gw_target *t)
 {
     if (!t) return;
     plcio_loop_watch_clear(&t->watch);
-    plcio_modbus_client_free(t->c); /* in-flight requests forgotten without callbacks */
-    for (size_t i = 0; i < t->nwait; i++)
-        free(t->wait[i]);
+    plcio_modbus_client_free(t->c); /* in-flight requests forgotten without callbacks (freed with g->live) */
     free(t->wait);
     free(t->url);
     free(t);
@@ -367,6 +377,9 @@ static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, siz
     q->tag = (last > t->vtime ? last : t->vtime) + 1;
     cl->last_tag[ti] = q->tag;
     cl->pending++;
+    q->next = g->live;
+    if (g->live) g->live->prev = q;
+    g->live = q;
     t->wait[t->nwait++] = q;
     t->st.requests++;
     t->st.queued = (uint32_t)t->nwait;
@@ -430,6 +443,8 @@ void plcio_modbus_gateway_free(plcio_modbus_gateway *g)
     if (!g) return;
     for (size_t i = 0; i < g->ntargets; i++)
         target_free(g->targets[i]);
+    while (g->live)
+        req_free(g, g->live);
     plcio_modbus_server_free(g->srv); /* after the targets: their watches are on its loop */
     free(g->clients);
     free(g);
