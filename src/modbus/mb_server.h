@@ -86,6 +86,7 @@ struct plcio_modbus_server {
     size_t links_cap;
     uint64_t sweep_timer; /* idle and half-frame deadlines of TCP connections */
     uint64_t next_link_id;
+    bool loop_borrowed;    /* mb_server_attach_loop: someone else's loop, not freed here */
     mb_forward_fn forward; /* NULL: every request is answered here */
     void *forward_ctx;
 };
@@ -95,6 +96,9 @@ struct plcio_modbus_server {
 int mb_server_forward_reply(plcio_modbus_server *s, const mb_fwd_origin *o, const uint8_t *pdu, size_t len);
 /* Read again from a TCP connection whose forward() said PLCIO_EAGAIN. */
 void mb_server_forward_resume(plcio_modbus_server *s, const mb_fwd_origin *o);
+/* Serve on someone else's loop (before any listen/open; the loop must outlive
+ * the server): PLCIO_EBUSY when the server has a loop already. */
+int mb_server_attach_loop(plcio_modbus_server *s, plcio_loop *loop);
 /* The server's event loop (made on first use); NULL when out of memory. */
 plcio_loop *mb_server_loop(plcio_modbus_server *s);
 

@@ -109,8 +109,22 @@ void mb_server_io_free(plcio_modbus_server *s)
     free(s->links);
     s->links = NULL;
     s->links_cap = 0;
-    loop_free(s->loop);
+    if (s->loop_borrowed) {
+        if (s->sweep_timer) plcio_loop_timer_cancel(s->loop, s->sweep_timer);
+    } else {
+        loop_free(s->loop);
+    }
+    s->sweep_timer = 0;
     s->loop = NULL;
+}
+
+int mb_server_attach_loop(plcio_modbus_server *s, plcio_loop *loop)
+{
+    if (!s || !loop) return PLCIO_EINVAL;
+    if (s->loop) return PLCIO_EBUSY;
+    s->loop = loop;
+    s->loop_borrowed = true;
+    return PLCIO_OK;
 }
 
 static void drop_connection(mb_link_state *l, const char *why)
