@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plcio/plcio.h"
@@ -61,8 +62,9 @@ static int sequential(const char *url, int n, result *r)
     uint64_t total = plcio_monotonic_ns() - t0;
     if (rc == PLCIO_OK) {
         qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
-        r->p50_us = (double)lat[n / 2] / 1e3;
-        r->p99_us = (double)lat[(n * 99) / 100] / 1e3;
+        size_t mid = (size_t)n / 2, p99 = (size_t)n * 99 / 100;
+        r->p50_us = (double)lat[mid] / 1e3;
+        r->p99_us = (double)lat[p99] / 1e3;
         r->per_s = (double)n / ((double)total / 1e9);
     }
     free(lat);
@@ -168,7 +170,7 @@ static pid_t start_socat(const char *dir)
         snprintf(p, sizeof p, "%s/ttyB", dir);
         if (stat(p, &st) == 0) return pid;
         if (waitpid(pid, NULL, WNOHANG) == pid) return -1; /* no socat */
-        usleep(20000);
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
     }
     if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
     return -1;
@@ -184,7 +186,7 @@ static int bench_rtu(void)
         rmdir(dir);
         return 0;
     }
-    char line[400], direct[400], via[96];
+    char line[400], direct[400];
     snprintf(line, sizeof line, "modbus-rtu://%s/ttyA?baud=115200&parity=N", dir);
     snprintf(direct, sizeof direct, "modbus-rtu://%s/ttyB?baud=115200&parity=N", dir);
     plcio_modbus_server *s = NULL;
@@ -198,8 +200,9 @@ static int bench_rtu(void)
         result d, w;
         int ok = sequential(direct, N_RTU, &d); /* the direct client closes the line before the gateway opens it */
         plcio_modbus_gateway *g = ok == 0 ? gateway_to(direct, &gport) : NULL;
-        snprintf(via, sizeof via, "modbus-tcp://127.0.0.1:%d?timeout=2000", gport);
         if (g) {
+            char via[96];
+            snprintf(via, sizeof via, "modbus-tcp://127.0.0.1:%d?timeout=2000", gport);
             pthread_t tg;
             pthread_create(&tg, NULL, run_gateway, g);
             if (sequential(via, N_RTU, &w) == 0) {

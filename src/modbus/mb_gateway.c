@@ -249,7 +249,7 @@ static gw_req *take_next(gw_target *t)
     for (size_t i = 1; i < t->nwait; i++)
         if (t->wait[i]->tag < t->wait[best]->tag) best = i;
     gw_req *q = t->wait[best];
-    memmove(&t->wait[best], &t->wait[best + 1], (t->nwait - best - 1) * sizeof t->wait[0]);
+    memmove(&t->wait[best], &t->wait[best + 1], (t->nwait - best - 1) * sizeof(gw_req *));
     t->nwait--;
     t->st.queued = (uint32_t)t->nwait;
     return q;
@@ -349,7 +349,7 @@ static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, siz
     gw_req *q = cl && t->nwait < GW_TARGET_QUEUE_MAX ? calloc(1, sizeof *q) : NULL;
     if (q && t->nwait == t->capwait) {
         size_t cap = t->capwait ? 2 * t->capwait : 16;
-        gw_req **p = realloc(t->wait, cap * sizeof *p);
+        gw_req **p = realloc(t->wait, cap * sizeof(gw_req *));
         if (p) {
             t->wait = p;
             t->capwait = cap;
@@ -443,8 +443,11 @@ void plcio_modbus_gateway_free(plcio_modbus_gateway *g)
     if (!g) return;
     for (size_t i = 0; i < g->ntargets; i++)
         target_free(g->targets[i]);
-    while (g->live)
-        req_free(g, g->live);
+    for (gw_req *q = g->live, *next; q; q = next) { /* waiting and in flight: forgotten by their clients */
+        next = q->next;
+        free(q);
+    }
+    g->live = NULL;
     plcio_modbus_server_free(g->srv); /* after the targets: their watches are on its loop */
     free(g->clients);
     free(g);

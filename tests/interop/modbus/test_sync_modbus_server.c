@@ -107,8 +107,8 @@ static void rig_start(rig *r, bool writes)
              (int)getpid(), ++rigs, r->s7_port, r->mb_port, writes ? "true" : "false");
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
     const char *syncv[] = {plcio_bin(), "sync", "--config", cfg, NULL};
     assert_int_equal(plcio_test_proc_start(&r->sync, syncv, "sync:", 10000, 100), 0);
 }
