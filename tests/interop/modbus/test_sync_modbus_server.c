@@ -115,8 +115,8 @@ static void rig_start(rig *r, bool writes)
 
 static void rig_stop(rig *r)
 {
-    if (r->sync.pid > 0) kill(r->sync.pid, SIGTERM); /* the engine removes its segment */
-    plcio_test_proc_wait(&r->sync, 5000);
+    if (r->sync.pid > 0) kill(r->sync.pid, SIGTERM);           /* the engine removes its segment */
+    assert_int_equal(plcio_test_proc_wait(&r->sync, 5000), 0); /* (and under ASan: no leak, no error) */
     plcio_test_proc_stop(&r->sim);
 }
 
