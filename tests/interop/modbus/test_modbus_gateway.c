@@ -362,7 +362,7 @@ static void test_clients_take_turns_on_a_serial_line(void **state)
 
     int a = tcp_connect(port), b = tcp_connect(port);
     enum { BURST = 24 };
-    uint8_t burst[BURST * 12], frame[16];
+    uint8_t burst[BURST * 12];
     const uint8_t read1[] = {0x03, 0x00, 0x00, 0x00, 0x01}; /* hr0, 1 register: answer 11 bytes */
     for (int i = 0; i < BURST; i++)
         mbap(burst + (size_t)i * 12, (uint16_t)(0x100 + i), 1, read1, sizeof read1);
@@ -370,6 +370,7 @@ static void test_clients_take_turns_on_a_serial_line(void **state)
     uint8_t ans[BURST * 11];
     assert_int_equal(read_some(a, ans, 11, 5000), 11); /* the gateway has A's burst */
     {
+        uint8_t frame[16];
         size_t len = mbap(frame, 0x4242, 1, read1, sizeof read1);
         send_all(b, frame, len);
     }
