@@ -495,6 +495,39 @@ static void test_bad_input(void **state)
     plcio_test_proc_stop(&srv);
 }
 
+/* ---- back-pressure: a client past --max-pending is not read from, nothing is lost ---- */
+
+static void test_back_pressure(void **state)
+{
+    (void)state;
+    plcio_test_proc srv = PLCIO_TEST_PROC_INIT, gw = PLCIO_TEST_PROC_INIT;
+    int tport = 0;
+    pymodbus_server(&srv, "tcp", NULL, &tport);
+    char to[128];
+    snprintf(to, sizeof to, "modbus-tcp://127.0.0.1:%d", tport);
+    const char *extra[] = {"--to", to, "--max-pending", "2", "--depth", "1", NULL};
+    int port = gateway_start(&gw, extra, false, NULL);
+    int fd = tcp_connect(port);
+    enum { BURST = 40 };
+    uint8_t burst[BURST * 12], ans[BURST * 17];
+    for (size_t i = 0; i < BURST; i++) { /* hr i .. i+3: answer 17 bytes, values i .. i+3 */
+        const uint8_t rd[] = {0x03, 0x00, (uint8_t)i, 0x00, 0x04};
+        mbap(burst + i * 12, (uint16_t)(0x200 + i), 1, rd, sizeof rd);
+    }
+    send_all(fd, burst, sizeof burst);
+    assert_int_equal(read_some(fd, ans, sizeof ans, 10000), sizeof ans);
+    for (size_t i = 0; i < BURST; i++) {
+        const uint8_t *x = ans + i * 17;
+        assert_int_equal(x[0] << 8 | x[1], 0x200 + i);
+        assert_int_equal(x[7], 0x03);
+        assert_int_equal(x[9] << 8 | x[10], i);
+        assert_int_equal(x[15] << 8 | x[16], i + 3);
+    }
+    close(fd);
+    gateway_stop(&gw);
+    plcio_test_proc_stop(&srv);
+}
+
 /* ---- usage ---- */
 
 static void expect_usage(const char *const *args, const char *why)
@@ -535,6 +568,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_back_pressure),
         cmocka_unit_test(test_pymodbus_through_gateway_to_rtu),
         cmocka_unit_test(test_libmodbus_and_mbpoll_through_gateway),
         cmocka_unit_test(test_target_killed),
