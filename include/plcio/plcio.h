@@ -63,5 +63,6 @@
 #include "plcio/sink.h"
 #include "plcio/http.h"
 #include "plcio/word_order.h"
+#include "plcio/gateway.h"
 
 #endif

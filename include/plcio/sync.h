@@ -35,6 +35,12 @@
  *     tls: {cert: web.pem, key: web.key}
  *     cors-origin: "https://dash.example"
  *     tag-metrics: false      # one /metrics series per numeric tag
+ *   modbus-server:            # the live image as a Modbus TCP server (docs/gateway.md)
+ *     listen: 127.0.0.1:5020  # default 127.0.0.1:502
+ *     unit: 1                 # answer this unit id only (default: every one)
+ *     writes: false           # FC 5/6/15/16 to tags that are writable (default false)
+ *     map:
+ *       - {tag: Level, holding: 0, order: CDAB}   # or input: / coil: / discrete: ADDRESS
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
@@ -112,6 +118,26 @@ typedef struct plcio_sync_http_spec {
     const char *cors_origin;
 } plcio_sync_http_spec;
 
+/* One entry of modbus-server's map: a tag's value at a Modbus address. */
+typedef struct plcio_sync_modbus_map {
+    const char *tag; /* the tag's name as in shared memory */
+    int table;       /* plcio_modbus_area: 0 coils, 1 discrete inputs, 3 input registers, 4 holding registers */
+    uint16_t address;
+    int order; /* plcio_mb_order of values over several registers (0: ABCD) */
+    unsigned line;
+} plcio_sync_modbus_map;
+
+/* The modbus-server: section (the engine serves it on its own loop). */
+typedef struct plcio_sync_modbus_spec {
+    bool present;
+    const char *listen; /* "HOST:PORT"; NULL: 127.0.0.1:502 */
+    int unit;           /* 0..255, -1: every unit id */
+    bool writes;        /* writes to writable tags go to the PLC through plcio_sync_write */
+    size_t map_count;
+    plcio_sync_modbus_map *map;
+    unsigned line;
+} plcio_sync_modbus_spec;
+
 typedef struct plcio_sync_config {
     const char *shm_name;
     unsigned shm_mode;           /* data segment permission bits; 0: 0640 */
@@ -126,6 +152,7 @@ typedef struct plcio_sync_config {
     size_t output_count;
     plcio_sync_output_spec *outputs;
     plcio_sync_http_spec http;
+    plcio_sync_modbus_spec modbus_server;
 } plcio_sync_config;
 
 /* Parse a YAML configuration. `source` names it in errors ("tank.yaml");

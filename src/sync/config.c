@@ -9,6 +9,7 @@
 
 #include "plcio/core.h"
 #include "plcio/sync.h"
+#include "plcio/word_order.h"
 #include "core/error.h"
 
 #define DEFAULT_SHM_NAME         "plcio"
@@ -440,6 +441,67 @@ static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *
     return PLCIO_OK;
 }
 
+/* ---- modbus-server (the live image as a Modbus TCP server) ---- */
+
+static int modbus_map_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_modbus_map *m = obj;
+    static const struct {
+        const char *key;
+        int table;
+    } tables[] = {{"coil", 0}, {"discrete", 1}, {"input", 3}, {"holding", 4}};
+    if (!strcmp(key, "tag")) return get_string(ctx, v, "modbus-server map tag", &m->tag);
+    if (!strcmp(key, "order")) {
+        const char *o = NULL;
+        plcio_mb_order order = PLCIO_MB_ABCD;
+        int rc = get_string(ctx, v, "modbus-server map order", &o);
+        if (rc == PLCIO_OK && plcio_mb_order_parse(o, &order) != PLCIO_OK)
+            return fail(ctx, v, PLCIO_ESYNTAX, "order '%s' is not ABCD, CDAB, BADC or DCBA", o);
+        m->order = (int)order;
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        if (strcmp(key, tables[i].key) != 0) continue;
+        if (m->table >= 0) return fail(ctx, v, PLCIO_ESYNTAX, "one of holding, input, coil or discrete per entry");
+        unsigned long a = 0;
+        int rc = get_uint(ctx, v, key, 0, 65535, &a);
+        m->table = tables[i].table;
+        m->address = (uint16_t)a;
+        return rc;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static int modbus_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_modbus_spec *m = obj;
+    if (!strcmp(key, "listen")) return get_string(ctx, v, "modbus-server listen", &m->listen);
+    if (!strcmp(key, "writes")) return get_bool(ctx, v, "modbus-server writes", &m->writes);
+    if (!strcmp(key, "unit")) {
+        unsigned long u = 0;
+        int rc = get_uint(ctx, v, "modbus-server unit", 0, 255, &u);
+        m->unit = (int)u;
+        return rc;
+    }
+    if (strcmp(key, "map") != 0) return PLCIO_ENOTFOUND;
+    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "modbus-server map");
+    if (rc != PLCIO_OK) return rc;
+    m->map_count = seq_len(v);
+    m->map = arena_alloc(ctx->owner, (m->map_count + 1) * sizeof *m->map);
+    if (!m->map) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < m->map_count && rc == PLCIO_OK; i++) {
+        yaml_node_t *e = node_at(ctx, v->data.sequence.items.start[i]);
+        plcio_sync_modbus_map *x = &m->map[i];
+        x->table = -1;
+        x->line = (unsigned)e->start_mark.line + 1;
+        rc = walk_mapping(ctx, e, "a modbus-server map entry", modbus_map_pair, x);
+        if (rc == PLCIO_OK && !x->tag) rc = fail(ctx, e, PLCIO_ESYNTAX, "a modbus-server map entry needs 'tag'");
+        if (rc == PLCIO_OK && x->table < 0)
+            rc = fail(ctx, e, PLCIO_ESYNTAX, "map entry '%s' needs holding, input, coil or discrete", x->tag);
+    }
+    return rc;
+}
+
 /* ---- top level ---- */
 
 static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char *what, const char **out)
@@ -513,6 +575,11 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     if (!strcmp(key, "http")) {
         c->http.present = true;
         return walk_mapping(ctx, v, "http", http_pair, &c->http);
+    }
+    if (!strcmp(key, "modbus-server")) {
+        c->modbus_server =
+            (plcio_sync_modbus_spec){.present = true, .unit = -1, .line = (unsigned)v->start_mark.line + 1};
+        return walk_mapping(ctx, v, "modbus-server", modbus_server_pair, &c->modbus_server);
     }
     if (!strcmp(key, "devices")) {
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");
