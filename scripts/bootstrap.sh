@@ -14,7 +14,7 @@
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers;
 #     libmicrohttpd (the HTTP output), and for its tests prometheus (promtool), chromium,
-#     curl and openssl.
+#     curl and openssl; libmosquitto (the MQTT output), mosquitto and mosquitto-clients (its tests).
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
 #     source on this machine (no prebuilt binary is downloaded): node-snap7 (compiles
 #     snap7), nodes7, modbus-serial with serialport (native serial bindings); and
@@ -35,7 +35,7 @@ build_only=false
 
 if $build_only; then
   packages=(build-essential gcc cmake make pkg-config libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
-    python3 python3-pip python3-venv)
+    libmosquitto-dev python3 python3-pip python3-venv)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
@@ -46,6 +46,7 @@ else
     python3-pip python3-venv python3-pytest
     nodejs npm mbpoll groff-base man-db
     prometheus chromium curl openssl
+    libmosquitto-dev mosquitto mosquitto-clients
   )
 fi
 
@@ -119,6 +120,7 @@ check "the C compiler" "gcc" gcc --version
 # S7CommPlus TLS: OpenSSL 3's headers (libssl-dev); tests make certificates with openssl.
 check "OpenSSL 3 headers" "libssl-dev" grep -q 'define OPENSSL_VERSION_MAJOR *3' /usr/include/x86_64-linux-gnu/openssl/opensslv.h /usr/include/openssl/opensslv.h
 check "libmicrohttpd (the HTTP output)" "libmicrohttpd-dev" test -f /usr/include/microhttpd.h
+check "libmosquitto (the MQTT output)" "libmosquitto-dev" pkg-config --exists libmosquitto
 if ! $build_only; then
   check "clang with AddressSanitizer and UBSan (make test's second suite)" "clang libclang-rt-dev" sanitizers_link
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
@@ -136,6 +138,9 @@ if ! $build_only; then
   check "man and groff (the generated man pages render)" "man-db groff-base" sh -c 'man --version && groff -v'
   check "node" "nodejs" node -e 'process.exit(0)'
   check "promtool (tests/web: /metrics)" "prometheus" promtool --version
+  # The MQTT tests start their own broker and use its command-line clients as foreign peers.
+  check "mosquitto broker and clients (tests/interop/mqtt)" "mosquitto mosquitto-clients" \
+    sh -c 'test -x /usr/sbin/mosquitto && mosquitto_pub --help | grep -q "mosquitto_pub version"'
   check "openssl (tests/web: a TLS certificate)" "openssl" openssl version
   # chromium as the console test starts it: headless, as root without its sandbox.
   check "headless chromium (tests/web: the console)" "chromium" \
