@@ -24,14 +24,14 @@
 #include "plcio/url.h"
 #include "sync/sf_queue.h"
 
-#define WINDOW          1024u /* messages handed to libmosquitto at once */
-#define DEFAULT_QUEUE   100000u
+#define WINDOW              1024u /* messages handed to libmosquitto at once */
+#define DEFAULT_QUEUE       100000u
 #define DEFAULT_KEEPALIVE_S 30u
-#define TICK_NS         (250u * PLCIO_NS_PER_MS) /* keep-alive, retries, connect timeout */
-#define BACKOFF_MIN_MS  100u
-#define BACKOFF_MAX_MS  5000u
-#define CONNECT_TIMEOUT_NS (10000ull * PLCIO_NS_PER_MS)
-#define DRAIN_MS        2000 /* at a clean stop: how long the queue may take to drain */
+#define TICK_NS             (250u * PLCIO_NS_PER_MS) /* keep-alive, retries, connect timeout */
+#define BACKOFF_MIN_MS      100u
+#define BACKOFF_MAX_MS      5000u
+#define CONNECT_TIMEOUT_NS  (10000ull * PLCIO_NS_PER_MS)
+#define DRAIN_MS            2000 /* at a clean stop: how long the queue may take to drain */
 
 typedef struct broker {
     char *url;
@@ -381,8 +381,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     uint16_t corr_len = 0;
     mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &response, false);
     mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
-    mqtt_inbound in = {msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, response, corr,
-                       corr_len};
+    mqtt_inbound in = {msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+                       response,   corr,         corr_len};
     m->fmt->on_message(m->fmt_state, &in);
     free(response);
     free(corr);
@@ -453,7 +453,8 @@ static int new_handle(mqtt_out *m, const broker *b)
 {
     m->mosq = mosquitto_new(m->client_id, m->spec.clean_session, m);
     if (!m->mosq) return MOSQ_ERR_NOMEM;
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->spec.version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->spec.version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_max_inflight_messages_set(m->mosq, WINDOW);
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
@@ -477,8 +478,7 @@ static void try_connect(mqtt_out *m)
                                      (int)(m->spec.keepalive_s ? m->spec.keepalive_s : DEFAULT_KEEPALIVE_S));
     }
     if (rc != MOSQ_ERR_SUCCESS) {
-        trouble(m, "cannot connect to %s: %s", b->url,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        trouble(m, "cannot connect to %s: %s", b->url, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         link_down(m);
         return;
     }
@@ -681,7 +681,8 @@ static int read_password(mqtt_out *m, plcio_error *err)
     const plcio_sync_mqtt_spec *c = &m->spec;
     if (c->password_env) {
         const char *v = getenv(c->password_env);
-        if (!v || !*v) return plcio_error_set(err, PLCIO_ENOTFOUND, "mqtt password-env: %s is not set", c->password_env);
+        if (!v || !*v)
+            return plcio_error_set(err, PLCIO_ENOTFOUND, "mqtt password-env: %s is not set", c->password_env);
         m->password = strdup(v);
     } else if (c->password_file) {
         FILE *f = fopen(c->password_file, "r");
@@ -695,8 +696,7 @@ static int read_password(mqtt_out *m, plcio_error *err)
     } else {
         return PLCIO_OK;
     }
-    if (!c->username)
-        return plcio_error_set(err, PLCIO_EINVAL, "mqtt: a password needs a username");
+    if (!c->username) return plcio_error_set(err, PLCIO_EINVAL, "mqtt: a password needs a username");
     return m->password ? PLCIO_OK : PLCIO_ENOMEM;
 }
 
@@ -717,9 +717,9 @@ static int copy_spec(mqtt_out *m, const plcio_sync_mqtt_spec *c)
 {
     plcio_sync_mqtt_spec *d = &m->spec;
     *d = *c;
-    const char **strs[] = {&d->client_id, &d->username, &d->password_file, &d->password_env, &d->ca_file,
-                           &d->cert_file, &d->key_file, &d->format, &d->topic, &d->group_topic, &d->status_topic,
-                           &d->command_topic, &d->reply_topic, &d->queue_file};
+    const char **strs[] = {&d->client_id,    &d->username,      &d->password_file, &d->password_env, &d->ca_file,
+                           &d->cert_file,    &d->key_file,      &d->format,        &d->topic,        &d->group_topic,
+                           &d->status_topic, &d->command_topic, &d->reply_topic,   &d->queue_file};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !(*strs[i] = keep(m, *strs[i]))) return PLCIO_ENOMEM;
     int rc = copy_list(m, c->brokers, c->broker_count, &d->brokers);
@@ -765,8 +765,7 @@ static int check_spec(mqtt_out *m, plcio_error *err)
 
 static void lib_init(void) { mosquitto_lib_init(); }
 
-int plcio_mqtt_new(const plcio_sync_mqtt_spec *spec, const plcio_mqtt_options *opts, plcio_mqtt **out,
-                   plcio_error *err)
+int plcio_mqtt_new(const plcio_sync_mqtt_spec *spec, const plcio_mqtt_options *opts, plcio_mqtt **out, plcio_error *err)
 {
     if (!spec || !out) return plcio_error_set(err, PLCIO_EINVAL, "mqtt: no settings");
     *out = NULL;
