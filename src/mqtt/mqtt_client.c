@@ -24,7 +24,8 @@
 #include "plcio/url.h"
 #include "sync/sf_queue.h"
 
-#define WINDOW              1024u /* messages handed to libmosquitto at once */
+#define WINDOW              1024u /* messages handed to libmosquitto at once (QoS 0) */
+#define WINDOW_ACKED        128u  /* QoS 1 and 2: libmosquitto walks its in-flight list on every acknowledgement */
 #define DEFAULT_QUEUE       100000u
 #define DEFAULT_KEEPALIVE_S 30u
 #define TICK_NS             (250u * PLCIO_NS_PER_MS) /* keep-alive, retries, connect timeout */
@@ -74,7 +75,8 @@ struct plcio_mqtt {
     /* the queue and what of it libmosquitto has */
     sf_queue *queue;
     mqtt_msg *window[WINDOW];
-    size_t win_head, win_count;
+    size_t win_head, win_count, win_max;
+    size_t win_unacked; /* the first of the window not yet taken (acknowledgements come in order) */
     /* statistics */
     uint64_t connects, published, commands, writes_ok, writes_failed;
 };
@@ -273,6 +275,7 @@ static void win_release(mqtt_out *m)
     if (!n) return;
     m->win_head = (m->win_head + n) % WINDOW;
     m->win_count -= n;
+    m->win_unacked = m->win_unacked > n ? m->win_unacked - n : 0;
     m->published += n;
     sf_queue_pop(m->queue, n);
 }
@@ -282,13 +285,14 @@ static void win_reset(mqtt_out *m)
 {
     m->win_head = 0;
     m->win_count = 0;
+    m->win_unacked = 0;
 }
 
 static void win_fill(mqtt_out *m)
 {
-    while (m->state == LINK_UP && !m->lost && m->win_count < WINDOW) {
+    while (m->state == LINK_UP && !m->lost && m->win_count < m->win_max) {
         mqtt_msg *batch[64];
-        size_t want = WINDOW - m->win_count;
+        size_t want = m->win_max - m->win_count;
         size_t got = sf_queue_peek_from(m->queue, m->win_count, (void **)batch, want < 64 ? want : 64);
         if (!got) return;
         for (size_t i = 0; i < got; i++) {
@@ -321,7 +325,10 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 {
     (void)mosq;
     mqtt_out *m = obj;
-    for (size_t i = 0; i < m->win_count; i++) {
+    /* the broker acknowledges in order (MQTT 3.1.1 4.6, 5.0 4.6): the match is near the front */
+    while (m->win_unacked < m->win_count && win_at(m, m->win_unacked)->acked)
+        m->win_unacked++;
+    for (size_t i = m->win_unacked; i < m->win_count; i++) {
         mqtt_msg *g = win_at(m, i);
         if (!g->acked && g->mid == mid) {
             g->acked = true;
@@ -455,7 +462,7 @@ static int new_handle(mqtt_out *m, const broker *b)
     if (!m->mosq) return MOSQ_ERR_NOMEM;
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
                          m->spec.version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-    mosquitto_max_inflight_messages_set(m->mosq, WINDOW);
+    mosquitto_max_inflight_messages_set(m->mosq, (unsigned)m->win_max);
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
@@ -727,6 +734,7 @@ static int copy_spec(mqtt_out *m, const plcio_sync_mqtt_spec *c)
     if (rc != PLCIO_OK) return rc;
     if (d->version != 5) d->version = 3;
     if (!d->keepalive_s) d->keepalive_s = DEFAULT_KEEPALIVE_S;
+    m->win_max = d->qos > 0 ? WINDOW_ACKED : WINDOW;
     if (!d->queue) d->queue = DEFAULT_QUEUE;
     if (!d->format) d->format = "json";
     if (!d->topic) d->topic = "plcio/{device}/{tag}";

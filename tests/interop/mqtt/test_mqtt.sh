@@ -69,7 +69,7 @@ sub_start() { # FILE CLIENT_ID TOPIC...: a persistent-session subscriber, ready 
   node "$HERE/client.js" sub "$MQ" "$@" > "$out" 2> "$out.err" &
   SUB=$!
   local i=0
-  until grep -q subscribed "$out.err"; do
+  until grep -q subscribed "$out.err" 2> /dev/null; do
     i=$((i + 1)); [ $i -gt 100 ] && fail "npm mqtt subscriber did not start: $(cat "$out.err")"; sleep 0.1
   done
 }
