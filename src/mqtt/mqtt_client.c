@@ -71,7 +71,8 @@ struct plcio_mqtt {
     uint64_t retry_at, connect_deadline;
     unsigned backoff_ms;
     char trouble[256];
-    bool lost; /* set by a callback: tear down after libmosquitto returns */
+    bool lost;    /* set by a callback: tear down after libmosquitto returns */
+    bool refused; /* this attempt's refusal (CONNACK) is logged already */
     /* the queue and what of it libmosquitto has */
     sf_queue *queue;
     mqtt_msg *window[WINDOW];
@@ -352,6 +353,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, con
             log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt", "%s (retrying with backoff)", line);
         snprintf(m->trouble, sizeof m->trouble, "%s", line);
         m->lost = true;
+        m->refused = true;
         return;
     }
     m->state = LINK_UP;
@@ -479,6 +481,7 @@ static int new_handle(mqtt_out *m, const broker *b)
 static void try_connect(mqtt_out *m)
 {
     const broker *b = &m->brokers[m->broker_at];
+    m->refused = false;
     int rc = new_handle(m, b);
     if (rc == MOSQ_ERR_SUCCESS) {
         rc = mosquitto_connect_async(m->mosq, b->host, b->port,
@@ -504,12 +507,12 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
     int rc = MOSQ_ERR_SUCCESS;
     if (events & (PLCIO_IO_READ | PLCIO_IO_ERROR)) rc = mosquitto_loop_read(m->mosq, 1);
     if (rc == MOSQ_ERR_SUCCESS && m->mosq && (events & PLCIO_IO_WRITE)) rc = mosquitto_loop_write(m->mosq, 1);
-    if (rc != MOSQ_ERR_SUCCESS && !m->lost) {
-        if (m->state != LINK_UP)
-            trouble(m, "cannot connect to %s: %s", m->brokers[m->broker_at].url,
-                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        m->lost = true;
-    }
+    if ((rc != MOSQ_ERR_SUCCESS || m->lost) && m->state == LINK_CONNECTING && !m->refused)
+        trouble(m, "cannot connect to %s: %s", m->brokers[m->broker_at].url,
+                rc == MOSQ_ERR_ERRNO     ? strerror(errno)
+                : rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc)
+                                         : "the broker closed the connection before accepting it");
+    if (rc != MOSQ_ERR_SUCCESS) m->lost = true;
     pump(m);
 }
 
