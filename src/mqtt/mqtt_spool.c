@@ -75,7 +75,13 @@ int mqtt_spool_load(const char *path, mqtt_spool_take take, void *ctx, size_t *l
         rc = PLCIO_EPROTO;
     }
     uint8_t head[10];
-    while (rc == PLCIO_OK && fread(head, 1, 10, f) == 10) {
+    size_t got;
+    while (rc == PLCIO_OK && (got = fread(head, 1, 10, f)) != 0) {
+        if (got != 10) {
+            snprintf(err, cap, "cut short after %zu messages", *loaded);
+            rc = PLCIO_EPROTO;
+            break;
+        }
         uint32_t tl = get32(head), pl = get32(head + 4);
         if (tl == 0 || tl > UINT16_MAX || pl > PAYLOAD_MAX || head[8] > 2 || head[9] > 1) {
             snprintf(err, cap, "damaged after %zu messages", *loaded);
