@@ -53,7 +53,11 @@ bool spb_id_valid(const char *id)
 }
 
 static bool is_signed(unsigned dt) { return dt >= SPB_INT8 && dt <= SPB_INT64; }
-static bool is_64bit(unsigned dt) { return dt == SPB_INT64 || dt == SPB_UINT64 || dt == SPB_DATETIME; }
+/* 6.4.16 (and Tahu): UInt32 travels in long_value, as Int64, UInt64 and DateTime */
+static bool is_64bit(unsigned dt)
+{
+    return dt == SPB_INT64 || dt == SPB_UINT32 || dt == SPB_UINT64 || dt == SPB_DATETIME;
+}
 
 /* ---- encoding ---- */
 
@@ -95,7 +99,7 @@ static void set_value(pb_metric *pm, const spb_metric *m)
             pm->value_case = ORG__ECLIPSE__TAHU__PROTOBUF__PAYLOAD__METRIC__VALUE_LONG_VALUE;
             pm->long_value = m->u;
         } else {
-            /* 6.4.16: Int8..Int32 travel as uint32 two's complement */
+            /* 6.4.16: Int8..Int32 travel as uint32 two's complement, UInt8, UInt16 as they are */
             pm->value_case = ORG__ECLIPSE__TAHU__PROTOBUF__PAYLOAD__METRIC__VALUE_INT_VALUE;
             pm->int_value = (uint32_t)m->u;
         }
