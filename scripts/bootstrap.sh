@@ -14,7 +14,8 @@
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers;
 #     libmicrohttpd (the HTTP output), and for its tests prometheus (promtool), chromium,
-#     curl and openssl; mosquitto with its clients and nats-server (Sparkplug, fleets).
+#     curl and openssl; libmosquitto (the MQTT output), mosquitto and mosquitto-clients (its tests),
+#     nats-server (Sparkplug fleets); protobuf-c (Sparkplug B payloads).
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
 #     source on this machine (no prebuilt binary is downloaded): node-snap7 (compiles
 #     snap7), nodes7, modbus-serial with serialport (native serial bindings); and
@@ -37,18 +38,19 @@ build_only=false
 if $build_only; then
   packages=(build-essential gcc cmake make pkg-config libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
     protobuf-c-compiler libprotobuf-c-dev
-    python3 python3-pip python3-venv)
+    libmosquitto-dev python3 python3-pip python3-venv)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy clang-format cppcheck
     libcmocka-dev libcjson-dev libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
     protobuf-c-compiler libprotobuf-c-dev
-    postgresql influxdb mosquitto mosquitto-clients nats-server
+    postgresql influxdb nats-server
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
     python3-pip python3-venv python3-pytest
     nodejs npm mbpoll groff-base man-db
     prometheus chromium curl openssl
+    libmosquitto-dev mosquitto mosquitto-clients
   )
 fi
 
@@ -125,6 +127,7 @@ check "libmicrohttpd (the HTTP output)" "libmicrohttpd-dev" test -f /usr/include
 # Sparkplug B payloads: protoc-c generates the C code at build time, libprotobuf-c runs it.
 check "protoc-c and libprotobuf-c (Sparkplug B)" "protobuf-c-compiler libprotobuf-c-dev" \
   sh -c 'protoc-c --version && test -f /usr/include/protobuf-c/protobuf-c.h'
+check "libmosquitto (the MQTT output)" "libmosquitto-dev" pkg-config --exists libmosquitto
 if ! $build_only; then
   check "clang with AddressSanitizer and UBSan (make test's second suite)" "clang libclang-rt-dev" sanitizers_link
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
@@ -142,10 +145,11 @@ if ! $build_only; then
   check "man and groff (the generated man pages render)" "man-db groff-base" sh -c 'man --version && groff -v'
   check "node" "nodejs" node -e 'process.exit(0)'
   check "promtool (tests/web: /metrics)" "prometheus" promtool --version
-  # tests/sparkplug: a mosquitto broker and a 3-node NATS JetStream cluster with its MQTT listener
-  check "mosquitto and its clients (tests/sparkplug)" "mosquitto mosquitto-clients" \
-    sh -c 'test -x /usr/sbin/mosquitto && test -x /usr/bin/mosquitto_sub && test -x /usr/bin/mosquitto_pub'
+  # tests/sparkplug/fleet: a 3-node NATS JetStream cluster with its MQTT listener
   check "nats-server (tests/sparkplug: the fleet)" "nats-server" nats-server --version
+  # The MQTT tests start their own broker and use its command-line clients as foreign peers.
+  check "mosquitto broker and clients (tests/interop/mqtt)" "mosquitto mosquitto-clients" \
+    sh -c 'test -x /usr/sbin/mosquitto && mosquitto_pub --help | grep -q "mosquitto_pub version"'
   check "openssl (tests/web: a TLS certificate)" "openssl" openssl version
   # chromium as the console test starts it: headless, as root without its sandbox.
   check "headless chromium (tests/web: the console)" "chromium" \

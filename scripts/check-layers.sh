@@ -23,7 +23,7 @@ declare -A owner=(
   [export]=core [version]=core [core]=core [types]=core [bytes]=core [url]=core
   [address]=tag [value]=tag [word_order]=tag [layout]=layout
   [loop]=net [s7]=s7 [s7_server]=s7 [s7plus]=s7plus [modbus]=modbus [shm]=shm [sync]=sync
-  [driver]=sync [sink]=sync [http]=out [plcio]=top
+  [driver]=sync [sink]=sync [http]=out [mqtt]=mqtt [plcio]=top
 )
 
 bad=0
