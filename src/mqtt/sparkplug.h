@@ -22,7 +22,9 @@
  *   or name; anything else is refused with a log line.
  * - Primary host: with primary_host set, nothing is born until
  *   spBv1.0/STATE/HOST says online; when it goes offline the node publishes
- *   its NDEATH and asks the sink to reconnect (the next broker of its list).
+ *   its NDEATH, keeps changes as history, and is born again (same bdSeq: the
+ *   Will still holds it) when the host is back. on_message returns
+ *   SPB_RECONNECT then, for a sink that can move to another broker.
  * - While not connected, changes are kept (bounded: history_max metrics; the
  *   oldest go first and are counted) and published after the births as DDATA
  *   with is_historical = true, oldest first.
@@ -170,7 +172,8 @@ typedef struct spb_node_config {
      * none by default. */
     const char *const *writable;
     size_t writable_count;
-    size_t history_max; /* changes kept while offline; 0: 100000 */
+    const bool *tag_writable; /* or per tag (tag_count flags, copied); NULL: the names above */
+    size_t history_max;       /* changes kept while offline; 0: 100000 */
     plcio_logger logger;
 } spb_node_config;
 

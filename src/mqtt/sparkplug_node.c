@@ -121,6 +121,7 @@ static int init_tags(spb_node *n, const spb_node_config *cfg, plcio_error *err)
         t->device = device_of(n, tag->device);
         if (t->device == SIZE_MAX) return plcio_error_set(err, PLCIO_ENOMEM, "sparkplug: out of memory");
         t->datatype = spb_datatype_of(tag->type);
+        if (cfg->tag_writable) t->writable = cfg->tag_writable[i];
         for (size_t k = 0; k < cfg->writable_count; k++)
             if (name_matches(tag->name, cfg->writable[k])) t->writable = true;
         t->raw = calloc(tag->size ? tag->size : 1, 1);
@@ -471,10 +472,12 @@ static int on_state(spb_node *n, const uint8_t *p, size_t len)
         return all_births(n);
     }
     if (!online && n->state == NODE_ONLINE) {
-        log_msg(&n->logger, PLCIO_LOG_WARN, "sparkplug", "%s/%s: primary host '%s' offline: NDEATH, reconnecting",
+        log_msg(&n->logger, PLCIO_LOG_WARN, "sparkplug", "%s/%s: primary host '%s' offline: NDEATH; waiting for it",
                 n->group, n->node, n->host);
         (void)spb_node_goodbye(n, wall_ms());
-        spb_node_disconnected(n);
+        n->state = NODE_WAIT_HOST;
+        for (size_t d = 0; d < n->dev_count; d++)
+            n->dev[d].born = false;
         return SPB_RECONNECT;
     }
     return SPB_OK;
