@@ -19,8 +19,9 @@
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
 #     source on this machine (no prebuilt binary is downloaded): node-snap7 (compiles
 #     snap7), nodes7, modbus-serial with serialport (native serial bindings); and
-#     puppeteer-core (tests/web/package.json), which drives Debian's chromium;
-#     sparkplug-payload (tests/sparkplug/package.json), Tahu's Sparkplug B decoder.
+#     puppeteer-core (tests/web/package.json), which drives Debian's chromium; mqtt
+#     (tests/interop/mqtt/package.json), a foreign MQTT client; sparkplug-payload
+#     (tests/sparkplug/package.json), Tahu's Sparkplug B decoder.
 #
 # The tests run Debian's /usr/bin/python3, whatever `python3` is first on PATH (pyenv,
 # a venv): Debian's Python packages are installed for it.
@@ -214,5 +215,17 @@ if [ "$(cat "$spb_stamp" 2>/dev/null)" != "$spb_want" ] || ! spb_works; then
     cat "$spb/npm-install.log" >&2; echo "bootstrap: npm ci in $spb failed" >&2; exit 1; }
   spb_works || { echo "bootstrap: sparkplug-payload does not load after npm ci in $spb" >&2; exit 1; }
   echo "$spb_want" > "$spb_stamp"
+fi
+# npm mqtt, a foreign MQTT client for the MQTT output's test (pinned in tests/interop/mqtt).
+mq=tests/interop/mqtt
+mq_stamp=$mq/node_modules/.plcio-lock.sha256
+mq_want=$(sha256sum "$mq/package-lock.json" | cut -d' ' -f1)
+mq_works() { (cd "$mq" && node -e "require('mqtt')") >/dev/null 2>&1; }
+if [ "$(cat "$mq_stamp" 2>/dev/null)" != "$mq_want" ] || ! mq_works; then
+  echo "bootstrap: installing npm mqtt for the MQTT test"
+  (cd "$mq" && rm -rf node_modules && npm ci --no-audit --no-fund --loglevel=error >npm-install.log 2>&1) || {
+    cat "$mq/npm-install.log" >&2; echo "bootstrap: npm ci in $mq failed" >&2; exit 1; }
+  mq_works || { echo "bootstrap: npm mqtt does not load after npm ci in $mq" >&2; exit 1; }
+  echo "$mq_want" > "$mq_stamp"
 fi
 echo "bootstrap: ok"

@@ -60,13 +60,13 @@ PLCIO_API int plcio_mqtt_start(plcio_mqtt *m, plcio_sync *s, plcio_error *err);
 
 typedef struct plcio_mqtt_stats {
     bool connected;
-    const char *broker;         /* the URL connected to (or last tried); owned by m */
-    uint64_t connects;          /* connections made */
-    uint64_t published;         /* messages the broker took (QoS 0: sent) */
-    uint64_t dropped;           /* messages dropped: the queue was full */
-    size_t queued;              /* waiting (not yet taken by the broker) */
+    const char *broker; /* the URL connected to (or last tried); owned by m */
+    uint64_t connects;  /* connections made */
+    uint64_t published; /* messages the broker took (QoS 0: sent) */
+    uint64_t dropped;   /* messages dropped: the queue was full */
+    size_t queued;      /* waiting (not yet taken by the broker) */
     size_t queue_peak, queue_capacity;
-    uint64_t commands;          /* command messages received */
+    uint64_t commands;                 /* command messages received */
     uint64_t writes_ok, writes_failed; /* tag writes from MQTT: done / refused or failed */
 } plcio_mqtt_stats;
 

@@ -24,14 +24,15 @@
 #include "plcio/url.h"
 #include "sync/sf_queue.h"
 
-#define WINDOW          1024u /* messages handed to libmosquitto at once */
-#define DEFAULT_QUEUE   100000u
+#define WINDOW              1024u /* messages handed to libmosquitto at once (QoS 0) */
+#define WINDOW_ACKED        128u  /* QoS 1 and 2: libmosquitto walks its in-flight list on every acknowledgement */
+#define DEFAULT_QUEUE       100000u
 #define DEFAULT_KEEPALIVE_S 30u
-#define TICK_NS         (250u * PLCIO_NS_PER_MS) /* keep-alive, retries, connect timeout */
-#define BACKOFF_MIN_MS  100u
-#define BACKOFF_MAX_MS  5000u
-#define CONNECT_TIMEOUT_NS (10000ull * PLCIO_NS_PER_MS)
-#define DRAIN_MS        2000 /* at a clean stop: how long the queue may take to drain */
+#define TICK_NS             (250u * PLCIO_NS_PER_MS) /* keep-alive, retries, connect timeout */
+#define BACKOFF_MIN_MS      100u
+#define BACKOFF_MAX_MS      5000u
+#define CONNECT_TIMEOUT_NS  (10000ull * PLCIO_NS_PER_MS)
+#define DRAIN_MS            2000 /* at a clean stop: how long the queue may take to drain */
 
 typedef struct broker {
     char *url;
@@ -74,7 +75,8 @@ struct plcio_mqtt {
     /* the queue and what of it libmosquitto has */
     sf_queue *queue;
     mqtt_msg *window[WINDOW];
-    size_t win_head, win_count;
+    size_t win_head, win_count, win_max;
+    size_t win_unacked; /* the first of the window not yet taken (acknowledgements come in order) */
     /* statistics */
     uint64_t connects, published, commands, writes_ok, writes_failed;
 };
@@ -273,6 +275,7 @@ static void win_release(mqtt_out *m)
     if (!n) return;
     m->win_head = (m->win_head + n) % WINDOW;
     m->win_count -= n;
+    m->win_unacked = m->win_unacked > n ? m->win_unacked - n : 0;
     m->published += n;
     sf_queue_pop(m->queue, n);
 }
@@ -282,13 +285,14 @@ static void win_reset(mqtt_out *m)
 {
     m->win_head = 0;
     m->win_count = 0;
+    m->win_unacked = 0;
 }
 
 static void win_fill(mqtt_out *m)
 {
-    while (m->state == LINK_UP && !m->lost && m->win_count < WINDOW) {
+    while (m->state == LINK_UP && !m->lost && m->win_count < m->win_max) {
         mqtt_msg *batch[64];
-        size_t want = WINDOW - m->win_count;
+        size_t want = m->win_max - m->win_count;
         size_t got = sf_queue_peek_from(m->queue, m->win_count, (void **)batch, want < 64 ? want : 64);
         if (!got) return;
         for (size_t i = 0; i < got; i++) {
@@ -321,7 +325,10 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 {
     (void)mosq;
     mqtt_out *m = obj;
-    for (size_t i = 0; i < m->win_count; i++) {
+    /* the broker acknowledges in order (MQTT 3.1.1 4.6, 5.0 4.6): the match is near the front */
+    while (m->win_unacked < m->win_count && win_at(m, m->win_unacked)->acked)
+        m->win_unacked++;
+    for (size_t i = m->win_unacked; i < m->win_count; i++) {
         mqtt_msg *g = win_at(m, i);
         if (!g->acked && g->mid == mid) {
             g->acked = true;
@@ -381,8 +388,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     uint16_t corr_len = 0;
     mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &response, false);
     mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
-    mqtt_inbound in = {msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, response, corr,
-                       corr_len};
+    mqtt_inbound in = {msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+                       response,   corr,         corr_len};
     m->fmt->on_message(m->fmt_state, &in);
     free(response);
     free(corr);
@@ -453,8 +460,9 @@ static int new_handle(mqtt_out *m, const broker *b)
 {
     m->mosq = mosquitto_new(m->client_id, m->spec.clean_session, m);
     if (!m->mosq) return MOSQ_ERR_NOMEM;
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->spec.version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-    mosquitto_max_inflight_messages_set(m->mosq, WINDOW);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->spec.version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_max_inflight_messages_set(m->mosq, (unsigned)m->win_max);
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
@@ -477,8 +485,7 @@ static void try_connect(mqtt_out *m)
                                      (int)(m->spec.keepalive_s ? m->spec.keepalive_s : DEFAULT_KEEPALIVE_S));
     }
     if (rc != MOSQ_ERR_SUCCESS) {
-        trouble(m, "cannot connect to %s: %s", b->url,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        trouble(m, "cannot connect to %s: %s", b->url, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         link_down(m);
         return;
     }
@@ -681,7 +688,8 @@ static int read_password(mqtt_out *m, plcio_error *err)
     const plcio_sync_mqtt_spec *c = &m->spec;
     if (c->password_env) {
         const char *v = getenv(c->password_env);
-        if (!v || !*v) return plcio_error_set(err, PLCIO_ENOTFOUND, "mqtt password-env: %s is not set", c->password_env);
+        if (!v || !*v)
+            return plcio_error_set(err, PLCIO_ENOTFOUND, "mqtt password-env: %s is not set", c->password_env);
         m->password = strdup(v);
     } else if (c->password_file) {
         FILE *f = fopen(c->password_file, "r");
@@ -695,8 +703,7 @@ static int read_password(mqtt_out *m, plcio_error *err)
     } else {
         return PLCIO_OK;
     }
-    if (!c->username)
-        return plcio_error_set(err, PLCIO_EINVAL, "mqtt: a password needs a username");
+    if (!c->username) return plcio_error_set(err, PLCIO_EINVAL, "mqtt: a password needs a username");
     return m->password ? PLCIO_OK : PLCIO_ENOMEM;
 }
 
@@ -717,9 +724,9 @@ static int copy_spec(mqtt_out *m, const plcio_sync_mqtt_spec *c)
 {
     plcio_sync_mqtt_spec *d = &m->spec;
     *d = *c;
-    const char **strs[] = {&d->client_id, &d->username, &d->password_file, &d->password_env, &d->ca_file,
-                           &d->cert_file, &d->key_file, &d->format, &d->topic, &d->group_topic, &d->status_topic,
-                           &d->command_topic, &d->reply_topic, &d->queue_file,
+    const char **strs[] = {&d->client_id,    &d->username,      &d->password_file, &d->password_env, &d->ca_file,
+                           &d->cert_file,    &d->key_file,      &d->format,        &d->topic,        &d->group_topic,
+                           &d->status_topic, &d->command_topic, &d->reply_topic,   &d->queue_file,
                            &d->sparkplug_group, &d->sparkplug_node, &d->sparkplug_host};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !(*strs[i] = keep(m, *strs[i]))) return PLCIO_ENOMEM;
@@ -728,6 +735,7 @@ static int copy_spec(mqtt_out *m, const plcio_sync_mqtt_spec *c)
     if (rc != PLCIO_OK) return rc;
     if (d->version != 5) d->version = 3;
     if (!d->keepalive_s) d->keepalive_s = DEFAULT_KEEPALIVE_S;
+    m->win_max = d->qos > 0 ? WINDOW_ACKED : WINDOW;
     if (!d->queue) d->queue = DEFAULT_QUEUE;
     if (!d->format) d->format = "json";
     if (!d->topic) d->topic = "plcio/{device}/{tag}";
@@ -766,8 +774,7 @@ static int check_spec(mqtt_out *m, plcio_error *err)
 
 static void lib_init(void) { mosquitto_lib_init(); }
 
-int plcio_mqtt_new(const plcio_sync_mqtt_spec *spec, const plcio_mqtt_options *opts, plcio_mqtt **out,
-                   plcio_error *err)
+int plcio_mqtt_new(const plcio_sync_mqtt_spec *spec, const plcio_mqtt_options *opts, plcio_mqtt **out, plcio_error *err)
 {
     if (!spec || !out) return plcio_error_set(err, PLCIO_EINVAL, "mqtt: no settings");
     *out = NULL;

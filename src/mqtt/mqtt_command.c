@@ -222,8 +222,7 @@ int mqtt_command_decode(const uint8_t *data, size_t len, mqtt_command *out, char
         for (;;) {
             skip_ws(&c);
             if (c.p >= c.end || *c.p != '"') return bad(&c, PLCIO_ESYNTAX, "a tag name (a JSON string) is expected");
-            if (out->count == MQTT_COMMAND_MAX_ITEMS)
-                return bad(&c, PLCIO_ERANGE, "more than 256 tags in one command");
+            if (out->count == MQTT_COMMAND_MAX_ITEMS) return bad(&c, PLCIO_ERANGE, "more than 256 tags in one command");
             mqtt_command_item *it = &out->items[out->count];
             rc = string(&c, &it->tag, &it->tag_len);
             if (rc != PLCIO_OK) return rc;

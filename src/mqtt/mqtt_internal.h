@@ -33,8 +33,8 @@ typedef struct mqtt_msg {
     uint32_t topic_len, payload_len;
     uint8_t qos;
     bool retain;
-    bool acked; /* the broker took it (client only) */
-    int mid;    /* libmosquitto's id while handed to it (client only) */
+    bool acked;  /* the broker took it (client only) */
+    int mid;     /* libmosquitto's id while handed to it (client only) */
     char data[]; /* topic, NUL, payload */
 } mqtt_msg;
 
@@ -122,8 +122,7 @@ int mqtt_write(mqtt_out *m, size_t tag, const char *text, mqtt_write_done done, 
 /* A topic template with {device} {group} {tag} {client} filled in (NULL
  * fields: left empty); characters MQTT forbids in a topic name ('+', '#',
  * NUL) become '_'. malloc'd; NULL when out of memory. */
-char *mqtt_topic_render(const char *tmpl, const char *device, const char *group, const char *tag,
-                        const char *client);
+char *mqtt_topic_render(const char *tmpl, const char *device, const char *group, const char *tag, const char *client);
 
 /* ---- commands (mqtt_command.c) ---- */
 

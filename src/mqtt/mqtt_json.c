@@ -127,8 +127,9 @@ static void tag_message(json_fmt *f, const plcio_sink_event *ev)
     size_t n = 0, cap = PAYLOAD_CAP;
     bool ok = append(p, cap, &n, "{\"value\":", 9) && value_json(f, ev, p, cap, &n);
     if (ok) {
-        n += (size_t)snprintf(p + n, cap - n, ",\"quality\":\"%s\",\"ts\":%llu,\"changed\":%llu", quality_name(ev->quality),
-                              (unsigned long long)ms(ev->read_ns), (unsigned long long)ms(ev->changed_ns));
+        n += (size_t)snprintf(p + n, cap - n, ",\"quality\":\"%s\",\"ts\":%llu,\"changed\":%llu",
+                              quality_name(ev->quality), (unsigned long long)ms(ev->read_ns),
+                              (unsigned long long)ms(ev->changed_ns));
         if (ev->quality != PLCIO_SHM_QUALITY_GOOD) {
             const char *why = plcio_strerror(ev->reason);
             ok = append(p, cap, &n, ",\"reason\":", 10) && mqtt_json_string(p, cap, &n, why, strlen(why));
