@@ -122,6 +122,7 @@ typedef struct plcio_sync_mqtt_spec {
     const char *sparkplug_group; /* Sparkplug group id (required) */
     const char *sparkplug_node;  /* edge node id; NULL: the client id */
     const char *sparkplug_host;  /* primary host id whose STATE gates the births, or NULL */
+    const char *sparkplug_namespace; /* NULL: "spBv1.0" (another only for NATS < 2.10, which refuses '.') */
     unsigned line;
 } plcio_sync_mqtt_spec;
 

@@ -70,7 +70,8 @@ static int spb_open(mqtt_out *m, void **state, char *err, size_t cap)
     for (size_t i = 0; i < count; i++)
         writable[i] = mqtt_tag_writable(m, i);
     f->m = m;
-    spb_node_config cfg = {.group_id = spec->sparkplug_group,
+    spb_node_config cfg = {.name_space = spec->sparkplug_namespace,
+                           .group_id = spec->sparkplug_group,
                            .node_id = spec->sparkplug_node ? spec->sparkplug_node : mqtt_client_id(m),
                            .primary_host = spec->sparkplug_host,
                            .qos = spec->qos > 1 ? 1 : spec->qos,

@@ -164,6 +164,9 @@ typedef int (*spb_emit_fn)(void *ctx, const char *topic, const uint8_t *payload,
 typedef void (*spb_write_fn)(void *ctx, size_t tag, const char *text);
 
 typedef struct spb_node_config {
+    /* NULL: "spBv1.0". Another only for brokers that refuse '.' in topics
+     * (NATS Server before 2.10): then not Sparkplug-conformant. */
+    const char *name_space;
     const char *group_id;
     const char *node_id;
     const char *primary_host; /* NULL: publish as soon as connected */

@@ -17,6 +17,7 @@
 #define REBIRTH_NAME    "Node Control/Rebirth"
 
 typedef struct node_tag {
+    const char *metric; /* the tag's name without "device." (the device is in the topic) */
     unsigned datatype;
     size_t device;
     bool writable;
@@ -47,7 +48,7 @@ typedef struct hist_entry {
 typedef enum node_state { NODE_OFFLINE, NODE_WAIT_HOST, NODE_ONLINE } node_state;
 
 struct spb_node {
-    char *group, *node, *host;
+    char *ns, *group, *node, *host;
     int qos;
     plcio_logger logger;
     const plcio_sink_tag *tags;
@@ -121,6 +122,9 @@ static int init_tags(spb_node *n, const spb_node_config *cfg, plcio_error *err)
         t->device = device_of(n, tag->device);
         if (t->device == SIZE_MAX) return plcio_error_set(err, PLCIO_ENOMEM, "sparkplug: out of memory");
         t->datatype = spb_datatype_of(tag->type);
+        size_t dl = strlen(tag->device);
+        bool prefixed = strncmp(tag->name, tag->device, dl) == 0 && tag->name[dl] == '.' && tag->name[dl + 1];
+        t->metric = prefixed ? tag->name + dl + 1 : tag->name;
         if (cfg->tag_writable) t->writable = cfg->tag_writable[i];
         for (size_t k = 0; k < cfg->writable_count; k++)
             if (name_matches(tag->name, cfg->writable[k])) t->writable = true;
@@ -147,6 +151,8 @@ int spb_node_new(const spb_node_config *cfg, const plcio_sink_tag *tags, size_t 
     if (cfg->primary_host && !spb_id_valid(cfg->primary_host))
         return plcio_error_set(err, PLCIO_EINVAL, "sparkplug: primary host id '%s' is not a valid id",
                                cfg->primary_host);
+    if (cfg->name_space && !spb_id_valid(cfg->name_space))
+        return plcio_error_set(err, PLCIO_EINVAL, "sparkplug: namespace '%s' is not one topic level", cfg->name_space);
     if (cfg->qos < 0 || cfg->qos > 1)
         return plcio_error_set(err, PLCIO_EINVAL, "sparkplug: qos must be 0 or 1 (got %d)", cfg->qos);
     spb_node *n = calloc(1, sizeof *n);
@@ -159,6 +165,7 @@ int spb_node_new(const spb_node_config *cfg, const plcio_sink_tag *tags, size_t 
     n->qos = cfg->qos;
     n->logger = cfg->logger;
     n->hist_max = cfg->history_max ? cfg->history_max : HISTORY_DEFAULT;
+    n->ns = dup_str(cfg->name_space ? cfg->name_space : SPB_NAMESPACE);
     n->group = dup_str(cfg->group_id);
     n->node = dup_str(cfg->node_id);
     n->host = dup_str(cfg->primary_host);
@@ -167,17 +174,17 @@ int spb_node_new(const spb_node_config *cfg, const plcio_sink_tag *tags, size_t 
     n->dirty = calloc(tag_count ? tag_count : 1, sizeof *n->dirty);
     n->m = calloc(tag_count + 2, sizeof *n->m);
     int rc = PLCIO_ENOMEM;
-    if (!n->group || !n->node || (cfg->primary_host && !n->host) || !n->t || !n->dev || !n->dirty || !n->m) {
+    if (!n->ns || !n->group || !n->node || (cfg->primary_host && !n->host) || !n->t || !n->dev || !n->dirty || !n->m) {
         (void)plcio_error_set(err, rc, "sparkplug: out of memory");
         goto fail;
     }
     rc = init_tags(n, cfg, err);
     if (rc != PLCIO_OK) goto fail;
-    (void)snprintf(n->subs[0], SPB_TOPIC_MAX, SPB_NAMESPACE "/%s/NCMD/%s", n->group, n->node);
-    (void)snprintf(n->subs[1], SPB_TOPIC_MAX, SPB_NAMESPACE "/%s/DCMD/%s/+", n->group, n->node);
+    (void)snprintf(n->subs[0], SPB_TOPIC_MAX, "%s/%s/NCMD/%s", n->ns, n->group, n->node);
+    (void)snprintf(n->subs[1], SPB_TOPIC_MAX, "%s/%s/DCMD/%s/+", n->ns, n->group, n->node);
     n->sub_count = 2;
     if (n->host) {
-        (void)snprintf(n->subs[2], SPB_TOPIC_MAX, SPB_NAMESPACE "/STATE/%s", n->host);
+        (void)snprintf(n->subs[2], SPB_TOPIC_MAX, "%s/STATE/%s", n->ns, n->host);
         n->sub_count = 3;
     }
     *out = n;
@@ -211,6 +218,7 @@ void spb_node_free(spb_node *n)
     free(n->m);
     free(n->buf);
     free(n->will);
+    free(n->ns);
     free(n->group);
     free(n->node);
     free(n->host);
@@ -226,9 +234,9 @@ static int publish(spb_node *n, const char *type, const char *device, const spb_
     int rc = spb_payload_encode(wall_ms(), seq, m, count, &n->buf, &n->cap, &len);
     if (rc != PLCIO_OK) return rc;
     if (device)
-        (void)snprintf(n->topic, sizeof n->topic, SPB_NAMESPACE "/%s/%s/%s/%s", n->group, type, n->node, device);
+        (void)snprintf(n->topic, sizeof n->topic, "%s/%s/%s/%s/%s", n->ns, n->group, type, n->node, device);
     else
-        (void)snprintf(n->topic, sizeof n->topic, SPB_NAMESPACE "/%s/%s/%s", n->group, type, n->node);
+        (void)snprintf(n->topic, sizeof n->topic, "%s/%s/%s/%s", n->ns, n->group, type, n->node);
     return n->emit(n->ctx, n->topic, n->buf, len, qos, false);
 }
 
@@ -248,7 +256,7 @@ static void metric_of(spb_node *n, size_t i, spb_metric *m, bool birth)
 {
     node_tag *t = &n->t[i];
     memset(m, 0, sizeof *m);
-    m->name = birth ? n->tags[i].name : NULL;
+    m->name = birth ? t->metric : NULL;
     m->alias = SPB_ALIAS_BASE + i;
     m->datatype = t->datatype;
     m->timestamp_ms = t->have ? t->ts_ms : wall_ms();
@@ -387,7 +395,7 @@ int spb_node_will(spb_node *n, char *topic, const uint8_t **payload, size_t *len
     spb_metric m = {.name = "bdSeq", .datatype = SPB_INT64, .timestamp_ms = wall_ms(), .u = n->bd_seq};
     int rc = spb_payload_encode(m.timestamp_ms, -1, &m, 1, &n->will, &n->will_cap, &n->will_len);
     if (rc != PLCIO_OK) return rc;
-    (void)snprintf(topic, SPB_TOPIC_MAX, SPB_NAMESPACE "/%s/NDEATH/%s", n->group, n->node);
+    (void)snprintf(topic, SPB_TOPIC_MAX, "%s/%s/NDEATH/%s", n->ns, n->group, n->node);
     *payload = n->will;
     *len = n->will_len;
     return PLCIO_OK;
@@ -509,7 +517,8 @@ static size_t find_tag(spb_node *n, size_t dev, const spb_cmd_metric *m)
 {
     if (m->name) {
         for (size_t i = 0; i < n->tag_count; i++)
-            if (n->t[i].device == dev && strcmp(n->tags[i].name, m->name) == 0) return i;
+            if (n->t[i].device == dev && (!strcmp(n->t[i].metric, m->name) || !strcmp(n->tags[i].name, m->name)))
+                return i;
         return SIZE_MAX;
     }
     if (m->has_alias && m->alias >= SPB_ALIAS_BASE && m->alias - SPB_ALIAS_BASE < n->tag_count &&
@@ -557,7 +566,7 @@ int spb_node_on_message(spb_node *n, const char *topic, const uint8_t *payload, 
     if (n->host && strcmp(topic, n->subs[2]) == 0) return on_state(n, payload, len);
     size_t ncmd = strlen(n->subs[0]);
     char prefix[SPB_TOPIC_MAX];
-    int pl = snprintf(prefix, sizeof prefix, SPB_NAMESPACE "/%s/DCMD/%s/", n->group, n->node);
+    int pl = snprintf(prefix, sizeof prefix, "%s/%s/DCMD/%s/", n->ns, n->group, n->node);
     bool is_ncmd = strcmp(topic, n->subs[0]) == 0;
     bool is_dcmd = pl > 0 && strncmp(topic, prefix, (size_t)pl) == 0;
     (void)ncmd;

@@ -447,6 +447,7 @@ static int mqtt_sparkplug_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, 
     if (!strcmp(key, "group")) return get_string(ctx, v, "sparkplug group", &m->sparkplug_group);
     if (!strcmp(key, "node")) return get_string(ctx, v, "sparkplug node", &m->sparkplug_node);
     if (!strcmp(key, "primary-host")) return get_string(ctx, v, "sparkplug primary-host", &m->sparkplug_host);
+    if (!strcmp(key, "namespace")) return get_string(ctx, v, "sparkplug namespace", &m->sparkplug_namespace);
     return PLCIO_ENOTFOUND;
 }
 

@@ -2,22 +2,31 @@
 // sparkplug-payload (protobufjs) decodes every message a subscriber captured
 // (mosquitto_sub -v -F '%t %x': "TOPIC HEXPAYLOAD" per line) and checks the
 // rules of Sparkplug B 3.0 that a host application relies on:
-//   - NBIRTH: seq 0, a bdSeq metric (Int64); a later NDEATH carries the same bdSeq
+//   - NBIRTH: seq 0, a bdSeq metric (Int64); an NDEATH with another bdSeq than
+//     the NBIRTH's is stale (the will of a connection that never got its NBIRTH
+//     out): counted in stale_deaths and ignored, as a host does
 //   - seq: every message of a node after its NBIRTH is the previous + 1 (mod 256)
 //   - DBIRTH: every metric has name, alias and datatype, aliases unique per node
 //   - DDATA: metrics carry the alias only (no name, no datatype); their values
 //     are decoded with the datatype the BIRTH declared (sparkplug-payload
 //     itself decodes them, once the BIRTH's datatype is filled in)
+//   - at least once: a message received twice (the same bytes, after a broker
+//     failover) is counted as a duplicate and read once; a message of a
+//     session whose NDEATH came first (the will raced it) must still continue
+//     that session's seq (counted as late)
 // Prints one JSON object: {"types": {TYPE: count}, "values": {"node/device/metric":
-// last value}, "historical": n, "births": {node: [bdSeq...]}, "deaths": {...}}.
+// last value}, "historical": n, "births": {node: [bdSeq...]}, "deaths": {...},
+// "duplicates": n, "late": n, "series": {"node/device/metric": [every value]}}.
 // Exits 1 with "check_capture: ..." on the first violation.
 //
 //   node check_capture.js CAPTURE [--expect JSON_FILE] [--require TYPES]
 //   --expect: {"node/device/metric": value} that must be the last values seen
 //   --require: comma-separated message types that must appear (NBIRTH,DDATA,...)
+//   --series NAME: every value of the metrics called NAME, in order of arrival
+//   --namespace NS: topics under NS instead of spBv1.0 (NATS Server < 2.10)
 'use strict';
 const fs = require('fs');
-const sp = require('sparkplug-payload').get('spBv1.0');
+const sp = require('sparkplug-payload').get('spBv1.0'); // the payload format, whatever the topics
 const proto = require('sparkplug-payload/lib/sparkplugPayloadProto.js');
 const Payload = proto.org.eclipse.tahu.protobuf.Payload;
 
@@ -27,8 +36,15 @@ const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1
 const fail = (msg) => { console.error('check_capture: ' + msg); process.exit(1); };
 
 const nodes = {}; // "group/node" -> {seq, bdSeq, aliases: {alias: {device, name, datatype}}}
-const out = { types: {}, values: {}, historical: 0, births: {}, deaths: {} };
+const out = { types: {}, values: {}, historical: 0, births: {}, deaths: {}, duplicates: 0, late: 0, stale_deaths: 0, series: {} };
+const seriesName = opt('--series');
+const seen = new Set();
 const num = (v) => (v !== null && typeof v === 'object' && typeof v.toNumber === 'function') ? v.toNumber() : v;
+
+function record(k, name, v) {
+  out.values[k] = v;
+  if (name === seriesName && v !== null) (out.series[k] = out.series[k] || []).push(v);
+}
 
 const lines = fs.readFileSync(capture, 'utf8').split('\n').filter((l) => l.trim());
 for (const [i, line] of lines.entries()) {
@@ -37,11 +53,13 @@ for (const [i, line] of lines.entries()) {
   const hex = sp1 < 0 ? '' : line.slice(sp1 + 1).trim();
   const where = `line ${i + 1} (${topic})`;
   const parts = topic.split('/');
-  if (parts[0] !== 'spBv1.0') continue;
+  if (parts[0] !== (opt('--namespace') || 'spBv1.0')) continue;
   if (parts[1] === 'STATE') continue;
   const [, group, type, node, device] = parts;
   if (type === 'NCMD' || type === 'DCMD') continue;
   const key = `${group}/${node}`;
+  if (seen.has(topic + ' ' + hex)) { out.duplicates++; continue; }
+  seen.add(topic + ' ' + hex);
   const bytes = Buffer.from(hex, 'hex');
   let raw, p;
   try {
@@ -50,16 +68,17 @@ for (const [i, line] of lines.entries()) {
     fail(`${where}: not a Sparkplug B payload: ${e.message}`);
   }
   out.types[type] = (out.types[type] || 0) + 1;
-  const n = nodes[key] || (nodes[key] = { seq: -1, bdSeq: undefined, aliases: {} });
+  const n = nodes[key] || (nodes[key] = { seq: -1, dead: false, bdSeq: undefined, aliases: {} });
   if (type === 'NDEATH') {
     p = sp.decodePayload(bytes);
     const bd = (p.metrics || []).find((m) => m.name === 'bdSeq');
     if (!bd || bd.type !== 'Int64') fail(`${where}: NDEATH without an Int64 bdSeq`);
     if (raw.hasOwnProperty('seq')) fail(`${where}: NDEATH carries a seq`);
-    if (n.bdSeq !== undefined && num(bd.value) !== n.bdSeq)
-      fail(`${where}: NDEATH bdSeq ${num(bd.value)} is not the NBIRTH's ${n.bdSeq}`);
     (out.deaths[key] = out.deaths[key] || []).push(num(bd.value));
-    n.seq = -1;
+    // a host ignores an NDEATH whose bdSeq is not its NBIRTH's: the will of a
+    // connection that died before its NBIRTH got anywhere (counted)
+    if (n.bdSeq !== undefined && num(bd.value) !== n.bdSeq) out.stale_deaths++;
+    else n.dead = true;
     continue;
   }
   if (!raw.hasOwnProperty('seq')) fail(`${where}: no seq`);
@@ -72,10 +91,12 @@ for (const [i, line] of lines.entries()) {
     n.bdSeq = num(bd.value);
     (out.births[key] = out.births[key] || []).push(n.bdSeq);
     n.seq = 0;
+    n.dead = false;
     continue;
   }
   if (n.seq < 0) fail(`${where}: ${type} before the node's NBIRTH`);
   if (seq !== (n.seq + 1) % 256) fail(`${where}: seq ${seq} after ${n.seq}`);
+  if (n.dead) out.late++;
   n.seq = seq;
   if (type === 'DBIRTH') {
     for (const m of raw.metrics) {
@@ -88,7 +109,7 @@ for (const [i, line] of lines.entries()) {
       n.aliases[alias] = { device, name: m.name, datatype: m.datatype };
     }
     p = sp.decodePayload(bytes);
-    for (const m of p.metrics) out.values[`${key}/${device}/${m.name}`] = num(m.value);
+    for (const m of p.metrics) record(`${key}/${device}/${m.name}`, m.name, num(m.value));
   } else if (type === 'DDATA' || type === 'NDATA') {
     for (const m of raw.metrics) {
       if (m.name || m.hasOwnProperty('datatype')) fail(`${where}: DATA metric with a name or datatype (alias only)`);
@@ -100,7 +121,7 @@ for (const [i, line] of lines.entries()) {
     p.metrics.forEach((m, k) => {
       const a = n.aliases[num(raw.metrics[k].alias)];
       if (m.isHistorical) out.historical++;
-      out.values[`${key}/${device}/${a.name}`] = num(m.value);
+      record(`${key}/${device}/${a.name}`, a.name, num(m.value));
     });
   } else if (type !== 'DDEATH') {
     fail(`${where}: unknown message type ${type}`);

@@ -57,7 +57,7 @@ outputs:
       client-id: edge1
       format: sparkplug
       qos: 1
-      keepalive: 5s
+      keepalive: 30s
       writable: [Setpoint]
       sparkplug: {group: plant, node: edge1}
 EOF
@@ -68,8 +68,9 @@ wait_for "$TMP/cap.log" "^spBv1.0/plant/DBIRTH/edge1/plc1 " 30
 wait_for "$TMP/cap.log" "^spBv1.0/plant/DDATA/edge1/plc1 " 30
 
 # a change in the PLC: DDATA
-"$BIN" write "$URL" hr0:REAL=2.25 > /dev/null || fail "write"
+sleep 0.5
 n=$(count_of "$TMP/cap.log" "/DDATA/")
+"$BIN" write "$URL" hr0:REAL=2.25 > /dev/null || fail "write"
 wait_for "$TMP/cap.log" "/DDATA/" 20 $((n + 1))
 
 # DCMD from the foreign encoder: Setpoint (writable) reaches the PLC; Level (not writable) does not
