@@ -162,7 +162,8 @@ for e in range(1, engines + 1):
             problems.append(f"{base}/Counter: values {missing} never arrived")
 # engine2: its NDEATH, then a new NBIRTH after it
 t = [l for l in lines if l in (f"{ns}/fleet/NDEATH/engine2", f"{ns}/fleet/NBIRTH/engine2")]
-if "$NS/fleet/NDEATH/engine2" not in t or t[-1] != "$NS/fleet/NBIRTH/engine2":
+death, birth = f"{ns}/fleet/NDEATH/engine2", f"{ns}/fleet/NBIRTH/engine2"
+if death not in t or birth not in t[t.index(death):]:
     problems.append(f"engine2: no NDEATH followed by a NBIRTH: {t}")
 births, deaths = out["births"]["fleet/engine2"], out["deaths"]["fleet/engine2"]
 if deaths[0] != births[0]:
