@@ -265,7 +265,7 @@ int spb_command_decode(const uint8_t *data, size_t len, spb_command *out, plcio_
             break;
         case ORG__ECLIPSE__TAHU__PROTOBUF__PAYLOAD__METRIC__VALUE_FLOAT_VALUE:
             m->kind = SPB_VAL_FLOAT;
-            m->f = pm->float_value;
+            m->f = (double)pm->float_value;
             break;
         case ORG__ECLIPSE__TAHU__PROTOBUF__PAYLOAD__METRIC__VALUE_DOUBLE_VALUE:
             m->kind = SPB_VAL_DOUBLE;
