@@ -35,7 +35,7 @@
 #define CHANGE_NS       (100ull * PLCIO_NS_PER_MS) /* 10 Hz */
 #define POLL_MS         50
 #define MAX_ROUNDS      4096
-#define MAX_SAMPLES     (8u * 1024u * 1024u)
+#define MAX_SAMPLES     ((size_t)8 * 1024 * 1024)
 
 static char tmpdir[64];
 static uint64_t change_ns[MAX_ROUNDS]; /* written before the change is visible to the engine */
@@ -132,7 +132,7 @@ static struct mosquitto *subscriber(int port)
             mosquitto_loop_start(m);
             return m;
         }
-        usleep(50000);
+        nanosleep(&(struct timespec){0, 50000000L}, NULL);
     }
     fprintf(stderr, "bench_mqtt: cannot connect to the broker\n");
     exit(1);
@@ -150,10 +150,11 @@ static void set_all(plcio_s7_server **servers, uint32_t value)
         plcio_s7_server_lock_area(servers[d], PLCIO_S7_SERVER_AREA_DB, 1);
         uint8_t *mem = plcio_s7_server_area_data(servers[d], PLCIO_S7_SERVER_AREA_DB, 1, NULL);
         for (int t = 0; mem && t < TAGS_PER_DEVICE; t++) {
-            mem[4 * t] = (uint8_t)(value >> 24);
-            mem[4 * t + 1] = (uint8_t)(value >> 16);
-            mem[4 * t + 2] = (uint8_t)(value >> 8);
-            mem[4 * t + 3] = (uint8_t)value;
+            uint8_t *at = mem + (size_t)4 * (size_t)t;
+            at[0] = (uint8_t)(value >> 24);
+            at[1] = (uint8_t)(value >> 16);
+            at[2] = (uint8_t)(value >> 8);
+            at[3] = (uint8_t)value;
         }
         plcio_s7_server_unlock_area(servers[d], PLCIO_S7_SERVER_AREA_DB, 1);
     }
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
         printf("bench_mqtt: skipped (no /usr/sbin/mosquitto: scripts/bootstrap.sh installs it)\n");
         return 0;
     }
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/plcio-bench-mqtt-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -213,11 +214,12 @@ int main(int argc, char **argv)
     char path[128];
     snprintf(path, sizeof path, "%s/line.db", tmpdir);
     FILE *f = fopen(path, "w");
+    if (!f) return 1;
     fprintf(f,
             "DATA_BLOCK \"Line\"\n{ S7_Optimized_Access := 'FALSE' }\nVERSION : 0.1\n   STRUCT\n"
             "      T : Array[0..%d] of DInt;\n   END_STRUCT;\nBEGIN\nEND_DATA_BLOCK\n",
             TAGS_PER_DEVICE - 1);
-    fclose(f);
+    if (fclose(f) != 0) return 1;
     plcio_s7_server *servers[DEVICES];
     int mport = free_port();
     pid_t broker = start_broker(mport);
@@ -229,9 +231,11 @@ int main(int argc, char **argv)
         plcio_s7_server_options_init(&c);
         c.port = 0;
         if (plcio_s7_server_new(&c, &servers[i], NULL) ||
-            plcio_s7_server_add_area(servers[i], PLCIO_S7_SERVER_AREA_DB, 1, TAGS_PER_DEVICE * 4, NULL) ||
-            plcio_s7_server_start(servers[i]))
-            return 1;
+            plcio_s7_server_add_area(servers[i], PLCIO_S7_SERVER_AREA_DB, 1, (size_t)TAGS_PER_DEVICE * 4, NULL) ||
+            plcio_s7_server_start(servers[i])) {
+            fprintf(stderr, "bench_mqtt: cannot start simulator %d\n", i);
+            exit(1);
+        }
         n += (size_t)snprintf(yaml + n, cap - n,
                               "  - {name: plc%d, url: \"s7://127.0.0.1:%d?rack=0&slot=1\", groups: [{db: 1, interval: "
                               "%dms}]}\n",
@@ -323,10 +327,10 @@ int main(int argc, char **argv)
     free(yaml);
     free(lat_ms);
     snprintf(path, sizeof path, "%s/line.db", tmpdir);
-    remove(path);
+    (void)remove(path);
     snprintf(path, sizeof path, "%s/mosquitto.conf", tmpdir);
-    remove(path);
-    rmdir(tmpdir);
+    (void)remove(path);
+    (void)rmdir(tmpdir);
     mosquitto_lib_cleanup();
     return 0;
 }

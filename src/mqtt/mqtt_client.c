@@ -71,7 +71,8 @@ struct plcio_mqtt {
     uint64_t retry_at, connect_deadline;
     unsigned backoff_ms;
     char trouble[256];
-    bool lost; /* set by a callback: tear down after libmosquitto returns */
+    bool lost;    /* set by a callback: tear down after libmosquitto returns */
+    bool refused; /* this attempt's refusal (CONNACK) is logged already */
     /* the queue and what of it libmosquitto has */
     sf_queue *queue;
     mqtt_msg *window[WINDOW];
@@ -87,7 +88,7 @@ static void pump(mqtt_out *m);
 
 mqtt_msg *mqtt_msg_new(const char *topic, size_t topic_len, const void *payload, size_t len, int qos, bool retain)
 {
-    if (topic_len > UINT16_MAX || len > 256u * 1024u * 1024u) return NULL;
+    if (topic_len > UINT16_MAX || len > (size_t)256 * 1024 * 1024) return NULL;
     mqtt_msg *g = malloc(sizeof *g + topic_len + 1 + len + 1);
     if (!g) return NULL;
     g->topic_len = (uint32_t)topic_len;
@@ -120,7 +121,7 @@ char *mqtt_topic_render(const char *tmpl, const char *device, const char *group,
             k++;
         if (k < 4) {
             for (const char *v = vals[k]; *v; v++)
-                out[n++] = (*v == '+' || *v == '#') ? '_' : *v;
+                out[n++] = strchr("+#", *v) ? '_' : *v; /* wildcards have no place in a topic name */
             p += strlen(keys[k]);
         } else {
             out[n++] = *p++;
@@ -352,6 +353,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, con
             log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt", "%s (retrying with backoff)", line);
         snprintf(m->trouble, sizeof m->trouble, "%s", line);
         m->lost = true;
+        m->refused = true;
         return;
     }
     m->state = LINK_UP;
@@ -479,6 +481,7 @@ static int new_handle(mqtt_out *m, const broker *b)
 static void try_connect(mqtt_out *m)
 {
     const broker *b = &m->brokers[m->broker_at];
+    m->refused = false;
     int rc = new_handle(m, b);
     if (rc == MOSQ_ERR_SUCCESS) {
         rc = mosquitto_connect_async(m->mosq, b->host, b->port,
@@ -504,12 +507,12 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
     int rc = MOSQ_ERR_SUCCESS;
     if (events & (PLCIO_IO_READ | PLCIO_IO_ERROR)) rc = mosquitto_loop_read(m->mosq, 1);
     if (rc == MOSQ_ERR_SUCCESS && m->mosq && (events & PLCIO_IO_WRITE)) rc = mosquitto_loop_write(m->mosq, 1);
-    if (rc != MOSQ_ERR_SUCCESS && !m->lost) {
-        if (m->state != LINK_UP)
-            trouble(m, "cannot connect to %s: %s", m->brokers[m->broker_at].url,
-                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        m->lost = true;
-    }
+    if ((rc != MOSQ_ERR_SUCCESS || m->lost) && m->state == LINK_CONNECTING && !m->refused)
+        trouble(m, "cannot connect to %s: %s", m->brokers[m->broker_at].url,
+                rc == MOSQ_ERR_ERRNO     ? strerror(errno)
+                : rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc)
+                                         : "the broker closed the connection before accepting it");
+    if (rc != MOSQ_ERR_SUCCESS) m->lost = true;
     pump(m);
 }
 
@@ -620,11 +623,11 @@ static void spool_out(mqtt_out *m)
     if (!m->spec.queue_file) return;
     sf_queue_stats st;
     sf_queue_get_stats(m->queue, &st);
-    mqtt_msg **all = calloc(st.depth + 1, sizeof *all);
+    void **all = calloc(st.depth + 1, sizeof(void *));
     char err[256] = "";
     if (!all) return;
-    size_t n = sf_queue_peek(m->queue, (void **)all, st.depth);
-    if (mqtt_spool_save(m->spec.queue_file, all, n, err, sizeof err) != PLCIO_OK)
+    size_t n = sf_queue_peek(m->queue, all, st.depth);
+    if (mqtt_spool_save(m->spec.queue_file, (mqtt_msg *const *)all, n, err, sizeof err) != PLCIO_OK)
         log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt", "%zu queued messages lost: %s", n, err);
     else if (n)
         log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "%zu queued messages kept in %s for the next start", n,
@@ -696,7 +699,7 @@ static int read_password(mqtt_out *m, plcio_error *err)
         if (!f) return plcio_error_set(err, PLCIO_EIO, "mqtt password-file %s: %s", c->password_file, strerror(errno));
         char line[1024] = "";
         if (!fgets(line, sizeof line, f)) line[0] = '\0';
-        fclose(f);
+        (void)fclose(f); /* read only */
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0]) return plcio_error_set(err, PLCIO_ENOTFOUND, "mqtt password-file %s is empty", c->password_file);
         m->password = strdup(line);
@@ -792,7 +795,7 @@ int plcio_mqtt_new(const plcio_sync_mqtt_spec *spec, const plcio_mqtt_options *o
             m->client_id = strdup(m->spec.client_id);
         } else {
             char host[64] = "localhost";
-            gethostname(host, sizeof host - 1);
+            if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "localhost");
             host[sizeof host - 1] = '\0';
             size_t n = strlen(host) + 8;
             m->client_id = malloc(n);

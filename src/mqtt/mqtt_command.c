@@ -313,6 +313,7 @@ static void add_result(request *r, const char *tag, int rc, const char *message)
         r->json = j;
         r->cap = cap;
     }
+    if (!r->json) return; /* out of memory: this result is left out */
     size_t n = r->len;
     if (n) r->json[n++] = ',';
     n += (size_t)snprintf(r->json + n, r->cap - n, "{\"tag\":");

@@ -344,8 +344,9 @@ static int open_groups(json_fmt *f)
     for (size_t t = 0; t < f->tag_count; t++) {
         const plcio_sink_tag *tag = &f->tags[t];
         size_t g = 0;
-        while (g < f->group_count &&
-               (strcmp(f->groups[g].device, tag->device) != 0 || strcmp(f->groups[g].group, tag->group) != 0))
+        while (g < f->group_count && (f->groups[g].device != tag->device || f->groups[g].group != tag->group) &&
+               (strcmp(f->groups[g].device ? f->groups[g].device : "", tag->device) != 0 ||
+                strcmp(f->groups[g].group ? f->groups[g].group : "", tag->group) != 0))
             g++;
         if (g == f->group_count) {
             group_doc *d = &f->groups[f->group_count++];

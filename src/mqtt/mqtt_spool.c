@@ -11,7 +11,7 @@
 #include "mqtt/mqtt_internal.h"
 
 #define MAGIC       "PLCIOMQ1"
-#define PAYLOAD_MAX (256u * 1024u * 1024u)
+#define PAYLOAD_MAX (256ul * 1024ul * 1024ul)
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -53,7 +53,7 @@ int mqtt_spool_save(const char *path, mqtt_msg *const *msgs, size_t count, char 
     if (ok && rename(tmp, path) != 0) ok = false;
     if (!ok) {
         snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
-        remove(tmp);
+        (void)remove(tmp); /* best effort: the error above is what matters */
     }
     free(tmp);
     return ok ? PLCIO_OK : PLCIO_EIO;
@@ -75,7 +75,13 @@ int mqtt_spool_load(const char *path, mqtt_spool_take take, void *ctx, size_t *l
         rc = PLCIO_EPROTO;
     }
     uint8_t head[10];
-    while (rc == PLCIO_OK && fread(head, 1, 10, f) == 10) {
+    size_t got;
+    while (rc == PLCIO_OK && (got = fread(head, 1, 10, f)) != 0) {
+        if (got != 10) {
+            snprintf(err, cap, "cut short after %zu messages", *loaded);
+            rc = PLCIO_EPROTO;
+            break;
+        }
         uint32_t tl = get32(head), pl = get32(head + 4);
         if (tl == 0 || tl > UINT16_MAX || pl > PAYLOAD_MAX || head[8] > 2 || head[9] > 1) {
             snprintf(err, cap, "damaged after %zu messages", *loaded);
@@ -106,7 +112,7 @@ int mqtt_spool_load(const char *path, mqtt_spool_take take, void *ctx, size_t *l
             break;
         }
     }
-    fclose(f);
-    if (rc == PLCIO_OK) remove(path); /* taken: it is in memory now, and saved again at a clean stop */
+    (void)fclose(f);                        /* read only */
+    if (rc == PLCIO_OK) (void)remove(path); /* taken: it is in memory now, and saved again at a clean stop */
     return rc;
 }

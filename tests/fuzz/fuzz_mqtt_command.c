@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mqtt_command_decode((const uint8_t *)buf, n, &again, err, sizeof err) != PLCIO_OK) abort();
         if (again.count != cmd.count) abort();
         for (size_t i = 0; i < cmd.count; i++)
-            if (strcmp(again.items[i].tag, cmd.items[i].tag) || strcmp(again.items[i].value, cmd.items[i].value))
+            if (strcmp(again.items[i].tag, cmd.items[i].tag) != 0 ||
+                strcmp(again.items[i].value, cmd.items[i].value) != 0)
                 abort();
     }
     err[0] = '\0';
