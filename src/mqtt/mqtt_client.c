@@ -727,11 +727,11 @@ static int copy_spec(mqtt_out *m, const plcio_sync_mqtt_spec *c)
 {
     plcio_sync_mqtt_spec *d = &m->spec;
     *d = *c;
-    const char **strs[] = {&d->client_id,    &d->username,      &d->password_file, &d->password_env, &d->ca_file,
-                           &d->cert_file,    &d->key_file,      &d->format,        &d->topic,        &d->group_topic,
-                           &d->status_topic, &d->command_topic, &d->reply_topic,   &d->queue_file,
-                           &d->sparkplug_group, &d->sparkplug_node, &d->sparkplug_host,
-                           &d->sparkplug_namespace};
+    const char **strs[] = {&d->client_id,      &d->username,           &d->password_file,   &d->password_env,
+                           &d->ca_file,        &d->cert_file,          &d->key_file,        &d->format,
+                           &d->topic,          &d->group_topic,        &d->status_topic,    &d->command_topic,
+                           &d->reply_topic,    &d->queue_file,         &d->sparkplug_group, &d->sparkplug_node,
+                           &d->sparkplug_host, &d->sparkplug_namespace};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !(*strs[i] = keep(m, *strs[i]))) return PLCIO_ENOMEM;
     int rc = copy_list(m, c->brokers, c->broker_count, &d->brokers);

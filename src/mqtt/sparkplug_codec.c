@@ -113,10 +113,10 @@ int spb_payload_encode(uint64_t timestamp_ms, int seq, const spb_metric *metrics
     enc_space sp = {0};
     size_t n = count ? count : 1;
     sp.metrics = calloc(n, sizeof *sp.metrics);
-    sp.ptrs = calloc(n, sizeof *sp.ptrs);
+    sp.ptrs = calloc(n, sizeof(pb_metric *));
     sp.sets = calloc(n, sizeof *sp.sets);
     sp.values = calloc(n, sizeof *sp.values);
-    sp.value_ptrs = calloc(n, sizeof *sp.value_ptrs);
+    sp.value_ptrs = calloc(n, sizeof(pb_propvalue *));
     int rc = PLCIO_ENOMEM;
     static char quality_name[] = "Quality";
     static char *quality_key[] = {quality_name};
@@ -305,7 +305,7 @@ static int int_text(const spb_cmd_metric *m, unsigned dt, char *buf, size_t cap,
         return plcio_error_set(err, PLCIO_EINVAL, "%s value expected, got no integer", spb_datatype_name(dt));
     int64_t s;
     switch (dt) {
-    case SPB_INT8: s = (int8_t)(uint8_t)u; break;
+    case SPB_INT8: s = (int64_t)(u & 0xFFu) - (u & 0x80u ? 256 : 0); break;
     case SPB_INT16: s = (int16_t)(uint16_t)u; break;
     case SPB_INT32: s = (int32_t)(uint32_t)u; break;
     case SPB_INT64: s = (int64_t)u; break;
