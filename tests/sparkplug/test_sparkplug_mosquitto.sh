@@ -150,6 +150,12 @@ assert a["values"]["plant/edge1/plc1/Level"] == 2.25, a["values"]
 print("types", a["types"], "historical", b["historical"], "bdSeq", births, deaths, nb)
 EOF
 
+# ---- the one-liner: plcio sync URL --tag ... --mqtt URL --sparkplug GROUP/NODE ----
+"$BIN" sync "$URL" --tag hr0:REAL --tag co0 --mqtt "mqtt://127.0.0.1:$MQ" --sparkplug plant/oneliner --seconds 3 \
+  --quiet --shm "plcio-spb-$$-one" > "$TMP/one.log" 2>&1 || fail "the one-liner: $(cat "$TMP/one.log")"
+grep -q "^spBv1.0/plant/DBIRTH/oneliner/plc " "$TMP/cap.log" || fail "no DBIRTH from the one-liner"
+grep -q "^spBv1.0/plant/NDEATH/oneliner " "$TMP/cap.log" || fail "no NDEATH from the one-liner's clean stop"
+
 # ---- the primary host: nothing is born while its STATE says offline ----
 stop edge
 sed -e 's/sparkplug: {group: plant, node: edge1}/sparkplug: {group: plant, node: edge2, primary-host: scada}/' \
