@@ -120,8 +120,11 @@ char *mqtt_topic_render(const char *tmpl, const char *device, const char *group,
         while (k < 4 && strncmp(p, keys[k], strlen(keys[k])) != 0)
             k++;
         if (k < 4) {
-            for (const char *v = vals[k]; *v; v++)
-                out[n++] = strchr("+#", *v) ? '_' : *v; /* wildcards have no place in a topic name */
+            for (const char *v = vals[k]; *v; v++) {
+                char ch = *v;
+                if (ch == '+' || ch == '#') ch = '_'; /* wildcards have no place in a topic name */
+                out[n++] = ch;
+            }
             p += strlen(keys[k]);
         } else {
             out[n++] = *p++;

@@ -336,6 +336,8 @@ static void json_close(void *state)
     free(f);
 }
 
+static bool same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
 static int open_groups(json_fmt *f)
 {
     f->tag_group = calloc(f->tag_count + 1, sizeof *f->tag_group);
@@ -344,9 +346,7 @@ static int open_groups(json_fmt *f)
     for (size_t t = 0; t < f->tag_count; t++) {
         const plcio_sink_tag *tag = &f->tags[t];
         size_t g = 0;
-        while (g < f->group_count && (f->groups[g].device != tag->device || f->groups[g].group != tag->group) &&
-               (strcmp(f->groups[g].device ? f->groups[g].device : "", tag->device) != 0 ||
-                strcmp(f->groups[g].group ? f->groups[g].group : "", tag->group) != 0))
+        while (g < f->group_count && !(same(f->groups[g].device, tag->device) && same(f->groups[g].group, tag->group)))
             g++;
         if (g == f->group_count) {
             group_doc *d = &f->groups[f->group_count++];

@@ -82,7 +82,7 @@ static void test_command_limits(void **state)
     at += (size_t)sprintf(big + at, "{");
     for (int i = 0; i <= MQTT_COMMAND_MAX_ITEMS; i++)
         at += (size_t)sprintf(big + at, "%s\"t%d\":%d", i ? "," : "", i, i);
-    sprintf(big + at, "}");
+    (void)sprintf(big + at, "}");
     assert_int_equal(decode(big, err, sizeof err), PLCIO_ERANGE);
     assert_non_null(strstr(err, "more than 256 tags"));
     free(big);
@@ -209,11 +209,11 @@ static void test_queue_file_round_trip(void **state)
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     fputs("PLCIOMQ1\xff\xff\xff\xff", f);
-    fclose(f);
+    (void)fclose(f);
     assert_int_equal(mqtt_spool_load(path, take, out + 2, &loaded, err, sizeof err), PLCIO_EPROTO);
     assert_non_null(strstr(err, "after 0 messages"));
-    remove(path);
-    rmdir(dir);
+    (void)remove(path);
+    (void)rmdir(dir);
     for (int i = 0; i < 2; i++) {
         free(in[i]);
         free(out[i]);

@@ -243,7 +243,8 @@ YAML
 "$BIN" sync --config "$TMP/q.yaml" --shm "$SHM" --seconds 1 --stats 100000 > "$TMP/out" 2> "$TMP/err"
 [ -s "$TMP/q.bin" ] || fail "no queue file: $(cat "$TMP/err")"
 grep -q "5 queued messages kept in" "$TMP/err" || fail "queue file not reported: $(cat "$TMP/err")"
-grep -q "4 dropped (queue of 5 full)" "$TMP/err" || fail "drops not reported: $(cat "$TMP/err")"
+# 9 tags changed in the first round: 5 kept, 4 dropped (more if a slow round made values stale)
+grep -Eq " ([4-9]|[1-9][0-9]+) dropped \(queue of 5 full\)" "$TMP/err" || fail "drops not reported: $(cat "$TMP/err")"
 broker_start
 sub_start "$TMP/sub6" plcio-test-sub6 'plcio/plc/#'
 "$BIN" write "$URL" "DB7.DBW14:INT=99" > /dev/null
