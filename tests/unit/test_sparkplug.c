@@ -468,12 +468,59 @@ static void test_bad_config(void **state)
     spb_command_free(&cmd);
 }
 
+/* "device.tag" names lose the device (it is in the topic); another namespace
+ * (for NATS < 2.10) moves every topic; DCMD finds a metric by either name. */
+static void test_names_and_namespace(void **state)
+{
+    (void)state;
+    static capture c;
+    static const plcio_sink_tag prefixed[] = {
+        {.name = "plc1.Level", .device = "plc1", .group = "g", .type = PLCIO_TYPE_REAL, .size = 4},
+        {.name = "plc1.", .device = "plc1", .group = "g", .type = PLCIO_TYPE_INT, .size = 2},
+    };
+    static const char *const all[] = {"*"};
+    spb_node_config cfg = {
+        .name_space = "spBv1-0", .group_id = "g", .node_id = "n", .writable = all, .writable_count = 1};
+    spb_node *n = NULL;
+    plcio_error e;
+    assert_int_equal(spb_node_new(&cfg, prefixed, 2, emit, on_write, &c, &n, &e), PLCIO_OK);
+    assert_string_equal(spb_node_subscription(n, 0), "spBv1-0/g/NCMD/n");
+    device_state(n, 0, true);
+    char topic[SPB_TOPIC_MAX];
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(spb_node_will(n, topic, &p, &len), PLCIO_OK);
+    assert_string_equal(topic, "spBv1-0/g/NDEATH/n");
+    assert_int_equal(spb_node_connected(n, 0), PLCIO_OK);
+    assert_int_equal(c.count, 2);
+    assert_string_equal(c.msgs[1].topic, "spBv1-0/g/DBIRTH/n/plc1");
+    spb_command b;
+    decode(&c.msgs[1], &b);
+    assert_string_equal(b.metrics[0].name, "Level");
+    assert_string_equal(b.metrics[1].name, "plc1."); /* nothing after the dot: kept whole */
+    spb_command_free(&b);
+    spb_metric w = {.name = "Level", .datatype = SPB_FLOAT, .f = 2.5};
+    send_cmd(n, "spBv1-0/g/DCMD/n/plc1", &w, 1, PLCIO_OK);
+    w.name = "plc1.Level";
+    send_cmd(n, "spBv1-0/g/DCMD/n/plc1", &w, 1, PLCIO_OK);
+    assert_int_equal(c.writes, 2);
+    assert_string_equal(c.write_text, "2.5");
+    reset(&c);
+    spb_node_free(n);
+    cfg.name_space = "a/b";
+    assert_int_equal(spb_node_new(&cfg, prefixed, 2, emit, on_write, &c, &n, &e), PLCIO_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_births_and_data), cmocka_unit_test(test_seq_and_bdseq_wrap),
-        cmocka_unit_test(test_commands),        cmocka_unit_test(test_primary_host),
-        cmocka_unit_test(test_history),         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_births_and_data),
+        cmocka_unit_test(test_seq_and_bdseq_wrap),
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_primary_host),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_names_and_namespace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
