@@ -12,8 +12,10 @@
  * The broker, the subscriber and the simulators share this machine's cores with
  * the engine: the figures are for all of it on one box.
  *
- *   bench_mqtt [SECONDS] [QOS] [group]   (default 5 s, QoS 1; group: one JSON document per
- *                                         device and round instead of one message per tag) */
+ *   bench_mqtt [SECONDS] [QOS] [group|sparkplug]   (default 5 s, QoS 1; group: one JSON document
+ *                                         per device and round instead of one message per tag;
+ *                                         sparkplug: Sparkplug B DDATA, one per device and round;
+ *                                         both print the bytes per tag update next to JSON's) */
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -40,6 +42,7 @@ static uint64_t change_ns[MAX_ROUNDS]; /* written before the change is visible t
 static double *lat_ms;
 static atomic_size_t samples;
 static atomic_ullong received;
+static atomic_ullong received_bytes, received_msgs; /* every message on the subscription */
 
 static double thread_cpu_s(void)
 {
@@ -89,6 +92,8 @@ static pid_t start_broker(int port)
     return pid;
 }
 
+static bool sparkplug; /* the Sparkplug B format instead of JSON */
+
 static void on_message(struct mosquitto *m, void *ctx, const struct mosquitto_message *msg)
 {
     (void)m;
@@ -96,6 +101,12 @@ static void on_message(struct mosquitto *m, void *ctx, const struct mosquitto_me
     uint64_t now = plcio_monotonic_ns();
     const char *p = msg->payload;
     long round;
+    atomic_fetch_add(&received_bytes, (unsigned long long)msg->payloadlen);
+    atomic_fetch_add(&received_msgs, 1);
+    if (sparkplug) { /* protobuf: counted, not decoded (every tag changes every round) */
+        if (strstr(msg->topic, "/DDATA/")) atomic_fetch_add(&received, TAGS_PER_DEVICE);
+        return;
+    }
     if (msg->payloadlen > 10 && !strncmp(p, "{\"value\":", 9)) {
         round = strtol(p + 9, NULL, 10);
         atomic_fetch_add(&received, 1);
@@ -117,7 +128,7 @@ static struct mosquitto *subscriber(int port)
     mosquitto_message_callback_set(m, on_message);
     for (int i = 0; i < 100; i++) {
         if (mosquitto_connect(m, "127.0.0.1", port, 60) == MOSQ_ERR_SUCCESS) {
-            mosquitto_subscribe(m, NULL, "plcio/+/+", 0);
+            mosquitto_subscribe(m, NULL, sparkplug ? "spBv1.0/#" : "plcio/+/+", 0);
             mosquitto_loop_start(m);
             return m;
         }
@@ -187,7 +198,10 @@ int main(int argc, char **argv)
     double seconds = argc > 1 ? atof(argv[1]) : 5.0;
     int qos = argc > 2 ? atoi(argv[2]) : 1;
     bool group = argc > 3 && !strcmp(argv[3], "group");
-    const char *layout = group ? ", per-tag: false, group-topic: \"plcio/{device}/{group}\"" : "";
+    sparkplug = argc > 3 && !strcmp(argv[3], "sparkplug");
+    const char *layout = group       ? ", per-tag: false, group-topic: \"plcio/{device}/{group}\""
+                         : sparkplug ? ", format: sparkplug, sparkplug: {group: bench, node: engine}"
+                                     : "";
     if (access("/usr/sbin/mosquitto", X_OK) != 0) {
         printf("bench_mqtt: skipped (no /usr/sbin/mosquitto: scripts/bootstrap.sh installs it)\n");
         return 0;
@@ -234,7 +248,12 @@ int main(int argc, char **argv)
 
     printf("1. %d tags (%d simulators x %d DINT) changing at 10 Hz, polled every %d ms, QoS %d, %s, %.0f s\n",
            DEVICES * TAGS_PER_DEVICE, DEVICES, TAGS_PER_DEVICE, POLL_MS, qos,
-           group ? "one JSON document per device and round" : "one message per tag", seconds);
+           group       ? "one JSON document per device and round"
+           : sparkplug ? "Sparkplug B: one DDATA per device and round"
+                       : "one message per tag",
+           seconds);
+    atomic_store(&received_bytes, 0);
+    atomic_store(&received_msgs, 0);
     uint64_t start = plcio_monotonic_ns(), settle = start + 1000 * PLCIO_NS_PER_MS, next = settle;
     uint32_t round = 0;
     double c0 = 0;
@@ -266,13 +285,16 @@ int main(int argc, char **argv)
            (double)got / elapsed);
     plcio_mqtt_stats st;
     plcio_mqtt_get_stats(last_output, &st);
-    double updates = (double)st.published * (group ? TAGS_PER_DEVICE : 1);
+    double updates = (double)st.published * (group || sparkplug ? TAGS_PER_DEVICE : 1);
     printf("  engine thread CPU %.0f%% of one core (polling 10 devices and publishing): %.0f us per 1000 updates "
            "published\n",
            100 * cpu / elapsed, updates > 0 ? cpu / (updates / 1000) * 1e6 : 0.0);
     if (ns)
         printf("  change in the simulator -> subscriber: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 < %d ms)\n",
                lat_ms[ns / 2], lat_ms[ns * 99 / 100], lat_ms[ns - 1], 2 * POLL_MS + 5);
+    unsigned long long bytes = atomic_load(&received_bytes), msgs = atomic_load(&received_msgs);
+    printf("  payload at the subscriber: %llu bytes in %llu messages, %.1f bytes per tag update\n", bytes, msgs,
+           got ? (double)bytes / (double)got : 0.0);
     printf("  the engine: %llu messages taken by the broker, %zu still queued (peak %zu), %llu dropped\n",
            (unsigned long long)st.published, st.queued, st.queue_peak, (unsigned long long)st.dropped);
     plcio_sync_free(s);

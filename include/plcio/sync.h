@@ -124,6 +124,11 @@ typedef struct plcio_sync_mqtt_spec {
     uint32_t write_queue_ms; /* a write waits this long for its device (default 0: fail at once) */
     uint32_t queue;          /* messages kept while the broker is away (default 100000) */
     const char *queue_file;  /* keep them in this file across a restart, or NULL */
+    /* format "sparkplug" (docs/sparkplug.md): `sparkplug: {group: G, node: N, primary-host: H}` */
+    const char *sparkplug_group;     /* Sparkplug group id (required) */
+    const char *sparkplug_node;      /* edge node id; NULL: the client id */
+    const char *sparkplug_host;      /* primary host id whose STATE gates the births, or NULL */
+    const char *sparkplug_namespace; /* NULL: "spBv1.0" (another only for NATS < 2.10, which refuses '.') */
     unsigned line;
 } plcio_sync_mqtt_spec;
 

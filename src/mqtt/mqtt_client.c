@@ -43,7 +43,7 @@ typedef struct broker {
 
 typedef enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_UP } link_state;
 
-static const mqtt_format *const mqtt_formats[] = {&mqtt_format_json, NULL};
+static const mqtt_format *const mqtt_formats[] = {&mqtt_format_json, &mqtt_format_sparkplug, NULL};
 
 struct plcio_mqtt {
     plcio_sync_mqtt_spec spec; /* deep copy: strings in `strings` */
@@ -730,9 +730,11 @@ static int copy_spec(mqtt_out *m, const plcio_sync_mqtt_spec *c)
 {
     plcio_sync_mqtt_spec *d = &m->spec;
     *d = *c;
-    const char **strs[] = {&d->client_id,    &d->username,      &d->password_file, &d->password_env, &d->ca_file,
-                           &d->cert_file,    &d->key_file,      &d->format,        &d->topic,        &d->group_topic,
-                           &d->status_topic, &d->command_topic, &d->reply_topic,   &d->queue_file};
+    const char **strs[] = {&d->client_id,      &d->username,           &d->password_file,   &d->password_env,
+                           &d->ca_file,        &d->cert_file,          &d->key_file,        &d->format,
+                           &d->topic,          &d->group_topic,        &d->status_topic,    &d->command_topic,
+                           &d->reply_topic,    &d->queue_file,         &d->sparkplug_group, &d->sparkplug_node,
+                           &d->sparkplug_host, &d->sparkplug_namespace};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !(*strs[i] = keep(m, *strs[i]))) return PLCIO_ENOMEM;
     int rc = copy_list(m, c->brokers, c->broker_count, &d->brokers);
@@ -765,7 +767,7 @@ static int check_spec(mqtt_out *m, plcio_error *err)
         return plcio_error_set(err, PLCIO_EINVAL, "mqtt output publishes nothing: on-change is false and no every");
     for (size_t i = 0; mqtt_formats[i]; i++)
         if (!strcmp(mqtt_formats[i]->name, c->format)) m->fmt = mqtt_formats[i];
-    if (!m->fmt) return plcio_error_set(err, PLCIO_EINVAL, "mqtt format '%s' is unknown (json)", c->format);
+    if (!m->fmt) return plcio_error_set(err, PLCIO_EINVAL, "mqtt format '%s' is unknown (json, sparkplug)", c->format);
     m->brokers = calloc(c->broker_count, sizeof *m->brokers);
     if (!m->brokers) return PLCIO_ENOMEM;
     m->broker_count = c->broker_count;

@@ -87,6 +87,7 @@ typedef struct mqtt_format {
 } mqtt_format;
 
 extern const mqtt_format mqtt_format_json;
+extern const mqtt_format mqtt_format_sparkplug; /* mqtt_sparkplug.c */
 
 /* ---- what the client offers a format ---- */
 

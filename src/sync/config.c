@@ -441,6 +441,17 @@ static int mqtt_tls_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *
     return PLCIO_ENOTFOUND;
 }
 
+/* sparkplug: {group: G, node: N, primary-host: H} of an mqtt output */
+static int mqtt_sparkplug_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_mqtt_spec *m = obj;
+    if (!strcmp(key, "group")) return get_string(ctx, v, "sparkplug group", &m->sparkplug_group);
+    if (!strcmp(key, "node")) return get_string(ctx, v, "sparkplug node", &m->sparkplug_node);
+    if (!strcmp(key, "primary-host")) return get_string(ctx, v, "sparkplug primary-host", &m->sparkplug_host);
+    if (!strcmp(key, "namespace")) return get_string(ctx, v, "sparkplug namespace", &m->sparkplug_namespace);
+    return PLCIO_ENOTFOUND;
+}
+
 static int mqtt_number(parse_ctx *ctx, const char *key, yaml_node_t *v, plcio_sync_mqtt_spec *m)
 {
     unsigned long u = 0;
@@ -497,6 +508,7 @@ static int mqtt_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     if (!strcmp(key, "writable")) return get_strings(ctx, v, "mqtt writable", &m->writable, &m->writable_count);
     if (!strcmp(key, "write-queue")) return get_duration(ctx, v, "mqtt write-queue", 0, &m->write_queue_ms);
     if (!strcmp(key, "queue-file")) return resolve_path(ctx, v, "mqtt queue-file", &m->queue_file);
+    if (!strcmp(key, "sparkplug")) return walk_mapping(ctx, v, "mqtt sparkplug", mqtt_sparkplug_pair, m);
     return mqtt_number(ctx, key, v, m);
 }
 
