@@ -237,6 +237,10 @@ static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *p
         bool cold = c.param_len >= 1 && c.param[0] == 'C';
         plcio_s7_server_set_cpu_state(srv, PLCIO_S7_SERVER_CPU_RUN);
         s7srv_event(srv, PLCIO_S7_SERVER_EV_CPU_START, ses->client, cold ? 2 : 1);
+    } else if (c.function == PLCIO_S7_FN_PI_SERVICE && service_is(&c, "_DELE")) {
+        error = s7srv_pi_delete(srv, ses, c.param, c.param_len);
+    } else if (c.function == PLCIO_S7_FN_PI_SERVICE && service_is(&c, "_INSE")) {
+        error = s7srv_pi_insert(srv, ses, c.param, c.param_len);
     } else if (c.function == PLCIO_S7_FN_PI_SERVICE && (service_is(&c, "_GARB") || service_is(&c, "_MODU"))) {
         if (plcio_s7_server_get_cpu_state(srv) == PLCIO_S7_SERVER_CPU_RUN && service_is(&c, "_MODU"))
             error = ERR_STATE; /* copy RAM to ROM needs STOP */
@@ -337,13 +341,20 @@ static uint8_t *block_image(plcio_s7_server *srv, uint16_t number, size_t *len)
     return img;
 }
 
-void s7srv_session_clear(s7srv_session *ses)
+static void upload_clear(s7srv_session *ses)
 {
     free(ses->upload);
     ses->upload = NULL;
     ses->upload_id = 0;
     ses->upload_len = ses->upload_off = 0;
+}
+
+void s7srv_session_clear(s7srv_session *ses)
+{
+    upload_clear(ses);
     ses->frag_group = 0;
+    s7srv_download_clear(ses);
+    ses->push_len = 0;
 }
 
 static int upload_ack(const s7_pdu *pdu, s7_out *out, const s7_xfer *x, uint16_t error)
@@ -381,7 +392,7 @@ static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pd
     }
     if (!ses->upload || req.upload_id != ses->upload_id) return upload_ack(pdu, out, &ack, ERR_SEQUENCE);
     if (req.function == PLCIO_S7_FN_END_UPLOAD) {
-        s7srv_session_clear(ses);
+        upload_clear(ses);
         return upload_ack(pdu, out, &ack, 0);
     }
     /* Upload: the next slice, as much as the PDU carries. */
@@ -406,9 +417,15 @@ typedef struct job_entry {
 } job_entry;
 
 static const job_entry job_table[] = {
-    {PLCIO_S7_FN_SETUP, job_setup},        {PLCIO_S7_FN_READ, job_read},         {PLCIO_S7_FN_WRITE, job_write},
-    {PLCIO_S7_FN_PI_SERVICE, job_control}, {PLCIO_S7_FN_PLC_STOP, job_control},  {PLCIO_S7_FN_START_UPLOAD, job_upload},
-    {PLCIO_S7_FN_UPLOAD, job_upload},      {PLCIO_S7_FN_END_UPLOAD, job_upload},
+    {PLCIO_S7_FN_SETUP, job_setup},
+    {PLCIO_S7_FN_READ, job_read},
+    {PLCIO_S7_FN_WRITE, job_write},
+    {PLCIO_S7_FN_PI_SERVICE, job_control},
+    {PLCIO_S7_FN_PLC_STOP, job_control},
+    {PLCIO_S7_FN_START_UPLOAD, job_upload},
+    {PLCIO_S7_FN_UPLOAD, job_upload},
+    {PLCIO_S7_FN_END_UPLOAD, job_upload},
+    {PLCIO_S7_FN_REQUEST_DOWNLOAD, s7srv_job_request_download},
 };
 
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
@@ -423,7 +440,11 @@ int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *bu
         if (!ses->pdu_size) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
         return s7srv_handle_userdata(srv, ses, &pdu, &out);
     }
-    if (pdu.rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO; /* a client sends jobs and userdata only */
+    /* A client sends jobs and userdata, and answers only the server's own
+     * jobs (download); anything else closes the connection. */
+    if ((pdu.rosctr == PLCIO_S7_ACK_DATA || pdu.rosctr == PLCIO_S7_ACK) && ses->pdu_size)
+        return s7srv_on_ack(srv, ses, &pdu);
+    if (pdu.rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO;
     int fn = s7_pdu_function(&pdu);
     if (!ses->pdu_size && fn != PLCIO_S7_FN_SETUP) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
     for (size_t i = 0; i < sizeof job_table / sizeof *job_table; i++)
