@@ -148,6 +148,17 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu,
     /* cppcheck-suppress unassignedVariable ; read_one() fills it through scratch + used */
     uint8_t scratch[S7SRV_PDU_MAX];
     size_t n = 0;
+    /* A read job that is only its function byte (python-snap7's
+     * get_cpu_state sends one) asks for nothing: answered with no items, as
+     * snap7's server does, rather than refused. */
+    if (pdu->param_len == 1 && pdu->data_len == 0) {
+        s7_writer wr;
+        s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, 0);
+        plcio_wcursor_u8(&wr.w, PLCIO_S7_FN_READ);
+        plcio_wcursor_u8(&wr.w, 0); /* no items */
+        int rc = s7_writer_end(&wr);
+        return rc ? rc : (int)out->len;
+    }
     if (s7_read_request_decode(pdu, items, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     /* The whole answer must fit the negotiated PDU, or the CPU refuses the job. */
     size_t need = PLCIO_S7_READ_RSP_OVERHEAD, used = 0;
@@ -224,10 +235,62 @@ static bool service_is(const s7_control *c, const char *name)
     return c->service && c->service_len == n && memcmp(c->service, name, n) == 0;
 }
 
+/* python-snap7 sends three PI services in a layout of its own (no 0xFD
+ * marker, no parameter length): compress and copy RAM to ROM as "_MSZL"
+ * (without / with a parameter "P"), delete as "_DELE" with the block as
+ * hex type and decimal number ("4100003P"). Those exact shapes are read as
+ * the services they stand for (the PI names STEP 7 and snap7's client use
+ * are _GARB, _MODU and _DELE with a parameter block); anything else stays a
+ * malformed frame. Fills c (param in pi, 10 bytes, for a delete). */
+static bool loose_pi(const s7_pdu *pdu, s7_control *c, uint8_t pi[10])
+{
+    const uint8_t *p = pdu->param;
+    size_t n = pdu->param_len;
+    memset(c, 0, sizeof *c);
+    c->function = PLCIO_S7_FN_PI_SERVICE;
+    if (pdu->data_len || n < 14 || p[0] != PLCIO_S7_FN_PI_SERVICE) return false;
+    static const uint8_t zeros[7] = {0};
+    if (n == 14 && !memcmp(p + 1, zeros, 7) && p[8] == 5 && !memcmp(p + 9, "_MSZL", 5)) {
+        c->service = "_GARB";
+        c->service_len = 5;
+        return true;
+    }
+    if (n == 15 && !memcmp(p + 1, zeros, 6) && p[7] == 1 && p[8] == 5 && p[9] == 'P' && !memcmp(p + 10, "_MSZL", 5)) {
+        c->service = "_MODU";
+        c->service_len = 5;
+        return true;
+    }
+    if (n == 22 && !memcmp(p + 1, zeros, 5) && p[6] == 8 && p[7] == 5 && p[8] == 0 && !memcmp(p + 17, "_DELE", 5)) {
+        const uint8_t *spec = p + 9; /* "41" "00003" fs */
+        unsigned type = 0;
+        for (int i = 0; i < 2; i++) {
+            uint8_t h = spec[i];
+            unsigned v = h >= '0' && h <= '9'   ? (unsigned)(h - '0')
+                         : h >= 'A' && h <= 'F' ? (unsigned)(h - 'A' + 10)
+                                                : 16;
+            if (v > 15) return false;
+            type = type * 16 + v;
+        }
+        pi[0] = 1;
+        pi[1] = 0;
+        pi[2] = '0';
+        pi[3] = (uint8_t)type;
+        memcpy(pi + 4, spec + 2, 5);
+        pi[9] = 'B';
+        c->param = pi;
+        c->param_len = 10;
+        c->service = "_DELE";
+        c->service_len = 5;
+        return true;
+    }
+    return false;
+}
+
 static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
     s7_control c;
-    if (s7_control_decode(pdu, &c)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    uint8_t pi[10];
+    if (s7_control_decode(pdu, &c) && !loose_pi(pdu, &c, pi)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
     uint16_t error = 0;
     if (c.function == PLCIO_S7_FN_PLC_STOP && service_is(&c, "P_PROGRAM")) {
