@@ -20,6 +20,7 @@
 
 #define ERR_WRONG_FRAMES    0x8500
 #define ERR_SEQUENCE        0x8401 /* invalid service sequence (loading or uploading a block) */
+#define ERR_CANCELED        0x8503 /* service canceled prematurely (the client refused a slice) */
 #define ERR_BLOCK_NAME      0xD201 /* syntax error in block name */
 #define ERR_BLOCK_NOT_FOUND 0xD209 /* (at least) one of the given blocks not found */
 #define ERR_BLOCK_TOO_LARGE 0xD20F /* module-specific maximum block size exceeded */
@@ -55,8 +56,10 @@ static void download_clear(s7srv_session *ses)
 
 void s7srv_download_clear(s7srv_session *ses) { download_clear(ses); }
 
-/* Queue the server's own download job (0x1B or 0x1C) behind the answer. */
-static int push_job(s7srv_session *ses, uint8_t function)
+/* Queue the server's own download job (0x1B or 0x1C) behind the answer.
+ * Bytes 2..3 of a download-ended job are its error code (0 = complete; what
+ * Wireshark shows as "Errorcode"); download-block jobs carry 01 00 there. */
+static int push_job(s7srv_session *ses, uint8_t function, uint16_t error)
 {
     s7_xfer x;
     memset(&x, 0, sizeof x);
@@ -68,6 +71,8 @@ static int push_job(s7srv_session *ses, uint8_t function)
     s7_out o = s7_out_make(ses->push, sizeof ses->push, 0);
     rc = s7_xfer_job_encode(&o, ses->dl_ref, &x);
     if (rc) return rc;
+    if (function == PLCIO_S7_FN_DOWNLOAD_ENDED)
+        plcio_put_u16be(ses->push + PLCIO_S7_FRAME_OVERHEAD + PLCIO_S7_HEADER_LEN + 2, error);
     ses->push_len = o.len;
     return PLCIO_OK;
 }
@@ -102,7 +107,7 @@ int s7srv_job_request_download(plcio_s7_server *srv, s7srv_session *ses, const s
     memset(&ack, 0, sizeof ack);
     ack.function = PLCIO_S7_FN_REQUEST_DOWNLOAD;
     int rc = s7_xfer_ack_encode(out, pdu->pdu_ref, &ack, 0);
-    if (!rc) rc = push_job(ses, PLCIO_S7_FN_DOWNLOAD_BLOCK);
+    if (!rc) rc = push_job(ses, PLCIO_S7_FN_DOWNLOAD_BLOCK, 0);
     if (rc) {
         download_clear(ses);
         return rc;
@@ -112,13 +117,13 @@ int s7srv_job_request_download(plcio_s7_server *srv, s7srv_session *ses, const s
 
 /* Stop a download midway: the client learns it from the download-ended job
  * that comes before all its bytes were asked for; _INSE then finds nothing. */
-static int download_abort(s7srv_session *ses)
+static int download_abort(s7srv_session *ses, uint16_t error)
 {
     free(ses->dl_buf);
     ses->dl_buf = NULL;
     ses->dl_len = 0;
     ses->dl_state = S7SRV_DL_ABORTED;
-    return push_job(ses, PLCIO_S7_FN_DOWNLOAD_ENDED);
+    return push_job(ses, PLCIO_S7_FN_DOWNLOAD_ENDED, error);
 }
 
 int s7srv_on_ack(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu)
@@ -129,18 +134,18 @@ int s7srv_on_ack(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu)
     if (ses->dl_state == S7SRV_DL_DATA && ours && fn == PLCIO_S7_FN_DOWNLOAD_BLOCK) {
         s7_xfer ack;
         int rc = s7_xfer_ack_decode(pdu, PLCIO_S7_FN_DOWNLOAD_BLOCK, &ack);
-        if (rc) return download_abort(ses); /* refused by the client, or malformed */
-        if (ack.payload_len > ses->dl_load - ses->dl_len) return download_abort(ses); /* more than announced */
+        if (rc) return download_abort(ses, rc == PLCIO_EPLC ? ERR_CANCELED : ERR_WRONG_FRAMES); /* refused, malformed */
+        if (ack.payload_len > ses->dl_load - ses->dl_len) return download_abort(ses, ERR_BLOCK_LENGTHS); /* too much */
         if (ack.payload_len) memcpy(ses->dl_buf + ses->dl_len, ack.payload, ack.payload_len);
         ses->dl_len += ack.payload_len;
         if (ack.status) {
             /* an empty slice that claims more follow would loop forever */
-            if (ack.payload_len == 0) return download_abort(ses);
-            return push_job(ses, PLCIO_S7_FN_DOWNLOAD_BLOCK);
+            if (ack.payload_len == 0) return download_abort(ses, ERR_WRONG_FRAMES);
+            return push_job(ses, PLCIO_S7_FN_DOWNLOAD_BLOCK, 0);
         }
-        if (ses->dl_len != ses->dl_load) return download_abort(ses); /* fewer than announced */
+        if (ses->dl_len != ses->dl_load) return download_abort(ses, ERR_BLOCK_LENGTHS); /* fewer than announced */
         ses->dl_state = S7SRV_DL_ENDING;
-        return push_job(ses, PLCIO_S7_FN_DOWNLOAD_ENDED);
+        return push_job(ses, PLCIO_S7_FN_DOWNLOAD_ENDED, 0);
     }
     if ((ses->dl_state == S7SRV_DL_ENDING || ses->dl_state == S7SRV_DL_ABORTED) && ours &&
         fn == PLCIO_S7_FN_DOWNLOAD_ENDED) {

@@ -81,11 +81,15 @@ def pi(service, param):
 
 
 def server_job(c):
-    """The server's next own job: (function, ref) or None."""
+    """The server's next own job: (what, ref); what is "0x1B", or "0x1C 0xCODE"
+    for download ended with its error code (0 = complete)."""
     pdu = c.frame()
     if pdu is None or pdu[1] != 1:
-        return None
-    return pdu[10], struct.unpack(">H", pdu[4:6])[0]
+        return None, None
+    what = "0x%02X" % pdu[10]
+    if pdu[10] == 0x1C:
+        what += " 0x%04X" % struct.unpack(">H", pdu[12:14])[0]
+    return what, struct.unpack(">H", pdu[4:6])[0]
 
 
 def slice_ack(c, ref, payload, more, length=None, cut=0):
@@ -119,10 +123,10 @@ case("delete wrong count", err(c.job(pi(b"_DELE", bytes([2, 0]) + b"0A00001B")))
 answer = c.job(request_download(IMAGE_DB, 200, 20))
 case("request accepted", err(answer))
 fn, ref = server_job(c)
-case("server asks", "0x%02X" % fn)
+case("server asks", fn)
 slice_ack(c, ref, b"\x70\x70" + bytes(40), True, length=100)
 fn, ref = server_job(c)
-case("truncated slice ends it", "0x%02X" % fn)
+case("truncated slice ends it", fn)
 c.send(3, bytes([0x1C]), ref=ref)
 case("insert after abort", err(c.job(pi(b"_INSE", INSE))))
 
@@ -131,7 +135,7 @@ c.job(request_download(IMAGE_DB, 100, 20))
 fn, ref = server_job(c)
 slice_ack(c, ref, bytes(150), False)
 fn, ref = server_job(c)
-case("too many bytes ends it", "0x%02X" % fn)
+case("too many bytes ends it", fn)
 c.send(3, bytes([0x1C]), ref=ref)
 case("insert after too many", err(c.job(pi(b"_INSE", INSE))))
 
@@ -140,6 +144,7 @@ c.job(request_download(IMAGE_DB, 100, 20))
 fn, ref = server_job(c)
 slice_ack(c, ref, bytes(50), False)
 fn, ref = server_job(c)
+case("too few bytes ends it", fn)
 c.send(3, bytes([0x1C]), ref=ref)
 case("insert after too few", err(c.job(pi(b"_INSE", INSE))))
 
@@ -148,7 +153,7 @@ c.job(request_download(IMAGE_DB, 100, 20))
 fn, ref = server_job(c)
 slice_ack(c, ref, bytes(100), False)
 fn, ref = server_job(c)
-case("complete download ends", "0x%02X" % fn)
+case("complete download ends", fn)
 c.send(3, bytes([0x1C]), ref=ref)
 case("insert of garbage", err(c.job(pi(b"_INSE", INSE))))
 

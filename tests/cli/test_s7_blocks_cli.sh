@@ -92,12 +92,13 @@ check_frame "delete bad name" 0xD201
 check_frame "delete wrong count" 0xD201
 check_frame "request accepted" 0x0000
 check_frame "server asks" 0x1B
-check_frame "truncated slice ends it" 0x1C
+check_frame "truncated slice ends it" "0x1C 0x8500"
 check_frame "insert after abort" 0xD209
-check_frame "too many bytes ends it" 0x1C
+check_frame "too many bytes ends it" "0x1C 0xD219"
 check_frame "insert after too many" 0xD209
+check_frame "too few bytes ends it" "0x1C 0xD219"
 check_frame "insert after too few" 0xD209
-check_frame "complete download ends" 0x1C
+check_frame "complete download ends" "0x1C 0x0000"
 check_frame "insert of garbage" 0xD226
 check_frame "request during download" 0x8401
 check_frame "unsolicited answer" closed
