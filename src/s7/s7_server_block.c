@@ -87,16 +87,14 @@ int s7srv_job_request_download(plcio_s7_server *srv, s7srv_session *ses, const s
     char dest = 0;
     if (s7_filename_parse(req.filename, &type, &number, &dest) || dest != 'P') return refuse(pdu, out, ERR_BLOCK_NAME);
     if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
-    if (ses->dl_state != S7SRV_DL_NONE && ses->dl_state != S7SRV_DL_READY) return refuse(pdu, out, ERR_SEQUENCE);
+    if (ses->dl_state == S7SRV_DL_DATA) return refuse(pdu, out, ERR_SEQUENCE);
     if (type != PLCIO_S7_BLOCK_DB) return refuse(pdu, out, ERR_LANGUAGE);
     if (number == 0) return refuse(pdu, out, ERR_BLOCK_NAME);
     if (!req.has_lengths) return refuse(pdu, out, ERR_BLOCK_LENGTHS);
     if (req.load_len > S7SRV_DL_MAX || req.mc7_len > DB_CODE_LIMIT) return refuse(pdu, out, ERR_BLOCK_TOO_LARGE);
     if (req.mc7_len == 0 || req.load_len < IMG_HEADER + req.mc7_len + IMG_FOOTER)
         return refuse(pdu, out, ERR_BLOCK_LENGTHS);
-    download_clear(ses); /* a complete download not inserted yet is dropped, as a new one replaces it */
-    ses->dl_buf = malloc(req.load_len);
-    if (!ses->dl_buf) return refuse(pdu, out, ERR_BLOCK_TOO_LARGE);
+    download_clear(ses); /* a download not inserted (or not ended) yet is dropped: the new one replaces it */
     ses->dl_type = type;
     ses->dl_number = number;
     ses->dl_load = req.load_len;
@@ -136,7 +134,14 @@ int s7srv_on_ack(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu)
         int rc = s7_xfer_ack_decode(pdu, PLCIO_S7_FN_DOWNLOAD_BLOCK, &ack);
         if (rc) return download_abort(ses, rc == PLCIO_EPLC ? ERR_CANCELED : ERR_WRONG_FRAMES); /* refused, malformed */
         if (ack.payload_len > ses->dl_load - ses->dl_len) return download_abort(ses, ERR_BLOCK_LENGTHS); /* too much */
-        if (ack.payload_len) memcpy(ses->dl_buf + ses->dl_len, ack.payload, ack.payload_len);
+        if (ack.payload_len) {
+            /* the buffer grows with what arrives: a connection holds what its
+             * client sent, never more than the announced length */
+            uint8_t *p = realloc(ses->dl_buf, ses->dl_len + ack.payload_len);
+            if (!p) return download_abort(ses, ERR_BLOCK_TOO_LARGE);
+            ses->dl_buf = p;
+            memcpy(ses->dl_buf + ses->dl_len, ack.payload, ack.payload_len);
+        }
         ses->dl_len += ack.payload_len;
         if (ack.status) {
             /* an empty slice that claims more follow would loop forever */

@@ -79,7 +79,7 @@ typedef struct s7srv_session {
     uint32_t dl_load;  /* announced load length */
     uint32_t dl_mc7;   /* announced MC7 length */
     size_t dl_len;     /* bytes received so far */
-    uint8_t *dl_buf;   /* malloc'd, dl_load bytes */
+    uint8_t *dl_buf;   /* malloc'd, grows with the slices received (dl_len bytes) */
     uint16_t next_ref; /* PDU references of the server's own jobs */
     /* A job of the server's own (download block / ended) to send after the
      * answer being built: s7srv_handle_pdu's caller sends it. */
