@@ -208,13 +208,12 @@ static int ud_set_password(ud_ctx *c)
     /* STEP 7 and snap7 encode space-padded, each byte XOR 0x55 and XOR the
      * byte two before; python-snap7 NUL-pads, XORs 0x55 and rotates left by
      * 3. Both are taken: the same 8 characters in either encoding. */
-    char loose[9];
+    uint8_t loose[8];
     for (int i = 0; i < 8; i++) {
         uint8_t b = c->req->payload[i];
         uint8_t x = (uint8_t)(((b >> 3) | (b << 5)) ^ 0x55);
-        loose[i] = x == 0 ? ' ' : (char)x;
+        loose[i] = x ? x : (uint8_t)' ';
     }
-    loose[8] = '\0';
     bool ok = memcmp(given, want, 8) == 0 || memcmp(loose, want, 8) == 0;
     c->ses->authorized = ok;
     s7srv_event(c->srv, PLCIO_S7_SERVER_EV_PASSWORD, c->ses->client, ok ? 1 : 0);
