@@ -378,6 +378,8 @@ bool loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }
 
 int loop_fd(const plcio_loop *loop) { return loop ? loop->epfd : -1; }
 
+size_t loop_watch_slots(const plcio_loop *loop) { return loop ? loop->watch_cap : 0; }
+
 /* ---- a watch kept in step with a client ---- */
 
 static void watch_timer(plcio_loop *loop, void *ctx)
