@@ -213,7 +213,11 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     uint64_t deadline = mb_session_next_deadline(c->sess);
     if (deadline == 0) deadline = net_deadline(c->cfg.timeout_ms);
     size_t got = 0;
-    int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
+    /* right after sending a lone request its answer cannot be there yet: wait
+     * first instead of a read that would only say EAGAIN (with several in
+     * flight, answers stream in: read first) */
+    int rc = tx && mb_session_pending(c->sess) == 1 ? net_wait(c->cfg.link.fd, false, deadline) : PLCIO_OK;
+    if (rc == PLCIO_OK) rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
         size_t before = mb_session_pending(c->sess);

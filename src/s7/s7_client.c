@@ -285,10 +285,13 @@ int s7c_pump(plcio_s7_client *c)
     quickack_if_waiting(c);
     uint8_t buf[16384];
     size_t got = 0;
-    /* read first, poll only when nothing is there (net_recv_some): on a busy
-     * link the answer often is, and a poll per read costs more than the read
-     * that says EAGAIN */
-    int rc = net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
+    /* Read first, poll only when nothing is there (net_recv_some): with
+     * answers streaming in (pipelined requests) one often is, and a poll
+     * before it is a system call for nothing. Except right after sending a
+     * lone request: its answer cannot be there yet, and the read would only
+     * say EAGAIN. */
+    int rc = tx && s7_session_in_flight(s) == 1 ? net_wait(c->fd, false, deadline) : PLCIO_OK;
+    if (rc == PLCIO_OK) rc = net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
     uint64_t now = now_ns(c);
     if (rc == PLCIO_ETIMEDOUT) {
         rc = s7_session_on_time(s, now);
