@@ -51,12 +51,12 @@ static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
 /* Resident bytes of this process. */
 static double rss_bytes(void)
 {
-    malloc_trim(0);
+    (void)malloc_trim(0);
     long pages = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (!f) return 0;
     if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    fclose(f);
+    (void)fclose(f);
     return (double)resident * (double)sysconf(_SC_PAGESIZE);
 }
 
@@ -74,9 +74,13 @@ static long fd_limit(void)
 
 static int servers_case(long n)
 {
-    plcio_s7_server **srv = calloc((size_t)n, sizeof *srv);
+    plcio_s7_server **srv = calloc((size_t)n, sizeof(plcio_s7_server *));
     int *conn = calloc((size_t)n, sizeof *conn);
-    if (!srv || !conn) return -1;
+    if (!srv || !conn) {
+        free(srv);
+        free(conn);
+        return -1;
+    }
     double before = rss_bytes();
     plcio_s7_server_options o;
     plcio_s7_server_options_init(&o);
@@ -182,7 +186,7 @@ static int peers_start(peers *p, long n)
 
 static char *engine_yaml(bool s7, int port, long n)
 {
-    size_t cap = (size_t)n * (200 + TAGS * 64) + 64, len = 0;
+    size_t cap = (size_t)n * (200 + (size_t)TAGS * 64) + 64, len = 0;
     char *y = malloc(cap);
     if (!y) return NULL;
     len += (size_t)snprintf(y + len, cap - len, "devices:\n");

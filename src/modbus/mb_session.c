@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define RX_CAP    4096
-#define FRAME_MAX (PLCIO_MB_ASCII_MAX_ADU + 8)
+#define FRAME_MAX ((size_t)PLCIO_MB_ASCII_MAX_ADU + 8)
 #define TX_MAX    (MB_SESSION_MAX_WINDOW * FRAME_MAX)
 
 typedef struct mb_req {

@@ -16,7 +16,8 @@
  * fd of the whole process: with many loops in one process (servers, engines)
  * that grows with the square of their number. */
 typedef struct io_watch {
-    int fd; /* -1: empty slot */
+    bool used; /* false: an empty slot */
+    int fd;
     unsigned events;
     uint32_t generation; /* from the loop's counter on every add: stale epoll events are recognised */
     plcio_io_cb cb;
@@ -105,15 +106,15 @@ static io_watch *watch_of(const plcio_loop *loop, int fd)
     if (fd < 0 || loop->watch_cap == 0) return NULL;
     size_t mask = loop->watch_cap - 1;
     for (size_t i = watch_home(fd, loop->watch_cap);; i = (i + 1) & mask) {
+        if (!loop->watches[i].used) return NULL; /* the table always has an empty slot */
         if (loop->watches[i].fd == fd) return &loop->watches[i];
-        if (loop->watches[i].fd < 0) return NULL; /* the table always has an empty slot */
     }
 }
 
 static void watch_put(io_watch *table, size_t cap, const io_watch *w)
 {
     size_t i = watch_home(w->fd, cap);
-    while (table[i].fd >= 0)
+    while (table[i].used)
         i = (i + 1) & (cap - 1);
     table[i] = *w;
 }
@@ -121,12 +122,10 @@ static void watch_put(io_watch *table, size_t cap, const io_watch *w)
 /* Move every watch into a table of cap slots (a power of two > 2 * count). */
 static int watch_rehash(plcio_loop *loop, size_t cap)
 {
-    io_watch *table = malloc(cap * sizeof *table);
+    io_watch *table = calloc(cap, sizeof *table); /* every slot empty */
     if (!table) return PLCIO_ENOMEM;
-    for (size_t i = 0; i < cap; i++)
-        table[i].fd = -1;
     for (size_t i = 0; i < loop->watch_cap; i++)
-        if (loop->watches[i].fd >= 0) watch_put(table, cap, &loop->watches[i]);
+        if (loop->watches[i].used) watch_put(table, cap, &loop->watches[i]);
     free(loop->watches);
     loop->watches = table;
     loop->watch_cap = cap;
@@ -141,20 +140,20 @@ static int watch_reserve(plcio_loop *loop)
     return watch_rehash(loop, loop->watch_cap ? loop->watch_cap * 2 : WATCH_MIN_CAP);
 }
 
-static void watch_remove(plcio_loop *loop, io_watch *w)
+static void watch_remove(plcio_loop *loop, const io_watch *w)
 {
     io_watch *t = loop->watches;
     size_t mask = loop->watch_cap - 1, hole = (size_t)(w - t);
     /* backward shift: pull later entries of the probe run into the hole when
      * their home slot is not between the hole and where they sit */
-    for (size_t j = (hole + 1) & mask; t[j].fd >= 0; j = (j + 1) & mask) {
+    for (size_t j = (hole + 1) & mask; t[j].used; j = (j + 1) & mask) {
         size_t home = watch_home(t[j].fd, loop->watch_cap);
         if (((j - home) & mask) >= ((j - hole) & mask)) {
             t[hole] = t[j];
             hole = j;
         }
     }
-    t[hole].fd = -1;
+    t[hole].used = false;
     t[hole].cb = NULL;
     loop->watch_count--;
     /* give memory back when the loop watches far fewer fds than it did */
@@ -172,7 +171,7 @@ int plcio_loop_add(plcio_loop *loop, int fd, unsigned events, plcio_io_cb cb, vo
     struct epoll_event ev = {.events = to_epoll(events), .data.u64 = pack(fd, gen)};
     if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return errno == EEXIST ? PLCIO_EEXIST : PLCIO_EIO;
     loop->next_generation = gen;
-    io_watch w = {fd, events, gen, cb, ctx};
+    io_watch w = {true, fd, events, gen, cb, ctx};
     watch_put(loop->watches, loop->watch_cap, &w);
     loop->watch_count++;
     return PLCIO_OK;

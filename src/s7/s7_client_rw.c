@@ -355,6 +355,7 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
                      bool merge)
 {
     (void)c;
+    p->nregions = 0;
     sort_key *keys = reserve(p->keys, &p->keys_cap, n, sizeof *keys);
     if (!keys) return PLCIO_ENOMEM;
     p->keys = keys;

@@ -216,7 +216,7 @@ static void test_many_loops_one_process(void **state)
     long n = (limit - 64) / 5; /* epoll + eventfd + timerfd of the loop, one watched fd */
     if (n > 1000) n = 1000;
     assert_true(n >= 100);
-    plcio_loop **loops = calloc((size_t)n, sizeof *loops);
+    plcio_loop **loops = calloc((size_t)n, sizeof(plcio_loop *));
     int *fds = calloc((size_t)n, sizeof *fds);
     hits *h = calloc((size_t)n, sizeof *h);
     assert_non_null(loops);
