@@ -141,7 +141,7 @@ static void peers_child(int report_fd, int stop_fd, long n)
     plcio_modbus_server *mb = NULL;
     int ports[2] = {0, 0};
     if (plcio_s7_server_new(&so, &s7, NULL) == PLCIO_OK &&
-        plcio_s7_server_add_area(s7, PLCIO_S7_SERVER_AREA_DB, 1, 4 * TAGS, NULL) == PLCIO_OK &&
+        plcio_s7_server_add_area(s7, PLCIO_S7_SERVER_AREA_DB, 1, (size_t)4 * TAGS, NULL) == PLCIO_OK &&
         plcio_s7_server_start(s7) == PLCIO_OK)
         ports[0] = plcio_s7_server_port(s7);
     plcio_modbus_server_limits lim;
