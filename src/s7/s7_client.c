@@ -99,13 +99,21 @@ static int url_err(char *err, size_t cap, int rc, const char *fmt, ...)
 
 static int options_from_url(plcio_s7_client_options *o, const plcio_url *url, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"rack",        "slot",     "pdu",       "timeout",         "type", "local-tsap",
-                                       "remote-tsap", "parallel", "reconnect", "connect-timeout", NULL};
+    static const char *const keys[] = {"rack",       "slot",        "pdu",      "timeout",   "type",
+                                       "local-tsap", "remote-tsap", "parallel", "reconnect", "connect-timeout",
+                                       "protocol",   NULL};
     if (!o || !url) return PLCIO_EINVAL;
     if (strcmp(url->scheme, "s7") != 0) return url_err(err, errcap, PLCIO_EINVAL, "not an s7:// URL: %s", url->scheme);
     const char *bad = plcio_url_unknown_key(url, keys);
     if (bad) return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);
     if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL without a host%s", "");
+    /* protocol=classic is this client; plus and auto need the S7CommPlus client (plcio/s7plus.h). */
+    const char *proto = plcio_url_get(url, "protocol");
+    if (proto && strcmp(proto, "classic") != 0)
+        return url_err(err, errcap, PLCIO_EUNSUPPORTED,
+                       "s7:// protocol=%.40s: this is the classic S7 client (protocol=classic); S7CommPlus is "
+                       "plcio_s7plus_client_new (plcio/s7plus.h)",
+                       proto);
     /* s7://HOST[:PORT] has no path; "s7://h/DB1" must not silently mean s7://h. */
     if (url->path[0] && strcmp(url->path, "/") != 0)
         return url_err(err, errcap, PLCIO_ESYNTAX,
