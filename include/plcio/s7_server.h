@@ -82,7 +82,9 @@ typedef enum plcio_s7_server_event_kind {
     PLCIO_S7_SERVER_EV_CPU_STOP,
     PLCIO_S7_SERVER_EV_CPU_START, /* detail: 1 warm (hot), 2 cold */
     PLCIO_S7_SERVER_EV_CLOCK_SET,
-    PLCIO_S7_SERVER_EV_PASSWORD /* detail: 1 accepted, 0 refused, 2 cleared */
+    PLCIO_S7_SERVER_EV_PASSWORD,      /* detail: 1 accepted, 0 refused, 2 cleared */
+    PLCIO_S7_SERVER_EV_BLOCK_DELETED, /* a client deleted a DB; detail: its number */
+    PLCIO_S7_SERVER_EV_BLOCK_INSERTED /* a client downloaded a DB (and inserted it); detail: its number */
 } plcio_s7_server_event_kind;
 
 typedef struct plcio_s7_server_callbacks {

@@ -199,13 +199,25 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
         int rc = send_frames(c, tx, n);
         if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
         c->last_io_ns = plcio_monotonic_ns();
+        c->rx_unacked = false; /* the request carried our ACK */
         mb_session_sent(c->sess, c->last_io_ns, cb, ctx);
     }
     if (!mb_session_pending(c->sess)) return PLCIO_OK;
+    if (c->rx_unacked) {
+        /* waiting for more answers with nothing to send: ACK what we read at
+         * once, or a server with Nagle's algorithm on holds its next answer
+         * until our delayed ACK (net_tcp_quickack) */
+        (void)net_tcp_quickack(c->cfg.link.fd);
+        c->rx_unacked = false;
+    }
     uint64_t deadline = mb_session_next_deadline(c->sess);
     if (deadline == 0) deadline = net_deadline(c->cfg.timeout_ms);
     size_t got = 0;
-    int rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
+    /* right after sending a lone request its answer cannot be there yet: wait
+     * first instead of a read that would only say EAGAIN (with several in
+     * flight, answers stream in: read first) */
+    int rc = tx && mb_session_pending(c->sess) == 1 ? net_wait(c->cfg.link.fd, false, deadline) : PLCIO_OK;
+    if (rc == PLCIO_OK) rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
         size_t before = mb_session_pending(c->sess);
@@ -222,7 +234,9 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     log_hex(&c->logger, PLCIO_LOG_TRACE, "modbus", "Rx", c->rx, got);
     c->last_io_ns = now;
     rc = mb_session_feed(c->sess, c->rx, got, now, cb, ctx);
-    return rc == PLCIO_OK ? rc : link_failed(c, rc, cb, ctx);
+    if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
+    c->rx_unacked = c->cfg.link.ops == &mb_link_tcp;
+    return PLCIO_OK;
 }
 
 /* Serial lines: at least t3.5 of silence before a new frame (SL 2.5.1.1),

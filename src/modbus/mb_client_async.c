@@ -391,6 +391,8 @@ static int process_once(plcio_modbus_client *c)
     if ((rc = mb_session_on_timeout(c->sess, a->now, on_answer, c)) != PLCIO_OK) return fail(c, rc, "answer from");
     feed_session(c);
     if ((rc = flush_tx(c)) != PLCIO_OK) return fail(c, rc, "send to");
+    /* answers still due and no request went out to carry our ACK (net_pump_quickack) */
+    if (mb_session_pending(c->sess)) net_pump_quickack(&a->pump);
     return PLCIO_OK;
 }
 

@@ -45,6 +45,7 @@ struct plcio_modbus_client {
     int last_exception;
     uint32_t t35_us;        /* serial inter-frame silence */
     uint64_t last_io_ns;    /* end of the last frame on a serial line */
+    bool rx_unacked;        /* blocking TCP: bytes read since our last send (pump) */
     char where[300];        /* "10.0.0.7:502", "/dev/ttyUSB0", for messages */
     plcio_error last_error; /* the last link failure */
     mb_async async;

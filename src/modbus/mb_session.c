@@ -6,7 +6,8 @@
 #include <string.h>
 
 #define RX_CAP    4096
-#define FRAME_MAX (PLCIO_MB_ASCII_MAX_ADU + 8)
+#define FRAME_MAX ((size_t)PLCIO_MB_ASCII_MAX_ADU + 8)
+#define TX_MAX    (MB_SESSION_MAX_WINDOW * FRAME_MAX)
 
 typedef struct mb_req {
     uint32_t token;
@@ -25,10 +26,14 @@ struct mb_session {
     bool datagram;
     uint16_t next_tid;
     uint32_t next_token;
+    /* The queue and the transmit buffer grow with use (up to MB_SESSION_QUEUE
+     * requests and a window of frames): an engine holds one session per
+     * device, most of them with a request or two out at a time. */
     size_t count; /* reqs[0..count) in submission order */
-    mb_req reqs[MB_SESSION_QUEUE];
-    size_t tx_len;
-    uint8_t tx[MB_SESSION_MAX_WINDOW * FRAME_MAX];
+    size_t reqs_cap;
+    mb_req *reqs;
+    size_t tx_len, tx_cap;
+    uint8_t *tx;
     size_t rx_len;
     uint64_t last_rx_ns;
     uint64_t silence_ns; /* RTU frames of unknown length end after this much quiet */
@@ -49,7 +54,45 @@ mb_session *mb_session_new(mb_framing framing, unsigned window)
     return s;
 }
 
-void mb_session_free(mb_session *s) { free(s); }
+void mb_session_free(mb_session *s)
+{
+    if (!s) return;
+    free(s->reqs);
+    free(s->tx);
+    free(s);
+}
+
+/* Room for one more request in the queue: PLCIO_ELIMIT when it is full,
+ * PLCIO_ENOMEM when it cannot grow. */
+static int reserve_req(mb_session *s)
+{
+    if (s->count == MB_SESSION_QUEUE) return PLCIO_ELIMIT;
+    if (s->count < s->reqs_cap) return PLCIO_OK;
+    size_t cap = s->reqs_cap ? s->reqs_cap * 2 : 4;
+    if (cap > MB_SESSION_QUEUE) cap = MB_SESSION_QUEUE;
+    mb_req *r = realloc(s->reqs, cap * sizeof *r);
+    if (!r) return PLCIO_ENOMEM;
+    s->reqs = r;
+    s->reqs_cap = cap;
+    return PLCIO_OK;
+}
+
+/* Room for one more frame after tx_len; false when the buffer is at its
+ * largest (a window of frames) or cannot grow. */
+static bool reserve_tx(mb_session *s)
+{
+    if (s->tx_cap - s->tx_len >= FRAME_MAX) return true;
+    size_t cap = s->tx_cap ? s->tx_cap * 2 : 2 * FRAME_MAX;
+    while (cap - s->tx_len < FRAME_MAX)
+        cap *= 2;
+    if (cap > TX_MAX) cap = TX_MAX;
+    if (cap - s->tx_len < FRAME_MAX) return false;
+    uint8_t *t = realloc(s->tx, cap);
+    if (!t) return false;
+    s->tx = t;
+    s->tx_cap = cap;
+    return true;
+}
 
 void mb_session_set_silence(mb_session *s, uint64_t ns) { s->silence_ns = ns; }
 
@@ -80,7 +123,8 @@ int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_
                           uint64_t deadline_ns, uint32_t *token)
 {
     if (!s || !pdu || !token || len < 1 || len > PLCIO_MB_MAX_PDU) return PLCIO_EINVAL;
-    if (s->count == MB_SESSION_QUEUE) return PLCIO_ELIMIT;
+    int rc = reserve_req(s);
+    if (rc != PLCIO_OK) return rc;
     mb_req *r = &s->reqs[s->count];
     memcpy(r->pdu, pdu, len);
     r->pdu_len = len;
@@ -90,9 +134,10 @@ int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_
 int mb_session_submit(mb_session *s, uint8_t unit, const mb_pdu *req, uint64_t deadline_ns, uint32_t *token)
 {
     if (!s || !req || !token) return PLCIO_EINVAL;
-    if (s->count == MB_SESSION_QUEUE) return PLCIO_ELIMIT;
+    int rc = reserve_req(s);
+    if (rc != PLCIO_OK) return rc;
     mb_req *r = &s->reqs[s->count];
-    int rc = mb_request_encode(req, r->pdu, sizeof r->pdu, &r->pdu_len);
+    rc = mb_request_encode(req, r->pdu, sizeof r->pdu, &r->pdu_len);
     if (rc != PLCIO_OK) return rc;
     return enqueue(s, r, unit, 0, deadline_ns, token);
 }
@@ -122,7 +167,7 @@ const uint8_t *mb_session_next_tx(mb_session *s, size_t *len)
         if (r->sent) continue;
         size_t n;
         r->tid = ++s->next_tid;
-        if (sizeof s->tx - s->tx_len < FRAME_MAX || frame(s, r, s->tx + s->tx_len, sizeof s->tx - s->tx_len, &n)) break;
+        if (!reserve_tx(s) || frame(s, r, s->tx + s->tx_len, s->tx_cap - s->tx_len, &n)) break;
         s->tx_len += n;
         r->sent = true;
         flying++;

@@ -56,7 +56,7 @@ void mb_session_set_datagram(mb_session *s, bool datagram);
 void mb_session_set_silence(mb_session *s, uint64_t ns);
 
 /* Encode and queue a request; the deadline counts from now. PLCIO_ERANGE
- * (quantities), PLCIO_EUNSUPPORTED, PLCIO_ELIMIT (queue full). */
+ * (quantities), PLCIO_EUNSUPPORTED, PLCIO_ELIMIT (queue full), PLCIO_ENOMEM. */
 int mb_session_submit(mb_session *s, uint8_t unit, const mb_pdu *req, uint64_t deadline_ns, uint32_t *token);
 /* Queue an encoded PDU (function code first, 1..253 bytes). */
 int mb_session_submit_pdu(mb_session *s, uint8_t unit, const uint8_t *pdu, size_t len, unsigned flags,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -9,13 +10,21 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+/* The watched fds of one loop: an open-addressing table keyed by fd (linear
+ * probing, at most half full, removal by backward shift), sized to the number
+ * of fds this loop watches. An fd-indexed array would be sized to the highest
+ * fd of the whole process: with many loops in one process (servers, engines)
+ * that grows with the square of their number. */
 typedef struct io_watch {
+    bool used; /* false: an empty slot */
+    int fd;
+    unsigned events;
+    uint32_t generation; /* from the loop's counter on every add: stale epoll events are recognised */
     plcio_io_cb cb;
     void *ctx;
-    unsigned events;
-    uint32_t generation; /* bumped on every add: stale epoll events are recognised */
-    bool active;
 } io_watch;
+
+#define WATCH_MIN_CAP 16u
 
 typedef struct timer {
     uint64_t deadline;
@@ -31,8 +40,10 @@ struct plcio_loop {
     int timerfd;          /* system clock only: wakes at the next timer to the nanosecond */
     uint64_t timer_armed; /* deadline timerfd is armed for (0: disarmed) */
     plcio_clock clock;
-    io_watch *watches; /* indexed by fd */
-    size_t watch_cap;
+    io_watch *watches; /* see io_watch; NULL until the first add */
+    size_t watch_cap;  /* 0 or a power of two */
+    size_t watch_count;
+    uint32_t next_generation;
     timer *heap; /* binary min-heap on (deadline, seq) */
     size_t heap_len, heap_cap;
     uint64_t next_seq;
@@ -84,39 +95,85 @@ void loop_free(plcio_loop *loop)
     free(loop);
 }
 
-static int grow_watches(plcio_loop *loop, int fd)
+static size_t watch_home(int fd, size_t cap)
 {
-    if ((size_t)fd < loop->watch_cap) return PLCIO_OK;
-    size_t cap = loop->watch_cap ? loop->watch_cap : 64;
-    while (cap <= (size_t)fd)
-        cap *= 2;
-    io_watch *w = realloc(loop->watches, cap * sizeof *w);
-    if (!w) return PLCIO_ENOMEM;
-    memset(w + loop->watch_cap, 0, (cap - loop->watch_cap) * sizeof *w);
-    loop->watches = w;
+    /* a multiplicative hash: consecutive fds land on distinct slots */
+    return (size_t)((uint32_t)fd * 2654435761u) & (cap - 1);
+}
+
+static io_watch *watch_of(const plcio_loop *loop, int fd)
+{
+    if (fd < 0 || loop->watch_cap == 0) return NULL;
+    size_t mask = loop->watch_cap - 1;
+    for (size_t i = watch_home(fd, loop->watch_cap);; i = (i + 1) & mask) {
+        if (!loop->watches[i].used) return NULL; /* the table always has an empty slot */
+        if (loop->watches[i].fd == fd) return &loop->watches[i];
+    }
+}
+
+static void watch_put(io_watch *table, size_t cap, const io_watch *w)
+{
+    size_t i = watch_home(w->fd, cap);
+    while (table[i].used)
+        i = (i + 1) & (cap - 1);
+    table[i] = *w;
+}
+
+/* Move every watch into a table of cap slots (a power of two > 2 * count). */
+static int watch_rehash(plcio_loop *loop, size_t cap)
+{
+    io_watch *table = calloc(cap, sizeof *table); /* every slot empty */
+    if (!table) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < loop->watch_cap; i++)
+        if (loop->watches[i].used) watch_put(table, cap, &loop->watches[i]);
+    free(loop->watches);
+    loop->watches = table;
     loop->watch_cap = cap;
     return PLCIO_OK;
 }
 
-static io_watch *watch_of(plcio_loop *loop, int fd)
+/* Room for one more watch, keeping the table at most half full. */
+static int watch_reserve(plcio_loop *loop)
 {
-    return (fd >= 0 && (size_t)fd < loop->watch_cap && loop->watches[fd].active) ? &loop->watches[fd] : NULL;
+    if ((loop->watch_count + 1) * 2 <= loop->watch_cap) return PLCIO_OK;
+    if (loop->watch_cap > SIZE_MAX / (2 * sizeof(io_watch))) return PLCIO_ENOMEM;
+    return watch_rehash(loop, loop->watch_cap ? loop->watch_cap * 2 : WATCH_MIN_CAP);
+}
+
+static void watch_remove(plcio_loop *loop, const io_watch *w)
+{
+    io_watch *t = loop->watches;
+    size_t mask = loop->watch_cap - 1, hole = (size_t)(w - t);
+    /* backward shift: pull later entries of the probe run into the hole when
+     * their home slot is not between the hole and where they sit */
+    for (size_t j = (hole + 1) & mask; t[j].used; j = (j + 1) & mask) {
+        size_t home = watch_home(t[j].fd, loop->watch_cap);
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            t[hole] = t[j];
+            hole = j;
+        }
+    }
+    t[hole].used = false;
+    t[hole].cb = NULL;
+    loop->watch_count--;
+    /* give memory back when the loop watches far fewer fds than it did */
+    if (loop->watch_cap > WATCH_MIN_CAP && loop->watch_count * 8 <= loop->watch_cap)
+        (void)watch_rehash(loop, loop->watch_cap / 2); /* on ENOMEM the larger table stays */
 }
 
 int plcio_loop_add(plcio_loop *loop, int fd, unsigned events, plcio_io_cb cb, void *ctx)
 {
     if (!loop || fd < 0 || !cb) return PLCIO_EINVAL;
     if (watch_of(loop, fd)) return PLCIO_EEXIST;
-    int rc = grow_watches(loop, fd);
+    int rc = watch_reserve(loop);
     if (rc != PLCIO_OK) return rc;
-    io_watch *w = &loop->watches[fd];
-    w->generation++;
-    struct epoll_event ev = {.events = to_epoll(events), .data.u64 = pack(fd, w->generation)};
+    uint32_t gen = loop->next_generation + 1;
+    struct epoll_event ev = {.events = to_epoll(events), .data.u64 = pack(fd, gen)};
     if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return errno == EEXIST ? PLCIO_EEXIST : PLCIO_EIO;
-    w->cb = cb;
-    w->ctx = ctx;
-    w->events = events;
-    w->active = true;
+    loop->next_generation = gen;
+    io_watch w = {true, fd, events, gen, cb, ctx};
+    watch_put(loop->watches, loop->watch_cap, &w);
+    loop->watch_count++;
     return PLCIO_OK;
 }
 
@@ -136,8 +193,7 @@ int plcio_loop_del(plcio_loop *loop, int fd)
     io_watch *w = loop ? watch_of(loop, fd) : NULL;
     if (!w) return PLCIO_ENOTFOUND;
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if fd was already closed */
-    w->active = false;
-    w->cb = NULL;
+    watch_remove(loop, w);
     return PLCIO_OK;
 }
 
@@ -320,6 +376,8 @@ void loop_stop(plcio_loop *loop)
 bool loop_stopped(const plcio_loop *loop) { return atomic_load(&loop->stop); }
 
 int loop_fd(const plcio_loop *loop) { return loop ? loop->epfd : -1; }
+
+size_t loop_watch_slots(const plcio_loop *loop) { return loop ? loop->watch_cap : 0; }
 
 /* ---- a watch kept in step with a client ---- */
 

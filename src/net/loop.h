@@ -36,5 +36,9 @@ bool loop_stopped(const plcio_loop *loop);
  * nested in a foreign poll loop (then call loop_run_once(loop, 0); timers
  * only fire inside run_once). Owned by the loop. */
 int loop_fd(const plcio_loop *loop);
+/* Slots of the loop's watch table: it grows with the fds this loop watches
+ * (at most 8 slots per watched fd, 16 at least once one is watched), not with
+ * their numbers. For tests and memory figures. */
+size_t loop_watch_slots(const plcio_loop *loop);
 
 #endif

@@ -69,6 +69,20 @@ int net_wait(int fd, bool want_write, uint64_t deadline_ns)
     }
 }
 
+int net_tcp_quickack(int fd)
+{
+#ifdef TCP_QUICKACK
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one) == 0) return PLCIO_OK;
+    /* not a TCP socket (a serial line, a pipe, UDP) */
+    if (errno == ENOTSOCK || errno == ENOPROTOOPT || errno == EOPNOTSUPP) return PLCIO_EUNSUPPORTED;
+    return net_error_from_errno(errno);
+#else
+    (void)fd;
+    return PLCIO_EUNSUPPORTED;
+#endif
+}
+
 static int set_socket_options(int fd, bool tcp)
 {
     int flags = fcntl(fd, F_GETFL, 0);

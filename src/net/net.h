@@ -64,6 +64,17 @@ int net_send_some(int fd, const void *buf, size_t len, size_t *sent);
 int net_recv_some(int fd, void *buf, size_t cap, size_t *got, uint64_t deadline_ns);
 /* Receive exactly len bytes or fail (PLCIO_ETIMEDOUT / PLCIO_ECLOSED). */
 int net_recv_exact(int fd, void *buf, size_t len, uint64_t deadline_ns);
+/* Acknowledge what arrives on this TCP socket at once, and send an ACK that is
+ * pending now, instead of the kernel's delayed ACK (Linux TCP_QUICKACK). Why a
+ * client wants it: a peer that leaves Nagle's algorithm on (libmodbus's server
+ * does) holds its next answer until our ACK of the previous one arrives, and a
+ * delayed ACK waits up to 40 ms, so pipelined requests would crawl. The kernel
+ * leaves quick-ACK mode again by itself: a client re-arms it after each read
+ * while answers are still due (not when none is: then the next request carries
+ * the ACK). PLCIO_OK; PLCIO_EUNSUPPORTED on anything but a TCP socket (a
+ * serial line, a pipe, UDP) or where the option does not exist; another error
+ * of setsockopt. Callers may ignore it: it only changes when ACKs leave. */
+int net_tcp_quickack(int fd);
 /* Wait until fd is readable (want_write false) or writable: PLCIO_OK or PLCIO_ETIMEDOUT. */
 int net_wait(int fd, bool want_write, uint64_t deadline_ns);
 

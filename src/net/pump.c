@@ -13,6 +13,8 @@ void net_pump_init(net_pump *p, bool datagram)
     p->tx_off = 0;
     p->connect_deadline = 0;
     p->transport = NULL;
+    p->tcp = false;
+    p->rx_unacked = false;
 }
 
 int net_pump_connect_tcp(net_pump *p, const char *host, int port, int timeout_ms, uint64_t now)
@@ -24,6 +26,7 @@ int net_pump_connect_tcp(net_pump *p, const char *host, int port, int timeout_ms
     if (rc == PLCIO_OK && t) rc = PLCIO_EAGAIN; /* connect_finish tells when it is done */
     if (rc != PLCIO_OK && rc != PLCIO_EAGAIN) return rc;
     p->fd = fd;
+    p->tcp = !t;
     p->connecting = rc == PLCIO_EAGAIN;
     p->connect_deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 1) * PLCIO_NS_PER_MS;
     return PLCIO_OK;
@@ -62,6 +65,7 @@ int net_pump_send(net_pump *p, const uint8_t *buf, size_t len, net_frame_len_fn 
         if (rc != PLCIO_OK) return rc;
         if (p->datagram && sent != n) return PLCIO_EIO; /* a datagram goes whole or not at all */
         p->tx_off += sent;
+        p->rx_unacked = false; /* what we sent carried the ACK */
     }
     p->tx_off = 0;
     *done = true;
@@ -77,10 +81,18 @@ int net_pump_recv(net_pump *p, uint8_t *buf, size_t cap, net_feed_fn feed, void 
         if (rc == PLCIO_EAGAIN) return PLCIO_OK;
         if (rc == PLCIO_ECLOSED && p->datagram) continue; /* an empty datagram, not an end */
         if (rc != PLCIO_OK) return rc;
+        p->rx_unacked = true;
         rc = feed(ctx, buf, got);
         if (rc != PLCIO_OK || p->fd < 0) return rc;
         if (got < cap && !p->datagram) return PLCIO_OK; /* a short read: the stream is drained */
     }
+}
+
+void net_pump_quickack(net_pump *p)
+{
+    if (!p->tcp || !p->rx_unacked || p->fd < 0) return;
+    p->rx_unacked = false;
+    (void)net_tcp_quickack(p->fd); /* only changes when ACKs leave */
 }
 
 unsigned net_pump_events(const net_pump *p)
@@ -100,4 +112,6 @@ void net_pump_close(net_pump *p)
     p->connecting = false;
     p->tx_blocked = false;
     p->tx_off = 0;
+    p->tcp = false;
+    p->rx_unacked = false;
 }

@@ -30,6 +30,8 @@ typedef struct net_pump {
     size_t tx_off;                    /* bytes of the caller's current tx buffer already written */
     uint64_t connect_deadline;        /* ns of the caller's clock */
     const plcio_transport *transport; /* NULL: the socket calls of net.h */
+    bool tcp;                         /* a TCP socket of our own (net_pump_connect_tcp, no transport) */
+    bool rx_unacked;                  /* bytes were read since the last send or net_pump_quickack */
 } net_pump;
 
 /* Where the first frame of buf[0..n) ends (datagrams); n when it cannot tell. */
@@ -57,6 +59,12 @@ int net_pump_send(net_pump *p, const uint8_t *buf, size_t len, net_frame_len_fn 
  * chunk to feed: PLCIO_OK when nothing more waits, PLCIO_ECLOSED when the
  * peer closed, another error of the fd, or feed's. Empty datagrams are skipped. */
 int net_pump_recv(net_pump *p, uint8_t *buf, size_t cap, net_feed_fn feed, void *ctx);
+/* Call before waiting for answers that are still due: on a TCP socket of our
+ * own that read bytes since it last sent (a send carries the ACK) or since the
+ * last call, ACK at once and re-arm quick ACKs (net_tcp_quickack: a peer with
+ * Nagle's algorithm on then sends its next answer without waiting for our
+ * delayed ACK). Nothing otherwise: one system call only when it matters. */
+void net_pump_quickack(net_pump *p);
 /* PLCIO_IO_READ / PLCIO_IO_WRITE bits to watch (0 when closed). */
 unsigned net_pump_events(const net_pump *p);
 /* Close the fd (if open) and forget any partial write. */

@@ -99,13 +99,21 @@ static int url_err(char *err, size_t cap, int rc, const char *fmt, ...)
 
 static int options_from_url(plcio_s7_client_options *o, const plcio_url *url, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"rack",        "slot",     "pdu",       "timeout",         "type", "local-tsap",
-                                       "remote-tsap", "parallel", "reconnect", "connect-timeout", NULL};
+    static const char *const keys[] = {"rack",       "slot",        "pdu",      "timeout",   "type",
+                                       "local-tsap", "remote-tsap", "parallel", "reconnect", "connect-timeout",
+                                       "protocol",   NULL};
     if (!o || !url) return PLCIO_EINVAL;
     if (strcmp(url->scheme, "s7") != 0) return url_err(err, errcap, PLCIO_EINVAL, "not an s7:// URL: %s", url->scheme);
     const char *bad = plcio_url_unknown_key(url, keys);
     if (bad) return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);
     if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL without a host%s", "");
+    /* protocol=classic is this client; plus and auto need the S7CommPlus client (plcio/s7plus.h). */
+    const char *proto = plcio_url_get(url, "protocol");
+    if (proto && strcmp(proto, "classic") != 0)
+        return url_err(err, errcap, PLCIO_EUNSUPPORTED,
+                       "s7:// protocol=%.40s: this is the classic S7 client (protocol=classic); S7CommPlus is "
+                       "plcio_s7plus_client_new (plcio/s7plus.h)",
+                       proto);
     /* s7://HOST[:PORT] has no path; "s7://h/DB1" must not silently mean s7://h. */
     if (url->path[0] && strcmp(url->path, "/") != 0)
         return url_err(err, errcap, PLCIO_ESYNTAX,
@@ -205,6 +213,7 @@ void plcio_s7_client_free(plcio_s7_client *c)
     /* An async job still queued or running is dropped without its callback:
      * the caller is tearing down and owns what the callback would touch. */
     if (c->aops) c->aops->destroy(c->ajob);
+    s7c_rw_spare_free(c);
     io_close(c);
     s7_session_free(c->session);
     free(c);
@@ -250,6 +259,16 @@ static void drop(plcio_s7_client *c, int reason)
     if (c->opt.on_disconnect) c->opt.on_disconnect(c->opt.callback_ctx, c, reason);
 }
 
+/* About to wait for answers still due, having read since our last send (a
+ * request would have carried the ACK): ACK at once, or a PLC with Nagle's
+ * algorithm on holds its next answer until our delayed ACK (net_tcp_quickack). */
+static void quickack_if_waiting(plcio_s7_client *c)
+{
+    if (!c->rx_unacked || c->fd < 0 || !s7_session_in_flight(c->session)) return;
+    c->rx_unacked = false;
+    (void)net_tcp_quickack(c->fd);
+}
+
 /* Send what is pending, then wait for input until the session deadline or
  * `until`; feed what arrives. */
 int s7c_pump(plcio_s7_client *c)
@@ -266,15 +285,20 @@ int s7c_pump(plcio_s7_client *c)
             drop(c, rc);
             return rc;
         }
+        c->rx_unacked = false; /* the request carried our ACK */
     }
     uint64_t deadline = s7_session_deadline(s);
     if (c->wait_until && (!deadline || c->wait_until < deadline)) deadline = c->wait_until;
     if (!deadline) return PLCIO_OK;
+    quickack_if_waiting(c);
     uint8_t buf[16384];
     size_t got = 0;
-    /* right after a send the answer is not there yet: poll first and save
-     * the read that would only say EAGAIN */
-    int rc = tx ? net_wait(c->fd, false, deadline) : PLCIO_OK;
+    /* Read first, poll only when nothing is there (net_recv_some): with
+     * answers streaming in (pipelined requests) one often is, and a poll
+     * before it is a system call for nothing. Except right after sending a
+     * lone request: its answer cannot be there yet, and the read would only
+     * say EAGAIN. */
+    int rc = tx && s7_session_in_flight(s) == 1 ? net_wait(c->fd, false, deadline) : PLCIO_OK;
     if (rc == PLCIO_OK) rc = net_recv_some(c->fd, buf, sizeof buf, &got, deadline);
     uint64_t now = now_ns(c);
     if (rc == PLCIO_ETIMEDOUT) {
@@ -285,6 +309,7 @@ int s7c_pump(plcio_s7_client *c)
         c->last_activity_ns = now;
         rc = s7_session_feed(s, buf, got, now);
         if (rc == PLCIO_OK) rc = s7_session_on_time(s, now);
+        c->rx_unacked = !c->opt.transport;
     }
     if (rc) drop(c, rc);
     return rc;
@@ -639,6 +664,7 @@ static int async_io(plcio_s7_client *c, uint64_t now)
         int rc = io_send(c, tx, len, &sent);
         if (rc && rc != PLCIO_EAGAIN) return rc;
         s7_session_tx_done(s, sent);
+        if (sent) c->rx_unacked = false;
     }
     for (;;) {
         uint8_t buf[16384];
@@ -646,6 +672,7 @@ static int async_io(plcio_s7_client *c, uint64_t now)
         int rc = io_recv(c, buf, sizeof buf, &got);
         if (rc == PLCIO_EAGAIN) break;
         if (rc) return rc;
+        c->rx_unacked = !c->opt.transport;
         c->last_activity_ns = now;
         rc = s7_session_feed(s, buf, got, now);
         if (rc) return rc;
@@ -717,9 +744,11 @@ int plcio_s7_client_process(plcio_s7_client *c)
             rc = io_send(c, tx, len, &sent);
             if (rc && rc != PLCIO_EAGAIN) return async_fail(c, rc);
             s7_session_tx_done(c->session, sent);
+            if (sent) c->rx_unacked = false;
         }
         break;
     }
+    quickack_if_waiting(c);
     return PLCIO_OK;
 }
 

@@ -20,6 +20,8 @@ typedef struct s7c_job_ops {
     void (*destroy)(void *job);
 } s7c_job_ops;
 
+struct rw_job;
+
 /* The pipelined exchange of `count` requests. */
 typedef struct s7c_exec {
     size_t count, next, done;
@@ -49,6 +51,7 @@ struct plcio_s7_client {
     bool connecting; /* non-blocking TCP connect in progress */
     uint64_t connect_deadline;
     uint64_t last_activity_ns; /* last bytes received */
+    bool rx_unacked;           /* TCP: bytes read since our last send (see net_tcp_quickack) */
     uint64_t wait_until;       /* s7c_pump: also wait for input until then (partner jobs) */
     bool heartbeat_job;        /* the async job is our own heartbeat */
     const s7c_job_ops *aops;   /* the async job, NULL when none */
@@ -57,6 +60,7 @@ struct plcio_s7_client {
     s7c_exec aexec;
     plcio_s7_done_fn adone;
     void *adone_ctx;
+    struct rw_job *rw_spare; /* a read/write job and its buffers, reused request after request */
 };
 
 /* Connect or reconnect as the options allow; clears the last error. */
@@ -71,6 +75,8 @@ int s7c_run_job(plcio_s7_client *c, const s7c_job_ops *ops, void *job);
 /* Queue a job for the event loop (one at a time: PLCIO_EBUSY). The job is
  * destroyed by the client after `done` ran. */
 int s7c_async_submit(plcio_s7_client *c, const s7c_job_ops *ops, void *job, plcio_s7_done_fn done, void *ctx);
+/* Free the client's spare read/write job (plcio_s7_client_free). */
+void s7c_rw_spare_free(plcio_s7_client *c);
 /* Set the message (printf) and return rc. */
 int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
 /* PLCIO_EPLC with the header error named. */

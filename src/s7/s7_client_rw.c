@@ -35,20 +35,57 @@ typedef struct pdu_plan {
     size_t first, n;
 } pdu_plan;
 
+/* Sort keys copied out of the variables (no global state for qsort). */
+typedef struct sort_key {
+    uint8_t area;
+    uint16_t db;
+    uint32_t start;
+    size_t index;
+} sort_key;
+
+/* The buffers of a plan only grow: a client reuses them from one request to
+ * the next (rw_job), so a steady poll allocates nothing. */
 typedef struct rw_plan {
     bool write;
     region *regions;
-    size_t nregions;
+    size_t nregions, regions_cap;
     chunk *chunks;
-    size_t nchunks;
+    size_t nchunks, chunks_cap;
     pdu_plan *pdus;
-    size_t npdus;
+    size_t npdus, pdus_cap;
     uint8_t *scratch;
+    size_t scratch_cap;
+    sort_key *keys;
+    size_t keys_cap;
     uint16_t header_error;
 } rw_plan;
 
 static bool is_ct(uint8_t area) { return area == PLCIO_S7_AREA_C || area == PLCIO_S7_AREA_T; }
 static size_t unit_size(const region *r) { return r->ct ? 2 : 1; }
+
+/* buf with room for at least n elements of elem bytes (realloc'd when it has
+ * fewer, *cap updated), or NULL when out of memory (buf is then unchanged). */
+static void *reserve(void *buf, size_t *cap, size_t n, size_t elem)
+{
+    if (n <= *cap && buf) return buf;
+    size_t c = *cap > 4 ? *cap : 4;
+    while (c < n) {
+        if (c > SIZE_MAX / 2) return NULL;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / elem) return NULL;
+    void *p = realloc(buf, c * elem);
+    if (p) *cap = c;
+    return p;
+}
+
+/* Empty the plan, keeping its buffers for the next one. */
+static void plan_reset(rw_plan *p)
+{
+    p->write = false;
+    p->nregions = p->nchunks = p->npdus = 0;
+    p->header_error = 0;
+}
 
 static void plan_free(rw_plan *p)
 {
@@ -56,6 +93,7 @@ static void plan_free(rw_plan *p)
     free(p->chunks);
     free(p->pdus);
     free(p->scratch);
+    free(p->keys);
     memset(p, 0, sizeof *p);
 }
 
@@ -76,34 +114,32 @@ static void var_name(const plcio_s7_var *v, char *buf, size_t cap)
     }
 }
 
-static int check_var(plcio_s7_client *c, const plcio_s7_var *v)
+static int var_fail(plcio_s7_client *c, int rc, const plcio_s7_var *v, const char *why)
 {
     char name[80];
     var_name(v, name, sizeof name);
+    return s7c_fail(c, rc, "%s: %s", name, why);
+}
+
+/* The name is formatted only for an error: this runs for every variable of every request. */
+static int check_var(plcio_s7_client *c, const plcio_s7_var *v)
+{
     bool known = v->area == PLCIO_S7_AREA_P || v->area == PLCIO_S7_AREA_I || v->area == PLCIO_S7_AREA_Q ||
                  v->area == PLCIO_S7_AREA_M || v->area == PLCIO_S7_AREA_DB || v->area == PLCIO_S7_AREA_DI ||
                  is_ct((uint8_t)v->area) || v->area == PLCIO_S7_AREA_L || v->area == PLCIO_S7_AREA_V;
     if (!known) return s7c_fail(c, PLCIO_EINVAL, "unknown S7 area 0x%02X", (unsigned)v->area);
-    if (!v->data || v->size == 0) return s7c_fail(c, PLCIO_EINVAL, "%s: no data or size 0", name);
+    if (!v->data || v->size == 0) return var_fail(c, PLCIO_EINVAL, v, "no data or size 0");
     if (v->bit > 7 || (v->bit >= 0 && (v->size != 1 || is_ct((uint8_t)v->area))))
-        return s7c_fail(c, PLCIO_EINVAL, "%s: a bit variable is one bit 0..7 of a byte", name);
+        return var_fail(c, PLCIO_EINVAL, v, "a bit variable is one bit 0..7 of a byte");
     uint64_t end = (uint64_t)v->start + v->size;
     if (end > (is_ct((uint8_t)v->area) ? 0x10000u : PLCIO_S7_MAX_BYTE_ADDRESS + 1u))
-        return s7c_fail(c, PLCIO_ERANGE, "%s: beyond the addressable range", name);
+        return var_fail(c, PLCIO_ERANGE, v, "beyond the addressable range");
     if ((v->area == PLCIO_S7_AREA_DB || v->area == PLCIO_S7_AREA_DI) && v->db == 0)
-        return s7c_fail(c, PLCIO_EINVAL, "%s: DB number 0 does not exist", name);
+        return var_fail(c, PLCIO_EINVAL, v, "DB number 0 does not exist");
     return PLCIO_OK;
 }
 
 /* ---- planning ---- */
-
-/* Sort keys copied out of the variables (no global state for qsort). */
-typedef struct sort_key {
-    uint8_t area;
-    uint16_t db;
-    uint32_t start;
-    size_t index;
-} sort_key;
 
 static int cmp_key(const void *a, const void *b)
 {
@@ -116,7 +152,7 @@ static int cmp_key(const void *a, const void *b)
 
 static bool add_pdu(rw_plan *p, size_t first)
 {
-    pdu_plan *np = realloc(p->pdus, (p->npdus + 1) * sizeof *np);
+    pdu_plan *np = reserve(p->pdus, &p->pdus_cap, p->npdus + 1, sizeof *np);
     if (!np) return false;
     p->pdus = np;
     p->pdus[p->npdus].first = first;
@@ -165,8 +201,9 @@ static int pack(rw_plan *p, size_t pdu)
     size_t cap = 0;
     for (size_t r = 0; r < p->nregions; r++)
         cap += ((p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r])) / (pdu / 2) + 2;
-    p->chunks = calloc(cap ? cap : 1, sizeof *p->chunks);
-    if (!p->chunks) return PLCIO_ENOMEM;
+    chunk *chunks = reserve(p->chunks, &p->chunks_cap, cap ? cap : 1, sizeof *chunks);
+    if (!chunks) return PLCIO_ENOMEM;
+    p->chunks = chunks;
     size_t req = 0, rsp = 0, k = 0;
     bool open = false;
     for (size_t r = 0; r < p->nregions; r++) {
@@ -318,16 +355,22 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
                      bool merge)
 {
     (void)c;
-    sort_key *keys = malloc(n * sizeof *keys);
+    p->nregions = 0;
+    sort_key *keys = reserve(p->keys, &p->keys_cap, n, sizeof *keys);
     if (!keys) return PLCIO_ENOMEM;
-    for (size_t i = 0; i < n; i++)
+    p->keys = keys;
+    bool sorted = true;
+    for (size_t i = 0; i < n; i++) {
         keys[i] = (sort_key){(uint8_t)vars[i].area, vars[i].db, vars[i].start, i};
-    qsort(keys, n, sizeof *keys, cmp_key);
+        if (i && cmp_key(&keys[i - 1], &keys[i]) > 0) sorted = false;
+    }
+    if (!sorted) qsort(keys, n, sizeof *keys, cmp_key);
     for (size_t i = 0; i < n; i++)
         order[i] = keys[i].index;
-    free(keys);
-    p->regions = calloc(n, sizeof *p->regions);
-    if (!p->regions) return PLCIO_ENOMEM;
+    region *regions = reserve(p->regions, &p->regions_cap, n, sizeof *regions);
+    if (!regions) return PLCIO_ENOMEM;
+    p->regions = regions;
+    memset(regions, 0, n * sizeof *regions);
     for (size_t k = 0; k < n; k++) {
         const plcio_s7_var *v = &vars[order[k]];
         uint32_t s = v->start, e = v->start + v->size;
@@ -350,8 +393,9 @@ static int read_plan(plcio_s7_client *c, rw_plan *p, plcio_s7_var *vars, size_t 
     size_t total = 0;
     for (size_t r = 0; r < p->nregions; r++)
         total += (p->regions[r].end - p->regions[r].start) * unit_size(&p->regions[r]);
-    p->scratch = malloc(total ? total : 1);
-    if (!p->scratch) return PLCIO_ENOMEM;
+    uint8_t *scratch = reserve(p->scratch, &p->scratch_cap, total ? total : 1, 1);
+    if (!scratch) return PLCIO_ENOMEM;
+    p->scratch = scratch;
     total = 0;
     for (size_t r = 0; r < p->nregions; r++) {
         p->regions[r].mem = p->scratch + total;
@@ -369,21 +413,30 @@ typedef struct rw_job {
     bool merge;
     rw_plan p;
     size_t *order, *reg_of;
+    size_t order_cap;
     uint8_t *bits;
+    size_t bits_cap;
     /* retry pass of a read: failed variables alone, unmerged */
     plcio_s7_var *orig;
     size_t orig_n;
     size_t *again_idx;
     uint16_t herr;
+    bool spare; /* the client's own (c->rw_spare): kept, with its buffers, after the request */
+    bool busy;  /* spare only: a request uses it now */
 } rw_job;
 
 static void job_clear_pass(rw_job *j)
 {
+    plan_reset(&j->p);
+    j->reg_of = NULL;
+}
+
+static void job_free(rw_job *j)
+{
     plan_free(&j->p);
     free(j->order);
     free(j->bits);
-    j->order = j->reg_of = NULL;
-    j->bits = NULL;
+    free(j);
 }
 
 static void job_destroy(void *vj)
@@ -393,7 +446,19 @@ static void job_destroy(void *vj)
     job_clear_pass(j);
     if (j->orig) free(j->vars);
     free(j->again_idx);
-    free(j);
+    j->orig = NULL;
+    j->vars = NULL;
+    j->again_idx = NULL;
+    if (j->spare)
+        j->busy = false;
+    else
+        job_free(j);
+}
+
+void s7c_rw_spare_free(plcio_s7_client *c)
+{
+    if (c->rw_spare) job_free(c->rw_spare);
+    c->rw_spare = NULL;
 }
 
 static int job_prepare(plcio_s7_client *c, void *vj)
@@ -402,15 +467,20 @@ static int job_prepare(plcio_s7_client *c, void *vj)
     size_t pdu = plcio_s7_client_pdu_size(c);
     j->p.write = j->write;
     if (!j->write) {
-        j->order = malloc(2 * j->n * sizeof *j->order);
-        if (!j->order) return PLCIO_ENOMEM;
+        if (j->n > SIZE_MAX / 2) return PLCIO_ENOMEM;
+        size_t *order = reserve(j->order, &j->order_cap, 2 * j->n, sizeof *order);
+        if (!order) return PLCIO_ENOMEM;
+        j->order = order;
         j->reg_of = j->order + j->n;
         int rc = read_plan(c, &j->p, j->vars, j->n, j->order, j->reg_of, j->merge);
         return rc ? rc : pack(&j->p, pdu);
     }
-    j->p.regions = calloc(j->n, sizeof *j->p.regions);
-    j->bits = malloc(j->n);
-    if (!j->p.regions || !j->bits) return PLCIO_ENOMEM;
+    region *regions = reserve(j->p.regions, &j->p.regions_cap, j->n, sizeof *regions);
+    if (regions) j->p.regions = regions;
+    uint8_t *bits = reserve(j->bits, &j->bits_cap, j->n, 1);
+    if (bits) j->bits = bits;
+    if (!regions || !bits) return PLCIO_ENOMEM;
+    memset(regions, 0, j->n * sizeof *regions);
     for (size_t i = 0; i < j->n; i++) {
         region *g = &j->p.regions[i];
         const plcio_s7_var *v = &j->vars[i];
@@ -514,11 +584,21 @@ static rw_job *job_new(plcio_s7_client *c, plcio_s7_var *vars, size_t n, bool wr
         *rc = check_var(c, &vars[i]);
         if (*rc) return NULL;
     }
-    rw_job *j = calloc(1, sizeof *j);
+    /* the client's spare job (and its buffers) when no other request holds it */
+    if (!c->rw_spare) {
+        c->rw_spare = calloc(1, sizeof *c->rw_spare);
+        if (c->rw_spare) c->rw_spare->spare = true;
+    }
+    rw_job *j = c->rw_spare && !c->rw_spare->busy ? c->rw_spare : calloc(1, sizeof *j);
     if (!j) {
         *rc = PLCIO_ENOMEM;
         return NULL;
     }
+    j->busy = j->spare;
+    j->orig = NULL;
+    j->orig_n = 0;
+    j->again_idx = NULL;
+    j->herr = 0;
     j->write = write;
     j->vars = vars;
     j->n = n;

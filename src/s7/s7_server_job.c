@@ -148,6 +148,17 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu,
     /* cppcheck-suppress unassignedVariable ; read_one() fills it through scratch + used */
     uint8_t scratch[S7SRV_PDU_MAX];
     size_t n = 0;
+    /* A read job that is only its function byte (python-snap7's
+     * get_cpu_state sends one) asks for nothing: answered with no items, as
+     * snap7's server does, rather than refused. */
+    if (pdu->param_len == 1 && pdu->data_len == 0) {
+        s7_writer wr;
+        s7_writer_begin(&wr, out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, 0);
+        plcio_wcursor_u8(&wr.w, PLCIO_S7_FN_READ);
+        plcio_wcursor_u8(&wr.w, 0); /* no items */
+        int rc = s7_writer_end(&wr);
+        return rc ? rc : (int)out->len;
+    }
     if (s7_read_request_decode(pdu, items, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     /* The whole answer must fit the negotiated PDU, or the CPU refuses the job. */
     size_t need = PLCIO_S7_READ_RSP_OVERHEAD, used = 0;
@@ -224,10 +235,62 @@ static bool service_is(const s7_control *c, const char *name)
     return c->service && c->service_len == n && memcmp(c->service, name, n) == 0;
 }
 
+/* python-snap7 sends three PI services in a layout of its own (no 0xFD
+ * marker, no parameter length): compress and copy RAM to ROM as "_MSZL"
+ * (without / with a parameter "P"), delete as "_DELE" with the block as
+ * hex type and decimal number ("4100003P"). Those exact shapes are read as
+ * the services they stand for (the PI names STEP 7 and snap7's client use
+ * are _GARB, _MODU and _DELE with a parameter block); anything else stays a
+ * malformed frame. Fills c (param in pi, 10 bytes, for a delete). */
+static bool loose_pi(const s7_pdu *pdu, s7_control *c, uint8_t pi[10])
+{
+    const uint8_t *p = pdu->param;
+    size_t n = pdu->param_len;
+    memset(c, 0, sizeof *c);
+    c->function = PLCIO_S7_FN_PI_SERVICE;
+    if (pdu->data_len || n < 14 || p[0] != PLCIO_S7_FN_PI_SERVICE) return false;
+    static const uint8_t zeros[7] = {0};
+    if (n == 14 && !memcmp(p + 1, zeros, 7) && p[8] == 5 && !memcmp(p + 9, "_MSZL", 5)) {
+        c->service = "_GARB";
+        c->service_len = 5;
+        return true;
+    }
+    if (n == 15 && !memcmp(p + 1, zeros, 6) && p[7] == 1 && p[8] == 5 && p[9] == 'P' && !memcmp(p + 10, "_MSZL", 5)) {
+        c->service = "_MODU";
+        c->service_len = 5;
+        return true;
+    }
+    if (n == 22 && !memcmp(p + 1, zeros, 5) && p[6] == 8 && p[7] == 5 && p[8] == 0 && !memcmp(p + 17, "_DELE", 5)) {
+        const uint8_t *spec = p + 9; /* "41" "00003" fs */
+        unsigned type = 0;
+        for (int i = 0; i < 2; i++) {
+            uint8_t h = spec[i];
+            unsigned v = h >= '0' && h <= '9'   ? (unsigned)(h - '0')
+                         : h >= 'A' && h <= 'F' ? (unsigned)(h - 'A' + 10)
+                                                : 16;
+            if (v > 15) return false;
+            type = type * 16 + v;
+        }
+        pi[0] = 1;
+        pi[1] = 0;
+        pi[2] = '0';
+        pi[3] = (uint8_t)type;
+        memcpy(pi + 4, spec + 2, 5);
+        pi[9] = 'B';
+        c->param = pi;
+        c->param_len = 10;
+        c->service = "_DELE";
+        c->service_len = 5;
+        return true;
+    }
+    return false;
+}
+
 static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
 {
     s7_control c;
-    if (s7_control_decode(pdu, &c)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    uint8_t pi[10];
+    if (s7_control_decode(pdu, &c) && !loose_pi(pdu, &c, pi)) return refuse(pdu, out, ERR_WRONG_FRAMES);
     if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
     uint16_t error = 0;
     if (c.function == PLCIO_S7_FN_PLC_STOP && service_is(&c, "P_PROGRAM")) {
@@ -237,6 +300,10 @@ static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *p
         bool cold = c.param_len >= 1 && c.param[0] == 'C';
         plcio_s7_server_set_cpu_state(srv, PLCIO_S7_SERVER_CPU_RUN);
         s7srv_event(srv, PLCIO_S7_SERVER_EV_CPU_START, ses->client, cold ? 2 : 1);
+    } else if (c.function == PLCIO_S7_FN_PI_SERVICE && service_is(&c, "_DELE")) {
+        error = s7srv_pi_delete(srv, ses, c.param, c.param_len);
+    } else if (c.function == PLCIO_S7_FN_PI_SERVICE && service_is(&c, "_INSE")) {
+        error = s7srv_pi_insert(srv, ses, c.param, c.param_len);
     } else if (c.function == PLCIO_S7_FN_PI_SERVICE && (service_is(&c, "_GARB") || service_is(&c, "_MODU"))) {
         if (plcio_s7_server_get_cpu_state(srv) == PLCIO_S7_SERVER_CPU_RUN && service_is(&c, "_MODU"))
             error = ERR_STATE; /* copy RAM to ROM needs STOP */
@@ -337,13 +404,20 @@ static uint8_t *block_image(plcio_s7_server *srv, uint16_t number, size_t *len)
     return img;
 }
 
-void s7srv_session_clear(s7srv_session *ses)
+static void upload_clear(s7srv_session *ses)
 {
     free(ses->upload);
     ses->upload = NULL;
     ses->upload_id = 0;
     ses->upload_len = ses->upload_off = 0;
+}
+
+void s7srv_session_clear(s7srv_session *ses)
+{
+    upload_clear(ses);
     ses->frag_group = 0;
+    s7srv_download_clear(ses);
+    ses->push_len = 0;
 }
 
 static int upload_ack(const s7_pdu *pdu, s7_out *out, const s7_xfer *x, uint16_t error)
@@ -381,7 +455,7 @@ static int job_upload(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pd
     }
     if (!ses->upload || req.upload_id != ses->upload_id) return upload_ack(pdu, out, &ack, ERR_SEQUENCE);
     if (req.function == PLCIO_S7_FN_END_UPLOAD) {
-        s7srv_session_clear(ses);
+        upload_clear(ses);
         return upload_ack(pdu, out, &ack, 0);
     }
     /* Upload: the next slice, as much as the PDU carries. */
@@ -406,9 +480,15 @@ typedef struct job_entry {
 } job_entry;
 
 static const job_entry job_table[] = {
-    {PLCIO_S7_FN_SETUP, job_setup},        {PLCIO_S7_FN_READ, job_read},         {PLCIO_S7_FN_WRITE, job_write},
-    {PLCIO_S7_FN_PI_SERVICE, job_control}, {PLCIO_S7_FN_PLC_STOP, job_control},  {PLCIO_S7_FN_START_UPLOAD, job_upload},
-    {PLCIO_S7_FN_UPLOAD, job_upload},      {PLCIO_S7_FN_END_UPLOAD, job_upload},
+    {PLCIO_S7_FN_SETUP, job_setup},
+    {PLCIO_S7_FN_READ, job_read},
+    {PLCIO_S7_FN_WRITE, job_write},
+    {PLCIO_S7_FN_PI_SERVICE, job_control},
+    {PLCIO_S7_FN_PLC_STOP, job_control},
+    {PLCIO_S7_FN_START_UPLOAD, job_upload},
+    {PLCIO_S7_FN_UPLOAD, job_upload},
+    {PLCIO_S7_FN_END_UPLOAD, job_upload},
+    {PLCIO_S7_FN_REQUEST_DOWNLOAD, s7srv_job_request_download},
 };
 
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
@@ -423,7 +503,11 @@ int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *bu
         if (!ses->pdu_size) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
         return s7srv_handle_userdata(srv, ses, &pdu, &out);
     }
-    if (pdu.rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO; /* a client sends jobs and userdata only */
+    /* A client sends jobs and userdata, and answers only the server's own
+     * jobs (download); anything else closes the connection. */
+    if ((pdu.rosctr == PLCIO_S7_ACK_DATA || pdu.rosctr == PLCIO_S7_ACK) && ses->pdu_size)
+        return s7srv_on_ack(srv, ses, &pdu);
+    if (pdu.rosctr != PLCIO_S7_JOB) return PLCIO_EPROTO;
     int fn = s7_pdu_function(&pdu);
     if (!ses->pdu_size && fn != PLCIO_S7_FN_SETUP) return refuse(&pdu, &out, ERR_NOT_IMPLEMENTED);
     for (size_t i = 0; i < sizeof job_table / sizeof *job_table; i++)

@@ -69,7 +69,33 @@ typedef struct s7srv_session {
     uint32_t upload_id; /* 0 = none */
     size_t upload_len, upload_off;
     uint8_t *upload; /* malloc'd block image */
+    /* Download of a block in progress: the client asked (request download),
+     * the server fetches the image with its own download-block jobs, ends
+     * with download-ended, and the client's _INSE installs it. */
+    uint8_t dl_state; /* S7SRV_DL_* */
+    uint8_t dl_type;  /* PLCIO_S7_BLOCK_* */
+    uint16_t dl_number;
+    uint16_t dl_ref;   /* PDU reference of the server's job awaiting its ack */
+    uint32_t dl_load;  /* announced load length */
+    uint32_t dl_mc7;   /* announced MC7 length */
+    size_t dl_len;     /* bytes received so far */
+    uint8_t *dl_buf;   /* malloc'd, grows with the slices received (dl_len bytes) */
+    uint16_t next_ref; /* PDU references of the server's own jobs */
+    /* A job of the server's own (download block / ended) to send after the
+     * answer being built: s7srv_handle_pdu's caller sends it. */
+    uint8_t push[64];
+    size_t push_len;
 } s7srv_session;
+
+/* Download states (s7srv_session.dl_state). */
+#define S7SRV_DL_NONE    0 /* nothing in progress */
+#define S7SRV_DL_DATA    1 /* a download-block job is out, its answer awaited */
+#define S7SRV_DL_ENDING  2 /* all bytes in; download-ended job out */
+#define S7SRV_DL_READY   3 /* complete; waiting for the client's _INSE */
+#define S7SRV_DL_ABORTED 4 /* refused midway; download-ended job out */
+/* Largest block load image a download may announce (a 65535-byte DB with
+ * its header, interface and footer fits). */
+#define S7SRV_DL_MAX (65535 + 36 + 56 + 8192)
 
 typedef enum s7srv_mode { S7SRV_IDLE, S7SRV_CALLER, S7SRV_THREAD } s7srv_mode;
 
@@ -117,7 +143,8 @@ unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_sess
 /* ---- PDU processing (s7_server_job.c / s7_server_ud.c) ----
  * Handle one complete S7 PDU (buf, len); write the answer PDU (S7 header on)
  * into frame (cap bytes). Returns the answer length, 0 when no answer is due,
- * or a negative plcio_err when the connection must be closed. */
+ * or a negative plcio_err when the connection must be closed. A job of the
+ * server's own (ses->push, push_len) is sent after the answer, if any. */
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
                      size_t cap);
 /* Userdata PDUs (s7_server_ud.c): answer into out, same return convention. */
@@ -125,6 +152,18 @@ int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu
 /* Block info of a registered DB (also the header of its upload image). */
 int s7srv_block_info(plcio_s7_server *srv, uint16_t number, s7_block_info *bi);
 void s7srv_session_clear(s7srv_session *ses);
+
+/* ---- s7_server_block.c: download, insert, delete ---- */
+/* Job 0x1A: answer it and queue the first download-block job (ses->push). */
+int s7srv_job_request_download(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out);
+/* The client's ack(-data) to a job of the server's own: PLCIO_OK (nothing to
+ * answer; the next job may be in ses->push) or PLCIO_EPROTO (close). */
+int s7srv_on_ack(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu);
+/* PI services _DELE and _INSE with their parameter block: 0 or the error
+ * code for the answer header. */
+uint16_t s7srv_pi_delete(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *param, size_t len);
+uint16_t s7srv_pi_insert(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *param, size_t len);
+void s7srv_download_clear(s7srv_session *ses);
 
 /* ---- s7_szl.c ----
  * Write the SZL list (ID, index, LENTHDR, N_DR, records) for id/index into w.

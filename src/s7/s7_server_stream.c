@@ -139,8 +139,12 @@ static int on_s7_pdu(s7srv_stream *st, const uint8_t *pdu, size_t len)
     uint8_t frame[FRAME_CAP];
     int rc = s7srv_handle_pdu(st->srv, &st->ses, pdu, len, frame, sizeof frame);
     if (rc < 0) return rc;
-    if (rc == 0) return PLCIO_OK;
-    return queue_answer(st, frame, (size_t)rc);
+    if (rc > 0) rc = queue_answer(st, frame, (size_t)rc);
+    if (!rc && st->ses.push_len) { /* the server's own job (download) follows its answer */
+        rc = queue_answer(st, st->ses.push, st->ses.push_len);
+        st->ses.push_len = 0;
+    }
+    return rc;
 }
 
 static int on_dt(s7srv_stream *st, const cotp_tpdu *t)

@@ -156,8 +156,10 @@ static int ud_block_list_type(ud_ctx *c)
     }
     uint8_t type = 0;
     uint16_t number = 0;
-    if (s7_block_name_decode(c->req->payload, c->req->payload_len, &type, &number))
-        return fail(c, UD_ERR_NO_MORE_BLOCKS);
+    /* "0" type is the request; python-snap7 sends two more bytes (0A 00)
+     * and snap7's server reads the type only: so does this one. */
+    size_t n = c->req->payload_len == 4 ? 2 : c->req->payload_len;
+    if (s7_block_name_decode(c->req->payload, n, &type, &number)) return fail(c, UD_ERR_NO_MORE_BLOCKS);
     if (type != PLCIO_S7_BLOCK_DB) return fail(c, UD_ERR_NO_MORE_BLOCKS);
     ses->frag_group = c->req->group;
     ses->frag_subfun = c->req->subfunction;
@@ -166,12 +168,23 @@ static int ud_block_list_type(ud_ctx *c)
     return send_db_slice(c);
 }
 
+/* Block name of a block info request: "0" type digits5 "A"; python-snap7
+ * puts the "A" before the digits ("0" type "A" digits5), which is taken too
+ * (the two cannot be confused: "A" is no digit). */
+static int block_info_name(const uint8_t *p, size_t len, uint8_t *type, uint16_t *number)
+{
+    if (len == 8 && p[2] == 'A') {
+        uint8_t name[8] = {p[0], p[1], p[3], p[4], p[5], p[6], p[7], 'A'};
+        return s7_block_name_decode(name, 8, type, number);
+    }
+    return s7_block_name_decode(p, len, type, number);
+}
+
 static int ud_block_info(ud_ctx *c)
 {
     uint8_t type = 0;
     uint16_t number = 0;
-    if (s7_block_name_decode(c->req->payload, c->req->payload_len, &type, &number))
-        return fail(c, UD_ERR_BLOCK_NOT_FOUND);
+    if (block_info_name(c->req->payload, c->req->payload_len, &type, &number)) return fail(c, UD_ERR_BLOCK_NOT_FOUND);
     s7_block_info bi;
     if (type != PLCIO_S7_BLOCK_DB || s7srv_block_info(c->srv, number, &bi)) return fail(c, UD_ERR_BLOCK_NOT_FOUND);
     uint8_t buf[PLCIO_S7_BLOCK_INFO_LEN];
@@ -192,7 +205,16 @@ static int ud_set_password(ud_ctx *c)
     memset(want, ' ', 8);
     memcpy(want, c->srv->cfg.password, strlen(c->srv->cfg.password));
     want[8] = '\0';
-    bool ok = memcmp(given, want, 8) == 0;
+    /* STEP 7 and snap7 encode space-padded, each byte XOR 0x55 and XOR the
+     * byte two before; python-snap7 NUL-pads, XORs 0x55 and rotates left by
+     * 3. Both are taken: the same 8 characters in either encoding. */
+    uint8_t loose[8];
+    for (int i = 0; i < 8; i++) {
+        uint8_t b = c->req->payload[i];
+        uint8_t x = (uint8_t)(((b >> 3) | (b << 5)) ^ 0x55);
+        loose[i] = x ? x : (uint8_t)' ';
+    }
+    bool ok = memcmp(given, want, 8) == 0 || memcmp(loose, want, 8) == 0;
     c->ses->authorized = ok;
     s7srv_event(c->srv, PLCIO_S7_SERVER_EV_PASSWORD, c->ses->client, ok ? 1 : 0);
     return ok ? answer(c, c->req->sequence, false, 0, NULL, 0) : fail(c, UD_ERR_BAD_PASSWORD);
@@ -221,7 +243,22 @@ static int ud_set_clock(ud_ctx *c)
 {
     if (s7srv_effective_protection(c->srv, c->ses) >= 2) return fail(c, UD_ERR_PROTECTION);
     s7_datetime dt;
-    if (s7_clock_decode(c->req->payload, c->req->payload_len, &dt)) return fail(c, UD_ERR_BAD_TIME);
+    const uint8_t *p = c->req->payload;
+    size_t len = c->req->payload_len;
+    /* python-snap7 sends 8 bytes: reserved, then year .. second in BCD and the
+     * weekday, without the century byte and milliseconds; read as the
+     * 10-byte form with those zero. */
+    uint8_t full[PLCIO_S7_CLOCK_LEN];
+    if (len == 8) {
+        full[0] = 0;
+        full[1] = 0x19;
+        memcpy(full + 2, p + 1, 6);
+        full[8] = 0;
+        full[9] = (uint8_t)(p[7] & 0x0F);
+        p = full;
+        len = sizeof full;
+    }
+    if (s7_clock_decode(p, len, &dt)) return fail(c, UD_ERR_BAD_TIME);
     plcio_s7_server_set_clock_ns(c->srv, s7srv_datetime_to_ns(&dt));
     s7srv_event(c->srv, PLCIO_S7_SERVER_EV_CLOCK_SET, c->ses->client, 0);
     return answer(c, c->req->sequence, false, 0, NULL, 0);

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PDU_CAP 8192 /* largest S7 PDU accepted after COTP reassembly */
-/* A TPKT frame longer than this cannot carry a PDU we accept: refused at once. */
-#define RX_CAP  (PDU_CAP + 64)
-#define TX_SLOT (PDU_CAP + PLCIO_S7_FRAME_OVERHEAD)
+#define PDU_CAP 8192 /* largest S7 PDU a session can be asked to negotiate */
+/* The buffers are sized to the PDU we ask for (the partner can only lower it),
+ * at least PLCIO_S7_PDU_MAX: an engine holds one session per PLC, and 8 KiB
+ * buffers for 960-byte PDUs were most of its memory. A PDU larger than that
+ * after COTP reassembly, or a TPKT frame longer than pdu_cap + 64, is refused. */
+#define RX_CAP(s)  ((s)->pdu_cap + 64)
+#define TX_SLOT(s) ((s)->pdu_cap + PLCIO_S7_FRAME_OVERHEAD)
 
 typedef struct job {
     bool busy;
@@ -15,7 +18,7 @@ typedef struct job {
     uint16_t ref;
     uint64_t deadline;
     size_t rsp_len;
-    uint8_t *rsp; /* PDU_CAP bytes */
+    uint8_t *rsp; /* pdu_cap bytes */
 } job;
 
 struct s7_session {
@@ -24,6 +27,7 @@ struct s7_session {
     int error;
     uint64_t phase_deadline;
     uint16_t pdu_size;
+    size_t pdu_cap; /* bytes of every PDU buffer */
     unsigned jobs_max;
     uint16_t next_ref;
     /* transmit: one linear buffer, appended to and drained from the front */
@@ -37,7 +41,7 @@ struct s7_session {
     bool accept_jobs;
     bool incoming_ready;
     size_t incoming_len;
-    uint8_t *incoming; /* PDU_CAP bytes */
+    uint8_t *incoming; /* pdu_cap bytes */
     job jobs[PLCIO_S7_SESSION_MAX_JOBS];
 };
 
@@ -52,16 +56,17 @@ s7_session *s7_session_new(const s7_session_cfg *cfg)
     if (s->cfg.jobs_request > PLCIO_S7_SESSION_MAX_JOBS) s->cfg.jobs_request = PLCIO_S7_SESSION_MAX_JOBS;
     if (s->cfg.pdu_request < PLCIO_S7_PDU_MIN) s->cfg.pdu_request = PLCIO_S7_PDU_MIN;
     if (s->cfg.pdu_request > PDU_CAP) s->cfg.pdu_request = PDU_CAP;
+    s->pdu_cap = s->cfg.pdu_request > PLCIO_S7_PDU_MAX ? s->cfg.pdu_request : PLCIO_S7_PDU_MAX;
     /* requests take their real length; room for one more worst-case frame
      * is checked before each, and sent bytes are compacted away */
-    s->tx_cap = (size_t)TX_SLOT * 3;
+    s->tx_cap = TX_SLOT(s) * 3;
     s->tx = malloc(s->tx_cap);
-    s->rx = malloc(RX_CAP);
-    s->pdu = malloc(PDU_CAP);
-    s->incoming = malloc(PDU_CAP);
+    s->rx = malloc(RX_CAP(s));
+    s->pdu = malloc(s->pdu_cap);
+    s->incoming = malloc(s->pdu_cap);
     bool ok = s->tx && s->rx && s->pdu && s->incoming;
     for (int i = 0; ok && i < s->cfg.jobs_request; i++) { /* slots beyond what we ask for are never used */
-        s->jobs[i].rsp = malloc(PDU_CAP);
+        s->jobs[i].rsp = malloc(s->pdu_cap);
         ok = s->jobs[i].rsp != NULL;
     }
     if (!ok) {
@@ -239,7 +244,7 @@ static void on_tpdu(s7_session *s, const uint8_t *p, size_t n)
             s7_session_fail(s, PLCIO_EPROTO);
             return;
         }
-        if (s->pdu_len + t.data_len > PDU_CAP) {
+        if (s->pdu_len + t.data_len > s->pdu_cap) {
             s7_session_fail(s, PLCIO_EPROTO);
             return;
         }
@@ -269,7 +274,7 @@ int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now
     }
     if (log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE)) log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
     while (len) {
-        size_t take = RX_CAP - s->rx_len < len ? RX_CAP - s->rx_len : len;
+        size_t take = RX_CAP(s) - s->rx_len < len ? RX_CAP(s) - s->rx_len : len;
         memcpy(s->rx + s->rx_len, data, take);
         s->rx_len += take;
         data += take;
@@ -277,7 +282,7 @@ int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now
         size_t off = 0, frame = 0;
         for (;;) {
             int rc = tpkt_decode(s->rx + off, s->rx_len - off, &frame);
-            if (rc == PLCIO_EAGAIN && frame > RX_CAP) rc = PLCIO_EPROTO;
+            if (rc == PLCIO_EAGAIN && frame > RX_CAP(s)) rc = PLCIO_EPROTO;
             if (rc == PLCIO_EAGAIN) break;
             if (rc != PLCIO_OK) {
                 s7_session_fail(s, PLCIO_EPROTO);
@@ -341,14 +346,14 @@ int s7_session_request_begin(s7_session *s, s7_out *out, uint16_t *ref)
     if (s->state != PLCIO_S7_SESSION_READY) return s->state == PLCIO_S7_SESSION_FAILED ? s->error : PLCIO_ESTATE;
     if (!s7_session_free_slots(s)) return PLCIO_EBUSY;
     if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
-    if (s->tx_cap - s->tx_len < TX_SLOT) {
+    if (s->tx_cap - s->tx_len < TX_SLOT(s)) {
         /* compact: drop what was sent already */
         memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
         s->tx_len -= s->tx_off;
         s->tx_off = 0;
-        if (s->tx_cap - s->tx_len < TX_SLOT) return PLCIO_EBUSY;
+        if (s->tx_cap - s->tx_len < TX_SLOT(s)) return PLCIO_EBUSY;
     }
-    *out = s7_out_make(s->tx + s->tx_len, TX_SLOT, s->pdu_size);
+    *out = s7_out_make(s->tx + s->tx_len, TX_SLOT(s), s->pdu_size);
     do
         s->next_ref++;
     while (s->next_ref == 0);
@@ -358,7 +363,7 @@ int s7_session_request_begin(s7_session *s, s7_out *out, uint16_t *ref)
 
 int s7_session_request_commit(s7_session *s, const s7_out *out, uint16_t ref, uint64_t now, int *slot)
 {
-    if (out->buf != s->tx + s->tx_len || out->len == 0 || out->len > TX_SLOT) return PLCIO_EINVAL;
+    if (out->buf != s->tx + s->tx_len || out->len == 0 || out->len > TX_SLOT(s)) return PLCIO_EINVAL;
     for (int i = 0; i < s->cfg.jobs_request; i++) {
         job *j = &s->jobs[i];
         if (j->busy) continue;

@@ -157,8 +157,11 @@ expect 1 "needs a password" "$BIN" upload "$SNAP" DB1 "$TMP/snap.blk"
 # download checks the image before it connects
 printf 'not a block' > "$TMP/bad.blk"
 expect 2 "is not an S7 block image" "$BIN" download "$SIM" "$TMP/bad.blk"
-expect 1 "" "$BIN" download "$SIM" "$TMP/db2.blk" --block DB5
-expect 1 "" "$BIN" delete "$SIM" DB2
+# the simulator takes downloads and deletes (the whole round trip: test_s7_blocks_cli.sh)
+expect 0 "download DB5: " "$BIN" download "$SIM" "$TMP/db2.blk" --block DB5
+expect 0 "DB5.DBB0\[4\] = \[1, 2, 3, 4\]" "$BIN" read "$SIM" "DB5.DBB0[4]"
+expect 0 "delete DB5: done" "$BIN" delete "$SIM" DB5
+expect 1 "0xD209" "$BIN" delete "$SIM" DB5
 
 # ---- simulator priming: the uploaded block and a raw image as DBs; the default
 # data set (README's examples); peripheral I/O ----

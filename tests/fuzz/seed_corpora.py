@@ -7,7 +7,7 @@
 s7_server_stream: a client's byte stream: COTP connection request, setup
 communication, then one request PDU of the S7 conformance vectors (s7.json:
 request_cases, multi_item_cases, userdata/upload PDUs), whole and split over
-COTP DT fragments.
+COTP DT fragments; and a whole block download and delete.
 mb_session: a device's answers to the five requests fuzz_mb_session.c
 queues, in each framing (byte 0 picks it), whole and as exceptions.
 The files are named seed-<what>; rerunning rewrites the same bytes."""
@@ -66,6 +66,33 @@ def s7_seeds():
         write("vec-frag-" + ident, "s7_server_stream", head + dt(pdu[:half], False) + dt(pdu[half:]))
 
 
+def s7_pdu(rosctr, ref, param, data=()):
+    head = [0x32, rosctr, 0, 0, ref >> 8, ref & 0xFF, len(param) >> 8, len(param) & 0xFF, len(data) >> 8,
+            len(data) & 0xFF]
+    if rosctr in (2, 3):
+        head += [0, 0]
+    return head + list(param) + list(data)
+
+
+def pi(service, param):
+    return [0x28, 0, 0, 0, 0, 0, 0, 0xFD, 0, len(param)] + list(param) + [len(service)] + list(service)
+
+
+def download_seeds():
+    """A whole block download (request, the server's two jobs answered, _INSE)
+    and a delete: the server's own jobs get PDU references 1 and 2."""
+    mc7 = b"\x12\x34\x56\x78\x9a\xbc\xde\xf0"
+    img = bytes([0x70, 0x70, 1, 1, 5, 0x0A, 0, 50, 0, 0, 0, 80]) + bytes(22) + bytes([0, 8]) + mc7 + bytes(36)
+    name = b"_0A00050P"
+    req = [0x1A, 0, 1, 0, 0, 0, 0, 0, 9] + list(name) + [13] + list(b"1000080000008")
+    slice_ack = s7_pdu(3, 1, [0x1B, 0], [0, len(img), 0, 0xFB] + list(img))
+    ended_ack = s7_pdu(3, 2, [0x1C])
+    inse = pi(b"_INSE", [1, 0] + list(b"0A00050P"))
+    dele = pi(b"_DELE", [1, 0] + list(b"0A00050B"))
+    stream = CR + dt(SETUP) + dt(s7_pdu(1, 2, req)) + dt(slice_ack) + dt(ended_ack) + dt(s7_pdu(1, 3, inse))
+    write("download-db50", "s7_server_stream", stream + dt(s7_pdu(1, 4, dele)))
+
+
 def crc16(data):
     crc = 0xFFFF
     for b in data:
@@ -119,4 +146,5 @@ def mb_seeds():
 
 
 s7_seeds()
+download_seeds()
 mb_seeds()

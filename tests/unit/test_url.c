@@ -141,6 +141,9 @@ static void test_s7_options_refuse(void **state)
         {"s7://h?rack=9", PLCIO_ERANGE, "s7:// parameter rack=9 is not a number in 0..7"},
         {"s7://h?pdu=abc", PLCIO_ERANGE, "s7:// parameter pdu=abc is not a number in 240..8192"},
         {"s7://h?slott=1", PLCIO_ESYNTAX, "unknown s7:// parameter 'slott'"},
+        {"s7://h?protocol=plus", PLCIO_EUNSUPPORTED,
+         "s7:// protocol=plus: this is the classic S7 client (protocol=classic); S7CommPlus is "
+         "plcio_s7plus_client_new (plcio/s7plus.h)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         plcio_url u;
@@ -159,6 +162,9 @@ static void test_s7_options_refuse(void **state)
     assert_int_equal(plcio_url_parse("s7://h:1102/", &u, NULL), PLCIO_OK); /* a trailing slash is no path */
     assert_int_equal(plcio_s7_client_options_from_url(&o, &u, &err), PLCIO_OK);
     assert_int_equal(o.port, 1102);
+    plcio_s7_client_options_init(&o);
+    assert_int_equal(plcio_url_parse("s7://h?protocol=classic&rack=0", &u, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_options_from_url(&o, &u, &err), PLCIO_OK); /* the classic client's own */
 }
 
 /* Modbus URLs: TCP/UDP take no path, serial ones need their device path. */

@@ -7,13 +7,14 @@
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
 #include "sync_http.h"
+#include "sync_mqtt.h"
 #include "sync_run.h"
 
 static const char usage[] =
     "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
     "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
     "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
-    "                  [--postgres CONNINFO] [--influx URL]\n"
+    "                  [--postgres CONNINFO] [--influx URL] [--mqtt mqtt://HOST:PORT] [--sparkplug GROUP/NODE]\n"
     "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
     "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
     "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
@@ -24,7 +25,10 @@ static const char usage[] =
     "         CONNINFO is libpq's (\"host=/run/postgresql dbname=plant\"); the password comes from PGPASSWORD\n"
     "         or a password file (passfile=FILE, ~/.pgpass), not from this command line\n"
     "       --influx URL: every change also as line protocol to http://HOST:8086/write?db=NAME\n"
-    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md"
+    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md\n"
+    "       --mqtt mqtt://HOST[:PORT] | mqtts://HOST[:PORT]: every change also to an MQTT broker, as JSON on\n"
+    "         plcio/DEVICE/TAG (QoS 1), engine status on plcio/CLIENT/status; no writes (docs/mqtt.md)\n"
+    "       --sparkplug GROUP/NODE: with --mqtt, as a Sparkplug B edge node instead (docs/sparkplug.md)"
     "\n" SYNC_HTTP_USAGE;
 
 /* YAML double-quoted scalar. */
@@ -107,9 +111,11 @@ static int tag_array_element(const tag_array *t, uint32_t i, char *buf, size_t c
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
                             const char *const *tags, size_t ntags, const char *interval, bool writable,
-                            const char *postgres, const char *influx, plcio_sync_config **out, plcio_error *err)
+                            const char *postgres, const char *influx, const char *mqtt, const char *sparkplug,
+                            plcio_sync_config **out, plcio_error *err)
 {
-    size_t size = 640 + strlen(url) * 2 + (postgres ? 2 * strlen(postgres) : 0) + (influx ? 2 * strlen(influx) : 0);
+    size_t size = 640 + strlen(url) * 2 + (postgres ? 2 * strlen(postgres) : 0) + (influx ? 2 * strlen(influx) : 0) +
+                  (mqtt ? 2 * strlen(mqtt) : 0) + (sparkplug ? 2 * strlen(sparkplug) + 96 : 0);
     for (size_t i = 0; i < nlayouts; i++)
         size += 2 * strlen(layouts[i]) + 8;
     tag_array *arrays = calloc(ntags ? ntags : 1, sizeof *arrays);
@@ -158,14 +164,28 @@ static int one_liner_config(const char *url, const char *db, const char *const *
             }
         }
     }
-    if (postgres || influx) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
+    if (postgres || influx || mqtt) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
     if (postgres) {
         yaml_quote(q, size, postgres);
         n += (size_t)snprintf(yaml + n, size - n, "  - postgres: {conninfo: %s, create: true}\n", q);
     }
     if (influx) {
         yaml_quote(q, size, influx);
-        snprintf(yaml + n, size - n, "  - influx: {url: %s}\n", q);
+        n += (size_t)snprintf(yaml + n, size - n, "  - influx: {url: %s}\n", q);
+    }
+    if (mqtt) {
+        yaml_quote(q, size, mqtt);
+        n += (size_t)snprintf(yaml + n, size - n, "  - mqtt: {url: %s", q);
+        if (sparkplug) { /* GROUP/NODE: a Sparkplug B edge node (docs/sparkplug.md) */
+            const char *slash = strchr(sparkplug, '/');
+            yaml_quote(q, size, slash + 1);
+            n += (size_t)snprintf(yaml + n, size - n, ", format: sparkplug, sparkplug: {node: %s, group: ", q);
+            char *group = strndup(sparkplug, (size_t)(slash - sparkplug));
+            if (group) yaml_quote(q, size, group);
+            free(group);
+            n += (size_t)snprintf(yaml + n, size - n, "%s}", group ? q : "\"\"");
+        }
+        snprintf(yaml + n, size - n, "}\n");
     }
     int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err);
     free(yaml);
@@ -177,7 +197,7 @@ static int one_liner_config(const char *url, const char *db, const char *const *
 typedef struct sync_args {
     const char *config, *url, *db, *interval, *shm, *stats, *seconds;
     const char *shm_mode, *shm_group, *shm_write_mode, *shm_write_group;
-    const char *postgres, *influx;
+    const char *postgres, *influx, *mqtt, *sparkplug;
     unsigned data_mode, ring_mode;
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
@@ -198,7 +218,8 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
         cli_option(argc, argv, i, "--shm-write-mode", &a->shm_write_mode, bad) ||
         cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad) ||
         cli_option(argc, argv, i, "--postgres", &a->postgres, bad) ||
-        cli_option(argc, argv, i, "--influx", &a->influx, bad) || sync_http_arg(argc, argv, i, &a->http, bad))
+        cli_option(argc, argv, i, "--influx", &a->influx, bad) || cli_option(argc, argv, i, "--mqtt", &a->mqtt, bad) ||
+        cli_option(argc, argv, i, "--sparkplug", &a->sparkplug, bad) || sync_http_arg(argc, argv, i, &a->http, bad))
         return PLCIO_EXIT_OK;
     if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
         a->quiet = true;
@@ -249,10 +270,20 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
         return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
     if (a->config && a->ntags)
         return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
-    if (a->config && (a->postgres || a->influx))
+    if (a->sparkplug && !a->mqtt)
+        return cli_error(PLCIO_EXIT_USAGE, "--sparkplug GROUP/NODE goes with --mqtt URL (the broker)\n%s", usage);
+    if (a->sparkplug) {
+        const char *slash = strchr(a->sparkplug, '/');
+        if (!slash || slash == a->sparkplug || !slash[1] || strpbrk(slash + 1, "/+#") ||
+            strcspn(a->sparkplug, "+#") < (size_t)(slash - a->sparkplug))
+            return cli_error(PLCIO_EXIT_USAGE,
+                             "--sparkplug '%s': give GROUP/NODE, two non-empty ids without '/', '+', '#'\n%s",
+                             a->sparkplug, usage);
+    }
+    if (a->config && (a->postgres || a->influx || a->mqtt))
         return cli_error(PLCIO_EXIT_USAGE,
-                         "--postgres and --influx go with a device URL; in a config file list them "
-                         "under outputs: (docs/historian.md)\n%s",
+                         "--postgres, --influx and --mqtt go with a device URL; in a config file list them "
+                         "under outputs: (docs/historian.md, docs/mqtt.md)\n%s",
                          usage);
     if (a->config && a->writable)
         return cli_error(PLCIO_EXIT_USAGE,
@@ -297,7 +328,7 @@ static int run_sync(int argc, char **argv)
     plcio_sync_config *cfg = NULL;
     int rc = config ? plcio_sync_config_load(config, &cfg, &err)
                     : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, a.postgres,
-                                       a.influx, &cfg, &err);
+                                       a.influx, a.mqtt, a.sparkplug, &cfg, &err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text[0] ? err.text : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
@@ -310,19 +341,23 @@ static int run_sync(int argc, char **argv)
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
     plcio_http *http = NULL;
-    plcio_sync_sink http_sink;
+    plcio_sync_sink sinks[1 + SYNC_MQTT_MAX];
+    size_t nsinks = 0;
+    sync_mqtt mq;
+    memset(&mq, 0, sizeof mq);
     st = sync_http_setup(&a.http, cfg, &o.logger, &http);
-    if (http) {
-        plcio_http_sink(http, &http_sink);
-        o.sinks = &http_sink;
-        o.sink_count = 1;
-    }
+    if (http) plcio_http_sink(http, &sinks[nsinks++]);
+    if (st == PLCIO_EXIT_OK) st = sync_mqtt_setup(cfg, &o.logger, &mq, sinks, &nsinks);
+    o.sinks = sinks;
+    o.sink_count = nsinks;
     plcio_sync *s = NULL;
     if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, &err);
     if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
     if (st == PLCIO_EXIT_OK && http) st = sync_http_start(http, s);
+    if (st == PLCIO_EXIT_OK) st = sync_mqtt_start(&mq, s);
     if (st != PLCIO_EXIT_OK) {
         plcio_sync_free(s);
+        sync_mqtt_free(&mq);
         plcio_http_free(http);
         plcio_sync_config_free(cfg);
         return st;
@@ -340,6 +375,7 @@ static int run_sync(int argc, char **argv)
         uint64_t now = plcio_monotonic_ns();
         if (!quiet && prev && now - last >= (uint64_t)stats_ms * PLCIO_NS_PER_MS) {
             sync_run_print_stats(stdout, s, prev, (double)(now - last) / 1e9);
+            sync_mqtt_print_stats(stdout, &mq);
             last = now;
         }
         if (limit_ms && now - start >= (uint64_t)limit_ms * PLCIO_NS_PER_MS) break;
@@ -348,6 +384,8 @@ static int run_sync(int argc, char **argv)
     if (!quiet && prev) sync_run_print_stats(stdout, s, prev, (double)(plcio_monotonic_ns() - last) / 1e9);
     free(prev);
     plcio_sync_free(s);
+    if (!quiet) sync_mqtt_print_stats(stdout, &mq);
+    sync_mqtt_free(&mq);
     plcio_http_free(http);
     plcio_sync_config_free(cfg);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "sync: %s", plcio_strerror(rc));
@@ -379,6 +417,14 @@ static const cli_opt sync_opts[] = {
     {"--influx", "URL",
      "one-liner: every change also as line protocol to http://HOST:8086/write?db=NAME (2.x: "
      ".../api/v2/write?org=O&bucket=B, token in INFLUX_TOKEN)",
+     0},
+    {"--mqtt", "URL",
+     "one-liner: every change also as JSON to an MQTT broker (mqtt://HOST[:PORT] or mqtts://; topics "
+     "plcio/DEVICE/TAG, QoS 1; no writes; docs/mqtt.md)",
+     0},
+    {"--sparkplug", "GROUP/NODE",
+     "one-liner, with --mqtt: publish as a Sparkplug B edge node NODE of group GROUP instead of JSON "
+     "(births, aliases, DDATA on change; no writes; docs/sparkplug.md)",
      0},
     SYNC_HTTP_OPT_ROWS,
     {NULL, NULL, NULL, 0},
