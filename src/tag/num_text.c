@@ -215,6 +215,50 @@ static bool reads_back_exact(decimal d, bool single, double a)
     return single ? strtof(buf, NULL) == (float)a : strtod(buf, NULL) == a;
 }
 
+/* binary32 between about 1e-4 and 1e9 (nearly every process value): a
+ * float has a 24-bit mantissa, so a * 10^s for s <= 12 (5^12 < 2^28) is
+ * exact in a double. From that one product, its whole part and fraction,
+ * the nearest decimal of every precision 6..9 follows with integer
+ * arithmetic, ties to even: no long double, no fallback. False when a is
+ * outside that range. */
+static bool shortest_f32_fast(double a, decimal *d)
+{
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    int e2 = (int)(bits >> 52) - 1023;
+    int e10 = e2 >= 0 ? (e2 * 78913) >> 18 : -((-e2 * 78913 + (1 << 18) - 1) >> 18); /* floor(log10 a) or one less */
+    int s = 8 - e10;
+    if (s < 0 || s > 12) return false;
+    double x = a * pow10_d[s];
+    if (x >= 1e9) {
+        if (--s < 0) return false;
+        x = a * pow10_d[s];
+    }
+    uint64_t whole = (uint64_t)x;
+    double frac = x - (double)whole;
+    for (int p = FLT_DIG; p <= 9; p++) {
+        int k = 9 - p;
+        uint64_t unit = pow10_u[k], q = whole / unit, r = whole % unit;
+        bool up;
+        if (k == 0)
+            up = frac > 0.5 || (frac == 0.5 && (q & 1));
+        else
+            up = r > unit / 2 || (r == unit / 2 && (frac > 0 || (q & 1)));
+        decimal c = {q + up, k - s};
+        if (c.digits == pow10_u[p]) {
+            c.digits = pow10_u[p - 1];
+            c.exp++;
+        }
+        int ok = p == 9 ? 1 : reads_back_f32(c, (float)a);
+        if (ok < 0) ok = reads_back_exact(c, true, a);
+        if (ok) {
+            *d = c;
+            return true;
+        }
+    }
+    return false; /* not reached: 9 digits always read back */
+}
+
 static size_t shortest(double v, bool single, char *out)
 {
     if (isnan(v)) return (size_t)snprintf(out, NUM_TEXT_MAX, "nan");
@@ -222,6 +266,8 @@ static size_t shortest(double v, bool single, char *out)
     bool negative = signbit(v) != 0;
     double a = fabs(v);
     if (a == 0) return (size_t)snprintf(out, NUM_TEXT_MAX, "%s", negative ? "-0" : "0");
+    decimal d = {0, 0};
+    if (single && shortest_f32_fast(a, &d)) return write_decimal(negative, d, out);
     int first = single ? FLT_DIG : DBL_DIG, last = single ? 9 : 17;
     if (a < (single ? (double)FLT_MIN : DBL_MIN)) first = 1; /* subnormal: fewer digits survive, no shortcut */
     /* floor(log10(a)) or one less: floor(e2 * log10(2)); nearest() corrects it */
@@ -229,7 +275,6 @@ static size_t shortest(double v, bool single, char *out)
     memcpy(&bits, &a, sizeof bits);
     int e2 = (int)(bits >> 52) - 1023;
     int e10 = e2 >= 0 ? (e2 * 78913) >> 18 : -((-e2 * 78913 + (1 << 18) - 1) >> 18);
-    decimal d = {0, 0};
     for (int p = first; p <= last; p++) {
         nearest(a, p, &e10, &d);
         if (p == last) break; /* always reads back */
