@@ -413,14 +413,22 @@ int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int
         rc = shm_value_json(t, raw, buf, cap, pos, scratch, scratch_cap);
         if (rc != PLCIO_OK) return rc;
     }
-    char tail[96];
-    int n = error ? snprintf(tail, sizeof tail,
-                             ",\"quality\":\"%s\",\"error\":\"%s\",\"ts\":", plcio_shm_quality_name(quality),
-                             plcio_err_name(error))
-                  : snprintf(tail, sizeof tail, ",\"quality\":\"%s\",\"ts\":", plcio_shm_quality_name(quality));
-    if (n < 0 || (size_t)n >= sizeof tail || cap - *pos < (size_t)n + 24) return PLCIO_ENOSPC;
-    memcpy(buf + *pos, tail, (size_t)n);
-    *pos += (size_t)n;
+    /* ,"quality":"Q"[,"error":"E"],"ts": without printf: this runs for every changed tag */
+    const char *q = plcio_shm_quality_name(quality), *e = error ? plcio_err_name(error) : NULL;
+    size_t ql = strlen(q), el = e ? strlen(e) : 0;
+    if (cap - *pos < 12 + ql + (e ? 11 + el : 0) + 7 + 24) return PLCIO_ENOSPC;
+    char *p = buf + *pos;
+    memcpy(p, ",\"quality\":\"", 12);
+    memcpy(p + 12, q, ql);
+    p += 12 + ql;
+    if (e) {
+        memcpy(p, "\",\"error\":\"", 11);
+        memcpy(p + 11, e, el);
+        p += 11 + el;
+    }
+    memcpy(p, "\",\"ts\":", 7);
+    p += 7;
+    *pos = (size_t)(p - buf);
     *pos += num_text_u64(changed_ns / PLCIO_NS_PER_MS, buf + *pos);
     return PLCIO_OK;
 }
