@@ -273,14 +273,18 @@ static int run_engine(const sims *sm, int n, const char *interval, result *r)
     }
     /* Settle: every device connected (60 s at most), then SETTLE_S more. */
     double give_up = now_s() + 60, settle = 0;
-    while (now_s() < (settle ? settle : give_up)) {
+    bool all_up = false;
+    while (now_s() < (all_up ? settle : give_up)) {
         plcio_sync_run_once(s, 1);
-        if (settle) continue;
+        if (all_up) continue;
         size_t up = 0;
         plcio_sync_stats st;
         for (size_t i = 0; i < plcio_sync_device_count(s); i++)
             if (plcio_sync_device_stats(s, i, &st) == PLCIO_OK && st.connected) up++;
-        if (up == plcio_sync_device_count(s)) settle = now_s() + SETTLE_S;
+        if (up == plcio_sync_device_count(s)) {
+            all_up = true;
+            settle = now_s() + SETTLE_S;
+        }
     }
     uint64_t c0, l0, c1, l1;
     double s0, s1;

@@ -145,13 +145,13 @@ static void test_known_texts(void **state)
     expect(DBL_MAX, 0, "1.7976931348623157e+308");
     expect(DBL_MIN, 0, "2.2250738585072014e-308");
     expect(DBL_TRUE_MIN, 0, "5e-324");
-    expect(FLT_MAX, 1, "3.4028235e+38");
-    expect(FLT_MIN, 1, "1.1754944e-38");
-    expect(FLT_TRUE_MIN, 1, "1e-45");
+    expect((double)FLT_MAX, 1, "3.4028235e+38");
+    expect((double)FLT_MIN, 1, "1.1754944e-38");
+    expect((double)FLT_TRUE_MIN, 1, "1e-45");
     expect(16777216.0, 1, "16777216");
-    expect(NAN, 0, "nan");
-    expect(INFINITY, 0, "inf");
-    expect(-INFINITY, 1, "-inf");
+    expect((double)NAN, 0, "nan");
+    expect((double)INFINITY, 0, "inf");
+    expect(-(double)INFINITY, 1, "-inf");
 }
 
 static void test_edges(void **state)
@@ -163,19 +163,19 @@ static void test_edges(void **state)
             if (single && (v < (double)FLT_TRUE_MIN || v > (double)FLT_MAX)) continue;
             check_one(v, single, 1);
             check_one(-v, single, 1);
-            check_one(single ? (double)nextafterf((float)v, INFINITY) : nextafter(v, INFINITY), single, 1);
+            check_one(single ? (double)nextafterf((float)v, INFINITY) : nextafter(v, (double)INFINITY), single, 1);
             check_one(single ? (double)nextafterf((float)v, 0) : nextafter(v, 0), single, 1);
         }
         for (int e = -45; e <= 38; e++) {
             double v = single ? (double)strtof("1", NULL) * pow(10, e) : pow(10, e);
             check_one(v, single, 1);
-            check_one(single ? (double)nextafterf((float)v, INFINITY) : nextafter(v, INFINITY), single, 1);
+            check_one(single ? (double)nextafterf((float)v, INFINITY) : nextafter(v, (double)INFINITY), single, 1);
             check_one(single ? (double)nextafterf((float)v, 0) : nextafter(v, 0), single, 1);
         }
     }
     for (int e = -324; e <= 308; e++) {
         check_one(pow(10, e), 0, 1);
-        check_one(nextafter(pow(10, e), INFINITY), 0, 1);
+        check_one(nextafter(pow(10, e), (double)INFINITY), 0, 1);
     }
     /* every subnormal float that is a small multiple of the smallest, and the largest ones */
     for (uint32_t b = 1; b < 5000; b++) {
@@ -189,7 +189,7 @@ static void test_edges(void **state)
     }
     check_one(DBL_MAX, 0, 1);
     check_one(-DBL_MAX, 0, 1);
-    check_one(FLT_MAX, 1, 1);
+    check_one((double)FLT_MAX, 1, 1);
 }
 
 /* Values a plant has: integers, a few decimals, process values. */
