@@ -398,6 +398,7 @@ size_t shm_json_tag_bound(const shm_tag *t)
     return 6 * strlen(t->name) + 2 + value + 100;
 }
 
+// NOLINTBEGIN(bugprone-not-null-terminated-result): JSON text built on, ended by the caller
 int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
                       char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap)
 {
@@ -432,3 +433,4 @@ int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int
     *pos += num_text_u64(changed_ns / PLCIO_NS_PER_MS, buf + *pos);
     return PLCIO_OK;
 }
+// NOLINTEND(bugprone-not-null-terminated-result)

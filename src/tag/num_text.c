@@ -94,7 +94,7 @@ static void nearest_exact(double a, int p, decimal *d)
     for (; *s && *s != 'e'; s++)
         if (*s >= '0' && *s <= '9') digits = digits * 10 + (uint64_t)(*s - '0');
     d->digits = digits;
-    d->exp = (*s ? atoi(s + 1) : 0) - (p - 1);
+    d->exp = (*s ? (int)strtol(s + 1, NULL, 10) : 0) - (p - 1);
 }
 
 /* The nearest p-digit decimal of a (> 0); *e10 is the guess of

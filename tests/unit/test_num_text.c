@@ -39,6 +39,20 @@ static float from_bits32(uint32_t b)
     return f;
 }
 
+static uint32_t from_f32(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+static uint64_t from_f64(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
 /* A decimal text as (significant digits without leading/trailing zeros, exponent of the last one). */
 typedef struct norm {
     char digits[40];
@@ -96,11 +110,10 @@ static void check_one(double v, int single, int compare)
     if (single) {
         float back = strtof(out, &end);
         float f = (float)v;
-        if (*end || memcmp(&back, &f, sizeof f) != 0)
-            fail_msg("float %.9g: %s reads back as %.9g", v, out, (double)back);
+        if (*end || from_f32(back) != from_f32(f)) fail_msg("float %.9g: %s reads back as %.9g", v, out, (double)back);
     } else {
         double back = strtod(out, &end);
-        if (*end || memcmp(&back, &v, sizeof v) != 0) fail_msg("double %.17g: '%s' reads back as %.17g", v, out, back);
+        if (*end || from_f64(back) != from_f64(v)) fail_msg("double %.17g: '%s' reads back as %.17g", v, out, back);
     }
     /* JSON number grammar: -?digits[.digits][e[+-]digits], no leading zero in the integer part */
     const char *p = out + (out[0] == '-');

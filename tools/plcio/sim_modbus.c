@@ -356,14 +356,14 @@ static void churn_table(plcio_modbus_server *s, int unit, plcio_modbus_area area
                         uint16_t *regs, uint8_t *bytes)
 {
     for (uint32_t at = 0; at < size; at += 4096) {
-        uint16_t n = (uint16_t)(size - at < 4096 ? size - at : 4096);
-        if (plcio_modbus_server_read_bank(s, unit, area, (uint16_t)at, n, regs) != PLCIO_OK) return;
-        for (uint16_t k = 0; k < n; k++)
+        size_t n = size - at < 4096 ? size - at : 4096;
+        if (plcio_modbus_server_read_bank(s, unit, area, (uint16_t)at, (uint16_t)n, regs) != PLCIO_OK) return;
+        for (size_t k = 0; k < n; k++)
             plcio_put_u16be(bytes + 2 * k, regs[k]);
-        sim_churn_fill(churn, bytes, (size_t)n * 2);
-        for (uint16_t k = 0; k < n; k++)
+        sim_churn_fill(churn, bytes, n * 2);
+        for (size_t k = 0; k < n; k++)
             regs[k] = plcio_get_u16be(bytes + 2 * k);
-        plcio_modbus_server_write_bank(s, unit, area, (uint16_t)at, n, regs);
+        plcio_modbus_server_write_bank(s, unit, area, (uint16_t)at, (uint16_t)n, regs);
     }
 }
 
