@@ -8,17 +8,20 @@
 #   Debian packages: compilers (gcc, clang with its sanitizer runtimes), clang-format,
 #     clang-tidy and cppcheck (make check), cmake, cmocka, cJSON (test vectors),
 #     libyaml (sync configuration), libssl-dev (S7CommPlus TLS), libpq and zlib (historian
-#     outputs), pip, venv and pytest
+#     outputs), protobuf-c (Sparkplug B payloads), pip, venv and pytest
 #     (the Python package: install and tests), and the foreign peers the interop tests use:
 #     PostgreSQL 15 and InfluxDB 1.x (historian outputs),
 #     libmodbus, pymodbus with pyserial and pyserial-asyncio (which pymodbus 3.0 imports
 #     but Debian lists only as Recommends), socat, tshark; Node.js and npm for the npm peers;
 #     libmicrohttpd (the HTTP output), and for its tests prometheus (promtool), chromium,
-#     curl and openssl.
+#     curl and openssl; libmosquitto (the MQTT output), mosquitto and mosquitto-clients (its tests),
+#     nats-server (Sparkplug fleets); protobuf-c (Sparkplug B payloads).
 #   npm packages (pinned in tests/interop/package.json and its lock file), built from
 #     source on this machine (no prebuilt binary is downloaded): node-snap7 (compiles
 #     snap7), nodes7, modbus-serial with serialport (native serial bindings); and
-#     puppeteer-core (tests/web/package.json), which drives Debian's chromium.
+#     puppeteer-core (tests/web/package.json), which drives Debian's chromium; mqtt
+#     (tests/interop/mqtt/package.json), a foreign MQTT client; sparkplug-payload
+#     (tests/sparkplug/package.json), Tahu's Sparkplug B decoder.
 #
 # The tests run Debian's /usr/bin/python3, whatever `python3` is first on PATH (pyenv,
 # a venv): Debian's Python packages are installed for it.
@@ -35,17 +38,20 @@ build_only=false
 
 if $build_only; then
   packages=(build-essential gcc cmake make pkg-config libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
-    python3 python3-pip python3-venv)
+    protobuf-c-compiler libprotobuf-c-dev
+    libmosquitto-dev python3 python3-pip python3-venv)
 else
   packages=(
     build-essential gcc clang libclang-rt-dev cmake make pkg-config git ca-certificates
     clang-tidy clang-format cppcheck
     libcmocka-dev libcjson-dev libyaml-dev libssl-dev libpq-dev zlib1g-dev libmicrohttpd-dev
-    postgresql influxdb
+    protobuf-c-compiler libprotobuf-c-dev
+    postgresql influxdb nats-server
     libmodbus-dev python3 python3-pymodbus python3-serial python3-serial-asyncio socat tshark
     python3-pip python3-venv python3-pytest
     nodejs npm mbpoll groff-base man-db
     prometheus chromium curl openssl
+    libmosquitto-dev mosquitto mosquitto-clients
   )
 fi
 
@@ -119,6 +125,10 @@ check "the C compiler" "gcc" gcc --version
 # S7CommPlus TLS: OpenSSL 3's headers (libssl-dev); tests make certificates with openssl.
 check "OpenSSL 3 headers" "libssl-dev" grep -q 'define OPENSSL_VERSION_MAJOR *3' /usr/include/x86_64-linux-gnu/openssl/opensslv.h /usr/include/openssl/opensslv.h
 check "libmicrohttpd (the HTTP output)" "libmicrohttpd-dev" test -f /usr/include/microhttpd.h
+# Sparkplug B payloads: protoc-c generates the C code at build time, libprotobuf-c runs it.
+check "protoc-c and libprotobuf-c (Sparkplug B)" "protobuf-c-compiler libprotobuf-c-dev" \
+  sh -c 'protoc-c --version && test -f /usr/include/protobuf-c/protobuf-c.h'
+check "libmosquitto (the MQTT output)" "libmosquitto-dev" pkg-config --exists libmosquitto
 if ! $build_only; then
   check "clang with AddressSanitizer and UBSan (make test's second suite)" "clang libclang-rt-dev" sanitizers_link
   check "cmocka" "libcmocka-dev" test -f /usr/include/cmocka.h
@@ -136,6 +146,11 @@ if ! $build_only; then
   check "man and groff (the generated man pages render)" "man-db groff-base" sh -c 'man --version && groff -v'
   check "node" "nodejs" node -e 'process.exit(0)'
   check "promtool (tests/web: /metrics)" "prometheus" promtool --version
+  # tests/sparkplug/fleet: a 3-node NATS JetStream cluster with its MQTT listener
+  check "nats-server (tests/sparkplug: the fleet)" "nats-server" nats-server --version
+  # The MQTT tests start their own broker and use its command-line clients as foreign peers.
+  check "mosquitto broker and clients (tests/interop/mqtt)" "mosquitto mosquitto-clients" \
+    sh -c 'test -x /usr/sbin/mosquitto && mosquitto_pub --help | grep -q "mosquitto_pub version"'
   check "openssl (tests/web: a TLS certificate)" "openssl" openssl version
   # chromium as the console test starts it: headless, as root without its sandbox.
   check "headless chromium (tests/web: the console)" "chromium" \
@@ -188,5 +203,29 @@ if [ "$(cat "$web_stamp" 2>/dev/null)" != "$web_want" ] || ! web_works; then
     cat "$web/npm-install.log" >&2; echo "bootstrap: npm ci in $web failed" >&2; exit 1; }
   web_works || { echo "bootstrap: puppeteer-core does not load after npm ci in $web" >&2; exit 1; }
   echo "$web_want" > "$web_stamp"
+fi
+# Tahu's sparkplug-payload, the foreign Sparkplug B decoder of tests/sparkplug.
+spb=tests/sparkplug
+spb_stamp=$spb/node_modules/.plcio-lock.sha256
+spb_want=$(sha256sum "$spb/package-lock.json" | cut -d' ' -f1)
+spb_works() { (cd "$spb" && node -e "require('sparkplug-payload').get('spBv1.0')") >/dev/null 2>&1; }
+if [ "$(cat "$spb_stamp" 2>/dev/null)" != "$spb_want" ] || ! spb_works; then
+  echo "bootstrap: installing sparkplug-payload for the Sparkplug tests"
+  (cd "$spb" && rm -rf node_modules && npm ci --no-audit --no-fund --loglevel=error >npm-install.log 2>&1) || {
+    cat "$spb/npm-install.log" >&2; echo "bootstrap: npm ci in $spb failed" >&2; exit 1; }
+  spb_works || { echo "bootstrap: sparkplug-payload does not load after npm ci in $spb" >&2; exit 1; }
+  echo "$spb_want" > "$spb_stamp"
+fi
+# npm mqtt, a foreign MQTT client for the MQTT output's test (pinned in tests/interop/mqtt).
+mq=tests/interop/mqtt
+mq_stamp=$mq/node_modules/.plcio-lock.sha256
+mq_want=$(sha256sum "$mq/package-lock.json" | cut -d' ' -f1)
+mq_works() { (cd "$mq" && node -e "require('mqtt')") >/dev/null 2>&1; }
+if [ "$(cat "$mq_stamp" 2>/dev/null)" != "$mq_want" ] || ! mq_works; then
+  echo "bootstrap: installing npm mqtt for the MQTT test"
+  (cd "$mq" && rm -rf node_modules && npm ci --no-audit --no-fund --loglevel=error >npm-install.log 2>&1) || {
+    cat "$mq/npm-install.log" >&2; echo "bootstrap: npm ci in $mq failed" >&2; exit 1; }
+  mq_works || { echo "bootstrap: npm mqtt does not load after npm ci in $mq" >&2; exit 1; }
+  echo "$mq_want" > "$mq_stamp"
 fi
 echo "bootstrap: ok"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layer rule of DESIGN.md, checked: dependencies point down only.
 #
-#   core  <  net  <  tag  <  layout  <  s7, s7plus, modbus, shm  <  sync  <  out
+#   core  <  net  <  tag  <  layout  <  s7, s7plus, modbus, shm  <  sync  <  out, mqtt
 #
 # A source file in src/MODULE, and a public header of that module, may include the
 # headers (src/OTHER/*.h or include/plcio/*.h) of its own module and of lower layers
@@ -17,13 +17,13 @@ root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
 
 # module -> layer
-declare -A layer=([core]=0 [net]=1 [tag]=2 [layout]=3 [s7]=4 [s7plus]=4 [modbus]=4 [shm]=4 [sync]=5 [out]=6)
+declare -A layer=([core]=0 [net]=1 [tag]=2 [layout]=3 [s7]=4 [s7plus]=4 [modbus]=4 [shm]=4 [sync]=5 [out]=6 [mqtt]=6)
 # public header -> the module that owns it
 declare -A owner=(
   [export]=core [version]=core [core]=core [types]=core [bytes]=core [url]=core
   [address]=tag [value]=tag [word_order]=tag [layout]=layout
-  [loop]=net [s7]=s7 [s7_server]=s7 [s7plus]=s7plus [modbus]=modbus [shm]=shm [sync]=sync
-  [driver]=sync [sink]=sync [http]=out [plcio]=top
+  [loop]=net [s7]=s7 [s7_server]=s7 [s7plus]=s7plus [modbus]=modbus [gateway]=modbus [shm]=shm [sync]=sync
+  [driver]=sync [sink]=sync [http]=out [mqtt]=mqtt [plcio]=top
 )
 
 bad=0

@@ -346,6 +346,15 @@ typedef struct plcio_modbus_request {
     int timeout_ms; /* in: per attempt; 0: the client's timeout */
     int retries;    /* in: sends again after no answer; 0: the client's, PLCIO_MODBUS_NO_RETRY: none */
     bool sent;      /* out: the request went to the link (a failed write may have happened) */
+    /* Function 0, event-loop mode only: any PDU as it is (a gateway forwarding
+     * what it received). pdu (1..253 bytes, function code first) is sent; the
+     * answer PDU as received, an exception included (result PLCIO_EMBEXC),
+     * lands in resp (PLCIO_MB_MAX_PDU bytes), resp_len its length (0: a
+     * broadcast, nothing came back). */
+    const uint8_t *pdu; /* in */
+    size_t pdu_len;     /* in */
+    uint8_t *resp;      /* out */
+    size_t resp_len;    /* out */
 } plcio_modbus_request;
 PLCIO_API int plcio_modbus_transact_many(plcio_modbus_client *c, plcio_modbus_request *reqs, size_t n, size_t window);
 
@@ -400,7 +409,7 @@ PLCIO_API bool plcio_modbus_client_is_connected(const plcio_modbus_client *c);
  * ASCII links always have one. */
 PLCIO_API int plcio_modbus_client_set_depth(plcio_modbus_client *c, unsigned depth);
 /* Queue a request (FC 1, 2, 3, 4, 5, 6, 15 or 16; fields as for
- * plcio_modbus_transact_many). req and its buffers are borrowed until done
+ * plcio_modbus_transact_many; or function 0: a raw PDU). req and its buffers are borrowed until done
  * has run (or the request was cancelled). PLCIO_ENOTCONN (link not open:
  * connect first), PLCIO_ERANGE / PLCIO_EINVAL / PLCIO_EUNSUPPORTED (bad
  * request: nothing queued), PLCIO_ELIMIT (4096 requests already queued). */

@@ -62,6 +62,8 @@
 #include "plcio/driver.h"
 #include "plcio/sink.h"
 #include "plcio/http.h"
+#include "plcio/mqtt.h"
 #include "plcio/word_order.h"
+#include "plcio/gateway.h"
 
 #endif

@@ -50,12 +50,35 @@ typedef struct plcio_s7plus_client_options {
      * [3, offset, size]. URL: dialect=python-snap7. */
     bool python_snap7_dialect;
     plcio_logger logger;
+    /* Event-loop mode: after this long without an answer from the PLC, ask
+     * it for the session's protection level (what TIA Portal reads), so the
+     * PLC's and any firewall's idle timers never drop the session, and a
+     * dead link is noticed timeout_ms later. 0: off (the default; URL:
+     * keepalive=MS). The blocking calls send nothing between calls. */
+    int keepalive_ms;
+    /* Event-loop mode: after a connection failed or was lost, _process
+     * connects again by itself, first after reconnect_min_ms (100), the
+     * wait doubling up to reconnect_max_ms (5000) while attempts fail; a job
+     * queued meanwhile waits for the next attempt. Off by default (URL:
+     * reconnect=1). _close stops it. */
+    bool auto_reconnect;
+    int reconnect_min_ms;
+    int reconnect_max_ms;
+    /* Event-loop mode, as plcio_s7_client_options: the time the client reads
+     * (deadlines, keep-alive) and the byte stream it runs on. Zero: the
+     * system monotonic clock and TCP. A client with either of its own
+     * refuses the blocking calls (PLCIO_EUNSUPPORTED). The transport is
+     * borrowed: keep it until plcio_s7plus_client_free. */
+    plcio_clock clock;
+    const plcio_transport *transport;
 } plcio_s7plus_client_options;
 
 PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
 
 /* Options from s7plus://HOST[:PORT][?ca=FILE&cert=FILE&key=FILE&insecure=1&tls=0&tls12=1
- * &timeout=MS&dialect=python-snap7]. Strings point into url. password= is
+ * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7]. Also s7://HOST?protocol=plus
+ * (or auto) with the same keys (the s7:// keys rack, slot, ... are ignored
+ * there: they belong to the classic side). Strings point into url. password= is
  * refused (PLCIO_EUNSUPPORTED) until legitimation exists. */
 struct plcio_url;
 PLCIO_API int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const struct plcio_url *url,
@@ -108,6 +131,55 @@ PLCIO_API int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *num
  * session object, as TIA Portal reads it). */
 PLCIO_API int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *level);
 
+/* CPU operating state, in the classic S7 encoding (SZL 0x0424):
+ * PLCIO_S7PLUS_CPU_RUN 0x08, PLCIO_S7PLUS_CPU_STOP 0x04, 0 unknown; *raw
+ * (may be NULL) the PLC's own value. Read as the operating-state attribute
+ * (2167) of the CPU execution unit object (52): 3 RUN, 1 STOP. UNVERIFIED on
+ * hardware (the real capture holds no such read, and one public report says
+ * a running S7-1500 answers 0 there: "unknown" then, never a guess).
+ * plcio's simulator answers it from its CPU state. */
+#define PLCIO_S7PLUS_CPU_RUN  0x08
+#define PLCIO_S7PLUS_CPU_STOP 0x04
+PLCIO_API int plcio_s7plus_client_get_cpu_state(plcio_s7plus_client *c, int *state, unsigned *raw);
+
+/* ---- event-loop use (nothing blocks) ----
+ * As the classic S7 client (plcio/s7.h): start with
+ * plcio_s7plus_client_connect_async, queue one job at a time with the
+ * *_async calls, watch plcio_s7plus_client_fd() for the events
+ * plcio_s7plus_client_wants() returns and call
+ * plcio_s7plus_client_process() when one fires or the deadline passes.
+ * `done` runs inside _process only (an _async call that fails at once
+ * returns the error and never calls it) with the result; items carry per-item results as in the
+ * blocking calls; a job still pending at _close/_free is dropped without
+ * its callback. A job queued while connecting or while a keep-alive is under way
+ * goes when the session is ready. A failure drops the connection; connect
+ * again (connect_async) to go on, or let auto_reconnect do it. */
+typedef void (*plcio_s7plus_done_fn)(void *ctx, plcio_s7plus_client *c, int result);
+enum { PLCIO_S7PLUS_WANT_READ = 1, PLCIO_S7PLUS_WANT_WRITE = 2 };
+/* Begin: PLCIO_OK (in progress, or already connected) or an immediate error.
+ * done (may be NULL) gets PLCIO_OK when the session is ready, or the error. */
+PLCIO_API int plcio_s7plus_client_connect_async(plcio_s7plus_client *c, plcio_s7plus_done_fn done, void *ctx);
+/* items (and their data) are borrowed until done has run. PLCIO_EBUSY if a
+ * job is queued already, PLCIO_ENOTCONN without connect_async first (with
+ * auto_reconnect after a lost connection: queued for the next attempt). */
+PLCIO_API int plcio_s7plus_client_read_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
+                                                   plcio_s7plus_done_fn done, void *ctx);
+PLCIO_API int plcio_s7plus_client_write_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
+                                                    plcio_s7plus_done_fn done, void *ctx);
+/* Events to wait for on the fd (0: none) and the deadline (monotonic ns of
+ * the client's clock, 0: none) at which _process must be called anyway. */
+PLCIO_API unsigned plcio_s7plus_client_wants(const plcio_s7plus_client *c, uint64_t *deadline);
+/* Connect, send, receive, keep alive and time out without blocking. Returns
+ * PLCIO_OK or the error that just broke the connection (a job under way has
+ * then been completed with it). */
+PLCIO_API int plcio_s7plus_client_process(plcio_s7plus_client *c);
+/* True while a job is queued or under way. */
+PLCIO_API bool plcio_s7plus_client_busy(const plcio_s7plus_client *c);
+/* The socket (with a transport of the options: its connection); -1 when none. */
+PLCIO_API int plcio_s7plus_client_fd(const plcio_s7plus_client *c);
+/* Keep-alive requests sent on this client so far (for tests and stats). */
+PLCIO_API uint64_t plcio_s7plus_client_keepalives(const plcio_s7plus_client *c);
+
 /* ---------------------------------------------------------------------------
  * Server side (the simulator): S7CommPlus answered on a classic S7 server's
  * port, through plcio_s7_server_handoff. Raw access to DBs, I, Q, M through
@@ -126,6 +198,8 @@ typedef struct plcio_s7plus_server_memory {
     int (*write)(void *ctx, plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, const uint8_t *data);
     /* DB numbers in ascending order, at most cap; returns how many (NULL: none) */
     size_t (*list_dbs)(void *ctx, uint16_t *numbers, size_t cap);
+    /* PLCIO_S7PLUS_CPU_RUN or _STOP (NULL: always RUN) */
+    int (*cpu_state)(void *ctx);
     void *ctx; /* borrowed */
 } plcio_s7plus_server_memory;
 

@@ -141,13 +141,15 @@ PLCIO_API int plcio_shm_writer_tag_info(const plcio_shm_writer *w, size_t index,
  * Store a freshly read value: `raw`/`len` are the tag's PLC bytes (len must
  * equal its size; for BOOL the byte holding the bit). Quality becomes GOOD,
  * the read time `read_real_ns` (CLOCK_REALTIME ns; 0: now) is recorded, and
- * when the bytes (for BOOL: the bit) differ from the previous ones, or the
- * quality was not GOOD, the change time too. `*changed` (may be NULL) tells
- * whether the value changed. PLCIO_EINVAL on a bad index or length. */
+ * when the bytes (for BOOL: the bit) differ from the previous ones, or this is
+ * the tag's first value, the change time too; when the quality was not GOOD,
+ * the quality change time. `*changed` (may be NULL) tells whether the value
+ * changed. PLCIO_EINVAL on a bad index or length. */
 PLCIO_API int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, size_t len,
                                    uint64_t read_real_ns, bool *changed);
 /* Set quality STALE or ERROR (with the plcio_err that caused it) or NONE,
- * keeping the last bytes. GOOD is set by plcio_shm_writer_set only. */
+ * keeping the last bytes and their change time (the quality change time moves
+ * when quality or error differ). GOOD is set by plcio_shm_writer_set only. */
 PLCIO_API int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_quality quality, int error);
 /* The staged raw bytes of a tag (borrowed, valid until the writer is freed). */
 PLCIO_API const uint8_t *plcio_shm_writer_raw(const plcio_shm_writer *w, size_t index, size_t *len);
@@ -259,7 +261,8 @@ typedef struct plcio_shm_value {
     plcio_type type;
     plcio_shm_quality quality;
     int error;                /* plcio_err of the last failed read (quality ERROR), else 0 */
-    uint64_t changed_real_ns; /* last change (CLOCK_REALTIME ns), 0 never */
+    uint64_t changed_real_ns; /* last change of the value (CLOCK_REALTIME ns; the first value
+                                 counts), 0 never; a quality change does not move it */
     uint64_t read_real_ns;    /* last read */
     const uint8_t *raw;       /* raw PLC bytes in the private copy */
     size_t raw_len;
@@ -274,7 +277,8 @@ typedef struct plcio_shm_value {
      * strings unquoted UTF-8); owned by the handle, valid until the next
      * _get/_refresh. */
     const char *text;
-    int decode_error; /* raw bytes not decodable (e.g. bad BCD): text is "" */
+    int decode_error;                 /* raw bytes not decodable (e.g. bad BCD): text is "" */
+    uint64_t quality_changed_real_ns; /* last change of quality or error (CLOCK_REALTIME ns), 0 never */
 } plcio_shm_value;
 
 /* Read a tag of the private copy by index or by name. PLCIO_ENOTFOUND. */

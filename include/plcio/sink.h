@@ -4,7 +4,8 @@
  * plcio_sync_options.sinks. The engine hands every sink the same stream of
  * events: each loop round that read something is a ROUND_START, one TAG event
  * per tag the round touched (its value bytes, quality, reason and times; the
- * `changed` flag says whether value or quality moved), a ROUND_END; between
+ * `changed` flag says whether value or quality moved, changed_ns and
+ * quality_changed_ns when each last did), a ROUND_END; between
  * rounds WRITE_REQUEST / WRITE_RESULT for every write and DEVICE_STATE when a
  * device connects or is lost. Shared memory is the first sink (built in, on
  * unless no_shm); MQTT, HTTP or a historian are each one more file.
@@ -68,13 +69,14 @@ typedef struct plcio_sink_event {
     const uint8_t *value; /* TAG: the value's raw PLC bytes (kept value when not GOOD);
                              WRITE_REQUEST: the bytes to write */
     size_t size;
-    int quality;         /* TAG: plcio_shm_quality (1 GOOD, 2 STALE, 3 ERROR) */
-    int reason;          /* TAG: why STALE/ERROR; WRITE_RESULT, DEVICE_STATE: plcio_err */
-    bool changed;        /* TAG: value or quality differs from before */
-    bool connected;      /* DEVICE_STATE */
-    uint64_t read_ns;    /* TAG: wall clock (CLOCK_REALTIME ns) of the read */
-    uint64_t changed_ns; /* TAG: wall clock of the last change */
-    const char *message; /* WRITE_RESULT, DEVICE_STATE: one line, or NULL */
+    int quality;                 /* TAG: plcio_shm_quality (1 GOOD, 2 STALE, 3 ERROR) */
+    int reason;                  /* TAG: why STALE/ERROR; WRITE_RESULT, DEVICE_STATE: plcio_err */
+    bool changed;                /* TAG: value or quality differs from before */
+    bool connected;              /* DEVICE_STATE */
+    uint64_t read_ns;            /* TAG: wall clock (CLOCK_REALTIME ns) of the read */
+    uint64_t changed_ns;         /* TAG: wall clock of the value's last change (a quality change does not move it) */
+    const char *message;         /* WRITE_RESULT, DEVICE_STATE: one line, or NULL */
+    uint64_t quality_changed_ns; /* TAG: wall clock of the last change of quality or reason */
 } plcio_sink_event;
 
 typedef struct plcio_sink {

@@ -29,6 +29,7 @@
  *   outputs:                  # historians, besides shared memory (docs/historian.md)
  *     - postgres: {conninfo: "host=/run/postgresql dbname=plant", table: plcio_samples}
  *     - influx: {url: "http://127.0.0.1:8086/write?db=plant"}
+ *     - mqtt: {url: "mqtt://127.0.0.1:1883", qos: 1}   # docs/mqtt.md (built by plcio/mqtt.h)
  *   http:                     # web console, REST, /metrics (plcio/http.h; off without this section)
  *     listen: 127.0.0.1:8080  # beyond loopback only with tls
  *     token-file: web.token   # bearer token (or token-env: VAR); relative to this file
@@ -37,6 +38,12 @@
  *     tls: {cert: web.pem, key: web.key}
  *     cors-origin: "https://dash.example"
  *     tag-metrics: false      # one /metrics series per numeric tag
+ *   modbus-server:            # the live image as a Modbus TCP server (docs/gateway.md)
+ *     listen: 127.0.0.1:5020  # default 127.0.0.1:502
+ *     unit: 1                 # answer this unit id only (default: every one)
+ *     writes: false           # FC 5/6/15/16 to tags that are writable (default false)
+ *     map:
+ *       - {tag: Level, holding: 0, order: CDAB}   # or input: / coil: / discrete: ADDRESS
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
@@ -84,22 +91,64 @@ typedef struct plcio_sync_device_spec {
     unsigned line;
 } plcio_sync_device_spec;
 
-typedef enum plcio_sync_output_kind { PLCIO_OUTPUT_POSTGRES = 1, PLCIO_OUTPUT_INFLUX } plcio_sync_output_kind;
+typedef enum plcio_sync_output_kind {
+    PLCIO_OUTPUT_POSTGRES = 1,
+    PLCIO_OUTPUT_INFLUX,
+    PLCIO_OUTPUT_MQTT /* not opened by the engine: plcio_mqtt_new (plcio/mqtt.h) builds it */
+} plcio_sync_output_kind;
+
+/* `- mqtt: {...}` of outputs: (docs/mqtt.md). Strings NULL: the default. */
+typedef struct plcio_sync_mqtt_spec {
+    const char **brokers; /* mqtt://HOST[:PORT] or mqtts://HOST[:PORT], tried in turn */
+    size_t broker_count;
+    const char *client_id;                      /* NULL: "plcio-HOSTNAME" */
+    const char *username;                       /* or NULL */
+    const char *password_file;                  /* the password from a file (first line), resolved like layouts */
+    const char *password_env;                   /* or from an environment variable */
+    unsigned version;                           /* 3 (MQTT 3.1.1, default) or 5 */
+    uint32_t keepalive_s;                       /* 0: 30 */
+    bool clean_session;                         /* default true; false: a persistent session */
+    const char *ca_file, *cert_file, *key_file; /* TLS (mqtts://): CA (NULL: the system's), client cert + key */
+    bool tls_insecure;                          /* do not check the broker's host name (tests only) */
+    const char *format;                         /* "json" (default) */
+    const char *topic;                          /* per-tag topic template; NULL: "plcio/{device}/{tag}" */
+    bool per_tag;                               /* one message per tag (default true) */
+    const char *group_topic;                    /* one JSON document per group and round here; NULL: off */
+    int qos;                                    /* 0, 1 (default) or 2 */
+    bool retain;                                /* default false */
+    bool on_change;                             /* publish when a value or its quality changes (default true) */
+    uint32_t every_ms;                          /* and every good tag at least this often (0: off) */
+    const char *status_topic;                   /* NULL: "plcio/{client}/status" (retained; will: offline) */
+    const char *command_topic;                  /* NULL: "plcio/{client}/command" (JSON {"tag": value, ...}) */
+    const char *reply_topic;                    /* NULL: "plcio/{client}/reply" */
+    const char **writable; /* tags MQTT may write ("*": every tag writable: true); none by default */
+    size_t writable_count;
+    uint32_t write_queue_ms; /* a write waits this long for its device (default 0: fail at once) */
+    uint32_t queue;          /* messages kept while the broker is away (default 100000) */
+    const char *queue_file;  /* keep them in this file across a restart, or NULL */
+    /* format "sparkplug" (docs/sparkplug.md): `sparkplug: {group: G, node: N, primary-host: H}` */
+    const char *sparkplug_group;     /* Sparkplug group id (required) */
+    const char *sparkplug_node;      /* edge node id; NULL: the client id */
+    const char *sparkplug_host;      /* primary host id whose STATE gates the births, or NULL */
+    const char *sparkplug_namespace; /* NULL: "spBv1.0" (another only for NATS < 2.10, which refuses '.') */
+    unsigned line;
+} plcio_sync_mqtt_spec;
 
 /* One entry of `outputs:`: a historian the engine writes rows to (one row per
  * tag and change: time, device, tag, value, text, quality, reason). */
 typedef struct plcio_sync_output_spec {
     plcio_sync_output_kind kind;
-    const char *target;     /* postgres: libpq connection string; influx: http:// write URL */
-    const char *table;      /* postgres: "plcio_samples" or "schema.table" */
-    bool create;            /* postgres: create the table when missing (default true) */
-    bool on_change;         /* a row when a value or its quality changes (default true) */
-    uint32_t every_ms;      /* and a row per good tag at least this often (0: off) */
-    uint32_t batch;         /* rows per COPY / POST (default 5000) */
-    uint32_t flush_ms;      /* longest a row waits for a full batch (default 200) */
-    uint32_t queue;         /* rows kept while the target is down (default 100000) */
-    const char *token_file; /* influx: file with the API token (InfluxDB 2.x), or NULL */
-    bool gzip;              /* influx: gzip the body */
+    const char *target;               /* postgres: libpq connection string; influx: http:// write URL */
+    const char *table;                /* postgres: "plcio_samples" or "schema.table" */
+    bool create;                      /* postgres: create the table when missing (default true) */
+    bool on_change;                   /* a row when a value or its quality changes (default true) */
+    uint32_t every_ms;                /* and a row per good tag at least this often (0: off) */
+    uint32_t batch;                   /* rows per COPY / POST (default 5000) */
+    uint32_t flush_ms;                /* longest a row waits for a full batch (default 200) */
+    uint32_t queue;                   /* rows kept while the target is down (default 100000) */
+    const char *token_file;           /* influx: file with the API token (InfluxDB 2.x), or NULL */
+    bool gzip;                        /* influx: gzip the body */
+    const plcio_sync_mqtt_spec *mqtt; /* PLCIO_OUTPUT_MQTT: its settings (target, table, ... unused) */
     unsigned line;
 } plcio_sync_output_spec;
 
@@ -113,6 +162,26 @@ typedef struct plcio_sync_http_spec {
     const char *tls_cert, *tls_key; /* resolved like token_file */
     const char *cors_origin;
 } plcio_sync_http_spec;
+
+/* One entry of modbus-server's map: a tag's value at a Modbus address. */
+typedef struct plcio_sync_modbus_map {
+    const char *tag; /* the tag's name as in shared memory */
+    int table;       /* plcio_modbus_area: 0 coils, 1 discrete inputs, 3 input registers, 4 holding registers */
+    uint16_t address;
+    int order; /* plcio_mb_order of values over several registers (0: ABCD) */
+    unsigned line;
+} plcio_sync_modbus_map;
+
+/* The modbus-server: section (the engine serves it on its own loop). */
+typedef struct plcio_sync_modbus_spec {
+    bool present;
+    const char *listen; /* "HOST:PORT"; NULL: 127.0.0.1:502 */
+    int unit;           /* 0..255, -1: every unit id */
+    bool writes;        /* writes to writable tags go to the PLC through plcio_sync_write */
+    size_t map_count;
+    plcio_sync_modbus_map *map;
+    unsigned line;
+} plcio_sync_modbus_spec;
 
 typedef struct plcio_sync_config {
     const char *shm_name;
@@ -128,6 +197,7 @@ typedef struct plcio_sync_config {
     size_t output_count;
     plcio_sync_output_spec *outputs;
     plcio_sync_http_spec http;
+    plcio_sync_modbus_spec modbus_server;
     bool json_off;             /* "json: off": the segment has no JSON rendition */
     uint32_t json_interval_ms; /* "json: {interval: MS}": rewrite it at most this often (0: on every change) */
 } plcio_sync_config;

@@ -54,6 +54,19 @@ PLCIO_API int plcio_url_get_uint(const plcio_url *url, const char *key, unsigned
  * all are known: lets a protocol reject "slott=1" instead of ignoring it. */
 PLCIO_API const char *plcio_url_unknown_key(const plcio_url *url, const char *const *allowed);
 
+/* Which protocol an s7:// URL asks for (protocol=classic|plus|auto; absent:
+ * classic, what s7:// has always meant). plus: S7CommPlus (plcio/s7plus.h,
+ * with the s7plus:// keys ca=, insecure=, ...); auto: S7CommPlus first and
+ * classic S7 when that fails, as python-snap7's unified client does. An
+ * s7plus:// URL is PLCIO_S7_PROTOCOL_PLUS. Other schemes or values:
+ * PLCIO_ESYNTAX, err naming the value. */
+typedef enum plcio_s7_protocol {
+    PLCIO_S7_PROTOCOL_CLASSIC = 0,
+    PLCIO_S7_PROTOCOL_PLUS = 1,
+    PLCIO_S7_PROTOCOL_AUTO = 2
+} plcio_s7_protocol;
+PLCIO_API int plcio_url_s7_protocol(const plcio_url *url, plcio_s7_protocol *out, plcio_error *err);
+
 PLCIO_END_DECLS
 
 #endif

@@ -111,7 +111,8 @@ class MbAddress(Structure):
 class MbRequest(Structure):
     _fields_ = [("unit", c_int), ("function", c_uint8), ("addr", c_uint16), ("n", c_uint16),
                 ("regs", POINTER(c_uint16)), ("bits", POINTER(c_uint8)), ("result", c_int), ("exception", c_uint8),
-                ("timeout_ms", c_int), ("retries", c_int), ("sent", c_bool)]
+                ("timeout_ms", c_int), ("retries", c_int), ("sent", c_bool),
+                ("pdu", POINTER(c_uint8)), ("pdu_len", c_size_t), ("resp", POINTER(c_uint8)), ("resp_len", c_size_t)]
 
 
 class Datetime(Structure):

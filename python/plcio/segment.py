@@ -14,6 +14,7 @@ import json as _json
 import mmap
 import os
 import struct
+import threading
 import time
 
 from . import _sys
@@ -22,7 +23,7 @@ from . import values as _v
 
 # ---- format constants (src/shm/shm_format.h) ----
 MAGIC = b"PLCIOSHM"
-VERSION = 2
+VERSION = 3
 ENDIAN = 0x01020304
 HEADER_SIZE = 256
 
@@ -39,8 +40,8 @@ TAG_WRITABLE = 1
 NAME_MAX = 127
 
 S_SEQ, S_GENERATION, S_PUBLISHED_REAL, S_PUBLISHED_MONO, S_HEAD = 0, 8, 16, 24, 64
-TAGSTATE_SIZE = 24
-T_QUALITY, T_ERROR, T_CHANGED, T_READ = 0, 4, 8, 16
+TAGSTATE_SIZE = 32
+T_QUALITY, T_ERROR, T_CHANGED, T_READ, T_QUALITY_CHANGED = 0, 4, 8, 16, 24
 J_SEQ, J_GENERATION, J_LENGTH, J_HEAD = 0, 8, 16, 32
 
 # the write ring: its own object, NAME + ".ring" (docs/shm.md "Write ring")
@@ -64,7 +65,21 @@ LIVENESS_SLICE = 0.1  # seconds between liveness checks while waiting
 _U32 = struct.Struct("=I")
 _I32 = struct.Struct("=i")
 _U64 = struct.Struct("=Q")
-_TAGSTATE = struct.Struct("=B3xiQQ")
+_TAGSTATE = struct.Struct("=B3xiQQQ")
+
+_stamp_lock = threading.Lock()
+_stamp_last = 0
+
+
+def _submit_stamp():
+    """CLOCK_MONOTONIC ns, strictly increasing within this process: the engine
+    takes a process's write requests in the order of these stamps, so two
+    submits within one clock tick must not tie."""
+    global _stamp_last
+    with _stamp_lock:
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        _stamp_last = now if now > _stamp_last else _stamp_last + 1
+        return _stamp_last
 
 
 def _align8(v):
@@ -117,14 +132,18 @@ class Value:
     not decode); text: the C library's value text ("" then); error: the
     plcio_err of the last failed read (0 if none); decode_error: why the bytes
     did not decode (0 if they did); changed_ns / read_ns: CLOCK_REALTIME ns of
-    the last change / read (0: never)."""
+    the last change of the value (the first value counts; a quality change
+    does not move it) / of the last read; quality_changed_ns: of the last
+    change of quality or error (0: never)."""
     __slots__ = ("name", "type_name", "value", "text", "quality", "error", "decode_error", "changed_ns",
-                 "read_ns", "raw")
+                 "read_ns", "raw", "quality_changed_ns")
 
-    def __init__(self, name, type_name, value, text, quality, error, decode_error, changed_ns, read_ns, raw):
+    def __init__(self, name, type_name, value, text, quality, error, decode_error, changed_ns, read_ns, raw,
+                 quality_changed_ns=0):
         self.name, self.type_name, self.value, self.text = name, type_name, value, text
         self.quality, self.error, self.decode_error = quality, error, decode_error
         self.changed_ns, self.read_ns, self.raw = changed_ns, read_ns, raw
+        self.quality_changed_ns = quality_changed_ns
 
     @property
     def error_name(self):
@@ -144,14 +163,15 @@ class Value:
 
     def as_dict(self):
         """JSON-ready: value (numbers, booleans and strings as they are, every
-        other type as its text), text, quality, error, changed and read (ns)."""
+        other type as its text), text, quality, error, changed, read and
+        quality_changed (ns)."""
         v = self.value
         if not isinstance(v, (bool, int, float, str, type(None))):
             v = self.text
         elif isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
             v = None
         d = {"value": v, "text": self.text, "type": self.type_name, "quality": self.quality,
-             "changed": self.changed_ns, "read": self.read_ns}
+             "changed": self.changed_ns, "read": self.read_ns, "quality_changed": self.quality_changed_ns}
         if self.error:
             d["error"] = self.error_name
         if self.decode_error:
@@ -642,7 +662,7 @@ class _Ring:
         _U32.pack_into(mm, off + W_VALUE_LEN, len(data))
         _I32.pack_into(mm, off + W_RESULT, 0)
         _U32.pack_into(mm, off + W_NAME_LEN, len(raw_name))
-        _U64.pack_into(mm, off + W_SUBMITTED, time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+        _U64.pack_into(mm, off + W_SUBMITTED, _submit_stamp())
         mm[off + W_NAME:off + W_NAME + NAME_MAX + 1] = raw_name.ljust(NAME_MAX + 1, b"\0")
         mm[off + W_MESSAGE:off + W_MESSAGE + MESSAGE_MAX + 1] = bytes(MESSAGE_MAX + 1)
         mm[off + W_HEAD:off + W_HEAD + len(data)] = data
@@ -860,10 +880,10 @@ class Segment:
             return None, "", exc.code, raw
 
     def _state(self, m, data, i):
-        q, err, changed, read = _TAGSTATE.unpack_from(data, m.tagstate_offset + i * TAGSTATE_SIZE)
+        q, err, changed, read, qchanged = _TAGSTATE.unpack_from(data, m.tagstate_offset + i * TAGSTATE_SIZE)
         if q > 3:
-            return "error", _e.EPROTO, changed, read
-        return QUALITY_NAMES[q], err, changed, read
+            return "error", _e.EPROTO, changed, read, qchanged
+        return QUALITY_NAMES[q], err, changed, read, qchanged
 
     def read(self, details=False):
         """One consistent snapshot: {name: value} (None for tags never read),
@@ -907,11 +927,11 @@ class Segment:
         return {t.name: self._make_value(m, data, t) for t in m.tags}
 
     def _make_value(self, m, data, t):
-        quality, err, changed, read = self._state(m, data, t.index)
+        quality, err, changed, read, qchanged = self._state(m, data, t.index)
         v, text, derr, raw = self._value(data, t)
         if quality == "none":
             v, text, derr = None, "", 0
-        return Value(t.name, t.type_name, v, text, quality, err, derr, changed, read, raw)
+        return Value(t.name, t.type_name, v, text, quality, err, derr, changed, read, raw, qchanged)
 
     def get(self, name, details=False):
         """One tag from a fresh snapshot: its value, or its Value with details=True."""

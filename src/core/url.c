@@ -219,3 +219,26 @@ const char *plcio_url_unknown_key(const plcio_url *url, const char *const *allow
     }
     return NULL;
 }
+
+int plcio_url_s7_protocol(const plcio_url *url, plcio_s7_protocol *out, plcio_error *err)
+{
+    if (!url || !out) return plcio_error_set(err, PLCIO_EINVAL, "no URL or no place for the protocol");
+    if (!strcmp(url->scheme, "s7plus")) {
+        if (plcio_url_get(url, "protocol"))
+            return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus:// takes no protocol= (it is S7CommPlus)");
+        *out = PLCIO_S7_PROTOCOL_PLUS;
+        return PLCIO_OK;
+    }
+    if (strcmp(url->scheme, "s7") != 0)
+        return plcio_error_set(err, PLCIO_ESYNTAX, "protocol= belongs to s7:// URLs, not %s://", url->scheme);
+    const char *v = plcio_url_get(url, "protocol");
+    if (!v || !strcmp(v, "classic"))
+        *out = PLCIO_S7_PROTOCOL_CLASSIC;
+    else if (!strcmp(v, "plus"))
+        *out = PLCIO_S7_PROTOCOL_PLUS;
+    else if (!strcmp(v, "auto"))
+        *out = PLCIO_S7_PROTOCOL_AUTO;
+    else
+        return plcio_error_set(err, PLCIO_ESYNTAX, "s7:// protocol=%.60s: use classic, plus or auto", v);
+    return PLCIO_OK;
+}

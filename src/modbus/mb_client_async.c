@@ -189,10 +189,16 @@ static int encode(const plcio_modbus_client *c, const plcio_modbus_request *r, u
     /* cppcheck-suppress variableScope ; q points into scratch until it is encoded */
     uint8_t scratch[PLCIO_MB_MAX_PDU];
     int rc = mb_client_pick_unit(c, r->unit, unit);
-    if (rc == PLCIO_OK) rc = mb_client_request_pdu(r, &q, scratch);
-    if (rc == PLCIO_OK) rc = mb_request_encode(&q, pdu, PLCIO_MB_MAX_PDU, len);
-    if (rc == PLCIO_OK && mb_client_is_broadcast(c, *unit) && !mb_client_broadcast_allowed(r->function))
-        rc = PLCIO_EINVAL;
+    if (rc == PLCIO_OK && r->function == 0) { /* raw: sent as it is */
+        if (!r->pdu || !r->resp || r->pdu_len < 1 || r->pdu_len > PLCIO_MB_MAX_PDU || (r->pdu[0] & 0x80))
+            return PLCIO_EINVAL;
+        memcpy(pdu, r->pdu, r->pdu_len);
+        *len = r->pdu_len;
+    } else {
+        if (rc == PLCIO_OK) rc = mb_client_request_pdu(r, &q, scratch);
+        if (rc == PLCIO_OK) rc = mb_request_encode(&q, pdu, PLCIO_MB_MAX_PDU, len);
+    }
+    if (rc == PLCIO_OK && mb_client_is_broadcast(c, *unit) && !mb_client_broadcast_allowed(pdu[0])) rc = PLCIO_EINVAL;
     return rc;
 }
 
@@ -211,6 +217,7 @@ int plcio_modbus_submit(plcio_modbus_client *c, plcio_modbus_request *req, plcio
     if (a->n == ASYNC_QUEUE_MAX) return PLCIO_ELIMIT;
     if (grow(a) != PLCIO_OK) return PLCIO_ENOMEM;
     req->result = PLCIO_EAGAIN; /* not done yet */
+    req->resp_len = 0;
     req->exception = 0;
     req->sent = false;
     a->q[a->n++] = (mb_async_req){.req = req, .done = done, .ctx = ctx};
@@ -249,8 +256,6 @@ static bool retriable(const plcio_modbus_client *c, int result)
  * back for a retry) and report it. */
 static void on_answer(void *ctx, uint32_t token, int result, const mb_pdu *resp, const uint8_t *raw, size_t len)
 {
-    (void)raw;
-    (void)len;
     plcio_modbus_client *c = ctx;
     mb_async *a = &c->async;
     long i = find_token(a, token);
@@ -268,7 +273,14 @@ static void on_answer(void *ctx, uint32_t token, int result, const mb_pdu *resp,
         return;
     }
     remove_at(a, (size_t)i);
-    mb_client_request_finish(e.req, result, resp);
+    if (e.req->function == 0) { /* raw: the answer as it came */
+        e.req->resp_len = (result == PLCIO_OK || result == PLCIO_EMBEXC) && raw ? len : 0;
+        if (e.req->resp_len) memcpy(e.req->resp, raw, len);
+        e.req->result = result;
+        if (result == PLCIO_EMBEXC && raw && len >= 2) e.req->exception = raw[1];
+    } else {
+        mb_client_request_finish(e.req, result, resp);
+    }
     if (result == PLCIO_EMBEXC && resp)
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "exception %u (%s) for %s", resp->exception,
                 plcio_mb_exception_text(resp->exception), plcio_mb_function_name(e.req->function));
@@ -325,7 +337,8 @@ static void feed_session(plcio_modbus_client *c)
         size_t len = 0;
         int rc = encode(c, r, pdu, &len, &unit);
         if (rc == PLCIO_OK) {
-            unsigned flags = mb_client_is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u;
+            unsigned flags =
+                (mb_client_is_broadcast(c, unit) ? MB_REQ_NO_ANSWER : 0u) | (r->function ? 0u : MB_REQ_RAW);
             int timeout = r->timeout_ms > 0 ? r->timeout_ms : c->cfg.timeout_ms;
             rc = mb_session_submit_pdu(c->sess, unit, pdu, len, flags, a->now + (uint64_t)timeout * PLCIO_NS_PER_MS,
                                        &e->token);

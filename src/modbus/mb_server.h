@@ -46,6 +46,23 @@ typedef struct mb_line {
     uint8_t ascii_lf; /* FC 8/03: the ASCII end-of-frame character */
 } mb_line;
 
+/* Forwarding (the gateway, mb_gateway.c): where a request came from, to
+ * send its answer back later. */
+typedef struct mb_fwd_origin {
+    size_t slot;      /* the link it came on ... */
+    uint64_t link_id; /* ... while it is the same link (slots are reused) */
+    bool udp;
+    net_peer peer; /* UDP: the sender */
+    uint16_t tid;
+    uint8_t unit;
+} mb_fwd_origin;
+/* A request the server got (pdu: borrowed for the call). PLCIO_OK: taken, its
+ * answer comes through mb_server_forward_reply (possibly from inside the call);
+ * PLCIO_EAGAIN: not now (TCP: the connection is not read from until
+ * mb_server_forward_resume; UDP: answered "server busy"); PLCIO_ENOTFOUND:
+ * the server answers it from its own units. */
+typedef int (*mb_forward_fn)(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, size_t len);
+
 struct plcio_modbus_server {
     plcio_logger logger;
     pthread_mutex_t lock;         /* recursive: banks, counters */
@@ -68,7 +85,22 @@ struct plcio_modbus_server {
     mb_link_state **links; /* listeners, connections, serial lines; NULL = free slot */
     size_t links_cap;
     uint64_t sweep_timer; /* idle and half-frame deadlines of TCP connections */
+    uint64_t next_link_id;
+    bool loop_borrowed;    /* mb_server_attach_loop: someone else's loop, not freed here */
+    mb_forward_fn forward; /* NULL: every request is answered here */
+    void *forward_ctx;
 };
+
+/* Send the answer PDU of a forwarded request (MBAP with its tid and unit).
+ * PLCIO_ENOTFOUND when the link it came on is gone (the answer is dropped). */
+int mb_server_forward_reply(plcio_modbus_server *s, const mb_fwd_origin *o, const uint8_t *pdu, size_t len);
+/* Read again from a TCP connection whose forward() said PLCIO_EAGAIN. */
+void mb_server_forward_resume(plcio_modbus_server *s, const mb_fwd_origin *o);
+/* Serve on someone else's loop (before any listen/open; the loop must outlive
+ * the server): PLCIO_EBUSY when the server has a loop already. */
+int mb_server_attach_loop(plcio_modbus_server *s, plcio_loop *loop);
+/* The server's event loop (made on first use); NULL when out of memory. */
+plcio_loop *mb_server_loop(plcio_modbus_server *s);
 
 /* Answer one request PDU as plcio_modbus_server_process does, on a serial
  * line (line: its FC 8 state) or over TCP/UDP (line NULL). */

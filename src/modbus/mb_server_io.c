@@ -27,6 +27,7 @@ struct mb_link_state {
     link_kind kind;
     int fd;
     size_t slot;
+    uint64_t id; /* unique for the server's life: a forwarded answer finds its link or none */
     char peer[64];
     unsigned events;     /* loop interest set last */
     uint64_t idle_timer; /* serial: end of frame by silence */
@@ -79,6 +80,7 @@ static mb_link_state *link_new(plcio_modbus_server *s, link_kind kind, int fd)
     l->kind = kind;
     l->fd = fd;
     l->slot = slot;
+    l->id = ++s->next_link_id;
     s->links[slot] = l;
     return l;
 }
@@ -107,8 +109,22 @@ void mb_server_io_free(plcio_modbus_server *s)
     free(s->links);
     s->links = NULL;
     s->links_cap = 0;
-    loop_free(s->loop);
+    if (s->loop_borrowed) {
+        if (s->sweep_timer) plcio_loop_timer_cancel(s->loop, s->sweep_timer);
+    } else {
+        loop_free(s->loop);
+    }
+    s->sweep_timer = 0;
     s->loop = NULL;
+}
+
+int mb_server_attach_loop(plcio_modbus_server *s, plcio_loop *loop)
+{
+    if (!s || !loop) return PLCIO_EINVAL;
+    if (s->loop) return PLCIO_EBUSY;
+    s->loop = loop;
+    s->loop_borrowed = true;
+    return PLCIO_OK;
 }
 
 static void drop_connection(mb_link_state *l, const char *why)
@@ -244,6 +260,8 @@ static void tcp_accept_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
             continue;
         }
         mb_srv_stream_init(&l->st, s, MB_FRAMING_MBAP, false, 0, plcio_loop_now(loop));
+        l->st.slot = l->slot;
+        l->st.link_id = l->id;
         l->events = PLCIO_IO_READ;
         memcpy(l->peer, peer, sizeof l->peer);
         if (plcio_loop_add(loop, cfd, PLCIO_IO_READ, tcp_conn_cb, l) != PLCIO_OK) {
@@ -280,6 +298,59 @@ int plcio_modbus_server_listen_tcp(plcio_modbus_server *s, const char *host, int
  * UDP: one frame per datagram (TCP 4.2.1 applies the MBAP header to UDP too).
  * ========================================================================= */
 
+/* A datagram for forward(): true when it was taken (or answered busy). */
+static bool udp_forward(mb_link_state *l, const uint8_t *in, size_t len, const net_peer *peer)
+{
+    mb_frame f;
+    size_t used = 0, need = 0;
+    if (mb_mbap_decode(in, len, &f, &used, &need) != PLCIO_OK || used != len) return false; /* dropped there */
+    mb_fwd_origin o = {.slot = l->slot, .link_id = l->id, .udp = true, .peer = *peer, .tid = f.tid, .unit = f.unit};
+    int rc = l->s->forward(l->s->forward_ctx, &o, f.pdu, f.pdu_len);
+    if (rc == PLCIO_EAGAIN) {
+        uint8_t busy[2] = {(uint8_t)(f.pdu[0] | 0x80), PLCIO_MB_EX_SERVER_DEVICE_BUSY};
+        (void)mb_server_forward_reply(l->s, &o, busy, sizeof busy);
+    }
+    return rc != PLCIO_ENOTFOUND;
+}
+
+static mb_link_state *origin_link(plcio_modbus_server *s, const mb_fwd_origin *o)
+{
+    mb_link_state *l = o->slot < s->links_cap ? s->links[o->slot] : NULL;
+    return l && l->id == o->link_id ? l : NULL;
+}
+
+int mb_server_forward_reply(plcio_modbus_server *s, const mb_fwd_origin *o, const uint8_t *pdu, size_t len)
+{
+    mb_link_state *l = origin_link(s, o);
+    if (!l) return PLCIO_ENOTFOUND;
+    uint8_t frame[PLCIO_MB_TCP_MAX_ADU];
+    size_t n = 0;
+    int rc = mb_mbap_encode(o->tid, o->unit, pdu, len, frame, sizeof frame, &n);
+    if (rc != PLCIO_OK) return rc;
+    if (l->kind == LINK_UDP) {
+        log_hex(&s->logger, PLCIO_LOG_TRACE, "modbus", "Tx", frame, n);
+        return net_udp_send_to(l->fd, frame, n, &o->peer);
+    }
+    if (l->kind != LINK_TCP_CONN) return PLCIO_ENOTFOUND;
+    if ((rc = mb_srv_stream_reply(&l->st, frame, n)) != PLCIO_OK) return rc;
+    if (!l->st.in_process) tcp_flush(l); /* else the feed that is running flushes */
+    return PLCIO_OK;
+}
+
+void mb_server_forward_resume(plcio_modbus_server *s, const mb_fwd_origin *o)
+{
+    mb_link_state *l = origin_link(s, o);
+    if (!l || l->kind != LINK_TCP_CONN || !l->st.held || l->st.in_process) return;
+    int rc = mb_srv_stream_resume(&l->st, plcio_loop_now(s->loop));
+    if (rc != PLCIO_OK) {
+        drop_connection(l, mb_srv_stream_why(&l->st, rc));
+        return;
+    }
+    tcp_flush(l);
+}
+
+plcio_loop *mb_server_loop(plcio_modbus_server *s) { return ensure_loop(s) == PLCIO_OK ? s->loop : NULL; }
+
 static void udp_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
 {
     (void)loop;
@@ -290,6 +361,7 @@ static void udp_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
         uint8_t in[MB_SRV_STREAM_IN_CAP];
         size_t got = 0;
         if (net_udp_recv_from(fd, in, sizeof in, &got, &peer) != PLCIO_OK) return;
+        if (l->s->forward && udp_forward(l, in, got, &peer)) continue;
         uint8_t frame[PLCIO_MB_TCP_MAX_ADU];
         size_t n = 0;
         if (mb_srv_answer_datagram(l->s, in, got, frame, sizeof frame, &n) == PLCIO_OK && n)

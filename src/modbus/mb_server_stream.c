@@ -97,7 +97,7 @@ const uint8_t *mb_srv_stream_tx(const mb_srv_stream *st, size_t *len)
  * ========================================================================= */
 
 /* Frame and answer everything complete in the input buffer. */
-static int tcp_process(mb_srv_stream *st, uint64_t now)
+static int tcp_process_frames(mb_srv_stream *st, uint64_t now)
 {
     size_t pos = 0;
     while (st->out_len < MB_SRV_STREAM_OUT_LIMIT) {
@@ -112,6 +112,18 @@ static int tcp_process(mb_srv_stream *st, uint64_t now)
             return rc;
         }
         log_hex(&st->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", st->in + pos, used);
+        if (st->s->forward) {
+            mb_fwd_origin o = {.slot = st->slot, .link_id = st->link_id, .tid = f.tid, .unit = f.unit};
+            rc = st->s->forward(st->s->forward_ctx, &o, f.pdu, f.pdu_len);
+            if (rc == PLCIO_EAGAIN) { /* not now: the frame waits in `in` */
+                st->held = true;
+                break;
+            }
+            if (rc == PLCIO_OK) {
+                pos += used;
+                continue;
+            }
+        }
         uint8_t frame[PLCIO_MB_TCP_MAX_ADU];
         size_t n;
         rc = answer_frame(st->s, NULL, st->framing, &f, frame, sizeof frame, &n);
@@ -127,6 +139,15 @@ static int tcp_process(mb_srv_stream *st, uint64_t now)
     else if (pos || !st->partial_since)
         st->partial_since = now;
     return PLCIO_OK;
+}
+
+static int tcp_process(mb_srv_stream *st, uint64_t now)
+{
+    if (st->held) return PLCIO_OK;
+    st->in_process = true;
+    int rc = tcp_process_frames(st, now);
+    st->in_process = false;
+    return rc;
 }
 
 /* Back-pressure: a client that floods requests without reading answers is
@@ -224,7 +245,23 @@ static void serial_feed(mb_srv_stream *st, const uint8_t *data, size_t got, uint
 size_t mb_srv_stream_room(const mb_srv_stream *st)
 {
     if (st->serial) return MB_SRV_STREAM_IN_CAP;
-    return st->out_len < MB_SRV_STREAM_OUT_LIMIT ? MB_SRV_STREAM_IN_CAP - st->in_len : 0;
+    return st->out_len < MB_SRV_STREAM_OUT_LIMIT && !st->held ? MB_SRV_STREAM_IN_CAP - st->in_len : 0;
+}
+
+int mb_srv_stream_reply(mb_srv_stream *st, const uint8_t *frame, size_t n)
+{
+    log_hex(&st->s->logger, PLCIO_LOG_TRACE, "modbus", "Tx", frame, n);
+    return out_append(st, frame, n);
+}
+
+int mb_srv_stream_resume(mb_srv_stream *st, uint64_t now)
+{
+    if (!st->held) return PLCIO_OK;
+    st->held = false;
+    if (st->in_len) st->partial_since = now; /* the wait was ours, not the client's */
+    int rc = tcp_process(st, now);
+    if (!rc) tcp_update_reading(st, now);
+    return rc;
 }
 
 int mb_srv_stream_feed(mb_srv_stream *st, const uint8_t *data, size_t len, uint64_t now, size_t *used)
@@ -284,7 +321,7 @@ uint64_t mb_srv_stream_deadline(const mb_srv_stream *st)
     uint64_t idle_ns = (uint64_t)st->s->limits.idle_timeout_ms * PLCIO_NS_PER_MS;
     uint64_t frame_ns = (uint64_t)st->s->limits.frame_timeout_ms * PLCIO_NS_PER_MS;
     uint64_t d = idle_ns ? st->last_rx_ns + idle_ns + 1 : 0;
-    if (frame_ns && st->reading && st->partial_since) {
+    if (frame_ns && st->reading && !st->held && st->partial_since) {
         uint64_t f = st->partial_since + frame_ns + 1;
         if (!d || f < d) d = f;
     }
@@ -302,7 +339,7 @@ int mb_srv_stream_on_time(mb_srv_stream *st, uint64_t now)
     uint64_t idle_ns = (uint64_t)st->s->limits.idle_timeout_ms * PLCIO_NS_PER_MS;
     uint64_t frame_ns = (uint64_t)st->s->limits.frame_timeout_ms * PLCIO_NS_PER_MS;
     bool idle = idle_ns && now - st->last_rx_ns > idle_ns;
-    bool stalled = frame_ns && st->reading && st->partial_since && now - st->partial_since > frame_ns;
+    bool stalled = frame_ns && st->reading && !st->held && st->partial_since && now - st->partial_since > frame_ns;
     if (!idle && !stalled) return PLCIO_OK;
     st->why = idle ? "idle timeout" : "half frame timed out";
     return PLCIO_ETIMEDOUT;

@@ -48,6 +48,11 @@ typedef struct mb_srv_stream {
     mb_line line;    /* serial: FC 8 state of this line */
     uint32_t t35_us; /* serial RTU: silence that ends a frame */
     uint8_t scratch[PLCIO_MB_RTU_MAX_ADU];
+    /* TCP with forwarding (mb_server.h: s->forward) */
+    size_t slot;      /* the link's, for mb_fwd_origin */
+    uint64_t link_id; /* the link's, for mb_fwd_origin */
+    bool held;        /* forward() said not now: take no input until resumed */
+    bool in_process;  /* inside tcp_process: answers are queued, not flushed */
 } mb_srv_stream;
 
 void mb_srv_stream_init(mb_srv_stream *st, plcio_modbus_server *s, mb_framing framing, bool serial, uint32_t t35_us,
@@ -62,6 +67,10 @@ int mb_srv_stream_feed(mb_srv_stream *st, const uint8_t *data, size_t len, uint6
 const uint8_t *mb_srv_stream_tx(const mb_srv_stream *st, size_t *len);
 /* sent bytes left; TCP: input held back is served once answers drain. */
 int mb_srv_stream_tx_done(mb_srv_stream *st, size_t sent, uint64_t now);
+/* TCP: queue an answer frame that was produced later (a forwarded request). */
+int mb_srv_stream_reply(mb_srv_stream *st, const uint8_t *frame, size_t n);
+/* TCP: forward() takes requests again: serve the input held back. */
+int mb_srv_stream_resume(mb_srv_stream *st, uint64_t now);
 /* Serial: the line failed a write (a pty without its other end): the queue
  * is lost (counted as dropped answers). */
 void mb_srv_stream_tx_failed(mb_srv_stream *st);

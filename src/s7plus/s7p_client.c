@@ -27,7 +27,33 @@ struct plcio_s7plus_client {
     uint64_t plc_error;
     uint8_t *body; /* request bodies */
     size_t body_cap;
+    /* event-loop mode */
+    bool connecting;            /* the transport's connect is under way */
+    bool up;                    /* the session reached READY (once per connection) */
+    uint64_t connect_deadline;  /* of the transport's connect */
+    uint64_t last_rx;           /* when the PLC last sent something */
+    plcio_s7plus_done_fn cdone; /* connect_async's callback */
+    void *cdone_ctx;
+    int job; /* JOB_* of the user's job */
+    bool job_sent;
+    bool ka_busy; /* a keep-alive request is under way */
+    uint64_t keepalives;
+    plcio_s7plus_item *jitems;
+    size_t jn;
+    size_t jlen; /* its encoded body in c->body */
+    plcio_s7plus_done_fn jdone;
+    void *jctx;
+    uint8_t ka_body[64]; /* the keep-alive request's body */
+    size_t ka_len;
+    bool want_connected; /* connect_async called, close not: auto_reconnect applies */
+    int backoff_ms;      /* the wait before the next attempt (0: none failed yet) */
+    uint64_t next_attempt;
 };
+
+enum { JOB_NONE, JOB_READ, JOB_WRITE };
+
+static uint64_t now_ns(const plcio_s7plus_client *c) { return plcio_clock_now(&c->opt.clock); }
+static bool own_io(const plcio_s7plus_client *c) { return c->opt.transport || c->opt.clock.now; }
 
 void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
 {
@@ -37,6 +63,8 @@ void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
     o->client_name = "plcio";
     o->connect_timeout_ms = 5000;
     o->timeout_ms = 5000;
+    o->reconnect_min_ms = 100;
+    o->reconnect_max_ms = 5000;
 }
 
 static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *err, int *rc)
@@ -56,18 +84,32 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",      "cert",    "key",      "insecure", "tls", "tls12",
-                                          "timeout", "dialect", "password", "name",     NULL};
-    if (strcmp(u->scheme, "s7plus") != 0)
+    static const char *const allowed[] = {"ca",      "cert",     "key",  "insecure",  "tls",       "tls12", "timeout",
+                                          "dialect", "password", "name", "keepalive", "reconnect", NULL};
+    /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
+    static const char *const allowed_s7[] = {
+        "ca",      "cert",     "key",        "insecure",    "tls",      "tls12",     "timeout",
+        "dialect", "password", "name",       "keepalive",   "protocol", "rack",      "slot",
+        "pdu",     "type",     "local-tsap", "remote-tsap", "parallel", "reconnect", "connect-timeout",
+        NULL};
+    bool s7 = !strcmp(u->scheme, "s7");
+    if (!s7 && strcmp(u->scheme, "s7plus") != 0)
         return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: scheme %s is not s7plus", u->scheme);
-    const char *bad = plcio_url_unknown_key(u, allowed);
+    if (s7) {
+        plcio_s7_protocol proto = PLCIO_S7_PROTOCOL_CLASSIC;
+        int prc = plcio_url_s7_protocol(u, &proto, err);
+        if (prc) return prc;
+        if (proto == PLCIO_S7_PROTOCOL_CLASSIC)
+            return plcio_error_set(err, PLCIO_EINVAL, "s7plus URL: s7:// without protocol=plus or auto is classic S7");
+    }
+    const char *bad = plcio_url_unknown_key(u, s7 ? allowed_s7 : allowed);
     if (bad) return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: unknown parameter %s", bad);
     if (!u->host[0]) return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: no host");
     o->host = u->host;
     if (u->port > 0) o->port = u->port;
     int rc = PLCIO_OK;
     if (!flag(u, "insecure", &o->insecure, err, &rc) || !flag(u, "tls", &o->tls, err, &rc) ||
-        !flag(u, "tls12", &o->tls12, err, &rc))
+        !flag(u, "tls12", &o->tls12, err, &rc) || !flag(u, "reconnect", &o->auto_reconnect, err, &rc))
         return rc;
     const char *v;
     if ((v = plcio_url_get(u, "ca"))) o->ca_file = v;
@@ -91,6 +133,10 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
         return plcio_error_set(err, rc, "s7plus URL: timeout must be 1..600000 ms");
     o->timeout_ms = (int)t;
     o->connect_timeout_ms = (int)t;
+    if ((rc = plcio_url_get_uint(u, "keepalive", (unsigned long)(o->keepalive_ms > 0 ? o->keepalive_ms : 0), 0,
+                                 86400000, &t)))
+        return plcio_error_set(err, rc, "s7plus URL: keepalive must be 0..86400000 ms");
+    o->keepalive_ms = (int)t;
     return PLCIO_OK;
 }
 
@@ -136,14 +182,59 @@ int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *
     return PLCIO_OK;
 }
 
+/* ---- I/O: TCP, or the options' transport (event-loop mode) ---------------- */
+
+static int io_connect_start(plcio_s7plus_client *c)
+{
+    const plcio_transport *t = c->opt.transport;
+    int rc = t ? t->connect_start(t->ctx, c->host, c->opt.port, &c->fd)
+               : net_tcp_connect_start(c->host, c->opt.port, &c->fd);
+    if (rc == PLCIO_OK && t) rc = PLCIO_EAGAIN; /* connect_finish says when it is done */
+    return rc;
+}
+
+static int io_connect_finish(plcio_s7plus_client *c)
+{
+    const plcio_transport *t = c->opt.transport;
+    if (t) return t->connect_finish(t->ctx, c->fd);
+    return net_wait(c->fd, true, 0) == PLCIO_OK ? net_tcp_connect_finish(c->fd) : PLCIO_EAGAIN;
+}
+
+static int io_send(plcio_s7plus_client *c, const uint8_t *buf, size_t len, size_t *sent)
+{
+    const plcio_transport *t = c->opt.transport;
+    *sent = 0;
+    return t ? t->send(t->ctx, c->fd, buf, len, sent) : net_send_some(c->fd, buf, len, sent);
+}
+
+/* PLCIO_EAGAIN when nothing is there now. */
+static int io_recv(plcio_s7plus_client *c, uint8_t *buf, size_t cap, size_t *got)
+{
+    const plcio_transport *t = c->opt.transport;
+    *got = 0;
+    if (t) return t->recv(t->ctx, c->fd, buf, cap, got);
+    int rc = net_recv_some(c->fd, buf, cap, got, 0);
+    if (rc == PLCIO_OK && *got == 0) return PLCIO_ECLOSED;
+    return rc == PLCIO_ETIMEDOUT ? PLCIO_EAGAIN : rc;
+}
+
 static void drop(plcio_s7plus_client *c)
 {
     s7p_session_free(c->session);
     c->session = NULL;
-    net_close(c->fd);
+    if (c->fd >= 0) {
+        if (c->opt.transport)
+            c->opt.transport->close(c->opt.transport->ctx, c->fd);
+        else
+            net_close(c->fd);
+    }
     c->fd = -1;
     SSL_CTX_free(c->ctx);
     c->ctx = NULL;
+    c->connecting = false;
+    c->up = false;
+    c->ka_busy = false;
+    c->job_sent = false;
 }
 
 void plcio_s7plus_client_free(plcio_s7plus_client *c)
@@ -158,7 +249,9 @@ const plcio_error *plcio_s7plus_client_last_error(const plcio_s7plus_client *c) 
 uint64_t plcio_s7plus_client_plc_error(const plcio_s7plus_client *c) { return c->plc_error; }
 bool plcio_s7plus_client_is_connected(const plcio_s7plus_client *c)
 {
-    return c->session && s7p_session_state(c->session) == S7PS_READY;
+    if (!c->session) return false;
+    s7p_state st = s7p_session_state(c->session);
+    return st == S7PS_READY || (st == S7PS_BUSY && c->up);
 }
 const char *plcio_s7plus_client_tls_version(const plcio_s7plus_client *c)
 {
@@ -254,8 +347,32 @@ static int make_ctx(plcio_s7plus_client *c)
     return PLCIO_OK;
 }
 
+static bool blocking_ok(plcio_s7plus_client *c)
+{
+    if (!own_io(c)) return true;
+    failf(c, PLCIO_EUNSUPPORTED,
+          "s7plus: this client runs on a clock or transport of its own: use the event-loop calls");
+    return false;
+}
+
+static int new_session(plcio_s7plus_client *c)
+{
+    s7p_session_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.ssl_ctx = (s7p_ssl_ctx *)c->ctx;
+    sc.client_name = c->opt.client_name;
+    sc.timeout_ms = c->opt.connect_timeout_ms;
+    sc.compact_blob = c->opt.python_snap7_dialect;
+    sc.logger = c->opt.logger;
+    plcio_error e;
+    int rc = s7p_session_new(&sc, &c->session, &e);
+    if (rc) c->last = e;
+    return rc;
+}
+
 int plcio_s7plus_client_connect(plcio_s7plus_client *c)
 {
+    if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
     if (plcio_s7plus_client_is_connected(c)) return PLCIO_OK;
     drop(c);
     plcio_error_clear(&c->last);
@@ -271,16 +388,7 @@ int plcio_s7plus_client_connect(plcio_s7plus_client *c)
         drop(c);
         return failf(c, rc, "s7plus: cannot connect to %s port %s", c->host, port);
     }
-    s7p_session_config sc;
-    memset(&sc, 0, sizeof sc);
-    sc.ssl_ctx = (s7p_ssl_ctx *)c->ctx;
-    sc.client_name = c->opt.client_name;
-    sc.timeout_ms = c->opt.connect_timeout_ms;
-    sc.compact_blob = c->opt.python_snap7_dialect;
-    sc.logger = c->opt.logger;
-    plcio_error e;
-    if ((rc = s7p_session_new(&sc, &c->session, &e))) {
-        c->last = e;
+    if ((rc = new_session(c))) {
         drop(c);
         return rc;
     }
@@ -295,6 +403,20 @@ int plcio_s7plus_client_connect(plcio_s7plus_client *c)
 void plcio_s7plus_client_close(plcio_s7plus_client *c)
 {
     if (!c) return;
+    c->job = JOB_NONE; /* dropped without its callback */
+    c->cdone = NULL;
+    c->want_connected = false;
+    c->backoff_ms = 0;
+    if (own_io(c)) {
+        /* event-loop mode: DeleteObject if it can go at once, no waiting */
+        if (plcio_s7plus_client_is_connected(c) && s7p_session_close(c->session, now_ns(c)) == PLCIO_OK) {
+            size_t n, sent = 0;
+            const uint8_t *tx = s7p_session_tx(c->session, &n);
+            if (n) (void)io_send(c, tx, n, &sent);
+        }
+        drop(c);
+        return;
+    }
     if (plcio_s7plus_client_is_connected(c) && s7p_session_close(c->session, plcio_monotonic_ns()) == PLCIO_OK) {
         plcio_error keep = c->last;
         (void)pump(c, is_closed); /* best effort: the PLC may just drop the line */
@@ -308,6 +430,7 @@ void plcio_s7plus_client_close(plcio_s7plus_client *c)
 static int exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, s7p_pdu *answer)
 {
     memset(answer, 0, sizeof *answer);
+    if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
     if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
     int rc = s7p_session_request(c->session, fn, c->body, body_len, read_class, plcio_monotonic_ns());
     if (rc) return session_failed(c, rc);
@@ -424,17 +547,13 @@ static void item_error(plcio_s7plus_item *items, size_t n, const s7p_multi_res *
         }
 }
 
-int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
+/* The answer of a GetMultiVariables into the items. */
+static int read_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p)
 {
-    int rc = check_items(c, items, n);
-    if (rc) return rc;
-    size_t len = 0;
-    if ((rc = multi_body(c, items, n, false, &len))) return rc;
-    s7p_pdu p;
-    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
     s7p_multi_res *r = malloc(sizeof *r);
     if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    if ((rc = answer_of(c, &p, true, r))) {
+    int rc = answer_of(c, p, true, r);
+    if (rc) {
         free(r);
         return rc;
     }
@@ -460,17 +579,12 @@ int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *it
     return PLCIO_OK;
 }
 
-int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
+static int write_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p)
 {
-    int rc = check_items(c, items, n);
-    if (rc) return rc;
-    size_t len = 0;
-    if ((rc = multi_body(c, items, n, true, &len))) return rc;
-    s7p_pdu p;
-    if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
     s7p_multi_res *r = malloc(sizeof *r);
     if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    if ((rc = answer_of(c, &p, false, r))) {
+    int rc = answer_of(c, p, false, r);
+    if (rc) {
         free(r);
         return rc;
     }
@@ -479,6 +593,28 @@ int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *i
     item_error(items, n, r);
     free(r);
     return PLCIO_OK;
+}
+
+int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
+{
+    int rc = check_items(c, items, n);
+    if (rc) return rc;
+    size_t len = 0;
+    if ((rc = multi_body(c, items, n, false, &len))) return rc;
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
+    return read_answer(c, items, n, &p);
+}
+
+int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
+{
+    int rc = check_items(c, items, n);
+    if (rc) return rc;
+    size_t len = 0;
+    if ((rc = multi_body(c, items, n, true, &len))) return rc;
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
+    return write_answer(c, items, n, &p);
 }
 
 static int single(plcio_s7plus_client *c, int rc, const plcio_s7plus_item *it)
@@ -511,43 +647,91 @@ int plcio_s7plus_client_write_area(plcio_s7plus_client *c, plcio_s7plus_area are
     return single(c, plcio_s7plus_client_write_multi(c, &it, 1), &it);
 }
 
-int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *level)
+/* GetMultiVariables of one attribute of one object (no LIDs), the way the
+ * real client in the capture reads the protection level, into out. */
+static int attr_body(uint32_t object, uint32_t attribute, uint8_t *out, size_t cap, size_t *len)
 {
-    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
-    int rc = body_room(c, 128);
-    if (rc) return rc;
     s7p_multi_req *r = calloc(1, sizeof *r);
-    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if (!r) return PLCIO_ENOMEM;
     r->nitems = 1;
-    r->items[0].area = s7p_session_id(c->session);
-    r->items[0].sub_area = S7P_ID_EFFECTIVE_PROTECTION_LEVEL;
+    r->items[0].area = object;
+    r->items[0].sub_area = attribute;
     r->q.present = true;
     r->q.pad_before = true;
     r->q.attrs.data = qualifier_attrs;
     r->q.attrs.size = sizeof qualifier_attrs;
     r->q.attrs.count = 3;
     r->tail.no_fill = true;
-    plcio_wcursor w = plcio_wcursor_make(c->body, c->body_cap);
-    rc = s7p_multi_req_encode(&w, r);
+    plcio_wcursor w = plcio_wcursor_make(out, cap);
+    int rc = s7p_multi_req_encode(&w, r);
     free(r);
-    if (rc) return failf(c, rc, "s7plus: cannot encode the request");
-    s7p_pdu p;
-    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, plcio_wcursor_used(&w), true, &p))) return rc;
+    *len = plcio_wcursor_used(&w);
+    return rc;
+}
+
+/* The one unsigned or signed integer value an attribute read answered. */
+static int attr_value(plcio_s7plus_client *c, const s7p_pdu *p, const char *what, int64_t *value)
+{
     s7p_multi_res *a = malloc(sizeof *a);
     if (!a) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    if ((rc = answer_of(c, &p, true, a))) {
+    int rc = answer_of(c, p, true, a);
+    if (rc) {
         free(a);
         return rc;
     }
-    rc = failf(c, PLCIO_EPROTO, "s7plus: the PLC gave no protection level");
-    if (a->nvalues == 1 && a->value_nr[0] == 1 && !(a->values[0].flags & S7P_F_ARRAY) && a->values[0].u <= 0xFFFF &&
-        (a->values[0].type == S7P_T_UDINT || a->values[0].type == S7P_T_USINT || a->values[0].type == S7P_T_UINT)) {
-        *level = (unsigned)a->values[0].u;
-        plcio_error_clear(&c->last);
-        rc = PLCIO_OK;
+    rc = failf(c, PLCIO_EPROTO, "s7plus: the PLC gave no %s", what);
+    const s7p_value *v = &a->values[0];
+    if (a->nvalues == 1 && a->value_nr[0] == 1 && !(v->flags & S7P_F_ARRAY)) {
+        if (v->type == S7P_T_UDINT || v->type == S7P_T_USINT || v->type == S7P_T_UINT) {
+            *value = v->u > INT64_MAX ? INT64_MAX : (int64_t)v->u;
+            rc = PLCIO_OK;
+        } else if (v->type == S7P_T_DINT || v->type == S7P_T_SINT || v->type == S7P_T_INT) {
+            *value = v->i;
+            rc = PLCIO_OK;
+        }
+    } else if (a->nerrors == 1) {
+        c->plc_error = a->errors[0];
+        rc = failf(c, PLCIO_EPLC, "s7plus: the PLC refused to give its %s (error 0x%llx)", what,
+                   (unsigned long long)a->errors[0]);
     }
+    if (rc == PLCIO_OK) plcio_error_clear(&c->last);
     free(a);
     return rc;
+}
+
+static int read_attr(plcio_s7plus_client *c, uint32_t object, uint32_t attribute, const char *what, int64_t *value)
+{
+    if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
+    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    int rc = body_room(c, 128);
+    if (rc) return rc;
+    size_t len = 0;
+    if ((rc = attr_body(object, attribute, c->body, c->body_cap, &len)))
+        return failf(c, rc, "s7plus: cannot encode the request");
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
+    return attr_value(c, &p, what, value);
+}
+
+int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, unsigned *level)
+{
+    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    int64_t v = 0;
+    int rc = read_attr(c, s7p_session_id(c->session), S7P_ID_EFFECTIVE_PROTECTION_LEVEL, "protection level", &v);
+    if (rc) return rc;
+    if (v < 0 || v > 0xFFFF) return failf(c, PLCIO_EPROTO, "s7plus: protection level %lld out of range", (long long)v);
+    *level = (unsigned)v;
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_get_cpu_state(plcio_s7plus_client *c, int *state, unsigned *raw)
+{
+    int64_t v = 0;
+    int rc = read_attr(c, S7P_ID_NATIVE_THE_CPU_EXEC_UNIT, S7P_ID_CPU_EXEC_UNIT_OPERATING_STATE, "CPU state", &v);
+    if (rc) return rc;
+    if (raw) *raw = v < 0 || v > 0xFFFF ? 0xFFFFu : (unsigned)v;
+    *state = v == S7P_OPSTATE_RUN ? PLCIO_S7PLUS_CPU_RUN : v == S7P_OPSTATE_STOP ? PLCIO_S7PLUS_CPU_STOP : 0;
+    return PLCIO_OK;
 }
 
 int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *numbers, size_t cap, size_t *count)
@@ -594,5 +778,275 @@ int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *numbers, size
             }
         }
     }
+    return PLCIO_OK;
+}
+
+/* ---- event-loop mode ------------------------------------------------------------ */
+
+int plcio_s7plus_client_fd(const plcio_s7plus_client *c) { return c ? c->fd : -1; }
+bool plcio_s7plus_client_busy(const plcio_s7plus_client *c) { return c && c->job != JOB_NONE; }
+uint64_t plcio_s7plus_client_keepalives(const plcio_s7plus_client *c) { return c ? c->keepalives : 0; }
+
+static void finish_job(plcio_s7plus_client *c, int rc)
+{
+    plcio_s7plus_done_fn done = c->jdone;
+    void *ctx = c->jctx;
+    c->job = JOB_NONE;
+    c->job_sent = false;
+    c->jdone = NULL;
+    if (done) done(ctx, c, rc); /* may queue the next job */
+}
+
+static void finish_connect(plcio_s7plus_client *c, int rc)
+{
+    plcio_s7plus_done_fn done = c->cdone;
+    c->cdone = NULL;
+    if (done) done(c->cdone_ctx, c, rc);
+}
+
+/* auto_reconnect: the next attempt after the backoff, which doubles per failure. */
+static void schedule_retry(plcio_s7plus_client *c)
+{
+    if (!c->opt.auto_reconnect || !c->want_connected) return;
+    int lo = c->opt.reconnect_min_ms > 0 ? c->opt.reconnect_min_ms : 100;
+    int hi = c->opt.reconnect_max_ms > lo ? c->opt.reconnect_max_ms : lo;
+    c->backoff_ms = c->backoff_ms ? (c->backoff_ms > hi / 2 ? hi : c->backoff_ms * 2) : lo;
+    c->next_attempt = now_ns(c) + (uint64_t)c->backoff_ms * PLCIO_NS_PER_MS;
+}
+
+/* The connection broke: the detail kept, everything dropped, the callbacks told. */
+static int async_fail(plcio_s7plus_client *c, int rc)
+{
+    const plcio_error *e = c->session ? s7p_session_error(c->session) : NULL;
+    if (e && e->code) {
+        c->last = *e;
+        rc = e->code;
+    } else if (c->last.code != rc) {
+        failf(c, rc, "s7plus: %s: %s", c->connecting ? "cannot connect" : "connection lost", plcio_strerror(rc));
+    }
+    log_msg(&c->opt.logger, PLCIO_LOG_WARN, MOD, "%s:%d: %s", c->host, c->opt.port, c->last.text);
+    drop(c);
+    schedule_retry(c);
+    finish_connect(c, rc);
+    if (c->job != JOB_NONE) finish_job(c, rc);
+    return rc;
+}
+
+static int flush(plcio_s7plus_client *c)
+{
+    size_t n;
+    const uint8_t *tx = s7p_session_tx(c->session, &n);
+    while (n) {
+        size_t sent = 0;
+        int rc = io_send(c, tx, n, &sent);
+        if (rc == PLCIO_EAGAIN || (rc == PLCIO_OK && sent == 0)) break;
+        if (rc) return rc;
+        s7p_session_tx_done(c->session, sent);
+        tx = s7p_session_tx(c->session, &n);
+    }
+    return PLCIO_OK;
+}
+
+static int async_io(plcio_s7plus_client *c, uint64_t now)
+{
+    int rc = flush(c);
+    if (rc) return rc;
+    for (;;) {
+        uint8_t buf[16384];
+        size_t got = 0;
+        rc = io_recv(c, buf, sizeof buf, &got);
+        if (rc == PLCIO_EAGAIN) break;
+        if (rc) return rc;
+        c->last_rx = now;
+        if ((rc = s7p_session_feed(c->session, buf, got, now))) return rc;
+        if ((rc = flush(c))) return rc; /* the TLS handshake answers as it goes */
+    }
+    return s7p_session_on_time(c->session, now);
+}
+
+static uint64_t keepalive_ns(const plcio_s7plus_client *c)
+{
+    return (uint64_t)(c->opt.keepalive_ms > 0 ? c->opt.keepalive_ms : 0) * PLCIO_NS_PER_MS;
+}
+
+/* Send what can go now: the user's job first, else a keep-alive when due. */
+static int kick(plcio_s7plus_client *c, uint64_t now)
+{
+    if (!c->session || !c->up || s7p_session_state(c->session) != S7PS_READY) return PLCIO_OK;
+    int rc = PLCIO_OK;
+    if (c->job != JOB_NONE && !c->job_sent) {
+        rc = s7p_session_request(c->session, c->job == JOB_READ ? S7P_FN_GET_MULTI_VARS : S7P_FN_SET_MULTI_VARS,
+                                 c->body, c->jlen, c->job == JOB_READ, now);
+        c->job_sent = rc == PLCIO_OK;
+    } else if (c->job == JOB_NONE && keepalive_ns(c) && now >= c->last_rx + keepalive_ns(c)) {
+        if (!c->ka_len) {
+            rc = attr_body(s7p_session_id(c->session), S7P_ID_EFFECTIVE_PROTECTION_LEVEL, c->ka_body, sizeof c->ka_body,
+                           &c->ka_len);
+            if (rc) return failf(c, rc, "s7plus: cannot encode the keep-alive");
+        }
+        rc = s7p_session_request(c->session, S7P_FN_GET_MULTI_VARS, c->ka_body, c->ka_len, true, now);
+        if (rc == PLCIO_OK) {
+            c->ka_busy = true;
+            c->keepalives++;
+            log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s: keep-alive", c->host);
+        }
+    } else {
+        return PLCIO_OK;
+    }
+    return rc ? rc : flush(c);
+}
+
+/* An answer arrived: whose it is. */
+static void on_answer(plcio_s7plus_client *c)
+{
+    s7p_pdu p;
+    int rc = s7p_session_response(c->session, &p);
+    if (rc != 1) return;
+    if (c->ka_busy) { /* any well-formed answer, a refusal too, shows the session is alive */
+        c->ka_busy = false;
+        return;
+    }
+    if (c->job == JOB_NONE || !c->job_sent) return;
+    rc = c->job == JOB_READ ? read_answer(c, c->jitems, c->jn, &p) : write_answer(c, c->jitems, c->jn, &p);
+    if (rc == PLCIO_OK) plcio_error_clear(&c->last);
+    finish_job(c, rc);
+}
+
+static int start_connect(plcio_s7plus_client *c);
+
+int plcio_s7plus_client_connect_async(plcio_s7plus_client *c, plcio_s7plus_done_fn done, void *ctx)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (c->session) return PLCIO_OK; /* under way or done */
+    c->want_connected = true;
+    c->cdone = done;
+    c->cdone_ctx = ctx;
+    int rc = start_connect(c);
+    if (rc) {
+        c->cdone = NULL; /* the caller has the error */
+        schedule_retry(c);
+    }
+    return rc;
+}
+
+/* A new connection (connect_async, or auto_reconnect's next attempt). */
+static int start_connect(plcio_s7plus_client *c)
+{
+    drop(c);
+    plcio_error_clear(&c->last);
+    int rc;
+    if (c->opt.tls && (rc = make_ctx(c))) {
+        drop(c);
+        return rc;
+    }
+    uint64_t now = now_ns(c);
+    rc = io_connect_start(c);
+    if (rc != PLCIO_OK && rc != PLCIO_EAGAIN) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", c->opt.port);
+        c->fd = -1; /* nothing to close after a failed start */
+        drop(c);
+        return failf(c, rc, "s7plus: cannot connect to %s port %s", c->host, port);
+    }
+    if ((rc = new_session(c))) {
+        drop(c);
+        return rc;
+    }
+    c->connecting = true; /* io_connect_finish tells when it is done */
+    c->connect_deadline = now + (uint64_t)c->opt.connect_timeout_ms * PLCIO_NS_PER_MS;
+    return PLCIO_OK;
+}
+
+static int queue_job(plcio_s7plus_client *c, int job, plcio_s7plus_item *items, size_t n, plcio_s7plus_done_fn done,
+                     void *ctx)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (c->job != JOB_NONE) return failf(c, PLCIO_EBUSY, "s7plus: a job is under way");
+    bool waits = !c->session && c->opt.auto_reconnect && c->want_connected; /* for the next attempt */
+    if (!c->session && !waits) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
+    int rc = check_items(c, items, n);
+    if (rc) return rc;
+    size_t len = 0;
+    if ((rc = multi_body(c, items, n, job == JOB_WRITE, &len))) return rc;
+    c->job = job;
+    c->job_sent = false;
+    c->jitems = items;
+    c->jn = n;
+    c->jlen = len;
+    c->jdone = done;
+    c->jctx = ctx;
+    if ((rc = kick(c, now_ns(c)))) {
+        c->job = JOB_NONE; /* not queued: the caller gets the error, done is not called */
+        return async_fail(c, rc);
+    }
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_read_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
+                                         plcio_s7plus_done_fn done, void *ctx)
+{
+    return queue_job(c, JOB_READ, items, n, done, ctx);
+}
+
+int plcio_s7plus_client_write_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
+                                          plcio_s7plus_done_fn done, void *ctx)
+{
+    return queue_job(c, JOB_WRITE, items, n, done, ctx);
+}
+
+static uint64_t min_deadline(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
+
+unsigned plcio_s7plus_client_wants(const plcio_s7plus_client *c, uint64_t *deadline)
+{
+    if (deadline) *deadline = 0;
+    if (!c) return 0;
+    if (!c->session) {
+        if (deadline && c->opt.auto_reconnect && c->want_connected) *deadline = c->next_attempt;
+        return 0;
+    }
+    if (c->connecting) {
+        if (deadline) *deadline = c->connect_deadline;
+        return PLCIO_S7PLUS_WANT_WRITE;
+    }
+    size_t pending;
+    s7p_session_tx(c->session, &pending);
+    if (deadline) {
+        *deadline = s7p_session_deadline(c->session);
+        if (keepalive_ns(c) && c->up && c->job == JOB_NONE && s7p_session_state(c->session) == S7PS_READY)
+            *deadline = min_deadline(*deadline, c->last_rx + keepalive_ns(c));
+    }
+    return PLCIO_S7PLUS_WANT_READ | (pending ? PLCIO_S7PLUS_WANT_WRITE : 0u);
+}
+
+int plcio_s7plus_client_process(plcio_s7plus_client *c)
+{
+    if (!c) return PLCIO_EINVAL;
+    uint64_t now = now_ns(c);
+    if (!c->session) {
+        if (!c->opt.auto_reconnect || !c->want_connected || now < c->next_attempt) return PLCIO_OK;
+        int rc = start_connect(c);
+        if (rc) return async_fail(c, rc);
+    }
+    if (c->connecting) {
+        int rc = io_connect_finish(c);
+        if (rc == PLCIO_EAGAIN) return now >= c->connect_deadline ? async_fail(c, PLCIO_ETIMEDOUT) : PLCIO_OK;
+        if (rc) return async_fail(c, rc);
+        c->connecting = false;
+        if ((rc = s7p_session_start(c->session, now))) return async_fail(c, rc);
+    }
+    int rc = async_io(c, now);
+    if (rc) return async_fail(c, rc);
+    if (!c->up && s7p_session_state(c->session) == S7PS_READY) {
+        c->up = true;
+        c->last_rx = now;
+        c->backoff_ms = 0;
+        log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "connected to %s:%d, session 0x%08x%s%s", c->host, c->opt.port,
+                s7p_session_id(c->session), c->ctx ? ", " : ", no TLS", s7p_session_tls_version(c->session));
+        finish_connect(c, PLCIO_OK);
+        if (!c->session) return PLCIO_OK; /* the callback closed it */
+    }
+    if (c->up && s7p_session_state(c->session) == S7PS_READY) on_answer(c);
+    if (!c->session) return PLCIO_OK; /* a callback closed it */
+    if ((rc = kick(c, now))) return async_fail(c, rc);
     return PLCIO_OK;
 }

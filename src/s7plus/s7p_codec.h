@@ -128,6 +128,12 @@ enum {
 #define S7P_ID_NATIVE_THE_PLC_PROGRAM     3u
 #define S7P_ID_BLOCK_NUMBER               2521u
 #define S7P_ID_DB_CLASS                   2574u
+/* CPU execution unit and its operating-state attribute (a DInt: 3 RUN,
+ * 1 STOP); public reports, not in the real capture: unverified on hardware */
+#define S7P_ID_NATIVE_THE_CPU_EXEC_UNIT      52u
+#define S7P_ID_CPU_EXEC_UNIT_OPERATING_STATE 2167u
+#define S7P_OPSTATE_STOP                     1
+#define S7P_OPSTATE_RUN                      3
 
 /* Limits of this codec (what one decoded struct holds). */
 #define S7P_MAX_ITEMS 64

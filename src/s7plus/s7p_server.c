@@ -286,6 +286,7 @@ typedef struct item_ref {
     uint32_t start, size;
     bool compact;    /* python-snap7's [offset+1, size] form: answer Blobs without root id */
     bool protection; /* the session's protection level (attribute 1842) */
+    bool cpu_state;  /* the CPU execution unit's operating state (object 52, attribute 2167) */
 } item_ref;
 
 static int item_of(const conn *c, const s7p_address *a, item_ref *it)
@@ -293,6 +294,11 @@ static int item_of(const conn *c, const s7p_address *a, item_ref *it)
     memset(it, 0, sizeof *it);
     if (a->area == c->session && a->sub_area == S7P_ID_EFFECTIVE_PROTECTION_LEVEL && a->nlids == 0) {
         it->protection = true;
+        return PLCIO_OK;
+    }
+    if (a->area == S7P_ID_NATIVE_THE_CPU_EXEC_UNIT && a->sub_area == S7P_ID_CPU_EXEC_UNIT_OPERATING_STATE &&
+        a->nlids == 0) {
+        it->cpu_state = true;
         return PLCIO_OK;
     }
     if ((a->area & 0xFFFF0000u) == S7P_ID_DB_ACCESS_AREA_BASE && a->sub_area == S7P_ID_DB_VALUE_ACTUAL) {
@@ -384,7 +390,13 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
             continue;
         }
         s7p_value v = s7p_value_udint(c->srv->o.protection_level);
-        if (!it.protection) {
+        if (it.cpu_state) {
+            const plcio_s7plus_server_memory *m = &c->srv->o.memory;
+            int st = m->cpu_state ? m->cpu_state(m->ctx) : PLCIO_S7PLUS_CPU_RUN;
+            memset(&v, 0, sizeof v);
+            v.type = S7P_T_DINT;
+            v.i = st == PLCIO_S7PLUS_CPU_RUN ? S7P_OPSTATE_RUN : S7P_OPSTATE_STOP;
+        } else if (!it.protection) {
             rc = c->srv->o.memory.read(c->srv->o.memory.ctx, it.area, it.db, it.start, it.size, data);
             if (rc) {
                 errors[k] = ERR_NOT_FOUND;
@@ -441,7 +453,7 @@ static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
             bool bytes = v->type == S7P_T_BLOB ||
                          ((v->flags & S7P_F_ARRAY) && (v->type == S7P_T_USINT || v->type == S7P_T_BYTE));
             rc = item_of(c, &r->items[nr - 1], &it);
-            if (!rc && (it.protection || !bytes || v->size != it.size)) rc = PLCIO_ETYPE;
+            if (!rc && (it.protection || it.cpu_state || !bytes || v->size != it.size)) rc = PLCIO_ETYPE;
             if (!rc) rc = c->srv->o.memory.write(c->srv->o.memory.ctx, it.area, it.db, it.start, it.size, v->data);
             if (rc) {
                 s7p_put_vlq32(&w, nr);

@@ -10,9 +10,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define SHM_MAGIC   "PLCIOSHM"
-#define SHM_VERSION 2u /* 2: the write ring moved to its own object (NAME.ring), CAS claims */
-#define SHM_ENDIAN  0x01020304u
+#define SHM_MAGIC "PLCIOSHM"
+#define SHM_VERSION                                                                                                    \
+    3u /* 2: the write ring moved to its own object (NAME.ring), CAS claims; 3: per-tag state 32 bytes,                \
+          CHANGED is the last value change, QUALITY_CHANGED the last quality change */
+#define SHM_ENDIAN 0x01020304u
 
 /* ---- header: 256 bytes at offset 0 ---- */
 #define SHM_HEADER_SIZE      256u
@@ -70,11 +72,12 @@
 #define SHM_S_HEAD           64u /* value image starts here; tag states follow at 64 + align8(image) */
 
 /* ---- per-tag state, after the image ---- */
-#define SHM_TAGSTATE_SIZE 24u
-#define SHM_T_QUALITY     0  /* u8 plcio_shm_quality */
-#define SHM_T_ERROR       4  /* i32 plcio_err */
-#define SHM_T_CHANGED     8  /* u64 CLOCK_REALTIME ns of the last change */
-#define SHM_T_READ        16 /* u64 CLOCK_REALTIME ns of the last read */
+#define SHM_TAGSTATE_SIZE     32u
+#define SHM_T_QUALITY         0  /* u8 plcio_shm_quality */
+#define SHM_T_ERROR           4  /* i32 plcio_err */
+#define SHM_T_CHANGED         8  /* u64 CLOCK_REALTIME ns of the last value change (the first value counts) */
+#define SHM_T_READ            16 /* u64 CLOCK_REALTIME ns of the last read */
+#define SHM_T_QUALITY_CHANGED 24 /* u64 CLOCK_REALTIME ns of the last change of quality or error */
 
 /* ---- JSON buffer ---- */
 #define SHM_J_SEQ        0   /* u64 (atomic) */

@@ -494,6 +494,7 @@ int plcio_shm_reader_get(plcio_shm_reader *r, size_t index, plcio_shm_value *out
     out->error = st[SHM_T_QUALITY] <= 3 ? err : PLCIO_EPROTO;
     memcpy(&out->changed_real_ns, st + SHM_T_CHANGED, 8);
     memcpy(&out->read_real_ns, st + SHM_T_READ, 8);
+    memcpy(&out->quality_changed_real_ns, st + SHM_T_QUALITY_CHANGED, 8);
     out->raw = r->copy + SHM_S_HEAD + t->offset;
     out->raw_len = t->size;
     out->bit = t->bit;

@@ -21,8 +21,13 @@
  * Fairness: a process may hold at most SHARE slots; a process that already
  * holds one may not take the last RESERVE free slots, which stay for
  * processes that hold none. Both are kept by the requesters (a hostile holder
- * of write access can ignore them; it can also write any writable tag). The
- * engine serves the slots round robin. */
+ * of write access can ignore them; it can also write any writable tag).
+ *
+ * Order: the engine takes requests oldest first by their SUBMITTED stamp
+ * (CLOCK_MONOTONIC ns, strictly increasing within a requesting process), never
+ * by slot position: a process's writes to one tag are applied in the order it
+ * submitted them, wherever its slots lie (shm_ring_server_next says why a
+ * request seen late can never overtake an older one). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -134,15 +139,26 @@ static void sleep_on(uint8_t *base, size_t seq_off, size_t waiters_off, uint32_t
  * Engine side
  * ------------------------------------------------------------------------- */
 
+/* A SUBMITTED request seen by a scan. */
+typedef struct shm_ring_pending {
+    uint64_t stamp;
+    uint32_t pid, slot;
+} shm_ring_pending;
+
 struct shm_ring_server {
     char name[RING_NAME_MAX];
     int fd;
     uint8_t *base;
     size_t size;
-    uint32_t slots, slot_size, value_cap, next;
+    uint32_t slots, slot_size, value_cap;
     uint32_t submit_seen;
     uint64_t last_reap_ns;
     uint8_t *value; /* private copy of the request being handed out */
+    /* _next hands out a batch: the requests one pair of scans found takeable,
+     * oldest first; a new pair of scans when it is used up */
+    shm_ring_pending *first_scan; /* SUBMITTED in the first scan, by pid then stamp */
+    shm_ring_pending *batch;
+    uint32_t first_count, batch_count, batch_next;
 };
 
 uint32_t shm_ring_server_slots(const shm_ring_server *s) { return s ? s->slots : 0; }
@@ -237,7 +253,10 @@ int shm_ring_server_create(const char *data_name, uint64_t key, uint32_t slots, 
     s->slot_size = (SHM_W_HEAD + value_cap + 63u) & ~63u;
     s->size = SHM_R_HEADER_SIZE + (size_t)slots * s->slot_size;
     s->value = calloc(1, (size_t)value_cap + 1);
-    int rc = s->value ? ring_open_exclusive(s, msg, cap) : PLCIO_ENOMEM;
+    s->first_scan = calloc(slots ? slots : 1, sizeof *s->first_scan);
+    s->batch = calloc(slots ? slots : 1, sizeof *s->batch);
+    bool allocated = s->value && s->first_scan && s->batch;
+    int rc = allocated ? ring_open_exclusive(s, msg, cap) : PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = shm_apply_access(s->fd, a, 0600, s->name, msg, cap);
     /* posix_fallocate: a full /dev/shm is PLCIO_ENOSPC now, never a SIGBUS later */
     if (rc == PLCIO_OK) rc = shm_reserve(s->fd, s->name, s->size, msg, cap);
@@ -336,6 +355,8 @@ void shm_ring_server_close(shm_ring_server *s, const char *why)
         close(s->fd);
     }
     free(s->value);
+    free(s->first_scan);
+    free(s->batch);
     free(s);
 }
 
@@ -387,20 +408,95 @@ static int copy_out(shm_ring_server *s, uint32_t i, uint8_t *sl, uint64_t ctl, s
     return PLCIO_OK;
 }
 
+/* A slot's state, pid and SUBMITTED stamp; the stamp is read after the
+ * acquire load that saw SUBMITTED, so it is the requester's. */
+static bool slot_submitted(shm_ring_server *s, uint32_t i, uint64_t *ctl, uint64_t *stamp)
+{
+    uint8_t *sl = slot_at(s->base, s->slot_size, i);
+    *ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
+    *stamp = 0;
+    if (SHM_CTL_STATE(*ctl) != SHM_SLOT_SUBMITTED) return false;
+    memcpy(stamp, sl + SHM_W_SUBMITTED, 8);
+    return true;
+}
+
+static int by_pid_then_stamp(const void *a, const void *b)
+{
+    const shm_ring_pending *x = a, *y = b;
+    if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+    return x->stamp < y->stamp ? -1 : x->stamp > y->stamp ? 1 : 0;
+}
+
+static int by_stamp_then_slot(const void *a, const void *b)
+{
+    const shm_ring_pending *x = a, *y = b;
+    if (x->stamp != y->stamp) return x->stamp < y->stamp ? -1 : 1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot ? 1 : 0;
+}
+
+/* The newest stamp the first scan saw from `pid` (0: none). */
+static uint64_t first_scan_newest(const shm_ring_server *s, uint32_t pid)
+{
+    size_t lo = 0, hi = s->first_count; /* the last entry of pid: stamps ascend within a pid */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->first_scan[mid].pid <= pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && s->first_scan[lo - 1].pid == pid ? s->first_scan[lo - 1].stamp : 0;
+}
+
+/* Find what may be taken now, oldest first, into s->batch.
+ *
+ * Two scans. A request seen SUBMITTED in the first scan was submitted after
+ * every earlier request of its process (a process submits one request after
+ * another, each CAS a release), so those earlier ones are all visible to the
+ * second scan, however the slots lie. A request first seen in the second scan
+ * may still have an older sibling the scan passed over too early; it is taken
+ * now only when its process has a newer request seen in the first scan (then
+ * its own predecessors are visible too), otherwise with the next batch. A
+ * request that comes later than a batch is never taken before it; a process's
+ * requests thus leave in the order of its stamps. The engine is the only one
+ * that moves a slot out of SUBMITTED, so what the first scan saw is still
+ * there in the second. Ties (a hostile stamp) go to the lower slot. */
+static void scan_batch(shm_ring_server *s)
+{
+    uint64_t ctl = 0, stamp = 0;
+    s->first_count = s->batch_count = s->batch_next = 0;
+    for (uint32_t i = 0; i < s->slots; i++)
+        if (slot_submitted(s, i, &ctl, &stamp))
+            s->first_scan[s->first_count++] = (shm_ring_pending){stamp, SHM_CTL_PID(ctl), i};
+    if (!s->first_count) return;
+    qsort(s->first_scan, s->first_count, sizeof *s->first_scan, by_pid_then_stamp);
+    for (uint32_t i = 0; i < s->slots; i++) {
+        if (!slot_submitted(s, i, &ctl, &stamp)) continue;
+        /* first seen now with no newer sibling seen before (or a stamp that
+         * moved: a hostile hand): it waits for the next batch */
+        if (first_scan_newest(s, SHM_CTL_PID(ctl)) < stamp) continue;
+        s->batch[s->batch_count++] = (shm_ring_pending){stamp, SHM_CTL_PID(ctl), i};
+    }
+    qsort(s->batch, s->batch_count, sizeof *s->batch, by_stamp_then_slot);
+}
+
 int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req)
 {
     if (!s || !req) return PLCIO_EINVAL;
     s->submit_seen = atomic_load_explicit(SHM_A32(s->base, SHM_R_SUBMIT_SEQ), memory_order_seq_cst);
     reap(s);
-    for (uint32_t k = 0; k < s->slots; k++) {
-        uint32_t i = (s->next + k) % s->slots;
-        uint8_t *sl = slot_at(s->base, s->slot_size, i);
-        uint64_t ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
-        if (SHM_CTL_STATE(ctl) != SHM_SLOT_SUBMITTED) continue;
-        uint64_t busy = SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), SHM_CTL_PID(ctl));
-        if (!cas(ctl_of(sl), ctl, busy)) continue;
-        s->next = (i + 1) % s->slots; /* round robin: the next scan starts after this slot */
-        if (copy_out(s, i, sl, busy, req) == PLCIO_OK) return PLCIO_OK;
+    /* at most two batches per call: the one in hand, then a fresh one */
+    for (int round = 0; round < 2; round++) {
+        if (s->batch_next == s->batch_count) scan_batch(s);
+        while (s->batch_next < s->batch_count) {
+            uint32_t i = s->batch[s->batch_next++].slot;
+            uint8_t *sl = slot_at(s->base, s->slot_size, i);
+            uint64_t ctl = atomic_load_explicit(ctl_of(sl), memory_order_acquire);
+            if (SHM_CTL_STATE(ctl) != SHM_SLOT_SUBMITTED) continue; /* moved by a hostile hand */
+            uint64_t busy = SHM_CTL(SHM_SLOT_BUSY, SHM_CTL_TICKET(ctl), SHM_CTL_PID(ctl));
+            if (!cas(ctl_of(sl), ctl, busy)) continue;
+            if (copy_out(s, i, sl, busy, req) == PLCIO_OK) return PLCIO_OK;
+        }
     }
     return PLCIO_ENOTFOUND;
 }
@@ -586,6 +682,20 @@ static int try_claim(shm_ring_client *c, uint32_t *slot, uint64_t *claimed, uint
     return PLCIO_EAGAIN;
 }
 
+/* The SUBMITTED stamp: CLOCK_MONOTONIC ns, strictly increasing across every
+ * ring client of this process (the engine orders a process's requests by it;
+ * two submits within one clock tick must not tie). */
+static uint64_t submit_stamp(void)
+{
+    static _Atomic uint64_t last;
+    uint64_t now = plcio_monotonic_ns(), prev = atomic_load_explicit(&last, memory_order_relaxed);
+    for (;;) {
+        uint64_t want = now > prev ? now : prev + 1;
+        if (atomic_compare_exchange_weak_explicit(&last, &prev, want, memory_order_relaxed, memory_order_relaxed))
+            return want;
+    }
+}
+
 static int remaining_ms(uint64_t deadline_ns)
 {
     uint64_t now = plcio_monotonic_ns();
@@ -651,7 +761,7 @@ int shm_ring_client_submit(shm_ring_client *c, const char *name, uint32_t format
     uint8_t *s = slot_at(c->base, c->slot_size, i);
     uint32_t nl = (uint32_t)name_len, ln = (uint32_t)len;
     int32_t zero = 0;
-    uint64_t now = plcio_monotonic_ns();
+    uint64_t now = submit_stamp();
     memcpy(s + SHM_W_FORMAT, &format, 4);
     memcpy(s + SHM_W_VALUE_LEN, &ln, 4);
     memcpy(s + SHM_W_RESULT, &zero, 4);

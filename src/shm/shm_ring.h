@@ -56,7 +56,8 @@ bool shm_ring_server_intact(const shm_ring_server *s);
 /* Keep a FREE slot the engine's (BUSY, pid 0) until answered: a request taken
  * from a previous ring holds it, so its late answer reaches nobody. */
 void shm_ring_server_reserve(shm_ring_server *s, uint32_t slot);
-/* Take the next submitted request (round robin over the slots). PLCIO_OK, or
+/* Take the oldest submitted request (by its SUBMITTED stamp: a process's
+ * requests in the order it submitted them). PLCIO_OK, or
  * PLCIO_ENOTFOUND. Malformed slots are answered here and skipped. */
 int shm_ring_server_next(shm_ring_server *s, shm_ring_request *req);
 /* Answer a taken request (slot BUSY). PLCIO_ESTATE if it is not. */

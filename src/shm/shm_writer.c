@@ -541,11 +541,19 @@ int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, 
     bool diff = t->type == PLCIO_TYPE_BOOL ? ((img[0] ^ raw[0]) >> t->bit & 1u) != 0 : memcmp(img, raw, len) != 0;
     uint64_t now = read_real_ns ? read_real_ns : plcio_realtime_ns();
     bool was_good = st[SHM_T_QUALITY] == PLCIO_SHM_QUALITY_GOOD;
+    uint64_t changed_at;
+    memcpy(&changed_at, st + SHM_T_CHANGED, 8);
     if (diff) memcpy(img, raw, len);
-    if (diff || !was_good) {
+    /* the value's time moves with the value only (and with the first one):
+     * a tag that went STALE and came back unchanged keeps it */
+    if (diff || !changed_at) {
         memcpy(st + SHM_T_CHANGED, &now, 8);
         w->json_dirty = true;
         if (w->frag_dirty) w->frag_dirty[index] = 1;
+    }
+    if (!was_good) {
+        memcpy(st + SHM_T_QUALITY_CHANGED, &now, 8);
+        w->json_dirty = true;
     }
     st[SHM_T_QUALITY] = PLCIO_SHM_QUALITY_GOOD;
     int32_t zero = 0;
@@ -564,7 +572,7 @@ int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_qu
     memcpy(&old, st + SHM_T_ERROR, 4);
     if (st[SHM_T_QUALITY] != (uint8_t)quality || old != e) {
         uint64_t now = plcio_realtime_ns();
-        memcpy(st + SHM_T_CHANGED, &now, 8);
+        memcpy(st + SHM_T_QUALITY_CHANGED, &now, 8); /* the value did not change: CHANGED stays */
         w->json_dirty = true;
         if (w->frag_dirty) w->frag_dirty[index] = 1;
     }

@@ -9,6 +9,7 @@
 
 #include "plcio/core.h"
 #include "plcio/sync.h"
+#include "plcio/word_order.h"
 #include "core/error.h"
 
 #define DEFAULT_SHM_NAME         "plcio"
@@ -410,6 +411,133 @@ static int output_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *ob
     return PLCIO_ENOTFOUND;
 }
 
+static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char *what, const char **out);
+
+/* A string or a list of strings (each not empty). */
+static int get_strings(parse_ctx *ctx, yaml_node_t *v, const char *what, const char ***out, size_t *count)
+{
+    if (v->type == YAML_SCALAR_NODE) {
+        *out = arena_alloc(ctx->owner, 2 * sizeof **out);
+        *count = 1;
+        return *out ? get_string(ctx, v, what, &(*out)[0]) : PLCIO_ENOMEM;
+    }
+    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    *count = seq_len(v);
+    *out = arena_alloc(ctx->owner, (*count + 1) * sizeof **out);
+    if (!*out) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < *count && rc == PLCIO_OK; i++)
+        rc = get_string(ctx, node_at(ctx, v->data.sequence.items.start[i]), what, &(*out)[i]);
+    return rc;
+}
+
+static int mqtt_tls_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_mqtt_spec *m = obj;
+    if (!strcmp(key, "ca")) return resolve_path(ctx, v, "mqtt tls ca", &m->ca_file);
+    if (!strcmp(key, "cert")) return resolve_path(ctx, v, "mqtt tls cert", &m->cert_file);
+    if (!strcmp(key, "key")) return resolve_path(ctx, v, "mqtt tls key", &m->key_file);
+    if (!strcmp(key, "insecure")) return get_bool(ctx, v, "mqtt tls insecure", &m->tls_insecure);
+    return PLCIO_ENOTFOUND;
+}
+
+/* sparkplug: {group: G, node: N, primary-host: H} of an mqtt output */
+static int mqtt_sparkplug_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_mqtt_spec *m = obj;
+    if (!strcmp(key, "group")) return get_string(ctx, v, "sparkplug group", &m->sparkplug_group);
+    if (!strcmp(key, "node")) return get_string(ctx, v, "sparkplug node", &m->sparkplug_node);
+    if (!strcmp(key, "primary-host")) return get_string(ctx, v, "sparkplug primary-host", &m->sparkplug_host);
+    if (!strcmp(key, "namespace")) return get_string(ctx, v, "sparkplug namespace", &m->sparkplug_namespace);
+    return PLCIO_ENOTFOUND;
+}
+
+static int mqtt_number(parse_ctx *ctx, const char *key, yaml_node_t *v, plcio_sync_mqtt_spec *m)
+{
+    unsigned long u = 0;
+    int rc;
+    if (!strcmp(key, "qos")) {
+        rc = get_uint(ctx, v, "mqtt qos", 0, 2, &u);
+        m->qos = (int)u;
+    } else if (!strcmp(key, "version")) {
+        rc = want_kind(ctx, v, YAML_SCALAR_NODE, "mqtt version");
+        if (rc == PLCIO_OK && (!strcmp(scalar(v), "3.1.1") || !strcmp(scalar(v), "3") || !strcmp(scalar(v), "4")))
+            m->version = 3;
+        else if (rc == PLCIO_OK && (!strcmp(scalar(v), "5") || !strcmp(scalar(v), "5.0")))
+            m->version = 5;
+        else if (rc == PLCIO_OK)
+            rc = fail(ctx, v, PLCIO_ESYNTAX, "mqtt version must be 3.1.1 or 5, not '%s'", scalar(v));
+    } else if (!strcmp(key, "queue")) {
+        rc = get_uint(ctx, v, "mqtt queue", 1, 100000000, &u);
+        m->queue = (uint32_t)u;
+    } else {
+        return PLCIO_ENOTFOUND;
+    }
+    return rc;
+}
+
+static int mqtt_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_mqtt_spec *m = obj;
+    if (!strcmp(key, "url") || !strcmp(key, "brokers")) return get_strings(ctx, v, key, &m->brokers, &m->broker_count);
+    if (!strcmp(key, "client-id")) return get_string(ctx, v, "mqtt client-id", &m->client_id);
+    if (!strcmp(key, "username")) return get_string(ctx, v, "mqtt username", &m->username);
+    if (!strcmp(key, "password-file")) return resolve_path(ctx, v, "mqtt password-file", &m->password_file);
+    if (!strcmp(key, "password-env")) return get_string(ctx, v, "mqtt password-env", &m->password_env);
+    if (!strcmp(key, "keepalive")) {
+        uint32_t ms = 0;
+        int rc = get_duration(ctx, v, "mqtt keepalive", 1000, &ms);
+        m->keepalive_s = ms / 1000;
+        return rc;
+    }
+    if (!strcmp(key, "clean-session")) return get_bool(ctx, v, "mqtt clean-session", &m->clean_session);
+    if (!strcmp(key, "tls")) return walk_mapping(ctx, v, "mqtt tls", mqtt_tls_pair, m);
+    if (!strcmp(key, "format")) return get_string(ctx, v, "mqtt format", &m->format);
+    if (!strcmp(key, "topic")) return get_string(ctx, v, "mqtt topic", &m->topic);
+    if (!strcmp(key, "per-tag")) return get_bool(ctx, v, "mqtt per-tag", &m->per_tag);
+    if (!strcmp(key, "group-topic")) return get_string(ctx, v, "mqtt group-topic", &m->group_topic);
+    if (!strcmp(key, "retain")) return get_bool(ctx, v, "mqtt retain", &m->retain);
+    if (!strcmp(key, "on-change")) return get_bool(ctx, v, "mqtt on-change", &m->on_change);
+    if (!strcmp(key, "every")) {
+        if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "0")) return PLCIO_OK;
+        return get_duration(ctx, v, "mqtt every", 1, &m->every_ms);
+    }
+    if (!strcmp(key, "status-topic")) return get_string(ctx, v, "mqtt status-topic", &m->status_topic);
+    if (!strcmp(key, "command-topic")) return get_string(ctx, v, "mqtt command-topic", &m->command_topic);
+    if (!strcmp(key, "reply-topic")) return get_string(ctx, v, "mqtt reply-topic", &m->reply_topic);
+    if (!strcmp(key, "writable")) return get_strings(ctx, v, "mqtt writable", &m->writable, &m->writable_count);
+    if (!strcmp(key, "write-queue")) return get_duration(ctx, v, "mqtt write-queue", 0, &m->write_queue_ms);
+    if (!strcmp(key, "queue-file")) return resolve_path(ctx, v, "mqtt queue-file", &m->queue_file);
+    if (!strcmp(key, "sparkplug")) return walk_mapping(ctx, v, "mqtt sparkplug", mqtt_sparkplug_pair, m);
+    return mqtt_number(ctx, key, v, m);
+}
+
+/* - mqtt: URL | {url: ..., ...} */
+static int parse_mqtt(parse_ctx *ctx, yaml_node_t *v, plcio_sync_output_spec *o)
+{
+    plcio_sync_mqtt_spec *m = arena_alloc(ctx->owner, sizeof *m);
+    if (!m) return PLCIO_ENOMEM;
+    m->line = o->line;
+    m->version = 3;
+    m->qos = 1;
+    m->clean_session = m->per_tag = m->on_change = true;
+    o->mqtt = m;
+    int rc = v->type == YAML_SCALAR_NODE ? get_strings(ctx, v, "mqtt output", &m->brokers, &m->broker_count)
+                                         : walk_mapping(ctx, v, "mqtt output", mqtt_pair, m);
+    if (rc != PLCIO_OK) return rc;
+    if (!m->broker_count) return fail(ctx, v, PLCIO_ESYNTAX, "mqtt output needs 'url' (mqtt://HOST:PORT)");
+    for (size_t i = 0; i < m->broker_count; i++)
+        if (strncmp(m->brokers[i], "mqtt://", 7) != 0 && strncmp(m->brokers[i], "mqtts://", 8) != 0)
+            return fail(ctx, v, PLCIO_ESYNTAX, "mqtt broker '%s' is not an mqtt:// or mqtts:// URL", m->brokers[i]);
+    if (!m->on_change && !m->every_ms)
+        return fail(ctx, v, PLCIO_ESYNTAX, "mqtt output publishes nothing: on-change is false and no 'every'");
+    if (!m->per_tag && !m->group_topic)
+        return fail(ctx, v, PLCIO_ESYNTAX, "mqtt output publishes nothing: per-tag is false and no 'group-topic'");
+    if ((m->cert_file == NULL) != (m->key_file == NULL))
+        return fail(ctx, v, PLCIO_ESYNTAX, "mqtt tls needs both 'cert' and 'key' (or neither)");
+    return PLCIO_OK;
+}
+
 /* - postgres: CONNINFO | {conninfo: ..., ...}   - influx: URL | {url: ..., ...} */
 static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *o)
 {
@@ -419,15 +547,18 @@ static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *
     if (rc != PLCIO_OK) return rc;
     yaml_node_pair_t *p = n->data.mapping.pairs.start;
     if (n->data.mapping.pairs.top - p != 1)
-        return fail(ctx, n, PLCIO_ESYNTAX, "an output is one of 'postgres:' or 'influx:' with its settings");
+        return fail(ctx, n, PLCIO_ESYNTAX, "an output is one of 'postgres:', 'influx:' or 'mqtt:' with its settings");
     yaml_node_t *k = node_at(ctx, p->key), *v = node_at(ctx, p->value);
     if (!k || !v || k->type != YAML_SCALAR_NODE) return fail(ctx, n, PLCIO_ESYNTAX, "broken output");
     if (!strcmp(scalar(k), "postgres"))
         o->kind = PLCIO_OUTPUT_POSTGRES;
     else if (!strcmp(scalar(k), "influx"))
         o->kind = PLCIO_OUTPUT_INFLUX;
+    else if (!strcmp(scalar(k), "mqtt"))
+        o->kind = PLCIO_OUTPUT_MQTT;
     else
-        return fail(ctx, k, PLCIO_ESYNTAX, "unknown output '%s' (postgres, influx)", scalar(k));
+        return fail(ctx, k, PLCIO_ESYNTAX, "unknown output '%s' (postgres, influx, mqtt)", scalar(k));
+    if (o->kind == PLCIO_OUTPUT_MQTT) return parse_mqtt(ctx, v, o);
     const char *what = o->kind == PLCIO_OUTPUT_POSTGRES ? "postgres output" : "influx output";
     if (v->type == YAML_SCALAR_NODE) return get_string(ctx, v, what, &o->target);
     rc = walk_mapping(ctx, v, what, output_pair, o);
@@ -438,6 +569,67 @@ static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *
     if (!o->on_change && !o->every_ms)
         return fail(ctx, v, PLCIO_ESYNTAX, "%s writes nothing: on-change is false and no 'every'", what);
     return PLCIO_OK;
+}
+
+/* ---- modbus-server (the live image as a Modbus TCP server) ---- */
+
+static int modbus_map_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_modbus_map *m = obj;
+    static const struct {
+        const char *key;
+        int table;
+    } tables[] = {{"coil", 0}, {"discrete", 1}, {"input", 3}, {"holding", 4}};
+    if (!strcmp(key, "tag")) return get_string(ctx, v, "modbus-server map tag", &m->tag);
+    if (!strcmp(key, "order")) {
+        const char *o = NULL;
+        plcio_mb_order order = PLCIO_MB_ABCD;
+        int rc = get_string(ctx, v, "modbus-server map order", &o);
+        if (rc == PLCIO_OK && plcio_mb_order_parse(o, &order) != PLCIO_OK)
+            return fail(ctx, v, PLCIO_ESYNTAX, "order '%s' is not ABCD, CDAB, BADC or DCBA", o);
+        m->order = (int)order;
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        if (strcmp(key, tables[i].key) != 0) continue;
+        if (m->table >= 0) return fail(ctx, v, PLCIO_ESYNTAX, "one of holding, input, coil or discrete per entry");
+        unsigned long a = 0;
+        int rc = get_uint(ctx, v, key, 0, 65535, &a);
+        m->table = tables[i].table;
+        m->address = (uint16_t)a;
+        return rc;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+static int modbus_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_modbus_spec *m = obj;
+    if (!strcmp(key, "listen")) return get_string(ctx, v, "modbus-server listen", &m->listen);
+    if (!strcmp(key, "writes")) return get_bool(ctx, v, "modbus-server writes", &m->writes);
+    if (!strcmp(key, "unit")) {
+        unsigned long u = 0;
+        int rc = get_uint(ctx, v, "modbus-server unit", 0, 255, &u);
+        m->unit = (int)u;
+        return rc;
+    }
+    if (strcmp(key, "map") != 0) return PLCIO_ENOTFOUND;
+    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "modbus-server map");
+    if (rc != PLCIO_OK) return rc;
+    m->map_count = seq_len(v);
+    m->map = arena_alloc(ctx->owner, (m->map_count + 1) * sizeof *m->map);
+    if (!m->map) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < m->map_count && rc == PLCIO_OK; i++) {
+        yaml_node_t *e = node_at(ctx, v->data.sequence.items.start[i]);
+        plcio_sync_modbus_map *x = &m->map[i];
+        x->table = -1;
+        x->line = (unsigned)e->start_mark.line + 1;
+        rc = walk_mapping(ctx, e, "a modbus-server map entry", modbus_map_pair, x);
+        if (rc == PLCIO_OK && !x->tag) rc = fail(ctx, e, PLCIO_ESYNTAX, "a modbus-server map entry needs 'tag'");
+        if (rc == PLCIO_OK && x->table < 0)
+            rc = fail(ctx, e, PLCIO_ESYNTAX, "map entry '%s' needs holding, input, coil or discrete", x->tag);
+    }
+    return rc;
 }
 
 /* ---- top level ---- */
@@ -535,6 +727,11 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     if (!strcmp(key, "http")) {
         c->http.present = true;
         return walk_mapping(ctx, v, "http", http_pair, &c->http);
+    }
+    if (!strcmp(key, "modbus-server")) {
+        c->modbus_server =
+            (plcio_sync_modbus_spec){.present = true, .unit = -1, .line = (unsigned)v->start_mark.line + 1};
+        return walk_mapping(ctx, v, "modbus-server", modbus_server_pair, &c->modbus_server);
     }
     if (!strcmp(key, "devices")) {
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");

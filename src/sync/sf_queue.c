@@ -96,12 +96,15 @@ size_t sf_queue_wait(sf_queue *q, size_t want, int timeout_ms)
     return depth;
 }
 
-size_t sf_queue_peek(sf_queue *q, void **items, size_t max)
+size_t sf_queue_peek(sf_queue *q, void **items, size_t max) { return sf_queue_peek_from(q, 0, items, max); }
+
+size_t sf_queue_peek_from(sf_queue *q, size_t skip, void **items, size_t max)
 {
     pthread_mutex_lock(&q->lock);
-    size_t n = q->count < max ? q->count : max;
+    size_t left = q->count > skip ? q->count - skip : 0;
+    size_t n = left < max ? left : max;
     for (size_t i = 0; i < n; i++)
-        items[i] = q->ring[(q->head + i) % q->capacity];
+        items[i] = q->ring[(q->head + skip + i) % q->capacity];
     pthread_mutex_unlock(&q->lock);
     return n;
 }

@@ -54,6 +54,9 @@ size_t sf_queue_wait(sf_queue *q, size_t want, int timeout_ms);
  * until they are popped). Returns how many. */
 size_t sf_queue_peek(sf_queue *q, void **items, size_t max);
 
+/* As peek, past the oldest `skip` items (those a consumer has in flight). */
+size_t sf_queue_peek_from(sf_queue *q, size_t skip, void **items, size_t max);
+
 /* Remove (and free) the oldest n items: the ones a peek returned, once sent. */
 void sf_queue_pop(sf_queue *q, size_t n);
 

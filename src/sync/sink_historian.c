@@ -131,7 +131,9 @@ static int hist_deliver(void *state, const plcio_sink_event *events, size_t coun
     for (size_t i = 0; i < count; i++) {
         const plcio_sink_event *ev = &events[i];
         if (ev->kind != PLCIO_SINK_TAG || ev->tag >= h->tag_count) continue;
-        uint64_t time_ns = ev->changed ? ev->changed_ns : ev->read_ns;
+        /* a change is stamped with when it happened: the value's or the quality's, the later */
+        uint64_t moved_ns = ev->changed_ns > ev->quality_changed_ns ? ev->changed_ns : ev->quality_changed_ns;
+        uint64_t time_ns = ev->changed ? moved_ns : ev->read_ns;
         bool due = h->cfg.on_change && ev->changed;
         if (!due && h->cfg.every_ns && ev->quality == PLCIO_SHM_QUALITY_GOOD)
             due = ev->read_ns >= h->last_row_ns[ev->tag] + h->cfg.every_ns;

@@ -352,6 +352,7 @@ int sync_build(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t ca
 int sync_open_outputs(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap)
 {
     for (size_t i = 0; i < cfg->output_count; i++) {
+        if (cfg->outputs[i].kind == PLCIO_OUTPUT_MQTT) continue; /* built above the engine: plcio/mqtt.h */
         const plcio_sink *ops = NULL;
         void *config = NULL;
         char why[200] = "";

@@ -128,13 +128,20 @@ static void open_round(plcio_sync *s)
 
 static uint64_t round_time(plcio_sync *s);
 
-/* Record a tag's new quality (its bytes already in the image) and hand it on. */
+/* Record a tag's new quality (its bytes already in the image) and hand it on.
+ * `changed`: the value's bytes moved. The value's change time moves with the
+ * value only (and with its first good read), the quality's with the quality;
+ * the event's `changed` flag says that either moved. */
 static void emit_tag(plcio_sync *s, sync_tag *t, uint8_t quality, int reason, bool changed)
 {
-    if (quality != t->quality || reason != t->reason) changed = true;
+    bool quality_moved = quality != t->quality || reason != t->reason;
     uint64_t now = round_time(s);
-    if (quality == PLCIO_SHM_QUALITY_GOOD) t->read_ns = now;
-    if (changed) t->changed_ns = now;
+    if (quality == PLCIO_SHM_QUALITY_GOOD) {
+        t->read_ns = now;
+        if (changed || !t->changed_ns) t->changed_ns = now;
+    }
+    if (quality_moved) t->quality_ns = now;
+    changed = changed || quality_moved;
     t->quality = quality;
     t->reason = reason;
     open_round(s);
@@ -149,7 +156,8 @@ static void emit_tag(plcio_sync *s, sync_tag *t, uint8_t quality, int reason, bo
                              .reason = reason,
                              .changed = changed,
                              .read_ns = t->read_ns,
-                             .changed_ns = t->changed_ns};
+                             .changed_ns = t->changed_ns,
+                             .quality_changed_ns = t->quality_ns};
     if (++s->batch_count == SYNC_SINK_BATCH) sync_sinks_flush(s);
 }
 
@@ -359,6 +367,38 @@ static void group_tick(plcio_loop *loop, void *ctx)
 
 /* ---- writes ---- */
 
+/* The device acknowledged a write: its bytes (for BOOL: its bit) are the
+ * tag's value now, as if just read, so whoever hears "done" finds the new
+ * value in shared memory (the next read confirms it, or shows what the PLC
+ * program made of it). A tag without a good value waits for its next read. */
+static bool apply_written(plcio_sync *s, const sync_write *w)
+{
+    sync_tag *t = w->tag;
+    if (t->quality != PLCIO_SHM_QUALITY_GOOD || w->size != t->size || !t->size) return false;
+    bool changed;
+    if (t->type == PLCIO_TYPE_BOOL) {
+        uint8_t mask = (uint8_t)(1u << (t->bit & 7u)), now = (uint8_t)((t->value[0] & ~mask) | (w->data[0] & mask));
+        changed = now != t->value[0];
+        t->value[0] = now;
+    } else {
+        changed = memcmp(t->value, w->data, t->size) != 0;
+        memcpy(t->value, w->data, t->size);
+    }
+    emit_tag(s, t, PLCIO_SHM_QUALITY_GOOD, PLCIO_OK, changed);
+    return true;
+}
+
+/* End the loop round early (the sinks hear ROUND_END, shared memory
+ * publishes); what follows in this loop round opens a new one. */
+static void close_round(plcio_sync *s)
+{
+    if (!s->round_open) return;
+    s->round_open = false;
+    s->round_real_ns = 0; /* what comes next is another round, read at another time */
+    plcio_sink_event ev = {.kind = PLCIO_SINK_ROUND_END};
+    sync_sinks_emit(s, &ev);
+}
+
 void plcio_sync_write_done(sync_write *w, int err, const char *message)
 {
     sync_device *d = w->tag->group->device;
@@ -367,8 +407,10 @@ void plcio_sync_write_done(sync_write *w, int err, const char *message)
     const char *msg = message && *message ? message : (err ? plcio_strerror(err) : NULL);
     log_msg(&s->logger, err ? PLCIO_LOG_WARN : PLCIO_LOG_DEBUG, "sync", "write %s: %s", w->tag->name,
             err ? msg : "done");
+    bool applied = err == PLCIO_OK && apply_written(s, w);
     plcio_sink_event ev = {.kind = PLCIO_SINK_WRITE_RESULT, .tag = w->tag->index, .reason = err, .message = msg};
     sync_sinks_emit(s, &ev);
+    if (applied) close_round(s); /* published before the writer hears "done" */
     if (w->from_shm) {
         if (s->shm) plcio_shm_writer_complete(s->shm, w->shm_slot, err, msg);
     } else if (w->cb) {
@@ -586,7 +628,7 @@ static int open_sinks(plcio_sync *s, const plcio_sync_config *cfg, const plcio_s
 {
     size_t extra = o ? o->sink_count : 0;
     if (extra && !o->sinks) return PLCIO_EINVAL;
-    s->sinks = calloc(extra + cfg->output_count + 1, sizeof(sync_sink *));
+    s->sinks = calloc(extra + cfg->output_count + 2, sizeof(sync_sink *)); /* + modbus-server + shm */
     s->batch = calloc(SYNC_SINK_BATCH, sizeof *s->batch);
     if (!s->sinks || !s->batch) return PLCIO_ENOMEM;
     for (size_t i = 0; i < extra; i++) {
@@ -596,6 +638,7 @@ static int open_sinks(plcio_sync *s, const plcio_sync_config *cfg, const plcio_s
         if (rc != PLCIO_OK) return rc;
     }
     int rc = sync_open_outputs(s, cfg, err, cap);
+    if (rc == PLCIO_OK) rc = sync_open_modbus_server(s, cfg, err, cap);
     if (rc != PLCIO_OK || !s->shm) return rc;
     rc = sync_sink_open(s, &s->sinks[s->sink_count], &sync_sink_shm, s, 0, err, cap);
     if (s->sinks[s->sink_count]) s->sink_count++;
@@ -688,11 +731,7 @@ int plcio_sync_run_once(plcio_sync *s, int max_wait_ms)
     if (!s) return PLCIO_EINVAL;
     s->round_real_ns = 0;
     int rc = loop_run_once(s->loop, max_wait_ms);
-    if (s->round_open) {
-        s->round_open = false;
-        plcio_sink_event ev = {.kind = PLCIO_SINK_ROUND_END};
-        sync_sinks_emit(s, &ev);
-    }
+    close_round(s);
     return rc < 0 ? rc : PLCIO_OK;
 }
 

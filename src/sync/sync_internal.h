@@ -44,7 +44,7 @@ struct plcio_sync_tag {
     uint8_t *value;  /* size bytes in the engine's image */
     uint8_t quality; /* plcio_shm_quality */
     int reason;
-    uint64_t read_ns, changed_ns;
+    uint64_t read_ns, changed_ns, quality_ns; /* changed_ns: the value's last change; quality_ns: quality's */
 };
 
 /* Running figures; times in ns. */

@@ -8,10 +8,12 @@ BIN=$1
 FIX=$2
 TMP=$(mktemp -d)
 SIM=
+MBSIM=
 ENG=
 DEMOPID=
 cleanup() {
   [ -n "$SIM" ] && kill "$SIM" 2>/dev/null; [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null
+  [ -n "$MBSIM" ] && kill "$MBSIM" 2>/dev/null
   [ -n "$DEMOPID" ] && kill "$DEMOPID" 2>/dev/null; rm -rf "$TMP"
 }
 fail() { echo "FAIL: $*"; cleanup; exit 1; }
@@ -106,6 +108,42 @@ expect 0 "group db7" "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db
 grep -q "replaced the segment /$NAME left by engine pid" "$TMP/err" || fail "stale segment not reported as replaced: $(cat "$TMP/err")"
 [ -e "/dev/shm/$NAME" ] && fail "segment left behind after the restarted engine exited"
 
+# ---- array tags on the command line (as plcio read takes them): one tag per element ----
+# arrays NAME URL CHECK TAG...: run the engine on TAG..., wait until the segment
+# has every tag good, then CHECK (Python, the JSON rendition on stdin) must pass.
+arrays() {
+  local name=$1 url=$2 check=$3 i=0
+  shift 3
+  "$BIN" sync "$url" --shm "$name" --seconds 20 --quiet "$@" > "$TMP/arr" 2>&1 &
+  ENG=$!
+  while :; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "array tags never all good: $(cat "$TMP/arr"; "$BIN" shm "$name" --json 2>&1)"
+    if "$BIN" shm "$name" --json > "$TMP/arrjson" 2>/dev/null &&
+      python3 -c 'import json,sys; t=json.load(sys.stdin)["tags"]; sys.exit(not t or any(v["quality"] != "good" for v in t.values()))' < "$TMP/arrjson"; then
+      break
+    fi
+    sleep 0.1
+  done
+  python3 -c "import json,sys; t={k: v['value'] for k, v in json.load(sys.stdin)['tags'].items()}; $check" < "$TMP/arrjson" ||
+    fail "array tags: $(cat "$TMP/arrjson")"
+  kill -INT "$ENG"; wait "$ENG"; ENG=
+}
+"$BIN" write "$URL" "DB1.DBW40[3]=11,12,13" "DB1.DBX50.6[4]=1,1,0,1" > "$TMP/out" 2>&1 || fail "S7 array write: $(cat "$TMP/out")"
+arrays "plcio-cli-arr7-$$" "$URL" \
+  "assert t == {'DB1.DBW40[0]': 11, 'DB1.DBW40[1]': 12, 'DB1.DBW40[2]': 13, 'DB1.DBX50.6[0]': True, 'DB1.DBX50.6[1]': True, 'DB1.DBX50.6[2]': False, 'DB1.DBX50.6[3]': True, 'DB1.DBD8:REAL': t['DB1.DBD8:REAL']}, t" \
+  --tag "DB1.DBW40[3]" --tag "DB1.DBX50.6[4]" --tag "DB1.DBD8:REAL"
+"$BIN" sim modbus --listen 127.0.0.1:0 --seconds 60 > "$TMP/simmb" 2>&1 &
+MBSIM=$!
+wait_listen "$TMP/simmb"
+MBURL="modbus-tcp://127.0.0.1:$(grep -o 'listening on [0-9.:]*' "$TMP/simmb" | sed 's/.*://')"
+"$BIN" write "$MBURL" "hr0[4]=5,6,7,8" "co3[3]=1,0,1" "hr20:REAL[2]=1.5,-2.25" > "$TMP/out" 2>&1 || fail "Modbus array write: $(cat "$TMP/out")"
+arrays "plcio-cli-arrmb-$$" "$MBURL" \
+  "assert t == {'hr0[0]': 5, 'hr0[1]': 6, 'hr0[2]': 7, 'hr0[3]': 8, 'co3[0]': True, 'co3[1]': False, 'co3[2]': True, 'hr20:REAL[0]': 1.5, 'hr20:REAL[1]': -2.25}, t" \
+  --tag "hr0[4]" --tag "co3[3]" --tag "hr20:REAL[2]"
+# a bad array is refused with the reason, as plcio read refuses it
+expect 1 "hr65535" "$BIN" sync "$MBURL" --tag "hr65535[4]" --seconds 1 --shm "plcio-cli-arrbad-$$"
+kill "$MBSIM"; wait "$MBSIM" 2>/dev/null; MBSIM=
+
 # ---- the demo ----
 DEMO="plcio-cli-demo-$$"
 expect 0 "stopped cleanly" "$BIN" demo --seconds 2 --shm "$DEMO"
@@ -117,7 +155,8 @@ grep -q "plcio_shm_reader_new(\"/$DEMO\"" "$TMP/out" || fail "demo does not say 
 grep -q "Ctrl-C" "$TMP/out" && fail "demo --seconds says Ctrl-C ends it: $(cat "$TMP/out")"
 [ -e "/dev/shm/$DEMO" ] && fail "demo left its segment behind"
 # The Python attach line the demo prints works as printed, while the demo runs.
-"$BIN" demo --seconds 4 --shm "$DEMO" > "$TMP/demo2" 2>&1 &
+# (long enough for a slow python3 start under load; stopped below)
+"$BIN" demo --seconds 60 --shm "$DEMO" > "$TMP/demo2" 2>&1 &
 DEMOPID=$!
 i=0
 while ! grep -q "Attach from Python" "$TMP/demo2" 2>/dev/null; do
@@ -127,5 +166,7 @@ sleep 0.5
 LINE=$(grep "Attach from Python: " "$TMP/demo2" | sed 's/^Attach from Python: //')
 sh -c "$LINE" > "$TMP/py" 2>&1 || fail "the printed Python line failed: $LINE: $(cat "$TMP/py")"
 grep -q "'Level': " "$TMP/py" || fail "the Python line read no Level: $(cat "$TMP/py")"
+kill -INT "$DEMOPID"
 wait "$DEMOPID" || fail "second demo run failed: $(tail -3 "$TMP/demo2")"
+DEMOPID=
 echo "cli_sync: all checks passed"

@@ -189,10 +189,11 @@ static int print_view(const char *name)
                plcio_type_name(info.type), info.length, info.bit, (unsigned)info.offset, (unsigned)info.size);
         json_string(v.text);
         printf(",\"quality\":\"%s\",\"error\":\"%s\",\"decode_error\":\"%s\",\"as_int\":%" PRId64
-               ",\"as_double\":\"%.17g\",\"changed\":%" PRIu64 ",\"read\":%" PRIu64 ",\"raw\":\"",
+               ",\"as_double\":\"%.17g\",\"changed\":%" PRIu64 ",\"read\":%" PRIu64 ",\"quality_changed\":%" PRIu64
+               ",\"raw\":\"",
                plcio_shm_quality_name((int)v.quality), v.error ? plcio_err_name(v.error) : "",
                v.decode_error ? plcio_err_name(v.decode_error) : "", v.as_int, v.as_double, v.changed_real_ns,
-               v.read_real_ns);
+               v.read_real_ns, v.quality_changed_real_ns);
         for (size_t k = 0; k < v.raw_len; k++)
             printf("%02X", v.raw[k]);
         printf("\"}");

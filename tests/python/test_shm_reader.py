@@ -61,6 +61,7 @@ class TypesAgainstC(ProcTestCase):
                 self.assertEqual(v.quality, c["quality"])
                 self.assertEqual(v.error_name, c["error"])
                 self.assertEqual(v.changed_ns, c["changed"])
+                self.assertEqual(v.quality_changed_ns, c["quality_changed"])
                 self.assertEqual(v.read_ns, c["read"])
                 if v.quality == "none":
                     self.assertIsNone(v.value)
@@ -536,8 +537,8 @@ class Corruption(ProcTestCase):
         cases = [
             (lambda d: d.__setitem__(slice(0, 8), b"NOTPLCIO"), plcio.CorruptSegment, "bad magic"),
             (lambda d: d.__setitem__(slice(0, 8), bytes(8)), plcio.SegmentInitialising, "initialised"),
-            (lambda d: self.set32(d, 8, 3), plcio.UnsupportedVersion, "version 3"),
-            (lambda d: self.set32(d, 8, 1), plcio.UnsupportedVersion, "different plcio releases"),
+            (lambda d: self.set32(d, 8, 4), plcio.UnsupportedVersion, "version 4"),
+            (lambda d: self.set32(d, 8, 2), plcio.UnsupportedVersion, "different plcio releases"),
             (lambda d: self.set32(d, 152, 0x04030201), plcio.UnsupportedVersion, "byte order"),
             (lambda d: self.set32(d, 36, 0), plcio.SegmentInitialising, "initialised"),
             (lambda d: self.set32(d, 36, 2), plcio.SegmentClosed, "closed"),

@@ -84,12 +84,14 @@ class SyncEndToEnd(ProcTestCase):
         before = self.db_bytes()
         r = seg.write("int_1", 1234)
         self.assertTrue(r.ok, r)
+        self.assertEqual(seg.get("int_1"), 1234, "done means visible: the engine published before it answered")
         after = self.db_bytes()
         self.assertEqual(after[14:16], [0x04, 0xD2])
         self.assertEqual(after[:14] + after[16:], before[:14] + before[16:], "only int_1's two bytes change")
 
         r = seg.write("bool_4", True)
         self.assertTrue(r.ok, r)
+        self.assertIs(seg.get("bool_4"), True, "done means visible")
         after2 = self.db_bytes()
         self.assertEqual(after2[12], after[12] | 0x08, "bool_4 is bit 3 of byte 12")
         self.assertEqual(after2[:12] + after2[13:], after[:12] + after[13:], "only bool_4's bit changes")
@@ -100,6 +102,12 @@ class SyncEndToEnd(ProcTestCase):
         self.wait_value(seg, "vx_scaled", 2.5)
         self.wait_value(seg, "int_1", 1234)
         self.wait_value(seg, "bool_4", True)
+
+        # three submits to one tag from one process: applied in that order, the last one visible once answered
+        ids = [seg.submit("int_1", v) for v in (10, 20, 30)]
+        self.assertTrue(all(seg.wait_write(i, timeout=10).ok for i in ids))
+        self.assertEqual(seg.get("int_1"), 30)
+        self.assertEqual(self.db_bytes()[14:16], [0, 30])
 
         r = seg.write("int_2", 40000)
         self.assertFalse(r.ok)

@@ -6,9 +6,11 @@ object each time and keeps publishing; the reader is never killed by a signal
 and ends on the new object with good values; nothing is left behind."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -16,13 +18,16 @@ from pyhelpers import FIXTURES, PLCIO_BIN, ProcTestCase
 
 LAYOUT = os.path.join(FIXTURES, "layouts", "test_db.db")
 
+# Reads until the file argv[2] exists (the test makes it after the last
+# damage): under load, neither its start nor the damages keep to a clock.
 READER = r"""
-import sys, time, plcio
+import os, sys, time, plcio
 seg = plcio.open(sys.argv[1], auto_reopen=True, timeout=10)
-end = time.monotonic() + float(sys.argv[2])
+seg.read()
+print("ready", flush=True)
 errors = reads = reattached = 0
 ino = None
-while time.monotonic() < end:
+while not os.path.exists(sys.argv[2]):
     try:
         v = seg.read()
         seg.json(text=True)
@@ -54,9 +59,13 @@ class Truncation(ProcTestCase):
         while not os.path.exists(path) and time.monotonic() < end:
             time.sleep(0.05)
         full = os.stat(path).st_size
-        reader = subprocess.Popen([sys.executable, "-c", READER, name, "6"], stdout=subprocess.PIPE,
+        tmp = tempfile.mkdtemp(prefix="plcio-trunc-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        stop = os.path.join(tmp, "stop")
+        reader = subprocess.Popen([sys.executable, "-c", READER, name, stop], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: reader.poll() is None and reader.kill())
+        self.assertEqual(reader.stdout.readline().strip(), "ready")  # attached before the first damage
         time.sleep(0.5)
         for damage in ("1000", "0", "replace"):
             before = os.stat(path).st_ino
@@ -80,6 +89,7 @@ class Truncation(ProcTestCase):
                 self.fail("engine did not recreate the segment after %s" % damage)
             self.assertIsNone(engine.p.poll(), "engine died")
             time.sleep(0.7)
+        open(stop, "w").close()
         out, err = reader.communicate(timeout=30)
         print("\n  python reader: %s (exit %d)" % (out.strip(), reader.returncode))
         self.assertEqual(reader.returncode, 0, "reader died (negative = killed by that signal): %s" % err)

@@ -62,8 +62,8 @@ static void test_outputs_config(void **state)
     static const struct {
         const char *yaml, *message;
     } bad[] = {
-        {"outputs:\n  - mqtt: x\n", "t.yaml:4:5: unknown output 'mqtt' (postgres, influx)"},
-        {"outputs:\n  - {postgres: a, influx: b}\n", "one of 'postgres:' or 'influx:'"},
+        {"outputs:\n  - kafka: x\n", "t.yaml:4:5: unknown output 'kafka' (postgres, influx, mqtt)"},
+        {"outputs:\n  - {postgres: a, influx: b}\n", "one of 'postgres:', 'influx:' or 'mqtt:'"},
         {"outputs:\n  - postgres: {table: t}\n", "postgres output needs 'conninfo'"},
         {"outputs:\n  - influx: {conninfo: x}\n", "unknown key 'conninfo' in influx output"},
         {"outputs:\n  - postgres: {conninfo: x, gzip: true}\n", "unknown key 'gzip' in postgres output"},

@@ -179,6 +179,7 @@ static void test_quality_and_timestamps(void **state)
     plcio_shm_reader_get(r, idx, &v);
     assert_int_equal(v.changed_real_ns, 1000); /* the unchanged second read kept the change time */
     assert_int_equal(v.read_real_ns, 2000);
+    assert_int_equal(v.quality_changed_real_ns, 1000); /* NONE -> GOOD at the first read */
     assert_string_equal(v.text, "1");
     /* error keeps the bytes, records the reason */
     assert_int_equal(plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_ERROR, PLCIO_ETIMEDOUT), PLCIO_OK);
@@ -193,6 +194,19 @@ static void test_quality_and_timestamps(void **state)
     plcio_shm_reader_refresh(r);
     plcio_shm_reader_get(r, idx, &v);
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_STALE);
+    assert_int_equal(v.changed_real_ns, 1000); /* quality moved, the value did not */
+    assert_true(v.quality_changed_real_ns > 5000);
+    /* good again with the same value: the value's change time stays, the quality's moves */
+    assert_int_equal(plcio_shm_writer_set(w, idx, a, 2, 4000, &changed), PLCIO_OK);
+    assert_false(changed);
+    plcio_shm_writer_publish(w, NULL);
+    plcio_shm_reader_refresh(r);
+    plcio_shm_reader_get(r, idx, &v);
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+    assert_int_equal(v.changed_real_ns, 1000);
+    assert_int_equal(v.quality_changed_real_ns, 4000);
+    assert_int_equal(v.read_real_ns, 4000);
+    assert_int_equal(plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_STALE, PLCIO_ECLOSED), PLCIO_OK);
     /* back to good with a new value: change time is the read time */
     assert_int_equal(plcio_shm_writer_set(w, idx, b, 2, 5000, &changed), PLCIO_OK);
     plcio_shm_writer_publish(w, NULL);
@@ -219,7 +233,7 @@ static void test_quality_and_timestamps(void **state)
     assert_int_equal(st.engine_pid, (uint32_t)getpid());
     assert_true(st.engine_alive);
     assert_false(st.closed);
-    assert_int_equal(st.generation, 4);
+    assert_int_equal(st.generation, 5);
     plcio_shm_reader_free(r);
     plcio_shm_writer_free(w);
 }
@@ -442,6 +456,47 @@ static void test_write_ring_full_and_raw(void **state)
     assert_int_equal(res.error, PLCIO_ECLOSED);
     assert_int_equal(plcio_shm_reader_submit_text(r, "UI", "9", &id), PLCIO_ECLOSED);
     plcio_shm_reader_free(r);
+}
+
+/* One process's writes to one tag are handed to the engine in the order it
+ * submitted them, wherever its slots lie in the ring. Two handles of this
+ * process start claiming at the same slot (the claim cursor starts at a hash
+ * of the pid); the first one's write, taken and answered, moves the engine
+ * past that slot, so the second one's three requests sit at the slot the
+ * engine looks at last, then at the next two. Serving by slot position hands
+ * out 20, 30, 10 (the tag ends at 10); serving by submission, 10, 20, 30. */
+static void test_write_order_follows_submission(void **state)
+{
+    (void)state;
+    plcio_shm_options o = {.write_slots = 16, .write_share = 8};
+    plcio_shm_writer *w = make_writer(&o);
+    plcio_shm_reader *first = open_reader(), *second = open_reader();
+    uint64_t id;
+    plcio_shm_write_request req;
+    plcio_shm_write_result res;
+    assert_int_equal(plcio_shm_reader_submit_text(first, "UI", "1", &id), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_OK);
+    assert_int_equal(plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL), PLCIO_OK);
+    assert_int_equal(plcio_shm_reader_write_wait(first, id, 1000, &res), PLCIO_OK);
+    const char *texts[3] = {"10", "20", "30"};
+    uint64_t ids[3];
+    uint32_t slots[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(plcio_shm_reader_submit_text(second, "UI", texts[i], &ids[i]), PLCIO_OK);
+        slots[i] = (uint32_t)(ids[i] >> 32);
+    }
+    assert_int_equal(slots[0], req.slot); /* the layout described above */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(plcio_shm_writer_next_write(w, &req), PLCIO_OK);
+        assert_string_equal(req.text, texts[i]);
+        assert_int_equal(req.slot, slots[i]);
+        assert_int_equal(plcio_shm_writer_complete(w, req.slot, PLCIO_OK, NULL), PLCIO_OK);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(plcio_shm_reader_write_wait(second, ids[i], 1000, &res), PLCIO_OK);
+    plcio_shm_reader_free(first);
+    plcio_shm_reader_free(second);
+    plcio_shm_writer_free(w);
 }
 
 /* Only writable tags are handed to the engine; the others are answered with
@@ -709,6 +764,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ring_full_and_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_order_follows_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_writable_and_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_directory_cannot_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_engine_refused, setup, teardown),

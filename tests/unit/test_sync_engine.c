@@ -200,16 +200,25 @@ static void test_refused_then_up_then_lost(void **state)
     v = get(r, "Level");
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
     assert_true(v.as_double == 7.0);
+    uint64_t changed = v.changed_real_ns, quality_changed = v.quality_changed_real_ns;
+    assert_true(changed != 0);
 
-    /* The connection breaks: values stay, marked stale, and come back good. */
+    /* The connection breaks: values stay, marked stale, and come back good.
+     * The value never changed: its change time stays; the quality's moves. */
     fake_dev.connected = false;
     plcio_sync_device_down(fake_dev.dev, PLCIO_ECLOSED, "fake: reset by peer");
     run_ms(&w, 1);
     v = get(r, "Level");
     assert_int_equal(v.quality, PLCIO_SHM_QUALITY_STALE);
     assert_true(v.as_double == 7.0);
+    assert_int_equal(v.changed_real_ns, changed);
+    assert_true(v.quality_changed_real_ns > quality_changed);
+    quality_changed = v.quality_changed_real_ns;
     run_ms(&w, 150); /* backoff was reset to 100 ms by the good connection */
-    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_GOOD);
+    v = get(r, "Level");
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+    assert_int_equal(v.changed_real_ns, changed);
+    assert_true(v.quality_changed_real_ns > quality_changed);
     plcio_sync_device_stats(w.sync, 0, &st);
     assert_true(st.connected);
     plcio_shm_reader_free(r);
@@ -386,15 +395,37 @@ static void test_writes_through_shared_memory(void **state)
     (void)state;
     world w;
     assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10, writable: true}\n"), PLCIO_OK);
-    run_ms(&w, 1);
+    run_ms(&w, 11); /* connected, read once (at 10 ms) */
     plcio_shm_reader *r = reader(&w);
+    assert_int_equal(get(r, "Motor.Speed").quality, PLCIO_SHM_QUALITY_GOOD);
     uint64_t id;
     assert_int_equal(plcio_shm_reader_submit_text(r, "Motor.Speed", "1234.5", &id), PLCIO_OK);
-    run_ms(&w, 3);
+    run_ms(&w, 3); /* the ring is looked at every 2 ms; the next read is at 20 ms */
     plcio_shm_write_result res;
     assert_int_equal(plcio_shm_reader_write_wait(r, id, 1000, &res), PLCIO_OK);
     assert_int_equal(res.state, PLCIO_SHM_WRITE_DONE);
     assert_true(plcio_get_f32be(fake_dev.mem + 8) == 1234.5f);
+    /* done means visible: the segment has the new value before the next read */
+    int reads = fake_dev.reads;
+    plcio_shm_value v = get(r, "Motor.Speed");
+    assert_true(v.as_double == 1234.5);
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_GOOD);
+    assert_int_equal(fake_dev.reads, reads);
+    /* the same through the API: the callback runs after the segment has it */
+    plcio_test_write done = {0};
+    plcio_error err = {0};
+    assert_int_equal(plcio_sync_write(w.sync, "Count", "42", 0, plcio_test_on_write, &done, &err), PLCIO_OK);
+    assert_int_equal(done.calls, 1);
+    assert_int_equal(done.err, PLCIO_OK);
+    assert_int_equal(get(r, "Count").as_int, 42);
+    /* a BOOL write shows its own bit only */
+    fake_dev.mem[12] = 0xFE; /* Motor.Run is bit 0; the other bits belong to nobody */
+    run_ms(&w, 10);
+    assert_false(get(r, "Motor.Run").as_int);
+    assert_int_equal(plcio_sync_write(w.sync, "Motor.Run", "true", 0, plcio_test_on_write, &done, &err), PLCIO_OK);
+    v = get(r, "Motor.Run");
+    assert_int_equal(v.as_int, 1);
+    assert_int_equal(v.raw[0], 0xFF);
     /* A device that is down answers FAILED with the reason. */
     fake_dev.connected = false;
     fake_dev.refuse = true;
@@ -405,7 +436,8 @@ static void test_writes_through_shared_memory(void **state)
     assert_int_equal(res.state, PLCIO_SHM_WRITE_FAILED);
     assert_int_equal(res.error, PLCIO_ENOTCONN);
     assert_non_null(strstr(res.message, "not connected"));
-    assert_int_equal(plcio_get_u16be(fake_dev.mem + 6), 0);
+    assert_int_equal(plcio_get_u16be(fake_dev.mem + 6), 42); /* as the write above left it */
+    assert_int_equal(get(r, "Count").as_int, 42);
     plcio_shm_reader_free(r);
     free_world(&w);
 }

@@ -212,15 +212,22 @@ static void test_values_flow_to_sink_and_writes_back(void **state)
     assert_int_equal(rec.seen[req].tag, 1);
     assert_int_equal(rec.seen[req].size, 2);
     assert_int_equal(plcio_get_u16be(rec.seen[req].value), 300);
-    size_t res = find(&rec, req, PLCIO_SINK_WRITE_RESULT);
+    /* The acknowledged value is the tag's at once (changed), and the round
+     * ends there, before the writer hears "done". */
+    size_t written = find(&rec, req, PLCIO_SINK_TAG);
+    assert_int_equal(rec.seen[written].tag, 1);
+    assert_true(rec.seen[written].changed);
+    assert_int_equal(plcio_get_u16be(rec.seen[written].value), 300);
+    size_t res = find(&rec, written, PLCIO_SINK_WRITE_RESULT);
     assert_int_equal(rec.seen[res].reason, PLCIO_OK);
+    assert_int_equal(rec.seen[res + 1].kind, PLCIO_SINK_ROUND_END);
 
-    /* And the written value comes back, changed, in the next round. */
+    /* The next read finds the same value: not a change. */
     rec.count = 0;
     run_ms(s, &clock, 1);
     size_t count = find(&rec, 0, PLCIO_SINK_TAG) + 1;
     assert_int_equal(rec.seen[count].tag, 1);
-    assert_true(rec.seen[count].changed);
+    assert_false(rec.seen[count].changed);
     assert_int_equal(plcio_get_u16be(rec.seen[count].value), 300);
 
     plcio_sink_stats st;

@@ -201,6 +201,62 @@ static void test_modbus_url_reasons(void **state)
     }
 }
 
+/* s7://...?protocol=: which protocol, and the S7CommPlus options taken from an s7:// URL */
+static void test_s7_protocol(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        int rc;
+        plcio_s7_protocol proto;
+    } cases[] = {
+        {"s7://h", PLCIO_OK, PLCIO_S7_PROTOCOL_CLASSIC},
+        {"s7://h?protocol=classic&slot=2", PLCIO_OK, PLCIO_S7_PROTOCOL_CLASSIC},
+        {"s7://h?protocol=plus", PLCIO_OK, PLCIO_S7_PROTOCOL_PLUS},
+        {"s7://h?protocol=auto", PLCIO_OK, PLCIO_S7_PROTOCOL_AUTO},
+        {"s7plus://h", PLCIO_OK, PLCIO_S7_PROTOCOL_PLUS},
+        {"s7://h?protocol=PLUS", PLCIO_ESYNTAX, 0},
+        {"s7://h?protocol=", PLCIO_ESYNTAX, 0},
+        {"s7plus://h?protocol=classic", PLCIO_ESYNTAX, 0},
+        {"modbus-tcp://h?protocol=plus", PLCIO_ESYNTAX, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plcio_url u;
+        plcio_error err;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(plcio_url_parse(cases[i].url, &u, NULL), PLCIO_OK);
+        plcio_s7_protocol p = (plcio_s7_protocol)99;
+        int rc = plcio_url_s7_protocol(&u, &p, &err);
+        if (rc != cases[i].rc) fail_msg("%s: %d (%s), wanted %d", cases[i].url, rc, err.text, cases[i].rc);
+        if (rc == PLCIO_OK) assert_int_equal(p, cases[i].proto);
+        if (rc) assert_int_equal(err.code, rc);
+    }
+    plcio_url u;
+    plcio_error err;
+    assert_int_equal(plcio_url_parse("s7://h?protocol=bogus", &u, NULL), PLCIO_OK);
+    plcio_s7_protocol p;
+    assert_int_equal(plcio_url_s7_protocol(&u, &p, &err), PLCIO_ESYNTAX);
+    assert_non_null(strstr(err.text, "protocol=bogus: use classic, plus or auto"));
+    assert_int_equal(plcio_url_s7_protocol(NULL, &p, &err), PLCIO_EINVAL);
+
+    /* the S7CommPlus client from s7:// URLs: plus/auto with its keys (the classic ones ignored) */
+    plcio_s7plus_client *c = NULL;
+    assert_int_equal(
+        plcio_s7plus_client_new("s7://h:1102?protocol=auto&slot=1&rack=0&insecure=1&keepalive=30000", NULL, &c, &err),
+        PLCIO_OK);
+    plcio_s7plus_client_free(c);
+    assert_int_equal(plcio_s7plus_client_new("s7://h?insecure=1", NULL, &c, &err), PLCIO_EINVAL);
+    assert_null(c);
+    assert_non_null(strstr(err.text, "classic S7"));
+    assert_int_equal(plcio_s7plus_client_new("s7://h?protocol=plus&insecure=1&bogus=1", NULL, &c, &err), PLCIO_ESYNTAX);
+    assert_non_null(strstr(err.text, "unknown parameter bogus"));
+    assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&slot=1", NULL, &c, &err), PLCIO_ESYNTAX);
+    assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&keepalive=-1", NULL, &c, &err), PLCIO_ERANGE);
+    assert_non_null(strstr(err.text, "keepalive must be 0..86400000 ms"));
+    assert_int_equal(plcio_s7plus_client_new("s7plus://h?insecure=1&keepalive=86400001", NULL, &c, &err), PLCIO_ERANGE);
+    assert_null(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_error_reasons),
         cmocka_unit_test(test_s7_options_refuse),
         cmocka_unit_test(test_modbus_url_reasons),
+        cmocka_unit_test(test_s7_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include "modbus_cmds.h"
 #include "option_rows.h"
 #include "s7_cmds.h"
+#include "s7plus_cmds.h"
 
 static const cli_opt info_opts[] = {
     OPT_ROW_JSON("one JSON object"), OPT_ROW_TIMEOUT, OPT_ROW_PASSWORD, OPT_ROW_UNIT, OPT_ROW_END,
@@ -26,7 +27,7 @@ static int run_info(int argc, char **argv)
 {
     const char *url = options_first_positional(&info_spec, argc, argv);
     if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio info URL (plcio info --help)");
-    return plcio_cli_dispatch(&info_spec, url, argc, argv, s7_cli_info, modbus_cli_info);
+    return plcio_cli_dispatch_plus(&info_spec, url, argc, argv, s7_cli_info, s7plus_cli_info, modbus_cli_info);
 }
 
 const plcio_command plcio_cmd_info = {&info_spec, run_info};

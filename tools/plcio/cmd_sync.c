@@ -7,25 +7,31 @@
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
 #include "sync_http.h"
+#include "sync_mqtt.h"
 #include "sync_run.h"
 
 static const char usage[] =
     "usage: plcio sync (--config FILE | URL (--db N --layout FILE... | --tag ADDRESS...) [--interval MS])\n"
     "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
     "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
-    "                  [--postgres CONNINFO] [--influx URL] [--json-interval MS | --no-json]\n"
+    "                  [--postgres CONNINFO] [--influx URL] [--mqtt mqtt://HOST:PORT] [--sparkplug GROUP/NODE]\n"
+    "                  [--json-interval MS | --no-json]\n"
     "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
     "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
     "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
     "       --json-interval MS: rewrite the segment's JSON text at most this often (default: on every change);\n"
     "       --no-json: keep no JSON text (binary readers only; saves the engine the rendering)\n"
-    "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable;\n"
+    "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable; an array\n"
+    "         (hr0[4], DB1.DBW0[3]) is one tag per element, named hr0[0] .. hr0[3]\n"
     "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)\n"
     "       --postgres CONNINFO: every change also into PostgreSQL table plcio_samples (created when missing);\n"
     "         CONNINFO is libpq's (\"host=/run/postgresql dbname=plant\"); the password comes from PGPASSWORD\n"
     "         or a password file (passfile=FILE, ~/.pgpass), not from this command line\n"
     "       --influx URL: every change also as line protocol to http://HOST:8086/write?db=NAME\n"
-    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md"
+    "         (InfluxDB 2.x: .../api/v2/write?org=O&bucket=B with the token in INFLUX_TOKEN); docs/historian.md\n"
+    "       --mqtt mqtt://HOST[:PORT] | mqtts://HOST[:PORT]: every change also to an MQTT broker, as JSON on\n"
+    "         plcio/DEVICE/TAG (QoS 1), engine status on plcio/CLIENT/status; no writes (docs/mqtt.md)\n"
+    "       --sparkplug GROUP/NODE: with --mqtt, as a Sparkplug B edge node instead (docs/sparkplug.md)"
     "\n" SYNC_HTTP_USAGE;
 
 /* YAML double-quoted scalar. */
@@ -41,22 +47,92 @@ static void yaml_quote(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
+/* An array tag on the command line ("hr0[4]", "DB1.DBW0[3]", "co5:BOOL[8]",
+ * as `plcio read` takes them) is one shared-memory tag per element, named
+ * BASE[i] like the elements of a layout's array (BASE: the text as given
+ * without its "[n]"). The element addresses come from the parsed array. */
+typedef struct tag_array {
+    bool modbus; /* which parser */
+    plcio_s7_address s7;
+    plcio_mb_address mb;
+    uint32_t count; /* 1: not an array (or not parsed): the text goes as given */
+    char base[PLCIO_ADDRESS_TEXT_MAX + 64];
+} tag_array;
+
+static void tag_array_parse(const char *url, const char *text, tag_array *t)
+{
+    memset(t, 0, sizeof *t);
+    t->count = 1;
+    t->modbus = strncmp(url, "modbus", 6) == 0;
+    bool s7 = strncmp(url, "s7://", 5) == 0 || strncmp(url, "logo://", 7) == 0;
+    int rc = t->modbus ? plcio_mb_address_parse(text, &t->mb, NULL)
+             : s7      ? plcio_s7_address_parse(text, &t->s7, NULL)
+                       : PLCIO_EUNSUPPORTED;
+    uint32_t count = rc != PLCIO_OK ? 1 : t->modbus ? t->mb.count : t->s7.count;
+    if (count <= 1) return; /* the engine says what is wrong with it, if anything */
+    size_t len = strlen(text), cut = len;
+    if (len && text[len - 1] == ']') {
+        const char *open = strrchr(text, '[');
+        if (open) cut = (size_t)(open - text);
+    }
+    if (cut >= sizeof t->base) return; /* too long for a tag name anyway: the engine says so */
+    memcpy(t->base, text, cut);
+    t->base[cut] = '\0';
+    t->count = count;
+}
+
+/* Element i's address (count 1). */
+static int tag_array_element(const tag_array *t, uint32_t i, char *buf, size_t cap)
+{
+    if (t->modbus) {
+        plcio_mb_address e = t->mb;
+        uint32_t per = t->mb.quantity / t->mb.count;
+        e.address = (uint16_t)(t->mb.address + i * per);
+        e.count = 1;
+        e.quantity = per;
+        return plcio_mb_address_format(&e, buf, cap);
+    }
+    plcio_s7_address e = t->s7;
+    e.count = 1;
+    if (e.type == PLCIO_TYPE_BOOL) {
+        uint32_t bit = t->s7.offset * 8u + t->s7.bit + i;
+        e.offset = bit / 8u;
+        e.bit = (uint8_t)(bit % 8u);
+        e.size = 1;
+    } else if (e.area == PLCIO_S7_AREA_TM || e.area == PLCIO_S7_AREA_CT) {
+        e.offset = t->s7.offset + i;
+        e.size = 2;
+    } else {
+        uint32_t per = t->s7.size / t->s7.count;
+        e.offset = t->s7.offset + i * per;
+        e.size = per;
+    }
+    return plcio_s7_address_format(&e, buf, cap);
+}
+
 /* The one-liner of the original DB-sync tool, as a configuration: a whole DB
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
                             const char *const *tags, size_t ntags, const char *interval, bool writable,
-                            const char *postgres, const char *influx, plcio_sync_config **out, plcio_error *err)
+                            const char *postgres, const char *influx, const char *mqtt, const char *sparkplug,
+                            plcio_sync_config **out, plcio_error *err)
 {
-    size_t size = 640 + strlen(url) * 2 + (postgres ? 2 * strlen(postgres) : 0) + (influx ? 2 * strlen(influx) : 0);
+    size_t size = 640 + strlen(url) * 2 + (postgres ? 2 * strlen(postgres) : 0) + (influx ? 2 * strlen(influx) : 0) +
+                  (mqtt ? 2 * strlen(mqtt) : 0) + (sparkplug ? 2 * strlen(sparkplug) + 96 : 0);
     for (size_t i = 0; i < nlayouts; i++)
         size += 2 * strlen(layouts[i]) + 8;
-    for (size_t i = 0; i < ntags; i++)
-        size += 2 * strlen(tags[i]) + 32;
+    tag_array *arrays = calloc(ntags ? ntags : 1, sizeof *arrays);
+    if (!arrays) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < ntags; i++) {
+        tag_array_parse(url, tags[i], &arrays[i]);
+        size += (size_t)arrays[i].count * (2 * (strlen(tags[i]) + PLCIO_ADDRESS_TEXT_MAX) + 48);
+    }
     char *yaml = malloc(size);
     char *q = malloc(size);
     if (!yaml || !q) {
         free(yaml);
         free(q);
+        free(arrays);
         return PLCIO_ENOMEM;
     }
     yaml[0] = '\0';
@@ -76,29 +152,55 @@ static int one_liner_config(const char *url, const char *db, const char *const *
                               "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s        tags:\n",
                               interval, w, db ? "        db: " : "", db ? db : "", db ? "\n" : "");
         for (size_t i = 0; i < ntags; i++) {
-            yaml_quote(q, size, tags[i]);
-            n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
+            if (arrays[i].count == 1) {
+                yaml_quote(q, size, tags[i]);
+                n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
+                continue;
+            }
+            for (uint32_t k = 0; k < arrays[i].count; k++) {
+                char element[PLCIO_ADDRESS_TEXT_MAX], name[sizeof arrays[i].base + 16], qname[2 * sizeof name + 4];
+                if (tag_array_element(&arrays[i], k, element, sizeof element) != PLCIO_OK) continue;
+                snprintf(name, sizeof name, "%s[%u]", arrays[i].base, (unsigned)k);
+                yaml_quote(q, size, element);
+                yaml_quote(qname, sizeof qname, name);
+                n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s, name: %s}\n", q, qname);
+            }
         }
     }
-    if (postgres || influx) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
+    if (postgres || influx || mqtt) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
     if (postgres) {
         yaml_quote(q, size, postgres);
         n += (size_t)snprintf(yaml + n, size - n, "  - postgres: {conninfo: %s, create: true}\n", q);
     }
     if (influx) {
         yaml_quote(q, size, influx);
-        snprintf(yaml + n, size - n, "  - influx: {url: %s}\n", q);
+        n += (size_t)snprintf(yaml + n, size - n, "  - influx: {url: %s}\n", q);
+    }
+    if (mqtt) {
+        yaml_quote(q, size, mqtt);
+        n += (size_t)snprintf(yaml + n, size - n, "  - mqtt: {url: %s", q);
+        if (sparkplug) { /* GROUP/NODE: a Sparkplug B edge node (docs/sparkplug.md) */
+            const char *slash = strchr(sparkplug, '/');
+            yaml_quote(q, size, slash + 1);
+            n += (size_t)snprintf(yaml + n, size - n, ", format: sparkplug, sparkplug: {node: %s, group: ", q);
+            char *group = strndup(sparkplug, (size_t)(slash - sparkplug));
+            if (group) yaml_quote(q, size, group);
+            free(group);
+            n += (size_t)snprintf(yaml + n, size - n, "%s}", group ? q : "\"\"");
+        }
+        snprintf(yaml + n, size - n, "}\n");
     }
     int rc = plcio_sync_config_parse(yaml, strlen(yaml), "command line", NULL, out, err);
     free(yaml);
     free(q);
+    free(arrays);
     return rc;
 }
 
 typedef struct sync_args {
     const char *config, *url, *db, *interval, *shm, *stats, *seconds;
     const char *shm_mode, *shm_group, *shm_write_mode, *shm_write_group;
-    const char *postgres, *influx, *json_interval;
+    const char *postgres, *influx, *mqtt, *sparkplug, *json_interval;
     unsigned data_mode, ring_mode;
     uint32_t json_ms;
     const char *layouts[32], *tags[256];
@@ -120,7 +222,8 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
         cli_option(argc, argv, i, "--shm-write-mode", &a->shm_write_mode, bad) ||
         cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad) ||
         cli_option(argc, argv, i, "--postgres", &a->postgres, bad) ||
-        cli_option(argc, argv, i, "--influx", &a->influx, bad) ||
+        cli_option(argc, argv, i, "--influx", &a->influx, bad) || cli_option(argc, argv, i, "--mqtt", &a->mqtt, bad) ||
+        cli_option(argc, argv, i, "--sparkplug", &a->sparkplug, bad) ||
         cli_option(argc, argv, i, "--json-interval", &a->json_interval, bad) ||
         sync_http_arg(argc, argv, i, &a->http, bad))
         return PLCIO_EXIT_OK;
@@ -177,10 +280,20 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
         return cli_error(PLCIO_EXIT_USAGE, "a device URL needs --db N (and --layout FILE) or --tag ADDRESS\n%s", usage);
     if (a->config && a->ntags)
         return cli_error(PLCIO_EXIT_USAGE, "--tag goes with a device URL, not --config\n%s", usage);
-    if (a->config && (a->postgres || a->influx))
+    if (a->sparkplug && !a->mqtt)
+        return cli_error(PLCIO_EXIT_USAGE, "--sparkplug GROUP/NODE goes with --mqtt URL (the broker)\n%s", usage);
+    if (a->sparkplug) {
+        const char *slash = strchr(a->sparkplug, '/');
+        if (!slash || slash == a->sparkplug || !slash[1] || strpbrk(slash + 1, "/+#") ||
+            strcspn(a->sparkplug, "+#") < (size_t)(slash - a->sparkplug))
+            return cli_error(PLCIO_EXIT_USAGE,
+                             "--sparkplug '%s': give GROUP/NODE, two non-empty ids without '/', '+', '#'\n%s",
+                             a->sparkplug, usage);
+    }
+    if (a->config && (a->postgres || a->influx || a->mqtt))
         return cli_error(PLCIO_EXIT_USAGE,
-                         "--postgres and --influx go with a device URL; in a config file list them "
-                         "under outputs: (docs/historian.md)\n%s",
+                         "--postgres, --influx and --mqtt go with a device URL; in a config file list them "
+                         "under outputs: (docs/historian.md, docs/mqtt.md)\n%s",
                          usage);
     if (a->config && a->writable)
         return cli_error(PLCIO_EXIT_USAGE,
@@ -231,7 +344,7 @@ static int run_sync(int argc, char **argv)
     plcio_sync_config *cfg = NULL;
     int rc = config ? plcio_sync_config_load(config, &cfg, &err)
                     : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, a.postgres,
-                                       a.influx, &cfg, &err);
+                                       a.influx, a.mqtt, a.sparkplug, &cfg, &err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text[0] ? err.text : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
@@ -246,19 +359,23 @@ static int run_sync(int argc, char **argv)
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
     plcio_http *http = NULL;
-    plcio_sync_sink http_sink;
+    plcio_sync_sink sinks[1 + SYNC_MQTT_MAX];
+    size_t nsinks = 0;
+    sync_mqtt mq;
+    memset(&mq, 0, sizeof mq);
     st = sync_http_setup(&a.http, cfg, &o.logger, &http);
-    if (http) {
-        plcio_http_sink(http, &http_sink);
-        o.sinks = &http_sink;
-        o.sink_count = 1;
-    }
+    if (http) plcio_http_sink(http, &sinks[nsinks++]);
+    if (st == PLCIO_EXIT_OK) st = sync_mqtt_setup(cfg, &o.logger, &mq, sinks, &nsinks);
+    o.sinks = sinks;
+    o.sink_count = nsinks;
     plcio_sync *s = NULL;
     if (st == PLCIO_EXIT_OK) rc = plcio_sync_new(cfg, &o, &s, &err);
     if (st == PLCIO_EXIT_OK && rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "%s", err.text);
     if (st == PLCIO_EXIT_OK && http) st = sync_http_start(http, s);
+    if (st == PLCIO_EXIT_OK) st = sync_mqtt_start(&mq, s);
     if (st != PLCIO_EXIT_OK) {
         plcio_sync_free(s);
+        sync_mqtt_free(&mq);
         plcio_http_free(http);
         plcio_sync_config_free(cfg);
         return st;
@@ -276,6 +393,7 @@ static int run_sync(int argc, char **argv)
         uint64_t now = plcio_monotonic_ns();
         if (!quiet && prev && now - last >= (uint64_t)stats_ms * PLCIO_NS_PER_MS) {
             sync_run_print_stats(stdout, s, prev, (double)(now - last) / 1e9);
+            sync_mqtt_print_stats(stdout, &mq);
             last = now;
         }
         if (limit_ms && now - start >= (uint64_t)limit_ms * PLCIO_NS_PER_MS) break;
@@ -284,6 +402,8 @@ static int run_sync(int argc, char **argv)
     if (!quiet && prev) sync_run_print_stats(stdout, s, prev, (double)(plcio_monotonic_ns() - last) / 1e9);
     free(prev);
     plcio_sync_free(s);
+    if (!quiet) sync_mqtt_print_stats(stdout, &mq);
+    sync_mqtt_free(&mq);
     plcio_http_free(http);
     plcio_sync_config_free(cfg);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "sync: %s", plcio_strerror(rc));
@@ -294,7 +414,10 @@ static const cli_opt sync_opts[] = {
     {"--config", "FILE", "the configuration (YAML): devices, groups, tags, outputs", CLI_OPT_FILE},
     {"--db", "N", "one-liner: mirror data block N (with --layout)", 0},
     {"--layout", "FILE", "one-liner: the DB source (and the UDT sources it uses)", CLI_OPT_REPEAT | CLI_OPT_FILE},
-    {"--tag", "ADDRESS", "one-liner: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL)", CLI_OPT_REPEAT},
+    {"--tag", "ADDRESS",
+     "one-liner: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL); an array (hr0[4]) is one tag per element, "
+     "hr0[0] .. hr0[3]",
+     CLI_OPT_REPEAT},
     {"--interval", "MS", "one-liner: poll interval (default 100)", 0},
     {"--shm", "NAME", "shared-memory segment name (/dev/shm/NAME)", 0},
     {"--stats", "MS", "print statistics this often (default 5000, at least 100)", 0},
@@ -314,6 +437,14 @@ static const cli_opt sync_opts[] = {
     {"--influx", "URL",
      "one-liner: every change also as line protocol to http://HOST:8086/write?db=NAME (2.x: "
      ".../api/v2/write?org=O&bucket=B, token in INFLUX_TOKEN)",
+     0},
+    {"--mqtt", "URL",
+     "one-liner: every change also as JSON to an MQTT broker (mqtt://HOST[:PORT] or mqtts://; topics "
+     "plcio/DEVICE/TAG, QoS 1; no writes; docs/mqtt.md)",
+     0},
+    {"--sparkplug", "GROUP/NODE",
+     "one-liner, with --mqtt: publish as a Sparkplug B edge node NODE of group GROUP instead of JSON "
+     "(births, aliases, DDATA on change; no writes; docs/sparkplug.md)",
      0},
     SYNC_HTTP_OPT_ROWS,
     {NULL, NULL, NULL, 0},

@@ -5,6 +5,7 @@
 #include "modbus_cmds.h"
 #include "option_rows.h"
 #include "s7_cmds.h"
+#include "s7plus_cmds.h"
 
 static const cli_opt watch_opts[] = {
     OPT_ROW_JSON("one JSON object per poll with the items that changed; a failed item is {\"error\": \"why\"}"),
@@ -35,7 +36,7 @@ static int run_watch(int argc, char **argv)
 {
     const char *url = options_first_positional(&watch_spec, argc, argv);
     if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio watch URL ADDR... (plcio watch --help)");
-    return plcio_cli_dispatch(&watch_spec, url, argc, argv, s7_cli_watch, modbus_cli_watch);
+    return plcio_cli_dispatch_plus(&watch_spec, url, argc, argv, s7_cli_watch, s7plus_cli_watch, modbus_cli_watch);
 }
 
 const plcio_command plcio_cmd_watch = {&watch_spec, run_watch};

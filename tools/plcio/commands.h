@@ -35,5 +35,6 @@ extern const plcio_command plcio_cmd_diag;
 extern const plcio_command plcio_cmd_sync;
 extern const plcio_command plcio_cmd_demo;
 extern const plcio_command plcio_cmd_shm;
+extern const plcio_command plcio_cmd_gateway;
 
 #endif

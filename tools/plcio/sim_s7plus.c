@@ -57,6 +57,13 @@ static size_t mem_list_dbs(void *ctx, uint16_t *numbers, size_t cap)
     return n;
 }
 
+static int mem_cpu_state(void *ctx)
+{
+    sim_s7plus *p = ctx;
+    return p->s7 && plcio_s7_server_get_cpu_state(p->s7) == PLCIO_S7_SERVER_CPU_STOP ? PLCIO_S7PLUS_CPU_STOP
+                                                                                     : PLCIO_S7PLUS_CPU_RUN;
+}
+
 int sim_s7plus_option(int argc, char **argv, int *i, sim_s7plus *p, bool *taken)
 {
     const char *v = NULL;
@@ -92,6 +99,7 @@ int sim_s7plus_attach(sim_s7plus *p, plcio_s7_server_options *cfg, const char *h
     o.memory.read = mem_read;
     o.memory.write = mem_write;
     o.memory.list_dbs = mem_list_dbs;
+    o.memory.cpu_state = mem_cpu_state;
     o.memory.ctx = p;
     o.logger = cfg->logger;
     plcio_error err;

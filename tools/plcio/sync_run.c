@@ -1,6 +1,9 @@
 #include "sync_run.h"
 
+#include <glob.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,13 +66,65 @@ void sync_run_print_stats(FILE *out, const plcio_sync *s, plcio_sync_stats *prev
     fflush(out);
 }
 
+/* Where this binary runs from (realpath of /proc/self/exe, without the file
+ * name), or "" when unknown. */
+static void exe_dir(char *dir, size_t cap)
+{
+    dir[0] = '\0';
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return;
+    *slash = '\0';
+    char *real = realpath(exe, NULL);
+    if (real && strlen(real) < cap) snprintf(dir, cap, "%s", real);
+    free(real);
+}
+
+/* The directory to put on PYTHONPATH for `import plcio`, or "" when python3
+ * finds it by itself (or it is nowhere to be found). A binary running in its
+ * build tree names the source tree's python/; an installed one names the
+ * package `make install` put under its own PREFIX (PREFIX/lib/python3.X/
+ * {dist,site}-packages, found from where the binary is, so a DESTDIR or a
+ * moved PREFIX works too), except under /usr and /usr/local, which are on
+ * python3's path already. Never a path baked in at build time for a binary
+ * that is not in its build tree. */
+static void python_dir(char *out, size_t cap)
+{
+    out[0] = '\0';
+    char dir[PATH_MAX];
+    exe_dir(dir, sizeof dir);
+    if (!dir[0]) return;
+    char *build = realpath(PLCIO_BUILD_DIR, NULL);
+    bool in_build_tree = build && strcmp(build, dir) == 0;
+    free(build);
+    if (in_build_tree) {
+        if (access(PLCIO_PYTHON_DIR "/plcio/__init__.py", R_OK) == 0) snprintf(out, cap, "%s", PLCIO_PYTHON_DIR);
+        return;
+    }
+    char *slash = strrchr(dir, '/'); /* PREFIX/bin -> PREFIX; /bin: the system's */
+    if (!slash || slash == dir || strcmp(slash, "/bin") != 0) return;
+    *slash = '\0';
+    if (!strcmp(dir, "/usr") || !strcmp(dir, "/usr/local")) return;
+    char pattern[PATH_MAX + 64];
+    snprintf(pattern, sizeof pattern, "%s/lib/python3*/*-packages/plcio/__init__.py", dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+        char *found = g.gl_pathv[0];
+        size_t len = strlen(found) - strlen("/plcio/__init__.py");
+        if (len < cap) snprintf(out, cap, "%.*s", (int)len, found);
+    }
+    globfree(&g);
+}
+
 void sync_run_print_attach(FILE *out, const char *shm_name)
 {
     const char *bare = shm_name[0] == '/' ? shm_name + 1 : shm_name;
-    /* The Python package sits in the source tree (python/plcio); name it when
-     * this binary was built from a tree that is still there. */
-    const char *py = PLCIO_PYTHON_DIR;
-    bool here = access(py, R_OK) == 0;
+    char py[PATH_MAX];
+    python_dir(py, sizeof py);
+    bool here = py[0] != '\0';
     fprintf(out, "Attach from Python: %s%s%spython3 -c 'import plcio; print(plcio.open(\"%s\").read())'\n",
             here ? "PYTHONPATH=" : "", here ? py : "", here ? " " : "", bare);
     fprintf(out, "          or watch: plcio shm %s --watch   (C: plcio_shm_reader_new(\"%s\", ...); docs/shm.md)\n",

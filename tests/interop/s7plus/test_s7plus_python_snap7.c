@@ -3,7 +3,9 @@
  * on the same simulator), and plcio's S7CommPlus client against python-snap7's S7CommPlus emulator, V1
  * (no TLS) and TLS 1.3 with a certificate made here by openssl: connect, raw
  * reads of known contents, writes checked by python-snap7's own client, a
- * multi-item read with one missing DB, a wrong CA refused.
+ * multi-item read with one missing DB, a wrong CA refused; the event-loop
+ * mode over real TCP driven by poll() (connect, read, write checked by
+ * python-snap7's client, keep-alives answered while idle).
  *
  * The emulator differs from a real S7-1500 (Blobs without root id, 1-based
  * [offset+1, size] LIDs): the client runs with dialect=python-snap7 here;
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,6 +192,77 @@ static void test_tls(void **state)
     plcio_test_proc_stop(&srv);
 }
 
+/* ---- event-loop mode over TCP, driven by poll() ---- */
+
+static void on_done(void *ctx, plcio_s7plus_client *c, int result)
+{
+    (void)c;
+    *(int *)ctx = result;
+}
+
+/* Run the client's loop until *flag leaves 1 or keepalives reach ka (0: not
+ * waited for), at most 20 s. */
+static void loop_until(plcio_s7plus_client *c, const int *flag, uint64_t ka)
+{
+    uint64_t end = plcio_monotonic_ns() + 20 * PLCIO_NS_PER_S;
+    while ((flag ? *flag == 1 : plcio_s7plus_client_keepalives(c) < ka) && plcio_monotonic_ns() < end) {
+        uint64_t d = 0, now = plcio_monotonic_ns();
+        unsigned ev = plcio_s7plus_client_wants(c, &d);
+        struct pollfd p = {plcio_s7plus_client_fd(c), 0, 0};
+        if (ev & PLCIO_S7PLUS_WANT_READ) p.events |= POLLIN;
+        if (ev & PLCIO_S7PLUS_WANT_WRITE) p.events |= POLLOUT;
+        int ms = d == 0 ? 100 : d <= now ? 0 : (int)((d - now) / PLCIO_NS_PER_MS) + 1;
+        if (ms > 100) ms = 100;
+        (void)poll(&p, p.fd >= 0 ? 1 : 0, ms);
+        (void)plcio_s7plus_client_process(c);
+    }
+}
+
+static void test_event_loop(void **state)
+{
+    (void)state;
+    plcio_test_proc srv;
+    int port = start_server(&srv, true);
+    char params[300];
+    snprintf(params, sizeof params, "&ca=%s/cert.pem&timeout=5000&keepalive=50", tmp);
+    plcio_s7plus_client *c = client_for(port, params);
+    int connected = 1, result = 1;
+    assert_int_equal(plcio_s7plus_client_connect_async(c, on_done, &connected), PLCIO_OK);
+    loop_until(c, &connected, 0);
+    if (connected) fail_msg("connect: %s", plcio_s7plus_client_last_error(c)->text);
+    assert_string_equal(plcio_s7plus_client_tls_version(c), "TLSv1.3");
+    uint8_t b[200]; /* DB1's pattern covers its first 256 bytes */
+    plcio_s7plus_item it = {PLCIO_S7PLUS_AREA_DB, 1, 20, sizeof b, b, 1, 0};
+    assert_int_equal(plcio_s7plus_client_read_multi_async(c, &it, 1, on_done, &result), PLCIO_OK);
+    loop_until(c, &result, 0);
+    assert_int_equal(result, PLCIO_OK);
+    for (size_t i = 0; i < sizeof b; i++)
+        assert_int_equal(b[i], ((20 + i) * 7) & 0xFF);
+    uint8_t w[5] = {9, 8, 7, 6, 5};
+    plcio_s7plus_item wi = {PLCIO_S7PLUS_AREA_DB, 2, 2040, sizeof w, w, 1, 0};
+    result = 1;
+    assert_int_equal(plcio_s7plus_client_write_multi_async(c, &wi, 1, on_done, &result), PLCIO_OK);
+    loop_until(c, &result, 0);
+    assert_int_equal(result, PLCIO_OK);
+    assert_int_equal(wi.result, PLCIO_OK);
+    char hex[64];
+    foreign_read(port, true, 2, 2040, 5, hex, sizeof hex);
+    assert_string_equal(hex, "0908070605");
+    /* idle: keep-alives go and are answered; the session stays */
+    uint64_t k0 = plcio_s7plus_client_keepalives(c);
+    loop_until(c, NULL, k0 + 3);
+    assert_true(plcio_s7plus_client_keepalives(c) >= k0 + 3);
+    assert_true(plcio_s7plus_client_is_connected(c));
+    result = 1;
+    it.start = 0;
+    assert_int_equal(plcio_s7plus_client_read_multi_async(c, &it, 1, on_done, &result), PLCIO_OK);
+    loop_until(c, &result, 0);
+    assert_int_equal(result, PLCIO_OK);
+    assert_int_equal(b[5], 35);
+    plcio_s7plus_client_free(c);
+    plcio_test_proc_stop(&srv);
+}
+
 /* ---- python-snap7's S7CommPlus client against `plcio sim s7` ---- */
 
 static void foreign_client_against_sim(int port, const char *ca)
@@ -284,6 +358,7 @@ int main(void)
     snprintf(script, sizeof script, "%s/s7plus/python_snap7_peer.py", interop_dir());
     setenv("PLCIO_PYTHON_SNAP7", peer_dir, 1);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_v1), cmocka_unit_test(test_tls),
+                                       cmocka_unit_test(test_event_loop),
                                        cmocka_unit_test(test_foreign_client_against_sim)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

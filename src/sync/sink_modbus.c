@@ -1,0 +1,361 @@
+/* The live image served as Modbus TCP (modbus-server: in the configuration,
+ * plcio/sync.h): a sink that keeps the mapped tags' values as registers and
+ * bits, and a plcio Modbus server on the engine's own loop that answers from
+ * them through its callbacks. Everything runs on the engine's thread: the
+ * sink is inline (it only copies bytes), the server's callbacks run inside
+ * the engine's loop rounds.
+ *
+ * Reads of a range that holds a tag without a good value (not read yet,
+ * stale, device down) get exception 04 (server device failure), so a SCADA
+ * never takes an old value for a live one; addresses between mapped tags
+ * read 0; beyond the last mapped address, exception 02. Writes (FC 5, 6,
+ * 15, 16, 22, 23) are refused with exception 01 unless `writes: true`; with
+ * it, every tag a write touches must be writable by the engine's own rules
+ * (the tag's `writable`, as for the shared-memory ring), else exception 02;
+ * the written registers are merged into the tag's current ones, decoded by
+ * the tag's type and order, and handed to plcio_sync_write (done when the
+ * PLC acknowledges; failures are logged). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "modbus/mb_server.h"
+#include "plcio/modbus.h"
+#include "plcio/value.h"
+#include "sync/sync_engine_priv.h"
+
+#define TABLES 5 /* indexed by plcio_modbus_area: 0 coils, 1 discrete, 3 input, 4 holding */
+
+typedef struct mbo mbo;
+
+typedef struct mbo_entry {
+    mbo *m;
+    size_t tag;
+    const plcio_sink_tag *t;
+    int table;
+    uint16_t address, count; /* registers (or 1 bit) */
+    plcio_mb_order order;
+    bool writable;
+    int quality; /* plcio_shm_quality; 0 before the first value */
+} mbo_entry;
+
+struct mbo {
+    plcio_sync *engine;
+    plcio_logger logger;
+    plcio_modbus_server *srv;
+    mbo_entry *e;
+    size_t n;
+    uint16_t *image[TABLES]; /* registers, or bits as 0/1 */
+    uint32_t top[TABLES];    /* one past the highest mapped address */
+    bool writes;
+};
+
+static bool is_bits(int table) { return table == PLCIO_MODBUS_COILS || table == PLCIO_MODBUS_DISCRETE_INPUTS; }
+
+static const char *table_name(int table)
+{
+    switch (table) {
+    case PLCIO_MODBUS_COILS: return "coil";
+    case PLCIO_MODBUS_DISCRETE_INPUTS: return "discrete";
+    case PLCIO_MODBUS_INPUT_REGISTERS: return "input";
+    default: return "holding";
+    }
+}
+
+/* ---- values <-> registers ---- */
+
+/* The tag's PLC bytes (big-endian) as the entry's registers, in its order. */
+static void value_to_regs(const mbo_entry *x, const uint8_t *v, size_t size, uint16_t *regs)
+{
+    if (x->t->type == PLCIO_TYPE_BOOL) {
+        regs[0] = size && ((v[0] >> x->t->bit) & 1u);
+        return;
+    }
+    uint8_t bytes[512] = {0};
+    memcpy(bytes, v, size < sizeof bytes ? size : sizeof bytes);
+    plcio_mb_bytes_to_regs(bytes, x->count, regs);
+    if (x->count == 2) plcio_mb_put_u32(regs, plcio_mb_get_u32(regs, PLCIO_MB_ABCD), x->order);
+    if (x->count == 4) plcio_mb_put_u64(regs, plcio_mb_get_u64(regs, PLCIO_MB_ABCD), x->order);
+}
+
+static uint16_t value_to_bit(const mbo_entry *x, const uint8_t *v, size_t size)
+{
+    if (x->t->type == PLCIO_TYPE_BOOL) return size && ((v[0] >> x->t->bit) & 1u);
+    for (size_t i = 0; i < size; i++)
+        if (v[i]) return 1;
+    return 0;
+}
+
+/* The entry's registers (or bit) as the text plcio_sync_write takes. */
+static int regs_to_text(const mbo_entry *x, const uint16_t *regs, char *text, size_t cap, plcio_error *err)
+{
+    if (x->t->type == PLCIO_TYPE_BOOL) {
+        snprintf(text, cap, "%s", regs[0] ? "true" : "false");
+        return PLCIO_OK;
+    }
+    if (is_bits(x->table)) return plcio_error_set(err, PLCIO_EINVAL, "%s is not a BOOL", x->t->name);
+    uint16_t r[256];
+    memcpy(r, regs, x->count * sizeof *r);
+    if (x->count == 2) plcio_mb_put_u32(r, plcio_mb_get_u32(regs, x->order), PLCIO_MB_ABCD);
+    if (x->count == 4) plcio_mb_put_u64(r, plcio_mb_get_u64(regs, x->order), PLCIO_MB_ABCD);
+    uint8_t bytes[512];
+    plcio_mb_regs_to_bytes(r, x->count, bytes);
+    plcio_value v;
+    plcio_value_init(&v, x->t->type);
+    int rc = plcio_value_decode(&v, x->t->type, x->t->length, bytes, x->t->size, 0, NULL, err);
+    if (rc == PLCIO_OK) rc = plcio_value_to_text(&v, text, cap, NULL);
+    return rc;
+}
+
+/* ---- the server's callbacks ---- */
+
+/* Exception for a read of [addr, addr + n) of a table: 02 beyond the map, 04
+ * when a tag in it has no good value. */
+static int check_read(const mbo *m, int table, uint16_t addr, uint16_t n)
+{
+    if ((uint32_t)addr + n > m->top[table]) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    for (size_t i = 0; i < m->n; i++) {
+        const mbo_entry *x = &m->e[i];
+        if (x->table != table || x->address >= addr + n || x->address + x->count <= addr) continue;
+        if (x->quality != 1) return PLCIO_MB_EX_SERVER_DEVICE_FAILURE;
+    }
+    return 0;
+}
+
+static int read_registers(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n, uint16_t *regs)
+{
+    (void)unit;
+    mbo *m = ctx;
+    int ex = check_read(m, (int)area, addr, n);
+    if (!ex) memcpy(regs, m->image[area] + addr, (size_t)n * sizeof *regs);
+    return ex;
+}
+
+static int read_bits(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t addr, uint16_t n, uint8_t *bits)
+{
+    (void)unit;
+    mbo *m = ctx;
+    int ex = check_read(m, (int)area, addr, n);
+    for (uint16_t i = 0; !ex && i < n; i++)
+        bits[i] = (uint8_t)m->image[area][addr + i];
+    return ex;
+}
+
+/* The PLC's answer to a write from a Modbus client (the client had its answer already). */
+static void write_done(void *ctx, int err, const char *message)
+{
+    const mbo_entry *x = ctx;
+    if (err != PLCIO_OK)
+        log_msg(&x->m->logger, PLCIO_LOG_WARN, "modbus-server", "write of %s failed: %s", x->t->name,
+                message && *message ? message : plcio_strerror(err));
+}
+
+/* Every tag [addr, addr + n) of table touches: writable, and each gets its new value. */
+static int write_table(mbo *m, int table, uint16_t addr, uint16_t n, const uint16_t *vals)
+{
+    if (!m->writes) return PLCIO_MB_EX_ILLEGAL_FUNCTION;
+    if ((uint32_t)addr + n > m->top[table]) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    /* all or nothing: every register written must belong to a writable tag */
+    for (uint32_t a = addr; a < (uint32_t)addr + n; a++) {
+        bool covered = false;
+        for (size_t i = 0; i < m->n && !covered; i++) {
+            const mbo_entry *x = &m->e[i];
+            covered = x->table == table && x->writable && a >= x->address && a < (uint32_t)x->address + x->count;
+        }
+        if (!covered) return PLCIO_MB_EX_ILLEGAL_DATA_ADDRESS;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        mbo_entry *x = &m->e[i];
+        if (x->table != table || x->address >= addr + n || x->address + x->count <= addr) continue;
+        uint16_t regs[256];
+        memcpy(regs, m->image[table] + x->address, x->count * sizeof *regs);
+        for (uint16_t k = 0; k < x->count; k++) /* merge: registers of the tag the request did not touch stay */
+            if (x->address + k >= addr && x->address + k < addr + n) regs[k] = vals[x->address + k - addr];
+        char text[600];
+        plcio_error err;
+        plcio_error_clear(&err);
+        int rc = regs_to_text(x, regs, text, sizeof text, &err);
+        if (rc == PLCIO_OK) rc = plcio_sync_write(m->engine, x->t->name, text, 0, write_done, x, &err);
+        if (rc != PLCIO_OK) {
+            log_msg(&m->logger, PLCIO_LOG_WARN, "modbus-server", "write of %s %u (%s) refused: %s", table_name(table),
+                    x->address, x->t->name, err.text[0] ? err.text : plcio_strerror(rc));
+            return PLCIO_MB_EX_ILLEGAL_DATA_VALUE;
+        }
+        log_msg(&m->logger, PLCIO_LOG_INFO, "modbus-server", "write %s = %s", x->t->name, text);
+    }
+    return 0;
+}
+
+static int write_registers(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint16_t *regs)
+{
+    (void)unit;
+    (void)fc;
+    return write_table(ctx, PLCIO_MODBUS_HOLDING_REGISTERS, addr, n, regs);
+}
+
+static int write_bits(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16_t n, const uint8_t *bits)
+{
+    (void)unit;
+    (void)fc;
+    uint16_t vals[PLCIO_MB_MAX_WRITE_BITS];
+    for (uint16_t i = 0; i < n && i < PLCIO_MB_MAX_WRITE_BITS; i++)
+        vals[i] = bits[i] ? 1 : 0;
+    return write_table(ctx, PLCIO_MODBUS_COILS, addr, n, vals);
+}
+
+/* ---- the sink ---- */
+
+typedef struct mbo_config {
+    plcio_sync *engine;
+    const plcio_sync_modbus_spec *spec;
+} mbo_config;
+
+static void mbo_close(void *state)
+{
+    mbo *m = state;
+    if (!m) return;
+    plcio_modbus_server_free(m->srv);
+    for (int t = 0; t < TABLES; t++)
+        free(m->image[t]);
+    free(m->e);
+    free(m);
+}
+
+static int find_tag(const plcio_sink_tag *tags, size_t count, const char *name, size_t *out)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!strcmp(tags[i].name, name)) {
+            *out = i;
+            return PLCIO_OK;
+        }
+    return PLCIO_ENOTFOUND;
+}
+
+/* The map's entries, checked: tags exist, addresses fit, nothing overlaps. */
+static int build_map(mbo *m, const plcio_sync_modbus_spec *spec, const plcio_sink_tag *tags, size_t count,
+                     plcio_error *err)
+{
+    m->e = calloc(spec->map_count ? spec->map_count : 1, sizeof *m->e);
+    if (!m->e) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < spec->map_count; i++) {
+        const plcio_sync_modbus_map *s = &spec->map[i];
+        mbo_entry *x = &m->e[m->n];
+        if (find_tag(tags, count, s->tag, &x->tag) != PLCIO_OK)
+            return plcio_error_set(err, PLCIO_ENOTFOUND, "modbus-server map (line %u): no tag '%s'", s->line, s->tag);
+        x->m = m;
+        x->t = &tags[x->tag];
+        x->table = s->table;
+        x->address = s->address;
+        x->order = (plcio_mb_order)s->order;
+        x->count = is_bits(s->table) ? 1 : (uint16_t)((x->t->size + 1) / 2);
+        if (x->t->type == PLCIO_TYPE_BOOL) x->count = 1;
+        if (x->count > 125)
+            return plcio_error_set(err, PLCIO_ERANGE,
+                                   "modbus-server map (line %u): '%s' needs %u registers (125 at most)", s->line,
+                                   s->tag, x->count);
+        if ((uint32_t)x->address + x->count > 65536)
+            return plcio_error_set(err, PLCIO_ERANGE, "modbus-server map (line %u): '%s' at %s %u runs past 65535",
+                                   s->line, s->tag, table_name(x->table), x->address);
+        for (size_t j = 0; j < m->n; j++) {
+            const mbo_entry *y = &m->e[j];
+            if (y->table == x->table && x->address < y->address + y->count && y->address < x->address + x->count)
+                return plcio_error_set(err, PLCIO_EEXIST, "modbus-server map (line %u): '%s' at %s %u overlaps '%s'",
+                                       s->line, s->tag, table_name(x->table), x->address, y->t->name);
+        }
+        x->writable = spec->writes && x->t->writable &&
+                      (x->table == PLCIO_MODBUS_HOLDING_REGISTERS || x->table == PLCIO_MODBUS_COILS);
+        if (x->address + x->count > m->top[x->table]) m->top[x->table] = (uint32_t)x->address + x->count;
+        m->n++;
+    }
+    for (int t = 0; t < TABLES; t++) {
+        m->image[t] = calloc(m->top[t] ? m->top[t] : 1, sizeof(uint16_t));
+        if (!m->image[t]) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    }
+    return PLCIO_OK;
+}
+
+static int start_server(mbo *m, const plcio_sync_modbus_spec *spec, plcio_error *err)
+{
+    plcio_modbus_server_options so;
+    plcio_modbus_server_options_init(&so);
+    so.logger = m->logger;
+    int rc = plcio_modbus_server_new(&so, &m->srv, err);
+    if (rc != PLCIO_OK) return rc;
+    plcio_modbus_bank_config bank = plcio_modbus_bank_default(1); /* unused: the callbacks answer */
+    int unit = spec->unit >= 0 ? spec->unit : PLCIO_MODBUS_ANY_UNIT;
+    const plcio_modbus_callbacks cb = {.read_bits = read_bits,
+                                       .read_registers = read_registers,
+                                       .write_bits = write_bits,
+                                       .write_registers = write_registers};
+    rc = mb_server_attach_loop(m->srv, plcio_sync_loop(m->engine));
+    if (rc == PLCIO_OK) rc = plcio_modbus_server_add_unit(m->srv, unit, &bank);
+    if (rc == PLCIO_OK) rc = plcio_modbus_server_set_callbacks(m->srv, unit, &cb, m);
+    if (rc != PLCIO_OK) return plcio_error_set(err, rc, "modbus-server: %s", plcio_strerror(rc));
+    const char *listen = spec->listen ? spec->listen : "127.0.0.1:502";
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || (size_t)(colon - listen) >= sizeof host || end == colon + 1 || *end || port < 0 || port > 65535)
+        return plcio_error_set(err, PLCIO_ESYNTAX, "modbus-server listen '%s' is not HOST:PORT", listen);
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    int bound = 0;
+    rc = plcio_modbus_server_listen_tcp(m->srv, host, (int)port, &bound);
+    if (rc != PLCIO_OK)
+        return plcio_error_set(err, rc, "modbus-server: cannot listen on %s: %s", listen, plcio_strerror(rc));
+    log_msg(&m->logger, PLCIO_LOG_INFO, "modbus-server", "serving %zu tags on %s:%d (writes %s)", m->n, host, bound,
+            m->writes ? "on" : "off");
+    return PLCIO_OK;
+}
+
+static int mbo_open(void *config, const plcio_sink_tag *tags, size_t tag_count, void **state, plcio_error *err)
+{
+    const mbo_config *c = config;
+    mbo *m = calloc(1, sizeof *m);
+    if (!m) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    m->engine = c->engine;
+    m->logger = c->engine->logger;
+    m->writes = c->spec->writes;
+    int rc = build_map(m, c->spec, tags, tag_count, err);
+    if (rc == PLCIO_OK) rc = start_server(m, c->spec, err);
+    if (rc != PLCIO_OK) {
+        mbo_close(m);
+        return rc;
+    }
+    *state = m;
+    return PLCIO_OK;
+}
+
+static int mbo_deliver(void *state, const plcio_sink_event *events, size_t count)
+{
+    mbo *m = state;
+    for (size_t k = 0; k < count; k++) {
+        const plcio_sink_event *ev = &events[k];
+        if (ev->kind != PLCIO_SINK_TAG) continue;
+        for (size_t i = 0; i < m->n; i++) { /* a tag may be mapped more than once */
+            mbo_entry *x = &m->e[i];
+            if (x->tag != ev->tag) continue;
+            x->quality = ev->quality;
+            uint16_t *at = m->image[x->table] + x->address;
+            if (is_bits(x->table))
+                at[0] = value_to_bit(x, ev->value, ev->size);
+            else
+                value_to_regs(x, ev->value, ev->size, at);
+        }
+    }
+    return PLCIO_OK;
+}
+
+static const plcio_sink sink_modbus_ops = {PLCIO_SINK_ABI, "modbus-server", PLCIO_SINK_INLINE,
+                                           mbo_open,       mbo_deliver,     mbo_close};
+
+int sync_open_modbus_server(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap)
+{
+    if (!cfg->modbus_server.present) return PLCIO_OK;
+    mbo_config c = {s, &cfg->modbus_server}; /* used by open only */
+    int rc = sync_sink_open(s, &s->sinks[s->sink_count], &sink_modbus_ops, &c, 0, err, cap);
+    if (s->sinks[s->sink_count]) s->sink_count++;
+    return rc;
+}

@@ -1,0 +1,6 @@
+# The MQTT output against a real mosquitto broker started by the test, with
+# foreign clients (mosquitto_sub/_pub, npm mqtt pinned in tests/interop/mqtt).
+# Exit 77 = mosquitto or the npm client is not installed (scripts/bootstrap.sh does both).
+add_test(NAME interop_mqtt
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/mqtt/test_mqtt.sh $<TARGET_FILE:plcio_cli> ${PLCIO_FIXTURES_DIR})
+set_tests_properties(interop_mqtt PROPERTIES LABELS "interop" TIMEOUT 300 SKIP_RETURN_CODE 77)
