@@ -393,7 +393,8 @@ class Clock(Structure):
 class SyncOptions(Structure):
     _fields_ = [("logger", Logger), ("shm_name", c_char_p), ("shm_mode", c_uint), ("shm_group", c_char_p),
                 ("shm_write_mode", c_uint), ("shm_write_group", c_char_p), ("no_shm", c_bool), ("clock", Clock),
-                ("drivers", c_void_p), ("driver_count", c_size_t), ("sinks", c_void_p), ("sink_count", c_size_t)]
+                ("drivers", c_void_p), ("driver_count", c_size_t), ("sinks", c_void_p), ("sink_count", c_size_t),
+                ("no_json", c_bool), ("json_interval_ms", c_uint32)]
 
 
 SYNC_WRITE_CB = CFUNCTYPE(None, c_void_p, c_int, c_char_p)
