@@ -639,8 +639,8 @@ static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char *what, 
     const char *p = NULL;
     int rc = get_string(ctx, n, what, &p);
     if (rc != PLCIO_OK) return rc;
-    /* get_string sets p when it returns 0; its failures return fail(), never 0, but variadic (not followed) */
-    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
+    /* get_string sets p when it returns 0; the check says so to the compilers, which do not follow fail(). */
+    if (!p) return PLCIO_EINVAL;
     if (p[0] == '/' || !ctx->base_dir || !*ctx->base_dir) {
         *out = p;
         return PLCIO_OK;
