@@ -22,7 +22,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_bool, c_char, c_char
 from typing import List, Optional
 
 SONAME = "libplcio.so.2"
-ABI_MAJOR = 1
+ABI_MAJOR = 2
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
