@@ -30,6 +30,7 @@
 #include "plcio/plcio.h"
 #include "plcio/s7_server.h"
 #include "plcio/sync.h"
+#include "bench_measure.h"
 
 #define SETTLE_S  3.0
 #define MEASURE_S 5.0
@@ -37,26 +38,6 @@
 static char tmpdir[64];
 static uint32_t json_interval_ms;
 static bool no_json;
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) (void)fclose(f); /* read-only */
-    return kib;
-}
 
 /* Time this thread spent runnable but waiting for a CPU (schedstat), in s:
  * on a shared machine the engine may be late for want of a core. */
