@@ -78,6 +78,8 @@ typedef enum plcio_s7_area {
 
 /* The S7ANY address field holds byte * 8 + bit in 24 bits. */
 #define PLCIO_S7_MAX_BYTE_OFFSET 0x1FFFFFu
+/* LOGO! 0BA7/0BA8 V memory: V0..V849, DB1 of a LOGO! (docs/s7.md "LOGO!"). */
+#define PLCIO_LOGO_VM_SIZE 850u
 
 typedef struct plcio_s7_address {
     plcio_s7_area area;

@@ -103,10 +103,27 @@ static int options_from_url(plcio_s7_client_options *o, const plcio_url *url, ch
                                        "local-tsap", "remote-tsap", "parallel", "reconnect", "connect-timeout",
                                        "protocol",   NULL};
     if (!o || !url) return PLCIO_EINVAL;
-    if (strcmp(url->scheme, "s7") != 0) return url_err(err, errcap, PLCIO_EINVAL, "not an s7:// URL: %s", url->scheme);
-    const char *bad = plcio_url_unknown_key(url, keys);
-    if (bad) return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);
-    if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "s7:// URL without a host%s", "");
+    /* logo://HOST[:PORT]: a LOGO! 0BA7/0BA8/8.x, reached by TSAP (local 01.00, remote 02.00, as
+     * python-snap7's Logo and LOGO!Soft's defaults) rather than by rack and slot. */
+    bool logo = strcmp(url->scheme, "logo") == 0;
+    if (!logo && strcmp(url->scheme, "s7") != 0)
+        return url_err(err, errcap, PLCIO_EINVAL, "not an s7:// or logo:// URL: %s", url->scheme);
+    const char *bad = NULL;
+    if (logo) {
+        static const char *const logo_keys[] = {"pdu",       "timeout",         "local-tsap", "remote-tsap",
+                                                "reconnect", "connect-timeout", NULL};
+        bad = plcio_url_unknown_key(url, logo_keys);
+        if (bad)
+            return url_err(err, errcap, PLCIO_ESYNTAX,
+                           "unknown logo:// parameter '%s' (logo://HOST[:PORT][?local-tsap=0x0100&remote-tsap=0x0200])",
+                           bad);
+        o->local_tsap = 0x0100;
+        o->remote_tsap = 0x0200;
+        o->parallel_jobs = 1;
+    }
+    if (!logo && (bad = plcio_url_unknown_key(url, keys)) != NULL)
+        return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);
+    if (!url->host[0]) return url_err(err, errcap, PLCIO_ESYNTAX, "%s:// URL without a host", url->scheme);
     /* protocol=classic is this client; plus and auto need the S7CommPlus client (plcio/s7plus.h). */
     const char *proto = plcio_url_get(url, "protocol");
     if (proto && strcmp(proto, "classic") != 0)

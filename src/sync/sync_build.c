@@ -19,6 +19,8 @@ static bool scheme_matches(const sync_driver_ops *ops, const char *scheme)
 
 const sync_driver_ops *sync_driver_for(const plcio_sync *s, const char *scheme)
 {
+    /* logo:// is classic S7 with LOGO! TSAPs: the s7 driver (its URL parser knows logo://) */
+    if (!strcmp(scheme, "logo")) scheme = "s7";
     for (size_t i = 0; i < s->driver_count; i++)
         if (scheme_matches(s->drivers[i], scheme)) return s->drivers[i];
     return NULL;
@@ -265,11 +267,11 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
     }
     d->ops = sync_driver_for(s, url.scheme);
     if (!d->ops) {
-        snprintf(
-            err, cap,
-            "%s: unknown kind of device '%s://': no driver registered for it (s7://, modbus-tcp://, modbus-udp://, "
-            "modbus-rtu://, modbus-ascii://, or a driver of plcio_sync_options.drivers)",
-            d->name, url.scheme);
+        snprintf(err, cap,
+                 "%s: unknown kind of device '%s://': no driver registered for it (s7://, logo://, modbus-tcp://, "
+                 "modbus-udp://, "
+                 "modbus-rtu://, modbus-ascii://, or a driver of plcio_sync_options.drivers)",
+                 d->name, url.scheme);
         return PLCIO_EUNSUPPORTED;
     }
     plcio_error derr;

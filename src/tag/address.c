@@ -359,6 +359,33 @@ static int parse_s7_timer_counter(scan *s, plcio_s7_address *a, const char *text
     return s7_finish(a, text, err, cap);
 }
 
+/* LOGO! V memory (0BA7/0BA8, docs/s7.md "LOGO!"): V10, V10.3, VB10, VW20, VD30 are
+ * bytes of DB1; the V memory is PLCIO_LOGO_VM_SIZE bytes, so the data must end inside it. */
+static int parse_logo_v(scan *s, plcio_s7_address *a, const char *text, char *err, size_t cap)
+{
+    char letter = 0;
+    uint64_t offset, bit = 0;
+    bool has_bit;
+    suffix sx = {0};
+    a->area = PLCIO_S7_AREA_DB;
+    a->db = 1;
+    scan_letter(s, &letter);
+    int rc = scan_offset_bit(s, letter, &offset, &has_bit, &bit, text, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    if (letter == 0) letter = has_bit ? 'X' : 'B'; /* V10 is a byte, V10.3 a bit (as LOGO!Soft) */
+    rc = scan_s7_suffixes(s, &sx, text, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    a->offset = (uint32_t)offset;
+    a->bit = (uint8_t)bit;
+    rc = apply_type(a, letter, &sx, text, err, cap);
+    if (rc == PLCIO_OK) rc = s7_finish(a, text, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    if ((uint64_t)a->offset + a->size > PLCIO_LOGO_VM_SIZE)
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: the data ends at V%llu, beyond the LOGO! V memory (V0..V%u)",
+                        quote(text).s, (unsigned long long)a->offset + a->size - 1, PLCIO_LOGO_VM_SIZE - 1);
+    return PLCIO_OK;
+}
+
 int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, size_t errcap)
 {
     if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
@@ -368,6 +395,7 @@ int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, siz
     accept_char(&s, '%');
     if (*s.p == '\0') return tag_fail(PLCIO_ESYNTAX, err, errcap, "empty S7 address");
     if (accept_ci(&s, "DB")) return parse_s7_db(&s, out, text, err, errcap);
+    if (accept_ci(&s, "V")) return parse_logo_v(&s, out, text, err, errcap);
     for (size_t i = 0; i < sizeof s7_areas / sizeof s7_areas[0]; i++) {
         if (!accept_ci(&s, s7_areas[i].prefix)) continue;
         out->area = s7_areas[i].area;
@@ -381,9 +409,10 @@ int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, siz
                                                             : "PI";
         return parse_s7_io(&s, out, canon, text, err, errcap);
     }
-    return tag_fail(PLCIO_ESYNTAX, err, errcap,
-                    "%s: not an S7 address (expected DB1.DBW0, DB1:0:INT, M0.0, MW0, I0.0, Q0.0, PIW0, T0, C0)",
-                    quote(text).s);
+    return tag_fail(
+        PLCIO_ESYNTAX, err, errcap,
+        "%s: not an S7 address (expected DB1.DBW0, DB1:0:INT, M0.0, MW0, I0.0, Q0.0, PIW0, T0, C0; LOGO!: V10, VW20)",
+        quote(text).s);
 }
 
 /* Append to buf at *n; false once the buffer is full. */

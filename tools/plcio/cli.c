@@ -148,7 +148,7 @@ int plcio_cli_dispatch_plus(const cli_spec *spec, const char *url, int argc, cha
         if (proto != PLCIO_S7_PROTOCOL_CLASSIC || plcio_url_get(&u, "protocol"))
             return run_classic(spec, url, argc, argv, s7);
     }
-    if (s7 && plcio_cli_scheme_is(url, "s7")) {
+    if (s7 && (plcio_cli_scheme_is(url, "s7") || plcio_cli_scheme_is(url, "logo"))) {
         if ((st = options_check_protocol(spec, argc, argv, CLI_OPT_S7)) != PLCIO_EXIT_OK) return st;
         return s7(argc, argv);
     }
@@ -159,8 +159,8 @@ int plcio_cli_dispatch_plus(const cli_spec *spec, const char *url, int argc, cha
         return modbus(argc, argv);
     }
     return cli_error(PLCIO_EXIT_USAGE, "%s: unsupported URL '%s' (%s)", spec->name, url,
-                     s7 && s7plus && modbus ? "s7://HOST..., s7plus://HOST..., modbus-tcp://HOST..."
-                     : s7 && modbus         ? "s7://HOST..., modbus-tcp://HOST..."
+                     s7 && s7plus && modbus ? "s7://HOST..., logo://HOST, s7plus://HOST..., modbus-tcp://HOST..."
+                     : s7 && modbus         ? "s7://HOST..., logo://HOST, modbus-tcp://HOST..."
                      : s7                   ? "s7://HOST..."
                                             : "modbus-tcp://HOST..., modbus-rtu://DEVICE...");
 }

@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "plcio/address.h"
 #include "plcio/core.h"
 #include "plcio/layout.h"
 #include "plcio/s7_server.h"
@@ -58,6 +59,10 @@ static const cli_opt sim_s7_table[] = {
     {"--s7plus-key", "FILE", "the key of --s7plus-cert (PEM)", CLI_OPT_FILE},
     {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
     {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
+    {"--logo", NULL,
+     "behave as a LOGO! 0BA7/0BA8: only DB1 (the V memory, 850 zeroed bytes), only the remote TSAP 02.00, "
+     "no S7CommPlus",
+     0},
     OPT_ROW_CHURN,
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
     {NULL, NULL, NULL, 0},
@@ -72,7 +77,7 @@ const cli_spec sim_s7_spec = {
     "1:... says otherwise, DB1 has 100 bytes holding INT 1234 at byte 0, REAL 3.5 at byte 2 and the byte\n"
     "value i at byte i from 10 on (the values README's examples show). S7CommPlus (as TIA Portal speaks\n"
     "to an S7-1500) is answered on the same port over TLS with a certificate made at start (its SHA-256\n"
-    "fingerprint is printed) unless --no-s7plus.",
+    "fingerprint is printed) unless --no-s7plus. --logo serves a LOGO! instead (docs/s7.md \"LOGO!\").",
     sim_s7_table,
     NULL,
     NULL,
@@ -354,6 +359,7 @@ typedef struct sim_s7_opts {
     size_t n_layouts;
     double seconds;
     bool verbose;
+    bool logo; /* --logo */
     sim_s7plus plus;
     sim_churn churn;
 } sim_s7_opts;
@@ -442,6 +448,8 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
+    } else if (cli_option(argc, argv, i, "--logo", NULL, &bad)) {
+        o->logo = true;
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
@@ -465,6 +473,48 @@ static uint8_t *sample_db1(size_t size)
     for (size_t i = 10; i < size; i++)
         db[i] = (uint8_t)i;
     return db;
+}
+
+/* --logo: a LOGO! answers connection requests for its server TSAP 02.00 only
+ * (the TSAP LOGO!Soft configures and python-snap7's Logo calls). A CR for any
+ * other TSAP is taken here and the connection closed, so that no classic S7
+ * session (rack/slot TSAPs 01.xx, 03.xx) comes up. */
+static int logo_refuse_token;
+static void *logo_accept(void *ctx, const uint8_t *called_tsap, size_t tsap_len, unsigned client)
+{
+    (void)ctx;
+    (void)client;
+    if (tsap_len == 2 && called_tsap[0] == 0x02 && called_tsap[1] == 0x00) return NULL; /* classic S7 serves it */
+    return &logo_refuse_token;
+}
+static int logo_feed(void *conn, const uint8_t *data, size_t len)
+{
+    (void)conn;
+    (void)data;
+    (void)len;
+    return -1; /* close the connection */
+}
+static const uint8_t *logo_output(void *conn, size_t *len)
+{
+    (void)conn;
+    *len = 0;
+    return NULL;
+}
+static void logo_output_done(void *conn, size_t n)
+{
+    (void)conn;
+    (void)n;
+}
+static void logo_close(void *conn) { (void)conn; }
+
+static int logo_setup(sim_s7_opts *o)
+{
+    if (o->n_areas)
+        return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
+    o->plus.off = true;
+    o->areas[o->n_areas++] = (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false};
+    o->cfg.handoff = (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL};
+    return PLCIO_EXIT_OK;
 }
 
 /* Every area, filled with its start values when it has some. */
@@ -504,9 +554,10 @@ int sim_s7_main(int argc, char **argv)
     }
     if (st == PLCIO_EXIT_OK && o->cfg.protection_level > 1 && !o->cfg.password)
         st = cli_error(PLCIO_EXIT_USAGE, "--protection needs --password (the level applies until it is given)");
+    if (st == PLCIO_EXIT_OK && o->logo) st = logo_setup(o);
     plcio_s7_server *srv = NULL;
     if (st == PLCIO_EXIT_OK) {
-        add_defaults(o->areas, &o->n_areas);
+        if (!o->logo) add_defaults(o->areas, &o->n_areas);
         o->cfg.host = o->host;
         if (o->verbose) {
             o->cfg.logger.fn = plcio_log_to_stream;
