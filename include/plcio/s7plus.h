@@ -33,6 +33,8 @@ typedef enum plcio_s7plus_area {
     PLCIO_S7PLUS_AREA_M = 3
 } plcio_s7plus_area;
 
+enum { PLCIO_S7PLUS_LEGIT_AUTO = 0, PLCIO_S7PLUS_LEGIT_LEGACY = 1, PLCIO_S7PLUS_LEGIT_NEW = 2 };
+
 typedef struct plcio_s7plus_client_options {
     const char *host;        /* borrowed during _new (copied) */
     int port;                /* 102 */
@@ -49,6 +51,13 @@ typedef struct plcio_s7plus_client_options {
      * 1-based [offset+1, size] LIDs instead of the real PLC's ClassicBlob
      * [3, offset, size]. URL: dialect=python-snap7. */
     bool python_snap7_dialect;
+    /* Password legitimation after connecting (docs/s7plus.md; untested on
+     * real PLCs). NULL: none. Copied; 1..64 characters. Blocking mode only:
+     * connect_async refuses it (PLCIO_EUNSUPPORTED). A wrong password: the
+     * session is closed and connect returns PLCIO_EACCESS. */
+    const char *password;
+    /* PLCIO_S7PLUS_LEGIT_AUTO: the new method over TLS, legacy without. */
+    int legitimation;
     plcio_logger logger;
     /* Event-loop mode: after this long without an answer from the PLC, ask
      * it for the session's protection level (what TIA Portal reads), so the
@@ -210,6 +219,11 @@ typedef struct plcio_s7plus_server_options {
     const char *key_file;      /* its key */
     const char *cert_names;    /* subjectAltName of a made certificate: "IP:127.0.0.1,DNS:localhost" */
     unsigned protection_level; /* reported effective protection level: 1 */
+    /* Password legitimation (attributes 303/304/1846 of the session object,
+     * docs/s7plus.md): with a password, a session may not write (nor read at
+     * protection_level 3) and reports protection_level until it legitimated,
+     * then level 1. NULL: no password. Copied; 1..64 characters. */
+    const char *password;
     plcio_s7plus_server_memory memory;
     plcio_logger logger;
 } plcio_s7plus_server_options;
