@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "plcio/plcio.h"
+#include "bench_measure.h"
 
 #define TAGS    10000
 #define CLIENTS 50
@@ -35,15 +36,6 @@ static void sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
-}
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int connect_http(void)

@@ -29,6 +29,7 @@
 #include "plcio/plcio.h"
 #include "plcio/s7_server.h"
 #include "plcio/sync.h"
+#include "bench_measure.h"
 
 #define TAGS 30
 
@@ -45,8 +46,6 @@ static long env_long(const char *name, long def)
     long v = s ? atol(s) : def;
     return v > 0 ? v : def;
 }
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
 
 /* Resident bytes of this process. */
 static double rss_bytes(void)

@@ -29,6 +29,7 @@
 
 #include "plcio/plcio.h"
 #include "plcio/s7_server.h"
+#include "bench_measure.h"
 
 #define DEVICES         10
 #define TAGS_PER_DEVICE 1000
@@ -43,24 +44,6 @@ static double *lat_ms;
 static atomic_size_t samples;
 static atomic_ullong received;
 static atomic_ullong received_bytes, received_msgs; /* every message on the subscription */
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) (void)fclose(f);
-    return kib;
-}
 
 static int free_port(void)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "plcio/plcio.h"
+#include "bench_measure.h"
 
 #define DB_SIZE 65535u
 
@@ -41,13 +42,6 @@ static int mem_read(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uin
 static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, const uint8_t *in)
 {
     return mem(ctx, a, db, s, n, NULL, in);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 typedef int (*read_fn)(void *c, uint32_t size, uint8_t *buf);

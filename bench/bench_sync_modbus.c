@@ -18,6 +18,7 @@
 #include "plcio/modbus.h"
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
+#include "bench_measure.h"
 
 #define BLOCK_TAGS      16000
 #define DEVICES         10
@@ -28,15 +29,6 @@ static double run_seconds(void)
     const char *s = getenv("PLCIO_BENCH_SECONDS");
     double v = s ? atof(s) : 3.0;
     return v > 0 ? v : 3.0;
-}
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 typedef struct server {

@@ -27,6 +27,7 @@
 #include "plcio/plcio.h"
 #include "plcio/s7_server.h"
 #include "plcio/sync.h"
+#include "bench_measure.h"
 
 #define DEVICES         10
 #define TAGS_PER_DEVICE 1000
@@ -37,15 +38,6 @@ static plcio_s7_server *servers[DEVICES];
 static atomic_bool changing;
 static atomic_int change_us = 50000; /* the changer's period */
 static int poll_ms = 100;            /* the engine's interval */
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Every 50 ms, every REAL of every simulator gets a new value. */
 static void *changer(void *arg)

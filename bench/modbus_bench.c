@@ -26,6 +26,7 @@
 
 #include "plcio/modbus.h"
 #include "plcio/sync.h"
+#include "bench_measure.h"
 
 #define REGS 125
 
@@ -35,8 +36,6 @@ static double bench_seconds(void)
     double v = s ? atof(s) : 1.0;
     return v > 0 ? v : 1.0;
 }
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
 
 static void fill(uint16_t *regs)
 {

@@ -9,8 +9,7 @@
 #include <sys/resource.h>
 
 #include "plcio/plcio.h"
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
+#include "bench_measure.h"
 
 static double cpu_s(void)
 {

@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-os.environ.setdefault("PLCIO_LIBRARY", os.path.join(BUILD, "libplcio.so.1"))
+os.environ.setdefault("PLCIO_LIBRARY", os.path.join(BUILD, "libplcio.so.2"))
 SNAP7_PY = os.path.join(os.path.dirname(ROOT), "shared", "peers", "python-snap7")
 sys.path.insert(0, SNAP7_PY)
 

@@ -13,7 +13,7 @@ for b in "$dir"/bench_*; do
 done
 [ "$found" -eq 1 ] || echo "no benchmarks built in $dir (cmake --build $BUILD --target bench_all)"
 # The Python package against python-snap7 and pymodbus (needs libplcio.so of this build).
-if [ -x /usr/bin/python3 ] && [ -f "$BUILD/libplcio.so.1" ]; then
+if [ -x /usr/bin/python3 ] && [ -f "$BUILD/libplcio.so.2" ]; then
     echo "== python_clients.py"
     /usr/bin/python3 "$(dirname "$0")/python_clients.py" "$BUILD" || status=1
 fi

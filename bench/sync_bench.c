@@ -21,6 +21,7 @@
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "snap7_api.h"
+#include "bench_measure.h"
 
 #define BIG_TAGS        16383u /* DINT: 65532 bytes */
 #define BIG_BYTES       (BIG_TAGS * 4u)
@@ -29,26 +30,6 @@
 #define TAGS_PER_DEVICE 1000
 
 static char tmpdir[64];
-
-static double now_s(void) { return (double)plcio_monotonic_ns() / 1e9; }
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    if (f) (void)fclose(f); /* read-only */
-    return kib;
-}
 
 static void write_layout(const char *file, const char *source)
 {

@@ -7,6 +7,8 @@
  *   shm-group: plcread        # its group (default: the engine's)
  *   shm-write-mode: "0600"    # who may ask for writes: the ring tank.ring (default 0600)
  *   shm-write-group: plcwrite # its group
+ *   json: {interval: 100ms}   # the segment's JSON text at most this often (default: every
+ *                             # change); json: off keeps none (binary readers only)
  *   stats-interval: 1s        # how often statistics are reported (default 1s)
  *   layouts: [tank.db]        # TIA / STEP 7 source files, relative to this file
  *   devices:
@@ -196,6 +198,8 @@ typedef struct plcio_sync_config {
     plcio_sync_output_spec *outputs;
     plcio_sync_http_spec http;
     plcio_sync_modbus_spec modbus_server;
+    bool json_off;             /* "json: off": the segment has no JSON rendition */
+    uint32_t json_interval_ms; /* "json: {interval: MS}": rewrite it at most this often (0: on every change) */
 } plcio_sync_config;
 
 /* Parse a YAML configuration. `source` names it in errors ("tank.yaml");
@@ -251,6 +255,8 @@ typedef struct plcio_sync_options {
      * round. Shared memory is one more sink, after these, unless no_shm. */
     const struct plcio_sync_sink *sinks;
     size_t sink_count;
+    bool no_json;              /* override "json": keep no JSON rendition in the segment */
+    uint32_t json_interval_ms; /* override "json: {interval}" (0: keep) */
 } plcio_sync_options;
 
 /* Build an engine: load the layout files, resolve every tag, plan the reads,

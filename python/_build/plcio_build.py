@@ -8,8 +8,8 @@ or without --no-build-isolation.
 
 What it builds: a wheel of the plcio package (python/plcio), its version from
 plcio/_version.py (kept equal to the C library's by a test), and a copy of the
-C library bundled as plcio/_lib/libplcio.so.1 when one is found at build time:
-$PLCIO_LIBRARY, else build/libplcio.so.1 of the checkout. PLCIO_BUNDLE=0 builds
+C library bundled as plcio/_lib/libplcio.so.2 when one is found at build time:
+$PLCIO_LIBRARY, else build/libplcio.so.2 of the checkout. PLCIO_BUNDLE=0 builds
 without it (the package then uses the installed library: `make install` does so).
 """
 
@@ -26,7 +26,7 @@ import zipfile
 NAME = "plcio"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # python/
 PKG = os.path.join(ROOT, NAME)
-SONAME = "libplcio.so.1"
+SONAME = "libplcio.so.2"
 
 
 def _version():
@@ -99,7 +99,7 @@ def _write_wheel(wheel_directory, entries, bundled):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for n, d in entries:
             info = zipfile.ZipInfo(n, date_time=(2020, 1, 1, 0, 0, 0))
-            info.external_attr = (0o755 if n.endswith(".so.1") else 0o644) << 16
+            info.external_attr = (0o755 if n.endswith(".so.2") else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, d)
     return filename

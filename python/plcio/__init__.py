@@ -69,6 +69,6 @@ __all__ = ["S7Client", "ModbusClient", "S7Server", "ModbusServer", "Access", "ai
 
 
 def library_path() -> str:
-    """The libplcio.so.1 this package uses (loads it)."""
+    """The libplcio.so.2 this package uses (loads it)."""
     from . import _lib
     return _lib.path()

@@ -1,9 +1,9 @@
-"""Finding and loading libplcio.so.1 and declaring the C functions the package
+"""Finding and loading libplcio.so.2 and declaring the C functions the package
 calls (ctypes, no compiler at install time).
 
 The library is looked for, in this order:
   1. the file named by the environment variable PLCIO_LIBRARY;
-  2. the copy bundled into the package at install time (plcio/_lib/libplcio.so.1);
+  2. the copy bundled into the package at install time (plcio/_lib/libplcio.so.2);
   3. the installed library (the dynamic loader's search path, the lib/ of the
      prefix the package was installed into by `make install PREFIX=...`, then
      /usr/local/lib and /usr/lib with and without the multiarch directory);
@@ -21,8 +21,8 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_bool, c_char, c_char
                     c_size_t, c_uint, c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
 from typing import List, Optional
 
-SONAME = "libplcio.so.1"
-ABI_MAJOR = 1
+SONAME = "libplcio.so.2"
+ABI_MAJOR = 2
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,8 +65,8 @@ def _load() -> ctypes.CDLL:
         is_name = os.sep not in path
         if not is_name and not os.path.exists(path):
             if path == env:
-                raise LibraryNotFound("plcio: PLCIO_LIBRARY=%s does not exist; point it at libplcio.so.1 "
-                                      "(e.g. build/libplcio.so.1 after `make`) or unset it" % env)
+                raise LibraryNotFound("plcio: PLCIO_LIBRARY=%s does not exist; point it at libplcio.so.2 "
+                                      "(e.g. build/libplcio.so.2 after `make`) or unset it" % env)
             tried.append(path + " (absent)")
             continue
         try:
@@ -78,9 +78,9 @@ def _load() -> ctypes.CDLL:
             continue
         return lib
     raise LibraryNotFound(
-        "plcio: the C library libplcio.so.1 was not found. Build it (`make`) and then either `make install`, "
-        "or set PLCIO_LIBRARY=/path/to/build/libplcio.so.1, or reinstall this package after the build "
-        "(`python3 -m pip install ./python` bundles build/libplcio.so.1). Tried: " + "; ".join(tried))
+        "plcio: the C library libplcio.so.2 was not found. Build it (`make`) and then either `make install`, "
+        "or set PLCIO_LIBRARY=/path/to/build/libplcio.so.2, or reinstall this package after the build "
+        "(`python3 -m pip install ./python` bundles build/libplcio.so.2). Tried: " + "; ".join(tried))
 
 
 # ---- structures (include/plcio/*.h) ----
@@ -393,7 +393,8 @@ class Clock(Structure):
 class SyncOptions(Structure):
     _fields_ = [("logger", Logger), ("shm_name", c_char_p), ("shm_mode", c_uint), ("shm_group", c_char_p),
                 ("shm_write_mode", c_uint), ("shm_write_group", c_char_p), ("no_shm", c_bool), ("clock", Clock),
-                ("drivers", c_void_p), ("driver_count", c_size_t), ("sinks", c_void_p), ("sink_count", c_size_t)]
+                ("drivers", c_void_p), ("driver_count", c_size_t), ("sinks", c_void_p), ("sink_count", c_size_t),
+                ("no_json", c_bool), ("json_interval_ms", c_uint32)]
 
 
 SYNC_WRITE_CB = CFUNCTYPE(None, c_void_p, c_int, c_char_p)

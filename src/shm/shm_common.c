@@ -20,6 +20,7 @@
 #include "plcio/core.h"
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
+#include "tag/num_text.h"
 #include "tag/tag_internal.h"
 
 const char *plcio_shm_quality_name(int quality)
@@ -333,10 +334,37 @@ static bool is_json_number_type(plcio_type t)
     }
 }
 
+/* REAL and LREAL through the shortest round-trip formatter (num_text.h):
+ * the engine renders one per changed value. true if t is one of them. */
+static bool float_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *pos, int *rc)
+{
+    char text[NUM_TEXT_MAX];
+    size_t n;
+    if (t->type == PLCIO_TYPE_REAL) {
+        float f = plcio_get_f32be(raw);
+        n = isfinite(f) ? num_text_f32(f, text) : (size_t)snprintf(text, sizeof text, "null");
+    } else if (t->type == PLCIO_TYPE_LREAL) {
+        double d = plcio_get_f64be(raw);
+        n = isfinite(d) ? num_text_f64(d, text) : (size_t)snprintf(text, sizeof text, "null");
+    } else {
+        return false;
+    }
+    if (cap - *pos < n + 1) {
+        *rc = PLCIO_ENOSPC;
+    } else {
+        memcpy(buf + *pos, text, n);
+        *pos += n;
+        *rc = PLCIO_OK;
+    }
+    return true;
+}
+
 int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, size_t *pos, char *scratch,
                    size_t scratch_cap)
 {
     if (!scratch || !scratch_cap) return PLCIO_EINVAL;
+    int frc;
+    if (float_json(t, raw, buf, cap, pos, &frc)) return frc;
     size_t n = 0;
     int rc = shm_value_text(t, raw, scratch, scratch_cap, &n);
     const char *lit = NULL;
@@ -360,3 +388,49 @@ int shm_value_json(const shm_tag *t, const uint8_t *raw, char *buf, size_t cap, 
     *pos += l;
     return PLCIO_OK;
 }
+
+size_t shm_json_tag_bound(const shm_tag *t)
+{
+    /* escaped name; the value: numbers and booleans are short, text may be
+     * escaped six bytes per byte; the fixed words, quality, error name, ts */
+    size_t value =
+        is_json_number_type(t->type) || t->type == PLCIO_TYPE_BOOL ? NUM_TEXT_MAX : 6 * shm_value_text_bound(t) + 2;
+    return 6 * strlen(t->name) + 2 + value + 100;
+}
+
+// NOLINTBEGIN(bugprone-not-null-terminated-result): JSON text built on, ended by the caller
+int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
+                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap)
+{
+    int rc = shm_json_string(t->name, strlen(t->name), buf, cap, pos);
+    if (rc != PLCIO_OK || cap - *pos < 16) return PLCIO_ENOSPC;
+    memcpy(buf + *pos, ":{\"value\":", 10);
+    *pos += 10;
+    if (quality == PLCIO_SHM_QUALITY_NONE) {
+        if (cap - *pos < 5) return PLCIO_ENOSPC;
+        memcpy(buf + *pos, "null", 4);
+        *pos += 4;
+    } else {
+        rc = shm_value_json(t, raw, buf, cap, pos, scratch, scratch_cap);
+        if (rc != PLCIO_OK) return rc;
+    }
+    /* ,"quality":"Q"[,"error":"E"],"ts": without printf: this runs for every changed tag */
+    const char *q = plcio_shm_quality_name(quality), *e = error ? plcio_err_name(error) : NULL;
+    size_t ql = strlen(q), el = e ? strlen(e) : 0;
+    if (cap - *pos < 12 + ql + (e ? 11 + el : 0) + 7 + 24) return PLCIO_ENOSPC;
+    char *p = buf + *pos;
+    memcpy(p, ",\"quality\":\"", 12);
+    memcpy(p + 12, q, ql);
+    p += 12 + ql;
+    if (e) {
+        memcpy(p, "\",\"error\":\"", 11);
+        memcpy(p + 11, e, el);
+        p += 11 + el;
+    }
+    memcpy(p, "\",\"ts\":", 7);
+    p += 7;
+    *pos = (size_t)(p - buf);
+    *pos += num_text_u64(changed_ns / PLCIO_NS_PER_MS, buf + *pos);
+    return PLCIO_OK;
+}
+// NOLINTEND(bugprone-not-null-terminated-result)

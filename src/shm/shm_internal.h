@@ -99,6 +99,18 @@ size_t shm_value_text_bound(const shm_tag *t);
 /* JSON string literal of s[0..n) appended at *pos. PLCIO_ENOSPC if it does not fit. */
 int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos);
 
+/* One tag's JSON object as the shm JSON rendition holds it, without its read
+ * time and closing brace:
+ *   "name":{"value":V,"quality":"good"[,"error":"PLCIO_E..."],"ts":MS
+ * (the caller appends ,"read":MS}). V is null while quality is NONE. Appended
+ * at *pos; PLCIO_ENOSPC if it does not fit (never within
+ * shm_json_tag_bound(t) bytes). The writer keeps one per tag and renders it
+ * again only when the tag changes; other JSON outputs (MQTT, HTTP) can do the
+ * same. scratch: shm_value_text_bound(t) bytes for text values. */
+int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
+                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap);
+size_t shm_json_tag_bound(const shm_tag *t);
+
 /* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
 int shm_reader_open_buf(const char *name, plcio_shm_reader **out, char *msg, size_t msg_cap);
 

@@ -53,6 +53,7 @@
 #include "plcio/value.h"
 #include "shm/shm_internal.h"
 #include "shm/shm_ring.h"
+#include "tag/num_text.h"
 #include "tag/tag_internal.h"
 #include "core/error.h"
 
@@ -75,8 +76,16 @@ struct plcio_shm_writer {
     uint64_t ring_key;
     char *scratch; /* value text for JSON and write requests */
     size_t scratch_cap;
-    char *json_text; /* the JSON rendition, rendered here, then copied under the seqlock */
-    size_t json_cap;
+    size_t json_cap; /* bytes of one JSON buffer's text */
+    /* Per tag, its JSON without the read time (shm_json_tag_head), rendered
+     * again only when the tag changes; the document is these copied in a row. */
+    char *frags;
+    uint32_t *frag_off; /* tag i's text at frags + frag_off[i], room up to frag_off[i + 1] */
+    uint32_t *frag_len;
+    uint8_t *frag_dirty;
+    uint64_t read_ms; /* the last read time rendered, and its digits */
+    char read_text[24];
+    size_t read_len;
     uint8_t *taken; /* per ring slot: handed out by next_write, not completed yet */
     /* Robustness (docs/shm.md): the object is checked before every use and
      * replaced by a new one when someone truncated, removed or replaced it. */
@@ -256,20 +265,38 @@ static void init_header(plcio_shm_writer *w)
     *SHM_U64(b, SHM_H_LAYOUT_HASH) = shm_fnv1a64(b + g->dir_offset, (size_t)g->tag_count * SHM_DIR_ENTRY_SIZE);
 }
 
+/* The fragment arena: room for each tag's shm_json_tag_head. */
+static int alloc_fragments(plcio_shm_writer *w)
+{
+    size_t count = w->g.tag_count, total = 0;
+    w->frag_off = malloc((count + 1) * sizeof *w->frag_off);
+    w->frag_len = calloc(count ? count : 1, sizeof *w->frag_len);
+    w->frag_dirty = malloc(count ? count : 1);
+    if (!w->frag_off || !w->frag_len || !w->frag_dirty) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        w->frag_off[i] = (uint32_t)total;
+        total += shm_json_tag_bound(&w->tags[i]);
+        if (total > UINT32_MAX) return PLCIO_ELIMIT;
+    }
+    w->frag_off[count] = (uint32_t)total;
+    memset(w->frag_dirty, 1, count ? count : 1);
+    w->frags = malloc(total ? total : 1);
+    w->read_ms = UINT64_MAX;
+    return w->frags ? PLCIO_OK : PLCIO_ENOMEM;
+}
+
 static int alloc_private(plcio_shm_writer *w, size_t json_cap)
 {
     w->json_cap = w->g.json_count ? w->g.json_stride - SHM_J_HEAD : 0;
     (void)json_cap; /* the stride holds json_cap + 1 */
-    w->json_text = w->json_cap ? malloc(w->json_cap) : NULL;
+    if (w->json_cap && alloc_fragments(w) != PLCIO_OK) return PLCIO_ENOMEM;
     w->taken = calloc(w->g.ring_slots ? w->g.ring_slots : 1, 1);
     w->work = calloc(1, w->g.snap_stride);
     w->req_data = calloc(1, w->g.ring_value_cap + 8);
     w->req_text = calloc(1, w->g.ring_value_cap + 1);
     w->scratch = malloc(w->scratch_cap);
     w->order = shm_name_index_new(w->tags, w->g.tag_count);
-    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken && (w->json_text || !w->json_cap)
-               ? PLCIO_OK
-               : PLCIO_ENOMEM;
+    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken ? PLCIO_OK : PLCIO_ENOMEM;
 }
 
 /* Create the objects under w->name and w->name + ".ring": the data segment
@@ -462,7 +489,10 @@ void plcio_shm_writer_free(plcio_shm_writer *w)
     free(w->order);
     free(w->work);
     free(w->scratch);
-    free(w->json_text);
+    free(w->frags);
+    free(w->frag_off);
+    free(w->frag_len);
+    free(w->frag_dirty);
     free(w->taken);
     free(w->req_data);
     free(w->req_text);
@@ -519,6 +549,7 @@ int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, 
     if (diff || !changed_at) {
         memcpy(st + SHM_T_CHANGED, &now, 8);
         w->json_dirty = true;
+        if (w->frag_dirty) w->frag_dirty[index] = 1;
     }
     if (!was_good) {
         memcpy(st + SHM_T_QUALITY_CHANGED, &now, 8);
@@ -543,6 +574,7 @@ int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_qu
         uint64_t now = plcio_realtime_ns();
         memcpy(st + SHM_T_QUALITY_CHANGED, &now, 8); /* the value did not change: CHANGED stays */
         w->json_dirty = true;
+        if (w->frag_dirty) w->frag_dirty[index] = 1;
     }
     st[SHM_T_QUALITY] = (uint8_t)quality;
     memcpy(st + SHM_T_ERROR, &e, 4);
@@ -590,78 +622,91 @@ static void format_utc(uint64_t ns, char *buf, size_t cap)
              tm.tm_min, tm.tm_sec, (unsigned)(ns % PLCIO_NS_PER_S / PLCIO_NS_PER_MS));
 }
 
-static int json_tag(plcio_shm_writer *w, size_t i, char *buf, size_t cap, size_t *pos)
+/* Render the fragments of the tags that changed since the last document. */
+static void render_fragments(plcio_shm_writer *w)
 {
-    const shm_tag *t = &w->tags[i];
-    const uint8_t *st = work_state(w, i);
-    int32_t err;
-    uint64_t changed, read;
-    memcpy(&err, st + SHM_T_ERROR, 4);
-    memcpy(&changed, st + SHM_T_CHANGED, 8);
-    memcpy(&read, st + SHM_T_READ, 8);
-    int rc = shm_json_string(t->name, strlen(t->name), buf, cap, pos);
-    if (rc != PLCIO_OK || cap - *pos < 16) return PLCIO_ENOSPC;
-    *pos += (size_t)snprintf(buf + *pos, cap - *pos, ":{\"value\":");
-    if (st[SHM_T_QUALITY] == PLCIO_SHM_QUALITY_NONE) {
-        if (cap - *pos < 5) return PLCIO_ENOSPC;
-        memcpy(buf + *pos, "null", 4); // NOLINT(bugprone-not-null-terminated-result): JSON built on
-        *pos += 4;
-    } else {
-        rc = shm_value_json(t, w->work + SHM_S_HEAD + t->offset, buf, cap, pos, w->scratch, w->scratch_cap);
-        if (rc != PLCIO_OK) return rc;
-    }
-    int n = snprintf(buf + *pos, cap - *pos, ",\"quality\":\"%s\"", plcio_shm_quality_name(st[SHM_T_QUALITY]));
-    if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
-    *pos += (size_t)n;
-    if (err) {
-        n = snprintf(buf + *pos, cap - *pos, ",\"error\":\"%s\"", plcio_err_name(err));
-        if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
-        *pos += (size_t)n;
-    }
-    n = snprintf(buf + *pos, cap - *pos, ",\"ts\":%llu,\"read\":%llu}", (unsigned long long)(changed / PLCIO_NS_PER_MS),
-                 (unsigned long long)(read / PLCIO_NS_PER_MS));
-    if (n < 0 || (size_t)n >= cap - *pos) return PLCIO_ENOSPC;
-    *pos += (size_t)n;
-    return PLCIO_OK;
-}
-
-/* Render the JSON rendition straight into buffer `buf` (under its seqlock). */
-static int json_render(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, char *buf, size_t cap, size_t *len)
-{
-    char when[96];
-    format_utc(real_ns, when, sizeof when);
-    size_t pos =
-        (size_t)snprintf(buf, cap, "{\"generation\":%llu,\"time\":\"%s\",\"tags\":{", (unsigned long long)gen, when);
     for (size_t i = 0; i < w->g.tag_count; i++) {
-        if (i) {
-            if (cap - pos < 2) return PLCIO_ENOSPC;
-            buf[pos++] = ',';
+        if (!w->frag_dirty[i]) continue;
+        const shm_tag *t = &w->tags[i];
+        const uint8_t *st = work_state(w, i);
+        int32_t err;
+        uint64_t changed;
+        memcpy(&err, st + SHM_T_ERROR, 4);
+        memcpy(&changed, st + SHM_T_CHANGED, 8);
+        size_t pos = 0, cap = w->frag_off[i + 1] - w->frag_off[i];
+        char *frag = w->frags + w->frag_off[i];
+        if (shm_json_tag_head(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap, &pos,
+                              w->scratch, w->scratch_cap) != PLCIO_OK) {
+            /* cannot happen with the computed bound; keep the document valid */
+            pos = 0;
+            shm_json_string(t->name, strlen(t->name), frag, cap, &pos);
+            // NOLINTNEXTLINE(bugprone-not-null-terminated-result): JSON text built on
+            memcpy(frag + pos, ":{\"value\":null,\"quality\":\"error\",\"ts\":0", 39);
+            pos += 39;
         }
-        int rc = json_tag(w, i, buf, cap, &pos);
-        if (rc != PLCIO_OK) return rc;
+        w->frag_len[i] = (uint32_t)pos;
+        w->frag_dirty[i] = 0;
     }
-    if (cap - pos < 3) return PLCIO_ENOSPC;
-    buf[pos++] = '}';
-    buf[pos++] = '}';
-    buf[pos] = '\0';
-    *len = pos;
-    return PLCIO_OK;
 }
 
-/* Render and publish the JSON text if something changed; true if it did.
- * The text is rendered privately and copied under the seqlock: the odd
- * ("being written") window is one memcpy, not the rendering of every value. */
+/* The digits of a read time, kept: the tags of one round share it. */
+static const char *read_digits(plcio_shm_writer *w, uint64_t read_ns, size_t *len)
+{
+    uint64_t ms = read_ns / PLCIO_NS_PER_MS;
+    if (ms != w->read_ms) {
+        w->read_ms = ms;
+        w->read_len = num_text_u64(ms, w->read_text);
+    }
+    *len = w->read_len;
+    return w->read_text;
+}
+
+/* Append n bytes at *pos if they fit (the bound says they do). */
+static bool put(char *buf, size_t cap, size_t *pos, const char *src, size_t n)
+{
+    if (cap - *pos < n) return false;
+    memcpy(buf + *pos, src, n);
+    *pos += n;
+    return true;
+}
+
+/* The document from the fragments, written straight into the buffer (the
+ * test hook runs halfway through the tags). */
+static bool json_assemble(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, char *buf, size_t cap, size_t *len)
+{
+    char head[160], when[80];
+    format_utc(real_ns, when, sizeof when);
+    int n =
+        snprintf(head, sizeof head, "{\"generation\":%llu,\"time\":\"%s\",\"tags\":{", (unsigned long long)gen, when);
+    size_t pos = 0, half = w->g.tag_count / 2;
+    if (n < 0 || !put(buf, cap, &pos, head, (size_t)n)) return false;
+    for (size_t i = 0; i < w->g.tag_count; i++) {
+        if (i == half && w->hook) w->hook(w->hook_ctx, SHM_HOOK_JSON);
+        if (i && !put(buf, cap, &pos, ",", 1)) return false;
+        if (!put(buf, cap, &pos, w->frags + w->frag_off[i], w->frag_len[i])) return false;
+        uint64_t read;
+        memcpy(&read, work_state(w, i) + SHM_T_READ, 8);
+        size_t dl;
+        const char *digits = read_digits(w, read, &dl);
+        if (!put(buf, cap, &pos, ",\"read\":", 8) || !put(buf, cap, &pos, digits, dl) || !put(buf, cap, &pos, "}", 1))
+            return false;
+    }
+    if (!w->g.tag_count && w->hook) w->hook(w->hook_ctx, SHM_HOOK_JSON);
+    if (!put(buf, cap, &pos, "}}", 3)) return false; /* with its '\0' */
+    *len = pos - 1;
+    return true;
+}
+
+/* Publish the JSON text if something changed; true if it did. Only the
+ * fragments of changed tags are rendered; the document is assembled from
+ * them under the seqlock (copies, no formatting, so the odd "being written"
+ * window stays short). */
 static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
 {
     if (!w->g.json_count || !w->json_dirty) return false;
     if (w->opts.json_min_interval_ns && w->json_last_ns && mono_ns - w->json_last_ns < w->opts.json_min_interval_ns)
         return false;
-    size_t len = 0;
-    if (json_render(w, gen, real_ns, w->json_text, w->json_cap, &len) != PLCIO_OK) {
-        /* cannot happen with the computed bound; publish a valid document anyway */
-        len = (size_t)snprintf(w->json_text, w->json_cap, "{\"generation\":%llu,\"error\":\"overflow\"}",
-                               (unsigned long long)gen);
-    }
+    render_fragments(w);
     uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), memory_order_relaxed);
     uint32_t idx = (latest + 1) % SHM_JSON_BUFFERS;
     uint8_t *buf = w->base + w->g.json_offset + (size_t)idx * w->g.json_stride;
@@ -670,9 +715,12 @@ static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, ui
     atomic_store_explicit(seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     char *text = (char *)buf + SHM_J_HEAD;
-    memcpy(text, w->json_text, len / 2);
-    if (w->hook) w->hook(w->hook_ctx, SHM_HOOK_JSON);
-    memcpy(text + len / 2, w->json_text + len / 2, len - len / 2 + 1);
+    size_t len = 0;
+    if (!json_assemble(w, gen, real_ns, text, w->json_cap, &len)) {
+        /* cannot happen with the computed bound; publish a valid document anyway */
+        len = (size_t)snprintf(text, w->json_cap, "{\"generation\":%llu,\"error\":\"overflow\"}",
+                               (unsigned long long)gen);
+    }
     *SHM_U64(buf, SHM_J_GENERATION) = gen;
     *SHM_U32(buf, SHM_J_LENGTH) = (uint32_t)len;
     atomic_store_explicit(seq, s + 2, memory_order_release);

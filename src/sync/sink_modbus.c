@@ -13,8 +13,15 @@
  * it, every tag a write touches must be writable by the engine's own rules
  * (the tag's `writable`, as for the shared-memory ring), else exception 02;
  * the written registers are merged into the tag's current ones, decoded by
- * the tag's type and order, and handed to plcio_sync_write (done when the
- * PLC acknowledges; failures are logged). */
+ * the tag's type and order, and handed to plcio_sync_write.
+ *
+ * A write is answered only once the PLC has answered (every request reaches
+ * the sink through the server's forwarding hook, mb_server.h): the normal
+ * echo when every tag it touched was written, exception 04 when any write
+ * failed (device down, refused, timed out). Modbus has no partial answer: a
+ * write of several tags of which some failed is answered 04 although the
+ * others are in the PLC. While a write is pending, later requests on the same
+ * connection wait behind it (answered in order); other connections go on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +35,18 @@
 #define TABLES 5 /* indexed by plcio_modbus_area: 0 coils, 1 discrete, 3 input, 4 holding */
 
 typedef struct mbo mbo;
+
+/* A write request from a Modbus client waiting for the PLC. */
+typedef struct mbo_pending {
+    mbo *m;
+    struct mbo_pending *next;
+    mb_fwd_origin o;
+    uint8_t resp[PLCIO_MB_MAX_PDU]; /* the answer the server made (echo or exception) */
+    size_t resp_len;
+    unsigned outstanding; /* engine writes not done yet, + 1 while the request is being taken */
+    int failed;           /* the first failure */
+    char why[160];
+} mbo_pending;
 
 typedef struct mbo_entry {
     mbo *m;
@@ -49,6 +68,8 @@ struct mbo {
     uint16_t *image[TABLES]; /* registers, or bits as 0/1 */
     uint32_t top[TABLES];    /* one past the highest mapped address */
     bool writes;
+    mbo_pending *pending; /* writes waiting for the PLC */
+    mbo_pending *cur;     /* the request being taken (write_table adds its writes) */
 };
 
 static bool is_bits(int table) { return table == PLCIO_MODBUS_COILS || table == PLCIO_MODBUS_DISCRETE_INPUTS; }
@@ -142,13 +163,41 @@ static int read_bits(void *ctx, uint8_t unit, plcio_modbus_area area, uint16_t a
     return ex;
 }
 
-/* The PLC's answer to a write from a Modbus client (the client had its answer already). */
+/* One reference of a pending write gone; the last one answers the client:
+ * the server's answer, or 04 when a write to the PLC failed. Then the
+ * requests the connection held back behind it are served. */
+static void pending_release(mbo_pending *p)
+{
+    if (--p->outstanding) return;
+    mbo *m = p->m;
+    for (mbo_pending **at = &m->pending; *at; at = &(*at)->next)
+        if (*at == p) {
+            *at = p->next;
+            break;
+        }
+    if (p->failed && p->resp_len && !(p->resp[0] & 0x80)) {
+        log_msg(&m->logger, PLCIO_LOG_WARN, "modbus-server", "write (FC %u) answered with exception 04: %s", p->resp[0],
+                p->why[0] ? p->why : plcio_strerror(p->failed));
+        p->resp[0] |= 0x80;
+        p->resp[1] = PLCIO_MB_EX_SERVER_DEVICE_FAILURE;
+        p->resp_len = 2;
+    }
+    mb_fwd_origin o = p->o;
+    if (p->resp_len && mb_server_forward_reply(m->srv, &o, p->resp, p->resp_len) == PLCIO_ENOTFOUND)
+        log_msg(&m->logger, PLCIO_LOG_DEBUG, "modbus-server", "the client of a write left before its answer");
+    free(p);
+    if (!o.udp) mb_server_forward_resume(m->srv, &o);
+}
+
+/* The PLC's answer to one tag's write (ctx: the pending request). */
 static void write_done(void *ctx, int err, const char *message)
 {
-    const mbo_entry *x = ctx;
-    if (err != PLCIO_OK)
-        log_msg(&x->m->logger, PLCIO_LOG_WARN, "modbus-server", "write of %s failed: %s", x->t->name,
-                message && *message ? message : plcio_strerror(err));
+    mbo_pending *p = ctx;
+    if (err != PLCIO_OK && !p->failed) {
+        p->failed = err;
+        snprintf(p->why, sizeof p->why, "%s", message && *message ? message : plcio_strerror(err));
+    }
+    pending_release(p);
 }
 
 /* Every tag [addr, addr + n) of table touches: writable, and each gets its new value. */
@@ -176,7 +225,12 @@ static int write_table(mbo *m, int table, uint16_t addr, uint16_t n, const uint1
         plcio_error err;
         plcio_error_clear(&err);
         int rc = regs_to_text(x, regs, text, sizeof text, &err);
-        if (rc == PLCIO_OK) rc = plcio_sync_write(m->engine, x->t->name, text, 0, write_done, x, &err);
+        if (rc == PLCIO_OK && !m->cur) return PLCIO_MB_EX_SERVER_DEVICE_FAILURE; /* not through mbo_forward */
+        if (rc == PLCIO_OK) {
+            m->cur->outstanding++; /* the callback may run inside the call (device down) */
+            rc = plcio_sync_write(m->engine, x->t->name, text, 0, write_done, m->cur, &err);
+            if (rc != PLCIO_OK) m->cur->outstanding--;
+        }
         if (rc != PLCIO_OK) {
             log_msg(&m->logger, PLCIO_LOG_WARN, "modbus-server", "write of %s %u (%s) refused: %s", table_name(table),
                     x->address, x->t->name, err.text[0] ? err.text : plcio_strerror(rc));
@@ -204,6 +258,37 @@ static int write_bits(void *ctx, uint8_t unit, uint8_t fc, uint16_t addr, uint16
     return write_table(ctx, PLCIO_MODBUS_COILS, addr, n, vals);
 }
 
+/* Every request on a connection comes here first (mb_server.h: forward).
+ * Writes are taken and answered when the PLC has answered; anything else is
+ * answered by the server from the callbacks above, except that a connection
+ * with a write pending is not read from until that write is answered. */
+static int mbo_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, size_t len)
+{
+    mbo *m = ctx;
+    for (const mbo_pending *p = m->pending; p && !o->udp; p = p->next)
+        if (p->o.slot == o->slot && p->o.link_id == o->link_id) return PLCIO_EAGAIN;
+    if (!len || !(pdu[0] == 5 || pdu[0] == 6 || pdu[0] == 15 || pdu[0] == 16 || pdu[0] == 22 || pdu[0] == 23))
+        return PLCIO_ENOTFOUND;
+    mbo_pending *p = calloc(1, sizeof *p);
+    if (!p) return PLCIO_ENOTFOUND; /* answered 04 by write_table */
+    p->m = m;
+    p->o = *o;
+    p->outstanding = 1;
+    p->next = m->pending;
+    m->pending = p;
+    mb_server_count_bus_message(m->srv);
+    m->cur = p;
+    int rc = mb_server_process_line(m->srv, NULL, o->unit, pdu, len, p->resp, sizeof p->resp, &p->resp_len);
+    m->cur = NULL;
+    if (rc != PLCIO_OK) {
+        p->resp[0] = (uint8_t)(pdu[0] | 0x80);
+        p->resp[1] = PLCIO_MB_EX_SERVER_DEVICE_FAILURE;
+        p->resp_len = 2;
+    }
+    pending_release(p);
+    return PLCIO_OK;
+}
+
 /* ---- the sink ---- */
 
 typedef struct mbo_config {
@@ -215,6 +300,7 @@ static void mbo_close(void *state)
 {
     mbo *m = state;
     if (!m) return;
+    /* the engine completes every write before it closes its sinks: nothing is pending here */
     plcio_modbus_server_free(m->srv);
     for (int t = 0; t < TABLES; t++)
         free(m->image[t]);
@@ -288,6 +374,8 @@ static int start_server(mbo *m, const plcio_sync_modbus_spec *spec, plcio_error 
                                        .read_registers = read_registers,
                                        .write_bits = write_bits,
                                        .write_registers = write_registers};
+    m->srv->forward = mbo_forward; /* writes are answered when the PLC has answered */
+    m->srv->forward_ctx = m;
     rc = mb_server_attach_loop(m->srv, plcio_sync_loop(m->engine));
     if (rc == PLCIO_OK) rc = plcio_modbus_server_add_unit(m->srv, unit, &bank);
     if (rc == PLCIO_OK) rc = plcio_modbus_server_set_callbacks(m->srv, unit, &cb, m);

@@ -232,8 +232,14 @@ void plcio_sync_group_done(sync_group *g, int err, uint64_t requests, uint64_t b
     g->stats.bytes += bytes;
     if (err == PLCIO_OK) {
         count_cycle(&g->stats, now - g->started_ns);
+        /* Smoothed refresh period (weight 1/4 for the newest): it follows
+         * the loop when it falls behind and comes back when it catches up. */
+        uint64_t period = g->period_from_ns ? now - g->period_from_ns : g->interval_ns;
+        g->refresh_ns = g->refresh_ns ? (3 * g->refresh_ns + period) / 4 : period;
+        g->period_from_ns = now;
         g->last_good_ns = now;
         g->missed = 0;
+        g->unavailable = false;
     } else {
         g->stats.errors++;
     }
@@ -302,6 +308,9 @@ void plcio_sync_device_down(sync_device *d, int err, const char *message)
             g->stats.errors++;
         }
         mark_group_unavailable(g, err);
+        g->unavailable = true;
+        g->refresh_ns = 0; /* the time it was down is no refresh period */
+        g->period_from_ns = 0;
     }
     if (!loop_stopped(s->loop)) {
         d->reconnect_timer = plcio_loop_timer_add(s->loop, now_ns(s) + d->backoff_ns, connect_now, d);
@@ -310,6 +319,20 @@ void plcio_sync_device_down(sync_device *d, int err, const char *message)
 }
 
 /* ---- schedules ---- */
+
+/* Has the group gone without a good read for stale-after cycles? A cycle is
+ * the interval, or the group's recent refresh period when that is longer: an
+ * engine (or device) that keeps up only every few intervals still delivers
+ * fresh values, and marking them stale between two reads would only flip
+ * every tag stale and good again, a burst of work for every sink each time,
+ * just when the loop has the least time for it. A device that stops
+ * answering still turns stale, after stale-after of its recent periods. */
+static bool overdue(const sync_group *g, uint64_t now)
+{
+    if (!g->last_good_ns) return true;
+    uint64_t cycle = g->refresh_ns > g->interval_ns ? g->refresh_ns : g->interval_ns;
+    return now - g->last_good_ns >= (uint64_t)g->device->stale_after * cycle;
+}
 
 static void group_tick(plcio_loop *loop, void *ctx)
 {
@@ -326,8 +349,11 @@ static void group_tick(plcio_loop *loop, void *ctx)
         d->ops->read(d, g); /* may complete synchronously */
     } else {
         if (g->busy) g->stats.late++;
-        if (++g->missed == d->stale_after)
+        g->missed++;
+        if (!g->unavailable && g->missed >= d->stale_after && overdue(g, now)) {
+            g->unavailable = true;
             mark_group_unavailable(g, d->state == SYNC_DEV_UP ? PLCIO_ETIMEDOUT : d->last_error);
+        }
     }
     /* Next slot on the grid; slots already past are skipped and counted late. */
     g->due_ns += g->interval_ns;
@@ -564,6 +590,9 @@ static int create_segment(plcio_sync *s, const plcio_sync_config *cfg, const plc
     so.data.group = o && o->shm_group ? o->shm_group : cfg->shm_group;
     so.ring.mode = o && o->shm_write_mode ? o->shm_write_mode : cfg->shm_write_mode;
     so.ring.group = o && o->shm_write_group ? o->shm_write_group : cfg->shm_write_group;
+    so.no_json = cfg->json_off || (o && o->no_json);
+    uint32_t json_ms = o && o->json_interval_ms ? o->json_interval_ms : cfg->json_interval_ms;
+    so.json_min_interval_ns = (uint64_t)json_ms * PLCIO_NS_PER_MS;
     plcio_error why;
     int rc = plcio_shm_writer_new(s->shm_name, defs, s->tag_count, &so, &s->shm, &why);
     free(defs);

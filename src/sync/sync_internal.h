@@ -64,7 +64,10 @@ struct plcio_sync_group {
     bool busy;  /* a cycle is in flight: the next one waits (cycles never overlap) */
     uint64_t due_ns, started_ns, last_good_ns;
     uint64_t timer;
-    uint32_t missed; /* consecutive cycles with no good read */
+    uint32_t missed;         /* consecutive cycles with no good read */
+    bool unavailable;        /* marked stale/error since the last good read (once, not every tick) */
+    uint64_t refresh_ns;     /* smoothed time between good reads: the interval, or more when the loop falls behind */
+    uint64_t period_from_ns; /* the good read the next period is measured from (0: after a reconnect) */
     sync_counters stats;
 };
 

@@ -124,7 +124,7 @@ cp "$TMP/prog.c" "$TMP/cm/prog.c"
 cat > "$TMP/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.18)
 project(consumer C)
-find_package(plcio 1 REQUIRED)
+find_package(plcio 2 REQUIRED)
 add_executable(prog-static prog.c)
 target_link_libraries(prog-static plcio::plcio_static)
 add_executable(prog-shared prog.c)

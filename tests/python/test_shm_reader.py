@@ -138,6 +138,12 @@ class TypesAgainstC(ProcTestCase):
                     self.assertIsNone(j["value"])
                 elif v.type_name in INT_TYPES or v.type_name == "BOOL":
                     self.assertEqual(j["value"], v.value)
+                elif v.type_name == "REAL" and math.isfinite(v.value):
+                    # the shortest decimal that reads back to the same binary32 value
+                    # ("0.1", where the value text says 0.100000001)
+                    as_f32 = struct.unpack("<f", struct.pack("<f", j["value"]))[0]
+                    self.assertEqual(as_f32, v.value)
+                    self.assertLessEqual(len(repr(j["value"])), len(v.text) + 2)
                 elif v.type_name in ("REAL", "LREAL"):
                     self.assertEqual(j["value"], float(v.text) if math.isfinite(v.value) else None)
                 else:

@@ -45,8 +45,8 @@ def check_installed(python, site, sim, env):
     env.pop("PLCIO_LIBRARY", None)
     out = run([python, "-c", "import plcio; assert plcio.S7Client; " + CHECK % sim], env, cwd="/")
     version, path, data = out.split("\n")[:3]
-    assert version == "1.0.0"
-    assert path == os.path.join(site, "plcio", "_lib", "libplcio.so.1")
+    assert version == "2.0.0"
+    assert path == os.path.join(site, "plcio", "_lib", "libplcio.so.2")
     assert data == "00000000"
     assert os.path.isfile(os.path.join(site, "plcio", "py.typed"))
 
@@ -86,12 +86,12 @@ def test_sdist_and_wheel_build(tmp_path):
     import tarfile
     import zipfile
     names = zipfile.ZipFile(str(tmp_path / whl)).namelist()
-    assert "plcio/py.typed" in names and "plcio/_lib/libplcio.so.1" in names
-    assert "plcio-1.0.0.dist-info/RECORD" in names
+    assert "plcio/py.typed" in names and "plcio/_lib/libplcio.so.2" in names
+    assert "plcio-2.0.0.dist-info/RECORD" in names
     assert "linux" in whl
     with tarfile.open(str(tmp_path / sdist)) as t:
         tnames = t.getnames()
-    assert "plcio-1.0.0/pyproject.toml" in tnames and "plcio-1.0.0/plcio/s7.py" in tnames
+    assert "plcio-2.0.0/pyproject.toml" in tnames and "plcio-2.0.0/plcio/s7.py" in tnames
     os.makedirs(str(tmp_path / "pure"))
     os.environ["PLCIO_BUNDLE"] = "0"
     try:
@@ -99,4 +99,4 @@ def test_sdist_and_wheel_build(tmp_path):
     finally:
         del os.environ["PLCIO_BUNDLE"]
     assert pure.endswith("py3-none-any.whl")
-    assert "plcio/_lib/libplcio.so.1" not in zipfile.ZipFile(str(tmp_path / "pure" / pure)).namelist()
+    assert "plcio/_lib/libplcio.so.2" not in zipfile.ZipFile(str(tmp_path / "pure" / pure)).namelist()

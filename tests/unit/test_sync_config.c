@@ -1,4 +1,5 @@
 /* Sync engine YAML configuration: the documented form, defaults, and every kind of mistake. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,7 +87,35 @@ static void test_defaults(void **state)
     assert_string_equal(c->shm_name, "plcio");
     assert_int_equal(c->stats_interval_ms, 1000);
     assert_int_equal(c->layout_count, 0);
+    assert_false(c->json_off);
+    assert_int_equal(c->json_interval_ms, 0);
     plcio_sync_config_free(c);
+}
+
+/* json: off | on | {interval} */
+static void test_json_setting(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        bool off;
+        uint32_t ms;
+    } cases[] = {{"json: off\n", true, 0},
+                 {"json: on\n", false, 0},
+                 {"json: {interval: 250ms}\n", false, 250},
+                 {"json: {interval: 2s}\n", false, 2000},
+                 {"json: {interval: 0}\n", false, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char y[256];
+        snprintf(y, sizeof y, "%sdevices:\n  - url: s7://h\n    groups: [{db: 1}]\n", cases[i].line);
+        plcio_sync_config *c;
+        plcio_error err = {0};
+        if (plcio_sync_config_parse(y, strlen(y), NULL, NULL, &c, &err) != PLCIO_OK)
+            fail_msg("%s: %s", cases[i].line, err.text);
+        assert_int_equal(c->json_off, cases[i].off);
+        assert_int_equal(c->json_interval_ms, cases[i].ms);
+        plcio_sync_config_free(c);
+    }
 }
 
 /* Who may read and write the shared memory, and which tags the ring may write. */
@@ -149,6 +178,11 @@ static void test_errors_name_line_and_column(void **state)
         {"shm: x\nshmm: y\n", PLCIO_ESYNTAX, "2:1: unknown key 'shmm' in the configuration"},
         {"shm: x\nshm: y\n", PLCIO_ESYNTAX, "2:1: 'shm' is given twice"},
         {"shm: ''\n", PLCIO_ESYNTAX, "1:6: shm must not be empty"},
+        {"json: sometimes\n", PLCIO_ESYNTAX, "1:7: json must be off, on or {interval: 100ms}, not 'sometimes'"},
+        {"json: {interval: soon}\n", PLCIO_ESYNTAX, "1:18: json interval 'soon' is not a duration"},
+        {"json: {interval: 99999999999}\n", PLCIO_ERANGE, "1:18: json interval '99999999999' is out of range"},
+        {"json: {every: 1s}\n", PLCIO_ESYNTAX, "1:8: unknown key 'every' in json"},
+        {"json: [off]\n", PLCIO_ESYNTAX, "1:7: json must be a mapping"},
         {"devices: {url: x}\n", PLCIO_ESYNTAX, "1:10: devices must be a list, not a mapping"},
         {"devices:\n  - name: a\n", PLCIO_ESYNTAX, "2:5: a device needs a 'url'"},
         {"devices:\n  - url: s7://h\n", PLCIO_ESYNTAX, "2:5: device 's7://h' has no 'groups'"},
@@ -276,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_json_setting),
         cmocka_unit_test(test_errors_name_line_and_column),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_load_file),

@@ -239,9 +239,77 @@ static void test_slow_device_late_cycles_never_overlap(void **state)
     assert_true(st.late >= 10);
     assert_true(st.cycles >= 4);
     assert_true(st.cycle_min_ns >= 35 * PLCIO_NS_PER_MS);
-    /* A device that stops answering while connected: stale after 3 missed cycles. */
+    /* A device that stops answering while connected: stale after 3 missed
+     * cycles of its recent refresh period (about 40 ms here). */
     fake_dev.read_delay_ms = 100000;
+    run_ms(&w, 200);
+    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_STALE);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
+/* Run `ms` milliseconds sampling Level's quality each one; count the turns
+ * from good to stale. */
+static int run_counting_stale_turns(world *w, plcio_shm_reader *r, unsigned ms)
+{
+    int turns = 0;
+    plcio_shm_quality last = get(r, "Level").quality;
+    for (unsigned i = 0; i < ms; i++) {
+        run_ms(w, 1);
+        plcio_shm_quality q = get(r, "Level").quality;
+        if (q == PLCIO_SHM_QUALITY_STALE && last == PLCIO_SHM_QUALITY_GOOD) turns++;
+        last = q;
+    }
+    return turns;
+}
+
+static uint64_t late_cycles(world *w, uint64_t *cycles)
+{
+    plcio_sync_stats st;
+    plcio_sync_group_stats(w->sync, 0, &st);
+    if (cycles) *cycles = st.cycles;
+    return st.late;
+}
+
+/* Overload (issue 21): the loop keeps up only every 4th tick. Late cycles are
+ * counted, missed ticks are skipped, not queued; the values do not flip
+ * between stale and good (each flip is work for every sink); when the load
+ * drops the group is back on its grid; a device that then stops answering
+ * still turns stale after stale-after intervals. */
+static void test_overload_degrades_and_recovers(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    plcio_shm_reader *r = reader(&w);
+    run_ms(&w, 100); /* connected, reading on time */
+    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_GOOD);
+    uint64_t cycles0, late0;
+
+    fake_dev.read_delay_ms = 38; /* every read ends almost 4 intervals later */
+    /* At the onset the group has only known 10 ms periods: at most one turn
+     * while it learns (the engine before issue 21 turned stale on every read) */
+    assert_true(run_counting_stale_turns(&w, r, 200) <= 1);
+    late0 = late_cycles(&w, &cycles0);
+    assert_int_equal(run_counting_stale_turns(&w, r, 1000), 0);
+    uint64_t cycles1, late1 = late_cycles(&w, &cycles1);
+    assert_int_equal(fake_dev.overlaps, 0);
+    assert_true(late1 - late0 >= 60);     /* about 3 of every 4 ticks */
+    assert_true(cycles1 - cycles0 >= 20); /* about one read per 40 ms */
+    assert_true(cycles1 - cycles0 <= 30);
+
+    fake_dev.read_delay_ms = 0; /* the load drops */
     run_ms(&w, 100);
+    uint64_t cycles2, late2 = late_cycles(&w, &cycles2);
+    assert_int_equal(run_counting_stale_turns(&w, r, 500), 0);
+    uint64_t cycles3, late3 = late_cycles(&w, &cycles3);
+    assert_int_equal(late3, late2);       /* on the grid again: no late tick */
+    assert_true(cycles3 - cycles2 >= 49); /* one read per interval */
+
+    /* The refresh period has come back to the interval: a device that stops
+     * answering is stale after about stale-after (3) intervals again. */
+    fake_dev.read_delay_ms = 100000;
+    run_ms(&w, 45);
     assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_STALE);
     plcio_shm_reader_free(r);
     free_world(&w);
@@ -432,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_selected_members_addresses_and_struct),
         cmocka_unit_test(test_refused_then_up_then_lost),
         cmocka_unit_test(test_slow_device_late_cycles_never_overlap),
+        cmocka_unit_test(test_overload_degrades_and_recovers),
         cmocka_unit_test(test_deadband),
         cmocka_unit_test(test_writes_by_name),
         cmocka_unit_test(test_writes_through_shared_memory),

@@ -15,9 +15,12 @@ static const char usage[] =
     "                  [--shm NAME] [--stats MS] [--seconds S] [--quiet] [--writable]\n"
     "                  [--shm-mode MODE] [--shm-group GROUP] [--shm-write-mode MODE] [--shm-write-group GROUP]\n"
     "                  [--postgres CONNINFO] [--influx URL] [--mqtt mqtt://HOST:PORT] [--sparkplug GROUP/NODE]\n"
+    "                  [--json-interval MS | --no-json]\n"
     "       --writable: the one-liner's tags accept writes through shared memory (default: none do);\n"
     "       --shm-mode (default 0640) / --shm-group: who may read the segment NAME;\n"
     "       --shm-write-mode (default 0600) / --shm-write-group: who may ask for writes (NAME.ring)\n"
+    "       --json-interval MS: rewrite the segment's JSON text at most this often (default: on every change);\n"
+    "       --no-json: keep no JSON text (binary readers only; saves the engine the rendering)\n"
     "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable; an array\n"
     "         (hr0[4], DB1.DBW0[3]) is one tag per element, named hr0[0] .. hr0[3]\n"
     "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)\n"
@@ -197,11 +200,12 @@ static int one_liner_config(const char *url, const char *db, const char *const *
 typedef struct sync_args {
     const char *config, *url, *db, *interval, *shm, *stats, *seconds;
     const char *shm_mode, *shm_group, *shm_write_mode, *shm_write_group;
-    const char *postgres, *influx, *mqtt, *sparkplug;
+    const char *postgres, *influx, *mqtt, *sparkplug, *json_interval;
     unsigned data_mode, ring_mode;
+    uint32_t json_ms;
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
-    bool quiet, help, writable;
+    bool quiet, help, writable, no_json;
     sync_http_args http;
 } sync_args;
 
@@ -219,8 +223,14 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
         cli_option(argc, argv, i, "--shm-write-group", &a->shm_write_group, bad) ||
         cli_option(argc, argv, i, "--postgres", &a->postgres, bad) ||
         cli_option(argc, argv, i, "--influx", &a->influx, bad) || cli_option(argc, argv, i, "--mqtt", &a->mqtt, bad) ||
-        cli_option(argc, argv, i, "--sparkplug", &a->sparkplug, bad) || sync_http_arg(argc, argv, i, &a->http, bad))
+        cli_option(argc, argv, i, "--sparkplug", &a->sparkplug, bad) ||
+        cli_option(argc, argv, i, "--json-interval", &a->json_interval, bad) ||
+        sync_http_arg(argc, argv, i, &a->http, bad))
         return PLCIO_EXIT_OK;
+    if (cli_option(argc, argv, i, "--no-json", NULL, bad)) {
+        a->no_json = true;
+        return PLCIO_EXIT_OK;
+    }
     if (cli_option(argc, argv, i, "--quiet", NULL, bad)) {
         a->quiet = true;
         return PLCIO_EXIT_OK;
@@ -296,6 +306,12 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
     if (a->shm_write_mode && plcio_sync_parse_mode(a->shm_write_mode, &a->ring_mode) != PLCIO_OK)
         return cli_error(PLCIO_EXIT_USAGE, "--shm-write-mode '%s' is not an octal mode from 0600 to 0777 (e.g. 0660)",
                          a->shm_write_mode);
+    if (a->json_interval && (plcio_sync_parse_duration_ms(a->json_interval, &a->json_ms) != PLCIO_OK ||
+                             a->json_ms == 0 || a->json_ms > 86400000u))
+        return cli_error(PLCIO_EXIT_USAGE, "--json-interval '%s' is not a duration from 1 ms to 24 h (e.g. 100ms, 1s)",
+                         a->json_interval);
+    if (a->json_interval && a->no_json)
+        return cli_error(PLCIO_EXIT_USAGE, "--json-interval and --no-json exclude each other");
     if (plcio_sync_parse_duration_ms(a->stats, stats_ms) != PLCIO_OK || *stats_ms < 100)
         return cli_error(PLCIO_EXIT_USAGE, "--stats '%s' is not a duration of 100 ms or more", a->stats);
     *limit_ms = 0;
@@ -337,6 +353,8 @@ static int run_sync(int argc, char **argv)
     o.shm_group = a.shm_group;
     o.shm_write_mode = a.ring_mode;
     o.shm_write_group = a.shm_write_group;
+    o.no_json = a.no_json;
+    o.json_interval_ms = a.json_ms;
     o.logger.fn = plcio_log_to_stream;
     o.logger.ctx = stderr;
     o.logger.level = quiet ? PLCIO_LOG_ERROR : PLCIO_LOG_WARN;
@@ -410,6 +428,8 @@ static const cli_opt sync_opts[] = {
     {"--shm-group", "GROUP", "group owning the segment", 0},
     {"--shm-write-mode", "MODE", "who may ask for writes through NAME.ring (default 0600)", 0},
     {"--shm-write-group", "GROUP", "group owning the write ring", 0},
+    {"--json-interval", "MS", "rewrite the segment's JSON text at most this often (default: on every change)", 0},
+    {"--no-json", NULL, "keep no JSON text in the segment (binary readers only)", 0},
     {"--postgres", "CONNINFO",
      "one-liner: every change also into PostgreSQL table plcio_samples (libpq conninfo; the password from "
      "PGPASSWORD or a password file, not from this command line; docs/historian.md)",

@@ -37,6 +37,14 @@
     {                                                                                                                  \
         "--order", "ABCD|CDAB|BADC|DCBA", "word order of addresses that give none", CLI_OPT_MODBUS                     \
     }
+/* plcio sim s7 / sim modbus (sim_churn.h) */
+#define OPT_ROW_CHURN                                                                                                  \
+    {                                                                                                                  \
+        "--churn", "RATE[:PERCENT]",                                                                                   \
+            "change values by themselves: RATE times a second (0.1..1000) PERCENT % (default 100) of the "             \
+            "4-byte words get a new REAL 0..999.999",                                                                  \
+            0                                                                                                          \
+    }
 #define OPT_ROW_END                                                                                                    \
     {                                                                                                                  \
         NULL, NULL, NULL, 0                                                                                            \

@@ -31,7 +31,9 @@
 #include "plcio/core.h"
 #include "plcio/layout.h"
 #include "plcio/s7_server.h"
+#include "option_rows.h"
 #include "sim.h"
+#include "sim_churn.h"
 #include "sim_s7plus.h"
 
 static const cli_opt sim_s7_table[] = {
@@ -56,6 +58,7 @@ static const cli_opt sim_s7_table[] = {
     {"--s7plus-key", "FILE", "the key of --s7plus-cert (PEM)", CLI_OPT_FILE},
     {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
     {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
+    OPT_ROW_CHURN,
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
     {NULL, NULL, NULL, 0},
 };
@@ -297,7 +300,22 @@ static void add_defaults(sim_area *areas, size_t *n)
         if (!has_area(areas, *n, &defaults[i]) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
 }
 
-static int serve(plcio_s7_server *srv, const char *host, double seconds, bool threaded)
+/* --churn: rewrite the data blocks (under their locks: the server may be
+ * serving them from its own threads). */
+static void churn_areas(plcio_s7_server *srv, const sim_area *areas, size_t n, sim_churn *churn)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (areas[i].area != PLCIO_S7_SERVER_AREA_DB) continue;
+        size_t size = 0;
+        if (plcio_s7_server_lock_area(srv, areas[i].area, areas[i].number) != PLCIO_OK) continue;
+        uint8_t *data = plcio_s7_server_area_data(srv, areas[i].area, areas[i].number, &size);
+        if (data) sim_churn_fill(churn, data, size);
+        plcio_s7_server_unlock_area(srv, areas[i].area, areas[i].number);
+    }
+}
+
+static int serve(plcio_s7_server *srv, const char *host, double seconds, bool threaded, const sim_area *areas,
+                 size_t n_areas, sim_churn *churn)
 {
     /* One serving thread: the server runs in this thread (run_once); more: in
      * its own threads while this one waits for the end. */
@@ -307,13 +325,16 @@ static int serve(plcio_s7_server *srv, const char *host, double seconds, bool th
     fflush(stdout);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    sim_churn_start(churn);
     while (!stop_requested) {
+        int wait_ms = sim_churn_wait_ms(churn, 100);
         if (threaded) {
-            struct timespec nap = {0, 100000000L};
+            struct timespec nap = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
             nanosleep(&nap, NULL);
-        } else if ((rc = plcio_s7_server_run_once(srv, 100)) != PLCIO_OK) {
+        } else if ((rc = plcio_s7_server_run_once(srv, wait_ms)) != PLCIO_OK) {
             return cli_error(PLCIO_EXIT_FAILURE, "server: %s", plcio_strerror(rc));
         }
+        if (sim_churn_due(churn)) churn_areas(srv, areas, n_areas, churn);
         if (seconds > 0) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -334,6 +355,7 @@ typedef struct sim_s7_opts {
     double seconds;
     bool verbose;
     sim_s7plus plus;
+    sim_churn churn;
 } sim_s7_opts;
 
 /* --listen, --db, --area, --layout at argv[*i]; *taken when it was one of them. */
@@ -420,6 +442,8 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
+    } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
+        if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
         return st;
     } else {
@@ -499,7 +523,7 @@ int sim_s7_main(int argc, char **argv)
         (void)signal(SIGINT, on_signal);
         (void)signal(SIGTERM, on_signal);
         (void)signal(SIGPIPE, SIG_IGN);
-        st = serve(srv, o->host, o->seconds, o->cfg.threads > 1);
+        st = serve(srv, o->host, o->seconds, o->cfg.threads > 1, o->areas, o->n_areas, &o->churn);
     }
     plcio_s7_server_free(srv);
     sim_s7plus_free(&o->plus);

@@ -8,7 +8,12 @@
  *     orders; exception 04 before the first read and after the PLC is gone;
  *   - writes: refused (01) with writes off; with writes on, refused (02) for a
  *     tag the engine does not let be written, and merged and passed to the PLC
- *     for one it does (checked with the S7 client);
+ *     for one it does; the answer comes only once the PLC has the value
+ *     (read with the S7 client right after it, no retry); a read sent behind
+ *     a write on the same connection is answered after it, in order, with
+ *     the written value; a client that leaves before its write's answer
+ *     harms nothing; a write the PLC cannot take (the PLC is gone) gets
+ *     exception 04 at pymodbus and libmodbus (mbpoll);
  *   - bad input (garbage) closes only that connection. */
 #include <arpa/inet.h>
 #include <math.h>
@@ -163,6 +168,31 @@ static void wait_for(const rig *r, const char *reads, const char *want)
     fail_msg("pymodbus read '%s': got '%s', want '%s'\n", reads, out, want);
 }
 
+/* A raw Modbus/TCP connection to the engine's output. */
+static int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Read exactly n bytes (5 s at most per wait); the count read. */
+static size_t raw_read(int fd, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) != 1) break;
+        ssize_t k = recv(fd, buf + got, n - got, 0);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
 static void regs_of_float(float v, uint16_t *hi, uint16_t *lo)
 {
     uint32_t u;
@@ -285,18 +315,60 @@ static void test_writes_when_enabled(void **state)
     regs_of_float(100.0f, &hi, &lo);
     snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 32 -t 4 -1 127.0.0.1 %u 2>&1", r.mb_port, hi);
     assert_int_equal(run(cmd, out, sizeof out), 0);
-    /* the PLC has them (read back with the S7 client) */
+    /* the PLC has them the moment the answers came (read back with the S7 client, once: no retry) */
     snprintf(cmd, sizeof cmd,
              "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBX106.0 DB2.DBD108:DINT DB2.DBD112:REAL 2>&1", plcio_bin(),
              r.s7_port);
-    bool ok = false;
-    for (int i = 0; i < 50 && !ok; i++) {
-        assert_int_equal(run(cmd, out, sizeof out), 0);
-        ok = strstr(out, "DB2.DBD100:REAL = -42.25") && strstr(out, "DB2.DBX106.0 = true") &&
-             strstr(out, "DB2.DBD108:DINT = 9") && strstr(out, "DB2.DBD112:REAL = 100");
-        if (!ok) mb_sleep_ms(100);
-    }
-    if (!ok) fail_msg("the PLC after the Modbus writes:\n%s", out);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    if (!strstr(out, "DB2.DBD100:REAL = -42.25") || !strstr(out, "DB2.DBX106.0 = true") ||
+        !strstr(out, "DB2.DBD108:DINT = 9") || !strstr(out, "DB2.DBD112:REAL = 100"))
+        fail_msg("the PLC right after the Modbus writes' answers:\n%s", out);
+
+    /* a write and a read sent together on one connection: answered in order, the
+     * read after the write (it sees the written value) */
+    regs_of_float(7.0f, &hi, &lo);
+    int fd = raw_connect(r.mb_port);
+    const uint8_t two[24] = {0x01, 0x01, 0, 0, 0, 6, 1, 6,  0, 31, (uint8_t)(hi >> 8), (uint8_t)hi, 0x01, 0x02,
+                             0,    0,    0, 6, 1, 3, 0, 30, 0, 2};
+    assert_int_equal(send(fd, two, sizeof two, MSG_NOSIGNAL), (ssize_t)sizeof two);
+    uint8_t ans[25];
+    assert_int_equal(raw_read(fd, ans, sizeof ans), sizeof ans);
+    assert_memory_equal(ans, two, 12); /* the write's echo, first */
+    const uint8_t rd[13] = {0x01,       0x02, 0, 0, 0, 7, 1, 3, 4, (uint8_t)(lo >> 8), (uint8_t)lo, (uint8_t)(hi >> 8),
+                            (uint8_t)hi};
+    assert_memory_equal(ans + 12, rd, sizeof rd);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s read s7://127.0.0.1:%d DB2.DBD112:REAL 2>&1", plcio_bin(), r.s7_port);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    if (!strstr(out, "DB2.DBD112:REAL = 7")) fail_msg("the PLC after the pipelined write:\n%s", out);
+
+    /* a client that leaves while its write is pending: the write still happens, nothing breaks */
+    regs_of_float(3.5f, &hi, &lo);
+    fd = raw_connect(r.mb_port);
+    const uint8_t w16[17] = {
+        0x02,       0x01, 0, 0, 0, 11, 1, 16, 0, 0, 0, 2, 4, (uint8_t)(hi >> 8), (uint8_t)hi, (uint8_t)(lo >> 8),
+        (uint8_t)lo};
+    assert_int_equal(send(fd, w16, sizeof w16, MSG_NOSIGNAL), (ssize_t)sizeof w16);
+    close(fd);
+    snprintf(want, sizeof want, "%u %u\n", hi, lo);
+    wait_for(&r, "hr 0 2", want); /* the engine serves on, with the value the PLC took */
+
+    /* the PLC is gone: a write cannot be done, and the client hears so (04), not "done" */
+    plcio_test_proc_stop(&r.sim);
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import logging\nlogging.basicConfig(level=logging.CRITICAL)\n"
+             "from pymodbus.client import ModbusTcpClient\n"
+             "c = ModbusTcpClient(\"127.0.0.1\", port=%d, timeout=10)\nc.connect()\n"
+             "a = c.write_registers(0, [1, 2], slave=1)\nb = c.write_coil(0, False, slave=1)\n"
+             "print(a.isError(), getattr(a, \"exception_code\", 0), b.isError(), getattr(b, \"exception_code\", 0))' "
+             "2>&1",
+             PY, r.mb_port);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_string_equal(out, "True 4 True 4\n");
+    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 32 -t 4 -1 127.0.0.1 16968 2>&1", r.mb_port);
+    assert_true(run(cmd, out, sizeof out) != 0);
+    if (!strstr(out, "Slave device or server failure")) fail_msg("mbpoll write with the PLC gone:\n%s", out);
+    print_message("with the PLC gone, mbpoll: %s", out);
     rig_stop(&r);
 }
 
