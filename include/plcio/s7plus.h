@@ -51,13 +51,6 @@ typedef struct plcio_s7plus_client_options {
      * 1-based [offset+1, size] LIDs instead of the real PLC's ClassicBlob
      * [3, offset, size]. URL: dialect=python-snap7. */
     bool python_snap7_dialect;
-    /* Password legitimation after connecting (docs/s7plus.md; untested on
-     * real PLCs). NULL: none. Copied; 1..64 characters. Blocking mode only:
-     * connect_async refuses it (PLCIO_EUNSUPPORTED). A wrong password: the
-     * session is closed and connect returns PLCIO_EACCESS. */
-    const char *password;
-    /* PLCIO_S7PLUS_LEGIT_AUTO: the new method over TLS, legacy without. */
-    int legitimation;
     plcio_logger logger;
     /* Event-loop mode: after this long without an answer from the PLC, ask
      * it for the session's protection level (what TIA Portal reads), so the
@@ -80,15 +73,22 @@ typedef struct plcio_s7plus_client_options {
      * borrowed: keep it until plcio_s7plus_client_free. */
     plcio_clock clock;
     const plcio_transport *transport;
+    /* Password legitimation after connecting (docs/s7plus.md; untested on
+     * real PLCs). NULL: none. Copied; 1..64 characters. Blocking mode only:
+     * connect_async refuses it (PLCIO_EUNSUPPORTED). A wrong password: the
+     * session is closed and connect returns PLCIO_EACCESS. */
+    const char *password;
+    /* PLCIO_S7PLUS_LEGIT_AUTO: the new method over TLS, legacy without. */
+    int legitimation;
 } plcio_s7plus_client_options;
 
 PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
 
 /* Options from s7plus://HOST[:PORT][?ca=FILE&cert=FILE&key=FILE&insecure=1&tls=0&tls12=1
- * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7]. Also s7://HOST?protocol=plus
+ * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7&password=PW
+ * &legitimation=auto|legacy|new]. Also s7://HOST?protocol=plus
  * (or auto) with the same keys (the s7:// keys rack, slot, ... are ignored
- * there: they belong to the classic side). Strings point into url. password= is
- * refused (PLCIO_EUNSUPPORTED) until legitimation exists. */
+ * there: they belong to the classic side). Strings point into url. */
 struct plcio_url;
 PLCIO_API int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const struct plcio_url *url,
                                                    plcio_error *err);
@@ -219,13 +219,13 @@ typedef struct plcio_s7plus_server_options {
     const char *key_file;      /* its key */
     const char *cert_names;    /* subjectAltName of a made certificate: "IP:127.0.0.1,DNS:localhost" */
     unsigned protection_level; /* reported effective protection level: 1 */
+    plcio_s7plus_server_memory memory;
+    plcio_logger logger;
     /* Password legitimation (attributes 303/304/1846 of the session object,
      * docs/s7plus.md): with a password, a session may not write (nor read at
      * protection_level 3) and reports protection_level until it legitimated,
      * then level 1. NULL: no password. Copied; 1..64 characters. */
     const char *password;
-    plcio_s7plus_server_memory memory;
-    plcio_logger logger;
 } plcio_s7plus_server_options;
 
 PLCIO_API void plcio_s7plus_server_options_init(plcio_s7plus_server_options *o);
