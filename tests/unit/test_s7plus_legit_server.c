@@ -125,7 +125,7 @@ static uint64_t request(pair *p, uint32_t attribute, const s7p_value *v, s7p_val
     uint64_t e = a->nerrors ? a->errors[0] : 0;
     if (got && a->nvalues) {
         *got = a->values[0];
-        memcpy(keep, got->data, got->size < 64 ? got->size : 64);
+        if (got->data) memcpy(keep, got->data, got->size < 64 ? got->size : 64);
     }
     free(a);
     return e;
