@@ -44,6 +44,10 @@
  *     writes: false           # FC 5/6/15/16 to tags that are writable (default false)
  *     map:
  *       - {tag: Level, holding: 0, order: CDAB}   # or input: / coil: / discrete: ADDRESS
+ *   s7-server:                # the live image as a classic S7 server, read-only (docs/gateway.md)
+ *     listen: 127.0.0.1:10102 # default 127.0.0.1:102
+ *     map:
+ *       - {tag: Level, at: DB1.DBD0}   # DBX bit for a BOOL, DBW/DBD by size, DBB: first byte
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
