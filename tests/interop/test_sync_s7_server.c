@@ -161,8 +161,12 @@ static void plc_write(const rig *r, const char *assignments)
 
 static void hex_be(char *dst, const uint8_t *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        sprintf(dst + 2 * i, "%02x", b[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = digits[b[i] >> 4];
+        dst[2 * i + 1] = digits[b[i] & 15];
+    }
+    dst[2 * n] = '\0';
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
