@@ -33,6 +33,8 @@ typedef enum plcio_s7plus_area {
     PLCIO_S7PLUS_AREA_M = 3
 } plcio_s7plus_area;
 
+enum { PLCIO_S7PLUS_LEGIT_AUTO = 0, PLCIO_S7PLUS_LEGIT_LEGACY = 1, PLCIO_S7PLUS_LEGIT_NEW = 2 };
+
 typedef struct plcio_s7plus_client_options {
     const char *host;        /* borrowed during _new (copied) */
     int port;                /* 102 */
@@ -71,15 +73,22 @@ typedef struct plcio_s7plus_client_options {
      * borrowed: keep it until plcio_s7plus_client_free. */
     plcio_clock clock;
     const plcio_transport *transport;
+    /* Password legitimation after connecting (docs/s7plus.md; untested on
+     * real PLCs). NULL: none. Copied; 1..64 characters. Blocking mode only:
+     * connect_async refuses it (PLCIO_EUNSUPPORTED). A wrong password: the
+     * session is closed and connect returns PLCIO_EACCESS. */
+    const char *password;
+    /* PLCIO_S7PLUS_LEGIT_AUTO: the new method over TLS, legacy without. */
+    int legitimation;
 } plcio_s7plus_client_options;
 
 PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
 
 /* Options from s7plus://HOST[:PORT][?ca=FILE&cert=FILE&key=FILE&insecure=1&tls=0&tls12=1
- * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7]. Also s7://HOST?protocol=plus
+ * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7&password=PW
+ * &legitimation=auto|legacy|new]. Also s7://HOST?protocol=plus
  * (or auto) with the same keys (the s7:// keys rack, slot, ... are ignored
- * there: they belong to the classic side). Strings point into url. password= is
- * refused (PLCIO_EUNSUPPORTED) until legitimation exists. */
+ * there: they belong to the classic side). Strings point into url. */
 struct plcio_url;
 PLCIO_API int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const struct plcio_url *url,
                                                    plcio_error *err);
@@ -212,6 +221,11 @@ typedef struct plcio_s7plus_server_options {
     unsigned protection_level; /* reported effective protection level: 1 */
     plcio_s7plus_server_memory memory;
     plcio_logger logger;
+    /* Password legitimation (attributes 303/304/1846 of the session object,
+     * docs/s7plus.md): with a password, a session may not write (nor read at
+     * protection_level 3) and reports protection_level until it legitimated,
+     * then level 1. NULL: no password. Copied; 1..64 characters. */
+    const char *password;
 } plcio_s7plus_server_options;
 
 PLCIO_API void plcio_s7plus_server_options_init(plcio_s7plus_server_options *o);

@@ -13,6 +13,7 @@
 #include "plcio/s7plus.h"
 #include "plcio/url.h"
 #include "s7plus/s7p_codec.h"
+#include "s7plus/s7p_legit.h"
 #include "s7plus/s7p_session.h"
 
 #define MOD "s7plus"
@@ -20,6 +21,7 @@
 struct plcio_s7plus_client {
     plcio_s7plus_client_options opt;
     char host[256], ca[512], cert[512], key[512], name[64];
+    char password[S7P_LEGIT_MAX_PW + 1];
     int fd;
     SSL_CTX *ctx;
     s7p_session *session;
@@ -84,14 +86,14 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",      "cert",     "key",  "insecure",  "tls",       "tls12", "timeout",
-                                          "dialect", "password", "name", "keepalive", "reconnect", NULL};
+    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure", "tls",
+                                          "tls12", "timeout",   "dialect",   "password", "legitimation",
+                                          "name",  "keepalive", "reconnect", NULL};
     /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
     static const char *const allowed_s7[] = {
-        "ca",      "cert",     "key",        "insecure",    "tls",      "tls12",     "timeout",
-        "dialect", "password", "name",       "keepalive",   "protocol", "rack",      "slot",
-        "pdu",     "type",     "local-tsap", "remote-tsap", "parallel", "reconnect", "connect-timeout",
-        NULL};
+        "ca",           "cert",     "key",       "insecure",        "tls",  "tls12", "timeout", "dialect", "password",
+        "legitimation", "name",     "keepalive", "protocol",        "rack", "slot",  "pdu",     "type",    "local-tsap",
+        "remote-tsap",  "parallel", "reconnect", "connect-timeout", NULL};
     bool s7 = !strcmp(u->scheme, "s7");
     if (!s7 && strcmp(u->scheme, "s7plus") != 0)
         return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: scheme %s is not s7plus", u->scheme);
@@ -124,10 +126,17 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
         else
             return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: dialect=%s (plc or python-snap7)", v);
     }
-    if (plcio_url_get(u, "password"))
-        return plcio_error_set(err, PLCIO_EUNSUPPORTED,
-                               "s7plus URL: password= is not supported (no S7CommPlus legitimation in plcio): "
-                               "reach a protected PLC over classic S7 (s7://...?password=)");
+    if ((v = plcio_url_get(u, "password"))) o->password = v;
+    if ((v = plcio_url_get(u, "legitimation"))) {
+        if (!strcmp(v, "auto"))
+            o->legitimation = PLCIO_S7PLUS_LEGIT_AUTO;
+        else if (!strcmp(v, "legacy"))
+            o->legitimation = PLCIO_S7PLUS_LEGIT_LEGACY;
+        else if (!strcmp(v, "new"))
+            o->legitimation = PLCIO_S7PLUS_LEGIT_NEW;
+        else
+            return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: legitimation=%s (auto, legacy or new)", v);
+    }
     unsigned long t;
     if ((rc = plcio_url_get_uint(u, "timeout", (unsigned long)o->timeout_ms, 1, 600000, &t)))
         return plcio_error_set(err, rc, "s7plus URL: timeout must be 1..600000 ms");
@@ -168,6 +177,12 @@ int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *
         return plcio_error_set(err, PLCIO_EINVAL,
                                "s7plus: TLS needs the PLC's CA certificate (ca=FILE), or insecure=1 to skip "
                                "verification");
+    if (o.password && (!o.password[0] || strlen(o.password) > S7P_LEGIT_MAX_PW))
+        return plcio_error_set(err, PLCIO_EINVAL, "s7plus: the password must have 1..%u characters", S7P_LEGIT_MAX_PW);
+    if (o.legitimation < PLCIO_S7PLUS_LEGIT_AUTO || o.legitimation > PLCIO_S7PLUS_LEGIT_NEW)
+        return plcio_error_set(err, PLCIO_EINVAL, "s7plus: legitimation %d unknown", o.legitimation);
+    if (o.password && o.legitimation == PLCIO_S7PLUS_LEGIT_NEW && !o.tls)
+        return plcio_error_set(err, PLCIO_EINVAL, "s7plus: legitimation=new needs TLS");
     plcio_s7plus_client *c = calloc(1, sizeof *c);
     if (!c) return plcio_error_set(err, PLCIO_ENOMEM, "s7plus: out of memory");
     c->opt = o;
@@ -178,6 +193,7 @@ int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *
     copy(c->cert, sizeof c->cert, &c->opt.cert_file);
     copy(c->key, sizeof c->key, &c->opt.key_file);
     copy(c->name, sizeof c->name, &c->opt.client_name);
+    copy(c->password, sizeof c->password, &c->opt.password);
     *out = c;
     return PLCIO_OK;
 }
@@ -370,6 +386,8 @@ static int new_session(plcio_s7plus_client *c)
     return rc;
 }
 
+static int legitimate(plcio_s7plus_client *c);
+
 int plcio_s7plus_client_connect(plcio_s7plus_client *c)
 {
     if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
@@ -395,6 +413,12 @@ int plcio_s7plus_client_connect(plcio_s7plus_client *c)
     s7p_session_start(c->session, plcio_monotonic_ns());
     rc = pump(c, is_ready);
     if (rc) return rc;
+    if (c->opt.password && (rc = legitimate(c))) {
+        plcio_error keep = c->last;
+        plcio_s7plus_client_close(c); /* a refused password closes the session */
+        c->last = keep;
+        return rc;
+    }
     log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "connected to %s:%d, session 0x%08x%s%s", c->host, c->opt.port,
             s7p_session_id(c->session), c->ctx ? ", " : ", no TLS", s7p_session_tls_version(c->session));
     return PLCIO_OK;
@@ -542,7 +566,7 @@ static void item_error(plcio_s7plus_item *items, size_t n, const s7p_multi_res *
 {
     for (uint32_t k = 0; k < r->nerrors; k++)
         if (r->error_nr[k] >= 1 && r->error_nr[k] <= n) {
-            items[r->error_nr[k] - 1].result = PLCIO_EPLC;
+            items[r->error_nr[k] - 1].result = r->errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
             items[r->error_nr[k] - 1].error = r->errors[k];
         }
 }
@@ -620,6 +644,13 @@ int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *i
 static int single(plcio_s7plus_client *c, int rc, const plcio_s7plus_item *it)
 {
     if (rc) return rc;
+    if (it->result == PLCIO_EACCESS) {
+        c->plc_error = it->error;
+        return failf(c, PLCIO_EACCESS, "s7plus: access denied by the PLC's protection level (error 0x%llx): %s",
+                     (unsigned long long)it->error,
+                     c->opt.password ? "the password does not allow it"
+                                     : "give the CPU password (password= in the URL, or the password option)");
+    }
     if (it->result == PLCIO_EPLC) {
         c->plc_error = it->error;
         char code[32];
@@ -917,6 +948,8 @@ static int start_connect(plcio_s7plus_client *c);
 int plcio_s7plus_client_connect_async(plcio_s7plus_client *c, plcio_s7plus_done_fn done, void *ctx)
 {
     if (!c) return PLCIO_EINVAL;
+    if (c->opt.password)
+        return failf(c, PLCIO_EUNSUPPORTED, "s7plus: password legitimation works in blocking mode only (connect)");
     if (c->session) return PLCIO_OK; /* under way or done */
     c->want_connected = true;
     c->cdone = done;
@@ -1048,5 +1081,87 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
     if (c->up && s7p_session_state(c->session) == S7PS_READY) on_answer(c);
     if (!c->session) return PLCIO_OK; /* a callback closed it */
     if ((rc = kick(c, now))) return async_fail(c, rc);
+    return PLCIO_OK;
+}
+
+/* ---- password legitimation --------------------------------------------------- */
+
+/* Read the challenge (attribute 303 of the session object), answer it (legacy:
+ * attribute 304, new: 1846) and check the PLC took it. */
+static int legitimate(plcio_s7plus_client *c)
+{
+    uint32_t session = s7p_session_id(c->session);
+    int rc = body_room(c, 256);
+    if (rc) return rc;
+    size_t len = 0;
+    if ((rc = attr_body(session, S7P_ID_SERVER_SESSION_CHALLENGE, c->body, c->body_cap, &len)))
+        return failf(c, rc, "s7plus: cannot encode the request");
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
+    s7p_multi_res *a = malloc(sizeof *a);
+    if (!a) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if ((rc = answer_of(c, &p, true, a))) {
+        free(a);
+        return rc;
+    }
+    uint8_t challenge[64], answer[S7P_LEGIT_NEW_LEN];
+    size_t clen = 0;
+    const s7p_value *v = &a->values[0];
+    bool bytes =
+        v->type == S7P_T_BLOB || ((v->flags & S7P_F_ARRAY) && (v->type == S7P_T_USINT || v->type == S7P_T_BYTE));
+    if (a->nvalues == 1 && a->value_nr[0] == 1 && bytes && v->size <= sizeof challenge) {
+        clen = v->size;
+        memcpy(challenge, v->data, clen);
+    }
+    bool refused = a->nerrors > 0;
+    uint64_t err = refused ? a->errors[0] : 0;
+    free(a);
+    if (refused) {
+        c->plc_error = err;
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC gave no legitimation challenge (error 0x%llx)",
+                     (unsigned long long)err);
+    }
+    bool use_new = c->opt.legitimation == PLCIO_S7PLUS_LEGIT_NEW ||
+                   (c->opt.legitimation == PLCIO_S7PLUS_LEGIT_AUTO && s7p_session_tls(c->session));
+    size_t alen = use_new ? S7P_LEGIT_NEW_LEN : S7P_LEGIT_LEGACY_LEN;
+    rc = use_new ? s7p_legit_new((s7p_ssl *)s7p_session_ssl(c->session), c->password, challenge, clen, answer)
+                 : s7p_legit_legacy(c->password, challenge, clen, answer);
+    OPENSSL_cleanse(challenge, sizeof challenge);
+    if (rc == PLCIO_EPROTO)
+        return failf(c, PLCIO_EPROTO, "s7plus: the PLC's legitimation challenge is unusable (%zu bytes, need %u)", clen,
+                     use_new ? 16u : S7P_LEGIT_LEGACY_LEN);
+    if (rc) return failf(c, rc, "s7plus: cannot compute the legitimation answer (%s)", plcio_strerror(rc));
+    s7p_multi_req *r = calloc(1, sizeof *r);
+    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    r->nitems = 1;
+    r->items[0].area = session;
+    r->items[0].sub_area = use_new ? S7P_ID_LEGITIMATE : S7P_ID_SERVER_SESSION_RESPONSE;
+    r->with_values = true;
+    r->dialect = c->opt.python_snap7_dialect ? S7P_COMPACT_BLOB : 0;
+    r->nvalues = 1;
+    r->value_nr[0] = 1;
+    r->values[0] = s7p_value_blob(answer, alen);
+    r->q.present = true;
+    r->q.attrs.data = qualifier_attrs;
+    r->q.attrs.size = sizeof qualifier_attrs;
+    r->q.attrs.count = 3;
+    r->tail.no_fill = true;
+    plcio_wcursor w = plcio_wcursor_make(c->body, c->body_cap);
+    rc = s7p_multi_req_encode(&w, r);
+    free(r);
+    OPENSSL_cleanse(answer, sizeof answer);
+    if (rc) return failf(c, rc, "s7plus: cannot encode the request: %s", plcio_strerror(rc));
+    len = plcio_wcursor_used(&w);
+    if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
+    plcio_s7plus_item it;
+    memset(&it, 0, sizeof it);
+    if ((rc = write_answer(c, &it, 1, &p))) return rc;
+    if (it.result) {
+        c->plc_error = it.error;
+        return failf(c, PLCIO_EACCESS, "s7plus: the PLC refused the password (%s legitimation, error 0x%llx)",
+                     use_new ? "new" : "legacy", (unsigned long long)it.error);
+    }
+    log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "password accepted (%s legitimation)", use_new ? "new" : "legacy");
+    plcio_error_clear(&c->last);
     return PLCIO_OK;
 }

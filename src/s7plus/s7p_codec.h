@@ -113,6 +113,12 @@ enum {
 #define S7P_ID_OBJECT_VARIABLE_TYPE_NAME  233u
 #define S7P_ID_SERVER_SESSION_CLIENT_RID  300u
 #define S7P_ID_SERVER_SESSION_VERSION     306u
+#define S7P_ID_SERVER_SESSION_CHALLENGE   303u  /* legitimation challenge (read) */
+#define S7P_ID_SERVER_SESSION_RESPONSE    304u  /* legacy answer: SHA1(password) XOR challenge */
+#define S7P_ID_LEGITIMATE                 1846u /* new answer: AES-256-CBC, TLS exporter key */
+/* Item error for an access the protection level forbids: plcio's simulator
+ * sends it; which value a real PLC sends is not known (docs/s7plus.md). */
+#define S7P_ERR_ACCESS_DENIED             0x8112u
 #define S7P_ID_OBJECT_QUALIFIER           1256u
 #define S7P_ID_PARENT_RID                 1257u
 #define S7P_ID_COMPOSITION_AID            1258u

@@ -10,12 +10,14 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "core/log.h"
 #include "plcio/s7plus.h"
 #include "s7plus/s7p_codec.h"
+#include "s7plus/s7p_legit.h"
 
 #define MOD             "s7plus-srv"
 #define REMOTE_TSAP     "SIMATIC-ROOT-HMI"
@@ -28,6 +30,7 @@ struct plcio_s7plus_server {
     SSL_CTX *ctx;
     X509 *cert;
     char fingerprint[128];
+    char password[S7P_LEGIT_MAX_PW + 1]; /* "": none */
     atomic_uint next_session;
 };
 
@@ -46,7 +49,13 @@ typedef struct conn {
     buf rx, app, out, frame, pdu;
     uint32_t session;
     bool setup_done;
+    uint8_t challenge[S7P_CHALLENGE_LEN]; /* of this session (password legitimation) */
+    bool legitimated;
 } conn;
+
+/* Without a password, or once the session legitimated: everything allowed. */
+static bool open_access(const conn *c) { return !c->srv->password[0] || c->legitimated; }
+static unsigned effective_level(const conn *c) { return open_access(c) ? 1u : c->srv->o.protection_level; }
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -167,6 +176,17 @@ int plcio_s7plus_server_new(const plcio_s7plus_server_options *opts, plcio_s7plu
     s->o = o;
     s->o.cert_file = s->o.key_file = s->o.cert_names = NULL; /* used during _new only */
     if (!s->o.protection_level) s->o.protection_level = 1;
+    if (o.password) {
+        size_t n = strlen(o.password);
+        if (n == 0 || n > S7P_LEGIT_MAX_PW) {
+            free(s);
+            return plcio_error_set(err, PLCIO_EINVAL, "s7plus server: the password must have 1..%u characters",
+                                   S7P_LEGIT_MAX_PW);
+        }
+        memcpy(s->password, o.password, n + 1);
+        if (s->o.protection_level < 2) s->o.protection_level = 2;
+    }
+    s->o.password = NULL;
     atomic_init(&s->next_session, 0x70000100u);
     if (o.tls) {
         EVP_PKEY *key = NULL;
@@ -206,6 +226,7 @@ void plcio_s7plus_server_free(plcio_s7plus_server *s)
     if (!s) return;
     SSL_CTX_free(s->ctx);
     X509_free(s->cert);
+    OPENSSL_cleanse(s->password, sizeof s->password);
     free(s);
 }
 
@@ -287,6 +308,8 @@ typedef struct item_ref {
     bool compact;    /* python-snap7's [offset+1, size] form: answer Blobs without root id */
     bool protection; /* the session's protection level (attribute 1842) */
     bool cpu_state;  /* the CPU execution unit's operating state (object 52, attribute 2167) */
+    bool challenge;  /* the session's legitimation challenge (attribute 303) */
+    uint32_t answer; /* a legitimation answer: attribute 304 (legacy) or 1846 (new); 0: none */
 } item_ref;
 
 static int item_of(const conn *c, const s7p_address *a, item_ref *it)
@@ -294,6 +317,15 @@ static int item_of(const conn *c, const s7p_address *a, item_ref *it)
     memset(it, 0, sizeof *it);
     if (a->area == c->session && a->sub_area == S7P_ID_EFFECTIVE_PROTECTION_LEVEL && a->nlids == 0) {
         it->protection = true;
+        return PLCIO_OK;
+    }
+    if (a->area == c->session && a->nlids == 0 && a->sub_area == S7P_ID_SERVER_SESSION_CHALLENGE) {
+        it->challenge = true;
+        return PLCIO_OK;
+    }
+    if (a->area == c->session && a->nlids == 0 &&
+        (a->sub_area == S7P_ID_SERVER_SESSION_RESPONSE || a->sub_area == S7P_ID_LEGITIMATE)) {
+        it->answer = a->sub_area;
         return PLCIO_OK;
     }
     if (a->area == S7P_ID_NATIVE_THE_CPU_EXEC_UNIT && a->sub_area == S7P_ID_CPU_EXEC_UNIT_OPERATING_STATE &&
@@ -389,14 +421,24 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
             errors[k] = ERR_NOT_FOUND;
             continue;
         }
-        s7p_value v = s7p_value_udint(c->srv->o.protection_level);
-        if (it.cpu_state) {
+        s7p_value v = s7p_value_udint(effective_level(c));
+        if (it.answer) {
+            errors[k] = ERR_NOT_FOUND;
+            continue;
+        }
+        if (it.challenge) {
+            v = s7p_value_blob(c->challenge, sizeof c->challenge);
+        } else if (it.cpu_state) {
             const plcio_s7plus_server_memory *m = &c->srv->o.memory;
             int st = m->cpu_state ? m->cpu_state(m->ctx) : PLCIO_S7PLUS_CPU_RUN;
             memset(&v, 0, sizeof v);
             v.type = S7P_T_DINT;
             v.i = st == PLCIO_S7PLUS_CPU_RUN ? S7P_OPSTATE_RUN : S7P_OPSTATE_STOP;
         } else if (!it.protection) {
+            if (!open_access(c) && c->srv->o.protection_level >= 3) {
+                errors[k] = S7P_ERR_ACCESS_DENIED;
+                continue;
+            }
             rc = c->srv->o.memory.read(c->srv->o.memory.ctx, it.area, it.db, it.start, it.size, data);
             if (rc) {
                 errors[k] = ERR_NOT_FOUND;
@@ -420,6 +462,32 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
     free(data);
     free(r);
     return rc;
+}
+
+/* A legitimation answer (attribute 304: legacy, 1846: new, TLS only): the
+ * session may write from now on if it fits this session's challenge. */
+static void legitimate(conn *c, uint32_t attribute, const s7p_value *v, plcio_wcursor *w, uint32_t nr)
+{
+    uint8_t want[S7P_LEGIT_NEW_LEN];
+    size_t len = attribute == S7P_ID_LEGITIMATE ? S7P_LEGIT_NEW_LEN : S7P_LEGIT_LEGACY_LEN;
+    bool bytes =
+        v->type == S7P_T_BLOB || ((v->flags & S7P_F_ARRAY) && (v->type == S7P_T_USINT || v->type == S7P_T_BYTE));
+    int rc = !c->srv->password[0] ? PLCIO_EINVAL : !bytes || v->size != len ? PLCIO_ETYPE : PLCIO_OK;
+    if (!rc)
+        rc = attribute == S7P_ID_LEGITIMATE
+                 ? (c->state == CS_TLS
+                        ? s7p_legit_new((s7p_ssl *)c->ssl, c->srv->password, c->challenge, sizeof c->challenge, want)
+                        : PLCIO_EUNSUPPORTED)
+                 : s7p_legit_legacy(c->srv->password, c->challenge, sizeof c->challenge, want);
+    if (!rc && CRYPTO_memcmp(want, v->data, len) != 0) rc = PLCIO_EACCESS;
+    OPENSSL_cleanse(want, sizeof want);
+    c->legitimated = !rc || c->legitimated;
+    log_msg(&c->srv->o.logger, rc ? PLCIO_LOG_WARN : PLCIO_LOG_INFO, MOD, "client %u: %s legitimation %s", c->client,
+            attribute == S7P_ID_LEGITIMATE ? "new" : "legacy", rc ? plcio_strerror(rc) : "accepted");
+    if (rc) {
+        s7p_put_vlq32(w, nr);
+        s7p_put_vlq64(w, S7P_ERR_ACCESS_DENIED);
+    }
 }
 
 static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)
@@ -453,7 +521,17 @@ static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
             bool bytes = v->type == S7P_T_BLOB ||
                          ((v->flags & S7P_F_ARRAY) && (v->type == S7P_T_USINT || v->type == S7P_T_BYTE));
             rc = item_of(c, &r->items[nr - 1], &it);
-            if (!rc && (it.protection || it.cpu_state || !bytes || v->size != it.size)) rc = PLCIO_ETYPE;
+            if (!rc && it.answer) {
+                legitimate(c, it.answer, v, &w, nr);
+                continue;
+            }
+            if (!rc && !it.protection && !it.cpu_state && !it.challenge && !open_access(c)) {
+                s7p_put_vlq32(&w, nr);
+                s7p_put_vlq64(&w, S7P_ERR_ACCESS_DENIED);
+                continue;
+            }
+            if (!rc && (it.challenge || it.protection || it.cpu_state || !bytes || v->size != it.size))
+                rc = PLCIO_ETYPE;
             if (!rc) rc = c->srv->o.memory.write(c->srv->o.memory.ctx, it.area, it.db, it.start, it.size, v->data);
             if (rc) {
                 s7p_put_vlq32(&w, nr);
@@ -470,6 +548,8 @@ static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
 static int on_create(conn *c, uint8_t version, const s7p_header *h)
 {
     c->session = atomic_fetch_add(&c->srv->next_session, 1u);
+    c->legitimated = false;
+    if (RAND_bytes(c->challenge, sizeof c->challenge) != 1) return PLCIO_EINTERNAL;
     uint8_t pdu[128];
     plcio_wcursor w = plcio_wcursor_make(pdu, sizeof pdu);
     answer_header(&w, h->function, h->seq);

@@ -141,6 +141,7 @@ s7p_state s7p_session_state(const s7p_session *s) { return s->state; }
 const plcio_error *s7p_session_error(const s7p_session *s) { return &s->err; }
 uint32_t s7p_session_id(const s7p_session *s) { return s->session_id; }
 bool s7p_session_tls(const s7p_session *s) { return s->tls_up; }
+void *s7p_session_ssl(const s7p_session *s) { return s->tls_up ? s->ssl : NULL; }
 const char *s7p_session_tls_version(const s7p_session *s) { return s->tls_up ? SSL_get_version(s->ssl) : ""; }
 uint64_t s7p_session_deadline(const s7p_session *s)
 {

@@ -75,6 +75,8 @@ s7p_state s7p_session_state(const s7p_session *s);
 const plcio_error *s7p_session_error(const s7p_session *s);
 uint32_t s7p_session_id(const s7p_session *s);
 bool s7p_session_tls(const s7p_session *s);
+/* The session's OpenSSL SSL (NULL without TLS), for the TLS exporter. */
+void *s7p_session_ssl(const s7p_session *s);
 const char *s7p_session_tls_version(const s7p_session *s); /* "TLSv1.3", "" without TLS */
 
 /* In READY: send one request. body is the function's payload without the

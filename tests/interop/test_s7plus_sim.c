@@ -114,7 +114,11 @@ static void test_bad_urls(void **state)
         int rc;
         const char *why;
     } cases[] = {
-        {"s7plus://127.0.0.1?password=secret", PLCIO_EUNSUPPORTED, "password"},
+        {"s7plus://127.0.0.1?password=secret&legitimation=v3", PLCIO_ESYNTAX, "legitimation"},
+        {"s7plus://127.0.0.1?password=secret&legitimation=new&tls=0", PLCIO_EINVAL, "TLS"},
+        {"s7plus://127.0.0.1?password=&tls=0", PLCIO_EINVAL, "password"},
+        {"s7plus://127.0.0.1?tls=0&password=12345678901234567890123456789012345678901234567890123456789012345",
+         PLCIO_EINVAL, "password"},
         {"s7plus://127.0.0.1?dialect=tia", PLCIO_ESYNTAX, "dialect"},
         {"s7plus://127.0.0.1?timeout=0", PLCIO_OK, "timeout"}, /* rc checked as "not OK" below */
     };

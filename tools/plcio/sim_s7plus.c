@@ -96,6 +96,8 @@ int sim_s7plus_attach(sim_s7plus *p, plcio_s7_server_options *cfg, const char *h
     snprintf(names, sizeof names, "IP:127.0.0.1,DNS:localhost%s%s", strcmp(host, "127.0.0.1") ? ",DNS:" : "",
              strcmp(host, "127.0.0.1") ? host : "");
     o.cert_names = names;
+    o.password = cfg->password; /* --password: the same for both protocols */
+    if (cfg->password) o.protection_level = cfg->protection_level;
     o.memory.read = mem_read;
     o.memory.write = mem_write;
     o.memory.list_dbs = mem_list_dbs;
