@@ -44,6 +44,10 @@
  *     writes: false           # FC 5/6/15/16 to tags that are writable (default false)
  *     map:
  *       - {tag: Level, holding: 0, order: CDAB}   # or input: / coil: / discrete: ADDRESS
+ *   s7-server:                # the live image as a classic S7 server, read-only (docs/gateway.md)
+ *     listen: 127.0.0.1:10102 # default 127.0.0.1:102
+ *     map:
+ *       - {tag: Level, at: DB1.DBD0}   # DBX bit for a BOOL, DBW/DBD by size, DBB: first byte
  *
  * Unknown keys are errors (a typo must not silently disable a tag). Errors name
  * "file:line:column: what is wrong". */
@@ -183,6 +187,22 @@ typedef struct plcio_sync_modbus_spec {
     unsigned line;
 } plcio_sync_modbus_spec;
 
+/* One entry of s7-server's map: a tag's value in a data block. */
+typedef struct plcio_sync_s7_map {
+    const char *tag; /* the tag's name as in shared memory */
+    const char *at;  /* "DB1.DBW0", "DB1.DBX4.2" (BOOL), "DB2.DBB10" (start of any other size) */
+    unsigned line;
+} plcio_sync_s7_map;
+
+/* The s7-server: section (the engine serves classic S7 on its own loop). */
+typedef struct plcio_sync_s7_spec {
+    bool present;
+    const char *listen; /* "HOST:PORT"; NULL: 127.0.0.1:102 */
+    size_t map_count;
+    plcio_sync_s7_map *map;
+    unsigned line;
+} plcio_sync_s7_spec;
+
 typedef struct plcio_sync_config {
     const char *shm_name;
     unsigned shm_mode;           /* data segment permission bits; 0: 0640 */
@@ -198,6 +218,7 @@ typedef struct plcio_sync_config {
     plcio_sync_output_spec *outputs;
     plcio_sync_http_spec http;
     plcio_sync_modbus_spec modbus_server;
+    plcio_sync_s7_spec s7_server;
     bool json_off;             /* "json: off": the segment has no JSON rendition */
     uint32_t json_interval_ms; /* "json: {interval: MS}": rewrite it at most this often (0: on every change) */
 } plcio_sync_config;

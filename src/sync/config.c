@@ -632,6 +632,46 @@ static int modbus_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, v
     return rc;
 }
 
+/* ---- s7-server (the live image as a classic S7 server) ---- */
+
+static int s7_map_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_s7_map *m = obj;
+    if (!strcmp(key, "tag")) return get_string(ctx, v, "s7-server map tag", &m->tag);
+    if (!strcmp(key, "at")) return get_string(ctx, v, "s7-server map at", &m->at);
+    return PLCIO_ENOTFOUND;
+}
+
+static int s7_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
+{
+    plcio_sync_s7_spec *m = obj;
+    if (!strcmp(key, "listen")) return get_string(ctx, v, "s7-server listen", &m->listen);
+    if (!strcmp(key, "writes")) {
+        bool w = false;
+        int rc = get_bool(ctx, v, "s7-server writes", &w);
+        if (rc == PLCIO_OK && w)
+            return fail(ctx, v, PLCIO_EUNSUPPORTED,
+                        "s7-server writes: true is not supported (the S7 output is read-only; use modbus-server, "
+                        "http or the shared-memory ring to write)");
+        return rc;
+    }
+    if (strcmp(key, "map") != 0) return PLCIO_ENOTFOUND;
+    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "s7-server map");
+    if (rc != PLCIO_OK) return rc;
+    m->map_count = seq_len(v);
+    m->map = arena_alloc(ctx->owner, (m->map_count + 1) * sizeof *m->map);
+    if (!m->map) return PLCIO_ENOMEM;
+    for (size_t i = 0; i < m->map_count && rc == PLCIO_OK; i++) {
+        yaml_node_t *e = node_at(ctx, v->data.sequence.items.start[i]);
+        plcio_sync_s7_map *x = &m->map[i];
+        x->line = (unsigned)e->start_mark.line + 1;
+        rc = walk_mapping(ctx, e, "an s7-server map entry", s7_map_pair, x);
+        if (rc == PLCIO_OK && (!x->tag || !x->at))
+            rc = fail(ctx, e, PLCIO_ESYNTAX, "an s7-server map entry needs 'tag' and 'at'");
+    }
+    return rc;
+}
+
 /* ---- top level ---- */
 
 static int resolve_path(parse_ctx *ctx, const yaml_node_t *n, const char *what, const char **out)
@@ -732,6 +772,10 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         c->modbus_server =
             (plcio_sync_modbus_spec){.present = true, .unit = -1, .line = (unsigned)v->start_mark.line + 1};
         return walk_mapping(ctx, v, "modbus-server", modbus_server_pair, &c->modbus_server);
+    }
+    if (!strcmp(key, "s7-server")) {
+        c->s7_server = (plcio_sync_s7_spec){.present = true, .line = (unsigned)v->start_mark.line + 1};
+        return walk_mapping(ctx, v, "s7-server", s7_server_pair, &c->s7_server);
     }
     if (!strcmp(key, "devices")) {
         rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");

@@ -628,7 +628,7 @@ static int open_sinks(plcio_sync *s, const plcio_sync_config *cfg, const plcio_s
 {
     size_t extra = o ? o->sink_count : 0;
     if (extra && !o->sinks) return PLCIO_EINVAL;
-    s->sinks = calloc(extra + cfg->output_count + 2, sizeof(sync_sink *)); /* + modbus-server + shm */
+    s->sinks = calloc(extra + cfg->output_count + 3, sizeof(sync_sink *)); /* + modbus-server + s7-server + shm */
     s->batch = calloc(SYNC_SINK_BATCH, sizeof *s->batch);
     if (!s->sinks || !s->batch) return PLCIO_ENOMEM;
     for (size_t i = 0; i < extra; i++) {
@@ -639,6 +639,7 @@ static int open_sinks(plcio_sync *s, const plcio_sync_config *cfg, const plcio_s
     }
     int rc = sync_open_outputs(s, cfg, err, cap);
     if (rc == PLCIO_OK) rc = sync_open_modbus_server(s, cfg, err, cap);
+    if (rc == PLCIO_OK) rc = sync_open_s7_server(s, cfg, err, cap);
     if (rc != PLCIO_OK || !s->shm) return rc;
     rc = sync_sink_open(s, &s->sinks[s->sink_count], &sync_sink_shm, s, 0, err, cap);
     if (s->sinks[s->sink_count]) s->sink_count++;

@@ -66,6 +66,8 @@ void sync_sinks_flush(plcio_sync *s);
 int sync_open_outputs(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
 /* The configuration's modbus-server: one more sink, serving on the engine's loop (sink_modbus.c). */
 int sync_open_modbus_server(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
+/* The configuration's s7-server: one more sink, serving on the engine's loop (sink_s7.c). */
+int sync_open_s7_server(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
 /* Shared memory as a sink: config is the engine. */
 extern const plcio_sink sync_sink_shm;
 /* Say once when the segment had to be made anew. */

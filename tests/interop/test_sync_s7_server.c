@@ -1,0 +1,318 @@
+/* The sync engine's s7-server output (the live image served as classic S7)
+ * read by a foreign client, snap7's (node-snap7), while the PLC changes:
+ *   - `plcio sim s7` is the source PLC; plcio's S7 client (`plcio write
+ *     s7://`) changes its memory;
+ *   - `plcio sync --config` maps its tags to other DBs and offsets of the
+ *     engine's own S7 server (DBD, DBW, DBX, a DINT placed with DBB);
+ *   - snap7 reads the values (bytes and a single bit) as they change; a
+ *     read of a DB that is not mapped gets "item not available", past the
+ *     mapped bytes "address out of range";
+ *   - writes, CPU stop, block delete and set clock are refused (the output
+ *     is read-only) and the PLC keeps its value, the DBs stay;
+ *   - the PLC gone: reads of its tags are refused (hardware fault), never
+ *     answered with the old value;
+ *   - garbage on the S7 port closes only that connection;
+ *   - bad configurations (writes: true, a width that does not fit the tag,
+ *     not a DB, overlaps, no such tag, bad listen) are refused with a clear
+ *     message. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plcio_test.h"
+
+static const char *plcio_bin(void)
+{
+    const char *bin = getenv("PLCIO_BIN");
+    assert_non_null(bin);
+    return bin;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Output of a shell command (stdout and stderr), its exit status. */
+static int run(const char *cmd, char *out, size_t cap)
+{
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = 0;
+    out[0] = '\0';
+    while (n + 1 < cap && fgets(out + n, (int)(cap - n), f))
+        n += strlen(out + n);
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+typedef struct rig {
+    char dir[64];
+    plcio_test_proc sim, sync;
+    int plc_port, s7_port;
+} rig;
+
+static rig the_rig;
+static int rigs;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void rig_start(rig *r)
+{
+    snprintf(r->dir, sizeof r->dir, "/tmp/plcio-s7o-XXXXXX");
+    assert_non_null(mkdtemp(r->dir));
+    plcio_test_proc_init(&r->sim);
+    plcio_test_proc_init(&r->sync);
+    const char *simv[] = {plcio_bin(), "sim",   "s7",        "--listen", "127.0.0.1:0",
+                          "--db",      "2:200", "--seconds", "100",      NULL};
+    assert_int_equal(plcio_test_proc_start(&r->sim, simv, "listening on", 10000, 110), 0);
+    r->plc_port = plcio_test_port_from_line(r->sim.line);
+    r->s7_port = free_port();
+    char cfg[160], text[2000];
+    snprintf(cfg, sizeof cfg, "%s/sync.yaml", r->dir);
+    snprintf(text, sizeof text,
+             "shm: plcio-test-s7srv-%d-%d\n"
+             "devices:\n"
+             "  - name: plc\n"
+             "    url: \"s7://127.0.0.1:%d?rack=0&slot=1\"\n"
+             "    reconnect: {min: 50ms, max: 200ms}\n"
+             "    groups:\n"
+             "      - name: fast\n"
+             "        interval: 50ms\n"
+             "        tags:\n"
+             "          - {address: DB2.DBD100:REAL, name: Temp, writable: true}\n"
+             "          - {address: DB2.DBW104:INT, name: Count}\n"
+             "          - {address: DB2.DBX106.0, name: Run, writable: true}\n"
+             "          - {address: DB2.DBD108:DINT, name: Big}\n"
+             "s7-server:\n"
+             "  listen: 127.0.0.1:%d\n"
+             "  map:\n"
+             "    - {tag: Temp, at: DB1.DBD0}\n"
+             "    - {tag: Count, at: DB1.DBW4}\n"
+             "    - {tag: Run, at: DB1.DBX6.3}\n"
+             "    - {tag: Temp, at: DB5.DBD0}\n"
+             "    - {tag: Big, at: DB5.DBB10}\n",
+             (int)getpid(), ++rigs, r->plc_port, r->s7_port);
+    write_file(cfg, text);
+    const char *syncv[] = {plcio_bin(), "sync", "--config", cfg, NULL};
+    assert_int_equal(plcio_test_proc_start(&r->sync, syncv, "sync:", 10000, 100), 0);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    plcio_test_proc_stop(&the_rig.sync);
+    plcio_test_proc_stop(&the_rig.sim);
+    if (the_rig.dir[0]) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/sync.yaml", the_rig.dir);
+        unlink(path);
+        rmdir(the_rig.dir);
+    }
+    return 0;
+}
+
+/* node-snap7 against the engine's S7 port: one output line per op. */
+static void snap7(const rig *r, const char *ops, char *out, size_t cap)
+{
+    char cmd[1000];
+    snprintf(cmd, sizeof cmd, "timeout 40 node %s/sync_s7_server_snap7.js %d %s 2>&1", PLCIO_INTEROP_DIR, r->s7_port,
+             ops);
+    int rc = run(cmd, out, cap);
+    if (rc != 0) fail_msg("%s: exit %d: %s\n", cmd, rc, out);
+}
+
+static void wait_for(const rig *r, const char *ops, const char *want)
+{
+    char out[1024] = "";
+    for (int i = 0; i < 100; i++) {
+        snap7(r, ops, out, sizeof out);
+        if (!strcmp(out, want)) return;
+        plcio_test_sleep_ms(100);
+    }
+    fail_msg("snap7 '%s': got '%s', want '%s'\n", ops, out, want);
+}
+
+static void plc_write(const rig *r, const char *assignments)
+{
+    char cmd[600], out[600];
+    snprintf(cmd, sizeof cmd, "%s write s7://127.0.0.1:%d %s 2>&1", plcio_bin(), r->plc_port, assignments);
+    if (run(cmd, out, sizeof out) != 0) fail_msg("%s: %s\n", cmd, out);
+}
+
+static void hex_be(char *dst, const uint8_t *b, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = digits[b[i] >> 4];
+        dst[2 * i + 1] = digits[b[i] & 15];
+    }
+    dst[2 * n] = '\0';
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void test_snap7_reads_the_live_image(void **state)
+{
+    (void)state;
+    setenv("NODE_PATH", plcio_test_node_modules(), 1); /* fails when the npm peers are missing */
+    rig *r = &the_rig;
+    rig_start(r);
+    char out[1024], want[512];
+    snap7(r, "r:1:0:7", out, sizeof out); /* may already have values: printed only */
+    printf("before the first read: %s", out);
+    for (int round = 0; round < 2; round++) {
+        float temp = round ? -0.125f : 123.456f;
+        int count = round ? 31000 : -7;
+        int32_t big = round ? -2 : 0x12345678;
+        char assign[300];
+        snprintf(assign, sizeof assign, "DB2.DBD100:REAL=%.9g DB2.DBW104:INT=%d DB2.DBX106.0=%s DB2.DBD108:DINT=%ld",
+                 (double)temp, count, round ? "false" : "true", (long)big);
+        plc_write(r, assign);
+        uint8_t db1[7] = {0}, db5[14] = {0};
+        uint32_t t;
+        memcpy(&t, &temp, 4);
+        put_be32(db1, t);
+        db1[4] = (uint8_t)((uint16_t)count >> 8);
+        db1[5] = (uint8_t)count;
+        db1[6] = round ? 0 : 0x08; /* bit 3 */
+        put_be32(db5, t);
+        put_be32(db5 + 10, (uint32_t)big);
+        char h1[32], h5[64];
+        hex_be(h1, db1, sizeof db1);
+        hex_be(h5, db5, sizeof db5);
+        snprintf(want, sizeof want, "%s\n%s\n%d\n", h1, h5, round ? 0 : 1);
+        wait_for(r, "r:1:0:7 r:5:0:14 b:1:6:3", want);
+        printf("round %d: snap7 reads %s", round, want);
+    }
+    /* what a CPU answers for what it does not have */
+    snap7(r, "r:9:0:4 r:1:4:4 r:5:12:4", out, sizeof out);
+    printf("not mapped / past the end: %s", out);
+    assert_non_null(strstr(out, "E00c00000"));                           /* DB9: item not available */
+    assert_int_equal(strncmp(strchr(out, '\n') + 1, "E00900000", 9), 0); /* DB1 is 7 bytes */
+
+    /* writes refused; the PLC keeps its value */
+    snap7(r, "w:1:0:3f800000 w:1:4:0001 w:7:0:00 stop del:1 del:5 clock r:5:10:4", out, sizeof out);
+    printf("writes, stop, delete, set clock: %s", out);
+    int lines = 0;
+    for (const char *p = out; *p && strchr(p, '\n'); p = strchr(p, '\n') + 1, lines++)
+        if (lines < 7) assert_true(*p == 'E'); /* every one refused */
+    assert_int_equal(lines, 8);
+    assert_non_null(strstr(out, "\nfffffffe\n")); /* DB5 is still there and served */
+    snprintf(want, sizeof want, "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBW104:INT 2>&1", plcio_bin(),
+             r->plc_port);
+    assert_int_equal(run(want, out, sizeof out), 0);
+    printf("the PLC after the refused writes: %s", out);
+    assert_non_null(strstr(out, "-0.125"));
+    assert_non_null(strstr(out, "31000"));
+    assert_null(strstr(out, "\t1\n"));
+
+    /* garbage on the S7 port: that connection goes, the server stays */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->s7_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const uint8_t junk[] = {0x03, 0x00, 0xFF, 0xFF, 0x11, 0xE0, 0, 0, 0, 1, 0, 0xC0, 1, 0x0A, 0xDE, 0xAD};
+    assert_int_equal(send(fd, junk, sizeof junk, 0), (ssize_t)sizeof junk);
+    close(fd);
+    wait_for(r, "r:5:10:4", "fffffffe\n");
+
+    /* the PLC gone: reads of its tags refused, never the old value */
+    plcio_test_proc_stop(&r->sim);
+    for (int i = 0; i < 100; i++) {
+        snap7(r, "r:1:0:4", out, sizeof out);
+        if (out[0] == 'E') break;
+        plcio_test_sleep_ms(100);
+    }
+    printf("the PLC gone: %s", out);
+    assert_int_equal(out[0], 'E');
+    assert_null(strstr(out, "E00c00000")); /* not "not available": the DB is there */
+    snap7(r, "r:5:4:6", out, sizeof out);  /* bytes between mapped tags are no tag's value */
+    assert_string_equal(out, "000000000000\n");
+
+    kill(r->sync.pid, SIGTERM);
+    assert_int_equal(plcio_test_proc_wait(&r->sync, 5000), 0); /* (under ASan: no leak, no error) */
+}
+
+/* plcio sync refuses the configuration, saying `want`. */
+static void refused(const char *dir, const char *section, const char *want)
+{
+    char cfg[160], text[1600], cmd[400], out[2000];
+    snprintf(cfg, sizeof cfg, "%s/bad.yaml", dir);
+    snprintf(text, sizeof text,
+             "shm: plcio-test-s7srv-bad-%d\n"
+             "devices:\n"
+             "  - name: plc\n"
+             "    url: \"s7://127.0.0.1:1?rack=0&slot=1\"\n"
+             "    groups:\n"
+             "      - name: g\n"
+             "        interval: 1s\n"
+             "        tags:\n"
+             "          - {address: DB2.DBD100:REAL, name: Temp}\n"
+             "          - {address: DB2.DBX106.0, name: Run}\n"
+             "s7-server:\n"
+             "%s",
+             (int)getpid(), section);
+    write_file(cfg, text);
+    snprintf(cmd, sizeof cmd, "PLCIO_TEST_RUN=1 timeout 20 %s sync --config %s 2>&1", plcio_bin(), cfg);
+    int rc = run(cmd, out, sizeof out);
+    printf("%s-> exit %d: %s", section, rc, out);
+    assert_true(rc != 0 && rc != 124);
+    if (!strstr(out, want)) fail_msg("want '%s' in: %s\n", want, out);
+}
+
+static void test_bad_configurations(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/plcio-s7o-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    refused(dir, "  writes: true\n  map:\n    - {tag: Temp, at: DB1.DBD0}\n", "writes: true is not supported");
+    refused(dir, "  map:\n    - {tag: Temp, at: DB1.DBW0}\n", "does not fit DB1.DBW0");
+    refused(dir, "  map:\n    - {tag: Run, at: DB1.DBB0}\n", "is a BOOL: map it to a bit");
+    refused(dir, "  map:\n    - {tag: Temp, at: MD0}\n", "is not one DB item");
+    refused(dir, "  map:\n    - {tag: Temp, at: DB1.DBD0}\n    - {tag: Run, at: DB1.DBX3.0}\n", "overlaps 'Temp'");
+    refused(dir, "  map:\n    - {tag: Nope, at: DB1.DBD0}\n", "no tag 'Nope'");
+    refused(dir, "  map:\n    - {tag: Temp, at: DB1.DBD65532}\n", "runs past byte 65534");
+    refused(dir, "  map:\n    - {tag: Temp, at: DB1.DBX0.0}\n", "does not fit");
+    refused(dir, "  map:\n    - {tag: Temp}\n", "needs 'tag' and 'at'");
+    refused(dir, "  listen: nowhere\n  map:\n    - {tag: Temp, at: DB1.DBD0}\n", "is not HOST:PORT");
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_snap7_reads_the_live_image, teardown),
+        cmocka_unit_test(test_bad_configurations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
