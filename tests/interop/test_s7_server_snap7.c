@@ -151,8 +151,8 @@ static void tshark_judge(const char *pcap, int port)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd,
-             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '_ws.malformed || "
-             "_ws.expert.severity >= warning' 2>/dev/null",
+             "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '(_ws.malformed || "
+             "_ws.expert.severity >= warning) && !tcp.options.sack.dsack' 2>/dev/null",
              pcap, port);
     char *bad = run_capture(cmd);
     if (bad[0]) fprintf(stderr, "tshark objects to:\n%s\n", bad);

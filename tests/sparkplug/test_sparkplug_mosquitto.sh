@@ -107,6 +107,13 @@ nb=$(count_of "$TMP/cap.log" "/NBIRTH/")
 engine edge "$TMP/edge.yaml"
 wait_for "$TMP/cap.log" "/NBIRTH/" 30 $((nb + 1))
 wait_for "$TMP/cap.log" "/DBIRTH/" 30 $((db + 2))
+# a slow (sanitizer) engine can be born before its first read: its values follow as DDATA;
+# wait until the foreign decoder sees them before the broker goes
+i=0
+until node "$HERE/check_capture.js" "$TMP/cap.log" > "$TMP/peek.json" 2>/dev/null &&
+  /usr/bin/python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))["values"]; sys.exit(v.get("plant/edge1/plc1/Level") != 2.25)' "$TMP/peek.json"; do
+  i=$((i + 1)); [ $i -gt 150 ] && fail "the restarted engine's values never reached the subscriber: $(cat "$TMP/peek.json")"; sleep 0.2
+done
 
 # the broker killed; changes meanwhile; back: new NBIRTH and historical DDATA
 stop cap
