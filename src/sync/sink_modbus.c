@@ -381,14 +381,10 @@ static int start_server(mbo *m, const plcio_sync_modbus_spec *spec, plcio_error 
     if (rc == PLCIO_OK) rc = plcio_modbus_server_set_callbacks(m->srv, unit, &cb, m);
     if (rc != PLCIO_OK) return plcio_error_set(err, rc, "modbus-server: %s", plcio_strerror(rc));
     const char *listen = spec->listen ? spec->listen : "127.0.0.1:502";
-    const char *colon = strrchr(listen, ':');
     char host[256];
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || (size_t)(colon - listen) >= sizeof host || end == colon + 1 || *end || port < 0 || port > 65535)
-        return plcio_error_set(err, PLCIO_ESYNTAX, "modbus-server listen '%s' is not HOST:PORT", listen);
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
+    int port = 0;
+    rc = sync_split_listen(spec->listen, "127.0.0.1:502", "modbus-server listen", host, sizeof host, &port, err);
+    if (rc != PLCIO_OK) return rc;
     int bound = 0;
     rc = plcio_modbus_server_listen_tcp(m->srv, host, (int)port, &bound);
     if (rc != PLCIO_OK)

@@ -200,15 +200,10 @@ static int build_map(s7o *m, const plcio_sync_s7_spec *spec, const plcio_sink_ta
 static int start_server(s7o *m, const plcio_sync_s7_spec *spec, plcio_error *err)
 {
     const char *listen = spec->listen ? spec->listen : "127.0.0.1:102";
-    const char *colon = strrchr(listen, ':');
     char host[256];
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host || end == colon + 1 || *end || port < 0 ||
-        port > 65535)
-        return plcio_error_set(err, PLCIO_ESYNTAX, "s7-server listen '%s' is not HOST:PORT", listen);
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
+    int port = 0;
+    int rc = sync_split_listen(spec->listen, "127.0.0.1:102", "s7-server listen", host, sizeof host, &port, err);
+    if (rc != PLCIO_OK) return rc;
     /* protection level 2 holds only while a password is set: one nobody knows */
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     uint8_t rnd[8];
@@ -228,7 +223,7 @@ static int start_server(s7o *m, const plcio_sync_s7_spec *spec, plcio_error *err
     so.callbacks.before_read = before_read;
     so.callbacks.before_write = before_write;
     so.callbacks.ctx = m;
-    int rc = plcio_s7_server_new(&so, &m->srv, err);
+    rc = plcio_s7_server_new(&so, &m->srv, err);
     if (rc != PLCIO_OK) return rc;
     for (size_t d = 0; d < m->ndb; d++) {
         rc = plcio_s7_server_add_area(m->srv, PLCIO_S7_SERVER_AREA_DB, m->dbs[d].number, m->dbs[d].size, NULL);

@@ -405,3 +405,19 @@ void sync_unbuild(plcio_sync *s)
     free(s->driver_state);
     plcio_layout_set_free(s->layouts);
 }
+
+int sync_split_listen(const char *text, const char *dflt, const char *what, char *host, size_t cap, int *port,
+                      plcio_error *err)
+{
+    const char *listen = text ? text : dflt;
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    long p = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == listen || (size_t)(colon - listen) >= cap || end == colon + 1 || *end || p < 0 || p > 65535)
+        return plcio_error_set(err, PLCIO_ESYNTAX, "%s '%s' is not HOST:PORT (0.0.0.0:PORT listens on every interface)",
+                               what, listen);
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    *port = (int)p;
+    return PLCIO_OK;
+}

@@ -66,6 +66,11 @@ void sync_sinks_flush(plcio_sync *s);
 int sync_open_outputs(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
 /* The configuration's modbus-server: one more sink, serving on the engine's loop (sink_modbus.c). */
 int sync_open_modbus_server(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
+/* An output's listen address "HOST:PORT" (dflt when text is NULL) into host (cap bytes) and port;
+ * HOST is required (0.0.0.0 listens on every interface, never an empty one by accident).
+ * PLCIO_ESYNTAX with err naming what ("modbus-server listen") otherwise. */
+int sync_split_listen(const char *text, const char *dflt, const char *what, char *host, size_t cap, int *port,
+                      plcio_error *err);
 /* The configuration's s7-server: one more sink, serving on the engine's loop (sink_s7.c). */
 int sync_open_s7_server(plcio_sync *s, const plcio_sync_config *cfg, char *err, size_t cap);
 /* Shared memory as a sink: config is the engine. */

@@ -302,6 +302,7 @@ static void test_bad_configurations(void **state)
     refused(dir, "  map:\n    - {tag: Temp, at: DB1.DBX0.0}\n", "does not fit");
     refused(dir, "  map:\n    - {tag: Temp}\n", "needs 'tag' and 'at'");
     refused(dir, "  listen: nowhere\n  map:\n    - {tag: Temp, at: DB1.DBD0}\n", "is not HOST:PORT");
+    refused(dir, "  listen: \":0\"\n  map:\n    - {tag: Temp, at: DB1.DBD0}\n", "every interface");
     char path[128];
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
     unlink(path);

@@ -120,6 +120,10 @@ static void test_engine_checks_the_map(void **state)
                    "overlaps 'Temp'");
     engine_refuses("modbus-server: {listen: 127.0.0.1:0, map: [{tag: Temp, holding: 65535}]}\n", "runs past 65535");
     engine_refuses("modbus-server: {listen: nohost, map: [{tag: Temp, holding: 0}]}\n", "not HOST:PORT");
+    /* no host is no accident to listen on every interface: 0.0.0.0 says so */
+    engine_refuses("modbus-server: {listen: \":0\", map: [{tag: Temp, holding: 0}]}\n",
+                   "':0' is not HOST:PORT (0.0.0.0:PORT listens on every interface)");
+    engine_refuses("modbus-server: {listen: \"127.0.0.1:70000\", map: [{tag: Temp, holding: 0}]}\n", "not HOST:PORT");
     /* a good map builds and frees (port 0: any free port) */
     static const char ok[] = DEVICES "modbus-server: {listen: 127.0.0.1:0, map: [{tag: Temp, holding: 0}, "
                                      "{tag: Run, holding: 2}, {tag: Run, coil: 0}]}\n";
