@@ -219,6 +219,13 @@ static uint8_t *tx_room(plcio_s7_partner *p, size_t need)
     return p->tx + p->tx_len;
 }
 
+/* The frame just encoded at the end of tx is queued. */
+static void tx_commit(plcio_s7_partner *p, size_t n)
+{
+    log_hex(&p->o.logger, PLCIO_LOG_TRACE, MODULE, "Tx", p->tx + p->tx_len, n);
+    p->tx_len += n;
+}
+
 /* Write what the socket takes; PLCIO_OK or the socket's error. */
 static int flush(plcio_s7_partner *p)
 {
@@ -341,7 +348,7 @@ static int send_cr(plcio_s7_partner *p)
     uint8_t *room = tx_room(p, 64);
     size_t n;
     if (!room || cotp_cr_frame(room, 64, &c, &n) != PLCIO_OK) return PLCIO_ENOMEM;
-    p->tx_len += n;
+    tx_commit(p, n);
     p->ph = PH_COTP;
     return PLCIO_OK;
 }
@@ -368,7 +375,7 @@ static int on_cr(plcio_s7_partner *p, const cotp_conn *cr)
     uint8_t *room = tx_room(p, 96);
     size_t n;
     if (!room || cotp_cc_frame(room, 96, &cc, &n) != PLCIO_OK) return protocol_error(p, "cannot answer the CR");
-    p->tx_len += n;
+    tx_commit(p, n);
     p->ph = PH_SETUP;
     return PLCIO_OK;
 }
@@ -381,7 +388,7 @@ static int on_cc(plcio_s7_partner *p)
     if (!room) return PLCIO_ENOMEM;
     s7_out out = s7_out_make(room, FRAME_CAP, 0);
     if (s7_setup_encode(&out, PLCIO_S7_JOB, take_ref(p), &s) != PLCIO_OK) return protocol_error(p, "setup encode");
-    p->tx_len += out.len;
+    tx_commit(p, out.len);
     p->ph = PH_SETUP;
     return PLCIO_OK;
 }
@@ -407,7 +414,7 @@ static int on_setup(plcio_s7_partner *p, const s7_pdu *pdu)
     s7_out out = s7_out_make(room, FRAME_CAP, 0);
     if (s7_setup_encode(&out, PLCIO_S7_ACK_DATA, pdu->pdu_ref, &a) != PLCIO_OK)
         return protocol_error(p, "setup encode");
-    p->tx_len += out.len;
+    tx_commit(p, out.len);
     linked(p, pdu_size);
     return PLCIO_OK;
 }
@@ -439,7 +446,7 @@ static int queue_ack(plcio_s7_partner *p, uint16_t ref, uint16_t error)
     if (!room) return PLCIO_ENOMEM;
     s7_out out = s7_out_make(room, 64, 0);
     int rc = s7_bsend_ack_encode(&out, ref, p->r_seq, error);
-    if (rc == PLCIO_OK) p->tx_len += out.len;
+    if (rc == PLCIO_OK) tx_commit(p, out.len);
     return rc;
 }
 
@@ -559,6 +566,7 @@ static int feed(void *ctx, const uint8_t *buf, size_t len)
             int rc = tpkt_decode(p->rx + off, p->rx_len - off, &flen);
             if (rc == PLCIO_EAGAIN) break;
             if (rc != PLCIO_OK) return protocol_error(p, "not a TPKT frame (RFC 1006)");
+            log_hex(&p->o.logger, PLCIO_LOG_TRACE, MODULE, "Rx", p->rx + off, flen);
             rc = on_frame(p, p->rx + off + PLCIO_TPKT_HEADER_LEN, flen - PLCIO_TPKT_HEADER_LEN);
             if (rc != PLCIO_OK || p->pump.fd < 0) return rc == PLCIO_OK ? PLCIO_ECLOSED : rc;
             off += flen;
@@ -593,7 +601,7 @@ static int send_fragment(plcio_s7_partner *p)
     s7_out out = s7_out_make(room, FRAME_CAP, p->pdu);
     int rc = s7_bsend_encode(&out, take_ref(p), &b);
     if (rc != PLCIO_OK) return rc;
-    p->tx_len += out.len;
+    tx_commit(p, out.len);
     p->s_slice = b.len;
     p->s_frags++;
     p->await_ack = true;

@@ -33,6 +33,7 @@ static const cli_opt partner_opts[] = {
     {"--remote-tsap", "HEX", "the partner's TSAP (default 0102)", 0},
     {"--pdu", "N", "PDU size asked for / offered, 240..960 (default 480)", 0},
     OPT_ROW_TIMEOUT,
+    {"--verbose", NULL, "log the link's steps and every frame on stderr", 0},
     {"--stats", NULL, "print the counters (blocks, bytes, errors, bytes/s) at the end", 0},
     OPT_ROW_JSON("one JSON object per line for each event (listening, linked, sent, recv, stats)"),
     OPT_ROW_END,
@@ -99,6 +100,8 @@ static int parse_options(int argc, char **argv, partner_cli *c, plcio_s7_partner
             c->json = true;
         } else if (cli_option(argc, argv, &i, "--stats", NULL, &bad)) {
             c->stats = true;
+        } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
+            o->logger.level = PLCIO_LOG_TRACE;
         } else if (cli_option(argc, argv, &i, "--count", &v, &bad)) {
             if (!parse_ulong(v, 10, 1000000000ul, &c->count) || c->count == 0)
                 return cli_error(PLCIO_EXIT_USAGE, "partner: --count '%s' is not 1..1000000000", v);
@@ -252,8 +255,12 @@ static int wait_link(const partner_cli *c, plcio_s7_partner *p, uint64_t until)
             fflush(stdout);
             return PLCIO_EXIT_OK;
         }
-        if (until && plcio_monotonic_ns() >= until)
-            return cli_error(PLCIO_EXIT_FAILURE, "partner: %s", plcio_s7_partner_last_error(p)->text);
+        if (until && plcio_monotonic_ns() >= until) {
+            const plcio_error *e = plcio_s7_partner_last_error(p);
+            bool why = e->code != PLCIO_OK && e->code != PLCIO_ETIMEDOUT;
+            return cli_error(PLCIO_EXIT_FAILURE, "partner: no link within %g s%s%s", c->seconds,
+                             why ? "; last error: " : "", why ? e->text : "");
+        }
     }
     return cli_error(PLCIO_EXIT_FAILURE, "partner: stopped before the link was up");
 }
@@ -309,6 +316,7 @@ static int run_partner(int argc, char **argv)
     memset(&c, 0, sizeof c);
     plcio_s7_partner_options o;
     plcio_s7_partner_options_init(&o);
+    o.logger.fn = plcio_log_to_stream; /* warnings (a link lost, a malformed PDU) on stderr */
     int st = parse_options(argc, argv, &c, &o);
     if (st) return st;
     plcio_error err = {0};
