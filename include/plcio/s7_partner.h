@@ -26,6 +26,7 @@
 
 #include "plcio/core.h"
 #include "plcio/export.h"
+#include "plcio/loop.h" /* PLCIO_IO_READ / PLCIO_IO_WRITE of plcio_s7_partner_wants */
 
 PLCIO_BEGIN_DECLS
 
@@ -44,21 +45,21 @@ typedef enum plcio_s7_partner_status {
 
 /* A block arrived (result PLCIO_OK), or a block being received failed
  * (result the error, r_id/data/len of what had arrived). data borrowed for the call. */
-typedef void (*plcio_s7_partner_recv_fn)(void *ctx, plcio_s7_partner *p, int result, uint32_t r_id,
-                                         const uint8_t *data, size_t len);
+typedef void (*plcio_s7_partner_recv_fn)(void *ctx, plcio_s7_partner *p, int result, uint32_t r_id, const uint8_t *data,
+                                         size_t len);
 /* An async send finished: PLCIO_OK only when the partner acknowledged every
  * fragment; otherwise the error (the block may be lost or partly delivered). */
 typedef void (*plcio_s7_partner_done_fn)(void *ctx, plcio_s7_partner *p, int result);
 
 typedef struct plcio_s7_partner_options {
-    uint16_t local_tsap;         /* 0x0100 */
-    uint16_t remote_tsap;        /* 0x0102 */
-    uint16_t pdu_size;           /* asked for / offered: 480 (240..960) */
-    int connect_timeout_ms;      /* TCP connect + COTP + S7 setup: 3000 */
-    int send_timeout_ms;         /* wait for the ack of each fragment: 3000 */
-    int recv_timeout_ms;         /* wait for the next fragment of a block: 3000 */
-    int recovery_ms;             /* active: wait before reconnecting: 500 */
-    unsigned queue_blocks;       /* blocks kept for _brecv when there is no on_recv: 16 */
+    uint16_t local_tsap;              /* 0x0100 */
+    uint16_t remote_tsap;             /* 0x0102 */
+    uint16_t pdu_size;                /* asked for / offered: 480 (240..960) */
+    int connect_timeout_ms;           /* TCP connect + COTP + S7 setup: 3000 */
+    int send_timeout_ms;              /* wait for the ack of each fragment: 3000 */
+    int recv_timeout_ms;              /* wait for the next fragment of a block: 3000 */
+    int recovery_ms;                  /* active: wait before reconnecting: 500 */
+    unsigned queue_blocks;            /* blocks kept for _brecv when there is no on_recv: 16 */
     plcio_s7_partner_recv_fn on_recv; /* NULL: blocks are queued for plcio_s7_partner_brecv */
     void *callback_ctx;
     plcio_logger logger;
@@ -116,12 +117,12 @@ PLCIO_API unsigned plcio_s7_partner_wants(const plcio_s7_partner *p, uint64_t *d
 PLCIO_API int plcio_s7_partner_process(plcio_s7_partner *p);
 
 typedef struct plcio_s7_partner_stats {
-    uint64_t bytes_sent, bytes_recv;   /* block bytes acknowledged / received whole */
-    uint64_t send_count, recv_count;   /* blocks */
-    uint64_t send_errors, recv_errors; /* blocks that failed */
-    uint64_t links;                    /* links established since _new */
+    uint64_t bytes_sent, bytes_recv;     /* block bytes acknowledged / received whole */
+    uint64_t send_count, recv_count;     /* blocks */
+    uint64_t send_errors, recv_errors;   /* blocks that failed */
+    uint64_t links;                      /* links established since _new */
     uint32_t last_send_ms, last_recv_ms; /* first fragment to last ack / last fragment */
-    uint64_t send_ns, recv_ns;         /* summed durations of the blocks counted */
+    uint64_t send_ns, recv_ns;           /* summed durations of the blocks counted */
 } plcio_s7_partner_stats;
 PLCIO_API void plcio_s7_partner_get_stats(const plcio_s7_partner *p, plcio_s7_partner_stats *out);
 

@@ -24,10 +24,10 @@
 
 #define S7_BSEND_GROUP       0x06
 #define S7_BSEND_SUBFUNCTION 0x01
-#define S7_BSEND_PARAM_LEN   12 /* 00 01 12 08 + 8 */
-#define S7_BSEND_DATA_HEAD   4  /* FF 09 LEN(2) */
-#define S7_BSEND_VAR_HEAD    8  /* 12 06 13 00 R-ID(4) */
-#define S7_BSEND_TOTAL_LEN   2  /* first fragment only */
+#define S7_BSEND_PARAM_LEN   12     /* 00 01 12 08 + 8 */
+#define S7_BSEND_DATA_HEAD   4      /* FF 09 LEN(2) */
+#define S7_BSEND_VAR_HEAD    8      /* 12 06 13 00 R-ID(4) */
+#define S7_BSEND_TOTAL_LEN   2      /* first fragment only */
 #define S7_BSEND_MAX_BLOCK   65535u /* TOTAL is 16 bits */
 
 typedef struct s7_bsend {

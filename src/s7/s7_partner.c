@@ -210,7 +210,8 @@ static uint8_t *tx_room(plcio_s7_partner *p, size_t need)
 {
     if (p->tx_len + need > p->tx_cap) {
         size_t cap = p->tx_cap ? p->tx_cap : 4096;
-        while (cap < p->tx_len + need) cap *= 2;
+        while (cap < p->tx_len + need)
+            cap *= 2;
         uint8_t *nb = realloc(p->tx, cap);
         if (!nb) return NULL;
         p->tx = nb;
@@ -615,7 +616,8 @@ int plcio_s7_partner_bsend_async(plcio_s7_partner *p, uint32_t r_id, const void 
     if (!p || (!data && len)) return PLCIO_EINVAL;
     plcio_error_clear(&p->last);
     if (len == 0 || len > S7_BSEND_MAX_BLOCK)
-        return fail(p, PLCIO_ERANGE, "BSend R-ID %lu: %zu bytes is not 1..%u", (unsigned long)r_id, len, S7_BSEND_MAX_BLOCK);
+        return fail(p, PLCIO_ERANGE, "BSend R-ID %lu: %zu bytes is not 1..%u", (unsigned long)r_id, len,
+                    S7_BSEND_MAX_BLOCK);
     if (p->ph != PH_LINKED)
         return fail(p, PLCIO_ENOTCONN, "BSend R-ID %lu: not linked with a partner", (unsigned long)r_id);
     if (p->sending) return fail(p, PLCIO_EBUSY, "BSend R-ID %lu: a send is under way", (unsigned long)r_id);
@@ -780,8 +782,7 @@ int plcio_s7_partner_start(plcio_s7_partner *p)
     plcio_error_clear(&p->last);
     if (p->mode == PLCIO_S7_PARTNER_PASSIVE) {
         int rc = net_tcp_listen(p->host, p->port, 1, &p->listen_fd, &p->bound_port);
-        if (rc != PLCIO_OK)
-            return fail(p, rc, "partner: listen on %s:%d: %s", p->host, p->port, plcio_strerror(rc));
+        if (rc != PLCIO_OK) return fail(p, rc, "partner: listen on %s:%d: %s", p->host, p->port, plcio_strerror(rc));
         p->ph = PH_LISTEN;
         log_msg(&p->o.logger, PLCIO_LOG_INFO, MODULE, "listening on %s:%d", p->host, p->bound_port);
         return PLCIO_OK;
@@ -795,8 +796,8 @@ void plcio_s7_partner_stop(plcio_s7_partner *p)
 {
     if (!p || p->ph == PH_STOPPED) return;
     p->ph = PH_STOPPED;
-    if (p->sending) (void)plcio_error_set(&p->last, PLCIO_ECANCELED, "BSend R-ID %lu: partner stopped",
-                                         (unsigned long)p->s_rid);
+    if (p->sending)
+        (void)plcio_error_set(&p->last, PLCIO_ECANCELED, "BSend R-ID %lu: partner stopped", (unsigned long)p->s_rid);
     link_down(p, PLCIO_ECANCELED);
     net_close(p->listen_fd);
     p->listen_fd = -1;
@@ -856,10 +857,9 @@ int plcio_s7_partner_bsend(plcio_s7_partner *p, uint32_t r_id, const void *data,
     send_wait w = {false, PLCIO_OK};
     int rc = plcio_s7_partner_bsend_async(p, r_id, data, len, on_send_done, &w);
     if (rc != PLCIO_OK) return rc;
-    while (!w.done) {
-        (void)plcio_s7_partner_process(p);
-        if (w.done) break;
+    while (!w.done) { /* the first fragment is out: wait for its ack first */
         wait_some(p, now_ns() + ms_ns(p->o.send_timeout_ms));
+        (void)plcio_s7_partner_process(p);
     }
     if (w.result == PLCIO_OK) plcio_error_clear(&p->last);
     return w.result;
@@ -874,14 +874,12 @@ int plcio_s7_partner_brecv(plcio_s7_partner *p, uint32_t *r_id, void *buf, size_
         if (p->ph == PH_STOPPED) return fail(p, PLCIO_ESTATE, "BRecv: partner stopped");
         (void)plcio_s7_partner_process(p);
         if (p->q_count) break;
-        if (now_ns() >= until)
-            return fail(p, PLCIO_ETIMEDOUT, "BRecv: no block within %d ms", timeout_ms);
+        if (now_ns() >= until) return fail(p, PLCIO_ETIMEDOUT, "BRecv: no block within %d ms", timeout_ms);
         wait_some(p, until);
     }
     block *b = &p->queue[p->q_head];
     if (len) *len = b->len;
-    if (b->len > cap)
-        return fail(p, PLCIO_ENOSPC, "BRecv: block of %zu bytes does not fit in %zu", b->len, cap);
+    if (b->len > cap) return fail(p, PLCIO_ENOSPC, "BRecv: block of %zu bytes does not fit in %zu", b->len, cap);
     if (r_id) *r_id = b->r_id;
     memcpy(buf, b->data, b->len);
     free(b->data);

@@ -185,7 +185,8 @@ static void print_block(const partner_cli *c, uint32_t rid, const uint8_t *d, si
 {
     if (c->json) {
         printf("{\"event\":\"recv\",\"r_id\":%lu,\"bytes\":%zu,\"hex\":\"", (unsigned long)rid, n);
-        for (size_t i = 0; i < n; i++) printf("%02x", d[i]);
+        for (size_t i = 0; i < n; i++)
+            printf("%02x", d[i]);
         printf("\"");
         if (printable(d, n)) {
             char *t = malloc(n + 1);
@@ -202,7 +203,8 @@ static void print_block(const partner_cli *c, uint32_t rid, const uint8_t *d, si
         printf("recv R-ID %lu: %zu bytes: %.*s\n", (unsigned long)rid, n, (int)n, (const char *)d);
     } else {
         printf("recv R-ID %lu: %zu bytes: hex ", (unsigned long)rid, n);
-        for (size_t i = 0; i < n; i++) printf("%02x", d[i]);
+        for (size_t i = 0; i < n; i++)
+            printf("%02x", d[i]);
         printf("\n");
     }
     fflush(stdout);
@@ -218,16 +220,15 @@ static void print_stats(const partner_cli *c, const plcio_s7_partner *p)
         printf("{\"event\":\"stats\",\"sent\":%llu,\"bytes_sent\":%llu,\"send_errors\":%llu,\"recv\":%llu,"
                "\"bytes_recv\":%llu,\"recv_errors\":%llu,\"links\":%llu,\"send_bytes_per_s\":%.0f,"
                "\"recv_bytes_per_s\":%.0f}\n",
-               (unsigned long long)s.send_count, (unsigned long long)s.bytes_sent,
-               (unsigned long long)s.send_errors, (unsigned long long)s.recv_count,
-               (unsigned long long)s.bytes_recv, (unsigned long long)s.recv_errors, (unsigned long long)s.links,
-               out_bps, in_bps);
+               (unsigned long long)s.send_count, (unsigned long long)s.bytes_sent, (unsigned long long)s.send_errors,
+               (unsigned long long)s.recv_count, (unsigned long long)s.bytes_recv, (unsigned long long)s.recv_errors,
+               (unsigned long long)s.links, out_bps, in_bps);
     else
         printf("stats: sent %llu blocks (%llu bytes, %.0f B/s while sending), %llu send errors; received %llu "
                "blocks (%llu bytes), %llu receive errors; %llu links\n",
                (unsigned long long)s.send_count, (unsigned long long)s.bytes_sent, out_bps,
-               (unsigned long long)s.send_errors, (unsigned long long)s.recv_count,
-               (unsigned long long)s.bytes_recv, (unsigned long long)s.recv_errors, (unsigned long long)s.links);
+               (unsigned long long)s.send_errors, (unsigned long long)s.recv_count, (unsigned long long)s.bytes_recv,
+               (unsigned long long)s.recv_errors, (unsigned long long)s.links);
     fflush(stdout);
 }
 
@@ -305,8 +306,7 @@ static int do_recv(const partner_cli *c, plcio_s7_partner *p, uint64_t until)
     if (c->count && got < c->count)
         return cli_error(PLCIO_EXIT_FAILURE, "partner: %lu of %lu blocks received%s%s", got, c->count,
                          plcio_s7_partner_last_error(p)->code != PLCIO_OK ? "; last error: " : "",
-                         plcio_s7_partner_last_error(p)->code != PLCIO_OK ? plcio_s7_partner_last_error(p)->text
-                                                                         : "");
+                         plcio_s7_partner_last_error(p)->code != PLCIO_OK ? plcio_s7_partner_last_error(p)->text : "");
     return PLCIO_EXIT_OK;
 }
 
@@ -322,8 +322,8 @@ static int run_partner(int argc, char **argv)
     plcio_error err = {0};
     plcio_s7_partner *p = NULL;
     bool active = c.active != NULL;
-    if (plcio_s7_partner_new(active ? PLCIO_S7_PARTNER_ACTIVE : PLCIO_S7_PARTNER_PASSIVE,
-                             active ? c.active : c.passive, &o, &p, &err) != PLCIO_OK)
+    if (plcio_s7_partner_new(active ? PLCIO_S7_PARTNER_ACTIVE : PLCIO_S7_PARTNER_PASSIVE, active ? c.active : c.passive,
+                             &o, &p, &err) != PLCIO_OK)
         return cli_error(PLCIO_EXIT_USAGE, "partner: %s", err.text);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
