@@ -17,6 +17,7 @@
 #include "net/pump.h"
 #include "plcio/loop.h"
 #include "s7/s7_bsend.h"
+#include "s7/s7_partner_test.h"
 #include "s7/s7_codec.h"
 
 #define MODULE      "s7.partner"
@@ -913,3 +914,26 @@ void plcio_s7_partner_get_stats(const plcio_s7_partner *p, plcio_s7_partner_stat
 }
 
 const plcio_error *plcio_s7_partner_last_error(const plcio_s7_partner *p) { return p ? &p->last : NULL; }
+
+/* ---- test hook (s7_partner_test.h) ----------------------------------------------- */
+
+int s7_partner_test_feed(plcio_s7_partner *p, int which, const uint8_t *data, size_t len)
+{
+    static const phase phases[] = {PH_COTP, PH_SETUP, PH_LINKED};
+    p->ph = phases[(unsigned)which % 3u];
+    p->pdu = 480;
+    snprintf(p->peer, sizeof p->peer, "fuzz");
+    if (p->ph == PH_LINKED && !p->sending) {
+        static uint8_t zeros[1000];
+        p->s_data = malloc(sizeof zeros);
+        if (!p->s_data) return PLCIO_ENOMEM;
+        memcpy(p->s_data, zeros, sizeof zeros);
+        p->sending = true;
+        p->s_len = sizeof zeros;
+        p->s_rid = 1;
+        (void)send_fragment(p);
+    }
+    int rc = feed(p, data, len);
+    p->tx_len = 0;
+    return rc;
+}
