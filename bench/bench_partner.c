@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,10 @@ static void on_b_recv(void *ctx, plcio_s7_partner *p, int result, uint32_t r_id,
     plcio_s7_partner *b = atomic_load(&e->b);
     if (result == PLCIO_OK && b) (void)plcio_s7_partner_bsend_async(b, r_id, data, len, NULL, NULL);
 }
+
+/* True once A has received `want` echoed blocks (a function: the callback
+ * changes ea behind the loop's back). */
+static bool echoed(const echo_ctx *ea, unsigned want) { return ea->got_back >= want; }
 
 static void on_a_recv(void *ctx, plcio_s7_partner *p, int result, uint32_t r_id, const uint8_t *data, size_t len)
 {
@@ -104,14 +109,16 @@ static int plcio_side(double *rt, double *mbs, double *mbs_big)
     while (rc == PLCIO_OK && (double)(plcio_monotonic_ns() - t0) < SECONDS * 1e9) {
         unsigned want = ea.got_back + 1;
         rc = plcio_s7_partner_bsend(a, 1, block, sizeof block);
-        while (rc == PLCIO_OK && ea.got_back < want)
+        while (rc == PLCIO_OK && !echoed(&ea, want))
             pump_one(a);
         n++;
     }
     *rt = n / ((double)(plcio_monotonic_ns() - t0) / 1e9);
     atomic_store(&eb.b, NULL);
-    if (rc == PLCIO_OK) *mbs = stream(a, 400);
-    if (rc == PLCIO_OK) *mbs_big = stream(a, 60000);
+    if (rc == PLCIO_OK) {
+        *mbs = stream(a, 400);
+        *mbs_big = stream(a, 60000);
+    }
     atomic_store(&b_stop, true);
     pthread_join(th, NULL);
     if (rc != PLCIO_OK) return -1;

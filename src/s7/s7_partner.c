@@ -193,7 +193,7 @@ int plcio_s7_partner_new(plcio_s7_partner_mode mode, const char *address, const 
     }
     p->mode = mode;
     p->o = o;
-    memcpy(p->host, host, sizeof host);
+    snprintf(p->host, sizeof p->host, "%s", host);
     p->port = port;
     p->listen_fd = -1;
     p->bound_port = port;
@@ -702,9 +702,12 @@ int plcio_s7_partner_process(plcio_s7_partner *p)
     if (p->ph == PH_LISTEN) try_accept(p, now);
     if (p->ph == PH_CONNECTING) {
         int rc = net_pump_connect_poll(&p->pump, now);
-        if (rc == PLCIO_OK) {
-            rc = send_cr(p);
-        } else if (rc != PLCIO_EAGAIN) {
+        if (rc == PLCIO_OK && send_cr(p) != PLCIO_OK) {
+            (void)plcio_error_set(&p->last, PLCIO_ENOMEM, "partner %s: out of memory", p->peer);
+            link_down(p, PLCIO_ENOMEM);
+            return PLCIO_ENOMEM;
+        }
+        if (rc != PLCIO_OK && rc != PLCIO_EAGAIN) {
             (void)plcio_error_set(&p->last, rc, "partner %s: connect: %s", p->peer, plcio_strerror(rc));
             link_down(p, rc);
             return rc;
@@ -882,7 +885,7 @@ int plcio_s7_partner_brecv(plcio_s7_partner *p, uint32_t *r_id, void *buf, size_
     if (len) *len = b->len;
     if (b->len > cap) return fail(p, PLCIO_ENOSPC, "BRecv: block of %zu bytes does not fit in %zu", b->len, cap);
     if (r_id) *r_id = b->r_id;
-    memcpy(buf, b->data, b->len);
+    if (b->len) memcpy(buf, b->data, b->len);
     free(b->data);
     b->data = NULL;
     p->q_head = (p->q_head + 1) % p->o.queue_blocks;

@@ -161,14 +161,15 @@ static int load_send(const char *arg, uint32_t *rid, uint8_t **data, size_t *len
     size_t cap = 65536 + 1;
     *data = malloc(cap);
     if (!*data) {
-        fclose(f);
+        (void)fclose(f);
         return cli_out_of_memory();
     }
     *len = fread(*data, 1, cap, f);
     bool err = ferror(f) != 0;
-    fclose(f);
+    (void)fclose(f);
     if (err) {
         free(*data);
+        *data = NULL;
         return cli_error(PLCIO_EXIT_USAGE, "partner: --send: cannot read '%s'", body + 1);
     }
     return PLCIO_EXIT_OK;
@@ -272,11 +273,11 @@ static int do_sends(const partner_cli *c, plcio_s7_partner *p, int argc, char **
         const char *v = NULL;
         bool bad = false;
         if (!cli_option(argc, argv, &i, "--send", &v, &bad)) continue;
-        uint32_t rid;
+        uint32_t rid = 0;
         uint8_t *data = NULL;
         size_t len = 0;
         int st = load_send(v, &rid, &data, &len);
-        if (st) return st;
+        if (st || !data) return st ? st : PLCIO_EXIT_FAILURE;
         int rc = plcio_s7_partner_bsend(p, rid, data, len);
         free(data);
         if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_FAILURE, "partner: %s", plcio_s7_partner_last_error(p)->text);
@@ -325,15 +326,15 @@ static int run_partner(int argc, char **argv)
     if (plcio_s7_partner_new(active ? PLCIO_S7_PARTNER_ACTIVE : PLCIO_S7_PARTNER_PASSIVE, active ? c.active : c.passive,
                              &o, &p, &err) != PLCIO_OK)
         return cli_error(PLCIO_EXIT_USAGE, "partner: %s", err.text);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    (void)signal(SIGINT, on_signal);
+    (void)signal(SIGTERM, on_signal);
     uint64_t until = c.seconds > 0 ? plcio_monotonic_ns() + (uint64_t)(c.seconds * 1e9) : 0;
     if (plcio_s7_partner_start(p) != PLCIO_OK) {
         st = cli_error(PLCIO_EXIT_FAILURE, "partner: %s", plcio_s7_partner_last_error(p)->text);
         plcio_s7_partner_free(p);
         return st;
     }
-    if (!active) {
+    if (!active && c.passive) {
         const char *colon = strrchr(c.passive, ':');
         int hl = colon ? (int)(colon - c.passive) : (int)strlen(c.passive);
         if (c.json)
