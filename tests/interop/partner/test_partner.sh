@@ -9,7 +9,8 @@
 # plcio: a 60000-byte block in fragments, both ways. 4. the partner goes away
 # after the first fragment of a large block: plcio reports the block as not
 # delivered (exit 1), never "sent". 5. malformed BSend PDUs: plcio names the
-# fault, drops that link, and still takes the next partner's block.
+# fault, drops that link, and still takes the next partner's block. 6. tshark's
+# S7 dissector decodes a fragmented block's frames, nothing malformed.
 # usage: test_partner.sh PLCIO_BIN
 set -u
 BIN=$1
@@ -111,4 +112,29 @@ grep -q "variable head is not 12 06 13" "$TMP/p5.err" || fail "no clear error fo
 grep -q "malformed S7 PDU" "$TMP/p5.err" || fail "no clear error for a bad data length"
 grep -q "exceed the announced block length" "$TMP/p5.err" || fail "no clear error for a bad total length"
 echo "ok 5 malformed BSend PDUs refused with a reason; next partner served"
+
+# 6. Wireshark's S7 dissector as the judge of the frames: a fragmented block and
+# its acks decode as "PBC BSEND/BRECV" with our R-ID, the first fragment
+# carrying the block's length, and nothing malformed or warned about.
+command -v tshark > /dev/null || fail "tshark missing (scripts/bootstrap.sh installs it)"
+start p6 "$BIN" partner --passive 127.0.0.1:0 --recv --count 1 --seconds 20
+PL=$LAST; P=$(port_of p6); [ -n "$P" ] || fail "plcio passive did not start"
+start ts tshark -i lo -f "tcp port $P" -w "$TMP/cap.pcapng"
+TS=$LAST
+for _ in $(seq 200); do grep -q "Capture started" "$TMP/ts.err" && break; sleep 0.05; done
+grep -q "Capturing on" "$TMP/ts.err" || fail "tshark cannot capture on lo (needs root or the wireshark group)"
+"$BIN" partner --active "127.0.0.1:$P" --send "$R3:@$TMP/large.bin" --seconds 20 > "$TMP/a6.out" 2> "$TMP/a6.err" \
+  || fail "plcio active: $(cat "$TMP/a6.err")"
+wait "$PL" || fail "plcio passive: $(cat "$TMP/p6.err")"
+sleep 0.7
+kill -INT "$TS"; wait "$TS"
+tsr() { tshark -o tcp.analyze_sequence_numbers:FALSE -r "$TMP/cap.pcapng" -d "tcp.port==$P,tpkt" "$@" 2>/dev/null; }
+RIDHEX=$(printf '0x%08x' "$R3")
+FRAGS=$(tsr -Y "s7comm.pbc.req.bsend.r_id == $R3" -T fields -e s7comm.pbc.req.bsend.r_id | grep -c "^$RIDHEX")
+# 60000 bytes at PDU 480: 444 in the first fragment, 446 in each other: 135 fragments
+[ "$FRAGS" -eq 135 ] || fail "tshark sees $FRAGS BSend fragments with R-ID $R3, want 135"
+[ "$(tsr -Y "s7comm.pbc.req.bsend.len == 60000" | wc -l)" -eq 1 ] || fail "tshark: no first fragment with length 60000"
+BAD=$(tsr -Y '(_ws.malformed || _ws.expert.severity >= warning) && !tcp.options.sack.dsack' | wc -l)
+[ "$BAD" -eq 0 ] || fail "tshark finds $BAD malformed or warned frames: $(tsr -Y '_ws.malformed || _ws.expert.severity >= warning' | head -3)"
+echo "ok 6 tshark decodes 135 BSend fragments of R-ID $R3, nothing malformed"
 echo "PASS"
