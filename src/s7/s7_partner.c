@@ -171,8 +171,8 @@ int plcio_s7_partner_new(plcio_s7_partner_mode mode, const char *address, const 
         o = *opts;
     else
         plcio_s7_partner_options_init(&o);
-    char host[HOST_CAP];
-    int port;
+    char host[HOST_CAP] = "";
+    int port = 102;
     int rc = split_address(address, host, sizeof host, &port, err);
     if (rc == PLCIO_OK) rc = check_options(&o, err);
     if (rc != PLCIO_OK) return error_end(err, rc);
