@@ -486,6 +486,9 @@ static int process_once(plcio_modbus_client *c)
     if (rc == PLCIO_ECLOSED && tls && !c->cfg.link.tls.up)
         snprintf(c->cfg.link.why, sizeof c->cfg.link.why,
                  "%s closed the connection during the TLS handshake (not a Modbus/TCP Security server?)", c->where);
+    else if (rc == PLCIO_ECLOSED && tls && !c->cfg.link.tls.got_plain)
+        snprintf(c->cfg.link.why, sizeof c->cfg.link.why,
+                 "%s closed the TLS connection before any answer (did it refuse our certificate?)", c->where);
     if (rc != PLCIO_OK && tls && c->cfg.link.why[0]) return fail(c, rc, "connection to");
     if (rc == PLCIO_OK && tls && !c->cfg.link.tls.up) { /* requests wait for the handshake */
         if ((rc = tls_flush_out(c)) != PLCIO_OK) return fail(c, rc, "send to");

@@ -131,7 +131,13 @@ static int tls_recv(mb_link *l, uint8_t *buf, size_t cap, size_t *got, uint64_t 
         if (*got) return PLCIO_OK;
         uint8_t tmp[4096];
         size_t n = 0;
-        if ((rc = net_recv_some(l->fd, tmp, sizeof tmp, &n, deadline_ns)) != PLCIO_OK) return rc;
+        if ((rc = net_recv_some(l->fd, tmp, sizeof tmp, &n, deadline_ns)) != PLCIO_OK) {
+            if (rc == PLCIO_ECLOSED && !l->tls.got_plain)
+                snprintf(l->why, sizeof l->why,
+                         "%s:%d closed the TLS connection before any answer (did it refuse our certificate?)", l->host,
+                         l->port);
+            return rc;
+        }
         if ((rc = mb_tls_put(&l->tls, tmp, n)) != PLCIO_OK) return rc;
     }
 }

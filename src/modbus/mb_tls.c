@@ -60,8 +60,13 @@ static int load_files(SSL_CTX *ctx, const mb_tls_config *cfg, char *err, size_t 
         if ((rc = check_file("key", cfg->key, err, cap)) != PLCIO_OK) return rc;
         if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1)
             return say(err, cap, PLCIO_EPROTO, "certificate %s: %s", cfg->cert, openssl_reason());
-        if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) != 1)
+        if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) != 1) {
+            if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+                ERR_clear_error();
+                return say(err, cap, PLCIO_EPROTO, "key %s does not belong to certificate %s", cfg->key, cfg->cert);
+            }
             return say(err, cap, PLCIO_EPROTO, "key %s: %s", cfg->key, openssl_reason());
+        }
         if (SSL_CTX_check_private_key(ctx) != 1)
             return say(err, cap, PLCIO_EPROTO, "key %s does not belong to certificate %s", cfg->key, cfg->cert);
     }
@@ -322,6 +327,7 @@ int mb_tls_read(mb_tls *t, uint8_t *buf, size_t cap, size_t *got)
     if (rc != PLCIO_OK) return rc;
     if (r == 1) {
         *got = n;
+        t->got_plain = true;
         return PLCIO_OK;
     }
     int e = SSL_get_error(t->ssl, r);

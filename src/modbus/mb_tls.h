@@ -54,6 +54,7 @@ typedef struct mb_tls {
     bool up;         /* handshake done (and, on a server, the client's role read) */
     bool has_role;   /* the peer's certificate carries the role extension */
     bool seen_input; /* ciphertext arrived (tells "not TLS" from a silent peer) */
+    bool got_plain;  /* plaintext arrived (a close before any: the peer may have refused us) */
     char role[MB_TLS_ROLE_MAX];
     char peer_name[256]; /* subject CN of the peer's certificate ("" without one) */
     char why[300];
