@@ -33,30 +33,8 @@ command -v openssl > /dev/null || { echo "SKIP: openssl not installed (scripts/b
 
 # ---- certificates ----
 C=$TMP/certs
-mkdir -p "$C"
-q() { "$@" > "$TMP/ossl" 2>&1 || fail "openssl: $*: $(cat "$TMP/ossl")"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/ca.key" -out "$C/ca.pem" -days 2 -subj /CN=plcio-test-ca
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/other-ca.key" -out "$C/other-ca.pem" -days 2 -subj /CN=other-ca
-sign() { # sign NAME CA EXTENSION-LINE
-  q openssl req -newkey rsa:2048 -nodes -keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$1"
-  printf '%s\n' "$3" > "$C/$1.ext"
-  q openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial -out "$C/$1.pem" -days 2 \
-    -extfile "$C/$1.ext"
-}
 ROLE=1.3.6.1.4.1.50316.802.1
-sign server ca "subjectAltName=IP:127.0.0.1,DNS:localhost"
-sign operator ca "$ROLE=ASN1:UTF8String:operator"
-sign viewer ca "$ROLE=ASN1:UTF8String:viewer"
-sign norole ca "basicConstraints=CA:FALSE"
-sign stranger other-ca "$ROLE=ASN1:UTF8String:operator"
-sign badrole ca "$ROLE=ASN1:INTEGER:7"
-# expired: valid for one day in 2020 (openssl ca sets both dates)
-printf '[ca]\ndefault_ca=t\n[t]\ndatabase=%s/index\nnew_certs_dir=%s\nserial=%s/serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n' \
-  "$C" "$C" "$C" > "$C/ca.cnf"
-: > "$C/index"; echo 01 > "$C/serial"
-q openssl req -newkey rsa:2048 -nodes -keyout "$C/expired.key" -out "$C/expired.csr" -subj /CN=expired
-q openssl ca -config "$C/ca.cnf" -batch -notext -in "$C/expired.csr" -cert "$C/ca.pem" -keyfile "$C/ca.key" \
-  -startdate 20200101000000Z -enddate 20200102000000Z -out "$C/expired.pem"
+sh "$PEERS/make_tls_certs.sh" "$C" || fail "cannot make the test certificates"
 openssl x509 -in "$C/operator.pem" -noout -text | grep -q "$ROLE" || fail "no role extension in operator.pem"
 
 # ---- plcio's TLS server ----
