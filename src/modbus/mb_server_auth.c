@@ -63,9 +63,14 @@ int plcio_modbus_server_set_write_role(plcio_modbus_server *s, const char *role)
 uint8_t mb_server_authorize(plcio_modbus_server *s, const plcio_modbus_peer *peer, uint8_t unit, const uint8_t *pdu,
                             size_t len)
 {
+    char role[sizeof s->write_role];
     pthread_mutex_lock(&s->lock);
     plcio_modbus_authorize_fn fn = s->authorize;
     void *ctx = s->authorize_ctx;
+    if (ctx == s->write_role) { /* a copy: set_write_role may change it from another thread */
+        memcpy(role, s->write_role, sizeof role);
+        ctx = role;
+    }
     pthread_mutex_unlock(&s->lock);
     if (!fn || !len) return 0;
     int ex = fn(ctx, peer, unit, pdu, len);
