@@ -423,7 +423,7 @@ static void tls_conn_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
                                                : "closed by peer during the TLS handshake");
         return;
     }
-    if ((rc = mb_tls_put(l->tls, buf, got)) != PLCIO_OK) {
+    if (mb_tls_put(l->tls, buf, got) != PLCIO_OK) {
         tls_refuse(l, "refused");
         return;
     }

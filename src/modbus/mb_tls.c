@@ -48,7 +48,7 @@ static int check_file(const char *what, const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return say(err, cap, PLCIO_ENOTFOUND, "cannot open the %s file %s: %s", what, path, strerror(errno));
-    fclose(f);
+    (void)fclose(f); /* opened to read only */
     return PLCIO_OK;
 }
 

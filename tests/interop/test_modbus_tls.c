@@ -205,7 +205,7 @@ static void test_event_loop_pipelined(void **state)
     /* event loop without a certificate: the request fails with the reason */
     c = client(&sv, NULL);
     assert_int_equal(plcio_modbus_client_connect_async(c), PLCIO_OK);
-    uint16_t one;
+    uint16_t one = 0;
     plcio_modbus_request r = {.unit = 1, .function = 3, .addr = 0, .n = 1, .regs = &one};
     mb_async_log log2 = {.base = &r};
     assert_int_equal(plcio_modbus_submit(c, &r, mb_async_record, &log2), PLCIO_OK);

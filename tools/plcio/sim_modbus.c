@@ -194,6 +194,43 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
     return PLCIO_EXIT_OK;
 }
 
+/* --ca/--cert/--key/--tls-write-role (the --tls links' settings). */
+static int tls_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    static const struct {
+        const char *name;
+        size_t field; /* offset of a const char * in sim_opts */
+    } opts[] = {{"--ca", offsetof(sim_opts, ca)},
+                {"--cert", offsetof(sim_opts, cert)},
+                {"--key", offsetof(sim_opts, key)},
+                {"--tls-write-role", offsetof(sim_opts, write_role)}};
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        const char *v = NULL;
+        bool bad = false;
+        if (!cli_option(argc, argv, i, opts[k].name, &v, &bad)) continue;
+        *taken = true;
+        if (bad) return PLCIO_EXIT_USAGE;
+        size_t max = k < 3 ? 500 : 127; /* file names; a role */
+        if (!v[0] || strlen(v) > max) return cli_error(PLCIO_EXIT_USAGE, "%s: want 1..%zu bytes", opts[k].name, max);
+        memcpy((char *)o + opts[k].field, &v, sizeof v);
+        return PLCIO_EXIT_OK;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* --tls needs its files; the files need a --tls. */
+static int check_tls(const sim_opts *o)
+{
+    bool tls = false;
+    for (size_t k = 0; k < o->nlinks; k++)
+        tls = tls || o->links[k].kind == 's';
+    if (tls && (!o->ca || !o->cert || !o->key))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --tls needs --ca FILE, --cert FILE and --key FILE");
+    if (!tls && (o->ca || o->cert || o->key))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --ca, --cert and --key are for --tls HOST:PORT");
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
@@ -213,6 +250,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         unsigned long n;
         int st = link_option(argc, argv, &i, o, &taken);
         if (!st && !taken) st = number_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = tls_option(argc, argv, &i, o, &taken);
         if (st || taken) {
             if (st) return st;
             continue;
@@ -225,19 +263,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
-        } else if (cli_option(argc, argv, &i, "--ca", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            o->ca = v;
-        } else if (cli_option(argc, argv, &i, "--cert", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            o->cert = v;
-        } else if (cli_option(argc, argv, &i, "--key", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            o->key = v;
-        } else if (cli_option(argc, argv, &i, "--tls-write-role", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            if (!v[0] || strlen(v) > 127) return cli_error(PLCIO_EXIT_USAGE, "--tls-write-role: want 1..127 bytes");
-            o->write_role = v;
+
         } else if (cli_option(argc, argv, &i, "--data", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             if (o->ndata == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--data: at most %d files", MAX_LINKS);
@@ -251,14 +277,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         }
     }
     if (o->nlinks == 0) o->links[o->nlinks++] = (sim_link){'t', "127.0.0.1:1502"};
-    bool tls = false;
-    for (size_t k = 0; k < o->nlinks; k++)
-        tls = tls || o->links[k].kind == 's';
-    if (tls && (!o->ca || !o->cert || !o->key))
-        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --tls needs --ca FILE, --cert FILE and --key FILE");
-    if (!tls && (o->ca || o->cert || o->key))
-        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --ca, --cert and --key are for --tls HOST:PORT");
-    return PLCIO_EXIT_OK;
+    return check_tls(o);
 }
 
 static int open_tls(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
