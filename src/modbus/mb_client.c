@@ -62,6 +62,11 @@ int plcio_modbus_client_new(const char *url, const plcio_modbus_client_options *
                                                      : " (ASCII over TCP)");
     mb_client_async_init(c);
     if (opts) c->async.pump.transport = opts->transport;
+    if (l->ops == &mb_link_tls && l->tls_cfg.insecure)
+        log_msg(&c->logger, PLCIO_LOG_WARN, "modbus",
+                "%s: insecure=1: the server's certificate is not checked; anyone on the path can read and change "
+                "every value",
+                c->where);
     *out = c;
     return PLCIO_OK;
 }

@@ -81,6 +81,11 @@ expect 1 "server certificate refused: self-signed certificate in certificate cha
   "$BIN" read "modbus-tls://127.0.0.1:$P?ca=$C/other-ca.pem&cert=$C/operator.pem&key=$C/operator.key" hr10
 expect 1 "server certificate refused: hostname mismatch" "$BIN" read "$OP&server-name=plc7.example" hr10
 expect 0 "hr10 = 11" "$BIN" read "modbus-tls://localhost:$P?ca=$C/ca.pem&cert=$C/operator.pem&key=$C/operator.key" hr10
+# verify-name=0 keeps the CA check; insecure=1 checks nothing (any server certificate)
+expect 0 "hr10 = 11" "$BIN" read "$OP&server-name=plc7.example&verify-name=0" hr10
+expect 1 "server certificate refused" \
+  "$BIN" read "modbus-tls://127.0.0.1:$P?ca=$C/other-ca.pem&verify-name=0&cert=$C/operator.pem&key=$C/operator.key" hr10
+expect 0 "hr10 = 11" "$BIN" read "modbus-tls://127.0.0.1:$P?insecure=1&cert=$C/operator.pem&key=$C/operator.key" hr10
 # a role extension that is not a UTF8String: the server refuses the connection
 expect 1 "closed the TLS connection before any answer" "$BIN" read "$U&cert=$C/badrole.pem&key=$C/badrole.key" hr10
 grep -q "the certificate's role extension ($ROLE) is not a printable ASN.1 UTF8String" "$TMP/sim" ||
