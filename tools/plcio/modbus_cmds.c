@@ -230,12 +230,7 @@ static const char *link_why(const plcio_modbus_client *c, int rc)
 
 static char *device_error(plcio_modbus_client *c, int rc)
 {
-    char why[400];
-    if (rc == PLCIO_EMBEXC)
-        snprintf(why, sizeof why, "%s", plcio_mb_exception_text(plcio_modbus_last_exception(c)));
-    else
-        snprintf(why, sizeof why, "%s", link_why(c, rc));
-    return strdup(why);
+    return strdup(rc == PLCIO_EMBEXC ? plcio_mb_exception_text(plcio_modbus_last_exception(c)) : link_why(c, rc));
 }
 
 /* FC 20: one record's registers as "v" or "[a, b, c]". */
@@ -657,7 +652,7 @@ static void diag_key(diag_out *d, const char *key)
 /* A refused or failed request: its reason, in the output (not only stderr). */
 static void diag_error(diag_out *d, plcio_modbus_client *c, const char *key, int rc)
 {
-    char why[400];
+    char why[sizeof(plcio_error){0}.text + 64];
     if (rc == PLCIO_EMBEXC)
         snprintf(why, sizeof why, "refused: exception %d (%s)", plcio_modbus_last_exception(c),
                  plcio_mb_exception_text(plcio_modbus_last_exception(c)));
