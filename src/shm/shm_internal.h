@@ -68,6 +68,11 @@ int shm_read_at(int fd, uint64_t off, void *dst, size_t len);
  * window a truncation can still hit (docs/shm.md, "Robustness"). */
 bool shm_object_shrunk(int fd, uint64_t size);
 
+/* A JSON document is held back (its interval, or the bound on a large one)
+ * and would be written by a publication now: the engine publishes for it
+ * when no round does. */
+bool shm_writer_json_pending(const plcio_shm_writer *w, uint64_t mono_ns);
+
 /* Test-only hooks (tests/unit/test_shm_robust.c); NULL in production. The
  * writer calls its hook halfway through a seqlock write, between the odd
  * ("being written") and the even store of the buffer's sequence word; the
