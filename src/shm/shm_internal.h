@@ -114,6 +114,11 @@ int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos)
  * same. scratch: shm_value_text_bound(t) bytes for text values. */
 int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
                       char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap);
+/* Its two parts: "name":{"value": (the same every time: the writer keeps it)
+ * and what follows. */
+int shm_json_tag_name(const shm_tag *t, char *buf, size_t cap, size_t *pos);
+int shm_json_tag_body(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
+                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap);
 size_t shm_json_tag_bound(const shm_tag *t);
 
 /* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */

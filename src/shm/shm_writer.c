@@ -83,6 +83,7 @@ struct plcio_shm_writer {
     char *frags;
     uint32_t *frag_off; /* tag i's text at frags + frag_off[i], room up to frag_off[i + 1] */
     uint32_t *frag_len;
+    uint32_t *frag_name; /* bytes of tag i's "name":{"value": at its start (rendered once) */
     uint8_t *frag_dirty;
     uint64_t read_ms; /* the last read time rendered, and its digits */
     char read_text[24];
@@ -282,8 +283,9 @@ static int alloc_fragments(plcio_shm_writer *w)
     size_t count = w->g.tag_count, total = 0;
     w->frag_off = malloc((count + 1) * sizeof *w->frag_off);
     w->frag_len = calloc(count ? count : 1, sizeof *w->frag_len);
+    w->frag_name = calloc(count ? count : 1, sizeof *w->frag_name);
     w->frag_dirty = malloc(count ? count : 1);
-    if (!w->frag_off || !w->frag_len || !w->frag_dirty) return PLCIO_ENOMEM;
+    if (!w->frag_off || !w->frag_len || !w->frag_name || !w->frag_dirty) return PLCIO_ENOMEM;
     for (size_t i = 0; i < count; i++) {
         w->frag_off[i] = (uint32_t)total;
         total += shm_json_tag_bound(&w->tags[i]);
@@ -514,6 +516,7 @@ void plcio_shm_writer_free(plcio_shm_writer *w)
     free(w->frags);
     free(w->frag_off);
     free(w->frag_len);
+    free(w->frag_name);
     free(w->frag_dirty);
     free(w->snap_mark);
     for (unsigned b = 0; b < SHM_SNAP_BUFFERS; b++)
@@ -693,10 +696,15 @@ static void render_fragments(plcio_shm_writer *w)
         uint64_t changed;
         memcpy(&err, st + SHM_T_ERROR, 4);
         memcpy(&changed, st + SHM_T_CHANGED, 8);
-        size_t pos = 0, cap = w->frag_off[i + 1] - w->frag_off[i];
+        size_t pos = w->frag_name[i], cap = w->frag_off[i + 1] - w->frag_off[i];
         char *frag = w->frags + w->frag_off[i];
-        if (shm_json_tag_head(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap, &pos,
-                              w->scratch, w->scratch_cap) != PLCIO_OK) {
+        int rc = pos ? PLCIO_OK : shm_json_tag_name(t, frag, cap, &pos);
+        if (rc == PLCIO_OK) w->frag_name[i] = (uint32_t)pos;
+        if (rc == PLCIO_OK)
+            rc = shm_json_tag_body(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap, &pos,
+                                   w->scratch, w->scratch_cap);
+        if (rc != PLCIO_OK) {
+            w->frag_name[i] = 0;
             /* cannot happen with the computed bound; keep the document valid */
             pos = 0;
             shm_json_string(t->name, strlen(t->name), frag, cap, &pos);
@@ -757,19 +765,16 @@ static bool json_assemble(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, c
     return true;
 }
 
-/* Publish the JSON text if something changed; true if it did. Only the
- * fragments of changed tags are rendered; the document is assembled from
- * them under the seqlock (copies, no formatting, so the odd "being written"
- * window stays short). */
 /* Is a new document due? With json_min_interval_ns 0 ("on every change") a
  * document up to JSON_FREE_BYTES is written on every change; a larger one
  * (tens of thousands of tags) is copied whole each time, so it waits at least
- * JSON_NS_PER_BYTE per byte of the last one (3 MB: 12 ms, 80 a second): its
- * copies stay a few per cent of a core however often values change. What is
+ * JSON_NS_PER_BYTE per byte of the last one (1 MB: 10 ms, at most 100 a
+ * second; 3 MB: 33 a second): rendering the changed tags and copying the
+ * document stay a small share of a core however often values change. What is
  * held back goes out with the next publication (the engine publishes one for
  * it, see shm_writer_json_pending). */
 #define JSON_FREE_BYTES  (256u * 1024u)
-#define JSON_NS_PER_BYTE 4u
+#define JSON_NS_PER_BYTE 10u
 
 static bool json_due(const plcio_shm_writer *w, uint64_t mono_ns)
 {
@@ -783,6 +788,10 @@ bool shm_writer_json_pending(const plcio_shm_writer *w, uint64_t mono_ns)
     return w && w->base && json_due(w, mono_ns);
 }
 
+/* Publish the JSON text if something changed; true if it did. Only the
+ * fragments of changed tags are rendered; the document is assembled from
+ * them under the seqlock (copies, no formatting, so the odd "being written"
+ * window stays short). */
 static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
 {
     if (!json_due(w, mono_ns)) return false;
