@@ -768,13 +768,13 @@ static bool json_assemble(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, c
 /* Is a new document due? With json_min_interval_ns 0 ("on every change") a
  * document up to JSON_FREE_BYTES is written on every change; a larger one
  * (tens of thousands of tags) is copied whole each time, so it waits at least
- * JSON_NS_PER_BYTE per byte of the last one (1 MB: 10 ms, at most 100 a
- * second; 3 MB: 33 a second): rendering the changed tags and copying the
+ * JSON_NS_PER_BYTE per byte of the last one (1 MB: 16 ms, at most about 60
+ * a second; 3 MB: 20 a second): rendering the changed tags and copying the
  * document stay a small share of a core however often values change. What is
  * held back goes out with the next publication (the engine publishes one for
  * it, see shm_writer_json_pending). */
 #define JSON_FREE_BYTES  (256u * 1024u)
-#define JSON_NS_PER_BYTE 10u
+#define JSON_NS_PER_BYTE 16u
 
 static bool json_due(const plcio_shm_writer *w, uint64_t mono_ns)
 {
