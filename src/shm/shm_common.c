@@ -419,13 +419,12 @@ int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int
 int shm_json_tag_body(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
                       char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap)
 {
-    int rc;
     if (quality == PLCIO_SHM_QUALITY_NONE) {
         if (cap - *pos < 5) return PLCIO_ENOSPC;
         memcpy(buf + *pos, "null", 4);
         *pos += 4;
     } else {
-        rc = shm_value_json(t, raw, buf, cap, pos, scratch, scratch_cap);
+        int rc = shm_value_json(t, raw, buf, cap, pos, scratch, scratch_cap);
         if (rc != PLCIO_OK) return rc;
     }
     /* ,"quality":"Q"[,"error":"E"],"ts": without printf: this runs for every changed tag */

@@ -699,10 +699,11 @@ static void render_fragments(plcio_shm_writer *w)
         size_t pos = w->frag_name[i], cap = w->frag_off[i + 1] - w->frag_off[i];
         char *frag = w->frags + w->frag_off[i];
         int rc = pos ? PLCIO_OK : shm_json_tag_name(t, frag, cap, &pos);
-        if (rc == PLCIO_OK) w->frag_name[i] = (uint32_t)pos;
-        if (rc == PLCIO_OK)
-            rc = shm_json_tag_body(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap, &pos,
-                                   w->scratch, w->scratch_cap);
+        if (rc == PLCIO_OK) {
+            w->frag_name[i] = (uint32_t)pos;
+            rc = shm_json_tag_body(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap,
+                                   &pos, w->scratch, w->scratch_cap);
+        }
         if (rc != PLCIO_OK) {
             w->frag_name[i] = 0;
             /* cannot happen with the computed bound; keep the document valid */
@@ -816,7 +817,7 @@ static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, ui
     atomic_store_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), idx, memory_order_release);
     w->json_dirty = false;
     w->json_last_ns = mono_ns;
-    w->json_gap_ns = len > JSON_FREE_BYTES ? (uint64_t)len * JSON_NS_PER_BYTE : 0;
+    w->json_gap_ns = len > JSON_FREE_BYTES ? (uint64_t)len * (uint64_t)JSON_NS_PER_BYTE : 0;
     return true;
 }
 

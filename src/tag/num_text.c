@@ -83,8 +83,8 @@ size_t num_text_u64(uint64_t v, char *out)
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        tmp[--n] = pairs[2 * r + 1];
-        tmp[--n] = pairs[2 * r];
+        tmp[--n] = pairs[2 * (size_t)r + 1];
+        tmp[--n] = pairs[2 * (size_t)r];
     }
     if (v >= 10) {
         tmp[--n] = pairs[2 * v + 1];

@@ -839,7 +839,7 @@ static void test_staged_publications(void **state)
         assert_non_null(doc);
         uint64_t gen = (uint64_t)cJSON_GetObjectItem(doc, "generation")->valuedouble;
         if (gen >= last) {
-            assert_true(len > 256 * 1024); /* the size that may be held back */
+            assert_true(len > (size_t)256 * 1024); /* the size that may be held back */
             cJSON *tags = cJSON_GetObjectItem(doc, "tags");
             for (size_t i = 0; i < STAGED_TAGS; i++) {
                 cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(tags, names[i]), "value");
@@ -852,7 +852,7 @@ static void test_staged_publications(void **state)
         } else if (shm_writer_json_pending(w, plcio_monotonic_ns())) {
             assert_int_equal(plcio_shm_writer_publish(w, NULL), PLCIO_OK);
         } else {
-            usleep(2000);
+            plcio_test_sleep_ms(2);
         }
         cJSON_Delete(doc);
     }
