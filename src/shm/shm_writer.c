@@ -774,7 +774,7 @@ static bool json_assemble(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, c
  * document stay a small share of a core however often values change. What is
  * held back goes out with the next publication (the engine publishes one for
  * it, see shm_writer_json_pending). */
-#define JSON_FREE_BYTES  (256u * 1024u)
+#define JSON_FREE_BYTES  ((size_t)256 * 1024)
 #define JSON_NS_PER_BYTE 16u
 
 static bool json_due(const plcio_shm_writer *w, uint64_t mono_ns)
