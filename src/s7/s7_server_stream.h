@@ -59,7 +59,7 @@ typedef struct s7srv_stream {
 } s7srv_stream;
 
 /* Most bytes a connection may send while its write job waits. */
-#define S7SRV_STREAM_HOLD_CAP (64 * 1024)
+#define S7SRV_STREAM_HOLD_CAP ((size_t)64 * 1024)
 
 /* Start a connection of client id `client` at time now (no allocation). */
 void s7srv_stream_init(s7srv_stream *st, plcio_s7_server *srv, unsigned client, uint64_t now);
