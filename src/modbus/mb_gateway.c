@@ -67,6 +67,7 @@ struct plcio_modbus_gateway {
     size_t nclients, capclients;
     unsigned max_pending, depth;
     uint64_t reconnect_ns;
+    bool read_only;
     gw_req *live; /* waiting and in flight */
 };
 
@@ -326,6 +327,26 @@ static void target_free(gw_target *t)
  * Forwarding (the server's hook)
  * ========================================================================= */
 
+/* Function codes that change nothing in a device (read_only, gateway.h). */
+static bool reads_only(const uint8_t *pdu, size_t len)
+{
+    switch (pdu[0]) {
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 7:
+    case 11:
+    case 12:
+    case 17:
+    case 20:
+    case 24: return true;
+    case 8: return len >= 3 && pdu[1] == 0 && pdu[2] == 0; /* return query data (echo) */
+    case 43: return len >= 2 && pdu[1] == 14;              /* read device identification */
+    default: return false;
+    }
+}
+
 static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, size_t len)
 {
     plcio_modbus_gateway *g = ctx;
@@ -336,6 +357,12 @@ static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, siz
     }
     gw_target *t = g->targets[ti];
     if ((pdu[0] & 0x80) || pdu[0] == 0) { /* not a request */
+        reply_exception(g, t, o, pdu[0], PLCIO_MB_EX_ILLEGAL_FUNCTION);
+        return PLCIO_OK;
+    }
+    if (g->read_only && !reads_only(pdu, len)) {
+        log_msg(&g->logger, PLCIO_LOG_DEBUG, "gateway", "function %u refused: the gateway is read-only", pdu[0]);
+        t->st.refused++;
         reply_exception(g, t, o, pdu[0], PLCIO_MB_EX_ILLEGAL_FUNCTION);
         return PLCIO_OK;
     }
@@ -410,6 +437,7 @@ int plcio_modbus_gateway_new(const plcio_modbus_gateway_options *opts, plcio_mod
     g->max_pending = o.max_pending ? o.max_pending : 32;
     g->depth = o.depth ? o.depth : 8;
     g->reconnect_ns = (uint64_t)(o.reconnect_ms ? o.reconnect_ms : 500) * PLCIO_NS_PER_MS;
+    g->read_only = o.read_only;
     g->dflt = -1;
     for (size_t i = 0; i < 256; i++)
         g->route[i] = -1;
