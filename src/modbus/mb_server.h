@@ -89,6 +89,7 @@ struct plcio_modbus_server {
     bool loop_borrowed;    /* mb_server_attach_loop: someone else's loop, not freed here */
     mb_forward_fn forward; /* NULL: every request is answered here */
     void *forward_ctx;
+    struct mb_backing *backing; /* ranges backed by remote devices (mb_backing.c); NULL: none */
 };
 
 /* Send the answer PDU of a forwarded request (MBAP with its tid and unit).
@@ -106,6 +107,12 @@ plcio_loop *mb_server_loop(plcio_modbus_server *s);
  * line (line: its FC 8 state) or over TCP/UDP (line NULL). */
 int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, const uint8_t *req, size_t len,
                            uint8_t *resp, size_t cap, size_t *resp_len);
+/* Ranges backed by remote devices (mb_backing.c): freed with the server,
+ * before its links and loop. */
+void mb_backing_free(plcio_modbus_server *s);
+/* True when the server has a serial line open. */
+bool mb_server_has_serial(const plcio_modbus_server *s);
+
 /* A serial line goes away: forget its listen-only state. */
 void mb_server_line_closed(plcio_modbus_server *s, const mb_line *line);
 

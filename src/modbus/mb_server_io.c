@@ -101,6 +101,13 @@ static void link_free(mb_link_state *l)
     free(l);
 }
 
+bool mb_server_has_serial(const plcio_modbus_server *s)
+{
+    for (size_t i = 0; i < s->links_cap; i++)
+        if (s->links[i] && s->links[i]->kind == LINK_SERIAL) return true;
+    return false;
+}
+
 void mb_server_io_free(plcio_modbus_server *s); /* called by plcio_modbus_server_free */
 void mb_server_io_free(plcio_modbus_server *s)
 {
@@ -455,6 +462,7 @@ int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url)
     int rc = mb_url_parse(url, true, &cfg, NULL, 0);
     if (rc != PLCIO_OK) return rc;
     if (cfg.link.ops != &mb_link_serial) return PLCIO_EINVAL;
+    if (s->backing) return PLCIO_EUNSUPPORTED; /* a serial line cannot wait for a remote device */
     if ((rc = ensure_loop(s)) != PLCIO_OK) return rc;
     int fd = -1;
     if ((rc = net_serial_open(cfg.link.device, &cfg.link.serial, &fd)) != PLCIO_OK) return rc;
