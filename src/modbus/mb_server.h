@@ -90,11 +90,23 @@ struct plcio_modbus_server {
     mb_forward_fn forward; /* NULL: every request is answered here */
     void *forward_ctx;
     struct mb_backing *backing; /* ranges backed by remote devices (mb_backing.c); NULL: none */
+    /* Batching for forward(): while `batch` > 0 the frames of one read are
+     * being handed to forward() and forward_flush (may be NULL) follows them,
+     * so the forwarder may hold requests and send them together. While
+     * `cork` > 0 forwarded answers on TCP wait in their connection's buffer
+     * until mb_server_uncork, which writes each connection's answers at once. */
+    void (*forward_flush)(void *ctx);
+    unsigned batch, cork;
+    size_t *corked; /* slots of connections with answers held back */
+    size_t ncorked, capcorked;
 };
 
 /* Send the answer PDU of a forwarded request (MBAP with its tid and unit).
  * PLCIO_ENOTFOUND when the link it came on is gone (the answer is dropped). */
 int mb_server_forward_reply(plcio_modbus_server *s, const mb_fwd_origin *o, const uint8_t *pdu, size_t len);
+/* Hold forwarded answers on TCP back (nested) / write them out (the last uncork). */
+void mb_server_cork(plcio_modbus_server *s);
+void mb_server_uncork(plcio_modbus_server *s);
 /* Read again from a TCP connection whose forward() said PLCIO_EAGAIN. */
 void mb_server_forward_resume(plcio_modbus_server *s, const mb_fwd_origin *o);
 /* Serve on someone else's loop (before any listen/open; the loop must outlive
