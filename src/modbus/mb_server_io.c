@@ -221,7 +221,7 @@ void mb_server_uncork(plcio_modbus_server *s)
         mb_link_state *l = slots[i] < s->links_cap ? s->links[slots[i]] : NULL;
         if (!l || !l->corked) continue; /* gone (its slot free, or taken by a newer link not corked) */
         l->corked = false;
-        tcp_flush(l);
+        if (!l->st.in_process) tcp_flush(l); /* else the feed that is running flushes */
     }
     if (s->corked) { /* corked again meanwhile: keep the newer list */
         free(slots);
