@@ -696,13 +696,13 @@ PLCIO_API int plcio_modbus_server_back_range(plcio_modbus_server *s, int unit, p
 
 /* Counters of one backed range (index in the order they were added). */
 typedef struct plcio_modbus_backing_stats {
-    uint64_t reads;        /* read requests for the range */
-    uint64_t cache_hits;   /* of those, answered from the cache */
-    uint64_t coalesced;    /* of those, answered by a fetch another request started */
-    uint64_t fetches;      /* read requests sent to the remote */
-    uint64_t writes;       /* write requests sent to the remote */
-    uint64_t failures;     /* answered 0x0A or 0x0B */
-    uint64_t exceptions;   /* the remote's own exceptions passed on */
+    uint64_t reads;      /* read requests for the range */
+    uint64_t cache_hits; /* of those, answered from the cache */
+    uint64_t coalesced;  /* of those, answered by a fetch another request started */
+    uint64_t fetches;    /* read requests sent to the remote */
+    uint64_t writes;     /* write requests sent to the remote */
+    uint64_t failures;   /* answered 0x0A or 0x0B */
+    uint64_t exceptions; /* the remote's own exceptions passed on */
 } plcio_modbus_backing_stats;
 /* PLCIO_ENOTFOUND for an index out of range. Call on the serving thread. */
 PLCIO_API int plcio_modbus_server_backing_stats(const plcio_modbus_server *s, size_t index,
