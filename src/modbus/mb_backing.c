@@ -538,12 +538,12 @@ void mb_backing_free(plcio_modbus_server *s)
     if (!b) return;
     for (size_t i = 0; i < b->nremotes; i++)
         remote_free(b->remotes[i]);
-    while (b->ops) { /* their clients get no answer: the server goes away */
-        bk_op *op = b->ops;
-        op_unlink(b, op);
+    for (bk_op *op = b->ops, *next; op; op = next) { /* their clients get no answer: the server goes away */
+        next = op->next;
         waiters_free(b, op->waiters);
         free(op);
     }
+    b->ops = NULL;
     for (size_t i = 0; i < b->nranges; i++) {
         free(b->ranges[i]->vals);
         free(b->ranges[i]->fetched);

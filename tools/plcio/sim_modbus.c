@@ -188,6 +188,36 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
     return PLCIO_EXIT_OK;
 }
 
+/* --data FILE and --backed SPEC: one more of them. */
+static int list_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    const char *v = NULL;
+    bool bad = false;
+    const char **list = NULL;
+    size_t *n = NULL;
+    if (cli_option(argc, argv, i, "--data", &v, &bad))
+        list = o->data, n = &o->ndata;
+    else if (cli_option(argc, argv, i, "--backed", &v, &bad))
+        list = o->backed, n = &o->nbacked;
+    else
+        return PLCIO_EXIT_OK;
+    *taken = true;
+    if (bad) return PLCIO_EXIT_USAGE;
+    if (*n == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "%s: at most %d", argv[*i - 1], MAX_LINKS);
+    list[(*n)++] = v;
+    return PLCIO_EXIT_OK;
+}
+
+/* Backed ranges are served on TCP and UDP only: a serial line cannot wait. */
+static int check_backed_links(const sim_opts *o)
+{
+    for (size_t k = 0; k < o->nlinks && o->nbacked; k++)
+        if (o->links[k].kind == 'r' || o->links[k].kind == 'a')
+            return cli_error(PLCIO_EXIT_USAGE, "--backed: a serial link (--rtu, --ascii) cannot wait for a remote "
+                                               "device; serve backed ranges on --listen or --udp");
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
@@ -207,6 +237,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         unsigned long n;
         int st = link_option(argc, argv, &i, o, &taken);
         if (!st && !taken) st = number_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = list_option(argc, argv, &i, o, &taken);
         if (st || taken) {
             if (st) return st;
             continue;
@@ -219,14 +250,6 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
-        } else if (cli_option(argc, argv, &i, "--data", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            if (o->ndata == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--data: at most %d files", MAX_LINKS);
-            o->data[o->ndata++] = v;
-        } else if (cli_option(argc, argv, &i, "--backed", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            if (o->nbacked == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--backed: at most %d ranges", MAX_LINKS);
-            o->backed[o->nbacked++] = v;
         } else if (cli_option(argc, argv, &i, "--churn", &v, &bad)) {
             if (!bad && !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
         } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
@@ -236,11 +259,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         }
     }
     if (o->nlinks == 0) o->links[o->nlinks++] = (sim_link){'t', "127.0.0.1:1502"};
-    for (size_t k = 0; k < o->nlinks && o->nbacked; k++)
-        if (o->links[k].kind == 'r' || o->links[k].kind == 'a')
-            return cli_error(PLCIO_EXIT_USAGE, "--backed: a serial link (--rtu, --ascii) cannot wait for a remote "
-                                               "device; serve backed ranges on --listen or --udp");
-    return PLCIO_EXIT_OK;
+    return check_backed_links(o);
 }
 
 /* One query parameter of --backed that is ours, not the client URL's. */
@@ -258,7 +277,7 @@ static int backed_param(const char *spec, const char *kv, size_t len, plcio_modb
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: max-age '%s' is not milliseconds 0..86400000", spec, val);
         bo->max_age_ms = (uint32_t)n;
     } else if (!strncmp(buf, "write-through=", 14)) {
-        if (strcmp(val, "0") && strcmp(val, "1"))
+        if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: write-through '%s' is not 0 or 1", spec, val);
         bo->write_through = val[0] == '1';
     } else {
@@ -290,7 +309,7 @@ static int back_range(plcio_modbus_server *s, const sim_opts *o, const char *spe
     if (!c2) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
     *c1 = *c2 = '\0';
     size_t t = 0;
-    while (t < sizeof tables / sizeof tables[0] && strcmp(tables[t].name, head))
+    while (t < sizeof tables / sizeof tables[0] && strcmp(tables[t].name, head) != 0)
         t++;
     if (t == sizeof tables / sizeof tables[0])
         return cli_error(PLCIO_EXIT_USAGE, "--backed %s: table '%s' is not holding, input, coils or discrete", spec,
