@@ -235,6 +235,9 @@ def checks(pport, rport, uport):
     rr = c.read_holding_registers(500, 3, slave=1)
     check("outside the backed ranges: plcio's own bank", ok(rr) and rr.registers == [0, 0, 0], rr)
     check("... without asking the remote", remote_counts(rc)[0] == n10)
+    # a device slower than the URL's timeout (holding 50.. is the remote's slow 40.., timeout 300 ms)
+    rr = c.read_holding_registers(50, 2, slave=1)
+    check("no answer in time: exception 0x0B (target failed to respond)", exception_code(rr) == 0x0B, rr)
     if uport:
         from pymodbus.client import ModbusUdpClient
 

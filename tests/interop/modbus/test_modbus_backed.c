@@ -9,7 +9,8 @@
  *     clients at once coalesced into one remote request;
  *   - write-through: FC 6, 16 and 5 land on the remote before the answer;
  *     refused (01) without write-through; remote-start shifts addresses; the
- *     remote's own exceptions pass through; 02 for a read partly backed; UDP;
+ *     remote's own exceptions pass through; 0x0B from a device slower than
+ *     the URL's timeout; 02 for a read partly backed; UDP;
  *   - the remote killed: 0x0A, the fresh cache still answers; the remote
  *     back on the same port: recovery;
  *   - bad configurations refused with a clear message (exit status 2). */
@@ -77,7 +78,7 @@ static void test_backed_ranges(void **state)
     (void)state;
     plcio_test_proc rem = PLCIO_TEST_PROC_INIT, sim = PLCIO_TEST_PROC_INIT;
     int rport = remote_start(&rem, 0);
-    char cached[200], live[200], slow[200], coils[200], shifted[200], beyond[200];
+    char cached[200], live[200], slow[200], coils[200], shifted[200], beyond[200], late[200];
     snprintf(cached, sizeof cached,
              "holding:0:30=modbus-tcp://127.0.0.1:%d?max-age=600000&write-through=1&timeout=3000", rport);
     snprintf(live, sizeof live, "holding:100:10=modbus-tcp://127.0.0.1:%d?timeout=3000", rport);
@@ -85,10 +86,12 @@ static void test_backed_ranges(void **state)
     snprintf(coils, sizeof coils, "coils:0:16=modbus-tcp://127.0.0.1:%d?write-through=1&timeout=3000", rport);
     snprintf(shifted, sizeof shifted, "input:0:10=modbus-tcp://127.0.0.1:%d?remote-start=10&timeout=3000", rport);
     snprintf(beyond, sizeof beyond, "holding:200:10=modbus-tcp://127.0.0.1:%d?remote-start=2000&timeout=3000", rport);
+    /* a device slower than the timeout: the remote's holding 40.. answer after a second */
+    snprintf(late, sizeof late, "holding:50:5=modbus-tcp://127.0.0.1:%d?remote-start=40&timeout=300", rport);
     const char *argv[] = {plcio_bin(),   "sim",       "modbus", "--listen", "127.0.0.1:0", "--udp",
                           "127.0.0.1:0", "--seconds", "150",    "--backed", cached,        "--backed",
                           live,          "--backed",  slow,     "--backed", coils,         "--backed",
-                          shifted,       "--backed",  beyond,   NULL};
+                          shifted,       "--backed",  beyond,   "--backed", late,          NULL};
     assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on", 10000, 160), 0);
     int pport = plcio_test_port_from_line(sim.line);
     char line[256];
