@@ -687,6 +687,73 @@ PLCIO_API int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, 
 
 PLCIO_API int plcio_modbus_server_stats_get(plcio_modbus_server *s, plcio_modbus_server_stats *out);
 
+/* ---- ranges backed by a remote device ----
+ *
+ *   plcio_modbus_backing_options bo;
+ *   plcio_modbus_backing_options_init(&bo);
+ *   bo.max_age_ms = 500;                       // read-through cache
+ *   plcio_modbus_server_back_range(s, PLCIO_MODBUS_ANY_UNIT, PLCIO_MODBUS_HOLDING_REGISTERS, 100, 20,
+ *                                  "modbus-tcp://10.0.0.9?unit=3", &bo, &err);
+ *
+ * Requests (TCP and UDP links) for addresses of a backed range are answered
+ * from the remote device through plcio's event-loop client on the server's
+ * own loop; nothing waits, no thread per request.
+ *   - Reads (FC 1, 2, 3, 4): served from the range's cache when every value
+ *     asked was fetched less than max_age_ms ago; else fetched (the whole
+ *     range when it fits in one request, else what was asked) and answered
+ *     when the remote's answer arrives. Reads that arrive while a fetch that
+ *     covers them is on its way wait for it: one remote request answers them
+ *     all (coalesced, whichever client or connection sent them).
+ *   - Writes (FC 5, 6, 15, 16, 22, 23): refused with exception 01 unless
+ *     write_through; with it, the request goes to the remote as it came
+ *     (addresses shifted by remote_offset) and is answered only once the
+ *     remote answered: its echo, or its exception. The values written are
+ *     dropped from the cache (the next read fetches them).
+ *   - The remote failing: exception 0x0B (gateway target failed to respond)
+ *     when it does not answer in time (the URL's timeout= and retries=),
+ *     0x0A (gateway path unavailable) while its link is down (refused,
+ *     closed; opened again at the next request, at most once per
+ *     reconnect_ms); the remote's own exceptions pass through unchanged.
+ *   - A request that is partly inside a backed range gets exception 02.
+ * Answers on one TCP connection may come back in another order than asked
+ * (each carries its transaction id). Serial links cannot wait for a
+ * remote: a server with backed ranges opens none (PLCIO_EUNSUPPORTED either
+ * way round); plcio_modbus_server_process answers from the bank. */
+typedef struct plcio_modbus_backing_options {
+    uint32_t max_age_ms;   /* cache age limit; 0 (default): every read asks the remote (coalesced) */
+    int32_t remote_offset; /* remote address = local address + remote_offset (default 0) */
+    bool write_through;    /* default false: writes to the range are refused (exception 01) */
+    unsigned reconnect_ms; /* least time between two attempts to open the remote's link; 0: 500 */
+} plcio_modbus_backing_options;
+/* Defaults (all zero). */
+PLCIO_API void plcio_modbus_backing_options_init(plcio_modbus_backing_options *o);
+/* Serve [start, start + count) of a table of `unit` (0..255, or
+ * PLCIO_MODBUS_ANY_UNIT: every unit id) from the device at url (a
+ * modbus-tcp/-udp/-rtu/-ascii client URL; its unit= is the remote's unit).
+ * Ranges with the same URL share one link. Nothing is opened yet; opts may
+ * be NULL. Call before serving. PLCIO_ERANGE (count 0, past 65535, remote
+ * addresses out of range), PLCIO_EEXIST (overlaps a backed range),
+ * PLCIO_EBUSY (the server forwards its requests elsewhere already: a
+ * gateway or an engine output), PLCIO_EUNSUPPORTED (the server has a serial
+ * link), PLCIO_ELIMIT (64 ranges), or the client's URL errors; err says why. */
+PLCIO_API int plcio_modbus_server_back_range(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t start,
+                                             uint32_t count, const char *url, const plcio_modbus_backing_options *opts,
+                                             plcio_error *err);
+
+/* Counters of one backed range (index in the order they were added). */
+typedef struct plcio_modbus_backing_stats {
+    uint64_t reads;      /* read requests for the range */
+    uint64_t cache_hits; /* of those, answered from the cache */
+    uint64_t coalesced;  /* of those, answered by a fetch another request started */
+    uint64_t fetches;    /* read requests sent to the remote */
+    uint64_t writes;     /* write requests sent to the remote */
+    uint64_t failures;   /* answered 0x0A or 0x0B */
+    uint64_t exceptions; /* the remote's own exceptions passed on */
+} plcio_modbus_backing_stats;
+/* PLCIO_ENOTFOUND for an index out of range. Call on the serving thread. */
+PLCIO_API int plcio_modbus_server_backing_stats(const plcio_modbus_server *s, size_t index,
+                                                plcio_modbus_backing_stats *out);
+
 PLCIO_END_DECLS
 
 #endif

@@ -52,6 +52,7 @@ struct gw_target {
     unsigned in_flight;
     uint64_t vtime, next_connect_ns;
     bool in_pump, again;
+    bool kick; /* requests taken during the server's batch: pump at gw_flush */
     plcio_modbus_gateway_target_stats st;
 };
 
@@ -299,8 +300,10 @@ static void pump(gw_target *t)
         return;
     }
     t->in_pump = true;
+    mb_server_cork(t->g->srv); /* the answers of this round leave together, one write per client */
     do {
         t->again = false;
+        t->kick = false;
         ensure_link(t);
         submit_waiting(t);
         if (plcio_modbus_client_fd(t->c) >= 0 && plcio_modbus_client_process(t->c) != PLCIO_OK) {
@@ -308,9 +311,25 @@ static void pump(gw_target *t)
             plcio_loop_watch_set(&t->watch, -1, 0, 0);
             t->again = t->nwait > 0;
         }
-    } while (t->again);
+    } while (t->again || t->kick);
     rewatch(t);
     t->in_pump = false;
+    mb_server_uncork(t->g->srv);
+}
+
+/* The end of a batch of requests the server took from one read (mb_server.h:
+ * forward_flush): every target that got some sends them now, together. */
+static void gw_flush(void *ctx)
+{
+    plcio_modbus_gateway *g = ctx;
+    for (bool any = true; any;) {
+        any = false;
+        for (size_t i = 0; i < g->ntargets; i++)
+            if (g->targets[i]->kick) {
+                pump(g->targets[i]);
+                any = true;
+            }
+    }
 }
 
 static void target_free(gw_target *t)
@@ -411,7 +430,10 @@ static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, siz
     t->st.requests++;
     t->st.queued = (uint32_t)t->nwait;
     if (t->st.queued > t->st.max_queued) t->st.max_queued = t->st.queued;
-    pump(t);
+    if (g->srv->batch && !t->in_pump)
+        t->kick = true; /* more may come in this batch: gw_flush sends them together */
+    else
+        pump(t);
     return PLCIO_OK;
 }
 
@@ -461,6 +483,7 @@ int plcio_modbus_gateway_new(const plcio_modbus_gateway_options *opts, plcio_mod
         return plcio_error_set(err, rc, "gateway: %s", plcio_strerror(rc));
     }
     g->srv->forward = gw_forward;
+    g->srv->forward_flush = gw_flush;
     g->srv->forward_ctx = g;
     *out = g;
     return PLCIO_OK;

@@ -34,6 +34,7 @@ struct mb_link_state {
     char peer[64];
     unsigned events;     /* loop interest set last */
     uint64_t idle_timer; /* serial: end of frame by silence */
+    bool corked;         /* TCP: answers held back until mb_server_uncork */
     mb_srv_stream st;    /* TCP connections and serial lines */
     mb_tls_ctx *tls_ctx; /* a TLS listener's (its connections' SSL objects hold a reference) */
     mb_tls *tls;         /* a TLS connection's */
@@ -110,6 +111,13 @@ static void link_free(mb_link_state *l)
     free(l);
 }
 
+bool mb_server_has_serial(const plcio_modbus_server *s)
+{
+    for (size_t i = 0; i < s->links_cap; i++)
+        if (s->links[i] && s->links[i]->kind == LINK_SERIAL) return true;
+    return false;
+}
+
 void mb_server_io_free(plcio_modbus_server *s); /* called by plcio_modbus_server_free */
 void mb_server_io_free(plcio_modbus_server *s)
 {
@@ -117,6 +125,9 @@ void mb_server_io_free(plcio_modbus_server *s)
         if (s->links[i]) link_free(s->links[i]);
     free(s->links);
     s->links = NULL;
+    free(s->corked);
+    s->corked = NULL;
+    s->ncorked = s->capcorked = 0;
     s->links_cap = 0;
     if (s->loop_borrowed) {
         if (s->sweep_timer) plcio_loop_timer_cancel(s->loop, s->sweep_timer);
@@ -186,6 +197,54 @@ static bool tcp_flush(mb_link_state *l)
     return true;
 }
 
+static bool tls_flush(mb_link_state *l);
+
+/* Send what a connection has to send, in TLS or not. */
+static bool link_flush(mb_link_state *l) { return l->tls ? tls_flush(l) : tcp_flush(l); }
+
+/* Remember a connection whose answers wait for mb_server_uncork (written at
+ * once when that cannot be remembered). */
+static void cork_link(mb_link_state *l)
+{
+    plcio_modbus_server *s = l->s;
+    if (l->corked) return;
+    if (s->ncorked == s->capcorked) {
+        size_t cap = s->capcorked ? 2 * s->capcorked : 16;
+        size_t *p = realloc(s->corked, cap * sizeof *p);
+        if (!p) {
+            link_flush(l);
+            return;
+        }
+        s->corked = p;
+        s->capcorked = cap;
+    }
+    l->corked = true;
+    s->corked[s->ncorked++] = l->slot;
+}
+
+void mb_server_cork(plcio_modbus_server *s) { s->cork++; }
+
+void mb_server_uncork(plcio_modbus_server *s)
+{
+    if (!s->cork || --s->cork) return;
+    /* flushing may forward held-back requests whose answers cork again: take the list */
+    size_t *slots = s->corked, n = s->ncorked, cap = s->capcorked;
+    s->corked = NULL;
+    s->ncorked = s->capcorked = 0;
+    for (size_t i = 0; i < n; i++) {
+        mb_link_state *l = slots[i] < s->links_cap ? s->links[slots[i]] : NULL;
+        if (!l || !l->corked) continue; /* gone (its slot free, or taken by a newer link not corked) */
+        l->corked = false;
+        if (!l->st.in_process) link_flush(l); /* else the feed that is running flushes */
+    }
+    if (s->corked) { /* corked again meanwhile: keep the newer list */
+        free(slots);
+        return;
+    }
+    s->corked = slots;
+    s->capcorked = cap;
+}
+
 static void tcp_conn_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
 {
     (void)fd;
@@ -201,12 +260,28 @@ static void tcp_conn_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
         drop_connection(l, rc == PLCIO_ECLOSED ? "closed by peer" : plcio_strerror(rc));
         return;
     }
-    rc = mb_srv_stream_feed(&l->st, buf, got, plcio_loop_now(loop), NULL);
-    if (rc != PLCIO_OK) {
-        drop_connection(l, mb_srv_stream_why(&l->st, rc));
+    plcio_modbus_server *s = l->s;
+    if (!s->forward_flush) {
+        rc = mb_srv_stream_feed(&l->st, buf, got, plcio_loop_now(loop), NULL);
+        if (rc != PLCIO_OK) {
+            drop_connection(l, mb_srv_stream_why(&l->st, rc));
+            return;
+        }
+        tcp_flush(l);
         return;
     }
-    tcp_flush(l);
+    /* forwarding in batches: the requests of this read go out together, the
+     * answers ready meanwhile leave in one write */
+    mb_server_cork(s);
+    s->batch++;
+    rc = mb_srv_stream_feed(&l->st, buf, got, plcio_loop_now(loop), NULL);
+    s->forward_flush(s->forward_ctx);
+    s->batch--;
+    if (rc != PLCIO_OK)
+        drop_connection(l, mb_srv_stream_why(&l->st, rc));
+    else
+        cork_link(l);
+    mb_server_uncork(s);
 }
 
 /* Full: close the connection that has been silent longest (oldest last
@@ -537,7 +612,10 @@ int mb_server_forward_reply(plcio_modbus_server *s, const mb_fwd_origin *o, cons
     }
     if (l->kind != LINK_TCP_CONN) return PLCIO_ENOTFOUND;
     if ((rc = mb_srv_stream_reply(&l->st, frame, n)) != PLCIO_OK) return rc;
-    if (!l->st.in_process) l->tls ? (void)tls_flush(l) : (void)tcp_flush(l); /* else the running feed flushes */
+    if (s->cork)
+        cork_link(l); /* written with the others at mb_server_uncork */
+    else if (!l->st.in_process)
+        link_flush(l); /* else the feed that is running flushes */
     return PLCIO_OK;
 }
 
@@ -550,7 +628,7 @@ void mb_server_forward_resume(plcio_modbus_server *s, const mb_fwd_origin *o)
         drop_connection(l, mb_srv_stream_why(&l->st, rc));
         return;
     }
-    l->tls ? (void)tls_flush(l) : (void)tcp_flush(l);
+    link_flush(l);
 }
 
 plcio_loop *mb_server_loop(plcio_modbus_server *s) { return ensure_loop(s) == PLCIO_OK ? s->loop : NULL; }
@@ -560,17 +638,21 @@ static void udp_cb(plcio_loop *loop, int fd, unsigned events, void *ctx)
     (void)loop;
     (void)events;
     mb_link_state *l = ctx;
+    plcio_modbus_server *s = l->s;
+    s->batch++;
     for (int i = 0; i < 64; i++) {
         net_peer peer;
         uint8_t in[MB_SRV_STREAM_IN_CAP];
         size_t got = 0;
-        if (net_udp_recv_from(fd, in, sizeof in, &got, &peer) != PLCIO_OK) return;
-        if (l->s->forward && udp_forward(l, in, got, &peer)) continue;
+        if (net_udp_recv_from(fd, in, sizeof in, &got, &peer) != PLCIO_OK) break;
+        if (s->forward && udp_forward(l, in, got, &peer)) continue;
         uint8_t frame[PLCIO_MB_TCP_MAX_ADU];
         size_t n = 0;
-        if (mb_srv_answer_datagram(l->s, in, got, frame, sizeof frame, &n) == PLCIO_OK && n)
+        if (mb_srv_answer_datagram(s, in, got, frame, sizeof frame, &n) == PLCIO_OK && n)
             net_udp_send_to(fd, frame, n, &peer);
     }
+    if (s->forward_flush) s->forward_flush(s->forward_ctx); /* the datagrams taken go out together */
+    s->batch--;
 }
 
 int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char *host, int port, int *bound_port)
@@ -659,6 +741,7 @@ int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url)
     int rc = mb_url_parse(url, true, &cfg, NULL, 0);
     if (rc != PLCIO_OK) return rc;
     if (cfg.link.ops != &mb_link_serial) return PLCIO_EINVAL;
+    if (s->backing) return PLCIO_EUNSUPPORTED; /* a serial line cannot wait for a remote device */
     if ((rc = ensure_loop(s)) != PLCIO_OK) return rc;
     int fd = -1;
     if ((rc = net_serial_open(cfg.link.device, &cfg.link.serial, &fd)) != PLCIO_OK) return rc;

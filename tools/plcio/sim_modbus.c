@@ -66,6 +66,11 @@ static const cli_opt sim_modbus_table[] = {
      CLI_OPT_REPEAT | CLI_OPT_FILE},
     {"--server-id", "N", "FC 17 server id byte, 0..255 (default 1); the answer: id, run indicator 0xFF, \"plcio sim\"",
      0},
+    {"--backed", "TABLE:START:COUNT=URL",
+     "serve addresses from a remote device (table holding|input|coils|discrete; URL a Modbus client URL, plus "
+     "max-age=MS (cache age limit, default 0: every read asks), write-through=1 (default: writes refused), "
+     "remote-start=N (remote address of START, default START)); TCP and UDP links only",
+     CLI_OPT_REPEAT},
     {"--verbose", NULL, "dump every frame on stderr", 0},
     OPT_ROW_CHURN,
     {"--tcp", "HOST:PORT", "--listen", CLI_OPT_ALIAS | CLI_OPT_REPEAT},
@@ -135,6 +140,8 @@ typedef struct sim_opts {
     bool trace;
     const char *data[MAX_LINKS]; /* --data FILE */
     size_t ndata;
+    const char *backed[MAX_LINKS]; /* --backed TABLE:START:COUNT=URL */
+    size_t nbacked;
     sim_churn churn;
 } sim_opts;
 
@@ -231,6 +238,36 @@ static int check_tls(const sim_opts *o)
     return PLCIO_EXIT_OK;
 }
 
+/* --data FILE and --backed SPEC: one more of them. */
+static int list_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    const char *v = NULL;
+    bool bad = false;
+    const char **list = NULL;
+    size_t *n = NULL;
+    if (cli_option(argc, argv, i, "--data", &v, &bad))
+        list = o->data, n = &o->ndata;
+    else if (cli_option(argc, argv, i, "--backed", &v, &bad))
+        list = o->backed, n = &o->nbacked;
+    else
+        return PLCIO_EXIT_OK;
+    *taken = true;
+    if (bad) return PLCIO_EXIT_USAGE;
+    if (*n == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "%s: at most %d", argv[*i - 1], MAX_LINKS);
+    list[(*n)++] = v;
+    return PLCIO_EXIT_OK;
+}
+
+/* Backed ranges are served on TCP and UDP only: a serial line cannot wait. */
+static int check_backed_links(const sim_opts *o)
+{
+    for (size_t k = 0; k < o->nlinks && o->nbacked; k++)
+        if (o->links[k].kind == 'r' || o->links[k].kind == 'a')
+            return cli_error(PLCIO_EXIT_USAGE, "--backed: a serial link (--rtu, --ascii) cannot wait for a remote "
+                                               "device; serve backed ranges on --listen or --udp");
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
@@ -251,6 +288,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         int st = link_option(argc, argv, &i, o, &taken);
         if (!st && !taken) st = number_option(argc, argv, &i, o, &taken);
         if (!st && !taken) st = tls_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = list_option(argc, argv, &i, o, &taken);
         if (st || taken) {
             if (st) return st;
             continue;
@@ -263,11 +301,6 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
-
-        } else if (cli_option(argc, argv, &i, "--data", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            if (o->ndata == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--data: at most %d files", MAX_LINKS);
-            o->data[o->ndata++] = v;
         } else if (cli_option(argc, argv, &i, "--churn", &v, &bad)) {
             if (!bad && !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
         } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
@@ -277,7 +310,8 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         }
     }
     if (o->nlinks == 0) o->links[o->nlinks++] = (sim_link){'t', "127.0.0.1:1502"};
-    return check_tls(o);
+    int st = check_tls(o);
+    return st ? st : check_backed_links(o);
 }
 
 static int open_tls(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
@@ -296,6 +330,99 @@ static int open_tls(plcio_modbus_server *s, const sim_opts *o, const sim_link *l
     if (rc != PLCIO_OK)
         return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: cannot serve TLS on %s: %s", l->arg, err.text);
     printf("listening on %s:%d (tls)\n", host[0] ? host : "0.0.0.0", bound);
+    return PLCIO_EXIT_OK;
+}
+
+/* One query parameter of --backed that is ours, not the client URL's. */
+static int backed_param(const char *spec, const char *kv, size_t len, plcio_modbus_backing_options *bo,
+                        long *remote_start)
+{
+    char buf[64];
+    unsigned long n;
+    if (len >= sizeof buf) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: parameter too long", spec);
+    memcpy(buf, kv, len);
+    buf[len] = '\0';
+    const char *val = strchr(buf, '=') + 1;
+    if (!strncmp(buf, "max-age=", 8)) {
+        if (!parse_ulong(val, PLCIO_MODBUS_TIMEOUT_MAX_MS, &n))
+            return cli_error(PLCIO_EXIT_USAGE, "--backed %s: max-age '%s' is not milliseconds 0..86400000", spec, val);
+        bo->max_age_ms = (uint32_t)n;
+    } else if (!strncmp(buf, "write-through=", 14)) {
+        if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+            return cli_error(PLCIO_EXIT_USAGE, "--backed %s: write-through '%s' is not 0 or 1", spec, val);
+        bo->write_through = val[0] == '1';
+    } else {
+        if (!parse_ulong(val, 65535, &n))
+            return cli_error(PLCIO_EXIT_USAGE, "--backed %s: remote-start '%s' is not 0..65535", spec, val);
+        *remote_start = (long)n;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* --backed TABLE:START:COUNT=URL[?max-age=MS&write-through=1&remote-start=N&...client parameters]. */
+static int back_range(plcio_modbus_server *s, const sim_opts *o, const char *spec)
+{
+    static const struct {
+        const char *name;
+        plcio_modbus_area area;
+    } tables[] = {{"holding", PLCIO_MODBUS_HOLDING_REGISTERS},
+                  {"input", PLCIO_MODBUS_INPUT_REGISTERS},
+                  {"coils", PLCIO_MODBUS_COILS},
+                  {"discrete", PLCIO_MODBUS_DISCRETE_INPUTS}};
+    const char *eq = strchr(spec, '=');
+    char head[64], url[1024];
+    if (!eq || (size_t)(eq - spec) >= sizeof head || strlen(eq + 1) >= sizeof url)
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
+    memcpy(head, spec, (size_t)(eq - spec));
+    head[eq - spec] = '\0';
+    char *c1 = strchr(head, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    unsigned long start, count;
+    if (!c2) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
+    *c1 = *c2 = '\0';
+    size_t t = 0;
+    while (t < sizeof tables / sizeof tables[0] && strcmp(tables[t].name, head) != 0)
+        t++;
+    if (t == sizeof tables / sizeof tables[0])
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: table '%s' is not holding, input, coils or discrete", spec,
+                         head);
+    if (!parse_ulong(c1 + 1, 65535, &start) || !parse_ulong(c2 + 1, 65536, &count) || count == 0 ||
+        start + count > 65536)
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: START:COUNT must be addresses within 0..65535, COUNT >= 1",
+                         spec);
+    /* our parameters out of the query, the client's stay */
+    plcio_modbus_backing_options bo;
+    plcio_modbus_backing_options_init(&bo);
+    long remote_start = (long)start;
+    const char *q = strchr(eq + 1, '?');
+    size_t ulen = q ? (size_t)(q - (eq + 1)) : strlen(eq + 1);
+    memcpy(url, eq + 1, ulen);
+    url[ulen] = '\0';
+    char sep = '?';
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        size_t len = strcspn(p, "&");
+        bool ours = (len > 8 && !strncmp(p, "max-age=", 8)) || (len > 14 && !strncmp(p, "write-through=", 14)) ||
+                    (len > 13 && !strncmp(p, "remote-start=", 13));
+        if (ours) {
+            int st = backed_param(spec, p, len, &bo, &remote_start);
+            if (st) return st;
+        } else if (len) {
+            size_t at = strlen(url);
+            url[at] = sep;
+            memcpy(url + at + 1, p, len);
+            url[at + 1 + len] = '\0';
+            sep = '&';
+        }
+        p += len + (p[len] == '&');
+    }
+    bo.remote_offset = (int32_t)(remote_start - (long)start);
+    size_t nunits = o->nunits ? o->nunits : 1;
+    for (size_t u = 0; u < nunits; u++) {
+        plcio_error err = {0};
+        int unit = o->nunits ? (int)o->units[u] : PLCIO_MODBUS_ANY_UNIT;
+        int rc =
+            plcio_modbus_server_back_range(s, unit, tables[t].area, (uint16_t)start, (uint32_t)count, url, &bo, &err);
+        if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: %s", spec, err.text);
+    }
     return PLCIO_EXIT_OK;
 }
 
@@ -500,6 +627,8 @@ int sim_modbus_main(int argc, char **argv)
     if (rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "sim modbus: %s", plcio_strerror(rc));
     for (size_t i = 0; i < o.ndata && st == PLCIO_EXIT_OK; i++)
         st = load_data(s, &o, o.data[i]);
+    for (size_t i = 0; i < o.nbacked && st == PLCIO_EXIT_OK; i++)
+        st = back_range(s, &o, o.backed[i]);
     for (size_t i = 0; i < o.nlinks && st == PLCIO_EXIT_OK; i++)
         st = open_link(s, &o, &o.links[i]);
     fflush(stdout);
