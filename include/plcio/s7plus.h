@@ -244,6 +244,9 @@ PLCIO_API int plcio_s7plus_server_conn_feed(void *conn, const uint8_t *data, siz
 PLCIO_API const uint8_t *plcio_s7plus_server_conn_output(void *conn, size_t *len);
 PLCIO_API void plcio_s7plus_server_conn_output_done(void *conn, size_t n);
 PLCIO_API void plcio_s7plus_server_conn_close(void *conn);
+/* The handoff's tick (plcio_s7_server_handoff.tick): sends the notifications
+ * of the connection's subscriptions that are due at now_ns (monotonic). */
+PLCIO_API int plcio_s7plus_server_conn_tick(void *conn, uint64_t now_ns);
 
 PLCIO_END_DECLS
 
