@@ -1109,6 +1109,8 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
     }
     if (c->up && s7p_session_state(c->session) == S7PS_READY) on_answer(c);
     if (!c->session) return PLCIO_OK; /* a callback closed it */
+    if ((rc = s7p_session_drain(c->session, now))) return async_fail(c, rc); /* PDUs that came after the answer */
+    if (!c->session) return PLCIO_OK;
     if ((rc = kick(c, now))) return async_fail(c, rc);
     return PLCIO_OK;
 }

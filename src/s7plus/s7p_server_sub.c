@@ -51,7 +51,7 @@ srvsub *srvsub_new(void)
         srvsub_free(s);
         return NULL;
     }
-    s->next_id = 0x70000001u; /* the capture's subscription was 0x70000e51 */
+    s->next_id = 0x72000001u; /* the capture's was 0x70000e51; the simulator's sessions count from 0x70000100 */
     return s;
 }
 
@@ -267,9 +267,9 @@ static int notify(srvsub *s, const srvsub_host *h, sub *u, bool all, bool *sent)
 
 static bool may_send(const sub *u)
 {
-    if (u->credit_limit < 0) return true;
-    if (u->credit_limit == 0) return false;
-    return u->tick != (uint8_t)u->credit_limit;
+    /* modulo 256 like the tick: a limit of 0 at creation sends nothing, later
+     * it is the tick after 255 */
+    return u->credit_limit < 0 || u->tick != (uint8_t)u->credit_limit;
 }
 
 /* ---- requests --------------------------------------------------------------- */

@@ -497,6 +497,7 @@ static int on_pdu(s7p_session *s, uint8_t version, const uint8_t *data, size_t l
 static int drain_app(s7p_session *s, uint64_t now)
 {
     for (;;) {
+        if (s->have_answer) return PLCIO_OK; /* the answer in pdu is not taken yet */
         size_t off = 0;
         s->pdu.len = 0;
         bool done = false;
@@ -626,7 +627,9 @@ int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, 
                         uint64_t now)
 {
     if (s->state != S7PS_READY) return PLCIO_ESTATE;
-    int rc = buf_reserve(&s->scratch, len + 64);
+    int rc = drain_app(s, now); /* notifications that came after the last answer */
+    if (rc || s->state != S7PS_READY) return rc ? rc : PLCIO_ESTATE;
+    rc = buf_reserve(&s->scratch, len + 64);
     if (rc) return rc;
     uint8_t *pdu = malloc(len + 64);
     if (!pdu) return PLCIO_ENOMEM;
