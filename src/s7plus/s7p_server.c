@@ -697,6 +697,9 @@ static int on_pdu(conn *c, uint8_t version, const uint8_t *data, size_t len)
     case S7P_FN_DELETE_OBJECT:
         if (plcio_rcursor_left(&rd) >= 4 && c->subs && srvsub_delete(c->subs, plcio_get_u32be(rd.pos)))
             return answer_plain(c, version, &h, 0);
+        /* the session is named, or (python-snap7's disconnect) only the fill is there */
+        if (plcio_rcursor_left(&rd) >= 4 && plcio_get_u32be(rd.pos) != c->session && plcio_get_u32be(rd.pos) != 0)
+            return answer_plain(c, version, &h, ERR_NOT_FOUND); /* no such object */
         c->setup_done = false;
         return answer_plain(c, version, &h, 0);
     case S7P_FN_CREATE_OBJECT:

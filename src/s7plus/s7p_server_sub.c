@@ -320,21 +320,22 @@ static int parse_object(const uint8_t *obj, size_t len, create_args *a)
 int srvsub_create(srvsub *s, const srvsub_host *h, uint8_t version, const s7p_header *hd, const uint8_t *body,
                   size_t len)
 {
+    /* request id, a value, u32, then the object: is it a subscription? */
     plcio_rcursor c = plcio_rcursor_make(body, len);
-    s7p_create_req r;
-    if (s7p_create_req_decode(&c, &r)) {
-        /* a tail this decoder does not know: the object may still be ours */
-        c = plcio_rcursor_make(body, len);
-        if (plcio_rcursor_left(&c) < 4) return 1;
-        r.request_id = plcio_rcursor_u32be(&c);
-        if (s7p_value_decode(&c, &r.value) || plcio_rcursor_left(&c) < 4) return 1;
-        plcio_rcursor_u32be(&c);
-        if (s7p_object_span(&c, &r.object, &r.object_len)) return 1;
-    }
+    s7p_value rv;
+    s7p_elem e;
+    if (plcio_rcursor_left(&c) < 4) return 1;
+    plcio_rcursor_u32be(&c);
+    if (s7p_value_decode(&c, &rv) || plcio_rcursor_left(&c) < 4) return 1;
+    plcio_rcursor_u32be(&c);
+    plcio_rcursor first = c;
+    if (s7p_elem_decode(&first, &e) || e.tag != S7P_E_START_OBJECT || e.class_id != S7P_ID_CLASS_SUBSCRIPTION) return 1;
+    const uint8_t *obj = NULL;
+    size_t olen = 0;
     create_args a;
     memset(&a, 0, sizeof a);
-    int rc = parse_object(r.object, r.object_len, &a);
-    if (rc == 1) return 1;
+    int rc = s7p_object_span(&c, &obj, &olen);
+    if (!rc) rc = parse_object(obj, olen, &a);
     sub_item *items = NULL;
     size_t n = 0;
     if (!rc) rc = items_of(a.words, a.nwords, &items, &n);
