@@ -1111,6 +1111,7 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
     if (!c->session) return PLCIO_OK; /* a callback closed it */
     if ((rc = s7p_session_drain(c->session, now))) return async_fail(c, rc); /* PDUs that came after the answer */
     if (!c->session) return PLCIO_OK;
+    if ((rc = csub_send_acks(c->subs, c->session, now)) || (rc = flush(c))) return async_fail(c, rc);
     if ((rc = kick(c, now))) return async_fail(c, rc);
     return PLCIO_OK;
 }

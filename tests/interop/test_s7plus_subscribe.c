@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "plcio/s7.h"
@@ -299,6 +300,96 @@ static void test_limits_and_bad_calls(void **state)
     plcio_test_proc_stop(&sim);
 }
 
+/* ---- event-loop mode: subscribe/unsubscribe as jobs, notifications and reads interleaved ---- */
+
+static void on_done(void *ctx, plcio_s7plus_client *c, int result)
+{
+    (void)c;
+    *(int *)ctx = result;
+}
+
+/* Run the client's loop until *flag leaves 1 (or, with flag NULL, until s->notes reaches want). */
+static void loop_until(plcio_s7plus_client *c, int *flag, const seen *s, unsigned want)
+{
+    uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
+    while (flag ? *flag == 1 : s->notes < want) {
+        if (plcio_monotonic_ns() > end) fail_msg("event loop: nothing in 10 s (flag %d, notes %u of %u)", flag ? *flag : 0, s ? s->notes : 0, want);
+        uint64_t deadline = 0;
+        unsigned ev = plcio_s7plus_client_wants(c, &deadline);
+        struct pollfd p = {plcio_s7plus_client_fd(c),
+                           (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)),
+                           0};
+        (void)poll(&p, p.fd >= 0 ? 1 : 0, 20);
+        int rc = plcio_s7plus_client_process(c);
+        if (rc) fail_msg("process: %s", plcio_s7plus_client_last_error(c)->text);
+    }
+}
+
+static void test_event_loop(void **state)
+{
+    (void)state;
+    plcio_test_proc sim;
+    int port = start_sim(&sim);
+    plcio_s7_client *s7 = classic(port);
+    char url[400];
+    snprintf(url, sizeof url, "s7plus://127.0.0.1:%d?timeout=5000&ca=%s", port, cert);
+    plcio_s7plus_client *c = NULL;
+    assert_int_equal(plcio_s7plus_client_new(url, NULL, &c, NULL), PLCIO_OK);
+    int connected = 1;
+    assert_int_equal(plcio_s7plus_client_connect_async(c, on_done, &connected), PLCIO_OK);
+    loop_until(c, &connected, NULL, 0);
+    assert_int_equal(connected, PLCIO_OK);
+
+    seen s;
+    memset(&s, 0, sizeof s);
+    plcio_s7plus_subscription_options o;
+    plcio_s7plus_subscription_options_init(&o);
+    o.cycle_ms = 10;
+    o.credits = 4;
+    o.notify = on_note;
+    o.ctx = &s;
+    plcio_s7plus_sub_item it = area_item(PLCIO_S7PLUS_AREA_DB, 2, 40, 2);
+    uint32_t id = 0;
+    int result = 1;
+    assert_int_equal(plcio_s7plus_client_subscribe_async(c, &it, 1, &o, &id, on_done, &result), PLCIO_OK);
+    assert_int_equal(plcio_s7plus_client_subscribe_async(c, &it, 1, &o, &id, on_done, &result), PLCIO_EBUSY);
+    loop_until(c, &result, NULL, 0);
+    assert_int_equal(result, PLCIO_OK);
+    assert_int_not_equal(id, 0);
+    loop_until(c, NULL, &s, 1);
+    assert_true(s.got[0]);
+    /* 50 changes by classic S7, each read back over S7CommPlus in the same loop: the
+     * notifications keep coming (credits acknowledged) and every read gets its own answer */
+    uint8_t rbuf[2];
+    for (int i = 1; i <= 50; i++) {
+        uint8_t v[2] = {(uint8_t)(i >> 8), (uint8_t)i};
+        s.got[0] = false; /* its notification may come while the read below is under way */
+        assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 2, 40, 2, v), PLCIO_OK);
+        plcio_s7plus_item ri = {PLCIO_S7PLUS_AREA_DB, 2, 40, 2, rbuf, 1, 0};
+        result = 1;
+        assert_int_equal(plcio_s7plus_client_read_multi_async(c, &ri, 1, on_done, &result), PLCIO_OK);
+        loop_until(c, &result, NULL, 0);
+        assert_int_equal(result, PLCIO_OK);
+        assert_memory_equal(rbuf, v, 2);
+        while (!(s.got[0] && !memcmp(s.val[0], v, 2))) {
+            unsigned n = s.notes;
+            loop_until(c, NULL, &s, n + 1);
+        }
+    }
+    assert_true(s.notes >= 51);
+    plcio_s7plus_sub_stats st;
+    plcio_s7plus_client_sub_stats(c, &st);
+    assert_true(st.acks >= 10); /* 4 credits: without acks the PLC would have stopped after 4 */
+    result = 1;
+    assert_int_equal(plcio_s7plus_client_unsubscribe_async(c, id, on_done, &result), PLCIO_OK);
+    loop_until(c, &result, NULL, 0);
+    assert_int_equal(result, PLCIO_OK);
+    assert_int_equal(plcio_s7plus_client_unsubscribe_async(c, id, on_done, &result), PLCIO_ENOTFOUND);
+    plcio_s7plus_client_free(c);
+    plcio_s7_client_free(s7);
+    plcio_test_proc_stop(&sim);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -319,6 +410,6 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_subscribe_tls_and_v1), cmocka_unit_test(test_credit_flow),
-                                       cmocka_unit_test(test_limits_and_bad_calls)};
+                                       cmocka_unit_test(test_limits_and_bad_calls), cmocka_unit_test(test_event_loop)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
