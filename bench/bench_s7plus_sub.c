@@ -177,8 +177,8 @@ int main(int argc, char **argv)
            plcio_s7plus_client_tls_version(sp), ITEMS, seconds);
     printf("  subscription, on change, cycle 10 ms: %7.1f notifications/s %9.0f values/s  client CPU %5.1f %%"
            "  %6.2f us/value  acks %llu\n",
-           (double)k.notes / sub_t, sub_vps, 100.0 * sub_cpu / sub_t, sub_vps > 0 ? 1e6 * sub_cpu / (double)k.values : 0,
-           (unsigned long long)st.acks);
+           (double)k.notes / sub_t, sub_vps, 100.0 * sub_cpu / sub_t,
+           sub_vps > 0 ? 1e6 * sub_cpu / (double)k.values : 0, (unsigned long long)st.acks);
     printf("  polling, 2 x GetMultiVariables(50):   %7.1f polls/s         %9.0f values/s  client CPU %5.1f %%"
            "  %6.2f us/value\n",
            (double)polls / poll_t, poll_vps, 100.0 * poll_cpu / poll_t, 1e6 * poll_cpu / ((double)polls * ITEMS));

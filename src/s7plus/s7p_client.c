@@ -1108,7 +1108,7 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
         if (!c->session) return PLCIO_OK; /* the callback closed it */
     }
     if (c->up && s7p_session_state(c->session) == S7PS_READY) on_answer(c);
-    if (!c->session) return PLCIO_OK; /* a callback closed it */
+    if (!c->session) return PLCIO_OK;                                        /* a callback closed it */
     if ((rc = s7p_session_drain(c->session, now))) return async_fail(c, rc); /* PDUs that came after the answer */
     if (!c->session) return PLCIO_OK;
     if ((rc = csub_send_acks(c->subs, c->session, now)) || (rc = flush(c))) return async_fail(c, rc);
@@ -1259,8 +1259,8 @@ int plcio_s7plus_client_wait_notification(plcio_s7plus_client *c, int timeout_ms
         const uint8_t *tx = s7p_session_tx(c->session, &n);
         if (n) {
             size_t sent = 0;
-            rc = net_send_all(c->fd, tx, n, plcio_monotonic_ns() + (uint64_t)c->opt.timeout_ms * PLCIO_NS_PER_MS,
-                              &sent);
+            rc =
+                net_send_all(c->fd, tx, n, plcio_monotonic_ns() + (uint64_t)c->opt.timeout_ms * PLCIO_NS_PER_MS, &sent);
             s7p_session_tx_done(c->session, sent);
             if (rc) return session_failed(c, rc);
         }

@@ -144,19 +144,19 @@ enum {
 /* Subscriptions (object class 1001 and its attributes; ids from public
  * reports: python-snap7, S7CommPlusDriver; the credit limit and the
  * notification layout also from the real capture) */
-#define S7P_ID_CLASS_SUBSCRIPTION       1001u
-#define S7P_ID_SUB_ROUTE_MODE           1040u
-#define S7P_ID_SUB_ACTIVE               1041u
-#define S7P_ID_SUB_REFERENCE_LIST       1048u
-#define S7P_ID_SUB_CYCLE_TIME           1049u
-#define S7P_ID_SUB_CREDIT_LIMIT         1053u
-#define S7P_ID_SUB_FUNCTION_CLASS_ID    1082u
-#define S7P_SUB_ROUTE_CHANGES_ONLY      0x20u /* no empty notifications */
-#define S7P_SUB_ROUTE_EVERY_CYCLE       0x14u /* an empty notification on a cycle without change */
-#define S7P_SUB_REF_CREATE              0x80000000u /* first word of a reference list: create (| counter << 16) */
-#define S7P_SUB_REF_ITEM                0x80040000u /* item head: | 1 + number of LIDs */
+#define S7P_ID_CLASS_SUBSCRIPTION    1001u
+#define S7P_ID_SUB_ROUTE_MODE        1040u
+#define S7P_ID_SUB_ACTIVE            1041u
+#define S7P_ID_SUB_REFERENCE_LIST    1048u
+#define S7P_ID_SUB_CYCLE_TIME        1049u
+#define S7P_ID_SUB_CREDIT_LIMIT      1053u
+#define S7P_ID_SUB_FUNCTION_CLASS_ID 1082u
+#define S7P_SUB_ROUTE_CHANGES_ONLY   0x20u       /* no empty notifications */
+#define S7P_SUB_ROUTE_EVERY_CYCLE    0x14u       /* an empty notification on a cycle without change */
+#define S7P_SUB_REF_CREATE           0x80000000u /* first word of a reference list: create (| counter << 16) */
+#define S7P_SUB_REF_ITEM             0x80040000u /* item head: | 1 + number of LIDs */
 /* transport flags of a request that wants no answer (the capture's credit SetVariable) */
-#define S7P_FLAGS_NO_ANSWER             0x74u
+#define S7P_FLAGS_NO_ANSWER 0x74u
 
 /* Limits of this codec (what one decoded struct holds). */
 #define S7P_MAX_ITEMS 64

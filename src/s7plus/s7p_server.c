@@ -649,12 +649,12 @@ static int sub_read(void *ctx, const s7p_address *a, uint8_t *out, size_t cap, s
     return PLCIO_OK;
 }
 
-static int sub_send(void *ctx, uint8_t version, const uint8_t *pdu, size_t len) { return send_pdu(ctx, version, pdu, len); }
-
-static srvsub_host sub_host(conn *c)
+static int sub_send(void *ctx, uint8_t version, const uint8_t *pdu, size_t len)
 {
-    return (srvsub_host){sub_read, sub_send, c, &c->srv->o.logger, c->client};
+    return send_pdu(ctx, version, pdu, len);
 }
+
+static srvsub_host sub_host(conn *c) { return (srvsub_host){sub_read, sub_send, c, &c->srv->o.logger, c->client}; }
 
 /* 1: not a subscription */
 static int sub_create(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)

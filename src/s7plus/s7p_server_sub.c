@@ -346,8 +346,9 @@ int srvsub_create(srvsub *s, const srvsub_host *h, uint8_t version, const s7p_he
     }
     if (s->nsubs >= SRVSUB_MAX_SUBS || s->nitems + n > SRVSUB_MAX_ITEMS) {
         free(items);
-        log_msg(h->logger, PLCIO_LOG_INFO, MOD, "client %u: subscription refused: more than %u subscriptions or %u items",
-                h->client, SRVSUB_MAX_SUBS, SRVSUB_MAX_ITEMS);
+        log_msg(h->logger, PLCIO_LOG_INFO, MOD,
+                "client %u: subscription refused: more than %u subscriptions or %u items", h->client, SRVSUB_MAX_SUBS,
+                SRVSUB_MAX_ITEMS);
         return answer_create(s, h, version, hd, SRVSUB_ERR_LIMIT, 0);
     }
     sub *u = &s->subs[s->nsubs++];

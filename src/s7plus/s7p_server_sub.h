@@ -27,8 +27,8 @@
 #define SRVSUB_MAX_ITEM_SIZE 4096u /* bytes of one item's value */
 #define SRVSUB_MIN_CYCLE_MS  10u
 /* CreateObject return values of the simulator (what a real PLC answers is not known) */
-#define SRVSUB_ERR_LIMIT     0x8105u /* too many subscriptions or items */
-#define SRVSUB_ERR_INVALID   0x8106u /* a malformed subscription object */
+#define SRVSUB_ERR_LIMIT   0x8105u /* too many subscriptions or items */
+#define SRVSUB_ERR_INVALID 0x8106u /* a malformed subscription object */
 
 typedef struct srvsub_host {
     /* The item's current value: PLCIO_OK and *v (Blob bytes in buf, cap

@@ -59,8 +59,8 @@ static const char *plcio_bin(void)
 
 static int start_sim(plcio_test_proc *p)
 {
-    const char *argv[] = {plcio_bin(), "sim",   "s7",      "--listen",         "127.0.0.1:0", "--db", "1:256",
-                          "--db",      "2:100", "--seconds", "120", "--s7plus-cert-out", cert,          NULL};
+    const char *argv[] = {plcio_bin(), "sim",   "s7",        "--listen", "127.0.0.1:0",       "--db", "1:256",
+                          "--db",      "2:100", "--seconds", "120",      "--s7plus-cert-out", cert,   NULL};
     assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
     int port = plcio_test_port_from_line(p->line);
     assert_true(port > 0);
@@ -124,9 +124,9 @@ static void scenario(int port, bool tls)
     assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_MK, 0, 20, 4, m), PLCIO_OK);
 
     plcio_s7plus_client *c = plus(port, tls);
-    plcio_s7plus_sub_item items[4] = {area_item(PLCIO_S7PLUS_AREA_DB, 1, 0, 4), area_item(PLCIO_S7PLUS_AREA_DB, 1, 10, 2),
-                                      area_item(PLCIO_S7PLUS_AREA_M, 0, 20, 4),
-                                      area_item(PLCIO_S7PLUS_AREA_DB, 99, 0, 2)}; /* no DB99 */
+    plcio_s7plus_sub_item items[4] = {
+        area_item(PLCIO_S7PLUS_AREA_DB, 1, 0, 4), area_item(PLCIO_S7PLUS_AREA_DB, 1, 10, 2),
+        area_item(PLCIO_S7PLUS_AREA_M, 0, 20, 4), area_item(PLCIO_S7PLUS_AREA_DB, 99, 0, 2)}; /* no DB99 */
     seen s;
     memset(&s, 0, sizeof s);
     plcio_s7plus_subscription_options o;
@@ -234,7 +234,7 @@ static void test_credit_flow(void **state)
         if (s.last_tick < prev) ticks_wrapped++;
         prev = s.last_tick;
     }
-    assert_true(s.empty > 250); /* nothing changed: empty notifications, each cycle */
+    assert_true(s.empty > 250);      /* nothing changed: empty notifications, each cycle */
     assert_true(ticks_wrapped >= 1); /* the credit tick is a byte */
     plcio_s7plus_sub_stats st;
     plcio_s7plus_client_sub_stats(c, &st);
@@ -313,12 +313,13 @@ static void loop_until(plcio_s7plus_client *c, int *flag, const seen *s, unsigne
 {
     uint64_t end = plcio_monotonic_ns() + 10 * PLCIO_NS_PER_S;
     while (flag ? *flag == 1 : s->notes < want) {
-        if (plcio_monotonic_ns() > end) fail_msg("event loop: nothing in 10 s (flag %d, notes %u of %u)", flag ? *flag : 0, s ? s->notes : 0, want);
+        if (plcio_monotonic_ns() > end)
+            fail_msg("event loop: nothing in 10 s (flag %d, notes %u of %u)", flag ? *flag : 0, s ? s->notes : 0, want);
         uint64_t deadline = 0;
         unsigned ev = plcio_s7plus_client_wants(c, &deadline);
-        struct pollfd p = {plcio_s7plus_client_fd(c),
-                           (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)),
-                           0};
+        struct pollfd p = {
+            plcio_s7plus_client_fd(c),
+            (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
         (void)poll(&p, p.fd >= 0 ? 1 : 0, 20);
         int rc = plcio_s7plus_client_process(c);
         if (rc) fail_msg("process: %s", plcio_s7plus_client_last_error(c)->text);

@@ -132,10 +132,10 @@ static void test_bad_notifications(void **state)
     memset(&g, 0, sizeof g);
     csub_set *s = client_with(0x72000001, 2, &g, 10);
     /* head: id, 0400 0000 0000, tick, seq, change counter */
-    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000"), PLCIO_EPROTO);                       /* cut in the head */
-    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 01 92 000000"), PLCIO_EPROTO);     /* cut in an item */
-    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 01 55"), PLCIO_EUNSUPPORTED);      /* unknown item code */
-    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 00"), PLCIO_EUNSUPPORTED);         /* the timestamp form */
+    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000"), PLCIO_EPROTO);                    /* cut in the head */
+    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 01 92 000000"), PLCIO_EPROTO); /* cut in an item */
+    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 01 55"), PLCIO_EUNSUPPORTED);  /* unknown item code */
+    assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 00"), PLCIO_EUNSUPPORTED);     /* the timestamp form */
     assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 01 92 00000000 0003 0001 00 00000000"),
                      PLCIO_EPROTO); /* reference 0 */
     assert_int_equal(feed_hex(s, "72000001 0400 0000 0000 01 01 01 92 00000003 0003 0001 00 00000000"),
@@ -396,8 +396,8 @@ static void test_sim_every_cycle_and_unlimited(void **state)
     uint64_t now = 5 * MS;
     for (int i = 0; i < 300; i++, now += 10 * MS)
         assert_int_equal(srvsub_tick(s, &h, now), PLCIO_OK);
-    assert_int_equal(k.f.notes, 301); /* the first, then one each cycle, never stopped */
-    assert_int_equal(g.last.n, 0);    /* empty: nothing changed */
+    assert_int_equal(k.f.notes, 301);        /* the first, then one each cycle, never stopped */
+    assert_int_equal(g.last.n, 0);           /* empty: nothing changed */
     assert_int_equal(g.last.credit_tick, 0); /* unlimited: the tick stays 0 */
     assert_int_equal(g.last.seq, 301);
     /* a stall of a second: one notification, not a burst of a hundred */
@@ -482,10 +482,8 @@ static void test_sim_limits_and_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_capture_notifications),
-        cmocka_unit_test(test_bad_notifications),
-        cmocka_unit_test(test_sim_credits_changes_delete),
-        cmocka_unit_test(test_sim_every_cycle_and_unlimited),
+        cmocka_unit_test(test_capture_notifications),      cmocka_unit_test(test_bad_notifications),
+        cmocka_unit_test(test_sim_credits_changes_delete), cmocka_unit_test(test_sim_every_cycle_and_unlimited),
         cmocka_unit_test(test_sim_limits_and_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -338,8 +338,8 @@ static void test_foreign_subscription_against_sim(void **state)
     (void)state;
     const char *bin = getenv("PLCIO_BIN");
     assert_non_null(bin);
-    const char *argv[] = {bin, "sim", "s7", "--listen", "127.0.0.1:0", "--db", "1:256", "--db", "2:100",
-                          "--seconds", "120", NULL};
+    const char *argv[] = {bin,     "sim",  "s7",    "--listen",  "127.0.0.1:0", "--db",
+                          "1:256", "--db", "2:100", "--seconds", "120",         NULL};
     plcio_test_proc sim;
     assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on", 20000, 130), 0);
     int port = plcio_test_port_from_line(sim.line);
@@ -401,9 +401,8 @@ int main(void)
     }
     snprintf(script, sizeof script, "%s/s7plus/python_snap7_peer.py", interop_dir());
     setenv("PLCIO_PYTHON_SNAP7", peer_dir, 1);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_v1), cmocka_unit_test(test_tls),
-                                       cmocka_unit_test(test_event_loop),
-                                       cmocka_unit_test(test_foreign_client_against_sim),
-                                       cmocka_unit_test(test_foreign_subscription_against_sim)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_v1), cmocka_unit_test(test_tls), cmocka_unit_test(test_event_loop),
+        cmocka_unit_test(test_foreign_client_against_sim), cmocka_unit_test(test_foreign_subscription_against_sim)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
