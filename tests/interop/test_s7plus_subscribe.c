@@ -300,6 +300,49 @@ static void test_limits_and_bad_calls(void **state)
     plcio_test_proc_stop(&sim);
 }
 
+/* A client that subscribes to a lot, unlimited credits, a notification every
+ * cycle, and never reads: the simulator stops adding to its backlog and
+ * keeps serving the others. */
+static void test_slow_client(void **state)
+{
+    (void)state;
+    plcio_test_proc sim;
+    int port = start_sim(&sim);
+    plcio_s7plus_client *slow = plus(port, false);
+    plcio_s7plus_sub_item items[200];
+    for (int k = 0; k < 200; k++)
+        items[k] = area_item(PLCIO_S7PLUS_AREA_DB, 1, 0, 256);
+    seen s;
+    memset(&s, 0, sizeof s);
+    plcio_s7plus_subscription_options o;
+    plcio_s7plus_subscription_options_init(&o);
+    o.cycle_ms = 10;
+    o.every_cycle = true;
+    o.credits = -1;
+    o.notify = on_note;
+    o.ctx = &s;
+    uint32_t id = 0;
+    assert_int_equal(plcio_s7plus_client_subscribe(slow, items, 200, &o, &id), PLCIO_OK);
+    /* every cycle DB1 changes: each notification carries 200 x 256 bytes */
+    plcio_s7_client *s7 = classic(port);
+    plcio_s7plus_client *other = plus(port, true);
+    uint8_t b[256], r[256];
+    for (int i = 0; i < 150; i++) {
+        memset(b, i, sizeof b);
+        assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 1, 0, 256, b), PLCIO_OK);
+        assert_int_equal(plcio_s7plus_client_read_area(other, PLCIO_S7PLUS_AREA_DB, 1, 0, 256, r), PLCIO_OK);
+        assert_memory_equal(r, b, 256);
+        usleep(10000);
+    }
+    plcio_s7plus_client_free(other);
+    plcio_s7_client_free(s7);
+    plcio_s7plus_client_free(slow);
+    /* the simulator is still there and well */
+    s7 = classic(port);
+    plcio_s7_client_free(s7);
+    plcio_test_proc_stop(&sim);
+}
+
 /* ---- event-loop mode: subscribe/unsubscribe as jobs, notifications and reads interleaved ---- */
 
 static void on_done(void *ctx, plcio_s7plus_client *c, int result)
@@ -411,6 +454,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_subscribe_tls_and_v1), cmocka_unit_test(test_credit_flow),
-                                       cmocka_unit_test(test_limits_and_bad_calls), cmocka_unit_test(test_event_loop)};
+                                       cmocka_unit_test(test_limits_and_bad_calls), cmocka_unit_test(test_event_loop),
+                                       cmocka_unit_test(test_slow_client)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
