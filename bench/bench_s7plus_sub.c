@@ -23,32 +23,39 @@
 static plcio_s7_server *srv;
 static atomic_bool stop;
 
-static int mem(plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t *out, const uint8_t *in)
+/* DB `db` locked, its bytes [start, start + size) in *p; unlock after. */
+static int mem_lock(plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t **p)
 {
     if (area != PLCIO_S7PLUS_AREA_DB) return PLCIO_ENOTFOUND;
     size_t have = 0;
     if (plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db) != PLCIO_OK) return PLCIO_ENOTFOUND;
     uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db, &have);
-    int rc = PLCIO_ERANGE;
-    if (m && start <= have && size <= have - start) {
-        if (out)
-            memcpy(out, m + start, size);
-        else
-            memcpy(m + start, in, size);
-        rc = PLCIO_OK;
+    if (!m || start > have || size > have - start) {
+        plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
+        return PLCIO_ERANGE;
     }
-    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-    return rc;
+    *p = m + start;
+    return PLCIO_OK;
 }
 static int mem_read(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, uint8_t *out)
 {
     (void)ctx;
-    return mem(a, db, s, n, out, NULL);
+    uint8_t *p = NULL;
+    int rc = mem_lock(a, db, s, n, &p);
+    if (rc) return rc;
+    memcpy(out, p, n);
+    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
+    return PLCIO_OK;
 }
 static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, const uint8_t *in)
 {
     (void)ctx;
-    return mem(a, db, s, n, NULL, in);
+    uint8_t *p = NULL;
+    int rc = mem_lock(a, db, s, n, &p);
+    if (rc) return rc;
+    memcpy(p, in, n);
+    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
+    return PLCIO_OK;
 }
 
 /* Every millisecond: each item's counter + 1. */
@@ -59,13 +66,13 @@ static void *writer(void *arg)
     while (!atomic_load(&stop)) {
         uint8_t block[ITEMS * 4];
         k++;
-        for (int i = 0; i < ITEMS; i++) {
+        for (size_t i = 0; i < ITEMS; i++) {
             block[i * 4] = (uint8_t)(k >> 24);
             block[i * 4 + 1] = (uint8_t)(k >> 16);
             block[i * 4 + 2] = (uint8_t)(k >> 8);
             block[i * 4 + 3] = (uint8_t)k;
         }
-        (void)mem(PLCIO_S7PLUS_AREA_DB, 1, 0, sizeof block, NULL, block);
+        (void)mem_write(NULL, PLCIO_S7PLUS_AREA_DB, 1, 0, sizeof block, block);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }

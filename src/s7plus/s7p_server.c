@@ -701,6 +701,8 @@ static int on_pdu(conn *c, uint8_t version, const uint8_t *data, size_t len)
         if (plcio_rcursor_left(&rd) >= 4 && plcio_get_u32be(rd.pos) != c->session && plcio_get_u32be(rd.pos) != 0)
             return answer_plain(c, version, &h, ERR_NOT_FOUND); /* no such object */
         c->setup_done = false;
+        srvsub_free(c->subs); /* the session's subscriptions end with it */
+        c->subs = NULL;
         return answer_plain(c, version, &h, 0);
     case S7P_FN_CREATE_OBJECT:
         if (c->setup_done && (rc = sub_create(c, version, &h, &rd)) <= 0) return rc;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -48,6 +49,12 @@ static void on_note(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notifi
         s->size[v->item] = v->size;
         if (v->result == PLCIO_OK && v->size <= 8) memcpy(s->val[v->item], v->data, v->size);
     }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 static const char *plcio_bin(void)
@@ -168,26 +175,29 @@ static void scenario(int port, bool tls)
     wait_value(c, &s, 2, m2, 4);
 
     /* notifications arriving between requests and their answers: reads go on */
-    unsigned before = s.notes;
+    plcio_s7plus_sub_stats st0, st1;
+    plcio_s7plus_client_sub_stats(c, &st0);
     uint8_t r[16];
     for (int i = 0; i < 100; i++) {
         b = (uint8_t)i;
         assert_int_equal(plcio_s7plus_client_write_area(w, PLCIO_S7PLUS_AREA_DB, 1, 0, 1, &b), PLCIO_OK);
         assert_int_equal(plcio_s7plus_client_read_area(c, PLCIO_S7PLUS_AREA_DB, 1, 0, 16, r), PLCIO_OK);
         assert_int_equal(r[0], (uint8_t)i);
-        usleep(2000);
+        sleep_ms(2);
     }
-    assert_true(s.notes > before); /* handed over inside read_area */
+    plcio_s7plus_client_sub_stats(c, &st1);
+    assert_true(st1.notifications > st0.notifications); /* handed over inside read_area */
 
     /* delete: no more notifications, whatever changes */
     assert_int_equal(plcio_s7plus_client_unsubscribe(c, id), PLCIO_OK);
     assert_int_equal(plcio_s7plus_client_unsubscribe(c, id), PLCIO_ENOTFOUND);
     b = 0x55;
     assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 1, 11, 1, &b), PLCIO_OK);
-    before = s.notes;
+    plcio_s7plus_client_sub_stats(c, &st0);
     int rc = plcio_s7plus_client_wait_notification(c, 300);
     assert_int_equal(rc, PLCIO_ETIMEDOUT);
-    assert_int_equal(s.notes, before);
+    plcio_s7plus_client_sub_stats(c, &st1);
+    assert_int_equal(st1.notifications, st0.notifications);
     assert_true(plcio_s7plus_client_is_connected(c));
     assert_int_equal(plcio_s7plus_client_read_area(c, PLCIO_S7PLUS_AREA_DB, 1, 11, 1, r), PLCIO_OK);
     assert_int_equal(r[0], 0x55);
@@ -332,7 +342,7 @@ static void test_slow_client(void **state)
         assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 1, 0, 256, b), PLCIO_OK);
         assert_int_equal(plcio_s7plus_client_read_area(other, PLCIO_S7PLUS_AREA_DB, 1, 0, 256, r), PLCIO_OK);
         assert_memory_equal(r, b, 256);
-        usleep(10000);
+        sleep_ms(10);
     }
     plcio_s7plus_client_free(other);
     plcio_s7_client_free(s7);

@@ -376,7 +376,7 @@ static int watch_subscribed(plcio_s7plus_client *c, watch_item *w, const watch_a
 {
     if (plcio_s7plus_client_connect(c))
         return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7plus_client_last_error(c)->text);
-    plcio_s7plus_sub_item *items = calloc(a->n, sizeof *items);
+    plcio_s7plus_sub_item *items = calloc(a->n ? a->n : 1, sizeof *items); /* n >= 1 after watch_parse */
     if (!items) return cli_out_of_memory();
     for (size_t j = 0; j < a->n; j++) {
         items[j].area = w[j].area;
