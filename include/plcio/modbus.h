@@ -623,6 +623,52 @@ PLCIO_API int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char 
 /* A serial line from a URL: modbus-rtu:///dev/ttyX?baud=... or modbus-ascii:///dev/ttyX?... */
 PLCIO_API int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url);
 
+/* Modbus/TCP Security (MB-TCP-Security v21): MBAP inside TLS 1.2 or later,
+ * registered port 802, mutual authentication with X.509v3 certificates. The
+ * server presents cert_file/key_file and, by default, refuses in the TLS
+ * handshake every client without a certificate signed by a CA of ca_file.
+ * A client certificate may carry a role (extension 1.3.6.1.4.1.50316.802.1,
+ * an ASN.1 UTF8String); the authorization hook below sees it. Files are
+ * PEM and read at the call (strings borrowed for the call only). */
+typedef struct plcio_modbus_tls_options {
+    const char *ca_file;       /* required: CA certificate(s) that sign accepted client certificates */
+    const char *cert_file;     /* required: the server's certificate (chain) */
+    const char *key_file;      /* required: its private key */
+    bool client_cert_optional; /* false (default): no certificate, no connection; true: role "" */
+} plcio_modbus_tls_options;
+/* Defaults (all zero). */
+PLCIO_API void plcio_modbus_tls_options_init(plcio_modbus_tls_options *o);
+/* Listen for Modbus/TCP Security clients on host:port (port 0 picks one).
+ * PLCIO_EINVAL / PLCIO_ENOTFOUND / PLCIO_EPROTO for missing or unusable
+ * files (err names the file and why), or the error of listen. Handshake
+ * failures are logged (one line naming the cause) and close only that
+ * connection. */
+PLCIO_API int plcio_modbus_server_listen_tls(plcio_modbus_server *s, const char *host, int port,
+                                             const plcio_modbus_tls_options *tls, int *bound_port, plcio_error *err);
+
+/* Who sent a request on a TCP connection (borrowed for the call). */
+typedef struct plcio_modbus_peer {
+    const char *address; /* "IP:PORT" */
+    bool tls;            /* a Modbus/TCP Security connection */
+    const char *role;    /* the client certificate's role; "" without one (and on plain TCP) */
+    const char *subject; /* the client certificate's common name; "" without one */
+} plcio_modbus_peer;
+/* Authorization: called on the server's thread for every request of a TCP
+ * or TLS connection before it is served (pdu[0] is the function code).
+ * Return 0 to serve it, or the exception code to answer instead (the
+ * Modbus/TCP Security specification asks for 0x01, illegal function). */
+typedef int (*plcio_modbus_authorize_fn)(void *ctx, const plcio_modbus_peer *peer, uint8_t unit, const uint8_t *pdu,
+                                         size_t len);
+/* Set (fn NULL: remove) the hook; ctx borrowed. Replaces a write role. */
+PLCIO_API int plcio_modbus_server_set_authorize(plcio_modbus_server *s, plcio_modbus_authorize_fn fn, void *ctx);
+/* The built-in rule: requests that write (FC 5, 6, 15, 16, 21, 22, 23) are
+ * served only for clients whose certificate carries this role; others get
+ * exception 0x01. Reads stay open to every authenticated client. NULL
+ * removes the rule. Replaces an authorize hook. PLCIO_ERANGE past 127 bytes. */
+PLCIO_API int plcio_modbus_server_set_write_role(plcio_modbus_server *s, const char *role);
+/* True for the function codes that change data (the list above). */
+PLCIO_API bool plcio_modbus_function_writes(uint8_t fc);
+
 /* Serve for up to max_wait_ms (-1: until something happens). */
 PLCIO_API int plcio_modbus_server_run_once(plcio_modbus_server *s, int max_wait_ms);
 /* Serve until plcio_modbus_server_stop. */

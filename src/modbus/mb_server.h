@@ -89,7 +89,14 @@ struct plcio_modbus_server {
     bool loop_borrowed;    /* mb_server_attach_loop: someone else's loop, not freed here */
     mb_forward_fn forward; /* NULL: every request is answered here */
     void *forward_ctx;
+    plcio_modbus_authorize_fn authorize; /* NULL: every request is served */
+    void *authorize_ctx;
+    char write_role[128]; /* plcio_modbus_server_set_write_role */
 };
+
+/* The exception for a request from peer (0: serve it), by the authorize hook. */
+uint8_t mb_server_authorize(plcio_modbus_server *s, const plcio_modbus_peer *peer, uint8_t unit, const uint8_t *pdu,
+                            size_t len);
 
 /* Send the answer PDU of a forwarded request (MBAP with its tid and unit).
  * PLCIO_ENOTFOUND when the link it came on is gone (the answer is dropped). */

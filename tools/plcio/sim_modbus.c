@@ -4,6 +4,7 @@
  *                    [--baud N] [--parity N|E|O] [--data-bits 7|8] [--stop-bits 1|2]
  *                    [--unit N]... [--size N] [--files N] [--seconds S] [--trace]
  *                    [--max-connections N] [--idle-timeout MS] [--frame-timeout MS]
+ *                    [--tls HOST:PORT --ca FILE --cert FILE --key FILE [--tls-write-role ROLE]]
  *
  * Without a link option it listens on TCP 127.0.0.1:1502. Port 0 picks a free
  * port. Without --unit it answers every unit id (one shared bank). For every
@@ -36,6 +37,17 @@ static const cli_opt sim_modbus_table[] = {
     {"--listen", "HOST:PORT", "Modbus TCP on this address (default 127.0.0.1:1502; port 0 picks a free one)",
      CLI_OPT_REPEAT},
     {"--udp", "HOST:PORT", "Modbus UDP on this address", CLI_OPT_REPEAT},
+    {"--tls", "HOST:PORT",
+     "Modbus/TCP Security (TLS, usually port 802) on this address; needs --ca, --cert, --key; clients must present a "
+     "certificate signed by --ca",
+     CLI_OPT_REPEAT},
+    {"--ca", "FILE", "TLS: PEM CA certificate(s) that sign the clients' certificates", CLI_OPT_FILE},
+    {"--cert", "FILE", "TLS: PEM certificate of this server", CLI_OPT_FILE},
+    {"--key", "FILE", "TLS: PEM private key of this server", CLI_OPT_FILE},
+    {"--tls-write-role", "ROLE",
+     "serve writes (FC 5, 6, 15, 16, 21, 22, 23) only to clients whose certificate carries this role (extension "
+     "1.3.6.1.4.1.50316.802.1); others get exception 01. Applies to --listen clients too (they have no role)",
+     0},
     {"--rtu", "DEVICE", "Modbus RTU on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
     {"--ascii", "DEVICE", "Modbus ASCII on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
     {"--baud", "N", "serial: bits per second (default 19200)", 0},
@@ -107,7 +119,7 @@ static bool split_host_port(const char *arg, char *host, size_t cap, int *port)
 }
 
 typedef struct sim_link {
-    char kind; /* 't' tcp, 'u' udp, 'r' rtu, 'a' ascii */
+    char kind; /* 't' tcp, 'u' udp, 'r' rtu, 'a' ascii, 's' tls */
     const char *arg;
 } sim_link;
 
@@ -119,6 +131,7 @@ typedef struct sim_opts {
     unsigned long size, files, seconds, baud, data_bits, stop_bits, server_id;
     unsigned long max_connections, idle_timeout, frame_timeout;
     const char *parity;
+    const char *ca, *cert, *key, *write_role; /* --tls */
     bool trace;
     const char *data[MAX_LINKS]; /* --data FILE */
     size_t ndata;
@@ -131,7 +144,7 @@ static int link_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
     static const struct {
         const char *name;
         char kind;
-    } kinds[] = {{"--listen", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
+    } kinds[] = {{"--listen", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}, {"--tls", 's'}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         const char *v = NULL;
         bool bad = false;
@@ -181,6 +194,43 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
     return PLCIO_EXIT_OK;
 }
 
+/* --ca/--cert/--key/--tls-write-role (the --tls links' settings). */
+static int tls_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    static const struct {
+        const char *name;
+        size_t field; /* offset of a const char * in sim_opts */
+    } opts[] = {{"--ca", offsetof(sim_opts, ca)},
+                {"--cert", offsetof(sim_opts, cert)},
+                {"--key", offsetof(sim_opts, key)},
+                {"--tls-write-role", offsetof(sim_opts, write_role)}};
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        const char *v = NULL;
+        bool bad = false;
+        if (!cli_option(argc, argv, i, opts[k].name, &v, &bad)) continue;
+        *taken = true;
+        if (bad) return PLCIO_EXIT_USAGE;
+        size_t max = k < 3 ? 500 : 127; /* file names; a role */
+        if (!v[0] || strlen(v) > max) return cli_error(PLCIO_EXIT_USAGE, "%s: want 1..%zu bytes", opts[k].name, max);
+        memcpy((char *)o + opts[k].field, &v, sizeof v);
+        return PLCIO_EXIT_OK;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* --tls needs its files; the files need a --tls. */
+static int check_tls(const sim_opts *o)
+{
+    bool tls = false;
+    for (size_t k = 0; k < o->nlinks; k++)
+        tls = tls || o->links[k].kind == 's';
+    if (tls && (!o->ca || !o->cert || !o->key))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --tls needs --ca FILE, --cert FILE and --key FILE");
+    if (!tls && (o->ca || o->cert || o->key))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --ca, --cert and --key are for --tls HOST:PORT");
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
@@ -200,6 +250,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         unsigned long n;
         int st = link_option(argc, argv, &i, o, &taken);
         if (!st && !taken) st = number_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = tls_option(argc, argv, &i, o, &taken);
         if (st || taken) {
             if (st) return st;
             continue;
@@ -212,6 +263,7 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
+
         } else if (cli_option(argc, argv, &i, "--data", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             if (o->ndata == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--data: at most %d files", MAX_LINKS);
@@ -225,12 +277,32 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         }
     }
     if (o->nlinks == 0) o->links[o->nlinks++] = (sim_link){'t', "127.0.0.1:1502"};
+    return check_tls(o);
+}
+
+static int open_tls(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
+{
+    char host[256];
+    int port, bound = 0;
+    if (!split_host_port(l->arg, host, sizeof host, &port))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: '%s' is not HOST:PORT", l->arg);
+    plcio_modbus_tls_options t;
+    plcio_modbus_tls_options_init(&t);
+    t.ca_file = o->ca;
+    t.cert_file = o->cert;
+    t.key_file = o->key;
+    plcio_error err;
+    int rc = plcio_modbus_server_listen_tls(s, host, port, &t, &bound, &err);
+    if (rc != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: cannot serve TLS on %s: %s", l->arg, err.text);
+    printf("listening on %s:%d (tls)\n", host[0] ? host : "0.0.0.0", bound);
     return PLCIO_EXIT_OK;
 }
 
 static int open_link(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
 {
     int port, bound = 0, rc;
+    if (l->kind == 's') return open_tls(s, o, l);
     if (l->kind == 't' || l->kind == 'u') {
         char host[256];
         if (!split_host_port(l->arg, host, sizeof host, &port))
@@ -424,6 +496,7 @@ int sim_modbus_main(int argc, char **argv)
     static const char extra[] = "plcio sim";
     if (rc == PLCIO_OK) rc = plcio_modbus_server_set_server_id(s, &id, 1, true);
     if (rc == PLCIO_OK) rc = plcio_modbus_server_set_server_data(s, (const uint8_t *)extra, sizeof extra - 1);
+    if (rc == PLCIO_OK && o.write_role) rc = plcio_modbus_server_set_write_role(s, o.write_role);
     if (rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "sim modbus: %s", plcio_strerror(rc));
     for (size_t i = 0; i < o.ndata && st == PLCIO_EXIT_OK; i++)
         st = load_data(s, &o, o.data[i]);
