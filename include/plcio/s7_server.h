@@ -158,6 +158,14 @@ typedef struct plcio_s7_server_handoff {
     void (*output_done)(void *conn, size_t n);
     void (*close)(void *conn);
     void *ctx; /* borrowed */
+    /* Optional: called every tick_ms (0: 10) on the serving thread for each
+     * handed-off connection, with the server loop's monotonic time, for what
+     * the protocol sends unasked (S7CommPlus notifications); what output()
+     * then holds is sent. Skipped while more than half of max_output_bytes
+     * waits unsent for that connection (a slow reader never grows the
+     * server's memory). < 0 closes the connection. */
+    int (*tick)(void *conn, uint64_t now_ns);
+    unsigned tick_ms;
 } plcio_s7_server_handoff;
 
 typedef struct plcio_s7_server_options {

@@ -189,6 +189,104 @@ PLCIO_API int plcio_s7plus_client_fd(const plcio_s7plus_client *c);
 /* Keep-alive requests sent on this client so far (for tests and stats). */
 PLCIO_API uint64_t plcio_s7plus_client_keepalives(const plcio_s7plus_client *c);
 
+/* ---- subscriptions ---------------------------------------------------------
+ * The PLC sends the values of a set of items unasked: all of them first,
+ * then those that changed, checked every cycle_ms (S7CommPlus
+ * Subscription objects; docs/s7plus.md "Subscriptions" says what of this is
+ * verified on hardware: the notification layout and the credit flow are from
+ * a real S7-1500 capture, the CreateObject of the subscription is not).
+ *
+ * Notifications come on the same connection, between answers too: the
+ * client hands each to `notify` from inside whatever call is reading the
+ * socket (a blocking call, plcio_s7plus_client_wait_notification, or
+ * plcio_s7plus_client_process). Do not call the client's blocking functions
+ * from `notify`. Credits: the PLC stops after `credits` notifications not
+ * acknowledged; the client acknowledges by itself (SetVariable of the credit
+ * limit, without an answer, as TIA Portal does) once half are used, so a
+ * reader that keeps calling the client never stalls, and one that stops
+ * reading makes the PLC pause rather than queue. Subscriptions end with the
+ * connection (subscribe again after a reconnect). */
+
+#ifndef PLCIO_S7PLUS_MAX_LIDS
+#define PLCIO_S7PLUS_MAX_LIDS 16
+#endif
+/* What to watch: `size` bytes from `start` of an area (as plcio_s7plus_item),
+ * or, with nlids > 0, an access path (an optimized DB member: access area,
+ * sub-area, symbol CRC, LID chain, as symbol resolution gives them). */
+typedef struct plcio_s7plus_sub_item {
+    plcio_s7plus_area area;
+    unsigned db;
+    uint32_t start, size;
+    uint32_t access_area, sub_area, crc;
+    unsigned nlids;
+    uint32_t lids[PLCIO_S7PLUS_MAX_LIDS];
+} plcio_s7plus_sub_item;
+
+/* One item's value in a notification. data: the bytes as the PLC stores
+ * them (a byte range as read; an elementary value big-endian, BOOL one byte
+ * 0/1), borrowed during the callback. result PLCIO_OK; PLCIO_EPLC with
+ * error the PLC's item code (0x03, 0x13: addressing error); PLCIO_EUNSUPPORTED
+ * for a value of a type this client does not turn into bytes (pvalue_type
+ * says which). */
+typedef struct plcio_s7plus_sub_value {
+    size_t item; /* index into the items given to subscribe */
+    int result;
+    unsigned error;
+    unsigned pvalue_type;
+    const uint8_t *data;
+    size_t size;
+} plcio_s7plus_sub_value;
+
+typedef struct plcio_s7plus_notification {
+    uint32_t subscription; /* the id subscribe gave */
+    uint32_t seq;          /* the PLC's sequence number */
+    unsigned credit_tick;
+    bool first; /* the first one: every item */
+    size_t n;   /* values: the items that changed (none: a cycle without change) */
+    const plcio_s7plus_sub_value *values;
+} plcio_s7plus_notification;
+
+typedef void (*plcio_s7plus_notify_fn)(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notification *n);
+
+typedef struct plcio_s7plus_subscription_options {
+    unsigned cycle_ms; /* how often the PLC checks: 100 (plcio's simulator: at least 10) */
+    bool every_cycle;  /* true: a notification each cycle, empty without change; false: only on change */
+    int credits;       /* notifications unacknowledged before the PLC pauses: 1..200, 10; -1: unlimited */
+    plcio_s7plus_notify_fn notify;
+    void *ctx;
+} plcio_s7plus_subscription_options;
+
+#define PLCIO_S7PLUS_MAX_SUB_ITEMS 1000
+PLCIO_API void plcio_s7plus_subscription_options_init(plcio_s7plus_subscription_options *o);
+/* CreateObject of a subscription on items[0..n) (1..1000; copied): *id the
+ * PLC's object id. PLCIO_EPLC with plcio_s7plus_client_plc_error when the
+ * PLC refuses (plcio's simulator: more than 16 subscriptions or 1000 items
+ * per session, an item list it cannot parse). */
+PLCIO_API int plcio_s7plus_client_subscribe(plcio_s7plus_client *c, const plcio_s7plus_sub_item *items, size_t n,
+                                            const plcio_s7plus_subscription_options *opts, uint32_t *id);
+/* DeleteObject of the subscription. PLCIO_ENOTFOUND for an id this client
+ * does not hold. */
+PLCIO_API int plcio_s7plus_client_unsubscribe(plcio_s7plus_client *c, uint32_t id);
+/* Blocking mode: read until at least one notification was handed to its
+ * callback (PLCIO_OK) or timeout_ms passed (PLCIO_ETIMEDOUT; the connection
+ * stays). A broken connection: its error. */
+PLCIO_API int plcio_s7plus_client_wait_notification(plcio_s7plus_client *c, int timeout_ms);
+/* Event-loop mode: as subscribe/unsubscribe, as a job (one at a time with
+ * the other _async calls); *id (borrowed) is set before done runs. */
+PLCIO_API int plcio_s7plus_client_subscribe_async(plcio_s7plus_client *c, const plcio_s7plus_sub_item *items, size_t n,
+                                                  const plcio_s7plus_subscription_options *opts, uint32_t *id,
+                                                  plcio_s7plus_done_fn done, void *ctx);
+PLCIO_API int plcio_s7plus_client_unsubscribe_async(plcio_s7plus_client *c, uint32_t id, plcio_s7plus_done_fn done,
+                                                    void *ctx);
+
+typedef struct plcio_s7plus_sub_stats {
+    uint64_t notifications; /* handed to callbacks */
+    uint64_t values;        /* item values in them */
+    uint64_t acks;          /* credit acknowledgements sent */
+    uint64_t unknown;       /* notifications of a subscription this client does not hold (dropped) */
+} plcio_s7plus_sub_stats;
+PLCIO_API void plcio_s7plus_client_sub_stats(const plcio_s7plus_client *c, plcio_s7plus_sub_stats *out);
+
 /* ---------------------------------------------------------------------------
  * Server side (the simulator): S7CommPlus answered on a classic S7 server's
  * port, through plcio_s7_server_handoff. Raw access to DBs, I, Q, M through
@@ -244,6 +342,9 @@ PLCIO_API int plcio_s7plus_server_conn_feed(void *conn, const uint8_t *data, siz
 PLCIO_API const uint8_t *plcio_s7plus_server_conn_output(void *conn, size_t *len);
 PLCIO_API void plcio_s7plus_server_conn_output_done(void *conn, size_t n);
 PLCIO_API void plcio_s7plus_server_conn_close(void *conn);
+/* The handoff's tick (plcio_s7_server_handoff.tick): sends the notifications
+ * of the connection's subscriptions that are due at now_ns (monotonic). */
+PLCIO_API int plcio_s7plus_server_conn_tick(void *conn, uint64_t now_ns);
 
 PLCIO_END_DECLS
 

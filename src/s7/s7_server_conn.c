@@ -276,6 +276,28 @@ static void sweep(plcio_loop *loop, void *ctx)
     plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, w);
 }
 
+/* The handed-off protocol's timer (notifications of S7CommPlus subscriptions). */
+static uint64_t handoff_tick_ns(const plcio_s7_server *srv)
+{
+    unsigned ms = srv->cfg.handoff.tick_ms ? srv->cfg.handoff.tick_ms : 10;
+    return (uint64_t)ms * PLCIO_NS_PER_MS;
+}
+
+static void handoff_tick(plcio_loop *loop, void *ctx)
+{
+    s7srv_worker *w = ctx;
+    uint64_t now = plcio_loop_now(loop);
+    s7srv_conn *next;
+    for (s7srv_conn *c = w->conns; c; c = next) {
+        next = c->next;
+        if (!c->st.handoff) continue;
+        int rc = s7srv_stream_handoff_tick(&c->st, now);
+        if (!rc) rc = flush(c);
+        if (rc) conn_close(c, rc);
+    }
+    plcio_loop_timer_add(loop, now + handoff_tick_ns(w->srv), handoff_tick, w);
+}
+
 /* ---------------------------------------------------------------------------
  * Listening, background thread, caller-driven mode
  * ------------------------------------------------------------------------- */
@@ -317,6 +339,9 @@ static int workers_new(plcio_s7_server *srv, unsigned n)
         srv->n_workers = i + 1;
         w->loop = loop_new(NULL);
         if (!w->loop || !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + SWEEP_NS, sweep, w))
+            return PLCIO_ENOMEM;
+        if (srv->cfg.handoff.tick &&
+            !plcio_loop_timer_add(w->loop, plcio_loop_now(w->loop) + handoff_tick_ns(srv), handoff_tick, w))
             return PLCIO_ENOMEM;
     }
     return PLCIO_OK;

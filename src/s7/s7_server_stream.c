@@ -180,6 +180,21 @@ static int handoff_feed(s7srv_stream *st, const uint8_t *data, size_t len)
     return rc < 0 ? rc : PLCIO_OK;
 }
 
+int s7srv_stream_handoff_tick(s7srv_stream *st, uint64_t now)
+{
+    const plcio_s7_server_handoff *h = &st->srv->cfg.handoff;
+    if (!st->handoff || !h->tick || pending(st) > st->srv->cfg.max_output_bytes / 2) return PLCIO_OK;
+    int rc = h->tick(st->handoff, now);
+    size_t n = 0;
+    const uint8_t *out;
+    while (rc >= 0 && (out = h->output(st->handoff, &n)) != NULL && n) {
+        rc = queue(st, out, n);
+        if (rc) return rc;
+        h->output_done(st->handoff, n);
+    }
+    return rc < 0 ? rc : PLCIO_OK;
+}
+
 /* A CR another protocol takes (plcio_s7_server_handoff, by called TSAP):
  * 1 taken, 0 not, < 0 error. */
 static int offer_handoff(s7srv_stream *st, const cotp_tpdu *t, const uint8_t *frame, size_t len)

@@ -70,6 +70,8 @@ int s7srv_stream_feed(s7srv_stream *st, const uint8_t *data, size_t len, uint64_
 /* Pending output (NULL/0 when none); borrowed until the next call. */
 const uint8_t *s7srv_stream_tx(const s7srv_stream *st, size_t *len);
 void s7srv_stream_tx_done(s7srv_stream *st, size_t sent);
+/* The handed-off protocol's tick (plcio_s7_server_handoff.tick) and its output queued. */
+int s7srv_stream_handoff_tick(s7srv_stream *st, uint64_t now);
 /* When on_time has something to check (0 = no deadline: timeouts off). */
 uint64_t s7srv_stream_deadline(const s7srv_stream *st);
 /* PLCIO_ETIMEDOUT when a half frame stalled or the client went silent. A

@@ -15,6 +15,7 @@
 #include "s7plus/s7p_codec.h"
 #include "s7plus/s7p_legit.h"
 #include "s7plus/s7p_session.h"
+#include "s7plus/s7p_subscribe.h"
 
 #define MOD "s7plus"
 
@@ -50,9 +51,15 @@ struct plcio_s7plus_client {
     bool want_connected; /* connect_async called, close not: auto_reconnect applies */
     int backoff_ms;      /* the wait before the next attempt (0: none failed yet) */
     uint64_t next_attempt;
+    /* subscriptions (s7p_subscribe.c) and the JOB_SUB/JOB_UNSUB jobs */
+    csub_set *subs;
+    uint32_t *jsub_id;
+    uint32_t jsub_del;
+    size_t jsub_n;
+    plcio_s7plus_subscription_options jsub_opts;
 };
 
-enum { JOB_NONE, JOB_READ, JOB_WRITE };
+enum { JOB_NONE, JOB_READ, JOB_WRITE, JOB_SUB, JOB_UNSUB };
 
 static uint64_t now_ns(const plcio_s7plus_client *c) { return plcio_clock_now(&c->opt.clock); }
 static bool own_io(const plcio_s7plus_client *c) { return c->opt.transport || c->opt.clock.now; }
@@ -251,12 +258,14 @@ static void drop(plcio_s7plus_client *c)
     c->up = false;
     c->ka_busy = false;
     c->job_sent = false;
+    csub_clear(c->subs); /* subscriptions end with the connection */
 }
 
 void plcio_s7plus_client_free(plcio_s7plus_client *c)
 {
     if (!c) return;
     plcio_s7plus_client_close(c);
+    csub_free(c->subs);
     free(c->body);
     free(c);
 }
@@ -325,6 +334,7 @@ static int pump(plcio_s7plus_client *c, bool (*done)(plcio_s7plus_client *c))
         if (rc) return session_failed(c, rc);
         if (got == 0) return session_failed(c, PLCIO_ECLOSED);
         rc = s7p_session_feed(c->session, in, got, plcio_monotonic_ns());
+        if (!rc) rc = csub_send_acks(c->subs, c->session, plcio_monotonic_ns());
         if (rc) return session_failed(c, rc);
     }
 }
@@ -371,6 +381,12 @@ static bool blocking_ok(plcio_s7plus_client *c)
     return false;
 }
 
+static int on_notification(void *ctx, const uint8_t *body, size_t len)
+{
+    plcio_s7plus_client *c = ctx;
+    return csub_on_notification(c->subs, c, body, len);
+}
+
 static int new_session(plcio_s7plus_client *c)
 {
     s7p_session_config sc;
@@ -380,6 +396,8 @@ static int new_session(plcio_s7plus_client *c)
     sc.timeout_ms = c->opt.connect_timeout_ms;
     sc.compact_blob = c->opt.python_snap7_dialect;
     sc.logger = c->opt.logger;
+    sc.on_notification = on_notification;
+    sc.notify_ctx = c;
     plcio_error e;
     int rc = s7p_session_new(&sc, &c->session, &e);
     if (rc) c->last = e;
@@ -890,6 +908,7 @@ static int async_io(plcio_s7plus_client *c, uint64_t now)
         if (rc) return rc;
         c->last_rx = now;
         if ((rc = s7p_session_feed(c->session, buf, got, now))) return rc;
+        if ((rc = csub_send_acks(c->subs, c->session, now))) return rc;
         if ((rc = flush(c))) return rc; /* the TLS handshake answers as it goes */
     }
     return s7p_session_on_time(c->session, now);
@@ -906,8 +925,11 @@ static int kick(plcio_s7plus_client *c, uint64_t now)
     if (!c->session || !c->up || s7p_session_state(c->session) != S7PS_READY) return PLCIO_OK;
     int rc = PLCIO_OK;
     if (c->job != JOB_NONE && !c->job_sent) {
-        rc = s7p_session_request(c->session, c->job == JOB_READ ? S7P_FN_GET_MULTI_VARS : S7P_FN_SET_MULTI_VARS,
-                                 c->body, c->jlen, c->job == JOB_READ, now);
+        uint16_t fn = c->job == JOB_READ    ? S7P_FN_GET_MULTI_VARS
+                      : c->job == JOB_WRITE ? S7P_FN_SET_MULTI_VARS
+                      : c->job == JOB_SUB   ? S7P_FN_CREATE_OBJECT
+                                            : S7P_FN_DELETE_OBJECT;
+        rc = s7p_session_request(c->session, fn, c->body, c->jlen, c->job == JOB_READ, now);
         c->job_sent = rc == PLCIO_OK;
     } else if (c->job == JOB_NONE && keepalive_ns(c) && now >= c->last_rx + keepalive_ns(c)) {
         if (!c->ka_len) {
@@ -927,6 +949,10 @@ static int kick(plcio_s7plus_client *c, uint64_t now)
     return rc ? rc : flush(c);
 }
 
+static int sub_answer(plcio_s7plus_client *c, const s7p_pdu *p, size_t n, const plcio_s7plus_subscription_options *o,
+                      uint32_t *id);
+static int unsub_answer(plcio_s7plus_client *c, const s7p_pdu *p, uint32_t id);
+
 /* An answer arrived: whose it is. */
 static void on_answer(plcio_s7plus_client *c)
 {
@@ -938,7 +964,10 @@ static void on_answer(plcio_s7plus_client *c)
         return;
     }
     if (c->job == JOB_NONE || !c->job_sent) return;
-    rc = c->job == JOB_READ ? read_answer(c, c->jitems, c->jn, &p) : write_answer(c, c->jitems, c->jn, &p);
+    rc = c->job == JOB_READ    ? read_answer(c, c->jitems, c->jn, &p)
+         : c->job == JOB_WRITE ? write_answer(c, c->jitems, c->jn, &p)
+         : c->job == JOB_SUB   ? sub_answer(c, &p, c->jsub_n, &c->jsub_opts, c->jsub_id)
+                               : unsub_answer(c, &p, c->jsub_del);
     if (rc == PLCIO_OK) plcio_error_clear(&c->last);
     finish_job(c, rc);
 }
@@ -1079,9 +1108,220 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
         if (!c->session) return PLCIO_OK; /* the callback closed it */
     }
     if (c->up && s7p_session_state(c->session) == S7PS_READY) on_answer(c);
-    if (!c->session) return PLCIO_OK; /* a callback closed it */
+    if (!c->session) return PLCIO_OK;                                        /* a callback closed it */
+    if ((rc = s7p_session_drain(c->session, now))) return async_fail(c, rc); /* PDUs that came after the answer */
+    if (!c->session) return PLCIO_OK;
+    if ((rc = csub_send_acks(c->subs, c->session, now)) || (rc = flush(c))) return async_fail(c, rc);
     if ((rc = kick(c, now))) return async_fail(c, rc);
     return PLCIO_OK;
+}
+
+/* ---- subscriptions (the rest in s7p_subscribe.c) ------------------------------------ */
+
+void plcio_s7plus_subscription_options_init(plcio_s7plus_subscription_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->cycle_ms = 100;
+    o->credits = 10;
+}
+
+static int sub_check(plcio_s7plus_client *c, const plcio_s7plus_sub_item *items, size_t n,
+                     const plcio_s7plus_subscription_options *o)
+{
+    if (!items || n == 0 || n > PLCIO_S7PLUS_MAX_SUB_ITEMS)
+        return failf(c, PLCIO_EINVAL, "s7plus: 1..%d items per subscription", PLCIO_S7PLUS_MAX_SUB_ITEMS);
+    if (!o || !o->notify) return failf(c, PLCIO_EINVAL, "s7plus: a subscription needs a notify callback");
+    if (o->credits == 0 || o->credits < -1 || o->credits > 200 || o->cycle_ms > 3600000u)
+        return failf(c, PLCIO_EINVAL, "s7plus: credits 1..200 or -1, cycle_ms up to 3600000");
+    for (size_t k = 0; k < n; k++) {
+        const plcio_s7plus_sub_item *it = &items[k];
+        bool ok = it->nlids ? it->nlids <= PLCIO_S7PLUS_MAX_LIDS && it->access_area
+                            : it->size && (unsigned)it->area <= PLCIO_S7PLUS_AREA_M && it->db <= 0xFFFF;
+        if (!ok)
+            return failf(c, PLCIO_EINVAL, "s7plus: subscription item %zu: no size, no area, or more than %d LIDs", k,
+                         PLCIO_S7PLUS_MAX_LIDS);
+    }
+    return PLCIO_OK;
+}
+
+/* The CreateObject body of a subscription into c->body. */
+static int sub_body(plcio_s7plus_client *c, const plcio_s7plus_sub_item *items, size_t n,
+                    const plcio_s7plus_subscription_options *o, size_t *len)
+{
+    int rc = sub_check(c, items, n, o);
+    if (rc) return rc;
+    if (!c->subs && !(c->subs = csub_new())) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    s7p_address *a = calloc(n, sizeof *a);
+    if (!a) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const plcio_s7plus_sub_item *it = &items[k];
+        if (it->nlids) {
+            a[k].area = it->access_area;
+            a[k].sub_area = it->sub_area;
+            a[k].crc = it->crc;
+            a[k].nlids = it->nlids;
+            memcpy(a[k].lids, it->lids, it->nlids * sizeof it->lids[0]);
+        } else {
+            plcio_s7plus_item x;
+            memset(&x, 0, sizeof x);
+            x.area = it->area;
+            x.db = it->db;
+            x.start = it->start;
+            x.size = it->size;
+            address_of(c, &x, &a[k]);
+        }
+    }
+    uint8_t *body = NULL;
+    rc = csub_create_body(c->session ? s7p_session_id(c->session) : 0, a, n, o, &body, len);
+    free(a);
+    if (!rc) rc = body_room(c, *len);
+    if (rc) {
+        free(body);
+        return failf(c, rc, "s7plus: cannot encode the subscription: %s", plcio_strerror(rc));
+    }
+    memcpy(c->body, body, *len);
+    free(body);
+    return PLCIO_OK;
+}
+
+static int sub_answer(plcio_s7plus_client *c, const s7p_pdu *p, size_t n, const plcio_s7plus_subscription_options *o,
+                      uint32_t *id)
+{
+    plcio_rcursor rd = plcio_rcursor_make(p->body, p->body_len);
+    s7p_create_res r;
+    int rc = s7p_create_res_decode(&rd, &r);
+    if (rc) return failf(c, PLCIO_EPROTO, "s7plus: malformed CreateObject answer for the subscription");
+    if (r.ret != 0) {
+        c->plc_error = r.ret;
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused the subscription (0x%llx)", (unsigned long long)r.ret);
+    }
+    if (r.nids == 0) return failf(c, PLCIO_EPROTO, "s7plus: CreateObject answer without the subscription's id");
+    if ((rc = csub_add(c->subs, r.ids[0], n, o))) return failf(c, rc, "s7plus: out of memory");
+    if (id) *id = r.ids[0];
+    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "subscription 0x%08x: %zu items, cycle %u ms", r.ids[0], n,
+            o->cycle_ms);
+    return PLCIO_OK;
+}
+
+static int unsub_answer(plcio_s7plus_client *c, const s7p_pdu *p, uint32_t id)
+{
+    csub_remove(c->subs, id); /* gone for us whatever the PLC says */
+    plcio_rcursor rd = plcio_rcursor_make(p->body, p->body_len);
+    uint64_t ret = 0;
+    if (s7p_get_vlq64(&rd, &ret)) return failf(c, PLCIO_EPROTO, "s7plus: malformed DeleteObject answer");
+    if (ret) {
+        c->plc_error = ret;
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused to delete subscription 0x%08x (0x%llx)", id,
+                     (unsigned long long)ret);
+    }
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_subscribe(plcio_s7plus_client *c, const plcio_s7plus_sub_item *items, size_t n,
+                                  const plcio_s7plus_subscription_options *opts, uint32_t *id)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
+    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    size_t len = 0;
+    int rc = sub_body(c, items, n, opts, &len);
+    if (rc) return rc;
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_CREATE_OBJECT, len, false, &p))) return rc;
+    return sub_answer(c, &p, n, opts, id);
+}
+
+int plcio_s7plus_client_unsubscribe(plcio_s7plus_client *c, uint32_t id)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (!csub_has(c->subs, id)) return failf(c, PLCIO_ENOTFOUND, "s7plus: no subscription 0x%08x", id);
+    int rc = body_room(c, 8);
+    if (rc) return rc;
+    plcio_put_u32be(c->body, id);
+    s7p_pdu p;
+    if ((rc = exchange(c, S7P_FN_DELETE_OBJECT, 4, false, &p))) return rc;
+    return unsub_answer(c, &p, id);
+}
+
+int plcio_s7plus_client_wait_notification(plcio_s7plus_client *c, int timeout_ms)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
+    if (!plcio_s7plus_client_is_connected(c)) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    uint64_t before = csub_delivered(c->subs);
+    uint64_t deadline = plcio_monotonic_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * PLCIO_NS_PER_MS;
+    int rc = s7p_session_drain(c->session, plcio_monotonic_ns()); /* what came with the last answer */
+    if (rc) return session_failed(c, rc);
+    uint8_t in[16384];
+    for (;;) {
+        if ((rc = csub_send_acks(c->subs, c->session, plcio_monotonic_ns()))) return session_failed(c, rc);
+        size_t n;
+        const uint8_t *tx = s7p_session_tx(c->session, &n);
+        if (n) {
+            size_t sent = 0;
+            rc =
+                net_send_all(c->fd, tx, n, plcio_monotonic_ns() + (uint64_t)c->opt.timeout_ms * PLCIO_NS_PER_MS, &sent);
+            s7p_session_tx_done(c->session, sent);
+            if (rc) return session_failed(c, rc);
+        }
+        if (csub_delivered(c->subs) != before) return PLCIO_OK;
+        size_t got = 0;
+        rc = net_recv_some(c->fd, in, sizeof in, &got, deadline);
+        if (rc == PLCIO_ETIMEDOUT) return failf(c, PLCIO_ETIMEDOUT, "s7plus: no notification in %d ms", timeout_ms);
+        if (rc) return session_failed(c, rc);
+        if (got == 0) return session_failed(c, PLCIO_ECLOSED);
+        if ((rc = s7p_session_feed(c->session, in, got, plcio_monotonic_ns()))) return session_failed(c, rc);
+    }
+}
+
+static int queue_sub_job(plcio_s7plus_client *c, int job, size_t len, plcio_s7plus_done_fn done, void *ctx)
+{
+    c->job = job;
+    c->job_sent = false;
+    c->jitems = NULL;
+    c->jn = 0;
+    c->jlen = len;
+    c->jdone = done;
+    c->jctx = ctx;
+    int rc = kick(c, now_ns(c));
+    if (rc) {
+        c->job = JOB_NONE;
+        return async_fail(c, rc);
+    }
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_subscribe_async(plcio_s7plus_client *c, const plcio_s7plus_sub_item *items, size_t n,
+                                        const plcio_s7plus_subscription_options *opts, uint32_t *id,
+                                        plcio_s7plus_done_fn done, void *ctx)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (c->job != JOB_NONE) return failf(c, PLCIO_EBUSY, "s7plus: a job is under way");
+    if (!c->session) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
+    size_t len = 0;
+    int rc = sub_body(c, items, n, opts, &len);
+    if (rc) return rc;
+    c->jsub_n = n;
+    c->jsub_opts = *opts;
+    c->jsub_id = id;
+    return queue_sub_job(c, JOB_SUB, len, done, ctx);
+}
+
+int plcio_s7plus_client_unsubscribe_async(plcio_s7plus_client *c, uint32_t id, plcio_s7plus_done_fn done, void *ctx)
+{
+    if (!c) return PLCIO_EINVAL;
+    if (c->job != JOB_NONE) return failf(c, PLCIO_EBUSY, "s7plus: a job is under way");
+    if (!csub_has(c->subs, id)) return failf(c, PLCIO_ENOTFOUND, "s7plus: no subscription 0x%08x", id);
+    int rc = body_room(c, 8);
+    if (rc) return rc;
+    plcio_put_u32be(c->body, id);
+    c->jsub_del = id;
+    return queue_sub_job(c, JOB_UNSUB, 4, done, ctx);
+}
+
+void plcio_s7plus_client_sub_stats(const plcio_s7plus_client *c, plcio_s7plus_sub_stats *out)
+{
+    csub_stats(c ? c->subs : NULL, out);
 }
 
 /* ---- password legitimation --------------------------------------------------- */

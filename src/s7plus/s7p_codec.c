@@ -977,11 +977,11 @@ int s7p_setvar_req_encode(plcio_wcursor *w, const s7p_setvar_req *r)
 
 /* ---- Notification -------------------------------------------------------------- */
 
-#define S7P_NOTIF_VALUE_U32REF 0x92
-
-int s7p_notification_decode(plcio_rcursor *c, s7p_notification *n)
+/* Item return codes of a notification (public reports, S7CommPlusDriver's
+ * notes): 0x92 u32 reference + value; 0x9b VLQ reference + value; 0x03 and
+ * 0x13 u32 reference, an addressing error, no value. */
+int s7p_notif_head_decode(plcio_rcursor *c, s7p_notification *n)
 {
-    int rc;
     memset(n, 0, sizeof *n);
     if (plcio_rcursor_left(c) < 11) return PLCIO_EPROTO;
     n->subscription = plcio_rcursor_u32be(c);
@@ -989,19 +989,56 @@ int s7p_notification_decode(plcio_rcursor *c, s7p_notification *n)
     n->unknown3 = plcio_rcursor_u16be(c);
     n->unknown4 = plcio_rcursor_u16be(c);
     n->credit_tick = plcio_rcursor_u8(c);
-    if ((rc = s7p_get_vlq32(c, &n->seq))) return rc;
+    int rc = s7p_get_vlq32(c, &n->seq);
+    if (rc) return rc;
     if (plcio_rcursor_left(c) < 1) return PLCIO_EPROTO;
     n->unknown5 = plcio_rcursor_u8(c);
-    for (;;) {
-        if (plcio_rcursor_left(c) < 1) return PLCIO_EPROTO;
-        uint8_t code = plcio_rcursor_u8(c);
-        if (code == 0) break;
-        if (code != S7P_NOTIF_VALUE_U32REF) return PLCIO_EUNSUPPORTED;
-        if (n->n >= S7P_MAX_ITEMS) return PLCIO_EUNSUPPORTED;
+    /* 0 here: newer S7-1500 put an 8-byte timestamp (whose first byte is
+     * this 0) and then the change counter; not seen in the capture */
+    if (n->unknown5 == 0) return PLCIO_EUNSUPPORTED;
+    return PLCIO_OK;
+}
+
+int s7p_notif_item_next(plcio_rcursor *c, uint8_t *code, uint32_t *ref, s7p_value *v, unsigned dialect)
+{
+    if (plcio_rcursor_left(c) < 1) return PLCIO_EPROTO;
+    *code = plcio_rcursor_u8(c);
+    memset(v, 0, sizeof *v);
+    switch (*code) {
+    case 0: return 0;
+    case S7P_NOTIF_VALUE_U32REF:
+    case S7P_NOTIF_ERROR_03:
+    case S7P_NOTIF_ERROR_13:
         if (plcio_rcursor_left(c) < 4) return PLCIO_EPROTO;
+        *ref = plcio_rcursor_u32be(c);
+        break;
+    case S7P_NOTIF_VALUE_VLQREF: {
+        int rc = s7p_get_vlq32(c, ref);
+        if (rc) return rc;
+        break;
+    }
+    default: return PLCIO_EUNSUPPORTED;
+    }
+    if (*code == S7P_NOTIF_ERROR_03 || *code == S7P_NOTIF_ERROR_13) return 1;
+    int rc = s7p_value_decode_ex(c, v, dialect);
+    return rc ? rc : 1;
+}
+
+int s7p_notification_decode(plcio_rcursor *c, s7p_notification *n)
+{
+    int rc = s7p_notif_head_decode(c, n);
+    if (rc) return rc;
+    for (;;) {
+        uint8_t code = 0;
+        uint32_t ref = 0;
+        s7p_value v;
+        rc = s7p_notif_item_next(c, &code, &ref, &v, 0);
+        if (rc < 0) return rc;
+        if (rc == 0) break;
+        if (n->n >= S7P_MAX_ITEMS) return PLCIO_EUNSUPPORTED;
         n->code[n->n] = code;
-        n->ref[n->n] = plcio_rcursor_u32be(c);
-        if ((rc = s7p_value_decode(c, &n->values[n->n]))) return rc;
+        n->ref[n->n] = ref;
+        n->values[n->n] = v;
         n->n++;
     }
     return s7p_tail_decode(c, &n->tail);
@@ -1017,9 +1054,15 @@ int s7p_notification_encode(plcio_wcursor *w, const s7p_notification *n)
     s7p_put_vlq32(w, n->seq);
     plcio_wcursor_u8(w, n->unknown5);
     for (uint32_t k = 0; k < n->n; k++) {
-        if (n->code[k] != S7P_NOTIF_VALUE_U32REF) return PLCIO_EINVAL;
-        plcio_wcursor_u8(w, n->code[k]);
-        plcio_wcursor_u32be(w, n->ref[k]);
+        uint8_t code = n->code[k];
+        plcio_wcursor_u8(w, code);
+        if (code == S7P_NOTIF_VALUE_VLQREF)
+            s7p_put_vlq32(w, n->ref[k]);
+        else if (code == S7P_NOTIF_VALUE_U32REF || code == S7P_NOTIF_ERROR_03 || code == S7P_NOTIF_ERROR_13)
+            plcio_wcursor_u32be(w, n->ref[k]);
+        else
+            return PLCIO_EINVAL;
+        if (code == S7P_NOTIF_ERROR_03 || code == S7P_NOTIF_ERROR_13) continue;
         int rc = s7p_value_encode(w, &n->values[k]);
         if (rc) return rc;
     }

@@ -141,6 +141,23 @@ enum {
 #define S7P_OPSTATE_STOP                     1
 #define S7P_OPSTATE_RUN                      3
 
+/* Subscriptions (object class 1001 and its attributes; ids from public
+ * reports: python-snap7, S7CommPlusDriver; the credit limit and the
+ * notification layout also from the real capture) */
+#define S7P_ID_CLASS_SUBSCRIPTION    1001u
+#define S7P_ID_SUB_ROUTE_MODE        1040u
+#define S7P_ID_SUB_ACTIVE            1041u
+#define S7P_ID_SUB_REFERENCE_LIST    1048u
+#define S7P_ID_SUB_CYCLE_TIME        1049u
+#define S7P_ID_SUB_CREDIT_LIMIT      1053u
+#define S7P_ID_SUB_FUNCTION_CLASS_ID 1082u
+#define S7P_SUB_ROUTE_CHANGES_ONLY   0x20u       /* no empty notifications */
+#define S7P_SUB_ROUTE_EVERY_CYCLE    0x14u       /* an empty notification on a cycle without change */
+#define S7P_SUB_REF_CREATE           0x80000000u /* first word of a reference list: create (| counter << 16) */
+#define S7P_SUB_REF_ITEM             0x80040000u /* item head: | 1 + number of LIDs */
+/* transport flags of a request that wants no answer (the capture's credit SetVariable) */
+#define S7P_FLAGS_NO_ANSWER 0x74u
+
 /* Limits of this codec (what one decoded struct holds). */
 #define S7P_MAX_ITEMS 64
 #define S7P_MAX_LIDS  16
@@ -373,6 +390,16 @@ typedef struct s7p_notification {
     s7p_tail tail;
 } s7p_notification;
 int s7p_notification_decode(plcio_rcursor *c, s7p_notification *n);
+/* The same piece by piece, for notifications of any length: the head (up to
+ * the change counter; the items left n == 0), then item by item: 1 and
+ * (code, ref, value: type NULL for an error code), 0 at the end (the tail
+ * follows), <0 malformed or an unknown code (PLCIO_EUNSUPPORTED). */
+#define S7P_NOTIF_VALUE_U32REF 0x92
+#define S7P_NOTIF_VALUE_VLQREF 0x9B
+#define S7P_NOTIF_ERROR_03     0x03
+#define S7P_NOTIF_ERROR_13     0x13
+int s7p_notif_head_decode(plcio_rcursor *c, s7p_notification *n);
+int s7p_notif_item_next(plcio_rcursor *c, uint8_t *code, uint32_t *ref, s7p_value *v, unsigned dialect);
 int s7p_notification_encode(plcio_wcursor *w, const s7p_notification *n);
 
 /* CreateObject request: request id u32, a PValue, u32, one object tree. */

@@ -18,6 +18,7 @@
 #include "plcio/s7plus.h"
 #include "s7plus/s7p_codec.h"
 #include "s7plus/s7p_legit.h"
+#include "s7plus/s7p_server_sub.h"
 
 #define MOD             "s7plus-srv"
 #define REMOTE_TSAP     "SIMATIC-ROOT-HMI"
@@ -51,6 +52,7 @@ typedef struct conn {
     bool setup_done;
     uint8_t challenge[S7P_CHALLENGE_LEN]; /* of this session (password legitimation) */
     bool legitimated;
+    srvsub *subs; /* subscriptions (s7p_server_sub.c); NULL until the first */
 } conn;
 
 /* Without a password, or once the session legitimated: everything allowed. */
@@ -630,6 +632,46 @@ static int answer_plain(conn *c, uint8_t version, const s7p_header *h, uint64_t 
     return send_pdu(c, version, pdu, plcio_wcursor_used(&w));
 }
 
+/* ---- subscriptions (s7p_server_sub.c) ------------------------------------------- */
+
+static int sub_read(void *ctx, const s7p_address *a, uint8_t *out, size_t cap, s7p_value *v, unsigned *dialect)
+{
+    conn *c = ctx;
+    item_ref it;
+    int rc = item_of(c, a, &it);
+    if (rc) return rc;
+    if (it.protection || it.cpu_state || it.challenge || it.answer) return PLCIO_EUNSUPPORTED;
+    if (!open_access(c) && c->srv->o.protection_level >= 3) return PLCIO_EACCESS;
+    if (it.size > cap) return PLCIO_ERANGE;
+    if ((rc = c->srv->o.memory.read(c->srv->o.memory.ctx, it.area, it.db, it.start, it.size, out))) return rc;
+    *v = s7p_value_blob(out, it.size);
+    *dialect = it.compact ? S7P_COMPACT_BLOB : 0;
+    return PLCIO_OK;
+}
+
+static int sub_send(void *ctx, uint8_t version, const uint8_t *pdu, size_t len)
+{
+    return send_pdu(ctx, version, pdu, len);
+}
+
+static srvsub_host sub_host(conn *c) { return (srvsub_host){sub_read, sub_send, c, &c->srv->o.logger, c->client}; }
+
+/* 1: not a subscription */
+static int sub_create(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)
+{
+    if (!c->subs && !(c->subs = srvsub_new())) return PLCIO_ENOMEM;
+    srvsub_host host = sub_host(c);
+    return srvsub_create(c->subs, &host, version, h, rd->pos, plcio_rcursor_left(rd));
+}
+
+int plcio_s7plus_server_conn_tick(void *handle, uint64_t now_ns)
+{
+    conn *c = handle;
+    if (!c->subs || !srvsub_count(c->subs)) return PLCIO_OK;
+    srvsub_host host = sub_host(c);
+    return srvsub_tick(c->subs, &host, now_ns);
+}
+
 static int on_pdu(conn *c, uint8_t version, const uint8_t *data, size_t len)
 {
     plcio_rcursor rd = plcio_rcursor_make(data, len);
@@ -652,7 +694,25 @@ static int on_pdu(conn *c, uint8_t version, const uint8_t *data, size_t len)
     case S7P_FN_GET_MULTI_VARS:
         if (!c->setup_done) return answer_plain(c, version, &h, ERR_NOT_FOUND);
         return on_get_multi(c, version, &h, &rd);
-    case S7P_FN_DELETE_OBJECT: c->setup_done = false; return answer_plain(c, version, &h, 0);
+    case S7P_FN_DELETE_OBJECT:
+        if (plcio_rcursor_left(&rd) >= 4 && c->subs && srvsub_delete(c->subs, plcio_get_u32be(rd.pos)))
+            return answer_plain(c, version, &h, 0);
+        /* the session is named, or (python-snap7's disconnect) only the fill is there */
+        if (plcio_rcursor_left(&rd) >= 4 && plcio_get_u32be(rd.pos) != c->session && plcio_get_u32be(rd.pos) != 0)
+            return answer_plain(c, version, &h, ERR_NOT_FOUND); /* no such object */
+        c->setup_done = false;
+        srvsub_free(c->subs); /* the session's subscriptions end with it */
+        c->subs = NULL;
+        return answer_plain(c, version, &h, 0);
+    case S7P_FN_CREATE_OBJECT:
+        if (c->setup_done && (rc = sub_create(c, version, &h, &rd)) <= 0) return rc;
+        return answer_plain(c, version, &h, ERR_NOT_FOUND);
+    case S7P_FN_SET_VARIABLE: {
+        uint64_t ret = 0;
+        if (c->subs && srvsub_setvar(c->subs, rd.pos, plcio_rcursor_left(&rd), &ret))
+            return h.flags == S7P_FLAGS_NO_ANSWER ? PLCIO_OK : answer_plain(c, version, &h, ret);
+        return answer_plain(c, version, &h, ERR_NOT_FOUND);
+    }
     case S7P_FN_EXPLORE:
         if (c->setup_done && (rc = on_explore(c, version, &h, &rd)) >= 0) return rc;
         return answer_plain(c, version, &h, ERR_NOT_FOUND);
@@ -833,6 +893,7 @@ void plcio_s7plus_server_conn_close(void *handle)
     conn *c = handle;
     if (!c) return;
     SSL_free(c->ssl);
+    srvsub_free(c->subs);
     free(c->rx.p);
     free(c->app.p);
     free(c->out.p);

@@ -50,6 +50,7 @@ struct s7p_session {
     uint16_t pending_fn;
     bool have_answer;
     size_t ans_off, ans_len;     /* the answer inside pdu (after a V3 digest) */
+    uint16_t oneway_fn;          /* function of requests sent without an answer wanted */
     uint8_t server_version[256]; /* ServerSessionVersion PValue, echoed */
     size_t server_version_len;
 };
@@ -432,7 +433,17 @@ static int on_pdu(s7p_session *s, uint8_t version, const uint8_t *data, size_t l
     s7p_pdu p;
     int rc = s7p_pdu_decode(data, len, &p);
     if (rc) return fail(s, rc, "s7plus: malformed PDU from the PLC");
-    if (p.h.opcode == S7P_OP_NOTIFICATION) return PLCIO_OK; /* no subscriptions in this client yet */
+    if (p.h.opcode == S7P_OP_NOTIFICATION) {
+        if (s->state != S7PS_READY && s->state != S7PS_BUSY && s->state != S7PS_CLOSING) return PLCIO_OK;
+        if (!s->cfg.on_notification) return PLCIO_OK;
+        rc = s->cfg.on_notification(s->cfg.notify_ctx, p.body, p.body_len);
+        return rc < 0 ? fail(s, rc, "s7plus: malformed notification from the PLC (%s)", plcio_strerror(rc)) : PLCIO_OK;
+    }
+    /* the answer to a request that wanted none (s7p_session_send_oneway) */
+    if (p.h.function == s->oneway_fn && s->oneway_fn &&
+        (p.h.opcode == S7P_OP_RESPONSE || p.h.opcode == S7P_OP_RESPONSE2) &&
+        (s->state != S7PS_BUSY || s->pending_fn != p.h.function))
+        return PLCIO_OK;
     switch (s->state) {
     case S7PS_INIT_SSL:
         if ((rc = check_answer(s, &p, S7P_FN_INIT_SSL))) return rc;
@@ -486,6 +497,7 @@ static int on_pdu(s7p_session *s, uint8_t version, const uint8_t *data, size_t l
 static int drain_app(s7p_session *s, uint64_t now)
 {
     for (;;) {
+        if (s->have_answer) return PLCIO_OK; /* the answer in pdu is not taken yet */
         size_t off = 0;
         s->pdu.len = 0;
         bool done = false;
@@ -615,7 +627,9 @@ int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, 
                         uint64_t now)
 {
     if (s->state != S7PS_READY) return PLCIO_ESTATE;
-    int rc = buf_reserve(&s->scratch, len + 64);
+    int rc = drain_app(s, now); /* notifications that came after the last answer */
+    if (rc || s->state != S7PS_READY) return rc ? rc : PLCIO_ESTATE;
+    rc = buf_reserve(&s->scratch, len + 64);
     if (rc) return rc;
     uint8_t *pdu = malloc(len + 64);
     if (!pdu) return PLCIO_ENOMEM;
@@ -647,6 +661,32 @@ int s7p_session_response(s7p_session *s, s7p_pdu *answer)
     s->have_answer = false;
     int rc = s7p_pdu_decode(s->pdu.p + s->ans_off, s->ans_len, answer);
     return rc ? rc : 1;
+}
+
+int s7p_session_send_oneway(s7p_session *s, uint16_t function, const uint8_t *body, size_t len, uint64_t now)
+{
+    (void)now;
+    if (s->state != S7PS_READY && s->state != S7PS_BUSY) return PLCIO_ESTATE;
+    uint8_t *pdu = malloc(len + 64);
+    if (!pdu) return PLCIO_ENOMEM;
+    size_t n;
+    int rc = build_request(s, pdu, len + 64, function, s->session_id, S7P_FLAGS_NO_ANSWER, body, len, s->integrity,
+                           s->iid_write, &n);
+    if (!rc) rc = send_pdu(s, s->data_version, pdu, n);
+    free(pdu);
+    if (!rc && s->tls_up) rc = flush_tls(s);
+    if (rc) return rc;
+    if (s->integrity) s->iid_write++;
+    s->oneway_fn = function;
+    return PLCIO_OK;
+}
+
+int s7p_session_drain(s7p_session *s, uint64_t now)
+{
+    if (s->state == S7PS_FAILED) return s->err.code;
+    if (s->have_answer || s->app.len == 0) return PLCIO_OK;
+    int rc = drain_app(s, now);
+    return s->state == S7PS_FAILED ? s->err.code : rc;
 }
 
 int s7p_session_close(s7p_session *s, uint64_t now)

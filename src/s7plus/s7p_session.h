@@ -52,6 +52,11 @@ typedef struct s7p_session_config {
     /* python-snap7's peers: Blobs without a root id (codec dialect) */
     bool compact_blob;
     plcio_logger logger;
+    /* Notifications (opcode 0x33) arrive unasked, between answers too: each
+     * one's body (after the opcode) goes here, during feed. A return < 0
+     * fails the session with that code. NULL: dropped. */
+    int (*on_notification)(void *ctx, const uint8_t *body, size_t len);
+    void *notify_ctx;
 } s7p_session_config;
 
 typedef struct s7p_session s7p_session;
@@ -87,6 +92,13 @@ int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, 
 /* After a request: 1 and the answer (borrowed until the next request) when it
  * arrived, 0 while waiting. The state is READY again after it. */
 int s7p_session_response(s7p_session *s, s7p_pdu *answer);
+/* A request that wants no answer (transport flags 0x74, as the credit
+ * SetVariable of a subscription in the real capture), in READY or BUSY; the
+ * state does not change. An answer the PLC sends anyway is dropped. */
+int s7p_session_send_oneway(s7p_session *s, uint16_t function, const uint8_t *body, size_t len, uint64_t now);
+/* PDUs already received but not yet handled (they wait while an answer is
+ * untaken): handle them now (notifications). */
+int s7p_session_drain(s7p_session *s, uint64_t now);
 /* Queue DeleteObject (state CLOSING, then CLOSED when answered). */
 int s7p_session_close(s7p_session *s, uint64_t now);
 

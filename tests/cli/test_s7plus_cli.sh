@@ -76,6 +76,21 @@ expect 1 'DB9.DBW0": {"error": "the PLC refused the item' \
   "$BIN" watch --json "s7://127.0.0.1:$PORT?protocol=plus&tls=0" DB7.DBW2:INT DB9.DBW0 --count 1
 grep -q '"DB7.DBW2:INT": 11' "$TMP/out" || fail "watch --json: $(cat "$TMP/out")"
 expect 2 "unknown option '--layout'" "$BIN" watch "$URL" DB7.DBW2:INT --layout x.yaml
+# watch --subscribe: all values first, then what a classic S7 write changed (the PLC sends it)
+"$BIN" watch "$URL" DB7.DBW2:INT MW10:INT DB9.DBB0 --subscribe --interval 20 --count 2 > "$TMP/sub.out" 2> "$TMP/sub.err" &
+W=$!
+i=0
+while ! grep -q 'MW10:INT = -7' "$TMP/sub.out" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 100 ] && { kill $W; fail "watch --subscribe: no first values: $(cat "$TMP/sub.out" "$TMP/sub.err")"; }; sleep 0.1
+done
+expect 0 "" "$BIN" write "s7://127.0.0.1:$PORT" MW10:INT=4242
+wait $W; st=$?
+[ "$st" = 1 ] || fail "watch --subscribe: exit $st (wanted 1: DB9 failed): $(cat "$TMP/sub.out" "$TMP/sub.err")"
+[ "$(cat "$TMP/sub.out")" = "DB7.DBW2:INT = 11
+MW10:INT = -7
+MW10:INT = 4242" ] || fail "watch --subscribe printed: $(cat "$TMP/sub.out")"
+grep -q "read DB9.DBB0: the PLC refused the item (error 0x13)" "$TMP/sub.err" || fail "watch --subscribe: $(cat "$TMP/sub.err")"
+expect 2 "unknown option '--subscribe'" "$BIN" watch "s7://127.0.0.1:$PORT" MW10:INT --subscribe
 
 # s7://...?protocol=: plus and auto speak S7CommPlus, classic (and no protocol=) classic S7
 expect 0 'DB7.DBW2:INT = 11' "$BIN" read "s7://127.0.0.1:$PORT?protocol=plus&ca=$TMP/sim.pem" DB7.DBW2:INT

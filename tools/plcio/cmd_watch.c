@@ -11,6 +11,10 @@ static const cli_opt watch_opts[] = {
     OPT_ROW_JSON("one JSON object per poll with the items that changed; a failed item is {\"error\": \"why\"}"),
     {"--interval", "MS", "milliseconds between polls (default 1000)", 0},
     {"--count", "N", "stop after N polls (default: until Ctrl-C)", 0},
+    {"--subscribe", NULL,
+     "s7plus:// only: the PLC sends the changes (a subscription checked every --interval ms) instead of polls; "
+     "--count counts its notifications",
+     0},
     OPT_ROW_LAYOUT,
     OPT_ROW_LAYOUT_DB,
     OPT_ROW_TIMEOUT,

@@ -201,6 +201,7 @@ static char *item_text(watch_item *w, const plcio_s7plus_item *it, const char *c
 
 typedef struct watch_args {
     bool json;
+    bool subscribe;
     const char *url;
     long interval_ms, count;
     size_t n;
@@ -226,6 +227,8 @@ static int watch_parse(int argc, char **argv, watch_args *a)
         int st = PLCIO_EXIT_OK;
         if (!strcmp(argv[i], "--json"))
             a->json = true;
+        else if (!strcmp(argv[i], "--subscribe"))
+            a->subscribe = true;
         else if (cli_option(argc, argv, &i, "--interval", &val, &bad))
             st = bad ? PLCIO_EXIT_USAGE : watch_number("--interval", val, 1, 86400000, &a->interval_ms);
         else if (cli_option(argc, argv, &i, "--count", &val, &bad))
@@ -323,6 +326,84 @@ static int watch_poll(plcio_s7plus_client *c, watch_item *w, size_t n, bool json
     return PLCIO_EXIT_OK;
 }
 
+/* --subscribe: the PLC sends what changed (a subscription); each
+ * notification printed as a poll would be. */
+typedef struct sub_watch {
+    watch_item *w;
+    size_t n;
+    bool json;
+    long seen;
+    bool failed;
+    int st;
+} sub_watch;
+
+static void sub_note(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notification *note)
+{
+    (void)c;
+    sub_watch *sw = ctx;
+    sw->seen++;
+    bool first = true;
+    for (size_t k = 0; k < note->n && !sw->st; k++) {
+        const plcio_s7plus_sub_value *v = &note->values[k];
+        if (v->item >= sw->n) continue;
+        watch_item *w = &sw->w[v->item];
+        plcio_s7plus_item it = {w->area, w->a.db, w->a.offset, w->a.size, w->buf, v->result, v->error};
+        if (v->result == PLCIO_OK && v->size != w->a.size) it.result = PLCIO_EPROTO;
+        if (it.result == PLCIO_OK) memcpy(w->buf, v->data, v->size);
+        char *now = item_text(w, &it, NULL, sw->json);
+        if (!now) {
+            sw->st = cli_out_of_memory();
+            return;
+        }
+        if (w->shown && !strcmp(now, w->shown)) {
+            free(now);
+            continue;
+        }
+        free(w->shown);
+        w->shown = now;
+        if (sw->json && first) fputc('{', stdout);
+        watch_print(w, sw->json, first);
+        first = false;
+    }
+    if (sw->json && !first) fputs("}\n", stdout);
+    sw->failed = false;
+    for (size_t j = 0; j < sw->n; j++)
+        if (sw->w[j].shown && sw->w[j].shown[0] == '!') sw->failed = true;
+    fflush(stdout);
+}
+
+static int watch_subscribed(plcio_s7plus_client *c, watch_item *w, const watch_args *a)
+{
+    if (plcio_s7plus_client_connect(c))
+        return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7plus_client_last_error(c)->text);
+    plcio_s7plus_sub_item *items = calloc(a->n ? a->n : 1, sizeof *items); /* n >= 1 after watch_parse */
+    if (!items) return cli_out_of_memory();
+    for (size_t j = 0; j < a->n; j++) {
+        items[j].area = w[j].area;
+        items[j].db = w[j].a.db;
+        items[j].start = w[j].a.offset;
+        items[j].size = w[j].a.size;
+    }
+    sub_watch sw = {w, a->n, a->json, 0, false, PLCIO_EXIT_OK};
+    plcio_s7plus_subscription_options o;
+    plcio_s7plus_subscription_options_init(&o);
+    o.cycle_ms = (unsigned)a->interval_ms;
+    o.notify = sub_note;
+    o.ctx = &sw;
+    uint32_t id = 0;
+    int rc = plcio_s7plus_client_subscribe(c, items, a->n, &o, &id);
+    free(items);
+    if (rc) return cli_error(PLCIO_EXIT_FAILURE, "subscribe: %s", plcio_s7plus_client_last_error(c)->text);
+    /* a quiet PLC is no error: wait again; a lost connection ends the watch */
+    while (!sw.st && (a->count == 0 || sw.seen < a->count)) {
+        rc = plcio_s7plus_client_wait_notification(c, 60000);
+        if (rc && rc != PLCIO_ETIMEDOUT)
+            return cli_error(PLCIO_EXIT_FAILURE, "%s", plcio_s7plus_client_last_error(c)->text);
+    }
+    if (!sw.st) (void)plcio_s7plus_client_unsubscribe(c, id);
+    return sw.st ? sw.st : a->count && sw.failed ? PLCIO_EXIT_FAILURE : PLCIO_EXIT_OK;
+}
+
 int s7plus_cli_watch(int argc, char **argv)
 {
     watch_args a;
@@ -337,7 +418,11 @@ int s7plus_cli_watch(int argc, char **argv)
         if (plcio_s7plus_client_new(a.url, NULL, &c, &err)) st = cli_error(PLCIO_EXIT_USAGE, "%s", err.text);
     }
     bool failed = false;
-    for (long poll = 0; !st && (a.count == 0 || poll < a.count); poll++) {
+    if (!st && a.subscribe) {
+        st = watch_subscribed(c, w, &a);
+        a.count = 0; /* done */
+    }
+    for (long poll = 0; !st && !a.subscribe && (a.count == 0 || poll < a.count); poll++) {
         if (poll) sleep_ms(a.interval_ms);
         st = watch_poll(c, w, a.n, a.json, &failed);
     }

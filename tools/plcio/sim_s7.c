@@ -513,7 +513,8 @@ static int logo_setup(sim_s7_opts *o)
         return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
     o->plus.off = true;
     o->areas[o->n_areas++] = (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false};
-    o->cfg.handoff = (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL};
+    o->cfg.handoff =
+        (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL, NULL, 0};
     return PLCIO_EXIT_OK;
 }
 

@@ -115,6 +115,7 @@ int sim_s7plus_attach(sim_s7plus *p, plcio_s7_server_options *cfg, const char *h
     cfg->handoff.output_done = plcio_s7plus_server_conn_output_done;
     cfg->handoff.close = plcio_s7plus_server_conn_close;
     cfg->handoff.ctx = p->server;
+    cfg->handoff.tick = plcio_s7plus_server_conn_tick;
     printf("s7plus: TLS certificate %s%s\n", plcio_s7plus_server_fingerprint(p->server),
            p->tls_only ? "" : " (V1 sessions without TLS also accepted)");
     return PLCIO_EXIT_OK;

@@ -13,9 +13,15 @@ shared peers folder); nothing of it is copied here.
       python-snap7's S7CommPlus client against a server (plcio sim s7): reads
       DB1[0:16], writes 01020304 to DB2[10:14], reads DB1[4:8] + DB2[10:14] in one
       request, lists the DBs; prints one JSON object with what it saw
+  python_snap7_peer.py subscribe PORT
+      python-snap7's create_subscription (DB1[0:4], DB2[10:14], cycle 10 ms)
+      against a server without TLS, then 1 s of watching its connection for
+      anything unasked (a notification), delete_subscription, a read of
+      DB1[0:4]; prints one JSON object
 """
 import json
 import os
+import select
 import sys
 import time
 
@@ -88,5 +94,19 @@ def client(args):
     print(json.dumps(out), flush=True)
 
 
+def subscribe(args):
+    port = int(args[0])
+    c = S7CommPlusClient()
+    c.connect("127.0.0.1", port=port)
+    # python-snap7 hands back the first VLQ of the answer: the return value
+    out = {"returned": c.create_subscription([(1, 0, 4), (2, 10, 4)], cycle_ms=10)}
+    ready, _, _ = select.select([c._connection._iso_conn.socket], [], [], 1.0)
+    out["unasked"] = bool(ready)
+    c.delete_subscription(out["returned"])
+    out["db1"] = c.db_read(1, 0, 4).hex()
+    c.disconnect()
+    print(json.dumps(out), flush=True)
+
+
 if __name__ == "__main__":
-    {"server": server, "read": read, "client": client}[sys.argv[1]](sys.argv[2:])
+    {"server": server, "read": read, "client": client, "subscribe": subscribe}[sys.argv[1]](sys.argv[2:])

@@ -327,6 +327,50 @@ static void test_foreign_client_against_sim(void **state)
     plcio_test_proc_stop(&sim);
 }
 
+/* python-snap7's create_subscription/delete_subscription against `plcio sim
+ * s7`. Its (experimental) CreateObject writes the reference list, an array
+ * of UDInt, with fixed 4-byte words where S7CommPlus puts VLQs, and names
+ * only DB access areas (no member): the simulator refuses it with a clear
+ * return value (0x8106) instead of guessing, sends nothing unasked, and the
+ * session goes on (its DeleteObject is answered, a read works). */
+static void test_foreign_subscription_against_sim(void **state)
+{
+    (void)state;
+    const char *bin = getenv("PLCIO_BIN");
+    assert_non_null(bin);
+    const char *argv[] = {bin,     "sim",  "s7",    "--listen",  "127.0.0.1:0", "--db",
+                          "1:256", "--db", "2:100", "--seconds", "120",         NULL};
+    plcio_test_proc sim;
+    assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on", 20000, 130), 0);
+    int port = plcio_test_port_from_line(sim.line);
+    assert_true(port > 0);
+    char url[64];
+    snprintf(url, sizeof url, "s7://127.0.0.1:%d", port);
+    plcio_s7_client *s7 = NULL;
+    assert_int_equal(plcio_s7_client_new(url, NULL, &s7, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_client_connect(s7), PLCIO_OK);
+    uint8_t four[4] = {0x11, 0x22, 0x33, 0x44};
+    assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_DB, 1, 0, 4, four), PLCIO_OK);
+    plcio_s7_client_free(s7);
+
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    const char *pargv[] = {PY, script, "subscribe", p, NULL};
+    plcio_test_proc proc;
+    assert_int_equal(plcio_test_proc_start(&proc, pargv, NULL, 0, 40), 0);
+    char line[2048];
+    assert_int_equal(plcio_test_proc_read_line(&proc, line, sizeof line, 30000), 0);
+    assert_int_equal(plcio_test_proc_wait(&proc, 20000), 0);
+    cJSON *j = cJSON_Parse(line);
+    if (!j) fail_msg("not JSON: %s", line);
+    /* python-snap7 returns the first VLQ of the answer (the return value) as the id */
+    assert_int_equal(cJSON_GetObjectItem(j, "returned")->valueint, 0x8106);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "unasked")));
+    assert_string_equal(cJSON_GetObjectItem(j, "db1")->valuestring, "11223344");
+    cJSON_Delete(j);
+    plcio_test_proc_stop(&sim);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -357,8 +401,8 @@ int main(void)
     }
     snprintf(script, sizeof script, "%s/s7plus/python_snap7_peer.py", interop_dir());
     setenv("PLCIO_PYTHON_SNAP7", peer_dir, 1);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_v1), cmocka_unit_test(test_tls),
-                                       cmocka_unit_test(test_event_loop),
-                                       cmocka_unit_test(test_foreign_client_against_sim)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_v1), cmocka_unit_test(test_tls), cmocka_unit_test(test_event_loop),
+        cmocka_unit_test(test_foreign_client_against_sim), cmocka_unit_test(test_foreign_subscription_against_sim)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
