@@ -431,7 +431,9 @@ static int parse_multi(const conn *c, plcio_rcursor *rd, bool with_values, s7p_m
         r->value_nr[r->nvalues] = nr;
         /* the Blob form follows the item's form: a real client's root id or none */
         item_ref it;
-        bool compact = !r->link_id && item_of(c, &r->items[nr - 1], &it) == PLCIO_OK && it.compact;
+        bool known = !r->link_id && item_of(c, &r->items[nr - 1], &it) == PLCIO_OK;
+        /* a Blob for a member of an optimized DB: python-snap7's write_symbolic (no root id) */
+        bool compact = known && (it.compact || (it.sym && plcio_rcursor_left(rd) >= 2 && rd->pos[1] == S7P_T_BLOB));
         if ((rc = s7p_value_decode_ex(rd, &r->values[r->nvalues], compact ? S7P_COMPACT_BLOB : 0))) return rc;
         r->nvalues++;
     }
@@ -558,7 +560,14 @@ static void legitimate(conn *c, uint32_t attribute, const s7p_value *v, plcio_wc
 static int write_sym(conn *c, const item_ref *it, const s7p_value *v)
 {
     uint8_t val[2 * PLCIO_WSTRING_MAX + 4];
-    int rc = s7p_sym_from_pvalue(it->stype, it->slen, v, val, sizeof val);
+    int rc;
+    if (v->type == S7P_T_BLOB && !v->flags) { /* the member's S7 bytes (python-snap7's write_symbolic) */
+        if (v->size != it->size) return PLCIO_ERANGE;
+        memcpy(val, v->data, v->size);
+        rc = it->stype == PLCIO_TYPE_BOOL && val[0] > 1 ? PLCIO_ERANGE : PLCIO_OK;
+    } else {
+        rc = s7p_sym_from_pvalue(it->stype, it->slen, v, val, sizeof val);
+    }
     if (rc) return rc;
     const plcio_s7plus_server_memory *m = &c->srv->o.memory;
     if (it->stype == PLCIO_TYPE_BOOL) {
