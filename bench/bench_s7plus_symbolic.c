@@ -16,7 +16,7 @@
 #include "bench_measure.h"
 
 #define N_MEMBERS 1000u
-#define DB_SIZE   (4u * N_MEMBERS)
+#define DB_SIZE   ((size_t)4 * N_MEMBERS)
 
 static plcio_s7_server *srv;
 

@@ -580,6 +580,19 @@ static int write_sym(conn *c, const item_ref *it, const s7p_value *v)
     return m->write(m->ctx, it->area, it->db, it->start, it->size, val);
 }
 
+/* A SetMultiVariables item on an optimized DB: a member, or refused. */
+static void set_optimized(conn *c, const item_ref *it, const s7p_value *v, uint32_t nr, plcio_wcursor *w)
+{
+    uint64_t err = S7P_ERR_OPTIMIZED; /* raw access, or its type RID: refused */
+    if (it->sym) {
+        int rc = write_sym(c, it, v);
+        if (!rc) return;
+        err = rc == PLCIO_ETYPE || rc == PLCIO_ERANGE ? S7P_ERR_BAD_VALUE : ERR_NOT_FOUND;
+    }
+    s7p_put_vlq32(w, nr);
+    s7p_put_vlq64(w, err);
+}
+
 static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)
 {
     s7p_multi_req *r = malloc(sizeof *r);
@@ -620,17 +633,8 @@ static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
                 s7p_put_vlq64(&w, S7P_ERR_ACCESS_DENIED);
                 continue;
             }
-            if (!rc && it.sym) {
-                rc = write_sym(c, &it, v);
-                if (rc) {
-                    s7p_put_vlq32(&w, nr);
-                    s7p_put_vlq64(&w, rc == PLCIO_ETYPE || rc == PLCIO_ERANGE ? S7P_ERR_BAD_VALUE : ERR_NOT_FOUND);
-                }
-                continue;
-            }
-            if (!rc && (it.optimized_raw || it.type_rid)) {
-                s7p_put_vlq32(&w, nr);
-                s7p_put_vlq64(&w, it.optimized_raw ? S7P_ERR_OPTIMIZED : ERR_NOT_FOUND);
+            if (!rc && (it.sym || it.optimized_raw || it.type_rid)) {
+                set_optimized(c, &it, v, nr, &w);
                 continue;
             }
             if (!rc && (it.challenge || it.protection || it.cpu_state || !bytes || v->size != it.size))

@@ -65,28 +65,28 @@ static uint8_t pvalue_type(plcio_type t)
     switch (t) {
     case PLCIO_TYPE_BOOL: return S7P_T_BOOL;
     case PLCIO_TYPE_BYTE: return S7P_T_BYTE;
-    case PLCIO_TYPE_WORD: return S7P_T_WORD;
+    case PLCIO_TYPE_WORD:
+    case PLCIO_TYPE_S5TIME: return S7P_T_WORD;
     case PLCIO_TYPE_DWORD: return S7P_T_DWORD;
     case PLCIO_TYPE_LWORD: return S7P_T_LWORD;
     case PLCIO_TYPE_SINT: return S7P_T_SINT;
-    case PLCIO_TYPE_USINT: return S7P_T_USINT;
+    case PLCIO_TYPE_USINT:
+    case PLCIO_TYPE_CHAR: return S7P_T_USINT;
     case PLCIO_TYPE_INT: return S7P_T_INT;
-    case PLCIO_TYPE_UINT: return S7P_T_UINT;
-    case PLCIO_TYPE_DINT: return S7P_T_DINT;
-    case PLCIO_TYPE_UDINT: return S7P_T_UDINT;
-    case PLCIO_TYPE_LINT: return S7P_T_LINT;
-    case PLCIO_TYPE_ULINT: return S7P_T_ULINT;
+    case PLCIO_TYPE_UINT:
+    case PLCIO_TYPE_WCHAR:
+    case PLCIO_TYPE_DATE: return S7P_T_UINT;
+    case PLCIO_TYPE_DINT:
+    case PLCIO_TYPE_TIME: return S7P_T_DINT;
+    case PLCIO_TYPE_UDINT:
+    case PLCIO_TYPE_TIME_OF_DAY: return S7P_T_UDINT;
+    case PLCIO_TYPE_LINT:
+    case PLCIO_TYPE_LTIME: return S7P_T_LINT;
+    case PLCIO_TYPE_ULINT:
+    case PLCIO_TYPE_LTOD:
+    case PLCIO_TYPE_LDT: return S7P_T_ULINT;
     case PLCIO_TYPE_REAL: return S7P_T_REAL;
     case PLCIO_TYPE_LREAL: return S7P_T_LREAL;
-    case PLCIO_TYPE_CHAR: return S7P_T_USINT;
-    case PLCIO_TYPE_WCHAR: return S7P_T_UINT;
-    case PLCIO_TYPE_DATE: return S7P_T_UINT;
-    case PLCIO_TYPE_TIME: return S7P_T_DINT;
-    case PLCIO_TYPE_TIME_OF_DAY: return S7P_T_UDINT;
-    case PLCIO_TYPE_S5TIME: return S7P_T_WORD;
-    case PLCIO_TYPE_LTIME: return S7P_T_LINT;
-    case PLCIO_TYPE_LTOD: return S7P_T_ULINT;
-    case PLCIO_TYPE_LDT: return S7P_T_ULINT;
     default: return 0;
     }
 }
@@ -179,7 +179,7 @@ static int collect(shapes *s, const lay_shape *x, int depth)
     if (shape_index(s, x) >= 0) return PLCIO_OK;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
-        const lay_shape **nv = realloc(s->v, cap * sizeof *nv);
+        const lay_shape **nv = realloc(s->v, cap * sizeof(const lay_shape *));
         if (!nv) return PLCIO_ENOMEM;
         s->v = nv;
         s->cap = cap;

@@ -216,7 +216,12 @@ static int type_rids(plcio_s7plus_client *c, const db_info *dbs, size_t n, uint3
 {
     s7p_multi_req *r = malloc(sizeof *r);
     s7p_multi_res *a = malloc(sizeof *a);
-    int rc = r && a ? PLCIO_OK : fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if (!r || !a) {
+        free(r);
+        free(a);
+        return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    }
+    int rc = PLCIO_OK;
     size_t per = (size_t)s7p_cl_max_items(c);
     for (size_t at = 0; at < n && !rc; at += per) {
         size_t m = n - at < per ? n - at : per;
@@ -372,11 +377,14 @@ static int cached(plcio_s7plus_client *c, const char *want, size_t wlen, const p
         rc = fail(c, PLCIO_ENOTFOUND, "s7plus: %.*s names %zu data blocks", (int)wlen, want,
                   plcio_layout_set_count(set));
     if (!rc && !*cache && !(*cache = calloc(1, sizeof **cache))) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    cache_entry *nv = rc ? NULL : realloc((*cache)->v, ((*cache)->n + 1) * sizeof *nv);
-    if (!rc && !nv) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
     if (rc) {
         plcio_layout_set_free(set);
         return rc;
+    }
+    cache_entry *nv = realloc((*cache)->v, ((*cache)->n + 1) * sizeof *nv);
+    if (!nv) {
+        plcio_layout_set_free(set);
+        return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
     }
     (*cache)->v = nv;
     const plcio_layout *l = plcio_layout_set_get(set, 0);
@@ -479,7 +487,7 @@ int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_
         b->m = n - *at < per ? n - *at : per;
         plcio_s7plus_sym_item *it = items + *at;
         memset(&b->r, 0, sizeof b->r);
-        uint8_t *owned[S7P_MAX_ITEMS];
+        uint8_t *owned[S7P_MAX_ITEMS] = {0};
         int rc = PLCIO_OK;
         for (size_t k = 0; k < b->m && !rc; k++) {
             it[k].error = 0;

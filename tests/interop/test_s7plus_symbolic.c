@@ -120,7 +120,7 @@ static void check_starts(plcio_s7plus_client *c)
             fail_msg("%s: %s", starts[k].text, e.text);
         char w[256];
         text_of(&want, w, sizeof w);
-        if (strcmp(t, w)) fail_msg("%s: read %s, the source says %s (%s)", starts[k].name, t, starts[k].text, w);
+        if (strcmp(t, w) != 0) fail_msg("%s: read %s, the source says %s (%s)", starts[k].name, t, starts[k].text, w);
     }
     free(items);
 }
@@ -189,7 +189,7 @@ static void check_writes(plcio_s7plus_client *c, plcio_s7plus_client *other)
         assert_int_equal(back[k].result, PLCIO_OK);
         text_of(&items[k].value, a, sizeof a);
         text_of(&back[k].value, b, sizeof b);
-        if (strcmp(a, b)) fail_msg("%s: wrote %s, read back %s", writes[k].name, a, b);
+        if (strcmp(a, b) != 0) fail_msg("%s: wrote %s, read back %s", writes[k].name, a, b);
     }
     /* the neighbours of what was written did not move */
     plcio_s7plus_sym_item nb[3];

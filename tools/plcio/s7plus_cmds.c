@@ -118,8 +118,8 @@ int s7plus_cli_read(int argc, char **argv)
     for (int i = 1; i < argc && !st; i++) {
         if (argv[i] == url || argv[i][0] == '-') continue;
         plcio_s7_address a;
+        memset(&a, 0, sizeof a);
         plcio_s7plus_area area = PLCIO_S7PLUS_AREA_DB;
-        uint8_t buf[1024];
         plcio_value v;
         plcio_error err;
         memset(&err, 0, sizeof err);
@@ -133,6 +133,7 @@ int s7plus_cli_read(int argc, char **argv)
         }
         bool got = stype != PLCIO_TYPE_COUNT_; /* a symbol: read above */
         if (!got) {
+            uint8_t buf[1024];
             if (a.size > sizeof buf)
                 st = cli_error(PLCIO_EXIT_USAGE, "%s: too large", argv[i]);
             else if (plcio_s7plus_client_read_area(c, area, a.db, a.offset, a.size, buf))
