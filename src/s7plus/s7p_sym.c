@@ -663,10 +663,13 @@ static void sb_add(sbuf *b, const char *fmt, ...) PLCIO_PRINTF(2, 3);
 static void sb_add(sbuf *b, const char *fmt, ...)
 {
     for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = b->p ? vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) : -1;
-        va_end(ap);
+        int n = -1;
+        if (b->p) {
+            va_list ap;
+            va_start(ap, fmt);
+            n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+            va_end(ap);
+        }
         if (n >= 0 && (size_t)n < b->cap - b->len) {
             b->len += (size_t)n;
             return;

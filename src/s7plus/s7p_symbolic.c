@@ -376,10 +376,13 @@ static int cached(plcio_s7plus_client *c, const char *want, size_t wlen, const p
     if (!rc && plcio_layout_set_count(set) != 1)
         rc = fail(c, PLCIO_ENOTFOUND, "s7plus: %.*s names %zu data blocks", (int)wlen, want,
                   plcio_layout_set_count(set));
-    if (!rc && !*cache && !(*cache = calloc(1, sizeof **cache))) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
     if (rc) {
         plcio_layout_set_free(set);
         return rc;
+    }
+    if (!*cache && !(*cache = calloc(1, sizeof **cache))) {
+        plcio_layout_set_free(set);
+        return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
     }
     cache_entry *nv = realloc((*cache)->v, ((*cache)->n + 1) * sizeof *nv);
     if (!nv) {
