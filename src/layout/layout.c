@@ -167,7 +167,7 @@ static void warn(plcio_layout_set *set, const char *fmt, ...)
 /* Standard or optimized? Explicit attribute first; an instance DB follows its
  * FB; classic STEP 7 blocks and table copies (which print offsets) are
  * standard; otherwise TIA's default, optimized. */
-static int check_access(plcio_layout_set *set, const lay_block *db)
+static int check_access(plcio_layout_set *set, lay_block *db)
 {
     lay_access access = db->access;
     const lay_block *fb = NULL;
@@ -175,6 +175,10 @@ static int check_access(plcio_layout_set *set, const lay_block *db)
     if (access == LA_UNSPECIFIED && fb) access = fb->classic ? LA_STANDARD : fb->access;
     if (access == LA_UNSPECIFIED && (db->classic || db->table_copy)) access = LA_STANDARD;
     if (access == LA_STANDARD) return PLCIO_OK;
+    if (set->opts.accept_optimized && (access == LA_OPTIMIZED || !set->opts.assume_standard)) {
+        db->optimized = true; /* served by symbol; offsets are the simulator's own storage */
+        return PLCIO_OK;
+    }
     if (access == LA_OPTIMIZED)
         return lay_fail(&set->diag, PLCIO_EOPTIMIZED, db->pos,
                         "data block \"%s\" uses optimized access (S7_Optimized_Access := 'TRUE'): the CPU arranges "
@@ -291,6 +295,8 @@ const char *plcio_layout_name(const plcio_layout *layout) { return layout ? layo
 
 int plcio_layout_db_number(const plcio_layout *layout) { return layout ? layout->db_number : -1; }
 
+bool plcio_layout_is_optimized(const plcio_layout *layout) { return layout && layout->optimized; }
+
 uint32_t plcio_layout_size(const plcio_layout *layout) { return layout ? layout->size : 0; }
 
 size_t plcio_layout_leaf_count(const plcio_layout *layout) { return layout ? layout->nleaves : 0; }
@@ -310,6 +316,10 @@ static void fill_leaf(const plcio_layout *l, const lay_leaf *leaf, plcio_layout_
     out->size = (uint32_t)plcio_type_size(leaf->type, leaf->length);
     out->count = 1;
     out->start = leaf->start;
+    if (l->optimized) {
+        out->nlids = leaf->nlids;
+        memcpy(out->lids, leaf->lids, leaf->nlids * sizeof *leaf->lids);
+    }
 }
 
 int plcio_layout_leaf(const plcio_layout *layout, size_t index, plcio_layout_member *out)
@@ -474,6 +484,13 @@ int plcio_layout_lookup(const plcio_layout *layout, const char *name, plcio_layo
     out->bit = s->type == PLCIO_TYPE_BOOL ? (int)(bit % 8) : -1;
     out->size = s->size_bits == 1 ? 1u : s->size_bits / 8;
     out->count = s->kind == PLCIO_LAYOUT_ARRAY ? s->count : 1;
+    if (s->kind == PLCIO_LAYOUT_ARRAY) {
+        out->dims = s->ndims;
+        for (unsigned d = 0; d < s->ndims && d < PLCIO_LAYOUT_MAX_DIMS; d++) {
+            out->lower[d] = s->lo[d];
+            out->dim_count[d] = (uint32_t)((int64_t)s->hi[d] - s->lo[d] + 1);
+        }
+    }
     return PLCIO_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "s7plus/s7p_legit.h"
 #include "s7plus/s7p_session.h"
 #include "s7plus/s7p_subscribe.h"
+#include "s7plus/s7p_sym.h"
 
 #define MOD "s7plus"
 
@@ -42,6 +43,8 @@ struct plcio_s7plus_client {
     bool ka_busy; /* a keep-alive request is under way */
     uint64_t keepalives;
     plcio_s7plus_item *jitems;
+    plcio_s7plus_sym_item *jsyms; /* JOB_SYM_*: the items, the batch under way starts at jat */
+    size_t jat;
     size_t jn;
     size_t jlen; /* its encoded body in c->body */
     plcio_s7plus_done_fn jdone;
@@ -57,9 +60,10 @@ struct plcio_s7plus_client {
     uint32_t jsub_del;
     size_t jsub_n;
     plcio_s7plus_subscription_options jsub_opts;
+    s7p_symcache *sym; /* browsed DBs (s7p_symbolic.c) */
 };
 
-enum { JOB_NONE, JOB_READ, JOB_WRITE, JOB_SUB, JOB_UNSUB };
+enum { JOB_NONE, JOB_READ, JOB_WRITE, JOB_SUB, JOB_UNSUB, JOB_SYM_READ, JOB_SYM_WRITE };
 
 static uint64_t now_ns(const plcio_s7plus_client *c) { return plcio_clock_now(&c->opt.clock); }
 static bool own_io(const plcio_s7plus_client *c) { return c->opt.transport || c->opt.clock.now; }
@@ -74,6 +78,7 @@ void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
     o->timeout_ms = 5000;
     o->reconnect_min_ms = 100;
     o->reconnect_max_ms = 5000;
+    o->max_items = 20;
 }
 
 static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *err, int *rc)
@@ -93,14 +98,22 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure", "tls",
-                                          "tls12", "timeout",   "dialect",   "password", "legitimation",
-                                          "name",  "keepalive", "reconnect", NULL};
+    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure",  "tls",
+                                          "tls12", "timeout",   "dialect",   "password",  "legitimation",
+                                          "name",  "keepalive", "reconnect", "max_items", NULL};
     /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
-    static const char *const allowed_s7[] = {
-        "ca",           "cert",     "key",       "insecure",        "tls",  "tls12", "timeout", "dialect", "password",
-        "legitimation", "name",     "keepalive", "protocol",        "rack", "slot",  "pdu",     "type",    "local-tsap",
-        "remote-tsap",  "parallel", "reconnect", "connect-timeout", NULL};
+    static const char *const allowed_s7[] = {"ca",          "cert",
+                                             "key",         "insecure",
+                                             "tls",         "tls12",
+                                             "timeout",     "dialect",
+                                             "password",    "legitimation",
+                                             "name",        "keepalive",
+                                             "protocol",    "rack",
+                                             "slot",        "pdu",
+                                             "type",        "local-tsap",
+                                             "remote-tsap", "parallel",
+                                             "reconnect",   "connect-timeout",
+                                             "max_items",   NULL};
     bool s7 = !strcmp(u->scheme, "s7");
     if (!s7 && strcmp(u->scheme, "s7plus") != 0)
         return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: scheme %s is not s7plus", u->scheme);
@@ -153,6 +166,10 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
                                  86400000, &t)))
         return plcio_error_set(err, rc, "s7plus URL: keepalive must be 0..86400000 ms");
     o->keepalive_ms = (int)t;
+    if ((rc = plcio_url_get_uint(u, "max_items", (unsigned long)(o->max_items > 0 ? o->max_items : 20), 1,
+                                 PLCIO_S7PLUS_MAX_ITEMS, &t)))
+        return plcio_error_set(err, rc, "s7plus URL: max_items must be 1..64");
+    o->max_items = (int)t;
     return PLCIO_OK;
 }
 
@@ -190,6 +207,9 @@ int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *
         return plcio_error_set(err, PLCIO_EINVAL, "s7plus: legitimation %d unknown", o.legitimation);
     if (o.password && o.legitimation == PLCIO_S7PLUS_LEGIT_NEW && !o.tls)
         return plcio_error_set(err, PLCIO_EINVAL, "s7plus: legitimation=new needs TLS");
+    if (o.max_items <= 0) o.max_items = 20;
+    if (o.max_items > PLCIO_S7PLUS_MAX_ITEMS)
+        return plcio_error_set(err, PLCIO_EINVAL, "s7plus: max_items must be 1..%d", PLCIO_S7PLUS_MAX_ITEMS);
     plcio_s7plus_client *c = calloc(1, sizeof *c);
     if (!c) return plcio_error_set(err, PLCIO_ENOMEM, "s7plus: out of memory");
     c->opt = o;
@@ -266,6 +286,7 @@ void plcio_s7plus_client_free(plcio_s7plus_client *c)
     if (!c) return;
     plcio_s7plus_client_close(c);
     csub_free(c->subs);
+    s7p_symcache_free(c->sym);
     free(c->body);
     free(c);
 }
@@ -925,11 +946,12 @@ static int kick(plcio_s7plus_client *c, uint64_t now)
     if (!c->session || !c->up || s7p_session_state(c->session) != S7PS_READY) return PLCIO_OK;
     int rc = PLCIO_OK;
     if (c->job != JOB_NONE && !c->job_sent) {
-        uint16_t fn = c->job == JOB_READ    ? S7P_FN_GET_MULTI_VARS
-                      : c->job == JOB_WRITE ? S7P_FN_SET_MULTI_VARS
-                      : c->job == JOB_SUB   ? S7P_FN_CREATE_OBJECT
-                                            : S7P_FN_DELETE_OBJECT;
-        rc = s7p_session_request(c->session, fn, c->body, c->jlen, c->job == JOB_READ, now);
+        bool rd = c->job == JOB_READ || c->job == JOB_SYM_READ;
+        uint16_t fn = rd                                               ? S7P_FN_GET_MULTI_VARS
+                      : c->job == JOB_WRITE || c->job == JOB_SYM_WRITE ? S7P_FN_SET_MULTI_VARS
+                      : c->job == JOB_SUB                              ? S7P_FN_CREATE_OBJECT
+                                                                       : S7P_FN_DELETE_OBJECT;
+        rc = s7p_session_request(c->session, fn, c->body, c->jlen, rd, now);
         c->job_sent = rc == PLCIO_OK;
     } else if (c->job == JOB_NONE && keepalive_ns(c) && now >= c->last_rx + keepalive_ns(c)) {
         if (!c->ka_len) {
@@ -964,6 +986,23 @@ static void on_answer(plcio_s7plus_client *c)
         return;
     }
     if (c->job == JOB_NONE || !c->job_sent) return;
+    if (c->job == JOB_SYM_READ || c->job == JOB_SYM_WRITE) { /* the next batch, or done */
+        bool write = c->job == JOB_SYM_WRITE;
+        rc = s7p_sym_job_answer(c, c->jsyms, c->jat, write, &p);
+        if (rc == PLCIO_OK) {
+            c->jat += s7p_sym_job_batch(c);
+            size_t len = 0;
+            rc = s7p_sym_job_body(c, c->jsyms, c->jn, &c->jat, write, &len);
+            if (rc == PLCIO_OK && len) {
+                c->jlen = len;
+                c->job_sent = false;
+                if ((rc = kick(c, now_ns(c))) == PLCIO_OK) return;
+            }
+        }
+        if (rc == PLCIO_OK) plcio_error_clear(&c->last);
+        finish_job(c, rc);
+        return;
+    }
     rc = c->job == JOB_READ    ? read_answer(c, c->jitems, c->jn, &p)
          : c->job == JOB_WRITE ? write_answer(c, c->jitems, c->jn, &p)
          : c->job == JOB_SUB   ? sub_answer(c, &p, c->jsub_n, &c->jsub_opts, c->jsub_id)
@@ -1033,6 +1072,31 @@ static int queue_job(plcio_s7plus_client *c, int job, plcio_s7plus_item *items, 
     c->job = job;
     c->job_sent = false;
     c->jitems = items;
+    c->jn = n;
+    c->jlen = len;
+    c->jdone = done;
+    c->jctx = ctx;
+    if ((rc = kick(c, now_ns(c)))) {
+        c->job = JOB_NONE; /* not queued: the caller gets the error, done is not called */
+        return async_fail(c, rc);
+    }
+    return PLCIO_OK;
+}
+
+int s7p_cl_queue_sym(plcio_s7plus_client *c, bool write, plcio_s7plus_sym_item *items, size_t n,
+                     plcio_s7plus_done_fn done, void *ctx)
+{
+    if (c->job != JOB_NONE) return failf(c, PLCIO_EBUSY, "s7plus: a job is under way");
+    bool waits = !c->session && c->opt.auto_reconnect && c->want_connected; /* for the next attempt */
+    if (!c->session && !waits) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
+    size_t at = 0, len = 0;
+    int rc = s7p_sym_job_body(c, items, n, &at, write, &len);
+    if (rc) return rc;
+    if (len == 0) return failf(c, PLCIO_ETYPE, "s7plus: no item has a value that can be sent (see their results)");
+    c->job = write ? JOB_SYM_WRITE : JOB_SYM_READ;
+    c->job_sent = false;
+    c->jsyms = items;
+    c->jat = at;
     c->jn = n;
     c->jlen = len;
     c->jdone = done;
@@ -1404,4 +1468,25 @@ static int legitimate(plcio_s7plus_client *c)
     log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "password accepted (%s legitimation)", use_new ? "new" : "legacy");
     plcio_error_clear(&c->last);
     return PLCIO_OK;
+}
+
+/* ---- for s7p_symbolic.c (s7p_sym.h) ---------------------------------------------- */
+
+int s7p_cl_exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, s7p_pdu *answer)
+{
+    return exchange(c, fn, body_len, read_class, answer);
+}
+
+uint8_t *s7p_cl_body(plcio_s7plus_client *c, size_t need) { return body_room(c, need) ? NULL : c->body; }
+
+int s7p_cl_fail(plcio_s7plus_client *c, int rc, const char *text) { return failf(c, rc, "%s", text); }
+
+void s7p_cl_plc_error(plcio_s7plus_client *c, uint64_t code) { c->plc_error = code; }
+void s7p_cl_ok(plcio_s7plus_client *c) { plcio_error_clear(&c->last); }
+s7p_symcache **s7p_cl_cache(plcio_s7plus_client *c) { return &c->sym; }
+int s7p_cl_max_items(const plcio_s7plus_client *c) { return c->opt.max_items; }
+const uint8_t *s7p_cl_qualifier(size_t *len)
+{
+    *len = sizeof qualifier_attrs;
+    return qualifier_attrs;
 }

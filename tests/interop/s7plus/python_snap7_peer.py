@@ -18,6 +18,11 @@ shared peers folder); nothing of it is copied here.
       against a server without TLS, then 1 s of watching its connection for
       anything unasked (a notification), delete_subscription, a read of
       DB1[0:4]; prints one JSON object
+  python_snap7_peer.py symbolic PORT
+      python-snap7's browse() of plcio sim s7's built-in optimized DBs, then
+      read_symbolic of the members named in the browse (raw bytes as hex) and
+      write_symbolic of 4 bytes (REAL 7.5) to "Line".Motor.Speed and of 2 bytes
+      to a REAL (which must fail); prints one JSON object
 """
 import json
 import os
@@ -108,5 +113,28 @@ def subscribe(args):
     print(json.dumps(out), flush=True)
 
 
+def symbolic(args):
+    port = int(args[0])
+    c = S7CommPlusClient()
+    c.connect("127.0.0.1", port=port)
+    out = {"vars": {}, "reads": {}}
+    for v in c.browse():
+        out["vars"][v["name"]] = [v["access_sequence"], v["data_type"]]
+    for name in ("Line.Motor.Speed", "Line.Counts[2]", "Line.Name", "Line.Station[2].Temp", "Tank.Mode",
+                 "Line.Grid[2,3]", "Tank.Level"):
+        seq = out["vars"][name][0].split(".")
+        out["reads"][name] = c.read_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]]).hex()
+    seq = out["vars"]["Line.Motor.Speed"][0].split(".")
+    c.write_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]], bytes.fromhex("40f00000"))
+    try:
+        c.write_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]], b"\x01\x02")
+        out["short_write"] = "accepted"
+    except Exception as e:  # noqa: BLE001 - the refusal is what is checked
+        out["short_write"] = str(e)
+    c.disconnect()
+    print(json.dumps(out), flush=True)
+
+
 if __name__ == "__main__":
-    {"server": server, "read": read, "client": client, "subscribe": subscribe}[sys.argv[1]](sys.argv[2:])
+    commands = {"server": server, "read": read, "client": client, "subscribe": subscribe, "symbolic": symbolic}
+    commands[sys.argv[1]](sys.argv[2:])
