@@ -29,7 +29,7 @@ export PLCIO_TEST_RUN="${PLCIO_TEST_RUN:-1}"
 # start_sim LISTEN: the simulator with a fixed certificate, so a restart keeps the CA valid
 start_sim() {
   : > "$TMP/sim.out"
-  "$BIN" sim s7 --listen "$1" --db 1:100 --db 7:20 --seconds 300 \
+  "$BIN" sim s7 --listen "$1" --db 1:100 --db 3:10000 --db 7:20 --seconds 300 \
     --s7plus-cert "$TMP/cert.pem" --s7plus-key "$TMP/key.pem" > "$TMP/sim.out" 2>&1 &
   SIM=$!
   wait_listen "$TMP/sim.out"
@@ -90,6 +90,14 @@ expect 1 "BOOL is not written over S7CommPlus" "$BIN" shm "$NAME" --write DB1.DB
 expect 0 "DB1.DBX2.1 = true" "$BIN" read "$CLASSIC" DB1.DBX2.1
 expect 1 "refused the write of DB9" "$BIN" shm "$NAME" --write DB9.DBW0=1
 
+# ---- the simulator stops answering (SIGSTOP): timeouts, values stale; SIGCONT: good again ----
+kill -STOP "$SIM"
+shm_check "t['DB1.DBW0:INT']['quality'] == 'stale'"
+kill -CONT "$SIM"
+expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=-6
+shm_check "t['DB1.DBW0:INT']['value'] == -6 and t['DB1.DBW0:INT']['quality'] == 'good'" 30
+grep -q "no answer from the PLC in time" "$TMP/eng" || fail "the timeout was not reported"
+
 # ---- the simulator killed: DOWN, values stale; restarted: good again ----
 kill -9 "$SIM"; wait "$SIM" 2>/dev/null; SIM=
 shm_check "all(v['quality'] in ('stale', 'error') for v in t.values()) and t['DB1.DBW0:INT']['quality'] == 'stale'"
@@ -102,6 +110,17 @@ expect 0 "MW10:INT = 99" "$BIN" read "$CLASSIC" MW10:INT
 kill -INT "$ENG"; wait "$ENG"; ENG=
 grep -q "DOWN" "$TMP/eng" || fail "the lost connection was not reported"
 grep -q "cycles" "$TMP/eng" || fail "no statistics: $(cat "$TMP/eng")"
+
+# ---- more items than one request takes (64): 100 tags 100 bytes apart, two requests a cycle ----
+set --
+for i in $(seq 0 99); do set -- "$@" --tag "DB3.DBW$((i * 100)):INT"; done
+"$BIN" sync "$URL" "$@" --interval 50 --shm "$NAME" --stats 500 > "$TMP/eng" 2>&1 &
+ENG=$!
+expect 0 "" "$BIN" write "$CLASSIC" DB3.DBW0:INT=100 DB3.DBW6300:INT=163 DB3.DBW6400:INT=164 DB3.DBW9900:INT=199
+shm_check "len(t) == 100 and all(v['quality'] == 'good' for v in t.values()) and \
+[t['DB3.DBW%d:INT' % o]['value'] for o in (0, 100, 6300, 6400, 9900)] == [100, 0, 163, 164, 199]"
+kill -INT "$ENG"; wait "$ENG"; ENG=
+grep -q "100 tags every 50 ms" "$TMP/eng" || fail "no statistics for the 100 tags: $(cat "$TMP/eng")"
 
 # ---- s7://...?protocol=plus|auto in a configuration file ----
 cat > "$TMP/plus.yaml" <<EOF
