@@ -35,6 +35,8 @@ PLCIO_BEGIN_DECLS
 
 /* Most dimensions an ARRAY may declare (S7 allows 6). */
 #define PLCIO_LAYOUT_MAX_DIMS 6
+/* Longest LID chain of a member (struct nesting and array levels). */
+#define PLCIO_LAYOUT_MAX_LIDS 16
 /* Largest data block an S7 CPU addresses with a 16-bit byte offset. */
 #define PLCIO_LAYOUT_MAX_DB_SIZE 65535u
 
@@ -47,6 +49,13 @@ typedef struct plcio_layout_options {
      * block is standard (non-optimized) although its source does not say so;
      * the set records a warning for each such DB. */
     bool assume_standard;
+    /* Keep optimized DBs instead of refusing them (the S7CommPlus simulator
+     * serves them by symbol): their members get LIDs in declaration order as
+     * plcio assumes TIA assigns them (the first member of every struct level
+     * 10 (0xA), then one up per member; unverified against TIA), and byte
+     * offsets laid out by the standard rules, which only the simulator's own
+     * storage uses. plcio_layout_is_optimized() tells such DBs. */
+    bool accept_optimized;
 } plcio_layout_options;
 
 typedef enum plcio_layout_kind {
@@ -73,6 +82,16 @@ typedef struct plcio_layout_member {
     const char *start; /* leaves: start value as the source wrote it
                           ("16#0F", "'abc'", "T#2s"), NULL for the type's
                           default (zero, FALSE, empty string) */
+    /* Symbolic access path below the DB (optimized DBs, browsed or accepted
+     * with accept_optimized; 0 otherwise): the member's LID at each struct
+     * level, an array element's flat 0-based index after its array's LID,
+     * and for an element of an array of structs a 1 after the index. */
+    unsigned nlids;
+    uint32_t lids[PLCIO_LAYOUT_MAX_LIDS];
+    /* ARRAY (or a leaf inside one): bounds of the innermost array */
+    unsigned dims;
+    int32_t lower[PLCIO_LAYOUT_MAX_DIMS];
+    uint32_t dim_count[PLCIO_LAYOUT_MAX_DIMS];
 } plcio_layout_member;
 
 /* A new, empty set in *out. opts may be NULL (defaults). Caller frees with
@@ -118,6 +137,8 @@ PLCIO_API const plcio_layout *plcio_layout_set_type(const plcio_layout_set *set,
 
 PLCIO_API const char *plcio_layout_name(const plcio_layout *layout);
 PLCIO_API int plcio_layout_db_number(const plcio_layout *layout);
+/* True for an optimized DB (accept_optimized, or a browsed S7CommPlus DB). */
+PLCIO_API bool plcio_layout_is_optimized(const plcio_layout *layout);
 /* DB length in bytes (even, like TIA reports it). */
 PLCIO_API uint32_t plcio_layout_size(const plcio_layout *layout);
 

@@ -21,6 +21,9 @@
 
 #include "plcio/core.h"
 #include "plcio/export.h"
+#include "plcio/layout.h"
+#include "plcio/types.h"
+#include "plcio/value.h"
 
 PLCIO_BEGIN_DECLS
 
@@ -80,6 +83,10 @@ typedef struct plcio_s7plus_client_options {
     const char *password;
     /* PLCIO_S7PLUS_LEGIT_AUTO: the new method over TLS, legacy without. */
     int legitimation;
+    /* Symbolic reads/writes: items per GetMultiVariables/SetMultiVariables
+     * (1..64; 20 by default, a conservative guess at what S7-1200s take).
+     * URL: max_items=N. */
+    int max_items;
 } plcio_s7plus_client_options;
 
 PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
@@ -151,6 +158,79 @@ PLCIO_API int plcio_s7plus_client_get_protection_level(plcio_s7plus_client *c, u
 #define PLCIO_S7PLUS_CPU_STOP 0x04
 PLCIO_API int plcio_s7plus_client_get_cpu_state(plcio_s7plus_client *c, int *state, unsigned *raw);
 
+/* ---- optimized DBs by symbol ---------------------------------------------
+ * Members of optimized DBs have no byte offsets: a client names them by
+ * their access path, the DB's access area (0x8A0E0000 + number), the
+ * sub-area (2550, the DB's actual values) and a chain of LIDs (local ids the
+ * CPU assigned: one per struct level, an array's flat 0-based element index
+ * after the array's LID; after the index of an array of structs, a 1, then
+ * the member's LID). The PLC tells them in its type information: Explore of
+ * the type-info container (537), one object per DB / struct type, each with
+ * a VartypeList (LID, symbol CRC, software data type, offsets, array bounds,
+ * the relation to a nested struct's type) and a VarnameList. A DB's own type
+ * object is found by reading LID 1 of the DB (a RID).
+ *
+ * Addresses are written as TIA writes them: `"Line".Motor.Speed`,
+ * `"Line".Counts[2]`, `"Line".Recipes[1].Temp`, `"Grid".M[1,2]`; the DB name
+ * in double quotes (quotes may be left out when the name is a plain
+ * identifier), members case-insensitive. `DB5` works for a DB's number too.
+ *
+ * Values are plcio_value (value.h), typed from the browse: on the wire each
+ * elementary type goes as its PValue (BOOL Bool, INT Int, REAL Real, ...;
+ * STRING as a USInt array [max, length, chars], WSTRING as a UInt array
+ * [max, length, units], DATE/TIME/TOD/S5TIME as their integers, DTL and
+ * DATE_AND_TIME as a USInt array of their S7 bytes). docs/s7plus.md, section
+ * "Optimized DBs by symbol", says which of these shapes are checked against
+ * what; none is checked on a real CPU yet. */
+
+#define PLCIO_S7PLUS_MAX_LIDS 16
+typedef struct plcio_s7plus_symbol {
+    uint32_t access_area; /* 0x8A0E0000 + DB number */
+    uint32_t sub_area;    /* 2550: the DB's actual values */
+    uint32_t crc;         /* symbol CRC from the type info (0: not checked) */
+    unsigned nlids;
+    uint32_t lids[PLCIO_S7PLUS_MAX_LIDS];
+    plcio_type type; /* elementary type of the member */
+    unsigned length; /* STRING[n] / WSTRING[n]: n; else 0 */
+    unsigned db;     /* DB number */
+} plcio_s7plus_symbol;
+
+/* Browse: the DBs of the PLC with their type information, as a resolved
+ * layout set (layout.h): one plcio_layout per DB (name, number,
+ * plcio_layout_is_optimized), its members with names, types, lengths, array
+ * bounds and their LID chains (plcio_layout_member.nlids/lids). `db` names
+ * one DB ("Line", "\"Line\"" or "DB5"), NULL: all. Caller frees *out with
+ * plcio_layout_set_free. Byte offsets in it are plcio's standard-access
+ * layout of the same declaration, not the CPU's (optimized members have none).
+ * PLCIO_ENOTFOUND (no such DB), PLCIO_EPROTO (malformed type information). */
+PLCIO_API int plcio_s7plus_client_browse(plcio_s7plus_client *c, const char *db, plcio_layout_set **out);
+
+/* One symbolic address to its access path and type. The DB is browsed on
+ * first use and kept (until plcio_s7plus_client_forget, or _free); later
+ * names in it resolve without asking the PLC. PLCIO_ENOTFOUND (unknown DB or
+ * member), PLCIO_ERANGE (index outside the declared bounds), PLCIO_ESYNTAX,
+ * PLCIO_ETYPE (a struct or whole array: name a leaf). */
+PLCIO_API int plcio_s7plus_client_resolve(plcio_s7plus_client *c, const char *name, plcio_s7plus_symbol *out);
+/* Drop the browse cache (after a download changed the PLC's program). */
+PLCIO_API void plcio_s7plus_client_forget(plcio_s7plus_client *c);
+
+/* Typed multi-item read/write. Items go in GetMultiVariables /
+ * SetMultiVariables requests of at most max_items (option, default 20) each,
+ * one after the other; each item gets its result (PLCIO_OK, PLCIO_EPLC with
+ * the PLC's code in error, PLCIO_ETYPE/PLCIO_ERANGE when the PLC's value does
+ * not fit the symbol's type or the value to write does not fit). The call
+ * returns PLCIO_OK when the exchanges worked, whatever the items' results. */
+typedef struct plcio_s7plus_sym_item {
+    plcio_s7plus_symbol sym;
+    plcio_value value; /* read: filled (plcio_value_init'ed to sym.type); write: taken */
+    int result;
+    uint64_t error;
+} plcio_s7plus_sym_item;
+PLCIO_API int plcio_s7plus_client_read_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n);
+PLCIO_API int plcio_s7plus_client_write_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n);
+/* Event-loop forms (see below): items borrowed until done has run; done
+ * runs once, after the last batch. */
+
 /* ---- event-loop use (nothing blocks) ----
  * As the classic S7 client (plcio/s7.h): start with
  * plcio_s7plus_client_connect_async, queue one job at a time with the
@@ -175,6 +255,12 @@ PLCIO_API int plcio_s7plus_client_read_multi_async(plcio_s7plus_client *c, plcio
                                                    plcio_s7plus_done_fn done, void *ctx);
 PLCIO_API int plcio_s7plus_client_write_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
                                                     plcio_s7plus_done_fn done, void *ctx);
+/* Symbolic items (symbols resolved beforehand with the blocking _resolve,
+ * or filled from a browse): batches of max_items go one after the other. */
+PLCIO_API int plcio_s7plus_client_read_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
+                                                     plcio_s7plus_done_fn done, void *ctx);
+PLCIO_API int plcio_s7plus_client_write_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
+                                                      plcio_s7plus_done_fn done, void *ctx);
 /* Events to wait for on the fd (0: none) and the deadline (monotonic ns of
  * the client's clock, 0: none) at which _process must be called anyway. */
 PLCIO_API unsigned plcio_s7plus_client_wants(const plcio_s7plus_client *c, uint64_t *deadline);
@@ -226,6 +312,16 @@ typedef struct plcio_s7plus_server_options {
      * protection_level 3) and reports protection_level until it legitimated,
      * then level 1. NULL: no password. Copied; 1..64 characters. */
     const char *password;
+    /* Optimized DBs served by symbol (borrowed, resolved, kept until the
+     * server is freed; NULL: none). Each DB of the set for which
+     * plcio_layout_is_optimized() holds is answered over S7CommPlus as an
+     * optimized DB: in the list of DBs with its name, Explore of its type
+     * information, LID 1 (its type RID) and symbolic reads and writes of its
+     * members by LID chain. Its values live in memory (the read/write
+     * callbacks, area DB) at the layout's standard offsets: the simulator's
+     * own storage, never visible to clients as offsets. Raw (ClassicBlob)
+     * access to such a DB is refused with 0x8104 (plcio's choice). */
+    const plcio_layout_set *symbols;
 } plcio_s7plus_server_options;
 
 PLCIO_API void plcio_s7plus_server_options_init(plcio_s7plus_server_options *o);

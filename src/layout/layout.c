@@ -291,6 +291,8 @@ const char *plcio_layout_name(const plcio_layout *layout) { return layout ? layo
 
 int plcio_layout_db_number(const plcio_layout *layout) { return layout ? layout->db_number : -1; }
 
+bool plcio_layout_is_optimized(const plcio_layout *layout) { return layout && layout->optimized; }
+
 uint32_t plcio_layout_size(const plcio_layout *layout) { return layout ? layout->size : 0; }
 
 size_t plcio_layout_leaf_count(const plcio_layout *layout) { return layout ? layout->nleaves : 0; }

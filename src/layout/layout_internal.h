@@ -171,6 +171,7 @@ struct plcio_layout {
     size_t nleaves, cap_leaves;
     uint32_t *hash; /* open addressing over leaf names: index+1, 0 empty */
     size_t hash_cap;
+    bool optimized; /* accept_optimized: an optimized DB kept, with LIDs */
 };
 
 struct plcio_layout_set {
