@@ -1,10 +1,18 @@
 /* The sync engine's S7CommPlus driver (s7plus://, s7://...?protocol=plus):
  * one plcio_s7plus_client per device in event-loop mode. The client runs one
  * job (one GetMultiVariables or SetMultiVariables) at a time, so the driver
- * queues group reads and writes and starts the next when one is done. A
- * group's tags are merged into regions (one item each) like the classic
- * driver's; a group of more than PLCIO_S7PLUS_MAX_ITEMS regions reads in
- * several requests, one after the other, per cycle. */
+ * queues group reads and writes and starts the next when one is done.
+ *
+ * Two kinds of tags:
+ * - raw: classic-area addresses (DB1.DBW0, MW10, layout members) of DBs with
+ *   standard access, I, Q and M, read as [3, offset, size] items. A group's
+ *   raw tags are merged into regions (one item each) like the classic
+ *   driver's; more than PLCIO_S7PLUS_MAX_ITEMS regions go in several
+ *   requests, one after the other, per cycle.
+ * - symbolic: "DB".Member addresses of optimized DBs, resolved to LID paths
+ *   from the PLC's own browse (plcio_s7plus_client_resolve) at every
+ *   connect, read and written as typed values; the engine sees their S7
+ *   bytes (plcio_value_encode/_decode), like every other tag. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +20,13 @@
 #include "plcio/address.h"
 #include "plcio/driver.h"
 #include "plcio/s7plus.h"
+#include "plcio/types.h"
+#include "plcio/value.h"
 
 /* Where a tag lives: the driver's own, in the tag's location bytes. */
 typedef struct s7p_location {
-    uint8_t area; /* plcio_s7plus_area */
+    uint8_t area;     /* plcio_s7plus_area */
+    uint8_t symbolic; /* 1: byte is the index of the tag's symbol in the driver's table */
     uint16_t db;
     uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
 } s7p_location;
@@ -30,8 +41,14 @@ _Static_assert(sizeof(s7p_location) <= PLCIO_DRIVER_LOCATION_SIZE, "a location f
 typedef struct s7p_plan {
     plcio_s7plus_item *items; /* regions, PLCIO_S7PLUS_MAX_ITEMS per request */
     size_t nitems;
-    size_t *item_of;  /* per tag: its region */
-    uint32_t *offset; /* per tag: its bytes' offset in buf */
+    size_t *item_of; /* per tag: its region (SIZE_MAX: a symbolic tag) */
+    /* symbolic tags: their tag indexes; the items of those whose symbol
+     * resolved on this connection (active_tag: the tag of each) */
+    size_t *sym_tag, *sym_of, nsym; /* sym_of: the index of the tag's symbol */
+    plcio_s7plus_sym_item *sym_items;
+    size_t *active_tag, nactive;
+    unsigned generation; /* of the driver's symbol table the active list was made from */
+    uint32_t *offset;    /* per tag: its bytes' offset in buf */
     uint8_t *buf;
     size_t bytes; /* bytes read per cycle (gaps included) */
     bool merged;
@@ -40,11 +57,24 @@ typedef struct s7p_plan {
 
 typedef struct s7p_job {
     struct s7p_job *next;
-    plcio_sync_group *group;     /* a read, or */
-    plcio_sync_write_req *write; /* a write */
-    size_t batch;                /* a read: the next request's first item */
-    plcio_s7plus_item item;      /* a write: its item */
+    plcio_sync_group *group;        /* a read, or */
+    plcio_sync_write_req *write;    /* a write */
+    size_t batch;                   /* a read: the next request's first raw item */
+    bool sym_started;               /* a read: the symbolic items are under way or done */
+    bool symbolic;                  /* a write: of sym_item, else of item */
+    plcio_s7plus_item item;         /* a raw write: its item */
+    plcio_s7plus_sym_item sym_item; /* a symbolic write: its item */
 } s7p_job;
+
+/* A symbolic tag's symbol: resolved again on every connection. */
+typedef struct s7p_sym {
+    char *name; /* as the PLC resolves it: the address without a :TYPE suffix */
+    plcio_type type;
+    unsigned length;
+    plcio_s7plus_symbol sym;
+    int result;    /* PLCIO_OK once resolved on this connection */
+    char why[200]; /* why not */
+} s7p_sym;
 
 typedef struct s7p_drv {
     plcio_sync_device *dev;
@@ -56,6 +86,9 @@ typedef struct s7p_drv {
     bool running;
     bool came_up;  /* set by the connect callback, inside process */
     uint64_t kick; /* timer: pump soon, so a newly queued job goes out */
+    s7p_sym *syms;
+    size_t nsyms, symcap;
+    unsigned generation; /* bumped when the symbols were resolved again */
 } s7p_drv;
 
 static void pump(s7p_drv *drv);
@@ -149,11 +182,36 @@ static size_t batch_size(const s7p_plan *p, size_t first)
     return left < PLCIO_S7PLUS_MAX_ITEMS ? left : PLCIO_S7PLUS_MAX_ITEMS;
 }
 
+/* A symbolic tag's value: the S7 bytes of the PLC's typed value. */
+static void sym_value(plcio_sync_tag *t, const plcio_s7plus_sym_item *it)
+{
+    uint8_t raw[2 * PLCIO_WSTRING_MAX + 4]; /* the largest tag: WSTRING[16382] */
+    size_t size = plcio_sync_tag_size(t);
+    int rc = it->result;
+    if (rc == PLCIO_OK && size <= sizeof raw) {
+        memset(raw, 0, size);
+        rc = plcio_value_encode(&it->value, raw, size, 0, NULL, NULL);
+    } else if (rc == PLCIO_OK) {
+        rc = PLCIO_ELIMIT;
+    }
+    if (rc == PLCIO_OK)
+        plcio_sync_tag_value(t, raw, size);
+    else
+        plcio_sync_tag_error(t, rc);
+}
+
 /* The whole cycle read (every request answered): report each tag. */
 static void read_complete(s7p_drv *drv, plcio_sync_group *g, size_t requests)
 {
     s7p_plan *p = plcio_sync_group_plan(g);
     char refusal[256] = "";
+    for (size_t k = 0; k < p->nactive && !refusal[0]; k++) {
+        const plcio_s7plus_sym_item *it = &p->sym_items[k];
+        if (it->result != PLCIO_OK)
+            snprintf(refusal, sizeof refusal, "the PLC refused %s (%s, error 0x%llx)",
+                     plcio_sync_tag_name(plcio_sync_group_tag(g, p->active_tag[k])), plcio_strerror(it->result),
+                     (unsigned long long)it->error);
+    }
     for (size_t r = 0; r < p->nitems && !refusal[0]; r++) {
         const plcio_s7plus_item *it = &p->items[r];
         if (it->result == PLCIO_OK) continue;
@@ -162,8 +220,16 @@ static void read_complete(s7p_drv *drv, plcio_sync_group *g, size_t requests)
         snprintf(refusal, sizeof refusal, "the PLC refused %s (%s, error 0x%llx)", where, plcio_strerror(it->result),
                  (unsigned long long)it->error);
     }
+    for (size_t k = 0; k < p->nactive; k++)
+        sym_value(plcio_sync_group_tag(g, p->active_tag[k]), &p->sym_items[k]);
+    for (size_t k = 0; k < p->nsym; k++) { /* symbols that did not resolve: the tags stay in error */
+        plcio_sync_tag *t = plcio_sync_group_tag(g, p->sym_tag[k]);
+        const s7p_sym *sym = &drv->syms[p->sym_of[k]];
+        if (sym->result != PLCIO_OK) plcio_sync_tag_error(t, sym->result);
+    }
     for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
         plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+        if (AT(t)->symbolic) continue;
         const plcio_s7plus_item *it = &p->items[p->item_of[i]];
         if (it->result == PLCIO_OK)
             plcio_sync_tag_value(t, p->buf + p->offset[i], plcio_sync_tag_size(t));
@@ -171,7 +237,7 @@ static void read_complete(s7p_drv *drv, plcio_sync_group *g, size_t requests)
             plcio_sync_tag_error(t, it->result);
     }
     /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
-    bool split = refusal[0] && p->merged;
+    bool split = refusal[0] && p->merged && p->nitems;
     plcio_sync_group_done(g, PLCIO_OK, requests, p->bytes);
     if (split && build_plan(g, false) == PLCIO_OK) {
         plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: %s; reading each tag on its own from now on",
@@ -194,12 +260,12 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
         plcio_sync_group_done(g, result, 0, 0);
         return;
     }
-    job->batch += batch_size(p, job->batch);
-    if (job->batch < p->nitems) { /* the next request goes from pump's start_next */
+    if (!job->sym_started) job->batch += batch_size(p, job->batch);
+    if (job->batch < p->nitems || (p->nactive && !job->sym_started)) { /* the next goes from start_next */
         drv->running = false;
         return;
     }
-    size_t requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS;
+    size_t requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS + (p->nactive ? 1 : 0);
     finish_head(drv);
     read_complete(drv, g, requests);
 }
@@ -216,7 +282,12 @@ static void write_done(void *ctx, plcio_s7plus_client *client, int result)
         snprintf(msg, sizeof msg, "%s%s", plcio_s7plus_client_last_error(client)->text,
                  lost ? ": the connection was lost before the PLC answered: the write may or may not have happened"
                       : "");
-    } else if (job->item.result != PLCIO_OK) {
+    } else if (job->symbolic && job->sym_item.result != PLCIO_OK) {
+        rc = job->sym_item.result;
+        snprintf(msg, sizeof msg, "the PLC refused the write of %s (%s, error 0x%llx)",
+                 plcio_sync_tag_name(plcio_sync_write_tag(w)), plcio_strerror(rc),
+                 (unsigned long long)job->sym_item.error);
+    } else if (!job->symbolic && job->item.result != PLCIO_OK) {
         char where[64];
         area_text(&job->item, where, sizeof where);
         rc = job->item.result;
@@ -227,6 +298,21 @@ static void write_done(void *ctx, plcio_s7plus_client *client, int result)
     plcio_sync_write_done(w, rc, msg[0] ? msg : NULL);
 }
 
+/* The group's symbolic items: those whose symbol resolved on this connection. */
+static void refresh_active(s7p_drv *drv, s7p_plan *p)
+{
+    if (p->generation == drv->generation) return;
+    p->nactive = 0;
+    for (size_t k = 0; k < p->nsym; k++) {
+        const s7p_sym *sym = &drv->syms[p->sym_of[k]];
+        if (sym->result != PLCIO_OK) continue;
+        memset(&p->sym_items[p->nactive], 0, sizeof p->sym_items[p->nactive]);
+        p->sym_items[p->nactive].sym = sym->sym;
+        p->active_tag[p->nactive++] = p->sym_tag[k];
+    }
+    p->generation = drv->generation;
+}
+
 /* Hand the next queued request to the client; true when one was started. */
 static bool start_next(s7p_drv *drv)
 {
@@ -235,8 +321,23 @@ static bool start_next(s7p_drv *drv)
         int rc;
         if (job->group) {
             s7p_plan *p = plcio_sync_group_plan(job->group);
-            rc = plcio_s7plus_client_read_multi_async(drv->client, p->items + job->batch, batch_size(p, job->batch),
-                                                      read_done, drv);
+            if (job->batch == 0 && !job->sym_started) refresh_active(drv, p);
+            if (job->batch < p->nitems) {
+                rc = plcio_s7plus_client_read_multi_async(drv->client, p->items + job->batch, batch_size(p, job->batch),
+                                                          read_done, drv);
+            } else if (p->nactive) {
+                for (size_t k = 0; k < p->nactive; k++)
+                    plcio_value_init(&p->sym_items[k].value, p->sym_items[k].sym.type);
+                job->sym_started = true;
+                rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
+            } else { /* nothing to ask: every symbol of the group failed to resolve */
+                plcio_sync_group *g = job->group;
+                finish_head(drv);
+                read_complete(drv, g, 0);
+                continue;
+            }
+        } else if (job->symbolic) {
+            rc = plcio_s7plus_client_write_symbols_async(drv->client, &job->sym_item, 1, write_done, drv);
         } else {
             rc = plcio_s7plus_client_write_multi_async(drv->client, &job->item, 1, write_done, drv);
         }
@@ -279,6 +380,43 @@ static void drop_jobs(s7p_drv *drv, int err)
     }
 }
 
+/* Resolve every symbol on this (new) connection: the PLC's program may have
+ * changed while it was away. Blocking (a browse per DB, once); an unknown
+ * symbol is that tag's error, not the device's. Returns PLCIO_OK, or the
+ * error that broke the connection. */
+static int resolve_all(s7p_drv *drv)
+{
+    if (!drv->nsyms) return PLCIO_OK;
+    plcio_s7plus_client_forget(drv->client);
+    drv->generation++;
+    for (size_t i = 0; i < drv->nsyms; i++) {
+        s7p_sym *s = &drv->syms[i];
+        plcio_s7plus_symbol sym;
+        int rc = plcio_s7plus_client_resolve(drv->client, s->name, &sym);
+        char why[sizeof s->why] = "";
+        if (rc != PLCIO_OK && !plcio_s7plus_client_is_connected(drv->client)) return rc;
+        if (rc != PLCIO_OK) {
+            const char *text = plcio_s7plus_client_last_error(drv->client)->text;
+            snprintf(why, sizeof why, "%.190s",
+                     text[0]                 ? text
+                     : rc == PLCIO_ENOTFOUND ? "no such DB or member in the PLC's program"
+                                             : plcio_strerror(rc));
+        } else if (sym.type != s->type || (s->length && sym.length && sym.length != s->length)) {
+            rc = PLCIO_ETYPE;
+            snprintf(why, sizeof why, "the PLC declares it %s, the engine reads it as %s", plcio_type_name(sym.type),
+                     plcio_type_name(s->type));
+        } else {
+            s->sym = sym;
+        }
+        if (rc != PLCIO_OK && (rc != s->result || strcmp(why, s->why) != 0))
+            plcio_sync_device_log(drv->dev, PLCIO_LOG_WARN, "%s: %s: %s (the tag is in error)",
+                                  plcio_sync_device_name(drv->dev), s->name, why);
+        s->result = rc;
+        snprintf(s->why, sizeof s->why, "%s", rc == PLCIO_OK ? "" : why);
+    }
+    return PLCIO_OK;
+}
+
 /* Failures (refused, timed out, reset, EOF) come out of process(), which has
  * then dropped the connection and completed the running job. */
 static void pump(s7p_drv *drv)
@@ -297,6 +435,15 @@ static void pump(s7p_drv *drv)
         }
         if (drv->came_up) {
             drv->came_up = false;
+            if ((rc = resolve_all(drv)) != PLCIO_OK) {
+                char msg[PLCIO_ERROR_TEXT_MAX];
+                snprintf(msg, sizeof msg, "%s", plcio_s7plus_client_last_error(drv->client)->text);
+                plcio_s7plus_client_close(drv->client);
+                drop_jobs(drv, rc);
+                rewatch(drv);
+                plcio_sync_device_down(d, rc, msg);
+                return;
+            }
             if (plcio_sync_device_connecting(d)) plcio_sync_device_up(d);
         }
     } while (start_next(drv));
@@ -346,6 +493,9 @@ static void s7p_close(plcio_sync_device *d)
     if (drv->kick) plcio_loop_timer_cancel(loop, drv->kick);
     drop_jobs(drv, PLCIO_ECANCELED);
     plcio_s7plus_client_free(drv->client);
+    for (size_t i = 0; i < drv->nsyms; i++)
+        free(drv->syms[i].name);
+    free(drv->syms);
     free(drv);
     plcio_sync_device_set_data(d, NULL);
 }
@@ -382,10 +532,94 @@ static int locate_address(plcio_sync_tag *t, const char *address, plcio_error *e
     return PLCIO_OK;
 }
 
+/* "Motor".Speed:REAL -> the name and the type the address gives (if any). */
+static int split_type(const char *address, char *name, size_t cap, plcio_type *type, unsigned *length, bool *typed,
+                      plcio_error *err)
+{
+    const char *q = strrchr(address, '"');
+    const char *colon = strrchr(q ? q : address, ':');
+    size_t n = colon ? (size_t)(colon - address) : strlen(address);
+    if (n == 0 || n >= cap) return plcio_error_set(err, PLCIO_ESYNTAX, "%.80s: empty or too long a name", address);
+    memcpy(name, address, n);
+    name[n] = '\0';
+    *typed = colon != NULL;
+    *length = 0;
+    if (!colon) return PLCIO_OK;
+    const char *tn = colon + 1, *br = strchr(tn, '[');
+    size_t tlen = br ? (size_t)(br - tn) : strlen(tn);
+    if (plcio_type_parse(tn, tlen, type) != PLCIO_OK)
+        return plcio_error_set(err, PLCIO_ESYNTAX, "%s: unknown type '%s'", address, tn);
+    if (br) {
+        char *end = NULL;
+        unsigned long len = strtoul(br + 1, &end, 10);
+        if ((*type != PLCIO_TYPE_STRING && *type != PLCIO_TYPE_WSTRING) || !end || strcmp(end, "]") != 0 || len == 0)
+            return plcio_error_set(err, PLCIO_ESYNTAX, "%s: only STRING[n] and WSTRING[n] take a length", address);
+        *length = (unsigned)len;
+    } else if (*type == PLCIO_TYPE_STRING) {
+        *length = PLCIO_STRING_MAX;
+    } else if (*type == PLCIO_TYPE_WSTRING) {
+        *length = PLCIO_STRING_MAX;
+    }
+    return PLCIO_OK;
+}
+
+/* A symbolic tag. Its type is the address's (":REAL") or the PLC's: then the
+ * PLC is asked now, with a blocking connect and browse, since the engine
+ * needs every tag's shape before it starts. */
+static int add_symbol(s7p_drv *drv, plcio_sync_tag *t, const char *address, plcio_error *err)
+{
+    char name[PLCIO_ADDRESS_TEXT_MAX + 64];
+    plcio_type type = PLCIO_TYPE_BOOL;
+    unsigned length = 0;
+    bool typed;
+    int rc = split_type(address, name, sizeof name, &type, &length, &typed, err);
+    if (rc != PLCIO_OK) return rc;
+    plcio_s7plus_symbol sym;
+    memset(&sym, 0, sizeof sym);
+    if (!typed) {
+        if (!plcio_s7plus_client_is_connected(drv->client) &&
+            (rc = plcio_s7plus_client_connect(drv->client)) != PLCIO_OK) {
+            return plcio_error_set(err, rc,
+                                   "its type comes from the PLC, which cannot be reached now (%s); give it in the "
+                                   "address to start without the PLC: '%s:REAL'",
+                                   plcio_s7plus_client_last_error(drv->client)->text, name);
+        }
+        if ((rc = plcio_s7plus_client_resolve(drv->client, name, &sym)) != PLCIO_OK) {
+            const char *why = plcio_s7plus_client_last_error(drv->client)->text;
+            return plcio_error_set(err, rc, "%s",
+                                   why[0]                  ? why
+                                   : rc == PLCIO_ENOTFOUND ? "no such DB or member in the PLC's program"
+                                                           : plcio_strerror(rc));
+        }
+        type = sym.type;
+        length = sym.length;
+    }
+    size_t size = plcio_type_size(type, length);
+    if (size == 0) return plcio_error_set(err, PLCIO_ERANGE, "%s: no size for type %s", address, plcio_type_name(type));
+    if (drv->nsyms == drv->symcap) {
+        size_t cap = drv->symcap ? 2 * drv->symcap : 16;
+        s7p_sym *more = realloc(drv->syms, cap * sizeof *more);
+        if (!more) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+        drv->syms = more;
+        drv->symcap = cap;
+    }
+    s7p_sym *s = &drv->syms[drv->nsyms];
+    memset(s, 0, sizeof *s);
+    if (!(s->name = strdup(name))) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+    s->type = type;
+    s->length = length;
+    s->sym = sym;
+    s->result = PLCIO_ENOTCONN;
+    snprintf(s->why, sizeof s->why, "not resolved yet");
+    AT(t)->symbolic = 1;
+    AT(t)->byte = (uint32_t)drv->nsyms++;
+    plcio_sync_tag_set_shape(t, type, length, 0, (uint32_t)size);
+    return PLCIO_OK;
+}
+
 static int s7p_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
                        int db, plcio_error *err)
 {
-    (void)d;
     if (m) { /* a member of a layout file: a non-optimized DB */
         int number = m->db_number >= 0 ? m->db_number : db;
         if (number < 1 || number > 65535)
@@ -396,12 +630,10 @@ static int s7p_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *addr
         plcio_sync_tag_set_shape(t, m->type, m->length, m->bit >= 0 ? (unsigned)m->bit : 0, m->size);
         return PLCIO_OK;
     }
-    if (address[0] == '"') {
-        return plcio_error_set(err, PLCIO_EUNSUPPORTED,
-                               "%s: symbolic addresses are not supported by this build's S7CommPlus driver yet; use "
-                               "DB1.DBD4:REAL-style addresses of a DB with standard (non-optimized) access",
-                               address);
-    }
+    /* "DB".Member is symbolic; so is DB.Member when it is no classic address */
+    if (address[0] == '"' ||
+        (plcio_s7_address_parse(address, &(plcio_s7_address){0}, NULL) != PLCIO_OK && strchr(address, '.') != NULL))
+        return add_symbol(plcio_sync_device_data(d), t, address, err);
     return locate_address(t, address, err);
 }
 
@@ -412,6 +644,10 @@ static void free_plan(s7p_plan *p)
     free(p->item_of);
     free(p->offset);
     free(p->buf);
+    free(p->sym_tag);
+    free(p->sym_of);
+    free(p->sym_items);
+    free(p->active_tag);
     free(p);
 }
 
@@ -447,19 +683,38 @@ static int build_plan(plcio_sync_group *g, bool merge)
         p->items = calloc(cap, sizeof *p->items);
         p->item_of = malloc(cap * sizeof *p->item_of);
         p->offset = malloc(cap * sizeof *p->offset);
+        p->sym_tag = malloc(cap * sizeof *p->sym_tag);
+        p->sym_of = malloc(cap * sizeof *p->sym_of);
+        p->active_tag = malloc(cap * sizeof *p->active_tag);
     }
-    if (!p || !keys || !end || !p->items || !p->item_of || !p->offset) {
+    if (!p || !keys || !end || !p->items || !p->item_of || !p->offset || !p->sym_tag || !p->sym_of || !p->active_tag) {
         free(keys);
         free(end);
         free_plan(p);
         return PLCIO_ENOMEM;
     }
+    size_t nraw = 0;
     for (size_t i = 0; i < n; i++) {
-        keys[i].at = *AT(plcio_sync_group_tag(g, i));
-        keys[i].index = i;
+        const s7p_location *at = AT(plcio_sync_group_tag(g, i));
+        p->item_of[i] = SIZE_MAX;
+        p->offset[i] = 0;
+        if (at->symbolic) {
+            p->sym_tag[p->nsym] = i;
+            p->sym_of[p->nsym++] = at->byte;
+            continue;
+        }
+        keys[nraw].at = *at;
+        keys[nraw++].index = i;
     }
-    qsort(keys, n, sizeof *keys, cmp_key);
-    for (size_t k = 0; k < n; k++) { /* regions in address order: [start, end) */
+    if (p->nsym && !(p->sym_items = calloc(p->nsym, sizeof *p->sym_items))) {
+        free(keys);
+        free(end);
+        free_plan(p);
+        return PLCIO_ENOMEM;
+    }
+    p->generation = (unsigned)-1; /* the active symbols are found at the first read */
+    qsort(keys, nraw, sizeof *keys, cmp_key);
+    for (size_t k = 0; k < nraw; k++) { /* regions in address order: [start, end) */
         const plcio_sync_tag *t = plcio_sync_group_tag(g, keys[k].index);
         const s7p_location *at = &keys[k].at;
         uint32_t t_end = at->byte + plcio_sync_tag_size(t);
@@ -492,6 +747,7 @@ static int build_plan(plcio_sync_group *g, bool merge)
         off += p->items[r].size;
     }
     for (size_t i = 0; i < n; i++) {
+        if (p->item_of[i] == SIZE_MAX) continue;
         const plcio_s7plus_item *it = &p->items[p->item_of[i]];
         p->offset[i] = (uint32_t)((uint8_t *)it->data - p->buf) + (AT(plcio_sync_group_tag(g, i))->byte - it->start);
     }
@@ -514,6 +770,8 @@ static void s7p_connect(plcio_sync_device *d)
 {
     s7p_drv *drv = plcio_sync_device_data(d);
     drv->came_up = false;
+    /* a connection made while the engine was built (to learn symbols' types) goes: start afresh */
+    if (plcio_s7plus_client_is_connected(drv->client)) plcio_s7plus_client_close(drv->client);
     int rc = plcio_s7plus_client_connect_async(drv->client, on_connected, drv);
     if (rc != PLCIO_OK) {
         rewatch(drv);
@@ -557,9 +815,47 @@ static void s7p_read(plcio_sync_device *d, plcio_sync_group *g)
     enqueue(plcio_sync_device_data(d), job);
 }
 
+/* A symbolic tag: its S7 bytes as the typed value the PLC takes (a BOOL is
+ * its own variable: nothing else changes). */
+static void s7p_write_symbol(s7p_drv *drv, plcio_sync_write_req *w)
+{
+    const plcio_sync_tag *t = plcio_sync_write_tag(w);
+    const s7p_sym *s = &drv->syms[AT(t)->byte];
+    if (s->result != PLCIO_OK) {
+        char msg[sizeof s->why + 64];
+        snprintf(msg, sizeof msg, "%s: %s", s->name, s->why);
+        plcio_sync_write_done(w, s->result, msg);
+        return;
+    }
+    s7p_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        plcio_sync_write_done(w, PLCIO_ENOMEM, NULL);
+        return;
+    }
+    size_t size;
+    const uint8_t *data = plcio_sync_write_data(w, &size);
+    plcio_error err;
+    plcio_error_clear(&err);
+    job->write = w;
+    job->symbolic = true;
+    job->sym_item.sym = s->sym;
+    plcio_value_init(&job->sym_item.value, s->type);
+    int rc = plcio_value_decode(&job->sym_item.value, s->type, s->length, data, size, 0, NULL, &err);
+    if (rc != PLCIO_OK) {
+        free(job);
+        plcio_sync_write_done(w, rc, err.text);
+        return;
+    }
+    enqueue(drv, job);
+}
+
 static void s7p_write(plcio_sync_device *d, plcio_sync_write_req *w)
 {
     const plcio_sync_tag *t = plcio_sync_write_tag(w);
+    if (AT(t)->symbolic) {
+        s7p_write_symbol(plcio_sync_device_data(d), w);
+        return;
+    }
     if (plcio_sync_tag_type(t) == PLCIO_TYPE_BOOL) {
         /* Raw access writes whole bytes: a BOOL would need a read-modify-write
          * of its byte, which could undo a change the PLC made in between. */
