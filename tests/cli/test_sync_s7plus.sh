@@ -107,7 +107,7 @@ expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=4321 DB7.DBW2:INT=78
 shm_check "t['DB1.DBW0:INT']['value'] == 4321 and t['DB1.DBW0:INT']['quality'] == 'good'" 30
 expect 0 "" "$BIN" shm "$NAME" --write MW10:INT=99
 expect 0 "MW10:INT = 99" "$BIN" read "$CLASSIC" MW10:INT
-kill -INT "$ENG"; wait "$ENG"; ENG=
+kill -INT "$ENG"; wait "$ENG" || fail "engine exit status $? after SIGINT"; ENG=
 grep -q "DOWN" "$TMP/eng" || fail "the lost connection was not reported"
 grep -q "cycles" "$TMP/eng" || fail "no statistics: $(cat "$TMP/eng")"
 
@@ -119,7 +119,7 @@ ENG=$!
 expect 0 "" "$BIN" write "$CLASSIC" DB3.DBW0:INT=100 DB3.DBW6300:INT=163 DB3.DBW6400:INT=164 DB3.DBW9900:INT=199
 shm_check "len(t) == 100 and all(v['quality'] == 'good' for v in t.values()) and \
 [t['DB3.DBW%d:INT' % o]['value'] for o in (0, 100, 6300, 6400, 9900)] == [100, 0, 163, 164, 199]"
-kill -INT "$ENG"; wait "$ENG"; ENG=
+kill -INT "$ENG"; wait "$ENG" || fail "engine exit status $? after SIGINT"; ENG=
 grep -q "100 tags every 50 ms" "$TMP/eng" || fail "no statistics for the 100 tags: $(cat "$TMP/eng")"
 
 # ---- s7://...?protocol=plus|auto in a configuration file ----
@@ -140,7 +140,7 @@ EOF
 ENG=$!
 shm_check "t['plus.w0']['value'] == 4321 and t['auto.m10']['value'] == 99 and t['classic.d7']['value'] == 78 and \
 all(v['quality'] == 'good' for v in t.values())"
-kill -INT "$ENG"; wait "$ENG"; ENG=
+kill -INT "$ENG"; wait "$ENG" || fail "engine exit status $? after SIGINT"; ENG=
 grep -q "classic: protocol=auto: S7CommPlus not used (TLS needs the PLC's CA certificate" "$TMP/eng" ||
   fail "auto without ca= did not say why it went classic: $(cat "$TMP/eng")"
 # only the auto device has insecure=1: its warning shows it speaks S7CommPlus
