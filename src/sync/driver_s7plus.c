@@ -189,8 +189,11 @@ static void sym_value(plcio_sync_tag *t, const plcio_s7plus_sym_item *it)
     size_t size = plcio_sync_tag_size(t);
     int rc = it->result;
     if (rc == PLCIO_OK && size <= sizeof raw) {
+        /* a string as long as the tag declares it (its text must fit, else ERANGE) */
+        plcio_value v = it->value;
+        if (v.type == PLCIO_TYPE_STRING || v.type == PLCIO_TYPE_WSTRING) v.length = (uint16_t)plcio_sync_tag_length(t);
         memset(raw, 0, size);
-        rc = plcio_value_encode(&it->value, raw, size, 0, NULL, NULL);
+        rc = plcio_value_encode(&v, raw, size, 0, NULL, NULL);
     } else if (rc == PLCIO_OK) {
         rc = PLCIO_ELIMIT;
     }
@@ -401,7 +404,7 @@ static int resolve_all(s7p_drv *drv)
                      text[0]                 ? text
                      : rc == PLCIO_ENOTFOUND ? "no such DB or member in the PLC's program"
                                              : plcio_strerror(rc));
-        } else if (sym.type != s->type || (s->length && sym.length && sym.length != s->length)) {
+        } else if (sym.type != s->type) { /* a string's length may differ: values are checked as they come */
             rc = PLCIO_ETYPE;
             snprintf(why, sizeof why, "the PLC declares it %s, the engine reads it as %s", plcio_type_name(sym.type),
                      plcio_type_name(s->type));
