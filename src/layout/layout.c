@@ -167,7 +167,7 @@ static void warn(plcio_layout_set *set, const char *fmt, ...)
 /* Standard or optimized? Explicit attribute first; an instance DB follows its
  * FB; classic STEP 7 blocks and table copies (which print offsets) are
  * standard; otherwise TIA's default, optimized. */
-static int check_access(plcio_layout_set *set, const lay_block *db)
+static int check_access(plcio_layout_set *set, lay_block *db)
 {
     lay_access access = db->access;
     const lay_block *fb = NULL;
@@ -175,6 +175,10 @@ static int check_access(plcio_layout_set *set, const lay_block *db)
     if (access == LA_UNSPECIFIED && fb) access = fb->classic ? LA_STANDARD : fb->access;
     if (access == LA_UNSPECIFIED && (db->classic || db->table_copy)) access = LA_STANDARD;
     if (access == LA_STANDARD) return PLCIO_OK;
+    if (set->opts.accept_optimized && (access == LA_OPTIMIZED || !set->opts.assume_standard)) {
+        db->optimized = true; /* served by symbol; offsets are the simulator's own storage */
+        return PLCIO_OK;
+    }
     if (access == LA_OPTIMIZED)
         return lay_fail(&set->diag, PLCIO_EOPTIMIZED, db->pos,
                         "data block \"%s\" uses optimized access (S7_Optimized_Access := 'TRUE'): the CPU arranges "
@@ -312,6 +316,10 @@ static void fill_leaf(const plcio_layout *l, const lay_leaf *leaf, plcio_layout_
     out->size = (uint32_t)plcio_type_size(leaf->type, leaf->length);
     out->count = 1;
     out->start = leaf->start;
+    if (l->optimized) {
+        out->nlids = leaf->nlids;
+        memcpy(out->lids, leaf->lids, leaf->nlids * sizeof *leaf->lids);
+    }
 }
 
 int plcio_layout_leaf(const plcio_layout *layout, size_t index, plcio_layout_member *out)

@@ -13,7 +13,19 @@ typedef struct builder {
     plcio_layout *l;
     char name[1024];
     size_t len;
+    uint32_t lids[PLCIO_LAYOUT_MAX_LIDS]; /* LID chain to the current member */
+    unsigned nlids;
+    bool lids_over; /* nested deeper than PLCIO_LAYOUT_MAX_LIDS */
 } builder;
+
+static void lid_push(builder *b, uint32_t v)
+{
+    if (b->nlids < PLCIO_LAYOUT_MAX_LIDS)
+        b->lids[b->nlids] = v;
+    else
+        b->lids_over = true;
+    b->nlids++;
+}
 
 static int add_leaf(builder *b, const lay_shape *s, uint32_t bitpos, const char *start, lay_pos start_pos, lay_pos pos)
 {
@@ -27,7 +39,13 @@ static int add_leaf(builder *b, const lay_shape *s, uint32_t bitpos, const char 
     }
     char *name = lay_strndup(&b->set->arena, b->name, b->len);
     if (!name) return lay_fail(&b->set->diag, PLCIO_ENOMEM, pos, "out of memory");
-    l->leaves[l->nleaves++] = (lay_leaf){name, s->type, s->length, bitpos, start, start_pos, pos};
+    if (l->optimized && b->lids_over)
+        return lay_fail(&b->set->diag, PLCIO_ELIMIT, pos, "%s is nested deeper than %d access levels", name,
+                        PLCIO_LAYOUT_MAX_LIDS);
+    lay_leaf *lf = &l->leaves[l->nleaves++];
+    *lf = (lay_leaf){name, s->type, s->length, bitpos, start, start_pos, pos, 0, {0}};
+    lf->nlids = (uint8_t)(b->nlids > PLCIO_LAYOUT_MAX_LIDS ? PLCIO_LAYOUT_MAX_LIDS : b->nlids);
+    memcpy(lf->lids, b->lids, lf->nlids * sizeof *lf->lids);
     return PLCIO_OK;
 }
 
@@ -114,7 +132,12 @@ static int flatten_struct(builder *b, const lay_shape *s, uint32_t base)
         if (!name_push(b, f->name, &saved))
             return lay_fail(&b->set->diag, PLCIO_ERANGE, f->pos, "member name longer than %zu characters",
                             sizeof b->name - 1);
+        unsigned nl = b->nlids;
+        bool over = b->lids_over;
+        lid_push(b, f->lid);
         int rc = flatten(b, f->shape, at, f->init, f->init_pos, f->pos);
+        b->nlids = nl;
+        b->lids_over = over;
         b->len = saved;
         b->name[saved] = '\0';
         if (rc) return rc;
@@ -151,7 +174,13 @@ static int flatten_array(builder *b, const lay_shape *s, uint32_t base, const ch
         }
         memcpy(b->name + b->len, buf, n + 1);
         b->len += n;
+        unsigned nl = b->nlids;
+        bool over = b->lids_over;
+        lid_push(b, k); /* the flat 0-based element index */
+        if (s->elem->kind == PLCIO_LAYOUT_STRUCT) lid_push(b, 1);
         rc = flatten(b, s->elem, base + k * s->stride_bits, k < it.n ? it.v[k] : NULL, init_pos, pos);
+        b->nlids = nl;
+        b->lids_over = over;
         b->len = saved;
         b->name[saved] = '\0';
         for (int d = (int)s->ndims - 1; d >= 0; d--) { /* last index fastest */
@@ -285,6 +314,7 @@ int lay_build_layout(plcio_layout_set *set, lay_block *blk, plcio_layout **out)
     l->db_number = blk->kind == LB_DB ? blk->number : -1;
     l->shape = blk->shape;
     l->size = blk->shape->size_bits / 8;
+    l->optimized = blk->optimized;
     builder b = {.set = set, .l = l};
     int rc = flatten_struct(&b, blk->shape, 0);
     if (!rc) rc = build_hash(&b);

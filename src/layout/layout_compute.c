@@ -61,7 +61,14 @@ static int struct_shape(plcio_layout_set *set, const lay_type *t, const lay_shap
         /* compute_type sets ms whenever it returns 0; its failures return lay_fail(), never 0, but the
          * analyzer does not follow variadic calls and assumes 0 */
         pos = align_up(pos, ms->align_bits); // NOLINT(clang-analyzer-core.NullDereference)
-        s->fields[i] = (lay_field){m->name, (uint32_t)pos, ms, m->init, m->init_pos, m->pos, m->printed_bitpos};
+        s->fields[i] = (lay_field){m->name,
+                                   (uint32_t)pos,
+                                   ms,
+                                   m->init,
+                                   m->init_pos,
+                                   m->pos,
+                                   m->printed_bitpos,
+                                   m->lid ? m->lid : LAY_FIRST_LID + (uint32_t)i};
         pos += ms->size_bits;
         if (pos > MAX_BITS)
             return lay_fail(&set->diag, PLCIO_ERANGE, m->pos,

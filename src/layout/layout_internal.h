@@ -80,6 +80,7 @@ typedef struct lay_member {
     bool section_start; /* FB interface: first member of IN/OUT/IN_OUT/STAT */
     /* table copy: offset TIA printed (-1 if none) */
     int32_t printed_bitpos;
+    uint32_t lid; /* attribute plcio_LID (a browsed DB), 0: by declaration order */
 } lay_member;
 
 typedef enum lay_type_kind { LT_ELEM, LT_ARRAY, LT_STRUCT, LT_REF } lay_type_kind;
@@ -117,6 +118,7 @@ typedef struct lay_block {
     bool classic;    /* STEP 7 classic form (DB 99, UDT 5, FB 3): always standard */
     bool table_copy; /* from a TIA table copy: offsets were printed */
     lay_access access;
+    bool optimized; /* kept as optimized (accept_optimized) */
     lay_type *body; /* STRUCT, or REF for instance/type-based DBs */
     lay_assign *assigns;
     size_t nassigns;
@@ -136,6 +138,7 @@ typedef struct lay_field {
     lay_pos init_pos;
     lay_pos pos;
     int32_t printed_bitpos; /* table copy: what TIA printed, -1 if nothing */
+    uint32_t lid;           /* symbolic access id (optimized DBs) */
 } lay_field;
 
 struct lay_shape {
@@ -160,6 +163,8 @@ typedef struct lay_leaf {
     const char *start;
     lay_pos start_pos;
     lay_pos pos; /* declaration */
+    uint8_t nlids;
+    uint32_t lids[PLCIO_LAYOUT_MAX_LIDS];
 } lay_leaf;
 
 struct plcio_layout {
@@ -201,6 +206,9 @@ lay_block *lay_find_block(const plcio_layout_set *set, const char *name, int kin
 int lay_compute_block(plcio_layout_set *set, lay_block *b);
 /* Build a DB layout: leaves, start values, name hash. */
 int lay_build_layout(plcio_layout_set *set, lay_block *b, plcio_layout **out);
+
+/* First LID of every struct level as plcio assumes TIA numbers members. */
+#define LAY_FIRST_LID 10u
 
 /* Names */
 bool lay_name_eq(const char *a, const char *b);

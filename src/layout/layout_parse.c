@@ -138,12 +138,13 @@ static bool block_name(parser *p, const char **name, int *number, bool *classic)
 }
 
 /* ---- attributes: { key := 'value'; ... } ---- */
-static bool attributes(parser *p, lay_access *access)
+static bool attributes_lid(parser *p, lay_access *access, uint32_t *lid)
 {
     if (!next(p)) return false; /* past '{' */
     while (!lay_tok_is(TOK, "}")) {
         if (TOK->kind != TK_IDENT && TOK->kind != TK_QNAME) return syntax(p, "an attribute name or '}'");
         bool is_access = lay_tok_is(TOK, "S7_Optimized_Access");
+        bool is_lid = lay_tok_is(TOK, "plcio_LID");
         if (!next(p) || !expect(p, ":=", "':=' in the attribute")) return false;
         if (TOK->kind != TK_STRING && TOK->kind != TK_IDENT && TOK->kind != TK_NUMBER)
             return syntax(p, "an attribute value");
@@ -151,11 +152,19 @@ static bool attributes(parser *p, lay_access *access)
             bool t = TOK->len >= 4 && strncasecmp(TOK->p + (TOK->kind == TK_STRING), "TRUE", 4) == 0;
             *access = t ? LA_OPTIMIZED : LA_STANDARD;
         }
+        if (is_lid && lid) {
+            char *end;
+            unsigned long v = strtoul(TOK->p + (TOK->kind == TK_STRING), &end, 10);
+            if (v == 0 || v > 0xFFFFFFFFul) return syntax(p, "a LID (1..4294967295)");
+            *lid = (uint32_t)v;
+        }
         if (!next(p)) return false;
         if (!accept(p, ";") && !lay_tok_is(TOK, "}")) return syntax(p, "';' or '}' in the attributes");
     }
     return next(p);
 }
+
+static bool attributes(parser *p, lay_access *access) { return attributes_lid(p, access, NULL); }
 
 /* Block header lines between the name and the body. */
 static bool header(parser *p, lay_access *access)
@@ -415,7 +424,7 @@ static bool member(parser *p, lay_member *m)
     m->name = tok_dup(p);
     if (!m->name) return oom(p);
     if (!next(p)) return false;
-    if (lay_tok_is(TOK, "{") && !attributes(p, NULL)) return false;
+    if (lay_tok_is(TOK, "{") && !attributes_lid(p, NULL, &m->lid)) return false;
     if (!expect(p, ":", "':' after the member name")) return false;
     m->type = type_spec(p);
     if (!m->type) return false;

@@ -15,6 +15,7 @@
 #include "s7plus/s7p_codec.h"
 #include "s7plus/s7p_legit.h"
 #include "s7plus/s7p_session.h"
+#include "s7plus/s7p_sym.h"
 
 #define MOD "s7plus"
 
@@ -50,6 +51,7 @@ struct plcio_s7plus_client {
     bool want_connected; /* connect_async called, close not: auto_reconnect applies */
     int backoff_ms;      /* the wait before the next attempt (0: none failed yet) */
     uint64_t next_attempt;
+    s7p_symcache *sym; /* browsed DBs (s7p_symbolic.c) */
 };
 
 enum { JOB_NONE, JOB_READ, JOB_WRITE };
@@ -67,6 +69,7 @@ void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
     o->timeout_ms = 5000;
     o->reconnect_min_ms = 100;
     o->reconnect_max_ms = 5000;
+    o->max_items = 20;
 }
 
 static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *err, int *rc)
@@ -86,14 +89,22 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure", "tls",
-                                          "tls12", "timeout",   "dialect",   "password", "legitimation",
-                                          "name",  "keepalive", "reconnect", NULL};
+    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure",  "tls",
+                                          "tls12", "timeout",   "dialect",   "password",  "legitimation",
+                                          "name",  "keepalive", "reconnect", "max_items", NULL};
     /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
-    static const char *const allowed_s7[] = {
-        "ca",           "cert",     "key",       "insecure",        "tls",  "tls12", "timeout", "dialect", "password",
-        "legitimation", "name",     "keepalive", "protocol",        "rack", "slot",  "pdu",     "type",    "local-tsap",
-        "remote-tsap",  "parallel", "reconnect", "connect-timeout", NULL};
+    static const char *const allowed_s7[] = {"ca",          "cert",
+                                             "key",         "insecure",
+                                             "tls",         "tls12",
+                                             "timeout",     "dialect",
+                                             "password",    "legitimation",
+                                             "name",        "keepalive",
+                                             "protocol",    "rack",
+                                             "slot",        "pdu",
+                                             "type",        "local-tsap",
+                                             "remote-tsap", "parallel",
+                                             "reconnect",   "connect-timeout",
+                                             "max_items",   NULL};
     bool s7 = !strcmp(u->scheme, "s7");
     if (!s7 && strcmp(u->scheme, "s7plus") != 0)
         return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: scheme %s is not s7plus", u->scheme);
@@ -146,6 +157,10 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
                                  86400000, &t)))
         return plcio_error_set(err, rc, "s7plus URL: keepalive must be 0..86400000 ms");
     o->keepalive_ms = (int)t;
+    if ((rc = plcio_url_get_uint(u, "max_items", (unsigned long)(o->max_items > 0 ? o->max_items : 20), 1,
+                                 PLCIO_S7PLUS_MAX_ITEMS, &t)))
+        return plcio_error_set(err, rc, "s7plus URL: max_items must be 1..64");
+    o->max_items = (int)t;
     return PLCIO_OK;
 }
 
@@ -183,6 +198,9 @@ int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *
         return plcio_error_set(err, PLCIO_EINVAL, "s7plus: legitimation %d unknown", o.legitimation);
     if (o.password && o.legitimation == PLCIO_S7PLUS_LEGIT_NEW && !o.tls)
         return plcio_error_set(err, PLCIO_EINVAL, "s7plus: legitimation=new needs TLS");
+    if (o.max_items <= 0) o.max_items = 20;
+    if (o.max_items > PLCIO_S7PLUS_MAX_ITEMS)
+        return plcio_error_set(err, PLCIO_EINVAL, "s7plus: max_items must be 1..%d", PLCIO_S7PLUS_MAX_ITEMS);
     plcio_s7plus_client *c = calloc(1, sizeof *c);
     if (!c) return plcio_error_set(err, PLCIO_ENOMEM, "s7plus: out of memory");
     c->opt = o;
@@ -257,6 +275,7 @@ void plcio_s7plus_client_free(plcio_s7plus_client *c)
 {
     if (!c) return;
     plcio_s7plus_client_close(c);
+    s7p_symcache_free(c->sym);
     free(c->body);
     free(c);
 }
@@ -1164,4 +1183,25 @@ static int legitimate(plcio_s7plus_client *c)
     log_msg(&c->opt.logger, PLCIO_LOG_INFO, MOD, "password accepted (%s legitimation)", use_new ? "new" : "legacy");
     plcio_error_clear(&c->last);
     return PLCIO_OK;
+}
+
+/* ---- for s7p_symbolic.c (s7p_sym.h) ---------------------------------------------- */
+
+int s7p_cl_exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, s7p_pdu *answer)
+{
+    return exchange(c, fn, body_len, read_class, answer);
+}
+
+uint8_t *s7p_cl_body(plcio_s7plus_client *c, size_t need) { return body_room(c, need) ? NULL : c->body; }
+
+int s7p_cl_fail(plcio_s7plus_client *c, int rc, const char *text) { return failf(c, rc, "%s", text); }
+
+void s7p_cl_plc_error(plcio_s7plus_client *c, uint64_t code) { c->plc_error = code; }
+void s7p_cl_ok(plcio_s7plus_client *c) { plcio_error_clear(&c->last); }
+s7p_symcache **s7p_cl_cache(plcio_s7plus_client *c) { return &c->sym; }
+int s7p_cl_max_items(const plcio_s7plus_client *c) { return c->opt.max_items; }
+const uint8_t *s7p_cl_qualifier(size_t *len)
+{
+    *len = sizeof qualifier_attrs;
+    return qualifier_attrs;
 }

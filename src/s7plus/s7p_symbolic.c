@@ -1,59 +1,555 @@
-/* S7CommPlus symbolic access to optimized DBs: browse (type information),
- * symbol resolution with a per-client cache, typed multi-item read/write. */
+/* S7CommPlus symbolic access to optimized DBs (client side): browse of the
+ * PLC's type information into layouts, symbol resolution with a per-client
+ * cache, typed multi-item reads and writes by LID chain. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "layout/layout_internal.h"
 #include "plcio/s7plus.h"
+#include "plcio/value.h"
+#include "s7plus/s7p_codec.h"
+#include "s7plus/s7p_sym.h"
+
+typedef struct db_info {
+    char name[128];
+    unsigned number;
+} db_info;
+
+typedef struct cache_entry {
+    unsigned number;
+    plcio_layout_set *set; /* one optimized DB */
+} cache_entry;
+
+struct s7p_symcache {
+    cache_entry *v;
+    size_t n;
+};
+
+void s7p_symcache_free(s7p_symcache *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++)
+        plcio_layout_set_free(s->v[i].set);
+    free(s->v);
+    free(s);
+}
+
+void plcio_s7plus_client_forget(plcio_s7plus_client *c)
+{
+    if (!c) return;
+    s7p_symcache **cache = s7p_cl_cache(c);
+    s7p_symcache_free(*cache);
+    *cache = NULL;
+}
+
+static int fail(plcio_s7plus_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
+static int fail(plcio_s7plus_client *c, int rc, const char *fmt, ...)
+{
+    char text[sizeof(((plcio_error *)0)->text)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return s7p_cl_fail(c, rc, text);
+}
+
+/* Explore of thePLCProgram: the DBs with names and numbers. */
+static int list_named(plcio_s7plus_client *c, db_info **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    uint8_t *body = s7p_cl_body(c, 64);
+    if (!body) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    plcio_wcursor w = plcio_wcursor_make(body, 64);
+    plcio_wcursor_u32be(&w, S7P_ID_NATIVE_THE_PLC_PROGRAM);
+    s7p_put_vlq32(&w, 0);
+    plcio_wcursor_u8(&w, 1);
+    plcio_wcursor_u8(&w, 1);
+    plcio_wcursor_u8(&w, 0);
+    plcio_wcursor_u8(&w, 0);
+    s7p_put_vlq32(&w, 2);
+    s7p_put_vlq32(&w, S7P_ID_OBJECT_VARIABLE_TYPE_NAME);
+    s7p_put_vlq32(&w, S7P_ID_BLOCK_NUMBER);
+    s7p_pdu p;
+    int rc = s7p_cl_exchange(c, S7P_FN_EXPLORE, plcio_wcursor_used(&w), true, &p);
+    if (rc) return rc;
+    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
+    uint64_t ret = 0;
+    if (s7p_get_vlq64(&rd, &ret)) return fail(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
+    if (ret) {
+        s7p_cl_plc_error(c, ret);
+        return fail(c, PLCIO_EPLC, "s7plus: the PLC refused Explore (return value 0x%llx)", (unsigned long long)ret);
+    }
+    db_info *v = NULL;
+    size_t n = 0, cap = 0;
+    int depth = 0, db_depth = -1;
+    db_info cur;
+    while (plcio_rcursor_left(&rd) > 4) {
+        s7p_elem e;
+        if ((rc = s7p_elem_decode(&rd, &e))) {
+            free(v);
+            return fail(c, rc, "s7plus: malformed object in the Explore answer (%s)", plcio_strerror(rc));
+        }
+        if (e.tag == S7P_E_START_OBJECT) {
+            depth++;
+            if (e.class_id == S7P_ID_DB_CLASS && (e.relation_id >> 16) == (S7P_ID_DB_ACCESS_AREA_BASE >> 16)) {
+                db_depth = depth;
+                memset(&cur, 0, sizeof cur);
+                cur.number = e.relation_id & 0xFFFF;
+            }
+        } else if (e.tag == S7P_E_END_OBJECT) {
+            if (depth == 0) {
+                free(v);
+                return fail(c, PLCIO_EPROTO, "s7plus: Explore answer ends an object never started");
+            }
+            if (depth == db_depth) {
+                if (!cur.name[0]) snprintf(cur.name, sizeof cur.name, "DB%u", cur.number);
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 32;
+                    db_info *nv = realloc(v, cap * sizeof *nv);
+                    if (!nv) {
+                        free(v);
+                        return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+                    }
+                    v = nv;
+                }
+                v[n++] = cur;
+                db_depth = -1;
+            }
+            depth--;
+        } else if (e.tag == S7P_E_ATTRIBUTE && depth == db_depth &&
+                   e.attribute_id == S7P_ID_OBJECT_VARIABLE_TYPE_NAME && e.value.type == S7P_T_WSTRING &&
+                   !e.value.flags) {
+            size_t l = e.value.size < sizeof cur.name - 1 ? e.value.size : sizeof cur.name - 1;
+            memcpy(cur.name, e.value.data, l);
+            cur.name[l] = '\0';
+        }
+    }
+    *out = v;
+    *count = n;
+    return PLCIO_OK;
+}
+
+/* "Line", "\"Line\"", "DB5" (its number), case-insensitive */
+static bool db_matches(const db_info *d, const char *want, size_t len)
+{
+    if (len >= 2 && want[0] == '"' && want[len - 1] == '"') {
+        want++;
+        len -= 2;
+    } else if (len > 2 && strncasecmp(want, "DB", 2) == 0) {
+        bool digits = true;
+        for (size_t k = 2; k < len; k++)
+            digits = digits && isdigit((unsigned char)want[k]);
+        if (digits && strtoul(want + 2, NULL, 10) == d->number) return true;
+    }
+    return strlen(d->name) == len && strncasecmp(d->name, want, len) == 0;
+}
+
+static void address_init(s7p_address *a, unsigned db)
+{
+    memset(a, 0, sizeof *a);
+    a->area = S7P_ID_DB_ACCESS_AREA_BASE + (db & 0xFFFF);
+    a->sub_area = S7P_ID_DB_VALUE_ACTUAL;
+}
+
+/* One Get/SetMultiVariables of items with their addresses (and values); the answer in *res. */
+static int multi(plcio_s7plus_client *c, s7p_multi_req *r, bool write, s7p_multi_res *res)
+{
+    size_t need = 512 + (size_t)r->nitems * 96;
+    for (uint32_t k = 0; k < r->nvalues; k++)
+        need += r->values[k].size + 16;
+    uint8_t *body = s7p_cl_body(c, need);
+    if (!body) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    size_t qlen;
+    r->with_values = write;
+    r->q.present = true;
+    r->q.pad_before = !write;
+    r->q.attrs.data = s7p_cl_qualifier(&qlen);
+    r->q.attrs.size = qlen;
+    r->q.attrs.count = 3;
+    r->tail.no_fill = true;
+    plcio_wcursor w = plcio_wcursor_make(body, need);
+    int rc = s7p_multi_req_encode(&w, r);
+    if (rc) return fail(c, rc, "s7plus: cannot encode the request: %s", plcio_strerror(rc));
+    s7p_pdu p;
+    if ((rc = s7p_cl_exchange(c, write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS, plcio_wcursor_used(&w), !write,
+                              &p)))
+        return rc;
+    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
+    rc = s7p_multi_res_decode(&rd, write ? 0 : S7P_WITH_VALUES, res);
+    if (rc) return fail(c, rc, "s7plus: malformed answer from the PLC (%s)", plcio_strerror(rc));
+    if (res->ret) {
+        s7p_cl_plc_error(c, res->ret);
+        return fail(c, PLCIO_EPLC, "s7plus: the PLC refused the request (return value 0x%llx)",
+                    (unsigned long long)res->ret);
+    }
+    return PLCIO_OK;
+}
+
+/* The type RIDs of DBs (LID 1 of each), max_items per request; 0: none. */
+static int type_rids(plcio_s7plus_client *c, const db_info *dbs, size_t n, uint32_t *rids)
+{
+    s7p_multi_req *r = malloc(sizeof *r);
+    s7p_multi_res *a = malloc(sizeof *a);
+    int rc = r && a ? PLCIO_OK : fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    size_t batch = (size_t)s7p_cl_max_items(c);
+    for (size_t at = 0; at < n && !rc; at += batch) {
+        size_t m = n - at < batch ? n - at : batch;
+        memset(r, 0, sizeof *r);
+        r->nitems = (uint32_t)m;
+        for (size_t k = 0; k < m; k++) {
+            address_init(&r->items[k], dbs[at + k].number);
+            r->items[k].lids[r->items[k].nlids++] = S7P_LID_TYPE_INFO;
+            rids[at + k] = 0;
+        }
+        if ((rc = multi(c, r, false, a))) break;
+        for (uint32_t k = 0; k < a->nvalues; k++) {
+            uint32_t nr = a->value_nr[k];
+            const s7p_value *v = &a->values[k];
+            if (nr >= 1 && nr <= m && !v->flags && (v->type == S7P_T_RID || v->type == S7P_T_UDINT))
+                rids[at + nr - 1] = (uint32_t)v->u;
+        }
+    }
+    free(r);
+    free(a);
+    return rc;
+}
+
+static int explore_types(plcio_s7plus_client *c, s7p_ti_set **out)
+{
+    uint8_t *body = s7p_cl_body(c, 64);
+    if (!body) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    plcio_wcursor w = plcio_wcursor_make(body, 64);
+    plcio_wcursor_u32be(&w, S7P_ID_TYPE_INFO_CONTAINER);
+    s7p_put_vlq32(&w, 0);
+    plcio_wcursor_u8(&w, 1);
+    plcio_wcursor_u8(&w, 1);
+    plcio_wcursor_u8(&w, 0);
+    plcio_wcursor_u8(&w, 0);
+    s7p_put_vlq32(&w, 0);
+    s7p_pdu p;
+    int rc = s7p_cl_exchange(c, S7P_FN_EXPLORE, plcio_wcursor_used(&w), true, &p);
+    if (rc) return rc;
+    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
+    uint64_t ret = 0;
+    if (s7p_get_vlq64(&rd, &ret)) return fail(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
+    if (ret) {
+        s7p_cl_plc_error(c, ret);
+        return fail(c, PLCIO_EPLC, "s7plus: the PLC refused to explore its type information (return value 0x%llx)",
+                    (unsigned long long)ret);
+    }
+    char msg[200];
+    rc = s7p_ti_decode(rd.pos, plcio_rcursor_left(&rd), out, msg, sizeof msg);
+    if (rc) return fail(c, rc, "s7plus: %s", rc == PLCIO_ENOMEM ? "out of memory" : msg);
+    return PLCIO_OK;
+}
+
+/* Layouts of the selected DBs into set (accept_optimized). */
+static int browse_into(plcio_s7plus_client *c, const char *want, size_t wlen, plcio_layout_set *set)
+{
+    db_info *dbs;
+    size_t n;
+    int rc = list_named(c, &dbs, &n);
+    if (rc) return rc;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!want || db_matches(&dbs[i], want, wlen)) dbs[m++] = dbs[i];
+    if (want && m == 0) {
+        free(dbs);
+        return fail(c, PLCIO_ENOTFOUND, "s7plus: the PLC has no data block %.*s", (int)wlen, want);
+    }
+    uint32_t *rids = calloc(m ? m : 1, sizeof *rids);
+    if (!rids) {
+        free(dbs);
+        return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    }
+    s7p_ti_set *ti = NULL;
+    rc = m ? type_rids(c, dbs, m, rids) : PLCIO_OK;
+    bool any = false;
+    for (size_t i = 0; i < m; i++)
+        any = any || rids[i];
+    if (!rc && want && !any)
+        rc = fail(c, PLCIO_ENOTFOUND,
+                  "s7plus: data block %s (DB%u) has no type information to browse (a standard-access DB: use raw "
+                  "DB%u.DBX... addresses)",
+                  dbs[0].name, dbs[0].number, dbs[0].number);
+    if (!rc && any) rc = explore_types(c, &ti);
+    for (size_t i = 0; i < m && !rc; i++) {
+        if (!rids[i]) continue;
+        char *scl = NULL, msg[200];
+        rc = s7p_ti_scl(ti, rids[i], dbs[i].name, &scl, msg, sizeof msg);
+        if (rc) {
+            rc = fail(c, rc, "s7plus: %s", rc == PLCIO_ENOMEM ? "out of memory" : msg);
+            break;
+        }
+        rc = plcio_layout_set_add_text(set, dbs[i].name, scl, strlen(scl));
+        free(scl);
+        if (rc) rc = fail(c, rc, "s7plus: DB %s: %s", dbs[i].name, plcio_layout_set_last_error(set)->text);
+    }
+    if (!rc && (rc = plcio_layout_set_resolve(set)))
+        rc = fail(c, rc, "s7plus: browsed type information: %s", plcio_layout_set_last_error(set)->text);
+    if (!rc) { /* the numbers the PLC gave, in the order the DBs were added */
+        size_t k = 0;
+        for (size_t i = 0; i < m && k < set->ndbs; i++)
+            if (rids[i]) set->dbs[k++]->db_number = (int)dbs[i].number;
+        s7p_cl_ok(c);
+    }
+    s7p_ti_free(ti);
+    free(rids);
+    free(dbs);
+    return rc;
+}
+
+static plcio_layout_set *new_set(void)
+{
+    plcio_layout_options o;
+    memset(&o, 0, sizeof o);
+    o.accept_optimized = true;
+    plcio_layout_set *set = NULL;
+    plcio_error e;
+    return plcio_layout_set_new(&o, &set, &e) ? NULL : set;
+}
 
 int plcio_s7plus_client_browse(plcio_s7plus_client *c, const char *db, plcio_layout_set **out)
 {
-    (void)c;
-    (void)db;
+    if (!c || !out) return PLCIO_EINVAL;
     *out = NULL;
-    return PLCIO_EUNSUPPORTED;
+    plcio_layout_set *set = new_set();
+    if (!set) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    int rc = browse_into(c, db, db ? strlen(db) : 0, set);
+    if (rc) {
+        plcio_layout_set_free(set);
+        return rc;
+    }
+    *out = set;
+    return PLCIO_OK;
+}
+
+/* The cached layout of the DB named want, browsing it on first use. */
+static int cached(plcio_s7plus_client *c, const char *want, size_t wlen, const plcio_layout **out)
+{
+    s7p_symcache **cache = s7p_cl_cache(c);
+    if (*cache)
+        for (size_t i = 0; i < (*cache)->n; i++) {
+            const plcio_layout *l = plcio_layout_set_get((*cache)->v[i].set, 0);
+            db_info d;
+            snprintf(d.name, sizeof d.name, "%s", plcio_layout_name(l));
+            d.number = (*cache)->v[i].number;
+            if (db_matches(&d, want, wlen)) {
+                *out = l;
+                return PLCIO_OK;
+            }
+        }
+    plcio_layout_set *set = new_set();
+    if (!set) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    int rc = browse_into(c, want, wlen, set);
+    if (!rc && plcio_layout_set_count(set) != 1)
+        rc = fail(c, PLCIO_ENOTFOUND, "s7plus: %.*s names %zu data blocks", (int)wlen, want,
+                  plcio_layout_set_count(set));
+    if (!rc && !*cache && !(*cache = calloc(1, sizeof **cache))) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    cache_entry *nv = rc ? NULL : realloc((*cache)->v, ((*cache)->n + 1) * sizeof *nv);
+    if (!rc && !nv) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if (rc) {
+        plcio_layout_set_free(set);
+        return rc;
+    }
+    (*cache)->v = nv;
+    const plcio_layout *l = plcio_layout_set_get(set, 0);
+    nv[(*cache)->n++] = (cache_entry){(unsigned)plcio_layout_db_number(l), set};
+    *out = l;
+    return PLCIO_OK;
 }
 
 int plcio_s7plus_client_resolve(plcio_s7plus_client *c, const char *name, plcio_s7plus_symbol *out)
 {
-    (void)c;
-    (void)name;
-    (void)out;
-    return PLCIO_EUNSUPPORTED;
+    if (!c || !name || !out) return PLCIO_EINVAL;
+    memset(out, 0, sizeof *out);
+    const char *p = name;
+    while (*p == ' ')
+        p++;
+    const char *db = p;
+    if (*p == '"') {
+        const char *q = strchr(p + 1, '"');
+        if (!q || q == p + 1) return fail(c, PLCIO_ESYNTAX, "s7plus: %s: the DB name's closing quote is missing", name);
+        p = q + 1;
+    } else {
+        while (*p && *p != '.' && *p != '[')
+            p++;
+    }
+    size_t dblen = (size_t)(p - db);
+    if (dblen == 0 || *p != '.' || !p[1])
+        return fail(c, PLCIO_ESYNTAX, "s7plus: %s is not a symbol such as \"DB\".Member", name);
+    const plcio_layout *l = NULL;
+    int rc = cached(c, db, dblen, &l);
+    if (rc) return rc;
+    plcio_layout_member m;
+    rc = plcio_layout_lookup(l, p + 1, &m);
+    if (rc == PLCIO_ERANGE) return fail(c, rc, "s7plus: %s: index outside the declared bounds", name);
+    if (rc == PLCIO_ESYNTAX) return fail(c, rc, "s7plus: %s: malformed member name", name);
+    if (rc) return fail(c, PLCIO_ENOTFOUND, "s7plus: %s: no such member in \"%s\"", name, plcio_layout_name(l));
+    if (m.kind != PLCIO_LAYOUT_ELEMENTARY || m.nlids == 0)
+        return fail(c, PLCIO_ETYPE, "s7plus: %s is a %s: name one of its elements", name,
+                    m.kind == PLCIO_LAYOUT_STRUCT ? "structure" : "whole array");
+    out->db = (unsigned)plcio_layout_db_number(l);
+    out->access_area = S7P_ID_DB_ACCESS_AREA_BASE + (out->db & 0xFFFF);
+    out->sub_area = S7P_ID_DB_VALUE_ACTUAL;
+    out->nlids = m.nlids;
+    memcpy(out->lids, m.lids, m.nlids * sizeof *m.lids);
+    out->type = m.type;
+    out->length = m.length;
+    s7p_cl_ok(c);
+    return PLCIO_OK;
 }
 
-void plcio_s7plus_client_forget(plcio_s7plus_client *c) { (void)c; }
+static int check_syms(plcio_s7plus_client *c, const plcio_s7plus_sym_item *items, size_t n)
+{
+    if (!items && n) return fail(c, PLCIO_EINVAL, "s7plus: no items");
+    for (size_t k = 0; k < n; k++) {
+        const plcio_s7plus_symbol *s = &items[k].sym;
+        if (s->nlids == 0 || s->nlids > PLCIO_S7PLUS_MAX_LIDS || s->nlids + 1 > S7P_MAX_LIDS ||
+            (unsigned)s->type >= (unsigned)PLCIO_TYPE_COUNT_ || plcio_type_size(s->type, s->length) == 0)
+            return fail(c, PLCIO_EINVAL, "s7plus: symbolic item %zu has no access path or no type (resolve it first)",
+                        k + 1);
+    }
+    return PLCIO_OK;
+}
+
+static void sym_address(const plcio_s7plus_symbol *s, s7p_address *a)
+{
+    memset(a, 0, sizeof *a);
+    a->crc = s->crc;
+    a->area = s->access_area;
+    a->sub_area = s->sub_area;
+    a->nlids = s->nlids;
+    memcpy(a->lids, s->lids, s->nlids * sizeof *s->lids);
+}
+
+static void item_errors(plcio_s7plus_sym_item *items, size_t m, const s7p_multi_res *a)
+{
+    for (uint32_t k = 0; k < a->nerrors; k++)
+        if (a->error_nr[k] >= 1 && a->error_nr[k] <= m) {
+            plcio_s7plus_sym_item *it = &items[a->error_nr[k] - 1];
+            it->result = a->errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
+            it->error = a->errors[k];
+        }
+}
+
+#define SYM_BYTES (2u * PLCIO_WSTRING_MAX + 4u)
 
 int plcio_s7plus_client_read_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)
 {
-    (void)c;
-    (void)items;
-    (void)n;
-    return PLCIO_EUNSUPPORTED;
+    if (!c) return PLCIO_EINVAL;
+    int rc = check_syms(c, items, n);
+    if (rc) return rc;
+    s7p_multi_req *r = malloc(sizeof *r);
+    s7p_multi_res *a = malloc(sizeof *a);
+    uint8_t *bytes = malloc(SYM_BYTES);
+    if (!r || !a || !bytes) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    size_t batch = (size_t)s7p_cl_max_items(c);
+    for (size_t at = 0; at < n && !rc; at += batch) {
+        size_t m = n - at < batch ? n - at : batch;
+        plcio_s7plus_sym_item *it = items + at;
+        memset(r, 0, sizeof *r);
+        r->nitems = (uint32_t)m;
+        for (size_t k = 0; k < m; k++) {
+            sym_address(&it[k].sym, &r->items[k]);
+            it[k].result = PLCIO_ENOTFOUND;
+            it[k].error = 0;
+        }
+        if ((rc = multi(c, r, false, a))) break;
+        for (uint32_t k = 0; k < a->nvalues; k++) {
+            uint32_t nr = a->value_nr[k];
+            if (nr < 1 || nr > m) continue;
+            plcio_s7plus_sym_item *x = &it[nr - 1];
+            size_t size = plcio_type_size(x->sym.type, x->sym.length);
+            int vr = s7p_sym_from_pvalue(x->sym.type, x->sym.length, &a->values[k], bytes, size);
+            if (!vr) {
+                plcio_value_init(&x->value, x->sym.type);
+                vr = plcio_value_decode(&x->value, x->sym.type, x->sym.length, bytes, size, 0, NULL, NULL);
+            }
+            x->result = vr;
+        }
+        item_errors(it, m, a);
+    }
+    if (!rc) s7p_cl_ok(c);
+    free(r);
+    free(a);
+    free(bytes);
+    return rc;
 }
 
 int plcio_s7plus_client_write_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)
 {
-    (void)c;
-    (void)items;
-    (void)n;
-    return PLCIO_EUNSUPPORTED;
+    if (!c) return PLCIO_EINVAL;
+    int rc = check_syms(c, items, n);
+    if (rc) return rc;
+    size_t batch = (size_t)s7p_cl_max_items(c);
+    s7p_multi_req *r = malloc(sizeof *r);
+    s7p_multi_res *a = malloc(sizeof *a);
+    uint8_t *bytes = malloc((size_t)SYM_BYTES * batch);
+    if (!r || !a || !bytes) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    for (size_t at = 0; at < n && !rc; at += batch) {
+        size_t m = n - at < batch ? n - at : batch;
+        plcio_s7plus_sym_item *it = items + at;
+        memset(r, 0, sizeof *r);
+        uint32_t map[S7P_MAX_ITEMS]; /* request item -> batch index */
+        for (size_t k = 0; k < m; k++) {
+            it[k].error = 0;
+            uint8_t *b = bytes + k * SYM_BYTES;
+            size_t size = plcio_type_size(it[k].sym.type, it[k].sym.length);
+            memset(b, 0, size);
+            plcio_error e;
+            int vr = it[k].value.type != it[k].sym.type ? PLCIO_ETYPE
+                                                        : plcio_value_encode(&it[k].value, b, size, 0, NULL, &e);
+            s7p_value v;
+            if (!vr) vr = s7p_sym_to_pvalue(it[k].sym.type, it[k].sym.length, b, size, 0, &v);
+            it[k].result = vr;
+            if (vr) continue;
+            uint32_t q = r->nitems++;
+            map[q] = (uint32_t)k;
+            sym_address(&it[k].sym, &r->items[q]);
+            r->value_nr[q] = q + 1;
+            r->values[q] = v;
+        }
+        r->nvalues = r->nitems;
+        if (r->nitems == 0) continue;
+        if ((rc = multi(c, r, true, a))) break;
+        for (uint32_t k = 0; k < a->nerrors; k++)
+            if (a->error_nr[k] >= 1 && a->error_nr[k] <= r->nitems) {
+                plcio_s7plus_sym_item *x = &it[map[a->error_nr[k] - 1]];
+                x->result = a->errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
+                x->error = a->errors[k];
+            }
+    }
+    if (!rc) s7p_cl_ok(c);
+    free(r);
+    free(a);
+    free(bytes);
+    return rc;
 }
 
 int plcio_s7plus_client_read_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
                                            plcio_s7plus_done_fn done, void *ctx)
 {
-    (void)c;
     (void)items;
     (void)n;
     (void)done;
     (void)ctx;
-    return PLCIO_EUNSUPPORTED;
+    return c ? fail(c, PLCIO_EUNSUPPORTED, "s7plus: symbolic reads in event-loop mode are not implemented yet")
+             : PLCIO_EINVAL;
 }
 
 int plcio_s7plus_client_write_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
                                             plcio_s7plus_done_fn done, void *ctx)
 {
-    (void)c;
     (void)items;
     (void)n;
     (void)done;
     (void)ctx;
-    return PLCIO_EUNSUPPORTED;
+    return c ? fail(c, PLCIO_EUNSUPPORTED, "s7plus: symbolic writes in event-loop mode are not implemented yet")
+             : PLCIO_EINVAL;
 }

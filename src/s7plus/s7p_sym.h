@@ -1,0 +1,71 @@
+/* Symbolic access to optimized DBs, shared by the client and the simulator:
+ * software data types, values between S7 bytes and PValues, and the type
+ * information (VartypeList / VarnameList objects in the type-info container)
+ * encoded from a layout (simulator) and decoded into SCL text (client). */
+#ifndef PLCIO_S7P_SYM_H
+#define PLCIO_S7P_SYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcio/bytes.h"
+#include "plcio/layout.h"
+#include "plcio/s7plus.h"
+#include "s7plus/s7p_codec.h"
+
+#define S7P_ID_CLASS_TYPE_INFO           511u
+#define S7P_ID_CLASS_TYPE_INFO_CONTAINER 534u
+#define S7P_ID_TYPE_INFO_CONTAINER       537u
+#define S7P_ID_TI_TCOM_SIZE              1502u
+/* RIDs the simulator gives its type objects (plcio's choice) */
+#define S7P_TI_RID_BASE 0x92000000u
+/* LID 1 of a DB's actual values: the RID of its type object */
+#define S7P_LID_TYPE_INFO 1u
+/* Item error for raw (ClassicBlob) access to an optimized DB: plcio's choice */
+#define S7P_ERR_OPTIMIZED 0x8104u
+
+/* Software data type of an elementary plcio type (0: none). */
+uint8_t s7p_softtype(plcio_type t);
+/* plcio type of a software data type; false if plcio has none. */
+bool s7p_softtype_to_type(uint8_t sdt, plcio_type *t);
+
+/* S7 bytes of an elementary member (BOOL: the byte holding it, bit given)
+ * to the PValue that carries it; arrays point into `bytes`. */
+int s7p_sym_to_pvalue(plcio_type t, unsigned length, const uint8_t *bytes, size_t size, int bit, s7p_value *v);
+/* A PValue to the member's S7 bytes (size = plcio_type_size; BOOL: one byte
+ * 0/1). PLCIO_ETYPE if its type does not fit, PLCIO_ERANGE if its length does not. */
+int s7p_sym_from_pvalue(plcio_type t, unsigned length, const s7p_value *v, uint8_t *out, size_t size);
+
+/* Simulator: the type-info container's answer body objects for the optimized
+ * DBs of `set`; the RID of a DB's type object (0: none). */
+int s7p_ti_encode(plcio_wcursor *w, const plcio_layout_set *set);
+uint32_t s7p_ti_db_rid(const plcio_layout_set *set, const plcio_layout *db);
+/* Simulator: a member by LID chain (lids after the sub-area). PLCIO_ENOTFOUND
+ * / PLCIO_ERANGE; *bitpos its bit position in the simulator's image. */
+int s7p_ti_member(const plcio_layout *db, const uint32_t *lids, unsigned nlids, plcio_type *type, unsigned *length,
+                  uint32_t *bitpos);
+
+/* Client: the type objects of an Explore answer of the container (after
+ * the return value), kept; then SCL source of one DB of root type `rid`. */
+typedef struct s7p_ti_set s7p_ti_set;
+int s7p_ti_decode(const uint8_t *data, size_t len, s7p_ti_set **out, char *msg, size_t msgcap);
+void s7p_ti_free(s7p_ti_set *t);
+/* SCL text (malloc'ed, *out) of DATA_BLOCK "name" from type object rid. */
+int s7p_ti_scl(const s7p_ti_set *t, uint32_t rid, const char *name, char **out, char *msg, size_t msgcap);
+
+/* The client's cache of browsed DBs (s7p_symbolic.c). */
+typedef struct s7p_symcache s7p_symcache;
+void s7p_symcache_free(s7p_symcache *s);
+
+/* Internals of s7p_client.c for s7p_symbolic.c. */
+int s7p_cl_exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, s7p_pdu *answer);
+uint8_t *s7p_cl_body(plcio_s7plus_client *c, size_t need);
+int s7p_cl_fail(plcio_s7plus_client *c, int rc, const char *text);
+void s7p_cl_plc_error(plcio_s7plus_client *c, uint64_t code);
+void s7p_cl_ok(plcio_s7plus_client *c);
+s7p_symcache **s7p_cl_cache(plcio_s7plus_client *c);
+int s7p_cl_max_items(const plcio_s7plus_client *c);
+const uint8_t *s7p_cl_qualifier(size_t *len);
+
+#endif
