@@ -48,6 +48,7 @@ typedef struct s7p_plan {
     plcio_s7plus_sym_item *sym_items;
     size_t *active_tag, nactive;
     unsigned generation; /* of the driver's symbol table the active list was made from */
+    char sym_why[200];   /* why the symbolic read could not go, if it could not */
     uint32_t *offset;    /* per tag: its bytes' offset in buf */
     uint8_t *buf;
     size_t bytes; /* bytes read per cycle (gaps included) */
@@ -210,10 +211,13 @@ static void read_complete(s7p_drv *drv, plcio_sync_group *g, size_t requests)
     char refusal[256] = "";
     for (size_t k = 0; k < p->nactive && !refusal[0]; k++) {
         const plcio_s7plus_sym_item *it = &p->sym_items[k];
-        if (it->result != PLCIO_OK)
-            snprintf(refusal, sizeof refusal, "the PLC refused %s (%s, error 0x%llx)",
-                     plcio_sync_tag_name(plcio_sync_group_tag(g, p->active_tag[k])), plcio_strerror(it->result),
+        const char *name = plcio_sync_tag_name(plcio_sync_group_tag(g, p->active_tag[k]));
+        if (it->result != PLCIO_OK && it->error)
+            snprintf(refusal, sizeof refusal, "the PLC refused %s (%s, error 0x%llx)", name, plcio_strerror(it->result),
                      (unsigned long long)it->error);
+        else if (it->result != PLCIO_OK)
+            snprintf(refusal, sizeof refusal, "%s: %.200s", name,
+                     p->sym_why[0] ? p->sym_why : plcio_strerror(it->result));
     }
     for (size_t r = 0; r < p->nitems && !refusal[0]; r++) {
         const plcio_s7plus_item *it = &p->items[r];
@@ -333,6 +337,19 @@ static bool start_next(s7p_drv *drv)
                     plcio_value_init(&p->sym_items[k].value, p->sym_items[k].sym.type);
                 job->sym_started = true;
                 rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
+                if (rc != PLCIO_OK && rc != PLCIO_EBUSY) {
+                    /* the symbolic read could not even go: its tags fail, the raw ones read */
+                    snprintf(p->sym_why, sizeof p->sym_why, "%.190s",
+                             plcio_s7plus_client_last_error(drv->client)->text);
+                    for (size_t k = 0; k < p->nactive; k++) {
+                        p->sym_items[k].result = rc;
+                        p->sym_items[k].error = 0;
+                    }
+                    plcio_sync_group *g = job->group;
+                    finish_head(drv);
+                    read_complete(drv, g, (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS);
+                    continue;
+                }
             } else { /* nothing to ask: every symbol of the group failed to resolve */
                 plcio_sync_group *g = job->group;
                 finish_head(drv);

@@ -128,7 +128,7 @@ shm: $NAME
 devices:
   - name: plus
     url: "s7://127.0.0.1:$PORT?protocol=plus&ca=$TMP/cert.pem"
-    groups: [{name: g, interval: 50ms, tags: [{address: DB1.DBW0:INT, name: w0}]}]
+    groups: [{name: g, interval: 50ms, tags: [{address: DB1.DBW0:INT, name: w0}, {address: '"Nope".Speed:REAL', name: nope}]}]
   - name: auto
     url: "s7://127.0.0.1:$PORT?protocol=auto&insecure=1"
     groups: [{name: g, interval: 50ms, tags: [{address: MW10:INT, name: m10}]}]
@@ -139,8 +139,11 @@ EOF
 "$BIN" sync --config "$TMP/plus.yaml" > "$TMP/eng" 2>&1 &
 ENG=$!
 shm_check "t['plus.w0']['value'] == 4321 and t['auto.m10']['value'] == 99 and t['classic.d7']['value'] == 78 and \
-all(v['quality'] == 'good' for v in t.values())"
+all(v['quality'] == 'good' for k, v in t.items() if k != 'plus.nope') and t['plus.nope']['quality'] == 'error'"
 kill -INT "$ENG"; wait "$ENG" || fail "engine exit status $? after SIGINT"; ENG=
+# a symbol the PLC does not have (its type given: the engine starts): that tag in error, said once
+grep -q 'plus: "Nope".Speed: s7plus: the PLC has no data block "Nope" (the tag is in error)' "$TMP/eng" ||
+  fail "unknown symbol not reported: $(cat "$TMP/eng")"
 grep -q "classic: protocol=auto: S7CommPlus not used (TLS needs the PLC's CA certificate" "$TMP/eng" ||
   fail "auto without ca= did not say why it went classic: $(cat "$TMP/eng")"
 # only the auto device has insecure=1: its warning shows it speaks S7CommPlus
@@ -154,6 +157,11 @@ expect 1 "password= is not supported by the sync engine" "$BIN" sync "$URL&passw
   --shm "$NAME"
 expect 1 "PIW/PQW" "$BIN" sync "$URL" --tag PIW256 --seconds 1 --shm "$NAME"
 expect 1 "timers and counters" "$BIN" sync "$URL" --tag T5 --seconds 1 --shm "$NAME"
-expect 1 '"Nope".Speed' "$BIN" sync "$URL" --tag '"Nope".Speed' --seconds 1 --shm "$NAME"
+# a symbol without a type: the PLC is asked while the engine is built
+expect 1 'plc/tags: "Nope".Speed: s7plus: the PLC has no data block "Nope"' "$BIN" sync "$URL" --tag '"Nope".Speed' \
+  --seconds 1 --shm "$NAME"
+expect 1 "its type comes from the PLC, which cannot be reached now" "$BIN" sync "s7plus://127.0.0.1:1?insecure=1" \
+  --tag '"Motor".Speed' --seconds 1 --shm "$NAME"
+expect 1 "unknown type 'BOGUS'" "$BIN" sync "$URL" --tag '"Motor".Speed:BOGUS' --seconds 1 --shm "$NAME"
 [ -e "/dev/shm/$NAME" ] && fail "segment left behind"
 echo "ok"
