@@ -322,6 +322,10 @@ typedef struct plcio_s7plus_server_options {
      * own storage, never visible to clients as offsets. Raw (ClassicBlob)
      * access to such a DB is refused with 0x8104 (plcio's choice). */
     const plcio_layout_set *symbols;
+    /* The DB number of each DB of `symbols` (in set order, as many as
+     * plcio_layout_set_count; borrowed like it). NULL: the layouts' own
+     * numbers (`DATA_BLOCK DB 5`); TIA sources name DBs without numbers. */
+    const unsigned *symbol_numbers;
 } plcio_s7plus_server_options;
 
 PLCIO_API void plcio_s7plus_server_options_init(plcio_s7plus_server_options *o);

@@ -18,12 +18,15 @@
 #include "plcio/s7plus.h"
 #include "s7plus/s7p_codec.h"
 #include "s7plus/s7p_legit.h"
+#include "s7plus/s7p_sym.h"
 
-#define MOD             "s7plus-srv"
-#define REMOTE_TSAP     "SIMATIC-ROOT-HMI"
-#define MAX_STREAM      (1u << 20) /* unanswered input a connection may hold */
-#define ERR_NOT_FOUND   0x8104u    /* item answer for a missing object (as python-snap7's emulator) */
-#define SESSION_VERSION 3u         /* ServerSessionVersion sent (UDInt) and expected back */
+#define MOD         "s7plus-srv"
+#define REMOTE_TSAP "SIMATIC-ROOT-HMI"
+#define MAX_STREAM  (1u << 20) /* unanswered input a connection may hold */
+/* item answer for a symbolic write whose value does not fit the member (plcio's choice) */
+#define S7P_ERR_BAD_VALUE 0x8105u
+#define ERR_NOT_FOUND     0x8104u /* item answer for a missing object (as python-snap7's emulator) */
+#define SESSION_VERSION   3u      /* ServerSessionVersion sent (UDInt) and expected back */
 
 struct plcio_s7plus_server {
     plcio_s7plus_server_options o;
@@ -305,12 +308,42 @@ typedef struct item_ref {
     plcio_s7plus_area area;
     unsigned db;
     uint32_t start, size;
-    bool compact;    /* python-snap7's [offset+1, size] form: answer Blobs without root id */
-    bool protection; /* the session's protection level (attribute 1842) */
-    bool cpu_state;  /* the CPU execution unit's operating state (object 52, attribute 2167) */
-    bool challenge;  /* the session's legitimation challenge (attribute 303) */
-    uint32_t answer; /* a legitimation answer: attribute 304 (legacy) or 1846 (new); 0: none */
+    bool compact;      /* python-snap7's [offset+1, size] form: answer Blobs without root id */
+    bool protection;   /* the session's protection level (attribute 1842) */
+    bool cpu_state;    /* the CPU execution unit's operating state (object 52, attribute 2167) */
+    bool challenge;    /* the session's legitimation challenge (attribute 303) */
+    uint32_t answer;   /* a legitimation answer: attribute 304 (legacy) or 1846 (new); 0: none */
+    uint32_t type_rid; /* LID 1 of an optimized DB: its type object */
+    bool sym;          /* a member of an optimized DB by LID chain */
+    plcio_type stype;  /* its type, length and bit position in the DB's storage */
+    unsigned slen;
+    uint32_t bitpos;
+    bool optimized_raw; /* raw (ClassicBlob) access to an optimized DB: refused */
 } item_ref;
+
+/* The optimized DB `db` of the symbols option, NULL if none. */
+static const plcio_layout *sym_db(const conn *c, unsigned db)
+{
+    const plcio_layout_set *set = c->srv->o.symbols;
+    if (!set) return NULL;
+    for (size_t i = 0; i < plcio_layout_set_count(set); i++) {
+        const plcio_layout *l = plcio_layout_set_get(set, i);
+        int n = c->srv->o.symbol_numbers ? (int)c->srv->o.symbol_numbers[i] : plcio_layout_db_number(l);
+        if (n == (int)db && plcio_layout_is_optimized(l)) return l;
+    }
+    return NULL;
+}
+
+static const char *sym_db_name(const plcio_s7plus_server *s, unsigned db)
+{
+    const plcio_layout_set *set = s->o.symbols;
+    for (size_t i = 0; set && i < plcio_layout_set_count(set); i++) {
+        const plcio_layout *l = plcio_layout_set_get(set, i);
+        int n = s->o.symbol_numbers ? (int)s->o.symbol_numbers[i] : plcio_layout_db_number(l);
+        if (n == (int)db) return plcio_layout_name(l);
+    }
+    return NULL;
+}
 
 static int item_of(const conn *c, const s7p_address *a, item_ref *it)
 {
@@ -336,6 +369,23 @@ static int item_of(const conn *c, const s7p_address *a, item_ref *it)
     if ((a->area & 0xFFFF0000u) == S7P_ID_DB_ACCESS_AREA_BASE && a->sub_area == S7P_ID_DB_VALUE_ACTUAL) {
         it->area = PLCIO_S7PLUS_AREA_DB;
         it->db = a->area & 0xFFFF;
+        const plcio_layout *l = sym_db(c, it->db);
+        if (l && a->nlids == 1 && a->lids[0] == S7P_LID_TYPE_INFO) {
+            it->type_rid = s7p_ti_db_rid(c->srv->o.symbols, l);
+            return it->type_rid ? PLCIO_OK : PLCIO_ENOTFOUND;
+        }
+        if (l && a->nlids == 3 && a->lids[0] == S7P_LID_CLASSIC_BLOB) {
+            it->optimized_raw = true;
+            return PLCIO_OK;
+        }
+        if (l) {
+            int rc = s7p_ti_member(l, a->lids, a->nlids, &it->stype, &it->slen, &it->bitpos);
+            if (rc) return rc;
+            it->sym = true;
+            it->start = it->bitpos / 8;
+            it->size = (uint32_t)plcio_type_size(it->stype, it->slen);
+            return PLCIO_OK;
+        }
     } else if (a->area >= S7P_ID_NATIVE_OBJECTS_THE_I_AREA && a->area <= S7P_ID_NATIVE_OBJECTS_THE_M_AREA &&
                a->sub_area == S7P_ID_CONTROLLER_AREA_VALUE) {
         it->area = (plcio_s7plus_area)(a->area - S7P_ID_NATIVE_OBJECTS_THE_I_AREA + 1);
@@ -381,7 +431,9 @@ static int parse_multi(const conn *c, plcio_rcursor *rd, bool with_values, s7p_m
         r->value_nr[r->nvalues] = nr;
         /* the Blob form follows the item's form: a real client's root id or none */
         item_ref it;
-        bool compact = !r->link_id && item_of(c, &r->items[nr - 1], &it) == PLCIO_OK && it.compact;
+        bool known = !r->link_id && item_of(c, &r->items[nr - 1], &it) == PLCIO_OK;
+        /* a Blob for a member of an optimized DB: python-snap7's write_symbolic (no root id) */
+        bool compact = known && (it.compact || (it.sym && plcio_rcursor_left(rd) >= 2 && rd->pos[1] == S7P_T_BLOB));
         if ((rc = s7p_value_decode_ex(rd, &r->values[r->nvalues], compact ? S7P_COMPACT_BLOB : 0))) return rc;
         r->nvalues++;
     }
@@ -434,6 +486,13 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
             memset(&v, 0, sizeof v);
             v.type = S7P_T_DINT;
             v.i = st == PLCIO_S7PLUS_CPU_RUN ? S7P_OPSTATE_RUN : S7P_OPSTATE_STOP;
+        } else if (it.type_rid) {
+            memset(&v, 0, sizeof v);
+            v.type = S7P_T_RID;
+            v.u = it.type_rid;
+        } else if (it.optimized_raw) {
+            errors[k] = S7P_ERR_OPTIMIZED;
+            continue;
         } else if (!it.protection) {
             if (!open_access(c) && c->srv->o.protection_level >= 3) {
                 errors[k] = S7P_ERR_ACCESS_DENIED;
@@ -444,7 +503,14 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
                 errors[k] = ERR_NOT_FOUND;
                 continue;
             }
-            v = s7p_value_blob(data, it.size);
+            if (it.sym)
+                rc = s7p_sym_to_pvalue(it.stype, it.slen, data, it.size, (int)(it.bitpos % 8), &v);
+            else
+                v = s7p_value_blob(data, it.size);
+            if (rc) {
+                errors[k] = ERR_NOT_FOUND;
+                continue;
+            }
         }
         s7p_put_vlq32(&w, k + 1);
         s7p_value_encode_ex(&w, &v, it.compact ? S7P_COMPACT_BLOB : 0);
@@ -490,6 +556,30 @@ static void legitimate(conn *c, uint32_t attribute, const s7p_value *v, plcio_wc
     }
 }
 
+/* A member of an optimized DB from its PValue (a BOOL: its bit of the byte). */
+static int write_sym(conn *c, const item_ref *it, const s7p_value *v)
+{
+    uint8_t val[2 * PLCIO_WSTRING_MAX + 4];
+    int rc;
+    if (v->type == S7P_T_BLOB && !v->flags) { /* the member's S7 bytes (python-snap7's write_symbolic) */
+        if (v->size != it->size) return PLCIO_ERANGE;
+        memcpy(val, v->data, v->size);
+        rc = it->stype == PLCIO_TYPE_BOOL && val[0] > 1 ? PLCIO_ERANGE : PLCIO_OK;
+    } else {
+        rc = s7p_sym_from_pvalue(it->stype, it->slen, v, val, sizeof val);
+    }
+    if (rc) return rc;
+    const plcio_s7plus_server_memory *m = &c->srv->o.memory;
+    if (it->stype == PLCIO_TYPE_BOOL) {
+        uint8_t byte;
+        if ((rc = m->read(m->ctx, it->area, it->db, it->start, 1, &byte))) return rc;
+        unsigned bit = it->bitpos % 8;
+        byte = (uint8_t)((byte & ~(1u << bit)) | ((unsigned)val[0] << bit));
+        return m->write(m->ctx, it->area, it->db, it->start, 1, &byte);
+    }
+    return m->write(m->ctx, it->area, it->db, it->start, it->size, val);
+}
+
 static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)
 {
     s7p_multi_req *r = malloc(sizeof *r);
@@ -528,6 +618,19 @@ static int on_set_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
             if (!rc && !it.protection && !it.cpu_state && !it.challenge && !open_access(c)) {
                 s7p_put_vlq32(&w, nr);
                 s7p_put_vlq64(&w, S7P_ERR_ACCESS_DENIED);
+                continue;
+            }
+            if (!rc && it.sym) {
+                rc = write_sym(c, &it, v);
+                if (rc) {
+                    s7p_put_vlq32(&w, nr);
+                    s7p_put_vlq64(&w, rc == PLCIO_ETYPE || rc == PLCIO_ERANGE ? S7P_ERR_BAD_VALUE : ERR_NOT_FOUND);
+                }
+                continue;
+            }
+            if (!rc && (it.optimized_raw || it.type_rid)) {
+                s7p_put_vlq32(&w, nr);
+                s7p_put_vlq64(&w, it.optimized_raw ? S7P_ERR_OPTIMIZED : ERR_NOT_FOUND);
                 continue;
             }
             if (!rc && (it.challenge || it.protection || it.cpu_state || !bytes || v->size != it.size))
@@ -574,17 +677,40 @@ static int on_create(conn *c, uint8_t version, const s7p_header *h)
     return w.overrun ? PLCIO_EINTERNAL : send_pdu(c, version, pdu, plcio_wcursor_used(&w));
 }
 
+/* Explore of the type-info container: the optimized DBs' type objects. */
+static int explore_types(conn *c, uint8_t version, const s7p_header *h)
+{
+    size_t cap = 1u << 16;
+    for (int attempt = 0; attempt < 12; attempt++, cap *= 2) {
+        uint8_t *pdu = malloc(cap);
+        if (!pdu) return PLCIO_ENOMEM;
+        plcio_wcursor w = plcio_wcursor_make(pdu, cap);
+        answer_header(&w, h->function, h->seq);
+        s7p_put_vlq64(&w, 0);
+        int rc = s7p_ti_encode(&w, c->srv->o.symbols);
+        plcio_wcursor_u32be(&w, 0);
+        if (rc == PLCIO_ENOSPC || w.overrun) {
+            free(pdu);
+            continue;
+        }
+        if (!rc) rc = send_pdu(c, version, pdu, plcio_wcursor_used(&w));
+        free(pdu);
+        return rc;
+    }
+    return PLCIO_ELIMIT;
+}
+
 /* Explore of thePLCProgram: one object per DB (relation = its access area,
  * class DataBlock) with its name and number. */
 static int on_explore(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)
 {
-    if (plcio_rcursor_left(rd) < 4 || plcio_rcursor_u32be(rd) != S7P_ID_NATIVE_THE_PLC_PROGRAM ||
-        !c->srv->o.memory.list_dbs)
-        return -1; /* answered as not simulated */
+    uint32_t id = plcio_rcursor_left(rd) >= 4 ? plcio_rcursor_u32be(rd) : 0;
+    if (id == S7P_ID_TYPE_INFO_CONTAINER && c->srv->o.symbols) return explore_types(c, version, h);
+    if (id != S7P_ID_NATIVE_THE_PLC_PROGRAM || !c->srv->o.memory.list_dbs) return -1; /* answered as not simulated */
     uint16_t *dbs = malloc(65535 * sizeof *dbs);
     if (!dbs) return PLCIO_ENOMEM;
     size_t n = c->srv->o.memory.list_dbs(c->srv->o.memory.ctx, dbs, 65535);
-    size_t cap = 32 + n * 48;
+    size_t cap = 32 + n * 176;
     uint8_t *pdu = malloc(cap);
     if (!pdu) {
         free(dbs);
@@ -594,8 +720,12 @@ static int on_explore(conn *c, uint8_t version, const s7p_header *h, plcio_rcurs
     answer_header(&w, h->function, h->seq);
     s7p_put_vlq64(&w, 0);
     for (size_t k = 0; k < n; k++) {
-        char name[16];
-        snprintf(name, sizeof name, "DB%u", (unsigned)dbs[k]);
+        char name[136];
+        const char *sname = sym_db_name(c->srv, dbs[k]);
+        if (sname && strlen(sname) < 128)
+            snprintf(name, sizeof name, "%s", sname);
+        else
+            snprintf(name, sizeof name, "DB%u", (unsigned)dbs[k]);
         s7p_elem e;
         memset(&e, 0, sizeof e);
         e.tag = S7P_E_START_OBJECT;

@@ -480,7 +480,7 @@ static int parse_elem(plcio_rcursor *c, ti_elem *e)
     uint16_t flags = plcio_rcursor_u16be(c);
     (void)plcio_rcursor_u8(c);
     e->oit = flags >> 12;
-    static const size_t sizes[16] = {124, 4, 12, 20, 68, 36, 52, 96, 4, 12, 20, 68, 36, 52, 96, 44};
+    static const size_t sizes[16] = {104, 4, 12, 20, 68, 32, 48, 96, 4, 12, 20, 68, 32, 48, 96, 40};
     size_t need = sizes[e->oit];
     if (plcio_rcursor_left(c) < need) return PLCIO_EPROTO;
     plcio_rcursor body = plcio_rcursor_make(plcio_rcursor_take(c, need), need);

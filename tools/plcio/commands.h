@@ -19,6 +19,7 @@ typedef struct plcio_command {
 
 extern const plcio_command plcio_cmd_version;
 extern const plcio_command plcio_cmd_layout;
+extern const plcio_command plcio_cmd_browse;
 extern const plcio_command plcio_cmd_sim;
 extern const plcio_command plcio_cmd_read;
 extern const plcio_command plcio_cmd_write;

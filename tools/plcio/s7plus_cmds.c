@@ -34,6 +34,61 @@ static int open_client(const char *url, plcio_s7plus_client **c)
     return PLCIO_EXIT_OK;
 }
 
+/* A symbol of an optimized DB ("Line".Motor.Speed), or an S7 address? */
+static bool is_symbol(const char *text)
+{
+    if (text[0] == '"') return true;
+    plcio_s7_address a;
+    plcio_error err;
+    return plcio_s7_address_parse(text, &a, &err) != PLCIO_OK && strchr(text, '.') != NULL;
+}
+
+static int resolve(plcio_s7plus_client *c, const char *text, plcio_s7plus_symbol *s)
+{
+    if (plcio_s7plus_client_resolve(c, text, s))
+        return cli_error(plcio_s7plus_client_last_error(c)->code == PLCIO_ENOTCONN ? PLCIO_EXIT_FAILURE
+                                                                                   : PLCIO_EXIT_USAGE,
+                         "%s", plcio_s7plus_client_last_error(c)->text);
+    return PLCIO_EXIT_OK;
+}
+
+/* Read one symbol into text. */
+static int read_symbol(plcio_s7plus_client *c, const char *name, char *text, size_t cap, plcio_type *type)
+{
+    static plcio_s7plus_sym_item it;
+    int st = resolve(c, name, &it.sym);
+    if (st) return st;
+    *type = it.sym.type;
+    if (plcio_s7plus_client_read_symbols(c, &it, 1))
+        return cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", name, plcio_s7plus_client_last_error(c)->text);
+    if (it.result == PLCIO_EPLC)
+        return cli_error(PLCIO_EXIT_FAILURE, "read %s: the PLC refused the item (error 0x%llx)", name,
+                         (unsigned long long)it.error);
+    if (it.result) return cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", name, plcio_strerror(it.result));
+    if (plcio_value_to_text(&it.value, text, cap, NULL))
+        return cli_error(PLCIO_EXIT_FAILURE, "read %s: value too long to print", name);
+    return PLCIO_EXIT_OK;
+}
+
+static int write_symbol(plcio_s7plus_client *c, const char *name, const char *value)
+{
+    static plcio_s7plus_sym_item it;
+    int st = resolve(c, name, &it.sym);
+    if (st) return st;
+    plcio_error err;
+    memset(&err, 0, sizeof err);
+    plcio_value_init(&it.value, it.sym.type);
+    if (plcio_value_from_text(&it.value, it.sym.type, it.sym.length, value, strlen(value), &err))
+        return cli_error(PLCIO_EXIT_USAGE, "write %s: %s", name, err.text);
+    if (plcio_s7plus_client_write_symbols(c, &it, 1))
+        return cli_error(PLCIO_EXIT_FAILURE, "write %s: %s", name, plcio_s7plus_client_last_error(c)->text);
+    if (it.result == PLCIO_EPLC || it.result == PLCIO_EACCESS)
+        return cli_error(PLCIO_EXIT_FAILURE, "write %s: the PLC refused the item (error 0x%llx)", name,
+                         (unsigned long long)it.error);
+    if (it.result) return cli_error(PLCIO_EXIT_USAGE, "write %s: %s", name, plcio_strerror(it.result));
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_addr(const char *text, plcio_s7_address *a, plcio_s7plus_area *area)
 {
     plcio_error err;
@@ -64,25 +119,39 @@ int s7plus_cli_read(int argc, char **argv)
         if (argv[i] == url || argv[i][0] == '-') continue;
         plcio_s7_address a;
         plcio_s7plus_area area = PLCIO_S7PLUS_AREA_DB;
-        if ((st = parse_addr(argv[i], &a, &area))) break;
         uint8_t buf[1024];
         plcio_value v;
         plcio_error err;
         memset(&err, 0, sizeof err);
         char text[1100];
-        if (a.size > sizeof buf)
-            st = cli_error(PLCIO_EXIT_USAGE, "%s: too large", argv[i]);
-        else if (plcio_s7plus_client_read_area(c, area, a.db, a.offset, a.size, buf))
-            st = cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", argv[i], plcio_s7plus_client_last_error(c)->text);
-        else if (plcio_value_init(&v, a.type),
-                 plcio_value_decode(&v, a.type, a.length, buf, a.size, a.bit, NULL, &err) ||
-                     plcio_value_to_text(&v, text, sizeof text, NULL))
-            st = cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", argv[i], err.text);
-        else if (json) {
+        plcio_type stype = PLCIO_TYPE_COUNT_;
+        if (is_symbol(argv[i])) {
+            if ((st = read_symbol(c, argv[i], text, sizeof text, &stype))) break;
+            a.type = stype;
+        } else if ((st = parse_addr(argv[i], &a, &area))) {
+            break;
+        }
+        bool got = stype != PLCIO_TYPE_COUNT_; /* a symbol: read above */
+        if (!got) {
+            if (a.size > sizeof buf)
+                st = cli_error(PLCIO_EXIT_USAGE, "%s: too large", argv[i]);
+            else if (plcio_s7plus_client_read_area(c, area, a.db, a.offset, a.size, buf))
+                st = cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", argv[i], plcio_s7plus_client_last_error(c)->text);
+            else if (plcio_value_init(&v, a.type),
+                     plcio_value_decode(&v, a.type, a.length, buf, a.size, a.bit, NULL, &err) ||
+                         plcio_value_to_text(&v, text, sizeof text, NULL))
+                st = cli_error(PLCIO_EXIT_FAILURE, "read %s: %s", argv[i], err.text);
+            else
+                got = true;
+        }
+        if (!got) {
+            /* failed above */
+        } else if (json) {
             if (!first) fputs(", ", stdout);
             cli_json_string(stdout, argv[i]);
             fputs(": ", stdout);
-            bool quoted = a.type == PLCIO_TYPE_STRING || a.type == PLCIO_TYPE_WSTRING || a.type == PLCIO_TYPE_CHAR;
+            bool quoted = a.type == PLCIO_TYPE_STRING || a.type == PLCIO_TYPE_WSTRING || a.type == PLCIO_TYPE_CHAR ||
+                          a.type == PLCIO_TYPE_WCHAR || a.type >= PLCIO_TYPE_TIME;
             if (quoted)
                 cli_json_string(stdout, text);
             else
@@ -114,6 +183,10 @@ int s7plus_cli_write(int argc, char **argv)
             break;
         }
         *eq = '\0';
+        if (is_symbol(argv[i])) {
+            if ((st = write_symbol(c, argv[i], eq + 1))) break;
+            continue;
+        }
         plcio_s7_address a;
         plcio_s7plus_area area = PLCIO_S7PLUS_AREA_DB;
         if ((st = parse_addr(argv[i], &a, &area))) break;

@@ -93,6 +93,10 @@ typedef struct sim_area {
     const char *layout_file; /* --db N:FILE: size and start values from a DB source, a raw
                               * image (.bin/.img/.raw) or a block image (.blk/.mc7) */
     bool sample;             /* the default DB1: README's example values */
+    bool optimized;          /* an optimized DB: served by symbol over S7CommPlus only */
+    char dbname[128];        /* the DB a source defines */
+    uint8_t *image;          /* start values loaded before the server exists */
+    const char *text;        /* the built-in optimized DBs' source */
 } sim_area;
 
 /* What a --db N:FILE file is, by its name. */
@@ -249,9 +253,11 @@ static int parse_listen(const char *arg, char *host, size_t cap, uint16_t *port)
 static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extra)
 {
     plcio_layout_set *set = NULL;
-    (void)plcio_layout_set_new(NULL, &set, NULL);
+    plcio_layout_options lo = {.accept_optimized = true};
+    (void)plcio_layout_set_new(&lo, &set, NULL);
     if (!set) return NULL;
-    int rc = plcio_layout_set_add_file(set, a->layout_file);
+    int rc = a->text ? plcio_layout_set_add_text(set, "built-in", a->text, strlen(a->text))
+                     : plcio_layout_set_add_file(set, a->layout_file);
     for (size_t i = 0; !rc && i < n_extra; i++)
         rc = plcio_layout_set_add_file(set, extra[i]);
     if (!rc) rc = plcio_layout_set_resolve(set);
@@ -266,7 +272,11 @@ static uint8_t *load_layout(sim_area *a, const char *const *extra, size_t n_extr
         /* The DB numbered N if the source says so, else the first one. */
         const plcio_layout *l = plcio_layout_set_get(set, 0);
         for (size_t i = 0; i < plcio_layout_set_count(set); i++)
-            if (plcio_layout_db_number(plcio_layout_set_get(set, i)) == a->number) l = plcio_layout_set_get(set, i);
+            if (plcio_layout_db_number(plcio_layout_set_get(set, i)) == a->number ||
+                (a->dbname[0] && !strcmp(plcio_layout_name(plcio_layout_set_get(set, i)), a->dbname)))
+                l = plcio_layout_set_get(set, i);
+        a->optimized = plcio_layout_is_optimized(l);
+        snprintf(a->dbname, sizeof a->dbname, "%s", plcio_layout_name(l));
         uint32_t size = plcio_layout_size(l);
         if (size == 0 || size > 65535) {
             cli_error(PLCIO_EXIT_USAGE, "--db %u:%s: DB size %u is not 1..65535", (unsigned)a->number, a->layout_file,
@@ -297,9 +307,12 @@ static void add_defaults(sim_area *areas, size_t *n)
     /* I and Q reach past 256 so that peripheral addresses (PIW256, PQW256)
      * work; DB1 holds the values README and docs/s7.md show */
     static const sim_area defaults[] = {
-        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL, false},  {PLCIO_S7_SERVER_AREA_I, 0, 1024, NULL, false},
-        {PLCIO_S7_SERVER_AREA_Q, 0, 1024, NULL, false}, {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL, false},
-        {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL, false},  {PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL, true},
+        {PLCIO_S7_SERVER_AREA_M, 0, 256, NULL, false, false, "", NULL, NULL},
+        {PLCIO_S7_SERVER_AREA_I, 0, 1024, NULL, false, false, "", NULL, NULL},
+        {PLCIO_S7_SERVER_AREA_Q, 0, 1024, NULL, false, false, "", NULL, NULL},
+        {PLCIO_S7_SERVER_AREA_T, 0, 512, NULL, false, false, "", NULL, NULL},
+        {PLCIO_S7_SERVER_AREA_C, 0, 512, NULL, false, false, "", NULL, NULL},
+        {PLCIO_S7_SERVER_AREA_DB, 1, 100, NULL, true, false, "", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         if (!has_area(areas, *n, &defaults[i]) && *n < MAX_AREAS) areas[(*n)++] = defaults[i];
@@ -350,6 +363,47 @@ static int serve(plcio_s7_server *srv, const char *host, double seconds, bool th
     return PLCIO_EXIT_OK;
 }
 
+/* An S7-1500-like pair of optimized DBs for S7CommPlus when no --db source
+ * defines one: nested structs, a UDT, arrays (of structs, 2-D), strings. */
+static const char builtin_scl[] = "TYPE \"Motor_T\"\n"
+                                  "   STRUCT\n"
+                                  "      Speed : Real := 1500.0;\n"
+                                  "      Running : Bool := TRUE;\n"
+                                  "      Current : Real := 3.25;\n"
+                                  "      Faults : Array[0..3] of Bool;\n"
+                                  "   END_STRUCT;\n"
+                                  "END_TYPE\n"
+                                  "DATA_BLOCK \"Line\"\n"
+                                  "{ S7_Optimized_Access := 'TRUE' }\n"
+                                  "   STRUCT\n"
+                                  "      Motor : \"Motor_T\";\n"
+                                  "      Counts : Array[0..9] of DInt;\n"
+                                  "      Name : String[20] := 'Line 1';\n"
+                                  "      Station : Array[1..3] of Struct\n"
+                                  "         Temp : Real;\n"
+                                  "         Ok : Bool;\n"
+                                  "      END_STRUCT;\n"
+                                  "      Label : WString[16] := WSTRING#'Linie';\n"
+                                  "      Started : DTL;\n"
+                                  "      Cycle : Time := T#500ms;\n"
+                                  "      Grid : Array[1..2, 1..3] of Int;\n"
+                                  "   END_STRUCT;\n"
+                                  "BEGIN\n"
+                                  "   Counts[2] := 42;\n"
+                                  "   Station[2].Temp := 21.5;\n"
+                                  "END_DATA_BLOCK\n"
+                                  "DATA_BLOCK \"Tank\"\n"
+                                  "{ S7_Optimized_Access := 'TRUE' }\n"
+                                  "   STRUCT\n"
+                                  "      Level : LReal := 12.5;\n"
+                                  "      Valve : \"Motor_T\";\n"
+                                  "      Alarm : Bool;\n"
+                                  "      Count : UDInt := 7;\n"
+                                  "      Mode : SInt := -3;\n"
+                                  "   END_STRUCT;\n"
+                                  "BEGIN\n"
+                                  "END_DATA_BLOCK\n";
+
 typedef struct sim_s7_opts {
     plcio_s7_server_options cfg;
     char host[64];
@@ -361,6 +415,8 @@ typedef struct sim_s7_opts {
     bool verbose;
     bool logo; /* --logo */
     sim_s7plus plus;
+    plcio_layout_set *symbols; /* the optimized DBs, for S7CommPlus */
+    unsigned symbol_numbers[MAX_AREAS];
     sim_churn churn;
 } sim_s7_opts;
 
@@ -512,8 +568,98 @@ static int logo_setup(sim_s7_opts *o)
     if (o->n_areas)
         return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
     o->plus.off = true;
-    o->areas[o->n_areas++] = (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false};
+    o->areas[o->n_areas++] =
+        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false, false, "", NULL, NULL};
     o->cfg.handoff = (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL};
+    return PLCIO_EXIT_OK;
+}
+
+/* Classic S7 refuses absolute access to an optimized DB, as a real CPU does
+ * (0x05, "address out of range": what snap7 users report for optimized DBs). */
+static uint8_t optimized_refusal(const sim_s7_opts *o, const plcio_s7_server_access *acc)
+{
+    if (acc->area != PLCIO_S7_SERVER_AREA_DB) return PLCIO_S7_SERVER_ITEM_OK;
+    for (size_t i = 0; i < o->n_areas; i++)
+        if (o->areas[i].optimized && o->areas[i].area == PLCIO_S7_SERVER_AREA_DB &&
+            o->areas[i].number == acc->db_number)
+            return PLCIO_S7_SERVER_ITEM_OUT_OF_RANGE;
+    return PLCIO_S7_SERVER_ITEM_OK;
+}
+static uint8_t refuse_read(void *ctx, const plcio_s7_server_access *acc, uint8_t *mem, size_t mem_size)
+{
+    (void)mem;
+    (void)mem_size;
+    return optimized_refusal(ctx, acc);
+}
+static uint8_t refuse_write(void *ctx, const plcio_s7_server_access *acc, const uint8_t *data)
+{
+    (void)data;
+    return optimized_refusal(ctx, acc);
+}
+
+/* Load the DB sources now; collect the optimized DBs (given, or the built-in
+ * pair when none is and S7CommPlus is on) into one set for S7CommPlus. */
+static int prepare_symbols(sim_s7_opts *o)
+{
+    bool any = false;
+    for (size_t i = 0; i < o->n_areas; i++) {
+        sim_area *a = &o->areas[i];
+        if (!a->layout_file || file_kind(a->layout_file) != FILE_SOURCE) continue;
+        a->image = load_layout(a, o->layouts, o->n_layouts);
+        if (!a->image) return PLCIO_EXIT_USAGE;
+        any = any || a->optimized;
+    }
+    if (!any && !o->plus.off && !o->logo) {
+        static const struct {
+            unsigned number;
+            const char *name;
+        } builtin[] = {{10, "Line"}, {11, "Tank"}};
+        for (size_t k = 0; k < 2 && o->n_areas < MAX_AREAS; k++) {
+            sim_area b = {
+                PLCIO_S7_SERVER_AREA_DB, (uint16_t)builtin[k].number, 0, NULL, false, false, "", NULL, builtin_scl};
+            if (has_area(o->areas, o->n_areas, &b)) continue;
+            snprintf(b.dbname, sizeof b.dbname, "%s", builtin[k].name);
+            b.image = load_layout(&b, NULL, 0);
+            if (!b.image) return PLCIO_EXIT_FAILURE;
+            o->areas[o->n_areas++] = b;
+            any = true;
+        }
+    }
+    if (!any) return PLCIO_EXIT_OK;
+    plcio_layout_options lo = {.accept_optimized = true};
+    plcio_error err;
+    if (plcio_layout_set_new(&lo, &o->symbols, &err)) return cli_out_of_memory();
+    int rc = PLCIO_OK;
+    bool text_added = false;
+    for (size_t i = 0; i < o->n_areas && !rc; i++) {
+        const sim_area *a = &o->areas[i];
+        if (!a->optimized) continue;
+        if (a->text && !text_added) {
+            rc = plcio_layout_set_add_text(o->symbols, "built-in", a->text, strlen(a->text));
+            text_added = true;
+        } else if (!a->text) {
+            rc = plcio_layout_set_add_file(o->symbols, a->layout_file);
+        }
+    }
+    for (size_t i = 0; i < o->n_layouts && !rc; i++)
+        rc = plcio_layout_set_add_file(o->symbols, o->layouts[i]);
+    if (!rc) rc = plcio_layout_set_resolve(o->symbols);
+    if (rc)
+        return cli_error(PLCIO_EXIT_USAGE, "sim s7: the optimized DBs together: %s",
+                         plcio_layout_set_last_error(o->symbols)->text);
+    for (size_t k = 0; k < plcio_layout_set_count(o->symbols) && k < MAX_AREAS; k++) {
+        const char *name = plcio_layout_name(plcio_layout_set_get(o->symbols, k));
+        o->symbol_numbers[k] = 0;
+        for (size_t i = 0; i < o->n_areas; i++)
+            if (o->areas[i].optimized && !strcmp(o->areas[i].dbname, name)) o->symbol_numbers[k] = o->areas[i].number;
+    }
+    if (plcio_layout_set_count(o->symbols) > MAX_AREAS)
+        return cli_error(PLCIO_EXIT_USAGE, "sim s7: more than %d data blocks in the sources", MAX_AREAS);
+    o->plus.symbols = o->symbols;
+    o->plus.symbol_numbers = o->symbol_numbers;
+    o->cfg.callbacks.before_read = refuse_read;
+    o->cfg.callbacks.before_write = refuse_write;
+    o->cfg.callbacks.ctx = o;
     return PLCIO_EXIT_OK;
 }
 
@@ -522,8 +668,10 @@ static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
 {
     for (size_t i = 0; i < o->n_areas; i++) {
         sim_area *a = &o->areas[i];
-        uint8_t *image = NULL;
-        if (a->layout_file) {
+        uint8_t *image = a->image;
+        a->image = NULL;
+        if (image) {
+        } else if (a->layout_file) {
             image = file_kind(a->layout_file) == FILE_SOURCE ? load_layout(a, o->layouts, o->n_layouts) : load_image(a);
             if (!image) return PLCIO_EXIT_USAGE;
         } else if (a->sample) {
@@ -558,12 +706,13 @@ int sim_s7_main(int argc, char **argv)
     plcio_s7_server *srv = NULL;
     if (st == PLCIO_EXIT_OK) {
         if (!o->logo) add_defaults(o->areas, &o->n_areas);
+        st = prepare_symbols(o);
         o->cfg.host = o->host;
         if (o->verbose) {
             o->cfg.logger.fn = plcio_log_to_stream;
             o->cfg.logger.level = PLCIO_LOG_DEBUG;
         }
-        st = sim_s7plus_attach(&o->plus, &o->cfg, o->host);
+        if (st == PLCIO_EXIT_OK) st = sim_s7plus_attach(&o->plus, &o->cfg, o->host);
         int rc = st ? PLCIO_OK : plcio_s7_server_new(&o->cfg, &srv, NULL);
         if (rc) st = cli_error(PLCIO_EXIT_USAGE, "sim s7: %s", plcio_strerror(rc));
         o->plus.s7 = srv;
@@ -578,6 +727,9 @@ int sim_s7_main(int argc, char **argv)
     }
     plcio_s7_server_free(srv);
     sim_s7plus_free(&o->plus);
+    plcio_layout_set_free(o->symbols);
+    for (size_t i = 0; i < o->n_areas; i++)
+        free(o->areas[i].image);
     free(o);
     return st;
 }

@@ -16,7 +16,9 @@ typedef struct sim_s7plus {
     const char *key;      /* --s7plus-key FILE */
     const char *cert_out; /* --s7plus-cert-out FILE: write the certificate clients should trust */
     plcio_s7plus_server *server;
-    plcio_s7_server *s7; /* set once the S7 server exists */
+    plcio_s7_server *s7;             /* set once the S7 server exists */
+    const plcio_layout_set *symbols; /* optimized DBs served by symbol (NULL: none) */
+    const unsigned *symbol_numbers;
 } sim_s7plus;
 
 /* One of the options above at argv[*i]: *taken, or a usage status. */

@@ -1,0 +1,117 @@
+/* plcio browse: the optimized DBs of an S7-1200/1500 (S7CommPlus), with
+ * every member's name, type and access path (LID chain). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "option_rows.h"
+#include "plcio/layout.h"
+#include "plcio/s7plus.h"
+#include "plcio/url.h"
+
+static const cli_opt browse_opts[] = {
+    OPT_ROW_JSON("one JSON object: {\"dbs\": [{\"name\", \"number\", \"members\": [{\"name\", \"type\", \"lids\"}]}]}"),
+    OPT_ROW_END,
+};
+
+static const char *const browse_examples[] = {
+    "plcio browse 's7plus://192.168.0.10?ca=plc.pem'",
+    "plcio browse 's7plus://127.0.0.1:1102?insecure=1' Line --json",
+    NULL,
+};
+
+static const cli_spec browse_spec = {
+    "browse",
+    "URL [DB]",
+    "list the optimized DBs of an S7-1200/1500 and their members (S7CommPlus)",
+    "Reads the PLC's type information over S7CommPlus (s7plus:// or s7://...?protocol=plus): every optimized\n"
+    "data block with its members, their types and access paths (LID chains, in hex after the DB's access\n"
+    "area, as other S7CommPlus tools print them). DB names one block (\"Line\", Line or DB10). The names print\n"
+    "as plcio read/write take them: \"Line\".Motor.Speed. docs/s7plus.md, \"Optimized DBs by symbol\".",
+    browse_opts,
+    NULL,
+    browse_examples,
+    NULL,
+};
+
+static void type_text(const plcio_layout_member *m, char *buf, size_t cap)
+{
+    if (m->type == PLCIO_TYPE_STRING || m->type == PLCIO_TYPE_WSTRING)
+        snprintf(buf, cap, "%s[%u]", plcio_type_name(m->type), m->length);
+    else
+        snprintf(buf, cap, "%s", plcio_type_name(m->type));
+}
+
+static void print_db(const plcio_layout *l, bool json, bool first)
+{
+    size_t n = plcio_layout_leaf_count(l);
+    unsigned number = (unsigned)plcio_layout_db_number(l);
+    if (json) {
+        fputs(first ? "" : ", ", stdout);
+        fputs("{\"name\": ", stdout);
+        cli_json_string(stdout, plcio_layout_name(l));
+        printf(", \"number\": %u, \"members\": [", number);
+    } else {
+        printf("DB%u \"%s\": %zu member%s\n", number, plcio_layout_name(l), n, n == 1 ? "" : "s");
+    }
+    for (size_t i = 0; i < n; i++) {
+        plcio_layout_member m;
+        if (plcio_layout_leaf(l, i, &m)) continue;
+        char type[48];
+        type_text(&m, type, sizeof type);
+        if (json) {
+            fputs(i ? ", {\"name\": " : "{\"name\": ", stdout);
+            cli_json_string(stdout, m.name);
+            printf(", \"type\": \"%s\", \"lids\": [", type);
+            for (unsigned k = 0; k < m.nlids; k++)
+                printf(k ? ", %u" : "%u", (unsigned)m.lids[k]);
+            fputs("]}", stdout);
+        } else {
+            char path[160];
+            int len = snprintf(path, sizeof path, "%X", 0x8A0E0000u + (number & 0xFFFF));
+            for (unsigned k = 0; k < m.nlids && len > 0 && (size_t)len < sizeof path; k++)
+                len += snprintf(path + len, sizeof path - (size_t)len, ".%X", (unsigned)m.lids[k]);
+            printf("  \"%s\".%-32s %-12s %s\n", plcio_layout_name(l), m.name, type, path);
+        }
+    }
+    if (json) fputs("]}", stdout);
+}
+
+static int run_browse(int argc, char **argv)
+{
+    const char *url = NULL, *db = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!url)
+            url = argv[i];
+        else if (!db)
+            db = argv[i];
+        else
+            return cli_error(PLCIO_EXIT_USAGE, "browse: one DB at most ('%s')", argv[i]);
+    }
+    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio browse URL [DB] [--json] (plcio browse --help)");
+    if (strncmp(url, "s7plus://", 9) != 0 && strncmp(url, "s7://", 5) != 0)
+        return cli_error(PLCIO_EXIT_USAGE, "browse: S7CommPlus only (s7plus://HOST or s7://HOST?protocol=plus)");
+    plcio_s7plus_client *c = NULL;
+    plcio_error err;
+    if (plcio_s7plus_client_new(url, NULL, &c, &err)) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text);
+    int st = PLCIO_EXIT_OK;
+    plcio_layout_set *set = NULL;
+    if (plcio_s7plus_client_connect(c) || plcio_s7plus_client_browse(c, db, &set))
+        st = cli_error(PLCIO_EXIT_FAILURE, "browse: %s", plcio_s7plus_client_last_error(c)->text);
+    if (!st) {
+        if (json) fputs("{\"dbs\": [", stdout);
+        for (size_t i = 0; i < plcio_layout_set_count(set); i++)
+            print_db(plcio_layout_set_get(set, i), json, i == 0);
+        if (json) fputs("]}\n", stdout);
+        if (!json && plcio_layout_set_count(set) == 0) printf("no optimized data blocks\n");
+    }
+    plcio_layout_set_free(set);
+    plcio_s7plus_client_free(c);
+    return st;
+}
+
+const plcio_command plcio_cmd_browse = {&browse_spec, run_browse};
