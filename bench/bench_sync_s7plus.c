@@ -38,7 +38,7 @@ static int mem(plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t siz
     if (m && start <= have && size <= have - start) {
         if (out)
             memcpy(out, m + start, size);
-        else
+        else if (in)
             memcpy(m + start, in, size);
         rc = PLCIO_OK;
     }

@@ -89,7 +89,9 @@ typedef struct s7p_drv {
     uint64_t kick; /* timer: pump soon, so a newly queued job goes out */
     s7p_sym *syms;
     size_t nsyms, symcap;
-    unsigned generation; /* bumped when the symbols were resolved again */
+    unsigned generation;  /* bumped when the symbols were resolved again */
+    bool warned_blocking; /* the blocking symbolic fallback was logged */
+    int lost;             /* a blocking call broke the connection: pump takes the device down */
 } s7p_drv;
 
 static void pump(s7p_drv *drv);
@@ -320,6 +322,31 @@ static void refresh_active(s7p_drv *drv, s7p_plan *p)
     p->generation = drv->generation;
 }
 
+/* A client without the event-loop form of symbolic reads and writes
+ * (PLCIO_EUNSUPPORTED from the _async call) gets the blocking one, which holds
+ * the engine's loop for one exchange per batch (said once per device).
+ * Returns PLCIO_OK when the items have their results, else the error that
+ * broke the connection. */
+static int sym_blocking(s7p_drv *drv, bool write, plcio_s7plus_sym_item *items, size_t n)
+{
+    if (!drv->warned_blocking) {
+        plcio_sync_device_log(drv->dev, PLCIO_LOG_WARN,
+                              "%s: symbolic tags are read and written with blocking calls (this S7CommPlus client "
+                              "has no event-loop form of them): the engine waits for each answer",
+                              plcio_sync_device_name(drv->dev));
+        drv->warned_blocking = true;
+    }
+    int rc = write ? plcio_s7plus_client_write_symbols(drv->client, items, n)
+                   : plcio_s7plus_client_read_symbols(drv->client, items, n);
+    if (rc == PLCIO_OK) return PLCIO_OK;
+    if (!plcio_s7plus_client_is_connected(drv->client)) return rc;
+    for (size_t k = 0; k < n; k++) {
+        items[k].result = rc;
+        items[k].error = 0;
+    }
+    return PLCIO_OK;
+}
+
 /* Hand the next queued request to the client; true when one was started. */
 static bool start_next(s7p_drv *drv)
 {
@@ -337,6 +364,14 @@ static bool start_next(s7p_drv *drv)
                     plcio_value_init(&p->sym_items[k].value, p->sym_items[k].sym.type);
                 job->sym_started = true;
                 rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
+                if (rc == PLCIO_EUNSUPPORTED) {
+                    drv->running = true;
+                    if ((drv->lost = sym_blocking(drv, false, p->sym_items, p->nactive)) != PLCIO_OK) return false;
+                    plcio_sync_group *g = job->group;
+                    finish_head(drv);
+                    read_complete(drv, g, (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS + 1);
+                    continue;
+                }
                 if (rc != PLCIO_OK && rc != PLCIO_EBUSY) {
                     /* the symbolic read could not even go: its tags fail, the raw ones read */
                     snprintf(p->sym_why, sizeof p->sym_why, "%.190s",
@@ -358,6 +393,12 @@ static bool start_next(s7p_drv *drv)
             }
         } else if (job->symbolic) {
             rc = plcio_s7plus_client_write_symbols_async(drv->client, &job->sym_item, 1, write_done, drv);
+            if (rc == PLCIO_EUNSUPPORTED) {
+                drv->running = true; /* if the connection breaks: "may or may not have happened" */
+                if ((drv->lost = sym_blocking(drv, true, &job->sym_item, 1)) != PLCIO_OK) return false;
+                write_done(drv, drv->client, PLCIO_OK);
+                continue;
+            }
         } else {
             rc = plcio_s7plus_client_write_multi_async(drv->client, &job->item, 1, write_done, drv);
         }
@@ -467,6 +508,17 @@ static void pump(s7p_drv *drv)
             if (plcio_sync_device_connecting(d)) plcio_sync_device_up(d);
         }
     } while (start_next(drv));
+    if (drv->lost) { /* a blocking symbolic call broke the connection */
+        int rc = drv->lost;
+        char msg[PLCIO_ERROR_TEXT_MAX];
+        snprintf(msg, sizeof msg, "%s", plcio_s7plus_client_last_error(drv->client)->text);
+        drv->lost = PLCIO_OK;
+        plcio_s7plus_client_close(drv->client);
+        drop_jobs(drv, rc);
+        rewatch(drv);
+        plcio_sync_device_down(d, rc, msg);
+        return;
+    }
     rewatch(drv);
 }
 
@@ -575,10 +627,8 @@ static int split_type(const char *address, char *name, size_t cap, plcio_type *t
         if ((*type != PLCIO_TYPE_STRING && *type != PLCIO_TYPE_WSTRING) || !end || strcmp(end, "]") != 0 || len == 0)
             return plcio_error_set(err, PLCIO_ESYNTAX, "%s: only STRING[n] and WSTRING[n] take a length", address);
         *length = (unsigned)len;
-    } else if (*type == PLCIO_TYPE_STRING) {
-        *length = PLCIO_STRING_MAX;
-    } else if (*type == PLCIO_TYPE_WSTRING) {
-        *length = PLCIO_STRING_MAX;
+    } else if (*type == PLCIO_TYPE_STRING || *type == PLCIO_TYPE_WSTRING) {
+        *length = PLCIO_STRING_MAX; /* TIA's default length of both */
     }
     return PLCIO_OK;
 }
@@ -591,7 +641,7 @@ static int add_symbol(s7p_drv *drv, plcio_sync_tag *t, const char *address, plci
     char name[PLCIO_ADDRESS_TEXT_MAX + 64];
     plcio_type type = PLCIO_TYPE_BOOL;
     unsigned length = 0;
-    bool typed;
+    bool typed = false;
     int rc = split_type(address, name, sizeof name, &type, &length, &typed, err);
     if (rc != PLCIO_OK) return rc;
     plcio_s7plus_symbol sym;
