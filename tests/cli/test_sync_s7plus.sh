@@ -62,11 +62,15 @@ expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=1234 DB1.DBD4:REAL=2.5 MW10:INT
   "DB1.DBB20:STRING[8]=plcio" DB7.DBW2:INT=77
 "$BIN" sync "$URL" --tag DB1.DBW0:INT --tag DB1.DBD4:REAL --tag MW10:INT --tag DB1.DBX2.1 \
   --tag "DB1.DBB20:STRING[8]" --tag DB7.DBW2:INT --tag DB9.DBW0 --tag "DB1.DBW40:INT[3]" \
+  --tag '"Line".Motor.Speed' --tag '"Line".Counts[2]:DINT' --tag '"Tank".Alarm' --tag '"Line".Name' \
   --interval 50 --writable --shm "$NAME" --stats 500 > "$TMP/eng" 2>&1 &
 ENG=$!
 shm_check "t['DB1.DBW0:INT']['value'] == 1234 and t['DB1.DBD4:REAL']['value'] == 2.5 and \
 t['MW10:INT']['value'] == -7 and t['DB1.DBX2.1']['value'] is True and t['DB1.DBB20:STRING[8]']['value'] == 'plcio' and \
 t['DB7.DBW2:INT']['value'] == 77 and all(t[k]['quality'] == 'good' for k in t if k != 'DB9.DBW0')"
+# symbolic tags of the simulator's optimized DBs (its built-in "Line" and "Tank"), start values
+shm_check "t['\"Line\".Motor.Speed']['value'] == 1500 and t['\"Line\".Counts[2]:DINT']['value'] == 42 and \
+t['\"Tank\".Alarm']['value'] is False and t['\"Line\".Name']['value'] == 'Line 1'"
 # a DB the PLC does not have: that tag in error, the others good (checked above)
 shm_check "t['DB9.DBW0']['quality'] == 'error'"
 grep -q "the PLC refused DB9" "$TMP/eng" || fail "no refusal logged for DB9"
@@ -76,7 +80,17 @@ expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=-5 DB1.DBD4:REAL=-0.125 "DB1.DB
 shm_check "t['DB1.DBW0:INT']['value'] == -5 and t['DB1.DBD4:REAL']['value'] == -0.125 and \
 [t['DB1.DBW40:INT[%d]' % i]['value'] for i in range(3)] == [4, 5, 6]"
 
+# ... and symbolic values changed by a second S7CommPlus client
+expect 0 "" "$BIN" write "$URL" '"Line".Counts[2]=-42' '"Line".Name=second'
+shm_check "t['\"Line\".Counts[2]:DINT']['value'] == -42 and t['\"Line\".Name']['value'] == 'second'"
+
 # ---- writes by name through the segment, checked by the second client ----
+expect 0 "" "$BIN" shm "$NAME" --write '"Line".Motor.Speed=1450.5' --write '"Tank".Alarm=true' \
+  --write '"Line".Name=by engine'
+expect 0 '"Line".Motor.Speed = 1450.5' "$BIN" read "$URL" '"Line".Motor.Speed'
+expect 0 '"Tank".Alarm = true' "$BIN" read "$URL" '"Tank".Alarm'
+expect 0 '"Line".Name = by engine' "$BIN" read "$URL" '"Line".Name'
+expect 1 "out of range" "$BIN" shm "$NAME" --write '"Line".Counts[2]:DINT=3000000000'
 expect 0 "" "$BIN" shm "$NAME" --write DB1.DBD4:REAL=1450.5 --write MW10:INT=321
 expect 0 "DB1.DBD4:REAL = 1450.5" "$BIN" read "$CLASSIC" DB1.DBD4:REAL
 expect 0 "MW10:INT = 321" "$BIN" read "$CLASSIC" MW10:INT
@@ -105,6 +119,8 @@ expect 1 "" "$BIN" shm "$NAME" --write MW10:INT=1
 start_sim "127.0.0.1:$PORT"
 expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=4321 DB7.DBW2:INT=78
 shm_check "t['DB1.DBW0:INT']['value'] == 4321 and t['DB1.DBW0:INT']['quality'] == 'good'" 30
+# the new simulator starts from its start values: the symbols resolved again on the new connection
+shm_check "t['\"Line\".Motor.Speed']['value'] == 1500 and t['\"Line\".Motor.Speed']['quality'] == 'good'"
 expect 0 "" "$BIN" shm "$NAME" --write MW10:INT=99
 expect 0 "MW10:INT = 99" "$BIN" read "$CLASSIC" MW10:INT
 kill -INT "$ENG"; wait "$ENG" || fail "engine exit status $? after SIGINT"; ENG=
@@ -128,7 +144,7 @@ shm: $NAME
 devices:
   - name: plus
     url: "s7://127.0.0.1:$PORT?protocol=plus&ca=$TMP/cert.pem"
-    groups: [{name: g, interval: 50ms, tags: [{address: DB1.DBW0:INT, name: w0}, {address: '"Nope".Speed:REAL', name: nope}]}]
+    groups: [{name: g, interval: 50ms, tags: [{address: DB1.DBW0:INT, name: w0}, {address: '"Nope".Speed:REAL', name: nope}, {address: '"Tank".Level', name: level}]}]
   - name: auto
     url: "s7://127.0.0.1:$PORT?protocol=auto&insecure=1"
     groups: [{name: g, interval: 50ms, tags: [{address: MW10:INT, name: m10}]}]
@@ -138,7 +154,7 @@ devices:
 EOF
 "$BIN" sync --config "$TMP/plus.yaml" > "$TMP/eng" 2>&1 &
 ENG=$!
-shm_check "t['plus.w0']['value'] == 4321 and t['auto.m10']['value'] == 99 and t['classic.d7']['value'] == 78 and \
+shm_check "t['plus.w0']['value'] == 4321 and t['auto.m10']['value'] == 99 and t['classic.d7']['value'] == 78 and t['plus.level']['value'] == 12.5 and \
 all(v['quality'] == 'good' for k, v in t.items() if k != 'plus.nope') and t['plus.nope']['quality'] == 'error'"
 kill -INT "$ENG"; wait "$ENG" || fail "engine exit status $? after SIGINT"; ENG=
 # a symbol the PLC does not have (its type given: the engine starts): that tag in error, said once
