@@ -347,6 +347,43 @@ static int sym_blocking(s7p_drv *drv, bool write, plcio_s7plus_sym_item *items, 
     return PLCIO_OK;
 }
 
+/* The symbolic part of a group's cycle (after its raw requests). Returns as
+ * the client's _async call does; PLCIO_ECANCELED when the cycle was
+ * completed here (the job is gone) and the caller goes on with the next. */
+static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
+{
+    size_t raw_requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS;
+    plcio_sync_group *g = job->group;
+    if (!p->nactive) { /* nothing to ask: every symbol of the group failed to resolve */
+        finish_head(drv);
+        read_complete(drv, g, raw_requests);
+        return PLCIO_ECANCELED;
+    }
+    for (size_t k = 0; k < p->nactive; k++)
+        plcio_value_init(&p->sym_items[k].value, p->sym_items[k].sym.type);
+    job->sym_started = true;
+    int rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
+    if (rc == PLCIO_EUNSUPPORTED) {
+        drv->running = true;
+        if ((drv->lost = sym_blocking(drv, false, p->sym_items, p->nactive)) != PLCIO_OK) return PLCIO_EBUSY;
+        finish_head(drv);
+        read_complete(drv, g, raw_requests + 1);
+        return PLCIO_ECANCELED;
+    }
+    if (rc != PLCIO_OK && rc != PLCIO_EBUSY) {
+        /* the symbolic read could not even go: its tags fail, the raw ones read */
+        snprintf(p->sym_why, sizeof p->sym_why, "%.190s", plcio_s7plus_client_last_error(drv->client)->text);
+        for (size_t k = 0; k < p->nactive; k++) {
+            p->sym_items[k].result = rc;
+            p->sym_items[k].error = 0;
+        }
+        finish_head(drv);
+        read_complete(drv, g, raw_requests);
+        return PLCIO_ECANCELED;
+    }
+    return rc;
+}
+
 /* Hand the next queued request to the client; true when one was started. */
 static bool start_next(s7p_drv *drv)
 {
@@ -356,41 +393,12 @@ static bool start_next(s7p_drv *drv)
         if (job->group) {
             s7p_plan *p = plcio_sync_group_plan(job->group);
             if (job->batch == 0 && !job->sym_started) refresh_active(drv, p);
-            if (job->batch < p->nitems) {
+            if (job->batch < p->nitems)
                 rc = plcio_s7plus_client_read_multi_async(drv->client, p->items + job->batch, batch_size(p, job->batch),
                                                           read_done, drv);
-            } else if (p->nactive) {
-                for (size_t k = 0; k < p->nactive; k++)
-                    plcio_value_init(&p->sym_items[k].value, p->sym_items[k].sym.type);
-                job->sym_started = true;
-                rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
-                if (rc == PLCIO_EUNSUPPORTED) {
-                    drv->running = true;
-                    if ((drv->lost = sym_blocking(drv, false, p->sym_items, p->nactive)) != PLCIO_OK) return false;
-                    plcio_sync_group *g = job->group;
-                    finish_head(drv);
-                    read_complete(drv, g, (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS + 1);
-                    continue;
-                }
-                if (rc != PLCIO_OK && rc != PLCIO_EBUSY) {
-                    /* the symbolic read could not even go: its tags fail, the raw ones read */
-                    snprintf(p->sym_why, sizeof p->sym_why, "%.190s",
-                             plcio_s7plus_client_last_error(drv->client)->text);
-                    for (size_t k = 0; k < p->nactive; k++) {
-                        p->sym_items[k].result = rc;
-                        p->sym_items[k].error = 0;
-                    }
-                    plcio_sync_group *g = job->group;
-                    finish_head(drv);
-                    read_complete(drv, g, (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS);
-                    continue;
-                }
-            } else { /* nothing to ask: every symbol of the group failed to resolve */
-                plcio_sync_group *g = job->group;
-                finish_head(drv);
-                read_complete(drv, g, 0);
-                continue;
-            }
+            else
+                rc = start_symbolic(drv, job, p);
+            if (rc == PLCIO_ECANCELED) continue;
         } else if (job->symbolic) {
             rc = plcio_s7plus_client_write_symbols_async(drv->client, &job->sym_item, 1, write_done, drv);
             if (rc == PLCIO_EUNSUPPORTED) {
