@@ -7,7 +7,8 @@
 #   - every shared-memory segment /dev/shm/plcio* created during the run whose engine is
 #     gone (its engine lock, an OFD lock listed in /proc/locks, is not held) is removed, so
 #     a live engine's segment (e.g. a `plcio demo` running beside the tests), and the
-#     segments named after it, are kept.
+#     segments named after it, are kept; so is a segment any live process still has open
+#     or mapped (a test of another run beside this one, between its engine and its reader).
 # Leftovers are named on stderr: a test that leaves something behind has a bug to fix.
 #
 #   scripts/test-run.sh BUILD_DIR [CTEST_ARGS...]     exit status: ctest's
@@ -28,7 +29,7 @@ marked_pids() {
 }
 
 cleanup() {
-  local pids pid left=0 f ino base locked
+  local pids pid left=0 f ino base locked inuse
   trap - EXIT INT TERM
   pids=$(marked_pids)
   if [ -n "$pids" ]; then
@@ -48,10 +49,14 @@ cleanup() {
   fi
   # Inodes whose engine lock is held right now.
   locked=$(awk '$2 == "OFDLCK" { split($6, a, ":"); print a[3] }' /proc/locks 2>/dev/null)
+  # Segments some live process has open or mapped (our own marked processes are gone now).
+  inuse=$({ awk '$6 ~ /^\/dev\/shm\/plcio/ { print $6 }' /proc/[0-9]*/maps 2>/dev/null
+    find /proc/[0-9]*/fd -lname '/dev/shm/plcio*' -printf '%l\n' 2>/dev/null; } | sort -u)
   for f in /dev/shm/plcio*; do
     [ -f "$f" ] && [ "$f" -nt "$stamp" ] || continue
     ino=$(stat -c %i "$f" 2>/dev/null) || continue
     grep -qx "$ino" <<<"$locked" && continue
+    grep -qxF "$f" <<<"$inuse" && continue
     # A segment named after a live engine's (its write ring, say) stays with it.
     for base in /dev/shm/plcio*; do
       [ "$base" != "$f" ] && [ "${f#"$base"}" != "$f" ] &&

@@ -21,10 +21,10 @@ import asyncio
 import ctypes
 import itertools
 from ctypes import byref, c_char, c_uint8, c_uint16, c_uint64, c_void_p
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from . import _lib
-from ._common import as_bytes, check_int, check_str, error_from
+from ._common import as_bytes, check_int, error_from, new_client, tcp_url
 from .enums import Area
 from .errors import EINVAL, Error, ModbusException, PLCError
 from .s7 import MAX_OFFSET, ParsedAddress, _area, _elem_area
@@ -35,20 +35,68 @@ ENOTCONN = -13
 WANT_READ, WANT_WRITE = 1, 2
 
 
+_D = TypeVar("_D", bound="_Driven")
+
+
 class _Driven:
-    """Watches the C client's fd for what it wants and calls process()."""
+    """Watches the C client's fd for what it wants and calls process(); the
+    life cycle (connect, close, free, `async with`) through plcio_<_kind>_client_*."""
 
-    _fd_fn: Any
-    _wants_fn: Any
-    _process_fn: Any
+    _kind = ""
 
-    def _init_driver(self) -> None:
+    def _init_driver(self, url: str) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._reading = self._writing = -1
         self._timer: Optional[asyncio.TimerHandle] = None
         self._connect_fut: Optional[asyncio.Future] = None
         self._h: Optional[int] = None
         self._drive_scheduled = False
+        self.url = url
+        self._lib, self._h = new_client(self._kind, url)
+        self._fd_fn = self._c("fd")
+        self._wants_fn = self._c("wants")
+        self._process_fn = self._c("process")
+
+    def _c(self, verb: str) -> Any:
+        return getattr(self._lib, "plcio_%s_client_%s" % (self._kind, verb))
+
+    async def connect(self: _D) -> _D:
+        await self._connect_async(self._c("connect_async"))
+        return self
+
+    def close(self) -> None:
+        """Close the link; requests still pending fail with ENOTCONN."""
+        self._unwatch()
+        if self._h is not None:
+            self._c("close")(self._h)
+        self._abort_pending(error_from(ENOTCONN, "client closed"))
+
+    def free(self) -> None:
+        self.close()
+        if self._h is not None:
+            self._c("free")(self._h)
+            self._h = None
+
+    async def __aenter__(self: _D) -> _D:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.free()
+
+    def __del__(self) -> None:
+        try:
+            if self._h is not None:
+                self._c("free")(self._h)
+                self._h = None
+        except Exception:
+            pass
+
+    def _connected(self) -> bool:
+        return self._h is not None and bool(self._c("is_connected")(self._h))
+
+    def _link_error(self, rc: int) -> Error:
+        text = self._c("last_error")(self._h).contents.text.decode("utf-8", "replace") if self._h is not None else ""
+        return error_from(rc, text)
 
     def _drive_soon(self) -> None:
         """One process() for everything submitted in this loop iteration."""
@@ -125,11 +173,8 @@ class _Driven:
         self._watch()
 
     # overridden
-    def _connected(self) -> bool:
-        raise NotImplementedError
-
-    def _link_error(self, rc: int) -> Error:
-        raise NotImplementedError
+    def _abort_pending(self, exc: Error) -> None:
+        pass
 
     def _link_failed(self, rc: int) -> None:
         pass
@@ -158,73 +203,25 @@ class _Driven:
 class ModbusClient(_Driven):
     """asyncio Modbus client (TCP/UDP: up to `depth` requests in flight)."""
 
+    _kind = "modbus"
+
     def __init__(self, url: Optional[str] = None, *, host: Optional[str] = None, port: int = 502, unit: int = 1,
                  timeout_ms: Optional[int] = None, depth: int = 8) -> None:
-        self._init_driver()
         if url is None:
             if host is None:
                 raise TypeError("ModbusClient needs a URL (modbus-tcp://HOST...) or host=")
-            url = "modbus-tcp://%s:%d?unit=%d" % (host, check_int("port", port, 1, 65535),
-                                                   check_int("unit", unit, 0, 255))
-            if timeout_ms is not None:
-                url += "&timeout=%d" % check_int("timeout_ms", timeout_ms, 1, 3600000)
-        self.url = url
-        lib = _lib.lib()
-        self._lib = lib
-        h = c_void_p()
-        err = _lib.Error_()
-        rc = lib.plcio_modbus_client_new(check_str("url", url), None, byref(h), byref(err))
-        if rc != 0:
-            raise error_from(rc, err.text.decode("utf-8", "replace"))
-        self._h = h.value
+            url = tcp_url("modbus-tcp", host, port, "unit=%d" % check_int("unit", unit, 0, 255), timeout_ms)
+        self._init_driver(url)
+        lib = self._lib
         rc = lib.plcio_modbus_client_set_depth(self._h, check_int("depth", depth, 1, 64))
         if rc != 0:
             raise error_from(rc, "")
-        self._fd_fn = lib.plcio_modbus_client_fd
-        self._wants_fn = lib.plcio_modbus_client_wants
-        self._process_fn = lib.plcio_modbus_client_process
         self._pending: Dict[int, Tuple[Any, asyncio.Future, Any, Any]] = {}
         self._ids = itertools.count(1)
         self._done_cb = _lib.MB_DONE(self._on_done)
 
-    def _connected(self) -> bool:
-        return self._h is not None and bool(self._lib.plcio_modbus_client_is_connected(self._h))
-
-    def _link_error(self, rc: int) -> Error:
-        text = self._lib.plcio_modbus_client_last_error(self._h).contents.text.decode("utf-8", "replace") \
-            if self._h is not None else ""
-        return error_from(rc, text)
-
-    async def connect(self) -> "ModbusClient":
-        await self._connect_async(self._lib.plcio_modbus_client_connect_async)
-        return self
-
-    def close(self) -> None:
-        """Close the link; requests still pending fail with ENOTCONN."""
-        self._unwatch()
-        if self._h is not None:
-            self._lib.plcio_modbus_client_close(self._h)
-        self._fail_all(ENOTCONN, "client closed")
-
-    def free(self) -> None:
-        self.close()
-        if self._h is not None:
-            self._lib.plcio_modbus_client_free(self._h)
-            self._h = None
-
-    async def __aenter__(self) -> "ModbusClient":
-        return await self.connect()
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        try:
-            if self._h is not None:
-                self._lib.plcio_modbus_client_free(self._h)
-                self._h = None
-        except Exception:
-            pass
+    def _abort_pending(self, exc: Error) -> None:
+        self._fail_all(exc.code, exc.text)
 
     def _fail_all(self, code: int, text: str) -> None:
         pending, self._pending = self._pending, {}
@@ -335,74 +332,26 @@ class _S7Job:
 class S7Client(_Driven):
     """asyncio S7 client; requests made while a job runs go out together in the next job."""
 
+    _kind = "s7"
     MAX_BATCH = 200  # variables per job
 
     def __init__(self, url: Optional[str] = None, *, host: Optional[str] = None, rack: int = 0, slot: int = 1,
                  port: int = 102, timeout_ms: Optional[int] = None) -> None:
-        self._init_driver()
         if url is None:
             if host is None:
                 raise TypeError("S7Client needs a URL (s7://HOST...) or host=")
-            url = "s7://%s:%d?rack=%d&slot=%d" % (host, check_int("port", port, 1, 65535),
-                                                 check_int("rack", rack, 0, 7), check_int("slot", slot, 0, 31))
-            if timeout_ms is not None:
-                url += "&timeout=%d" % check_int("timeout_ms", timeout_ms, 1, 3600000)
-        self.url = url
-        lib = _lib.lib()
-        self._lib = lib
-        h = c_void_p()
-        err = _lib.Error_()
-        rc = lib.plcio_s7_client_new(check_str("url", url), None, byref(h), byref(err))
-        if rc != 0:
-            raise error_from(rc, err.text.decode("utf-8", "replace"))
-        self._h = h.value
-        self._fd_fn = lib.plcio_s7_client_fd
-        self._wants_fn = lib.plcio_s7_client_wants
-        self._process_fn = lib.plcio_s7_client_process
+            url = tcp_url("s7", host, port, "rack=%d&slot=%d" % (check_int("rack", rack, 0, 7),
+                                                                 check_int("slot", slot, 0, 31)), timeout_ms)
+        self._init_driver(url)
         self._queue: List[_S7Job] = []
         self._running: Optional[Tuple[List[_S7Job], Any, List[Any]]] = None
         self._finished: Optional[int] = None
         self._done_cb = _lib.S7_DONE(self._on_done)
         self.jobs = 0  # C jobs started (for tests and curiosity)
 
-    def _connected(self) -> bool:
-        return self._h is not None and bool(self._lib.plcio_s7_client_is_connected(self._h))
-
-    def _link_error(self, rc: int) -> Error:
-        text = self._lib.plcio_s7_client_last_error(self._h).contents.text.decode("utf-8", "replace") \
-            if self._h is not None else ""
-        return error_from(rc, text)
-
-    async def connect(self) -> "S7Client":
-        await self._connect_async(self._lib.plcio_s7_client_connect_async)
-        return self
-
-    def close(self) -> None:
-        self._unwatch()
-        if self._h is not None:
-            self._lib.plcio_s7_client_close(self._h)
-        self._fail(self._queue + (self._running[0] if self._running else []), error_from(ENOTCONN, "client closed"))
+    def _abort_pending(self, exc: Error) -> None:
+        self._fail(self._queue + (self._running[0] if self._running else []), exc)
         self._queue, self._running = [], None
-
-    def free(self) -> None:
-        self.close()
-        if self._h is not None:
-            self._lib.plcio_s7_client_free(self._h)
-            self._h = None
-
-    async def __aenter__(self) -> "S7Client":
-        return await self.connect()
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        try:
-            if self._h is not None:
-                self._lib.plcio_s7_client_free(self._h)
-                self._h = None
-        except Exception:
-            pass
 
     @staticmethod
     def _fail(jobs: List[_S7Job], exc: Error) -> None:

@@ -13,18 +13,16 @@ Every call releases the GIL while waiting; calls on one client are serialised.""
 
 from __future__ import annotations
 
-import threading
-from ctypes import POINTER, byref, c_char_p, c_uint8, c_uint16, c_void_p
+from ctypes import byref, c_char_p, c_uint8, c_uint16
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from . import values as _v
-from ._common import check_int, check_str, error_from
+from ._common import ClientLife, check_int, check_str, error_from, tcp_url
 from .enums import ModbusExceptionCode
 from .errors import Error, ModbusException
 
 EMBEXC = -20
-ESTATE = -22
 UNIT_DEFAULT = -1
 
 _TABLE_HR, _TABLE_IR, _TABLE_CO, _TABLE_DI = 4, 3, 0, 1
@@ -47,39 +45,21 @@ def _text_to_value(type_: int, text: str) -> Any:
         return text
 
 
-class ModbusClient:
+class ModbusClient(ClientLife):
     """A Modbus client made from a URL (modbus-tcp://HOST[:PORT][?unit=1&timeout=MS],
     modbus-udp://, modbus-rtu:///dev/ttyX?baud=19200..., modbus-ascii://) or from
     host/port/unit (TCP)."""
 
+    _kind = "modbus"
+
     def __init__(self, url: Optional[str] = None, *, host: Optional[str] = None, port: int = 502, unit: int = 1,
                  timeout_ms: Optional[int] = None) -> None:
-        self._h: Optional[int] = None
-        self._lock = threading.RLock()
+        self._h = None
         if url is None:
             if host is None:
                 raise TypeError("ModbusClient needs a URL (modbus-tcp://HOST...) or host=")
-            check_str("host", host)
-            check_int("port", port, 1, 65535)
-            url = "modbus-tcp://%s:%d?unit=%d" % (host if ":" not in host else "[%s]" % host, port,
-                                                   check_int("unit", unit, 0, 255))
-            if timeout_ms is not None:
-                url += "&timeout=%d" % check_int("timeout_ms", timeout_ms, 1, 3600000)
-        self.url = url
-        lib = _lib.lib()
-        h = c_void_p()
-        err = _lib.Error_()
-        rc = lib.plcio_modbus_client_new(check_str("url", url), None, byref(h), byref(err))
-        if rc != 0:
-            raise error_from(rc, err.text.decode("utf-8", "replace"))
-        self._lib = lib
-        self._h = h.value
-
-    # ---- life cycle ----
-    def _handle(self) -> int:
-        if self._h is None:
-            raise Error(ESTATE, "ModbusClient %s has been freed" % self.url)
-        return self._h
+            url = tcp_url("modbus-tcp", host, port, "unit=%d" % check_int("unit", unit, 0, 255), timeout_ms)
+        self._open(url)
 
     def _fail(self, rc: int, what: str = "") -> Error:
         lib, h = self._lib, self._h
@@ -105,37 +85,8 @@ class ModbusClient:
         self._call("connect", self._lib.plcio_modbus_client_connect)
         return self
 
-    def close(self) -> None:
-        with self._lock:
-            if self._h is not None:
-                self._lib.plcio_modbus_client_close(self._h)
-
-    def free(self) -> None:
-        with self._lock:
-            if self._h is not None:
-                self._lib.plcio_modbus_client_free(self._h)
-                self._h = None
-
-    def __enter__(self) -> "ModbusClient":
-        if not self.is_connected():
-            self.connect()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
-
     def __repr__(self) -> str:
         return "<plcio.ModbusClient %s>" % self.url
-
-    def is_connected(self) -> bool:
-        with self._lock:
-            return self._h is not None and bool(self._lib.plcio_modbus_client_is_connected(self._h))
 
     @property
     def unit(self) -> int:

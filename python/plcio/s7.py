@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import ctypes
 import datetime as _dt
-import threading
-from ctypes import byref, c_bool, c_char, c_int, c_size_t, c_void_p
+from ctypes import byref, c_bool, c_char, c_int, c_size_t
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from . import values as _v
-from ._common import as_bytes, check_int, check_str, error_from
+from ._common import ClientLife, as_bytes, check_int, check_str, error_from, tcp_url
 from .enums import Area, CpuState
 from .errors import EINVAL, ERANGE, Error, PLCError
 
 EPLC = -19
-ESTATE = -22
 MAX_OFFSET = 0x1FFFFF
 
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -98,40 +96,22 @@ class ParsedAddress:
         return out[0] if self.count == 1 else out
 
 
-class S7Client:
+class S7Client(ClientLife):
     """A client of one S7 PLC (or snap7 / plcio simulator), made from a URL
     s7://HOST[:PORT][?rack=0&slot=1&pdu=960&timeout=MS&type=pg|op|basic] or
     from host/rack/slot/port. Does not connect until connect() or `with`."""
 
+    _kind = "s7"
+
     def __init__(self, url: Optional[str] = None, *, host: Optional[str] = None, rack: int = 0, slot: int = 1,
                  port: int = 102, timeout_ms: Optional[int] = None) -> None:
-        self._h: Optional[int] = None
-        self._lock = threading.RLock()
+        self._h = None
         if url is None:
             if host is None:
                 raise TypeError("S7Client needs a URL (s7://HOST...) or host=")
-            check_str("host", host)
-            check_int("rack", rack, 0, 7)
-            check_int("slot", slot, 0, 31)
-            check_int("port", port, 1, 65535)
-            url = "s7://%s:%d?rack=%d&slot=%d" % (host if ":" not in host else "[%s]" % host, port, rack, slot)
-            if timeout_ms is not None:
-                url += "&timeout=%d" % check_int("timeout_ms", timeout_ms, 1, 3600000)
-        self.url = url
-        lib = _lib.lib()
-        h = c_void_p()
-        err = _lib.Error_()
-        rc = lib.plcio_s7_client_new(check_str("url", url), None, byref(h), byref(err))
-        if rc != 0:
-            raise error_from(rc, err.text.decode("utf-8", "replace"))
-        self._lib = lib
-        self._h = h.value
-
-    # ---- life cycle ----
-    def _handle(self) -> int:
-        if self._h is None:
-            raise Error(ESTATE, "S7Client %s has been freed" % self.url)
-        return self._h
+            url = tcp_url("s7", host, port, "rack=%d&slot=%d" % (check_int("rack", rack, 0, 7),
+                                                                 check_int("slot", slot, 0, 31)), timeout_ms)
+        self._open(url)
 
     def _fail(self, rc: int) -> Error:
         lib, h = self._lib, self._h
@@ -156,39 +136,8 @@ class S7Client:
         self._call(self._lib.plcio_s7_client_connect)
         return self
 
-    def close(self) -> None:
-        """Close the connection (the client can connect again)."""
-        with self._lock:
-            if self._h is not None:
-                self._lib.plcio_s7_client_close(self._h)
-
-    def free(self) -> None:
-        """Close and release the C client; every later call raises Error."""
-        with self._lock:
-            if self._h is not None:
-                self._lib.plcio_s7_client_free(self._h)
-                self._h = None
-
-    def __enter__(self) -> "S7Client":
-        if not self.is_connected():
-            self.connect()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
-
     def __repr__(self) -> str:
         return "<plcio.S7Client %s %s>" % (self.url, "connected" if self._h and self.is_connected() else "closed")
-
-    def is_connected(self) -> bool:
-        with self._lock:
-            return self._h is not None and bool(self._lib.plcio_s7_client_is_connected(self._h))
 
     @property
     def connected(self) -> bool:
