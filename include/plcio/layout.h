@@ -88,7 +88,7 @@ typedef struct plcio_layout_member {
      * and for an element of an array of structs a 1 after the index. */
     unsigned nlids;
     uint32_t lids[PLCIO_LAYOUT_MAX_LIDS];
-    /* ARRAY (or a leaf inside one): bounds of the innermost array */
+    /* ARRAY (a lookup of a whole array): its bounds; 0 dims otherwise */
     unsigned dims;
     int32_t lower[PLCIO_LAYOUT_MAX_DIMS];
     uint32_t dim_count[PLCIO_LAYOUT_MAX_DIMS];

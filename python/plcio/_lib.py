@@ -379,11 +379,13 @@ _PROTOS.update({
 # ---- layouts and the sync engine ----
 class LayoutMember(Structure):
     _fields_ = [("name", c_char_p), ("kind", c_int), ("type", c_int), ("length", c_uint), ("db_number", c_int),
-                ("byte", c_uint32), ("bit", c_int), ("size", c_uint32), ("count", c_uint32), ("start", c_char_p)]
+                ("byte", c_uint32), ("bit", c_int), ("size", c_uint32), ("count", c_uint32), ("start", c_char_p),
+                ("nlids", c_uint), ("lids", c_uint32 * 16), ("dims", c_uint), ("lower", c_int32 * 6),
+                ("dim_count", c_uint32 * 6)]
 
 
 class LayoutOptions(Structure):
-    _fields_ = [("assume_standard", c_bool)]
+    _fields_ = [("assume_standard", c_bool), ("accept_optimized", c_bool)]
 
 
 class Clock(Structure):

@@ -484,6 +484,13 @@ int plcio_layout_lookup(const plcio_layout *layout, const char *name, plcio_layo
     out->bit = s->type == PLCIO_TYPE_BOOL ? (int)(bit % 8) : -1;
     out->size = s->size_bits == 1 ? 1u : s->size_bits / 8;
     out->count = s->kind == PLCIO_LAYOUT_ARRAY ? s->count : 1;
+    if (s->kind == PLCIO_LAYOUT_ARRAY) {
+        out->dims = s->ndims;
+        for (unsigned d = 0; d < s->ndims && d < PLCIO_LAYOUT_MAX_DIMS; d++) {
+            out->lower[d] = s->lo[d];
+            out->dim_count[d] = (uint32_t)((int64_t)s->hi[d] - s->lo[d] + 1);
+        }
+    }
     return PLCIO_OK;
 }
 

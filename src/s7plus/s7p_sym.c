@@ -599,7 +599,8 @@ int s7p_ti_decode(const uint8_t *data, size_t len, s7p_ti_set **out, char *msg, 
     long stack[64]; /* index of the type of each open object, -1: none */
     int depth = 0, rc = PLCIO_OK;
     size_t cap = 0;
-    while (plcio_rcursor_left(&c) > 4 && !rc) {
+    while (plcio_rcursor_left(&c) > 0 && !rc) {
+        if (depth == 0 && c.pos[0] != S7P_E_START_OBJECT) break; /* the answer's fill after the objects */
         s7p_elem e;
         if ((rc = s7p_elem_decode(&c, &e))) {
             snprintf(msg, msgcap, "malformed object in the type information (%s)", plcio_strerror(rc));

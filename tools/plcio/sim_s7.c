@@ -609,7 +609,10 @@ static int prepare_symbols(sim_s7_opts *o)
         if (!a->image) return PLCIO_EXIT_USAGE;
         any = any || a->optimized;
     }
-    if (!any && !o->plus.off && !o->logo) {
+    bool user_dbs = false; /* the built-in pair only when no --db is given at all */
+    for (size_t i = 0; i < o->n_areas; i++)
+        user_dbs = user_dbs || (o->areas[i].area == PLCIO_S7_SERVER_AREA_DB && !o->areas[i].sample);
+    if (!any && !user_dbs && !o->plus.off && !o->logo) {
         static const struct {
             unsigned number;
             const char *name;

@@ -13,6 +13,11 @@ shared peers folder); nothing of it is copied here.
       python-snap7's S7CommPlus client against a server (plcio sim s7): reads
       DB1[0:16], writes 01020304 to DB2[10:14], reads DB1[4:8] + DB2[10:14] in one
       request, lists the DBs; prints one JSON object with what it saw
+  python_snap7_peer.py symbolic PORT
+      python-snap7's browse() of plcio sim s7's built-in optimized DBs, then
+      read_symbolic of the members named in the browse (raw bytes as hex) and
+      write_symbolic of 4 bytes (REAL 7.5) to "Line".Motor.Speed and of 2 bytes
+      to a REAL (which must fail); prints one JSON object
 """
 import json
 import os
@@ -88,5 +93,27 @@ def client(args):
     print(json.dumps(out), flush=True)
 
 
+def symbolic(args):
+    port = int(args[0])
+    c = S7CommPlusClient()
+    c.connect("127.0.0.1", port=port)
+    out = {"vars": {}, "reads": {}}
+    for v in c.browse():
+        out["vars"][v["name"]] = [v["access_sequence"], v["data_type"]]
+    for name in ("Line.Motor.Speed", "Line.Counts[2]", "Line.Name", "Line.Station[2].Temp", "Tank.Mode",
+                 "Line.Grid[2,3]", "Tank.Level"):
+        seq = out["vars"][name][0].split(".")
+        out["reads"][name] = c.read_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]]).hex()
+    seq = out["vars"]["Line.Motor.Speed"][0].split(".")
+    c.write_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]], bytes.fromhex("40f00000"))
+    try:
+        c.write_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]], b"\x01\x02")
+        out["short_write"] = "accepted"
+    except Exception as e:  # noqa: BLE001 - the refusal is what is checked
+        out["short_write"] = str(e)
+    c.disconnect()
+    print(json.dumps(out), flush=True)
+
+
 if __name__ == "__main__":
-    {"server": server, "read": read, "client": client}[sys.argv[1]](sys.argv[2:])
+    {"server": server, "read": read, "client": client, "symbolic": symbolic}[sys.argv[1]](sys.argv[2:])
