@@ -6,7 +6,9 @@
 # the simulator killed -> quality stale and the device DOWN, restarted on the same port
 # (same certificate) -> values good again; s7://...?protocol=plus and protocol=auto route
 # to the same driver (auto without ca= to classic S7, saying why); bad configuration
-# (bad URL, no CA, a symbolic name this driver cannot resolve) -> clear error.
+# (bad URL, no CA, an unknown symbol) -> clear error. Symbolic tags ("Line".Motor.Speed) of two optimized
+# DBs the simulator serves: start values, changes by a second S7CommPlus client, writes by name read
+# back, resolved again after the simulator restarted.
 # usage: test_sync_s7plus.sh PLCIO_BIN
 set -u
 BIN=$1
@@ -26,10 +28,37 @@ trap 'exit 1' HUP INT TERM
 . "$(dirname "$0")/lib.sh"
 export PLCIO_TEST_RUN="${PLCIO_TEST_RUN:-1}"
 
+# two optimized DBs, served by symbol over S7CommPlus
+cat > "$TMP/line.db" <<'EOF'
+DATA_BLOCK "Line"
+{ S7_Optimized_Access := 'TRUE' }
+   STRUCT
+      Motor : Struct
+         Speed : Real := 1500.0;
+         Running : Bool := TRUE;
+      END_STRUCT;
+      Counts : Array[0..9] of DInt;
+      Name : String[20] := 'Line 1';
+   END_STRUCT;
+BEGIN
+   Counts[2] := 42;
+END_DATA_BLOCK
+EOF
+cat > "$TMP/tank.db" <<'EOF'
+DATA_BLOCK "Tank"
+{ S7_Optimized_Access := 'TRUE' }
+   STRUCT
+      Level : LReal := 12.5;
+      Alarm : Bool;
+   END_STRUCT;
+BEGIN
+END_DATA_BLOCK
+EOF
 # start_sim LISTEN: the simulator with a fixed certificate, so a restart keeps the CA valid
 start_sim() {
   : > "$TMP/sim.out"
-  "$BIN" sim s7 --listen "$1" --db 1:100 --db 3:10000 --db 7:20 --seconds 300 \
+  "$BIN" sim s7 --listen "$1" --db 1:100 --db 3:10000 --db 7:20 --db "10:$TMP/line.db" --db "11:$TMP/tank.db" \
+    --seconds 300 \
     --s7plus-cert "$TMP/cert.pem" --s7plus-key "$TMP/key.pem" > "$TMP/sim.out" 2>&1 &
   SIM=$!
   wait_listen "$TMP/sim.out"
