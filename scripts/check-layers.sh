@@ -22,7 +22,7 @@ declare -A layer=([core]=0 [net]=1 [tag]=2 [layout]=3 [s7]=4 [s7plus]=4 [modbus]
 declare -A owner=(
   [export]=core [version]=core [core]=core [types]=core [bytes]=core [url]=core
   [address]=tag [value]=tag [word_order]=tag [layout]=layout
-  [loop]=net [s7]=s7 [s7_server]=s7 [s7plus]=s7plus [modbus]=modbus [gateway]=modbus [shm]=shm [sync]=sync
+  [loop]=net [s7]=s7 [s7_server]=s7 [s7_partner]=s7 [s7plus]=s7plus [modbus]=modbus [gateway]=modbus [shm]=shm [sync]=sync
   [driver]=sync [sink]=sync [http]=out [mqtt]=mqtt [plcio]=top
 )
 

@@ -33,9 +33,22 @@
  * t3.5 silence between frames and has one request on the line at a time;
  * TCP and UDP targets get up to `depth` in flight (matched by transaction id).
  *
- * Security: the gateway passes writes through. Whoever can reach its port
- * can read and write every device behind it as if on the device's own bus:
- * listen on 127.0.0.1 (the CLI's default) or a trusted network only.
+ * Security: the gateway passes writes through unless read_only is set.
+ * Whoever can reach its port can read (and, without read_only, write) every
+ * device behind it as if on the device's own bus: listen on 127.0.0.1 (the
+ * CLI's default) or a trusted network only.
+ *
+ * read_only: only function codes that change nothing go through: 1, 2, 3, 4
+ * (read coils, discrete inputs, holding and input registers), 7 (read
+ * exception status), 8 sub-function 0 (echo), 11, 12 (comm event counter /
+ * log), 17 (report server id), 20 (read file record), 24 (read FIFO), 43/14
+ * (read device identification). Every other function code (the writes 5, 6,
+ * 15, 16, 21, 22, 23; diagnostics that restart or reset a device; user
+ * defined codes whose effect nobody can know) is answered by the gateway
+ * with exception 0x01 (illegal function: "not an allowable action for the
+ * server", AP 7), the target untouched. 0x01 rather than 0x0A/0x0B (a
+ * client would take those as a path fault and retry) or 0x04 (a device
+ * failure).
  *
  * Threads: one thread runs the gateway (run / run_once); plcio_modbus_gateway_stop
  * is thread-safe and async-signal-safe; stats may be read from the running
@@ -43,6 +56,7 @@
 #ifndef PLCIO_GATEWAY_H
 #define PLCIO_GATEWAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +76,7 @@ typedef struct plcio_modbus_gateway_options {
     unsigned depth;           /* requests in flight per TCP/UDP target, 1..64; 0: 8 */
     unsigned reconnect_ms;    /* least time between two attempts to open a target's link; 0: 500 */
     unsigned max_connections; /* TCP clients at once (as plcio_modbus_server_limits); 0: 512 */
+    bool read_only;           /* write function codes answered 0x01 by the gateway (see above); default false */
 } plcio_modbus_gateway_options;
 
 /* Defaults (all zero). */
@@ -111,6 +126,7 @@ typedef struct plcio_modbus_gateway_target_stats {
     uint32_t in_flight;        /* on the link now */
     uint32_t max_queued;       /* most ever waiting */
     uint64_t latency_sum_us;   /* sum over relayed answers of (answer sent - request taken) */
+    uint64_t refused;          /* answered 0x01 by the gateway (read_only), not sent */
 } plcio_modbus_gateway_target_stats;
 
 PLCIO_API size_t plcio_modbus_gateway_target_count(const plcio_modbus_gateway *g);

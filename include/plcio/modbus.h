@@ -623,6 +623,52 @@ PLCIO_API int plcio_modbus_server_listen_udp(plcio_modbus_server *s, const char 
 /* A serial line from a URL: modbus-rtu:///dev/ttyX?baud=... or modbus-ascii:///dev/ttyX?... */
 PLCIO_API int plcio_modbus_server_open_serial(plcio_modbus_server *s, const char *url);
 
+/* Modbus/TCP Security (MB-TCP-Security v21): MBAP inside TLS 1.2 or later,
+ * registered port 802, mutual authentication with X.509v3 certificates. The
+ * server presents cert_file/key_file and, by default, refuses in the TLS
+ * handshake every client without a certificate signed by a CA of ca_file.
+ * A client certificate may carry a role (extension 1.3.6.1.4.1.50316.802.1,
+ * an ASN.1 UTF8String); the authorization hook below sees it. Files are
+ * PEM and read at the call (strings borrowed for the call only). */
+typedef struct plcio_modbus_tls_options {
+    const char *ca_file;       /* required: CA certificate(s) that sign accepted client certificates */
+    const char *cert_file;     /* required: the server's certificate (chain) */
+    const char *key_file;      /* required: its private key */
+    bool client_cert_optional; /* false (default): no certificate, no connection; true: role "" */
+} plcio_modbus_tls_options;
+/* Defaults (all zero). */
+PLCIO_API void plcio_modbus_tls_options_init(plcio_modbus_tls_options *o);
+/* Listen for Modbus/TCP Security clients on host:port (port 0 picks one).
+ * PLCIO_EINVAL / PLCIO_ENOTFOUND / PLCIO_EPROTO for missing or unusable
+ * files (err names the file and why), or the error of listen. Handshake
+ * failures are logged (one line naming the cause) and close only that
+ * connection. */
+PLCIO_API int plcio_modbus_server_listen_tls(plcio_modbus_server *s, const char *host, int port,
+                                             const plcio_modbus_tls_options *tls, int *bound_port, plcio_error *err);
+
+/* Who sent a request on a TCP connection (borrowed for the call). */
+typedef struct plcio_modbus_peer {
+    const char *address; /* "IP:PORT" */
+    bool tls;            /* a Modbus/TCP Security connection */
+    const char *role;    /* the client certificate's role; "" without one (and on plain TCP) */
+    const char *subject; /* the client certificate's common name; "" without one */
+} plcio_modbus_peer;
+/* Authorization: called on the server's thread for every request of a TCP
+ * or TLS connection before it is served (pdu[0] is the function code).
+ * Return 0 to serve it, or the exception code to answer instead (the
+ * Modbus/TCP Security specification asks for 0x01, illegal function). */
+typedef int (*plcio_modbus_authorize_fn)(void *ctx, const plcio_modbus_peer *peer, uint8_t unit, const uint8_t *pdu,
+                                         size_t len);
+/* Set (fn NULL: remove) the hook; ctx borrowed. Replaces a write role. */
+PLCIO_API int plcio_modbus_server_set_authorize(plcio_modbus_server *s, plcio_modbus_authorize_fn fn, void *ctx);
+/* The built-in rule: requests that write (FC 5, 6, 15, 16, 21, 22, 23) are
+ * served only for clients whose certificate carries this role; others get
+ * exception 0x01. Reads stay open to every authenticated client. NULL
+ * removes the rule. Replaces an authorize hook. PLCIO_ERANGE past 127 bytes. */
+PLCIO_API int plcio_modbus_server_set_write_role(plcio_modbus_server *s, const char *role);
+/* True for the function codes that change data (the list above). */
+PLCIO_API bool plcio_modbus_function_writes(uint8_t fc);
+
 /* Serve for up to max_wait_ms (-1: until something happens). */
 PLCIO_API int plcio_modbus_server_run_once(plcio_modbus_server *s, int max_wait_ms);
 /* Serve until plcio_modbus_server_stop. */
@@ -640,6 +686,73 @@ PLCIO_API int plcio_modbus_server_process(plcio_modbus_server *s, uint8_t unit, 
                                           bool serial, uint8_t *resp, size_t cap, size_t *resp_len);
 
 PLCIO_API int plcio_modbus_server_stats_get(plcio_modbus_server *s, plcio_modbus_server_stats *out);
+
+/* ---- ranges backed by a remote device ----
+ *
+ *   plcio_modbus_backing_options bo;
+ *   plcio_modbus_backing_options_init(&bo);
+ *   bo.max_age_ms = 500;                       // read-through cache
+ *   plcio_modbus_server_back_range(s, PLCIO_MODBUS_ANY_UNIT, PLCIO_MODBUS_HOLDING_REGISTERS, 100, 20,
+ *                                  "modbus-tcp://10.0.0.9?unit=3", &bo, &err);
+ *
+ * Requests (TCP and UDP links) for addresses of a backed range are answered
+ * from the remote device through plcio's event-loop client on the server's
+ * own loop; nothing waits, no thread per request.
+ *   - Reads (FC 1, 2, 3, 4): served from the range's cache when every value
+ *     asked was fetched less than max_age_ms ago; else fetched (the whole
+ *     range when it fits in one request, else what was asked) and answered
+ *     when the remote's answer arrives. Reads that arrive while a fetch that
+ *     covers them is on its way wait for it: one remote request answers them
+ *     all (coalesced, whichever client or connection sent them).
+ *   - Writes (FC 5, 6, 15, 16, 22, 23): refused with exception 01 unless
+ *     write_through; with it, the request goes to the remote as it came
+ *     (addresses shifted by remote_offset) and is answered only once the
+ *     remote answered: its echo, or its exception. The values written are
+ *     dropped from the cache (the next read fetches them).
+ *   - The remote failing: exception 0x0B (gateway target failed to respond)
+ *     when it does not answer in time (the URL's timeout= and retries=),
+ *     0x0A (gateway path unavailable) while its link is down (refused,
+ *     closed; opened again at the next request, at most once per
+ *     reconnect_ms); the remote's own exceptions pass through unchanged.
+ *   - A request that is partly inside a backed range gets exception 02.
+ * Answers on one TCP connection may come back in another order than asked
+ * (each carries its transaction id). Serial links cannot wait for a
+ * remote: a server with backed ranges opens none (PLCIO_EUNSUPPORTED either
+ * way round); plcio_modbus_server_process answers from the bank. */
+typedef struct plcio_modbus_backing_options {
+    uint32_t max_age_ms;   /* cache age limit; 0 (default): every read asks the remote (coalesced) */
+    int32_t remote_offset; /* remote address = local address + remote_offset (default 0) */
+    bool write_through;    /* default false: writes to the range are refused (exception 01) */
+    unsigned reconnect_ms; /* least time between two attempts to open the remote's link; 0: 500 */
+} plcio_modbus_backing_options;
+/* Defaults (all zero). */
+PLCIO_API void plcio_modbus_backing_options_init(plcio_modbus_backing_options *o);
+/* Serve [start, start + count) of a table of `unit` (0..255, or
+ * PLCIO_MODBUS_ANY_UNIT: every unit id) from the device at url (a
+ * modbus-tcp/-udp/-rtu/-ascii client URL; its unit= is the remote's unit).
+ * Ranges with the same URL share one link. Nothing is opened yet; opts may
+ * be NULL. Call before serving. PLCIO_ERANGE (count 0, past 65535, remote
+ * addresses out of range), PLCIO_EEXIST (overlaps a backed range),
+ * PLCIO_EBUSY (the server forwards its requests elsewhere already: a
+ * gateway or an engine output), PLCIO_EUNSUPPORTED (the server has a serial
+ * link), PLCIO_ELIMIT (64 ranges), or the client's URL errors; err says why. */
+PLCIO_API int plcio_modbus_server_back_range(plcio_modbus_server *s, int unit, plcio_modbus_area area, uint16_t start,
+                                             uint32_t count, const char *url, const plcio_modbus_backing_options *opts,
+                                             plcio_error *err);
+
+/* Counters of one backed range (index in the order they were added). */
+typedef struct plcio_modbus_backing_stats {
+    uint64_t reads;      /* read requests for the range */
+    uint64_t cache_hits; /* of those, answered from the cache */
+    uint64_t coalesced;  /* of those, answered by a fetch another request started */
+    uint64_t fetches;    /* read requests sent to the remote */
+    uint64_t writes;     /* write requests sent to the remote */
+    uint64_t failures;   /* answered 0x0A or 0x0B */
+    uint64_t exceptions; /* the remote's own exceptions passed on */
+} plcio_modbus_backing_stats;
+/* PLCIO_ENOTFOUND for an index out of range. Call on the serving thread. */
+PLCIO_API int plcio_modbus_server_backing_stats(const plcio_modbus_server *s, size_t index,
+                                                plcio_modbus_backing_stats *out);
 
 PLCIO_END_DECLS
 

@@ -87,6 +87,15 @@ typedef enum plcio_s7_server_event_kind {
     PLCIO_S7_SERVER_EV_BLOCK_INSERTED /* a client downloaded a DB (and inserted it); detail: its number */
 } plcio_s7_server_event_kind;
 
+/* One item of a write job handed to callbacks.write_job. */
+typedef struct plcio_s7_server_write_item {
+    plcio_s7_server_access acc; /* what the item touches (valid when code is PLCIO_S7_SERVER_ITEM_OK) */
+    const uint8_t *data;        /* the client's bytes, acc.size of them (a bit: one byte, 0 or 1); borrowed
+                                   for the call */
+    uint8_t code;               /* the server's own checks (protection, area, range, size): ITEM_OK, or the
+                                   code the item is answered with whatever the application says */
+} plcio_s7_server_write_item;
+
 typedef struct plcio_s7_server_callbacks {
     /* Before the bytes of a read are copied out. `mem` is the whole area
      * (`mem_size` bytes), locked; the callback may refresh it. Return
@@ -101,6 +110,19 @@ typedef struct plcio_s7_server_callbacks {
     void (*after_write)(void *ctx, const plcio_s7_server_access *acc, uint8_t *mem, size_t mem_size);
     /* Connection and control events; detail depends on the kind. */
     void (*on_event)(void *ctx, plcio_s7_server_event_kind kind, unsigned client, int detail);
+    /* Deferred writes: a write-var job before anything is written. Return
+     * PLCIO_OK to take it: nothing is written to the areas (before_write and
+     * after_write are not called for it), and the answer goes out when the
+     * application calls plcio_s7_server_write_reply() with the job id (from
+     * inside this callback or later), or, when it has not replied within
+     * write_timeout_ms, with ITEM_HW_FAULT for every item that passed the
+     * server's checks. Meanwhile later requests of that connection wait
+     * (answered in order); other connections are served. A client that
+     * disconnects meanwhile takes its job with it (the reply then finds
+     * nothing). Any other return value: the server serves the job itself as
+     * without this callback. NULL: never deferred. Caller-driven mode only
+     * (plcio_s7_server_start refuses it). */
+    int (*write_job)(void *ctx, uint64_t job, const plcio_s7_server_write_item *items, size_t count);
     void *ctx; /* borrowed, handed to every callback */
 } plcio_s7_server_callbacks;
 
@@ -157,6 +179,12 @@ typedef struct plcio_s7_server_options {
                                             spread over them round-robin, and callbacks then run on several
                                             threads at once (each with its area locked). run_once mode uses 1. */
     uint8_t protection_level;            /* 1 none (default), 2 write-protected, 3 read/write-protected */
+    bool control_locked;                 /* refuse CPU stop/start, set clock, block download, insert and delete
+                                            whatever the protection level and password (a CPU that gives
+                                            HMI access only: data reads and writes); default false */
+    uint32_t write_timeout_ms;           /* a deferred write job (callbacks.write_job) not replied to within
+                                            this is answered ITEM_HW_FAULT; default 10000; 1..
+                                            PLCIO_S7_SERVER_TIMEOUT_MAX_MS */
     const char *password;                /* lifts protection for one session (8 chars max); NULL = none */
     plcio_s7_server_cpu_state cpu_state; /* state at start; default RUN */
     plcio_s7_server_identity identity;
@@ -211,6 +239,14 @@ PLCIO_API int plcio_s7_server_fd(const plcio_s7_server *srv);
  * -1 = until something happens). PLCIO_ESTATE if not listening or if the
  * background thread owns the server. */
 PLCIO_API int plcio_s7_server_run_once(plcio_s7_server *srv, int timeout_ms);
+
+/* Answer a deferred write job (callbacks.write_job): codes[i] is item i's
+ * return code (PLCIO_S7_SERVER_ITEM_OK: written; an item the server's own
+ * checks refused keeps that code). count must be the job's item count.
+ * Call it on the thread that runs plcio_s7_server_run_once (between calls or
+ * from a callback). PLCIO_ENOTFOUND when the job waits no more (its client
+ * left, or it timed out and was answered); PLCIO_EINVAL for a wrong count. */
+PLCIO_API int plcio_s7_server_write_reply(plcio_s7_server *srv, uint64_t job, const uint8_t *codes, size_t count);
 
 /* The bound port (after listen/start), 0 otherwise. */
 PLCIO_API uint16_t plcio_s7_server_port(const plcio_s7_server *srv);

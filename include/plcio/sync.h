@@ -44,8 +44,9 @@
  *     writes: false           # FC 5/6/15/16 to tags that are writable (default false)
  *     map:
  *       - {tag: Level, holding: 0, order: CDAB}   # or input: / coil: / discrete: ADDRESS
- *   s7-server:                # the live image as a classic S7 server, read-only (docs/gateway.md)
+ *   s7-server:                # the live image as a classic S7 server (docs/gateway.md)
  *     listen: 127.0.0.1:10102 # default 127.0.0.1:102
+ *     writes: false           # write-var to tags that are writable (default false)
  *     map:
  *       - {tag: Level, at: DB1.DBD0}   # DBX bit for a BOOL, DBW/DBD by size, DBB: first byte
  *
@@ -198,6 +199,7 @@ typedef struct plcio_sync_s7_map {
 typedef struct plcio_sync_s7_spec {
     bool present;
     const char *listen; /* "HOST:PORT"; NULL: 127.0.0.1:102 */
+    bool writes;        /* writes to writable tags go to the PLC through plcio_sync_write */
     size_t map_count;
     plcio_sync_s7_map *map;
     unsigned line;

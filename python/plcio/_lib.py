@@ -167,7 +167,7 @@ S7_ON_EVENT = CFUNCTYPE(None, c_void_p, c_int, c_uint, c_int)
 
 class S7ServerCallbacks(Structure):
     _fields_ = [("before_read", S7_BEFORE_READ), ("before_write", S7_BEFORE_WRITE), ("after_write", S7_AFTER_WRITE),
-                ("on_event", S7_ON_EVENT), ("ctx", c_void_p)]
+                ("on_event", S7_ON_EVENT), ("write_job", c_void_p), ("ctx", c_void_p)]
 
 
 class S7ServerIdentity(Structure):
@@ -186,7 +186,7 @@ class S7ServerOptions(Structure):
     _fields_ = [("host", c_char_p), ("port", c_uint16), ("max_connections", c_uint), ("pdu_size", c_uint16),
                 ("max_parallel_jobs", c_uint16), ("frame_timeout_ms", c_uint32), ("idle_timeout_ms", c_uint32),
                 ("max_output_bytes", c_size_t), ("threads", c_uint), ("protection_level", c_uint8),
-                ("password", c_char_p), ("cpu_state", c_int), ("identity", S7ServerIdentity),
+                ("control_locked", c_bool), ("write_timeout_ms", c_uint32), ("password", c_char_p), ("cpu_state", c_int), ("identity", S7ServerIdentity),
                 ("callbacks", S7ServerCallbacks), ("handoff", S7ServerHandoff), ("logger", Logger)]
 
 

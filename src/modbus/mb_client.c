@@ -56,11 +56,17 @@ int plcio_modbus_client_new(const char *url, const plcio_modbus_client_options *
         snprintf(c->where, sizeof c->where, "%s", l->device);
     else
         snprintf(c->where, sizeof c->where, "%s:%d%s", l->host, l->port,
-                 c->cfg.framing == MB_FRAMING_MBAP  ? ""
-                 : c->cfg.framing == MB_FRAMING_RTU ? " (RTU over TCP)"
-                                                    : " (ASCII over TCP)");
+                 l->ops == &mb_link_tls              ? " (TLS)"
+                 : c->cfg.framing == MB_FRAMING_MBAP ? ""
+                 : c->cfg.framing == MB_FRAMING_RTU  ? " (RTU over TCP)"
+                                                     : " (ASCII over TCP)");
     mb_client_async_init(c);
     if (opts) c->async.pump.transport = opts->transport;
+    if (l->ops == &mb_link_tls && l->tls_cfg.insecure)
+        log_msg(&c->logger, PLCIO_LOG_WARN, "modbus",
+                "%s: insecure=1: the server's certificate is not checked; anyone on the path can read and change "
+                "every value",
+                c->where);
     *out = c;
     return PLCIO_OK;
 }
@@ -78,6 +84,7 @@ void plcio_modbus_client_free(plcio_modbus_client *c)
     if (!c) return;
     mb_client_async_drop(c);
     mb_client_async_close(c);
+    mb_link_free(&c->cfg.link);
     mb_session_free(c->sess);
     free(c);
 }
@@ -105,6 +112,9 @@ int plcio_modbus_client_connect(plcio_modbus_client *c)
     if (rc == PLCIO_OK)
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "opened %s link (%s framing) to %s%s", c->cfg.link.ops->name,
                 framing_name(c->cfg.framing), c->cfg.link.host, c->cfg.link.device);
+    else if (c->cfg.link.why[0]) /* the link knows better (TLS) */
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s",
+                plcio_error_set(&c->last_error, rc, "%s", c->cfg.link.why) ? c->last_error.text : "");
     else
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "%s",
                 plcio_error_set(&c->last_error, rc, "open %s: %s", c->where, plcio_strerror(rc)) ? c->last_error.text
@@ -182,6 +192,11 @@ static int send_frames(plcio_modbus_client *c, const uint8_t *buf, size_t n)
  * in flight with the error. */
 static int link_failed(plcio_modbus_client *c, int rc, mb_session_answer_fn cb, void *ctx)
 {
+    if (c->cfg.link.why[0]) { /* TLS: the cause in words */
+        (void)plcio_error_set(&c->last_error, rc, "%s", c->cfg.link.why);
+        log_msg(&c->logger, PLCIO_LOG_WARN, "modbus", "%s; closing", c->cfg.link.why);
+        c->cfg.link.why[0] = '\0';
+    }
     log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "link error: %s; closing", plcio_strerror(rc));
     plcio_modbus_client_close(c);
     mb_session_reset(c->sess, rc, cb, ctx);
@@ -216,7 +231,9 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     /* right after sending a lone request its answer cannot be there yet: wait
      * first instead of a read that would only say EAGAIN (with several in
      * flight, answers stream in: read first) */
-    int rc = tx && mb_session_pending(c->sess) == 1 ? net_wait(c->cfg.link.fd, false, deadline) : PLCIO_OK;
+    int rc = tx && mb_session_pending(c->sess) == 1 && !mb_link_buffered(&c->cfg.link)
+                 ? net_wait(c->cfg.link.fd, false, deadline)
+                 : PLCIO_OK;
     if (rc == PLCIO_OK) rc = c->cfg.link.ops->recv(&c->cfg.link, c->rx, sizeof c->rx, &got, deadline);
     uint64_t now = plcio_monotonic_ns();
     if (rc == PLCIO_ETIMEDOUT) {
@@ -235,7 +252,7 @@ static int pump(plcio_modbus_client *c, mb_session_answer_fn cb, void *ctx)
     c->last_io_ns = now;
     rc = mb_session_feed(c->sess, c->rx, got, now, cb, ctx);
     if (rc != PLCIO_OK) return link_failed(c, rc, cb, ctx);
-    c->rx_unacked = c->cfg.link.ops == &mb_link_tcp;
+    c->rx_unacked = c->cfg.link.ops == &mb_link_tcp || c->cfg.link.ops == &mb_link_tls;
     return PLCIO_OK;
 }
 
@@ -325,6 +342,7 @@ static int exchange(plcio_modbus_client *c, uint8_t unit, const uint8_t *pdu, si
                     size_t *resp_len)
 {
     int rc = PLCIO_EINVAL;
+    error_begin(&c->last_error); /* what this request fails with, not an earlier one */
     for (unsigned attempt = 0; attempt <= c->cfg.retries; attempt++) {
         if (attempt) log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "retry %u after: %s", attempt, plcio_strerror(rc));
         rc = exchange_once(c, unit, pdu, len, flags, resp, resp_len);

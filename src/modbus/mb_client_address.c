@@ -13,6 +13,16 @@
 #include "core/error.h"
 
 /* "ADDRESS: what" into err. */
+
+/* Why a request failed: the exception, or the link's reason in words (a
+ * TLS refusal names its cause in the client's last error). */
+static const char *failure_text(const plcio_modbus_client *c, int rc)
+{
+    if (rc == PLCIO_EMBEXC) return plcio_mb_exception_text(plcio_modbus_last_exception(c));
+    const plcio_error *e = plcio_modbus_client_last_error(c);
+    return e->code == rc && e->text[0] ? e->text : plcio_strerror(rc);
+}
+
 static int fail(int rc, char *err, size_t cap, const char *address, const char *what)
 {
     if (err && cap) snprintf(err, cap, "%s: %s", address, what);
@@ -98,9 +108,7 @@ static int mb_read_address_buf(plcio_modbus_client *c, int unit, const char *add
     uint8_t *bits = calloc(a.quantity, 1);
     if (!regs || !bits) rc = PLCIO_ENOMEM;
     if (rc == PLCIO_OK) rc = read_span(c, unit, &a, regs, bits);
-    if (rc != PLCIO_OK && rc != PLCIO_ENOMEM)
-        fail(rc, err, errcap, address,
-             rc == PLCIO_EMBEXC ? plcio_mb_exception_text(plcio_modbus_last_exception(c)) : plcio_strerror(rc));
+    if (rc != PLCIO_OK && rc != PLCIO_ENOMEM) fail(rc, err, errcap, address, failure_text(c, rc));
     for (uint32_t i = 0; rc == PLCIO_OK && i < a.count; i++) {
         if (is_bits(a.table)) {
             cb(ctx, i, bits[i] ? "true" : "false");
@@ -183,9 +191,7 @@ static int mb_write_address_buf(plcio_modbus_client *c, int unit, const char *ad
         rc = encode_element(&a, texts[i], regs + i * element_regs(&a), bits + i, err, errcap);
     if (rc == PLCIO_OK) {
         rc = write_span(c, unit, &a, regs, bits);
-        if (rc != PLCIO_OK)
-            fail(rc, err, errcap, address,
-                 rc == PLCIO_EMBEXC ? plcio_mb_exception_text(plcio_modbus_last_exception(c)) : plcio_strerror(rc));
+        if (rc != PLCIO_OK) fail(rc, err, errcap, address, failure_text(c, rc));
     }
     free(regs);
     free(bits);

@@ -33,6 +33,8 @@ static void close_link(plcio_modbus_client *c)
     c->async.pump.fd = c->cfg.link.fd;
     net_pump_close(&c->async.pump);
     c->cfg.link.fd = -1;
+    if (c->cfg.link.tls.ssl) mb_tls_clear(&c->cfg.link.tls);
+    c->async.tls_started = false;
 }
 
 void mb_client_async_close(plcio_modbus_client *c)
@@ -83,7 +85,7 @@ int plcio_modbus_client_get_settings(const plcio_modbus_client *c, plcio_modbus_
     const mb_link *l = &c->cfg.link;
     memset(out, 0, sizeof *out);
     out->where = c->where;
-    out->transport = l->ops->serial ? "serial" : l->ops->datagram ? "udp" : "tcp";
+    out->transport = l->ops->serial ? "serial" : l->ops->datagram ? "udp" : l->ops == &mb_link_tls ? "tls" : "tcp";
     out->framing = c->cfg.framing == MB_FRAMING_MBAP ? "mbap" : c->cfg.framing == MB_FRAMING_RTU ? "rtu" : "ascii";
     out->device = l->device;
     if (l->ops->serial) {
@@ -101,6 +103,11 @@ int plcio_modbus_client_get_settings(const plcio_modbus_client *c, plcio_modbus_
 
 static void set_error(plcio_modbus_client *c, const char *what, int rc)
 {
+    if (c->cfg.link.why[0]) { /* TLS: the cause in words */
+        (void)plcio_error_set(&c->last_error, rc, "%s", c->cfg.link.why);
+        c->cfg.link.why[0] = '\0';
+        return;
+    }
     (void)plcio_error_set(&c->last_error, rc, "%s %s: %s", what, c->where, plcio_strerror(rc));
 }
 
@@ -111,8 +118,12 @@ int plcio_modbus_client_connect_async(plcio_modbus_client *c)
     if (c->cfg.link.fd >= 0) return PLCIO_OK; /* open, or a connect under way */
     mb_async *a = &c->async;
     mb_session_reset(c->sess, PLCIO_ECLOSED, NULL, NULL); /* nothing of an old link is answered on a new one */
-    int rc;
-    if (c->cfg.link.ops == &mb_link_tcp) {
+    int rc = PLCIO_OK;
+    c->cfg.link.why[0] = '\0';
+    a->tls_started = false;
+    if (c->cfg.link.ops == &mb_link_tls) rc = mb_link_tls_prepare(&c->cfg.link); /* the files, once */
+    if (rc != PLCIO_OK) {
+    } else if (c->cfg.link.ops == &mb_link_tcp || c->cfg.link.ops == &mb_link_tls) {
         rc = net_pump_connect_tcp(&a->pump, c->cfg.link.host, c->cfg.link.port, c->cfg.timeout_ms,
                                   plcio_clock_now(&c->clock));
         if (rc == PLCIO_OK) c->cfg.link.fd = a->pump.fd;
@@ -318,6 +329,71 @@ static int feed(void *ctx, const uint8_t *buf, size_t len)
     return mb_session_feed(c->sess, buf, len, a->now, on_answer, c);
 }
 
+/* ---- modbus-tls: the session's bytes through mb_tls ---- */
+
+static int tls_failed(plcio_modbus_client *c, int rc, const char *what)
+{
+    if (c->cfg.link.tls.why[0])
+        snprintf(c->cfg.link.why, sizeof c->cfg.link.why, "%s %s: %s", what, c->where, c->cfg.link.tls.why);
+    return rc;
+}
+
+static int tls_step(plcio_modbus_client *c)
+{
+    mb_tls *t = &c->cfg.link.tls;
+    int rc = mb_tls_step(t);
+    if (rc != PLCIO_OK) return tls_failed(c, rc, "TLS handshake with");
+    if (t->up) {
+        char how[128];
+        mb_tls_describe(t, how, sizeof how);
+        log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "TLS up with %s (%s; certificate of '%s')", c->where, how,
+                t->peer_name);
+    }
+    return PLCIO_OK;
+}
+
+/* Ciphertext in: the handshake goes on, plaintext goes to the session. */
+static int feed_tls(void *ctx, const uint8_t *buf, size_t len)
+{
+    plcio_modbus_client *c = ctx;
+    mb_tls *t = &c->cfg.link.tls;
+    int rc = mb_tls_put(t, buf, len);
+    if (rc != PLCIO_OK) return tls_failed(c, rc, "TLS handshake with");
+    if (!t->up && (rc = tls_step(c)) != PLCIO_OK) return rc;
+    while (t->up) {
+        uint8_t plain[MB_RX_CAP];
+        size_t got = 0;
+        if ((rc = mb_tls_read(t, plain, sizeof plain, &got)) != PLCIO_OK) return tls_failed(c, rc, "TLS from");
+        if (!got) break;
+        if ((rc = feed(c, plain, got)) != PLCIO_OK) return rc;
+    }
+    return PLCIO_OK;
+}
+
+/* Send what mb_tls has, as far as the socket takes it. */
+static int tls_flush_out(plcio_modbus_client *c)
+{
+    size_t n;
+    const uint8_t *p = mb_tls_out(&c->cfg.link.tls, &n);
+    if (!p) return PLCIO_OK;
+    bool done = false;
+    int rc = net_pump_send(&c->async.pump, p, n, NULL, &done);
+    if (rc == PLCIO_OK && done) mb_tls_sent(&c->cfg.link.tls, n);
+    return rc;
+}
+
+/* Right after the TCP connect: our ClientHello. */
+static int tls_start(plcio_modbus_client *c)
+{
+    mb_async *a = &c->async;
+    if (a->tls_started) return PLCIO_OK;
+    int rc = mb_tls_init(&c->cfg.link.tls, c->cfg.link.tls_ctx, false, c->cfg.link.host);
+    if (rc != PLCIO_OK) return rc;
+    a->tls_started = true;
+    a->tls_deadline = a->now + (uint64_t)c->cfg.timeout_ms * PLCIO_NS_PER_MS;
+    return tls_step(c);
+}
+
 /* Queued requests into the session while the link can take them. */
 static void feed_session(plcio_modbus_client *c)
 {
@@ -361,6 +437,17 @@ static int flush_tx(plcio_modbus_client *c)
     mb_async *a = &c->async;
     size_t n;
     const uint8_t *tx;
+    if (c->cfg.link.ops == &mb_link_tls) {
+        int rc = tls_flush_out(c);
+        if (rc != PLCIO_OK || a->pump.tx_blocked || !c->cfg.link.tls.up) return rc;
+        while ((tx = mb_session_next_tx(c->sess, &n)) != NULL) {
+            if ((rc = mb_tls_write(&c->cfg.link.tls, tx, n)) != PLCIO_OK) return tls_failed(c, rc, "TLS to");
+            mb_client_log_tx(c, tx, n);
+            c->last_io_ns = a->now;
+            mb_session_sent(c->sess, a->now, on_answer, c);
+        }
+        return tls_flush_out(c);
+    }
     while ((tx = mb_session_next_tx(c->sess, &n)) != NULL) {
         bool done;
         int rc = net_pump_send(&a->pump, tx, n, mb_client_mbap_frame_len, &done);
@@ -384,7 +471,29 @@ static int process_once(plcio_modbus_client *c)
         log_msg(&c->logger, PLCIO_LOG_DEBUG, "modbus", "connected to %s", c->where);
         a->bus_ready_ns = a->now + a->gap_ns;
     }
-    int rc = net_pump_recv(&a->pump, c->rx, sizeof c->rx, feed, c);
+    bool tls = c->cfg.link.ops == &mb_link_tls;
+    if (tls) {
+        int rc = tls_start(c);
+        if (rc != PLCIO_OK) return fail(c, rc, "TLS handshake with");
+        if (!c->cfg.link.tls.up && a->now >= a->tls_deadline) {
+            snprintf(c->cfg.link.why, sizeof c->cfg.link.why,
+                     "TLS handshake with %s: no answer in %d ms (not a Modbus/TCP Security server?)", c->where,
+                     c->cfg.timeout_ms);
+            return fail(c, PLCIO_ETIMEDOUT, "TLS handshake with");
+        }
+    }
+    int rc = net_pump_recv(&a->pump, c->rx, sizeof c->rx, tls ? feed_tls : feed, c);
+    if (rc == PLCIO_ECLOSED && tls && !c->cfg.link.tls.up)
+        snprintf(c->cfg.link.why, sizeof c->cfg.link.why,
+                 "%s closed the connection during the TLS handshake (not a Modbus/TCP Security server?)", c->where);
+    else if (rc == PLCIO_ECLOSED && tls && !c->cfg.link.tls.got_plain)
+        snprintf(c->cfg.link.why, sizeof c->cfg.link.why,
+                 "%s closed the TLS connection before any answer (did it refuse our certificate?)", c->where);
+    if (rc != PLCIO_OK && tls && c->cfg.link.why[0]) return fail(c, rc, "connection to");
+    if (rc == PLCIO_OK && tls && !c->cfg.link.tls.up) { /* requests wait for the handshake */
+        if ((rc = tls_flush_out(c)) != PLCIO_OK) return fail(c, rc, "send to");
+        return PLCIO_OK;
+    }
     if (rc == PLCIO_EPROTO) return fail(c, rc, "answer from"); /* an MBAP stream that cannot be framed any more */
     if (rc != PLCIO_OK) return fail(c, rc, "connection to");
     /* An answer overdue while part of a frame waits on a stream: the framing is lost. */
@@ -427,6 +536,10 @@ unsigned plcio_modbus_client_wants(const plcio_modbus_client *c, uint64_t *deadl
     }
     unsigned events = PLCIO_MODBUS_WANT_READ | (a->pump.tx_blocked ? PLCIO_MODBUS_WANT_WRITE : 0u);
     if (!deadline) return events;
+    if (c->cfg.link.ops == &mb_link_tls && !c->cfg.link.tls.up) { /* the handshake: until it ends or times out */
+        *deadline = a->tls_started ? a->tls_deadline : plcio_clock_now(&c->clock);
+        return events;
+    }
     uint64_t d = mb_session_next_deadline(c->sess);
     unsigned depth = c->cfg.framing == MB_FRAMING_MBAP ? a->depth : 1u;
     bool waiting = false;

@@ -33,7 +33,9 @@ typedef struct mb_async {
     uint64_t gap_ns; /* RTU on a serial line: t3.5 of silence before a request */
     uint64_t bus_ready_ns;
     bool in_process, again, failing;
-    uint64_t now; /* of the running process() round */
+    bool tls_started;      /* modbus-tls: the handshake began on this connection */
+    uint64_t tls_deadline; /* ... and must end by then (clock of the options) */
+    uint64_t now;          /* of the running process() round */
 } mb_async;
 
 struct plcio_modbus_client {

@@ -52,6 +52,7 @@ struct gw_target {
     unsigned in_flight;
     uint64_t vtime, next_connect_ns;
     bool in_pump, again;
+    bool kick; /* requests taken during the server's batch: pump at gw_flush */
     plcio_modbus_gateway_target_stats st;
 };
 
@@ -67,6 +68,7 @@ struct plcio_modbus_gateway {
     size_t nclients, capclients;
     unsigned max_pending, depth;
     uint64_t reconnect_ns;
+    bool read_only;
     gw_req *live; /* waiting and in flight */
 };
 
@@ -298,8 +300,10 @@ static void pump(gw_target *t)
         return;
     }
     t->in_pump = true;
+    mb_server_cork(t->g->srv); /* the answers of this round leave together, one write per client */
     do {
         t->again = false;
+        t->kick = false;
         ensure_link(t);
         submit_waiting(t);
         if (plcio_modbus_client_fd(t->c) >= 0 && plcio_modbus_client_process(t->c) != PLCIO_OK) {
@@ -307,9 +311,25 @@ static void pump(gw_target *t)
             plcio_loop_watch_set(&t->watch, -1, 0, 0);
             t->again = t->nwait > 0;
         }
-    } while (t->again);
+    } while (t->again || t->kick);
     rewatch(t);
     t->in_pump = false;
+    mb_server_uncork(t->g->srv);
+}
+
+/* The end of a batch of requests the server took from one read (mb_server.h:
+ * forward_flush): every target that got some sends them now, together. */
+static void gw_flush(void *ctx)
+{
+    plcio_modbus_gateway *g = ctx;
+    for (bool any = true; any;) {
+        any = false;
+        for (size_t i = 0; i < g->ntargets; i++)
+            if (g->targets[i]->kick) {
+                pump(g->targets[i]);
+                any = true;
+            }
+    }
 }
 
 static void target_free(gw_target *t)
@@ -326,6 +346,26 @@ static void target_free(gw_target *t)
  * Forwarding (the server's hook)
  * ========================================================================= */
 
+/* Function codes that change nothing in a device (read_only, gateway.h). */
+static bool reads_only(const uint8_t *pdu, size_t len)
+{
+    switch (pdu[0]) {
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 7:
+    case 11:
+    case 12:
+    case 17:
+    case 20:
+    case 24: return true;
+    case 8: return len >= 3 && pdu[1] == 0 && pdu[2] == 0; /* return query data (echo) */
+    case 43: return len >= 2 && pdu[1] == 14;              /* read device identification */
+    default: return false;
+    }
+}
+
 static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, size_t len)
 {
     plcio_modbus_gateway *g = ctx;
@@ -336,6 +376,12 @@ static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, siz
     }
     gw_target *t = g->targets[ti];
     if ((pdu[0] & 0x80) || pdu[0] == 0) { /* not a request */
+        reply_exception(g, t, o, pdu[0], PLCIO_MB_EX_ILLEGAL_FUNCTION);
+        return PLCIO_OK;
+    }
+    if (g->read_only && !reads_only(pdu, len)) {
+        log_msg(&g->logger, PLCIO_LOG_DEBUG, "gateway", "function %u refused: the gateway is read-only", pdu[0]);
+        t->st.refused++;
         reply_exception(g, t, o, pdu[0], PLCIO_MB_EX_ILLEGAL_FUNCTION);
         return PLCIO_OK;
     }
@@ -384,7 +430,10 @@ static int gw_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, siz
     t->st.requests++;
     t->st.queued = (uint32_t)t->nwait;
     if (t->st.queued > t->st.max_queued) t->st.max_queued = t->st.queued;
-    pump(t);
+    if (g->srv->batch && !t->in_pump)
+        t->kick = true; /* more may come in this batch: gw_flush sends them together */
+    else
+        pump(t);
     return PLCIO_OK;
 }
 
@@ -410,6 +459,7 @@ int plcio_modbus_gateway_new(const plcio_modbus_gateway_options *opts, plcio_mod
     g->max_pending = o.max_pending ? o.max_pending : 32;
     g->depth = o.depth ? o.depth : 8;
     g->reconnect_ns = (uint64_t)(o.reconnect_ms ? o.reconnect_ms : 500) * PLCIO_NS_PER_MS;
+    g->read_only = o.read_only;
     g->dflt = -1;
     for (size_t i = 0; i < 256; i++)
         g->route[i] = -1;
@@ -433,6 +483,7 @@ int plcio_modbus_gateway_new(const plcio_modbus_gateway_options *opts, plcio_mod
         return plcio_error_set(err, rc, "gateway: %s", plcio_strerror(rc));
     }
     g->srv->forward = gw_forward;
+    g->srv->forward_flush = gw_flush;
     g->srv->forward_ctx = g;
     *out = g;
     return PLCIO_OK;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modbus/mb_tls.h"
 #include "net/net.h"
 #include "plcio/url.h"
 
@@ -37,11 +38,25 @@ struct mb_link {
     int port;
     char device[256];
     serial_params serial;
+    /* modbus-tls: the files and checks of the URL; the context is made on
+     * the first open (mb_link_free frees it), the connection on every open */
+    mb_tls_config tls_cfg;
+    mb_tls_ctx *tls_ctx;
+    mb_tls tls;
+    char why[700]; /* the last open's failure in words ("" = plcio_strerror says it) */
 };
 
-extern const mb_link_ops mb_link_tcp, mb_link_udp, mb_link_serial;
+extern const mb_link_ops mb_link_tcp, mb_link_udp, mb_link_serial, mb_link_tls;
 
 void mb_link_close(mb_link *l);
+/* Close, and free what the link keeps between connections (the TLS context). */
+void mb_link_free(mb_link *l);
+/* Bytes already received and held inside the link (TLS): a recv gives them
+ * without the socket becoming readable. */
+bool mb_link_buffered(const mb_link *l);
+/* Make the TLS context of a modbus-tls link now (the open does it otherwise):
+ * PLCIO_OK, or the error with l->why. */
+int mb_link_tls_prepare(mb_link *l);
 
 /* Settings from a modbus-* URL. */
 typedef struct mb_url_config {
@@ -52,7 +67,7 @@ typedef struct mb_url_config {
     unsigned retries;
 } mb_url_config;
 
-/* Parse a modbus-tcp/-udp/-rtu/-ascii URL (see modbus.h); `server` says the
+/* Parse a modbus-tcp/-udp/-rtu/-ascii/-tls URL (see modbus.h); `server` says the
  * URL is for listening (then the host may be empty). On error, a sentence in
  * err (cap bytes; err may be NULL) names the parameter or part and why. */
 int mb_url_parse(const char *text, bool server, mb_url_config *out, char *err, size_t cap);

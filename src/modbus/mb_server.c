@@ -143,6 +143,7 @@ void mb_server_io_free(plcio_modbus_server *s); /* mb_server_io.c */
 void plcio_modbus_server_free(plcio_modbus_server *s)
 {
     if (!s) return;
+    mb_backing_free(s); /* its client watches are on the server's loop */
     mb_server_io_free(s);
     for (size_t i = 0; i < MB_MAX_UNITS; i++)
         unit_free(s->units[i]);

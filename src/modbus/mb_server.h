@@ -89,11 +89,31 @@ struct plcio_modbus_server {
     bool loop_borrowed;    /* mb_server_attach_loop: someone else's loop, not freed here */
     mb_forward_fn forward; /* NULL: every request is answered here */
     void *forward_ctx;
+    plcio_modbus_authorize_fn authorize; /* NULL: every request is served */
+    void *authorize_ctx;
+    char write_role[128];       /* plcio_modbus_server_set_write_role */
+    struct mb_backing *backing; /* ranges backed by remote devices (mb_backing.c); NULL: none */
+    /* Batching for forward(): while `batch` > 0 the frames of one read are
+     * being handed to forward() and forward_flush (may be NULL) follows them,
+     * so the forwarder may hold requests and send them together. While
+     * `cork` > 0 forwarded answers on TCP wait in their connection's buffer
+     * until mb_server_uncork, which writes each connection's answers at once. */
+    void (*forward_flush)(void *ctx);
+    unsigned batch, cork;
+    size_t *corked; /* slots of connections with answers held back */
+    size_t ncorked, capcorked;
 };
+
+/* The exception for a request from peer (0: serve it), by the authorize hook. */
+uint8_t mb_server_authorize(plcio_modbus_server *s, const plcio_modbus_peer *peer, uint8_t unit, const uint8_t *pdu,
+                            size_t len);
 
 /* Send the answer PDU of a forwarded request (MBAP with its tid and unit).
  * PLCIO_ENOTFOUND when the link it came on is gone (the answer is dropped). */
 int mb_server_forward_reply(plcio_modbus_server *s, const mb_fwd_origin *o, const uint8_t *pdu, size_t len);
+/* Hold forwarded answers on TCP back (nested) / write them out (the last uncork). */
+void mb_server_cork(plcio_modbus_server *s);
+void mb_server_uncork(plcio_modbus_server *s);
 /* Read again from a TCP connection whose forward() said PLCIO_EAGAIN. */
 void mb_server_forward_resume(plcio_modbus_server *s, const mb_fwd_origin *o);
 /* Serve on someone else's loop (before any listen/open; the loop must outlive
@@ -106,6 +126,12 @@ plcio_loop *mb_server_loop(plcio_modbus_server *s);
  * line (line: its FC 8 state) or over TCP/UDP (line NULL). */
 int mb_server_process_line(plcio_modbus_server *s, mb_line *line, uint8_t unit, const uint8_t *req, size_t len,
                            uint8_t *resp, size_t cap, size_t *resp_len);
+/* Ranges backed by remote devices (mb_backing.c): freed with the server,
+ * before its links and loop. */
+void mb_backing_free(plcio_modbus_server *s);
+/* True when the server has a serial line open. */
+bool mb_server_has_serial(const plcio_modbus_server *s);
+
 /* A serial line goes away: forget its listen-only state. */
 void mb_server_line_closed(plcio_modbus_server *s, const mb_line *line);
 

@@ -112,6 +112,16 @@ static int tcp_process_frames(mb_srv_stream *st, uint64_t now)
             return rc;
         }
         log_hex(&st->s->logger, PLCIO_LOG_TRACE, "modbus", "Rx", st->in + pos, used);
+        uint8_t refuse = st->peer && f.pdu_len ? mb_server_authorize(st->s, st->peer, f.unit, f.pdu, f.pdu_len) : 0;
+        if (refuse) { /* answered here: neither forwarded nor served */
+            uint8_t pdu[2] = {(uint8_t)(f.pdu[0] | 0x80), refuse}, frame[16];
+            size_t n = 0;
+            rc = mb_mbap_encode(f.tid, f.unit, pdu, sizeof pdu, frame, sizeof frame, &n);
+            if (rc == PLCIO_OK) rc = out_append(st, frame, n);
+            if (rc != PLCIO_OK) return rc;
+            pos += used;
+            continue;
+        }
         if (st->s->forward) {
             mb_fwd_origin o = {.slot = st->slot, .link_id = st->link_id, .tid = f.tid, .unit = f.unit};
             rc = st->s->forward(st->s->forward_ctx, &o, f.pdu, f.pdu_len);

@@ -49,10 +49,11 @@ typedef struct mb_srv_stream {
     uint32_t t35_us; /* serial RTU: silence that ends a frame */
     uint8_t scratch[PLCIO_MB_RTU_MAX_ADU];
     /* TCP with forwarding (mb_server.h: s->forward) */
-    size_t slot;      /* the link's, for mb_fwd_origin */
-    uint64_t link_id; /* the link's, for mb_fwd_origin */
-    bool held;        /* forward() said not now: take no input until resumed */
-    bool in_process;  /* inside tcp_process: answers are queued, not flushed */
+    size_t slot;                   /* the link's, for mb_fwd_origin */
+    uint64_t link_id;              /* the link's, for mb_fwd_origin */
+    bool held;                     /* forward() said not now: take no input until resumed */
+    bool in_process;               /* inside tcp_process: answers are queued, not flushed */
+    const plcio_modbus_peer *peer; /* TCP: who is on the other end (authorization); NULL: not asked */
 } mb_srv_stream;
 
 void mb_srv_stream_init(mb_srv_stream *st, plcio_modbus_server *s, mb_framing framing, bool serial, uint32_t t35_us,

@@ -683,7 +683,7 @@ static int async_io(plcio_s7_client *c, uint64_t now)
         s7_session_tx_done(s, sent);
         if (sent) c->rx_unacked = false;
     }
-    for (;;) {
+    for (; !c->no_recv;) {
         uint8_t buf[16384];
         size_t got = 0;
         int rc = io_recv(c, buf, sizeof buf, &got);
@@ -767,6 +767,15 @@ int plcio_s7_client_process(plcio_s7_client *c)
     }
     quickack_if_waiting(c);
     return PLCIO_OK;
+}
+
+int s7c_process_send(plcio_s7_client *c)
+{
+    if (!c) return PLCIO_EINVAL;
+    c->no_recv = true;
+    int rc = plcio_s7_client_process(c);
+    c->no_recv = false;
+    return rc;
 }
 
 int s7c_error_from_pdu(plcio_s7_client *c, const s7_pdu *pdu, const char *what)

@@ -54,6 +54,7 @@ struct plcio_s7_client {
     bool rx_unacked;           /* TCP: bytes read since our last send (see net_tcp_quickack) */
     uint64_t wait_until;       /* s7c_pump: also wait for input until then (partner jobs) */
     bool heartbeat_job;        /* the async job is our own heartbeat */
+    bool no_recv;              /* s7c_process_send: this process() does not read */
     const s7c_job_ops *aops;   /* the async job, NULL when none */
     void *ajob;
     bool aprepared;
@@ -70,6 +71,11 @@ int s7c_ready(plcio_s7_client *c);
  * connection error (then the message is set). */
 int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx);
 int s7c_pump(plcio_s7_client *c);
+/* plcio_s7_client_process for a caller that knows nothing arrived (it read
+ * until the socket was empty, or the socket's readiness did not fire): it
+ * sends what is queued without a read that would only return EAGAIN. What
+ * arrives meanwhile keeps the socket readable for the next process(). */
+int s7c_process_send(plcio_s7_client *c);
 /* Run a job to the end, blocking. */
 int s7c_run_job(plcio_s7_client *c, const s7c_job_ops *ops, void *job);
 /* Queue a job for the event loop (one at a time: PLCIO_EBUSY). The job is

@@ -26,6 +26,7 @@ void plcio_s7_server_options_init(plcio_s7_server_options *cfg)
     cfg->max_output_bytes = (size_t)256 * 1024;
     cfg->threads = 1;
     cfg->protection_level = 1;
+    cfg->write_timeout_ms = 10000;
     cfg->cpu_state = PLCIO_S7_SERVER_CPU_RUN;
     cfg->identity.order_code = "6ES7 315-2EH14-0AB0";
     cfg->identity.firmware[0] = 3;
@@ -69,6 +70,9 @@ static int check_options(const plcio_s7_server_options *o, plcio_error *err)
     BAD(o->threads < 1 || o->threads > 64, "threads %d is outside 1..64", (int)o->threads);
     BAD(o->frame_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS || o->idle_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS,
         "frame/idle timeouts above %u ms", (unsigned)PLCIO_S7_SERVER_TIMEOUT_MAX_MS);
+    BAD(o->write_timeout_ms < 1 || o->write_timeout_ms > PLCIO_S7_SERVER_TIMEOUT_MAX_MS,
+        "write_timeout_ms %u is outside 1..%u", (unsigned)o->write_timeout_ms,
+        (unsigned)PLCIO_S7_SERVER_TIMEOUT_MAX_MS);
 #undef BAD
     return PLCIO_OK;
 }
@@ -413,6 +417,12 @@ unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_sess
 {
     if (!srv->cfg.password || ses->authorized) return 1;
     return srv->cfg.protection_level;
+}
+
+unsigned s7srv_control_protection(const plcio_s7_server *srv, const s7srv_session *ses)
+{
+    unsigned level = s7srv_effective_protection(srv, ses);
+    return srv->cfg.control_locked && level < 2 ? 2 : level;
 }
 
 /* ---------------------------------------------------------------------------

@@ -86,7 +86,7 @@ int s7srv_job_request_download(plcio_s7_server *srv, s7srv_session *ses, const s
     uint16_t number = 0;
     char dest = 0;
     if (s7_filename_parse(req.filename, &type, &number, &dest) || dest != 'P') return refuse(pdu, out, ERR_BLOCK_NAME);
-    if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
+    if (s7srv_control_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
     if (ses->dl_state == S7SRV_DL_DATA) return refuse(pdu, out, ERR_SEQUENCE);
     if (type != PLCIO_S7_BLOCK_DB) return refuse(pdu, out, ERR_LANGUAGE);
     if (number == 0) return refuse(pdu, out, ERR_BLOCK_NAME);
@@ -181,7 +181,7 @@ static int block_at(const uint8_t *param, size_t len, size_t i, uint8_t *type, u
 uint16_t s7srv_pi_delete(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *param, size_t len)
 {
     if (len < 2 || param[0] == 0 || len != 2 + (size_t)param[0] * 8) return ERR_BLOCK_NAME;
-    if (s7srv_effective_protection(srv, ses) >= 2) return ERR_PROTECTION;
+    if (s7srv_control_protection(srv, ses) >= 2) return ERR_PROTECTION;
     size_t n = param[0];
     /* all or nothing: check every name and presence first */
     for (size_t i = 0; i < n; i++) {
@@ -234,7 +234,7 @@ uint16_t s7srv_pi_insert(plcio_s7_server *srv, s7srv_session *ses, const uint8_t
     uint8_t type = 0;
     uint16_t number = 0;
     if (block_at(param, len, 0, &type, &number)) return ERR_BLOCK_NAME;
-    if (s7srv_effective_protection(srv, ses) >= 2) return ERR_PROTECTION;
+    if (s7srv_control_protection(srv, ses) >= 2) return ERR_PROTECTION;
     if (ses->dl_state != S7SRV_DL_READY || type != ses->dl_type || number != ses->dl_number) return ERR_BLOCK_NOT_FOUND;
     uint16_t error = install(srv, ses);
     download_clear(ses);

@@ -270,6 +270,7 @@ static void sweep(plcio_loop *loop, void *ctx)
     for (s7srv_conn *c = w->conns; c; c = next) {
         next = c->next;
         int rc = s7srv_stream_on_time(&c->st, now);
+        if (!rc) rc = flush(c); /* a write job that timed out was answered */
         if (rc) conn_close(c, rc);
     }
     plcio_loop_timer_add(loop, now + SWEEP_NS, sweep, w);
@@ -368,8 +369,25 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
+int plcio_s7_server_write_reply(plcio_s7_server *srv, uint64_t job, const uint8_t *codes, size_t count)
+{
+    if (!srv || !job || srv->mode != S7SRV_CALLER) return PLCIO_ENOTFOUND;
+    s7srv_worker *w = &srv->workers[0];
+    for (s7srv_conn *c = w->conns; c; c = c->next) {
+        if (c->st.ses.wait_job != job) continue;
+        bool inside = c->st.feeding; /* replied from inside its own write_job callback */
+        int rc = s7srv_stream_write_reply(&c->st, job, codes, count, plcio_loop_now(w->loop));
+        if (rc == PLCIO_EINVAL) return rc;
+        if (!rc && !inside) rc = flush(c);
+        if (rc) conn_close(c, rc);
+        return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
 int plcio_s7_server_start(plcio_s7_server *srv)
 {
+    if (srv && srv->cfg.callbacks.write_job) return PLCIO_EUNSUPPORTED; /* replies need the caller's thread */
     int rc = listen_with(srv, srv ? srv->cfg.threads : 1);
     if (rc) return rc;
     srv->mode = S7SRV_THREAD;

@@ -185,29 +185,71 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu,
  * Write var
  * ------------------------------------------------------------------------- */
 
-static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, const s7_data_item *d)
+/* The checks a write item must pass before anything is written: protection,
+ * area, range, size. ITEM_OK with the area acquired (release it), or the
+ * item's code. */
+static uint8_t write_check(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, const s7_data_item *d,
+                           s7srv_area **area, plcio_s7_server_access *acc)
 {
+    *area = NULL;
     if (s7srv_effective_protection(srv, ses) >= 2) return PLCIO_S7_RC_ACCESS_DENIED;
     s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area, true), it->db);
     if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
     size_t start = 0, bytes = 0;
     uint8_t rc = item_range(it, a, &start, &bytes);
     if (rc == PLCIO_S7_RC_SUCCESS && d->len != bytes) rc = PLCIO_S7_RC_TYPE_INCONSISTENT;
-    plcio_s7_server_access acc = make_access(it, a, start, bytes, ses->client);
-    if (rc == PLCIO_S7_RC_SUCCESS && srv->cfg.callbacks.before_write)
-        rc = srv->cfg.callbacks.before_write(srv->cfg.callbacks.ctx, &acc, d->data);
+    *acc = make_access(it, a, start, bytes, ses->client);
+    if (rc != PLCIO_S7_RC_SUCCESS) {
+        s7srv_area_release(a);
+        return rc;
+    }
+    *area = a;
+    return rc;
+}
+
+static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, const s7_data_item *d)
+{
+    s7srv_area *a = NULL;
+    plcio_s7_server_access acc;
+    uint8_t rc = write_check(srv, ses, it, d, &a, &acc);
+    if (rc != PLCIO_S7_RC_SUCCESS) return rc;
+    if (srv->cfg.callbacks.before_write) rc = srv->cfg.callbacks.before_write(srv->cfg.callbacks.ctx, &acc, d->data);
     if (rc == PLCIO_S7_RC_SUCCESS) {
+        size_t start = acc.start;
         if (it->transport == PLCIO_S7_TS_BIT) {
             uint8_t mask = (uint8_t)(1u << it->bit);
             a->mem[start] = (uint8_t)((d->data[0] & 1u) ? (a->mem[start] | mask) : (a->mem[start] & ~mask));
         } else {
-            memcpy(a->mem + start, d->data, bytes);
+            memcpy(a->mem + start, d->data, acc.size);
         }
         if (srv->cfg.callbacks.after_write)
             srv->cfg.callbacks.after_write(srv->cfg.callbacks.ctx, &acc, a->mem, a->size);
     }
     s7srv_area_release(a);
     return rc;
+}
+
+/* Hand the job to callbacks.write_job: true when it took it (the answer
+ * comes from plcio_s7_server_write_reply or the write timeout). */
+static bool write_deferred(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, const s7_item *items,
+                           const s7_data_item *data, size_t n)
+{
+    plcio_s7_server_write_item w[S7SRV_MAX_ITEMS];
+    memset(w, 0, sizeof w);
+    for (size_t i = 0; i < n; i++) {
+        s7srv_area *a = NULL;
+        w[i].code = write_check(srv, ses, &items[i], &data[i], &a, &w[i].acc);
+        w[i].data = data[i].data;
+        if (a) s7srv_area_release(a);
+        ses->wait_codes[i] = w[i].code;
+    }
+    uint64_t job = ++srv->next_write_job;
+    ses->wait_job = job; /* set first: the reply may come from inside the callback */
+    ses->wait_ref = pdu->pdu_ref;
+    ses->wait_count = n;
+    if (srv->cfg.callbacks.write_job(srv->cfg.callbacks.ctx, job, w, n) == PLCIO_OK) return true;
+    if (ses->wait_job == job) ses->wait_job = 0;
+    return false;
 }
 
 static int job_write(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
@@ -217,10 +259,24 @@ static int job_write(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu
     uint8_t codes[S7SRV_MAX_ITEMS];
     size_t n = 0;
     if (s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    if (srv->cfg.callbacks.write_job && write_deferred(srv, ses, pdu, items, data, n)) return 0;
     for (size_t i = 0; i < n; i++)
         codes[i] = write_one(srv, ses, &items[i], &data[i]);
     int rc = s7_write_response_encode(out, pdu->pdu_ref, codes, n);
     return rc ? rc : (int)out->len;
+}
+
+int s7srv_write_answer(s7srv_session *ses, const uint8_t *codes, size_t count, uint8_t *frame, size_t cap)
+{
+    uint8_t c[S7SRV_MAX_ITEMS];
+    if (!ses->wait_job) return PLCIO_ENOTFOUND;
+    if (count != ses->wait_count || (count && !codes)) return PLCIO_EINVAL;
+    for (size_t i = 0; i < count; i++)
+        c[i] = ses->wait_codes[i] != PLCIO_S7_RC_SUCCESS ? ses->wait_codes[i] : codes[i];
+    s7_out out = s7_out_make(frame, cap, ses->pdu_size ? ses->pdu_size : S7SRV_PDU_MIN);
+    int rc = s7_write_response_encode(&out, ses->wait_ref, c, count);
+    ses->wait_job = 0;
+    return rc ? rc : (int)out.len;
 }
 
 /* ---------------------------------------------------------------------------
@@ -291,7 +347,7 @@ static int job_control(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *p
     s7_control c;
     uint8_t pi[10];
     if (s7_control_decode(pdu, &c) && !loose_pi(pdu, &c, pi)) return refuse(pdu, out, ERR_WRONG_FRAMES);
-    if (s7srv_effective_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
+    if (s7srv_control_protection(srv, ses) >= 2) return refuse(pdu, out, ERR_PROTECTION);
     uint16_t error = 0;
     if (c.function == PLCIO_S7_FN_PLC_STOP && service_is(&c, "P_PROGRAM")) {
         plcio_s7_server_set_cpu_state(srv, PLCIO_S7_SERVER_CPU_STOP);

@@ -85,6 +85,12 @@ typedef struct s7srv_session {
      * answer being built: s7srv_handle_pdu's caller sends it. */
     uint8_t push[64];
     size_t push_len;
+    /* A write job handed to callbacks.write_job, awaiting its reply
+     * (plcio_s7_server_write_reply); the connection's input waits meanwhile. */
+    uint64_t wait_job; /* 0 = none */
+    uint16_t wait_ref; /* its PDU reference */
+    size_t wait_count;
+    uint8_t wait_codes[S7SRV_MAX_ITEMS]; /* the server's own checks per item */
 } s7srv_session;
 
 /* Download states (s7srv_session.dl_state). */
@@ -126,6 +132,7 @@ struct plcio_s7_server {
     atomic_uint evicting; /* connections marked for eviction, not closed yet */
     unsigned next_client;
     atomic_uint next_upload_id;
+    uint64_t next_write_job; /* ids handed to callbacks.write_job (serving thread only) */
 };
 
 /* ---- s7_server.c ---- */
@@ -139,6 +146,9 @@ void s7srv_event(plcio_s7_server *srv, plcio_s7_server_event_kind kind, unsigned
 void s7srv_diag_add(plcio_s7_server *srv, uint16_t event_id);
 /* The protection level that applies to a session (1 = none). */
 unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_session *ses);
+/* The level CPU control (stop/start, clock, block download/insert/delete)
+ * meets: at least 2 when options.control_locked. */
+unsigned s7srv_control_protection(const plcio_s7_server *srv, const s7srv_session *ses);
 
 /* ---- PDU processing (s7_server_job.c / s7_server_ud.c) ----
  * Handle one complete S7 PDU (buf, len); write the answer PDU (S7 header on)
@@ -147,6 +157,11 @@ unsigned s7srv_effective_protection(const plcio_s7_server *srv, const s7srv_sess
  * server's own (ses->push, push_len) is sent after the answer, if any. */
 int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *buf, size_t len, uint8_t *frame,
                      size_t cap);
+/* The answer frame of the write job the session waits for (ses->wait_job),
+ * codes[] from the application (items the server refused keep their code);
+ * the session then waits no more. Answer length, PLCIO_ENOTFOUND (no job
+ * waits) or PLCIO_EINVAL (count is not the job's). */
+int s7srv_write_answer(s7srv_session *ses, const uint8_t *codes, size_t count, uint8_t *frame, size_t cap);
 /* Userdata PDUs (s7_server_ud.c): answer into out, same return convention. */
 int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out);
 /* Block info of a registered DB (also the header of its upload image). */

@@ -36,6 +36,9 @@ void s7srv_stream_clear(s7srv_stream *st)
     free(st->out);
     st->out = NULL;
     st->out_len = st->out_off = st->out_cap = 0;
+    free(st->hold);
+    st->hold = NULL;
+    st->hold_len = st->hold_cap = 0;
 }
 
 uint64_t s7srv_stream_last_rx(const s7srv_stream *st)
@@ -208,8 +211,8 @@ static int process_input(s7srv_stream *st, uint64_t now)
 {
     size_t off = 0;
     int rc = PLCIO_OK;
-    while (off < st->in_len) {
-        if (st->handoff) { /* everything after the CR belongs to the other protocol */
+    while (off < st->in_len && !st->ses.wait_job) { /* a deferred write holds what follows it */
+        if (st->handoff) {                          /* everything after the CR belongs to the other protocol */
             rc = handoff_feed(st, st->in + off, st->in_len - off);
             off = st->in_len;
             break;
@@ -223,13 +226,14 @@ static int process_input(s7srv_stream *st, uint64_t now)
         if (rc) break;
         rc = on_frame(st, st->in + off, frame_len);
         off += frame_len;
+        if (st->ses.wait_job && !st->wait_since) st->wait_since = now ? now : 1;
         if (rc) break;
     }
     if (off) {
         memmove(st->in, st->in + off, st->in_len - off);
         st->in_len -= off;
     }
-    if (!st->handoff && (st->in_len || st->pdu_partial)) {
+    if (!st->handoff && !st->ses.wait_job && (st->in_len || st->pdu_partial)) {
         if (!st->partial_since) st->partial_since = now;
     } else {
         st->partial_since = 0;
@@ -237,13 +241,32 @@ static int process_input(s7srv_stream *st, uint64_t now)
     return rc;
 }
 
-int s7srv_stream_feed(s7srv_stream *st, const uint8_t *data, size_t len, uint64_t now)
+/* Keep bytes that arrive while a write job waits. */
+static int hold(s7srv_stream *st, const uint8_t *data, size_t len)
 {
-    if (len) atomic_store_explicit(&st->last_rx, now, memory_order_relaxed);
+    if (st->hold_len + len > S7SRV_STREAM_HOLD_CAP) return PLCIO_ELIMIT;
+    if (st->hold_len + len > st->hold_cap) {
+        size_t cap = st->hold_cap ? st->hold_cap : 2048;
+        while (cap < st->hold_len + len)
+            cap *= 2;
+        uint8_t *p = realloc(st->hold, cap);
+        if (!p) return PLCIO_ENOMEM;
+        st->hold = p;
+        st->hold_cap = cap;
+    }
+    memcpy(st->hold + st->hold_len, data, len);
+    st->hold_len += len;
+    return PLCIO_OK;
+}
+
+static int feed_bytes(s7srv_stream *st, const uint8_t *data, size_t len, uint64_t now)
+{
     if (st->handoff && !st->in_len) return handoff_feed(st, data, len); /* no TPKT framing to cut */
     while (len) {
+        if (st->ses.wait_job) return hold(st, data, len);
         /* process_input leaves less than a whole frame, which fits (or it
-         * failed with PLCIO_ELIMIT), so there is always room here */
+         * failed with PLCIO_ELIMIT), or stops at a deferred write (then the
+         * rest is held above), so there is always room here */
         size_t n = S7SRV_STREAM_IN_CAP - st->in_len;
         if (n > len) n = len;
         memcpy(st->in + st->in_len, data, n);
@@ -254,6 +277,55 @@ int s7srv_stream_feed(s7srv_stream *st, const uint8_t *data, size_t len, uint64_
         if (rc) return rc;
     }
     return PLCIO_OK;
+}
+
+int s7srv_stream_feed(s7srv_stream *st, const uint8_t *data, size_t len, uint64_t now)
+{
+    if (len) atomic_store_explicit(&st->last_rx, now, memory_order_relaxed);
+    bool outer = !st->feeding;
+    st->feeding = true;
+    int rc = feed_bytes(st, data, len, now);
+    if (outer) st->feeding = false;
+    return rc ? rc : st->broken;
+}
+
+/* The write job was answered: serve what waited behind it. */
+static int resume(s7srv_stream *st, uint64_t now)
+{
+    st->feeding = true;
+    int rc = process_input(st, now);
+    while (!rc && !st->ses.wait_job && st->hold_len) {
+        uint8_t *held = st->hold;
+        size_t n = st->hold_len;
+        st->hold = NULL;
+        st->hold_len = st->hold_cap = 0;
+        rc = feed_bytes(st, held, n, now);
+        free(held);
+    }
+    st->feeding = false;
+    return rc;
+}
+
+static int answer_write(s7srv_stream *st, const uint8_t *codes, size_t count, uint64_t now)
+{
+    uint8_t frame[FRAME_CAP];
+    int rc = s7srv_write_answer(&st->ses, codes, count, frame, sizeof frame);
+    if (rc < 0) return rc;
+    st->wait_since = 0;
+    rc = queue_answer(st, frame, (size_t)rc);
+    if (rc && st->feeding) {
+        st->broken = rc; /* the connection closes when feed returns */
+        return PLCIO_OK;
+    }
+    if (!rc && !st->feeding) rc = resume(st, now);
+    return rc;
+}
+
+int s7srv_stream_write_reply(s7srv_stream *st, uint64_t job, const uint8_t *codes, size_t count, uint64_t now)
+{
+    if (!job || st->ses.wait_job != job) return PLCIO_ENOTFOUND;
+    if (count != st->ses.wait_count) return PLCIO_EINVAL;
+    return answer_write(st, codes, count, now);
 }
 
 /* ---------------------------------------------------------------------------
@@ -270,14 +342,28 @@ uint64_t s7srv_stream_deadline(const s7srv_stream *st)
         uint64_t i = s7srv_stream_last_rx(st) + idle_ns + 1;
         if (!d || i < d) d = i;
     }
+    if (st->ses.wait_job) {
+        uint64_t w = st->wait_since + (uint64_t)st->srv->cfg.write_timeout_ms * PLCIO_NS_PER_MS + 1;
+        if (!d || w < d) d = w;
+    }
     return d;
 }
 
-int s7srv_stream_on_time(const s7srv_stream *st, uint64_t now)
+int s7srv_stream_on_time(s7srv_stream *st, uint64_t now)
 {
+    uint64_t write_ns = (uint64_t)st->srv->cfg.write_timeout_ms * PLCIO_NS_PER_MS;
+    if (st->ses.wait_job && now - st->wait_since > write_ns) {
+        log_msg(&st->srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE,
+                "client %u: write job not answered within %u ms: hardware fault", st->ses.client,
+                (unsigned)st->srv->cfg.write_timeout_ms);
+        uint8_t codes[S7SRV_MAX_ITEMS];
+        memset(codes, PLCIO_S7_SERVER_ITEM_HW_FAULT, sizeof codes);
+        int rc = answer_write(st, codes, st->ses.wait_count, now);
+        if (rc) return rc;
+    }
     uint64_t frame_ns = (uint64_t)st->srv->cfg.frame_timeout_ms * PLCIO_NS_PER_MS;
     uint64_t idle_ns = (uint64_t)st->srv->cfg.idle_timeout_ms * PLCIO_NS_PER_MS;
     bool stalled = frame_ns && st->partial_since && now - st->partial_since > frame_ns; /* half a frame */
-    bool idle = idle_ns && now - s7srv_stream_last_rx(st) > idle_ns;
+    bool idle = idle_ns && !st->ses.wait_job && now - s7srv_stream_last_rx(st) > idle_ns;
     return stalled || idle ? PLCIO_ETIMEDOUT : PLCIO_OK;
 }

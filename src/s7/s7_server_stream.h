@@ -49,7 +49,17 @@ typedef struct s7srv_stream {
     uint8_t *out;
     size_t out_len, out_off, out_cap;
     void *handoff; /* the connection belongs to another protocol (options.handoff) */
+    /* A deferred write job (ses.wait_job) holds the input: bytes that come
+     * meanwhile wait here (bounded) and are served after the answer. */
+    uint64_t wait_since; /* ns when the job was handed over */
+    uint8_t *hold;
+    size_t hold_len, hold_cap;
+    bool feeding; /* inside s7srv_stream_feed (a reply then needs no resume) */
+    int broken;   /* a reply from inside feed could not be queued: feed returns it */
 } s7srv_stream;
+
+/* Most bytes a connection may send while its write job waits. */
+#define S7SRV_STREAM_HOLD_CAP ((size_t)64 * 1024)
 
 /* Start a connection of client id `client` at time now (no allocation). */
 void s7srv_stream_init(s7srv_stream *st, plcio_s7_server *srv, unsigned client, uint64_t now);
@@ -62,8 +72,15 @@ const uint8_t *s7srv_stream_tx(const s7srv_stream *st, size_t *len);
 void s7srv_stream_tx_done(s7srv_stream *st, size_t sent);
 /* When on_time has something to check (0 = no deadline: timeouts off). */
 uint64_t s7srv_stream_deadline(const s7srv_stream *st);
-/* PLCIO_ETIMEDOUT when a half frame stalled or the client went silent. */
-int s7srv_stream_on_time(const s7srv_stream *st, uint64_t now);
+/* PLCIO_ETIMEDOUT when a half frame stalled or the client went silent. A
+ * deferred write job older than write_timeout_ms is answered (hardware
+ * fault) here, and the input held behind it served. */
+int s7srv_stream_on_time(s7srv_stream *st, uint64_t now);
+/* The application's answer to the write job the stream waits for: queue it
+ * and serve the input held behind it (unless inside s7srv_stream_feed, which
+ * goes on by itself). PLCIO_ENOTFOUND: the stream waits for no such job;
+ * PLCIO_EINVAL: wrong count; another error: close the connection. */
+int s7srv_stream_write_reply(s7srv_stream *st, uint64_t job, const uint8_t *codes, size_t count, uint64_t now);
 /* ns of the last byte received (eviction picks the oldest). */
 uint64_t s7srv_stream_last_rx(const s7srv_stream *st);
 

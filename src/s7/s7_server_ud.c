@@ -241,7 +241,7 @@ static int ud_read_clock(ud_ctx *c)
 
 static int ud_set_clock(ud_ctx *c)
 {
-    if (s7srv_effective_protection(c->srv, c->ses) >= 2) return fail(c, UD_ERR_PROTECTION);
+    if (s7srv_control_protection(c->srv, c->ses) >= 2) return fail(c, UD_ERR_PROTECTION);
     s7_datetime dt;
     const uint8_t *p = c->req->payload;
     size_t len = c->req->payload_len;

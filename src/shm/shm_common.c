@@ -399,19 +399,32 @@ size_t shm_json_tag_bound(const shm_tag *t)
 }
 
 // NOLINTBEGIN(bugprone-not-null-terminated-result): JSON text built on, ended by the caller
-int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
-                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap)
+int shm_json_tag_name(const shm_tag *t, char *buf, size_t cap, size_t *pos)
 {
     int rc = shm_json_string(t->name, strlen(t->name), buf, cap, pos);
     if (rc != PLCIO_OK || cap - *pos < 16) return PLCIO_ENOSPC;
     memcpy(buf + *pos, ":{\"value\":", 10);
     *pos += 10;
+    return PLCIO_OK;
+}
+
+int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
+                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap)
+{
+    int rc = shm_json_tag_name(t, buf, cap, pos);
+    return rc == PLCIO_OK ? shm_json_tag_body(t, raw, quality, error, changed_ns, buf, cap, pos, scratch, scratch_cap)
+                          : rc;
+}
+
+int shm_json_tag_body(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
+                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap)
+{
     if (quality == PLCIO_SHM_QUALITY_NONE) {
         if (cap - *pos < 5) return PLCIO_ENOSPC;
         memcpy(buf + *pos, "null", 4);
         *pos += 4;
     } else {
-        rc = shm_value_json(t, raw, buf, cap, pos, scratch, scratch_cap);
+        int rc = shm_value_json(t, raw, buf, cap, pos, scratch, scratch_cap);
         if (rc != PLCIO_OK) return rc;
     }
     /* ,"quality":"Q"[,"error":"E"],"ts": without printf: this runs for every changed tag */

@@ -68,6 +68,11 @@ int shm_read_at(int fd, uint64_t off, void *dst, size_t len);
  * window a truncation can still hit (docs/shm.md, "Robustness"). */
 bool shm_object_shrunk(int fd, uint64_t size);
 
+/* A JSON document is held back (its interval, or the bound on a large one)
+ * and would be written by a publication now: the engine publishes for it
+ * when no round does. */
+bool shm_writer_json_pending(const plcio_shm_writer *w, uint64_t mono_ns);
+
 /* Test-only hooks (tests/unit/test_shm_robust.c); NULL in production. The
  * writer calls its hook halfway through a seqlock write, between the odd
  * ("being written") and the even store of the buffer's sequence word; the
@@ -108,6 +113,11 @@ int shm_json_string(const char *s, size_t n, char *buf, size_t cap, size_t *pos)
  * again only when the tag changes; other JSON outputs (MQTT, HTTP) can do the
  * same. scratch: shm_value_text_bound(t) bytes for text values. */
 int shm_json_tag_head(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
+                      char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap);
+/* Its two parts: "name":{"value": (the same every time: the writer keeps it)
+ * and what follows. */
+int shm_json_tag_name(const shm_tag *t, char *buf, size_t cap, size_t *pos);
+int shm_json_tag_body(const shm_tag *t, const uint8_t *raw, uint8_t quality, int32_t error, uint64_t changed_ns,
                       char *buf, size_t cap, size_t *pos, char *scratch, size_t scratch_cap);
 size_t shm_json_tag_bound(const shm_tag *t);
 

@@ -71,6 +71,7 @@ struct plcio_shm_writer {
     uint64_t generation;
     bool json_dirty;
     uint64_t json_last_ns;
+    uint64_t json_gap_ns; /* the least time before the next document (see json_due) */
     uint32_t replaced_pid;
     shm_ring_server *ring;
     uint64_t ring_key;
@@ -82,11 +83,22 @@ struct plcio_shm_writer {
     char *frags;
     uint32_t *frag_off; /* tag i's text at frags + frag_off[i], room up to frag_off[i + 1] */
     uint32_t *frag_len;
+    uint32_t *frag_name; /* bytes of tag i's "name":{"value": at its start (rendered once) */
     uint8_t *frag_dirty;
     uint64_t read_ms; /* the last read time rendered, and its digits */
     char read_text[24];
     size_t read_len;
     uint8_t *taken; /* per ring slot: handed out by next_write, not completed yet */
+    /* Per snapshot buffer, the tags staged since that buffer was last
+     * written (a tag's mark has bit b set while it is on buffer b's list): a
+     * publish copies only those (a whole copy of a large image each round
+     * was most of the engine's time at 1,000 devices). snap_full[b]: the
+     * buffer does not hold the working copy of its generation (new object):
+     * copy it whole. */
+    uint32_t *snap_dirty[SHM_SNAP_BUFFERS];
+    size_t snap_dirty_n[SHM_SNAP_BUFFERS];
+    uint8_t *snap_mark;
+    bool snap_full[SHM_SNAP_BUFFERS];
     /* Robustness (docs/shm.md): the object is checked before every use and
      * replaced by a new one when someone truncated, removed or replaced it. */
     bool recovering;
@@ -271,8 +283,9 @@ static int alloc_fragments(plcio_shm_writer *w)
     size_t count = w->g.tag_count, total = 0;
     w->frag_off = malloc((count + 1) * sizeof *w->frag_off);
     w->frag_len = calloc(count ? count : 1, sizeof *w->frag_len);
+    w->frag_name = calloc(count ? count : 1, sizeof *w->frag_name);
     w->frag_dirty = malloc(count ? count : 1);
-    if (!w->frag_off || !w->frag_len || !w->frag_dirty) return PLCIO_ENOMEM;
+    if (!w->frag_off || !w->frag_len || !w->frag_name || !w->frag_dirty) return PLCIO_ENOMEM;
     for (size_t i = 0; i < count; i++) {
         w->frag_off[i] = (uint32_t)total;
         total += shm_json_tag_bound(&w->tags[i]);
@@ -296,7 +309,16 @@ static int alloc_private(plcio_shm_writer *w, size_t json_cap)
     w->req_text = calloc(1, w->g.ring_value_cap + 1);
     w->scratch = malloc(w->scratch_cap);
     w->order = shm_name_index_new(w->tags, w->g.tag_count);
-    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken ? PLCIO_OK : PLCIO_ENOMEM;
+    size_t n = w->g.tag_count ? w->g.tag_count : 1;
+    w->snap_mark = calloc(n, 1);
+    bool lists = w->snap_mark != NULL;
+    for (unsigned b = 0; b < SHM_SNAP_BUFFERS; b++) {
+        w->snap_dirty[b] = malloc(n * sizeof *w->snap_dirty[b]);
+        lists = lists && w->snap_dirty[b];
+        w->snap_full[b] = true;
+    }
+    return w->work && w->req_data && w->req_text && w->scratch && w->order && w->taken && lists ? PLCIO_OK
+                                                                                                : PLCIO_ENOMEM;
 }
 
 /* Create the objects under w->name and w->name + ".ring": the data segment
@@ -349,6 +371,8 @@ static int attach_object(plcio_shm_writer *w, char *msg, size_t cap)
      * after a replacement the last published values): readers may copy it
      * at once. */
     memcpy(w->base + w->g.snap_offset + 8, w->work + 8, w->g.snap_stride - 8);
+    for (unsigned b = 0; b < SHM_SNAP_BUFFERS; b++)
+        w->snap_full[b] = true; /* a new object: nothing in it can be kept */
     atomic_store_explicit(SHM_A64(w->base, SHM_H_GENERATION), w->generation, memory_order_release);
     w->json_dirty = true;
     w->json_last_ns = 0;
@@ -492,7 +516,11 @@ void plcio_shm_writer_free(plcio_shm_writer *w)
     free(w->frags);
     free(w->frag_off);
     free(w->frag_len);
+    free(w->frag_name);
     free(w->frag_dirty);
+    free(w->snap_mark);
+    for (unsigned b = 0; b < SHM_SNAP_BUFFERS; b++)
+        free(w->snap_dirty[b]);
     free(w->taken);
     free(w->req_data);
     free(w->req_text);
@@ -532,6 +560,16 @@ static uint8_t *work_state(plcio_shm_writer *w, size_t index)
     return w->work + shm_tagstate_offset(&w->g) + index * SHM_TAGSTATE_SIZE;
 }
 
+/* Tag `index` was staged: every snapshot buffer copies it at its next turn. */
+static void stage(plcio_shm_writer *w, size_t index)
+{
+    uint8_t all = (uint8_t)((1u << SHM_SNAP_BUFFERS) - 1u), mark = w->snap_mark[index];
+    if (mark == all) return;
+    for (unsigned b = 0; b < SHM_SNAP_BUFFERS; b++)
+        if (!(mark & (1u << b))) w->snap_dirty[b][w->snap_dirty_n[b]++] = (uint32_t)index;
+    w->snap_mark[index] = all;
+}
+
 int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, size_t len, uint64_t read_real_ns,
                          bool *changed)
 {
@@ -559,6 +597,7 @@ int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, 
     int32_t zero = 0;
     memcpy(st + SHM_T_ERROR, &zero, 4);
     memcpy(st + SHM_T_READ, &now, 8);
+    stage(w, index); /* the read time moved at least */
     if (changed) *changed = diff;
     return PLCIO_OK;
 }
@@ -575,6 +614,7 @@ int plcio_shm_writer_set_quality(plcio_shm_writer *w, size_t index, plcio_shm_qu
         memcpy(st + SHM_T_QUALITY_CHANGED, &now, 8); /* the value did not change: CHANGED stays */
         w->json_dirty = true;
         if (w->frag_dirty) w->frag_dirty[index] = 1;
+        stage(w, index);
     }
     st[SHM_T_QUALITY] = (uint8_t)quality;
     memcpy(st + SHM_T_ERROR, &e, 4);
@@ -613,6 +653,29 @@ static void seq_write(plcio_shm_writer *w, uint8_t *buf, const uint8_t *src, siz
     atomic_store_explicit(seq, s + 2, memory_order_release);
 }
 
+/* Seqlock write of what changed since buffer `idx` was last written: its
+ * head, then each staged tag's bytes and state (the buffer held the working
+ * copy of two publications ago; the other tags have not moved since). */
+static void seq_write_staged(plcio_shm_writer *w, uint8_t *buf, uint32_t idx)
+{
+    _Atomic uint64_t *seq = SHM_A64(buf, 0);
+    uint64_t s = atomic_load_explicit(seq, memory_order_relaxed);
+    const uint32_t *list = w->snap_dirty[idx];
+    size_t n = w->snap_dirty_n[idx], states = shm_tagstate_offset(&w->g);
+    atomic_store_explicit(seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    memcpy(buf + 8, w->work + 8, SHM_S_HEAD - 8);
+    for (size_t k = 0; k < n; k++) {
+        if (k == n / 2 && w->hook) w->hook(w->hook_ctx, SHM_HOOK_SNAPSHOT);
+        const shm_tag *t = &w->tags[list[k]];
+        size_t img = SHM_S_HEAD + t->offset, st = states + (size_t)list[k] * SHM_TAGSTATE_SIZE;
+        memcpy(buf + img, w->work + img, t->size);
+        memcpy(buf + st, w->work + st, SHM_TAGSTATE_SIZE);
+    }
+    if (!n && w->hook) w->hook(w->hook_ctx, SHM_HOOK_SNAPSHOT);
+    atomic_store_explicit(seq, s + 2, memory_order_release);
+}
+
 static void format_utc(uint64_t ns, char *buf, size_t cap)
 {
     time_t secs = (time_t)(ns / PLCIO_NS_PER_S);
@@ -633,10 +696,16 @@ static void render_fragments(plcio_shm_writer *w)
         uint64_t changed;
         memcpy(&err, st + SHM_T_ERROR, 4);
         memcpy(&changed, st + SHM_T_CHANGED, 8);
-        size_t pos = 0, cap = w->frag_off[i + 1] - w->frag_off[i];
+        size_t pos = w->frag_name[i], cap = w->frag_off[i + 1] - w->frag_off[i];
         char *frag = w->frags + w->frag_off[i];
-        if (shm_json_tag_head(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap, &pos,
-                              w->scratch, w->scratch_cap) != PLCIO_OK) {
+        int rc = pos ? PLCIO_OK : shm_json_tag_name(t, frag, cap, &pos);
+        if (rc == PLCIO_OK) {
+            w->frag_name[i] = (uint32_t)pos;
+            rc = shm_json_tag_body(t, w->work + SHM_S_HEAD + t->offset, st[SHM_T_QUALITY], err, changed, frag, cap,
+                                   &pos, w->scratch, w->scratch_cap);
+        }
+        if (rc != PLCIO_OK) {
+            w->frag_name[i] = 0;
             /* cannot happen with the computed bound; keep the document valid */
             pos = 0;
             shm_json_string(t->name, strlen(t->name), frag, cap, &pos);
@@ -697,15 +766,36 @@ static bool json_assemble(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, c
     return true;
 }
 
+/* Is a new document due? With json_min_interval_ns 0 ("on every change") a
+ * document up to JSON_FREE_BYTES is written on every change; a larger one
+ * (tens of thousands of tags) is copied whole each time, so it waits at least
+ * JSON_NS_PER_BYTE per byte of the last one (1 MB: 16 ms, at most about 60
+ * a second; 3 MB: 20 a second): rendering the changed tags and copying the
+ * document stay a small share of a core however often values change. What is
+ * held back goes out with the next publication (the engine publishes one for
+ * it, see shm_writer_json_pending). */
+#define JSON_FREE_BYTES  ((size_t)256 * 1024)
+#define JSON_NS_PER_BYTE 16u
+
+static bool json_due(const plcio_shm_writer *w, uint64_t mono_ns)
+{
+    if (!w->g.json_count || !w->json_dirty) return false;
+    uint64_t gap = w->opts.json_min_interval_ns ? w->opts.json_min_interval_ns : w->json_gap_ns;
+    return !gap || !w->json_last_ns || mono_ns - w->json_last_ns >= gap;
+}
+
+bool shm_writer_json_pending(const plcio_shm_writer *w, uint64_t mono_ns)
+{
+    return w && w->base && json_due(w, mono_ns);
+}
+
 /* Publish the JSON text if something changed; true if it did. Only the
  * fragments of changed tags are rendered; the document is assembled from
  * them under the seqlock (copies, no formatting, so the odd "being written"
  * window stays short). */
 static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, uint64_t mono_ns)
 {
-    if (!w->g.json_count || !w->json_dirty) return false;
-    if (w->opts.json_min_interval_ns && w->json_last_ns && mono_ns - w->json_last_ns < w->opts.json_min_interval_ns)
-        return false;
+    if (!json_due(w, mono_ns)) return false;
     render_fragments(w);
     uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), memory_order_relaxed);
     uint32_t idx = (latest + 1) % SHM_JSON_BUFFERS;
@@ -727,6 +817,7 @@ static bool publish_json(plcio_shm_writer *w, uint64_t gen, uint64_t real_ns, ui
     atomic_store_explicit(SHM_A32(w->base, SHM_H_JSON_LATEST), idx, memory_order_release);
     w->json_dirty = false;
     w->json_last_ns = mono_ns;
+    w->json_gap_ns = len > JSON_FREE_BYTES ? (uint64_t)len * (uint64_t)JSON_NS_PER_BYTE : 0;
     return true;
 }
 
@@ -750,9 +841,16 @@ int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
     memcpy(w->work + SHM_S_PUBLISHED_MONO, &mono, 8);
     uint32_t latest = atomic_load_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), memory_order_relaxed);
     uint32_t idx = (latest + 1) % SHM_SNAP_BUFFERS;
-    /* The test hook's split: the middle of the value image. */
-    seq_write(w, w->base + w->g.snap_offset + (size_t)idx * w->g.snap_stride, w->work, w->g.snap_stride,
-              SHM_S_HEAD + w->g.image_size / 2, SHM_HOOK_SNAPSHOT);
+    uint8_t *buf = w->base + w->g.snap_offset + (size_t)idx * w->g.snap_stride;
+    /* The test hook's split: the middle of the value image (of the list). */
+    if (w->snap_full[idx] || w->snap_dirty_n[idx] > w->g.tag_count / 4)
+        seq_write(w, buf, w->work, w->g.snap_stride, SHM_S_HEAD + w->g.image_size / 2, SHM_HOOK_SNAPSHOT);
+    else
+        seq_write_staged(w, buf, idx);
+    for (size_t i = 0; i < w->snap_dirty_n[idx]; i++)
+        w->snap_mark[w->snap_dirty[idx][i]] &= (uint8_t) ~(1u << idx);
+    w->snap_dirty_n[idx] = 0;
+    w->snap_full[idx] = false;
     atomic_store_explicit(SHM_A32(w->base, SHM_H_SNAP_LATEST), idx, memory_order_release);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_MONO), mono, memory_order_relaxed);
     atomic_store_explicit(SHM_A64(w->base, SHM_H_HEARTBEAT_REAL), real, memory_order_relaxed);

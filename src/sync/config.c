@@ -646,15 +646,7 @@ static int s7_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void 
 {
     plcio_sync_s7_spec *m = obj;
     if (!strcmp(key, "listen")) return get_string(ctx, v, "s7-server listen", &m->listen);
-    if (!strcmp(key, "writes")) {
-        bool w = false;
-        int rc = get_bool(ctx, v, "s7-server writes", &w);
-        if (rc == PLCIO_OK && w)
-            return fail(ctx, v, PLCIO_EUNSUPPORTED,
-                        "s7-server writes: true is not supported (the S7 output is read-only; use modbus-server, "
-                        "http or the shared-memory ring to write)");
-        return rc;
-    }
+    if (!strcmp(key, "writes")) return get_bool(ctx, v, "s7-server writes", &m->writes);
     if (strcmp(key, "map") != 0) return PLCIO_ENOTFOUND;
     int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "s7-server map");
     if (rc != PLCIO_OK) return rc;

@@ -3,6 +3,7 @@
  * (plcio/modbus.h) and nothing else of the library.
  *
  *   modbus-tcp://HOST[:PORT]     MBAP over TCP, 8 requests in flight (transaction ids)
+ *   modbus-tls://HOST[:802]?ca=&cert=&key=  MBAP inside TLS (Modbus/TCP Security), as TCP
  *   modbus-udp://HOST[:PORT]     MBAP over UDP, one datagram per request, 8 in flight
  *   modbus-rtu:///dev/ttyX?...   RTU on a serial line: one request at a time, t3.5
  *                                of silence before each request (SL 2.5.1.1)
@@ -485,7 +486,8 @@ static int mbd_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err
     if (rc != PLCIO_OK) {
         return plcio_error_set(
             err, rc,
-            "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-udp://HOST[:PORT], "
+            "not a Modbus URL (%s): modbus-tcp://HOST[:PORT], modbus-tls://HOST[:802]?ca=FILE&cert=FILE&key=FILE, "
+            "modbus-udp://HOST[:PORT], "
             "modbus-rtu:///dev/ttyX?baud=19200&parity=E&data-bits=8&stop-bits=1, modbus-ascii:///dev/ttyX?..., "
             "modbus-rtu://HOST:PORT (RTU over TCP); options unit, timeout, retries",
             why.text);

@@ -9,6 +9,7 @@
 
 #include "plcio/s7.h"
 #include "plcio/driver.h"
+#include "s7/s7_client_internal.h"
 
 /* Where an S7 tag lives: the driver's own, in the tag's location bytes. */
 typedef struct s7_location {
@@ -40,6 +41,7 @@ typedef struct s7_plan {
     uint8_t *buf;
     size_t bytes; /* bytes read per cycle (gaps included) */
     bool merged;
+    s7_job read;      /* the group's read job: a group has at most one cycle running */
     char warned[256]; /* the refusal last logged: logged again only when it changes */
 } s7_plan;
 
@@ -111,7 +113,7 @@ static void finish_head(s7_drv *drv)
     drv->head = job->next;
     if (!drv->head) drv->tail = NULL;
     drv->running = false;
-    free(job);
+    if (!job->group) free(job); /* a read is its plan's own */
 }
 
 static int s7_build_plan(plcio_sync_group *g, bool merge);
@@ -227,13 +229,20 @@ static void drop_jobs(s7_drv *drv, int err)
 }
 
 /* Failures (refused, timed out, reset, EOF: the fd is always watched for
- * reading) come out of process(), which has then completed the running job. */
-static void pump(s7_drv *drv)
+ * reading) come out of process(), which has then completed the running job.
+ * `readable`: the socket may hold input (its readiness fired, a deadline
+ * passed, a connection is being made); otherwise the first process() only
+ * sends. After the first, process() only sends the job start_next handed
+ * over: the first read until the socket was empty (a read more per cycle
+ * only returned EAGAIN; anything that arrives in between keeps the socket
+ * readable for the loop). */
+static void pump_io(s7_drv *drv, bool readable)
 {
     plcio_sync_device *d = drv->dev;
     /* A job handed over by start_next is encoded and sent by the next process(). */
     do {
-        int rc = plcio_s7_client_process(drv->client);
+        int rc = readable ? plcio_s7_client_process(drv->client) : s7c_process_send(drv->client);
+        readable = false;
         if (rc != PLCIO_OK) {
             char msg[PLCIO_ERROR_TEXT_MAX];
             snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(drv->client)->text);
@@ -250,6 +259,8 @@ static void pump(s7_drv *drv)
     } while (start_next(drv));
     rewatch(drv);
 }
+
+static void pump(s7_drv *drv) { pump_io(drv, true); }
 
 /* ---- driver operations ---- */
 
@@ -465,7 +476,10 @@ static void on_kick(plcio_loop *loop, void *ctx)
     (void)loop;
     s7_drv *drv = ctx;
     drv->kick = 0;
-    pump(drv);
+    /* Nothing arrived (the socket's readiness did): hand the queued job
+     * over first, so that one process() sends it without reading. */
+    start_next(drv);
+    pump_io(drv, false);
 }
 
 /* The client encodes a queued job inside process(): nothing on the socket asks
@@ -486,12 +500,9 @@ static void enqueue(s7_drv *drv, s7_job *job)
 
 static void s7_read(plcio_sync_device *d, plcio_sync_group *g)
 {
-    s7_job *job = calloc(1, sizeof *job);
-    if (!job) {
-        plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
-        return;
-    }
-    job->group = g;
+    s7_plan *p = plcio_sync_group_plan(g);
+    s7_job *job = &p->read; /* free: the engine starts no cycle while one runs */
+    *job = (s7_job){.group = g};
     enqueue(plcio_sync_device_data(d), job);
 }
 

@@ -21,7 +21,13 @@
  * failed (device down, refused, timed out). Modbus has no partial answer: a
  * write of several tags of which some failed is answered 04 although the
  * others are in the PLC. While a write is pending, later requests on the same
- * connection wait behind it (answered in order); other connections go on. */
+ * connection wait behind it (answered in order); other connections go on.
+ *
+ * FC 23 (read/write multiple registers) writes first and reads after, as the
+ * spec says (AP 6.17): its read part is answered from the image once the PLC
+ * has acknowledged the write (the engine publishes a written value to the
+ * sinks before it reports the write done), so it shows the written values,
+ * in every place the written tags are mapped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +49,9 @@ typedef struct mbo_pending {
     mb_fwd_origin o;
     uint8_t resp[PLCIO_MB_MAX_PDU]; /* the answer the server made (echo or exception) */
     size_t resp_len;
-    unsigned outstanding; /* engine writes not done yet, + 1 while the request is being taken */
-    int failed;           /* the first failure */
+    uint8_t read_after[5]; /* FC 23: its read part as an FC 3 request, answered after the write */
+    unsigned outstanding;  /* engine writes not done yet, + 1 while the request is being taken */
+    int failed;            /* the first failure */
     char why[160];
 } mbo_pending;
 
@@ -175,6 +182,17 @@ static void pending_release(mbo_pending *p)
             *at = p->next;
             break;
         }
+    if (!p->failed && p->read_after[0] && p->resp_len && !(p->resp[0] & 0x80)) {
+        size_t len = 0;
+        if (mb_server_process_line(m->srv, NULL, p->o.unit, p->read_after, sizeof p->read_after, p->resp,
+                                   sizeof p->resp, &len) == PLCIO_OK &&
+            len) {
+            p->resp[0] = (uint8_t)(p->resp[0] & 0x80 ? 23 | 0x80 : 23); /* same layout: count, registers */
+            p->resp_len = len;
+        } else {
+            p->failed = PLCIO_EINTERNAL;
+        }
+    }
     if (p->failed && p->resp_len && !(p->resp[0] & 0x80)) {
         log_msg(&m->logger, PLCIO_LOG_WARN, "modbus-server", "write (FC %u) answered with exception 04: %s", p->resp[0],
                 p->why[0] ? p->why : plcio_strerror(p->failed));
@@ -274,6 +292,10 @@ static int mbo_forward(void *ctx, const mb_fwd_origin *o, const uint8_t *pdu, si
     p->m = m;
     p->o = *o;
     p->outstanding = 1;
+    if (pdu[0] == 23 && len >= 5) { /* read part: start, quantity */
+        p->read_after[0] = 3;
+        memcpy(p->read_after + 1, pdu + 1, 4);
+    }
     p->next = m->pending;
     m->pending = p;
     mb_server_count_bus_message(m->srv);

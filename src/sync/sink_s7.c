@@ -2,7 +2,7 @@
  * plcio/sync.h): a sink that copies the mapped tags' PLC bytes into data
  * blocks of a plcio S7 server, which runs in caller-driven mode on the
  * engine's own loop (its fd is watched, plus a 1 s timer for its connection
- * timeouts). Everything runs on the engine's thread.
+ * and write timeouts). Everything runs on the engine's thread.
  *
  * A read of a range that holds a tag without a good value (not read yet,
  * stale, device down) is refused with item code 0x01 (hardware fault), so a
@@ -10,11 +10,26 @@
  * read 0; beyond the last mapped byte of a DB, 0x05 (address out of range);
  * a DB that is not mapped, 0x0A (object does not exist).
  *
- * The output is read-only: the server runs at protection level 2 with a
- * random password nobody is told (the level only holds while a password is
- * set), so writes (0x03 access denied), CPU stop/start, set clock and block
- * download/delete are all refused; before_write refuses writes as well.
- * `writes: true` is refused when the configuration is parsed. */
+ * CPU stop/start, set clock and block download/insert/delete are always
+ * refused (the server's control_locked). Without `writes: true` the server
+ * also runs at protection level 2 with a random password nobody is told (the
+ * level only holds while a password is set), so writes are refused with 0x03
+ * (access denied). With it, every write-var job is taken through the
+ * server's deferred-write hook (callbacks.write_job) and each item answered
+ * when the PLC has answered:
+ *   0xFF  every tag the item touches was written to the PLC;
+ *   0x0A  the DB is not mapped; 0x05 past the DB's mapped bytes, or bytes
+ *         that belong to no tag;
+ *   0x03  a tag that is not writable (`writable` of the tag, as for the
+ *         shared-memory ring);
+ *   0x06  a BOOL's byte written with a byte access (bits are written as bits);
+ *   0x07  the engine refused the value (plcio_sync_write: it does not fit);
+ *   0x01  the PLC refused it, timed out or is down; also a part of a tag
+ *         written while that tag has no good value to merge the rest from.
+ * An item that covers several tags writes each of them (part of a tag is
+ * merged with the tag's current bytes); when one of them fails the item is
+ * answered with that code although the others may be in the PLC. Items of
+ * one job are independent: each gets its own code. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +39,7 @@
 #include "plcio/address.h"
 #include "plcio/loop.h"
 #include "plcio/s7_server.h"
+#include "plcio/value.h"
 #include "sync/sync_engine_priv.h"
 
 #define S7O_TICK_NS 1000000000ull /* how often connection timeouts are checked */
@@ -35,6 +51,7 @@ typedef struct s7o_entry {
     uint32_t offset, size; /* bytes in the DB (1 for a BOOL) */
     int bit;               /* BOOL: 0..7; -1 otherwise */
     int quality;           /* plcio_shm_quality; 0 before the first value */
+    bool writable;         /* writes: true and the tag's writable */
 } s7o_entry;
 
 typedef struct s7o_db {
@@ -51,7 +68,23 @@ typedef struct s7o {
     size_t n;
     s7o_db *dbs;
     size_t ndb;
+    bool writes;
 } s7o;
+
+/* A write job taken from the server, waiting for the PLC's answers. */
+typedef struct s7o_job {
+    s7o *m;
+    uint64_t id;
+    size_t count;
+    uint8_t codes[20];    /* per item */
+    unsigned outstanding; /* engine writes not done yet, + 1 while the job is being taken */
+} s7o_job;
+
+/* One engine write of a job: which item it belongs to. */
+typedef struct s7o_write {
+    s7o_job *job;
+    size_t item;
+} s7o_write;
 
 /* ---- the server's callbacks ---- */
 
@@ -73,12 +106,148 @@ static uint8_t before_read(void *ctx, const plcio_s7_server_access *acc, uint8_t
 
 static uint8_t before_write(void *ctx, const plcio_s7_server_access *acc, const uint8_t *data)
 {
-    (void)acc;
     (void)data;
     const s7o *m = ctx;
     log_msg(&m->logger, PLCIO_LOG_WARN, "s7-server", "write to DB%u.DBB%u refused: the S7 output is read-only",
             acc->db_number, acc->start);
     return PLCIO_S7_SERVER_ITEM_ACCESS_DENIED; /* protection level 2 refuses it before this */
+}
+
+/* ---- writes (writes: true) ---- */
+
+static uint8_t *db_mem(const s7o *m, const s7o_entry *x);
+
+static void job_release(s7o_job *j)
+{
+    if (--j->outstanding) return;
+    s7o *m = j->m;
+    if (plcio_s7_server_write_reply(m->srv, j->id, j->codes, j->count) == PLCIO_ENOTFOUND)
+        log_msg(&m->logger, PLCIO_LOG_DEBUG, "s7-server",
+                "the client of a write left (or timed out) before its answer");
+    free(j);
+}
+
+/* The PLC's answer to one tag's write. */
+static void write_done(void *ctx, int err, const char *message)
+{
+    s7o_write *w = ctx;
+    s7o_job *j = w->job;
+    if (err != PLCIO_OK) {
+        log_msg(&j->m->logger, PLCIO_LOG_WARN, "s7-server", "write failed: %s",
+                message && *message ? message : plcio_strerror(err));
+        if (j->codes[w->item] == PLCIO_S7_SERVER_ITEM_OK) j->codes[w->item] = PLCIO_S7_SERVER_ITEM_HW_FAULT;
+    }
+    free(w);
+    job_release(j);
+}
+
+/* The code an item gets before anything is written: every byte it touches
+ * belongs to a writable tag of the right kind (see the top of the file). */
+static uint8_t check_item(const s7o *m, const plcio_s7_server_access *acc)
+{
+    if (acc->area != PLCIO_S7_SERVER_AREA_DB) return PLCIO_S7_SERVER_ITEM_NOT_FOUND;
+    if (acc->bit >= 0) {
+        for (size_t i = 0; i < m->n; i++) {
+            const s7o_entry *x = &m->e[i];
+            if (x->db == acc->db_number && x->offset == acc->start && x->bit == acc->bit)
+                return x->writable ? PLCIO_S7_SERVER_ITEM_OK : PLCIO_S7_SERVER_ITEM_ACCESS_DENIED;
+        }
+        return PLCIO_S7_SERVER_ITEM_OUT_OF_RANGE;
+    }
+    for (uint32_t b = acc->start; b < acc->start + acc->size; b++) {
+        const s7o_entry *owner = NULL;
+        for (size_t i = 0; i < m->n && !owner; i++) {
+            const s7o_entry *x = &m->e[i];
+            if (x->db == acc->db_number && b >= x->offset && b < x->offset + x->size) owner = x;
+        }
+        if (!owner) return PLCIO_S7_SERVER_ITEM_OUT_OF_RANGE;
+        if (owner->bit >= 0) return PLCIO_S7_SERVER_ITEM_TYPE_NOT_SUPPORTED;
+        if (!owner->writable) return PLCIO_S7_SERVER_ITEM_ACCESS_DENIED;
+        if ((owner->offset < acc->start || owner->offset + owner->size > acc->start + acc->size) && owner->quality != 1)
+            return PLCIO_S7_SERVER_ITEM_HW_FAULT; /* part of a tag, and nothing good to merge the rest from */
+    }
+    return PLCIO_S7_SERVER_ITEM_OK;
+}
+
+/* The tag's new value as text: the client's bytes over the tag's current ones. */
+static int entry_text(const s7o *m, const s7o_entry *x, const plcio_s7_server_access *acc, const uint8_t *data,
+                      char *text, size_t cap, plcio_error *err)
+{
+    if (x->bit >= 0) {
+        snprintf(text, cap, "%s", data[0] & 1u ? "true" : "false");
+        return PLCIO_OK;
+    }
+    uint8_t bytes[1024] = {0};
+    if (x->size > sizeof bytes) return plcio_error_set(err, PLCIO_ERANGE, "%s is too large", x->t->name);
+    const uint8_t *mem = db_mem(m, x);
+    if (mem) memcpy(bytes, mem + x->offset, x->size);
+    for (uint32_t k = 0; k < x->size; k++) {
+        uint32_t b = x->offset + k;
+        if (b >= acc->start && b < acc->start + acc->size) bytes[k] = data[b - acc->start];
+    }
+    plcio_value v;
+    plcio_value_init(&v, x->t->type);
+    int rc = plcio_value_decode(&v, x->t->type, x->t->length, bytes, x->size, 0, NULL, err);
+    if (rc == PLCIO_OK) rc = plcio_value_to_text(&v, text, cap, NULL);
+    return rc;
+}
+
+/* Hand every tag the item touches to the engine. */
+static void write_item(s7o *m, s7o_job *j, size_t item, const plcio_s7_server_write_item *it)
+{
+    const plcio_s7_server_access *acc = &it->acc;
+    for (size_t i = 0; i < m->n; i++) {
+        const s7o_entry *x = &m->e[i];
+        bool touched = x->db == acc->db_number && x->offset < acc->start + acc->size &&
+                       acc->start < x->offset + x->size && (acc->bit < 0 || acc->bit == x->bit);
+        if (!touched) continue;
+        char text[1100];
+        plcio_error err;
+        plcio_error_clear(&err);
+        int rc = entry_text(m, x, acc, it->data, text, sizeof text, &err);
+        s7o_write *w = rc == PLCIO_OK ? calloc(1, sizeof *w) : NULL;
+        if (rc == PLCIO_OK && !w) rc = plcio_error_set(&err, PLCIO_ENOMEM, "out of memory");
+        if (w) {
+            w->job = j;
+            w->item = item;
+            j->outstanding++; /* the callback may run inside the call (device down) */
+            rc = plcio_sync_write(m->engine, x->t->name, text, 0, write_done, w, &err);
+            if (rc != PLCIO_OK) {
+                j->outstanding--;
+                free(w);
+            }
+        }
+        if (rc != PLCIO_OK) {
+            log_msg(&m->logger, PLCIO_LOG_WARN, "s7-server", "write of DB%u.DBB%u (%s) refused: %s", x->db, x->offset,
+                    x->t->name, err.text[0] ? err.text : plcio_strerror(rc));
+            if (j->codes[item] == PLCIO_S7_SERVER_ITEM_OK) j->codes[item] = PLCIO_S7_SERVER_ITEM_TYPE_INCONSISTENT;
+            return;
+        }
+        log_msg(&m->logger, PLCIO_LOG_INFO, "s7-server", "write %s = %s", x->t->name, text);
+    }
+}
+
+/* A write-var job (the server's deferred-write hook): taken always; answered
+ * through plcio_s7_server_write_reply once every engine write is done. */
+static int write_job(void *ctx, uint64_t id, const plcio_s7_server_write_item *items, size_t count)
+{
+    s7o *m = ctx;
+    s7o_job *j = calloc(1, sizeof *j);
+    if (!j || count > sizeof j->codes) {
+        free(j);
+        return PLCIO_ENOMEM; /* the server serves it itself: before_write refuses */
+    }
+    j->m = m;
+    j->id = id;
+    j->count = count;
+    j->outstanding = 1;
+    for (size_t i = 0; i < count; i++) {
+        j->codes[i] = items[i].code;
+        if (j->codes[i] == PLCIO_S7_SERVER_ITEM_OK) j->codes[i] = check_item(m, &items[i].acc);
+        if (j->codes[i] == PLCIO_S7_SERVER_ITEM_OK) write_item(m, j, i, &items[i]);
+    }
+    job_release(j);
+    return PLCIO_OK;
 }
 
 /* ---- the server on the engine's loop ---- */
@@ -133,8 +302,8 @@ static int find_tag(const plcio_sink_tag *tags, size_t count, const char *name, 
 }
 
 /* One map entry: the tag exists, the address is a DB item whose width fits the tag. */
-static int map_entry(const plcio_sync_s7_map *s, const plcio_sink_tag *tags, size_t count, s7o_entry *x,
-                     plcio_error *err)
+static int map_entry(const plcio_sync_s7_spec *spec, const plcio_sync_s7_map *s, const plcio_sink_tag *tags,
+                     size_t count, s7o_entry *x, plcio_error *err)
 {
     if (find_tag(tags, count, s->tag, &x->tag) != PLCIO_OK)
         return plcio_error_set(err, PLCIO_ENOTFOUND, "s7-server map (line %u): no tag '%s'", s->line, s->tag);
@@ -162,6 +331,7 @@ static int map_entry(const plcio_sync_s7_map *s, const plcio_sink_tag *tags, siz
     x->offset = a.offset;
     x->size = is_bool ? 1 : x->t->size;
     x->bit = is_bool ? a.bit : -1;
+    x->writable = spec->writes && x->t->writable;
     if ((uint64_t)x->offset + x->size > 65535)
         return plcio_error_set(err, PLCIO_ERANGE, "s7-server map (line %u): '%s' at %s runs past byte 65534", s->line,
                                s->tag, s->at);
@@ -178,7 +348,7 @@ static int build_map(s7o *m, const plcio_sync_s7_spec *spec, const plcio_sink_ta
     for (size_t i = 0; i < spec->map_count; i++) {
         const plcio_sync_s7_map *s = &spec->map[i];
         s7o_entry *x = &m->e[m->n];
-        int rc = map_entry(s, tags, count, x, err);
+        int rc = map_entry(spec, s, tags, count, x, err);
         if (rc != PLCIO_OK) return rc;
         for (size_t j = 0; j < m->n; j++) {
             const s7o_entry *y = &m->e[j];
@@ -204,21 +374,25 @@ static int start_server(s7o *m, const plcio_sync_s7_spec *spec, plcio_error *err
     int port = 0;
     int rc = sync_split_listen(spec->listen, "127.0.0.1:102", "s7-server listen", host, sizeof host, &port, err);
     if (rc != PLCIO_OK) return rc;
-    /* protection level 2 holds only while a password is set: one nobody knows */
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    uint8_t rnd[8];
-    char password[9];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return plcio_error_set(err, PLCIO_EIO, "s7-server: no random bytes for its password");
-    for (size_t i = 0; i < sizeof rnd; i++)
-        password[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
-    password[8] = '\0';
     plcio_s7_server_options so;
     plcio_s7_server_options_init(&so);
-    so.password = password;
+    char password[9];
+    if (!m->writes) { /* protection level 2 holds only while a password is set: one nobody knows */
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        uint8_t rnd[8];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            return plcio_error_set(err, PLCIO_EIO, "s7-server: no random bytes for its password");
+        for (size_t i = 0; i < sizeof rnd; i++)
+            password[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+        password[8] = '\0';
+        so.password = password;
+        so.protection_level = 2; /* read-only: writes refused */
+    } else {
+        so.callbacks.write_job = write_job; /* every write waits for the PLC's answer */
+    }
+    so.control_locked = true; /* CPU stop/start, clock, block changes: never */
     so.host = host;
     so.port = (uint16_t)port;
-    so.protection_level = 2; /* read-only: writes, control and block changes refused */
     so.logger = m->logger;
     so.callbacks.before_read = before_read;
     so.callbacks.before_write = before_write;
@@ -234,8 +408,8 @@ static int start_server(s7o *m, const plcio_sync_s7_spec *spec, plcio_error *err
         return plcio_error_set(err, rc, "s7-server: cannot listen on %s: %s", listen, plcio_strerror(rc));
     plcio_loop *loop = plcio_sync_loop(m->engine);
     plcio_loop_watch_set(&m->watch, plcio_s7_server_fd(m->srv), PLCIO_IO_READ, plcio_loop_now(loop) + S7O_TICK_NS);
-    log_msg(&m->logger, PLCIO_LOG_INFO, "s7-server", "serving %zu tags in %zu DBs on %s:%u (read-only)", m->n, m->ndb,
-            host, plcio_s7_server_port(m->srv));
+    log_msg(&m->logger, PLCIO_LOG_INFO, "s7-server", "serving %zu tags in %zu DBs on %s:%u (writes %s)", m->n, m->ndb,
+            host, plcio_s7_server_port(m->srv), m->writes ? "on" : "off");
     return PLCIO_OK;
 }
 
@@ -246,6 +420,7 @@ static int s7o_open(void *config, const plcio_sink_tag *tags, size_t tag_count, 
     if (!m) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     m->engine = c->engine;
     m->logger = c->engine->logger;
+    m->writes = c->spec->writes;
     plcio_loop_watch_init(&m->watch, plcio_sync_loop(m->engine), on_io, on_tick, m);
     int rc = build_map(m, c->spec, tags, tag_count, err);
     if (rc == PLCIO_OK) rc = start_server(m, c->spec, err);

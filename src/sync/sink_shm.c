@@ -14,7 +14,7 @@ static int shm_open_sink(void *config, const plcio_sink_tag *tags, size_t tag_co
 
 /* Publish the round; say once when the segment had to be made anew or cannot
  * be published (and again when it can), not every round. */
-static void publish(plcio_sync *s)
+void sync_shm_publish(plcio_sync *s)
 {
     int rc = plcio_shm_writer_publish(s->shm, NULL);
     sync_note_recreations(s);
@@ -38,7 +38,7 @@ static int shm_deliver(void *state, const plcio_sink_event *events, size_t count
             else
                 plcio_shm_writer_set_quality(s->shm, ev->tag, (plcio_shm_quality)ev->quality, ev->reason);
         } else if (ev->kind == PLCIO_SINK_ROUND_END) {
-            publish(s);
+            sync_shm_publish(s);
         }
     }
     return PLCIO_OK;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "plcio/value.h"
+#include "shm/shm_internal.h"
 #include "sync/sync_engine_priv.h"
 #include "tag/tag_internal.h"
 #include "core/error.h"
@@ -561,6 +562,13 @@ static void heartbeat(plcio_loop *loop, void *ctx)
     if (s->shm) {
         plcio_shm_writer_heartbeat(s->shm);
         sync_note_recreations(s);
+        /* A JSON text held back by its interval (or the bound on a large
+         * one) is published now if no round did since: the last change
+         * reaches JSON readers even when nothing changes after it. */
+        if (shm_writer_json_pending(s->shm, plcio_monotonic_ns())) {
+            sync_sinks_flush(s);
+            sync_shm_publish(s);
+        }
     }
     if (!loop_stopped(loop)) plcio_loop_timer_add(loop, plcio_loop_now(loop) + HEARTBEAT_NS, heartbeat, s);
 }

@@ -77,6 +77,8 @@ int sync_open_s7_server(plcio_sync *s, const plcio_sync_config *cfg, char *err, 
 extern const plcio_sink sync_sink_shm;
 /* Say once when the segment had to be made anew. */
 void sync_note_recreations(plcio_sync *s);
+/* Publish the segment (the shm sink's ROUND_END), logging a failure once. */
+void sync_shm_publish(plcio_sync *s);
 /* The driver of a URL scheme: the options' drivers first, then the built-in ones. */
 const sync_driver_ops *sync_driver_for(const plcio_sync *s, const char *scheme);
 /* Check and keep the options' drivers, then the built-in ones. */

@@ -73,15 +73,27 @@ typedef struct decimal {
 
 size_t num_text_u64(uint64_t v, char *out)
 {
+    /* Two digits per division (a 13-digit millisecond time is 7, not 13):
+     * every JSON tag carries one or two of these. */
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                   "8081828384858687888990919293949596979899";
     char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
+    size_t n = sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--n] = pairs[2 * (size_t)r + 1];
+        tmp[--n] = pairs[2 * (size_t)r];
+    }
+    if (v >= 10) {
+        tmp[--n] = pairs[2 * v + 1];
+        tmp[--n] = pairs[2 * v];
+    } else {
+        tmp[--n] = (char)('0' + v);
+    }
+    memcpy(out, tmp + n, sizeof tmp - n);
+    return sizeof tmp - n;
 }
 
 /* The nearest p-digit decimal of a (> 0) through printf, which is exact. */

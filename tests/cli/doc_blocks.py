@@ -109,7 +109,7 @@ def run_command(cmd, binary, sims, cwd):
     if len(words) > 1 and words[1] == "sim":
         # a simulator: on a free port (the docs' port is the runner's own
         # simulator's); its ready line is the output; stop it there
-        words = [("127.0.0.1:0" if i > 0 and words[i - 1] in ("--listen", "--tcp") else w)
+        words = [("127.0.0.1:0" if i > 0 and words[i - 1] in ("--listen", "--tcp", "--tls") else w)
                  for i, w in enumerate(words)]
         p = subprocess.Popen(words, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)

@@ -39,10 +39,14 @@ while read -r cmd; do
   [ -s "$page" ] || fail "no man page $page"
   # shellcheck disable=SC2086
   words=$(complete_words plcio $cmd --)
-  grep "^$cmd " "$TMP/table" | while read -r line; do
-    opt=$(echo "$line" | awk '{print $NF == "alias" ? $(NF-1) : $NF}')
-    man_opt=$(echo "$opt" | sed 's/-/\\\\-/g')
-    if echo "$line" | grep -q ' alias$'; then
+  grep "^$cmd " "$TMP/table" | while read -r -a f; do
+    # fields: the command's words, the option, and "alias" for an old spelling (no forks
+    # per option: a loaded machine made this loop the slowest part of the suite)
+    n=${#f[@]}
+    opt=${f[n - 1]} alias=
+    [ "$opt" = alias ] && opt=${f[n - 2]} alias=1
+    man_opt=${opt//-/'\\-'}
+    if [ -n "$alias" ]; then
       # an old spelling: named as such in --help and the man page, still accepted
       grep -q -- "$opt (= " "$TMP/help" || fail "plcio $cmd --help does not name the old spelling $opt"
       grep -q -- "^\.B $man_opt\$" "$page" || fail "$page does not name the old spelling $opt"

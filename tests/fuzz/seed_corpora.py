@@ -8,6 +8,7 @@ s7_server_stream: a client's byte stream: COTP connection request, setup
 communication, then one request PDU of the S7 conformance vectors (s7.json:
 request_cases, multi_item_cases, userdata/upload PDUs), whole and split over
 COTP DT fragments; and a whole block download and delete.
+s7_server_deferred: streams of write jobs with requests pipelined behind them.
 mb_session: a device's answers to the five requests fuzz_mb_session.c
 queues, in each framing (byte 0 picks it), whole and as exceptions.
 The files are named seed-<what>; rerunning rewrites the same bytes."""
@@ -93,6 +94,36 @@ def download_seeds():
     write("download-db50", "s7_server_stream", stream + dt(s7_pdu(1, 4, dele)))
 
 
+def deferred_seeds():
+    """s7_server_deferred: writes (one item, three items, a bit) with a read
+    and another write pipelined behind them, in one stream; the first byte
+    of each chunk decides how the harness replies."""
+    def item(area, db, ts, start, count):
+        return [0x12, 10, 0x10, ts, count >> 8, count & 0xFF, db >> 8, db & 0xFF, area,
+                (start * 8) >> 16 & 0xFF, (start * 8) >> 8 & 0xFF, (start * 8) & 0xFF]
+
+    def write_job(ref, items):
+        param = [5, len(items)]
+        data = []
+        for i, (it, payload, ts) in enumerate(items):
+            param += it
+            data += [0, ts, (len(payload) * 8) >> 8, (len(payload) * 8) & 0xFF] + list(payload)
+            if len(payload) % 2 and i + 1 < len(items):
+                data.append(0)
+        return s7_pdu(1, ref, param, data)
+
+    read = s7_pdu(1, 9, [4, 1] + item(0x84, 1, 2, 0, 4))
+    one = write_job(2, [(item(0x84, 1, 2, 4, 2), b"\x12\x34", 4)])
+    three = write_job(3, [(item(0x84, 1, 2, 0, 4), b"\x01\x02\x03\x04", 4),
+                          (item(0x84, 9, 2, 0, 1), b"\x05", 4),
+                          (item(0x83, 0, 2, 0, 2), b"\x06\x07", 4)])
+    bit = s7_pdu(1, 4, [5, 1, 0x12, 10, 0x10, 1, 0, 1, 0, 1, 0x84, 0, 0, 8 * 6 + 3], [0, 3, 0, 1, 1])
+    head = CR + dt(SETUP)
+    write("write-read", "s7_server_deferred", head + dt(one) + dt(read) + dt(three))
+    write("three-items", "s7_server_deferred", head + dt(three) + dt(bit) + dt(read))
+    write("bit-then-many", "s7_server_deferred", head + dt(bit) + dt(one) * 6 + dt(read))
+
+
 def crc16(data):
     crc = 0xFFFF
     for b in data:
@@ -147,4 +178,5 @@ def mb_seeds():
 
 s7_seeds()
 download_seeds()
+deferred_seeds()
 mb_seeds()

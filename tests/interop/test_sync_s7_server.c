@@ -8,7 +8,14 @@
  *     read of a DB that is not mapped gets "item not available", past the
  *     mapped bytes "address out of range";
  *   - writes, CPU stop, block delete and set clock are refused (the output
- *     is read-only) and the PLC keeps its value, the DBs stay;
+ *     is read-only by default) and the PLC keeps its value, the DBs stay;
+ *   - with `writes: true`, snap7's writes (bytes, a bit, several items in
+ *     one job, part of a tag) reach the source PLC and are answered only
+ *     after the PLC acknowledged (a second client, plcio's, reads them back
+ *     at once); each item of a job gets its own code (not writable, not
+ *     mapped, a BOOL's byte, past the end); the PLC frozen (SIGSTOP: the
+ *     engine's write times out) or gone: an error answer, never "done"; a
+ *     client that leaves while its write waits; CPU control stays refused;
  *   - the PLC gone: reads of its tags are refused (hardware fault), never
  *     answered with the old value;
  *   - garbage on the S7 port closes only that connection;
@@ -17,6 +24,7 @@
  *     message. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +84,7 @@ static void write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static void rig_start(rig *r)
+static void rig_start_with(rig *r, const char *query, const char *s7_extra)
 {
     snprintf(r->dir, sizeof r->dir, "/tmp/plcio-s7o-XXXXXX");
     assert_non_null(mkdtemp(r->dir));
@@ -93,7 +101,7 @@ static void rig_start(rig *r)
              "shm: plcio-test-s7srv-%d-%d\n"
              "devices:\n"
              "  - name: plc\n"
-             "    url: \"s7://127.0.0.1:%d?rack=0&slot=1\"\n"
+             "    url: \"s7://127.0.0.1:%d?rack=0&slot=1%s\"\n"
              "    reconnect: {min: 50ms, max: 200ms}\n"
              "    groups:\n"
              "      - name: fast\n"
@@ -102,20 +110,23 @@ static void rig_start(rig *r)
              "          - {address: DB2.DBD100:REAL, name: Temp, writable: true}\n"
              "          - {address: DB2.DBW104:INT, name: Count}\n"
              "          - {address: DB2.DBX106.0, name: Run, writable: true}\n"
-             "          - {address: DB2.DBD108:DINT, name: Big}\n"
+             "          - {address: DB2.DBD108:DINT, name: Big, writable: true}\n"
              "s7-server:\n"
              "  listen: 127.0.0.1:%d\n"
+             "%s"
              "  map:\n"
              "    - {tag: Temp, at: DB1.DBD0}\n"
              "    - {tag: Count, at: DB1.DBW4}\n"
              "    - {tag: Run, at: DB1.DBX6.3}\n"
              "    - {tag: Temp, at: DB5.DBD0}\n"
              "    - {tag: Big, at: DB5.DBB10}\n",
-             (int)getpid(), ++rigs, r->plc_port, r->s7_port);
+             (int)getpid(), ++rigs, r->plc_port, query, r->s7_port, s7_extra);
     write_file(cfg, text);
     const char *syncv[] = {plcio_bin(), "sync", "--config", cfg, NULL};
     assert_int_equal(plcio_test_proc_start(&r->sync, syncv, "sync:", 10000, 100), 0);
 }
+
+static void rig_start(rig *r) { rig_start_with(r, "", ""); }
 
 static int teardown(void **state)
 {
@@ -259,6 +270,100 @@ static void test_snap7_reads_the_live_image(void **state)
     assert_int_equal(plcio_test_proc_wait(&r->sync, 5000), 0); /* (under ASan: no leak, no error) */
 }
 
+/* The source PLC's values, read by a second client (plcio's). */
+static void plc_read(const rig *r, char *out, size_t cap)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd,
+             "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBW104:INT DB2.DBX106.0 DB2.DBD108:DINT 2>&1", plcio_bin(),
+             r->plc_port);
+    if (run(cmd, out, cap) != 0) fail_msg("%s: %s\n", cmd, out);
+}
+
+static void want_in(const char *out, const char *want)
+{
+    if (!strstr(out, want)) fail_msg("want '%s' in: %s\n", want, out);
+}
+
+static void test_snap7_writes_through_to_the_plc(void **state)
+{
+    (void)state;
+    setenv("NODE_PATH", plcio_test_node_modules(), 1);
+    rig *r = &the_rig;
+    rig_start_with(r, "&timeout=2000", "  writes: true\n");
+    char out[1024], plc[1024];
+    plc_write(r, "DB2.DBD100:REAL=1.5 DB2.DBW104:INT=7 DB2.DBX106.0=false DB2.DBD108:DINT=100");
+    wait_for(r, "r:1:0:7 r:5:10:4", "3fc00000000700\n00000064\n");
+
+    /* one REAL (42.5 = 0x422a0000): "ok" only once the PLC has it, so a
+     * second client reads it back at once, without waiting or retrying */
+    snap7(r, "w:1:0:422a0000", out, sizeof out);
+    assert_string_equal(out, "ok\n");
+    plc_read(r, plc, sizeof plc);
+    printf("after DBWrite DB1.DBD0: %s", plc);
+    want_in(plc, "REAL = 42.5\n");
+
+    /* a bit, then the same tag through its second place in DB5 */
+    snap7(r, "wb:1:6:3:1", out, sizeof out);
+    assert_string_equal(out, "ok\n");
+    plc_read(r, plc, sizeof plc);
+    want_in(plc, "DBX106.0 = true\n");
+    snap7(r, "w:5:0:c1200000", out, sizeof out); /* -10 */
+    assert_string_equal(out, "ok\n");
+    plc_read(r, plc, sizeof plc);
+    want_in(plc, "REAL = -10\n");
+
+    /* several items in one job: each gets its own code. 41200000 (10) to
+     * Temp: done; Count is not writable (0x03); DB9 is not mapped (0x0A);
+     * a byte write over Run's byte (0x06); DB1 past its last mapped byte
+     * (0x05, snap7: address out of range); Big: done */
+    snap7(r, "wm:1:0:41200000,1:4:0001,9:0:00,1:6:00,1:7:00,5:10:00000007", out, sizeof out);
+    printf("multi-item write: %s", out);
+    assert_string_equal(out, "0,2300000,c00000,a00000,900000,0\n");
+    plc_read(r, plc, sizeof plc);
+    printf("the PLC after it: %s", plc);
+    want_in(plc, "REAL = 10\n");
+    want_in(plc, "INT = 7\n"); /* Count kept its value */
+    want_in(plc, "DINT = 7\n");
+    /* part of a tag: merged with the tag's current bytes (7 -> 0x00000102 keeps the high word) */
+    wait_for(r, "r:5:10:4", "00000007\n");
+    snap7(r, "w:5:12:0102", out, sizeof out);
+    assert_string_equal(out, "ok\n");
+    plc_read(r, plc, sizeof plc);
+    want_in(plc, "DINT = 258\n");
+
+    /* CPU control stays refused with writes on */
+    snap7(r, "stop del:1 clock", out, sizeof out);
+    printf("stop, delete, clock: %s", out);
+    assert_true(out[0] == 'E' && strstr(out, "\nE") && strstr(strstr(out, "\nE") + 1, "\nE"));
+
+    /* the PLC frozen (SIGSTOP): a client that leaves while its write waits
+     * for the PLC (the engine's write times out after 2 s; its answer then
+     * finds no client); then a write answered with an error, never "done" */
+    assert_int_equal(kill(r->sim.pid, SIGSTOP), 0);
+    snap7(r, "wdrop:1:0:40000000", out, sizeof out);
+    assert_string_equal(out, "dropped\n");
+    snap7(r, "w:1:0:3f800000", out, sizeof out);
+    printf("PLC frozen: %s", out);
+    assert_int_equal(out[0], 'E');
+    assert_int_equal(kill(r->sim.pid, SIGCONT), 0);
+    wait_for(r, "r:5:10:4", "00000102\n");
+
+    /* the PLC gone: refused at once (hardware fault), never "done" */
+    plcio_test_proc_stop(&r->sim);
+    for (int i = 0; i < 100; i++) {
+        snap7(r, "r:1:0:4", out, sizeof out);
+        if (out[0] == 'E') break;
+        plcio_test_sleep_ms(100);
+    }
+    snap7(r, "w:1:0:3f800000 wb:1:6:3:0", out, sizeof out);
+    printf("PLC gone: %s", out);
+    assert_true(!strncmp(out, "E02300000", 9) && strstr(out, "\nE02300000"));
+
+    kill(r->sync.pid, SIGTERM);
+    assert_int_equal(plcio_test_proc_wait(&r->sync, 5000), 0); /* (under ASan: no leak, no error) */
+}
+
 /* plcio sync refuses the configuration, saying `want`. */
 static void refused(const char *dir, const char *section, const char *want)
 {
@@ -292,7 +397,7 @@ static void test_bad_configurations(void **state)
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/plcio-s7o-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    refused(dir, "  writes: true\n  map:\n    - {tag: Temp, at: DB1.DBD0}\n", "writes: true is not supported");
+    refused(dir, "  writes: maybe\n  map:\n    - {tag: Temp, at: DB1.DBD0}\n", "s7-server writes");
     refused(dir, "  map:\n    - {tag: Temp, at: DB1.DBW0}\n", "does not fit DB1.DBW0");
     refused(dir, "  map:\n    - {tag: Run, at: DB1.DBB0}\n", "is a BOOL: map it to a bit");
     refused(dir, "  map:\n    - {tag: Temp, at: MD0}\n", "is not one DB item");
@@ -313,6 +418,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_snap7_reads_the_live_image, teardown),
+        cmocka_unit_test_teardown(test_snap7_writes_through_to_the_plc, teardown),
         cmocka_unit_test(test_bad_configurations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,7 @@ int main(void)
     FIELD(plcio_s7_server_callbacks, before_write);
     FIELD(plcio_s7_server_callbacks, after_write);
     FIELD(plcio_s7_server_callbacks, on_event);
+    FIELD(plcio_s7_server_callbacks, write_job);
     FIELD(plcio_s7_server_callbacks, ctx);
     CLOSE();
     OPEN(plcio_s7_server_identity);
@@ -125,6 +126,8 @@ int main(void)
     FIELD(plcio_s7_server_options, max_output_bytes);
     FIELD(plcio_s7_server_options, threads);
     FIELD(plcio_s7_server_options, protection_level);
+    FIELD(plcio_s7_server_options, control_locked);
+    FIELD(plcio_s7_server_options, write_timeout_ms);
     FIELD(plcio_s7_server_options, password);
     FIELD(plcio_s7_server_options, cpu_state);
     FIELD(plcio_s7_server_options, identity);

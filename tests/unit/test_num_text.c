@@ -241,11 +241,23 @@ static void test_u64(void **state)
 {
     (void)state;
     char out[24], want[24];
-    uint64_t cases[] = {0, 1, 9, 10, 99, 100, 1234567890123ull, UINT64_MAX};
+    uint64_t cases[] = {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10000, 1234567890123ull, UINT64_MAX};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = num_text_u64(cases[i], out);
         out[n] = '\0';
         snprintf(want, sizeof want, "%llu", (unsigned long long)cases[i]);
+        assert_string_equal(out, want);
+    }
+    /* every length, odd and even digit counts (two digits at a time) */
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t v = x >> (i % 64);
+        size_t n = num_text_u64(v, out);
+        out[n] = '\0';
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
         assert_string_equal(out, want);
     }
 }

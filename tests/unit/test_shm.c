@@ -17,6 +17,7 @@
 #include "plcio/core.h"
 #include "plcio/shm.h"
 #include "shm/shm_format.h"
+#include "shm/shm_internal.h"
 
 static char seg_name[64];
 
@@ -756,6 +757,110 @@ static void test_wait(void **state)
     plcio_shm_reader_free(r);
 }
 
+/* Publications copy only what was staged since their buffer was last
+ * written (two buffers: what changed one publication ago must be copied
+ * again into the other). A model of every tag is checked against each
+ * publication: one tag, a few, most (the whole copy), quality changes. The
+ * document is over 256 KiB, so its JSON may be held back: the writer says so
+ * (shm_writer_json_pending) and a later publication brings it. */
+#define STAGED_TAGS 4000
+
+static void check_model(plcio_shm_reader *r, const int32_t *model, const uint8_t *quality)
+{
+    assert_int_equal(plcio_shm_reader_refresh(r), PLCIO_OK);
+    for (size_t i = 0; i < STAGED_TAGS; i++) {
+        plcio_shm_value v;
+        assert_int_equal(plcio_shm_reader_get(r, i, &v), PLCIO_OK);
+        if (v.quality != quality[i]) fail_msg("tag %zu: quality %d, model %d", i, (int)v.quality, (int)quality[i]);
+        if (quality[i] == PLCIO_SHM_QUALITY_NONE) continue;
+        if (v.as_int != model[i]) fail_msg("tag %zu: %lld, model %d", i, (long long)v.as_int, model[i]);
+    }
+}
+
+static void test_staged_publications(void **state)
+{
+    (void)state;
+    static char names[STAGED_TAGS][48];
+    plcio_shm_tag_def defs[STAGED_TAGS];
+    for (size_t i = 0; i < STAGED_TAGS; i++) {
+        snprintf(names[i], sizeof names[i], "line.station.a_rather_long_tag_name_%04zu", i);
+        defs[i] = (plcio_shm_tag_def){names[i], PLCIO_TYPE_DINT, 0, 0, false};
+    }
+    plcio_shm_writer *w = NULL;
+    plcio_error msg = {0};
+    assert_int_equal(plcio_shm_writer_new(seg_name, defs, STAGED_TAGS, NULL, &w, &msg), PLCIO_OK);
+    plcio_shm_reader *r = open_reader();
+    static int32_t model[STAGED_TAGS];
+    static uint8_t quality[STAGED_TAGS];
+    memset(model, 0, sizeof model);
+    memset(quality, 0, sizeof quality);
+    uint64_t rng = 0x2545F4914F6CDD1Dull, published = 0, last = 0;
+    for (int round = 0; round < 60; round++) {
+        /* rounds of 1 tag, of a few, of most of them */
+        size_t changes = round % 3 == 0 ? 1 : round % 3 == 1 ? 7 : STAGED_TAGS * 3 / 4;
+        for (size_t k = 0; k < changes; k++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            size_t i = (size_t)(rng % STAGED_TAGS);
+            if (rng >> 60 == 0 && quality[i] == PLCIO_SHM_QUALITY_GOOD) {
+                assert_int_equal(plcio_shm_writer_set_quality(w, i, PLCIO_SHM_QUALITY_STALE, PLCIO_ETIMEDOUT),
+                                 PLCIO_OK);
+                quality[i] = PLCIO_SHM_QUALITY_STALE;
+                continue;
+            }
+            model[i] = (int32_t)(rng >> 33) - (1 << 30);
+            uint8_t be[4] = {(uint8_t)((uint32_t)model[i] >> 24), (uint8_t)((uint32_t)model[i] >> 16),
+                             (uint8_t)((uint32_t)model[i] >> 8), (uint8_t)model[i]};
+            assert_int_equal(plcio_shm_writer_set(w, i, be, 4, 0, NULL), PLCIO_OK);
+            quality[i] = PLCIO_SHM_QUALITY_GOOD;
+        }
+        uint64_t gen = 0;
+        assert_int_equal(plcio_shm_writer_publish(w, &gen), PLCIO_OK);
+        assert_int_equal(gen, ++published);
+        last = gen; /* the last publication that changed something */
+        check_model(r, model, quality);
+        /* nothing staged: the next publication leaves every value as it was */
+        if (round % 10 == 9) {
+            assert_int_equal(plcio_shm_writer_publish(w, &gen), PLCIO_OK);
+            assert_int_equal(gen, ++published);
+            check_model(r, model, quality);
+        }
+    }
+    /* The JSON text reaches the last change's values, at once or when the
+     * writer says a held-back document is due and it is published. */
+    bool seen = false;
+    uint64_t give_up = plcio_monotonic_ns() + 30 * PLCIO_NS_PER_S;
+    while (!seen && plcio_monotonic_ns() < give_up) {
+        const char *json = NULL;
+        size_t len = 0;
+        assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+        cJSON *doc = cJSON_Parse(json);
+        assert_non_null(doc);
+        uint64_t gen = (uint64_t)cJSON_GetObjectItem(doc, "generation")->valuedouble;
+        if (gen >= last) {
+            assert_true(len > (size_t)256 * 1024); /* the size that may be held back */
+            cJSON *tags = cJSON_GetObjectItem(doc, "tags");
+            for (size_t i = 0; i < STAGED_TAGS; i++) {
+                cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(tags, names[i]), "value");
+                if (quality[i] == PLCIO_SHM_QUALITY_NONE)
+                    assert_true(cJSON_IsNull(v));
+                else if (v->valuedouble != (double)model[i])
+                    fail_msg("JSON %s: %.0f, model %d", names[i], v->valuedouble, model[i]);
+            }
+            seen = true;
+        } else if (shm_writer_json_pending(w, plcio_monotonic_ns())) {
+            assert_int_equal(plcio_shm_writer_publish(w, NULL), PLCIO_OK);
+        } else {
+            plcio_test_sleep_ms(2);
+        }
+        cJSON_Delete(doc);
+    }
+    assert_true(seen);
+    plcio_shm_reader_free(r);
+    plcio_shm_writer_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +876,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_segment_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_across_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_staged_publications, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ static void test_bad_modbus_urls(void **state)
         {"modbus-udp://127.0.0.1?retries=11", "(parameter retries=11 is not a number in 0..10)"},
         {"modbus-tcp://127.0.0.1?colour=red", "not a Modbus URL (unknown parameter 'colour'"},
         {"modbus-serial:///dev/ttyS0",
-         "(unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii))"},
+         "(unknown scheme 'modbus-serial://' (modbus-tcp, modbus-tls, modbus-udp, modbus-rtu, modbus-ascii))"},
         {"modbus-rtu:///dev/ttyS0?baud=19200&unit=1&unit=2", "is not a device URL (parameter 'unit' is given twice)"},
         {"modbus-tcp://127.0.0.1:0", "is not a device URL (port 0 is out of range (1..65535))"},
         {"modbus-tcp://127.0.0.1:5020/x", "not a Modbus URL (modbus-tcp://HOST[:PORT] takes no path, found '/x')"},

@@ -185,8 +185,15 @@ static void test_modbus_url_reasons(void **state)
         {"modbus-rtu:///dev/ttyS0?parity=X", PLCIO_ERANGE, "parameter parity=X: expected N, E or O"},
         {"modbus-tcp://h?colour=red", PLCIO_ESYNTAX,
          "unknown parameter 'colour' (unit, timeout, retries; serial: baud, parity, data-bits, stop-bits, rs485)"},
+        {"modbus-tls://h", PLCIO_ESYNTAX,
+         "modbus-tls:// needs ca=FILE (the CA that signed the server's certificate); insecure=1 skips every check"},
+        {"modbus-tls://h?ca=a.pem&colour=red", PLCIO_ESYNTAX,
+         "unknown parameter 'colour' (modbus-tls: ca, cert, key, server-name, verify-name, insecure, unit, timeout, "
+         "retries)"},
+        {"modbus-tls://h?ca=a.pem&verify-name=2", PLCIO_ERANGE, "parameter verify-name=2 is not a number in 0..1"},
+        {"modbus-tls://h/x?ca=a.pem", PLCIO_ESYNTAX, "modbus-tls://HOST[:PORT] takes no path, found '/x'"},
         {"modbus-serial:///dev/ttyS0", PLCIO_ESYNTAX,
-         "unknown scheme 'modbus-serial://' (modbus-tcp, modbus-udp, modbus-rtu, modbus-ascii)"},
+         "unknown scheme 'modbus-serial://' (modbus-tcp, modbus-tls, modbus-udp, modbus-rtu, modbus-ascii)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         plcio_error err = {0};

@@ -4,7 +4,7 @@
  *   plcio gateway modbus --to URL [--route UNIT=URL]... [--listen HOST:PORT]
  *                        [--udp HOST:PORT] [--max-pending N] [--depth N]
  *                        [--reconnect MS] [--max-connections N] [--seconds S]
- *                        [--stats] [--verbose]
+ *                        [--read-only] [--stats] [--verbose]
  *
  * Prints "listening on HOST:PORT (tcp)" per listener when ready; on exit
  * (Ctrl-C, SIGTERM, --seconds) with --stats one line of counters per
@@ -33,6 +33,10 @@ static const cli_opt gateway_modbus_table[] = {
     {"--reconnect", "MS", "least time between two attempts to open a device's link (default 500)", 0},
     {"--max-connections", "N", "TCP clients at once (default 512; then the one silent longest is closed)", 0},
     {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
+    {"--read-only", NULL,
+     "answer write function codes (5, 6, 15, 16, 21, 22, 23, ...) with exception 01 "
+     "without passing them on",
+     0},
     {"--stats", NULL, "print one line of counters per device when stopping", 0},
     {"--verbose", NULL, "log every frame on stderr", 0},
     OPT_ROW_END,
@@ -52,8 +56,8 @@ static const cli_spec gateway_modbus_spec = {
     "device's exception goes back with the client's transaction id. When the device does not answer in\n"
     "time (the URL's timeout= and retries=) the gateway answers exception 0x0B; when its link is down or\n"
     "the unit has no route, 0x0A. Clients sharing a serial line take turns; the line keeps its t3.5 gap.\n"
-    "Listens on 127.0.0.1 unless --listen says otherwise. Writes pass through: whoever can reach the\n"
-    "port can write to every device behind it, so keep it on 127.0.0.1 or a trusted network.",
+    "Listens on 127.0.0.1 unless --listen says otherwise. Writes pass through unless --read-only: whoever\n"
+    "can reach the port can write to every device behind it, so keep it on 127.0.0.1 or a trusted network.",
     gateway_modbus_table,
     NULL,
     gateway_examples,
@@ -163,6 +167,8 @@ static int gateway_options(int argc, char **argv, plcio_modbus_gateway_options *
             if (c->nudp == GW_MAX_LISTEN)
                 return cli_error(PLCIO_EXIT_USAGE, "gateway modbus: at most %d --udp", GW_MAX_LISTEN);
             c->udp[c->nudp++] = v;
+        } else if (cli_option(argc, argv, &i, "--read-only", NULL, &bad)) {
+            o->read_only = true;
         } else if (cli_option(argc, argv, &i, "--stats", NULL, &bad)) {
             c->stats = true;
         } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
@@ -220,11 +226,12 @@ static void print_stats(const plcio_modbus_gateway *g)
         plcio_modbus_gateway_target_stats s;
         if (plcio_modbus_gateway_target_stats_get(g, i, &s) != PLCIO_OK) continue;
         printf("target %s: requests %llu answers %llu exceptions %llu no-response %llu path-unavailable %llu "
-               "broadcasts %llu dropped %llu connects %llu max-queued %u mean-latency-us %llu\n",
+               "broadcasts %llu dropped %llu connects %llu max-queued %u mean-latency-us %llu refused %llu\n",
                s.url, (unsigned long long)s.requests, (unsigned long long)s.answers, (unsigned long long)s.exceptions,
                (unsigned long long)s.no_response, (unsigned long long)s.path_unavailable,
                (unsigned long long)s.broadcasts, (unsigned long long)s.dropped, (unsigned long long)s.connects,
-               s.max_queued, (unsigned long long)(s.answers ? s.latency_sum_us / s.answers : 0));
+               s.max_queued, (unsigned long long)(s.answers ? s.latency_sum_us / s.answers : 0),
+               (unsigned long long)s.refused);
     }
     fflush(stdout);
 }

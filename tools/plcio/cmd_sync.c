@@ -23,7 +23,7 @@ static const char usage[] =
     "       --no-json: keep no JSON text (binary readers only; saves the engine the rendering)\n"
     "       --tag ADDRESS: one tag by address (hr100:REAL, co3, DB1.DBD8:REAL), repeatable; an array\n"
     "         (hr0[4], DB1.DBW0[3]) is one tag per element, named hr0[0] .. hr0[3]\n"
-    "       Modbus devices take tags this way (modbus-tcp/-udp/-rtu/-ascii://...)\n"
+    "       Modbus devices take tags this way (modbus-tcp/-tls/-udp/-rtu/-ascii://...)\n"
     "       --postgres CONNINFO: every change also into PostgreSQL table plcio_samples (created when missing);\n"
     "         CONNINFO is libpq's (\"host=/run/postgresql dbname=plant\"); the password comes from PGPASSWORD\n"
     "         or a password file (passfile=FILE, ~/.pgpass), not from this command line\n"
@@ -454,7 +454,7 @@ static const cli_spec sync_spec = {
     "sync",
     "(--config FILE | URL --db N --layout FILE... | URL --tag ADDRESS...)",
     "mirror PLC memory into shared memory until Ctrl-C",
-    "Modbus devices (modbus-tcp/-udp/-rtu/-ascii://) take tags with --tag.",
+    "Modbus devices (modbus-tcp/-tls/-udp/-rtu/-ascii://) take tags with --tag.",
     sync_opts,
     NULL,
     NULL,

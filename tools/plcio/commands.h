@@ -37,5 +37,6 @@ extern const plcio_command plcio_cmd_sync;
 extern const plcio_command plcio_cmd_demo;
 extern const plcio_command plcio_cmd_shm;
 extern const plcio_command plcio_cmd_gateway;
+extern const plcio_command plcio_cmd_partner;
 
 #endif

@@ -10,10 +10,11 @@
 #include "plcio/plcio.h"
 
 static const plcio_command *const commands[] = {
-    &plcio_cmd_read,    &plcio_cmd_write,  &plcio_cmd_watch,   &plcio_cmd_info,   &plcio_cmd_blocks,
-    &plcio_cmd_szl,     &plcio_cmd_clock,  &plcio_cmd_control, &plcio_cmd_upload, &plcio_cmd_download,
-    &plcio_cmd_delete,  &plcio_cmd_diag,   &plcio_cmd_sync,    &plcio_cmd_shm,    &plcio_cmd_sim,
-    &plcio_cmd_gateway, &plcio_cmd_layout, &plcio_cmd_browse,  &plcio_cmd_demo,   &plcio_cmd_version,
+    &plcio_cmd_read,    &plcio_cmd_write,   &plcio_cmd_watch,   &plcio_cmd_info,   &plcio_cmd_blocks,
+    &plcio_cmd_szl,     &plcio_cmd_clock,   &plcio_cmd_control, &plcio_cmd_upload, &plcio_cmd_download,
+    &plcio_cmd_delete,  &plcio_cmd_diag,    &plcio_cmd_sync,    &plcio_cmd_shm,    &plcio_cmd_sim,
+    &plcio_cmd_gateway, &plcio_cmd_partner, &plcio_cmd_layout,  &plcio_cmd_browse, &plcio_cmd_demo,
+    &plcio_cmd_version,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

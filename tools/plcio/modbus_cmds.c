@@ -220,14 +220,17 @@ static int parse_file_address(const char *text, uint16_t *file, uint16_t *record
     return PLCIO_EXIT_OK;
 }
 
+/* A link failure in words: the client's last error when it is this one
+ * (a TLS refusal names its cause there), else the code's text. */
+static const char *link_why(const plcio_modbus_client *c, int rc)
+{
+    const plcio_error *e = plcio_modbus_client_last_error(c);
+    return e->code == rc && e->text[0] ? e->text : plcio_strerror(rc);
+}
+
 static char *device_error(plcio_modbus_client *c, int rc)
 {
-    char why[160];
-    if (rc == PLCIO_EMBEXC)
-        snprintf(why, sizeof why, "%s", plcio_mb_exception_text(plcio_modbus_last_exception(c)));
-    else
-        snprintf(why, sizeof why, "%s", plcio_strerror(rc));
-    return strdup(why);
+    return strdup(rc == PLCIO_EMBEXC ? plcio_mb_exception_text(plcio_modbus_last_exception(c)) : link_why(c, rc));
 }
 
 /* FC 20: one record's registers as "v" or "[a, b, c]". */
@@ -605,7 +608,7 @@ int modbus_cli_info(int argc, char **argv)
         st = cli_error(PLCIO_EXIT_FAILURE, "info: device identification refused: exception %d (%s)",
                        plcio_modbus_last_exception(c), plcio_mb_exception_text(plcio_modbus_last_exception(c)));
     else if (rc)
-        st = cli_error(PLCIO_EXIT_FAILURE, "info: %s", plcio_strerror(rc));
+        st = cli_error(PLCIO_EXIT_FAILURE, "info: %s", link_why(c, rc));
     if (!st) {
         if (a.json) fputc('{', stdout);
         for (size_t i = 0; i < n; i++) {
@@ -649,12 +652,12 @@ static void diag_key(diag_out *d, const char *key)
 /* A refused or failed request: its reason, in the output (not only stderr). */
 static void diag_error(diag_out *d, plcio_modbus_client *c, const char *key, int rc)
 {
-    char why[160];
+    char why[sizeof(plcio_error){0}.text + 64];
     if (rc == PLCIO_EMBEXC)
         snprintf(why, sizeof why, "refused: exception %d (%s)", plcio_modbus_last_exception(c),
                  plcio_mb_exception_text(plcio_modbus_last_exception(c)));
     else
-        snprintf(why, sizeof why, "%s", plcio_strerror(rc));
+        snprintf(why, sizeof why, "%s", link_why(c, rc));
     diag_key(d, key);
     if (d->json) {
         fputs("{\"error\": ", stdout);

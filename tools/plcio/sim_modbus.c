@@ -4,6 +4,7 @@
  *                    [--baud N] [--parity N|E|O] [--data-bits 7|8] [--stop-bits 1|2]
  *                    [--unit N]... [--size N] [--files N] [--seconds S] [--trace]
  *                    [--max-connections N] [--idle-timeout MS] [--frame-timeout MS]
+ *                    [--tls HOST:PORT --ca FILE --cert FILE --key FILE [--tls-write-role ROLE]]
  *
  * Without a link option it listens on TCP 127.0.0.1:1502. Port 0 picks a free
  * port. Without --unit it answers every unit id (one shared bank). For every
@@ -36,6 +37,17 @@ static const cli_opt sim_modbus_table[] = {
     {"--listen", "HOST:PORT", "Modbus TCP on this address (default 127.0.0.1:1502; port 0 picks a free one)",
      CLI_OPT_REPEAT},
     {"--udp", "HOST:PORT", "Modbus UDP on this address", CLI_OPT_REPEAT},
+    {"--tls", "HOST:PORT",
+     "Modbus/TCP Security (TLS, usually port 802) on this address; needs --ca, --cert, --key; clients must present a "
+     "certificate signed by --ca",
+     CLI_OPT_REPEAT},
+    {"--ca", "FILE", "TLS: PEM CA certificate(s) that sign the clients' certificates", CLI_OPT_FILE},
+    {"--cert", "FILE", "TLS: PEM certificate of this server", CLI_OPT_FILE},
+    {"--key", "FILE", "TLS: PEM private key of this server", CLI_OPT_FILE},
+    {"--tls-write-role", "ROLE",
+     "serve writes (FC 5, 6, 15, 16, 21, 22, 23) only to clients whose certificate carries this role (extension "
+     "1.3.6.1.4.1.50316.802.1); others get exception 01. Applies to --listen clients too (they have no role)",
+     0},
     {"--rtu", "DEVICE", "Modbus RTU on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
     {"--ascii", "DEVICE", "Modbus ASCII on this serial device (absolute path)", CLI_OPT_REPEAT | CLI_OPT_FILE},
     {"--baud", "N", "serial: bits per second (default 19200)", 0},
@@ -54,6 +66,11 @@ static const cli_opt sim_modbus_table[] = {
      CLI_OPT_REPEAT | CLI_OPT_FILE},
     {"--server-id", "N", "FC 17 server id byte, 0..255 (default 1); the answer: id, run indicator 0xFF, \"plcio sim\"",
      0},
+    {"--backed", "TABLE:START:COUNT=URL",
+     "serve addresses from a remote device (table holding|input|coils|discrete; URL a Modbus client URL, plus "
+     "max-age=MS (cache age limit, default 0: every read asks), write-through=1 (default: writes refused), "
+     "remote-start=N (remote address of START, default START)); TCP and UDP links only",
+     CLI_OPT_REPEAT},
     {"--verbose", NULL, "dump every frame on stderr", 0},
     OPT_ROW_CHURN,
     {"--tcp", "HOST:PORT", "--listen", CLI_OPT_ALIAS | CLI_OPT_REPEAT},
@@ -107,7 +124,7 @@ static bool split_host_port(const char *arg, char *host, size_t cap, int *port)
 }
 
 typedef struct sim_link {
-    char kind; /* 't' tcp, 'u' udp, 'r' rtu, 'a' ascii */
+    char kind; /* 't' tcp, 'u' udp, 'r' rtu, 'a' ascii, 's' tls */
     const char *arg;
 } sim_link;
 
@@ -119,9 +136,12 @@ typedef struct sim_opts {
     unsigned long size, files, seconds, baud, data_bits, stop_bits, server_id;
     unsigned long max_connections, idle_timeout, frame_timeout;
     const char *parity;
+    const char *ca, *cert, *key, *write_role; /* --tls */
     bool trace;
     const char *data[MAX_LINKS]; /* --data FILE */
     size_t ndata;
+    const char *backed[MAX_LINKS]; /* --backed TABLE:START:COUNT=URL */
+    size_t nbacked;
     sim_churn churn;
 } sim_opts;
 
@@ -131,7 +151,7 @@ static int link_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
     static const struct {
         const char *name;
         char kind;
-    } kinds[] = {{"--listen", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}};
+    } kinds[] = {{"--listen", 't'}, {"--udp", 'u'}, {"--rtu", 'r'}, {"--ascii", 'a'}, {"--tls", 's'}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         const char *v = NULL;
         bool bad = false;
@@ -181,6 +201,73 @@ static int number_option(int argc, char **argv, int *i, sim_opts *o, bool *taken
     return PLCIO_EXIT_OK;
 }
 
+/* --ca/--cert/--key/--tls-write-role (the --tls links' settings). */
+static int tls_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    static const struct {
+        const char *name;
+        size_t field; /* offset of a const char * in sim_opts */
+    } opts[] = {{"--ca", offsetof(sim_opts, ca)},
+                {"--cert", offsetof(sim_opts, cert)},
+                {"--key", offsetof(sim_opts, key)},
+                {"--tls-write-role", offsetof(sim_opts, write_role)}};
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        const char *v = NULL;
+        bool bad = false;
+        if (!cli_option(argc, argv, i, opts[k].name, &v, &bad)) continue;
+        *taken = true;
+        if (bad) return PLCIO_EXIT_USAGE;
+        size_t max = k < 3 ? 500 : 127; /* file names; a role */
+        if (!v[0] || strlen(v) > max) return cli_error(PLCIO_EXIT_USAGE, "%s: want 1..%zu bytes", opts[k].name, max);
+        memcpy((char *)o + opts[k].field, &v, sizeof v);
+        return PLCIO_EXIT_OK;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* --tls needs its files; the files need a --tls. */
+static int check_tls(const sim_opts *o)
+{
+    bool tls = false;
+    for (size_t k = 0; k < o->nlinks; k++)
+        tls = tls || o->links[k].kind == 's';
+    if (tls && (!o->ca || !o->cert || !o->key))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --tls needs --ca FILE, --cert FILE and --key FILE");
+    if (!tls && (o->ca || o->cert || o->key))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: --ca, --cert and --key are for --tls HOST:PORT");
+    return PLCIO_EXIT_OK;
+}
+
+/* --data FILE and --backed SPEC: one more of them. */
+static int list_option(int argc, char **argv, int *i, sim_opts *o, bool *taken)
+{
+    const char *v = NULL;
+    bool bad = false;
+    const char **list = NULL;
+    size_t *n = NULL;
+    if (cli_option(argc, argv, i, "--data", &v, &bad))
+        list = o->data, n = &o->ndata;
+    else if (cli_option(argc, argv, i, "--backed", &v, &bad))
+        list = o->backed, n = &o->nbacked;
+    else
+        return PLCIO_EXIT_OK;
+    *taken = true;
+    if (bad) return PLCIO_EXIT_USAGE;
+    if (*n == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "%s: at most %d", argv[*i - 1], MAX_LINKS);
+    list[(*n)++] = v;
+    return PLCIO_EXIT_OK;
+}
+
+/* Backed ranges are served on TCP and UDP only: a serial line cannot wait. */
+static int check_backed_links(const sim_opts *o)
+{
+    for (size_t k = 0; k < o->nlinks && o->nbacked; k++)
+        if (o->links[k].kind == 'r' || o->links[k].kind == 'a')
+            return cli_error(PLCIO_EXIT_USAGE, "--backed: a serial link (--rtu, --ascii) cannot wait for a remote "
+                                               "device; serve backed ranges on --listen or --udp");
+    return PLCIO_EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, sim_opts *o)
 {
     o->size = 10000;
@@ -200,6 +287,8 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         unsigned long n;
         int st = link_option(argc, argv, &i, o, &taken);
         if (!st && !taken) st = number_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = tls_option(argc, argv, &i, o, &taken);
+        if (!st && !taken) st = list_option(argc, argv, &i, o, &taken);
         if (st || taken) {
             if (st) return st;
             continue;
@@ -212,10 +301,6 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         } else if (cli_option(argc, argv, &i, "--parity", &v, &bad)) {
             if (bad) return PLCIO_EXIT_USAGE;
             o->parity = v;
-        } else if (cli_option(argc, argv, &i, "--data", &v, &bad)) {
-            if (bad) return PLCIO_EXIT_USAGE;
-            if (o->ndata == MAX_LINKS) return cli_error(PLCIO_EXIT_USAGE, "--data: at most %d files", MAX_LINKS);
-            o->data[o->ndata++] = v;
         } else if (cli_option(argc, argv, &i, "--churn", &v, &bad)) {
             if (!bad && !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
         } else if (cli_option(argc, argv, &i, "--verbose", NULL, &bad)) {
@@ -225,12 +310,126 @@ static int parse_opts(int argc, char **argv, sim_opts *o)
         }
     }
     if (o->nlinks == 0) o->links[o->nlinks++] = (sim_link){'t', "127.0.0.1:1502"};
+    int st = check_tls(o);
+    return st ? st : check_backed_links(o);
+}
+
+static int open_tls(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
+{
+    char host[256];
+    int port, bound = 0;
+    if (!split_host_port(l->arg, host, sizeof host, &port))
+        return cli_error(PLCIO_EXIT_USAGE, "sim modbus: '%s' is not HOST:PORT", l->arg);
+    plcio_modbus_tls_options t;
+    plcio_modbus_tls_options_init(&t);
+    t.ca_file = o->ca;
+    t.cert_file = o->cert;
+    t.key_file = o->key;
+    plcio_error err;
+    int rc = plcio_modbus_server_listen_tls(s, host, port, &t, &bound, &err);
+    if (rc != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_FAILURE, "sim modbus: cannot serve TLS on %s: %s", l->arg, err.text);
+    printf("listening on %s:%d (tls)\n", host[0] ? host : "0.0.0.0", bound);
+    return PLCIO_EXIT_OK;
+}
+
+/* One query parameter of --backed that is ours, not the client URL's. */
+static int backed_param(const char *spec, const char *kv, size_t len, plcio_modbus_backing_options *bo,
+                        long *remote_start)
+{
+    char buf[64];
+    unsigned long n;
+    if (len >= sizeof buf) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: parameter too long", spec);
+    memcpy(buf, kv, len);
+    buf[len] = '\0';
+    const char *val = strchr(buf, '=') + 1;
+    if (!strncmp(buf, "max-age=", 8)) {
+        if (!parse_ulong(val, PLCIO_MODBUS_TIMEOUT_MAX_MS, &n))
+            return cli_error(PLCIO_EXIT_USAGE, "--backed %s: max-age '%s' is not milliseconds 0..86400000", spec, val);
+        bo->max_age_ms = (uint32_t)n;
+    } else if (!strncmp(buf, "write-through=", 14)) {
+        if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+            return cli_error(PLCIO_EXIT_USAGE, "--backed %s: write-through '%s' is not 0 or 1", spec, val);
+        bo->write_through = val[0] == '1';
+    } else {
+        if (!parse_ulong(val, 65535, &n))
+            return cli_error(PLCIO_EXIT_USAGE, "--backed %s: remote-start '%s' is not 0..65535", spec, val);
+        *remote_start = (long)n;
+    }
+    return PLCIO_EXIT_OK;
+}
+
+/* --backed TABLE:START:COUNT=URL[?max-age=MS&write-through=1&remote-start=N&...client parameters]. */
+static int back_range(plcio_modbus_server *s, const sim_opts *o, const char *spec)
+{
+    static const struct {
+        const char *name;
+        plcio_modbus_area area;
+    } tables[] = {{"holding", PLCIO_MODBUS_HOLDING_REGISTERS},
+                  {"input", PLCIO_MODBUS_INPUT_REGISTERS},
+                  {"coils", PLCIO_MODBUS_COILS},
+                  {"discrete", PLCIO_MODBUS_DISCRETE_INPUTS}};
+    const char *eq = strchr(spec, '=');
+    char head[64], url[1024];
+    if (!eq || (size_t)(eq - spec) >= sizeof head || strlen(eq + 1) >= sizeof url)
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
+    memcpy(head, spec, (size_t)(eq - spec));
+    head[eq - spec] = '\0';
+    char *c1 = strchr(head, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    unsigned long start, count;
+    if (!c2) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
+    *c1 = *c2 = '\0';
+    size_t t = 0;
+    while (t < sizeof tables / sizeof tables[0] && strcmp(tables[t].name, head) != 0)
+        t++;
+    if (t == sizeof tables / sizeof tables[0])
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: table '%s' is not holding, input, coils or discrete", spec,
+                         head);
+    if (!parse_ulong(c1 + 1, 65535, &start) || !parse_ulong(c2 + 1, 65536, &count) || count == 0 ||
+        start + count > 65536)
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: START:COUNT must be addresses within 0..65535, COUNT >= 1",
+                         spec);
+    /* our parameters out of the query, the client's stay */
+    plcio_modbus_backing_options bo;
+    plcio_modbus_backing_options_init(&bo);
+    long remote_start = (long)start;
+    const char *q = strchr(eq + 1, '?');
+    size_t ulen = q ? (size_t)(q - (eq + 1)) : strlen(eq + 1);
+    memcpy(url, eq + 1, ulen);
+    url[ulen] = '\0';
+    char sep = '?';
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        size_t len = strcspn(p, "&");
+        bool ours = (len > 8 && !strncmp(p, "max-age=", 8)) || (len > 14 && !strncmp(p, "write-through=", 14)) ||
+                    (len > 13 && !strncmp(p, "remote-start=", 13));
+        if (ours) {
+            int st = backed_param(spec, p, len, &bo, &remote_start);
+            if (st) return st;
+        } else if (len) {
+            size_t at = strlen(url);
+            url[at] = sep;
+            memcpy(url + at + 1, p, len);
+            url[at + 1 + len] = '\0';
+            sep = '&';
+        }
+        p += len + (p[len] == '&');
+    }
+    bo.remote_offset = (int32_t)(remote_start - (long)start);
+    size_t nunits = o->nunits ? o->nunits : 1;
+    for (size_t u = 0; u < nunits; u++) {
+        plcio_error err = {0};
+        int unit = o->nunits ? (int)o->units[u] : PLCIO_MODBUS_ANY_UNIT;
+        int rc =
+            plcio_modbus_server_back_range(s, unit, tables[t].area, (uint16_t)start, (uint32_t)count, url, &bo, &err);
+        if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: %s", spec, err.text);
+    }
     return PLCIO_EXIT_OK;
 }
 
 static int open_link(plcio_modbus_server *s, const sim_opts *o, const sim_link *l)
 {
     int port, bound = 0, rc;
+    if (l->kind == 's') return open_tls(s, o, l);
     if (l->kind == 't' || l->kind == 'u') {
         char host[256];
         if (!split_host_port(l->arg, host, sizeof host, &port))
@@ -424,9 +623,12 @@ int sim_modbus_main(int argc, char **argv)
     static const char extra[] = "plcio sim";
     if (rc == PLCIO_OK) rc = plcio_modbus_server_set_server_id(s, &id, 1, true);
     if (rc == PLCIO_OK) rc = plcio_modbus_server_set_server_data(s, (const uint8_t *)extra, sizeof extra - 1);
+    if (rc == PLCIO_OK && o.write_role) rc = plcio_modbus_server_set_write_role(s, o.write_role);
     if (rc != PLCIO_OK) st = cli_error(PLCIO_EXIT_FAILURE, "sim modbus: %s", plcio_strerror(rc));
     for (size_t i = 0; i < o.ndata && st == PLCIO_EXIT_OK; i++)
         st = load_data(s, &o, o.data[i]);
+    for (size_t i = 0; i < o.nbacked && st == PLCIO_EXIT_OK; i++)
+        st = back_range(s, &o, o.backed[i]);
     for (size_t i = 0; i < o.nlinks && st == PLCIO_EXIT_OK; i++)
         st = open_link(s, &o, &o.links[i]);
     fflush(stdout);

@@ -5,6 +5,7 @@ server (its known contents: holding[i] = i for i < 200 except 100..101 =
 i % 2 == 0; 1000 registers, 2000 bits).
 
   gateway_peer.py tcp|udp HOST:PORT [--unit N] [--clients N] [--seconds N]
+  gateway_peer.py read-only GATEWAY_HOST:PORT TARGET_HOST:PORT [--seconds N]
 
 Runs the checks below on N clients at once (threads, one connection each,
 default 3): each writes and reads back its own registers, so answers that
@@ -90,7 +91,56 @@ def run_checks(kind, host, port, unit, k):
     c.close()
 
 
+def read_only_checks(gateway, target):
+    """A --read-only gateway: reads go through, every write is answered with
+    exception 01 and the target (read directly) keeps its contents."""
+    from pymodbus.client import ModbusTcpClient
+
+    host, port = gateway.rsplit(":", 1)
+    c = ModbusTcpClient(host, port=int(port), timeout=5)
+    c.connect()
+    rr = c.read_holding_registers(0, 4, slave=1)
+    check("read-only: fc03 goes through", ok(rr) and rr.registers == [0, 1, 2, 3])
+    rr = c.read_coils(0, 4, slave=1)
+    check("read-only: fc01 goes through", ok(rr) and rr.bits[:4] == [True, False, False, True])
+
+    def refused(name, rr):
+        check("read-only: %s refused with exception 01" % name,
+              rr is not None and rr.isError() and getattr(rr, "exception_code", 0) == 1)
+
+    refused("fc06", c.write_register(5, 999, slave=1))
+    refused("fc16", c.write_registers(10, [7, 7], slave=1))
+    refused("fc05", c.write_coil(3, False, slave=1))
+    refused("fc15", c.write_coils(0, [False, True], slave=1))
+    refused("fc22", c.mask_write_register(address=20, and_mask=0, or_mask=0xFFFF, slave=1))
+    refused("fc23", c.readwrite_registers(read_address=0, read_count=2, write_address=30, write_registers=[9],
+                                          slave=1))
+    rr = c.read_input_registers(3, 2, slave=1)
+    check("read-only: the connection goes on", ok(rr) and rr.registers == [1003, 1004])
+    c.close()
+    host, port = target.rsplit(":", 1)
+    d = ModbusTcpClient(host, port=int(port), timeout=5)
+    d.connect()
+    rr = d.read_holding_registers(0, 40, slave=1)
+    check("read-only: the target's registers untouched", ok(rr) and rr.registers == list(range(40)))
+    rr = d.read_coils(0, 4, slave=1)
+    check("read-only: the target's coils untouched", ok(rr) and rr.bits[:4] == [True, False, False, True])
+    d.close()
+
+
 def main():
+    if len(sys.argv) > 3 and sys.argv[1] == "read-only":
+        t = threading.Timer(int(arg_value("--seconds", "60")), lambda: __import__("os")._exit(3))
+        t.daemon = True
+        t.start()
+        try:
+            read_only_checks(sys.argv[2], sys.argv[3])
+        except BaseException as e:
+            if not isinstance(e, SystemExit):
+                say("FAIL %r" % (e,))
+            sys.exit(1)
+        say("ALL OK")
+        return
     t = threading.Timer(int(arg_value("--seconds", "60")), lambda: __import__("os")._exit(3))
     t.daemon = True
     t.start()

@@ -12,6 +12,9 @@
  *   - bad input (garbage, oversized, truncated frames, a response code as a
  *     request, UDP garbage): the connection is closed or the frame dropped,
  *     other clients go on;
+ *   - --read-only: pymodbus's client reads through the gateway, its writes
+ *     (FC 5, 6, 15, 16, 22, 23) and mbpoll's are answered exception 01, the
+ *     target (read directly) keeps its contents, --stats counts them;
  *   - usage errors of the command.
  * Serial lines run 19200 8N1 (this sandbox's ptys refuse parity from pyserial). */
 #include <arpa/inet.h>
@@ -549,6 +552,54 @@ static void expect_usage(const char *const *args, const char *why)
     assert_int_equal(WEXITSTATUS(st), 2);
 }
 
+/* ---- --read-only: writes answered 01, the target untouched ---- */
+
+static void test_read_only(void **state)
+{
+    (void)state;
+    plcio_test_proc srv = PLCIO_TEST_PROC_INIT, gw = PLCIO_TEST_PROC_INIT;
+    int tport = 0;
+    pymodbus_server(&srv, "tcp", NULL, &tport);
+    char to[128], gw_addr[64], target[64];
+    snprintf(to, sizeof to, "modbus-tcp://127.0.0.1:%d?timeout=2000", tport);
+    const char *extra[] = {"--to", to, "--read-only", "--stats", NULL};
+    int port = gateway_start(&gw, extra, false, NULL);
+    snprintf(gw_addr, sizeof gw_addr, "127.0.0.1:%d", port);
+    snprintf(target, sizeof target, "127.0.0.1:%d", tport);
+    const char *peerv[] = {PY, script("gateway_peer.py"), "read-only", gw_addr, target, "--seconds", "40", NULL};
+    run_peer(peerv, "ALL OK", 40);
+
+    /* mbpoll (libmodbus) too: its write fails with "Illegal function", the register keeps its value */
+    char cmd[512], out[512], all[2048] = "";
+    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 8 -t 4 -1 127.0.0.1 4321 2>&1", port);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t used = 0;
+    while (fgets(out, sizeof out, f) && used + 1 < sizeof all)
+        used += (size_t)snprintf(all + used, sizeof all - used, "%s", out);
+    int st = pclose(f);
+    printf("mbpoll write through a read-only gateway (exit %d): %s", st, all);
+    assert_true(st != 0);
+    assert_non_null(strstr(all, "Illegal function"));
+    plcio_modbus_client *c = client_to(tport, 3000); /* straight to the target */
+    uint16_t r[1];
+    assert_int_equal(plcio_modbus_read_holding_registers(c, 1, 7, 1, r), PLCIO_OK);
+    assert_int_equal(r[0], 7);
+    plcio_modbus_client_free(c);
+
+    if (gw.pid > 0) kill(gw.pid, SIGTERM);
+    char line[512];
+    bool counted = false;
+    while (plcio_test_proc_read_line(&gw, line, sizeof line, 5000) == 0)
+        if (strstr(line, "target ")) {
+            printf("%s\n", line);
+            counted = strstr(line, " refused 7") != NULL; /* six from pymodbus, one from mbpoll */
+        }
+    assert_int_equal(plcio_test_proc_wait(&gw, 5000), 0);
+    assert_true(counted);
+    plcio_test_proc_stop(&srv);
+}
+
 static void test_usage(void **state)
 {
     (void)state;
@@ -567,6 +618,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_back_pressure),
         cmocka_unit_test(test_pymodbus_through_gateway_to_rtu),

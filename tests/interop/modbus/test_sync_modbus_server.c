@@ -12,7 +12,9 @@
  *     (read with the S7 client right after it, no retry); a read sent behind
  *     a write on the same connection is answered after it, in order, with
  *     the written value; a client that leaves before its write's answer
- *     harms nothing; a write the PLC cannot take (the PLC is gone) gets
+ *     harms nothing; FC 23 (pymodbus's readwrite_registers) answers its read
+ *     part with the written value (the write first, as the spec says), also
+ *     where the tag is mapped a second time; a write the PLC cannot take (the PLC is gone) gets
  *     exception 04 at pymodbus and libmodbus (mbpoll);
  *   - bad input (garbage) closes only that connection. */
 #include <arpa/inet.h>
@@ -352,6 +354,27 @@ static void test_writes_when_enabled(void **state)
     close(fd);
     snprintf(want, sizeof want, "%u %u\n", hi, lo);
     wait_for(&r, "hr 0 2", want); /* the engine serves on, with the value the PLC took */
+
+    /* FC 23: the read part answered after the write landed: -3.5 written to
+     * hr 0..1 (ABCD) reads back there, and at hr 10..11 (the same tag, CDAB);
+     * then 6.25 */
+    uint16_t hi2, lo2;
+    regs_of_float(-3.5f, &hi, &lo);
+    regs_of_float(6.25f, &hi2, &lo2);
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import logging\nlogging.basicConfig(level=logging.CRITICAL)\n"
+             "from pymodbus.client import ModbusTcpClient\n"
+             "c = ModbusTcpClient(\"127.0.0.1\", port=%d, timeout=5)\nc.connect()\n"
+             "a = c.readwrite_registers(read_address=0, read_count=2, write_address=0, write_registers=[%u, %u], "
+             "slave=1)\n"
+             "b = c.readwrite_registers(read_address=10, read_count=2, write_address=0, write_registers=[%u, %u], "
+             "slave=1)\n"
+             "print(a.registers, b.registers)' 2>&1",
+             PY, r.mb_port, hi, lo, hi2, lo2);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    snprintf(want, sizeof want, "[%u, %u] [%u, %u]\n", hi, lo, lo2, hi2);
+    printf("FC 23 read parts: %s", out);
+    assert_string_equal(out, want);
 
     /* the PLC is gone: a write cannot be done, and the client hears so (04), not "done" */
     plcio_test_proc_stop(&r.sim);

@@ -1,0 +1,114 @@
+/* S7 server connection with deferred writes (callbacks.write_job), in
+ * process: the input is a client's byte stream fed into one s7srv_stream in
+ * changing chunk sizes while a manual clock advances; each write job is taken
+ * and, as the input's bytes decide, answered at once from inside the
+ * callback, answered after a later chunk (with item codes from the input,
+ * sometimes with a wrong count), or left to the write timeout. The session
+ * must never crash, overrun or leak; every byte it hands out is a whole TPKT
+ * frame; a reply for a job that no longer waits is PLCIO_ENOTFOUND; input
+ * held behind a job stays bounded. Seeds: a connection, setup, writes with
+ * reads and writes pipelined behind them (tests/fuzz/seed_corpora.py). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s7/s7_server_stream.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static plcio_s7_server *srv;
+static s7srv_stream st;    /* 13 KiB: not on the stack */
+static uint8_t reply_mode; /* from the input: 0 inside the callback, 1 later, 2 never */
+static uint64_t taken_job; /* the job the callback took last */
+static size_t taken_count;
+
+static int write_job(void *ctx, uint64_t job, const plcio_s7_server_write_item *items, size_t count)
+{
+    (void)ctx;
+    for (size_t i = 0; i < count; i++)
+        if (items[i].code == PLCIO_S7_SERVER_ITEM_OK && (!items[i].data || !items[i].acc.size)) abort();
+    taken_job = job;
+    taken_count = count;
+    if (reply_mode % 4 == 3) return PLCIO_EUNSUPPORTED; /* not taken: served as without the hook */
+    if (reply_mode % 4 == 0) {
+        uint8_t codes[S7SRV_MAX_ITEMS];
+        memset(codes, PLCIO_S7_SERVER_ITEM_OK, sizeof codes);
+        if (s7srv_stream_write_reply(&st, job, codes, count, 1) != PLCIO_OK) abort();
+    }
+    return PLCIO_OK;
+}
+
+static void setup(void)
+{
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
+    cfg.port = 0;
+    cfg.frame_timeout_ms = 200;
+    cfg.idle_timeout_ms = 1000;
+    cfg.write_timeout_ms = 100;
+    cfg.max_output_bytes = 8192;
+    cfg.callbacks.write_job = write_job;
+    if (plcio_s7_server_new(&cfg, &srv, NULL)) abort();
+    plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, 300, NULL);
+    plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_M, 0, 64, NULL);
+}
+
+/* Take all output; it must be whole TPKT frames. */
+static void drain(void)
+{
+    size_t len;
+    const uint8_t *p = s7srv_stream_tx(&st, &len);
+    if (!p) return;
+    if (len > srv->cfg.max_output_bytes) abort();
+    for (size_t off = 0; off < len;) {
+        size_t flen = 0;
+        if (tpkt_decode(p + off, len - off, &flen) != PLCIO_OK) abort();
+        off += flen;
+    }
+    s7srv_stream_tx_done(&st, len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!srv) setup();
+    uint64_t now = PLCIO_NS_PER_S;
+    s7srv_stream_init(&st, srv, 1, now);
+    taken_job = 0;
+    size_t off = 0, step = size % 53 + 1;
+    int rc = PLCIO_OK;
+    while (off < size && rc == PLCIO_OK) {
+        size_t k = size - off < step ? size - off : step;
+        reply_mode = data[off];
+        rc = s7srv_stream_feed(&st, data + off, k, now);
+        drain();
+        off += k;
+        step = step * 7 % 251 + 1;
+        now += (uint64_t)(data[off - 1] & 0x3f) * PLCIO_NS_PER_MS;
+        if (st.hold_len > S7SRV_STREAM_HOLD_CAP) abort();
+        if (rc == PLCIO_OK && st.ses.wait_job && data[off - 1] % 3 == 1) { /* the application answers now */
+            uint8_t codes[S7SRV_MAX_ITEMS];
+            for (size_t i = 0; i < sizeof codes; i++)
+                codes[i] = off + i < size ? data[off + i] : PLCIO_S7_SERVER_ITEM_OK;
+            bool wrong = data[off - 1] % 7 == 0; /* sometimes the wrong count */
+            size_t n = wrong ? st.ses.wait_count + 1 : st.ses.wait_count;
+            int r = s7srv_stream_write_reply(&st, st.ses.wait_job, codes, n, now);
+            if (wrong && r != PLCIO_EINVAL) abort();
+            if (r != PLCIO_OK && r != PLCIO_EINVAL) rc = r;
+            drain();
+        }
+        if (rc == PLCIO_OK) {
+            uint64_t d = s7srv_stream_deadline(&st);
+            if (!d) abort(); /* both timeouts are on */
+            if (d <= now) rc = s7srv_stream_on_time(&st, now);
+            drain();
+        }
+    }
+    /* a job answered (or timed out) waits no more: a late reply finds nothing */
+    if (taken_job && st.ses.wait_job != taken_job) {
+        uint8_t codes[S7SRV_MAX_ITEMS];
+        memset(codes, PLCIO_S7_SERVER_ITEM_OK, sizeof codes);
+        if (s7srv_stream_write_reply(&st, taken_job, codes, taken_count, now) != PLCIO_ENOTFOUND) abort();
+    }
+    s7srv_stream_clear(&st);
+    return 0;
+}
