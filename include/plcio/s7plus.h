@@ -256,7 +256,9 @@ PLCIO_API int plcio_s7plus_client_read_multi_async(plcio_s7plus_client *c, plcio
 PLCIO_API int plcio_s7plus_client_write_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
                                                     plcio_s7plus_done_fn done, void *ctx);
 /* Symbolic items (symbols resolved beforehand with the blocking _resolve,
- * or filled from a browse): batches of max_items go one after the other. */
+ * or filled from a browse): batches of max_items go one after the other
+ * inside _process; done runs once, after the last. An item whose value
+ * cannot be sent gets its result at once; if none can, PLCIO_ETYPE. */
 PLCIO_API int plcio_s7plus_client_read_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
                                                      plcio_s7plus_done_fn done, void *ctx);
 PLCIO_API int plcio_s7plus_client_write_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,

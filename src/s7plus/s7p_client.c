@@ -42,6 +42,8 @@ struct plcio_s7plus_client {
     bool ka_busy; /* a keep-alive request is under way */
     uint64_t keepalives;
     plcio_s7plus_item *jitems;
+    plcio_s7plus_sym_item *jsyms; /* JOB_SYM_*: the items, the batch under way starts at jat */
+    size_t jat;
     size_t jn;
     size_t jlen; /* its encoded body in c->body */
     plcio_s7plus_done_fn jdone;
@@ -54,7 +56,7 @@ struct plcio_s7plus_client {
     s7p_symcache *sym; /* browsed DBs (s7p_symbolic.c) */
 };
 
-enum { JOB_NONE, JOB_READ, JOB_WRITE };
+enum { JOB_NONE, JOB_READ, JOB_WRITE, JOB_SYM_READ, JOB_SYM_WRITE };
 
 static uint64_t now_ns(const plcio_s7plus_client *c) { return plcio_clock_now(&c->opt.clock); }
 static bool own_io(const plcio_s7plus_client *c) { return c->opt.transport || c->opt.clock.now; }
@@ -925,8 +927,9 @@ static int kick(plcio_s7plus_client *c, uint64_t now)
     if (!c->session || !c->up || s7p_session_state(c->session) != S7PS_READY) return PLCIO_OK;
     int rc = PLCIO_OK;
     if (c->job != JOB_NONE && !c->job_sent) {
-        rc = s7p_session_request(c->session, c->job == JOB_READ ? S7P_FN_GET_MULTI_VARS : S7P_FN_SET_MULTI_VARS,
-                                 c->body, c->jlen, c->job == JOB_READ, now);
+        bool rd = c->job == JOB_READ || c->job == JOB_SYM_READ;
+        rc = s7p_session_request(c->session, rd ? S7P_FN_GET_MULTI_VARS : S7P_FN_SET_MULTI_VARS, c->body, c->jlen, rd,
+                                 now);
         c->job_sent = rc == PLCIO_OK;
     } else if (c->job == JOB_NONE && keepalive_ns(c) && now >= c->last_rx + keepalive_ns(c)) {
         if (!c->ka_len) {
@@ -957,6 +960,23 @@ static void on_answer(plcio_s7plus_client *c)
         return;
     }
     if (c->job == JOB_NONE || !c->job_sent) return;
+    if (c->job == JOB_SYM_READ || c->job == JOB_SYM_WRITE) { /* the next batch, or done */
+        bool write = c->job == JOB_SYM_WRITE;
+        rc = s7p_sym_job_answer(c, c->jsyms, c->jat, write, &p);
+        if (rc == PLCIO_OK) {
+            c->jat += s7p_sym_job_batch(c);
+            size_t len = 0;
+            rc = s7p_sym_job_body(c, c->jsyms, c->jn, &c->jat, write, &len);
+            if (rc == PLCIO_OK && len) {
+                c->jlen = len;
+                c->job_sent = false;
+                if ((rc = kick(c, now_ns(c))) == PLCIO_OK) return;
+            }
+        }
+        if (rc == PLCIO_OK) plcio_error_clear(&c->last);
+        finish_job(c, rc);
+        return;
+    }
     rc = c->job == JOB_READ ? read_answer(c, c->jitems, c->jn, &p) : write_answer(c, c->jitems, c->jn, &p);
     if (rc == PLCIO_OK) plcio_error_clear(&c->last);
     finish_job(c, rc);
@@ -1023,6 +1043,31 @@ static int queue_job(plcio_s7plus_client *c, int job, plcio_s7plus_item *items, 
     c->job = job;
     c->job_sent = false;
     c->jitems = items;
+    c->jn = n;
+    c->jlen = len;
+    c->jdone = done;
+    c->jctx = ctx;
+    if ((rc = kick(c, now_ns(c)))) {
+        c->job = JOB_NONE; /* not queued: the caller gets the error, done is not called */
+        return async_fail(c, rc);
+    }
+    return PLCIO_OK;
+}
+
+int s7p_cl_queue_sym(plcio_s7plus_client *c, bool write, plcio_s7plus_sym_item *items, size_t n,
+                     plcio_s7plus_done_fn done, void *ctx)
+{
+    if (c->job != JOB_NONE) return failf(c, PLCIO_EBUSY, "s7plus: a job is under way");
+    bool waits = !c->session && c->opt.auto_reconnect && c->want_connected; /* for the next attempt */
+    if (!c->session && !waits) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
+    size_t at = 0, len = 0;
+    int rc = s7p_sym_job_body(c, items, n, &at, write, &len);
+    if (rc) return rc;
+    if (len == 0) return failf(c, PLCIO_ETYPE, "s7plus: no item has a value that can be sent (see their results)");
+    c->job = write ? JOB_SYM_WRITE : JOB_SYM_READ;
+    c->job_sent = false;
+    c->jsyms = items;
+    c->jat = at;
     c->jn = n;
     c->jlen = len;
     c->jdone = done;

@@ -67,5 +67,13 @@ void s7p_cl_ok(plcio_s7plus_client *c);
 s7p_symcache **s7p_cl_cache(plcio_s7plus_client *c);
 int s7p_cl_max_items(const plcio_s7plus_client *c);
 const uint8_t *s7p_cl_qualifier(size_t *len);
+/* Queue a symbolic job (event-loop mode): s7p_client.c drives it batch by batch
+ * with the s7p_sym_job_* functions of s7p_symbolic.c. */
+int s7p_cl_queue_sym(plcio_s7plus_client *c, bool write, plcio_s7plus_sym_item *items, size_t n,
+                     plcio_s7plus_done_fn done, void *ctx);
+int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, size_t *at, bool write,
+                     size_t *len);
+int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t at, bool write, const s7p_pdu *p);
+size_t s7p_sym_job_batch(plcio_s7plus_client *c);
 
 #endif

@@ -19,6 +19,8 @@ typedef struct db_info {
     unsigned number;
 } db_info;
 
+typedef struct batch batch;
+
 typedef struct cache_entry {
     unsigned number;
     plcio_layout_set *set; /* one optimized DB */
@@ -27,6 +29,7 @@ typedef struct cache_entry {
 struct s7p_symcache {
     cache_entry *v;
     size_t n;
+    batch *b; /* symbolic reads/writes: the batch under way */
 };
 
 void s7p_symcache_free(s7p_symcache *s)
@@ -35,15 +38,20 @@ void s7p_symcache_free(s7p_symcache *s)
     for (size_t i = 0; i < s->n; i++)
         plcio_layout_set_free(s->v[i].set);
     free(s->v);
+    free(s->b);
     free(s);
 }
 
 void plcio_s7plus_client_forget(plcio_s7plus_client *c)
 {
     if (!c) return;
-    s7p_symcache **cache = s7p_cl_cache(c);
-    s7p_symcache_free(*cache);
-    *cache = NULL;
+    s7p_symcache *cache = *s7p_cl_cache(c);
+    if (!cache) return;
+    for (size_t i = 0; i < cache->n; i++)
+        plcio_layout_set_free(cache->v[i].set);
+    free(cache->v);
+    cache->v = NULL;
+    cache->n = 0;
 }
 
 static int fail(plcio_s7plus_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
@@ -156,8 +164,8 @@ static void address_init(s7p_address *a, unsigned db)
     a->sub_area = S7P_ID_DB_VALUE_ACTUAL;
 }
 
-/* One Get/SetMultiVariables of items with their addresses (and values); the answer in *res. */
-static int multi(plcio_s7plus_client *c, s7p_multi_req *r, bool write, s7p_multi_res *res)
+/* A Get/SetMultiVariables body of r into the client's body. */
+static int encode_req(plcio_s7plus_client *c, s7p_multi_req *r, bool write, size_t *len)
 {
     size_t need = 512 + (size_t)r->nitems * 96;
     for (uint32_t k = 0; k < r->nvalues; k++)
@@ -175,12 +183,14 @@ static int multi(plcio_s7plus_client *c, s7p_multi_req *r, bool write, s7p_multi
     plcio_wcursor w = plcio_wcursor_make(body, need);
     int rc = s7p_multi_req_encode(&w, r);
     if (rc) return fail(c, rc, "s7plus: cannot encode the request: %s", plcio_strerror(rc));
-    s7p_pdu p;
-    if ((rc = s7p_cl_exchange(c, write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS, plcio_wcursor_used(&w), !write,
-                              &p)))
-        return rc;
-    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
-    rc = s7p_multi_res_decode(&rd, write ? 0 : S7P_WITH_VALUES, res);
+    *len = plcio_wcursor_used(&w);
+    return PLCIO_OK;
+}
+
+static int decode_res(plcio_s7plus_client *c, const s7p_pdu *p, bool write, s7p_multi_res *res)
+{
+    plcio_rcursor rd = plcio_rcursor_make(p->body, p->body_len);
+    int rc = s7p_multi_res_decode(&rd, write ? 0 : S7P_WITH_VALUES, res);
     if (rc) return fail(c, rc, "s7plus: malformed answer from the PLC (%s)", plcio_strerror(rc));
     if (res->ret) {
         s7p_cl_plc_error(c, res->ret);
@@ -190,15 +200,26 @@ static int multi(plcio_s7plus_client *c, s7p_multi_req *r, bool write, s7p_multi
     return PLCIO_OK;
 }
 
+/* One Get/SetMultiVariables of items with their addresses (and values); the answer in *res. */
+static int multi(plcio_s7plus_client *c, s7p_multi_req *r, bool write, s7p_multi_res *res)
+{
+    size_t len = 0;
+    int rc = encode_req(c, r, write, &len);
+    if (rc) return rc;
+    s7p_pdu p;
+    if ((rc = s7p_cl_exchange(c, write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS, len, !write, &p))) return rc;
+    return decode_res(c, &p, write, res);
+}
+
 /* The type RIDs of DBs (LID 1 of each), max_items per request; 0: none. */
 static int type_rids(plcio_s7plus_client *c, const db_info *dbs, size_t n, uint32_t *rids)
 {
     s7p_multi_req *r = malloc(sizeof *r);
     s7p_multi_res *a = malloc(sizeof *a);
     int rc = r && a ? PLCIO_OK : fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    size_t batch = (size_t)s7p_cl_max_items(c);
-    for (size_t at = 0; at < n && !rc; at += batch) {
-        size_t m = n - at < batch ? n - at : batch;
+    size_t per = (size_t)s7p_cl_max_items(c);
+    for (size_t at = 0; at < n && !rc; at += per) {
+        size_t m = n - at < per ? n - at : per;
         memset(r, 0, sizeof *r);
         r->nitems = (uint32_t)m;
         for (size_t k = 0; k < m; k++) {
@@ -428,128 +449,152 @@ static void sym_address(const plcio_s7plus_symbol *s, s7p_address *a)
     memcpy(a->lids, s->lids, s->nlids * sizeof *s->lids);
 }
 
-static void item_errors(plcio_s7plus_sym_item *items, size_t m, const s7p_multi_res *a)
+/* The batch under way (one per client: one request at a time). */
+struct batch {
+    s7p_multi_req r;
+    s7p_multi_res a;
+    uint32_t map[S7P_MAX_ITEMS]; /* request item -> index in the batch */
+    size_t m;                    /* items in the batch */
+};
+
+static batch *batch_of(plcio_s7plus_client *c)
 {
-    for (uint32_t k = 0; k < a->nerrors; k++)
-        if (a->error_nr[k] >= 1 && a->error_nr[k] <= m) {
-            plcio_s7plus_sym_item *it = &items[a->error_nr[k] - 1];
-            it->result = a->errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
-            it->error = a->errors[k];
-        }
+    s7p_symcache **cache = s7p_cl_cache(c);
+    if (!*cache && !(*cache = calloc(1, sizeof **cache))) return NULL;
+    if (!(*cache)->b) (*cache)->b = malloc(sizeof(batch));
+    return (*cache)->b;
 }
 
-#define SYM_BYTES (2u * PLCIO_WSTRING_MAX + 4u)
+/* Encode the next batch from *at that has something to send into the
+ * client's body (*len; 0: nothing left). Items whose value cannot be sent
+ * get their result here and stay out of the request. */
+int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, size_t *at, bool write,
+                     size_t *len)
+{
+    batch *b = batch_of(c);
+    if (!b) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    *len = 0;
+    size_t per = (size_t)s7p_cl_max_items(c);
+    for (; *at < n; *at += b->m) {
+        b->m = n - *at < per ? n - *at : per;
+        plcio_s7plus_sym_item *it = items + *at;
+        memset(&b->r, 0, sizeof b->r);
+        uint8_t *owned[S7P_MAX_ITEMS];
+        int rc = PLCIO_OK;
+        for (size_t k = 0; k < b->m && !rc; k++) {
+            it[k].error = 0;
+            it[k].result = PLCIO_ENOTFOUND;
+            uint32_t q = b->r.nitems;
+            if (write) {
+                size_t size = plcio_type_size(it[k].sym.type, it[k].sym.length);
+                uint8_t *bytes = calloc(1, size ? size : 1);
+                if (!bytes) {
+                    rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+                    break;
+                }
+                int vr = it[k].value.type != it[k].sym.type
+                             ? PLCIO_ETYPE
+                             : plcio_value_encode(&it[k].value, bytes, size, 0, NULL, NULL);
+                if (!vr) vr = s7p_sym_to_pvalue(it[k].sym.type, it[k].sym.length, bytes, size, 0, &b->r.values[q]);
+                if (vr) {
+                    it[k].result = vr;
+                    free(bytes);
+                    continue;
+                }
+                owned[q] = bytes; /* the array forms point into it until encoded */
+                b->r.value_nr[q] = q + 1;
+            }
+            b->map[q] = (uint32_t)k;
+            sym_address(&it[k].sym, &b->r.items[q]);
+            b->r.nitems++;
+        }
+        b->r.nvalues = write ? b->r.nitems : 0;
+        if (!rc && b->r.nitems) rc = encode_req(c, &b->r, write, len);
+        for (uint32_t q = 0; write && q < b->r.nitems; q++)
+            free(owned[q]);
+        if (rc || b->r.nitems) return rc;
+    }
+    return PLCIO_OK;
+}
 
-int plcio_s7plus_client_read_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)
+/* The answer to the batch s7p_sym_job_body encoded, into the items from at. */
+int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t at, bool write, const s7p_pdu *p)
+{
+    batch *b = batch_of(c);
+    if (!b) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    int rc = decode_res(c, p, write, &b->a);
+    if (rc) return rc;
+    plcio_s7plus_sym_item *it = items + at;
+    uint32_t nreq = b->r.nitems;
+    if (write)
+        for (uint32_t q = 0; q < nreq; q++)
+            it[b->map[q]].result = PLCIO_OK;
+    for (uint32_t k = 0; !write && k < b->a.nvalues; k++) {
+        uint32_t nr = b->a.value_nr[k];
+        if (nr < 1 || nr > nreq) continue;
+        plcio_s7plus_sym_item *x = &it[b->map[nr - 1]];
+        uint8_t bytes[2u * PLCIO_WSTRING_MAX + 4u];
+        size_t size = plcio_type_size(x->sym.type, x->sym.length);
+        int vr = s7p_sym_from_pvalue(x->sym.type, x->sym.length, &b->a.values[k], bytes, sizeof bytes);
+        if (!vr) {
+            plcio_value_init(&x->value, x->sym.type);
+            vr = plcio_value_decode(&x->value, x->sym.type, x->sym.length, bytes, size, 0, NULL, NULL);
+        }
+        x->result = vr;
+    }
+    for (uint32_t k = 0; k < b->a.nerrors; k++)
+        if (b->a.error_nr[k] >= 1 && b->a.error_nr[k] <= nreq) {
+            plcio_s7plus_sym_item *x = &it[b->map[b->a.error_nr[k] - 1]];
+            x->result = b->a.errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
+            x->error = b->a.errors[k];
+        }
+    return PLCIO_OK;
+}
+
+size_t s7p_sym_job_batch(plcio_s7plus_client *c)
+{
+    batch *b = batch_of(c);
+    return b ? b->m : 0;
+}
+
+static int symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, bool write)
 {
     if (!c) return PLCIO_EINVAL;
     int rc = check_syms(c, items, n);
-    if (rc) return rc;
-    s7p_multi_req *r = malloc(sizeof *r);
-    s7p_multi_res *a = malloc(sizeof *a);
-    uint8_t *bytes = malloc(SYM_BYTES);
-    if (!r || !a || !bytes) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    size_t batch = (size_t)s7p_cl_max_items(c);
-    for (size_t at = 0; at < n && !rc; at += batch) {
-        size_t m = n - at < batch ? n - at : batch;
-        plcio_s7plus_sym_item *it = items + at;
-        memset(r, 0, sizeof *r);
-        r->nitems = (uint32_t)m;
-        for (size_t k = 0; k < m; k++) {
-            sym_address(&it[k].sym, &r->items[k]);
-            it[k].result = PLCIO_ENOTFOUND;
-            it[k].error = 0;
-        }
-        if ((rc = multi(c, r, false, a))) break;
-        for (uint32_t k = 0; k < a->nvalues; k++) {
-            uint32_t nr = a->value_nr[k];
-            if (nr < 1 || nr > m) continue;
-            plcio_s7plus_sym_item *x = &it[nr - 1];
-            size_t size = plcio_type_size(x->sym.type, x->sym.length);
-            int vr = s7p_sym_from_pvalue(x->sym.type, x->sym.length, &a->values[k], bytes, size);
-            if (!vr) {
-                plcio_value_init(&x->value, x->sym.type);
-                vr = plcio_value_decode(&x->value, x->sym.type, x->sym.length, bytes, size, 0, NULL, NULL);
-            }
-            x->result = vr;
-        }
-        item_errors(it, m, a);
+    for (size_t at = 0; at < n && !rc;) {
+        size_t len = 0;
+        if ((rc = s7p_sym_job_body(c, items, n, &at, write, &len)) || len == 0) break;
+        s7p_pdu p;
+        if ((rc = s7p_cl_exchange(c, write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS, len, !write, &p))) break;
+        if ((rc = s7p_sym_job_answer(c, items, at, write, &p))) break;
+        at += s7p_sym_job_batch(c);
     }
     if (!rc) s7p_cl_ok(c);
-    free(r);
-    free(a);
-    free(bytes);
     return rc;
+}
+
+int plcio_s7plus_client_read_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)
+{
+    return symbols(c, items, n, false);
 }
 
 int plcio_s7plus_client_write_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)
 {
-    if (!c) return PLCIO_EINVAL;
-    int rc = check_syms(c, items, n);
-    if (rc) return rc;
-    size_t batch = (size_t)s7p_cl_max_items(c);
-    s7p_multi_req *r = malloc(sizeof *r);
-    s7p_multi_res *a = malloc(sizeof *a);
-    uint8_t *bytes = malloc((size_t)SYM_BYTES * batch);
-    if (!r || !a || !bytes) rc = fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    for (size_t at = 0; at < n && !rc; at += batch) {
-        size_t m = n - at < batch ? n - at : batch;
-        plcio_s7plus_sym_item *it = items + at;
-        memset(r, 0, sizeof *r);
-        uint32_t map[S7P_MAX_ITEMS]; /* request item -> batch index */
-        for (size_t k = 0; k < m; k++) {
-            it[k].error = 0;
-            uint8_t *b = bytes + k * SYM_BYTES;
-            size_t size = plcio_type_size(it[k].sym.type, it[k].sym.length);
-            memset(b, 0, size);
-            plcio_error e;
-            int vr = it[k].value.type != it[k].sym.type ? PLCIO_ETYPE
-                                                        : plcio_value_encode(&it[k].value, b, size, 0, NULL, &e);
-            s7p_value v;
-            if (!vr) vr = s7p_sym_to_pvalue(it[k].sym.type, it[k].sym.length, b, size, 0, &v);
-            it[k].result = vr;
-            if (vr) continue;
-            uint32_t q = r->nitems++;
-            map[q] = (uint32_t)k;
-            sym_address(&it[k].sym, &r->items[q]);
-            r->value_nr[q] = q + 1;
-            r->values[q] = v;
-        }
-        r->nvalues = r->nitems;
-        if (r->nitems == 0) continue;
-        if ((rc = multi(c, r, true, a))) break;
-        for (uint32_t k = 0; k < a->nerrors; k++)
-            if (a->error_nr[k] >= 1 && a->error_nr[k] <= r->nitems) {
-                plcio_s7plus_sym_item *x = &it[map[a->error_nr[k] - 1]];
-                x->result = a->errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
-                x->error = a->errors[k];
-            }
-    }
-    if (!rc) s7p_cl_ok(c);
-    free(r);
-    free(a);
-    free(bytes);
-    return rc;
+    return symbols(c, items, n, true);
 }
 
 int plcio_s7plus_client_read_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
                                            plcio_s7plus_done_fn done, void *ctx)
 {
-    (void)items;
-    (void)n;
-    (void)done;
-    (void)ctx;
-    return c ? fail(c, PLCIO_EUNSUPPORTED, "s7plus: symbolic reads in event-loop mode are not implemented yet")
-             : PLCIO_EINVAL;
+    if (!c) return PLCIO_EINVAL;
+    int rc = check_syms(c, items, n);
+    return rc ? rc : s7p_cl_queue_sym(c, false, items, n, done, ctx);
 }
 
 int plcio_s7plus_client_write_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
                                             plcio_s7plus_done_fn done, void *ctx)
 {
-    (void)items;
-    (void)n;
-    (void)done;
-    (void)ctx;
-    return c ? fail(c, PLCIO_EUNSUPPORTED, "s7plus: symbolic writes in event-loop mode are not implemented yet")
-             : PLCIO_EINVAL;
+    if (!c) return PLCIO_EINVAL;
+    int rc = check_syms(c, items, n);
+    return rc ? rc : s7p_cl_queue_sym(c, true, items, n, done, ctx);
 }

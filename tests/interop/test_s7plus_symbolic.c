@@ -7,6 +7,7 @@
  * optimized DB over both protocols). The built-in S7-1500-like DBs when no
  * --db is given. python-snap7's client against the same simulator:
  * tests/interop/s7plus/test_s7plus_python_snap7.c. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,69 @@ static void check_batches(int port)
     plcio_s7plus_client_free(c);
 }
 
+static void done_cb(void *ctx, plcio_s7plus_client *c, int result)
+{
+    (void)c;
+    *(int *)ctx = result;
+}
+
+static void run_until(plcio_s7plus_client *c, const int *flag)
+{
+    for (int spins = 0; *flag == 1 && spins < 10000; spins++) {
+        uint64_t deadline;
+        unsigned ev = plcio_s7plus_client_wants(c, &deadline);
+        struct pollfd p = {
+            plcio_s7plus_client_fd(c),
+            (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
+        (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
+        (void)plcio_s7plus_client_process(c);
+    }
+    assert_int_not_equal(*flag, 1);
+}
+
+/* Event-loop mode: 30 members written then read in batches of 7, symbols
+ * resolved by a blocking client. */
+static void check_async(int port, plcio_s7plus_client *resolver)
+{
+    char url[200];
+    snprintf(url, sizeof url, "s7plus://127.0.0.1:%d?insecure=1&max_items=7", port);
+    plcio_s7plus_client *c = NULL;
+    assert_int_equal(plcio_s7plus_client_new(url, NULL, &c, NULL), PLCIO_OK);
+    int connected = 1;
+    assert_int_equal(plcio_s7plus_client_connect_async(c, done_cb, &connected), PLCIO_OK);
+    enum { N = 30 };
+    static plcio_s7plus_sym_item items[N];
+    memset(items, 0, sizeof items);
+    for (int k = 0; k < N; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "\"Plant\".Big[%d]", 100 + k);
+        assert_int_equal(plcio_s7plus_client_resolve(resolver, name, &items[k].sym), PLCIO_OK);
+        plcio_value_init(&items[k].value, PLCIO_TYPE_DINT);
+        items[k].value.v.i = -1000 - k;
+    }
+    plcio_value_init(&items[5].value, PLCIO_TYPE_INT); /* the wrong type: its own result, the rest go */
+    int result = 1;
+    assert_int_equal(plcio_s7plus_client_write_symbols_async(c, items, N, done_cb, &result), PLCIO_OK);
+    assert_int_equal(plcio_s7plus_client_read_symbols_async(c, items, N, done_cb, &result), PLCIO_EBUSY);
+    run_until(c, &result);
+    assert_int_equal(connected, PLCIO_OK);
+    assert_int_equal(result, PLCIO_OK);
+    for (int k = 0; k < N; k++)
+        assert_int_equal(items[k].result, k == 5 ? PLCIO_ETYPE : PLCIO_OK);
+    for (int k = 0; k < N; k++)
+        items[k].value.v.i = 0;
+    result = 1;
+    assert_int_equal(plcio_s7plus_client_read_symbols_async(c, items, N, done_cb, &result), PLCIO_OK);
+    run_until(c, &result);
+    assert_int_equal(result, PLCIO_OK);
+    for (int k = 0; k < N; k++) {
+        assert_int_equal(items[k].result, PLCIO_OK);
+        assert_int_equal(items[k].value.v.i,
+                         k == 5 ? 105 * 1000 - 7 : -1000 - k); /* Big[105]: check_batches wrote it */
+    }
+    plcio_s7plus_client_free(c);
+}
+
 static void check_browse(plcio_s7plus_client *c)
 {
     plcio_layout_set *set = NULL;
@@ -338,6 +402,7 @@ static void test_optimized_db(void **state)
     check_writes(c, other);
     check_bad_input(c);
     check_batches(port);
+    check_async(port, other);
     /* classic S7 refuses absolute access to the optimized DB, as a real CPU */
     char url[64];
     snprintf(url, sizeof url, "s7://127.0.0.1:%d", port);
