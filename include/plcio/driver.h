@@ -3,7 +3,7 @@
  * A driver is one table of functions, plcio_driver, for one URL scheme (or a
  * family: "modbus-" serves modbus-tcp, modbus-rtu, ...). The engine picks the
  * driver of each device by its URL's scheme among the drivers of
- * plcio_sync_options.drivers, then the built-in ones (s7, modbus-*), which are
+ * plcio_sync_options.drivers, then the built-in ones (s7, s7plus, modbus-*), which are
  * registered exactly the same way. A new protocol is one new file holding a
  * plcio_driver and one entry in that list.
  *
@@ -76,8 +76,10 @@ typedef struct plcio_driver {
     void (*write)(plcio_sync_device *d, plcio_sync_write_req *w);
 } plcio_driver;
 
-/* The built-in drivers (registered after those of the options). */
+/* The built-in drivers (registered after those of the options).
+ * plcio_driver_s7plus: s7plus:// and s7://...?protocol=plus (S7CommPlus). */
 PLCIO_API extern const plcio_driver plcio_driver_s7;
+PLCIO_API extern const plcio_driver plcio_driver_s7plus;
 PLCIO_API extern const plcio_driver plcio_driver_modbus;
 
 /* ---- the device ---- */

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plcio/s7plus.h"
+#include "plcio/url.h"
 #include "sync/historian.h"
 #include "sync/sync_engine_priv.h"
 
-static const sync_driver_ops *const builtin_drivers[] = {&plcio_driver_s7, &plcio_driver_modbus};
+static const sync_driver_ops *const builtin_drivers[] = {&plcio_driver_s7, &plcio_driver_s7plus, &plcio_driver_modbus};
 
 static bool scheme_matches(const sync_driver_ops *ops, const char *scheme)
 {
@@ -248,6 +250,56 @@ static int build_group(plcio_sync *s, sync_device *d, sync_group *g, const plcio
     return PLCIO_OK;
 }
 
+/* s7://...?protocol=plus|auto goes to the S7CommPlus driver (the s7plus://
+ * keys apply), protocol=classic (or none) to the classic one. auto is decided
+ * here, without connecting: S7CommPlus when the URL holds what a session
+ * needs (ca=, insecure=1 or tls=0), else classic S7 on the URL without the
+ * S7CommPlus keys, said in the log. It never switches later: a device whose
+ * protocol flipped between reconnects would change what its tags mean. */
+static int route_s7(sync_device *d, plcio_url *url, char *err, size_t cap)
+{
+    plcio_s7_protocol proto;
+    plcio_error why;
+    plcio_error_clear(&why);
+    int rc = plcio_url_s7_protocol(url, &proto, &why);
+    if (rc != PLCIO_OK) {
+        snprintf(err, cap, "%s: %s", d->name, why.text);
+        return rc;
+    }
+    if (proto == PLCIO_S7_PROTOCOL_CLASSIC) return PLCIO_OK;
+    if (proto == PLCIO_S7_PROTOCOL_PLUS) {
+        d->ops = &plcio_driver_s7plus;
+        return PLCIO_OK;
+    }
+    plcio_s7plus_client_options o;
+    plcio_s7plus_client_options_init(&o);
+    rc = plcio_s7plus_client_options_from_url(&o, url, &why);
+    if (rc == PLCIO_OK && o.tls && !o.insecure && !o.ca_file) {
+        rc = PLCIO_EINVAL;
+        snprintf(why.text, sizeof why.text, "TLS needs the PLC's CA certificate (ca=FILE), or insecure=1");
+    }
+    if (rc == PLCIO_OK) {
+        d->ops = &plcio_driver_s7plus;
+        plcio_sync_device_log(d, PLCIO_LOG_INFO, "%s: protocol=auto: S7CommPlus", d->name);
+        return PLCIO_OK;
+    }
+    plcio_sync_device_log(d, PLCIO_LOG_WARN, "%s: protocol=auto: S7CommPlus not used (%s); classic S7", d->name,
+                          why.text);
+    /* the classic driver on the URL without the S7CommPlus keys */
+    static const char *const plus_only[] = {"protocol", "ca",           "cert",      "key",  "insecure",
+                                            "tls",      "tls12",        "dialect",   "name", "keepalive",
+                                            "password", "legitimation", "reconnect", NULL};
+    size_t kept = 0;
+    for (size_t i = 0; i < url->param_count; i++) {
+        bool drop = false;
+        for (const char *const *k = plus_only; *k && !drop; k++)
+            drop = !strcmp(url->params[i].key, *k);
+        if (!drop) url->params[kept++] = url->params[i];
+    }
+    url->param_count = kept;
+    return PLCIO_OK;
+}
+
 static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_spec *ds, bool prefix, char *err,
                         size_t cap)
 {
@@ -266,9 +318,14 @@ static int build_device(plcio_sync *s, sync_device *d, const plcio_sync_device_s
         return rc;
     }
     d->ops = sync_driver_for(s, url.scheme);
+    if (d->ops == &plcio_driver_s7 && !strcmp(url.scheme, "s7")) {
+        rc = route_s7(d, &url, err, cap);
+        if (rc != PLCIO_OK) return rc;
+    }
     if (!d->ops) {
         snprintf(err, cap,
-                 "%s: unknown kind of device '%s://': no driver registered for it (s7://, logo://, modbus-tcp://, "
+                 "%s: unknown kind of device '%s://': no driver registered for it (s7://, s7plus://, logo://, "
+                 "modbus-tcp://, "
                  "modbus-udp://, "
                  "modbus-rtu://, modbus-ascii://, or a driver of plcio_sync_options.drivers)",
                  d->name, url.scheme);

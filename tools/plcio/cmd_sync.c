@@ -64,7 +64,7 @@ static void tag_array_parse(const char *url, const char *text, tag_array *t)
     memset(t, 0, sizeof *t);
     t->count = 1;
     t->modbus = strncmp(url, "modbus", 6) == 0;
-    bool s7 = strncmp(url, "s7://", 5) == 0 || strncmp(url, "logo://", 7) == 0;
+    bool s7 = strncmp(url, "s7://", 5) == 0 || strncmp(url, "s7plus://", 9) == 0 || strncmp(url, "logo://", 7) == 0;
     int rc = t->modbus ? plcio_mb_address_parse(text, &t->mb, NULL)
              : s7      ? plcio_s7_address_parse(text, &t->s7, NULL)
                        : PLCIO_EUNSUPPORTED;
