@@ -284,7 +284,7 @@ static void write_done(void *ctx, plcio_s7plus_client *client, int result)
     s7p_drv *drv = ctx;
     s7p_job *job = drv->head;
     plcio_sync_write_req *w = job->write;
-    char msg[PLCIO_ERROR_TEXT_MAX + 80] = "";
+    char msg[PLCIO_ERROR_TEXT_MAX + 128] = "";
     int rc = result;
     if (result != PLCIO_OK) {
         bool lost = !plcio_s7plus_client_is_connected(client);
