@@ -179,7 +179,7 @@ class S7ServerIdentity(Structure):
 class S7ServerHandoff(Structure):
     """plcio_s7_server_handoff: another protocol on the same port (unused from Python: zeroed)."""
     _fields_ = [("accept", c_void_p), ("feed", c_void_p), ("output", c_void_p), ("output_done", c_void_p),
-                ("close", c_void_p), ("ctx", c_void_p)]
+                ("close", c_void_p), ("ctx", c_void_p), ("tick", c_void_p), ("tick_ms", c_uint)]
 
 
 class S7ServerOptions(Structure):

@@ -118,13 +118,14 @@ static uint64_t wait_jobs(int n)
     return 0;
 }
 
-static int setup(void **state)
+/* The job timeout: short for the test of the timeout, long for the others (a
+ * loaded machine must not time a job out while a test still expects it held). */
+static int setup_timeout(unsigned write_timeout_ms)
 {
-    (void)state;
     plcio_s7_server_options cfg;
     plcio_s7_server_options_init(&cfg);
     cfg.port = 0;
-    cfg.write_timeout_ms = 300;
+    cfg.write_timeout_ms = write_timeout_ms;
     cfg.control_locked = true;
     cfg.callbacks.write_job = write_job;
     assert_int_equal(plcio_s7_server_new(&cfg, &g_srv, NULL), PLCIO_OK);
@@ -136,6 +137,18 @@ static int setup(void **state)
     atomic_store(&g_stop, false);
     assert_int_equal(pthread_create(&g_pump, NULL, pump, NULL), 0);
     return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_timeout(120000);
+}
+
+static int setup_short(void **state)
+{
+    (void)state;
+    return setup_timeout(300);
 }
 
 static int teardown(void **state)
@@ -378,7 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),
         cmocka_unit_test_setup_teardown(test_answer_waits_for_the_application, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_and_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_and_client_gone, setup_short, teardown),
         cmocka_unit_test_setup_teardown(test_control_locked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
