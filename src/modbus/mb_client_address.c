@@ -25,7 +25,8 @@ static const char *failure_text(const plcio_modbus_client *c, int rc)
 
 static int fail(int rc, char *err, size_t cap, const char *address, const char *what)
 {
-    if (err && cap) snprintf(err, cap, "%s: %s", address, what);
+    /* cut to cap on purpose (the return value used: gcc then does not warn about it) */
+    if (err && cap && snprintf(err, cap, "%s: %s", address, what) < 0) err[0] = '\0';
     return rc;
 }
 

@@ -774,10 +774,14 @@ static int sub_read(void *ctx, const s7p_address *a, uint8_t *out, size_t cap, s
     item_ref it;
     int rc = item_of(c, a, &it);
     if (rc) return rc;
-    if (it.protection || it.cpu_state || it.challenge || it.answer) return PLCIO_EUNSUPPORTED;
+    if (it.protection || it.cpu_state || it.challenge || it.answer || it.type_rid || it.optimized_raw)
+        return PLCIO_EUNSUPPORTED;
     if (!open_access(c) && c->srv->o.protection_level >= 3) return PLCIO_EACCESS;
     if (it.size > cap) return PLCIO_ERANGE;
     if ((rc = c->srv->o.memory.read(c->srv->o.memory.ctx, it.area, it.db, it.start, it.size, out))) return rc;
+    *dialect = 0;
+    /* a member of an optimized DB by its LID chain: its typed value, as a symbolic read answers */
+    if (it.sym) return s7p_sym_to_pvalue(it.stype, it.slen, out, it.size, (int)(it.bitpos % 8), v);
     *v = s7p_value_blob(out, it.size);
     *dialect = it.compact ? S7P_COMPACT_BLOB : 0;
     return PLCIO_OK;

@@ -449,6 +449,74 @@ static void test_builtin_dbs(void **state)
     plcio_test_proc_stop(&sim);
 }
 
+static uint8_t g_speed[4];
+static bool g_speed_seen;
+static unsigned g_speed_type;
+
+static void on_speed(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notification *n)
+{
+    (void)ctx;
+    (void)c;
+    for (size_t i = 0; i < n->n; i++)
+        if (n->values[i].result == PLCIO_OK && n->values[i].size == 4) {
+            memcpy(g_speed, n->values[i].data, 4);
+            g_speed_type = n->values[i].pvalue_type;
+            g_speed_seen = true;
+        }
+}
+
+/* A subscription on a member of an optimized DB by its access path (what
+ * resolve gives): a symbolic write by a second client is notified, typed
+ * (REAL big-endian), without any raw address. */
+static void test_symbolic_subscription(void **state)
+{
+    (void)state;
+    plcio_test_proc sim;
+    int port = start_sim(&sim, false);
+    plcio_s7plus_client *c = plus(port, "");
+    plcio_s7plus_client *w = plus(port, "");
+    plcio_s7plus_symbol sym;
+    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Line\".Motor.Speed", &sym), PLCIO_OK);
+    plcio_s7plus_sub_item item;
+    memset(&item, 0, sizeof item);
+    item.access_area = sym.access_area;
+    item.sub_area = sym.sub_area;
+    item.crc = sym.crc;
+    item.nlids = sym.nlids;
+    memcpy(item.lids, sym.lids, sizeof item.lids);
+    plcio_s7plus_subscription_options o;
+    plcio_s7plus_subscription_options_init(&o);
+    o.cycle_ms = 10;
+    o.notify = on_speed;
+    uint32_t id = 0;
+    g_speed_seen = false;
+    assert_int_equal(plcio_s7plus_client_subscribe(c, &item, 1, &o, &id), PLCIO_OK);
+    /* the first notification: the start value 1500.0 */
+    for (int i = 0; i < 50 && !g_speed_seen; i++)
+        assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
+    assert_true(g_speed_seen);
+    static const uint8_t start[4] = {0x44, 0xBB, 0x80, 0x00}; /* 1500.0 */
+    assert_memory_equal(g_speed, start, 4);
+    assert_int_equal(g_speed_type, 0x0E); /* a REAL, as a PLC notifies a symbolic item (not a Blob, 0x14) */
+    /* a second client writes 7.5 by name: notified */
+    plcio_s7plus_sym_item wi;
+    memset(&wi, 0, sizeof wi);
+    assert_int_equal(plcio_s7plus_client_resolve(w, "\"Line\".Motor.Speed", &wi.sym), PLCIO_OK);
+    plcio_value_init(&wi.value, PLCIO_TYPE_REAL);
+    wi.value.v.f = 7.5;
+    assert_int_equal(plcio_s7plus_client_write_symbols(w, &wi, 1), PLCIO_OK);
+    assert_int_equal(wi.result, PLCIO_OK);
+    static const uint8_t written[4] = {0x40, 0xF0, 0x00, 0x00}; /* 7.5 */
+    int i = 0;
+    while (memcmp(g_speed, written, 4) != 0 && i++ < 50)
+        assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
+    assert_memory_equal(g_speed, written, 4);
+    assert_int_equal(plcio_s7plus_client_unsubscribe(c, id), PLCIO_OK);
+    plcio_s7plus_client_free(w);
+    plcio_s7plus_client_free(c);
+    plcio_test_proc_stop(&sim);
+}
+
 int main(void)
 {
     const char *fx = getenv("PLCIO_FIXTURES");
@@ -458,6 +526,7 @@ int main(void)
     }
     snprintf(db_file, sizeof db_file, "%s/s7plus_symbolic/plant.db", fx);
     snprintf(udt_file, sizeof udt_file, "%s/s7plus_symbolic/axis.udt", fx);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_optimized_db), cmocka_unit_test(test_builtin_dbs)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_optimized_db), cmocka_unit_test(test_builtin_dbs),
+                                       cmocka_unit_test(test_symbolic_subscription)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
