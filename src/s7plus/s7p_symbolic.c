@@ -472,7 +472,7 @@ static batch *batch_of(plcio_s7plus_client *c)
 {
     s7p_symcache **cache = s7p_cl_cache(c);
     if (!*cache && !(*cache = calloc(1, sizeof **cache))) return NULL;
-    if (!(*cache)->b) (*cache)->b = malloc(sizeof(batch));
+    if (!(*cache)->b) (*cache)->b = calloc(1, sizeof(batch));
     return (*cache)->b;
 }
 
