@@ -80,7 +80,9 @@ grep -q "client certificate refused: unable to get local issuer certificate" "$T
 expect 1 "server certificate refused: self-signed certificate in certificate chain" \
   "$BIN" read "modbus-tls://127.0.0.1:$P?ca=$C/other-ca.pem&cert=$C/operator.pem&key=$C/operator.key" hr10
 expect 1 "server certificate refused: hostname mismatch" "$BIN" read "$OP&server-name=plc7.example" hr10
-expect 0 "hr10 = 11" "$BIN" read "modbus-tls://localhost:$P?ca=$C/ca.pem&cert=$C/operator.pem&key=$C/operator.key" hr10
+# the DNS name of the certificate (SAN DNS:localhost) checked; connected to 127.0.0.1 only
+# (a fresh machine may resolve localhost to ::1 first, where nothing listens)
+expect 0 "hr10 = 11" "$BIN" read "$OP&server-name=localhost" hr10
 # verify-name=0 keeps the CA check; insecure=1 checks nothing (any server certificate)
 expect 0 "hr10 = 11" "$BIN" read "$OP&server-name=plc7.example&verify-name=0" hr10
 expect 1 "server certificate refused" \
