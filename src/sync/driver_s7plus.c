@@ -22,26 +22,20 @@
 #include "plcio/s7plus.h"
 #include "plcio/types.h"
 #include "plcio/value.h"
+#include "sync/sync_s7_plan.h"
 
-/* Where a tag lives: the driver's own, in the tag's location bytes. */
-typedef struct s7p_location {
-    uint8_t area;     /* plcio_s7plus_area */
-    uint8_t symbolic; /* 1: byte is the index of the tag's symbol in the driver's table */
-    uint16_t db;
-    uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
-} s7p_location;
-_Static_assert(sizeof(s7p_location) <= PLCIO_DRIVER_LOCATION_SIZE, "a location fits a tag's location bytes");
-#define AT(t) ((s7p_location *)plcio_sync_tag_location(t))
+/* Where a tag lives (area: plcio_s7plus_area; symbolic: byte is the index of
+ * the tag's symbol in the driver's table), in the tag's location bytes. */
+#define AT(t) S7PLAN_AT(t)
 
-/* Tags of one area and DB closer than MERGE_GAP bytes share an item; an item
- * stops growing at MAX_REGION bytes (a whole 64 KiB DB is still one item). */
-#define MERGE_GAP  32u
+/* Tags of one area and DB closer than S7PLAN_MERGE_GAP bytes share an item; an
+ * item stops growing at MAX_REGION bytes (a whole 64 KiB DB is still one item). */
 #define MAX_REGION 65536u
 
 typedef struct s7p_plan {
-    plcio_s7plus_item *items; /* regions, PLCIO_S7PLUS_MAX_ITEMS per request */
+    s7plan_ranges r;          /* the raw tags' regions */
+    plcio_s7plus_item *items; /* one per region, PLCIO_S7PLUS_MAX_ITEMS per request */
     size_t nitems;
-    size_t *item_of; /* per tag: its region (SIZE_MAX: a symbolic tag) */
     /* symbolic tags: their tag indexes; the items of those whose symbol
      * resolved on this connection (active_tag: the tag of each) */
     size_t *sym_tag, *sym_of, nsym; /* sym_of: the index of the tag's symbol */
@@ -49,17 +43,11 @@ typedef struct s7p_plan {
     size_t *active_tag, nactive;
     unsigned generation; /* of the driver's symbol table the active list was made from */
     char sym_why[200];   /* why the symbolic read could not go, if it could not */
-    uint32_t *offset;    /* per tag: its bytes' offset in buf */
-    uint8_t *buf;
-    size_t bytes; /* bytes read per cycle (gaps included) */
-    bool merged;
-    char warned[256]; /* the refusal last logged: logged again only when it changes */
+    char warned[256];    /* the refusal last logged: logged again only when it changes */
 } s7p_plan;
 
 typedef struct s7p_job {
-    struct s7p_job *next;
-    plcio_sync_group *group;        /* a read, or */
-    plcio_sync_write_req *write;    /* a write */
+    s7plan_job base;                /* first: the queue's view (a read's group or a write) */
     size_t batch;                   /* a read: the next request's first raw item */
     bool sym_started;               /* a read: the symbolic items are under way or done */
     bool symbolic;                  /* a write: of sym_item, else of item */
@@ -80,11 +68,8 @@ typedef struct s7p_sym {
 typedef struct s7p_drv {
     plcio_sync_device *dev;
     plcio_s7plus_client *client;
-    int watched_fd;
-    unsigned watched_events;
-    uint64_t timer, timer_deadline;
-    s7p_job *head, *tail; /* head is running when `running` */
-    bool running;
+    s7plan_watch watch;
+    s7plan_queue q;
     bool came_up;  /* set by the connect callback, inside process */
     uint64_t kick; /* timer: pump soon, so a newly queued job goes out */
     s7p_sym *syms;
@@ -108,48 +93,20 @@ static void on_deadline(plcio_loop *loop, void *ctx)
 {
     (void)loop;
     s7p_drv *drv = ctx;
-    drv->timer = 0;
-    drv->timer_deadline = 0;
+    s7plan_watch_fired(&drv->watch);
     pump(drv);
 }
 
 /* Keep the loop's view of the socket and deadline in step with the client. */
 static void rewatch(s7p_drv *drv)
 {
-    plcio_loop *loop = plcio_sync_device_loop(drv->dev);
     uint64_t deadline = 0;
     unsigned wants = plcio_s7plus_client_wants(drv->client, &deadline);
-    int fd = plcio_s7plus_client_fd(drv->client);
-    unsigned events = ((wants & PLCIO_S7PLUS_WANT_READ) ? PLCIO_IO_READ : 0u) |
-                      ((wants & PLCIO_S7PLUS_WANT_WRITE) ? PLCIO_IO_WRITE : 0u);
-    /* Watch readability while a socket is open: a peer that closes is noticed at once. */
-    if (fd >= 0) events |= PLCIO_IO_READ;
-    if (fd != drv->watched_fd) {
-        if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
-        drv->watched_fd = -1;
-        if (fd >= 0 && plcio_loop_add(loop, fd, events, on_io, drv) == PLCIO_OK) {
-            drv->watched_fd = fd;
-            drv->watched_events = events;
-        }
-    } else if (fd >= 0 && events != drv->watched_events) {
-        plcio_loop_mod(loop, fd, events);
-        drv->watched_events = events;
-    }
-    if (deadline != drv->timer_deadline) {
-        if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
-        drv->timer = deadline ? plcio_loop_timer_add(loop, deadline, on_deadline, drv) : 0;
-        drv->timer_deadline = deadline;
-    }
+    s7plan_rewatch(&drv->watch, plcio_s7plus_client_fd(drv->client), (wants & PLCIO_S7PLUS_WANT_READ) != 0,
+                   (wants & PLCIO_S7PLUS_WANT_WRITE) != 0, deadline);
 }
 
-static void finish_head(s7p_drv *drv)
-{
-    s7p_job *job = drv->head;
-    drv->head = job->next;
-    if (!drv->head) drv->tail = NULL;
-    drv->running = false;
-    free(job);
-}
+static void finish_head(s7p_drv *drv) { s7plan_finish_head(&drv->q); }
 
 static int build_plan(plcio_sync_group *g, bool merge);
 
@@ -168,15 +125,7 @@ static void area_text(const plcio_s7plus_item *it, char *buf, size_t cap)
 static void note_refusal(s7p_drv *drv, plcio_sync_group *g, const char *refusal)
 {
     s7p_plan *p = plcio_sync_group_plan(g);
-    if (refusal[0] && strcmp(refusal, p->warned) != 0) {
-        plcio_sync_device_log(drv->dev, PLCIO_LOG_WARN, "%s/%s: %s (tags in error until this changes)",
-                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
-        snprintf(p->warned, sizeof p->warned, "%s", refusal);
-    } else if (!refusal[0] && p->warned[0]) {
-        plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: every tag reads again",
-                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g));
-        p->warned[0] = '\0';
-    }
+    s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
 }
 
 static size_t batch_size(const s7p_plan *p, size_t first)
@@ -239,15 +188,15 @@ static void read_complete(s7p_drv *drv, plcio_sync_group *g, size_t requests)
     for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
         plcio_sync_tag *t = plcio_sync_group_tag(g, i);
         if (AT(t)->symbolic) continue;
-        const plcio_s7plus_item *it = &p->items[p->item_of[i]];
+        const plcio_s7plus_item *it = &p->items[p->r.region_of[i]];
         if (it->result == PLCIO_OK)
-            plcio_sync_tag_value(t, p->buf + p->offset[i], plcio_sync_tag_size(t));
+            plcio_sync_tag_value(t, p->r.buf + p->r.offset[i], plcio_sync_tag_size(t));
         else
             plcio_sync_tag_error(t, it->result);
     }
     /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
-    bool split = refusal[0] && p->merged && p->nitems;
-    plcio_sync_group_done(g, PLCIO_OK, requests, p->bytes);
+    bool split = refusal[0] && p->r.merged && p->nitems;
+    plcio_sync_group_done(g, PLCIO_OK, requests, p->r.bytes);
     if (split && build_plan(g, false) == PLCIO_OK) {
         plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: %s; reading each tag on its own from now on",
                               plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
@@ -260,8 +209,8 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
 {
     (void)client;
     s7p_drv *drv = ctx;
-    s7p_job *job = drv->head;
-    plcio_sync_group *g = job->group;
+    s7p_job *job = (s7p_job *)drv->q.head;
+    plcio_sync_group *g = job->base.group;
     s7p_plan *p = plcio_sync_group_plan(g);
     if (result != PLCIO_OK) {
         /* The exchange failed (a lost connection is also reported by the device going down). */
@@ -271,7 +220,7 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
     }
     if (!job->sym_started) job->batch += batch_size(p, job->batch);
     if (job->batch < p->nitems || (p->nactive && !job->sym_started)) { /* the next goes from start_next */
-        drv->running = false;
+        drv->q.running = false;
         return;
     }
     size_t requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS + (p->nactive ? 1 : 0);
@@ -282,8 +231,8 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
 static void write_done(void *ctx, plcio_s7plus_client *client, int result)
 {
     s7p_drv *drv = ctx;
-    s7p_job *job = drv->head;
-    plcio_sync_write_req *w = job->write;
+    s7p_job *job = (s7p_job *)drv->q.head;
+    plcio_sync_write_req *w = job->base.write;
     char msg[PLCIO_ERROR_TEXT_MAX + 128] = "";
     int rc = result;
     if (result != PLCIO_OK) {
@@ -353,7 +302,7 @@ static int sym_blocking(s7p_drv *drv, bool write, plcio_s7plus_sym_item *items, 
 static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
 {
     size_t raw_requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS;
-    plcio_sync_group *g = job->group;
+    plcio_sync_group *g = job->base.group;
     if (!p->nactive) { /* nothing to ask: every symbol of the group failed to resolve */
         finish_head(drv);
         read_complete(drv, g, raw_requests);
@@ -364,7 +313,7 @@ static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
     job->sym_started = true;
     int rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
     if (rc == PLCIO_EUNSUPPORTED) {
-        drv->running = true;
+        drv->q.running = true;
         if ((drv->lost = sym_blocking(drv, false, p->sym_items, p->nactive)) != PLCIO_OK) return PLCIO_EBUSY;
         finish_head(drv);
         read_complete(drv, g, raw_requests + 1);
@@ -387,11 +336,11 @@ static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
 /* Hand the next queued request to the client; true when one was started. */
 static bool start_next(s7p_drv *drv)
 {
-    while (drv->head && !drv->running && plcio_sync_device_is_up(drv->dev)) {
-        s7p_job *job = drv->head;
+    while (drv->q.head && !drv->q.running && plcio_sync_device_is_up(drv->dev)) {
+        s7p_job *job = (s7p_job *)drv->q.head;
         int rc;
-        if (job->group) {
-            s7p_plan *p = plcio_sync_group_plan(job->group);
+        if (job->base.group) {
+            s7p_plan *p = plcio_sync_group_plan(job->base.group);
             if (job->batch == 0 && !job->sym_started) refresh_active(drv, p);
             if (job->batch < p->nitems)
                 rc = plcio_s7plus_client_read_multi_async(drv->client, p->items + job->batch, batch_size(p, job->batch),
@@ -402,7 +351,7 @@ static bool start_next(s7p_drv *drv)
         } else if (job->symbolic) {
             rc = plcio_s7plus_client_write_symbols_async(drv->client, &job->sym_item, 1, write_done, drv);
             if (rc == PLCIO_EUNSUPPORTED) {
-                drv->running = true; /* if the connection breaks: "may or may not have happened" */
+                drv->q.running = true; /* if the connection breaks: "may or may not have happened" */
                 if ((drv->lost = sym_blocking(drv, true, &job->sym_item, 1)) != PLCIO_OK) return false;
                 write_done(drv, drv->client, PLCIO_OK);
                 continue;
@@ -411,13 +360,13 @@ static bool start_next(s7p_drv *drv)
             rc = plcio_s7plus_client_write_multi_async(drv->client, &job->item, 1, write_done, drv);
         }
         if (rc == PLCIO_OK) {
-            drv->running = true;
+            drv->q.running = true;
             return true;
         }
         if (rc == PLCIO_EBUSY) return false; /* the client's own job: wait for the next pump */
         /* Could not even queue it: report and go on with the next. */
-        plcio_sync_group *g = job->group;
-        plcio_sync_write_req *w = job->write;
+        plcio_sync_group *g = job->base.group;
+        plcio_sync_write_req *w = job->base.write;
         char msg[PLCIO_ERROR_TEXT_MAX];
         snprintf(msg, sizeof msg, "%s", plcio_s7plus_client_last_error(drv->client)->text);
         finish_head(drv);
@@ -431,23 +380,7 @@ static bool start_next(s7p_drv *drv)
 
 /* Everything still queued is over when the connection is: reads end, writes
  * fail (the running one has been completed by the client's callback). */
-static void drop_jobs(s7p_drv *drv, int err)
-{
-    while (drv->head) {
-        s7p_job *job = drv->head;
-        plcio_sync_group *g = job->group;
-        plcio_sync_write_req *w = job->write;
-        bool was_running = drv->running;
-        finish_head(drv);
-        if (g)
-            plcio_sync_group_done(g, err, 0, 0);
-        else if (!was_running)
-            plcio_sync_write_done(w, err, "not sent: the connection was lost");
-        else
-            plcio_sync_write_done(
-                w, err, "the connection was lost before the PLC answered: the write may or may not have happened");
-    }
-}
+static void drop_jobs(s7p_drv *drv, int err) { s7plan_drop(&drv->q, err); }
 
 /* Resolve every symbol on this (new) connection: the PLC's program may have
  * changed while it was away. Blocking (a browse per DB, once); an unknown
@@ -554,7 +487,7 @@ static int s7p_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err
     s7p_drv *drv = calloc(1, sizeof *drv);
     if (!drv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     drv->dev = d;
-    drv->watched_fd = -1;
+    drv->watch = (s7plan_watch){.dev = d, .fd = -1, .on_io = on_io, .on_deadline = on_deadline, .ctx = drv};
     rc = plcio_s7plus_client_new(NULL, &o, &drv->client, err);
     if (rc != PLCIO_OK) {
         free(drv);
@@ -568,8 +501,7 @@ static void s7p_close(plcio_sync_device *d)
 {
     s7p_drv *drv = plcio_sync_device_data(d);
     plcio_loop *loop = plcio_sync_device_loop(d);
-    if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
-    if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
+    s7plan_unwatch(&drv->watch);
     if (drv->kick) plcio_loop_timer_cancel(loop, drv->kick);
     drop_jobs(drv, PLCIO_ECANCELED);
     plcio_s7plus_client_free(drv->client);
@@ -718,10 +650,8 @@ static int s7p_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *addr
 static void free_plan(s7p_plan *p)
 {
     if (!p) return;
+    s7plan_free(&p->r);
     free(p->items);
-    free(p->item_of);
-    free(p->offset);
-    free(p->buf);
     free(p->sym_tag);
     free(p->sym_of);
     free(p->sym_items);
@@ -735,102 +665,41 @@ static void s7p_free_plan(plcio_sync_group *g)
     plcio_sync_group_set_plan(g, NULL);
 }
 
-typedef struct tag_key {
-    s7p_location at;
-    size_t index;
-} tag_key;
-
-static int cmp_key(const void *a, const void *b)
-{
-    const tag_key *x = a, *y = b;
-    if (x->at.area != y->at.area) return x->at.area < y->at.area ? -1 : 1;
-    if (x->at.db != y->at.db) return x->at.db < y->at.db ? -1 : 1;
-    if (x->at.byte != y->at.byte) return x->at.byte < y->at.byte ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
 /* Build (or rebuild) g's plan; the old one is replaced only on success. */
 static int build_plan(plcio_sync_group *g, bool merge)
 {
     size_t n = plcio_sync_group_tag_count(g);
     size_t cap = n ? n : 1;
     s7p_plan *p = calloc(1, sizeof *p);
-    tag_key *keys = malloc(cap * sizeof *keys);
-    uint32_t *end = malloc(cap * sizeof *end);
-    if (p) {
-        p->items = calloc(cap, sizeof *p->items);
-        p->item_of = malloc(cap * sizeof *p->item_of);
-        p->offset = malloc(cap * sizeof *p->offset);
+    if (!p) return PLCIO_ENOMEM;
+    int rc = s7plan_build(&p->r, g, merge, MAX_REGION);
+    if (rc == PLCIO_OK) {
+        p->items = calloc(p->r.nregions ? p->r.nregions : 1, sizeof *p->items);
         p->sym_tag = malloc(cap * sizeof *p->sym_tag);
         p->sym_of = malloc(cap * sizeof *p->sym_of);
         p->active_tag = malloc(cap * sizeof *p->active_tag);
     }
-    if (!p || !keys || !end || !p->items || !p->item_of || !p->offset || !p->sym_tag || !p->sym_of || !p->active_tag) {
-        free(keys);
-        free(end);
+    if (rc != PLCIO_OK || !p->items || !p->sym_tag || !p->sym_of || !p->active_tag) {
         free_plan(p);
         return PLCIO_ENOMEM;
     }
-    size_t nraw = 0;
     for (size_t i = 0; i < n; i++) {
-        const s7p_location *at = AT(plcio_sync_group_tag(g, i));
-        p->item_of[i] = SIZE_MAX;
-        p->offset[i] = 0;
-        if (at->symbolic) {
-            p->sym_tag[p->nsym] = i;
-            p->sym_of[p->nsym++] = at->byte;
-            continue;
-        }
-        keys[nraw].at = *at;
-        keys[nraw++].index = i;
+        const s7plan_location *at = AT(plcio_sync_group_tag(g, i));
+        if (!at->symbolic) continue;
+        p->sym_tag[p->nsym] = i;
+        p->sym_of[p->nsym++] = at->byte;
     }
     if (p->nsym && !(p->sym_items = calloc(p->nsym, sizeof *p->sym_items))) {
-        free(keys);
-        free(end);
         free_plan(p);
         return PLCIO_ENOMEM;
     }
     p->generation = (unsigned)-1; /* the active symbols are found at the first read */
-    qsort(keys, nraw, sizeof *keys, cmp_key);
-    for (size_t k = 0; k < nraw; k++) { /* regions in address order: [start, end) */
-        const plcio_sync_tag *t = plcio_sync_group_tag(g, keys[k].index);
-        const s7p_location *at = &keys[k].at;
-        uint32_t t_end = at->byte + plcio_sync_tag_size(t);
-        plcio_s7plus_item *last = p->nitems ? &p->items[p->nitems - 1] : NULL;
-        if (merge && last && last->area == (plcio_s7plus_area)at->area && last->db == at->db &&
-            at->byte <= end[p->nitems - 1] + MERGE_GAP && t_end - last->start <= MAX_REGION) {
-            if (t_end > end[p->nitems - 1]) end[p->nitems - 1] = t_end;
-        } else {
-            p->items[p->nitems] = (plcio_s7plus_item){(plcio_s7plus_area)at->area, at->db, at->byte, 0, NULL, 0, 0};
-            end[p->nitems] = t_end;
-            p->nitems++;
-        }
-        p->item_of[keys[k].index] = p->nitems - 1;
+    for (size_t i = 0; i < p->r.nregions; i++) {
+        const s7plan_region *reg = &p->r.regions[i];
+        p->items[i] =
+            (plcio_s7plus_item){(plcio_s7plus_area)reg->area, reg->db, reg->start, reg->size, reg->data, 0, 0};
     }
-    free(keys);
-    size_t total = 0;
-    for (size_t r = 0; r < p->nitems; r++) {
-        p->items[r].size = end[r] - p->items[r].start;
-        total += p->items[r].size;
-    }
-    free(end);
-    p->buf = malloc(total ? total : 1);
-    if (!p->buf) {
-        free_plan(p);
-        return PLCIO_ENOMEM;
-    }
-    size_t off = 0;
-    for (size_t r = 0; r < p->nitems; r++) {
-        p->items[r].data = p->buf + off;
-        off += p->items[r].size;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (p->item_of[i] == SIZE_MAX) continue;
-        const plcio_s7plus_item *it = &p->items[p->item_of[i]];
-        p->offset[i] = (uint32_t)((uint8_t *)it->data - p->buf) + (AT(plcio_sync_group_tag(g, i))->byte - it->start);
-    }
-    p->bytes = total;
-    p->merged = merge;
+    p->nitems = p->r.nregions;
     free_plan(plcio_sync_group_plan(g));
     plcio_sync_group_set_plan(g, p);
     return PLCIO_OK;
@@ -871,11 +740,7 @@ static void on_kick(plcio_loop *loop, void *ctx)
  * from within a callback of process(). */
 static void enqueue(s7p_drv *drv, s7p_job *job)
 {
-    if (drv->tail)
-        drv->tail->next = job;
-    else
-        drv->head = job;
-    drv->tail = job;
+    s7plan_enqueue(&drv->q, &job->base);
     if (!drv->kick) {
         plcio_loop *loop = plcio_sync_device_loop(drv->dev);
         drv->kick = plcio_loop_timer_add(loop, plcio_loop_now(loop), on_kick, drv);
@@ -889,7 +754,7 @@ static void s7p_read(plcio_sync_device *d, plcio_sync_group *g)
         plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
         return;
     }
-    job->group = g;
+    job->base.group = g;
     enqueue(plcio_sync_device_data(d), job);
 }
 
@@ -914,7 +779,7 @@ static void s7p_write_symbol(s7p_drv *drv, plcio_sync_write_req *w)
     const uint8_t *data = plcio_sync_write_data(w, &size);
     plcio_error err;
     plcio_error_clear(&err);
-    job->write = w;
+    job->base.write = w;
     job->symbolic = true;
     job->sym_item.sym = s->sym;
     plcio_value_init(&job->sym_item.value, s->type);
@@ -949,7 +814,7 @@ static void s7p_write(plcio_sync_device *d, plcio_sync_write_req *w)
     }
     size_t size;
     uint8_t *data = plcio_sync_write_data(w, &size);
-    job->write = w;
+    job->base.write = w;
     job->item = (plcio_s7plus_item){(plcio_s7plus_area)AT(t)->area, AT(t)->db, AT(t)->byte, (uint32_t)size, data, 0, 0};
     enqueue(plcio_sync_device_data(d), job);
 }
