@@ -44,13 +44,38 @@ typedef struct s7p_plan {
     unsigned generation; /* of the driver's symbol table the active list was made from */
     char sym_why[200];   /* why the symbolic read could not go, if it could not */
     char warned[256];    /* the refusal last logged: logged again only when it changes */
+    /* A subscribed group (plcio_sync_group_subscribed): fed by notifications.
+     * Its items: the regions, then the symbols active on this connection, in
+     * subscriptions of up to PLCIO_S7PLUS_MAX_SUB_ITEMS items each. */
+    bool subscribe;
+    plcio_s7plus_sub_item *sub_items;
+    int *sub_result; /* per item: its last notification's result (SUB_NONE: none yet) */
+    size_t nsub;
+    uint32_t *sub_ids; /* per subscription: its id (0: not made) */
+    size_t nchunks, chunks_made;
+    unsigned sub_conn;     /* the connection the subscriptions belong to (0: none) */
+    bool sub_queued;       /* a subscribe job is queued or running */
+    bool open;             /* the engine's cycle waits for a notification */
+    bool fresh;            /* a notification came since the last completed cycle */
+    int sub_err;           /* the last subscribe's failure */
+    uint64_t sub_retry_ns; /* after a failure: not again before this */
+    uint8_t *sbuf;         /* the symbolic tags' bytes, at soff[tag] */
+    uint32_t *soff;
+    uint64_t notes, note_bytes; /* since the last completed cycle */
 } s7p_plan;
+
+#define SUB_NONE 1 /* an item's result before its first notification */
+/* A region of a subscribed group: at most this many bytes (one item of a notification). */
+#define SUB_MAX_REGION 4096u
+/* After a refused subscription, the next attempt waits this long. */
+#define SUB_RETRY_NS (1000ull * 1000 * 1000)
 
 typedef struct s7p_job {
     s7plan_job base;                /* first: the queue's view (a read's group or a write) */
     size_t batch;                   /* a read: the next request's first raw item */
     bool sym_started;               /* a read: the symbolic items are under way or done */
     bool symbolic;                  /* a write: of sym_item, else of item */
+    bool subscribe;                 /* the group's subscriptions (the next is chunks_made) */
     plcio_s7plus_item item;         /* a raw write: its item */
     plcio_s7plus_sym_item sym_item; /* a symbolic write: its item */
 } s7p_job;
@@ -74,9 +99,12 @@ typedef struct s7p_drv {
     uint64_t kick; /* timer: pump soon, so a newly queued job goes out */
     s7p_sym *syms;
     size_t nsyms, symcap;
-    unsigned generation;  /* bumped when the symbols were resolved again */
-    bool warned_blocking; /* the blocking symbolic fallback was logged */
-    int lost;             /* a blocking call broke the connection: pump takes the device down */
+    unsigned generation;     /* bumped when the symbols were resolved again */
+    bool warned_blocking;    /* the blocking symbolic fallback was logged */
+    int lost;                /* a blocking call broke the connection: pump takes the device down */
+    unsigned conn;           /* connections made (the subscriptions of an older one are gone) */
+    plcio_sync_group **subg; /* the subscribed groups, for their notifications */
+    size_t nsubg;
 } s7p_drv;
 
 static void pump(s7p_drv *drv);
@@ -333,13 +361,229 @@ static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
     return rc;
 }
 
+/* ---- subscribed groups ----
+ * read() opens the engine's cycle; the next notification of the group's
+ * subscriptions completes it, reporting every tag from the values kept (so
+ * read times move as a polled group's do, and tags a late cycle made stale
+ * are good again). The PLC sends one every interval (every_cycle), also
+ * without a change: an interval without one counts late, as a read that
+ * does not answer. The client acknowledges credits from inside process(),
+ * which the loop calls whenever the socket is readable: an engine that
+ * falls behind makes the PLC pause, never drop the subscription. */
+
+/* The cycle has its notification(s): report every tag that has a value. */
+static void sub_complete(s7p_drv *drv, plcio_sync_group *g)
+{
+    s7p_plan *p = plcio_sync_group_plan(g);
+    char refusal[256] = "";
+    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
+        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+        if (AT(t)->symbolic) continue;
+        size_t r = p->r.region_of[i];
+        int res = p->sub_result[r];
+        if (res == PLCIO_OK) {
+            plcio_sync_tag_value(t, p->r.buf + p->r.offset[i], plcio_sync_tag_size(t));
+        } else if (res != SUB_NONE) {
+            plcio_sync_tag_error(t, res);
+            if (!refusal[0]) {
+                char where[64];
+                area_text(&p->items[r], where, sizeof where);
+                snprintf(refusal, sizeof refusal, "the PLC's notification refused %s (%s)", where, plcio_strerror(res));
+            }
+        }
+    }
+    for (size_t k = 0; k < p->nsym; k++) {
+        const s7p_sym *sym = &drv->syms[p->sym_of[k]];
+        if (sym->result != PLCIO_OK) plcio_sync_tag_error(plcio_sync_group_tag(g, p->sym_tag[k]), sym->result);
+    }
+    size_t nactive = p->nsub - p->nitems;
+    for (size_t a = 0; a < nactive; a++) {
+        size_t i = p->active_tag[a];
+        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+        int res = p->sub_result[p->nitems + a];
+        if (res == PLCIO_OK) {
+            plcio_sync_tag_value(t, p->sbuf + p->soff[i], plcio_sync_tag_size(t));
+        } else if (res != SUB_NONE) {
+            plcio_sync_tag_error(t, res);
+            if (!refusal[0])
+                snprintf(refusal, sizeof refusal, "the PLC's notification refused %s (%s)", plcio_sync_tag_name(t),
+                         plcio_strerror(res));
+        }
+    }
+    uint64_t notes = p->notes, bytes = p->note_bytes;
+    p->notes = p->note_bytes = 0;
+    p->fresh = false;
+    p->open = false;
+    plcio_sync_group_notified(g, notes);
+    plcio_sync_group_done(g, PLCIO_OK, 0, bytes);
+    s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
+}
+
+/* Keep one item's value of a notification (k: the group's item index). */
+static void sub_keep(s7p_plan *p, const plcio_sync_group *g, size_t k, const plcio_s7plus_sub_value *v)
+{
+    uint8_t *to;
+    size_t size;
+    if (k < p->nitems) {
+        to = p->items[k].data;
+        size = p->items[k].size;
+    } else {
+        size_t i = p->active_tag[k - p->nitems];
+        to = p->sbuf + p->soff[i];
+        size = plcio_sync_tag_size(plcio_sync_group_tag(g, i));
+    }
+    int res = v->result;
+    /* an elementary value comes as its big-endian bytes, which are its S7 bytes */
+    if (res == PLCIO_OK && (v->size != size || !v->data)) res = PLCIO_ETYPE;
+    if (res == PLCIO_OK) {
+        memcpy(to, v->data, size);
+        p->note_bytes += size;
+    }
+    p->sub_result[k] = res;
+}
+
+static void on_notify(void *ctx, plcio_s7plus_client *client, const plcio_s7plus_notification *n)
+{
+    (void)client;
+    s7p_drv *drv = ctx;
+    for (size_t j = 0; j < drv->nsubg; j++) {
+        plcio_sync_group *g = drv->subg[j];
+        s7p_plan *p = plcio_sync_group_plan(g);
+        if (!p || p->sub_conn != drv->conn) continue;
+        for (size_t c = 0; c < p->nchunks; c++) {
+            if (!p->sub_ids[c] || p->sub_ids[c] != n->subscription) continue;
+            size_t base = c * PLCIO_S7PLUS_MAX_SUB_ITEMS;
+            for (size_t v = 0; v < n->n; v++)
+                if (base + n->values[v].item < p->nsub) sub_keep(p, g, base + n->values[v].item, &n->values[v]);
+            p->notes++;
+            p->fresh = true;
+            if (p->open) sub_complete(drv, g);
+            return;
+        }
+    }
+}
+
+static void sub_done(void *ctx, plcio_s7plus_client *client, int result)
+{
+    s7p_drv *drv = ctx;
+    plcio_sync_group *g = drv->q.head->group;
+    s7p_plan *p = plcio_sync_group_plan(g);
+    if (result == PLCIO_OK && ++p->chunks_made < p->nchunks) { /* the next subscription goes from start_next */
+        drv->q.running = false;
+        return;
+    }
+    finish_head(drv);
+    p->sub_queued = false;
+    if (result == PLCIO_OK) {
+        plcio_sync_device_log(drv->dev, drv->conn > 1 ? PLCIO_LOG_INFO : PLCIO_LOG_DEBUG,
+                              "%s/%s: subscribed to %zu items (%zu subscriptions), a notification every %u ms",
+                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), p->nsub, p->nchunks,
+                              plcio_sync_group_interval_ms(g));
+        return;
+    }
+    char refusal[256];
+    snprintf(refusal, sizeof refusal, "the subscription was refused: %.200s",
+             plcio_s7plus_client_last_error(client)->text);
+    p->sub_err = result;
+    p->sub_retry_ns = plcio_loop_now(plcio_sync_device_loop(drv->dev)) + SUB_RETRY_NS;
+    s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
+    if (p->open) {
+        p->open = false;
+        plcio_sync_group_done(g, result, 1, 0);
+    }
+}
+
+static int sub_start(s7p_drv *drv, s7p_plan *p)
+{
+    plcio_s7plus_subscription_options o;
+    plcio_s7plus_subscription_options_init(&o);
+    uint32_t ms = plcio_sync_group_interval_ms(drv->q.head->group);
+    o.cycle_ms = ms ? ms : 1;
+    o.every_cycle = true; /* a notification each cycle: its absence means something */
+    o.credits = 20;
+    o.notify = on_notify;
+    o.ctx = drv;
+    size_t first = p->chunks_made * PLCIO_S7PLUS_MAX_SUB_ITEMS, n = p->nsub - first;
+    if (n > PLCIO_S7PLUS_MAX_SUB_ITEMS) n = PLCIO_S7PLUS_MAX_SUB_ITEMS;
+    return plcio_s7plus_client_subscribe_async(drv->client, p->sub_items + first, n, &o, &p->sub_ids[p->chunks_made],
+                                               sub_done, drv);
+}
+
+/* A new connection: its subscriptions are still to be made. */
+static void sub_reset(s7p_drv *drv, s7p_plan *p)
+{
+    refresh_active(drv, p);
+    p->sub_conn = drv->conn;
+    p->nsub = p->nitems + p->nactive;
+    for (size_t r = 0; r < p->nitems; r++) {
+        memset(&p->sub_items[r], 0, sizeof p->sub_items[r]);
+        p->sub_items[r].area = p->items[r].area;
+        p->sub_items[r].db = p->items[r].db;
+        p->sub_items[r].start = p->items[r].start;
+        p->sub_items[r].size = p->items[r].size;
+    }
+    for (size_t a = 0; a < p->nactive; a++) {
+        const plcio_s7plus_symbol *sym = &p->sym_items[a].sym;
+        plcio_s7plus_sub_item *it = &p->sub_items[p->nitems + a];
+        memset(it, 0, sizeof *it);
+        it->access_area = sym->access_area;
+        it->sub_area = sym->sub_area;
+        it->crc = sym->crc;
+        it->nlids = sym->nlids;
+        memcpy(it->lids, sym->lids, sizeof it->lids);
+    }
+    for (size_t k = 0; k < p->nsub; k++)
+        p->sub_result[k] = SUB_NONE;
+    p->nchunks = (p->nsub + PLCIO_S7PLUS_MAX_SUB_ITEMS - 1) / PLCIO_S7PLUS_MAX_SUB_ITEMS;
+    memset(p->sub_ids, 0, (p->nchunks ? p->nchunks : 1) * sizeof *p->sub_ids);
+    p->chunks_made = 0;
+    p->sub_queued = false;
+    p->fresh = false;
+    p->notes = p->note_bytes = 0;
+    p->sub_err = PLCIO_OK;
+    p->sub_retry_ns = 0;
+}
+
+static void enqueue(s7p_drv *drv, s7p_job *job);
+
+/* The engine's cycle of a subscribed group. */
+static void sub_read(s7p_drv *drv, plcio_sync_group *g, s7p_plan *p)
+{
+    p->open = true;
+    if (p->sub_conn != drv->conn) sub_reset(drv, p);
+    if (p->fresh || p->nsub == 0) { /* nothing to subscribe: every symbol failed to resolve */
+        sub_complete(drv, g);
+        return;
+    }
+    if (p->chunks_made == p->nchunks || p->sub_queued) return; /* the next notification completes it */
+    if (p->sub_err && plcio_loop_now(plcio_sync_device_loop(drv->dev)) < p->sub_retry_ns) {
+        p->open = false;
+        plcio_sync_group_done(g, p->sub_err, 0, 0);
+        return;
+    }
+    s7p_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        p->open = false;
+        plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
+        return;
+    }
+    job->base.group = g;
+    job->subscribe = true;
+    p->sub_queued = true;
+    enqueue(drv, job);
+}
+
 /* Hand the next queued request to the client; true when one was started. */
 static bool start_next(s7p_drv *drv)
 {
     while (drv->q.head && !drv->q.running && plcio_sync_device_is_up(drv->dev)) {
         s7p_job *job = (s7p_job *)drv->q.head;
         int rc;
-        if (job->base.group) {
+        if (job->subscribe) {
+            s7p_plan *p = plcio_sync_group_plan(job->base.group);
+            rc = sub_start(drv, p);
+            if (rc != PLCIO_OK && rc != PLCIO_EBUSY) p->sub_queued = p->open = false; /* its cycle fails below */
+        } else if (job->base.group) {
             s7p_plan *p = plcio_sync_group_plan(job->base.group);
             if (job->batch == 0 && !job->sym_started) refresh_active(drv, p);
             if (job->batch < p->nitems)
@@ -446,6 +690,7 @@ static void pump(s7p_drv *drv)
                 plcio_sync_device_down(d, rc, msg);
                 return;
             }
+            drv->conn++; /* subscribed groups subscribe again at their next cycle */
             if (plcio_sync_device_connecting(d)) plcio_sync_device_up(d);
         }
     } while (start_next(drv));
@@ -508,6 +753,7 @@ static void s7p_close(plcio_sync_device *d)
     for (size_t i = 0; i < drv->nsyms; i++)
         free(drv->syms[i].name);
     free(drv->syms);
+    free(drv->subg);
     free(drv);
     plcio_sync_device_set_data(d, NULL);
 }
@@ -656,6 +902,11 @@ static void free_plan(s7p_plan *p)
     free(p->sym_of);
     free(p->sym_items);
     free(p->active_tag);
+    free(p->sub_items);
+    free(p->sub_result);
+    free(p->sub_ids);
+    free(p->sbuf);
+    free(p->soff);
     free(p);
 }
 
@@ -665,6 +916,24 @@ static void s7p_free_plan(plcio_sync_group *g)
     plcio_sync_group_set_plan(g, NULL);
 }
 
+/* A subscribed group's items, results and the symbolic tags' bytes. */
+static int sub_alloc(s7p_plan *p, const plcio_sync_group *g)
+{
+    size_t n = plcio_sync_group_tag_count(g), items = p->nitems + p->nsym;
+    size_t chunks = (items + PLCIO_S7PLUS_MAX_SUB_ITEMS - 1) / PLCIO_S7PLUS_MAX_SUB_ITEMS;
+    size_t bytes = 0;
+    if (!(p->soff = calloc(n ? n : 1, sizeof *p->soff))) return PLCIO_ENOMEM;
+    for (size_t k = 0; k < p->nsym; k++) {
+        p->soff[p->sym_tag[k]] = (uint32_t)bytes;
+        bytes += plcio_sync_tag_size(plcio_sync_group_tag(g, p->sym_tag[k]));
+    }
+    p->sbuf = calloc(bytes ? bytes : 1, 1);
+    p->sub_items = calloc(items ? items : 1, sizeof *p->sub_items);
+    p->sub_result = calloc(items ? items : 1, sizeof *p->sub_result);
+    p->sub_ids = calloc(chunks ? chunks : 1, sizeof *p->sub_ids);
+    return p->sbuf && p->sub_items && p->sub_result && p->sub_ids ? PLCIO_OK : PLCIO_ENOMEM;
+}
+
 /* Build (or rebuild) g's plan; the old one is replaced only on success. */
 static int build_plan(plcio_sync_group *g, bool merge)
 {
@@ -672,7 +941,8 @@ static int build_plan(plcio_sync_group *g, bool merge)
     size_t cap = n ? n : 1;
     s7p_plan *p = calloc(1, sizeof *p);
     if (!p) return PLCIO_ENOMEM;
-    int rc = s7plan_build(&p->r, g, merge, MAX_REGION);
+    p->subscribe = plcio_sync_group_subscribed(g);
+    int rc = s7plan_build(&p->r, g, merge, p->subscribe ? SUB_MAX_REGION : MAX_REGION);
     if (rc == PLCIO_OK) {
         p->items = calloc(p->r.nregions ? p->r.nregions : 1, sizeof *p->items);
         p->sym_tag = malloc(cap * sizeof *p->sym_tag);
@@ -700,14 +970,39 @@ static int build_plan(plcio_sync_group *g, bool merge)
             (plcio_s7plus_item){(plcio_s7plus_area)reg->area, reg->db, reg->start, reg->size, reg->data, 0, 0};
     }
     p->nitems = p->r.nregions;
+    if (p->subscribe && sub_alloc(p, g) != PLCIO_OK) {
+        free_plan(p);
+        return PLCIO_ENOMEM;
+    }
     free_plan(plcio_sync_group_plan(g));
     plcio_sync_group_set_plan(g, p);
     return PLCIO_OK;
 }
 
+/* Types a notification carries as an array (of their S7 bytes), which the
+ * client does not turn into bytes (plcio_s7plus_sub_value: PLCIO_EUNSUPPORTED). */
+static bool sub_array_type(plcio_type t)
+{
+    return t == PLCIO_TYPE_STRING || t == PLCIO_TYPE_WSTRING || t == PLCIO_TYPE_DTL || t == PLCIO_TYPE_DATE_AND_TIME;
+}
+
 static int s7p_plan_group(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
 {
-    (void)d;
+    s7p_drv *drv = plcio_sync_device_data(d);
+    if (plcio_sync_group_subscribed(g)) {
+        for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
+            const plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+            if (AT(t)->symbolic && sub_array_type(plcio_sync_tag_type(t)))
+                return plcio_error_set(err, PLCIO_EUNSUPPORTED,
+                                       "%s is a %s, which a subscription of this client does not carry yet: put it "
+                                       "in a group without subscribe",
+                                       plcio_sync_tag_name(t), plcio_type_name(plcio_sync_tag_type(t)));
+        }
+        plcio_sync_group **more = realloc(drv->subg, (drv->nsubg + 1) * sizeof *more);
+        if (!more) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+        drv->subg = more;
+        drv->subg[drv->nsubg++] = g;
+    }
     int rc = build_plan(g, true);
     if (rc != PLCIO_OK) return plcio_error_set(err, rc, "%s", plcio_strerror(rc));
     return rc;
@@ -749,6 +1044,11 @@ static void enqueue(s7p_drv *drv, s7p_job *job)
 
 static void s7p_read(plcio_sync_device *d, plcio_sync_group *g)
 {
+    s7p_plan *p = plcio_sync_group_plan(g);
+    if (p->subscribe) {
+        sub_read(plcio_sync_device_data(d), g, p);
+        return;
+    }
     s7p_job *job = calloc(1, sizeof *job);
     if (!job) {
         plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
