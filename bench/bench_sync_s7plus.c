@@ -6,7 +6,15 @@
  * merged into one item / variable) and sparse (64 bytes apart: one item per
  * tag; S7CommPlus then takes 64 items per request, classic S7 20 per PDU).
  * Prints cycles/s, the engine thread's CPU and the ratio plus/classic.
+ * Then a group fed by a subscription (subscribe: true) against the same
+ * group polled, both over S7CommPlus at a 10 ms interval, 100 and 1,000
+ * tags one item each, with the values unchanged and with every value
+ * changing every millisecond (a writer thread): cycles/s, tag values/s
+ * delivered to the engine's image, notifications/s and the engine thread's
+ * CPU, and the ratio of CPU per delivered value polled/subscribed.
  * PLCIO_BENCH_SECONDS (default 3) sets the length of each run. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +65,7 @@ static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, ui
 }
 
 typedef struct engine_run {
-    double cycles_per_s, cpu_s, elapsed_s;
+    double cycles_per_s, cpu_s, elapsed_s, notes_per_s;
     uint64_t errors;
 } engine_run;
 
@@ -83,7 +91,7 @@ static int run_engine(const char *yaml, engine_run *out)
         plcio_sync_run_once(s, 1);
     plcio_sync_stats st;
     plcio_sync_group_stats(s, 0, &st);
-    uint64_t cycles0 = st.cycles, errors0 = st.errors;
+    uint64_t cycles0 = st.cycles, errors0 = st.errors, notes0 = st.notifications;
     double t0 = now_s(), c0 = thread_cpu_s();
     while (now_s() - t0 < run_seconds())
         plcio_sync_run_once(s, 1);
@@ -92,9 +100,53 @@ static int run_engine(const char *yaml, engine_run *out)
     plcio_sync_group_stats(s, 0, &st);
     out->cycles_per_s = (double)(st.cycles - cycles0) / out->elapsed_s;
     out->errors = st.errors - errors0;
+    out->notes_per_s = (double)(st.notifications - notes0) / out->elapsed_s;
     plcio_sync_free(s);
     plcio_sync_config_free(cfg);
     return 0;
+}
+
+static int run_group(const char *url, int tags, int stride, const char *interval, bool subscribe, engine_run *r)
+{
+    size_t cap = (size_t)tags * 64 + 512, n = 0;
+    char *yaml = malloc(cap);
+    if (!yaml) exit(1);
+    n += (size_t)snprintf(yaml + n, cap - n,
+                          "devices:\n  - name: dev\n    url: \"%s\"\n    groups:\n      - name: g\n"
+                          "        interval: %s\n        subscribe: %s\n        tags:\n",
+                          url, interval, subscribe ? "true" : "false");
+    for (int i = 0; i < tags; i++)
+        n += (size_t)snprintf(yaml + n, cap - n, "          - {address: \"DB1.DBD%d:DINT\", name: t%d}\n", i * stride,
+                              i);
+    int rc = run_engine(yaml, r);
+    free(yaml);
+    return rc;
+}
+
+/* The writer thread: while on, every DINT the subscription cases read (64
+ * bytes apart) counts up, every millisecond. */
+static atomic_bool writer_on, writer_stop;
+static void *writer(void *arg)
+{
+    (void)arg;
+    uint32_t k = 0;
+    while (!atomic_load(&writer_stop)) {
+        if (atomic_load(&writer_on) && plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1) == PLCIO_OK) {
+            size_t have = 0;
+            uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, &have);
+            k++;
+            for (size_t off = 0; m && off + 4 <= have && off < 1000u * 64u; off += 64) {
+                m[off] = (uint8_t)(k >> 24);
+                m[off + 1] = (uint8_t)(k >> 16);
+                m[off + 2] = (uint8_t)(k >> 8);
+                m[off + 3] = (uint8_t)k;
+            }
+            plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1);
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
 }
 
 static int run(const char *url, int tags, int stride, engine_run *r)
@@ -134,6 +186,7 @@ int main(void)
     so.handoff.output = plcio_s7plus_server_conn_output;
     so.handoff.output_done = plcio_s7plus_server_conn_output_done;
     so.handoff.close = plcio_s7plus_server_conn_close;
+    so.handoff.tick = plcio_s7plus_server_conn_tick; /* subscriptions' notifications */
     so.handoff.ctx = plus;
     if (plcio_s7_server_new(&so, &srv, &err) ||
         plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, DB_SIZE, NULL) || plcio_s7_server_start(srv))
@@ -161,6 +214,32 @@ int main(void)
                100 * b.cpu_s / b.elapsed_s, b.cycles_per_s / a.cycles_per_s, (unsigned long long)a.errors,
                (unsigned long long)b.errors);
     }
+
+    printf("subscribed vs polled group, S7CommPlus/TLS, DINT tags 64 bytes apart (one item each), every 10 ms\n");
+    pthread_t wt;
+    if (pthread_create(&wt, NULL, writer, NULL) != 0) return 1;
+    for (int changing = 0; changing < 2; changing++) {
+        atomic_store(&writer_on, changing != 0);
+        static const int counts[] = {100, 1000};
+        for (size_t k = 0; k < 2; k++) {
+            engine_run p, q;
+            if (run_group(plusurl, counts[k], 64, "10ms", false, &p) ||
+                run_group(plusurl, counts[k], 64, "10ms", true, &q)) {
+                fprintf(stderr, "bench_sync_s7plus: engine failed\n");
+                return 1;
+            }
+            double pv = p.cycles_per_s * counts[k], qv = q.cycles_per_s * counts[k];
+            double pc = p.cpu_s / p.elapsed_s, qc = q.cpu_s / q.elapsed_s;
+            printf("  %4d tags %-9s polled %6.1f cycles/s %8.0f values/s CPU %3.0f%%   subscribed %6.1f cycles/s "
+                   "%8.0f values/s %6.1f notifications/s CPU %3.0f%%   CPU per value polled/subscribed %.2f "
+                   "(errors %llu/%llu)\n",
+                   counts[k], changing ? "changing" : "unchanged", p.cycles_per_s, pv, 100 * pc, q.cycles_per_s, qv,
+                   q.notes_per_s, 100 * qc, qv > 0 && pv > 0 && qc > 0 ? (pc / pv) / (qc / qv) : 0.0,
+                   (unsigned long long)p.errors, (unsigned long long)q.errors);
+        }
+    }
+    atomic_store(&writer_stop, true);
+    pthread_join(wt, NULL);
     plcio_s7_server_free(srv);
     plcio_s7plus_server_free(plus);
     (void)remove(cert);

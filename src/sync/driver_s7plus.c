@@ -463,6 +463,17 @@ static void on_notify(void *ctx, plcio_s7plus_client *client, const plcio_s7plus
     }
 }
 
+/* The group's subscription cannot be had: its cycle fails, its tags are in
+ * error (as a polled group's refused items are). */
+static void sub_fail(plcio_sync_group *g, s7p_plan *p, int rc, uint64_t requests)
+{
+    if (!p->open) return;
+    p->open = false;
+    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++)
+        plcio_sync_tag_error(plcio_sync_group_tag(g, i), rc);
+    plcio_sync_group_done(g, rc, requests, 0);
+}
+
 static void sub_done(void *ctx, plcio_s7plus_client *client, int result)
 {
     s7p_drv *drv = ctx;
@@ -487,10 +498,7 @@ static void sub_done(void *ctx, plcio_s7plus_client *client, int result)
     p->sub_err = result;
     p->sub_retry_ns = plcio_loop_now(plcio_sync_device_loop(drv->dev)) + SUB_RETRY_NS;
     s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
-    if (p->open) {
-        p->open = false;
-        plcio_sync_group_done(g, result, 1, 0);
-    }
+    sub_fail(g, p, result, 1);
 }
 
 static int sub_start(s7p_drv *drv, s7p_plan *p)
@@ -557,14 +565,12 @@ static void sub_read(s7p_drv *drv, plcio_sync_group *g, s7p_plan *p)
     }
     if (p->chunks_made == p->nchunks || p->sub_queued) return; /* the next notification completes it */
     if (p->sub_err && plcio_loop_now(plcio_sync_device_loop(drv->dev)) < p->sub_retry_ns) {
-        p->open = false;
-        plcio_sync_group_done(g, p->sub_err, 0, 0);
+        sub_fail(g, p, p->sub_err, 0);
         return;
     }
     s7p_job *job = calloc(1, sizeof *job);
     if (!job) {
-        p->open = false;
-        plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
+        sub_fail(g, p, PLCIO_ENOMEM, 0);
         return;
     }
     job->base.group = g;
@@ -582,7 +588,13 @@ static bool start_next(s7p_drv *drv)
         if (job->subscribe) {
             s7p_plan *p = plcio_sync_group_plan(job->base.group);
             rc = sub_start(drv, p);
-            if (rc != PLCIO_OK && rc != PLCIO_EBUSY) p->sub_queued = p->open = false; /* its cycle fails below */
+            if (rc != PLCIO_OK && rc != PLCIO_EBUSY) { /* could not even ask: this cycle fails, the next tries again */
+                plcio_sync_group *g = job->base.group;
+                finish_head(drv);
+                p->sub_queued = false;
+                sub_fail(g, p, rc, 0);
+                continue;
+            }
         } else if (job->base.group) {
             s7p_plan *p = plcio_sync_group_plan(job->base.group);
             if (job->batch == 0 && !job->sym_started) refresh_active(drv, p);
