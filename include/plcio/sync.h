@@ -22,6 +22,7 @@
  *           db: 10            # tags below are members of this DB's layout
  *           layout: Tank      # DB name in the layout files (default: the only one)
  *           writable: false   # may the tags below be written through the ring (default false)
+ *           subscribe: false  # S7CommPlus devices: fed by a subscription, not polled (docs/sync.md)
  *           tags:             # omitted: every member of the layout
  *             - Level
  *             - {member: Pump.Run}
