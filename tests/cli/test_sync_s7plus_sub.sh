@@ -4,7 +4,8 @@
 # test sees that the group subscribed (and subscribed again after a restart) rather than
 # polled. Values (raw DB and M bytes, members of an optimized DB by symbol) reach shared
 # memory and follow a second client's writes; writes by name through the segment land
-# (checked by the second client); the simulator stopped (SIGSTOP) -> no notification ->
+# (checked by the second client); the engine stalled past its credits -> the subscription
+# goes on when it continues; the simulator stopped (SIGSTOP) -> no notification ->
 # tags stale, continued -> good; killed -> stale, restarted on the same port -> subscribed
 # again, values good and following changes; a subscription the PLC refuses (a 17th per
 # session) -> that group's tags in error with the reason logged, the others good; bad
@@ -110,6 +111,17 @@ expect 0 '"Line".Motor.Speed = 1450.5' "$BIN" read "$URL" '"Line".Motor.Speed'
 expect 0 '"Line".Motor.Running = false' "$BIN" read "$URL" '"Line".Motor.Running'
 expect 0 "MW10:INT = 321" "$BIN" read "$CLASSIC" MW10:INT
 shm_check "t['MW10:INT']['value'] == 321 and t['\"Line\".Motor.Running']['value'] is False"
+
+# ---- the engine stalls (SIGSTOP) for 40 intervals, more than its 20 credits: the PLC pauses
+# its notifications; continued, the same subscription goes on (never lost, never made again) ----
+kill -STOP "$ENG"
+expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=11
+sleep 2
+kill -CONT "$ENG"
+shm_check "t['DB1.DBW0:INT']['value'] == 11 and all(v['quality'] == 'good' for v in t.values())"
+expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=12
+shm_check "t['DB1.DBW0:INT']['value'] == 12"
+[ "$(grep -c 'subscription 0x' "$TMP/sim.out")" = 1 ] || fail "subscribed more than once: $(grep 'subscription 0x' "$TMP/sim.out")"
 
 # ---- the simulator stops answering: no notification -> stale; continued -> good ----
 kill -STOP "$SIM"
