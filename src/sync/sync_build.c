@@ -222,8 +222,8 @@ static int build_group(plcio_sync *s, sync_device *d, sync_group *g, const plcio
     if (g->subscribe && d->ops != &plcio_driver_s7plus) {
         snprintf(err, cap,
                  "%s/%s: subscribe: true needs an S7CommPlus device (s7plus://HOST or s7://HOST?protocol=plus); "
-                 "%s is polled: leave subscribe out",
-                 d->name, g->name, d->url);
+                 "this one is polled: leave subscribe out",
+                 d->name, g->name);
         return PLCIO_EINVAL;
     }
     const plcio_layout *l = NULL;
