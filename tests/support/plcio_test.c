@@ -311,6 +311,13 @@ void plcio_test_write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+int plcio_test_rm_rf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 const char *plcio_test_node_modules(void)
 {
     static char path[4096];

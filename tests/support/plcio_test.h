@@ -133,6 +133,9 @@ int plcio_test_run(const char *cmd, char *out, size_t cap);
 /* Write text to path (created or emptied); fails the test when it cannot. */
 void plcio_test_write_file(const char *path, const char *text);
 
+/* Remove dir and everything under it (rm -rf); 0, or -1 when that failed. */
+int plcio_test_rm_rf(const char *dir);
+
 /* Path of tests/interop/node_modules; fails the test if the npm peers are not installed
  * (scripts/bootstrap.sh installs them). Static buffer. */
 const char *plcio_test_node_modules(void);
