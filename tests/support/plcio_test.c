@@ -311,6 +311,20 @@ void plcio_test_write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+void plcio_test_expect_usage(const char *command, const char *const *args, const char *why)
+{
+    char cmd[1024], out[2048];
+    size_t n = (size_t)snprintf(cmd, sizeof cmd, "%s", command);
+    for (size_t i = 0; args[i] && n < sizeof cmd; i++)
+        n += (size_t)snprintf(cmd + n, sizeof cmd - n, " '%s'", args[i]);
+    if (n < sizeof cmd) n += (size_t)snprintf(cmd + n, sizeof cmd - n, " --seconds 1 2>&1");
+    if (n >= sizeof cmd) fail_msg("command too long: %s", cmd);
+    int rc = plcio_test_run(cmd, out, sizeof out);
+    if (!strstr(out, why)) print_error("%s: got '%s'\n", cmd, out);
+    assert_non_null(strstr(out, why));
+    assert_int_equal(rc, 2);
+}
+
 int plcio_test_rm_rf(const char *dir)
 {
     char cmd[4200];

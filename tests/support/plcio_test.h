@@ -133,6 +133,10 @@ int plcio_test_run(const char *cmd, char *out, size_t cap);
 /* Write text to path (created or emptied); fails the test when it cannot. */
 void plcio_test_write_file(const char *path, const char *text);
 
+/* Run `command 'arg'... --seconds 1` (args ends with NULL) and expect the
+ * usage error: exit status 2 and `why` in what it prints. */
+void plcio_test_expect_usage(const char *command, const char *const *args, const char *why);
+
 /* Remove dir and everything under it (rm -rf); 0, or -1 when that failed. */
 int plcio_test_rm_rf(const char *dir);
 
