@@ -22,6 +22,7 @@
 #include "plcio/sync.h"
 #include "snap7_api.h"
 #include "bench_engine.h"
+#include "bench_net.h"
 
 #define BIG_TAGS        16383u /* DINT: 65532 bytes */
 #define BIG_BYTES       (BIG_TAGS * 4u)
@@ -40,18 +41,6 @@ static void write_layout(const char *file, const char *source)
         fprintf(stderr, "cannot write %s\n", path);
         exit(1);
     }
-}
-
-static int free_port(void)
-{
-    plcio_s7_server_options c;
-    plcio_s7_server_options_init(&c);
-    c.port = 0;
-    plcio_s7_server *s;
-    if (plcio_s7_server_new(&c, &s, NULL) || plcio_s7_server_listen(s)) return -1;
-    int port = plcio_s7_server_port(s);
-    plcio_s7_server_free(s);
-    return port;
 }
 
 /* After the measurement of the many-devices run: the snapshot read latency
@@ -141,7 +130,7 @@ static void big_db(void)
     static uint8_t db[BIG_BYTES];
     for (size_t i = 0; i < sizeof db; i++)
         db[i] = (uint8_t)i;
-    int port = free_port();
+    int port = bn_free_port();
     uint16_t p16 = (uint16_t)port;
     S7Object srv = Srv_Create();
     Srv_SetParam(srv, P_U16_LOCAL_PORT, &p16);
