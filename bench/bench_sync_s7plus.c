@@ -23,90 +23,12 @@
 
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
-#include "bench_measure.h"
+#include "bench_engine.h"
+#include "bench_sim.h"
 
 #define DB_SIZE 65535u
 
-static plcio_s7_server *srv;
-
-static double run_seconds(void)
-{
-    const char *s = getenv("PLCIO_BENCH_SECONDS");
-    double v = s ? atof(s) : 3.0;
-    return v > 0 ? v : 3.0;
-}
-
-static int mem(plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t *out, const uint8_t *in)
-{
-    if (area != PLCIO_S7PLUS_AREA_DB) return PLCIO_ENOTFOUND;
-    size_t have = 0;
-    if (plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db) != PLCIO_OK) return PLCIO_ENOTFOUND;
-    uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db, &have);
-    int rc = PLCIO_ERANGE;
-    if (m && start <= have && size <= have - start) {
-        if (out)
-            memcpy(out, m + start, size);
-        else if (in)
-            memcpy(m + start, in, size);
-        rc = PLCIO_OK;
-    }
-    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-    return rc;
-}
-static int mem_read(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, uint8_t *out)
-{
-    (void)ctx;
-    return mem(a, db, s, n, out, NULL);
-}
-static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, const uint8_t *in)
-{
-    (void)ctx;
-    return mem(a, db, s, n, NULL, in);
-}
-
-typedef struct engine_run {
-    double cycles_per_s, cpu_s, elapsed_s, notes_per_s;
-    uint64_t errors;
-} engine_run;
-
-static int run_engine(const char *yaml, engine_run *out)
-{
-    plcio_error err = {0};
-    plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, &err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err.text);
-        return -1;
-    }
-    plcio_sync_options o;
-    memset(&o, 0, sizeof o);
-    o.no_shm = true;
-    plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err.text);
-        plcio_sync_config_free(cfg);
-        return -1;
-    }
-    double settle = now_s() + 1.0;
-    while (now_s() < settle)
-        plcio_sync_run_once(s, 1);
-    plcio_sync_stats st;
-    plcio_sync_group_stats(s, 0, &st);
-    uint64_t cycles0 = st.cycles, errors0 = st.errors, notes0 = st.notifications;
-    double t0 = now_s(), c0 = thread_cpu_s();
-    while (now_s() - t0 < run_seconds())
-        plcio_sync_run_once(s, 1);
-    out->elapsed_s = now_s() - t0;
-    out->cpu_s = thread_cpu_s() - c0;
-    plcio_sync_group_stats(s, 0, &st);
-    out->cycles_per_s = (double)(st.cycles - cycles0) / out->elapsed_s;
-    out->errors = st.errors - errors0;
-    out->notes_per_s = (double)(st.notifications - notes0) / out->elapsed_s;
-    plcio_sync_free(s);
-    plcio_sync_config_free(cfg);
-    return 0;
-}
-
-static int run_group(const char *url, int tags, int stride, const char *interval, bool subscribe, engine_run *r)
+static int run_group(const char *url, int tags, int stride, const char *interval, bool subscribe, bench_engine_run *r)
 {
     size_t cap = (size_t)tags * 64 + 512, n = 0;
     char *yaml = malloc(cap);
@@ -118,22 +40,24 @@ static int run_group(const char *url, int tags, int stride, const char *interval
     for (int i = 0; i < tags; i++)
         n += (size_t)snprintf(yaml + n, cap - n, "          - {address: \"DB1.DBD%d:DINT\", name: t%d}\n", i * stride,
                               i);
-    int rc = run_engine(yaml, r);
+    bench_engine_options o = {.seconds = bench_seconds(3.0)};
+    int rc = bench_run_engine(yaml, &o, r);
     free(yaml);
     return rc;
 }
 
 /* The writer thread: while on, every DINT the subscription cases read (64
  * bytes apart) counts up, every millisecond. */
+static plcio_s7_server *writer_srv;
 static atomic_bool writer_on, writer_stop;
 static void *writer(void *arg)
 {
     (void)arg;
     uint32_t k = 0;
     while (!atomic_load(&writer_stop)) {
-        if (atomic_load(&writer_on) && plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1) == PLCIO_OK) {
+        if (atomic_load(&writer_on) && plcio_s7_server_lock_area(writer_srv, PLCIO_S7_SERVER_AREA_DB, 1) == PLCIO_OK) {
             size_t have = 0;
-            uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, &have);
+            uint8_t *m = plcio_s7_server_area_data(writer_srv, PLCIO_S7_SERVER_AREA_DB, 1, &have);
             k++;
             for (size_t off = 0; m && off + 4 <= have && off < 1000u * 64u; off += 64) {
                 m[off] = (uint8_t)(k >> 24);
@@ -141,7 +65,7 @@ static void *writer(void *arg)
                 m[off + 2] = (uint8_t)(k >> 8);
                 m[off + 3] = (uint8_t)k;
             }
-            plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, 1);
+            plcio_s7_server_unlock_area(writer_srv, PLCIO_S7_SERVER_AREA_DB, 1);
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -149,7 +73,7 @@ static void *writer(void *arg)
     return NULL;
 }
 
-static int run(const char *url, int tags, int stride, engine_run *r)
+static int run(const char *url, int tags, int stride, bench_engine_run *r)
 {
     size_t cap = (size_t)tags * 64 + 512, n = 0;
     char *yaml = malloc(cap);
@@ -161,7 +85,8 @@ static int run(const char *url, int tags, int stride, engine_run *r)
     for (int i = 0; i < tags; i++)
         n += (size_t)snprintf(yaml + n, cap - n, "          - {address: \"DB1.DBD%d:DINT\", name: t%d}\n", i * stride,
                               i);
-    int rc = run_engine(yaml, r);
+    bench_engine_options o = {.seconds = bench_seconds(3.0)};
+    int rc = bench_run_engine(yaml, &o, r);
     free(yaml);
     return rc;
 }
@@ -170,40 +95,20 @@ int main(void)
 {
     plcio_s7plus_server_options po;
     plcio_s7plus_server_options_init(&po);
-    po.memory.read = mem_read;
-    po.memory.write = mem_write;
-    plcio_s7plus_server *plus = NULL;
-    plcio_error err;
-    if (plcio_s7plus_server_new(&po, &plus, &err)) return fprintf(stderr, "bench_sync_s7plus: %s\n", err.text), 1;
-    char cert[] = "/tmp/plcio-bench-sync-s7plus-XXXXXX";
-    int fd = mkstemp(cert);
-    if (fd < 0 || close(fd) != 0 || plcio_s7plus_server_write_certificate(plus, cert, &err)) return 1;
-    plcio_s7_server_options so;
-    plcio_s7_server_options_init(&so);
-    so.port = 0;
-    so.handoff.accept = plcio_s7plus_server_accept;
-    so.handoff.feed = plcio_s7plus_server_conn_feed;
-    so.handoff.output = plcio_s7plus_server_conn_output;
-    so.handoff.output_done = plcio_s7plus_server_conn_output_done;
-    so.handoff.close = plcio_s7plus_server_conn_close;
-    so.handoff.tick = plcio_s7plus_server_conn_tick; /* subscriptions' notifications */
-    so.handoff.ctx = plus;
-    if (plcio_s7_server_new(&so, &srv, &err) ||
-        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, DB_SIZE, NULL) || plcio_s7_server_start(srv))
-        return fprintf(stderr, "bench_sync_s7plus: server: %s\n", err.text), 1;
-    unsigned port = plcio_s7_server_port(srv);
+    bench_sim sim;
+    if (bench_sim_start(&sim, &po, 1, DB_SIZE, true, "bench_sync_s7plus")) return 1; /* tick: subscriptions */
     char classic[128], plusurl[400];
-    snprintf(classic, sizeof classic, "s7://127.0.0.1:%u", port);
-    snprintf(plusurl, sizeof plusurl, "s7plus://127.0.0.1:%u?ca=%s", port, cert);
+    snprintf(classic, sizeof classic, "s7://127.0.0.1:%u", sim.port);
+    snprintf(plusurl, sizeof plusurl, "s7plus://127.0.0.1:%u?ca=%s", sim.port, sim.cert);
 
     printf("sync engine, one group of DINT tags every 1 ms, %.0f s per case; server in-process (own thread)\n",
-           run_seconds());
+           bench_seconds(3.0));
     static const struct {
         int tags, stride;
         const char *shape;
     } cases[] = {{100, 4, "dense"}, {1000, 4, "dense"}, {100, 64, "sparse"}, {1000, 64, "sparse"}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        engine_run a, b;
+        bench_engine_run a, b;
         if (run(classic, cases[k].tags, cases[k].stride, &a) || run(plusurl, cases[k].tags, cases[k].stride, &b)) {
             fprintf(stderr, "bench_sync_s7plus: engine failed\n");
             return 1;
@@ -216,32 +121,32 @@ int main(void)
     }
 
     printf("subscribed vs polled group, S7CommPlus/TLS, DINT tags 64 bytes apart (one item each), every 10 ms\n");
+    writer_srv = sim.srv;
     pthread_t wt;
     if (pthread_create(&wt, NULL, writer, NULL) != 0) return 1;
     for (int changing = 0; changing < 2; changing++) {
         atomic_store(&writer_on, changing != 0);
         static const int counts[] = {100, 1000};
         for (size_t k = 0; k < 2; k++) {
-            engine_run p, q;
+            bench_engine_run p, q;
             if (run_group(plusurl, counts[k], 64, "10ms", false, &p) ||
                 run_group(plusurl, counts[k], 64, "10ms", true, &q)) {
                 fprintf(stderr, "bench_sync_s7plus: engine failed\n");
                 return 1;
             }
-            double pv = p.cycles_per_s * counts[k], qv = q.cycles_per_s * counts[k];
+            double pv = (double)p.updates / p.elapsed_s, qv = (double)q.updates / q.elapsed_s;
             double pc = p.cpu_s / p.elapsed_s, qc = q.cpu_s / q.elapsed_s;
             printf("  %4d tags %-9s polled %6.1f cycles/s %8.0f values/s CPU %3.0f%%   subscribed %6.1f cycles/s "
                    "%8.0f values/s %6.1f notifications/s CPU %3.0f%%   CPU per value polled/subscribed %.2f "
                    "(errors %llu/%llu)\n",
                    counts[k], changing ? "changing" : "unchanged", p.cycles_per_s, pv, 100 * pc, q.cycles_per_s, qv,
-                   q.notes_per_s, 100 * qc, qv > 0 && pv > 0 && qc > 0 ? (pc / pv) / (qc / qv) : 0.0,
-                   (unsigned long long)p.errors, (unsigned long long)q.errors);
+                   (double)q.notifications / q.elapsed_s, 100 * qc,
+                   qv > 0 && pv > 0 && qc > 0 ? (pc / pv) / (qc / qv) : 0.0, (unsigned long long)p.errors,
+                   (unsigned long long)q.errors);
         }
     }
     atomic_store(&writer_stop, true);
     pthread_join(wt, NULL);
-    plcio_s7_server_free(srv);
-    plcio_s7plus_server_free(plus);
-    (void)remove(cert);
+    bench_sim_free(&sim);
     return 0;
 }
