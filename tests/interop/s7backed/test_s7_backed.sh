@@ -6,12 +6,12 @@
 # Checks: 1. reads through DB10 (backed by the remote's DB1) give the remote's
 # bytes, also after the remote changed them (max-age 0: every read asks).
 # 2. write-through: a write through DB10 lands in the remote's DB1. 3. a cached
-# range (M, max-age 60 s) keeps answering the bytes fetched first although the
+# range (M, max-age 10 min) keeps answering the bytes fetched first although the
 # remote changed them; writes to it are refused (no write-through), the remote
 # unchanged. 4. one multi-item read mixes backed, cached and local items, each
 # right. 5. bad requests: partly backed, past the area, a DB that does not
 # exist; plcio's client reading one good and one bad item gets one value and one
-# error. 6. the remote killed: backed items answer a hardware fault (never the
+# error; by hand: an answer past the PDU, 21 items, truncated parameters (0x8500). 6. the remote killed: backed items answer a hardware fault (never the
 # old bytes), the cached range and local DBs still answer; a write fails and is
 # not acknowledged. 7. the remote restarted on its port: good again.
 # 8. serve-stale=1: with the remote down, the bytes fetched before. 9. bad
@@ -57,7 +57,7 @@ want "seed the remote" "$(py write "$RP" DB 1 0 "$SEED")" OK
 URL="s7://127.0.0.1:$RP"
 start backed "$BIN" sim s7 --listen 127.0.0.1:0 --no-s7plus --seconds 150 --db 20:8 --db 30:100 \
   --backed "DB10:0:100=$URL?remote=DB1:0&write-through=1&timeout=1000" \
-  --backed "M:0:16=$URL?remote=DB1:100&max-age=60000" \
+  --backed "M:0:16=$URL?remote=DB1:100&max-age=600000" \
   --backed "DB30:10:20=$URL?remote=DB1:120" \
   --backed "DB40:0:16=$URL?remote=DB1:150&serve-stale=1&timeout=1000"
 BP=$(port_of backed); [ -n "$BP" ] || fail "backed simulator did not start"
@@ -76,7 +76,7 @@ want "the remote has the write" "$(py read "$RP" DB 1 20 6)" "$W"
 want "read back through" "$(py read "$BP" DB 10 20 6)" "$W"
 echo "ok 2 write-through lands on the remote"
 
-# 3. a cached range (max-age 60 s) and a read-only one
+# 3. a cached range (max-age 10 min: longer than the whole test) and a read-only one
 M0=${SEED:200:32}
 want "read M through the cached range" "$(py read "$BP" M 0 0 16)" "$M0"
 want "change the remote under the cache" "$(py write "$RP" DB 1 100 "$(rhex 4)")" OK
@@ -102,6 +102,8 @@ want_err "write partly inside a backed range" "$(py write "$BP" DB 30 8 00000000
 "$BIN" read "s7://127.0.0.1:$BP" DB10.DBW0:WORD DB30.DBW9:WORD > "$TMP/items.txt" 2> "$TMP/items.err"
 grep -q "^DB10.DBW0:WORD = " "$TMP/items.txt" || fail "plcio read: the good item has no value"
 grep -q "DB30.DBW9:WORD: .*out of range" "$TMP/items.err" || fail "plcio read: the partly backed item is no error: $(cat "$TMP/items.err")"
+want "oversized, too many items, truncated (by hand)" "$(py raw "$BP" 10)" "big=8500 many=8500 short=8500"
+want "still served after the bad requests" "$(py read "$BP" DB 10 0 4)" "$(py read "$RP" DB 1 0 4)"
 echo "ok 5 bad requests answered per item"
 
 # 8 (first half). serve-stale: fetch once while the remote is up
