@@ -729,8 +729,6 @@ int plcio_s7_server_back_range(plcio_s7_server *srv, plcio_s7_server_area area, 
     int rc = check_args(srv, area, db, start, size, url, &o, err);
     if (rc != PLCIO_OK) return rc;
     uint16_t num = area == PLCIO_S7_SERVER_AREA_DB ? db : 0;
-    rc = area_prepare(srv, area, num, start + size, err);
-    if (rc != PLCIO_OK) return rc;
     if (!srv->backing) {
         srv->backing = calloc(1, sizeof *srv->backing);
         if (!srv->backing) return plcio_error_set(err, PLCIO_ENOMEM, "backed range: out of memory");
@@ -750,7 +748,8 @@ int plcio_s7_server_back_range(plcio_s7_server *srv, plcio_s7_server_area area, 
         free(rg);
         return plcio_error_set(err, PLCIO_ENOMEM, "backed range: out of memory");
     }
-    rc = remote_get(b, url, o.reconnect_ms, &rg->rm, err);
+    rc = remote_get(b, url, o.reconnect_ms, &rg->rm, err); /* the URL checked before the area is touched */
+    if (rc == PLCIO_OK) rc = area_prepare(srv, area, num, start + size, err);
     if (rc != PLCIO_OK) {
         free(rg->fetched);
         free(rg->had);

@@ -231,9 +231,61 @@ static void test_timeout_and_decline(void **state)
     plcio_s7_client_free(c);
 }
 
+/* plcio_s7_server_back_range's checks: each bad argument named, nothing added. */
+static void test_back_range_arguments(void **state)
+{
+    (void)state;
+    plcio_s7_server_options cfg;
+    plcio_s7_server_options_init(&cfg);
+    cfg.port = 0;
+    plcio_s7_server *srv = NULL;
+    assert_int_equal(plcio_s7_server_new(&cfg, &srv, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 5, 10, NULL), PLCIO_OK);
+    plcio_s7_backing_options bo;
+    plcio_s7_backing_options_init(&bo);
+    assert_int_equal(bo.remote_start, -1);
+    const char *url = "s7://127.0.0.1:1";
+    plcio_error err = {0};
+#define BAD(rc_, area_, db_, start_, size_, url_, text_)                                                               \
+    do {                                                                                                               \
+        memset(&err, 0, sizeof err);                                                                                   \
+        assert_int_equal(plcio_s7_server_back_range(srv, area_, db_, start_, size_, url_, &bo, &err), rc_);            \
+        assert_non_null(strstr(err.text, text_));                                                                      \
+    } while (0)
+    BAD(PLCIO_EINVAL, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, NULL, "no server or URL");
+    BAD(PLCIO_EINVAL, PLCIO_S7_SERVER_AREA_T, 0, 0, 10, url, "is not DB, M, I or Q");
+    BAD(PLCIO_EINVAL, PLCIO_S7_SERVER_AREA_DB, 0, 0, 10, url, "DB number 0");
+    BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 1, 0, 0, url, "do not fit");
+    BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 1, 65000, 1000, url, "do not fit");
+    BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 5, 0, 20, url, "the area has 10 bytes");
+    BAD(PLCIO_EINVAL, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, "http://x", "backed range: http://x");
+    assert_null(plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, NULL)); /* nothing added */
+    bo.remote_start = 65530;
+    BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, url, "remote bytes");
+    bo.remote_start = -1;
+    bo.max_age_ms = PLCIO_S7_SERVER_TIMEOUT_MAX_MS + 1;
+    BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, url, "above 24 h");
+    bo.max_age_ms = 0;
+    assert_int_equal(plcio_s7_server_back_range(srv, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, url, &bo, &err), PLCIO_OK);
+    BAD(PLCIO_EEXIST, PLCIO_S7_SERVER_AREA_DB, 1, 5, 10, url, "overlaps");
+    assert_int_equal(plcio_s7_server_back_range(srv, PLCIO_S7_SERVER_AREA_M, 99, 0, 4, url, NULL, &err), PLCIO_OK);
+    size_t size = 0;
+    assert_non_null(plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, &size)); /* added for the range */
+    assert_int_equal(size, 10);
+    plcio_s7_backing_stats st;
+    assert_int_equal(plcio_s7_server_backing_stats(srv, 1, &st), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_backing_stats(srv, 2, &st), PLCIO_ENOTFOUND);
+    assert_int_equal(plcio_s7_server_start(srv), PLCIO_EUNSUPPORTED); /* answers need the caller's loop */
+    assert_int_equal(plcio_s7_server_listen(srv), PLCIO_OK);
+    BAD(PLCIO_ESTATE, PLCIO_S7_SERVER_AREA_DB, 2, 0, 10, url, "before the server listens");
+#undef BAD
+    plcio_s7_server_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_back_range_arguments),
         cmocka_unit_test_setup_teardown(test_answered_per_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_decline, setup, teardown),
     };
