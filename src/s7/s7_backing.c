@@ -754,6 +754,7 @@ int plcio_s7_server_back_range(plcio_s7_server *srv, plcio_s7_server_area area, 
         free(rg->fetched);
         free(rg->had);
         free(rg);
+        if (!b->nranges) s7bk_free(srv); /* no range: the server is as it was */
         return rc;
     }
     rg->area = (uint8_t)area;

@@ -260,6 +260,7 @@ static void test_back_range_arguments(void **state)
     BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 5, 0, 20, url, "the area has 10 bytes");
     BAD(PLCIO_EINVAL, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, "http://x", "backed range: http://x");
     assert_null(plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, NULL)); /* nothing added */
+    assert_int_equal(plcio_s7_server_backing_stats(srv, 0, &(plcio_s7_backing_stats){0}), PLCIO_ENOTFOUND);
     bo.remote_start = 65530;
     BAD(PLCIO_ERANGE, PLCIO_S7_SERVER_AREA_DB, 1, 0, 10, url, "remote bytes");
     bo.remote_start = -1;
