@@ -316,8 +316,9 @@ static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item
     plcio_s7_server_access acc;
     uint8_t rc = write_check(srv, ses, it, d, &a, &acc);
     if (rc != PLCIO_S7_RC_SUCCESS) return rc;
-    s7srv_area_release(a); /* the lock is recursive: apply takes it again */
-    return s7srv_apply_write(srv, &acc, d->data);
+    rc = s7srv_apply_write(srv, &acc, d->data); /* the lock is recursive: checked and written under one hold */
+    s7srv_area_release(a);
+    return rc;
 }
 
 /* Hand the job to callbacks.write_job: true when it took it (the answer
