@@ -59,8 +59,10 @@ static int measure(const char *what, uint16_t port, uint16_t db, stats *out)
         fprintf(stderr, "bench_s7_backed: %s: %s\n", what, plcio_s7_client_last_error(c)->text);
     } else {
         qsort(lat, N_READS, sizeof *lat, cmp_u64);
-        out->p50_us = (double)lat[N_READS / 2] / 1e3;
-        out->p99_us = (double)lat[N_READS * 99 / 100] / 1e3;
+        size_t i50 = N_READS / 2, i99 = (size_t)N_READS * 99 / 100;
+        uint64_t p50 = lat[i50], p99 = lat[i99];
+        out->p50_us = (double)p50 / 1e3;
+        out->p99_us = (double)p99 / 1e3;
     }
     free(lat);
     plcio_s7_client_free(c);

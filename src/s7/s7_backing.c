@@ -606,8 +606,12 @@ void s7bk_detach(plcio_s7_server *srv)
         rm->queue_tail = NULL;
         rm->next_connect_ns = 0;
     }
-    while (b->jobs) /* their connections close with the loop */
-        job_free(b, b->jobs);
+    for (bk_job *j = b->jobs, *next; j; j = next) { /* their connections close with the loop */
+        next = j->next;
+        free(j);
+    }
+    b->jobs = NULL;
+    b->njobs = 0;
 }
 
 void s7bk_free(plcio_s7_server *srv)

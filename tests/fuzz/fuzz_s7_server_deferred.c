@@ -106,6 +106,34 @@ static void drain(void)
     s7srv_stream_tx_done(&st, len);
 }
 
+/* The application replies between two chunks: codes from the input after
+ * off, sometimes with the wrong count or the wrong kind of reply (both
+ * refused, nothing answered). PLCIO_OK or why the connection closes. */
+static int answer_now(const uint8_t *data, size_t size, size_t off, uint64_t now)
+{
+    uint8_t codes[S7SRV_MAX_ITEMS];
+    for (size_t i = 0; i < sizeof codes; i++)
+        codes[i] = off + i < size ? data[off + i] : PLCIO_S7_SERVER_ITEM_OK;
+    bool wrong = data[off - 1] % 7 == 0;      /* sometimes the wrong count */
+    bool other_kind = data[off - 1] % 5 == 0; /* the other kind of reply */
+    size_t n = wrong ? st.ses.wait_count + 1 : st.ses.wait_count;
+    bool read = st.ses.wait_read;
+    plcio_s7_server_read_answer ans[S7SRV_MAX_ITEMS + 1];
+    memset(ans, 0, sizeof ans);
+    read_answers(ans, codes);
+    int r;
+    if (other_kind)
+        r = read ? s7srv_stream_write_reply(&st, st.ses.wait_job, codes, st.ses.wait_count, now)
+                 : s7srv_stream_read_reply(&st, st.ses.wait_job, ans, st.ses.wait_count, now);
+    else if (read)
+        r = s7srv_stream_read_reply(&st, st.ses.wait_job, ans, n, now);
+    else
+        r = s7srv_stream_write_reply(&st, st.ses.wait_job, codes, n, now);
+    if ((wrong || other_kind) && r != PLCIO_EINVAL) abort();
+    drain();
+    return r != PLCIO_OK && r != PLCIO_EINVAL ? r : PLCIO_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!srv) setup();
@@ -123,28 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         step = step * 7 % 251 + 1;
         now += (uint64_t)(data[off - 1] & 0x3f) * PLCIO_NS_PER_MS;
         if (st.hold_len > S7SRV_STREAM_HOLD_CAP) abort();
-        if (rc == PLCIO_OK && st.ses.wait_job && data[off - 1] % 3 == 1) { /* the application answers now */
-            uint8_t codes[S7SRV_MAX_ITEMS];
-            for (size_t i = 0; i < sizeof codes; i++)
-                codes[i] = off + i < size ? data[off + i] : PLCIO_S7_SERVER_ITEM_OK;
-            bool wrong = data[off - 1] % 7 == 0; /* sometimes the wrong count */
-            size_t n = wrong ? st.ses.wait_count + 1 : st.ses.wait_count;
-            bool read = st.ses.wait_read;
-            plcio_s7_server_read_answer ans[S7SRV_MAX_ITEMS + 1];
-            memset(ans, 0, sizeof ans);
-            read_answers(ans, codes);
-            int r;
-            if (data[off - 1] % 5 == 0) /* the other kind of reply: refused, nothing answered */
-                r = read ? s7srv_stream_write_reply(&st, st.ses.wait_job, codes, st.ses.wait_count, now)
-                         : s7srv_stream_read_reply(&st, st.ses.wait_job, ans, st.ses.wait_count, now);
-            else if (read)
-                r = s7srv_stream_read_reply(&st, st.ses.wait_job, ans, n, now);
-            else
-                r = s7srv_stream_write_reply(&st, st.ses.wait_job, codes, n, now);
-            if ((wrong || data[off - 1] % 5 == 0) && r != PLCIO_EINVAL) abort();
-            if (r != PLCIO_OK && r != PLCIO_EINVAL) rc = r;
-            drain();
-        }
+        if (rc == PLCIO_OK && st.ses.wait_job && data[off - 1] % 3 == 1) /* the application answers now */
+            rc = answer_now(data, size, off, now);
         if (rc == PLCIO_OK) {
             uint64_t d = s7srv_stream_deadline(&st);
             if (!d) abort(); /* both timeouts are on */

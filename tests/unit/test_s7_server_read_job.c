@@ -143,7 +143,7 @@ static plcio_s7_client *client(void)
 /* DB1.DBB0..3, DB9 (absent), M4..5, DB2.DBX20.3: one job of four items. */
 static void read_four(plcio_s7_client *c, plcio_s7_var *v, uint8_t buf[4][8])
 {
-    memset(buf, 0x55, 4 * 8);
+    memset(buf, 0x55, (size_t)4 * 8);
     plcio_s7_var in[4] = {{PLCIO_S7_AREA_DB, 1, 0, 4, -1, buf[0], 0, 0},
                           {PLCIO_S7_AREA_DB, 9, 0, 2, -1, buf[1], 0, 0},
                           {PLCIO_S7_AREA_MK, 0, 4, 2, -1, buf[2], 0, 0},
