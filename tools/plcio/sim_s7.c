@@ -66,8 +66,8 @@ static const cli_opt sim_s7_table[] = {
      0},
     OPT_ROW_CHURN,
     {"--backed", "AREA:START:SIZE=URL",
-     "serve these bytes (DBn, M, I, Q) from a remote S7 device: URL s7://HOST:PORT[?max-age=MS&write-through=1&"
-     "serve-stale=1&remote=DB1:0&...client parameters] (docs/s7-server.md \"Backed ranges\")",
+     "serve these bytes (AREA: DBn, M, I, Q) from the S7 device at URL; URL parameters remote=DB1:0, "
+     "max-age=MS, write-through=1, serve-stale=1 (docs/s7-server.md \"Backed ranges\")",
      CLI_OPT_REPEAT},
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
     {NULL, NULL, NULL, 0},
