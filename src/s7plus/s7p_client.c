@@ -99,9 +99,9 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure",  "tls",
-                                          "tls12", "timeout",   "dialect",   "password",  "legitimation",
-                                          "name",  "keepalive", "reconnect", "max_items", "pipeline", NULL};
+    static const char *const allowed[] = {
+        "ca",       "cert",         "key",  "insecure",  "tls",       "tls12",     "timeout",  "dialect",
+        "password", "legitimation", "name", "keepalive", "reconnect", "max_items", "pipeline", NULL};
     /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
     static const char *const allowed_s7[] = {"ca",          "cert",
                                              "key",         "insecure",
@@ -1215,7 +1215,7 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
         on_answer(c);
         if (c->session && (rc = s7p_session_drain(c->session, now))) return async_fail(c, rc);
     }
-    if (!c->session) return PLCIO_OK; /* a callback closed it */
+    if (!c->session) return PLCIO_OK;                                        /* a callback closed it */
     if ((rc = s7p_session_drain(c->session, now))) return async_fail(c, rc); /* PDUs that came after the answer */
     if (!c->session) return PLCIO_OK;
     if ((rc = csub_send_acks(c->subs, c->session, now)) || (rc = flush(c))) return async_fail(c, rc);

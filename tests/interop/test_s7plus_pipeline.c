@@ -28,8 +28,8 @@ static int start_sim(plcio_test_proc *p)
     assert_non_null(bin);
     char db[600];
     snprintf(db, sizeof db, "5:%s", db_file);
-    const char *argv[] = {bin,  "sim", "s7",       "--listen", "127.0.0.1:0", "--seconds", "120",
-                          "--db", db,  "--layout", udt_file,   NULL};
+    const char *argv[] = {bin,   "sim",  "s7", "--listen", "127.0.0.1:0", "--seconds",
+                          "120", "--db", db,   "--layout", udt_file,      NULL};
     assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
     int port = plcio_test_port_from_line(p->line);
     assert_true(port > 0);
@@ -146,9 +146,9 @@ static void spin(plcio_s7plus_client *c)
 {
     uint64_t deadline;
     unsigned ev = plcio_s7plus_client_wants(c, &deadline);
-    struct pollfd p = {plcio_s7plus_client_fd(c),
-                       (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)),
-                       0};
+    struct pollfd p = {
+        plcio_s7plus_client_fd(c),
+        (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
     (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
     (void)plcio_s7plus_client_process(c);
 }
