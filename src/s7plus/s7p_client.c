@@ -968,8 +968,8 @@ static int sym_fill(plcio_s7plus_client *c, uint64_t now)
     bool write = c->job == JOB_SYM_WRITE;
     uint16_t fn = write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS;
     unsigned window = (unsigned)c->opt.pipeline;
-    int rc = PLCIO_OK;
     while (s7p_session_pending(c->session) < window) {
+        int rc;
         if (!c->jlen) {
             if (c->jat >= c->jn || s7p_sym_job_inflight(c) >= window) break;
             if ((rc = s7p_sym_job_body(c, c->jsyms, c->jn, &c->jat, write, &c->jlen))) return rc;
