@@ -60,8 +60,8 @@ static const cli_opt sim_s7_table[] = {
     {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
     {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
     {"--logo", NULL,
-     "behave as a LOGO! 0BA7/0BA8: only DB1 (the V memory, 850 zeroed bytes), only the remote TSAP 02.00, "
-     "no S7CommPlus",
+     "behave as a LOGO! 8 (0BA8): only DB1 (the V memory V0..V1469, zeroed, its address map I/Q/M/AI/AQ/AM/NI/"
+     "NQ at V1024..), only the remote TSAP 02.00, no S7CommPlus; --logo=0ba7: a 0BA7 (V0..V983, map at V923..)",
      0},
     OPT_ROW_CHURN,
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
@@ -413,7 +413,8 @@ typedef struct sim_s7_opts {
     size_t n_layouts;
     double seconds;
     bool verbose;
-    bool logo; /* --logo */
+    bool logo;                   /* --logo */
+    plcio_logo_model logo_model; /* --logo=0ba7|0ba8 */
     sim_s7plus plus;
     plcio_layout_set *symbols; /* the optimized DBs, for S7CommPlus */
     unsigned symbol_numbers[MAX_AREAS];
@@ -506,6 +507,12 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         o->verbose = true;
     } else if (cli_option(argc, argv, i, "--logo", NULL, &bad)) {
         o->logo = true;
+        o->logo_model = PLCIO_LOGO_0BA8;
+    } else if (!strncmp(argv[*i], "--logo=", 7)) {
+        o->logo = true;
+        if (plcio_logo_model_parse(argv[*i] + 7, &o->logo_model, NULL) != PLCIO_OK)
+            return cli_error(PLCIO_EXIT_USAGE, "--logo=%s: expected --logo=0ba8 (the default, LOGO! 8) or --logo=0ba7",
+                             argv[*i] + 7);
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
@@ -569,7 +576,7 @@ static int logo_setup(sim_s7_opts *o)
         return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
     o->plus.off = true;
     o->areas[o->n_areas++] =
-        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false, false, "", NULL, NULL};
+        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, plcio_logo_vm_size(o->logo_model), NULL, false, false, "", NULL, NULL};
     o->cfg.handoff =
         (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL, NULL, 0};
     return PLCIO_EXIT_OK;
