@@ -213,7 +213,7 @@ static const bad_case s7_bad[] = {
     {"VW1468[2]", PLCIO_ERANGE, "LOGO! V memory"},
     /* the LOGO! names exist only with a model (plcio_logo_address_parse) */
     {"I1", PLCIO_ESYNTAX, "size letter"},
-    {"AI1", PLCIO_ESYNTAX, "byte offset"}, /* AI is German QI: the output area */
+    {"AI1", PLCIO_ESYNTAX, "byte offset"}, /* A: the German Q */
     {"V10.8", PLCIO_ERANGE, "bit 8"},
     {"VW10.1", PLCIO_ESYNTAX, "only X"},
     {"V", PLCIO_ESYNTAX, "byte offset"},

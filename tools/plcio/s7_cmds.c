@@ -135,24 +135,28 @@ static int apply_db_option(s7_layouts *L, const char *opt)
     return PLCIO_EXIT_OK;
 }
 
-/* A logo:// URL's model (a bad URL is reported when the client is made). */
-static void url_logo(const char *url_text, s7_layouts *L)
+/* A logo:// URL's model, so that its addresses are parsed as the LOGO!'s; a bad
+ * logo:// URL is refused here, before its addresses would be misread. */
+static int url_logo(const char *url_text, s7_layouts *L)
 {
     plcio_url url;
+    plcio_error err;
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
-    if (url_text && plcio_url_parse(url_text, &url, NULL) == PLCIO_OK &&
-        plcio_s7_client_options_from_url(&o, &url, NULL) == PLCIO_OK && o.logo) {
-        L->logo = true;
-        L->logo_model = o.logo_model;
-    }
+    if (!url_text || plcio_url_parse(url_text, &url, NULL) != PLCIO_OK || strcmp(url.scheme, "logo") != 0)
+        return PLCIO_EXIT_OK; /* not a logo:// URL: the client reports what is wrong with it */
+    if (plcio_s7_client_options_from_url(&o, &url, &err) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err.text);
+    L->logo = true;
+    L->logo_model = o.logo_model;
+    return PLCIO_EXIT_OK;
 }
 
 static int layouts_load(s7_layouts *L, const char *url, const char *const *files, size_t nf, const char *const *dbs,
                         size_t nd)
 {
     memset(L, 0, sizeof *L);
-    url_logo(url, L);
+    if (url_logo(url, L)) return PLCIO_EXIT_USAGE;
     if (!nf) {
         if (nd) return cli_error(PLCIO_EXIT_USAGE, "--db goes with --layout FILE");
         return PLCIO_EXIT_OK;
