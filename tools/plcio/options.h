@@ -22,6 +22,7 @@ enum {
     CLI_OPT_FILE = 1u << 2,   /* the value is a file name (completion offers files) */
     CLI_OPT_S7 = 1u << 3,     /* only for s7:// URLs */
     CLI_OPT_MODBUS = 1u << 4, /* only for modbus-*:// URLs */
+    CLI_OPT_EQ_VALUE = 1u << 5, /* a flag that may carry "=VALUE" (--logo=0ba7): passed on as one word */
 };
 
 typedef struct cli_opt {

@@ -62,7 +62,7 @@ static const cli_opt sim_s7_table[] = {
     {"--logo", NULL,
      "behave as a LOGO! 8 (0BA8): only DB1 (the V memory V0..V1469, zeroed, its address map I/Q/M/AI/AQ/AM/NI/"
      "NQ at V1024..), only the remote TSAP 02.00, no S7CommPlus; --logo=0ba7: a 0BA7 (V0..V983, map at V923..)",
-     0},
+     CLI_OPT_EQ_VALUE},
     OPT_ROW_CHURN,
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
     {NULL, NULL, NULL, 0},
