@@ -139,8 +139,8 @@ PLCIO_API uint32_t plcio_logo_vm_size(plcio_logo_model model);
  * writes them every cycle, so clients refuse to write them. Errors as
  * plcio_s7_address_parse: PLCIO_ERANGE for I25 on a 0BA8, PLCIO_ESYNTAX for NI1
  * on a 0BA7 or I1.0. */
-PLCIO_API int plcio_logo_address_parse(const char *text, plcio_logo_model model, plcio_s7_address *out,
-                                       bool *read_only, plcio_error *err);
+PLCIO_API int plcio_logo_address_parse(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only,
+                                       plcio_error *err);
 
 /* Modbus data tables; the values are the Modicon reference prefixes. */
 typedef enum plcio_mb_table {

@@ -689,24 +689,24 @@ int plcio_s7_client_write_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t d
 /* ---- typed access ---- */
 
 /* The client's address grammar: a LOGO! client's names and V range, or S7's. */
-static int client_parse(const plcio_s7_client *c, const char *address, plcio_s7_address *a, bool *read_only,
-                        char *err, size_t cap)
+static int client_parse(const plcio_s7_client *c, const char *address, plcio_s7_address *a, bool *read_only, char *err,
+                        size_t cap)
 {
     if (read_only) *read_only = false;
     return c->opt.logo ? logo_address_parse_buf(address, c->opt.logo_model, a, read_only, err, cap)
                        : s7_address_parse_buf(address, a, err, cap);
 }
 
-int plcio_s7_client_parse_address(const plcio_s7_client *c, const char *address, plcio_s7_address *out,
-                                  bool *read_only, plcio_error *err)
+int plcio_s7_client_parse_address(const plcio_s7_client *c, const char *address, plcio_s7_address *out, bool *read_only,
+                                  plcio_error *err)
 {
     error_begin(err);
     if (!c || !address || !out) return error_end(err, PLCIO_EINVAL);
     return error_end(err, client_parse(c, address, out, read_only, ERROR_BUF(err)));
 }
 
-static int address_var(plcio_s7_client *c, const char *address, bool for_write, plcio_s7_address *a,
-                       plcio_s7_var *v, void *buf, size_t cap)
+static int address_var(plcio_s7_client *c, const char *address, bool for_write, plcio_s7_address *a, plcio_s7_var *v,
+                       void *buf, size_t cap)
 {
     char err[PLCIO_ADDRESS_ERR_MAX];
     bool read_only = false;

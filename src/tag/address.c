@@ -531,8 +531,8 @@ static int parse_logo_name(scan *s, plcio_logo_model model, plcio_s7_address *a,
     return s7_finish(a, text, err, cap);
 }
 
-int logo_address_parse_buf(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only,
-                           char *err, size_t errcap)
+int logo_address_parse_buf(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only, char *err,
+                           size_t errcap)
 {
     if (read_only) *read_only = false;
     if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");

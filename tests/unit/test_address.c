@@ -401,7 +401,6 @@ static void test_mb_malformed(void **state)
     assert_int_equal(plcio_mb_address_format(&a, out, sizeof out), PLCIO_EINVAL);
 }
 
-
 /* ---- LOGO! address map (plcio_logo_address_parse) ----
  * Expected V addresses written out from the map tables in docs/s7.md (LOGO!Soft
  * Comfort help "Parameter VM Mapping" for 0BA8; the 0BA7 tables cited there),
@@ -469,8 +468,8 @@ static void test_logo_valid(void **state)
         bool ro = !c->read_only; /* must be set either way */
         int rc = plcio_logo_address_parse(c->text, c->model, &a, &ro, &err);
         if (rc != PLCIO_OK) fail_msg("%s '%s': %d %s", plcio_logo_model_name(c->model), c->text, rc, err.text);
-        if (a.area != PLCIO_S7_AREA_DB || a.db != 1 || a.offset != c->offset || a.bit != c->bit ||
-            a.type != c->type || a.count != c->count || a.size != c->size || ro != c->read_only)
+        if (a.area != PLCIO_S7_AREA_DB || a.db != 1 || a.offset != c->offset || a.bit != c->bit || a.type != c->type ||
+            a.count != c->count || a.size != c->size || ro != c->read_only)
             fail_msg("%s '%s': area %#x db %u V%u.%u type %s count %u size %u read-only %d",
                      plcio_logo_model_name(c->model), c->text, a.area, a.db, a.offset, a.bit, plcio_type_name(a.type),
                      a.count, a.size, ro);
@@ -564,12 +563,8 @@ static void test_logo_models(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_s7_valid),
-        cmocka_unit_test(test_s7_malformed),
-        cmocka_unit_test(test_mb_valid),
-        cmocka_unit_test(test_mb_malformed),
-        cmocka_unit_test(test_logo_valid),
-        cmocka_unit_test(test_logo_invalid),
+        cmocka_unit_test(test_s7_valid),     cmocka_unit_test(test_s7_malformed), cmocka_unit_test(test_mb_valid),
+        cmocka_unit_test(test_mb_malformed), cmocka_unit_test(test_logo_valid),   cmocka_unit_test(test_logo_invalid),
         cmocka_unit_test(test_logo_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,8 +88,8 @@ typedef struct s7_layouts {
     plcio_layout_set *set; /* NULL without --layout */
     int *numbers;          /* DB number per data block of the set, -1 unknown */
     size_t n;
-    bool logo;                    /* a logo:// URL: LOGO! names (I1, AI1...) and V range */
-    plcio_logo_model logo_model;  /* its model= */
+    bool logo;                   /* a logo:// URL: LOGO! names (I1, AI1...) and V range */
+    plcio_logo_model logo_model; /* its model= */
 } s7_layouts;
 
 static void layouts_free(s7_layouts *L)
