@@ -321,6 +321,7 @@ static int parse_tags(const s7_layouts *L, char **texts, size_t n_texts, s7_tag 
     for (size_t i = 0; i < n_texts; i++) {
         plcio_s7_address a;
         plcio_layout_member m;
+        memset(&a, 0, sizeof a);
         size_t index;
         bool read_only;
         int rc = resolve_name(L, texts[i], &a, &m, &index, &read_only);

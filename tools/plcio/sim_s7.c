@@ -466,6 +466,19 @@ static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_options
     return PLCIO_EXIT_OK;
 }
 
+/* --logo (a LOGO! 8, 0BA8) or --logo=0ba7|0ba8; true when arg is one, *st its verdict. */
+static bool logo_option(const char *arg, sim_s7_opts *o, int *st)
+{
+    *st = PLCIO_EXIT_OK;
+    if (strcmp(arg, "--logo") != 0 && strncmp(arg, "--logo=", 7) != 0) return false;
+    o->logo = true;
+    o->logo_model = PLCIO_LOGO_0BA8;
+    if (arg[6] == '=' && plcio_logo_model_parse(arg + 7, &o->logo_model, NULL) != PLCIO_OK)
+        *st = cli_error(PLCIO_EXIT_USAGE, "--logo=%s: expected --logo=0ba8 (the default, LOGO! 8) or --logo=0ba7",
+                        arg + 7);
+    return true;
+}
+
 /* The server's settings at argv[*i]; an unknown option is a usage error. */
 static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
 {
@@ -505,14 +518,8 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
-    } else if (cli_option(argc, argv, i, "--logo", NULL, &bad)) {
-        o->logo = true;
-        o->logo_model = PLCIO_LOGO_0BA8;
-    } else if (!strncmp(argv[*i], "--logo=", 7)) {
-        o->logo = true;
-        if (plcio_logo_model_parse(argv[*i] + 7, &o->logo_model, NULL) != PLCIO_OK)
-            return cli_error(PLCIO_EXIT_USAGE, "--logo=%s: expected --logo=0ba8 (the default, LOGO! 8) or --logo=0ba7",
-                             argv[*i] + 7);
+    } else if (logo_option(argv[*i], o, &st)) {
+        return st;
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
