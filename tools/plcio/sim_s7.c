@@ -488,7 +488,7 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     plcio_s7_server_options *cfg = &o->cfg;
     bool taken = false;
     int st = timeout_option(argc, argv, i, cfg, &taken);
-    if (st || taken) return st;
+    if (st || taken || logo_option(argv[*i], o, &st)) return st;
     if (cli_option(argc, argv, i, "--pdu", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
@@ -518,8 +518,6 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
-    } else if (logo_option(argv[*i], o, &st)) {
-        return st;
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
