@@ -61,9 +61,9 @@ static const cli_opt sim_s7_table[] = {
     {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
     {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
     {"--logo", NULL,
-     "behave as a LOGO! 0BA7/0BA8: only DB1 (the V memory, 850 zeroed bytes), only the remote TSAP 02.00, "
-     "no S7CommPlus",
-     0},
+     "behave as a LOGO! 8 (0BA8): only DB1 (the V memory V0..V1469, zeroed, its address map I/Q/M/AI/AQ/AM/NI/"
+     "NQ at V1024..), only the remote TSAP 02.00, no S7CommPlus; --logo=0ba7: a 0BA7 (V0..V983, map at V923..)",
+     CLI_OPT_EQ_VALUE},
     OPT_ROW_CHURN,
     {"--backed", "AREA:START:SIZE=URL",
      "serve these bytes (AREA: DBn, M, I, Q) from the S7 device at URL; URL parameters remote=DB1:0, "
@@ -418,7 +418,8 @@ typedef struct sim_s7_opts {
     size_t n_layouts;
     double seconds;
     bool verbose;
-    bool logo; /* --logo */
+    bool logo;                   /* --logo */
+    plcio_logo_model logo_model; /* --logo=0ba7|0ba8 */
     sim_s7plus plus;
     plcio_layout_set *symbols; /* the optimized DBs, for S7CommPlus */
     unsigned symbol_numbers[MAX_AREAS];
@@ -476,6 +477,19 @@ static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_options
     return PLCIO_EXIT_OK;
 }
 
+/* --logo (a LOGO! 8, 0BA8) or --logo=0ba7|0ba8; true when arg is one, *st its verdict. */
+static bool logo_option(const char *arg, sim_s7_opts *o, int *st)
+{
+    *st = PLCIO_EXIT_OK;
+    if (strcmp(arg, "--logo") != 0 && strncmp(arg, "--logo=", 7) != 0) return false;
+    o->logo = true;
+    o->logo_model = PLCIO_LOGO_0BA8;
+    if (arg[6] == '=' && plcio_logo_model_parse(arg + 7, &o->logo_model, NULL) != PLCIO_OK)
+        *st = cli_error(PLCIO_EXIT_USAGE, "--logo=%s: expected --logo=0ba8 (the default, LOGO! 8) or --logo=0ba7",
+                        arg + 7);
+    return true;
+}
+
 /* The server's settings at argv[*i]; an unknown option is a usage error. */
 static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
 {
@@ -485,7 +499,7 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     plcio_s7_server_options *cfg = &o->cfg;
     bool taken = false;
     int st = timeout_option(argc, argv, i, cfg, &taken);
-    if (st || taken) return st;
+    if (st || taken || logo_option(argv[*i], o, &st)) return st;
     if (cli_option(argc, argv, i, "--pdu", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
@@ -515,8 +529,6 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
-    } else if (cli_option(argc, argv, i, "--logo", NULL, &bad)) {
-        o->logo = true;
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
@@ -580,7 +592,7 @@ static int logo_setup(sim_s7_opts *o)
         return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
     o->plus.off = true;
     o->areas[o->n_areas++] =
-        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false, false, "", NULL, NULL};
+        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, plcio_logo_vm_size(o->logo_model), NULL, false, false, "", NULL, NULL};
     o->cfg.handoff =
         (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL, NULL, 0};
     return PLCIO_EXIT_OK;
