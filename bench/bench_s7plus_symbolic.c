@@ -2,9 +2,11 @@
  * the same bytes from a standard copy, against one in-process simulator
  * (plcio's S7 server with the S7CommPlus handoff, as `plcio sim s7` runs
  * it): per cycle 100 and 1,000 DInt members by name (batches of max_items,
- * default 20, and of 64) against one classic read of 400 / 4,000 bytes.
- * Prints cycles/s, this thread's CPU per cycle (the client's; the server runs
- * in its own thread) and the ratio symbolic/classic.
+ * default 20, and of 64; 1, 2 (the default) and 8 requests under way at
+ * once: pipeline=N) against one classic read of 400 / 4,000 bytes.
+ * Prints the load average, cycles/s, this thread's CPU per cycle (the
+ * client's; the server runs in its own thread) and the ratio
+ * symbolic/classic.
  *   bench_s7plus_symbolic [SECONDS_PER_CASE]   (default 1) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,13 +90,17 @@ int main(int argc, char **argv)
     snprintf(url, sizeof url, "s7://127.0.0.1:%u", port);
     plcio_s7_client *s7 = NULL;
     if (plcio_s7_client_new(url, NULL, &s7, NULL) || plcio_s7_client_connect(s7)) return 1;
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) < 0) load[0] = load[1] = load[2] = -1;
     printf("symbolic reads of DInt members (S7CommPlus V1, no TLS) vs one classic S7 read of the same bytes, "
-           "%.1f s per case\n",
-           seconds);
+           "%.1f s per case; load average %.2f %.2f %.2f\n",
+           seconds, load[0], load[1], load[2]);
     static plcio_s7plus_sym_item items[N_MEMBERS];
-    static const int batches[] = {20, 64};
-    for (int b = 0; b < 2; b++) {
-        snprintf(url, sizeof url, "s7plus://127.0.0.1:%u?tls=0&max_items=%d", port, batches[b]);
+    static const int batches[] = {20, 64, 20, 64, 20, 64};
+    static const int pipelines[] = {1, 1, 2, 2, 8, 8};
+    for (int b = 0; b < 6; b++) {
+        snprintf(url, sizeof url, "s7plus://127.0.0.1:%u?tls=0&max_items=%d&pipeline=%d", port, batches[b],
+                 pipelines[b]);
         plcio_s7plus_client *sp = NULL;
         if (plcio_s7plus_client_new(url, NULL, &sp, &err) || plcio_s7plus_client_connect(sp))
             return fprintf(stderr, "bench_s7plus_symbolic: connect\n"), 1;
@@ -108,9 +114,10 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2; k++) {
             result a = run_classic(s7, counts[k] * 4, seconds);
             result p = run_plus(sp, items, counts[k], seconds);
-            printf("  %4u members, max_items %2d: classic %8.0f cycles/s (%6.1f us CPU)   symbolic %7.0f cycles/s "
-                   "(%7.1f us CPU)   ratio %.3f\n",
-                   counts[k], batches[b], a.cycles, a.cpu * 1e6, p.cycles, p.cpu * 1e6, p.cycles / a.cycles);
+            printf("  %4u members, max_items %2d, pipeline %d: classic %8.0f cycles/s (%6.1f us CPU)   symbolic %7.0f "
+                   "cycles/s (%7.1f us CPU)   ratio %.3f\n",
+                   counts[k], batches[b], pipelines[b], a.cycles, a.cpu * 1e6, p.cycles, p.cpu * 1e6,
+                   p.cycles / a.cycles);
         }
         plcio_s7plus_client_free(sp);
     }

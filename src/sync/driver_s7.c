@@ -238,17 +238,21 @@ static void s7_close(plcio_sync_device *d)
 static int s7_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
                       int db, plcio_error *err)
 {
-    (void)d;
     if (m) {
         S7AT(t)->area = PLCIO_S7_AREA_DB;
+        S7AT(t)->read_only = false;
         S7AT(t)->db = (uint16_t)(m->db_number >= 0 ? m->db_number : db);
         S7AT(t)->byte = m->byte;
         plcio_sync_tag_set_shape(t, m->type, m->length, m->bit >= 0 ? (unsigned)m->bit : 0, m->size);
         return PLCIO_OK;
     }
     plcio_s7_address a;
-    int rc = plcio_s7_address_parse(address, &a, err);
+    bool read_only = false;
+    /* a logo:// device: the LOGO! names of its model= (I1, AI1...) and its V range */
+    s7_drv *drv = plcio_sync_device_data(d);
+    int rc = plcio_s7_client_parse_address(drv->client, address, &a, &read_only, err);
     if (rc != PLCIO_OK) return rc;
+    S7AT(t)->read_only = read_only;
     if (a.count != 1) {
         return plcio_error_set(err, PLCIO_EUNSUPPORTED,
                                "an array address is not one tag: list its elements, or use a layout member");
@@ -356,6 +360,11 @@ static void s7_write(plcio_sync_device *d, plcio_sync_write_req *w)
         return;
     }
     const plcio_sync_tag *t = plcio_sync_write_tag(w);
+    if (S7AT(t)->read_only) {
+        free(job);
+        plcio_sync_write_done(w, PLCIO_EACCESS, "an input of the LOGO!, read-only (the LOGO! writes it every cycle)");
+        return;
+    }
     size_t size;
     uint8_t *data = plcio_sync_write_data(w, &size);
     job->base.write = w;

@@ -19,7 +19,8 @@ typedef struct s7plan_location {
     uint8_t area;     /* the driver's area code (plcio_s7_area or plcio_s7plus_area) */
     uint8_t symbolic; /* 1: not in a region (byte is the driver's own index) */
     uint16_t db;
-    uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
+    uint32_t byte;  /* first byte (the byte that holds the bit, for BOOL) */
+    bool read_only; /* a LOGO! input (I1, AI1...): writes through the ring are refused */
 } s7plan_location;
 _Static_assert(sizeof(s7plan_location) <= PLCIO_DRIVER_LOCATION_SIZE, "a location fits a tag's location bytes");
 #define S7PLAN_AT(t) ((s7plan_location *)plcio_sync_tag_location(t))

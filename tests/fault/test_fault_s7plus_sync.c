@@ -13,9 +13,12 @@
  * - connections cut and reset mid-frame: a write reported done is in the
  *   PLC, one reported failed may be; the engine recovers each time. */
 #define FAULT_ENGINE_TAG "s7p"
+/* timeout=3000: an answer split into one-byte segments (test_delay_and_split) is a TLS
+ * record of several hundred bytes, each sent after its own pause: on one loaded CPU
+ * the pauses stretch past 1 s, which timed the request out (no fault of the engine) */
 #define FAULT_DEVICE_YAML                                                                                              \
     "  - name: plc\n"                                                                                                  \
-    "    url: \"s7plus://127.0.0.1:%d?insecure=1&timeout=1000\"\n"                                                     \
+    "    url: \"s7plus://127.0.0.1:%d?insecure=1&timeout=3000\"\n"                                                     \
     "    reconnect: {min: 50ms, max: 200ms}\n"                                                                         \
     "    stale-after: 3\n"                                                                                             \
     "    groups:\n"                                                                                                    \

@@ -35,6 +35,7 @@
 #include "option_rows.h"
 #include "sim.h"
 #include "sim_churn.h"
+#include "sim_s7_backed.h"
 #include "sim_s7plus.h"
 
 static const cli_opt sim_s7_table[] = {
@@ -60,10 +61,14 @@ static const cli_opt sim_s7_table[] = {
     {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
     {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
     {"--logo", NULL,
-     "behave as a LOGO! 0BA7/0BA8: only DB1 (the V memory, 850 zeroed bytes), only the remote TSAP 02.00, "
-     "no S7CommPlus",
-     0},
+     "behave as a LOGO! 8 (0BA8): only DB1 (the V memory V0..V1469, zeroed, its address map I/Q/M/AI/AQ/AM/NI/"
+     "NQ at V1024..), only the remote TSAP 02.00, no S7CommPlus; --logo=0ba7: a 0BA7 (V0..V983, map at V923..)",
+     CLI_OPT_EQ_VALUE},
     OPT_ROW_CHURN,
+    {"--backed", "AREA:START:SIZE=URL",
+     "serve these bytes (AREA: DBn, M, I, Q) from the S7 device at URL; URL parameters remote=DB1:0, "
+     "max-age=MS, write-through=1, serve-stale=1 (docs/s7-server.md \"Backed ranges\")",
+     CLI_OPT_REPEAT},
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
     {NULL, NULL, NULL, 0},
 };
@@ -413,11 +418,14 @@ typedef struct sim_s7_opts {
     size_t n_layouts;
     double seconds;
     bool verbose;
-    bool logo; /* --logo */
+    bool logo;                   /* --logo */
+    plcio_logo_model logo_model; /* --logo=0ba7|0ba8 */
     sim_s7plus plus;
     plcio_layout_set *symbols; /* the optimized DBs, for S7CommPlus */
     unsigned symbol_numbers[MAX_AREAS];
     sim_churn churn;
+    const char *backed[MAX_AREAS]; /* --backed specs */
+    size_t n_backed;
 } sim_s7_opts;
 
 /* --listen, --db, --area, --layout at argv[*i]; *taken when it was one of them. */
@@ -434,6 +442,10 @@ static int area_option(int argc, char **argv, int *i, sim_s7_opts *o, bool *take
         bool db = strcmp(argv[*i - 1], "--db") == 0;
         if (db ? parse_db(v, &o->areas[o->n_areas]) : parse_area(v, &o->areas[o->n_areas])) return PLCIO_EXIT_USAGE;
         o->n_areas++;
+    } else if (cli_option(argc, argv, i, "--backed", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (o->n_backed == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --backed ranges", MAX_AREAS);
+        o->backed[o->n_backed++] = v;
     } else if (cli_option(argc, argv, i, "--layout", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (o->n_layouts == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --layout files", MAX_AREAS);
@@ -465,6 +477,19 @@ static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_options
     return PLCIO_EXIT_OK;
 }
 
+/* --logo (a LOGO! 8, 0BA8) or --logo=0ba7|0ba8; true when arg is one, *st its verdict. */
+static bool logo_option(const char *arg, sim_s7_opts *o, int *st)
+{
+    *st = PLCIO_EXIT_OK;
+    if (strcmp(arg, "--logo") != 0 && strncmp(arg, "--logo=", 7) != 0) return false;
+    o->logo = true;
+    o->logo_model = PLCIO_LOGO_0BA8;
+    if (arg[6] == '=' && plcio_logo_model_parse(arg + 7, &o->logo_model, NULL) != PLCIO_OK)
+        *st = cli_error(PLCIO_EXIT_USAGE, "--logo=%s: expected --logo=0ba8 (the default, LOGO! 8) or --logo=0ba7",
+                        arg + 7);
+    return true;
+}
+
 /* The server's settings at argv[*i]; an unknown option is a usage error. */
 static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
 {
@@ -474,7 +499,7 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     plcio_s7_server_options *cfg = &o->cfg;
     bool taken = false;
     int st = timeout_option(argc, argv, i, cfg, &taken);
-    if (st || taken) return st;
+    if (st || taken || logo_option(argv[*i], o, &st)) return st;
     if (cli_option(argc, argv, i, "--pdu", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
@@ -504,8 +529,6 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
-    } else if (cli_option(argc, argv, i, "--logo", NULL, &bad)) {
-        o->logo = true;
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
@@ -569,7 +592,7 @@ static int logo_setup(sim_s7_opts *o)
         return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
     o->plus.off = true;
     o->areas[o->n_areas++] =
-        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false, false, "", NULL, NULL};
+        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, plcio_logo_vm_size(o->logo_model), NULL, false, false, "", NULL, NULL};
     o->cfg.handoff =
         (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL, NULL, 0};
     return PLCIO_EXIT_OK;
@@ -722,6 +745,10 @@ int sim_s7_main(int argc, char **argv)
         o->plus.s7 = srv;
     }
     if (st == PLCIO_EXIT_OK) st = add_areas(srv, o);
+    if (st == PLCIO_EXIT_OK && o->n_backed && o->cfg.threads > 1)
+        st = cli_error(PLCIO_EXIT_USAGE, "--backed serves on one thread: drop --threads");
+    for (size_t i = 0; i < o->n_backed && st == PLCIO_EXIT_OK; i++)
+        st = sim_s7_back_range(srv, o->backed[i]);
     if (st == PLCIO_EXIT_OK) {
         /* signal() fails only for an invalid signal number */
         (void)signal(SIGINT, on_signal);
