@@ -373,9 +373,10 @@ static void tag_vartype(plcio_wcursor *w, const plcio_s7plus_tag *t)
     le32(w, 0); /* symbol CRC: not computed */
     plcio_wcursor_u8(w, s7p_softtype(t->sym.type));
     plcio_wcursor_u16be(w, (uint16_t)(8u << 12 | bit));
-    plcio_wcursor_u8(w, (uint8_t)(bit << 4 | bit));
-    le16(w, t->start);
-    le16(w, t->start);
+    /* bit offsets: standard (classic) in bits 4..6 with the classic flag 0x08, optimized in 0..2 */
+    plcio_wcursor_u8(w, (uint8_t)(bit << 4 | 0x08u | bit));
+    le16(w, t->start); /* optimized offset */
+    le16(w, t->start); /* standard offset: the byte address */
 }
 
 /* The type object of one area's tags (RID 0x90010000 I, ...): blocks as a
@@ -502,7 +503,8 @@ typedef struct ti_elem {
     uint32_t counts[6];
     uint32_t rel;
     uint32_t offset; /* elementary (kinds 1, 8): the standard byte offset */
-    uint8_t bitinfo; /* bit offsets: standard in bits 0..2 */
+    uint8_t bitinfo; /* bit offsets: optimized in bits 0..2, standard in 4..6 with the classic flag 0x08 */
+    uint8_t attr_bit; /* the bit offset in the attribute flags (bits 0..2) */
 } ti_elem;
 
 typedef struct ti_type {
@@ -551,6 +553,7 @@ static int parse_elem(plcio_rcursor *c, ti_elem *e)
     uint16_t flags = plcio_rcursor_u16be(c);
     e->bitinfo = plcio_rcursor_u8(c);
     e->oit = flags >> 12;
+    e->attr_bit = flags & 7u;
     static const size_t sizes[16] = {104, 4, 12, 20, 68, 32, 48, 96, 4, 12, 20, 68, 32, 48, 96, 40};
     size_t need = sizes[e->oit];
     if (plcio_rcursor_left(c) < need) return PLCIO_EPROTO;
@@ -902,7 +905,7 @@ int s7p_ti_tags(const s7p_ti_set *t, plcio_s7plus_area area, plcio_s7plus_tag **
         snprintf(tag->name, sizeof tag->name, "%s", name);
         tag->area = area;
         tag->start = e->offset;
-        tag->bit = pt == PLCIO_TYPE_BOOL ? (int)(e->bitinfo & 7u) : -1;
+        tag->bit = pt != PLCIO_TYPE_BOOL ? -1 : e->bitinfo & 0x08u ? (int)(e->bitinfo >> 4 & 7u) : (int)e->attr_bit;
         tag->sym.access_area = S7P_ID_NATIVE_OBJECTS_THE_I_AREA + (uint32_t)area - PLCIO_S7PLUS_AREA_I;
         tag->sym.sub_area = S7P_ID_CONTROLLER_AREA_VALUE;
         tag->sym.nlids = 1;

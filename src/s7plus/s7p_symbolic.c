@@ -452,6 +452,18 @@ static int cached_tag(plcio_s7plus_client *c, const char *name, size_t len, cons
             return PLCIO_OK;
         }
     }
+    /* a DB's name alone: say so (one more Explore, on this error only) */
+    db_info *dbs = NULL;
+    size_t n = 0;
+    bool is_db = false;
+    if (list_named(c, &dbs, &n) == PLCIO_OK)
+        for (size_t k = 0; k < n && !is_db; k++)
+            is_db = strlen(dbs[k].name) == len && strncasecmp(dbs[k].name, name, len) == 0;
+    free(dbs);
+    if (is_db)
+        return fail(c, PLCIO_ESYNTAX,
+                    "s7plus: \"%.*s\" is a data block, not a symbol of its own: name a member (\"%.*s\".Member)",
+                    (int)len, name, (int)len, name);
     return fail(c, PLCIO_ENOTFOUND, "s7plus: \"%.*s\": no such PLC tag (a data block's member is written \"DB\".Member)",
                 (int)len, name);
 }

@@ -61,7 +61,7 @@ expect 0 "" "$BIN" write "$URL" '"Speed_SP"=-1234' '"Temp"=21.5' '"Motor_On"=tru
 expect 0 'MW10:INT = -1234' "$BIN" read "s7://127.0.0.1:$PORT" MW10:INT
 expect 0 'MD100:REAL = 21.5' "$BIN" read "s7://127.0.0.1:$PORT" MD100:REAL
 expect 0 'Q4.1 = true' "$BIN" read "s7://127.0.0.1:$PORT" Q4.1
-expect 0 'QW10 = 16#BEEF' "$BIN" read "s7://127.0.0.1:$PORT" QW10
+expect 0 'QW10 = 48879' "$BIN" read "s7://127.0.0.1:$PORT" QW10
 expect 0 "" "$BIN" write "s7://127.0.0.1:$PORT" MW10:INT=4321 M30.3=true
 expect 0 '{"\\"Speed_SP\\"": 4321, "\\"Ready\\"": true}' "$BIN" read "$URL" '"Speed_SP"' '"Ready"' --json
 # unknown names and values that do not fit: one line that says what and why

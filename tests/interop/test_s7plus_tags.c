@@ -5,9 +5,9 @@
  * BYTE tags in I, Q and M checked over classic S7 at their absolute
  * addresses (and classic writes read back by name), BOOL tags leaving their
  * byte's other bits alone, a subscription on a tag, unknown names, and the
- * built-in table of a simulator started without arguments. python-snap7 has
- * no PLC-tag browse (its browse lists DBs only), so there is no foreign
- * client for this part; the bad tag files are in tests/cli/test_s7plus_tags_cli.sh. */
+ * built-in table of a simulator started without arguments. python-snap7's
+ * browse and symbolic writes of the same tags: tests/interop/s7plus/
+ * test_s7plus_python_snap7.c; bad tag files: tests/cli/test_s7plus_tags_cli.sh. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,8 +209,9 @@ static void check_bad_names(plcio_s7plus_client *c)
     const char *why = plcio_s7plus_client_last_error(c)->text;
     if (!strstr(why, "Nope") || !strstr(why, "PLC tag")) fail_msg("unclear error: %s", why);
     assert_int_equal(plcio_s7plus_client_resolve(c, "Nope", &s), PLCIO_ENOTFOUND);
-    /* a DB's name alone is no tag */
-    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Plant\"", &s), PLCIO_ENOTFOUND);
+    /* a DB's name alone is no tag: said so */
+    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Plant\"", &s), PLCIO_ESYNTAX);
+    assert_non_null(strstr(plcio_s7plus_client_last_error(c)->text, "is a data block"));
     /* a tag is no DB: a member of it is unknown */
     assert_int_equal(plcio_s7plus_client_resolve(c, "\"Speed_SP\".x", &s), PLCIO_ENOTFOUND);
     assert_int_equal(plcio_s7plus_client_resolve(c, "\"Speed_SP", &s), PLCIO_ESYNTAX);

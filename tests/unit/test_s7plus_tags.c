@@ -107,7 +107,7 @@ static void test_bad_lines(void **state)
         {";%MW0;Int\n", PLCIO_ESYNTAX, "no name"},
         {"A;%MW0;Int\nB;%MW2;Int\na;%MW4;Int\n", PLCIO_EEXIST, "line 3"},
         {"Name;Path\nA;x\n", PLCIO_ESYNTAX, "Logical Address"},
-        {"A\"B;%MW0;Int\n", PLCIO_ESYNTAX, "quotes"},
+        {"A\"B\";%MW0;Int\n", PLCIO_ESYNTAX, "quotes"},
         {"A;%MW0;Int\nB;%MW2;\x00Int\n", PLCIO_ESYNTAX, "line 2"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

@@ -4,7 +4,7 @@
  *                [--area M:SIZE]...
  *                [--pdu N] [--seconds S] [--max-connections N] [--threads N]
  *                [--idle-timeout MS] [--frame-timeout MS]
- *                [--password PW [--protection 2|3]] [--verbose]
+ *                [--password PW [--protection 2|3]] [--tags FILE] [--verbose]
  *
  * Default listen address 127.0.0.1:1102 (port 102 needs root); port 0 picks a
  * free port. When ready it prints "listening on HOST:PORT" and flushes.
