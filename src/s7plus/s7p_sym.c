@@ -502,8 +502,8 @@ typedef struct ti_elem {
     int32_t lows[6];
     uint32_t counts[6];
     uint32_t rel;
-    uint32_t offset; /* elementary (kinds 1, 8): the standard byte offset */
-    uint8_t bitinfo; /* bit offsets: optimized in bits 0..2, standard in 4..6 with the classic flag 0x08 */
+    uint32_t offset;  /* elementary (kinds 1, 8): the standard byte offset */
+    uint8_t bitinfo;  /* bit offsets: optimized in bits 0..2, standard in 4..6 with the classic flag 0x08 */
     uint8_t attr_bit; /* the bit offset in the attribute flags (bits 0..2) */
 } ti_elem;
 
@@ -881,8 +881,8 @@ int s7p_ti_tags(const s7p_ti_set *t, plcio_s7plus_area area, plcio_s7plus_tag **
         const ti_elem *e = &ty->elems[i];
         plcio_type pt;
         /* arrays, structs, strings and types plcio has no value for: left out */
-        if ((e->oit != 8 && e->oit != 1) || e->rel || !s7p_softtype_to_type(e->sdt, &pt) ||
-            pt == PLCIO_TYPE_STRING || pt == PLCIO_TYPE_WSTRING)
+        if ((e->oit != 8 && e->oit != 1) || e->rel || !s7p_softtype_to_type(e->sdt, &pt) || pt == PLCIO_TYPE_STRING ||
+            pt == PLCIO_TYPE_WSTRING)
             continue;
         const char *name = ty->names[i];
         if (!name[0] || strlen(name) >= PLCIO_S7PLUS_TAG_NAME_MAX || strpbrk(name, "\"\r\n")) {

@@ -464,8 +464,8 @@ static int cached_tag(plcio_s7plus_client *c, const char *name, size_t len, cons
         return fail(c, PLCIO_ESYNTAX,
                     "s7plus: \"%.*s\" is a data block, not a symbol of its own: name a member (\"%.*s\".Member)",
                     (int)len, name, (int)len, name);
-    return fail(c, PLCIO_ENOTFOUND, "s7plus: \"%.*s\": no such PLC tag (a data block's member is written \"DB\".Member)",
-                (int)len, name);
+    return fail(c, PLCIO_ENOTFOUND,
+                "s7plus: \"%.*s\": no such PLC tag (a data block's member is written \"DB\".Member)", (int)len, name);
 }
 
 /* "Start" or Start alone: a PLC tag. */

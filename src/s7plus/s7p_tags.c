@@ -111,15 +111,15 @@ static int tag_of(const field *name, const field *addr, const field *type, unsig
                                (unsigned)sizeof t->name - 1);
     for (size_t k = 0; k < name->n; k++)
         if (name->p[k] == '"' || (unsigned char)name->p[k] < 0x20)
-            return plcio_error_set(err, PLCIO_ESYNTAX, "line %u: tag name %.*s: no quotes or control characters",
-                                   line, (int)name->n, name->p);
+            return plcio_error_set(err, PLCIO_ESYNTAX, "line %u: tag name %.*s: no quotes or control characters", line,
+                                   (int)name->n, name->p);
     memcpy(t->name, name->p, name->n);
     plcio_type ty;
     if (type->n == 0 || plcio_type_parse(type->p, type->n, &ty) != PLCIO_OK)
         return plcio_error_set(err, PLCIO_ETYPE, "line %u: tag %s: unknown data type '%.*s'", line, t->name,
                                (int)(type->n > 40 ? 40 : type->n), type->p);
-    if (ty == PLCIO_TYPE_STRING || ty == PLCIO_TYPE_WSTRING || s7p_softtype(ty) == 0 ||
-        plcio_type_size(ty, 0) == 0 || plcio_type_size(ty, 0) > 8)
+    if (ty == PLCIO_TYPE_STRING || ty == PLCIO_TYPE_WSTRING || s7p_softtype(ty) == 0 || plcio_type_size(ty, 0) == 0 ||
+        plcio_type_size(ty, 0) > 8)
         return plcio_error_set(err, PLCIO_ETYPE, "line %u: tag %s: %s is not an elementary type a PLC tag can have",
                                line, t->name, plcio_type_name(ty));
     const char *a = addr->p;

@@ -27,8 +27,8 @@ static int start_sim(plcio_test_proc *p, bool with_files)
     assert_non_null(bin);
     char db[600];
     snprintf(db, sizeof db, "5:%s", db_file);
-    const char *argv[] = {bin,         "sim",    "s7",     "--listen", "127.0.0.1:0", "--seconds", "120", "--db",
-                          db,          "--layout", udt_file, "--tags",  tags_file,     NULL};
+    const char *argv[] = {bin,    "sim", "s7",       "--listen", "127.0.0.1:0", "--seconds", "120",
+                          "--db", db,    "--layout", udt_file,   "--tags",      tags_file,   NULL};
     if (!with_files) argv[7] = NULL;
     assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
     int port = plcio_test_port_from_line(p->line);
@@ -64,11 +64,16 @@ static const struct {
     int bit;
     plcio_type type;
 } expected[] = {
-    {"Start", PLCIO_S7PLUS_AREA_I, 0, 0, PLCIO_TYPE_BOOL},      {"Stop", PLCIO_S7PLUS_AREA_I, 0, 1, PLCIO_TYPE_BOOL},
-    {"Level", PLCIO_S7PLUS_AREA_I, 64, -1, PLCIO_TYPE_INT},     {"Motor_On", PLCIO_S7PLUS_AREA_Q, 4, 1, PLCIO_TYPE_BOOL},
-    {"Valve Pos", PLCIO_S7PLUS_AREA_Q, 10, -1, PLCIO_TYPE_WORD}, {"Speed_SP", PLCIO_S7PLUS_AREA_M, 10, -1, PLCIO_TYPE_INT},
-    {"Count", PLCIO_S7PLUS_AREA_M, 20, -1, PLCIO_TYPE_DINT},    {"Temp", PLCIO_S7PLUS_AREA_M, 100, -1, PLCIO_TYPE_REAL},
-    {"Flags", PLCIO_S7PLUS_AREA_M, 30, -1, PLCIO_TYPE_BYTE},    {"Ready", PLCIO_S7PLUS_AREA_M, 30, 3, PLCIO_TYPE_BOOL},
+    {"Start", PLCIO_S7PLUS_AREA_I, 0, 0, PLCIO_TYPE_BOOL},
+    {"Stop", PLCIO_S7PLUS_AREA_I, 0, 1, PLCIO_TYPE_BOOL},
+    {"Level", PLCIO_S7PLUS_AREA_I, 64, -1, PLCIO_TYPE_INT},
+    {"Motor_On", PLCIO_S7PLUS_AREA_Q, 4, 1, PLCIO_TYPE_BOOL},
+    {"Valve Pos", PLCIO_S7PLUS_AREA_Q, 10, -1, PLCIO_TYPE_WORD},
+    {"Speed_SP", PLCIO_S7PLUS_AREA_M, 10, -1, PLCIO_TYPE_INT},
+    {"Count", PLCIO_S7PLUS_AREA_M, 20, -1, PLCIO_TYPE_DINT},
+    {"Temp", PLCIO_S7PLUS_AREA_M, 100, -1, PLCIO_TYPE_REAL},
+    {"Flags", PLCIO_S7PLUS_AREA_M, 30, -1, PLCIO_TYPE_BYTE},
+    {"Ready", PLCIO_S7PLUS_AREA_M, 30, 3, PLCIO_TYPE_BOOL},
 };
 #define NEXPECTED (sizeof expected / sizeof expected[0])
 
@@ -120,9 +125,9 @@ static void set_value(plcio_s7plus_sym_item *it, const char *text)
 static const struct {
     const char *name, *text;
 } writes[] = {
-    {"\"Speed_SP\"", "-1234"}, {"\"Count\"", "-100000"}, {"\"Temp\"", "21.5"}, {"\"Valve Pos\"", "16#BEEF"},
-    {"\"Motor_On\"", "true"},  {"\"Level\"", "777"},     {"\"Start\"", "true"}, {"\"Flags\"", "16#80"},
-    {"\"Ready\"", "true"},
+    {"\"Speed_SP\"", "-1234"},    {"\"Count\"", "-100000"}, {"\"Temp\"", "21.5"},
+    {"\"Valve Pos\"", "16#BEEF"}, {"\"Motor_On\"", "true"}, {"\"Level\"", "777"},
+    {"\"Start\"", "true"},        {"\"Flags\"", "16#80"},   {"\"Ready\"", "true"},
 };
 #define NWRITES (sizeof writes / sizeof writes[0])
 
@@ -276,7 +281,7 @@ static void check_subscription(plcio_s7plus_client *c, plcio_s7_client *s7)
     assert_true(g_temp_seen);
     static const uint8_t first[4] = {0x41, 0xAC, 0x00, 0x00}; /* 21.5 */
     assert_memory_equal(g_temp, first, 4);
-    assert_int_equal(g_temp_type, 0x0E); /* a REAL, not a Blob */
+    assert_int_equal(g_temp_type, 0x0E);                     /* a REAL, not a Blob */
     static const uint8_t next[4] = {0xC0, 0x20, 0x00, 0x00}; /* -2.5 */
     assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_MK, 0, 100, 4, next), PLCIO_OK);
     int i = 0;

@@ -13,13 +13,12 @@
 #include "plcio_test.h"
 #include "s7plus/s7p_sym.h"
 
-static const char tia[] =
-    "\xEF\xBB\xBFName;Path;Data Type;Logical Address;Comment;Hmi Visible\r\n"
-    "\"Start\";\"Default tag table\";Bool;%I0.0;\"Start; button\";True\r\n"
-    "\"Motor_On\";\"Default tag table\";Bool;%Q4.1;;True\r\n"
-    "\"Speed SP\";\"Default tag table\";Int;%MW10;;True\r\n"
-    "\"Temp\";\"Default tag table\";Real;%MD100;;True\r\n"
-    "\"Raw\";\"Default tag table\";DWord;%ID8;;True\r\n";
+static const char tia[] = "\xEF\xBB\xBFName;Path;Data Type;Logical Address;Comment;Hmi Visible\r\n"
+                          "\"Start\";\"Default tag table\";Bool;%I0.0;\"Start; button\";True\r\n"
+                          "\"Motor_On\";\"Default tag table\";Bool;%Q4.1;;True\r\n"
+                          "\"Speed SP\";\"Default tag table\";Int;%MW10;;True\r\n"
+                          "\"Temp\";\"Default tag table\";Real;%MD100;;True\r\n"
+                          "\"Raw\";\"Default tag table\";DWord;%ID8;;True\r\n";
 
 static void test_tia_export(void **state)
 {
@@ -61,7 +60,7 @@ static void test_plain_forms(void **state)
     static const char *good[] = {
         "Start;%I0.0;Bool\n",
         "Start,I0.0,Bool",
-        "Start\t%E0.0\tBool\n",            /* German: E inputs */
+        "Start\t%E0.0\tBool\n", /* German: E inputs */
         "# comment\n\n// another\nStart;%E0.0;Bool\n",
         "  \"Start\" ; %I0.0 ; bool ;extra;columns\n",
     };
@@ -95,9 +94,9 @@ static void test_bad_lines(void **state)
         const char *says;
     } bad[] = {
         {"A;%I0.0;Bool\nB;%I0.1\n", PLCIO_ESYNTAX, "line 2"},
-        {"A;%MW10;Real\n", PLCIO_ESYNTAX, "line 1"},         /* a word holds no REAL */
-        {"A;%MW10;Bool\n", PLCIO_ESYNTAX, "line 1"},         /* a BOOL needs a bit */
-        {"A;%M1.0;Int\n", PLCIO_ESYNTAX, "line 1"},          /* an INT needs a word */
+        {"A;%MW10;Real\n", PLCIO_ESYNTAX, "line 1"}, /* a word holds no REAL */
+        {"A;%MW10;Bool\n", PLCIO_ESYNTAX, "line 1"}, /* a BOOL needs a bit */
+        {"A;%M1.0;Int\n", PLCIO_ESYNTAX, "line 1"},  /* an INT needs a word */
         {"A;%MW10;Foo\n", PLCIO_ETYPE, "Foo"},
         {"A;%MB10;String\n", PLCIO_ETYPE, "line 1"},
         {"A;%DB1.DBW0;Int\n", PLCIO_ESYNTAX, "I, Q or M"},
@@ -224,8 +223,10 @@ static void test_type_info_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tia_export),        cmocka_unit_test(test_plain_forms),
-        cmocka_unit_test(test_bad_lines),         cmocka_unit_test(test_truncated_and_flipped),
+        cmocka_unit_test(test_tia_export),
+        cmocka_unit_test(test_plain_forms),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_truncated_and_flipped),
         cmocka_unit_test(test_type_info_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

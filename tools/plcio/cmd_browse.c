@@ -141,7 +141,8 @@ static int run_browse(int argc, char **argv)
         else
             return cli_error(PLCIO_EXIT_USAGE, "browse: one DB at most ('%s')", argv[i]);
     }
-    if (!url) return cli_error(PLCIO_EXIT_USAGE, "usage: plcio browse URL [DB | --tags] [--json] (plcio browse --help)");
+    if (!url)
+        return cli_error(PLCIO_EXIT_USAGE, "usage: plcio browse URL [DB | --tags] [--json] (plcio browse --help)");
     if (strncmp(url, "s7plus://", 9) != 0 && strncmp(url, "s7://", 5) != 0)
         return cli_error(PLCIO_EXIT_USAGE, "browse: S7CommPlus only (s7plus://HOST or s7://HOST?protocol=plus)");
     plcio_s7plus_client *c = NULL;

@@ -713,8 +713,8 @@ static int prepare_tags(sim_s7_opts *o)
     } else {
         bool user_dbs = false;
         for (size_t i = 0; i < o->n_areas; i++)
-            user_dbs = user_dbs || (o->areas[i].area == PLCIO_S7_SERVER_AREA_DB && !o->areas[i].sample &&
-                                    !o->areas[i].text);
+            user_dbs =
+                user_dbs || (o->areas[i].area == PLCIO_S7_SERVER_AREA_DB && !o->areas[i].sample && !o->areas[i].text);
         if (user_dbs) return PLCIO_EXIT_OK;
         if (plcio_s7plus_tags_parse(builtin_tags, strlen(builtin_tags), &o->tags, &o->ntags, &err))
             return cli_error(PLCIO_EXIT_FAILURE, "sim s7: built-in tags: %s", err.text);
