@@ -473,7 +473,7 @@ static int resolve_tag(plcio_s7plus_client *c, const char *name, size_t len, plc
 {
     const plcio_s7plus_tag *t = NULL;
     int rc = cached_tag(c, name, len, &t);
-    if (rc) return rc;
+    if (rc || !t) return rc ? rc : PLCIO_EINTERNAL;
     *out = t->sym;
     s7p_cl_ok(c);
     return PLCIO_OK;

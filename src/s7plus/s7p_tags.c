@@ -162,16 +162,58 @@ static bool comment_or_blank(const char *p, size_t n)
     return n == 0 || *p == '#' || (n >= 2 && p[0] == '/' && p[1] == '/');
 }
 
+typedef struct table {
+    plcio_s7plus_tag *v;
+    size_t n, cap;
+    uint32_t next_lid[4]; /* per area: I 1, Q 2, M 3 */
+    columns col;
+    bool first; /* no line read yet: it may be the header */
+} table;
+
+/* One line that is neither blank nor a comment: the header, or a tag. */
+static int parse_line(table *tb, const char *p, size_t l, unsigned line, plcio_error *err)
+{
+    field f[FIELDS_MAX];
+    size_t nf = split(p, l, separator(p, l), f, FIELDS_MAX);
+    bool first = tb->first;
+    tb->first = false;
+    if (first && header(f, nf, &tb->col)) {
+        if (tb->col.address < 0 || tb->col.type < 0)
+            return plcio_error_set(err, PLCIO_ESYNTAX, "line %u: the header names no %s column", line,
+                                   tb->col.address < 0 ? "\"Logical Address\"" : "\"Data Type\"");
+        return PLCIO_OK;
+    }
+    int need = tb->col.name > tb->col.address ? tb->col.name : tb->col.address;
+    if (tb->col.type > need) need = tb->col.type;
+    if ((int)nf <= need)
+        return plcio_error_set(err, PLCIO_ESYNTAX,
+                               "line %u: %zu field%s; a tag is Name;Address;Data type (\"Start\";%%I0.0;Bool)", line,
+                               nf, nf == 1 ? "" : "s");
+    if (tb->n == TAGS_MAX) return plcio_error_set(err, PLCIO_ELIMIT, "line %u: more than %u tags", line, TAGS_MAX);
+    if (tb->n == tb->cap) {
+        size_t nc = tb->cap ? tb->cap * 2 : 32;
+        plcio_s7plus_tag *nv = realloc(tb->v, nc * sizeof *nv);
+        if (!nv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+        tb->v = nv;
+        tb->cap = nc;
+    }
+    plcio_s7plus_tag *t = &tb->v[tb->n];
+    int rc = tag_of(&f[tb->col.name], &f[tb->col.address], &f[tb->col.type], line, t, err);
+    if (rc) return rc;
+    for (size_t k = 0; k < tb->n; k++)
+        if (!strcasecmp(tb->v[k].name, t->name))
+            return plcio_error_set(err, PLCIO_EEXIST, "line %u: tag \"%s\" is defined twice", line, t->name);
+    t->sym.lids[0] = tb->next_lid[t->area]++;
+    tb->n++;
+    return PLCIO_OK;
+}
+
 int plcio_s7plus_tags_parse(const char *text, size_t len, plcio_s7plus_tag **out, size_t *count, plcio_error *err)
 {
     if (!out || !count || (!text && len)) return plcio_error_set(err, PLCIO_EINVAL, "no tag table");
     *out = NULL;
     *count = 0;
-    plcio_s7plus_tag *v = NULL;
-    size_t n = 0, cap = 0;
-    uint32_t next_lid[4] = {0, FIRST_TAG_LID, FIRST_TAG_LID, FIRST_TAG_LID};
-    columns col = {0, 1, 2};
-    bool first = true;
+    table tb = {NULL, 0, 0, {0, FIRST_TAG_LID, FIRST_TAG_LID, FIRST_TAG_LID}, {0, 1, 2}, true};
     unsigned line = 0;
     int rc = PLCIO_OK;
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark, as Excel writes */
@@ -185,64 +227,19 @@ int plcio_s7plus_tags_parse(const char *text, size_t len, plcio_s7plus_tag **out
         at = end + 1;
         line++;
         if (l && p[l - 1] == '\r') l--;
-        if (l > LINE_MAX_) {
+        if (l > LINE_MAX_)
             rc = plcio_error_set(err, PLCIO_ELIMIT, "line %u: longer than %u bytes", line, LINE_MAX_);
-            break;
-        }
-        if (memchr(p, '\0', l)) {
+        else if (memchr(p, '\0', l))
             rc = plcio_error_set(err, PLCIO_ESYNTAX, "line %u: a NUL byte (not a text file?)", line);
-            break;
-        }
-        if (comment_or_blank(p, l)) continue;
-        field f[FIELDS_MAX];
-        size_t nf = split(p, l, separator(p, l), f, FIELDS_MAX);
-        if (first && header(f, nf, &col)) {
-            first = false;
-            if (col.address < 0 || col.type < 0) {
-                rc = plcio_error_set(err, PLCIO_ESYNTAX, "line %u: the header names no %s column", line,
-                                     col.address < 0 ? "\"Logical Address\"" : "\"Data Type\"");
-                break;
-            }
-            continue;
-        }
-        first = false;
-        int need = col.name > col.address ? col.name : col.address;
-        if (col.type > need) need = col.type;
-        if ((int)nf <= need) {
-            rc = plcio_error_set(err, PLCIO_ESYNTAX,
-                                 "line %u: %zu field%s; a tag is Name;Address;Data type (\"Start\";%%I0.0;Bool)", line,
-                                 nf, nf == 1 ? "" : "s");
-            break;
-        }
-        if (n == TAGS_MAX) {
-            rc = plcio_error_set(err, PLCIO_ELIMIT, "line %u: more than %u tags", line, TAGS_MAX);
-            break;
-        }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            plcio_s7plus_tag *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                rc = plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        plcio_s7plus_tag *t = &v[n];
-        if ((rc = tag_of(&f[col.name], &f[col.address], &f[col.type], line, t, err))) break;
-        for (size_t k = 0; k < n && !rc; k++)
-            if (!strcasecmp(v[k].name, t->name))
-                rc = plcio_error_set(err, PLCIO_EEXIST, "line %u: tag \"%s\" is defined twice", line, t->name);
-        if (rc) break;
-        t->sym.lids[0] = next_lid[t->area]++;
-        n++;
+        else if (!comment_or_blank(p, l))
+            rc = parse_line(&tb, p, l, line, err);
     }
     if (rc) {
-        free(v);
+        free(tb.v);
         return rc;
     }
-    *out = v;
-    *count = n;
+    *out = tb.v;
+    *count = tb.n;
     return PLCIO_OK;
 }
 
@@ -255,12 +252,12 @@ int plcio_s7plus_tags_load(const char *path, plcio_s7plus_tag **out, size_t *cou
     if (!f) return plcio_error_set(err, PLCIO_EIO, "%s: %s", path, strerror(errno));
     char *buf = malloc(FILE_MAX + 1u);
     if (!buf) {
-        fclose(f);
+        (void)fclose(f);
         return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     }
     size_t n = fread(buf, 1, FILE_MAX + 1u, f);
     int bad = ferror(f);
-    fclose(f);
+    (void)fclose(f);
     int rc;
     if (bad)
         rc = plcio_error_set(err, PLCIO_EIO, "%s: read error", path);

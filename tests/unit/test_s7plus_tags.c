@@ -162,7 +162,7 @@ static void test_truncated_and_flipped(void **state)
     static const char subst[] = {'\0', '\n', ';', '"', '%', '.', '9', 'W', '\xFF'};
     for (size_t at = 0; at < len; at++)
         for (size_t s = 0; s < sizeof subst; s++) {
-            memcpy(copy, tia, len);
+            memcpy(copy, tia, len); // NOLINT(bugprone-not-null-terminated-result): a length-counted text
             copy[at] = subst[s];
             plcio_s7plus_tag *t = NULL;
             size_t n = 0;

@@ -88,7 +88,8 @@ static void print_db(const plcio_layout *l, bool json, bool first)
 static void tag_address(const plcio_s7plus_tag *t, char *buf, size_t cap)
 {
     static const char letters[] = {'?', 'I', 'Q', 'M'};
-    char area = (unsigned)t->area < sizeof letters ? letters[t->area] : '?';
+    char area = '?';
+    if ((unsigned)t->area < sizeof letters) area = letters[t->area];
     size_t size = plcio_type_size(t->sym.type, 0);
     if (t->sym.type == PLCIO_TYPE_BOOL)
         snprintf(buf, cap, "%%%c%u.%d", area, (unsigned)t->start, t->bit < 0 ? 0 : t->bit);
