@@ -610,19 +610,20 @@ static void item_error(plcio_s7plus_item *items, size_t n, const s7p_multi_res *
         }
 }
 
-/* The answer of a GetMultiVariables into the items. */
-static int read_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p)
+/* The answer of a GetMultiVariables (read: the values into the items) or of
+ * a SetMultiVariables into the items' results. */
+static int multi_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p, bool read)
 {
     s7p_multi_res *r = malloc(sizeof *r);
     if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    int rc = answer_of(c, p, true, r);
+    int rc = answer_of(c, p, read, r);
     if (rc) {
         free(r);
         return rc;
     }
     for (size_t k = 0; k < n; k++)
-        items[k].result = PLCIO_ENOTFOUND;
-    for (uint32_t k = 0; k < r->nvalues; k++) {
+        items[k].result = read ? PLCIO_ENOTFOUND : PLCIO_OK;
+    for (uint32_t k = 0; read && k < r->nvalues; k++) {
         uint32_t nr = r->value_nr[k];
         if (nr < 1 || nr > n) continue;
         plcio_s7plus_item *it = &items[nr - 1];
@@ -642,22 +643,6 @@ static int read_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t 
     return PLCIO_OK;
 }
 
-static int write_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p)
-{
-    s7p_multi_res *r = malloc(sizeof *r);
-    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    int rc = answer_of(c, p, false, r);
-    if (rc) {
-        free(r);
-        return rc;
-    }
-    for (size_t k = 0; k < n; k++)
-        items[k].result = PLCIO_OK;
-    item_error(items, n, r);
-    free(r);
-    return PLCIO_OK;
-}
-
 int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
 {
     int rc = check_items(c, items, n);
@@ -666,7 +651,7 @@ int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *it
     if ((rc = multi_body(c, items, n, false, &len))) return rc;
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
-    return read_answer(c, items, n, &p);
+    return multi_answer(c, items, n, &p, true);
 }
 
 int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
@@ -677,7 +662,7 @@ int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *i
     if ((rc = multi_body(c, items, n, true, &len))) return rc;
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
-    return write_answer(c, items, n, &p);
+    return multi_answer(c, items, n, &p, false);
 }
 
 static int single(plcio_s7plus_client *c, int rc, const plcio_s7plus_item *it)
@@ -1003,8 +988,8 @@ static void on_answer(plcio_s7plus_client *c)
         finish_job(c, rc);
         return;
     }
-    rc = c->job == JOB_READ    ? read_answer(c, c->jitems, c->jn, &p)
-         : c->job == JOB_WRITE ? write_answer(c, c->jitems, c->jn, &p)
+    rc = c->job == JOB_READ    ? multi_answer(c, c->jitems, c->jn, &p, true)
+         : c->job == JOB_WRITE ? multi_answer(c, c->jitems, c->jn, &p, false)
          : c->job == JOB_SUB   ? sub_answer(c, &p, c->jsub_n, &c->jsub_opts, c->jsub_id)
                                : unsub_answer(c, &p, c->jsub_del);
     if (rc == PLCIO_OK) plcio_error_clear(&c->last);
@@ -1459,7 +1444,7 @@ static int legitimate(plcio_s7plus_client *c)
     if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
     plcio_s7plus_item it;
     memset(&it, 0, sizeof it);
-    if ((rc = write_answer(c, &it, 1, &p))) return rc;
+    if ((rc = multi_answer(c, &it, 1, &p, false))) return rc;
     if (it.result) {
         c->plc_error = it.error;
         return failf(c, PLCIO_EACCESS, "s7plus: the PLC refused the password (%s legitimation, error 0x%llx)",
