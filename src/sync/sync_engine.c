@@ -555,11 +555,14 @@ void sync_note_recreations(plcio_sync *s)
 {
     uint64_t n = plcio_shm_writer_recreations(s->shm);
     if (n == s->shm_recreations) return;
+    uint64_t times = n - s->shm_recreations; /* more than one when damaged again before this note */
     s->shm_recreations = n;
+    char again[40] = "";
+    if (times > 1) (void)snprintf(again, sizeof again, " (%llu times)", (unsigned long long)times);
     log_msg(&s->logger, PLCIO_LOG_WARN, "sync",
-            "shared memory %s (or its write ring) was truncated, removed or replaced by another process: "
+            "shared memory %s (or its write ring) was truncated, removed or replaced by another process%s: "
             "moved to new objects under the same names (readers reopen)",
-            s->shm_name);
+            s->shm_name, again);
 }
 
 static void heartbeat(plcio_loop *loop, void *ctx)
@@ -728,6 +731,7 @@ void plcio_sync_free(plcio_sync *s)
         plcio_shm_write_request req;
         while (plcio_shm_writer_next_write(s->shm, &req) == PLCIO_OK)
             plcio_shm_writer_complete(s->shm, req.slot, PLCIO_ECANCELED, "the sync engine stopped");
+        sync_note_recreations(s); /* a damage repaired since the last note is said too */
     }
     sync_close_drivers(s); /* drivers fail their in-flight writes as they close: sinks hear it */
     sync_sinks_flush(s);
