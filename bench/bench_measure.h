@@ -5,6 +5,7 @@
 #define PLCIO_BENCH_MEASURE_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "plcio/core.h"
@@ -18,6 +19,15 @@ static inline double thread_cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* PLCIO_BENCH_SECONDS when it is a positive number, else dflt: how long a
+ * benchmark measures each case. */
+static inline double bench_seconds(double dflt)
+{
+    const char *s = getenv("PLCIO_BENCH_SECONDS");
+    double v = s ? atof(s) : dflt;
+    return v > 0 ? v : dflt;
 }
 
 /* The process's resident memory (VmRSS) in KiB, -1 when /proc cannot tell. */

@@ -33,13 +33,6 @@
 
 #define TAGS 30
 
-static double run_seconds(void)
-{
-    const char *s = getenv("PLCIO_BENCH_SECONDS");
-    double v = s ? atof(s) : 3.0;
-    return v > 0 ? v : 3.0;
-}
-
 static long env_long(const char *name, long def)
 {
     const char *s = getenv(name);
@@ -234,7 +227,7 @@ static void engine_case(const char *what, bool s7, int port, long n)
         return;
     }
     double built = rss_bytes();
-    double end = now_s() + run_seconds();
+    double end = now_s() + bench_seconds(3.0);
     while (now_s() < end)
         plcio_sync_run_once(s, 5);
     size_t connected = 0;
@@ -249,7 +242,7 @@ static void engine_case(const char *what, bool s7, int port, long n)
            "target <= 40); %zu connected, %.1f cycles/s per device, %llu errors\n",
            what, n, TAGS, (after - before) / 1048576.0, (after - before) / 1024.0 / (double)n,
            (built - before) / 1024.0 / (double)n, (after - built) / 1024.0 / (double)n, connected,
-           (double)cycles / run_seconds() / (double)n, (unsigned long long)errors);
+           (double)cycles / bench_seconds(3.0) / (double)n, (unsigned long long)errors);
     plcio_sync_free(s);
     plcio_sync_config_free(cfg);
 }
@@ -268,7 +261,7 @@ int main(void)
         }
         if (servers_case(ns[i]) != 0) return 1;
     }
-    printf("2. the sync engine, %ld devices (servers in a child process), %.0f s:\n", devices, run_seconds());
+    printf("2. the sync engine, %ld devices (servers in a child process), %.0f s:\n", devices, bench_seconds(3.0));
     peers p;
     int stop = peers_start(&p, devices);
     if (stop < 0) {

@@ -30,13 +30,6 @@
 
 static char certs[256];
 
-static double bench_seconds(void)
-{
-    const char *s = getenv("PLCIO_BENCH_SECONDS");
-    double v = s ? atof(s) : 1.0;
-    return v > 0 ? v : 1.0;
-}
-
 /* plcio's bank: regs[i] = i * 7 + 1; pymodbus_peer.py's: holding[i] = i. */
 static bool good_plcio(const uint16_t *r) { return r[0] == 1 && r[REGS - 1] == (REGS - 1) * 7 + 1; }
 static bool good_pymodbus(const uint16_t *r) { return r[0] == 0 && r[REGS - 1] == REGS - 1; }
@@ -104,7 +97,7 @@ static double run_blocking(bool tls, int port, bool (*good)(const uint16_t *))
     }
     uint16_t regs[REGS];
     long done = 0;
-    double start = now_s(), end = start + bench_seconds();
+    double start = now_s(), end = start + bench_seconds(1.0);
     while (now_s() < end) {
         if (plcio_modbus_read_holding_registers(c, 1, 0, REGS, regs) != PLCIO_OK || !good(regs)) {
             plcio_modbus_client_free(c);
@@ -149,7 +142,7 @@ static double run_async(bool tls, int port, unsigned depth, bool (*good)(const u
         reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 0, .n = REGS, .regs = regs[i]};
         if (plcio_modbus_submit(c, &reqs[i], async_done, &a) != PLCIO_OK) a.bad = true;
     }
-    double start = now_s(), end = start + bench_seconds();
+    double start = now_s(), end = start + bench_seconds(1.0);
     while (!a.bad && plcio_modbus_client_pending(c)) {
         a.stop = now_s() >= end;
         uint64_t deadline;
@@ -228,7 +221,7 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("bench_modbus_tls: FC 3, 125 registers, loopback, %.1f s per run (TLS: mutual authentication, RSA 2048)\n",
-           bench_seconds());
+           bench_seconds(1.0));
     double b_plain = run_blocking(false, tcp, good_plcio), b_tls = run_blocking(true, tls, good_plcio);
     double a_plain = run_async(false, tcp, 8, good_plcio), a_tls = run_async(true, tls, 8, good_plcio);
     if (b_plain < 0 || b_tls < 0 || a_plain < 0 || a_tls < 0) {

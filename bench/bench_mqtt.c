@@ -30,6 +30,7 @@
 #include "plcio/plcio.h"
 #include "plcio/s7_server.h"
 #include "bench_measure.h"
+#include "bench_net.h"
 
 #define DEVICES         10
 #define TAGS_PER_DEVICE 1000
@@ -44,18 +45,6 @@ static double *lat_ms;
 static atomic_size_t samples;
 static atomic_ullong received;
 static atomic_ullong received_bytes, received_msgs; /* every message on the subscription */
-
-static int free_port(void)
-{
-    plcio_s7_server_options c;
-    plcio_s7_server_options_init(&c);
-    c.port = 0;
-    plcio_s7_server *s;
-    if (plcio_s7_server_new(&c, &s, NULL) || plcio_s7_server_listen(s)) return -1;
-    int port = plcio_s7_server_port(s);
-    plcio_s7_server_free(s);
-    return port;
-}
 
 static pid_t start_broker(int port)
 {
@@ -204,7 +193,7 @@ int main(int argc, char **argv)
             TAGS_PER_DEVICE - 1);
     if (fclose(f) != 0) return 1;
     plcio_s7_server *servers[DEVICES];
-    int mport = free_port();
+    int mport = bn_free_port();
     pid_t broker = start_broker(mport);
     size_t cap = 8192, n = 0;
     char *yaml = malloc(cap);
@@ -288,7 +277,7 @@ int main(int argc, char **argv)
     /* 2. the broker away: how much memory a full queue takes */
     kill(broker, SIGTERM);
     waitpid(broker, NULL, 0);
-    snprintf(yaml + base, cap - base, "outputs:\n  - mqtt: {url: \"mqtt://127.0.0.1:%d\", qos: %d}\n", free_port(),
+    snprintf(yaml + base, cap - base, "outputs:\n  - mqtt: {url: \"mqtt://127.0.0.1:%d\", qos: %d}\n", bn_free_port(),
              qos);
     long rss0 = rss_kib();
     s = engine(yaml);

@@ -60,6 +60,16 @@ static inline int bn_listen(int backlog, int *fd_out, int *port)
     return 0;
 }
 
+/* A TCP port on 127.0.0.1 that is free now (listened on, then closed); -1
+ * when none could be had. */
+static inline int bn_free_port(void)
+{
+    int fd, port;
+    if (bn_listen(1, &fd, &port)) return -1;
+    bn_close(fd);
+    return port;
+}
+
 static inline int bn_accept(int listen_fd, int *fd_out)
 {
     struct sockaddr_storage peer;

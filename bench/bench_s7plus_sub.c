@@ -16,47 +16,13 @@
 
 #include "plcio/plcio.h"
 #include "bench_measure.h"
+#include "bench_sim.h"
 
 #define ITEMS   100
 #define DB_SIZE 1024u
 
-static plcio_s7_server *srv;
+static bench_sim sim;
 static atomic_bool stop;
-
-/* DB `db` locked, its bytes [start, start + size) in *p; unlock after. */
-static int mem_lock(plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t **p)
-{
-    if (area != PLCIO_S7PLUS_AREA_DB) return PLCIO_ENOTFOUND;
-    size_t have = 0;
-    if (plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db) != PLCIO_OK) return PLCIO_ENOTFOUND;
-    uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db, &have);
-    if (!m || start > have || size > have - start) {
-        plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-        return PLCIO_ERANGE;
-    }
-    *p = m + start;
-    return PLCIO_OK;
-}
-static int mem_read(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, uint8_t *out)
-{
-    (void)ctx;
-    uint8_t *p = NULL;
-    int rc = mem_lock(a, db, s, n, &p);
-    if (rc) return rc;
-    memcpy(out, p, n);
-    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-    return PLCIO_OK;
-}
-static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, const uint8_t *in)
-{
-    (void)ctx;
-    uint8_t *p = NULL;
-    int rc = mem_lock(a, db, s, n, &p);
-    if (rc) return rc;
-    memcpy(p, in, n);
-    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-    return PLCIO_OK;
-}
 
 /* Every millisecond: each item's counter + 1. */
 static void *writer(void *arg)
@@ -72,7 +38,7 @@ static void *writer(void *arg)
             block[i * 4 + 2] = (uint8_t)(k >> 8);
             block[i * 4 + 3] = (uint8_t)k;
         }
-        (void)mem_write(NULL, PLCIO_S7PLUS_AREA_DB, 1, 0, sizeof block, block);
+        (void)bench_sim_write(&sim, PLCIO_S7PLUS_AREA_DB, 1, 0, sizeof block, block);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -97,34 +63,13 @@ int main(int argc, char **argv)
     if (seconds <= 0) seconds = 2.0;
     plcio_s7plus_server_options po;
     plcio_s7plus_server_options_init(&po);
-    po.memory.read = mem_read;
-    po.memory.write = mem_write;
-    plcio_s7plus_server *plus = NULL;
+    if (bench_sim_start(&sim, &po, 1, DB_SIZE, true, "bench_s7plus_sub")) return 1;
     plcio_error err;
-    if (plcio_s7plus_server_new(&po, &plus, &err)) return fprintf(stderr, "bench_s7plus_sub: %s\n", err.text), 1;
-    char cert[] = "/tmp/plcio-bench-s7plus-sub-XXXXXX";
-    int fd = mkstemp(cert);
-    if (fd < 0 || close(fd) != 0 || plcio_s7plus_server_write_certificate(plus, cert, &err)) return 1;
-
-    plcio_s7_server_options so;
-    plcio_s7_server_options_init(&so);
-    so.port = 0;
-    so.handoff.accept = plcio_s7plus_server_accept;
-    so.handoff.feed = plcio_s7plus_server_conn_feed;
-    so.handoff.output = plcio_s7plus_server_conn_output;
-    so.handoff.output_done = plcio_s7plus_server_conn_output_done;
-    so.handoff.close = plcio_s7plus_server_conn_close;
-    so.handoff.tick = plcio_s7plus_server_conn_tick;
-    so.handoff.ctx = plus;
-    if (plcio_s7_server_new(&so, &srv, &err) ||
-        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, DB_SIZE, NULL) || plcio_s7_server_start(srv))
-        return fprintf(stderr, "bench_s7plus_sub: server: %s\n", err.text), 1;
-    unsigned port = plcio_s7_server_port(srv);
     pthread_t wt;
     if (pthread_create(&wt, NULL, writer, NULL) != 0) return 1;
 
     char url[400];
-    snprintf(url, sizeof url, "s7plus://127.0.0.1:%u?ca=%s", port, cert);
+    snprintf(url, sizeof url, "s7plus://127.0.0.1:%u?ca=%s", sim.port, sim.cert);
     plcio_s7plus_client *sp = NULL;
     if (plcio_s7plus_client_new(url, NULL, &sp, &err) || plcio_s7plus_client_connect(sp))
         return fprintf(stderr, "bench_s7plus_sub: %s\n", plcio_s7plus_client_last_error(sp)->text), 1;
@@ -194,8 +139,6 @@ int main(int argc, char **argv)
     atomic_store(&stop, true);
     pthread_join(wt, NULL);
     plcio_s7plus_client_free(sp);
-    plcio_s7_server_free(srv);
-    plcio_s7plus_server_free(plus);
-    (void)remove(cert);
+    bench_sim_free(&sim);
     return 0;
 }

@@ -2,9 +2,11 @@
  * the same bytes from a standard copy, against one in-process simulator
  * (plcio's S7 server with the S7CommPlus handoff, as `plcio sim s7` runs
  * it): per cycle 100 and 1,000 DInt members by name (batches of max_items,
- * default 20, and of 64) against one classic read of 400 / 4,000 bytes.
- * Prints cycles/s, this thread's CPU per cycle (the client's; the server runs
- * in its own thread) and the ratio symbolic/classic.
+ * default 20, and of 64; 1, 2 (the default) and 8 requests under way at
+ * once: pipeline=N) against one classic read of 400 / 4,000 bytes.
+ * Prints the load average, cycles/s, this thread's CPU per cycle (the
+ * client's; the server runs in its own thread) and the ratio
+ * symbolic/classic.
  *   bench_s7plus_symbolic [SECONDS_PER_CASE]   (default 1) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,39 +16,10 @@
 
 #include "plcio/plcio.h"
 #include "bench_measure.h"
+#include "bench_sim.h"
 
 #define N_MEMBERS 1000u
 #define DB_SIZE   ((size_t)4 * N_MEMBERS)
-
-static plcio_s7_server *srv;
-
-static int mem(void *ctx, plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t *out,
-               const uint8_t *in)
-{
-    (void)ctx;
-    if (area != PLCIO_S7PLUS_AREA_DB) return PLCIO_ENOTFOUND;
-    size_t have = 0;
-    if (plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db) != PLCIO_OK) return PLCIO_ENOTFOUND;
-    uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db, &have);
-    int rc = PLCIO_ERANGE;
-    if (m && start <= have && size <= have - start) {
-        if (out)
-            memcpy(out, m + start, size);
-        else if (in)
-            memcpy(m + start, in, size);
-        rc = PLCIO_OK;
-    }
-    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-    return rc;
-}
-static int mem_read(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, uint8_t *out)
-{
-    return mem(ctx, a, db, s, n, out, NULL);
-}
-static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, const uint8_t *in)
-{
-    return mem(ctx, a, db, s, n, NULL, in);
-}
 
 static size_t list_dbs(void *ctx, uint16_t *numbers, size_t cap)
 {
@@ -106,39 +79,28 @@ int main(int argc, char **argv)
     static const unsigned numbers[] = {2};
     plcio_s7plus_server_options po;
     plcio_s7plus_server_options_init(&po);
-    po.memory.read = mem_read;
-    po.memory.write = mem_write;
     po.memory.list_dbs = list_dbs;
     po.symbols = set;
     po.symbol_numbers = numbers;
     po.tls = false;
-    plcio_s7plus_server *plus = NULL;
-    if (plcio_s7plus_server_new(&po, &plus, &err)) return fprintf(stderr, "bench_s7plus_symbolic: %s\n", err.text), 1;
-    plcio_s7_server_options so;
-    plcio_s7_server_options_init(&so);
-    so.port = 0;
-    so.handoff.accept = plcio_s7plus_server_accept;
-    so.handoff.feed = plcio_s7plus_server_conn_feed;
-    so.handoff.output = plcio_s7plus_server_conn_output;
-    so.handoff.output_done = plcio_s7plus_server_conn_output_done;
-    so.handoff.close = plcio_s7plus_server_conn_close;
-    so.handoff.ctx = plus;
-    if (plcio_s7_server_new(&so, &srv, &err) ||
-        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, DB_SIZE, NULL) ||
-        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 2, DB_SIZE, NULL) || plcio_s7_server_start(srv))
-        return fprintf(stderr, "bench_s7plus_symbolic: server: %s\n", err.text), 1;
-    unsigned port = plcio_s7_server_port(srv);
+    bench_sim sim;
+    if (bench_sim_start(&sim, &po, 2, DB_SIZE, false, "bench_s7plus_symbolic")) return 1;
+    unsigned port = sim.port;
     char url[200];
     snprintf(url, sizeof url, "s7://127.0.0.1:%u", port);
     plcio_s7_client *s7 = NULL;
     if (plcio_s7_client_new(url, NULL, &s7, NULL) || plcio_s7_client_connect(s7)) return 1;
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) < 0) load[0] = load[1] = load[2] = -1;
     printf("symbolic reads of DInt members (S7CommPlus V1, no TLS) vs one classic S7 read of the same bytes, "
-           "%.1f s per case\n",
-           seconds);
+           "%.1f s per case; load average %.2f %.2f %.2f\n",
+           seconds, load[0], load[1], load[2]);
     static plcio_s7plus_sym_item items[N_MEMBERS];
-    static const int batches[] = {20, 64};
-    for (int b = 0; b < 2; b++) {
-        snprintf(url, sizeof url, "s7plus://127.0.0.1:%u?tls=0&max_items=%d", port, batches[b]);
+    static const int batches[] = {20, 64, 20, 64, 20, 64};
+    static const int pipelines[] = {1, 1, 2, 2, 8, 8};
+    for (int b = 0; b < 6; b++) {
+        snprintf(url, sizeof url, "s7plus://127.0.0.1:%u?tls=0&max_items=%d&pipeline=%d", port, batches[b],
+                 pipelines[b]);
         plcio_s7plus_client *sp = NULL;
         if (plcio_s7plus_client_new(url, NULL, &sp, &err) || plcio_s7plus_client_connect(sp))
             return fprintf(stderr, "bench_s7plus_symbolic: connect\n"), 1;
@@ -152,15 +114,15 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2; k++) {
             result a = run_classic(s7, counts[k] * 4, seconds);
             result p = run_plus(sp, items, counts[k], seconds);
-            printf("  %4u members, max_items %2d: classic %8.0f cycles/s (%6.1f us CPU)   symbolic %7.0f cycles/s "
-                   "(%7.1f us CPU)   ratio %.3f\n",
-                   counts[k], batches[b], a.cycles, a.cpu * 1e6, p.cycles, p.cpu * 1e6, p.cycles / a.cycles);
+            printf("  %4u members, max_items %2d, pipeline %d: classic %8.0f cycles/s (%6.1f us CPU)   symbolic %7.0f "
+                   "cycles/s (%7.1f us CPU)   ratio %.3f\n",
+                   counts[k], batches[b], pipelines[b], a.cycles, a.cpu * 1e6, p.cycles, p.cpu * 1e6,
+                   p.cycles / a.cycles);
         }
         plcio_s7plus_client_free(sp);
     }
     plcio_s7_client_free(s7);
-    plcio_s7_server_free(srv);
-    plcio_s7plus_server_free(plus);
+    bench_sim_free(&sim);
     plcio_layout_set_free(set);
     return 0;
 }

@@ -18,18 +18,11 @@
 #include "plcio/modbus.h"
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
-#include "bench_measure.h"
+#include "bench_engine.h"
 
 #define BLOCK_TAGS      16000
 #define DEVICES         10
 #define TAGS_PER_DEVICE 1000
-
-static double run_seconds(void)
-{
-    const char *s = getenv("PLCIO_BENCH_SECONDS");
-    double v = s ? atof(s) : 3.0;
-    return v > 0 ? v : 3.0;
-}
 
 typedef struct server {
     plcio_modbus_server *s;
@@ -69,62 +62,6 @@ static void server_stop(server *sv)
     plcio_modbus_server_free(sv->s);
 }
 
-typedef struct engine_run {
-    double cycles_per_s, cpu_s, elapsed_s, late;
-    uint64_t cycles, updates, errors;
-} engine_run;
-
-static int run_engine(const char *yaml, engine_run *out)
-{
-    plcio_error err = {0};
-    plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, &err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err.text);
-        return -1;
-    }
-    plcio_sync_options o;
-    memset(&o, 0, sizeof o);
-    o.no_shm = true;
-    plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err.text);
-        plcio_sync_config_free(cfg);
-        return -1;
-    }
-    double settle = now_s() + 1.0;
-    while (now_s() < settle)
-        plcio_sync_run_once(s, 1);
-    plcio_sync_stats st;
-    uint64_t cycles0 = 0, late0 = 0, errors0 = 0;
-    for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
-        plcio_sync_group_stats(s, i, &st);
-        cycles0 += st.cycles;
-        late0 += st.late;
-        errors0 += st.errors;
-    }
-    double t0 = now_s(), c0 = thread_cpu_s();
-    while (now_s() - t0 < run_seconds())
-        plcio_sync_run_once(s, 1);
-    out->elapsed_s = now_s() - t0;
-    out->cpu_s = thread_cpu_s() - c0;
-    out->cycles = out->updates = out->errors = 0;
-    out->late = 0;
-    for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
-        plcio_sync_group_stats(s, i, &st);
-        out->cycles += st.cycles;
-        out->late += (double)st.late;
-        out->errors += st.errors;
-        out->updates += st.cycles * st.tags;
-    }
-    out->cycles -= cycles0;
-    out->late -= (double)late0;
-    out->errors -= errors0;
-    out->cycles_per_s = (double)out->cycles / out->elapsed_s / (double)plcio_sync_group_count(s);
-    plcio_sync_free(s);
-    plcio_sync_config_free(cfg);
-    return 0;
-}
-
 static char *block_yaml(const char *url)
 {
     size_t cap = 64 * BLOCK_TAGS + 512, n = 0;
@@ -144,8 +81,9 @@ static void block(const server *sv, const char *scheme, int port)
     char url[128];
     snprintf(url, sizeof url, "%s://127.0.0.1:%d?unit=1", scheme, port);
     char *yaml = block_yaml(url);
-    engine_run r;
-    if (run_engine(yaml, &r) == 0)
+    bench_engine_run r;
+    bench_engine_options o = {.seconds = bench_seconds(3.0)};
+    if (bench_run_engine(yaml, &o, &r) == 0)
         printf("  %-10s %8.1f cycles/s (%d requests each), engine CPU %3.0f%%, %.2f us CPU per 1000 tag updates, "
                "%llu errors\n",
                scheme, r.cycles_per_s, (BLOCK_TAGS * 2 + 124) / 125, 100 * r.cpu_s / r.elapsed_s,
@@ -170,8 +108,9 @@ static void many_devices(void)
         for (int i = 0; i < TAGS_PER_DEVICE; i++)
             n += (size_t)snprintf(yaml + n, cap - n, "          - {address: hr%d, name: d%dt%d}\n", i, d, i);
     }
-    engine_run r;
-    if (run_engine(yaml, &r) == 0) {
+    bench_engine_run r;
+    bench_engine_options o = {.seconds = bench_seconds(3.0)};
+    if (bench_run_engine(yaml, &o, &r) == 0) {
         printf("  %.1f cycles/s per device (target 100), %.0f late cycles in all, engine CPU %.0f%% of one core\n",
                r.cycles_per_s, r.late, 100 * r.cpu_s / r.elapsed_s);
         printf("  %.2f us CPU per 1000 tag updates (%llu updates, %llu errors)\n",
@@ -187,12 +126,13 @@ int main(void)
 {
     server sv;
     server_start(&sv);
-    printf("1. %d DINT tags (%d holding registers) at 1 ms, %.0f s each\n", BLOCK_TAGS, 2 * BLOCK_TAGS, run_seconds());
+    printf("1. %d DINT tags (%d holding registers) at 1 ms, %.0f s each\n", BLOCK_TAGS, 2 * BLOCK_TAGS,
+           bench_seconds(3.0));
     block(&sv, "modbus-tcp", sv.tcp_port);
     block(&sv, "modbus-udp", sv.udp_port);
     server_stop(&sv);
     printf("2. %d tags across %d Modbus TCP devices at 100 Hz, %.0f s\n", DEVICES * TAGS_PER_DEVICE, DEVICES,
-           run_seconds());
+           bench_seconds(3.0));
     many_devices();
     return 0;
 }

@@ -15,89 +15,12 @@
 
 #include "plcio/plcio.h"
 #include "plcio/sync.h"
-#include "bench_measure.h"
+#include "bench_engine.h"
+#include "bench_sim.h"
 
 #define DB_SIZE 65535u
 
-static plcio_s7_server *srv;
-
-static double run_seconds(void)
-{
-    const char *s = getenv("PLCIO_BENCH_SECONDS");
-    double v = s ? atof(s) : 3.0;
-    return v > 0 ? v : 3.0;
-}
-
-static int mem(plcio_s7plus_area area, unsigned db, uint32_t start, uint32_t size, uint8_t *out, const uint8_t *in)
-{
-    if (area != PLCIO_S7PLUS_AREA_DB) return PLCIO_ENOTFOUND;
-    size_t have = 0;
-    if (plcio_s7_server_lock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db) != PLCIO_OK) return PLCIO_ENOTFOUND;
-    uint8_t *m = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db, &have);
-    int rc = PLCIO_ERANGE;
-    if (m && start <= have && size <= have - start) {
-        if (out)
-            memcpy(out, m + start, size);
-        else if (in)
-            memcpy(m + start, in, size);
-        rc = PLCIO_OK;
-    }
-    plcio_s7_server_unlock_area(srv, PLCIO_S7_SERVER_AREA_DB, (uint16_t)db);
-    return rc;
-}
-static int mem_read(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, uint8_t *out)
-{
-    (void)ctx;
-    return mem(a, db, s, n, out, NULL);
-}
-static int mem_write(void *ctx, plcio_s7plus_area a, unsigned db, uint32_t s, uint32_t n, const uint8_t *in)
-{
-    (void)ctx;
-    return mem(a, db, s, n, NULL, in);
-}
-
-typedef struct engine_run {
-    double cycles_per_s, cpu_s, elapsed_s;
-    uint64_t errors;
-} engine_run;
-
-static int run_engine(const char *yaml, engine_run *out)
-{
-    plcio_error err = {0};
-    plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", NULL, &cfg, &err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err.text);
-        return -1;
-    }
-    plcio_sync_options o;
-    memset(&o, 0, sizeof o);
-    o.no_shm = true;
-    plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err.text);
-        plcio_sync_config_free(cfg);
-        return -1;
-    }
-    double settle = now_s() + 1.0;
-    while (now_s() < settle)
-        plcio_sync_run_once(s, 1);
-    plcio_sync_stats st;
-    plcio_sync_group_stats(s, 0, &st);
-    uint64_t cycles0 = st.cycles, errors0 = st.errors;
-    double t0 = now_s(), c0 = thread_cpu_s();
-    while (now_s() - t0 < run_seconds())
-        plcio_sync_run_once(s, 1);
-    out->elapsed_s = now_s() - t0;
-    out->cpu_s = thread_cpu_s() - c0;
-    plcio_sync_group_stats(s, 0, &st);
-    out->cycles_per_s = (double)(st.cycles - cycles0) / out->elapsed_s;
-    out->errors = st.errors - errors0;
-    plcio_sync_free(s);
-    plcio_sync_config_free(cfg);
-    return 0;
-}
-
-static int run(const char *url, int tags, int stride, engine_run *r)
+static int run(const char *url, int tags, int stride, bench_engine_run *r)
 {
     size_t cap = (size_t)tags * 64 + 512, n = 0;
     char *yaml = malloc(cap);
@@ -109,7 +32,8 @@ static int run(const char *url, int tags, int stride, engine_run *r)
     for (int i = 0; i < tags; i++)
         n += (size_t)snprintf(yaml + n, cap - n, "          - {address: \"DB1.DBD%d:DINT\", name: t%d}\n", i * stride,
                               i);
-    int rc = run_engine(yaml, r);
+    bench_engine_options o = {.seconds = bench_seconds(3.0)};
+    int rc = bench_run_engine(yaml, &o, r);
     free(yaml);
     return rc;
 }
@@ -118,39 +42,20 @@ int main(void)
 {
     plcio_s7plus_server_options po;
     plcio_s7plus_server_options_init(&po);
-    po.memory.read = mem_read;
-    po.memory.write = mem_write;
-    plcio_s7plus_server *plus = NULL;
-    plcio_error err;
-    if (plcio_s7plus_server_new(&po, &plus, &err)) return fprintf(stderr, "bench_sync_s7plus: %s\n", err.text), 1;
-    char cert[] = "/tmp/plcio-bench-sync-s7plus-XXXXXX";
-    int fd = mkstemp(cert);
-    if (fd < 0 || close(fd) != 0 || plcio_s7plus_server_write_certificate(plus, cert, &err)) return 1;
-    plcio_s7_server_options so;
-    plcio_s7_server_options_init(&so);
-    so.port = 0;
-    so.handoff.accept = plcio_s7plus_server_accept;
-    so.handoff.feed = plcio_s7plus_server_conn_feed;
-    so.handoff.output = plcio_s7plus_server_conn_output;
-    so.handoff.output_done = plcio_s7plus_server_conn_output_done;
-    so.handoff.close = plcio_s7plus_server_conn_close;
-    so.handoff.ctx = plus;
-    if (plcio_s7_server_new(&so, &srv, &err) ||
-        plcio_s7_server_add_area(srv, PLCIO_S7_SERVER_AREA_DB, 1, DB_SIZE, NULL) || plcio_s7_server_start(srv))
-        return fprintf(stderr, "bench_sync_s7plus: server: %s\n", err.text), 1;
-    unsigned port = plcio_s7_server_port(srv);
+    bench_sim sim;
+    if (bench_sim_start(&sim, &po, 1, DB_SIZE, false, "bench_sync_s7plus")) return 1;
     char classic[128], plusurl[400];
-    snprintf(classic, sizeof classic, "s7://127.0.0.1:%u", port);
-    snprintf(plusurl, sizeof plusurl, "s7plus://127.0.0.1:%u?ca=%s", port, cert);
+    snprintf(classic, sizeof classic, "s7://127.0.0.1:%u", sim.port);
+    snprintf(plusurl, sizeof plusurl, "s7plus://127.0.0.1:%u?ca=%s", sim.port, sim.cert);
 
     printf("sync engine, one group of DINT tags every 1 ms, %.0f s per case; server in-process (own thread)\n",
-           run_seconds());
+           bench_seconds(3.0));
     static const struct {
         int tags, stride;
         const char *shape;
     } cases[] = {{100, 4, "dense"}, {1000, 4, "dense"}, {100, 64, "sparse"}, {1000, 64, "sparse"}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        engine_run a, b;
+        bench_engine_run a, b;
         if (run(classic, cases[k].tags, cases[k].stride, &a) || run(plusurl, cases[k].tags, cases[k].stride, &b)) {
             fprintf(stderr, "bench_sync_s7plus: engine failed\n");
             return 1;
@@ -161,8 +66,6 @@ int main(void)
                100 * b.cpu_s / b.elapsed_s, b.cycles_per_s / a.cycles_per_s, (unsigned long long)a.errors,
                (unsigned long long)b.errors);
     }
-    plcio_s7_server_free(srv);
-    plcio_s7plus_server_free(plus);
-    (void)remove(cert);
+    bench_sim_free(&sim);
     return 0;
 }

@@ -30,13 +30,6 @@
 
 #define REGS 125
 
-static double bench_seconds(void)
-{
-    const char *s = getenv("PLCIO_BENCH_SECONDS");
-    double v = s ? atof(s) : 1.0;
-    return v > 0 ? v : 1.0;
-}
-
 static void fill(uint16_t *regs)
 {
     for (int i = 0; i < REGS; i++)
@@ -124,7 +117,7 @@ static double run_plcio(int port, size_t window)
     if (!c || plcio_modbus_client_connect(c) != PLCIO_OK) return -1;
     static uint16_t regs[256][REGS];
     static plcio_modbus_request reqs[256];
-    double end = now_s() + bench_seconds(), start = now_s();
+    double end = now_s() + bench_seconds(1.0), start = now_s();
     long done = 0;
     while (now_s() < end) {
         if (window <= 1) {
@@ -177,7 +170,7 @@ static double run_plcio_async(int port, unsigned depth)
         reqs[i] = (plcio_modbus_request){.unit = 1, .function = 3, .addr = 0, .n = REGS, .regs = regs[i]};
         if (plcio_modbus_submit(a.c, &reqs[i], async_done, &a) != PLCIO_OK) return -1;
     }
-    double end = now_s() + bench_seconds(), start = now_s();
+    double end = now_s() + bench_seconds(1.0), start = now_s();
     while (!a.bad && plcio_modbus_client_pending(a.c)) {
         a.stop = now_s() >= end;
         uint64_t deadline;
@@ -200,7 +193,7 @@ static double run_lmb(int port)
     modbus_set_slave(ctx, 1);
     if (modbus_connect(ctx) != 0) return -1;
     uint16_t regs[REGS];
-    double end = now_s() + bench_seconds(), start = now_s();
+    double end = now_s() + bench_seconds(1.0), start = now_s();
     long done = 0;
     while (now_s() < end) {
         if (modbus_read_registers(ctx, 0, REGS, regs) != REGS || !good(regs)) return -1;
@@ -244,7 +237,7 @@ static int run_engine(int port, double *cycles_per_s, double *late, double *erro
     plcio_sync_group_stats(s, 0, &a);
     struct timespec c0, c1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-    double t0 = now_s(), end = t0 + bench_seconds() * 2;
+    double t0 = now_s(), end = t0 + bench_seconds(1.0) * 2;
     while (now_s() < end)
         plcio_sync_run_once(s, 1);
     double elapsed = now_s() - t0;
@@ -267,7 +260,7 @@ int main(void)
         fprintf(stderr, "bench_modbus: cannot start the servers\n");
         return 1;
     }
-    printf("bench_modbus: FC 3, 125 registers, TCP loopback, %.1f s per run\n", bench_seconds());
+    printf("bench_modbus: FC 3, 125 registers, TCP loopback, %.1f s per run\n", bench_seconds(1.0));
     double pc_ps = run_plcio(p_ours, 1), lc_ps = run_lmb(p_ours);
     double pc_ls = run_plcio(p_lmb, 1), lc_ls = run_lmb(p_lmb);
     double pipe8_ps = run_plcio(p_ours, 8), pipe32_ps = run_plcio(p_ours, 32);
@@ -303,7 +296,7 @@ int main(void)
         return 1;
     }
     printf("sync engine, 1,000 registers (8 requests) every 10 ms from libmodbus's server (Nagle on), %.1f s:\n",
-           bench_seconds() * 2);
+           bench_seconds(1.0) * 2);
     printf("  %.1f cycles/s (target 100), %.0f late (target 0), %.0f errors, engine CPU %.0f%% of one core\n", cps,
            late, errors, 100 * cpu);
     plcio_modbus_server_stop(ours);

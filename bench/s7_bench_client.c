@@ -23,14 +23,6 @@
 
 static uint8_t db1[100], db2[BIG];
 
-static int free_port(void)
-{
-    int fd, port;
-    if (bn_listen(1, &fd, &port)) return -1;
-    bn_close(fd);
-    return port;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -208,7 +200,7 @@ int main(void)
         db2[i] = (uint8_t)((i & 0xFF) ^ (i >> 8));
     db1[0] = 0x04, db1[1] = 0xD2;
     /* snap7's server */
-    int port = free_port();
+    int port = bn_free_port();
     uint16_t p16 = (uint16_t)port;
     S7Object srv = Srv_Create();
     Srv_SetParam(srv, P_U16_LOCAL_PORT, &p16);

@@ -27,14 +27,6 @@
 
 static uint8_t snap_db1[100], snap_db2[BIG];
 
-static int free_port(void)
-{
-    int fd, port;
-    if (bn_listen(1, &fd, &port)) return -1;
-    bn_close(fd);
-    return port;
-}
-
 /* ---- raw TCP ping-pong server: thread per connection; each message starts
  * with (request length, answer length) ---- */
 static int pp_listen_fd, pp_port;
@@ -239,7 +231,7 @@ int main(void)
     }
     ours2_port = plcio_s7_server_port(srv2);
     /* snap7's server */
-    int snap_port = free_port();
+    int snap_port = bn_free_port();
     uint16_t p16 = (uint16_t)snap_port;
     int max_clients = 64;
     S7Object snap = Srv_Create();

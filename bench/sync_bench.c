@@ -21,7 +21,8 @@
 #include "plcio/shm.h"
 #include "plcio/sync.h"
 #include "snap7_api.h"
-#include "bench_measure.h"
+#include "bench_engine.h"
+#include "bench_net.h"
 
 #define BIG_TAGS        16383u /* DINT: 65532 bytes */
 #define BIG_BYTES       (BIG_TAGS * 4u)
@@ -42,98 +43,39 @@ static void write_layout(const char *file, const char *source)
     }
 }
 
-static int free_port(void)
+/* After the measurement of the many-devices run: the snapshot read latency
+ * of a reader while the engine still publishes. */
+static void snapshot_latency(plcio_sync *s, const bench_engine_run *r, void *ctx)
 {
-    plcio_s7_server_options c;
-    plcio_s7_server_options_init(&c);
-    c.port = 0;
-    plcio_s7_server *s;
-    if (plcio_s7_server_new(&c, &s, NULL) || plcio_s7_server_listen(s)) return -1;
-    int port = plcio_s7_server_port(s);
-    plcio_s7_server_free(s);
-    return port;
+    (void)ctx;
+    plcio_shm_reader *reader = NULL;
+    plcio_error msg = {0};
+    if (plcio_shm_reader_new(plcio_sync_shm_name(s), &reader, &msg) != PLCIO_OK) return;
+    enum { N = 2000 };
+    static double lat[N];
+    for (int i = 0; i < N; i++) {
+        plcio_sync_run_once(s, 0);
+        double a = now_s();
+        plcio_shm_reader_refresh(reader);
+        lat[i] = now_s() - a;
+    }
+    double sum = 0, max = 0;
+    for (int i = 0; i < N; i++) {
+        sum += lat[i];
+        if (lat[i] > max) max = lat[i];
+    }
+    printf("  snapshot read (copy of a consistent %zu-tag snapshot): avg %.1f us, max %.1f us\n", r->tags,
+           sum / N * 1e6, max * 1e6);
+    plcio_shm_reader_free(reader);
 }
 
-typedef struct engine_run {
-    double cycles_per_s, cpu_s, elapsed_s, late;
-    uint64_t cycles, updates;
-    size_t tags;
-} engine_run;
-
-/* Run an engine from YAML for RUN_SECONDS; sum the figures of its groups. */
-static int run_engine(const char *yaml, const char *shm, engine_run *out, plcio_shm_reader **keep_reader)
+/* Run an engine from YAML for RUN_SECONDS into shared memory shm; sum the
+ * figures of its groups; after (NULL: none) runs before the engine stops. */
+static int run_engine(const char *yaml, const char *shm, bench_engine_run *out,
+                      void (*after)(plcio_sync *, const bench_engine_run *, void *))
 {
-    plcio_error err = {0};
-    plcio_sync_config *cfg;
-    if (plcio_sync_config_parse(yaml, strlen(yaml), "bench", tmpdir, &cfg, &err) != PLCIO_OK) {
-        fprintf(stderr, "config: %s\n", err.text);
-        return -1;
-    }
-    plcio_sync_options o;
-    memset(&o, 0, sizeof o);
-    o.shm_name = shm;
-    plcio_sync *s;
-    if (plcio_sync_new(cfg, &o, &s, &err) != PLCIO_OK) {
-        fprintf(stderr, "engine: %s\n", err.text);
-        plcio_sync_config_free(cfg);
-        return -1;
-    }
-    /* Connect and settle before measuring. */
-    double settle = now_s() + 1.0;
-    while (now_s() < settle)
-        plcio_sync_run_once(s, 1);
-    plcio_sync_stats st;
-    uint64_t cycles0 = 0, late0 = 0;
-    for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
-        plcio_sync_group_stats(s, i, &st);
-        cycles0 += st.cycles;
-        late0 += st.late;
-    }
-    double t0 = now_s(), c0 = thread_cpu_s();
-    while (now_s() - t0 < RUN_SECONDS)
-        plcio_sync_run_once(s, 1);
-    out->elapsed_s = now_s() - t0;
-    out->cpu_s = thread_cpu_s() - c0;
-    out->cycles = 0;
-    out->late = 0;
-    out->updates = 0;
-    for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
-        plcio_sync_group_stats(s, i, &st);
-        out->cycles += st.cycles;
-        out->late += (double)st.late;
-        out->updates += st.cycles * st.tags;
-    }
-    out->cycles -= cycles0;
-    out->late -= (double)late0;
-    out->cycles_per_s = (double)out->cycles / out->elapsed_s / (double)plcio_sync_group_count(s);
-    out->tags = plcio_sync_tag_count(s);
-    if (keep_reader) {
-        plcio_error msg = {0};
-        if (plcio_shm_reader_new(plcio_sync_shm_name(s), keep_reader, &msg) != PLCIO_OK) *keep_reader = NULL;
-        /* measure the reader while the engine still publishes */
-    }
-    if (keep_reader && *keep_reader) {
-        enum { N = 2000 };
-        static double lat[N];
-        for (int i = 0; i < N; i++) {
-            plcio_sync_run_once(s, 0);
-            double a = now_s();
-            plcio_shm_reader_refresh(*keep_reader);
-            lat[i] = now_s() - a;
-        }
-        double sum = 0, max = 0;
-        for (int i = 0; i < N; i++) {
-            sum += lat[i];
-            if (lat[i] > max) max = lat[i];
-        }
-        printf("  snapshot read (copy of a consistent %zu-tag snapshot): avg %.1f us, max %.1f us\n", out->tags,
-               sum / N * 1e6, max * 1e6);
-        plcio_shm_reader_free(*keep_reader);
-        *keep_reader = NULL;
-    }
-    plcio_sync_free(s);
-    plcio_sync_config_free(cfg);
-    return 0;
+    bench_engine_options o = {.base_dir = tmpdir, .shm_name = shm, .seconds = RUN_SECONDS, .after = after};
+    return bench_run_engine(yaml, &o, out);
 }
 
 static double naive_snap7(int port)
@@ -188,7 +130,7 @@ static void big_db(void)
     static uint8_t db[BIG_BYTES];
     for (size_t i = 0; i < sizeof db; i++)
         db[i] = (uint8_t)i;
-    int port = free_port();
+    int port = bn_free_port();
     uint16_t p16 = (uint16_t)port;
     S7Object srv = Srv_Create();
     Srv_SetParam(srv, P_U16_LOCAL_PORT, &p16);
@@ -205,7 +147,7 @@ static void big_db(void)
              "layouts: [big.db]\ndevices:\n  - url: \"s7://127.0.0.1:%d?rack=0&slot=1\"\n"
              "    groups: [{db: 1, interval: 1ms}]\n",
              port);
-    engine_run r;
+    bench_engine_run r;
     if (run_engine(yaml, shm, &r, NULL) == 0) {
         printf("  plcio sync engine                                    (snap7 server): %8.1f cycles/s  = %.1fx naive"
                " (target 20x)\n",
@@ -253,9 +195,8 @@ static void many_devices(void)
     }
     printf("2. %d tags across %d devices (plcio simulators) at 100 Hz, %.0f s\n", DEVICES * TAGS_PER_DEVICE, DEVICES,
            RUN_SECONDS);
-    engine_run r;
-    plcio_shm_reader *reader = NULL;
-    if (run_engine(yaml, shm, &r, &reader) == 0) {
+    bench_engine_run r;
+    if (run_engine(yaml, shm, &r, snapshot_latency) == 0) {
         printf(
             "  %.1f cycles/s per device (target 100), %.0f late cycles in all, engine thread CPU %.0f%% of one core\n",
             r.cycles_per_s, r.late, 100 * r.cpu_s / r.elapsed_s);

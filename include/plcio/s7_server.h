@@ -96,6 +96,20 @@ typedef struct plcio_s7_server_write_item {
                                    code the item is answered with whatever the application says */
 } plcio_s7_server_write_item;
 
+/* One item of a read job handed to callbacks.read_job. */
+typedef struct plcio_s7_server_read_item {
+    plcio_s7_server_access acc; /* what the item asks for (valid when code is PLCIO_S7_SERVER_ITEM_OK) */
+    uint8_t code;               /* the server's own checks (protection, area, range): ITEM_OK, or the code the
+                                   item is answered with whatever the application says */
+} plcio_s7_server_read_item;
+
+/* The application's answer to one item of a deferred read job. */
+typedef struct plcio_s7_server_read_answer {
+    uint8_t code;        /* PLCIO_S7_SERVER_ITEM_OK or the item code to refuse the item with */
+    const uint8_t *data; /* with ITEM_OK: acc.size bytes (a bit: one byte, 0 or 1), copied during the call;
+                            NULL: the area's bytes as they are at the reply (before_read runs as usual) */
+} plcio_s7_server_read_answer;
+
 typedef struct plcio_s7_server_callbacks {
     /* Before the bytes of a read are copied out. `mem` is the whole area
      * (`mem_size` bytes), locked; the callback may refresh it. Return
@@ -124,6 +138,19 @@ typedef struct plcio_s7_server_callbacks {
      * (plcio_s7_server_start refuses it). */
     int (*write_job)(void *ctx, uint64_t job, const plcio_s7_server_write_item *items, size_t count);
     void *ctx; /* borrowed, handed to every callback */
+    /* Deferred reads, the read-var counterpart of write_job: return
+     * PLCIO_OK to take the job; the answer goes out when the application
+     * calls plcio_s7_server_read_reply() with the job id and one answer per
+     * item (from inside this callback or later), or, without a reply within
+     * write_timeout_ms, with ITEM_HW_FAULT for every item that passed the
+     * server's checks. Items are answered one by one: some may carry data,
+     * others a refusal. Jobs whose answer would not fit the PDU are refused
+     * before the callback sees them. Later requests of that connection wait;
+     * other connections are served. Any other return value: the server
+     * serves the job itself (before_read included). NULL: never deferred.
+     * Caller-driven mode only. (A member added after ctx so that code
+     * written for the older layout keeps its initializers.) */
+    int (*read_job)(void *ctx, uint64_t job, const plcio_s7_server_read_item *items, size_t count);
 } plcio_s7_server_callbacks;
 
 /* What SZL 0x0011 / 0x001C / 0x0131 report. Strings are copied at
@@ -190,8 +217,8 @@ typedef struct plcio_s7_server_options {
     bool control_locked;                 /* refuse CPU stop/start, set clock, block download, insert and delete
                                             whatever the protection level and password (a CPU that gives
                                             HMI access only: data reads and writes); default false */
-    uint32_t write_timeout_ms;           /* a deferred write job (callbacks.write_job) not replied to within
-                                            this is answered ITEM_HW_FAULT; default 10000; 1..
+    uint32_t write_timeout_ms;           /* a deferred write or read job (callbacks.write_job / read_job) not
+                                            replied to within this is answered ITEM_HW_FAULT; default 10000; 1..
                                             PLCIO_S7_SERVER_TIMEOUT_MAX_MS */
     const char *password;                /* lifts protection for one session (8 chars max); NULL = none */
     plcio_s7_server_cpu_state cpu_state; /* state at start; default RUN */
@@ -255,6 +282,80 @@ PLCIO_API int plcio_s7_server_run_once(plcio_s7_server *srv, int timeout_ms);
  * from a callback). PLCIO_ENOTFOUND when the job waits no more (its client
  * left, or it timed out and was answered); PLCIO_EINVAL for a wrong count. */
 PLCIO_API int plcio_s7_server_write_reply(plcio_s7_server *srv, uint64_t job, const uint8_t *codes, size_t count);
+
+/* Answer a deferred read job (callbacks.read_job): answers[i] for item i
+ * (an item the server's own checks refused keeps that code). count must be
+ * the job's item count. Same thread rule and errors as write_reply;
+ * PLCIO_EINVAL also when the job is a write job. */
+PLCIO_API int plcio_s7_server_read_reply(plcio_s7_server *srv, uint64_t job, const plcio_s7_server_read_answer *answers,
+                                         size_t count);
+
+/* ---- ranges backed by a remote S7 device ----
+ *
+ *   plcio_s7_backing_options bo;
+ *   plcio_s7_backing_options_init(&bo);
+ *   bo.max_age_ms = 500;                  // read-through cache
+ *   bo.remote_db = 1;                     // DB10.DBB0..99 here is DB1.DBB0..99 there
+ *   plcio_s7_server_back_range(srv, PLCIO_S7_SERVER_AREA_DB, 10, 0, 100, "s7://10.0.0.9?slot=1", &bo, &err);
+ *
+ * Reads and writes of the range are answered from the remote device through
+ * plcio's event-loop S7 client on the server's own loop (caller-driven mode:
+ * plcio_s7_server_listen + run_once; plcio_s7_server_start refuses a server
+ * with backed ranges). The area's bytes in this server are the cache.
+ *   - Reads: an item whose bytes were all fetched less than max_age_ms ago
+ *     is served from the cache at once; otherwise the remote is asked (the
+ *     whole range when it fits in 200 bytes, else the item's bytes) and the
+ *     job answered when it answers. Reads that arrive while a fetch covering
+ *     them is on its way wait for it (coalesced). The remote failing (down,
+ *     timeout, refused) answers the item ITEM_HW_FAULT, or the remote's own
+ *     item code (object does not exist, out of range) as it gave it; never
+ *     the old bytes, unless serve_stale is set (then bytes fetched before,
+ *     if any, are served as good).
+ *   - Writes: refused with ITEM_ACCESS_DENIED unless write_through; with it,
+ *     the item goes to the remote and is acknowledged only when the remote
+ *     acknowledged it (its item code otherwise); the bytes then land in the
+ *     cache, which counts them as not fetched (the next read asks).
+ *   - An item partly inside a backed range: ITEM_OUT_OF_RANGE. Items of a
+ *     job outside every backed range are served as usual (a write job with
+ *     backed items applies the other items at once, before_write and
+ *     after_write included).
+ *   - The link: opened at the first request, again after a failure at most
+ *     once per reconnect_ms; the URL's timeout= bounds each request.
+ * Ranges with the same URL share one client (one request on the wire at a
+ * time, items of queued reads packed together). */
+typedef struct plcio_s7_backing_options {
+    uint32_t max_age_ms;   /* cache age limit; 0 (default): every read asks the remote (coalesced) */
+    bool write_through;    /* default false: writes to the range are refused (ITEM_ACCESS_DENIED) */
+    bool serve_stale;      /* default false: a failed fetch is an item error even when older bytes exist */
+    int remote_area;       /* plcio_s7_area of the remote; 0 (default): the same area as here */
+    uint16_t remote_db;    /* remote DB number; 0 (default): the same as here */
+    int64_t remote_start;  /* remote byte of `start`; -1 (default): the same as here */
+    unsigned reconnect_ms; /* least time between two attempts to open the remote's link; 0: 500 */
+} plcio_s7_backing_options;
+/* Defaults as listed above. */
+PLCIO_API void plcio_s7_backing_options_init(plcio_s7_backing_options *o);
+/* Serve bytes [start, start + size) of an area (DB number `db`; I, Q, M:
+ * db ignored) from the device at url (an s7:// client URL). An area not
+ * registered yet is added (start + size bytes, owned by the server); one
+ * registered must hold the range. Call before listen. PLCIO_EINVAL (no
+ * server/URL, timers or counters), PLCIO_ERANGE (size 0, past 65535, remote
+ * bytes past 65535, area too small, max_age above 24 h), PLCIO_EEXIST
+ * (overlaps a backed range), PLCIO_ESTATE (the server is serving),
+ * PLCIO_ELIMIT (64 ranges), or the client's URL errors; err says why. */
+PLCIO_API int plcio_s7_server_back_range(plcio_s7_server *srv, plcio_s7_server_area area, uint16_t db, uint32_t start,
+                                         uint32_t size, const char *url, const plcio_s7_backing_options *opts,
+                                         plcio_error *err);
+/* Counters of one backed range (index in the order they were added). */
+typedef struct plcio_s7_backing_stats {
+    uint64_t reads;      /* read items for the range */
+    uint64_t cache_hits; /* of those, answered from the cache */
+    uint64_t coalesced;  /* of those, answered by a fetch another item started */
+    uint64_t fetches;    /* reads sent to the remote */
+    uint64_t writes;     /* writes sent to the remote */
+    uint64_t failures;   /* items answered with an error because of the remote */
+} plcio_s7_backing_stats;
+/* PLCIO_ENOTFOUND for an index out of range. Call on the serving thread. */
+PLCIO_API int plcio_s7_server_backing_stats(const plcio_s7_server *srv, size_t index, plcio_s7_backing_stats *out);
 
 /* The bound port (after listen/start), 0 otherwise. */
 PLCIO_API uint16_t plcio_s7_server_port(const plcio_s7_server *srv);

@@ -87,13 +87,20 @@ typedef struct plcio_s7plus_client_options {
      * (1..64; 20 by default, a conservative guess at what S7-1200s take).
      * URL: max_items=N. */
     int max_items;
+    /* Symbolic reads/writes of more items than max_items: requests under way
+     * at once (1..PLCIO_S7PLUS_MAX_PIPELINE; 2 by default), answers matched
+     * by sequence number. 1: one after the other. How many a real S7-1500
+     * takes is not known (docs/s7plus.md, "Batches and pipelining"). URL:
+     * pipeline=N. */
+    int pipeline;
 } plcio_s7plus_client_options;
+#define PLCIO_S7PLUS_MAX_PIPELINE 16
 
 PLCIO_API void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o);
 
 /* Options from s7plus://HOST[:PORT][?ca=FILE&cert=FILE&key=FILE&insecure=1&tls=0&tls12=1
  * &timeout=MS&keepalive=MS&reconnect=0|1&dialect=python-snap7&password=PW
- * &legitimation=auto|legacy|new]. Also s7://HOST?protocol=plus
+ * &legitimation=auto|legacy|new&max_items=N&pipeline=N]. Also s7://HOST?protocol=plus
  * (or auto) with the same keys (the s7:// keys rack, slot, ... are ignored
  * there: they belong to the classic side). Strings point into url. */
 struct plcio_url;
@@ -216,10 +223,15 @@ PLCIO_API void plcio_s7plus_client_forget(plcio_s7plus_client *c);
 
 /* Typed multi-item read/write. Items go in GetMultiVariables /
  * SetMultiVariables requests of at most max_items (option, default 20) each,
- * one after the other; each item gets its result (PLCIO_OK, PLCIO_EPLC with
- * the PLC's code in error, PLCIO_ETYPE/PLCIO_ERANGE when the PLC's value does
- * not fit the symbol's type or the value to write does not fit). The call
- * returns PLCIO_OK when the exchanges worked, whatever the items' results. */
+ * up to `pipeline` requests (option, default 2) under way at once; each item
+ * gets its result (PLCIO_OK, PLCIO_EPLC with the PLC's code in error,
+ * PLCIO_ETYPE/PLCIO_ERANGE when the PLC's value does not fit the symbol's
+ * type or the value to write does not fit; a request the PLC refused as a
+ * whole: PLCIO_EPLC with its return value for each of its items, PLCIO_EPROTO
+ * for an answer that cannot be read). The call returns PLCIO_OK when the
+ * exchanges worked, whatever the items' results. A connection lost on the
+ * way: the call returns its error, the items answered before keep their
+ * results, every other item gets that error. */
 typedef struct plcio_s7plus_sym_item {
     plcio_s7plus_symbol sym;
     plcio_value value; /* read: filled (plcio_value_init'ed to sym.type); write: taken */
@@ -256,9 +268,10 @@ PLCIO_API int plcio_s7plus_client_read_multi_async(plcio_s7plus_client *c, plcio
 PLCIO_API int plcio_s7plus_client_write_multi_async(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n,
                                                     plcio_s7plus_done_fn done, void *ctx);
 /* Symbolic items (symbols resolved beforehand with the blocking _resolve,
- * or filled from a browse): batches of max_items go one after the other
- * inside _process; done runs once, after the last. An item whose value
- * cannot be sent gets its result at once; if none can, PLCIO_ETYPE. */
+ * or filled from a browse): batches of max_items, up to `pipeline` of them
+ * under way at once, inside _process; done runs once, after the last answer,
+ * with per-item results as the blocking call. An item whose value cannot be
+ * sent gets its result at once; if none can, PLCIO_ETYPE. */
 PLCIO_API int plcio_s7plus_client_read_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,
                                                      plcio_s7plus_done_fn done, void *ctx);
 PLCIO_API int plcio_s7plus_client_write_symbols_async(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n,

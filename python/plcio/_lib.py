@@ -167,7 +167,7 @@ S7_ON_EVENT = CFUNCTYPE(None, c_void_p, c_int, c_uint, c_int)
 
 class S7ServerCallbacks(Structure):
     _fields_ = [("before_read", S7_BEFORE_READ), ("before_write", S7_BEFORE_WRITE), ("after_write", S7_AFTER_WRITE),
-                ("on_event", S7_ON_EVENT), ("write_job", c_void_p), ("ctx", c_void_p)]
+                ("on_event", S7_ON_EVENT), ("write_job", c_void_p), ("ctx", c_void_p), ("read_job", c_void_p)]
 
 
 class S7ServerIdentity(Structure):

@@ -152,6 +152,7 @@ void plcio_s7_server_free(plcio_s7_server *srv)
 {
     if (!srv) return;
     plcio_s7_server_stop(srv);
+    s7bk_free(srv);
     for (size_t i = 0; i < 5; i++)
         area_free(srv->fixed[i]);
     for (size_t i = 0; i < srv->db_count; i++)

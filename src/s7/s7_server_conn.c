@@ -410,9 +410,32 @@ int plcio_s7_server_write_reply(plcio_s7_server *srv, uint64_t job, const uint8_
     return PLCIO_ENOTFOUND;
 }
 
+int plcio_s7_server_read_reply(plcio_s7_server *srv, uint64_t job, const plcio_s7_server_read_answer *answers,
+                               size_t count)
+{
+    if (!srv || !job || srv->mode != S7SRV_CALLER) return PLCIO_ENOTFOUND;
+    s7srv_worker *w = &srv->workers[0];
+    for (s7srv_conn *c = w->conns; c; c = c->next) {
+        if (c->st.ses.wait_job != job) continue;
+        bool inside = c->st.feeding; /* replied from inside its own read_job callback */
+        int rc = s7srv_stream_read_reply(&c->st, job, answers, count, plcio_loop_now(w->loop));
+        if (rc == PLCIO_EINVAL) return rc;
+        if (!rc && !inside) rc = flush(c);
+        if (rc) conn_close(c, rc);
+        return PLCIO_OK;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
+struct plcio_loop *s7srv_loop(plcio_s7_server *srv)
+{
+    return srv && srv->mode == S7SRV_CALLER && srv->n_workers ? srv->workers[0].loop : NULL;
+}
+
 int plcio_s7_server_start(plcio_s7_server *srv)
 {
-    if (srv && srv->cfg.callbacks.write_job) return PLCIO_EUNSUPPORTED; /* replies need the caller's thread */
+    /* replies need the caller's thread */
+    if (srv && (srv->cfg.callbacks.write_job || srv->cfg.callbacks.read_job || srv->backing)) return PLCIO_EUNSUPPORTED;
     int rc = listen_with(srv, srv ? srv->cfg.threads : 1);
     if (rc) return rc;
     srv->mode = S7SRV_THREAD;
@@ -438,6 +461,7 @@ int plcio_s7_server_stop(plcio_s7_server *srv)
         pthread_join(w->thread, NULL);
         w->thread_started = false;
     }
+    if (srv->backing) s7bk_detach(srv); /* its client watches live on the loop about to go */
     plcio_loop_del(srv->workers[0].loop, srv->listen_fd);
     net_close(srv->listen_fd);
     srv->listen_fd = -1;

@@ -119,6 +119,22 @@ static uint8_t read_answer_transport(uint8_t ts)
  * Read var
  * ------------------------------------------------------------------------- */
 
+/* The checks a read item must pass: protection, area, range. acc filled
+ * when the area exists. */
+static uint8_t read_check(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, plcio_s7_server_access *acc)
+{
+    memset(acc, 0, sizeof *acc);
+    acc->bit = -1;
+    if (s7srv_effective_protection(srv, ses) >= 3) return PLCIO_S7_RC_ACCESS_DENIED;
+    s7srv_area *a = s7srv_area_acquire(srv, registry_area(it->area, false), it->db);
+    if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
+    size_t start = 0, bytes = 0;
+    uint8_t rc = item_range(it, a, &start, &bytes);
+    *acc = make_access(it, a, start, bytes, ses->client);
+    s7srv_area_release(a);
+    return rc;
+}
+
 static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, uint8_t *dst, size_t *len)
 {
     if (s7srv_effective_protection(srv, ses) >= 3) return PLCIO_S7_RC_ACCESS_DENIED;
@@ -139,6 +155,30 @@ static uint8_t read_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item 
     }
     s7srv_area_release(a);
     return rc;
+}
+
+/* Hand the job to the backed ranges or callbacks.read_job: true when one
+ * took it (the answer comes from plcio_s7_server_read_reply or the timeout). */
+static bool read_deferred(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, const s7_item *items, size_t n)
+{
+    plcio_s7_server_read_item r[S7SRV_MAX_ITEMS];
+    memset(r, 0, sizeof r);
+    for (size_t i = 0; i < n; i++) {
+        r[i].code = read_check(srv, ses, &items[i], &r[i].acc);
+        ses->wait_codes[i] = r[i].code;
+        ses->wait_items[i] = items[i];
+    }
+    uint64_t job = ++srv->next_write_job;
+    ses->wait_job = job; /* set first: the reply may come from inside the callback */
+    ses->wait_read = true;
+    ses->wait_ref = pdu->pdu_ref;
+    ses->wait_count = n;
+    if (srv->backing && s7bk_read_job(srv, job, r, n) == PLCIO_OK) return true;
+    if (ses->wait_job == job && srv->cfg.callbacks.read_job &&
+        srv->cfg.callbacks.read_job(srv->cfg.callbacks.ctx, job, r, n) == PLCIO_OK)
+        return true;
+    if (ses->wait_job == job) ses->wait_job = 0;
+    return false;
 }
 
 static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out)
@@ -167,6 +207,7 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu,
         need += i + 1 < n ? s7_read_rsp_cost(b) : PLCIO_S7_DATA_ITEM_HEAD + b; /* last item unpadded */
     }
     if (need > ses->pdu_size) return refuse(pdu, out, ERR_WRONG_FRAMES);
+    if ((srv->backing || srv->cfg.callbacks.read_job) && read_deferred(srv, ses, pdu, items, n)) return 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = 0;
         uint8_t rc = read_one(srv, ses, &items[i], scratch + used, &len);
@@ -179,6 +220,43 @@ static int job_read(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu,
     int rc = s7_read_response_encode(out, pdu->pdu_ref, data, n);
     if (rc == PLCIO_ENOSPC) return refuse(pdu, out, ERR_WRONG_FRAMES);
     return rc ? rc : (int)out->len;
+}
+
+int s7srv_read_answer(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_server_read_answer *answers,
+                      size_t count, uint8_t *frame, size_t cap)
+{
+    s7_data_item data[S7SRV_MAX_ITEMS];
+    /* cppcheck-suppress unassignedVariable ; filled through scratch + used */
+    uint8_t scratch[S7SRV_PDU_MAX];
+    size_t used = 0;
+    if (!ses->wait_job || !ses->wait_read) return PLCIO_ENOTFOUND;
+    if (count != ses->wait_count || (count && !answers)) return PLCIO_EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        const s7_item *it = &ses->wait_items[i];
+        size_t len = 0, bytes = s7_item_bytes(it);
+        uint8_t rc = ses->wait_codes[i];
+        if (rc == PLCIO_S7_RC_SUCCESS) rc = answers[i].code;
+        if (rc == PLCIO_S7_RC_SUCCESS && used + bytes > sizeof scratch) rc = PLCIO_S7_RC_HW_FAULT; /* never: checked */
+        if (rc == PLCIO_S7_RC_SUCCESS && answers[i].data) {
+            if (it->transport == PLCIO_S7_TS_BIT)
+                scratch[used] = (uint8_t)(answers[i].data[0] & 1u);
+            else
+                memcpy(scratch + used, answers[i].data, bytes);
+            len = bytes;
+        } else if (rc == PLCIO_S7_RC_SUCCESS) {
+            rc = read_one(srv, ses, it, scratch + used, &len);
+        }
+        data[i].return_code = rc;
+        data[i].transport = rc == PLCIO_S7_RC_SUCCESS ? read_answer_transport(it->transport) : 0;
+        data[i].data = rc == PLCIO_S7_RC_SUCCESS ? scratch + used : NULL;
+        data[i].len = (uint16_t)(rc == PLCIO_S7_RC_SUCCESS ? len : 0);
+        used += rc == PLCIO_S7_RC_SUCCESS ? len : 0;
+    }
+    s7_out out = s7_out_make(frame, cap, ses->pdu_size ? ses->pdu_size : S7SRV_PDU_MIN);
+    int rc = s7_read_response_encode(&out, ses->wait_ref, data, count);
+    ses->wait_job = 0;
+    ses->wait_read = false;
+    return rc ? rc : (int)out.len;
 }
 
 /* ---------------------------------------------------------------------------
@@ -207,24 +285,38 @@ static uint8_t write_check(plcio_s7_server *srv, s7srv_session *ses, const s7_it
     return rc;
 }
 
+uint8_t s7srv_apply_write(plcio_s7_server *srv, const plcio_s7_server_access *acc, const uint8_t *data)
+{
+    s7srv_area *a = s7srv_area_acquire(srv, (uint8_t)acc->area, acc->db_number);
+    if (!a) return PLCIO_S7_RC_OBJECT_NOT_FOUND;
+    if (acc->start > a->size || acc->size > a->size - acc->start) {
+        s7srv_area_release(a);
+        return PLCIO_S7_RC_ADDRESS_OUT_OF_RANGE;
+    }
+    uint8_t rc = PLCIO_S7_RC_SUCCESS;
+    if (srv->cfg.callbacks.before_write) rc = srv->cfg.callbacks.before_write(srv->cfg.callbacks.ctx, acc, data);
+    if (rc == PLCIO_S7_RC_SUCCESS) {
+        size_t start = acc->start;
+        if (acc->bit >= 0) {
+            uint8_t mask = (uint8_t)(1u << (acc->bit & 7));
+            a->mem[start] = (uint8_t)((data[0] & 1u) ? (a->mem[start] | mask) : (a->mem[start] & ~mask));
+        } else {
+            memcpy(a->mem + start, data, acc->size);
+        }
+        if (srv->cfg.callbacks.after_write)
+            srv->cfg.callbacks.after_write(srv->cfg.callbacks.ctx, acc, a->mem, a->size);
+    }
+    s7srv_area_release(a);
+    return rc;
+}
+
 static uint8_t write_one(plcio_s7_server *srv, s7srv_session *ses, const s7_item *it, const s7_data_item *d)
 {
     s7srv_area *a = NULL;
     plcio_s7_server_access acc;
     uint8_t rc = write_check(srv, ses, it, d, &a, &acc);
     if (rc != PLCIO_S7_RC_SUCCESS) return rc;
-    if (srv->cfg.callbacks.before_write) rc = srv->cfg.callbacks.before_write(srv->cfg.callbacks.ctx, &acc, d->data);
-    if (rc == PLCIO_S7_RC_SUCCESS) {
-        size_t start = acc.start;
-        if (it->transport == PLCIO_S7_TS_BIT) {
-            uint8_t mask = (uint8_t)(1u << it->bit);
-            a->mem[start] = (uint8_t)((d->data[0] & 1u) ? (a->mem[start] | mask) : (a->mem[start] & ~mask));
-        } else {
-            memcpy(a->mem + start, d->data, acc.size);
-        }
-        if (srv->cfg.callbacks.after_write)
-            srv->cfg.callbacks.after_write(srv->cfg.callbacks.ctx, &acc, a->mem, a->size);
-    }
+    rc = s7srv_apply_write(srv, &acc, d->data); /* the lock is recursive: checked and written under one hold */
     s7srv_area_release(a);
     return rc;
 }
@@ -245,9 +337,13 @@ static bool write_deferred(plcio_s7_server *srv, s7srv_session *ses, const s7_pd
     }
     uint64_t job = ++srv->next_write_job;
     ses->wait_job = job; /* set first: the reply may come from inside the callback */
+    ses->wait_read = false;
     ses->wait_ref = pdu->pdu_ref;
     ses->wait_count = n;
-    if (srv->cfg.callbacks.write_job(srv->cfg.callbacks.ctx, job, w, n) == PLCIO_OK) return true;
+    if (srv->backing && s7bk_write_job(srv, job, w, n) == PLCIO_OK) return true;
+    if (ses->wait_job == job && srv->cfg.callbacks.write_job &&
+        srv->cfg.callbacks.write_job(srv->cfg.callbacks.ctx, job, w, n) == PLCIO_OK)
+        return true;
     if (ses->wait_job == job) ses->wait_job = 0;
     return false;
 }
@@ -259,7 +355,7 @@ static int job_write(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu
     uint8_t codes[S7SRV_MAX_ITEMS];
     size_t n = 0;
     if (s7_write_request_decode(pdu, items, data, S7SRV_MAX_ITEMS, &n)) return refuse(pdu, out, ERR_WRONG_FRAMES);
-    if (srv->cfg.callbacks.write_job && write_deferred(srv, ses, pdu, items, data, n)) return 0;
+    if ((srv->backing || srv->cfg.callbacks.write_job) && write_deferred(srv, ses, pdu, items, data, n)) return 0;
     for (size_t i = 0; i < n; i++)
         codes[i] = write_one(srv, ses, &items[i], &data[i]);
     int rc = s7_write_response_encode(out, pdu->pdu_ref, codes, n);
@@ -270,7 +366,7 @@ int s7srv_write_answer(s7srv_session *ses, const uint8_t *codes, size_t count, u
 {
     uint8_t c[S7SRV_MAX_ITEMS];
     if (!ses->wait_job) return PLCIO_ENOTFOUND;
-    if (count != ses->wait_count || (count && !codes)) return PLCIO_EINVAL;
+    if (ses->wait_read || count != ses->wait_count || (count && !codes)) return PLCIO_EINVAL;
     for (size_t i = 0; i < count; i++)
         c[i] = ses->wait_codes[i] != PLCIO_S7_RC_SUCCESS ? ses->wait_codes[i] : codes[i];
     s7_out out = s7_out_make(frame, cap, ses->pdu_size ? ses->pdu_size : S7SRV_PDU_MIN);

@@ -91,6 +91,8 @@ typedef struct s7srv_session {
     uint16_t wait_ref; /* its PDU reference */
     size_t wait_count;
     uint8_t wait_codes[S7SRV_MAX_ITEMS]; /* the server's own checks per item */
+    bool wait_read;                      /* the job is a read (callbacks.read_job or a backed range) */
+    s7_item wait_items[S7SRV_MAX_ITEMS]; /* read: the items asked, answered in order */
 } s7srv_session;
 
 /* Download states (s7srv_session.dl_state). */
@@ -132,7 +134,8 @@ struct plcio_s7_server {
     atomic_uint evicting; /* connections marked for eviction, not closed yet */
     unsigned next_client;
     atomic_uint next_upload_id;
-    uint64_t next_write_job; /* ids handed to callbacks.write_job (serving thread only) */
+    uint64_t next_write_job;      /* ids handed to callbacks.write_job / read_job (serving thread only) */
+    struct s7bk_backing *backing; /* ranges backed by remote devices (s7_backing.c); NULL: none */
 };
 
 /* ---- s7_server.c ---- */
@@ -162,6 +165,26 @@ int s7srv_handle_pdu(plcio_s7_server *srv, s7srv_session *ses, const uint8_t *bu
  * the session then waits no more. Answer length, PLCIO_ENOTFOUND (no job
  * waits) or PLCIO_EINVAL (count is not the job's). */
 int s7srv_write_answer(s7srv_session *ses, const uint8_t *codes, size_t count, uint8_t *frame, size_t cap);
+/* The answer frame of the read job the session waits for; answers[] per
+ * item (see plcio_s7_server_read_reply). Same return convention. */
+int s7srv_read_answer(plcio_s7_server *srv, s7srv_session *ses, const plcio_s7_server_read_answer *answers,
+                      size_t count, uint8_t *frame, size_t cap);
+/* Apply one write item the server's checks passed (before_write, the bytes,
+ * after_write), as a write job without deferral does: its item code. */
+uint8_t s7srv_apply_write(plcio_s7_server *srv, const plcio_s7_server_access *acc, const uint8_t *data);
+/* The serving loop of caller-driven mode (NULL when not listening). */
+struct plcio_loop *s7srv_loop(plcio_s7_server *srv);
+
+/* ---- s7_backing.c: ranges backed by remote devices ----
+ * The job hooks run before the application's read_job / write_job: PLCIO_OK
+ * when they took the job (answered through plcio_s7_server_read_reply /
+ * write_reply), anything else when no item of it is backed. */
+int s7bk_read_job(plcio_s7_server *srv, uint64_t job, const plcio_s7_server_read_item *items, size_t count);
+int s7bk_write_job(plcio_s7_server *srv, uint64_t job, const plcio_s7_server_write_item *items, size_t count);
+/* The server stops serving: forget the loop (requests in flight dropped). */
+void s7bk_detach(plcio_s7_server *srv);
+void s7bk_free(plcio_s7_server *srv);
+
 /* Userdata PDUs (s7_server_ud.c): answer into out, same return convention. */
 int s7srv_handle_userdata(plcio_s7_server *srv, s7srv_session *ses, const s7_pdu *pdu, s7_out *out);
 /* Block info of a registered DB (also the header of its upload image). */

@@ -321,10 +321,10 @@ static int resume(s7srv_stream *st, uint64_t now)
     return rc;
 }
 
-static int answer_write(s7srv_stream *st, const uint8_t *codes, size_t count, uint64_t now)
+/* The answer to the job the stream waited for is in frame (rc bytes, or
+ * rc < 0): queue it and serve what waited behind it. */
+static int answered(s7srv_stream *st, const uint8_t *frame, int rc, uint64_t now)
 {
-    uint8_t frame[FRAME_CAP];
-    int rc = s7srv_write_answer(&st->ses, codes, count, frame, sizeof frame);
     if (rc < 0) return rc;
     st->wait_since = 0;
     rc = queue_answer(st, frame, (size_t)rc);
@@ -336,11 +336,31 @@ static int answer_write(s7srv_stream *st, const uint8_t *codes, size_t count, ui
     return rc;
 }
 
+static int answer_write(s7srv_stream *st, const uint8_t *codes, size_t count, uint64_t now)
+{
+    uint8_t frame[FRAME_CAP];
+    return answered(st, frame, s7srv_write_answer(&st->ses, codes, count, frame, sizeof frame), now);
+}
+
+static int answer_read(s7srv_stream *st, const plcio_s7_server_read_answer *answers, size_t count, uint64_t now)
+{
+    uint8_t frame[FRAME_CAP];
+    return answered(st, frame, s7srv_read_answer(st->srv, &st->ses, answers, count, frame, sizeof frame), now);
+}
+
 int s7srv_stream_write_reply(s7srv_stream *st, uint64_t job, const uint8_t *codes, size_t count, uint64_t now)
 {
     if (!job || st->ses.wait_job != job) return PLCIO_ENOTFOUND;
-    if (count != st->ses.wait_count) return PLCIO_EINVAL;
+    if (st->ses.wait_read || count != st->ses.wait_count) return PLCIO_EINVAL;
     return answer_write(st, codes, count, now);
+}
+
+int s7srv_stream_read_reply(s7srv_stream *st, uint64_t job, const plcio_s7_server_read_answer *answers, size_t count,
+                            uint64_t now)
+{
+    if (!job || st->ses.wait_job != job) return PLCIO_ENOTFOUND;
+    if (!st->ses.wait_read || count != st->ses.wait_count || (count && !answers)) return PLCIO_EINVAL;
+    return answer_read(st, answers, count, now);
 }
 
 /* ---------------------------------------------------------------------------
@@ -368,12 +388,19 @@ int s7srv_stream_on_time(s7srv_stream *st, uint64_t now)
 {
     uint64_t write_ns = (uint64_t)st->srv->cfg.write_timeout_ms * PLCIO_NS_PER_MS;
     if (st->ses.wait_job && now - st->wait_since > write_ns) {
+        bool read = st->ses.wait_read;
         log_msg(&st->srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE,
-                "client %u: write job not answered within %u ms: hardware fault", st->ses.client,
+                "client %u: %s job not answered within %u ms: hardware fault", st->ses.client, read ? "read" : "write",
                 (unsigned)st->srv->cfg.write_timeout_ms);
         uint8_t codes[S7SRV_MAX_ITEMS];
+        plcio_s7_server_read_answer answers[S7SRV_MAX_ITEMS];
         memset(codes, PLCIO_S7_SERVER_ITEM_HW_FAULT, sizeof codes);
-        int rc = answer_write(st, codes, st->ses.wait_count, now);
+        for (size_t i = 0; i < S7SRV_MAX_ITEMS; i++) {
+            answers[i].code = PLCIO_S7_SERVER_ITEM_HW_FAULT;
+            answers[i].data = NULL;
+        }
+        int rc =
+            read ? answer_read(st, answers, st->ses.wait_count, now) : answer_write(st, codes, st->ses.wait_count, now);
         if (rc) return rc;
     }
     uint64_t frame_ns = (uint64_t)st->srv->cfg.frame_timeout_ms * PLCIO_NS_PER_MS;

@@ -83,6 +83,10 @@ int s7srv_stream_on_time(s7srv_stream *st, uint64_t now);
  * goes on by itself). PLCIO_ENOTFOUND: the stream waits for no such job;
  * PLCIO_EINVAL: wrong count; another error: close the connection. */
 int s7srv_stream_write_reply(s7srv_stream *st, uint64_t job, const uint8_t *codes, size_t count, uint64_t now);
+/* The same for a deferred read job (plcio_s7_server_read_reply);
+ * PLCIO_EINVAL also when the job waiting is a write. */
+int s7srv_stream_read_reply(s7srv_stream *st, uint64_t job, const plcio_s7_server_read_answer *answers, size_t count,
+                            uint64_t now);
 /* ns of the last byte received (eviction picks the oldest). */
 uint64_t s7srv_stream_last_rx(const s7srv_stream *st);
 

@@ -79,6 +79,7 @@ void plcio_s7plus_client_options_init(plcio_s7plus_client_options *o)
     o->reconnect_min_ms = 100;
     o->reconnect_max_ms = 5000;
     o->max_items = 20;
+    o->pipeline = 2;
 }
 
 static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *err, int *rc)
@@ -98,9 +99,9 @@ static bool flag(const plcio_url *u, const char *key, bool *out, plcio_error *er
 
 int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const plcio_url *u, plcio_error *err)
 {
-    static const char *const allowed[] = {"ca",    "cert",      "key",       "insecure",  "tls",
-                                          "tls12", "timeout",   "dialect",   "password",  "legitimation",
-                                          "name",  "keepalive", "reconnect", "max_items", NULL};
+    static const char *const allowed[] = {
+        "ca",       "cert",         "key",  "insecure",  "tls",       "tls12",     "timeout",  "dialect",
+        "password", "legitimation", "name", "keepalive", "reconnect", "max_items", "pipeline", NULL};
     /* s7://HOST?protocol=plus|auto: the classic keys belong to the other side */
     static const char *const allowed_s7[] = {"ca",          "cert",
                                              "key",         "insecure",
@@ -113,7 +114,8 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
                                              "type",        "local-tsap",
                                              "remote-tsap", "parallel",
                                              "reconnect",   "connect-timeout",
-                                             "max_items",   NULL};
+                                             "max_items",   "pipeline",
+                                             NULL};
     bool s7 = !strcmp(u->scheme, "s7");
     if (!s7 && strcmp(u->scheme, "s7plus") != 0)
         return plcio_error_set(err, PLCIO_ESYNTAX, "s7plus URL: scheme %s is not s7plus", u->scheme);
@@ -170,6 +172,10 @@ int plcio_s7plus_client_options_from_url(plcio_s7plus_client_options *o, const p
                                  PLCIO_S7PLUS_MAX_ITEMS, &t)))
         return plcio_error_set(err, rc, "s7plus URL: max_items must be 1..64");
     o->max_items = (int)t;
+    if ((rc = plcio_url_get_uint(u, "pipeline", (unsigned long)(o->pipeline > 0 ? o->pipeline : 2), 1,
+                                 PLCIO_S7PLUS_MAX_PIPELINE, &t)))
+        return plcio_error_set(err, rc, "s7plus URL: pipeline must be 1..%d", PLCIO_S7PLUS_MAX_PIPELINE);
+    o->pipeline = (int)t;
     return PLCIO_OK;
 }
 
@@ -210,6 +216,9 @@ int plcio_s7plus_client_new(const char *url, const plcio_s7plus_client_options *
     if (o.max_items <= 0) o.max_items = 20;
     if (o.max_items > PLCIO_S7PLUS_MAX_ITEMS)
         return plcio_error_set(err, PLCIO_EINVAL, "s7plus: max_items must be 1..%d", PLCIO_S7PLUS_MAX_ITEMS);
+    if (o.pipeline <= 0) o.pipeline = 2;
+    if (o.pipeline > PLCIO_S7PLUS_MAX_PIPELINE)
+        return plcio_error_set(err, PLCIO_EINVAL, "s7plus: pipeline must be 1..%d", PLCIO_S7PLUS_MAX_PIPELINE);
     plcio_s7plus_client *c = calloc(1, sizeof *c);
     if (!c) return plcio_error_set(err, PLCIO_ENOMEM, "s7plus: out of memory");
     c->opt = o;
@@ -610,19 +619,20 @@ static void item_error(plcio_s7plus_item *items, size_t n, const s7p_multi_res *
         }
 }
 
-/* The answer of a GetMultiVariables into the items. */
-static int read_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p)
+/* The answer of a GetMultiVariables (read: the values into the items) or of
+ * a SetMultiVariables into the items' results. */
+static int multi_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p, bool read)
 {
     s7p_multi_res *r = malloc(sizeof *r);
     if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    int rc = answer_of(c, p, true, r);
+    int rc = answer_of(c, p, read, r);
     if (rc) {
         free(r);
         return rc;
     }
     for (size_t k = 0; k < n; k++)
-        items[k].result = PLCIO_ENOTFOUND;
-    for (uint32_t k = 0; k < r->nvalues; k++) {
+        items[k].result = read ? PLCIO_ENOTFOUND : PLCIO_OK;
+    for (uint32_t k = 0; read && k < r->nvalues; k++) {
         uint32_t nr = r->value_nr[k];
         if (nr < 1 || nr > n) continue;
         plcio_s7plus_item *it = &items[nr - 1];
@@ -642,22 +652,6 @@ static int read_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t 
     return PLCIO_OK;
 }
 
-static int write_answer(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n, const s7p_pdu *p)
-{
-    s7p_multi_res *r = malloc(sizeof *r);
-    if (!r) return failf(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    int rc = answer_of(c, p, false, r);
-    if (rc) {
-        free(r);
-        return rc;
-    }
-    for (size_t k = 0; k < n; k++)
-        items[k].result = PLCIO_OK;
-    item_error(items, n, r);
-    free(r);
-    return PLCIO_OK;
-}
-
 int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
 {
     int rc = check_items(c, items, n);
@@ -666,7 +660,7 @@ int plcio_s7plus_client_read_multi(plcio_s7plus_client *c, plcio_s7plus_item *it
     if ((rc = multi_body(c, items, n, false, &len))) return rc;
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_GET_MULTI_VARS, len, true, &p))) return rc;
-    return read_answer(c, items, n, &p);
+    return multi_answer(c, items, n, &p, true);
 }
 
 int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *items, size_t n)
@@ -677,7 +671,7 @@ int plcio_s7plus_client_write_multi(plcio_s7plus_client *c, plcio_s7plus_item *i
     if ((rc = multi_body(c, items, n, true, &len))) return rc;
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
-    return write_answer(c, items, n, &p);
+    return multi_answer(c, items, n, &p, false);
 }
 
 static int single(plcio_s7plus_client *c, int rc, const plcio_s7plus_item *it)
@@ -857,14 +851,26 @@ int plcio_s7plus_client_fd(const plcio_s7plus_client *c) { return c ? c->fd : -1
 bool plcio_s7plus_client_busy(const plcio_s7plus_client *c) { return c && c->job != JOB_NONE; }
 uint64_t plcio_s7plus_client_keepalives(const plcio_s7plus_client *c) { return c ? c->keepalives : 0; }
 
+static bool sym_job(const plcio_s7plus_client *c) { return c->job == JOB_SYM_READ || c->job == JOB_SYM_WRITE; }
+
 static void finish_job(plcio_s7plus_client *c, int rc)
 {
+    if (sym_job(c) && rc) s7p_sym_job_abort(c, c->jsyms, c->jn, rc); /* nothing reported done that was not */
     plcio_s7plus_done_fn done = c->jdone;
     void *ctx = c->jctx;
     c->job = JOB_NONE;
     c->job_sent = false;
     c->jdone = NULL;
     if (done) done(ctx, c, rc); /* may queue the next job */
+}
+
+/* A job that was never queued (the caller has the error). */
+static void finish_job_silently(plcio_s7plus_client *c)
+{
+    c->job = JOB_NONE;
+    c->job_sent = false;
+    c->jdone = NULL;
+    c->jlen = 0;
 }
 
 static void finish_connect(plcio_s7plus_client *c, int rc)
@@ -940,9 +946,34 @@ static uint64_t keepalive_ns(const plcio_s7plus_client *c)
     return (uint64_t)(c->opt.keepalive_ms > 0 ? c->opt.keepalive_ms : 0) * PLCIO_NS_PER_MS;
 }
 
+/* A symbolic job: its batches out, up to the pipeline (the first one was
+ * encoded when the job was queued: jlen). */
+static int sym_fill(plcio_s7plus_client *c, uint64_t now)
+{
+    bool write = c->job == JOB_SYM_WRITE;
+    uint16_t fn = write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS;
+    unsigned window = (unsigned)c->opt.pipeline;
+    while (s7p_session_pending(c->session) < window) {
+        int rc;
+        if (!c->jlen) {
+            if (c->jat >= c->jn || s7p_sym_job_inflight(c) >= window) break;
+            if ((rc = s7p_sym_job_body(c, c->jsyms, c->jn, &c->jat, write, &c->jlen))) return rc;
+            if (!c->jlen) break;
+        }
+        if ((rc = s7p_session_request(c->session, fn, c->body, c->jlen, !write, now))) return rc;
+        s7p_sym_job_sent(c, s7p_session_last_seq(c->session));
+        c->jlen = 0;
+        c->job_sent = true;
+    }
+    return flush(c);
+}
+
 /* Send what can go now: the user's job first, else a keep-alive when due. */
 static int kick(plcio_s7plus_client *c, uint64_t now)
 {
+    if (c->session && c->up && sym_job(c) && !c->ka_busy &&
+        (s7p_session_state(c->session) == S7PS_READY || s7p_session_state(c->session) == S7PS_BUSY))
+        return sym_fill(c, now);
     if (!c->session || !c->up || s7p_session_state(c->session) != S7PS_READY) return PLCIO_OK;
     int rc = PLCIO_OK;
     if (c->job != JOB_NONE && !c->job_sent) {
@@ -986,25 +1017,17 @@ static void on_answer(plcio_s7plus_client *c)
         return;
     }
     if (c->job == JOB_NONE || !c->job_sent) return;
-    if (c->job == JOB_SYM_READ || c->job == JOB_SYM_WRITE) { /* the next batch, or done */
-        bool write = c->job == JOB_SYM_WRITE;
-        rc = s7p_sym_job_answer(c, c->jsyms, c->jat, write, &p);
-        if (rc == PLCIO_OK) {
-            c->jat += s7p_sym_job_batch(c);
-            size_t len = 0;
-            rc = s7p_sym_job_body(c, c->jsyms, c->jn, &c->jat, write, &len);
-            if (rc == PLCIO_OK && len) {
-                c->jlen = len;
-                c->job_sent = false;
-                if ((rc = kick(c, now_ns(c))) == PLCIO_OK) return;
-            }
+    if (sym_job(c)) { /* more batches, or done after the last answer */
+        rc = s7p_sym_job_answer(c, c->jsyms, c->job == JOB_SYM_WRITE, &p);
+        if (rc == PLCIO_OK && (c->jlen || c->jat < c->jn || s7p_sym_job_inflight(c) > 0)) {
+            if ((rc = kick(c, now_ns(c))) == PLCIO_OK) return;
         }
         if (rc == PLCIO_OK) plcio_error_clear(&c->last);
         finish_job(c, rc);
         return;
     }
-    rc = c->job == JOB_READ    ? read_answer(c, c->jitems, c->jn, &p)
-         : c->job == JOB_WRITE ? write_answer(c, c->jitems, c->jn, &p)
+    rc = c->job == JOB_READ    ? multi_answer(c, c->jitems, c->jn, &p, true)
+         : c->job == JOB_WRITE ? multi_answer(c, c->jitems, c->jn, &p, false)
          : c->job == JOB_SUB   ? sub_answer(c, &p, c->jsub_n, &c->jsub_opts, c->jsub_id)
                                : unsub_answer(c, &p, c->jsub_del);
     if (rc == PLCIO_OK) plcio_error_clear(&c->last);
@@ -1090,7 +1113,8 @@ int s7p_cl_queue_sym(plcio_s7plus_client *c, bool write, plcio_s7plus_sym_item *
     bool waits = !c->session && c->opt.auto_reconnect && c->want_connected; /* for the next attempt */
     if (!c->session && !waits) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected (connect_async first)");
     size_t at = 0, len = 0;
-    int rc = s7p_sym_job_body(c, items, n, &at, write, &len);
+    int rc = s7p_sym_job_start(c, items, n);
+    if (!rc) rc = s7p_sym_job_body(c, items, n, &at, write, &len);
     if (rc) return rc;
     if (len == 0) return failf(c, PLCIO_ETYPE, "s7plus: no item has a value that can be sent (see their results)");
     c->job = write ? JOB_SYM_WRITE : JOB_SYM_READ;
@@ -1102,7 +1126,8 @@ int s7p_cl_queue_sym(plcio_s7plus_client *c, bool write, plcio_s7plus_sym_item *
     c->jdone = done;
     c->jctx = ctx;
     if ((rc = kick(c, now_ns(c)))) {
-        c->job = JOB_NONE; /* not queued: the caller gets the error, done is not called */
+        s7p_sym_job_abort(c, items, n, rc);
+        finish_job_silently(c); /* not queued: the caller gets the error, done is not called */
         return async_fail(c, rc);
     }
     return PLCIO_OK;
@@ -1171,7 +1196,10 @@ int plcio_s7plus_client_process(plcio_s7plus_client *c)
         finish_connect(c, PLCIO_OK);
         if (!c->session) return PLCIO_OK; /* the callback closed it */
     }
-    if (c->up && s7p_session_state(c->session) == S7PS_READY) on_answer(c);
+    while (c->up && c->session && s7p_session_has_answer(c->session)) { /* answers that came together */
+        on_answer(c);
+        if (c->session && (rc = s7p_session_drain(c->session, now))) return async_fail(c, rc);
+    }
     if (!c->session) return PLCIO_OK;                                        /* a callback closed it */
     if ((rc = s7p_session_drain(c->session, now))) return async_fail(c, rc); /* PDUs that came after the answer */
     if (!c->session) return PLCIO_OK;
@@ -1459,7 +1487,7 @@ static int legitimate(plcio_s7plus_client *c)
     if ((rc = exchange(c, S7P_FN_SET_MULTI_VARS, len, false, &p))) return rc;
     plcio_s7plus_item it;
     memset(&it, 0, sizeof it);
-    if ((rc = write_answer(c, &it, 1, &p))) return rc;
+    if ((rc = multi_answer(c, &it, 1, &p, false))) return rc;
     if (it.result) {
         c->plc_error = it.error;
         return failf(c, PLCIO_EACCESS, "s7plus: the PLC refused the password (%s legitimation, error 0x%llx)",
@@ -1476,6 +1504,33 @@ int s7p_cl_exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool r
 {
     return exchange(c, fn, body_len, read_class, answer);
 }
+
+static bool has_answer(plcio_s7plus_client *c) { return s7p_session_has_answer(c->session); }
+
+int s7p_cl_send(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, uint16_t *seq)
+{
+    if (!blocking_ok(c)) return PLCIO_EUNSUPPORTED;
+    s7p_state st = c->session ? s7p_session_state(c->session) : S7PS_CLOSED;
+    if (st != S7PS_READY && st != S7PS_BUSY) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    int rc = s7p_session_request(c->session, fn, c->body, body_len, read_class, plcio_monotonic_ns());
+    if (rc) return session_failed(c, rc);
+    *seq = s7p_session_last_seq(c->session);
+    return PLCIO_OK;
+}
+
+int s7p_cl_wait(plcio_s7plus_client *c, s7p_pdu *answer)
+{
+    memset(answer, 0, sizeof *answer);
+    if (!c->session) return failf(c, PLCIO_ENOTCONN, "s7plus: not connected");
+    int rc = s7p_session_drain(c->session, plcio_monotonic_ns()); /* answers that came together */
+    if (rc) return session_failed(c, rc);
+    if (!has_answer(c) && (rc = pump(c, has_answer))) return rc;
+    rc = s7p_session_response(c->session, answer);
+    if (rc != 1) return session_failed(c, rc < 0 ? rc : PLCIO_EPROTO);
+    return PLCIO_OK;
+}
+
+int s7p_cl_pipeline(const plcio_s7plus_client *c) { return c->opt.pipeline; }
 
 uint8_t *s7p_cl_body(plcio_s7plus_client *c, size_t need) { return body_room(c, need) ? NULL : c->body; }
 

@@ -451,9 +451,17 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
         return refuse(c, rc, "malformed GetMultiVariables");
     }
     size_t need = 64;
+    item_ref *refs = malloc(sizeof(item_ref) * (r->nitems ? r->nitems : 1)); /* each item looked up once */
+    int *found = malloc(sizeof(int) * (r->nitems ? r->nitems : 1));
+    if (!refs || !found) {
+        free(refs);
+        free(found);
+        free(r);
+        return PLCIO_ENOMEM;
+    }
     for (uint32_t k = 0; k < r->nitems; k++) {
-        item_ref it;
-        if (item_of(c, &r->items[k], &it) == PLCIO_OK) need += 16 + it.size;
+        found[k] = item_of(c, &r->items[k], &refs[k]);
+        if (found[k] == PLCIO_OK) need += 16 + refs[k].size;
     }
     size_t pdu_cap = need + (size_t)16 * S7P_MAX_ITEMS;
     uint8_t *pdu = malloc(pdu_cap);
@@ -461,6 +469,8 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
     if (!pdu || !data) {
         free(pdu);
         free(data);
+        free(refs);
+        free(found);
         free(r);
         return PLCIO_ENOMEM;
     }
@@ -469,9 +479,9 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
     s7p_put_vlq64(&w, 0);
     uint64_t errors[S7P_MAX_ITEMS];
     for (uint32_t k = 0; k < r->nitems; k++) {
-        item_ref it;
+        const item_ref it = refs[k];
         errors[k] = 0;
-        if (item_of(c, &r->items[k], &it) != PLCIO_OK) {
+        if (found[k] != PLCIO_OK) {
             errors[k] = ERR_NOT_FOUND;
             continue;
         }
@@ -528,6 +538,8 @@ static int on_get_multi(conn *c, uint8_t version, const s7p_header *h, plcio_rcu
     rc = w.overrun ? PLCIO_EINTERNAL : send_pdu(c, version, pdu, plcio_wcursor_used(&w));
     free(pdu);
     free(data);
+    free(refs);
+    free(found);
     free(r);
     return rc;
 }

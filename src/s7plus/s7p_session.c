@@ -47,7 +47,14 @@ struct s7p_session {
     uint8_t data_version; /* frame version of data PDUs after CreateObject */
     bool integrity;
     uint32_t iid_read, iid_write;
-    uint16_t pending_fn;
+    uint16_t pending_fn; /* the handshake step's request */
+    /* requests sent and not answered yet (READY: none; BUSY: 1..S7P_SESSION_WINDOW),
+     * oldest first, each with the sequence number its answer must carry */
+    struct {
+        uint16_t seq, fn;
+        uint64_t deadline;
+    } pend[S7P_SESSION_WINDOW];
+    unsigned npend;
     bool have_answer;
     size_t ans_off, ans_len;     /* the answer inside pdu (after a V3 digest) */
     uint16_t oneway_fn;          /* function of requests sent without an answer wanted */
@@ -428,6 +435,13 @@ static int check_answer(s7p_session *s, const s7p_pdu *p, uint16_t fn)
     return PLCIO_OK;
 }
 
+static bool pending_seq(const s7p_session *s, uint16_t seq)
+{
+    for (unsigned k = 0; k < s->npend; k++)
+        if (s->pend[k].seq == seq) return true;
+    return false;
+}
+
 static int on_pdu(s7p_session *s, uint8_t version, const uint8_t *data, size_t len, uint64_t now)
 {
     s7p_pdu p;
@@ -442,7 +456,7 @@ static int on_pdu(s7p_session *s, uint8_t version, const uint8_t *data, size_t l
     /* the answer to a request that wanted none (s7p_session_send_oneway) */
     if (p.h.function == s->oneway_fn && s->oneway_fn &&
         (p.h.opcode == S7P_OP_RESPONSE || p.h.opcode == S7P_OP_RESPONSE2) &&
-        (s->state != S7PS_BUSY || s->pending_fn != p.h.function))
+        (s->state != S7PS_BUSY || !pending_seq(s, p.h.seq)))
         return PLCIO_OK;
     switch (s->state) {
     case S7PS_INIT_SSL:
@@ -481,13 +495,27 @@ static int on_pdu(s7p_session *s, uint8_t version, const uint8_t *data, size_t l
         s->state = S7PS_READY;
         return PLCIO_OK;
     }
-    case S7PS_BUSY:
-        if ((rc = check_answer(s, &p, s->pending_fn))) return rc;
+    case S7PS_BUSY: {
+        unsigned k = 0;
+        while (k < s->npend && s->pend[k].seq != p.h.seq)
+            k++;
+        if (k == s->npend) {
+            char what[64];
+            snprintf(what, sizeof what, "%s with sequence number %u", s7p_function_name(p.h.function), p.h.seq);
+            return fail(s, PLCIO_EPROTO, "s7plus: answer %s to no request under way", what);
+        }
+        if ((rc = check_answer(s, &p, s->pend[k].fn))) return rc;
+        memmove(&s->pend[k], &s->pend[k + 1], (s->npend - k - 1) * sizeof s->pend[0]);
+        s->npend--;
         s->ans_off = (size_t)(data - s->pdu.p);
         s->ans_len = len;
         s->have_answer = true;
-        s->state = S7PS_READY;
+        if (s->npend == 0)
+            s->state = S7PS_READY;
+        else
+            s->deadline = s->pend[0].deadline; /* the oldest request still waiting */
         return PLCIO_OK;
+    }
     case S7PS_CLOSING: s->state = S7PS_CLOSED; return PLCIO_OK;
     default: return fail(s, PLCIO_EPROTO, "s7plus: unexpected PDU from the PLC");
     }
@@ -626,9 +654,9 @@ int s7p_session_feed(s7p_session *s, const uint8_t *data, size_t len, uint64_t n
 int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, size_t len, bool read_class,
                         uint64_t now)
 {
-    if (s->state != S7PS_READY) return PLCIO_ESTATE;
-    int rc = drain_app(s, now); /* notifications that came after the last answer */
-    if (rc || s->state != S7PS_READY) return rc ? rc : PLCIO_ESTATE;
+    if (s->state == S7PS_BUSY ? s->npend >= S7P_SESSION_WINDOW : s->state != S7PS_READY) return PLCIO_ESTATE;
+    int rc = s->state == S7PS_READY ? drain_app(s, now) : PLCIO_OK; /* notifications after the last answer */
+    if (rc || (s->state != S7PS_READY && s->state != S7PS_BUSY)) return rc ? rc : PLCIO_ESTATE;
     rc = buf_reserve(&s->scratch, len + 64);
     if (rc) return rc;
     uint8_t *pdu = malloc(len + 64);
@@ -647,12 +675,21 @@ int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, 
         else
             s->iid_write++;
     }
-    s->pending_fn = function;
-    s->have_answer = false;
+    if (s->npend == 0) {
+        s->have_answer = false; /* an answer never taken */
+        arm(s, now);
+    }
+    s->pend[s->npend].seq = s->seq;
+    s->pend[s->npend].fn = function;
+    s->pend[s->npend].deadline = now + (uint64_t)s->cfg.timeout_ms * PLCIO_NS_PER_MS;
+    s->npend++;
     s->state = S7PS_BUSY;
-    arm(s, now);
     return PLCIO_OK;
 }
+
+unsigned s7p_session_pending(const s7p_session *s) { return s->state == S7PS_BUSY ? s->npend : 0; }
+uint16_t s7p_session_last_seq(const s7p_session *s) { return s->seq; }
+bool s7p_session_has_answer(const s7p_session *s) { return s->have_answer; }
 
 int s7p_session_response(s7p_session *s, s7p_pdu *answer)
 {

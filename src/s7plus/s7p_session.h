@@ -28,6 +28,8 @@
 #include "s7plus/s7p_codec.h"
 
 #define S7P_SESSION_MAX_PDU (4u << 20)
+/* Requests under way at once (s7p_session_request in BUSY). */
+#define S7P_SESSION_WINDOW 16
 
 typedef struct ssl_ctx_st s7p_ssl_ctx; /* OpenSSL's SSL_CTX */
 
@@ -84,14 +86,23 @@ bool s7p_session_tls(const s7p_session *s);
 void *s7p_session_ssl(const s7p_session *s);
 const char *s7p_session_tls_version(const s7p_session *s); /* "TLSv1.3", "" without TLS */
 
-/* In READY: send one request. body is the function's payload without the
- * tail (integrity id and fill are added here). read_class picks the read
- * integrity counter (Get*, Explore). */
+/* In READY, or in BUSY with fewer than S7P_SESSION_WINDOW requests under
+ * way: send one request (s7p_session_last_seq: its sequence number). body is
+ * the function's payload without the tail (integrity id and fill are added
+ * here). read_class picks the read integrity counter (Get*, Explore). The
+ * state is BUSY until every request is answered; an answer is matched to its
+ * request by sequence number (and must carry its function), in any order;
+ * the deadline is the oldest unanswered request's. */
 int s7p_session_request(s7p_session *s, uint16_t function, const uint8_t *body, size_t len, bool read_class,
                         uint64_t now);
-/* After a request: 1 and the answer (borrowed until the next request) when it
- * arrived, 0 while waiting. The state is READY again after it. */
+/* After a request: 1 and the answer (borrowed until the next request or
+ * drain; answer->h.seq says whose it is) when one arrived, 0 while waiting.
+ * Several answers that came together: take one, s7p_session_drain, take the
+ * next. The state is READY again after the last. */
 int s7p_session_response(s7p_session *s, s7p_pdu *answer);
+unsigned s7p_session_pending(const s7p_session *s); /* requests not answered yet */
+uint16_t s7p_session_last_seq(const s7p_session *s);
+bool s7p_session_has_answer(const s7p_session *s); /* an answer waits to be taken */
 /* A request that wants no answer (transport flags 0x74, as the credit
  * SetVariable of a subscription in the real capture), in READY or BUSY; the
  * state does not change. An answer the PLC sends anyway is dropped. */

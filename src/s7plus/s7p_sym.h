@@ -71,9 +71,20 @@ const uint8_t *s7p_cl_qualifier(size_t *len);
  * with the s7p_sym_job_* functions of s7p_symbolic.c. */
 int s7p_cl_queue_sym(plcio_s7plus_client *c, bool write, plcio_s7plus_sym_item *items, size_t n,
                      plcio_s7plus_done_fn done, void *ctx);
+/* Blocking: send a request (its sequence number in *seq; the bytes go with
+ * the next wait), wait for the next answer (any request's). */
+int s7p_cl_send(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool read_class, uint16_t *seq);
+int s7p_cl_wait(plcio_s7plus_client *c, s7p_pdu *answer);
+int s7p_cl_pipeline(const plcio_s7plus_client *c);
+/* A job's batches: start (every item's result PLCIO_EAGAIN: not done), the
+ * next batch encoded (s7p_symbolic.c), sent as request seq, an answer by
+ * sequence number, the batches under way, and abort (items not done get rc). */
+int s7p_sym_job_start(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n);
 int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, size_t *at, bool write,
                      size_t *len);
-int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t at, bool write, const s7p_pdu *p);
-size_t s7p_sym_job_batch(plcio_s7plus_client *c);
+void s7p_sym_job_sent(plcio_s7plus_client *c, uint16_t seq);
+int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, bool write, const s7p_pdu *p);
+unsigned s7p_sym_job_inflight(plcio_s7plus_client *c);
+void s7p_sym_job_abort(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, int rc);
 
 #endif

@@ -12,6 +12,7 @@
 #include "plcio/s7plus.h"
 #include "plcio/value.h"
 #include "s7plus/s7p_codec.h"
+#include "s7plus/s7p_session.h"
 #include "s7plus/s7p_sym.h"
 
 typedef struct db_info {
@@ -460,12 +461,22 @@ static void sym_address(const plcio_s7plus_symbol *s, s7p_address *a)
     memcpy(a->lids, s->lids, s->nlids * sizeof *s->lids);
 }
 
-/* The batch under way (one per client: one request at a time). */
+/* Symbolic reads/writes: up to S7P_SESSION_WINDOW batches under way at
+ * once, each a slot matched to its answer by the request's sequence number. */
+typedef struct slot {
+    bool used, sent;
+    uint16_t seq;
+    size_t at;                   /* its first item */
+    uint32_t nreq;               /* items in the request */
+    uint32_t map[S7P_MAX_ITEMS]; /* request item -> index from at */
+} slot;
+
 struct batch {
-    s7p_multi_req r;
-    s7p_multi_res a;
-    uint32_t map[S7P_MAX_ITEMS]; /* request item -> index in the batch */
-    size_t m;                    /* items in the batch */
+    s7p_multi_req r; /* scratch: the request being encoded */
+    s7p_multi_res a; /* scratch: the answer being decoded */
+    slot s[S7P_SESSION_WINDOW];
+    unsigned inflight; /* slots used */
+    int encoded;       /* the slot whose request is in the client's body, not sent yet; -1: none */
 };
 
 static batch *batch_of(plcio_s7plus_client *c)
@@ -476,25 +487,61 @@ static batch *batch_of(plcio_s7plus_client *c)
     return (*cache)->b;
 }
 
+int s7p_sym_job_start(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)
+{
+    batch *b = batch_of(c);
+    if (!b) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    memset(b->s, 0, sizeof b->s);
+    b->inflight = 0;
+    b->encoded = -1;
+    for (size_t k = 0; k < n; k++) { /* not done yet: an abort gives these its error */
+        items[k].result = PLCIO_EAGAIN;
+        items[k].error = 0;
+    }
+    return PLCIO_OK;
+}
+
+unsigned s7p_sym_job_inflight(plcio_s7plus_client *c)
+{
+    batch *b = batch_of(c);
+    return b ? b->inflight : 0;
+}
+
+void s7p_sym_job_abort(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, int rc)
+{
+    for (size_t k = 0; k < n; k++)
+        if (items[k].result == PLCIO_EAGAIN) items[k].result = rc;
+    batch *b = batch_of(c);
+    if (!b) return;
+    memset(b->s, 0, sizeof b->s);
+    b->inflight = 0;
+    b->encoded = -1;
+}
+
 /* Encode the next batch from *at that has something to send into the
- * client's body (*len; 0: nothing left). Items whose value cannot be sent
- * get their result here and stay out of the request. */
+ * client's body (*len; 0: nothing left) and a free slot; *at moves past it.
+ * Items whose value cannot be sent get their result here and stay out of
+ * the request. One batch encoded and not sent at a time. */
 int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, size_t *at, bool write,
                      size_t *len)
 {
     batch *b = batch_of(c);
     if (!b) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
     *len = 0;
+    if (b->encoded >= 0 || b->inflight >= S7P_SESSION_WINDOW)
+        return fail(c, PLCIO_EINTERNAL, "s7plus: no room for another batch");
+    unsigned si = 0;
+    while (b->s[si].used)
+        si++;
+    slot *sl = &b->s[si];
     size_t per = (size_t)s7p_cl_max_items(c);
-    for (; *at < n; *at += b->m) {
-        b->m = n - *at < per ? n - *at : per;
+    while (*at < n) {
+        size_t m = n - *at < per ? n - *at : per;
         plcio_s7plus_sym_item *it = items + *at;
         memset(&b->r, 0, sizeof b->r);
         uint8_t *owned[S7P_MAX_ITEMS] = {0};
         int rc = PLCIO_OK;
-        for (size_t k = 0; k < b->m && !rc; k++) {
-            it[k].error = 0;
-            it[k].result = PLCIO_ENOTFOUND;
+        for (size_t k = 0; k < m && !rc; k++) {
             uint32_t q = b->r.nitems;
             if (write) {
                 size_t size = plcio_type_size(it[k].sym.type, it[k].sym.length);
@@ -515,7 +562,7 @@ int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_
                 owned[q] = bytes; /* the array forms point into it until encoded */
                 b->r.value_nr[q] = q + 1;
             }
-            b->map[q] = (uint32_t)k;
+            sl->map[q] = (uint32_t)k;
             sym_address(&it[k].sym, &b->r.items[q]);
             b->r.nitems++;
         }
@@ -523,27 +570,74 @@ int s7p_sym_job_body(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_
         if (!rc && b->r.nitems) rc = encode_req(c, &b->r, write, len);
         for (uint32_t q = 0; write && q < b->r.nitems; q++)
             free(owned[q]);
-        if (rc || b->r.nitems) return rc;
+        if (rc) return rc;
+        if (b->r.nitems) {
+            sl->used = true;
+            sl->sent = false;
+            sl->at = *at;
+            sl->nreq = b->r.nitems;
+            b->inflight++;
+            b->encoded = (int)si;
+            *at += m;
+            return PLCIO_OK;
+        }
+        *at += m;
     }
     return PLCIO_OK;
 }
 
-/* The answer to the batch s7p_sym_job_body encoded, into the items from at. */
-int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t at, bool write, const s7p_pdu *p)
+/* The batch s7p_sym_job_body encoded went out as request seq. */
+void s7p_sym_job_sent(plcio_s7plus_client *c, uint16_t seq)
+{
+    batch *b = batch_of(c);
+    if (!b || b->encoded < 0) return;
+    b->s[b->encoded].sent = true;
+    b->s[b->encoded].seq = seq;
+    b->encoded = -1;
+}
+
+/* Items of a batch the PLC refused as a whole, or whose answer was unusable. */
+static void batch_failed(plcio_s7plus_sym_item *it, const slot *sl, int rc, uint64_t error)
+{
+    for (uint32_t q = 0; q < sl->nreq; q++) {
+        it[sl->map[q]].result = rc;
+        it[sl->map[q]].error = error;
+    }
+}
+
+/* An answer to one of the batches under way (matched by sequence number)
+ * into its items. A batch refused or answered malformed: its items get the
+ * error, the others go on. */
+int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, bool write, const s7p_pdu *p)
 {
     batch *b = batch_of(c);
     if (!b) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    int rc = decode_res(c, p, write, &b->a);
-    if (rc) return rc;
-    plcio_s7plus_sym_item *it = items + at;
-    uint32_t nreq = b->r.nitems;
-    if (write)
-        for (uint32_t q = 0; q < nreq; q++)
-            it[b->map[q]].result = PLCIO_OK;
+    unsigned si = 0;
+    while (si < S7P_SESSION_WINDOW && !(b->s[si].used && b->s[si].sent && b->s[si].seq == p->h.seq))
+        si++;
+    if (si == S7P_SESSION_WINDOW)
+        return fail(c, PLCIO_EPROTO, "s7plus: an answer to no batch under way (sequence number %u)", p->h.seq);
+    slot *sl = &b->s[si];
+    sl->used = false;
+    b->inflight--;
+    plcio_s7plus_sym_item *it = items + sl->at;
+    uint32_t nreq = sl->nreq;
+    plcio_rcursor rd = plcio_rcursor_make(p->body, p->body_len);
+    if (s7p_multi_res_decode(&rd, write ? 0 : S7P_WITH_VALUES, &b->a)) {
+        batch_failed(it, sl, PLCIO_EPROTO, 0);
+        return PLCIO_OK;
+    }
+    if (b->a.ret) {
+        s7p_cl_plc_error(c, b->a.ret);
+        batch_failed(it, sl, PLCIO_EPLC, b->a.ret);
+        return PLCIO_OK;
+    }
+    for (uint32_t q = 0; q < nreq; q++)
+        it[sl->map[q]].result = write ? PLCIO_OK : PLCIO_ENOTFOUND;
     for (uint32_t k = 0; !write && k < b->a.nvalues; k++) {
         uint32_t nr = b->a.value_nr[k];
         if (nr < 1 || nr > nreq) continue;
-        plcio_s7plus_sym_item *x = &it[b->map[nr - 1]];
+        plcio_s7plus_sym_item *x = &it[sl->map[nr - 1]];
         uint8_t bytes[2u * PLCIO_WSTRING_MAX + 4u];
         size_t size = plcio_type_size(x->sym.type, x->sym.length);
         int vr = s7p_sym_from_pvalue(x->sym.type, x->sym.length, &b->a.values[k], bytes, sizeof bytes);
@@ -555,33 +649,42 @@ int s7p_sym_job_answer(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, siz
     }
     for (uint32_t k = 0; k < b->a.nerrors; k++)
         if (b->a.error_nr[k] >= 1 && b->a.error_nr[k] <= nreq) {
-            plcio_s7plus_sym_item *x = &it[b->map[b->a.error_nr[k] - 1]];
+            plcio_s7plus_sym_item *x = &it[sl->map[b->a.error_nr[k] - 1]];
             x->result = b->a.errors[k] == S7P_ERR_ACCESS_DENIED ? PLCIO_EACCESS : PLCIO_EPLC;
             x->error = b->a.errors[k];
         }
     return PLCIO_OK;
 }
 
-size_t s7p_sym_job_batch(plcio_s7plus_client *c)
-{
-    batch *b = batch_of(c);
-    return b ? b->m : 0;
-}
-
+/* Blocking: up to the client's pipeline of batches under way, answers taken
+ * as they come. A lost connection: every item not answered gets its error. */
 static int symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n, bool write)
 {
     if (!c) return PLCIO_EINVAL;
     int rc = check_syms(c, items, n);
-    for (size_t at = 0; at < n && !rc;) {
-        size_t len = 0;
-        if ((rc = s7p_sym_job_body(c, items, n, &at, write, &len)) || len == 0) break;
+    if (!rc) rc = s7p_sym_job_start(c, items, n);
+    unsigned window = (unsigned)s7p_cl_pipeline(c);
+    uint16_t fn = write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS;
+    size_t at = 0;
+    while (!rc) {
+        while (at < n && s7p_sym_job_inflight(c) < window) {
+            size_t len = 0;
+            if ((rc = s7p_sym_job_body(c, items, n, &at, write, &len)) || len == 0) break;
+            uint16_t seq = 0;
+            if ((rc = s7p_cl_send(c, fn, len, !write, &seq))) break;
+            s7p_sym_job_sent(c, seq);
+        }
+        if (rc || s7p_sym_job_inflight(c) == 0) break;
         s7p_pdu p;
-        if ((rc = s7p_cl_exchange(c, write ? S7P_FN_SET_MULTI_VARS : S7P_FN_GET_MULTI_VARS, len, !write, &p))) break;
-        if ((rc = s7p_sym_job_answer(c, items, at, write, &p))) break;
-        at += s7p_sym_job_batch(c);
+        if ((rc = s7p_cl_wait(c, &p))) break;
+        rc = s7p_sym_job_answer(c, items, write, &p);
     }
-    if (!rc) s7p_cl_ok(c);
-    return rc;
+    if (rc) {
+        s7p_sym_job_abort(c, items, n, rc);
+        return rc;
+    }
+    s7p_cl_ok(c);
+    return PLCIO_OK;
 }
 
 int plcio_s7plus_client_read_symbols(plcio_s7plus_client *c, plcio_s7plus_sym_item *items, size_t n)

@@ -230,6 +230,29 @@ static size_t seq_len(const yaml_node_t *n)
     return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
 
+/* Parse one element of a sequence (its node e, its index) into item. */
+typedef int (*element_parser)(parse_ctx *ctx, yaml_node_t *e, void *item, size_t index);
+
+/* A sequence v into a new arena array of entries of `size` bytes (zeroed,
+ * one more kept zero after the last), each parsed by parse_one; *items and
+ * *count set. empty: the message when the sequence may not be empty (NULL:
+ * it may). */
+static int parse_sequence(parse_ctx *ctx, yaml_node_t *v, const char *what, const char *empty, size_t size,
+                          void **items, size_t *count, element_parser parse_one)
+{
+    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, what);
+    if (rc != PLCIO_OK) return rc;
+    size_t n = seq_len(v);
+    if (n == 0 && empty) return fail(ctx, v, PLCIO_ESYNTAX, "%s", empty);
+    char *a = arena_alloc(ctx->owner, (n + 1) * size);
+    if (!a) return PLCIO_ENOMEM;
+    *items = a;
+    *count = n;
+    for (size_t i = 0; i < n && rc == PLCIO_OK; i++)
+        rc = parse_one(ctx, node_at(ctx, v->data.sequence.items.start[i]), a + i * size, i);
+    return rc;
+}
+
 /* ---- tags ---- */
 
 static int tag_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
@@ -257,8 +280,10 @@ static int tag_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
     return PLCIO_ENOTFOUND;
 }
 
-static int parse_tag(parse_ctx *ctx, yaml_node_t *n, plcio_sync_tag_spec *t)
+static int parse_tag(parse_ctx *ctx, yaml_node_t *n, void *item, size_t index)
 {
+    plcio_sync_tag_spec *t = item;
+    (void)index;
     t->line = (unsigned)n->start_mark.line + 1;
     if (n->type == YAML_SCALAR_NODE) return get_string(ctx, n, "tag", &t->member);
     int rc = walk_mapping(ctx, n, "a tag", tag_pair, t);
@@ -285,24 +310,19 @@ static int group_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj
         return rc;
     }
     if (!strcmp(key, "tags")) {
-        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "tags");
-        if (rc != PLCIO_OK) return rc;
-        g->tag_count = seq_len(v);
-        if (g->tag_count == 0) return fail(ctx, v, PLCIO_ESYNTAX, "tags is empty (leave it out to take every member)");
-        g->tags = arena_alloc(ctx->owner, g->tag_count * sizeof *g->tags);
-        if (!g->tags) return PLCIO_ENOMEM;
-        for (size_t i = 0; i < g->tag_count; i++) {
-            rc = parse_tag(ctx, node_at(ctx, v->data.sequence.items.start[i]), &g->tags[i]);
-            if (rc != PLCIO_OK) return rc;
-        }
-        g->all_members = false;
-        return PLCIO_OK;
+        void *tags = NULL;
+        rc = parse_sequence(ctx, v, "tags", "tags is empty (leave it out to take every member)", sizeof *g->tags, &tags,
+                            &g->tag_count, parse_tag);
+        g->tags = tags;
+        if (rc == PLCIO_OK) g->all_members = false;
+        return rc;
     }
     return PLCIO_ENOTFOUND;
 }
 
-static int parse_group(parse_ctx *ctx, yaml_node_t *n, plcio_sync_group_spec *g, size_t index)
+static int parse_group(parse_ctx *ctx, yaml_node_t *n, void *item, size_t index)
 {
+    plcio_sync_group_spec *g = item;
     g->db = -1;
     g->interval_ms = 100;
     g->all_members = true;
@@ -348,23 +368,18 @@ static int device_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *ob
         return rc;
     }
     if (!strcmp(key, "groups")) {
-        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "groups");
-        if (rc != PLCIO_OK) return rc;
-        d->group_count = seq_len(v);
-        if (d->group_count == 0) return fail(ctx, v, PLCIO_ESYNTAX, "groups is empty");
-        d->groups = arena_alloc(ctx->owner, d->group_count * sizeof *d->groups);
-        if (!d->groups) return PLCIO_ENOMEM;
-        for (size_t i = 0; i < d->group_count; i++) {
-            rc = parse_group(ctx, node_at(ctx, v->data.sequence.items.start[i]), &d->groups[i], i);
-            if (rc != PLCIO_OK) return rc;
-        }
-        return PLCIO_OK;
+        void *groups = NULL;
+        rc = parse_sequence(ctx, v, "groups", "groups is empty", sizeof *d->groups, &groups, &d->group_count,
+                            parse_group);
+        d->groups = groups;
+        return rc;
     }
     return PLCIO_ENOTFOUND;
 }
 
-static int parse_device(parse_ctx *ctx, yaml_node_t *n, plcio_sync_device_spec *d, size_t index)
+static int parse_device(parse_ctx *ctx, yaml_node_t *n, void *item, size_t index)
 {
+    plcio_sync_device_spec *d = item;
     d->reconnect_min_ms = DEFAULT_RECONNECT_MIN_MS;
     d->reconnect_max_ms = DEFAULT_RECONNECT_MAX_MS;
     d->stale_after_cycles = DEFAULT_STALE_CYCLES;
@@ -539,8 +554,10 @@ static int parse_mqtt(parse_ctx *ctx, yaml_node_t *v, plcio_sync_output_spec *o)
 }
 
 /* - postgres: CONNINFO | {conninfo: ..., ...}   - influx: URL | {url: ..., ...} */
-static int parse_output(parse_ctx *ctx, yaml_node_t *n, plcio_sync_output_spec *o)
+static int parse_output(parse_ctx *ctx, yaml_node_t *n, void *item, size_t index)
 {
+    plcio_sync_output_spec *o = item;
+    (void)index;
     o->line = (unsigned)n->start_mark.line + 1;
     o->create = o->on_change = true;
     int rc = want_kind(ctx, n, YAML_MAPPING_NODE, "an output");
@@ -602,6 +619,19 @@ static int modbus_map_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void
     return PLCIO_ENOTFOUND;
 }
 
+static int modbus_map_entry(parse_ctx *ctx, yaml_node_t *e, void *item, size_t index)
+{
+    plcio_sync_modbus_map *x = item;
+    (void)index;
+    x->table = -1;
+    x->line = (unsigned)e->start_mark.line + 1;
+    int rc = walk_mapping(ctx, e, "a modbus-server map entry", modbus_map_pair, x);
+    if (rc == PLCIO_OK && !x->tag) rc = fail(ctx, e, PLCIO_ESYNTAX, "a modbus-server map entry needs 'tag'");
+    if (rc == PLCIO_OK && x->table < 0)
+        rc = fail(ctx, e, PLCIO_ESYNTAX, "map entry '%s' needs holding, input, coil or discrete", x->tag);
+    return rc;
+}
+
 static int modbus_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
 {
     plcio_sync_modbus_spec *m = obj;
@@ -614,21 +644,9 @@ static int modbus_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, v
         return rc;
     }
     if (strcmp(key, "map") != 0) return PLCIO_ENOTFOUND;
-    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "modbus-server map");
-    if (rc != PLCIO_OK) return rc;
-    m->map_count = seq_len(v);
-    m->map = arena_alloc(ctx->owner, (m->map_count + 1) * sizeof *m->map);
-    if (!m->map) return PLCIO_ENOMEM;
-    for (size_t i = 0; i < m->map_count && rc == PLCIO_OK; i++) {
-        yaml_node_t *e = node_at(ctx, v->data.sequence.items.start[i]);
-        plcio_sync_modbus_map *x = &m->map[i];
-        x->table = -1;
-        x->line = (unsigned)e->start_mark.line + 1;
-        rc = walk_mapping(ctx, e, "a modbus-server map entry", modbus_map_pair, x);
-        if (rc == PLCIO_OK && !x->tag) rc = fail(ctx, e, PLCIO_ESYNTAX, "a modbus-server map entry needs 'tag'");
-        if (rc == PLCIO_OK && x->table < 0)
-            rc = fail(ctx, e, PLCIO_ESYNTAX, "map entry '%s' needs holding, input, coil or discrete", x->tag);
-    }
+    void *map = NULL;
+    int rc = parse_sequence(ctx, v, "modbus-server map", NULL, sizeof *m->map, &map, &m->map_count, modbus_map_entry);
+    m->map = map;
     return rc;
 }
 
@@ -642,25 +660,26 @@ static int s7_map_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *ob
     return PLCIO_ENOTFOUND;
 }
 
+static int s7_map_entry(parse_ctx *ctx, yaml_node_t *e, void *item, size_t index)
+{
+    plcio_sync_s7_map *x = item;
+    (void)index;
+    x->line = (unsigned)e->start_mark.line + 1;
+    int rc = walk_mapping(ctx, e, "an s7-server map entry", s7_map_pair, x);
+    if (rc == PLCIO_OK && (!x->tag || !x->at))
+        rc = fail(ctx, e, PLCIO_ESYNTAX, "an s7-server map entry needs 'tag' and 'at'");
+    return rc;
+}
+
 static int s7_server_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
 {
     plcio_sync_s7_spec *m = obj;
     if (!strcmp(key, "listen")) return get_string(ctx, v, "s7-server listen", &m->listen);
     if (!strcmp(key, "writes")) return get_bool(ctx, v, "s7-server writes", &m->writes);
     if (strcmp(key, "map") != 0) return PLCIO_ENOTFOUND;
-    int rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "s7-server map");
-    if (rc != PLCIO_OK) return rc;
-    m->map_count = seq_len(v);
-    m->map = arena_alloc(ctx->owner, (m->map_count + 1) * sizeof *m->map);
-    if (!m->map) return PLCIO_ENOMEM;
-    for (size_t i = 0; i < m->map_count && rc == PLCIO_OK; i++) {
-        yaml_node_t *e = node_at(ctx, v->data.sequence.items.start[i]);
-        plcio_sync_s7_map *x = &m->map[i];
-        x->line = (unsigned)e->start_mark.line + 1;
-        rc = walk_mapping(ctx, e, "an s7-server map entry", s7_map_pair, x);
-        if (rc == PLCIO_OK && (!x->tag || !x->at))
-            rc = fail(ctx, e, PLCIO_ESYNTAX, "an s7-server map entry needs 'tag' and 'at'");
-    }
+    void *map = NULL;
+    int rc = parse_sequence(ctx, v, "s7-server map", NULL, sizeof *m->map, &map, &m->map_count, s7_map_entry);
+    m->map = map;
     return rc;
 }
 
@@ -770,28 +789,16 @@ static int top_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj)
         return walk_mapping(ctx, v, "s7-server", s7_server_pair, &c->s7_server);
     }
     if (!strcmp(key, "devices")) {
-        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "devices");
-        if (rc != PLCIO_OK) return rc;
-        c->device_count = seq_len(v);
-        c->devices = arena_alloc(ctx->owner, (c->device_count + 1) * sizeof *c->devices);
-        if (!c->devices) return PLCIO_ENOMEM;
-        for (size_t i = 0; i < c->device_count; i++) {
-            rc = parse_device(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->devices[i], i);
-            if (rc != PLCIO_OK) return rc;
-        }
-        return PLCIO_OK;
+        void *devices = NULL;
+        rc = parse_sequence(ctx, v, "devices", NULL, sizeof *c->devices, &devices, &c->device_count, parse_device);
+        c->devices = devices;
+        return rc;
     }
     if (!strcmp(key, "outputs")) {
-        rc = want_kind(ctx, v, YAML_SEQUENCE_NODE, "outputs");
-        if (rc != PLCIO_OK) return rc;
-        c->output_count = seq_len(v);
-        c->outputs = arena_alloc(ctx->owner, (c->output_count + 1) * sizeof *c->outputs);
-        if (!c->outputs) return PLCIO_ENOMEM;
-        for (size_t i = 0; i < c->output_count; i++) {
-            rc = parse_output(ctx, node_at(ctx, v->data.sequence.items.start[i]), &c->outputs[i]);
-            if (rc != PLCIO_OK) return rc;
-        }
-        return PLCIO_OK;
+        void *outputs = NULL;
+        rc = parse_sequence(ctx, v, "outputs", NULL, sizeof *c->outputs, &outputs, &c->output_count, parse_output);
+        c->outputs = outputs;
+        return rc;
     }
     return PLCIO_ENOTFOUND;
 }

@@ -353,7 +353,10 @@ static void group_tick(plcio_loop *loop, void *ctx)
         g->missed++;
         if (!g->unavailable && g->missed >= d->stale_after && overdue(g, now)) {
             g->unavailable = true;
-            mark_group_unavailable(g, d->state == SYNC_DEV_UP ? PLCIO_ETIMEDOUT : d->last_error);
+            /* a device still connecting for the first time has no error yet: "not connected" */
+            mark_group_unavailable(g, d->state == SYNC_DEV_UP ? PLCIO_ETIMEDOUT
+                                      : d->last_error         ? d->last_error
+                                                              : PLCIO_ENOTCONN);
         }
     }
     /* Next slot on the grid; slots already past are skipped and counted late. */

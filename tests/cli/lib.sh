@@ -21,3 +21,14 @@ wait_listen() {
     i=$((i + 1)); [ $i -gt 300 ] && fail "server did not start: $(cat "$1")"; sleep 0.1
   done
 }
+
+# wait_grep FILE PATTERN WHAT [TENTHS]: wait (60 s unless TENTHS tenths of a second)
+# until a process running in the background has written PATTERN into FILE; fail with
+# WHAT and the end of FILE otherwise. Wait for the event itself, never for "enough
+# time": a slow machine needs longer, a fast one may be past a periodic line already.
+wait_grep() {
+  _wg=0
+  while ! grep -q -- "$2" "$1" 2>/dev/null; do
+    _wg=$((_wg + 1)); [ $_wg -gt "${4:-600}" ] && fail "$3: $(tail -20 "$1" 2>/dev/null)"; sleep 0.1
+  done
+}

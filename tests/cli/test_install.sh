@@ -42,7 +42,7 @@ grep -q "plcio control" "$TMP/page" || fail "plcio(1) does not list plcio contro
 
 # ---- the installed binary names the installed Python package, not the build tree ----
 NAME="plcio-inst-$$"
-(cd "$TMP" && exec "$P/bin/plcio" demo --seconds 20 --shm "$NAME") > "$TMP/demo" 2>&1 &
+(cd "$TMP" && exec "$P/bin/plcio" demo --seconds 120 --shm "$NAME") > "$TMP/demo" 2>&1 &
 DEMO=$!
 i=0
 while ! grep -q "Attach from Python" "$TMP/demo" 2>/dev/null; do
@@ -56,7 +56,11 @@ case "$LINE" in
   *"PYTHONPATH=$P/"*) ;;
   *) fail "the attach line does not name the package under PREFIX $P: $LINE" ;;
 esac
-sleep 0.5
+# the first cycle's values in the segment (polled: the line is printed before the first read)
+i=0
+until "$P/bin/plcio" shm "$NAME" > "$TMP/table" 2>&1 && grep -q "Level *REAL .* good" "$TMP/table"; do
+  i=$((i + 1)); [ $i -gt 300 ] && fail "installed demo: no good Level: $(cat "$TMP/table")"; sleep 0.1
+done
 (cd / && env -u PYTHONPATH sh -c "$LINE") > "$TMP/py" 2>&1 || fail "the printed line failed: $LINE: $(cat "$TMP/py")"
 grep -q "'Level': " "$TMP/py" || fail "the printed line read no Level: $(cat "$TMP/py")"
 kill -INT "$DEMO"; wait "$DEMO"; DEMO=

@@ -38,23 +38,25 @@ expect 1 "$NAME-empty" "$BIN" shm "$NAME-empty" --json
 
 # ---- a live engine: the demo, with a watcher started before it ----
 expect 1 "did not appear within 0.5 s" "$BIN" shm "$NAME" --watch --seconds 0.5
-"$BIN" shm "$NAME" --watch --seconds 2 > "$TMP/early" 2> "$TMP/early.err" &
+# (events, not time: the watcher has found no segment before the demo starts, and is
+# stopped once it showed the segment; SIGINT ends --watch with status 0)
+"$BIN" shm "$NAME" --watch --seconds 120 > "$TMP/early" 2> "$TMP/early.err" &
 EARLY=$!
-sleep 0.3
-"$BIN" demo --seconds 60 --shm "$NAME" > "$TMP/demo" 2>&1 &
+wait_grep "$TMP/early.err" "does not exist yet" "early watcher did not wait"
+"$BIN" demo --seconds 120 --shm "$NAME" > "$TMP/demo" 2>&1 &
 DEMO=$!
-i=0
-while ! grep -q "shared memory /$NAME" "$TMP/demo" 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "demo did not start: $(cat "$TMP/demo")"; sleep 0.1
-done
-sleep 0.5
-
+wait_grep "$TMP/demo" "shared memory /$NAME" "demo did not start"
+wait_grep "$TMP/early" "engine pid $DEMO alive" "early watcher never showed the segment"
+kill -INT "$EARLY"
 wait "$EARLY" || fail "watcher started before the engine: $(cat "$TMP/early.err")"
-grep -q "does not exist yet" "$TMP/early.err" || fail "early watcher did not wait: $(cat "$TMP/early.err")"
-grep -q "engine pid $DEMO alive" "$TMP/early" || fail "early watcher never showed the segment: $(head -5 "$TMP/early")"
+EARLY=
 
-expect 0 "engine pid $DEMO alive" "$BIN" shm "$NAME"
-grep -q "Level *REAL .* good" "$TMP/out" || fail "no good Level in the table: $(cat "$TMP/out")"
+# the first cycle's values: polled (the segment exists before the first read is done)
+i=0
+until "$BIN" shm "$NAME" > "$TMP/out" 2>&1 && grep -q "Level *REAL .* good" "$TMP/out"; do
+  i=$((i + 1)); [ $i -gt 300 ] && fail "no good Level in the table: $(cat "$TMP/out")"; sleep 0.1
+done
+grep -q "engine pid $DEMO alive" "$TMP/out" || fail "table header: $(cat "$TMP/out")"
 grep -q "Cycles *DINT" "$TMP/out" || fail "no Cycles in the table: $(cat "$TMP/out")"
 
 expect 0 "" "$BIN" shm "/$NAME" --json
@@ -98,14 +100,18 @@ import json, sys
 gens = [json.loads(l)["generation"] for l in open(sys.argv[1])]
 assert gens == sorted(gens) and len(set(gens)) == len(gens), gens' "$TMP/out" || fail "generations not increasing"
 
-# --watch outlives its engine: the demo stops, watch says so and ends at --seconds.
-"$BIN" shm "$NAME" --watch --seconds 3 > "$TMP/watch" 2> "$TMP/watch.err" &
+# --watch outlives its engine: the demo stops, watch says so and waits for a new one
+# (until SIGINT here: events, not time).
+"$BIN" shm "$NAME" --watch --seconds 120 > "$TMP/watch" 2> "$TMP/watch.err" &
 WATCH=$!
-sleep 0.5
+wait_grep "$TMP/watch" "engine pid $DEMO alive" "watch did not attach"
 kill -INT "$DEMO"
 wait "$DEMO" || fail "demo did not stop cleanly on SIGINT: $(tail -3 "$TMP/demo")"
 DEMO=
+wait_grep "$TMP/watch.err" "was closed by its engine" "watch did not notice the engine leaving"
+kill -0 "$WATCH" 2>/dev/null || fail "watch ended with its engine: $(cat "$TMP/watch.err")"
+kill -INT "$WATCH"
 wait "$WATCH" || fail "watch failed: $(cat "$TMP/watch.err")"
-grep -q "was closed by its engine" "$TMP/watch.err" || fail "watch did not notice the engine leaving: $(cat "$TMP/watch.err")"
+WATCH=
 [ -e "/dev/shm/$NAME" ] && fail "segment left behind"
 echo "cli_shm: ok"

@@ -20,6 +20,15 @@ fail() { echo "FAIL: $*"; cleanup; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 . "$(dirname "$0")/lib.sh"
+# wait_ready NAME LOG: until the engine logging into LOG has its segment NAME ready (a
+# reader opens it): created, locked, its header (engine pid) written, both objects' modes
+# and group set. The file merely existing is not that: the engine creates it first.
+wait_ready() {
+  _wr=0
+  until "$BIN" shm "$1" > /dev/null 2>&1; do
+    _wr=$((_wr + 1)); [ $_wr -gt 300 ] && fail "segment $1 never ready: $(cat "$2")"; sleep 0.1
+  done
+}
 
 # ---- usage ----
 expect 2 "give either --config FILE or a device URL" "$BIN" sync
@@ -47,16 +56,15 @@ expect 1 "no group named 'no-such-group-plcio'" "$BIN" sync s7://127.0.0.1:1 --d
 modes() {
   local name=$1 data=$2 ring=$3 mask=$4 i=0
   shift 4
-  (umask "$mask"; exec "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 3 --quiet --shm "$name" "$@") \
+  (umask "$mask"; exec "$BIN" sync s7://127.0.0.1:1 --db 1 --layout "$L" --seconds 120 --quiet --shm "$name" "$@") \
     > "$TMP/modes" 2>&1 &
   DEMOPID=$!
-  while ! [ -e "/dev/shm/$name.ring" ]; do
-    i=$((i + 1)); [ $i -gt 100 ] && fail "no segment $name: $(cat "$TMP/modes")"; sleep 0.05
-  done
-  sleep 0.2
+  wait_ready "$name" "$TMP/modes"
   [ "$(stat -c %a "/dev/shm/$name")" = "$data" ] || fail "$name: data segment mode $(stat -c %a "/dev/shm/$name"), want $data (umask $mask, $*)"
   [ "$(stat -c %a "/dev/shm/$name.ring")" = "$ring" ] || fail "$name: ring mode $(stat -c %a "/dev/shm/$name.ring"), want $ring (umask $mask, $*)"
-  wait "$DEMOPID"; DEMOPID=
+  kill -INT "$DEMOPID"
+  wait "$DEMOPID" || fail "$name: engine exit status $? after SIGINT: $(cat "$TMP/modes")"
+  DEMOPID=
   [ -e "/dev/shm/$name" ] && fail "segment /dev/shm/$name left behind after a clean exit"
   return 0
 }
@@ -82,10 +90,7 @@ grep -q "errors 0" "$TMP/out" || fail "errors: $(cat "$TMP/out")"
 # A second engine on the same segment is refused while the first runs.
 "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --quiet > "$TMP/eng" 2>&1 &
 ENG=$!
-i=0
-while [ ! -e "/dev/shm/$NAME" ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "engine did not create its segment: $(cat "$TMP/eng")"; sleep 0.1
-done
+wait_ready "$NAME" "$TMP/eng"
 expect 1 "in use by engine pid $ENG" "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --seconds 1
 # SIGINT: a clean stop, exit 0, segment removed.
 kill -INT "$ENG"
@@ -97,10 +102,7 @@ ENG=
 # An engine killed with SIGKILL leaves its segment; the next one on the same name replaces it.
 "$BIN" sync "$URL" --db 7 --layout "$FIX/layouts/test_db.db" --shm "$NAME" --quiet > "$TMP/eng" 2>&1 &
 ENG=$!
-i=0
-while [ ! -e "/dev/shm/$NAME" ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "engine did not create its segment: $(cat "$TMP/eng")"; sleep 0.1
-done
+wait_ready "$NAME" "$TMP/eng"
 kill -9 "$ENG"; wait "$ENG" 2>/dev/null
 [ -e "/dev/shm/$NAME" ] || fail "a killed engine's segment vanished (nothing to recover from?)"
 ENG=
@@ -162,7 +164,11 @@ i=0
 while ! grep -q "Attach from Python" "$TMP/demo2" 2>/dev/null; do
   i=$((i + 1)); [ $i -gt 100 ] && fail "demo did not print the Python attach line: $(cat "$TMP/demo2")"; sleep 0.1
 done
-sleep 0.5
+# the first cycle's values in the segment (polled: the line is printed before the first read)
+i=0
+until "$BIN" shm "$DEMO" > "$TMP/table" 2>&1 && grep -q "Level *REAL .* good" "$TMP/table"; do
+  i=$((i + 1)); [ $i -gt 300 ] && fail "demo: no good Level: $(cat "$TMP/table")"; sleep 0.1
+done
 LINE=$(grep "Attach from Python: " "$TMP/demo2" | sed 's/^Attach from Python: //')
 sh -c "$LINE" > "$TMP/py" 2>&1 || fail "the printed Python line failed: $LINE: $(cat "$TMP/py")"
 grep -q "'Level': " "$TMP/py" || fail "the Python line read no Level: $(cat "$TMP/py")"

@@ -1,4 +1,5 @@
-/* The four sync-engine fault cases, shared by test_fault_s7_sync.c and
+/* The four sync-engine fault cases, shared by test_fault_s7_sync.c,
+ * test_fault_s7plus_sync.c and
  * test_fault_modbus_sync.c. The including file defines, before including it:
  *   ctx (with peer, proxy, e), all_good(), write_target(), server_target(),
  *   rnd(), change_behind_engine() (a value changed on the server directly,

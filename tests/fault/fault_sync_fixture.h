@@ -1,4 +1,5 @@
-/* The fixture both sync fault tests share (test_fault_s7_sync.c,
+/* The fixture the sync fault tests share (test_fault_s7_sync.c and
+ * test_fault_s7plus_sync.c through fault_s7_fixture.h,
  * test_fault_modbus_sync.c): a peer behind the fault proxy, a client that
  * talks to the peer directly (the judge of what the device holds), and one
  * engine on five tags w0, r2, target (a DINT the tests write), b40, bit.

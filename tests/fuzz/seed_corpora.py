@@ -96,8 +96,8 @@ def download_seeds():
 
 def deferred_seeds():
     """s7_server_deferred: writes (one item, three items, a bit) with a read
-    and another write pipelined behind them, in one stream; the first byte
-    of each chunk decides how the harness replies."""
+    and another write pipelined behind them, in one stream, and multi-item
+    reads; the first byte of each chunk decides how the harness replies."""
     def item(area, db, ts, start, count):
         return [0x12, 10, 0x10, ts, count >> 8, count & 0xFF, db >> 8, db & 0xFF, area,
                 (start * 8) >> 16 & 0xFF, (start * 8) >> 8 & 0xFF, (start * 8) & 0xFF]
@@ -122,6 +122,10 @@ def deferred_seeds():
     write("write-read", "s7_server_deferred", head + dt(one) + dt(read) + dt(three))
     write("three-items", "s7_server_deferred", head + dt(three) + dt(bit) + dt(read))
     write("bit-then-many", "s7_server_deferred", head + dt(bit) + dt(one) * 6 + dt(read))
+    # deferred reads: several items (good, missing DB, M, a bit, past the end) pipelined
+    reads = s7_pdu(1, 10, [4, 5] + item(0x84, 1, 2, 0, 8) + item(0x84, 9, 2, 0, 1) + item(0x83, 0, 2, 4, 4) +
+                   item(0x84, 1, 1, 3, 1) + item(0x84, 1, 2, 298, 4))
+    write("read-items", "s7_server_deferred", head + dt(reads) + dt(read) + dt(one) + dt(reads))
 
 
 def crc16(data):

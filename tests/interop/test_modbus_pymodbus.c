@@ -23,13 +23,6 @@ static const char *peer_script(void)
     return path;
 }
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
 /* ---- our client against the pymodbus server ---- */
 
 static void keep_text(void *ctx, size_t index, const char *text)
@@ -201,8 +194,8 @@ static void run_pymodbus_against(const char *kind)
     } else {
         snprintf(link_arg, sizeof link_arg, "127.0.0.1:0");
     }
-    const char *sim_argv[] = {plcio_bin(), "sim",    "modbus", opt,       link_arg, "--unit",    "1",  "--parity",
-                              "N",         "--size", "2000",   "--files", "2",      "--seconds", "50", NULL};
+    const char *sim_argv[] = {plcio_test_bin(), "sim",  "modbus",  opt, link_arg,    "--unit", "1", "--parity", "N",
+                              "--size",         "2000", "--files", "2", "--seconds", "50",     NULL};
     assert_int_equal(plcio_test_proc_start(&sim, sim_argv, "listening on", 10000, 55), 0);
     int port = 0;
     bool captured = false;

@@ -57,17 +57,10 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
 static int start_sim(plcio_test_proc *p)
 {
-    const char *argv[] = {plcio_bin(), "sim",   "s7",        "--listen", "127.0.0.1:0",       "--db", "1:256",
-                          "--db",      "2:100", "--seconds", "120",      "--s7plus-cert-out", cert,   NULL};
+    const char *argv[] = {plcio_test_bin(), "sim",   "s7",        "--listen", "127.0.0.1:0",       "--db", "1:256",
+                          "--db",           "2:100", "--seconds", "120",      "--s7plus-cert-out", cert,   NULL};
     assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
     int port = plcio_test_port_from_line(p->line);
     assert_true(port > 0);
@@ -456,9 +449,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return plcio_test_rm_rf(tmp);
 }
 
 int main(void)

@@ -20,17 +20,10 @@
 
 static char db_file[512], udt_file[512];
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
 static int start_sim(plcio_test_proc *p, bool with_db)
 {
-    const char *argv[] = {plcio_bin(), "sim",  "s7",     "--listen", "127.0.0.1:0", "--seconds",
-                          "120",       "--db", "5:FILE", "--layout", udt_file,      NULL};
+    const char *argv[] = {plcio_test_bin(), "sim",    "s7",       "--listen", "127.0.0.1:0", "--seconds", "120",
+                          "--db",           "5:FILE", "--layout", udt_file,   NULL};
     char db[600];
     snprintf(db, sizeof db, "5:%s", db_file);
     argv[8] = db;

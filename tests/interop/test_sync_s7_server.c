@@ -33,70 +33,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "plcio_test.h"
+#include "sync_rig.h"
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* Output of a shell command (stdout and stderr), its exit status. */
-static int run(const char *cmd, char *out, size_t cap)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t n = 0;
-    out[0] = '\0';
-    while (n + 1 < cap && fgets(out + n, (int)(cap - n), f))
-        n += strlen(out + n);
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-typedef struct rig {
-    char dir[64];
-    plcio_test_proc sim, sync;
-    int plc_port, s7_port;
-} rig;
+typedef sync_rig rig; /* out_port: the engine's S7 port */
 
 static rig the_rig;
 static int rigs;
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void rig_start_with(rig *r, const char *query, const char *s7_extra)
 {
-    snprintf(r->dir, sizeof r->dir, "/tmp/plcio-s7o-XXXXXX");
-    assert_non_null(mkdtemp(r->dir));
-    plcio_test_proc_init(&r->sim);
-    plcio_test_proc_init(&r->sync);
-    const char *simv[] = {plcio_bin(), "sim",   "s7",        "--listen", "127.0.0.1:0",
-                          "--db",      "2:200", "--seconds", "100",      NULL};
-    assert_int_equal(plcio_test_proc_start(&r->sim, simv, "listening on", 10000, 110), 0);
-    r->plc_port = plcio_test_port_from_line(r->sim.line);
-    r->s7_port = free_port();
-    char cfg[160], text[2000];
-    snprintf(cfg, sizeof cfg, "%s/sync.yaml", r->dir);
+    sync_rig_start_plc(r);
+    char text[2000];
     snprintf(text, sizeof text,
              "shm: plcio-test-s7srv-%d-%d\n"
              "devices:\n"
@@ -120,10 +67,8 @@ static void rig_start_with(rig *r, const char *query, const char *s7_extra)
              "    - {tag: Run, at: DB1.DBX6.3}\n"
              "    - {tag: Temp, at: DB5.DBD0}\n"
              "    - {tag: Big, at: DB5.DBB10}\n",
-             (int)getpid(), ++rigs, r->plc_port, query, r->s7_port, s7_extra);
-    write_file(cfg, text);
-    const char *syncv[] = {plcio_bin(), "sync", "--config", cfg, NULL};
-    assert_int_equal(plcio_test_proc_start(&r->sync, syncv, "sync:", 10000, 100), 0);
+             (int)getpid(), ++rigs, r->plc_port, query, r->out_port, s7_extra);
+    sync_rig_start_sync(r, text);
 }
 
 static void rig_start(rig *r) { rig_start_with(r, "", ""); }
@@ -131,14 +76,7 @@ static void rig_start(rig *r) { rig_start_with(r, "", ""); }
 static int teardown(void **state)
 {
     (void)state;
-    plcio_test_proc_stop(&the_rig.sync);
-    plcio_test_proc_stop(&the_rig.sim);
-    if (the_rig.dir[0]) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/sync.yaml", the_rig.dir);
-        unlink(path);
-        rmdir(the_rig.dir);
-    }
+    sync_rig_stop(&the_rig);
     return 0;
 }
 
@@ -146,9 +84,9 @@ static int teardown(void **state)
 static void snap7(const rig *r, const char *ops, char *out, size_t cap)
 {
     char cmd[1000];
-    snprintf(cmd, sizeof cmd, "timeout 40 node %s/sync_s7_server_snap7.js %d %s 2>&1", PLCIO_INTEROP_DIR, r->s7_port,
+    snprintf(cmd, sizeof cmd, "timeout 40 node %s/sync_s7_server_snap7.js %d %s 2>&1", PLCIO_INTEROP_DIR, r->out_port,
              ops);
-    int rc = run(cmd, out, cap);
+    int rc = plcio_test_run(cmd, out, cap);
     if (rc != 0) fail_msg("%s: exit %d: %s\n", cmd, rc, out);
 }
 
@@ -161,13 +99,6 @@ static void wait_for(const rig *r, const char *ops, const char *want)
         plcio_test_sleep_ms(100);
     }
     fail_msg("snap7 '%s': got '%s', want '%s'\n", ops, out, want);
-}
-
-static void plc_write(const rig *r, const char *assignments)
-{
-    char cmd[600], out[600];
-    snprintf(cmd, sizeof cmd, "%s write s7://127.0.0.1:%d %s 2>&1", plcio_bin(), r->plc_port, assignments);
-    if (run(cmd, out, sizeof out) != 0) fail_msg("%s: %s\n", cmd, out);
 }
 
 static void hex_be(char *dst, const uint8_t *b, size_t n)
@@ -204,7 +135,7 @@ static void test_snap7_reads_the_live_image(void **state)
         char assign[300];
         snprintf(assign, sizeof assign, "DB2.DBD100:REAL=%.9g DB2.DBW104:INT=%d DB2.DBX106.0=%s DB2.DBD108:DINT=%ld",
                  (double)temp, count, round ? "false" : "true", (long)big);
-        plc_write(r, assign);
+        sync_rig_plc_write(r, assign);
         uint8_t db1[7] = {0}, db5[14] = {0};
         uint32_t t;
         memcpy(&t, &temp, 4);
@@ -235,9 +166,9 @@ static void test_snap7_reads_the_live_image(void **state)
         if (lines < 7) assert_true(*p == 'E'); /* every one refused */
     assert_int_equal(lines, 8);
     assert_non_null(strstr(out, "\nfffffffe\n")); /* DB5 is still there and served */
-    snprintf(want, sizeof want, "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBW104:INT 2>&1", plcio_bin(),
+    snprintf(want, sizeof want, "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBW104:INT 2>&1", plcio_test_bin(),
              r->plc_port);
-    assert_int_equal(run(want, out, sizeof out), 0);
+    assert_int_equal(plcio_test_run(want, out, sizeof out), 0);
     printf("the PLC after the refused writes: %s", out);
     assert_non_null(strstr(out, "-0.125"));
     assert_non_null(strstr(out, "31000"));
@@ -245,7 +176,7 @@ static void test_snap7_reads_the_live_image(void **state)
 
     /* garbage on the S7 port: that connection goes, the server stays */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->s7_port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->out_port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     static const uint8_t junk[] = {0x03, 0x00, 0xFF, 0xFF, 0x11, 0xE0, 0, 0, 0, 1, 0, 0xC0, 1, 0x0A, 0xDE, 0xAD};
@@ -275,9 +206,9 @@ static void plc_read(const rig *r, char *out, size_t cap)
 {
     char cmd[400];
     snprintf(cmd, sizeof cmd,
-             "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBW104:INT DB2.DBX106.0 DB2.DBD108:DINT 2>&1", plcio_bin(),
-             r->plc_port);
-    if (run(cmd, out, cap) != 0) fail_msg("%s: %s\n", cmd, out);
+             "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBW104:INT DB2.DBX106.0 DB2.DBD108:DINT 2>&1",
+             plcio_test_bin(), r->plc_port);
+    if (plcio_test_run(cmd, out, cap) != 0) fail_msg("%s: %s\n", cmd, out);
 }
 
 static void want_in(const char *out, const char *want)
@@ -292,7 +223,7 @@ static void test_snap7_writes_through_to_the_plc(void **state)
     rig *r = &the_rig;
     rig_start_with(r, "&timeout=2000", "  writes: true\n");
     char out[1024], plc[1024];
-    plc_write(r, "DB2.DBD100:REAL=1.5 DB2.DBW104:INT=7 DB2.DBX106.0=false DB2.DBD108:DINT=100");
+    sync_rig_plc_write(r, "DB2.DBD100:REAL=1.5 DB2.DBW104:INT=7 DB2.DBX106.0=false DB2.DBD108:DINT=100");
     wait_for(r, "r:1:0:7 r:5:10:4", "3fc00000000700\n00000064\n");
 
     /* one REAL (42.5 = 0x422a0000): "ok" only once the PLC has it, so a
@@ -383,9 +314,9 @@ static void refused(const char *dir, const char *section, const char *want)
              "s7-server:\n"
              "%s",
              (int)getpid(), section);
-    write_file(cfg, text);
-    snprintf(cmd, sizeof cmd, "PLCIO_TEST_RUN=1 timeout 20 %s sync --config %s 2>&1", plcio_bin(), cfg);
-    int rc = run(cmd, out, sizeof out);
+    plcio_test_write_file(cfg, text);
+    snprintf(cmd, sizeof cmd, "PLCIO_TEST_RUN=1 timeout 20 %s sync --config %s 2>&1", plcio_test_bin(), cfg);
+    int rc = plcio_test_run(cmd, out, sizeof out);
     printf("%s-> exit %d: %s", section, rc, out);
     assert_true(rc != 0 && rc != 124);
     if (!strstr(out, want)) fail_msg("want '%s' in: %s\n", want, out);

@@ -51,7 +51,10 @@ class Dashboard(ProcTestCase):
         self.assertEqual(tags["Failed"]["error"], "PLCIO_EPLC")
         self.assertEqual(tags["Never"]["quality"], "none")
         g1 = doc["generation"]
-        time.sleep(0.1)
+        # the peer publishes every 5 ms: a newer generation comes (waited for, not a fixed pause)
+        end = time.monotonic() + 10
+        while json.loads(fetch(base + "api/values")[2])["generation"] <= g1 and time.monotonic() < end:
+            time.sleep(0.05)
         self.assertGreater(json.loads(fetch(base + "api/values")[2])["generation"], g1, "values are live")
         self.assertEqual(fetch(base + "nope")[0], 404)
 

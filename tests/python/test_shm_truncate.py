@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -24,9 +25,9 @@ READER = r"""
 import os, sys, time, plcio
 seg = plcio.open(sys.argv[1], auto_reopen=True, timeout=10)
 seg.read()
+ino = seg._m.ino  # the object attached to, before "ready": each damage after it moves the reader
 print("ready", flush=True)
 errors = reads = reattached = 0
-ino = None
 while not os.path.exists(sys.argv[2]):
     try:
         v = seg.read()
@@ -35,8 +36,9 @@ while not os.path.exists(sys.argv[2]):
         seg.wait_update(timeout=0.01)
         reads += 1
         cur = seg._m.ino
-        if ino is not None and cur != ino:
+        if cur != ino:
             reattached += 1
+            print("moved %d" % reattached, flush=True)
         ino = cur
     except plcio.Error as exc:
         errors += 1
@@ -58,16 +60,41 @@ class Truncation(ProcTestCase):
         end = time.monotonic() + 10
         while not os.path.exists(path) and time.monotonic() < end:
             time.sleep(0.05)
-        full = os.stat(path).st_size
         tmp = tempfile.mkdtemp(prefix="plcio-trunc-")
         self.addCleanup(shutil.rmtree, tmp, True)
         stop = os.path.join(tmp, "stop")
+        errfile = open(os.path.join(tmp, "reader.err"), "w+")
+        self.addCleanup(errfile.close)
         reader = subprocess.Popen([sys.executable, "-c", READER, name, stop], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=errfile, text=True)
         self.addCleanup(lambda: reader.poll() is None and reader.kill())
-        self.assertEqual(reader.stdout.readline().strip(), "ready")  # attached before the first damage
-        time.sleep(0.5)
-        for damage in ("1000", "0", "replace"):
+        lines = []
+        cond = threading.Condition()
+
+        def pump():
+            for line in reader.stdout:
+                with cond:
+                    lines.append(line.strip())
+                    cond.notify_all()
+            with cond:
+                lines.append(None)  # EOF
+                cond.notify_all()
+
+        threading.Thread(target=pump, daemon=True).start()
+
+        def reader_says(prefix, timeout=30):
+            end = time.monotonic() + timeout
+            with cond:
+                while not any(l is not None and l.startswith(prefix) for l in lines):
+                    left = end - time.monotonic()
+                    if left <= 0 or None in lines:
+                        self.fail("python reader did not say %r: %r %s" % (prefix, lines, open(errfile.name).read()))
+                    cond.wait(min(left, 0.1))
+
+        reader_says("ready")  # attached before the first damage
+        # the full size, read once the segment is ready (the file exists before its ftruncate)
+        full = os.stat(path).st_size
+        for n, damage in enumerate(("1000", "0", "replace"), start=1):
             before = os.stat(path).st_ino
             if damage == "replace":
                 os.unlink(path)
@@ -88,9 +115,14 @@ class Truncation(ProcTestCase):
             else:
                 self.fail("engine did not recreate the segment after %s" % damage)
             self.assertIsNone(engine.p.poll(), "engine died")
-            time.sleep(0.7)
+            # the reader moved to the new object before the next damage (an event, not a pause)
+            reader_says("moved %d" % n)
         open(stop, "w").close()
-        out, err = reader.communicate(timeout=30)
+        reader.wait(timeout=30)
+        reader_says("reads ")
+        out = "\n".join(l for l in lines if l and l.startswith("reads "))
+        errfile.seek(0)
+        err = errfile.read()
         print("\n  python reader: %s (exit %d)" % (out.strip(), reader.returncode))
         self.assertEqual(reader.returncode, 0, "reader died (negative = killed by that signal): %s" % err)
         self.assertIn("int_1 21", out)  # good values from the last object
@@ -117,8 +149,11 @@ class Truncation(ProcTestCase):
                              LAYOUT, "--interval", 50, "--shm", name, "--seconds", 50, "--quiet", "--writable"])
         path = "/dev/shm/" + name.lstrip("/")
         ring = path + ".ring"
-        end = time.monotonic() + 10
-        while not (os.path.exists(path) and os.path.exists(ring)) and time.monotonic() < end:
+        # ready (a reader opens it): both files exist before their ftruncate, their sizes are final now
+        end = time.monotonic() + 30
+        while subprocess.run([PLCIO_BIN, "shm", name], capture_output=True).returncode != 0:
+            if time.monotonic() > end:
+                self.fail("segment %s never ready: %s" % (name, engine.output()))
             time.sleep(0.05)
         ring_size, ring_ino = os.stat(ring).st_size, os.stat(ring).st_ino
         # The engine stopped: the request stays queued, its requester waits.

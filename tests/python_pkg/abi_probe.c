@@ -108,6 +108,7 @@ int main(void)
     FIELD(plcio_s7_server_callbacks, on_event);
     FIELD(plcio_s7_server_callbacks, write_job);
     FIELD(plcio_s7_server_callbacks, ctx);
+    FIELD(plcio_s7_server_callbacks, read_job);
     CLOSE();
     OPEN(plcio_s7_server_identity);
     FIELD(plcio_s7_server_identity, order_code);

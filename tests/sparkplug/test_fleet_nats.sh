@@ -68,8 +68,10 @@ until mosquitto_pub -h 127.0.0.1 -p "$MP1" -q 1 -t fleet/ready -m x -i "ready-$$
 done
 
 # ---- the consumer: node 3, persistent session, QoS 1 ----
-start_bg consumer mosquitto_sub -h 127.0.0.1 -p "$MP3" -q 1 -c -i "fleet-consumer-$$" -v -F '%t %x' -t "$NS/#"
-sleep 1
+# (-d, line-buffered: its SUBACK line says it is subscribed before the engines are born; the
+# decoder and the checks read only the lines of the namespace)
+start_bg consumer stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$MP3" -q 1 -c -i "fleet-consumer-$$" -v -F '%t %x' -t "$NS/#"
+wait_for "$TMP/consumer.log" "received SUBACK" 30
 
 # ---- 3 simulators (10 PLCs each) and 3 engines ----
 SIMS=

@@ -62,7 +62,8 @@ outputs:
       sparkplug: {group: plant, node: edge1}
 EOF
 capture cap "$MQ"
-sleep 0.3
+# subscribed before the engine is born (its NBIRTH is not retained)
+wait_for "$TMP/broker.log" "Sending SUBACK to cap-cap-$$" 20
 engine edge "$TMP/edge.yaml"
 wait_for "$TMP/cap.log" "^spBv1.0/plant/DBIRTH/edge1/plc1 " 30
 wait_for "$TMP/cap.log" "^spBv1.0/plant/DDATA/edge1/plc1 " 30
@@ -116,20 +117,37 @@ until node "$HERE/check_capture.js" "$TMP/cap.log" > "$TMP/peek.json" 2>/dev/nul
 done
 
 # the broker killed; changes meanwhile; back: new NBIRTH and historical DDATA
+# (events, not time: the engine noticed the broker gone, and read each change before the next
+# one; it is paused (SIGSTOP) while the new broker starts and the capture subscribes, so its
+# new NBIRTH cannot come before the subscription)
+engine_read() { # TAG VALUE: wait until the engine's segment holds it
+  i=0
+  until "$BIN" shm "plcio-spb-$$-$SEG" --json 2> /dev/null | grep -q "\"$1\":{\"value\":$2,"; do
+    i=$((i + 1)); [ $i -gt 300 ] && fail "the engine did not read $1=$2"; sleep 0.1
+  done
+}
 stop cap
 stop broker KILL
-sleep 0.5
+wait_for "$TMP/edge.log" "lost the connection" 30
 "$BIN" write "$URL" hr2:INT=123 > /dev/null || fail "write"
-sleep 0.5
+engine_read Temp 123
 "$BIN" write "$URL" hr2:INT=-321 > /dev/null || fail "write"
-sleep 0.5
+engine_read Temp -321
 cp "$TMP/cap.log" "$TMP/cap1.txt"
+kill -STOP "$(pid_of edge)"
 start_mosquitto broker "$MQ"
 capture cap "$MQ"
+wait_for "$TMP/broker.log" "Sending SUBACK to cap-cap-$$" 20
+kill -CONT "$(pid_of edge)"
 wait_for "$TMP/cap.log" "/NBIRTH/" 30
 wait_for "$TMP/cap.log" "/DDATA/" 30
 "$BIN" write "$URL" hr3:DINT=-5 > /dev/null || fail "write"
-sleep 1
+# the change reached the subscriber (decoded by the foreign decoder) before the checks
+i=0
+until node "$HERE/check_capture.js" "$TMP/cap.log" > "$TMP/peek.json" 2>/dev/null &&
+  /usr/bin/python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))["values"]; sys.exit(v.get("plant/edge1/plc1/Count") != -5)' "$TMP/peek.json"; do
+  i=$((i + 1)); [ $i -gt 150 ] && fail "Count=-5 never reached the subscriber: $(cat "$TMP/peek.json")"; sleep 0.2
+done
 cat "$TMP/cap1.txt" "$TMP/cap.log" > "$TMP/all.txt"
 
 cat > "$TMP/expect.json" <<EOF
@@ -160,8 +178,9 @@ EOF
 # ---- the one-liner: plcio sync URL --tag ... --mqtt URL --sparkplug GROUP/NODE ----
 "$BIN" sync "$URL" --tag hr0:REAL --tag co0 --mqtt "mqtt://127.0.0.1:$MQ" --sparkplug plant/oneliner --seconds 3 \
   --quiet --shm "plcio-spb-$$-one" > "$TMP/one.log" 2>&1 || fail "the one-liner: $(cat "$TMP/one.log")"
-grep -q "^spBv1.0/plant/DBIRTH/oneliner/plc " "$TMP/cap.log" || fail "no DBIRTH from the one-liner"
-grep -q "^spBv1.0/plant/NDEATH/oneliner " "$TMP/cap.log" || fail "no NDEATH from the one-liner's clean stop"
+# (waited for: the capture may write them after the one-liner is gone)
+wait_for "$TMP/cap.log" "^spBv1.0/plant/DBIRTH/oneliner/plc " 20
+wait_for "$TMP/cap.log" "^spBv1.0/plant/NDEATH/oneliner " 20
 
 # ---- the primary host: nothing is born while its STATE says offline ----
 stop edge

@@ -78,7 +78,8 @@ static void fake_connect(plcio_sync_device *d)
     if (fake_dev.inline_io)
         fake_connected(loop, d);
     else
-        plcio_loop_timer_add(loop, plcio_loop_now(loop), fake_connected, d);
+        plcio_loop_timer_add(loop, plcio_loop_now(loop) + (uint64_t)fake_dev.connect_delay_ms * PLCIO_NS_PER_MS,
+                             fake_connected, d);
 }
 
 static void fake_answer(plcio_loop *loop, void *ctx)

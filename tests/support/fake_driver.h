@@ -23,11 +23,12 @@
 
 typedef struct fake_device {
     uint8_t mem[256];
-    bool inline_io;    /* connect and read answer at once, not through the loop */
-    bool refuse;       /* connect fails (PLCIO_ECONNREFUSED) */
-    bool connected;    /* set when a connect succeeded; clear it to make reads go unanswered */
-    bool busy;         /* a read is in flight */
-    int read_delay_ms; /* 0: the answer comes in the next loop round */
+    bool inline_io;       /* connect and read answer at once, not through the loop */
+    bool refuse;          /* connect fails (PLCIO_ECONNREFUSED) */
+    bool connected;       /* set when a connect succeeded; clear it to make reads go unanswered */
+    bool busy;            /* a read is in flight */
+    int read_delay_ms;    /* 0: the answer comes in the next loop round */
+    int connect_delay_ms; /* 0: the connection is up in the next loop round */
     int reads, overlaps, writes;
     plcio_sync_device *dev;    /* the device the engine opened */
     plcio_sync_group *pending; /* the group of the read in flight */

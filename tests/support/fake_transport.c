@@ -17,6 +17,45 @@ uint64_t fake_transport_deadline(const fake_transport *ft)
     return p->ops->deadline(p->s);
 }
 
+void fake_transport_settle(fake_transport *ft, const fake_client *cl)
+{
+    for (int i = 0; i < 8; i++) {
+        cl->step(cl->c);
+        fake_transport_run(ft);
+    }
+}
+
+void fake_transport_run_to(fake_transport *ft, const fake_client *cl, uint64_t until)
+{
+    fake_transport_settle(ft, cl);
+    while (ft->clock->now_ns < until) {
+        uint64_t now = ft->clock->now_ns, next = until;
+        uint64_t d = cl->deadline(cl->c), p = fake_transport_deadline(ft);
+        if (d > now && d < next) next = d;
+        if (p > now && p < next) next = p;
+        ft->clock->now_ns = next;
+        fake_transport_settle(ft, cl);
+    }
+}
+
+int fake_s7_partner_accept(void *ctx, fake_link *link, int n)
+{
+    fake_s7_partner *p = ctx;
+    if (p->refuse) return p->refuse;
+    fake_s7_partner_clear(p);
+    s7srv_stream_init(&p->st, p->srv, (unsigned)n, p->clock->now_ns);
+    p->st_live = true;
+    link->end[1] = fake_end_s7_server(&p->st);
+    link->silent[1] = p->silent_from_start;
+    return PLCIO_OK;
+}
+
+void fake_s7_partner_clear(fake_s7_partner *p)
+{
+    if (p->st_live) s7srv_stream_clear(&p->st);
+    p->st_live = false;
+}
+
 static int ft_connect_start(void *ctx, const char *host, int port, int *conn)
 {
     (void)host, (void)port;

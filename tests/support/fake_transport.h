@@ -19,6 +19,7 @@
 
 #include "fake_link.h"
 #include "plcio/core.h"
+#include "s7/s7_server_stream.h"
 
 typedef struct fake_transport {
     plcio_transport ops; /* what the client's options point to */
@@ -39,5 +40,35 @@ void fake_transport_init(fake_transport *ft, plcio_manual_clock *clock,
 void fake_transport_run(fake_transport *ft);
 /* The partner's next deadline (0: none, or no connection). */
 uint64_t fake_transport_deadline(const fake_transport *ft);
+
+/* The client under test as an event loop drives it: step runs its process()
+ * once, deadline returns its next deadline (0: none); c is the client. */
+typedef struct fake_client {
+    void (*step)(void *c);
+    uint64_t (*deadline)(void *c);
+    void *c;
+} fake_client;
+
+/* Everything that can happen at the clock's present time: the client and the
+ * link, in turn, a few rounds. */
+void fake_transport_settle(fake_transport *ft, const fake_client *cl);
+/* Move the clock to `until`, stopping at every deadline of the client and of
+ * the partner on the way, as an event loop would. */
+void fake_transport_run_to(fake_transport *ft, const fake_client *cl, uint64_t until);
+
+/* plcio's S7 server (srv) as the partner: each connection a fresh session
+ * (fake_end_s7_server). accept = fake_s7_partner_accept, ctx = the partner. */
+typedef struct fake_s7_partner {
+    const plcio_manual_clock *clock;
+    plcio_s7_server *srv;
+    s7srv_stream st;
+    bool st_live;
+    bool silent_from_start; /* the next partners never answer */
+    int refuse;             /* the next connections are refused with this */
+} fake_s7_partner;
+
+int fake_s7_partner_accept(void *ctx, fake_link *link, int n);
+/* The last session's state freed (the server is the caller's). */
+void fake_s7_partner_clear(fake_s7_partner *p);
 
 #endif

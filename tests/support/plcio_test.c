@@ -1,5 +1,6 @@
 #include "plcio_test.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +8,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -266,6 +269,67 @@ int plcio_test_port_from_line(const char *line)
     long port = strtol(colon + 1, &end, 10);
     if (end == colon + 1 || port <= 0 || port > 65535) return -1;
     return (int)port;
+}
+
+const char *plcio_test_bin(void)
+{
+    const char *bin = getenv("PLCIO_BIN");
+    assert_non_null(bin);
+    return bin;
+}
+
+int plcio_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+int plcio_test_run(const char *cmd, char *out, size_t cap)
+{
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = 0;
+    out[0] = '\0';
+    while (n + 1 < cap && fgets(out + n, (int)(cap - n), f))
+        n += strlen(out + n);
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void plcio_test_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+void plcio_test_expect_usage(const char *command, const char *const *args, const char *why)
+{
+    char cmd[1024], out[2048];
+    size_t n = (size_t)snprintf(cmd, sizeof cmd, "%s", command);
+    for (size_t i = 0; args[i] && n < sizeof cmd; i++)
+        n += (size_t)snprintf(cmd + n, sizeof cmd - n, " '%s'", args[i]);
+    if (n < sizeof cmd) n += (size_t)snprintf(cmd + n, sizeof cmd - n, " --seconds 1 2>&1");
+    if (n >= sizeof cmd) fail_msg("command too long: %s", cmd);
+    int rc = plcio_test_run(cmd, out, sizeof out);
+    if (!strstr(out, why)) print_error("%s: got '%s'\n", cmd, out);
+    assert_non_null(strstr(out, why));
+    assert_int_equal(rc, 2);
+}
+
+int plcio_test_rm_rf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 const char *plcio_test_node_modules(void)

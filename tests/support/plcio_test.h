@@ -118,6 +118,28 @@ void plcio_test_sleep_ms(unsigned ms);
 /* Parse "listening on HOST:PORT" (or any "...:PORT" line); returns the port or -1. */
 int plcio_test_port_from_line(const char *line);
 
+/* The plcio command-line tool (PLCIO_BIN, set by ctest); fails the test
+ * when it is not set. */
+const char *plcio_test_bin(void);
+
+/* A TCP port on 127.0.0.1 that is free now (bound to port 0, then closed). */
+int plcio_test_free_port(void);
+
+/* Run a shell command; its output (what it prints to stdout; add 2>&1 for
+ * stderr) in out (cut at cap - 1 bytes); returns its exit status, -1 when it
+ * did not exit. */
+int plcio_test_run(const char *cmd, char *out, size_t cap);
+
+/* Write text to path (created or emptied); fails the test when it cannot. */
+void plcio_test_write_file(const char *path, const char *text);
+
+/* Run `command 'arg'... --seconds 1` (args ends with NULL) and expect the
+ * usage error: exit status 2 and `why` in what it prints. */
+void plcio_test_expect_usage(const char *command, const char *const *args, const char *why);
+
+/* Remove dir and everything under it (rm -rf); 0, or -1 when that failed. */
+int plcio_test_rm_rf(const char *dir);
+
 /* Path of tests/interop/node_modules; fails the test if the npm peers are not installed
  * (scripts/bootstrap.sh installs them). Static buffer. */
 const char *plcio_test_node_modules(void);

@@ -19,28 +19,11 @@
 typedef struct world {
     plcio_manual_clock clock;
     fake_transport ft;
-    plcio_s7_server *srv;
-    s7srv_stream st;
-    bool st_live;
-    bool silent_from_start; /* the next partners never answer */
-    int refuse;             /* the next connections are refused with this */
+    fake_s7_partner partner;
     plcio_s7_client *c;
     int connects, disconnects, last_reason;
     int result; /* of the async job; 1 = not done yet */
 } world;
-
-/* Each connection: a fresh server session behind the link. */
-static int accept_partner(void *ctx, fake_link *link, int n)
-{
-    world *w = ctx;
-    if (w->refuse) return w->refuse;
-    if (w->st_live) s7srv_stream_clear(&w->st);
-    s7srv_stream_init(&w->st, w->srv, (unsigned)n, w->clock.now_ns);
-    w->st_live = true;
-    link->end[1] = fake_end_s7_server(&w->st);
-    link->silent[1] = w->silent_from_start;
-    return PLCIO_OK;
-}
 
 static void on_conn(void *ctx, plcio_s7_client *c, int reason)
 {
@@ -67,17 +50,18 @@ static world *world_new(int heartbeat_ms)
     static world w; /* the link's buffers: not on the stack */
     memset(&w, 0, sizeof w);
     w.clock.now_ns = T0;
+    w.partner.clock = &w.clock;
     plcio_s7_server_options so;
     plcio_s7_server_options_init(&so);
     so.pdu_size = 480;
-    assert_int_equal(plcio_s7_server_new(&so, &w.srv, NULL), PLCIO_OK);
-    assert_int_equal(plcio_s7_server_add_area(w.srv, PLCIO_S7_SERVER_AREA_DB, 1, 600, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_new(&so, &w.partner.srv, NULL), PLCIO_OK);
+    assert_int_equal(plcio_s7_server_add_area(w.partner.srv, PLCIO_S7_SERVER_AREA_DB, 1, 600, NULL), PLCIO_OK);
     size_t size = 0;
-    uint8_t *db = plcio_s7_server_area_data(w.srv, PLCIO_S7_SERVER_AREA_DB, 1, &size);
+    uint8_t *db = plcio_s7_server_area_data(w.partner.srv, PLCIO_S7_SERVER_AREA_DB, 1, &size);
     assert_non_null(db);
     for (size_t i = 0; i < size; i++)
         db[i] = (uint8_t)(i * 7 + 1);
-    fake_transport_init(&w.ft, &w.clock, accept_partner, &w);
+    fake_transport_init(&w.ft, &w.clock, fake_s7_partner_accept, &w.partner);
     plcio_s7_client_options o;
     plcio_s7_client_options_init(&o);
     o.connect_timeout_ms = 300;
@@ -98,33 +82,21 @@ static world *world_new(int heartbeat_ms)
 static void world_free(world *w)
 {
     plcio_s7_client_free(w->c);
-    if (w->st_live) s7srv_stream_clear(&w->st);
-    plcio_s7_server_free(w->srv);
+    fake_s7_partner_clear(&w->partner);
+    plcio_s7_server_free(w->partner.srv);
 }
 
-/* Everything that can happen at the clock's present time. */
-static void settle(world *w)
+static void step(void *c) { (void)plcio_s7_client_process(c); }
+static uint64_t deadline(void *c)
 {
-    for (int i = 0; i < 8; i++) {
-        (void)plcio_s7_client_process(w->c);
-        fake_transport_run(&w->ft);
-    }
+    uint64_t d = 0;
+    (void)plcio_s7_client_wants(c, &d);
+    return d;
 }
-
-/* Move the clock to `until`, stopping at every deadline of the client and
- * of the partner on the way, as an event loop would. */
+static void settle(world *w) { fake_transport_settle(&w->ft, &(fake_client){step, deadline, w->c}); }
 static void run_to(world *w, uint64_t until)
 {
-    settle(w);
-    while (w->clock.now_ns < until) {
-        uint64_t now = w->clock.now_ns, next = until, d = 0;
-        (void)plcio_s7_client_wants(w->c, &d);
-        uint64_t p = fake_transport_deadline(&w->ft);
-        if (d > now && d < next) next = d;
-        if (p > now && p < next) next = p;
-        w->clock.now_ns = next;
-        settle(w);
-    }
+    fake_transport_run_to(&w->ft, &(fake_client){step, deadline, w->c}, until);
 }
 
 static void connect_now(world *w)
@@ -222,7 +194,7 @@ static void test_connect_timeout_and_refusal(void **state)
     (void)state;
     world *w = world_new(0);
     /* a partner that never answers the connection request: ETIMEDOUT at connect_timeout_ms */
-    w->silent_from_start = true;
+    w->partner.silent_from_start = true;
     uint64_t t = w->clock.now_ns;
     assert_int_equal(plcio_s7_client_connect_async(w->c), PLCIO_OK);
     run_to(w, t + 300 * MS - 1);
@@ -233,15 +205,15 @@ static void test_connect_timeout_and_refusal(void **state)
     assert_int_equal(w->last_reason, PLCIO_ETIMEDOUT);
     assert_non_null(strstr(plcio_s7_client_last_error(w->c)->text, "no answer from the PLC"));
     /* a refused connection: the error, named, and no connection */
-    w->silent_from_start = false;
-    w->refuse = PLCIO_ECONNREFUSED;
+    w->partner.silent_from_start = false;
+    w->partner.refuse = PLCIO_ECONNREFUSED;
     assert_int_equal(plcio_s7_client_connect_async(w->c), PLCIO_OK);
     assert_int_equal(plcio_s7_client_process(w->c), PLCIO_ECONNREFUSED);
     assert_int_equal(plcio_s7_client_fd(w->c), -1);
     assert_non_null(strstr(plcio_s7_client_last_error(w->c)->text, "refused"));
     assert_int_equal(w->connects, 0);
     /* the partner is back: the next job connects after the backoff and is served */
-    w->refuse = 0;
+    w->partner.refuse = 0;
     t = w->clock.now_ns;
     run_to(w, t + 400 * MS);
     uint8_t b[8];

@@ -20,6 +20,7 @@
 #include "plcio/s7_server.h"
 #include "plcio_test.h"
 #include "s7/s7_codec.h"
+#include "s7_raw_client.h"
 
 #define TMO 3000
 
@@ -161,70 +162,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- a tiny client on the codec ---- */
-
-typedef struct cli {
-    int fd;
-    uint16_t ref;
-    uint8_t rx[2048];
-    size_t rx_len;
-    s7_pdu pdu;
-} cli;
-
-static void cli_send(cli *c, const uint8_t *buf, size_t len)
-{
-    assert_int_equal(net_send_all(c->fd, buf, len, net_deadline(TMO), NULL), PLCIO_OK);
-}
-
-static int cli_recv_pdu(cli *c, int timeout_ms)
-{
-    uint64_t dl = net_deadline(timeout_ms);
-    int rc = net_recv_exact(c->fd, c->rx, 4, dl);
-    if (rc) return rc;
-    size_t len = (size_t)c->rx[2] << 8 | c->rx[3];
-    assert_true(len >= 7 && len <= sizeof c->rx);
-    assert_int_equal(net_recv_exact(c->fd, c->rx + 4, len - 4, dl), PLCIO_OK);
-    c->rx_len = len;
-    if (c->rx[5] != PLCIO_COTP_DT) return PLCIO_OK; /* the CC */
-    bool eot;
-    const uint8_t *data;
-    size_t dlen;
-    assert_int_equal(cotp_dt_decode(c->rx + 4, c->rx_len - 4, &eot, &data, &dlen), PLCIO_OK);
-    assert_int_equal(s7_pdu_decode(data, dlen, &c->pdu), PLCIO_OK);
-    return PLCIO_OK;
-}
-
-static void cli_open(cli *c)
-{
-    memset(c, 0, sizeof *c);
-    assert_int_equal(net_tcp_connect("127.0.0.1", plcio_s7_server_port(g_srv), TMO, &c->fd), PLCIO_OK);
-    cotp_conn cr;
-    memset(&cr, 0, sizeof cr);
-    cr.src_ref = 1;
-    cr.tpdu_size = 1024;
-    uint8_t frame[64];
-    size_t len;
-    assert_int_equal(cotp_cr_frame(frame, sizeof frame, &cr, &len), PLCIO_OK);
-    cli_send(c, frame, len);
-    assert_int_equal(cli_recv_pdu(c, TMO), PLCIO_OK);
-    assert_int_equal(c->rx[5], PLCIO_COTP_CC);
-    s7_out out = s7_out_make(frame, sizeof frame, 0);
-    s7_setup s = {1, 1, 480};
-    assert_int_equal(s7_setup_encode(&out, PLCIO_S7_JOB, ++c->ref, &s), PLCIO_OK);
-    cli_send(c, frame, out.len);
-    assert_int_equal(cli_recv_pdu(c, TMO), PLCIO_OK);
-}
+/* ---- a tiny client on the codec (s7_raw_client.h) ---- */
 
 static s7_item db_bytes(uint16_t db, uint32_t start, uint16_t count)
 {
-    s7_item it;
-    memset(&it, 0, sizeof it);
-    it.area = PLCIO_S7_AREA_DB;
-    it.db = db;
-    it.transport = PLCIO_S7_TS_BYTE;
-    it.start = start;
-    it.count = count;
-    return it;
+    return item(PLCIO_S7_AREA_DB, db, PLCIO_S7_TS_BYTE, start, count);
 }
 
 /* Send a write job of n items (each `len` bytes of `data`), without waiting. */
@@ -255,7 +197,7 @@ static uint16_t send_read(cli *c, const s7_item *it)
 
 static void expect_write_answer(cli *c, uint16_t ref, size_t n, const uint8_t *want)
 {
-    assert_int_equal(cli_recv_pdu(c, TMO), PLCIO_OK);
+    assert_int_equal(cli_recv_pdu_within(c, TMO), PLCIO_OK);
     assert_int_equal(c->pdu.pdu_ref, ref);
     assert_int_equal(s7_pdu_function(&c->pdu), PLCIO_S7_FN_WRITE);
     uint8_t codes[4];
@@ -266,7 +208,7 @@ static void expect_write_answer(cli *c, uint16_t ref, size_t n, const uint8_t *w
 
 static void expect_read_answer(cli *c, uint16_t ref)
 {
-    assert_int_equal(cli_recv_pdu(c, TMO), PLCIO_OK);
+    assert_int_equal(cli_recv_pdu_within(c, TMO), PLCIO_OK);
     assert_int_equal(c->pdu.pdu_ref, ref);
     assert_int_equal(s7_pdu_function(&c->pdu), PLCIO_S7_FN_READ);
 }
@@ -277,8 +219,8 @@ static void test_answer_waits_for_the_application(void **state)
 {
     (void)state;
     cli a, b;
-    cli_open(&a);
-    cli_open(&b);
+    cli_open(&a, plcio_s7_server_port(g_srv));
+    cli_open(&b, plcio_s7_server_port(g_srv));
     uint8_t *mem = plcio_s7_server_area_data(g_srv, PLCIO_S7_SERVER_AREA_DB, 1, NULL);
     s7_item items[2] = {db_bytes(1, 2, 2), db_bytes(9, 0, 2)};
     static const uint8_t v[2] = {0xAB, 0xCD};
@@ -297,7 +239,7 @@ static void test_answer_waits_for_the_application(void **state)
     /* a read pipelined behind the job waits; another connection does not */
     s7_item r = db_bytes(1, 0, 4);
     uint16_t rref = send_read(&a, &r);
-    assert_int_equal(cli_recv_pdu(&a, 300), PLCIO_ETIMEDOUT);
+    assert_int_equal(cli_recv_pdu_within(&a, 300), PLCIO_ETIMEDOUT);
     expect_read_answer(&b, send_read(&b, &r));
     assert_int_equal(mem[2], 0); /* nothing written by the server */
 
@@ -316,8 +258,8 @@ static void test_timeout_and_client_gone(void **state)
 {
     (void)state;
     cli a, b;
-    cli_open(&a);
-    cli_open(&b);
+    cli_open(&a, plcio_s7_server_port(g_srv));
+    cli_open(&b, plcio_s7_server_port(g_srv));
     s7_item it = db_bytes(1, 0, 1);
     static const uint8_t one = 1;
     /* no reply: the server answers hardware fault after write_timeout_ms */
@@ -355,7 +297,7 @@ static void test_control_locked(void **state)
 {
     (void)state;
     cli a;
-    cli_open(&a);
+    cli_open(&a, plcio_s7_server_port(g_srv));
     uint8_t frame[128];
     s7_out o = s7_out_make(frame, sizeof frame, 0);
     s7_control stop;
@@ -365,7 +307,7 @@ static void test_control_locked(void **state)
     stop.service_len = 9;
     assert_int_equal(s7_control_encode(&o, ++a.ref, &stop), PLCIO_OK);
     cli_send(&a, frame, o.len);
-    assert_int_equal(cli_recv_pdu(&a, TMO), PLCIO_OK);
+    assert_int_equal(cli_recv_pdu_within(&a, TMO), PLCIO_OK);
     assert_int_equal(s7_pdu_error(&a.pdu), 0xD241); /* not permitted at this protection level */
     assert_int_equal(plcio_s7_server_get_cpu_state(g_srv), PLCIO_S7_SERVER_CPU_RUN);
     net_close(a.fd);

@@ -30,11 +30,7 @@ typedef struct world {
     plcio_manual_clock clock;
     fake_transport ft;
     plcio_s7plus_server *plus;
-    plcio_s7_server *srv;
-    s7srv_stream st;
-    bool st_live;
-    bool silent_from_start;
-    int refuse;
+    fake_s7_partner partner;
     uint8_t db1[600];
     int cpu;
     plcio_s7plus_client *c;
@@ -64,18 +60,6 @@ static int mem_write(void *ctx, plcio_s7plus_area area, unsigned db, uint32_t st
 
 static int mem_cpu(void *ctx) { return ((world *)ctx)->cpu; }
 
-static int accept_partner(void *ctx, fake_link *link, int n)
-{
-    world *w = ctx;
-    if (w->refuse) return w->refuse;
-    if (w->st_live) s7srv_stream_clear(&w->st);
-    s7srv_stream_init(&w->st, w->srv, (unsigned)n, w->clock.now_ns);
-    w->st_live = true;
-    link->end[1] = fake_end_s7_server(&w->st);
-    link->silent[1] = w->silent_from_start;
-    return PLCIO_OK;
-}
-
 static void on_connect(void *ctx, plcio_s7plus_client *c, int result)
 {
     (void)c;
@@ -97,6 +81,7 @@ static world *world_new(const char *params, bool with_ca)
     static world w; /* the link's buffers: not on the stack */
     memset(&w, 0, sizeof w);
     w.clock.now_ns = T0;
+    w.partner.clock = &w.clock;
     w.cpu = PLCIO_S7PLUS_CPU_RUN;
     for (size_t i = 0; i < sizeof w.db1; i++)
         w.db1[i] = (uint8_t)(i * 7 + 1);
@@ -118,8 +103,8 @@ static world *world_new(const char *params, bool with_ca)
     so.handoff.output_done = plcio_s7plus_server_conn_output_done;
     so.handoff.close = plcio_s7plus_server_conn_close;
     so.handoff.ctx = w.plus;
-    assert_int_equal(plcio_s7_server_new(&so, &w.srv, NULL), PLCIO_OK);
-    fake_transport_init(&w.ft, &w.clock, accept_partner, &w);
+    assert_int_equal(plcio_s7_server_new(&so, &w.partner.srv, NULL), PLCIO_OK);
+    fake_transport_init(&w.ft, &w.clock, fake_s7_partner_accept, &w.partner);
     char url[256];
     snprintf(url, sizeof url, "s7plus://127.0.0.1?%s%s%s", params, with_ca ? "&ca=" : "", with_ca ? w.ca : "");
     plcio_s7plus_client_options o;
@@ -139,34 +124,23 @@ static world *world_new(const char *params, bool with_ca)
 static void world_free(world *w)
 {
     plcio_s7plus_client_free(w->c);
-    if (w->st_live) s7srv_stream_clear(&w->st);
-    plcio_s7_server_free(w->srv);
+    fake_s7_partner_clear(&w->partner);
+    plcio_s7_server_free(w->partner.srv);
     plcio_s7plus_server_free(w->plus);
     unlink(w->ca);
 }
 
-static void settle(world *w)
+static void step(void *c) { (void)plcio_s7plus_client_process(c); }
+static uint64_t deadline(void *c)
 {
-    for (int i = 0; i < 8; i++) {
-        (void)plcio_s7plus_client_process(w->c);
-        fake_transport_run(&w->ft);
-    }
+    uint64_t d = 0;
+    (void)plcio_s7plus_client_wants(c, &d);
+    return d;
 }
-
-/* Move the clock to `until`, stopping at every deadline of the client and
- * of the partner on the way, as an event loop would. */
+static void settle(world *w) { fake_transport_settle(&w->ft, &(fake_client){step, deadline, w->c}); }
 static void run_to(world *w, uint64_t until)
 {
-    settle(w);
-    while (w->clock.now_ns < until) {
-        uint64_t now = w->clock.now_ns, next = until, d = 0;
-        (void)plcio_s7plus_client_wants(w->c, &d);
-        uint64_t p = fake_transport_deadline(&w->ft);
-        if (d > now && d < next) next = d;
-        if (p > now && p < next) next = p;
-        w->clock.now_ns = next;
-        settle(w);
-    }
+    fake_transport_run_to(&w->ft, &(fake_client){step, deadline, w->c}, until);
 }
 
 static void connect_now(world *w)
@@ -266,7 +240,7 @@ static void test_handshake_stops(void **state)
     /* a partner that accepts TCP and then says nothing: the connect fails at
      * connect timeout (timeout=800), exactly */
     world *w = world_new("timeout=800", true);
-    w->silent_from_start = true;
+    w->partner.silent_from_start = true;
     uint64_t t = w->clock.now_ns;
     assert_int_equal(plcio_s7plus_client_connect_async(w->c, on_connect, w), PLCIO_OK);
     run_to(w, t + 800 * MS - 1);
@@ -275,7 +249,7 @@ static void test_handshake_stops(void **state)
     assert_int_equal(w->connected, PLCIO_ETIMEDOUT);
     assert_int_equal(plcio_s7plus_client_fd(w->c), -1);
     /* a refused connection: told at once, through the callback too */
-    w->refuse = PLCIO_ECONNREFUSED;
+    w->partner.refuse = PLCIO_ECONNREFUSED;
     w->connected = 1;
     assert_int_equal(plcio_s7plus_client_connect_async(w->c, on_connect, w), PLCIO_OK);
     settle(w);
@@ -423,7 +397,7 @@ static void test_auto_reconnect(void **state)
     assert_int_equal(w->result, PLCIO_OK);
     assert_memory_equal(b, w->db1 + 4, 4);
     /* refused attempts: the wait doubles (100, 200, 400, 800...) up to reconnect_max_ms (5000) */
-    w->refuse = PLCIO_ECONNREFUSED;
+    w->partner.refuse = PLCIO_ECONNREFUSED;
     t = w->clock.now_ns;
     fake_link_reset(&w->ft.link, PLCIO_ECLOSED);
     settle(w);
@@ -439,7 +413,7 @@ static void test_auto_reconnect(void **state)
         assert_false(plcio_s7plus_client_is_connected(w->c));
     }
     /* the partner is back: the next attempt connects, and the wait starts again at 100 */
-    w->refuse = 0;
+    w->partner.refuse = 0;
     at += 5000 * MS;
     run_to(w, at);
     assert_true(plcio_s7plus_client_is_connected(w->c));

@@ -141,6 +141,77 @@ static void test_exchange(void **state)
     s7p_session_free(s);
 }
 
+/* CreateObject and session setup answered: READY (requests from sequence number 4 on). */
+static void to_ready(s7p_session *s)
+{
+    uint8_t tx[4096];
+    to_create(s);
+    feed_hex_pdu(s, 1, "32 0000 05b3 0000 0001 00 00 00000000", PLCIO_OK);
+    take_tx(s, tx, sizeof tx);
+    feed_hex_pdu(s, 1, CREATE_ANSWER, PLCIO_OK);
+    take_tx(s, tx, sizeof tx);
+    feed_hex_pdu(s, 1, "32 0000 0542 0000 0003 00 00 00 00000000", PLCIO_OK);
+    assert_int_equal(s7p_session_state(s), S7PS_READY);
+}
+
+/* Several requests under way: answers matched by sequence number in any
+ * order, taken one by one; the deadline is the oldest's; a full window and
+ * an answer to no request refused. */
+static void test_pipelined(void **state)
+{
+    (void)state;
+    s7p_session *s = new_session(NULL); /* timeout 1000 ms */
+    uint8_t tx[4096];
+    to_ready(s);
+    const uint8_t body[] = {0, 0, 0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        uint64_t now = (uint64_t)(k + 1) * PLCIO_NS_PER_MS;
+        assert_int_equal(s7p_session_request(s, S7P_FN_GET_MULTI_VARS, body, sizeof body, true, now), PLCIO_OK);
+        assert_int_equal(s7p_session_last_seq(s), 4 + k);
+        assert_int_equal(s7p_session_pending(s), (unsigned)k + 1);
+    }
+    take_tx(s, tx, sizeof tx);
+    assert_int_equal(s7p_session_state(s), S7PS_BUSY);
+    uint64_t first = s7p_session_deadline(s);
+    assert_true(first > 0);
+    /* the answers to 6 and 4 in one feed */
+    uint8_t pdu[64], f[256];
+    size_t pn = plcio_test_hex("32 0000 054c 0000 0006 00 00 01 0002 2a 00 00 00000000", pdu, sizeof pdu);
+    size_t fn = dt_frame(f, 1, pdu, pn);
+    pn = plcio_test_hex("32 0000 054c 0000 0004 00 00 01 0002 2b 00 00 00000000", pdu, sizeof pdu);
+    fn += dt_frame(f + fn, 1, pdu, pn);
+    assert_int_equal(s7p_session_feed(s, f, fn, 0), PLCIO_OK);
+    s7p_pdu a;
+    assert_true(s7p_session_has_answer(s));
+    assert_int_equal(s7p_session_response(s, &a), 1);
+    assert_int_equal(a.h.seq, 6);
+    assert_int_equal(s7p_session_response(s, &a), 0); /* the next waits for drain */
+    assert_int_equal(s7p_session_drain(s, 0), PLCIO_OK);
+    assert_int_equal(s7p_session_response(s, &a), 1);
+    assert_int_equal(a.h.seq, 4);
+    assert_int_equal(s7p_session_pending(s), 1);
+    assert_int_equal(s7p_session_state(s), S7PS_BUSY);
+    assert_true(s7p_session_deadline(s) > first); /* now request 5's */
+    /* the window: 16 under way at most */
+    for (int k = 1; k < S7P_SESSION_WINDOW; k++)
+        assert_int_equal(s7p_session_request(s, S7P_FN_GET_MULTI_VARS, body, sizeof body, true, 0), PLCIO_OK);
+    assert_int_equal(s7p_session_pending(s), S7P_SESSION_WINDOW);
+    assert_int_equal(s7p_session_request(s, S7P_FN_GET_MULTI_VARS, body, sizeof body, true, 0), PLCIO_ESTATE);
+    /* request 5 answered with another function: a protocol error */
+    s7p_session *t = s;
+    feed_hex_pdu(t, 1, "32 0000 0542 0000 0005 00 00 00 00000000", PLCIO_EPROTO);
+    assert_int_equal(s7p_session_state(t), S7PS_FAILED);
+    s7p_session_free(s);
+    /* an answer with a sequence number of no request */
+    s = new_session(NULL);
+    to_ready(s);
+    assert_int_equal(s7p_session_request(s, S7P_FN_GET_MULTI_VARS, body, sizeof body, true, 0), PLCIO_OK);
+    feed_hex_pdu(s, 1, "32 0000 054c 0000 0009 00 00 01 0002 2a 00 00 00000000", PLCIO_EPROTO);
+    assert_int_equal(s7p_session_state(s), S7PS_FAILED);
+    assert_non_null(strstr(s7p_session_error(s)->text, "no request"));
+    s7p_session_free(s);
+}
+
 static void test_fragments(void **state)
 {
     (void)state;
@@ -266,8 +337,8 @@ static void test_tls_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exchange),   cmocka_unit_test(test_fragments),   cmocka_unit_test(test_silent_peer),
-        cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_tls_garbage),
+        cmocka_unit_test(test_exchange),    cmocka_unit_test(test_pipelined),  cmocka_unit_test(test_fragments),
+        cmocka_unit_test(test_silent_peer), cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_tls_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -248,6 +248,26 @@ static void test_slow_device_late_cycles_never_overlap(void **state)
     free_world(&w);
 }
 
+/* A device still connecting for the first time after stale-after intervals:
+ * its never-read tags are in error "not connected" (not an error 0, which an
+ * MQTT output printed as reason "success"); then good once it is up. */
+static void test_slow_first_connect_is_not_connected(void **state)
+{
+    (void)state;
+    world w;
+    assert_int_equal(make_world(&w, "      - {interval: 10ms, db: 10}\n"), PLCIO_OK);
+    fake_dev.connect_delay_ms = 100;
+    plcio_shm_reader *r = reader(&w);
+    run_ms(&w, 60);
+    plcio_shm_value v = get(r, "Level");
+    assert_int_equal(v.quality, PLCIO_SHM_QUALITY_ERROR);
+    assert_int_equal(v.error, PLCIO_ENOTCONN);
+    run_ms(&w, 100);
+    assert_int_equal(get(r, "Level").quality, PLCIO_SHM_QUALITY_GOOD);
+    plcio_shm_reader_free(r);
+    free_world(&w);
+}
+
 /* Run `ms` milliseconds sampling Level's quality each one; count the turns
  * from good to stale. */
 static int run_counting_stale_turns(world *w, plcio_shm_reader *r, unsigned ms)
@@ -500,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_selected_members_addresses_and_struct),
         cmocka_unit_test(test_refused_then_up_then_lost),
         cmocka_unit_test(test_slow_device_late_cycles_never_overlap),
+        cmocka_unit_test(test_slow_first_connect_is_not_connected),
         cmocka_unit_test(test_overload_degrades_and_recovers),
         cmocka_unit_test(test_deadband),
         cmocka_unit_test(test_writes_by_name),

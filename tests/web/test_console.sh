@@ -30,7 +30,7 @@ L="$PLCIO_FIXTURES/layouts/test_db.db"
 SIM=$!
 i=0
 until grep -q "listening on" "$TMP/sim"; do
-  i=$((i + 1)); [ $i -gt 200 ] && fail "simulator did not start: $(cat "$TMP/sim")"; sleep 0.05
+  i=$((i + 1)); [ $i -gt 600 ] && fail "simulator did not start: $(cat "$TMP/sim")"; sleep 0.05
 done
 URL="s7://127.0.0.1:$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$TMP/sim")?rack=0&slot=1"
 TOKEN="console-test-$$-token"
@@ -40,7 +40,7 @@ printf '%s\n' "$TOKEN" > "$TMP/token"
 ENG=$!
 i=0
 until grep -q "on port" "$TMP/eng"; do
-  i=$((i + 1)); [ $i -gt 200 ] && fail "engine did not start: $(cat "$TMP/eng")"; sleep 0.05
+  i=$((i + 1)); [ $i -gt 600 ] && fail "engine did not start: $(cat "$TMP/eng")"; sleep 0.05
 done
 PORT=$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$TMP/eng")
 

@@ -35,6 +35,7 @@
 #include "option_rows.h"
 #include "sim.h"
 #include "sim_churn.h"
+#include "sim_s7_backed.h"
 #include "sim_s7plus.h"
 
 static const cli_opt sim_s7_table[] = {
@@ -64,6 +65,10 @@ static const cli_opt sim_s7_table[] = {
      "no S7CommPlus",
      0},
     OPT_ROW_CHURN,
+    {"--backed", "AREA:START:SIZE=URL",
+     "serve these bytes (AREA: DBn, M, I, Q) from the S7 device at URL; URL parameters remote=DB1:0, "
+     "max-age=MS, write-through=1, serve-stale=1 (docs/s7-server.md \"Backed ranges\")",
+     CLI_OPT_REPEAT},
     {"--s7plus-tls-only", NULL, "refuse S7CommPlus V1 sessions without TLS", 0},
     {NULL, NULL, NULL, 0},
 };
@@ -418,6 +423,8 @@ typedef struct sim_s7_opts {
     plcio_layout_set *symbols; /* the optimized DBs, for S7CommPlus */
     unsigned symbol_numbers[MAX_AREAS];
     sim_churn churn;
+    const char *backed[MAX_AREAS]; /* --backed specs */
+    size_t n_backed;
 } sim_s7_opts;
 
 /* --listen, --db, --area, --layout at argv[*i]; *taken when it was one of them. */
@@ -434,6 +441,10 @@ static int area_option(int argc, char **argv, int *i, sim_s7_opts *o, bool *take
         bool db = strcmp(argv[*i - 1], "--db") == 0;
         if (db ? parse_db(v, &o->areas[o->n_areas]) : parse_area(v, &o->areas[o->n_areas])) return PLCIO_EXIT_USAGE;
         o->n_areas++;
+    } else if (cli_option(argc, argv, i, "--backed", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (o->n_backed == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --backed ranges", MAX_AREAS);
+        o->backed[o->n_backed++] = v;
     } else if (cli_option(argc, argv, i, "--layout", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (o->n_layouts == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --layout files", MAX_AREAS);
@@ -722,6 +733,10 @@ int sim_s7_main(int argc, char **argv)
         o->plus.s7 = srv;
     }
     if (st == PLCIO_EXIT_OK) st = add_areas(srv, o);
+    if (st == PLCIO_EXIT_OK && o->n_backed && o->cfg.threads > 1)
+        st = cli_error(PLCIO_EXIT_USAGE, "--backed serves on one thread: drop --threads");
+    for (size_t i = 0; i < o->n_backed && st == PLCIO_EXIT_OK; i++)
+        st = sim_s7_back_range(srv, o->backed[i]);
     if (st == PLCIO_EXIT_OK) {
         /* signal() fails only for an invalid signal number */
         (void)signal(SIGINT, on_signal);

@@ -125,14 +125,26 @@ done < "$TMP/want"
 iq plant "DROP MEASUREMENT plcio" > /dev/null || fail "DROP MEASUREMENT"
 "$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --shm "$SHM" --influx "$W" > "$TMP/out" 2> "$TMP/err" &
 ENG=$!
-sleep 1
+# events, not time: the engine has read the start value (21) before the first write, and each
+# value before the next is written (its segment shows it), so none is overwritten unseen
+engine_read() { # V: wait until the engine's segment holds int_1 = V
+  local i=0
+  until "$BIN" shm "$SHM" --json 2> /dev/null | grep -q "\"int_1\":{\"value\":$1,"; do
+    i=$((i + 1)); [ $i -gt 600 ] && fail "the engine did not read int_1=$1: $(cat "$TMP/err")"; sleep 0.05
+  done
+}
+engine_read 21
 for v in $(seq 1 30); do
   "$BIN" write "$URL" "DB7.DBW14:INT=$v" > /dev/null || fail "plcio write $v"
+  engine_read "$v"
   [ "$v" = 10 ] && influx_stop
   [ "$v" = 20 ] && influx_start
-  sleep 0.2
 done
-sleep 2
+# the queue drains: wait until the last value is in InfluxDB
+i=0
+until iq plant "SELECT \"text\" FROM plcio WHERE \"tag\" = 'int_1' AND \"quality\" = 'GOOD' AND \"text\" = '30'" 2> /dev/null | grep -q .; do
+  i=$((i + 1)); [ $i -gt 600 ] && fail "int_1=30 never reached InfluxDB: $(cat "$TMP/err")"; sleep 0.1
+done
 kill -INT "$ENG"; wait "$ENG"; st=$?; ENG=
 [ "$st" = 0 ] || fail "sync exit $st: $(cat "$TMP/err")"
 grep -q "cannot" "$TMP/err" || fail "the outage went unnoticed (no error logged): $(cat "$TMP/err")"

@@ -120,14 +120,26 @@ gap=$(q "SELECT coalesce(min(d), interval '1 hour') >= interval '200 ms' FROM (S
 q "TRUNCATE plcio_samples"
 "$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --shm "$SHM" --postgres "$CONN" > "$TMP/out" 2> "$TMP/err" &
 ENG=$!
-sleep 1
+# events, not time: the engine has read the start value (21) before the first write, and each
+# value before the next is written (its segment shows it), so none is overwritten unseen
+engine_read() { # V: wait until the engine's segment holds int_1 = V
+  local i=0
+  until "$BIN" shm "$SHM" --json 2> /dev/null | grep -q "\"int_1\":{\"value\":$1,"; do
+    i=$((i + 1)); [ $i -gt 600 ] && fail "the engine did not read int_1=$1: $(cat "$TMP/err")"; sleep 0.05
+  done
+}
+engine_read 21
 for v in $(seq 1 30); do
   "$BIN" write "$URL" "DB7.DBW14:INT=$v" > /dev/null || fail "plcio write $v"
+  engine_read "$v"
   if [ "$v" = 10 ]; then pg_stop; PGUP=; fi
   if [ "$v" = 20 ]; then pg_start; fi
-  sleep 0.2
 done
-sleep 2 # the queue drains
+# the queue drains: wait until the last value is in the table
+i=0
+until q "SELECT count(*) FROM plcio_samples WHERE tag = 'int_1' AND quality = 'GOOD' AND text = '30'" 2> /dev/null | grep -qx '[1-9][0-9]*'; do
+  i=$((i + 1)); [ $i -gt 600 ] && fail "int_1=30 never reached PostgreSQL: $(cat "$TMP/err")"; sleep 0.1
+done
 kill -INT "$ENG"; wait "$ENG"; st=$?; ENG=
 [ "$st" = 0 ] || fail "sync exit $st: $(cat "$TMP/err")"
 grep -q "cannot" "$TMP/err" || fail "the outage went unnoticed (no error logged): $(cat "$TMP/err")"

@@ -32,7 +32,7 @@ export PLCIO_TEST_RUN=${PLCIO_TEST_RUN:-1}
 
 "$BIN" sim s7 --logo --listen 127.0.0.1:0 --seconds 120 > "$TMP/sim.out" 2> "$TMP/sim.err" &
 SIM=$!
-for _ in $(seq 100); do grep -q listening "$TMP/sim.out" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q listening "$TMP/sim.out" && break; sleep 0.05; done
 PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/sim.out")
 [ -n "$PORT" ] || fail "sim s7 --logo did not start: $(cat "$TMP/sim.out" "$TMP/sim.err")"
 URL=logo://127.0.0.1:$PORT
@@ -98,7 +98,7 @@ expect_err "" read "s7://127.0.0.1:$PORT?remote-tsap=0x0200" DB2.DBB0
   > "$TMP/sync.out" 2> "$TMP/sync.err" &
 ENG=$!
 ok=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   if "$BIN" shm "$SHM" --json > "$TMP/json" 2>/dev/null && grep -q '"quality":"good"' "$TMP/json"; then ok=1; break; fi
   sleep 0.05
 done

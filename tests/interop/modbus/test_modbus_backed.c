@@ -32,13 +32,6 @@ static const char *script(void)
     return path;
 }
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
 /* The remote device; port 0 picks one. Returns its port. */
 static int remote_start(plcio_test_proc *p, int port)
 {
@@ -88,10 +81,11 @@ static void test_backed_ranges(void **state)
     snprintf(beyond, sizeof beyond, "holding:200:10=modbus-tcp://127.0.0.1:%d?remote-start=2000&timeout=3000", rport);
     /* a device slower than the timeout: the remote's holding 40.. answer after a second */
     snprintf(late, sizeof late, "holding:50:5=modbus-tcp://127.0.0.1:%d?remote-start=40&timeout=300", rport);
-    const char *argv[] = {plcio_bin(),   "sim",       "modbus", "--listen", "127.0.0.1:0", "--udp",
-                          "127.0.0.1:0", "--seconds", "150",    "--backed", cached,        "--backed",
-                          live,          "--backed",  slow,     "--backed", coils,         "--backed",
-                          shifted,       "--backed",  beyond,   "--backed", late,          NULL};
+    const char *argv[] = {plcio_test_bin(), "sim",         "modbus",    "--listen", "127.0.0.1:0",
+                          "--udp",          "127.0.0.1:0", "--seconds", "150",      "--backed",
+                          cached,           "--backed",    live,        "--backed", slow,
+                          "--backed",       coils,         "--backed",  shifted,    "--backed",
+                          beyond,           "--backed",    late,        NULL};
     assert_int_equal(plcio_test_proc_start(&sim, argv, "listening on", 10000, 160), 0);
     int pport = plcio_test_port_from_line(sim.line);
     char line[256];
@@ -116,21 +110,9 @@ static void test_backed_ranges(void **state)
 
 static void expect_usage(const char *const *args, const char *why)
 {
-    char cmd[1024], out[512] = "";
-    int n = snprintf(cmd, sizeof cmd, "%s sim modbus --listen 127.0.0.1:0", plcio_bin());
-    for (size_t i = 0; args[i]; i++)
-        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", args[i]);
-    snprintf(cmd + n, sizeof cmd - (size_t)n, " --seconds 1 2>&1");
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    char all[2048] = "";
-    while (fgets(out, sizeof out, f))
-        strncat(all, out, sizeof all - strlen(all) - 1);
-    int st = pclose(f);
-    if (!strstr(all, why)) print_error("%s: got '%s'\n", cmd, all);
-    assert_non_null(strstr(all, why));
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 2);
+    char command[300];
+    snprintf(command, sizeof command, "%s sim modbus --listen 127.0.0.1:0", plcio_test_bin());
+    plcio_test_expect_usage(command, args, why);
 }
 
 static void test_bad_configs(void **state)

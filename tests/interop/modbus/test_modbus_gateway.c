@@ -42,13 +42,6 @@ static const char *script(const char *name)
     return path[k];
 }
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
 /* A pymodbus server (pymodbus_peer.py: known contents); *port for tcp/udp. */
 static void pymodbus_server(plcio_test_proc *p, const char *kind, const char *tty, int *port)
 {
@@ -61,7 +54,7 @@ static void pymodbus_server(plcio_test_proc *p, const char *kind, const char *tt
 /* The gateway with extra arguments (NULL-terminated); its TCP port, and the UDP one when asked. */
 static int gateway_start(plcio_test_proc *gw, const char *const *extra, bool udp, int *udp_port)
 {
-    const char *argv[32] = {plcio_bin(), "gateway", "modbus", "--listen", "127.0.0.1:0", "--seconds", "100"};
+    const char *argv[32] = {plcio_test_bin(), "gateway", "modbus", "--listen", "127.0.0.1:0", "--seconds", "100"};
     size_t n = 7;
     if (udp) argv[n++] = "--udp", argv[n++] = "127.0.0.1:0";
     for (size_t i = 0; extra[i] && n < 30; i++)
@@ -178,8 +171,8 @@ static void test_libmodbus_and_mbpoll_through_gateway(void **state)
     plcio_test_proc socat = PLCIO_TEST_PROC_INIT, sim = PLCIO_TEST_PROC_INIT, gw = PLCIO_TEST_PROC_INIT;
     mb_socat_start(&socat, dir, 110);
     snprintf(tty, sizeof tty, "%s/ttyA", dir);
-    const char *simv[] = {plcio_bin(), "sim", "modbus", "--rtu", tty,         "--parity", "N",
-                          "--unit",    "1",   "--size", "1000",  "--seconds", "100",      NULL};
+    const char *simv[] = {plcio_test_bin(), "sim", "modbus", "--rtu", tty,         "--parity", "N",
+                          "--unit",         "1",   "--size", "1000",  "--seconds", "100",      NULL};
     assert_int_equal(plcio_test_proc_start(&sim, simv, "listening on", 10000, 110), 0);
     snprintf(to, sizeof to, "modbus-rtu://%s/ttyB?baud=19200&parity=N", dir);
     const char *extra[] = {"--to", to, NULL};
@@ -535,21 +528,9 @@ static void test_back_pressure(void **state)
 
 static void expect_usage(const char *const *args, const char *why)
 {
-    char cmd[1024], out[512] = "";
-    int n = snprintf(cmd, sizeof cmd, "%s gateway modbus", plcio_bin());
-    for (size_t i = 0; args[i]; i++)
-        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", args[i]);
-    snprintf(cmd + n, sizeof cmd - (size_t)n, " --seconds 1 2>&1");
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    char all[2048] = "";
-    while (fgets(out, sizeof out, f))
-        strncat(all, out, sizeof all - strlen(all) - 1);
-    int st = pclose(f);
-    if (!strstr(all, why)) print_error("%s: got '%s'\n", cmd, all);
-    assert_non_null(strstr(all, why));
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 2);
+    char command[300];
+    snprintf(command, sizeof command, "%s gateway modbus", plcio_test_bin());
+    plcio_test_expect_usage(command, args, why);
 }
 
 /* ---- --read-only: writes answered 01, the target untouched ---- */

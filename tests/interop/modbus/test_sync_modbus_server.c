@@ -28,62 +28,19 @@
 #include <unistd.h>
 
 #include "modbus/mb_interop.h"
+#include "sync_rig.h"
 #include "plcio/modbus.h"
 
 #define PY "/usr/bin/python3"
 
-static const char *plcio_bin(void)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    return bin;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* Output of a shell command (stdout and stderr), its exit status. */
-static int run(const char *cmd, char *out, size_t cap)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t n = 0;
-    out[0] = '\0';
-    while (n + 1 < cap && fgets(out + n, (int)(cap - n), f))
-        n += strlen(out + n);
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-typedef struct rig {
-    char dir[64];
-    plcio_test_proc sim, sync;
-    int s7_port, mb_port;
-} rig;
+typedef sync_rig rig; /* plc_port: the PLC's S7 port; out_port: the engine's Modbus port */
 
 static int rigs; /* a segment name of its own per rig */
 
 static void rig_start(rig *r, bool writes)
 {
-    mb_tmpdir(r->dir, sizeof r->dir);
-    plcio_test_proc_init(&r->sim);
-    plcio_test_proc_init(&r->sync);
-    const char *simv[] = {plcio_bin(), "sim",   "s7",        "--listen", "127.0.0.1:0",
-                          "--db",      "2:200", "--seconds", "100",      NULL};
-    assert_int_equal(plcio_test_proc_start(&r->sim, simv, "listening on", 10000, 110), 0);
-    r->s7_port = plcio_test_port_from_line(r->sim.line);
-    r->mb_port = free_port();
-    char cfg[160], text[2400];
-    snprintf(cfg, sizeof cfg, "%s/sync.yaml", r->dir);
+    sync_rig_start_plc(r);
+    char text[2400];
     snprintf(text, sizeof text,
              "shm: plcio-test-mbsrv-%d-%d\n"
              "devices:\n"
@@ -111,27 +68,15 @@ static void rig_start(rig *r, bool writes)
              "    - {tag: Run, coil: 0}\n"
              "    - {tag: Run, discrete: 3}\n"
              "    - {tag: Limit, holding: 30, order: CDAB}\n",
-             (int)getpid(), ++rigs, r->s7_port, r->mb_port, writes ? "true" : "false");
-    FILE *f = fopen(cfg, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
-    const char *syncv[] = {plcio_bin(), "sync", "--config", cfg, NULL};
-    assert_int_equal(plcio_test_proc_start(&r->sync, syncv, "sync:", 10000, 100), 0);
+             (int)getpid(), ++rigs, r->plc_port, r->out_port, writes ? "true" : "false");
+    sync_rig_start_sync(r, text);
 }
 
 static void rig_stop(rig *r)
 {
     if (r->sync.pid > 0) kill(r->sync.pid, SIGTERM);           /* the engine removes its segment */
     assert_int_equal(plcio_test_proc_wait(&r->sync, 5000), 0); /* (and under ASan: no leak, no error) */
-    plcio_test_proc_stop(&r->sim);
-}
-
-static void s7_write(const rig *r, const char *assignments)
-{
-    char cmd[600], out[600];
-    snprintf(cmd, sizeof cmd, "%s write s7://127.0.0.1:%d %s 2>&1", plcio_bin(), r->s7_port, assignments);
-    if (run(cmd, out, sizeof out) != 0) fail_msg("%s: %s\n", cmd, out);
+    sync_rig_stop(r);
 }
 
 /* pymodbus: "TABLE ADDR COUNT" reads, one line of numbers per read ("E<code>" for an exception). */
@@ -154,8 +99,8 @@ static void pymodbus_read(const rig *r, const char *reads, char *out, size_t cap
              "    elif t in (\"co\", \"di\"): print(\" \".join(str(int(b)) for b in rr.bits[:n]))\n"
              "    else: print(\" \".join(str(x) for x in rr.registers))\n"
              "c.close()' '%s' 2>&1",
-             PY, r->mb_port, reads);
-    assert_int_equal(run(cmd, out, cap), 0);
+             PY, r->out_port, reads);
+    assert_int_equal(plcio_test_run(cmd, out, cap), 0);
 }
 
 /* Read until the engine's image has the PLC's new value (pymodbus line wanted). */
@@ -219,7 +164,7 @@ static void test_values_and_word_orders(void **state)
         char assign[300];
         snprintf(assign, sizeof assign, "DB2.DBD100:REAL=%.9g DB2.DBW104:INT=%d DB2.DBX106.0=%s DB2.DBD108:DINT=%ld",
                  temp, count, round ? "false" : "true", big);
-        s7_write(&r, assign);
+        sync_rig_plc_write(&r, assign);
         uint16_t hi, lo;
         regs_of_float((float)temp, &hi, &lo);
         uint32_t b = (uint32_t)big;
@@ -234,18 +179,18 @@ static void test_values_and_word_orders(void **state)
         /* mbpoll (libmodbus): the float in ABCD and CDAB as it decodes them */
         char cmd[400];
         snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 1 -c 1 -t 4:float -B -1 127.0.0.1 2>&1",
-                 r.mb_port);
-        assert_int_equal(run(cmd, out, sizeof out), 0);
+                 r.out_port);
+        assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
         char f[64];
         snprintf(f, sizeof f, "[1]: \t%g", (double)(float)temp);
         if (!strstr(out, f)) fail_msg("mbpoll ABCD: want '%s' in:\n%s\n", f, out);
         snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 11 -c 1 -t 4:float -1 127.0.0.1 2>&1",
-                 r.mb_port);
-        assert_int_equal(run(cmd, out, sizeof out), 0);
+                 r.out_port);
+        assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
         snprintf(f, sizeof f, "[11]: \t%g", (double)(float)temp);
         if (!strstr(out, f)) fail_msg("mbpoll CDAB: want '%s' in:\n%s\n", f, out);
-        snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 1 -c 1 -t 3 -1 127.0.0.1 2>&1", r.mb_port);
-        assert_int_equal(run(cmd, out, sizeof out), 0);
+        snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 1 -c 1 -t 3 -1 127.0.0.1 2>&1", r.out_port);
+        assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
         snprintf(f, sizeof f, "[1]: \t%u", (unsigned)(uint16_t)count); /* mbpoll: "65529 (-7)" */
         if (!strstr(out, f)) fail_msg("mbpoll input INT: want '%s' in:\n%s\n", f, out);
     }
@@ -254,11 +199,11 @@ static void test_values_and_word_orders(void **state)
     assert_string_equal(out, "E2\nE2\n");
     /* writes are off: 01, and the PLC keeps its value */
     char cmd[400];
-    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 1 -t 4 -1 127.0.0.1 7 2>&1", r.mb_port);
-    assert_true(run(cmd, out, sizeof out) != 0);
+    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 1 -t 4 -1 127.0.0.1 7 2>&1", r.out_port);
+    assert_true(plcio_test_run(cmd, out, sizeof out) != 0);
     plcio_modbus_client *c = NULL;
     char url[96];
-    snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d", r.mb_port);
+    snprintf(url, sizeof url, "modbus-tcp://127.0.0.1:%d", r.out_port);
     assert_int_equal(plcio_modbus_client_new(url, NULL, &c, NULL), PLCIO_OK);
     assert_int_equal(plcio_modbus_write_register(c, 1, 0, 7), PLCIO_EMBEXC);
     assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_ILLEGAL_FUNCTION);
@@ -266,7 +211,7 @@ static void test_values_and_word_orders(void **state)
     assert_int_equal(plcio_modbus_last_exception(c), PLCIO_MB_EX_ILLEGAL_FUNCTION);
     /* garbage on one connection closes it; the other goes on */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r.mb_port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r.out_port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     assert_int_equal(send(fd, "GET / HTTP/1.0\r\n\r\n", 18, MSG_NOSIGNAL), 18);
@@ -295,7 +240,7 @@ static void test_writes_when_enabled(void **state)
     (void)state;
     rig r;
     rig_start(&r, true);
-    s7_write(&r, "DB2.DBD100:REAL=1.5 DB2.DBD112:REAL=2.5 DB2.DBD108:DINT=9 DB2.DBX106.0=false");
+    sync_rig_plc_write(&r, "DB2.DBD100:REAL=1.5 DB2.DBD112:REAL=2.5 DB2.DBD108:DINT=9 DB2.DBX106.0=false");
     uint16_t hi, lo;
     regs_of_float(2.5f, &hi, &lo);
     char want[128], out[600], cmd[600];
@@ -310,18 +255,18 @@ static void test_writes_when_enabled(void **state)
              "a = c.write_registers(0, [%u, %u], slave=1)\nb = c.write_coil(0, True, slave=1)\n"
              "e = c.write_register(4, 1, slave=1)\n"
              "print(a.isError(), b.isError(), e.isError(), getattr(e, \"exception_code\", 0))' 2>&1",
-             PY, r.mb_port, hi, lo);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+             PY, r.out_port, hi, lo);
+    assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
     assert_string_equal(out, "False False True 2\n"); /* Big is not writable: 02 */
     /* mbpoll (libmodbus) writes one register of Limit (CDAB: the high word is hr31) */
     regs_of_float(100.0f, &hi, &lo);
-    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 32 -t 4 -1 127.0.0.1 %u 2>&1", r.mb_port, hi);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 32 -t 4 -1 127.0.0.1 %u 2>&1", r.out_port, hi);
+    assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
     /* the PLC has them the moment the answers came (read back with the S7 client, once: no retry) */
     snprintf(cmd, sizeof cmd,
-             "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBX106.0 DB2.DBD108:DINT DB2.DBD112:REAL 2>&1", plcio_bin(),
-             r.s7_port);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+             "%s read s7://127.0.0.1:%d DB2.DBD100:REAL DB2.DBX106.0 DB2.DBD108:DINT DB2.DBD112:REAL 2>&1",
+             plcio_test_bin(), r.plc_port);
+    assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
     if (!strstr(out, "DB2.DBD100:REAL = -42.25") || !strstr(out, "DB2.DBX106.0 = true") ||
         !strstr(out, "DB2.DBD108:DINT = 9") || !strstr(out, "DB2.DBD112:REAL = 100"))
         fail_msg("the PLC right after the Modbus writes' answers:\n%s", out);
@@ -329,7 +274,7 @@ static void test_writes_when_enabled(void **state)
     /* a write and a read sent together on one connection: answered in order, the
      * read after the write (it sees the written value) */
     regs_of_float(7.0f, &hi, &lo);
-    int fd = raw_connect(r.mb_port);
+    int fd = raw_connect(r.out_port);
     const uint8_t two[24] = {0x01, 0x01, 0, 0, 0, 6, 1, 6,  0, 31, (uint8_t)(hi >> 8), (uint8_t)hi, 0x01, 0x02,
                              0,    0,    0, 6, 1, 3, 0, 30, 0, 2};
     assert_int_equal(send(fd, two, sizeof two, MSG_NOSIGNAL), (ssize_t)sizeof two);
@@ -340,13 +285,13 @@ static void test_writes_when_enabled(void **state)
                             (uint8_t)hi};
     assert_memory_equal(ans + 12, rd, sizeof rd);
     close(fd);
-    snprintf(cmd, sizeof cmd, "%s read s7://127.0.0.1:%d DB2.DBD112:REAL 2>&1", plcio_bin(), r.s7_port);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s read s7://127.0.0.1:%d DB2.DBD112:REAL 2>&1", plcio_test_bin(), r.plc_port);
+    assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
     if (!strstr(out, "DB2.DBD112:REAL = 7")) fail_msg("the PLC after the pipelined write:\n%s", out);
 
     /* a client that leaves while its write is pending: the write still happens, nothing breaks */
     regs_of_float(3.5f, &hi, &lo);
-    fd = raw_connect(r.mb_port);
+    fd = raw_connect(r.out_port);
     const uint8_t w16[17] = {
         0x02,       0x01, 0, 0, 0, 11, 1, 16, 0, 0, 0, 2, 4, (uint8_t)(hi >> 8), (uint8_t)hi, (uint8_t)(lo >> 8),
         (uint8_t)lo};
@@ -370,8 +315,8 @@ static void test_writes_when_enabled(void **state)
              "b = c.readwrite_registers(read_address=10, read_count=2, write_address=0, write_registers=[%u, %u], "
              "slave=1)\n"
              "print(a.registers, b.registers)' 2>&1",
-             PY, r.mb_port, hi, lo, hi2, lo2);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+             PY, r.out_port, hi, lo, hi2, lo2);
+    assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
     snprintf(want, sizeof want, "[%u, %u] [%u, %u]\n", hi, lo, lo2, hi2);
     printf("FC 23 read parts: %s", out);
     assert_string_equal(out, want);
@@ -385,11 +330,11 @@ static void test_writes_when_enabled(void **state)
              "a = c.write_registers(0, [1, 2], slave=1)\nb = c.write_coil(0, False, slave=1)\n"
              "print(a.isError(), getattr(a, \"exception_code\", 0), b.isError(), getattr(b, \"exception_code\", 0))' "
              "2>&1",
-             PY, r.mb_port);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+             PY, r.out_port);
+    assert_int_equal(plcio_test_run(cmd, out, sizeof out), 0);
     assert_string_equal(out, "True 4 True 4\n");
-    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 32 -t 4 -1 127.0.0.1 16968 2>&1", r.mb_port);
-    assert_true(run(cmd, out, sizeof out) != 0);
+    snprintf(cmd, sizeof cmd, "timeout 20 mbpoll -m tcp -p %d -a 1 -r 32 -t 4 -1 127.0.0.1 16968 2>&1", r.out_port);
+    assert_true(plcio_test_run(cmd, out, sizeof out) != 0);
     if (!strstr(out, "Slave device or server failure")) fail_msg("mbpoll write with the PLC gone:\n%s", out);
     print_message("with the PLC gone, mbpoll: %s", out);
     rig_stop(&r);

@@ -32,6 +32,7 @@ cleanup() {
   [ -n "$SIM" ] && kill "$SIM" 2>/dev/null
   [ -n "${TLSB:-}" ] && kill "$TLSB" 2>/dev/null
   [ -n "${AUTH:-}" ] && kill "$AUTH" 2>/dev/null
+  [ -n "${MSUB:-}" ] && kill "$MSUB" 2>/dev/null
   broker_stop
   [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
 }
@@ -39,6 +40,24 @@ fail() { echo "FAIL: $*"; [ -f "$TMP/broker.log" ] && tail -5 "$TMP/broker.log";
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
+# Wait for events, never for "enough time" (a slow machine needs longer, a fast one is past it):
+# wait_for FILE PATTERN WHAT [TENTHS]: until a background process wrote PATTERN into FILE
+wait_for() {
+  local i=0
+  until grep -q -- "$2" "$1" 2> /dev/null; do
+    i=$((i + 1)); [ $i -gt "${4:-600}" ] && fail "$3: $(tail -20 "$1" 2> /dev/null)"; sleep 0.1
+  done
+}
+# msub FILE MOSQUITTO_SUB_ARGS...: mosquitto_sub in the background (MSUB: its pid), returning
+# once the broker acknowledged the subscription (-d: debug lines, line-buffered, in FILE.raw);
+# msub_lines FILE: its messages alone into FILE
+msub() {
+  local f=$1; shift
+  timeout 120 stdbuf -oL mosquitto_sub -d "$@" > "$f.raw" 2>&1 &
+  MSUB=$!
+  wait_for "$f.raw" "received SUBACK" "mosquitto_sub $* did not subscribe"
+}
+msub_lines() { grep -v -e '^Client ' -e '^Subscribed (mid' "$1.raw" > "$1"; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MP=$(free_port)
 cat > "$TMP/broker.conf" <<CONF
@@ -80,14 +99,15 @@ sub_start() { # FILE CLIENT_ID TOPIC...: a persistent-session subscriber, ready 
 sub_stop() { [ -n "$SUB" ] && kill "$SUB" 2>/dev/null && wait "$SUB" 2>/dev/null; SUB=; }
 
 # ---- 1. the one-liner: every tag under plcio/, JSON as the simulator serves it; status ----
-timeout 10 mosquitto_sub -p "$MP" -t 'plcio/#' -v -q 1 > "$TMP/sub1" 2>&1 &
-S1=$!
-sleep 0.5
+msub "$TMP/sub1" -p "$MP" -t 'plcio/#' -v -q 1
+S1=$MSUB
 "$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --seconds 1.5 --shm "$SHM" --mqtt "$MQ" --stats 100000 \
   > "$TMP/out" 2> "$TMP/err" || fail "sync --mqtt: $(cat "$TMP/out" "$TMP/err")"
 grep -q . "$TMP/err" && fail "sync --mqtt said: $(cat "$TMP/err")"
-sleep 0.5
-kill "$S1" 2>/dev/null; wait "$S1" 2>/dev/null
+# the offline status is the engine's last message: the subscriber stops once it has it
+wait_for "$TMP/sub1.raw" '/status {"status":"offline"' "no offline status"
+kill "$S1" 2>/dev/null; wait "$S1" 2>/dev/null; MSUB=
+msub_lines "$TMP/sub1"
 "$BIN" read "$URL" DB7.DBD0:REAL DB7.DBD4:REAL DB7.DBD8:REAL DB7.DBX12.0 DB7.DBX12.1 DB7.DBW14:INT DB7.DBW16:INT \
   > "$TMP/plc" || fail "plcio read"
 paste -d' ' <(printf '%s\n' vx_scaled vy_scaled vz_scaled bool_1 bool_2 int_1 int_2) <(sed 's/.* = //' "$TMP/plc") > "$TMP/want"
@@ -130,14 +150,20 @@ grep -q '"offline"' "$TMP/will" || fail "no offline will after kill -9: $(cat "$
 sub_start "$TMP/sub3" plcio-test-sub3 plcio/plc/int_1
 "$BIN" sync "$URL" --db 7 --layout "$L" --interval 20 --shm "$SHM" --mqtt "$MQ" --stats 100000 > "$TMP/out" 2> "$TMP/err" &
 ENG=$!
-sleep 1
+# the engine runs and publishes (its first int_1 arrived), then each value is written once the
+# engine has read the previous one (its segment shows it): none is overwritten unseen
+wait_for "$TMP/sub3" "^plcio/plc/int_1 " "the engine published no int_1"
 for v in $(seq 1 30); do
   "$BIN" write "$URL" "DB7.DBW14:INT=$v" > /dev/null || fail "plcio write $v"
+  i=0
+  until "$BIN" shm "$SHM" --json 2> /dev/null | grep -q "\"int_1\":{\"value\":$v,"; do
+    i=$((i + 1)); [ $i -gt 300 ] && fail "the engine did not read int_1=$v: $(cat "$TMP/err")"; sleep 0.05
+  done
   [ "$v" = 10 ] && broker_stop
   [ "$v" = 20 ] && broker_start
-  sleep 0.15
 done
-sleep 3
+# every value reached the subscriber (the last one: the queue was sent after the outage)
+wait_for "$TMP/sub3" '"value":30,' "int_1=30 never reached the subscriber"
 kill -INT "$ENG"; wait "$ENG"; st=$?; ENG=
 sub_stop
 [ "$st" = 0 ] || fail "sync exit $st: $(cat "$TMP/err")"
@@ -163,13 +189,22 @@ i=0
 until timeout 3 mosquitto_sub -p "$MP" -t plcio/plcio-w/status -C 1 -W 2 | grep -q online; do
   i=$((i + 1)); [ $i -gt 20 ] && fail "writer engine never said online: $(cat "$TMP/err")"; sleep 0.1
 done
+# one reply subscriber for the whole section, subscribed before the first command
+msub "$TMP/reply" -p "$MP" -t plcio/plcio-w/reply -q 1
+REPLYSUB=$MSUB
+replies() { grep -v -e '^Client ' -e '^Subscribed (mid' "$TMP/reply.raw"; }
+reply_after() { # COMMAND...: run it (a publish), print the next reply the engine sends
+  local n i=0
+  n=$(replies | wc -l)
+  "$@" || fail "$*"
+  while [ "$(replies | wc -l)" -le "$n" ]; do
+    i=$((i + 1)); [ $i -gt 150 ] && fail "no reply to $*: $(cat "$TMP/reply.raw")"; sleep 0.1
+  done
+  replies | sed -n "$((n + 1))p"
+}
 command() { # PAYLOAD: publish on the command topic, print the reply
-  timeout 6 mosquitto_sub -p "$MP" -t plcio/plcio-w/reply -C 1 -W 5 > "$TMP/reply" &
-  local s=$!
-  sleep 0.3
-  printf '%s' "$1" | mosquitto_pub -p "$MP" -t plcio/plcio-w/command -q 1 -s
-  wait "$s"
-  cat "$TMP/reply"
+  printf '%s' "$1" > "$TMP/cmd"
+  reply_after mosquitto_pub -p "$MP" -t plcio/plcio-w/command -q 1 -f "$TMP/cmd"
 }
 r=$(command '{"int_1": 4242, "vx_scaled": 2.5}')
 case "$r" in '{"ok":true,"results":[{"tag":"int_1","ok":true},{"tag":"vx_scaled","ok":true}]}') ;;
@@ -190,16 +225,14 @@ expect_refused '{"int_1": 1' "',' or '}' is expected"
 expect_refused 'not json' 'a command is a JSON object'
 expect_refused '{"int_1": null}' 'null is not a value'
 head -c 70000 /dev/zero | tr '\0' ' ' > "$TMP/big"
-r=$(timeout 6 mosquitto_sub -p "$MP" -t plcio/plcio-w/reply -C 1 -W 5 & sleep 0.3; mosquitto_pub -p "$MP" -t plcio/plcio-w/command -f "$TMP/big"; wait)
+r=$(reply_after mosquitto_pub -p "$MP" -t plcio/plcio-w/command -f "$TMP/big")
 case "$r" in *'longer than 65536 bytes'*) ;; *) fail "oversized command: $r" ;; esac
 [ "$("$BIN" read "$URL" DB7.DBW14:INT DB7.DBW16:INT | sed 's/.* = //' | tr '\n' ' ')" = "4242 74 " ] ||
   fail "a refused command changed the PLC: $("$BIN" read "$URL" DB7.DBW14:INT DB7.DBW16:INT)"
 # per-tag .../set, plain text payload
-timeout 6 mosquitto_sub -p "$MP" -t plcio/plcio-w/reply -C 1 -W 5 > "$TMP/reply" &
-s=$!; sleep 0.3
-mosquitto_pub -p "$MP" -t plcio/plc/int_1/set -m 77 -q 1
-wait "$s"
-grep -q '"ok":true' "$TMP/reply" || fail "set reply: $(cat "$TMP/reply")"
+r=$(reply_after mosquitto_pub -p "$MP" -t plcio/plc/int_1/set -m 77 -q 1)
+case "$r" in *'"ok":true'*) ;; *) fail "set reply: $r" ;; esac
+kill "$REPLYSUB" 2>/dev/null; wait "$REPLYSUB" 2>/dev/null; MSUB=
 [ "$("$BIN" read "$URL" DB7.DBW14:INT | sed 's/.* = //')" = 77 ] || fail "int_1/set not written"
 # MQTT 5: the reply goes to the request's response topic with its correlation data (npm mqtt)
 r=$(cd "$HERE" && node client.js request "$MQ" plcio/plcio-w/command '{"int_1": 5}' my/answers req-17) ||
@@ -219,7 +252,7 @@ user $(id -un)
 CONF
 /usr/sbin/mosquitto -c "$TMP/auth.conf" > "$TMP/auth.log" 2>&1 &
 AUTH=$!
-sleep 0.5
+wait_for "$TMP/auth.log" "mosquitto version .* running" "the second mosquitto did not start"
 printf 'wrong\n' > "$TMP/pw"
 cat > "$TMP/a.yaml" <<YAML
 layouts: ["$L"]
@@ -255,7 +288,7 @@ sub_start "$TMP/sub6" plcio-test-sub6 'plcio/plc/#'
 sed 's/queue: 5/queue: 100/' "$TMP/q.yaml" > "$TMP/q2.yaml"
 "$BIN" sync --config "$TMP/q2.yaml" --shm "$SHM" --seconds 1.5 --stats 100000 > "$TMP/out" 2> "$TMP/err" ||
   fail "sync with a queue file: $(cat "$TMP/err")"
-sleep 0.5
+wait_for "$TMP/sub6" '^plcio/plc/int_1 {"value":99,' "the new value did not follow"
 sub_stop
 grep -q "5 messages from .*q.bin are sent first" "$TMP/err" || fail "queue file not replayed: $(cat "$TMP/err")"
 [ -e "$TMP/q.bin" ] && fail "the queue file is left behind after it was sent"
@@ -273,12 +306,12 @@ devices:
 outputs:
   - mqtt: {url: ["mqtt://127.0.0.1:$(free_port)", "$MQ"], per-tag: false, group-topic: "line/{device}/{group}"}
 YAML
-timeout 8 mosquitto_sub -p "$MP" -t 'line/#' -v -C 1 -W 7 > "$TMP/sub7" &
-S7=$!
-sleep 0.3
+msub "$TMP/sub7" -p "$MP" -t 'line/#' -v -C 1 -W 60
+S7=$MSUB
 "$BIN" sync --config "$TMP/f.yaml" --shm "$SHM" --seconds 2 --stats 100000 > "$TMP/out" 2> "$TMP/err" ||
   fail "sync failover: $(cat "$TMP/err")"
-wait "$S7"
+wait "$S7"; MSUB=
+msub_lines "$TMP/sub7"
 grep -q "cannot connect to mqtt://127.0.0.1:[0-9]*: Connection refused" "$TMP/err" || fail "dead broker not logged: $(cat "$TMP/err")"
 /usr/bin/python3 - "$(cut -d' ' -f2- "$TMP/sub7")" "$(cut -d' ' -f1 "$TMP/sub7")" <<'PY' || fail "group document: $(cat "$TMP/sub7")"
 import json, sys
@@ -313,12 +346,10 @@ user $(id -un)
 CONF
 /usr/sbin/mosquitto -c "$TMP/tls.conf" > "$TMP/tls.log" 2>&1 &
 TLSB=$!
-sleep 0.5
-tls_sub() { timeout 8 mosquitto_sub -h 127.0.0.1 -p "$TP" --cafile "$TMP/ca.pem" --cert "$TMP/client.pem" --key "$TMP/client.key" \
-  -t 'plcio/plc/int_1' -C 1 -W 7 > "$TMP/sub8" 2> "$TMP/sub8.err"; }
-tls_sub &
-S8=$!
-sleep 0.5
+wait_for "$TMP/tls.log" "mosquitto version .* running" "the TLS mosquitto did not start"
+msub "$TMP/sub8" -h 127.0.0.1 -p "$TP" --cafile "$TMP/ca.pem" --cert "$TMP/client.pem" --key "$TMP/client.key" \
+  -t 'plcio/plc/int_1' -W 60
+S8=$MSUB
 cat > "$TMP/t.yaml" <<YAML
 layouts: ["$L"]
 devices:
@@ -326,10 +357,14 @@ devices:
 outputs:
   - mqtt: {url: "mqtts://127.0.0.1:$TP", tls: {ca: ca.pem, cert: client.pem, key: client.key}}
 YAML
-"$BIN" sync --config "$TMP/t.yaml" --shm "$SHM" --seconds 2 --stats 100000 > "$TMP/out" 2> "$TMP/err" ||
-  fail "sync over TLS: $(cat "$TMP/err")"
-wait "$S8"
-grep -q '^{"value":99,"quality":"GOOD"' "$TMP/sub8" || fail "nothing over TLS: $(cat "$TMP/sub8" "$TMP/sub8.err" "$TMP/err")"
+"$BIN" sync --config "$TMP/t.yaml" --shm "$SHM" --seconds 120 --stats 100000 > "$TMP/out" 2> "$TMP/err" &
+ENG=$!
+# (the good value, not the first message: an engine whose PLC connection is slower than
+# stale-after cycles publishes its never-read tags as ERROR first, seen under ASan)
+wait_for "$TMP/sub8.raw" '^{"value":99,"quality":"GOOD"' "nothing over TLS"
+kill -INT "$ENG"; wait "$ENG"; st=$?; ENG=
+[ "$st" = 0 ] || fail "sync over TLS exited $st: $(cat "$TMP/err")"
+kill "$S8" 2>/dev/null; wait "$S8" 2>/dev/null; MSUB=
 # without the client certificate the broker refuses: said clearly, no crash
 sed 's/, cert: client.pem, key: client.key//' "$TMP/t.yaml" > "$TMP/t2.yaml"
 "$BIN" sync --config "$TMP/t2.yaml" --shm "$SHM" --seconds 1.5 --stats 100000 > "$TMP/out" 2> "$TMP/err"; st=$?

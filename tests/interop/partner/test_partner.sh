@@ -34,7 +34,7 @@ py() { /usr/bin/python3 "$PEER" "$SNAP7" "$@"; }
 # start "name" cmd...: run in the background, stdout to name.out, stderr to name.err
 start() { local n=$1; shift; "$@" > "$TMP/$n.out" 2> "$TMP/$n.err" & PIDS="$PIDS $!"; LAST=$!; }
 port_of() {
-  for _ in $(seq 200); do grep -q listening "$TMP/$1.out" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 600); do grep -q listening "$TMP/$1.out" 2>/dev/null && break; sleep 0.05; done
   sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p;s/.*"address":"127.0.0.1:\([0-9]*\)".*/\1/p' "$TMP/$1.out" | head -1
 }
 r() { echo $(( (RANDOM << 15 | RANDOM) % $1 )); }
@@ -126,11 +126,14 @@ grep -q "Capturing on" "$TMP/ts.err" || fail "tshark cannot capture on lo (needs
 "$BIN" partner --active "127.0.0.1:$P" --send "$R3:@$TMP/large.bin" --seconds 20 > "$TMP/a6.out" 2> "$TMP/a6.err" \
   || fail "plcio active: $(cat "$TMP/a6.err")"
 wait "$PL" || fail "plcio passive: $(cat "$TMP/p6.err")"
-sleep 0.7
-kill -INT "$TS"; wait "$TS"
 tsr() { tshark -o tcp.analyze_sequence_numbers:FALSE -r "$TMP/cap.pcapng" -d "tcp.port==$P,tpkt" "$@" 2>/dev/null; }
 RIDHEX=$(printf '0x%08x' "$R3")
-FRAGS=$(tsr -Y "s7comm.pbc.req.bsend.r_id == $R3" -T fields -e s7comm.pbc.req.bsend.r_id | grep -c "^$RIDHEX")
+frags() { tsr -Y "s7comm.pbc.req.bsend.r_id == $R3" -T fields -e s7comm.pbc.req.bsend.r_id | grep -c "^$RIDHEX"; }
+# the capture is stopped once its file holds the whole exchange (dumpcap hands packets over in
+# blocks, the last one when its timeout expires: a fixed pause can stop it before that)
+for _ in $(seq 60); do [ "$(frags)" -ge 135 ] && break; sleep 0.5; done
+kill -INT "$TS"; wait "$TS"
+FRAGS=$(frags)
 # 60000 bytes at PDU 480: 444 in the first fragment, 446 in each other: 135 fragments
 [ "$FRAGS" -eq 135 ] || fail "tshark sees $FRAGS BSend fragments with R-ID $R3, want 135"
 [ "$(tsr -Y "s7comm.pbc.req.bsend.len == 60000" | wc -l)" -eq 1 ] || fail "tshark: no first fragment with length 60000"
