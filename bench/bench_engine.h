@@ -16,6 +16,7 @@ typedef struct bench_engine_run {
     double cpu_s, elapsed_s, late;
     uint64_t cycles, updates, errors; /* summed over the groups */
     size_t tags;
+    uint64_t notifications; /* summed over the groups (subscribed ones) */
 } bench_engine_run;
 
 typedef struct bench_engine_options {
@@ -28,16 +29,17 @@ typedef struct bench_engine_options {
 } bench_engine_options;
 
 static inline void bench_engine_sum(plcio_sync *s, uint64_t *cycles, uint64_t *late, uint64_t *errors,
-                                    uint64_t *updates)
+                                    uint64_t *updates, uint64_t *notifications)
 {
     plcio_sync_stats st;
-    *cycles = *late = *errors = *updates = 0;
+    *cycles = *late = *errors = *updates = *notifications = 0;
     for (size_t i = 0; i < plcio_sync_group_count(s); i++) {
         plcio_sync_group_stats(s, i, &st);
         *cycles += st.cycles;
         *late += st.late;
         *errors += st.errors;
         *updates += st.cycles * st.tags;
+        *notifications += st.notifications;
     }
 }
 
@@ -65,16 +67,17 @@ static inline int bench_run_engine(const char *yaml, const bench_engine_options 
     double settle = now_s() + 1.0;
     while (now_s() < settle)
         plcio_sync_run_once(s, 1);
-    uint64_t cycles0, late0, errors0, updates0;
-    bench_engine_sum(s, &cycles0, &late0, &errors0, &updates0);
+    uint64_t cycles0, late0, errors0, updates0, notes0;
+    bench_engine_sum(s, &cycles0, &late0, &errors0, &updates0, &notes0);
     double t0 = now_s(), c0 = thread_cpu_s();
     while (now_s() - t0 < o->seconds)
         plcio_sync_run_once(s, 1);
     out->elapsed_s = now_s() - t0;
     out->cpu_s = thread_cpu_s() - c0;
     uint64_t late;
-    bench_engine_sum(s, &out->cycles, &late, &out->errors, &out->updates);
+    bench_engine_sum(s, &out->cycles, &late, &out->errors, &out->updates, &out->notifications);
     out->cycles -= cycles0;
+    out->notifications -= notes0;
     out->late = (double)(late - late0);
     out->errors -= errors0;
     out->cycles_per_s = (double)out->cycles / out->elapsed_s / (double)plcio_sync_group_count(s);

@@ -78,8 +78,14 @@ typedef enum plcio_s7_area {
 
 /* The S7ANY address field holds byte * 8 + bit in 24 bits. */
 #define PLCIO_S7_MAX_BYTE_OFFSET 0x1FFFFFu
-/* LOGO! 0BA7/0BA8 V memory: V0..V849, DB1 of a LOGO! (docs/s7.md "LOGO!"). */
-#define PLCIO_LOGO_VM_SIZE 850u
+/* LOGO! V memory, DB1 of a LOGO! (docs/s7.md "LOGO!"): V0..V849 is the user
+ * area; the LOGO! maps its inputs, outputs and flags above it (the address map
+ * below), so the V range of each model ends with its map. */
+#define PLCIO_LOGO_VM_SIZE_0BA7 984u  /* V0..V983: map V923..V983 */
+#define PLCIO_LOGO_VM_SIZE_0BA8 1470u /* V0..V1469: map V1024..V1469 */
+/* The largest of the models: the limit of V addresses parsed without a model
+ * (plcio_s7_address_parse). */
+#define PLCIO_LOGO_VM_SIZE PLCIO_LOGO_VM_SIZE_0BA8
 
 typedef struct plcio_s7_address {
     plcio_s7_area area;
@@ -103,6 +109,38 @@ PLCIO_API int plcio_s7_address_parse(const char *text, plcio_s7_address *out, pl
  * "DB1.DBX0.0:BOOL[8]". PLCIO_ENOSPC if cap is too small (output cut, NUL-terminated),
  * PLCIO_EINVAL for an address that is not valid. */
 PLCIO_API int plcio_s7_address_format(const plcio_s7_address *a, char *buf, size_t cap);
+
+/* LOGO! generations by their address map (docs/s7.md "LOGO!"): 0BA8 is also
+ * the map of LOGO! 8.x (8.1, 8.2, 8.3, 8.FS4). */
+typedef enum plcio_logo_model {
+    PLCIO_LOGO_0BA8 = 0, /* the default: LOGO! 8 */
+    PLCIO_LOGO_0BA7 = 1
+} plcio_logo_model;
+
+/* "0ba7" / "0ba8" (case-insensitive; "8" is 0BA8) to the model. PLCIO_ESYNTAX otherwise. */
+PLCIO_API int plcio_logo_model_parse(const char *text, plcio_logo_model *out, plcio_error *err);
+/* "0ba7" / "0ba8"; NULL for an unknown value. */
+PLCIO_API const char *plcio_logo_model_name(plcio_logo_model model);
+/* Bytes of V memory of the model (PLCIO_LOGO_VM_SIZE_0BA7 / _0BA8); 0 for an unknown value. */
+PLCIO_API uint32_t plcio_logo_vm_size(plcio_logo_model model);
+
+/* Parse an address of a LOGO! of the given model: the names of its address
+ * map, which are bits or words of its V memory (DB1),
+ *   I1  Q1  M1  NI1  NQ1          a BOOL (bit); [n] for n in a row: I1[8]
+ *   AI1 AQ1 AM1 NAI1 NAQ1         an INT (word); :WORD, :UINT... for another 2-byte type
+ *     0BA8 / 8.x: I1..I24 = V1024.0.., AI1..AI8 = VW1032.., Q1..Q20 = V1064.0..,
+ *       AQ1..AQ8 = VW1072.., M1..M64 = V1104.0.., AM1..AM64 = VW1118..,
+ *       NI1..NI64 = V1246.0.., NAI1..NAI32 = VW1262.., NQ1..NQ64 = V1390.0..,
+ *       NAQ1..NAQ16 = VW1406..
+ *     0BA7: I1..I24 = V923.0.., AI1..AI8 = VW926.., Q1..Q16 = V942.0..,
+ *       AQ1..AQ2 = VW944.., M1..M27 = V948.0.., AM1..AM16 = VW952.. (no N names)
+ * and every other S7 form, V addresses limited to the model's V memory.
+ * *read_only (may be NULL) is set for the inputs I, AI, NI, NAI: the LOGO!
+ * writes them every cycle, so clients refuse to write them. Errors as
+ * plcio_s7_address_parse: PLCIO_ERANGE for I25 on a 0BA8, PLCIO_ESYNTAX for NI1
+ * on a 0BA7 or I1.0. */
+PLCIO_API int plcio_logo_address_parse(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only,
+                                       plcio_error *err);
 
 /* Modbus data tables; the values are the Modicon reference prefixes. */
 typedef enum plcio_mb_table {

@@ -117,6 +117,16 @@ PLCIO_API void *plcio_sync_group_plan(const plcio_sync_group *g);
 /* The cycle is over: err PLCIO_OK when it read (tags may still be in error),
  * requests sent and payload bytes received for the statistics. */
 PLCIO_API void plcio_sync_group_done(plcio_sync_group *g, int err, uint64_t requests, uint64_t bytes);
+/* The group's interval, and whether it is to be fed by a subscription (the
+ * configuration's `subscribe: true`; the engine lets only the s7plus driver
+ * have such groups). A subscribed group's read() opens a cycle that the
+ * driver completes (tags, then plcio_sync_group_done) when a notification
+ * has come; a cycle still open at the next interval counts late, and
+ * stale-after of them make the tags stale, as for a read that never answers. */
+PLCIO_API uint32_t plcio_sync_group_interval_ms(const plcio_sync_group *g);
+PLCIO_API bool plcio_sync_group_subscribed(const plcio_sync_group *g);
+/* Count n notifications received for the group's statistics. */
+PLCIO_API void plcio_sync_group_notified(plcio_sync_group *g, uint64_t n);
 
 /* ---- tags ---- */
 PLCIO_API const char *plcio_sync_tag_name(const plcio_sync_tag *t);

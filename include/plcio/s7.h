@@ -92,6 +92,13 @@ typedef struct plcio_s7_client_options {
      * The transport is borrowed: keep it until plcio_s7_client_free. */
     plcio_clock clock;
     const plcio_transport *transport;
+    /* A LOGO! (logo:// URLs set both): addresses given as text
+     * (plcio_s7_client_read_value, _write_value, _write_text,
+     * plcio_s7_client_parse_address) are LOGO! addresses of this model
+     * (plcio_logo_address_parse: I1, Q1, AI1..., V within the model's V
+     * memory); writes to the inputs I, AI, NI, NAI are refused (PLCIO_EACCESS). */
+    bool logo;
+    plcio_logo_model logo_model;
 } plcio_s7_client_options;
 
 /* Defaults as listed above. */
@@ -204,6 +211,11 @@ struct plcio_value;
 PLCIO_API int plcio_s7_client_read_value(plcio_s7_client *c, const char *address, struct plcio_value *out);
 PLCIO_API int plcio_s7_client_write_value(plcio_s7_client *c, const char *address, const struct plcio_value *v);
 PLCIO_API int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const char *text);
+/* Parse an address as this client's text calls do: plcio_logo_address_parse
+ * for a LOGO! client (options.logo), plcio_s7_address_parse otherwise.
+ * *read_only (may be NULL): a LOGO! input, refused by the write calls. */
+PLCIO_API int plcio_s7_client_parse_address(const plcio_s7_client *c, const char *address, plcio_s7_address *out,
+                                            bool *read_only, plcio_error *err);
 
 /* SZL: the whole list (all fragments) id/index into buf: 8-byte header
  * (id, index, entry length, entry count, big-endian) then the entries.

@@ -221,6 +221,47 @@ PLCIO_API int plcio_s7plus_client_resolve(plcio_s7plus_client *c, const char *na
 /* Drop the browse cache (after a download changed the PLC's program). */
 PLCIO_API void plcio_s7plus_client_forget(plcio_s7plus_client *c);
 
+/* ---- PLC tags (the TIA "PLC tags" table: "Start" = %I0.0, "Speed_SP" = %MW10)
+ * A CPU describes its tag table in the same type-info container as its DBs:
+ * one type object per area (RID 0x90010000 I, 0x90020000 Q, 0x90030000 M),
+ * each tag a VartypeList element (LID, software data type, its byte address
+ * as the offset, a BOOL's bit) and a VarnameList name. A tag's access path is
+ * the area's native object (80 I, 81 Q, 82 M), sub-area 3736 (the area's
+ * actual values) and the tag's LID: read and written like a DB member, typed.
+ * _resolve takes a tag by its name as TIA writes it, "Speed_SP" (quotes
+ * optional when nothing follows the name; names are case-insensitive). Only
+ * elementary tags: array and struct tags of a real table are left out of the
+ * browse. docs/s7plus.md, "PLC tags", says what is unverified on hardware. */
+#define PLCIO_S7PLUS_TAG_NAME_MAX 128
+typedef struct plcio_s7plus_tag {
+    char name[PLCIO_S7PLUS_TAG_NAME_MAX]; /* without quotes */
+    plcio_s7plus_area area;               /* I, Q or M */
+    uint32_t start;                       /* byte address: %MW10 -> 10 */
+    int bit;                              /* BOOL: 0..7; other types: -1 */
+    plcio_s7plus_symbol sym;              /* access path and type (sym.db 0) */
+} plcio_s7plus_tag;
+
+/* The PLC's tag table (Explore of its type information). *out (caller frees
+ * with plcio_s7plus_tags_free) holds *n tags, I then Q then M, each in the
+ * PLC's order; none: *out NULL and *n 0. Cached for _resolve like a DB. */
+PLCIO_API int plcio_s7plus_client_browse_tags(plcio_s7plus_client *c, plcio_s7plus_tag **out, size_t *n);
+PLCIO_API void plcio_s7plus_tags_free(plcio_s7plus_tag *tags);
+/* A tag table as TIA Portal exports it, for the simulator: text lines
+ * `Name;Address;Data type[;...]` (separator `;`, `,` or tab; names may be
+ * quoted; `%` optional; German E/A for I/Q), or with a header line naming
+ * the columns "Name", "Logical Address" and "Data Type" in any order (TIA's
+ * export saved as CSV; other columns ignored). Empty lines and lines starting
+ * with `#` or `//` are skipped. Elementary types only (no arrays, structs or
+ * strings), the address's size matching the type's. LIDs are given per area
+ * in file order from 10 (plcio's assumption, as for DB members). *out (free
+ * with plcio_s7plus_tags_free) and *n; an error names the line: PLCIO_ESYNTAX,
+ * PLCIO_ETYPE, PLCIO_EEXIST (a name twice), PLCIO_ELIMIT (more than 65535
+ * tags or a line longer than 1024 bytes). */
+PLCIO_API int plcio_s7plus_tags_parse(const char *text, size_t len, plcio_s7plus_tag **out, size_t *n,
+                                      plcio_error *err);
+/* The same from a file (at most 16 MiB). */
+PLCIO_API int plcio_s7plus_tags_load(const char *path, plcio_s7plus_tag **out, size_t *n, plcio_error *err);
+
 /* Typed multi-item read/write. Items go in GetMultiVariables /
  * SetMultiVariables requests of at most max_items (option, default 20) each,
  * up to `pipeline` requests (option, default 2) under way at once; each item
@@ -439,6 +480,12 @@ typedef struct plcio_s7plus_server_options {
      * plcio_layout_set_count; borrowed like it). NULL: the layouts' own
      * numbers (`DATA_BLOCK DB 5`); TIA sources name DBs without numbers. */
     const unsigned *symbol_numbers;
+    /* PLC tags served by symbol (borrowed, kept until the server is freed;
+     * NULL: none): in the type-info container, and read/written by LID over
+     * the memory callbacks (areas I, Q, M at their byte addresses), the same
+     * memory raw and classic S7 access reach. */
+    const plcio_s7plus_tag *tags;
+    size_t ntags;
 } plcio_s7plus_server_options;
 
 PLCIO_API void plcio_s7plus_server_options_init(plcio_s7plus_server_options *o);

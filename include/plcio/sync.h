@@ -22,6 +22,7 @@
  *           db: 10            # tags below are members of this DB's layout
  *           layout: Tank      # DB name in the layout files (default: the only one)
  *           writable: false   # may the tags below be written through the ring (default false)
+ *           subscribe: false  # S7CommPlus devices: fed by a subscription, not polled (docs/sync.md)
  *           tags:             # omitted: every member of the layout
  *             - Level
  *             - {member: Pump.Run}
@@ -83,6 +84,9 @@ typedef struct plcio_sync_group_spec {
     plcio_sync_tag_spec *tags;
     bool writable; /* default of its tags for writes through the ring (false) */
     unsigned line;
+    /* fed by a subscription of the PLC (S7CommPlus devices only; YAML
+     * `subscribe: true`) instead of polled; docs/sync.md "Subscriptions" */
+    bool subscribe;
 } plcio_sync_group_spec;
 
 typedef struct plcio_sync_device_spec {
@@ -329,7 +333,9 @@ typedef struct plcio_sync_stats {
     size_t tags;                           /* groups: tags in the group */
     int last_error;                        /* devices: why the last connection failed */
     const char *last_message;
-    uint64_t connects; /* devices: connections made (the first one and every reconnection) */
+    uint64_t connects;      /* devices: connections made (the first one and every reconnection) */
+    bool subscribed;        /* groups: fed by a subscription (cycles: intervals with a notification) */
+    uint64_t notifications; /* groups: notifications received (subscribed groups) */
 } plcio_sync_stats;
 
 /* What each sink was offered and what became of it; read on the engine's thread. */

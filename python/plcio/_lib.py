@@ -238,6 +238,7 @@ _PROTOS = {
     "plcio_s7_client_read_vars": (c_int, [P, POINTER(S7Var), c_size_t]),
     "plcio_s7_client_write_vars": (c_int, [P, POINTER(S7Var), c_size_t]),
     "plcio_s7_client_write_text": (c_int, [P, c_char_p, c_char_p]),
+    "plcio_s7_client_parse_address": (c_int, [P, c_char_p, POINTER(S7Address), POINTER(c_bool), pErr]),
     "plcio_s7_client_connect_async": (c_int, [P]),
     "plcio_s7_client_read_vars_async": (c_int, [P, POINTER(S7Var), c_size_t, S7_DONE, c_void_p]),
     "plcio_s7_client_write_vars_async": (c_int, [P, POINTER(S7Var), c_size_t, S7_DONE, c_void_p]),

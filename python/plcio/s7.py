@@ -23,7 +23,7 @@ from . import _lib
 from . import values as _v
 from ._common import ClientLife, as_bytes, check_int, check_str, error_from, tcp_url
 from .enums import Area, CpuState
-from .errors import EINVAL, ERANGE, Error, PLCError
+from .errors import EACCESS, EINVAL, ERANGE, Error, PLCError
 
 EPLC = -19
 MAX_OFFSET = 0x1FFFFF
@@ -56,17 +56,26 @@ def _elem_area(area: int) -> bool:
 
 
 class ParsedAddress:
-    """An S7 address string parsed by the C parser (plcio_s7_address_parse)."""
+    """An S7 address string parsed by the C parser (plcio_s7_address_parse), or
+    with a client handle as that client parses it (plcio_s7_client_parse_address:
+    a logo:// client takes the LOGO! names I1, Q1, AI1... of its model=)."""
 
-    __slots__ = ("text", "area", "db", "offset", "bit", "type", "length", "count", "size", "elem_size")
+    __slots__ = ("text", "area", "db", "offset", "bit", "type", "length", "count", "size", "elem_size",
+                 "read_only")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, client: Optional[int] = None) -> None:
         lib = _lib.lib()
         a = _lib.S7Address()
         err = _lib.Error_()
-        rc = lib.plcio_s7_address_parse(check_str("address", text), byref(a), byref(err))
+        ro = c_bool(False)
+        if client is None:
+            rc = lib.plcio_s7_address_parse(check_str("address", text), byref(a), byref(err))
+        else:
+            rc = lib.plcio_s7_client_parse_address(client, check_str("address", text), byref(a), byref(ro),
+                                                   byref(err))
         if rc != 0:
             raise error_from(rc, err.text.decode("utf-8", "replace"))
+        self.read_only = bool(ro.value)
         self.text = text
         self.area, self.db, self.offset, self.bit = a.area, a.db, a.offset, a.bit
         self.type, self.length, self.count, self.size = a.type, a.length, a.count, a.size
@@ -265,7 +274,7 @@ class S7Client(ClientLife):
         """Values of several addresses in the fewest requests (merged, packed,
         pipelined). With raise_on_error False an item the PLC refused gives its
         Error in the list."""
-        parsed = [a if isinstance(a, ParsedAddress) else ParsedAddress(a) for a in addresses]
+        parsed = [a if isinstance(a, ParsedAddress) else ParsedAddress(a, self._handle()) for a in addresses]
         geo = []
         for p in parsed:
             start, size = p.var_geometry()
@@ -277,7 +286,10 @@ class S7Client(ClientLife):
         """Write a Python value (bool, int, float, str, datetime/date/time,
         timedelta; a sequence for an array address) to an address. Range
         checks are the C library's: 70000 to an INT raises Error (ERANGE)."""
-        p = address if isinstance(address, ParsedAddress) else ParsedAddress(address)
+        p = address if isinstance(address, ParsedAddress) else ParsedAddress(address, self._handle())
+        if p.read_only:
+            raise error_from(EACCESS,
+                             "%s: an input of the LOGO!, read-only (the LOGO! writes it every cycle)" % p.text)
         if p.count == 1:
             text = _v.to_text(p.type, value)
             self._call(self._lib.plcio_s7_client_write_text, p.text.encode(), check_str("value", text))

@@ -111,15 +111,22 @@ static int options_from_url(plcio_s7_client_options *o, const plcio_url *url, ch
     const char *bad = NULL;
     if (logo) {
         static const char *const logo_keys[] = {"pdu",       "timeout",         "local-tsap", "remote-tsap",
-                                                "reconnect", "connect-timeout", NULL};
+                                                "reconnect", "connect-timeout", "model",      NULL};
         bad = plcio_url_unknown_key(url, logo_keys);
         if (bad)
             return url_err(err, errcap, PLCIO_ESYNTAX,
-                           "unknown logo:// parameter '%s' (logo://HOST[:PORT][?local-tsap=0x0100&remote-tsap=0x0200])",
+                           "unknown logo:// parameter '%s' "
+                           "(logo://HOST[:PORT][?model=0ba8|0ba7&local-tsap=0x0100&remote-tsap=0x0200])",
                            bad);
         o->local_tsap = 0x0100;
         o->remote_tsap = 0x0200;
         o->parallel_jobs = 1;
+        o->logo = true;
+        o->logo_model = PLCIO_LOGO_0BA8;
+        const char *model = plcio_url_get(url, "model");
+        if (model && plcio_logo_model_parse(model, &o->logo_model, NULL) != PLCIO_OK)
+            return url_err(err, errcap, PLCIO_ESYNTAX,
+                           "logo:// model=%.40s: expected 0ba8 (LOGO! 8, 8.x: the default) or 0ba7", model);
     }
     if (!logo && (bad = plcio_url_unknown_key(url, keys)) != NULL)
         return url_err(err, errcap, PLCIO_ESYNTAX, "unknown s7:// parameter '%s'", bad);

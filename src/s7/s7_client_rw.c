@@ -7,6 +7,7 @@
 
 #include "plcio/value.h"
 #include "s7/s7_client_internal.h"
+#include "core/error.h"
 #include "tag/tag_internal.h"
 
 #define MERGE_GAP 16 /* bytes: a separate item costs 12 (request) + 4 (answer) */
@@ -687,13 +688,34 @@ int plcio_s7_client_write_bit(plcio_s7_client *c, plcio_s7_area area, uint16_t d
 
 /* ---- typed access ---- */
 
-static int address_var(plcio_s7_client *c, const char *address, plcio_s7_address *a, plcio_s7_var *v, void *buf,
-                       size_t cap)
+/* The client's address grammar: a LOGO! client's names and V range, or S7's. */
+static int client_parse(const plcio_s7_client *c, const char *address, plcio_s7_address *a, bool *read_only, char *err,
+                        size_t cap)
+{
+    if (read_only) *read_only = false;
+    return c->opt.logo ? logo_address_parse_buf(address, c->opt.logo_model, a, read_only, err, cap)
+                       : s7_address_parse_buf(address, a, err, cap);
+}
+
+int plcio_s7_client_parse_address(const plcio_s7_client *c, const char *address, plcio_s7_address *out, bool *read_only,
+                                  plcio_error *err)
+{
+    error_begin(err);
+    if (!c || !address || !out) return error_end(err, PLCIO_EINVAL);
+    return error_end(err, client_parse(c, address, out, read_only, ERROR_BUF(err)));
+}
+
+static int address_var(plcio_s7_client *c, const char *address, bool for_write, plcio_s7_address *a, plcio_s7_var *v,
+                       void *buf, size_t cap)
 {
     char err[PLCIO_ADDRESS_ERR_MAX];
+    bool read_only = false;
     memset(v, 0, sizeof *v); /* defined on every path, failures included */
-    int rc = s7_address_parse_buf(address, a, err, sizeof err);
+    int rc = client_parse(c, address, a, &read_only, err, sizeof err);
     if (rc) return s7c_fail(c, rc, "%s", err);
+    if (for_write && read_only)
+        return s7c_fail(c, PLCIO_EACCESS, "%s: an input of the LOGO!, read-only (the LOGO! writes it every cycle)",
+                        address);
     if (a->count != 1) return s7c_fail(c, PLCIO_EINVAL, "%s: arrays need plcio_s7_client_read_vars", address);
     if (a->size > cap) return s7c_fail(c, PLCIO_ENOSPC, "%s: %u bytes is too large", address, a->size);
     v->area = a->area;
@@ -713,7 +735,7 @@ int plcio_s7_client_read_value(plcio_s7_client *c, const char *address, plcio_va
     static const size_t cap = 2 * 16384 + 8;
     uint8_t *buf = malloc(cap);
     if (!buf) return PLCIO_ENOMEM;
-    int rc = address_var(c, address, &a, &v, buf, cap);
+    int rc = address_var(c, address, false, &a, &v, buf, cap);
     if (!rc) rc = plcio_s7_client_read_vars(c, &v, 1);
     if (!rc) {
         char err[PLCIO_VALUE_ERR_MAX];
@@ -732,7 +754,7 @@ int plcio_s7_client_write_value(plcio_s7_client *c, const char *address, const p
     static const size_t cap = 2 * 16384 + 8;
     uint8_t *buf = calloc(1, cap);
     if (!buf) return PLCIO_ENOMEM;
-    int rc = address_var(c, address, &a, &v, buf, cap);
+    int rc = address_var(c, address, true, &a, &v, buf, cap);
     if (!rc && a.type == PLCIO_TYPE_BOOL) {
         v.bit = a.bit;
         v.size = 1;
@@ -754,7 +776,7 @@ int plcio_s7_client_write_text(plcio_s7_client *c, const char *address, const ch
     /* both limits are 160 today: the larger one, whichever it becomes */
     // NOLINTNEXTLINE(bugprone-branch-clone)
     char err[PLCIO_ADDRESS_ERR_MAX > PLCIO_VALUE_ERR_MAX ? PLCIO_ADDRESS_ERR_MAX : PLCIO_VALUE_ERR_MAX];
-    int rc = s7_address_parse_buf(address, &a, err, sizeof err);
+    int rc = client_parse(c, address, &a, NULL, err, sizeof err);
     if (rc) return s7c_fail(c, rc, "%s", err);
     plcio_value *v = malloc(sizeof *v);
     if (!v) return PLCIO_ENOMEM;

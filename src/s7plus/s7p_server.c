@@ -347,6 +347,24 @@ static const char *sym_db_name(const plcio_s7plus_server *s, unsigned db)
     return NULL;
 }
 
+/* A PLC tag of it->area by LID: a typed item at its byte (and bit) address. */
+static int tag_of(const conn *c, uint32_t lid, item_ref *it)
+{
+    const plcio_s7plus_server_options *o = &c->srv->o;
+    for (size_t k = 0; o->tags && k < o->ntags; k++) {
+        const plcio_s7plus_tag *t = &o->tags[k];
+        if (t->area != it->area || t->sym.nlids != 1 || t->sym.lids[0] != lid) continue;
+        it->sym = true;
+        it->stype = t->sym.type;
+        it->slen = 0;
+        it->start = t->start;
+        it->bitpos = t->start * 8u + (t->sym.type == PLCIO_TYPE_BOOL && t->bit > 0 ? (uint32_t)t->bit : 0);
+        it->size = (uint32_t)plcio_type_size(t->sym.type, 0);
+        return it->size ? PLCIO_OK : PLCIO_ENOTFOUND;
+    }
+    return PLCIO_ENOTFOUND;
+}
+
 static int item_of(const conn *c, const s7p_address *a, item_ref *it)
 {
     memset(it, 0, sizeof *it);
@@ -391,6 +409,7 @@ static int item_of(const conn *c, const s7p_address *a, item_ref *it)
     } else if (a->area >= S7P_ID_NATIVE_OBJECTS_THE_I_AREA && a->area <= S7P_ID_NATIVE_OBJECTS_THE_M_AREA &&
                a->sub_area == S7P_ID_CONTROLLER_AREA_VALUE) {
         it->area = (plcio_s7plus_area)(a->area - S7P_ID_NATIVE_OBJECTS_THE_I_AREA + 1);
+        if (a->nlids == 1) return tag_of(c, a->lids[0], it); /* a PLC tag by its LID */
     } else {
         return PLCIO_ENOTFOUND;
     }
@@ -705,7 +724,7 @@ static int explore_types(conn *c, uint8_t version, const s7p_header *h)
         plcio_wcursor w = plcio_wcursor_make(pdu, cap);
         answer_header(&w, h->function, h->seq);
         s7p_put_vlq64(&w, 0);
-        int rc = s7p_ti_encode(&w, c->srv->o.symbols);
+        int rc = s7p_ti_encode_all(&w, c->srv->o.symbols, c->srv->o.tags, c->srv->o.ntags);
         plcio_wcursor_u32be(&w, 0);
         if (rc == PLCIO_ENOSPC || w.overrun) {
             free(pdu);
@@ -723,7 +742,8 @@ static int explore_types(conn *c, uint8_t version, const s7p_header *h)
 static int on_explore(conn *c, uint8_t version, const s7p_header *h, plcio_rcursor *rd)
 {
     uint32_t id = plcio_rcursor_left(rd) >= 4 ? plcio_rcursor_u32be(rd) : 0;
-    if (id == S7P_ID_TYPE_INFO_CONTAINER && c->srv->o.symbols) return explore_types(c, version, h);
+    if (id == S7P_ID_TYPE_INFO_CONTAINER && (c->srv->o.symbols || (c->srv->o.tags && c->srv->o.ntags)))
+        return explore_types(c, version, h);
     if (id != S7P_ID_NATIVE_THE_PLC_PROGRAM || !c->srv->o.memory.list_dbs) return -1; /* answered as not simulated */
     uint16_t *dbs = malloc(65535 * sizeof *dbs);
     if (!dbs) return PLCIO_ENOMEM;

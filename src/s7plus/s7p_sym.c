@@ -199,7 +199,7 @@ static int collect(shapes *s, const lay_shape *x, int depth)
 static int collect_set(const plcio_layout_set *set, shapes *s)
 {
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; i < plcio_layout_set_count(set); i++) {
+    for (size_t i = 0; set && i < plcio_layout_set_count(set); i++) {
         const plcio_layout *l = plcio_layout_set_get(set, i);
         if (!l->optimized) continue;
         int rc = collect(s, l->shape, 0);
@@ -364,7 +364,75 @@ static int type_object(plcio_wcursor *w, const lay_shape *x, uint32_t rid, const
     return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
 }
 
-int s7p_ti_encode(plcio_wcursor *w, const plcio_layout_set *set)
+/* One VartypeList element of a PLC tag: elementary (offset-info kind 8),
+ * its byte address as both offsets, a BOOL's bit in the flags. */
+static void tag_vartype(plcio_wcursor *w, const plcio_s7plus_tag *t)
+{
+    unsigned bit = t->sym.type == PLCIO_TYPE_BOOL && t->bit > 0 ? (unsigned)t->bit & 7u : 0;
+    le32(w, t->sym.lids[0]);
+    le32(w, 0); /* symbol CRC: not computed */
+    plcio_wcursor_u8(w, s7p_softtype(t->sym.type));
+    plcio_wcursor_u16be(w, (uint16_t)(8u << 12 | bit));
+    /* bit offsets: standard (classic) in bits 4..6 with the classic flag 0x08, optimized in 0..2 */
+    plcio_wcursor_u8(w, (uint8_t)(bit << 4 | 0x08u | bit));
+    le16(w, t->start); /* optimized offset */
+    le16(w, t->start); /* standard offset: the byte address */
+}
+
+/* The type object of one area's tags (RID 0x90010000 I, ...): blocks as a
+ * DB's type object has them; an area without tags is left out. */
+static int tag_object(plcio_wcursor *w, plcio_s7plus_area area, const plcio_s7plus_tag *tags, size_t ntags)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < ntags; i++)
+        count += tags[i].area == area;
+    if (!count) return PLCIO_OK;
+    s7p_elem e;
+    memset(&e, 0, sizeof e);
+    e.tag = S7P_E_START_OBJECT;
+    e.relation_id = S7P_TI_RID_TAGS + ((uint32_t)area << 16);
+    e.class_id = S7P_ID_CLASS_TYPE_INFO;
+    s7p_elem_encode(w, &e);
+    for (int list = 0; list < 2; list++) {
+        plcio_wcursor_u8(w, list ? S7P_E_VARNAME_LIST : S7P_E_VARTYPE_LIST);
+        size_t i = 0;
+        bool first = true;
+        while (i < ntags) {
+            while (i < ntags && tags[i].area != area)
+                i++;
+            if (i == ntags) break;
+            uint8_t *len = plcio_wcursor_reserve(w, 2);
+            size_t start = plcio_wcursor_used(w);
+            if (first && !list) le32(w, 1); /* first id */
+            first = false;
+            for (; i < ntags && plcio_wcursor_used(w) - start < BLOCK_MAX; i++) {
+                if (tags[i].area != area) continue;
+                if (!list) {
+                    tag_vartype(w, &tags[i]);
+                    continue;
+                }
+                size_t nl = strnlen(tags[i].name, sizeof tags[i].name);
+                if (nl > 255) return PLCIO_ERANGE;
+                plcio_wcursor_u8(w, (uint8_t)nl);
+                plcio_wcursor_write(w, tags[i].name, nl);
+                plcio_wcursor_u8(w, 0);
+            }
+            size_t n = plcio_wcursor_used(w) - start;
+            if (len) {
+                len[0] = (uint8_t)(n >> 8);
+                len[1] = (uint8_t)n;
+            }
+        }
+        plcio_wcursor_u16be(w, 0);
+    }
+    e.tag = S7P_E_END_OBJECT;
+    s7p_elem_encode(w, &e);
+    return w->overrun ? PLCIO_ENOSPC : PLCIO_OK;
+}
+
+int s7p_ti_encode(plcio_wcursor *w, const plcio_layout_set *set) { return s7p_ti_encode_all(w, set, NULL, 0); }
+
+int s7p_ti_encode_all(plcio_wcursor *w, const plcio_layout_set *set, const plcio_s7plus_tag *tags, size_t ntags)
 {
     shapes s;
     int rc = collect_set(set, &s);
@@ -377,6 +445,8 @@ int s7p_ti_encode(plcio_wcursor *w, const plcio_layout_set *set)
     s7p_elem_encode(w, &e);
     for (size_t i = 0; i < s.n && !rc; i++)
         rc = type_object(w, s.v[i], S7P_TI_RID_BASE + (uint32_t)i, &s);
+    for (int a = PLCIO_S7PLUS_AREA_I; a <= PLCIO_S7PLUS_AREA_M && !rc && tags; a++)
+        rc = tag_object(w, (plcio_s7plus_area)a, tags, ntags);
     e.tag = S7P_E_END_OBJECT;
     s7p_elem_encode(w, &e);
     free(s.v);
@@ -432,6 +502,9 @@ typedef struct ti_elem {
     int32_t lows[6];
     uint32_t counts[6];
     uint32_t rel;
+    uint32_t offset;  /* elementary (kinds 1, 8): the standard byte offset */
+    uint8_t bitinfo;  /* bit offsets: optimized in bits 0..2, standard in 4..6 with the classic flag 0x08 */
+    uint8_t attr_bit; /* the bit offset in the attribute flags (bits 0..2) */
 } ti_elem;
 
 typedef struct ti_type {
@@ -478,8 +551,9 @@ static int parse_elem(plcio_rcursor *c, ti_elem *e)
     (void)rd_le(c, 4); /* symbol CRC */
     e->sdt = plcio_rcursor_u8(c);
     uint16_t flags = plcio_rcursor_u16be(c);
-    (void)plcio_rcursor_u8(c);
+    e->bitinfo = plcio_rcursor_u8(c);
     e->oit = flags >> 12;
+    e->attr_bit = flags & 7u;
     static const size_t sizes[16] = {104, 4, 12, 20, 68, 32, 48, 96, 4, 12, 20, 68, 32, 48, 96, 40};
     size_t need = sizes[e->oit];
     if (plcio_rcursor_left(c) < need) return PLCIO_EPROTO;
@@ -487,7 +561,10 @@ static int parse_elem(plcio_rcursor *c, ti_elem *e)
     e->ndims = 0;
     switch (e->oit) {
     case 1:
-    case 8: break;
+    case 8:
+        rd_le(&body, 2); /* optimized offset */
+        e->offset = rd_le(&body, 2);
+        break;
     case 2:
     case 9: e->strlen_ = rd_le(&body, 2); break;
     case 5:
@@ -786,5 +863,54 @@ int s7p_ti_scl(const s7p_ti_set *t, uint32_t rid, const char *name, char **out, 
         return rc;
     }
     *out = b.p;
+    return PLCIO_OK;
+}
+
+/* ---- client: PLC tags from the type information ---------------------------------- */
+
+int s7p_ti_tags(const s7p_ti_set *t, plcio_s7plus_area area, plcio_s7plus_tag **v, size_t *n, size_t *cap, char *msg,
+                size_t msgcap)
+{
+    const ti_type *ty = find_type(t, S7P_TI_RID_TAGS + ((uint32_t)area << 16));
+    if (!ty) return PLCIO_OK; /* no tags in this area */
+    if (ty->nnames != ty->nelems) {
+        snprintf(msg, msgcap, "tag table 0x%08x has %zu tags but %zu names", ty->rid, ty->nelems, ty->nnames);
+        return PLCIO_EPROTO;
+    }
+    for (size_t i = 0; i < ty->nelems; i++) {
+        const ti_elem *e = &ty->elems[i];
+        plcio_type pt;
+        /* arrays, structs, strings and types plcio has no value for: left out */
+        if ((e->oit != 8 && e->oit != 1) || e->rel || !s7p_softtype_to_type(e->sdt, &pt) || pt == PLCIO_TYPE_STRING ||
+            pt == PLCIO_TYPE_WSTRING)
+            continue;
+        const char *name = ty->names[i];
+        if (!name[0] || strlen(name) >= PLCIO_S7PLUS_TAG_NAME_MAX || strpbrk(name, "\"\r\n")) {
+            snprintf(msg, msgcap, "tag name \"%.80s\" cannot be written as a symbol", name);
+            return PLCIO_EPROTO;
+        }
+        if (e->lid == 0) {
+            snprintf(msg, msgcap, "tag %s has LID 0", name);
+            return PLCIO_EPROTO;
+        }
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 32;
+            plcio_s7plus_tag *nv = realloc(*v, nc * sizeof *nv);
+            if (!nv) return PLCIO_ENOMEM;
+            *v = nv;
+            *cap = nc;
+        }
+        plcio_s7plus_tag *tag = &(*v)[(*n)++];
+        memset(tag, 0, sizeof *tag);
+        snprintf(tag->name, sizeof tag->name, "%s", name);
+        tag->area = area;
+        tag->start = e->offset;
+        tag->bit = pt != PLCIO_TYPE_BOOL ? -1 : e->bitinfo & 0x08u ? (int)(e->bitinfo >> 4 & 7u) : (int)e->attr_bit;
+        tag->sym.access_area = S7P_ID_NATIVE_OBJECTS_THE_I_AREA + (uint32_t)area - PLCIO_S7PLUS_AREA_I;
+        tag->sym.sub_area = S7P_ID_CONTROLLER_AREA_VALUE;
+        tag->sym.nlids = 1;
+        tag->sym.lids[0] = e->lid;
+        tag->sym.type = pt;
+    }
     return PLCIO_OK;
 }

@@ -20,6 +20,10 @@
 #define S7P_ID_TI_TCOM_SIZE              1502u
 /* RIDs the simulator gives its type objects (plcio's choice) */
 #define S7P_TI_RID_BASE 0x92000000u
+/* Type objects of the PLC tags: + (area << 16), area I 1, Q 2, M 3
+ * (0x90010000 I, 0x90020000 Q, 0x90030000 M, as public reports of real
+ * CPUs give them) */
+#define S7P_TI_RID_TAGS 0x90000000u
 /* LID 1 of a DB's actual values: the RID of its type object */
 #define S7P_LID_TYPE_INFO 1u
 /* Item error for raw (ClassicBlob) access to an optimized DB: plcio's choice */
@@ -40,6 +44,8 @@ int s7p_sym_from_pvalue(plcio_type t, unsigned length, const s7p_value *v, uint8
 /* Simulator: the type-info container's answer body objects for the optimized
  * DBs of `set`; the RID of a DB's type object (0: none). */
 int s7p_ti_encode(plcio_wcursor *w, const plcio_layout_set *set);
+/* The same, the PLC tags' type objects after the DBs' (tags may be NULL). */
+int s7p_ti_encode_all(plcio_wcursor *w, const plcio_layout_set *set, const plcio_s7plus_tag *tags, size_t ntags);
 uint32_t s7p_ti_db_rid(const plcio_layout_set *set, const plcio_layout *db);
 /* Simulator: a member by LID chain (lids after the sub-area). PLCIO_ENOTFOUND
  * / PLCIO_ERANGE; *bitpos its bit position in the simulator's image. */
@@ -51,6 +57,10 @@ int s7p_ti_member(const plcio_layout *db, const uint32_t *lids, unsigned nlids, 
 typedef struct s7p_ti_set s7p_ti_set;
 int s7p_ti_decode(const uint8_t *data, size_t len, s7p_ti_set **out, char *msg, size_t msgcap);
 void s7p_ti_free(s7p_ti_set *t);
+/* Append the elementary tags of one area's type object (if the PLC sent one)
+ * to *v (*n used of *cap, realloc'ed). PLCIO_EPROTO with msg, PLCIO_ENOMEM. */
+int s7p_ti_tags(const s7p_ti_set *t, plcio_s7plus_area area, plcio_s7plus_tag **v, size_t *n, size_t *cap, char *msg,
+                size_t msgcap);
 /* SCL text (malloc'ed, *out) of DATA_BLOCK "name" from type object rid. */
 int s7p_ti_scl(const s7p_ti_set *t, uint32_t rid, const char *name, char **out, char *msg, size_t msgcap);
 

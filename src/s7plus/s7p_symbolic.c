@@ -30,7 +30,10 @@ typedef struct cache_entry {
 struct s7p_symcache {
     cache_entry *v;
     size_t n;
-    batch *b; /* symbolic reads/writes: the batch under way */
+    batch *b;               /* symbolic reads/writes: the batch under way */
+    plcio_s7plus_tag *tags; /* the PLC's tag table, once browsed */
+    size_t ntags;
+    bool tags_loaded;
 };
 
 void s7p_symcache_free(s7p_symcache *s)
@@ -40,6 +43,7 @@ void s7p_symcache_free(s7p_symcache *s)
         plcio_layout_set_free(s->v[i].set);
     free(s->v);
     free(s->b);
+    free(s->tags);
     free(s);
 }
 
@@ -53,6 +57,10 @@ void plcio_s7plus_client_forget(plcio_s7plus_client *c)
     free(cache->v);
     cache->v = NULL;
     cache->n = 0;
+    free(cache->tags);
+    cache->tags = NULL;
+    cache->ntags = 0;
+    cache->tags_loaded = false;
 }
 
 static int fail(plcio_s7plus_client *c, int rc, const char *fmt, ...) PLCIO_PRINTF(3, 4);
@@ -397,6 +405,81 @@ static int cached(plcio_s7plus_client *c, const char *want, size_t wlen, const p
     return PLCIO_OK;
 }
 
+/* The PLC's tag table: Explore of the type information, I, Q, M. */
+static int browse_tags(plcio_s7plus_client *c, plcio_s7plus_tag **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    s7p_ti_set *ti = NULL;
+    int rc = explore_types(c, &ti);
+    if (rc) return rc;
+    plcio_s7plus_tag *v = NULL;
+    size_t n = 0, cap = 0;
+    char msg[200] = "";
+    for (int a = PLCIO_S7PLUS_AREA_I; a <= PLCIO_S7PLUS_AREA_M && !rc; a++)
+        rc = s7p_ti_tags(ti, (plcio_s7plus_area)a, &v, &n, &cap, msg, sizeof msg);
+    s7p_ti_free(ti);
+    if (rc) {
+        free(v);
+        return fail(c, rc, "s7plus: %s", rc == PLCIO_ENOMEM ? "out of memory" : msg);
+    }
+    *out = v;
+    *count = n;
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_browse_tags(plcio_s7plus_client *c, plcio_s7plus_tag **out, size_t *n)
+{
+    if (!c || !out || !n) return PLCIO_EINVAL;
+    int rc = browse_tags(c, out, n);
+    if (!rc) s7p_cl_ok(c);
+    return rc;
+}
+
+/* The tag named name[0..len) (case-insensitive), browsing the table on first use. */
+static int cached_tag(plcio_s7plus_client *c, const char *name, size_t len, const plcio_s7plus_tag **out)
+{
+    s7p_symcache **cache = s7p_cl_cache(c);
+    if (!*cache && !(*cache = calloc(1, sizeof **cache))) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
+    if (!(*cache)->tags_loaded) {
+        int rc = browse_tags(c, &(*cache)->tags, &(*cache)->ntags);
+        if (rc) return rc;
+        (*cache)->tags_loaded = true;
+    }
+    for (size_t k = 0; k < (*cache)->ntags; k++) {
+        const plcio_s7plus_tag *t = &(*cache)->tags[k];
+        if (strlen(t->name) == len && strncasecmp(t->name, name, len) == 0) {
+            *out = t;
+            return PLCIO_OK;
+        }
+    }
+    /* a DB's name alone: say so (one more Explore, on this error only) */
+    db_info *dbs = NULL;
+    size_t n = 0;
+    bool is_db = false;
+    if (list_named(c, &dbs, &n) == PLCIO_OK)
+        for (size_t k = 0; k < n && !is_db; k++)
+            is_db = strlen(dbs[k].name) == len && strncasecmp(dbs[k].name, name, len) == 0;
+    free(dbs);
+    if (is_db)
+        return fail(c, PLCIO_ESYNTAX,
+                    "s7plus: \"%.*s\" is a data block, not a symbol of its own: name a member (\"%.*s\".Member)",
+                    (int)len, name, (int)len, name);
+    return fail(c, PLCIO_ENOTFOUND,
+                "s7plus: \"%.*s\": no such PLC tag (a data block's member is written \"DB\".Member)", (int)len, name);
+}
+
+/* "Start" or Start alone: a PLC tag. */
+static int resolve_tag(plcio_s7plus_client *c, const char *name, size_t len, plcio_s7plus_symbol *out)
+{
+    const plcio_s7plus_tag *t = NULL;
+    int rc = cached_tag(c, name, len, &t);
+    if (rc || !t) return rc ? rc : PLCIO_EINTERNAL;
+    *out = t->sym;
+    s7p_cl_ok(c);
+    return PLCIO_OK;
+}
+
 int plcio_s7plus_client_resolve(plcio_s7plus_client *c, const char *name, plcio_s7plus_symbol *out)
 {
     if (!c || !name || !out) return PLCIO_EINVAL;
@@ -409,9 +492,19 @@ int plcio_s7plus_client_resolve(plcio_s7plus_client *c, const char *name, plcio_
         const char *q = strchr(p + 1, '"');
         if (!q || q == p + 1) return fail(c, PLCIO_ESYNTAX, "s7plus: %s: the DB name's closing quote is missing", name);
         p = q + 1;
+        const char *e = p;
+        while (*e == ' ')
+            e++;
+        if (!*e) return resolve_tag(c, db + 1, (size_t)(q - db - 1), out);
     } else {
         while (*p && *p != '.' && *p != '[')
             p++;
+        if (!*p && p > db) {
+            size_t l = (size_t)(p - db);
+            while (l && db[l - 1] == ' ')
+                l--;
+            if (l) return resolve_tag(c, db, l, out);
+        }
     }
     size_t dblen = (size_t)(p - db);
     if (dblen == 0 || *p != '.' || !p[1])

@@ -589,9 +589,10 @@ int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, 
         w->json_dirty = true;
         if (w->frag_dirty) w->frag_dirty[index] = 1;
     }
-    if (!was_good) {
+    if (!was_good) { /* the JSON text says the quality too: render the tag again */
         memcpy(st + SHM_T_QUALITY_CHANGED, &now, 8);
         w->json_dirty = true;
+        if (w->frag_dirty) w->frag_dirty[index] = 1;
     }
     st[SHM_T_QUALITY] = PLCIO_SHM_QUALITY_GOOD;
     int32_t zero = 0;

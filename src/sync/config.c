@@ -304,6 +304,7 @@ static int group_pair(parse_ctx *ctx, const char *key, yaml_node_t *v, void *obj
     if (!strcmp(key, "interval")) return get_duration(ctx, v, "interval", 1, &g->interval_ms);
     if (!strcmp(key, "layout")) return get_string(ctx, v, "layout", &g->layout);
     if (!strcmp(key, "writable")) return get_bool(ctx, v, "writable", &g->writable);
+    if (!strcmp(key, "subscribe")) return get_bool(ctx, v, "subscribe", &g->subscribe);
     if (!strcmp(key, "db")) {
         rc = get_uint(ctx, v, "db", 1, 65535, &u);
         g->db = (int)u;

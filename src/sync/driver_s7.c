@@ -10,49 +10,32 @@
 #include "plcio/s7.h"
 #include "plcio/driver.h"
 #include "s7/s7_client_internal.h"
+#include "sync/sync_s7_plan.h"
 
-/* Where an S7 tag lives: the driver's own, in the tag's location bytes. */
-typedef struct s7_location {
-    uint8_t area; /* plcio_s7_area */
-    uint16_t db;
-    uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
-} s7_location;
-_Static_assert(sizeof(s7_location) <= PLCIO_DRIVER_LOCATION_SIZE, "an S7 location fits a tag's location bytes");
-#define S7AT(t) ((s7_location *)plcio_sync_tag_location(t))
+/* Where an S7 tag lives (area: plcio_s7_area), in the tag's location bytes. */
+#define S7AT(t) S7PLAN_AT(t)
 
 typedef struct s7_job {
-    struct s7_job *next;
-    plcio_sync_group *group;     /* a read, or */
-    plcio_sync_write_req *write; /* a write */
-    plcio_s7_var var;            /* the write's variable */
+    s7plan_job base;  /* first: the queue's view */
+    plcio_s7_var var; /* the write's variable */
     uint8_t bit_value;
 } s7_job;
 
 /* A group's read plan, made once: tags of the same area and DB whose bytes are
- * close (gap <= MERGE_GAP) share one variable, so a whole DB is one variable
- * the client splits into PDU-sized, pipelined requests. */
-#define MERGE_GAP 32u
-
+ * close (gap <= S7PLAN_MERGE_GAP) share one variable, so a whole DB is one
+ * variable the client splits into PDU-sized, pipelined requests. */
 typedef struct s7_plan {
-    plcio_s7_var *vars; /* regions */
-    size_t nvars;
-    size_t *var_of;   /* per tag: its region */
-    uint32_t *offset; /* per tag: its bytes' offset in buf */
-    uint8_t *buf;
-    size_t bytes; /* bytes read per cycle (gaps included) */
-    bool merged;
-    s7_job read;      /* the group's read job: a group has at most one cycle running */
-    char warned[256]; /* the refusal last logged: logged again only when it changes */
+    s7plan_ranges r;
+    plcio_s7_var *vars; /* one per region */
+    s7_job read;        /* the group's read job: a group has at most one cycle running */
+    char warned[256];   /* the refusal last logged: logged again only when it changes */
 } s7_plan;
 
 typedef struct s7_drv {
     plcio_sync_device *dev;
     plcio_s7_client *client;
-    int watched_fd;
-    unsigned watched_events;
-    uint64_t timer, timer_deadline;
-    s7_job *head, *tail; /* head is running when client busy */
-    bool running;
+    s7plan_watch watch;
+    s7plan_queue q;
     bool came_up;  /* set by the client's on_connect, inside process */
     uint64_t kick; /* timer: process() soon, so a newly queued job is encoded and sent */
 } s7_drv;
@@ -71,50 +54,22 @@ static void on_deadline(plcio_loop *loop, void *ctx)
 {
     (void)loop;
     s7_drv *drv = ctx;
-    drv->timer = 0;
-    drv->timer_deadline = 0;
+    s7plan_watch_fired(&drv->watch);
     pump(drv);
 }
 
 /* Keep the loop's view of the socket and deadline in step with the client. */
 static void rewatch(s7_drv *drv)
 {
-    plcio_loop *loop = plcio_sync_device_loop(drv->dev);
     uint64_t deadline = 0;
     unsigned wants = plcio_s7_client_wants(drv->client, &deadline);
-    int fd = plcio_s7_client_fd(drv->client);
-    unsigned events =
-        ((wants & PLCIO_S7_WANT_READ) ? PLCIO_IO_READ : 0u) | ((wants & PLCIO_S7_WANT_WRITE) ? PLCIO_IO_WRITE : 0u);
-    /* Always watch readability while connected: a peer that closes is noticed at once. */
-    if (fd >= 0) events |= PLCIO_IO_READ;
-    if (fd != drv->watched_fd) {
-        if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
-        drv->watched_fd = -1;
-        if (fd >= 0 && plcio_loop_add(loop, fd, events, on_io, drv) == PLCIO_OK) {
-            drv->watched_fd = fd;
-            drv->watched_events = events;
-        }
-    } else if (fd >= 0 && events != drv->watched_events) {
-        plcio_loop_mod(loop, fd, events);
-        drv->watched_events = events;
-    }
-    if (deadline != drv->timer_deadline) {
-        if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
-        drv->timer = deadline ? plcio_loop_timer_add(loop, deadline, on_deadline, drv) : 0;
-        drv->timer_deadline = deadline;
-    }
+    s7plan_rewatch(&drv->watch, plcio_s7_client_fd(drv->client), (wants & PLCIO_S7_WANT_READ) != 0,
+                   (wants & PLCIO_S7_WANT_WRITE) != 0, deadline);
 }
 
 static bool start_next(s7_drv *drv);
 
-static void finish_head(s7_drv *drv)
-{
-    s7_job *job = drv->head;
-    drv->head = job->next;
-    if (!drv->head) drv->tail = NULL;
-    drv->running = false;
-    if (!job->group) free(job); /* a read is its plan's own */
-}
+static void finish_head(s7_drv *drv) { s7plan_finish_head(&drv->q); /* a read is its plan's own (borrowed) */ }
 
 static int s7_build_plan(plcio_sync_group *g, bool merge);
 
@@ -124,42 +79,34 @@ static int s7_build_plan(plcio_sync_group *g, bool merge);
 static void note_refusal(s7_drv *drv, plcio_sync_group *g, int result, const char *refusal)
 {
     s7_plan *p = plcio_sync_group_plan(g);
-    if (result == PLCIO_EPLC && strcmp(refusal, p->warned) != 0) {
-        plcio_sync_device_log(drv->dev, PLCIO_LOG_WARN, "%s/%s: %s (tags in error until this changes)",
-                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
-        snprintf(p->warned, sizeof p->warned, "%s", refusal);
-    } else if (result == PLCIO_OK && p->warned[0]) {
-        plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: every tag reads again",
-                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g));
-        p->warned[0] = '\0';
-    }
+    if (result == PLCIO_EPLC || result == PLCIO_OK)
+        s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, result == PLCIO_EPLC ? refusal : "");
 }
 
 static void read_done(void *ctx, plcio_s7_client *client, int result)
 {
     s7_drv *drv = ctx;
-    s7_job *job = drv->head;
-    plcio_sync_group *g = job->group;
+    plcio_sync_group *g = drv->q.head->group;
     s7_plan *p = plcio_sync_group_plan(g);
     bool split = false;
     /* A lost connection is reported by the device going down; per-item refusals
      * (missing DB, out of range) mark only the tags of that variable. */
     if (result == PLCIO_OK || result == PLCIO_EPLC) {
         for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
-            const plcio_s7_var *v = &p->vars[p->var_of[i]];
+            const plcio_s7_var *v = &p->vars[p->r.region_of[i]];
             if (v->result == PLCIO_OK)
-                plcio_sync_tag_value(plcio_sync_group_tag(g, i), p->buf + p->offset[i],
+                plcio_sync_tag_value(plcio_sync_group_tag(g, i), p->r.buf + p->r.offset[i],
                                      plcio_sync_tag_size(plcio_sync_group_tag(g, i)));
             else
                 plcio_sync_tag_error(plcio_sync_group_tag(g, i), v->result);
         }
         /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
-        split = result == PLCIO_EPLC && p->merged;
+        split = result == PLCIO_EPLC && p->r.merged;
     }
     char refusal[PLCIO_ERROR_TEXT_MAX] = "";
     if (result == PLCIO_EPLC) snprintf(refusal, sizeof refusal, "%s", plcio_s7_client_last_error(client)->text);
     finish_head(drv);
-    plcio_sync_group_done(g, result, 0, result == PLCIO_OK ? p->bytes : 0);
+    plcio_sync_group_done(g, result, 0, result == PLCIO_OK ? p->r.bytes : 0);
     if (split && s7_build_plan(g, false) == PLCIO_OK) {
         plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: %s; reading each tag on its own from now on",
                               plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
@@ -171,8 +118,7 @@ static void read_done(void *ctx, plcio_s7_client *client, int result)
 static void write_done(void *ctx, plcio_s7_client *client, int result)
 {
     s7_drv *drv = ctx;
-    s7_job *job = drv->head;
-    plcio_sync_write_req *w = job->write;
+    plcio_sync_write_req *w = drv->q.head->write;
     char msg[PLCIO_ERROR_TEXT_MAX] = "";
     if (result != PLCIO_OK) snprintf(msg, sizeof msg, "%s", plcio_s7_client_last_error(client)->text);
     finish_head(drv);
@@ -182,24 +128,24 @@ static void write_done(void *ctx, plcio_s7_client *client, int result)
 /* Hand the next queued job to the client; true when one was started. */
 static bool start_next(s7_drv *drv)
 {
-    while (drv->head && !drv->running && plcio_sync_device_is_up(drv->dev)) {
-        s7_job *job = drv->head;
+    while (drv->q.head && !drv->q.running && plcio_sync_device_is_up(drv->dev)) {
+        s7_job *job = (s7_job *)drv->q.head;
         int rc;
-        if (job->group) {
-            s7_plan *p = plcio_sync_group_plan(job->group);
-            rc = plcio_s7_client_read_vars_async(drv->client, p->vars, p->nvars, read_done, drv);
+        if (job->base.group) {
+            s7_plan *p = plcio_sync_group_plan(job->base.group);
+            rc = plcio_s7_client_read_vars_async(drv->client, p->vars, p->r.nregions, read_done, drv);
         } else {
             rc = plcio_s7_client_write_vars_async(drv->client, &job->var, 1, write_done, drv);
         }
         if (rc == PLCIO_OK) {
-            drv->running = true;
+            drv->q.running = true;
             return true;
         }
         /* The client's own heartbeat is in flight: the job waits for the next pump. */
         if (rc == PLCIO_EBUSY) return false;
         /* Could not even queue it: report and go on with the next. */
-        plcio_sync_group *g = job->group;
-        plcio_sync_write_req *w = job->write;
+        plcio_sync_group *g = job->base.group;
+        plcio_sync_write_req *w = job->base.write;
         finish_head(drv);
         if (g)
             plcio_sync_group_done(g, rc, 0, 0);
@@ -210,23 +156,7 @@ static bool start_next(s7_drv *drv)
 }
 
 /* Everything queued is over when the connection is: reads end, writes fail. */
-static void drop_jobs(s7_drv *drv, int err)
-{
-    while (drv->head) {
-        s7_job *job = drv->head;
-        plcio_sync_group *g = job->group;
-        plcio_sync_write_req *w = job->write;
-        bool was_running = drv->running;
-        finish_head(drv);
-        if (g)
-            plcio_sync_group_done(g, err, 0, 0);
-        else if (!was_running)
-            plcio_sync_write_done(w, err, "not sent: the connection was lost");
-        else
-            plcio_sync_write_done(
-                w, err, "the connection was lost before the PLC answered: the write may or may not have happened");
-    }
-}
+static void drop_jobs(s7_drv *drv, int err) { s7plan_drop(&drv->q, err); }
 
 /* Failures (refused, timed out, reset, EOF: the fd is always watched for
  * reading) come out of process(), which has then completed the running job.
@@ -281,7 +211,7 @@ static int s7_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err)
     s7_drv *drv = calloc(1, sizeof *drv);
     if (!drv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     drv->dev = d;
-    drv->watched_fd = -1;
+    drv->watch = (s7plan_watch){.dev = d, .fd = -1, .on_io = on_io, .on_deadline = on_deadline, .ctx = drv};
     o.on_connect = on_client_connect;
     o.callback_ctx = drv;
     rc = plcio_s7_client_new(NULL, &o, &drv->client, err);
@@ -297,8 +227,7 @@ static void s7_close(plcio_sync_device *d)
 {
     s7_drv *drv = plcio_sync_device_data(d);
     plcio_loop *loop = plcio_sync_device_loop(d);
-    if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
-    if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
+    s7plan_unwatch(&drv->watch);
     if (drv->kick) plcio_loop_timer_cancel(loop, drv->kick);
     drop_jobs(drv, PLCIO_ECANCELED);
     plcio_s7_client_free(drv->client);
@@ -309,17 +238,21 @@ static void s7_close(plcio_sync_device *d)
 static int s7_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *address, const plcio_layout_member *m,
                       int db, plcio_error *err)
 {
-    (void)d;
     if (m) {
         S7AT(t)->area = PLCIO_S7_AREA_DB;
+        S7AT(t)->read_only = false;
         S7AT(t)->db = (uint16_t)(m->db_number >= 0 ? m->db_number : db);
         S7AT(t)->byte = m->byte;
         plcio_sync_tag_set_shape(t, m->type, m->length, m->bit >= 0 ? (unsigned)m->bit : 0, m->size);
         return PLCIO_OK;
     }
     plcio_s7_address a;
-    int rc = plcio_s7_address_parse(address, &a, err);
+    bool read_only = false;
+    /* a logo:// device: the LOGO! names of its model= (I1, AI1...) and its V range */
+    s7_drv *drv = plcio_sync_device_data(d);
+    int rc = plcio_s7_client_parse_address(drv->client, address, &a, &read_only, err);
     if (rc != PLCIO_OK) return rc;
+    S7AT(t)->read_only = read_only;
     if (a.count != 1) {
         return plcio_error_set(err, PLCIO_EUNSUPPORTED,
                                "an array address is not one tag: list its elements, or use a layout member");
@@ -338,10 +271,8 @@ static int s7_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *addre
 static void free_plan(s7_plan *p)
 {
     if (!p) return;
+    s7plan_free(&p->r);
     free(p->vars);
-    free(p->var_of);
-    free(p->offset);
-    free(p->buf);
     free(p);
 }
 
@@ -351,102 +282,21 @@ static void s7_free_plan(plcio_sync_group *g)
     plcio_sync_group_set_plan(g, NULL);
 }
 
-/* A tag's place in address order, sorted by value: qsort has no context
- * argument, and a global pointing at the group would be shared by every
- * engine of the process. */
-typedef struct tag_key {
-    s7_location at;
-    size_t index;
-} tag_key;
-
-static int cmp_key(const void *a, const void *b)
-{
-    const tag_key *x = a, *y = b;
-    if (x->at.area != y->at.area) return x->at.area < y->at.area ? -1 : 1;
-    if (x->at.db != y->at.db) return x->at.db < y->at.db ? -1 : 1;
-    if (x->at.byte != y->at.byte) return x->at.byte < y->at.byte ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
 /* Build (or rebuild) g's plan; the old one is replaced only on success. */
 static int s7_build_plan(plcio_sync_group *g, bool merge)
 {
-    size_t n = plcio_sync_group_tag_count(g);
     s7_plan *p = calloc(1, sizeof *p);
-    size_t *order = malloc(n * sizeof *order);
-    uint32_t *start = malloc(n * sizeof *start), *end = malloc(n * sizeof *end);
-    if (p) {
-        p->vars = calloc(n, sizeof *p->vars);
-        p->var_of = malloc(n * sizeof *p->var_of);
-        p->offset = malloc(n * sizeof *p->offset);
-    }
-    if (!p || !order || !start || !end || !p->vars || !p->var_of || !p->offset) {
-        free(order);
-        free(start);
-        free(end);
+    if (!p) return PLCIO_ENOMEM;
+    if (s7plan_build(&p->r, g, merge, 0) != PLCIO_OK ||
+        !(p->vars = calloc(p->r.nregions ? p->r.nregions : 1, sizeof *p->vars))) {
         free_plan(p);
         return PLCIO_ENOMEM;
     }
-    tag_key *keys = malloc((n ? n : 1) * sizeof *keys);
-    if (!keys) {
-        free(order);
-        free(start);
-        free(end);
-        free_plan(p);
-        return PLCIO_ENOMEM;
+    for (size_t i = 0; i < p->r.nregions; i++) {
+        const s7plan_region *reg = &p->r.regions[i];
+        p->vars[i] =
+            (plcio_s7_var){(plcio_s7_area)reg->area, reg->db, reg->start, reg->size, -1, reg->data, PLCIO_OK, 0};
     }
-    for (size_t i = 0; i < n; i++) {
-        keys[i].at = *S7AT(plcio_sync_group_tag(g, i));
-        keys[i].index = i;
-    }
-    qsort(keys, n, sizeof *keys, cmp_key);
-    for (size_t i = 0; i < n; i++)
-        order[i] = keys[i].index;
-    free(keys);
-    /* Regions in address order: [start, end) per region. */
-    for (size_t k = 0; k < n; k++) {
-        const plcio_sync_tag *t = plcio_sync_group_tag(g, order[k]);
-        plcio_s7_var *last = p->nvars ? &p->vars[p->nvars - 1] : NULL;
-        uint32_t t_end = S7AT(t)->byte + plcio_sync_tag_size(t);
-        if (merge && last && last->area == (plcio_s7_area)S7AT(t)->area && last->db == S7AT(t)->db &&
-            S7AT(t)->byte <= end[p->nvars - 1] + MERGE_GAP) {
-            if (t_end > end[p->nvars - 1]) end[p->nvars - 1] = t_end;
-        } else {
-            p->vars[p->nvars] =
-                (plcio_s7_var){(plcio_s7_area)S7AT(t)->area, S7AT(t)->db, S7AT(t)->byte, 0, -1, NULL, PLCIO_OK, 0};
-            start[p->nvars] = S7AT(t)->byte;
-            end[p->nvars] = t_end;
-            p->nvars++;
-        }
-        p->var_of[order[k]] = p->nvars - 1;
-    }
-    size_t total = 0;
-    for (size_t r = 0; r < p->nvars; r++)
-        total += end[r] - start[r];
-    p->buf = malloc(total ? total : 1);
-    if (!p->buf) {
-        free(order);
-        free(start);
-        free(end);
-        free_plan(p);
-        return PLCIO_ENOMEM;
-    }
-    size_t off = 0;
-    for (size_t r = 0; r < p->nvars; r++) {
-        p->vars[r].size = end[r] - start[r];
-        p->vars[r].data = p->buf + off;
-        start[r] = (uint32_t)off; /* reuse: where region r starts in buf */
-        off += p->vars[r].size;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t r = p->var_of[i];
-        p->offset[i] = start[r] + (S7AT(plcio_sync_group_tag(g, i))->byte - p->vars[r].start);
-    }
-    p->bytes = total;
-    p->merged = merge;
-    free(order);
-    free(start);
-    free(end);
     free_plan(plcio_sync_group_plan(g));
     plcio_sync_group_set_plan(g, p);
     return PLCIO_OK;
@@ -487,11 +337,7 @@ static void on_kick(plcio_loop *loop, void *ctx)
  * be called from within a callback of process()). */
 static void enqueue(s7_drv *drv, s7_job *job)
 {
-    if (drv->tail)
-        drv->tail->next = job;
-    else
-        drv->head = job;
-    drv->tail = job;
+    s7plan_enqueue(&drv->q, &job->base);
     if (!drv->kick) {
         plcio_loop *loop = plcio_sync_device_loop(drv->dev);
         drv->kick = plcio_loop_timer_add(loop, plcio_loop_now(loop), on_kick, drv);
@@ -502,7 +348,7 @@ static void s7_read(plcio_sync_device *d, plcio_sync_group *g)
 {
     s7_plan *p = plcio_sync_group_plan(g);
     s7_job *job = &p->read; /* free: the engine starts no cycle while one runs */
-    *job = (s7_job){.group = g};
+    *job = (s7_job){.base = {.group = g, .borrowed = true}};
     enqueue(plcio_sync_device_data(d), job);
 }
 
@@ -514,9 +360,14 @@ static void s7_write(plcio_sync_device *d, plcio_sync_write_req *w)
         return;
     }
     const plcio_sync_tag *t = plcio_sync_write_tag(w);
+    if (S7AT(t)->read_only) {
+        free(job);
+        plcio_sync_write_done(w, PLCIO_EACCESS, "an input of the LOGO!, read-only (the LOGO! writes it every cycle)");
+        return;
+    }
     size_t size;
     uint8_t *data = plcio_sync_write_data(w, &size);
-    job->write = w;
+    job->base.write = w;
     if (plcio_sync_tag_type(t) == PLCIO_TYPE_BOOL) {
         /* The bit transport size: the PLC changes that bit and no other. */
         job->bit_value = (uint8_t)((data[0] >> plcio_sync_tag_bit(t)) & 1u);

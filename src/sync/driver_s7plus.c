@@ -22,26 +22,20 @@
 #include "plcio/s7plus.h"
 #include "plcio/types.h"
 #include "plcio/value.h"
+#include "sync/sync_s7_plan.h"
 
-/* Where a tag lives: the driver's own, in the tag's location bytes. */
-typedef struct s7p_location {
-    uint8_t area;     /* plcio_s7plus_area */
-    uint8_t symbolic; /* 1: byte is the index of the tag's symbol in the driver's table */
-    uint16_t db;
-    uint32_t byte; /* first byte (the byte that holds the bit, for BOOL) */
-} s7p_location;
-_Static_assert(sizeof(s7p_location) <= PLCIO_DRIVER_LOCATION_SIZE, "a location fits a tag's location bytes");
-#define AT(t) ((s7p_location *)plcio_sync_tag_location(t))
+/* Where a tag lives (area: plcio_s7plus_area; symbolic: byte is the index of
+ * the tag's symbol in the driver's table), in the tag's location bytes. */
+#define AT(t) S7PLAN_AT(t)
 
-/* Tags of one area and DB closer than MERGE_GAP bytes share an item; an item
- * stops growing at MAX_REGION bytes (a whole 64 KiB DB is still one item). */
-#define MERGE_GAP  32u
+/* Tags of one area and DB closer than S7PLAN_MERGE_GAP bytes share an item; an
+ * item stops growing at MAX_REGION bytes (a whole 64 KiB DB is still one item). */
 #define MAX_REGION 65536u
 
 typedef struct s7p_plan {
-    plcio_s7plus_item *items; /* regions, PLCIO_S7PLUS_MAX_ITEMS per request */
+    s7plan_ranges r;          /* the raw tags' regions */
+    plcio_s7plus_item *items; /* one per region, PLCIO_S7PLUS_MAX_ITEMS per request */
     size_t nitems;
-    size_t *item_of; /* per tag: its region (SIZE_MAX: a symbolic tag) */
     /* symbolic tags: their tag indexes; the items of those whose symbol
      * resolved on this connection (active_tag: the tag of each) */
     size_t *sym_tag, *sym_of, nsym; /* sym_of: the index of the tag's symbol */
@@ -49,20 +43,39 @@ typedef struct s7p_plan {
     size_t *active_tag, nactive;
     unsigned generation; /* of the driver's symbol table the active list was made from */
     char sym_why[200];   /* why the symbolic read could not go, if it could not */
-    uint32_t *offset;    /* per tag: its bytes' offset in buf */
-    uint8_t *buf;
-    size_t bytes; /* bytes read per cycle (gaps included) */
-    bool merged;
-    char warned[256]; /* the refusal last logged: logged again only when it changes */
+    char warned[256];    /* the refusal last logged: logged again only when it changes */
+    /* A subscribed group (plcio_sync_group_subscribed): fed by notifications.
+     * Its items: the regions, then the symbols active on this connection, in
+     * subscriptions of up to PLCIO_S7PLUS_MAX_SUB_ITEMS items each. */
+    bool subscribe;
+    plcio_s7plus_sub_item *sub_items;
+    int *sub_result; /* per item: its last notification's result (SUB_NONE: none yet) */
+    size_t nsub;
+    uint32_t *sub_ids; /* per subscription: its id (0: not made) */
+    size_t nchunks, chunks_made;
+    unsigned sub_conn;     /* the connection the subscriptions belong to (0: none) */
+    bool sub_queued;       /* a subscribe job is queued or running */
+    bool open;             /* the engine's cycle waits for a notification */
+    bool fresh;            /* a notification came since the last completed cycle */
+    int sub_err;           /* the last subscribe's failure */
+    uint64_t sub_retry_ns; /* after a failure: not again before this */
+    uint8_t *sbuf;         /* the symbolic tags' bytes, at soff[tag] */
+    uint32_t *soff;
+    uint64_t notes, note_bytes; /* since the last completed cycle */
 } s7p_plan;
 
+#define SUB_NONE 1 /* an item's result before its first notification */
+/* A region of a subscribed group: at most this many bytes (one item of a notification). */
+#define SUB_MAX_REGION 4096u
+/* After a refused subscription, the next attempt waits this long. */
+#define SUB_RETRY_NS (1000ull * 1000 * 1000)
+
 typedef struct s7p_job {
-    struct s7p_job *next;
-    plcio_sync_group *group;        /* a read, or */
-    plcio_sync_write_req *write;    /* a write */
+    s7plan_job base;                /* first: the queue's view (a read's group or a write) */
     size_t batch;                   /* a read: the next request's first raw item */
     bool sym_started;               /* a read: the symbolic items are under way or done */
     bool symbolic;                  /* a write: of sym_item, else of item */
+    bool subscribe;                 /* the group's subscriptions (the next is chunks_made) */
     plcio_s7plus_item item;         /* a raw write: its item */
     plcio_s7plus_sym_item sym_item; /* a symbolic write: its item */
 } s7p_job;
@@ -80,18 +93,18 @@ typedef struct s7p_sym {
 typedef struct s7p_drv {
     plcio_sync_device *dev;
     plcio_s7plus_client *client;
-    int watched_fd;
-    unsigned watched_events;
-    uint64_t timer, timer_deadline;
-    s7p_job *head, *tail; /* head is running when `running` */
-    bool running;
+    s7plan_watch watch;
+    s7plan_queue q;
     bool came_up;  /* set by the connect callback, inside process */
     uint64_t kick; /* timer: pump soon, so a newly queued job goes out */
     s7p_sym *syms;
     size_t nsyms, symcap;
-    unsigned generation;  /* bumped when the symbols were resolved again */
-    bool warned_blocking; /* the blocking symbolic fallback was logged */
-    int lost;             /* a blocking call broke the connection: pump takes the device down */
+    unsigned generation;     /* bumped when the symbols were resolved again */
+    bool warned_blocking;    /* the blocking symbolic fallback was logged */
+    int lost;                /* a blocking call broke the connection: pump takes the device down */
+    unsigned conn;           /* connections made (the subscriptions of an older one are gone) */
+    plcio_sync_group **subg; /* the subscribed groups, for their notifications */
+    size_t nsubg;
 } s7p_drv;
 
 static void pump(s7p_drv *drv);
@@ -108,48 +121,20 @@ static void on_deadline(plcio_loop *loop, void *ctx)
 {
     (void)loop;
     s7p_drv *drv = ctx;
-    drv->timer = 0;
-    drv->timer_deadline = 0;
+    s7plan_watch_fired(&drv->watch);
     pump(drv);
 }
 
 /* Keep the loop's view of the socket and deadline in step with the client. */
 static void rewatch(s7p_drv *drv)
 {
-    plcio_loop *loop = plcio_sync_device_loop(drv->dev);
     uint64_t deadline = 0;
     unsigned wants = plcio_s7plus_client_wants(drv->client, &deadline);
-    int fd = plcio_s7plus_client_fd(drv->client);
-    unsigned events = ((wants & PLCIO_S7PLUS_WANT_READ) ? PLCIO_IO_READ : 0u) |
-                      ((wants & PLCIO_S7PLUS_WANT_WRITE) ? PLCIO_IO_WRITE : 0u);
-    /* Watch readability while a socket is open: a peer that closes is noticed at once. */
-    if (fd >= 0) events |= PLCIO_IO_READ;
-    if (fd != drv->watched_fd) {
-        if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
-        drv->watched_fd = -1;
-        if (fd >= 0 && plcio_loop_add(loop, fd, events, on_io, drv) == PLCIO_OK) {
-            drv->watched_fd = fd;
-            drv->watched_events = events;
-        }
-    } else if (fd >= 0 && events != drv->watched_events) {
-        plcio_loop_mod(loop, fd, events);
-        drv->watched_events = events;
-    }
-    if (deadline != drv->timer_deadline) {
-        if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
-        drv->timer = deadline ? plcio_loop_timer_add(loop, deadline, on_deadline, drv) : 0;
-        drv->timer_deadline = deadline;
-    }
+    s7plan_rewatch(&drv->watch, plcio_s7plus_client_fd(drv->client), (wants & PLCIO_S7PLUS_WANT_READ) != 0,
+                   (wants & PLCIO_S7PLUS_WANT_WRITE) != 0, deadline);
 }
 
-static void finish_head(s7p_drv *drv)
-{
-    s7p_job *job = drv->head;
-    drv->head = job->next;
-    if (!drv->head) drv->tail = NULL;
-    drv->running = false;
-    free(job);
-}
+static void finish_head(s7p_drv *drv) { s7plan_finish_head(&drv->q); }
 
 static int build_plan(plcio_sync_group *g, bool merge);
 
@@ -168,15 +153,7 @@ static void area_text(const plcio_s7plus_item *it, char *buf, size_t cap)
 static void note_refusal(s7p_drv *drv, plcio_sync_group *g, const char *refusal)
 {
     s7p_plan *p = plcio_sync_group_plan(g);
-    if (refusal[0] && strcmp(refusal, p->warned) != 0) {
-        plcio_sync_device_log(drv->dev, PLCIO_LOG_WARN, "%s/%s: %s (tags in error until this changes)",
-                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
-        snprintf(p->warned, sizeof p->warned, "%s", refusal);
-    } else if (!refusal[0] && p->warned[0]) {
-        plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: every tag reads again",
-                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g));
-        p->warned[0] = '\0';
-    }
+    s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
 }
 
 static size_t batch_size(const s7p_plan *p, size_t first)
@@ -239,15 +216,15 @@ static void read_complete(s7p_drv *drv, plcio_sync_group *g, size_t requests)
     for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
         plcio_sync_tag *t = plcio_sync_group_tag(g, i);
         if (AT(t)->symbolic) continue;
-        const plcio_s7plus_item *it = &p->items[p->item_of[i]];
+        const plcio_s7plus_item *it = &p->items[p->r.region_of[i]];
         if (it->result == PLCIO_OK)
-            plcio_sync_tag_value(t, p->buf + p->offset[i], plcio_sync_tag_size(t));
+            plcio_sync_tag_value(t, p->r.buf + p->r.offset[i], plcio_sync_tag_size(t));
         else
             plcio_sync_tag_error(t, it->result);
     }
     /* One bad tag must not hide its merged neighbours: from now on one item per tag. */
-    bool split = refusal[0] && p->merged && p->nitems;
-    plcio_sync_group_done(g, PLCIO_OK, requests, p->bytes);
+    bool split = refusal[0] && p->r.merged && p->nitems;
+    plcio_sync_group_done(g, PLCIO_OK, requests, p->r.bytes);
     if (split && build_plan(g, false) == PLCIO_OK) {
         plcio_sync_device_log(drv->dev, PLCIO_LOG_INFO, "%s/%s: %s; reading each tag on its own from now on",
                               plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), refusal);
@@ -260,8 +237,8 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
 {
     (void)client;
     s7p_drv *drv = ctx;
-    s7p_job *job = drv->head;
-    plcio_sync_group *g = job->group;
+    s7p_job *job = (s7p_job *)drv->q.head;
+    plcio_sync_group *g = job->base.group;
     s7p_plan *p = plcio_sync_group_plan(g);
     if (result != PLCIO_OK) {
         /* The exchange failed (a lost connection is also reported by the device going down). */
@@ -271,7 +248,7 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
     }
     if (!job->sym_started) job->batch += batch_size(p, job->batch);
     if (job->batch < p->nitems || (p->nactive && !job->sym_started)) { /* the next goes from start_next */
-        drv->running = false;
+        drv->q.running = false;
         return;
     }
     size_t requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS + (p->nactive ? 1 : 0);
@@ -282,8 +259,8 @@ static void read_done(void *ctx, plcio_s7plus_client *client, int result)
 static void write_done(void *ctx, plcio_s7plus_client *client, int result)
 {
     s7p_drv *drv = ctx;
-    s7p_job *job = drv->head;
-    plcio_sync_write_req *w = job->write;
+    s7p_job *job = (s7p_job *)drv->q.head;
+    plcio_sync_write_req *w = job->base.write;
     char msg[PLCIO_ERROR_TEXT_MAX + 128] = "";
     int rc = result;
     if (result != PLCIO_OK) {
@@ -353,7 +330,7 @@ static int sym_blocking(s7p_drv *drv, bool write, plcio_s7plus_sym_item *items, 
 static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
 {
     size_t raw_requests = (p->nitems + PLCIO_S7PLUS_MAX_ITEMS - 1) / PLCIO_S7PLUS_MAX_ITEMS;
-    plcio_sync_group *g = job->group;
+    plcio_sync_group *g = job->base.group;
     if (!p->nactive) { /* nothing to ask: every symbol of the group failed to resolve */
         finish_head(drv);
         read_complete(drv, g, raw_requests);
@@ -364,7 +341,7 @@ static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
     job->sym_started = true;
     int rc = plcio_s7plus_client_read_symbols_async(drv->client, p->sym_items, p->nactive, read_done, drv);
     if (rc == PLCIO_EUNSUPPORTED) {
-        drv->running = true;
+        drv->q.running = true;
         if ((drv->lost = sym_blocking(drv, false, p->sym_items, p->nactive)) != PLCIO_OK) return PLCIO_EBUSY;
         finish_head(drv);
         read_complete(drv, g, raw_requests + 1);
@@ -384,14 +361,242 @@ static int start_symbolic(s7p_drv *drv, s7p_job *job, s7p_plan *p)
     return rc;
 }
 
+/* ---- subscribed groups ----
+ * read() opens the engine's cycle; the next notification of the group's
+ * subscriptions completes it, reporting every tag from the values kept (so
+ * read times move as a polled group's do, and tags a late cycle made stale
+ * are good again). The PLC sends one every interval (every_cycle), also
+ * without a change: an interval without one counts late, as a read that
+ * does not answer. The client acknowledges credits from inside process(),
+ * which the loop calls whenever the socket is readable: an engine that
+ * falls behind makes the PLC pause, never drop the subscription. */
+
+/* The cycle has its notification(s): report every tag that has a value. */
+static void sub_complete(s7p_drv *drv, plcio_sync_group *g)
+{
+    s7p_plan *p = plcio_sync_group_plan(g);
+    char refusal[256] = "";
+    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
+        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+        if (AT(t)->symbolic) continue;
+        size_t r = p->r.region_of[i];
+        int res = p->sub_result[r];
+        if (res == PLCIO_OK) {
+            plcio_sync_tag_value(t, p->r.buf + p->r.offset[i], plcio_sync_tag_size(t));
+        } else if (res != SUB_NONE) {
+            plcio_sync_tag_error(t, res);
+            if (!refusal[0]) {
+                char where[64];
+                area_text(&p->items[r], where, sizeof where);
+                snprintf(refusal, sizeof refusal, "the PLC's notification refused %s (%s)", where, plcio_strerror(res));
+            }
+        }
+    }
+    for (size_t k = 0; k < p->nsym; k++) {
+        const s7p_sym *sym = &drv->syms[p->sym_of[k]];
+        if (sym->result != PLCIO_OK) plcio_sync_tag_error(plcio_sync_group_tag(g, p->sym_tag[k]), sym->result);
+    }
+    size_t nactive = p->nsub - p->nitems;
+    for (size_t a = 0; a < nactive; a++) {
+        size_t i = p->active_tag[a];
+        plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+        int res = p->sub_result[p->nitems + a];
+        if (res == PLCIO_OK) {
+            plcio_sync_tag_value(t, p->sbuf + p->soff[i], plcio_sync_tag_size(t));
+        } else if (res != SUB_NONE) {
+            plcio_sync_tag_error(t, res);
+            if (!refusal[0])
+                snprintf(refusal, sizeof refusal, "the PLC's notification refused %s (%s)", plcio_sync_tag_name(t),
+                         plcio_strerror(res));
+        }
+    }
+    uint64_t notes = p->notes, bytes = p->note_bytes;
+    p->notes = p->note_bytes = 0;
+    p->fresh = false;
+    p->open = false;
+    plcio_sync_group_notified(g, notes);
+    plcio_sync_group_done(g, PLCIO_OK, 0, bytes);
+    s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
+}
+
+/* Keep one item's value of a notification (k: the group's item index). */
+static void sub_keep(s7p_plan *p, const plcio_sync_group *g, size_t k, const plcio_s7plus_sub_value *v)
+{
+    uint8_t *to;
+    size_t size;
+    if (k < p->nitems) {
+        to = p->items[k].data;
+        size = p->items[k].size;
+    } else {
+        size_t i = p->active_tag[k - p->nitems];
+        to = p->sbuf + p->soff[i];
+        size = plcio_sync_tag_size(plcio_sync_group_tag(g, i));
+    }
+    int res = v->result;
+    /* an elementary value comes as its big-endian bytes, which are its S7 bytes */
+    if (res == PLCIO_OK && (v->size != size || !v->data)) res = PLCIO_ETYPE;
+    if (res == PLCIO_OK) {
+        memcpy(to, v->data, size);
+        p->note_bytes += size;
+    }
+    p->sub_result[k] = res;
+}
+
+static void on_notify(void *ctx, plcio_s7plus_client *client, const plcio_s7plus_notification *n)
+{
+    (void)client;
+    s7p_drv *drv = ctx;
+    for (size_t j = 0; j < drv->nsubg; j++) {
+        plcio_sync_group *g = drv->subg[j];
+        s7p_plan *p = plcio_sync_group_plan(g);
+        if (!p || p->sub_conn != drv->conn) continue;
+        for (size_t c = 0; c < p->nchunks; c++) {
+            if (!p->sub_ids[c] || p->sub_ids[c] != n->subscription) continue;
+            size_t base = c * PLCIO_S7PLUS_MAX_SUB_ITEMS;
+            for (size_t v = 0; v < n->n; v++)
+                if (base + n->values[v].item < p->nsub) sub_keep(p, g, base + n->values[v].item, &n->values[v]);
+            p->notes++;
+            p->fresh = true;
+            if (p->open) sub_complete(drv, g);
+            return;
+        }
+    }
+}
+
+/* The group's subscription cannot be had: its cycle fails, its tags are in
+ * error (as a polled group's refused items are). */
+static void sub_fail(plcio_sync_group *g, s7p_plan *p, int rc, uint64_t requests)
+{
+    if (!p->open) return;
+    p->open = false;
+    for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++)
+        plcio_sync_tag_error(plcio_sync_group_tag(g, i), rc);
+    plcio_sync_group_done(g, rc, requests, 0);
+}
+
+static void sub_done(void *ctx, plcio_s7plus_client *client, int result)
+{
+    s7p_drv *drv = ctx;
+    plcio_sync_group *g = drv->q.head->group;
+    s7p_plan *p = plcio_sync_group_plan(g);
+    if (result == PLCIO_OK && ++p->chunks_made < p->nchunks) { /* the next subscription goes from start_next */
+        drv->q.running = false;
+        return;
+    }
+    finish_head(drv);
+    p->sub_queued = false;
+    if (result == PLCIO_OK) {
+        plcio_sync_device_log(drv->dev, drv->conn > 1 ? PLCIO_LOG_INFO : PLCIO_LOG_DEBUG,
+                              "%s/%s: subscribed to %zu items (%zu subscriptions), a notification every %u ms",
+                              plcio_sync_device_name(drv->dev), plcio_sync_group_name(g), p->nsub, p->nchunks,
+                              plcio_sync_group_interval_ms(g));
+        return;
+    }
+    char refusal[256];
+    snprintf(refusal, sizeof refusal, "the subscription was refused: %.200s",
+             plcio_s7plus_client_last_error(client)->text);
+    p->sub_err = result;
+    p->sub_retry_ns = plcio_loop_now(plcio_sync_device_loop(drv->dev)) + SUB_RETRY_NS;
+    s7plan_note_refusal(drv->dev, g, p->warned, sizeof p->warned, refusal);
+    sub_fail(g, p, result, 1);
+}
+
+static int sub_start(s7p_drv *drv, s7p_plan *p)
+{
+    plcio_s7plus_subscription_options o;
+    plcio_s7plus_subscription_options_init(&o);
+    uint32_t ms = plcio_sync_group_interval_ms(drv->q.head->group);
+    o.cycle_ms = ms ? ms : 1;
+    o.every_cycle = true; /* a notification each cycle: its absence means something */
+    o.credits = 20;
+    o.notify = on_notify;
+    o.ctx = drv;
+    size_t first = p->chunks_made * PLCIO_S7PLUS_MAX_SUB_ITEMS, n = p->nsub - first;
+    if (n > PLCIO_S7PLUS_MAX_SUB_ITEMS) n = PLCIO_S7PLUS_MAX_SUB_ITEMS;
+    return plcio_s7plus_client_subscribe_async(drv->client, p->sub_items + first, n, &o, &p->sub_ids[p->chunks_made],
+                                               sub_done, drv);
+}
+
+/* A new connection: its subscriptions are still to be made. */
+static void sub_reset(s7p_drv *drv, s7p_plan *p)
+{
+    refresh_active(drv, p);
+    p->sub_conn = drv->conn;
+    p->nsub = p->nitems + p->nactive;
+    for (size_t r = 0; r < p->nitems; r++) {
+        memset(&p->sub_items[r], 0, sizeof p->sub_items[r]);
+        p->sub_items[r].area = p->items[r].area;
+        p->sub_items[r].db = p->items[r].db;
+        p->sub_items[r].start = p->items[r].start;
+        p->sub_items[r].size = p->items[r].size;
+    }
+    for (size_t a = 0; a < p->nactive; a++) {
+        const plcio_s7plus_symbol *sym = &p->sym_items[a].sym;
+        plcio_s7plus_sub_item *it = &p->sub_items[p->nitems + a];
+        memset(it, 0, sizeof *it);
+        it->access_area = sym->access_area;
+        it->sub_area = sym->sub_area;
+        it->crc = sym->crc;
+        it->nlids = sym->nlids;
+        memcpy(it->lids, sym->lids, sizeof it->lids);
+    }
+    for (size_t k = 0; k < p->nsub; k++)
+        p->sub_result[k] = SUB_NONE;
+    p->nchunks = (p->nsub + PLCIO_S7PLUS_MAX_SUB_ITEMS - 1) / PLCIO_S7PLUS_MAX_SUB_ITEMS;
+    memset(p->sub_ids, 0, (p->nchunks ? p->nchunks : 1) * sizeof *p->sub_ids);
+    p->chunks_made = 0;
+    p->sub_queued = false;
+    p->fresh = false;
+    p->notes = p->note_bytes = 0;
+    p->sub_err = PLCIO_OK;
+    p->sub_retry_ns = 0;
+}
+
+static void enqueue(s7p_drv *drv, s7p_job *job);
+
+/* The engine's cycle of a subscribed group. */
+static void sub_read(s7p_drv *drv, plcio_sync_group *g, s7p_plan *p)
+{
+    p->open = true;
+    if (p->sub_conn != drv->conn) sub_reset(drv, p);
+    if (p->fresh || p->nsub == 0) { /* nothing to subscribe: every symbol failed to resolve */
+        sub_complete(drv, g);
+        return;
+    }
+    if (p->chunks_made == p->nchunks || p->sub_queued) return; /* the next notification completes it */
+    if (p->sub_err && plcio_loop_now(plcio_sync_device_loop(drv->dev)) < p->sub_retry_ns) {
+        sub_fail(g, p, p->sub_err, 0);
+        return;
+    }
+    s7p_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        sub_fail(g, p, PLCIO_ENOMEM, 0);
+        return;
+    }
+    job->base.group = g;
+    job->subscribe = true;
+    p->sub_queued = true;
+    enqueue(drv, job);
+}
+
 /* Hand the next queued request to the client; true when one was started. */
 static bool start_next(s7p_drv *drv)
 {
-    while (drv->head && !drv->running && plcio_sync_device_is_up(drv->dev)) {
-        s7p_job *job = drv->head;
+    while (drv->q.head && !drv->q.running && plcio_sync_device_is_up(drv->dev)) {
+        s7p_job *job = (s7p_job *)drv->q.head;
         int rc;
-        if (job->group) {
-            s7p_plan *p = plcio_sync_group_plan(job->group);
+        if (job->subscribe) {
+            s7p_plan *p = plcio_sync_group_plan(job->base.group);
+            rc = sub_start(drv, p);
+            if (rc != PLCIO_OK && rc != PLCIO_EBUSY) { /* could not even ask: this cycle fails, the next tries again */
+                plcio_sync_group *g = job->base.group;
+                finish_head(drv);
+                p->sub_queued = false;
+                sub_fail(g, p, rc, 0);
+                continue;
+            }
+        } else if (job->base.group) {
+            s7p_plan *p = plcio_sync_group_plan(job->base.group);
             if (job->batch == 0 && !job->sym_started) refresh_active(drv, p);
             if (job->batch < p->nitems)
                 rc = plcio_s7plus_client_read_multi_async(drv->client, p->items + job->batch, batch_size(p, job->batch),
@@ -402,7 +607,7 @@ static bool start_next(s7p_drv *drv)
         } else if (job->symbolic) {
             rc = plcio_s7plus_client_write_symbols_async(drv->client, &job->sym_item, 1, write_done, drv);
             if (rc == PLCIO_EUNSUPPORTED) {
-                drv->running = true; /* if the connection breaks: "may or may not have happened" */
+                drv->q.running = true; /* if the connection breaks: "may or may not have happened" */
                 if ((drv->lost = sym_blocking(drv, true, &job->sym_item, 1)) != PLCIO_OK) return false;
                 write_done(drv, drv->client, PLCIO_OK);
                 continue;
@@ -411,13 +616,13 @@ static bool start_next(s7p_drv *drv)
             rc = plcio_s7plus_client_write_multi_async(drv->client, &job->item, 1, write_done, drv);
         }
         if (rc == PLCIO_OK) {
-            drv->running = true;
+            drv->q.running = true;
             return true;
         }
         if (rc == PLCIO_EBUSY) return false; /* the client's own job: wait for the next pump */
         /* Could not even queue it: report and go on with the next. */
-        plcio_sync_group *g = job->group;
-        plcio_sync_write_req *w = job->write;
+        plcio_sync_group *g = job->base.group;
+        plcio_sync_write_req *w = job->base.write;
         char msg[PLCIO_ERROR_TEXT_MAX];
         snprintf(msg, sizeof msg, "%s", plcio_s7plus_client_last_error(drv->client)->text);
         finish_head(drv);
@@ -431,23 +636,7 @@ static bool start_next(s7p_drv *drv)
 
 /* Everything still queued is over when the connection is: reads end, writes
  * fail (the running one has been completed by the client's callback). */
-static void drop_jobs(s7p_drv *drv, int err)
-{
-    while (drv->head) {
-        s7p_job *job = drv->head;
-        plcio_sync_group *g = job->group;
-        plcio_sync_write_req *w = job->write;
-        bool was_running = drv->running;
-        finish_head(drv);
-        if (g)
-            plcio_sync_group_done(g, err, 0, 0);
-        else if (!was_running)
-            plcio_sync_write_done(w, err, "not sent: the connection was lost");
-        else
-            plcio_sync_write_done(
-                w, err, "the connection was lost before the PLC answered: the write may or may not have happened");
-    }
-}
+static void drop_jobs(s7p_drv *drv, int err) { s7plan_drop(&drv->q, err); }
 
 /* Resolve every symbol on this (new) connection: the PLC's program may have
  * changed while it was away. Blocking (a browse per DB, once); an unknown
@@ -513,6 +702,7 @@ static void pump(s7p_drv *drv)
                 plcio_sync_device_down(d, rc, msg);
                 return;
             }
+            drv->conn++; /* subscribed groups subscribe again at their next cycle */
             if (plcio_sync_device_connecting(d)) plcio_sync_device_up(d);
         }
     } while (start_next(drv));
@@ -554,7 +744,7 @@ static int s7p_open(plcio_sync_device *d, const plcio_url *url, plcio_error *err
     s7p_drv *drv = calloc(1, sizeof *drv);
     if (!drv) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
     drv->dev = d;
-    drv->watched_fd = -1;
+    drv->watch = (s7plan_watch){.dev = d, .fd = -1, .on_io = on_io, .on_deadline = on_deadline, .ctx = drv};
     rc = plcio_s7plus_client_new(NULL, &o, &drv->client, err);
     if (rc != PLCIO_OK) {
         free(drv);
@@ -568,14 +758,14 @@ static void s7p_close(plcio_sync_device *d)
 {
     s7p_drv *drv = plcio_sync_device_data(d);
     plcio_loop *loop = plcio_sync_device_loop(d);
-    if (drv->watched_fd >= 0) plcio_loop_del(loop, drv->watched_fd);
-    if (drv->timer) plcio_loop_timer_cancel(loop, drv->timer);
+    s7plan_unwatch(&drv->watch);
     if (drv->kick) plcio_loop_timer_cancel(loop, drv->kick);
     drop_jobs(drv, PLCIO_ECANCELED);
     plcio_s7plus_client_free(drv->client);
     for (size_t i = 0; i < drv->nsyms; i++)
         free(drv->syms[i].name);
     free(drv->syms);
+    free(drv->subg);
     free(drv);
     plcio_sync_device_set_data(d, NULL);
 }
@@ -718,14 +908,17 @@ static int s7p_add_tag(plcio_sync_device *d, plcio_sync_tag *t, const char *addr
 static void free_plan(s7p_plan *p)
 {
     if (!p) return;
+    s7plan_free(&p->r);
     free(p->items);
-    free(p->item_of);
-    free(p->offset);
-    free(p->buf);
     free(p->sym_tag);
     free(p->sym_of);
     free(p->sym_items);
     free(p->active_tag);
+    free(p->sub_items);
+    free(p->sub_result);
+    free(p->sub_ids);
+    free(p->sbuf);
+    free(p->soff);
     free(p);
 }
 
@@ -735,18 +928,22 @@ static void s7p_free_plan(plcio_sync_group *g)
     plcio_sync_group_set_plan(g, NULL);
 }
 
-typedef struct tag_key {
-    s7p_location at;
-    size_t index;
-} tag_key;
-
-static int cmp_key(const void *a, const void *b)
+/* A subscribed group's items, results and the symbolic tags' bytes. */
+static int sub_alloc(s7p_plan *p, const plcio_sync_group *g)
 {
-    const tag_key *x = a, *y = b;
-    if (x->at.area != y->at.area) return x->at.area < y->at.area ? -1 : 1;
-    if (x->at.db != y->at.db) return x->at.db < y->at.db ? -1 : 1;
-    if (x->at.byte != y->at.byte) return x->at.byte < y->at.byte ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
+    size_t n = plcio_sync_group_tag_count(g), items = p->nitems + p->nsym;
+    size_t chunks = (items + PLCIO_S7PLUS_MAX_SUB_ITEMS - 1) / PLCIO_S7PLUS_MAX_SUB_ITEMS;
+    size_t bytes = 0;
+    if (!(p->soff = calloc(n ? n : 1, sizeof *p->soff))) return PLCIO_ENOMEM;
+    for (size_t k = 0; k < p->nsym; k++) {
+        p->soff[p->sym_tag[k]] = (uint32_t)bytes;
+        bytes += plcio_sync_tag_size(plcio_sync_group_tag(g, p->sym_tag[k]));
+    }
+    p->sbuf = calloc(bytes ? bytes : 1, 1);
+    p->sub_items = calloc(items ? items : 1, sizeof *p->sub_items);
+    p->sub_result = calloc(items ? items : 1, sizeof *p->sub_result);
+    p->sub_ids = calloc(chunks ? chunks : 1, sizeof *p->sub_ids);
+    return p->sbuf && p->sub_items && p->sub_result && p->sub_ids ? PLCIO_OK : PLCIO_ENOMEM;
 }
 
 /* Build (or rebuild) g's plan; the old one is replaced only on success. */
@@ -755,90 +952,69 @@ static int build_plan(plcio_sync_group *g, bool merge)
     size_t n = plcio_sync_group_tag_count(g);
     size_t cap = n ? n : 1;
     s7p_plan *p = calloc(1, sizeof *p);
-    tag_key *keys = malloc(cap * sizeof *keys);
-    uint32_t *end = malloc(cap * sizeof *end);
-    if (p) {
-        p->items = calloc(cap, sizeof *p->items);
-        p->item_of = malloc(cap * sizeof *p->item_of);
-        p->offset = malloc(cap * sizeof *p->offset);
+    if (!p) return PLCIO_ENOMEM;
+    p->subscribe = plcio_sync_group_subscribed(g);
+    int rc = s7plan_build(&p->r, g, merge, p->subscribe ? SUB_MAX_REGION : MAX_REGION);
+    if (rc == PLCIO_OK) {
+        p->items = calloc(p->r.nregions ? p->r.nregions : 1, sizeof *p->items);
         p->sym_tag = malloc(cap * sizeof *p->sym_tag);
         p->sym_of = malloc(cap * sizeof *p->sym_of);
         p->active_tag = malloc(cap * sizeof *p->active_tag);
     }
-    if (!p || !keys || !end || !p->items || !p->item_of || !p->offset || !p->sym_tag || !p->sym_of || !p->active_tag) {
-        free(keys);
-        free(end);
+    if (rc != PLCIO_OK || !p->items || !p->sym_tag || !p->sym_of || !p->active_tag) {
         free_plan(p);
         return PLCIO_ENOMEM;
     }
-    size_t nraw = 0;
     for (size_t i = 0; i < n; i++) {
-        const s7p_location *at = AT(plcio_sync_group_tag(g, i));
-        p->item_of[i] = SIZE_MAX;
-        p->offset[i] = 0;
-        if (at->symbolic) {
-            p->sym_tag[p->nsym] = i;
-            p->sym_of[p->nsym++] = at->byte;
-            continue;
-        }
-        keys[nraw].at = *at;
-        keys[nraw++].index = i;
+        const s7plan_location *at = AT(plcio_sync_group_tag(g, i));
+        if (!at->symbolic) continue;
+        p->sym_tag[p->nsym] = i;
+        p->sym_of[p->nsym++] = at->byte;
     }
     if (p->nsym && !(p->sym_items = calloc(p->nsym, sizeof *p->sym_items))) {
-        free(keys);
-        free(end);
         free_plan(p);
         return PLCIO_ENOMEM;
     }
     p->generation = (unsigned)-1; /* the active symbols are found at the first read */
-    qsort(keys, nraw, sizeof *keys, cmp_key);
-    for (size_t k = 0; k < nraw; k++) { /* regions in address order: [start, end) */
-        const plcio_sync_tag *t = plcio_sync_group_tag(g, keys[k].index);
-        const s7p_location *at = &keys[k].at;
-        uint32_t t_end = at->byte + plcio_sync_tag_size(t);
-        plcio_s7plus_item *last = p->nitems ? &p->items[p->nitems - 1] : NULL;
-        if (merge && last && last->area == (plcio_s7plus_area)at->area && last->db == at->db &&
-            at->byte <= end[p->nitems - 1] + MERGE_GAP && t_end - last->start <= MAX_REGION) {
-            if (t_end > end[p->nitems - 1]) end[p->nitems - 1] = t_end;
-        } else {
-            p->items[p->nitems] = (plcio_s7plus_item){(plcio_s7plus_area)at->area, at->db, at->byte, 0, NULL, 0, 0};
-            end[p->nitems] = t_end;
-            p->nitems++;
-        }
-        p->item_of[keys[k].index] = p->nitems - 1;
+    for (size_t i = 0; i < p->r.nregions; i++) {
+        const s7plan_region *reg = &p->r.regions[i];
+        p->items[i] =
+            (plcio_s7plus_item){(plcio_s7plus_area)reg->area, reg->db, reg->start, reg->size, reg->data, 0, 0};
     }
-    free(keys);
-    size_t total = 0;
-    for (size_t r = 0; r < p->nitems; r++) {
-        p->items[r].size = end[r] - p->items[r].start;
-        total += p->items[r].size;
-    }
-    free(end);
-    p->buf = malloc(total ? total : 1);
-    if (!p->buf) {
+    p->nitems = p->r.nregions;
+    if (p->subscribe && sub_alloc(p, g) != PLCIO_OK) {
         free_plan(p);
         return PLCIO_ENOMEM;
     }
-    size_t off = 0;
-    for (size_t r = 0; r < p->nitems; r++) {
-        p->items[r].data = p->buf + off;
-        off += p->items[r].size;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (p->item_of[i] == SIZE_MAX) continue;
-        const plcio_s7plus_item *it = &p->items[p->item_of[i]];
-        p->offset[i] = (uint32_t)((uint8_t *)it->data - p->buf) + (AT(plcio_sync_group_tag(g, i))->byte - it->start);
-    }
-    p->bytes = total;
-    p->merged = merge;
     free_plan(plcio_sync_group_plan(g));
     plcio_sync_group_set_plan(g, p);
     return PLCIO_OK;
 }
 
+/* Types a notification carries as an array (of their S7 bytes), which the
+ * client does not turn into bytes (plcio_s7plus_sub_value: PLCIO_EUNSUPPORTED). */
+static bool sub_array_type(plcio_type t)
+{
+    return t == PLCIO_TYPE_STRING || t == PLCIO_TYPE_WSTRING || t == PLCIO_TYPE_DTL || t == PLCIO_TYPE_DATE_AND_TIME;
+}
+
 static int s7p_plan_group(plcio_sync_device *d, plcio_sync_group *g, plcio_error *err)
 {
-    (void)d;
+    s7p_drv *drv = plcio_sync_device_data(d);
+    if (plcio_sync_group_subscribed(g)) {
+        for (size_t i = 0; i < plcio_sync_group_tag_count(g); i++) {
+            const plcio_sync_tag *t = plcio_sync_group_tag(g, i);
+            if (AT(t)->symbolic && sub_array_type(plcio_sync_tag_type(t)))
+                return plcio_error_set(err, PLCIO_EUNSUPPORTED,
+                                       "%s is a %s, which a subscription of this client does not carry yet: put it "
+                                       "in a group without subscribe",
+                                       plcio_sync_tag_name(t), plcio_type_name(plcio_sync_tag_type(t)));
+        }
+        plcio_sync_group **more = realloc(drv->subg, (drv->nsubg + 1) * sizeof *more);
+        if (!more) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
+        drv->subg = more;
+        drv->subg[drv->nsubg++] = g;
+    }
     int rc = build_plan(g, true);
     if (rc != PLCIO_OK) return plcio_error_set(err, rc, "%s", plcio_strerror(rc));
     return rc;
@@ -871,11 +1047,7 @@ static void on_kick(plcio_loop *loop, void *ctx)
  * from within a callback of process(). */
 static void enqueue(s7p_drv *drv, s7p_job *job)
 {
-    if (drv->tail)
-        drv->tail->next = job;
-    else
-        drv->head = job;
-    drv->tail = job;
+    s7plan_enqueue(&drv->q, &job->base);
     if (!drv->kick) {
         plcio_loop *loop = plcio_sync_device_loop(drv->dev);
         drv->kick = plcio_loop_timer_add(loop, plcio_loop_now(loop), on_kick, drv);
@@ -884,12 +1056,17 @@ static void enqueue(s7p_drv *drv, s7p_job *job)
 
 static void s7p_read(plcio_sync_device *d, plcio_sync_group *g)
 {
+    s7p_plan *p = plcio_sync_group_plan(g);
+    if (p->subscribe) {
+        sub_read(plcio_sync_device_data(d), g, p);
+        return;
+    }
     s7p_job *job = calloc(1, sizeof *job);
     if (!job) {
         plcio_sync_group_done(g, PLCIO_ENOMEM, 0, 0);
         return;
     }
-    job->group = g;
+    job->base.group = g;
     enqueue(plcio_sync_device_data(d), job);
 }
 
@@ -914,7 +1091,7 @@ static void s7p_write_symbol(s7p_drv *drv, plcio_sync_write_req *w)
     const uint8_t *data = plcio_sync_write_data(w, &size);
     plcio_error err;
     plcio_error_clear(&err);
-    job->write = w;
+    job->base.write = w;
     job->symbolic = true;
     job->sym_item.sym = s->sym;
     plcio_value_init(&job->sym_item.value, s->type);
@@ -949,7 +1126,7 @@ static void s7p_write(plcio_sync_device *d, plcio_sync_write_req *w)
     }
     size_t size;
     uint8_t *data = plcio_sync_write_data(w, &size);
-    job->write = w;
+    job->base.write = w;
     job->item = (plcio_s7plus_item){(plcio_s7plus_area)AT(t)->area, AT(t)->db, AT(t)->byte, (uint32_t)size, data, 0, 0};
     enqueue(plcio_sync_device_data(d), job);
 }

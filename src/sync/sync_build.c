@@ -231,6 +231,14 @@ static int build_group(plcio_sync *s, sync_device *d, sync_group *g, const plcio
     g->name = gs->name;
     g->device = d;
     g->interval_ns = (uint64_t)gs->interval_ms * PLCIO_NS_PER_MS;
+    g->subscribe = gs->subscribe;
+    if (g->subscribe && d->ops != &plcio_driver_s7plus) {
+        snprintf(err, cap,
+                 "%s/%s: subscribe: true needs an S7CommPlus device (s7plus://HOST or s7://HOST?protocol=plus); "
+                 "this one is polled: leave subscribe out",
+                 d->name, g->name);
+        return PLCIO_EINVAL;
+    }
     const plcio_layout *l = NULL;
     int rc = PLCIO_OK;
     if (gs->db >= 0) rc = find_layout(s, d, gs, &l, err, cap);

@@ -51,6 +51,9 @@ sync_device *plcio_sync_group_device(const sync_group *g) { return g->device; }
 size_t plcio_sync_group_tag_count(const sync_group *g) { return g->tag_count; }
 sync_tag *plcio_sync_group_tag(const sync_group *g, size_t i) { return i < g->tag_count ? g->tags[i] : NULL; }
 void plcio_sync_group_set_plan(sync_group *g, void *plan) { g->plan = plan; }
+uint32_t plcio_sync_group_interval_ms(const sync_group *g) { return (uint32_t)(g->interval_ns / PLCIO_NS_PER_MS); }
+bool plcio_sync_group_subscribed(const sync_group *g) { return g->subscribe; }
+void plcio_sync_group_notified(sync_group *g, uint64_t n) { g->stats.notifications += n; }
 void *plcio_sync_group_plan(const sync_group *g) { return g->plan; }
 
 const char *plcio_sync_tag_name(const sync_tag *t) { return t->name; }
@@ -841,6 +844,8 @@ int plcio_sync_group_stats(const plcio_sync *s, size_t index, plcio_sync_stats *
     out->connected = g->device->state == SYNC_DEV_UP;
     out->interval_ms = (uint32_t)(g->interval_ns / PLCIO_NS_PER_MS);
     out->tags = g->tag_count;
+    out->subscribed = g->subscribe;
+    out->notifications = g->stats.notifications;
     return PLCIO_OK;
 }
 

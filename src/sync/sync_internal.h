@@ -49,7 +49,7 @@ struct plcio_sync_tag {
 
 /* Running figures; times in ns. */
 typedef struct sync_counters {
-    uint64_t cycles, late, errors, requests, bytes;
+    uint64_t cycles, late, errors, requests, bytes, notifications;
     uint64_t cycle_min, cycle_max, cycle_sum;
     uint64_t jitter_max, jitter_sum;
 } sync_counters;
@@ -60,8 +60,9 @@ struct plcio_sync_group {
     uint64_t interval_ns;
     sync_tag **tags; /* into the engine's tag array (set once it stops growing) */
     size_t tag_first, tag_count;
-    void *plan; /* the driver's read plan */
-    bool busy;  /* a cycle is in flight: the next one waits (cycles never overlap) */
+    void *plan;     /* the driver's read plan */
+    bool subscribe; /* fed by a subscription (the driver completes the cycles it opens) */
+    bool busy;      /* a cycle is in flight: the next one waits (cycles never overlap) */
     uint64_t due_ns, started_ns, last_good_ns;
     uint64_t timer;
     uint32_t missed;         /* consecutive cycles with no good read */

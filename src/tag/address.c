@@ -360,8 +360,8 @@ static int parse_s7_timer_counter(scan *s, plcio_s7_address *a, const char *text
 }
 
 /* LOGO! V memory (0BA7/0BA8, docs/s7.md "LOGO!"): V10, V10.3, VB10, VW20, VD30 are
- * bytes of DB1; the V memory is PLCIO_LOGO_VM_SIZE bytes, so the data must end inside it. */
-static int parse_logo_v(scan *s, plcio_s7_address *a, const char *text, char *err, size_t cap)
+ * bytes of DB1; the V memory is vm_size bytes, so the data must end inside it. */
+static int parse_logo_v(scan *s, plcio_s7_address *a, const char *text, uint32_t vm_size, char *err, size_t cap)
 {
     char letter = 0;
     uint64_t offset, bit = 0;
@@ -380,13 +380,13 @@ static int parse_logo_v(scan *s, plcio_s7_address *a, const char *text, char *er
     rc = apply_type(a, letter, &sx, text, err, cap);
     if (rc == PLCIO_OK) rc = s7_finish(a, text, err, cap);
     if (rc != PLCIO_OK) return rc;
-    if ((uint64_t)a->offset + a->size > PLCIO_LOGO_VM_SIZE)
+    if ((uint64_t)a->offset + a->size > vm_size)
         return tag_fail(PLCIO_ERANGE, err, cap, "%s: the data ends at V%llu, beyond the LOGO! V memory (V0..V%u)",
-                        quote(text).s, (unsigned long long)a->offset + a->size - 1, PLCIO_LOGO_VM_SIZE - 1);
+                        quote(text).s, (unsigned long long)a->offset + a->size - 1, vm_size - 1);
     return PLCIO_OK;
 }
 
-int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, size_t errcap)
+static int s7_parse(const char *text, plcio_s7_address *out, uint32_t vm_size, char *err, size_t errcap)
 {
     if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
     memset(out, 0, sizeof *out);
@@ -395,7 +395,7 @@ int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, siz
     accept_char(&s, '%');
     if (*s.p == '\0') return tag_fail(PLCIO_ESYNTAX, err, errcap, "empty S7 address");
     if (accept_ci(&s, "DB")) return parse_s7_db(&s, out, text, err, errcap);
-    if (accept_ci(&s, "V")) return parse_logo_v(&s, out, text, err, errcap);
+    if (accept_ci(&s, "V")) return parse_logo_v(&s, out, text, vm_size, err, errcap);
     for (size_t i = 0; i < sizeof s7_areas / sizeof s7_areas[0]; i++) {
         if (!accept_ci(&s, s7_areas[i].prefix)) continue;
         out->area = s7_areas[i].area;
@@ -413,6 +413,148 @@ int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, siz
         PLCIO_ESYNTAX, err, errcap,
         "%s: not an S7 address (expected DB1.DBW0, DB1:0:INT, M0.0, MW0, I0.0, Q0.0, PIW0, T0, C0; LOGO!: V10, VW20)",
         quote(text).s);
+}
+
+int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, size_t errcap)
+{
+    return s7_parse(text, out, PLCIO_LOGO_VM_SIZE, err, errcap);
+}
+
+/* ---- LOGO! address map (include/plcio/address.h, docs/s7.md "LOGO!") ---- */
+
+/* One name of the map: its first V byte and how many there are, per model
+ * (index plcio_logo_model; count 0: not in that model's map). Sources: the
+ * LOGO!Soft Comfort online help, "Parameter VM Mapping" (VM ranges of 0BA8),
+ * and the 0BA7 tables cited in docs/s7.md. */
+typedef struct logo_name {
+    const char *prefix;
+    bool bits;      /* BOOL, 8 to a byte; else a 2-byte word each */
+    bool read_only; /* an input: the LOGO! writes it every cycle */
+    const char *what;
+    uint32_t base[2];
+    unsigned count[2];
+} logo_name;
+
+/* Longer prefixes first: NAI before NI before I. */
+static const logo_name logo_names[] = {
+    {"NAI", false, true, "analog network inputs", {1262, 0}, {32, 0}},
+    {"NAQ", false, false, "analog network outputs", {1406, 0}, {16, 0}},
+    {"NI", true, true, "network inputs", {1246, 0}, {64, 0}},
+    {"NQ", true, false, "network outputs", {1390, 0}, {64, 0}},
+    {"AI", false, true, "analog inputs", {1032, 926}, {8, 8}},
+    {"AQ", false, false, "analog outputs", {1072, 944}, {8, 2}},
+    {"AM", false, false, "analog flags", {1118, 952}, {64, 16}},
+    {"I", true, true, "inputs", {1024, 923}, {24, 24}},
+    {"Q", true, false, "outputs", {1064, 942}, {20, 16}},
+    {"M", true, false, "flags", {1104, 948}, {64, 27}},
+};
+
+static const char *const logo_model_names[] = {"0BA8", "0BA7"};
+
+int plcio_logo_model_parse(const char *text, plcio_logo_model *out, plcio_error *err)
+{
+    error_begin(err);
+    if (!text || !out) return error_end(err, tag_fail(PLCIO_EINVAL, ERROR_BUF(err), "no LOGO! model given"));
+    if (!strcasecmp(text, "0ba8") || !strcmp(text, "8")) {
+        *out = PLCIO_LOGO_0BA8;
+    } else if (!strcasecmp(text, "0ba7")) {
+        *out = PLCIO_LOGO_0BA7;
+    } else {
+        return error_end(err, tag_fail(PLCIO_ESYNTAX, ERROR_BUF(err),
+                                       "LOGO! model '%.40s': expected 0ba7 or 0ba8 (0ba8 also for LOGO! 8.x)", text));
+    }
+    return error_end(err, PLCIO_OK);
+}
+
+const char *plcio_logo_model_name(plcio_logo_model model)
+{
+    return model == PLCIO_LOGO_0BA8 ? "0ba8" : model == PLCIO_LOGO_0BA7 ? "0ba7" : NULL;
+}
+
+uint32_t plcio_logo_vm_size(plcio_logo_model model)
+{
+    return model == PLCIO_LOGO_0BA8 ? PLCIO_LOGO_VM_SIZE_0BA8 : model == PLCIO_LOGO_0BA7 ? PLCIO_LOGO_VM_SIZE_0BA7 : 0;
+}
+
+/* The names of the map at s (past '%'): NAME<n> then [count] and :TYPE. Returns
+ * PLCIO_ENOTFOUND when the text is not such a name (then the S7 forms decide). */
+static int parse_logo_name(scan *s, plcio_logo_model model, plcio_s7_address *a, bool *read_only, const char *text,
+                           char *err, size_t cap)
+{
+    const logo_name *n = NULL;
+    for (size_t i = 0; i < sizeof logo_names / sizeof logo_names[0] && !n; i++) {
+        size_t len = strlen(logo_names[i].prefix);
+        if (!strncasecmp(s->p, logo_names[i].prefix, len) && isdigit((unsigned char)s->p[len])) {
+            n = &logo_names[i];
+            s->p += len;
+        }
+    }
+    if (!n) return PLCIO_ENOTFOUND;
+    const char *m = logo_model_names[model];
+    unsigned max = n->count[model];
+    if (max == 0)
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: the LOGO! %s address map has no %s (%s1..); model=0ba8 has them",
+                        quote(text).s, m, n->what, n->prefix);
+    uint64_t number;
+    suffix sx = {0};
+    scan_number(s, &number);
+    if (*s->p == '.')
+        return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: a LOGO! name takes no .bit (%s1..%s%u are %s)", quote(text).s,
+                        n->prefix, n->prefix, max, n->bits ? "bits already" : "words");
+    int rc = scan_s7_suffixes(s, &sx, text, err, cap);
+    if (rc != PLCIO_OK) return rc;
+    a->count = sx.has_count ? (uint32_t)sx.count : 1;
+    if (number < 1 || number + a->count - 1 > max)
+        return tag_fail(PLCIO_ERANGE, err, cap, "%s: the LOGO! %s has %s %s1..%s%u", quote(text).s, m, n->what,
+                        n->prefix, n->prefix, max);
+    a->area = PLCIO_S7_AREA_DB;
+    a->db = 1;
+    if (n->bits) {
+        uint32_t index = (uint32_t)number - 1;
+        a->offset = n->base[model] + index / 8;
+        a->bit = (uint8_t)(index % 8);
+        a->type = PLCIO_TYPE_BOOL;
+        if (sx.has_type && sx.type != PLCIO_TYPE_BOOL)
+            return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s are bits: BOOL only, not %s", quote(text).s, n->what,
+                            plcio_type_name(sx.type));
+    } else {
+        a->offset = n->base[model] + 2 * ((uint32_t)number - 1);
+        a->type = PLCIO_TYPE_INT; /* LOGO! analog values are signed */
+        if (sx.has_type) {
+            if (!letter_accepts('W', sx.type))
+                return tag_fail(PLCIO_ESYNTAX, err, cap, "%s: %s are words: a 2-byte type (INT, WORD, UINT), not %s",
+                                quote(text).s, n->what, plcio_type_name(sx.type));
+            a->type = sx.type;
+        }
+    }
+    if (read_only) *read_only = n->read_only;
+    return s7_finish(a, text, err, cap);
+}
+
+int logo_address_parse_buf(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only, char *err,
+                           size_t errcap)
+{
+    if (read_only) *read_only = false;
+    if (!text || !out) return tag_fail(PLCIO_EINVAL, err, errcap, "no address given");
+    if (model != PLCIO_LOGO_0BA8 && model != PLCIO_LOGO_0BA7)
+        return tag_fail(PLCIO_EINVAL, err, errcap, "unknown LOGO! model %d", (int)model);
+    memset(out, 0, sizeof *out);
+    out->count = 1;
+    scan s = {text, text};
+    accept_char(&s, '%');
+    int rc = parse_logo_name(&s, model, out, read_only, text, err, errcap);
+    if (rc != PLCIO_ENOTFOUND) {
+        if (rc != PLCIO_OK && read_only) *read_only = false;
+        return rc;
+    }
+    return s7_parse(text, out, plcio_logo_vm_size(model), err, errcap);
+}
+
+int plcio_logo_address_parse(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only,
+                             plcio_error *err)
+{
+    error_begin(err);
+    return error_end(err, logo_address_parse_buf(text, model, out, read_only, ERROR_BUF(err)));
 }
 
 /* Append to buf at *n; false once the buffer is full. */

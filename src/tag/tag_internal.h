@@ -77,6 +77,9 @@ char *tag_value_buf(plcio_value *v, size_t *cap);
 
 /* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */
 int s7_address_parse_buf(const char *text, plcio_s7_address *out, char *err, size_t errcap);
+/* plcio_logo_address_parse into a plain buffer. */
+int logo_address_parse_buf(const char *text, plcio_logo_model model, plcio_s7_address *out, bool *read_only, char *err,
+                           size_t errcap);
 int mb_address_parse_buf(const char *text, plcio_mb_address *out, char *err, size_t errcap);
 
 /* (char *, size_t) forms of public functions, for callers that keep a plain buffer. */

@@ -64,12 +64,12 @@ class Sims:
 
     def __init__(self, binary):
         self.procs = []
-        # the default data set, plus DB10 for README's layout example and the optimized DB20 "Plant"
-        # (docs/s7plus.md "Optimized DBs by symbol")
+        # the default data set, plus DB10 for README's layout example, the optimized DB20 "Plant"
+        # (docs/s7plus.md "Optimized DBs by symbol") and the PLC tags of plc_tags.csv ("PLC tags")
         fx = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "s7plus_symbolic")
         self.s7 = self._start([binary, "sim", "s7", "--listen", "127.0.0.1:0", "--db", "10:100",
                                "--db", "20:" + os.path.join(fx, "plant.db"), "--layout", os.path.join(fx, "axis.udt"),
-                               "--seconds", "300"])
+                               "--tags", os.path.join(fx, "plc_tags.csv"), "--seconds", "300"])
         self.mb = self._start([binary, "sim", "modbus", "--listen", "127.0.0.1:0", "--files", "4", "--seconds", "300"])
 
     def _start(self, argv):

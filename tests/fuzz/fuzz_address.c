@@ -38,6 +38,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err.text[0] == '\0') {
         abort();
     }
+    /* LOGO! addresses, both models: a name is a DB1 address the model-less parser takes back */
+    for (int model = PLCIO_LOGO_0BA8; model <= PLCIO_LOGO_0BA7; model++) {
+        bool read_only = false;
+        err.text[0] = '\0';
+        if (plcio_logo_address_parse(text, (plcio_logo_model)model, &a, &read_only, &err) == PLCIO_OK) {
+            if (plcio_s7_address_format(&a, out, sizeof out) != PLCIO_OK) abort();
+            if (plcio_s7_address_parse(out, &b, NULL) != PLCIO_OK || !s7_same(&a, &b)) abort();
+            if (read_only && (a.area != PLCIO_S7_AREA_DB || a.db != 1)) abort();
+        } else if (err.text[0] == '\0' || read_only) {
+            abort();
+        }
+    }
     plcio_mb_address m, n;
     err.text[0] = '\0';
     if (plcio_mb_address_parse(text, &m, &err) == PLCIO_OK) {

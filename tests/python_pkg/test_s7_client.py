@@ -258,3 +258,34 @@ def test_plc_information(server, plc):
     assert plc.cpu_state() == plcio.CpuState.STOP
     plc.plc_hot_start()
     assert plc.cpu_state() == plcio.CpuState.RUN
+
+
+@pytest.mark.parametrize("model,q_base,am_base,i_base", [("0ba8", 1064, 1118, 1024), ("0ba7", 942, 952, 923)])
+def test_logo_names(model, q_base, am_base, i_base):
+    """logo:// clients take the LOGO! address map names of their model=; the
+    bytes they land on are checked by raw V (DB1) reads of the same client."""
+    child = conftest.Child([conftest.PLCIO_BIN, "sim", "s7", "--logo=" + model, "--listen", "127.0.0.1:0",
+                            "--seconds", "60"])
+    try:
+        with plcio.S7Client("logo://127.0.0.1:%d?model=%s&timeout=5000" % (child.port(), model)) as c:
+            c.write("Q3", True)
+            c.write("AM2", -1234)
+            c.write("M1[3]", [True, False, True])
+            assert c.read("Q3") is True and c.read("AM2") == -1234 and c.read("M1[3]") == [True, False, True]
+            assert c.db_read(1, q_base, 1)[0] == 0b100
+            assert struct.unpack(">h", bytes(c.db_read(1, am_base + 2, 2)))[0] == -1234
+            c.db_write(1, i_base, bytes([0b10000001]))  # the LOGO! writes its inputs: played here by V
+            assert c.read_many(["I1", "I2", "I8"]) == [True, False, True]
+            for name in ("I1", "AI1", "I1[2]"):
+                with pytest.raises(plcio.Error) as e:
+                    c.write(name, [True, True] if name.endswith("]") else 1)
+                assert e.value.code == plcio.ErrorCode.EACCESS and "read-only" in str(e.value)
+            with pytest.raises(plcio.Error) as e:
+                c.read("I25")
+            assert e.value.code == plcio.ErrorCode.ERANGE
+            assert c.db_read(1, i_base, 1)[0] == 0b10000001
+    finally:
+        child.stop()
+    # an s7:// client has no LOGO! names
+    with pytest.raises(plcio.Error):
+        plcio.s7.ParsedAddress("I1")

@@ -86,6 +86,9 @@ static const s7_case s7_valid[] = {
     {"VW20", PLCIO_S7_AREA_DB, 1, 20, 0, PLCIO_TYPE_WORD, 0, 1, 2, "DB1.DBW20"},
     {"VD846:REAL", PLCIO_S7_AREA_DB, 1, 846, 0, PLCIO_TYPE_REAL, 0, 1, 4, "DB1.DBD846:REAL"},
     {"V849", PLCIO_S7_AREA_DB, 1, 849, 0, PLCIO_TYPE_BYTE, 0, 1, 1, "DB1.DBB849"},
+    /* without a model, V ends where the largest model's V memory ends (0BA8: V1469) */
+    {"V1469", PLCIO_S7_AREA_DB, 1, 1469, 0, PLCIO_TYPE_BYTE, 0, 1, 1, "DB1.DBB1469"},
+    {"VW1032:INT", PLCIO_S7_AREA_DB, 1, 1032, 0, PLCIO_TYPE_INT, 0, 1, 2, "DB1.DBW1032:INT"},
     {"MB3", PLCIO_S7_AREA_MK, 0, 3, 0, PLCIO_TYPE_BYTE, 0, 1, 1, "MB3"},
     {"MD4", PLCIO_S7_AREA_MK, 0, 4, 0, PLCIO_TYPE_DWORD, 0, 1, 4, "MD4"},
     {"MD4:DINT", PLCIO_S7_AREA_MK, 0, 4, 0, PLCIO_TYPE_DINT, 0, 1, 4, "MD4:DINT"},
@@ -205,9 +208,12 @@ static const bad_case s7_bad[] = {
     {"M10.8", PLCIO_ERANGE, "bit 8"},
     {"MW", PLCIO_ESYNTAX, "byte offset"},
     {"MW10.1", PLCIO_ESYNTAX, "only X"},
-    {"V850", PLCIO_ERANGE, "beyond the LOGO! V memory (V0..V849)"},
-    {"VD847", PLCIO_ERANGE, "ends at V850"},
-    {"VW848[2]", PLCIO_ERANGE, "LOGO! V memory"},
+    {"V1470", PLCIO_ERANGE, "beyond the LOGO! V memory (V0..V1469)"},
+    {"VD1467", PLCIO_ERANGE, "ends at V1470"},
+    {"VW1468[2]", PLCIO_ERANGE, "LOGO! V memory"},
+    /* the LOGO! names exist only with a model (plcio_logo_address_parse) */
+    {"I1", PLCIO_ESYNTAX, "size letter"},
+    {"AI1", PLCIO_ESYNTAX, "byte offset"}, /* A: the German Q */
     {"V10.8", PLCIO_ERANGE, "bit 8"},
     {"VW10.1", PLCIO_ESYNTAX, "only X"},
     {"V", PLCIO_ESYNTAX, "byte offset"},
@@ -395,13 +401,171 @@ static void test_mb_malformed(void **state)
     assert_int_equal(plcio_mb_address_format(&a, out, sizeof out), PLCIO_EINVAL);
 }
 
+/* ---- LOGO! address map (plcio_logo_address_parse) ----
+ * Expected V addresses written out from the map tables in docs/s7.md (LOGO!Soft
+ * Comfort help "Parameter VM Mapping" for 0BA8; the 0BA7 tables cited there),
+ * not computed from the parser's table. */
+typedef struct logo_case {
+    plcio_logo_model model;
+    const char *text;
+    unsigned offset, bit;
+    plcio_type type;
+    unsigned count, size;
+    bool read_only;
+} logo_case;
+
+static const logo_case logo_valid[] = {
+    /* 0BA8 / LOGO! 8 */
+    {PLCIO_LOGO_0BA8, "I1", 1024, 0, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA8, "I9", 1025, 0, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA8, "I24", 1026, 7, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA8, "i3[8]", 1024, 2, PLCIO_TYPE_BOOL, 8, 2, true},
+    {PLCIO_LOGO_0BA8, "Q1", 1064, 0, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "Q20", 1066, 3, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "%Q2:BOOL", 1064, 1, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "M1", 1104, 0, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "M64", 1111, 7, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "AI1", 1032, 0, PLCIO_TYPE_INT, 1, 2, true},
+    {PLCIO_LOGO_0BA8, "ai8", 1046, 0, PLCIO_TYPE_INT, 1, 2, true},
+    {PLCIO_LOGO_0BA8, "AI1[8]", 1032, 0, PLCIO_TYPE_INT, 8, 16, true},
+    {PLCIO_LOGO_0BA8, "AQ1", 1072, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "AQ8:WORD", 1086, 0, PLCIO_TYPE_WORD, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "AM1", 1118, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "AM64:UINT", 1244, 0, PLCIO_TYPE_UINT, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "NI1", 1246, 0, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA8, "NI64", 1253, 7, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA8, "NAI1", 1262, 0, PLCIO_TYPE_INT, 1, 2, true},
+    {PLCIO_LOGO_0BA8, "NAI32", 1324, 0, PLCIO_TYPE_INT, 1, 2, true},
+    {PLCIO_LOGO_0BA8, "NQ1", 1390, 0, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "NQ64", 1397, 7, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "NAQ1", 1406, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "NAQ16", 1436, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "V1064.0", 1064, 0, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA8, "VW1468", 1468, 0, PLCIO_TYPE_WORD, 1, 2, false},
+    {PLCIO_LOGO_0BA8, "DB1.DBW10", 10, 0, PLCIO_TYPE_WORD, 1, 2, false},
+    /* 0BA7 */
+    {PLCIO_LOGO_0BA7, "I1", 923, 0, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA7, "I24", 925, 7, PLCIO_TYPE_BOOL, 1, 1, true},
+    {PLCIO_LOGO_0BA7, "AI1", 926, 0, PLCIO_TYPE_INT, 1, 2, true},
+    {PLCIO_LOGO_0BA7, "AI8", 940, 0, PLCIO_TYPE_INT, 1, 2, true},
+    {PLCIO_LOGO_0BA7, "Q1", 942, 0, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA7, "Q16", 943, 7, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA7, "AQ1", 944, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA7, "AQ2", 946, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA7, "M1", 948, 0, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA7, "M27", 951, 2, PLCIO_TYPE_BOOL, 1, 1, false},
+    {PLCIO_LOGO_0BA7, "AM1", 952, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA7, "AM16", 982, 0, PLCIO_TYPE_INT, 1, 2, false},
+    {PLCIO_LOGO_0BA7, "V983", 983, 0, PLCIO_TYPE_BYTE, 1, 1, false},
+};
+
+static void test_logo_valid(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof logo_valid / sizeof logo_valid[0]; i++) {
+        const logo_case *c = &logo_valid[i];
+        plcio_s7_address a;
+        bool ro = !c->read_only; /* must be set either way */
+        int rc = plcio_logo_address_parse(c->text, c->model, &a, &ro, &err);
+        if (rc != PLCIO_OK) fail_msg("%s '%s': %d %s", plcio_logo_model_name(c->model), c->text, rc, err.text);
+        if (a.area != PLCIO_S7_AREA_DB || a.db != 1 || a.offset != c->offset || a.bit != c->bit || a.type != c->type ||
+            a.count != c->count || a.size != c->size || ro != c->read_only)
+            fail_msg("%s '%s': area %#x db %u V%u.%u type %s count %u size %u read-only %d",
+                     plcio_logo_model_name(c->model), c->text, a.area, a.db, a.offset, a.bit, plcio_type_name(a.type),
+                     a.count, a.size, ro);
+    }
+    /* read_only may be NULL */
+    plcio_s7_address a;
+    assert_int_equal(plcio_logo_address_parse("AI1", PLCIO_LOGO_0BA8, &a, NULL, NULL), PLCIO_OK);
+}
+
+typedef struct logo_bad {
+    plcio_logo_model model;
+    const char *text;
+    int rc;
+    const char *msg_part;
+} logo_bad;
+
+static const logo_bad logo_invalid[] = {
+    {PLCIO_LOGO_0BA8, "I0", PLCIO_ERANGE, "inputs I1..I24"},
+    {PLCIO_LOGO_0BA8, "I25", PLCIO_ERANGE, "LOGO! 0BA8 has inputs I1..I24"},
+    {PLCIO_LOGO_0BA8, "I24[2]", PLCIO_ERANGE, "I1..I24"},
+    {PLCIO_LOGO_0BA8, "I99999999999", PLCIO_ERANGE, "I1..I24"},
+    {PLCIO_LOGO_0BA8, "Q21", PLCIO_ERANGE, "Q1..Q20"},
+    {PLCIO_LOGO_0BA8, "M65", PLCIO_ERANGE, "M1..M64"},
+    {PLCIO_LOGO_0BA8, "AI9", PLCIO_ERANGE, "AI1..AI8"},
+    {PLCIO_LOGO_0BA8, "AQ9", PLCIO_ERANGE, "AQ1..AQ8"},
+    {PLCIO_LOGO_0BA8, "AM65", PLCIO_ERANGE, "AM1..AM64"},
+    {PLCIO_LOGO_0BA8, "NI65", PLCIO_ERANGE, "NI1..NI64"},
+    {PLCIO_LOGO_0BA8, "NAI33", PLCIO_ERANGE, "NAI1..NAI32"},
+    {PLCIO_LOGO_0BA8, "NQ65", PLCIO_ERANGE, "NQ1..NQ64"},
+    {PLCIO_LOGO_0BA8, "NAQ17", PLCIO_ERANGE, "NAQ1..NAQ16"},
+    {PLCIO_LOGO_0BA8, "I1.0", PLCIO_ESYNTAX, "no .bit"},
+    {PLCIO_LOGO_0BA8, "AI1:REAL", PLCIO_ESYNTAX, "2-byte type"},
+    {PLCIO_LOGO_0BA8, "Q1:INT", PLCIO_ESYNTAX, "BOOL only"},
+    {PLCIO_LOGO_0BA8, "Q1 junk", PLCIO_ESYNTAX, "unexpected"},
+    {PLCIO_LOGO_0BA8, "AI1[0]", PLCIO_ERANGE, "array count"},
+    {PLCIO_LOGO_0BA8, "V1470", PLCIO_ERANGE, "V0..V1469"},
+    {PLCIO_LOGO_0BA8, "", PLCIO_ESYNTAX, "empty"},
+    {PLCIO_LOGO_0BA7, "Q17", PLCIO_ERANGE, "LOGO! 0BA7 has outputs Q1..Q16"},
+    {PLCIO_LOGO_0BA7, "AQ3", PLCIO_ERANGE, "AQ1..AQ2"},
+    {PLCIO_LOGO_0BA7, "M28", PLCIO_ERANGE, "M1..M27"},
+    {PLCIO_LOGO_0BA7, "AM17", PLCIO_ERANGE, "AM1..AM16"},
+    {PLCIO_LOGO_0BA7, "NI1", PLCIO_ESYNTAX, "0BA7 address map has no network inputs"},
+    {PLCIO_LOGO_0BA7, "NAQ1", PLCIO_ESYNTAX, "model=0ba8 has them"},
+    {PLCIO_LOGO_0BA7, "V984", PLCIO_ERANGE, "V0..V983"},
+    {PLCIO_LOGO_0BA7, "VW1032", PLCIO_ERANGE, "V0..V983"},
+};
+
+static void test_logo_invalid(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof logo_invalid / sizeof logo_invalid[0]; i++) {
+        const logo_bad *c = &logo_invalid[i];
+        plcio_s7_address a;
+        bool ro = true;
+        plcio_error_clear(&err);
+        int rc = plcio_logo_address_parse(c->text, c->model, &a, &ro, &err);
+        if (rc != c->rc)
+            fail_msg("%s '%s': got %d want %d (%s)", plcio_logo_model_name(c->model), c->text, rc, c->rc, err.text);
+        if (!strstr(err.text, c->msg_part))
+            fail_msg("%s '%s': message '%s' lacks '%s'", plcio_logo_model_name(c->model), c->text, err.text,
+                     c->msg_part);
+        assert_false(ro); /* a refused address is not reported read-only */
+        assert_null(strchr(err.text, '\n'));
+    }
+    plcio_s7_address a;
+    assert_int_equal(plcio_logo_address_parse(NULL, PLCIO_LOGO_0BA8, &a, NULL, &err), PLCIO_EINVAL);
+    assert_int_equal(plcio_logo_address_parse("I1", (plcio_logo_model)7, &a, NULL, &err), PLCIO_EINVAL);
+}
+
+static void test_logo_models(void **state)
+{
+    (void)state;
+    plcio_logo_model m = PLCIO_LOGO_0BA8;
+    assert_int_equal(plcio_logo_model_parse("0BA7", &m, &err), PLCIO_OK);
+    assert_int_equal(m, PLCIO_LOGO_0BA7);
+    assert_int_equal(plcio_logo_model_parse("0ba8", &m, &err), PLCIO_OK);
+    assert_int_equal(m, PLCIO_LOGO_0BA8);
+    m = PLCIO_LOGO_0BA7;
+    assert_int_equal(plcio_logo_model_parse("8", &m, &err), PLCIO_OK);
+    assert_int_equal(m, PLCIO_LOGO_0BA8);
+    assert_int_equal(plcio_logo_model_parse("0ba6", &m, &err), PLCIO_ESYNTAX);
+    assert_non_null(strstr(err.text, "0ba7 or 0ba8"));
+    assert_int_equal(plcio_logo_model_parse(NULL, &m, &err), PLCIO_EINVAL);
+    assert_string_equal(plcio_logo_model_name(PLCIO_LOGO_0BA7), "0ba7");
+    assert_null(plcio_logo_model_name((plcio_logo_model)9));
+    assert_int_equal(plcio_logo_vm_size(PLCIO_LOGO_0BA7), 984);
+    assert_int_equal(plcio_logo_vm_size(PLCIO_LOGO_0BA8), 1470);
+    assert_int_equal(plcio_logo_vm_size((plcio_logo_model)9), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_s7_valid),
-        cmocka_unit_test(test_s7_malformed),
-        cmocka_unit_test(test_mb_valid),
-        cmocka_unit_test(test_mb_malformed),
+        cmocka_unit_test(test_s7_valid),     cmocka_unit_test(test_s7_malformed), cmocka_unit_test(test_mb_valid),
+        cmocka_unit_test(test_mb_malformed), cmocka_unit_test(test_logo_valid),   cmocka_unit_test(test_logo_invalid),
+        cmocka_unit_test(test_logo_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

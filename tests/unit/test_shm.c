@@ -302,6 +302,28 @@ static void test_json(void **state)
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(tags, "Recipe[3].Temp"), "value")));
     assert_int_equal(cJSON_GetObjectItem(doc, "generation")->valuedouble, 3);
     cJSON_Delete(doc);
+    /* stale, then good again with the same value: the JSON says good again (it said stale) */
+    plcio_shm_writer_find(w, "Motor.Speed", &idx);
+    plcio_shm_writer_set_quality(w, idx, PLCIO_SHM_QUALITY_STALE, PLCIO_ETIMEDOUT);
+    plcio_shm_writer_publish(w, NULL);
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+    doc = cJSON_Parse(json);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "tags"), "Motor.Speed"), "quality")
+            ->valuestring,
+        "stale");
+    cJSON_Delete(doc);
+    uint8_t minus2[2] = {0xFF, 0xFE};
+    bool moved = true;
+    plcio_shm_writer_set(w, idx, minus2, 2, 0, &moved);
+    assert_false(moved);
+    plcio_shm_writer_publish(w, NULL);
+    assert_int_equal(plcio_shm_reader_json(r, &json, &len), PLCIO_OK);
+    doc = cJSON_Parse(json);
+    cJSON *speed = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "tags"), "Motor.Speed");
+    assert_string_equal(cJSON_GetObjectItem(speed, "quality")->valuestring, "good");
+    assert_true(cJSON_GetObjectItem(speed, "value")->valuedouble == -2.0);
+    cJSON_Delete(doc);
     plcio_shm_reader_free(r);
     plcio_shm_writer_free(w);
 

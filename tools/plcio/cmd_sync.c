@@ -113,7 +113,7 @@ static int tag_array_element(const tag_array *t, uint32_t i, char *buf, size_t c
 /* The one-liner of the original DB-sync tool, as a configuration: a whole DB
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
-                            const char *const *tags, size_t ntags, const char *interval, bool writable,
+                            const char *const *tags, size_t ntags, const char *interval, bool writable, bool subscribe,
                             const char *postgres, const char *influx, const char *mqtt, const char *sparkplug,
                             plcio_sync_config **out, plcio_error *err)
 {
@@ -145,12 +145,13 @@ static int one_liner_config(const char *url, const char *db, const char *const *
     n += (size_t)snprintf(yaml + n, size - n, "devices:\n  - name: plc\n    url: %s\n    groups:\n", q);
     const char *w = writable ? "true" : "false";
     if (db && !ntags)
-        n += (size_t)snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s, writable: %s}\n", db, db,
-                              interval, w);
+        n += (size_t)snprintf(yaml + n, size - n, "      - {name: db%s, db: %s, interval: %s, writable: %s%s}\n", db,
+                              db, interval, w, subscribe ? ", subscribe: true" : "");
     if (ntags) {
         n += (size_t)snprintf(yaml + n, size - n,
-                              "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s        tags:\n",
-                              interval, w, db ? "        db: " : "", db ? db : "", db ? "\n" : "");
+                              "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s%s        tags:\n",
+                              interval, w, subscribe ? "        subscribe: true\n" : "", db ? "        db: " : "",
+                              db ? db : "", db ? "\n" : "");
         for (size_t i = 0; i < ntags; i++) {
             if (arrays[i].count == 1) {
                 yaml_quote(q, size, tags[i]);
@@ -205,7 +206,7 @@ typedef struct sync_args {
     uint32_t json_ms;
     const char *layouts[32], *tags[256];
     size_t nlayouts, ntags;
-    bool quiet, help, writable, no_json;
+    bool quiet, help, writable, subscribe, no_json;
     sync_http_args http;
 } sync_args;
 
@@ -237,6 +238,10 @@ static int sync_arg(int argc, char **argv, int *i, sync_args *a, bool *bad)
     }
     if (cli_option(argc, argv, i, "--writable", NULL, bad)) {
         a->writable = true;
+        return PLCIO_EXIT_OK;
+    }
+    if (cli_option(argc, argv, i, "--subscribe", NULL, bad)) {
+        a->subscribe = true;
         return PLCIO_EXIT_OK;
     }
     if (cli_option(argc, argv, i, "--layout", &v, bad)) {
@@ -295,6 +300,11 @@ static int parse_sync_args(int argc, char **argv, sync_args *a, uint32_t *stats_
                          "--postgres, --influx and --mqtt go with a device URL; in a config file list them "
                          "under outputs: (docs/historian.md, docs/mqtt.md)\n%s",
                          usage);
+    if (a->config && a->subscribe)
+        return cli_error(PLCIO_EXIT_USAGE,
+                         "--subscribe goes with a device URL; in a config file say subscribe: true on the groups "
+                         "a subscription feeds\n%s",
+                         usage);
     if (a->config && a->writable)
         return cli_error(PLCIO_EXIT_USAGE,
                          "--writable goes with a device URL; in a config file say writable: true "
@@ -343,8 +353,8 @@ static int run_sync(int argc, char **argv)
     plcio_error err = {0};
     plcio_sync_config *cfg = NULL;
     int rc = config ? plcio_sync_config_load(config, &cfg, &err)
-                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, a.postgres,
-                                       a.influx, a.mqtt, a.sparkplug, &cfg, &err);
+                    : one_liner_config(url, db, layouts, nlayouts, tags, ntags, interval, a.writable, a.subscribe,
+                                       a.postgres, a.influx, a.mqtt, a.sparkplug, &cfg, &err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text[0] ? err.text : plcio_strerror(rc));
     plcio_sync_options o;
     memset(&o, 0, sizeof o);
@@ -424,6 +434,10 @@ static const cli_opt sync_opts[] = {
     {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
     {"--quiet", NULL, "no statistics", 0},
     {"--writable", NULL, "one-liner: the tags accept writes through shared memory (default: none do)", 0},
+    {"--subscribe", NULL,
+     "one-liner: S7CommPlus devices: the tags are fed by a subscription of the PLC (a notification every --interval) "
+     "instead of polled",
+     0},
     {"--shm-mode", "MODE", "who may read the segment (default 0640)", 0},
     {"--shm-group", "GROUP", "group owning the segment", 0},
     {"--shm-write-mode", "MODE", "who may ask for writes through NAME.ring (default 0600)", 0},

@@ -76,6 +76,10 @@ int options_normalize(const cli_spec *spec, int argc, char **argv, int *out_argc
             return unknown_option(spec, a, len);
         }
         const cli_opt *c = canonical(spec, o);
+        if (!c->value && eq && (c->flags & CLI_OPT_EQ_VALUE)) {
+            out[n++] = a; /* "--logo=0ba7" as given: the command reads the value */
+            continue;
+        }
         out[n++] = (char *)c->name;
         if (!c->value) {
             if (eq) {

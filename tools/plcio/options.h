@@ -17,11 +17,12 @@
 #include <stdio.h>
 
 enum {
-    CLI_OPT_REPEAT = 1u << 0, /* may be given more than once */
-    CLI_OPT_ALIAS = 1u << 1,  /* hidden old spelling: `help` names the canonical option */
-    CLI_OPT_FILE = 1u << 2,   /* the value is a file name (completion offers files) */
-    CLI_OPT_S7 = 1u << 3,     /* only for s7:// URLs */
-    CLI_OPT_MODBUS = 1u << 4, /* only for modbus-*:// URLs */
+    CLI_OPT_REPEAT = 1u << 0,   /* may be given more than once */
+    CLI_OPT_ALIAS = 1u << 1,    /* hidden old spelling: `help` names the canonical option */
+    CLI_OPT_FILE = 1u << 2,     /* the value is a file name (completion offers files) */
+    CLI_OPT_S7 = 1u << 3,       /* only for s7:// URLs */
+    CLI_OPT_MODBUS = 1u << 4,   /* only for modbus-*:// URLs */
+    CLI_OPT_EQ_VALUE = 1u << 5, /* a flag that may carry "=VALUE" (--logo=0ba7): passed on as one word */
 };
 
 typedef struct cli_opt {

@@ -88,6 +88,8 @@ typedef struct s7_layouts {
     plcio_layout_set *set; /* NULL without --layout */
     int *numbers;          /* DB number per data block of the set, -1 unknown */
     size_t n;
+    bool logo;                   /* a logo:// URL: LOGO! names (I1, AI1...) and V range */
+    plcio_logo_model logo_model; /* its model= */
 } s7_layouts;
 
 static void layouts_free(s7_layouts *L)
@@ -133,9 +135,28 @@ static int apply_db_option(s7_layouts *L, const char *opt)
     return PLCIO_EXIT_OK;
 }
 
-static int layouts_load(s7_layouts *L, const char *const *files, size_t nf, const char *const *dbs, size_t nd)
+/* A logo:// URL's model, so that its addresses are parsed as the LOGO!'s; a bad
+ * logo:// URL is refused here, before its addresses would be misread. */
+static int url_logo(const char *url_text, s7_layouts *L)
+{
+    plcio_url url;
+    plcio_error err;
+    plcio_s7_client_options o;
+    plcio_s7_client_options_init(&o);
+    if (!url_text || plcio_url_parse(url_text, &url, NULL) != PLCIO_OK || strcmp(url.scheme, "logo") != 0)
+        return PLCIO_EXIT_OK; /* not a logo:// URL: the client reports what is wrong with it */
+    if (plcio_s7_client_options_from_url(&o, &url, &err) != PLCIO_OK)
+        return cli_error(PLCIO_EXIT_USAGE, "%s: %s", url_text, err.text);
+    L->logo = true;
+    L->logo_model = o.logo_model;
+    return PLCIO_EXIT_OK;
+}
+
+static int layouts_load(s7_layouts *L, const char *url, const char *const *files, size_t nf, const char *const *dbs,
+                        size_t nd)
 {
     memset(L, 0, sizeof *L);
+    if (url_logo(url, L)) return PLCIO_EXIT_USAGE;
     if (!nf) {
         if (nd) return cli_error(PLCIO_EXIT_USAGE, "--db goes with --layout FILE");
         return PLCIO_EXIT_OK;
@@ -227,9 +248,10 @@ static void leaf_address(const plcio_layout_member *m, int db, plcio_s7_address 
  * for a STRUCT or ARRAY: *m tells which) and *index the block (SIZE_MAX for an
  * absolute address). Usage errors are reported. */
 static int resolve_name(const s7_layouts *L, const char *text, plcio_s7_address *a, plcio_layout_member *m,
-                        size_t *index)
+                        size_t *index, bool *read_only)
 {
     *index = SIZE_MAX;
+    *read_only = false;
     int lrc = L->set ? member_lookup(L, text, index, m) : PLCIO_ENOTFOUND;
     char dbs[256];
     if (lrc == PLCIO_OK) {
@@ -240,7 +262,9 @@ static int resolve_name(const s7_layouts *L, const char *text, plcio_s7_address 
         return PLCIO_EXIT_OK;
     }
     plcio_error err = {0};
-    if (plcio_s7_address_parse(text, a, &err) == PLCIO_OK) return PLCIO_EXIT_OK;
+    if ((L->logo ? plcio_logo_address_parse(text, L->logo_model, a, read_only, &err)
+                 : plcio_s7_address_parse(text, a, &err)) == PLCIO_OK)
+        return PLCIO_EXIT_OK;
     if (!L->set || lrc == PLCIO_ESYNTAX) return cli_error(PLCIO_EXIT_USAGE, "%s", err.text);
     describe_dbs(L, dbs, sizeof dbs);
     if (lrc == PLCIO_EEXIST)
@@ -297,8 +321,10 @@ static int parse_tags(const s7_layouts *L, char **texts, size_t n_texts, s7_tag 
     for (size_t i = 0; i < n_texts; i++) {
         plcio_s7_address a;
         plcio_layout_member m;
+        memset(&a, 0, sizeof a);
         size_t index;
-        int rc = resolve_name(L, texts[i], &a, &m, &index);
+        bool read_only;
+        int rc = resolve_name(L, texts[i], &a, &m, &index, &read_only);
         if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
             rc = add_leaves(L, index, &m, tags, n, &cap);
         else if (!rc)
@@ -603,7 +629,7 @@ int s7_cli_read(int argc, char **argv)
     size_t n = 0;
     int rc = parse_read_args(argc, argv, &ra, false);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
+    if (!rc) rc = layouts_load(&L, ra.conn.url, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
     if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
     if (!rc) rc = s7_open_client(&ra.conn, false, &c);
     if (!rc) rc = read_tags(c, tags, n);
@@ -692,7 +718,11 @@ static int write_item(const s7_layouts *L, char *arg, size_t item, write_plan *p
     memset(&a, 0, sizeof a);
     memset(&m, 0, sizeof m);
     size_t index;
-    int rc = resolve_name(L, arg, &a, &m, &index);
+    bool read_only;
+    int rc = resolve_name(L, arg, &a, &m, &index, &read_only);
+    if (!rc && read_only)
+        rc = cli_error(PLCIO_EXIT_USAGE, "write %s: an input of the LOGO!, read-only (the LOGO! writes it every cycle)",
+                       arg);
     if (!rc && index != SIZE_MAX && m.kind != PLCIO_LAYOUT_ELEMENTARY)
         rc = cli_error(PLCIO_EXIT_USAGE, "write %s: a %s; write its members one at a time", arg,
                        m.kind == PLCIO_LAYOUT_STRUCT ? "STRUCT" : "whole ARRAY");
@@ -765,7 +795,7 @@ int s7_cli_write(int argc, char **argv)
     }
     if (!rc && (!conn.url || !n))
         rc = cli_error(PLCIO_EXIT_USAGE, "usage: plcio write URL ADDR=VALUE... (plcio write --help)");
-    if (!rc) rc = layouts_load(&L, files, nf, dbs, nd);
+    if (!rc) rc = layouts_load(&L, conn.url, files, nf, dbs, nd);
     for (size_t i = 0; !rc && i < n; i++)
         rc = write_item(&L, items[i], i, &plan);
     plcio_s7_client *c = NULL;
@@ -819,7 +849,7 @@ int s7_cli_watch(int argc, char **argv)
     bool *changed = NULL;
     int rc = parse_read_args(argc, argv, &ra, true);
     plcio_s7_client *c = NULL;
-    if (!rc) rc = layouts_load(&L, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
+    if (!rc) rc = layouts_load(&L, ra.conn.url, ra.layouts, ra.n_layouts, ra.dbs, ra.n_dbs);
     if (!rc) rc = parse_tags(&L, ra.texts, ra.n, &tags, &n);
     if (!rc && !(changed = calloc(n ? n : 1, sizeof *changed))) rc = cli_out_of_memory();
     char **texts = rc ? NULL : calloc(n ? n : 1, sizeof *texts);

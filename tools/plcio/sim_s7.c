@@ -4,7 +4,7 @@
  *                [--area M:SIZE]...
  *                [--pdu N] [--seconds S] [--max-connections N] [--threads N]
  *                [--idle-timeout MS] [--frame-timeout MS]
- *                [--password PW [--protection 2|3]] [--verbose]
+ *                [--password PW [--protection 2|3]] [--tags FILE] [--verbose]
  *
  * Default listen address 127.0.0.1:1102 (port 102 needs root); port 0 picks a
  * free port. When ready it prints "listening on HOST:PORT" and flushes.
@@ -45,6 +45,10 @@ static const cli_opt sim_s7_table[] = {
      "(.bin, .img, .raw) or a block image as plcio upload writes it (.blk, .mc7)",
      CLI_OPT_REPEAT},
     {"--layout", "FILE", "UDT / FB sources the --db N:FILE sources use", CLI_OPT_REPEAT | CLI_OPT_FILE},
+    {"--tags", "FILE",
+     "PLC tags served by name over S7CommPlus: Name;Address;Data type lines (\"Start\";%I0.0;Bool) or TIA's export "
+     "as CSV (default without --db: a small built-in table)",
+     CLI_OPT_FILE},
     {"--area", "X:SIZE", "area M, I (E), Q (A) in bytes, T or C in timers/counters (default 256 each)", CLI_OPT_REPEAT},
     {"--pdu", "N", "largest PDU to negotiate, 240..960 (default 960)", 0},
     {"--seconds", "S", "stop after S seconds (default: until Ctrl-C)", 0},
@@ -61,9 +65,9 @@ static const cli_opt sim_s7_table[] = {
     {"--s7plus-cert-out", "FILE", "write the S7CommPlus certificate (PEM) here for clients to trust", CLI_OPT_FILE},
     {"--no-s7plus", NULL, "answer classic S7 only (no S7CommPlus on the port)", 0},
     {"--logo", NULL,
-     "behave as a LOGO! 0BA7/0BA8: only DB1 (the V memory, 850 zeroed bytes), only the remote TSAP 02.00, "
-     "no S7CommPlus",
-     0},
+     "behave as a LOGO! 8 (0BA8): only DB1 (the V memory V0..V1469, zeroed, its address map I/Q/M/AI/AQ/AM/NI/"
+     "NQ at V1024..), only the remote TSAP 02.00, no S7CommPlus; --logo=0ba7: a 0BA7 (V0..V983, map at V923..)",
+     CLI_OPT_EQ_VALUE},
     OPT_ROW_CHURN,
     {"--backed", "AREA:START:SIZE=URL",
      "serve these bytes (AREA: DBn, M, I, Q) from the S7 device at URL; URL parameters remote=DB1:0, "
@@ -418,10 +422,14 @@ typedef struct sim_s7_opts {
     size_t n_layouts;
     double seconds;
     bool verbose;
-    bool logo; /* --logo */
+    bool logo;                   /* --logo */
+    plcio_logo_model logo_model; /* --logo=0ba7|0ba8 */
     sim_s7plus plus;
     plcio_layout_set *symbols; /* the optimized DBs, for S7CommPlus */
     unsigned symbol_numbers[MAX_AREAS];
+    const char *tags_file; /* --tags */
+    plcio_s7plus_tag *tags;
+    size_t ntags;
     sim_churn churn;
     const char *backed[MAX_AREAS]; /* --backed specs */
     size_t n_backed;
@@ -441,6 +449,10 @@ static int area_option(int argc, char **argv, int *i, sim_s7_opts *o, bool *take
         bool db = strcmp(argv[*i - 1], "--db") == 0;
         if (db ? parse_db(v, &o->areas[o->n_areas]) : parse_area(v, &o->areas[o->n_areas])) return PLCIO_EXIT_USAGE;
         o->n_areas++;
+    } else if (cli_option(argc, argv, i, "--tags", &v, &bad)) {
+        if (bad) return PLCIO_EXIT_USAGE;
+        if (o->tags_file) return cli_error(PLCIO_EXIT_USAGE, "--tags: one tag table");
+        o->tags_file = v;
     } else if (cli_option(argc, argv, i, "--backed", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (o->n_backed == MAX_AREAS) return cli_error(PLCIO_EXIT_USAGE, "at most %d --backed ranges", MAX_AREAS);
@@ -476,6 +488,19 @@ static int timeout_option(int argc, char **argv, int *i, plcio_s7_server_options
     return PLCIO_EXIT_OK;
 }
 
+/* --logo (a LOGO! 8, 0BA8) or --logo=0ba7|0ba8; true when arg is one, *st its verdict. */
+static bool logo_option(const char *arg, sim_s7_opts *o, int *st)
+{
+    *st = PLCIO_EXIT_OK;
+    if (strcmp(arg, "--logo") != 0 && strncmp(arg, "--logo=", 7) != 0) return false;
+    o->logo = true;
+    o->logo_model = PLCIO_LOGO_0BA8;
+    if (arg[6] == '=' && plcio_logo_model_parse(arg + 7, &o->logo_model, NULL) != PLCIO_OK)
+        *st = cli_error(PLCIO_EXIT_USAGE, "--logo=%s: expected --logo=0ba8 (the default, LOGO! 8) or --logo=0ba7",
+                        arg + 7);
+    return true;
+}
+
 /* The server's settings at argv[*i]; an unknown option is a usage error. */
 static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
 {
@@ -485,7 +510,7 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
     plcio_s7_server_options *cfg = &o->cfg;
     bool taken = false;
     int st = timeout_option(argc, argv, i, cfg, &taken);
-    if (st || taken) return st;
+    if (st || taken || logo_option(argv[*i], o, &st)) return st;
     if (cli_option(argc, argv, i, "--pdu", &v, &bad)) {
         if (bad) return PLCIO_EXIT_USAGE;
         if (!parse_uint(v, 960, &u) || u < 240) return cli_error(PLCIO_EXIT_USAGE, "--pdu wants 240..960, got '%s'", v);
@@ -515,8 +540,6 @@ static int server_option(int argc, char **argv, int *i, sim_s7_opts *o)
         cfg->protection_level = (uint8_t)u;
     } else if (cli_option(argc, argv, i, "--verbose", NULL, &bad)) {
         o->verbose = true;
-    } else if (cli_option(argc, argv, i, "--logo", NULL, &bad)) {
-        o->logo = true;
     } else if (cli_option(argc, argv, i, "--churn", &v, &bad)) {
         if (bad || !sim_churn_parse(v, &o->churn)) return PLCIO_EXIT_USAGE;
     } else if ((st = sim_s7plus_option(argc, argv, i, &o->plus, &taken)) != PLCIO_EXIT_OK || taken) {
@@ -580,7 +603,7 @@ static int logo_setup(sim_s7_opts *o)
         return cli_error(PLCIO_EXIT_USAGE, "sim s7 --logo: a LOGO! has only its V memory (DB1); no --db or --area");
     o->plus.off = true;
     o->areas[o->n_areas++] =
-        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, PLCIO_LOGO_VM_SIZE, NULL, false, false, "", NULL, NULL};
+        (sim_area){PLCIO_S7_SERVER_AREA_DB, 1, plcio_logo_vm_size(o->logo_model), NULL, false, false, "", NULL, NULL};
     o->cfg.handoff =
         (plcio_s7_server_handoff){logo_accept, logo_feed, logo_output, logo_output_done, logo_close, NULL, NULL, 0};
     return PLCIO_EXIT_OK;
@@ -678,6 +701,72 @@ static int prepare_symbols(sim_s7_opts *o)
     return PLCIO_EXIT_OK;
 }
 
+/* The built-in PLC tags (no --db, no --tags), on the default I, Q and M. */
+static const char builtin_tags[] = "Name;Logical Address;Data Type\n"
+                                   "Start;%I0.0;Bool\n"
+                                   "Stop;%I0.1;Bool\n"
+                                   "Level;%IW64;Int\n"
+                                   "Motor_On;%Q4.1;Bool\n"
+                                   "Valve_Pos;%QW10;Word\n"
+                                   "Speed_SP;%MW10;Int\n"
+                                   "Count;%MD20;DInt\n"
+                                   "Flags;%MB30;Byte\n"
+                                   "Temp;%MD100;Real\n";
+
+static size_t area_size(const sim_area *areas, size_t n, plcio_s7_server_area which)
+{
+    for (size_t i = 0; i < n; i++)
+        if (areas[i].area == which) return areas[i].size;
+    return 0;
+}
+
+/* --tags FILE (or the built-in table when the built-in DBs are served):
+ * parsed, and every tag inside its area. */
+static int prepare_tags(sim_s7_opts *o)
+{
+    if (o->plus.off || o->logo) {
+        if (o->tags_file) return cli_error(PLCIO_EXIT_USAGE, "--tags: PLC tags are served over S7CommPlus only");
+        return PLCIO_EXIT_OK;
+    }
+    plcio_error err;
+    memset(&err, 0, sizeof err);
+    if (o->tags_file) {
+        if (plcio_s7plus_tags_load(o->tags_file, &o->tags, &o->ntags, &err))
+            return cli_error(PLCIO_EXIT_USAGE, "sim s7: --tags %s", err.text);
+    } else {
+        bool user_dbs = false;
+        for (size_t i = 0; i < o->n_areas; i++)
+            user_dbs =
+                user_dbs || (o->areas[i].area == PLCIO_S7_SERVER_AREA_DB && !o->areas[i].sample && !o->areas[i].text);
+        if (user_dbs) return PLCIO_EXIT_OK;
+        if (plcio_s7plus_tags_parse(builtin_tags, strlen(builtin_tags), &o->tags, &o->ntags, &err))
+            return cli_error(PLCIO_EXIT_FAILURE, "sim s7: built-in tags: %s", err.text);
+    }
+    static const struct {
+        plcio_s7plus_area plus;
+        plcio_s7_server_area s7;
+        char letter;
+    } areas[] = {{PLCIO_S7PLUS_AREA_I, PLCIO_S7_SERVER_AREA_I, 'I'},
+                 {PLCIO_S7PLUS_AREA_Q, PLCIO_S7_SERVER_AREA_Q, 'Q'},
+                 {PLCIO_S7PLUS_AREA_M, PLCIO_S7_SERVER_AREA_M, 'M'}};
+    for (size_t k = 0; k < o->ntags; k++) {
+        const plcio_s7plus_tag *t = &o->tags[k];
+        for (size_t a = 0; a < 3; a++) {
+            if (areas[a].plus != t->area) continue;
+            size_t size = area_size(o->areas, o->n_areas, areas[a].s7);
+            size_t end = t->start + plcio_type_size(t->sym.type, 0);
+            if (end > size)
+                return cli_error(PLCIO_EXIT_USAGE,
+                                 "sim s7: --tags: tag \"%s\" at byte %u of %c is outside the area (%zu bytes; --area "
+                                 "%c:%zu)",
+                                 t->name, (unsigned)t->start, areas[a].letter, size, areas[a].letter, end);
+        }
+    }
+    o->plus.tags = o->tags;
+    o->plus.ntags = o->ntags;
+    return PLCIO_EXIT_OK;
+}
+
 /* Every area, filled with its start values when it has some. */
 static int add_areas(plcio_s7_server *srv, sim_s7_opts *o)
 {
@@ -722,6 +811,7 @@ int sim_s7_main(int argc, char **argv)
     if (st == PLCIO_EXIT_OK) {
         if (!o->logo) add_defaults(o->areas, &o->n_areas);
         st = prepare_symbols(o);
+        if (st == PLCIO_EXIT_OK) st = prepare_tags(o);
         o->cfg.host = o->host;
         if (o->verbose) {
             o->cfg.logger.fn = plcio_log_to_stream;
@@ -747,6 +837,7 @@ int sim_s7_main(int argc, char **argv)
     plcio_s7_server_free(srv);
     sim_s7plus_free(&o->plus);
     plcio_layout_set_free(o->symbols);
+    plcio_s7plus_tags_free(o->tags);
     for (size_t i = 0; i < o->n_areas; i++)
         free(o->areas[i].image);
     free(o);

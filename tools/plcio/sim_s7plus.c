@@ -105,6 +105,8 @@ int sim_s7plus_attach(sim_s7plus *p, plcio_s7_server_options *cfg, const char *h
     o.memory.ctx = p;
     o.symbols = p->symbols;
     o.symbol_numbers = p->symbol_numbers;
+    o.tags = p->tags;
+    o.ntags = p->ntags;
     o.logger = cfg->logger;
     plcio_error err;
     if (plcio_s7plus_server_new(&o, &p->server, &err) != PLCIO_OK)

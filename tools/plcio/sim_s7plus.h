@@ -19,6 +19,8 @@ typedef struct sim_s7plus {
     plcio_s7_server *s7;             /* set once the S7 server exists */
     const plcio_layout_set *symbols; /* optimized DBs served by symbol (NULL: none) */
     const unsigned *symbol_numbers;
+    const plcio_s7plus_tag *tags; /* PLC tags served by symbol (NULL: none) */
+    size_t ntags;
 } sim_s7plus;
 
 /* One of the options above at argv[*i]: *taken, or a usage status. */

@@ -61,6 +61,10 @@ void sync_run_print_stats(FILE *out, const plcio_sync *s, plcio_sync_stats *prev
                 g.name, g.tags, g.interval_ms, rate, ms(g.cycle_min_ns), ms(g.cycle_avg_ns), ms(g.cycle_max_ns),
                 ms(g.jitter_avg_ns), ms(g.jitter_max_ns), kbps, (unsigned long long)g.late,
                 (unsigned long long)g.errors);
+        if (g.subscribed)
+            fprintf(out, "  group %-10s subscribed: %.1f notifications/s, %llu in all\n", g.name,
+                    seconds > 0 ? (double)(g.notifications - prev[i].notifications) / seconds : 0,
+                    (unsigned long long)g.notifications);
         prev[i] = g;
     }
     fflush(out);

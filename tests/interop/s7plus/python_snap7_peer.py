@@ -117,12 +117,18 @@ def symbolic(args):
     port = int(args[0])
     c = S7CommPlusClient()
     c.connect("127.0.0.1", port=port)
-    out = {"vars": {}, "reads": {}}
+    out = {"vars": {}, "reads": {}, "addresses": {}}
     for v in c.browse():
         out["vars"][v["name"]] = [v["access_sequence"], v["data_type"]]
+        out["addresses"][v["name"]] = [v["nonopt_address"], v["nonopt_bitoffset"]]
     for name in ("Line.Motor.Speed", "Line.Counts[2]", "Line.Name", "Line.Station[2].Temp", "Tank.Mode",
                  "Line.Grid[2,3]", "Tank.Level"):
         seq = out["vars"][name][0].split(".")
+        out["reads"][name] = c.read_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]]).hex()
+    # the built-in PLC tags (I, Q, M areas): a write by name each, checked by the test over classic S7
+    for name, data in (("MArea.Count", "00012345"), ("QArea.Motor_On", "01"), ("MArea.Temp", "41ac0000")):
+        seq = out["vars"][name][0].split(".")
+        c.write_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]], bytes.fromhex(data))
         out["reads"][name] = c.read_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]]).hex()
     seq = out["vars"]["Line.Motor.Speed"][0].split(".")
     c.write_symbolic(int(seq[0], 16), [int(x, 16) for x in seq[1:]], bytes.fromhex("40f00000"))

@@ -425,8 +425,50 @@ static void test_foreign_symbolic_against_sim(void **state)
             ours++;
         }
     }
+    /* the PLC tags: python-snap7 browses the I/Q/M type objects itself (as
+     * "IArea.Start"): the same names, access paths, types and absolute addresses */
+    plcio_s7plus_tag *tags = NULL;
+    size_t ntags = 0;
+    assert_int_equal(plcio_s7plus_client_browse_tags(c, &tags, &ntags), PLCIO_OK);
+    assert_true(ntags > 0);
+    cJSON *addresses = cJSON_GetObjectItem(j, "addresses");
+    for (size_t k = 0; k < ntags; k++) {
+        static const char *const area[] = {"", "IArea", "QArea", "MArea"};
+        char name[200], seq[64];
+        snprintf(name, sizeof name, "%s.%s", area[tags[k].area], tags[k].name);
+        snprintf(seq, sizeof seq, "%X.%X", (unsigned)tags[k].sym.access_area, (unsigned)tags[k].sym.lids[0]);
+        cJSON *v = cJSON_GetObjectItem(vars, name);
+        if (!v) fail_msg("python-snap7's browse has no %s", name);
+        assert_string_equal(cJSON_GetArrayItem(v, 0)->valuestring, seq);
+        assert_string_equal(cJSON_GetArrayItem(v, 1)->valuestring, plcio_type_name(tags[k].sym.type));
+        cJSON *a = cJSON_GetObjectItem(addresses, name);
+        assert_non_null(a);
+        assert_int_equal(cJSON_GetArrayItem(a, 0)->valueint, (int)tags[k].start);
+        if (tags[k].sym.type == PLCIO_TYPE_BOOL) assert_int_equal(cJSON_GetArrayItem(a, 1)->valueint, tags[k].bit);
+        ours++;
+    }
+    plcio_s7plus_tags_free(tags);
     assert_int_equal((size_t)cJSON_GetArraySize(vars), ours);
     plcio_layout_set_free(set);
+    /* its writes of tags by their access paths landed at the absolute addresses */
+    cJSON *tag_reads = cJSON_GetObjectItem(j, "reads");
+    assert_string_equal(cJSON_GetObjectItem(tag_reads, "MArea.Count")->valuestring, "00012345");
+    assert_string_equal(cJSON_GetObjectItem(tag_reads, "QArea.Motor_On")->valuestring, "01");
+    assert_string_equal(cJSON_GetObjectItem(tag_reads, "MArea.Temp")->valuestring, "41ac0000");
+    {
+        char s7url[64];
+        snprintf(s7url, sizeof s7url, "s7://127.0.0.1:%d", port);
+        plcio_s7_client *s7 = NULL;
+        assert_int_equal(plcio_s7_client_new(s7url, NULL, &s7, NULL), PLCIO_OK);
+        assert_int_equal(plcio_s7_client_connect(s7), PLCIO_OK);
+        uint8_t md20[4], qb4;
+        assert_int_equal(plcio_s7_client_read_area(s7, PLCIO_S7_AREA_MK, 0, 20, 4, md20), PLCIO_OK);
+        static const uint8_t want[4] = {0x00, 0x01, 0x23, 0x45};
+        assert_memory_equal(md20, want, 4);
+        assert_int_equal(plcio_s7_client_read_area(s7, PLCIO_S7_AREA_PA, 0, 4, 1, &qb4), PLCIO_OK);
+        assert_int_equal(qb4 & 0x02, 0x02);
+        plcio_s7_client_free(s7);
+    }
     /* its reads: the members' S7 bytes (start values of the built-in DBs) */
     cJSON *reads = cJSON_GetObjectItem(j, "reads");
     assert_string_equal(cJSON_GetObjectItem(reads, "Line.Counts[2]")->valuestring, "0000002a");
