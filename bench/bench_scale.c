@@ -16,6 +16,7 @@
  * core; 64 KiB: >= 800 cycles/s; 10,000 tags @ 100 Hz: <= 25 % of a core.
  * The machine's load average is printed: a shared machine moves these. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,10 +197,24 @@ static void stop_simulators(sims *s)
 
 /* ---- the engine (this process) ---- */
 
+/* One line of /proc/self/status ("RssAnon", "RssShmem") in KiB, -1 unknown. */
+static long status_kib(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &kib) == 1) break;
+    if (f) (void)fclose(f); /* read-only */
+    return kib;
+}
+
 typedef struct result {
     double cpu, wait, cycles_per_s, cycle_ms, late, publishes_per_s;
     uint64_t cycles;
     long rss_before, rss_after;
+    long anon_before, anon_after, shmem_after; /* RssAnon, RssShmem (the segment) */
     size_t connected;
 } result;
 
@@ -241,7 +256,9 @@ static int run_engine(const sims *sm, int n, const char *interval, result *r)
     snprintf(shm, sizeof shm, "/plcio-bench-scale-%d", (int)getpid());
     plcio_error err = {0};
     plcio_sync_config *cfg = NULL;
+    (void)malloc_trim(0);
     r->rss_before = rss_kib();
+    r->anon_before = status_kib("RssAnon");
     if (!yaml || plcio_sync_config_parse(yaml, strlen(yaml), "bench", tmpdir, &cfg, &err) != PLCIO_OK) {
         fprintf(stderr, "config: %s\n", err.text);
         free(yaml);
@@ -287,13 +304,18 @@ static int run_engine(const sims *sm, int n, const char *interval, result *r)
     r->wait = 100 * (thread_wait_s() - wait0) / el;
     sum_groups(s, &c1, &l1, &s1);
     if (rd) plcio_shm_reader_status(rd, &st1);
+    /* The reader's copies of the segment are this benchmark's, not the
+     * engine's: gone (and handed back) before the engine's memory is read. */
     plcio_shm_reader_free(rd);
+    (void)malloc_trim(0);
     r->publishes_per_s = (double)(st1.generation - st0.generation) / el;
     r->cycles = c1 - c0;
     r->late = (double)(l1 - l0);
     r->cycles_per_s = (double)r->cycles / el / (double)n;
     r->cycle_ms = r->cycles ? (s1 - s0) / (double)r->cycles / 1e6 : 0;
     r->rss_after = rss_kib();
+    r->anon_after = status_kib("RssAnon");
+    r->shmem_after = status_kib("RssShmem");
     r->connected = 0;
     plcio_sync_stats st;
     for (size_t i = 0; i < plcio_sync_device_count(s); i++)
@@ -317,10 +339,11 @@ static void plant(int n)
         load_average(la, sizeof la);
         printf("  N=%5d: %5.0f late, engine CPU %5.1f%% (waited for a CPU %4.1f%%), cycle %6.2f ms, %5.2f "
                "cycles/s/device, %.1f us CPU/cycle, %.0f publishes/s, %zu/%d connected, RSS %ld KiB (engine %+ld KiB = "
-               "%.1f KiB/device)  [load %s]\n",
+               "%.1f KiB/device: heap %.1f, segment %.1f)  [load %s]\n",
                n, r.late, r.cpu, r.wait, r.cycle_ms, r.cycles_per_s,
                r.cycles ? r.cpu / 100 * MEASURE_S * 1e6 / (double)r.cycles : 0, r.publishes_per_s, r.connected, n,
-               r.rss_after, r.rss_after - r.rss_before, (double)(r.rss_after - r.rss_before) / n, la);
+               r.rss_after, r.rss_after - r.rss_before, (double)(r.rss_after - r.rss_before) / n,
+               (double)(r.anon_after - r.anon_before) / n, (double)r.shmem_after / n, la);
     }
     fflush(stdout);
     stop_simulators(&sm);

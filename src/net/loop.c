@@ -28,11 +28,23 @@ typedef struct io_watch {
 
 typedef struct timer {
     uint64_t deadline;
-    uint64_t seq; /* tie-break: insertion order */
-    uint64_t id;
+    uint64_t seq;  /* tie-break: insertion order */
+    uint32_t slot; /* its entry in timer_slots */
     plcio_timer_cb cb;
     void *ctx;
 } timer;
+
+/* Where each pending timer sits in the heap, so a cancel finds it at once
+ * (an engine with thousands of devices re-arms a timeout per request: a
+ * search of the heap for each was quadratic in the number of devices). A
+ * timer's id is its slot + 1 in the low half and the slot's generation in
+ * the high half: an id of a timer that fired or was cancelled no longer
+ * matches once its slot is reused. */
+typedef struct timer_slot {
+    uint32_t generation;
+    uint32_t next_free; /* free list link, slot + 1 (0: end) */
+    size_t pos;         /* heap index; SIZE_MAX: free */
+} timer_slot;
 
 struct plcio_loop {
     int epfd;
@@ -46,6 +58,8 @@ struct plcio_loop {
     uint32_t next_generation;
     timer *heap; /* binary min-heap on (deadline, seq) */
     size_t heap_len, heap_cap;
+    timer_slot *slots;  /* heap_cap of them */
+    uint32_t free_slot; /* first free slot + 1 (0: none) */
     uint64_t next_seq;
     atomic_bool stop;
 };
@@ -92,6 +106,7 @@ void loop_free(plcio_loop *loop)
     if (loop->timerfd >= 0) close(loop->timerfd);
     free(loop->watches);
     free(loop->heap);
+    free(loop->slots);
     free(loop);
 }
 
@@ -204,70 +219,99 @@ static bool timer_before(const timer *a, const timer *b)
     return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
-static void heap_swap(timer *h, size_t a, size_t b)
+static void heap_set(plcio_loop *loop, size_t i, const timer *t)
 {
-    timer t = h[a];
-    h[a] = h[b];
-    h[b] = t;
+    loop->heap[i] = *t;
+    loop->slots[t->slot].pos = i;
 }
 
-static void sift_up(timer *h, size_t i)
+static void sift_up(plcio_loop *loop, size_t i)
 {
-    while (i > 0 && timer_before(&h[i], &h[(i - 1) / 2])) {
-        heap_swap(h, i, (i - 1) / 2);
+    timer t = loop->heap[i];
+    while (i > 0 && timer_before(&t, &loop->heap[(i - 1) / 2])) {
+        heap_set(loop, i, &loop->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
+    heap_set(loop, i, &t);
 }
 
-static void sift_down(timer *h, size_t len, size_t i)
+static void sift_down(plcio_loop *loop, size_t i)
 {
+    timer t = loop->heap[i];
+    size_t len = loop->heap_len;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < len && timer_before(&h[l], &h[m])) m = l;
-        if (r < len && timer_before(&h[r], &h[m])) m = r;
-        if (m == i) return;
-        heap_swap(h, i, m);
+        size_t l = 2 * i + 1, r = l + 1, m = l;
+        if (l >= len) break;
+        if (r < len && timer_before(&loop->heap[r], &loop->heap[l])) m = r;
+        if (!timer_before(&loop->heap[m], &t)) break;
+        heap_set(loop, i, &loop->heap[m]);
         i = m;
     }
+    heap_set(loop, i, &t);
 }
 
+static void slot_release(plcio_loop *loop, uint32_t slot)
+{
+    timer_slot *s = &loop->slots[slot];
+    s->generation++;
+    s->pos = SIZE_MAX;
+    s->next_free = loop->free_slot;
+    loop->free_slot = slot + 1;
+}
+
+/* Take the timer at heap index i out of the heap and free its slot. */
 static void heap_remove(plcio_loop *loop, size_t i)
 {
-    loop->heap[i] = loop->heap[--loop->heap_len];
+    slot_release(loop, loop->heap[i].slot);
+    timer last = loop->heap[--loop->heap_len];
     if (i < loop->heap_len) {
-        sift_down(loop->heap, loop->heap_len, i);
-        sift_up(loop->heap, i);
+        heap_set(loop, i, &last);
+        sift_down(loop, i);
+        sift_up(loop, loop->slots[last.slot].pos);
     }
+}
+
+/* Room for one more timer: the heap and the slots grow together. */
+static int timer_reserve(plcio_loop *loop)
+{
+    if (loop->heap_len < loop->heap_cap) return PLCIO_OK;
+    size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+    if (cap > UINT32_MAX - 1) return PLCIO_ENOMEM;
+    timer *h = realloc(loop->heap, cap * sizeof *h);
+    if (!h) return PLCIO_ENOMEM;
+    loop->heap = h;
+    timer_slot *sl = realloc(loop->slots, cap * sizeof *sl);
+    if (!sl) return PLCIO_ENOMEM; /* the larger heap stays; its capacity is counted by heap_cap */
+    loop->slots = sl;
+    /* the new slots, onto the free list (lowest first) */
+    for (size_t i = cap; i-- > loop->heap_cap;) {
+        sl[i] = (timer_slot){.generation = 1, .next_free = loop->free_slot, .pos = SIZE_MAX};
+        loop->free_slot = (uint32_t)i + 1;
+    }
+    loop->heap_cap = cap;
+    return PLCIO_OK;
 }
 
 uint64_t plcio_loop_timer_add(plcio_loop *loop, uint64_t deadline_ns, plcio_timer_cb cb, void *ctx)
 {
-    if (!loop || !cb) return 0;
-    if (loop->heap_len == loop->heap_cap) {
-        size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-        timer *h = realloc(loop->heap, cap * sizeof *h);
-        if (!h) return 0;
-        loop->heap = h;
-        loop->heap_cap = cap;
-    }
-    uint64_t seq = ++loop->next_seq;
-    timer t = {deadline_ns, seq, seq, cb, ctx};
+    if (!loop || !cb || timer_reserve(loop) != PLCIO_OK) return 0;
+    uint32_t slot = loop->free_slot - 1;
+    loop->free_slot = loop->slots[slot].next_free;
+    timer t = {deadline_ns, ++loop->next_seq, slot, cb, ctx};
     loop->heap[loop->heap_len] = t;
-    sift_up(loop->heap, loop->heap_len++);
-    return seq;
+    loop->slots[slot].pos = loop->heap_len;
+    sift_up(loop, loop->heap_len++);
+    return (uint64_t)loop->slots[slot].generation << 32 | (uint64_t)(slot + 1);
 }
 
 void plcio_loop_timer_cancel(plcio_loop *loop, uint64_t id)
 {
     if (!loop || id == 0) return;
-    /* Linear search: loops hold tens to a few thousand timers and cancels are rare
-     * compared with the I/O they guard (one per completed request at most). */
-    for (size_t i = 0; i < loop->heap_len; i++) {
-        if (loop->heap[i].id == id) {
-            heap_remove(loop, i);
-            return;
-        }
-    }
+    uint64_t slot = (id & UINT32_MAX) - 1;
+    if (slot >= loop->heap_cap) return;
+    const timer_slot *s = &loop->slots[slot];
+    if (s->generation != (uint32_t)(id >> 32) || s->pos == SIZE_MAX) return; /* fired, cancelled or unknown */
+    heap_remove(loop, s->pos);
 }
 
 uint64_t plcio_loop_now(const plcio_loop *loop) { return plcio_clock_now(&loop->clock); }

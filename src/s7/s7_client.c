@@ -240,6 +240,7 @@ void plcio_s7_client_free(plcio_s7_client *c)
     s7c_rw_spare_free(c);
     io_close(c);
     s7_session_free(c->session);
+    free(c->last);
     free(c);
 }
 
@@ -247,18 +248,27 @@ void plcio_s7_client_free(plcio_s7_client *c)
 
 int s7c_fail(plcio_s7_client *c, int rc, const char *fmt, ...)
 {
+    /* with the first failure: an engine's thousand clients that never fail
+     * do not carry a kilobyte of error text each */
+    if (!c->last) c->last = calloc(1, sizeof *c->last);
+    if (!c->last) return rc; /* out of memory: the code still says what failed */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->last.text, sizeof c->last.text, fmt, ap);
+    vsnprintf(c->last->text, sizeof c->last->text, fmt, ap);
     va_end(ap);
-    c->last.code = rc;
-    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->last.text);
+    c->last->code = rc;
+    log_msg(&c->opt.logger, PLCIO_LOG_DEBUG, MOD, "%s", c->last->text);
     return rc;
+}
+
+void s7c_clear_text(plcio_s7_client *c)
+{
+    if (c->last) c->last->text[0] = '\0';
 }
 
 static void clear_error(plcio_s7_client *c)
 {
-    plcio_error_clear(&c->last);
+    if (c->last) plcio_error_clear(c->last);
     c->reason[0] = '\0';
     c->s7_error = 0;
     c->item_code = 0xFF;
@@ -266,8 +276,8 @@ static void clear_error(plcio_s7_client *c)
 
 const plcio_error *plcio_s7_client_last_error(const plcio_s7_client *c)
 {
-    static const plcio_error none = {PLCIO_EINVAL, "no client"};
-    return c ? &c->last : &none;
+    static const plcio_error none = {PLCIO_EINVAL, "no client"}, ok = {PLCIO_OK, ""};
+    return !c ? &none : c->last ? c->last : &ok;
 }
 const char *plcio_s7_client_last_reason(const plcio_s7_client *c) { return c ? c->reason : ""; }
 uint16_t plcio_s7_client_last_s7_error(const plcio_s7_client *c) { return c ? c->s7_error : 0; }
@@ -370,7 +380,7 @@ int plcio_s7_client_connect(plcio_s7_client *c)
 {
     if (!c) return PLCIO_EINVAL;
     clear_error(c);
-    if (!blocking_ok(c)) return c->last.code;
+    if (!blocking_ok(c)) return c->last ? c->last->code : PLCIO_ENOMEM;
     if (c->fd >= 0) drop(c, PLCIO_OK);
     c->want_connected = true;
     return connect_now(c);
@@ -408,7 +418,7 @@ int plcio_s7_client_fd(const plcio_s7_client *c) { return c ? c->fd : -1; }
 int s7c_ready(plcio_s7_client *c)
 {
     clear_error(c);
-    if (!blocking_ok(c)) return c->last.code;
+    if (!blocking_ok(c)) return c->last ? c->last->code : PLCIO_ENOMEM;
     if (c->fd >= 0 && s7_session_state_get(c->session) == PLCIO_S7_SESSION_READY) return PLCIO_OK;
     if (c->fd >= 0) drop(c, s7_session_error(c->session));
     if (!c->want_connected || !c->opt.auto_reconnect)
@@ -476,7 +486,7 @@ static int exec_collect(plcio_s7_client *c, s7c_exec *e)
         if (drc == PLCIO_EPROTO) {
             /* the answer does not fit the question: this connection is not trustworthy */
             drop(c, PLCIO_EPROTO);
-            if (!c->last.text[0])
+            if (!c->last || !c->last->text[0])
                 s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
             return PLCIO_EPROTO;
         }

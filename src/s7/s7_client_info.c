@@ -178,7 +178,7 @@ int plcio_s7_client_cpu_info(plcio_s7_client *c, plcio_s7_cpu_info *info)
     int state = 0;
     if (plcio_s7_client_get_cpu_state(c, &state) == PLCIO_OK) info->cpu_state = state;
     free(buf);
-    c->last.text[0] = '\0';
+    s7c_clear_text(c);
     return PLCIO_OK;
 }
 
@@ -224,7 +224,7 @@ int plcio_s7_client_list_blocks_of_type(plcio_s7_client *c, const char *type, ui
     rc = ud_exchange(c, what, &req, buf, bcap, &len);
     if (rc == PLCIO_EPLC && (c->s7_error == 0xD20E || c->s7_error == 0x0A)) {
         *n = 0; /* no block of this type */
-        c->last.text[0] = '\0';
+        s7c_clear_text(c);
         free(buf);
         return PLCIO_OK;
     }

@@ -41,7 +41,7 @@ struct plcio_s7_client {
     bool ever_connected;
     int backoff_ms;
     uint64_t next_attempt_ns;
-    plcio_error last; /* the last failure: code and one line */
+    plcio_error *last; /* the last failure: code and one line (NULL until the first, s7c_fail) */
     char reason[160];
     uint16_t s7_error;
     uint8_t item_code;
@@ -64,6 +64,8 @@ struct plcio_s7_client {
     struct rw_job *rw_spare; /* a read/write job and its buffers, reused request after request */
 };
 
+/* Forget the last failure's text (its code stays). */
+void s7c_clear_text(plcio_s7_client *c);
 /* Connect or reconnect as the options allow; clears the last error. */
 int s7c_ready(plcio_s7_client *c);
 /* Send `count` requests, as many in flight as the session allows, and hand

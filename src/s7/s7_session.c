@@ -9,8 +9,9 @@
  * at least PLCIO_S7_PDU_MAX: an engine holds one session per PLC, and 8 KiB
  * buffers for 960-byte PDUs were most of its memory. A PDU larger than that
  * after COTP reassembly, or a TPKT frame longer than pdu_cap + 64, is refused. */
-#define RX_CAP(s)  ((s)->pdu_cap + 64)
-#define TX_SLOT(s) ((s)->pdu_cap + PLCIO_S7_FRAME_OVERHEAD)
+#define RX_CAP(s)    ((s)->pdu_cap + 64)
+#define TX_SLOT(s)   ((s)->pdu_cap + PLCIO_S7_FRAME_OVERHEAD)
+#define TX_SLOTS_MAX 3
 
 typedef struct job {
     bool busy;
@@ -18,7 +19,7 @@ typedef struct job {
     uint16_t ref;
     uint64_t deadline;
     size_t rsp_len;
-    uint8_t *rsp; /* pdu_cap bytes */
+    uint8_t *rsp; /* pdu_cap bytes, from the slot's first request (NULL until then) */
 } job;
 
 struct s7_session {
@@ -41,7 +42,7 @@ struct s7_session {
     bool accept_jobs;
     bool incoming_ready;
     size_t incoming_len;
-    uint8_t *incoming; /* pdu_cap bytes */
+    uint8_t *incoming; /* pdu_cap bytes, from the first job a partner sends (NULL until then) */
     job jobs[PLCIO_S7_SESSION_MAX_JOBS];
 };
 
@@ -58,17 +59,19 @@ s7_session *s7_session_new(const s7_session_cfg *cfg)
     if (s->cfg.pdu_request > PDU_CAP) s->cfg.pdu_request = PDU_CAP;
     s->pdu_cap = s->cfg.pdu_request > PLCIO_S7_PDU_MAX ? s->cfg.pdu_request : PLCIO_S7_PDU_MAX;
     /* requests take their real length; room for one more worst-case frame
-     * is checked before each, and sent bytes are compacted away */
-    s->tx_cap = TX_SLOT(s) * 3;
+     * is made before each (tx_room) */
+    s->tx_cap = TX_SLOT(s);
     s->tx = malloc(s->tx_cap);
     s->rx = malloc(RX_CAP(s));
     s->pdu = malloc(s->pdu_cap);
-    s->incoming = malloc(s->pdu_cap);
-    bool ok = s->tx && s->rx && s->pdu && s->incoming;
-    for (int i = 0; ok && i < s->cfg.jobs_request; i++) { /* slots beyond what we ask for are never used */
-        s->jobs[i].rsp = malloc(s->pdu_cap);
-        ok = s->jobs[i].rsp != NULL;
-    }
+    /* s->incoming: with a partner's first job (only partner clients get any) */
+    bool ok = s->tx && s->rx && s->pdu;
+    /* The first slot's answer buffer now; the others when a request first
+     * takes them (s7_session_request_commit): a client that keeps one
+     * request in flight, as an engine polling a few hundred bytes per PLC
+     * does, never pays for the parallel jobs it asked for. */
+    s->jobs[0].rsp = ok ? malloc(s->pdu_cap) : NULL;
+    ok = ok && s->jobs[0].rsp;
     if (!ok) {
         s7_session_free(s);
         return NULL;
@@ -96,10 +99,33 @@ void s7_session_fail(s7_session *s, int err)
     log_msg(&s->cfg.logger, PLCIO_LOG_DEBUG, MOD, "session failed: %s", plcio_strerror(s->error));
 }
 
-static void tx_append(s7_session *s, const uint8_t *p, size_t n)
+/* Room for n more bytes at the end of tx: what was sent is compacted away,
+ * then the buffer grows, up to TX_SLOTS_MAX worst-case frames (it starts
+ * with one: a client with one request at a time never needs more). */
+static bool tx_room(s7_session *s, size_t n)
 {
     if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
-    if (s->tx_len + n > s->tx_cap) {
+    if (s->tx_cap - s->tx_len >= n) return true;
+    if (s->tx_off) {
+        memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
+        s->tx_len -= s->tx_off;
+        s->tx_off = 0;
+        if (s->tx_cap - s->tx_len >= n) return true;
+    }
+    size_t want = s->tx_len + n, max = TX_SLOT(s) * TX_SLOTS_MAX, cap = s->tx_cap * 2;
+    if (want > max) return false;
+    if (cap < want) cap = want;
+    if (cap > max) cap = max;
+    uint8_t *grown = realloc(s->tx, cap);
+    if (!grown) return false;
+    s->tx = grown;
+    s->tx_cap = cap;
+    return true;
+}
+
+static void tx_append(s7_session *s, const uint8_t *p, size_t n)
+{
+    if (!tx_room(s, n)) {
         s7_session_fail(s, PLCIO_ENOSPC);
         return;
     }
@@ -188,6 +214,10 @@ static void on_pdu(s7_session *s, const uint8_t *p, size_t n)
         return;
     }
     if (s->state == PLCIO_S7_SESSION_READY && pdu.rosctr == PLCIO_S7_JOB && s->accept_jobs && !s->incoming_ready) {
+        if (!s->incoming && !(s->incoming = malloc(s->pdu_cap))) { /* a partner's first job */
+            s7_session_fail(s, PLCIO_ENOMEM);
+            return;
+        }
         memcpy(s->incoming, p, n);
         s->incoming_len = n;
         s->incoming_ready = true;
@@ -345,14 +375,7 @@ int s7_session_request_begin(s7_session *s, s7_out *out, uint16_t *ref)
 {
     if (s->state != PLCIO_S7_SESSION_READY) return s->state == PLCIO_S7_SESSION_FAILED ? s->error : PLCIO_ESTATE;
     if (!s7_session_free_slots(s)) return PLCIO_EBUSY;
-    if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
-    if (s->tx_cap - s->tx_len < TX_SLOT(s)) {
-        /* compact: drop what was sent already */
-        memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
-        s->tx_len -= s->tx_off;
-        s->tx_off = 0;
-        if (s->tx_cap - s->tx_len < TX_SLOT(s)) return PLCIO_EBUSY;
-    }
+    if (!tx_room(s, TX_SLOT(s))) return PLCIO_EBUSY; /* frames still unsent: they drain */
     *out = s7_out_make(s->tx + s->tx_len, TX_SLOT(s), s->pdu_size);
     do
         s->next_ref++;
@@ -367,6 +390,7 @@ int s7_session_request_commit(s7_session *s, const s7_out *out, uint16_t ref, ui
     for (int i = 0; i < s->cfg.jobs_request; i++) {
         job *j = &s->jobs[i];
         if (j->busy) continue;
+        if (!j->rsp && !(j->rsp = malloc(s->pdu_cap))) return PLCIO_ENOMEM;
         j->busy = true;
         j->done = false;
         j->ref = ref;

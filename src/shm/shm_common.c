@@ -395,7 +395,13 @@ size_t shm_json_tag_bound(const shm_tag *t)
      * escaped six bytes per byte; the fixed words, quality, error name, ts */
     size_t value =
         is_json_number_type(t->type) || t->type == PLCIO_TYPE_BOOL ? NUM_TEXT_MAX : 6 * shm_value_text_bound(t) + 2;
-    return 6 * strlen(t->name) + 2 + value + 100;
+    /* the name as shm_json_string escapes it (it never changes), and the
+     * 8 bytes that function wants free at every character: a bound of 6
+     * bytes per character was most of an engine's fragment arena */
+    size_t name = 2 + 8;
+    for (const unsigned char *c = (const unsigned char *)t->name; *c; c++)
+        name += *c == '"' || *c == '\\' ? 2 : *c < 0x20 ? 6 : 1;
+    return name + value + 100;
 }
 
 // NOLINTBEGIN(bugprone-not-null-terminated-result): JSON text built on, ended by the caller

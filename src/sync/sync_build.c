@@ -67,20 +67,33 @@ int sync_register_drivers(plcio_sync *s, const plcio_sync_options *o, char *err,
     return PLCIO_OK;
 }
 
+/* Names live in blocks of STRING_BLOCK bytes (a longer one in a block of
+ * its own): one allocation per block, not one per name (an engine with
+ * 30,000 tags paid an allocation and its header for each). */
+#define STRING_BLOCK 4096u
+
 const char *sync_keep_string(plcio_sync *s, const char *text, size_t len)
 {
-    if (s->string_count == s->string_cap) {
-        size_t cap = s->string_cap ? s->string_cap * 2 : 64;
-        char **more = realloc(s->strings, cap * sizeof *more);
-        if (!more) return NULL;
-        s->strings = more;
-        s->string_cap = cap;
+    if (len >= s->string_room) {
+        if (s->string_count == s->string_cap) {
+            size_t cap = s->string_cap ? s->string_cap * 2 : 64;
+            char **more = realloc(s->strings, cap * sizeof *more);
+            if (!more) return NULL;
+            s->strings = more;
+            s->string_cap = cap;
+        }
+        size_t block = len + 1 > STRING_BLOCK ? len + 1 : STRING_BLOCK;
+        char *b = malloc(block);
+        if (!b) return NULL;
+        s->strings[s->string_count++] = b;
+        s->string_at = b;
+        s->string_room = block;
     }
-    char *copy = malloc(len + 1);
-    if (!copy) return NULL;
+    char *copy = s->string_at;
     memcpy(copy, text, len);
     copy[len] = '\0';
-    s->strings[s->string_count++] = copy;
+    s->string_at += len + 1;
+    s->string_room -= len + 1;
     return copy;
 }
 

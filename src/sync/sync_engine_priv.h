@@ -22,8 +22,10 @@ struct plcio_sync {
     size_t group_count;
     sync_tag *tags;
     size_t tag_count, tag_cap;
-    char **strings; /* owned names */
+    char **strings; /* blocks of owned names (sync_keep_string) */
     size_t string_count, string_cap;
+    char *string_at;    /* the next name's place in the last block */
+    size_t string_room; /* bytes free there */
     plcio_shm_writer *shm;
     char shm_name[256];
     uint8_t *image;            /* the engine's own value image: every tag's last bytes (sync_tag.value) */

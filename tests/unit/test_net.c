@@ -174,6 +174,70 @@ static void test_loop_timers_with_manual_clock(void **state)
     loop_free(NULL);
 }
 
+/* Many timers, some cancelled (by id, in any order, twice): the others fire
+ * in deadline order, the cancelled never; an id that fired or was cancelled
+ * cancels nothing later, even when its slot serves a new timer. */
+typedef struct {
+    uint64_t last_deadline;
+    int fired, out_of_order;
+} many_log;
+
+static many_log *many_current;
+static void many_fire(plcio_loop *l, void *c) /* c: the timer's deadline */
+{
+    (void)l;
+    uint64_t deadline = *(const uint64_t *)c;
+    many_log *m = many_current;
+    if (deadline < m->last_deadline) m->out_of_order++;
+    m->last_deadline = deadline;
+    m->fired++;
+}
+
+static void test_loop_many_timers_cancel(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    plcio_manual_clock mc = {1};
+    plcio_clock clk = plcio_manual_clock_bind(&mc);
+    plcio_loop *loop = loop_new(&clk);
+    assert_non_null(loop);
+    static uint64_t deadline[N + 1], id[N];
+    many_log m = {0, 0, 0};
+    many_current = &m;
+    uint64_t rng = 12345;
+    for (size_t i = 0; i < N; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        deadline[i] = 1000 + (rng >> 40) % 100000;
+        id[i] = plcio_loop_timer_add(loop, deadline[i], many_fire, &deadline[i]);
+        assert_true(id[i] != 0);
+    }
+    int cancelled = 0;
+    for (size_t i = N; i-- > 0;) /* from the back: heap positions all over */
+        if (i % 3 == 0) {
+            plcio_loop_timer_cancel(loop, id[i]);
+            plcio_loop_timer_cancel(loop, id[i]); /* twice: the second is ignored */
+            cancelled++;
+        }
+    /* a new timer may take a cancelled one's slot: the old id must not cancel it */
+    deadline[N] = 500;
+    uint64_t fresh = plcio_loop_timer_add(loop, deadline[N], many_fire, &deadline[N]);
+    assert_true(fresh != 0);
+    for (size_t i = 0; i < N; i += 3)
+        plcio_loop_timer_cancel(loop, id[i]);
+    plcio_loop_timer_cancel(loop, fresh ^ ((uint64_t)1 << 40)); /* its slot, another generation: ignored */
+    /* the loop reads mc through clk (cppcheck does not follow that) */
+    /* cppcheck-suppress redundantAssignment */
+    /* cppcheck-suppress unreadVariable */
+    mc.now_ns = 200000;
+    for (int k = 0; k < 10 && loop_run_once(loop, 0) > 0; k++) {
+    }
+    assert_int_equal(m.fired, N - cancelled + 1);
+    assert_int_equal(m.out_of_order, 0);
+    plcio_loop_timer_cancel(loop, fresh); /* fired: ignored */
+    assert_int_equal(loop_run_once(loop, 0), 0);
+    loop_free(loop);
+}
+
 typedef struct {
     plcio_loop *loop;
     int listener, accepted, echoed;
@@ -253,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_udp_round_trip),
         cmocka_unit_test(test_serial_on_pty),
         cmocka_unit_test(test_loop_timers_with_manual_clock),
+        cmocka_unit_test(test_loop_many_timers_cancel),
         cmocka_unit_test(test_loop_echo_and_stop_from_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
