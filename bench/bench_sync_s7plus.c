@@ -59,7 +59,7 @@ static void *writer(void *arg)
             size_t have = 0;
             uint8_t *m = plcio_s7_server_area_data(writer_srv, PLCIO_S7_SERVER_AREA_DB, 1, &have);
             k++;
-            for (size_t off = 0; m && off + 4 <= have && off < 1000u * 64u; off += 64) {
+            for (size_t off = 0; m && off + 4 <= have && off < (size_t)1000 * 64; off += 64) {
                 m[off] = (uint8_t)(k >> 24);
                 m[off + 1] = (uint8_t)(k >> 16);
                 m[off + 2] = (uint8_t)(k >> 8);

@@ -1010,7 +1010,7 @@ static int s7p_plan_group(plcio_sync_device *d, plcio_sync_group *g, plcio_error
                                        "in a group without subscribe",
                                        plcio_sync_tag_name(t), plcio_type_name(plcio_sync_tag_type(t)));
         }
-        plcio_sync_group **more = realloc(drv->subg, (drv->nsubg + 1) * sizeof *more);
+        plcio_sync_group **more = realloc(drv->subg, (drv->nsubg + 1) * sizeof(plcio_sync_group *));
         if (!more) return plcio_error_set(err, PLCIO_ENOMEM, "out of memory");
         drv->subg = more;
         drv->subg[drv->nsubg++] = g;

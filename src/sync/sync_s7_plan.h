@@ -46,9 +46,9 @@ typedef struct s7plan_ranges {
 
 /* Sort g's non-symbolic tags by area, DB and byte and merge them into regions
  * (merge false: one region per tag); a region grows no longer than max_region
- * bytes (0: no limit). r is filled on success and untouched on failure
+ * bytes (0: no limit). out is filled on success and untouched on failure
  * (PLCIO_ENOMEM). */
-int s7plan_build(s7plan_ranges *r, const plcio_sync_group *g, bool merge, uint32_t max_region);
+int s7plan_build(s7plan_ranges *out, const plcio_sync_group *g, bool merge, uint32_t max_region);
 void s7plan_free(s7plan_ranges *r);
 
 /* ---- jobs: a group's read or a write, queued one after the other ---- */

@@ -110,6 +110,25 @@ static int tag_array_element(const tag_array *t, uint32_t i, char *buf, size_t c
     return plcio_s7_address_format(&e, buf, cap);
 }
 
+/* One --tag as YAML tag lines (an array: one line per element) at yaml + n;
+ * q is scratch of the same size. Returns the new length. */
+static size_t append_tag(char *yaml, size_t size, size_t n, char *q, const char *tag, const tag_array *a)
+{
+    if (a->count == 1) {
+        yaml_quote(q, size, tag);
+        return n + (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
+    }
+    for (uint32_t k = 0; k < a->count; k++) {
+        char element[PLCIO_ADDRESS_TEXT_MAX], name[sizeof a->base + 16], qname[2 * sizeof name + 4];
+        if (tag_array_element(a, k, element, sizeof element) != PLCIO_OK) continue;
+        snprintf(name, sizeof name, "%s[%u]", a->base, (unsigned)k);
+        yaml_quote(q, size, element);
+        yaml_quote(qname, sizeof qname, name);
+        n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s, name: %s}\n", q, qname);
+    }
+    return n;
+}
+
 /* The one-liner of the original DB-sync tool, as a configuration: a whole DB
  * (--db with --layout), and/or tags by address (--tag). */
 static int one_liner_config(const char *url, const char *db, const char *const *layouts, size_t nlayouts,
@@ -152,21 +171,8 @@ static int one_liner_config(const char *url, const char *db, const char *const *
                               "      - name: tags\n        interval: %s\n        writable: %s\n%s%s%s%s        tags:\n",
                               interval, w, subscribe ? "        subscribe: true\n" : "", db ? "        db: " : "",
                               db ? db : "", db ? "\n" : "");
-        for (size_t i = 0; i < ntags; i++) {
-            if (arrays[i].count == 1) {
-                yaml_quote(q, size, tags[i]);
-                n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s}\n", q);
-                continue;
-            }
-            for (uint32_t k = 0; k < arrays[i].count; k++) {
-                char element[PLCIO_ADDRESS_TEXT_MAX], name[sizeof arrays[i].base + 16], qname[2 * sizeof name + 4];
-                if (tag_array_element(&arrays[i], k, element, sizeof element) != PLCIO_OK) continue;
-                snprintf(name, sizeof name, "%s[%u]", arrays[i].base, (unsigned)k);
-                yaml_quote(q, size, element);
-                yaml_quote(qname, sizeof qname, name);
-                n += (size_t)snprintf(yaml + n, size - n, "          - {address: %s, name: %s}\n", q, qname);
-            }
-        }
+        for (size_t i = 0; i < ntags; i++)
+            n = append_tag(yaml, size, n, q, tags[i], &arrays[i]);
     }
     if (postgres || influx || mqtt) n += (size_t)snprintf(yaml + n, size - n, "outputs:\n");
     if (postgres) {
