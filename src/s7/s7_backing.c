@@ -479,19 +479,25 @@ static void pump_all(s7bk_backing *b)
         if (b->remotes[i]->queue) pump(b->remotes[i]);
 }
 
+/* The backed range an item of a job falls in (*rg), or whether it is only
+ * partly inside one (*partly); false when neither (or the server refused it). */
+static bool locate(s7bk_backing *b, uint8_t code, const plcio_s7_server_access *acc, bk_range **rg, bool *partly)
+{
+    *rg = NULL;
+    *partly = false;
+    if (code != PLCIO_S7_SERVER_ITEM_OK) return false;
+    *rg = find_range(b, acc, partly);
+    return *rg || *partly;
+}
+
 int s7bk_read_job(plcio_s7_server *srv, uint64_t job, const plcio_s7_server_read_item *items, size_t count)
 {
     s7bk_backing *b = srv->backing;
     bk_range *rgs[S7SRV_MAX_ITEMS];
     bool partly[S7SRV_MAX_ITEMS], any = false;
     if (!b || count > S7SRV_MAX_ITEMS) return PLCIO_ENOTFOUND;
-    for (size_t i = 0; i < count; i++) {
-        rgs[i] = NULL;
-        partly[i] = false;
-        if (items[i].code != PLCIO_S7_SERVER_ITEM_OK) continue;
-        rgs[i] = find_range(b, &items[i].acc, &partly[i]);
-        any = any || rgs[i] || partly[i];
-    }
+    for (size_t i = 0; i < count; i++)
+        any |= locate(b, items[i].code, &items[i].acc, &rgs[i], &partly[i]);
     if (!any) return PLCIO_ENOTFOUND;
     bk_job *j = job_new(b, job, false, count);
     if (!j) {
@@ -522,16 +528,12 @@ int s7bk_write_job(plcio_s7_server *srv, uint64_t job, const plcio_s7_server_wri
     bk_range *rgs[S7SRV_MAX_ITEMS];
     bool partly[S7SRV_MAX_ITEMS], any = false;
     if (!b || count > S7SRV_MAX_ITEMS) return PLCIO_ENOTFOUND;
-    for (size_t i = 0; i < count; i++) {
-        rgs[i] = NULL;
-        partly[i] = false;
-        if (items[i].code != PLCIO_S7_SERVER_ITEM_OK) continue;
-        rgs[i] = find_range(b, &items[i].acc, &partly[i]);
-        any = any || rgs[i] || partly[i];
-    }
+    for (size_t i = 0; i < count; i++)
+        any |= locate(b, items[i].code, &items[i].acc, &rgs[i], &partly[i]);
     if (!any) return PLCIO_ENOTFOUND;
     bk_job *j = job_new(b, job, true, count);
     if (!j) {
+        log_msg(&srv->cfg.logger, PLCIO_LOG_WARN, LOG_MODULE, "backed range: %u jobs wait already", b->njobs);
         uint8_t codes[S7SRV_MAX_ITEMS];
         memset(codes, PLCIO_S7_SERVER_ITEM_HW_FAULT, sizeof codes);
         plcio_s7_server_write_reply(srv, job, codes, count);
