@@ -446,8 +446,7 @@ static void exec_init(s7c_exec *e, size_t count, s7c_encode_fn enc, s7c_decode_f
     e->enc = enc;
     e->dec = dec;
     e->ctx = ctx;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
-        e->slot_of[i] = -1;
+    memset(e->slot_of, 0xFF, sizeof e->slot_of); /* every slot -1: none of ours */
 }
 
 /* Queue as many requests as the pipeline takes. */
@@ -469,27 +468,31 @@ static int exec_submit(plcio_s7_client *c, s7c_exec *e)
     return PLCIO_OK;
 }
 
+/* The answer does not fit the question: this connection is not trustworthy. */
+static int answer_mismatch(plcio_s7_client *c)
+{
+    drop(c, PLCIO_EPROTO);
+    if (!c->last || !c->last->text[0])
+        s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
+    return PLCIO_EPROTO;
+}
+
 /* Hand finished answers to the decoder. PLCIO_EPROTO: the connection was dropped. */
 static int exec_collect(plcio_s7_client *c, s7c_exec *e)
 {
     s7_session *s = c->session;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
-        if (e->slot_of[i] < 0 || !s7_session_slot_done(s, i)) continue;
-        size_t len;
-        const uint8_t *p = s7_session_slot_pdu(s, i, &len);
-        s7_pdu pdu;
-        int drc = s7_pdu_decode(p, len, &pdu);
-        if (drc == PLCIO_OK) drc = e->dec(c, e->ctx, (size_t)e->slot_of[i], &pdu);
+    /* the slots of this exchange's requests in flight: once they are seen, the rest is free */
+    size_t pending = e->next - e->done;
+    for (int i = 0; pending && i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        if (e->slot_of[i] < 0) continue;
+        pending--;
+        const s7_pdu *pdu = s7_session_slot_decoded(s, i); /* decoded when it arrived */
+        if (!pdu) continue;
+        int drc = e->dec(c, e->ctx, (size_t)e->slot_of[i], pdu);
         s7_session_slot_release(s, i);
         e->slot_of[i] = -1;
         e->done++;
-        if (drc == PLCIO_EPROTO) {
-            /* the answer does not fit the question: this connection is not trustworthy */
-            drop(c, PLCIO_EPROTO);
-            if (!c->last || !c->last->text[0])
-                s7c_fail(c, PLCIO_EPROTO, "%s:%d: answer does not match the request", c->opt.host, c->opt.port);
-            return PLCIO_EPROTO;
-        }
+        if (drc == PLCIO_EPROTO) return answer_mismatch(c);
         if (drc && !e->first_err) e->first_err = drc;
     }
     return PLCIO_OK;
@@ -504,10 +507,36 @@ static int link_error(plcio_s7_client *c, int rc)
     return s7c_fail(c, rc, "%s:%d: %s", c->opt.host, c->opt.port, why);
 }
 
-int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
+/* One request with a slot free, the usual case (a poll): what exec_run's
+ * loop does for it, without the bookkeeping of a pipeline. */
+static int exec_one(plcio_s7_client *c, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx, const s7_out *out,
+                    uint16_t ref)
 {
-    int rc = s7c_ready(c);
-    if (rc) return rc;
+    s7_session *s = c->session;
+    s7_out o = *out;
+    int slot, rc = enc(c, ctx, 0, &o, ref);
+    if (rc) return s7c_fail(c, rc, "cannot encode request: %s", plcio_strerror(rc));
+    rc = s7_session_request_commit(s, &o, ref, now_ns(c), &slot);
+    if (rc) return s7c_fail(c, rc, "cannot queue request: %s", plcio_strerror(rc));
+    const s7_pdu *pdu;
+    while (!(pdu = s7_session_slot_decoded(s, slot))) {
+        rc = s7c_pump(c);
+        if (rc) return link_error(c, rc);
+    }
+    rc = dec(c, ctx, 0, pdu);
+    s7_session_slot_release(s, slot);
+    return rc == PLCIO_EPROTO ? answer_mismatch(c) : rc;
+}
+
+/* s7c_run on a connection just found ready. */
+static int exec_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
+{
+    int rc;
+    if (count == 1) {
+        s7_out out;
+        uint16_t ref;
+        if (s7_session_request_begin(c->session, &out, &ref) == PLCIO_OK) return exec_one(c, enc, dec, ctx, &out, ref);
+    }
     s7c_exec e;
     exec_init(&e, count, enc, dec, ctx);
     while (e.done < e.count) {
@@ -521,13 +550,20 @@ int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn d
     return e.first_err;
 }
 
+int s7c_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
+{
+    int rc = s7c_ready(c);
+    return rc ? rc : exec_run(c, count, enc, dec, ctx);
+}
+
 int s7c_run_job(plcio_s7_client *c, const s7c_job_ops *ops, void *job)
 {
     int rc;
     do {
         rc = s7c_ready(c);
         if (!rc) rc = ops->prepare(c, job);
-        if (!rc) rc = s7c_run(c, ops->count(job), ops->encode, ops->decode, ops->ctx(job));
+        /* prepare does no I/O: the connection s7c_ready found is still there */
+        if (!rc) rc = exec_run(c, ops->count(job), ops->encode, ops->decode, ops->ctx(job));
         rc = ops->complete(c, job, rc);
     } while (rc == PLCIO_EAGAIN);
     return rc;

@@ -19,7 +19,7 @@ typedef struct region {
     bool ct;        /* counters/timers: units are 2-byte elements */
     uint32_t start; /* first unit */
     uint32_t end;   /* one past the last unit */
-    uint8_t *mem;   /* read: scratch; write: the var's data */
+    uint8_t *mem;   /* read: scratch (plan_one_read: the var's data); write: the var's data */
     size_t vars;    /* how many vars it serves */
 } region;
 
@@ -250,18 +250,20 @@ static int enc_rw(plcio_s7_client *c, void *ctx, size_t index, s7_out *out, uint
     (void)c;
     rw_plan *p = ctx;
     const pdu_plan *pp = &p->pdus[index];
+    if (!p->write && pp->n == 1) return s7_read_request_encode(out, ref, &p->chunks[pp->first].item, 1);
     s7_item items[PLCIO_S7_MAX_ITEMS];
+    for (size_t i = 0; i < pp->n; i++)
+        items[i] = p->chunks[pp->first + i].item;
+    if (!p->write) return s7_read_request_encode(out, ref, items, pp->n);
     s7_data_item data[PLCIO_S7_MAX_ITEMS];
     for (size_t i = 0; i < pp->n; i++) {
         const chunk *ch = &p->chunks[pp->first + i];
-        items[i] = ch->item;
         data[i].return_code = 0;
         data[i].transport = 0;
         data[i].data = p->regions[ch->region].mem + ch->offset;
         data[i].len = (uint16_t)ch->len;
     }
-    if (p->write) return s7_write_request_encode(out, ref, items, data, pp->n);
-    return s7_read_request_encode(out, ref, items, pp->n);
+    return s7_write_request_encode(out, ref, items, data, pp->n);
 }
 
 static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu)
@@ -281,9 +283,13 @@ static int dec_rw(plcio_s7_client *c, void *ctx, size_t index, const s7_pdu *pdu
     } else {
         s7_item items[PLCIO_S7_MAX_ITEMS];
         s7_data_item out[PLCIO_S7_MAX_ITEMS];
-        for (size_t i = 0; i < pp->n; i++)
-            items[i] = chs[i].item;
-        rc = s7_read_response_decode(pdu, items, pp->n, out);
+        const s7_item *req = &chs[0].item; /* one item: no copy */
+        if (pp->n > 1) {
+            for (size_t i = 0; i < pp->n; i++)
+                items[i] = chs[i].item;
+            req = items;
+        }
+        rc = s7_read_response_decode(pdu, req, pp->n, out);
         for (size_t i = 0; rc == PLCIO_OK && i < pp->n; i++) {
             chs[i].code = out[i].return_code;
             chs[i].result = out[i].return_code == PLCIO_S7_RC_SUCCESS ? PLCIO_OK : PLCIO_EPLC;
@@ -424,6 +430,12 @@ typedef struct rw_job {
     uint16_t herr;
     bool spare; /* the client's own (c->rw_spare): kept, with its buffers, after the request */
     bool busy;  /* spare only: a request uses it now */
+    /* the plan plan_one_read left in the buffers, for the same variable read
+     * again (a poll); any other plan overwrites them (one_valid false) */
+    bool one_valid;
+    bool one_direct;
+    size_t one_pdu;
+    plcio_s7_var one_key;
 } rw_job;
 
 static void job_clear_pass(rw_job *j)
@@ -462,11 +474,83 @@ void s7c_rw_spare_free(plcio_s7_client *c)
     c->rw_spare = NULL;
 }
 
+/* A read of one variable that one item of one PDU carries, the usual poll:
+ * the plan read_plan and pack make for it, without their sorting, sizing and
+ * loops. PLCIO_EAGAIN: not such a read (plan it the general way). */
+static int plan_one_read(rw_job *j, size_t pdu)
+{
+    const plcio_s7_var *v = &j->vars[0];
+    rw_plan *p = &j->p;
+    /* the answer straight into the variable (written only when the item
+     * succeeds, as the copy from scratch was); a bit is picked out of its
+     * byte afterwards, and a retry pass copies back into its first pass */
+    bool direct = v->bit < 0 && !j->orig;
+    const plcio_s7_var *k = &j->one_key;
+    if (j->one_valid && j->one_pdu == pdu && j->one_direct == direct && k->area == v->area && k->db == v->db &&
+        k->start == v->start && k->size == v->size && k->bit == v->bit) {
+        /* the plan of the last pass, as it was made (a pass changes only results) */
+        p->regions[0].mem = direct ? v->data : p->scratch;
+        p->chunks[0].result = PLCIO_EIO;
+        p->chunks[0].code = 0;
+        p->nregions = p->nchunks = p->npdus = 1;
+        j->reg_of = j->order + 1;
+        return PLCIO_OK;
+    }
+    j->one_valid = false;
+    bool ct = is_ct((uint8_t)v->area);
+    size_t us = ct ? 2 : 1, total = (size_t)v->size * us;
+    size_t room = pdu - PLCIO_S7_READ_RSP_OVERHEAD, head = PLCIO_S7_DATA_ITEM_HEAD;
+    /* pack's tests for a fresh PDU (enough room to start an item, all of it taken) */
+    if (pdu < PLCIO_S7_READ_REQ_OVERHEAD + PLCIO_S7_ITEM_LEN || pdu < PLCIO_S7_READ_RSP_OVERHEAD ||
+        room < head + (total < MIN_SPLIT ? total + (total & 1u) : MIN_SPLIT) ||
+        item_take(room, head, total, us) != total)
+        return PLCIO_EAGAIN;
+    size_t *order = reserve(j->order, &j->order_cap, 2, sizeof *order);
+    if (order) j->order = order;
+    region *regions = reserve(p->regions, &p->regions_cap, 1, sizeof *regions);
+    if (regions) p->regions = regions;
+    chunk *chunks = reserve(p->chunks, &p->chunks_cap, 1, sizeof *chunks);
+    if (chunks) p->chunks = chunks;
+    pdu_plan *pdus = reserve(p->pdus, &p->pdus_cap, 1, sizeof *pdus);
+    if (pdus) p->pdus = pdus;
+    uint8_t *scratch = direct ? v->data : reserve(p->scratch, &p->scratch_cap, total, 1);
+    if (scratch && !direct) p->scratch = scratch;
+    if (!order || !regions || !chunks || !pdus || !scratch) return PLCIO_ENOMEM;
+    order[0] = 0;
+    j->reg_of = order + 1;
+    j->reg_of[0] = 0;
+    region *g = &regions[0];
+    memset(g, 0, sizeof *g);
+    g->area = (uint8_t)v->area;
+    g->db = v->db;
+    g->ct = ct;
+    g->start = v->start;
+    g->end = v->start + v->size;
+    g->vars = 1;
+    g->mem = scratch;
+    p->nregions = 1;
+    fill_chunk(&chunks[0], g, 0, 0, total);
+    p->nchunks = 1;
+    pdus[0].first = 0;
+    pdus[0].n = 1;
+    p->npdus = 1;
+    j->one_valid = true;
+    j->one_direct = direct;
+    j->one_pdu = pdu;
+    j->one_key = *v;
+    return PLCIO_OK;
+}
+
 static int job_prepare(plcio_s7_client *c, void *vj)
 {
     rw_job *j = vj;
     size_t pdu = plcio_s7_client_pdu_size(c);
     j->p.write = j->write;
+    if (!j->write && j->n == 1) {
+        int rc = plan_one_read(j, pdu);
+        if (rc != PLCIO_EAGAIN) return rc;
+    }
+    j->one_valid = false; /* the buffers get another plan */
     if (!j->write) {
         if (j->n > SIZE_MAX / 2) return PLCIO_ENOMEM;
         size_t *order = reserve(j->order, &j->order_cap, 2 * j->n, sizeof *order);
@@ -519,6 +603,23 @@ static int job_complete(plcio_s7_client *c, void *vj, int rc)
 {
     rw_job *j = vj;
     if (rc) return rc;
+    if (!j->write && j->n == 1 && j->p.nchunks == 1 && !j->orig) {
+        /* one variable in one item (plan_one_read): what the loop below does for it */
+        plcio_s7_var *v = &j->vars[0];
+        const chunk *ch = &j->p.chunks[0];
+        const region *g = &j->p.regions[0];
+        v->result = ch->result;
+        v->item_code = ch->result == PLCIO_OK ? PLCIO_S7_RC_SUCCESS : ch->code;
+        if (v->result == PLCIO_OK) {
+            if (v->bit >= 0)
+                *(uint8_t *)v->data = (uint8_t)((g->mem[0] >> v->bit) & 1u);
+            else if (g->mem != v->data)
+                memcpy(v->data, g->mem, ch->len);
+        }
+        if (j->p.header_error) j->herr = j->p.header_error;
+        job_clear_pass(j);
+        return v->result == PLCIO_OK ? PLCIO_OK : report(c, j->vars, 1, j->herr, "read");
+    }
     bool retry = false;
     for (size_t i = 0; i < j->n; i++) {
         plcio_s7_var *v = &j->vars[i];
@@ -533,7 +634,7 @@ static int job_complete(plcio_s7_client *c, void *vj, int rc)
         if (v->result == PLCIO_OK) {
             if (v->bit >= 0)
                 *(uint8_t *)v->data = (uint8_t)((g->mem[from] >> v->bit) & 1u);
-            else
+            else if (g->mem + from != v->data)
                 memcpy(v->data, g->mem + from, len);
         } else if (g->vars > 1) {
             retry = true; /* a merged item failed: ask for each variable alone */

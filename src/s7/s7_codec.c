@@ -6,20 +6,6 @@
 
 /* ---------------------------------------------------------------- TPKT */
 
-int tpkt_decode(const uint8_t *buf, size_t len, size_t *frame_len)
-{
-    if (!frame_len || (!buf && len)) return PLCIO_EINVAL;
-    if (len < PLCIO_TPKT_HEADER_LEN) {
-        *frame_len = PLCIO_TPKT_HEADER_LEN;
-        return PLCIO_EAGAIN;
-    }
-    if (buf[0] != PLCIO_TPKT_VERSION) return PLCIO_EPROTO; /* RFC 1006 s.6: vrsn 3 */
-    size_t n = plcio_get_u16be(buf + 2);
-    if (n < PLCIO_TPKT_MIN_LEN) return PLCIO_EPROTO;
-    *frame_len = n;
-    return len >= n ? PLCIO_OK : PLCIO_EAGAIN;
-}
-
 int tpkt_header_put(uint8_t *p, size_t frame_len)
 {
     if (frame_len < PLCIO_TPKT_MIN_LEN || frame_len > PLCIO_TPKT_MAX_LEN) return PLCIO_EINVAL;
@@ -393,18 +379,25 @@ size_t s7_data_len_bytes(uint8_t dts, uint16_t length_field)
     return dts_in_bits(dts) ? ((size_t)length_field + 7u) / 8u : length_field;
 }
 
-static void item_put(plcio_wcursor *w, const s7_item *it)
+/* One request item into PLCIO_S7_ITEM_LEN bytes at q. */
+static void item_store(uint8_t *q, const s7_item *it)
 {
     uint32_t addr = is_ct_transport(it->transport) ? it->start : it->start * 8u + it->bit;
-    plcio_wcursor_u8(w, 0x12);                  /* variable specification */
-    plcio_wcursor_u8(w, 0x0A);                  /* length of what follows */
-    plcio_wcursor_u8(w, PLCIO_S7_SYNTAX_S7ANY); /* syntax id */
-    plcio_wcursor_u8(w, it->transport);
-    plcio_wcursor_u16be(w, it->count);
-    plcio_wcursor_u16be(w, it->db);
-    plcio_wcursor_u8(w, it->area);
-    plcio_wcursor_u8(w, (uint8_t)(addr >> 16));
-    plcio_wcursor_u16be(w, (uint16_t)addr);
+    q[0] = 0x12;                  /* variable specification */
+    q[1] = 0x0A;                  /* length of what follows */
+    q[2] = PLCIO_S7_SYNTAX_S7ANY; /* syntax id */
+    q[3] = it->transport;
+    plcio_put_u16be(q + 4, it->count);
+    plcio_put_u16be(q + 6, it->db);
+    q[8] = it->area;
+    q[9] = (uint8_t)(addr >> 16);
+    plcio_put_u16be(q + 10, (uint16_t)addr);
+}
+
+static void item_put(plcio_wcursor *w, const s7_item *it)
+{
+    uint8_t *q = plcio_wcursor_reserve(w, PLCIO_S7_ITEM_LEN);
+    if (q) item_store(q, it);
 }
 
 static int item_get(plcio_rcursor *c, s7_item *it)
@@ -465,12 +458,41 @@ static int items_encode(s7_writer *wr, uint8_t fn, const s7_item *items, size_t 
     return PLCIO_OK;
 }
 
+/* Every length of a read request is known before the first byte: one room
+ * check, then plain stores (the bytes and errors of the s7_writer path;
+ * this runs for every read a client makes). */
 int s7_read_request_encode(s7_out *out, uint16_t pdu_ref, const s7_item *items, size_t n)
 {
-    s7_writer wr;
-    s7_writer_begin(&wr, out, PLCIO_S7_JOB, pdu_ref, 0);
-    int rc = items_encode(&wr, PLCIO_S7_FN_READ, items, n);
-    return rc ? rc : s7_writer_end(&wr);
+    out->len = 0;
+    if (!items || n == 0 || n > 255) return PLCIO_EINVAL;
+    size_t plen = PLCIO_S7_RW_PARAM_HEAD + n * PLCIO_S7_ITEM_LEN, pdu_len = PLCIO_S7_HEADER_LEN + plen;
+    size_t frame = pdu_len + PLCIO_S7_FRAME_OVERHEAD;
+    size_t pdu_max = out->pdu_max ? out->pdu_max : PLCIO_TPKT_MAX_LEN - PLCIO_S7_FRAME_OVERHEAD;
+    bool room = out->buf && frame <= out->cap && pdu_len <= pdu_max;
+    uint8_t *p = out->buf;
+    /* a bad item is reported before a lack of room, as the writer did */
+    for (size_t i = 0; i < n; i++) {
+        int rc = s7_item_check(&items[i]);
+        if (rc) return rc;
+        if (room)
+            item_store(p + PLCIO_S7_FRAME_OVERHEAD + PLCIO_S7_READ_REQ_OVERHEAD + i * PLCIO_S7_ITEM_LEN, &items[i]);
+    }
+    if (!room) return PLCIO_ENOSPC;
+    tpkt_header_put(p, frame);
+    p[4] = 2; /* COTP DT, last TPDU */
+    p[5] = PLCIO_COTP_DT;
+    p[6] = PLCIO_COTP_EOT;
+    uint8_t *h = p + PLCIO_S7_FRAME_OVERHEAD;
+    h[0] = PLCIO_S7_PROTOCOL_ID;
+    h[1] = PLCIO_S7_JOB;
+    plcio_put_u16be(h + 2, 0);
+    plcio_put_u16be(h + 4, pdu_ref);
+    plcio_put_u16be(h + 6, (uint16_t)plen);
+    plcio_put_u16be(h + 8, 0);
+    h[10] = PLCIO_S7_FN_READ;
+    h[11] = (uint8_t)n;
+    out->len = frame;
+    return PLCIO_OK;
 }
 
 int s7_read_request_decode(const s7_pdu *pdu, s7_item *items, size_t cap, size_t *n)

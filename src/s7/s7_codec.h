@@ -91,8 +91,21 @@
  *                buf+4, frame_len-4 bytes). Bytes after it belong to the next frame.
  *  PLCIO_EAGAIN: *frame_len = total bytes needed (4 while the header is short).
  *  PLCIO_EPROTO: version is not 3 or the length is below 7. The reserved byte
- *                is ignored. */
-int tpkt_decode(const uint8_t *buf, size_t len, size_t *frame_len);
+ *                is ignored.
+ * Inline: every frame of every connection passes here. */
+static inline int tpkt_decode(const uint8_t *buf, size_t len, size_t *frame_len)
+{
+    if (!frame_len || (!buf && len)) return PLCIO_EINVAL;
+    if (len < PLCIO_TPKT_HEADER_LEN) {
+        *frame_len = PLCIO_TPKT_HEADER_LEN;
+        return PLCIO_EAGAIN;
+    }
+    if (buf[0] != PLCIO_TPKT_VERSION) return PLCIO_EPROTO; /* RFC 1006 s.6: vrsn 3 */
+    size_t n = plcio_get_u16be(buf + 2);
+    if (n < PLCIO_TPKT_MIN_LEN) return PLCIO_EPROTO;
+    *frame_len = n;
+    return len >= n ? PLCIO_OK : PLCIO_EAGAIN;
+}
 /* Header + payload (len 3..65531). PLCIO_EINVAL outside that range,
  * PLCIO_ENOSPC if w is too small. */
 int tpkt_encode(plcio_wcursor *w, const uint8_t *payload, size_t len);

@@ -20,6 +20,7 @@ typedef struct job {
     uint64_t deadline;
     size_t rsp_len;
     uint8_t *rsp; /* pdu_cap bytes, from the slot's first request (NULL until then) */
+    s7_pdu pdu;   /* rsp decoded (valid when done) */
 } job;
 
 struct s7_session {
@@ -43,6 +44,13 @@ struct s7_session {
     bool incoming_ready;
     size_t incoming_len;
     uint8_t *incoming; /* pdu_cap bytes, from the first job a partner sends (NULL until then) */
+    /* Kept with every change of a job instead of counted on each call: a
+     * blocking read asks for the deadline and the free slots several times
+     * (job_busy, job_done, job_release). Jobs only use slots below
+     * cfg.jobs_request (s7_session_request_commit). */
+    unsigned busy_n;       /* slots taken (in flight or done, not released) */
+    unsigned flight_n;     /* slots in flight (busy, not done) */
+    uint64_t job_deadline; /* earliest deadline of the jobs in flight (when flight_n) */
     job jobs[PLCIO_S7_SESSION_MAX_JOBS];
 };
 
@@ -102,10 +110,8 @@ void s7_session_fail(s7_session *s, int err)
 /* Room for n more bytes at the end of tx: what was sent is compacted away,
  * then the buffer grows, up to TX_SLOTS_MAX worst-case frames (it starts
  * with one: a client with one request at a time never needs more). */
-static bool tx_room(s7_session *s, size_t n)
+static bool tx_grow(s7_session *s, size_t n)
 {
-    if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
-    if (s->tx_cap - s->tx_len >= n) return true;
     if (s->tx_off) {
         memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
         s->tx_len -= s->tx_off;
@@ -121,6 +127,12 @@ static bool tx_room(s7_session *s, size_t n)
     s->tx = grown;
     s->tx_cap = cap;
     return true;
+}
+
+static bool tx_room(s7_session *s, size_t n)
+{
+    if (s->tx_off && s->tx_off == s->tx_len) s->tx_off = s->tx_len = 0;
+    return s->tx_cap - s->tx_len >= n || tx_grow(s, n);
 }
 
 static void tx_append(s7_session *s, const uint8_t *p, size_t n)
@@ -143,6 +155,8 @@ void s7_session_start(s7_session *s, uint64_t now)
     s->accept_jobs = s->incoming_ready = false;
     for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
         s->jobs[i].busy = s->jobs[i].done = false;
+    s->busy_n = s->flight_n = 0;
+    s->job_deadline = 0;
     s->phase_deadline = now + s->cfg.connect_timeout_ns;
     cotp_conn c;
     memset(&c, 0, sizeof c);
@@ -178,6 +192,40 @@ void s7_session_tx_done(s7_session *s, size_t sent)
         log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Tx", s->tx + s->tx_off, sent);
     s->tx_off += sent;
     if (s->tx_off >= s->tx_len) s->tx_off = s->tx_len = 0;
+}
+
+/* ---------------------------------------------------------------- job bookkeeping */
+
+/* The earliest deadline of the jobs in flight, found again (the job that
+ * held it was answered or released). */
+static void jobs_deadline_scan(s7_session *s)
+{
+    uint64_t d = 0;
+    for (unsigned i = 0; i < s->cfg.jobs_request; i++) {
+        const job *j = &s->jobs[i];
+        if (j->busy && !j->done && (!d || j->deadline < d)) d = j->deadline;
+    }
+    s->job_deadline = d;
+}
+
+static void job_take(s7_session *s, job *j, uint16_t ref, uint64_t deadline)
+{
+    j->busy = true;
+    j->done = false;
+    j->ref = ref;
+    j->deadline = deadline;
+    j->rsp_len = 0;
+    s->busy_n++;
+    if (!s->flight_n++ || deadline < s->job_deadline) s->job_deadline = deadline;
+}
+
+/* j, no longer in flight (answered, or released unanswered), left it. */
+static void job_landed(s7_session *s, const job *j)
+{
+    if (--s->flight_n == 0)
+        s->job_deadline = 0;
+    else if (j->deadline == s->job_deadline)
+        jobs_deadline_scan(s);
 }
 
 /* ---------------------------------------------------------------- input */
@@ -227,12 +275,17 @@ static void on_pdu(s7_session *s, const uint8_t *p, size_t n)
         s7_session_fail(s, PLCIO_EPROTO);
         return;
     }
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+    for (unsigned i = 0; s->flight_n && i < s->cfg.jobs_request; i++) {
         job *j = &s->jobs[i];
         if (j->busy && !j->done && j->ref == pdu.pdu_ref) {
             memcpy(j->rsp, p, n);
             j->rsp_len = n;
+            /* the decoded header too, pointing into rsp: the owner needs not decode it again */
+            j->pdu = pdu;
+            if (pdu.param) j->pdu.param = j->rsp + (pdu.param - p);
+            if (pdu.data) j->pdu.data = j->rsp + (pdu.data - p);
             j->done = true;
+            job_landed(s, j);
             return;
         }
     }
@@ -254,8 +307,38 @@ static void send_setup(s7_session *s)
     s->state = PLCIO_S7_SESSION_SETUP;
 }
 
+/* A COTP DT TPDU's data (class 0: header 02 F0 EOT|0). */
+static void on_dt(s7_session *s, const uint8_t *data, size_t len, bool eot)
+{
+    if (s->state != PLCIO_S7_SESSION_SETUP && s->state != PLCIO_S7_SESSION_READY) {
+        s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+    if (s->pdu_len + len > s->pdu_cap) {
+        s7_session_fail(s, PLCIO_EPROTO);
+        return;
+    }
+    if (eot && s->pdu_len == 0) { /* a whole PDU in one TPDU, the usual case: no copy */
+        on_pdu(s, data, len);
+        return;
+    }
+    if (len) memcpy(s->pdu + s->pdu_len, data, len);
+    s->pdu_len += len;
+    if (eot) {
+        size_t total = s->pdu_len;
+        s->pdu_len = 0;
+        on_pdu(s, s->pdu, total);
+    }
+}
+
 static void on_tpdu(s7_session *s, const uint8_t *p, size_t n)
 {
+    /* DT, the TPDU of every answer, without cotp_decode's general case
+     * (the same checks: length indicator 2, TPDU-NR 0) */
+    if (n >= 3 && p[0] == 2 && p[1] == PLCIO_COTP_DT && (p[2] & 0x7F) == 0) {
+        on_dt(s, p + 3, n - 3, (p[2] & PLCIO_COTP_EOT) != 0);
+        return;
+    }
     cotp_tpdu t;
     if (cotp_decode(p, n, &t) != PLCIO_OK) {
         s7_session_fail(s, PLCIO_EPROTO);
@@ -269,29 +352,35 @@ static void on_tpdu(s7_session *s, const uint8_t *p, size_t n)
         }
         send_setup(s);
         return;
-    case PLCIO_COTP_DT:
-        if (s->state != PLCIO_S7_SESSION_SETUP && s->state != PLCIO_S7_SESSION_READY) {
-            s7_session_fail(s, PLCIO_EPROTO);
-            return;
-        }
-        if (s->pdu_len + t.data_len > s->pdu_cap) {
-            s7_session_fail(s, PLCIO_EPROTO);
-            return;
-        }
-        if (t.data_len) memcpy(s->pdu + s->pdu_len, t.data, t.data_len);
-        s->pdu_len += t.data_len;
-        if (t.eot) {
-            size_t len = s->pdu_len;
-            s->pdu_len = 0;
-            on_pdu(s, s->pdu, len);
-        }
-        return;
+    case PLCIO_COTP_DT: on_dt(s, t.data, t.data_len, t.eot); return;
     case PLCIO_COTP_DR:
         /* refused connection (wrong rack/slot/TSAP) or closed by the partner */
         s7_session_fail(s, s->state == PLCIO_S7_SESSION_COTP ? PLCIO_ECONNREFUSED : PLCIO_ECLOSED);
         return;
     default: s7_session_fail(s, PLCIO_EPROTO); return;
     }
+}
+
+/* Handle the complete TPKT frames at the start of buf; *used: their bytes.
+ * A frame longer than RX_CAP is refused. Returns the session's error when
+ * it failed. */
+static int frames(s7_session *s, const uint8_t *buf, size_t len, size_t *used)
+{
+    size_t off = 0, frame = 0;
+    while (len - off >= PLCIO_TPKT_HEADER_LEN) { /* less: tpkt_decode could only say EAGAIN */
+        int rc = tpkt_decode(buf + off, len - off, &frame);
+        if (frame > RX_CAP(s)) rc = PLCIO_EPROTO;
+        if (rc == PLCIO_EAGAIN) break;
+        if (rc != PLCIO_OK) {
+            s7_session_fail(s, PLCIO_EPROTO);
+            return s->error;
+        }
+        on_tpdu(s, buf + off + PLCIO_TPKT_HEADER_LEN, frame - PLCIO_TPKT_HEADER_LEN);
+        if (s->state == PLCIO_S7_SESSION_FAILED) return s->error;
+        off += frame;
+    }
+    *used = off;
+    return PLCIO_OK;
 }
 
 int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now)
@@ -304,24 +393,23 @@ int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now
     }
     if (log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE)) log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
     while (len) {
+        if (s->rx_len == 0) {
+            /* nothing buffered: the frames are handled where they are, and
+             * only an incomplete last one is kept (it fits: frames() refuses
+             * one longer than RX_CAP) */
+            size_t used = 0;
+            if (frames(s, data, len, &used)) return s->error;
+            if (len > used) memcpy(s->rx, data + used, len - used);
+            s->rx_len = len - used;
+            return PLCIO_OK;
+        }
         size_t take = RX_CAP(s) - s->rx_len < len ? RX_CAP(s) - s->rx_len : len;
         memcpy(s->rx + s->rx_len, data, take);
         s->rx_len += take;
         data += take;
         len -= take;
-        size_t off = 0, frame = 0;
-        for (;;) {
-            int rc = tpkt_decode(s->rx + off, s->rx_len - off, &frame);
-            if (rc == PLCIO_EAGAIN && frame > RX_CAP(s)) rc = PLCIO_EPROTO;
-            if (rc == PLCIO_EAGAIN) break;
-            if (rc != PLCIO_OK) {
-                s7_session_fail(s, PLCIO_EPROTO);
-                return s->error;
-            }
-            on_tpdu(s, s->rx + off + PLCIO_TPKT_HEADER_LEN, frame - PLCIO_TPKT_HEADER_LEN);
-            if (s->state == PLCIO_S7_SESSION_FAILED) return s->error;
-            off += frame;
-        }
+        size_t off = 0;
+        if (frames(s, s->rx, s->rx_len, &off)) return s->error;
         memmove(s->rx, s->rx + off, s->rx_len - off);
         s->rx_len -= off;
     }
@@ -330,12 +418,9 @@ int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now
 
 uint64_t s7_session_deadline(const s7_session *s)
 {
-    uint64_t d = s->state == PLCIO_S7_SESSION_READY ? 0 : s->phase_deadline;
     if (s->state == PLCIO_S7_SESSION_FAILED || s->state == PLCIO_S7_SESSION_IDLE) return 0;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
-        const job *j = &s->jobs[i];
-        if (j->busy && !j->done && (!d || j->deadline < d)) d = j->deadline;
-    }
+    uint64_t d = s->state == PLCIO_S7_SESSION_READY ? 0 : s->phase_deadline;
+    if (s->flight_n && (!d || s->job_deadline < d)) d = s->job_deadline;
     return d;
 }
 
@@ -348,27 +433,12 @@ int s7_session_on_time(s7_session *s, uint64_t now)
 
 /* ---------------------------------------------------------------- jobs */
 
-unsigned s7_session_in_flight(const s7_session *s)
-{
-    unsigned n = 0;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
-        n += s->jobs[i].busy && !s->jobs[i].done;
-    return n;
-}
-
-static unsigned busy_slots(const s7_session *s)
-{
-    unsigned n = 0;
-    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++)
-        n += s->jobs[i].busy;
-    return n;
-}
+unsigned s7_session_in_flight(const s7_session *s) { return s->flight_n; }
 
 unsigned s7_session_free_slots(const s7_session *s)
 {
     if (s->state != PLCIO_S7_SESSION_READY) return 0;
-    unsigned busy = busy_slots(s);
-    return busy >= s->jobs_max ? 0 : s->jobs_max - busy;
+    return s->busy_n >= s->jobs_max ? 0 : s->jobs_max - s->busy_n;
 }
 
 int s7_session_request_begin(s7_session *s, s7_out *out, uint16_t *ref)
@@ -391,11 +461,7 @@ int s7_session_request_commit(s7_session *s, const s7_out *out, uint16_t ref, ui
         job *j = &s->jobs[i];
         if (j->busy) continue;
         if (!j->rsp && !(j->rsp = malloc(s->pdu_cap))) return PLCIO_ENOMEM;
-        j->busy = true;
-        j->done = false;
-        j->ref = ref;
-        j->deadline = now + s->cfg.request_timeout_ns;
-        j->rsp_len = 0;
+        job_take(s, j, ref, now + s->cfg.request_timeout_ns);
         s->tx_len += out->len;
         *slot = i;
         return PLCIO_OK;
@@ -415,9 +481,19 @@ const uint8_t *s7_session_slot_pdu(const s7_session *s, int slot, size_t *len)
     return s->jobs[slot].rsp;
 }
 
+const s7_pdu *s7_session_slot_decoded(const s7_session *s, int slot)
+{
+    return s7_session_slot_done(s, slot) ? &s->jobs[slot].pdu : NULL;
+}
+
 void s7_session_slot_release(s7_session *s, int slot)
 {
-    if (slot >= 0 && slot < PLCIO_S7_SESSION_MAX_JOBS) s->jobs[slot].busy = s->jobs[slot].done = false;
+    if (slot < 0 || slot >= PLCIO_S7_SESSION_MAX_JOBS || !s->jobs[slot].busy) return;
+    job *j = &s->jobs[slot];
+    bool flying = !j->done;
+    j->busy = j->done = false;
+    s->busy_n--;
+    if (flying) job_landed(s, j); /* given up unanswered: an answer that comes still fails the session */
 }
 
 void s7_session_accept_jobs(s7_session *s, bool on)

@@ -88,6 +88,11 @@ int s7_session_request_commit(s7_session *s, const s7_out *out, uint16_t ref, ui
 bool s7_session_slot_done(const s7_session *s, int slot);
 /* The answer S7 PDU of a done slot (borrowed until release). */
 const uint8_t *s7_session_slot_pdu(const s7_session *s, int slot, size_t *len);
+/* The same answer, decoded (s7_pdu_decode): borrowed until release, NULL
+ * when the slot is not done. */
+const s7_pdu *s7_session_slot_decoded(const s7_session *s, int slot);
+/* Free the slot; a job still in flight is given up (its answer, when it
+ * comes, fails the session as one nobody asked for). */
 void s7_session_slot_release(s7_session *s, int slot);
 /* Jobs the partner sends to us (during a download the PLC asks for the
  * block with its own download-block / download-ended jobs). Off by default:

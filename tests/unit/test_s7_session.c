@@ -245,13 +245,152 @@ static void test_timeouts(void **state)
     s7_session_free(NULL);
 }
 
+/* The bookkeeping the session keeps instead of scanning its slots (jobs in
+ * flight, free slots, the earliest deadline) against a model the test keeps
+ * itself, through pipelined jobs answered out of order, jobs given up
+ * (released unanswered), a timeout, a failure and a restart. */
+typedef struct model_job {
+    bool busy, done;
+    uint16_t ref;
+    uint64_t deadline;
+} model_job;
+
+static void check_model(const s7_session *s, const model_job *m, unsigned jobs_max)
+{
+    unsigned busy = 0, flying = 0;
+    uint64_t d = 0;
+    for (int i = 0; i < PLCIO_S7_SESSION_MAX_JOBS; i++) {
+        busy += m[i].busy;
+        if (m[i].busy && !m[i].done) {
+            flying++;
+            if (!d || m[i].deadline < d) d = m[i].deadline;
+        }
+    }
+    assert_int_equal(s7_session_in_flight(s), flying);
+    assert_int_equal(s7_session_free_slots(s), jobs_max - busy);
+    assert_int_equal(s7_session_deadline(s), d);
+}
+
+static void test_bookkeeping_pipelined(void **state)
+{
+    (void)state;
+    s7_session *s = new_session(8);
+    connect_session(s, 960, 4);
+    model_job m[PLCIO_S7_SESSION_MAX_JOBS];
+    memset(m, 0, sizeof m);
+    uint8_t tx[4096], f[256];
+    /* four jobs, queued at different times (their deadlines 500 ms later) */
+    uint64_t when[4] = {40 * MS, 10 * MS, 30 * MS, 20 * MS};
+    int slot[4];
+    for (int i = 0; i < 4; i++) {
+        uint16_t ref;
+        slot[i] = queue_read(s, &ref, when[i]);
+        m[slot[i]] = (model_job){true, false, ref, when[i] + 500 * MS};
+        check_model(s, m, 4);
+    }
+    take_tx(s, tx, sizeof tx);
+    assert_int_equal(s7_session_deadline(s), 10 * MS + 500 * MS);
+    /* the job holding the earliest deadline answered: the next earliest */
+    size_t n = read_answer(f, sizeof f, m[slot[1]].ref, 1);
+    assert_int_equal(s7_session_feed(s, f, n, 50 * MS), PLCIO_OK);
+    m[slot[1]].done = true;
+    check_model(s, m, 4);
+    assert_int_equal(s7_session_deadline(s), 20 * MS + 500 * MS);
+    /* a job not holding it answered: unchanged */
+    n = read_answer(f, sizeof f, m[slot[0]].ref, 2);
+    assert_int_equal(s7_session_feed(s, f, n, 51 * MS), PLCIO_OK);
+    m[slot[0]].done = true;
+    check_model(s, m, 4);
+    /* given up unanswered (released in flight): the deadline moves on */
+    s7_session_slot_release(s, slot[3]);
+    m[slot[3]].busy = false;
+    check_model(s, m, 4);
+    assert_int_equal(s7_session_deadline(s), 30 * MS + 500 * MS);
+    /* releasing twice, or a slot never used, or out of range, changes nothing */
+    s7_session_slot_release(s, slot[3]);
+    s7_session_slot_release(s, 7);
+    s7_session_slot_release(s, -1);
+    s7_session_slot_release(s, PLCIO_S7_SESSION_MAX_JOBS);
+    check_model(s, m, 4);
+    /* answered slots released: free again, not in flight */
+    s7_session_slot_release(s, slot[0]);
+    s7_session_slot_release(s, slot[1]);
+    m[slot[0]].busy = m[slot[1]].busy = false;
+    check_model(s, m, 4);
+    /* the answer of the job given up arrives: nobody waits for it */
+    n = read_answer(f, sizeof f, (uint16_t)(m[slot[3]].ref), 3);
+    assert_int_equal(s7_session_feed(s, f, n, 52 * MS), PLCIO_EPROTO);
+    assert_int_equal(s7_session_deadline(s), 0); /* failed: no deadline */
+    /* a restart forgets every job */
+    connect_session(s, 960, 4);
+    memset(m, 0, sizeof m);
+    check_model(s, m, 4);
+    /* a timeout fails the session at the earliest deadline, not before */
+    uint16_t ref;
+    int a = queue_read(s, &ref, 100 * MS);
+    m[a] = (model_job){true, false, ref, 600 * MS};
+    int b = queue_read(s, &ref, 90 * MS);
+    m[b] = (model_job){true, false, ref, 590 * MS};
+    check_model(s, m, 4);
+    assert_int_equal(s7_session_on_time(s, 589 * MS), PLCIO_OK);
+    assert_int_equal(s7_session_on_time(s, 590 * MS), PLCIO_ETIMEDOUT);
+    assert_int_equal(s7_session_deadline(s), 0);
+    assert_int_equal(s7_session_free_slots(s), 0);
+    connect_session(s, 960, 4);
+    memset(m, 0, sizeof m);
+    check_model(s, m, 4);
+    s7_session_free(s);
+}
+
+/* Random operations (queue at a random time, answer, give up, release)
+ * with the model checked after each: counters and deadline never drift. */
+static void test_bookkeeping_random(void **state)
+{
+    (void)state;
+    s7_session *s = new_session(16);
+    connect_session(s, 960, 6);
+    model_job m[PLCIO_S7_SESSION_MAX_JOBS];
+    memset(m, 0, sizeof m);
+    uint8_t tx[8192], f[256];
+    uint32_t seed = 12345;
+    uint64_t now = 10;
+    for (int step = 0; step < 5000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned op = (seed >> 16) % 4, pick = (seed >> 8) % PLCIO_S7_SESSION_MAX_JOBS;
+        now += (seed >> 4) % 7;
+        if (op == 0 && s7_session_free_slots(s)) {
+            uint16_t ref;
+            uint64_t at = now - (seed >> 3) % 5; /* callers' clocks are not always in order */
+            int slot = queue_read(s, &ref, at);
+            assert_false(m[slot].busy);
+            m[slot] = (model_job){true, false, ref, at + 500 * MS};
+            take_tx(s, tx, sizeof tx);
+        } else if (op == 1 && m[pick].busy && !m[pick].done) {
+            size_t n = read_answer(f, sizeof f, m[pick].ref, (uint8_t)step);
+            assert_int_equal(s7_session_feed(s, f, n, now), PLCIO_OK);
+            assert_true(s7_session_slot_done(s, (int)pick));
+            const s7_pdu *pdu = s7_session_slot_decoded(s, (int)pick);
+            assert_non_null(pdu);
+            assert_int_equal(pdu->pdu_ref, m[pick].ref);
+            assert_int_equal(pdu->data[pdu->data_len - 1], (uint8_t)step);
+            m[pick].done = true;
+        } else if (op >= 2 && m[pick].busy && (op == 2 || m[pick].done)) {
+            s7_session_slot_release(s, (int)pick); /* op 2 gives up jobs in flight too */
+            m[pick].busy = m[pick].done = false;
+        } else if (!m[pick].done) {
+            assert_null(s7_session_slot_decoded(s, (int)pick)); /* nothing decoded before the answer */
+        }
+        check_model(s, m, 6);
+    }
+    s7_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_and_pipeline),
-        cmocka_unit_test(test_cotp_segmented_answer),
-        cmocka_unit_test(test_bad_input_fails),
-        cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_connect_and_pipeline),  cmocka_unit_test(test_cotp_segmented_answer),
+        cmocka_unit_test(test_bad_input_fails),       cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_bookkeeping_pipelined), cmocka_unit_test(test_bookkeeping_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
