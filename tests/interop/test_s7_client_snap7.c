@@ -198,6 +198,73 @@ static void test_multi_var(void **state)
     plcio_s7_client_free(c);
 }
 
+/* A poll: the same variable read again and again reuses its plan and is
+ * read straight into the caller's buffer. Values follow the PLC's changes,
+ * other variables, several at once, a bit of the same byte and a refused
+ * read in between do not leak into it, and a refused read leaves the
+ * buffer as it was. */
+static void test_poll_same_variable(void **state)
+{
+    (void)state;
+    plcio_s7_client *c = connect_client(1);
+    uint8_t w[50], r[4], other[4];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 50; i++)
+            w[i] = (uint8_t)(i * 3 + round * 50 + 1);
+        assert_int_equal(plcio_s7_client_write_area(c, PLCIO_S7_AREA_DB, 3, 950, 50, w), PLCIO_OK);
+        for (int k = 0; k < 3; k++) {
+            memset(r, 0, sizeof r);
+            assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 960, 4, r), PLCIO_OK);
+            assert_memory_equal(r, w + 10, 4);
+        }
+        /* another variable, then the first again */
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 970, 4, other), PLCIO_OK);
+        assert_memory_equal(other, w + 20, 4);
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 960, 4, r), PLCIO_OK);
+        assert_memory_equal(r, w + 10, 4);
+        /* two at once (the general plan reuses the same buffers), then the first again */
+        uint8_t a[3], b[5];
+        plcio_s7_var vars[2] = {{PLCIO_S7_AREA_DB, 3, 990, 3, -1, a, 0, 0}, {PLCIO_S7_AREA_DB, 3, 951, 5, -1, b, 0, 0}};
+        assert_int_equal(plcio_s7_client_read_vars(c, vars, 2), PLCIO_OK);
+        assert_memory_equal(a, w + 40, 3);
+        assert_memory_equal(b, w + 1, 5);
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 960, 4, r), PLCIO_OK);
+        assert_memory_equal(r, w + 10, 4);
+        /* a bit of the first byte, then the bytes */
+        for (unsigned bit = 0; bit < 8; bit++) {
+            bool v = !((w[10] >> bit) & 1u);
+            assert_int_equal(plcio_s7_client_read_bit(c, PLCIO_S7_AREA_DB, 3, 960, bit, &v), PLCIO_OK);
+            assert_int_equal(v, (w[10] >> bit) & 1u);
+        }
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 960, 4, r), PLCIO_OK);
+        assert_memory_equal(r, w + 10, 4);
+    }
+    /* refused (beyond DB3's 1000 bytes), twice: the buffer is not touched */
+    uint8_t bad[4] = {0xEE, 0xEE, 0xEE, 0xEE};
+    static const uint8_t untouched[4] = {0xEE, 0xEE, 0xEE, 0xEE};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 998, 4, bad), PLCIO_EPLC);
+        assert_int_equal(plcio_s7_client_last_item_code(c), 0x05); /* address out of range */
+        assert_memory_equal(bad, untouched, 4);
+    }
+    assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_DB, 3, 960, 4, r), PLCIO_OK);
+    assert_memory_equal(r, w + 10, 4);
+    /* counters (2-byte elements) polled into another buffer each time: each
+     * read fills its own buffer and leaves the last one alone */
+    uint8_t ct[3][8], want[8], more[2];
+    plcio_s7_var two[2] = {{PLCIO_S7_AREA_CT, 0, 20, 4, -1, want, 0, 0}, {PLCIO_S7_AREA_CT, 0, 40, 1, -1, more, 0, 0}};
+    assert_int_equal(plcio_s7_client_read_vars(c, two, 2), PLCIO_OK);
+    for (int k = 0; k < 3; k++) {
+        memset(ct, 0x55, sizeof ct);
+        assert_int_equal(plcio_s7_client_read_area(c, PLCIO_S7_AREA_CT, 0, 20, 4, ct[k]), PLCIO_OK);
+        assert_memory_equal(ct[k], want, 8);
+        for (int o = 0; o < 3; o++)
+            for (int i = 0; o != k && i < 8; i++)
+                assert_int_equal(ct[o][i], 0x55);
+    }
+    plcio_s7_client_free(c);
+}
+
 static void test_typed_values(void **state)
 {
     (void)state;
@@ -442,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_write_every_area),
         cmocka_unit_test(test_bits),
         cmocka_unit_test(test_multi_var),
+        cmocka_unit_test(test_poll_same_variable),
         cmocka_unit_test(test_typed_values),
         cmocka_unit_test(test_szl_blocks_clock_control),
         cmocka_unit_test(test_url_options),
