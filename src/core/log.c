@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 static plcio_logger default_logger; /* fn NULL: discard */
+bool log_default_set;
 
 void plcio_log_set_default(const plcio_logger *logger)
 {
@@ -14,6 +15,7 @@ void plcio_log_set_default(const plcio_logger *logger)
         default_logger.ctx = NULL;
         default_logger.level = PLCIO_LOG_ERROR;
     }
+    log_default_set = default_logger.fn != NULL;
 }
 
 const char *plcio_log_level_name(plcio_log_level level)

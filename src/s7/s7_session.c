@@ -188,7 +188,7 @@ const uint8_t *s7_session_tx(const s7_session *s, size_t *len)
 
 void s7_session_tx_done(s7_session *s, size_t sent)
 {
-    if (log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE))
+    if (log_enabled_fast(&s->cfg.logger, PLCIO_LOG_TRACE))
         log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Tx", s->tx + s->tx_off, sent);
     s->tx_off += sent;
     if (s->tx_off >= s->tx_len) s->tx_off = s->tx_len = 0;
@@ -391,7 +391,8 @@ int s7_session_feed(s7_session *s, const uint8_t *data, size_t len, uint64_t now
         s7_session_fail(s, PLCIO_EPROTO);
         return s->error;
     }
-    if (log_enabled(&s->cfg.logger, PLCIO_LOG_TRACE)) log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
+    if (log_enabled_fast(&s->cfg.logger, PLCIO_LOG_TRACE))
+        log_hex(&s->cfg.logger, PLCIO_LOG_TRACE, MOD, "Rx", data, len);
     while (len) {
         if (s->rx_len == 0) {
             /* nothing buffered: the frames are handled where they are, and

@@ -385,12 +385,75 @@ static void test_bookkeeping_random(void **state)
     s7_session_free(s);
 }
 
+/* Frames are traced (Tx/Rx at TRACE) through the session's logger or, when
+ * it has none, the process default, as soon as either is set and not after. */
+static int traced_tx, traced_rx;
+static void count_trace(void *ctx, plcio_log_level level, const char *module, const char *msg)
+{
+    (void)ctx, (void)module;
+    if (level != PLCIO_LOG_TRACE) return;
+    traced_tx += strncmp(msg, "Tx [", 4) == 0;
+    traced_rx += strncmp(msg, "Rx [", 4) == 0;
+}
+
+static void one_read(s7_session *s, uint64_t now)
+{
+    uint8_t tx[256], f[64];
+    uint16_t ref;
+    int slot = queue_read(s, &ref, now);
+    take_tx(s, tx, sizeof tx);
+    size_t n = read_answer(f, sizeof f, ref, 7);
+    assert_int_equal(s7_session_feed(s, f, n, now), PLCIO_OK);
+    assert_true(s7_session_slot_done(s, slot));
+    s7_session_slot_release(s, slot);
+}
+
+static void test_trace_logging(void **state)
+{
+    (void)state;
+    s7_session *s = new_session(1);
+    connect_session(s, 960, 1);
+    traced_tx = traced_rx = 0;
+    one_read(s, 1);
+    assert_int_equal(traced_tx + traced_rx, 0); /* nobody logs */
+    plcio_logger lg = {count_trace, NULL, PLCIO_LOG_TRACE};
+    plcio_log_set_default(&lg);
+    one_read(s, 2);
+    assert_int_equal(traced_tx, 1);
+    assert_int_equal(traced_rx, 1);
+    lg.level = PLCIO_LOG_DEBUG; /* the default logger, less verbose */
+    plcio_log_set_default(&lg);
+    one_read(s, 3);
+    assert_int_equal(traced_tx + traced_rx, 2);
+    plcio_log_set_default(NULL);
+    one_read(s, 4);
+    assert_int_equal(traced_tx + traced_rx, 2);
+    s7_session_free(s);
+    /* a session's own logger, with no default */
+    s7_session_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.local_tsap_len = cfg.remote_tsap_len = 2;
+    cfg.pdu_request = 960;
+    cfg.jobs_request = 1;
+    cfg.connect_timeout_ns = cfg.request_timeout_ns = 1000 * MS;
+    cfg.logger = (plcio_logger){count_trace, NULL, PLCIO_LOG_TRACE};
+    s = s7_session_new(&cfg);
+    assert_non_null(s);
+    connect_session(s, 960, 1);
+    traced_tx = traced_rx = 0;
+    one_read(s, 5);
+    assert_int_equal(traced_tx, 1);
+    assert_int_equal(traced_rx, 1);
+    s7_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_and_pipeline),  cmocka_unit_test(test_cotp_segmented_answer),
         cmocka_unit_test(test_bad_input_fails),       cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_bookkeeping_pipelined), cmocka_unit_test(test_bookkeeping_random),
+        cmocka_unit_test(test_trace_logging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
