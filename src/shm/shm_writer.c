@@ -861,7 +861,9 @@ int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
      * takes milliseconds, which binary readers should not wait for. JSON
      * readers get a second wake-up once it is there (its own generation field
      * says which snapshot it describes). */
-    if (writer_check(w) == PLCIO_OK && publish_json(w, gen, real, mono)) wake_readers(w);
+    /* Checked again only when a document is due (two fstat calls, most
+     * rounds have none): the snapshot above may have met a truncation. */
+    if (json_due(w, mono) && writer_check(w) == PLCIO_OK && publish_json(w, gen, real, mono)) wake_readers(w);
     if (generation) *generation = gen;
     return PLCIO_OK;
 }
