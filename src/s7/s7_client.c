@@ -531,7 +531,6 @@ static int exec_one(plcio_s7_client *c, s7c_encode_fn enc, s7c_decode_fn dec, vo
 /* s7c_run on a connection just found ready. */
 static int exec_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_decode_fn dec, void *ctx)
 {
-    int rc;
     if (count == 1) {
         s7_out out;
         uint16_t ref;
@@ -540,7 +539,7 @@ static int exec_run(plcio_s7_client *c, size_t count, s7c_encode_fn enc, s7c_dec
     s7c_exec e;
     exec_init(&e, count, enc, dec, ctx);
     while (e.done < e.count) {
-        rc = exec_submit(c, &e);
+        int rc = exec_submit(c, &e);
         if (rc) return rc;
         rc = s7c_pump(c);
         if (rc) return link_error(c, rc);
