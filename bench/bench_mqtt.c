@@ -59,6 +59,7 @@ static pid_t start_broker(int port)
     FILE *f = fopen(conf, "w");
     snprintf(text, sizeof text, "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n", port);
     if (!f || fputs(text, f) < 0 || fclose(f) != 0) return -1;
+    (void)fflush(stdout); /* the child must not print our buffer again */
     pid_t pid = fork();
     if (pid == 0) {
         setenv("PLCIO_TEST_RUN", "1", 1);
@@ -196,12 +197,16 @@ static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size
         plcio_sync *s = engine(yaml);
         uint64_t t0 = plcio_monotonic_ns(), stop = t0 + (uint64_t)(seconds * 1e9), next = t0;
         double c0 = thread_cpu_s();
+        uint64_t longest = 0; /* the longest loop round: what a write or fdatasync stalls the engine */
         while (plcio_monotonic_ns() < stop) {
             if (plcio_monotonic_ns() >= next) {
                 set_all(servers, ++*round);
                 next += CHANGE_NS;
             }
+            uint64_t r0 = plcio_monotonic_ns();
             plcio_sync_run_once(s, 1);
+            uint64_t took = plcio_monotonic_ns() - r0;
+            if (took > longest) longest = took;
         }
         double cpu = thread_cpu_s() - c0, el = (double)(plcio_monotonic_ns() - t0) / 1e9;
         plcio_mqtt_stats st;
@@ -211,6 +216,7 @@ static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size
                "messages (polling included); %zu queued, %llu dropped",
                with_file ? "with queue-file:" : "memory only:", (double)queued / el, 100 * cpu / el,
                queued ? cpu / ((double)queued / 1000) * 1e3 : 0.0, queued, (unsigned long long)st.dropped);
+        printf(", longest loop round %.1f ms", (double)longest / 1e6);
         if (with_file)
             printf(", file %.1f MB (%.0f bytes per message)", (double)file_size(qpath) / 1e6,
                    queued ? (double)file_size(qpath) / (double)queued : 0.0);
@@ -220,8 +226,12 @@ static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size
         t0 = plcio_monotonic_ns();
         c0 = thread_cpu_s();
         uint64_t limit = t0 + 120 * 1000 * PLCIO_NS_PER_MS;
+        longest = 0;
         do {
+            uint64_t r0 = plcio_monotonic_ns();
             plcio_sync_run_once(s, 5);
+            uint64_t took = plcio_monotonic_ns() - r0;
+            if (took > longest) longest = took;
             plcio_mqtt_get_stats(last_output, &st);
         } while (st.queued && plcio_monotonic_ns() < limit);
         /* the file empties at its next flush after the last acknowledgement */
@@ -234,6 +244,7 @@ static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size
                "1000%s",
                "", queued - st.queued, el, (double)(queued - st.queued) / el,
                queued ? cpu / ((double)queued / 1000) * 1e3 : 0.0, st.queued ? " (NOT all: time limit)" : "");
+        printf(", longest loop round %.1f ms", (double)longest / 1e6);
         if (with_file) printf(", file then %lld bytes", file_size(qpath));
         printf("\n");
         plcio_sync_free(s);
