@@ -225,7 +225,7 @@ static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size
         pid_t broker = start_broker(port);
         t0 = plcio_monotonic_ns();
         c0 = thread_cpu_s();
-        uint64_t limit = t0 + 120 * 1000 * PLCIO_NS_PER_MS;
+        uint64_t limit = t0 + 120000ull * PLCIO_NS_PER_MS;
         longest = 0;
         do {
             uint64_t r0 = plcio_monotonic_ns();

@@ -27,8 +27,8 @@
 
 #include "mqtt/mqtt_internal.h"
 
-#define MAGIC1      "PLCIOMQ1"
-#define MAGIC2      "PLCIOMQ2"
+static const uint8_t magic1[8] = {'P', 'L', 'C', 'I', 'O', 'M', 'Q', '1'};
+static const uint8_t magic2[8] = {'P', 'L', 'C', 'I', 'O', 'M', 'Q', '2'};
 #define HEADER      24u
 #define REC_HEAD    8u
 #define BODY_FIXED  12u
@@ -48,8 +48,6 @@ struct mqtt_spool {
     bool dirty;                                   /* written since the last sync */
     bool broken;                                  /* a write failed half way: rewrite before appending */
 };
-
-void mqtt_spool_discard(mqtt_spool *s);
 
 /* ---- little helpers ---- */
 
@@ -103,7 +101,7 @@ static uint32_t record_crc(const uint8_t *len4, const uint8_t *body, size_t body
 
 static void header_bytes(uint8_t *h, uint64_t sent)
 {
-    memcpy(h, MAGIC2, 8);
+    memcpy(h, magic2, 8);
     put64(h + 8, sent);
     put32(h + 16, mqtt_spool_crc32(h + 8, 8));
     put32(h + 20, 0);
@@ -171,7 +169,7 @@ static bool body_ok(const uint8_t *b, uint32_t len, uint64_t prev_seq, bool have
 static int load_v2(FILE *f, uint64_t file_size, mqtt_spool_take take, void *ctx, mqtt_spool_result *res)
 {
     uint8_t h[HEADER];
-    memcpy(h, MAGIC2, 8);
+    memcpy(h, magic2, 8);
     if (fread(h + 8, 1, HEADER - 8, f) != HEADER - 8) {
         snprintf(res->damage, sizeof res->damage, "the header is cut short");
         return PLCIO_OK;
@@ -254,9 +252,9 @@ int mqtt_spool_load(const char *path, mqtt_spool_take take, void *ctx, mqtt_spoo
     int rc;
     if (got == 0) {
         rc = PLCIO_OK; /* an empty file: made, never written */
-    } else if (got == 8 && !memcmp(magic, MAGIC2, 8)) {
+    } else if (got == 8 && !memcmp(magic, magic2, 8)) {
         rc = load_v2(f, size, take, ctx, res);
-    } else if (got == 8 && !memcmp(magic, MAGIC1, 8)) {
+    } else if (got == 8 && !memcmp(magic, magic1, 8)) {
         rc = load_v1(f, take, ctx, res);
     } else {
         snprintf(err, cap, "not a plcio MQTT queue file (remove it to start without it)");

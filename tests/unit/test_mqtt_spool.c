@@ -298,7 +298,8 @@ static void test_oversized_and_garbage(void **state)
     assert_int_equal(load(copy, &t, &res, err, sizeof err), PLCIO_EPROTO);
     assert_non_null(strstr(err, "not a plcio MQTT queue file"));
     /* the right magic, then garbage: nothing handed out, the damage said */
-    memcpy(junk, "PLCIOMQ2", 8);
+    static const uint8_t magic2[8] = {'P', 'L', 'C', 'I', 'O', 'M', 'Q', '2'};
+    memcpy(junk, magic2, sizeof magic2);
     spit(copy, junk, sizeof junk);
     assert_int_equal(load(copy, &t, &res, err, sizeof err), PLCIO_OK);
     assert_int_equal(t.count, 0);
@@ -319,8 +320,7 @@ static void test_oversized_and_garbage(void **state)
 static void test_old_format_still_read(void **state)
 {
     (void)state;
-    uint8_t f[64];
-    memcpy(f, "PLCIOMQ1", 8);
+    uint8_t f[64] = {'P', 'L', 'C', 'I', 'O', 'M', 'Q', '1'};
     put32le(f + 8, 1);
     put32le(f + 12, 2);
     f[16] = 1;

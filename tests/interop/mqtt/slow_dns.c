@@ -16,19 +16,19 @@
 
 typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 
-int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+int getaddrinfo(const char *name, const char *service, const struct addrinfo *req, struct addrinfo **pai)
 {
     const char *gate = getenv("PLCIO_TEST_DNS_GATE");
-    if (node && gate && !strcmp(node, "slow.invalid")) {
+    if (name && gate && !strcmp(name, "slow.invalid")) {
         char entered[512];
         snprintf(entered, sizeof entered, "%s.entered", gate);
         int fd = open(entered, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) (void)close(fd); /* an empty marker */
-        const struct timespec step = {0, 50 * 1000 * 1000};
+        const struct timespec step = {0, 50000000L};
         for (int i = 0; i < 1200 && access(gate, F_OK) != 0; i++)
             nanosleep(&step, NULL);
         return EAI_NONAME;
     }
     gai_fn next = (gai_fn)dlsym(RTLD_NEXT, "getaddrinfo");
-    return next ? next(node, service, hints, res) : EAI_FAIL;
+    return next ? next(name, service, req, pai) : EAI_FAIL;
 }
