@@ -110,7 +110,7 @@ struct plcio_mqtt {
 };
 
 static void pump(mqtt_out *m);
-static void spool_flush(mqtt_out *m, bool all);
+static int spool_flush(mqtt_out *m, bool all);
 static uint64_t spool_next(const mqtt_out *m);
 
 /* ---- small things ---- */
@@ -697,7 +697,7 @@ static void pump(mqtt_out *m)
     uint64_t next = now + TICK_NS;
     if (m->state == LINK_DOWN && m->retry_at < next) next = m->retry_at > now ? m->retry_at : now;
     if (m->spool) {
-        spool_flush(m, false);
+        (void)spool_flush(m, false); /* trouble is logged inside */
         uint64_t at = spool_next(m);
         if (at < next) next = at > now ? at : now;
     }
@@ -753,10 +753,10 @@ static int spool_add(mqtt_out *m, uint64_t popped, uint64_t from, uint64_t upto)
  * the sent mark, empty the file once the broker took all of it, replace it by
  * a compact copy before it would hold more than twice the queue's bound, and
  * fdatasync at most once per SPOOL_SYNC_NS. */
-static void spool_flush(mqtt_out *m, bool all)
+static int spool_flush(mqtt_out *m, bool all)
 {
     uint64_t now = m->loop ? plcio_loop_now(m->loop) : plcio_monotonic_ns();
-    if (!all && now < m->spool_flush_at) return;
+    if (!all && now < m->spool_flush_at) return PLCIO_OK;
     m->spool_flush_at = now + SPOOL_FLUSH_NS;
     mqtt_spool *s = m->spool;
     sf_queue_stats st;
@@ -781,7 +781,9 @@ static void spool_flush(mqtt_out *m, bool all)
         m->spool_sync_at = now + SPOOL_SYNC_NS;
         m->spool_syncs++;
     }
+    if (rc != PLCIO_OK) m->spool_flush_at = now + SPOOL_SYNC_NS; /* a full or broken disk: try again less often */
     spool_trouble(m, rc, why);
+    return rc;
 }
 
 /* When the file wants attention again (the loop's deadline). */
@@ -865,8 +867,9 @@ static int spool_in(mqtt_out *m, plcio_error *err)
                 res.refused, path, (size_t)m->spec.queue);
     rc = mqtt_spool_open(path, &m->spool);
     if (rc != PLCIO_OK) return rc;
-    spool_flush(m, true);
-    if (m->spool_failing) return plcio_error_set(err, PLCIO_EIO, "mqtt queue-file %s cannot be written", path);
+    /* a file that cannot be written is logged inside; the queue works in memory meanwhile
+     * and an old file is left as it was (sent again next time: at least once) */
+    (void)spool_flush(m, true);
     return PLCIO_OK;
 }
 
@@ -896,9 +899,7 @@ static void spool_out(mqtt_out *m)
     if (!m->spool) return;
     sf_queue_stats st;
     sf_queue_get_stats(m->queue, &st);
-    m->spool_failing = false;
-    spool_flush(m, true);
-    if (m->spool_failing)
+    if (spool_flush(m, true) != PLCIO_OK)
         log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt", "%zu queued messages may be lost: %s is not written", st.depth,
                 m->spec.queue_file);
     else if (st.depth)

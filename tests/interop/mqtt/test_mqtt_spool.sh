@@ -14,6 +14,8 @@
 #    resolve" is logged. A name that does not resolve (nosuch.invalid): said in the
 #    log, retried, the engine reads on; a name that resolves (localhost, when
 #    /etc/hosts maps it to 127.0.0.1) connects.
+# 4. A queue file that cannot be written: reported once, the engine reads on, and the
+#    messages that it could not keep are reported at the stop.
 # usage: test_mqtt_spool.sh PLCIO_BIN FIXTURES_DIR SLOW_DNS_SO
 set -u
 BIN=$1
@@ -195,4 +197,18 @@ if getent hosts localhost | grep -q '^127\.0\.0\.1 '; then
 else
   echo "note: localhost does not map to 127.0.0.1 in /etc/hosts here: the resolving name part is skipped"
 fi
+
+# ---- 4. a queue file that cannot be written: said once, the engine reads on, memory keeps the queue ----
+kill "$BROKER"; wait "$BROKER" 2>/dev/null; BROKER=
+config "$TMP/d.yaml" "mqtt://127.0.0.1:$MP" 1000
+sed -i "s|queue-file: q.bin|queue-file: $TMP/no-such-dir/q.bin|" "$TMP/d.yaml"
+"$BIN" sync --config "$TMP/d.yaml" --shm "$SHM" > "$TMP/out" 2> "$TMP/err" &
+ENG=$!
+wait_for "$TMP/err" "queue-file $TMP/no-such-dir/q.bin: cannot create .*No such file or directory (queued messages are kept in memory only" \
+  "an unwritable queue file was not reported"
+write_seen 70 72
+kill -INT "$ENG"; wait "$ENG"; st=$?; ENG=
+[ "$st" = 0 ] || fail "sync with an unwritable queue file exit $st: $(cat "$TMP/err")"
+[ "$(grep -c "cannot create" "$TMP/err")" = 1 ] || fail "the unwritable queue file is reported more than once: $(cat "$TMP/err")"
+grep -q "queued messages may be lost: .*no-such-dir/q.bin is not written" "$TMP/err" || fail "the loss at the stop is not said: $(cat "$TMP/err")"
 echo "OK"
