@@ -19,6 +19,8 @@
  * still read. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,20 @@ static const uint8_t magic2[8] = {'P', 'L', 'C', 'I', 'O', 'M', 'Q', '2'};
 #define PAYLOAD_MAX (256ul * 1024ul * 1024ul)
 #define BODY_MAX    (BODY_FIXED + UINT16_MAX + PAYLOAD_MAX)
 
+/* fdatasync on a helper thread: a slow disk (an SD card takes 100s of ms)
+ * never stalls the engine's loop. It syncs a dup of the file descriptor, so
+ * the file may be replaced meanwhile. */
+typedef struct syncer {
+    pthread_t thread;
+    bool started, stop, busy;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int fd;     /* handed over to sync, or -1 */
+    int err_no; /* a failed fdatasync, reported by the next mqtt_spool_sync */
+} syncer;
+
 struct mqtt_spool {
+    syncer sy;
     char *path;
     int fd;        /* -1: no file yet */
     uint64_t size; /* bytes in the file that are known good */
@@ -283,6 +298,16 @@ int mqtt_spool_open(const char *path, mqtt_spool **out)
 void mqtt_spool_close(mqtt_spool *s)
 {
     if (!s) return;
+    if (s->sy.started) { /* waits for a sync under way: what was written reaches the disk */
+        pthread_mutex_lock(&s->sy.lock);
+        s->sy.stop = true;
+        pthread_cond_signal(&s->sy.cond);
+        pthread_mutex_unlock(&s->sy.lock);
+        pthread_join(s->sy.thread, NULL);
+        if (s->sy.fd >= 0) (void)close(s->sy.fd); /* never taken: the stop came first */
+        pthread_cond_destroy(&s->sy.cond);
+        pthread_mutex_destroy(&s->sy.lock);
+    }
     if (s->fd >= 0) (void)close(s->fd); /* everything that matters was synced or is reported by the caller */
     free(s->buf);
     free(s->path);
@@ -392,11 +417,73 @@ int mqtt_spool_mark_sent(mqtt_spool *s, uint64_t sent, char *err, size_t cap)
     return PLCIO_OK;
 }
 
+static void *syncer_run(void *arg)
+{
+    syncer *y = arg;
+    pthread_mutex_lock(&y->lock);
+    while (!y->stop || y->fd >= 0) {
+        if (y->fd < 0) {
+            pthread_cond_wait(&y->cond, &y->lock);
+            continue;
+        }
+        int fd = y->fd;
+        y->fd = -1;
+        pthread_mutex_unlock(&y->lock);
+        int rc = fdatasync(fd);
+        int e = errno;
+        (void)close(fd); /* a dup: the spool's own descriptor stays open */
+        pthread_mutex_lock(&y->lock);
+        if (rc != 0) y->err_no = e;
+        y->busy = false;
+    }
+    pthread_mutex_unlock(&y->lock);
+    return NULL;
+}
+
+static bool syncer_start(mqtt_spool *s)
+{
+    syncer *y = &s->sy;
+    if (y->started) return true;
+    y->fd = -1;
+    pthread_mutex_init(&y->lock, NULL);
+    pthread_cond_init(&y->cond, NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay with the program's threads */
+    y->started = pthread_create(&y->thread, NULL, syncer_run, y) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!y->started) {
+        pthread_cond_destroy(&y->cond);
+        pthread_mutex_destroy(&y->lock);
+    }
+    return y->started;
+}
+
 int mqtt_spool_sync(mqtt_spool *s, char *err, size_t cap)
 {
     if (s->fd < 0 || !s->dirty) return PLCIO_OK;
-    s->dirty = false;
-    if (fdatasync(s->fd) != 0) return fail_io("sync", s->path, err, cap);
+    int fd = syncer_start(s) ? fcntl(s->fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd < 0) { /* no thread or no descriptor to spare: here, then */
+        s->dirty = false;
+        return fdatasync(s->fd) == 0 ? PLCIO_OK : fail_io("sync", s->path, err, cap);
+    }
+    syncer *y = &s->sy;
+    pthread_mutex_lock(&y->lock);
+    int failed = y->err_no;
+    y->err_no = 0;
+    bool busy = y->busy;
+    if (!busy) {
+        y->fd = fd;
+        y->busy = true;
+        s->dirty = false;
+        pthread_cond_signal(&y->cond);
+    }
+    pthread_mutex_unlock(&y->lock);
+    if (busy) (void)close(fd); /* the last sync is still under way: this one comes at the next call */
+    if (failed) {
+        errno = failed;
+        return fail_io("sync", s->path, err, cap);
+    }
     return PLCIO_OK;
 }
 
