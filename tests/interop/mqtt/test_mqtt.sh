@@ -206,8 +206,11 @@ grep -q "lost the connection" "$TMP/err" || fail "the outage went unnoticed: $(c
 grep -q "connected to .* again" "$TMP/err" || fail "no recovery logged: $(cat "$TMP/err")"
 # at least once: a message whose acknowledgement was lost may come twice; the first
 # time each value arrives must follow the order they were written in
-# (the first message may be the value before the writes: 21, the simulator's)
-got=$(sed 's/.*"value":\([-0-9]*\).*/\1/' "$TMP/sub3" | awk 'NR == 1 && $0 == 21 { next } !seen[$0]++' | tr '\n' ' ')
+# (the first message may be the value before the writes: 21, the simulator's; before it, on a
+# loaded machine, "not connected" with value null when the connection took longer than
+# stale-after intervals: the engine says so, it is not a value)
+got=$(awk 'v == 0 && /"value":null/ { next } { v = 1; print }' "$TMP/sub3" | sed 's/.*"value":\([-0-9]*\).*/\1/' |
+  awk 'NR == 1 && $0 == 21 { next } !seen[$0]++' | tr '\n' ' ')
 [ "$got" = "$(seq -s ' ' 1 30) " ] || fail "int_1 in arrival order: '$got', wanted 1 2 ... 30"
 
 # ---- 4. writes from MQTT: only what is listed, through the engine, each answered ----
