@@ -141,7 +141,7 @@ static void run_client_against(const char *kind)
     if (captured && !strcmp(kind, "rtu-tcp")) {
         mb_capture_stop(&cap); /* no dissector check: tshark has no RTU-over-TCP port preference */
     } else if (captured) {
-        mb_capture_stop(&cap);
+        mb_capture_finish(&cap, capture, port, !strcmp(kind, "udp"), 40);
         mb_tshark_check(capture, port, !strcmp(kind, "udp"), 40);
     } else if (!serial) {
         print_message("tshark capture unavailable; dissector check skipped\n");
@@ -218,7 +218,7 @@ static void run_pymodbus_against(const char *kind)
     assert_int_equal(plcio_test_proc_wait(&client, 5000), 0);
     assert_true(all_ok);
     if (captured) {
-        mb_capture_stop(&cap);
+        mb_capture_finish(&cap, capture, port, !strcmp(kind, "udp"), 40);
         mb_tshark_check(capture, port, !strcmp(kind, "udp"), 40);
     }
     plcio_test_proc_stop(&sim);

@@ -5,9 +5,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "plcio/plcio.h"
 #include "plcio_test.h"
 
@@ -103,12 +103,14 @@ static void test_client_frames_in_tshark(void **state)
     assert_int_equal(plcio_s7_client_connect(c), PLCIO_OK);
     exercise(c);
     plcio_s7_client_free(c);
-    /* let the capture see the last packets, then stop it cleanly */
-    struct timespec ts = {0, 700L * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    /* the client closed its connection: once its FIN (or RST) is in the file,
+     * every frame before it is too; then stop the capture cleanly (a fixed
+     * pause lost the last packets on a loaded or a fast machine) */
+    bool whole = plcio_test_capture_wait_closed(pcap, port, 60000);
     kill(cap.pid, SIGINT);
     plcio_test_proc_wait(&cap, 10000);
     plcio_test_proc_stop(&srv);
+    assert_true(whole);
 
     /* Every tshark reading in the interop tests turns TCP sequence analysis off: a
      * loaded machine's capture can miss a loopback packet ("previous segment not

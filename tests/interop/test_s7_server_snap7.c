@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "plcio/s7_server.h"
 #include "plcio_test.h"
 
@@ -109,13 +110,18 @@ static bool capture_start(plcio_test_proc *cap, const char *pcap, int port)
     return false;
 }
 
-static void capture_stop(plcio_test_proc *cap)
+/* Stops the capture once it holds the whole exchange: node is gone, so every
+ * connection it opened has its FIN or RST in the file (a fixed pause before
+ * stopping lost the last packets on a loaded or a fast machine). Returns
+ * whether it did within 60 s. */
+static bool capture_stop(plcio_test_proc *cap, const char *pcap, int port)
 {
+    bool whole = plcio_test_capture_wait_closed(pcap, port, 60000);
     pid_t group = cap->pid; /* tshark's group: dumpcap, its child, too */
-    plcio_test_sleep_ms(500);
     kill(cap->pid, SIGINT); /* let tshark flush the file */
     if (plcio_test_proc_wait(cap, 5000) < 0) plcio_test_proc_stop(cap);
     if (group > 0) kill(-group, SIGKILL);
+    return whole;
 }
 
 /* The processes of the test, stopped by the teardown on every path (a failed
@@ -199,9 +205,10 @@ static void test_snap7_client(void **state)
         if (!strncmp(line, "FAIL", 4)) failed_lines++;
     }
     int code = plcio_test_proc_wait(&node_proc, 10000);
-    if (capturing) capture_stop(&cap_proc);
+    bool whole = capturing && capture_stop(&cap_proc, pcap, port);
     assert_int_equal(failed_lines, 0);
     assert_int_equal(code, 0);
+    if (capturing) assert_true(whole);
 
     /* What the client did is what the server's memory shows. */
     uint8_t *db1 = plcio_s7_server_area_data(srv, PLCIO_S7_SERVER_AREA_DB, 1, NULL);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "net/net.h"
 #include "plcio_test.h"
 #include "s7/s7_codec.h"
@@ -115,8 +116,12 @@ static void test_nodes7_against_sim(void **state)
         if (!strncmp(line, "FAIL", 4)) failed++;
     }
     int code = plcio_test_proc_wait(node, 10000);
+    bool whole = false;
     if (capturing) {
-        plcio_test_sleep_ms(500);
+        /* node is gone: once every connection it opened has its FIN or RST in
+         * the file, the file holds the whole exchange (no fixed pause: that
+         * lost the last packets on a loaded or a fast machine) */
+        whole = plcio_test_capture_wait_closed(pcap, port, 60000);
         kill(cap->pid, SIGINT);
         if (plcio_test_proc_wait(cap, 5000) < 0) plcio_test_proc_stop(cap);
         kill(-pr->cap_group, SIGKILL); /* tshark is gone: nothing of its group may stay */
@@ -126,6 +131,7 @@ static void test_nodes7_against_sim(void **state)
     assert_int_equal(failed, 0);
     assert_int_equal(code, 0);
     if (capturing) {
+        assert_true(whole);
         char cmd[512];
         snprintf(cmd, sizeof cmd,
                  "tshark -o tcp.analyze_sequence_numbers:FALSE -r %s -d tcp.port==%d,tpkt -Y '(_ws.malformed || "

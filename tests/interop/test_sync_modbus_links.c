@@ -322,7 +322,7 @@ static void test_udp_pymodbus(void **state)
     if (!capturing) print_message("tshark cannot capture here: the dissector check is skipped\n");
     exercise(c, url, url, &from_pymodbus, "UDP, pymodbus");
     if (capturing) {
-        mb_capture_stop(cap);
+        mb_capture_finish(cap, pcap, port, true, 100);
         mb_tshark_check(pcap, port, true, 100); /* Wireshark's Modbus/UDP dissector: nothing malformed */
     }
 }
@@ -455,7 +455,9 @@ static void test_rtu_over_tcp_pymodbus(void **state)
     if (!capturing) print_message("tshark cannot capture here: the dissector check is skipped\n");
     exercise(c, url, url, &from_pymodbus, "RTU over TCP, pymodbus");
     if (capturing) {
+        bool whole = plcio_test_capture_wait_closed(pcap, port, 60000); /* the engine and the check are done */
         mb_capture_stop(cap);
+        assert_true(whole);
         /* Wireshark's Modbus RTU dissector on the TCP stream: nothing malformed */
         assert_int_equal(
             rtu_tcp_tshark_count(pcap, port,

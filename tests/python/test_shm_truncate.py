@@ -166,7 +166,21 @@ class Truncation(ProcTestCase):
                                      stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: requester.poll() is None and requester.kill())
         self.assertEqual(requester.stdout.readline().strip(), "submitted")
-        time.sleep(0.3)  # asleep on the answer's futex
+        # asleep on the answer's futex: waited for as the event (the kernel's wait channel of the
+        # requester); where /proc does not name it, a pause instead
+        end = time.monotonic() + 30
+        while time.monotonic() < end and requester.poll() is None:
+            try:
+                with open("/proc/%d/wchan" % requester.pid) as f:
+                    wchan = f.read()
+            except OSError:
+                wchan = ""
+            if "futex" in wchan:
+                break
+            if wchan in ("", "0"):
+                time.sleep(0.3)
+                break
+            time.sleep(0.01)
         os.truncate(ring, 0)
         out, err = requester.communicate(timeout=30)
         print("\n  python requester: %s (exit %d)" % (out.strip(), requester.returncode))

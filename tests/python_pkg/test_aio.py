@@ -170,9 +170,9 @@ def test_close_and_vanishing_server():
 
 def test_connect_refused():
     s = socket.socket()
+    # bound, never listening: refused, and no other process can take the port meanwhile
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
 
     async def main():
         with pytest.raises(plcio.ConnectionFailed):
@@ -180,3 +180,4 @@ def test_connect_refused():
         with pytest.raises(plcio.ConnectionFailed):
             await aio.ModbusClient(host="127.0.0.1", port=port).connect()
     run(main())
+    s.close()

@@ -81,14 +81,15 @@ def test_parameters_and_bad_input():
 
 def test_link_errors_give_none():
     s = socket.socket()
+    # bound, never listening: refused, and no other process can take the port meanwhile
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
     c = ModbusClient(host="127.0.0.1", port=port, timeout=1)
     assert c.open() is False and c.last_error() == constants.MB_CONNECT_ERR
     assert c.read_holding_registers(0, 1) is None and not c.is_open()
     c2 = ModbusClient(host="127.0.0.1", port=port, auto_open=False)
     assert c2.read_holding_registers(0, 1) is None and c2.last_error() == constants.MB_SOCK_CLOSE_ERR
+    s.close()
     child, port = conftest.start_sim_modbus(seconds=60)
     c3 = ModbusClient(host="127.0.0.1", port=port, auto_open=True, auto_close=True, timeout=1)
     assert c3.read_holding_registers(0, 2) == [0, 0] and not c3.is_open()

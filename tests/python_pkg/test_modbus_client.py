@@ -133,12 +133,13 @@ def test_bad_urls():
 
 def test_refused_and_vanishing():
     s = socket.socket()
+    # bound, never listening: refused, and no other process can take the port meanwhile
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
     c = plcio.ModbusClient(host="127.0.0.1", port=port, timeout_ms=1000)
     with pytest.raises(plcio.ConnectionFailed):
         c.read_holding_registers(0, 1)
+    s.close()
     child, port = conftest.start_sim_modbus(seconds=60)
     c2 = plcio.ModbusClient(host="127.0.0.1", port=port, timeout_ms=1000)
     assert c2.read_holding_registers(0, 1) == [0]

@@ -170,12 +170,13 @@ def test_closed_and_freed(server):
 
 def test_connection_refused():
     s = socket.socket()
+    # bound, never listening: refused, and no other process can take the port meanwhile
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
     with pytest.raises(plcio.ConnectionFailed) as e:
         plcio.S7Client("s7://127.0.0.1:%d" % port).connect()
     assert e.value.code == plcio.ErrorCode.ECONNREFUSED
+    s.close()
     with pytest.raises(plcio.Error) as e:
         plcio.S7Client("s7://127.0.0.1?rack=99")
     assert "rack" in e.value.text

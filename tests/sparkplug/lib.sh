@@ -45,11 +45,30 @@ wait_for() {
 }
 count_of() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
-# start_mosquitto NAME PORT: a mosquitto broker on 127.0.0.1:PORT (no persistence).
+# start_mosquitto NAME [PORT]: a mosquitto broker on 127.0.0.1:PORT (no persistence), waited
+# for until it runs; MQ_PORT: its port. Without PORT one is picked free: mosquitto cannot
+# listen on port 0 and say which it got, so when another process took the picked port before
+# mosquitto bound it ("Address already in use"), again on a new one, 5 times at most. With
+# PORT (a restart: clients know that one), a taken port fails the test.
 start_mosquitto() {
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$2" > "$TMP/$1.conf"
-  start_bg "$1" /usr/sbin/mosquitto -c "$TMP/$1.conf" -v
-  wait_for "$TMP/$1.log" "running" 20
+  local try port i
+  for try in 1 2 3 4 5; do
+    port=${2:-$(pick_port)}
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" > "$TMP/$1.conf"
+    start_bg "$1" /usr/sbin/mosquitto -c "$TMP/$1.conf" -v
+    i=0
+    until grep -q "running" "$TMP/$1.log" 2>/dev/null; do
+      if ! kill -0 "$(pid_of "$1")" 2>/dev/null; then
+        grep -q "Address already in use" "$TMP/$1.log" && [ -z "${2:-}" ] && break
+        fail "mosquitto $1 on port $port exited: $(tail -5 "$TMP/$1.log")"
+      fi
+      i=$((i + 1)); [ $i -gt 200 ] && fail "mosquitto $1 did not start in 20 s: $(tail -5 "$TMP/$1.log")"
+      sleep 0.1
+    done
+    if grep -q "running" "$TMP/$1.log"; then MQ_PORT=$port; return 0; fi
+    echo "port $port was taken by another process before mosquitto bound it; trying another" >&2
+  done
+  fail "mosquitto $1: 5 picked ports in a row were taken by other processes"
 }
 
 # start_sim NAME [PORT]: plcio sim modbus on 127.0.0.1:PORT (0: any); sets SIM_PORT.

@@ -39,12 +39,30 @@ command -v nats-server > /dev/null || { echo "SKIP: no nats-server (scripts/boot
 [ -d "$HERE/node_modules/sparkplug-payload" ] || { echo "SKIP: sparkplug-payload not installed (scripts/bootstrap.sh)"; exit 77; }
 
 # ---- the NATS cluster: JetStream (MQTT needs it) and MQTT on every node ----
-for i in 1 2 3; do
-  eval "NP$i=$(pick_port) CP$i=$(pick_port) MP$i=$(pick_port)"
-done
-for i in 1 2 3; do
-  eval "np=\$NP$i cp=\$CP$i mp=\$MP$i"
-  cat > "$TMP/nats$i.conf" <<EOF
+# Every node's ports are picked free and bound only when the node starts: nats-server
+# cannot report ports it chose itself to the others' routes. When another process took
+# one in between, that node exits ("address already in use"): the whole cluster starts
+# again on new ports, 5 times at most. cluster_up: 0 all three run, 1 a port was taken.
+cluster_up() {
+  for i in 1 2 3; do
+    while ! grep -q "Listening for MQTT clients" "$TMP/nats$i.log" 2>/dev/null; do
+      if ! kill -0 "$(pid_of "nats$i")" 2>/dev/null; then
+        grep -qi "address already in use" "$TMP/nats$i.log" && return 1
+        fail "nats$i exited: $(tail -5 "$TMP/nats$i.log")"
+      fi
+      n=$((n + 1)); [ $n -gt 300 ] && fail "nats$i did not start in 30 s: $(tail -5 "$TMP/nats$i.log")"
+      sleep 0.1
+    done
+  done
+}
+try=0
+while :; do
+  for i in 1 2 3; do
+    eval "NP$i=$(pick_port) CP$i=$(pick_port) MP$i=$(pick_port)"
+  done
+  for i in 1 2 3; do
+    eval "np=\$NP$i cp=\$CP$i mp=\$MP$i"
+    cat > "$TMP/nats$i.conf" <<EOF
 server_name: n$i
 listen: 127.0.0.1:$np
 jetstream { store_dir: "$TMP/js$i" }
@@ -58,9 +76,14 @@ cluster {
 # leader change, comes again after this instead of NATS's default 30 s)
 mqtt { listen: 127.0.0.1:$mp, stream_replicas: 3, consumer_replicas: 3, ack_wait: "2s" }
 EOF
-  start_bg "nats$i" nats-server -c "$TMP/nats$i.conf"
+    start_bg "nats$i" nats-server -c "$TMP/nats$i.conf"
+  done
+  n=0
+  cluster_up && break
+  try=$((try + 1)); [ $try -ge 5 ] && fail "NATS: ports taken by other processes 5 times in a row"
+  echo "a NATS port was taken by another process before the node bound it; the cluster again on new ports" >&2
+  for i in 1 2 3; do stop "nats$i" KILL; rm -rf "$TMP/js$i"; done
 done
-for i in 1 2 3; do wait_for "$TMP/nats$i.log" "Listening for MQTT clients" 30; done
 # JetStream clustered and ready: a QoS 1 message goes through (the MQTT streams exist)
 i=0
 until mosquitto_pub -h 127.0.0.1 -p "$MP1" -q 1 -t fleet/ready -m x -i "ready-$$" 2> "$TMP/ready.err"; do

@@ -30,8 +30,8 @@ trap 'exit 1' HUP INT TERM
 [ -d "$HERE/node_modules/sparkplug-payload" ] || { echo "SKIP: sparkplug-payload not installed (scripts/bootstrap.sh)"; exit 77; }
 [ -x /usr/sbin/mosquitto ] || { echo "SKIP: no mosquitto (scripts/bootstrap.sh installs it)"; exit 77; }
 
-MQ=$(pick_port)
-start_mosquitto broker "$MQ"
+start_mosquitto broker
+MQ=$MQ_PORT
 start_sim sim
 SIM=$SIM_PORT
 URL="modbus-tcp://127.0.0.1:$SIM"

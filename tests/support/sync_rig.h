@@ -19,7 +19,9 @@ typedef struct sync_rig {
 /* The simulator started, the directory made, out_port picked. */
 void sync_rig_start_plc(sync_rig *r);
 /* yaml written to dir/sync.yaml, the engine started on it (its "sync:" line
- * waited for). */
+ * waited for). When out_port was taken by
+ * another process before the engine bound it (its "listen: 127.0.0.1:PORT"
+ * line), the engine is started again on a new out_port (5 times at most). */
 void sync_rig_start_sync(sync_rig *r, const char *yaml);
 /* `plcio write s7://127.0.0.1:PLC assignments`; fails the test when it fails. */
 void sync_rig_plc_write(const sync_rig *r, const char *assignments);

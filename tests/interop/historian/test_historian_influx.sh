@@ -23,6 +23,7 @@ cleanup() {
   [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null
   [ -n "$SIM" ] && kill "$SIM" 2>/dev/null
   influx_stop
+  [ -n "${DEADP:-}" ] && kill "$DEADP" 2>/dev/null
   rm -rf "$TMP"
 }
 fail() { echo "FAIL: $*"; [ -f "$TMP/influxd.log" ] && tail -5 "$TMP/influxd.log"; cleanup; exit 1; }
@@ -30,11 +31,9 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HP=$(free_port)
-RPC=$(free_port)
-cat > "$TMP/influxd.conf" <<CONF
+cat > "$TMP/influxd.conf.in" <<CONF
 reporting-disabled = true
-bind-address = "127.0.0.1:$RPC"
+bind-address = "127.0.0.1:@RPC@"
 [meta]
   dir = "$TMP/meta"
 [data]
@@ -44,7 +43,7 @@ bind-address = "127.0.0.1:$RPC"
 [monitor]
   store-enabled = false
 [http]
-  bind-address = "127.0.0.1:$HP"
+  bind-address = "127.0.0.1:@HP@"
   log-enabled = false
   pprof-enabled = false
 [logging]
@@ -76,15 +75,32 @@ for s in res.get("series", []):
     for row in s["values"]:
         print("|".join("" if v is None else str(v) for v in row))
 PY
-BASE="http://127.0.0.1:$HP"
 iq() { /usr/bin/python3 "$TMP/query.py" "$BASE" "$@"; }
+# The first start picks the ports (influxd cannot listen on port 0 and say which it got):
+# when another process took one before influxd bound it, influxd exits ("address already in
+# use"): again on new ones, 5 times at most. A restart keeps them (the engine has HP).
+HP=
 influx_start() {
-  influxd -config "$TMP/influxd.conf" > "$TMP/influxd.log" 2>&1 &
-  INFLUX=$!
-  local i=0
-  until iq ping; do
-    i=$((i + 1)); [ $i -gt 150 ] && fail "influxd did not start: $(tail -5 "$TMP/influxd.log")"; sleep 0.1
+  local try i
+  for try in 1 2 3 4 5; do
+    if [ -z "$HP" ] || [ "$try" -gt 1 ]; then
+      [ -n "${BASE:-}" ] && fail "port $HP or $RPC was taken by another process while influxd was stopped"
+      HP=$(free_port) RPC=$(free_port)
+      sed "s/@HP@/$HP/; s/@RPC@/$RPC/" "$TMP/influxd.conf.in" > "$TMP/influxd.conf"
+    fi
+    influxd -config "$TMP/influxd.conf" > "$TMP/influxd.log" 2>&1 &
+    INFLUX=$!
+    i=0
+    until /usr/bin/python3 "$TMP/query.py" "http://127.0.0.1:$HP" ping; do
+      kill -0 "$INFLUX" 2>/dev/null || break
+      i=$((i + 1)); [ $i -gt 150 ] && fail "influxd did not start: $(tail -5 "$TMP/influxd.log")"; sleep 0.1
+    done
+    if kill -0 "$INFLUX" 2>/dev/null; then BASE="http://127.0.0.1:$HP"; return 0; fi
+    wait "$INFLUX" 2>/dev/null; INFLUX=
+    grep -qi "address already in use" "$TMP/influxd.log" || fail "influxd exited: $(tail -5 "$TMP/influxd.log")"
+    echo "port $HP or $RPC was taken by another process before influxd bound it; trying others" >&2
   done
+  fail "influxd: 5 picked port pairs in a row were taken by other processes"
 }
 influx_start
 iq create plant || fail "CREATE DATABASE"
@@ -177,7 +193,14 @@ expect_err() { # PATTERN EXIT sync-arguments...
   grep -q -- "$pat" "$TMP/err" || fail "sync $*: no '$pat' in: $(cat "$TMP/err")"
 }
 expect_err 'influx.*HTTP 404.*database not found' 0 "$URL" --db 7 --layout "$L" --influx "$BASE/write?db=nosuch"
-expect_err 'influx.*connection refused' 0 "$URL" --db 7 --layout "$L" --influx "http://127.0.0.1:$(free_port)/write?db=plant"
+# a port nobody listens on and nobody can take meanwhile: held, bound but not listening, by
+# a process of ours while the engine tries it
+/usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(120)' > "$TMP/dead.port" &
+DEADP=$!
+i=0
+until grep -q '^[0-9]' "$TMP/dead.port"; do i=$((i + 1)); [ $i -gt 300 ] && fail "port holder did not start"; sleep 0.1; done
+expect_err 'influx.*connection refused' 0 "$URL" --db 7 --layout "$L" --influx "http://127.0.0.1:$(cat "$TMP/dead.port")/write?db=plant"
+kill "$DEADP"; wait "$DEADP" 2>/dev/null; DEADP=
 expect_err 'https is not supported' 1 "$URL" --db 7 --layout "$L" --influx "https://127.0.0.1:$HP/write?db=plant"
 expect_err 'is not an http:// URL' 1 "$URL" --db 7 --layout "$L" --influx "127.0.0.1:$HP"
 INFLUX_TOKEN= expect_err 'needs a token' 1 "$URL" --db 7 --layout "$L" --influx "$BASE/api/v2/write?org=o&bucket=b"

@@ -31,6 +31,7 @@ cleanup() {
   [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null
   [ -n "$SIM" ] && kill "$SIM" 2>/dev/null
   [ -n "$PGUP" ] && pg_stop
+  [ -n "${DEADP:-}" ] && kill "$DEADP" 2>/dev/null
   rm -rf "$TMP"
 }
 fail() { echo "FAIL: $*"; [ -f "$TMP/pg.log" ] && tail -5 "$TMP/pg.log"; cleanup; exit 1; }
@@ -45,11 +46,24 @@ printf '%s\n' "$PW" > "$TMP/pw"
 chmod 644 "$TMP/pw"
 as_pg "$PGBIN/initdb" -D "$TMP/data" -U plcio --pwfile="$TMP/pw" -A scram-sha-256 --no-sync > "$TMP/initdb.log" 2>&1 ||
   fail "initdb: $(cat "$TMP/initdb.log")"
-PGPORT=$(free_port)
+PGPORT=
+# The first start picks the port (postgres cannot listen on port 0 and say which it got):
+# when another process took it before postgres bound it ("could not bind", "Address already
+# in use"), again on a new one, 5 times at most. A restart keeps the port (the engine has it).
 pg_start() {
-  as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/pg.log" -w -t 60 \
-    -o "-p $PGPORT -k $TMP -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1 || fail "pg_ctl start"
-  PGUP=1
+  local try
+  for try in 1 2 3 4 5; do
+    [ -n "$PGPORT" ] && [ "$try" = 1 ] || PGPORT=$(free_port)
+    if as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/pg.log" -w -t 60 \
+      -o "-p $PGPORT -k $TMP -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1; then
+      PGUP=1
+      return 0
+    fi
+    grep -q "Address already in use" "$TMP/pg.log" || fail "pg_ctl start"
+    [ -n "${CONN:-}" ] && fail "port $PGPORT was taken by another process while postgres was stopped"
+    echo "port $PGPORT was taken by another process before postgres bound it; trying another" >&2
+  done
+  fail "postgres: 5 picked ports in a row were taken by other processes"
 }
 pg_start
 printf '127.0.0.1:%s:*:plcio:%s\n' "$PGPORT" "$PW" > "$TMP/pgpass"
@@ -178,7 +192,14 @@ expect_err() { # PATTERN EXIT sync-arguments...
 }
 PGPASSWORD=wrong expect_err 'postgres.*password authentication failed for user "plcio"' 0 \
   "$URL" --db 7 --layout "$L" --postgres "host=127.0.0.1 port=$PGPORT user=plcio dbname=postgres"
-expect_err 'postgres.*Connection refused' 0 "$URL" --db 7 --layout "$L" --postgres "host=127.0.0.1 port=$(free_port) user=plcio"
+# a port nobody listens on and nobody can take meanwhile: held, bound but not listening, by
+# a process of ours while the engine tries it
+/usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(120)' > "$TMP/dead.port" &
+DEADP=$!
+i=0
+until grep -q '^[0-9]' "$TMP/dead.port"; do i=$((i + 1)); [ $i -gt 300 ] && fail "port holder did not start"; sleep 0.1; done
+expect_err 'postgres.*Connection refused' 0 "$URL" --db 7 --layout "$L" --postgres "host=127.0.0.1 port=$(cat "$TMP/dead.port") user=plcio"
+kill "$DEADP"; wait "$DEADP" 2>/dev/null; DEADP=
 expect_err "bad connection string: missing \"=\" after \"nonsense\"" 1 "$URL" --db 7 --layout "$L" --postgres "nonsense"
 expect_err "go with a device URL" 2 --config "$TMP/small.yaml" --postgres "$CONN"
 cat > "$TMP/nocreate.yaml" <<YAML

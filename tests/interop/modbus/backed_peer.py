@@ -19,6 +19,7 @@ backed by a remote device (plcio sim modbus --backed, docs/gateway.md).
 
 Prints "ok NAME" per check and "ALL OK"; exit status 1 on the first failure.
 """
+import asyncio
 import logging
 import socket
 import struct
@@ -53,7 +54,7 @@ def check(name, cond, detail=""):
 
 def remote():
     from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
-    from pymodbus.server import StartTcpServer
+    from pymodbus.server.async_io import ModbusTcpServer
 
     class Counting(ModbusSlaveContext):
         def __init__(self, *a, **k):
@@ -78,25 +79,19 @@ def remote():
         zero_mode=True,
     )
     ctx = ModbusServerContext(slaves=slave, single=True)
+    # --port 0 (the default): the system picks the port as the server binds it (no port
+    # picked first and bound later, that another process could take in between)
     port = int(arg_value("--port", "0"))
-    if port == 0:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
     watchdog(int(arg_value("--seconds", "60")))
 
-    def announce():
-        for _ in range(200):  # once the port takes connections
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                print("listening on 127.0.0.1:%d" % port, flush=True)
-                return
-            except OSError:
-                time.sleep(0.05)
+    async def serve():
+        server = ModbusTcpServer(ctx, address=("127.0.0.1", port), allow_reuse_address=True)
+        task = asyncio.create_task(server.serve_forever())
+        await server.serving  # it takes connections now
+        print("listening on 127.0.0.1:%d" % server.server.sockets[0].getsockname()[1], flush=True)
+        await task
 
-    threading.Thread(target=announce, daemon=True).start()
-    StartTcpServer(context=ctx, address=("127.0.0.1", port), allow_reuse_address=True)
+    asyncio.run(serve())
 
 
 # ---------------------------------------------------------------- clients

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "plcio/core.h"
 #include "plcio_test.h"
 
@@ -92,10 +93,12 @@ static inline bool mb_capture_start(plcio_test_proc *p, int port, const char *pa
     return false;
 }
 
+/* Stops the capture at once (what it holds so far is kept): for the
+ * teardown, or when nothing is checked in the file. Before a check, use
+ * mb_capture_finish. */
 static inline void mb_capture_stop(plcio_test_proc *p)
 {
     pid_t group = p->pid;
-    mb_sleep_ms(300);
     kill(p->pid, SIGINT); /* let tshark/dumpcap flush the file */
     plcio_test_proc_wait(p, 5000);
     plcio_test_proc_stop(p);
@@ -103,6 +106,24 @@ static inline void mb_capture_stop(plcio_test_proc *p)
         kill(-group, SIGKILL); /* whatever of the group tshark left behind */
         mb_capture_track(group, false);
     }
+}
+
+/* Waits (up to 60 s) until the capture holds the whole exchange, then stops
+ * it. TCP: every connection to port has its FIN or RST in the file (the
+ * clients are done and gone when this is called); UDP has no end to wait
+ * for: at least min_frames Modbus frames, the count mb_tshark_check asks. */
+static inline void mb_capture_finish(plcio_test_proc *p, const char *path, int port, bool udp, int min_frames)
+{
+    bool whole;
+    if (udp) {
+        char args[160];
+        snprintf(args, sizeof args, "-d udp.port==%d,mbudp -o mbudp.udp.port:%d", port, port);
+        whole = plcio_test_capture_wait_frames(path, args, "modbus", min_frames, 60000) >= min_frames;
+    } else {
+        whole = plcio_test_capture_wait_closed(path, port, 60000);
+    }
+    mb_capture_stop(p);
+    if (!whole) fail_msg("the capture %s never held the whole exchange on port %d\n", path, port);
 }
 
 /* Lines tshark prints for `filter` on the capture, decoding port as Modbus. */

@@ -128,7 +128,7 @@ static void test_pymodbus_through_gateway_to_rtu(void **state)
     const char *tcp[] = {PY, script("gateway_peer.py"), "tcp", where, "--clients", "3", NULL};
     run_peer(tcp, "ALL OK", 60);
     if (captured) {
-        mb_capture_stop(&cap);
+        mb_capture_finish(&cap, capture, port, false, 100);
         mb_tshark_check(capture, port, false, 100);
     } else {
         print_message("tshark capture unavailable; dissector check skipped\n");

@@ -97,7 +97,7 @@ static void test_client_vs_libmodbus_tcp(void **state)
     client_scenario(c, true);
     plcio_modbus_client_free(c);
     if (captured) {
-        mb_capture_stop(&cap);
+        mb_capture_finish(&cap, capture, port, false, 60);
         mb_tshark_check(capture, port, false, 60);
     }
     plcio_test_proc_stop(&srv);
@@ -168,7 +168,7 @@ static void run_lmb_client(const char *kind)
     assert_int_equal(plcio_test_proc_wait(&client, 5000), 0);
     assert_true(all_ok);
     if (captured) {
-        mb_capture_stop(&cap);
+        mb_capture_finish(&cap, capture, port, false, 20);
         mb_tshark_check(capture, port, false, 20);
     }
     plcio_test_proc_stop(&sim);

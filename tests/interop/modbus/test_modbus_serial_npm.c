@@ -49,7 +49,7 @@ static void run(const char *kind)
     assert_int_equal(plcio_test_proc_wait(&client, 5000), 0);
     assert_true(all_ok);
     if (captured) {
-        mb_capture_stop(&cap);
+        mb_capture_finish(&cap, capture, port, false, 20);
         mb_tshark_check(capture, port, false, 20);
     }
     plcio_test_proc_stop(&sim);

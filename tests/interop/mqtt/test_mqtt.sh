@@ -33,6 +33,8 @@ cleanup() {
   [ -n "${TLSB:-}" ] && kill "$TLSB" 2>/dev/null
   [ -n "${AUTH:-}" ] && kill "$AUTH" 2>/dev/null
   [ -n "${MSUB:-}" ] && kill "$MSUB" 2>/dev/null
+  [ -n "${MOSQ:-}" ] && kill "$MOSQ" 2>/dev/null
+  [ -n "${DEADP:-}" ] && kill "$DEADP" 2>/dev/null
   broker_stop
   [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
 }
@@ -59,21 +61,54 @@ msub() {
 }
 msub_lines() { grep -v -e '^Client ' -e '^Subscribed (mid' "$1.raw" > "$1"; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MP=$(free_port)
-cat > "$TMP/broker.conf" <<CONF
-listener $MP 127.0.0.1
+# A port nobody listens on and nobody can take: held (bound, never listening) by a
+# process of ours until the end; a connection to it is refused.
+/usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(600)' > "$TMP/dead.port" &
+DEADP=$!
+# mosq_run CONF LOG: mosquitto in the background (MOSQ: its pid), returning once its log says
+# it runs (it listens then); status 1 when it exited because its port was taken
+mosq_run() {
+  /usr/sbin/mosquitto -c "$1" > "$2" 2>&1 &
+  MOSQ=$!
+  local i=0
+  until grep -q "mosquitto version .* running" "$2" 2> /dev/null; do
+    if ! kill -0 "$MOSQ" 2> /dev/null; then
+      wait "$MOSQ" 2> /dev/null; MOSQ=
+      grep -q "Address already in use" "$2" && return 1
+      fail "mosquitto -c $1 exited: $(cat "$2")"
+    fi
+    i=$((i + 1)); [ $i -gt 600 ] && fail "mosquitto -c $1 did not start: $(cat "$2")"; sleep 0.1
+  done
+}
+# mosq_new TEMPLATE CONF LOG: a new broker on a port picked free (TEMPLATE's @PORT@, into CONF;
+# PORT: the port). mosquitto cannot listen on port 0 and say which it got: when another process
+# took the port before mosquitto bound it, again on a new one, 5 times at most.
+mosq_new() {
+  local try
+  for try in 1 2 3 4 5; do
+    PORT=$(free_port)
+    sed "s/@PORT@/$PORT/" "$1" > "$2"
+    mosq_run "$2" "$3" && return 0
+    echo "port $PORT was taken by another process before mosquitto bound it; trying another" >&2
+  done
+  fail "mosquitto: 5 picked ports in a row were taken by other processes"
+}
+cat > "$TMP/broker.conf.in" <<CONF
+listener @PORT@ 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location $TMP/
 user $(id -un)
 CONF
-broker_start() { # [CONF]
-  /usr/sbin/mosquitto -c "${1:-$TMP/broker.conf}" > "$TMP/broker.log" 2>&1 &
-  BROKER=$!
-  local i=0
-  until mosquitto_pub -p "$MP" -t plcio-test/ping -m x 2> /dev/null; do
-    i=$((i + 1)); [ $i -gt 100 ] && fail "mosquitto did not start: $(cat "$TMP/broker.log")"; sleep 0.1
-  done
+MP=
+broker_start() { # the first start picks the port; a restart keeps it (the engine's URL has it)
+  if [ -z "$MP" ]; then
+    mosq_new "$TMP/broker.conf.in" "$TMP/broker.conf" "$TMP/broker.log"
+    MP=$PORT
+  else
+    mosq_run "$TMP/broker.conf" "$TMP/broker.log" || fail "port $MP was taken by another process while the broker was stopped"
+  fi
+  BROKER=$MOSQ
 }
 broker_start
 MQ="mqtt://127.0.0.1:$MP"
@@ -245,17 +280,15 @@ kill -INT "$ENG"; wait "$ENG"; ENG=
 grep -q "not writable from MQTT" "$TMP/err" || fail "refused writes not logged: $(cat "$TMP/err")"
 
 # ---- 5. a broker that refuses the login: a clear log line, no crash ----
-MP2=$(free_port)
 printf 'plc:nosuchhash\n' > "$TMP/passwd"
-cat > "$TMP/auth.conf" <<CONF
-listener $MP2 127.0.0.1
+cat > "$TMP/auth.conf.in" <<CONF
+listener @PORT@ 127.0.0.1
 allow_anonymous false
 password_file $TMP/passwd
 user $(id -un)
 CONF
-/usr/sbin/mosquitto -c "$TMP/auth.conf" > "$TMP/auth.log" 2>&1 &
-AUTH=$!
-wait_for "$TMP/auth.log" "mosquitto version .* running" "the second mosquitto did not start"
+mosq_new "$TMP/auth.conf.in" "$TMP/auth.conf" "$TMP/auth.log"
+MP2=$PORT AUTH=$MOSQ
 printf 'wrong\n' > "$TMP/pw"
 cat > "$TMP/a.yaml" <<YAML
 layouts: ["$L"]
@@ -302,12 +335,13 @@ grep -q '^plcio/plc/int_1 {"value":99,' "$TMP/sub6" || fail "the new value did n
 sub_stop
 
 # ---- 7. failover: the first broker of the list is dead, the second takes the data; group documents ----
+wait_for "$TMP/dead.port" '^[0-9]' "the port holder did not start"
 cat > "$TMP/f.yaml" <<YAML
 layouts: ["$L"]
 devices:
   - {name: plc, url: "$URL", groups: [{name: fast, db: 7, interval: 20ms}]}
 outputs:
-  - mqtt: {url: ["mqtt://127.0.0.1:$(free_port)", "$MQ"], per-tag: false, group-topic: "line/{device}/{group}"}
+  - mqtt: {url: ["mqtt://127.0.0.1:$(cat "$TMP/dead.port")", "$MQ"], per-tag: false, group-topic: "line/{device}/{group}"}
 YAML
 msub "$TMP/sub7" -p "$MP" -t 'line/#' -v -C 1 -W 60
 S7=$MSUB
@@ -327,7 +361,6 @@ assert doc["values"]["int_1"] == 99 and "quality" not in doc, doc
 PY
 
 # ---- 8. TLS: mqtts:// with our CA and a client certificate the broker requires ----
-TP=$(free_port)
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=plcio-test-ca -keyout "$TMP/ca.key" -out "$TMP/ca.pem" \
   2> /dev/null || fail "openssl CA"
 for who in server client; do
@@ -338,8 +371,8 @@ for who in server client; do
       -extfile "$TMP/$who.ext" -out "$TMP/$who.pem" 2> /dev/null || fail "openssl $who certificate"
 done
 chmod 644 "$TMP"/*.key
-cat > "$TMP/tls.conf" <<CONF
-listener $TP 127.0.0.1
+cat > "$TMP/tls.conf.in" <<CONF
+listener @PORT@ 127.0.0.1
 allow_anonymous true
 cafile $TMP/ca.pem
 certfile $TMP/server.pem
@@ -347,9 +380,8 @@ keyfile $TMP/server.key
 require_certificate true
 user $(id -un)
 CONF
-/usr/sbin/mosquitto -c "$TMP/tls.conf" > "$TMP/tls.log" 2>&1 &
-TLSB=$!
-wait_for "$TMP/tls.log" "mosquitto version .* running" "the TLS mosquitto did not start"
+mosq_new "$TMP/tls.conf.in" "$TMP/tls.conf" "$TMP/tls.log"
+TP=$PORT TLSB=$MOSQ
 msub "$TMP/sub8" -h 127.0.0.1 -p "$TP" --cafile "$TMP/ca.pem" --cert "$TMP/client.pem" --key "$TMP/client.key" \
   -t 'plcio/plc/int_1' -W 60
 S8=$MSUB
