@@ -134,7 +134,7 @@ int main(void)
                 fprintf(stderr, "bench_sync_s7plus: engine failed\n");
                 return 1;
             }
-            double pv = p.cycles_per_s * counts[k], qv = q.cycles_per_s * counts[k]; /* one group */
+            double pv = (double)p.updates / p.elapsed_s, qv = (double)q.updates / q.elapsed_s;
             double pc = p.cpu_s / p.elapsed_s, qc = q.cpu_s / q.elapsed_s;
             printf("  %4d tags %-9s polled %6.1f cycles/s %8.0f values/s CPU %3.0f%%   subscribed %6.1f cycles/s "
                    "%8.0f values/s %6.1f notifications/s CPU %3.0f%%   CPU per value polled/subscribed %.2f "

@@ -17,34 +17,15 @@
 #include "plcio/s7plus.h"
 #include "plcio/value.h"
 #include "plcio_test.h"
-
-static char db_file[512], udt_file[512];
+#include "s7plus_sim.h"
 
 enum { N = 1200 };
 
-static int start_sim(plcio_test_proc *p)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    char db[600];
-    snprintf(db, sizeof db, "5:%s", db_file);
-    const char *argv[] = {bin,   "sim",  "s7", "--listen", "127.0.0.1:0", "--seconds",
-                          "120", "--db", db,   "--layout", udt_file,      NULL};
-    assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
-    int port = plcio_test_port_from_line(p->line);
-    assert_true(port > 0);
-    return port;
-}
+static int start_sim(plcio_test_proc *p) { return plcio_test_s7plus_sim_start(p, PLCIO_TEST_S7PLUS_DB); }
 
 static plcio_s7plus_client *client(int port, const char *params, bool connect)
 {
-    char url[200];
-    snprintf(url, sizeof url, "s7plus://127.0.0.1:%d?insecure=1%s", port, params);
-    plcio_s7plus_client *c = NULL;
-    plcio_error err;
-    if (plcio_s7plus_client_new(url, NULL, &c, &err)) fail_msg("%s: %s", url, err.text);
-    if (connect && plcio_s7plus_client_connect(c)) fail_msg("connect: %s", plcio_s7plus_client_last_error(c)->text);
-    return c;
+    return plcio_test_s7plus_client(port, params, connect);
 }
 
 /* Item k names "Plant".Big[elem(k)], a scrambled order; every 13th item a
@@ -266,13 +247,6 @@ static void test_stopped_blocking(void **state)
 
 int main(void)
 {
-    const char *fx = getenv("PLCIO_FIXTURES");
-    if (!fx) {
-        fprintf(stderr, "PLCIO_FIXTURES not set\n");
-        return 1;
-    }
-    snprintf(db_file, sizeof db_file, "%s/s7plus_symbolic/plant.db", fx);
-    snprintf(udt_file, sizeof udt_file, "%s/s7plus_symbolic/axis.udt", fx);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_window_blocking), cmocka_unit_test(test_window_async),
                                        cmocka_unit_test(test_killed_mid_window),
                                        cmocka_unit_test(test_stopped_blocking)};
