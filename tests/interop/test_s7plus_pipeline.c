@@ -8,7 +8,6 @@
  * answered before keep their values, every other one gets the error, none is
  * left looking done; the simulator stopped during a blocking call: its
  * timeout for every item. */
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,21 +122,10 @@ static void done_cb(void *ctx, plcio_s7plus_client *c, int result)
     r[1]++; /* times called */
 }
 
-static void spin(plcio_s7plus_client *c)
-{
-    uint64_t deadline;
-    unsigned ev = plcio_s7plus_client_wants(c, &deadline);
-    struct pollfd p = {
-        plcio_s7plus_client_fd(c),
-        (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
-    (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
-    (void)plcio_s7plus_client_process(c);
-}
-
 static void run_until(plcio_s7plus_client *c, const int *r)
 {
     for (int spins = 0; r[1] == 0 && spins < 20000; spins++)
-        spin(c);
+        plcio_test_s7plus_spin(c);
     assert_int_equal(r[1], 1);
 }
 
@@ -199,7 +187,7 @@ static void test_killed_mid_window(void **state)
     assert_int_equal(plcio_s7plus_client_read_symbols_async(c, items, N, done_cb, r), PLCIO_OK);
     bool answered = false;
     for (int spins = 0; !answered && r[1] == 0 && spins < 20000; spins++) {
-        spin(c);
+        plcio_test_s7plus_spin(c);
         for (int k = 0; k < N && !answered; k++)
             answered = items[k].result == PLCIO_OK;
     }

@@ -7,7 +7,6 @@
  * optimized DB over both protocols). The built-in S7-1500-like DBs when no
  * --db is given. python-snap7's client against the same simulator:
  * tests/interop/s7plus/test_s7plus_python_snap7.c. */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,13 +215,7 @@ static void done_cb(void *ctx, plcio_s7plus_client *c, int result)
 static void run_until(plcio_s7plus_client *c, const int *flag)
 {
     for (int spins = 0; *flag == 1 && spins < 10000; spins++) {
-        uint64_t deadline;
-        unsigned ev = plcio_s7plus_client_wants(c, &deadline);
-        struct pollfd p = {
-            plcio_s7plus_client_fd(c),
-            (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
-        (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
-        (void)plcio_s7plus_client_process(c);
+        plcio_test_s7plus_spin(c);
     }
     assert_int_not_equal(*flag, 1);
 }
@@ -433,14 +426,10 @@ static void test_symbolic_subscription(void **state)
     int port = start_sim(&sim, false);
     plcio_s7plus_client *c = plus(port, "");
     plcio_s7plus_client *w = plus(port, "");
-    plcio_s7plus_symbol sym;
-    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Line\".Motor.Speed", &sym), PLCIO_OK);
-    /* the first notification: the start value 1500.0 */
+    /* the first notification: the start value 1500.0, a REAL */
     plcio_test_s7plus_watch speed;
-    plcio_test_s7plus_watch_start(c, &sym, &speed);
     static const uint8_t start[4] = {0x44, 0xBB, 0x80, 0x00}; /* 1500.0 */
-    assert_memory_equal(speed.value, start, 4);
-    assert_int_equal(speed.type, 0x0E); /* a REAL, as a PLC notifies a symbolic item (not a Blob, 0x14) */
+    plcio_test_s7plus_watch_real(c, "\"Line\".Motor.Speed", start, &speed);
     /* a second client writes 7.5 by name: notified */
     plcio_s7plus_sym_item wi;
     memset(&wi, 0, sizeof wi);

@@ -226,13 +226,9 @@ static void check_bad_names(plcio_s7plus_client *c)
 /* A subscription on a tag's access path: a classic write of MD100 is notified as a REAL. */
 static void check_subscription(plcio_s7plus_client *c, plcio_s7_client *s7)
 {
-    plcio_s7plus_symbol sym;
-    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Temp\"", &sym), PLCIO_OK);
     plcio_test_s7plus_watch temp;
-    plcio_test_s7plus_watch_start(c, &sym, &temp);
-    static const uint8_t first[4] = {0x41, 0xAC, 0x00, 0x00}; /* 21.5 */
-    assert_memory_equal(temp.value, first, 4);
-    assert_int_equal(temp.type, 0x0E);                       /* a REAL, not a Blob */
+    static const uint8_t first[4] = {0x41, 0xAC, 0x00, 0x00}; /* 21.5, a REAL, not a Blob */
+    plcio_test_s7plus_watch_real(c, "\"Temp\"", first, &temp);
     static const uint8_t next[4] = {0xC0, 0x20, 0x00, 0x00}; /* -2.5 */
     assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_MK, 0, 100, 4, next), PLCIO_OK);
     plcio_test_s7plus_watch_until(c, &temp, next);

@@ -1,6 +1,7 @@
 /* The symbolic S7CommPlus interop tests' setup: see s7plus_sim.h. */
 #include "s7plus_sim.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +56,15 @@ static void on_value(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notif
         }
 }
 
-void plcio_test_s7plus_watch_start(plcio_s7plus_client *c, const plcio_s7plus_symbol *sym, plcio_test_s7plus_watch *w)
+void plcio_test_s7plus_watch_real(plcio_s7plus_client *c, const char *name, const uint8_t first[4],
+                                  plcio_test_s7plus_watch *w)
 {
     memset(w, 0, sizeof *w);
+    plcio_s7plus_symbol sym;
+    assert_int_equal(plcio_s7plus_client_resolve(c, name, &sym), PLCIO_OK);
     plcio_s7plus_sub_item item = {
-        .access_area = sym->access_area, .sub_area = sym->sub_area, .crc = sym->crc, .nlids = sym->nlids};
-    memcpy(item.lids, sym->lids, sizeof item.lids);
+        .access_area = sym.access_area, .sub_area = sym.sub_area, .crc = sym.crc, .nlids = sym.nlids};
+    memcpy(item.lids, sym.lids, sizeof item.lids);
     plcio_s7plus_subscription_options o;
     plcio_s7plus_subscription_options_init(&o);
     o.cycle_ms = 10;
@@ -70,6 +74,8 @@ void plcio_test_s7plus_watch_start(plcio_s7plus_client *c, const plcio_s7plus_sy
     for (int i = 0; i < 50 && !w->seen; i++)
         assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
     assert_true(w->seen);
+    assert_memory_equal(w->value, first, 4);
+    assert_int_equal(w->type, 0x0E);
 }
 
 void plcio_test_s7plus_watch_until(plcio_s7plus_client *c, plcio_test_s7plus_watch *w, const uint8_t want[4])
@@ -78,4 +84,15 @@ void plcio_test_s7plus_watch_until(plcio_s7plus_client *c, plcio_test_s7plus_wat
     while (memcmp(w->value, want, 4) != 0 && i++ < 50)
         assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
     assert_memory_equal(w->value, want, 4);
+}
+
+void plcio_test_s7plus_spin(plcio_s7plus_client *c)
+{
+    uint64_t deadline;
+    unsigned ev = plcio_s7plus_client_wants(c, &deadline);
+    struct pollfd p = {
+        plcio_s7plus_client_fd(c),
+        (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
+    (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
+    (void)plcio_s7plus_client_process(c);
 }

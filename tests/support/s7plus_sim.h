@@ -35,9 +35,16 @@ typedef struct plcio_test_s7plus_watch {
     uint32_t id;
 } plcio_test_s7plus_watch;
 
-/* Subscribe and wait for the first notification (50 waits of 5 s at most). */
-void plcio_test_s7plus_watch_start(plcio_s7plus_client *c, const plcio_s7plus_symbol *sym, plcio_test_s7plus_watch *w);
+/* Resolve the REAL symbol `name`, subscribe and wait for the first
+ * notification (50 waits of 5 s at most): its value must be `first`, typed
+ * REAL (0x0E), as a PLC notifies a symbolic item (not a Blob, 0x14). */
+void plcio_test_s7plus_watch_real(plcio_s7plus_client *c, const char *name, const uint8_t first[4],
+                                  plcio_test_s7plus_watch *w);
 /* Wait until the value notified is want (50 notifications at most). */
 void plcio_test_s7plus_watch_until(plcio_s7plus_client *c, plcio_test_s7plus_watch *w, const uint8_t want[4]);
+
+/* One round of an event-loop client: poll its socket for what it wants (50 ms
+ * at most), then plcio_s7plus_client_process. */
+void plcio_test_s7plus_spin(plcio_s7plus_client *c);
 
 #endif
