@@ -56,6 +56,7 @@
 #include "tag/num_text.h"
 #include "tag/tag_internal.h"
 #include "core/error.h"
+#include "core/mem.h"
 
 #define RECREATE_RETRY_NS (PLCIO_NS_PER_S)
 
@@ -576,7 +577,7 @@ int plcio_shm_writer_set(plcio_shm_writer *w, size_t index, const uint8_t *raw, 
     if (!w || !raw || index >= w->g.tag_count || len != w->tags[index].size) return PLCIO_EINVAL;
     const shm_tag *t = &w->tags[index];
     uint8_t *img = w->work + SHM_S_HEAD + t->offset, *st = work_state(w, index);
-    bool diff = t->type == PLCIO_TYPE_BOOL ? ((img[0] ^ raw[0]) >> t->bit & 1u) != 0 : memcmp(img, raw, len) != 0;
+    bool diff = t->type == PLCIO_TYPE_BOOL ? ((img[0] ^ raw[0]) >> t->bit & 1u) != 0 : mem_differ(img, raw, len);
     uint64_t now = read_real_ns ? read_real_ns : plcio_realtime_ns();
     bool was_good = st[SHM_T_QUALITY] == PLCIO_SHM_QUALITY_GOOD;
     uint64_t changed_at;
@@ -861,7 +862,9 @@ int plcio_shm_writer_publish(plcio_shm_writer *w, uint64_t *generation)
      * takes milliseconds, which binary readers should not wait for. JSON
      * readers get a second wake-up once it is there (its own generation field
      * says which snapshot it describes). */
-    if (writer_check(w) == PLCIO_OK && publish_json(w, gen, real, mono)) wake_readers(w);
+    /* Checked again only when a document is due (two fstat calls, most
+     * rounds have none): the snapshot above may have met a truncation. */
+    if (json_due(w, mono) && writer_check(w) == PLCIO_OK && publish_json(w, gen, real, mono)) wake_readers(w);
     if (generation) *generation = gen;
     return PLCIO_OK;
 }

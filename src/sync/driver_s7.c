@@ -37,6 +37,7 @@ typedef struct s7_drv {
     s7plan_watch watch;
     s7plan_queue q;
     bool came_up;  /* set by the client's on_connect, inside process */
+    bool in_pump;  /* inside pump_io: a job queued now waits for the kick */
     uint64_t kick; /* timer: process() soon, so a newly queued job is encoded and sent */
 } s7_drv;
 
@@ -169,6 +170,7 @@ static void drop_jobs(s7_drv *drv, int err) { s7plan_drop(&drv->q, err); }
 static void pump_io(s7_drv *drv, bool readable)
 {
     plcio_sync_device *d = drv->dev;
+    drv->in_pump = true;
     /* A job handed over by start_next is encoded and sent by the next process(). */
     do {
         int rc = readable ? plcio_s7_client_process(drv->client) : s7c_process_send(drv->client);
@@ -179,6 +181,7 @@ static void pump_io(s7_drv *drv, bool readable)
             plcio_s7_client_close(drv->client);
             drop_jobs(drv, rc);
             rewatch(drv);
+            drv->in_pump = false;
             plcio_sync_device_down(d, rc, msg);
             return;
         }
@@ -188,6 +191,7 @@ static void pump_io(s7_drv *drv, bool readable)
         }
     } while (start_next(drv));
     rewatch(drv);
+    drv->in_pump = false;
 }
 
 static void pump(s7_drv *drv) { pump_io(drv, true); }
@@ -344,12 +348,22 @@ static void enqueue(s7_drv *drv, s7_job *job)
     }
 }
 
+/* The engine asks from its group timer, outside any process(): a read that
+ * finds the connection idle is sent right here, without a kick timer per
+ * cycle. Queued behind a running job, or asked from inside pump_io, it waits
+ * as a write does. */
 static void s7_read(plcio_sync_device *d, plcio_sync_group *g)
 {
+    s7_drv *drv = plcio_sync_device_data(d);
     s7_plan *p = plcio_sync_group_plan(g);
     s7_job *job = &p->read; /* free: the engine starts no cycle while one runs */
     *job = (s7_job){.base = {.group = g, .borrowed = true}};
-    enqueue(plcio_sync_device_data(d), job);
+    if (drv->in_pump || drv->kick || drv->q.head) {
+        enqueue(drv, job);
+        return;
+    }
+    s7plan_enqueue(&drv->q, &job->base);
+    if (start_next(drv)) pump_io(drv, false);
 }
 
 static void s7_write(plcio_sync_device *d, plcio_sync_write_req *w)

@@ -11,6 +11,7 @@
 #include "sync/sync_engine_priv.h"
 #include "tag/tag_internal.h"
 #include "core/error.h"
+#include "core/mem.h"
 
 #define WRITE_POLL_NS (2 * PLCIO_NS_PER_MS) /* how often the shm write ring is looked at */
 #define HEARTBEAT_NS  (250 * PLCIO_NS_PER_MS)
@@ -207,7 +208,7 @@ void plcio_sync_tag_value(sync_tag *t, const uint8_t *raw, size_t len)
             return;
         }
     }
-    bool changed = memcmp(t->value, raw, len) != 0;
+    bool changed = mem_differ(t->value, raw, len);
     if (changed) memcpy(t->value, raw, len);
     emit_tag(s, t, PLCIO_SHM_QUALITY_GOOD, PLCIO_OK, changed);
 }

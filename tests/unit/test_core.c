@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "plcio/plcio.h"
 #include "plcio_test.h"
 
@@ -120,6 +121,27 @@ static void test_byte_helpers(void **state)
     assert_true(isnan(plcio_get_f32be(b)));
 }
 
+/* mem_differ: every size, a difference at every position (and in no other
+ * byte) is seen; equal bytes are not; unaligned buffers work. */
+static void test_mem_differ(void **state)
+{
+    (void)state;
+    uint8_t a[24], b[24];
+    for (size_t n = 0; n <= 16; n++)
+        for (size_t off = 0; off < 3; off++) {
+            for (size_t i = 0; i < sizeof a; i++)
+                a[i] = b[i] = (uint8_t)(i * 37u + 5u);
+            assert_false(mem_differ(a + off, b + off, n));
+            for (size_t at = 0; at < n; at++) {
+                b[off + at] ^= 0x80;
+                assert_true(mem_differ(a + off, b + off, n));
+                b[off + at] ^= 0x80;
+            }
+            b[off + n] ^= 1; /* just past the end: not compared */
+            assert_false(mem_differ(a + off, b + off, n));
+        }
+}
+
 static void test_read_cursor_bounds(void **state)
 {
     (void)state;
@@ -197,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_log_hex_dump),
         cmocka_unit_test(test_manual_clock),
         cmocka_unit_test(test_byte_helpers),
+        cmocka_unit_test(test_mem_differ),
         cmocka_unit_test(test_read_cursor_bounds),
         cmocka_unit_test(test_write_cursor_bounds),
         cmocka_unit_test(test_types),
