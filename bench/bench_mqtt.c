@@ -8,14 +8,19 @@
  *    change in the simulator's memory to the subscriber (p50, p99).
  * 2. The broker away: resident memory with a full offline queue (100,000
  *    messages, the default bound).
+ * 3. (`spool`) The queue file while the broker is away, then back: messages/s
+ *    into the queue and the engine thread's CPU per 1000 messages, without and
+ *    with `queue-file`; the file's size; then the broker back: how fast the
+ *    backlog drains (and the file empties), both ways.
  * Targets: 100,000 updates/s on one core; p99 below two poll cycles + 5 ms (105 ms).
  * The broker, the subscriber and the simulators share this machine's cores with
  * the engine: the figures are for all of it on one box.
  *
- *   bench_mqtt [SECONDS] [QOS] [group|sparkplug]   (default 5 s, QoS 1; group: one JSON document
- *                                         per device and round instead of one message per tag;
+ *   bench_mqtt [SECONDS] [QOS] [group|sparkplug|spool]   (default 5 s, QoS 1; group: one JSON
+ *                                         document per device and round instead of one message per tag;
  *                                         sparkplug: Sparkplug B DDATA, one per device and round;
- *                                         both print the bytes per tag update next to JSON's) */
+ *                                         both print the bytes per tag update next to JSON's;
+ *                                         spool: part 3 alone, SECONDS of broker outage) */
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +59,7 @@ static pid_t start_broker(int port)
     FILE *f = fopen(conf, "w");
     snprintf(text, sizeof text, "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n", port);
     if (!f || fputs(text, f) < 0 || fclose(f) != 0) return -1;
+    (void)fflush(stdout); /* the child must not print our buffer again */
     pid_t pid = fork();
     if (pid == 0) {
         setenv("PLCIO_TEST_RUN", "1", 1);
@@ -165,12 +172,95 @@ static plcio_sync *engine(const char *yaml)
     return s;
 }
 
+static long long file_size(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* 3. The broker away for `seconds` while every tag changes every round, then
+ * back: into the queue (memory only, or with the queue file) and out again. */
+static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size_t cap, double seconds, int qos,
+                        uint32_t *round)
+{
+    int port = bn_free_port();
+    char qpath[160];
+    snprintf(qpath, sizeof qpath, "%s/spool.q", tmpdir);
+    printf("3. broker away for %.0f s (10,000 tags changing at 10 Hz: 100,000 messages/s offered, queue 2,000,000), "
+           "then back; QoS %d\n",
+           seconds, qos);
+    for (int with_file = 0; with_file < 2; with_file++) {
+        snprintf(yaml + base, cap - base,
+                 "outputs:\n  - mqtt: {url: \"mqtt://127.0.0.1:%d\", qos: %d, queue: 2000000%s}\n", port, qos,
+                 with_file ? ", queue-file: spool.q" : "");
+        (void)remove(qpath);
+        plcio_sync *s = engine(yaml);
+        uint64_t t0 = plcio_monotonic_ns(), stop = t0 + (uint64_t)(seconds * 1e9), next = t0;
+        double c0 = thread_cpu_s();
+        uint64_t longest = 0; /* the longest loop round: what a write or fdatasync stalls the engine */
+        while (plcio_monotonic_ns() < stop) {
+            if (plcio_monotonic_ns() >= next) {
+                set_all(servers, ++*round);
+                next += CHANGE_NS;
+            }
+            uint64_t r0 = plcio_monotonic_ns();
+            plcio_sync_run_once(s, 1);
+            uint64_t took = plcio_monotonic_ns() - r0;
+            if (took > longest) longest = took;
+        }
+        double cpu = thread_cpu_s() - c0, el = (double)(plcio_monotonic_ns() - t0) / 1e9;
+        plcio_mqtt_stats st;
+        plcio_mqtt_get_stats(last_output, &st);
+        size_t queued = st.queued;
+        printf("  %-17s into the queue: %.0f messages/s, engine thread CPU %.0f%% of a core, %.2f ms per 1000 "
+               "messages (polling included); %zu queued, %llu dropped",
+               with_file ? "with queue-file:" : "memory only:", (double)queued / el, 100 * cpu / el,
+               queued ? cpu / ((double)queued / 1000) * 1e3 : 0.0, queued, (unsigned long long)st.dropped);
+        printf(", longest loop round %.1f ms", (double)longest / 1e6);
+        if (with_file)
+            printf(", file %.1f MB (%.0f bytes per message)", (double)file_size(qpath) / 1e6,
+                   queued ? (double)file_size(qpath) / (double)queued : 0.0);
+        printf("\n");
+        /* the broker back, the tags still: the backlog drains */
+        pid_t broker = start_broker(port);
+        t0 = plcio_monotonic_ns();
+        c0 = thread_cpu_s();
+        uint64_t limit = t0 + 120000ull * PLCIO_NS_PER_MS;
+        longest = 0;
+        do {
+            uint64_t r0 = plcio_monotonic_ns();
+            plcio_sync_run_once(s, 5);
+            uint64_t took = plcio_monotonic_ns() - r0;
+            if (took > longest) longest = took;
+            plcio_mqtt_get_stats(last_output, &st);
+        } while (st.queued && plcio_monotonic_ns() < limit);
+        /* the file empties at its next flush after the last acknowledgement */
+        uint64_t flush_until = plcio_monotonic_ns() + 500 * PLCIO_NS_PER_MS;
+        while (with_file && file_size(qpath) > 24 && plcio_monotonic_ns() < flush_until)
+            plcio_sync_run_once(s, 5);
+        cpu = thread_cpu_s() - c0;
+        el = (double)(plcio_monotonic_ns() - t0) / 1e9;
+        printf("  %-17s broker back: %zu messages drained in %.1f s: %.0f messages/s, engine thread CPU %.2f ms per "
+               "1000%s",
+               "", queued - st.queued, el, (double)(queued - st.queued) / el,
+               queued ? cpu / ((double)queued / 1000) * 1e3 : 0.0, st.queued ? " (NOT all: time limit)" : "");
+        printf(", longest loop round %.1f ms", (double)longest / 1e6);
+        if (with_file) printf(", file then %lld bytes", file_size(qpath));
+        printf("\n");
+        plcio_sync_free(s);
+        kill(broker, SIGTERM);
+        waitpid(broker, NULL, 0);
+    }
+    (void)remove(qpath);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 5.0;
     int qos = argc > 2 ? atoi(argv[2]) : 1;
     bool group = argc > 3 && !strcmp(argv[3], "group");
     sparkplug = argc > 3 && !strcmp(argv[3], "sparkplug");
+    bool spool_only = argc > 3 && !strcmp(argv[3], "spool");
     const char *layout = group       ? ", per-tag: false, group-topic: \"plcio/{device}/{group}\""
                          : sparkplug ? ", format: sparkplug, sparkplug: {group: bench, node: engine}"
                                      : "";
@@ -214,6 +304,23 @@ int main(int argc, char **argv)
                               i, plcio_s7_server_port(servers[i]), POLL_MS);
     }
     size_t base = n;
+    uint32_t round = 0;
+    if (spool_only) {
+        kill(broker, SIGTERM);
+        waitpid(broker, NULL, 0);
+        spool_bench(servers, yaml, base, cap, argc > 1 ? seconds : 2.0, qos, &round);
+        for (int i = 0; i < DEVICES; i++)
+            plcio_s7_server_free(servers[i]);
+        free(yaml);
+        free(lat_ms);
+        snprintf(path, sizeof path, "%s/line.db", tmpdir);
+        (void)remove(path);
+        snprintf(path, sizeof path, "%s/mosquitto.conf", tmpdir);
+        (void)remove(path);
+        (void)rmdir(tmpdir);
+        mosquitto_lib_cleanup();
+        return 0;
+    }
     struct mosquitto *sub = subscriber(mport);
     snprintf(yaml + n, cap - n, "outputs:\n  - mqtt: {url: \"mqtt://127.0.0.1:%d\", qos: %d%s}\n", mport, qos, layout);
     plcio_sync *s = engine(yaml);
@@ -227,7 +334,6 @@ int main(int argc, char **argv)
     atomic_store(&received_bytes, 0);
     atomic_store(&received_msgs, 0);
     uint64_t start = plcio_monotonic_ns(), settle = start + 1000 * PLCIO_NS_PER_MS, next = settle;
-    uint32_t round = 0;
     double c0 = 0;
     unsigned long long r0 = 0;
     uint64_t t0 = 0, end = settle + (uint64_t)(seconds * 1e9);

@@ -8,10 +8,13 @@
  * again on the next connection (at least once; order kept). Each connection
  * gets a fresh libmosquitto handle, so libmosquitto never resends copies of
  * its own next to ours. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +35,24 @@
 #define BACKOFF_MIN_MS      100u
 #define BACKOFF_MAX_MS      5000u
 #define CONNECT_TIMEOUT_NS  (10000ull * PLCIO_NS_PER_MS)
-#define DRAIN_MS            2000 /* at a clean stop: how long the queue may take to drain */
+#define DRAIN_MS            2000                      /* at a clean stop: how long the queue may take to drain */
+#define SPOOL_FLUSH_NS      (100u * PLCIO_NS_PER_MS)  /* queue file: one write per this, at most */
+#define SPOOL_SYNC_NS       (1000u * PLCIO_NS_PER_MS) /* queue file: one fdatasync per this, at most */
+
+/* A broker's name resolved (and the connection started) on a helper thread:
+ * getaddrinfo may wait seconds for a slow DNS, and the engine's loop never
+ * waits. The job owns the libmosquitto handle until the loop takes it back;
+ * whoever lets go last (loop or thread) frees the job, so an abandoned one
+ * (connect timeout, stop) cleans up after itself when its lookup ends. */
+typedef struct resolve_job {
+    pthread_mutex_t lock;
+    int refs;
+    int pipe[2]; /* the thread writes a byte when done; the loop watches [0] */
+    struct mosquitto *mosq;
+    char host[256];
+    int port, keepalive;
+    int rc, err_no;
+} resolve_job;
 
 typedef struct broker {
     char *url;
@@ -78,11 +98,20 @@ struct plcio_mqtt {
     mqtt_msg *window[WINDOW];
     size_t win_head, win_count, win_max;
     size_t win_unacked; /* the first of the window not yet taken (acknowledgements come in order) */
+    resolve_job *job;   /* a broker name being resolved (LINK_CONNECTING), or NULL */
+    /* the queue file while running (queue-file), or NULL */
+    mqtt_spool *spool;
+    uint64_t spool_flush_at, spool_sync_at;
+    uint64_t spool_aged;  /* the queue's pushed count at the last flush: older ones waited a whole interval */
+    bool spool_failing;   /* its error is logged already */
+    uint64_t spool_syncs; /* statistics */
     /* statistics */
     uint64_t connects, published, commands, writes_ok, writes_failed;
 };
 
 static void pump(mqtt_out *m);
+static int spool_flush(mqtt_out *m, bool all);
+static uint64_t spool_next(const mqtt_out *m);
 
 /* ---- small things ---- */
 
@@ -421,9 +450,95 @@ static void trouble(mqtt_out *m, const char *fmt, ...)
     snprintf(m->trouble, sizeof m->trouble, "%s", line);
 }
 
+/* ---- resolving a broker's name off the loop ---- */
+
+static void job_unref(resolve_job *j)
+{
+    pthread_mutex_lock(&j->lock);
+    bool last = --j->refs == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (!last) return;
+    if (j->mosq) mosquitto_destroy(j->mosq);
+    for (int i = 0; i < 2; i++)
+        if (j->pipe[i] >= 0) (void)close(j->pipe[i]); /* a pipe: nothing to lose */
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+static void *job_run(void *arg)
+{
+    resolve_job *j = arg;
+    int rc = mosquitto_connect_async(j->mosq, j->host, j->port, j->keepalive);
+    int e = errno;
+    pthread_mutex_lock(&j->lock);
+    j->rc = rc;
+    j->err_no = e;
+    pthread_mutex_unlock(&j->lock);
+    ssize_t w;
+    do
+        w = write(j->pipe[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+    job_unref(j);
+    return NULL;
+}
+
+static bool numeric_host(const char *host)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+/* Hand m->mosq to a thread that resolves the name and starts connecting. */
+static int job_start(mqtt_out *m, const broker *b, int keepalive)
+{
+    resolve_job *j = calloc(1, sizeof *j);
+    if (!j) return MOSQ_ERR_NOMEM;
+    j->pipe[0] = j->pipe[1] = -1;
+    if (pipe2(j->pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(j);
+        return MOSQ_ERR_ERRNO;
+    }
+    pthread_mutex_init(&j->lock, NULL);
+    j->refs = 2;
+    j->mosq = m->mosq;
+    snprintf(j->host, sizeof j->host, "%s", b->host);
+    j->port = b->port;
+    j->keepalive = keepalive;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay with the program's threads */
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, job_run, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        j->mosq = NULL; /* stays m's */
+        j->refs = 1;
+        job_unref(j);
+        errno = rc;
+        return MOSQ_ERR_ERRNO;
+    }
+    m->mosq = NULL;
+    m->job = j;
+    return MOSQ_ERR_SUCCESS;
+}
+
+/* Let go of a job still resolving: its thread frees it (and the handle). */
+static void job_cancel(mqtt_out *m)
+{
+    if (!m->job) return;
+    job_unref(m->job);
+    m->job = NULL;
+}
+
 static void drop_handle(mqtt_out *m)
 {
     if (m->started) plcio_loop_watch_set(&m->watch, -1, 0, 0);
+    job_cancel(m);
     if (m->mosq) mosquitto_destroy(m->mosq);
     m->mosq = NULL;
 }
@@ -481,22 +596,47 @@ static int new_handle(mqtt_out *m, const broker *b)
     return rc;
 }
 
+static void connect_failed(mqtt_out *m, int rc, int err_no)
+{
+    const broker *b = &m->brokers[m->broker_at];
+    if (rc == MOSQ_ERR_EAI)
+        trouble(m, "cannot connect to %s: the name %s does not resolve", b->url, b->host);
+    else
+        trouble(m, "cannot connect to %s: %s", b->url,
+                rc == MOSQ_ERR_ERRNO ? strerror(err_no) : mosquitto_strerror(rc));
+    link_down(m);
+}
+
 static void try_connect(mqtt_out *m)
 {
     const broker *b = &m->brokers[m->broker_at];
     m->refused = false;
+    int keepalive = (int)(m->spec.keepalive_s ? m->spec.keepalive_s : DEFAULT_KEEPALIVE_S);
     int rc = new_handle(m, b);
-    if (rc == MOSQ_ERR_SUCCESS) {
-        rc = mosquitto_connect_async(m->mosq, b->host, b->port,
-                                     (int)(m->spec.keepalive_s ? m->spec.keepalive_s : DEFAULT_KEEPALIVE_S));
-    }
+    if (rc == MOSQ_ERR_SUCCESS) /* a number connects at once; a name is resolved on a helper thread */
+        rc = numeric_host(b->host) ? mosquitto_connect_async(m->mosq, b->host, b->port, keepalive)
+                                   : job_start(m, b, keepalive);
     if (rc != MOSQ_ERR_SUCCESS) {
-        trouble(m, "cannot connect to %s: %s", b->url, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        link_down(m);
+        connect_failed(m, rc, errno);
         return;
     }
     m->state = LINK_CONNECTING;
     m->connect_deadline = plcio_loop_now(m->loop) + CONNECT_TIMEOUT_NS;
+}
+
+/* The helper thread is done: take the handle back. */
+static void job_finish(mqtt_out *m)
+{
+    resolve_job *j = m->job;
+    char byte;
+    if (read(j->pipe[0], &byte, 1) != 1) return; /* not yet */
+    pthread_mutex_lock(&j->lock);
+    int rc = j->rc, err_no = j->err_no;
+    m->mosq = j->mosq;
+    j->mosq = NULL;
+    pthread_mutex_unlock(&j->lock);
+    job_cancel(m);
+    if (rc != MOSQ_ERR_SUCCESS) connect_failed(m, rc, err_no);
 }
 
 /* ---- the loop ---- */
@@ -506,6 +646,11 @@ static void on_io(plcio_loop *loop, int fd, unsigned events, void *ctx)
     (void)loop;
     (void)fd;
     mqtt_out *m = ctx;
+    if (m->job) {
+        job_finish(m);
+        pump(m);
+        return;
+    }
     if (!m->mosq) return;
     int rc = MOSQ_ERR_SUCCESS;
     if (events & (PLCIO_IO_READ | PLCIO_IO_ERROR)) rc = mosquitto_loop_read(m->mosq, 1);
@@ -526,7 +671,11 @@ static void on_tick(plcio_loop *loop, void *ctx)
     if (m->state == LINK_DOWN && now >= m->retry_at) {
         try_connect(m);
     } else if (m->state == LINK_CONNECTING && now >= m->connect_deadline) {
-        trouble(m, "cannot connect to %s: %s", m->brokers[m->broker_at].url, "no answer (CONNACK) in time");
+        if (m->job)
+            trouble(m, "cannot connect to %s: the name %s did not resolve in time", m->brokers[m->broker_at].url,
+                    m->brokers[m->broker_at].host);
+        else
+            trouble(m, "cannot connect to %s: %s", m->brokers[m->broker_at].url, "no answer (CONNACK) in time");
         m->lost = true;
     } else if (m->mosq) {
         int rc = mosquitto_loop_misc(m->mosq); /* keep-alive: PINGREQ, and a broker that stopped answering */
@@ -547,9 +696,105 @@ static void pump(mqtt_out *m)
     uint64_t now = plcio_loop_now(m->loop);
     uint64_t next = now + TICK_NS;
     if (m->state == LINK_DOWN && m->retry_at < next) next = m->retry_at > now ? m->retry_at : now;
+    if (m->spool) {
+        (void)spool_flush(m, false); /* trouble is logged inside */
+        uint64_t at = spool_next(m);
+        if (at < next) next = at > now ? at : now;
+    }
     int fd = m->mosq ? mosquitto_socket(m->mosq) : -1;
     unsigned ev = fd >= 0 ? PLCIO_IO_READ | (mosquitto_want_write(m->mosq) ? PLCIO_IO_WRITE : 0) : 0;
+    if (m->job) {
+        fd = m->job->pipe[0];
+        ev = PLCIO_IO_READ;
+    }
     plcio_loop_watch_set(&m->watch, fd, ev, next);
+}
+
+/* ---- the queue file while running ---- */
+
+static void spool_trouble(mqtt_out *m, int rc, const char *why)
+{
+    if (rc == PLCIO_OK) {
+        if (m->spool_failing)
+            log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "queue-file %s is written again", m->spec.queue_file);
+        m->spool_failing = false;
+        return;
+    }
+    if (!m->spool_failing)
+        log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt",
+                "queue-file %s: %s (queued messages are kept in memory only until it works again)", m->spec.queue_file,
+                why[0] ? why : plcio_strerror(rc));
+    m->spool_failing = true;
+}
+
+/* Buffer queued messages [from, upto) (sequence numbers: the queue's push count). */
+static int spool_add(mqtt_out *m, uint64_t popped, uint64_t from, uint64_t upto)
+{
+    for (uint64_t seq = from; seq < upto;) {
+        mqtt_msg *batch[256];
+        uint64_t want = upto - seq < 256 ? upto - seq : 256;
+        size_t got = sf_queue_peek_from(m->queue, (size_t)(seq - popped), (void **)batch, (size_t)want);
+        if (!got) break;
+        for (size_t i = 0; i < got; i++) {
+            int rc = mqtt_spool_add(m->spool, seq + i, batch[i]);
+            if (rc != PLCIO_OK) {
+                mqtt_spool_discard(m->spool);
+                return rc;
+            }
+        }
+        seq += got;
+    }
+    return PLCIO_OK;
+}
+
+/* Keep the file in step with the queue, at most once per SPOOL_FLUSH_NS (all:
+ * now, and every queued message, as at a stop): append what waits (everything
+ * while no broker has it; with a broker, what waited a whole interval), move
+ * the sent mark, empty the file once the broker took all of it, replace it by
+ * a compact copy before it would hold more than twice the queue's bound, and
+ * fdatasync at most once per SPOOL_SYNC_NS. */
+static int spool_flush(mqtt_out *m, bool all)
+{
+    uint64_t now = m->loop ? plcio_loop_now(m->loop) : plcio_monotonic_ns();
+    if (!all && now < m->spool_flush_at) return PLCIO_OK;
+    m->spool_flush_at = now + SPOOL_FLUSH_NS;
+    mqtt_spool *s = m->spool;
+    sf_queue_stats st;
+    sf_queue_get_stats(m->queue, &st);
+    uint64_t upto = st.pushed;
+    if (!all && m->state == LINK_UP && m->spool_aged < upto) upto = m->spool_aged;
+    m->spool_aged = st.pushed;
+    char why[256] = "";
+    int rc = PLCIO_OK;
+    if (mqtt_spool_records(s) && st.popped >= mqtt_spool_end(s)) rc = mqtt_spool_clear(s, why, sizeof why);
+    uint64_t from = mqtt_spool_end(s) > st.popped ? mqtt_spool_end(s) : st.popped;
+    bool replace = all || mqtt_spool_broken(s) ||
+                   (upto > from && mqtt_spool_end(s) - mqtt_spool_first(s) + (upto - from) > 2 * (uint64_t)st.capacity);
+    if (rc == PLCIO_OK && (replace || upto > from)) {
+        rc = spool_add(m, st.popped, replace ? st.popped : from, upto);
+        if (rc == PLCIO_OK)
+            rc = replace ? mqtt_spool_replace(s, why, sizeof why) : mqtt_spool_write(s, why, sizeof why);
+    }
+    if (rc == PLCIO_OK && mqtt_spool_records(s)) rc = mqtt_spool_mark_sent(s, st.popped, why, sizeof why);
+    if (rc == PLCIO_OK && mqtt_spool_dirty(s) && (all || now >= m->spool_sync_at)) {
+        rc = mqtt_spool_sync(s, why, sizeof why);
+        m->spool_sync_at = now + SPOOL_SYNC_NS;
+        m->spool_syncs++;
+    }
+    if (rc != PLCIO_OK) m->spool_flush_at = now + SPOOL_SYNC_NS; /* a full or broken disk: try again less often */
+    spool_trouble(m, rc, why);
+    return rc;
+}
+
+/* When the file wants attention again (the loop's deadline). */
+static uint64_t spool_next(const mqtt_out *m)
+{
+    sf_queue_stats st;
+    sf_queue_get_stats(m->queue, &st);
+    uint64_t at = UINT64_MAX;
+    if (st.pushed > mqtt_spool_end(m->spool) || mqtt_spool_records(m->spool)) at = m->spool_flush_at;
+    if (mqtt_spool_dirty(m->spool) && m->spool_sync_at < at) at = m->spool_sync_at;
+    return at;
 }
 
 /* ---- the sink ---- */
@@ -601,6 +846,33 @@ static int sink_deliver(void *state, const plcio_sink_event *events, size_t coun
 
 static bool spool_take(void *ctx, mqtt_msg *msg) { return sf_queue_push(ctx, msg); }
 
+/* At the start: what the file holds (left by a stop or a crash) is queued
+ * first, and the file is rewritten to hold exactly that. */
+static int spool_in(mqtt_out *m, plcio_error *err)
+{
+    mqtt_spool_result res;
+    char why[256] = "";
+    const char *path = m->spec.queue_file;
+    int rc = mqtt_spool_load(path, spool_take, m->queue, &res, why, sizeof why);
+    if (rc != PLCIO_OK) return plcio_error_set(err, rc, "mqtt queue-file %s: %s", path, why);
+    if (res.damage[0])
+        log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt",
+                "queue-file %s: %s (left by a crash?); the %zu messages before it are kept", path, res.damage,
+                res.loaded + res.refused);
+    if (res.note[0]) log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "queue-file %s: %s", path, res.note);
+    if (res.loaded)
+        log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "%zu messages from %s are sent first", res.loaded, path);
+    if (res.refused)
+        log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "%zu messages from %s dropped: the queue (%zu) is full",
+                res.refused, path, (size_t)m->spec.queue);
+    rc = mqtt_spool_open(path, &m->spool);
+    if (rc != PLCIO_OK) return rc;
+    /* a file that cannot be written is logged inside; the queue works in memory meanwhile
+     * and an old file is left as it was (sent again next time: at least once) */
+    (void)spool_flush(m, true);
+    return PLCIO_OK;
+}
+
 /* Hand what is queued to the broker for a little while, then say goodbye. */
 static void drain_and_disconnect(mqtt_out *m)
 {
@@ -621,21 +893,20 @@ static void drain_and_disconnect(mqtt_out *m)
         if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS) break;
 }
 
+/* At a clean stop: the file holds exactly what is still queued (or is gone). */
 static void spool_out(mqtt_out *m)
 {
-    if (!m->spec.queue_file) return;
+    if (!m->spool) return;
     sf_queue_stats st;
     sf_queue_get_stats(m->queue, &st);
-    void **all = calloc(st.depth + 1, sizeof(void *));
-    char err[256] = "";
-    if (!all) return;
-    size_t n = sf_queue_peek(m->queue, all, st.depth);
-    if (mqtt_spool_save(m->spec.queue_file, (mqtt_msg *const *)all, n, err, sizeof err) != PLCIO_OK)
-        log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt", "%zu queued messages lost: %s", n, err);
-    else if (n)
-        log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "%zu queued messages kept in %s for the next start", n,
+    if (spool_flush(m, true) != PLCIO_OK)
+        log_msg(&m->logger, PLCIO_LOG_ERROR, "mqtt", "%zu queued messages may be lost: %s is not written", st.depth,
                 m->spec.queue_file);
-    free(all);
+    else if (st.depth)
+        log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "%zu queued messages kept in %s for the next start", st.depth,
+                m->spec.queue_file);
+    mqtt_spool_close(m->spool);
+    m->spool = NULL;
 }
 
 static void sink_close(void *state)
@@ -807,16 +1078,7 @@ int plcio_mqtt_new(const plcio_sync_mqtt_spec *spec, const plcio_mqtt_options *o
         m->queue = sf_queue_new(m->spec.queue, free);
         if (!m->client_id || !m->queue) rc = PLCIO_ENOMEM;
     }
-    if (rc == PLCIO_OK && m->spec.queue_file) {
-        size_t loaded = 0;
-        char why[256] = "";
-        rc = mqtt_spool_load(m->spec.queue_file, spool_take, m->queue, &loaded, why, sizeof why);
-        if (rc != PLCIO_OK)
-            plcio_error_set(err, rc, "mqtt queue-file %s: %s", m->spec.queue_file, why);
-        else if (loaded)
-            log_msg(&m->logger, PLCIO_LOG_WARN, "mqtt", "%zu messages from %s are sent first", loaded,
-                    m->spec.queue_file);
-    }
+    if (rc == PLCIO_OK && m->spec.queue_file) rc = spool_in(m, err);
     if (rc != PLCIO_OK) {
         if (err && !err->text[0]) plcio_error_set(err, rc, "mqtt: %s", plcio_strerror(rc));
         plcio_mqtt_free(m);
@@ -887,7 +1149,9 @@ void plcio_mqtt_free(plcio_mqtt *m)
 {
     if (!m) return;
     if (m->fmt_state) m->fmt->close(m->fmt_state); /* the engine never closed the sink (it was never built) */
+    job_cancel(m);
     if (m->mosq) mosquitto_destroy(m->mosq);
+    mqtt_spool_close(m->spool);
     sf_queue_free(m->queue);
     free(m->brokers);
     free(m->writable);

@@ -7,7 +7,8 @@
  *                   topic and will, command topics
  *   mqtt_command.c  the command decoder (no I/O, fuzzed) and the write requests
  *                   it turns into (through plcio_sync_write), the replies
- *   mqtt_spool.c    the queue's file: what is still queued at exit, replayed at start
+ *   mqtt_spool.c    the queue's file: what waits for the broker, on disk while
+ *                   running (survives a crash), replayed first at start
  *
  * A format (mqtt_format below) decides what is published and what a command
  * looks like; the client owns the connection and the queue. Formats are found
@@ -166,9 +167,47 @@ bool mqtt_json_string(char *buf, size_t cap, size_t *n, const char *s, size_t le
 /* ---- the queue's file (mqtt_spool.c) ---- */
 
 typedef bool (*mqtt_spool_take)(void *ctx, mqtt_msg *msg); /* false: not taken (the loader frees it) */
-/* Write messages (oldest first) to path atomically (PATH.tmp, rename). */
-int mqtt_spool_save(const char *path, mqtt_msg *const *msgs, size_t count, char *err, size_t cap);
-/* Read path (a missing file is no error: *loaded 0) and hand every message to take. */
-int mqtt_spool_load(const char *path, mqtt_spool_take take, void *ctx, size_t *loaded, char *err, size_t cap);
+
+typedef struct mqtt_spool_result {
+    size_t loaded;    /* handed to take, oldest first */
+    size_t refused;   /* take said no (the queue was full) */
+    size_t skipped;   /* records the broker had taken already (the sent mark) */
+    char damage[160]; /* "" or what was dropped at the end, and why */
+    char note[96];    /* "" or a remark (a damaged sent mark) */
+} mqtt_spool_result;
+
+/* Read path (a missing or empty file is no error: nothing loaded) and hand
+ * every good message to take. A damaged part (cut short, bad checksum, bad
+ * fields) ends the reading: it and what follows are dropped, never handed
+ * out, and res->damage says what; that is still PLCIO_OK. A file that is not
+ * a queue file: PLCIO_EPROTO with the reason in err; PLCIO_EIO, PLCIO_ENOMEM. */
+int mqtt_spool_load(const char *path, mqtt_spool_take take, void *ctx, mqtt_spool_result *res, char *err, size_t cap);
+uint32_t mqtt_spool_crc32(const void *data, size_t len);
+
+/* The file while the engine runs: records appended in batches, a sent mark
+ * moved as the broker takes them, synced at a bounded rate, replaced by a
+ * compact copy when it is mostly sent. The file is made by the first write. */
+typedef struct mqtt_spool mqtt_spool;
+int mqtt_spool_open(const char *path, mqtt_spool **out);
+void mqtt_spool_close(mqtt_spool *s); /* closes the file (leaves it) and frees s */
+/* Buffer one record (sequence numbers rising); nothing is written yet. */
+int mqtt_spool_add(mqtt_spool *s, uint64_t seq, const mqtt_msg *msg);
+void mqtt_spool_discard(mqtt_spool *s); /* forget what is buffered */
+/* Append what is buffered to the file in one write. */
+int mqtt_spool_write(mqtt_spool *s, char *err, size_t cap);
+/* Replace the file by exactly what is buffered (PATH.tmp, fdatasync, rename);
+ * nothing buffered: the file is removed. */
+int mqtt_spool_replace(mqtt_spool *s, char *err, size_t cap);
+/* Messages with a sequence number below sent were taken by the broker. */
+int mqtt_spool_mark_sent(mqtt_spool *s, uint64_t sent, char *err, size_t cap);
+/* Everything in the file was taken: keep the header only. */
+int mqtt_spool_clear(mqtt_spool *s, char *err, size_t cap);
+int mqtt_spool_sync(mqtt_spool *s, char *err, size_t cap); /* fdatasync, if something was written since */
+bool mqtt_spool_dirty(const mqtt_spool *s);
+bool mqtt_spool_broken(const mqtt_spool *s); /* a failed write: replace before appending again */
+uint64_t mqtt_spool_records(const mqtt_spool *s);
+uint64_t mqtt_spool_first(const mqtt_spool *s);
+uint64_t mqtt_spool_end(const mqtt_spool *s);
+uint64_t mqtt_spool_bytes(const mqtt_spool *s);
 
 #endif

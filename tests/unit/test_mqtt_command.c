@@ -1,6 +1,7 @@
 /* The MQTT output's pieces without a broker: the command decoder (golden
  * inputs: what it takes, and the reason for each thing it refuses), topic
- * templates, JSON strings, the YAML `mqtt:` output and the queue file. */
+ * templates, JSON strings, the YAML `mqtt:` output (the queue file:
+ * test_mqtt_spool.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,49 +178,6 @@ static void test_yaml_mqtt_output(void **state)
     }
 }
 
-static bool take(void *ctx, mqtt_msg *msg)
-{
-    mqtt_msg **list = ctx;
-    for (int i = 0; i < 3; i++)
-        if (!list[i]) {
-            list[i] = msg;
-            return true;
-        }
-    return false;
-}
-
-static void test_queue_file_round_trip(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/plcio-mqtt-spool-XXXXXX", path[64], err[256] = "";
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/q.bin", dir);
-    mqtt_msg *in[2] = {mqtt_msg_new("a/b", 3, "{\"value\":1}", 11, 1, false), mqtt_msg_new("c", 1, "", 0, 0, true)};
-    assert_int_equal(mqtt_spool_save(path, in, 2, err, sizeof err), PLCIO_OK);
-    mqtt_msg *out[3] = {NULL, NULL, NULL};
-    size_t loaded = 0;
-    assert_int_equal(mqtt_spool_load(path, take, out, &loaded, err, sizeof err), PLCIO_OK);
-    assert_int_equal(loaded, 2);
-    assert_string_equal(mqtt_msg_topic(out[0]), "a/b");
-    assert_string_equal(mqtt_msg_payload(out[0]), "{\"value\":1}");
-    assert_int_equal(out[0]->qos, 1);
-    assert_true(out[1]->retain && out[1]->payload_len == 0);
-    assert_int_equal(access(path, F_OK), -1); /* taken: the file is gone */
-    /* a damaged file is refused with a reason */
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs("PLCIOMQ1\xff\xff\xff\xff", f);
-    (void)fclose(f);
-    assert_int_equal(mqtt_spool_load(path, take, out + 2, &loaded, err, sizeof err), PLCIO_EPROTO);
-    assert_non_null(strstr(err, "after 0 messages"));
-    (void)remove(path);
-    (void)rmdir(dir);
-    for (int i = 0; i < 2; i++) {
-        free(in[i]);
-        free(out[i]);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,7 +187,6 @@ int main(void)
         cmocka_unit_test(test_set_payloads),
         cmocka_unit_test(test_topics_and_json_strings),
         cmocka_unit_test(test_yaml_mqtt_output),
-        cmocka_unit_test(test_queue_file_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
