@@ -14,7 +14,7 @@
 typedef struct bench_engine_run {
     double cycles_per_s; /* cycles per second of one group (averaged over the groups) */
     double cpu_s, elapsed_s, late;
-    uint64_t cycles, updates, errors; /* summed over the groups */
+    uint64_t cycles, updates, errors; /* summed over the groups, the measured window only */
     size_t tags;
     uint64_t notifications; /* summed over the groups (subscribed ones) */
 } bench_engine_run;
@@ -77,6 +77,7 @@ static inline int bench_run_engine(const char *yaml, const bench_engine_options 
     uint64_t late;
     bench_engine_sum(s, &out->cycles, &late, &out->errors, &out->updates, &out->notifications);
     out->cycles -= cycles0;
+    out->updates -= updates0;
     out->notifications -= notes0;
     out->late = (double)(late - late0);
     out->errors -= errors0;

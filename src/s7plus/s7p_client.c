@@ -798,30 +798,40 @@ int plcio_s7plus_client_get_cpu_state(plcio_s7plus_client *c, int *state, unsign
     return PLCIO_OK;
 }
 
-int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *numbers, size_t cap, size_t *count)
+int s7p_cl_explore(plcio_s7plus_client *c, uint32_t object, const uint32_t *attrs, size_t nattrs, const char *what,
+                   plcio_rcursor *rd)
 {
-    *count = 0;
     int rc = body_room(c, 64);
     if (rc) return rc;
     plcio_wcursor w = plcio_wcursor_make(c->body, c->body_cap);
-    plcio_wcursor_u32be(&w, S7P_ID_NATIVE_THE_PLC_PROGRAM); /* explore id */
-    s7p_put_vlq32(&w, 0);                                   /* explore request id */
-    plcio_wcursor_u8(&w, 1);                                /* children, recursive */
+    plcio_wcursor_u32be(&w, object); /* explore id */
+    s7p_put_vlq32(&w, 0);            /* explore request id */
+    plcio_wcursor_u8(&w, 1);         /* children, recursive */
     plcio_wcursor_u8(&w, 1);
     plcio_wcursor_u8(&w, 0); /* no parents */
     plcio_wcursor_u8(&w, 0); /* no filters */
-    s7p_put_vlq32(&w, 2);    /* attributes wanted: name, block number */
-    s7p_put_vlq32(&w, S7P_ID_OBJECT_VARIABLE_TYPE_NAME);
-    s7p_put_vlq32(&w, S7P_ID_BLOCK_NUMBER);
+    s7p_put_vlq32(&w, (uint32_t)nattrs);
+    for (size_t i = 0; i < nattrs; i++)
+        s7p_put_vlq32(&w, attrs[i]);
     s7p_pdu p;
     if ((rc = exchange(c, S7P_FN_EXPLORE, plcio_wcursor_used(&w), true, &p))) return rc;
-    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
+    *rd = plcio_rcursor_make(p.body, p.body_len);
     uint64_t ret = 0;
-    if (s7p_get_vlq64(&rd, &ret)) return failf(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
+    if (s7p_get_vlq64(rd, &ret)) return failf(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
     if (ret) {
         c->plc_error = ret;
-        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused Explore (return value 0x%llx)", (unsigned long long)ret);
+        return failf(c, PLCIO_EPLC, "s7plus: the PLC refused %s (return value 0x%llx)", what, (unsigned long long)ret);
     }
+    return PLCIO_OK;
+}
+
+int plcio_s7plus_client_list_dbs(plcio_s7plus_client *c, uint16_t *numbers, size_t cap, size_t *count)
+{
+    *count = 0;
+    static const uint32_t attrs[] = {S7P_ID_OBJECT_VARIABLE_TYPE_NAME, S7P_ID_BLOCK_NUMBER};
+    plcio_rcursor rd;
+    int rc = s7p_cl_explore(c, S7P_ID_NATIVE_THE_PLC_PROGRAM, attrs, 2, "Explore", &rd);
+    if (rc) return rc;
     /* objects whose class is DataBlock and whose relation is a DB access area */
     uint32_t stack_rel[32], stack_cls[32];
     int depth = 0;

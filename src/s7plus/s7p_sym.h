@@ -73,6 +73,12 @@ int s7p_cl_exchange(plcio_s7plus_client *c, uint16_t fn, size_t body_len, bool r
 uint8_t *s7p_cl_body(plcio_s7plus_client *c, size_t need);
 int s7p_cl_fail(plcio_s7plus_client *c, int rc, const char *text);
 void s7p_cl_plc_error(plcio_s7plus_client *c, uint64_t code);
+/* Explore of one object (thePLCProgram, the type info container) with the
+ * attributes attrs[0..nattrs) of its children, nattrs <= 4: *rd on the
+ * answer's objects, past its return value. `what` completes "the PLC
+ * refused ..." when that return value is not 0 (then the PLC error is kept). */
+int s7p_cl_explore(plcio_s7plus_client *c, uint32_t object, const uint32_t *attrs, size_t nattrs, const char *what,
+                   plcio_rcursor *rd);
 void s7p_cl_ok(plcio_s7plus_client *c);
 s7p_symcache **s7p_cl_cache(plcio_s7plus_client *c);
 int s7p_cl_max_items(const plcio_s7plus_client *c);

@@ -79,28 +79,10 @@ static int list_named(plcio_s7plus_client *c, db_info **out, size_t *count)
 {
     *out = NULL;
     *count = 0;
-    uint8_t *body = s7p_cl_body(c, 64);
-    if (!body) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    plcio_wcursor w = plcio_wcursor_make(body, 64);
-    plcio_wcursor_u32be(&w, S7P_ID_NATIVE_THE_PLC_PROGRAM);
-    s7p_put_vlq32(&w, 0);
-    plcio_wcursor_u8(&w, 1);
-    plcio_wcursor_u8(&w, 1);
-    plcio_wcursor_u8(&w, 0);
-    plcio_wcursor_u8(&w, 0);
-    s7p_put_vlq32(&w, 2);
-    s7p_put_vlq32(&w, S7P_ID_OBJECT_VARIABLE_TYPE_NAME);
-    s7p_put_vlq32(&w, S7P_ID_BLOCK_NUMBER);
-    s7p_pdu p;
-    int rc = s7p_cl_exchange(c, S7P_FN_EXPLORE, plcio_wcursor_used(&w), true, &p);
+    static const uint32_t attrs[] = {S7P_ID_OBJECT_VARIABLE_TYPE_NAME, S7P_ID_BLOCK_NUMBER};
+    plcio_rcursor rd;
+    int rc = s7p_cl_explore(c, S7P_ID_NATIVE_THE_PLC_PROGRAM, attrs, 2, "Explore", &rd);
     if (rc) return rc;
-    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
-    uint64_t ret = 0;
-    if (s7p_get_vlq64(&rd, &ret)) return fail(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
-    if (ret) {
-        s7p_cl_plc_error(c, ret);
-        return fail(c, PLCIO_EPLC, "s7plus: the PLC refused Explore (return value 0x%llx)", (unsigned long long)ret);
-    }
     db_info *v = NULL;
     size_t n = 0, cap = 0;
     int depth = 0, db_depth = -1;
@@ -256,27 +238,9 @@ static int type_rids(plcio_s7plus_client *c, const db_info *dbs, size_t n, uint3
 
 static int explore_types(plcio_s7plus_client *c, s7p_ti_set **out)
 {
-    uint8_t *body = s7p_cl_body(c, 64);
-    if (!body) return fail(c, PLCIO_ENOMEM, "s7plus: out of memory");
-    plcio_wcursor w = plcio_wcursor_make(body, 64);
-    plcio_wcursor_u32be(&w, S7P_ID_TYPE_INFO_CONTAINER);
-    s7p_put_vlq32(&w, 0);
-    plcio_wcursor_u8(&w, 1);
-    plcio_wcursor_u8(&w, 1);
-    plcio_wcursor_u8(&w, 0);
-    plcio_wcursor_u8(&w, 0);
-    s7p_put_vlq32(&w, 0);
-    s7p_pdu p;
-    int rc = s7p_cl_exchange(c, S7P_FN_EXPLORE, plcio_wcursor_used(&w), true, &p);
+    plcio_rcursor rd;
+    int rc = s7p_cl_explore(c, S7P_ID_TYPE_INFO_CONTAINER, NULL, 0, "to explore its type information", &rd);
     if (rc) return rc;
-    plcio_rcursor rd = plcio_rcursor_make(p.body, p.body_len);
-    uint64_t ret = 0;
-    if (s7p_get_vlq64(&rd, &ret)) return fail(c, PLCIO_EPROTO, "s7plus: malformed Explore answer");
-    if (ret) {
-        s7p_cl_plc_error(c, ret);
-        return fail(c, PLCIO_EPLC, "s7plus: the PLC refused to explore its type information (return value 0x%llx)",
-                    (unsigned long long)ret);
-    }
     char msg[200];
     rc = s7p_ti_decode(rd.pos, plcio_rcursor_left(&rd), out, msg, sizeof msg);
     if (rc) return fail(c, rc, "s7plus: %s", rc == PLCIO_ENOMEM ? "out of memory" : msg);

@@ -12,38 +12,12 @@
 # usage: test_sync_s7plus.sh PLCIO_BIN
 set -u
 BIN=$1
-TMP=$(mktemp -d)
-SIM=
-ENG=
 NAME="plcio-s7p-sync-$$"
-cleanup() {
-  [ -n "$ENG" ] && kill -9 "$ENG" 2>/dev/null
-  [ -n "$SIM" ] && kill -9 "$SIM" 2>/dev/null
-  rm -f "/dev/shm/$NAME" "/dev/shm/$NAME.ring"
-  rm -rf "$TMP"
-}
 fail() { echo "FAIL: $*"; [ -f "$TMP/eng" ] && sed 's/^/engine: /' "$TMP/eng" | tail -20; cleanup; exit 1; }
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-. "$(dirname "$0")/lib.sh"
-export PLCIO_TEST_RUN="${PLCIO_TEST_RUN:-1}"
+. "$(dirname "$0")/sync_s7plus_lib.sh"
 
-# two optimized DBs, served by symbol over S7CommPlus
-cat > "$TMP/line.db" <<'EOF'
-DATA_BLOCK "Line"
-{ S7_Optimized_Access := 'TRUE' }
-   STRUCT
-      Motor : Struct
-         Speed : Real := 1500.0;
-         Running : Bool := TRUE;
-      END_STRUCT;
-      Counts : Array[0..9] of DInt;
-      Name : String[20] := 'Line 1';
-   END_STRUCT;
-BEGIN
-   Counts[2] := 42;
-END_DATA_BLOCK
-EOF
+# two optimized DBs, served by symbol over S7CommPlus: "Line" ($TMP/line.db, written by
+# sync_s7plus_lib.sh) and "Tank"
 cat > "$TMP/tank.db" <<'EOF'
 DATA_BLOCK "Tank"
 { S7_Optimized_Access := 'TRUE' }
@@ -67,24 +41,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
   -out "$TMP/cert.pem" -days 2 -subj /CN=plcio-sim -addext subjectAltName=IP:127.0.0.1 > /dev/null 2>&1 ||
   fail "openssl req"
 start_sim 127.0.0.1:0
-PORT=$(sed -n 's/^listening on 127.0.0.1://p' "$TMP/sim.out")
-[ -n "$PORT" ] || fail "no port: $(cat "$TMP/sim.out")"
+sim_port
 URL="s7plus://127.0.0.1:$PORT?ca=$TMP/cert.pem&timeout=500"
-CLASSIC="s7://127.0.0.1:$PORT"
-
-# shm_check PYTHON [SECONDS]: wait until PYTHON (t: name -> tag object of the JSON
-# rendition) evaluates true; fail with the segment's text otherwise.
-shm_check() {
-  local cond=$1 limit=${2:-15} i=0
-  while :; do
-    if "$BIN" shm "$NAME" --json > "$TMP/shm.json" 2>/dev/null &&
-      python3 -c "import json,sys; t=json.load(sys.stdin)['tags']; sys.exit(0 if ($cond) else 1)" < "$TMP/shm.json" 2>/dev/null; then
-      return 0
-    fi
-    i=$((i + 1)); [ $i -gt $((limit * 10)) ] && fail "segment never got to: $cond: $(cat "$TMP/shm.json" 2>&1)"
-    sleep 0.1
-  done
-}
 
 # ---- values: set over classic S7, seen in the segment through S7CommPlus ----
 expect 0 "" "$BIN" write "$CLASSIC" DB1.DBW0:INT=1234 DB1.DBD4:REAL=2.5 MW10:INT=-7 DB1.DBX2.1=true \

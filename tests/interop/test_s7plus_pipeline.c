@@ -8,7 +8,6 @@
  * answered before keep their values, every other one gets the error, none is
  * left looking done; the simulator stopped during a blocking call: its
  * timeout for every item. */
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,34 +16,15 @@
 #include "plcio/s7plus.h"
 #include "plcio/value.h"
 #include "plcio_test.h"
-
-static char db_file[512], udt_file[512];
+#include "s7plus_sim.h"
 
 enum { N = 1200 };
 
-static int start_sim(plcio_test_proc *p)
-{
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    char db[600];
-    snprintf(db, sizeof db, "5:%s", db_file);
-    const char *argv[] = {bin,   "sim",  "s7", "--listen", "127.0.0.1:0", "--seconds",
-                          "120", "--db", db,   "--layout", udt_file,      NULL};
-    assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
-    int port = plcio_test_port_from_line(p->line);
-    assert_true(port > 0);
-    return port;
-}
+static int start_sim(plcio_test_proc *p) { return plcio_test_s7plus_sim_start(p, PLCIO_TEST_S7PLUS_DB); }
 
 static plcio_s7plus_client *client(int port, const char *params, bool connect)
 {
-    char url[200];
-    snprintf(url, sizeof url, "s7plus://127.0.0.1:%d?insecure=1%s", port, params);
-    plcio_s7plus_client *c = NULL;
-    plcio_error err;
-    if (plcio_s7plus_client_new(url, NULL, &c, &err)) fail_msg("%s: %s", url, err.text);
-    if (connect && plcio_s7plus_client_connect(c)) fail_msg("connect: %s", plcio_s7plus_client_last_error(c)->text);
-    return c;
+    return plcio_test_s7plus_client(port, params, connect);
 }
 
 /* Item k names "Plant".Big[elem(k)], a scrambled order; every 13th item a
@@ -142,21 +122,10 @@ static void done_cb(void *ctx, plcio_s7plus_client *c, int result)
     r[1]++; /* times called */
 }
 
-static void spin(plcio_s7plus_client *c)
-{
-    uint64_t deadline;
-    unsigned ev = plcio_s7plus_client_wants(c, &deadline);
-    struct pollfd p = {
-        plcio_s7plus_client_fd(c),
-        (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
-    (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
-    (void)plcio_s7plus_client_process(c);
-}
-
 static void run_until(plcio_s7plus_client *c, const int *r)
 {
     for (int spins = 0; r[1] == 0 && spins < 20000; spins++)
-        spin(c);
+        plcio_test_s7plus_spin(c);
     assert_int_equal(r[1], 1);
 }
 
@@ -218,7 +187,7 @@ static void test_killed_mid_window(void **state)
     assert_int_equal(plcio_s7plus_client_read_symbols_async(c, items, N, done_cb, r), PLCIO_OK);
     bool answered = false;
     for (int spins = 0; !answered && r[1] == 0 && spins < 20000; spins++) {
-        spin(c);
+        plcio_test_s7plus_spin(c);
         for (int k = 0; k < N && !answered; k++)
             answered = items[k].result == PLCIO_OK;
     }
@@ -266,13 +235,6 @@ static void test_stopped_blocking(void **state)
 
 int main(void)
 {
-    const char *fx = getenv("PLCIO_FIXTURES");
-    if (!fx) {
-        fprintf(stderr, "PLCIO_FIXTURES not set\n");
-        return 1;
-    }
-    snprintf(db_file, sizeof db_file, "%s/s7plus_symbolic/plant.db", fx);
-    snprintf(udt_file, sizeof udt_file, "%s/s7plus_symbolic/axis.udt", fx);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_window_blocking), cmocka_unit_test(test_window_async),
                                        cmocka_unit_test(test_killed_mid_window),
                                        cmocka_unit_test(test_stopped_blocking)};

@@ -7,7 +7,6 @@
  * optimized DB over both protocols). The built-in S7-1500-like DBs when no
  * --db is given. python-snap7's client against the same simulator:
  * tests/interop/s7plus/test_s7plus_python_snap7.c. */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,33 +16,14 @@
 #include "plcio/s7plus.h"
 #include "plcio/value.h"
 #include "plcio_test.h"
-
-static char db_file[512], udt_file[512];
+#include "s7plus_sim.h"
 
 static int start_sim(plcio_test_proc *p, bool with_db)
 {
-    const char *argv[] = {plcio_test_bin(), "sim",    "s7",       "--listen", "127.0.0.1:0", "--seconds", "120",
-                          "--db",           "5:FILE", "--layout", udt_file,   NULL};
-    char db[600];
-    snprintf(db, sizeof db, "5:%s", db_file);
-    argv[8] = db;
-    if (!with_db) argv[7] = NULL;
-    assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
-    int port = plcio_test_port_from_line(p->line);
-    assert_true(port > 0);
-    return port;
+    return plcio_test_s7plus_sim_start(p, with_db ? PLCIO_TEST_S7PLUS_DB : PLCIO_TEST_S7PLUS_BUILTIN);
 }
 
-static plcio_s7plus_client *plus(int port, const char *params)
-{
-    char url[200];
-    snprintf(url, sizeof url, "s7plus://127.0.0.1:%d?insecure=1%s", port, params);
-    plcio_s7plus_client *c = NULL;
-    plcio_error err;
-    if (plcio_s7plus_client_new(url, NULL, &c, &err)) fail_msg("%s: %s", url, err.text);
-    if (plcio_s7plus_client_connect(c)) fail_msg("connect: %s", plcio_s7plus_client_last_error(c)->text);
-    return c;
-}
+static plcio_s7plus_client *plus(int port, const char *params) { return plcio_test_s7plus_client(port, params, true); }
 
 /* name -> start value text as plcio prints it */
 static const struct {
@@ -235,13 +215,7 @@ static void done_cb(void *ctx, plcio_s7plus_client *c, int result)
 static void run_until(plcio_s7plus_client *c, const int *flag)
 {
     for (int spins = 0; *flag == 1 && spins < 10000; spins++) {
-        uint64_t deadline;
-        unsigned ev = plcio_s7plus_client_wants(c, &deadline);
-        struct pollfd p = {
-            plcio_s7plus_client_fd(c),
-            (short)((ev & PLCIO_S7PLUS_WANT_READ ? POLLIN : 0) | (ev & PLCIO_S7PLUS_WANT_WRITE ? POLLOUT : 0)), 0};
-        (void)poll(&p, p.fd >= 0 ? 1 : 0, 50);
-        (void)plcio_s7plus_client_process(c);
+        plcio_test_s7plus_spin(c);
     }
     assert_int_not_equal(*flag, 1);
 }
@@ -442,22 +416,6 @@ static void test_builtin_dbs(void **state)
     plcio_test_proc_stop(&sim);
 }
 
-static uint8_t g_speed[4];
-static bool g_speed_seen;
-static unsigned g_speed_type;
-
-static void on_speed(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notification *n)
-{
-    (void)ctx;
-    (void)c;
-    for (size_t i = 0; i < n->n; i++)
-        if (n->values[i].result == PLCIO_OK && n->values[i].size == 4) {
-            memcpy(g_speed, n->values[i].data, 4);
-            g_speed_type = n->values[i].pvalue_type;
-            g_speed_seen = true;
-        }
-}
-
 /* A subscription on a member of an optimized DB by its access path (what
  * resolve gives): a symbolic write by a second client is notified, typed
  * (REAL big-endian), without any raw address. */
@@ -468,29 +426,10 @@ static void test_symbolic_subscription(void **state)
     int port = start_sim(&sim, false);
     plcio_s7plus_client *c = plus(port, "");
     plcio_s7plus_client *w = plus(port, "");
-    plcio_s7plus_symbol sym;
-    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Line\".Motor.Speed", &sym), PLCIO_OK);
-    plcio_s7plus_sub_item item;
-    memset(&item, 0, sizeof item);
-    item.access_area = sym.access_area;
-    item.sub_area = sym.sub_area;
-    item.crc = sym.crc;
-    item.nlids = sym.nlids;
-    memcpy(item.lids, sym.lids, sizeof item.lids);
-    plcio_s7plus_subscription_options o;
-    plcio_s7plus_subscription_options_init(&o);
-    o.cycle_ms = 10;
-    o.notify = on_speed;
-    uint32_t id = 0;
-    g_speed_seen = false;
-    assert_int_equal(plcio_s7plus_client_subscribe(c, &item, 1, &o, &id), PLCIO_OK);
-    /* the first notification: the start value 1500.0 */
-    for (int i = 0; i < 50 && !g_speed_seen; i++)
-        assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
-    assert_true(g_speed_seen);
+    /* the first notification: the start value 1500.0, a REAL */
+    plcio_test_s7plus_watch speed;
     static const uint8_t start[4] = {0x44, 0xBB, 0x80, 0x00}; /* 1500.0 */
-    assert_memory_equal(g_speed, start, 4);
-    assert_int_equal(g_speed_type, 0x0E); /* a REAL, as a PLC notifies a symbolic item (not a Blob, 0x14) */
+    plcio_test_s7plus_watch_real(c, "\"Line\".Motor.Speed", start, &speed);
     /* a second client writes 7.5 by name: notified */
     plcio_s7plus_sym_item wi;
     memset(&wi, 0, sizeof wi);
@@ -500,11 +439,8 @@ static void test_symbolic_subscription(void **state)
     assert_int_equal(plcio_s7plus_client_write_symbols(w, &wi, 1), PLCIO_OK);
     assert_int_equal(wi.result, PLCIO_OK);
     static const uint8_t written[4] = {0x40, 0xF0, 0x00, 0x00}; /* 7.5 */
-    int i = 0;
-    while (memcmp(g_speed, written, 4) != 0 && i++ < 50)
-        assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
-    assert_memory_equal(g_speed, written, 4);
-    assert_int_equal(plcio_s7plus_client_unsubscribe(c, id), PLCIO_OK);
+    plcio_test_s7plus_watch_until(c, &speed, written);
+    assert_int_equal(plcio_s7plus_client_unsubscribe(c, speed.id), PLCIO_OK);
     plcio_s7plus_client_free(w);
     plcio_s7plus_client_free(c);
     plcio_test_proc_stop(&sim);
@@ -512,13 +448,6 @@ static void test_symbolic_subscription(void **state)
 
 int main(void)
 {
-    const char *fx = getenv("PLCIO_FIXTURES");
-    if (!fx) {
-        fprintf(stderr, "PLCIO_FIXTURES not set\n");
-        return 1;
-    }
-    snprintf(db_file, sizeof db_file, "%s/s7plus_symbolic/plant.db", fx);
-    snprintf(udt_file, sizeof udt_file, "%s/s7plus_symbolic/axis.udt", fx);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_optimized_db), cmocka_unit_test(test_builtin_dbs),
                                        cmocka_unit_test(test_symbolic_subscription)};
     return cmocka_run_group_tests(tests, NULL, NULL);

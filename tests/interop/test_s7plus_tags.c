@@ -18,34 +18,15 @@
 #include "plcio/s7plus.h"
 #include "plcio/value.h"
 #include "plcio_test.h"
-
-static char db_file[512], udt_file[512], tags_file[512];
+#include "s7plus_sim.h"
 
 static int start_sim(plcio_test_proc *p, bool with_files)
 {
-    const char *bin = getenv("PLCIO_BIN");
-    assert_non_null(bin);
-    char db[600];
-    snprintf(db, sizeof db, "5:%s", db_file);
-    const char *argv[] = {bin,    "sim", "s7",       "--listen", "127.0.0.1:0", "--seconds", "120",
-                          "--db", db,    "--layout", udt_file,   "--tags",      tags_file,   NULL};
-    if (!with_files) argv[7] = NULL;
-    assert_int_equal(plcio_test_proc_start(p, argv, "listening on", 20000, 130), 0);
-    int port = plcio_test_port_from_line(p->line);
-    assert_true(port > 0);
-    return port;
+    return plcio_test_s7plus_sim_start(p, with_files ? PLCIO_TEST_S7PLUS_DB | PLCIO_TEST_S7PLUS_TAGS
+                                                     : PLCIO_TEST_S7PLUS_BUILTIN);
 }
 
-static plcio_s7plus_client *plus(int port)
-{
-    char url[200];
-    snprintf(url, sizeof url, "s7plus://127.0.0.1:%d?insecure=1", port);
-    plcio_s7plus_client *c = NULL;
-    plcio_error err;
-    if (plcio_s7plus_client_new(url, NULL, &c, &err)) fail_msg("%s: %s", url, err.text);
-    if (plcio_s7plus_client_connect(c)) fail_msg("connect: %s", plcio_s7plus_client_last_error(c)->text);
-    return c;
-}
+static plcio_s7plus_client *plus(int port) { return plcio_test_s7plus_client(port, "", true); }
 
 static plcio_s7_client *classic(int port)
 {
@@ -242,53 +223,16 @@ static void check_bad_names(plcio_s7plus_client *c)
     assert_int_equal(it[1].value.v.i, 5);
 }
 
-static uint8_t g_temp[4];
-static unsigned g_temp_type;
-static bool g_temp_seen;
-
-static void on_temp(void *ctx, plcio_s7plus_client *c, const plcio_s7plus_notification *n)
-{
-    (void)ctx;
-    (void)c;
-    for (size_t i = 0; i < n->n; i++)
-        if (n->values[i].result == PLCIO_OK && n->values[i].size == 4) {
-            memcpy(g_temp, n->values[i].data, 4);
-            g_temp_type = n->values[i].pvalue_type;
-            g_temp_seen = true;
-        }
-}
-
 /* A subscription on a tag's access path: a classic write of MD100 is notified as a REAL. */
 static void check_subscription(plcio_s7plus_client *c, plcio_s7_client *s7)
 {
-    plcio_s7plus_symbol sym;
-    assert_int_equal(plcio_s7plus_client_resolve(c, "\"Temp\"", &sym), PLCIO_OK);
-    plcio_s7plus_sub_item item;
-    memset(&item, 0, sizeof item);
-    item.access_area = sym.access_area;
-    item.sub_area = sym.sub_area;
-    item.nlids = sym.nlids;
-    memcpy(item.lids, sym.lids, sizeof item.lids);
-    plcio_s7plus_subscription_options o;
-    plcio_s7plus_subscription_options_init(&o);
-    o.cycle_ms = 10;
-    o.notify = on_temp;
-    uint32_t id = 0;
-    g_temp_seen = false;
-    assert_int_equal(plcio_s7plus_client_subscribe(c, &item, 1, &o, &id), PLCIO_OK);
-    for (int i = 0; i < 50 && !g_temp_seen; i++)
-        assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
-    assert_true(g_temp_seen);
-    static const uint8_t first[4] = {0x41, 0xAC, 0x00, 0x00}; /* 21.5 */
-    assert_memory_equal(g_temp, first, 4);
-    assert_int_equal(g_temp_type, 0x0E);                     /* a REAL, not a Blob */
+    plcio_test_s7plus_watch temp;
+    static const uint8_t first[4] = {0x41, 0xAC, 0x00, 0x00}; /* 21.5, a REAL, not a Blob */
+    plcio_test_s7plus_watch_real(c, "\"Temp\"", first, &temp);
     static const uint8_t next[4] = {0xC0, 0x20, 0x00, 0x00}; /* -2.5 */
     assert_int_equal(plcio_s7_client_write_area(s7, PLCIO_S7_AREA_MK, 0, 100, 4, next), PLCIO_OK);
-    int i = 0;
-    while (memcmp(g_temp, next, 4) != 0 && i++ < 50)
-        assert_int_equal(plcio_s7plus_client_wait_notification(c, 5000), PLCIO_OK);
-    assert_memory_equal(g_temp, next, 4);
-    assert_int_equal(plcio_s7plus_client_unsubscribe(c, id), PLCIO_OK);
+    plcio_test_s7plus_watch_until(c, &temp, next);
+    assert_int_equal(plcio_s7plus_client_unsubscribe(c, temp.id), PLCIO_OK);
 }
 
 static void test_tags(void **state)
@@ -351,14 +295,6 @@ static void test_builtin_tags(void **state)
 
 int main(void)
 {
-    const char *fx = getenv("PLCIO_FIXTURES");
-    if (!fx) {
-        fprintf(stderr, "PLCIO_FIXTURES not set\n");
-        return 1;
-    }
-    snprintf(db_file, sizeof db_file, "%s/s7plus_symbolic/plant.db", fx);
-    snprintf(udt_file, sizeof udt_file, "%s/s7plus_symbolic/axis.udt", fx);
-    snprintf(tags_file, sizeof tags_file, "%s/s7plus_symbolic/plc_tags.csv", fx);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tags), cmocka_unit_test(test_builtin_tags)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@
 #include "plcio/value.h"
 #include "option_rows.h"
 #include "sim.h"
+#include "sim_backed.h"
 #include "sim_churn.h"
 
 static const cli_opt sim_modbus_table[] = {
@@ -333,28 +334,28 @@ static int open_tls(plcio_modbus_server *s, const sim_opts *o, const sim_link *l
     return PLCIO_EXIT_OK;
 }
 
+typedef struct backed_query {
+    plcio_modbus_backing_options bo;
+    long remote_start;
+} backed_query;
+
 /* One query parameter of --backed that is ours, not the client URL's. */
-static int backed_param(const char *spec, const char *kv, size_t len, plcio_modbus_backing_options *bo,
-                        long *remote_start)
+static int backed_param(void *ctx, const char *spec, char *kv, char *val)
 {
-    char buf[64];
+    backed_query *bq = ctx;
     unsigned long n;
-    if (len >= sizeof buf) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: parameter too long", spec);
-    memcpy(buf, kv, len);
-    buf[len] = '\0';
-    const char *val = strchr(buf, '=') + 1;
-    if (!strncmp(buf, "max-age=", 8)) {
+    if (!strncmp(kv, "max-age=", 8)) {
         if (!parse_ulong(val, PLCIO_MODBUS_TIMEOUT_MAX_MS, &n))
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: max-age '%s' is not milliseconds 0..86400000", spec, val);
-        bo->max_age_ms = (uint32_t)n;
-    } else if (!strncmp(buf, "write-through=", 14)) {
+        bq->bo.max_age_ms = (uint32_t)n;
+    } else if (!strncmp(kv, "write-through=", 14)) {
         if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: write-through '%s' is not 0 or 1", spec, val);
-        bo->write_through = val[0] == '1';
+        bq->bo.write_through = val[0] == '1';
     } else {
         if (!parse_ulong(val, 65535, &n))
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: remote-start '%s' is not 0..65535", spec, val);
-        *remote_start = (long)n;
+        bq->remote_start = (long)n;
     }
     return PLCIO_EXIT_OK;
 }
@@ -369,58 +370,33 @@ static int back_range(plcio_modbus_server *s, const sim_opts *o, const char *spe
                   {"input", PLCIO_MODBUS_INPUT_REGISTERS},
                   {"coils", PLCIO_MODBUS_COILS},
                   {"discrete", PLCIO_MODBUS_DISCRETE_INPUTS}};
-    const char *eq = strchr(spec, '=');
-    char head[64], url[1024];
-    if (!eq || (size_t)(eq - spec) >= sizeof head || strlen(eq + 1) >= sizeof url)
-        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
-    memcpy(head, spec, (size_t)(eq - spec));
-    head[eq - spec] = '\0';
-    char *c1 = strchr(head, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    static const char *const ours[] = {"max-age=", "write-through=", "remote-start=", NULL};
+    sim_backed_spec b;
+    int st = sim_backed_split(spec, "TABLE:START:COUNT", &b);
+    if (st) return st;
     unsigned long start, count;
-    if (!c2) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want TABLE:START:COUNT=URL", spec);
-    *c1 = *c2 = '\0';
     size_t t = 0;
-    while (t < sizeof tables / sizeof tables[0] && strcmp(tables[t].name, head) != 0)
+    while (t < sizeof tables / sizeof tables[0] && strcmp(tables[t].name, b.head) != 0)
         t++;
     if (t == sizeof tables / sizeof tables[0])
         return cli_error(PLCIO_EXIT_USAGE, "--backed %s: table '%s' is not holding, input, coils or discrete", spec,
-                         head);
-    if (!parse_ulong(c1 + 1, 65535, &start) || !parse_ulong(c2 + 1, 65536, &count) || count == 0 ||
+                         b.head);
+    if (!parse_ulong(b.start, 65535, &start) || !parse_ulong(b.count, 65536, &count) || count == 0 ||
         start + count > 65536)
         return cli_error(PLCIO_EXIT_USAGE, "--backed %s: START:COUNT must be addresses within 0..65535, COUNT >= 1",
                          spec);
     /* our parameters out of the query, the client's stay */
-    plcio_modbus_backing_options bo;
-    plcio_modbus_backing_options_init(&bo);
-    long remote_start = (long)start;
-    const char *q = strchr(eq + 1, '?');
-    size_t ulen = q ? (size_t)(q - (eq + 1)) : strlen(eq + 1);
-    memcpy(url, eq + 1, ulen);
-    url[ulen] = '\0';
-    char sep = '?';
-    for (const char *p = q ? q + 1 : NULL; p && *p;) {
-        size_t len = strcspn(p, "&");
-        bool ours = (len > 8 && !strncmp(p, "max-age=", 8)) || (len > 14 && !strncmp(p, "write-through=", 14)) ||
-                    (len > 13 && !strncmp(p, "remote-start=", 13));
-        if (ours) {
-            int st = backed_param(spec, p, len, &bo, &remote_start);
-            if (st) return st;
-        } else if (len) {
-            size_t at = strlen(url);
-            url[at] = sep;
-            memcpy(url + at + 1, p, len);
-            url[at + 1 + len] = '\0';
-            sep = '&';
-        }
-        p += len + (p[len] == '&');
-    }
-    bo.remote_offset = (int32_t)(remote_start - (long)start);
+    backed_query bq;
+    plcio_modbus_backing_options_init(&bq.bo);
+    bq.remote_start = (long)start;
+    if ((st = sim_backed_query(spec, ours, backed_param, &bq, &b))) return st;
+    bq.bo.remote_offset = (int32_t)(bq.remote_start - (long)start);
     size_t nunits = o->nunits ? o->nunits : 1;
     for (size_t u = 0; u < nunits; u++) {
         plcio_error err = {0};
         int unit = o->nunits ? (int)o->units[u] : PLCIO_MODBUS_ANY_UNIT;
-        int rc =
-            plcio_modbus_server_back_range(s, unit, tables[t].area, (uint16_t)start, (uint32_t)count, url, &bo, &err);
+        int rc = plcio_modbus_server_back_range(s, unit, tables[t].area, (uint16_t)start, (uint32_t)count, b.url,
+                                                &bq.bo, &err);
         if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: %s", spec, err.text);
     }
     return PLCIO_EXIT_OK;

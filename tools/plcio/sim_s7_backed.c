@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "plcio/s7_server.h"
+#include "sim_backed.h"
 #include "sim_s7_backed.h"
 
 static bool parse_num(const char *s, unsigned long max, unsigned long *out)
@@ -49,20 +50,16 @@ static bool parse_area(const char *s, plcio_s7_server_area *area, uint16_t *db)
 }
 
 /* One query parameter of --backed that is ours, not the client URL's. */
-static int backed_param(const char *spec, const char *kv, size_t len, plcio_s7_backing_options *bo)
+static int backed_param(void *ctx, const char *spec, char *kv, char *val)
 {
-    char buf[64];
+    plcio_s7_backing_options *bo = ctx;
     unsigned long n;
-    if (len >= sizeof buf) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: parameter too long", spec);
-    memcpy(buf, kv, len);
-    buf[len] = '\0';
-    char *val = strchr(buf, '=') + 1;
-    if (!strncmp(buf, "max-age=", 8)) {
+    if (!strncmp(kv, "max-age=", 8)) {
         if (!parse_num(val, PLCIO_S7_SERVER_TIMEOUT_MAX_MS, &n))
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: max-age '%s' is not milliseconds 0..86400000", spec, val);
         bo->max_age_ms = (uint32_t)n;
-    } else if (!strncmp(buf, "write-through=", 14) || !strncmp(buf, "serve-stale=", 12)) {
-        bool wt = buf[0] == 'w';
+    } else if (!strncmp(kv, "write-through=", 14) || !strncmp(kv, "serve-stale=", 12)) {
+        bool wt = kv[0] == 'w';
         if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
             return cli_error(PLCIO_EXIT_USAGE, "--backed %s: %s '%s' is not 0 or 1", spec,
                              wt ? "write-through" : "serve-stale", val);
@@ -84,58 +81,25 @@ static int backed_param(const char *spec, const char *kv, size_t len, plcio_s7_b
     return PLCIO_EXIT_OK;
 }
 
-static bool is_ours(const char *p, size_t len)
-{
-    static const char *const names[] = {"max-age=", "write-through=", "serve-stale=", "remote="};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        size_t k = strlen(names[i]);
-        if (len > k && !strncmp(p, names[i], k)) return true;
-    }
-    return false;
-}
-
 int sim_s7_back_range(plcio_s7_server *srv, const char *spec)
 {
-    const char *eq = strchr(spec, '=');
-    char head[64], url[1024];
-    if (!eq || (size_t)(eq - spec) >= sizeof head || strlen(eq + 1) >= sizeof url)
-        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want AREA:START:SIZE=URL", spec);
-    memcpy(head, spec, (size_t)(eq - spec));
-    head[eq - spec] = '\0';
-    char *c1 = strchr(head, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: want AREA:START:SIZE=URL", spec);
-    *c1 = *c2 = '\0';
+    static const char *const ours[] = {"max-age=", "write-through=", "serve-stale=", "remote=", NULL};
+    sim_backed_spec b;
+    int st = sim_backed_split(spec, "AREA:START:SIZE", &b);
+    if (st) return st;
     plcio_s7_server_area area;
     uint16_t db;
     unsigned long start, size;
-    if (!parse_area(head, &area, &db))
-        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: area '%s' is not DBn, M, I or Q", spec, head);
-    if (!parse_num(c1 + 1, 65534, &start) || !parse_num(c2 + 1, 65535, &size) || size == 0 || start + size > 65535)
+    if (!parse_area(b.head, &area, &db))
+        return cli_error(PLCIO_EXIT_USAGE, "--backed %s: area '%s' is not DBn, M, I or Q", spec, b.head);
+    if (!parse_num(b.start, 65534, &start) || !parse_num(b.count, 65535, &size) || size == 0 || start + size > 65535)
         return cli_error(PLCIO_EXIT_USAGE, "--backed %s: START:SIZE must be bytes within 0..65534, SIZE >= 1", spec);
     /* our parameters out of the query, the client's stay */
     plcio_s7_backing_options bo;
     plcio_s7_backing_options_init(&bo);
-    const char *q = strchr(eq + 1, '?');
-    size_t ulen = q ? (size_t)(q - (eq + 1)) : strlen(eq + 1);
-    memcpy(url, eq + 1, ulen);
-    url[ulen] = '\0';
-    char sep = '?';
-    for (const char *p = q ? q + 1 : NULL; p && *p;) {
-        size_t len = strcspn(p, "&");
-        if (is_ours(p, len)) {
-            int st = backed_param(spec, p, len, &bo);
-            if (st) return st;
-        } else if (len) {
-            size_t at = strlen(url);
-            url[at] = sep;
-            memcpy(url + at + 1, p, len);
-            url[at + 1 + len] = '\0';
-            sep = '&';
-        }
-        p += len + (p[len] == '&');
-    }
+    if ((st = sim_backed_query(spec, ours, backed_param, &bo, &b))) return st;
     plcio_error err = {0};
-    int rc = plcio_s7_server_back_range(srv, area, db, (uint32_t)start, (uint32_t)size, url, &bo, &err);
+    int rc = plcio_s7_server_back_range(srv, area, db, (uint32_t)start, (uint32_t)size, b.url, &bo, &err);
     if (rc != PLCIO_OK) return cli_error(PLCIO_EXIT_USAGE, "--backed %s: %s", spec, err.text);
     return PLCIO_EXIT_OK;
 }
