@@ -38,40 +38,17 @@ fail() { echo "FAIL: $*"; cleanup; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-# wait_for FILE PATTERN WHAT [TENTHS]: until a background process wrote PATTERN into FILE
-wait_for() {
-  local i=0
-  until grep -aq -- "$2" "$1" 2> /dev/null; do
-    i=$((i + 1)); [ $i -gt "${4:-600}" ] && fail "$3: $(tail -20 "$1" 2> /dev/null | cut -c1-300)"; sleep 0.1
-  done
-}
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 MP=$(free_port)
 printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$MP" "$(id -un)" > "$TMP/broker.conf"
 # The broker is absent at first on purpose, so its port cannot be held for it: should another
 # process take MP meanwhile, mosquitto says so and the test fails saying why. Ready once its own
 # log says it runs (a ping over MP could be answered by whoever took the port).
 broker_start() {
-  /usr/sbin/mosquitto -c "$TMP/broker.conf" > "$TMP/broker.log" 2>&1 &
-  BROKER=$!
-  local i=0
-  until grep -q "mosquitto version .* running" "$TMP/broker.log" 2> /dev/null; do
-    if ! kill -0 "$BROKER" 2> /dev/null; then
-      grep -q "Address already in use" "$TMP/broker.log" &&
-        fail "port $MP was taken by another process while the broker was away: $(cat "$TMP/broker.log")"
-      fail "mosquitto exited: $(cat "$TMP/broker.log")"
-    fi
-    i=$((i + 1)); [ $i -gt 600 ] && fail "mosquitto did not start: $(cat "$TMP/broker.log")"; sleep 0.1
-  done
+  mosq_run "$TMP/broker.conf" "$TMP/broker.log" ||
+    fail "port $MP was taken by another process while the broker was away: $(cat "$TMP/broker.log")"
+  BROKER=$MOSQ MOSQ=
 }
-# msub FILE ARGS...: mosquitto_sub in the background, returning once it is subscribed
-msub() {
-  local f=$1; shift
-  timeout 120 stdbuf -oL mosquitto_sub -d "$@" > "$f.raw" 2>&1 &
-  MSUB=$!
-  wait_for "$f.raw" "received SUBACK" "mosquitto_sub $* did not subscribe"
-}
-msub_stop() { [ -n "$MSUB" ] && kill "$MSUB" 2>/dev/null && wait "$MSUB" 2>/dev/null; MSUB=; }
 
 "$BIN" sim s7 --listen 127.0.0.1:0 --db "7:$FIX/layouts/test_db.db" --seconds 600 > "$TMP/sim" 2>&1 &
 SIM=$!
