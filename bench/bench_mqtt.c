@@ -254,6 +254,23 @@ static void spool_bench(plcio_s7_server **servers, char *yaml, size_t base, size
     (void)remove(qpath);
 }
 
+/* The simulators, the configuration and the temporary files gone: main's end. */
+static int finish(plcio_s7_server **servers, char *yaml)
+{
+    char path[128];
+    for (int i = 0; i < DEVICES; i++)
+        plcio_s7_server_free(servers[i]);
+    free(yaml);
+    free(lat_ms);
+    snprintf(path, sizeof path, "%s/line.db", tmpdir);
+    (void)remove(path);
+    snprintf(path, sizeof path, "%s/mosquitto.conf", tmpdir);
+    (void)remove(path);
+    (void)rmdir(tmpdir);
+    mosquitto_lib_cleanup();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 5.0;
@@ -309,17 +326,7 @@ int main(int argc, char **argv)
         kill(broker, SIGTERM);
         waitpid(broker, NULL, 0);
         spool_bench(servers, yaml, base, cap, argc > 1 ? seconds : 2.0, qos, &round);
-        for (int i = 0; i < DEVICES; i++)
-            plcio_s7_server_free(servers[i]);
-        free(yaml);
-        free(lat_ms);
-        snprintf(path, sizeof path, "%s/line.db", tmpdir);
-        (void)remove(path);
-        snprintf(path, sizeof path, "%s/mosquitto.conf", tmpdir);
-        (void)remove(path);
-        (void)rmdir(tmpdir);
-        mosquitto_lib_cleanup();
-        return 0;
+        return finish(servers, yaml);
     }
     struct mosquitto *sub = subscriber(mport);
     snprintf(yaml + n, cap - n, "outputs:\n  - mqtt: {url: \"mqtt://127.0.0.1:%d\", qos: %d%s}\n", mport, qos, layout);
@@ -400,15 +407,5 @@ int main(int argc, char **argv)
            "(100000 messages, the default bound; the rest dropped and counted)\n",
            rss_kib() - rss0);
     plcio_sync_free(s);
-    for (int i = 0; i < DEVICES; i++)
-        plcio_s7_server_free(servers[i]);
-    free(yaml);
-    free(lat_ms);
-    snprintf(path, sizeof path, "%s/line.db", tmpdir);
-    (void)remove(path);
-    snprintf(path, sizeof path, "%s/mosquitto.conf", tmpdir);
-    (void)remove(path);
-    (void)rmdir(tmpdir);
-    mosquitto_lib_cleanup();
-    return 0;
+    return finish(servers, yaml);
 }
