@@ -148,6 +148,11 @@ usage "START:SIZE" "DB10:65000:1000=s7://127.0.0.1:1"
 usage "max-age" "DB10:0:10=s7://127.0.0.1:1?max-age=x"
 usage "remote= wants" "DB10:0:10=s7://127.0.0.1:1?remote=DB1"
 usage "remote bytes" "DB10:0:100=s7://127.0.0.1:1?remote=DB1:65500"
+# oversized: a head past 64 bytes, a parameter past 64, a URL past 1024 (the parser of sim_backed.c)
+X70=$(printf 'x%.0s' $(seq 70)); Y1100=$(printf 'y%.0s' $(seq 1100))
+usage "want AREA:START:SIZE=URL" "DB10:0:$X70=s7://127.0.0.1:1"
+usage "parameter too long" "DB10:0:10=s7://127.0.0.1:1?max-age=$X70"
+usage "want AREA:START:SIZE=URL" "DB10:0:10=s7://127.0.0.1:1/$Y1100"
 "$BIN" sim s7 --listen 127.0.0.1:0 --no-s7plus --seconds 1 --backed "DB10:0:100=s7://127.0.0.1:1" \
   --backed "DB10:50:10=s7://127.0.0.1:1" > "$TMP/u.out" 2> "$TMP/u.err"
 [ $? = 2 ] && grep -q overlaps "$TMP/u.err" || fail "overlapping --backed: $(cat "$TMP/u.err")"
